@@ -1,0 +1,111 @@
+import type { Logger } from "pino";
+import type { z } from "zod";
+import type { AgentConfig, ResolvedConfig, RoleConfig } from "../config/schema.js";
+import type { InstanceRecord, InstanceStatus } from "../store/types.js";
+
+/** What an adapter needs to decide how to launch an agent. */
+export interface LaunchContext {
+  readonly instanceId: string;
+  readonly role: string;
+  readonly roleConfig: RoleConfig;
+  readonly agentName: string;
+  readonly agent: AgentConfig;
+  readonly workDir: string;
+  readonly prompt?: string;
+  readonly context?: string;
+  readonly config: ResolvedConfig;
+  /** Set when relaunching an existing instance (`restart`): its record as stored. */
+  readonly previous?: InstanceRecord;
+}
+
+export interface LaunchSpec {
+  command: string;
+  args: string[];
+  /** Variables the adapter adds (on top of config, plugins and the launching process). */
+  env?: Record<string, string>;
+  /** Initial adapter state persisted with the instance (e.g. a session id). */
+  agentState?: Record<string, unknown>;
+  /**
+   * True when the launch already hands the agent its first prompt (and
+   * context), so the kernel must not type it in as a message.
+   */
+  promptDelivered?: boolean;
+}
+
+/** The instance's pane, as an adapter may use it. */
+export interface PaneIO {
+  readonly paneId: string;
+  capture(options?: { lines?: number }): Promise<string>;
+  /** Types text exactly (literal keys or bracketed paste); does not press Enter. */
+  sendText(text: string): Promise<void>;
+  /** Presses one key by its tmux name (`Enter`, `Escape`, `C-c`). */
+  sendKey(key: string): Promise<void>;
+  /** Raw output of the pane as it streams; returns the unsubscribe function. */
+  onOutput(listener: (data: Buffer) => void): () => void;
+}
+
+export interface StatusReport {
+  reason?: string;
+  lastReply?: string;
+}
+
+export interface DriverContext {
+  readonly instanceId: string;
+  readonly pane: PaneIO;
+  readonly logger: Logger;
+  readonly agent: AgentConfig;
+  /** The current status as the kernel knows it. */
+  status(): InstanceStatus;
+  /** Report what the agent is doing now; the kernel persists it and fires `statusChange`. */
+  setStatus(status: InstanceStatus, report?: StatusReport): void;
+  readonly agentState: Record<string, unknown>;
+  /** Merge into the adapter's persisted state. */
+  updateAgentState(patch: Record<string, unknown>): Promise<void>;
+}
+
+/** Drives one running instance: tells its state, submits its input. */
+export interface AgentDriver {
+  /** Called once when the kernel attaches (after launch, or re-attaching after a restart of the kernel). */
+  start(): void | Promise<void>;
+  /**
+   * Deliver one message and resolve once the agent accepted it (the receipt).
+   * The kernel serializes calls per instance and only calls this when the
+   * instance may take input (or the sender asked to interrupt).
+   */
+  submit(text: string, signal: AbortSignal): Promise<void>;
+  /** The instance is gone or the kernel closes; release listeners and timers. */
+  dispose(): void;
+}
+
+/** Teaches the kernel one kind of agent: how to launch it, tell its state and give it input. */
+export interface AgentAdapter {
+  readonly name: string;
+  /** Validates this adapter's extra keys in `agents.<name>`; errors name the key. */
+  readonly optionsSchema?: z.ZodType;
+  launch(ctx: LaunchContext): LaunchSpec | Promise<LaunchSpec>;
+  drive(ctx: DriverContext): AgentDriver;
+}
+
+/** Wait for the first output chunk that satisfies `test`, or the signal. */
+export function waitForOutput(pane: PaneIO, test: (data: Buffer) => boolean, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const stop = pane.onOutput((data) => {
+      if (!test(data)) return;
+      cleanup();
+      resolve();
+    });
+    const onAbort = () => {
+      cleanup();
+      reject(signal.reason);
+    };
+    const cleanup = () => {
+      stop();
+      signal.removeEventListener("abort", onAbort);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

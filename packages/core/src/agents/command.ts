@@ -1,0 +1,140 @@
+import { z } from "zod";
+import type { AgentAdapter, AgentDriver, DriverContext } from "./adapter.js";
+import { waitForOutput } from "./adapter.js";
+
+/**
+ * Options of the `command` adapter, in `agents.<name>`. Patterns are regular
+ * expression sources. `readyPattern` is tested against the whole screen;
+ * the others against the last non-empty line (where prompts live).
+ */
+export const commandAgentOptions = z.object({
+  /** The agent is ready for its first input when the screen matches. */
+  readyPattern: z.string().optional(),
+  /** The agent is idle (its prompt is back) when the last line matches. */
+  idlePattern: z.string().default("[>$#%❯]\\s*$"),
+  /** The agent is busy when the last line matches (default: whenever it is not idle). */
+  busyPattern: z.string().optional(),
+  /** The agent waits for an answer (a yes/no question) when the screen matches. */
+  waitingPattern: z.string().optional(),
+  /** Key that submits input. */
+  submitKey: z.string().default("Enter"),
+});
+
+export type CommandAgentOptions = z.output<typeof commandAgentOptions>;
+
+/** At most one screen evaluation per this many ms while output keeps streaming. */
+const EVALUATE_EVERY_MS = 50;
+
+/** Runs any interactive CLI (bash, a REPL, aider, codex) and reads its state from the screen. */
+export const commandAdapter: AgentAdapter = {
+  name: "command",
+  optionsSchema: commandAgentOptions,
+  launch(ctx) {
+    return { command: ctx.agent.command, args: [...ctx.agent.args] };
+  },
+  drive(ctx) {
+    return new CommandDriver(ctx, commandAgentOptions.parse(ctx.agent));
+  },
+};
+
+class CommandDriver implements AgentDriver {
+  private readonly ready: RegExp;
+  private readonly idle: RegExp;
+  private readonly busy: RegExp | undefined;
+  private readonly waiting: RegExp | undefined;
+  private stopOutput: (() => void) | undefined;
+  private evaluating = false;
+  private dirty = false;
+  private lastEvaluation = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** While typing a submission the prompt line holds unsent text: not a state change. */
+  private typing = false;
+  private disposed = false;
+
+  constructor(
+    private readonly ctx: DriverContext,
+    private readonly options: CommandAgentOptions,
+  ) {
+    this.idle = new RegExp(options.idlePattern, "u");
+    this.ready = new RegExp(options.readyPattern ?? options.idlePattern, "mu");
+    this.busy = options.busyPattern ? new RegExp(options.busyPattern, "u") : undefined;
+    this.waiting = options.waitingPattern ? new RegExp(options.waitingPattern, "mu") : undefined;
+  }
+
+  start(): void {
+    this.stopOutput = this.ctx.pane.onOutput(() => this.schedule());
+    this.schedule();
+  }
+
+  async submit(text: string, signal: AbortSignal): Promise<void> {
+    this.typing = true;
+    try {
+      if (text.length) await this.ctx.pane.sendText(text);
+      // The receipt: the program echoes the line break once it read the submit key.
+      const accepted = waitForOutput(this.ctx.pane, (data) => data.includes(0x0a) || data.includes(0x0d), signal);
+      await this.ctx.pane.sendKey(this.options.submitKey);
+      await accepted;
+    } finally {
+      this.typing = false;
+    }
+    this.ctx.setStatus("busy");
+    this.schedule();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.stopOutput?.();
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** Evaluate now if the last evaluation is old enough, else once the interval has passed. */
+  private schedule(): void {
+    if (this.disposed) return;
+    if (this.evaluating) {
+      this.dirty = true;
+      return;
+    }
+    const wait = this.lastEvaluation + EVALUATE_EVERY_MS - Date.now();
+    if (wait <= 0) {
+      void this.evaluate();
+    } else {
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        this.schedule();
+      }, wait);
+    }
+  }
+
+  private async evaluate(): Promise<void> {
+    this.evaluating = true;
+    this.dirty = false;
+    this.lastEvaluation = Date.now();
+    try {
+      const screen = await this.ctx.pane.capture();
+      if (!this.disposed && !this.typing) this.classify(screen);
+    } catch (error) {
+      // The pane vanished between the output and the capture; the exit path reports it.
+      this.ctx.logger.debug({ err: error }, "screen capture failed");
+    } finally {
+      this.evaluating = false;
+      if (this.dirty) this.schedule();
+    }
+  }
+
+  private classify(screen: string): void {
+    const current = this.ctx.status();
+    if (current === "exited") return;
+    const lastLine = screen.split("\n").filter((line) => line.trim() !== "").pop() ?? "";
+    if (this.waiting?.test(screen)) {
+      this.ctx.setStatus("waiting");
+    } else if (current === "starting") {
+      if (this.ready.test(screen)) this.ctx.setStatus("idle");
+    } else if (this.busy?.test(lastLine)) {
+      this.ctx.setStatus("busy");
+    } else if (this.idle.test(lastLine)) {
+      this.ctx.setStatus("idle");
+    } else if (!this.busy) {
+      this.ctx.setStatus("busy");
+    }
+  }
+}

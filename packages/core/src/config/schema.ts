@@ -1,0 +1,100 @@
+import { z } from "zod";
+import type { Plugin } from "../kernel/plugin.js";
+
+const NAME = /^[a-z][a-z0-9]*$/u;
+
+export const roleSchema = z.strictObject({
+  /** Id prefix for instances of this role: `exec` gives `exec-1`. */
+  prefix: z.string().regex(NAME, "a lowercase word of letters and digits, starting with a letter"),
+  /** Roles an instance of this role may spawn as its children. */
+  spawns: z.array(z.string()).default([]),
+  /** May a person (CLI, stdio MCP client) spawn this role at the top level? */
+  topLevel: z.boolean().default(true),
+  /** Instructions given to agents of this role (adapters that support it append them to the system prompt). */
+  instructions: z.string().optional(),
+});
+
+export const agentSchema = z.looseObject({
+  /** Which adapter drives this agent: `command` (any CLI) or one registered by a plugin. */
+  adapter: z.string().min(1).default("command"),
+  /** Program to run: a name found on PATH or an absolute path. */
+  command: z.string().min(1),
+  args: z.array(z.string()).default([]),
+  /** Extra environment for this agent. */
+  env: z.record(z.string(), z.string()).default({}),
+});
+
+export const DEFAULT_ROLES = {
+  executive: { prefix: "exec", spawns: ["manager"], topLevel: true },
+  manager: { prefix: "mgr", spawns: ["specialist"], topLevel: true },
+  specialist: { prefix: "spec", spawns: [], topLevel: true },
+} satisfies Record<string, z.input<typeof roleSchema>>;
+
+const pluginSchema = z.custom<Plugin>(
+  (value) =>
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { name?: unknown }).name === "string" &&
+    typeof (value as { apply?: unknown }).apply === "function",
+  { message: "expected a plugin object { name, apply(ctx) } returned by a plugin factory" },
+);
+
+export const configSchema = z.strictObject({
+  tmux: z
+    .strictObject({
+      /** Private tmux socket name (`tmux -L <socket>`); never the user's default server. */
+      socket: z.string().regex(/^[A-Za-z0-9._-]+$/u, "letters, digits, '.', '_' or '-'").default("tmux-claude"),
+      /** tmux binary. */
+      binary: z.string().min(1).default("tmux"),
+      /** tmux config file used when this socket's server starts; "none" starts it without one. */
+      configFile: z.string().optional(),
+      /** Fixed pane size of every instance. */
+      width: z.int().min(20).max(1000).default(200),
+      height: z.int().min(5).max(500).default(50),
+      /** Scrollback lines kept per instance. */
+      historyLimit: z.int().min(100).max(10_000_000).default(50_000),
+    })
+    .prefault({}),
+  /** Directory of the embedded state store (default: $XDG_STATE_HOME/tmux-claude/<socket>). */
+  stateDir: z.string().optional(),
+  roles: z.record(z.string().regex(NAME, "a lowercase word"), roleSchema).default(DEFAULT_ROLES),
+  limits: z
+    .strictObject({
+      maxInstances: z.int().min(1).default(20),
+      maxDepth: z.int().min(1).default(3),
+      /** Milliseconds a spawn may take until the agent is ready. */
+      spawnTimeout: z.int().min(100).default(60_000),
+      /** Milliseconds `send` waits for the agent to accept the input. */
+      sendTimeout: z.int().min(100).default(15_000),
+      /** Milliseconds `terminate` lets the agent exit on SIGTERM before SIGKILL. */
+      terminateGrace: z.int().min(0).default(3_000),
+    })
+    .prefault({}),
+  /** Agent used when spawn names none. */
+  defaultAgent: z.string().min(1).default("claude"),
+  agents: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/u, "letters, digits, '_' or '-'"), agentSchema).default({}),
+  /** Environment added to every instance. */
+  env: z.record(z.string(), z.string()).default({}),
+  /** Plugins in order; falsy entries are dropped so `process.env.X && plugin()` works. */
+  plugins: z
+    .array(z.union([pluginSchema, z.literal(false), z.literal(0), z.literal(""), z.null(), z.undefined()]))
+    .default([])
+    .transform((list) => list.filter((p): p is Plugin => Boolean(p))),
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+/** What a user writes in tmuxclaude.config.ts. */
+export type UserConfig = z.input<typeof configSchema>;
+/** The validated config with every default filled in. */
+export type ResolvedConfig = z.output<typeof configSchema>;
+export type RoleConfig = z.output<typeof roleSchema>;
+export type AgentConfig = z.output<typeof agentSchema>;
+
+export type ConfigFactory = (env: { command: string; mode: string }) => UserConfig | Promise<UserConfig>;
+
+/** Identity function that gives a config file its types. */
+export function defineConfig(config: UserConfig): UserConfig;
+export function defineConfig(config: ConfigFactory): ConfigFactory;
+export function defineConfig(config: UserConfig | ConfigFactory): UserConfig | ConfigFactory {
+  return config;
+}

@@ -1,0 +1,94 @@
+import { configSchema, DEFAULT_ROLES } from "./schema.js";
+
+/** `50000` -> `50_000`, as a person would write it. */
+function num(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+$)/gu, "_");
+}
+
+const str = (s: string): string => JSON.stringify(s);
+
+/**
+ * The `tmuxclaude.config.ts` that `tmux-claude init` writes: every top-level
+ * key with its default value, so a person edits values rather than looking
+ * up names. The values come from the schema, so the file cannot drift from it.
+ */
+export function configTemplate(): string {
+  const d = configSchema.parse({});
+  const roles = Object.entries(DEFAULT_ROLES)
+    .map(
+      ([name, role]) =>
+        `    ${name}: { prefix: ${str(role.prefix)}, spawns: [${role.spawns.map(str).join(", ")}], topLevel: ${String(role.topLevel)} },`,
+    )
+    .join("\n");
+  const levels = configSchema.shape.logLevel.unwrap().options.join(", ");
+
+  return `// tmux-claude config. Every key shows its default; delete the ones you do not change.
+// Reference: the "Config" section of the tmux-claude README.
+import { defineConfig } from "@tmux-claude/core";
+// Plugins are packages you install and call here, for example:
+// import redis from "@tmux-claude/plugin-redis";
+
+export default defineConfig({
+  tmux: {
+    // Name of tmux-claude's own tmux server (\`tmux -L ${d.tmux.socket}\`); your own sessions are never touched.
+    socket: ${str(d.tmux.socket)},
+    // tmux program: a name on PATH or an absolute path.
+    binary: ${str(d.tmux.binary)},
+    // tmux config file for that server, relative to this file; "none" starts it without one.
+    // configFile: "none",
+    // Size of every instance's pane in columns and rows (agents lay out their screen for it).
+    width: ${num(d.tmux.width)},
+    height: ${num(d.tmux.height)},
+    // Scrollback lines kept per instance.
+    historyLimit: ${num(d.tmux.historyLimit)},
+  },
+
+  // Where instance records live, relative to this file (default: $XDG_STATE_HOME/tmux-claude/<socket>).
+  // stateDir: ".tmux-claude",
+
+  // Roles: \`prefix\` names instances (exec-1), \`spawns\` lists the roles they may create, \`topLevel\` lets a person spawn them.
+  roles: {
+${roles}
+  },
+
+  limits: {
+    // Most instances alive at once.
+    maxInstances: ${num(d.limits.maxInstances)},
+    // Longest chain of spawns: executive (1) -> manager (2) -> specialist (3).
+    maxDepth: ${num(d.limits.maxDepth)},
+    // Milliseconds a new agent may take until it is ready for input.
+    spawnTimeout: ${num(d.limits.spawnTimeout)},
+    // Milliseconds \`send\` waits for the agent to accept the input.
+    sendTimeout: ${num(d.limits.sendTimeout)},
+    // Milliseconds an agent gets to exit on SIGTERM before SIGKILL.
+    terminateGrace: ${num(d.limits.terminateGrace)},
+  },
+
+  // Agent used when \`spawn\` names none.
+  defaultAgent: ${str(d.defaultAgent)},
+
+  // Agents by name. The "command" adapter runs any interactive CLI and reads its state from the screen
+  // with regex sources: readyPattern (screen), idlePattern, busyPattern (last line), waitingPattern (screen).
+  agents: {
+    bash: {
+      adapter: "command",
+      command: "bash",
+      args: ["--norc"],
+      readyPattern: "[$#]\\\\s*$",
+      idlePattern: "[$#]\\\\s*$",
+    },
+  },
+
+  // Environment variables added to every instance.
+  env: {},
+
+  // Plugins in order; falsy entries are dropped, so a plugin can depend on the environment.
+  plugins: [
+    // process.env.REDIS_URL && redis({ url: process.env.REDIS_URL }),
+  ],
+
+  // Log level: ${levels}.
+  logLevel: ${str(d.logLevel)},
+});
+`;
+}

@@ -1,0 +1,106 @@
+/**
+ * Every error tmux-claude raises on purpose is a TmuxClaudeError with a stable
+ * `code`. Messages say what happened, with the value, and what to do next.
+ */
+export const ErrorCodes = {
+  // usage / input
+  INVALID_ARGUMENT: "TC_INVALID_ARGUMENT",
+  CONFIG_INVALID: "TC_CONFIG_INVALID",
+  CONFIG_NOT_FOUND: "TC_CONFIG_NOT_FOUND",
+  CONFIG_LOAD_FAILED: "TC_CONFIG_LOAD_FAILED",
+  UNKNOWN_ROLE: "TC_UNKNOWN_ROLE",
+  ROLE_NOT_ALLOWED: "TC_ROLE_NOT_ALLOWED",
+  UNKNOWN_AGENT: "TC_UNKNOWN_AGENT",
+  WORKDIR_INVALID: "TC_WORKDIR_INVALID",
+  EMPTY_TEXT: "TC_EMPTY_TEXT",
+  // lookups
+  INSTANCE_NOT_FOUND: "TC_INSTANCE_NOT_FOUND",
+  // limits and state
+  MAX_INSTANCES: "TC_MAX_INSTANCES",
+  MAX_DEPTH: "TC_MAX_DEPTH",
+  INSTANCE_BUSY: "TC_INSTANCE_BUSY",
+  INSTANCE_EXITED: "TC_INSTANCE_EXITED",
+  HAS_CHILDREN: "TC_HAS_CHILDREN",
+  // failures of real parts
+  TMUX_NOT_FOUND: "TC_TMUX_NOT_FOUND",
+  TMUX_COMMAND_FAILED: "TC_TMUX_COMMAND_FAILED",
+  TMUX_DISCONNECTED: "TC_TMUX_DISCONNECTED",
+  AGENT_COMMAND_NOT_FOUND: "TC_AGENT_COMMAND_NOT_FOUND",
+  SPAWN_FAILED: "TC_SPAWN_FAILED",
+  SPAWN_TIMEOUT: "TC_SPAWN_TIMEOUT",
+  SEND_FAILED: "TC_SEND_FAILED",
+  SEND_TIMEOUT: "TC_SEND_TIMEOUT",
+  READ_TIMEOUT: "TC_READ_TIMEOUT",
+  STORE_FAILED: "TC_STORE_FAILED",
+  LOCK_TIMEOUT: "TC_LOCK_TIMEOUT",
+  // plugins
+  PLUGIN_INVALID: "TC_PLUGIN_INVALID",
+  PLUGIN_DUPLICATE: "TC_PLUGIN_DUPLICATE",
+  PLUGIN_MISSING_DEPENDENCY: "TC_PLUGIN_MISSING_DEPENDENCY",
+  PLUGIN_HOOK_FAILED: "TC_PLUGIN_HOOK_FAILED",
+  PLUGIN_OPTIONS_INVALID: "TC_PLUGIN_OPTIONS_INVALID",
+  KERNEL_STATE: "TC_KERNEL_STATE",
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** What kind of failure it is, so a CLI can choose an exit code. */
+export type ErrorKind = "usage" | "not-found" | "failure";
+
+const USAGE_CODES = new Set<ErrorCode>([
+  ErrorCodes.INVALID_ARGUMENT,
+  ErrorCodes.CONFIG_INVALID,
+  ErrorCodes.CONFIG_NOT_FOUND,
+  ErrorCodes.CONFIG_LOAD_FAILED,
+  ErrorCodes.UNKNOWN_ROLE,
+  ErrorCodes.ROLE_NOT_ALLOWED,
+  ErrorCodes.UNKNOWN_AGENT,
+  ErrorCodes.WORKDIR_INVALID,
+  ErrorCodes.EMPTY_TEXT,
+  ErrorCodes.PLUGIN_INVALID,
+  ErrorCodes.PLUGIN_DUPLICATE,
+  ErrorCodes.PLUGIN_MISSING_DEPENDENCY,
+  ErrorCodes.PLUGIN_OPTIONS_INVALID,
+]);
+
+export interface ErrorDetails {
+  /** For plugin failures: which plugin. */
+  plugin?: string;
+  /** For plugin failures: which hook. */
+  hook?: string;
+  /** The tail of the agent's screen when the failure involves an agent. */
+  screen?: string;
+  [key: string]: unknown;
+}
+
+export class TmuxClaudeError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "TmuxClaudeError";
+    this.code = code;
+    this.details = details;
+  }
+
+  get kind(): ErrorKind {
+    if (this.code === ErrorCodes.INSTANCE_NOT_FOUND) return "not-found";
+    return USAGE_CODES.has(this.code) ? "usage" : "failure";
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, message: this.message, ...this.details };
+  }
+}
+
+export function isTmuxClaudeError(value: unknown, code?: ErrorCode): value is TmuxClaudeError {
+  return value instanceof TmuxClaudeError && (code === undefined || value.code === code);
+}
+
+/** Indent a screen capture so it reads as a quote inside an error message. */
+export function quoteScreen(screen: string, maxLines = 15): string {
+  const lines = screen.replace(/\s+$/u, "").split("\n").slice(-maxLines);
+  if (lines.length === 0 || (lines.length === 1 && lines[0] === "")) return "  | (the screen is empty)";
+  return lines.map((line) => `  | ${line}`).join("\n");
+}

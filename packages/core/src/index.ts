@@ -1,0 +1,64 @@
+export { Kernel, defaultStateDir, type KernelOptions } from "./kernel/kernel.js";
+export {
+  createHooks,
+  type KernelHooks,
+  type HookName,
+  type SpawnPlan,
+  type OutgoingMessage,
+  type DeliveryReceipt,
+  type WhenBusy,
+  type StatusChange,
+  type TerminateEvent,
+  type ToolContribution,
+  type CommandContribution,
+} from "./kernel/hooks.js";
+export { definePlugin, type Plugin, type PluginContext, type PluginHooks, type PluginSpec, type TapOnlyHook } from "./kernel/plugin.js";
+export {
+  configSchema,
+  defineConfig,
+  DEFAULT_ROLES,
+  type UserConfig,
+  type ResolvedConfig,
+  type RoleConfig,
+  type AgentConfig,
+  type ConfigFactory,
+} from "./config/schema.js";
+export { loadConfig, type LoadedConfig } from "./config/load.js";
+export { configTemplate } from "./config/template.js";
+export { ErrorCodes, TmuxClaudeError, isTmuxClaudeError, quoteScreen, type ErrorCode, type ErrorKind } from "./errors.js";
+export { createLogger, type Logger } from "./logger.js";
+export type {
+  AgentAdapter,
+  AgentDriver,
+  DriverContext,
+  LaunchContext,
+  LaunchSpec,
+  PaneIO,
+  StatusReport,
+} from "./agents/adapter.js";
+export { waitForOutput } from "./agents/adapter.js";
+export { commandAdapter, commandAgentOptions, type CommandAgentOptions } from "./agents/command.js";
+export type {
+  InstanceRecord,
+  InstanceStatus,
+  QueuedMessage,
+  StateStore,
+  StoreChange,
+  TmuxLocation,
+  LaunchRecord,
+} from "./store/types.js";
+export { INSTANCE_STATUSES } from "./store/types.js";
+export { FileStore } from "./store/file-store.js";
+export { TmuxRuntime, type PaneInfo, type TmuxRuntimeOptions } from "./tmux/runtime.js";
+export { sessionNameFor } from "./tmux/quote.js";
+export type {
+  SpawnOptions,
+  SpawnResult,
+  SendOptions,
+  ReadOptions,
+  ReadResult,
+  ListFilter,
+  InstanceSummary,
+  TerminateOptions,
+} from "./instances/manager.js";
+export { compareIds } from "./instances/manager.js";

@@ -1,0 +1,103 @@
+import { execFile } from "node:child_process";
+import { readFile, readdir } from "node:fs/promises";
+import { promisify } from "node:util";
+
+const execFileAsync = promisify(execFile);
+
+/** A process and the time it started, so a recycled pid is never mistaken for it. */
+export interface ProcessId {
+  pid: number;
+  start: string;
+}
+
+interface ProcessRow extends ProcessId {
+  ppid: number;
+}
+
+/** Every process in the tree rooted at `rootPid`, the root first. */
+export async function processTree(rootPid: number): Promise<ProcessId[]> {
+  const rows = await processTable();
+  const children = new Map<number, ProcessRow[]>();
+  for (const row of rows) {
+    const list = children.get(row.ppid);
+    if (list) list.push(row);
+    else children.set(row.ppid, [row]);
+  }
+  const root = rows.find((row) => row.pid === rootPid);
+  if (!root) return [];
+  const tree: ProcessId[] = [];
+  const stack: ProcessRow[] = [root];
+  while (stack.length) {
+    const row = stack.pop()!;
+    tree.push({ pid: row.pid, start: row.start });
+    stack.push(...(children.get(row.pid) ?? []));
+  }
+  return tree;
+}
+
+/** Signal each process that is still the one we listed. Returns how many were signalled. */
+export async function signalProcesses(processes: ProcessId[], signal: NodeJS.Signals): Promise<number> {
+  let signalled = 0;
+  for (const proc of processes) {
+    if (!(await isSameProcess(proc))) continue;
+    try {
+      process.kill(proc.pid, signal);
+      signalled++;
+    } catch {
+      // ESRCH: it exited between the check and the signal, which is what we want.
+    }
+  }
+  return signalled;
+}
+
+/** This process, as another process would identify it. */
+export async function currentProcess(): Promise<ProcessId> {
+  if (process.platform === "linux") return { pid: process.pid, start: (await linuxStartTime(process.pid)) ?? "" };
+  return { pid: process.pid, start: "" };
+}
+
+export async function isSameProcess(proc: ProcessId): Promise<boolean> {
+  if (process.platform === "linux" && proc.start) {
+    const start = await linuxStartTime(proc.pid);
+    return start !== undefined && start === proc.start;
+  }
+  try {
+    process.kill(proc.pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function processTable(): Promise<ProcessRow[]> {
+  if (process.platform === "linux") {
+    const rows: ProcessRow[] = [];
+    for (const entry of await readdir("/proc")) {
+      if (!/^\d+$/u.test(entry)) continue;
+      const stat = await readStat(Number(entry));
+      if (stat) rows.push(stat);
+    }
+    return rows;
+  }
+  const { stdout } = await execFileAsync("ps", ["-A", "-o", "pid=,ppid=,lstart="]);
+  return stdout
+    .split("\n")
+    .map((line) => line.trim().match(/^(\d+)\s+(\d+)\s+(.*)$/u))
+    .filter((m): m is RegExpMatchArray => m !== null)
+    .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), start: m[3]! }));
+}
+
+async function readStat(pid: number): Promise<ProcessRow | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may contain spaces and parentheses; fields after the last ")" are fixed.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { pid, ppid: Number(fields[1]), start: fields[19] ?? "" };
+  } catch {
+    return undefined;
+  }
+}
+
+async function linuxStartTime(pid: number): Promise<string | undefined> {
+  return (await readStat(pid))?.start;
+}

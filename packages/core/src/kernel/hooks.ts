@@ -1,0 +1,171 @@
+import {
+  AsyncParallelHook,
+  AsyncSeriesBailHook,
+  AsyncSeriesHook,
+  AsyncSeriesWaterfallHook,
+  type Hook,
+} from "tapable";
+import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError } from "../errors.js";
+import type { InstanceRecord, InstanceStatus } from "../store/types.js";
+import type { Kernel } from "./kernel.js";
+
+/** Spawn options as they flow through `beforeSpawn`: plugins transform them. */
+export interface SpawnPlan {
+  /** Reserved before `beforeSpawn`, so plugins can name worktrees and branches after it. */
+  readonly id: string;
+  readonly role: string;
+  readonly parentId: string | null;
+  readonly depth: number;
+  name?: string;
+  /** Agent name from config (`agents.<name>`). */
+  agent: string;
+  workDir: string;
+  /** Environment added to the agent's process (on top of the spawning process's). */
+  env: Record<string, string>;
+  /** Extra arguments appended to the agent's configured args. */
+  args: string[];
+  prompt?: string;
+  context?: string;
+  /** Who asked: an instance id, or null for the root (a person, the CLI). */
+  readonly caller: string | null;
+}
+
+export interface OutgoingMessage {
+  readonly id: string;
+  readonly instanceId: string;
+  text: string;
+  readonly from: string | null;
+  whenBusy: WhenBusy;
+}
+
+export type WhenBusy = "queue" | "now" | "refuse";
+
+export interface DeliveryReceipt {
+  messageId: string;
+  instanceId: string;
+  /** delivered: the agent accepted the input. queued: it waits for the agent to become idle. */
+  state: "delivered" | "queued";
+  /** When the agent accepted the input (delivered only). */
+  acceptedAt?: string;
+  /** Position in the queue, 1 = next (queued only). */
+  position?: number;
+}
+
+export interface StatusChange {
+  readonly instance: InstanceRecord;
+  readonly from: InstanceStatus;
+  readonly to: InstanceStatus;
+  readonly reason?: string;
+}
+
+export interface TerminateEvent {
+  readonly instance: InstanceRecord;
+  readonly cascade: boolean;
+}
+
+/** An MCP tool contributed by a plugin (served by the MCP server). */
+export interface ToolContribution {
+  name: string;
+  description: string;
+  /** A zod object schema of the arguments. */
+  inputSchema: unknown;
+  /** Roles that may call it; undefined = every caller. */
+  roles?: string[];
+  handler(args: Record<string, unknown>, caller: { instanceId: string | null; role: string | null }): Promise<unknown>;
+}
+
+/** A CLI command contributed by a plugin. */
+export interface CommandContribution {
+  name: string;
+  description: string;
+  /** Runs with the parsed argv after the command name; returns the exit code. */
+  run(argv: string[], kernel: Kernel): Promise<number>;
+}
+
+export function createHooks() {
+  const hooks = {
+    /** Plugins applied; the store is open. */
+    init: new AsyncSeriesHook<[Kernel]>(["kernel"], "init"),
+    /** Instances re-attached; the kernel takes requests. */
+    ready: new AsyncSeriesHook<[Kernel]>(["kernel"], "ready"),
+    /** The kernel is closing (before plugins' onClose handlers). */
+    shutdown: new AsyncSeriesHook<[Kernel]>(["kernel"], "shutdown"),
+    beforeSpawn: new AsyncSeriesWaterfallHook<[SpawnPlan]>(["plan"], "beforeSpawn"),
+    afterSpawn: new AsyncSeriesHook<[InstanceRecord]>(["instance"], "afterSpawn"),
+    beforeSend: new AsyncSeriesWaterfallHook<[OutgoingMessage]>(["message"], "beforeSend"),
+    afterSend: new AsyncSeriesHook<[OutgoingMessage, DeliveryReceipt]>(["message", "receipt"], "afterSend"),
+    statusChange: new AsyncParallelHook<[StatusChange]>(["change"], "statusChange"),
+    beforeTerminate: new AsyncSeriesHook<[TerminateEvent]>(["event"], "beforeTerminate"),
+    afterTerminate: new AsyncSeriesHook<[TerminateEvent]>(["event"], "afterTerminate"),
+    /**
+     * Who delivers a message to instance X. The first tap that returns a receipt
+     * wins; when none does, the kernel delivers to its local tmux.
+     */
+    route: new AsyncSeriesBailHook<[OutgoingMessage], DeliveryReceipt | undefined>(["message"], "route"),
+    /** Plugins contribute MCP tools. */
+    tools: new AsyncSeriesWaterfallHook<[ToolContribution[]]>(["tools"], "tools"),
+    /** Plugins contribute CLI commands. */
+    commands: new AsyncSeriesWaterfallHook<[CommandContribution[]]>(["commands"], "commands"),
+  };
+  for (const [hookName, hook] of Object.entries(hooks)) nameFailures(hookName, hook as unknown as Hook<unknown[], unknown>);
+  return Object.freeze(hooks);
+}
+
+export type KernelHooks = ReturnType<typeof createHooks>;
+export type HookName = keyof KernelHooks;
+
+/**
+ * tapable runs taps through generated code, so a bare stack trace says little.
+ * Wrap every tap so its failure names the plugin (the tap name) and the hook.
+ */
+function nameFailures(hookName: string, hook: Hook<unknown[], unknown>): void {
+  hook.intercept({
+    register(tap) {
+      const original = tap.fn as (...args: unknown[]) => unknown;
+      const fail = (error: unknown): never => {
+        throw pluginHookError(tap.name, hookName, error);
+      };
+      if (tap.type === "promise") {
+        tap.fn = async (...args: unknown[]) => {
+          try {
+            return await original(...args);
+          } catch (error) {
+            return fail(error);
+          }
+        };
+      } else if (tap.type === "sync") {
+        tap.fn = (...args: unknown[]) => {
+          try {
+            return original(...args);
+          } catch (error) {
+            return fail(error);
+          }
+        };
+      } else {
+        tap.fn = (...args: unknown[]) => {
+          const callback = args.pop() as (error?: unknown, result?: unknown) => void;
+          try {
+            original(...args, (error: unknown, result: unknown) =>
+              error ? callback(pluginHookError(tap.name, hookName, error)) : callback(null, result),
+            );
+          } catch (error) {
+            callback(pluginHookError(tap.name, hookName, error));
+          }
+        };
+      }
+      return tap;
+    },
+  });
+}
+
+function pluginHookError(plugin: string, hook: string, error: unknown): TmuxClaudeError {
+  // Errors that already name a plugin pass through unchanged (nested hook calls).
+  if (isTmuxClaudeError(error) && error.details.plugin) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new TmuxClaudeError(
+    ErrorCodes.PLUGIN_HOOK_FAILED,
+    `Plugin "${plugin}" failed in hook "${hook}": ${reason}`,
+    { plugin, hook, ...(isTmuxClaudeError(error) ? { cause: error.code } : {}) },
+    { cause: error },
+  );
+}

@@ -1,0 +1,290 @@
+import os from "node:os";
+import path from "node:path";
+import type { Logger } from "pino";
+import type { AgentAdapter } from "../agents/adapter.js";
+import { commandAdapter } from "../agents/command.js";
+import type { ResolvedConfig } from "../config/schema.js";
+import { ErrorCodes, TmuxClaudeError } from "../errors.js";
+import {
+  InstanceManager,
+  type InstanceSummary,
+  type ListFilter,
+  type ReadOptions,
+  type ReadResult,
+  type SendOptions,
+  type SpawnOptions,
+  type SpawnResult,
+  type TerminateOptions,
+} from "../instances/manager.js";
+import { createLogger } from "../logger.js";
+import { FileStore } from "../store/file-store.js";
+import type { InstanceRecord, StateStore } from "../store/types.js";
+import { TmuxRuntime } from "../tmux/runtime.js";
+import { createHooks, type CommandContribution, type DeliveryReceipt, type KernelHooks, type ToolContribution } from "./hooks.js";
+import { pluginHooks, type Plugin, type PluginContext } from "./plugin.js";
+
+export interface KernelOptions {
+  config: ResolvedConfig;
+  /** The config file the config came from, for error messages. */
+  configPath?: string | null;
+  logger?: Logger;
+  /**
+   * "all" (serve): watch every live instance and deliver queued messages as
+   * they become idle. "on-demand" (one-shot CLI commands): attach only to the
+   * instances an operation touches.
+   */
+  watch?: "all" | "on-demand";
+}
+
+type KernelState = "new" | "starting" | "ready" | "closing" | "closed";
+
+/** Where the embedded store lives unless `stateDir` says otherwise. */
+export function defaultStateDir(socket: string): string {
+  const base = process.env.XDG_STATE_HOME || path.join(os.homedir(), ".local", "state");
+  return path.join(base, "tmux-claude", socket);
+}
+
+/**
+ * The kernel: a frozen set of tapable hooks, the plugins that tap them, and
+ * the instance operations. It knows nothing about git, Redis or HTTP.
+ */
+export class Kernel {
+  readonly hooks: KernelHooks = createHooks();
+  readonly config: ResolvedConfig;
+  readonly configPath: string | null;
+  readonly logger: Logger;
+  readonly stateDir: string;
+  private readonly watchMode: "all" | "on-demand";
+  private readonly plugins = new Map<string, Plugin>();
+  private readonly adapters = new Map<string, AgentAdapter>([[commandAdapter.name, commandAdapter]]);
+  private readonly closeHandlers: { plugin: string; fn: () => void | Promise<void> }[] = [];
+  private store: StateStore | undefined;
+  private runtimeInstance: TmuxRuntime | undefined;
+  private managerInstance: InstanceManager | undefined;
+  private state: KernelState = "new";
+  private closing: Promise<void> | undefined;
+
+  constructor(options: KernelOptions) {
+    this.config = options.config;
+    this.configPath = options.configPath ?? null;
+    this.logger = options.logger ?? createLogger(options.config.logLevel);
+    this.watchMode = options.watch ?? "on-demand";
+    this.stateDir = path.resolve(options.config.stateDir ?? defaultStateDir(options.config.tmux.socket));
+  }
+
+  /** Create and start a kernel. */
+  static async start(options: KernelOptions): Promise<Kernel> {
+    const kernel = new Kernel(options);
+    try {
+      await kernel.start();
+    } catch (error) {
+      await kernel.close().catch(() => undefined);
+      throw error;
+    }
+    return kernel;
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== "new") throw new TmuxClaudeError(ErrorCodes.KERNEL_STATE, `The kernel was already started (it is ${this.state}).`);
+    this.state = "starting";
+    await this.applyPlugins(this.config.plugins);
+    this.store ??= new FileStore(this.stateDir);
+    await this.store.init();
+    const { tmux } = this.config;
+    this.runtimeInstance = new TmuxRuntime({
+      socket: tmux.socket,
+      binary: tmux.binary,
+      configFile: tmux.configFile,
+      width: tmux.width,
+      height: tmux.height,
+      historyLimit: tmux.historyLimit,
+      logger: this.logger.child({ component: "tmux" }),
+    });
+    await this.runtimeInstance.connect();
+    this.managerInstance = new InstanceManager({
+      config: this.config,
+      configPath: this.configPath,
+      store: this.store,
+      runtime: this.runtimeInstance,
+      hooks: this.hooks,
+      adapters: this.adapters,
+      logger: this.logger,
+      stateDir: this.stateDir,
+    });
+    await this.hooks.init.promise(this);
+    await this.managerInstance.start({ watchAll: this.watchMode === "all" });
+    this.state = "ready";
+    await this.hooks.ready.promise(this);
+  }
+
+  private async applyPlugins(plugins: readonly Plugin[]): Promise<void> {
+    for (const plugin of plugins) {
+      if (this.plugins.has(plugin.name)) {
+        throw new TmuxClaudeError(
+          ErrorCodes.PLUGIN_DUPLICATE,
+          `Plugin "${plugin.name}" is registered twice. Remove one of them from plugins in your config.`,
+          { plugin: plugin.name },
+        );
+      }
+      this.plugins.set(plugin.name, plugin);
+    }
+    for (const plugin of plugins) {
+      const missing = (plugin.dependencies ?? []).filter((dep) => !this.plugins.has(dep));
+      if (missing.length) {
+        throw new TmuxClaudeError(
+          ErrorCodes.PLUGIN_MISSING_DEPENDENCY,
+          `Plugin "${plugin.name}" needs plugin(s) ${missing.map((m) => `"${m}"`).join(", ")}, which are not registered. Add them to plugins in your config.`,
+          { plugin: plugin.name, missing },
+        );
+      }
+    }
+    for (const plugin of plugins) {
+      try {
+        await plugin.apply(this.contextFor(plugin));
+      } catch (error) {
+        if (error instanceof TmuxClaudeError && error.details.plugin) throw error;
+        throw new TmuxClaudeError(
+          ErrorCodes.PLUGIN_HOOK_FAILED,
+          `Plugin "${plugin.name}" failed in apply: ${error instanceof Error ? error.message : String(error)}`,
+          { plugin: plugin.name, hook: "apply" },
+          { cause: error },
+        );
+      }
+    }
+  }
+
+  private contextFor(plugin: Plugin): PluginContext {
+    return {
+      name: plugin.name,
+      hooks: pluginHooks(this.hooks, plugin.name),
+      logger: this.logger.child({ plugin: plugin.name }),
+      config: this.config,
+      kernel: this,
+      onClose: (fn) => {
+        this.closeHandlers.push({ plugin: plugin.name, fn });
+      },
+      plugin: <Api>(name: string): Api => {
+        const other = this.plugins.get(name);
+        if (!other) {
+          throw new TmuxClaudeError(ErrorCodes.PLUGIN_MISSING_DEPENDENCY, `Plugin "${plugin.name}" asked for plugin "${name}", which is not registered.`, { plugin: plugin.name });
+        }
+        return other.api as Api;
+      },
+      registerAdapter: (adapter) => {
+        if (this.adapters.has(adapter.name)) {
+          throw new TmuxClaudeError(ErrorCodes.PLUGIN_INVALID, `Plugin "${plugin.name}" registers adapter "${adapter.name}", which already exists.`, { plugin: plugin.name });
+        }
+        this.adapters.set(adapter.name, adapter);
+      },
+      useStore: (store) => {
+        if (this.state !== "starting") {
+          throw new TmuxClaudeError(ErrorCodes.KERNEL_STATE, `Plugin "${plugin.name}" can replace the store only while it is applied.`, { plugin: plugin.name });
+        }
+        this.store = store;
+      },
+    };
+  }
+
+  private get manager(): InstanceManager {
+    if (!this.managerInstance || this.state === "closed") {
+      throw new TmuxClaudeError(ErrorCodes.KERNEL_STATE, `The kernel is ${this.state}; start it before using it.`);
+    }
+    return this.managerInstance;
+  }
+
+  /** The tmux runtime (for plugins that need to look at panes, and for attach). */
+  get runtime(): TmuxRuntime {
+    if (!this.runtimeInstance) throw new TmuxClaudeError(ErrorCodes.KERNEL_STATE, "The kernel is not started.");
+    return this.runtimeInstance;
+  }
+
+  /** Another plugin's api, by name. */
+  plugin<Api = unknown>(name: string): Api | undefined {
+    return this.plugins.get(name)?.api as Api | undefined;
+  }
+
+  /** The registered plugins, in order. */
+  pluginNames(): string[] {
+    return [...this.plugins.keys()];
+  }
+
+  adapterNames(): string[] {
+    return [...this.adapters.keys()];
+  }
+
+  spawn(options: SpawnOptions, caller: string | null = null): Promise<SpawnResult> {
+    return this.manager.spawn(options, caller);
+  }
+
+  send(id: string, text: string, options?: SendOptions, caller: string | null = null): Promise<DeliveryReceipt> {
+    return this.manager.send(id, text, options, caller);
+  }
+
+  /** Wait until a message that `send` queued has been delivered. */
+  waitDelivered(receipt: DeliveryReceipt, timeoutMs: number): Promise<void> {
+    return this.manager.waitDelivered(receipt.instanceId, receipt.messageId, timeoutMs);
+  }
+
+  read(id: string, options?: ReadOptions): Promise<ReadResult> {
+    return this.manager.read(id, options);
+  }
+
+  list(filter?: ListFilter): Promise<InstanceSummary[]> {
+    return this.manager.list(filter);
+  }
+
+  get(id: string): Promise<InstanceRecord> {
+    return this.manager.get(id);
+  }
+
+  terminate(id: string, options?: TerminateOptions): Promise<string[]> {
+    return this.manager.terminate(id, options);
+  }
+
+  restart(id: string): Promise<InstanceRecord> {
+    return this.manager.restart(id);
+  }
+
+  /** MCP tools contributed by plugins. */
+  tools(): Promise<ToolContribution[]> {
+    return this.hooks.tools.promise([]);
+  }
+
+  /** CLI commands contributed by plugins. */
+  commands(): Promise<CommandContribution[]> {
+    return this.hooks.commands.promise([]);
+  }
+
+  /** Idempotent. Instances keep running in tmux; only this process lets go of them. */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    const wasReady = this.state === "ready";
+    this.state = "closing";
+    const errors: unknown[] = [];
+    const attempt = async (what: string, fn: () => unknown) => {
+      try {
+        await fn();
+      } catch (error) {
+        errors.push(error);
+        this.logger.error({ err: error }, `close: ${what} failed`);
+      }
+    };
+    if (wasReady) await attempt("shutdown hook", () => this.hooks.shutdown.promise(this));
+    await attempt("instance manager", () => this.managerInstance?.close());
+    for (const handler of [...this.closeHandlers].reverse()) {
+      await attempt(`onClose of plugin "${handler.plugin}"`, handler.fn);
+    }
+    await attempt("store", () => this.store?.close());
+    await attempt("tmux runtime", () => this.runtimeInstance?.close());
+    this.state = "closed";
+    if (errors.length) throw errors[0];
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

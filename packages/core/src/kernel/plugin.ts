@@ -1,0 +1,117 @@
+import type { Logger } from "pino";
+import { z } from "zod";
+import { ErrorCodes, TmuxClaudeError } from "../errors.js";
+import type { AgentAdapter } from "../agents/adapter.js";
+import type { ResolvedConfig } from "../config/schema.js";
+import type { StateStore } from "../store/types.js";
+import type { KernelHooks } from "./hooks.js";
+import type { Kernel } from "./kernel.js";
+
+/** A plugin: a plain object from a factory. `name` appears in every log line and error. */
+export interface Plugin<Api = unknown> {
+  readonly name: string;
+  /** Names of plugins that must be registered (in any order) for this one to work. */
+  readonly dependencies?: readonly string[];
+  /** Register taps and resources. Runs once, in config order, before `init`. */
+  apply(ctx: PluginContext): void | Promise<void>;
+  /** What other plugins may use, through `ctx.plugin(name)`. */
+  readonly api?: Api;
+}
+
+type TapFn<H> = H extends { tapPromise(options: never, fn: infer F): void } ? F : never;
+type SyncTapFn<H> = H extends { tap(options: never, fn: infer F): void } ? F : never;
+type TapOptions = { stage?: number; before?: string };
+
+/** A hook as plugins see it: taps only, always named after the plugin. */
+export interface TapOnlyHook<H> {
+  tap(fn: SyncTapFn<H>): void;
+  tap(options: TapOptions, fn: SyncTapFn<H>): void;
+  tapPromise(fn: TapFn<H>): void;
+  tapPromise(options: TapOptions, fn: TapFn<H>): void;
+}
+
+export type PluginHooks = { readonly [K in keyof KernelHooks]: TapOnlyHook<KernelHooks[K]> };
+
+export interface PluginContext {
+  readonly name: string;
+  readonly hooks: PluginHooks;
+  /** Child logger: every line carries `plugin: <name>`. */
+  readonly logger: Logger;
+  readonly config: ResolvedConfig;
+  /** The kernel's public operations (spawn, send, read, list, terminate, restart). */
+  readonly kernel: Kernel;
+  /** Run on close, in reverse registration order across all plugins. */
+  onClose(fn: () => void | Promise<void>): void;
+  /** Another plugin's `api`; throws if that plugin is not registered. */
+  plugin<Api = unknown>(name: string): Api;
+  /** Make an agent adapter available to `agents.<name>.adapter`. */
+  registerAdapter(adapter: AgentAdapter): void;
+  /** Replace the state store (only during apply, before the kernel opens it). */
+  useStore(store: StateStore): void;
+}
+
+/** Build tap-only facades that stamp every tap with the plugin's name. */
+export function pluginHooks(hooks: KernelHooks, pluginName: string): PluginHooks {
+  const facade: Record<string, unknown> = {};
+  for (const [hookName, hook] of Object.entries(hooks)) {
+    const h = hook as unknown as {
+      tap(options: object, fn: unknown): void;
+      tapPromise(options: object, fn: unknown): void;
+    };
+    const register = (method: "tap" | "tapPromise") => (a: unknown, b?: unknown) => {
+      const [options, fn] = typeof a === "function" ? [{}, a] : [a as TapOptions, b];
+      if (typeof fn !== "function") {
+        throw new TmuxClaudeError(
+          ErrorCodes.PLUGIN_INVALID,
+          `Plugin "${pluginName}" called hooks.${hookName}.${method} without a function. Pass (fn) or (options, fn).`,
+          { plugin: pluginName, hook: hookName },
+        );
+      }
+      h[method]({ ...(options as object), name: pluginName }, fn);
+    };
+    facade[hookName] = Object.freeze({ tap: register("tap"), tapPromise: register("tapPromise") });
+  }
+  return Object.freeze(facade) as unknown as PluginHooks;
+}
+
+export interface PluginSpec<S extends z.ZodType, Api> {
+  name: string;
+  dependencies?: readonly string[];
+  /** zod schema of the factory's options; errors name the plugin and the option. */
+  options?: S;
+  setup(ctx: PluginContext, options: z.output<S>): void | Promise<void>;
+  api?: (options: z.output<S>) => Api;
+}
+
+/**
+ * Define a plugin factory whose options are validated with zod:
+ * `export default definePlugin({ name: "git", options: z.object({...}), setup(ctx, opts) {...} })`
+ * and in the config `plugins: [git({ ... })]`.
+ */
+export function definePlugin<S extends z.ZodType = z.ZodUndefined, Api = undefined>(
+  spec: PluginSpec<S, Api>,
+): (options?: z.input<S>) => Plugin<Api> {
+  return (raw?: z.input<S>) => {
+    let options: z.output<S> = raw as z.output<S>;
+    if (spec.options) {
+      const result = spec.options.safeParse(raw ?? {});
+      if (!result.success) {
+        const issues = result.error.issues
+          .map((issue) => `  - ${issue.path.length ? issue.path.join(".") : "(options)"}: ${issue.message}`)
+          .join("\n");
+        throw new TmuxClaudeError(
+          ErrorCodes.PLUGIN_OPTIONS_INVALID,
+          `Invalid options for plugin "${spec.name}":\n${issues}\nFix the options passed to the plugin in your config.`,
+          { plugin: spec.name },
+        );
+      }
+      options = result.data;
+    }
+    return {
+      name: spec.name,
+      dependencies: spec.dependencies,
+      apply: (ctx) => spec.setup(ctx, options),
+      api: spec.api?.(options),
+    } as Plugin<Api>;
+  };
+}

@@ -1,0 +1,294 @@
+import { randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
+import type { Logger } from "pino";
+import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError } from "../errors.js";
+import { ControlClient } from "./control.js";
+
+export interface TmuxRuntimeOptions {
+  socket: string;
+  binary: string;
+  /** Config file for a server this runtime starts; "none" = no config (`-f /dev/null`). */
+  configFile?: string;
+  width: number;
+  height: number;
+  historyLimit: number;
+  logger: Logger;
+}
+
+export interface PaneInfo {
+  paneId: string;
+  windowId: string;
+  session: string;
+  pid: number;
+  dead: boolean;
+}
+
+export interface NewPane {
+  paneId: string;
+  windowId: string;
+  pid: number;
+}
+
+export interface TmuxRuntimeEvents {
+  output: [paneId: string, data: Buffer];
+  windowClose: [windowId: string];
+  sessionsChanged: [];
+  /** The control client was lost (tmux server died or was killed). */
+  disconnect: [reason: string];
+}
+
+/** Text longer than this, or with line breaks or control characters, goes through a bracketed paste. */
+const MAX_TYPED_LENGTH = 512;
+/** Pasted text is loaded into a tmux buffer in chunks of this many UTF-16 units (escaping may double them). */
+const BUFFER_CHUNK = 64 * 1024;
+const MONITOR_PREFIX = "_tc-monitor-";
+
+/**
+ * The one module that talks to tmux. It keeps a persistent control-mode client
+ * attached to a private monitor session; instance windows are linked into that
+ * session so their output streams to us as `%output` notifications (tmux only
+ * streams panes of the client's own session). The monitor session is destroyed
+ * by tmux when this client goes away, even after `kill -9`, and unlinking never
+ * touches the instance sessions.
+ */
+export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
+  private client: ControlClient | undefined;
+  private connecting: Promise<ControlClient> | undefined;
+  private readonly monitorSession = `${MONITOR_PREFIX}${process.pid}-${randomBytes(3).toString("hex")}`;
+  private readonly linked = new Set<string>();
+  private closed = false;
+  private terminalType = "tmux-256color";
+
+  constructor(readonly options: TmuxRuntimeOptions) {
+    super();
+  }
+
+  get socket(): string {
+    return this.options.socket;
+  }
+
+  /** The TERM tmux gives its panes (from `default-terminal`). */
+  get term(): string {
+    return this.terminalType;
+  }
+
+  /** Connect (starting the tmux server if needed). Safe to call repeatedly. */
+  async connect(): Promise<void> {
+    await this.ensureClient();
+  }
+
+  /** Run one tmux command through the control client, reconnecting if tmux went away. */
+  async command(...args: string[]): Promise<string[]> {
+    const client = await this.ensureClient();
+    return client.command(args);
+  }
+
+  private ensureClient(): Promise<ControlClient> {
+    if (this.closed) {
+      return Promise.reject(new TmuxClaudeError(ErrorCodes.TMUX_DISCONNECTED, "The tmux runtime is closed."));
+    }
+    if (this.client && !this.client.closed) return Promise.resolve(this.client);
+    this.connecting ??= this.open().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async open(): Promise<ControlClient> {
+    const { binary, socket, width, height } = this.options;
+    const configFile = this.options.configFile === "none" ? "/dev/null" : this.options.configFile;
+    const client = new ControlClient({
+      binary,
+      socket,
+      configFile,
+      // `cat` keeps the monitor's own window alive without doing anything.
+      attach: ["new-session", "-s", this.monitorSession, "-x", String(width), "-y", String(height), "--", "cat"],
+    });
+    await client.ready;
+    this.linked.clear();
+    client.on("output", (paneId, data) => this.emit("output", paneId, data));
+    client.on("windowClose", (windowId) => {
+      this.linked.delete(windowId);
+      this.emit("windowClose", windowId);
+    });
+    client.on("sessionsChanged", () => this.emit("sessionsChanged"));
+    client.once("exit", (reason) => {
+      if (this.client === client) this.client = undefined;
+      this.linked.clear();
+      if (!this.closed) {
+        this.options.logger.warn({ socket, reason }, "tmux control client lost; it reconnects on the next command");
+        this.emit("disconnect", reason);
+      }
+    });
+    this.client = client;
+    await client.command(["set-option", "-t", this.monitorSession, "destroy-unattached", "on"]);
+    // Applies to panes created from now on; this is our private server.
+    await client.command(["set-option", "-g", "history-limit", String(this.options.historyLimit)]);
+    const [term] = await client.command(["show-options", "-gv", "default-terminal"]);
+    if (term) this.terminalType = term;
+    this.options.logger.debug({ socket, monitor: this.monitorSession }, "tmux control client connected");
+    return client;
+  }
+
+  /**
+   * Start `argv` (executed directly, never through a shell) in a new detached
+   * session with a fixed size, and start streaming its output.
+   */
+  async createSession(spec: { name: string; cwd: string; argv: string[] }): Promise<NewPane> {
+    const { width, height } = this.options;
+    const [line] = await this.command(
+      "new-session", "-d", "-s", spec.name, "-x", String(width), "-y", String(height), "-c", spec.cwd,
+      "-P", "-F", "#{pane_id} #{window_id} #{pane_pid}", "--", ...execArgv(spec.argv),
+    );
+    const pane = parsePaneLine(line);
+    await this.configureWindow(pane.windowId);
+    await this.watch(pane.windowId);
+    return pane;
+  }
+
+  /** Relaunch `argv` in an existing pane (dead or alive), keeping its session. */
+  async respawn(spec: { paneId: string; cwd: string; argv: string[] }): Promise<NewPane> {
+    await this.command("respawn-pane", "-k", "-t", spec.paneId, "-c", spec.cwd, "--", ...execArgv(spec.argv));
+    const [line] = await this.command("display-message", "-p", "-t", spec.paneId, "#{pane_id} #{window_id} #{pane_pid}");
+    const pane = parsePaneLine(line);
+    await this.watch(pane.windowId);
+    return pane;
+  }
+
+  private async configureWindow(windowId: string): Promise<void> {
+    const { width, height } = this.options;
+    // A linked window would otherwise follow the size of whichever client looked last.
+    await this.command("set-option", "-w", "-t", windowId, "window-size", "manual");
+    await this.command("resize-window", "-t", windowId, "-x", String(width), "-y", String(height));
+    // Our exit detection relies on the window closing when the agent exits.
+    await this.command("set-option", "-w", "-t", windowId, "remain-on-exit", "off");
+  }
+
+  /** Stream a window's output to this runtime (idempotent). */
+  async watch(windowId: string): Promise<void> {
+    await this.ensureClient();
+    if (this.linked.has(windowId)) return;
+    await this.command("link-window", "-d", "-s", windowId, "-t", `${this.monitorSession}:`);
+    this.linked.add(windowId);
+  }
+
+  /** Stop streaming a window's output; the instance's own session is not touched. */
+  async unwatch(windowId: string): Promise<void> {
+    if (!this.linked.delete(windowId) || !this.client) return;
+    await this.command("unlink-window", "-t", `${this.monitorSession}:${windowId}`).catch(ignoreGone);
+  }
+
+  isWatching(windowId: string): boolean {
+    return this.linked.has(windowId);
+  }
+
+  /**
+   * Type text into a pane exactly as given. Short single lines go as literal
+   * keys (`send-keys -l`); anything else is loaded into a private buffer and
+   * pasted with bracketed paste (`paste-buffer -p -r`), so line breaks stay
+   * line breaks instead of submitting. Does not press Enter.
+   */
+  async sendText(paneId: string, text: string): Promise<void> {
+    if (text.length <= MAX_TYPED_LENGTH && !/[\u0000-\u001f\u007f]/u.test(text)) {
+      await this.command("send-keys", "-t", paneId, "-l", "--", text);
+      return;
+    }
+    const buffer = `tc-${randomBytes(6).toString("hex")}`;
+    let first = true;
+    for (const chunk of chunks(text, BUFFER_CHUNK)) {
+      await this.command("set-buffer", "-b", buffer, ...(first ? [] : ["-a"]), "--", chunk);
+      first = false;
+    }
+    await this.command("paste-buffer", "-p", "-r", "-d", "-b", buffer, "-t", paneId);
+  }
+
+  /** Press one key by its tmux name (`Enter`, `Escape`, `C-c`, ...). */
+  async sendKey(paneId: string, key: string): Promise<void> {
+    await this.command("send-keys", "-t", paneId, key);
+  }
+
+  /** The visible screen, or the last `lines` lines including scrollback; trailing blank lines removed. */
+  async capture(paneId: string, options: { lines?: number } = {}): Promise<string> {
+    const args = ["capture-pane", "-p", "-J", "-t", paneId];
+    if (options.lines !== undefined) args.push("-S", String(-Math.max(options.lines, 1)));
+    const lines = await this.command(...args);
+    while (lines.length && lines[lines.length - 1]!.trim() === "") lines.pop();
+    if (options.lines !== undefined && lines.length > options.lines) return lines.slice(-options.lines).join("\n");
+    return lines.join("\n");
+  }
+
+  /** Every pane of every instance session (the monitor sessions excluded). */
+  async listPanes(): Promise<PaneInfo[]> {
+    const lines = await this.command(
+      "list-panes", "-a", "-F", "#{pane_id} #{window_id} #{pane_pid} #{pane_dead} #{session_name}",
+    );
+    const panes: PaneInfo[] = [];
+    for (const line of lines) {
+      const [paneId, windowId, pid, dead, ...session] = line.split(" ");
+      const name = session.join(" ");
+      if (!paneId || !windowId || name.startsWith(MONITOR_PREFIX)) continue;
+      panes.push({ paneId, windowId, pid: Number(pid), dead: dead === "1", session: name });
+    }
+    return panes;
+  }
+
+  async killSession(name: string): Promise<void> {
+    await this.command("kill-session", "-t", `=${name}`).catch(ignoreGone);
+  }
+
+  async killWindow(windowId: string): Promise<void> {
+    await this.command("kill-window", "-t", windowId).catch(ignoreGone);
+  }
+
+  /** Detach and remove the monitor session; instance sessions keep running. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    const client = this.client;
+    if (client && !client.closed) {
+      // kill-session of the monitor closes only windows linked nowhere else: the instances stay.
+      await client.command(["kill-session", "-t", this.monitorSession]).catch(() => undefined);
+    }
+    this.closed = true;
+    await client?.close();
+    this.client = undefined;
+  }
+}
+
+/**
+ * tmux runs a single-string command through a shell but execs multiple
+ * arguments directly. Always hand it several: `env` as a launcher costs
+ * nothing and guarantees no shell sees the agent's arguments.
+ */
+function execArgv(argv: string[]): string[] {
+  if (argv.length === 0) throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, "Cannot start an empty command.");
+  return argv[0] === "/usr/bin/env" || argv[0] === "env" ? argv : ["/usr/bin/env", "--", ...argv];
+}
+
+function parsePaneLine(line: string | undefined): NewPane {
+  const [paneId, windowId, pid] = (line ?? "").split(" ");
+  if (!paneId?.startsWith("%") || !windowId?.startsWith("@")) {
+    throw new TmuxClaudeError(ErrorCodes.TMUX_COMMAND_FAILED, `tmux did not report the new pane (got "${line ?? ""}").`);
+  }
+  return { paneId, windowId, pid: Number(pid) };
+}
+
+/** Split text into pieces of at most `size` UTF-16 units without cutting a surrogate pair. */
+function* chunks(text: string, size: number): Generator<string> {
+  let start = 0;
+  while (start < text.length) {
+    let end = Math.min(start + size, text.length);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+    yield text.slice(start, end);
+    start = end;
+  }
+}
+
+/** Killing something that is already gone is success. */
+function ignoreGone(error: unknown): void {
+  if (isTmuxClaudeError(error, ErrorCodes.TMUX_COMMAND_FAILED)) {
+    const message = String(error.details.tmuxError ?? "");
+    if (/can't find|no such|not found|no server/iu.test(message)) return;
+  }
+  throw error;
+}

@@ -1,0 +1,30 @@
+export { StandInModel } from "./stand-in-model.js";
+export type {
+  ErrorReply,
+  MessageReply,
+  Reply,
+  ReplySource,
+  RuleHandle,
+  RuleScope,
+  RuleSpec,
+  StandInModelOptions,
+  ToolUseSpec,
+  Usage,
+} from "./stand-in-model.js";
+export { isMainTurn, isSideRequest, lastUserText, match, toolNames, toolResults } from "./messages.js";
+export type {
+  ContentBlock,
+  Message,
+  MessagesRequestBody,
+  RecordedRequest,
+  RequestKind,
+  RequestPredicate,
+  ToolDefinition,
+  ToolResult,
+} from "./messages.js";
+export { apiKeyFingerprint, claudeEnv, prepareClaudeHome, trustDir } from "./claude-home.js";
+export type { ClaudeEnvOptions, ClaudeHome, PrepareClaudeHomeOptions } from "./claude-home.js";
+export { CLAUDE_BIN_ENV, claudeVersion, findClaudeBinary } from "./claude-binary.js";
+export type { ClaudeBinary, FindClaudeBinaryOptions } from "./claude-binary.js";
+export { TestkitError, TestkitErrorCodes } from "./errors.js";
+export type { TestkitErrorCode } from "./errors.js";
