@@ -260,7 +260,12 @@ export class StandInModel {
     options: { since?: number } = {},
   ): Promise<RecordedRequest> {
     const since = options.since ?? 0;
-    const seen = this.#requests.slice(since).find(predicate);
+    let seen: RecordedRequest | undefined;
+    try {
+      seen = this.#requests.slice(since).find(predicate);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (seen) return Promise.resolve(seen);
     if (this.#closed) {
       return Promise.reject(new TestkitError(TestkitErrorCodes.MODEL_CLOSED, "The stand-in model is closed; no more requests will arrive."));

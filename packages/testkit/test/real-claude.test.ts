@@ -3,7 +3,7 @@
  * The first run installs Claude Code from npm into node_modules/.cache.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -37,10 +37,12 @@ interface RunOutcome {
 
 function run(bin: string, args: string[], options: { cwd: string; env: Record<string, string> }): Promise<RunOutcome> {
   return new Promise((resolve) => {
-    execFile(bin, args, { ...options, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    const child = execFile(bin, args, { ...options, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
+    // `claude -p` reads piped stdin as extra prompt and waits for it to end.
+    child.stdin?.end();
   });
 }
 
@@ -67,7 +69,6 @@ describe("real Claude Code against the stand-in model", () => {
     model = await StandInModel.start();
     home = await prepareClaudeHome({ dir: join(root, "home"), apiKey: "sk-ant-testkit-0123456789abcdefghijklmnopqrstuvwxyz", trustedDirs: [workdir] });
     env = claudeEnv({ home, model });
-    const { mkdir } = await import("node:fs/promises");
     await mkdir(workdir, { recursive: true });
   }, 300_000);
 

@@ -218,3 +218,15 @@ describe("StandInModel over real HTTP", () => {
     await model.close(); // idempotent
   });
 });
+
+describe("StandInModel lifetime", () => {
+  it("closes at the end of an `await using` block", async () => {
+    let url: string;
+    {
+      await using model = await StandInModel.start();
+      url = model.url;
+      expect((await fetch(`${url}/v1/messages/count_tokens`, { method: "POST", body: "{}" })).status).toBe(200);
+    }
+    await expect(fetch(`${url}/v1/messages/count_tokens`, { method: "POST", body: "{}" })).rejects.toThrow();
+  });
+});

@@ -160,7 +160,7 @@ async function searchConfig(cwd: string): Promise<FoundConfig | null> {
 }
 
 /** `cwd` and its parents up to the nearest one holding `.git`, the home directory or the filesystem root. */
-export function searchDirs(cwd: string): string[] {
+function searchDirs(cwd: string): string[] {
   const home = homedir();
   const dirs: string[] = [];
   for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { EventEmitter, once } from "node:events";
+import { EventEmitter } from "node:events";
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
@@ -9,7 +9,7 @@ import { ErrorCodes, TmuxClaudeError, quoteScreen } from "../errors.js";
 import type { DeliveryReceipt, KernelHooks, OutgoingMessage, SpawnPlan, WhenBusy } from "../kernel/hooks.js";
 import type { InstanceRecord, InstanceStatus, StateStore } from "../store/types.js";
 import { sessionNameFor } from "../tmux/quote.js";
-import type { TmuxRuntime } from "../tmux/runtime.js";
+import type { PaneSnapshot, TmuxRuntime } from "../tmux/runtime.js";
 import { currentProcess, isSameProcess, processTree, signalProcesses } from "./process-tree.js";
 import { resolveCommand } from "./resolve-command.js";
 
@@ -128,8 +128,7 @@ export class InstanceManager {
     this.watchAll = options.watchAll;
     const { runtime } = this.deps;
     runtime.on("output", this.onOutput);
-    runtime.on("windowClose", this.onWindowClose);
-    runtime.on("sessionsChanged", this.onSessionsChanged);
+    runtime.on("panes", this.onPanes);
     runtime.on("disconnect", this.onDisconnect);
     await this.reconcile();
     if (this.watchAll) {
@@ -154,8 +153,7 @@ export class InstanceManager {
     this.unwatchStore?.();
     const { runtime } = this.deps;
     runtime.off("output", this.onOutput);
-    runtime.off("windowClose", this.onWindowClose);
-    runtime.off("sessionsChanged", this.onSessionsChanged);
+    runtime.off("panes", this.onPanes);
     runtime.off("disconnect", this.onDisconnect);
     for (const id of [...this.live.keys()]) this.detach(id);
     await Promise.allSettled([...this.serials.values(), ...this.persists.values()]);
@@ -262,9 +260,9 @@ export class InstanceManager {
       plan = await hooks.beforeSpawn.promise(plan);
       plan.workDir = path.resolve(plan.workDir);
       await assertDirectory(plan.workDir);
-      const record = await this.launch(reserved, plan);
       launched = true;
-      const live = await this.attach(record);
+      const live = await this.launch(reserved, plan);
+      const record = live.record;
       await this.waitReady(live);
       let receipt: DeliveryReceipt | undefined;
       if (plan.prompt !== undefined && !live.record.agentState?.promptDelivered) {
@@ -282,7 +280,7 @@ export class InstanceManager {
   }
 
   /** Start the agent's tmux session and record where it lives. */
-  private async launch(reserved: InstanceRecord, plan: SpawnPlan, previous?: InstanceRecord): Promise<InstanceRecord> {
+  private async launch(reserved: InstanceRecord, plan: SpawnPlan, previous?: InstanceRecord): Promise<Live> {
     const { config, runtime, store } = this.deps;
     const agent = this.agentConfig(plan.agent);
     const adapter = this.adapterFor(plan.agent);
@@ -308,7 +306,7 @@ export class InstanceManager {
     const args = [...spec.args, ...plan.args];
     const argv = ["/usr/bin/env", "-i", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), program, ...args];
     await runtime.killSession(reserved.tmux.session);
-    const pane = await runtime.createSession({ name: reserved.tmux.session, cwd: plan.workDir, argv });
+    const pane = await runtime.createSession({ name: reserved.tmux.session, cwd: plan.workDir });
     const updated = await store.update(reserved.id, (r) => ({
       ...r,
       name: plan.name,
@@ -321,7 +319,12 @@ export class InstanceManager {
       agentState: { ...withoutSpawner(r.agentState), ...spec.agentState, promptDelivered: spec.promptDelivered ?? false },
     }));
     if (!updated) throw new TmuxClaudeError(ErrorCodes.SPAWN_FAILED, `Instance "${reserved.id}" was removed while it was being launched.`);
-    return updated;
+    // Attach before the agent starts, so its first output and an early exit are seen.
+    const live = await this.attach(updated);
+    const started = await runtime.exec({ paneId: pane.paneId, cwd: plan.workDir, argv });
+    live.record = { ...live.record, tmux: { ...live.record.tmux, pid: started.pid } };
+    await this.persist(reserved.id, (r) => ({ ...r, tmux: { ...r.tmux, pid: started.pid } }));
+    return live;
   }
 
   /** Wait until the agent is idle; fail loudly (screen quoted) on a dialog, an exit or the timeout. */
@@ -329,9 +332,9 @@ export class InstanceManager {
     const { spawnTimeout } = this.deps.config.limits;
     const id = live.record.id;
     try {
-      const status = await this.waitForStatus(id, (s) => s !== "starting" && s !== "busy", spawnTimeout);
+      const status = await this.waitForStatus(id, (s) => s !== "starting" && s !== "busy", spawnTimeout, live);
       if (status === "idle") return;
-      const reason = this.live.get(id)?.record.statusReason ?? live.record.statusReason;
+      const reason = live.record.statusReason;
       throw new TmuxClaudeError(
         ErrorCodes.SPAWN_FAILED,
         `Instance "${id}" (agent ${live.record.agent}) did not become ready: it is ${status}${reason ? ` (${reason})` : ""}. Its screen:\n${quoteScreen(await this.screenOf(live))}`,
@@ -368,24 +371,27 @@ export class InstanceManager {
     if (!["queue", "now", "refuse"].includes(whenBusy)) {
       throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, `whenBusy must be "queue", "now" or "refuse", got "${String(whenBusy)}".`);
     }
-    const record = await this.requireRecord(id);
-    if (record.status === "exited") {
-      throw new TmuxClaudeError(ErrorCodes.INSTANCE_EXITED, `Instance "${id}" has exited${record.statusReason ? ` (${record.statusReason})` : ""}. Restart it first: tmux-claude restart ${id}`, { id });
-    }
-    const { hooks } = this.deps;
-    let message: OutgoingMessage = { id: randomUUID(), instanceId: id, text, from: caller, whenBusy };
-    message = await hooks.beforeSend.promise(message);
-    const receipt = (await hooks.route.promise(message)) ?? (await this.deliverLocal(message));
-    await hooks.afterSend.promise(message, receipt);
-    return receipt;
+    // Join this instance's line before the first await: messages keep the order of the calls.
+    return this.serial(id, async () => {
+      const record = await this.requireRecord(id);
+      if (record.status === "exited") {
+        throw new TmuxClaudeError(ErrorCodes.INSTANCE_EXITED, `Instance "${id}" has exited${record.statusReason ? ` (${record.statusReason})` : ""}. Restart it first: tmux-claude restart ${id}`, { id });
+      }
+      const { hooks } = this.deps;
+      let message: OutgoingMessage = { id: randomUUID(), instanceId: id, text, from: caller, whenBusy };
+      message = await hooks.beforeSend.promise(message);
+      const receipt = (await hooks.route.promise(message)) ?? (await this.deliverLocal(message, record));
+      await hooks.afterSend.promise(message, receipt);
+      return receipt;
+    });
   }
 
-  private async deliverLocal(message: OutgoingMessage): Promise<DeliveryReceipt> {
+  /** Deliver on this machine's tmux; runs inside the instance's serial line. */
+  private async deliverLocal(message: OutgoingMessage, record: InstanceRecord): Promise<DeliveryReceipt> {
     const { store } = this.deps;
     const id = message.instanceId;
-    const live = await this.attach(await this.requireRecord(id));
-    return this.serial(id, () =>
-      store.withLock(`send:${id}`, async () => {
+    const live = await this.attach(record);
+    return this.sendLock(id, async () => {
         const waiting = await store.queue(id);
         const status = live.record.status;
         if (status === "exited") {
@@ -406,25 +412,40 @@ export class InstanceManager {
         }
         await this.submit(live, message.text);
         return { messageId: message.id, instanceId: id, state: "delivered", acceptedAt: new Date().toISOString() };
-      }),
-    );
+    });
   }
 
-  /** Wait until a queued message was delivered (by this process or another). */
+  /** Wait until a queued message was delivered (by this process, which drains the queue as the agent becomes idle). */
   async waitDelivered(instanceId: string, messageId: string, timeoutMs: number): Promise<void> {
-    const delivered = once(this.events, "delivered", { signal: AbortSignal.timeout(timeoutMs) });
-    void delivered.catch(() => undefined);
-    const stillQueued = (await this.deps.store.queue(instanceId)).some((m) => m.id === messageId);
-    if (!stillQueued) return;
-    await this.attach(await this.requireRecord(instanceId));
-    this.drain(instanceId);
-    for (;;) {
-      try {
-        const [id] = (await once(this.events, "delivered", { signal: AbortSignal.timeout(timeoutMs) })) as [string];
-        if (id === messageId) return;
-      } catch {
-        throw new TmuxClaudeError(ErrorCodes.SEND_TIMEOUT, `Message ${messageId} to "${instanceId}" is still queued after ${timeoutMs} ms; the agent has not become idle. It stays queued.`, { id: instanceId });
-      }
+    let onDelivered!: (id: string) => void;
+    const delivered = new Promise<void>((resolve) => {
+      onDelivered = (id) => {
+        if (id === messageId) resolve();
+      };
+    });
+    this.events.on("delivered", onDelivered);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      if (!(await this.deps.store.queue(instanceId)).some((m) => m.id === messageId)) return;
+      await this.attach(await this.requireRecord(instanceId));
+      this.drain(instanceId);
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new TmuxClaudeError(
+                ErrorCodes.SEND_TIMEOUT,
+                `Message ${messageId} to "${instanceId}" is still queued after ${timeoutMs} ms: the agent has not become idle. It stays queued and is delivered when it does.`,
+                { id: instanceId },
+              ),
+            ),
+          timeoutMs,
+        );
+      });
+      await Promise.race([delivered, timedOut]);
+    } finally {
+      clearTimeout(timer);
+      this.events.off("delivered", onDelivered);
     }
   }
 
@@ -434,7 +455,7 @@ export class InstanceManager {
     if (!live || this.closed || !DELIVERABLE.has(live.record.status)) return;
     const { store, logger } = this.deps;
     void this.serial(id, () =>
-      store.withLock(`send:${id}`, async () => {
+      this.sendLock(id, async () => {
         const current = this.live.get(id);
         if (!current || !DELIVERABLE.has(current.record.status)) return;
         const [next] = await store.queue(id);
@@ -478,7 +499,7 @@ export class InstanceManager {
     if (record.status !== "exited") {
       const live = await this.attach(record);
       if (options.wait) {
-        await this.waitForStatus(id, (s) => s !== "busy" && s !== "starting", options.timeoutMs ?? 600_000).catch(async (error: unknown) => {
+        await this.waitForStatus(id, (s) => s !== "busy" && s !== "starting", options.timeoutMs ?? 600_000, live).catch(async (error: unknown) => {
           if (error instanceof TmuxClaudeError && error.code === ErrorCodes.READ_TIMEOUT) {
             throw new TmuxClaudeError(
               ErrorCodes.READ_TIMEOUT,
@@ -561,16 +582,10 @@ export class InstanceManager {
     if (!record.tmux.paneId) return;
     const pane = (await runtime.listPanes()).find((p) => p.paneId === record.tmux.paneId && p.session === record.tmux.session);
     if (pane && !pane.dead) {
-      const tree = await processTree(pane.pid);
+      const tree = await processTree(pane.pid, { TMUX_CLAUDE_INSTANCE_ID: record.id, TMUX_CLAUDE_STATE_DIR: this.deps.stateDir });
       if (tree.length) {
-        await runtime.watch(pane.windowId).catch(() => undefined);
-        const closed = once(runtime, "windowClose", { signal: AbortSignal.timeout(config.limits.terminateGrace) });
-        const windowGone = (async () => {
-          for (;;) {
-            const [windowId] = (await closed) as [string];
-            if (windowId === pane.windowId) return;
-          }
-        })().catch(() => undefined);
+        await runtime.watch(pane.windowId);
+        const windowGone = runtime.windowClosed(pane.windowId, AbortSignal.timeout(config.limits.terminateGrace));
         await signalProcesses(tree.slice(0, 1), "SIGHUP");
         await signalProcesses(tree.slice(1), "SIGTERM");
         await windowGone;
@@ -592,8 +607,8 @@ export class InstanceManager {
       agent: previous.agent, workDir: previous.workDir, env: previous.launch.env, args: [], caller: null,
     };
     await assertDirectory(previous.workDir);
-    const record = await this.launch(previous, plan, previous);
-    const live = await this.attach(record);
+    const live = await this.launch(previous, plan, previous);
+    const record = live.record;
     await this.waitReady(live);
     this.drain(id);
     this.deps.logger.info({ instance: id }, "restarted");
@@ -717,8 +732,9 @@ export class InstanceManager {
   }
 
   /** Resolve with the status once `accept(status)` holds; READ_TIMEOUT after `timeoutMs`. */
-  private async waitForStatus(id: string, accept: (status: InstanceStatus) => boolean, timeoutMs: number): Promise<InstanceStatus> {
-    const current = this.live.get(id)?.record.status ?? (await this.requireRecord(id)).status;
+  private async waitForStatus(id: string, accept: (status: InstanceStatus) => boolean, timeoutMs: number, live?: Live): Promise<InstanceStatus> {
+    // A detached Live still holds the last status it had (e.g. exited); the store may not have it yet.
+    const current = (live ?? this.live.get(id))?.record.status ?? (await this.requireRecord(id)).status;
     if (accept(current) || current === "exited") return current;
     return new Promise<InstanceStatus>((resolve, reject) => {
       const onStatus = (changed: string, record: InstanceRecord) => {
@@ -750,34 +766,26 @@ export class InstanceManager {
     for (const listener of live.listeners) listener(data);
   };
 
-  private readonly onWindowClose = (windowId: string): void => {
-    const id = this.byWindow.get(windowId);
-    const live = id ? this.live.get(id) : undefined;
-    if (!id || !live) return;
-    const last = tailText(live.tail).split("\n").filter((l) => l.trim()).slice(-3).join(" / ");
-    void this.markExited(id, last ? `the agent exited; its last output: ${last}` : "the agent exited");
-  };
-
   /**
-   * A session went away. If it was an instance's, its window may survive only
-   * because we linked it into our monitor session: close it, so killing the
+   * Windows closed or sessions changed. An instance whose pane is gone has
+   * exited. One whose pane lives on only because we linked its window into our
+   * monitor session had its session killed: close the window, so killing the
    * session ends the agent as a person expects.
    */
-  private readonly onSessionsChanged = (): void => {
+  private readonly onPanes = (snapshot: PaneSnapshot): void => {
     if (this.live.size === 0) return;
-    void this.deps.runtime
-      .listPanes()
-      .then(async (panes) => {
-        const alive = new Set(panes.map((p) => `${p.session}\u0000${p.paneId}`));
-        for (const live of [...this.live.values()]) {
-          const { session, paneId, windowId } = live.record.tmux;
-          if (!alive.has(`${session}\u0000${paneId}`)) {
-            await this.deps.runtime.killWindow(windowId);
-            await this.markExited(live.record.id, `its tmux session "${session}" was killed`);
-          }
-        }
-      })
-      .catch((error: unknown) => this.deps.logger.warn({ err: error }, "could not check sessions"));
+    const inSession = new Set(snapshot.panes.map((p) => `${p.session}\u0000${p.paneId}`));
+    for (const live of [...this.live.values()]) {
+      const { session, paneId, windowId } = live.record.tmux;
+      if (inSession.has(`${session}\u0000${paneId}`)) continue;
+      if (snapshot.windows.has(windowId)) {
+        void this.deps.runtime.killWindow(windowId).catch((error: unknown) => this.deps.logger.warn({ err: error }, "could not close an orphaned window"));
+        void this.markExited(live.record.id, `its tmux session "${session}" was killed`);
+      } else {
+        const last = tailText(live.tail).split("\n").filter((l) => l.trim()).slice(-3).join(" / ");
+        void this.markExited(live.record.id, last ? `the agent exited; its last output: ${last}` : "the agent exited");
+      }
+    }
   };
 
   private readonly onDisconnect = (): void => {
@@ -855,6 +863,15 @@ export class InstanceManager {
     } catch {
       return tailText(live.tail);
     }
+  }
+
+  /**
+   * Sends to one instance from any process happen one at a time, so text and
+   * Enter of two messages never interleave. A holder may wait up to a whole
+   * send timeout for its receipt, so waiters wait longer than that.
+   */
+  private sendLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    return this.deps.store.withLock(`send:${id}`, fn, { timeoutMs: this.deps.config.limits.sendTimeout * 2 + 5_000 });
   }
 
   /** Run `fn` after every earlier task of the same instance in this process. */

@@ -14,8 +14,13 @@ interface ProcessRow extends ProcessId {
   ppid: number;
 }
 
-/** Every process in the tree rooted at `rootPid`, the root first. */
-export async function processTree(rootPid: number): Promise<ProcessId[]> {
+/**
+ * Every process in the tree rooted at `rootPid`, the root first. With
+ * `marker`, also every process whose environment carries all of those
+ * variables: daemons that double-forked away from the tree still inherit the
+ * instance's environment (Linux only).
+ */
+export async function processTree(rootPid: number, marker?: Record<string, string>): Promise<ProcessId[]> {
   const rows = await processTable();
   const children = new Map<number, ProcessRow[]>();
   for (const row of rows) {
@@ -31,6 +36,17 @@ export async function processTree(rootPid: number): Promise<ProcessId[]> {
     const row = stack.pop()!;
     tree.push({ pid: row.pid, start: row.start });
     stack.push(...(children.get(row.pid) ?? []));
+  }
+  if (marker && process.platform === "linux") {
+    const seen = new Set(tree.map((p) => p.pid));
+    const needles = Object.entries(marker).map(([key, value]) => Buffer.from(`${key}=${value}\u0000`));
+    for (const row of rows) {
+      if (seen.has(row.pid) || row.pid === process.pid) continue;
+      const environ = await readFile(`/proc/${row.pid}/environ`).catch(() => undefined);
+      if (environ && needles.every((needle) => environ.includes(needle) && (environ.indexOf(needle) === 0 || environ[environ.indexOf(needle) - 1] === 0))) {
+        tree.push({ pid: row.pid, start: row.start });
+      }
+    }
   }
   return tree;
 }

@@ -24,7 +24,12 @@ const STALE_TMP_MS = 60_000;
 
 const ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/u;
 const PREFIX_PATTERN = /^[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*$/u;
-const MAX_ID_LENGTH = 200;
+/**
+ * Keeps every file name under NAME_MAX (255): the longest is a queue file's
+ * temporary name, `<id>@<seq 39>@<message id, at most 48>.json.<pid>.<hex>.tmp`.
+ */
+const MAX_ID_LENGTH = 128;
+const MAX_MESSAGE_ID_PART = 48;
 
 function errorCode(error: unknown): string | undefined {
   return typeof error === "object" && error !== null ? (error as { code?: string }).code : undefined;
@@ -229,7 +234,7 @@ export class FileStore implements StateStore {
       );
     }
     await this.ready();
-    await this.writeAtomic(path.join(this.queueDir, `${message.instanceId}@${seq}@${safeName(message.id)}.json`), message);
+    await this.writeAtomic(path.join(this.queueDir, `${message.instanceId}@${seq}@${safeName(message.id, MAX_MESSAGE_ID_PART)}.json`), message);
   }
 
   async queue(instanceId: string): Promise<QueuedMessage[]> {
@@ -245,7 +250,7 @@ export class FileStore implements StateStore {
   async dequeue(instanceId: string, messageId: string): Promise<boolean> {
     assertId(instanceId, "Queue instance id");
     await this.ready();
-    const suffix = `@${safeName(messageId)}.json`;
+    const suffix = `@${safeName(messageId, MAX_MESSAGE_ID_PART)}.json`;
     for (const name of await this.queueFiles(instanceId)) {
       if (!name.endsWith(suffix)) continue;
       // unlink succeeds for exactly one caller: that is the claim.

@@ -58,9 +58,10 @@ type Holder =
 
 /**
  * A file-name-safe, readable, collision-free form of `text`: letters, digits,
- * `_`, `-` and `.` stay, every other byte becomes `%XX`. Long names end in a hash.
+ * `_`, `-` and `.` stay, every other byte becomes `%XX`. Names longer than
+ * `maxLength` (at least 40) are cut and end in a hash.
  */
-export function safeName(text: string): string {
+export function safeName(text: string, maxLength = 120): string {
   let safe = "";
   for (const byte of Buffer.from(text, "utf8")) {
     const isPlain =
@@ -72,8 +73,10 @@ export function safeName(text: string): string {
       (byte === 0x2e && safe.length > 0); // . (never leading: no hidden files, no "." or "..")
     safe += isPlain ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
   }
-  if (safe.length > 120) {
-    safe = `${safe.slice(0, 80)}~${createHash("sha256").update(text).digest("hex").slice(0, 32)}`;
+  if (safe.length > maxLength) {
+    // Keep a readable start; the hash keeps different long texts apart.
+    const head = safe.slice(0, Math.max(0, maxLength - 33)).replace(/%[0-9A-F]?$/u, "");
+    safe = `${head}~${createHash("sha256").update(text).digest("hex").slice(0, 32)}`;
   }
   return safe;
 }
@@ -215,15 +218,17 @@ async function prepareLockDir(lockPath: string, owner: LockOwner): Promise<strin
   return tmp;
 }
 
-/** True when `tmp` became the lock, false when someone holds it. */
-async function tryPlace(tmp: string, lockPath: string): Promise<boolean> {
+/** Try to make `tmp` the lock: "placed", "held" (someone has it) or "missing" (tmp was cleaned away). */
+async function tryPlace(tmp: string, lockPath: string): Promise<"placed" | "held" | "missing"> {
   try {
     await fs.rename(tmp, lockPath);
-    return true;
+    return "placed";
   } catch (error) {
     const code = errorCode(error);
     // ENOTEMPTY/EEXIST: a lock directory is there; ENOTDIR: something else is (handled as ownerless).
-    if (code === "ENOTEMPTY" || code === "EEXIST" || code === "ENOTDIR" || code === "EISDIR") return false;
+    if (code === "ENOTEMPTY" || code === "EEXIST" || code === "ENOTDIR" || code === "EISDIR") return "held";
+    // cleanLockDir removed our prepared directory during a very long wait.
+    if (code === "ENOENT") return "missing";
     throw lockFailed("create lock", lockPath, error);
   }
 }
@@ -300,11 +305,16 @@ async function removeLockDir(dir: string): Promise<void> {
   }
 }
 
-function describeHolder(holder: Holder): string {
+function describeHolder(holder: Holder, lockPath: string): string {
   switch (holder.kind) {
     case "owned": {
       const { owner } = holder;
-      if (owner.host !== HOST) return `held by pid ${owner.pid} on host ${owner.host} since ${owner.acquiredAt}`;
+      if (owner.host !== HOST) {
+        return (
+          `held by pid ${owner.pid} on host ${owner.host} since ${owner.acquiredAt}, which cannot be checked from ${HOST} ` +
+          `(if that machine or container no longer uses this directory, delete ${lockPath})`
+        );
+      }
       if (owner.pid === process.pid) return `held by this process (pid ${owner.pid}) since ${owner.acquiredAt}`;
       return `held by pid ${owner.pid} (alive) since ${owner.acquiredAt}`;
     }
@@ -319,7 +329,7 @@ function lockTimeout(key: string, lockPath: string, timeoutMs: number, holder: H
   const held =
     holder === "local"
       ? `held by another operation in this process (pid ${process.pid})`
-      : describeHolder(holder);
+      : describeHolder(holder, lockPath);
   const ownerPid = holder === "local" ? process.pid : holder.kind === "owned" ? holder.owner.pid : undefined;
   return new TmuxClaudeError(
     ErrorCodes.LOCK_TIMEOUT,
@@ -340,19 +350,34 @@ async function acquireFileLock(lockPath: string, key: string, deadline: number, 
   };
   let tmp: string | undefined = await prepareLockDir(lockPath, owner);
   let delayMs = BACKOFF_START_MS;
+  let lastChance = false;
   try {
     for (;;) {
-      if (await tryPlace(tmp, lockPath)) {
+      const placed = await tryPlace(tmp, lockPath);
+      if (placed === "placed") {
         tmp = undefined;
         return owner.token;
       }
+      if (placed === "missing") {
+        tmp = await prepareLockDir(lockPath, owner);
+        continue;
+      }
       const holder = await readHolder(lockPath);
-      if (holder.kind === "gone") continue; // released between our two looks: try again at once
-      const abandoned =
-        holder.kind === "owned" ? await isOwnerDead(holder.owner) : holder.ageMs > OWNERLESS_STALE_MS;
-      if (abandoned && (await steal(lockPath, holder.identity))) continue;
+      // "gone": released between our two looks. Either way, try again at once.
+      const freed =
+        holder.kind === "gone" ||
+        ((holder.kind === "owned" ? await isOwnerDead(holder.owner) : holder.ageMs > OWNERLESS_STALE_MS) &&
+          (await steal(lockPath, holder.identity)));
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw lockTimeout(key, lockPath, timeoutMs, holder);
+      if (remaining <= 0) {
+        // A lock seen free at the deadline still gets one more try.
+        if (freed && !lastChance) {
+          lastChance = true;
+          continue;
+        }
+        throw lockTimeout(key, lockPath, timeoutMs, holder);
+      }
+      if (freed) continue;
       await sleep(Math.min(delayMs, remaining));
       delayMs = Math.min(delayMs * 2, BACKOFF_CAP_MS);
     }

@@ -1,8 +1,9 @@
 /**
  * Quote one argument for tmux's own command parser (control mode reads every
- * line like a config line). Inside double quotes only `\`, `"` and `$` are
- * special; control characters are written as escapes so a command never spans
- * two lines. Nothing here is ever seen by a shell.
+ * line like a config line). Inside double quotes `\`, `"` and `$` are special,
+ * and tmux 3.3 still expands a leading `~` to a home directory, so `~` is
+ * escaped too; control characters are written as escapes so a command never
+ * spans two lines. Nothing here is ever seen by a shell.
  */
 export function quoteArg(value: string): string {
   let out = '"';
@@ -17,6 +18,9 @@ export function quoteArg(value: string): string {
         break;
       case "$":
         out += "\\$";
+        break;
+      case "~":
+        out += "\\~";
         break;
       case "\n":
         out += "\\n";

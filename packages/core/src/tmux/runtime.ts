@@ -29,10 +29,18 @@ export interface NewPane {
   pid: number;
 }
 
+/** What exists now, after windows closed or sessions changed. */
+export interface PaneSnapshot {
+  /** Panes of instance sessions (monitor sessions excluded). */
+  panes: PaneInfo[];
+  /** Every window that still exists, in any session (including monitors). */
+  windows: Set<string>;
+}
+
 export interface TmuxRuntimeEvents {
   output: [paneId: string, data: Buffer];
-  windowClose: [windowId: string];
-  sessionsChanged: [];
+  /** Windows closed or sessions changed: here is what exists now. */
+  panes: [snapshot: PaneSnapshot];
   /** The control client was lost (tmux server died or was killed). */
   disconnect: [reason: string];
 }
@@ -57,10 +65,14 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
   private readonly monitorSession = `${MONITOR_PREFIX}${process.pid}-${randomBytes(3).toString("hex")}`;
   private readonly linked = new Set<string>();
   private closed = false;
+  private refreshing = false;
+  private refreshAgain = false;
   private terminalType = "tmux-256color";
 
   constructor(readonly options: TmuxRuntimeOptions) {
     super();
+    // Every attached instance and every pending terminate listens here.
+    this.setMaxListeners(0);
   }
 
   get socket(): string {
@@ -107,11 +119,10 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
     await client.ready;
     this.linked.clear();
     client.on("output", (paneId, data) => this.emit("output", paneId, data));
-    client.on("windowClose", (windowId) => {
-      this.linked.delete(windowId);
-      this.emit("windowClose", windowId);
-    });
-    client.on("sessionsChanged", () => this.emit("sessionsChanged"));
+    // tmux reports a window "closed" whenever it is unlinked from any session, also
+    // when it lives on elsewhere; so look at what exists instead of trusting the word.
+    client.on("windowClose", () => this.scheduleRefresh());
+    client.on("sessionsChanged", () => this.scheduleRefresh());
     client.once("exit", (reason) => {
       if (this.client === client) this.client = undefined;
       this.linked.clear();
@@ -131,14 +142,16 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
   }
 
   /**
-   * Start `argv` (executed directly, never through a shell) in a new detached
-   * session with a fixed size, and start streaming its output.
+   * Create a detached session of fixed size whose pane waits (a placeholder
+   * that reads nothing) until `exec` starts the real program. Output is
+   * streamed from before the program's first byte, and a program that dies at
+   * once still leaves its words and its exit for us to see.
    */
-  async createSession(spec: { name: string; cwd: string; argv: string[] }): Promise<NewPane> {
+  async createSession(spec: { name: string; cwd: string }): Promise<NewPane> {
     const { width, height } = this.options;
     const [line] = await this.command(
       "new-session", "-d", "-s", spec.name, "-x", String(width), "-y", String(height), "-c", spec.cwd,
-      "-P", "-F", "#{pane_id} #{window_id} #{pane_pid}", "--", ...execArgv(spec.argv),
+      "-P", "-F", "#{pane_id} #{window_id} #{pane_pid}", "--", "/usr/bin/env", "cat",
     );
     const pane = parsePaneLine(line);
     await this.configureWindow(pane.windowId);
@@ -146,13 +159,11 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
     return pane;
   }
 
-  /** Relaunch `argv` in an existing pane (dead or alive), keeping its session. */
-  async respawn(spec: { paneId: string; cwd: string; argv: string[] }): Promise<NewPane> {
+  /** Run `argv` (executed directly, never through a shell) in the pane, replacing what runs there. */
+  async exec(spec: { paneId: string; cwd: string; argv: string[] }): Promise<NewPane> {
     await this.command("respawn-pane", "-k", "-t", spec.paneId, "-c", spec.cwd, "--", ...execArgv(spec.argv));
     const [line] = await this.command("display-message", "-p", "-t", spec.paneId, "#{pane_id} #{window_id} #{pane_pid}");
-    const pane = parsePaneLine(line);
-    await this.watch(pane.windowId);
-    return pane;
+    return parsePaneLine(line);
   }
 
   private async configureWindow(windowId: string): Promise<void> {
@@ -176,6 +187,65 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
   async unwatch(windowId: string): Promise<void> {
     if (!this.linked.delete(windowId) || !this.client) return;
     await this.command("unlink-window", "-t", `${this.monitorSession}:${windowId}`).catch(ignoreGone);
+  }
+
+  /** Resolves true when the window no longer exists anywhere; false if `signal` fired first. */
+  windowClosed(windowId: string, signal: AbortSignal): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const done = (closed: boolean) => {
+        this.off("panes", onPanes);
+        this.off("disconnect", onDisconnect);
+        signal.removeEventListener("abort", onAbort);
+        resolve(closed);
+      };
+      const onPanes = (snapshot: PaneSnapshot) => {
+        if (!snapshot.windows.has(windowId)) done(true);
+      };
+      const onDisconnect = () => done(true);
+      const onAbort = () => done(false);
+      if (signal.aborted) return done(false);
+      this.on("panes", onPanes);
+      this.on("disconnect", onDisconnect);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Look at what exists now and tell listeners; a burst of notifications costs one look. */
+  private scheduleRefresh(): void {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return;
+    }
+    this.refreshing = true;
+    this.refreshAgain = false;
+    void this.snapshot()
+      .then((snapshot) => this.emit("panes", snapshot))
+      .catch((error: unknown) => this.options.logger.debug({ err: error }, "pane snapshot failed"))
+      .finally(() => {
+        this.refreshing = false;
+        if (this.refreshAgain && !this.closed) this.scheduleRefresh();
+      });
+  }
+
+  /** Every pane and window that exists now. */
+  async snapshot(): Promise<PaneSnapshot> {
+    const lines = await this.command(
+      "list-panes", "-a", "-F", "#{pane_id} #{window_id} #{pane_pid} #{pane_dead} #{session_name}",
+    );
+    const panes: PaneInfo[] = [];
+    const windows = new Set<string>();
+    const ours = new Set<string>();
+    for (const line of lines) {
+      const [paneId, windowId, pid, dead, ...session] = line.split(" ");
+      if (!paneId || !windowId) continue;
+      const name = session.join(" ");
+      windows.add(windowId);
+      if (name === this.monitorSession) ours.add(windowId);
+      if (name.startsWith(MONITOR_PREFIX)) continue;
+      panes.push({ paneId, windowId, pid: Number(pid), dead: dead === "1", session: name });
+    }
+    for (const windowId of this.linked) if (!ours.has(windowId)) this.linked.delete(windowId);
+    return { panes, windows };
   }
 
   isWatching(windowId: string): boolean {
@@ -219,17 +289,7 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
 
   /** Every pane of every instance session (the monitor sessions excluded). */
   async listPanes(): Promise<PaneInfo[]> {
-    const lines = await this.command(
-      "list-panes", "-a", "-F", "#{pane_id} #{window_id} #{pane_pid} #{pane_dead} #{session_name}",
-    );
-    const panes: PaneInfo[] = [];
-    for (const line of lines) {
-      const [paneId, windowId, pid, dead, ...session] = line.split(" ");
-      const name = session.join(" ");
-      if (!paneId || !windowId || name.startsWith(MONITOR_PREFIX)) continue;
-      panes.push({ paneId, windowId, pid: Number(pid), dead: dead === "1", session: name });
-    }
-    return panes;
+    return (await this.snapshot()).panes;
   }
 
   async killSession(name: string): Promise<void> {

@@ -329,6 +329,21 @@ describe("FileStore queue", () => {
     expect(await a.queue("exec-1")).toEqual([]);
     expect(await a.dequeue("exec-1", "never-queued")).toBe(false);
   });
+
+  it("stores the longest allowed instance id with a long message id", async () => {
+    const store = await openStore();
+    const instanceId = `exec-1.${"m".repeat(121)}`;
+    expect(instanceId).toHaveLength(128);
+    const longId = `${"é".repeat(100)}-${"x".repeat(200)}`;
+    const similar = `${"é".repeat(100)}-${"x".repeat(199)}y`;
+    await store.put(makeRecord(instanceId));
+    await store.enqueue(makeMessage(instanceId, longId));
+    await store.enqueue(makeMessage(instanceId, similar));
+    expect((await store.queue(instanceId)).map((message) => message.id)).toEqual([longId, similar]);
+    expect(await store.dequeue(instanceId, similar)).toBe(true);
+    expect((await store.queue(instanceId)).map((message) => message.id)).toEqual([longId]);
+    await expectStoreError(store.put(makeRecord(`${instanceId}x`)), ErrorCodes.INVALID_ARGUMENT, "1-128");
+  });
 });
 
 describe("FileStore ids", () => {
@@ -448,6 +463,22 @@ describe("FileStore withLock", () => {
     expect(Date.now() - started).toBeLessThan(2_000);
     await holder.kill();
     expect(await store.withLock("job", async () => "ran", { timeoutMs: 2_000 })).toBe("ran");
+  });
+
+  it("never takes over a lock from another host, and says how to clear it", async () => {
+    const store = await openStore();
+    const lockPath = lockPathFor(path.join(dir, "locks"), "job");
+    await fs.mkdir(lockPath);
+    await fs.writeFile(
+      path.join(lockPath, "owner"),
+      JSON.stringify({ pid: IMPOSSIBLE_PID, start: "1", host: "another-host", token: "remote-1", key: "job" }),
+    );
+    await expectStoreError(
+      store.withLock("job", async () => "never", { timeoutMs: 50 }),
+      ErrorCodes.LOCK_TIMEOUT,
+      `pid ${IMPOSSIBLE_PID} on host another-host`,
+      `delete ${lockPath}`,
+    );
   });
 
   it("times out behind a holder in the same process", async () => {

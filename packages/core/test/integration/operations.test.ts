@@ -1,0 +1,291 @@
+import { readdir } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { ErrorCodes, type TmuxClaudeError } from "../../src/index.js";
+import { createHarness, eventually, type Harness } from "../helpers/harness.js";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await createHarness({ limits: { maxInstances: 40, spawnTimeout: 10_000, sendTimeout: 5_000 } });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+async function expectError(promise: Promise<unknown>, code: string, ...fragments: string[]): Promise<TmuxClaudeError> {
+  const error = (await promise.then(
+    () => {
+      throw new Error(`expected ${code}, but it succeeded`);
+    },
+    (e: unknown) => e,
+  )) as TmuxClaudeError;
+  expect(error.code, error.message).toBe(code);
+  for (const fragment of fragments) expect(error.message).toContain(fragment);
+  return error;
+}
+
+describe("send delivers text exactly and executes nothing", () => {
+  const texts: [string, string][] = [
+    ["command substitution", "$(touch PWNED_SUBST)"],
+    ["backticks", "`touch PWNED_TICK`"],
+    ["quotes", `it's "quoted" and 'single'`],
+    ["semicolon", "a; touch PWNED_SEMI; b"],
+    ["tmux format", "#{pane_id} #(touch PWNED_FORMAT) #[fg=red]"],
+    ["percent", "100% %1 %% %output"],
+    ["tilde", "~ ~/x ~root"],
+    ["leading dash", "-t %0 --help"],
+    ["key names", "Enter"],
+    ["key names 2", "Escape C-c C-d Enter"],
+    ["tabs", "a\tb\t\tc"],
+    ["CR and LF", "line one\nline two\r\nline three\rfour"],
+    ["UTF-8", "héllo wörld — 日本語 🚀 ❯ ✻"],
+    ["braces and backslashes", "{ } \\ \\n \\\\ \\$HOME $HOME ${HOME}"],
+    ["control-like text", "\\e[31m ^C ^[ \\x1b"],
+  ];
+  let id: string;
+  beforeAll(async () => {
+    ({ instance: { id } } = await h.kernel.spawn({ role: "executive", workDir: h.workDir }));
+  });
+
+  test.each(texts)("%s", async (_name, text) => {
+    // The echo agent answers at once; wait for its prompt so the send is not queued behind the last turn.
+    await h.kernel.read(id, { wait: true });
+    const before = (await h.received()).length;
+    const receipt = await h.kernel.send(id, text);
+    expect(receipt.state).toBe("delivered");
+    const received = await h.received();
+    expect(received.length).toBe(before + 1);
+    expect(received.at(-1)!.text).toBe(text);
+    expect(await readdir(h.workDir)).toEqual([]);
+  });
+
+  test("200 KB of mixed text arrives byte-exact", async () => {
+    const unit = "line $(x) `y` ; # { } ~ % 'q' \"d\" \\ é 🚀 \t end\n";
+    let big = "";
+    while (big.length < 200 * 1024) big += unit;
+    await h.kernel.read(id, { wait: true });
+    expect((await h.kernel.send(id, big)).state).toBe("delivered");
+    expect((await h.received()).at(-1)!.text).toBe(big);
+  });
+
+  test("50 concurrent sends arrive whole, in order, none interleaved", async () => {
+    const before = (await h.received()).length;
+    const messages = Array.from({ length: 50 }, (_, i) => `message ${i} ${"x".repeat(i * 7)} end ${i}`);
+    const receipts = await Promise.all(messages.map((m) => h.kernel.send(id, m)));
+    for (const r of receipts.filter((r) => r.state === "queued")) await h.kernel.waitDelivered(r, 20_000);
+    const received = (await h.received()).slice(before).map((m) => m.text);
+    expect(received).toEqual(messages);
+  });
+});
+
+describe("queueing while busy", () => {
+  test("queued messages wait for idle, never typed into a running turn", async () => {
+    const { instance } = await h.kernel.spawn({ role: "executive", workDir: h.workDir });
+    const first = await h.kernel.send(instance.id, "/work 700");
+    expect(first.state).toBe("delivered");
+    const second = await h.kernel.send(instance.id, "after the work");
+    expect(second).toMatchObject({ state: "queued", position: 1 });
+    const third = await h.kernel.send(instance.id, "and one more");
+    expect(third).toMatchObject({ state: "queued", position: 2 });
+    await expectError(h.kernel.send(instance.id, "refuse me", { whenBusy: "refuse" }), ErrorCodes.INSTANCE_BUSY, instance.id);
+    expect((await h.kernel.read(instance.id)).queued).toBe(2);
+    await h.kernel.waitDelivered(third, 10_000);
+    const received = (await h.received()).filter((m) => ["/work 700", "after the work", "and one more"].includes(m.text));
+    expect(received.map((m) => m.text)).toEqual(["/work 700", "after the work", "and one more"]);
+    // The agent logs whether it was busy when input arrived: queued messages came after the turn.
+    expect(received.map((m) => m.busy)).toEqual([false, false, false]);
+    await h.kernel.terminate(instance.id);
+  });
+
+  test("whenBusy now types into the running turn", async () => {
+    const { instance } = await h.kernel.spawn({ role: "executive", workDir: h.workDir });
+    await h.kernel.send(instance.id, "/work 600");
+    const now = await h.kernel.send(instance.id, "interrupting", { whenBusy: "now" });
+    expect(now.state).toBe("delivered");
+    expect((await h.received()).at(-1)).toMatchObject({ text: "interrupting", busy: true });
+    await h.kernel.terminate(instance.id);
+  });
+
+  test("read --wait returns when the turn ends", async () => {
+    const { instance } = await h.kernel.spawn({ role: "executive", workDir: h.workDir });
+    await h.kernel.send(instance.id, "/work 500");
+    expect((await h.kernel.read(instance.id)).status).toBe("busy");
+    const result = await h.kernel.read(instance.id, { wait: true, timeoutMs: 5_000 });
+    expect(result.status).toBe("idle");
+    expect(result.screen).toContain("done");
+    await h.kernel.send(instance.id, "/work 2000");
+    await expectError(h.kernel.read(instance.id, { wait: true, timeoutMs: 200 }), ErrorCodes.READ_TIMEOUT, "busy", "working...");
+    await h.kernel.terminate(instance.id);
+  });
+});
+
+describe("spawn", () => {
+  test("20 concurrent spawns get distinct ids under one parent", async () => {
+    const { instance: parent } = await h.kernel.spawn({ role: "executive", workDir: h.workDir });
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => h.kernel.spawn({ role: "manager", parentId: parent.id, workDir: h.workDir })),
+    );
+    const ids = results.map((r) => r.instance.id);
+    expect(new Set(ids).size).toBe(20);
+    for (const id of ids) expect(id).toMatch(new RegExp(`^${parent.id}\\.mgr-\\d+$`));
+    const listed = await h.kernel.list({ parentId: parent.id });
+    expect(listed.map((r) => r.id).sort()).toEqual([...ids].sort());
+    expect((await h.kernel.list()).find((r) => r.id === parent.id)!.children).toHaveLength(20);
+    expect(await h.kernel.terminate(parent.id, { cascade: true })).toHaveLength(21);
+    expect(await h.kernel.list({ parentId: parent.id })).toEqual([]);
+  });
+
+  test("a prompt is delivered with a receipt; context comes first", async () => {
+    const { instance, receipt } = await h.kernel.spawn({ role: "executive", workDir: h.workDir, prompt: "do the thing", context: "background" });
+    expect(receipt?.state).toBe("delivered");
+    expect((await h.received()).at(-1)!.text).toBe("background\n\ndo the thing");
+    await h.kernel.terminate(instance.id);
+  });
+
+  test("the agent gets the spawner's environment plus configured env, whoever started tmux", async () => {
+    process.env.TC_TEST_FROM_SPAWNER = "spawner-value";
+    const k = await h.startKernel({
+      watch: "on-demand",
+      config: {
+        env: { TC_TEST_CONFIG: "config value with spaces $HOME" },
+        agents: { sh: { adapter: "command", command: "bash", args: ["--norc", "--noprofile"], env: { PS1: "sh> " } } },
+      },
+    });
+    const { instance } = await k.spawn({ role: "executive", workDir: h.workDir, agent: "sh" });
+    await k.send(instance.id, 'echo "[$TC_TEST_FROM_SPAWNER|$TC_TEST_CONFIG|$TMUX_CLAUDE_INSTANCE_ID|$PWD]"');
+    const read = await k.read(instance.id, { wait: true });
+    expect(read.screen).toContain(`[spawner-value|config value with spaces $HOME|${instance.id}|${h.workDir}]`);
+    await k.terminate(instance.id);
+    delete process.env.TC_TEST_FROM_SPAWNER;
+  });
+
+  test("bad input: clear errors, nothing half-created", async () => {
+    const count = async () => (await h.kernel.list()).length;
+    const before = await count();
+    await expectError(h.kernel.spawn({ role: "boss", workDir: h.workDir }), ErrorCodes.UNKNOWN_ROLE, '"boss"', "executive, manager, specialist");
+    await expectError(h.kernel.spawn({ role: "executive", workDir: path.join(h.dir, "nope") }), ErrorCodes.WORKDIR_INVALID, "does not exist", "nope");
+    await expectError(h.kernel.spawn({ role: "executive", workDir: h.log }), ErrorCodes.WORKDIR_INVALID);
+    await expectError(h.kernel.spawn({ role: "executive", workDir: h.workDir, agent: "ghost" }), ErrorCodes.UNKNOWN_AGENT, '"ghost"', "echo");
+    await expectError(h.kernel.spawn({ role: "manager", parentId: "exec-999", workDir: h.workDir }), ErrorCodes.INSTANCE_NOT_FOUND, "exec-999");
+    await expectError(h.kernel.spawn({ role: "executive", workDir: h.workDir, prompt: "   " }), ErrorCodes.EMPTY_TEXT);
+    const k = await h.startKernel({
+      watch: "on-demand",
+      config: { agents: { missing: { adapter: "command", command: "definitely-not-a-real-agent-binary" } } },
+    });
+    await expectError(k.spawn({ role: "executive", workDir: h.workDir, agent: "missing" }), ErrorCodes.AGENT_COMMAND_NOT_FOUND, "definitely-not-a-real-agent-binary", "agents.missing.command");
+    const { instance: spec } = await h.kernel.spawn({ role: "specialist", workDir: h.workDir });
+    await expectError(h.kernel.spawn({ role: "manager", parentId: spec.id, workDir: h.workDir }), ErrorCodes.ROLE_NOT_ALLOWED, "specialist", "roles.specialist.spawns");
+    await expectError(h.kernel.send(spec.id, ""), ErrorCodes.EMPTY_TEXT);
+    await expectError(h.kernel.send("nobody", "hi"), ErrorCodes.INSTANCE_NOT_FOUND, '"nobody"');
+    await expectError(h.kernel.read("nobody"), ErrorCodes.INSTANCE_NOT_FOUND);
+    await expectError(h.kernel.terminate("nobody"), ErrorCodes.INSTANCE_NOT_FOUND);
+    await expectError(h.kernel.restart("nobody"), ErrorCodes.INSTANCE_NOT_FOUND);
+    await h.kernel.terminate(spec.id);
+    expect(await count()).toBe(before);
+    const sessions = await h.tmux("list-sessions", "-F", "#{session_name}");
+    expect(sessions.split("\n").filter((s) => s && !s.startsWith("_tc-monitor"))).toHaveLength(before);
+  });
+
+  test("depth and count limits", async () => {
+    const own = await createHarness({ limits: { maxDepth: 2, maxInstances: 3 } });
+    const k = own.kernel;
+    const { instance: exec } = await k.spawn({ role: "executive", workDir: own.workDir });
+    const { instance: mgr } = await k.spawn({ role: "manager", parentId: exec.id, workDir: own.workDir });
+    await expectError(k.spawn({ role: "specialist", parentId: mgr.id, workDir: own.workDir }), ErrorCodes.MAX_DEPTH, "limits.maxDepth", "depth 3");
+    await k.spawn({ role: "manager", parentId: exec.id, workDir: own.workDir });
+    await expectError(k.spawn({ role: "executive", workDir: own.workDir }), ErrorCodes.MAX_INSTANCES, "limits.maxInstances", "3");
+    await expectError(k.terminate(exec.id), ErrorCodes.HAS_CHILDREN, mgr.id, "cascade");
+    await k.terminate(exec.id, { cascade: true });
+    await own.close();
+  });
+
+  test("an agent that shows a question at start fails the spawn with the screen quoted", async () => {
+    const k = await h.startKernel({
+      watch: "on-demand",
+      config: {
+        agents: {
+          asker: { adapter: "command", command: "bash", args: ["--norc", "--noprofile", "-c", "printf 'Trust this folder? (y/n) '; read -r answer; exec cat"], waitingPattern: "\\(y/n\\)" },
+        },
+      },
+    });
+    const before = (await k.list()).length;
+    await expectError(k.spawn({ role: "executive", workDir: h.workDir, agent: "asker" }), ErrorCodes.SPAWN_FAILED, "waiting", "Trust this folder? (y/n)");
+    expect((await k.list()).length).toBe(before);
+  });
+
+  test("an agent that exits during startup fails the spawn with its last output", async () => {
+    const k = await h.startKernel({
+      watch: "on-demand",
+      config: { agents: { dies: { adapter: "command", command: "bash", args: ["--norc", "-c", "echo 'fatal: no API key configured'; exit 4"] } } },
+    });
+    await expectError(k.spawn({ role: "executive", workDir: h.workDir, agent: "dies" }), ErrorCodes.SPAWN_FAILED, "exited", "fatal: no API key configured");
+  });
+
+  test("an agent that never gets ready fails within spawnTimeout", async () => {
+    const k = await h.startKernel({
+      watch: "on-demand",
+      config: {
+        limits: { spawnTimeout: 700 },
+        agents: { slow: { adapter: "command", command: process.execPath, args: [path.join(path.dirname(h.log), "..", "never")], env: {} } },
+      },
+    });
+    const agents = k.config.agents;
+    expect(agents.slow).toBeDefined();
+    const started = Date.now();
+    const k2 = await h.startKernel({
+      watch: "on-demand",
+      config: {
+        limits: { spawnTimeout: 700 },
+        agents: { never: { adapter: "command", command: process.execPath, args: [(await import("../helpers/harness.js")).ECHO_AGENT], env: { ECHO_AGENT_NEVER_READY: "1" } } },
+      },
+    });
+    await expectError(k2.spawn({ role: "executive", workDir: h.workDir, agent: "never" }), ErrorCodes.SPAWN_TIMEOUT, "700 ms", "echo-agent starting");
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect((await k2.list()).filter((r) => r.agent === "never")).toEqual([]);
+  });
+});
+
+describe("lifecycle", () => {
+  test("killing an instance's tmux session marks it exited; restart relaunches it in place", async () => {
+    const { instance } = await h.kernel.spawn({ role: "executive", workDir: h.workDir, name: "phoenix" });
+    await h.tmux("kill-session", "-t", instance.tmux.session);
+    await eventually(async () => (await h.kernel.get(instance.id)).status === "exited", 3_000, "exited status");
+    expect((await h.kernel.get(instance.id)).statusReason).toContain("killed");
+    await expectError(h.kernel.send(instance.id, "hello?"), ErrorCodes.INSTANCE_EXITED, "restart");
+    const restarted = await h.kernel.restart(instance.id);
+    expect(restarted).toMatchObject({ id: instance.id, status: "idle", workDir: h.workDir, name: "phoenix", role: "executive" });
+    expect((await h.kernel.send(instance.id, "back again")).state).toBe("delivered");
+    await h.kernel.terminate(instance.id);
+  });
+
+  test("an agent that exits by itself is marked exited with its last words", async () => {
+    const { instance } = await h.kernel.spawn({ role: "executive", workDir: h.workDir });
+    await h.kernel.send(instance.id, "/exit").catch(() => undefined);
+    await eventually(async () => (await h.kernel.get(instance.id)).status === "exited", 3_000, "exited status");
+    expect((await h.kernel.get(instance.id)).statusReason).toContain("bye");
+    await h.kernel.terminate(instance.id);
+  });
+
+  test("terminate kills the whole process tree", async () => {
+    const k = await h.startKernel({
+      watch: "on-demand",
+      config: { agents: { sh: { adapter: "command", command: "bash", args: ["--norc", "--noprofile"], env: { PS1: "sh> " } } } },
+    });
+    const { instance } = await k.spawn({ role: "executive", workDir: h.workDir, agent: "sh" });
+    // A child that ignores SIGHUP and SIGTERM, in its own process group.
+    await k.send(instance.id, "setsid bash -c 'trap \"\" HUP TERM; echo $$ > child.pid; exec sleep 1000' & sleep 0.2; echo started");
+    const pidText = await eventually(async () => (await import("node:fs/promises")).readFile(path.join(h.workDir, "child.pid"), "utf8"), 5_000, "child pid");
+    const pid = Number(pidText.trim());
+    expect(() => process.kill(pid, 0)).not.toThrow();
+    await k.terminate(instance.id);
+    await eventually(() => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 5_000, "child killed");
+    await (await import("node:fs/promises")).rm(path.join(h.workDir, "child.pid"));
+  });
+});
