@@ -35,6 +35,7 @@ export type {
   LaunchSpec,
   PaneIO,
   StatusReport,
+  TokenUsage,
 } from "./agents/adapter.js";
 export { waitForOutput } from "./agents/adapter.js";
 export { commandAdapter, commandAgentOptions, type CommandAgentOptions } from "./agents/command.js";

@@ -14,6 +14,8 @@ export interface LaunchContext {
   readonly prompt?: string;
   readonly context?: string;
   readonly config: ResolvedConfig;
+  /** A private directory for this instance's files (generated settings, event logs); it exists. */
+  readonly instanceDir: string;
   /** Set when relaunching an existing instance (`restart`): its record as stored. */
   readonly previous?: InstanceRecord;
 }
@@ -44,6 +46,13 @@ export interface PaneIO {
   onOutput(listener: (data: Buffer) => void): () => void;
 }
 
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheCreationInputTokens: number;
+  cacheReadInputTokens: number;
+}
+
 export interface StatusReport {
   reason?: string;
   lastReply?: string;
@@ -51,6 +60,10 @@ export interface StatusReport {
 
 export interface DriverContext {
   readonly instanceId: string;
+  /** The same private directory the launch got. */
+  readonly instanceDir: string;
+  /** The instance's record as the kernel knows it now. */
+  record(): InstanceRecord;
   readonly pane: PaneIO;
   readonly logger: Logger;
   readonly agent: AgentConfig;
@@ -73,6 +86,8 @@ export interface AgentDriver {
    * instance may take input (or the sender asked to interrupt).
    */
   submit(text: string, signal: AbortSignal): Promise<void>;
+  /** Tokens used so far, where the adapter can tell (e.g. from a transcript). */
+  usage?(): Promise<TokenUsage | undefined>;
   /** The instance is gone or the kernel closes; release listeners and timers. */
   dispose(): void;
 }

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { stat } from "node:fs/promises";
+import { mkdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
-import type { AgentAdapter, AgentDriver, DriverContext, PaneIO, StatusReport } from "../agents/adapter.js";
+import type { AgentAdapter, AgentDriver, DriverContext, PaneIO, StatusReport, TokenUsage } from "../agents/adapter.js";
 import type { AgentConfig, ResolvedConfig } from "../config/schema.js";
 import { ErrorCodes, TmuxClaudeError, quoteScreen } from "../errors.js";
 import type { DeliveryReceipt, KernelHooks, OutgoingMessage, SpawnPlan, WhenBusy } from "../kernel/hooks.js";
@@ -52,6 +52,8 @@ export interface ReadResult {
   lastReply?: string;
   screen: string;
   queued: number;
+  /** Tokens used so far, where the adapter can tell. */
+  usage?: TokenUsage;
 }
 
 export interface ListFilter {
@@ -284,9 +286,10 @@ export class InstanceManager {
     const { config, runtime, store } = this.deps;
     const agent = this.agentConfig(plan.agent);
     const adapter = this.adapterFor(plan.agent);
+    const instanceDir = await this.instanceDir(reserved.id);
     const spec = await adapter.launch({
       instanceId: reserved.id, role: plan.role, roleConfig: config.roles[plan.role]!, agentName: plan.agent, agent,
-      workDir: plan.workDir, prompt: plan.prompt, context: plan.context, config, previous,
+      workDir: plan.workDir, prompt: plan.prompt, context: plan.context, config, previous, instanceDir,
     });
     const added: Record<string, string> = {
       ...config.env, ...agent.env, ...plan.env, ...spec.env,
@@ -359,6 +362,7 @@ export class InstanceManager {
     this.detach(id);
     if (launched && record) await this.stopProcesses(record).catch((error: unknown) => this.deps.logger.warn({ err: error, instance: id }, "cleanup after failed spawn"));
     await this.deps.store.delete(id);
+    await rm(path.join(this.deps.stateDir, "agents", id), { recursive: true, force: true });
   }
 
   // --------------------------------------------------------------------- send
@@ -514,7 +518,8 @@ export class InstanceManager {
       screen = record.status === "exited" ? tailText(live.tail) : await this.deps.runtime.capture(record.tmux.paneId, { lines }).catch(() => tailText(live.tail));
     }
     const queued = (await this.deps.store.queue(id)).length;
-    return { id, status: record.status, statusReason: record.statusReason, lastReply: record.lastReply, screen, queued };
+    const usage = await this.live.get(id)?.driver.usage?.().catch(() => undefined);
+    return { id, status: record.status, statusReason: record.statusReason, lastReply: record.lastReply, screen, queued, ...(usage ? { usage } : {}) };
   }
 
   // --------------------------------------------------------------------- list
@@ -565,6 +570,7 @@ export class InstanceManager {
     this.detach(id);
     await this.stopProcesses(record);
     await this.deps.store.delete(id);
+    await rm(path.join(this.deps.stateDir, "agents", id), { recursive: true, force: true });
     terminated.push(id);
     await this.deps.hooks.afterTerminate.promise(event);
     this.deps.logger.info({ instance: id }, "terminated");
@@ -647,8 +653,11 @@ export class InstanceManager {
         return () => live.listeners.delete(listener);
       },
     };
+    const instanceDir = await this.instanceDir(record.id);
     const ctx: DriverContext = {
       instanceId: record.id,
+      instanceDir,
+      record: () => live.record,
       pane,
       logger: logger.child({ instance: record.id, agent: record.agent }),
       agent: this.agentConfig(record.agent),
@@ -872,6 +881,13 @@ export class InstanceManager {
    */
   private sendLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
     return this.deps.store.withLock(`send:${id}`, fn, { timeoutMs: this.deps.config.limits.sendTimeout * 2 + 5_000 });
+  }
+
+  /** `<stateDir>/agents/<id>`: where adapters keep an instance's files. Removed with the instance. */
+  private async instanceDir(id: string): Promise<string> {
+    const dir = path.join(this.deps.stateDir, "agents", id);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    return dir;
   }
 
   /** Run `fn` after every earlier task of the same instance in this process. */
