@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { z } from "zod";
+import { configSchema, createLogger, definePlugin, ErrorCodes, Kernel, type Plugin, type TmuxClaudeError, type UserConfig } from "../../src/index.js";
+import { createHarness, type Harness } from "../helpers/harness.js";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await createHarness({}, "on-demand");
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+function kernelWith(plugins: UserConfig["plugins"]): Kernel {
+  const config = configSchema.parse({ ...h.config, plugins, tmux: h.config.tmux, agents: h.config.agents });
+  return new Kernel({ config, logger: createLogger("silent") });
+}
+
+test("hooks run in lifecycle order, spawn options flow through the waterfall, close runs in reverse", async () => {
+  const events: string[] = [];
+  const recorder = (name: string): Plugin => ({
+    name,
+    apply(ctx) {
+      events.push(`${name}:apply`);
+      ctx.hooks.init.tapPromise(async () => void events.push(`${name}:init`));
+      ctx.hooks.ready.tapPromise(async () => void events.push(`${name}:ready`));
+      ctx.hooks.beforeSpawn.tapPromise(async (plan) => {
+        events.push(`${name}:beforeSpawn`);
+        return { ...plan, env: { ...plan.env, CHAIN: `${plan.env.CHAIN ?? ""}${name}` }, name: `${plan.name ?? ""}${name}` };
+      });
+      ctx.hooks.afterSpawn.tapPromise(async (instance) => void events.push(`${name}:afterSpawn:${instance.id}`));
+      ctx.hooks.beforeSend.tapPromise(async (message) => {
+        events.push(`${name}:beforeSend`);
+        return { ...message, text: `${message.text}+${name}` };
+      });
+      ctx.hooks.afterSend.tapPromise(async (_message, receipt) => void events.push(`${name}:afterSend:${receipt.state}`));
+      ctx.hooks.statusChange.tapPromise(async (change) => void events.push(`${name}:status:${change.from}->${change.to}`));
+      ctx.hooks.beforeTerminate.tapPromise(async () => void events.push(`${name}:beforeTerminate`));
+      ctx.hooks.afterTerminate.tapPromise(async () => void events.push(`${name}:afterTerminate`));
+      ctx.hooks.shutdown.tapPromise(async () => void events.push(`${name}:shutdown`));
+      ctx.onClose(() => void events.push(`${name}:close`));
+    },
+  });
+  const kernel = kernelWith([recorder("a"), false, null, recorder("b")]);
+  await kernel.start();
+  expect(kernel.pluginNames()).toEqual(["a", "b"]);
+  const { instance } = await kernel.spawn({ role: "executive", workDir: h.workDir });
+  expect(instance.name).toBe("ab");
+  expect(instance.launch.env.CHAIN).toBe("ab");
+  await kernel.send(instance.id, "hi");
+  expect((await h.received()).at(-1)!.text).toBe("hi+a+b");
+  await kernel.terminate(instance.id);
+  await kernel.close();
+  await kernel.close(); // idempotent
+  const order = events.filter((e) => !e.includes(":status:"));
+  expect(order).toEqual([
+    "a:apply", "b:apply", "a:init", "b:init", "a:ready", "b:ready",
+    "a:beforeSpawn", "b:beforeSpawn", `a:afterSpawn:${instance.id}`, `b:afterSpawn:${instance.id}`,
+    "a:beforeSend", "b:beforeSend", "a:afterSend:delivered", "b:afterSend:delivered",
+    "a:beforeTerminate", "b:beforeTerminate", "a:afterTerminate", "b:afterTerminate",
+    "a:shutdown", "b:shutdown", "b:close", "a:close",
+  ]);
+  expect(events).toContain("a:status:starting->idle");
+});
+
+test("a failing plugin is named with its hook, and the spawn leaves nothing behind", async () => {
+  const kernel = kernelWith([
+    { name: "fine", apply: () => undefined },
+    {
+      name: "broken-worktrees",
+      apply(ctx) {
+        ctx.hooks.beforeSpawn.tapPromise(async () => {
+          throw new Error("git worktree add failed: disk full");
+        });
+      },
+    },
+  ]);
+  await kernel.start();
+  const before = (await kernel.list()).length;
+  const error = (await kernel.spawn({ role: "executive", workDir: h.workDir }).catch((e: unknown) => e)) as TmuxClaudeError;
+  expect(error.code).toBe(ErrorCodes.PLUGIN_HOOK_FAILED);
+  expect(error.message).toBe('Plugin "broken-worktrees" failed in hook "beforeSpawn": git worktree add failed: disk full');
+  expect(error.details).toMatchObject({ plugin: "broken-worktrees", hook: "beforeSpawn" });
+  expect((await kernel.list()).length).toBe(before);
+  await kernel.close();
+});
+
+test("a failing afterSpawn removes the instance it just made", async () => {
+  const kernel = kernelWith([
+    {
+      name: "announcer",
+      apply(ctx) {
+        ctx.hooks.afterSpawn.tap(() => {
+          throw new Error("webhook unreachable");
+        });
+      },
+    },
+  ]);
+  await kernel.start();
+  const before = (await kernel.list()).length;
+  const sessionsBefore = await h.tmux("list-sessions", "-F", "#{session_name}");
+  const error = (await kernel.spawn({ role: "executive", workDir: h.workDir }).catch((e: unknown) => e)) as TmuxClaudeError;
+  expect(error.message).toContain('Plugin "announcer" failed in hook "afterSpawn"');
+  expect((await kernel.list()).length).toBe(before);
+  expect(await h.tmux("list-sessions", "-F", "#{session_name}")).toBe(sessionsBefore);
+  await kernel.close();
+});
+
+test("plugin definition errors: duplicates, missing dependencies, invalid options, failing apply", async () => {
+  const plain = (name: string, dependencies?: string[]): Plugin => ({ name, dependencies, apply: () => undefined });
+  const expectStartError = async (plugins: UserConfig["plugins"], code: string, text: string) => {
+    const kernel = kernelWith(plugins);
+    const error = (await kernel.start().catch((e: unknown) => e)) as TmuxClaudeError;
+    expect(error.code).toBe(code);
+    expect(error.message).toContain(text);
+    await kernel.close();
+  };
+  await expectStartError([plain("git"), plain("git")], ErrorCodes.PLUGIN_DUPLICATE, '"git" is registered twice');
+  await expectStartError([plain("dashboard", ["redis"])], ErrorCodes.PLUGIN_MISSING_DEPENDENCY, 'Plugin "dashboard" needs plugin(s) "redis"');
+  await expectStartError(
+    [{ name: "explodes", apply: () => { throw new Error("boom"); } }],
+    ErrorCodes.PLUGIN_HOOK_FAILED,
+    'Plugin "explodes" failed in apply: boom',
+  );
+  const git = definePlugin({
+    name: "git",
+    options: z.object({ baseBranch: z.string().default("main"), cleanup: z.boolean().default(true) }),
+    setup() {},
+    api: (options) => ({ base: options.baseBranch }),
+  });
+  expect(git({ baseBranch: "dev" }).api).toEqual({ base: "dev" });
+  expect(() => git({ cleanup: "yes" } as never)).toThrowError(/Invalid options for plugin "git":\n {2}- cleanup: /u);
+});
+
+test("plugins find each other's api; a statusChange failure does not break the kernel", async () => {
+  let seen: unknown;
+  const kernel = kernelWith([
+    { name: "provider", api: { greet: () => "hello" }, apply: () => undefined },
+    {
+      name: "consumer",
+      dependencies: ["provider"],
+      apply(ctx) {
+        seen = ctx.plugin<{ greet(): string }>("provider").greet();
+        ctx.hooks.statusChange.tapPromise(async () => {
+          throw new Error("listener bug");
+        });
+      },
+    },
+  ]);
+  await kernel.start();
+  expect(seen).toBe("hello");
+  const { instance } = await kernel.spawn({ role: "executive", workDir: h.workDir });
+  expect((await kernel.send(instance.id, "still works")).state).toBe("delivered");
+  await kernel.terminate(instance.id);
+  await kernel.close();
+});
