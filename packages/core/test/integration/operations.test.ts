@@ -289,3 +289,17 @@ describe("lifecycle", () => {
     await (await import("node:fs/promises")).rm(path.join(h.workDir, "child.pid"));
   });
 });
+
+describe("tmux server loss", () => {
+  test("when the tmux server dies, instances are marked exited and the next operation reconnects", async () => {
+    const own = await createHarness({}, "all");
+    const { instance } = await own.kernel.spawn({ role: "executive", workDir: own.workDir });
+    await own.tmux("kill-server");
+    await eventually(async () => (await own.kernel.get(instance.id)).status === "exited", 5_000, "exited after server loss");
+    const { instance: again } = await own.kernel.spawn({ role: "executive", workDir: own.workDir });
+    expect((await own.kernel.send(again.id, "after reconnect")).state).toBe("delivered");
+    const restarted = await own.kernel.restart(instance.id);
+    expect(restarted.status).toBe("idle");
+    await own.close();
+  });
+});
