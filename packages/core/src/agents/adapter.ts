@@ -14,6 +14,12 @@ export interface LaunchContext {
   readonly prompt?: string;
   readonly context?: string;
   readonly config: ResolvedConfig;
+  /**
+   * Environment added so far by config, the agent's `env` and plugins'
+   * `beforeSpawn` taps (not the inherited process environment). Adapters may
+   * read conventions from it, e.g. `TMUX_CLAUDE_MCP_URL` / `TMUX_CLAUDE_MCP_TOKEN`.
+   */
+  readonly env: Readonly<Record<string, string>>;
   /** A private directory for this instance's files (generated settings, event logs); it exists. */
   readonly instanceDir: string;
   /** Set when relaunching an existing instance (`restart`): its record as stored. */

@@ -287,12 +287,13 @@ export class InstanceManager {
     const agent = this.agentConfig(plan.agent);
     const adapter = this.adapterFor(plan.agent);
     const instanceDir = await this.instanceDir(reserved.id);
+    const planned = { ...config.env, ...agent.env, ...plan.env };
     const spec = await adapter.launch({
       instanceId: reserved.id, role: plan.role, roleConfig: config.roles[plan.role]!, agentName: plan.agent, agent,
-      workDir: plan.workDir, prompt: plan.prompt, context: plan.context, config, previous, instanceDir,
+      workDir: plan.workDir, prompt: plan.prompt, context: plan.context, config, previous, instanceDir, env: planned,
     });
     const added: Record<string, string> = {
-      ...config.env, ...agent.env, ...plan.env, ...spec.env,
+      ...planned, ...spec.env,
       TMUX_CLAUDE_INSTANCE_ID: reserved.id,
       TMUX_CLAUDE_SOCKET: runtime.socket,
       TMUX_CLAUDE_STATE_DIR: this.deps.stateDir,
