@@ -154,3 +154,28 @@ test("plugins find each other's api; a statusChange failure does not break the k
   await kernel.terminate(instance.id);
   await kernel.close();
 });
+
+test("route: the first plugin that returns a receipt delivers the message; otherwise local tmux does", async () => {
+  const routed: string[] = [];
+  const kernel = kernelWith([
+    {
+      name: "remote-bus",
+      apply(ctx) {
+        ctx.hooks.route.tapPromise(async (message) => {
+          if (!message.text.startsWith("remote:")) return undefined;
+          routed.push(message.text);
+          return { messageId: message.id, instanceId: message.instanceId, state: "queued", position: 1 };
+        });
+      },
+    },
+  ]);
+  await kernel.start();
+  const { instance } = await kernel.spawn({ role: "executive", workDir: h.workDir });
+  const before = (await h.received()).length;
+  expect(await kernel.send(instance.id, "remote: elsewhere")).toMatchObject({ state: "queued", position: 1 });
+  expect(routed).toEqual(["remote: elsewhere"]);
+  expect((await kernel.send(instance.id, "local")).state).toBe("delivered");
+  expect((await h.received()).slice(before).map((m) => m.text)).toEqual(["local"]);
+  await kernel.terminate(instance.id);
+  await kernel.close();
+});
