@@ -40,6 +40,7 @@ export const ErrorCodes = {
   PLUGIN_HOOK_FAILED: "TC_PLUGIN_HOOK_FAILED",
   PLUGIN_OPTIONS_INVALID: "TC_PLUGIN_OPTIONS_INVALID",
   KERNEL_STATE: "TC_KERNEL_STATE",
+  SERVE_RUNNING: "TC_SERVE_RUNNING",
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

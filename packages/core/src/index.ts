@@ -63,3 +63,4 @@ export type {
   TerminateOptions,
 } from "./instances/manager.js";
 export { compareIds } from "./instances/manager.js";
+export { resolveCommand } from "./instances/resolve-command.js";

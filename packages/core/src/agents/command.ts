@@ -61,9 +61,10 @@ class CommandDriver implements AgentDriver {
     this.waiting = options.waitingPattern ? new RegExp(options.waitingPattern, "mu") : undefined;
   }
 
-  start(): void {
+  /** Subscribe to output and look at the screen once, so the first status is known on return. */
+  async start(): Promise<void> {
     this.stopOutput = this.ctx.pane.onOutput(() => this.schedule());
-    this.schedule();
+    await this.evaluate();
   }
 
   async submit(text: string, signal: AbortSignal): Promise<void> {

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { cosmiconfig, type Loader } from "cosmiconfig";
 import { createJiti, type Jiti } from "jiti";
 import type { z } from "zod";
@@ -104,6 +105,11 @@ class ModuleExport {
 
 let jiti: Jiti | undefined;
 
+function coreEntry(): string {
+  const built = fileURLToPath(new URL("../index.js", import.meta.url));
+  return existsSync(built) ? built : fileURLToPath(new URL("../index.ts", import.meta.url));
+}
+
 /**
  * Load a config module through jiti: it strips TypeScript itself, so it works
  * with any TypeScript version (cosmiconfig's TS loader needs the compiler API,
@@ -112,7 +118,9 @@ let jiti: Jiti | undefined;
  */
 const loadModule: Loader = async (filepath) => {
   // moduleCache off: a later loadConfig in the same process sees an edited .ts/.js file.
-  jiti ??= createJiti(import.meta.url, { interopDefault: true, moduleCache: false });
+  // A config imports defineConfig from "@tmux-claude/core": resolve it to this very
+  // copy, so a globally installed CLI works in a project that has no core of its own.
+  jiti ??= createJiti(import.meta.url, { interopDefault: true, moduleCache: false, alias: { "@tmux-claude/core": coreEntry() } });
   let mod: unknown;
   try {
     mod = await jiti.import(filepath);

@@ -10,7 +10,7 @@ import type { DeliveryReceipt, KernelHooks, OutgoingMessage, SpawnPlan, WhenBusy
 import type { InstanceRecord, InstanceStatus, StateStore } from "../store/types.js";
 import { sessionNameFor } from "../tmux/quote.js";
 import type { PaneSnapshot, TmuxRuntime } from "../tmux/runtime.js";
-import { currentProcess, isSameProcess, processTree, signalProcesses } from "./process-tree.js";
+import { currentProcess, isSameProcess, processTree, signalProcesses, waitForExit } from "../os/process-tree.js";
 import { resolveCommand } from "./resolve-command.js";
 
 export interface SpawnOptions {
@@ -106,6 +106,8 @@ const DELIVERABLE: ReadonlySet<InstanceStatus> = new Set(["idle", "error"]);
 export class InstanceManager {
   private readonly live = new Map<string, Live>();
   private readonly attaching = new Map<string, Promise<Live>>();
+  /** Instances whose exit is being recorded (the reason is read from their pane first). */
+  private readonly exiting = new Set<string>();
   private readonly byPane = new Map<string, string>();
   private readonly byWindow = new Map<string, string>();
   private readonly serials = new Map<string, Promise<unknown>>();
@@ -169,6 +171,7 @@ export class InstanceManager {
       if (record.status === "exited") continue;
       const pane = record.tmux.paneId ? panes.get(record.tmux.paneId) : undefined;
       if (pane && !pane.dead && pane.session === record.tmux.session) continue;
+      const ownPane = pane && pane.session === record.tmux.session ? pane : undefined;
       if (!record.tmux.paneId) {
         // A spawn that never got its pane: harmless while its spawner lives, debris once it died.
         const owner = record.agentState?.spawner as { pid: number; start: string } | undefined;
@@ -177,7 +180,7 @@ export class InstanceManager {
         logger.info({ instance: record.id }, "removed an instance whose spawn never finished");
         continue;
       }
-      await this.markExited(record.id, "its tmux session was gone (found when re-attaching)");
+      await this.markExited(record.id, ownPane?.dead ? await this.exitReason(record, ownPane.deadStatus) : "its tmux session was gone (found when re-attaching)");
     }
   }
 
@@ -579,10 +582,9 @@ export class InstanceManager {
   }
 
   /**
-   * End the agent and every process it started. SIGHUP (what closing a
-   * terminal sends) to the agent and SIGTERM to its descendants; the window
-   * closing is the event that says the agent is gone; SIGKILL whatever is left
-   * after limits.terminateGrace.
+   * End the agent and every process it started: SIGHUP (what closing a
+   * terminal sends) to the agent and SIGTERM to its descendants, SIGKILL to
+   * whatever still runs after limits.terminateGrace, then the session goes.
    */
   private async stopProcesses(record: InstanceRecord): Promise<void> {
     const { runtime, config } = this.deps;
@@ -591,12 +593,13 @@ export class InstanceManager {
     if (pane && !pane.dead) {
       const tree = await processTree(pane.pid, { TMUX_CLAUDE_INSTANCE_ID: record.id, TMUX_CLAUDE_STATE_DIR: this.deps.stateDir });
       if (tree.length) {
-        await runtime.watch(pane.windowId);
-        const windowGone = runtime.windowClosed(pane.windowId, AbortSignal.timeout(config.limits.terminateGrace));
         await signalProcesses(tree.slice(0, 1), "SIGHUP");
         await signalProcesses(tree.slice(1), "SIGTERM");
-        await windowGone;
-        await signalProcesses(tree, "SIGKILL");
+        const survivors = await waitForExit(tree, config.limits.terminateGrace);
+        if (survivors.length) {
+          this.deps.logger.info({ instance: record.id, pids: survivors.map((p) => p.pid) }, "killing processes that outlived the grace period");
+          await signalProcesses(survivors, "SIGKILL");
+        }
       }
     }
     await runtime.killSession(record.tmux.session);
@@ -731,6 +734,7 @@ export class InstanceManager {
   }
 
   private async markExited(id: string, reason: string): Promise<void> {
+    this.exiting.delete(id);
     const live = this.live.get(id);
     if (live) {
       this.applyStatus(id, "exited", { reason });
@@ -784,19 +788,38 @@ export class InstanceManager {
    */
   private readonly onPanes = (snapshot: PaneSnapshot): void => {
     if (this.live.size === 0) return;
-    const inSession = new Set(snapshot.panes.map((p) => `${p.session}\u0000${p.paneId}`));
+    const panes = new Map(snapshot.panes.map((p) => [`${p.session}\u0000${p.paneId}`, p]));
     for (const live of [...this.live.values()]) {
       const { session, paneId, windowId } = live.record.tmux;
-      if (inSession.has(`${session}\u0000${paneId}`)) continue;
-      if (snapshot.windows.has(windowId)) {
+      const pane = panes.get(`${session}\u0000${paneId}`);
+      if (pane && !pane.dead) continue;
+      if (this.exiting.has(live.record.id)) continue;
+      this.exiting.add(live.record.id);
+      if (pane?.dead) {
+        void this.exitReason(live, pane.deadStatus).then((reason) => this.markExited(live.record.id, reason));
+      } else if (snapshot.windows.has(windowId)) {
         void this.deps.runtime.killWindow(windowId).catch((error: unknown) => this.deps.logger.warn({ err: error }, "could not close an orphaned window"));
         void this.markExited(live.record.id, `its tmux session "${session}" was killed`);
       } else {
-        const last = tailText(live.tail).split("\n").filter((l) => l.trim()).slice(-3).join(" / ");
-        void this.markExited(live.record.id, last ? `the agent exited; its last output: ${last}` : "the agent exited");
+        void this.exitReason(live).then((reason) => this.markExited(live.record.id, reason));
       }
     }
   };
+
+  /** Why an agent exited: its exit status and the last lines it left on its (dead) pane. */
+  private async exitReason(live: Live | InstanceRecord, status?: number): Promise<string> {
+    const record = "driver" in live ? live.record : live;
+    const screen = await this.deps.runtime
+      .capture(record.tmux.paneId, { lines: 40 })
+      .catch(() => ("driver" in live ? tailText(live.tail) : ""));
+    const last = screen
+      .split("\n")
+      .filter((line) => line.trim() && !line.startsWith("Pane is dead"))
+      .slice(-3)
+      .join(" / ");
+    const how = status === undefined ? "the agent exited" : `the agent exited with status ${status}`;
+    return last ? `${how}; its last output: ${last}` : how;
+  }
 
   private readonly onDisconnect = (): void => {
     // The tmux server is gone (or our client was killed): what ran there is gone too.

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError } from "../errors.js";
+import { currentProcess, isSameProcess } from "../os/process-tree.js";
 import { ControlClient } from "./control.js";
 
 export interface TmuxRuntimeOptions {
@@ -20,7 +21,10 @@ export interface PaneInfo {
   windowId: string;
   session: string;
   pid: number;
+  /** The program exited; the pane stays (remain-on-exit) so its last screen can be read. */
   dead: boolean;
+  /** Exit status of a dead pane's program. */
+  deadStatus?: number;
 }
 
 export interface NewPane {
@@ -62,7 +66,8 @@ const MONITOR_PREFIX = "_tc-monitor-";
 export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
   private client: ControlClient | undefined;
   private connecting: Promise<ControlClient> | undefined;
-  private readonly monitorSession = `${MONITOR_PREFIX}${process.pid}-${randomBytes(3).toString("hex")}`;
+  /** Named after this process (pid and start time), so a later runtime can tell it is stale. */
+  private monitorSession = "";
   private readonly linked = new Set<string>();
   private closed = false;
   private refreshing = false;
@@ -108,6 +113,10 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
 
   private async open(): Promise<ControlClient> {
     const { binary, socket, width, height } = this.options;
+    if (!this.monitorSession) {
+      const self = await currentProcess();
+      this.monitorSession = `${MONITOR_PREFIX}${self.pid}-${self.start || "0"}-${randomBytes(3).toString("hex")}`;
+    }
     const configFile = this.options.configFile === "none" ? "/dev/null" : this.options.configFile;
     const client = new ControlClient({
       binary,
@@ -123,6 +132,7 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
     // when it lives on elsewhere; so look at what exists instead of trusting the word.
     client.on("windowClose", () => this.scheduleRefresh());
     client.on("sessionsChanged", () => this.scheduleRefresh());
+
     client.once("exit", (reason) => {
       if (this.client === client) this.client = undefined;
       this.linked.clear();
@@ -132,13 +142,31 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
       }
     });
     this.client = client;
-    await client.command(["set-option", "-t", this.monitorSession, "destroy-unattached", "on"]);
+    await this.removeStaleMonitors(client);
     // Applies to panes created from now on; this is our private server.
     await client.command(["set-option", "-g", "history-limit", String(this.options.historyLimit)]);
     const [term] = await client.command(["show-options", "-gv", "default-terminal"]);
     if (term) this.terminalType = term;
     this.options.logger.debug({ socket, monitor: this.monitorSession }, "tmux control client connected");
     return client;
+  }
+
+  /**
+   * Monitor sessions of runtimes whose process is gone (killed with -9) would
+   * keep instance windows alive after their own session is killed. tmux's
+   * destroy-unattached would remove them for us, but tmux 3.3a segfaults when
+   * it destroys such a session for a killed control client (reproduced in our
+   * kill -9 test), so the next runtime removes them instead.
+   */
+  private async removeStaleMonitors(client: ControlClient): Promise<void> {
+    const sessions = await client.command(["list-sessions", "-F", "#{session_name}"]);
+    for (const name of sessions) {
+      if (!name.startsWith(MONITOR_PREFIX) || name === this.monitorSession) continue;
+      const [pid, start] = name.slice(MONITOR_PREFIX.length).split("-");
+      if (await isSameProcess({ pid: Number(pid), start: start === "0" ? "" : (start ?? "") })) continue;
+      this.options.logger.debug({ session: name }, "removing the monitor session of a runtime that is gone");
+      await client.command(["kill-session", "-t", `=${name}`]).catch(ignoreGone);
+    }
   }
 
   /**
@@ -160,19 +188,28 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
   }
 
   /** Run `argv` (executed directly, never through a shell) in the pane, replacing what runs there. */
-  async exec(spec: { paneId: string; cwd: string; argv: string[] }): Promise<NewPane> {
+  async exec(spec: { paneId: string; cwd: string; argv: string[] }): Promise<{ pid: number }> {
     await this.command("respawn-pane", "-k", "-t", spec.paneId, "-c", spec.cwd, "--", ...execArgv(spec.argv));
-    const [line] = await this.command("display-message", "-p", "-t", spec.paneId, "#{pane_id} #{window_id} #{pane_pid}");
-    return parsePaneLine(line);
+
+    const [pid] = await this.command("display-message", "-p", "-t", spec.paneId, "#{pane_pid}");
+    // A program that already exited leaves no pid to report; its death is reported as an event.
+    return { pid: Number(pid) || 0 };
   }
 
+  /**
+   * remain-on-exit is forced off (a user's tmux.conf may turn it on): with it
+   * on, tmux 3.3a segfaulted reproducibly in our kill -9 crash test, and never
+   * without it. The cost: an agent that exits in the same instant it prints may
+   * lose its last words, which tmux drops when it frees the pane before
+   * flushing them to control clients.
+   */
   private async configureWindow(windowId: string): Promise<void> {
     const { width, height } = this.options;
     // A linked window would otherwise follow the size of whichever client looked last.
     await this.command("set-option", "-w", "-t", windowId, "window-size", "manual");
     await this.command("resize-window", "-t", windowId, "-x", String(width), "-y", String(height));
-    // Our exit detection relies on the window closing when the agent exits.
     await this.command("set-option", "-w", "-t", windowId, "remain-on-exit", "off");
+
   }
 
   /** Stream a window's output to this runtime (idempotent). */
@@ -187,27 +224,6 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
   async unwatch(windowId: string): Promise<void> {
     if (!this.linked.delete(windowId) || !this.client) return;
     await this.command("unlink-window", "-t", `${this.monitorSession}:${windowId}`).catch(ignoreGone);
-  }
-
-  /** Resolves true when the window no longer exists anywhere; false if `signal` fired first. */
-  windowClosed(windowId: string, signal: AbortSignal): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
-      const done = (closed: boolean) => {
-        this.off("panes", onPanes);
-        this.off("disconnect", onDisconnect);
-        signal.removeEventListener("abort", onAbort);
-        resolve(closed);
-      };
-      const onPanes = (snapshot: PaneSnapshot) => {
-        if (!snapshot.windows.has(windowId)) done(true);
-      };
-      const onDisconnect = () => done(true);
-      const onAbort = () => done(false);
-      if (signal.aborted) return done(false);
-      this.on("panes", onPanes);
-      this.on("disconnect", onDisconnect);
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
   }
 
   /** Look at what exists now and tell listeners; a burst of notifications costs one look. */
@@ -230,7 +246,7 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
   /** Every pane and window that exists now. */
   async snapshot(): Promise<PaneSnapshot> {
     const lines = await this.command(
-      "list-panes", "-a", "-F", "#{pane_id} #{window_id} #{pane_pid} #{pane_dead} #{session_name}",
+      "list-panes", "-a", "-F", "#{pane_id} #{window_id} #{pane_pid} #{pane_dead}:#{pane_dead_status} #{session_name}",
     );
     const panes: PaneInfo[] = [];
     const windows = new Set<string>();
@@ -242,7 +258,11 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
       windows.add(windowId);
       if (name === this.monitorSession) ours.add(windowId);
       if (name.startsWith(MONITOR_PREFIX)) continue;
-      panes.push({ paneId, windowId, pid: Number(pid), dead: dead === "1", session: name });
+      const [isDead, status] = (dead ?? "").split(":");
+      panes.push({
+        paneId, windowId, pid: Number(pid), dead: isDead === "1", session: name,
+        ...(isDead === "1" && status ? { deadStatus: Number(status) } : {}),
+      });
     }
     for (const windowId of this.linked) if (!ours.has(windowId)) this.linked.delete(windowId);
     return { panes, windows };

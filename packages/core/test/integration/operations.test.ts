@@ -216,9 +216,19 @@ describe("spawn", () => {
   test("an agent that exits during startup fails the spawn with its last output", async () => {
     const k = await h.startKernel({
       watch: "on-demand",
-      config: { agents: { dies: { adapter: "command", command: "bash", args: ["--norc", "-c", "echo 'fatal: no API key configured'; exit 4"] } } },
+      config: {
+        agents: {
+          // Like a real CLI, it takes a moment to exit after printing its error.
+          dies: { adapter: "command", command: "bash", args: ["--norc", "-c", "echo 'fatal: no API key configured'; read -r -t 0.2 _; exit 4"] },
+          // Exits in the same instant it prints: tmux may drop those last words, but the spawn still fails at once.
+          vanishes: { adapter: "command", command: "bash", args: ["--norc", "-c", "exit 5"] },
+        },
+      },
     });
     await expectError(k.spawn({ role: "executive", workDir: h.workDir, agent: "dies" }), ErrorCodes.SPAWN_FAILED, "exited", "fatal: no API key configured");
+    const started = Date.now();
+    await expectError(k.spawn({ role: "executive", workDir: h.workDir, agent: "vanishes" }), ErrorCodes.SPAWN_FAILED, "exited");
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   test("an agent that never gets ready fails within spawnTimeout", async () => {

@@ -66,6 +66,24 @@ export async function signalProcesses(processes: ProcessId[], signal: NodeJS.Sig
   return signalled;
 }
 
+/**
+ * Wait until none of `processes` runs any more, or `timeoutMs` passed. Node
+ * cannot wait on a process it did not start, so this checks with a short,
+ * growing interval; it runs only while an instance is being terminated.
+ * Resolves with the processes still running.
+ */
+export async function waitForExit(processes: ProcessId[], timeoutMs: number): Promise<ProcessId[]> {
+  const deadline = Date.now() + timeoutMs;
+  let interval = 2;
+  for (;;) {
+    const running: ProcessId[] = [];
+    for (const proc of processes) if (await isSameProcess(proc)) running.push(proc);
+    if (running.length === 0 || Date.now() >= deadline) return running;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(interval, Math.max(deadline - Date.now(), 1))));
+    interval = Math.min(interval * 2, 50);
+  }
+}
+
 /** This process, as another process would identify it. */
 export async function currentProcess(): Promise<ProcessId> {
   if (process.platform === "linux") return { pid: process.pid, start: (await linuxStartTime(process.pid)) ?? "" };
@@ -108,6 +126,8 @@ async function readStat(pid: number): Promise<ProcessRow | undefined> {
     const stat = await readFile(`/proc/${pid}/stat`, "utf8");
     // The command name (field 2) may contain spaces and parentheses; fields after the last ")" are fixed.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // A zombie has exited; only its parent's wait() is missing.
+    if (fields[0] === "Z") return undefined;
     return { pid, ppid: Number(fields[1]), start: fields[19] ?? "" };
   } catch {
     return undefined;

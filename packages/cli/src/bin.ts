@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+import { constants } from "node:os";
+import { main } from "./main.js";
+
+const interrupt = new AbortController();
+let signals = 0;
+const onSignal = (signal: NodeJS.Signals) => {
+  // The first signal lets the command stop cleanly; a second one stops now.
+  if (++signals > 1) process.exit(128 + (constants.signals[signal] ?? 0));
+  interrupt.abort(signal);
+};
+process.on("SIGINT", onSignal);
+process.on("SIGTERM", onSignal);
+
+const code = await main(process.argv, { signal: interrupt.signal });
+process.exitCode = code;
+// Everything is closed by now; if a handle still holds the event loop, do not hang the shell.
+setTimeout(() => process.exit(code), 2_000).unref();

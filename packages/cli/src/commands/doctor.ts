@@ -1,0 +1,189 @@
+import { execFile } from "node:child_process";
+import { constants } from "node:fs";
+import { access, stat } from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
+import type { Command } from "commander";
+import { configSchema, defaultStateDir, isTmuxClaudeError, resolveCommand, type ResolvedConfig } from "@tmux-claude/core";
+import { withSocket, type ActionFactory, type Cli } from "../context.js";
+import { table } from "../output.js";
+import { serveStatus } from "./serve.js";
+
+const execFileAsync = promisify(execFile);
+const MIN_TMUX: readonly [number, number] = [3, 2];
+const MONITOR_PREFIX = "_tc-monitor-";
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  /** What was found, with the values. */
+  detail: string;
+  /** What to do about a failed check. */
+  fix?: string;
+}
+
+export function registerDoctor(program: Command, action: ActionFactory): void {
+  program
+    .command("doctor")
+    .description("Check tmux, the config, the state dir, the agents' commands and serve; exits 1 if a check failed.")
+    .option("--json", "print the checks as JSON: { ok, checks: [{ name, ok, detail, fix? }] }")
+    .action(action(doctor));
+}
+
+async function doctor(cli: Cli, flags: { json?: boolean }): Promise<number> {
+  const checks = await runChecks(cli);
+  const ok = checks.every((check) => check.ok);
+  if (flags.json) {
+    cli.json({ ok, checks });
+  } else {
+    const rows = checks.flatMap((check) => {
+      const [first = "", ...rest] = check.detail.split("\n");
+      return [
+        [check.ok ? "ok" : "fail", check.name, first],
+        ...rest.map((line) => ["", "", line]),
+        ...(check.fix ? [["", "", `fix: ${check.fix}`]] : []),
+      ];
+    });
+    cli.out(table(["", "CHECK", "RESULT"], rows).split("\n").slice(1).join("\n"));
+    const failed = checks.filter((check) => !check.ok).length;
+    cli.out(ok ? "\nAll checks passed." : `\n${failed} check${failed === 1 ? "" : "s"} failed.`);
+  }
+  return ok ? 0 : 1;
+}
+
+/** Every check, without starting a tmux server or creating anything. */
+export async function runChecks(cli: Cli): Promise<Check[]> {
+  const checks: Check[] = [];
+
+  let config: ResolvedConfig;
+  let configPath: string | null = null;
+  try {
+    const loaded = await cli.loadConfig("doctor");
+    config = loaded.config;
+    configPath = loaded.filepath;
+    checks.push(
+      configPath
+        ? { name: "config", ok: true, detail: `${configPath} is valid` }
+        : { name: "config", ok: true, detail: `no config file found from ${cli.io.cwd}; the defaults apply`, fix: "run tmux-claude init to write one" },
+    );
+  } catch (error) {
+    if (!isTmuxClaudeError(error)) throw error;
+    checks.push({ name: "config", ok: false, detail: error.message });
+    // Check the rest against the defaults; a bad --socket stays the config check's failure.
+    config = configSchema.parse({});
+    try {
+      config = withSocket(config, cli.globals.socket);
+    } catch {
+      // reported above
+    }
+  }
+  const configName = configPath ?? "your config";
+
+  const tmux = await checkTmux(config.tmux.binary);
+  checks.push(tmux.check);
+  if (tmux.found) checks.push(await checkSocket(config.tmux.binary, config.tmux.socket));
+
+  const stateDir = path.resolve(config.stateDir ?? defaultStateDir(config.tmux.socket));
+  checks.push(await checkStateDir(stateDir));
+
+  for (const [name, agent] of Object.entries(config.agents)) {
+    const found = await resolveCommand(agent.command, cli.io.env, cli.io.cwd);
+    const adapter = agent.adapter === "command" ? "" : ` (adapter "${agent.adapter}" comes from a plugin)`;
+    checks.push(
+      found
+        ? { name: `agent ${name}`, ok: true, detail: `${agent.command} -> ${found}${adapter}` }
+        : {
+            name: `agent ${name}`,
+            ok: false,
+            detail: `command "${agent.command}" was not found${agent.command.includes("/") ? "" : " on PATH"}${adapter}`,
+            fix: `install it, or fix agents.${name}.command in ${configName}`,
+          },
+    );
+  }
+  const agents = Object.keys(config.agents);
+  checks.push(
+    config.agents[config.defaultAgent]
+      ? { name: "default agent", ok: true, detail: `"${config.defaultAgent}"` }
+      : {
+          name: "default agent",
+          ok: false,
+          detail: `defaultAgent "${config.defaultAgent}" is not defined under agents (configured: ${agents.join(", ") || "none"})`,
+          fix: `add agents.${config.defaultAgent} to ${configName}, or set defaultAgent to one of the configured agents`,
+        },
+  );
+
+  const serve = await serveStatus(stateDir);
+  checks.push({
+    name: "serve",
+    ok: true,
+    detail: serve.running
+      ? `running (pid ${serve.pid})`
+      : "not running; queued messages are delivered only while a tmux-claude send waits (start one with tmux-claude serve)",
+  });
+  return checks;
+}
+
+async function checkTmux(binary: string): Promise<{ found: boolean; check: Check }> {
+  let output: string;
+  try {
+    output = (await execFileAsync(binary, ["-V"])).stdout.trim();
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
+    return {
+      found: false,
+      check: {
+        name: "tmux",
+        ok: false,
+        detail: missing ? `"${binary}" was not found on PATH` : `"${binary} -V" failed: ${(error as Error).message}`,
+        fix: `install tmux ${MIN_TMUX.join(".")} or newer (apt-get install tmux, brew install tmux), or set tmux.binary in your config`,
+      },
+    };
+  }
+  const match = /(\d+)\.(\d+)/u.exec(output);
+  const version: [number, number] | undefined = match ? [Number(match[1]), Number(match[2])] : undefined;
+  // A build from git ("tmux next-3.5", "tmux master") has no plain number to compare: accept it.
+  const recent = !version || version[0] > MIN_TMUX[0] || (version[0] === MIN_TMUX[0] && version[1] >= MIN_TMUX[1]);
+  return {
+    found: true,
+    check: recent
+      ? { name: "tmux", ok: true, detail: output }
+      : { name: "tmux", ok: false, detail: `${output} is too old; tmux-claude needs ${MIN_TMUX.join(".")} or newer`, fix: "install a newer tmux" },
+  };
+}
+
+/** `list-sessions` asks a running server and never starts one. */
+async function checkSocket(binary: string, socket: string): Promise<Check> {
+  try {
+    const { stdout } = await execFileAsync(binary, ["-L", socket, "list-sessions", "-F", "#{session_name}"]);
+    const sessions = stdout.split("\n").filter((name) => name !== "" && !name.startsWith(MONITOR_PREFIX));
+    return { name: "socket", ok: true, detail: `"${socket}": server running with ${sessions.length} instance session${sessions.length === 1 ? "" : "s"}` };
+  } catch (error) {
+    const stderr = String((error as { stderr?: unknown }).stderr ?? "");
+    if (/no server running|error connecting|no sessions/iu.test(stderr)) {
+      return { name: "socket", ok: true, detail: `"${socket}": no server running (it starts with the first spawn)` };
+    }
+    return { name: "socket", ok: false, detail: `"${binary} -L ${socket} list-sessions" failed: ${stderr.trim() || (error as Error).message}`, fix: "check that the socket's server is healthy, or kill it with tmux -L <socket> kill-server" };
+  }
+}
+
+/** The state dir, or the nearest existing parent it would be created in, must be writable. */
+async function checkStateDir(dir: string): Promise<Check> {
+  let existing = dir;
+  while (!(await stat(existing).catch(() => undefined))) {
+    const parent = path.dirname(existing);
+    if (parent === existing) break;
+    existing = parent;
+  }
+  const info = await stat(existing).catch(() => undefined);
+  const writable = info?.isDirectory() === true && (await access(existing, constants.W_OK | constants.X_OK).then(() => true, () => false));
+  const where = existing === dir ? dir : `${dir} (created on first use in ${existing})`;
+  return writable
+    ? { name: "state dir", ok: true, detail: `${where} is writable` }
+    : {
+        name: "state dir",
+        ok: false,
+        detail: info && !info.isDirectory() ? `${existing} is not a directory` : `${existing} is not writable`,
+        fix: "set stateDir in your config to a writable directory, or fix the permissions",
+      };
+}
+

@@ -1,0 +1,43 @@
+import { writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import path from "node:path";
+import type { Command } from "commander";
+import { configTemplate } from "@tmux-claude/core";
+import { usageError, type ActionFactory, type Cli } from "../context.js";
+
+export const CONFIG_FILE = "tmuxclaude.config.ts";
+
+export function registerInit(program: Command, action: ActionFactory): void {
+  program
+    .command("init")
+    .description(`Write a ${CONFIG_FILE} with every setting at its default into the current directory.`)
+    .option("--force", "overwrite an existing file")
+    .action(action(init));
+}
+
+async function init(cli: Cli, flags: { force?: boolean }): Promise<number> {
+  const file = path.join(cli.io.cwd, CONFIG_FILE);
+  try {
+    await writeFile(file, configTemplate(), { flag: flags.force ? "w" : "wx" });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") {
+      throw usageError(`${file} already exists. Edit it, or run tmux-claude init --force to replace it with the defaults.`, { file });
+    }
+    throw error;
+  }
+  cli.out(`Wrote ${file}.`);
+  if (!resolvesFrom(cli.io.cwd, "@tmux-claude/core")) {
+    cli.out('It imports "@tmux-claude/core", which is not installed here: run npm install --save-dev @tmux-claude/core');
+  }
+  cli.out("Check it with: tmux-claude doctor");
+  return 0;
+}
+
+function resolvesFrom(dir: string, specifier: string): boolean {
+  try {
+    createRequire(path.join(dir, "noop.js")).resolve(specifier);
+    return true;
+  } catch {
+    return false;
+  }
+}

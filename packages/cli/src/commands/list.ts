@@ -1,0 +1,63 @@
+import os from "node:os";
+import { Option, type Command } from "commander";
+import { INSTANCE_STATUSES, type InstanceStatus, type InstanceSummary } from "@tmux-claude/core";
+import type { ActionFactory, Cli } from "../context.js";
+import { formatAge, table } from "../output.js";
+
+interface ListFlags {
+  role?: string;
+  parent?: string;
+  status?: InstanceStatus;
+  tree?: boolean;
+  json?: boolean;
+}
+
+export function registerList(program: Command, action: ActionFactory): void {
+  program
+    .command("list")
+    .alias("ls")
+    .description("List instances: id, role, status, parent, agent, age and workdir.")
+    .option("--role <role>", "only instances of this role")
+    .option("--parent <id>", "only the children of this instance")
+    .addOption(new Option("--status <status>", "only instances in this status").choices(INSTANCE_STATUSES))
+    .option("--tree", "show the hierarchy as an indented tree")
+    .option("--json", "print the instances as a JSON array")
+    .action(action(list));
+}
+
+async function list(cli: Cli, flags: ListFlags): Promise<number> {
+  return cli.withKernel("list", async (kernel) => {
+    const instances = await kernel.list({ role: flags.role, parentId: flags.parent, status: flags.status });
+    if (flags.json) cli.json(instances);
+    else if (instances.length === 0) cli.out("No instances.");
+    else cli.out(flags.tree ? formatTree(instances) : formatTable(instances));
+    return 0;
+  });
+}
+
+const home = os.homedir();
+const shortPath = (dir: string) => (home && (dir === home || dir.startsWith(`${home}/`)) ? `~${dir.slice(home.length)}` : dir);
+
+export function formatTable(instances: readonly InstanceSummary[], now = Date.now()): string {
+  return table(
+    ["ID", "ROLE", "STATUS", "PARENT", "AGENT", "AGE", "WORKDIR"],
+    instances.map((i) => [i.id, i.role, i.status, i.parentId ?? "-", i.agent, formatAge(i.createdAt, now), shortPath(i.workDir)]),
+  );
+}
+
+/** Children indented under their parent; an instance whose parent is filtered out is a root. */
+export function formatTree(instances: readonly InstanceSummary[], now = Date.now()): string {
+  const byId = new Map(instances.map((i) => [i.id, i]));
+  const rows: string[][] = [];
+  const visit = (instance: InstanceSummary, level: number) => {
+    rows.push([`${"  ".repeat(level)}${instance.id}`, instance.role, instance.status, instance.agent, formatAge(instance.createdAt, now), shortPath(instance.workDir)]);
+    for (const childId of instance.children) {
+      const child = byId.get(childId);
+      if (child) visit(child, level + 1);
+    }
+  };
+  for (const instance of instances) {
+    if (instance.parentId === null || !byId.has(instance.parentId)) visit(instance, 0);
+  }
+  return table(["ID", "ROLE", "STATUS", "AGENT", "AGE", "WORKDIR"], rows);
+}

@@ -1,0 +1,71 @@
+import { Option, type Command } from "commander";
+import type { DeliveryReceipt, WhenBusy } from "@tmux-claude/core";
+import { positiveInt, readAll, usageError, type ActionFactory, type Cli } from "../context.js";
+import { serveStatus } from "./serve.js";
+
+interface SendFlags {
+  whenBusy: WhenBusy;
+  wait: boolean;
+  timeout: number;
+  json?: boolean;
+}
+
+const DEFAULT_WAIT_MS = 600_000;
+
+export function registerSend(program: Command, action: ActionFactory): void {
+  program
+    .command("send")
+    .description("Type a message into an instance; prints whether it was delivered or queued.")
+    .argument("<id>", "instance id (see tmux-claude list)")
+    .argument("[text...]", "the message (words are joined with spaces); '-' or none with piped stdin reads stdin as is")
+    .addOption(
+      new Option("--when-busy <mode>", "when the agent is busy: queue until idle, type it in now, or refuse").choices(["queue", "now", "refuse"]).default("queue"),
+    )
+    .option("--no-wait", "when the message is queued, return at once instead of waiting until it is delivered")
+    .option("--timeout <ms>", "how long to wait for a queued message to be delivered", positiveInt("--timeout"), DEFAULT_WAIT_MS)
+    .option("--json", "print the receipt as JSON")
+    .addHelpText(
+      "after",
+      "\nA queued message is delivered by `tmux-claude serve` when one runs; otherwise send waits\nand delivers it itself as soon as the agent is idle (unless --no-wait).\n\nExamples:\n  tmux-claude send exec-1 Run the tests and report\n  git diff | tmux-claude send exec-1 -",
+    )
+    .action(action(send));
+}
+
+async function send(cli: Cli, id: string, words: string[], flags: SendFlags): Promise<number> {
+  const text = await textFrom(cli, id, words);
+  return cli.withKernel("send", async (kernel) => {
+    const receipt = await cli.wait(`sending to ${id}...`, kernel.send(id, text, { whenBusy: flags.whenBusy }));
+    if (receipt.state === "delivered") return report(cli, flags, receipt, "delivered");
+
+    const position = `queued (position ${receipt.position ?? 1})`;
+    const serve = await serveStatus(kernel.stateDir);
+    if (serve.running) {
+      return report(cli, flags, { ...receipt, deliveredBy: "serve" }, `${position}; serve (pid ${serve.pid}) delivers it when ${id} is idle`);
+    }
+    if (!flags.wait) {
+      return report(
+        cli,
+        flags,
+        receipt,
+        `${position}; no tmux-claude serve is running, so it is delivered when ${id} is idle and serve runs or another send waits. Start one with: tmux-claude serve`,
+      );
+    }
+    await cli.wait(`waiting for ${id} to become idle...`, kernel.waitDelivered(receipt, flags.timeout));
+    return report(cli, flags, { ...receipt, state: "delivered", position: undefined, queuedPosition: receipt.position }, "delivered");
+  });
+}
+
+function report(cli: Cli, flags: SendFlags, receipt: DeliveryReceipt & { deliveredBy?: string; queuedPosition?: number }, line: string): number {
+  if (flags.json) cli.json(receipt);
+  else cli.out(line);
+  return 0;
+}
+
+async function textFrom(cli: Cli, id: string, words: string[]): Promise<string> {
+  const fromStdin = words.length === 0 || (words.length === 1 && words[0] === "-");
+  if (!fromStdin) return words.join(" ");
+  if (cli.io.stdin.isTTY) {
+    throw usageError(`No message to send to "${id}". Give it as arguments (tmux-claude send ${id} Run the tests) or pipe it in (echo hi | tmux-claude send ${id} -).`, { id });
+  }
+  return readAll(cli.io.stdin);
+}

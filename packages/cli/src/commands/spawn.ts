@@ -1,0 +1,60 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { Command } from "commander";
+import { readAll, usageError, type ActionFactory, type Cli } from "../context.js";
+
+interface SpawnFlags {
+  promptFile?: string;
+  context?: string;
+  parent?: string;
+  name?: string;
+  agent?: string;
+  workdir?: string;
+  json?: boolean;
+}
+
+export function registerSpawn(program: Command, action: ActionFactory): void {
+  program
+    .command("spawn")
+    .description("Start an agent instance and wait until it is ready for input; prints its id.")
+    .argument("<role>", "role from the config (default roles: executive, manager, specialist)")
+    .argument("[prompt...]", "first prompt, sent once the agent is ready (words are joined with spaces)")
+    .option("--prompt-file <file>", "read the first prompt from a file ('-' reads stdin)")
+    .option("--context <text>", "context given to the agent with its first prompt")
+    .option("--parent <id>", "parent instance; its role must be allowed to spawn <role>")
+    .option("--name <name>", "a name for people to recognise the instance by")
+    .option("--agent <agent>", "agent from the config (default: defaultAgent)")
+    .option("--workdir <dir>", "directory the agent works in (default: the current directory)")
+    .option("--json", "print the instance record as JSON")
+    .addHelpText("after", "\nExamples:\n  tmux-claude spawn executive Plan the release\n  tmux-claude spawn manager --parent exec-1 --prompt-file task.md")
+    .action(action(spawn));
+}
+
+async function spawn(cli: Cli, role: string, words: string[], flags: SpawnFlags): Promise<number> {
+  const prompt = await promptFrom(cli, words, flags.promptFile);
+  const workDir = path.resolve(cli.io.cwd, flags.workdir ?? ".");
+  return cli.withKernel("spawn", async (kernel) => {
+    const { instance, receipt } = await cli.wait(
+      `spawning ${role}...`,
+      kernel.spawn({ role, workDir, prompt, context: flags.context, parentId: flags.parent ?? null, name: flags.name, agent: flags.agent }),
+    );
+    if (flags.json) cli.json(receipt ? { ...instance, receipt } : instance);
+    else cli.out(instance.id);
+    return 0;
+  });
+}
+
+async function promptFrom(cli: Cli, words: string[], promptFile: string | undefined): Promise<string | undefined> {
+  if (promptFile === undefined) return words.length > 0 ? words.join(" ") : undefined;
+  if (words.length > 0) {
+    throw usageError(`Give the prompt either as arguments or with --prompt-file, not both (got "${words.join(" ")}" and --prompt-file ${promptFile}).`);
+  }
+  if (promptFile === "-") return readAll(cli.io.stdin);
+  const file = path.resolve(cli.io.cwd, promptFile);
+  try {
+    return await readFile(file, "utf8");
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "it does not exist" : (error as Error).message;
+    throw usageError(`Cannot read --prompt-file ${file}: ${reason}. Pass an existing file, or '-' to read the prompt from stdin.`, { file });
+  }
+}

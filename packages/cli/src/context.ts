@@ -1,0 +1,164 @@
+import { readFileSync } from "node:fs";
+import { InvalidArgumentError, type Command } from "commander";
+import {
+  configSchema,
+  createLogger,
+  ErrorCodes,
+  Kernel,
+  loadConfig,
+  TmuxClaudeError,
+  type LoadedConfig,
+  type Logger,
+  type ResolvedConfig,
+} from "@tmux-claude/core";
+import { Interrupted } from "./exit-codes.js";
+import { printJson, withProgress, type OutStream } from "./output.js";
+
+export type LogLevel = ResolvedConfig["logLevel"];
+export const LOG_LEVELS: readonly LogLevel[] = configSchema.shape.logLevel.unwrap().options;
+
+/** What the CLI talks to; `main` fills it from the process unless a test injects parts. */
+export interface CliIO {
+  stdout: OutStream;
+  stderr: OutStream;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Aborted with the signal name ("SIGINT", "SIGTERM") when the user interrupts. */
+  signal: AbortSignal;
+}
+
+/** Options every command accepts (declared on the program). */
+export interface GlobalOptions {
+  config?: string;
+  socket?: string;
+  logLevel?: LogLevel;
+}
+
+export const VERSION: string = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+export function usageError(message: string, details: Record<string, unknown> = {}): TmuxClaudeError {
+  return new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, message, details);
+}
+
+/** One command invocation: its IO, its global options, and the way it reaches config and kernel. */
+export class Cli {
+  constructor(
+    readonly io: CliIO,
+    readonly globals: GlobalOptions,
+  ) {}
+
+  out(text: string): void {
+    this.io.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+  }
+
+  err(text: string): void {
+    this.io.stderr.write(text.endsWith("\n") ? text : `${text}\n`);
+  }
+
+  json(value: unknown): void {
+    printJson(this.io.stdout, value);
+  }
+
+  /** Find and validate the config, with `--socket` applied. */
+  async loadConfig(command: string): Promise<LoadedConfig> {
+    const loaded = await loadConfig({ cwd: this.io.cwd, configFile: this.globals.config, command });
+    return { ...loaded, config: withSocket(loaded.config, this.globals.socket) };
+  }
+
+  /**
+   * One-shot commands log at "warn" so their output stays readable, unless
+   * `--log-level` or a non-default `logLevel` in the config asks for more or less.
+   */
+  logger(config: ResolvedConfig, oneShot: boolean): Logger {
+    const configured = oneShot && config.logLevel === "info" ? "warn" : config.logLevel;
+    return createLogger(this.globals.logLevel ?? configured);
+  }
+
+  /** Start a kernel that attaches only to the instances it touches, run `fn`, close it. */
+  async withKernel<T>(command: string, fn: (kernel: Kernel) => Promise<T>): Promise<T> {
+    const { config, filepath } = await this.loadConfig(command);
+    const starting = Kernel.start({ config, configPath: filepath, watch: "on-demand", logger: this.logger(config, true) });
+    const kernel = await this.interruptible(starting, () => void starting.then((late) => late.close()).catch(() => undefined));
+    try {
+      return await this.interruptible(fn(kernel));
+    } finally {
+      await kernel.close().catch((error: unknown) => kernel.logger.warn({ err: error }, "closing the kernel failed"));
+    }
+  }
+
+  /** Resolve with `promise`, or throw Interrupted as soon as the user interrupts. */
+  interruptible<T>(promise: Promise<T>, onAbandon?: () => void): Promise<T> {
+    const { signal } = this.io;
+    const interrupted = () => new Interrupted((signal.reason as NodeJS.Signals | undefined) ?? "SIGINT");
+    if (signal.aborted) {
+      void promise.catch(() => undefined);
+      onAbandon?.();
+      return Promise.reject(interrupted());
+    }
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => {
+        void promise.catch(() => undefined);
+        onAbandon?.();
+        reject(interrupted());
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      promise.then(
+        (value) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(value);
+        },
+        (error: unknown) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** Wait for `promise` with a spinner on a terminal; Ctrl-C ends the wait. */
+  wait<T>(label: string, promise: Promise<T>): Promise<T> {
+    return withProgress(this.io.stderr, label, this.interruptible(promise));
+  }
+}
+
+/** Apply `--socket`, validated like `tmux.socket` in the config. */
+export function withSocket(config: ResolvedConfig, socket: string | undefined): ResolvedConfig {
+  if (socket === undefined) return config;
+  const result = configSchema.shape.tmux.safeParse({ socket });
+  if (!result.success) {
+    const reason = result.error.issues.map((issue) => issue.message).join("; ");
+    throw usageError(`--socket "${socket}" is not a valid tmux socket name: expected ${reason}. Use e.g. --socket my-project.`, { socket });
+  }
+  return { ...config, tmux: { ...config.tmux, socket } };
+}
+
+/** Read a stream to its end, as text, byte for byte. */
+export async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Turn a number-returning action into one commander can run; the number is the exit code. */
+export type ActionFactory = <A extends unknown[]>(fn: (cli: Cli, ...args: A) => Promise<number>) => (...args: unknown[]) => Promise<void>;
+
+export function makeActionFactory(io: CliIO, setExitCode: (code: number) => void): ActionFactory {
+  return <A extends unknown[]>(fn: (cli: Cli, ...args: A) => Promise<number>) =>
+    async (...args: unknown[]) => {
+      const command = args[args.length - 1] as Command;
+      const cli = new Cli(io, command.optsWithGlobals<GlobalOptions>());
+      setExitCode(await fn(cli, ...(args.slice(0, -1) as A)));
+    };
+}
+
+/** Commander argument parser for a positive integer (milliseconds, line counts). */
+export function positiveInt(what: string): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (!/^\d+$/u.test(value) || !Number.isSafeInteger(n) || n < 1) {
+      throw new InvalidArgumentError(`expected ${what} as a positive integer.`);
+    }
+    return n;
+  };
+}

@@ -1,0 +1,76 @@
+import { describe, expect, test } from "vitest";
+import { main } from "../src/index.js";
+import { formatAge, table, withProgress, type OutStream } from "../src/output.js";
+
+function capture(isTTY = false): OutStream & { text: string } {
+  const stream = {
+    text: "",
+    isTTY,
+    write(chunk: string) {
+      stream.text += chunk;
+      return true;
+    },
+  };
+  return stream;
+}
+
+describe("output", () => {
+  test("table pads every column but the last", () => {
+    expect(table(["ID", "ROLE"], [["exec-1", "executive"], ["exec-1.mgr-10", "manager"]])).toBe(
+      "ID             ROLE\nexec-1         executive\nexec-1.mgr-10  manager",
+    );
+  });
+
+  test("formatAge", () => {
+    const now = Date.parse("2030-01-02T00:00:00Z");
+    expect(formatAge("2030-01-01T23:59:18Z", now)).toBe("42s");
+    expect(formatAge("2030-01-01T23:55:00Z", now)).toBe("5m");
+    expect(formatAge("2030-01-01T21:00:00Z", now)).toBe("3h");
+    expect(formatAge("2029-12-30T00:00:00Z", now)).toBe("3d");
+  });
+
+  test("progress draws a spinner with elapsed seconds on a TTY and clears it", async () => {
+    const tty = capture(true);
+    const value = await withProgress(tty, "spawning executive...", new Promise((resolve) => setTimeout(() => resolve(7), 250)));
+    expect(value).toBe(7);
+    expect(tty.text).toContain("spawning executive... 0s");
+    expect(tty.text.match(/\r/gu)?.length).toBeGreaterThan(2);
+    expect(tty.text.endsWith("\r\u001b[2K")).toBe(true);
+  });
+
+  test("progress writes nothing when not a TTY, and passes errors through", async () => {
+    const pipe = capture(false);
+    await expect(withProgress(pipe, "waiting...", Promise.reject(new Error("boom")))).rejects.toThrow("boom");
+    expect(pipe.text).toBe("");
+  });
+});
+
+describe("main in-process", () => {
+  test("writes help to the injected stdout and returns the exit code", async () => {
+    const stdout = capture();
+    const stderr = capture();
+    expect(await main(["node", "tmux-claude", "--help"], { stdout, stderr })).toBe(0);
+    expect(stdout.text).toContain("Usage: tmux-claude");
+    expect(stderr.text).toBe("");
+
+    const unknown = capture();
+    expect(await main(["node", "tmux-claude", "frobnicate"], { stdout, stderr: unknown, cwd: "/" })).toBe(2);
+    expect(unknown.text).toContain("unknown command 'frobnicate'");
+  });
+
+  test("init refuses to overwrite, with --json as a JSON error on stdout", async () => {
+    const { mkdtemp, rm } = await import("node:fs/promises");
+    const os = await import("node:os");
+    const path = await import("node:path");
+    const dir = await mkdtemp(path.join(os.tmpdir(), "tc-cli-main-"));
+    try {
+      const out = capture();
+      expect(await main(["node", "tmux-claude", "init"], { stdout: out, stderr: capture(), cwd: dir })).toBe(0);
+      const err = capture();
+      expect(await main(["node", "tmux-claude", "init"], { stdout: capture(), stderr: err, cwd: dir })).toBe(2);
+      expect(err.text).toMatch(/^error: .*tmuxclaude\.config\.ts already exists/u);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
