@@ -1,3 +1,4 @@
+import { withMcp } from "@tmux-claude/mcp";
 import { readFileSync } from "node:fs";
 import { InvalidArgumentError, type Command } from "commander";
 import {
@@ -60,10 +61,13 @@ export class Cli {
     printJson(this.io.stdout, value);
   }
 
-  /** Find and validate the config, with `--socket` applied. */
+  /**
+   * Find and validate the config, with `--socket` applied and the MCP plugin
+   * added (every kernel mints the per-instance MCP credentials of what it spawns).
+   */
   async loadConfig(command: string): Promise<LoadedConfig> {
     const loaded = await loadConfig({ cwd: this.io.cwd, configFile: this.globals.config, command });
-    return { ...loaded, config: withSocket(loaded.config, this.globals.socket) };
+    return { ...loaded, config: withMcp(withSocket(loaded.config, this.globals.socket)) };
   }
 
   /**

@@ -5,6 +5,7 @@ import { registerDoctor } from "./commands/doctor.js";
 import { registerInit } from "./commands/init.js";
 import { registerLifecycle } from "./commands/lifecycle.js";
 import { registerList } from "./commands/list.js";
+import { registerMcp } from "./commands/mcp.js";
 import { registerPluginCommands } from "./commands/plugins.js";
 import { registerRead } from "./commands/read.js";
 import { registerSend } from "./commands/send.js";
@@ -87,6 +88,7 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void, jso
   registerLifecycle(program, action);
   registerAttach(program, action);
   registerDoctor(program, action);
+  registerMcp(program, action);
   program.addHelpText("after", "\nPlugins in the config may add more commands: tmux-claude <command> runs them.");
   return program;
 }

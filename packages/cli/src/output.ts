@@ -19,7 +19,16 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
 }
 
 export function printJson(stream: OutStream, value: unknown): void {
-  stream.write(`${JSON.stringify(value, null, 2)}\n`);
+  stream.write(`${JSON.stringify(value, redactSecrets, 2)}\n`);
+}
+
+/** Variables whose values never appear in output: per-instance MCP tokens, API keys, passwords. */
+const SECRET_NAME = /token|secret|passw(or)?d|api[_-]?key|credential/iu;
+
+/** JSON replacer: inside any `env` object, values of secret-looking variables are replaced. */
+function redactSecrets(this: unknown, key: string, value: unknown): unknown {
+  if (key !== "env" || typeof value !== "object" || value === null || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).map(([name, v]) => [name, SECRET_NAME.test(name) ? "[redacted]" : v]));
 }
 
 /** `42s`, `5m`, `3h`, `2d` since `iso`. */

@@ -41,6 +41,9 @@ export const ErrorCodes = {
   PLUGIN_OPTIONS_INVALID: "TC_PLUGIN_OPTIONS_INVALID",
   KERNEL_STATE: "TC_KERNEL_STATE",
   SERVE_RUNNING: "TC_SERVE_RUNNING",
+  // orchestration over MCP
+  FORBIDDEN: "TC_FORBIDDEN",
+  MCP_LISTEN_FAILED: "TC_MCP_LISTEN_FAILED",
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -62,6 +65,7 @@ const USAGE_CODES = new Set<ErrorCode>([
   ErrorCodes.PLUGIN_DUPLICATE,
   ErrorCodes.PLUGIN_MISSING_DEPENDENCY,
   ErrorCodes.PLUGIN_OPTIONS_INVALID,
+  ErrorCodes.FORBIDDEN,
 ]);
 
 export interface ErrorDetails {

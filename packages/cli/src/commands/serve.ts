@@ -1,3 +1,4 @@
+import { PLUGIN_NAME as MCP_PLUGIN, type McpApi } from "@tmux-claude/mcp";
 import { readFileSync, unlinkSync } from "node:fs";
 import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -47,7 +48,9 @@ async function serve(cli: Cli): Promise<number> {
   process.once("exit", onExit);
   try {
     await kernel.start();
-    logger.info({ socket: config.tmux.socket, stateDir: kernel.stateDir, pid: process.pid, config: filepath }, "serving");
+    // The agents' MCP endpoint: each spawned instance authenticates as itself with its own token.
+    const { url } = await kernel.plugin<McpApi>(MCP_PLUGIN)!.listen();
+    logger.info({ socket: config.tmux.socket, stateDir: kernel.stateDir, pid: process.pid, config: filepath, mcp: url }, "serving");
     const { signal } = cli.io;
     if (!signal.aborted) await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
     logger.info({ signal: signal.reason as unknown }, "stopping");

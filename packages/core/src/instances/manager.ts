@@ -530,6 +530,14 @@ export class InstanceManager {
 
   async list(filter: ListFilter = {}): Promise<InstanceSummary[]> {
     const records = await this.deps.store.list();
+    if (!this.watchAll) {
+      // Nobody may have watched these agents since their last change: look now (one screen or event read each).
+      await Promise.all(
+        records
+          .filter((r) => r.status !== "exited" && r.tmux.paneId && !this.live.has(r.id))
+          .map((r) => this.attach(r).catch((error: unknown) => this.deps.logger.debug({ err: error, instance: r.id }, "could not attach to refresh its status"))),
+      );
+    }
     const children = new Map<string, string[]>();
     for (const record of records) {
       if (!record.parentId) continue;

@@ -1,0 +1,87 @@
+import type { InstanceRecord, InstanceSummary, Kernel, ResolvedConfig } from "@tmux-claude/core";
+import { forbidden } from "./errors.js";
+
+/**
+ * Who is calling a tool. Known from the connection (the instance's secret on
+ * HTTP, the process for stdio), never from a tool argument.
+ * `instanceId: null` is the root: a person's own MCP client or the CLI.
+ */
+export interface Caller {
+  instanceId: string | null;
+  role: string | null;
+}
+
+export const ROOT: Caller = Object.freeze({ instanceId: null, role: null });
+
+export function isRoot(caller: Caller): boolean {
+  return caller.instanceId === null;
+}
+
+export function describeCaller(caller: Caller): string {
+  return caller.instanceId === null ? "the root caller" : `instance "${caller.instanceId}" (${caller.role ?? "unknown role"})`;
+}
+
+/**
+ * May this caller use the orchestration tools? The root always; an instance
+ * when its role may spawn something (`roles.<role>.spawns` is not empty).
+ * A specialist (spawns nothing by default) only does its own work.
+ */
+export function mayOrchestrate(config: ResolvedConfig, caller: Caller): boolean {
+  if (isRoot(caller)) return true;
+  const role = caller.role === null ? undefined : config.roles[caller.role];
+  return (role?.spawns.length ?? 0) > 0;
+}
+
+/** Is `id` a strict descendant of `ancestorId`? Follows the parent links of the stored records. */
+export async function isDescendant(kernel: Kernel, ancestorId: string, id: string): Promise<boolean> {
+  let current: string | null = id;
+  // The depth limit bounds the walk; the guard stops a corrupt cycle.
+  for (let steps = 0; current !== null && steps <= kernel.config.limits.maxDepth + 1; steps++) {
+    const record: InstanceRecord | undefined = await kernel.get(current).catch(() => undefined);
+    if (!record) return false;
+    if (record.parentId === ancestorId) return true;
+    current = record.parentId;
+  }
+  return false;
+}
+
+/**
+ * The caller and everything below it, from one listing. A record whose parent
+ * chain never reaches the caller is outside, even when its id looks related.
+ */
+export function subtreeOf(all: readonly InstanceSummary[], rootId: string): Set<string> {
+  const byId = new Map(all.map((r) => [r.id, r]));
+  const inside = new Set<string>();
+  const stack = [rootId];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (inside.has(id)) continue;
+    inside.add(id);
+    const record = byId.get(id);
+    for (const child of record?.children ?? []) stack.push(child);
+  }
+  // The caller's own record may be missing (it was just terminated); then nothing is inside.
+  return byId.has(rootId) ? inside : new Set();
+}
+
+/**
+ * Refuse unless the caller may act on `targetId`: the root on anything, an
+ * instance on its strict descendants (and on itself where `allowSelf`).
+ */
+export async function assertTarget(kernel: Kernel, caller: Caller, targetId: string, what: string, allowSelf = false): Promise<void> {
+  if (caller.instanceId === null) return;
+  if (targetId === caller.instanceId) {
+    if (allowSelf) return;
+    throw forbidden(
+      `${describeCaller(caller)} may not ${what} itself. It may ${what} only instances below it (ids starting with "${caller.instanceId}.").`,
+      { caller: caller.instanceId, target: targetId },
+    );
+  }
+  // An unknown id gets the kernel's "no instance" error, which says what to do.
+  await kernel.get(targetId);
+  if (await isDescendant(kernel, caller.instanceId, targetId)) return;
+  throw forbidden(
+    `${describeCaller(caller)} may not ${what} "${targetId}": it acts only on its own subtree (the instances it spawned and their descendants). See the list tool for the instances you may address.`,
+    { caller: caller.instanceId, target: targetId },
+  );
+}

@@ -1,0 +1,101 @@
+import { INSTANCE_STATUSES, type InstanceStatus } from "@tmux-claude/core";
+import { z } from "zod";
+
+// Arguments and results of the core tools. Arguments are strict objects, so a
+// misspelled argument (`parentID`) is an error that names it instead of being
+// silently dropped.
+
+const statuses = INSTANCE_STATUSES as unknown as [InstanceStatus, ...InstanceStatus[]];
+const instanceId = z.string().min(1);
+
+export const spawnInput = z.strictObject({
+  role: z.string().min(1).describe("Role of the new instance, from the config's roles (e.g. manager, specialist). Your role decides which roles you may spawn."),
+  workDir: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Directory the agent works in (absolute, or relative to your own). Default: your working directory."),
+  prompt: z.string().optional().describe("First message to the agent, delivered once it is ready."),
+  context: z.string().optional().describe("Background sent before the prompt, in the same first message."),
+  parentId: instanceId.optional().describe("Parent of the new instance: you (the default) or one of your descendants."),
+  name: z.string().optional().describe("A human-readable name shown in lists."),
+  agent: z.string().min(1).optional().describe("Agent from the config's agents (default: defaultAgent)."),
+});
+
+export const sendInput = z.strictObject({
+  instanceId: instanceId.describe("The instance to message (one you spawned, or below it)."),
+  text: z.string().min(1).describe("The message, typed into the agent exactly as given."),
+  whenBusy: z
+    .enum(["queue", "now", "refuse"])
+    .optional()
+    .describe('If the agent is busy: "queue" (default; delivered when it is idle), "now" (type it in anyway) or "refuse" (fail).'),
+});
+
+export const readInput = z.strictObject({
+  instanceId: instanceId.describe("The instance to read: one below you, or yourself (without wait)."),
+  lines: z.int().min(1).max(10_000).optional().describe("Lines of screen to return (default 40)."),
+  wait: z.boolean().optional().describe("Block until the agent's current turn ends (it is no longer starting or busy)."),
+  timeoutMs: z.int().min(1).optional().describe("How long wait may block, in milliseconds (default 600000)."),
+});
+
+export const listInput = z.strictObject({
+  role: z.string().min(1).optional().describe("Only instances of this role."),
+  parentId: instanceId.optional().describe("Only direct children of this instance."),
+  status: z.enum(statuses).optional().describe("Only instances in this status."),
+});
+
+export const terminateInput = z.strictObject({
+  instanceId: instanceId.describe("The instance to end (one below you)."),
+  cascade: z.boolean().optional().describe("Also end its descendants; without it an instance with running children is refused."),
+});
+
+export const restartInput = z.strictObject({
+  instanceId: instanceId.describe("The instance to relaunch (one below you); the conversation resumes where the agent can."),
+});
+
+export const instanceOutput = z.object({
+  id: z.string(),
+  role: z.string(),
+  parentId: z.string().nullable(),
+  depth: z.int(),
+  name: z.string().optional(),
+  agent: z.string(),
+  status: z.enum(statuses),
+  statusReason: z.string().optional(),
+  workDir: z.string(),
+  createdAt: z.string(),
+});
+
+export const listedInstanceOutput = instanceOutput.extend({ children: z.array(z.string()) });
+
+export const receiptOutput = z.object({
+  messageId: z.string(),
+  instanceId: z.string(),
+  state: z.enum(["delivered", "queued"]),
+  acceptedAt: z.string().optional(),
+  position: z.int().optional(),
+});
+
+export const usageOutput = z.object({
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+  cacheCreationInputTokens: z.number(),
+  cacheReadInputTokens: z.number(),
+});
+
+export const spawnOutput = z.object({ instance: instanceOutput, receipt: receiptOutput.optional() });
+export const sendOutput = receiptOutput;
+export const readOutput = z.object({
+  id: z.string(),
+  status: z.enum(statuses),
+  statusReason: z.string().optional(),
+  lastReply: z.string().optional(),
+  screen: z.string(),
+  queued: z.int(),
+  usage: usageOutput.optional(),
+});
+export const listOutput = z.object({ instances: z.array(listedInstanceOutput) });
+export const terminateOutput = z.object({ terminated: z.array(z.string()) });
+export const restartOutput = z.object({ instance: instanceOutput });
+/** Plugin tools declare no result shape: any object. */
+export const pluginOutput = z.looseObject({});

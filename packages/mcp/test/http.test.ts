@@ -1,0 +1,276 @@
+import { request } from "node:http";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { Kernel } from "@tmux-claude/core";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { mcp, MCP_TOKEN_ENV, MCP_URL_ENV, type McpApi } from "../src/index.js";
+import { call, createSetup, httpClient, ok, refused, textOf, tokenOf, toolsPlugin, type Setup } from "./helpers.js";
+
+const CORE_TOOLS = ["list", "read", "restart", "send", "spawn", "terminate"];
+
+let s: Setup;
+let kernel: Kernel;
+let url: string;
+let port: number;
+let exec: string;
+let execClient: Client;
+const clients: Client[] = [];
+
+async function connect(token: string): Promise<Client> {
+  const client = await httpClient(url, token);
+  clients.push(client);
+  return client;
+}
+
+/** A raw HTTP request, so tests can set Host and Origin as an attacker would. */
+function raw(options: { headers: Record<string, string>; body?: unknown; path?: string; method?: string }): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        path: options.path ?? "/mcp",
+        method: options.method ?? "POST",
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...options.headers },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (text += chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+const initialize = {
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+};
+const spawnCall = (id = 2) => ({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "spawn", arguments: { role: "manager", prompt: "x" } } });
+
+beforeAll(async () => {
+  s = await createSetup();
+  kernel = await s.startKernel([mcp({ port: 0 }), toolsPlugin()]);
+  ({ url, port } = await kernel.plugin<McpApi>("mcp")!.listen());
+  ({
+    instance: { id: exec },
+  } = await kernel.spawn({ role: "executive", workDir: s.workDir }));
+  execClient = await connect(await tokenOf(kernel, exec));
+});
+
+afterAll(async () => {
+  for (const client of clients) await client.close().catch(() => undefined);
+  await s?.close();
+});
+
+describe("tokens", () => {
+  test("every spawned instance gets the endpoint URL and its own 32-byte secret", async () => {
+    const record = await kernel.get(exec);
+    expect(record.launch.env[MCP_URL_ENV]).toBe(`http://127.0.0.1:${port}/mcp`);
+    expect(record.launch.env[MCP_TOKEN_ENV]).toMatch(/^[A-Za-z0-9_-]{43}$/u);
+    const { instance } = await kernel.spawn({ role: "executive", workDir: s.workDir });
+    expect(await tokenOf(kernel, instance.id)).not.toBe(record.launch.env[MCP_TOKEN_ENV]);
+    await kernel.terminate(instance.id);
+  });
+});
+
+describe("an executive over HTTP", () => {
+  test("lists the core tools and the plugin tools meant for it, with input and output schemas", async () => {
+    const { tools } = await execClient.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual([...CORE_TOOLS, "whoami"].sort());
+    const spawn = tools.find((t) => t.name === "spawn")!;
+    expect(spawn.inputSchema.required).toEqual(["role"]);
+    expect(Object.keys(spawn.inputSchema.properties ?? {}).sort()).toEqual(["agent", "context", "name", "parentId", "prompt", "role", "workDir"]);
+    for (const tool of tools) expect(tool.outputSchema?.type, tool.name).toBe("object");
+    expect(tools.find((t) => t.name === "read")!.annotations).toEqual({ readOnlyHint: true });
+    expect(tools.find((t) => t.name === "terminate")!.annotations).toEqual({ destructiveHint: true });
+  });
+
+  test("runs every tool as itself", async () => {
+    // spawn: parent defaults to the caller, workDir to the caller's.
+    const spawned = await ok<{ instance: { id: string; parentId: string; workDir: string; status: string }; receipt: { state: string } }>(execClient, "spawn", {
+      role: "manager",
+      prompt: "plan the work",
+      name: "planner",
+    });
+    const mgr = spawned.instance.id;
+    expect(mgr).toMatch(new RegExp(`^${exec}\\.mgr-\\d+$`, "u"));
+    expect(spawned.instance.parentId).toBe(exec);
+    expect(spawned.instance.workDir).toBe(s.workDir);
+    expect(spawned.receipt.state).toBe("delivered");
+    expect((await s.received()).map((m) => m.text)).toContain("plan the work");
+
+    const read = await ok<{ id: string; status: string; screen: string; queued: number }>(execClient, "read", { instanceId: mgr, wait: true, lines: 10 });
+    expect(read).toMatchObject({ id: mgr, status: "idle", queued: 0 });
+    expect(read.screen).toContain("echo: plan the work");
+
+    const sent = await ok<{ state: string; instanceId: string }>(execClient, "send", { instanceId: mgr, text: "status $(touch x)?" });
+    expect(sent).toMatchObject({ state: "delivered", instanceId: mgr });
+    expect((await s.received()).at(-1)!.text).toBe("status $(touch x)?");
+
+    const listed = await ok<{ instances: { id: string; children: string[]; parentId: string | null; createdAt: string }[] }>(execClient, "list");
+    expect(listed.instances.map((i) => i.id)).toEqual([exec, mgr]);
+    expect(listed.instances[0]!.children).toEqual([mgr]);
+    expect(JSON.stringify(listed)).not.toContain(MCP_TOKEN_ENV);
+    await ok(execClient, "read", { instanceId: mgr, wait: true });
+    const managers = await ok<{ instances: { id: string }[] }>(execClient, "list", { role: "manager", status: "idle" });
+    expect(managers.instances.map((i) => i.id)).toEqual([mgr]);
+
+    const restarted = await ok<{ instance: { id: string; status: string } }>(execClient, "restart", { instanceId: mgr });
+    expect(restarted.instance).toMatchObject({ id: mgr, status: "idle" });
+
+    const whoami = await ok(execClient, "whoami", { greeting: "hi" });
+    expect(whoami).toEqual({ greeting: "hi", instanceId: exec, role: "executive" });
+
+    const result = await call(execClient, "terminate", { instanceId: mgr });
+    expect(result.isError).toBeFalsy();
+    expect(result.structuredContent).toEqual({ terminated: [mgr] });
+    expect(textOf(result)).toContain(`Terminated "${mgr}"`);
+    expect((await kernel.list()).map((i) => i.id)).toEqual([exec]);
+  });
+
+  test("invalid arguments are tool errors that name the field", async () => {
+    expect(await refused(execClient, "spawn", {})).toMatch(/role: is required/u);
+    expect(await refused(execClient, "spawn", { role: "manager", parentID: exec })).toMatch(/parentID: unknown argument; spawn takes role, workDir/u);
+    expect(await refused(execClient, "read", { instanceId: exec, lines: 0 })).toMatch(/lines: Too small/u);
+    expect(await refused(execClient, "send", { instanceId: exec, text: "x", whenBusy: "later" })).toMatch(/whenBusy: Invalid option/u);
+    expect(await refused(execClient, "manager-report", {})).toMatch(/manager-report is for role\(s\) manager|is for role\(s\) manager/u);
+    expect(await refused(execClient, "nope")).toMatch(/Unknown tool "nope"/u);
+  });
+
+  test("kernel errors come back as tool errors with their message; the server keeps serving", async () => {
+    expect(await refused(execClient, "spawn", { role: "executive" })).toMatch(/may not spawn a executive|may spawn: manager/u);
+    expect(await refused(execClient, "spawn", { role: "manager", workDir: "/does/not/exist" })).toMatch(/workDir "\/does\/not\/exist" does not exist/u);
+    expect(await refused(execClient, "read", { instanceId: `${exec}.mgr-404` })).toMatch(/No instance/u);
+    expect(await refused(execClient, "read", { instanceId: exec, wait: true })).toMatch(/may not read itself with wait/u);
+    expect((await ok<{ id: string }>(execClient, "read", { instanceId: exec })).id).toBe(exec);
+  });
+});
+
+describe("authorization by identity", () => {
+  let mgrA: string;
+  let mgrB: string;
+  let specA: string;
+  let mgrAClient: Client;
+  let specClient: Client;
+
+  beforeAll(async () => {
+    mgrA = (await ok<{ instance: { id: string } }>(execClient, "spawn", { role: "manager" })).instance.id;
+    mgrB = (await ok<{ instance: { id: string } }>(execClient, "spawn", { role: "manager" })).instance.id;
+    mgrAClient = await connect(await tokenOf(kernel, mgrA));
+    specA = (await ok<{ instance: { id: string } }>(mgrAClient, "spawn", { role: "specialist" })).instance.id;
+    specClient = await connect(await tokenOf(kernel, specA));
+  });
+
+  test("a specialist lists no orchestration tools, only plugin tools meant for it, and its calls are refused", async () => {
+    const { tools } = await specClient.listTools();
+    expect(tools.map((t) => t.name)).toEqual(["specialist-note"]);
+    expect(await ok(specClient, "specialist-note")).toEqual({ noted: true, by: specA });
+    const before = (await kernel.list()).length;
+    for (const name of CORE_TOOLS) {
+      expect(await refused(specClient, name, { role: "specialist", instanceId: specA, text: "x" })).toMatch(/may not use tmux-claude's orchestration tools/u);
+    }
+    expect(await refused(specClient, "whoami")).toMatch(/is for instances that orchestrate/u);
+    expect((await kernel.list()).length).toBe(before);
+  });
+
+  test("a manager sees its subtree and the tools for managers", async () => {
+    const { tools } = await mgrAClient.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual([...CORE_TOOLS, "manager-report", "whoami"].sort());
+    const report = await call(mgrAClient, "manager-report", { summary: "all good" });
+    expect(textOf(report)).toBe(`report from ${mgrA}: all good`);
+    expect(report.structuredContent).toEqual({ result: `report from ${mgrA}: all good` });
+    const listed = await ok<{ instances: { id: string }[] }>(mgrAClient, "list");
+    expect(listed.instances.map((i) => i.id)).toEqual([mgrA, specA]);
+    // Filters apply within the subtree: of exec's children, only the manager itself is visible.
+    expect((await ok<{ instances: { id: string }[] }>(mgrAClient, "list", { parentId: exec })).instances.map((i) => i.id)).toEqual([mgrA]);
+  });
+
+  test("a manager cannot act outside its subtree (sibling, parent), nor on itself", async () => {
+    const before = await s.received();
+    for (const target of [mgrB, exec]) {
+      expect(await refused(mgrAClient, "send", { instanceId: target, text: "hijack" })).toMatch(/acts only on its own subtree/u);
+      expect(await refused(mgrAClient, "terminate", { instanceId: target, cascade: true })).toMatch(/acts only on its own subtree/u);
+      expect(await refused(mgrAClient, "restart", { instanceId: target })).toMatch(/acts only on its own subtree/u);
+      expect(await refused(mgrAClient, "read", { instanceId: target })).toMatch(/acts only on its own subtree/u);
+    }
+    expect(await refused(mgrAClient, "terminate", { instanceId: mgrA })).toMatch(/may not terminate itself/u);
+    expect(await refused(mgrAClient, "spawn", { role: "specialist", parentId: mgrB })).toMatch(/may not spawn under/u);
+    expect(await s.received()).toEqual(before);
+    expect((await kernel.list()).map((i) => i.id)).toEqual(expect.arrayContaining([exec, mgrA, mgrB, specA]));
+  });
+
+  test("a manager acts inside its subtree, and role rules still apply", async () => {
+    expect((await ok<{ state: string }>(mgrAClient, "send", { instanceId: specA, text: "do the thing" })).state).toMatch(/delivered|queued/u);
+    expect((await ok<{ status: string }>(mgrAClient, "read", { instanceId: specA, wait: true })).status).toBe("idle");
+    expect(await refused(mgrAClient, "spawn", { role: "manager" })).toMatch(/may spawn: specialist/u);
+    // Role rules (a specialist spawns nothing) and maxDepth come from the kernel, also for a descendant parent.
+    expect(await refused(mgrAClient, "spawn", { role: "specialist", parentId: specA })).toMatch(/may spawn: nothing/u);
+    expect((await ok<{ terminated: string[] }>(mgrAClient, "terminate", { instanceId: specA })).terminated).toEqual([specA]);
+  });
+
+  test("a terminated instance's token is refused", async () => {
+    const result = await raw({ headers: { authorization: `Bearer ${await tokenOf(kernel, mgrB)}`, host: `127.0.0.1:${port}` }, body: initialize });
+    expect(result.status).toBe(200);
+    const token = await tokenOf(kernel, mgrB);
+    await kernel.terminate(mgrB);
+    const after = await raw({ headers: { authorization: `Bearer ${token}`, host: `127.0.0.1:${port}` }, body: initialize });
+    expect(after.status).toBe(401);
+    expect(after.body).toMatch(/not valid/u);
+  });
+});
+
+describe("refused requests execute nothing", () => {
+  test("no token, a wrong token, a bad Host, a bad Origin, another instance's session", async () => {
+    const token = await tokenOf(kernel, exec);
+    const host = `127.0.0.1:${port}`;
+    const { instance: other } = await kernel.spawn({ role: "manager", parentId: exec, workDir: s.workDir });
+    const before = (await kernel.list()).map((i) => i.id);
+    // A real session of the executive, to aim the refused calls at.
+    const session = await new Promise<string>((resolve, reject) => {
+      const req = request(
+        { host: "127.0.0.1", port, path: "/mcp", method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: `Bearer ${token}` } },
+        (res) => {
+          res.resume();
+          resolve(String(res.headers["mcp-session-id"]));
+        },
+      );
+      req.on("error", reject);
+      req.end(JSON.stringify(initialize));
+    });
+    const withSession = { "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" };
+
+    const cases: [string, Record<string, string>, number, RegExp][] = [
+      ["no token", { host, ...withSession }, 401, /Authorization required/u],
+      ["a wrong token", { host, authorization: `Bearer ${"A".repeat(43)}`, ...withSession }, 401, /not valid/u],
+      ["a malformed authorization", { host, authorization: token, ...withSession }, 401, /Authorization required/u],
+      ["a bad Host", { host: `evil.example:${port}`, authorization: `Bearer ${token}`, ...withSession }, 403, /Host "evil.example/u],
+      ["a loopback Host with another port", { host: `127.0.0.1:1`, authorization: `Bearer ${token}`, ...withSession }, 403, /Host/u],
+      ["a bad Origin", { host, origin: "http://evil.example", authorization: `Bearer ${token}`, ...withSession }, 403, /Origin "http:\/\/evil.example"/u],
+      ["a null Origin", { host, origin: "null", authorization: `Bearer ${token}`, ...withSession }, 403, /Origin/u],
+    ];
+    for (const [what, headers, status, message] of cases) {
+      const result = await raw({ headers, body: spawnCall() });
+      expect(result.status, what).toBe(status);
+      expect(JSON.parse(result.body).error.message, what).toMatch(message);
+    }
+    // Without a session too: nothing is initialized for a refused request.
+    expect((await raw({ headers: { host }, body: initialize })).status).toBe(401);
+    expect((await raw({ headers: { host: "evil.example", authorization: `Bearer ${token}` }, body: initialize })).status).toBe(403);
+    // A session used with another instance's token.
+    const stolen = await raw({ headers: { host, authorization: `Bearer ${await tokenOf(kernel, other.id)}`, ...withSession }, body: spawnCall() });
+    expect(stolen.status).toBe(403);
+    expect(stolen.body).toMatch(/belongs to another instance/u);
+    // A loopback Origin is fine, and the session still works for its owner.
+    const allowed = await raw({ headers: { host: `localhost:${port}`, origin: "http://localhost:3000", authorization: `Bearer ${token}`, ...withSession }, body: { jsonrpc: "2.0", id: 9, method: "tools/list" } });
+    expect(allowed.status).toBe(200);
+    expect(allowed.body).toContain('"spawn"');
+    expect((await kernel.list()).map((i) => i.id)).toEqual(before);
+    expect((await raw({ headers: { host, authorization: `Bearer ${token}` }, path: "/other", body: initialize })).status).toBe(404);
+  });
+});
