@@ -22,9 +22,6 @@ export const commandAgentOptions = z.object({
 
 export type CommandAgentOptions = z.output<typeof commandAgentOptions>;
 
-/** At most one screen evaluation per this many ms while output keeps streaming. */
-const EVALUATE_EVERY_MS = 50;
-
 /** Runs any interactive CLI (bash, a REPL, aider, codex) and reads its state from the screen. */
 export const commandAdapter: AgentAdapter = {
   name: "command",
@@ -45,8 +42,6 @@ class CommandDriver implements AgentDriver {
   private stopOutput: (() => void) | undefined;
   private evaluating = false;
   private dirty = false;
-  private lastEvaluation = 0;
-  private timer: NodeJS.Timeout | undefined;
   /** While typing a submission the prompt line holds unsent text: not a state change. */
   private typing = false;
   private disposed = false;
@@ -85,31 +80,25 @@ class CommandDriver implements AgentDriver {
   dispose(): void {
     this.disposed = true;
     this.stopOutput?.();
-    if (this.timer) clearTimeout(this.timer);
   }
 
-  /** Evaluate now if the last evaluation is old enough, else once the interval has passed. */
+  /**
+   * Look at the screen now; output that arrives while a look is under way
+   * causes exactly one more look when it returns. So a burst of output costs
+   * at most two captures, and the last state is never missed or delayed.
+   */
   private schedule(): void {
     if (this.disposed) return;
     if (this.evaluating) {
       this.dirty = true;
       return;
     }
-    const wait = this.lastEvaluation + EVALUATE_EVERY_MS - Date.now();
-    if (wait <= 0) {
-      void this.evaluate();
-    } else {
-      this.timer ??= setTimeout(() => {
-        this.timer = undefined;
-        this.schedule();
-      }, wait);
-    }
+    void this.evaluate();
   }
 
   private async evaluate(): Promise<void> {
     this.evaluating = true;
     this.dirty = false;
-    this.lastEvaluation = Date.now();
     try {
       const screen = await this.ctx.pane.capture();
       if (!this.disposed && !this.typing) this.classify(screen);

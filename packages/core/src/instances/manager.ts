@@ -312,7 +312,6 @@ export class InstanceManager {
     }
     const args = [...spec.args, ...plan.args];
     const argv = ["/usr/bin/env", "-i", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), program, ...args];
-    await runtime.killSession(reserved.tmux.session);
     const pane = await runtime.createSession({ name: reserved.tmux.session, cwd: plan.workDir });
     const updated = await store.update(reserved.id, (r) => ({
       ...r,
@@ -984,6 +983,8 @@ export function tailText(tail: Buffer): string {
 }
 
 /** exec-2 before exec-10; parents before children. */
+const idCollator = new Intl.Collator("en", { numeric: true });
+
 export function compareIds(a: string, b: string): number {
-  return a.localeCompare(b, "en", { numeric: true });
+  return idCollator.compare(a, b);
 }

@@ -74,6 +74,15 @@ export class FileStore implements StateStore {
   private layout: Promise<void> | undefined;
   private layoutDone = false;
   private readonly stopFns = new Set<() => void>();
+  /**
+   * Parsed records by file name. inotify tells us when a file changes, so
+   * `list` and `get` need no reads while nothing changed; `update` always
+   * reads the file itself, under the record's lock.
+   */
+  private readonly cache = new Map<string, InstanceRecord>();
+  /** Bumped on every change of a file, so a read that raced a change is not cached. */
+  private readonly generations = new Map<string, number>();
+  private cacheWatcher: FSWatcher | undefined;
 
   constructor(dir: string) {
     this.dir = path.resolve(dir);
@@ -94,6 +103,9 @@ export class FileStore implements StateStore {
 
   async close(): Promise<void> {
     for (const stop of [...this.stopFns]) stop();
+    this.cacheWatcher?.close();
+    this.cacheWatcher = undefined;
+    this.cache.clear();
   }
 
   // -------------------------------------------------------------------------
@@ -149,7 +161,7 @@ export class FileStore implements StateStore {
   async get(id: string): Promise<InstanceRecord | undefined> {
     assertId(id, "Instance id");
     await this.ready();
-    return this.readRecord(this.recordPath(id));
+    return this.cachedRecord(`${id}.json`);
   }
 
   async list(): Promise<InstanceRecord[]> {
@@ -160,9 +172,7 @@ export class FileStore implements StateStore {
     } catch (error) {
       throw storeFailed("list instance records in", this.instancesDir, error);
     }
-    const records = await Promise.all(
-      names.filter((name) => name.endsWith(".json")).map((name) => this.readRecord(path.join(this.instancesDir, name))),
-    );
+    const records = await Promise.all(names.filter((name) => name.endsWith(".json")).map((name) => this.cachedRecord(name)));
     return records
       .filter((record): record is InstanceRecord => record !== undefined)
       .sort((a, b) => compare(a.createdAt, b.createdAt) || compare(a.id, b.id));
@@ -171,7 +181,10 @@ export class FileStore implements StateStore {
   async put(record: InstanceRecord): Promise<void> {
     assertId(record?.id, "Instance id");
     await this.ready();
-    await this.withLock(recordLockKey(record.id), () => this.writeAtomic(this.recordPath(record.id), record));
+    await this.withLock(recordLockKey(record.id), async () => {
+      await this.writeAtomic(this.recordPath(record.id), record);
+      this.remember(`${record.id}.json`, record);
+    });
   }
 
   async update(id: string, updater: (record: InstanceRecord) => InstanceRecord): Promise<InstanceRecord | undefined> {
@@ -189,6 +202,7 @@ export class FileStore implements StateStore {
         );
       }
       await this.writeAtomic(file, next);
+      this.remember(`${id}.json`, next);
       return next;
     });
   }
@@ -198,9 +212,52 @@ export class FileStore implements StateStore {
     await this.ready();
     await this.withLock(recordLockKey(id), async () => {
       await this.unlinkIfExists(this.recordPath(id));
+      this.forget(`${id}.json`);
       const files = await this.queueFiles(id);
       await Promise.all(files.map((name) => this.unlinkIfExists(path.join(this.queueDir, name))));
     });
+  }
+
+  /** A record by file name, from the cache while its file has not changed. */
+  private async cachedRecord(name: string): Promise<InstanceRecord | undefined> {
+    this.watchForCache();
+    const hit = this.cache.get(name);
+    if (hit) return structuredClone(hit);
+    const generation = this.generations.get(name) ?? 0;
+    const record = await this.readRecord(path.join(this.instancesDir, name));
+    if (record && this.cacheWatcher && (this.generations.get(name) ?? 0) === generation) this.cache.set(name, record);
+    return record && structuredClone(record);
+  }
+
+  private remember(name: string, record: InstanceRecord): void {
+    this.forget(name);
+    if (this.cacheWatcher) this.cache.set(name, structuredClone(record));
+  }
+
+  private forget(name: string): void {
+    this.cache.delete(name);
+    this.generations.set(name, (this.generations.get(name) ?? 0) + 1);
+  }
+
+  /** Without a working watcher nothing is cached: every read goes to the file. */
+  private watchForCache(): void {
+    if (this.cacheWatcher) return;
+    try {
+      this.cacheWatcher = watchDir(this.instancesDir, { persistent: false }, (_event, filename) => {
+        if (typeof filename === "string") this.forget(filename);
+        else this.dropCache();
+      });
+      this.cacheWatcher.on("error", () => this.dropCache());
+    } catch {
+      this.cacheWatcher = undefined;
+    }
+  }
+
+  private dropCache(): void {
+    this.cacheWatcher?.close();
+    this.cacheWatcher = undefined;
+    this.cache.clear();
+    for (const name of this.generations.keys()) this.forget(name);
   }
 
   private recordPath(id: string): string {

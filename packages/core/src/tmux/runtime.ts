@@ -170,28 +170,39 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
   }
 
   /**
-   * Create a detached session of fixed size whose pane waits (a placeholder
+   * Create (replacing any leftover of that name) a detached session of fixed size whose pane waits (a placeholder
    * that reads nothing) until `exec` starts the real program. Output is
    * streamed from before the program's first byte, and a program that dies at
    * once still leaves its words and its exit for us to see.
    */
   async createSession(spec: { name: string; cwd: string }): Promise<NewPane> {
     const { width, height } = this.options;
-    const [line] = await this.command(
-      "new-session", "-d", "-s", spec.name, "-x", String(width), "-y", String(height), "-c", spec.cwd,
-      "-P", "-F", "#{pane_id} #{window_id} #{pane_pid}", "--", "/usr/bin/env", "cat",
-    );
-    const pane = parsePaneLine(line);
-    await this.configureWindow(pane.windowId);
-    await this.watch(pane.windowId);
+    await this.ensureClient();
+    const window = `=${spec.name}:`;
+    // One write, one round trip: tmux answers each command in order, and a failure
+    // of one (there was no old session to kill) does not stop the next.
+    const [, created, ...configured] = await Promise.allSettled([
+      this.command("kill-session", "-t", `=${spec.name}`),
+      this.command(
+        "new-session", "-d", "-s", spec.name, "-x", String(width), "-y", String(height), "-c", spec.cwd,
+        "-P", "-F", "#{pane_id} #{window_id} #{pane_pid}", "--", "/usr/bin/env", "cat",
+      ),
+      ...this.configureWindow(window),
+      this.command("link-window", "-d", "-s", window, "-t", `${this.monitorSession}:`),
+    ]);
+    if (created!.status === "rejected") throw created!.reason;
+    const pane = parsePaneLine((created as PromiseFulfilledResult<string[]>).value[0]);
+    for (const result of configured) if (result.status === "rejected") throw result.reason;
+    this.linked.add(pane.windowId);
     return pane;
   }
 
   /** Run `argv` (executed directly, never through a shell) in the pane, replacing what runs there. */
   async exec(spec: { paneId: string; cwd: string; argv: string[] }): Promise<{ pid: number }> {
-    await this.command("respawn-pane", "-k", "-t", spec.paneId, "-c", spec.cwd, "--", ...execArgv(spec.argv));
-
-    const [pid] = await this.command("display-message", "-p", "-t", spec.paneId, "#{pane_pid}");
+    const [, [pid]] = await Promise.all([
+      this.command("respawn-pane", "-k", "-t", spec.paneId, "-c", spec.cwd, "--", ...execArgv(spec.argv)),
+      this.command("display-message", "-p", "-t", spec.paneId, "#{pane_pid}"),
+    ]);
     // A program that already exited leaves no pid to report; its death is reported as an event.
     return { pid: Number(pid) || 0 };
   }
@@ -203,13 +214,14 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
    * lose its last words, which tmux drops when it frees the pane before
    * flushing them to control clients.
    */
-  private async configureWindow(windowId: string): Promise<void> {
+  private configureWindow(window: string): Promise<string[]>[] {
     const { width, height } = this.options;
-    // A linked window would otherwise follow the size of whichever client looked last.
-    await this.command("set-option", "-w", "-t", windowId, "window-size", "manual");
-    await this.command("resize-window", "-t", windowId, "-x", String(width), "-y", String(height));
-    await this.command("set-option", "-w", "-t", windowId, "remain-on-exit", "off");
-
+    return [
+      // A linked window would otherwise follow the size of whichever client looked last.
+      this.command("set-option", "-w", "-t", window, "window-size", "manual"),
+      this.command("resize-window", "-t", window, "-x", String(width), "-y", String(height)),
+      this.command("set-option", "-w", "-t", window, "remain-on-exit", "off"),
+    ];
   }
 
   /** Stream a window's output to this runtime (idempotent). */
