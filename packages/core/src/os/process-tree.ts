@@ -39,14 +39,20 @@ export async function processTree(rootPid: number, marker?: Record<string, strin
   }
   if (marker && process.platform === "linux") {
     const seen = new Set(tree.map((p) => p.pid));
-    const needles = Object.entries(marker).map(([key, value]) => Buffer.from(`${key}=${value}\u0000`));
-    for (const row of rows) {
-      if (seen.has(row.pid) || row.pid === process.pid) continue;
-      const environ = await readFile(`/proc/${row.pid}/environ`).catch(() => undefined);
-      if (environ && needles.every((needle) => environ.includes(needle) && (environ.indexOf(needle) === 0 || environ[environ.indexOf(needle) - 1] === 0))) {
-        tree.push({ pid: row.pid, start: row.start });
-      }
-    }
+    const needles = Object.entries(marker).map(([key, value]) => Buffer.from(`\u0000${key}=${value}\u0000`));
+    // Only processes started after the agent can have inherited its environment.
+    const candidates = rows.filter((row) => !seen.has(row.pid) && row.pid !== process.pid && Number(row.start) >= Number(root.start));
+    const matches = await Promise.all(
+      candidates.map(async (row) => {
+        const environ = await readFile(`/proc/${row.pid}/environ`).catch(() => undefined);
+        if (!environ) return false;
+        const padded = Buffer.concat([Buffer.from([0]), environ]);
+        return needles.every((needle) => padded.includes(needle));
+      }),
+    );
+    candidates.forEach((row, i) => {
+      if (matches[i]) tree.push({ pid: row.pid, start: row.start });
+    });
   }
   return tree;
 }
@@ -105,13 +111,9 @@ export async function isSameProcess(proc: ProcessId): Promise<boolean> {
 
 async function processTable(): Promise<ProcessRow[]> {
   if (process.platform === "linux") {
-    const rows: ProcessRow[] = [];
-    for (const entry of await readdir("/proc")) {
-      if (!/^\d+$/u.test(entry)) continue;
-      const stat = await readStat(Number(entry));
-      if (stat) rows.push(stat);
-    }
-    return rows;
+    const pids = (await readdir("/proc")).filter((entry) => /^\d+$/u.test(entry));
+    const rows = await Promise.all(pids.map((pid) => readStat(Number(pid))));
+    return rows.filter((row): row is ProcessRow => row !== undefined);
   }
   const { stdout } = await execFileAsync("ps", ["-A", "-o", "pid=,ppid=,lstart="]);
   return stdout
