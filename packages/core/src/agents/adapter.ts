@@ -7,6 +7,8 @@ import type { InstanceRecord, InstanceStatus } from "../store/types.js";
 export interface LaunchContext {
   readonly instanceId: string;
   readonly role: string;
+  /** The instance that spawned it; null at the top level. */
+  readonly parentId: string | null;
   readonly roleConfig: RoleConfig;
   readonly agentName: string;
   readonly agent: AgentConfig;

@@ -292,7 +292,7 @@ export class InstanceManager {
     const instanceDir = await this.instanceDir(reserved.id);
     const planned = { ...config.env, ...agent.env, ...plan.env };
     const spec = await adapter.launch({
-      instanceId: reserved.id, role: plan.role, roleConfig: config.roles[plan.role]!, agentName: plan.agent, agent,
+      instanceId: reserved.id, role: plan.role, parentId: plan.parentId, roleConfig: config.roles[plan.role]!, agentName: plan.agent, agent,
       workDir: plan.workDir, prompt: plan.prompt, context: plan.context, config, previous, instanceDir, env: planned,
     });
     const added: Record<string, string> = {
