@@ -1,4 +1,4 @@
-export { Kernel, defaultStateDir, type KernelOptions } from "./kernel/kernel.js";
+export { Kernel, defaultStateDir, withBuiltinAgents, type KernelOptions } from "./kernel/kernel.js";
 export {
   createHooks,
   type KernelHooks,
@@ -39,6 +39,15 @@ export type {
 } from "./agents/adapter.js";
 export { waitForOutput } from "./agents/adapter.js";
 export { commandAdapter, commandAgentOptions, type CommandAgentOptions } from "./agents/command.js";
+export {
+  claudeAdapter,
+  claudeAgentOptions,
+  parseClaudeOptions,
+  BUILTIN_CLAUDE_AGENT,
+  CLAUDE_PERMISSION_MODES,
+  type ClaudeAgentOptions,
+  type ClaudeAgentState,
+} from "./agents/claude/index.js";
 export type {
   InstanceRecord,
   InstanceStatus,

@@ -2,6 +2,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { AgentAdapter } from "../agents/adapter.js";
+import { BUILTIN_CLAUDE_AGENT, claudeAdapter } from "../agents/claude/index.js";
 import { commandAdapter } from "../agents/command.js";
 import type { ResolvedConfig } from "../config/schema.js";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
@@ -38,6 +39,12 @@ export interface KernelOptions {
 
 type KernelState = "new" | "starting" | "ready" | "closing" | "closed";
 
+/** The config with the built-in agents (`claude`) added under the user's own; an agent the user defines wins. */
+export function withBuiltinAgents(config: ResolvedConfig): ResolvedConfig {
+  if (config.agents.claude) return config;
+  return { ...config, agents: { claude: { ...BUILTIN_CLAUDE_AGENT, args: [], env: {} }, ...config.agents } };
+}
+
 /** Where the embedded store lives unless `stateDir` says otherwise. */
 export function defaultStateDir(socket: string): string {
   const base = process.env.XDG_STATE_HOME || path.join(os.homedir(), ".local", "state");
@@ -56,7 +63,10 @@ export class Kernel {
   readonly stateDir: string;
   private readonly watchMode: "all" | "on-demand";
   private readonly plugins = new Map<string, Plugin>();
-  private readonly adapters = new Map<string, AgentAdapter>([[commandAdapter.name, commandAdapter]]);
+  private readonly adapters = new Map<string, AgentAdapter>([
+    [commandAdapter.name, commandAdapter],
+    [claudeAdapter.name, claudeAdapter],
+  ]);
   private readonly closeHandlers: { plugin: string; fn: () => void | Promise<void> }[] = [];
   private store: StateStore | undefined;
   private runtimeInstance: TmuxRuntime | undefined;
@@ -65,7 +75,7 @@ export class Kernel {
   private closing: Promise<void> | undefined;
 
   constructor(options: KernelOptions) {
-    this.config = options.config;
+    this.config = withBuiltinAgents(options.config);
     this.configPath = options.configPath ?? null;
     this.logger = options.logger ?? createLogger(options.config.logLevel);
     this.watchMode = options.watch ?? "on-demand";

@@ -1,0 +1,124 @@
+import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { open, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { LaunchContext, LaunchSpec } from "../adapter.js";
+import { bypassesPermissions, parseClaudeOptions } from "./options.js";
+import type { ClaudeAgentState } from "./state.js";
+
+/** Hook events the generated settings register; each appends one line to the instance's event log. */
+export const HOOK_EVENTS = ["SessionStart", "UserPromptSubmit", "Stop", "StopFailure", "Notification", "SessionEnd"] as const;
+
+/** The variable that tells the hook script where to append (set in the agent's environment, which its hooks inherit). */
+export const EVENTS_ENV = "TMUX_CLAUDE_EVENTS";
+/** The variable naming this launch, so events of an earlier process of the same instance are told apart. */
+export const LAUNCH_ENV = "TMUX_CLAUDE_LAUNCH";
+
+export const EVENTS_FILE = "events.jsonl";
+export const SETTINGS_FILE = "settings.json";
+export const MCP_CONFIG_FILE = "mcp.json";
+
+/** Where the kernel's MCP endpoint is and this instance's secret for it (set by the mcp plugin's beforeSpawn). */
+export const MCP_URL_ENV = "TMUX_CLAUDE_MCP_URL";
+export const MCP_TOKEN_ENV = "TMUX_CLAUDE_MCP_TOKEN";
+/** The MCP server name agents see: tools `mcp__tmux-claude__spawn`, ... */
+export const MCP_SERVER_NAME = "tmux-claude";
+
+/** Seconds Claude Code lets the hook run before it gives up on it. */
+const HOOK_TIMEOUT_SECONDS = 10;
+
+/**
+ * The hook script ships in `packages/core/assets`; `src/agents/claude` and
+ * `dist/agents/claude` are both three levels below the package root.
+ */
+export const HOOK_SCRIPT = fileURLToPath(new URL("../../../assets/claude-hook.mjs", import.meta.url));
+
+/** Quote one word for a POSIX shell: Claude Code runs hook commands through `sh -c`. */
+export function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The hook command: this Node binary running the hook script, both quoted, nothing interpolated. */
+export function hookCommand(node = process.execPath, script = HOOK_SCRIPT): string {
+  return `${shellQuote(node)} ${shellQuote(script)}`;
+}
+
+/** Settings for this one process (`--settings`); the user's own settings files are never touched. */
+export function generatedSettings(options: { bypass: boolean; mcp?: boolean; command?: string }): Record<string, unknown> {
+  const command = options.command ?? hookCommand();
+  const settings: Record<string, unknown> = {
+    hooks: Object.fromEntries(HOOK_EVENTS.map((event) => [event, [{ hooks: [{ type: "command", command, timeout: HOOK_TIMEOUT_SECONDS }] }]])),
+  };
+  // The orchestration tools run without asking a person: the server itself decides what this instance's role may do.
+  if (options.mcp) settings.permissions = { allow: [`mcp__${MCP_SERVER_NAME}`] };
+  // With permission checks bypassed on purpose, the confirmation dialog has nothing left to ask.
+  if (options.bypass) settings.skipDangerousModePermissionPrompt = true;
+  return settings;
+}
+
+/** The instance's own MCP server entry: the kernel's HTTP endpoint, authenticated with this instance's secret. */
+export function mcpConfig(url: string, token: string): Record<string, unknown> {
+  return { mcpServers: { [MCP_SERVER_NAME]: { type: "http", url, headers: { Authorization: `Bearer ${token}` } } } };
+}
+
+/** The text appended to Claude Code's system prompt: the role's instructions and who this instance is. */
+export function systemPromptAddition(ctx: LaunchContext): string {
+  const who = `You are the tmux-claude instance "${ctx.instanceId}" with the role "${ctx.role}"${ctx.parentId ? `, spawned by the instance "${ctx.parentId}"` : ", at the top level of the hierarchy"}.`;
+  const instructions = ctx.roleConfig.instructions?.trim();
+  return instructions ? `${instructions}\n\n${who}` : who;
+}
+
+/** The conversation a relaunch resumes: the stored session, if Claude Code ever wrote its transcript. */
+function resumableSession(ctx: LaunchContext): string | undefined {
+  const state = (ctx.previous?.agentState ?? {}) as Partial<ClaudeAgentState>;
+  if (typeof state.sessionId !== "string") return undefined;
+  // Claude Code writes the transcript with the first message; a session that never had one cannot be resumed.
+  if (typeof state.transcriptPath === "string" && existsSync(state.transcriptPath)) return state.sessionId;
+  return undefined;
+}
+
+export async function claudeLaunch(ctx: LaunchContext): Promise<LaunchSpec> {
+  const options = parseClaudeOptions(ctx.agentName, ctx.agent);
+  const bypass = bypassesPermissions(options);
+  const settingsFile = path.join(ctx.instanceDir, SETTINGS_FILE);
+  const eventsFile = path.join(ctx.instanceDir, EVENTS_FILE);
+  const mcpUrl = ctx.env[MCP_URL_ENV];
+  const mcpToken = ctx.env[MCP_TOKEN_ENV];
+  const mcp = Boolean(mcpUrl && mcpToken);
+  await writeFile(settingsFile, `${JSON.stringify(generatedSettings({ bypass, mcp }), null, 2)}\n`, { mode: 0o600 });
+  const mcpFile = path.join(ctx.instanceDir, MCP_CONFIG_FILE);
+  // The file holds the instance's secret: readable by its owner only, in a directory only its owner can enter.
+  if (mcp) await writeFile(mcpFile, `${JSON.stringify(mcpConfig(mcpUrl!, mcpToken!), null, 2)}\n`, { mode: 0o600 });
+  // The driver watches the file from before the agent's first hook; events of earlier launches stay behind the offset.
+  await (await open(eventsFile, "a", 0o600)).close();
+  const eventsOffset = (await stat(eventsFile)).size;
+
+  const resume = resumableSession(ctx);
+  const previousState = (ctx.previous?.agentState ?? {}) as Partial<ClaudeAgentState>;
+  const sessionId = resume ?? (typeof previousState.sessionId === "string" ? previousState.sessionId : randomUUID());
+  const launchId = randomUUID();
+
+  const args = [resume ? "--resume" : "--session-id", sessionId, "--settings", settingsFile];
+  // A flag's server of the same name wins over one in the user's own config (e.g. the root stdio server).
+  if (mcp) args.push("--mcp-config", mcpFile);
+  args.push("--append-system-prompt", systemPromptAddition(ctx));
+  if (options.permissionMode) args.push("--permission-mode", options.permissionMode);
+  if (options.model) args.push("--model", options.model);
+  if (options.skipPermissions) args.push("--dangerously-skip-permissions");
+  args.push(...ctx.agent.args);
+
+  const env: Record<string, string> = { [EVENTS_ENV]: eventsFile, [LAUNCH_ENV]: launchId };
+  // Claude Code refuses to bypass permissions as root unless told it runs in a sandbox.
+  if (bypass && process.getuid?.() === 0) env.IS_SANDBOX = "1";
+
+  const agentState: ClaudeAgentState = {
+    sessionId,
+    launchId,
+    eventsOffset,
+    resumed: resume !== undefined,
+    transcriptPath: previousState.transcriptPath,
+    transcripts: Array.isArray(previousState.transcripts) ? previousState.transcripts : [],
+  };
+  return { command: ctx.agent.command, args, env, agentState: { ...agentState } };
+}

@@ -1,0 +1,146 @@
+import { watch } from "node:fs";
+import { open } from "node:fs/promises";
+import type { TokenUsage } from "../adapter.js";
+
+interface FileTally {
+  offset: number;
+  /** Usage per API message: Claude Code writes one line per content block, each repeating the message's usage. */
+  messages: Map<string, TokenUsage>;
+  anonymous: TokenUsage;
+  /** Text of the last assistant text block written so far. */
+  lastText?: string;
+}
+
+interface RawUsage {
+  input_tokens?: unknown;
+  output_tokens?: unknown;
+  cache_creation_input_tokens?: unknown;
+  cache_read_input_tokens?: unknown;
+}
+
+const count = (value: unknown): number => (typeof value === "number" && Number.isFinite(value) ? value : 0);
+
+function toUsage(raw: RawUsage): TokenUsage {
+  return {
+    inputTokens: count(raw.input_tokens),
+    outputTokens: count(raw.output_tokens),
+    cacheCreationInputTokens: count(raw.cache_creation_input_tokens),
+    cacheReadInputTokens: count(raw.cache_read_input_tokens),
+  };
+}
+
+function add(a: TokenUsage, b: TokenUsage): TokenUsage {
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    cacheCreationInputTokens: a.cacheCreationInputTokens + b.cacheCreationInputTokens,
+    cacheReadInputTokens: a.cacheReadInputTokens + b.cacheReadInputTokens,
+  };
+}
+
+export const ZERO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 };
+
+/**
+ * Token usage from Claude Code transcripts (JSONL, one line per message
+ * part). Each file is read once and then only its new bytes, so asking often
+ * stays cheap however long the conversation gets.
+ */
+export class TranscriptUsage {
+  private readonly files = new Map<string, FileTally>();
+
+  async total(paths: readonly string[]): Promise<TokenUsage> {
+    let sum = ZERO_USAGE;
+    for (const file of new Set(paths)) sum = add(sum, await this.tally(file));
+    return sum;
+  }
+
+  /**
+   * Wait (watching the file, at most `timeoutMs`) until the transcript holds
+   * the reply a Stop hook reported: Claude Code may write a turn's messages
+   * shortly after the hook ran.
+   */
+  async waitForReply(file: string, reply: string, timeoutMs: number): Promise<void> {
+    const expected = reply.trim();
+    if (!expected) return;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      // Watch before reading, so a write between the read and the wait is not missed.
+      const change = changed(file, Math.max(deadline - Date.now(), 0));
+      await this.tally(file);
+      const last = this.files.get(file)?.lastText?.trim();
+      if ((last && (expected === last || expected.endsWith(last))) || !(await change.promise)) {
+        change.close();
+        return;
+      }
+    }
+  }
+
+  private async tally(file: string): Promise<TokenUsage> {
+    let tally = this.files.get(file);
+    if (!tally) {
+      tally = { offset: 0, messages: new Map(), anonymous: ZERO_USAGE };
+      this.files.set(file, tally);
+    }
+    const handle = await open(file, "r").catch(() => undefined);
+    if (handle) {
+      try {
+        const { size } = await handle.stat();
+        if (size > tally.offset) {
+          const buffer = Buffer.alloc(size - tally.offset);
+          const { bytesRead } = await handle.read(buffer, 0, buffer.length, tally.offset);
+          const end = buffer.subarray(0, bytesRead).lastIndexOf(0x0a);
+          if (end >= 0) {
+            for (const line of buffer.subarray(0, end).toString("utf8").split("\n")) this.addLine(tally, line);
+            tally.offset += end + 1;
+          }
+        }
+      } finally {
+        await handle.close();
+      }
+    }
+    let sum = tally.anonymous;
+    for (const usage of tally.messages.values()) sum = add(sum, usage);
+    return sum;
+  }
+
+  private addLine(tally: FileTally, line: string): void {
+    if (!line.includes('"usage"')) return;
+    let entry: { type?: unknown; message?: { id?: unknown; usage?: RawUsage; content?: unknown } };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      return;
+    }
+    if (entry.type !== "assistant" || !entry.message?.usage) return;
+    if (Array.isArray(entry.message.content)) {
+      for (const block of entry.message.content as { type?: unknown; text?: unknown }[]) {
+        if (block?.type === "text" && typeof block.text === "string" && block.text.trim()) tally.lastText = block.text;
+      }
+    }
+    const usage = toUsage(entry.message.usage);
+    if (typeof entry.message.id === "string") tally.messages.set(entry.message.id, usage);
+    else tally.anonymous = add(tally.anonymous, usage);
+  }
+}
+
+/** Resolves true when the file changes, false after `timeoutMs` or if it cannot be watched. */
+function changed(file: string, timeoutMs: number): { promise: Promise<boolean>; close: () => void } {
+  let close = () => {};
+  const promise = new Promise<boolean>((resolve) => {
+    let watcher: ReturnType<typeof watch> | undefined;
+    const done = (value: boolean) => {
+      clearTimeout(timer);
+      watcher?.close();
+      resolve(value);
+    };
+    close = () => done(false);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    try {
+      watcher = watch(file, { persistent: false }, () => done(true));
+      watcher.on("error", () => done(false));
+    } catch {
+      done(false);
+    }
+  });
+  return { promise, close };
+}

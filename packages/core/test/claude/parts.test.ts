@@ -1,0 +1,331 @@
+/**
+ * The claude adapter's parts without the Claude binary: the hook script, the
+ * launch (arguments, generated settings, options), the event log follower,
+ * transcript usage and the screen classifier (on screens captured from
+ * Claude Code 2.1.x).
+ */
+import { execFile } from "node:child_process";
+import { appendFile, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { EventLog, type HookEvent } from "../../src/agents/claude/events.js";
+import { claudeLaunch, generatedSettings, HOOK_EVENTS, HOOK_SCRIPT, hookCommand, shellQuote } from "../../src/agents/claude/launch.js";
+import { boxShows, classifyScreen, draftText, inputBox } from "../../src/agents/claude/screen.js";
+import { submittedText, typedText } from "../../src/agents/claude/driver.js";
+import { TranscriptUsage } from "../../src/agents/claude/transcript.js";
+import { configSchema, createLogger, ErrorCodes, type LaunchContext } from "../../src/index.js";
+
+const execFileAsync = promisify(execFile);
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "tc-claude-parts-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Run a hook command the way Claude Code does: through `sh -c`, the hook's JSON on stdin. */
+function runHook(command: string, input: string, env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
+  const started = process.hrtime.bigint();
+  return new Promise((resolve) => {
+    const child = execFile("/bin/sh", ["-c", command], { env: { PATH: process.env.PATH, ...env } }, (error, stdout, stderr) => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr, ms });
+    });
+    child.stdin?.end(input);
+  });
+}
+
+describe("the hook script", () => {
+  test("appends one JSON line per event, prints nothing, exits 0", async () => {
+    const events = path.join(dir, "events.jsonl");
+    const payload = { session_id: "s-1", hook_event_name: "UserPromptSubmit", prompt: "line 1\nline 2 $(x) `y` 'q' \"d\" é 🚀" };
+    const result = await runHook(hookCommand(), JSON.stringify(payload), { TMUX_CLAUDE_EVENTS: events, TMUX_CLAUDE_LAUNCH: "launch-1" });
+    expect(result).toMatchObject({ code: 0, stdout: "", stderr: "" });
+    const lines = (await readFile(events, "utf8")).split("\n");
+    expect(lines).toHaveLength(2);
+    const event = JSON.parse(lines[0]!) as HookEvent;
+    expect(event).toMatchObject({ event: "UserPromptSubmit", launch: "launch-1", payload });
+    expect(Number.isNaN(Date.parse(event.at))).toBe(false);
+  });
+
+  test("concurrent hooks never interleave their lines", async () => {
+    const events = path.join(dir, "concurrent.jsonl");
+    const big = "x".repeat(200_000);
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        runHook(hookCommand(), JSON.stringify({ hook_event_name: "Stop", session_id: "s", last_assistant_message: `${i}:${big}` }), { TMUX_CLAUDE_EVENTS: events }),
+      ),
+    );
+    const lines = (await readFile(events, "utf8")).split("\n").filter(Boolean);
+    expect(lines).toHaveLength(12);
+    const numbers = lines.map((line) => Number((JSON.parse(line) as HookEvent).payload.last_assistant_message!.split(":")[0]));
+    expect(numbers.sort((a, b) => a - b)).toEqual([...Array(12).keys()]);
+  });
+
+  test("without an instance (no variable, or its directory gone) it does nothing and still exits 0", async () => {
+    const input = JSON.stringify({ hook_event_name: "Stop", session_id: "s" });
+    expect(await runHook(hookCommand(), input, {})).toMatchObject({ code: 0, stdout: "" });
+    const gone = path.join(dir, "removed-instance", "events.jsonl");
+    expect(await runHook(hookCommand(), input, { TMUX_CLAUDE_EVENTS: gone })).toMatchObject({ code: 0, stdout: "", stderr: "" });
+    await expect(readFile(gone)).rejects.toThrow();
+    expect(await runHook(hookCommand(), "not json", { TMUX_CLAUDE_EVENTS: path.join(dir, "garbage.jsonl") })).toMatchObject({ code: 0 });
+    expect(JSON.parse(await readFile(path.join(dir, "garbage.jsonl"), "utf8"))).toMatchObject({ event: "unknown", payload: { unparsed: "not json" } });
+  });
+
+  test("paths with spaces and quotes are quoted for the shell, nothing interpolated", async () => {
+    const odd = path.join(dir, "it's a $(dir) `x`");
+    await mkdir(odd);
+    const script = path.join(odd, "hook 'copy'.mjs");
+    await copyFile(HOOK_SCRIPT, script);
+    const events = path.join(odd, "events.jsonl");
+    const result = await runHook(hookCommand(process.execPath, script), JSON.stringify({ hook_event_name: "Stop", session_id: "s" }), { TMUX_CLAUDE_EVENTS: events });
+    expect(result).toMatchObject({ code: 0, stderr: "" });
+    expect((await readFile(events, "utf8")).split("\n").filter(Boolean)).toHaveLength(1);
+    expect(shellQuote("a'b")).toBe(`'a'\\''b'`);
+  });
+
+  test("is fast: wall time per call, through the shell as Claude Code runs it", async () => {
+    const events = path.join(dir, "timing.jsonl");
+    const input = JSON.stringify({ hook_event_name: "Stop", session_id: "s", last_assistant_message: "x".repeat(2_000) });
+    const times: number[] = [];
+    for (let i = 0; i < 10; i++) times.push((await runHook(hookCommand(), input, { TMUX_CLAUDE_EVENTS: events })).ms);
+    times.sort((a, b) => a - b);
+    const median = times[5]!;
+    console.info(`[claude] hook script wall time: median ${median.toFixed(1)} ms, min ${times[0]!.toFixed(1)} ms, max ${times[9]!.toFixed(1)} ms`);
+    expect(median).toBeLessThan(1_000);
+  });
+});
+
+function launchContext(overrides: Partial<LaunchContext> & { instanceDir: string }): LaunchContext {
+  const config = configSchema.parse({ roles: { worker: { prefix: "w", instructions: "Do the work.\nReport back." } } });
+  return {
+    instanceId: "exec-1.w-2",
+    parentId: "exec-1",
+    role: "worker",
+    roleConfig: config.roles.worker!,
+    agentName: "claude",
+    agent: { adapter: "claude", command: "claude", args: ["--verbose"], env: {} },
+    workDir: dir,
+    config,
+    env: {},
+    ...overrides,
+  };
+}
+
+describe("launch", () => {
+  test("a fresh session: arguments, environment, generated settings, state", async () => {
+    const instanceDir = path.join(dir, "launch-fresh");
+    await mkdir(instanceDir);
+    const spec = await claudeLaunch(launchContext({ instanceDir, agent: { adapter: "claude", command: "claude", args: ["--verbose"], env: {}, permissionMode: "plan", model: "sonnet" } }));
+    const state = spec.agentState as Record<string, unknown>;
+    expect(state.sessionId).toMatch(/^[0-9a-f-]{36}$/u);
+    expect(spec.args).toEqual([
+      "--session-id", state.sessionId,
+      "--settings", path.join(instanceDir, "settings.json"),
+      "--append-system-prompt", 'Do the work.\nReport back.\n\nYou are the tmux-claude instance "exec-1.w-2" with the role "worker", spawned by the instance "exec-1".',
+      "--permission-mode", "plan",
+      "--model", "sonnet",
+      "--verbose",
+    ]);
+    expect(spec.env).toEqual({ TMUX_CLAUDE_EVENTS: path.join(instanceDir, "events.jsonl"), TMUX_CLAUDE_LAUNCH: state.launchId });
+    expect(spec.promptDelivered).toBeUndefined();
+    expect(state).toMatchObject({ eventsOffset: 0, resumed: false, transcripts: [] });
+    const settings = JSON.parse(await readFile(path.join(instanceDir, "settings.json"), "utf8")) as { hooks: Record<string, unknown> };
+    expect(settings).toEqual(generatedSettings({ bypass: false }));
+    expect(Object.keys(settings.hooks)).toEqual([...HOOK_EVENTS]);
+    expect(settings).not.toHaveProperty("skipDangerousModePermissionPrompt");
+  });
+
+  test("a restart resumes the stored session when its transcript exists; otherwise reuses the id afresh", async () => {
+    const instanceDir = path.join(dir, "launch-restart");
+    await mkdir(instanceDir);
+    await writeFile(path.join(instanceDir, "events.jsonl"), '{"event":"Stop"}\n');
+    const transcript = path.join(dir, "transcript.jsonl");
+    await writeFile(transcript, "{}\n");
+    const previous = {
+      id: "exec-1.w-2", role: "worker", parentId: "exec-1", depth: 2, agent: "claude", workDir: dir, status: "exited" as const,
+      createdAt: "", updatedAt: "", tmux: { socket: "s", session: "x", paneId: "%1", windowId: "@1", pid: 1 }, launch: { command: "claude", args: [], env: {} },
+      agentState: { sessionId: "11111111-2222-3333-4444-555555555555", launchId: "old", eventsOffset: 3, transcriptPath: transcript, transcripts: [transcript] },
+    };
+    const resumed = await claudeLaunch(launchContext({ instanceDir, previous }));
+    expect(resumed.args.slice(0, 2)).toEqual(["--resume", "11111111-2222-3333-4444-555555555555"]);
+    expect(resumed.agentState).toMatchObject({ resumed: true, eventsOffset: 17, transcripts: [transcript] });
+    expect(resumed.agentState?.launchId).not.toBe("old");
+
+    const never = await claudeLaunch(launchContext({ instanceDir, previous: { ...previous, agentState: { ...previous.agentState, transcriptPath: path.join(dir, "none.jsonl") } } }));
+    expect(never.args.slice(0, 2)).toEqual(["--session-id", "11111111-2222-3333-4444-555555555555"]);
+  });
+
+  test("the kernel's MCP endpoint becomes this instance's own tmux-claude server, its tools allowed", async () => {
+    const instanceDir = path.join(dir, "launch-mcp");
+    await mkdir(instanceDir);
+    const spec = await claudeLaunch(launchContext({ instanceDir, env: { TMUX_CLAUDE_MCP_URL: "http://127.0.0.1:41234/mcp", TMUX_CLAUDE_MCP_TOKEN: "secret-token" } }));
+    const file = path.join(instanceDir, "mcp.json");
+    expect(spec.args.slice(4, 6)).toEqual(["--mcp-config", file]);
+    expect(JSON.parse(await readFile(file, "utf8"))).toEqual({
+      mcpServers: { "tmux-claude": { type: "http", url: "http://127.0.0.1:41234/mcp", headers: { Authorization: "Bearer secret-token" } } },
+    });
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(await readFile(path.join(instanceDir, "settings.json"), "utf8"))).toMatchObject({ permissions: { allow: ["mcp__tmux-claude"] } });
+    // The secret is in no argument (arguments are visible to every user in ps).
+    expect(spec.args.join(" ")).not.toContain("secret-token");
+  });
+
+  test("skipPermissions: the flag, IS_SANDBOX for root, no bypass dialog through the settings", async () => {
+    const instanceDir = path.join(dir, "launch-skip");
+    await mkdir(instanceDir);
+    const spec = await claudeLaunch(launchContext({ instanceDir, agent: { adapter: "claude", command: "claude", args: [], env: {}, skipPermissions: true } }));
+    expect(spec.args).toContain("--dangerously-skip-permissions");
+    expect(spec.env?.IS_SANDBOX).toBe(process.getuid?.() === 0 ? "1" : undefined);
+    expect(JSON.parse(await readFile(path.join(instanceDir, "settings.json"), "utf8"))).toMatchObject({ skipDangerousModePermissionPrompt: true });
+  });
+
+  test("options are validated: an unknown key or a bad value is named", async () => {
+    const instanceDir = path.join(dir, "launch-bad");
+    await mkdir(instanceDir);
+    const bad = (extra: Record<string, unknown>) => claudeLaunch(launchContext({ instanceDir, agent: { adapter: "claude", command: "claude", args: [], env: {}, ...extra } }));
+    await expect(bad({ trustWorkdir: true })).rejects.toMatchObject({ code: ErrorCodes.CONFIG_INVALID, message: expect.stringContaining('"trustWorkdir"') });
+    await expect(bad({ permissionMode: "yolo" })).rejects.toMatchObject({ code: ErrorCodes.CONFIG_INVALID, message: expect.stringContaining("agents.claude.permissionMode") });
+    await expect(bad({ skipPermissions: "yes" })).rejects.toMatchObject({ code: ErrorCodes.CONFIG_INVALID, message: expect.stringContaining("agents.claude.skipPermissions") });
+  });
+});
+
+describe("the event log", () => {
+  test("delivers complete lines once, from the offset, as the file grows", async () => {
+    const file = path.join(dir, "log.jsonl");
+    const old = '{"event":"Old","launch":null,"at":"","payload":{}}\n';
+    await writeFile(file, old);
+    const batches: { events: string[]; offset: number }[] = [];
+    let notify = () => {};
+    const log = new EventLog(file, Buffer.byteLength(old), (events, offset) => {
+      batches.push({ events: events.map((e) => e.event), offset });
+      notify();
+    }, createLogger("silent"));
+    const next = () => new Promise<void>((resolve) => (notify = resolve));
+    await log.start();
+    expect(batches).toEqual([]);
+    let arrived = next();
+    await appendFile(file, '{"event":"A","launch":null,"at":"","payload":{}}\n{"event":"B","launch":null,"at":"","pay');
+    await arrived;
+    expect(batches.at(-1)?.events).toEqual(["A"]);
+    arrived = next();
+    await appendFile(file, 'load":{}}\nnot json\n');
+    await arrived;
+    expect(batches.map((b) => b.events)).toEqual([["A"], ["B"]]);
+    expect(batches.at(-1)?.offset).toBe((await readFile(file)).length);
+    log.close();
+  });
+});
+
+describe("transcript usage", () => {
+  test("sums assistant messages once each (one line per content block), reading only new bytes", async () => {
+    const file = path.join(dir, "usage.jsonl");
+    const assistant = (id: string, output: number, text?: string) =>
+      `${JSON.stringify({ type: "assistant", message: { id, content: text ? [{ type: "text", text }] : [{ type: "tool_use" }], usage: { input_tokens: 100, output_tokens: output, cache_creation_input_tokens: 10, cache_read_input_tokens: 1 } } })}\n`;
+    await writeFile(file, `{"type":"user","message":{"content":"hi"}}\n${assistant("m1", 5, "Running.")}${assistant("m1", 7)}`);
+    const usage = new TranscriptUsage();
+    expect(await usage.total([file])).toEqual({ inputTokens: 100, outputTokens: 7, cacheCreationInputTokens: 10, cacheReadInputTokens: 1 });
+    const waited = usage.waitForReply(file, "All done.", 5_000);
+    await appendFile(file, assistant("m2", 3, "All done."));
+    await waited;
+    expect(await usage.total([file, path.join(dir, "missing.jsonl")])).toEqual({ inputTokens: 200, outputTokens: 10, cacheCreationInputTokens: 20, cacheReadInputTokens: 2 });
+  });
+});
+
+describe("prompt text", () => {
+  test("a long paste comes back wrapped; compared as Claude Code keeps typed text", () => {
+    expect(submittedText('\n\n<pasted_content id="ab12">\nline 1\nline 2\n</pasted_content id="ab12">\n')).toBe("line 1\nline 2");
+    expect(submittedText("plain")).toBe("plain");
+    expect(typedText("a\tb\r\nc\n")).toBe("a    b\nc");
+  });
+});
+
+const RULE = "─".repeat(120);
+
+describe("the screen classifier", () => {
+  test("folder-trust dialog, with its cursor", () => {
+    const screen = (cursorOnYes: boolean) => `
+${RULE}
+ Accessing workspace:
+ /tmp/work
+ Quick safety check: Is this a project you created or one you trust? (Like your own code, a well-known open source
+ project, or work from your team). If not, take a moment to review what's in this folder first.
+ Claude Code'll be able to read, edit, and execute files here.
+ Security guide
+ ${cursorOnYes ? "  No, exit" : "❯ No, exit"}
+ ${cursorOnYes ? "❯ Yes, I trust this folder" : "  Yes, I trust this folder"}
+ Enter to confirm · Esc to cancel`;
+    expect(classifyScreen(screen(false), { startup: true })).toEqual({ kind: "trust-dialog", selected: "no" });
+    expect(classifyScreen(screen(true), { startup: true })).toEqual({ kind: "trust-dialog", selected: "yes" });
+  });
+
+  test("bypass-permissions warning", () => {
+    const screen = `
+${RULE}
+  WARNING: Claude Code running in Bypass Permissions mode
+  In Bypass Permissions mode, Claude Code will not ask for your approval before running potentially dangerous
+  commands.
+  https://code.claude.com/docs/en/security
+  ❯ No, exit
+    Yes, I accept
+  Enter to confirm · Esc to cancel`;
+    expect(classifyScreen(screen, { startup: true })).toEqual({ kind: "bypass-dialog", selected: "exit" });
+  });
+
+  test("a permission question while a turn runs", () => {
+    const screen = `
+❯ make the file
+● Writing it.
+${RULE}
+ Bash command
+ echo hi > out.txt
+ Do you want to proceed?
+ ❯ 1. Yes
+   2. Yes, and always allow access to /tmp/work from this project
+   3. No
+ Esc to cancel · Tab to amend`;
+    expect(classifyScreen(screen)).toEqual({ kind: "question", detail: "Do you want to proceed?" });
+  });
+
+  test("busy, idle, interrupted", () => {
+    const box = (footer: string, content = "") => `
+❯ say hi
+● Hi from the stand-in!
+✻ Worked for 0s · done 9:21 AM
+❯ now a slow one
+✽ Cogitating…
+${RULE}
+❯ ${content}
+${RULE}
+  ${footer}`;
+    expect(classifyScreen(box("⏵⏵ auto mode on (shift+tab to cycle) · esc to interrupt · ← for agents"))).toEqual({ kind: "busy" });
+    expect(classifyScreen(box("⏵⏵ auto mode on (shift+tab to cycle) · ← for agents"))).toEqual({ kind: "prompt", interrupted: false });
+    expect(classifyScreen(box("⏸ manual mode on · ? for shortcuts").replace("✽ Cogitating…", "  ⎿  Interrupted · What should Claude do instead?"))).toEqual({ kind: "prompt", interrupted: true });
+    expect(inputBox(box("x", "think forever"))).toBe("❯ think forever");
+    expect(draftText(box("x", "think forever"))).toBe("think forever");
+    expect(draftText(box("x"))).toBe("");
+    expect(draftText(box("x", "Resend your message to try again"))).toBe("");
+  });
+
+  test("the input box shows typed and pasted text", () => {
+    const screen = (content: string) => `● earlier reply\n${RULE}\n❯ ${content}\n${RULE}\n  ? for shortcuts`;
+    const empty = inputBox(screen(""));
+    expect(boxShows(screen(""), "hello there", empty)).toBe(false);
+    expect(boxShows(screen("hello th"), "hello there", empty)).toBe(false);
+    expect(boxShows(screen("hello there"), "hello there", empty)).toBe(true);
+    // Wrapped by Claude Code, tabs shown as spaces.
+    expect(boxShows(screen("a very long line that Claude Code wraps at the edge of the bo\n  x and\tends here"), "a very long line that Claude Code wraps at the edge of the box and\tends here", empty)).toBe(true);
+    expect(boxShows(screen("[Pasted text #1 +116 lines]"), "many\nlines", empty)).toBe(true);
+  });
+
+  test("login and network failures at startup", () => {
+    expect(classifyScreen("Select login method:\n ❯ 1. Claude account with subscription\n   2. Anthropic Console account", { startup: true }).kind).toBe("login");
+    const unreachable = "Unable to connect to Anthropic services\nFailed to connect to api.anthropic.com: ECONNREFUSED";
+    expect(classifyScreen(unreachable, { startup: true }).kind).toBe("unreachable");
+    // Later the same words are only conversation.
+    expect(classifyScreen(unreachable).kind).toBe("unknown");
+  });
+});
