@@ -4,7 +4,7 @@ import { access, stat } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import type { Command } from "commander";
-import { configSchema, defaultStateDir, isTmuxClaudeError, resolveCommand, type ResolvedConfig } from "@tmux-claude/core";
+import { configSchema, defaultStateDir, isTmuxClaudeError, resolveCommand, withBuiltinAgents, type ResolvedConfig } from "@tmux-claude/core";
 import { withSocket, type ActionFactory, type Cli } from "../context.js";
 import { table } from "../output.js";
 import { serveStatus } from "./serve.js";
@@ -78,6 +78,11 @@ export async function runChecks(cli: Cli): Promise<Check[]> {
     }
   }
   const configName = configPath ?? "your config";
+  // The configured agents, and the default one even when it is built in (claude): the agents a spawn may use.
+  const builtIn = withBuiltinAgents(config).agents;
+  if (!config.agents[config.defaultAgent] && builtIn[config.defaultAgent]) {
+    config = { ...config, agents: { [config.defaultAgent]: builtIn[config.defaultAgent]!, ...config.agents } };
+  }
 
   const tmux = await checkTmux(config.tmux.binary);
   checks.push(tmux.check);
@@ -88,7 +93,7 @@ export async function runChecks(cli: Cli): Promise<Check[]> {
 
   for (const [name, agent] of Object.entries(config.agents)) {
     const found = await resolveCommand(agent.command, cli.io.env, cli.io.cwd);
-    const adapter = agent.adapter === "command" ? "" : ` (adapter "${agent.adapter}" comes from a plugin)`;
+    const adapter = agent.adapter === "command" || agent.adapter === "claude" ? "" : ` (adapter "${agent.adapter}" comes from a plugin)`;
     checks.push(
       found
         ? { name: `agent ${name}`, ok: true, detail: `${agent.command} -> ${found}${adapter}` }

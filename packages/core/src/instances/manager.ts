@@ -380,10 +380,8 @@ export class InstanceManager {
     }
     // Join this instance's line before the first await: messages keep the order of the calls.
     return this.serial(id, async () => {
-      const record = await this.requireRecord(id);
-      if (record.status === "exited") {
-        throw new TmuxClaudeError(ErrorCodes.INSTANCE_EXITED, `Instance "${id}" has exited${record.statusReason ? ` (${record.statusReason})` : ""}. Restart it first: tmux-claude restart ${id}`, { id });
-      }
+      const record = this.live.get(id)?.record ?? (await this.requireRecord(id));
+      if (record.status === "exited") throw exitedError(record);
       const { hooks } = this.deps;
       let message: OutgoingMessage = { id: randomUUID(), instanceId: id, text, from: caller, whenBusy };
       message = await hooks.beforeSend.promise(message);
@@ -401,9 +399,7 @@ export class InstanceManager {
     return this.sendLock(id, async () => {
         const waiting = await store.queue(id);
         const status = live.record.status;
-        if (status === "exited") {
-          throw new TmuxClaudeError(ErrorCodes.INSTANCE_EXITED, `Instance "${id}" exited before the message could be delivered.`, { id });
-        }
+        if (status === "exited") throw exitedError(live.record);
         const free = DELIVERABLE.has(status) && waiting.length === 0;
         if (!free && message.whenBusy === "refuse") {
           throw new TmuxClaudeError(
@@ -745,11 +741,18 @@ export class InstanceManager {
     const live = this.live.get(id);
     if (live) {
       this.applyStatus(id, "exited", { reason });
-      this.detach(id);
+      // Written before letting go, so nobody reads the old status from the store meanwhile.
       await this.persists.get(id);
+      this.detach(id);
       return;
     }
-    await this.deps.store.update(id, (r) => ({ ...r, status: "exited", statusReason: reason, updatedAt: new Date().toISOString() }));
+    const before = await this.deps.store.get(id);
+    const updated = await this.deps.store.update(id, (r) => ({ ...r, status: "exited", statusReason: reason, updatedAt: new Date().toISOString() }));
+    if (before && updated && before.status !== "exited") {
+      await this.deps.hooks.statusChange
+        .promise({ instance: updated, from: before.status, to: "exited", reason })
+        .catch((error: unknown) => this.deps.logger.error({ err: error, instance: id }, "a statusChange tap failed"));
+    }
   }
 
   /** Resolve with the status once `accept(status)` holds; READ_TIMEOUT after `timeoutMs`. */
@@ -945,6 +948,14 @@ function agentEnvironment(added: Record<string, string>, term: string): Record<s
     env[key] = value;
   }
   return { ...env, TERM: term, ...added };
+}
+
+function exitedError(record: InstanceRecord): TmuxClaudeError {
+  return new TmuxClaudeError(
+    ErrorCodes.INSTANCE_EXITED,
+    `Instance "${record.id}" has exited${record.statusReason ? ` (${record.statusReason})` : ""}. Restart it first: tmux-claude restart ${record.id}`,
+    { id: record.id },
+  );
 }
 
 async function assertDirectory(dir: string): Promise<void> {

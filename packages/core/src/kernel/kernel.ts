@@ -4,6 +4,8 @@ import type { Logger } from "pino";
 import type { AgentAdapter } from "../agents/adapter.js";
 import { BUILTIN_CLAUDE_AGENT, claudeAdapter } from "../agents/claude/index.js";
 import { commandAdapter } from "../agents/command.js";
+import { z } from "zod";
+import { formatIssueList, formatZodIssues } from "../config/load.js";
 import type { ResolvedConfig } from "../config/schema.js";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import {
@@ -38,6 +40,9 @@ export interface KernelOptions {
 }
 
 type KernelState = "new" | "starting" | "ready" | "closing" | "closed";
+
+/** Keys of `agents.<name>` that the kernel reads; the rest belong to the agent's adapter. */
+const KERNEL_AGENT_KEYS = new Set(["adapter", "command", "args", "env"]);
 
 /** The config with the built-in agents (`claude`) added under the user's own; an agent the user defines wins. */
 export function withBuiltinAgents(config: ResolvedConfig): ResolvedConfig {
@@ -98,6 +103,7 @@ export class Kernel {
     if (this.state !== "new") throw new TmuxClaudeError(ErrorCodes.KERNEL_STATE, `The kernel was already started (it is ${this.state}).`);
     this.state = "starting";
     await this.applyPlugins(this.config.plugins);
+    this.validateAgents();
     this.store ??= new FileStore(this.stateDir);
     await this.store.init();
     const { tmux } = this.config;
@@ -160,6 +166,36 @@ export class Kernel {
           { cause: error },
         );
       }
+    }
+  }
+
+  /**
+   * Every agent names an adapter that exists (built in or from a plugin), and
+   * its adapter-specific keys are valid: a typo fails at start, naming the key,
+   * not at the first spawn.
+   */
+  private validateAgents(): void {
+    const where = this.configPath ?? "your config";
+    for (const [name, agent] of Object.entries(this.config.agents)) {
+      const adapter = this.adapters.get(agent.adapter);
+      if (!adapter) {
+        throw new TmuxClaudeError(
+          ErrorCodes.CONFIG_INVALID,
+          `Invalid config in ${where}:\n  - agents.${name}.adapter: "${agent.adapter}" is not an available adapter (available: ${[...this.adapters.keys()].join(", ")}). Add the plugin that provides it, or fix the name.`,
+          { filepath: this.configPath, issues: [{ path: `agents.${name}.adapter`, message: "unknown adapter", value: JSON.stringify(agent.adapter) }] },
+        );
+      }
+      if (!adapter.optionsSchema) continue;
+      const own = Object.fromEntries(Object.entries(agent).filter(([key]) => !KERNEL_AGENT_KEYS.has(key)));
+      const schema = adapter.optionsSchema instanceof z.ZodObject ? adapter.optionsSchema.strict() : adapter.optionsSchema;
+      const result = schema.safeParse(own);
+      if (result.success) continue;
+      const issues = formatZodIssues(result.error, own, schema).map((issue) => ({ ...issue, path: `agents.${name}.${issue.path}` }));
+      throw new TmuxClaudeError(
+        ErrorCodes.CONFIG_INVALID,
+        `Invalid options for agent "${name}" (adapter "${agent.adapter}") in ${where}:\n${formatIssueList(issues)}\nSee the adapter's options in the README.`,
+        { filepath: this.configPath, issues },
+      );
     }
   }
 

@@ -179,3 +179,21 @@ test("route: the first plugin that returns a receipt delivers the message; other
   await kernel.terminate(instance.id);
   await kernel.close();
 });
+
+test("agents are checked at start: unknown adapters and misspelled adapter options name the key", async () => {
+  const start = async (agents: Record<string, unknown>) => {
+    const config = configSchema.parse({ ...h.config, plugins: [], agents: { ...h.config.agents, ...agents } });
+    const kernel = new Kernel({ config, configPath: "/p/tmuxclaude.config.ts", logger: createLogger("silent") });
+    const error = (await kernel.start().catch((e: unknown) => e)) as TmuxClaudeError;
+    await kernel.close();
+    return error;
+  };
+  const typo = await start({ repl: { adapter: "command", command: "python3", readyPatern: ">>> " } });
+  expect(typo.code).toBe(ErrorCodes.CONFIG_INVALID);
+  expect(typo.message).toContain("/p/tmuxclaude.config.ts");
+  expect(typo.message).toContain("agents.repl.readyPatern");
+  const wrongType = await start({ cc: { adapter: "claude", command: "claude", trustWorkDir: "yes" } });
+  expect(wrongType.message).toContain("agents.cc.trustWorkDir");
+  const missing = await start({ aider: { adapter: "aider", command: "aider" } });
+  expect(missing.message).toContain('agents.aider.adapter: "aider" is not an available adapter (available: command, claude)');
+});
