@@ -27,7 +27,7 @@ async function init(cli: Cli, flags: { force?: boolean }): Promise<number> {
   }
   cli.out(`Wrote ${file}.`);
   if (!resolvesFrom(cli.io.cwd, "@tmux-claude/core")) {
-    cli.out('It imports "@tmux-claude/core", which is not installed here: run npm install --save-dev @tmux-claude/core');
+    cli.out('tmux-claude loads it as is; for type checking in your editor, npm install --save-dev @tmux-claude/core');
   }
   cli.out("Check it with: tmux-claude doctor");
   return 0;
