@@ -612,6 +612,8 @@ export class InstanceManager {
 
   /** Relaunch in the same workdir (resuming the conversation where the adapter can). */
   async restart(id: string): Promise<InstanceRecord> {
+    // Earlier state changes of this instance (its exit) are written before the relaunch writes its own.
+    await this.persists.get(id);
     const previous = await this.requireRecord(id);
     this.detach(id);
     await this.stopProcesses(previous);
@@ -686,9 +688,10 @@ export class InstanceManager {
     return live;
   }
 
-  private detach(id: string): void {
+  /** Let go of an instance; with `only`, only if that attachment is still the current one (not a newer, restarted one). */
+  private detach(id: string, only?: Live): void {
     const live = this.live.get(id);
-    if (!live) return;
+    if (!live || (only && live !== only)) return;
     this.live.delete(id);
     this.byPane.delete(live.record.tmux.paneId);
     this.byWindow.delete(live.record.tmux.windowId);
@@ -743,7 +746,7 @@ export class InstanceManager {
       this.applyStatus(id, "exited", { reason });
       // Written before letting go, so nobody reads the old status from the store meanwhile.
       await this.persists.get(id);
-      this.detach(id);
+      this.detach(id, live);
       return;
     }
     const before = await this.deps.store.get(id);

@@ -65,6 +65,16 @@ function nextSeq(): string {
   return `${String(lastSeqMs).padStart(15, "0")}-${String(seqCounter).padStart(12, "0")}-${String(process.pid).padStart(10, "0")}`;
 }
 
+/** A file's identity and version: a write by rename gives a new inode. */
+async function fileStamp(file: string): Promise<string | undefined> {
+  try {
+    const info = await fs.stat(file, { bigint: true });
+    return `${info.ino}:${info.mtimeNs}:${info.size}`;
+  } catch {
+    return undefined;
+  }
+}
+
 export class FileStore implements StateStore {
   readonly dir: string;
   private readonly instancesDir: string;
@@ -79,7 +89,7 @@ export class FileStore implements StateStore {
    * `list` and `get` need no reads while nothing changed; `update` always
    * reads the file itself, under the record's lock.
    */
-  private readonly cache = new Map<string, InstanceRecord>();
+  private readonly cache = new Map<string, { record: InstanceRecord; stamp: string }>();
   /** Bumped on every change of a file, so a read that raced a change is not cached. */
   private readonly generations = new Map<string, number>();
   private cacheWatcher: FSWatcher | undefined;
@@ -161,7 +171,7 @@ export class FileStore implements StateStore {
   async get(id: string): Promise<InstanceRecord | undefined> {
     assertId(id, "Instance id");
     await this.ready();
-    return this.cachedRecord(`${id}.json`);
+    return this.cachedRecord(`${id}.json`, { verify: true });
   }
 
   async list(): Promise<InstanceRecord[]> {
@@ -183,7 +193,7 @@ export class FileStore implements StateStore {
     await this.ready();
     await this.withLock(recordLockKey(record.id), async () => {
       await this.writeAtomic(this.recordPath(record.id), record);
-      this.remember(`${record.id}.json`, record);
+      await this.remember(`${record.id}.json`, record);
     });
   }
 
@@ -202,7 +212,7 @@ export class FileStore implements StateStore {
         );
       }
       await this.writeAtomic(file, next);
-      this.remember(`${id}.json`, next);
+      await this.remember(`${id}.json`, next);
       return next;
     });
   }
@@ -218,20 +228,36 @@ export class FileStore implements StateStore {
     });
   }
 
-  /** A record by file name, from the cache while its file has not changed. */
-  private async cachedRecord(name: string): Promise<InstanceRecord | undefined> {
+  /**
+   * A record by file name, from the cache while its file has not changed.
+   * `verify` also compares the file's identity (a write replaces the inode),
+   * closing the moment before inotify reports another process's write: `get`
+   * decides who an MCP caller is and whether it still exists.
+   */
+  private async cachedRecord(name: string, options: { verify?: boolean } = {}): Promise<InstanceRecord | undefined> {
     this.watchForCache();
+    const file = path.join(this.instancesDir, name);
+    let stamp: string | undefined;
+    if (options.verify) {
+      stamp = await fileStamp(file);
+      if (stamp === undefined) {
+        this.forget(name);
+        return undefined;
+      }
+    }
     const hit = this.cache.get(name);
-    if (hit) return structuredClone(hit);
+    if (hit && (stamp === undefined || hit.stamp === stamp)) return structuredClone(hit.record);
     const generation = this.generations.get(name) ?? 0;
-    const record = await this.readRecord(path.join(this.instancesDir, name));
-    if (record && this.cacheWatcher && (this.generations.get(name) ?? 0) === generation) this.cache.set(name, record);
+    stamp ??= await fileStamp(file);
+    const record = await this.readRecord(file);
+    if (record && stamp && this.cacheWatcher && (this.generations.get(name) ?? 0) === generation) this.cache.set(name, { record, stamp });
     return record && structuredClone(record);
   }
 
-  private remember(name: string, record: InstanceRecord): void {
+  private async remember(name: string, record: InstanceRecord): Promise<void> {
     this.forget(name);
-    if (this.cacheWatcher) this.cache.set(name, structuredClone(record));
+    const stamp = await fileStamp(path.join(this.instancesDir, name));
+    if (this.cacheWatcher && stamp) this.cache.set(name, { record: structuredClone(record), stamp });
   }
 
   private forget(name: string): void {
