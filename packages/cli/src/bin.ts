@@ -12,6 +12,14 @@ const onSignal = (signal: NodeJS.Signals) => {
 process.on("SIGINT", onSignal);
 process.on("SIGTERM", onSignal);
 
+// `tmux-claude list | head`: a reader that went away is not an error of ours.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 const code = await main(process.argv, { signal: interrupt.signal });
 process.exitCode = code;
 // Everything is closed by now; if a handle still holds the event loop, do not hang the shell.
