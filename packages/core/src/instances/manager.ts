@@ -94,6 +94,8 @@ interface Live {
 }
 
 const TAIL_BYTES = 8 * 1024;
+/** After a failed delivery of a queued message, try again this much later. */
+const DRAIN_RETRY_MS = 2_000;
 /** Statuses in which the agent takes input without interrupting anything. */
 const DELIVERABLE: ReadonlySet<InstanceStatus> = new Set(["idle", "error"]);
 
@@ -106,6 +108,8 @@ const DELIVERABLE: ReadonlySet<InstanceStatus> = new Set(["idle", "error"]);
 export class InstanceManager {
   private readonly live = new Map<string, Live>();
   private readonly attaching = new Map<string, Promise<Live>>();
+  /** Spawns under way, so close() can let them clean up after themselves. */
+  private readonly spawning = new Set<Promise<unknown>>();
   /** Instances whose exit is being recorded (the reason is read from their pane first). */
   private readonly exiting = new Set<string>();
   private readonly byPane = new Map<string, string>();
@@ -140,13 +144,18 @@ export class InstanceManager {
         if (change.kind === "instance") void this.onStoreInstance(change.id);
         else this.drain(change.instanceId);
       });
-      for (const record of await this.deps.store.list()) {
-        if (record.status !== "exited" && record.tmux.paneId) {
-          await this.attach(record).then(
-            () => this.drain(record.id),
-            (error: unknown) => this.deps.logger.warn({ err: error, instance: record.id }, "could not re-attach"),
-          );
-        }
+      await this.attachAll();
+    }
+  }
+
+  /** Watch every live instance and deliver what is queued for it (serve). */
+  private async attachAll(): Promise<void> {
+    for (const record of await this.deps.store.list()) {
+      if (record.status !== "exited" && record.tmux.paneId && !this.closed) {
+        await this.attach(record).then(
+          () => this.drain(record.id),
+          (error: unknown) => this.deps.logger.warn({ err: error, instance: record.id }, "could not re-attach"),
+        );
       }
     }
   }
@@ -160,7 +169,8 @@ export class InstanceManager {
     runtime.off("panes", this.onPanes);
     runtime.off("disconnect", this.onDisconnect);
     for (const id of [...this.live.keys()]) this.detach(id);
-    await Promise.allSettled([...this.serials.values(), ...this.persists.values()]);
+    // A spawn cut short by the detach above removes what it created before we let go of tmux and the store.
+    await Promise.allSettled([...this.spawning, ...this.serials.values(), ...this.persists.values()]);
   }
 
   /** Compare the store with tmux: instances whose pane is gone are exited. */
@@ -186,7 +196,17 @@ export class InstanceManager {
 
   // -------------------------------------------------------------------- spawn
 
-  async spawn(options: SpawnOptions, caller: string | null = null): Promise<SpawnResult> {
+  spawn(options: SpawnOptions, caller: string | null = null): Promise<SpawnResult> {
+    const spawning = this.doSpawn(options, caller);
+    this.spawning.add(spawning);
+    void spawning.then(
+      () => this.spawning.delete(spawning),
+      () => this.spawning.delete(spawning),
+    );
+    return spawning;
+  }
+
+  private async doSpawn(options: SpawnOptions, caller: string | null): Promise<SpawnResult> {
     const { config, store, hooks } = this.deps;
     const role = config.roles[options.role];
     if (!role) {
@@ -324,7 +344,10 @@ export class InstanceManager {
       launch: { command: program, args, env: added },
       agentState: { ...withoutSpawner(r.agentState), ...spec.agentState, promptDelivered: spec.promptDelivered ?? false },
     }));
-    if (!updated) throw new TmuxClaudeError(ErrorCodes.SPAWN_FAILED, `Instance "${reserved.id}" was removed while it was being launched.`);
+    if (!updated) {
+      await runtime.killSession(reserved.tmux.session);
+      throw new TmuxClaudeError(ErrorCodes.SPAWN_FAILED, `Instance "${reserved.id}" was removed (terminated) while it was being launched.`, { id: reserved.id });
+    }
     // Attach before the agent starts, so its first output and an early exit are seen.
     const live = await this.attach(updated);
     const started = await runtime.exec({ paneId: pane.paneId, cwd: plan.workDir, argv });
@@ -427,9 +450,17 @@ export class InstanceManager {
       };
     });
     this.events.on("delivered", onDelivered);
+    // Another process (serve, a concurrent read --wait) may deliver it: its queue file going away says so.
+    const stillQueued = async () => (await this.deps.store.queue(instanceId)).some((m) => m.id === messageId);
+    const stopWatching = this.deps.store.watch((change) => {
+      if (change.kind !== "queue" || change.instanceId !== instanceId) return;
+      void stillQueued().then((queued) => {
+        if (!queued) onDelivered(messageId);
+      }, () => undefined);
+    });
     let timer: NodeJS.Timeout | undefined;
     try {
-      if (!(await this.deps.store.queue(instanceId)).some((m) => m.id === messageId)) return;
+      if (!(await stillQueued())) return;
       await this.attach(await this.requireRecord(instanceId));
       this.drain(instanceId);
       const timedOut = new Promise<never>((_, reject) => {
@@ -448,6 +479,7 @@ export class InstanceManager {
       await Promise.race([delivered, timedOut]);
     } finally {
       clearTimeout(timer);
+      stopWatching();
       this.events.off("delivered", onDelivered);
     }
   }
@@ -468,7 +500,12 @@ export class InstanceManager {
         logger.debug({ instance: id, message: next.id }, "delivered a queued message");
         this.events.emit("delivered", next.id);
       }),
-    ).catch((error: unknown) => logger.warn({ err: error, instance: id }, "delivering a queued message failed; it stays queued"));
+    ).catch((error: unknown) => {
+      logger.warn({ err: error, instance: id }, "delivering a queued message failed; it stays queued and is tried again");
+      // Nothing else may happen to trigger the next attempt while the agent stays idle.
+      const retry = setTimeout(() => this.drain(id), DRAIN_RETRY_MS);
+      retry.unref();
+    });
   }
 
   /** Hand text to the driver and wait for its receipt, within limits.sendTimeout. */
@@ -645,12 +682,24 @@ export class InstanceManager {
   }
 
   private async doAttach(record: InstanceRecord): Promise<Live> {
-    const { runtime, logger } = this.deps;
+    const { runtime } = this.deps;
     if (!record.tmux.paneId) {
       throw new TmuxClaudeError(ErrorCodes.INSTANCE_NOT_FOUND, `Instance "${record.id}" is still being spawned by another process; try again once it is ready.`, { id: record.id });
     }
     const adapter = this.adapterFor(record.agent);
     await runtime.watch(record.tmux.windowId);
+    try {
+      return await this.startDriver(record, adapter);
+    } catch (error) {
+      // A window left linked into our monitor would outlive its own session.
+      this.detach(record.id);
+      await runtime.unwatch(record.tmux.windowId).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async startDriver(record: InstanceRecord, adapter: AgentAdapter): Promise<Live> {
+    const { runtime, logger } = this.deps;
     const live: Live = { record, driver: undefined as unknown as AgentDriver, listeners: new Set(), tail: Buffer.alloc(0), gone: new AbortController() };
     const pane: PaneIO = {
       paneId: record.tmux.paneId,
@@ -763,6 +812,7 @@ export class InstanceManager {
     // A detached Live still holds the last status it had (e.g. exited); the store may not have it yet.
     const current = (live ?? this.live.get(id))?.record.status ?? (await this.requireRecord(id)).status;
     if (accept(current) || current === "exited") return current;
+    const gone = (live ?? this.live.get(id))?.gone.signal;
     return new Promise<InstanceStatus>((resolve, reject) => {
       const onStatus = (changed: string, record: InstanceRecord) => {
         if (changed !== id) return;
@@ -771,6 +821,11 @@ export class InstanceManager {
           resolve(record.status);
         }
       };
+      // Let go of (kernel closing, instance terminated): nothing here will see its status change.
+      const onGone = () => {
+        cleanup();
+        reject(gone!.reason as Error);
+      };
       const timer = setTimeout(() => {
         cleanup();
         reject(new TmuxClaudeError(ErrorCodes.READ_TIMEOUT, `Instance "${id}" did not change state within ${timeoutMs} ms.`, { id }));
@@ -778,8 +833,10 @@ export class InstanceManager {
       const cleanup = () => {
         clearTimeout(timer);
         this.events.off("status", onStatus);
+        gone?.removeEventListener("abort", onGone);
       };
       this.events.on("status", onStatus);
+      gone?.addEventListener("abort", onGone, { once: true });
     });
   }
 
@@ -838,7 +895,13 @@ export class InstanceManager {
     // The tmux server is gone (or our client was killed): what ran there is gone too.
     void (async () => {
       for (const id of [...this.live.keys()]) this.detach(id);
-      await this.reconcile().catch((error: unknown) => this.deps.logger.warn({ err: error }, "reconcile after tmux disconnect failed"));
+      try {
+        await this.reconcile();
+        // Only our client was lost (the server lives on): watch the survivors again.
+        if (this.watchAll && !this.closed) await this.attachAll();
+      } catch (error) {
+        this.deps.logger.warn({ err: error }, "reconcile after tmux disconnect failed");
+      }
     })();
   };
 

@@ -68,6 +68,8 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
   private connecting: Promise<ControlClient> | undefined;
   /** Named after this process (pid and start time), so a later runtime can tell it is stale. */
   private monitorSession = "";
+  /** Monitor sessions of this runtime's earlier connections (removed on reconnect). */
+  private readonly previousMonitors = new Set<string>();
   private readonly linked = new Set<string>();
   private closed = false;
   private refreshing = false;
@@ -113,10 +115,10 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
 
   private async open(): Promise<ControlClient> {
     const { binary, socket, width, height } = this.options;
-    if (!this.monitorSession) {
-      const self = await currentProcess();
-      this.monitorSession = `${MONITOR_PREFIX}${self.pid}-${self.start || "0"}-${randomBytes(3).toString("hex")}`;
-    }
+    // A fresh name per connection: after losing only our client, the old monitor session may live on.
+    const self = await currentProcess();
+    if (this.monitorSession) this.previousMonitors.add(this.monitorSession);
+    this.monitorSession = `${MONITOR_PREFIX}${self.pid}-${self.start || "0"}-${randomBytes(3).toString("hex")}`;
     const configFile = this.options.configFile === "none" ? "/dev/null" : this.options.configFile;
     const client = new ControlClient({
       binary,
@@ -163,9 +165,11 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
     for (const name of sessions) {
       if (!name.startsWith(MONITOR_PREFIX) || name === this.monitorSession) continue;
       const [pid, start] = name.slice(MONITOR_PREFIX.length).split("-");
-      if (await isSameProcess({ pid: Number(pid), start: start === "0" ? "" : (start ?? "") })) continue;
+      const ours = this.previousMonitors.has(name); // an earlier connection of this runtime
+      if (!ours && (await isSameProcess({ pid: Number(pid), start: start === "0" ? "" : (start ?? "") }))) continue;
       this.options.logger.debug({ session: name }, "removing the monitor session of a runtime that is gone");
       await client.command(["kill-session", "-t", `=${name}`]).catch(ignoreGone);
+      this.previousMonitors.delete(name);
     }
   }
 
@@ -184,7 +188,7 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
     const [, created, ...configured] = await Promise.allSettled([
       this.command("kill-session", "-t", `=${spec.name}`),
       this.command(
-        "new-session", "-d", "-s", spec.name, "-x", String(width), "-y", String(height), "-c", spec.cwd,
+        "new-session", "-d", "-s", spec.name, "-x", String(width), "-y", String(height), "-c", literalFormat(spec.cwd),
         "-P", "-F", "#{pane_id} #{window_id} #{pane_pid}", "--", "/usr/bin/env", "cat",
       ),
       ...this.configureWindow(window),
@@ -200,7 +204,7 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
   /** Run `argv` (executed directly, never through a shell) in the pane, replacing what runs there. */
   async exec(spec: { paneId: string; cwd: string; argv: string[] }): Promise<{ pid: number }> {
     const [, [pid]] = await Promise.all([
-      this.command("respawn-pane", "-k", "-t", spec.paneId, "-c", spec.cwd, "--", ...execArgv(spec.argv)),
+      this.command("respawn-pane", "-k", "-t", spec.paneId, "-c", literalFormat(spec.cwd), "--", ...execArgv(spec.argv)),
       this.command("display-message", "-p", "-t", spec.paneId, "#{pane_pid}"),
     ]);
     // A program that already exited leaves no pid to report; its death is reported as an event.
@@ -374,6 +378,14 @@ function* chunks(text: string, size: number): Generator<string> {
     yield text.slice(start, end);
     start = end;
   }
+}
+
+/**
+ * tmux expands formats in a start directory (`-c`), and `#(...)` there would
+ * run a shell command: a directory named `w#(rm -rf ~)` must stay a name.
+ */
+function literalFormat(text: string): string {
+  return text.replaceAll("#", "##");
 }
 
 /** Killing something that is already gone is success. */

@@ -315,3 +315,87 @@ describe("tmux server loss", () => {
     await own.close();
   });
 });
+
+describe("robustness", () => {
+  test("a workdir whose name holds tmux formats or a #(command) is just a name", async () => {
+    const fs = await import("node:fs/promises");
+    const odd = path.join(h.dir, "w#(touch PWNED_CWD)#{pane_id}");
+    await fs.mkdir(odd);
+    const k = await h.startKernel({
+      watch: "on-demand",
+      config: { agents: { sh: { adapter: "command", command: "bash", args: ["--norc", "--noprofile"], env: { PS1: "sh> " } } } },
+    });
+    const { instance } = await k.spawn({ role: "executive", workDir: odd, agent: "sh" });
+    await k.send(instance.id, 'echo "[$PWD]"');
+    expect((await k.read(instance.id, { wait: true })).screen).toContain(`[${odd}]`);
+    await k.restart(instance.id);
+    await k.send(instance.id, 'echo "[again $PWD]"');
+    expect((await k.read(instance.id, { wait: true })).screen).toContain(`[again ${odd}]`);
+    expect(await fs.readdir(h.dir)).not.toContain("PWNED_CWD");
+    expect(await fs.readdir(odd)).toEqual([]);
+    await k.terminate(instance.id);
+  });
+
+  test("losing only our tmux client: serve reconnects, watches the survivors again and delivers their queue", async () => {
+    const own = await createHarness({}, "all");
+    const { instance } = await own.kernel.spawn({ role: "executive", workDir: own.workDir });
+    const monitors = async () => (await own.tmux("list-sessions", "-F", "#{session_name}")).split("\n").filter((s) => s.startsWith("_tc-monitor"));
+    const [before] = await monitors();
+    process.kill(await controlClientPid(own.socket), "SIGKILL");
+    // The kernel reconnects on its own (a new monitor session; the old one is removed) and watches the instance again.
+    await eventually(async () => {
+      const now = await monitors();
+      return now.length === 1 && now[0] !== before;
+    }, 5_000, "a new monitor session");
+    await eventually(async () => (await own.kernel.list()).find((r) => r.id === instance.id)?.status === "idle", 5_000, "idle after reconnect");
+    await own.kernel.send(instance.id, "/work 300");
+    const queued = await own.kernel.send(instance.id, "after the reconnect");
+    expect(queued.state).toBe("queued");
+    await eventually(async () => (await own.received()).some((m) => m.text === "after the reconnect"), 5_000, "queued message delivered");
+    const sessions = (await own.tmux("list-sessions", "-F", "#{session_name}")).split("\n").filter((s) => s.startsWith("_tc-monitor"));
+    expect(sessions).toHaveLength(1);
+    await own.close();
+  });
+
+  test("a message queued by one process and delivered by another ends the first one's wait", async () => {
+    const own = await createHarness({}, "on-demand");
+    const other = await own.startKernel({ watch: "on-demand" });
+    const { instance } = await own.kernel.spawn({ role: "executive", workDir: own.workDir });
+    await own.kernel.send(instance.id, "/work 400");
+    const receipt = await own.kernel.send(instance.id, "deliver me anywhere");
+    expect(receipt.state).toBe("queued");
+    // The other kernel waits for the turn too, and it wins the delivery about half the time.
+    const started = Date.now();
+    await Promise.all([own.kernel.waitDelivered(receipt, 10_000), other.read(instance.id, { wait: true })]);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect((await own.received()).filter((m) => m.text === "deliver me anywhere")).toHaveLength(1);
+    await own.close();
+  });
+
+  test("a spawn cut short by closing the kernel leaves nothing behind", async () => {
+    const own = await createHarness({
+      agents: { never: { adapter: "command", command: process.execPath, args: [(await import("../helpers/harness.js")).ECHO_AGENT], env: { ECHO_AGENT_NEVER_READY: "1" } } },
+    }, "on-demand");
+    const spawning = own.kernel.spawn({ role: "executive", workDir: own.workDir, agent: "never" });
+    const failed = spawning.catch((e: unknown) => e);
+    await eventually(async () => (await own.tmux("list-sessions", "-F", "#{session_name}")).includes("exec-1"), 5_000, "the session to exist");
+    await own.kernel.close();
+    expect(await failed).toBeInstanceOf(Error);
+    const after = await own.startKernel({ watch: "on-demand" });
+    expect(await after.list()).toEqual([]);
+    expect((await own.tmux("list-sessions", "-F", "#{session_name}")).split("\n").filter((s) => s && !s.startsWith("_tc-monitor"))).toEqual([]);
+    await own.close();
+  });
+});
+
+/** The pid of this process's tmux control client on `socket` (found in /proc). */
+async function controlClientPid(socket: string): Promise<number> {
+  const fs = await import("node:fs/promises");
+  for (const entry of await fs.readdir("/proc")) {
+    if (!/^\d+$/u.test(entry)) continue;
+    const cmdline = await fs.readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
+    const args = cmdline.split("\u0000");
+    if (args.includes("-C") && args.includes(socket) && args.some((a) => a.startsWith(`_tc-monitor-${process.pid}-`))) return Number(entry);
+  }
+  throw new Error(`no control client for ${socket}`);
+}
