@@ -683,6 +683,8 @@ export class InstanceManager {
 
   private async doAttach(record: InstanceRecord): Promise<Live> {
     const { runtime } = this.deps;
+    // A spawn that reaches this point after close() began must fail (and clean up), not wait unwatched.
+    if (this.closed) throw new TmuxClaudeError(ErrorCodes.KERNEL_STATE, `The kernel is closing; instance "${record.id}" is not watched any more.`, { id: record.id });
     if (!record.tmux.paneId) {
       throw new TmuxClaudeError(ErrorCodes.INSTANCE_NOT_FOUND, `Instance "${record.id}" is still being spawned by another process; try again once it is ready.`, { id: record.id });
     }
@@ -813,6 +815,7 @@ export class InstanceManager {
     const current = (live ?? this.live.get(id))?.record.status ?? (await this.requireRecord(id)).status;
     if (accept(current) || current === "exited") return current;
     const gone = (live ?? this.live.get(id))?.gone.signal;
+    if (gone?.aborted) throw gone.reason as Error;
     return new Promise<InstanceStatus>((resolve, reject) => {
       const onStatus = (changed: string, record: InstanceRecord) => {
         if (changed !== id) return;

@@ -379,8 +379,11 @@ describe("robustness", () => {
     const spawning = own.kernel.spawn({ role: "executive", workDir: own.workDir, agent: "never" });
     const failed = spawning.catch((e: unknown) => e);
     await eventually(async () => (await own.tmux("list-sessions", "-F", "#{session_name}")).includes("exec-1"), 5_000, "the session to exist");
+    const closing = Date.now();
     await own.kernel.close();
+    // It fails because of the close (spawnTimeout is 60 s), and close() waited for its clean-up.
     expect(await failed).toBeInstanceOf(Error);
+    expect(Date.now() - closing).toBeLessThan(5_000);
     const after = await own.startKernel({ watch: "on-demand" });
     expect(await after.list()).toEqual([]);
     expect((await own.tmux("list-sessions", "-F", "#{session_name}")).split("\n").filter((s) => s && !s.startsWith("_tc-monitor"))).toEqual([]);
