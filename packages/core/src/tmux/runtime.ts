@@ -120,14 +120,26 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
     if (this.monitorSession) this.previousMonitors.add(this.monitorSession);
     this.monitorSession = `${MONITOR_PREFIX}${self.pid}-${self.start || "0"}-${randomBytes(3).toString("hex")}`;
     const configFile = this.options.configFile === "none" ? "/dev/null" : this.options.configFile;
-    const client = new ControlClient({
-      binary,
-      socket,
-      configFile,
-      // `cat` keeps the monitor's own window alive without doing anything.
-      attach: ["new-session", "-s", this.monitorSession, "-x", String(width), "-y", String(height), "--", "cat"],
-    });
-    await client.ready;
+    let client: ControlClient;
+    for (let attempt = 1; ; attempt++) {
+      client = new ControlClient({
+        binary,
+        socket,
+        configFile,
+        // `cat` keeps the monitor's own window alive without doing anything.
+        attach: ["new-session", "-s", this.monitorSession, "-x", String(width), "-y", String(height), "--", "cat"],
+      });
+      try {
+        await client.ready;
+        break;
+      } catch (error) {
+        // A server whose last session just closed exits; a client that reached it in that
+        // instant is dropped. The next attempt starts a new server.
+        const dying = /server exited unexpectedly|lost server/iu.test(error instanceof Error ? error.message : "");
+        if (!dying || attempt >= 3) throw error;
+        this.options.logger.debug({ socket, attempt }, "the tmux server was exiting; connecting again");
+      }
+    }
     this.linked.clear();
     client.on("output", (paneId, data) => this.emit("output", paneId, data));
     // tmux reports a window "closed" whenever it is unlinked from any session, also

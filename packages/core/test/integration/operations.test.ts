@@ -402,3 +402,4 @@ async function controlClientPid(socket: string): Promise<number> {
   }
   throw new Error(`no control client for ${socket}`);
 }
+
