@@ -112,6 +112,8 @@ export async function createEnv(overrides: Record<string, unknown> = {}): Promis
     async close() {
       for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
       await execFileAsync("tmux", ["-L", socket, "kill-server"]).catch(() => undefined);
+      // kill-server leaves the socket file behind.
+      await rm(path.join(process.env.TMUX_TMPDIR ?? "/tmp", `tmux-${process.getuid?.() ?? 0}`, socket), { force: true });
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -74,6 +74,8 @@ export async function createSetup(overrides: UserConfig = {}): Promise<Setup> {
     async close() {
       for (const kernel of kernels) await kernel.close().catch(() => undefined);
       await execFileAsync("tmux", ["-L", socket, "kill-server"]).catch(() => undefined);
+      // kill-server leaves the socket file behind.
+      await rm(path.join(process.env.TMUX_TMPDIR ?? "/tmp", `tmux-${process.getuid?.() ?? 0}`, socket), { force: true });
       await rm(dir, { recursive: true, force: true });
     },
   };

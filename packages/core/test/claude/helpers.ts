@@ -94,6 +94,8 @@ export async function createClaudeHarness(
       for (const k of kernels) await k.close().catch(() => undefined);
       // Claude Code writes its config on the way out: end it before its home goes.
       await execFileAsync("tmux", ["-L", socket, "kill-server"]).catch(() => undefined);
+      // kill-server leaves the socket file behind.
+      await rm(path.join(process.env.TMUX_TMPDIR ?? "/tmp", `tmux-${process.getuid?.() ?? 0}`, socket), { force: true });
       // A server that ended abnormally leaves its socket file behind.
       await rm(path.join(process.env.TMUX_TMPDIR || "/tmp", `tmux-${process.getuid?.() ?? 0}`, socket), { force: true });
       await model.close();

@@ -75,6 +75,8 @@ export async function createHarness(overrides: UserConfig = {}, watch: "all" | "
     async close() {
       for (const k of kernels) await k.close().catch(() => undefined);
       await execFileAsync("tmux", ["-L", socket, "kill-server"]).catch(() => undefined);
+      // kill-server leaves the socket file behind.
+      await rm(path.join(process.env.TMUX_TMPDIR ?? "/tmp", `tmux-${process.getuid?.() ?? 0}`, socket), { force: true });
       await rm(dir, { recursive: true, force: true });
     },
   };
