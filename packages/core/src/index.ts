@@ -59,7 +59,7 @@ export type {
 } from "./store/types.js";
 export { INSTANCE_STATUSES } from "./store/types.js";
 export { FileStore } from "./store/file-store.js";
-export { TmuxRuntime, type PaneInfo, type TmuxRuntimeOptions } from "./tmux/runtime.js";
+export { TmuxRuntime, MONITOR_PREFIX, type PaneInfo, type TmuxRuntimeOptions } from "./tmux/runtime.js";
 export { sessionNameFor } from "./tmux/quote.js";
 export type {
   SpawnOptions,

@@ -4,14 +4,13 @@ import { access, stat } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import type { Command } from "commander";
-import { configSchema, defaultStateDir, isTmuxClaudeError, resolveCommand, withBuiltinAgents, type ResolvedConfig } from "@tmux-claude/core";
+import { configSchema, defaultStateDir, isTmuxClaudeError, MONITOR_PREFIX, resolveCommand, withBuiltinAgents, type ResolvedConfig } from "@tmux-claude/core";
 import { withSocket, type ActionFactory, type Cli } from "../context.js";
 import { table } from "../output.js";
 import { serveStatus } from "./serve.js";
 
 const execFileAsync = promisify(execFile);
 const MIN_TMUX: readonly [number, number] = [3, 2];
-const MONITOR_PREFIX = "_tc-monitor-";
 
 export interface Check {
   name: string;

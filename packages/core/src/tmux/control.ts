@@ -106,11 +106,6 @@ export class ControlClient extends EventEmitter<ControlClientEvents> {
     await gone;
   }
 
-  /** Kill the client process without a goodbye (used when the server is already gone). */
-  kill(): void {
-    if (!this.exited) this.child.kill("SIGKILL");
-  }
-
   private onData(chunk: Buffer): void {
     this.buffered = this.buffered.length ? Buffer.concat([this.buffered, chunk]) : chunk;
     let start = 0;

@@ -53,7 +53,8 @@ export interface TmuxRuntimeEvents {
 const MAX_TYPED_LENGTH = 512;
 /** Pasted text is loaded into a tmux buffer in chunks of this many UTF-16 units (escaping may double them). */
 const BUFFER_CHUNK = 64 * 1024;
-const MONITOR_PREFIX = "_tc-monitor-";
+/** Sessions named like this are runtimes' monitor sessions, never instances. */
+export const MONITOR_PREFIX = "_tc-monitor-";
 
 /**
  * The one module that talks to tmux. It keeps a persistent control-mode client
@@ -294,10 +295,6 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
     }
     for (const windowId of this.linked) if (!ours.has(windowId)) this.linked.delete(windowId);
     return { panes, windows };
-  }
-
-  isWatching(windowId: string): boolean {
-    return this.linked.has(windowId);
   }
 
   /**
