@@ -243,6 +243,11 @@ async function readHolder(lockPath: string): Promise<Holder> {
   }
   try {
     const stat = await fs.stat(lockPath);
+    // Between the two looks the lock may have been released and placed anew by
+    // someone else (complete, with its owner): look again before calling it ownerless,
+    // or a live lock prepared long ago (an old mtime) would be taken over.
+    const owner = parseOwner(await fs.readFile(path.join(lockPath, OWNER_FILE), "utf8").catch(() => ""));
+    if (owner) return { kind: "owned", owner, identity: owner.token };
     return { kind: "ownerless", identity: ownerlessIdentity(stat), ageMs: Date.now() - stat.mtimeMs };
   } catch (error) {
     if (errorCode(error) === "ENOENT") return { kind: "gone" };
@@ -349,10 +354,17 @@ async function acquireFileLock(lockPath: string, key: string, deadline: number, 
     acquiredAt: new Date().toISOString(),
   };
   let tmp: string | undefined = await prepareLockDir(lockPath, owner);
+  let datedAt = Date.now();
   let delayMs = BACKOFF_START_MS;
   let lastChance = false;
   try {
     for (;;) {
+      // The lock's age is its directory's mtime: after a long wait, date it now so it is not placed looking old.
+      if (Date.now() - datedAt > 1_000) {
+        const now = new Date();
+        await fs.utimes(tmp, now, now).catch(() => undefined);
+        datedAt = now.getTime();
+      }
       const placed = await tryPlace(tmp, lockPath);
       if (placed === "placed") {
         tmp = undefined;
@@ -360,13 +372,17 @@ async function acquireFileLock(lockPath: string, key: string, deadline: number, 
       }
       if (placed === "missing") {
         tmp = await prepareLockDir(lockPath, owner);
+        datedAt = Date.now();
         continue;
       }
       const holder = await readHolder(lockPath);
       // "gone": released between our two looks. Either way, try again at once.
+      // Judging the owner takes a moment in which a short-lived owner may release and
+      // exit and a new holder take the lock: steal only what is still the lock judged.
       const freed =
         holder.kind === "gone" ||
         ((holder.kind === "owned" ? await isOwnerDead(holder.owner) : holder.ageMs > OWNERLESS_STALE_MS) &&
+          (await identityAt(lockPath)) === holder.identity &&
           (await steal(lockPath, holder.identity)));
       const remaining = deadline - Date.now();
       if (remaining <= 0) {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import { commandLine, decodeOutput } from "./quote.js";
@@ -10,6 +10,8 @@ export interface ControlClientOptions {
   configFile?: string;
   /** argv after `-C`: the command that attaches the client (e.g. a new monitor session). */
   attach: string[];
+  /** The client's environment (default: this process's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface ControlClientEvents {
@@ -25,6 +27,30 @@ interface Pending {
   line: string;
   resolve(lines: string[]): void;
   reject(error: Error): void;
+}
+
+/**
+ * Run one plain tmux command (not through a control client): for the few
+ * things that must happen before a control client exists, such as starting the
+ * server. Resolves with stdout; tmux's stderr becomes the error message.
+ */
+export function runTmux(binary: string, args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(binary, args, { encoding: "utf8", env: process.env }, (error, stdout, stderr) => {
+      if (!error) return resolve(stdout);
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return reject(notFound(binary));
+      const message = stderr.trim() || error.message;
+      reject(new TmuxClaudeError(ErrorCodes.TMUX_COMMAND_FAILED, `tmux failed: ${message}`, { command: args.join(" "), tmuxError: message }));
+    });
+  });
+}
+
+function notFound(binary: string): TmuxClaudeError {
+  return new TmuxClaudeError(
+    ErrorCodes.TMUX_NOT_FOUND,
+    `tmux was not found (tried "${binary}"). Install tmux 3.2 or later (apt-get install tmux, brew install tmux) or set tmux.binary in your config.`,
+    { binary },
+  );
 }
 
 /**
@@ -48,7 +74,7 @@ export class ControlClient extends EventEmitter<ControlClientEvents> {
     const args = ["-L", options.socket];
     if (options.configFile) args.push("-f", options.configFile);
     args.push("-C", ...options.attach);
-    this.child = spawn(options.binary, args, { stdio: ["pipe", "pipe", "pipe"], env: process.env });
+    this.child = spawn(options.binary, args, { stdio: ["pipe", "pipe", "pipe"], env: options.env ?? process.env });
     let stderr = "";
     this.ready = new Promise<void>((resolve, reject) => {
       // The attach command produces the first reply block (flags 0); it tells us the client is live.
@@ -56,11 +82,7 @@ export class ControlClient extends EventEmitter<ControlClientEvents> {
       this.child.once("error", (error: NodeJS.ErrnoException) => {
         const failure =
           error.code === "ENOENT"
-            ? new TmuxClaudeError(
-                ErrorCodes.TMUX_NOT_FOUND,
-                `tmux was not found (tried "${options.binary}"). Install tmux 3.2 or later (apt-get install tmux, brew install tmux) or set tmux.binary in your config.`,
-                { binary: options.binary },
-              )
+            ? notFound(options.binary)
             : new TmuxClaudeError(ErrorCodes.TMUX_DISCONNECTED, `Could not start tmux ("${options.binary}"): ${error.message}`);
         this.shutdown(failure.message, failure);
       });

@@ -1,9 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
+import path from "node:path";
 import type { Logger } from "pino";
 import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError } from "../errors.js";
 import { currentProcess, isSameProcess } from "../os/process-tree.js";
-import { ControlClient } from "./control.js";
+import { acquireMachineMutex } from "../os/machine-mutex.js";
+import { ControlClient, runTmux } from "./control.js";
 
 export interface TmuxRuntimeOptions {
   socket: string;
@@ -53,6 +55,8 @@ export interface TmuxRuntimeEvents {
 const MAX_TYPED_LENGTH = 512;
 /** Pasted text is loaded into a tmux buffer in chunks of this many UTF-16 units (escaping may double them). */
 const BUFFER_CHUNK = 64 * 1024;
+/** Connecting or a session change waits at most this long for other processes' on the same socket. */
+const CONNECT_LOCK_TIMEOUT_MS = 30_000;
 /** Sessions named like this are runtimes' monitor sessions, never instances. */
 export const MONITOR_PREFIX = "_tc-monitor-";
 
@@ -115,32 +119,12 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
   }
 
   private async open(): Promise<ControlClient> {
-    const { binary, socket, width, height } = this.options;
+    const { socket } = this.options;
     // A fresh name per connection: after losing only our client, the old monitor session may live on.
     const self = await currentProcess();
     if (this.monitorSession) this.previousMonitors.add(this.monitorSession);
     this.monitorSession = `${MONITOR_PREFIX}${self.pid}-${self.start || "0"}-${randomBytes(3).toString("hex")}`;
-    const configFile = this.options.configFile === "none" ? "/dev/null" : this.options.configFile;
-    let client: ControlClient;
-    for (let attempt = 1; ; attempt++) {
-      client = new ControlClient({
-        binary,
-        socket,
-        configFile,
-        // `cat` keeps the monitor's own window alive without doing anything.
-        attach: ["new-session", "-s", this.monitorSession, "-x", String(width), "-y", String(height), "--", "cat"],
-      });
-      try {
-        await client.ready;
-        break;
-      } catch (error) {
-        // A server whose last session just closed exits; a client that reached it in that
-        // instant is dropped. The next attempt starts a new server.
-        const dying = /server exited unexpectedly|lost server/iu.test(error instanceof Error ? error.message : "");
-        if (!dying || attempt >= 3) throw error;
-        this.options.logger.debug({ socket, attempt }, "the tmux server was exiting; connecting again");
-      }
-    }
+    const client = await this.withSocketLock(() => this.attachMonitor());
     this.linked.clear();
     client.on("output", (paneId, data) => this.emit("output", paneId, data));
     // tmux reports a window "closed" whenever it is unlinked from any session, also
@@ -167,6 +151,64 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
   }
 
   /**
+   * Run `fn` while no other process of ours on this machine connects a control
+   * client to this socket or changes sessions, windows or buffers on it.
+   *
+   * tmux 3.3a sends control-mode notifications (%sessions-changed,
+   * %client-detached, %paste-buffer-changed, ...) also to a control client that
+   * is still identifying itself, whose control state does not exist yet, and
+   * segfaults (newer tmux checks `control_state != NULL`). We reproduced it with
+   * plain tmux: 20 control clients connecting at once crashed the server in 8 of
+   * 8 trials; connected one after another, never. So a connect never overlaps a
+   * command of ours that makes tmux notify. Commands that only type keys or read
+   * (send-keys, capture-pane, list-*) run freely.
+   */
+  private async exclusive<T>(fn: (run: (...args: string[]) => Promise<string[]>) => Promise<T>): Promise<T> {
+    // Connect (if needed) before taking the lock: connecting takes it itself, and it is not re-entrant.
+    const client = await this.ensureClient();
+    return this.withSocketLock(() => fn((...args) => client.command(args)));
+  }
+
+  private async withSocketLock<T>(fn: () => Promise<T>): Promise<T> {
+    const release = await acquireMachineMutex(`tmux-${this.options.socket}`, { timeoutMs: CONNECT_LOCK_TIMEOUT_MS, fallbackDir: connectLockDir() });
+    try {
+      return await fn();
+    } finally {
+      await release().catch((error: unknown) => this.options.logger.warn({ err: error }, "releasing the tmux socket lock failed"));
+    }
+  }
+
+  /**
+   * Create this runtime's monitor session with a plain `tmux new-session -d`
+   * (which starts the server if none runs, so the server's command line is
+   * not a control client's), then attach a control client to it. A server whose
+   * last session just closed exits, and a command that reached it in that
+   * instant fails; the next attempt starts a new server.
+   */
+  private async attachMonitor(): Promise<ControlClient> {
+    const { binary, socket, width, height } = this.options;
+    const configFile = this.options.configFile === "none" ? "/dev/null" : this.options.configFile;
+    for (let attempt = 1; ; attempt++) {
+      let client: ControlClient | undefined;
+      try {
+        await runTmux(binary, [
+          "-L", socket, ...(configFile ? ["-f", configFile] : []),
+          // `cat` keeps the monitor's own window alive without doing anything.
+          "new-session", "-d", "-s", this.monitorSession, "-x", String(width), "-y", String(height), "--", "cat",
+        ]);
+        client = new ControlClient({ binary, socket, env: controlClientEnv(), attach: ["attach-session", "-t", `=${this.monitorSession}`] });
+        await client.ready;
+        return client;
+      } catch (error) {
+        await client?.close().catch(() => undefined);
+        const dying = /server exited unexpectedly|lost server|no server running|can't find session/iu.test(error instanceof Error ? error.message : "");
+        if (!dying || attempt >= 3) throw error;
+        this.options.logger.debug({ socket, attempt }, "the tmux server was exiting; connecting again");
+      }
+    }
+  }
+
+  /**
    * Monitor sessions of runtimes whose process is gone (killed with -9) would
    * keep instance windows alive after their own session is killed. tmux's
    * destroy-unattached would remove them for us, but tmux 3.3a segfaults when
@@ -181,7 +223,7 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
       const ours = this.previousMonitors.has(name); // an earlier connection of this runtime
       if (!ours && (await isSameProcess({ pid: Number(pid), start: start === "0" ? "" : (start ?? "") }))) continue;
       this.options.logger.debug({ session: name }, "removing the monitor session of a runtime that is gone");
-      await client.command(["kill-session", "-t", `=${name}`]).catch(ignoreGone);
+      await this.withSocketLock(() => client.command(["kill-session", "-t", `=${name}`])).catch(ignoreGone);
       this.previousMonitors.delete(name);
     }
   }
@@ -198,15 +240,15 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
     const window = `=${spec.name}:`;
     // One write, one round trip: tmux answers each command in order, and a failure
     // of one (there was no old session to kill) does not stop the next.
-    const [, created, ...configured] = await Promise.allSettled([
-      this.command("kill-session", "-t", `=${spec.name}`),
-      this.command(
+    const [, created, ...configured] = await this.exclusive((run) => Promise.allSettled([
+      run("kill-session", "-t", `=${spec.name}`),
+      run(
         "new-session", "-d", "-s", spec.name, "-x", String(width), "-y", String(height), "-c", literalFormat(spec.cwd),
         "-P", "-F", "#{pane_id} #{window_id} #{pane_pid}", "--", "/usr/bin/env", "cat",
       ),
-      ...this.configureWindow(window),
-      this.command("link-window", "-d", "-s", window, "-t", `${this.monitorSession}:`),
-    ]);
+      ...this.configureWindow(run, window),
+      run("link-window", "-d", "-s", window, "-t", `${this.monitorSession}:`),
+    ]));
     if (created!.status === "rejected") throw created!.reason;
     const pane = parsePaneLine((created as PromiseFulfilledResult<string[]>).value[0]);
     for (const result of configured) if (result.status === "rejected") throw result.reason;
@@ -216,10 +258,10 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
 
   /** Run `argv` (executed directly, never through a shell) in the pane, replacing what runs there. */
   async exec(spec: { paneId: string; cwd: string; argv: string[] }): Promise<{ pid: number }> {
-    const [, [pid]] = await Promise.all([
-      this.command("respawn-pane", "-k", "-t", spec.paneId, "-c", literalFormat(spec.cwd), "--", ...execArgv(spec.argv)),
-      this.command("display-message", "-p", "-t", spec.paneId, "#{pane_pid}"),
-    ]);
+    const [, [pid]] = await this.exclusive((run) => Promise.all([
+      run("respawn-pane", "-k", "-t", spec.paneId, "-c", literalFormat(spec.cwd), "--", ...execArgv(spec.argv)),
+      run("display-message", "-p", "-t", spec.paneId, "#{pane_pid}"),
+    ]));
     // A program that already exited leaves no pid to report; its death is reported as an event.
     return { pid: Number(pid) || 0 };
   }
@@ -231,13 +273,16 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
    * lose its last words, which tmux drops when it frees the pane before
    * flushing them to control clients.
    */
-  private configureWindow(window: string): Promise<string[]>[] {
+  private configureWindow(run: (...args: string[]) => Promise<string[]>, window: string): Promise<string[]>[] {
     const { width, height } = this.options;
     return [
       // A linked window would otherwise follow the size of whichever client looked last.
-      this.command("set-option", "-w", "-t", window, "window-size", "manual"),
-      this.command("resize-window", "-t", window, "-x", String(width), "-y", String(height)),
-      this.command("set-option", "-w", "-t", window, "remain-on-exit", "off"),
+      run("set-option", "-w", "-t", window, "window-size", "manual"),
+      run("resize-window", "-t", window, "-x", String(width), "-y", String(height)),
+      run("set-option", "-w", "-t", window, "remain-on-exit", "off"),
+      // A rename is a notification to every control client (see exclusive); agents set titles often.
+      run("set-option", "-w", "-t", window, "automatic-rename", "off"),
+      run("set-option", "-w", "-t", window, "allow-rename", "off"),
     ];
   }
 
@@ -245,14 +290,14 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
   async watch(windowId: string): Promise<void> {
     await this.ensureClient();
     if (this.linked.has(windowId)) return;
-    await this.command("link-window", "-d", "-s", windowId, "-t", `${this.monitorSession}:`);
+    await this.exclusive((run) => run("link-window", "-d", "-s", windowId, "-t", `${this.monitorSession}:`));
     this.linked.add(windowId);
   }
 
   /** Stop streaming a window's output; the instance's own session is not touched. */
   async unwatch(windowId: string): Promise<void> {
     if (!this.linked.delete(windowId) || !this.client) return;
-    await this.command("unlink-window", "-t", `${this.monitorSession}:${windowId}`).catch(ignoreGone);
+    await this.exclusive((run) => run("unlink-window", "-t", `${this.monitorSession}:${windowId}`)).catch(ignoreGone);
   }
 
   /** Look at what exists now and tell listeners; a burst of notifications costs one look. */
@@ -309,12 +354,15 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
       return;
     }
     const buffer = `tc-${randomBytes(6).toString("hex")}`;
-    let first = true;
-    for (const chunk of chunks(text, BUFFER_CHUNK)) {
-      await this.command("set-buffer", "-b", buffer, ...(first ? [] : ["-a"]), "--", chunk);
-      first = false;
-    }
-    await this.command("paste-buffer", "-p", "-r", "-d", "-b", buffer, "-t", paneId);
+    // Setting and deleting a buffer notifies every control client (see exclusive).
+    await this.exclusive(async (run) => {
+      let first = true;
+      for (const chunk of chunks(text, BUFFER_CHUNK)) {
+        await run("set-buffer", "-b", buffer, ...(first ? [] : ["-a"]), "--", chunk);
+        first = false;
+      }
+      await run("paste-buffer", "-p", "-r", "-d", "-b", buffer, "-t", paneId);
+    });
   }
 
   /** Press one key by its tmux name (`Enter`, `Escape`, `C-c`, ...). */
@@ -338,24 +386,29 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
   }
 
   async killSession(name: string): Promise<void> {
-    await this.command("kill-session", "-t", `=${name}`).catch(ignoreGone);
+    await this.exclusive((run) => run("kill-session", "-t", `=${name}`)).catch(ignoreGone);
   }
 
   async killWindow(windowId: string): Promise<void> {
-    await this.command("kill-window", "-t", windowId).catch(ignoreGone);
+    await this.exclusive((run) => run("kill-window", "-t", windowId)).catch(ignoreGone);
   }
 
   /** Detach and remove the monitor session; instance sessions keep running. */
   async close(): Promise<void> {
     if (this.closed) return;
     const client = this.client;
-    if (client && !client.closed) {
+    this.closed = true;
+    this.client = undefined;
+    if (!client || client.closed) return;
+    // A client's exit notifies the others (%client-detached): never while one connects.
+    await this.withSocketLock(async () => {
       // kill-session of the monitor closes only windows linked nowhere else: the instances stay.
       await client.command(["kill-session", "-t", this.monitorSession]).catch(() => undefined);
-    }
-    this.closed = true;
-    await client?.close();
-    this.client = undefined;
+      await client.close();
+    }).catch(async (error: unknown) => {
+      this.options.logger.debug({ err: error }, "closing the tmux client without the lock");
+      await client.close();
+    });
   }
 }
 
@@ -395,6 +448,25 @@ function* chunks(text: string, size: number): Generator<string> {
  */
 function literalFormat(text: string): string {
   return text.replaceAll("#", "##");
+}
+
+/**
+ * Where the socket lock lives where there are no abstract sockets (see machine-mutex): beside tmux's own socket directory
+ * (same TMUX_TMPDIR rule as tmux), so every process that reaches the same
+ * socket finds the same lock, whatever its state dir or TMPDIR.
+ */
+export function connectLockDir(): string {
+  return path.join(process.env.TMUX_TMPDIR || "/tmp", `tmux-claude-${process.getuid?.() ?? "user"}`);
+}
+
+/**
+ * A connecting client sends tmux one message per environment variable; the
+ * fewer, the shorter the instant in which tmux 3.3a is fragile (see exclusive).
+ * Agents get their environment from the launcher, never from this client.
+ */
+function controlClientEnv(): NodeJS.ProcessEnv {
+  const keep = ["PATH", "HOME", "USER", "LOGNAME", "TMUX_TMPDIR", "LANG", "LC_ALL", "LC_CTYPE", "TERM"];
+  return Object.fromEntries(keep.filter((key) => process.env[key] !== undefined).map((key) => [key, process.env[key]]));
 }
 
 /** Killing something that is already gone is success. */

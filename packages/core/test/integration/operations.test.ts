@@ -398,7 +398,7 @@ async function controlClientPid(socket: string): Promise<number> {
     if (!/^\d+$/u.test(entry)) continue;
     const cmdline = await fs.readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
     const args = cmdline.split("\u0000");
-    if (args.includes("-C") && args.includes(socket) && args.some((a) => a.startsWith(`_tc-monitor-${process.pid}-`))) return Number(entry);
+    if (args.includes("-C") && args.includes(socket) && args.some((a) => a.replace(/^=/u, "").startsWith(`_tc-monitor-${process.pid}-`))) return Number(entry);
   }
   throw new Error(`no control client for ${socket}`);
 }

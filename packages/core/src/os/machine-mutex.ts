@@ -1,0 +1,109 @@
+import net from "node:net";
+import os from "node:os";
+import { acquireLock } from "../store/lock.js";
+import { ErrorCodes, TmuxClaudeError } from "../errors.js";
+
+/** Releases the mutex. Calling it again does nothing. */
+export type ReleaseMutex = () => Promise<void>;
+
+/**
+ * A mutex shared by every process of this user on this machine, for short
+ * critical sections between short-lived processes (CLI commands).
+ *
+ * On Linux it is an abstract Unix socket: whoever listens on the name holds
+ * it. The kernel frees the name the instant the holder exits, even after
+ * `kill -9`, so there is nothing stale to judge or steal. Waiters connect to
+ * the holder and are woken when it closes their connection on release: no
+ * polling. Elsewhere (no abstract sockets) it falls back to the file lock.
+ */
+export async function acquireMachineMutex(name: string, options: { timeoutMs: number; fallbackDir: string }): Promise<ReleaseMutex> {
+  if (process.platform !== "linux") return acquireLock(options.fallbackDir, name, { timeoutMs: options.timeoutMs });
+  const previous = localTails.get(name) ?? Promise.resolve();
+  let leave!: () => void;
+  const mine = new Promise<void>((resolve) => {
+    leave = resolve;
+  });
+  const tail = previous.then(() => mine);
+  localTails.set(name, tail);
+  const leaveQueue = () => {
+    leave();
+    if (localTails.get(name) === tail) localTails.delete(name);
+  };
+  try {
+    await previous;
+    const server = await listenExclusively(`\0tmux-claude-${process.getuid?.() ?? os.userInfo().username}-${name}`, name, Date.now() + options.timeoutMs);
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
+      await closeServer(server);
+      leaveQueue();
+    };
+  } catch (error) {
+    leaveQueue();
+    throw error;
+  }
+}
+
+/** One process at a time per name: in-process callers line up here instead of on the socket. */
+const localTails = new Map<string, Promise<void>>();
+
+async function listenExclusively(address: string, name: string, deadline: number): Promise<net.Server> {
+  for (;;) {
+    const server = net.createServer((socket) => {
+      // Held open until release; closing it is how the waiter learns the mutex is free.
+      socket.on("error", () => undefined);
+      connections(server).add(socket);
+      socket.once("close", () => connections(server).delete(socket));
+    });
+    const outcome = await new Promise<"held" | "busy">((resolve, reject) => {
+      server.once("error", (error: NodeJS.ErrnoException) => (error.code === "EADDRINUSE" ? resolve("busy") : reject(error)));
+      server.listen(address, () => resolve("held"));
+    });
+    if (outcome === "held") {
+      // The listening handle must not keep a finished CLI alive.
+      server.unref();
+      return server;
+    }
+    if (Date.now() >= deadline) {
+      throw new TmuxClaudeError(
+        ErrorCodes.LOCK_TIMEOUT,
+        `Timed out waiting for the machine-wide lock "${name}": another tmux-claude process on this machine holds it. If one is stuck, stop it; the lock is freed the moment its holder exits.`,
+        { key: name },
+      );
+    }
+    await waitForHolder(address, deadline);
+  }
+}
+
+/** Resolves when the current holder releases (or exits), or at the deadline. */
+function waitForHolder(address: string, deadline: number): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = net.connect(address);
+    const timer = setTimeout(() => socket.destroy(), Math.max(0, deadline - Date.now()));
+    timer.unref();
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve();
+    };
+    // ECONNREFUSED: released between our listen and connect; try again at once.
+    socket.once("error", done);
+    socket.once("close", done);
+  });
+}
+
+const serverConnections = new WeakMap<net.Server, Set<net.Socket>>();
+
+function connections(server: net.Server): Set<net.Socket> {
+  let set = serverConnections.get(server);
+  if (!set) serverConnections.set(server, (set = new Set()));
+  return set;
+}
+
+function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    for (const socket of connections(server)) socket.destroy();
+  });
+}
