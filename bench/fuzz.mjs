@@ -19,18 +19,20 @@ const { values } = parseArgs({
   options: {
     count: { type: "string", default: "10000" },
     seed: { type: "string", default: "9" },
+    "send-timeout": { type: "string", default: "15000" },
     out: { type: "string", default: path.join(ROOT, "bench-results", "fuzz.json") },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (values.help) {
-  process.stdout.write("Usage: npm run fuzz -- [--count N] [--seed S] [--out file.json]\n");
+  process.stdout.write("Usage: npm run fuzz -- [--count N] [--seed S] [--send-timeout ms] [--out file.json]\n");
   process.exit(0);
 }
 const count = Number(values.count);
 const seed = Number(values.seed);
-if (!Number.isInteger(count) || count < 1 || !Number.isInteger(seed)) {
-  process.stderr.write(`--count must be a positive integer and --seed an integer (got ${values.count}, ${values.seed}).\n`);
+const sendTimeout = Number(values["send-timeout"]);
+if (!Number.isInteger(count) || count < 1 || !Number.isInteger(seed) || !(sendTimeout > 0)) {
+  process.stderr.write(`--count and --send-timeout must be positive integers and --seed an integer (got ${values.count}, ${values["send-timeout"]}, ${values.seed}).\n`);
   process.exit(2);
 }
 
@@ -46,7 +48,7 @@ const started = Date.now();
 const k = await startKernel({
   label: "fuzz",
   dir,
-  limits: { sendTimeout: 15_000 },
+  limits: { sendTimeout },
   agents: Object.fromEntries(Object.entries(env).map(([kind, vars]) => [`echo-${kind}`, { adapter: "command", command: NODE, args: [ECHO_AGENT], env: vars }])),
 });
 try {

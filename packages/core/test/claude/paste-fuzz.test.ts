@@ -8,7 +8,7 @@ import { mkdir, readdir } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { submittedText, typedText } from "../../src/agents/claude/driver.js";
-import { claudeInputText } from "../../src/agents/claude/input-text.js";
+import { claudeInputText, hasVisibleText } from "../../src/agents/claude/input-text.js";
 import { expectedText, fuzzInputs } from "../fixtures/paste-fuzz.mjs";
 import { createClaudeHarness, hookEvents, type ClaudeHarness } from "./helpers.js";
 
@@ -29,11 +29,11 @@ afterAll(async () => {
 });
 
 /** Send one message; the prompts Claude Code submitted for it (UserPromptSubmit), once the turn ended. */
-async function prompts(text: string): Promise<string[]> {
-  const before = (await hookEvents(h, id)).length;
-  expect((await h.kernel.send(id, text)).state).toBe("delivered");
-  await h.kernel.read(id, { wait: true, timeoutMs: 30_000 });
-  return (await hookEvents(h, id))
+async function prompts(text: string, to = id): Promise<string[]> {
+  const before = (await hookEvents(h, to)).length;
+  expect((await h.kernel.send(to, text)).state).toBe("delivered");
+  await h.kernel.read(to, { wait: true, timeoutMs: 30_000 });
+  return (await hookEvents(h, to))
     .slice(before)
     .filter((event) => event.event === "UserPromptSubmit")
     .map((event) => String(event.payload.prompt));
@@ -50,9 +50,12 @@ async function made(): Promise<string[]> {
 }
 
 describe("through real Claude Code, one message is one prompt", () => {
-  test("the text of issue 9 (ESC[201~ then CR INJECTED CR) is one prompt", async () => {
-    const submitted = await prompts("abc\x1b[201~\rINJECTED\r");
-    expect(submitted.map(submittedText)).toEqual(["abc\u241b[201~\nINJECTED"]);
+  test("the text of issue 9 (ESC[201~ then CR INJECTED CR) is one prompt, also sent the moment spawn returns", async () => {
+    // Claude Code turns bracketed paste on just after SessionStart; a paste before that split into two prompts.
+    const { instance } = await h.kernel.spawn({ role: "executive", workDir: h.workDir });
+    expect((await prompts("abc\x1b[201~\rINJECTED\r", instance.id)).map(submittedText)).toEqual(["abc\u241b[201~\nINJECTED"]);
+    expect((await prompts("abc\x1b[201~\rINJECTED\r")).map(submittedText)).toEqual(["abc\u241b[201~\nINJECTED"]);
+    await h.kernel.terminate(instance.id);
   });
 
   test("a message starting with ! is text, not a shell command; one that is ? is a prompt, not the help", async () => {
@@ -67,7 +70,14 @@ describe("through real Claude Code, one message is one prompt", () => {
     const sample = [...fuzzInputs({ seed: SEED, count: 1_000, canaryDir })].filter(({ text }) => !/^\s*\//u.test(text)).slice(0, SAMPLE);
     let exact = 0;
     const rewritten: { text: string; prompt: string }[] = [];
+    let refused = 0;
     for (const { text } of sample) {
+      if (!hasVisibleText(claudeInputText(expectedText(text)))) {
+        // Nothing Claude Code would keep: refused at once rather than typed and never submitted.
+        await expect(h.kernel.send(id, text)).rejects.toMatchObject({ code: "TC_EMPTY_TEXT" });
+        refused++;
+        continue;
+      }
       const submitted = await prompts(text);
       expect(submitted.length, JSON.stringify(text)).toBe(1);
       expect(await made(), JSON.stringify(text)).toEqual([]);
@@ -79,6 +89,6 @@ describe("through real Claude Code, one message is one prompt", () => {
       // invisible format characters and C1 controls removed.
       expect(claudeKeeps(got), JSON.stringify(text)).toBe(claudeKeeps(want));
     }
-    console.info(`[claude paste-fuzz] ${sample.length} inputs: ${sample.length} one prompt each, ${exact} exact, ${rewritten.length} with Claude Code's own rewrites ${JSON.stringify(rewritten).slice(0, 1000)}`);
+    console.info(`[claude paste-fuzz] ${sample.length} inputs: ${refused} refused as empty, ${sample.length - refused} one prompt each, ${exact} exact, ${rewritten.length} with Claude Code's own rewrites ${JSON.stringify(rewritten).slice(0, 1000)}`);
   }, 600_000);
 });

@@ -9,6 +9,8 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { PaneIO } from "../../src/index.js";
+import { PasteModeTracker } from "../../src/agents/paste-mode.js";
 import { typeableText } from "../../src/tmux/typeable.js";
 import { expectedText, fuzzInputs, logReader, runFuzz } from "../fixtures/paste-fuzz.mjs";
 import { createHarness, ECHO_AGENT, type Harness } from "../helpers/harness.js";
@@ -61,6 +63,25 @@ describe("typeableText", () => {
       expect(typed).toBe(expectedText(text));
       expect(typeableText(typed)).toBe(typed);
     }
+  });
+});
+
+describe("PasteModeTracker", () => {
+  test("follows DECSET 2004 on and off, also split across chunks and among other modes", async () => {
+    let feed: (data: Buffer) => void = () => {};
+    const pane = { onOutput: (listener: (data: Buffer) => void) => ((feed = listener), () => undefined) } as unknown as PaneIO;
+    const tracker = new PasteModeTracker(pane, false);
+    const on = tracker.whenOn(AbortSignal.timeout(5_000));
+    feed(Buffer.from("hello \x1b[?25l\x1b[?20"));
+    expect(tracker.on).toBe(false);
+    feed(Buffer.from("04h prompt"));
+    await on;
+    feed(Buffer.from("\x1b[?1004;2004l"));
+    expect(tracker.on).toBe(false);
+    feed(Buffer.from("\x1b[?2004h\x1b[?2004l"));
+    expect(tracker.on).toBe(false);
+    await expect(tracker.whenOn(AbortSignal.timeout(50))).rejects.toThrow();
+    tracker.dispose();
   });
 });
 

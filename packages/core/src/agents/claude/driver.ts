@@ -2,7 +2,7 @@ import path from "node:path";
 import type { AgentDriver, DriverContext, TokenUsage } from "../adapter.js";
 import { PasteModeTracker } from "../paste-mode.js";
 import { ErrorCodes, TmuxClaudeError } from "../../errors.js";
-import { claudeInputText } from "./input-text.js";
+import { claudeInputText, hasVisibleText } from "./input-text.js";
 import { EventLog, type HookEvent } from "./events.js";
 import { EVENTS_FILE, hookCommand } from "./launch.js";
 import { bypassesPermissions, type ClaudeAgentOptions } from "./options.js";
@@ -93,10 +93,10 @@ export class ClaudeDriver implements AgentDriver {
 
   async submit(message: string, signal: AbortSignal): Promise<void> {
     const text = claudeInputText(message);
-    if (text.trim() === "") {
+    if (!hasVisibleText(text)) {
       throw new TmuxClaudeError(
         ErrorCodes.EMPTY_TEXT,
-        `The message to "${this.ctx.instanceId}" holds nothing but blank space and bidirectional control characters, which Claude Code removes. Send visible text.`,
+        `The message to "${this.ctx.instanceId}" holds nothing Claude Code keeps (only blank space, control, format, bidirectional or unassigned characters), so it would never become a prompt. Send visible text.`,
         { id: this.ctx.instanceId },
       );
     }

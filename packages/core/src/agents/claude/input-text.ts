@@ -20,3 +20,12 @@ export function claudeInputText(message: string): string {
   const text = message.replace(BIDI_CONTROLS, "");
   return /^[!?]/u.test(text) ? ` ${text}` : text;
 }
+
+/**
+ * Does the text hold anything Claude Code keeps? It drops format characters,
+ * controls and noncharacters, and Enter on what is left blank submits nothing
+ * (measured: a message of U+FFFF alone never became a prompt).
+ */
+export function hasVisibleText(text: string): boolean {
+  return /[^\s\p{Cc}\p{Cf}\p{Cn}\p{Cs}]/u.test(text);
+}
