@@ -46,7 +46,11 @@ export interface LaunchSpec {
 export interface PaneIO {
   readonly paneId: string;
   capture(options?: { lines?: number }): Promise<string>;
-  /** Types text exactly (literal keys or bracketed paste); does not press Enter. */
+  /**
+   * Types text (literal keys or bracketed paste) as `typeableText` makes it:
+   * control characters other than TAB, LF and CR become their visible control
+   * pictures, so nothing in the text can end the paste or act. Does not press Enter.
+   */
   sendText(text: string): Promise<void>;
   /** Presses one key by its tmux name (`Enter`, `Escape`, `C-c`). */
   sendKey(key: string): Promise<void>;

@@ -9,6 +9,7 @@ import { ErrorCodes, TmuxClaudeError, quoteScreen } from "../errors.js";
 import type { DeliveryReceipt, KernelHooks, OutgoingMessage, SpawnPlan, WhenBusy } from "../kernel/hooks.js";
 import type { InstanceRecord, InstanceStatus, StateStore } from "../store/types.js";
 import { sessionNameFor } from "../tmux/quote.js";
+import { typeableText } from "../tmux/typeable.js";
 import type { PaneSnapshot, TmuxRuntime } from "../tmux/runtime.js";
 import { currentProcess, isSameProcess, processTree, signalProcesses, waitForExit } from "../os/process-tree.js";
 import { resolveCommand } from "./resolve-command.js";
@@ -508,12 +509,16 @@ export class InstanceManager {
     });
   }
 
-  /** Hand text to the driver and wait for its receipt, within limits.sendTimeout. */
+  /**
+   * Hand text to the driver and wait for its receipt, within limits.sendTimeout.
+   * The driver gets the text as the pane will show it (`typeableText`), so what
+   * it looks for on the screen is what was typed.
+   */
   private async submit(live: Live, text: string): Promise<void> {
     const { sendTimeout } = this.deps.config.limits;
     const timeout = AbortSignal.timeout(sendTimeout);
     try {
-      await live.driver.submit(text, AbortSignal.any([timeout, live.gone.signal]));
+      await live.driver.submit(typeableText(text), AbortSignal.any([timeout, live.gone.signal]));
     } catch (error) {
       if (error instanceof TmuxClaudeError) throw error;
       const screen = await this.screenOf(live);

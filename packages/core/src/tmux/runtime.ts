@@ -6,6 +6,7 @@ import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError } from "../errors.js";
 import { currentProcess, isSameProcess } from "../os/process-tree.js";
 import { acquireMachineMutex } from "../os/machine-mutex.js";
 import { ControlClient, runTmux } from "./control.js";
+import { typeableText } from "./typeable.js";
 
 export interface TmuxRuntimeOptions {
   socket: string;
@@ -343,21 +344,25 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
   }
 
   /**
-   * Type text into a pane exactly as given. Short single lines go as literal
-   * keys (`send-keys -l`); anything else is loaded into a private buffer and
-   * pasted with bracketed paste (`paste-buffer -p -r`), so line breaks stay
-   * line breaks instead of submitting. Does not press Enter.
+   * Type text into a pane as `typeableText` makes it (control characters that
+   * would act, `ESC[201~` among them, become visible control pictures; TAB, LF
+   * and CR stay), so nothing in it can end a paste, press a key or send a
+   * signal. Short single lines go as literal keys (`send-keys -l`); anything
+   * else is loaded into a private buffer and pasted with bracketed paste
+   * (`paste-buffer -p -r`), so line breaks stay line breaks instead of
+   * submitting. Does not press Enter.
    */
   async sendText(paneId: string, text: string): Promise<void> {
-    if (text.length <= MAX_TYPED_LENGTH && !/[\u0000-\u001f\u007f]/u.test(text)) {
-      await this.command("send-keys", "-t", paneId, "-l", "--", text);
+    const typed = typeableText(text);
+    if (typed.length <= MAX_TYPED_LENGTH && !/[\t\n\r]/u.test(typed)) {
+      await this.command("send-keys", "-t", paneId, "-l", "--", typed);
       return;
     }
     const buffer = `tc-${randomBytes(6).toString("hex")}`;
     // Setting and deleting a buffer notifies every control client (see exclusive).
     await this.exclusive(async (run) => {
       let first = true;
-      for (const chunk of chunks(text, BUFFER_CHUNK)) {
+      for (const chunk of chunks(typed, BUFFER_CHUNK)) {
         await run("set-buffer", "-b", buffer, ...(first ? [] : ["-a"]), "--", chunk);
         first = false;
       }

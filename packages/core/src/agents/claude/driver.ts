@@ -1,5 +1,8 @@
 import path from "node:path";
 import type { AgentDriver, DriverContext, TokenUsage } from "../adapter.js";
+import { PasteModeTracker } from "../paste-mode.js";
+import { ErrorCodes, TmuxClaudeError } from "../../errors.js";
+import { claudeInputText, hasVisibleText } from "./input-text.js";
 import { EventLog, type HookEvent } from "./events.js";
 import { EVENTS_FILE, hookCommand } from "./launch.js";
 import { bypassesPermissions, type ClaudeAgentOptions } from "./options.js";
@@ -55,6 +58,7 @@ export class ClaudeDriver implements AgentDriver {
   private launchId: string | undefined;
   private transcripts: string[];
   private stopOutput: (() => void) | undefined;
+  private pasteMode: PasteModeTracker | undefined;
   private checkTimer: NodeJS.Timeout | undefined;
   private checking = false;
   private recheck = false;
@@ -79,13 +83,25 @@ export class ClaudeDriver implements AgentDriver {
 
   async start(): Promise<void> {
     this.stopOutput = this.ctx.pane.onOutput(() => this.onOutput());
+    // Watched from its first byte when starting; a kernel re-attaching finds Claude Code long up, paste mode on.
+    this.pasteMode = new PasteModeTracker(this.ctx.pane, this.ctx.status() !== "starting");
     // Attached means caught up: hooks that fired while no kernel watched are applied before this returns.
     await this.events.start();
     // A kernel re-attaching finds the agent as it is now: look once, in case the hooks cannot tell.
     if (this.screenMatters()) this.scheduleCheck();
   }
 
-  async submit(text: string, signal: AbortSignal): Promise<void> {
+  async submit(message: string, signal: AbortSignal): Promise<void> {
+    const text = claudeInputText(message);
+    if (!hasVisibleText(text)) {
+      throw new TmuxClaudeError(
+        ErrorCodes.EMPTY_TEXT,
+        `The message to "${this.ctx.instanceId}" holds nothing Claude Code keeps (only blank space, control, format, bidirectional or unassigned characters), so it would never become a prompt. Send visible text.`,
+        { id: this.ctx.instanceId },
+      );
+    }
+    // Typed before Claude Code turns bracketed paste on, each line break of a paste would submit.
+    await this.pasteMode?.whenOn(signal);
     await this.clearDraft(signal);
     const before = inputBox(await this.ctx.pane.capture());
     // Enter pressed while Claude Code still takes in the text is lost (or becomes a line break): press it once the box shows the text.
@@ -132,6 +148,7 @@ export class ClaudeDriver implements AgentDriver {
     this.disposed = true;
     this.events.close();
     this.stopOutput?.();
+    this.pasteMode?.dispose();
     clearTimeout(this.checkTimer);
     clearTimeout(this.settleTimer);
     clearTimeout(this.dialogTimer);
