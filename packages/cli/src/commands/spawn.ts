@@ -22,7 +22,7 @@ export function registerSpawn(program: Command, action: ActionFactory): void {
     .argument("[prompt...]", "first prompt, sent once the agent is ready (words are joined with spaces)")
     .option("--role <role>", "the role, as an option instead of the first argument (then every argument is prompt)")
     .option("--prompt-file <file>", "read the first prompt from a file ('-' reads stdin)")
-    .option("--context <text>", "context given to the agent with its first prompt")
+    .option("--context <text>", "background sent before the prompt in the same first message (without a prompt, it is the first message)")
     .option("--parent <id>", "parent instance; its role must be allowed to spawn <role>")
     .option("--name <name>", "a name for people to recognise the instance by")
     .option("--agent <agent>", "agent from the config (default: defaultAgent)")
