@@ -1,6 +1,9 @@
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { CORE_DIR, createEnv, parseJson, type TestEnv } from "./helpers.js";
 
@@ -72,6 +75,25 @@ describe("help and usage", () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--socket "no/slashes"');
   });
+});
+
+test("the committed bin entry says how to build when dist/ is missing (exit 1)", async () => {
+  // A copy of the checkout's layout without dist/: what npm links before the first build.
+  const root = await mkdtemp(path.join(os.tmpdir(), "tc-cli-unbuilt-"));
+  try {
+    const bin = path.join(root, "packages", "cli", "bin", "tmux-claude.js");
+    await mkdir(path.dirname(bin), { recursive: true });
+    await copyFile(fileURLToPath(new URL("../bin/tmux-claude.js", import.meta.url)), bin);
+    const result = await promisify(execFile)(process.execPath, [bin, "--help"]).then(
+      () => ({ code: 0, stderr: "" }),
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${path.join(root, "packages", "cli", "dist", "bin.js")} does not exist`);
+    expect(result.stderr).toContain(`cd ${root} && npm run build`);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
 });
 
 describe("config errors", () => {

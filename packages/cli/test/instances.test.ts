@@ -138,6 +138,63 @@ test("without serve, send waits until a queued message is delivered (or returns 
   await env.run(["terminate", id]);
 });
 
+describe("the seed's forms: spawn --role, list --active", () => {
+  test("spawn --role <role> [--context <text>] [prompt...] spawns that role; a context alone is the first message", async () => {
+    const before = (await env.received()).length;
+    const contextOnly = await env.run(["spawn", "--role", "executive", "--context", "Build feature X", "--json"]);
+    expect(contextOnly.code, contextOnly.stderr).toBe(0);
+    const lead = parseJson<Record_ & { receipt?: { state: string } }>(contextOnly);
+    expect(lead).toMatchObject({ role: "executive", parentId: null });
+    expect(lead.receipt?.state).toBe("delivered");
+
+    const child = await env.run(["spawn", "--role", "manager", "--parent", lead.id, "--context", "Background", "Write", "the tests"]);
+    expect(child.code, child.stderr).toBe(0);
+    expect(child.stdout).toBe(`${lead.id}.mgr-1\n`);
+    const texts = (await env.received()).slice(before).map((m) => m.text);
+    expect(texts).toEqual(["Build feature X", "Background\n\nWrite the tests"]);
+    await env.run(["terminate", lead.id, "--cascade"]);
+  });
+
+  test("spawn with the role twice or not at all is a usage error (exit 2) that shows both forms", async () => {
+    const ids = async () => parseJson<Record_[]>(await env.run(["list", "--json"])).map((r) => r.id);
+    const before = await ids();
+    const both = await env.run(["spawn", "executive", "--role", "manager", "--json"]);
+    expect(both.code).toBe(2);
+    const { error } = parseJson<{ error: { code: string; message: string } }>(both);
+    expect(error.code).toBe("TC_INVALID_ARGUMENT");
+    expect(error.message).toContain('got "executive" and --role manager');
+
+    const neither = await env.run(["spawn", "--context", "Build feature X"]);
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toContain("tmux-claude spawn <role> [prompt...] or tmux-claude spawn --role <role> [prompt...]");
+    expect(await ids()).toEqual(before);
+  });
+
+  test("list --active leaves out exited instances; with --status it is a usage error", async () => {
+    const gone = await spawnEcho();
+    const alive = await spawnEcho();
+    expect((await env.run(["send", gone.id, "/exit"])).code).toBe(0);
+    await eventually(
+      async () => parseJson<Record_[]>(await env.run(["list", "--json"])).find((r) => r.id === gone.id)?.status === "exited",
+      10_000,
+      `${gone.id} to exit`,
+    );
+    const active = parseJson<Record_[]>(await env.run(["list", "--active", "--json"]));
+    expect(active.map((r) => r.id)).toContain(alive.id);
+    expect(active.map((r) => r.id)).not.toContain(gone.id);
+    expect(active.every((r) => r.status !== "exited")).toBe(true);
+    const table = await env.run(["list", "--active"]);
+    expect(table.stdout).toContain(alive.id);
+    expect(table.stdout).not.toContain(gone.id);
+
+    const conflict = await env.run(["list", "--active", "--status", "idle"]);
+    expect(conflict.code).toBe(2);
+    expect(conflict.stderr).toContain("--active");
+    await env.run(["terminate", gone.id]);
+    await env.run(["terminate", alive.id]);
+  });
+});
+
 describe("errors", () => {
   test("an unknown instance exits 3 and names the id", async () => {
     for (const args of [["read", "ghost-7"], ["send", "ghost-7", "hi"], ["terminate", "ghost-7"], ["restart", "ghost-7"], ["attach", "ghost-7"]]) {

@@ -16,7 +16,7 @@ export const spawnInput = z.strictObject({
     .optional()
     .describe("Directory the agent works in (absolute, or relative to your own). Default: your working directory."),
   prompt: z.string().optional().describe("First message to the agent, delivered once it is ready."),
-  context: z.string().optional().describe("Background sent before the prompt, in the same first message."),
+  context: z.string().optional().describe("Background sent before the prompt, in the same first message; without a prompt it is the first message."),
   parentId: instanceId.optional().describe("Parent of the new instance: you (the default) or one of your descendants."),
   name: z.string().optional().describe("A human-readable name shown in lists."),
   agent: z.string().min(1).optional().describe("Agent from the config's agents (default: defaultAgent)."),

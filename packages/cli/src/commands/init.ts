@@ -27,7 +27,9 @@ async function init(cli: Cli, flags: { force?: boolean }): Promise<number> {
   }
   cli.out(`Wrote ${file}.`);
   if (!resolvesFrom(cli.io.cwd, "@tmux-claude/core")) {
-    cli.out('tmux-claude loads it as is; for type checking in your editor, npm install --save-dev @tmux-claude/core');
+    // @tmux-claude/core is not on the npm registry: point at the copy this command runs with.
+    const core = path.dirname(createRequire(import.meta.url).resolve("@tmux-claude/core/package.json"));
+    cli.out(`tmux-claude loads it as is; for type checking in your editor: npm install --save-dev ${core}`);
   }
   cli.out("Check it with: tmux-claude doctor");
   return 0;

@@ -8,6 +8,7 @@ interface ListFlags {
   role?: string;
   parent?: string;
   status?: InstanceStatus;
+  active?: boolean;
   tree?: boolean;
   json?: boolean;
 }
@@ -20,6 +21,7 @@ export function registerList(program: Command, action: ActionFactory): void {
     .option("--role <role>", "only instances of this role")
     .option("--parent <id>", "only the children of this instance")
     .addOption(new Option("--status <status>", "only instances in this status").choices(INSTANCE_STATUSES))
+    .addOption(new Option("--active", "only instances that have not exited").conflicts("status"))
     .option("--tree", "show the hierarchy as an indented tree")
     .option("--json", "print the instances as a JSON array")
     .action(action(list));
@@ -27,7 +29,8 @@ export function registerList(program: Command, action: ActionFactory): void {
 
 async function list(cli: Cli, flags: ListFlags): Promise<number> {
   return cli.withKernel("list", async (kernel) => {
-    const instances = await kernel.list({ role: flags.role, parentId: flags.parent, status: flags.status });
+    const all = await kernel.list({ role: flags.role, parentId: flags.parent, status: flags.status });
+    const instances = flags.active ? all.filter((instance) => instance.status !== "exited") : all;
     if (flags.json) cli.json(instances);
     else if (instances.length === 0) cli.out("No instances.");
     else cli.out(flags.tree ? formatTree(instances) : formatTable(instances));

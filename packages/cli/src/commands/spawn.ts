@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { readAll, usageError, type ActionFactory, type Cli } from "../context.js";
 
 interface SpawnFlags {
+  role?: string;
   promptFile?: string;
   context?: string;
   parent?: string;
@@ -17,20 +18,25 @@ export function registerSpawn(program: Command, action: ActionFactory): void {
   program
     .command("spawn")
     .description("Start an agent instance and wait until it is ready for input; prints its id.")
-    .argument("<role>", "role from the config (default roles: executive, manager, specialist)")
+    .argument("[role]", "role from the config (default roles: executive, manager, specialist); or give it with --role")
     .argument("[prompt...]", "first prompt, sent once the agent is ready (words are joined with spaces)")
+    .option("--role <role>", "the role, as an option instead of the first argument (then every argument is prompt)")
     .option("--prompt-file <file>", "read the first prompt from a file ('-' reads stdin)")
-    .option("--context <text>", "context given to the agent with its first prompt")
+    .option("--context <text>", "background sent before the prompt in the same first message (without a prompt, it is the first message)")
     .option("--parent <id>", "parent instance; its role must be allowed to spawn <role>")
     .option("--name <name>", "a name for people to recognise the instance by")
     .option("--agent <agent>", "agent from the config (default: defaultAgent)")
     .option("--workdir <dir>", "directory the agent works in (default: the current directory)")
     .option("--json", "print the instance record as JSON")
-    .addHelpText("after", "\nExamples:\n  tmux-claude spawn executive Plan the release\n  tmux-claude spawn manager --parent exec-1 --prompt-file task.md")
+    .addHelpText(
+      "after",
+      '\nExamples:\n  tmux-claude spawn executive Plan the release\n  tmux-claude spawn manager --parent exec-1 --prompt-file task.md\n  tmux-claude spawn --role manager --parent exec-1 --context "Build feature X"',
+    )
     .action(action(spawn));
 }
 
-async function spawn(cli: Cli, role: string, words: string[], flags: SpawnFlags): Promise<number> {
+async function spawn(cli: Cli, first: string | undefined, rest: string[], flags: SpawnFlags): Promise<number> {
+  const { role, words } = await roleAndWords(cli, first, rest, flags.role);
   const prompt = await promptFrom(cli, words, flags.promptFile);
   const workDir = path.resolve(cli.io.cwd, flags.workdir ?? ".");
   return cli.withKernel("spawn", async (kernel) => {
@@ -42,6 +48,29 @@ async function spawn(cli: Cli, role: string, words: string[], flags: SpawnFlags)
     else cli.out(instance.id);
     return 0;
   });
+}
+
+/**
+ * `spawn <role> [prompt...]` or `spawn --role <role> [prompt...]` (the seed's form): with
+ * --role every argument is prompt, unless the first one names a role too, which is ambiguous.
+ */
+async function roleAndWords(cli: Cli, first: string | undefined, rest: string[], option: string | undefined): Promise<{ role: string; words: string[] }> {
+  if (option === undefined) {
+    if (first === undefined) {
+      throw usageError('spawn needs a role: tmux-claude spawn <role> [prompt...] or tmux-claude spawn --role <role> [prompt...] (default roles: executive, manager, specialist).');
+    }
+    return { role: first, words: rest };
+  }
+  if (first !== undefined) {
+    const { config } = await cli.loadConfig("spawn");
+    if (Object.hasOwn(config.roles, first)) {
+      throw usageError(
+        `Give the role once: as an argument or with --role, not both (got "${first}" and --role ${option}). If "${first}" starts the prompt, quote the whole prompt or use --prompt-file.`,
+        { role: option, argument: first },
+      );
+    }
+  }
+  return { role: option, words: first === undefined ? rest : [first, ...rest] };
 }
 
 async function promptFrom(cli: Cli, words: string[], promptFile: string | undefined): Promise<string | undefined> {

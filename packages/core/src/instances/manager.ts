@@ -291,9 +291,10 @@ export class InstanceManager {
       const record = live.record;
       await this.waitReady(live);
       let receipt: DeliveryReceipt | undefined;
-      if (plan.prompt !== undefined && !live.record.agentState?.promptDelivered) {
-        const text = plan.context ? `${plan.context}\n\n${plan.prompt}` : plan.prompt;
-        receipt = await this.send(record.id, text, { whenBusy: "queue" }, caller);
+      // A context without a prompt is the first message itself (`spawn --role manager --context "Build X"`), never dropped.
+      const first = [plan.context, plan.prompt].filter((part) => part !== undefined && part !== "").join("\n\n");
+      if (first !== "" && !live.record.agentState?.promptDelivered) {
+        receipt = await this.send(record.id, first, { whenBusy: "queue" }, caller);
       }
       const instance = this.live.get(record.id)?.record ?? record;
       await hooks.afterSpawn.promise(instance);
