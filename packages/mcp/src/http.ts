@@ -17,6 +17,8 @@ export interface HttpEndpointOptions {
   port: number;
   path: string;
   logger: Logger;
+  /** A caller's session was initialized (its initialize request was answered). */
+  onSessionInitialized?: (caller: Caller) => void;
 }
 
 interface Session {
@@ -161,6 +163,7 @@ export class HttpEndpoint {
         for (const old of mine.slice(0, Math.max(0, mine.length - MAX_SESSIONS_PER_CALLER + 1))) void this.closeSession(old);
         this.sessions.set(id, { id, caller, transport, server });
         this.options.logger.debug({ session: id, caller: caller.instanceId }, "MCP session opened");
+        this.options.onSessionInitialized?.(caller);
       },
     });
     transport.onclose = () => {

@@ -2,41 +2,48 @@
 // executive spawns a manager through its own MCP connection, the manager
 // spawns a specialist, the specialist writes a file, and the executive reads
 // what the specialist said. The model is the test kit's scripted stand-in.
+// It runs on the pinned Claude Code and on the newest release on the registry.
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { RecordedRequest as StandInRequest } from "@tmux-claude/testkit";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { claudeReleases, isMainTurn, toolNames, type RecordedRequest as StandInRequest } from "@tmux-claude/testkit";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createClaudeHarness, type ClaudeHarness } from "../../core/test/claude/helpers.js";
 import { mcp, type McpApi } from "../src/index.js";
 
-let h: ClaudeHarness;
-beforeAll(async () => {
-  h = await createClaudeHarness({ config: { plugins: [mcp({ port: 0 })], limits: { spawnTimeout: 60_000, sendTimeout: 30_000 } } });
-  await h.kernel.plugin<McpApi>("mcp")!.listen();
-}, 120_000);
-afterAll(async () => {
-  await h?.close();
-});
-
-type Block = { type: string; text?: string; content?: unknown };
+type Block = { type: string; text?: string; content?: unknown; id?: string; name?: string; tool_use_id?: string };
 
 /** Which instance a request comes from: the adapter names it in the appended system prompt. */
 function instanceOf(req: StandInRequest): string | undefined {
   return /You are the tmux-claude instance \\?"([^"\\]+)\\?"/u.exec(JSON.stringify(req.body.system ?? ""))?.[1];
 }
 
-/** Every tool result of the conversation so far, as text, oldest first. */
+/** Every tool result of the conversation so far, as text, oldest first (a ToolSearch round trip of the stand-in is no step of the script). */
 function results(req: StandInRequest): string[] {
   const out: string[] = [];
+  const searches = new Set<string>();
   for (const message of (req.body.messages ?? []) as { role: string; content: string | Block[] }[]) {
-    if (message.role !== "user" || typeof message.content === "string") continue;
-    for (const block of message.content) if (block.type === "tool_result") out.push(JSON.stringify(block.content));
+    if (typeof message.content === "string") continue;
+    for (const block of message.content) {
+      if (message.role === "assistant" && block.type === "tool_use" && block.name === "ToolSearch") searches.add(block.id ?? "");
+      if (message.role === "user" && block.type === "tool_result" && !searches.has(block.tool_use_id ?? "")) out.push(JSON.stringify(block.content));
+    }
   }
   return out;
 }
 
 const tool = (name: string, input: Record<string, unknown>) => ({ toolUse: { name: `mcp__tmux-claude__${name}`, input } });
+
+for (const release of await claudeReleases()) {
+describe.skipIf(release.skip !== undefined)(`Claude Code ${release.label}`, () => {
+let h: ClaudeHarness;
+beforeAll(async () => {
+  h = await createClaudeHarness({ claude: await release.binary(), config: { plugins: [mcp({ port: 0 })], limits: { spawnTimeout: 60_000, sendTimeout: 30_000 } } });
+  await h.kernel.plugin<McpApi>("mcp")!.listen();
+}, 300_000);
+afterAll(async () => {
+  await h?.close();
+});
 
 test("executive -> manager -> specialist over MCP, with the real Claude Code", async () => {
   h.model.rule({
@@ -94,5 +101,14 @@ test("executive -> manager -> specialist over MCP, with the real Claude Code", a
   // Every MCP call came from the instance itself: the specialist got no orchestration tools.
   const specTools = h.model.requests.filter((r) => instanceOf(r) === "exec-1.mgr-1.spec-1").flatMap((r) => ((r.body.tools ?? []) as { name: string }[]).map((t) => t.name));
   expect(specTools.some((name) => name.startsWith("mcp__tmux-claude__spawn"))).toBe(false);
+  // The executive's first turn already carried its orchestration tools: loaded up front (alwaysLoad), its MCP session up before the prompt.
+  const firstTurn = h.model.requests.find((r) => isMainTurn(r) && instanceOf(r) === "exec-1")!;
+  const offered = toolNames(firstTurn);
+  console.info(`[hierarchy] Claude Code ${h.claude.version}: the executive's first main turn offered ${offered.join(", ")}`);
+  expect(offered).toContain("mcp__tmux-claude__spawn");
+  expect(offered).not.toContain("WaitForMcpServers");
+  expect(firstTurn.body.tools?.find((t) => t.name === "mcp__tmux-claude__spawn")?.defer_loading).toBeUndefined();
   await h.kernel.terminate(exec.id, { cascade: true });
 }, 240_000);
+});
+}

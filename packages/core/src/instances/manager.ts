@@ -11,6 +11,7 @@ import type { InstanceRecord, InstanceStatus, StateStore } from "../store/types.
 import { sessionNameFor } from "../tmux/quote.js";
 import type { PaneSnapshot, TmuxRuntime } from "../tmux/runtime.js";
 import { currentProcess, isSameProcess, processTree, signalProcesses, waitForExit } from "../os/process-tree.js";
+import { openReadyGates } from "./ready-gate.js";
 import { resolveCommand } from "./resolve-command.js";
 
 export interface SpawnOptions {
@@ -286,9 +287,10 @@ export class InstanceManager {
       plan.workDir = path.resolve(plan.workDir);
       await assertDirectory(plan.workDir);
       launched = true;
+      const launchedAt = Date.now();
       const live = await this.launch(reserved, plan);
       const record = live.record;
-      await this.waitReady(live);
+      await this.waitReady(live, { launchedAt, restart: false });
       let receipt: DeliveryReceipt | undefined;
       if (plan.prompt !== undefined && !live.record.agentState?.promptDelivered) {
         const text = plan.context ? `${plan.context}\n\n${plan.prompt}` : plan.prompt;
@@ -356,8 +358,27 @@ export class InstanceManager {
     return live;
   }
 
+  /**
+   * Ready means: the agent is idle and every plugin's `awaitReady` gate let it
+   * through. A gate that fails early fails the spawn at once; otherwise the
+   * agent's own failure (with its screen) comes first, then the gates'.
+   */
+  private async waitReady(live: Live, launch: { launchedAt: number; restart: boolean }): Promise<void> {
+    const gates = openReadyGates({
+      hooks: this.deps.hooks, store: this.deps.store, instance: live.record, ...launch,
+      timeoutMs: this.deps.config.limits.spawnTimeout, gone: live.gone.signal,
+    });
+    try {
+      await Promise.race([this.waitAgentReady(live), gates.failedEarly]);
+    } catch (error) {
+      gates.cancel(error);
+      throw error;
+    }
+    await gates.done;
+  }
+
   /** Wait until the agent is idle; fail loudly (screen quoted) on a dialog, an exit or the timeout. */
-  private async waitReady(live: Live): Promise<void> {
+  private async waitAgentReady(live: Live): Promise<void> {
     const { spawnTimeout } = this.deps.config.limits;
     const id = live.record.id;
     try {
@@ -590,6 +611,14 @@ export class InstanceManager {
     return this.live.get(id)?.record ?? this.requireRecord(id);
   }
 
+  /** Atomically replace one plugin's part of a record (`pluginState[plugin]`); every process sees it through the store. */
+  async updatePluginState(id: string, plugin: string, updater: (state: unknown) => unknown): Promise<InstanceRecord | undefined> {
+    const updated = await this.deps.store.update(id, (r) => ({ ...r, pluginState: { ...r.pluginState, [plugin]: updater(r.pluginState?.[plugin]) } }));
+    const live = this.live.get(id);
+    if (live && updated) live.record = { ...live.record, pluginState: updated.pluginState };
+    return updated;
+  }
+
   // ---------------------------------------------------------------- terminate
 
   async terminate(id: string, options: TerminateOptions = {}): Promise<string[]> {
@@ -659,9 +688,10 @@ export class InstanceManager {
       agent: previous.agent, workDir: previous.workDir, env: previous.launch.env, args: [], caller: null,
     };
     await assertDirectory(previous.workDir);
+    const launchedAt = Date.now();
     const live = await this.launch(previous, plan, previous);
     const record = live.record;
-    await this.waitReady(live);
+    await this.waitReady(live, { launchedAt, restart: true });
     this.drain(id);
     this.deps.logger.info({ instance: id }, "restarted");
     return this.live.get(id)?.record ?? record;
