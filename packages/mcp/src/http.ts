@@ -17,8 +17,10 @@ export interface HttpEndpointOptions {
   port: number;
   path: string;
   logger: Logger;
-  /** A caller's session was initialized (its initialize request was answered). */
+  /** A caller's session was initialized (its initialize request is being answered). */
   onSessionInitialized?: (caller: Caller) => void;
+  /** A caller's session asked for its tools (tools/list is being answered). */
+  onToolsListed?: (caller: Caller) => void;
 }
 
 interface Session {
@@ -171,6 +173,11 @@ export class HttpEndpoint {
       if (id && this.sessions.get(id)?.transport === transport) this.sessions.delete(id);
     };
     await server.connect(transport);
+    const deliver = transport.onmessage;
+    transport.onmessage = (message, extra) => {
+      if ("method" in message && message.method === "tools/list") this.options.onToolsListed?.(caller);
+      deliver?.(message, extra);
+    };
     await transport.handleRequest(req, res, body);
   }
 

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { definePlugin, ErrorCodes, TmuxClaudeError, type Kernel, type Logger, type Plugin, type PluginContext } from "@tmux-claude/core";
 import { z } from "zod";
 import { HttpEndpoint, isWildcard } from "./http.js";
-import { awaitSession, stampInitialized } from "./session-gate.js";
+import { awaitSession, stamp } from "./session-gate.js";
 import { MCP_TOKEN_ENV, MCP_URL_ENV, mintToken } from "./tokens.js";
 
 export const PLUGIN_NAME = "mcp";
@@ -143,16 +143,18 @@ class McpEndpoint implements McpApi {
     if (!this.listening) {
       const ctx = this.ctx!;
       const logger = this.logger;
+      const record = (instanceId: string | null, what: "initializedAt" | "toolsListedAt") => {
+        const at = Date.now();
+        if (!instanceId) return;
+        void ctx.updateInstanceState(instanceId, (state) => stamp(state, what, at)).catch((error: unknown) =>
+          logger.warn({ err: error, instance: instanceId }, `could not record ${what} of an MCP session`),
+        );
+      };
       const http = new HttpEndpoint({
         kernel: this.kernel, host: this.options.host, port: this.port, path: this.options.path, logger,
-        // The stamp a spawn waits for (see awaitSession), in whichever process it runs.
-        onSessionInitialized: (caller) => {
-          const at = Date.now();
-          if (!caller.instanceId) return;
-          void ctx.updateInstanceState(caller.instanceId, (state) => stampInitialized(state, at)).catch((error: unknown) =>
-            logger.warn({ err: error, instance: caller.instanceId }, "could not record that an MCP session initialized"),
-          );
-        },
+        // The stamps a spawn waits for (see awaitSession), in whichever process it runs.
+        onSessionInitialized: (caller) => record(caller.instanceId, "initializedAt"),
+        onToolsListed: (caller) => record(caller.instanceId, "toolsListedAt"),
       });
       this.http = http;
       const host = this.options.host;

@@ -4,13 +4,21 @@ import { PLUGIN_NAME } from "./plugin.js";
 
 /**
  * What this plugin keeps in an instance's record (`pluginState.mcp`). The
- * endpoint stamps it when a session of that instance's token initializes, in
- * whichever process serves it (usually `tmux-claude serve`); a spawn in another
- * process (a one-shot CLI command) sees it through the store.
+ * endpoint stamps it as a session of that instance's token initializes and
+ * lists its tools, in whichever process serves it (usually `tmux-claude
+ * serve`); a spawn in another process (a one-shot CLI command) sees it
+ * through the store.
  */
 export interface McpInstanceState {
   /** `Date.now()` when a session of this instance last initialized. */
   initializedAt?: number;
+  /**
+   * `Date.now()` when a session of this instance last asked for its tools.
+   * This is what readiness waits for: measured with Claude Code 2.1.329 on a
+   * loaded machine, a prompt typed right after `initialize` could reach the
+   * model before the client had its tools.
+   */
+  toolsListedAt?: number;
 }
 
 /** The record's MCP state, whatever another process (or an older version) left there. */
@@ -19,11 +27,13 @@ export function mcpStateOf(record: InstanceRecord): McpInstanceState {
   return state !== null && typeof state === "object" ? (state as McpInstanceState) : {};
 }
 
-/** The stamp a newly initialized session leaves: the rest of the plugin's state stays. */
-export function stampInitialized(state: unknown, at: number): McpInstanceState {
+/** The plugin's state with one stamp set; the rest stays. */
+export function stamp(state: unknown, what: keyof McpInstanceState, at: number): McpInstanceState {
   const previous = state !== null && typeof state === "object" ? (state as McpInstanceState) : {};
-  return { ...previous, initializedAt: at };
+  return { ...previous, [what]: at };
 }
+
+const since = (at: number | undefined, launchedAt: number) => (at ?? -1) >= launchedAt;
 
 export interface SessionEndpoint {
   /** The URL the instance was given. */
@@ -34,41 +44,50 @@ export interface SessionEndpoint {
 }
 
 /**
- * Resolves once the instance's MCP session initialized during this launch.
+ * Resolves once the instance's MCP session initialized and listed its tools during this launch.
  * When nothing listens at the endpoint (and this process does not serve it),
  * the session can never start: that fails at once, saying to start `serve`.
  */
 export async function awaitSession(gate: ReadyGate, endpoint: SessionEndpoint): Promise<void> {
   const id = gate.instance.id;
-  let initializedYet = false;
-  const initialized = gate.until((record) => (mcpStateOf(record).initializedAt ?? -1) >= gate.launchedAt).then(() => {
-    initializedYet = true;
-  });
-  initialized.catch(() => undefined);
+  const details = { id, url: endpoint.url, plugin: PLUGIN_NAME, hook: "awaitReady" };
+  let latest = gate.instance;
+  let listedYet = false;
+  const listed = gate
+    .until((record) => {
+      latest = record;
+      return since(mcpStateOf(record).toolsListedAt, gate.launchedAt);
+    })
+    .then(() => {
+      listedYet = true;
+    });
+  listed.catch(() => undefined);
   const unreachable = !endpoint.servedHere && !(await listens(endpoint.url, gate.signal));
-  // A session that initialized meanwhile (serve stopped right after) counts: the agent has its tools.
-  if (unreachable && !initializedYet && !gate.signal.aborted) {
+  // A session that got its tools meanwhile (serve stopped right after) counts: the agent has them.
+  if (unreachable && !listedYet && !gate.signal.aborted) {
     throw new TmuxClaudeError(
-        ErrorCodes.SPAWN_FAILED,
-        `Instance "${id}" cannot open its MCP session: nothing listens at ${endpoint.url}, where its tmux-claude tools are served. ` +
-          `Start \`tmux-claude serve\` (for tmux socket "${endpoint.socket}") and spawn again; to spawn agents that do without their tools, set mcp({ awaitSession: [] }).`,
-      { id, url: endpoint.url, plugin: PLUGIN_NAME, hook: "awaitReady" },
+      ErrorCodes.SPAWN_FAILED,
+      `Instance "${id}" cannot open its MCP session: nothing listens at ${endpoint.url}, where its tmux-claude tools are served. ` +
+        `Start \`tmux-claude serve\` (for tmux socket "${endpoint.socket}") and spawn again; to spawn agents that do without their tools, set mcp({ awaitSession: [] }).`,
+      details,
     );
   }
   try {
-    await initialized;
+    await listed;
   } catch (error) {
     const reason = gate.signal.reason as unknown;
     if (!(gate.signal.aborted && reason instanceof TmuxClaudeError && reason.code === ErrorCodes.SPAWN_TIMEOUT)) throw error;
-    const there = (await listens(endpoint.url, AbortSignal.timeout(1_000)))
-      ? `Something listens there: check that it is \`tmux-claude serve\` for tmux socket "${endpoint.socket}", and look at the agent's MCP status (tmux-claude attach ${id}, then /mcp).`
-      : "Nothing listens there now: is `tmux-claude serve` running?";
-    throw new TmuxClaudeError(
-      ErrorCodes.SPAWN_TIMEOUT,
-      `${reason.message} Its MCP session never initialized: the endpoint at ${endpoint.url} saw no initialize request with its token. ${there}`,
-      { id, url: endpoint.url, plugin: PLUGIN_NAME, hook: "awaitReady" },
-      { cause: error },
-    );
+    const status = `Look at the agent's MCP status (tmux-claude attach ${id}, then /mcp).`;
+    let what: string;
+    if (since(mcpStateOf(latest).initializedAt, gate.launchedAt)) {
+      what = `Its MCP session initialized but never asked for its tools (no tools/list request with its token at ${endpoint.url}). ${status}`;
+    } else {
+      const there = (await listens(endpoint.url, AbortSignal.timeout(1_000)))
+        ? `Something listens there: check that it is \`tmux-claude serve\` for tmux socket "${endpoint.socket}". ${status}`
+        : "Nothing listens there now: is `tmux-claude serve` running?";
+      what = `Its MCP session never initialized: the endpoint at ${endpoint.url} saw no initialize request with its token. ${there}`;
+    }
+    throw new TmuxClaudeError(ErrorCodes.SPAWN_TIMEOUT, `${reason.message} ${what}`, details, { cause: error });
   }
 }
 

@@ -946,6 +946,8 @@ export class InstanceManager {
       return;
     }
     if (live) {
+      // Plugins' state may be written by any process (e.g. serve's MCP endpoint): the store has it.
+      if (record.pluginState !== undefined) live.record = { ...live.record, pluginState: record.pluginState };
       // Another process changed it (e.g. an agent hook): adopt newer state.
       if (record.updatedAt > live.record.updatedAt && record.status !== live.record.status) {
         this.applyStatus(id, record.status, { reason: record.statusReason, lastReply: record.lastReply });
