@@ -1,21 +1,12 @@
-// Spawn is ready only once the instance's MCP session initialized, also when
+// Spawn is ready only once the instance's MCP session initialized and listed its tools, also when
 // the spawn runs in a one-shot kernel and another kernel (serve) hosts the
 // endpoint: the endpoint stamps the instance's record, the spawner watches it.
 // The echo agent stands in for an MCP client (`awaitSession: ["command"]`);
 // the test opens the session with the instance's own token, as Claude Code would.
-import { createServer } from "node:net";
 import { ErrorCodes, sessionNameFor, type Kernel, type SpawnResult } from "@tmux-claude/core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { mcp, type McpApi } from "../src/index.js";
-import { createSetup, httpClient, ok, tokenOf, type Setup } from "./helpers.js";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { createSetup, freePort, httpClient, ok, tokenOf, type Setup } from "./helpers.js";
 
 /** What Claude Code does when it connects: initialize a session, then ask for its tools. */
 async function listTools(url: string, token: string): Promise<void> {
