@@ -599,7 +599,7 @@ export class InstanceManager {
       children.set(record.parentId, list);
     }
     return records
-      .map((record) => this.live.get(record.id)?.record ?? record)
+      .map((record) => withPluginState(this.live.get(record.id)?.record, record))
       .filter((r) => filter.role === undefined || r.role === filter.role)
       .filter((r) => filter.parentId === undefined || r.parentId === filter.parentId)
       .filter((r) => filter.status === undefined || r.status === filter.status)
@@ -608,7 +608,11 @@ export class InstanceManager {
   }
 
   async get(id: string): Promise<InstanceRecord> {
-    return this.live.get(id)?.record ?? this.requireRecord(id);
+    const live = this.live.get(id);
+    if (!live) return this.requireRecord(id);
+    // Without a store watch (one-shot kernels), plugins' state another process wrote is only in the store.
+    if (this.watchAll) return live.record;
+    return withPluginState(live.record, await this.deps.store.get(id));
   }
 
   /** Atomically replace one plugin's part of a record (`pluginState[plugin]`); every process sees it through the store. */
@@ -1072,6 +1076,12 @@ async function assertDirectory(dir: string): Promise<void> {
   }
 }
 
+
+/** The live view of a record with the plugins' state as stored (any process may write it). */
+function withPluginState(live: InstanceRecord | undefined, stored: InstanceRecord | undefined): InstanceRecord {
+  if (!live) return stored!;
+  return stored?.pluginState === undefined ? live : { ...live, pluginState: stored.pluginState };
+}
 
 function withoutSpawner(state: Record<string, unknown> | undefined): Record<string, unknown> {
   const { spawner: _spawner, ...rest } = state ?? {};
