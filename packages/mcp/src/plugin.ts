@@ -28,7 +28,8 @@ export const mcpOptions = z.strictObject({
   /**
    * Adapters whose agents open their MCP session when they start (the claude
    * adapter writes their `--mcp-config`). Their spawn and restart are ready
-   * only once the endpoint saw that session's initialize; [] never waits.
+   * only once the endpoint saw that session initialize and list its tools;
+   * [] never waits.
    */
   awaitSession: z.array(z.string().min(1)).default(["claude"]),
 });
@@ -88,6 +89,8 @@ class McpEndpoint implements McpApi {
   private port = 0;
   private http: HttpEndpoint | undefined;
   private listening: Promise<McpListening> | undefined;
+  /** Stamps being written; close() lets them finish before the kernel closes the store. */
+  private readonly stamping = new Set<Promise<unknown>>();
 
   setup(ctx: PluginContext, options: z.output<typeof mcpOptions>): void {
     this.kernel = ctx.kernel;
@@ -146,9 +149,11 @@ class McpEndpoint implements McpApi {
       const record = (instanceId: string | null, what: "initializedAt" | "toolsListedAt") => {
         const at = Date.now();
         if (!instanceId) return;
-        void ctx.updateInstanceState(instanceId, (state) => stamp(state, what, at)).catch((error: unknown) =>
-          logger.warn({ err: error, instance: instanceId }, `could not record ${what} of an MCP session`),
-        );
+        const writing = ctx
+          .updateInstanceState(instanceId, (state) => stamp(state, what, at))
+          .catch((error: unknown) => logger.warn({ err: error, instance: instanceId }, `could not record ${what} of an MCP session`))
+          .finally(() => this.stamping.delete(writing));
+        this.stamping.add(writing);
       };
       const http = new HttpEndpoint({
         kernel: this.kernel, host: this.options.host, port: this.port, path: this.options.path, logger,
@@ -179,5 +184,6 @@ class McpEndpoint implements McpApi {
     this.http = undefined;
     this.listening = undefined;
     await http?.close();
+    await Promise.allSettled([...this.stamping]);
   }
 }

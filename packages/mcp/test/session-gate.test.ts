@@ -79,7 +79,8 @@ describe("an instance with MCP is ready once its session initialized", () => {
     const token = await tokenOf(oneShot, id);
     await listTools(url, token);
     await spawning;
-    const before = (await serve.get(id)).pluginState?.mcp as { toolsListedAt: number };
+    // The one-shot kernel reads plugins' state from the store, where serve's endpoint wrote it.
+    const before = (await oneShot.get(id)).pluginState?.mcp as { toolsListedAt: number };
     const oldPane = (await oneShot.get(id)).tmux.paneId;
 
     const restarting = tracked(oneShot.restart(id));
@@ -93,8 +94,7 @@ describe("an instance with MCP is ready once its session initialized", () => {
     expect(restarting.settled()).toBe(false);
     await listTools(url, token);
     await restarting.promise;
-    const stamp = async () => ((await serve.get(id)).pluginState?.mcp as { toolsListedAt?: number } | undefined)?.toolsListedAt ?? 0;
-    await expect.poll(stamp, { timeout: 5_000 }).toBeGreaterThan(before.toolsListedAt);
+    expect(((await oneShot.get(id)).pluginState?.mcp as { toolsListedAt: number }).toolsListedAt).toBeGreaterThan(before.toolsListedAt);
     await oneShot.terminate(id);
   });
 
