@@ -9,6 +9,7 @@ export {
   type WhenBusy,
   type StatusChange,
   type TerminateEvent,
+  type ReadyGate,
   type ToolContribution,
   type CommandContribution,
 } from "./kernel/hooks.js";

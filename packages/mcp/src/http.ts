@@ -17,6 +17,10 @@ export interface HttpEndpointOptions {
   port: number;
   path: string;
   logger: Logger;
+  /** A caller's session was initialized (its initialize request is being answered). */
+  onSessionInitialized?: (caller: Caller) => void;
+  /** A caller's session asked for its tools (tools/list is being answered). */
+  onToolsListed?: (caller: Caller) => void;
 }
 
 interface Session {
@@ -161,6 +165,7 @@ export class HttpEndpoint {
         for (const old of mine.slice(0, Math.max(0, mine.length - MAX_SESSIONS_PER_CALLER + 1))) void this.closeSession(old);
         this.sessions.set(id, { id, caller, transport, server });
         this.options.logger.debug({ session: id, caller: caller.instanceId }, "MCP session opened");
+        this.options.onSessionInitialized?.(caller);
       },
     });
     transport.onclose = () => {
@@ -168,6 +173,11 @@ export class HttpEndpoint {
       if (id && this.sessions.get(id)?.transport === transport) this.sessions.delete(id);
     };
     await server.connect(transport);
+    const deliver = transport.onmessage;
+    transport.onmessage = (message, extra) => {
+      if ("method" in message && message.method === "tools/list") this.options.onToolsListed?.(caller);
+      deliver?.(message, extra);
+    };
     await transport.handleRequest(req, res, body);
   }
 

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { definePlugin, ErrorCodes, TmuxClaudeError, type Kernel, type Logger, type Plugin, type PluginContext } from "@tmux-claude/core";
 import { z } from "zod";
 import { HttpEndpoint, isWildcard } from "./http.js";
+import { awaitSession, stamp } from "./session-gate.js";
 import { MCP_TOKEN_ENV, MCP_URL_ENV, mintToken } from "./tokens.js";
 
 export const PLUGIN_NAME = "mcp";
@@ -24,6 +25,13 @@ export const mcpOptions = z.strictObject({
     .string()
     .regex(/^\/[A-Za-z0-9._~\-/]*$/u, 'a URL path starting with "/"')
     .default("/mcp"),
+  /**
+   * Adapters whose agents open their MCP session when they start (the claude
+   * adapter writes their `--mcp-config`). Their spawn and restart are ready
+   * only once the endpoint saw that session initialize and list its tools;
+   * [] never waits.
+   */
+  awaitSession: z.array(z.string().min(1)).default(["claude"]),
 });
 
 export type McpOptions = z.input<typeof mcpOptions>;
@@ -75,14 +83,18 @@ export function mcp(options?: McpOptions): Plugin<McpApi> {
 
 class McpEndpoint implements McpApi {
   private kernel: Kernel | undefined;
+  private ctx: PluginContext | undefined;
   private logger: Logger | undefined;
   private options: z.output<typeof mcpOptions> | undefined;
   private port = 0;
   private http: HttpEndpoint | undefined;
   private listening: Promise<McpListening> | undefined;
+  /** Stamps being written; close() lets them finish before the kernel closes the store. */
+  private readonly stamping = new Set<Promise<unknown>>();
 
   setup(ctx: PluginContext, options: z.output<typeof mcpOptions>): void {
     this.kernel = ctx.kernel;
+    this.ctx = ctx;
     this.logger = ctx.logger;
     this.options = options;
     this.port = options.port ?? defaultPort(ctx.config.tmux.socket);
@@ -91,6 +103,11 @@ class McpEndpoint implements McpApi {
       ...plan,
       env: { ...plan.env, [MCP_URL_ENV]: this.url, [MCP_TOKEN_ENV]: mintToken() },
     }));
+    ctx.hooks.awaitReady.tapPromise(async (gate) => {
+      const adapter = ctx.config.agents[gate.instance.agent]?.adapter;
+      if (!gate.instance.launch.env[MCP_TOKEN_ENV] || !adapter || !options.awaitSession.includes(adapter)) return;
+      await awaitSession(gate, { url: this.url, servedHere: this.http !== undefined, socket: ctx.config.tmux.socket });
+    });
     // Sessions of an instance that is gone end with it (its token is refused from now on anyway).
     ctx.hooks.afterTerminate.tapPromise(async ({ instance }) => this.http?.closeSessionsOf(instance.id));
     ctx.hooks.statusChange.tapPromise(async ({ instance, to }) => {
@@ -127,9 +144,24 @@ class McpEndpoint implements McpApi {
       );
     }
     if (!this.listening) {
-      const http = new HttpEndpoint({ kernel: this.kernel, host: this.options.host, port: this.port, path: this.options.path, logger: this.logger });
-      this.http = http;
+      const ctx = this.ctx!;
       const logger = this.logger;
+      const record = (instanceId: string | null, what: "initializedAt" | "toolsListedAt") => {
+        const at = Date.now();
+        if (!instanceId) return;
+        const writing = ctx
+          .updateInstanceState(instanceId, (state) => stamp(state, what, at))
+          .catch((error: unknown) => logger.warn({ err: error, instance: instanceId }, `could not record ${what} of an MCP session`))
+          .finally(() => this.stamping.delete(writing));
+        this.stamping.add(writing);
+      };
+      const http = new HttpEndpoint({
+        kernel: this.kernel, host: this.options.host, port: this.port, path: this.options.path, logger,
+        // The stamps a spawn waits for (see awaitSession), in whichever process it runs.
+        onSessionInitialized: (caller) => record(caller.instanceId, "initializedAt"),
+        onToolsListed: (caller) => record(caller.instanceId, "toolsListedAt"),
+      });
+      this.http = http;
       const host = this.options.host;
       this.listening = http.listen().then(
         (address) => {
@@ -152,5 +184,6 @@ class McpEndpoint implements McpApi {
     this.http = undefined;
     this.listening = undefined;
     await http?.close();
+    await Promise.allSettled([...this.stamping]);
   }
 }

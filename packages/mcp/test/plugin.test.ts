@@ -1,17 +1,7 @@
-import { createServer } from "node:net";
 import type { Kernel } from "@tmux-claude/core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { defaultPort, mcp, MCP_TOKEN_ENV, PORT_RANGE, withMcp, type McpApi } from "../src/index.js";
-import { createSetup, httpClient, ok, tokenOf, type Setup } from "./helpers.js";
-
-/** A port that was free a moment ago. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { createSetup, freePort, httpClient, ok, tokenOf, type Setup } from "./helpers.js";
 
 describe("options", () => {
   test("the default port is derived from the socket name, within the range", () => {

@@ -26,5 +26,7 @@ export { apiKeyFingerprint, claudeEnv, prepareClaudeHome, trustDir } from "./cla
 export type { ClaudeEnvOptions, ClaudeHome, PrepareClaudeHomeOptions } from "./claude-home.js";
 export { CLAUDE_BIN_ENV, claudeVersion, findClaudeBinary } from "./claude-binary.js";
 export type { ClaudeBinary, FindClaudeBinaryOptions } from "./claude-binary.js";
+export { claudeReleases, newestClaudeVersion, NEWEST_CLAUDE_ENV } from "./claude-releases.js";
+export type { ClaudeRelease, ClaudeReleasesOptions } from "./claude-releases.js";
 export { TestkitError, TestkitErrorCodes } from "./errors.js";
 export type { TestkitErrorCode } from "./errors.js";

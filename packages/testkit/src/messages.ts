@@ -75,8 +75,16 @@ function blocksOf(message: Message): ContentBlock[] {
   return typeof message.content === "string" ? [{ type: "text", text: message.content }] : message.content;
 }
 
-function lastUserMessage(req: RecordedRequest): Message | undefined {
-  return req.body.messages.findLast((m) => m.role === "user");
+/**
+ * The user messages of the current turn: every one since the last assistant
+ * message. Claude Code appends reminders (agent types, deferred tools, MCP
+ * server instructions) as user messages of their own after the prompt or the
+ * tool results, so the last user message alone may hold none of them.
+ */
+function currentUserMessages(req: RecordedRequest): Message[] {
+  const messages = req.body.messages;
+  const lastAssistant = messages.findLastIndex((m) => m.role === "assistant");
+  return messages.slice(lastAssistant + 1).filter((m) => m.role === "user");
 }
 
 /** True for a Messages API request that carries tools: a turn of the main agent loop. */
@@ -90,24 +98,23 @@ export function isSideRequest(req: RecordedRequest): boolean {
 }
 
 /**
- * The text the user typed in the last user message: its text blocks joined
- * with newlines, without the `<system-reminder>` blocks Claude Code adds.
- * Empty when the last user message only carries tool results.
+ * The text the user typed in the current turn (every user message since the
+ * last assistant message): text blocks joined with newlines, without the
+ * `<system-reminder>` blocks Claude Code adds. Empty when the turn only
+ * carries tool results.
  */
 export function lastUserText(req: RecordedRequest): string {
-  const message = lastUserMessage(req);
-  if (!message) return "";
-  return blocksOf(message)
+  return currentUserMessages(req)
+    .flatMap(blocksOf)
     .filter((b) => b.type === "text" && typeof b.text === "string" && !b.text.trimStart().startsWith(SYSTEM_REMINDER))
     .map((b) => b.text as string)
     .join("\n");
 }
 
-/** Tool results in the last user message (the ones this turn answers). */
+/** Tool results of the current turn (every user message since the last assistant message): the calls this turn answers. */
 export function toolResults(req: RecordedRequest): ToolResult[] {
-  const message = lastUserMessage(req);
-  if (!message) return [];
-  return blocksOf(message)
+  return currentUserMessages(req)
+    .flatMap(blocksOf)
     .filter((b) => b.type === "tool_result")
     .map((b) => ({
       toolUseId: String(b.tool_use_id ?? ""),

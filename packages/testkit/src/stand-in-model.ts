@@ -15,7 +15,9 @@ import {
   type RecordedRequest,
   type RequestKind,
   type RequestPredicate,
+  toolResults,
 } from "./messages.js";
+import { TOOL_SEARCH, toolsToSearch } from "./tool-search.js";
 
 export interface Usage {
   input_tokens: number;
@@ -117,6 +119,10 @@ function isErrorReply(reply: Reply): reply is ErrorReply {
   return "error" in reply && reply.error !== undefined;
 }
 
+function toolUsesOf(reply: MessageReply): ToolUseSpec[] {
+  return reply.toolUse === undefined ? [] : Array.isArray(reply.toolUse) ? reply.toolUse : [reply.toolUse];
+}
+
 /** About four characters per token, as for English text; enough for usage to look real. */
 function estimateTokens(text: string): number {
   return Math.max(1, Math.ceil(text.length / 4));
@@ -158,6 +164,8 @@ export class StandInModel {
   readonly #events = new EventEmitter();
   readonly #sideReply: ReplySource;
   readonly #fallbackReply: ReplySource;
+  /** Replies held back while their deferred tools are selected, by the id of the ToolSearch call made first. */
+  readonly #afterSearch = new Map<string, { rule: string; reply: MessageReply }>();
   #ruleCounter = 0;
   #idCounter = 0;
   #closed: Promise<void> | undefined;
@@ -405,10 +413,32 @@ export class StandInModel {
     return side ? { name: "side-default", reply: this.#sideReply } : { name: "fallback", reply: this.#fallbackReply };
   }
 
-  async #answerMessages(req: RecordedRequest, res: ServerResponse): Promise<void> {
+  /**
+   * A rule's reply, or the reply a rule gave before the ToolSearch round trip
+   * this request answers. Like a real model, the stand-in selects deferred tools
+   * with ToolSearch before it calls them; rules never see that round trip.
+   */
+  async #replyTo(req: RecordedRequest): Promise<Reply> {
+    for (const result of toolResults(req)) {
+      const held = this.#afterSearch.get(result.toolUseId);
+      if (held) {
+        req.rule = `${held.rule} (after ${TOOL_SEARCH})`;
+        return held.reply;
+      }
+    }
     const picked = this.#pickRule(req);
     req.rule = picked.name;
     const reply = typeof picked.reply === "function" ? await picked.reply(req) : picked.reply;
+    if (isErrorReply(reply)) return reply;
+    const deferred = toolsToSearch(req, toolUsesOf(reply).map((use) => use.name));
+    if (deferred.length === 0) return reply;
+    const id = `toolu_standin_${++this.#idCounter}`;
+    this.#afterSearch.set(id, { rule: picked.name, reply });
+    return { toolUse: { id, name: TOOL_SEARCH, input: { query: `select:${deferred.join(",")}` } } };
+  }
+
+  async #answerMessages(req: RecordedRequest, res: ServerResponse): Promise<void> {
+    const reply = await this.#replyTo(req);
     if (isErrorReply(reply)) {
       if (reply.delayMs) await sleep(reply.delayMs);
       this.#sendError(res, reply.error.status, reply.error.type, reply.error.message, reply);
@@ -441,7 +471,7 @@ export class StandInModel {
   }
 
   #content(reply: MessageReply): ContentOut[] {
-    const toolUses = reply.toolUse === undefined ? [] : Array.isArray(reply.toolUse) ? reply.toolUse : [reply.toolUse];
+    const toolUses = toolUsesOf(reply);
     const content: ContentOut[] = [];
     if (reply.text !== undefined || toolUses.length === 0) content.push({ type: "text", text: reply.text ?? "OK" });
     for (const use of toolUses) {

@@ -6,14 +6,17 @@ import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  claudeReleases,
   claudeEnv,
   findClaudeBinary,
   lastUserText,
   match,
   prepareClaudeHome,
   StandInModel,
+  toolNames,
   toolResults,
   type ClaudeBinary,
   type ClaudeHome,
@@ -133,3 +136,46 @@ describe("real Claude Code against the stand-in model", () => {
     expect(model.requests.slice(since).filter((r) => r.rule === "overloaded")).toHaveLength(1);
   });
 });
+
+const ECHO_MCP_SERVER = fileURLToPath(new URL("./fixtures/echo-mcp-server.mjs", import.meta.url));
+
+// Claude Code defers MCP tools behind ToolSearch (2.1.329 in print mode, 2.1.332 everywhere): the stand-in must do
+// what a real model does, on the pinned release and on the newest one.
+for (const release of await claudeReleases()) {
+  describe.skipIf(release.skip !== undefined)(`deferred MCP tools on Claude Code ${release.label}`, () => {
+    let claude: ClaudeBinary;
+    let model: StandInModel;
+    let root: string;
+    let workdir: string;
+    let env: Record<string, string>;
+
+    beforeAll(async () => {
+      claude = await release.binary();
+      root = await mkdtemp(join(tmpdir(), "testkit-deferred-"));
+      workdir = join(root, "work");
+      await mkdir(workdir, { recursive: true });
+      model = await StandInModel.start();
+      const home = await prepareClaudeHome({ dir: join(root, "home"), apiKey: "sk-ant-testkit-0123456789abcdefghijklmnopqrstuvwxyz", trustedDirs: [workdir] });
+      env = claudeEnv({ home, model });
+    }, 300_000);
+    afterAll(async () => {
+      await model?.close();
+      if (root) await rm(root, { recursive: true, force: true });
+    });
+
+    it("the stand-in selects a deferred MCP tool with ToolSearch, then calls it", async () => {
+      const since = model.requests.length;
+      model.rule({ name: "echo", when: match.lastUserTextIncludes("echo please"), reply: { toolUse: { name: "mcp__fake__echo", input: { text: "hi" } } }, times: 1 });
+      model.rule({ name: "echoed", when: match.hasToolResult({ contentIncludes: "ECHO: hi" }), reply: { text: "The server said ECHO: hi." }, times: 1 });
+      const config = JSON.stringify({ mcpServers: { fake: { type: "stdio", command: process.execPath, args: [ECHO_MCP_SERVER] } } });
+      const outcome = await run(claude.path, ["-p", "echo please", "--output-format", "json", "--mcp-config", config, "--strict-mcp-config", "--allowedTools", "mcp__fake"], { cwd: workdir, env });
+      expect(parseResult(outcome)).toMatchObject({ subtype: "success", is_error: false, result: "The server said ECHO: hi." });
+      const turns = model.requests.slice(since).filter((r) => r.kind === "messages" && r.rule !== "side-default");
+      // Deferred: the first turn offers ToolSearch, not the tool; the stand-in's first answer was the selection.
+      expect(toolNames(turns[0]!)).toContain("ToolSearch");
+      expect(toolNames(turns[0]!)).not.toContain("mcp__fake__echo");
+      expect(turns.map((r) => r.rule)).toEqual(["echo", "echo (after ToolSearch)", "echoed"]);
+      expect(toolNames(turns[1]!)).toContain("mcp__fake__echo");
+    });
+  });
+}

@@ -219,6 +219,73 @@ describe("StandInModel over real HTTP", () => {
   });
 });
 
+describe("deferred tools and turns of several user messages, as Claude Code sends them", () => {
+  let model: StandInModel;
+  beforeEach(async () => {
+    model = await StandInModel.start();
+  });
+  afterEach(async () => {
+    await model.close();
+  });
+  const post = async (body: unknown) =>
+    (await (await fetch(`${model.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })).json()) as {
+      content: { type: string; id?: string; name?: string; input?: unknown; text?: string }[];
+    };
+  const SEARCH = { name: "ToolSearch", description: "Fetches deferred tools.", input_schema: { type: "object" } };
+  // As 2.1.332 sends it: the deferred names in a system message after the prompt, ToolSearch and a placeholder in the tools.
+  const deferredList = { role: "system", content: [{ type: "text", text: "The following deferred tools are now available via ToolSearch.\nWebFetch\nmcp__fake__echo\n" }] };
+  const firstTurn = {
+    tools: [...TOOLS, SEARCH, { name: "DeferredToolPlaceholder", input_schema: { type: "object" }, defer_loading: true }],
+    messages: [{ role: "user", content: [{ type: "text", text: "echo it" }] }, deferredList],
+  };
+
+  it("selects a deferred tool with ToolSearch first, then calls it; the rule answers once", async () => {
+    const rule = model.rule({ name: "echo", when: match.lastUserTextIncludes("echo it"), reply: { text: "Echoing.", toolUse: { name: "mcp__fake__echo", input: { text: "hi" } } } });
+    const search = (await post(firstTurn)).content;
+    expect(search).toEqual([{ type: "tool_use", id: expect.stringMatching(/^toolu_standin_/u), name: "ToolSearch", input: { query: "select:mcp__fake__echo" } }]);
+    // The client answers with a tool_reference and now offers the tool (deferred, loaded by that reference).
+    const loaded = await post({
+      tools: [...firstTurn.tools, { name: "mcp__fake__echo", input_schema: { type: "object" }, defer_loading: true }],
+      messages: [
+        ...firstTurn.messages,
+        { role: "assistant", content: search },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: search[0]!.id, content: [{ type: "tool_reference", tool_name: "mcp__fake__echo" }] }, { type: "text", text: "Tool loaded." }] },
+      ],
+    });
+    expect(loaded.content).toMatchObject([{ type: "text", text: "Echoing." }, { type: "tool_use", name: "mcp__fake__echo", input: { text: "hi" } }]);
+    expect(rule.hits).toBe(1);
+    expect(model.requests.map((r) => r.rule)).toEqual(["echo", "echo (after ToolSearch)"]);
+  });
+
+  it("calls a tool that is offered, or unknown to the client, directly", async () => {
+    model.rule({ reply: { toolUse: [{ name: "Bash", input: { command: "true" } }, { name: "NoSuchTool", input: {} }] } });
+    expect((await post(firstTurn)).content.map((b) => b.name)).toEqual(["Bash", "NoSuchTool"]);
+  });
+
+  it("without ToolSearch on offer, a deferred tool is called as the script says", async () => {
+    model.rule({ reply: { toolUse: { name: "mcp__fake__echo", input: { text: "hi" } } } });
+    expect((await post({ ...firstTurn, tools: TOOLS })).content.map((b) => b.name)).toEqual(["mcp__fake__echo"]);
+  });
+
+  it("reads every user message since the last assistant message", async () => {
+    model.rule({ when: match.all(match.lastUserTextIncludes("the prompt"), match.hasToolResult({ contentIncludes: "result text" })), reply: { text: "both seen" } });
+    const body = {
+      tools: TOOLS,
+      messages: [
+        { role: "user", content: "earlier prompt" },
+        { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "Bash", input: {} }] },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "result text" }] },
+        { role: "user", content: [{ type: "text", text: "the prompt" }] },
+        { role: "user", content: [{ type: "text", text: "<system-reminder>\nagent types\n</system-reminder>" }] },
+      ],
+    };
+    expect((await post(body)).content).toEqual([{ type: "text", text: "both seen" }]);
+    const [req] = model.requests;
+    expect(lastUserText(req!)).toBe("the prompt");
+    expect(toolResults(req!)).toEqual([{ toolUseId: "toolu_1", content: "result text", isError: false }]);
+  });
+});
+
 describe("StandInModel lifetime", () => {
   it("closes at the end of an `await using` block", async () => {
     let url: string;

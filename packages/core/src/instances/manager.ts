@@ -12,6 +12,7 @@ import { sessionNameFor } from "../tmux/quote.js";
 import { typeableText } from "../tmux/typeable.js";
 import type { PaneSnapshot, TmuxRuntime } from "../tmux/runtime.js";
 import { currentProcess, isSameProcess, processTree, signalProcesses, waitForExit } from "../os/process-tree.js";
+import { openReadyGates } from "./ready-gate.js";
 import { resolveCommand } from "./resolve-command.js";
 
 export interface SpawnOptions {
@@ -287,9 +288,10 @@ export class InstanceManager {
       plan.workDir = path.resolve(plan.workDir);
       await assertDirectory(plan.workDir);
       launched = true;
+      const launchedAt = Date.now();
       const live = await this.launch(reserved, plan);
       const record = live.record;
-      await this.waitReady(live);
+      await this.waitReady(live, { launchedAt, restart: false });
       let receipt: DeliveryReceipt | undefined;
       // A context without a prompt is the first message itself (`spawn --role manager --context "Build X"`), never dropped.
       const first = [plan.context, plan.prompt].filter((part) => part !== undefined && part !== "").join("\n\n");
@@ -358,8 +360,27 @@ export class InstanceManager {
     return live;
   }
 
+  /**
+   * Ready means: the agent is idle and every plugin's `awaitReady` gate let it
+   * through. A gate that fails early fails the spawn at once; otherwise the
+   * agent's own failure (with its screen) comes first, then the gates'.
+   */
+  private async waitReady(live: Live, launch: { launchedAt: number; restart: boolean }): Promise<void> {
+    const gates = openReadyGates({
+      hooks: this.deps.hooks, store: this.deps.store, instance: live.record, ...launch,
+      timeoutMs: this.deps.config.limits.spawnTimeout, gone: live.gone.signal,
+    });
+    try {
+      await Promise.race([this.waitAgentReady(live), gates.failedEarly]);
+    } catch (error) {
+      gates.cancel(error);
+      throw error;
+    }
+    await gates.done;
+  }
+
   /** Wait until the agent is idle; fail loudly (screen quoted) on a dialog, an exit or the timeout. */
-  private async waitReady(live: Live): Promise<void> {
+  private async waitAgentReady(live: Live): Promise<void> {
     const { spawnTimeout } = this.deps.config.limits;
     const id = live.record.id;
     try {
@@ -584,7 +605,7 @@ export class InstanceManager {
       children.set(record.parentId, list);
     }
     return records
-      .map((record) => this.live.get(record.id)?.record ?? record)
+      .map((record) => withPluginState(this.live.get(record.id)?.record, record))
       .filter((r) => filter.role === undefined || r.role === filter.role)
       .filter((r) => filter.parentId === undefined || r.parentId === filter.parentId)
       .filter((r) => filter.status === undefined || r.status === filter.status)
@@ -593,7 +614,19 @@ export class InstanceManager {
   }
 
   async get(id: string): Promise<InstanceRecord> {
-    return this.live.get(id)?.record ?? this.requireRecord(id);
+    const live = this.live.get(id);
+    if (!live) return this.requireRecord(id);
+    // Without a store watch (one-shot kernels), plugins' state another process wrote is only in the store.
+    if (this.watchAll) return live.record;
+    return withPluginState(live.record, await this.deps.store.get(id));
+  }
+
+  /** Atomically replace one plugin's part of a record (`pluginState[plugin]`); every process sees it through the store. */
+  async updatePluginState(id: string, plugin: string, updater: (state: unknown) => unknown): Promise<InstanceRecord | undefined> {
+    const updated = await this.deps.store.update(id, (r) => ({ ...r, pluginState: { ...r.pluginState, [plugin]: updater(r.pluginState?.[plugin]) } }));
+    const live = this.live.get(id);
+    if (live && updated) live.record = { ...live.record, pluginState: updated.pluginState };
+    return updated;
   }
 
   // ---------------------------------------------------------------- terminate
@@ -665,9 +698,10 @@ export class InstanceManager {
       agent: previous.agent, workDir: previous.workDir, env: previous.launch.env, args: [], caller: null,
     };
     await assertDirectory(previous.workDir);
+    const launchedAt = Date.now();
     const live = await this.launch(previous, plan, previous);
     const record = live.record;
-    await this.waitReady(live);
+    await this.waitReady(live, { launchedAt, restart: true });
     this.drain(id);
     this.deps.logger.info({ instance: id }, "restarted");
     return this.live.get(id)?.record ?? record;
@@ -922,6 +956,8 @@ export class InstanceManager {
       return;
     }
     if (live) {
+      // Plugins' state may be written by any process (e.g. serve's MCP endpoint): the store has it.
+      if (record.pluginState !== undefined) live.record = { ...live.record, pluginState: record.pluginState };
       // Another process changed it (e.g. an agent hook): adopt newer state.
       if (record.updatedAt > live.record.updatedAt && record.status !== live.record.status) {
         this.applyStatus(id, record.status, { reason: record.statusReason, lastReply: record.lastReply });
@@ -1046,6 +1082,12 @@ async function assertDirectory(dir: string): Promise<void> {
   }
 }
 
+
+/** The live view of a record with the plugins' state as stored (any process may write it). */
+function withPluginState(live: InstanceRecord | undefined, stored: InstanceRecord | undefined): InstanceRecord {
+  if (!live) return stored!;
+  return stored?.pluginState === undefined ? live : { ...live, pluginState: stored.pluginState };
+}
 
 function withoutSpawner(state: Record<string, unknown> | undefined): Record<string, unknown> {
   const { spawner: _spawner, ...rest } = state ?? {};

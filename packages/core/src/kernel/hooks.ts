@@ -63,6 +63,31 @@ export interface TerminateEvent {
   readonly cascade: boolean;
 }
 
+/**
+ * A new or restarted instance on its way to "ready". Each `awaitReady` tap
+ * resolves once its own condition holds (e.g. the agent's MCP session is up);
+ * `spawn` reports ready and types the first prompt only when the agent is
+ * ready and every tap resolved. Taps run while the agent starts.
+ */
+export interface ReadyGate {
+  /** As launched: `launch.env` holds what config, plugins and the adapter added. */
+  readonly instance: InstanceRecord;
+  readonly restart: boolean;
+  /** `Date.now()` just before the agent's process started: state stamped earlier belongs to an earlier launch. */
+  readonly launchedAt: number;
+  /**
+   * Aborted when the spawn stops waiting: limits.spawnTimeout passed (the reason
+   * is a TC_SPAWN_TIMEOUT error), the agent failed to start, or it is gone.
+   * A tap that gives up should throw an error that says what it waited for.
+   */
+  readonly signal: AbortSignal;
+  /**
+   * The stored record once `accept(record)` holds: now, or after a change made
+   * by any process (a store watch, no polling). Rejects when `signal` aborts.
+   */
+  until(accept: (record: InstanceRecord) => boolean): Promise<InstanceRecord>;
+}
+
 /** An MCP tool contributed by a plugin (served by the MCP server). */
 export interface ToolContribution {
   name: string;
@@ -91,6 +116,8 @@ export function createHooks() {
     /** The kernel is closing (before plugins' onClose handlers). */
     shutdown: new AsyncSeriesHook<[Kernel]>(["kernel"], "shutdown"),
     beforeSpawn: new AsyncSeriesWaterfallHook<[SpawnPlan]>(["plan"], "beforeSpawn"),
+    /** Hold an instance's readiness (spawn, restart) until a plugin's condition holds; see ReadyGate. */
+    awaitReady: new AsyncParallelHook<[ReadyGate]>(["gate"], "awaitReady"),
     afterSpawn: new AsyncSeriesHook<[InstanceRecord]>(["instance"], "afterSpawn"),
     beforeSend: new AsyncSeriesWaterfallHook<[OutgoingMessage]>(["message"], "beforeSend"),
     afterSend: new AsyncSeriesHook<[OutgoingMessage, DeliveryReceipt]>(["message", "receipt"], "afterSend"),

@@ -228,6 +228,7 @@ export class Kernel {
         }
         this.store = store;
       },
+      updateInstanceState: (id, updater) => this.manager.updatePluginState(id, plugin.name, updater),
     };
   }
 

@@ -44,9 +44,11 @@ export async function createClaudeHarness(
     /** More agents of the claude adapter, by name: their options. */
     agents?: Record<string, Record<string, unknown>>;
     config?: UserConfig;
+    /** The Claude Code to run (e.g. a release from claudeReleases()); default: the one findClaudeBinary finds. */
+    claude?: ClaudeBinary;
   } = {},
 ): Promise<ClaudeHarness> {
-  const claude = await findClaudeBinary({ install: true });
+  const claude = options.claude ?? (await findClaudeBinary({ install: true }));
   const dir = await mkdtemp(path.join(os.tmpdir(), "tc-claude-"));
   const workDir = path.join(dir, "work");
   await mkdir(workDir);

@@ -166,7 +166,7 @@ describe("launch", () => {
     const file = path.join(instanceDir, "mcp.json");
     expect(spec.args.slice(4, 6)).toEqual(["--mcp-config", file]);
     expect(JSON.parse(await readFile(file, "utf8"))).toEqual({
-      mcpServers: { "tmux-claude": { type: "http", url: "http://127.0.0.1:41234/mcp", headers: { Authorization: "Bearer secret-token" } } },
+      mcpServers: { "tmux-claude": { type: "http", url: "http://127.0.0.1:41234/mcp", headers: { Authorization: "Bearer secret-token" }, alwaysLoad: true } },
     });
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect(JSON.parse(await readFile(path.join(instanceDir, "settings.json"), "utf8"))).toMatchObject({ permissions: { allow: ["mcp__tmux-claude"] } });

@@ -57,9 +57,13 @@ export function generatedSettings(options: { bypass: boolean; mcp?: boolean; com
   return settings;
 }
 
-/** The instance's own MCP server entry: the kernel's HTTP endpoint, authenticated with this instance's secret. */
+/**
+ * The instance's own MCP server entry: the kernel's HTTP endpoint, authenticated with this instance's secret.
+ * `alwaysLoad`: newer Claude Code releases defer MCP tools behind ToolSearch; the orchestration tools are
+ * why the instance exists, so they are in its first turn's tool list (other servers stay deferred).
+ */
 export function mcpConfig(url: string, token: string): Record<string, unknown> {
-  return { mcpServers: { [MCP_SERVER_NAME]: { type: "http", url, headers: { Authorization: `Bearer ${token}` } } } };
+  return { mcpServers: { [MCP_SERVER_NAME]: { type: "http", url, headers: { Authorization: `Bearer ${token}` }, alwaysLoad: true } } };
 }
 
 /** The text appended to Claude Code's system prompt: the role's instructions and who this instance is. */
