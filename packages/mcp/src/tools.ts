@@ -354,7 +354,10 @@ function readView(r: ReadResult): z.output<typeof s.readOutput> {
 
 function readText(r: ReadResult): string {
   const parts = [`"${r.id}" is ${r.status}${r.statusReason ? ` (${r.statusReason})` : ""}.`];
-  if (r.queued) parts.push(`${r.queued} message(s) queued for it.`);
+  if (r.queued) {
+    const kept = r.status === "exited" ? " They are kept: restart delivers them, terminate drops them." : "";
+    parts.push(`${r.queued} message(s) queued for it.${kept}`);
+  }
   if (r.usage) parts.push(`Tokens: ${r.usage.inputTokens} in, ${r.usage.outputTokens} out, ${r.usage.cacheReadInputTokens} cache read, ${r.usage.cacheCreationInputTokens} cache write.`);
   if (r.lastReply !== undefined) parts.push(`Last reply:\n${r.lastReply}`);
   parts.push(`Screen:\n${quoteScreen(r.screen, 10_000)}`);

@@ -68,6 +68,8 @@ class CommandDriver implements AgentDriver {
       if (text.length) await this.ctx.pane.sendText(text);
       // The receipt: the program echoes the line break once it read the submit key.
       const accepted = waitForOutput(this.ctx.pane, (data) => data.includes(0x0a) || data.includes(0x0d), signal);
+      // When the key cannot be pressed (tmux died), nobody awaits the receipt: its later rejection must not go unhandled.
+      accepted.catch(() => undefined);
       await this.ctx.pane.sendKey(this.options.submitKey);
       await accepted;
     } finally {
