@@ -14,6 +14,7 @@ import { currentProcess, isSameProcess, processTree, signalProcesses, waitForExi
 import { resolveCommand } from "./resolve-command.js";
 import { waitDelivered, type ManagerEvents } from "./wait-delivered.js";
 import { exitedError, explainTmuxLoss } from "./failures.js";
+import { agentForRole, assertWorkDirAllowed } from "./spawn-policy.js";
 
 export interface SpawnOptions {
   role: string;
@@ -220,10 +221,14 @@ export class InstanceManager {
         { role: options.role },
       );
     }
+    if (options.parentId === "") {
+      throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, "parentId is empty. Give the parent's id, or null (leave it out) for a top-level instance.");
+    }
     const parentId = options.parentId ?? null;
     let depth = 1;
+    let parent: InstanceRecord | undefined;
     if (parentId) {
-      const parent = await this.requireRecord(parentId);
+      parent = await this.requireRecord(parentId);
       if (parent.status === "exited") {
         throw new TmuxClaudeError(ErrorCodes.INSTANCE_EXITED, `Parent instance "${parentId}" has exited; restart it or spawn under another parent.`, { id: parentId });
       }
@@ -250,9 +255,11 @@ export class InstanceManager {
         { depth, maxDepth: config.limits.maxDepth },
       );
     }
-    const agentName = options.agent ?? config.defaultAgent;
+    const agentName = agentForRole(config, options.role, options.agent, this.deps.configPath);
     this.agentConfig(agentName);
     await assertDirectory(options.workDir);
+    // What the caller asked for; a plugin's beforeSpawn may still move it (e.g. into a git worktree).
+    await assertWorkDirAllowed(options.role, role, options.workDir, parent);
     if (options.prompt !== undefined && options.prompt.trim() === "") {
       throw new TmuxClaudeError(ErrorCodes.EMPTY_TEXT, "The prompt is empty. Give a prompt with text, or none at all.");
     }

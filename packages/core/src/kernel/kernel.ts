@@ -20,6 +20,7 @@ import {
   type TerminateOptions,
 } from "../instances/manager.js";
 import { createLogger } from "../logger.js";
+import { roleAgentIssues } from "../instances/spawn-policy.js";
 import { FileStore } from "../store/file-store.js";
 import type { InstanceRecord, StateStore } from "../store/types.js";
 import { TmuxRuntime } from "../tmux/runtime.js";
@@ -176,6 +177,13 @@ export class Kernel {
    */
   private validateAgents(): void {
     const where = this.configPath ?? "your config";
+    const roleIssues = roleAgentIssues(this.config);
+    if (roleIssues.length) {
+      throw new TmuxClaudeError(ErrorCodes.CONFIG_INVALID, `Invalid config in ${where}:\n${formatIssueList(roleIssues)}\nSee the config reference in the README.`, {
+        filepath: this.configPath,
+        issues: roleIssues,
+      });
+    }
     for (const [name, agent] of Object.entries(this.config.agents)) {
       const adapter = this.adapters.get(agent.adapter);
       if (!adapter) {
