@@ -99,3 +99,21 @@ describe("bad flags exit 2", () => {
     expect(result.stderr).toContain('--config needs a file, got ""');
   });
 });
+
+describe("spawn policy from the CLI", () => {
+  test("a child starts in its parent's workDir by default, and may not leave it", async () => {
+    const parent = await env.run(["spawn", "executive", "--json"]);
+    expect(parent.code, parent.stderr).toBe(0);
+    const { id, workDir } = JSON.parse(parent.stdout) as { id: string; workDir: string };
+    // Run from elsewhere: the default is the parent's workDir, not the current directory.
+    const child = await env.run(["spawn", "manager", "--parent", id, "--json"], { cwd: env.dir });
+    expect(child.code, child.stderr).toBe(0);
+    expect(JSON.parse(child.stdout)).toMatchObject({ parentId: id, workDir });
+
+    const refused = await env.run(["spawn", "manager", "--parent", id, "--workdir", "/"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`error: A manager must work inside its parent's workDir: "/" is outside "${workDir}" of "${id}"`);
+    expect(refused.stderr).not.toMatch(STACK_LINE);
+    expect((await env.run(["terminate", id, "--cascade"])).code).toBe(0);
+  });
+});
