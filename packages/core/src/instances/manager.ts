@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { mkdir, rm, stat } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { AgentAdapter, AgentDriver, DriverContext, PaneIO, StatusReport, TokenUsage } from "../agents/adapter.js";
@@ -14,7 +14,7 @@ import { currentProcess, isSameProcess, processTree, signalProcesses, waitForExi
 import { resolveCommand } from "./resolve-command.js";
 import { waitDelivered, type ManagerEvents } from "./wait-delivered.js";
 import { exitedError, explainTmuxLoss } from "./failures.js";
-import { agentForRole, assertWorkDirAllowed } from "./spawn-policy.js";
+import { agentForRole, assertDirectory, assertWorkDirAllowed } from "./spawn-policy.js";
 
 export interface SpawnOptions {
   role: string;
@@ -414,12 +414,8 @@ export class InstanceManager {
       throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, `whenBusy must be "queue", "now" or "refuse", got "${String(whenBusy)}".`);
     }
     // Join this instance's line before the first await: messages keep the order of the calls.
-    return this.serial(id, async () => {
-      try {
-        return await this.sendNow(id, text, whenBusy, caller);
-      } catch (error) {
-        throw explainTmuxLoss(error, `sending to "${id}"`, this.deps.runtime.socket);
-      }
+    return this.serial(id, () => this.sendNow(id, text, whenBusy, caller)).catch((error: unknown) => {
+      throw explainTmuxLoss(error, `sending to "${id}"`, this.deps.runtime.socket);
     });
   }
 
@@ -1044,20 +1040,6 @@ function agentEnvironment(added: Record<string, string>, term: string): Record<s
   }
   return { ...env, TERM: term, ...added };
 }
-
-async function assertDirectory(dir: string): Promise<void> {
-  if (typeof dir !== "string" || dir === "") {
-    throw new TmuxClaudeError(ErrorCodes.WORKDIR_INVALID, "workDir is required: the directory the agent works in.");
-  }
-  const info = await stat(dir).catch(() => undefined);
-  if (!info) {
-    throw new TmuxClaudeError(ErrorCodes.WORKDIR_INVALID, `workDir "${dir}" does not exist. Create it or pass an existing directory.`, { workDir: dir });
-  }
-  if (!info.isDirectory()) {
-    throw new TmuxClaudeError(ErrorCodes.WORKDIR_INVALID, `workDir "${dir}" is not a directory. Pass the directory the agent should work in.`, { workDir: dir });
-  }
-}
-
 
 function withoutSpawner(state: Record<string, unknown> | undefined): Record<string, unknown> {
   const { spawner: _spawner, ...rest } = state ?? {};

@@ -1,4 +1,4 @@
-import { realpath } from "node:fs/promises";
+import { realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import type { ResolvedConfig, RoleConfig } from "../config/schema.js";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
@@ -29,6 +29,20 @@ export function agentForRole(config: ResolvedConfig, role: string, requested: st
     );
   }
   return requested;
+}
+
+/** The directory an agent works in exists and is a directory. */
+export async function assertDirectory(dir: string): Promise<void> {
+  if (typeof dir !== "string" || dir === "") {
+    throw new TmuxClaudeError(ErrorCodes.WORKDIR_INVALID, "workDir is required: the directory the agent works in.");
+  }
+  const info = await stat(dir).catch(() => undefined);
+  if (!info) {
+    throw new TmuxClaudeError(ErrorCodes.WORKDIR_INVALID, `workDir "${dir}" does not exist. Create it or pass an existing directory.`, { workDir: dir });
+  }
+  if (!info.isDirectory()) {
+    throw new TmuxClaudeError(ErrorCodes.WORKDIR_INVALID, `workDir "${dir}" is not a directory. Pass the directory the agent should work in.`, { workDir: dir });
+  }
 }
 
 /** Refuse a child whose workDir leaves its parent's, unless its role allows it. */
