@@ -100,3 +100,28 @@ test("kill -9 of the tmux server during 20 parallel sends: every caller exits wi
     }
   }
 }, 120_000);
+
+test("a waiting CLI send fails as soon as its agent dies; read shows the message kept for a restart", async () => {
+  const { id, tmux } = parseJson<{ id: string; tmux: { pid: number } }>(await env.run(["spawn", "executive", "--json"]));
+  expect((await env.run(["send", id, "/work 60000"])).code).toBe(0);
+  const waiting = watch(env.start(["send", id, "kept for later"]), "waiting send");
+  await eventually(async () => (await queuedFor(id)) === 1, 30_000, "the send to queue");
+  process.kill(tmux.pid, "SIGKILL");
+  const result = await waiting.outcome;
+  expect(result.code, result.stderr).toBe(1);
+  expect(result.stderr).toMatch(new RegExp(`^error: Message \\S+ to "${id}" was not delivered: the instance exited: the agent exited`, "mu"));
+  expect(result.stderr).toContain(`tmux-claude restart ${id} delivers it`);
+  expect(result.stderr).not.toMatch(STACK_LINE);
+
+  const read = await env.run(["read", id]);
+  expect(read.code).toBe(0);
+  expect(read.stdout.split("\n")[0]).toMatch(
+    new RegExp(`^${id}: exited \\(.+\\); 1 queued message \\(kept: tmux-claude restart ${id} delivers them, terminate drops them\\)$`, "u"),
+  );
+  // Without serve, restart itself delivers what was kept before it lets go.
+  const restarted = await env.run(["restart", id]);
+  expect(restarted.code, restarted.stderr).toBe(0);
+  expect(restarted.stdout).toMatch(new RegExp(`^Restarted ${id}; it is \\w+\\. Delivered 1 kept message\\.$`, "mu"));
+  expect((await env.received()).filter((m) => m.text === "kept for later")).toHaveLength(1);
+  expect((await env.run(["terminate", id])).code).toBe(0);
+}, 120_000);

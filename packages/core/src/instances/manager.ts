@@ -479,6 +479,14 @@ export class InstanceManager {
     ).catch(explain);
   }
 
+  /** Wait until every message queued for an instance now was delivered (e.g. those kept while it was exited); returns how many. */
+  async deliverQueued(instanceId: string, timeoutMs: number): Promise<number> {
+    const queue = await this.deps.store.queue(instanceId);
+    const last = queue.at(-1);
+    if (last) await this.waitDelivered(instanceId, last.id, timeoutMs);
+    return queue.length;
+  }
+
   /** Deliver the oldest queued message if the instance can take it now. */
   private drain(id: string): void {
     const live = this.live.get(id);

@@ -279,6 +279,15 @@ export class Kernel {
     return this.manager.waitDelivered(receipt.instanceId, receipt.messageId, timeoutMs);
   }
 
+  /**
+   * Wait until the messages queued for an instance now were delivered, in order
+   * (after a restart: the ones it kept while exited); resolves with their count.
+   * Fails at once, like waitDelivered, when they no longer can be.
+   */
+  deliverQueued(id: string, timeoutMs: number): Promise<number> {
+    return this.manager.deliverQueued(id, timeoutMs);
+  }
+
   read(id: string, options?: ReadOptions): Promise<ReadResult> {
     return this.manager.read(id, options);
   }
