@@ -176,7 +176,6 @@ function coreTools(kernel: Kernel): ToolDef[] {
       output: s.spawnOutput,
       run: async (args, caller) => {
         const a = args as z.output<typeof s.spawnInput>;
-        const self = caller.instanceId === null ? undefined : await kernel.get(caller.instanceId);
         const parentId = a.parentId ?? caller.instanceId;
         if (caller.instanceId !== null && parentId !== caller.instanceId && !(parentId && (await isDescendant(kernel, caller.instanceId, parentId)))) {
           throw forbidden(
@@ -184,7 +183,8 @@ function coreTools(kernel: Kernel): ToolDef[] {
             { caller: caller.instanceId, parentId },
           );
         }
-        const base = self?.workDir ?? process.cwd();
+        // The parent's workDir: where a child must work unless its role allows otherwise.
+        const base = parentId ? (await kernel.get(parentId)).workDir : process.cwd();
         const workDir = a.workDir === undefined ? base : path.resolve(base, a.workDir);
         const { instance, receipt } = await kernel.spawn(
           { role: a.role, workDir, prompt: a.prompt, context: a.context, parentId, name: a.name, agent: a.agent },
