@@ -13,7 +13,7 @@ import type { PaneSnapshot, TmuxRuntime } from "../tmux/runtime.js";
 import { currentProcess, isSameProcess, processTree, signalProcesses, waitForExit } from "../os/process-tree.js";
 import { resolveCommand } from "./resolve-command.js";
 import { waitDelivered, type ManagerEvents } from "./wait-delivered.js";
-import { exitedError, explainTmuxLoss } from "./failures.js";
+import { exitedError } from "./failures.js";
 import { agentForRole, assertDirectory, assertWorkDirAllowed } from "./spawn-policy.js";
 
 export interface SpawnOptions {
@@ -414,9 +414,7 @@ export class InstanceManager {
       throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, `whenBusy must be "queue", "now" or "refuse", got "${String(whenBusy)}".`);
     }
     // Join this instance's line before the first await: messages keep the order of the calls.
-    return this.serial(id, () => this.sendNow(id, text, whenBusy, caller)).catch((error: unknown) => {
-      throw explainTmuxLoss(error, `sending to "${id}"`, this.deps.runtime.socket);
-    });
+    return this.serial(id, () => this.sendNow(id, text, whenBusy, caller));
   }
 
   private async sendNow(id: string, text: string, whenBusy: WhenBusy, caller: string | null): Promise<DeliveryReceipt> {
@@ -459,9 +457,6 @@ export class InstanceManager {
 
   /** Wait until a queued message was delivered; fails at once when it no longer can be (see wait-delivered.ts). */
   waitDelivered(instanceId: string, messageId: string, timeoutMs: number): Promise<void> {
-    const explain = (error: unknown) => {
-      throw explainTmuxLoss(error, `waiting to deliver a message to "${instanceId}"`, this.deps.runtime.socket);
-    };
     return waitDelivered(
       {
         store: this.deps.store,
@@ -476,7 +471,7 @@ export class InstanceManager {
       instanceId,
       messageId,
       timeoutMs,
-    ).catch(explain);
+    );
   }
 
   /** Wait until every message queued for an instance now was delivered (e.g. those kept while it was exited); returns how many. */
