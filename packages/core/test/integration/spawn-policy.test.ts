@@ -36,9 +36,10 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function refusedSpawn(options: Omit<SpawnOptions, "parentId">): Promise<TmuxClaudeError> {
+/** Spawn under exec unless `options` names another parent; it must be refused. */
+async function refusedSpawn(options: SpawnOptions): Promise<TmuxClaudeError> {
   const before = (await h.kernel.list()).map((r) => r.id);
-  const error = await h.kernel.spawn({ ...options, parentId: exec }).then(
+  const error = await h.kernel.spawn({ parentId: exec, ...options }).then(
     () => new Error(`expected the spawn of a ${options.role} in ${options.workDir} to be refused`),
     (e: unknown) => e,
   );
@@ -109,7 +110,7 @@ describe("roles.<role>.agents", () => {
   });
 
   test("an empty parentId is an error, not a top-level spawn", async () => {
-    const error = await h.kernel.spawn({ role: "manager", parentId: "", workDir: h.workDir }).catch((e: unknown) => e as TmuxClaudeError);
+    const error = await refusedSpawn({ role: "manager", workDir: h.workDir, parentId: "" });
     expect(error.code).toBe(ErrorCodes.INVALID_ARGUMENT);
   });
 });
