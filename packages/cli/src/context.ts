@@ -156,6 +156,17 @@ export function makeActionFactory(io: CliIO, setExitCode: (code: number) => void
     };
 }
 
+/**
+ * Commander argument parser that refuses an empty value: `--workdir ""` (an
+ * unset shell variable) must not quietly mean the default.
+ */
+export function nonEmpty(flag: string, what: string, fix: string): (value: string) => string {
+  return (value: string) => {
+    if (value.trim() === "") throw new InvalidArgumentError(`${flag} needs ${what}, got ${JSON.stringify(value)}. ${fix}`);
+    return value;
+  };
+}
+
 /** Commander argument parser for a positive integer (milliseconds, line counts). */
 export function positiveInt(what: string): (value: string) => number {
   return (value: string) => {

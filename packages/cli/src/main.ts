@@ -11,7 +11,7 @@ import { registerRead } from "./commands/read.js";
 import { registerSend } from "./commands/send.js";
 import { registerServe } from "./commands/serve.js";
 import { registerSpawn } from "./commands/spawn.js";
-import { Cli, LOG_LEVELS, makeActionFactory, VERSION, type CliIO, type GlobalOptions, type LogLevel } from "./context.js";
+import { Cli, LOG_LEVELS, makeActionFactory, nonEmpty, VERSION, type CliIO, type GlobalOptions, type LogLevel } from "./context.js";
 import { EXIT_CODES_HELP, exitCodeFor, ExitCode, Interrupted } from "./exit-codes.js";
 import { printJson } from "./output.js";
 
@@ -61,7 +61,11 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void, jso
   const program = new Command("tmux-claude")
     .description("Run a hierarchy of coding agents (Claude Code first) in tmux: spawn them, talk to them, watch them.")
     .version(VERSION, "-V, --version", "print the version")
-    .option("--config <file>", "config file to use (default: tmuxclaude.config.ts found from the current directory upwards)")
+    .option(
+      "--config <file>",
+      "config file to use (default: tmuxclaude.config.ts found from the current directory upwards)",
+      nonEmpty("--config", "a file", "Pass the config file, or leave --config out to use the tmuxclaude.config.ts found from the current directory."),
+    )
     .option("--socket <name>", "tmux socket name; overrides tmux.socket from the config")
     .addOption(new Option("--log-level <level>", "log level on stderr (default: warn for one-shot commands, the config's logLevel for serve)").choices(LOG_LEVELS))
     .helpOption("-h, --help", "show help")

@@ -41,6 +41,8 @@ export interface TestEnv {
   workDir: string;
   log: string;
   configFile: string;
+  /** The same config as JSON, for API processes (configSchema.parse). */
+  configJson: string;
   run(args: readonly string[], options?: RunOptions): Promise<RunResult>;
   /** Start the bin as a long-running child (serve). */
   start(args: readonly string[], options?: RunOptions): ChildProcess;
@@ -65,6 +67,8 @@ export async function createEnv(overrides: Record<string, unknown> = {}): Promis
   };
   const configFile = path.join(dir, "tmuxclaude.config.mjs");
   await writeFile(configFile, `export default ${JSON.stringify(config, null, 2)};\n`);
+  const configJson = path.join(dir, "config.json");
+  await writeFile(configJson, JSON.stringify(config));
   const children: ChildProcess[] = [];
 
   const argsFor = (args: readonly string[], options: RunOptions) => [BIN, ...(options.config === false ? [] : ["--config", configFile]), ...args];
@@ -85,6 +89,7 @@ export async function createEnv(overrides: Record<string, unknown> = {}): Promis
     workDir,
     log,
     configFile,
+    configJson,
     start,
     run(args, options = {}) {
       const started = Date.now();

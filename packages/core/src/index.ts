@@ -25,6 +25,7 @@ export {
   type ConfigFactory,
 } from "./config/schema.js";
 export { loadConfig, type LoadedConfig } from "./config/load.js";
+export { regexSource } from "./config/regex.js";
 export { configTemplate } from "./config/template.js";
 export { ErrorCodes, TmuxClaudeError, isTmuxClaudeError, quoteScreen, type ErrorCode, type ErrorKind } from "./errors.js";
 export { createLogger, type Logger } from "./logger.js";

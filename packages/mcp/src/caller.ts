@@ -67,6 +67,10 @@ export function subtreeOf(all: readonly InstanceSummary[], rootId: string): Set<
 /**
  * Refuse unless the caller may act on `targetId`: the root on anything, an
  * instance on its strict descendants (and on itself where `allowSelf`).
+ *
+ * A caller learns nothing about ids outside its subtree: an existing and a
+ * made-up id there get the same refusal. Only an id in its own namespace
+ * (`<caller>.…`, where its children's ids live) is reported as missing.
  */
 export async function assertTarget(kernel: Kernel, caller: Caller, targetId: string, what: string, allowSelf = false): Promise<void> {
   if (caller.instanceId === null) return;
@@ -77,9 +81,9 @@ export async function assertTarget(kernel: Kernel, caller: Caller, targetId: str
       { caller: caller.instanceId, target: targetId },
     );
   }
-  // An unknown id gets the kernel's "no instance" error, which says what to do.
-  await kernel.get(targetId);
   if (await isDescendant(kernel, caller.instanceId, targetId)) return;
+  // Its own namespace: the kernel's "no instance" error, which says what to do.
+  if (targetId.startsWith(`${caller.instanceId}.`)) await kernel.get(targetId);
   throw forbidden(
     `${describeCaller(caller)} may not ${what} "${targetId}": it acts only on its own subtree (the instances it spawned and their descendants). See the list tool for the instances you may address.`,
     { caller: caller.instanceId, target: targetId },

@@ -14,7 +14,9 @@ export const spawnInput = z.strictObject({
     .string()
     .min(1)
     .optional()
-    .describe("Directory the agent works in (absolute, or relative to your own). Default: your working directory."),
+    .describe(
+      "Directory the agent works in (absolute, or relative to its parent's). Default: the parent's working directory (yours when you are the parent). It must lie inside the parent's unless the role allows otherwise.",
+    ),
   prompt: z.string().optional().describe("First message to the agent, delivered once it is ready."),
   context: z.string().optional().describe("Background sent before the prompt, in the same first message; without a prompt it is the first message."),
   parentId: instanceId.optional().describe("Parent of the new instance: you (the default) or one of your descendants."),

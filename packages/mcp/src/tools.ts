@@ -176,7 +176,6 @@ function coreTools(kernel: Kernel): ToolDef[] {
       output: s.spawnOutput,
       run: async (args, caller) => {
         const a = args as z.output<typeof s.spawnInput>;
-        const self = caller.instanceId === null ? undefined : await kernel.get(caller.instanceId);
         const parentId = a.parentId ?? caller.instanceId;
         if (caller.instanceId !== null && parentId !== caller.instanceId && !(parentId && (await isDescendant(kernel, caller.instanceId, parentId)))) {
           throw forbidden(
@@ -184,7 +183,8 @@ function coreTools(kernel: Kernel): ToolDef[] {
             { caller: caller.instanceId, parentId },
           );
         }
-        const base = self?.workDir ?? process.cwd();
+        // The parent's workDir: where a child must work unless its role allows otherwise.
+        const base = parentId ? (await kernel.get(parentId)).workDir : process.cwd();
         const workDir = a.workDir === undefined ? base : path.resolve(base, a.workDir);
         const { instance, receipt } = await kernel.spawn(
           { role: a.role, workDir, prompt: a.prompt, context: a.context, parentId, name: a.name, agent: a.agent },
@@ -354,7 +354,10 @@ function readView(r: ReadResult): z.output<typeof s.readOutput> {
 
 function readText(r: ReadResult): string {
   const parts = [`"${r.id}" is ${r.status}${r.statusReason ? ` (${r.statusReason})` : ""}.`];
-  if (r.queued) parts.push(`${r.queued} message(s) queued for it.`);
+  if (r.queued) {
+    const kept = r.status === "exited" ? " They are kept: restart delivers them, terminate drops them." : "";
+    parts.push(`${r.queued} message(s) queued for it.${kept}`);
+  }
   if (r.usage) parts.push(`Tokens: ${r.usage.inputTokens} in, ${r.usage.outputTokens} out, ${r.usage.cacheReadInputTokens} cache read, ${r.usage.cacheCreationInputTokens} cache write.`);
   if (r.lastReply !== undefined) parts.push(`Last reply:\n${r.lastReply}`);
   parts.push(`Screen:\n${quoteScreen(r.screen, 10_000)}`);

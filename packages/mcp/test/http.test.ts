@@ -205,6 +205,34 @@ describe("authorization by identity", () => {
     expect((await kernel.list()).map((i) => i.id)).toEqual(expect.arrayContaining([exec, mgrA, mgrB, specA]));
   });
 
+  test("outside its subtree, an id that exists and one that does not get the same answer", async () => {
+    // exec and mgrB exist; the others never did. Only ids in the caller's own namespace may say "No instance".
+    const outside = [exec, mgrB, `${mgrB}.spec-1`, "exec-999", "exec-999.mgr-1", "nobody"];
+    const args: Record<string, (target: string) => Record<string, unknown>> = {
+      send: (target) => ({ instanceId: target, text: "probe" }),
+      read: (target) => ({ instanceId: target }),
+      terminate: (target) => ({ instanceId: target }),
+      restart: (target) => ({ instanceId: target }),
+      spawn: (target) => ({ role: "specialist", parentId: target }),
+    };
+    for (const [tool, make] of Object.entries(args)) {
+      const answers = new Set<string>();
+      for (const target of outside) answers.add((await refused(mgrAClient, tool, make(target))).replaceAll(`"${target}"`, '"<id>"'));
+      expect([...answers], tool).toHaveLength(1);
+      expect([...answers][0], tool).not.toMatch(/No instance/u);
+    }
+    // Its own namespace: a missing child is reported as missing.
+    expect(await refused(mgrAClient, "read", { instanceId: `${mgrA}.spec-404` })).toMatch(/No instance/u);
+  });
+
+  test("the kernel's spawn policy applies to MCP callers: a child works inside its parent's workDir", async () => {
+    const message = await refused(mgrAClient, "spawn", { role: "specialist", workDir: "/" });
+    expect(message).toContain(`A specialist must work inside its parent's workDir: "/" is outside "${s.workDir}" of "${mgrA}"`);
+    expect(message).toContain("roles.specialist.workDirOutsideParent: true");
+    const relative = await refused(mgrAClient, "spawn", { role: "specialist", workDir: ".." });
+    expect(relative).toContain("must work inside its parent's workDir");
+  });
+
   test("a manager acts inside its subtree, and role rules still apply", async () => {
     expect((await ok<{ state: string }>(mgrAClient, "send", { instanceId: specA, text: "do the thing" })).state).toMatch(/delivered|queued/u);
     expect((await ok<{ status: string }>(mgrAClient, "read", { instanceId: specA, wait: true })).status).toBe("idle");

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import type { ActionFactory, Cli } from "../context.js";
+import { positiveInt, type ActionFactory, type Cli } from "../context.js";
+import { serveStatus } from "./serve.js";
 
 export function registerLifecycle(program: Command, action: ActionFactory): void {
   program
@@ -15,7 +16,13 @@ export function registerLifecycle(program: Command, action: ActionFactory): void
     .command("restart")
     .description("Relaunch an instance in the same workdir (resuming its conversation where the agent can) and wait until it is ready.")
     .argument("<id>", "instance id (see tmux-claude list)")
+    .option("--no-wait", "return once it is ready, without waiting for the messages kept for it to be delivered")
+    .option("--timeout <ms>", "how long to wait for the kept messages to be delivered", positiveInt("--timeout"), 600_000)
     .option("--json", "print the instance record as JSON")
+    .addHelpText(
+      "after",
+      "\nMessages queued for an instance that exited are kept. Without tmux-claude serve, restart waits\nuntil they are delivered (each when the agent is idle again); with serve, serve delivers them.",
+    )
     .action(action(restart));
 }
 
@@ -28,11 +35,14 @@ async function terminate(cli: Cli, id: string, flags: { cascade?: boolean; json?
   });
 }
 
-async function restart(cli: Cli, id: string, flags: { json?: boolean }): Promise<number> {
+async function restart(cli: Cli, id: string, flags: { json?: boolean; wait: boolean; timeout: number }): Promise<number> {
   return cli.withKernel("restart", async (kernel) => {
     const instance = await cli.wait(`restarting ${id}...`, kernel.restart(id));
-    if (flags.json) cli.json(instance);
-    else cli.out(`Restarted ${instance.id}; it is ${instance.status}.`);
+    // This process is the only one watching the instance unless serve runs: deliver what it kept before letting go.
+    const delivering = flags.wait && !(await serveStatus(kernel.stateDir)).running;
+    const delivered = delivering ? await cli.wait(`delivering the messages kept for ${id}...`, kernel.deliverQueued(id, flags.timeout)) : 0;
+    if (flags.json) cli.json(delivering ? { ...instance, deliveredQueued: delivered } : instance);
+    else cli.out(`Restarted ${instance.id}; it is ${instance.status}.${delivered ? ` Delivered ${delivered} kept message${delivered === 1 ? "" : "s"}.` : ""}`);
     return 0;
   });
 }

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
-import { readAll, usageError, type ActionFactory, type Cli } from "../context.js";
+import { nonEmpty, readAll, usageError, type ActionFactory, type Cli } from "../context.js";
 
 interface SpawnFlags {
   role?: string;
@@ -21,12 +21,12 @@ export function registerSpawn(program: Command, action: ActionFactory): void {
     .argument("[role]", "role from the config (default roles: executive, manager, specialist); or give it with --role")
     .argument("[prompt...]", "first prompt, sent once the agent is ready (words are joined with spaces)")
     .option("--role <role>", "the role, as an option instead of the first argument (then every argument is prompt)")
-    .option("--prompt-file <file>", "read the first prompt from a file ('-' reads stdin)")
+    .option("--prompt-file <file>", "read the first prompt from a file ('-' reads stdin)", nonEmpty("--prompt-file", "a file", "Pass the prompt's file, or '-' to read stdin."))
     .option("--context <text>", "background sent before the prompt in the same first message (without a prompt, it is the first message)")
-    .option("--parent <id>", "parent instance; its role must be allowed to spawn <role>")
+    .option("--parent <id>", "parent instance; its role must be allowed to spawn <role>", nonEmpty("--parent", "an instance id", "Pass the parent's id (tmux-claude list shows them), or leave --parent out for a top-level instance."))
     .option("--name <name>", "a name for people to recognise the instance by")
-    .option("--agent <agent>", "agent from the config (default: defaultAgent)")
-    .option("--workdir <dir>", "directory the agent works in (default: the current directory)")
+    .option("--agent <agent>", "agent from the config (default: defaultAgent)", nonEmpty("--agent", "an agent name", "Pass an agent from the config, or leave --agent out for defaultAgent."))
+    .option("--workdir <dir>", "directory the agent works in (default: its parent's with --parent, else the current directory)", nonEmpty("--workdir", "a directory", "Pass the directory the agent works in, or leave --workdir out for the default."))
     .option("--json", "print the instance record as JSON")
     .addHelpText(
       "after",
@@ -38,8 +38,10 @@ export function registerSpawn(program: Command, action: ActionFactory): void {
 async function spawn(cli: Cli, first: string | undefined, rest: string[], flags: SpawnFlags): Promise<number> {
   const { role, words } = await roleAndWords(cli, first, rest, flags.role);
   const prompt = await promptFrom(cli, words, flags.promptFile);
-  const workDir = path.resolve(cli.io.cwd, flags.workdir ?? ".");
+  const requested = flags.workdir === undefined ? undefined : path.resolve(cli.io.cwd, flags.workdir);
   return cli.withKernel("spawn", async (kernel) => {
+    // A child works inside its parent's workDir (unless its role allows otherwise): that is where it starts by default.
+    const workDir = requested ?? (flags.parent ? (await kernel.get(flags.parent)).workDir : cli.io.cwd);
     const { instance, receipt } = await cli.wait(
       `spawning ${role}...`,
       kernel.spawn({ role, workDir, prompt, context: flags.context, parentId: flags.parent ?? null, name: flags.name, agent: flags.agent }),

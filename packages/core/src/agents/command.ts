@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { regexSource } from "../config/regex.js";
 import type { AgentAdapter, AgentDriver, DriverContext } from "./adapter.js";
 import { waitForOutput } from "./adapter.js";
 
@@ -9,15 +10,15 @@ import { waitForOutput } from "./adapter.js";
  */
 export const commandAgentOptions = z.object({
   /** The agent is ready for its first input when the screen matches. */
-  readyPattern: z.string().optional(),
+  readyPattern: regexSource("mu").optional(),
   /** The agent is idle (its prompt is back) when the last line matches. */
-  idlePattern: z.string().default("[>$#%❯]\\s*$"),
+  idlePattern: regexSource("u").default("[>$#%❯]\\s*$"),
   /** The agent is busy when the last line matches (default: whenever it is not idle). */
-  busyPattern: z.string().optional(),
+  busyPattern: regexSource("u").optional(),
   /** The agent waits for an answer (a yes/no question) when the screen matches. */
-  waitingPattern: z.string().optional(),
+  waitingPattern: regexSource("mu").optional(),
   /** Key that submits input. */
-  submitKey: z.string().default("Enter"),
+  submitKey: z.string().min(1, 'a tmux key name such as "Enter" or "C-m"').default("Enter"),
 });
 
 export type CommandAgentOptions = z.output<typeof commandAgentOptions>;
@@ -68,6 +69,8 @@ class CommandDriver implements AgentDriver {
       if (text.length) await this.ctx.pane.sendText(text);
       // The receipt: the program echoes the line break once it read the submit key.
       const accepted = waitForOutput(this.ctx.pane, (data) => data.includes(0x0a) || data.includes(0x0d), signal);
+      // When the key cannot be pressed (tmux died), nobody awaits the receipt: its later rejection must not go unhandled.
+      accepted.catch(() => undefined);
       await this.ctx.pane.sendKey(this.options.submitKey);
       await accepted;
     } finally {

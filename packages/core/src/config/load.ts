@@ -72,10 +72,19 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     }
   }
 
+  const where = path.basename(found.filepath) === "package.json" ? `${found.filepath} (key "${PACKAGE_JSON_KEY}")` : found.filepath;
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    const value = showValue(input);
+    throw new TmuxClaudeError(
+      ErrorCodes.CONFIG_INVALID,
+      `Invalid config in ${where}:\n  - (the config itself): expected an object, got ${value}\n` +
+        "Export the config object: `export default defineConfig({ ... })` (an empty object for the defaults), or a function that returns one.",
+      { filepath: found.filepath, issues: [{ path: "(the config itself)", message: `expected an object, got ${value}`, value }] },
+    );
+  }
   const result = configSchema.safeParse(input);
   if (!result.success) {
     const issues = formatZodIssues(result.error, input, configSchema);
-    const where = path.basename(found.filepath) === "package.json" ? `${found.filepath} (key "${PACKAGE_JSON_KEY}")` : found.filepath;
     throw new TmuxClaudeError(
       ErrorCodes.CONFIG_INVALID,
       `Invalid config in ${where}:\n${formatIssueList(issues)}\nSee the config reference in the README.`,
@@ -120,7 +129,7 @@ const loadModule: Loader = async (filepath) => {
   // moduleCache off: a later loadConfig in the same process sees an edited .ts/.js file.
   // A config imports defineConfig from "@tmux-claude/core": resolve it to this very
   // copy, so a globally installed CLI works in a project that has no core of its own.
-  jiti ??= createJiti(import.meta.url, { interopDefault: true, moduleCache: false, alias: { "@tmux-claude/core": coreEntry() } });
+  jiti ??= createJiti(import.meta.url, { interopDefault: false, moduleCache: false, alias: { "@tmux-claude/core": coreEntry() } });
   let mod: unknown;
   try {
     mod = await jiti.import(filepath);
@@ -302,7 +311,9 @@ function describeIssue(issue: Issue, prefix: readonly Key[], input: unknown, sch
         case "bigint":
           return one(`expected ${isInteger(schema, at) ? "an integer" : "a number"} ${op} ${String(limit)}${got}`);
         case "string":
-          return one(issue.code === "too_small" && Number(limit) === 1 ? `expected a non-empty string${got}` : `expected ${more} ${String(limit)} characters${got}`);
+          // A schema's own message (zod's start with "Too") says what the value is for.
+          if (Number(limit) === 1 && issue.code === "too_small") return one(`expected ${/^Too /u.test(issue.message) ? "a non-empty string" : `a non-empty string: ${issue.message}`}${got}`);
+          return one(`expected ${more} ${String(limit)} characters${got}`);
         case "array":
         case "set":
           return one(`expected ${more} ${String(limit)} item${Number(limit) === 1 ? "" : "s"}${got}`);

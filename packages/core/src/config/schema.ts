@@ -3,6 +3,9 @@ import type { Plugin } from "../kernel/plugin.js";
 
 const NAME = /^[a-z][a-z0-9]*$/u;
 
+/** An environment variable's name: what `env -i NAME=value` can pass. */
+const envName = z.string().regex(/^[^=\0]+$/u, "a variable name (not empty, no \"=\")");
+
 export const roleSchema = z.strictObject({
   /** Id prefix for instances of this role: `exec` gives `exec-1`. */
   prefix: z.string().regex(NAME, "a lowercase word of letters and digits, starting with a letter"),
@@ -12,22 +15,26 @@ export const roleSchema = z.strictObject({
   topLevel: z.boolean().default(true),
   /** Instructions given to agents of this role (adapters that support it append them to the system prompt). */
   instructions: z.string().optional(),
+  /** Agents an instance of this role may run (default: any); a spawn naming none gets defaultAgent if listed, else the first. */
+  agents: z.array(z.string().min(1, "an agent name from agents")).min(1, "at least one agent (leave the key out to allow any)").optional(),
+  /** May an instance of this role work outside its parent's workDir? Default: no (inside, resolved with realpath). */
+  workDirOutsideParent: z.boolean().default(false),
 });
 
 export const agentSchema = z.looseObject({
   /** Which adapter drives this agent: `command` (any CLI) or one registered by a plugin. */
-  adapter: z.string().min(1).default("command"),
+  adapter: z.string().min(1, 'an adapter name: "command", "claude" or one a plugin registers').default("command"),
   /** Program to run: a name found on PATH or an absolute path. */
-  command: z.string().min(1),
+  command: z.string().min(1, "the program to run: a name on PATH or an absolute path"),
   args: z.array(z.string()).default([]),
   /** Extra environment for this agent. */
-  env: z.record(z.string(), z.string()).default({}),
+  env: z.record(envName, z.string()).default({}),
 });
 
 export const DEFAULT_ROLES = {
-  executive: { prefix: "exec", spawns: ["manager"], topLevel: true },
-  manager: { prefix: "mgr", spawns: ["specialist"], topLevel: true },
-  specialist: { prefix: "spec", spawns: [], topLevel: true },
+  executive: { prefix: "exec", spawns: ["manager"], topLevel: true, workDirOutsideParent: false },
+  manager: { prefix: "mgr", spawns: ["specialist"], topLevel: true, workDirOutsideParent: false },
+  specialist: { prefix: "spec", spawns: [], topLevel: true, workDirOutsideParent: false },
 } satisfies Record<string, z.input<typeof roleSchema>>;
 
 const pluginSchema = z.custom<Plugin>(
@@ -45,9 +52,9 @@ export const configSchema = z.strictObject({
       /** Private tmux socket name (`tmux -L <socket>`); never the user's default server. */
       socket: z.string().regex(/^[A-Za-z0-9._-]+$/u, "letters, digits, '.', '_' or '-'").default("tmux-claude"),
       /** tmux binary. */
-      binary: z.string().min(1).default("tmux"),
+      binary: z.string().min(1, 'the tmux program: "tmux" (on PATH) or an absolute path').default("tmux"),
       /** tmux config file used when this socket's server starts; "none" starts it without one. */
-      configFile: z.string().optional(),
+      configFile: z.string().min(1, 'a tmux config file, or "none" for no config file (leave the key out for tmux\'s own ~/.tmux.conf)').optional(),
       /** Fixed pane size of every instance. */
       width: z.int().min(20).max(1000).default(200),
       height: z.int().min(5).max(500).default(50),
@@ -56,7 +63,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   /** Directory of the embedded state store (default: $XDG_STATE_HOME/tmux-claude/<socket>). */
-  stateDir: z.string().optional(),
+  stateDir: z.string().min(1, "a directory (leave the key out for the default, $XDG_STATE_HOME/tmux-claude/<socket>)").optional(),
   roles: z.record(z.string().regex(NAME, "a lowercase word"), roleSchema).default(DEFAULT_ROLES),
   limits: z
     .strictObject({
@@ -71,10 +78,10 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   /** Agent used when spawn names none. */
-  defaultAgent: z.string().min(1).default("claude"),
+  defaultAgent: z.string().min(1, 'the name of an agent under agents (built in: "claude")').default("claude"),
   agents: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/u, "letters, digits, '_' or '-'"), agentSchema).default({}),
   /** Environment added to every instance. */
-  env: z.record(z.string(), z.string()).default({}),
+  env: z.record(envName, z.string()).default({}),
   /** Plugins in order; falsy entries are dropped so `process.env.X && plugin()` works. */
   plugins: z
     .array(z.union([pluginSchema, z.literal(false), z.literal(0), z.literal(""), z.null(), z.undefined()]))

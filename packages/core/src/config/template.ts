@@ -47,6 +47,8 @@ export default defineConfig({
   // stateDir: ".tmux-claude",
 
   // Roles: \`prefix\` names instances (exec-1), \`spawns\` lists the roles they may create, \`topLevel\` lets a person spawn them.
+  // Optional: \`agents: ["claude"]\` limits the agents a role may run; a child works inside its parent's workDir
+  // unless its role sets \`workDirOutsideParent: true\`.
   roles: {
 ${roles}
   },

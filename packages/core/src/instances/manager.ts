@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { mkdir, rm, stat } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { AgentAdapter, AgentDriver, DriverContext, PaneIO, StatusReport, TokenUsage } from "../agents/adapter.js";
 import type { AgentConfig, ResolvedConfig } from "../config/schema.js";
-import { ErrorCodes, TmuxClaudeError, quoteScreen } from "../errors.js";
+import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError, quoteScreen } from "../errors.js";
 import type { DeliveryReceipt, KernelHooks, OutgoingMessage, SpawnPlan, WhenBusy } from "../kernel/hooks.js";
 import type { InstanceRecord, InstanceStatus, StateStore } from "../store/types.js";
 import { sessionNameFor } from "../tmux/quote.js";
@@ -14,6 +14,9 @@ import type { PaneSnapshot, TmuxRuntime } from "../tmux/runtime.js";
 import { currentProcess, isSameProcess, processTree, signalProcesses, waitForExit } from "../os/process-tree.js";
 import { openReadyGates } from "./ready-gate.js";
 import { resolveCommand } from "./resolve-command.js";
+import { waitDelivered, type ManagerEvents } from "./wait-delivered.js";
+import { exitedError } from "./failures.js";
+import { agentForRole, assertDirectory, assertWorkDirAllowed } from "./spawn-policy.js";
 
 export interface SpawnOptions {
   role: string;
@@ -118,7 +121,7 @@ export class InstanceManager {
   private readonly byWindow = new Map<string, string>();
   private readonly serials = new Map<string, Promise<unknown>>();
   private readonly persists = new Map<string, Promise<unknown>>();
-  private readonly events = new EventEmitter<{ status: [id: string, record: InstanceRecord]; delivered: [messageId: string] }>();
+  private readonly events = new EventEmitter<ManagerEvents>();
   private unwatchStore: (() => void) | undefined;
   private watchAll = false;
   private closed = false;
@@ -143,7 +146,9 @@ export class InstanceManager {
     await this.reconcile();
     if (this.watchAll) {
       this.unwatchStore = this.deps.store.watch((change) => {
-        if (change.kind === "instance") void this.onStoreInstance(change.id);
+        if (change.kind === "instance") {
+          void this.onStoreInstance(change.id).catch((error: unknown) => this.deps.logger.warn({ err: error, instance: change.id }, "could not follow a change of an instance"));
+        }
         else this.drain(change.instanceId);
       });
       await this.attachAll();
@@ -218,10 +223,14 @@ export class InstanceManager {
         { role: options.role },
       );
     }
+    if (options.parentId === "") {
+      throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, "parentId is empty. Give the parent's id, or null (leave it out) for a top-level instance.");
+    }
     const parentId = options.parentId ?? null;
     let depth = 1;
+    let parent: InstanceRecord | undefined;
     if (parentId) {
-      const parent = await this.requireRecord(parentId);
+      parent = await this.requireRecord(parentId);
       if (parent.status === "exited") {
         throw new TmuxClaudeError(ErrorCodes.INSTANCE_EXITED, `Parent instance "${parentId}" has exited; restart it or spawn under another parent.`, { id: parentId });
       }
@@ -248,9 +257,11 @@ export class InstanceManager {
         { depth, maxDepth: config.limits.maxDepth },
       );
     }
-    const agentName = options.agent ?? config.defaultAgent;
+    const agentName = agentForRole(config, options.role, options.agent, this.deps.configPath);
     this.agentConfig(agentName);
     await assertDirectory(options.workDir);
+    // What the caller asked for; a plugin's beforeSpawn may still move it (e.g. into a git worktree).
+    await assertWorkDirAllowed(options.role, role, options.workDir, parent);
     if (options.prompt !== undefined && options.prompt.trim() === "") {
       throw new TmuxClaudeError(ErrorCodes.EMPTY_TEXT, "The prompt is empty. Give a prompt with text, or none at all.");
     }
@@ -343,6 +354,7 @@ export class InstanceManager {
       workDir: plan.workDir,
       status: "starting",
       statusReason: undefined,
+      terminatedAt: undefined,
       updatedAt: new Date().toISOString(),
       tmux: { ...r.tmux, paneId: pane.paneId, windowId: pane.windowId, pid: pane.pid },
       launch: { command: program, args, env: added },
@@ -425,16 +437,18 @@ export class InstanceManager {
       throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, `whenBusy must be "queue", "now" or "refuse", got "${String(whenBusy)}".`);
     }
     // Join this instance's line before the first await: messages keep the order of the calls.
-    return this.serial(id, async () => {
-      const record = this.live.get(id)?.record ?? (await this.requireRecord(id));
-      if (record.status === "exited") throw exitedError(record);
-      const { hooks } = this.deps;
-      let message: OutgoingMessage = { id: randomUUID(), instanceId: id, text, from: caller, whenBusy };
-      message = await hooks.beforeSend.promise(message);
-      const receipt = (await hooks.route.promise(message)) ?? (await this.deliverLocal(message, record));
-      await hooks.afterSend.promise(message, receipt);
-      return receipt;
-    });
+    return this.serial(id, () => this.sendNow(id, text, whenBusy, caller));
+  }
+
+  private async sendNow(id: string, text: string, whenBusy: WhenBusy, caller: string | null): Promise<DeliveryReceipt> {
+    const record = this.live.get(id)?.record ?? (await this.requireRecord(id));
+    if (record.status === "exited") throw exitedError(record);
+    const { hooks } = this.deps;
+    let message: OutgoingMessage = { id: randomUUID(), instanceId: id, text, from: caller, whenBusy };
+    message = await hooks.beforeSend.promise(message);
+    const receipt = (await hooks.route.promise(message)) ?? (await this.deliverLocal(message, record));
+    await hooks.afterSend.promise(message, receipt);
+    return receipt;
   }
 
   /** Deliver on this machine's tmux; runs inside the instance's serial line. */
@@ -464,47 +478,31 @@ export class InstanceManager {
     });
   }
 
-  /** Wait until a queued message was delivered (by this process, which drains the queue as the agent becomes idle). */
-  async waitDelivered(instanceId: string, messageId: string, timeoutMs: number): Promise<void> {
-    let onDelivered!: (id: string) => void;
-    const delivered = new Promise<void>((resolve) => {
-      onDelivered = (id) => {
-        if (id === messageId) resolve();
-      };
-    });
-    this.events.on("delivered", onDelivered);
-    // Another process (serve, a concurrent read --wait) may deliver it: its queue file going away says so.
-    const stillQueued = async () => (await this.deps.store.queue(instanceId)).some((m) => m.id === messageId);
-    const stopWatching = this.deps.store.watch((change) => {
-      if (change.kind !== "queue" || change.instanceId !== instanceId) return;
-      void stillQueued().then((queued) => {
-        if (!queued) onDelivered(messageId);
-      }, () => undefined);
-    });
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      if (!(await stillQueued())) return;
-      await this.attach(await this.requireRecord(instanceId));
-      this.drain(instanceId);
-      const timedOut = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new TmuxClaudeError(
-                ErrorCodes.SEND_TIMEOUT,
-                `Message ${messageId} to "${instanceId}" is still queued after ${timeoutMs} ms: the agent has not become idle. It stays queued and is delivered when it does.`,
-                { id: instanceId },
-              ),
-            ),
-          timeoutMs,
-        );
-      });
-      await Promise.race([delivered, timedOut]);
-    } finally {
-      clearTimeout(timer);
-      stopWatching();
-      this.events.off("delivered", onDelivered);
-    }
+  /** Wait until a queued message was delivered; fails at once when it no longer can be (see wait-delivered.ts). */
+  waitDelivered(instanceId: string, messageId: string, timeoutMs: number): Promise<void> {
+    return waitDelivered(
+      {
+        store: this.deps.store,
+        events: this.events,
+        live: (id) => this.live.get(id)?.record,
+        deliver: async (id) => {
+          await this.attach(await this.requireRecord(id));
+          this.drain(id);
+        },
+        gone: (id) => this.live.get(id)?.gone.signal,
+      },
+      instanceId,
+      messageId,
+      timeoutMs,
+    );
+  }
+
+  /** Wait until every message queued for an instance now was delivered (e.g. those kept while it was exited); returns how many. */
+  async deliverQueued(instanceId: string, timeoutMs: number): Promise<number> {
+    const queue = await this.deps.store.queue(instanceId);
+    const last = queue.at(-1);
+    if (last) await this.waitDelivered(instanceId, last.id, timeoutMs);
+    return queue.length;
   }
 
   /** Deliver the oldest queued message if the instance can take it now. */
@@ -512,12 +510,14 @@ export class InstanceManager {
     const live = this.live.get(id);
     if (!live || this.closed || !DELIVERABLE.has(live.record.status)) return;
     const { store, logger } = this.deps;
+    let attempted: string | undefined;
     void this.serial(id, () =>
       this.sendLock(id, async () => {
         const current = this.live.get(id);
         if (!current || !DELIVERABLE.has(current.record.status)) return;
         const [next] = await store.queue(id);
         if (!next) return;
+        attempted = next.id;
         await this.submit(current, next.text);
         await store.dequeue(id, next.id);
         logger.debug({ instance: id, message: next.id }, "delivered a queued message");
@@ -525,6 +525,9 @@ export class InstanceManager {
       }),
     ).catch((error: unknown) => {
       logger.warn({ err: error, instance: id }, "delivering a queued message failed; it stays queued and is tried again");
+      // A sender waiting for this very message learns now, not at its timeout.
+      if (attempted) this.events.emit("deliveryFailed", attempted, error);
+      if (this.closed || !this.live.has(id)) return;
       // Nothing else may happen to trigger the next attempt while the agent stays idle.
       const retry = setTimeout(() => this.drain(id), DRAIN_RETRY_MS);
       retry.unref();
@@ -650,7 +653,9 @@ export class InstanceManager {
     }
     const event = { instance: record, cascade: options.cascade ?? false };
     await this.deps.hooks.beforeTerminate.promise(event);
-    this.detach(id);
+    // Marked first: whoever sees the agent exit next knows it was terminated, and that its queue goes too.
+    await this.deps.store.update(id, (r) => ({ ...r, terminatedAt: new Date().toISOString() }));
+    this.detach(id, undefined, "it was terminated");
     await this.stopProcesses(record);
     await this.deps.store.delete(id);
     await rm(path.join(this.deps.stateDir, "agents", id), { recursive: true, force: true });
@@ -729,7 +734,11 @@ export class InstanceManager {
       throw new TmuxClaudeError(ErrorCodes.INSTANCE_NOT_FOUND, `Instance "${record.id}" is still being spawned by another process; try again once it is ready.`, { id: record.id });
     }
     const adapter = this.adapterFor(record.agent);
-    await runtime.watch(record.tmux.windowId);
+    try {
+      await runtime.watch(record.tmux.windowId);
+    } catch (error) {
+      throw await this.attachFailed(record, error);
+    }
     try {
       return await this.startDriver(record, adapter);
     } catch (error) {
@@ -738,6 +747,18 @@ export class InstanceManager {
       await runtime.unwatch(record.tmux.windowId).catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * A window that cannot be watched: when its pane is gone (the tmux server died since the
+   * record was written), the instance has exited, and the caller is told so, not tmux's words.
+   */
+  private async attachFailed(record: InstanceRecord, error: unknown): Promise<unknown> {
+    if (!isTmuxClaudeError(error, ErrorCodes.TMUX_COMMAND_FAILED)) return error;
+    const panes = await this.deps.runtime.listPanes().catch(() => undefined);
+    if (!panes || panes.some((p) => p.paneId === record.tmux.paneId && p.session === record.tmux.session)) return error;
+    await this.markExited(record.id, "its tmux session was gone when this process attached to it");
+    return exitedError((await this.deps.store.get(record.id)) ?? record);
   }
 
   private async startDriver(record: InstanceRecord, adapter: AgentAdapter): Promise<Live> {
@@ -780,13 +801,13 @@ export class InstanceManager {
   }
 
   /** Let go of an instance; with `only`, only if that attachment is still the current one (not a newer, restarted one). */
-  private detach(id: string, only?: Live): void {
+  private detach(id: string, only?: Live, why = "this process let go of it"): void {
     const live = this.live.get(id);
     if (!live || (only && live !== only)) return;
     this.live.delete(id);
     this.byPane.delete(live.record.tmux.paneId);
     this.byWindow.delete(live.record.tmux.windowId);
-    live.gone.abort(new TmuxClaudeError(ErrorCodes.INSTANCE_EXITED, `Instance "${id}" is gone.`));
+    live.gone.abort(new TmuxClaudeError(ErrorCodes.INSTANCE_EXITED, `Instance "${id}" is gone: ${why}.`, { id }));
     live.driver.dispose();
     void this.deps.runtime.unwatch(live.record.tmux.windowId).catch(() => undefined);
   }
@@ -908,13 +929,14 @@ export class InstanceManager {
       if (pane && !pane.dead) continue;
       if (this.exiting.has(live.record.id)) continue;
       this.exiting.add(live.record.id);
+      const failed = (error: unknown) => this.deps.logger.error({ err: error, instance: live.record.id }, "could not record that an instance exited");
       if (pane?.dead) {
-        void this.exitReason(live, pane.deadStatus).then((reason) => this.markExited(live.record.id, reason));
+        void this.exitReason(live, pane.deadStatus).then((reason) => this.markExited(live.record.id, reason)).catch(failed);
       } else if (snapshot.windows.has(windowId)) {
         void this.deps.runtime.killWindow(windowId).catch((error: unknown) => this.deps.logger.warn({ err: error }, "could not close an orphaned window"));
-        void this.markExited(live.record.id, `its tmux session "${session}" was killed`);
+        void this.markExited(live.record.id, `its tmux session "${session}" was killed`).catch(failed);
       } else {
-        void this.exitReason(live).then((reason) => this.markExited(live.record.id, reason));
+        void this.exitReason(live).then((reason) => this.markExited(live.record.id, reason)).catch(failed);
       }
     }
   };
@@ -934,16 +956,19 @@ export class InstanceManager {
     return last ? `${how}; its last output: ${last}` : how;
   }
 
-  private readonly onDisconnect = (): void => {
+  private readonly onDisconnect = (reason?: string): void => {
     // The tmux server is gone (or our client was killed): what ran there is gone too.
+    const why = `the connection to the tmux server ended${reason ? ` (${reason})` : ""}`;
     void (async () => {
-      for (const id of [...this.live.keys()]) this.detach(id);
+      for (const id of [...this.live.keys()]) this.detach(id, undefined, why);
       try {
         await this.reconcile();
         // Only our client was lost (the server lives on): watch the survivors again.
         if (this.watchAll && !this.closed) await this.attachAll();
       } catch (error) {
-        this.deps.logger.warn({ err: error }, "reconcile after tmux disconnect failed");
+        // The server is gone for good (no new one could start): the next operation tries again.
+        const expected = isTmuxClaudeError(error, ErrorCodes.TMUX_DISCONNECTED);
+        this.deps.logger[expected ? "debug" : "warn"]({ err: error }, "reconcile after tmux disconnect failed");
       }
     })();
   };
@@ -1060,28 +1085,6 @@ function agentEnvironment(added: Record<string, string>, term: string): Record<s
   }
   return { ...env, TERM: term, ...added };
 }
-
-function exitedError(record: InstanceRecord): TmuxClaudeError {
-  return new TmuxClaudeError(
-    ErrorCodes.INSTANCE_EXITED,
-    `Instance "${record.id}" has exited${record.statusReason ? ` (${record.statusReason})` : ""}. Restart it first: tmux-claude restart ${record.id}`,
-    { id: record.id },
-  );
-}
-
-async function assertDirectory(dir: string): Promise<void> {
-  if (typeof dir !== "string" || dir === "") {
-    throw new TmuxClaudeError(ErrorCodes.WORKDIR_INVALID, "workDir is required: the directory the agent works in.");
-  }
-  const info = await stat(dir).catch(() => undefined);
-  if (!info) {
-    throw new TmuxClaudeError(ErrorCodes.WORKDIR_INVALID, `workDir "${dir}" does not exist. Create it or pass an existing directory.`, { workDir: dir });
-  }
-  if (!info.isDirectory()) {
-    throw new TmuxClaudeError(ErrorCodes.WORKDIR_INVALID, `workDir "${dir}" is not a directory. Pass the directory the agent should work in.`, { workDir: dir });
-  }
-}
-
 
 /** The live view of a record with the plugins' state as stored (any process may write it). */
 function withPluginState(live: InstanceRecord | undefined, stored: InstanceRecord | undefined): InstanceRecord {

@@ -20,6 +20,8 @@ import {
   type TerminateOptions,
 } from "../instances/manager.js";
 import { createLogger } from "../logger.js";
+import { roleAgentIssues } from "../instances/spawn-policy.js";
+import { explainTmuxLoss } from "../instances/failures.js";
 import { FileStore } from "../store/file-store.js";
 import type { InstanceRecord, StateStore } from "../store/types.js";
 import { TmuxRuntime } from "../tmux/runtime.js";
@@ -176,6 +178,13 @@ export class Kernel {
    */
   private validateAgents(): void {
     const where = this.configPath ?? "your config";
+    const roleIssues = roleAgentIssues(this.config);
+    if (roleIssues.length) {
+      throw new TmuxClaudeError(ErrorCodes.CONFIG_INVALID, `Invalid config in ${where}:\n${formatIssueList(roleIssues)}\nSee the config reference in the README.`, {
+        filepath: this.configPath,
+        issues: roleIssues,
+      });
+    }
     for (const [name, agent] of Object.entries(this.config.agents)) {
       const adapter = this.adapters.get(agent.adapter);
       if (!adapter) {
@@ -260,24 +269,35 @@ export class Kernel {
   }
 
   spawn(options: SpawnOptions, caller: string | null = null): Promise<SpawnResult> {
-    return this.manager.spawn(options, caller);
+    return this.explained(`spawning a ${options.role}`, () => this.manager.spawn(options, caller));
   }
 
   send(id: string, text: string, options?: SendOptions, caller: string | null = null): Promise<DeliveryReceipt> {
-    return this.manager.send(id, text, options, caller);
+    return this.explained(`sending to "${id}"`, () => this.manager.send(id, text, options, caller));
   }
 
   /** Wait until a message that `send` queued has been delivered. */
   waitDelivered(receipt: DeliveryReceipt, timeoutMs: number): Promise<void> {
-    return this.manager.waitDelivered(receipt.instanceId, receipt.messageId, timeoutMs);
+    return this.explained(`waiting to deliver a message to "${receipt.instanceId}"`, () =>
+      this.manager.waitDelivered(receipt.instanceId, receipt.messageId, timeoutMs),
+    );
+  }
+
+  /**
+   * Wait until the messages queued for an instance now were delivered, in order
+   * (after a restart: the ones it kept while exited); resolves with their count.
+   * Fails at once, like waitDelivered, when they no longer can be.
+   */
+  deliverQueued(id: string, timeoutMs: number): Promise<number> {
+    return this.explained(`delivering the messages queued for "${id}"`, () => this.manager.deliverQueued(id, timeoutMs));
   }
 
   read(id: string, options?: ReadOptions): Promise<ReadResult> {
-    return this.manager.read(id, options);
+    return this.explained(`reading "${id}"`, () => this.manager.read(id, options));
   }
 
   list(filter?: ListFilter): Promise<InstanceSummary[]> {
-    return this.manager.list(filter);
+    return this.explained("listing instances", () => this.manager.list(filter));
   }
 
   get(id: string): Promise<InstanceRecord> {
@@ -285,11 +305,20 @@ export class Kernel {
   }
 
   terminate(id: string, options?: TerminateOptions): Promise<string[]> {
-    return this.manager.terminate(id, options);
+    return this.explained(`terminating "${id}"`, () => this.manager.terminate(id, options));
   }
 
   restart(id: string): Promise<InstanceRecord> {
-    return this.manager.restart(id);
+    return this.explained(`restarting "${id}"`, () => this.manager.restart(id));
+  }
+
+  /** Run an operation; tmux dying under it is reported as what it means for the caller (see explainTmuxLoss). */
+  private async explained<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw explainTmuxLoss(error, what, this.config.tmux.socket);
+    }
   }
 
   /** MCP tools contributed by plugins. */

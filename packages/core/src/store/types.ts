@@ -47,6 +47,8 @@ export interface InstanceRecord {
   agentState?: Record<string, unknown>;
   /** State owned by plugins, keyed by plugin name. */
   pluginState?: Record<string, unknown>;
+  /** Set when `terminate` began: the record and its queued messages are about to be removed. */
+  terminatedAt?: string;
 }
 
 /** A message waiting for its instance to become idle. */

@@ -8,6 +8,8 @@ import { loadConfig, type ConfigIssue } from "../../src/config/load.js";
 import { configSchema } from "../../src/config/schema.js";
 import { configTemplate } from "../../src/config/template.js";
 import { ErrorCodes, TmuxClaudeError } from "../../src/errors.js";
+import { Kernel } from "../../src/kernel/kernel.js";
+import { createLogger } from "../../src/logger.js";
 
 const CORE_DIR = fileURLToPath(new URL("../..", import.meta.url));
 const defaults = configSchema.parse({});
@@ -304,6 +306,57 @@ describe("loadConfig: invalid values", () => {
   it("reports an export that is not an object", async () => {
     const dir = await project({ "tmuxclaude.config.mjs": `export default "hello";` });
     expect((await loadError({ cwd: dir })).message).toContain('(the config itself): expected an object, got "hello"');
+  });
+});
+
+describe("loadConfig: values that would silently mean something else", () => {
+  it.each([
+    ["null", "export default null;", "null"],
+    ["undefined", "export default undefined;", "undefined"],
+    ["an array", "export default [];", "[]"],
+    ["a function returning null", "export default () => null;", "null"],
+    ["module.exports = null", "module.exports = null;", "null"],
+  ])("an export of %s is an error with the fix", async (what, body, value) => {
+    const dir = await project({ [what.startsWith("module") ? "tmuxclaude.config.cjs" : "tmuxclaude.config.mjs"]: body });
+    const error = await loadError({ cwd: dir });
+    expect(error.code).toBe(ErrorCodes.CONFIG_INVALID);
+    expect(error.kind).toBe("usage");
+    expect(error.message).toContain(`(the config itself): expected an object, got ${value}`);
+    expect(error.message).toContain("export default defineConfig({ ... })");
+  });
+
+  it("empty strings for paths and commands name the key and what to put there", async () => {
+    const dir = await project({
+      "tmuxclaude.config.mjs": `export default { stateDir: "", tmux: { binary: "", configFile: "" }, defaultAgent: "", agents: { a: { command: "" } }, env: { "": "x", "A=B": "y" } };`,
+    });
+    const issues = (await loadError({ cwd: dir })).details["issues"] as ConfigIssue[];
+    const byPath = Object.fromEntries(issues.map((issue) => [issue.path, issue]));
+    expect(byPath["stateDir"]).toMatchObject({ value: '""', message: expect.stringContaining("leave the key out for the default") });
+    expect(byPath["tmux.binary"]?.message).toContain('the tmux program: "tmux" (on PATH) or an absolute path, got ""');
+    expect(byPath["tmux.configFile"]?.message).toContain('or "none" for no config file');
+    expect(byPath["defaultAgent"]?.message).toContain("the name of an agent under agents");
+    expect(byPath["agents.a.command"]?.message).toContain("the program to run: a name on PATH or an absolute path");
+    expect(byPath['env[""]']?.message).toBe('invalid key: expected a variable name (not empty, no "="), got ""');
+    expect(byPath['env["A=B"]']?.message).toBe('invalid key: expected a variable name (not empty, no "="), got "A=B"');
+  });
+
+  it("an agent's invalid regex and a role's unknown agent fail the kernel's start, naming the key", async () => {
+    const stateDir = path.join(root, `state-${++count}`);
+    const start = (config: object) =>
+      Kernel.start({ config: configSchema.parse({ tmux: { socket: "tc-test-never-started" }, stateDir, ...config }), logger: createLogger("silent") }).then(
+        () => new Error("expected the kernel to refuse the config"),
+        (e: unknown) => e as TmuxClaudeError,
+      );
+    const regex = (await start({ agents: { repl: { command: "node", busyPattern: "[a-", waitingPattern: "ok" } } })) as TmuxClaudeError;
+    expect(regex.code).toBe(ErrorCodes.CONFIG_INVALID);
+    expect(regex.message).toContain("agents.repl.busyPattern: not a valid regular expression (/[a-/u: Unterminated character class)");
+    expect(regex.message).toContain('got "[a-"');
+    expect(regex.message).not.toContain("waitingPattern");
+    const role = (await start({ roles: { solo: { prefix: "solo", agents: ["claude", "nope"] } } })) as TmuxClaudeError;
+    expect(role.code).toBe(ErrorCodes.CONFIG_INVALID);
+    expect(role.message).toContain('roles.solo.agents[1]: "nope" is not a configured agent (agents: claude)');
+    // Refused before anything was created.
+    expect(existsSync(stateDir)).toBe(false);
   });
 });
 
