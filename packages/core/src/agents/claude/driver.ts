@@ -461,7 +461,7 @@ export class ClaudeDriver implements AgentDriver {
         this.hooklessTimer ??= setTimeout(() => {
           if (this.disposed || this.ctx.status() !== "starting") return;
           this.ctx.setStatus("error", {
-            reason: `Claude Code shows its prompt, but its SessionStart hook did not arrive within ${HOOKLESS_MS / 1000} s: hooks may be disabled (disableAllHooks in your Claude settings) or the hook command cannot run (${hookCommand()})`,
+            reason: `Claude Code shows its prompt, but its SessionStart hook did not arrive within ${HOOKLESS_MS / 1000} s: hooks may be disabled (disableAllHooks in your Claude settings) or the hook command cannot run (${hookCommand("SessionStart")})`,
           });
         }, HOOKLESS_MS);
         break;

@@ -2,10 +2,14 @@ import { watch, type FSWatcher } from "node:fs";
 import { open } from "node:fs/promises";
 import type { Logger } from "pino";
 
-/** One line the hook script appended: the hook's JSON as Claude Code gave it, with when and which launch. */
+/**
+ * One line the hook script (`assets/claude-hook.sh`) appended: the event's
+ * name from the generated settings, the launch id from the agent's
+ * environment, and the hook's JSON as Claude Code gave it.
+ */
 export interface HookEvent {
   event: string;
-  at: string;
+  /** `TMUX_CLAUDE_LAUNCH` of the process whose hook wrote the line ("" or null when unset). */
   launch: string | null;
   payload: HookPayload;
 }

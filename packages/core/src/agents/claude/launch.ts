@@ -32,24 +32,25 @@ const HOOK_TIMEOUT_SECONDS = 10;
  * The hook script ships in `packages/core/assets`; `src/agents/claude` and
  * `dist/agents/claude` are both three levels below the package root.
  */
-export const HOOK_SCRIPT = fileURLToPath(new URL("../../../assets/claude-hook.mjs", import.meta.url));
+export const HOOK_SCRIPT = fileURLToPath(new URL("../../../assets/claude-hook.sh", import.meta.url));
 
-/** Quote one word for a POSIX shell: Claude Code runs hook commands through `sh -c`. */
+/** The POSIX shell that runs the hook script: not Node, whose start would cost every hook 30-80 ms. */
+export const HOOK_SHELL = "/bin/sh";
+
+/** Quote one word for a POSIX shell: Claude Code runs a hook command through `/bin/sh -c`. */
 export function shellQuote(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
-/** The hook command: this Node binary running the hook script, both quoted, nothing interpolated. */
-export function hookCommand(node = process.execPath, script = HOOK_SCRIPT): string {
-  return `${shellQuote(node)} ${shellQuote(script)}`;
+/** The hook command of one event: the shell running the hook script with the event's name, all quoted, nothing interpolated. */
+export function hookCommand(event: string, script = HOOK_SCRIPT, shell = HOOK_SHELL): string {
+  return [shell, script, event].map(shellQuote).join(" ");
 }
 
 /** Settings for this one process (`--settings`); the user's own settings files are never touched. */
-export function generatedSettings(options: { bypass: boolean; mcp?: boolean; command?: string }): Record<string, unknown> {
-  const command = options.command ?? hookCommand();
-  const settings: Record<string, unknown> = {
-    hooks: Object.fromEntries(HOOK_EVENTS.map((event) => [event, [{ hooks: [{ type: "command", command, timeout: HOOK_TIMEOUT_SECONDS }] }]])),
-  };
+export function generatedSettings(options: { bypass: boolean; mcp?: boolean }): Record<string, unknown> {
+  const hook = (event: string) => [{ hooks: [{ type: "command", command: hookCommand(event), timeout: HOOK_TIMEOUT_SECONDS }] }];
+  const settings: Record<string, unknown> = { hooks: Object.fromEntries(HOOK_EVENTS.map((event) => [event, hook(event)])) };
   // The orchestration tools run without asking a person: the server itself decides what this instance's role may do.
   if (options.mcp) settings.permissions = { allow: [`mcp__${MCP_SERVER_NAME}`] };
   // With permission checks bypassed on purpose, the confirmation dialog has nothing left to ask.
