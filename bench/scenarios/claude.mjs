@@ -6,14 +6,46 @@
 //   send floor:    send-keys -l + Enter until its UserPromptSubmit hook ran.
 // The floor's hooks are the cheapest command hooks there are (a shell builtin
 // appending one word to a file, seen through fs.watch), so the difference to the
-// kernel is the kernel's own cost plus its hook script.
-import { closeSync, existsSync, mkdirSync, openSync, readSync, watch, writeFileSync } from "node:fs";
+// kernel is the kernel's own cost plus its hook command.
+// For reference, the same binary with other ways a hook can reach a file: the
+// adapter's own hook command (POSIX sh), a Node script (what the adapter ran
+// before) and an http hook to a loopback server that appends the line (what
+// `serve` could offer).
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readSync, watch, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { startFloor, startKernel } from "../lib/setup.mjs";
-import { pendingRow, timedRow } from "../lib/rows.mjs";
+import { pendingRow, targets, timedRow } from "../lib/rows.mjs";
 import { ROOT, killServer, now, tempDir } from "../lib/util.mjs";
 
-const HOOK_SCRIPT = path.join(ROOT, "packages/core/assets/claude-hook.mjs");
+/** The claude adapter's hook command, from the core build (not part of core's public API). */
+const HOOK_MODULE = path.join(ROOT, "packages/core/dist/agents/claude/hook.js");
+/** The adapter's hook before the sh command: one Node process per event, one appendFileSync. */
+const NODE_HOOK = `import { appendFileSync, readFileSync } from "node:fs";
+const payload = JSON.parse(readFileSync(0, "utf8"));
+appendFileSync(process.env.TMUX_CLAUDE_EVENTS, JSON.stringify({ event: payload.hook_event_name, launch: process.env.TMUX_CLAUDE_LAUNCH, payload }) + "\\n");
+`;
+const HTTP_TOKEN = "bench-hook-token";
+
+/** A loopback endpoint for http hooks: checks the bearer token, appends one line per event to `file`, answers 200 with no body. */
+async function startHookEndpoint(file) {
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      if (req.headers.authorization !== `Bearer ${HTTP_TOKEN}`) {
+        res.writeHead(401).end();
+        return;
+      }
+      const payload = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      appendFileSync(file, `${JSON.stringify({ event: payload.hook_event_name, launch: "bench", payload })}\n`);
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${server.address().port}/hook`, close: () => new Promise((resolve) => server.close(resolve)) };
+}
 
 const API_KEY = "sk-ant-tmux-claude-bench-0123456789abcdefghijklmnop";
 const LEAKY = /^(ANTHROPIC_|CLAUDE_CODE_|CLAUDECODE$|CLAUDE_CONFIG_DIR$|AWS_BEARER_TOKEN_BEDROCK$|VERTEX_|CLOUD_ML_REGION$)/u;
@@ -42,7 +74,7 @@ class HookLog {
         this.offset += Buffer.byteLength(text.slice(0, end + 1));
         const at = now();
         for (const line of text.slice(0, end).split("\n")) {
-          // A shell hook appends one word; the adapter's hook script a JSON line with "event".
+          // A shell hook appends one word; the adapter's hook command a JSON line with "event".
           let name = line.trim();
           if (name.startsWith("{")) {
             try {
@@ -103,7 +135,7 @@ export async function claude({ quick, log }) {
   }
 
   const spawns = quick ? 2 : 5;
-  const sends = quick ? 3 : 10;
+  const sends = quick ? 3 : 20;
   const dir = tempDir("claude");
   const work = path.join(dir, "work");
   mkdirSync(work);
@@ -115,22 +147,36 @@ export async function claude({ quick, log }) {
 
   // Floor variants: the same binary and environment in a raw tmux session, with hooks that
   // append to a file we follow. "shell": a shell builtin (the cheapest hook there is);
-  // "script": the claude adapter's own hook script (a node process per event).
+  // "script": the claude adapter's own hook command (POSIX sh, one dd write per event);
+  // "node": a Node script per event (the adapter's hook before); "http": an http hook.
   const variants = [];
-  const addVariant = (key, command, extraEnv = {}) => {
+  const addVariant = (key, hook, extraEnv = {}) => {
     const logFile = path.join(dir, `floor-${key}.log`);
     const settingsFile = path.join(dir, `floor-${key}-settings.json`);
-    const hook = (name) => [{ hooks: [{ type: "command", command: command(name, logFile), timeout: 10 }] }];
-    writeFileSync(settingsFile, JSON.stringify({ hooks: { SessionStart: hook("SessionStart"), UserPromptSubmit: hook("UserPromptSubmit"), Stop: hook("Stop") } }));
-    variants.push({ key, settingsFile, hooks: new HookLog(logFile), extraEnv, prompt: [], sessionStart: [], send: [] });
+    const hooks = Object.fromEntries(["SessionStart", "UserPromptSubmit", "Stop"].map((name) => [name, [{ hooks: [{ timeout: 10, ...hook(name, logFile) }] }]]));
+    writeFileSync(settingsFile, JSON.stringify({ hooks }));
+    const v = { key, settingsFile, hooks: new HookLog(logFile), extraEnv, prompt: [], sessionStart: [], send: [] };
+    v.extraEnv = { TMUX_CLAUDE_EVENTS: logFile, TMUX_CLAUDE_LAUNCH: "bench", ...extraEnv };
+    variants.push(v);
+    return v;
   };
-  addVariant("shell", (name, file) => `echo ${name} >> '${file}'`);
-  if (existsSync(HOOK_SCRIPT)) {
-    addVariant("script", () => `'${process.execPath}' '${HOOK_SCRIPT}'`, { TMUX_CLAUDE_LAUNCH: "bench" });
-    const v = variants.at(-1);
-    v.extraEnv.TMUX_CLAUDE_EVENTS = v.hooks.file;
-  }
-  const [shell, script] = variants;
+  const quote = (word) => `'${word.replaceAll("'", `'\\''`)}'`;
+  const shell = addVariant("shell", (name, file) => ({ type: "command", command: `echo ${name} >> ${quote(file)}` }));
+  const { hookCommand } = existsSync(HOOK_MODULE) ? await import(pathToFileURL(HOOK_MODULE).href) : {};
+  const script = hookCommand ? addVariant("script", (name) => ({ type: "command", command: hookCommand(name) })) : undefined;
+  const nodeHook = path.join(dir, "node-hook.mjs");
+  writeFileSync(nodeHook, NODE_HOOK);
+  const node = addVariant("node", () => ({ type: "command", command: [process.execPath, nodeHook].map(quote).join(" ") }));
+  const endpoint = await startHookEndpoint(path.join(dir, "floor-http.log"));
+  // Claude Code skips http hooks for SessionStart ("HTTP hooks are not supported for SessionStart"), so that one stays a command.
+  const http = addVariant(
+    "http",
+    (name, file) =>
+      name === "SessionStart"
+        ? { type: "command", command: `echo ${name} >> ${quote(file)}` }
+        : { type: "http", url: endpoint.url, headers: { Authorization: "Bearer $TMUX_CLAUDE_BENCH_TOKEN" }, allowedEnvVars: ["TMUX_CLAUDE_BENCH_TOKEN"] },
+    { TMUX_CLAUDE_BENCH_TOKEN: HTTP_TOKEN },
+  );
 
   const spawnK = [], sendK = [];
   let queued = 0;
@@ -233,13 +279,15 @@ export async function claude({ quick, log }) {
             samples: sendK,
             floor: shell.send,
             floorLabel: sendFloorLabel,
+            target: targets.floorPlus(10),
             note: queued ? `${queued} sends were queued and not timed` : undefined,
           }),
         ]
       : rows(ADAPTER_PENDING, { spawn: summarizeFloor(shell.prompt, spawnFloorLabel), send: summarizeFloor(shell.send, sendFloorLabel) });
-    return [...kernelRows, ...referenceRows(shell, script)];
+    return [...kernelRows, ...referenceRows(shell, script, node, http)];
   } finally {
     for (const v of variants) v.hooks.close();
+    await endpoint.close();
     await floor.close().catch(() => undefined);
     await k?.close().catch(() => undefined);
     if (k) await killServer(k.socket);
@@ -254,8 +302,9 @@ function summarizeFloor(samples, label) {
   return { label, n: samples.length, median, p95: sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)] };
 }
 
-/** For reference (no kernel): Claude Code's own SessionStart, and both hooks through the adapter's node hook script. */
-function referenceRows(shell, script) {
+/** For reference (no kernel): Claude Code's own SessionStart, and what each kind of hook adds to it and to a prompt's receipt. */
+function referenceRows(shell, script, node, http) {
+  const floorLabel = "same, with a shell-builtin hook";
   const rows = [
     timedRow({
       id: "claude-sessionstart-floor",
@@ -270,21 +319,39 @@ function referenceRows(shell, script) {
     rows.push(
       timedRow({
         id: "claude-sessionstart-script",
-        label: "ref: Claude alone, launch until SessionStart (adapter's node hook)",
+        label: "ref: Claude alone, launch until SessionStart (adapter's sh hook)",
         samples: script.sessionStart,
         floor: shell.sessionStart,
-        floorLabel: "same, with a shell-builtin hook",
-        note: "no kernel: the cost of running the adapter's hook script (a node process) per event",
+        floorLabel,
+        note: "no kernel: the cost of the adapter's hook command (sh running tr and dd) per event",
       }),
       timedRow({
         id: "claude-send-script",
-        label: "ref: Claude alone, send until UserPromptSubmit (adapter's node hook)",
+        label: "ref: Claude alone, send until UserPromptSubmit (adapter's sh hook)",
         samples: script.send,
         floor: shell.send,
-        floorLabel: "same, with a shell-builtin hook",
-        note: "no kernel: the hook script's cost on every prompt's receipt",
+        floorLabel,
+        note: "no kernel: the hook command's cost on every prompt's receipt",
       }),
     );
   }
+  rows.push(
+    timedRow({
+      id: "claude-send-node",
+      label: "ref: Claude alone, send until UserPromptSubmit (a Node hook)",
+      samples: node.send,
+      floor: shell.send,
+      floorLabel,
+      note: "no kernel: a Node process per event, as the adapter's hook was before",
+    }),
+    timedRow({
+      id: "claude-send-http",
+      label: "ref: Claude alone, send until UserPromptSubmit (http hook, loopback)",
+      samples: http.send,
+      floor: shell.send,
+      floorLabel,
+      note: "no kernel: Claude Code POSTs the event to a loopback server that appends the line",
+    }),
+  );
   return rows;
 }

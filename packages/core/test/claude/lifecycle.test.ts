@@ -115,6 +115,7 @@ describe("login and network failures", () => {
     const error = await spawnError(h.kernel.spawn({ role: "executive", workDir: h.workDir, agent: "claude-hookless" }));
     expect(error.code).toBe(ErrorCodes.SPAWN_FAILED);
     expect(error.message).toContain("SessionStart hook did not arrive");
+    expect(error.message).toContain(`${path.sep}settings.json`);
     expect(Date.now() - started).toBeLessThan(h.kernel.config.limits.spawnTimeout);
   });
 

@@ -1,17 +1,18 @@
 /**
- * The claude adapter's parts without the Claude binary: the hook script, the
+ * The claude adapter's parts without the Claude binary: the hook command, the
  * launch (arguments, generated settings, options), the event log follower,
  * transcript usage and the screen classifier (on screens captured from
  * Claude Code 2.1.x).
  */
 import { execFile } from "node:child_process";
-import { appendFile, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { EventLog, type HookEvent } from "../../src/agents/claude/events.js";
-import { claudeLaunch, generatedSettings, HOOK_EVENTS, HOOK_SCRIPT, hookCommand, shellQuote } from "../../src/agents/claude/launch.js";
+import { HOOK_EVENTS, hookCommand } from "../../src/agents/claude/hook.js";
+import { claudeLaunch, generatedSettings } from "../../src/agents/claude/launch.js";
 import { boxShows, classifyScreen, draftText, inputBox } from "../../src/agents/claude/screen.js";
 import { submittedText, typedText } from "../../src/agents/claude/driver.js";
 import { TranscriptUsage } from "../../src/agents/claude/transcript.js";
@@ -26,7 +27,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Run a hook command the way Claude Code does: through `sh -c`, the hook's JSON on stdin. */
+/** Run a hook command the way Claude Code does: through `/bin/sh -c`, the hook's JSON on stdin. */
 function runHook(command: string, input: string, env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
   const started = process.hrtime.bigint();
   return new Promise((resolve) => {
@@ -56,7 +57,7 @@ async function eventLines(file: string): Promise<HookEvent[]> {
     });
 }
 
-describe("the hook script", () => {
+describe("the hook command", () => {
   test("appends one JSON line per event, prints nothing, exits 0", async () => {
     const events = path.join(dir, "events.jsonl");
     const payload = { session_id: "s-1", hook_event_name: "UserPromptSubmit", prompt: "line 1\nline 2 $(x) `y` 'q' \"d\" \\ é 🚀 %s %n \u2028" };
@@ -119,29 +120,27 @@ describe("the hook script", () => {
     ]);
   });
 
-  test("paths with spaces and quotes are quoted for the shell, nothing interpolated", async () => {
-    const odd = path.join(dir, "it's a $(dir) `x`");
+  test("an events path with spaces, quotes and shell syntax is used as it is, nothing interpolated", async () => {
+    const odd = path.join(dir, "it's a $(touch pwned) `x` \"d\"");
     await mkdir(odd);
-    const script = path.join(odd, "hook 'copy'.sh");
-    await copyFile(HOOK_SCRIPT, script);
     const events = path.join(odd, "events.jsonl");
-    const result = await runHook(hookCommand("Stop", script), JSON.stringify({ hook_event_name: "Stop", session_id: "s" }), { TMUX_CLAUDE_EVENTS: events });
-    expect(result).toMatchObject({ code: 0, stderr: "" });
+    const result = await runHook(hookCommand("Stop"), JSON.stringify({ hook_event_name: "Stop", session_id: "s" }), { TMUX_CLAUDE_EVENTS: events });
+    expect(result).toMatchObject({ code: 0, stdout: "", stderr: "" });
     expect(await eventLines(events)).toEqual([{ event: "Stop", launch: "", payload: { hook_event_name: "Stop", session_id: "s" } }]);
-    expect(shellQuote("a'b")).toBe(`'a'\\''b'`);
+    await expect(stat(path.join(process.cwd(), "pwned"))).rejects.toThrow();
   });
 
   test("wall time per call, through the shell as Claude Code runs it, next to a shell builtin's", async () => {
     const events = path.join(dir, "timing.jsonl");
     const input = JSON.stringify({ hook_event_name: "Stop", session_id: "s", last_assistant_message: "x".repeat(2_000) });
-    const floor = `echo Stop >> ${shellQuote(path.join(dir, "timing-floor.log"))}`;
+    const floor = `echo Stop >> '${path.join(dir, "timing-floor.log")}'`;
     const times = { hook: [] as number[], floor: [] as number[] };
     for (let i = 0; i < 10; i++) {
       times.hook.push((await runHook(hookCommand("Stop"), input, { TMUX_CLAUDE_EVENTS: events })).ms);
       times.floor.push((await runHook(floor, input, {})).ms);
     }
     const median = (list: number[]) => [...list].sort((a, b) => a - b)[5]!;
-    console.info(`[claude] hook script wall time: median ${median(times.hook).toFixed(1)} ms; a shell builtin hook: ${median(times.floor).toFixed(1)} ms`);
+    console.info(`[claude] hook command wall time: median ${median(times.hook).toFixed(1)} ms; a shell builtin hook: ${median(times.floor).toFixed(1)} ms`);
     expect(await eventLines(events)).toHaveLength(10);
   });
 });

@@ -4,7 +4,7 @@ import { PasteModeTracker } from "../paste-mode.js";
 import { ErrorCodes, TmuxClaudeError } from "../../errors.js";
 import { claudeInputText, hasVisibleText } from "./input-text.js";
 import { EventLog, type HookEvent } from "./events.js";
-import { EVENTS_FILE, hookCommand } from "./launch.js";
+import { EVENTS_FILE, SETTINGS_FILE } from "./launch.js";
 import { bypassesPermissions, type ClaudeAgentOptions } from "./options.js";
 import { boxShows, classifyScreen, draftText, enterBecameLineBreak, inputBox, type ScreenState } from "./screen.js";
 import { readState, type ClaudeAgentState } from "./state.js";
@@ -44,7 +44,7 @@ interface PromptWaiter {
 
 /**
  * Drives one Claude Code instance. Its state comes from Claude Code's own
- * hooks, which the hook script appends to `<instanceDir>/events.jsonl`; this
+ * hooks, which the hook command appends to `<instanceDir>/events.jsonl`; this
  * driver follows that file with an inotify watch. The screen is looked at
  * only when output arrives while the state is one hooks may leave stale
  * (starting, busy, waiting): startup dialogs, a permission question, a turn
@@ -461,7 +461,7 @@ export class ClaudeDriver implements AgentDriver {
         this.hooklessTimer ??= setTimeout(() => {
           if (this.disposed || this.ctx.status() !== "starting") return;
           this.ctx.setStatus("error", {
-            reason: `Claude Code shows its prompt, but its SessionStart hook did not arrive within ${HOOKLESS_MS / 1000} s: hooks may be disabled (disableAllHooks in your Claude settings) or the hook command cannot run (${hookCommand("SessionStart")})`,
+            reason: `Claude Code shows its prompt, but its SessionStart hook did not arrive within ${HOOKLESS_MS / 1000} s: hooks may be disabled (disableAllHooks in your Claude settings) or its hook command cannot run (see the hooks in ${path.join(this.ctx.instanceDir, SETTINGS_FILE)})`,
           });
         }, HOOKLESS_MS);
         break;

@@ -3,9 +3,9 @@ import { open } from "node:fs/promises";
 import type { Logger } from "pino";
 
 /**
- * One line the hook script (`assets/claude-hook.sh`) appended: the event's
- * name from the generated settings, the launch id from the agent's
- * environment, and the hook's JSON as Claude Code gave it.
+ * One line the hook command (hook.ts) appended: the event's name from the
+ * generated settings, the launch id from the agent's environment, and the
+ * hook's JSON as Claude Code gave it.
  */
 export interface HookEvent {
   event: string;

@@ -24,7 +24,8 @@ export const BUILTIN_CLAUDE_AGENT: AgentConfig = { adapter: "claude", command: "
 
 export { ClaudeDriver } from "./driver.js";
 export { claudeAgentOptions, parseClaudeOptions, CLAUDE_PERMISSION_MODES, type ClaudeAgentOptions } from "./options.js";
-export { generatedSettings, hookCommand, HOOK_EVENTS, HOOK_SCRIPT } from "./launch.js";
+export { generatedSettings } from "./launch.js";
+export { hookCommand, HOOK_EVENTS } from "./hook.js";
 export { classifyScreen, type ScreenState } from "./screen.js";
 export type { ClaudeAgentState } from "./state.js";
 export type { HookEvent, HookPayload } from "./events.js";

@@ -2,18 +2,10 @@ import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { open, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { LaunchContext, LaunchSpec } from "../adapter.js";
+import { EVENTS_ENV, HOOK_EVENTS, hookCommand, LAUNCH_ENV, type HookEventName } from "./hook.js";
 import { bypassesPermissions, parseClaudeOptions } from "./options.js";
 import type { ClaudeAgentState } from "./state.js";
-
-/** Hook events the generated settings register; each appends one line to the instance's event log. */
-export const HOOK_EVENTS = ["SessionStart", "UserPromptSubmit", "Stop", "StopFailure", "Notification", "SessionEnd"] as const;
-
-/** The variable that tells the hook script where to append (set in the agent's environment, which its hooks inherit). */
-export const EVENTS_ENV = "TMUX_CLAUDE_EVENTS";
-/** The variable naming this launch, so events of an earlier process of the same instance are told apart. */
-export const LAUNCH_ENV = "TMUX_CLAUDE_LAUNCH";
 
 export const EVENTS_FILE = "events.jsonl";
 export const SETTINGS_FILE = "settings.json";
@@ -28,28 +20,9 @@ export const MCP_SERVER_NAME = "tmux-claude";
 /** Seconds Claude Code lets the hook run before it gives up on it. */
 const HOOK_TIMEOUT_SECONDS = 10;
 
-/**
- * The hook script ships in `packages/core/assets`; `src/agents/claude` and
- * `dist/agents/claude` are both three levels below the package root.
- */
-export const HOOK_SCRIPT = fileURLToPath(new URL("../../../assets/claude-hook.sh", import.meta.url));
-
-/** The POSIX shell that runs the hook script: not Node, whose start would cost every hook 30-80 ms. */
-export const HOOK_SHELL = "/bin/sh";
-
-/** Quote one word for a POSIX shell: Claude Code runs a hook command through `/bin/sh -c`. */
-export function shellQuote(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
-/** The hook command of one event: the shell running the hook script with the event's name, all quoted, nothing interpolated. */
-export function hookCommand(event: string, script = HOOK_SCRIPT, shell = HOOK_SHELL): string {
-  return [shell, script, event].map(shellQuote).join(" ");
-}
-
 /** Settings for this one process (`--settings`); the user's own settings files are never touched. */
 export function generatedSettings(options: { bypass: boolean; mcp?: boolean }): Record<string, unknown> {
-  const hook = (event: string) => [{ hooks: [{ type: "command", command: hookCommand(event), timeout: HOOK_TIMEOUT_SECONDS }] }];
+  const hook = (event: HookEventName) => [{ hooks: [{ type: "command", command: hookCommand(event), timeout: HOOK_TIMEOUT_SECONDS }] }];
   const settings: Record<string, unknown> = { hooks: Object.fromEntries(HOOK_EVENTS.map((event) => [event, hook(event)])) };
   // The orchestration tools run without asking a person: the server itself decides what this instance's role may do.
   if (options.mcp) settings.permissions = { allow: [`mcp__${MCP_SERVER_NAME}`] };
