@@ -46,7 +46,8 @@ export function hookCommand(event: HookEventName): string {
     // A UUID of ours; anything else would need JSON escaping, so it is dropped (the kernel then ignores the line).
     "case $l in *[!0-9A-Za-z-]*) l= ;; esac",
     // Claude Code sends its JSON on one line; a raw line break can only be whitespace between JSON tokens, so deleting it keeps the JSON valid.
-    `{ printf '{"event":"${event}","launch":"%s","payload":' "$l"; tr -d '\\n'; printf '}\\n'; } | dd ibs=65536 obs=${HOOK_LINE_MAX_BYTES} >>"$e"`,
+    // tr in the C locale works on bytes, whatever the user's locale makes of them.
+    `{ printf '{"event":"${event}","launch":"%s","payload":' "$l"; LC_ALL=C tr -d '\\n'; printf '}\\n'; } | dd ibs=65536 obs=${HOOK_LINE_MAX_BYTES} >>"$e"`,
     "exit 0",
   ].join("\n");
 }
