@@ -57,7 +57,8 @@ const MAX_TYPED_LENGTH = 512;
 /** Pasted text is loaded into a tmux buffer in chunks of this many UTF-16 units (escaping may double them). */
 const BUFFER_CHUNK = 64 * 1024;
 /** Connecting or a session change waits at most this long for other processes' on the same socket. */
-const CONNECT_LOCK_TIMEOUT_MS = 30_000;
+// Generous: under a burst of many processes on a loaded machine the line is long, and waiting is progress.
+const CONNECT_LOCK_TIMEOUT_MS = 120_000;
 /** Sessions named like this are runtimes' monitor sessions, never instances. */
 export const MONITOR_PREFIX = "_tc-monitor-";
 
