@@ -9,7 +9,8 @@ export default function setup(): () => Promise<void> {
   // Workers are started after this and inherit the environment.
   const run = (process.env.TC_TEST_RUN ||= randomBytes(4).toString("hex"));
   return async () => {
+    // A test that fails or times out may not reach its own clean-up; say what was left, so it can be fixed.
     const left = await removeRun(run);
-    if (left.length && process.env.TC_TEST_VERBOSE) console.warn(`removed tmux sockets left by tests: ${left.join(", ")}`);
+    if (left.length) console.warn(`removed ${left.length} tmux process(es) left by tests:\n${left.map((p) => `  ${p.pid} ${p.argv.join(" ")}`).join("\n")}`);
   };
 }

@@ -42,12 +42,13 @@ export async function tmuxProcesses(prefix: string): Promise<{ pid: number; sock
 /**
  * Remove every tmux server and client of run `run`: kill-server first (its
  * panes' programs get SIGHUP, as when a test closes), then SIGKILL whatever
- * still runs, then the socket files. Returns the sockets it found.
+ * still runs, then the socket files. Returns the tmux processes that were still running.
  */
-export async function removeRun(run: string): Promise<string[]> {
+export async function removeRun(run: string): Promise<{ pid: number; socket: string; argv: string[] }[]> {
   const prefix = `${TEST_SOCKET_PREFIX}${run}-`;
   const files = (await readdir(tmuxSocketDir()).catch(() => [] as string[])).filter((name) => name.startsWith(prefix));
-  const sockets = new Set([...files, ...(await tmuxProcesses(prefix)).map((p) => p.socket)]);
+  const running = await tmuxProcesses(prefix);
+  const sockets = new Set([...files, ...running.map((p) => p.socket)]);
   for (const socket of sockets) await execFileAsync("tmux", ["-L", socket, "kill-server"]).catch(() => undefined);
   for (const proc of await tmuxProcesses(prefix)) {
     try {
@@ -57,5 +58,5 @@ export async function removeRun(run: string): Promise<string[]> {
     }
   }
   for (const socket of sockets) await rm(path.join(tmuxSocketDir(), socket), { force: true });
-  return [...sockets];
+  return running;
 }
