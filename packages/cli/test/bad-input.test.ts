@@ -4,6 +4,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createEnv, type TestEnv } from "./helpers.js";
+import { testSocket } from "../../../test/sockets.js";
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -26,7 +27,7 @@ async function withConfig(name: string, body: string, args: string[] = ["list"])
 
 /** A config on a private socket with `extra` added (these fail before tmux is touched). */
 function configWith(extra: Record<string, unknown>): string {
-  const base = { tmux: { socket: `tc-cli-bad-${process.pid}`, configFile: "none" }, stateDir: path.join(env.dir, "state-bad") };
+  const base = { tmux: { socket: testSocket("bad"), configFile: "none" }, stateDir: path.join(env.dir, "state-bad") };
   return `export default ${JSON.stringify({ ...base, ...extra })};\n`;
 }
 

@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { testSocket } from "../../../test/sockets.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -53,7 +54,7 @@ export interface TestEnv {
 
 export async function createEnv(overrides: Record<string, unknown> = {}): Promise<TestEnv> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "tc-cli-"));
-  const socket = `tc-cli-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const socket = testSocket("cli");
   const stateDir = path.join(dir, "state");
   const workDir = path.join(dir, "work");
   const log = path.join(dir, "received.jsonl");

@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, expect, test } from "vitest";
 import { ECHO_AGENT, eventually } from "./helpers.js";
+import { testSocket } from "../../../test/sockets.js";
 
 const execFileAsync = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
@@ -67,7 +68,7 @@ test("the README's line parser keeps quotes whole, drops comments and refuses sh
 });
 
 const dirs: string[] = [];
-const socket = `tc-test-readme-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+const socket = testSocket("readme");
 const tmux = (...args: string[]) => execFileAsync("tmux", ["-L", socket, ...args]);
 
 afterAll(async () => {

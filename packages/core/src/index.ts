@@ -63,6 +63,7 @@ export { INSTANCE_STATUSES } from "./store/types.js";
 export { FileStore } from "./store/file-store.js";
 export { TmuxRuntime, MONITOR_PREFIX, type PaneInfo, type TmuxRuntimeOptions } from "./tmux/runtime.js";
 export { sessionNameFor } from "./tmux/quote.js";
+export { findLeftovers, removeLeftovers, isStaleMonitor, monitorOwner, type Leftovers, type LeftoverOptions } from "./tmux/leftovers.js";
 export type {
   SpawnOptions,
   SpawnResult,

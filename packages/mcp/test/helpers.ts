@@ -11,6 +11,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { configSchema, createLogger, definePlugin, Kernel, type ResolvedConfig, type UserConfig } from "@tmux-claude/core";
 import { z } from "zod";
 import { MCP_TOKEN_ENV } from "../src/index.js";
+import { testSocket } from "../../../test/sockets.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -35,7 +36,7 @@ export interface Setup {
 /** A private tmux socket, a temp state dir, and kernels whose default agent is the echo agent. */
 export async function createSetup(overrides: UserConfig = {}): Promise<Setup> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "tc-test-"));
-  const socket = `tc-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const socket = testSocket("mcp");
   const log = path.join(dir, "received.jsonl");
   const workDir = path.join(dir, "work");
   await mkdir(workDir);

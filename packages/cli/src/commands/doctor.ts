@@ -4,7 +4,18 @@ import { access, stat } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import type { Command } from "commander";
-import { configSchema, defaultStateDir, isTmuxClaudeError, MONITOR_PREFIX, resolveCommand, withBuiltinAgents, type ResolvedConfig } from "@tmux-claude/core";
+import {
+  configSchema,
+  defaultStateDir,
+  findLeftovers,
+  isTmuxClaudeError,
+  MONITOR_PREFIX,
+  removeLeftovers,
+  resolveCommand,
+  withBuiltinAgents,
+  type Leftovers,
+  type ResolvedConfig,
+} from "@tmux-claude/core";
 import { withSocket, type ActionFactory, type Cli } from "../context.js";
 import { table } from "../output.js";
 import { serveStatus } from "./serve.js";
@@ -25,12 +36,13 @@ export function registerDoctor(program: Command, action: ActionFactory): void {
   program
     .command("doctor")
     .description("Check tmux, the config, the state dir, the agents' commands and serve; exits 1 if a check failed.")
+    .option("--clean", "remove what dead tmux-claude processes left on the socket (monitor sessions and their control clients); instances keep running")
     .option("--json", "print the checks as JSON: { ok, checks: [{ name, ok, detail, fix? }] }")
     .action(action(doctor));
 }
 
-async function doctor(cli: Cli, flags: { json?: boolean }): Promise<number> {
-  const checks = await runChecks(cli);
+async function doctor(cli: Cli, flags: { json?: boolean; clean?: boolean }): Promise<number> {
+  const checks = await runChecks(cli, { clean: flags.clean === true });
   const ok = checks.every((check) => check.ok);
   if (flags.json) {
     cli.json({ ok, checks });
@@ -50,8 +62,8 @@ async function doctor(cli: Cli, flags: { json?: boolean }): Promise<number> {
   return ok ? 0 : 1;
 }
 
-/** Every check, without starting a tmux server or creating anything. */
-export async function runChecks(cli: Cli): Promise<Check[]> {
+/** Every check, without starting a tmux server or creating anything (`clean` removes leftovers of dead processes). */
+export async function runChecks(cli: Cli, options: { clean?: boolean } = {}): Promise<Check[]> {
   const checks: Check[] = [];
 
   let config: ResolvedConfig;
@@ -85,7 +97,10 @@ export async function runChecks(cli: Cli): Promise<Check[]> {
 
   const tmux = await checkTmux(config.tmux.binary);
   checks.push(tmux.check);
-  if (tmux.found) checks.push(await checkSocket(config.tmux.binary, config.tmux.socket));
+  if (tmux.found) {
+    checks.push(await checkSocket(config.tmux.binary, config.tmux.socket));
+    checks.push(await checkLeftovers(config.tmux.binary, config.tmux.socket, options.clean === true));
+  }
 
   const stateDir = path.resolve(config.stateDir ?? defaultStateDir(config.tmux.socket));
   checks.push(await checkStateDir(stateDir));
@@ -168,6 +183,31 @@ async function checkSocket(binary: string, socket: string): Promise<Check> {
     }
     return { name: "socket", ok: false, detail: `"${binary} -L ${socket} list-sessions" failed: ${stderr.trim() || (error as Error).message}`, fix: "check that the socket's server is healthy, or kill it with tmux -L <socket> kill-server" };
   }
+}
+
+/** Monitor sessions (and their control clients) of tmux-claude processes that are gone, e.g. killed with -9. */
+async function checkLeftovers(binary: string, socket: string, clean: boolean): Promise<Check> {
+  let leftovers: Leftovers;
+  try {
+    leftovers = clean ? await removeLeftovers({ binary, socket }) : await findLeftovers({ binary, socket });
+  } catch (error) {
+    return { name: "leftovers", ok: false, detail: `looking for leftovers on "${socket}" failed: ${(error as Error).message}`, fix: "check that the socket's server is healthy" };
+  }
+  const { monitors, clients } = leftovers;
+  if (monitors.length === 0) return { name: "leftovers", ok: true, detail: `"${socket}": nothing left by dead tmux-claude processes` };
+  const lines = monitors.map((session) => {
+    const attached = clients.filter((client) => client.session === session).map((client) => client.pid);
+    return `${session}${attached.length ? ` (control client pid ${attached.join(", ")})` : ""}`;
+  });
+  const what = `${monitors.length} monitor session${monitors.length === 1 ? "" : "s"} of dead processes`;
+  return clean
+    ? { name: "leftovers", ok: true, detail: [`removed ${what}:`, ...lines].join("\n") }
+    : {
+        name: "leftovers",
+        ok: false,
+        detail: [`${what} on "${socket}":`, ...lines].join("\n"),
+        fix: "run tmux-claude doctor --clean to remove them (instances keep running; the next spawn or send on this socket also removes them)",
+      };
 }
 
 /** The state dir, or the nearest existing parent it would be created in, must be writable. */

@@ -25,6 +25,7 @@ import { explainTmuxLoss } from "../instances/failures.js";
 import { FileStore } from "../store/file-store.js";
 import type { InstanceRecord, StateStore } from "../store/types.js";
 import { TmuxRuntime } from "../tmux/runtime.js";
+import { closeOnSignal } from "./signals.js";
 import { createHooks, type CommandContribution, type DeliveryReceipt, type KernelHooks, type ToolContribution } from "./hooks.js";
 import { pluginHooks, type Plugin, type PluginContext } from "./plugin.js";
 
@@ -39,6 +40,11 @@ export interface KernelOptions {
    * instances an operation touches.
    */
   watch?: "all" | "on-demand";
+  /**
+   * Close this kernel when the process gets SIGINT, SIGTERM or SIGHUP and has
+   * no listener of its own for it, then die of that signal (default true).
+   */
+  closeOnSignal?: boolean;
 }
 
 type KernelState = "new" | "starting" | "ready" | "closing" | "closed";
@@ -80,12 +86,15 @@ export class Kernel {
   private managerInstance: InstanceManager | undefined;
   private state: KernelState = "new";
   private closing: Promise<void> | undefined;
+  private readonly handleSignals: boolean;
+  private forgetSignals: (() => void) | undefined;
 
   constructor(options: KernelOptions) {
     this.config = withBuiltinAgents(options.config);
     this.configPath = options.configPath ?? null;
     this.logger = options.logger ?? createLogger(options.config.logLevel);
     this.watchMode = options.watch ?? "on-demand";
+    this.handleSignals = options.closeOnSignal ?? true;
     this.stateDir = path.resolve(options.config.stateDir ?? defaultStateDir(options.config.tmux.socket));
   }
 
@@ -104,6 +113,7 @@ export class Kernel {
   async start(): Promise<void> {
     if (this.state !== "new") throw new TmuxClaudeError(ErrorCodes.KERNEL_STATE, `The kernel was already started (it is ${this.state}).`);
     this.state = "starting";
+    if (this.handleSignals) this.forgetSignals = closeOnSignal(this);
     await this.applyPlugins(this.config.plugins);
     this.validateAgents();
     this.store ??= new FileStore(this.stateDir);
@@ -356,6 +366,7 @@ export class Kernel {
     }
     await attempt("store", () => this.store?.close());
     await attempt("tmux runtime", () => this.runtimeInstance?.close());
+    this.forgetSignals?.();
     this.state = "closed";
     if (errors.length) throw errors[0];
   }

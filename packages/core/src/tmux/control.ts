@@ -74,7 +74,9 @@ export class ControlClient extends EventEmitter<ControlClientEvents> {
     const args = ["-L", options.socket];
     if (options.configFile) args.push("-f", options.configFile);
     args.push("-C", ...options.attach);
-    this.child = spawn(options.binary, args, { stdio: ["pipe", "pipe", "pipe"], env: options.env ?? process.env });
+    // Its own process group: a terminal's Ctrl-C or hang-up (sent to our whole group) reaches only us, so we
+    // can remove our monitor session through it before it goes. If we die, its stdin closes and it exits.
+    this.child = spawn(options.binary, args, { stdio: ["pipe", "pipe", "pipe"], env: options.env ?? process.env, detached: true });
     let stderr = "";
     this.ready = new Promise<void>((resolve, reject) => {
       // The attach command produces the first reply block (flags 0); it tells us the client is live.

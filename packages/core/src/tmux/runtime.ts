@@ -1,11 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
-import path from "node:path";
 import type { Logger } from "pino";
 import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError } from "../errors.js";
-import { currentProcess, isSameProcess } from "../os/process-tree.js";
-import { acquireMachineMutex } from "../os/machine-mutex.js";
+import { currentProcess } from "../os/process-tree.js";
 import { ControlClient, runTmux } from "./control.js";
+import { isStaleMonitor, MONITOR_PREFIX, monitorSessionName, withSocketLock } from "./leftovers.js";
 import { typeableText } from "./typeable.js";
 
 export interface TmuxRuntimeOptions {
@@ -56,11 +55,7 @@ export interface TmuxRuntimeEvents {
 const MAX_TYPED_LENGTH = 512;
 /** Pasted text is loaded into a tmux buffer in chunks of this many UTF-16 units (escaping may double them). */
 const BUFFER_CHUNK = 64 * 1024;
-/** Connecting or a session change waits at most this long for other processes' on the same socket. */
-// Generous: under a burst of many processes on a loaded machine the line is long, and waiting is progress.
-const CONNECT_LOCK_TIMEOUT_MS = 120_000;
-/** Sessions named like this are runtimes' monitor sessions, never instances. */
-export const MONITOR_PREFIX = "_tc-monitor-";
+export { MONITOR_PREFIX, connectLockDir } from "./leftovers.js";
 
 /**
  * The one module that talks to tmux. It keeps a persistent control-mode client
@@ -125,7 +120,7 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
     // A fresh name per connection: after losing only our client, the old monitor session may live on.
     const self = await currentProcess();
     if (this.monitorSession) this.previousMonitors.add(this.monitorSession);
-    this.monitorSession = `${MONITOR_PREFIX}${self.pid}-${self.start || "0"}-${randomBytes(3).toString("hex")}`;
+    this.monitorSession = monitorSessionName(self);
     const client = await this.withSocketLock(() => this.attachMonitor());
     this.linked.clear();
     client.on("output", (paneId, data) => this.emit("output", paneId, data));
@@ -171,13 +166,8 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
     return this.withSocketLock(() => fn((...args) => client.command(args)));
   }
 
-  private async withSocketLock<T>(fn: () => Promise<T>): Promise<T> {
-    const release = await acquireMachineMutex(`tmux-${this.options.socket}`, { timeoutMs: CONNECT_LOCK_TIMEOUT_MS, fallbackDir: connectLockDir() });
-    try {
-      return await fn();
-    } finally {
-      await release().catch((error: unknown) => this.options.logger.warn({ err: error }, "releasing the tmux socket lock failed"));
-    }
+  private withSocketLock<T>(fn: () => Promise<T>): Promise<T> {
+    return withSocketLock(this.options.socket, fn);
   }
 
   /**
@@ -221,9 +211,8 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
     const sessions = await client.command(["list-sessions", "-F", "#{session_name}"]);
     for (const name of sessions) {
       if (!name.startsWith(MONITOR_PREFIX) || name === this.monitorSession) continue;
-      const [pid, start] = name.slice(MONITOR_PREFIX.length).split("-");
       const ours = this.previousMonitors.has(name); // an earlier connection of this runtime
-      if (!ours && (await isSameProcess({ pid: Number(pid), start: start === "0" ? "" : (start ?? "") }))) continue;
+      if (!ours && !(await isStaleMonitor(name))) continue;
       this.options.logger.debug({ session: name }, "removing the monitor session of a runtime that is gone");
       await this.withSocketLock(() => client.command(["kill-session", "-t", `=${name}`])).catch(ignoreGone);
       this.previousMonitors.delete(name);
@@ -405,7 +394,11 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
     const client = this.client;
     this.closed = true;
     this.client = undefined;
-    if (!client || client.closed) return;
+    if (!client || client.closed) {
+      // Our client is gone (the server died, or a signal for the terminal's process group reached it): its monitor may not be.
+      if (this.monitorSession) await this.removeMonitorWithoutClient();
+      return;
+    }
     // A client's exit notifies the others (%client-detached): never while one connects.
     await this.withSocketLock(async () => {
       // kill-session of the monitor closes only windows linked nowhere else: the instances stay.
@@ -415,6 +408,13 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
       this.options.logger.debug({ err: error }, "closing the tmux client without the lock");
       await client.close();
     });
+  }
+
+  /** Kill this runtime's monitor session with a plain tmux command (which never starts a server). */
+  private async removeMonitorWithoutClient(): Promise<void> {
+    const { binary, socket } = this.options;
+    await this.withSocketLock(() => runTmux(binary, ["-L", socket, "kill-session", "-t", `=${this.monitorSession}`]))
+      .catch((error: unknown) => this.options.logger.debug({ err: error }, "removing the monitor session after losing the client failed"));
   }
 }
 
@@ -454,15 +454,6 @@ function* chunks(text: string, size: number): Generator<string> {
  */
 function literalFormat(text: string): string {
   return text.replaceAll("#", "##");
-}
-
-/**
- * Where the socket lock lives where there are no abstract sockets (see machine-mutex): beside tmux's own socket directory
- * (same TMUX_TMPDIR rule as tmux), so every process that reaches the same
- * socket finds the same lock, whatever its state dir or TMPDIR.
- */
-export function connectLockDir(): string {
-  return path.join(process.env.TMUX_TMPDIR || "/tmp", `tmux-claude-${process.getuid?.() ?? "user"}`);
 }
 
 /**

@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import { claudeEnv, findClaudeBinary, prepareClaudeHome, StandInModel, type ClaudeBinary, type ClaudeHome } from "@tmux-claude/testkit";
 import type { HookEvent } from "../../src/agents/claude/index.js";
 import { configSchema, createLogger, Kernel, type InstanceRecord, type InstanceStatus, type UserConfig } from "../../src/index.js";
+import { testSocket } from "../../../../test/sockets.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -52,7 +53,7 @@ export async function createClaudeHarness(
   const dir = await mkdtemp(path.join(os.tmpdir(), "tc-claude-"));
   const workDir = path.join(dir, "work");
   await mkdir(workDir);
-  const socket = `tc-claude-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const socket = testSocket("claude");
   const stateDir = path.join(dir, "state");
   const model = await StandInModel.start();
   const home = await prepareClaudeHome({ dir: path.join(dir, "home"), apiKey: API_KEY, trustedDirs: [workDir], settings: { skipDangerousModePermissionPrompt: false } });

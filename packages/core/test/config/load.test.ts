@@ -10,6 +10,7 @@ import { configTemplate } from "../../src/config/template.js";
 import { ErrorCodes, TmuxClaudeError } from "../../src/errors.js";
 import { Kernel } from "../../src/kernel/kernel.js";
 import { createLogger } from "../../src/logger.js";
+import { testSocket } from "../../../../test/sockets.js";
 
 const CORE_DIR = fileURLToPath(new URL("../..", import.meta.url));
 const defaults = configSchema.parse({});
@@ -343,7 +344,7 @@ describe("loadConfig: values that would silently mean something else", () => {
   it("an agent's invalid regex and a role's unknown agent fail the kernel's start, naming the key", async () => {
     const stateDir = path.join(root, `state-${++count}`);
     const start = (config: object) =>
-      Kernel.start({ config: configSchema.parse({ tmux: { socket: "tc-test-never-started" }, stateDir, ...config }), logger: createLogger("silent") }).then(
+      Kernel.start({ config: configSchema.parse({ tmux: { socket: testSocket("never-started") }, stateDir, ...config }), logger: createLogger("silent") }).then(
         () => new Error("expected the kernel to refuse the config"),
         (e: unknown) => e as TmuxClaudeError,
       );

@@ -5,6 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { configSchema, createLogger, Kernel, type ResolvedConfig, type UserConfig } from "../../src/index.js";
+import { testSocket } from "../../../../test/sockets.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -29,7 +30,7 @@ export interface Harness {
 /** A private tmux socket, a temp state dir and a kernel whose default agent is the echo agent. */
 export async function createHarness(overrides: UserConfig = {}, watch: "all" | "on-demand" = "all"): Promise<Harness> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "tc-test-"));
-  const socket = `tc-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const socket = testSocket("core");
   const log = path.join(dir, "received.jsonl");
   const workDir = path.join(dir, "work");
   await import("node:fs/promises").then((fs) => fs.mkdir(workDir));
