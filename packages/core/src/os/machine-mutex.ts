@@ -1,6 +1,6 @@
+import { createHash } from "node:crypto";
 import net from "node:net";
 import os from "node:os";
-import { acquireLock } from "../store/lock.js";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 
 /** Releases the mutex. Calling it again does nothing. */
@@ -14,10 +14,11 @@ export type ReleaseMutex = () => Promise<void>;
  * it. The kernel frees the name the instant the holder exits, even after
  * `kill -9`, so there is nothing stale to judge or steal. Waiters connect to
  * the holder and are woken when it closes their connection on release: no
- * polling. Elsewhere (no abstract sockets) it falls back to the file lock.
+ * polling. Where there are no abstract sockets (not Linux) it resolves with
+ * undefined and the caller uses the file lock (store/lock.ts) instead.
  */
-export async function acquireMachineMutex(name: string, options: { timeoutMs: number; fallbackDir: string }): Promise<ReleaseMutex> {
-  if (process.platform !== "linux") return acquireLock(options.fallbackDir, name, { timeoutMs: options.timeoutMs });
+export async function acquireMachineMutex(name: string, options: { timeoutMs: number }): Promise<ReleaseMutex | undefined> {
+  if (process.platform !== "linux") return undefined;
   const previous = localTails.get(name) ?? Promise.resolve();
   let leave!: () => void;
   const mine = new Promise<void>((resolve) => {
@@ -31,7 +32,7 @@ export async function acquireMachineMutex(name: string, options: { timeoutMs: nu
   };
   try {
     await previous;
-    const server = await listenExclusively(`\0tmux-claude-${process.getuid?.() ?? os.userInfo().username}-${name}`, name, Date.now() + options.timeoutMs);
+    const server = await listenExclusively(abstractAddress(name), name, Date.now() + options.timeoutMs);
     let released = false;
     return async () => {
       if (released) return;
@@ -43,6 +44,13 @@ export async function acquireMachineMutex(name: string, options: { timeoutMs: nu
     leaveQueue();
     throw error;
   }
+}
+
+/** Abstract socket names are limited to 107 bytes: long names (paths) are hashed. */
+function abstractAddress(name: string): string {
+  const user = process.getuid?.() ?? os.userInfo().username;
+  const short = name.length <= 60 ? name : createHash("sha256").update(name).digest("hex").slice(0, 40);
+  return `\0tmux-claude-${user}-${short}`;
 }
 
 /** One process at a time per name: in-process callers line up here instead of on the socket. */

@@ -20,7 +20,8 @@ import { promises as fs, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ErrorCodes, TmuxClaudeError } from "../errors.js";
+import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError } from "../errors.js";
+import { acquireMachineMutex, type ReleaseMutex } from "../os/machine-mutex.js";
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
@@ -483,10 +484,20 @@ export async function acquireLock(dir: string, key: string, options: LockOptions
   };
 
   let token: string;
+  let machine: ReleaseMutex | undefined;
   try {
     if (!(await waitUntil(previous, deadline))) throw lockTimeout(key, lockPath, timeoutMs, "local");
+    // Processes of this machine first line up on a mutex the kernel frees when its
+    // holder dies, so they never judge each other's file locks: short-lived processes
+    // (CLI commands) exiting right after a release made a judged-dead lock change
+    // hands under a stealer. The file lock stays for what the mutex cannot see.
+    machine = await acquireMachineMutex(`lock-${lockPath}`, { timeoutMs: Math.max(0, deadline - Date.now()) }).catch(async (error: unknown) => {
+      if (isTmuxClaudeError(error, ErrorCodes.LOCK_TIMEOUT)) throw lockTimeout(key, lockPath, timeoutMs, await readHolder(lockPath).catch(() => ({ kind: "gone" }) as const));
+      throw error;
+    });
     token = await acquireFileLock(lockPath, key, deadline, timeoutMs);
   } catch (error) {
+    await machine?.();
     // Our successors now wait only for our predecessor.
     leaveQueue();
     throw error;
@@ -499,6 +510,7 @@ export async function acquireLock(dir: string, key: string, options: LockOptions
     try {
       await releaseFileLock(lockPath, token);
     } finally {
+      await machine?.();
       leaveQueue();
     }
   };

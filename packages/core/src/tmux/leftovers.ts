@@ -1,6 +1,7 @@
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { acquireMachineMutex } from "../os/machine-mutex.js";
+import { acquireLock } from "../store/lock.js";
 import { isSameProcess, type ProcessId } from "../os/process-tree.js";
 import { runTmux } from "./control.js";
 
@@ -35,7 +36,9 @@ export async function isStaleMonitor(session: string): Promise<boolean> {
  * TmuxRuntime.exclusive for the tmux 3.3a crash this avoids).
  */
 export async function withSocketLock<T>(socket: string, fn: () => Promise<T>): Promise<T> {
-  const release = await acquireMachineMutex(`tmux-${socket}`, { timeoutMs: SOCKET_LOCK_TIMEOUT_MS, fallbackDir: connectLockDir() });
+  const release =
+    (await acquireMachineMutex(`tmux-${socket}`, { timeoutMs: SOCKET_LOCK_TIMEOUT_MS })) ??
+    (await acquireLock(connectLockDir(), `tmux-${socket}`, { timeoutMs: SOCKET_LOCK_TIMEOUT_MS }));
   try {
     return await fn();
   } finally {
