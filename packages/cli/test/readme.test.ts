@@ -3,7 +3,8 @@
 // what works. The PATH step links the checkout into a throwaway npm prefix (nothing global
 // changes); the quick start then runs in a fresh git repository that has no node_modules,
 // as in a user's own project. The install block (git clone, npm ci) is what .ci/run does.
-import { execFile } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -109,6 +110,22 @@ interface Ran {
   stderr: string;
 }
 
+let serving: ChildProcess | undefined;
+afterAll(() => {
+  if (serving?.pid) process.kill(-serving.pid, "SIGKILL");
+});
+
+/** `serve` runs in "a second terminal": start it in the background and go on once it serves. */
+async function startServe(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Omit<Ran, "line">> {
+  // Its own process group: a terminal's Ctrl-C reaches npx and the serve under it alike.
+  const child = spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  serving = child;
+  let stderr = "";
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  await eventually(() => stderr.includes('"msg":"serving"') || child.exitCode !== null, 30_000, "serve to start");
+  return { code: child.exitCode ?? 0, stdout: "", stderr };
+}
+
 async function run(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Omit<Ran, "line">> {
   try {
     const { stdout, stderr } = await execFileAsync(argv[0]!, argv.slice(1), { cwd, env, timeout: 60_000 });
@@ -174,8 +191,13 @@ test("the README's PATH step and quick start work as written in a fresh reposito
     const argv = parseCommandLine(line);
     expect(argv.slice(0, 2), line).toEqual(["npx", "tmux-claude"]);
     const [command, ...args] = argv.slice(2);
+    if (process.env.TC_README_TRACE) console.error(`[readme] ${new Date().toISOString()} ${line}`);
     const result =
-      command === "attach" ? await attachInPane(argv, project, env, args[0]!, path.join(scratch, "attach-exit-code")) : await run(argv, project, env);
+      command === "serve"
+        ? await startServe(argv, project, env)
+        : command === "attach"
+          ? await attachInPane(argv, project, env, args[0]!, path.join(scratch, "attach-exit-code"))
+          : await run(argv, project, env);
     ran.push({ line, ...result });
     const context = `${line}\nexit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
     expect(result.code, context).toBe(0);
@@ -219,6 +241,16 @@ test("the README's PATH step and quick start work as written in a fresh reposito
         expect(result.stdout, context).toBe(`Terminated ${args[0]}.\n`);
         break;
     }
+  }
+
+  // serve (the README's second terminal) ends cleanly on SIGTERM.
+  if (serving) {
+    const closed = once(serving, "close");
+    process.kill(-serving.pid!, "SIGTERM");
+    const [code, signal] = (await closed) as [number | null, NodeJS.Signals | null];
+    // serve itself exits 0; npx in front of it may die of the signal instead.
+    expect(code === 0 || signal === "SIGTERM", `serve ended with ${code ?? signal}`).toBe(true);
+    serving = undefined;
   }
 
   // Every line ran, in order; the agent got the spawn's prompt and the send's text.

@@ -165,8 +165,21 @@ async function checkTmux(binary: string): Promise<{ found: boolean; check: Check
   return {
     found: true,
     check: recent
-      ? { name: "tmux", ok: true, detail: output }
+      ? { name: "tmux", ok: true, detail: output, ...knownCrash(version) }
       : { name: "tmux", ok: false, detail: `${output} is too old; tmux-claude needs ${MIN_TMUX.join(".")} or newer`, fix: "install a newer tmux" },
+  };
+}
+
+/**
+ * tmux before 3.4 sends control-mode notifications to a control client that is still
+ * identifying itself and segfaults (newer tmux checks for it). tmux-claude serializes
+ * its own connects and notifying commands per socket, so it is safe on its own; other
+ * control-mode tools (iTerm2's tmux -CC) on the same private socket are not covered.
+ */
+function knownCrash(version: [number, number] | undefined): { fix?: string } {
+  if (!version || version[0] > 3 || (version[0] === 3 && version[1] >= 4)) return {};
+  return {
+    fix: "this tmux crashes when control clients connect while others change sessions; tmux-claude serializes its own, but keep other control-mode clients (tmux -CC) off its socket, or install a newer tmux (later releases check for this case)",
   };
 }
 
