@@ -251,6 +251,9 @@ test("the README's PATH step and quick start work as written in a fresh reposito
     // serve itself exits 0; npx in front of it may die of the signal instead.
     expect(code === 0 || signal === "SIGTERM", `serve ended with ${code ?? signal}`).toBe(true);
     serving = undefined;
+    // serve removes its serve.json on the way out: then it is really gone, not just npx.
+    const serveFile = path.join(stateHome, "tmux-claude", socket, "serve.json");
+    await eventually(() => !existsSync(serveFile), 15_000, "serve (not only npx) to exit and remove serve.json");
   }
 
   // Every line ran, in order; the agent got the spawn's prompt and the send's text.
