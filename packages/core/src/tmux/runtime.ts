@@ -61,9 +61,9 @@ export { MONITOR_PREFIX, connectLockDir } from "./leftovers.js";
  * The one module that talks to tmux. It keeps a persistent control-mode client
  * attached to a private monitor session; instance windows are linked into that
  * session so their output streams to us as `%output` notifications (tmux only
- * streams panes of the client's own session). The monitor session is destroyed
- * by tmux when this client goes away, even after `kill -9`, and unlinking never
- * touches the instance sessions.
+ * streams panes of the client's own session). close() kills the monitor session;
+ * one left by a process killed with -9 is removed by the next runtime on the
+ * socket (or `doctor --clean`). Unlinking never touches the instance sessions.
  */
 export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
   private client: ControlClient | undefined;
