@@ -48,7 +48,7 @@ describe("an instance with MCP is ready once its session initialized", () => {
   test("a one-shot spawn waits for the session that serve's endpoint sees, and types the prompt after it", async () => {
     const spawning = tracked<SpawnResult>(oneShot.spawn({ role: "executive", workDir: s.workDir, prompt: "after the session" }));
     // The agent itself is up (idle in the store), yet the spawn holds: no session yet, no prompt typed.
-    await expect.poll(async () => (await oneShot.list()).find((i) => i.role === "executive")?.status, { timeout: 10_000 }).toBe("idle");
+    await expect.poll(async () => (await oneShot.list()).find((i) => i.role === "executive")?.status, { timeout: 30_000 }).toBe("idle");
     const [pending] = await oneShot.list();
     expect(spawning.settled()).toBe(false);
     expect(await s.received()).toEqual([]);
@@ -74,7 +74,7 @@ describe("an instance with MCP is ready once its session initialized", () => {
 
   test("a restart waits for a new session: the previous launch's does not count", async () => {
     const spawning = oneShot.spawn({ role: "executive", workDir: s.workDir });
-    await expect.poll(async () => (await oneShot.list()).find((i) => i.status === "idle")?.id, { timeout: 10_000 }).toBeDefined();
+    await expect.poll(async () => (await oneShot.list()).find((i) => i.status === "idle")?.id, { timeout: 30_000 }).toBeDefined();
     const id = (await oneShot.list())[0]!.id;
     const token = await tokenOf(oneShot, id);
     await listTools(url, token);
@@ -89,7 +89,7 @@ describe("an instance with MCP is ready once its session initialized", () => {
       .poll(async () => {
         const [mine, served] = [await oneShot.get(id), await serve.get(id)];
         return mine.tmux.paneId !== oldPane && mine.status === "idle" && served.tmux.paneId === mine.tmux.paneId && served.status !== "exited";
-      }, { timeout: 10_000 })
+      }, { timeout: 30_000 })
       .toBe(true);
     expect(restarting.settled()).toBe(false);
     await listTools(url, token);

@@ -115,8 +115,8 @@ export class InstanceManager {
   private readonly attaching = new Map<string, Promise<Live>>();
   /** Spawns under way, so close() can let them clean up after themselves. */
   private readonly spawning = new Set<Promise<unknown>>();
-  /** Instances whose exit is being recorded (the reason is read from their pane first). */
-  private readonly exiting = new Set<string>();
+  /** Attachments whose exit is being recorded (the reason is read from their pane first). */
+  private readonly exiting = new Set<Live>();
   private readonly byPane = new Map<string, string>();
   private readonly byWindow = new Map<string, string>();
   private readonly serials = new Map<string, Promise<unknown>>();
@@ -197,7 +197,7 @@ export class InstanceManager {
         logger.info({ instance: record.id }, "removed an instance whose spawn never finished");
         continue;
       }
-      await this.markExited(record.id, ownPane?.dead ? await this.exitReason(record, ownPane.deadStatus) : "its tmux session was gone (found when re-attaching)");
+      await this.markExited(record, ownPane?.dead ? await this.exitReason(record, ownPane.deadStatus) : "its tmux session was gone (found when re-attaching)");
     }
   }
 
@@ -757,7 +757,7 @@ export class InstanceManager {
     if (!isTmuxClaudeError(error, ErrorCodes.TMUX_COMMAND_FAILED)) return error;
     const panes = await this.deps.runtime.listPanes().catch(() => undefined);
     if (!panes || panes.some((p) => p.paneId === record.tmux.paneId && p.session === record.tmux.session)) return error;
-    await this.markExited(record.id, "its tmux session was gone when this process attached to it");
+    await this.markExited(record, "its tmux session was gone when this process attached to it");
     return exitedError((await this.deps.store.get(record.id)) ?? record);
   }
 
@@ -789,7 +789,7 @@ export class InstanceManager {
       },
       updateAgentState: async (patch) => {
         live.record = { ...live.record, agentState: { ...live.record.agentState, ...patch } };
-        await this.persist(record.id, (r) => ({ ...r, agentState: { ...r.agentState, ...patch } }));
+        await this.persist(record.id, sameLaunch(record.tmux.paneId, (r) => ({ ...r, agentState: { ...r.agentState, ...patch } })));
       },
     };
     live.driver = adapter.drive(ctx);
@@ -825,7 +825,7 @@ export class InstanceManager {
     const lastReply = report.lastReply ?? live.record.lastReply;
     live.record = { ...live.record, status: to, statusReason, lastReply, updatedAt };
     this.events.emit("status", id, live.record);
-    void this.persist(id, (r) => ({ ...r, status: to, statusReason, lastReply, updatedAt }));
+    void this.persist(id, sameLaunch(live.record.tmux.paneId, (r) => ({ ...r, status: to, statusReason, lastReply, updatedAt })));
     if (from !== to) {
       this.deps.logger.debug({ instance: id, from, to, reason: statusReason }, "status");
       void this.deps.hooks.statusChange
@@ -851,23 +851,33 @@ export class InstanceManager {
     return next;
   }
 
-  private async markExited(id: string, reason: string): Promise<void> {
-    this.exiting.delete(id);
-    const live = this.live.get(id);
-    if (live) {
-      this.applyStatus(id, "exited", { reason });
-      // Written before letting go, so nobody reads the old status from the store meanwhile.
-      await this.persists.get(id);
-      this.detach(id, live);
-      return;
-    }
-    const before = await this.deps.store.get(id);
-    const updated = await this.deps.store.update(id, (r) => ({ ...r, status: "exited", statusReason: reason, updatedAt: new Date().toISOString() }));
-    if (before && updated && before.status !== "exited") {
+  /**
+   * Record that one launch of an instance exited: `of` is the attachment that
+   * saw its pane die, or a record whose pane is gone. A launch that is not the
+   * instance's any more (restarted since, here or by another process) is left
+   * alone: the record is the new launch's.
+   */
+  private async markExited(of: Live | InstanceRecord, reason: string): Promise<void> {
+    if ("driver" in of) return this.markLiveExited(of, reason);
+    const live = this.live.get(of.id);
+    if (live?.record.tmux.paneId === of.tmux.paneId) return this.markLiveExited(live, reason);
+    const before = await this.deps.store.get(of.id);
+    const updated = await this.deps.store.update(of.id, sameLaunch(of.tmux.paneId, (r) => ({ ...r, status: "exited", statusReason: reason, updatedAt: new Date().toISOString() })));
+    if (before && updated && before.status !== "exited" && updated.status === "exited") {
       await this.deps.hooks.statusChange
         .promise({ instance: updated, from: before.status, to: "exited", reason })
-        .catch((error: unknown) => this.deps.logger.error({ err: error, instance: id }, "a statusChange tap failed"));
+        .catch((error: unknown) => this.deps.logger.error({ err: error, instance: of.id }, "a statusChange tap failed"));
     }
+  }
+
+  private async markLiveExited(live: Live, reason: string): Promise<void> {
+    this.exiting.delete(live);
+    const id = live.record.id;
+    if (this.live.get(id) !== live || (await this.relaunchedElsewhere(live))) return;
+    this.applyStatus(id, "exited", { reason });
+    // Written before letting go, so nobody reads the old status from the store meanwhile.
+    await this.persists.get(id);
+    this.detach(id, live);
   }
 
   /** Resolve with the status once `accept(status)` holds; READ_TIMEOUT after `timeoutMs`. */
@@ -927,16 +937,16 @@ export class InstanceManager {
       const { session, paneId, windowId } = live.record.tmux;
       const pane = panes.get(`${session}\u0000${paneId}`);
       if (pane && !pane.dead) continue;
-      if (this.exiting.has(live.record.id)) continue;
-      this.exiting.add(live.record.id);
+      if (this.exiting.has(live)) continue;
+      this.exiting.add(live);
       const failed = (error: unknown) => this.deps.logger.error({ err: error, instance: live.record.id }, "could not record that an instance exited");
       if (pane?.dead) {
-        void this.exitReason(live, pane.deadStatus).then((reason) => this.markExited(live.record.id, reason)).catch(failed);
+        void this.exitReason(live, pane.deadStatus).then((reason) => this.markExited(live, reason)).catch(failed);
       } else if (snapshot.windows.has(windowId)) {
         void this.deps.runtime.killWindow(windowId).catch((error: unknown) => this.deps.logger.warn({ err: error }, "could not close an orphaned window"));
-        void this.markExited(live.record.id, `its tmux session "${session}" was killed`).catch(failed);
+        void this.markExited(live, `its tmux session "${session}" was killed`).catch(failed);
       } else {
-        void this.exitReason(live).then((reason) => this.markExited(live.record.id, reason)).catch(failed);
+        void this.exitReason(live).then((reason) => this.markExited(live, reason)).catch(failed);
       }
     }
   };
@@ -973,6 +983,25 @@ export class InstanceManager {
     })();
   };
 
+  /**
+   * Another process restarted the instance: the store names a new pane. What
+   * this process watched (the old pane) is let go of without a word to the
+   * store, which is the new launch's now, and serve follows the new pane.
+   */
+  private async relaunchedElsewhere(live: Live): Promise<boolean> {
+    const record = await this.deps.store.get(live.record.id);
+    if (!record?.tmux.paneId || record.tmux.paneId === live.record.tmux.paneId) return false;
+    this.deps.logger.debug({ instance: record.id, from: live.record.tmux.paneId, to: record.tmux.paneId }, "relaunched by another process");
+    this.detach(record.id, live, "another process relaunched it");
+    if (this.watchAll && record.status !== "exited" && !this.closed) {
+      await this.attach(record).then(
+        () => this.drain(record.id),
+        (error: unknown) => this.deps.logger.debug({ err: error, instance: record.id }, "not attached yet"),
+      );
+    }
+    return true;
+  }
+
   private async onStoreInstance(id: string): Promise<void> {
     const record = await this.deps.store.get(id);
     const live = this.live.get(id);
@@ -980,6 +1009,7 @@ export class InstanceManager {
       if (live) this.detach(id);
       return;
     }
+    if (live && (await this.relaunchedElsewhere(live))) return;
     if (live) {
       // Plugins' state may be written by any process (e.g. serve's MCP endpoint): the store has it.
       if (record.pluginState !== undefined) live.record = { ...live.record, pluginState: record.pluginState };
@@ -1118,4 +1148,9 @@ const idCollator = new Intl.Collator("en", { numeric: true });
 
 export function compareIds(a: string, b: string): number {
   return idCollator.compare(a, b);
+}
+
+/** An update of one launch's record that leaves it alone once the instance was relaunched (a new pane). */
+function sameLaunch(paneId: string, updater: (record: InstanceRecord) => InstanceRecord): (record: InstanceRecord) => InstanceRecord {
+  return (record) => (record.tmux.paneId === paneId ? updater(record) : record);
 }

@@ -67,6 +67,12 @@ test("kill -9 of a serving kernel mid-spawn and mid-send loses nothing", async (
     expect(steps.length).toBeGreaterThan(0);
   }
 
+  // What the dead kernel left queued, read before a kernel runs again and starts delivering it.
+  const queuedFiles = await readdir(path.join(h.stateDir, "queue"));
+  const stillQueued = [];
+  for (const file of queuedFiles.filter((f) => f.endsWith(".json"))) stillQueued.push(JSON.parse(await readFile(path.join(h.stateDir, "queue", file), "utf8")) as { text: string });
+  expect(stillQueued.length).toBeGreaterThan(0);
+
   // Serve again.
   const kernel = await h.startKernel({ watch: "all" });
   const listed = await kernel.list();
@@ -85,10 +91,6 @@ test("kill -9 of a serving kernel mid-spawn and mid-send loses nothing", async (
   expect(live.length).toBeGreaterThanOrEqual(4);
 
   // Every message ever queued is delivered, in order per instance, exactly once.
-  const queuedFiles = await readdir(path.join(h.stateDir, "queue"));
-  const stillQueued = [];
-  for (const file of queuedFiles.filter((f) => f.endsWith(".json"))) stillQueued.push(JSON.parse(await readFile(path.join(h.stateDir, "queue", file), "utf8")) as { text: string });
-  expect(stillQueued.length).toBeGreaterThan(0);
   await eventually(async () => (await readdir(path.join(h!.stateDir, "queue"))).filter((f) => f.endsWith(".json")).length === 0, 20_000, "queues drained");
   const received = (await h.received()).map((m) => m.text).filter((t) => t.startsWith("queued "));
   for (const message of stillQueued) expect(received).toContain(message.text);

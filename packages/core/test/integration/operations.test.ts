@@ -270,6 +270,27 @@ describe("lifecycle", () => {
     await h.kernel.terminate(instance.id);
   });
 
+  test("a restart by another process: serve follows the new launch, and the old one's exit never marks it exited", async () => {
+    // h.kernel watches all (serve); the restarts run in a one-shot kernel. The old pane dies while serve
+    // watches it: that exit belongs to the old launch, not to the record the restart just wrote.
+    const oneShot = await h.startKernel({ watch: "on-demand" });
+    const { instance } = await oneShot.spawn({ role: "executive", workDir: h.workDir });
+    await eventually(async () => (await h.kernel.get(instance.id)).status === "idle", 5_000, "serve sees it idle");
+    for (let round = 0; round < 12; round++) {
+      const restarted = await oneShot.restart(instance.id);
+      await eventually(async () => {
+        const served = await h.kernel.get(instance.id);
+        return served.tmux.paneId === restarted.tmux.paneId && served.status === "idle";
+      }, 10_000, `serve follows restart ${round}`);
+      // Settled: nothing late (the old pane's exit) overwrites the new launch's record.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect((await oneShot.get(instance.id)).status, `round ${round}`).toBe("idle");
+      expect((await h.kernel.send(instance.id, `after restart ${round}`)).state).toBe("delivered");
+    }
+    expect((await h.received()).map((m) => m.text).filter((t) => t.startsWith("after restart"))).toEqual(Array.from({ length: 12 }, (_, n) => `after restart ${n}`));
+    await oneShot.terminate(instance.id);
+  });
+
   test("an agent that exits by itself is marked exited with its last words", async () => {
     const { instance } = await h.kernel.spawn({ role: "executive", workDir: h.workDir });
     await h.kernel.send(instance.id, "/exit").catch(() => undefined);

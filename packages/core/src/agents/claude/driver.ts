@@ -20,8 +20,17 @@ const SETTLE_MS = 1_000;
  * Claude Code's dialogs ignore keys that come too soon. Measured: ~150 ms.
  */
 const DIALOG_QUIET_MS = 400;
-/** Enter presses for one submission (each after a line break was taken back). */
+/** Enter presses for one submission (each after a line break was taken back, or after one was lost). */
 const MAX_ENTER_KEYS = 4;
+/**
+ * An Enter after which the box still shows the text this long, with no
+ * receipt, was lost (seen once in 100 pastes under CI load: Claude Code still
+ * taking in a long paste): it is pressed again. A submitted prompt empties the
+ * box at once, so a second Enter can only reach an empty box, where it does nothing.
+ */
+const ENTER_LOST_MS = 2_000;
+/** While waiting on the screen (only during a submission or a dialog), it is also looked at this often without output. */
+const SLOW_LOOK_MS = 1_000;
 /** Ctrl+U and Backspace presses to empty a multi-line draft, and how long each pair may take to show. */
 const MAX_CLEAR_KEYS = 8;
 const CLEAR_WAIT_MS = 1_000;
@@ -114,7 +123,7 @@ export class ClaudeDriver implements AgentDriver {
       await landed.promise;
       command = /^\s*\//u.test(text) ? this.untilScreen((screen) => inputBox(screen) === before, signal) : undefined;
       const received = command ? Promise.race([accepted.promise, command.promise.then(() => undefined)]) : accepted.promise;
-      await this.pressEnter(text, received, signal);
+      await this.pressEnter(text, before, received, signal);
       const prompt = await received;
       if (prompt === undefined) {
         this.cancelPrompt(accepted.waiter, new Error("accepted as a command"));
@@ -223,10 +232,11 @@ export class ClaudeDriver implements AgentDriver {
   /**
    * Press Enter to submit. An Enter that reaches Claude Code while it redraws
    * (seen right after the folder-trust dialog) becomes a line break in the box
-   * instead: then that blank line is deleted and Enter pressed again. The
-   * receipt ends the watch.
+   * instead: then that blank line is deleted and Enter pressed again. One that
+   * left the text in the box untouched for ENTER_LOST_MS was lost: pressed
+   * again. The receipt ends the watch.
    */
-  private async pressEnter(text: string, received: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  private async pressEnter(text: string, before: string, received: Promise<unknown>, signal: AbortSignal): Promise<void> {
     let submitted = false;
     void received.then(
       () => (submitted = true),
@@ -234,10 +244,26 @@ export class ClaudeDriver implements AgentDriver {
     );
     for (let attempt = 0; attempt < MAX_ENTER_KEYS; attempt++) {
       const broke = this.untilScreen((screen) => enterBecameLineBreak(screen, text), signal);
+      const waited = AbortSignal.any([signal, AbortSignal.timeout(ENTER_LOST_MS)]);
       await this.ctx.pane.sendKey("Enter");
-      const outcome = await Promise.race([received.then(() => "received" as const), broke.promise.then(() => "line break" as const)]);
+      const outcome = await Promise.race([
+        received.then(() => "received" as const),
+        broke.promise.then(() => "line break" as const),
+        new Promise<"waited">((resolve) => waited.addEventListener("abort", () => resolve("waited"), { once: true })),
+      ]);
       broke.stop();
       if (outcome === "received" || submitted) return;
+      signal.throwIfAborted();
+      if (outcome === "waited") {
+        const screen = await this.ctx.pane.capture();
+        if (submitted) return;
+        if (!enterBecameLineBreak(screen, text)) {
+          // The box changed: submitted, its receipt still to come (the caller waits for it within sendTimeout).
+          if (!boxShows(screen, text, before)) return;
+          this.ctx.logger.warn({ attempt, waitedMs: ENTER_LOST_MS }, "Enter left the text in Claude Code's input box; pressing it again");
+          continue;
+        }
+      }
       this.ctx.logger.debug({ attempt }, "Enter became a line break in the input box; deleting it and pressing Enter again");
       const restored = this.untilScreen((screen) => !enterBecameLineBreak(screen, text), signal);
       await this.ctx.pane.sendKey("BSpace");
@@ -331,7 +357,13 @@ export class ClaudeDriver implements AgentDriver {
           });
       };
       const onAbort = () => finish(signal.reason);
-      const stopOutput = this.ctx.pane.onOutput(look);
+      const stopWatching = this.ctx.pane.onOutput(look);
+      // Output is the trigger; a slow look as well bounds the wait should the screen settle between looks unseen.
+      const slowLook = setInterval(look, SLOW_LOOK_MS);
+      const stopOutput = () => {
+        stopWatching();
+        clearInterval(slowLook);
+      };
       stop = () => finish(new Error("stopped"));
       if (signal.aborted) return finish(signal.reason);
       signal.addEventListener("abort", onAbort, { once: true });
