@@ -35,11 +35,6 @@ export interface LaunchSpec {
   env?: Record<string, string>;
   /** Initial adapter state persisted with the instance (e.g. a session id). */
   agentState?: Record<string, unknown>;
-  /**
-   * True when the launch already hands the agent its first prompt (and
-   * context), so the kernel must not type it in as a message.
-   */
-  promptDelivered?: boolean;
 }
 
 /** The instance's pane, as an adapter may use it. */

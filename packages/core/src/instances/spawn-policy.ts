@@ -16,6 +16,68 @@ import type { InstanceRecord } from "../store/types.js";
  *   is true. Top-level instances have no parent and no such limit.
  */
 
+/** Where a requested spawn sits in the hierarchy, once the role rules allow it. */
+export interface SpawnPlace {
+  roleConfig: RoleConfig;
+  parentId: string | null;
+  depth: number;
+}
+
+/**
+ * The role rules (pure): the role exists, its parent (if any) has not exited
+ * and may spawn it, a parentless spawn is of a top-level role, and the depth
+ * stays within limits.maxDepth.
+ */
+export function placeSpawn(config: ResolvedConfig, role: string, requestedParentId: string | null | undefined, parent: InstanceRecord | undefined): SpawnPlace {
+  const roleConfig = knownRole(config, role);
+  if (requestedParentId === "") {
+    throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, "parentId is empty. Give the parent's id, or null (leave it out) for a top-level instance.");
+  }
+  const parentId = requestedParentId ?? null;
+  let depth = 1;
+  if (parent) {
+    if (parent.status === "exited") {
+      throw new TmuxClaudeError(ErrorCodes.INSTANCE_EXITED, `Parent instance "${parent.id}" has exited; restart it or spawn under another parent.`, { id: parent.id });
+    }
+    const allowed = config.roles[parent.role]?.spawns ?? [];
+    if (!allowed.includes(role)) {
+      throw new TmuxClaudeError(
+        ErrorCodes.ROLE_NOT_ALLOWED,
+        `A ${parent.role} ("${parent.id}") may not spawn a ${role}. It may spawn: ${allowed.join(", ") || "nothing"}. Change roles.${parent.role}.spawns in your config to allow it.`,
+        { role, parentId: parent.id, parentRole: parent.role },
+      );
+    }
+    depth = parent.depth + 1;
+  } else if (!roleConfig.topLevel) {
+    throw new TmuxClaudeError(
+      ErrorCodes.ROLE_NOT_ALLOWED,
+      `A ${role} cannot be spawned at the top level; give a parent (parentId) whose role may spawn it, or set roles.${role}.topLevel to true.`,
+      { role },
+    );
+  }
+  if (depth > config.limits.maxDepth) {
+    throw new TmuxClaudeError(
+      ErrorCodes.MAX_DEPTH,
+      `Spawning under "${parentId}" would make depth ${depth}, over limits.maxDepth (${config.limits.maxDepth}). Spawn higher in the tree or raise limits.maxDepth.`,
+      { depth, maxDepth: config.limits.maxDepth },
+    );
+  }
+  return { roleConfig, parentId, depth };
+}
+
+/** The config of a role that exists. */
+export function knownRole(config: ResolvedConfig, role: string): RoleConfig {
+  const roleConfig = config.roles[role];
+  if (!roleConfig) {
+    throw new TmuxClaudeError(
+      ErrorCodes.UNKNOWN_ROLE,
+      `Unknown role "${role}". Known roles: ${Object.keys(config.roles).join(", ")}. Use one of them or add it under roles in your config.`,
+      { role },
+    );
+  }
+  return roleConfig;
+}
+
 /** The agent a spawn of `role` runs when it names `requested` (or none). */
 export function agentForRole(config: ResolvedConfig, role: string, requested: string | undefined, configPath: string | null): string {
   const allowed = config.roles[role]?.agents;

@@ -152,34 +152,23 @@ function nameFailures(hookName: string, hook: Hook<unknown[], unknown>): void {
       const fail = (error: unknown): never => {
         throw pluginHookError(tap.name, hookName, error);
       };
-      if (tap.type === "promise") {
-        tap.fn = async (...args: unknown[]) => {
-          try {
-            return await original(...args);
-          } catch (error) {
-            return fail(error);
-          }
-        };
-      } else if (tap.type === "sync") {
-        tap.fn = (...args: unknown[]) => {
-          try {
-            return original(...args);
-          } catch (error) {
-            return fail(error);
-          }
-        };
-      } else {
-        tap.fn = (...args: unknown[]) => {
-          const callback = args.pop() as (error?: unknown, result?: unknown) => void;
-          try {
-            original(...args, (error: unknown, result: unknown) =>
-              error ? callback(pluginHookError(tap.name, hookName, error)) : callback(null, result),
-            );
-          } catch (error) {
-            callback(pluginHookError(tap.name, hookName, error));
-          }
-        };
-      }
+      // Plugins tap through PluginHooks, which offers tap and tapPromise only: no callback taps.
+      tap.fn =
+        tap.type === "promise"
+          ? async (...args: unknown[]) => {
+              try {
+                return await original(...args);
+              } catch (error) {
+                return fail(error);
+              }
+            }
+          : (...args: unknown[]) => {
+              try {
+                return original(...args);
+              } catch (error) {
+                return fail(error);
+              }
+            };
       return tap;
     },
   });

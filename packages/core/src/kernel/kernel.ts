@@ -274,10 +274,6 @@ export class Kernel {
     return [...this.plugins.keys()];
   }
 
-  adapterNames(): string[] {
-    return [...this.adapters.keys()];
-  }
-
   spawn(options: SpawnOptions, caller: string | null = null): Promise<SpawnResult> {
     return this.explained(`spawning a ${options.role}`, () => this.manager.spawn(options, caller));
   }

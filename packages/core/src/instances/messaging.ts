@@ -1,0 +1,175 @@
+import { randomUUID } from "node:crypto";
+import { ErrorCodes, TmuxClaudeError, quoteScreen } from "../errors.js";
+import type { DeliveryReceipt, OutgoingMessage, WhenBusy } from "../kernel/hooks.js";
+import type { InstanceRecord } from "../store/types.js";
+import { typeableText } from "../tmux/typeable.js";
+import { exitedError } from "./failures.js";
+import { KeyedChain } from "./keyed-chain.js";
+import type { Registry } from "./registry.js";
+import { DELIVERABLE, type Live, type ManagerDeps, type SendOptions } from "./types.js";
+import { waitDelivered } from "./wait-delivered.js";
+
+/** After a failed delivery of a queued message, try again this much later. */
+const DRAIN_RETRY_MS = 2_000;
+
+/**
+ * Where a message goes after `send`: `beforeSend` may rewrite it, `route` may
+ * deliver it elsewhere, else it is typed into the local agent now or queued
+ * until the agent is idle (`drain` delivers the queue, oldest first).
+ */
+export class Messaging {
+  /** One line per instance: its messages are handled in the order of the calls. */
+  private readonly lines = new KeyedChain();
+
+  constructor(
+    private readonly deps: ManagerDeps,
+    private readonly registry: Registry,
+  ) {
+    registry.onDeliverable = (id) => this.drain(id);
+  }
+
+  async send(id: string, text: string, options: SendOptions = {}, caller: string | null = null): Promise<DeliveryReceipt> {
+    if (typeof text !== "string" || text.trim() === "") {
+      throw new TmuxClaudeError(ErrorCodes.EMPTY_TEXT, `The message to "${id}" is empty. Give the text to send.`, { id });
+    }
+    const whenBusy = options.whenBusy ?? "queue";
+    if (!["queue", "now", "refuse"].includes(whenBusy)) {
+      throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, `whenBusy must be "queue", "now" or "refuse", got "${String(whenBusy)}".`);
+    }
+    // Join this instance's line before the first await: messages keep the order of the calls.
+    return this.lines.run(id, () => this.sendNow(id, text, whenBusy, caller));
+  }
+
+  private async sendNow(id: string, text: string, whenBusy: WhenBusy, caller: string | null): Promise<DeliveryReceipt> {
+    const record = this.registry.get(id)?.record ?? (await this.registry.requireRecord(id));
+    if (record.status === "exited") throw exitedError(record);
+    const { hooks } = this.deps;
+    let message: OutgoingMessage = { id: randomUUID(), instanceId: id, text, from: caller, whenBusy };
+    message = await hooks.beforeSend.promise(message);
+    const receipt = (await hooks.route.promise(message)) ?? (await this.deliverLocal(message, record));
+    await hooks.afterSend.promise(message, receipt);
+    return receipt;
+  }
+
+  /** Deliver on this machine's tmux; runs inside the instance's line. */
+  private async deliverLocal(message: OutgoingMessage, record: InstanceRecord): Promise<DeliveryReceipt> {
+    const { store } = this.deps;
+    const id = message.instanceId;
+    const live = await this.registry.attach(record);
+    return this.sendLock(id, async () => {
+      const waiting = await store.queue(id);
+      const status = live.record.status;
+      if (status === "exited") throw exitedError(live.record);
+      const free = DELIVERABLE.has(status) && waiting.length === 0;
+      if (!free && message.whenBusy === "refuse") {
+        throw new TmuxClaudeError(
+          ErrorCodes.INSTANCE_BUSY,
+          `Instance "${id}" is ${status}${waiting.length ? ` with ${waiting.length} queued message(s)` : ""}; the message was refused as asked. Send with whenBusy "queue" to deliver it when the agent is idle.`,
+          { id, status, queued: waiting.length },
+        );
+      }
+      if (!free && message.whenBusy === "queue") {
+        await store.enqueue({ id: message.id, instanceId: id, text: message.text, from: message.from, enqueuedAt: new Date().toISOString() });
+        this.deps.logger.debug({ instance: id, message: message.id, status }, "queued");
+        return { messageId: message.id, instanceId: id, state: "queued", position: waiting.length + 1 };
+      }
+      await this.submit(live, message.text);
+      return { messageId: message.id, instanceId: id, state: "delivered", acceptedAt: new Date().toISOString() };
+    });
+  }
+
+  /** Wait until a queued message was delivered; fails at once when it no longer can be (see wait-delivered.ts). */
+  waitDelivered(instanceId: string, messageId: string, timeoutMs: number): Promise<void> {
+    return waitDelivered(
+      {
+        store: this.deps.store,
+        events: this.registry.events,
+        live: (id) => this.registry.get(id)?.record,
+        deliver: async (id) => {
+          await this.registry.attach(await this.registry.requireRecord(id));
+          this.drain(id);
+        },
+        gone: (id) => this.registry.get(id)?.gone.signal,
+      },
+      instanceId,
+      messageId,
+      timeoutMs,
+    );
+  }
+
+  /** Wait until every message queued for an instance now was delivered (e.g. those kept while it was exited); returns how many. */
+  async deliverQueued(instanceId: string, timeoutMs: number): Promise<number> {
+    const queue = await this.deps.store.queue(instanceId);
+    const last = queue.at(-1);
+    if (last) await this.waitDelivered(instanceId, last.id, timeoutMs);
+    return queue.length;
+  }
+
+  /** Deliver the oldest queued message if the instance can take it now. */
+  drain(id: string): void {
+    const live = this.registry.get(id);
+    if (!live || this.registry.closed || !DELIVERABLE.has(live.record.status)) return;
+    const { store, logger } = this.deps;
+    let attempted: string | undefined;
+    void this.lines
+      .run(id, () =>
+        this.sendLock(id, async () => {
+          const current = this.registry.get(id);
+          if (!current || !DELIVERABLE.has(current.record.status)) return;
+          const [next] = await store.queue(id);
+          if (!next) return;
+          attempted = next.id;
+          await this.submit(current, next.text);
+          await store.dequeue(id, next.id);
+          logger.debug({ instance: id, message: next.id }, "delivered a queued message");
+          this.registry.events.emit("delivered", next.id);
+        }),
+      )
+      .catch((error: unknown) => {
+        logger.warn({ err: error, instance: id }, "delivering a queued message failed; it stays queued and is tried again");
+        // A sender waiting for this very message learns now, not at its timeout.
+        if (attempted) this.registry.events.emit("deliveryFailed", attempted, error);
+        if (this.registry.closed || !this.registry.has(id)) return;
+        // Nothing else may happen to trigger the next attempt while the agent stays idle.
+        const retry = setTimeout(() => this.drain(id), DRAIN_RETRY_MS);
+        retry.unref();
+      });
+  }
+
+  /** Settles once every message handled so far settled. */
+  settled(): Promise<void> {
+    return this.lines.all();
+  }
+
+  /**
+   * Hand text to the driver and wait for its receipt, within limits.sendTimeout.
+   * The driver gets the text as the pane will show it (`typeableText`), so what
+   * it looks for on the screen is what was typed.
+   */
+  private async submit(live: Live, text: string): Promise<void> {
+    const { sendTimeout } = this.deps.config.limits;
+    const timeout = AbortSignal.timeout(sendTimeout);
+    try {
+      await live.driver.submit(typeableText(text), AbortSignal.any([timeout, live.gone.signal]));
+    } catch (error) {
+      if (error instanceof TmuxClaudeError) throw error;
+      const screen = await this.registry.screenOf(live);
+      const why = live.gone.signal.aborted ? "the agent exited" : timeout.aborted ? `no receipt within limits.sendTimeout (${sendTimeout} ms)` : String(error);
+      throw new TmuxClaudeError(
+        timeout.aborted ? ErrorCodes.SEND_TIMEOUT : ErrorCodes.SEND_FAILED,
+        `The message to "${live.record.id}" was not accepted: ${why}. Its screen:\n${quoteScreen(screen)}`,
+        { id: live.record.id, screen },
+        { cause: error },
+      );
+    }
+  }
+
+  /**
+   * Sends to one instance from any process happen one at a time, so text and
+   * Enter of two messages never interleave. A holder may wait up to a whole
+   * send timeout for its receipt, so waiters wait longer than that.
+   */
+  private sendLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    return this.deps.store.withLock(`send:${id}`, fn, { timeoutMs: this.deps.config.limits.sendTimeout * 2 + 5_000 });
+  }
+}

@@ -1,0 +1,349 @@
+import { EventEmitter } from "node:events";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import type { AgentAdapter, DriverContext, PaneIO, StatusReport } from "../agents/adapter.js";
+import type { AgentConfig } from "../config/schema.js";
+import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError } from "../errors.js";
+import type { InstanceRecord, InstanceStatus } from "../store/types.js";
+import { exitedError } from "./failures.js";
+import { KeyedChain } from "./keyed-chain.js";
+import { appendTail, tailText } from "./output-tail.js";
+import { DELIVERABLE, type Live, type ManagerDeps } from "./types.js";
+import type { ManagerEvents } from "./wait-delivered.js";
+
+/**
+ * The instances this process is attached to, and their status. Attaching
+ * streams an instance's pane here and runs its driver here; every status
+ * change goes through `applyStatus`, which persists it (in order) and fires
+ * `statusChange`. Only this module writes an attached instance's record.
+ */
+export class Registry {
+  readonly events = new EventEmitter<ManagerEvents>();
+  private readonly live = new Map<string, Live>();
+  private readonly attaching = new Map<string, Promise<Live>>();
+  private readonly byPane = new Map<string, string>();
+  /** Attachments whose exit is being recorded (the reason is read from their pane first). */
+  private readonly exiting = new Set<Live>();
+  private readonly persists = new KeyedChain();
+  /** Serve: every live instance is watched, and followed when another process relaunches it. */
+  watchAll = false;
+  closed = false;
+  /** Called when an instance may take input now: its queue is delivered (set by messaging). */
+  onDeliverable: (id: string) => void = () => undefined;
+
+  constructor(private readonly deps: ManagerDeps) {
+    this.events.setMaxListeners(0);
+  }
+
+  get(id: string): Live | undefined {
+    return this.live.get(id);
+  }
+
+  has(id: string): boolean {
+    return this.live.has(id);
+  }
+
+  all(): Live[] {
+    return [...this.live.values()];
+  }
+
+  /** Feed a pane's output to the instance attached to it. */
+  output(paneId: string, data: Buffer): void {
+    const id = this.byPane.get(paneId);
+    const live = id ? this.live.get(id) : undefined;
+    if (!live) return;
+    live.tail = appendTail(live.tail, data);
+    for (const listener of live.listeners) listener(data);
+  }
+
+  /** Mark an attachment as having its exit recorded; false when it already is. */
+  beginExit(live: Live): boolean {
+    if (this.exiting.has(live)) return false;
+    this.exiting.add(live);
+    return true;
+  }
+
+  // ------------------------------------------------------------- attachment
+
+  /** Attach this process to a live instance: stream its pane and run its driver here. */
+  attach(record: InstanceRecord): Promise<Live> {
+    const existing = this.live.get(record.id);
+    if (existing) return Promise.resolve(existing);
+    let pending = this.attaching.get(record.id);
+    if (!pending) {
+      pending = this.doAttach(record).finally(() => this.attaching.delete(record.id));
+      this.attaching.set(record.id, pending);
+    }
+    return pending;
+  }
+
+  private async doAttach(record: InstanceRecord): Promise<Live> {
+    const { runtime } = this.deps;
+    // A spawn that reaches this point after close() began must fail (and clean up), not wait unwatched.
+    if (this.closed) throw new TmuxClaudeError(ErrorCodes.KERNEL_STATE, `The kernel is closing; instance "${record.id}" is not watched any more.`, { id: record.id });
+    if (!record.tmux.paneId) {
+      throw new TmuxClaudeError(ErrorCodes.INSTANCE_NOT_FOUND, `Instance "${record.id}" is still being spawned by another process; try again once it is ready.`, { id: record.id });
+    }
+    const adapter = this.adapterFor(record.agent);
+    try {
+      await runtime.watch(record.tmux.windowId);
+    } catch (error) {
+      throw await this.attachFailed(record, error);
+    }
+    try {
+      return await this.startDriver(record, adapter);
+    } catch (error) {
+      // A window left linked into our monitor would outlive its own session.
+      this.detach(record.id);
+      await runtime.unwatch(record.tmux.windowId).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * A window that cannot be watched: when its pane is gone (the tmux server died since the
+   * record was written), the instance has exited, and the caller is told so, not tmux's words.
+   */
+  private async attachFailed(record: InstanceRecord, error: unknown): Promise<unknown> {
+    if (!isTmuxClaudeError(error, ErrorCodes.TMUX_COMMAND_FAILED)) return error;
+    const panes = await this.deps.runtime.listPanes().catch(() => undefined);
+    if (!panes || panes.some((p) => p.paneId === record.tmux.paneId && p.session === record.tmux.session)) return error;
+    await this.markExited(record, "its tmux session was gone when this process attached to it");
+    return exitedError((await this.deps.store.get(record.id)) ?? record);
+  }
+
+  private async startDriver(record: InstanceRecord, adapter: AgentAdapter): Promise<Live> {
+    const { runtime, logger } = this.deps;
+    const live: Live = { record, driver: undefined as unknown as Live["driver"], listeners: new Set(), tail: Buffer.alloc(0), gone: new AbortController() };
+    const pane: PaneIO = {
+      paneId: record.tmux.paneId,
+      capture: (options) => runtime.capture(record.tmux.paneId, options),
+      sendText: (text) => runtime.sendText(record.tmux.paneId, text),
+      sendKey: (key) => runtime.sendKey(record.tmux.paneId, key),
+      onOutput: (listener) => {
+        live.listeners.add(listener);
+        return () => live.listeners.delete(listener);
+      },
+    };
+    const instanceDir = await this.instanceDir(record.id);
+    const ctx: DriverContext = {
+      instanceId: record.id,
+      instanceDir,
+      record: () => live.record,
+      pane,
+      logger: logger.child({ instance: record.id, agent: record.agent }),
+      agent: this.agentConfig(record.agent),
+      status: () => live.record.status,
+      setStatus: (status, report) => this.applyStatus(record.id, status, report),
+      get agentState() {
+        return live.record.agentState ?? {};
+      },
+      updateAgentState: async (patch) => {
+        live.record = { ...live.record, agentState: { ...live.record.agentState, ...patch } };
+        await this.persist(record.id, sameLaunch(record.tmux.paneId, (r) => ({ ...r, agentState: { ...r.agentState, ...patch } })));
+      },
+    };
+    live.driver = adapter.drive(ctx);
+    this.live.set(record.id, live);
+    this.byPane.set(record.tmux.paneId, record.id);
+    await live.driver.start();
+    return live;
+  }
+
+  /** Let go of an instance; with `only`, only if that attachment is still the current one (not a newer, restarted one). */
+  detach(id: string, only?: Live, why = "this process let go of it"): void {
+    const live = this.live.get(id);
+    if (!live || (only && live !== only)) return;
+    this.live.delete(id);
+    this.byPane.delete(live.record.tmux.paneId);
+    live.gone.abort(new TmuxClaudeError(ErrorCodes.INSTANCE_EXITED, `Instance "${id}" is gone: ${why}.`, { id }));
+    live.driver.dispose();
+    void this.deps.runtime.unwatch(live.record.tmux.windowId).catch(() => undefined);
+  }
+
+  /**
+   * Another process restarted the instance: the store names a new pane. What
+   * this process watched (the old pane) is let go of without a word to the
+   * store, which is the new launch's now, and serve follows the new pane.
+   */
+  async relaunchedElsewhere(live: Live): Promise<boolean> {
+    const record = await this.deps.store.get(live.record.id);
+    if (!record?.tmux.paneId || record.tmux.paneId === live.record.tmux.paneId) return false;
+    this.deps.logger.debug({ instance: record.id, from: live.record.tmux.paneId, to: record.tmux.paneId }, "relaunched by another process");
+    this.detach(record.id, live, "another process relaunched it");
+    if (this.watchAll) await this.follow(record);
+    return true;
+  }
+
+  /** Serve: watch a live instance another process started, and deliver its queue. */
+  async follow(record: InstanceRecord): Promise<void> {
+    if (record.status === "exited" || !record.tmux.paneId || this.closed) return;
+    await this.attach(record).then(
+      () => this.onDeliverable(record.id),
+      (error: unknown) => this.deps.logger.debug({ err: error, instance: record.id }, "not attached yet"),
+    );
+  }
+
+  // ------------------------------------------------------------------- status
+
+  applyStatus(id: string, to: InstanceStatus, report: StatusReport = {}): void {
+    const live = this.live.get(id);
+    if (!live) return;
+    const from = live.record.status;
+    if (from === to && report.lastReply === undefined && report.reason === live.record.statusReason) return;
+    if (from === "exited") return;
+    const updatedAt = new Date().toISOString();
+    const statusReason = report.reason;
+    const lastReply = report.lastReply ?? live.record.lastReply;
+    live.record = { ...live.record, status: to, statusReason, lastReply, updatedAt };
+    this.events.emit("status", id, live.record);
+    void this.persist(id, sameLaunch(live.record.tmux.paneId, (r) => ({ ...r, status: to, statusReason, lastReply, updatedAt })));
+    if (from !== to) {
+      this.deps.logger.debug({ instance: id, from, to, reason: statusReason }, "status");
+      void this.deps.hooks.statusChange
+        .promise({ instance: live.record, from, to, reason: statusReason })
+        .catch((error: unknown) => this.deps.logger.error({ err: error, instance: id }, "a statusChange tap failed"));
+    }
+    if (DELIVERABLE.has(to)) this.onDeliverable(id);
+  }
+
+  /** Persist changes of one instance in the order they happened. */
+  persist(id: string, updater: (record: InstanceRecord) => InstanceRecord): Promise<void> {
+    return this.persists.run(id, async () => {
+      await this.deps.store.update(id, updater).catch((error: unknown) => this.deps.logger.error({ err: error, instance: id }, "could not persist instance state"));
+    });
+  }
+
+  /** Settles once every change of the instance made so far is written. */
+  persisted(id: string): Promise<void> {
+    return this.persists.idle(id);
+  }
+
+  /** Settles once every change made so far, of every instance, is written. */
+  allPersisted(): Promise<void> {
+    return this.persists.all();
+  }
+
+  /**
+   * Record that one launch of an instance exited: `of` is the attachment that
+   * saw its pane die, or a record whose pane is gone. A launch that is not the
+   * instance's any more (restarted since, here or by another process) is left
+   * alone: the record is the new launch's.
+   */
+  async markExited(of: Live | InstanceRecord, reason: string): Promise<void> {
+    if ("driver" in of) return this.markLiveExited(of, reason);
+    const live = this.live.get(of.id);
+    if (live?.record.tmux.paneId === of.tmux.paneId) return this.markLiveExited(live, reason);
+    const before = await this.deps.store.get(of.id);
+    const updated = await this.deps.store.update(of.id, sameLaunch(of.tmux.paneId, (r) => ({ ...r, status: "exited", statusReason: reason, updatedAt: new Date().toISOString() })));
+    if (before && updated && before.status !== "exited" && updated.status === "exited") {
+      await this.deps.hooks.statusChange
+        .promise({ instance: updated, from: before.status, to: "exited", reason })
+        .catch((error: unknown) => this.deps.logger.error({ err: error, instance: of.id }, "a statusChange tap failed"));
+    }
+  }
+
+  private async markLiveExited(live: Live, reason: string): Promise<void> {
+    this.exiting.delete(live);
+    const id = live.record.id;
+    if (this.live.get(id) !== live || (await this.relaunchedElsewhere(live))) return;
+    this.applyStatus(id, "exited", { reason });
+    // Written before letting go, so nobody reads the old status from the store meanwhile.
+    await this.persisted(id);
+    this.detach(id, live);
+  }
+
+  /** Resolve with the status once `accept(status)` holds; READ_TIMEOUT after `timeoutMs`. */
+  async waitForStatus(id: string, accept: (status: InstanceStatus) => boolean, timeoutMs: number, live?: Live): Promise<InstanceStatus> {
+    // A detached Live still holds the last status it had (e.g. exited); the store may not have it yet.
+    const current = (live ?? this.live.get(id))?.record.status ?? (await this.requireRecord(id)).status;
+    if (accept(current) || current === "exited") return current;
+    const gone = (live ?? this.live.get(id))?.gone.signal;
+    if (gone?.aborted) throw gone.reason as Error;
+    return new Promise<InstanceStatus>((resolve, reject) => {
+      const onStatus = (changed: string, record: InstanceRecord) => {
+        if (changed !== id) return;
+        if (accept(record.status) || record.status === "exited") {
+          cleanup();
+          resolve(record.status);
+        }
+      };
+      // Let go of (kernel closing, instance terminated): nothing here will see its status change.
+      const onGone = () => {
+        cleanup();
+        reject(gone!.reason as Error);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new TmuxClaudeError(ErrorCodes.READ_TIMEOUT, `Instance "${id}" did not change state within ${timeoutMs} ms.`, { id }));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.events.off("status", onStatus);
+        gone?.removeEventListener("abort", onGone);
+      };
+      this.events.on("status", onStatus);
+      gone?.addEventListener("abort", onGone, { once: true });
+    });
+  }
+
+  // ------------------------------------------------------------------ lookups
+
+  async requireRecord(id: string): Promise<InstanceRecord> {
+    if (typeof id !== "string" || id === "") {
+      throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, "An instance id is required (see tmux-claude list).");
+    }
+    const record = await this.deps.store.get(id);
+    if (!record) {
+      throw new TmuxClaudeError(ErrorCodes.INSTANCE_NOT_FOUND, `No instance "${id}". See tmux-claude list for the instances that exist.`, { id });
+    }
+    return record;
+  }
+
+  agentConfig(name: string): AgentConfig {
+    const agent = this.deps.config.agents[name];
+    if (!agent) {
+      const known = Object.keys(this.deps.config.agents);
+      throw new TmuxClaudeError(
+        ErrorCodes.UNKNOWN_AGENT,
+        `Unknown agent "${name}". Configured agents: ${known.join(", ") || "(none)"}. Define it under agents in ${this.deps.configPath ?? "tmuxclaude.config.ts (tmux-claude init writes one)"}.`,
+        { agent: name },
+      );
+    }
+    return agent;
+  }
+
+  adapterFor(agentName: string): AgentAdapter {
+    const agent = this.agentConfig(agentName);
+    const adapter = this.deps.adapters.get(agent.adapter);
+    if (!adapter) {
+      throw new TmuxClaudeError(
+        ErrorCodes.UNKNOWN_AGENT,
+        `Agent "${agentName}" uses adapter "${agent.adapter}", which is not available. Available adapters: ${[...this.deps.adapters.keys()].join(", ")}. Add the plugin that provides it.`,
+        { agent: agentName, adapter: agent.adapter },
+      );
+    }
+    return adapter;
+  }
+
+  /** The screen of an attached instance, or its last output once the pane is gone. */
+  async screenOf(live: Live, lines = 30): Promise<string> {
+    try {
+      return await this.deps.runtime.capture(live.record.tmux.paneId, { lines });
+    } catch {
+      return tailText(live.tail);
+    }
+  }
+
+  /** `<stateDir>/agents/<id>`: where adapters keep an instance's files. Removed with the instance. */
+  async instanceDir(id: string): Promise<string> {
+    const dir = path.join(this.deps.stateDir, "agents", id);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    return dir;
+  }
+}
+
+/** An update of one launch's record that leaves it alone once the instance was relaunched (a new pane). */
+export function sameLaunch(paneId: string, updater: (record: InstanceRecord) => InstanceRecord): (record: InstanceRecord) => InstanceRecord {
+  return (record) => (record.tmux.paneId === paneId ? updater(record) : record);
+}

@@ -1,0 +1,258 @@
+import path from "node:path";
+import { ErrorCodes, TmuxClaudeError, quoteScreen } from "../errors.js";
+import type { DeliveryReceipt, SpawnPlan } from "../kernel/hooks.js";
+import type { InstanceRecord } from "../store/types.js";
+import { sessionNameFor } from "../tmux/quote.js";
+import { currentProcess } from "../os/process-tree.js";
+import type { Messaging } from "./messaging.js";
+import { openReadyGates } from "./ready-gate.js";
+import type { Registry } from "./registry.js";
+import { resolveCommand } from "./resolve-command.js";
+import { agentForRole, assertDirectory, assertWorkDirAllowed, knownRole, placeSpawn } from "./spawn-policy.js";
+import type { Terminator } from "./terminator.js";
+import type { Live, ManagerDeps, SpawnOptions, SpawnResult } from "./types.js";
+
+/**
+ * Brings instances up: checks the request, reserves the id, lets plugins
+ * shape the plan (`beforeSpawn`), launches the agent in its own tmux session,
+ * waits until it is ready, types the first prompt. A spawn that fails leaves
+ * nothing behind. `restart` relaunches an instance in place.
+ */
+export class Spawner {
+  /** Spawns under way, so close() can let them clean up after themselves. */
+  private readonly underWay = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly deps: ManagerDeps,
+    private readonly registry: Registry,
+    private readonly messaging: Messaging,
+    private readonly terminator: Terminator,
+  ) {}
+
+  spawn(options: SpawnOptions, caller: string | null = null): Promise<SpawnResult> {
+    const spawning = this.doSpawn(options, caller);
+    this.underWay.add(spawning);
+    void spawning.then(
+      () => this.underWay.delete(spawning),
+      () => this.underWay.delete(spawning),
+    );
+    return spawning;
+  }
+
+  /** Settles once every spawn under way settled (each cleans up after itself). */
+  settled(): Promise<void> {
+    return Promise.allSettled([...this.underWay]).then(() => undefined);
+  }
+
+  private async doSpawn(options: SpawnOptions, caller: string | null): Promise<SpawnResult> {
+    const { config, hooks } = this.deps;
+    knownRole(config, options.role);
+    const parent = options.parentId ? await this.registry.requireRecord(options.parentId) : undefined;
+    const { roleConfig, parentId, depth } = placeSpawn(config, options.role, options.parentId, parent);
+    const agentName = agentForRole(config, options.role, options.agent, this.deps.configPath);
+    this.registry.agentConfig(agentName);
+    await assertDirectory(options.workDir);
+    // What the caller asked for; a plugin's beforeSpawn may still move it (e.g. into a git worktree).
+    await assertWorkDirAllowed(options.role, roleConfig, options.workDir, parent);
+    if (options.prompt !== undefined && options.prompt.trim() === "") {
+      throw new TmuxClaudeError(ErrorCodes.EMPTY_TEXT, "The prompt is empty. Give a prompt with text, or none at all.");
+    }
+    const reserved = await this.reserve(options, { parentId, depth, agentName, prefix: roleConfig.prefix });
+
+    let launched = false;
+    try {
+      let plan: SpawnPlan = {
+        id: reserved.id, role: options.role, parentId, depth, name: options.name, agent: agentName,
+        workDir: reserved.workDir, env: {}, args: [], prompt: options.prompt, context: options.context, caller,
+      };
+      plan = await hooks.beforeSpawn.promise(plan);
+      plan.workDir = path.resolve(plan.workDir);
+      await assertDirectory(plan.workDir);
+      launched = true;
+      const launchedAt = Date.now();
+      const live = await this.launch(reserved, plan);
+      const record = live.record;
+      await this.waitReady(live, { launchedAt, restart: false });
+      let receipt: DeliveryReceipt | undefined;
+      // A context without a prompt is the first message itself (`spawn --role manager --context "Build X"`), never dropped.
+      const first = [plan.context, plan.prompt].filter((part) => part !== undefined && part !== "").join("\n\n");
+      if (first !== "") receipt = await this.messaging.send(record.id, first, { whenBusy: "queue" }, caller);
+      const instance = this.registry.get(record.id)?.record ?? record;
+      await hooks.afterSpawn.promise(instance);
+      this.deps.logger.info({ instance: instance.id, role: instance.role, agent: instance.agent }, "spawned");
+      return { instance, receipt };
+    } catch (error) {
+      await this.discard(reserved.id, launched);
+      throw error;
+    }
+  }
+
+  /** Count, reserve and register under one lock so concurrent spawns respect limits.maxInstances. */
+  private reserve(options: SpawnOptions, place: { parentId: string | null; depth: number; agentName: string; prefix: string }): Promise<InstanceRecord> {
+    const { config, store } = this.deps;
+    return store.withLock("spawn", async () => {
+      const liveCount = (await store.list()).filter((r) => r.status !== "exited").length;
+      if (liveCount >= config.limits.maxInstances) {
+        throw new TmuxClaudeError(
+          ErrorCodes.MAX_INSTANCES,
+          `${liveCount} instances are running, the limit (limits.maxInstances) is ${config.limits.maxInstances}. Terminate some or raise the limit.`,
+          { count: liveCount, maxInstances: config.limits.maxInstances },
+        );
+      }
+      const id = await store.reserveId(place.parentId, place.prefix);
+      const now = new Date().toISOString();
+      const placeholder: InstanceRecord = {
+        id, role: options.role, parentId: place.parentId, depth: place.depth, name: options.name, agent: place.agentName,
+        workDir: path.resolve(options.workDir), status: "starting", createdAt: now, updatedAt: now,
+        tmux: { socket: this.deps.runtime.socket, session: sessionNameFor(id), paneId: "", windowId: "", pid: 0 },
+        launch: { command: "", args: [], env: {} },
+        agentState: { spawner: await currentProcess() },
+      };
+      await store.put(placeholder);
+      return placeholder;
+    });
+  }
+
+  /** Start the agent's tmux session and record where it lives. */
+  private async launch(reserved: InstanceRecord, plan: SpawnPlan, previous?: InstanceRecord): Promise<Live> {
+    const { config, runtime, store } = this.deps;
+    const agent = this.registry.agentConfig(plan.agent);
+    const adapter = this.registry.adapterFor(plan.agent);
+    const instanceDir = await this.registry.instanceDir(reserved.id);
+    const planned = { ...config.env, ...agent.env, ...plan.env };
+    const spec = await adapter.launch({
+      instanceId: reserved.id, role: plan.role, parentId: plan.parentId, roleConfig: config.roles[plan.role]!, agentName: plan.agent, agent,
+      workDir: plan.workDir, prompt: plan.prompt, context: plan.context, config, previous, instanceDir, env: planned,
+    });
+    const added: Record<string, string> = {
+      ...planned, ...spec.env,
+      TMUX_CLAUDE_INSTANCE_ID: reserved.id,
+      TMUX_CLAUDE_SOCKET: runtime.socket,
+      TMUX_CLAUDE_STATE_DIR: this.deps.stateDir,
+    };
+    const env = agentEnvironment(added, runtime.term);
+    const program = await resolveCommand(spec.command, env, plan.workDir);
+    if (!program) {
+      throw new TmuxClaudeError(
+        ErrorCodes.AGENT_COMMAND_NOT_FOUND,
+        `The command of agent "${plan.agent}" was not found: "${spec.command}" (searched PATH=${env.PATH ?? ""}). Install it or fix agents.${plan.agent}.command${this.deps.configPath ? ` in ${this.deps.configPath}` : " in your config"}.`,
+        { agent: plan.agent, command: spec.command },
+      );
+    }
+    const args = [...spec.args, ...plan.args];
+    const argv = ["/usr/bin/env", "-i", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), program, ...args];
+    const pane = await runtime.createSession({ name: reserved.tmux.session, cwd: plan.workDir });
+    const updated = await store.update(reserved.id, (r) => ({
+      ...r,
+      name: plan.name,
+      workDir: plan.workDir,
+      status: "starting",
+      statusReason: undefined,
+      terminatedAt: undefined,
+      updatedAt: new Date().toISOString(),
+      tmux: { ...r.tmux, paneId: pane.paneId, windowId: pane.windowId, pid: pane.pid },
+      launch: { command: program, args, env: added },
+      agentState: { ...withoutSpawner(r.agentState), ...spec.agentState },
+    }));
+    if (!updated) {
+      await runtime.killSession(reserved.tmux.session);
+      throw new TmuxClaudeError(ErrorCodes.SPAWN_FAILED, `Instance "${reserved.id}" was removed (terminated) while it was being launched.`, { id: reserved.id });
+    }
+    // Attach before the agent starts, so its first output and an early exit are seen.
+    const live = await this.registry.attach(updated);
+    const started = await runtime.exec({ paneId: pane.paneId, cwd: plan.workDir, argv });
+    live.record = { ...live.record, tmux: { ...live.record.tmux, pid: started.pid } };
+    await this.registry.persist(reserved.id, (r) => ({ ...r, tmux: { ...r.tmux, pid: started.pid } }));
+    return live;
+  }
+
+  /**
+   * Ready means: the agent is idle and every plugin's `awaitReady` gate let it
+   * through. A gate that fails early fails the spawn at once; otherwise the
+   * agent's own failure (with its screen) comes first, then the gates'.
+   */
+  private async waitReady(live: Live, launch: { launchedAt: number; restart: boolean }): Promise<void> {
+    const gates = openReadyGates({
+      hooks: this.deps.hooks, store: this.deps.store, instance: live.record, ...launch,
+      timeoutMs: this.deps.config.limits.spawnTimeout, gone: live.gone.signal,
+    });
+    try {
+      await Promise.race([this.waitAgentReady(live), gates.failedEarly]);
+    } catch (error) {
+      gates.cancel(error);
+      throw error;
+    }
+    await gates.done;
+  }
+
+  /** Wait until the agent is idle; fail loudly (screen quoted) on a dialog, an exit or the timeout. */
+  private async waitAgentReady(live: Live): Promise<void> {
+    const { spawnTimeout } = this.deps.config.limits;
+    const id = live.record.id;
+    try {
+      const status = await this.registry.waitForStatus(id, (s) => s !== "starting" && s !== "busy", spawnTimeout, live);
+      if (status === "idle") return;
+      const reason = live.record.statusReason;
+      const screen = await this.registry.screenOf(live);
+      throw new TmuxClaudeError(
+        ErrorCodes.SPAWN_FAILED,
+        `Instance "${id}" (agent ${live.record.agent}) did not become ready: it is ${status}${reason ? ` (${reason})` : ""}. Its screen:\n${quoteScreen(screen)}`,
+        { id, status, screen },
+      );
+    } catch (error) {
+      if (error instanceof TmuxClaudeError && error.code === ErrorCodes.READ_TIMEOUT) {
+        const screen = await this.registry.screenOf(live);
+        throw new TmuxClaudeError(
+          ErrorCodes.SPAWN_TIMEOUT,
+          `Instance "${id}" (agent ${live.record.agent}) was not ready within limits.spawnTimeout (${spawnTimeout} ms). Its screen:\n${quoteScreen(screen)}\nIf the agent shows a dialog, configure how to answer it; if it is slow to start, raise limits.spawnTimeout.`,
+          { id, screen },
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** Undo a failed spawn: no session, no record, nothing half-created (the id stays reserved). */
+  private async discard(id: string, launched: boolean): Promise<void> {
+    const record = await this.deps.store.get(id);
+    this.registry.detach(id);
+    if (launched && record) await this.terminator.stopProcesses(record).catch((error: unknown) => this.deps.logger.warn({ err: error, instance: id }, "cleanup after failed spawn"));
+    await this.terminator.removeRecord(id);
+  }
+
+  /** Relaunch in the same workdir (resuming the conversation where the adapter can). */
+  async restart(id: string): Promise<InstanceRecord> {
+    // Earlier state changes of this instance (its exit) are written before the relaunch writes its own.
+    await this.registry.persisted(id);
+    const previous = await this.registry.requireRecord(id);
+    this.registry.detach(id);
+    await this.terminator.stopProcesses(previous);
+    const plan: SpawnPlan = {
+      id, role: previous.role, parentId: previous.parentId, depth: previous.depth, name: previous.name,
+      agent: previous.agent, workDir: previous.workDir, env: previous.launch.env, args: [], caller: null,
+    };
+    await assertDirectory(previous.workDir);
+    const launchedAt = Date.now();
+    const live = await this.launch(previous, plan, previous);
+    const record = live.record;
+    await this.waitReady(live, { launchedAt, restart: true });
+    this.messaging.drain(id);
+    this.deps.logger.info({ instance: id }, "restarted");
+    return this.registry.get(id)?.record ?? record;
+  }
+}
+
+/** The agent's environment: the launching process's, minus what belongs to its own terminal, plus additions. */
+function agentEnvironment(added: Record<string, string>, term: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value === undefined || key === "TMUX" || key === "TMUX_PANE" || key === "TERM" || key === "COLUMNS" || key === "LINES") continue;
+    env[key] = value;
+  }
+  return { ...env, TERM: term, ...added };
+}
+
+function withoutSpawner(state: Record<string, unknown> | undefined): Record<string, unknown> {
+  const { spawner: _spawner, ...rest } = state ?? {};
+  return rest;
+}

@@ -1,0 +1,75 @@
+import { rm } from "node:fs/promises";
+import path from "node:path";
+import { ErrorCodes, TmuxClaudeError } from "../errors.js";
+import type { InstanceRecord } from "../store/types.js";
+import { processTree, signalProcesses, waitForExit } from "../os/process-tree.js";
+import type { Registry } from "./registry.js";
+import type { ManagerDeps, TerminateOptions } from "./types.js";
+
+/** Ends instances: their agent and every process it started, their session, record, queue and files. */
+export class Terminator {
+  constructor(
+    private readonly deps: ManagerDeps,
+    private readonly registry: Registry,
+  ) {}
+
+  async terminate(id: string, options: TerminateOptions = {}): Promise<string[]> {
+    const record = await this.registry.requireRecord(id);
+    const all = await this.deps.store.list();
+    const children = all.filter((r) => r.parentId === id);
+    const liveChildren = children.filter((r) => r.status !== "exited");
+    if (liveChildren.length && !options.cascade) {
+      throw new TmuxClaudeError(
+        ErrorCodes.HAS_CHILDREN,
+        `Instance "${id}" has ${liveChildren.length} running child(ren): ${liveChildren.map((c) => c.id).join(", ")}. Terminate with cascade to end them too, or terminate them first.`,
+        { id, children: liveChildren.map((c) => c.id) },
+      );
+    }
+    const terminated: string[] = [];
+    if (options.cascade) {
+      const results = await Promise.all(children.map((child) => this.terminate(child.id, { cascade: true })));
+      for (const ids of results) terminated.push(...ids);
+    }
+    const event = { instance: record, cascade: options.cascade ?? false };
+    await this.deps.hooks.beforeTerminate.promise(event);
+    // Marked first: whoever sees the agent exit next knows it was terminated, and that its queue goes too.
+    await this.deps.store.update(id, (r) => ({ ...r, terminatedAt: new Date().toISOString() }));
+    this.registry.detach(id, undefined, "it was terminated");
+    await this.stopProcesses(record);
+    await this.removeRecord(id);
+    terminated.push(id);
+    await this.deps.hooks.afterTerminate.promise(event);
+    this.deps.logger.info({ instance: id }, "terminated");
+    return terminated;
+  }
+
+  /**
+   * End the agent and every process it started: SIGHUP (what closing a
+   * terminal sends) to the agent and SIGTERM to its descendants, SIGKILL to
+   * whatever still runs after limits.terminateGrace, then the session goes.
+   */
+  async stopProcesses(record: InstanceRecord): Promise<void> {
+    const { runtime, config } = this.deps;
+    if (!record.tmux.paneId) return;
+    const pane = (await runtime.listPanes()).find((p) => p.paneId === record.tmux.paneId && p.session === record.tmux.session);
+    if (pane && !pane.dead) {
+      const tree = await processTree(pane.pid, { TMUX_CLAUDE_INSTANCE_ID: record.id, TMUX_CLAUDE_STATE_DIR: this.deps.stateDir });
+      if (tree.length) {
+        await signalProcesses(tree.slice(0, 1), "SIGHUP");
+        await signalProcesses(tree.slice(1), "SIGTERM");
+        const survivors = await waitForExit(tree, config.limits.terminateGrace);
+        if (survivors.length) {
+          this.deps.logger.info({ instance: record.id, pids: survivors.map((p) => p.pid) }, "killing processes that outlived the grace period");
+          await signalProcesses(survivors, "SIGKILL");
+        }
+      }
+    }
+    await runtime.killSession(record.tmux.session);
+  }
+
+  /** The record, its queue and the adapter's files go; the id stays reserved. */
+  async removeRecord(id: string): Promise<void> {
+    await this.deps.store.delete(id);
+    await rm(path.join(this.deps.stateDir, "agents", id), { recursive: true, force: true });
+  }
+}

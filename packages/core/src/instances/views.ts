@@ -1,0 +1,98 @@
+import { ErrorCodes, TmuxClaudeError, quoteScreen } from "../errors.js";
+import type { InstanceRecord } from "../store/types.js";
+import { tailText } from "./output-tail.js";
+import type { Registry } from "./registry.js";
+import type { InstanceSummary, ListFilter, ManagerDeps, ReadOptions, ReadResult } from "./types.js";
+
+/** What callers see of instances: one read (screen, status, usage), the list, the tree. */
+export class Views {
+  constructor(
+    private readonly deps: ManagerDeps,
+    private readonly registry: Registry,
+  ) {}
+
+  async read(id: string, options: ReadOptions = {}): Promise<ReadResult> {
+    const lines = options.lines ?? 40;
+    if (!Number.isInteger(lines) || lines < 1) {
+      throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, `lines must be a positive integer, got ${String(options.lines)}.`);
+    }
+    const timeoutMs = options.timeoutMs ?? 600_000;
+    let record = await this.registry.requireRecord(id);
+    let screen = "";
+    if (record.status !== "exited") {
+      const live = await this.registry.attach(record);
+      if (options.wait) {
+        await this.registry.waitForStatus(id, (s) => s !== "busy" && s !== "starting", timeoutMs, live).catch(async (error: unknown) => {
+          if (error instanceof TmuxClaudeError && error.code === ErrorCodes.READ_TIMEOUT) {
+            throw new TmuxClaudeError(
+              ErrorCodes.READ_TIMEOUT,
+              `Instance "${id}" is still ${this.registry.get(id)?.record.status ?? "busy"} after ${timeoutMs} ms. Its screen:\n${quoteScreen(await this.registry.screenOf(live))}`,
+              { id },
+            );
+          }
+          throw error;
+        });
+      }
+      record = this.registry.get(id)?.record ?? (await this.registry.requireRecord(id));
+      screen = record.status === "exited" ? tailText(live.tail) : await this.registry.screenOf(live, lines);
+    }
+    const queued = (await this.deps.store.queue(id)).length;
+    const usage = await this.registry.get(id)?.driver.usage?.().catch(() => undefined);
+    return { id, status: record.status, statusReason: record.statusReason, lastReply: record.lastReply, screen, queued, ...(usage ? { usage } : {}) };
+  }
+
+  async list(filter: ListFilter = {}): Promise<InstanceSummary[]> {
+    const records = await this.deps.store.list();
+    if (!this.registry.watchAll) {
+      // Nobody may have watched these agents since their last change: look now (one screen or event read each).
+      await Promise.all(
+        records
+          .filter((r) => r.status !== "exited" && r.tmux.paneId && !this.registry.has(r.id))
+          .map((r) => this.registry.attach(r).catch((error: unknown) => this.deps.logger.debug({ err: error, instance: r.id }, "could not attach to refresh its status"))),
+      );
+    }
+    const children = new Map<string, string[]>();
+    for (const record of records) {
+      if (!record.parentId) continue;
+      const list = children.get(record.parentId) ?? [];
+      list.push(record.id);
+      children.set(record.parentId, list);
+    }
+    return records
+      .map((record) => withPluginState(this.registry.get(record.id)?.record, record))
+      .filter((r) => filter.role === undefined || r.role === filter.role)
+      .filter((r) => filter.parentId === undefined || r.parentId === filter.parentId)
+      .filter((r) => filter.status === undefined || r.status === filter.status)
+      .sort((a, b) => compareIds(a.id, b.id))
+      .map((r) => ({ ...r, children: (children.get(r.id) ?? []).sort(compareIds) }));
+  }
+
+  async get(id: string): Promise<InstanceRecord> {
+    const live = this.registry.get(id);
+    if (!live) return this.registry.requireRecord(id);
+    // Without a store watch (one-shot kernels), plugins' state another process wrote is only in the store.
+    if (this.registry.watchAll) return live.record;
+    return withPluginState(live.record, await this.deps.store.get(id));
+  }
+
+  /** Atomically replace one plugin's part of a record (`pluginState[plugin]`); every process sees it through the store. */
+  async updatePluginState(id: string, plugin: string, updater: (state: unknown) => unknown): Promise<InstanceRecord | undefined> {
+    const updated = await this.deps.store.update(id, (r) => ({ ...r, pluginState: { ...r.pluginState, [plugin]: updater(r.pluginState?.[plugin]) } }));
+    const live = this.registry.get(id);
+    if (live && updated) live.record = { ...live.record, pluginState: updated.pluginState };
+    return updated;
+  }
+}
+
+/** The live view of a record with the plugins' state as stored (any process may write it). */
+function withPluginState(live: InstanceRecord | undefined, stored: InstanceRecord | undefined): InstanceRecord {
+  if (!live) return stored!;
+  return stored?.pluginState === undefined ? live : { ...live, pluginState: stored.pluginState };
+}
+
+/** exec-2 before exec-10; parents before children. */
+const idCollator = new Intl.Collator("en", { numeric: true });
+
+export function compareIds(a: string, b: string): number {
+  return idCollator.compare(a, b);
+}
