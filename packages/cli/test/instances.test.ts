@@ -323,3 +323,33 @@ export default {
   expect(unknown.code).toBe(2);
   expect(unknown.stderr).toContain("greet");
 });
+
+test("a plugin's own error code reaches the CLI: its kind is the exit code, its code is in --json", async () => {
+  const file = path.join(env.dir, "codes.config.mjs");
+  const base = (await readFile(env.configFile, "utf8")).replace(/^export default /u, "").replace(/;\s*$/u, "");
+  const core = new URL("../../core/dist/index.js", import.meta.url).href;
+  await writeFile(
+    file,
+    `import { defineErrorCodes, TmuxClaudeError } from ${JSON.stringify(core)};
+const codes = defineErrorCodes("quota", { EXCEEDED: { code: "TC_QUOTA_EXCEEDED", kind: "usage" } });
+const base = ${base};
+export default {
+  ...base,
+  plugins: [{
+    name: "quota",
+    apply(ctx) {
+      ctx.hooks.beforeSpawn.tapPromise(async () => {
+        throw new TmuxClaudeError(codes.EXCEEDED, "the team's quota of 0 agents is used up", { quota: 0 });
+      });
+    },
+  }],
+};
+`,
+  );
+  const result = await env.run(["--config", file, "spawn", "executive"], { config: false });
+  expect(result.code, result.stderr).toBe(2);
+  expect(result.stderr).toContain('Plugin "quota" failed in hook "beforeSpawn": the team\'s quota of 0 agents is used up');
+  const json = await env.run(["--config", file, "spawn", "executive", "--json"], { config: false });
+  expect(json.code).toBe(2);
+  expect(JSON.parse(json.stdout || json.stderr)).toMatchObject({ error: { code: "TC_QUOTA_EXCEEDED", plugin: "quota", quota: 0 } });
+});

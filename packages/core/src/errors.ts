@@ -48,7 +48,8 @@ export const ErrorCodes = {
   MCP_LISTEN_FAILED: "TC_MCP_LISTEN_FAILED",
 } as const;
 
-export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+/** A built-in code, or one a plugin defined with `defineErrorCodes`. */
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes] | `TC_${string}`;
 
 /** What kind of failure it is, so a CLI can choose an exit code. */
 export type ErrorKind = "usage" | "not-found" | "failure";
@@ -71,6 +72,49 @@ const USAGE_CODES = new Set<ErrorCode>([
   ErrorCodes.PLUGIN_OPTIONS_INVALID,
   ErrorCodes.FORBIDDEN,
 ]);
+
+/** Codes plugins defined: their kind (for exit codes) and who defined them. */
+const pluginCodes = new Map<string, { kind: ErrorKind; owner: string }>();
+const BUILTIN_CODES = new Set<string>(Object.values(ErrorCodes));
+const CODE_PATTERN = /^TC_[A-Z][A-Z0-9_]*$/u;
+
+/**
+ * Define a plugin's own error codes, so its errors keep their code through
+ * the CLI (exit code by kind: usage 2, not-found 3, failure 1) and MCP tool
+ * errors. Codes are `TC_<NAME>` in capitals; a code another plugin (or the
+ * kernel) already defined is refused. Defining the same codes again with the
+ * same owner and kinds (a module loaded twice) is allowed.
+ *
+ * `const GitErrors = defineErrorCodes("git", { DIRTY: { code: "TC_GIT_DIRTY", kind: "usage" } })`
+ * then `throw new TmuxClaudeError(GitErrors.DIRTY, "…")`.
+ */
+export function defineErrorCodes<const T extends Record<string, { code: `TC_${string}`; kind?: ErrorKind }>>(
+  owner: string,
+  codes: T,
+): { readonly [K in keyof T]: T[K]["code"] } {
+  const out: Record<string, string> = {};
+  for (const [name, { code, kind = "failure" }] of Object.entries(codes)) {
+    if (!CODE_PATTERN.test(code)) {
+      throw new TmuxClaudeError(ErrorCodes.PLUGIN_INVALID, `Plugin "${owner}" defines error code "${code}" (${name}); codes are TC_ followed by capitals, digits and _, e.g. "TC_${owner.toUpperCase().replace(/[^A-Z0-9]+/gu, "_")}_${name}".`, { plugin: owner, code });
+    }
+    const known = BUILTIN_CODES.has(code) ? { owner: "the kernel", kind: undefined } : pluginCodes.get(code);
+    if (known && (known.owner !== owner || known.kind !== kind)) {
+      throw new TmuxClaudeError(
+        ErrorCodes.PLUGIN_INVALID,
+        `Plugin "${owner}" defines error code "${code}", which ${known.owner === owner ? `it defined before with kind "${known.kind}"` : `${known.owner === "the kernel" ? "the kernel" : `plugin "${known.owner}"`} already defines`}. Give the code a name of its own, e.g. prefixed with the plugin's name.`,
+        { plugin: owner, code, definedBy: known.owner },
+      );
+    }
+    pluginCodes.set(code, { kind, owner });
+    out[name] = code;
+  }
+  return Object.freeze(out) as { readonly [K in keyof T]: T[K]["code"] };
+}
+
+/** Was the code defined by a plugin (defineErrorCodes)? */
+export function isPluginErrorCode(code: string): boolean {
+  return pluginCodes.has(code);
+}
 
 export interface ErrorDetails {
   /** For plugin failures: which plugin. */
@@ -95,7 +139,7 @@ export class TmuxClaudeError extends Error {
 
   get kind(): ErrorKind {
     if (this.code === ErrorCodes.INSTANCE_NOT_FOUND) return "not-found";
-    return USAGE_CODES.has(this.code) ? "usage" : "failure";
+    return pluginCodes.get(this.code)?.kind ?? (USAGE_CODES.has(this.code) ? "usage" : "failure");
   }
 
   toJSON(): Record<string, unknown> {

@@ -1,4 +1,6 @@
 export { Kernel, defaultStateDir, withBuiltinAgents, type KernelOptions } from "./kernel/kernel.js";
+export { KERNEL_VERSION } from "./kernel/version.js";
+export { defaultNodeId } from "./kernel/node.js";
 export {
   createHooks,
   type KernelHooks,
@@ -8,12 +10,17 @@ export {
   type DeliveryReceipt,
   type WhenBusy,
   type StatusChange,
+  type EventMeta,
+  type SpawnFailure,
+  type DeliveryEvent,
+  type TurnEnded,
+  type UsageUpdate,
   type TerminateEvent,
   type ReadyGate,
   type ToolContribution,
   type CommandContribution,
 } from "./kernel/hooks.js";
-export { definePlugin, type Plugin, type PluginContext, type PluginHooks, type PluginSpec, type TapOnlyHook } from "./kernel/plugin.js";
+export { definePlugin, type Plugin, type PluginContext, type PluginHooks, type PluginSpec, type PluginState, type TapOnlyHook } from "./kernel/plugin.js";
 export {
   configSchema,
   defineConfig,
@@ -27,7 +34,7 @@ export {
 export { loadConfig, type LoadedConfig } from "./config/load.js";
 export { regexSource } from "./config/regex.js";
 export { configTemplate } from "./config/template.js";
-export { ErrorCodes, TmuxClaudeError, isTmuxClaudeError, quoteScreen, type ErrorCode, type ErrorKind } from "./errors.js";
+export { ErrorCodes, TmuxClaudeError, defineErrorCodes, isPluginErrorCode, isTmuxClaudeError, quoteScreen, type ErrorCode, type ErrorKind } from "./errors.js";
 export { createLogger, type Logger } from "./logger.js";
 export type {
   AgentAdapter,
@@ -38,6 +45,7 @@ export type {
   PaneIO,
   StatusReport,
   TokenUsage,
+  TurnEndReason,
 } from "./agents/adapter.js";
 export { waitForOutput } from "./agents/adapter.js";
 export { commandAdapter, commandAgentOptions, type CommandAgentOptions } from "./agents/command.js";

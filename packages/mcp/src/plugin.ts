@@ -99,9 +99,10 @@ class McpEndpoint implements McpApi {
     this.options = options;
     this.port = options.port ?? defaultPort(ctx.config.tmux.socket);
 
+    // A restart keeps the instance's token (its plan carries the first launch's env): it stays the same caller.
     ctx.hooks.beforeSpawn.tapPromise(async (plan) => ({
       ...plan,
-      env: { ...plan.env, [MCP_URL_ENV]: this.url, [MCP_TOKEN_ENV]: mintToken() },
+      env: { ...plan.env, [MCP_URL_ENV]: this.url, [MCP_TOKEN_ENV]: (plan.restart && plan.env[MCP_TOKEN_ENV]) || mintToken() },
     }));
     ctx.hooks.awaitReady.tapPromise(async (gate) => {
       const adapter = ctx.config.agents[gate.instance.agent]?.adapter;

@@ -60,9 +60,18 @@ export interface TokenUsage {
   cacheReadInputTokens: number;
 }
 
+/** How a turn ended: the agent answered, it was interrupted (Esc), or the turn failed. */
+export type TurnEndReason = "stop" | "interrupt" | "failure";
+
 export interface StatusReport {
   reason?: string;
   lastReply?: string;
+  /**
+   * Set when this change ends a turn. Without it, busy -> idle counts as
+   * "stop" and busy -> error as "failure"; an adapter that can tell an
+   * interrupt from an answer says so.
+   */
+  turn?: TurnEndReason;
 }
 
 export interface DriverContext {

@@ -45,6 +45,7 @@ export class InstanceManager {
    */
   async start(options: { watchAll: boolean }): Promise<void> {
     this.registry.watchAll = options.watchAll;
+    await this.registry.start();
     await this.reconciler.start();
   }
 
@@ -55,6 +56,11 @@ export class InstanceManager {
     for (const live of this.registry.all()) this.registry.detach(live.record.id);
     // A spawn cut short by the detach above removes what it created before we let go of tmux and the store.
     await Promise.allSettled([this.spawner.settled(), this.messaging.settled(), this.registry.allPersisted()]);
+    await this.registry.stop();
+  }
+
+  output(id: string, listener: (data: Buffer) => void): Promise<{ screen: string; unsubscribe: () => void; ended: Promise<void> }> {
+    return this.registry.output(id, listener);
   }
 
   spawn(options: SpawnOptions, caller: string | null = null): Promise<SpawnResult> {

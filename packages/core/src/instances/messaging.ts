@@ -74,8 +74,16 @@ export class Messaging {
         return { messageId: message.id, instanceId: id, state: "queued", position: waiting.length + 1 };
       }
       await this.submit(live, message.text);
-      return { messageId: message.id, instanceId: id, state: "delivered", acceptedAt: new Date().toISOString() };
+      const receipt: DeliveryReceipt = { messageId: message.id, instanceId: id, state: "delivered", acceptedAt: new Date().toISOString() };
+      this.announceDelivery(message, receipt, false);
+      return receipt;
     });
+  }
+
+  /** `delivered`: fired by the one process that typed the message in. */
+  private announceDelivery(message: { id: string; instanceId: string; text: string; from: string | null }, receipt: DeliveryReceipt, queued: boolean): void {
+    const event = { ...this.registry.eventMeta(message.instanceId), message: { id: message.id, instanceId: message.instanceId, text: message.text, from: message.from }, receipt, queued };
+    void this.deps.hooks.delivered.promise(event).catch((error: unknown) => this.deps.logger.error({ err: error, instance: message.instanceId }, "a delivered tap failed"));
   }
 
   /** Wait until a queued message was delivered; fails at once when it no longer can be (see wait-delivered.ts). */
@@ -123,6 +131,7 @@ export class Messaging {
           await store.dequeue(id, next.id);
           logger.debug({ instance: id, message: next.id }, "delivered a queued message");
           this.registry.events.emit("delivered", next.id);
+          this.announceDelivery(next, { messageId: next.id, instanceId: id, state: "delivered", acceptedAt: new Date().toISOString() }, true);
         }),
       )
       .catch((error: unknown) => {

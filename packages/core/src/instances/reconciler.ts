@@ -72,7 +72,7 @@ export class Reconciler {
     }
   }
 
-  private readonly onOutput = (paneId: string, data: Buffer): void => this.registry.output(paneId, data);
+  private readonly onOutput = (paneId: string, data: Buffer): void => this.registry.feedOutput(paneId, data);
 
   /**
    * Windows closed or sessions changed. An instance whose pane is gone has

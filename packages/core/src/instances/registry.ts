@@ -4,7 +4,9 @@ import path from "node:path";
 import type { AgentAdapter, DriverContext, PaneIO, StatusReport } from "../agents/adapter.js";
 import type { AgentConfig } from "../config/schema.js";
 import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError } from "../errors.js";
+import type { EventMeta } from "../kernel/hooks.js";
 import type { InstanceRecord, InstanceStatus } from "../store/types.js";
+import { Announcer, implicitTurnEnd } from "./announcer.js";
 import { exitedError } from "./failures.js";
 import { KeyedChain } from "./keyed-chain.js";
 import { appendTail, tailText } from "./output-tail.js";
@@ -25,6 +27,7 @@ export class Registry {
   /** Attachments whose exit is being recorded (the reason is read from their pane first). */
   private readonly exiting = new Set<Live>();
   private readonly persists = new KeyedChain();
+  private readonly announcer: Announcer;
   /** Serve: every live instance is watched, and followed when another process relaunches it. */
   watchAll = false;
   closed = false;
@@ -33,6 +36,39 @@ export class Registry {
 
   constructor(private readonly deps: ManagerDeps) {
     this.events.setMaxListeners(0);
+    this.announcer = new Announcer(deps);
+  }
+
+  /** Take part in deciding who fires observed events; `watchAll` is set by then. */
+  start(): Promise<void> {
+    return this.announcer.start(this.watchAll);
+  }
+
+  /** After the last attachment was let go of: announcements under way finish. */
+  stop(): Promise<void> {
+    return this.announcer.stop();
+  }
+
+  /** What every event carries: a fresh id, the instance, this node, the time. */
+  eventMeta(instanceId: string): EventMeta {
+    return this.announcer.meta(instanceId);
+  }
+
+  /**
+   * Follow an instance's output: raw bytes as tmux streams them (no polling),
+   * from now until it exits, restarts or this process lets go of it
+   * (`ended`). Starts with a snapshot of its screen.
+   */
+  async output(id: string, listener: (data: Buffer) => void): Promise<{ screen: string; unsubscribe: () => void; ended: Promise<void> }> {
+    const live = await this.attach(await this.requireRecord(id));
+    live.listeners.add(listener);
+    const unsubscribe = () => void live.listeners.delete(listener);
+    const ended = new Promise<void>((resolve) => {
+      if (live.gone.signal.aborted) resolve();
+      else live.gone.signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+    void ended.then(unsubscribe);
+    return { screen: await this.screenOf(live), unsubscribe, ended };
   }
 
   get(id: string): Live | undefined {
@@ -48,7 +84,7 @@ export class Registry {
   }
 
   /** Feed a pane's output to the instance attached to it. */
-  output(paneId: string, data: Buffer): void {
+  feedOutput(paneId: string, data: Buffer): void {
     const id = this.byPane.get(paneId);
     const live = id ? this.live.get(id) : undefined;
     if (!live) return;
@@ -196,13 +232,18 @@ export class Registry {
     const statusReason = report.reason;
     const lastReply = report.lastReply ?? live.record.lastReply;
     live.record = { ...live.record, status: to, statusReason, lastReply, updatedAt };
-    this.events.emit("status", id, live.record);
-    void this.persist(id, sameLaunch(live.record.tmux.paneId, (r) => ({ ...r, status: to, statusReason, lastReply, updatedAt })));
+    const record = live.record;
+    this.events.emit("status", id, record);
+    let recordedHere = false;
+    const written = this.persist(id, sameLaunch(record.tmux.paneId, (r) => {
+      // Updaters may run again on a retry: the last run tells.
+      recordedHere = r.status !== to;
+      return { ...r, status: to, statusReason, lastReply, updatedAt };
+    }));
     if (from !== to) {
       this.deps.logger.debug({ instance: id, from, to, reason: statusReason }, "status");
-      void this.deps.hooks.statusChange
-        .promise({ instance: live.record, from, to, reason: statusReason })
-        .catch((error: unknown) => this.deps.logger.error({ err: error, instance: id }, "a statusChange tap failed"));
+      const turn = report.turn ?? implicitTurnEnd(from, to);
+      this.announcer.announce(record, { from, to, reason: statusReason, turn, driver: live.driver }, written.then(() => ({ observed: true, recordedHere })));
     }
     if (DELIVERABLE.has(to)) this.onDeliverable(id);
   }
@@ -234,12 +275,13 @@ export class Registry {
     if ("driver" in of) return this.markLiveExited(of, reason);
     const live = this.live.get(of.id);
     if (live?.record.tmux.paneId === of.tmux.paneId) return this.markLiveExited(live, reason);
-    const before = await this.deps.store.get(of.id);
-    const updated = await this.deps.store.update(of.id, sameLaunch(of.tmux.paneId, (r) => ({ ...r, status: "exited", statusReason: reason, updatedAt: new Date().toISOString() })));
-    if (before && updated && before.status !== "exited" && updated.status === "exited") {
-      await this.deps.hooks.statusChange
-        .promise({ instance: updated, from: before.status, to: "exited", reason })
-        .catch((error: unknown) => this.deps.logger.error({ err: error, instance: of.id }, "a statusChange tap failed"));
+    let from: InstanceStatus | undefined;
+    const updated = await this.deps.store.update(of.id, sameLaunch(of.tmux.paneId, (r) => {
+      from = r.status;
+      return r.status === "exited" ? r : { ...r, status: "exited", statusReason: reason, updatedAt: new Date().toISOString() };
+    }));
+    if (updated && from !== undefined && from !== "exited" && updated.status === "exited") {
+      await this.announcer.announce(updated, { from, to: "exited", reason }, Promise.resolve({ observed: false, recordedHere: true }));
     }
   }
 
@@ -347,3 +389,4 @@ export class Registry {
 export function sameLaunch(paneId: string, updater: (record: InstanceRecord) => InstanceRecord): (record: InstanceRecord) => InstanceRecord {
   return (record) => (record.tmux.paneId === paneId ? updater(record) : record);
 }
+

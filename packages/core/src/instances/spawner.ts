@@ -60,11 +60,11 @@ export class Spawner {
     const reserved = await this.reserve(options, { parentId, depth, agentName, prefix: roleConfig.prefix });
 
     let launched = false;
+    let plan: SpawnPlan = {
+      id: reserved.id, role: options.role, parentId, depth, name: options.name, agent: agentName,
+      workDir: reserved.workDir, env: {}, args: [], prompt: options.prompt, context: options.context, caller, restart: false,
+    };
     try {
-      let plan: SpawnPlan = {
-        id: reserved.id, role: options.role, parentId, depth, name: options.name, agent: agentName,
-        workDir: reserved.workDir, env: {}, args: [], prompt: options.prompt, context: options.context, caller,
-      };
       plan = await hooks.beforeSpawn.promise(plan);
       plan.workDir = path.resolve(plan.workDir);
       await assertDirectory(plan.workDir);
@@ -83,8 +83,16 @@ export class Spawner {
       return { instance, receipt };
     } catch (error) {
       await this.discard(reserved.id, launched);
+      await this.spawnFailed(plan, error);
       throw error;
     }
+  }
+
+  /** Plugins undo what they made in beforeSpawn; their own failure is logged, the spawn's error stands. */
+  private async spawnFailed(plan: SpawnPlan, error: unknown): Promise<void> {
+    await this.deps.hooks.spawnFailed
+      .promise({ ...this.registry.eventMeta(plan.id), plan, error })
+      .catch((tapError: unknown) => this.deps.logger.error({ err: tapError, instance: plan.id }, "a spawnFailed tap failed"));
   }
 
   /** Count, reserve and register under one lock so concurrent spawns respect limits.maxInstances. */
@@ -220,25 +228,37 @@ export class Spawner {
     await this.terminator.removeRecord(id);
   }
 
-  /** Relaunch in the same workdir (resuming the conversation where the adapter can). */
+  /**
+   * Relaunch in the same workdir (resuming the conversation where the adapter
+   * can), through beforeSpawn and afterSpawn with `plan.restart` set. A
+   * beforeSpawn that refuses leaves the running agent alone.
+   */
   async restart(id: string): Promise<InstanceRecord> {
     // Earlier state changes of this instance (its exit) are written before the relaunch writes its own.
     await this.registry.persisted(id);
     const previous = await this.registry.requireRecord(id);
-    this.registry.detach(id);
-    await this.terminator.stopProcesses(previous);
-    const plan: SpawnPlan = {
+    let plan: SpawnPlan = {
       id, role: previous.role, parentId: previous.parentId, depth: previous.depth, name: previous.name,
-      agent: previous.agent, workDir: previous.workDir, env: previous.launch.env, args: [], caller: null,
+      agent: previous.agent, workDir: previous.workDir, env: previous.launch.env, args: [], caller: null, restart: true,
     };
-    await assertDirectory(previous.workDir);
-    const launchedAt = Date.now();
-    const live = await this.launch(previous, plan, previous);
-    const record = live.record;
-    await this.waitReady(live, { launchedAt, restart: true });
-    this.messaging.drain(id);
-    this.deps.logger.info({ instance: id }, "restarted");
-    return this.registry.get(id)?.record ?? record;
+    try {
+      plan = await this.deps.hooks.beforeSpawn.promise(plan);
+      plan.workDir = path.resolve(plan.workDir);
+      await assertDirectory(plan.workDir);
+      this.registry.detach(id);
+      await this.terminator.stopProcesses(previous);
+      const launchedAt = Date.now();
+      const live = await this.launch(previous, plan, previous);
+      await this.waitReady(live, { launchedAt, restart: true });
+      this.messaging.drain(id);
+      const instance = this.registry.get(id)?.record ?? live.record;
+      await this.deps.hooks.afterSpawn.promise(instance);
+      this.deps.logger.info({ instance: id }, "restarted");
+      return instance;
+    } catch (error) {
+      await this.spawnFailed(plan, error);
+      throw error;
+    }
   }
 }
 

@@ -72,6 +72,8 @@ export interface ManagerDeps {
   adapters: ReadonlyMap<string, AgentAdapter>;
   logger: Logger;
   stateDir: string;
+  /** This kernel's node: the machine and tmux socket its instances live on. */
+  node: string;
 }
 
 /** An instance this process is attached to: its pane streams here and its driver runs here. */

@@ -5,7 +5,8 @@ import {
   AsyncSeriesWaterfallHook,
   type Hook,
 } from "tapable";
-import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError } from "../errors.js";
+import { ErrorCodes, TmuxClaudeError, isPluginErrorCode, isTmuxClaudeError } from "../errors.js";
+import type { TokenUsage, TurnEndReason } from "../agents/adapter.js";
 import type { InstanceRecord, InstanceStatus } from "../store/types.js";
 import type { Kernel } from "./kernel.js";
 
@@ -28,6 +29,54 @@ export interface SpawnPlan {
   context?: string;
   /** Who asked: an instance id, or null for the root (a person, the CLI). */
   readonly caller: string | null;
+  /** A relaunch of an existing instance (`restart`): reuse what the first launch made (e.g. its worktree). */
+  readonly restart: boolean;
+}
+
+/**
+ * What every observed event carries. Observed events (`statusChange`,
+ * `turnEnded`, `usage`) fire once per change across all processes: in
+ * `serve` of the instance's node when it runs, else in the one process
+ * whose write recorded the change.
+ */
+export interface EventMeta {
+  /** Unique per event: a plugin that forwards events can drop repeats by it. */
+  readonly eventId: string;
+  readonly instanceId: string;
+  /** The node (machine and tmux socket) whose kernel produced the event. */
+  readonly node: string;
+  /** ISO time the kernel saw the change. */
+  readonly at: string;
+}
+
+/** A spawn or restart that failed after `beforeSpawn` began: plugins undo what they made for it. */
+export interface SpawnFailure extends EventMeta {
+  /** The plan as `beforeSpawn` returned it (as it went in, when a beforeSpawn tap threw). */
+  readonly plan: SpawnPlan;
+  readonly error: unknown;
+}
+
+/** A message the agent accepted: typed in at once, or later from the queue (then `queued` is true). */
+export interface DeliveryEvent extends EventMeta {
+  /** The message as delivered; `id` is the id `send` returned, also for a queued one. */
+  readonly message: { readonly id: string; readonly instanceId: string; readonly text: string; readonly from: string | null };
+  readonly receipt: DeliveryReceipt;
+  readonly queued: boolean;
+}
+
+/** A turn of the agent ended: it stopped (answered), was interrupted (Esc), or failed. */
+export interface TurnEnded extends EventMeta {
+  readonly instance: InstanceRecord;
+  readonly reason: TurnEndReason;
+  readonly lastReply?: string;
+  /** Tokens used so far, where the adapter can tell. */
+  readonly usage?: TokenUsage;
+}
+
+/** The agent's token use after a turn, where the adapter can tell. */
+export interface UsageUpdate extends EventMeta {
+  readonly instance: InstanceRecord;
+  readonly usage: TokenUsage;
 }
 
 export interface OutgoingMessage {
@@ -51,7 +100,7 @@ export interface DeliveryReceipt {
   position?: number;
 }
 
-export interface StatusChange {
+export interface StatusChange extends EventMeta {
   readonly instance: InstanceRecord;
   readonly from: InstanceStatus;
   readonly to: InstanceStatus;
@@ -115,13 +164,22 @@ export function createHooks() {
     ready: new AsyncSeriesHook<[Kernel]>(["kernel"], "ready"),
     /** The kernel is closing (before plugins' onClose handlers). */
     shutdown: new AsyncSeriesHook<[Kernel]>(["kernel"], "shutdown"),
+    /** Shape a spawn or restart (`plan.restart`): workdir, env, args. Runs before anything is launched. */
     beforeSpawn: new AsyncSeriesWaterfallHook<[SpawnPlan]>(["plan"], "beforeSpawn"),
+    /** A spawn or restart failed after beforeSpawn began (nothing of it is left in tmux or the store). */
+    spawnFailed: new AsyncSeriesHook<[SpawnFailure]>(["failure"], "spawnFailed"),
     /** Hold an instance's readiness (spawn, restart) until a plugin's condition holds; see ReadyGate. */
     awaitReady: new AsyncParallelHook<[ReadyGate]>(["gate"], "awaitReady"),
     afterSpawn: new AsyncSeriesHook<[InstanceRecord]>(["instance"], "afterSpawn"),
     beforeSend: new AsyncSeriesWaterfallHook<[OutgoingMessage]>(["message"], "beforeSend"),
     afterSend: new AsyncSeriesHook<[OutgoingMessage, DeliveryReceipt]>(["message", "receipt"], "afterSend"),
+    /** A message was accepted by its agent (also a queued one, with its original id). */
+    delivered: new AsyncParallelHook<[DeliveryEvent]>(["event"], "delivered"),
     statusChange: new AsyncParallelHook<[StatusChange]>(["change"], "statusChange"),
+    /** A turn ended: stop, interrupt or failure. */
+    turnEnded: new AsyncParallelHook<[TurnEnded]>(["turn"], "turnEnded"),
+    /** Token use after a turn. */
+    usage: new AsyncParallelHook<[UsageUpdate]>(["update"], "usage"),
     beforeTerminate: new AsyncSeriesHook<[TerminateEvent]>(["event"], "beforeTerminate"),
     afterTerminate: new AsyncSeriesHook<[TerminateEvent]>(["event"], "afterTerminate"),
     /**
@@ -178,10 +236,12 @@ function pluginHookError(plugin: string, hook: string, error: unknown): TmuxClau
   // Errors that already name a plugin pass through unchanged (nested hook calls).
   if (isTmuxClaudeError(error) && error.details.plugin) return error;
   const reason = error instanceof Error ? error.message : String(error);
+  // A plugin's own code (defineErrorCodes) stays the code: its kind picks the CLI's exit code.
+  const code = isTmuxClaudeError(error) && isPluginErrorCode(error.code) ? error.code : ErrorCodes.PLUGIN_HOOK_FAILED;
   return new TmuxClaudeError(
-    ErrorCodes.PLUGIN_HOOK_FAILED,
+    code,
     `Plugin "${plugin}" failed in hook "${hook}": ${reason}`,
-    { plugin, hook, ...(isTmuxClaudeError(error) ? { cause: error.code } : {}) },
+    { ...(code === ErrorCodes.PLUGIN_HOOK_FAILED ? {} : (error as TmuxClaudeError).details), plugin, hook, ...(isTmuxClaudeError(error) ? { cause: error.code } : {}) },
     { cause: error },
   );
 }

@@ -25,6 +25,9 @@ import { explainTmuxLoss } from "../instances/failures.js";
 import { FileStore } from "../store/file-store.js";
 import type { InstanceRecord, StateStore } from "../store/types.js";
 import { TmuxRuntime } from "../tmux/runtime.js";
+import { defaultNodeId } from "./node.js";
+import { isValidRange, satisfies } from "./version-range.js";
+import { KERNEL_VERSION } from "./version.js";
 import { closeOnSignal } from "./signals.js";
 import { createHooks, type CommandContribution, type DeliveryReceipt, type KernelHooks, type ToolContribution } from "./hooks.js";
 import { pluginHooks, type Plugin, type PluginContext } from "./plugin.js";
@@ -74,6 +77,8 @@ export class Kernel {
   readonly configPath: string | null;
   readonly logger: Logger;
   readonly stateDir: string;
+  /** The node this kernel's instances live on (machine and tmux socket); every event names it. */
+  readonly node: string;
   private readonly watchMode: "all" | "on-demand";
   private readonly plugins = new Map<string, Plugin>();
   private readonly adapters = new Map<string, AgentAdapter>([
@@ -96,6 +101,7 @@ export class Kernel {
     this.watchMode = options.watch ?? "on-demand";
     this.handleSignals = options.closeOnSignal ?? true;
     this.stateDir = path.resolve(options.config.stateDir ?? defaultStateDir(options.config.tmux.socket));
+    this.node = defaultNodeId(options.config.tmux.socket);
   }
 
   /** Create and start a kernel. */
@@ -138,6 +144,7 @@ export class Kernel {
       adapters: this.adapters,
       logger: this.logger,
       stateDir: this.stateDir,
+      node: this.node,
     });
     await this.hooks.init.promise(this);
     await this.managerInstance.start({ watchAll: this.watchMode === "all" });
@@ -157,6 +164,14 @@ export class Kernel {
       this.plugins.set(plugin.name, plugin);
     }
     for (const plugin of plugins) {
+      if (plugin.kernel !== undefined && !(isValidRange(plugin.kernel) && satisfies(KERNEL_VERSION, plugin.kernel))) {
+        const why = isValidRange(plugin.kernel) ? `works with kernel ${plugin.kernel}, and this kernel is ${KERNEL_VERSION}` : `gives kernel "${plugin.kernel}", which is not a version range (e.g. "^0.1.0")`;
+        throw new TmuxClaudeError(
+          ErrorCodes.PLUGIN_INVALID,
+          `Plugin "${plugin.name}" ${why}. Install a version of the plugin made for @tmux-claude/core ${KERNEL_VERSION}, or remove it from plugins in your config.`,
+          { plugin: plugin.name, range: plugin.kernel, kernel: KERNEL_VERSION },
+        );
+      }
       const missing = (plugin.dependencies ?? []).filter((dep) => !this.plugins.has(dep));
       if (missing.length) {
         throw new TmuxClaudeError(
@@ -224,6 +239,7 @@ export class Kernel {
       hooks: pluginHooks(this.hooks, plugin.name),
       logger: this.logger.child({ plugin: plugin.name }),
       config: this.config,
+      mode: this.watchMode === "all" ? "serve" : "oneshot",
       kernel: this,
       onClose: (fn) => {
         this.closeHandlers.push({ plugin: plugin.name, fn });
@@ -248,6 +264,11 @@ export class Kernel {
         this.store = store;
       },
       updateInstanceState: (id, updater) => this.manager.updatePluginState(id, plugin.name, updater),
+      state: <T>(id: string) => ({
+        get: async () => (await this.manager.get(id).catch(() => undefined))?.pluginState?.[plugin.name] as T | undefined,
+        update: async (updater: (state: T | undefined) => T) =>
+          (await this.manager.updatePluginState(id, plugin.name, (state) => updater(state as T | undefined)))?.pluginState?.[plugin.name] as T | undefined,
+      }),
     };
   }
 
@@ -318,6 +339,15 @@ export class Kernel {
     return this.explained(`restarting "${id}"`, () => this.manager.restart(id));
   }
 
+  /**
+   * Follow an instance's output as tmux streams it (raw bytes, no polling):
+   * `screen` is its screen now, `listener` gets every chunk after that until
+   * the instance exits, restarts or the kernel closes (`ended`), or `unsubscribe()`.
+   */
+  output(id: string, listener: (data: Buffer) => void): Promise<{ screen: string; unsubscribe: () => void; ended: Promise<void> }> {
+    return this.explained(`following the output of "${id}"`, () => this.manager.output(id, listener));
+  }
+
   /** Run an operation; tmux dying under it is reported as what it means for the caller (see explainTmuxLoss). */
   private async explained<T>(what: string, operation: () => Promise<T>): Promise<T> {
     try {
@@ -356,10 +386,11 @@ export class Kernel {
       }
     };
     if (wasReady) await attempt("shutdown hook", () => this.hooks.shutdown.promise(this));
-    await attempt("instance manager", () => this.managerInstance?.close());
+    // Plugins' listeners (an MCP endpoint, a dashboard) close first: nobody reaches an instance being let go of.
     for (const handler of [...this.closeHandlers].reverse()) {
       await attempt(`onClose of plugin "${handler.plugin}"`, handler.fn);
     }
+    await attempt("instance manager", () => this.managerInstance?.close());
     await attempt("store", () => this.store?.close());
     await attempt("tmux runtime", () => this.runtimeInstance?.close());
     this.forgetSignals?.();

@@ -12,6 +12,11 @@ export interface Plugin<Api = unknown> {
   readonly name: string;
   /** Names of plugins that must be registered (in any order) for this one to work. */
   readonly dependencies?: readonly string[];
+  /**
+   * The kernel versions this plugin works with, as a semver range (`^0.1.0`,
+   * `>=0.1 <1`); checked at start, where a kernel outside it is refused.
+   */
+  readonly kernel?: string;
   /** Register taps and resources. Runs once, in config order, before `init`. */
   apply(ctx: PluginContext): void | Promise<void>;
   /** What other plugins may use, through `ctx.plugin(name)`. */
@@ -38,6 +43,12 @@ export interface PluginContext {
   /** Child logger: every line carries `plugin: <name>`. */
   readonly logger: Logger;
   readonly config: ResolvedConfig;
+  /**
+   * `serve`: this kernel watches every instance of its node and fires their
+   * observed events (statusChange, turnEnded, usage); `oneshot`: it runs one
+   * command (the CLI, a script) and sees only what it touches.
+   */
+  readonly mode: "serve" | "oneshot";
   /** The kernel's public operations (spawn, send, read, list, terminate, restart). */
   readonly kernel: Kernel;
   /** Run on close, in reverse registration order across all plugins. */
@@ -55,10 +66,38 @@ export interface PluginContext {
    * instance does not exist (the updater is not called).
    */
   updateInstanceState(id: string, updater: (state: unknown) => unknown): Promise<InstanceRecord | undefined>;
+  /**
+   * This plugin's persisted state on one instance (`pluginState[<plugin name>]`),
+   * kept in the store with the record: it survives kernel restarts and every
+   * process sees it. `update` is atomic across processes; its updater may run
+   * more than once (keep it pure). Both resolve undefined when the instance
+   * does not exist.
+   */
+  state<T = unknown>(id: string): PluginState<T>;
+}
+
+export interface PluginState<T> {
+  get(): Promise<T | undefined>;
+  update(updater: (state: T | undefined) => T): Promise<T | undefined>;
 }
 
 /** Build tap-only facades that stamp every tap with the plugin's name. */
 export function pluginHooks(hooks: KernelHooks, pluginName: string): PluginHooks {
+  const facade = tapFacades(hooks, pluginName);
+  // A hook that does not exist (a typo, a plugin built for another kernel) is named, with the ones that do.
+  return new Proxy(facade, {
+    get(target, key) {
+      if (typeof key === "symbol" || key in target) return Reflect.get(target, key);
+      throw new TmuxClaudeError(
+        ErrorCodes.PLUGIN_INVALID,
+        `Plugin "${pluginName}" taps hook "${key}", which this kernel does not have. Hooks: ${Object.keys(target).join(", ")}. Fix the name, or use a kernel version the plugin supports.`,
+        { plugin: pluginName, hook: key },
+      );
+    },
+  });
+}
+
+function tapFacades(hooks: KernelHooks, pluginName: string): PluginHooks {
   const facade: Record<string, unknown> = {};
   for (const [hookName, hook] of Object.entries(hooks)) {
     const h = hook as unknown as {
@@ -84,6 +123,8 @@ export function pluginHooks(hooks: KernelHooks, pluginName: string): PluginHooks
 export interface PluginSpec<S extends z.ZodType, Api> {
   name: string;
   dependencies?: readonly string[];
+  /** The kernel versions the plugin works with (semver range); see Plugin.kernel. */
+  kernel?: string;
   /** zod schema of the factory's options; errors name the plugin and the option. */
   options?: S;
   setup(ctx: PluginContext, options: z.output<S>): void | Promise<void>;
@@ -117,6 +158,7 @@ export function definePlugin<S extends z.ZodType = z.ZodUndefined, Api = undefin
     return {
       name: spec.name,
       dependencies: spec.dependencies,
+      kernel: spec.kernel,
       apply: (ctx) => spec.setup(ctx, options),
       api: spec.api?.(options),
     } as Plugin<Api>;

@@ -11,11 +11,19 @@ import path from "node:path";
 import { lastUserText, match, type RecordedRequest } from "@tmux-claude/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { HookEvent } from "../../src/agents/claude/index.js";
-import type { ClaudeAgentState, InstanceRecord } from "../../src/index.js";
+import type { ClaudeAgentState, InstanceRecord, TurnEnded } from "../../src/index.js";
 import { createClaudeHarness, hookEvents, statusLog, type ClaudeHarness, type StatusLog } from "./helpers.js";
 
 let h: ClaudeHarness;
 let log: StatusLog;
+/** Every turnEnded event, in order. */
+const turns: TurnEnded[] = [];
+/** The reasons of the turns of one instance that ended so far (awaits the event that follows a status). */
+async function turnReasons(id: string, count: number): Promise<string[]> {
+  const deadline = Date.now() + 5_000;
+  while (turns.filter((t) => t.instanceId === id).length < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  return turns.filter((t) => t.instanceId === id).map((t) => t.reason);
+}
 /** The hook events already in an instance's file when it became ready, read in the status change itself. */
 const eventsAtReady = new Map<string, string[]>();
 beforeAll(async () => {
@@ -25,6 +33,7 @@ beforeAll(async () => {
     agents: { "claude-ask": { permissionMode: "default" } },
   });
   log = statusLog(h.kernel);
+  h.kernel.hooks.turnEnded.tap("test-turns", (turn) => void turns.push(turn));
   h.kernel.hooks.statusChange.tap("test-events-at-ready", ({ instance, from, to }) => {
     if (from !== "starting" || to !== "idle") return;
     const text = readFileSync(path.join(h.stateDir, "agents", instance.id, "events.jsonl"), "utf8");
@@ -51,6 +60,9 @@ describe("one instance through its turns", () => {
 
     const result = await h.kernel.read(id, { wait: true, timeoutMs: 15_000 });
     expect(result).toMatchObject({ status: "idle", lastReply: "Hello from the stand-in model." });
+    // The Stop hook ended the turn: turnEnded says so, with the reply and the tokens so far.
+    expect(await turnReasons(id, 1)).toEqual(["stop"]);
+    expect(turns.find((t) => t.instanceId === id)).toMatchObject({ lastReply: "Hello from the stand-in model.", usage: { outputTokens: expect.any(Number) } });
     expect(result.usage?.outputTokens).toBeGreaterThan(0);
     expect(result.usage?.inputTokens).toBeGreaterThan(0);
 
@@ -148,10 +160,12 @@ describe("one instance through its turns", () => {
       reply: { error: { status: 529, type: "overloaded_error", message: "Overloaded (scripted)" } },
       times: 1,
     });
+    const turnsBefore = turns.filter((t) => t.instanceId === id).length;
     await h.kernel.send(id, "fail now");
     const failed = await h.kernel.read(id, { wait: true, timeoutMs: 15_000 });
     expect(failed.status).toBe("error");
     expect(failed.statusReason).toContain("Overloaded (scripted)");
+    expect((await turnReasons(id, turnsBefore + 1)).slice(turnsBefore)).toEqual(["failure"]);
     h.model.rule({ name: "recovered", when: match.lastUserTextIncludes("try again"), reply: { text: "Back again." } });
     expect((await h.kernel.send(id, "try again")).state).toBe("delivered");
     expect(await h.kernel.read(id, { wait: true })).toMatchObject({ status: "idle", lastReply: "Back again." });
@@ -175,11 +189,14 @@ describe("one instance through its turns", () => {
       await h.model.waitForRequest(match.all(match.mainTurn, match.lastUserTextIncludes("think forever")), 10_000, { since });
       expect((await h.kernel.get(id)).status).toBe("busy");
       const record = await h.kernel.get(id);
+      const turnsBefore = turns.filter((t) => t.instanceId === id).length;
       const pressed = Date.now();
       await h.tmux("send-keys", "-t", record.tmux.paneId, "Escape");
       const idle = await log.waitFor(id, (s) => s === "idle", 5_000);
       const tookMs = Date.now() - pressed;
       expect(idle.statusReason).toMatch(/interrupted/u);
+      // An Esc fires no hook: the interrupt is a turn of its own kind, not a "stop".
+      expect((await turnReasons(id, turnsBefore + 1)).slice(turnsBefore)).toEqual(["interrupt"]);
       expect(tookMs).toBeLessThan(2_500);
       console.info(`[claude] Esc interrupt seen as idle after ${tookMs} ms`);
       // Claude Code put the interrupted prompt back in the input box; the next message replaces it.

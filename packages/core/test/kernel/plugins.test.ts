@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { z } from "zod";
-import { configSchema, createLogger, definePlugin, ErrorCodes, Kernel, type Plugin, type TmuxClaudeError, type UserConfig } from "../../src/index.js";
+import { configSchema, createLogger, definePlugin, ErrorCodes, Kernel, KERNEL_VERSION, type Plugin, type TmuxClaudeError, type UserConfig } from "../../src/index.js";
 import { createHarness, type Harness } from "../helpers/harness.js";
 
 let h: Harness;
@@ -196,4 +196,10 @@ test("agents are checked at start: unknown adapters and misspelled adapter optio
   expect(wrongType.message).toContain("agents.cc.trustWorkDir");
   const missing = await start({ aider: { adapter: "aider", command: "aider" } });
   expect(missing.message).toContain('agents.aider.adapter: "aider" is not an available adapter (available: command, claude)');
+});
+
+test("KERNEL_VERSION, which plugins' kernel ranges are checked against, is the package's version", async () => {
+  const { readFile } = await import("node:fs/promises");
+  const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  expect(KERNEL_VERSION).toBe(pkg.version);
 });

@@ -207,11 +207,11 @@ export class ClaudeDriver implements AgentDriver {
         if (payload.last_assistant_message && payload.transcript_path) {
           this.unwrittenStop = { transcript: payload.transcript_path, reply: payload.last_assistant_message };
         }
-        this.ctx.setStatus("idle", payload.last_assistant_message !== undefined ? { lastReply: payload.last_assistant_message } : {});
+        this.ctx.setStatus("idle", { turn: "stop", ...(payload.last_assistant_message !== undefined ? { lastReply: payload.last_assistant_message } : {}) });
         break;
       case "StopFailure":
         this.clearSettle();
-        this.ctx.setStatus("error", { reason: failureReason(payload.error, payload.last_assistant_message ?? payload.error_details) });
+        this.ctx.setStatus("error", { turn: "failure", reason: failureReason(payload.error, payload.last_assistant_message ?? payload.error_details) });
         break;
       case "Notification":
         if (WAITING_NOTIFICATIONS.has(payload.notification_type ?? "")) {
@@ -444,7 +444,7 @@ export class ClaudeDriver implements AgentDriver {
     const status = this.ctx.status();
     if (status !== "busy" && status !== "waiting") return;
     this.ctx.logger.debug({ from: status, interrupted: screen.interrupted }, "the screen shows the turn ended without a Stop hook");
-    this.ctx.setStatus("idle", { reason: screen.interrupted ? "the turn was interrupted (Esc)" : "the turn ended without a Stop hook (interrupted?)" });
+    this.ctx.setStatus("idle", { turn: "interrupt", reason: screen.interrupted ? "the turn was interrupted (Esc)" : "the turn ended without a Stop hook (interrupted?)" });
   }
 
   private clearSettle(): void {
