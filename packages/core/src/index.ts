@@ -1,6 +1,6 @@
 export { Kernel, defaultStateDir, withBuiltinAgents, type KernelOptions } from "./kernel/kernel.js";
 export { KERNEL_VERSION } from "./kernel/version.js";
-export { defaultNodeId } from "./kernel/node.js";
+export { defaultNodeId, nodeOf } from "./kernel/node.js";
 export {
   createHooks,
   type KernelHooks,
@@ -21,6 +21,7 @@ export {
   type CommandContribution,
 } from "./kernel/hooks.js";
 export { definePlugin, type Plugin, type PluginContext, type PluginHooks, type PluginSpec, type PluginState, type TapOnlyHook } from "./kernel/plugin.js";
+export type { RouteRequest, RouteResult, RouteResults, RouteOperation, RouteAddress, LocalOperations } from "./kernel/routing.js";
 export {
   configSchema,
   defineConfig,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Plugin } from "../kernel/plugin.js";
+import { NODE_ID } from "../kernel/node.js";
 
 const NAME = /^[a-z][a-z0-9]*$/u;
 
@@ -60,6 +61,13 @@ export const configSchema = z.strictObject({
       height: z.int().min(5).max(500).default(50),
       /** Scrollback lines kept per instance. */
       historyLimit: z.int().min(100).max(10_000_000).default(50_000),
+    })
+    .prefault({}),
+  /** This kernel's node: the machine and tmux server its instances live on. */
+  node: z
+    .strictObject({
+      /** Default: `<host name>/<tmux socket>`, stable across restarts. Kernels sharing a store need distinct ids. */
+      id: z.string().regex(NODE_ID, "a node id: a letter or digit, then letters, digits, '.', '_', ':', '/' or '-' (at most 128)").optional(),
     })
     .prefault({}),
   /** Directory of the embedded state store (default: $XDG_STATE_HOME/tmux-claude/<socket>). */

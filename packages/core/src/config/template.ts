@@ -43,6 +43,9 @@ export default defineConfig({
     historyLimit: ${num(d.tmux.historyLimit)},
   },
 
+  // This kernel's node: kernels that share one store (several machines, or several sockets) need distinct ids.
+  // node: { id: "build-box" },   // default: <host name>/<tmux socket>
+
   // Where instance records live, relative to this file (default: $XDG_STATE_HOME/tmux-claude/<socket>).
   // stateDir: ".tmux-claude",
 

@@ -1,6 +1,8 @@
 import type { DeliveryReceipt } from "../kernel/hooks.js";
-import type { InstanceRecord } from "../store/types.js";
+import { performLocally, type LocalOperations } from "../kernel/routing.js";
+import type { InstanceRecord, StateStore } from "../store/types.js";
 import { Messaging } from "./messaging.js";
+import type { Nodes } from "./nodes.js";
 import { Reconciler } from "./reconciler.js";
 import { Registry } from "./registry.js";
 import { Spawner } from "./spawner.js";
@@ -20,6 +22,8 @@ export { tailText } from "./output-tail.js";
  * `Views` (read, list), `Registry` (what this process is attached to and
  * their status) and `Reconciler` (tmux events, other processes' writes).
  * tmux is reached only through the runtime and state only through the store.
+ * An operation on another node's instance goes to that node (`Nodes`);
+ * `local` is the entry such routed operations arrive at.
  */
 export class InstanceManager {
   private readonly registry: Registry;
@@ -28,8 +32,12 @@ export class InstanceManager {
   private readonly terminator: Terminator;
   private readonly spawner: Spawner;
   private readonly views: Views;
+  private readonly nodes: Nodes;
+  private readonly store: StateStore;
 
   constructor(deps: ManagerDeps) {
+    this.nodes = deps.nodes;
+    this.store = deps.store;
     this.registry = new Registry(deps);
     this.reconciler = new Reconciler(deps, this.registry);
     this.messaging = new Messaging(deps, this.registry);
@@ -64,26 +72,38 @@ export class InstanceManager {
   }
 
   spawn(options: SpawnOptions, caller: string | null = null): Promise<SpawnResult> {
-    return this.spawner.spawn(options, caller);
+    const node = options.node;
+    if (node === undefined || node === this.nodes.id) return this.spawner.spawn(options, caller);
+    this.nodes.assertNodeId(node);
+    return this.nodes.forward({ node, from: this.nodes.id, operation: "spawn", options, caller });
   }
 
-  restart(id: string): Promise<InstanceRecord> {
+  async restart(id: string): Promise<InstanceRecord> {
+    const remote = await this.remoteRecord(id);
+    if (remote) return this.nodes.forward({ ...this.nodes.address(remote), operation: "restart" });
     return this.spawner.restart(id);
   }
 
   send(id: string, text: string, options: SendOptions = {}, caller: string | null = null): Promise<DeliveryReceipt> {
+    // Messaging routes it itself: beforeSend runs on the sending node, before the message leaves.
     return this.messaging.send(id, text, options, caller);
   }
 
-  waitDelivered(instanceId: string, messageId: string, timeoutMs: number): Promise<void> {
-    return this.messaging.waitDelivered(instanceId, messageId, timeoutMs);
+  async waitDelivered(instanceId: string, messageId: string, timeoutMs: number): Promise<void> {
+    const remote = await this.remoteRecord(instanceId);
+    if (remote) await this.nodes.forward({ ...this.nodes.address(remote), operation: "waitDelivered", messageId, timeoutMs });
+    else await this.messaging.waitDelivered(instanceId, messageId, timeoutMs);
   }
 
-  deliverQueued(instanceId: string, timeoutMs: number): Promise<number> {
+  async deliverQueued(instanceId: string, timeoutMs: number): Promise<number> {
+    const remote = await this.remoteRecord(instanceId);
+    if (remote) return this.nodes.forward({ ...this.nodes.address(remote), operation: "deliverQueued", timeoutMs });
     return this.messaging.deliverQueued(instanceId, timeoutMs);
   }
 
-  read(id: string, options: ReadOptions = {}): Promise<ReadResult> {
+  async read(id: string, options: ReadOptions = {}): Promise<ReadResult> {
+    const remote = await this.remoteRecord(id);
+    if (remote) return this.nodes.forward({ ...this.nodes.address(remote), operation: "read", options });
     return this.views.read(id, options);
   }
 
@@ -99,7 +119,51 @@ export class InstanceManager {
     return this.views.updatePluginState(id, plugin, updater);
   }
 
-  terminate(id: string, options: TerminateOptions = {}): Promise<string[]> {
+  async terminate(id: string, options: TerminateOptions = {}): Promise<string[]> {
+    const remote = await this.remoteRecord(id);
+    if (remote) return this.nodes.forward({ ...this.nodes.address(remote), operation: "terminate", options });
     return this.terminator.terminate(id, options);
+  }
+
+  /** Where routed operations arrive: performed here, never routed again (see LocalOperations). */
+  readonly local: LocalOperations = {
+    perform: (request) => performLocally(this.local, request),
+    send: (message) => this.messaging.sendHere(message),
+    read: async (id, options = {}) => {
+      await this.ownRecord(id, "read");
+      return this.views.read(id, options);
+    },
+    terminate: async (id, options = {}) => {
+      await this.ownRecord(id, "terminate");
+      return this.terminator.terminate(id, options);
+    },
+    restart: async (id) => {
+      await this.ownRecord(id, "restart");
+      return this.spawner.restart(id);
+    },
+    waitDelivered: async (instanceId, messageId, timeoutMs) => {
+      await this.ownRecord(instanceId, "wait for a delivery to");
+      return this.messaging.waitDelivered(instanceId, messageId, timeoutMs);
+    },
+    deliverQueued: async (instanceId, timeoutMs) => {
+      await this.ownRecord(instanceId, "deliver the queue of");
+      return this.messaging.deliverQueued(instanceId, timeoutMs);
+    },
+    spawn: async (options, caller = null) => {
+      this.nodes.assertSpawnHere(options.node);
+      return this.spawner.spawn({ ...options, node: undefined }, caller);
+    },
+  };
+
+  /** The record of an instance of another node; undefined for this node's (and unknown ids, which the local path reports). */
+  private async remoteRecord(id: string): Promise<InstanceRecord | undefined> {
+    if (typeof id !== "string" || id === "" || this.registry.has(id)) return undefined;
+    const record = await this.store.get(id);
+    return record && !this.nodes.owns(record) ? record : undefined;
+  }
+
+  private async ownRecord(id: string, operation: string): Promise<void> {
+    const record = this.registry.get(id)?.record ?? (await this.registry.requireRecord(id));
+    this.nodes.assertOwned(record, operation);
   }
 }

@@ -29,15 +29,24 @@ export class Messaging {
   }
 
   async send(id: string, text: string, options: SendOptions = {}, caller: string | null = null): Promise<DeliveryReceipt> {
-    if (typeof text !== "string" || text.trim() === "") {
-      throw new TmuxClaudeError(ErrorCodes.EMPTY_TEXT, `The message to "${id}" is empty. Give the text to send.`, { id });
-    }
     const whenBusy = options.whenBusy ?? "queue";
-    if (!["queue", "now", "refuse"].includes(whenBusy)) {
-      throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, `whenBusy must be "queue", "now" or "refuse", got "${String(whenBusy)}".`);
-    }
+    checkMessage(id, text, whenBusy);
     // Join this instance's line before the first await: messages keep the order of the calls.
     return this.lines.run(id, () => this.sendNow(id, text, whenBusy, caller));
+  }
+
+  /** A message routed here from another node: delivered as it is (its id kept), without beforeSend or route. */
+  async sendHere(message: OutgoingMessage): Promise<DeliveryReceipt> {
+    checkMessage(message.instanceId, message.text, message.whenBusy);
+    if (typeof message.id !== "string" || message.id === "") {
+      throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, `A routed message to "${message.instanceId}" has no id; pass the message as the sending node made it.`, { id: message.instanceId });
+    }
+    return this.lines.run(message.instanceId, async () => {
+      const record = this.registry.get(message.instanceId)?.record ?? (await this.registry.requireRecord(message.instanceId));
+      this.deps.nodes.assertOwned(record, "deliver a message to");
+      if (record.status === "exited") throw exitedError(record);
+      return this.deliverLocal(message, record);
+    });
   }
 
   private async sendNow(id: string, text: string, whenBusy: WhenBusy, caller: string | null): Promise<DeliveryReceipt> {
@@ -46,7 +55,7 @@ export class Messaging {
     const { hooks } = this.deps;
     let message: OutgoingMessage = { id: randomUUID(), instanceId: id, text, from: caller, whenBusy };
     message = await hooks.beforeSend.promise(message);
-    const receipt = (await hooks.route.promise(message)) ?? (await this.deliverLocal(message, record));
+    const receipt = await this.deps.nodes.deliver(record, message, () => this.deliverLocal(message, record));
     await hooks.afterSend.promise(message, receipt);
     return receipt;
   }
@@ -180,5 +189,14 @@ export class Messaging {
    */
   private sendLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
     return this.deps.store.withLock(`send:${id}`, fn, { timeoutMs: this.deps.config.limits.sendTimeout * 2 + 5_000 });
+  }
+}
+
+function checkMessage(id: string, text: unknown, whenBusy: WhenBusy): void {
+  if (typeof text !== "string" || text.trim() === "") {
+    throw new TmuxClaudeError(ErrorCodes.EMPTY_TEXT, `The message to "${id}" is empty. Give the text to send.`, { id });
+  }
+  if (!["queue", "now", "refuse"].includes(whenBusy)) {
+    throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, `whenBusy must be "queue", "now" or "refuse", got "${String(whenBusy)}".`);
   }
 }

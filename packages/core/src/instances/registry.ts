@@ -117,6 +117,8 @@ export class Registry {
     const { runtime } = this.deps;
     // A spawn that reaches this point after close() began must fail (and clean up), not wait unwatched.
     if (this.closed) throw new TmuxClaudeError(ErrorCodes.KERNEL_STATE, `The kernel is closing; instance "${record.id}" is not watched any more.`, { id: record.id });
+    // Its pane id names a pane of another node's tmux server: the same id here is someone else's pane.
+    this.deps.nodes.assertOwned(record, "attach to");
     if (!record.tmux.paneId) {
       throw new TmuxClaudeError(ErrorCodes.INSTANCE_NOT_FOUND, `Instance "${record.id}" is still being spawned by another process; try again once it is ready.`, { id: record.id });
     }
@@ -213,7 +215,7 @@ export class Registry {
 
   /** Serve: watch a live instance another process started, and deliver its queue. */
   async follow(record: InstanceRecord): Promise<void> {
-    if (record.status === "exited" || !record.tmux.paneId || this.closed) return;
+    if (record.status === "exited" || !record.tmux.paneId || this.closed || !this.deps.nodes.owns(record)) return;
     await this.attach(record).then(
       () => this.onDeliverable(record.id),
       (error: unknown) => this.deps.logger.debug({ err: error, instance: record.id }, "not attached yet"),
@@ -273,6 +275,8 @@ export class Registry {
    */
   async markExited(of: Live | InstanceRecord, reason: string): Promise<void> {
     if ("driver" in of) return this.markLiveExited(of, reason);
+    // Only the owning node sees its panes; to any other node they always look gone.
+    if (!this.deps.nodes.owns(of)) return;
     const live = this.live.get(of.id);
     if (live?.record.tmux.paneId === of.tmux.paneId) return this.markLiveExited(live, reason);
     let from: InstanceStatus | undefined;

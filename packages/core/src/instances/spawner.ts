@@ -112,7 +112,7 @@ export class Spawner {
       const placeholder: InstanceRecord = {
         id, role: options.role, parentId: place.parentId, depth: place.depth, name: options.name, agent: place.agentName,
         workDir: path.resolve(options.workDir), status: "starting", createdAt: now, updatedAt: now,
-        tmux: { socket: this.deps.runtime.socket, session: sessionNameFor(id), paneId: "", windowId: "", pid: 0 },
+        tmux: { node: this.deps.nodes.id, socket: this.deps.runtime.socket, session: sessionNameFor(id), paneId: "", windowId: "", pid: 0 },
         launch: { command: "", args: [], env: {} },
         agentState: { spawner: await currentProcess() },
       };
@@ -158,7 +158,7 @@ export class Spawner {
       statusReason: undefined,
       terminatedAt: undefined,
       updatedAt: new Date().toISOString(),
-      tmux: { ...r.tmux, paneId: pane.paneId, windowId: pane.windowId, pid: pane.pid },
+      tmux: { ...r.tmux, node: this.deps.nodes.id, paneId: pane.paneId, windowId: pane.windowId, pid: pane.pid },
       launch: { command: program, args, env: added },
       agentState: { ...withoutSpawner(r.agentState), ...spec.agentState },
     }));

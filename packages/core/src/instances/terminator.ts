@@ -27,7 +27,7 @@ export class Terminator {
     }
     const terminated: string[] = [];
     if (options.cascade) {
-      const results = await Promise.all(children.map((child) => this.terminate(child.id, { cascade: true })));
+      const results = await Promise.all(children.map((child) => this.terminateChild(child)));
       for (const ids of results) terminated.push(...ids);
     }
     const event = { instance: record, cascade: options.cascade ?? false };
@@ -41,6 +41,13 @@ export class Terminator {
     await this.deps.hooks.afterTerminate.promise(event);
     this.deps.logger.info({ instance: id }, "terminated");
     return terminated;
+  }
+
+  /** A child may live on another node: that node ends it (and its own children). */
+  private terminateChild(child: InstanceRecord): Promise<string[]> {
+    const { nodes } = this.deps;
+    if (nodes.owns(child)) return this.terminate(child.id, { cascade: true });
+    return nodes.forward({ ...nodes.address(child), operation: "terminate", options: { cascade: true } });
   }
 
   /**

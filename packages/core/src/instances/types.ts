@@ -4,6 +4,7 @@ import type { ResolvedConfig } from "../config/schema.js";
 import type { DeliveryReceipt, KernelHooks, WhenBusy } from "../kernel/hooks.js";
 import type { InstanceRecord, InstanceStatus, StateStore } from "../store/types.js";
 import type { TmuxRuntime } from "../tmux/runtime.js";
+import type { Nodes } from "./nodes.js";
 
 export interface SpawnOptions {
   role: string;
@@ -15,6 +16,8 @@ export interface SpawnOptions {
   name?: string;
   /** Agent name from config; default `defaultAgent`. */
   agent?: string;
+  /** Node to spawn on; default this kernel's. Another node's spawn goes through the `route` hook. */
+  node?: string;
 }
 
 export interface SpawnResult {
@@ -74,6 +77,8 @@ export interface ManagerDeps {
   stateDir: string;
   /** This kernel's node: the machine and tmux socket its instances live on. */
   node: string;
+  /** This kernel's node, and how operations reach other nodes' instances. */
+  nodes: Nodes;
 }
 
 /** An instance this process is attached to: its pane streams here and its driver runs here. */

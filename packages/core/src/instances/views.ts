@@ -1,5 +1,6 @@
 import { ErrorCodes, TmuxClaudeError, quoteScreen } from "../errors.js";
 import type { InstanceRecord } from "../store/types.js";
+import { withNode } from "../kernel/node.js";
 import { tailText } from "./output-tail.js";
 import type { Registry } from "./registry.js";
 import type { InstanceSummary, ListFilter, ManagerDeps, ReadOptions, ReadResult } from "./types.js";
@@ -47,7 +48,7 @@ export class Views {
       // Nobody may have watched these agents since their last change: look now (one screen or event read each).
       await Promise.all(
         records
-          .filter((r) => r.status !== "exited" && r.tmux.paneId && !this.registry.has(r.id))
+          .filter((r) => r.status !== "exited" && r.tmux.paneId && !this.registry.has(r.id) && this.deps.nodes.owns(r))
           .map((r) => this.registry.attach(r).catch((error: unknown) => this.deps.logger.debug({ err: error, instance: r.id }, "could not attach to refresh its status"))),
       );
     }
@@ -59,7 +60,7 @@ export class Views {
       children.set(record.parentId, list);
     }
     return records
-      .map((record) => withPluginState(this.registry.get(record.id)?.record, record))
+      .map((record) => withNode(withPluginState(this.registry.get(record.id)?.record, record)))
       .filter((r) => filter.role === undefined || r.role === filter.role)
       .filter((r) => filter.parentId === undefined || r.parentId === filter.parentId)
       .filter((r) => filter.status === undefined || r.status === filter.status)
@@ -69,10 +70,10 @@ export class Views {
 
   async get(id: string): Promise<InstanceRecord> {
     const live = this.registry.get(id);
-    if (!live) return this.registry.requireRecord(id);
+    if (!live) return withNode(await this.registry.requireRecord(id));
     // Without a store watch (one-shot kernels), plugins' state another process wrote is only in the store.
-    if (this.registry.watchAll) return live.record;
-    return withPluginState(live.record, await this.deps.store.get(id));
+    if (this.registry.watchAll) return withNode(live.record);
+    return withNode(withPluginState(live.record, await this.deps.store.get(id)));
   }
 
   /** Atomically replace one plugin's part of a record (`pluginState[plugin]`); every process sees it through the store. */

@@ -9,6 +9,7 @@ import { ErrorCodes, TmuxClaudeError, isPluginErrorCode, isTmuxClaudeError } fro
 import type { TokenUsage, TurnEndReason } from "../agents/adapter.js";
 import type { InstanceRecord, InstanceStatus } from "../store/types.js";
 import type { Kernel } from "./kernel.js";
+import type { RouteRequest, RouteResult } from "./routing.js";
 
 /** Spawn options as they flow through `beforeSpawn`: plugins transform them. */
 export interface SpawnPlan {
@@ -183,10 +184,13 @@ export function createHooks() {
     beforeTerminate: new AsyncSeriesHook<[TerminateEvent]>(["event"], "beforeTerminate"),
     afterTerminate: new AsyncSeriesHook<[TerminateEvent]>(["event"], "afterTerminate"),
     /**
-     * Who delivers a message to instance X. The first tap that returns a receipt
-     * wins; when none does, the kernel delivers to its local tmux.
+     * Who performs an operation on an instance of another node (send, read,
+     * terminate, restart, waitDelivered, deliverQueued, spawn there): the first
+     * tap that answers wins; when none does, the operation fails
+     * (TC_NODE_UNREACHABLE). For a send to this node's instance a tap may still
+     * take the message; when none does, the local tmux delivers it.
      */
-    route: new AsyncSeriesBailHook<[OutgoingMessage], DeliveryReceipt | undefined>(["message"], "route"),
+    route: new AsyncSeriesBailHook<[RouteRequest], RouteResult | undefined>(["request"], "route"),
     /** Plugins contribute MCP tools. */
     tools: new AsyncSeriesWaterfallHook<[ToolContribution[]]>(["tools"], "tools"),
     /** Plugins contribute CLI commands. */

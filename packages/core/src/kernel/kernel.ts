@@ -22,6 +22,8 @@ import {
 import { createLogger } from "../logger.js";
 import { roleAgentIssues } from "../instances/spawn-policy.js";
 import { explainTmuxLoss } from "../instances/failures.js";
+import { Nodes } from "../instances/nodes.js";
+import type { LocalOperations } from "./routing.js";
 import { FileStore } from "../store/file-store.js";
 import type { InstanceRecord, StateStore } from "../store/types.js";
 import { TmuxRuntime } from "../tmux/runtime.js";
@@ -77,7 +79,7 @@ export class Kernel {
   readonly configPath: string | null;
   readonly logger: Logger;
   readonly stateDir: string;
-  /** The node this kernel's instances live on (machine and tmux socket); every event names it. */
+  /** This kernel's node (`node.id` in config; default `<host name>/<tmux socket>`): it acts only on its own node's instances, and every event names it. */
   readonly node: string;
   private readonly watchMode: "all" | "on-demand";
   private readonly plugins = new Map<string, Plugin>();
@@ -101,7 +103,7 @@ export class Kernel {
     this.watchMode = options.watch ?? "on-demand";
     this.handleSignals = options.closeOnSignal ?? true;
     this.stateDir = path.resolve(options.config.stateDir ?? defaultStateDir(options.config.tmux.socket));
-    this.node = defaultNodeId(options.config.tmux.socket);
+    this.node = options.config.node?.id ?? defaultNodeId(options.config.tmux.socket);
   }
 
   /** Create and start a kernel. */
@@ -145,6 +147,7 @@ export class Kernel {
       logger: this.logger,
       stateDir: this.stateDir,
       node: this.node,
+      nodes: new Nodes(this.node, this.hooks),
     });
     await this.hooks.init.promise(this);
     await this.managerInstance.start({ watchAll: this.watchMode === "all" });
@@ -346,6 +349,16 @@ export class Kernel {
    */
   output(id: string, listener: (data: Buffer) => void): Promise<{ screen: string; unsubscribe: () => void; ended: Promise<void> }> {
     return this.explained(`following the output of "${id}"`, () => this.manager.output(id, listener));
+  }
+
+  /**
+   * Where operations routed from other nodes arrive (see the `route` hook):
+   * each acts on this node's instance directly, without `beforeSend` or
+   * `route`, and a message keeps its id. `local.perform(request)` takes a
+   * route request as it is.
+   */
+  get local(): LocalOperations {
+    return this.manager.local;
   }
 
   /** Run an operation; tmux dying under it is reported as what it means for the caller (see explainTmuxLoss). */

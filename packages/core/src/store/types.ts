@@ -4,6 +4,12 @@ export type InstanceStatus = "starting" | "idle" | "busy" | "waiting" | "error" 
 export const INSTANCE_STATUSES: readonly InstanceStatus[] = ["starting", "idle", "busy", "waiting", "error", "exited"];
 
 export interface TmuxLocation {
+  /**
+   * The node (machine and tmux server) the instance lives on; only that
+   * node's kernel touches its pane. Records written before nodes existed have
+   * none: they belong to this machine's default node for their socket.
+   */
+  node?: string;
   /** tmux socket name (`tmux -L <socket>`). */
   socket: string;
   /** Session name; equals the instance id with characters tmux dislikes replaced. */

@@ -290,6 +290,16 @@ describe("loadConfig: invalid values", () => {
     expect(error.details["filepath"]).toBe(file);
   });
 
+  it("names the key of a bad node id", async () => {
+    const dir = await project({ "tmuxclaude.config.mjs": `export default { node: { id: "my node" } };` });
+    const error = await loadError({ cwd: dir });
+    expect(error.code).toBe(ErrorCodes.CONFIG_INVALID);
+    expect(error.message).toContain(`Invalid config in ${path.join(dir, "tmuxclaude.config.mjs")}:`);
+    expect(error.message).toContain(`  - node.id: `);
+    expect(error.message).toContain(`got "my node"`);
+    expect(error.details["issues"]).toContainEqual(expect.objectContaining({ path: "node.id", value: '"my node"' }));
+  });
+
   it("truncates long values", async () => {
     const dir = await project({ "tmuxclaude.config.mjs": `export default { defaultAgent: ["${"x".repeat(200)}"] };` });
     const [issue] = (await loadError({ cwd: dir })).details["issues"] as ConfigIssue[];

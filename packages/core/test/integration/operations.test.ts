@@ -1,7 +1,8 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { ErrorCodes, type TmuxClaudeError } from "../../src/index.js";
+import { ErrorCodes } from "../../src/index.js";
+import { expectError } from "../helpers/expect-error.js";
 import { createHarness, eventually, type Harness } from "../helpers/harness.js";
 
 let h: Harness;
@@ -11,18 +12,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-async function expectError(promise: Promise<unknown>, code: string, ...fragments: string[]): Promise<TmuxClaudeError> {
-  const error = (await promise.then(
-    () => {
-      throw new Error(`expected ${code}, but it succeeded`);
-    },
-    (e: unknown) => e,
-  )) as TmuxClaudeError;
-  expect(error.code, error.message).toBe(code);
-  for (const fragment of fragments) expect(error.message).toContain(fragment);
-  return error;
-}
 
 describe("send delivers text exactly and executes nothing", () => {
   const texts: [string, string][] = [

@@ -161,10 +161,11 @@ test("route: the first plugin that returns a receipt delivers the message; other
     {
       name: "remote-bus",
       apply(ctx) {
-        ctx.hooks.route.tapPromise(async (message) => {
-          if (!message.text.startsWith("remote:")) return undefined;
-          routed.push(message.text);
-          return { messageId: message.id, instanceId: message.instanceId, state: "queued", position: 1 };
+        ctx.hooks.route.tapPromise(async (request) => {
+          if (request.operation !== "send" || !request.message.text.startsWith("remote:")) return undefined;
+          expect(request.node).toBe(ctx.kernel.node);
+          routed.push(request.message.text);
+          return { messageId: request.message.id, instanceId: request.instance.id, state: "queued", position: 1 };
         });
       },
     },

@@ -1,0 +1,129 @@
+import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError } from "../errors.js";
+import type { DeliveryReceipt, KernelHooks, OutgoingMessage } from "../kernel/hooks.js";
+import type { RouteAddress, RouteOperation, RouteRequest, RouteResults } from "../kernel/routing.js";
+import type { InstanceRecord } from "../store/types.js";
+import { NODE_ID, nodeOf, withNode } from "../kernel/node.js";
+
+/**
+ * Which node owns an instance, and how an operation reaches another node:
+ * through the `route` hook, which must answer (a routing plugin), or the
+ * operation fails with one error that says which node could not be reached.
+ */
+export class Nodes {
+  constructor(
+    readonly id: string,
+    private readonly hooks: KernelHooks,
+  ) {}
+
+  owns(record: InstanceRecord): boolean {
+    return nodeOf(record) === this.id;
+  }
+
+  /** Refuse to act on another node's instance here (its pane id means another tmux server's pane). */
+  assertOwned(record: InstanceRecord, operation: string): void {
+    if (this.owns(record)) return;
+    const node = nodeOf(record);
+    throw new TmuxClaudeError(
+      ErrorCodes.WRONG_NODE,
+      `Instance "${record.id}" lives on node "${node}", not on this node "${this.id}", so this node cannot ${operation} it. Route the operation to node "${node}" (a routing plugin's route tap calls that node's kernel.local).`,
+      { id: record.id, node, thisNode: this.id, operation },
+    );
+  }
+
+  /** A spawn that arrived here for another node was misrouted. */
+  assertSpawnHere(node: string | undefined): void {
+    if (node === undefined || node === this.id) return;
+    throw new TmuxClaudeError(
+      ErrorCodes.WRONG_NODE,
+      `A spawn for node "${node}" arrived at node "${this.id}". Route it to node "${node}" (a routing plugin's route tap calls that node's kernel.local).`,
+      { node, thisNode: this.id, operation: "spawn" },
+    );
+  }
+
+  assertNodeId(node: unknown): asserts node is string {
+    if (typeof node === "string" && NODE_ID.test(node)) return;
+    throw new TmuxClaudeError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `node must be a node id (a letter or digit, then letters, digits, '.', '_', ':', '/' or '-'), got ${JSON.stringify(node)}. Leave it out to spawn on this node ("${this.id}").`,
+      { node },
+    );
+  }
+
+  /** Where a request about an instance comes from and goes to. */
+  address(record: InstanceRecord): RouteAddress & { instance: InstanceRecord } {
+    return { node: nodeOf(record), from: this.id, instance: withNode(record) };
+  }
+
+  /**
+   * A message to an instance of this node may still be taken by a route tap
+   * (the first that returns a receipt delivers it); else `deliverHere` does.
+   * One of another node goes to that node.
+   */
+  async deliver(record: InstanceRecord, message: OutgoingMessage, deliverHere: () => Promise<DeliveryReceipt>): Promise<DeliveryReceipt> {
+    const request = { ...this.address(record), operation: "send", message } as const;
+    if (!this.owns(record)) return this.forward(request);
+    return ((await this.hooks.route.promise(request)) as DeliveryReceipt | undefined) ?? deliverHere();
+  }
+
+  /**
+   * Hand a request to the route taps; the first answer wins. No answer, or a
+   * tap that fails on its own account, is TC_NODE_UNREACHABLE or
+   * TC_ROUTE_FAILED; a TmuxClaudeError a tap throws is the other node's
+   * answer (the instance is busy, say) and reaches the caller unchanged.
+   */
+  async forward<R extends RouteRequest>(request: R): Promise<RouteResults[R["operation"]]> {
+    let answer: unknown;
+    try {
+      answer = await this.hooks.route.promise(request);
+    } catch (error) {
+      throw this.routeFailed(request, error);
+    }
+    if (answer === undefined || answer === null) throw this.unreachable(request);
+    return answer as RouteResults[R["operation"]];
+  }
+
+  private unreachable(request: RouteRequest): TmuxClaudeError {
+    const plugins = this.hooks.route.taps.map((tap) => tap.name);
+    const taps = plugins.length
+      ? `the route tap(s) of plugin(s) ${plugins.map((p) => `"${p}"`).join(", ")} returned nothing for it`
+      : "no plugin taps the route hook";
+    return new TmuxClaudeError(
+      ErrorCodes.NODE_UNREACHABLE,
+      `Node "${request.node}" could not be reached to ${describe(request)} (this is node "${this.id}"): ${taps}. Add a routing plugin that reaches node "${request.node}" (e.g. the redis plugin) to plugins in your config on both nodes, and check that a kernel of node "${request.node}" is running.`,
+      { node: request.node, thisNode: this.id, operation: request.operation, ...instanceOf(request), plugins },
+    );
+  }
+
+  private routeFailed(request: RouteRequest, error: unknown): unknown {
+    // Only our own wrapping of a route tap's failure is a routing failure; anything else is an answer.
+    if (!isTmuxClaudeError(error, ErrorCodes.PLUGIN_HOOK_FAILED) || error.details.hook !== "route") return error;
+    if (isTmuxClaudeError(error.cause)) return error.cause;
+    const plugin = error.details.plugin;
+    const reason = error.cause instanceof Error ? error.cause.message : String(error.cause);
+    return new TmuxClaudeError(
+      ErrorCodes.ROUTE_FAILED,
+      `Plugin "${plugin}" failed to route the request to ${describe(request)} to node "${request.node}" (this is node "${this.id}"): ${reason}. Check that node "${request.node}" is running and reachable from here, or fix the plugin's route tap; nothing was done on node "${request.node}" unless it says otherwise.`,
+      { node: request.node, thisNode: this.id, operation: request.operation, ...instanceOf(request), plugin, hook: "route" },
+      { cause: error.cause },
+    );
+  }
+}
+
+function instanceOf(request: RouteRequest): { id?: string } {
+  return "instance" in request ? { id: request.instance.id } : {};
+}
+
+const VERBS: Record<RouteOperation, string> = {
+  send: "send a message to",
+  read: "read",
+  terminate: "terminate",
+  restart: "restart",
+  waitDelivered: "wait for a delivery to",
+  deliverQueued: "deliver the queue of",
+  spawn: "spawn",
+};
+
+function describe(request: RouteRequest): string {
+  if (request.operation === "spawn") return `spawn an instance of role "${request.options.role}"`;
+  return `${VERBS[request.operation]} instance "${request.instance.id}"`;
+}
