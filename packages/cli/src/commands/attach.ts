@@ -13,7 +13,14 @@ export function registerAttach(program: Command, action: ActionFactory): void {
 }
 
 async function attach(cli: Cli, id: string): Promise<number> {
-  const { record, binary } = await cli.withKernel("attach", async (kernel) => ({ record: await kernel.get(id), binary: kernel.config.tmux.binary }));
+  const { record, binary, node } = await cli.withKernel("attach", async (kernel) => ({ record: await kernel.get(id), binary: kernel.config.tmux.binary, node: kernel.node }));
+  if (record.tmux.node !== node) {
+    throw new TmuxClaudeError(
+      ErrorCodes.WRONG_NODE,
+      `Instance "${id}" lives on node "${record.tmux.node}", not on this node "${node}"; its session is in that node's tmux. Attach on that machine: tmux -L ${record.tmux.socket} attach-session -t =${record.tmux.session}`,
+      { id, node: record.tmux.node, thisNode: node },
+    );
+  }
   if (record.status === "exited") {
     throw new TmuxClaudeError(
       ErrorCodes.INSTANCE_EXITED,

@@ -42,10 +42,11 @@ const home = os.homedir();
 const shortPath = (dir: string) => (home && (dir === home || dir.startsWith(`${home}/`)) ? `~${dir.slice(home.length)}` : dir);
 
 export function formatTable(instances: readonly InstanceSummary[], now = Date.now()): string {
-  return table(
-    ["ID", "ROLE", "STATUS", "PARENT", "AGENT", "AGE", "WORKDIR"],
-    instances.map((i) => [i.id, i.role, i.status, i.parentId ?? "-", i.agent, formatAge(i.createdAt, now), shortPath(i.workDir)]),
-  );
+  const rows = instances.map((i) => [i.id, i.role, i.status, i.parentId ?? "-", i.agent, formatAge(i.createdAt, now), shortPath(i.workDir)]);
+  const header = ["ID", "ROLE", "STATUS", "PARENT", "AGENT", "AGE", "WORKDIR"];
+  // One node is the usual case, and its name would only repeat on every line.
+  if (new Set(instances.map((i) => i.tmux.node)).size <= 1) return table(header, rows);
+  return table([...header, "NODE"], rows.map((row, n) => [...row, instances[n]!.tmux.node ?? "-"]));
 }
 
 /** Children indented under their parent; an instance whose parent is filtered out is a root. */
