@@ -1,5 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { main } from "../src/index.js";
+import type { InstanceSummary } from "@tmux-claude/core";
+import { formatTable } from "../src/commands/list.js";
 import { formatAge, table, withProgress, type OutStream } from "../src/output.js";
 
 function capture(isTTY = false): OutStream & { text: string } {
@@ -19,6 +21,18 @@ describe("output", () => {
     expect(table(["ID", "ROLE"], [["exec-1", "executive"], ["exec-1.mgr-10", "manager"]])).toBe(
       "ID             ROLE\nexec-1         executive\nexec-1.mgr-10  manager",
     );
+  });
+
+  test("list names the nodes only when instances live on more than one", () => {
+    const now = Date.parse("2030-01-02T00:00:00Z");
+    const on = (id: string, node: string) =>
+      ({ id, role: "executive", status: "idle", parentId: null, agent: "echo", createdAt: "2030-01-01T23:59:00Z", workDir: "/w", children: [], tmux: { node } }) as unknown as InstanceSummary;
+    expect(formatTable([on("exec-1", "a"), on("exec-2", "a")], now).split("\n")[0]).not.toContain("NODE");
+    expect(formatTable([on("exec-1", "a"), on("exec-2", "b:sock")], now).split("\n")).toEqual([
+      "ID      ROLE       STATUS  PARENT  AGENT  AGE  WORKDIR  NODE",
+      "exec-1  executive  idle    -       echo   1m   /w       a",
+      "exec-2  executive  idle    -       echo   1m   /w       b:sock",
+    ]);
   });
 
   test("formatAge", () => {

@@ -66,6 +66,8 @@ export const instanceOutput = z.object({
   statusReason: z.string().optional(),
   workDir: z.string(),
   createdAt: z.string(),
+  /** The node (machine and tmux server) it lives on. */
+  node: z.string().optional(),
 });
 
 export const listedInstanceOutput = instanceOutput.extend({ children: z.array(z.string()) });

@@ -337,6 +337,7 @@ function instanceView(r: InstanceRecord): z.output<typeof s.instanceOutput> {
     statusReason: r.statusReason,
     workDir: r.workDir,
     createdAt: r.createdAt,
+    node: r.tmux.node,
   };
 }
 
