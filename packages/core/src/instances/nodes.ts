@@ -82,11 +82,11 @@ export class Nodes {
     return answer as RouteResults[R["operation"]];
   }
 
-  private unreachable(request: RouteRequest): TmuxClaudeError {
+  private unreachable(request: RouteRequest, why?: string): TmuxClaudeError {
     const plugins = this.hooks.route.taps.map((tap) => tap.name);
-    const taps = plugins.length
-      ? `the route tap(s) of plugin(s) ${plugins.map((p) => `"${p}"`).join(", ")} returned nothing for it`
-      : "no plugin taps the route hook";
+    const taps =
+      why ??
+      (plugins.length ? `the route tap(s) of plugin(s) ${plugins.map((p) => `"${p}"`).join(", ")} returned nothing for it` : "no plugin taps the route hook");
     return new TmuxClaudeError(
       ErrorCodes.NODE_UNREACHABLE,
       `Node "${request.node}" could not be reached to ${describe(request)} (this is node "${this.id}"): ${taps}. Add a routing plugin that reaches node "${request.node}" (e.g. the redis plugin) to plugins in your config on both nodes, and check that a kernel of node "${request.node}" is running.`,
@@ -97,6 +97,8 @@ export class Nodes {
   private routeFailed(request: RouteRequest, error: unknown): unknown {
     // Only our own wrapping of a route tap's failure is a routing failure; anything else is an answer.
     if (!isTmuxClaudeError(error, ErrorCodes.PLUGIN_HOOK_FAILED) || error.details.hook !== "route") return error;
+    // The other node's kernel is closed (or not started yet): to this node, that node is not reachable now.
+    if (isTmuxClaudeError(error.cause, ErrorCodes.KERNEL_STATE)) return this.unreachable(request, `its kernel answered "${error.cause.message.replace(/\.$/u, "")}"`);
     if (isTmuxClaudeError(error.cause)) return error.cause;
     const plugin = error.details.plugin;
     const reason = error.cause instanceof Error ? error.cause.message : String(error.cause);

@@ -94,6 +94,7 @@ describe("from node A, operations on node B's instance", () => {
   test("with B's kernel closed, A lists B's instance with its node and last status, and says B is unreachable", async () => {
     await a.read(id, { wait: true });
     await b.close();
+    await expectError(a.read(id), ErrorCodes.NODE_UNREACHABLE, '"node-b"', `"${id}"`, "its kernel answered");
     peers.delete("node-b");
     const listed = (await a.list()).find((r) => r.id === id);
     expect(listed?.tmux.node).toBe("node-b");
