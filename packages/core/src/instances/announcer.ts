@@ -28,7 +28,7 @@ export class Announcer {
   constructor(private readonly deps: ManagerDeps) {}
 
   async start(serving: boolean): Promise<void> {
-    this.owner = new EventOwner(this.deps.stateDir, this.deps.node, serving);
+    this.owner = new EventOwner(this.deps.stateDir, this.deps.nodes.id, serving);
     await this.owner.start();
   }
 
@@ -55,7 +55,7 @@ export class Announcer {
 
   /** What every event carries: a fresh id, the instance, this node, the time. */
   meta(instanceId: string): EventMeta {
-    return { eventId: randomUUID(), instanceId, node: this.deps.node, at: new Date().toISOString() };
+    return { eventId: randomUUID(), instanceId, node: this.deps.nodes.id, at: new Date().toISOString() };
   }
 }
 

@@ -75,9 +75,7 @@ export interface ManagerDeps {
   adapters: ReadonlyMap<string, AgentAdapter>;
   logger: Logger;
   stateDir: string;
-  /** This kernel's node: the machine and tmux socket its instances live on. */
-  node: string;
-  /** This kernel's node, and how operations reach other nodes' instances. */
+  /** This kernel's node (`nodes.id`: the machine and tmux socket its instances live on), and how operations reach other nodes' instances. */
   nodes: Nodes;
 }
 

@@ -146,7 +146,6 @@ export class Kernel {
       adapters: this.adapters,
       logger: this.logger,
       stateDir: this.stateDir,
-      node: this.node,
       nodes: new Nodes(this.node, this.hooks),
     });
     await this.hooks.init.promise(this);
