@@ -65,11 +65,19 @@ export type {
   QueuedMessage,
   StateStore,
   StoreChange,
+  StoreWatch,
+  Lease,
+  LockOptions,
+  QueueClaim,
+  RecoveredClaim,
+  ClaimOptions,
+  ClaimOutcome,
   TmuxLocation,
   LaunchRecord,
 } from "./store/types.js";
 export { INSTANCE_STATUSES } from "./store/types.js";
 export { FileStore } from "./store/file-store.js";
+export { MemoryStore } from "./store/memory-store.js";
 export { TmuxRuntime, MONITOR_PREFIX, type PaneInfo, type TmuxRuntimeOptions } from "./tmux/runtime.js";
 export { sessionNameFor } from "./tmux/quote.js";
 export { findLeftovers, removeLeftovers, isStaleMonitor, monitorOwner, type Leftovers, type LeftoverOptions } from "./tmux/leftovers.js";

@@ -1,6 +1,6 @@
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import type { KernelHooks, ReadyGate } from "../kernel/hooks.js";
-import type { InstanceRecord, StateStore } from "../store/types.js";
+import type { InstanceRecord, StateStore, StoreWatch } from "../store/types.js";
 
 /**
  * After the deadline, taps get this long to reject with their own explanation
@@ -96,11 +96,11 @@ export function untilRecord(store: StateStore, id: string, accept: (record: Inst
     let settled = false;
     let checking = false;
     let again = false;
-    let stopWatching: (() => void) | undefined;
+    let watching: StoreWatch | undefined;
     const finish = (settle: () => void) => {
       if (settled) return;
       settled = true;
-      stopWatching?.();
+      watching?.stop();
       signal.removeEventListener("abort", onAbort);
       settle();
     };
@@ -132,10 +132,10 @@ export function untilRecord(store: StateStore, id: string, accept: (record: Inst
       }
     };
     signal.addEventListener("abort", onAbort, { once: true });
-    // Watch before the first read: a change between the read and the watch is not missed.
-    stopWatching = store.watch((change) => {
+    // Read once the watch is ready: a change between the read and the watch is not missed.
+    watching = store.watch((change) => {
       if (change.kind === "instance" && change.id === id) void check();
     });
-    void check();
+    watching.ready.then(check, (error: unknown) => finish(() => reject(error)));
   });
 }

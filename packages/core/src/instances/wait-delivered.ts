@@ -80,7 +80,7 @@ export function waitDelivered(deps: DeliveryWaitDeps, instanceId: string, messag
     events.on("deliveryFailed", onFailed);
     events.on("status", onStatus);
     // Another process (serve, a restart, a terminate) may deliver, drop or end it.
-    const unwatch = store.watch((change) => {
+    const watching = store.watch((change) => {
       if ((change.kind === "queue" && change.instanceId === instanceId) || (change.kind === "instance" && change.id === instanceId)) checkOrFail();
     });
     const timer = setTimeout(
@@ -96,7 +96,7 @@ export function waitDelivered(deps: DeliveryWaitDeps, instanceId: string, messag
     );
     cleanups.push(() => {
       clearTimeout(timer);
-      unwatch();
+      watching.stop();
       events.off("delivered", onDelivered);
       events.off("deliveryFailed", onFailed);
       events.off("status", onStatus);
@@ -104,6 +104,8 @@ export function waitDelivered(deps: DeliveryWaitDeps, instanceId: string, messag
     });
 
     void (async () => {
+      // Decide only once every later change will be seen.
+      await watching.ready;
       await check();
       if (!settled) await follow();
     })().catch(finish);

@@ -4,20 +4,23 @@
  *
  *   instances/<id>.json                  one record per file, replaced atomically
  *   ids/<id>                             reservation markers, never deleted
- *   queue/<instanceId>@<seq>@<msg>.json  one file per queued message (flat: one watch sees all)
- *   locks/                               named mutexes (see lock.ts)
+ *   queue/, claims/                      queued messages and their claims (see file-queue.ts)
+ *   locks/                               named locks under leases (see lock.ts)
  *
  * Every file is written under a temporary name ending in `.tmp` and renamed
  * into place, so a reader (or a process killed mid-write) never sees half a
  * file. Data is not fsync'ed: a killed process loses nothing the kernel has
  * accepted; only a power cut can lose the last writes.
  */
-import { randomBytes } from "node:crypto";
-import { type FSWatcher, promises as fs, mkdirSync, watch as watchDir } from "node:fs";
+import { type FSWatcher, mkdirSync, promises as fs, watch as watchDir } from "node:fs";
 import path from "node:path";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
-import { cleanLockDir, safeName, withFileLock, type LockOptions } from "./lock.js";
-import type { InstanceRecord, QueuedMessage, StateStore, StoreChange } from "./types.js";
+import { fileStamp, listDir, readJson, removeStaleTmp, storeFailed, unlinkIfExists, writeAtomic } from "./file-io.js";
+import { FileQueue, nextSeq } from "./file-queue.js";
+import { jsonName, queueFileInstance, watchDirs } from "./file-watch.js";
+import { cleanLockDir, withFileLock } from "./lock.js";
+import { errorCode } from "./safe-name.js";
+import type { ClaimOptions, ClaimOutcome, InstanceRecord, Lease, LockOptions, QueueClaim, QueuedMessage, StateStore, StoreChange, StoreWatch } from "./types.js";
 
 /** Temporary files older than this belong to a process that died mid-write. */
 const STALE_TMP_MS = 60_000;
@@ -29,21 +32,6 @@ const PREFIX_PATTERN = /^[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*$/u;
  * temporary name, `<id>@<seq 39>@<message id, at most 48>.json.<pid>.<hex>.tmp`.
  */
 const MAX_ID_LENGTH = 128;
-const MAX_MESSAGE_ID_PART = 48;
-
-function errorCode(error: unknown): string | undefined {
-  return typeof error === "object" && error !== null ? (error as { code?: string }).code : undefined;
-}
-
-function storeFailed(action: string, file: string, error: unknown): TmuxClaudeError {
-  const reason = error instanceof Error ? error.message : String(error);
-  return new TmuxClaudeError(
-    ErrorCodes.STORE_FAILED,
-    `Could not ${action} ${file}: ${reason}. Check that the state directory exists, is writable by this user and the disk is not full.`,
-    { path: file },
-    { cause: error },
-  );
-}
 
 function assertId(id: unknown, what: string): asserts id is string {
   if (typeof id !== "string" || !ID_PATTERN.test(id) || id.length > MAX_ID_LENGTH) {
@@ -55,35 +43,17 @@ function assertId(id: unknown, what: string): asserts id is string {
   }
 }
 
-// Queue file sequence: sorts FIFO within this process even within one
-// millisecond and if the clock steps back; across processes, by time.
-let lastSeqMs = 0;
-let seqCounter = 0;
-function nextSeq(): string {
-  lastSeqMs = Math.max(lastSeqMs, Date.now());
-  seqCounter += 1;
-  return `${String(lastSeqMs).padStart(15, "0")}-${String(seqCounter).padStart(12, "0")}-${String(process.pid).padStart(10, "0")}`;
-}
-
-/** A file's identity and version: a write by rename gives a new inode. */
-async function fileStamp(file: string): Promise<string | undefined> {
-  try {
-    const info = await fs.stat(file, { bigint: true });
-    return `${info.ino}:${info.mtimeNs}:${info.size}`;
-  } catch {
-    return undefined;
-  }
-}
-
 export class FileStore implements StateStore {
   readonly dir: string;
   private readonly instancesDir: string;
   private readonly idsDir: string;
   private readonly queueDir: string;
+  private readonly claimsDir: string;
   private readonly locksDir: string;
+  private readonly queues: FileQueue;
   private layout: Promise<void> | undefined;
   private layoutDone = false;
-  private readonly stopFns = new Set<() => void>();
+  private readonly watches = new Set<StoreWatch>();
   /**
    * Parsed records by file name. inotify tells us when a file changes, so
    * `list` and `get` need no reads while nothing changed; `update` always
@@ -99,23 +69,31 @@ export class FileStore implements StateStore {
     this.instancesDir = path.join(this.dir, "instances");
     this.idsDir = path.join(this.dir, "ids");
     this.queueDir = path.join(this.dir, "queue");
+    this.claimsDir = path.join(this.dir, "claims");
     this.locksDir = path.join(this.dir, "locks");
+    this.queues = new FileQueue(this.queueDir, this.claimsDir, (key, fn) => this.withLock(key, fn));
+  }
+
+  private get dirs(): string[] {
+    return [this.instancesDir, this.idsDir, this.queueDir, this.claimsDir, this.locksDir];
   }
 
   async init(): Promise<void> {
     await this.ready();
     await Promise.all([
-      this.removeStaleTmp(this.instancesDir),
-      this.removeStaleTmp(this.queueDir),
+      removeStaleTmp(this.instancesDir, STALE_TMP_MS),
+      removeStaleTmp(this.queueDir, STALE_TMP_MS),
+      removeStaleTmp(this.claimsDir, STALE_TMP_MS),
       cleanLockDir(this.locksDir, STALE_TMP_MS),
     ]);
   }
 
   async close(): Promise<void> {
-    for (const stop of [...this.stopFns]) stop();
+    for (const watch of [...this.watches]) watch.stop();
     this.cacheWatcher?.close();
     this.cacheWatcher = undefined;
     this.cache.clear();
+    await this.queues.close();
   }
 
   // -------------------------------------------------------------------------
@@ -148,15 +126,9 @@ export class FileStore implements StateStore {
   }
 
   private async highestReserved(base: string): Promise<number> {
-    let names: string[];
-    try {
-      names = await fs.readdir(this.idsDir);
-    } catch (error) {
-      throw storeFailed("list reserved ids in", this.idsDir, error);
-    }
     const start = `${base}-`;
     let highest = 0;
-    for (const name of names) {
+    for (const name of await listDir(this.idsDir, "reserved ids")) {
       if (!name.startsWith(start)) continue;
       const rest = name.slice(start.length);
       if (!/^[1-9]\d*$/u.test(rest)) continue;
@@ -176,12 +148,7 @@ export class FileStore implements StateStore {
 
   async list(): Promise<InstanceRecord[]> {
     await this.ready();
-    let names: string[];
-    try {
-      names = await fs.readdir(this.instancesDir);
-    } catch (error) {
-      throw storeFailed("list instance records in", this.instancesDir, error);
-    }
+    const names = await listDir(this.instancesDir, "instance records");
     const records = await Promise.all(names.filter((name) => name.endsWith(".json")).map((name) => this.cachedRecord(name)));
     return records
       .filter((record): record is InstanceRecord => record !== undefined)
@@ -192,7 +159,7 @@ export class FileStore implements StateStore {
     assertId(record?.id, "Instance id");
     await this.ready();
     await this.withLock(recordLockKey(record.id), async () => {
-      await this.writeAtomic(this.recordPath(record.id), record);
+      await writeAtomic(this.recordPath(record.id), record);
       await this.remember(`${record.id}.json`, record);
     });
   }
@@ -211,7 +178,7 @@ export class FileStore implements StateStore {
           `The updater for instance "${id}" returned a record with id ${JSON.stringify(next?.id)}; an update cannot change the id. Return the record with its id unchanged.`,
         );
       }
-      await this.writeAtomic(file, next);
+      await writeAtomic(file, next);
       await this.remember(`${id}.json`, next);
       return next;
     });
@@ -221,10 +188,9 @@ export class FileStore implements StateStore {
     assertId(id, "Instance id");
     await this.ready();
     await this.withLock(recordLockKey(id), async () => {
-      await this.unlinkIfExists(this.recordPath(id));
+      await unlinkIfExists(this.recordPath(id));
       this.forget(`${id}.json`);
-      const files = await this.queueFiles(id);
-      await Promise.all(files.map((name) => this.unlinkIfExists(path.join(this.queueDir, name))));
+      await this.queues.removeAll(id);
     });
   }
 
@@ -291,7 +257,7 @@ export class FileStore implements StateStore {
   }
 
   private async readRecord(file: string): Promise<InstanceRecord | undefined> {
-    const value = await this.readJson(file, "instance record");
+    const value = await readJson(file, "instance record");
     if (value === undefined) return undefined;
     if (typeof value !== "object" || value === null || typeof (value as { id?: unknown }).id !== "string") {
       throw new TmuxClaudeError(
@@ -307,7 +273,7 @@ export class FileStore implements StateStore {
   // queue
 
   async enqueue(message: QueuedMessage): Promise<void> {
-    // Take the sequence number before any await, so calls made in a row keep their order.
+    // Taken before any await, so calls made in a row keep their order.
     const seq = nextSeq();
     assertId(message?.instanceId, "Queue instance id");
     if (typeof message.id !== "string" || message.id.length === 0) {
@@ -317,106 +283,74 @@ export class FileStore implements StateStore {
       );
     }
     await this.ready();
-    await this.writeAtomic(path.join(this.queueDir, `${message.instanceId}@${seq}@${safeName(message.id, MAX_MESSAGE_ID_PART)}.json`), message);
+    await this.queues.enqueue(message, seq);
   }
 
   async queue(instanceId: string): Promise<QueuedMessage[]> {
     assertId(instanceId, "Queue instance id");
     await this.ready();
-    const files = await this.queueFiles(instanceId);
-    const messages = await Promise.all(
-      files.map((name) => this.readJson(path.join(this.queueDir, name), "queued message") as Promise<QueuedMessage | undefined>),
-    );
-    return messages.filter((message): message is QueuedMessage => message !== undefined);
+    return this.queues.queue(instanceId);
   }
 
   async dequeue(instanceId: string, messageId: string): Promise<boolean> {
     assertId(instanceId, "Queue instance id");
     await this.ready();
-    const suffix = `@${safeName(messageId, MAX_MESSAGE_ID_PART)}.json`;
-    for (const name of await this.queueFiles(instanceId)) {
-      if (!name.endsWith(suffix)) continue;
-      // unlink succeeds for exactly one caller: that is the claim.
-      if (await this.unlinkIfExists(path.join(this.queueDir, name))) return true;
-    }
-    return false;
+    return this.queues.dequeue(instanceId, messageId);
   }
 
-  /** Names of the queue files of one instance, oldest first. */
-  private async queueFiles(instanceId: string): Promise<string[]> {
-    let names: string[];
-    try {
-      names = await fs.readdir(this.queueDir);
-    } catch (error) {
-      throw storeFailed("list the message queue in", this.queueDir, error);
-    }
-    const start = `${instanceId}@`;
-    return names.filter((name) => name.startsWith(start) && name.endsWith(".json")).sort(compare);
+  async claim(instanceId: string, options?: ClaimOptions): Promise<ClaimOutcome> {
+    assertId(instanceId, "Queue instance id");
+    await this.ready();
+    return this.queues.claim(instanceId, options);
+  }
+
+  ack(claim: QueueClaim): Promise<boolean> {
+    return this.queues.ack(claim);
+  }
+
+  release(claim: QueueClaim): Promise<void> {
+    return this.queues.release(claim);
   }
 
   // -------------------------------------------------------------------------
   // locks and changes
 
-  async withLock<T>(key: string, fn: () => Promise<T>, options?: LockOptions): Promise<T> {
+  async withLock<T>(key: string, fn: (lease: Lease) => Promise<T>, options?: LockOptions): Promise<T> {
     await this.ready();
     return withFileLock(this.locksDir, key, fn, options);
   }
 
-  watch(listener: (change: StoreChange) => void): () => void {
-    this.readySync();
-    let stopped = false;
-    const deliver = (change: StoreChange): void => {
-      if (stopped) return;
-      try {
-        listener(change);
-      } catch (error) {
-        process.emitWarning(`A tmux-claude store watch listener threw on ${JSON.stringify(change)}: ${String(error)}`, {
-          code: ErrorCodes.STORE_FAILED,
-        });
-      }
+  watch(listener: (change: StoreChange) => void): StoreWatch {
+    try {
+      this.readySync();
+    } catch (error) {
+      return { ready: Promise.reject(error), stop: () => undefined };
+    }
+    const instance = (name: string): StoreChange | undefined => {
+      const id = jsonName(name);
+      return id === undefined ? undefined : { kind: "instance", id };
     };
-    const watchers: FSWatcher[] = [];
-    const open = (dir: string, toChange: (name: string) => StoreChange | undefined): void => {
-      let watcher: FSWatcher;
-      try {
-        // Renames into place arrive as an event for the final name (inotify IN_MOVED_TO).
-        watcher = watchDir(dir, { persistent: false }, (_event, filename) => {
-          if (typeof filename !== "string" || filename.endsWith(".tmp")) return;
-          const change = toChange(filename);
-          if (change) deliver(change);
-        });
-      } catch (error) {
-        for (const opened of watchers) opened.close();
-        throw storeFailed("watch", dir, error);
-      }
-      watcher.on("error", (error) => {
-        process.emitWarning(`Watching ${dir} for tmux-claude store changes stopped: ${String(error)}`, {
-          code: ErrorCodes.STORE_FAILED,
-        });
-      });
-      watchers.push(watcher);
-    };
-    open(this.instancesDir, (name) => (name.endsWith(".json") ? { kind: "instance", id: name.slice(0, -".json".length) } : undefined));
-    open(this.queueDir, (name) => {
-      const at = name.indexOf("@");
-      return at > 0 && name.endsWith(".json") ? { kind: "queue", instanceId: name.slice(0, at) } : undefined;
-    });
-    const stop = (): void => {
-      if (stopped) return;
-      stopped = true;
-      for (const watcher of watchers) watcher.close();
-      this.stopFns.delete(stop);
-    };
-    this.stopFns.add(stop);
-    return stop;
+    const queue = (instanceId: string | undefined): StoreChange | undefined => (instanceId === undefined ? undefined : { kind: "queue", instanceId });
+    const watch: StoreWatch = watchDirs(
+      [
+        [this.instancesDir, instance],
+        [this.queueDir, (name) => queue(queueFileInstance(name))],
+        // A claim that ends lets the next claimer in.
+        [this.claimsDir, (name) => queue(jsonName(name))],
+      ],
+      listener,
+      () => this.watches.delete(watch),
+    );
+    this.watches.add(watch);
+    return watch;
   }
 
   // -------------------------------------------------------------------------
-  // files
+  // directories
 
   private ready(): Promise<void> {
     this.layout ??= Promise.all(
-      [this.instancesDir, this.idsDir, this.queueDir, this.locksDir].map((dir) =>
+      this.dirs.map((dir) =>
         fs.mkdir(dir, { recursive: true, mode: 0o700 }).catch((error: unknown) => {
           throw storeFailed("create state directory", dir, error);
         }),
@@ -433,83 +367,16 @@ export class FileStore implements StateStore {
     return this.layout;
   }
 
-  /** watch() must return synchronously, so it creates the directories it watches itself. */
+  /** watch() sets its watches up before it returns, so it creates the directories it watches itself. */
   private readySync(): void {
     if (this.layoutDone) return;
-    for (const dir of [this.instancesDir, this.idsDir, this.queueDir, this.locksDir]) {
+    for (const dir of this.dirs) {
       try {
         mkdirSync(dir, { recursive: true, mode: 0o700 });
       } catch (error) {
         throw storeFailed("create state directory", dir, error);
       }
     }
-  }
-
-  private async writeAtomic(file: string, value: unknown): Promise<void> {
-    const tmp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-    try {
-      await fs.writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600, flag: "wx" });
-      await fs.rename(tmp, file);
-    } catch (error) {
-      await fs.unlink(tmp).catch(() => undefined);
-      throw storeFailed("write", file, error);
-    }
-  }
-
-  /** The parsed file, or undefined when it does not exist. */
-  private async readJson(file: string, what: string): Promise<unknown> {
-    let text: string;
-    try {
-      text = await fs.readFile(file, "utf8");
-    } catch (error) {
-      if (errorCode(error) === "ENOENT") return undefined;
-      throw storeFailed(`read ${what}`, file, error);
-    }
-    try {
-      return JSON.parse(text);
-    } catch (error) {
-      throw new TmuxClaudeError(
-        ErrorCodes.STORE_FAILED,
-        `The ${what} ${file} is not valid JSON (${error instanceof Error ? error.message : String(error)}). ` +
-          `The store writes files atomically, so something else changed it; fix or remove the file.`,
-        { path: file },
-        { cause: error },
-      );
-    }
-  }
-
-  /** True when this call removed the file. */
-  private async unlinkIfExists(file: string): Promise<boolean> {
-    try {
-      await fs.unlink(file);
-      return true;
-    } catch (error) {
-      if (errorCode(error) === "ENOENT") return false;
-      throw storeFailed("remove", file, error);
-    }
-  }
-
-  private async removeStaleTmp(dir: string): Promise<void> {
-    let names: string[];
-    try {
-      names = await fs.readdir(dir);
-    } catch (error) {
-      throw storeFailed("list", dir, error);
-    }
-    const cutoff = Date.now() - STALE_TMP_MS;
-    await Promise.all(
-      names
-        .filter((name) => name.endsWith(".tmp"))
-        .map(async (name) => {
-          const file = path.join(dir, name);
-          try {
-            const stat = await fs.lstat(file);
-            if (stat.mtimeMs < cutoff) await fs.unlink(file);
-          } catch (error) {
-            if (errorCode(error) !== "ENOENT") throw storeFailed("remove stale temporary file", file, error);
-          }
-        }),
-    );
   }
 }
 

@@ -38,7 +38,7 @@ export async function isStaleMonitor(session: string): Promise<boolean> {
 export async function withSocketLock<T>(socket: string, fn: () => Promise<T>): Promise<T> {
   const release =
     (await acquireMachineMutex(`tmux-${socket}`, { timeoutMs: SOCKET_LOCK_TIMEOUT_MS })) ??
-    (await acquireLock(connectLockDir(), `tmux-${socket}`, { timeoutMs: SOCKET_LOCK_TIMEOUT_MS }));
+    (await acquireLock(connectLockDir(), `tmux-${socket}`, { timeoutMs: SOCKET_LOCK_TIMEOUT_MS })).release;
   try {
     return await fn();
   } finally {
