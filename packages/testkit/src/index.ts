@@ -30,3 +30,5 @@ export { claudeReleases, newestClaudeVersion, NEWEST_CLAUDE_ENV } from "./claude
 export type { ClaudeRelease, ClaudeReleasesOptions } from "./claude-releases.js";
 export { TestkitError, TestkitErrorCodes } from "./errors.js";
 export type { TestkitErrorCode } from "./errors.js";
+export { childProcessPeer, contractMessage, contractRecord, inProcessPeer, runPeerCommand, runStoreContract, servePeer } from "./store-contract/index.js";
+export type { PeerCommand, StoreContractSubject, StorePeer } from "./store-contract/index.js";
