@@ -92,6 +92,28 @@ export interface DriverContext {
   updateAgentState(patch: Record<string, unknown>): Promise<void>;
 }
 
+/**
+ * The agent's own record of the input it accepted (Claude Code's
+ * UserPromptSubmit hook events, a program's input log). A kernel that takes
+ * over the delivery of a message from a kernel killed mid-delivery asks it
+ * whether the message got in before typing it again: with evidence, queued
+ * messages are delivered exactly once; without, at least once.
+ */
+export interface SubmissionEvidence {
+  /** A position in that record, taken before a message is typed; the kernel stores it with its claim. */
+  mark(): Promise<string>;
+  /** Whether the agent accepted `text` (as given to `submit`) after `mark`. */
+  submittedSince(mark: string, text: string): Promise<boolean>;
+}
+
+export interface SubmitOptions {
+  /**
+   * An earlier attempt to type this message was cut off (its kernel died):
+   * text it left on the agent's input line must be cleared first.
+   */
+  retyping?: boolean;
+}
+
 /** Drives one running instance: tells its state, submits its input. */
 export interface AgentDriver {
   /** Called once when the kernel attaches (after launch, or re-attaching after a restart of the kernel). */
@@ -101,7 +123,9 @@ export interface AgentDriver {
    * The kernel serializes calls per instance and only calls this when the
    * instance may take input (or the sender asked to interrupt).
    */
-  submit(text: string, signal: AbortSignal): Promise<void>;
+  submit(text: string, signal: AbortSignal, options?: SubmitOptions): Promise<void>;
+  /** Present when the adapter can tell whether a message was accepted (see SubmissionEvidence). */
+  readonly evidence?: SubmissionEvidence;
   /** Tokens used so far, where the adapter can tell (e.g. from a transcript). */
   usage?(): Promise<TokenUsage | undefined>;
   /** The instance is gone or the kernel closes; release listeners and timers. */

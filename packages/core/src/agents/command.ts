@@ -1,7 +1,9 @@
+import path from "node:path";
 import { z } from "zod";
 import { regexSource } from "../config/regex.js";
-import type { AgentAdapter, AgentDriver, DriverContext } from "./adapter.js";
+import type { AgentAdapter, AgentDriver, DriverContext, SubmissionEvidence, SubmitOptions } from "./adapter.js";
 import { waitForOutput } from "./adapter.js";
+import { jsonlEvidence } from "./submission-evidence.js";
 
 /**
  * Options of the `command` adapter, in `agents.<name>`. Patterns are regular
@@ -19,6 +21,15 @@ export const commandAgentOptions = z.object({
   waitingPattern: regexSource("mu").optional(),
   /** Key that submits input. */
   submitKey: z.string().min(1, 'a tmux key name such as "Enter" or "C-m"').default("Enter"),
+  /**
+   * An absolute path where the program appends one JSON line with a `text`
+   * field for every input it accepted. With it, a queued message whose
+   * delivery was cut off by a crash is not typed twice (exactly once);
+   * without it, it is typed again (at least once).
+   */
+  inputLog: z.string().refine((value) => path.isAbsolute(value), "an absolute path").optional(),
+  /** Key that empties the input line (e.g. "C-u"), pressed before typing again a message whose earlier attempt was cut off. */
+  clearKey: z.string().min(1, 'a tmux key name such as "C-u"').optional(),
 });
 
 export type CommandAgentOptions = z.output<typeof commandAgentOptions>;
@@ -46,6 +57,7 @@ class CommandDriver implements AgentDriver {
   /** While typing a submission the prompt line holds unsent text: not a state change. */
   private typing = false;
   private disposed = false;
+  readonly evidence: SubmissionEvidence | undefined;
 
   constructor(
     private readonly ctx: DriverContext,
@@ -55,6 +67,9 @@ class CommandDriver implements AgentDriver {
     this.ready = new RegExp(options.readyPattern ?? options.idlePattern, "mu");
     this.busy = options.busyPattern ? new RegExp(options.busyPattern, "u") : undefined;
     this.waiting = options.waitingPattern ? new RegExp(options.waitingPattern, "mu") : undefined;
+    this.evidence = options.inputLog
+      ? jsonlEvidence(options.inputLog, (line, text) => typeof line === "object" && line !== null && (line as { text?: unknown }).text === text)
+      : undefined;
   }
 
   /** Subscribe to output and look at the screen once, so the first status is known on return. */
@@ -63,9 +78,10 @@ class CommandDriver implements AgentDriver {
     await this.evaluate();
   }
 
-  async submit(text: string, signal: AbortSignal): Promise<void> {
+  async submit(text: string, signal: AbortSignal, options: SubmitOptions = {}): Promise<void> {
     this.typing = true;
     try {
+      if (options.retyping && this.options.clearKey) await this.ctx.pane.sendKey(this.options.clearKey);
       if (text.length) await this.ctx.pane.sendText(text);
       // The receipt: the program echoes the line break once it read the submit key.
       const accepted = waitForOutput(this.ctx.pane, (data) => data.includes(0x0a) || data.includes(0x0d), signal);

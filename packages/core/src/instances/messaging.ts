@@ -1,16 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { ErrorCodes, TmuxClaudeError, quoteScreen } from "../errors.js";
 import type { DeliveryReceipt, OutgoingMessage, WhenBusy } from "../kernel/hooks.js";
+import type { SubmitOptions } from "../agents/adapter.js";
 import type { InstanceRecord } from "../store/types.js";
 import { typeableText } from "../tmux/typeable.js";
+import { DeliveryAttemptError, deliverNext } from "./delivery.js";
 import { exitedError } from "./failures.js";
 import { KeyedChain } from "./keyed-chain.js";
 import type { Registry } from "./registry.js";
 import { DELIVERABLE, type Live, type ManagerDeps, type SendOptions } from "./types.js";
 import { waitDelivered } from "./wait-delivered.js";
-
-/** After a failed delivery of a queued message, try again this much later. */
-const DRAIN_RETRY_MS = 2_000;
 
 /**
  * Where a message goes after `send`: `beforeSend` may rewrite it, `route` may
@@ -122,36 +121,71 @@ export class Messaging {
     return queue.length;
   }
 
-  /** Deliver the oldest queued message if the instance can take it now. */
+  /** Deliver the oldest queued message if the instance can take it now (see delivery.ts). */
   drain(id: string): void {
     const live = this.registry.get(id);
     if (!live || this.registry.closed || !DELIVERABLE.has(live.record.status)) return;
     const { store, logger } = this.deps;
-    let attempted: string | undefined;
+    const deps = { store, logger, submit: (target: Live, text: string, options?: SubmitOptions) => this.submit(target, text, options) };
     void this.lines
       .run(id, () =>
         this.sendLock(id, async () => {
           const current = this.registry.get(id);
-          if (!current || !DELIVERABLE.has(current.record.status)) return;
-          const [next] = await store.queue(id);
-          if (!next) return;
-          attempted = next.id;
-          await this.submit(current, next.text);
-          await store.dequeue(id, next.id);
-          logger.debug({ instance: id, message: next.id }, "delivered a queued message");
-          this.registry.events.emit("delivered", next.id);
-          this.announceDelivery(next, { messageId: next.id, instanceId: id, state: "delivered", acceptedAt: new Date().toISOString() }, true);
+          if (!current || !DELIVERABLE.has(current.record.status)) return undefined;
+          return deliverNext(deps, current);
         }),
       )
-      .catch((error: unknown) => {
-        logger.warn({ err: error, instance: id }, "delivering a queued message failed; it stays queued and is tried again");
-        // A sender waiting for this very message learns now, not at its timeout.
-        if (attempted) this.registry.events.emit("deliveryFailed", attempted, error);
-        if (this.registry.closed || !this.registry.has(id)) return;
-        // Nothing else may happen to trigger the next attempt while the agent stays idle.
-        const retry = setTimeout(() => this.drain(id), DRAIN_RETRY_MS);
-        retry.unref();
-      });
+      .then(
+        (outcome) => {
+          if (outcome?.kind === "delivered") {
+            const { message } = outcome;
+            logger.debug({ instance: id, message: message.id, typed: outcome.typed }, "delivered a queued message");
+            this.registry.events.emit("delivered", message.id);
+            // Also when a dead kernel typed it: it died before it could tell.
+            this.announceDelivery(message, { messageId: message.id, instanceId: id, state: "delivered", acceptedAt: new Date().toISOString() }, true);
+          } else if (outcome?.kind === "held") {
+            // Its claimer acks (a queue change wakes us) or dies; then its lease runs out at `until`.
+            setTimeout(() => this.drain(id), Math.max(0, outcome.until - Date.now())).unref();
+          }
+        },
+        (error: unknown) => {
+          const attempted = error instanceof DeliveryAttemptError ? error.messageId : undefined;
+          const cause = error instanceof DeliveryAttemptError ? error.cause : error;
+          logger.warn({ err: cause, instance: id }, "delivering a queued message failed; it stays queued and is tried again when the agent shows a sign of life");
+          // A sender waiting for this very message learns now, not at its timeout.
+          if (attempted) this.registry.events.emit("deliveryFailed", attempted, cause);
+          if (!this.registry.closed) this.retryOnNextSign(id);
+        },
+      );
+  }
+
+  /** Retries waiting for their instance's next output or status change, by instance id. */
+  private readonly retries = new Map<string, () => void>();
+
+  /**
+   * Try a failed delivery again at the instance's next output or status change:
+   * what failed (no receipt, a pane that did not answer) can only change then.
+   */
+  private retryOnNextSign(id: string): void {
+    const live = this.registry.get(id);
+    if (!live || this.retries.has(id)) return;
+    const again = (): void => {
+      stop();
+      this.drain(id);
+    };
+    const onStatus = (changed: string): void => {
+      if (changed === id) again();
+    };
+    const stop = (): void => {
+      this.retries.delete(id);
+      live.listeners.delete(again);
+      this.registry.events.off("status", onStatus);
+      live.gone.signal.removeEventListener("abort", stop);
+    };
+    live.listeners.add(again);
+    this.registry.events.on("status", onStatus);
+    live.gone.signal.addEventListener("abort", stop, { once: true });
+    this.retries.set(id, stop);
   }
 
   /** Settles once every message handled so far settled. */
@@ -164,11 +198,11 @@ export class Messaging {
    * The driver gets the text as the pane will show it (`typeableText`), so what
    * it looks for on the screen is what was typed.
    */
-  private async submit(live: Live, text: string): Promise<void> {
+  private async submit(live: Live, text: string, options?: SubmitOptions): Promise<void> {
     const { sendTimeout } = this.deps.config.limits;
     const timeout = AbortSignal.timeout(sendTimeout);
     try {
-      await live.driver.submit(typeableText(text), AbortSignal.any([timeout, live.gone.signal]));
+      await live.driver.submit(typeableText(text), AbortSignal.any([timeout, live.gone.signal]), options);
     } catch (error) {
       if (error instanceof TmuxClaudeError) throw error;
       const screen = await this.registry.screenOf(live);
@@ -185,7 +219,9 @@ export class Messaging {
   /**
    * Sends to one instance from any process happen one at a time, so text and
    * Enter of two messages never interleave. A holder may wait up to a whole
-   * send timeout for its receipt, so waiters wait longer than that.
+   * send timeout for its receipt, so waiters wait longer than that; the lock
+   * itself is a lease the holder renews while it lives, so a holder killed
+   * with -9 frees it when its lease runs out, not after a send timeout.
    */
   private sendLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
     return this.deps.store.withLock(`send:${id}`, fn, { timeoutMs: this.deps.config.limits.sendTimeout * 2 + 5_000 });

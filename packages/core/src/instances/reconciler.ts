@@ -1,5 +1,5 @@
 import { ErrorCodes, isTmuxClaudeError } from "../errors.js";
-import type { InstanceRecord } from "../store/types.js";
+import type { InstanceRecord, StoreWatch } from "../store/types.js";
 import type { PaneSnapshot } from "../tmux/runtime.js";
 import { isSameProcess } from "../os/process-tree.js";
 import { tailText } from "./output-tail.js";
@@ -13,7 +13,7 @@ import type { Live, ManagerDeps } from "./types.js";
  * (serve), changes other processes write are followed.
  */
 export class Reconciler {
-  private unwatchStore: (() => void) | undefined;
+  private storeWatch: StoreWatch | undefined;
 
   constructor(
     private readonly deps: ManagerDeps,
@@ -27,17 +27,19 @@ export class Reconciler {
     runtime.on("disconnect", this.onDisconnect);
     await this.reconcile();
     if (this.registry.watchAll) {
-      this.unwatchStore = this.deps.store.watch((change) => {
+      this.storeWatch = this.deps.store.watch((change) => {
         if (change.kind === "instance") {
           void this.onStoreInstance(change.id).catch((error: unknown) => this.deps.logger.warn({ err: error, instance: change.id }, "could not follow a change of an instance"));
         } else this.registry.onDeliverable(change.instanceId);
       });
+      // Read the store once every later change will be reported: nothing falls in between.
+      await this.storeWatch.ready;
       await this.attachAll();
     }
   }
 
   stop(): void {
-    this.unwatchStore?.();
+    this.storeWatch?.stop();
     const { runtime } = this.deps;
     runtime.off("output", this.onOutput);
     runtime.off("panes", this.onPanes);

@@ -42,7 +42,8 @@ export async function createHarness(overrides: UserConfig = {}, watch: "all" | "
     logLevel: "warn",
     ...overrides,
     agents: {
-      echo: { adapter: "command", command: process.execPath, args: [ECHO_AGENT], env: { ECHO_AGENT_LOG: log } },
+      // The echo agent logs every line it accepts: the adapter's evidence, so queued messages are delivered exactly once across crashes.
+      echo: { adapter: "command", command: process.execPath, args: [ECHO_AGENT], env: { ECHO_AGENT_LOG: log }, inputLog: log, clearKey: "C-u" },
       ...overrides.agents,
     },
   };

@@ -481,6 +481,19 @@ describe("FileStore withLock", () => {
     );
   });
 
+  it("takes over another host's lock once its lease ran out, woken at the expiry", async () => {
+    const store = await openStore();
+    const lockPath = lockPathFor(path.join(dir, "locks"), "job");
+    await fs.mkdir(lockPath);
+    const expiresAt = Date.now() + 400;
+    await fs.writeFile(
+      path.join(lockPath, "owner"),
+      JSON.stringify({ pid: IMPOSSIBLE_PID, start: "1", host: "another-host", token: "remote-2", key: "job", expiresAt }),
+    );
+    await expectStoreError(store.withLock("job", async () => "never", { timeoutMs: 100 }), ErrorCodes.LOCK_TIMEOUT, "on host another-host", "lease until");
+    expect(await store.withLock("job", async () => Date.now(), { timeoutMs: 3_000 })).toBeGreaterThan(expiresAt);
+  });
+
   it("times out behind a holder in the same process", async () => {
     const store = await openStore();
     let open!: () => void;
@@ -536,7 +549,7 @@ describe("FileStore watch", () => {
   it("sees records and messages written by another process", async () => {
     const store = await openStore();
     const changes: StoreChange[] = [];
-    store.watch((change) => changes.push(change));
+    await store.watch((change) => changes.push(change)).ready;
     await startChild("put", dir, "w-1").done;
     await until(() => changes.some((change) => change.kind === "instance" && change.id === "w-1"), "the instance event");
     await startChild("enqueue", dir, "w-1", "m1").done;
@@ -555,7 +568,7 @@ describe("FileStore watch", () => {
     };
     process.on("warning", onWarning);
     try {
-      const stop = store.watch((change) => stopped.push(change));
+      const { stop } = store.watch((change) => stopped.push(change));
       store.watch(() => {
         throw new Error("listener bug");
       });

@@ -1,8 +1,9 @@
 import path from "node:path";
-import type { AgentDriver, DriverContext, TokenUsage } from "../adapter.js";
+import type { AgentDriver, DriverContext, SubmissionEvidence, TokenUsage } from "../adapter.js";
 import { PasteModeTracker } from "../paste-mode.js";
 import { ErrorCodes, TmuxClaudeError } from "../../errors.js";
 import { claudeInputText, hasVisibleText } from "./input-text.js";
+import { jsonlEvidence } from "../submission-evidence.js";
 import { EventLog, type HookEvent } from "./events.js";
 import { EVENTS_FILE, SETTINGS_FILE } from "./launch.js";
 import { bypassesPermissions, type ClaudeAgentOptions } from "./options.js";
@@ -78,11 +79,18 @@ export class ClaudeDriver implements AgentDriver {
   /** The last Stop, until `usage` saw its reply in the transcript. */
   private unwrittenStop: { transcript: string; reply: string } | undefined;
   private disposed = false;
+  readonly evidence: SubmissionEvidence;
 
   constructor(
     private readonly ctx: DriverContext,
     private readonly options: ClaudeAgentOptions,
   ) {
+    // A UserPromptSubmit hook event with the message's text is the evidence that Claude Code took it.
+    this.evidence = jsonlEvidence(path.join(ctx.instanceDir, EVENTS_FILE), (line, message) => {
+      const event = line as Partial<HookEvent> | null;
+      const prompt = event?.event === "UserPromptSubmit" ? event.payload?.prompt : undefined;
+      return typeof prompt === "string" && submittedText(prompt) === typedText(claudeInputText(message));
+    });
     const state = readState(ctx.agentState);
     this.sessionId = state.sessionId;
     this.launchId = state.launchId;
@@ -100,6 +108,7 @@ export class ClaudeDriver implements AgentDriver {
     if (this.screenMatters()) this.scheduleCheck();
   }
 
+  // Text left in the box by a cut-off attempt is cleared by every submit (clearDraft), so `retyping` needs nothing more.
   async submit(message: string, signal: AbortSignal): Promise<void> {
     const text = claudeInputText(message);
     if (!hasVisibleText(text)) {

@@ -1,0 +1,83 @@
+/**
+ * Delivers the oldest queued message of one instance: claim -> deliver -> ack.
+ *
+ * The rule after a crash: a claim handed over from a kernel that died before
+ * its ack (`claim.recovered`) is typed again only when the agent's evidence
+ * (AgentDriver.evidence: its own record of accepted input, read from the
+ * mark stored with the claim) shows the message never got in. Agents with
+ * evidence (Claude Code, a command agent with an `inputLog`) therefore get
+ * every queued message exactly once, across a `kill -9` at any moment;
+ * agents without evidence get it at least once (typed again after a crash
+ * that came between typing and ack).
+ */
+import type { Logger } from "pino";
+import type { SubmitOptions } from "../agents/adapter.js";
+import type { QueueClaim, QueuedMessage, StateStore } from "../store/types.js";
+import { typeableText } from "../tmux/typeable.js";
+import type { Live } from "./types.js";
+
+export type DeliveryOutcome =
+  | { kind: "empty" }
+  /** Another live process is delivering this instance's oldest message; try again at `until` or on the queue's next change. */
+  | { kind: "held"; until: number }
+  /** `typed` false: a recovered claim whose message the agent had already taken. */
+  | { kind: "delivered"; message: QueuedMessage; typed: boolean };
+
+export interface DeliveryDeps {
+  store: StateStore;
+  logger: Logger;
+  /** Type text into the instance and wait for its receipt (Messaging.submit). */
+  submit(live: Live, text: string, options?: SubmitOptions): Promise<void>;
+}
+
+/** Thrown when delivering a claimed message failed: names the message, which stays queued. */
+export class DeliveryAttemptError extends Error {
+  constructor(
+    readonly messageId: string,
+    override readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
+export async function deliverNext(deps: DeliveryDeps, live: Live): Promise<DeliveryOutcome> {
+  const { store, logger } = deps;
+  const id = live.record.id;
+  const evidence = live.driver.evidence;
+  // The mark is taken before the claim, so whatever this claim leads to typing comes after it.
+  const mark = await evidence?.mark();
+  const outcome = await store.claim(id, mark === undefined ? {} : { note: mark });
+  if (outcome.state === "empty") return { kind: "empty" };
+  if (outcome.state === "held") return { kind: "held", until: outcome.until };
+  const { claim } = outcome;
+  const { message } = claim;
+  const typed = typeableText(message.text);
+  try {
+    if (claim.recovered) {
+      const note = claim.recovered.note;
+      if (evidence && note !== undefined && (await evidence.submittedSince(note, typed))) {
+        logger.info({ instance: id, message: message.id }, "a kernel that died had delivered this queued message; not typing it again");
+        await ack(store, claim, logger);
+        return { kind: "delivered", message, typed: false };
+      }
+      logger.info({ instance: id, message: message.id, evidence: Boolean(evidence) }, "typing again a queued message whose delivery a dead kernel began");
+    }
+    await deps.submit(live, message.text, claim.recovered ? { retyping: true } : {});
+  } catch (error) {
+    // A failed attempt may still have got in (a receipt that came too late): the evidence decides.
+    const gotIn = evidence && mark !== undefined ? await evidence.submittedSince(mark, typed).catch(() => false) : false;
+    if (gotIn) {
+      await ack(store, claim, logger);
+      return { kind: "delivered", message, typed: true };
+    }
+    await store.release(claim).catch((releaseError: unknown) => logger.warn({ err: releaseError, instance: id }, "could not release a claim; it expires with its lease"));
+    throw new DeliveryAttemptError(message.id, error);
+  }
+  await ack(store, claim, logger);
+  return { kind: "delivered", message, typed: true };
+}
+
+async function ack(store: StateStore, claim: QueueClaim, logger: Logger): Promise<void> {
+  // False: our lease ran out and another kernel took the claim over; it finds the evidence and does not type it again.
+  if (!(await store.ack(claim))) logger.warn({ instance: claim.message.instanceId, message: claim.message.id }, "a claim was taken over before its ack");
+}
