@@ -9,6 +9,11 @@
  * every queued message exactly once, across a `kill -9` at any moment;
  * agents without evidence get it at least once (typed again after a crash
  * that came between typing and ack).
+ *
+ * A recovered claim is finished even when the agent does not look idle: the
+ * dead kernel only typed into an idle agent, so what makes it look busy now
+ * is most likely that kernel's half-typed text on its input line (a screen-
+ * read agent's prompt line no longer matches), which `retyping` clears.
  */
 import type { Logger } from "pino";
 import type { SubmitOptions } from "../agents/adapter.js";
@@ -40,7 +45,11 @@ export class DeliveryAttemptError extends Error {
   }
 }
 
-export async function deliverNext(deps: DeliveryDeps, live: Live): Promise<DeliveryOutcome> {
+/**
+ * Claim and deliver the oldest queued message. With `onlyRecovered`, deliver
+ * only a claim recovered from a dead kernel and give any other claim back.
+ */
+export async function deliverNext(deps: DeliveryDeps, live: Live, options: { onlyRecovered?: boolean } = {}): Promise<DeliveryOutcome> {
   const { store, logger } = deps;
   const id = live.record.id;
   const evidence = live.driver.evidence;
@@ -50,6 +59,10 @@ export async function deliverNext(deps: DeliveryDeps, live: Live): Promise<Deliv
   if (outcome.state === "empty") return { kind: "empty" };
   if (outcome.state === "held") return { kind: "held", until: outcome.until };
   const { claim } = outcome;
+  if (options.onlyRecovered && !claim.recovered) {
+    await store.release(claim);
+    return { kind: "empty" };
+  }
   const { message } = claim;
   const typed = typeableText(message.text);
   try {

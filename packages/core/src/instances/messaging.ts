@@ -121,18 +121,29 @@ export class Messaging {
     return queue.length;
   }
 
-  /** Deliver the oldest queued message if the instance can take it now (see delivery.ts). */
+  /** Attachments already checked for a delivery a dead kernel left half done. */
+  private readonly recoveryChecked = new WeakSet<Live>();
+
+  /**
+   * Deliver the oldest queued message if the instance can take it now (see
+   * delivery.ts). The first time for an attachment whose agent does not look
+   * idle, finish a delivery that a dead kernel began, if there is one.
+   */
   drain(id: string): void {
     const live = this.registry.get(id);
-    if (!live || this.registry.closed || !DELIVERABLE.has(live.record.status)) return;
+    if (!live || this.registry.closed) return;
+    const deliverable = DELIVERABLE.has(live.record.status);
+    if (!deliverable && this.recoveryChecked.has(live)) return;
+    this.recoveryChecked.add(live);
+    const onlyRecovered = !deliverable;
     const { store, logger } = this.deps;
     const deps = { store, logger, submit: (target: Live, text: string, options?: SubmitOptions) => this.submit(target, text, options) };
     void this.lines
       .run(id, () =>
         this.sendLock(id, async () => {
           const current = this.registry.get(id);
-          if (!current || !DELIVERABLE.has(current.record.status)) return undefined;
-          return deliverNext(deps, current);
+          if (!current || (!onlyRecovered && !DELIVERABLE.has(current.record.status))) return undefined;
+          return deliverNext(deps, current, { onlyRecovered });
         }),
       )
       .then(

@@ -2,31 +2,49 @@
  * The embedded store's message queues and their claims.
  *
  *   queue/<instanceId>@<seq>@<msg>.json   one file per queued message (flat: one watch sees all)
- *   claims/<instanceId>.json              the claim on an instance's oldest message, with its lease
+ *   claims/<instanceId>.claim/owner       the claim on an instance's oldest message
  *
- * Claims are made, renewed and ended under the short lock `queue:<id>`. Ack
- * removes the message before the claim, so a crash between the two leaves a
- * claim of a message that is gone, which the next claim ignores.
+ * A claim is a lock directory (lock-dir.ts) that is tried once, never waited
+ * for: placed complete with its owner (lease, claimed message, note) by one
+ * rename, taken over from a dead or expired claimer as a lock is. Ack removes
+ * the message before the claim, so a crash between the two leaves a claim of
+ * a message that is gone, which the next claimer takes over.
  */
 import path from "node:path";
-import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import { listDir, readJson, unlinkIfExists, writeAtomic } from "./file-io.js";
-import { isAbandoned, leaseMsOf, ownLease, parseOwner, type LeaseOwner } from "./lease-owner.js";
+import { leaseMsOf, ownLease, type LeaseOwner } from "./lease-owner.js";
+import { OWNERLESS_STALE_MS, isTakeable, prepareLockDir, readHolder, releaseLockDir, removeLockDir, renewLockDir, steal, tryPlace, type Holder } from "./lock-dir.js";
 import { keepRenewed } from "./reentrant.js";
 import { safeName } from "./safe-name.js";
-import type { ClaimOptions, ClaimOutcome, Lease, QueueClaim, QueuedMessage, RecoveredClaim } from "./types.js";
+import type { ClaimOptions, ClaimOutcome, QueueClaim, QueuedMessage, RecoveredClaim } from "./types.js";
 
 const MAX_MESSAGE_ID_PART = 48;
 
-type WithLock = <T>(key: string, fn: (lease: Lease) => Promise<T>) => Promise<T>;
+/** Claims are directories `<instanceId>.claim` in claims/. */
+export const CLAIM_SUFFIX = ".claim";
 
-interface ClaimFile {
+/** What a claim's owner file keeps besides its lease. */
+interface ClaimData {
   /** Name of the claimed message's queue file. */
   messageFile: string;
-  owner: LeaseOwner;
   claimedAt: string;
   note?: string;
   recovered?: RecoveredClaim;
+}
+
+/** What an abandoned claim of `head` hands its successor; nothing when it claimed another message (acked, then its claimer died). */
+function recoveredFrom(owner: LeaseOwner, head: string): RecoveredClaim | undefined {
+  const data = (owner.data ?? {}) as Partial<ClaimData>;
+  if (data.messageFile !== head || typeof data.claimedAt !== "string") return undefined;
+  const earlier = data.recovered;
+  if (earlier && typeof earlier.claimedAt === "string" && typeof earlier.abandoned === "number") return { ...earlier, abandoned: earlier.abandoned + 1 };
+  return { claimedAt: data.claimedAt, abandoned: 1, ...(typeof data.note === "string" ? { note: data.note } : {}) };
+}
+
+function takeableAt(holder: Holder, leaseMs: number): number {
+  if (holder.kind === "owned") return (holder.owner.expiresAt ?? Date.now() + leaseMs) + 1;
+  if (holder.kind === "ownerless") return Date.now() + OWNERLESS_STALE_MS - holder.ageMs + 1;
+  return Date.now();
 }
 
 // Queue file sequence: sorts FIFO within this process even within one
@@ -44,13 +62,12 @@ function compare(a: string, b: string): number {
 }
 
 export class FileQueue {
-  /** Renewals of this process's claims, stopped by ack, release and close. */
-  private readonly renewals = new Map<string, { stop: () => Promise<void> }>();
+  /** This process's claims by token: their renewals (stopped by ack, release and close) and messages. */
+  private readonly claims = new Map<string, { renewal: { stop: () => Promise<void> }; messageFile: string }>();
 
   constructor(
     private readonly queueDir: string,
     private readonly claimsDir: string,
-    private readonly withLock: WithLock,
   ) {}
 
   /** `seq` from nextSeq(), taken before any await, so calls made in a row keep their order. */
@@ -74,101 +91,79 @@ export class FileQueue {
     return false;
   }
 
-  claim(instanceId: string, options: ClaimOptions = {}): Promise<ClaimOutcome> {
+  async claim(instanceId: string, options: ClaimOptions = {}): Promise<ClaimOutcome> {
     const leaseMs = leaseMsOf(options.leaseMs);
-    return this.withLock(lockKey(instanceId), async () => {
-      for (;;) {
-        const [head] = await this.files(instanceId);
-        const previous = await this.readClaim(instanceId);
-        if (head === undefined) {
-          if (previous) await unlinkIfExists(this.claimPath(instanceId));
-          return { state: "empty" };
-        }
-        let recovered: RecoveredClaim | undefined;
-        // A claim of another file is stale: its message was acked or dropped.
-        if (previous && previous.messageFile === head) {
-          if (!(await isAbandoned(previous.owner))) return { state: "held", until: previous.owner.expiresAt ?? Date.now() + leaseMs };
-          recovered = previous.recovered
-            ? { ...previous.recovered, abandoned: previous.recovered.abandoned + 1 }
-            : { claimedAt: previous.claimedAt, abandoned: 1, ...(previous.note === undefined ? {} : { note: previous.note }) };
-        }
-        const message = await this.read(head);
-        if (!message) continue; // dropped between the listing and the read
-        const owner = ownLease(lockKey(instanceId), leaseMs);
-        const file: ClaimFile = { messageFile: head, owner, claimedAt: new Date().toISOString(), ...(options.note === undefined ? {} : { note: options.note }), ...(recovered ? { recovered } : {}) };
-        await writeAtomic(this.claimPath(instanceId), file);
-        const renewal = keepRenewed(leaseMs, () => this.renew(instanceId, owner, leaseMs));
-        this.renewals.set(owner.token, renewal);
-        const claim: QueueClaim = { message, token: owner.token, lost: renewal.lost, ...(recovered ? { recovered } : {}) };
-        return { state: "claimed", claim };
+    const claimPath = this.claimPath(instanceId);
+    for (;;) {
+      const [head] = await this.files(instanceId);
+      if (head === undefined) return { state: "empty" };
+      const holder = await readHolder(claimPath);
+      let recovered: RecoveredClaim | undefined;
+      if (holder.kind !== "gone") {
+        // A live claimer (of this message, or of one it is acking) ends its claim soon: the claims watch says when.
+        if (!(await isTakeable(holder))) return { state: "held", until: takeableAt(holder, leaseMs) };
+        recovered = holder.kind === "owned" ? recoveredFrom(holder.owner, head) : undefined;
+        await steal(claimPath, holder);
       }
-    });
+      const data: ClaimData = { messageFile: head, claimedAt: new Date().toISOString(), ...(options.note === undefined ? {} : { note: options.note }), ...(recovered ? { recovered } : {}) };
+      const owner = ownLease(`claim:${instanceId}`, leaseMs, { ...data });
+      const tmp = await prepareLockDir(claimPath, owner);
+      if ((await tryPlace(tmp, claimPath)) !== "placed") {
+        // Another claimer came first (or took the dead one over first): look again.
+        await removeLockDir(tmp);
+        continue;
+      }
+      const message = await this.read(head);
+      if (!message) {
+        // Dropped between the listing and the claim.
+        await releaseLockDir(claimPath, owner.token).catch(() => undefined);
+        continue;
+      }
+      const renewal = keepRenewed(leaseMs, () => renewLockDir(claimPath, owner, leaseMs));
+      this.claims.set(owner.token, { renewal, messageFile: head });
+      return { state: "claimed", claim: { message, token: owner.token, lost: renewal.lost, ...(recovered ? { recovered } : {}) } };
+    }
   }
 
   async ack(claim: QueueClaim): Promise<boolean> {
-    await this.stopRenewal(claim.token);
-    const instanceId = claim.message.instanceId;
-    return this.withLock(lockKey(instanceId), async () => {
-      const current = await this.readClaim(instanceId);
-      if (current?.owner.token !== claim.token) return false;
-      await unlinkIfExists(path.join(this.queueDir, current.messageFile));
-      await unlinkIfExists(this.claimPath(instanceId));
-      return true;
-    });
+    const mine = await this.endRenewal(claim.token);
+    const claimPath = this.claimPath(claim.message.instanceId);
+    const holder = await readHolder(claimPath);
+    // Taken over after our lease ran out: the new claimer finds the evidence and does not deliver it again.
+    if (!mine || holder.kind !== "owned" || holder.owner.token !== claim.token) return false;
+    await unlinkIfExists(path.join(this.queueDir, mine.messageFile));
+    await releaseLockDir(claimPath, claim.token);
+    return true;
   }
 
   async release(claim: QueueClaim): Promise<void> {
-    await this.stopRenewal(claim.token);
-    const instanceId = claim.message.instanceId;
-    await this.withLock(lockKey(instanceId), async () => {
-      const current = await this.readClaim(instanceId);
-      if (current?.owner.token === claim.token) await unlinkIfExists(this.claimPath(instanceId));
-    });
+    await this.endRenewal(claim.token);
+    const claimPath = this.claimPath(claim.message.instanceId);
+    const holder = await readHolder(claimPath);
+    if (holder.kind === "owned" && holder.owner.token === claim.token) await releaseLockDir(claimPath, claim.token);
   }
 
   /** Everything queued for an instance, and its claim: the instance is being deleted. */
   async removeAll(instanceId: string): Promise<void> {
     const files = await this.files(instanceId);
     await Promise.all(files.map((name) => unlinkIfExists(path.join(this.queueDir, name))));
-    await unlinkIfExists(this.claimPath(instanceId));
+    await removeLockDir(this.claimPath(instanceId));
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.renewals.values()].map((renewal) => renewal.stop()));
-    this.renewals.clear();
+    await Promise.all([...this.claims.values()].map((claim) => claim.renewal.stop()));
+    this.claims.clear();
   }
 
-  private renew(instanceId: string, owner: LeaseOwner, leaseMs: number): Promise<boolean> {
-    return this.withLock(lockKey(instanceId), async () => {
-      const current = await this.readClaim(instanceId);
-      if (current?.owner.token !== owner.token || Date.now() > (current.owner.expiresAt ?? Infinity)) return false;
-      await writeAtomic(this.claimPath(instanceId), { ...current, owner: { ...current.owner, expiresAt: Date.now() + leaseMs } });
-      return true;
-    });
-  }
-
-  private async stopRenewal(token: string): Promise<void> {
-    await this.renewals.get(token)?.stop();
-    this.renewals.delete(token);
+  private async endRenewal(token: string): Promise<{ messageFile: string } | undefined> {
+    const mine = this.claims.get(token);
+    this.claims.delete(token);
+    await mine?.renewal.stop();
+    return mine;
   }
 
   private claimPath(instanceId: string): string {
-    return path.join(this.claimsDir, `${instanceId}.json`);
-  }
-
-  private async readClaim(instanceId: string): Promise<ClaimFile | undefined> {
-    const file = this.claimPath(instanceId);
-    const value = (await readJson(file, "queue claim")) as Partial<ClaimFile> | undefined;
-    if (value === undefined) return undefined;
-    const owner = parseOwner(JSON.stringify(value.owner ?? null));
-    if (!owner || typeof value.messageFile !== "string" || typeof value.claimedAt !== "string") {
-      throw new TmuxClaudeError(
-        ErrorCodes.STORE_FAILED,
-        `The queue claim ${file} does not have the fields the store writes (messageFile, owner, claimedAt); something else changed it. Remove the file: its message is then delivered again.`,
-        { path: file },
-      );
-    }
-    return { ...value, owner, messageFile: value.messageFile, claimedAt: value.claimedAt };
+    return path.join(this.claimsDir, `${instanceId}${CLAIM_SUFFIX}`);
   }
 
   private read(name: string): Promise<QueuedMessage | undefined> {
@@ -180,8 +175,4 @@ export class FileQueue {
     const start = `${instanceId}@`;
     return (await listDir(this.queueDir, "the message queue")).filter((name) => name.startsWith(start) && name.endsWith(".json")).sort(compare);
   }
-}
-
-function lockKey(instanceId: string): string {
-  return `queue:${instanceId}`;
 }

@@ -16,7 +16,7 @@ import { type FSWatcher, mkdirSync, promises as fs, watch as watchDir } from "no
 import path from "node:path";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import { fileStamp, listDir, readJson, removeStaleTmp, storeFailed, unlinkIfExists, writeAtomic } from "./file-io.js";
-import { FileQueue, nextSeq } from "./file-queue.js";
+import { CLAIM_SUFFIX, FileQueue, nextSeq } from "./file-queue.js";
 import { jsonName, queueFileInstance, watchDirs } from "./file-watch.js";
 import { cleanLockDir, withFileLock } from "./lock.js";
 import { errorCode } from "./safe-name.js";
@@ -71,7 +71,7 @@ export class FileStore implements StateStore {
     this.queueDir = path.join(this.dir, "queue");
     this.claimsDir = path.join(this.dir, "claims");
     this.locksDir = path.join(this.dir, "locks");
-    this.queues = new FileQueue(this.queueDir, this.claimsDir, (key, fn) => this.withLock(key, fn));
+    this.queues = new FileQueue(this.queueDir, this.claimsDir);
   }
 
   private get dirs(): string[] {
@@ -83,7 +83,7 @@ export class FileStore implements StateStore {
     await Promise.all([
       removeStaleTmp(this.instancesDir, STALE_TMP_MS),
       removeStaleTmp(this.queueDir, STALE_TMP_MS),
-      removeStaleTmp(this.claimsDir, STALE_TMP_MS),
+      cleanLockDir(this.claimsDir, STALE_TMP_MS),
       cleanLockDir(this.locksDir, STALE_TMP_MS),
     ]);
   }
@@ -336,7 +336,7 @@ export class FileStore implements StateStore {
         [this.instancesDir, instance],
         [this.queueDir, (name) => queue(queueFileInstance(name))],
         // A claim that ends lets the next claimer in.
-        [this.claimsDir, (name) => queue(jsonName(name))],
+        [this.claimsDir, (name) => queue(name.endsWith(CLAIM_SUFFIX) ? name.slice(0, -CLAIM_SUFFIX.length) : undefined)],
       ],
       listener,
       () => this.watches.delete(watch),

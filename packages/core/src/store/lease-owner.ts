@@ -24,6 +24,8 @@ export interface LeaseOwner {
    * written before leases existed: those are judged by their process only.
    */
   expiresAt?: number;
+  /** What the holder keeps with its lease (a queue claim: its message and note). */
+  data?: Record<string, unknown>;
 }
 
 interface ProcStat {
@@ -70,8 +72,9 @@ async function readProcStat(pid: number): Promise<ProcStat | null | undefined> {
 }
 
 /** A new owner for this process, its lease running `leaseMs` from now. */
-export function ownLease(key: string, leaseMs: number): LeaseOwner {
+export function ownLease(key: string, leaseMs: number, data?: Record<string, unknown>): LeaseOwner {
   return {
+    ...(data ? { data } : {}),
     pid: process.pid,
     start: ownStartTime(),
     host: HOST,
@@ -127,6 +130,7 @@ export function parseOwner(text: string): LeaseOwner | undefined {
     key: typeof owner.key === "string" ? owner.key : "",
     acquiredAt: typeof owner.acquiredAt === "string" ? owner.acquiredAt : "",
     ...(typeof owner.expiresAt === "number" && Number.isFinite(owner.expiresAt) ? { expiresAt: owner.expiresAt } : {}),
+    ...(typeof owner.data === "object" && owner.data !== null ? { data: owner.data } : {}),
   };
 }
 

@@ -121,8 +121,8 @@ class LockPathWatch {
 async function acquireFileLock(lockPath: string, key: string, leaseMs: number, deadline: number, timeoutMs: number) {
   const owner = ownLease(key, leaseMs);
   let tmp: string | undefined = await prepareLockDir(lockPath, owner);
-  // Watch before the first try, so a release between a failed try and the wait is not missed.
-  const changes = new LockPathWatch(lockPath);
+  // Made when the lock is first found held, then tried again at once: a release between that try and the watch is not missed.
+  let changes: LockPathWatch | undefined;
   let lastChance = false;
   try {
     for (;;) {
@@ -134,6 +134,10 @@ async function acquireFileLock(lockPath: string, key: string, leaseMs: number, d
       if (placed === "missing") {
         owner.expiresAt = Date.now() + leaseMs;
         tmp = await prepareLockDir(lockPath, owner);
+        continue;
+      }
+      if (!changes) {
+        changes = new LockPathWatch(lockPath);
         continue;
       }
       const holder = await readHolder(lockPath);
@@ -156,7 +160,7 @@ async function acquireFileLock(lockPath: string, key: string, leaseMs: number, d
       }
     }
   } finally {
-    changes.close();
+    changes?.close();
     if (tmp !== undefined) await removeLockDir(tmp);
   }
 }

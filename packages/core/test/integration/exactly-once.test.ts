@@ -65,11 +65,16 @@ test(`every queued message is delivered exactly once across ${KILLS} kill -9s of
     const before = (await received()).length;
     const serve = await startServe(configFile, jitiCache);
     // Kill it inside a drain: after it delivered something, at a moment that varies from round to round.
-    await eventually(async () => (await received()).length > before, 20_000, `round ${round}: a delivery`);
+    await eventually(async () => (await received()).length > before, 20_000, `round ${round}: a delivery`).catch(async (error: unknown) => {
+      const { execFileSync } = await import("node:child_process");
+      console.log("DEBUG", execFileSync("sh", ["-c", `cd ${h!.stateDir} && find claims locks -maxdepth 2 | head -50; for f in claims/*/owner; do cat $f; echo; done; ls queue | wc -l; cat instances/*.json | grep -E '"status"|"id"'`]).toString());
+      for (const id of instances) console.log("SCREEN", id, await h!.tmux("capture-pane", "-p", "-t", id.replace(/[.:]/gu, "_")).catch((e: unknown) => String(e)));
+      throw error;
+    });
     await new Promise((resolve) => setTimeout(resolve, (round * 7) % 45));
     await serve.kill();
     const claims = await readdir(path.join(h.stateDir, "claims")).catch(() => []);
-    claimedAtKill += claims.filter((f) => f.endsWith(".json")).length;
+    claimedAtKill += claims.filter((f) => f.endsWith(".claim")).length;
   }
 
   // A last kernel drains what is left.

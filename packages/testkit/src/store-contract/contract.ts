@@ -182,14 +182,14 @@ export function runStoreContract(name: string, subject: StoreContractSubject): v
         await store.enqueue(contractMessage("exec-1", "a"));
         await store.enqueue(contractMessage("exec-1", "b"));
         const peer = await peerOf(store);
-        expect(await peer.run({ op: "claim", instanceId: "exec-1", leaseMs: 300, note: "input-log@42" })).toEqual({ state: "claimed", messageId: "a" });
+        expect(await peer.run({ op: "claim", instanceId: "exec-1", leaseMs: 600, note: "input-log@42" })).toEqual({ state: "claimed", messageId: "a" });
         // A live claimer keeps its claim past its lease.
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
         expect((await store.claim("exec-1")).state).toBe("held");
         await peer.kill();
         const started = Date.now();
         const outcome = await claimWhenFree(store, "exec-1", 5_000);
-        expect(Date.now() - started).toBeLessThan(2_000);
+        expect(Date.now() - started).toBeLessThan(600 + 1_500);
         if (outcome.state !== "claimed") throw new Error(`expected a claim, got ${outcome.state}`);
         expect(outcome.claim.message.id).toBe("a");
         expect(outcome.claim.recovered).toMatchObject({ note: "input-log@42", abandoned: 1 });
@@ -233,8 +233,8 @@ export function runStoreContract(name: string, subject: StoreContractSubject): v
       it("keeps a live holder's lock past its lease, renewing it", async () => {
         const store = await open();
         const peer = await peerOf(store);
-        expect(await peer.run({ op: "hold", key: "job", leaseMs: 200 })).toBe("held");
-        expect(await codeOf(store.withLock("job", async () => "stolen", { timeoutMs: 800 }))).toMatch(LOCK_TIMEOUT);
+        expect(await peer.run({ op: "hold", key: "job", leaseMs: 400 })).toBe("held");
+        expect(await codeOf(store.withLock("job", async () => "stolen", { timeoutMs: 1_500 }))).toMatch(LOCK_TIMEOUT);
       });
 
       it("takes over the lock of a holder killed with -9 once its lease expired", async () => {
@@ -250,9 +250,9 @@ export function runStoreContract(name: string, subject: StoreContractSubject): v
       it("holds a lock for longer than its lease without losing it", async () => {
         const store = await open();
         const lost = await store.withLock("job", async (lease) => {
-          await new Promise((resolve) => setTimeout(resolve, 400));
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
           return lease.lost.aborted;
-        }, { leaseMs: 100 });
+        }, { leaseMs: 300 });
         expect(lost).toBe(false);
       });
     });
