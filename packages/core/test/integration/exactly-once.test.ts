@@ -57,6 +57,13 @@ test(`every queued message is delivered exactly once across ${KILLS} kill -9s of
     }
   };
   const received = async () => (await h!.received()).map((m) => m.text).filter((t) => t.startsWith("/work 15 q "));
+  /** What a round that delivers nothing is stuck on: claims, statuses and screens. */
+  const stuck = async () => {
+    const claims = await readdir(path.join(h!.stateDir, "claims"));
+    const lines = [`claims: ${claims.join(", ")}`, `queued: ${await queued()}`];
+    for (const record of await store.list()) lines.push(`${record.id} ${record.status}:\n${await h!.tmux("capture-pane", "-p", "-t", record.tmux.paneId).catch(String)}`);
+    return lines.join("\n");
+  };
   const queued = async () => (await readdir(path.join(h!.stateDir, "queue"))).filter((f) => f.endsWith(".json")).length;
 
   let claimedAtKill = 0;
@@ -66,10 +73,7 @@ test(`every queued message is delivered exactly once across ${KILLS} kill -9s of
     const serve = await startServe(configFile, jitiCache);
     // Kill it inside a drain: after it delivered something, at a moment that varies from round to round.
     await eventually(async () => (await received()).length > before, 20_000, `round ${round}: a delivery`).catch(async (error: unknown) => {
-      const { execFileSync } = await import("node:child_process");
-      console.log("DEBUG", execFileSync("sh", ["-c", `cd ${h!.stateDir} && find claims locks -maxdepth 2 | head -50; for f in claims/*/owner; do cat $f; echo; done; ls queue | wc -l; cat instances/*.json | grep -E '"status"|"id"'`]).toString());
-      for (const id of instances) console.log("SCREEN", id, await h!.tmux("capture-pane", "-p", "-t", id.replace(/[.:]/gu, "_")).catch((e: unknown) => String(e)));
-      throw error;
+      throw new Error(`${String(error)}\n${await stuck()}`);
     });
     await new Promise((resolve) => setTimeout(resolve, (round * 7) % 45));
     await serve.kill();
