@@ -6,9 +6,11 @@
  *
  * A claim is a lock directory (lock-dir.ts) that is tried once, never waited
  * for: placed complete with its owner (lease, claimed message, note) by one
- * rename, taken over from a dead or expired claimer as a lock is. Ack removes
- * the message before the claim, so a crash between the two leaves a claim of
- * a message that is gone, which the next claimer takes over.
+ * rename, taken over from a dead or expired claimer as a lock is (its
+ * tombstone keeps what it claimed, so a claimer that places its claim right
+ * after another one's takeover still learns the message was claimed before).
+ * Ack removes the message before the claim, so a crash between the two
+ * leaves a claim of a message that is gone, which the next claimer takes over.
  */
 import path from "node:path";
 import { listDir, readJson, unlinkIfExists, writeAtomic } from "./file-io.js";
@@ -119,6 +121,14 @@ export class FileQueue {
         await releaseLockDir(claimPath, owner.token).catch(() => undefined);
         continue;
       }
+      if (!recovered) {
+        // Another claimer may have taken a dead claim of this message over just before we looked, and lost the race to us.
+        recovered = await this.abandonedClaimOf(instanceId, head);
+        if (recovered) {
+          owner.data = { ...data, recovered };
+          await renewLockDir(claimPath, owner, leaseMs);
+        }
+      }
       const renewal = keepRenewed(leaseMs, () => renewLockDir(claimPath, owner, leaseMs));
       this.claims.set(owner.token, { renewal, messageFile: head });
       return { state: "claimed", claim: { message, token: owner.token, lost: renewal.lost, ...(recovered ? { recovered } : {}) } };
@@ -160,6 +170,18 @@ export class FileQueue {
     this.claims.delete(token);
     await mine?.renewal.stop();
     return mine;
+  }
+
+  /** A claim of `head` taken over from a dead claimer, found by its tombstone (kept until init cleans old ones). */
+  private async abandonedClaimOf(instanceId: string, head: string): Promise<RecoveredClaim | undefined> {
+    const prefix = `${instanceId}${CLAIM_SUFFIX}.`;
+    const tombstones = (await listDir(this.claimsDir, "queue claims")).filter((name) => name.startsWith(prefix) && /^[A-Za-z0-9_-]+\.dead$/u.test(name.slice(prefix.length)));
+    for (const name of tombstones) {
+      const holder = await readHolder(path.join(this.claimsDir, name));
+      const recovered = holder.kind === "owned" ? recoveredFrom(holder.owner, head) : undefined;
+      if (recovered) return recovered;
+    }
+    return undefined;
   }
 
   private claimPath(instanceId: string): string {
