@@ -346,6 +346,23 @@ describe("FileStore queue", () => {
   });
 });
 
+describe("FileStore claims", () => {
+  it("learns from a taken-over claim's tombstone that its message was claimed before", async () => {
+    const store = await openStore();
+    await store.enqueue(makeMessage("exec-1", "a"));
+    const [head] = (await fs.readdir(path.join(dir, "queue"))).filter((name) => name.endsWith(".json"));
+    // What another claimer leaves in the moment between taking a dead claim over and placing its own.
+    const tomb = path.join(dir, "claims", "exec-1.claim.dead-owner-1.dead");
+    await fs.mkdir(tomb, { recursive: true });
+    const data = { messageFile: head, claimedAt: "2026-01-01T00:00:00.000Z", note: "log@7" };
+    await fs.writeFile(path.join(tomb, "owner"), JSON.stringify({ pid: IMPOSSIBLE_PID, start: "1", host: os.hostname(), token: "dead-owner-1", key: "claim:exec-1", data }));
+    const outcome = await store.claim("exec-1");
+    if (outcome.state !== "claimed") throw new Error(`expected a claim, got ${outcome.state}`);
+    expect(outcome.claim.recovered).toEqual({ claimedAt: data.claimedAt, note: "log@7", abandoned: 1 });
+    await store.ack(outcome.claim);
+  });
+});
+
 describe("FileStore ids", () => {
   it("gives 20 concurrent reserveId calls 20 distinct ids", async () => {
     const store = await openStore();
