@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import net from "node:net";
 import os from "node:os";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
+import { joinLocalLine } from "./local-line.js";
 
 /** Releases the mutex. Calling it again does nothing. */
 export type ReleaseMutex = () => Promise<void>;
@@ -19,19 +20,9 @@ export type ReleaseMutex = () => Promise<void>;
  */
 export async function acquireMachineMutex(name: string, options: { timeoutMs: number }): Promise<ReleaseMutex | undefined> {
   if (process.platform !== "linux") return undefined;
-  const previous = localTails.get(name) ?? Promise.resolve();
-  let leave!: () => void;
-  const mine = new Promise<void>((resolve) => {
-    leave = resolve;
-  });
-  const tail = previous.then(() => mine);
-  localTails.set(name, tail);
-  const leaveQueue = () => {
-    leave();
-    if (localTails.get(name) === tail) localTails.delete(name);
-  };
+  const { ahead, leave: leaveQueue } = joinLocalLine(localTails, name);
   try {
-    await previous;
+    await ahead;
     const server = await listenExclusively(abstractAddress(name), name, Date.now() + options.timeoutMs);
     let released = false;
     return async () => {

@@ -1,11 +1,13 @@
 /**
  * What every store's locks share inside one process: callers of the same
- * lock line up on a promise chain (so a process never spins against itself),
- * and a call tree that holds a lock may take it again (re-entrancy).
+ * lock line up (os/local-line.ts), a call tree that holds a lock may take it
+ * again (re-entrancy), and a held lease is renewed.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import type { Lease } from "./types.js";
+
+export { joinLocalLine } from "../os/local-line.js";
 
 /** Releases a lock. Calling it again does nothing. */
 export type ReleaseLock = () => Promise<void>;
@@ -28,27 +30,6 @@ export async function waitUntil(promise: Promise<unknown>, deadline: number): Pr
   } finally {
     clearTimeout(timer);
   }
-}
-
-/**
- * A place in the line of one process's callers of `name`. `ahead` resolves
- * when every earlier caller left; `leave` lets the next one go.
- */
-export function joinLocalLine(lines: Map<string, Promise<void>>, name: string): { ahead: Promise<void>; leave: () => void } {
-  const ahead = lines.get(name) ?? Promise.resolve();
-  let finish!: () => void;
-  const mine = new Promise<void>((resolve) => {
-    finish = resolve;
-  });
-  const tail = ahead.then(() => mine);
-  lines.set(name, tail);
-  return {
-    ahead,
-    leave: () => {
-      finish();
-      if (lines.get(name) === tail) lines.delete(name);
-    },
-  };
 }
 
 export function localLockTimeout(key: string, where: string, timeoutMs: number): TmuxClaudeError {

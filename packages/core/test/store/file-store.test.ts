@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { contractRecord } from "@tmux-claude/testkit";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ErrorCodes, isTmuxClaudeError } from "../../src/errors.js";
 import { FileStore } from "../../src/store/file-store.js";
@@ -50,21 +51,7 @@ async function openStore(at = dir): Promise<FileStore> {
 }
 
 function makeRecord(id: string, overrides: Partial<InstanceRecord> = {}): InstanceRecord {
-  const now = new Date().toISOString();
-  return {
-    id,
-    role: "specialist",
-    parentId: null,
-    depth: 1,
-    agent: "fake",
-    workDir: "/tmp",
-    status: "starting",
-    createdAt: now,
-    updatedAt: now,
-    tmux: { socket: "test", session: id, paneId: "%1", windowId: "@1", pid: 1 },
-    launch: { command: "fake", args: ["--flag"], env: { A: "1" } },
-    ...overrides,
-  };
+  return contractRecord(id, { status: "starting", launch: { command: "fake", args: ["--flag"], env: { A: "1" } }, ...overrides });
 }
 
 function makeMessage(instanceId: string, id: string, text = `text of ${id}`): QueuedMessage {
