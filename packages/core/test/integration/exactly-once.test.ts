@@ -72,11 +72,15 @@ test(`every queued message is delivered exactly once across ${KILLS} kill -9s of
     const before = (await received()).length;
     const serve = await startServe(configFile, jitiCache);
     // Kill it inside a drain: after it delivered something, at a moment that varies from round to round.
-    await eventually(async () => (await received()).length > before, 20_000, `round ${round}: a delivery`).catch(async (error: unknown) => {
-      throw new Error(`${String(error)}\n${await stuck()}`);
-    });
-    await new Promise((resolve) => setTimeout(resolve, (round * 7) % 45));
-    await serve.kill();
+    try {
+      await eventually(async () => (await received()).length > before, 20_000, `round ${round}: a delivery`).catch(async (error: unknown) => {
+        throw new Error(`${String(error)}\n${await stuck()}`);
+      });
+      await new Promise((resolve) => setTimeout(resolve, (round * 7) % 45));
+    } finally {
+      // Also when the round failed: a worker left running would outlive the test.
+      await serve.kill();
+    }
     const claims = await readdir(path.join(h.stateDir, "claims")).catch(() => []);
     claimedAtKill += claims.filter((f) => f.endsWith(".claim")).length;
   }
