@@ -1,10 +1,24 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
+const source = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // In-process code of tests runs from the workspace packages' sources: one copy of the kernel
+    // (core's own tests, the testkit harness and the plugins under test all load the same module),
+    // and no build between editing and testing. Child processes (the CLI's bin, fixtures) use dist.
+    alias: [
+      { find: /^@tmux-claude\/core$/u, replacement: source("core") },
+      { find: /^@tmux-claude\/testkit$/u, replacement: source("testkit") },
+      { find: /^@tmux-claude\/agent-claude$/u, replacement: source("agent-claude") },
+      { find: /^@tmux-claude\/mcp$/u, replacement: source("mcp") },
+    ],
+  },
   test: {
     include: ["packages/*/test/**/*.test.ts"],
     // Names this run's tmux sockets and removes their servers and clients at the end, even after failures.
-    globalSetup: ["test/global-setup.ts"],
+    globalSetup: ["packages/testkit/src/global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Integration tests drive real tmux servers; two cores do not gain from more workers.

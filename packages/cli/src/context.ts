@@ -1,4 +1,5 @@
-import { withMcp } from "@tmux-claude/mcp";
+import { PLUGIN_NAME as CLAUDE_PLUGIN, withClaude } from "@tmux-claude/agent-claude";
+import { PLUGIN_NAME as MCP_PLUGIN, withMcp } from "@tmux-claude/mcp";
 import { readFileSync } from "node:fs";
 import { InvalidArgumentError, type Command } from "commander";
 import {
@@ -61,13 +62,10 @@ export class Cli {
     printJson(this.io.stdout, value);
   }
 
-  /**
-   * Find and validate the config, with `--socket` applied and the MCP plugin
-   * added (every kernel mints the per-instance MCP credentials of what it spawns).
-   */
+  /** Find and validate the config, with `--socket` applied and the CLI's plugins added (withCliPlugins). */
   async loadConfig(command: string): Promise<LoadedConfig> {
     const loaded = await loadConfig({ cwd: this.io.cwd, configFile: this.globals.config, command });
-    return { ...loaded, config: withMcp(withSocket(loaded.config, this.globals.socket)) };
+    return { ...loaded, config: withCliPlugins(withSocket(loaded.config, this.globals.socket)) };
   }
 
   /**
@@ -125,6 +123,18 @@ export class Cli {
     return withProgress(this.io.stderr, label, this.interruptible(promise));
   }
 }
+
+/**
+ * The plugins every CLI kernel has unless the config lists them itself: Claude
+ * Code (the `claude` adapter and agent, the default agent) and MCP (every
+ * kernel mints the per-instance MCP credentials of what it spawns).
+ */
+export function withCliPlugins(config: ResolvedConfig): ResolvedConfig {
+  return withMcp(withClaude(config));
+}
+
+/** The names of the plugins withCliPlugins adds. */
+export const CLI_PLUGINS: ReadonlySet<string> = new Set([CLAUDE_PLUGIN, MCP_PLUGIN]);
 
 /** Apply `--socket`, validated like `tmux.socket` in the config. */
 export function withSocket(config: ResolvedConfig, socket: string | undefined): ResolvedConfig {

@@ -1,4 +1,5 @@
-export { Kernel, defaultStateDir, withBuiltinAgents, type KernelOptions } from "./kernel/kernel.js";
+export { Kernel, defaultStateDir, type KernelOptions } from "./kernel/kernel.js";
+export { withDefaultAgents } from "./kernel/default-agents.js";
 export { KERNEL_VERSION } from "./kernel/version.js";
 export { defaultNodeId, nodeOf } from "./kernel/node.js";
 export {
@@ -30,6 +31,7 @@ export {
   type ResolvedConfig,
   type RoleConfig,
   type AgentConfig,
+  type UserAgentConfig,
   type ConfigFactory,
 } from "./config/schema.js";
 export { loadConfig, type LoadedConfig } from "./config/load.js";
@@ -45,20 +47,15 @@ export type {
   LaunchSpec,
   PaneIO,
   StatusReport,
+  SubmissionEvidence,
   TokenUsage,
   TurnEndReason,
 } from "./agents/adapter.js";
 export { waitForOutput } from "./agents/adapter.js";
 export { commandAdapter, commandAgentOptions, type CommandAgentOptions } from "./agents/command.js";
-export {
-  claudeAdapter,
-  claudeAgentOptions,
-  parseClaudeOptions,
-  BUILTIN_CLAUDE_AGENT,
-  CLAUDE_PERMISSION_MODES,
-  type ClaudeAgentOptions,
-  type ClaudeAgentState,
-} from "./agents/claude/index.js";
+export { PasteModeTracker } from "./agents/paste-mode.js";
+export { jsonlEvidence } from "./agents/submission-evidence.js";
+export { typeableText } from "./tmux/typeable.js";
 export type {
   InstanceRecord,
   InstanceStatus,
@@ -80,6 +77,7 @@ export { FileStore } from "./store/file-store.js";
 export { MemoryStore } from "./store/memory-store.js";
 export { TmuxRuntime, MONITOR_PREFIX, type PaneInfo, type TmuxRuntimeOptions } from "./tmux/runtime.js";
 export { sessionNameFor } from "./tmux/quote.js";
+export { attachTerminal, isServerGone, listSessionNames, tmuxVersion, type AttachOptions } from "./tmux/direct.js";
 export { findLeftovers, removeLeftovers, isStaleMonitor, monitorOwner, type Leftovers, type LeftoverOptions } from "./tmux/leftovers.js";
 export type {
   SpawnOptions,

@@ -1,26 +1,26 @@
-import { execFile } from "node:child_process";
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import path from "node:path";
-import { promisify } from "node:util";
 import type { Command } from "commander";
 import {
   configSchema,
   defaultStateDir,
   findLeftovers,
+  ErrorCodes,
   isTmuxClaudeError,
+  listSessionNames,
   MONITOR_PREFIX,
   removeLeftovers,
   resolveCommand,
-  withBuiltinAgents,
+  tmuxVersion,
+  withDefaultAgents,
   type Leftovers,
   type ResolvedConfig,
 } from "@tmux-claude/core";
-import { withSocket, type ActionFactory, type Cli } from "../context.js";
+import { withCliPlugins, withSocket, type ActionFactory, type Cli } from "../context.js";
 import { table } from "../output.js";
 import { serveStatus } from "./serve.js";
 
-const execFileAsync = promisify(execFile);
 const MIN_TMUX: readonly [number, number] = [3, 2];
 
 export interface Check {
@@ -81,7 +81,7 @@ export async function runChecks(cli: Cli, options: { clean?: boolean } = {}): Pr
     if (!isTmuxClaudeError(error)) throw error;
     checks.push({ name: "config", ok: false, detail: error.message });
     // Check the rest against the defaults; a bad --socket stays the config check's failure.
-    config = configSchema.parse({});
+    config = withCliPlugins(configSchema.parse({}));
     try {
       config = withSocket(config, cli.globals.socket);
     } catch {
@@ -89,8 +89,8 @@ export async function runChecks(cli: Cli, options: { clean?: boolean } = {}): Pr
     }
   }
   const configName = configPath ?? "your config";
-  // The configured agents, and the default one even when it is built in (claude): the agents a spawn may use.
-  const builtIn = withBuiltinAgents(config).agents;
+  // The configured agents, and the default one even when a plugin contributes it (claude): the agents a spawn may use.
+  const builtIn = withDefaultAgents(config).agents;
   if (!config.agents[config.defaultAgent] && builtIn[config.defaultAgent]) {
     config = { ...config, agents: { [config.defaultAgent]: builtIn[config.defaultAgent]!, ...config.agents } };
   }
@@ -145,9 +145,9 @@ export async function runChecks(cli: Cli, options: { clean?: boolean } = {}): Pr
 async function checkTmux(binary: string): Promise<{ found: boolean; check: Check }> {
   let output: string;
   try {
-    output = (await execFileAsync(binary, ["-V"])).stdout.trim();
+    output = await tmuxVersion(binary);
   } catch (error) {
-    const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
+    const missing = isTmuxClaudeError(error, ErrorCodes.TMUX_NOT_FOUND);
     return {
       found: false,
       check: {
@@ -183,19 +183,18 @@ function knownCrash(version: [number, number] | undefined): { fix?: string } {
   };
 }
 
-/** `list-sessions` asks a running server and never starts one. */
+/** Asks a running server only; never starts one. */
 async function checkSocket(binary: string, socket: string): Promise<Check> {
+  let names: string[] | undefined;
   try {
-    const { stdout } = await execFileAsync(binary, ["-L", socket, "list-sessions", "-F", "#{session_name}"]);
-    const sessions = stdout.split("\n").filter((name) => name !== "" && !name.startsWith(MONITOR_PREFIX));
-    return { name: "socket", ok: true, detail: `"${socket}": server running with ${sessions.length} instance session${sessions.length === 1 ? "" : "s"}` };
+    names = await listSessionNames({ binary, socket });
   } catch (error) {
-    const stderr = String((error as { stderr?: unknown }).stderr ?? "");
-    if (/no server running|error connecting|no sessions/iu.test(stderr)) {
-      return { name: "socket", ok: true, detail: `"${socket}": no server running (it starts with the first spawn)` };
-    }
-    return { name: "socket", ok: false, detail: `"${binary} -L ${socket} list-sessions" failed: ${stderr.trim() || (error as Error).message}`, fix: "check that the socket's server is healthy, or kill it with tmux -L <socket> kill-server" };
+    const reason = isTmuxClaudeError(error) && typeof error.details.tmuxError === "string" ? error.details.tmuxError : (error as Error).message;
+    return { name: "socket", ok: false, detail: `"${binary} -L ${socket} list-sessions" failed: ${reason}`, fix: "check that the socket's server is healthy, or kill it with tmux -L <socket> kill-server" };
   }
+  if (!names) return { name: "socket", ok: true, detail: `"${socket}": no server running (it starts with the first spawn)` };
+  const sessions = names.filter((name) => !name.startsWith(MONITOR_PREFIX));
+  return { name: "socket", ok: true, detail: `"${socket}": server running with ${sessions.length} instance session${sessions.length === 1 ? "" : "s"}` };
 }
 
 /** Monitor sessions (and their control clients) of tmux-claude processes that are gone, e.g. killed with -9. */

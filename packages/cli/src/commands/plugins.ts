@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import { Kernel } from "@tmux-claude/core";
-import { PLUGIN_NAME as MCP_PLUGIN } from "@tmux-claude/mcp";
-import type { Cli } from "../context.js";
+import { CLI_PLUGINS, type Cli } from "../context.js";
 
 /**
  * Register the CLI commands plugins contribute (`kernel.commands()`). Only
@@ -17,8 +16,8 @@ export async function registerPluginCommands(
   setExitCode: (code: number) => void,
 ): Promise<Kernel | undefined> {
   const { config, filepath } = await cli.loadConfig(commandName);
-  // The MCP plugin the CLI itself adds contributes no commands: without plugins of the user's, no kernel (and no tmux server) starts.
-  if (config.plugins.every((plugin) => plugin.name === MCP_PLUGIN)) return undefined;
+  // The plugins the CLI itself adds contribute no commands: without plugins of the user's, no kernel (and no tmux server) starts.
+  if (config.plugins.every((plugin) => CLI_PLUGINS.has(plugin.name))) return undefined;
   const starting = Kernel.start({ config, configPath: filepath, watch: "on-demand", logger: cli.logger(config, true) });
   const kernel = await cli.interruptible(starting, () => void starting.then((late) => late.close()).catch(() => undefined));
   for (const contribution of await kernel.commands()) {

@@ -24,7 +24,7 @@ export const roleSchema = z.strictObject({
 
 export const agentSchema = z.looseObject({
   /** Which adapter drives this agent: `command` (any CLI) or one registered by a plugin. */
-  adapter: z.string().min(1, 'an adapter name: "command", "claude" or one a plugin registers').default("command"),
+  adapter: z.string().min(1, 'an adapter name: "command" or one a plugin registers, e.g. "claude"').default("command"),
   /** Program to run: a name found on PATH or an absolute path. */
   command: z.string().min(1, "the program to run: a name on PATH or an absolute path"),
   args: z.array(z.string()).default([]),
@@ -86,7 +86,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   /** Agent used when spawn names none. */
-  defaultAgent: z.string().min(1, 'the name of an agent under agents (built in: "claude")').default("claude"),
+  defaultAgent: z.string().min(1, 'the name of an agent under agents, or one a plugin adds (the CLI adds "claude")').default("claude"),
   agents: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/u, "letters, digits, '_' or '-'"), agentSchema).default({}),
   /** Environment added to every instance. */
   env: z.record(envName, z.string()).default({}),
@@ -104,6 +104,8 @@ export type UserConfig = z.input<typeof configSchema>;
 export type ResolvedConfig = z.output<typeof configSchema>;
 export type RoleConfig = z.output<typeof roleSchema>;
 export type AgentConfig = z.output<typeof agentSchema>;
+/** An agent as written in a config (or contributed by a plugin): `args`, `env` and `adapter` may be left out. */
+export type UserAgentConfig = z.input<typeof agentSchema>;
 
 export type ConfigFactory = (env: { command: string; mode: string }) => UserConfig | Promise<UserConfig>;
 

@@ -2,7 +2,6 @@ import os from "node:os";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { AgentAdapter } from "../agents/adapter.js";
-import { BUILTIN_CLAUDE_AGENT, claudeAdapter } from "../agents/claude/index.js";
 import { commandAdapter } from "../agents/command.js";
 import { z } from "zod";
 import { formatIssueList, formatZodIssues } from "../config/load.js";
@@ -27,6 +26,7 @@ import type { LocalOperations } from "./routing.js";
 import { FileStore } from "../store/file-store.js";
 import type { InstanceRecord, StateStore } from "../store/types.js";
 import { TmuxRuntime } from "../tmux/runtime.js";
+import { withDefaultAgents } from "./default-agents.js";
 import { defaultNodeId } from "./node.js";
 import { isValidRange, satisfies } from "./version-range.js";
 import { KERNEL_VERSION } from "./version.js";
@@ -57,12 +57,6 @@ type KernelState = "new" | "starting" | "ready" | "closing" | "closed";
 /** Keys of `agents.<name>` that the kernel reads; the rest belong to the agent's adapter. */
 const KERNEL_AGENT_KEYS = new Set(["adapter", "command", "args", "env"]);
 
-/** The config with the built-in agents (`claude`) added under the user's own; an agent the user defines wins. */
-export function withBuiltinAgents(config: ResolvedConfig): ResolvedConfig {
-  if (config.agents.claude) return config;
-  return { ...config, agents: { claude: { ...BUILTIN_CLAUDE_AGENT, args: [], env: {} }, ...config.agents } };
-}
-
 /** Where the embedded store lives unless `stateDir` says otherwise. */
 export function defaultStateDir(socket: string): string {
   const base = process.env.XDG_STATE_HOME || path.join(os.homedir(), ".local", "state");
@@ -83,10 +77,8 @@ export class Kernel {
   readonly node: string;
   private readonly watchMode: "all" | "on-demand";
   private readonly plugins = new Map<string, Plugin>();
-  private readonly adapters = new Map<string, AgentAdapter>([
-    [commandAdapter.name, commandAdapter],
-    [claudeAdapter.name, claudeAdapter],
-  ]);
+  /** The generic `command` adapter is built in; every other adapter comes from a plugin (ctx.registerAdapter). */
+  private readonly adapters = new Map<string, AgentAdapter>([[commandAdapter.name, commandAdapter]]);
   private readonly closeHandlers: { plugin: string; fn: () => void | Promise<void> }[] = [];
   private store: StateStore | undefined;
   private runtimeInstance: TmuxRuntime | undefined;
@@ -97,7 +89,7 @@ export class Kernel {
   private forgetSignals: (() => void) | undefined;
 
   constructor(options: KernelOptions) {
-    this.config = withBuiltinAgents(options.config);
+    this.config = withDefaultAgents(options.config);
     this.configPath = options.configPath ?? null;
     this.logger = options.logger ?? createLogger(options.config.logLevel);
     this.watchMode = options.watch ?? "on-demand";

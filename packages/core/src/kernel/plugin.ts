@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import type { AgentAdapter } from "../agents/adapter.js";
-import type { ResolvedConfig } from "../config/schema.js";
+import type { ResolvedConfig, UserAgentConfig } from "../config/schema.js";
 import type { InstanceRecord, StateStore } from "../store/types.js";
 import type { KernelHooks } from "./hooks.js";
 import type { Kernel } from "./kernel.js";
@@ -21,6 +21,12 @@ export interface Plugin<Api = unknown> {
   apply(ctx: PluginContext): void | Promise<void>;
   /** What other plugins may use, through `ctx.plugin(name)`. */
   readonly api?: Api;
+  /**
+   * Agents this plugin adds to every config that uses it (`agents.<name>`),
+   * typically one per adapter it registers. The user's own agent of the same
+   * name wins. Static, so tools that only read the config (doctor) see them too.
+   */
+  readonly defaultAgents?: Readonly<Record<string, UserAgentConfig>>;
 }
 
 type TapFn<H> = H extends { tapPromise(options: never, fn: infer F): void } ? F : never;
@@ -129,6 +135,8 @@ export interface PluginSpec<S extends z.ZodType, Api> {
   options?: S;
   setup(ctx: PluginContext, options: z.output<S>): void | Promise<void>;
   api?: (options: z.output<S>) => Api;
+  /** See Plugin.defaultAgents. */
+  defaultAgents?: Readonly<Record<string, UserAgentConfig>>;
 }
 
 /**
@@ -161,6 +169,7 @@ export function definePlugin<S extends z.ZodType = z.ZodUndefined, Api = undefin
       kernel: spec.kernel,
       apply: (ctx) => spec.setup(ctx, options),
       api: spec.api?.(options),
+      defaultAgents: spec.defaultAgents,
     } as Plugin<Api>;
   };
 }

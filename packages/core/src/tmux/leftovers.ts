@@ -4,6 +4,7 @@ import { acquireMachineMutex } from "../os/machine-mutex.js";
 import { acquireLock } from "../store/lock.js";
 import { isSameProcess, type ProcessId } from "../os/process-tree.js";
 import { runTmux } from "./control.js";
+import { isServerGone } from "./direct.js";
 
 /** Sessions named like this are runtimes' monitor sessions, never instances. */
 export const MONITOR_PREFIX = "_tc-monitor-";
@@ -114,7 +115,5 @@ async function lines(output: Promise<string>): Promise<string[]> {
 }
 
 function ignoreGone(error: unknown): void {
-  const message = error instanceof Error ? error.message : String(error);
-  if (/no server running|error connecting|can't find session|no sessions|server exited/iu.test(message)) return;
-  throw error;
+  if (!isServerGone(error)) throw error;
 }

@@ -1,6 +1,6 @@
 import { watch, type FSWatcher } from "node:fs";
 import { open } from "node:fs/promises";
-import type { Logger } from "pino";
+import type { Logger } from "@tmux-claude/core";
 
 /**
  * One line the hook command (hook.ts) appended: the event's name from the

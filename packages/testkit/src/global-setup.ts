@@ -1,4 +1,4 @@
-// Gives this vitest run an id that its test sockets carry (test/sockets.ts) and,
+// Gives this vitest run an id that its test sockets carry (sockets.ts) and,
 // when the run ends (also after failed or timed-out tests), removes every tmux
 // server and client on those sockets. Other engineers' concurrent runs have
 // other ids and are left alone.

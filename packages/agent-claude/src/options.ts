@@ -1,6 +1,5 @@
 import { z } from "zod";
-import type { AgentConfig } from "../../config/schema.js";
-import { ErrorCodes, TmuxClaudeError } from "../../errors.js";
+import { ErrorCodes, TmuxClaudeError, type AgentConfig } from "@tmux-claude/core";
 
 /**
  * Permission modes Claude Code 2.1.x accepts for `--permission-mode`.

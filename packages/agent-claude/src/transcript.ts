@@ -1,6 +1,6 @@
 import { watch } from "node:fs";
 import { open } from "node:fs/promises";
-import type { TokenUsage } from "../adapter.js";
+import type { TokenUsage } from "@tmux-claude/core";
 
 interface FileTally {
   offset: number;

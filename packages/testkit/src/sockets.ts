@@ -1,5 +1,5 @@
 // Test tmux sockets: every one is named tc-test-<run>-..., where <run> is this
-// vitest run's id (set by test/global-setup.ts), so the run's teardown can find
+// vitest run's id (set by the global setup, global-setup.ts), so the run's teardown can find
 // and remove exactly its own tmux servers and clients, never another run's.
 import { execFile } from "node:child_process";
 import { readdir, readFile, rm } from "node:fs/promises";

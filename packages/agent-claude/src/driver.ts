@@ -1,9 +1,6 @@
 import path from "node:path";
-import type { AgentDriver, DriverContext, SubmissionEvidence, TokenUsage } from "../adapter.js";
-import { PasteModeTracker } from "../paste-mode.js";
-import { ErrorCodes, TmuxClaudeError } from "../../errors.js";
+import { ErrorCodes, jsonlEvidence, PasteModeTracker, TmuxClaudeError, type AgentDriver, type DriverContext, type SubmissionEvidence, type TokenUsage } from "@tmux-claude/core";
 import { claudeInputText, hasVisibleText } from "./input-text.js";
-import { jsonlEvidence } from "../submission-evidence.js";
 import { EventLog, type HookEvent } from "./events.js";
 import { EVENTS_FILE, SETTINGS_FILE } from "./launch.js";
 import { bypassesPermissions, type ClaudeAgentOptions } from "./options.js";

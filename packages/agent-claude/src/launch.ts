@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { open, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { LaunchContext, LaunchSpec } from "../adapter.js";
+import type { LaunchContext, LaunchSpec } from "@tmux-claude/core";
 import { EVENTS_ENV, HOOK_EVENTS, hookCommand, LAUNCH_ENV, type HookEventName } from "./hook.js";
 import { bypassesPermissions, parseClaudeOptions } from "./options.js";
 import type { ClaudeAgentState } from "./state.js";
