@@ -7,10 +7,10 @@
  */
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { lastUserText, match } from "@tmux-claude/testkit";
+import { eventually, lastUserText, match } from "@tmux-claude/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { ErrorCodes, TmuxClaudeError, type ClaudeAgentState } from "../../src/index.js";
-import { eventually } from "../helpers/harness.js";
+import { ErrorCodes, TmuxClaudeError } from "@tmux-claude/core";
+import type { ClaudeAgentState } from "../src/index.js";
 import { createClaudeHarness, hookEvents, statusLog, type ClaudeHarness, type StatusLog } from "./helpers.js";
 
 let h: ClaudeHarness;

@@ -1,5 +1,5 @@
 /**
- * A sample of the paste fuzz (../integration/paste-fuzz.test.ts) through the
+ * A sample of the paste fuzz (packages/core/test/integration/paste-fuzz.test.ts) through the
  * real Claude Code: each message is exactly one prompt (one UserPromptSubmit),
  * nothing in it runs, and the prompt is the text as the README's rules say
  * (control characters as control pictures, then Claude Code's own rewrites).
@@ -7,9 +7,9 @@
 import { mkdir, readdir } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { submittedText, typedText } from "../../src/agents/claude/driver.js";
-import { claudeInputText, hasVisibleText } from "../../src/agents/claude/input-text.js";
-import { expectedText, fuzzInputs } from "../fixtures/paste-fuzz.mjs";
+import { submittedText, typedText } from "../src/driver.js";
+import { claudeInputText, hasVisibleText } from "../src/input-text.js";
+import { expectedText, fuzzInputs } from "@tmux-claude/testkit/paste-fuzz";
 import { createClaudeHarness, hookEvents, type ClaudeHarness } from "./helpers.js";
 
 const SEED = 9;

@@ -10,8 +10,8 @@ import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { lastUserText, match, type RecordedRequest } from "@tmux-claude/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { HookEvent } from "../../src/agents/claude/index.js";
-import type { ClaudeAgentState, InstanceRecord, TurnEnded } from "../../src/index.js";
+import type { ClaudeAgentState, HookEvent } from "../src/index.js";
+import type { InstanceRecord, TurnEnded } from "@tmux-claude/core";
 import { createClaudeHarness, hookEvents, statusLog, type ClaudeHarness, type StatusLog } from "./helpers.js";
 
 let h: ClaudeHarness;

@@ -4,7 +4,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createEnv, type TestEnv } from "./helpers.js";
-import { testSocket } from "../../../test/sockets.js";
+import { testSocket } from "@tmux-claude/testkit";
 
 let env: TestEnv;
 beforeAll(async () => {

@@ -1,17 +1,14 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
-import { testSocket } from "../../../test/sockets.js";
-
-const execFileAsync = promisify(execFile);
+import { ECHO_AGENT, eventually, readEchoLog, removeTestSocket, testSocket, type EchoMessage } from "@tmux-claude/testkit";
 
 /** The built CLI; the root `npm test` builds it first (turbo run build). */
 export const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
-export const ECHO_AGENT = fileURLToPath(new URL("../../core/test/fixtures/echo-agent.mjs", import.meta.url));
+export { ECHO_AGENT, eventually };
 export const CORE_DIR = fileURLToPath(new URL("../../core", import.meta.url));
 
 if (!existsSync(BIN)) throw new Error(`${BIN} does not exist: build first (npx turbo run build).`);
@@ -48,7 +45,7 @@ export interface TestEnv {
   /** Start the bin as a long-running child (serve). */
   start(args: readonly string[], options?: RunOptions): ChildProcess;
   /** Messages the echo agent received, in order. */
-  received(): Promise<{ text: string; busy: boolean; t: number }[]>;
+  received(): Promise<EchoMessage[]>;
   close(): Promise<void>;
 }
 
@@ -108,18 +105,10 @@ export async function createEnv(overrides: Record<string, unknown> = {}): Promis
         });
       });
     },
-    async received() {
-      const text = await readFile(log, "utf8").catch(() => "");
-      return text
-        .split("\n")
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as { text: string; busy: boolean; t: number });
-    },
+    received: () => readEchoLog(log),
     async close() {
       for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      await execFileAsync("tmux", ["-L", socket, "kill-server"]).catch(() => undefined);
-      // kill-server leaves the socket file behind.
-      await rm(path.join(process.env.TMUX_TMPDIR ?? "/tmp", `tmux-${process.getuid?.() ?? 0}`, socket), { force: true });
+      await removeTestSocket(socket);
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -131,16 +120,5 @@ export function parseJson<T = Record<string, unknown>>(result: RunResult): T {
     return JSON.parse(result.stdout) as T;
   } catch {
     throw new Error(`stdout is not JSON (exit ${result.code}):\n${result.stdout}\nstderr:\n${result.stderr}`);
-  }
-}
-
-/** Wait until `check` returns a truthy value (tests only; the product never polls). */
-export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 10_000, what = "condition"): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }

@@ -9,7 +9,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { testSocket } from "../../../test/sockets.js";
+import { testSocket } from "@tmux-claude/testkit";
 import { createEnv, eventually, parseJson, type TestEnv } from "./helpers.js";
 
 const execFileAsync = promisify(execFile);

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, expect, test } from "vitest";
 import { ECHO_AGENT, eventually } from "./helpers.js";
-import { testSocket } from "../../../test/sockets.js";
+import { testSocket } from "@tmux-claude/testkit";
 
 const execFileAsync = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));

@@ -1,86 +1,17 @@
-import { execFile } from "node:child_process";
 import { createServer } from "node:net";
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { configSchema, createLogger, definePlugin, Kernel, type ResolvedConfig, type UserConfig } from "@tmux-claude/core";
+import { definePlugin, type Kernel, type UserConfig } from "@tmux-claude/core";
+import { createHarness, type Harness } from "@tmux-claude/testkit";
 import { z } from "zod";
 import { MCP_TOKEN_ENV } from "../src/index.js";
-import { testSocket } from "../../../test/sockets.js";
 
-const execFileAsync = promisify(execFile);
+export type Setup = Harness;
 
-/** The echo fake agent of core's integration tests. */
-export const ECHO_AGENT = fileURLToPath(new URL("../../core/test/fixtures/echo-agent.mjs", import.meta.url));
-
-export interface Setup {
-  socket: string;
-  dir: string;
-  stateDir: string;
-  workDir: string;
-  log: string;
-  /** The user config (plugins excluded), for kernels in other processes. */
-  userConfig: UserConfig;
-  config(plugins?: unknown[]): ResolvedConfig;
-  startKernel(plugins?: unknown[], watch?: "all" | "on-demand"): Promise<Kernel>;
-  received(): Promise<{ text: string }[]>;
-  tmux(...args: string[]): Promise<string>;
-  close(): Promise<void>;
-}
-
-/** A private tmux socket, a temp state dir, and kernels whose default agent is the echo agent. */
-export async function createSetup(overrides: UserConfig = {}): Promise<Setup> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), "tc-test-"));
-  const socket = testSocket("mcp");
-  const log = path.join(dir, "received.jsonl");
-  const workDir = path.join(dir, "work");
-  await mkdir(workDir);
-  const stateDir = path.join(dir, "state");
-  const userConfig: UserConfig = {
-    tmux: { socket, configFile: "none", width: 120, height: 40 },
-    stateDir,
-    defaultAgent: "echo",
-    logLevel: "warn",
-    limits: { maxInstances: 40, spawnTimeout: 10_000, sendTimeout: 5_000 },
-    ...overrides,
-    agents: { echo: { adapter: "command", command: process.execPath, args: [ECHO_AGENT], env: { ECHO_AGENT_LOG: log } } },
-  };
-  const kernels: Kernel[] = [];
-  const config = (plugins: unknown[] = []) => configSchema.parse({ ...userConfig, plugins });
-  return {
-    socket,
-    dir,
-    stateDir,
-    workDir,
-    log,
-    userConfig,
-    config,
-    async startKernel(plugins = [], watch = "all") {
-      const kernel = await Kernel.start({ config: config(plugins), watch, logger: createLogger("warn") });
-      kernels.push(kernel);
-      return kernel;
-    },
-    async received() {
-      const text = await readFile(log, "utf8").catch(() => "");
-      return text
-        .split("\n")
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as { text: string });
-    },
-    tmux: async (...args) => (await execFileAsync("tmux", ["-L", socket, ...args])).stdout,
-    async close() {
-      for (const kernel of kernels) await kernel.close().catch(() => undefined);
-      await execFileAsync("tmux", ["-L", socket, "kill-server"]).catch(() => undefined);
-      // kill-server leaves the socket file behind.
-      await rm(path.join(process.env.TMUX_TMPDIR ?? "/tmp", `tmux-${process.getuid?.() ?? 0}`, socket), { force: true });
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+/** The test kit's kernel harness with roomier limits; no kernel yet (each test starts its own with the plugins it needs). */
+export function createSetup(overrides: UserConfig = {}): Promise<Harness> {
+  return createHarness({ limits: { maxInstances: 40, spawnTimeout: 10_000, sendTimeout: 5_000 }, ...overrides }, { label: "mcp", start: false });
 }
 
 /**

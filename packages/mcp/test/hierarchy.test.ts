@@ -8,7 +8,8 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { claudeReleases, isMainTurn, toolNames, type RecordedRequest as StandInRequest } from "@tmux-claude/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createClaudeHarness, type ClaudeHarness } from "../../core/test/claude/helpers.js";
+import { claude } from "@tmux-claude/agent-claude";
+import { createClaudeHarness, type ClaudeHarness } from "@tmux-claude/testkit";
 import { mcp, type McpApi } from "../src/index.js";
 
 type Block = { type: string; text?: string; content?: unknown; id?: string; name?: string; tool_use_id?: string };
@@ -38,7 +39,7 @@ for (const release of await claudeReleases()) {
   describe.skipIf(release.skip !== undefined)(`Claude Code ${release.label}`, () => {
     let h: ClaudeHarness;
     beforeAll(async () => {
-      h = await createClaudeHarness({ claude: await release.binary(), config: { plugins: [mcp({ port: 0 })], limits: { spawnTimeout: 60_000, sendTimeout: 30_000 } } });
+      h = await createClaudeHarness({ adapterPlugin: claude(), claude: await release.binary(), config: { plugins: [mcp({ port: 0 })], limits: { spawnTimeout: 60_000, sendTimeout: 30_000 } } });
       await h.kernel.plugin<McpApi>("mcp")!.listen();
     }, 300_000);
     afterAll(async () => {

@@ -55,7 +55,7 @@ const spawnCall = (id = 2) => ({ jsonrpc: "2.0", id, method: "tools/call", param
 
 beforeAll(async () => {
   s = await createSetup();
-  kernel = await s.startKernel([mcp({ port: 0 }), toolsPlugin()]);
+  kernel = await s.startKernel({ config: { plugins: [mcp({ port: 0 }), toolsPlugin()] } });
   ({ url, port } = await kernel.plugin<McpApi>("mcp")!.listen());
   ({
     instance: { id: exec },

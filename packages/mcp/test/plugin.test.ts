@@ -22,10 +22,9 @@ describe("options", () => {
   test("withMcp adds the plugin once and keeps a configured one", async () => {
     const s = await createSetup();
     try {
-      const config = s.config();
-      expect(withMcp(config).plugins.map((p) => p.name)).toEqual(["mcp"]);
+      expect(withMcp(s.config).plugins.map((p) => p.name)).toEqual(["mcp"]);
       const mine = mcp({ port: 41_999 });
-      expect(withMcp(s.config([mine])).plugins).toEqual([mine]);
+      expect(withMcp({ ...s.config, plugins: [mine] }).plugins).toEqual([mine]);
     } finally {
       await s.close();
     }
@@ -40,8 +39,8 @@ describe("the endpoint across processes and restarts", () => {
   beforeAll(async () => {
     s = await createSetup();
     port = await freePort();
-    oneShot = await s.startKernel([mcp({ port })], "on-demand");
-    serve = await s.startKernel([mcp({ port })], "all");
+    oneShot = await s.startKernel({ watch: "on-demand", config: { plugins: [mcp({ port })] } });
+    serve = await s.startKernel({ watch: "all", config: { plugins: [mcp({ port })] } });
   });
   afterAll(async () => {
     await s?.close();
@@ -81,7 +80,7 @@ describe("the endpoint across processes and restarts", () => {
   });
 
   test("a second listener on the same port fails with a clear error; close() frees the port", async () => {
-    const other = await s.startKernel([mcp({ port })], "on-demand");
+    const other = await s.startKernel({ watch: "on-demand", config: { plugins: [mcp({ port })] } });
     await expect(other.plugin<McpApi>("mcp")!.listen()).rejects.toThrow(new RegExp(`could not listen on 127.0.0.1:${port}.*Another program`, "u"));
     await serve.plugin<McpApi>("mcp")!.close();
     await serve.plugin<McpApi>("mcp")!.close();
@@ -90,7 +89,7 @@ describe("the endpoint across processes and restarts", () => {
   });
 
   test("port 0 asks for listen() before spawning", async () => {
-    const kernel = await s.startKernel([mcp({ port: 0 })], "on-demand");
+    const kernel = await s.startKernel({ watch: "on-demand", config: { plugins: [mcp({ port: 0 })] } });
     await expect(kernel.spawn({ role: "executive", workDir: s.workDir })).rejects.toThrow(/port 0 .*call listen\(\) before spawning/u);
     expect((await kernel.list()).every((i) => i.launch.env[MCP_TOKEN_ENV])).toBe(true);
   });

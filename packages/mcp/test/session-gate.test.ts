@@ -37,8 +37,8 @@ describe("an instance with MCP is ready once its session initialized", () => {
   beforeAll(async () => {
     s = await createSetup({ limits: { spawnTimeout: 20_000, sendTimeout: 5_000 } });
     port = await freePort();
-    oneShot = await s.startKernel([mcp({ port, awaitSession: ["command"] })], "on-demand");
-    serve = await s.startKernel([mcp({ port, awaitSession: ["command"] })], "all");
+    oneShot = await s.startKernel({ watch: "on-demand", config: { plugins: [mcp({ port, awaitSession: ["command"] })] } });
+    serve = await s.startKernel({ watch: "all", config: { plugins: [mcp({ port, awaitSession: ["command"] })] } });
     ({ url } = await serve.plugin<McpApi>("mcp")!.listen());
   });
   afterAll(async () => {
@@ -99,7 +99,7 @@ describe("an instance with MCP is ready once its session initialized", () => {
   });
 
   test("with nothing listening, the spawn fails at once, says to start serve, and leaves nothing behind", async () => {
-    const alone = await s.startKernel([mcp({ port: await freePort(), awaitSession: ["command"] })], "on-demand");
+    const alone = await s.startKernel({ watch: "on-demand", config: { plugins: [mcp({ port: await freePort(), awaitSession: ["command"] })] } });
     const error = await alone.spawn({ role: "executive", workDir: s.workDir, prompt: "never typed" }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: ErrorCodes.SPAWN_FAILED, details: { plugin: "mcp", hook: "awaitReady" } });
     expect((error as Error).message).toMatch(/cannot open its MCP session: nothing listens at http:\/\/127\.0\.0\.1:\d+\/mcp.*Start `tmux-claude serve`/u);
@@ -112,7 +112,7 @@ describe("an instance with MCP is ready once its session initialized", () => {
   test("when the endpoint never sees the session, the spawn times out saying so, and leaves nothing behind", async () => {
     const t = await createSetup({ limits: { spawnTimeout: 5_000, sendTimeout: 5_000 } });
     try {
-      const quick = await t.startKernel([mcp({ port: 0, awaitSession: ["command"] })], "on-demand");
+      const quick = await t.startKernel({ watch: "on-demand", config: { plugins: [mcp({ port: 0, awaitSession: ["command"] })] } });
       const { url: quickUrl } = await quick.plugin<McpApi>("mcp")!.listen();
       const error = await quick.spawn({ role: "executive", workDir: t.workDir }).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: ErrorCodes.SPAWN_TIMEOUT, details: { plugin: "mcp", url: quickUrl } });
@@ -128,7 +128,7 @@ describe("an instance with MCP is ready once its session initialized", () => {
   }, 30_000);
 
   test("agents of adapters not named in awaitSession are not held", async () => {
-    const lenient = await s.startKernel([mcp({ port: await freePort() })], "on-demand");
+    const lenient = await s.startKernel({ watch: "on-demand", config: { plugins: [mcp({ port: await freePort() })] } });
     const { instance, receipt } = await lenient.spawn({ role: "executive", workDir: s.workDir, prompt: "no session needed" });
     expect(receipt?.state).toBe("delivered");
     await lenient.terminate(instance.id);

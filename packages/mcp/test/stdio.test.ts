@@ -69,7 +69,7 @@ test("runs every tool as the root; instances outlive the client", async () => {
   expect(stderr).toContain("stdio-server: client gone, kernel closed");
   expect(Date.now() - started).toBeLessThan(2_000);
   // ... and what it spawned keeps running in tmux, with its own MCP endpoint named in its env.
-  const kernel: Kernel = await s.startKernel([], "on-demand");
+  const kernel: Kernel = await s.startKernel({ watch: "on-demand", config: { plugins: [] } });
   const survivors = await kernel.list();
   expect(survivors.map((i) => [i.id, i.status])).toEqual([
     [exec.id, "idle"],

@@ -35,3 +35,7 @@ export type { PeerCommand, StoreContractSubject, StorePeer } from "./store-contr
 export { createHarness, eventually, readEchoLog, removeTestSocket, ECHO_AGENT } from "./kernel-harness.js";
 export type { EchoMessage, Harness, HarnessOptions, StartKernelOptions, WatchMode } from "./kernel-harness.js";
 export { removeRun, testRun, testSocket, tmuxProcesses, tmuxSocketDir, TEST_SOCKET_PREFIX } from "./sockets.js";
+export { createClaudeHarness, API_KEY } from "./claude-harness.js";
+export type { ClaudeHarness, ClaudeHarnessOptions } from "./claude-harness.js";
+export { statusLog } from "./status-log.js";
+export type { StatusLog } from "./status-log.js";

@@ -10,7 +10,7 @@ import { configTemplate } from "../../src/config/template.js";
 import { ErrorCodes, TmuxClaudeError } from "../../src/errors.js";
 import { Kernel } from "../../src/kernel/kernel.js";
 import { createLogger } from "../../src/logger.js";
-import { testSocket } from "../../../../test/sockets.js";
+import { testSocket } from "@tmux-claude/testkit";
 
 const CORE_DIR = fileURLToPath(new URL("../..", import.meta.url));
 const defaults = configSchema.parse({});
@@ -363,7 +363,9 @@ describe("loadConfig: values that would silently mean something else", () => {
     expect(regex.message).toContain("agents.repl.busyPattern: not a valid regular expression (/[a-/u: Unterminated character class)");
     expect(regex.message).toContain('got "[a-"');
     expect(regex.message).not.toContain("waitingPattern");
-    const role = (await start({ roles: { solo: { prefix: "solo", agents: ["claude", "nope"] } } })) as TmuxClaudeError;
+    // claude as the CLI has it: contributed by a plugin (Plugin.defaultAgents).
+    const claudeAgent = { name: "claude", defaultAgents: { claude: { command: "claude" } }, apply() {} };
+    const role = (await start({ roles: { solo: { prefix: "solo", agents: ["claude", "nope"] } }, plugins: [claudeAgent] })) as TmuxClaudeError;
     expect(role.code).toBe(ErrorCodes.CONFIG_INVALID);
     expect(role.message).toContain('roles.solo.agents[1]: "nope" is not a configured agent (agents: claude)');
     // Refused before anything was created.

@@ -5,7 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { afterAll, expect, test } from "vitest";
-import { createHarness, eventually, type Harness } from "../helpers/harness.js";
+import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 
 const WORKER = fileURLToPath(new URL("../fixtures/kernel-worker.mjs", import.meta.url));
 let h: Harness | undefined;
@@ -47,7 +47,7 @@ async function runAndKill(configFile: string, jitiCache: string, enough: (steps:
 
 test("kill -9 of a serving kernel mid-spawn and mid-send loses nothing", async () => {
   // The harness kernel is only used for its socket, dirs and cleanup; it is closed before the worker runs.
-  h = await createHarness({ limits: { maxInstances: 100, spawnTimeout: 15_000 } }, "on-demand");
+  h = await createHarness({ limits: { maxInstances: 100, spawnTimeout: 15_000 } }, { watch: "on-demand" });
   await h.kernel.close();
   const configFile = path.join(h.dir, "config.json");
   await writeFile(configFile, JSON.stringify({ ...h.config, stateDir: h.stateDir, plugins: [] }));

@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ErrorCodes } from "../../src/index.js";
 import { expectError } from "../helpers/expect-error.js";
-import { createHarness, eventually, type Harness } from "../helpers/harness.js";
+import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 
 let h: Harness;
 beforeAll(async () => {
@@ -237,7 +237,7 @@ describe("spawn", () => {
       watch: "on-demand",
       config: {
         limits: { spawnTimeout: 700 },
-        agents: { never: { adapter: "command", command: process.execPath, args: [(await import("../helpers/harness.js")).ECHO_AGENT], env: { ECHO_AGENT_NEVER_READY: "1" } } },
+        agents: { never: { adapter: "command", command: process.execPath, args: [(await import("@tmux-claude/testkit")).ECHO_AGENT], env: { ECHO_AGENT_NEVER_READY: "1" } } },
       },
     });
     await expectError(k2.spawn({ role: "executive", workDir: h.workDir, agent: "never" }), ErrorCodes.SPAWN_TIMEOUT, "700 ms", "echo-agent starting");
@@ -314,7 +314,7 @@ describe("lifecycle", () => {
 
 describe("tmux server loss", () => {
   test("when the tmux server dies, instances are marked exited and the next operation reconnects", async () => {
-    const own = await createHarness({}, "all");
+    const own = await createHarness({}, { watch: "all" });
     const { instance } = await own.kernel.spawn({ role: "executive", workDir: own.workDir });
     await own.tmux("kill-server");
     await eventually(async () => (await own.kernel.get(instance.id)).status === "exited", 5_000, "exited after server loss");
@@ -347,7 +347,7 @@ describe("robustness", () => {
   });
 
   test("losing only our tmux client: serve reconnects, watches the survivors again and delivers their queue", async () => {
-    const own = await createHarness({}, "all");
+    const own = await createHarness({}, { watch: "all" });
     const { instance } = await own.kernel.spawn({ role: "executive", workDir: own.workDir });
     const monitors = async () => (await own.tmux("list-sessions", "-F", "#{session_name}")).split("\n").filter((s) => s.startsWith("_tc-monitor"));
     const [before] = await monitors();
@@ -368,7 +368,7 @@ describe("robustness", () => {
   });
 
   test("a message queued by one process and delivered by another ends the first one's wait", async () => {
-    const own = await createHarness({}, "on-demand");
+    const own = await createHarness({}, { watch: "on-demand" });
     const other = await own.startKernel({ watch: "on-demand" });
     const { instance } = await own.kernel.spawn({ role: "executive", workDir: own.workDir });
     await own.kernel.send(instance.id, "/work 400");
@@ -384,8 +384,8 @@ describe("robustness", () => {
 
   test("a spawn cut short by closing the kernel leaves nothing behind", async () => {
     const own = await createHarness({
-      agents: { never: { adapter: "command", command: process.execPath, args: [(await import("../helpers/harness.js")).ECHO_AGENT], env: { ECHO_AGENT_NEVER_READY: "1" } } },
-    }, "on-demand");
+      agents: { never: { adapter: "command", command: process.execPath, args: [(await import("@tmux-claude/testkit")).ECHO_AGENT], env: { ECHO_AGENT_NEVER_READY: "1" } } },
+    }, { watch: "on-demand" });
     const spawning = own.kernel.spawn({ role: "executive", workDir: own.workDir, agent: "never" });
     const failed = spawning.catch((e: unknown) => e);
     await eventually(async () => (await own.tmux("list-sessions", "-F", "#{session_name}")).includes("exec-1"), 5_000, "the session to exist");

@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { PaneIO } from "../../src/index.js";
 import { PasteModeTracker } from "../../src/agents/paste-mode.js";
 import { typeableText } from "../../src/tmux/typeable.js";
-import { expectedText, fuzzInputs, logReader, runFuzz } from "../fixtures/paste-fuzz.mjs";
-import { createHarness, ECHO_AGENT, type Harness } from "../helpers/harness.js";
+import { expectedText, fuzzInputs, logReader, runFuzz } from "@tmux-claude/testkit/paste-fuzz";
+import { createHarness, ECHO_AGENT, type Harness } from "@tmux-claude/testkit";
 
 const SEED = 9;
 const INPUTS = 1_000;

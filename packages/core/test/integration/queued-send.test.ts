@@ -2,12 +2,12 @@
 // delivered any more, with the reason; the message's fate is what read shows.
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { ErrorCodes, isTmuxClaudeError, type DeliveryReceipt, type Kernel, type TmuxClaudeError } from "../../src/index.js";
-import { createHarness, eventually, type Harness } from "../helpers/harness.js";
+import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 
 let h: Harness;
 beforeAll(async () => {
   // on-demand, as a one-shot CLI `send` runs: the waiting process delivers the queue itself.
-  h = await createHarness({ limits: { spawnTimeout: 10_000, sendTimeout: 5_000 } }, "on-demand");
+  h = await createHarness({ limits: { spawnTimeout: 10_000, sendTimeout: 5_000 } }, { watch: "on-demand" });
 });
 afterAll(async () => {
   await h?.close();

@@ -3,7 +3,7 @@
 import { mkdir, symlink } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { ECHO_AGENT, createHarness, type Harness } from "../helpers/harness.js";
+import { ECHO_AGENT, createHarness, type Harness } from "@tmux-claude/testkit";
 import { ErrorCodes, isTmuxClaudeError, type SpawnOptions, type TmuxClaudeError } from "../../src/index.js";
 
 let h: Harness;
@@ -22,7 +22,7 @@ beforeAll(async () => {
       },
       agents: { echo2: { adapter: "command", command: process.execPath, args: [ECHO_AGENT] } },
     },
-    "on-demand",
+    { watch: "on-demand" },
   );
   ({ instance: { id: exec } } = await h.kernel.spawn({ role: "executive", workDir: h.workDir }));
   outside = path.join(h.dir, "outside");

@@ -3,7 +3,7 @@
 // caller catches, and nothing may be left to reject later, unhandled.
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { commandAdapter, definePlugin, ErrorCodes, isTmuxClaudeError } from "../../src/index.js";
-import { ECHO_AGENT, createHarness, eventually, type Harness } from "../helpers/harness.js";
+import { ECHO_AGENT, createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 
 /** Kills the tmux server (kill -9) just before the next submit key is pressed. */
 const killer = { armed: false, serverPid: 0 };
@@ -45,7 +45,7 @@ beforeAll(async () => {
       agents: { fragile: { adapter: "tmux-dies-on-submit", command: process.execPath, args: [ECHO_AGENT] } },
       plugins: [fragile()],
     },
-    "on-demand",
+    { watch: "on-demand" },
   );
   process.on("unhandledRejection", onUnhandled);
 });

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { z } from "zod";
 import { configSchema, createLogger, definePlugin, ErrorCodes, Kernel, KERNEL_VERSION, type Plugin, type TmuxClaudeError, type UserConfig } from "../../src/index.js";
-import { createHarness, type Harness } from "../helpers/harness.js";
+import { createHarness, type Harness } from "@tmux-claude/testkit";
 
 let h: Harness;
 beforeAll(async () => {
-  h = await createHarness({}, "on-demand");
+  h = await createHarness({}, { watch: "on-demand" });
 });
 afterAll(async () => {
   await h?.close();
@@ -193,10 +193,29 @@ test("agents are checked at start: unknown adapters and misspelled adapter optio
   expect(typo.code).toBe(ErrorCodes.CONFIG_INVALID);
   expect(typo.message).toContain("/p/tmuxclaude.config.ts");
   expect(typo.message).toContain("agents.repl.readyPatern");
-  const wrongType = await start({ cc: { adapter: "claude", command: "claude", trustWorkDir: "yes" } });
-  expect(wrongType.message).toContain("agents.cc.trustWorkDir");
+  const wrongType = await start({ repl: { adapter: "command", command: "python3", submitKey: 13 } });
+  expect(wrongType.message).toContain("agents.repl.submitKey");
   const missing = await start({ aider: { adapter: "aider", command: "aider" } });
-  expect(missing.message).toContain('agents.aider.adapter: "aider" is not an available adapter (available: command, claude)');
+  // The kernel has only the generic command adapter; claude comes from its plugin.
+  expect(missing.message).toContain('agents.aider.adapter: "aider" is not an available adapter (available: command)');
+});
+
+test("defaultAgents: a plugin's agents join the config, the user's own agent of that name wins, two plugins may not contribute one name", async () => {
+  const contributing = (name: string, command: string): Plugin => ({ name, defaultAgents: { helper: { command } }, apply() {} });
+  const kernel = new Kernel({ config: configSchema.parse({ ...h.config, plugins: [contributing("a", "true")] }), logger: createLogger("silent") });
+  expect(kernel.config.agents.helper).toEqual({ adapter: "command", command: "true", args: [], env: {} });
+  expect(kernel.config.agents.echo).toEqual(h.config.agents.echo);
+  const own = { adapter: "command", command: "false", args: [], env: {} };
+  const mine = new Kernel({ config: configSchema.parse({ ...h.config, agents: { ...h.config.agents, helper: own }, plugins: [contributing("a", "true")] }), logger: createLogger("silent") });
+  expect(mine.config.agents.helper).toEqual(own);
+  let clash: unknown;
+  try {
+    new Kernel({ config: configSchema.parse({ ...h.config, plugins: [contributing("a", "true"), contributing("b", "false")] }), logger: createLogger("silent") });
+  } catch (error) {
+    clash = error;
+  }
+  expect(clash).toMatchObject({ code: ErrorCodes.PLUGIN_INVALID, details: { plugin: "b", agent: "helper" } });
+  expect((clash as Error).message).toBe('Plugins "a" and "b" both contribute the agent "helper". Define agents.helper in your config to choose, or remove one of the plugins.');
 });
 
 test("KERNEL_VERSION, which plugins' kernel ranges are checked against, is the package's version", async () => {

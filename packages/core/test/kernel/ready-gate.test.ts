@@ -4,7 +4,7 @@
 // writes into the instance's record through ctx.updateInstanceState.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { definePlugin, ErrorCodes, type Kernel, type ReadyGate, type SpawnResult } from "../../src/index.js";
-import { createHarness, ECHO_AGENT, type Harness } from "../helpers/harness.js";
+import { createHarness, ECHO_AGENT, type Harness } from "@tmux-claude/testkit";
 
 /** Waits until `pluginState.stamp.at` is from this launch. */
 const stampGate = definePlugin({
@@ -31,7 +31,7 @@ let h: Harness;
 let spawner: Kernel;
 let writer: Kernel;
 beforeAll(async () => {
-  h = await createHarness({ limits: { spawnTimeout: 10_000, sendTimeout: 5_000 } }, "on-demand");
+  h = await createHarness({ limits: { spawnTimeout: 10_000, sendTimeout: 5_000 } }, { watch: "on-demand" });
   spawner = await h.startKernel({ watch: "on-demand", config: { plugins: [stampGate()] } });
   writer = await h.startKernel({ watch: "on-demand", config: { plugins: [stampWriter()] } });
 });
