@@ -11,7 +11,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { logReader, runFuzz } from "../packages/core/test/fixtures/paste-fuzz.mjs";
+import { logReader, runFuzz } from "@tmux-claude/testkit/paste-fuzz";
 import { startKernel } from "./lib/setup.mjs";
 import { ECHO_AGENT, NODE, ROOT, cleanupAll, cleanupSync, machineInfo, tempDir } from "./lib/util.mjs";
 

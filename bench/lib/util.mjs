@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 export const execFileAsync = promisify(execFile);
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /** The fake agent shared with the core tests: prints "> ", logs each submitted line as JSON to $ECHO_AGENT_LOG. */
-export const ECHO_AGENT = path.join(ROOT, "packages/core/test/fixtures/echo-agent.mjs");
+export const ECHO_AGENT = path.join(ROOT, "packages/testkit/fixtures/echo-agent.mjs");
 export const NODE = process.execPath;
 /** Same pane size for the kernel and the floors (the kernel's default). */
 export const WIDTH = 200;

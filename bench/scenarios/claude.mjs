@@ -19,8 +19,8 @@ import { startFloor, startKernel } from "../lib/setup.mjs";
 import { pendingRow, targets, timedRow } from "../lib/rows.mjs";
 import { ROOT, killServer, now, tempDir } from "../lib/util.mjs";
 
-/** The claude adapter's hook command, from the core build (not part of core's public API). */
-const HOOK_MODULE = path.join(ROOT, "packages/core/dist/agents/claude/hook.js");
+/** The claude adapter's hook command, from the agent-claude build. */
+const HOOK_MODULE = path.join(ROOT, "packages/agent-claude/dist/hook.js");
 /** The adapter's hook before the sh command: one Node process per event, one appendFileSync. */
 const NODE_HOOK = `import { appendFileSync, readFileSync } from "node:fs";
 const payload = JSON.parse(readFileSync(0, "utf8"));
@@ -49,7 +49,7 @@ async function startHookEndpoint(file) {
 
 const API_KEY = "sk-ant-tmux-claude-bench-0123456789abcdefghijklmnop";
 const LEAKY = /^(ANTHROPIC_|CLAUDE_CODE_|CLAUDECODE$|CLAUDE_CONFIG_DIR$|AWS_BEARER_TOKEN_BEDROCK$|VERTEX_|CLOUD_ML_REGION$)/u;
-const ADAPTER_PENDING = "the claude adapter (packages/core/src/agents/claude)";
+const ADAPTER_PENDING = "the claude adapter (packages/agent-claude)";
 
 /** Follows a file of one-word lines appended by hooks; resolves waiters when a word arrives. */
 class HookLog {
@@ -183,13 +183,15 @@ export async function claude({ quick, log }) {
   const floor = await startFloor("claude");
   let k;
   try {
+    const agentClaude = await import("@tmux-claude/agent-claude").catch(() => undefined);
     k = await startKernel({
       label: "claude",
-      agents: { claude: { adapter: "claude", command: bin.path, env } },
+      plugins: agentClaude ? [agentClaude.claude()] : [],
+      agents: { claude: { adapter: agentClaude ? "claude" : "command", command: bin.path, env } },
       limits: { spawnTimeout: 60_000, sendTimeout: 30_000 },
     });
-    const adapter = k.kernel.adapterNames().includes("claude");
-    if (!adapter) log("claude: the claude adapter is not in this build; kernel rows pending, floors measured");
+    const adapter = agentClaude !== undefined;
+    if (!adapter) log("claude: @tmux-claude/agent-claude is not built; kernel rows pending, floors measured");
 
     const launchFloor = async (v) => {
       const from = v.hooks.events.length;

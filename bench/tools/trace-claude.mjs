@@ -2,6 +2,7 @@
 // the tmux commands, the moment the adapter's hook script wrote SessionStart
 // (its own timestamp) and the status change, in ms since spawn() was called.
 //   npx turbo run build && node bench/tools/trace-claude.mjs
+import { claude } from "@tmux-claude/agent-claude";
 import { claudeEnv, findClaudeBinary, prepareClaudeHome, StandInModel } from "@tmux-claude/testkit";
 import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -12,7 +13,7 @@ const dir = tempDir("trace-claude"); const work = path.join(dir, "work"); mkdirS
 const model = await StandInModel.start();
 const home = await prepareClaudeHome({ dir: path.join(dir, "home"), apiKey: "sk-ant-tmux-claude-bench-0123456789abcdefghijklmnop", trustedDirs: [work], settings: { skipDangerousModePermissionPrompt: false } });
 const env = claudeEnv({ home, model, base: {} });
-const k = await startKernel({ label: "trace-claude", agents: { claude: { adapter: "claude", command: bin.path, env } } });
+const k = await startKernel({ label: "trace-claude", plugins: [claude()], agents: { claude: { adapter: "claude", command: bin.path, env } } });
 const rt = k.kernel.runtime;
 let t0 = 0, w0 = 0, trace = [], captures = 0;
 const orig = rt.command.bind(rt);
