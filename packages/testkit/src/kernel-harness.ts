@@ -116,13 +116,8 @@ export async function createHarness(overrides: UserConfig = {}, options: Harness
     const kernel = new Kernel({ config: kernelConfig, watch: watch ?? options.watch ?? "all", logger: createLogger((process.env.TC_TEST_LOG as "debug" | undefined) ?? "warn") });
     kernels.push(kernel);
     beforeStart?.(kernel);
-    try {
-      await kernel.start();
-    } catch (error) {
-      // As Kernel.start does: a kernel that failed to start lets go of tmux and the store at once.
-      await kernel.close().catch(() => undefined);
-      throw error;
-    }
+    // As Kernel.start does: a kernel that failed to start lets go of tmux and the store at once.
+    await kernel.start().catch(async (error: unknown) => Promise.reject(await kernel.close().then(() => error, () => error)));
     return kernel;
   };
   if (options.start ?? true) await startKernel();

@@ -9,8 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { defaultNodeId, ErrorCodes, FileStore, type Kernel, type UserConfig } from "../../src/index.js";
 import { inProcessRouter } from "../fixtures/in-process-router.js";
 import { expectError } from "../helpers/expect-error.js";
-import { createHarness, type Harness } from "../helpers/harness.js";
-import { testSocket, tmuxSocketDir } from "../../../../test/sockets.js";
+import { createHarness, testSocket, tmuxSocketDir, type Harness } from "@tmux-claude/testkit";
 
 const execFileAsync = promisify(execFile);
 const peers = new Map<string, Kernel>();

@@ -10,12 +10,12 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { defineErrorCodes, ErrorCodes, type Kernel, type PluginState, TmuxClaudeError } from "../../src/index.js";
 import { readRecorded, recorder, type Recorded } from "../fixtures/recorder-plugin.js";
-import { createHarness, eventually, type Harness } from "../helpers/harness.js";
+import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 
 let h: Harness;
 let dir: string;
 beforeAll(async () => {
-  h = await createHarness({ limits: { spawnTimeout: 10_000, sendTimeout: 5_000 } }, "on-demand");
+  h = await createHarness({ limits: { spawnTimeout: 10_000, sendTimeout: 5_000 } }, { watch: "on-demand" });
   dir = await mkdtemp(path.join(os.tmpdir(), "tc-events-"));
 });
 afterAll(async () => {
