@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { afterAll, expect, test } from "vitest";
 import { FileStore } from "../../src/store/file-store.js";
-import { createHarness, eventually, type Harness } from "../helpers/harness.js";
+import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 
 const WORKER = fileURLToPath(new URL("../fixtures/serve-worker.mjs", import.meta.url));
 const KILLS = 20;
@@ -33,7 +33,7 @@ async function startServe(configFile: string, jitiCache: string) {
 }
 
 test(`every queued message is delivered exactly once across ${KILLS} kill -9s of a serving kernel mid-drain`, async () => {
-  h = await createHarness({ limits: { maxInstances: 10 } }, "on-demand");
+  h = await createHarness({ limits: { maxInstances: 10 } }, { watch: "on-demand" });
   const instances = [];
   for (let i = 0; i < 2; i++) instances.push((await h.kernel.spawn({ role: "executive", workDir: h.workDir })).instance.id);
   // From here on only the serving workers deliver.
