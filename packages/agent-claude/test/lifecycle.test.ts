@@ -203,7 +203,7 @@ describe("a kernel that re-attaches", () => {
 
     let secondLog!: StatusLog;
     const second = await h.startKernel({}, (kernel) => (secondLog = statusLog(kernel)));
-    const caughtUp = await secondLog.waitFor(instance.id, (s) => s === "idle", 5_000);
+    const caughtUp = await secondLog.waitFor(instance.id, (s) => s === "idle", 5_000, 0);
     expect(caughtUp.lastReply).toBe("Finished alone.");
     // Only what it had missed: busy -> idle, not the SessionStart that made it ready.
     expect(secondLog.changes.filter((c) => c.id === instance.id).map((c) => `${c.from}->${c.to}`)).toEqual(["busy->idle"]);

@@ -37,7 +37,10 @@ describe.skipIf(newest.skip !== undefined)(`Claude Code ${newest.label}`, () => 
     const read = await h.kernel.read(instance.id, { wait: true, timeoutMs: 60_000 });
     expect(read).toMatchObject({ status: "idle", lastReply: "smoke.txt written" });
     expect((await readFile(path.join(h.workDir, "smoke.txt"), "utf8")).trim()).toBe("smoke");
-    expect(log.changes.filter((c) => c.id === instance.id).map((c) => c.to)).toEqual(["idle", "busy", "idle"]);
+    // statusChange fires once the change is written, which may be just after the read saw it.
+    const mine = (changes: StatusLog["changes"]) => changes.filter((c) => c.id === instance.id).map((c) => c.to);
+    await log.until((changes) => mine(changes).length >= 3);
+    expect(mine(log.changes)).toEqual(["idle", "busy", "idle"]);
     await h.kernel.terminate(instance.id);
   }, 120_000);
 });
