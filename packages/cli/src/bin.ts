@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { constants } from "node:os";
-import { main } from "./main.js";
 
 const interrupt = new AbortController();
 let signals = 0;
@@ -20,6 +19,8 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+// Loaded after the handlers are in place: a Ctrl-C while the modules load (seconds on a busy machine) is still an interrupt (exit 130), not a kill.
+const { main } = await import("./main.js");
 const code = await main(process.argv, { signal: interrupt.signal });
 process.exitCode = code;
 // Everything is closed by now; if a handle still holds the event loop, do not hang the shell.
