@@ -16,7 +16,7 @@ import { claudeLaunch, generatedSettings } from "../src/launch.js";
 import { boxShows, classifyScreen, draftText, inputBox } from "../src/screen.js";
 import { submittedText, typedText } from "../src/driver.js";
 import { TranscriptUsage } from "../src/transcript.js";
-import { configSchema, createLogger, ErrorCodes, type LaunchContext } from "@tmux-claude/core";
+import { createLogger, ErrorCodes, parseConfig, type LaunchContext } from "@tmux-claude/core";
 
 const execFileAsync = promisify(execFile);
 let dir: string;
@@ -146,7 +146,7 @@ describe("the hook command", () => {
 });
 
 function launchContext(overrides: Partial<LaunchContext> & { instanceDir: string }): LaunchContext {
-  const config = configSchema.parse({ roles: { worker: { prefix: "w", instructions: "Do the work.\nReport back." } } });
+  const config = parseConfig({ roles: { worker: { prefix: "w", instructions: "Do the work.\nReport back." } } });
   return {
     instanceId: "exec-1.w-2",
     parentId: "exec-1",

@@ -2,38 +2,34 @@ export { Kernel, defaultStateDir, type KernelOptions } from "./kernel/kernel.js"
 export { withDefaultAgents } from "./kernel/default-agents.js";
 export { KERNEL_VERSION } from "./kernel/version.js";
 export { defaultNodeId, nodeOf } from "./kernel/node.js";
-export {
-  createHooks,
-  type KernelHooks,
-  type HookName,
-  type SpawnPlan,
-  type OutgoingMessage,
-  type DeliveryReceipt,
-  type WhenBusy,
-  type StatusChange,
-  type EventMeta,
-  type SpawnFailure,
-  type DeliveryEvent,
-  type TurnEnded,
-  type UsageUpdate,
-  type TerminateEvent,
-  type ReadyGate,
-  type ToolContribution,
-  type CommandContribution,
-} from "./kernel/hooks.js";
+export { createHooks, type KernelHooks, type HookName } from "./kernel/hooks.js";
+export type { KernelApi, ToolContribution, CommandContribution } from "./kernel/api.js";
+export type {
+  SpawnPlan,
+  StatusChange,
+  EventMeta,
+  SpawnFailure,
+  DeliveryEvent,
+  TurnEnded,
+  UsageUpdate,
+  TerminateEvent,
+  ReadyGate,
+} from "./kernel/events.js";
+export type { OutgoingMessage, DeliveryReceipt, WhenBusy } from "./kernel/messages.js";
 export { definePlugin, type Plugin, type PluginContext, type PluginHooks, type PluginSpec, type PluginState, type TapOnlyHook } from "./kernel/plugin.js";
 export type { RouteRequest, RouteResult, RouteResults, RouteOperation, RouteAddress, LocalOperations } from "./kernel/routing.js";
 export {
   configSchema,
-  defineConfig,
+  settingsSchema,
   DEFAULT_ROLES,
-  type UserConfig,
-  type ResolvedConfig,
+  type Settings,
+  type UserSettings,
+  type PluginObject,
   type RoleConfig,
   type AgentConfig,
   type UserAgentConfig,
-  type ConfigFactory,
 } from "./config/schema.js";
+export { defineConfig, parseConfig, safeParseConfig, type UserConfig, type ResolvedConfig, type ConfigFactory, type PluginEntry } from "./config/config.js";
 export { loadConfig, type LoadedConfig } from "./config/load.js";
 export { regexSource } from "./config/regex.js";
 export { configTemplate } from "./config/template.js";

@@ -1,4 +1,4 @@
-import type { InstanceRecord, InstanceSummary, Kernel, ResolvedConfig } from "@tmux-claude/core";
+import type { InstanceRecord, InstanceSummary, KernelApi, Settings } from "@tmux-claude/core";
 import { forbidden } from "./errors.js";
 
 /**
@@ -26,14 +26,14 @@ export function describeCaller(caller: Caller): string {
  * when its role may spawn something (`roles.<role>.spawns` is not empty).
  * A specialist (spawns nothing by default) only does its own work.
  */
-export function mayOrchestrate(config: ResolvedConfig, caller: Caller): boolean {
+export function mayOrchestrate(config: Settings, caller: Caller): boolean {
   if (isRoot(caller)) return true;
   const role = caller.role === null ? undefined : config.roles[caller.role];
   return (role?.spawns.length ?? 0) > 0;
 }
 
 /** Is `id` a strict descendant of `ancestorId`? Follows the parent links of the stored records. */
-export async function isDescendant(kernel: Kernel, ancestorId: string, id: string): Promise<boolean> {
+export async function isDescendant(kernel: KernelApi, ancestorId: string, id: string): Promise<boolean> {
   let current: string | null = id;
   // The depth limit bounds the walk; the guard stops a corrupt cycle.
   for (let steps = 0; current !== null && steps <= kernel.config.limits.maxDepth + 1; steps++) {
@@ -72,7 +72,7 @@ export function subtreeOf(all: readonly InstanceSummary[], rootId: string): Set<
  * made-up id there get the same refusal. Only an id in its own namespace
  * (`<caller>.…`, where its children's ids live) is reported as missing.
  */
-export async function assertTarget(kernel: Kernel, caller: Caller, targetId: string, what: string, allowSelf = false): Promise<void> {
+export async function assertTarget(kernel: KernelApi, caller: Caller, targetId: string, what: string, allowSelf = false): Promise<void> {
   if (caller.instanceId === null) return;
   if (targetId === caller.instanceId) {
     if (allowSelf) return;

@@ -4,14 +4,14 @@ import type { AddressInfo } from "node:net";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
-import { TmuxClaudeError, type Kernel, type Logger } from "@tmux-claude/core";
+import { TmuxClaudeError, type KernelApi, type Logger } from "@tmux-claude/core";
 import type { Caller } from "./caller.js";
 import { McpErrorCodes } from "./errors.js";
 import { TokenIndex } from "./tokens.js";
 import { createToolServer } from "./tools.js";
 
 export interface HttpEndpointOptions {
-  kernel: Kernel;
+  kernel: KernelApi;
   host: string;
   /** 0 = any free port (tests). */
   port: number;

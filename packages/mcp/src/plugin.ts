@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { definePlugin, ErrorCodes, TmuxClaudeError, type Kernel, type Logger, type Plugin, type PluginContext } from "@tmux-claude/core";
+import { definePlugin, ErrorCodes, TmuxClaudeError, type KernelApi, type Logger, type Plugin, type PluginContext } from "@tmux-claude/core";
 import { z } from "zod";
 import { HttpEndpoint, isWildcard } from "./http.js";
 import { awaitSession, stamp } from "./session-gate.js";
@@ -82,7 +82,7 @@ export function mcp(options?: McpOptions): Plugin<McpApi> {
 }
 
 class McpEndpoint implements McpApi {
-  private kernel: Kernel | undefined;
+  private kernel: KernelApi | undefined;
   private ctx: PluginContext | undefined;
   private logger: Logger | undefined;
   private options: z.output<typeof mcpOptions> | undefined;

@@ -1,6 +1,6 @@
 import type { Readable, Writable } from "node:stream";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import type { Kernel } from "@tmux-claude/core";
+import type { KernelApi } from "@tmux-claude/core";
 import { ROOT } from "./caller.js";
 import { createToolServer } from "./tools.js";
 
@@ -23,7 +23,7 @@ export interface StdioOptions {
  * stdout carries only protocol: the kernel logs to stderr, tmux and other
  * child processes get pipes.
  */
-export async function serveStdio(kernel: Kernel, options: StdioOptions = {}): Promise<void> {
+export async function serveStdio(kernel: KernelApi, options: StdioOptions = {}): Promise<void> {
   const stdin = options.stdin ?? process.stdin;
   const stdout = options.stdout ?? process.stdout;
   const server = createToolServer(kernel, ROOT);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import type { InstanceRecord, Kernel } from "@tmux-claude/core";
+import type { InstanceRecord, KernelApi } from "@tmux-claude/core";
 import type { Caller } from "./caller.js";
 
 /** The variables an instance finds its MCP endpoint and secret in (the claude adapter turns them into `--mcp-config`). */
@@ -29,7 +29,7 @@ export type Authentication = { ok: true; caller: Caller } | { ok: false; reason:
 export class TokenIndex {
   private byDigest = new Map<string, string>();
 
-  constructor(private readonly kernel: Kernel) {}
+  constructor(private readonly kernel: KernelApi) {}
 
   async authenticate(token: string): Promise<Authentication> {
     const digest = tokenDigest(token);

@@ -7,7 +7,7 @@ import {
   type DeliveryReceipt,
   type InstanceRecord,
   type InstanceSummary,
-  type Kernel,
+  type KernelApi,
   type ReadResult,
   type ToolContribution,
 } from "@tmux-claude/core";
@@ -55,7 +55,7 @@ interface ToolDef {
  * errors that name the field); register further tools through the kernel's
  * `tools` hook, not with `registerTool` on the returned server.
  */
-export function createToolServer(kernel: Kernel, caller: Caller): McpServer {
+export function createToolServer(kernel: KernelApi, caller: Caller): McpServer {
   const identity: Caller = Object.freeze({ instanceId: caller.instanceId, role: caller.role });
   const logger = kernel.logger.child({ component: "mcp", caller: identity.instanceId ?? "root" });
   const server = new McpServer({ name: SERVER_NAME, version: VERSION }, { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS });
@@ -159,7 +159,7 @@ function withoutUndefined(value: Record<string, unknown>): Record<string, unknow
 
 // ------------------------------------------------------------- core tools
 
-function coreTools(kernel: Kernel): ToolDef[] {
+function coreTools(kernel: KernelApi): ToolDef[] {
   const orchestrator = (caller: Caller) => mayOrchestrate(kernel.config, caller);
   const refusal = (caller: Caller) =>
     `${describeCaller(caller)} may not use tmux-claude's orchestration tools: its role spawns nothing (roles.${caller.role}.spawns is empty), so it works on its own task only.`;
@@ -292,7 +292,7 @@ function coreTools(kernel: Kernel): ToolDef[] {
 
 // ----------------------------------------------------------- plugin tools
 
-function pluginTool(kernel: Kernel, contribution: ToolContribution, logger: Kernel["logger"]): ToolDef | undefined {
+function pluginTool(kernel: KernelApi, contribution: ToolContribution, logger: KernelApi["logger"]): ToolDef | undefined {
   const schema = contribution.inputSchema as z.ZodType | undefined;
   if (!schema || typeof schema !== "object" || !("_zod" in schema) || typeof schema.safeParseAsync !== "function") {
     logger.warn({ tool: contribution.name }, `plugin tool "${contribution.name}" has no zod 4 inputSchema; it is not served`);

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { configSchema, createLogger, Kernel, type ResolvedConfig, type UserConfig } from "@tmux-claude/core";
+import { createLogger, Kernel, parseConfig, type ResolvedConfig, type UserConfig } from "@tmux-claude/core";
 import { testSocket, tmuxSocketDir } from "./sockets.js";
 
 const execFileAsync = promisify(execFile);
@@ -109,10 +109,10 @@ export async function createHarness(overrides: UserConfig = {}, options: Harness
       ...overrides.agents,
     },
   };
-  const config = configSchema.parse(userConfig);
+  const config = parseConfig(userConfig);
   const kernels: Kernel[] = [];
   const startKernel = async ({ watch, config: more, beforeStart }: StartKernelOptions = {}) => {
-    const kernelConfig = more ? configSchema.parse({ ...userConfig, ...more }) : config;
+    const kernelConfig = more ? parseConfig({ ...userConfig, ...more }) : config;
     const kernel = new Kernel({ config: kernelConfig, watch: watch ?? options.watch ?? "all", logger: createLogger((process.env.TC_TEST_LOG as "debug" | undefined) ?? "warn") });
     kernels.push(kernel);
     beforeStart?.(kernel);

@@ -3,7 +3,7 @@ import { access, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
 import {
-  configSchema,
+  parseConfig,
   defaultStateDir,
   findLeftovers,
   ErrorCodes,
@@ -81,7 +81,7 @@ export async function runChecks(cli: Cli, options: { clean?: boolean } = {}): Pr
     if (!isTmuxClaudeError(error)) throw error;
     checks.push({ name: "config", ok: false, detail: error.message });
     // Check the rest against the defaults; a bad --socket stays the config check's failure.
-    config = withCliPlugins(configSchema.parse({}));
+    config = withCliPlugins(parseConfig({}));
     try {
       config = withSocket(config, cli.globals.socket);
     } catch {

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { z } from "zod";
-import type { AgentConfig, ResolvedConfig, RoleConfig } from "../config/schema.js";
+import type { AgentConfig, RoleConfig, Settings } from "../config/schema.js";
 import type { InstanceRecord, InstanceStatus } from "../store/types.js";
 
 /** What an adapter needs to decide how to launch an agent. */
@@ -15,7 +15,7 @@ export interface LaunchContext {
   readonly workDir: string;
   readonly prompt?: string;
   readonly context?: string;
-  readonly config: ResolvedConfig;
+  readonly config: Settings;
   /**
    * Environment added so far by config, the agent's `env` and plugins'
    * `beforeSpawn` taps (not the inherited process environment). Adapters may

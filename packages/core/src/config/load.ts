@@ -7,7 +7,8 @@ import { cosmiconfig, type Loader } from "cosmiconfig";
 import { createJiti, type Jiti } from "jiti";
 import type { z } from "zod";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
-import { configSchema, type ResolvedConfig } from "./schema.js";
+import { parseConfig, safeParseConfig, type ResolvedConfig } from "./config.js";
+import { configSchema } from "./schema.js";
 
 /** Config file names, in the order they win when a directory holds several. */
 export const CONFIG_FILE_NAMES = [
@@ -59,7 +60,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   const cwd = path.resolve(options.cwd ?? process.cwd());
   const found = options.configFile === undefined ? await searchConfig(cwd) : await loadExplicit(cwd, options.configFile);
   if (found === null) {
-    return { config: resolvePaths(configSchema.parse({}), cwd), filepath: null };
+    return { config: resolvePaths(parseConfig({}), cwd), filepath: null };
   }
 
   const env = { command: options.command ?? "", mode: process.env["NODE_ENV"] ?? "development" };
@@ -82,7 +83,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
       { filepath: found.filepath, issues: [{ path: "(the config itself)", message: `expected an object, got ${value}`, value }] },
     );
   }
-  const result = configSchema.safeParse(input);
+  const result = safeParseConfig(input);
   if (!result.success) {
     const issues = formatZodIssues(result.error, input, configSchema);
     throw new TmuxClaudeError(

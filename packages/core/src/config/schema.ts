@@ -1,5 +1,4 @@
 import { z } from "zod";
-import type { Plugin } from "../kernel/plugin.js";
 import { NODE_ID } from "../kernel/node.js";
 
 const NAME = /^[a-z][a-z0-9]*$/u;
@@ -38,7 +37,18 @@ export const DEFAULT_ROLES = {
   specialist: { prefix: "spec", spawns: [], topLevel: true, workDirOutsideParent: false },
 } satisfies Record<string, z.input<typeof roleSchema>>;
 
-const pluginSchema = z.custom<Plugin>(
+/**
+ * A plugin as the config holds it: an object with a name and an apply
+ * function (kernel/plugin.ts's Plugin, whose rest the kernel checks when it
+ * applies it). Structural here so that the config sits below the plugin API,
+ * whose context carries the settings.
+ */
+export interface PluginObject {
+  readonly name: string;
+  apply(ctx: never): unknown;
+}
+
+const pluginSchema = z.custom<PluginObject>(
   (value) =>
     typeof value === "object" &&
     value !== null &&
@@ -47,7 +57,8 @@ const pluginSchema = z.custom<Plugin>(
   { message: "expected a plugin object { name, apply(ctx) } returned by a plugin factory" },
 );
 
-export const configSchema = z.strictObject({
+/** Every key of the config but `plugins`: what plugins and adapters see (`ctx.config`). */
+const settingsShape = {
   tmux: z
     .strictObject({
       /** Private tmux socket name (`tmux -L <socket>`); never the user's default server. */
@@ -90,28 +101,26 @@ export const configSchema = z.strictObject({
   agents: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/u, "letters, digits, '_' or '-'"), agentSchema).default({}),
   /** Environment added to every instance. */
   env: z.record(envName, z.string()).default({}),
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+};
+
+export const settingsSchema = z.strictObject(settingsShape);
+
+/** The config file's schema: the settings and the plugins (see config.ts for its types with the plugin API's). */
+export const configSchema = z.strictObject({
+  ...settingsShape,
   /** Plugins in order; falsy entries are dropped so `process.env.X && plugin()` works. */
   plugins: z
     .array(z.union([pluginSchema, z.literal(false), z.literal(0), z.literal(""), z.null(), z.undefined()]))
     .default([])
-    .transform((list) => list.filter((p): p is Plugin => Boolean(p))),
-  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    .transform((list) => list.filter((p): p is PluginObject => Boolean(p))),
 });
 
-/** What a user writes in tmuxclaude.config.ts. */
-export type UserConfig = z.input<typeof configSchema>;
-/** The validated config with every default filled in. */
-export type ResolvedConfig = z.output<typeof configSchema>;
+/** The settings as written (every key of a config but `plugins`). */
+export type UserSettings = z.input<typeof settingsSchema>;
+/** The validated settings with every default filled in: the config without its plugins. */
+export type Settings = z.output<typeof settingsSchema>;
 export type RoleConfig = z.output<typeof roleSchema>;
 export type AgentConfig = z.output<typeof agentSchema>;
 /** An agent as written in a config (or contributed by a plugin): `args`, `env` and `adapter` may be left out. */
 export type UserAgentConfig = z.input<typeof agentSchema>;
-
-export type ConfigFactory = (env: { command: string; mode: string }) => UserConfig | Promise<UserConfig>;
-
-/** Identity function that gives a config file its types. */
-export function defineConfig(config: UserConfig): UserConfig;
-export function defineConfig(config: ConfigFactory): ConfigFactory;
-export function defineConfig(config: UserConfig | ConfigFactory): UserConfig | ConfigFactory {
-  return config;
-}

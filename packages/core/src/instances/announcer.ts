@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { AgentDriver, TurnEndReason } from "../agents/adapter.js";
-import type { EventMeta } from "../kernel/hooks.js";
+import type { EventMeta } from "../kernel/events.js";
 import type { InstanceRecord, InstanceStatus } from "../store/types.js";
 import { EventOwner } from "./event-owner.js";
 import { KeyedChain } from "./keyed-chain.js";
-import type { ManagerDeps } from "./types.js";
+import type { ManagerDeps } from "./deps.js";
 
 export interface ObservedChange {
   from: InstanceStatus;

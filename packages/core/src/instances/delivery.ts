@@ -19,7 +19,7 @@ import type { Logger } from "pino";
 import type { SubmitOptions } from "../agents/adapter.js";
 import type { QueueClaim, QueuedMessage, StateStore } from "../store/types.js";
 import { typeableText } from "../tmux/typeable.js";
-import type { Live } from "./types.js";
+import type { Live } from "./deps.js";
 
 export type DeliveryOutcome =
   | { kind: "empty" }

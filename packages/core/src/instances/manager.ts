@@ -1,4 +1,4 @@
-import type { DeliveryReceipt } from "../kernel/hooks.js";
+import type { DeliveryReceipt } from "../kernel/messages.js";
 import { performLocally, type LocalOperations } from "../kernel/routing.js";
 import type { InstanceRecord, StateStore } from "../store/types.js";
 import { Messaging } from "./messaging.js";
@@ -7,9 +7,8 @@ import { Reconciler } from "./reconciler.js";
 import { Registry } from "./registry.js";
 import { Spawner } from "./spawner.js";
 import { Terminator } from "./terminator.js";
-import type {
-  InstanceSummary, ListFilter, ManagerDeps, ReadOptions, ReadResult, SendOptions, SpawnOptions, SpawnResult, TerminateOptions,
-} from "./types.js";
+import type { InstanceSummary, ListFilter, ReadOptions, ReadResult, SendOptions, SpawnOptions, SpawnResult, TerminateOptions } from "./types.js";
+import type { ManagerDeps } from "./deps.js";
 import { Views } from "./views.js";
 
 export type * from "./types.js";

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { ErrorCodes, TmuxClaudeError, quoteScreen } from "../errors.js";
-import type { DeliveryReceipt, OutgoingMessage, WhenBusy } from "../kernel/hooks.js";
+import type { DeliveryReceipt, OutgoingMessage, WhenBusy } from "../kernel/messages.js";
 import type { SubmitOptions } from "../agents/adapter.js";
 import type { InstanceRecord } from "../store/types.js";
 import { typeableText } from "../tmux/typeable.js";
@@ -8,7 +8,8 @@ import { DeliveryAttemptError, deliverNext } from "./delivery.js";
 import { exitedError } from "./failures.js";
 import { KeyedChain } from "./keyed-chain.js";
 import type { Registry } from "./registry.js";
-import { DELIVERABLE, type Live, type ManagerDeps, type SendOptions } from "./types.js";
+import { DELIVERABLE, type SendOptions } from "./types.js";
+import type { Live, ManagerDeps } from "./deps.js";
 import { waitDelivered } from "./wait-delivered.js";
 
 /**

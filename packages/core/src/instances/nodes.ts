@@ -1,5 +1,6 @@
 import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError } from "../errors.js";
-import type { DeliveryReceipt, KernelHooks, OutgoingMessage } from "../kernel/hooks.js";
+import type { DeliveryReceipt, OutgoingMessage } from "../kernel/messages.js";
+import type { KernelHooks } from "../kernel/hooks.js";
 import type { RouteAddress, RouteOperation, RouteRequest, RouteResults } from "../kernel/routing.js";
 import type { InstanceRecord } from "../store/types.js";
 import { NODE_ID, nodeOf, withNode } from "../kernel/node.js";

@@ -1,5 +1,6 @@
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
-import type { KernelHooks, ReadyGate } from "../kernel/hooks.js";
+import type { KernelHooks } from "../kernel/hooks.js";
+import type { ReadyGate } from "../kernel/events.js";
 import type { InstanceRecord, StateStore, StoreWatch } from "../store/types.js";
 
 /**

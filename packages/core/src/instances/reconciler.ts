@@ -4,7 +4,7 @@ import type { PaneSnapshot } from "../tmux/runtime.js";
 import { isSameProcess } from "../os/process-tree.js";
 import { tailText } from "./output-tail.js";
 import type { Registry } from "./registry.js";
-import type { Live, ManagerDeps } from "./types.js";
+import type { Live, ManagerDeps } from "./deps.js";
 
 /**
  * Keeps the records true to tmux and to other processes: at start and after

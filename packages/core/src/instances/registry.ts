@@ -4,13 +4,14 @@ import path from "node:path";
 import type { AgentAdapter, DriverContext, PaneIO, StatusReport } from "../agents/adapter.js";
 import type { AgentConfig } from "../config/schema.js";
 import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError } from "../errors.js";
-import type { EventMeta } from "../kernel/hooks.js";
+import type { EventMeta } from "../kernel/events.js";
 import type { InstanceRecord, InstanceStatus } from "../store/types.js";
 import { Announcer, implicitTurnEnd } from "./announcer.js";
 import { exitedError } from "./failures.js";
 import { KeyedChain } from "./keyed-chain.js";
 import { appendTail, tailText } from "./output-tail.js";
-import { DELIVERABLE, type Live, type ManagerDeps } from "./types.js";
+import { DELIVERABLE } from "./types.js";
+import type { Live, ManagerDeps } from "./deps.js";
 import type { ManagerEvents } from "./wait-delivered.js";
 
 /**

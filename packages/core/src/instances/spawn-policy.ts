@@ -1,6 +1,6 @@
 import { realpath, stat } from "node:fs/promises";
 import path from "node:path";
-import type { ResolvedConfig, RoleConfig } from "../config/schema.js";
+import type { RoleConfig, Settings } from "../config/schema.js";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import type { InstanceRecord } from "../store/types.js";
 
@@ -28,7 +28,7 @@ export interface SpawnPlace {
  * and may spawn it, a parentless spawn is of a top-level role, and the depth
  * stays within limits.maxDepth.
  */
-export function placeSpawn(config: ResolvedConfig, role: string, requestedParentId: string | null | undefined, parent: InstanceRecord | undefined): SpawnPlace {
+export function placeSpawn(config: Settings, role: string, requestedParentId: string | null | undefined, parent: InstanceRecord | undefined): SpawnPlace {
   const roleConfig = knownRole(config, role);
   if (requestedParentId === "") {
     throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, "parentId is empty. Give the parent's id, or null (leave it out) for a top-level instance.");
@@ -66,7 +66,7 @@ export function placeSpawn(config: ResolvedConfig, role: string, requestedParent
 }
 
 /** The config of a role that exists. */
-export function knownRole(config: ResolvedConfig, role: string): RoleConfig {
+export function knownRole(config: Settings, role: string): RoleConfig {
   const roleConfig = config.roles[role];
   if (!roleConfig) {
     throw new TmuxClaudeError(
@@ -79,7 +79,7 @@ export function knownRole(config: ResolvedConfig, role: string): RoleConfig {
 }
 
 /** The agent a spawn of `role` runs when it names `requested` (or none). */
-export function agentForRole(config: ResolvedConfig, role: string, requested: string | undefined, configPath: string | null): string {
+export function agentForRole(config: Settings, role: string, requested: string | undefined, configPath: string | null): string {
   const allowed = config.roles[role]?.agents;
   if (requested === undefined) return !allowed || allowed.includes(config.defaultAgent) ? config.defaultAgent : allowed[0]!;
   if (allowed && !allowed.includes(requested)) {
@@ -122,7 +122,7 @@ export async function assertWorkDirAllowed(role: string, roleConfig: RoleConfig,
 }
 
 /** Every agent a role lists exists, so a typo fails when the kernel starts, naming the key. */
-export function roleAgentIssues(config: ResolvedConfig): { path: string; message: string; value: string }[] {
+export function roleAgentIssues(config: Settings): { path: string; message: string; value: string }[] {
   const known = Object.keys(config.agents);
   const issues: { path: string; message: string; value: string }[] = [];
   for (const [role, roleConfig] of Object.entries(config.roles)) {

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { ErrorCodes, TmuxClaudeError, quoteScreen } from "../errors.js";
-import type { DeliveryReceipt, SpawnPlan } from "../kernel/hooks.js";
+import type { DeliveryReceipt } from "../kernel/messages.js";
+import type { SpawnPlan } from "../kernel/events.js";
 import type { InstanceRecord } from "../store/types.js";
 import { sessionNameFor } from "../tmux/quote.js";
 import { currentProcess } from "../os/process-tree.js";
@@ -10,7 +11,8 @@ import type { Registry } from "./registry.js";
 import { resolveCommand } from "./resolve-command.js";
 import { agentForRole, assertDirectory, assertWorkDirAllowed, knownRole, placeSpawn } from "./spawn-policy.js";
 import type { Terminator } from "./terminator.js";
-import type { Live, ManagerDeps, SpawnOptions, SpawnResult } from "./types.js";
+import type { Live, ManagerDeps } from "./deps.js";
+import type { SpawnOptions, SpawnResult } from "./types.js";
 
 /**
  * Brings instances up: checks the request, reserves the id, lets plugins

@@ -4,7 +4,8 @@ import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import type { InstanceRecord } from "../store/types.js";
 import { processTree, signalProcesses, waitForExit } from "../os/process-tree.js";
 import type { Registry } from "./registry.js";
-import type { ManagerDeps, TerminateOptions } from "./types.js";
+import type { ManagerDeps } from "./deps.js";
+import type { TerminateOptions } from "./types.js";
 
 /** Ends instances: their agent and every process it started, their session, record, queue and files. */
 export class Terminator {

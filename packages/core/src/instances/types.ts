@@ -1,10 +1,6 @@
-import type { Logger } from "pino";
-import type { AgentAdapter, AgentDriver, TokenUsage } from "../agents/adapter.js";
-import type { ResolvedConfig } from "../config/schema.js";
-import type { DeliveryReceipt, KernelHooks, WhenBusy } from "../kernel/hooks.js";
-import type { InstanceRecord, InstanceStatus, StateStore } from "../store/types.js";
-import type { TmuxRuntime } from "../tmux/runtime.js";
-import type { Nodes } from "./nodes.js";
+import type { TokenUsage } from "../agents/adapter.js";
+import type { DeliveryReceipt, WhenBusy } from "../kernel/messages.js";
+import type { InstanceRecord, InstanceStatus } from "../store/types.js";
 
 export interface SpawnOptions {
   role: string;
@@ -64,30 +60,6 @@ export interface InstanceSummary extends InstanceRecord {
 export interface TerminateOptions {
   /** Also terminate every descendant; without it an instance with live children is refused. */
   cascade?: boolean;
-}
-
-export interface ManagerDeps {
-  config: ResolvedConfig;
-  configPath: string | null;
-  store: StateStore;
-  runtime: TmuxRuntime;
-  hooks: KernelHooks;
-  adapters: ReadonlyMap<string, AgentAdapter>;
-  logger: Logger;
-  stateDir: string;
-  /** This kernel's node (`nodes.id`: the machine and tmux socket its instances live on), and how operations reach other nodes' instances. */
-  nodes: Nodes;
-}
-
-/** An instance this process is attached to: its pane streams here and its driver runs here. */
-export interface Live {
-  record: InstanceRecord;
-  driver: AgentDriver;
-  listeners: Set<(data: Buffer) => void>;
-  /** The last bytes of output, to explain an agent that died. */
-  tail: Buffer;
-  /** Aborted when the instance exits or is detached. */
-  gone: AbortController;
 }
 
 /** Statuses in which the agent takes input without interrupting anything. */

@@ -3,7 +3,8 @@ import type { InstanceRecord } from "../store/types.js";
 import { withNode } from "../kernel/node.js";
 import { tailText } from "./output-tail.js";
 import type { Registry } from "./registry.js";
-import type { InstanceSummary, ListFilter, ManagerDeps, ReadOptions, ReadResult } from "./types.js";
+import type { InstanceSummary, ListFilter, ReadOptions, ReadResult } from "./types.js";
+import type { ManagerDeps } from "./deps.js";
 
 /** What callers see of instances: one read (screen, status, usage), the list, the tree. */
 export class Views {

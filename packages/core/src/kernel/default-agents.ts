@@ -1,4 +1,5 @@
-import { agentSchema, type AgentConfig, type ResolvedConfig } from "../config/schema.js";
+import type { ResolvedConfig } from "../config/config.js";
+import { agentSchema, type AgentConfig } from "../config/schema.js";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 
 /**

@@ -6,165 +6,20 @@ import {
   type Hook,
 } from "tapable";
 import { ErrorCodes, TmuxClaudeError, isPluginErrorCode, isTmuxClaudeError } from "../errors.js";
-import type { TokenUsage, TurnEndReason } from "../agents/adapter.js";
-import type { InstanceRecord, InstanceStatus } from "../store/types.js";
-import type { Kernel } from "./kernel.js";
+import type { InstanceRecord } from "../store/types.js";
+import type { CommandContribution, KernelApi, ToolContribution } from "./api.js";
+import type { DeliveryEvent, ReadyGate, SpawnFailure, SpawnPlan, StatusChange, TerminateEvent, TurnEnded, UsageUpdate } from "./events.js";
+import type { DeliveryReceipt, OutgoingMessage } from "./messages.js";
 import type { RouteRequest, RouteResult } from "./routing.js";
-
-/** Spawn options as they flow through `beforeSpawn`: plugins transform them. */
-export interface SpawnPlan {
-  /** Reserved before `beforeSpawn`, so plugins can name worktrees and branches after it. */
-  readonly id: string;
-  readonly role: string;
-  readonly parentId: string | null;
-  readonly depth: number;
-  name?: string;
-  /** Agent name from config (`agents.<name>`). */
-  agent: string;
-  workDir: string;
-  /** Environment added to the agent's process (on top of the spawning process's). */
-  env: Record<string, string>;
-  /** Extra arguments appended to the agent's configured args. */
-  args: string[];
-  prompt?: string;
-  context?: string;
-  /** Who asked: an instance id, or null for the root (a person, the CLI). */
-  readonly caller: string | null;
-  /** A relaunch of an existing instance (`restart`): reuse what the first launch made (e.g. its worktree). */
-  readonly restart: boolean;
-}
-
-/**
- * What every observed event carries. Observed events (`statusChange`,
- * `turnEnded`, `usage`) fire once per change across all processes: in
- * `serve` of the instance's node when it runs, else in the one process
- * whose write recorded the change.
- */
-export interface EventMeta {
-  /** Unique per event: a plugin that forwards events can drop repeats by it. */
-  readonly eventId: string;
-  readonly instanceId: string;
-  /** The node (machine and tmux socket) whose kernel produced the event. */
-  readonly node: string;
-  /** ISO time the kernel saw the change. */
-  readonly at: string;
-}
-
-/** A spawn or restart that failed after `beforeSpawn` began: plugins undo what they made for it. */
-export interface SpawnFailure extends EventMeta {
-  /** The plan as `beforeSpawn` returned it (as it went in, when a beforeSpawn tap threw). */
-  readonly plan: SpawnPlan;
-  readonly error: unknown;
-}
-
-/** A message the agent accepted: typed in at once, or later from the queue (then `queued` is true). */
-export interface DeliveryEvent extends EventMeta {
-  /** The message as delivered; `id` is the id `send` returned, also for a queued one. */
-  readonly message: { readonly id: string; readonly instanceId: string; readonly text: string; readonly from: string | null };
-  readonly receipt: DeliveryReceipt;
-  readonly queued: boolean;
-}
-
-/** A turn of the agent ended: it stopped (answered), was interrupted (Esc), or failed. */
-export interface TurnEnded extends EventMeta {
-  readonly instance: InstanceRecord;
-  readonly reason: TurnEndReason;
-  readonly lastReply?: string;
-  /** Tokens used so far, where the adapter can tell. */
-  readonly usage?: TokenUsage;
-}
-
-/** The agent's token use after a turn, where the adapter can tell. */
-export interface UsageUpdate extends EventMeta {
-  readonly instance: InstanceRecord;
-  readonly usage: TokenUsage;
-}
-
-export interface OutgoingMessage {
-  readonly id: string;
-  readonly instanceId: string;
-  text: string;
-  readonly from: string | null;
-  whenBusy: WhenBusy;
-}
-
-export type WhenBusy = "queue" | "now" | "refuse";
-
-export interface DeliveryReceipt {
-  messageId: string;
-  instanceId: string;
-  /** delivered: the agent accepted the input. queued: it waits for the agent to become idle. */
-  state: "delivered" | "queued";
-  /** When the agent accepted the input (delivered only). */
-  acceptedAt?: string;
-  /** Position in the queue, 1 = next (queued only). */
-  position?: number;
-}
-
-export interface StatusChange extends EventMeta {
-  readonly instance: InstanceRecord;
-  readonly from: InstanceStatus;
-  readonly to: InstanceStatus;
-  readonly reason?: string;
-}
-
-export interface TerminateEvent {
-  readonly instance: InstanceRecord;
-  readonly cascade: boolean;
-}
-
-/**
- * A new or restarted instance on its way to "ready". Each `awaitReady` tap
- * resolves once its own condition holds (e.g. the agent's MCP session is up);
- * `spawn` reports ready and types the first prompt only when the agent is
- * ready and every tap resolved. Taps run while the agent starts.
- */
-export interface ReadyGate {
-  /** As launched: `launch.env` holds what config, plugins and the adapter added. */
-  readonly instance: InstanceRecord;
-  readonly restart: boolean;
-  /** `Date.now()` just before the agent's process started: state stamped earlier belongs to an earlier launch. */
-  readonly launchedAt: number;
-  /**
-   * Aborted when the spawn stops waiting: limits.spawnTimeout passed (the reason
-   * is a TC_SPAWN_TIMEOUT error), the agent failed to start, or it is gone.
-   * A tap that gives up should throw an error that says what it waited for.
-   */
-  readonly signal: AbortSignal;
-  /**
-   * The stored record once `accept(record)` holds: now, or after a change made
-   * by any process (a store watch, no polling). Rejects when `signal` aborts.
-   */
-  until(accept: (record: InstanceRecord) => boolean): Promise<InstanceRecord>;
-}
-
-/** An MCP tool contributed by a plugin (served by the MCP server). */
-export interface ToolContribution {
-  name: string;
-  description: string;
-  /** A zod object schema of the arguments. */
-  inputSchema: unknown;
-  /** Roles that may call it; undefined = every caller. */
-  roles?: string[];
-  handler(args: Record<string, unknown>, caller: { instanceId: string | null; role: string | null }): Promise<unknown>;
-}
-
-/** A CLI command contributed by a plugin. */
-export interface CommandContribution {
-  name: string;
-  description: string;
-  /** Runs with the parsed argv after the command name; returns the exit code. */
-  run(argv: string[], kernel: Kernel): Promise<number>;
-}
 
 export function createHooks() {
   const hooks = {
     /** Plugins applied; the store is open. */
-    init: new AsyncSeriesHook<[Kernel]>(["kernel"], "init"),
+    init: new AsyncSeriesHook<[KernelApi]>(["kernel"], "init"),
     /** Instances re-attached; the kernel takes requests. */
-    ready: new AsyncSeriesHook<[Kernel]>(["kernel"], "ready"),
+    ready: new AsyncSeriesHook<[KernelApi]>(["kernel"], "ready"),
     /** The kernel is closing (before plugins' onClose handlers). */
-    shutdown: new AsyncSeriesHook<[Kernel]>(["kernel"], "shutdown"),
+    shutdown: new AsyncSeriesHook<[KernelApi]>(["kernel"], "shutdown"),
     /** Shape a spawn or restart (`plan.restart`): workdir, env, args. Runs before anything is launched. */
     beforeSpawn: new AsyncSeriesWaterfallHook<[SpawnPlan]>(["plan"], "beforeSpawn"),
     /** A spawn or restart failed after beforeSpawn began (nothing of it is left in tmux or the store). */

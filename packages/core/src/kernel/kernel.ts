@@ -5,7 +5,7 @@ import type { AgentAdapter } from "../agents/adapter.js";
 import { commandAdapter } from "../agents/command.js";
 import { z } from "zod";
 import { formatIssueList, formatZodIssues } from "../config/load.js";
-import type { ResolvedConfig } from "../config/schema.js";
+import type { ResolvedConfig } from "../config/config.js";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import {
   InstanceManager,
@@ -31,7 +31,9 @@ import { defaultNodeId } from "./node.js";
 import { isValidRange, satisfies } from "./version-range.js";
 import { KERNEL_VERSION } from "./version.js";
 import { closeOnSignal } from "./signals.js";
-import { createHooks, type CommandContribution, type DeliveryReceipt, type KernelHooks, type ToolContribution } from "./hooks.js";
+import { createHooks, type KernelHooks } from "./hooks.js";
+import type { CommandContribution, KernelApi, ToolContribution } from "./api.js";
+import type { DeliveryReceipt } from "./messages.js";
 import { pluginHooks, type Plugin, type PluginContext } from "./plugin.js";
 
 export interface KernelOptions {
@@ -67,7 +69,7 @@ export function defaultStateDir(socket: string): string {
  * The kernel: a frozen set of tapable hooks, the plugins that tap them, and
  * the instance operations. It knows nothing about git, Redis or HTTP.
  */
-export class Kernel {
+export class Kernel implements KernelApi {
   readonly hooks: KernelHooks = createHooks();
   readonly config: ResolvedConfig;
   readonly configPath: string | null;

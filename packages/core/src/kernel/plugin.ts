@@ -2,10 +2,10 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import type { AgentAdapter } from "../agents/adapter.js";
-import type { ResolvedConfig, UserAgentConfig } from "../config/schema.js";
+import type { Settings, UserAgentConfig } from "../config/schema.js";
 import type { InstanceRecord, StateStore } from "../store/types.js";
+import type { KernelApi } from "./api.js";
 import type { KernelHooks } from "./hooks.js";
-import type { Kernel } from "./kernel.js";
 
 /** A plugin: a plain object from a factory. `name` appears in every log line and error. */
 export interface Plugin<Api = unknown> {
@@ -48,7 +48,8 @@ export interface PluginContext {
   readonly hooks: PluginHooks;
   /** Child logger: every line carries `plugin: <name>`. */
   readonly logger: Logger;
-  readonly config: ResolvedConfig;
+  /** The settings: the config without its plugins (see `kernel.pluginNames()`). */
+  readonly config: Settings;
   /**
    * `serve`: this kernel watches every instance of its node and fires their
    * observed events (statusChange, turnEnded, usage); `oneshot`: it runs one
@@ -56,7 +57,7 @@ export interface PluginContext {
    */
   readonly mode: "serve" | "oneshot";
   /** The kernel's public operations (spawn, send, read, list, terminate, restart). */
-  readonly kernel: Kernel;
+  readonly kernel: KernelApi;
   /** Run on close, in reverse registration order across all plugins. */
   onClose(fn: () => void | Promise<void>): void;
   /** Another plugin's `api`; throws if that plugin is not registered. */

@@ -1,9 +1,7 @@
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import type { InstanceRecord } from "../store/types.js";
-import type {
-  ReadOptions, ReadResult, SpawnOptions, SpawnResult, TerminateOptions,
-} from "../instances/types.js";
-import type { DeliveryReceipt, OutgoingMessage } from "./hooks.js";
+import type { ReadOptions, ReadResult, SpawnOptions, SpawnResult, TerminateOptions } from "../instances/types.js";
+import type { DeliveryReceipt, OutgoingMessage } from "./messages.js";
 
 /**
  * An operation on an instance of another node, as the `route` hook gets it.

@@ -5,6 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig, type ConfigIssue } from "../../src/config/load.js";
+import { parseConfig } from "../../src/config/config.js";
 import { configSchema } from "../../src/config/schema.js";
 import { configTemplate } from "../../src/config/template.js";
 import { ErrorCodes, TmuxClaudeError } from "../../src/errors.js";
@@ -13,7 +14,7 @@ import { createLogger } from "../../src/logger.js";
 import { testSocket } from "@tmux-claude/testkit";
 
 const CORE_DIR = fileURLToPath(new URL("../..", import.meta.url));
-const defaults = configSchema.parse({});
+const defaults = parseConfig({});
 
 let root: string;
 let count = 0;
@@ -354,7 +355,7 @@ describe("loadConfig: values that would silently mean something else", () => {
   it("an agent's invalid regex and a role's unknown agent fail the kernel's start, naming the key", async () => {
     const stateDir = path.join(root, `state-${++count}`);
     const start = (config: object) =>
-      Kernel.start({ config: configSchema.parse({ tmux: { socket: testSocket("never-started") }, stateDir, ...config }), logger: createLogger("silent") }).then(
+      Kernel.start({ config: parseConfig({ tmux: { socket: testSocket("never-started") }, stateDir, ...config }), logger: createLogger("silent") }).then(
         () => new Error("expected the kernel to refuse the config"),
         (e: unknown) => e as TmuxClaudeError,
       );

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { z } from "zod";
-import { configSchema, createLogger, definePlugin, ErrorCodes, Kernel, KERNEL_VERSION, type Plugin, type TmuxClaudeError, type UserConfig } from "../../src/index.js";
+import { createLogger, definePlugin, parseConfig, ErrorCodes, Kernel, KERNEL_VERSION, type Plugin, type TmuxClaudeError, type UserConfig } from "../../src/index.js";
 import { createHarness, type Harness } from "@tmux-claude/testkit";
 
 let h: Harness;
@@ -12,7 +12,7 @@ afterAll(async () => {
 });
 
 function kernelWith(plugins: UserConfig["plugins"]): Kernel {
-  const config = configSchema.parse({ ...h.config, plugins, tmux: h.config.tmux, agents: h.config.agents });
+  const config = parseConfig({ ...h.config, plugins, tmux: h.config.tmux, agents: h.config.agents });
   return new Kernel({ config, logger: createLogger("silent") });
 }
 
@@ -183,7 +183,7 @@ test("route: the first plugin that returns a receipt delivers the message; other
 
 test("agents are checked at start: unknown adapters and misspelled adapter options name the key", async () => {
   const start = async (agents: Record<string, unknown>) => {
-    const config = configSchema.parse({ ...h.config, plugins: [], agents: { ...h.config.agents, ...agents } });
+    const config = parseConfig({ ...h.config, plugins: [], agents: { ...h.config.agents, ...agents } });
     const kernel = new Kernel({ config, configPath: "/p/tmuxclaude.config.ts", logger: createLogger("silent") });
     const error = (await kernel.start().catch((e: unknown) => e)) as TmuxClaudeError;
     await kernel.close();
@@ -202,15 +202,15 @@ test("agents are checked at start: unknown adapters and misspelled adapter optio
 
 test("defaultAgents: a plugin's agents join the config, the user's own agent of that name wins, two plugins may not contribute one name", async () => {
   const contributing = (name: string, command: string): Plugin => ({ name, defaultAgents: { helper: { command } }, apply() {} });
-  const kernel = new Kernel({ config: configSchema.parse({ ...h.config, plugins: [contributing("a", "true")] }), logger: createLogger("silent") });
+  const kernel = new Kernel({ config: parseConfig({ ...h.config, plugins: [contributing("a", "true")] }), logger: createLogger("silent") });
   expect(kernel.config.agents.helper).toEqual({ adapter: "command", command: "true", args: [], env: {} });
   expect(kernel.config.agents.echo).toEqual(h.config.agents.echo);
   const own = { adapter: "command", command: "false", args: [], env: {} };
-  const mine = new Kernel({ config: configSchema.parse({ ...h.config, agents: { ...h.config.agents, helper: own }, plugins: [contributing("a", "true")] }), logger: createLogger("silent") });
+  const mine = new Kernel({ config: parseConfig({ ...h.config, agents: { ...h.config.agents, helper: own }, plugins: [contributing("a", "true")] }), logger: createLogger("silent") });
   expect(mine.config.agents.helper).toEqual(own);
   let clash: unknown;
   try {
-    new Kernel({ config: configSchema.parse({ ...h.config, plugins: [contributing("a", "true"), contributing("b", "false")] }), logger: createLogger("silent") });
+    new Kernel({ config: parseConfig({ ...h.config, plugins: [contributing("a", "true"), contributing("b", "false")] }), logger: createLogger("silent") });
   } catch (error) {
     clash = error;
   }

@@ -1,0 +1,73 @@
+import type { Logger } from "pino";
+import type { Settings } from "../config/schema.js";
+import type { InstanceSummary, ListFilter, ReadOptions, ReadResult, SendOptions, SpawnOptions, SpawnResult, TerminateOptions } from "../instances/types.js";
+import type { InstanceRecord } from "../store/types.js";
+import type { TmuxRuntime } from "../tmux/runtime.js";
+import type { DeliveryReceipt } from "./messages.js";
+import type { LocalOperations } from "./routing.js";
+
+/**
+ * The kernel as plugins and hook taps see it (`ctx.kernel`, the argument of
+ * `init`, `ready`, `shutdown` and of plugin commands): its operations and what
+ * it was started with. The `Kernel` class implements it; its hooks are reached
+ * through `ctx.hooks`, which only taps.
+ */
+export interface KernelApi {
+  /** The validated config (its `plugins` list is the kernel's: see `pluginNames()`). */
+  readonly config: Settings;
+  /** The config file the config came from, or null. */
+  readonly configPath: string | null;
+  readonly logger: Logger;
+  /** The directory of the embedded state store. */
+  readonly stateDir: string;
+  /** This kernel's node (`node.id` in config; default `<host name>/<tmux socket>`). */
+  readonly node: string;
+  /** The tmux runtime (for plugins that need to look at panes, and for attach). */
+  readonly runtime: TmuxRuntime;
+  /** Where operations routed from other nodes arrive (see the `route` hook). */
+  readonly local: LocalOperations;
+  /** Another plugin's api, by name. */
+  plugin<Api = unknown>(name: string): Api | undefined;
+  /** The registered plugins, in order. */
+  pluginNames(): string[];
+  spawn(options: SpawnOptions, caller?: string | null): Promise<SpawnResult>;
+  send(id: string, text: string, options?: SendOptions, caller?: string | null): Promise<DeliveryReceipt>;
+  /** Wait until a message that `send` queued has been delivered. */
+  waitDelivered(receipt: DeliveryReceipt, timeoutMs: number): Promise<void>;
+  /** Wait until the messages queued for an instance now were delivered, in order; resolves with their count. */
+  deliverQueued(id: string, timeoutMs: number): Promise<number>;
+  read(id: string, options?: ReadOptions): Promise<ReadResult>;
+  list(filter?: ListFilter): Promise<InstanceSummary[]>;
+  get(id: string): Promise<InstanceRecord>;
+  terminate(id: string, options?: TerminateOptions): Promise<string[]>;
+  restart(id: string): Promise<InstanceRecord>;
+  /**
+   * Follow an instance's output as tmux streams it (raw bytes, no polling):
+   * `screen` is its screen now, `listener` gets every chunk after that until
+   * the instance exits, restarts or the kernel closes (`ended`), or `unsubscribe()`.
+   */
+  output(id: string, listener: (data: Buffer) => void): Promise<{ screen: string; unsubscribe: () => void; ended: Promise<void> }>;
+  /** MCP tools contributed by plugins. */
+  tools(): Promise<ToolContribution[]>;
+  /** CLI commands contributed by plugins. */
+  commands(): Promise<CommandContribution[]>;
+}
+
+/** An MCP tool contributed by a plugin (served by the MCP server). */
+export interface ToolContribution {
+  name: string;
+  description: string;
+  /** A zod object schema of the arguments. */
+  inputSchema: unknown;
+  /** Roles that may call it; undefined = every caller. */
+  roles?: string[];
+  handler(args: Record<string, unknown>, caller: { instanceId: string | null; role: string | null }): Promise<unknown>;
+}
+
+/** A CLI command contributed by a plugin. */
+export interface CommandContribution {
+  name: string;
+  description: string;
+  /** Runs with the parsed argv after the command name; returns the exit code. */
+  run(argv: string[], kernel: KernelApi): Promise<number>;
+}
