@@ -177,7 +177,8 @@ export class ClaudeDriver implements AgentDriver {
     if (this.disposed) return;
     const patch: Partial<ClaudeAgentState> = { eventsOffset: offset };
     for (const event of events) this.handle(event, patch);
-    void this.ctx.updateAgentState(patch);
+    // Kept in memory either way; a kernel re-attaching after a refused write reads these events again from the older offset.
+    this.ctx.updateAgentState(patch).catch((error: unknown) => this.ctx.logger.error({ err: error }, "could not persist the hook events' state"));
   }
 
   private handle(event: HookEvent, patch: Partial<ClaudeAgentState>): void {

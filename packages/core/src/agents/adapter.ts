@@ -88,7 +88,11 @@ export interface DriverContext {
   /** Report what the agent is doing now; the kernel persists it and fires `statusChange`. */
   setStatus(status: InstanceStatus, report?: StatusReport): void;
   readonly agentState: Record<string, unknown>;
-  /** Merge into the adapter's persisted state. */
+  /**
+   * Merge into the adapter's persisted state (at once in `agentState`).
+   * Resolves once written; rejects when the store refused the write (the
+   * patch then lives only in this process: a kernel attaching later does not see it).
+   */
   updateAgentState(patch: Record<string, unknown>): Promise<void>;
 }
 

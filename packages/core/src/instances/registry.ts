@@ -238,11 +238,15 @@ export class Registry {
     const record = live.record;
     this.events.emit("status", id, record);
     let recordedHere = false;
+    // A status change comes from the agent, with no caller to fail: a write the store refused is logged, and it is not announced as recorded here.
     const written = this.persist(id, sameLaunch(record.tmux.paneId, (r) => {
       // Updaters may run again on a retry: the last run tells.
       recordedHere = r.status !== to;
       return { ...r, status: to, statusReason, lastReply, updatedAt };
-    }));
+    })).catch((error: unknown) => {
+      recordedHere = false;
+      this.deps.logger.error({ err: error, instance: id, status: to }, "could not persist a status change");
+    });
     if (from !== to) {
       this.deps.logger.debug({ instance: id, from, to, reason: statusReason }, "status");
       const turn = report.turn ?? implicitTurnEnd(from, to);
@@ -251,10 +255,15 @@ export class Registry {
     if (DELIVERABLE.has(to)) this.onDeliverable(id);
   }
 
-  /** Persist changes of one instance in the order they happened. */
+  /**
+   * Persist changes of one instance in the order they happened. Rejects when
+   * the store fails the write, so that an operation awaiting it (spawn,
+   * restart, an adapter's state) fails instead of going on with a record
+   * nobody else sees; a later write still runs.
+   */
   persist(id: string, updater: (record: InstanceRecord) => InstanceRecord): Promise<void> {
     return this.persists.run(id, async () => {
-      await this.deps.store.update(id, updater).catch((error: unknown) => this.deps.logger.error({ err: error, instance: id }, "could not persist instance state"));
+      await this.deps.store.update(id, updater);
     });
   }
 

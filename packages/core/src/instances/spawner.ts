@@ -227,6 +227,8 @@ export class Spawner {
     const record = await this.deps.store.get(id);
     this.registry.detach(id);
     if (launched && record) await this.terminator.stopProcesses(record).catch((error: unknown) => this.deps.logger.warn({ err: error, instance: id }, "cleanup after failed spawn"));
+    // A launch whose pane the store never recorded (it refused the write) still has its session, named after the reserved id.
+    if (launched && !record?.tmux.paneId) await this.deps.runtime.killSession(sessionNameFor(id)).catch((error: unknown) => this.deps.logger.warn({ err: error, instance: id }, "cleanup after failed spawn"));
     await this.terminator.removeRecord(id);
   }
 
