@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { open, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { LaunchContext, LaunchSpec } from "@tmux-claude/core";
+import { INSTANCE_ENV, type LaunchContext, type LaunchSpec } from "@tmux-claude/core";
 import { EVENTS_ENV, HOOK_EVENTS, hookCommand, LAUNCH_ENV, type HookEventName } from "./hook.js";
 import { bypassesPermissions, parseClaudeOptions } from "./options.js";
 import type { ClaudeAgentState } from "./state.js";
@@ -11,9 +11,6 @@ export const EVENTS_FILE = "events.jsonl";
 export const SETTINGS_FILE = "settings.json";
 export const MCP_CONFIG_FILE = "mcp.json";
 
-/** Where the kernel's MCP endpoint is and this instance's secret for it (set by the mcp plugin's beforeSpawn). */
-export const MCP_URL_ENV = "TMUX_CLAUDE_MCP_URL";
-export const MCP_TOKEN_ENV = "TMUX_CLAUDE_MCP_TOKEN";
 /** The MCP server name agents see: tools `mcp__tmux-claude__spawn`, ... */
 export const MCP_SERVER_NAME = "tmux-claude";
 
@@ -61,8 +58,8 @@ export async function claudeLaunch(ctx: LaunchContext): Promise<LaunchSpec> {
   const bypass = bypassesPermissions(options);
   const settingsFile = path.join(ctx.instanceDir, SETTINGS_FILE);
   const eventsFile = path.join(ctx.instanceDir, EVENTS_FILE);
-  const mcpUrl = ctx.env[MCP_URL_ENV];
-  const mcpToken = ctx.env[MCP_TOKEN_ENV];
+  const mcpUrl = ctx.env[INSTANCE_ENV.endpointUrl];
+  const mcpToken = ctx.env[INSTANCE_ENV.endpointToken];
   const mcp = Boolean(mcpUrl && mcpToken);
   await writeFile(settingsFile, `${JSON.stringify(generatedSettings({ bypass, mcp }), null, 2)}\n`, { mode: 0o600 });
   const mcpFile = path.join(ctx.instanceDir, MCP_CONFIG_FILE);

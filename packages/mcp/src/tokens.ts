@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from "node:crypto";
-import type { InstanceRecord, KernelApi } from "@tmux-claude/core";
+import { INSTANCE_ENV, type InstanceRecord, type KernelApi } from "@tmux-claude/core";
 import type { Caller } from "./caller.js";
 
-/** The variables an instance finds its MCP endpoint and secret in (the claude adapter turns them into `--mcp-config`). */
-export const MCP_URL_ENV = "TMUX_CLAUDE_MCP_URL";
-export const MCP_TOKEN_ENV = "TMUX_CLAUDE_MCP_TOKEN";
+/** The variables an instance finds its MCP endpoint and secret in: core's INSTANCE_ENV names, which adapters read (the claude adapter turns them into `--mcp-config`). */
+export const MCP_URL_ENV = INSTANCE_ENV.endpointUrl;
+export const MCP_TOKEN_ENV = INSTANCE_ENV.endpointToken;
 
 /** A per-instance secret: 32 random bytes, base64url. */
 export function mintToken(): string {

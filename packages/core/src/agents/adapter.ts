@@ -19,7 +19,8 @@ export interface LaunchContext {
   /**
    * Environment added so far by config, the agent's `env` and plugins'
    * `beforeSpawn` taps (not the inherited process environment). Adapters may
-   * read conventions from it, e.g. `TMUX_CLAUDE_MCP_URL` / `TMUX_CLAUDE_MCP_TOKEN`.
+   * read conventions from it, e.g. the orchestration endpoint a plugin added
+   * (`INSTANCE_ENV.endpointUrl` / `INSTANCE_ENV.endpointToken`).
    */
   readonly env: Readonly<Record<string, string>>;
   /** A private directory for this instance's files (generated settings, event logs); it exists. */

@@ -3,6 +3,7 @@ import { ErrorCodes, TmuxClaudeError, quoteScreen } from "../errors.js";
 import type { DeliveryReceipt } from "../kernel/messages.js";
 import type { SpawnPlan } from "../kernel/events.js";
 import type { InstanceRecord } from "../store/types.js";
+import { INSTANCE_ENV } from "../kernel/instance-env.js";
 import { sessionNameFor } from "../tmux/quote.js";
 import { currentProcess } from "../os/process-tree.js";
 import type { Messaging } from "./messaging.js";
@@ -136,9 +137,9 @@ export class Spawner {
     });
     const added: Record<string, string> = {
       ...planned, ...spec.env,
-      TMUX_CLAUDE_INSTANCE_ID: reserved.id,
-      TMUX_CLAUDE_SOCKET: runtime.socket,
-      TMUX_CLAUDE_STATE_DIR: this.deps.stateDir,
+      [INSTANCE_ENV.instanceId]: reserved.id,
+      [INSTANCE_ENV.socket]: runtime.socket,
+      [INSTANCE_ENV.stateDir]: this.deps.stateDir,
     };
     const env = agentEnvironment(added, runtime.term);
     const program = await resolveCommand(spec.command, env, plan.workDir);

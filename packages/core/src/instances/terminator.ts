@@ -6,6 +6,7 @@ import { processTree, signalProcesses, waitForExit } from "../os/process-tree.js
 import type { Registry } from "./registry.js";
 import type { ManagerDeps } from "./deps.js";
 import type { TerminateOptions } from "./types.js";
+import { INSTANCE_ENV } from "../kernel/instance-env.js";
 
 /** Ends instances: their agent and every process it started, their session, record, queue and files. */
 export class Terminator {
@@ -61,7 +62,7 @@ export class Terminator {
     if (!record.tmux.paneId) return;
     const pane = (await runtime.listPanes()).find((p) => p.paneId === record.tmux.paneId && p.session === record.tmux.session);
     if (pane && !pane.dead) {
-      const tree = await processTree(pane.pid, { TMUX_CLAUDE_INSTANCE_ID: record.id, TMUX_CLAUDE_STATE_DIR: this.deps.stateDir });
+      const tree = await processTree(pane.pid, { [INSTANCE_ENV.instanceId]: record.id, [INSTANCE_ENV.stateDir]: this.deps.stateDir });
       if (tree.length) {
         await signalProcesses(tree.slice(0, 1), "SIGHUP");
         await signalProcesses(tree.slice(1), "SIGTERM");
