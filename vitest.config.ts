@@ -13,6 +13,7 @@ export default defineConfig({
       { find: /^@tmux-claude\/testkit$/u, replacement: source("testkit") },
       { find: /^@tmux-claude\/agent-claude$/u, replacement: source("agent-claude") },
       { find: /^@tmux-claude\/mcp$/u, replacement: source("mcp") },
+      { find: /^@tmux-claude\/plugin-git$/u, replacement: source("plugin-git") },
     ],
   },
   test: {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { main } from "../src/index.js";
 import type { InstanceSummary } from "@tmux-claude/core";
-import { formatTable } from "../src/commands/list.js";
+import { formatTable, formatTree } from "../src/commands/list.js";
 import { formatAge, table, withProgress, type OutStream } from "../src/output.js";
 
 function capture(isTTY = false): OutStream & { text: string } {
@@ -27,11 +27,25 @@ describe("output", () => {
     const now = Date.parse("2030-01-02T00:00:00Z");
     const on = (id: string, node: string) =>
       ({ id, role: "executive", status: "idle", parentId: null, agent: "echo", createdAt: "2030-01-01T23:59:00Z", workDir: "/w", children: [], tmux: { node } }) as unknown as InstanceSummary;
-    expect(formatTable([on("exec-1", "a"), on("exec-2", "a")], now).split("\n")[0]).not.toContain("NODE");
-    expect(formatTable([on("exec-1", "a"), on("exec-2", "b:sock")], now).split("\n")).toEqual([
+    expect(formatTable([on("exec-1", "a"), on("exec-2", "a")], [], now).split("\n")[0]).not.toContain("NODE");
+    expect(formatTable([on("exec-1", "a"), on("exec-2", "b:sock")], [], now).split("\n")).toEqual([
       "ID      ROLE       STATUS  PARENT  AGENT  AGE  WORKDIR  NODE",
       "exec-1  executive  idle    -       echo   1m   /w       a",
       "exec-2  executive  idle    -       echo   1m   /w       b:sock",
+    ]);
+  });
+
+  test("list shows the columns plugins add, '-' where a plugin has no value", () => {
+    const now = Date.parse("2030-01-02T00:00:00Z");
+    const at = (id: string, parentId: string | null, children: string[]) =>
+      ({ id, role: "manager", status: "idle", parentId, agent: "echo", createdAt: "2030-01-01T23:59:00Z", workDir: "/w", children, tmux: { node: "a" } }) as unknown as InstanceSummary;
+    const branch = { header: "BRANCH", value: (i: { id: string }) => (i.id === "mgr-1" ? "tc/mgr-1" : undefined) };
+    const instances = [at("mgr-1", null, ["mgr-1.spec-2"]), at("mgr-1.spec-2", "mgr-1", [])];
+    expect(formatTable(instances, [branch], now).split("\n")[0]).toMatch(/WORKDIR  BRANCH$/u);
+    expect(formatTree(instances, [branch], now).split("\n")).toEqual([
+      "ID              ROLE     STATUS  AGENT  AGE  WORKDIR  BRANCH",
+      "mgr-1           manager  idle    echo   1m   /w       tc/mgr-1",
+      "  mgr-1.spec-2  manager  idle    echo   1m   /w       -",
     ]);
   });
 

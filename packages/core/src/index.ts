@@ -15,6 +15,7 @@ export type {
   UsageUpdate,
   TerminateEvent,
   ReadyGate,
+  ListColumn,
 } from "./kernel/events.js";
 export type { OutgoingMessage, DeliveryReceipt, WhenBusy } from "./kernel/messages.js";
 export { definePlugin, type Plugin, type PluginContext, type PluginHooks, type PluginSpec, type PluginState, type TapOnlyHook } from "./kernel/plugin.js";

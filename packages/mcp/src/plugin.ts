@@ -151,7 +151,8 @@ class McpEndpoint implements McpApi {
         const at = Date.now();
         if (!instanceId) return;
         const writing = ctx
-          .updateInstanceState(instanceId, (state) => stamp(state, what, at))
+          .state(instanceId)
+          .update((state) => stamp(state, what, at))
           .catch((error: unknown) => logger.warn({ err: error, instance: instanceId }, `could not record ${what} of an MCP session`))
           .finally(() => this.stamping.delete(writing));
         this.stamping.add(writing);

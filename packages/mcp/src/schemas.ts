@@ -22,6 +22,10 @@ export const spawnInput = z.strictObject({
   parentId: instanceId.optional().describe("Parent of the new instance: you (the default) or one of your descendants."),
   name: z.string().optional().describe("A human-readable name shown in lists."),
   agent: z.string().min(1).optional().describe("Agent from the config's agents (default: defaultAgent)."),
+  plugins: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe('Options for plugins, by plugin name, e.g. {"git": {"isolation": "shared"}}; each plugin checks its own.'),
 });
 
 export const sendInput = z.strictObject({

@@ -187,7 +187,7 @@ function coreTools(kernel: KernelApi): ToolDef[] {
         const base = parentId ? (await kernel.get(parentId)).workDir : process.cwd();
         const workDir = a.workDir === undefined ? base : path.resolve(base, a.workDir);
         const { instance, receipt } = await kernel.spawn(
-          { role: a.role, workDir, prompt: a.prompt, context: a.context, parentId, name: a.name, agent: a.agent },
+          { role: a.role, workDir, prompt: a.prompt, context: a.context, parentId, name: a.name, agent: a.agent, plugins: a.plugins },
           caller.instanceId,
         );
         const prompt = receipt ? ` Its prompt was ${receipt.state === "delivered" ? "delivered" : `queued (position ${receipt.position ?? "?"})`}.` : "";

@@ -1,6 +1,6 @@
 import os from "node:os";
 import { Option, type Command } from "commander";
-import { INSTANCE_STATUSES, type InstanceStatus, type InstanceSummary } from "@tmux-claude/core";
+import { INSTANCE_STATUSES, type InstanceStatus, type InstanceSummary, type ListColumn } from "@tmux-claude/core";
 import type { ActionFactory, Cli } from "../context.js";
 import { formatAge, table } from "../output.js";
 
@@ -33,7 +33,10 @@ async function list(cli: Cli, flags: ListFlags): Promise<number> {
     const instances = flags.active ? all.filter((instance) => instance.status !== "exited") : all;
     if (flags.json) cli.json(instances);
     else if (instances.length === 0) cli.out("No instances.");
-    else cli.out(flags.tree ? formatTree(instances) : formatTable(instances));
+    else {
+      const columns = await kernel.listColumns();
+      cli.out(flags.tree ? formatTree(instances, columns) : formatTable(instances, columns));
+    }
     return 0;
   });
 }
@@ -41,20 +44,23 @@ async function list(cli: Cli, flags: ListFlags): Promise<number> {
 const home = os.homedir();
 const shortPath = (dir: string) => (home && (dir === home || dir.startsWith(`${home}/`)) ? `~${dir.slice(home.length)}` : dir);
 
-export function formatTable(instances: readonly InstanceSummary[], now = Date.now()): string {
-  const rows = instances.map((i) => [i.id, i.role, i.status, i.parentId ?? "-", i.agent, formatAge(i.createdAt, now), shortPath(i.workDir)]);
-  const header = ["ID", "ROLE", "STATUS", "PARENT", "AGENT", "AGE", "WORKDIR"];
+/** The cells plugins add (their `listColumns`), after the built-in ones. */
+const pluginCells = (columns: readonly ListColumn[], instance: InstanceSummary) => columns.map((column) => column.value(instance) ?? "-");
+
+export function formatTable(instances: readonly InstanceSummary[], columns: readonly ListColumn[] = [], now = Date.now()): string {
+  const rows = instances.map((i) => [i.id, i.role, i.status, i.parentId ?? "-", i.agent, formatAge(i.createdAt, now), shortPath(i.workDir), ...pluginCells(columns, i)]);
+  const header = ["ID", "ROLE", "STATUS", "PARENT", "AGENT", "AGE", "WORKDIR", ...columns.map((column) => column.header)];
   // One node is the usual case, and its name would only repeat on every line.
   if (new Set(instances.map((i) => i.tmux.node)).size <= 1) return table(header, rows);
   return table([...header, "NODE"], rows.map((row, n) => [...row, instances[n]!.tmux.node ?? "-"]));
 }
 
 /** Children indented under their parent; an instance whose parent is filtered out is a root. */
-export function formatTree(instances: readonly InstanceSummary[], now = Date.now()): string {
+export function formatTree(instances: readonly InstanceSummary[], columns: readonly ListColumn[] = [], now = Date.now()): string {
   const byId = new Map(instances.map((i) => [i.id, i]));
   const rows: string[][] = [];
   const visit = (instance: InstanceSummary, level: number) => {
-    rows.push([`${"  ".repeat(level)}${instance.id}`, instance.role, instance.status, instance.agent, formatAge(instance.createdAt, now), shortPath(instance.workDir)]);
+    rows.push([`${"  ".repeat(level)}${instance.id}`, instance.role, instance.status, instance.agent, formatAge(instance.createdAt, now), shortPath(instance.workDir), ...pluginCells(columns, instance)]);
     for (const childId of instance.children) {
       const child = byId.get(childId);
       if (child) visit(child, level + 1);
@@ -63,5 +69,5 @@ export function formatTree(instances: readonly InstanceSummary[], now = Date.now
   for (const instance of instances) {
     if (instance.parentId === null || !byId.has(instance.parentId)) visit(instance, 0);
   }
-  return table(["ID", "ROLE", "STATUS", "AGENT", "AGE", "WORKDIR"], rows);
+  return table(["ID", "ROLE", "STATUS", "AGENT", "AGE", "WORKDIR", ...columns.map((column) => column.header)], rows);
 }

@@ -11,6 +11,7 @@ interface SpawnFlags {
   name?: string;
   agent?: string;
   workdir?: string;
+  plugin: Record<string, Record<string, unknown>>;
   json?: boolean;
 }
 
@@ -27,6 +28,7 @@ export function registerSpawn(program: Command, action: ActionFactory): void {
     .option("--name <name>", "a name for people to recognise the instance by")
     .option("--agent <agent>", "agent from the config (default: defaultAgent)", nonEmpty("--agent", "an agent name", "Pass an agent from the config, or leave --agent out for defaultAgent."))
     .option("--workdir <dir>", "directory the agent works in (default: its parent's with --parent, else the current directory)", nonEmpty("--workdir", "a directory", "Pass the directory the agent works in, or leave --workdir out for the default."))
+    .option("--plugin <name.key=value>", "an option for a plugin (repeatable), e.g. --plugin git.isolation=shared; a JSON value is parsed", pluginOption, {})
     .option("--json", "print the instance record as JSON")
     .addHelpText(
       "after",
@@ -44,12 +46,28 @@ async function spawn(cli: Cli, first: string | undefined, rest: string[], flags:
     const workDir = requested ?? (flags.parent ? (await kernel.get(flags.parent)).workDir : cli.io.cwd);
     const { instance, receipt } = await cli.wait(
       `spawning ${role}...`,
-      kernel.spawn({ role, workDir, prompt, context: flags.context, parentId: flags.parent ?? null, name: flags.name, agent: flags.agent }),
+      kernel.spawn({ role, workDir, prompt, context: flags.context, parentId: flags.parent ?? null, name: flags.name, agent: flags.agent, plugins: flags.plugin }),
     );
     if (flags.json) cli.json(receipt ? { ...instance, receipt } : instance);
     else cli.out(instance.id);
     return 0;
   });
+}
+
+/** `--plugin git.isolation=shared`: one key of one plugin's options; `true`, `3`, `["a"]` are JSON. */
+function pluginOption(value: string, options: Record<string, Record<string, unknown>>): Record<string, Record<string, unknown>> {
+  const match = /^([^.=\s]+)\.([^=\s]+)=(.*)$/su.exec(value);
+  if (!match) {
+    throw usageError(`--plugin takes <plugin>.<key>=<value>, e.g. --plugin git.isolation=shared (got "${value}").`, { value });
+  }
+  const [, plugin, key, raw] = match as unknown as [string, string, string, string];
+  let parsed: unknown = raw;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    // Not JSON: the value is the text as typed.
+  }
+  return { ...options, [plugin]: { ...options[plugin], [key]: parsed } };
 }
 
 /**

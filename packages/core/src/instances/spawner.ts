@@ -66,6 +66,7 @@ export class Spawner {
     let plan: SpawnPlan = {
       id: reserved.id, role: options.role, parentId, depth, name: options.name, agent: agentName,
       workDir: reserved.workDir, env: {}, args: [], prompt: options.prompt, context: options.context, caller, restart: false,
+      plugins: { ...options.plugins },
     };
     try {
       plan = await hooks.beforeSpawn.promise(plan);
@@ -244,7 +245,7 @@ export class Spawner {
     const previous = await this.registry.requireRecord(id);
     let plan: SpawnPlan = {
       id, role: previous.role, parentId: previous.parentId, depth: previous.depth, name: previous.name,
-      agent: previous.agent, workDir: previous.workDir, env: previous.launch.env, args: [], caller: null, restart: true,
+      agent: previous.agent, workDir: previous.workDir, env: previous.launch.env, args: [], caller: null, restart: true, plugins: {},
     };
     try {
       plan = await this.deps.hooks.beforeSpawn.promise(plan);

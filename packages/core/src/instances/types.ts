@@ -14,6 +14,11 @@ export interface SpawnOptions {
   agent?: string;
   /** Node to spawn on; default this kernel's. Another node's spawn goes through the `route` hook. */
   node?: string;
+  /**
+   * Options for plugins, by plugin name (`{ git: { isolation: "shared" } }`):
+   * they reach `beforeSpawn` as `plan.plugins`, where each plugin checks its own.
+   */
+  plugins?: Record<string, unknown>;
 }
 
 export interface SpawnResult {

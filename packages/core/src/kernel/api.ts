@@ -3,6 +3,7 @@ import type { Settings } from "../config/schema.js";
 import type { InstanceSummary, ListFilter, ReadOptions, ReadResult, SendOptions, SpawnOptions, SpawnResult, TerminateOptions } from "../instances/types.js";
 import type { InstanceRecord } from "../store/types.js";
 import type { TmuxRuntime } from "../tmux/runtime.js";
+import type { ListColumn } from "./events.js";
 import type { DeliveryReceipt } from "./messages.js";
 import type { LocalOperations } from "./routing.js";
 
@@ -51,6 +52,8 @@ export interface KernelApi {
   tools(): Promise<ToolContribution[]>;
   /** CLI commands contributed by plugins. */
   commands(): Promise<CommandContribution[]>;
+  /** Columns plugins add to `list`. */
+  listColumns(): Promise<ListColumn[]>;
 }
 
 /** An MCP tool contributed by a plugin (served by the MCP server). */

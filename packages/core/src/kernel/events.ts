@@ -24,6 +24,16 @@ export interface SpawnPlan {
   readonly caller: string | null;
   /** A relaunch of an existing instance (`restart`): reuse what the first launch made (e.g. its worktree). */
   readonly restart: boolean;
+  /** The spawn's options for plugins, by plugin name (`SpawnOptions.plugins`); empty for a restart. */
+  readonly plugins: Readonly<Record<string, unknown>>;
+}
+
+/** A column a plugin adds to `list` (the CLI's table and tree): git's BRANCH, say. */
+export interface ListColumn {
+  /** Upper case, like the built-in ones: `BRANCH`. */
+  readonly header: string;
+  /** The cell of one instance; undefined shows as `-`. */
+  value(instance: InstanceRecord): string | undefined;
 }
 
 /**

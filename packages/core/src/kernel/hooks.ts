@@ -8,7 +8,7 @@ import {
 import { ErrorCodes, TmuxClaudeError, isPluginErrorCode, isTmuxClaudeError } from "../errors.js";
 import type { InstanceRecord } from "../store/types.js";
 import type { CommandContribution, KernelApi, ToolContribution } from "./api.js";
-import type { DeliveryEvent, ReadyGate, SpawnFailure, SpawnPlan, StatusChange, TerminateEvent, TurnEnded, UsageUpdate } from "./events.js";
+import type { DeliveryEvent, ListColumn, ReadyGate, SpawnFailure, SpawnPlan, StatusChange, TerminateEvent, TurnEnded, UsageUpdate } from "./events.js";
 import type { DeliveryReceipt, OutgoingMessage } from "./messages.js";
 import type { RouteRequest, RouteResult } from "./routing.js";
 
@@ -48,6 +48,8 @@ export function createHooks() {
     route: new AsyncSeriesBailHook<[RouteRequest], RouteResult | undefined>(["request"], "route"),
     /** Plugins contribute MCP tools. */
     tools: new AsyncSeriesWaterfallHook<[ToolContribution[]]>(["tools"], "tools"),
+    /** Plugins add columns to `list` (see ListColumn). */
+    listColumns: new AsyncSeriesWaterfallHook<[ListColumn[]]>(["columns"], "listColumns"),
     /** Plugins contribute CLI commands. */
     commands: new AsyncSeriesWaterfallHook<[CommandContribution[]]>(["commands"], "commands"),
   };

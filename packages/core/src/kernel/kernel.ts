@@ -33,6 +33,7 @@ import { KERNEL_VERSION } from "./version.js";
 import { closeOnSignal } from "./signals.js";
 import { createHooks, type KernelHooks } from "./hooks.js";
 import type { CommandContribution, KernelApi, ToolContribution } from "./api.js";
+import type { ListColumn } from "./events.js";
 import type { DeliveryReceipt } from "./messages.js";
 import { pluginHooks, type Plugin, type PluginContext } from "./plugin.js";
 
@@ -259,7 +260,6 @@ export class Kernel implements KernelApi {
         }
         this.store = store;
       },
-      updateInstanceState: (id, updater) => this.manager.updatePluginState(id, plugin.name, updater),
       state: <T>(id: string) => ({
         get: async () => (await this.manager.get(id).catch(() => undefined))?.pluginState?.[plugin.name] as T | undefined,
         update: async (updater: (state: T | undefined) => T) =>
@@ -292,7 +292,22 @@ export class Kernel implements KernelApi {
   }
 
   spawn(options: SpawnOptions, caller: string | null = null): Promise<SpawnResult> {
-    return this.explained(`spawning a ${options.role}`, () => this.manager.spawn(options, caller));
+    return this.explained(`spawning a ${options.role}`, async () => {
+      this.checkPluginOptions(options.plugins);
+      return this.manager.spawn(options, caller);
+    });
+  }
+
+  /** Options for a plugin that is not registered would be silently ignored: refuse them. */
+  private checkPluginOptions(options: Record<string, unknown> | undefined): void {
+    for (const name of Object.keys(options ?? {})) {
+      if (this.plugins.has(name)) continue;
+      throw new TmuxClaudeError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `The spawn has options for plugin "${name}", which is not registered (plugins: ${this.pluginNames().join(", ") || "none"}). Fix the name, or add the plugin to your config.`,
+        { plugin: name },
+      );
+    }
   }
 
   send(id: string, text: string, options?: SendOptions, caller: string | null = null): Promise<DeliveryReceipt> {
@@ -371,6 +386,11 @@ export class Kernel implements KernelApi {
   /** CLI commands contributed by plugins. */
   commands(): Promise<CommandContribution[]> {
     return this.hooks.commands.promise([]);
+  }
+
+  /** Columns plugins add to `list`. */
+  listColumns(): Promise<ListColumn[]> {
+    return this.hooks.listColumns.promise([]);
   }
 
   /** Idempotent. Instances keep running in tmux; only this process lets go of them. */

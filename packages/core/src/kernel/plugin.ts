@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import type { AgentAdapter } from "../agents/adapter.js";
 import type { Settings, UserAgentConfig } from "../config/schema.js";
-import type { InstanceRecord, StateStore } from "../store/types.js";
+import type { StateStore } from "../store/types.js";
 import type { KernelApi } from "./api.js";
 import type { KernelHooks } from "./hooks.js";
 
@@ -66,13 +66,6 @@ export interface PluginContext {
   registerAdapter(adapter: AgentAdapter): void;
   /** Replace the state store (only during apply, before the kernel opens it). */
   useStore(store: StateStore): void;
-  /**
-   * Atomically replace this plugin's part of an instance's record
-   * (`pluginState[<plugin name>]`, persisted with it, seen by every process
-   * through the store). Resolves with the new record, or undefined when the
-   * instance does not exist (the updater is not called).
-   */
-  updateInstanceState(id: string, updater: (state: unknown) => unknown): Promise<InstanceRecord | undefined>;
   /**
    * This plugin's persisted state on one instance (`pluginState[<plugin name>]`),
    * kept in the store with the record: it survives kernel restarts and every

@@ -8,7 +8,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { defineErrorCodes, ErrorCodes, type Kernel, type PluginState, TmuxClaudeError } from "../../src/index.js";
+import { defineErrorCodes, definePlugin, ErrorCodes, type Kernel, type PluginState, TmuxClaudeError } from "../../src/index.js";
 import { readRecorded, recorder, type Recorded } from "../fixtures/recorder-plugin.js";
 import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 
@@ -219,6 +219,41 @@ describe("plugin context and bad input", () => {
     const error = (await kernel.spawn({ role: "executive", workDir: h.workDir }).catch((e: unknown) => e)) as TmuxClaudeError;
     expect(error).toMatchObject({ code: "TC_GATEKEEPER_CLOSED", kind: "usage", details: { plugin: "gatekeeper", hook: "beforeSpawn", until: "tomorrow" } });
     expect(error.message).toBe('Plugin "gatekeeper" failed in hook "beforeSpawn": the gate is closed for today');
+    await kernel.close();
+  });
+});
+
+describe("a spawn's options for plugins", () => {
+  test("reach beforeSpawn as plan.plugins (empty on restart); options for a plugin that is not registered are refused before anything starts", async () => {
+    const plans: { plugins: Readonly<Record<string, unknown>>; restart: boolean }[] = [];
+    const shaper = definePlugin({
+      name: "shaper",
+      setup(ctx) {
+        ctx.hooks.beforeSpawn.tap((plan) => {
+          plans.push({ plugins: plan.plugins, restart: plan.restart });
+          return plan;
+        });
+        ctx.hooks.listColumns.tap((list) => [...list, { header: "SHAPE", value: (instance) => instance.role }]);
+      },
+    });
+    const kernel = await h.startKernel({ watch: "on-demand", config: { plugins: [shaper()] } });
+    const { instance } = await kernel.spawn({ role: "executive", workDir: h.workDir, plugins: { shaper: { mode: "round", size: 3 } } });
+    await kernel.restart(instance.id);
+    expect(plans).toEqual([
+      { plugins: { shaper: { mode: "round", size: 3 } }, restart: false },
+      { plugins: {}, restart: true },
+    ]);
+    const [column] = await kernel.listColumns();
+    expect([column!.header, column!.value(instance)]).toEqual(["SHAPE", "executive"]);
+
+    const before = (await kernel.list()).length;
+    await expect(kernel.spawn({ role: "executive", workDir: h.workDir, plugins: { shapr: { mode: "round" } } })).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_ARGUMENT,
+      message: expect.stringMatching(/options for plugin "shapr", which is not registered \(plugins: shaper\)\. Fix the name, or add the plugin/u),
+    });
+    expect(plans).toHaveLength(2);
+    expect((await kernel.list()).length).toBe(before);
+    await kernel.terminate(instance.id);
     await kernel.close();
   });
 });

@@ -1,7 +1,7 @@
 // The awaitReady hook: plugins hold an instance's readiness until their own
 // condition holds. The kernel knows nothing of what they wait for; here a
 // plugin waits for a stamp that another kernel (as another process would)
-// writes into the instance's record through ctx.updateInstanceState.
+// writes into the instance's record through ctx.state(id).update.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { definePlugin, ErrorCodes, type Kernel, type ReadyGate, type SpawnResult } from "../../src/index.js";
 import { createHarness, ECHO_AGENT, type Harness } from "@tmux-claude/testkit";
@@ -22,7 +22,7 @@ interface StampApi {
 }
 function stampWriter() {
   const api: { ctx?: Parameters<Parameters<typeof definePlugin>[0]["setup"]>[0] } & StampApi = {
-    stamp: (id) => api.ctx!.updateInstanceState(id, (state) => ({ ...(state as object | undefined), at: Date.now() })),
+    stamp: (id) => api.ctx!.state<object>(id).update((state) => ({ ...state, at: Date.now() })),
   };
   return { ...definePlugin({ name: "stamp", setup: (ctx) => void (api.ctx = ctx) })(), api };
 }

@@ -1,0 +1,42 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { gitValue, runGit } from "../src/git/run.js";
+
+let repo: string;
+
+beforeAll(async () => {
+  repo = await mkdtemp(path.join(os.tmpdir(), "tc-git-run-"));
+  await runGit(repo, ["init", "-q", "-b", "main"]);
+  await runGit(repo, ["config", "user.name", "t"]);
+  await runGit(repo, ["config", "user.email", "t@example.invalid"]);
+});
+afterAll(() => rm(repo, { recursive: true, force: true }));
+
+describe("runGit", () => {
+  it("passes arguments without a shell: a value with shell syntax is one argument", async () => {
+    await writeFile(path.join(repo, "a.txt"), "a\n");
+    await runGit(repo, ["add", "a.txt"]);
+    await runGit(repo, ["commit", "-q", "-m", "$(touch pwned); `id` && echo 'x'"]);
+    expect(await gitValue(repo, ["log", "-1", "--format=%s"])).toBe("$(touch pwned); `id` && echo 'x'");
+  });
+
+  it("writes stdin when asked", async () => {
+    const blob = await gitValue(repo, ["hash-object", "--stdin"], { input: "hello\n" });
+    expect(blob).toBe("ce013625030ba8dba906f756967f9e9ca394464a");
+  });
+
+  it("returns an expected non-zero exit as an answer, and fails on any other with git's words", async () => {
+    const result = await runGit(repo, ["rev-parse", "--verify", "-q", "refs/heads/nope"], { ok: [0, 1] });
+    expect(result.code).toBe(1);
+    await expect(runGit(repo, ["rev-parse", "--verify", "refs/heads/nope"])).rejects.toMatchObject({
+      code: "TC_GIT_COMMAND_FAILED",
+      message: expect.stringMatching(/git rev-parse --verify refs\/heads\/nope failed in .* \(exit 128\): fatal: Needed a single revision/u),
+    });
+  });
+
+  it("names a missing directory as a failure, not a crash", async () => {
+    await expect(runGit(path.join(repo, "missing"), ["status"])).rejects.toMatchObject({ code: expect.stringMatching(/^TC_GIT_/u) });
+  });
+});
