@@ -1,0 +1,34 @@
+// The shapes the parts of this plugin share: what it keeps on each instance
+// (ctx.state), and how a forecast or a merge describes a conflict.
+
+/** How an instance works in its repository (per role, or per spawn with `--plugin git.isolation=...`). */
+export type Isolation = "worktree" | "shared" | "none";
+
+/** The git plugin's persisted state on one instance (`pluginState.git`, through `ctx.state(id)`). */
+export interface GitInstanceState {
+  readonly isolation: Isolation;
+  /** The main repository's top level (`git rev-parse --show-toplevel` of the main worktree). */
+  readonly repo: string;
+  /** Where the instance works: its own worktree, or the shared checkout. */
+  readonly worktree: string;
+  /** The instance's branch (`tc/<id>` by default); the branch of the shared checkout when shared. */
+  readonly branch: string;
+  /** The branch it was created from and merges back into: its parent's branch, or the repo's current branch / baseRef. */
+  readonly base: string;
+  /** The commit of `base` when the worktree was made. */
+  readonly baseCommit: string;
+  /** ISO time the worktree was made. */
+  readonly createdAt: string;
+}
+
+/** How two sides of a merge disagree on one path, as `git merge-tree --write-tree` reports it. */
+export type ConflictKind = "content" | "add/add" | "modify/delete" | "rename/modify" | "rename/rename" | "binary" | "file/directory" | "other";
+
+export interface ConflictFile {
+  readonly path: string;
+  readonly kind: ConflictKind;
+  /** git's own message about this path (`CONFLICT (content): Merge conflict in a.txt`). */
+  readonly message: string;
+  /** The conflicted text with markers, for a text file with a content conflict. */
+  readonly hunks?: string;
+}
