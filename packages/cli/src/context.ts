@@ -1,6 +1,7 @@
 import { PLUGIN_NAME as CLAUDE_PLUGIN, withClaude } from "@tmux-claude/agent-claude";
 import { PLUGIN_NAME as MCP_PLUGIN, withMcp } from "@tmux-claude/mcp";
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { InvalidArgumentError, type Command } from "commander";
 import {
   configSchema,
@@ -64,7 +65,7 @@ export class Cli {
 
   /** Find and validate the config, with `--socket` applied and the CLI's plugins added (withCliPlugins). */
   async loadConfig(command: string): Promise<LoadedConfig> {
-    const loaded = await loadConfig({ cwd: this.io.cwd, configFile: this.globals.config, command });
+    const loaded = await loadConfig({ cwd: this.io.cwd, configFile: this.globals.config, command, modules: shippedPlugins() });
     return { ...loaded, config: withCliPlugins(withSocket(loaded.config, this.globals.socket)) };
   }
 
@@ -131,6 +132,15 @@ export class Cli {
  */
 export function withCliPlugins(config: ResolvedConfig): ResolvedConfig {
   return withMcp(withClaude(config));
+}
+
+/**
+ * The first-party plugins the CLI ships with, as a config may import them
+ * (`import { git } from "@tmux-claude/plugin-git"`) in a repository that has
+ * not installed them. A config only gets what it lists in `plugins`.
+ */
+export function shippedPlugins(): Record<string, string> {
+  return { "@tmux-claude/plugin-git": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-git")) };
 }
 
 /** The names of the plugins withCliPlugins adds. */

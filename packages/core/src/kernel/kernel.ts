@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { AgentAdapter } from "../agents/adapter.js";
 import { commandAdapter } from "../agents/command.js";
 import { z } from "zod";
-import { formatIssueList, formatZodIssues } from "../config/load.js";
+import { formatIssueList, formatZodIssues } from "../config/issues.js";
 import type { ResolvedConfig } from "../config/config.js";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import {

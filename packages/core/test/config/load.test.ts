@@ -108,6 +108,18 @@ describe("loadConfig: finding the file", () => {
     expect((await loadConfig({ cwd: dir })).config.defaultAgent).toBe("bash");
   });
 
+  it("resolves the packages passed as modules (the CLI's shipped plugins) without their being installed", async () => {
+    const dir = await project({
+      "shipped/plugin.mjs": `export const marker = (agent) => ({ defaultAgent: agent });`,
+      "tmuxclaude.config.ts": `import { marker } from "@tmux-claude/plugin-shipped";\nexport default marker("bash");`,
+    });
+    const modules = { "@tmux-claude/plugin-shipped": path.join(dir, "shipped/plugin.mjs") };
+    expect((await loadConfig({ cwd: dir, modules })).config.defaultAgent).toBe("bash");
+    // Without the alias the import is what it is: a package that is not there.
+    const error = await loadError({ cwd: dir });
+    expect(error.message).toMatch(/@tmux-claude\/plugin-shipped/u);
+  });
+
   it("calls an exported function with the command and mode", async () => {
     const dir = await project({
       "tmuxclaude.config.ts": `
