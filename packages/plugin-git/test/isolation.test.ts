@@ -1,11 +1,11 @@
-import { readFile, stat } from "node:fs/promises";
+import { lstat, mkdir, readFile, readlink, stat, symlink } from "node:fs/promises";
 import path from "node:path";
 import { createHarness, type Harness } from "@tmux-claude/testkit";
 import { afterEach, describe, expect, it } from "vitest";
 import { git, type GitApi, type GitUserOptions } from "../src/index.js";
 import { gitValue } from "../src/git/run.js";
 import type { GitInstanceState } from "../src/types.js";
-import { branches, commitFiles, makeRepo, worktreePaths } from "./helpers.js";
+import { branches, commitFiles, makeRepo, worktreePaths, writeFiles } from "./helpers.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -118,5 +118,39 @@ describe("isolation per instance", () => {
     const root = path.join(h.stateDir, "worktrees");
     const left = await stat(root).then(async () => (await import("node:fs/promises")).readdir(root, { recursive: true }), () => []);
     expect(left.filter((entry) => !/^[^/]+$/u.test(String(entry)))).toEqual([]);
+  });
+
+  it("copies the untracked files the include list and .worktreeinclude name, never following a symlink out of the repository", async () => {
+    const { h, repo, api } = await start({ include: ["config/*.json", "links/*"] });
+    await commitFiles(repo, { ".gitignore": ".env\nconfig/local.json\nnode_modules/\nlinks/\n", ".worktreeinclude": ".env\n", "config/tracked.json": "{}\n" }, "config");
+    await writeFiles(repo, {
+      ".env": "SECRET=1\n",
+      "config/local.json": "{\"local\":true}\n",
+      "config/untracked.txt": "not matched\n",
+      "node_modules/dep/index.js": "not matched\n",
+    });
+    await mkdir(path.join(repo, "links"));
+    await symlink("../README.md", path.join(repo, "links", "inside"));
+    await symlink("/etc/hostname", path.join(repo, "links", "outside"));
+    const { instance } = await h.kernel.spawn({ role: "specialist", workDir: repo });
+    const worktree = (await stateOf(api, instance.id)).worktree;
+    expect(await readFile(path.join(worktree, ".env"), "utf8")).toBe("SECRET=1\n");
+    expect(await readFile(path.join(worktree, "config/local.json"), "utf8")).toBe('{"local":true}\n');
+    expect(await readlink(path.join(worktree, "links", "inside"))).toBe("../README.md");
+    await expect(lstat(path.join(worktree, "links", "outside"))).rejects.toThrow();
+    await expect(stat(path.join(worktree, "config/untracked.txt"))).rejects.toThrow();
+    await expect(stat(path.join(worktree, "node_modules"))).rejects.toThrow();
+    // The copies are ignored in the worktree as in the checkout: they are not the instance's changes.
+    expect(await gitValue(worktree, ["status", "--porcelain", "--", "config", ".env"])).toBe("");
+  });
+
+  it("shows each instance's branch in the BRANCH column of list", async () => {
+    const { h, repo } = await start({ roles: { manager: { isolation: "shared" } } });
+    const spec = (await h.kernel.spawn({ role: "specialist", workDir: repo })).instance;
+    const manager = (await h.kernel.spawn({ role: "manager", workDir: repo })).instance;
+    const columns = await h.kernel.listColumns();
+    const branch = columns.find((c) => c.header === "BRANCH")!;
+    expect(branch.value(await h.kernel.get(spec.id))).toBe(`tc/${spec.id}`);
+    expect(branch.value(await h.kernel.get(manager.id))).toBe("main (shared)");
   });
 });
