@@ -81,9 +81,12 @@ export function installIsolation(runtime: GitRuntime): IsolationPart {
     // Keep the workDir's place inside the repository: spawned in <repo>/sub, it works in <worktree>/sub.
     const offset = path.relative(checkout.toplevel, await realpath(plan.workDir));
     return serialized(checkout.mainWorktree, async () => {
-      await assertNewBranch(checkout.mainWorktree, branch, options.branchPrefix);
       await assertFreePath(worktree);
-      const making = await addWorktreeWithBranch(checkout.mainWorktree, worktree, branch, base.commit);
+      // git refuses an existing or invalid branch before it makes anything; only then is it asked which it was (off the hot path).
+      const making = await addWorktreeWithBranch(checkout.mainWorktree, worktree, branch, base.commit).catch(async (error: unknown) => {
+        await assertNewBranch(checkout.mainWorktree, branch, options.branchPrefix);
+        throw error;
+      });
       made.set(plan.id, making);
       try {
         const workDir = path.join(worktree, offset);
@@ -91,7 +94,8 @@ export function installIsolation(runtime: GitRuntime): IsolationPart {
         const copied = await copyIncluded(checkout.toplevel, worktree, options.include, ctx.logger);
         await writeState(plan, { ...common, isolation: "worktree", worktree, branch });
         ctx.logger.info({ instance: plan.id, branch, base: base.name, baseCommit: base.commit, worktree, included: copied.length }, "made its worktree and branch");
-        await runtime.branchChanged.emit({ instanceId: plan.id, branch, commit: base.commit, reason: "spawn" });
+        // Listeners (the forecaster) work on their own time, not the spawn's.
+        void runtime.branchChanged.emit({ instanceId: plan.id, branch, commit: base.commit, reason: "spawn" });
         return { ...plan, workDir };
       } catch (error) {
         made.delete(plan.id);
