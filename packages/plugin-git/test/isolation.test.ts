@@ -94,6 +94,11 @@ describe("isolation per instance", () => {
     expect(restarted.workDir).toBe(instance.workDir);
     expect(await stateOf(api, instance.id)).toEqual(state);
 
+    // The agent checked out another branch there: still its worktree, reused as it is.
+    await gitValue(instance.workDir, ["checkout", "-q", "-b", "side"]);
+    expect((await h.kernel.restart(instance.id)).workDir).toBe(instance.workDir);
+    await gitValue(instance.workDir, ["checkout", "-q", `tc/${instance.id}`]);
+
     await gitValue(repo, ["worktree", "remove", "--force", state.worktree]);
     const again = await h.kernel.restart(instance.id);
     expect(again.workDir).toBe(instance.workDir);
@@ -152,5 +157,33 @@ describe("isolation per instance", () => {
     const branch = columns.find((c) => c.header === "BRANCH")!;
     expect(branch.value(await h.kernel.get(spec.id))).toBe(`tc/${spec.id}`);
     expect(branch.value(await h.kernel.get(manager.id))).toBe("main (shared)");
+  });
+
+  it("a restart that fails after remaking the worktree removes the worktree and keeps the branch; a deleted branch is a clear error", async () => {
+    let refuseRestarts = false;
+    h = await createHarness(
+      {
+        plugins: [
+          git(),
+          { name: "refuser", apply: (ctx) => ctx.hooks.beforeSpawn.tapPromise(async (plan) => (refuseRestarts && plan.restart ? Promise.reject(new Error("not now")) : plan)) },
+        ],
+      },
+      { label: "git-iso" },
+    );
+    const repo = await makeRepo(h.workDir);
+    const api = h.kernel.plugin<GitApi>("git")!;
+    const { instance } = await h.kernel.spawn({ role: "specialist", workDir: repo });
+    const state = await stateOf(api, instance.id);
+    const work = await commitFiles(instance.workDir, { "work.txt": "done\n" }, "work");
+    await gitValue(repo, ["worktree", "remove", "--force", state.worktree]);
+    refuseRestarts = true;
+    await expect(h.kernel.restart(instance.id)).rejects.toThrow(/not now/u);
+    expect(await worktreePaths(repo)).toEqual([repo]);
+    expect(await gitValue(repo, ["rev-parse", `tc/${instance.id}`])).toBe(work);
+
+    refuseRestarts = false;
+    await gitValue(repo, ["branch", "-D", `tc/${instance.id}`]);
+    await expect(h.kernel.restart(instance.id)).rejects.toMatchObject({ code: "TC_GIT_BRANCH_MISSING", message: expect.stringContaining(`"tc/${instance.id}", which no longer exists`) });
+    expect(await worktreePaths(repo)).toEqual([repo]);
   });
 });

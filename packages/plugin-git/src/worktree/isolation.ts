@@ -12,7 +12,7 @@ import type { GitRuntime } from "../runtime.js";
 import type { GitInstanceState } from "../types.js";
 import { chooseBase } from "./base.js";
 import { copyIncluded } from "./include.js";
-import { addWorktreeForBranch, addWorktreeWithBranch, assertFreePath, assertNewBranch, isLiveWorktree, undoMade, type Made } from "./worktrees.js";
+import { addWorktreeForBranch, addWorktreeWithBranch, assertFreePath, assertNewBranch, liveWorktree, undoMade, type Made } from "./worktrees.js";
 
 export interface IsolationPart {
   /** Where worktrees of a repository live: `<worktreeDir>/<repo key>`. */
@@ -109,7 +109,11 @@ export function installIsolation(runtime: GitRuntime): IsolationPart {
   const reuse = async (plan: SpawnPlan): Promise<SpawnPlan> => {
     const state = await runtime.state(plan.id);
     if (!state || state.isolation !== "worktree") return plan;
-    if (await isLiveWorktree(state.repo, state.worktree, state.branch)) return plan;
+    const live = await liveWorktree(state.repo, state.worktree);
+    if (live) {
+      if (live.branch !== state.branch) ctx.logger.warn({ instance: plan.id, branch: state.branch, checkedOut: live.branch ?? "(detached)" }, "restarts in its worktree, which is no longer on the instance's branch");
+      return plan;
+    }
     await assertGitVersion();
     return serialized(state.repo, async () => {
       if (!(await branchExists(state.repo, state.branch))) {
