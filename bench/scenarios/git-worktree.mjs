@@ -44,7 +44,7 @@ function stopwatch() {
 
 export async function gitWorktree({ quick, log }) {
   const { git: gitPlugin } = await import("@tmux-claude/plugin-git");
-  const iterations = quick ? 8 : 20;
+  const iterations = quick ? 8 : 30;
   const warmup = 2;
   const watch = stopwatch();
   const k = await startKernel({ label: "git-worktree", plugins: [gitPlugin(), watch.plugin] });

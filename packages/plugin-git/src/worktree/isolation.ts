@@ -10,7 +10,7 @@ import { assertGitVersion, branchExists, checkoutOf, repoKey, type CheckoutFacts
 import { effectiveSettings, parseSpawnOptions, type EffectiveSettings } from "../options.js";
 import type { GitRuntime } from "../runtime.js";
 import type { GitInstanceState } from "../types.js";
-import { chooseBase } from "./base.js";
+import { chooseBase, noteUncommitted } from "./base.js";
 import { copyIncluded } from "./include.js";
 import { addWorktreeForBranch, addWorktreeWithBranch, assertFreePath, assertNewBranch, liveWorktree, undoMade, type Made } from "./worktrees.js";
 
@@ -69,7 +69,7 @@ export function installIsolation(runtime: GitRuntime): IsolationPart {
       return plan;
     }
     const parent = await parentIn(plan, checkout);
-    const base = await chooseBase({ checkout, parent, spawnBaseRef: settings.baseRef, topLevelBaseRef: settings.topLevelBaseRef, logger: ctx.logger });
+    const base = await chooseBase({ checkout, parent, spawnBaseRef: settings.baseRef, topLevelBaseRef: settings.topLevelBaseRef });
     const common = { repo: checkout.mainWorktree, base: base.name, baseCommit: base.commit, createdAt: new Date().toISOString(), autoCommit: settings.autoCommit };
     if (settings.isolation === "shared") {
       await writeState(plan, { ...common, isolation: "shared", worktree: checkout.toplevel, branch: checkout.branch ?? base.name });
@@ -94,6 +94,7 @@ export function installIsolation(runtime: GitRuntime): IsolationPart {
         const copied = await copyIncluded(checkout.toplevel, worktree, options.include, ctx.logger);
         await writeState(plan, { ...common, isolation: "worktree", worktree, branch });
         ctx.logger.info({ instance: plan.id, branch, base: base.name, baseCommit: base.commit, worktree, included: copied.length }, "made its worktree and branch");
+        noteUncommitted(base, ctx.logger);
         // Listeners (the forecaster) work on their own time, not the spawn's.
         void runtime.branchChanged.emit({ instanceId: plan.id, branch, commit: base.commit, reason: "spawn" });
         return { ...plan, workDir };
