@@ -6,4 +6,6 @@ export const GitErrorCodes = defineErrorCodes("git", {
   GIT_UNAVAILABLE: { code: "TC_GIT_UNAVAILABLE", kind: "failure" },
   /** A git command the plugin ran failed; the message quotes git. */
   COMMAND_FAILED: { code: "TC_GIT_COMMAND_FAILED", kind: "failure" },
+  /** A terminate's `plugins.git` options are not ones git takes (`--plugin git.force=true` is). */
+  TERMINATE_OPTIONS_INVALID: { code: "TC_GIT_TERMINATE_OPTIONS_INVALID", kind: "usage" },
 });

@@ -55,7 +55,7 @@ export async function runGit(cwd: string, args: readonly string[], options: RunO
       { cause: error },
     );
   }
-  const withEnv = options.env ? git.env({ ...process.env, ...options.env } as Record<string, string>) : git;
+  const withEnv = options.env ? git.env({ ...inheritedEnv(), ...options.env }) : git;
   try {
     await withEnv.raw([...args]);
   } catch (error) {
@@ -68,6 +68,18 @@ export async function runGit(cwd: string, args: readonly string[], options: RunO
     );
   }
   return outcome ?? { stdout: "", stderr: "", code: 0 };
+}
+
+/**
+ * What simple-git itself drops from an inherited environment (GIT_*, editors,
+ * pagers, askpass: they could run commands). Given explicitly through `env()`
+ * it refuses to run at all ("Use of EDITOR is not permitted"), so a caller's
+ * own variables go on top of the environment without them.
+ */
+const GUARDED_ENV = /^(?:git_.*|editor|visual|pager|ssh_askpass|prefix)$/iu;
+
+function inheritedEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && !GUARDED_ENV.test(entry[0].trim())));
 }
 
 /** `git ...` trimmed of its final newline: for commands that print one value (rev-parse, symbolic-ref). */
