@@ -66,6 +66,18 @@ const autoCommitOptions = {
 
 // ---------------------------------------------------------------- gc (gc/)
 
+/** What terminate does with an instance's worktree, and the defaults of `tmux-claude git gc`. */
+export const gcOptionsSchema = z
+  .object({
+    /** `remove-merged`: at terminate a merged, clean worktree goes (with its branch); `keep`: terminate leaves every worktree to `git gc`. */
+    onTerminate: z.enum(["remove-merged", "keep"]).default("remove-merged"),
+    /** `git gc` also removes stale, clean worktrees untouched for this many days (their unmerged branches stay). */
+    olderThanDays: z.number().positive().optional(),
+    /** `git gc` removes stale worktrees, largest first, until all of the plugin's worktrees use at most this many MB. */
+    diskBudgetMb: z.number().positive().optional(),
+  })
+  .strict();
+
 export const gitOptionsSchema = z
   .object({
     ...isolationOptions,
@@ -73,7 +85,7 @@ export const gitOptionsSchema = z
     // forecast: forecastOptionsSchema.default({}),
     // merge: mergeOptionsSchema.default({}),
     // resolver: resolverOptionsSchema.default({}),
-    // gc: gcOptionsSchema.default({}),
+    gc: gcOptionsSchema.default({ onTerminate: "remove-merged" }),
   })
   .strict();
 

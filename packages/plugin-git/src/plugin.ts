@@ -6,6 +6,9 @@ import { installAutoCommit } from "./commit/auto-commit.js";
 import { parseGitOptions, type GitUserOptions } from "./options.js";
 import { BranchSignal, type BranchListener, type GitRuntime } from "./runtime.js";
 import { installBranchColumn } from "./surfaces/branch-column.js";
+import { installGitCommands } from "./surfaces/commands.js";
+import { installStatusAndDiff } from "./surfaces/tools.js";
+import { installGc, type GcPart, type GcPolicy, type GcReport } from "./gc/index.js";
 import type { GitInstanceState } from "./types.js";
 import { installIsolation, type IsolationPart } from "./worktree/isolation.js";
 
@@ -15,12 +18,15 @@ export interface GitApi {
   status(id: string): Promise<GitInstanceState | undefined>;
   /** Called when an instance's branch gets commits (auto-commit) or is made (spawn); returns the unsubscribe function. */
   onBranchChanged(listener: BranchListener): () => void;
+  /** Apply a GC policy to the plugin's worktrees (`tmux-claude git gc`); unset criteria come from the `gc` options. */
+  gc(policy?: GcPolicy): Promise<GcReport>;
 }
 
 /** The parts, once applied. */
 interface Parts {
   readonly runtime: GitRuntime;
   readonly isolation: IsolationPart;
+  readonly gc: GcPart;
 }
 
 export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
@@ -33,6 +39,7 @@ export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
   const api: GitApi = {
     status: (id) => applied().runtime.state(id),
     onBranchChanged: (listener) => applied().runtime.branchChanged.on(listener),
+    gc: (policy) => applied().gc.collect(policy),
   };
   return {
     name: "git",
@@ -44,11 +51,14 @@ export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
         options,
         branchChanged: new BranchSignal(ctx),
         state: (id) => ctx.state<GitInstanceState>(id).get(),
+        commands: installGitCommands(ctx),
       };
       const isolation = installIsolation(runtime);
       installAutoCommit(runtime);
       installBranchColumn(ctx);
-      parts = { runtime, isolation };
+      const gc = installGc(runtime, { worktreeDir: isolation.worktreeDir });
+      installStatusAndDiff(runtime, {});
+      parts = { runtime, isolation, gc };
     },
   };
 }

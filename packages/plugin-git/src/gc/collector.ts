@@ -1,6 +1,7 @@
 import path from "node:path";
-import type { KernelApi } from "@tmux-claude/core";
+import type { KernelApi, PluginContext } from "@tmux-claude/core";
 import type { Logger } from "pino";
+import { listWorktrees } from "../git/repo.js";
 import { runGit } from "../git/run.js";
 import type { GitInstanceState } from "../types.js";
 import { findCandidates, gitDirOf, KeptLedger, ownWorktree, type GcCandidate } from "./candidates.js";
@@ -20,21 +21,28 @@ export interface GcReport {
 
 /** Finds the plugin's worktrees, decides which may go, and removes them without losing work. */
 export class WorktreeCollector {
-  readonly ledger: KeptLedger;
+  private readonly logger: Logger;
 
   constructor(
-    private readonly kernel: KernelApi,
-    private readonly logger: Logger,
-    /** The directory isolation makes worktrees under (its `worktreeDir` option). */
-    private readonly worktreeRoot: string,
+    private readonly ctx: Pick<PluginContext, "kernel" | "logger">,
+    /** The directory isolation makes worktrees under (its `worktreeDir` option); read late, the kernel's state dir is known once it starts. */
+    private readonly worktreeDir: () => string,
   ) {
-    this.ledger = KeptLedger.in(kernel.stateDir);
+    this.logger = ctx.logger;
+  }
+
+  private get kernel(): KernelApi {
+    return this.ctx.kernel;
+  }
+
+  get ledger(): KeptLedger {
+    return KeptLedger.in(this.kernel.stateDir);
   }
 
   /** `tmux-claude git gc`: apply a policy to every worktree of the plugin. */
   async collect(policy: GcPolicy): Promise<GcReport> {
     const now = Date.now();
-    let candidates = await findCandidates(this.kernel, this.ledger, this.worktreeRoot);
+    let candidates = await findCandidates(this.kernel, this.ledger, this.worktreeDir());
     if (policy.ids?.length) candidates = candidates.filter((c) => policy.ids!.includes(c.id));
     const known = new Map<GcDecision, CandidateFacts>();
     const decisions: GcDecision[] = [];
@@ -97,12 +105,10 @@ export class WorktreeCollector {
   /** A branch another worktree has checked out, or that a stored instance builds on, must not be deleted. */
   private async branchInUse(candidate: GcCandidate): Promise<string | null> {
     const branch = candidate.branch!;
-    const list = await runGit(candidate.gitDir, ["worktree", "list", "--porcelain", "-z"]);
-    const blocks = list.stdout.split("\0\0").map((b) => b.split("\0"));
-    for (const block of blocks) {
-      const at = block.find((l) => l.startsWith("worktree "))?.slice("worktree ".length);
-      if (!at || path.resolve(at) === path.resolve(candidate.worktree)) continue;
-      if (block.includes(`branch refs/heads/${branch}`)) return `the branch ${branch} is checked out in ${at}`;
+    // Its restart rebuilds the worktree from the branch.
+    if (candidate.status !== "gone") return `its instance ${candidate.id} is ${candidate.status} and may be restarted on the branch ${branch}`;
+    for (const entry of await listWorktrees(candidate.gitDir)) {
+      if (entry.branch === branch && path.resolve(entry.path) !== path.resolve(candidate.worktree)) return `the branch ${branch} is checked out in ${entry.path}`;
     }
     for (const record of await this.kernel.list()) {
       const state = record.pluginState?.git as GitInstanceState | undefined;

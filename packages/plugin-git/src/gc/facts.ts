@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { lstat, opendir } from "node:fs/promises";
 import path from "node:path";
+import { dirtyPaths, resolveCommit } from "../git/repo.js";
 import { gitValue, runGit } from "../git/run.js";
 
 /** What GC needs to know about one worktree before it may remove anything. */
@@ -11,8 +12,6 @@ export interface WorktreeFacts {
   readonly dirty: readonly string[];
   /** The commit checked out, or null when the directory is gone. */
   readonly head: string | null;
-  /** The branch checked out (`refs/heads/...` stripped), or null when detached or gone. */
-  readonly branch: string | null;
   /** Bytes on disk (a directory walk: blocks allocated, symlinks not followed). */
   readonly sizeBytes: number;
   /** Newest of the branch's last commit time and the directory's own change time, in ms. */
@@ -20,33 +19,18 @@ export interface WorktreeFacts {
 }
 
 export async function worktreeFacts(worktree: string): Promise<WorktreeFacts> {
-  if (!existsSync(worktree)) return { exists: false, dirty: [], head: null, branch: null, sizeBytes: 0, lastActivityMs: 0 };
-  const status = await runGit(worktree, ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=none"]);
-  const dirty = parsePorcelainPaths(status.stdout);
-  const head = await gitValue(worktree, ["rev-parse", "--verify", "-q", "HEAD"]).catch(() => null);
-  const symbolic = await runGit(worktree, ["symbolic-ref", "-q", "--short", "HEAD"], { ok: [0, 1] });
+  if (!existsSync(worktree)) return { exists: false, dirty: [], head: null, sizeBytes: 0, lastActivityMs: 0 };
+  const dirty = await dirtyPaths(worktree);
+  const head = (await resolveCommit(worktree, "HEAD")) ?? null;
   const committedAt = head ? Number(await gitValue(worktree, ["log", "-1", "--format=%ct", head])) * 1000 : 0;
   const changedAt = (await lstat(worktree)).mtimeMs;
   return {
     exists: true,
     dirty,
     head,
-    branch: symbolic.code === 0 ? symbolic.stdout.trim() : null,
     sizeBytes: await directorySize(worktree),
     lastActivityMs: Math.max(committedAt, changedAt),
   };
-}
-
-/** `XY path\0` entries; a rename carries its source as the next entry, which is skipped. */
-function parsePorcelainPaths(output: string): string[] {
-  const entries = output.split("\0").filter(Boolean);
-  const paths: string[] = [];
-  for (let i = 0; i < entries.length; i++) {
-    const entry = entries[i]!;
-    paths.push(entry.slice(3));
-    if (entry[0] === "R" || entry[0] === "C") i++;
-  }
-  return paths;
 }
 
 /**
@@ -65,11 +49,6 @@ export async function isMergedInto(gitDir: string, branch: string, base: string)
   if (merged.code !== 0) return false;
   const mergedTree = merged.stdout.split("\n")[0]!.trim();
   return mergedTree === (await gitValue(gitDir, ["rev-parse", `${baseCommit}^{tree}`]));
-}
-
-export async function resolveCommit(gitDir: string, ref: string): Promise<string | null> {
-  const result = await runGit(gitDir, ["rev-parse", "--verify", "-q", "--end-of-options", `${ref}^{commit}`], { ok: [0, 1] });
-  return result.code === 0 ? result.stdout.trim() : null;
 }
 
 /** The repository's common git directory (`.git` of the main worktree), where worktree commands can run from anywhere. */

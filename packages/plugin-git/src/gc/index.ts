@@ -1,23 +1,14 @@
-import { TmuxClaudeError, type PluginContext } from "@tmux-claude/core";
+import { TmuxClaudeError } from "@tmux-claude/core";
 import { GitErrorCodes } from "../errors.js";
 import { z } from "zod";
+import type { GitOptions } from "../options.js";
+import type { GitRuntime } from "../runtime.js";
+import { gcSubcommand } from "../surfaces/gc-command.js";
 import type { GitInstanceState } from "../types.js";
 import { WorktreeCollector, type GcReport } from "./collector.js";
 import type { GcDecision, GcPolicy } from "./plan.js";
 
-/** The `gc` block of `git({...})`: what terminate does, and the defaults of `tmux-claude git gc`. */
-export const gcOptionsSchema = z
-  .strictObject({
-    /** `remove-merged` (default): at terminate a merged, clean worktree goes; `keep`: terminate leaves every worktree to `git gc`. */
-    onTerminate: z.enum(["remove-merged", "keep"]).default("remove-merged"),
-    /** `git gc` removes stale, clean worktrees untouched for this many days (unset: age is no criterion). */
-    olderThanDays: z.number().positive().optional(),
-    /** `git gc` removes stale worktrees, largest first, until all of the plugin's worktrees use at most this many MB. */
-    diskBudgetMb: z.number().positive().optional(),
-  })
-  .default({ onTerminate: "remove-merged" });
-
-export type GcOptions = z.output<typeof gcOptionsSchema>;
+export type GcOptions = GitOptions["gc"];
 
 /** What a terminate's `plugins.git` may say (`tmux-claude terminate <id> --plugin git.force=true`). */
 const terminateOptionsSchema = z.strictObject({ force: z.boolean().optional() }).optional();
@@ -35,8 +26,10 @@ export interface GcPart {
  * `git gc`. `force` (from the terminate's `plugins.git.force`) saves
  * uncommitted work on `refs/tmux-claude/stash/<id>` and removes it anyway.
  */
-export function installGc(ctx: PluginContext, options: GcOptions, deps: { worktreeRoot: string }): GcPart {
-  const collector = new WorktreeCollector(ctx.kernel, ctx.logger, deps.worktreeRoot);
+export function installGc(runtime: GitRuntime, deps: { worktreeDir: () => string }): GcPart {
+  const { ctx } = runtime;
+  const options = runtime.options.gc;
+  const collector = new WorktreeCollector(ctx, deps.worktreeDir);
   ctx.hooks.beforeTerminate.tap((event) => void terminateForce(event.plugins.git));
   ctx.hooks.afterTerminate.tapPromise(async (event) => {
     const force = terminateForce(event.plugins.git);
@@ -47,11 +40,13 @@ export function installGc(ctx: PluginContext, options: GcOptions, deps: { worktr
     }
     await collector.atTerminate(event.instance.id, state, force);
   });
-  return {
+  const part: GcPart = {
     collector,
     collect: (policy = {}) =>
       collector.collect({ olderThanDays: options.olderThanDays, diskBudgetMb: options.diskBudgetMb, ...withoutUndefined(policy) }),
   };
+  runtime.commands.register(gcSubcommand(part));
+  return part;
 }
 
 /** Checked before anything ends, so a typo (`--plugin git.forse=true`) stops the terminate instead of being ignored. */

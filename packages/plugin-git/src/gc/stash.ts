@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { gitValue, runGit } from "../git/run.js";
-import { resolveCommit } from "./facts.js";
+import { resolveCommit } from "../git/repo.js";
 
 /** Where `--force` keeps an instance's uncommitted work before its worktree goes. */
 export const STASH_REF_PREFIX = "refs/tmux-claude/stash/";
@@ -42,7 +42,7 @@ export async function saveWork(worktree: string, id: string, reason: string): Pr
     await runGit(worktree, ["add", "-A", "--", "."], { env });
     const tree = await gitValue(worktree, ["write-tree"], { env });
     const previous = await resolveCommit(worktree, ref);
-    const parents = [head, previous].filter((c): c is string => c !== null).flatMap((c) => ["-p", c]);
+    const parents = [head, previous].filter((c): c is string => c !== undefined).flatMap((c) => ["-p", c]);
     const message = `tmux-claude: uncommitted work of ${id}, saved before its worktree was removed (${reason})`;
     const commit = await gitValue(worktree, ["commit-tree", tree, ...parents, "-m", message], { env });
     // The expected old value makes this a compare-and-swap: a concurrent save is not overwritten.
