@@ -1,0 +1,172 @@
+/**
+ * AI conflict resolution with the real Claude Code against the scripted
+ * stand-in model: the resolver is spawned in a scratch worktree holding the
+ * conflicted merge, the model answers its prompt with a Bash call that writes
+ * the file, and the plugin checks the result. A resolution that passes verify
+ * becomes a two-parent merge commit; one that leaves markers or fails verify
+ * is rejected with the reason; the stats count all three.
+ */
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { claude } from "@tmux-claude/agent-claude";
+import type { Plugin } from "@tmux-claude/core";
+import { createClaudeHarness, lastUserText, match, type ClaudeHarness, type RecordedRequest } from "@tmux-claude/testkit";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { gitValue, runGit } from "../src/git/run.js";
+import { installResolve, resolverOptionsSchema, resolverRoles, type ResolvePart } from "../src/resolve/index.js";
+import { GitCommands } from "../src/surfaces/commands.js";
+import { statsSubcommand } from "../src/surfaces/stats-command.js";
+
+let h: ClaudeHarness;
+let part: ResolvePart;
+let repo: string;
+/** verify: fails, saying why, when a.txt still says "broken". */
+const VERIFY = "node check.mjs";
+
+const options = resolverOptionsSchema.parse({ timeoutMs: 60_000, verifyTimeoutMs: 30_000 });
+/** The resolve part under the plugin name "git", so the resolver's `plugins: { git }` spawn option is accepted. */
+const resolveOnly: Plugin = {
+  name: "git",
+  defaultRoles: resolverRoles(options),
+  apply(ctx) {
+    part = installResolve(ctx, options);
+  },
+};
+
+async function commit(branch: string, files: Record<string, string>, message: string): Promise<void> {
+  if ((await gitValue(repo, ["symbolic-ref", "--short", "HEAD"])) !== branch) await runGit(repo, ["switch", "-q", branch]);
+  for (const [file, text] of Object.entries(files)) await writeFile(path.join(repo, file), text);
+  await runGit(repo, ["add", "-A"]);
+  await runGit(repo, ["commit", "-q", "-m", message]);
+}
+
+/** A branch off the base whose line 2 conflicts with main's. */
+async function conflictingBranch(name: string, line: string): Promise<void> {
+  await runGit(repo, ["branch", name, "base"]);
+  await commit(name, { "a.txt": `one\n${line}\nthree\n` }, `${name}: line 2 says ${line}`);
+}
+
+/** The model answers the resolver's prompt about `branch` by running `command`, then replies `reply`. */
+function scriptResolver(branch: string, command: string, reply: string): void {
+  const toolUseId = `toolu_resolve_${branch.replace(/\W/gu, "_")}`;
+  h.model.rule({
+    name: `resolve ${branch}`,
+    when: match.lastUserTextIncludes(`with ${branch} merged into it`),
+    reply: { text: "Resolving.", toolUse: { id: toolUseId, name: "Bash", input: { command, description: "Write the resolved file" } } },
+    times: 1,
+  });
+  h.model.rule({ name: `resolved ${branch}`, when: match.hasToolResult({ toolUseId }), reply: { text: reply }, times: 1 });
+}
+
+const resolverPrompts = (branch: string): RecordedRequest[] => h.model.requests.filter((r) => lastUserText(r).includes(`with ${branch} merged into it`));
+
+async function scratchLeft(): Promise<string[]> {
+  return readdir(path.join(h.stateDir, "git", "scratch")).catch(() => []);
+}
+
+beforeAll(async () => {
+  h = await createClaudeHarness({
+    adapterPlugin: claude(),
+    // The resolver edits files unasked in a scratch folder Claude Code has not seen.
+    agent: { trustWorkDir: true, skipPermissions: true },
+    config: { plugins: [resolveOnly] },
+  });
+  repo = await mkdtemp(path.join(h.dir, "repo-"));
+  await runGit(repo, ["init", "-q", "-b", "main"]);
+  await runGit(repo, ["config", "user.name", "t"]);
+  await runGit(repo, ["config", "user.email", "t@example.invalid"]);
+  await commit(
+    "main",
+    {
+      "a.txt": "one\nbase\nthree\n",
+      "check.mjs": `import { readFileSync } from "node:fs";\nif (readFileSync("a.txt", "utf8").includes("broken")) { console.error("check: a.txt must not say broken"); process.exit(1); }\nconsole.log("check: ok");\n`,
+    },
+    "base",
+  );
+  await runGit(repo, ["branch", "base"]);
+  await commit("main", { "a.txt": "one\nmain\nthree\n" }, "main: line 2 says main");
+  await conflictingBranch("feature-ok", "feature");
+  await conflictingBranch("feature-markers", "markers");
+  await conflictingBranch("feature-verify", "verify");
+  await runGit(repo, ["switch", "-q", "main"]);
+}, 300_000);
+afterAll(async () => {
+  await h?.close();
+});
+
+describe("resolve: \"ai\" with real Claude Code", () => {
+  test("a resolution that passes verify is a merge commit with both parents and the resolved content; the target is not moved", async () => {
+    scriptResolver("feature-ok", "printf 'one\\nmain and feature\\nthree\\n' > a.txt", "a.txt: kept both sides' line 2.");
+    const main = await gitValue(repo, ["rev-parse", "main"]);
+    const feature = await gitValue(repo, ["rev-parse", "feature-ok"]);
+    const started = Date.now();
+    const outcome = await part.resolveConflicts({
+      repo,
+      target: "main",
+      source: "feature-ok",
+      verify: VERIFY,
+      intents: { target: "the manager's integration branch", source: "make line 2 say feature" },
+    });
+    const tookMs = Date.now() - started;
+    expect(outcome).toMatchObject({ accepted: true, targetCommit: main, sourceCommit: feature, files: ["a.txt"], hunks: 1, reply: "a.txt: kept both sides' line 2.", verify: { passed: true } });
+    if (!outcome.accepted) throw new Error(outcome.detail);
+    expect(await gitValue(repo, ["rev-list", "--parents", "-n", "1", outcome.commit])).toBe(`${outcome.commit} ${main} ${feature}`);
+    expect(await gitValue(repo, ["show", `${outcome.commit}:a.txt`])).toBe("one\nmain and feature\nthree");
+    expect(await gitValue(repo, ["log", "-1", "--format=%B", outcome.commit])).toMatch(/^Merge feature-ok into main\n\nConflicts in a\.txt resolved by res-\d+; `node check\.mjs` passed on the result\./u);
+    // Moving the target is the merge part's job (update-ref from targetCommit); here nothing of the user's changed.
+    expect(await gitValue(repo, ["rev-parse", "main"])).toBe(main);
+    expect(await gitValue(repo, ["status", "--porcelain"])).toBe("");
+
+    // The resolver was told the hunk, both sides' commits, each side's intent and the verify command.
+    const [prompt] = resolverPrompts("feature-ok");
+    const text = lastUserText(prompt!);
+    expect(text).toContain("2: <<<<<<< HEAD\n3: main\n4: =======\n5: feature\n6: >>>>>>>");
+    expect(text).toContain("main: line 2 says main");
+    expect(text).toContain("feature-ok: line 2 says feature");
+    expect(text).toContain("What feature-ok is for: make line 2 say feature");
+    expect(text).toContain("must pass `node check.mjs`");
+    // It ran without a worktree of its own, in the scratch worktree; it is gone, and so is the scratch worktree.
+    expect(await h.kernel.list()).toEqual([]);
+    expect(await scratchLeft()).toEqual([]);
+    expect((await gitValue(repo, ["worktree", "list", "--porcelain"])).match(/^worktree /gmu)).toHaveLength(1);
+    console.info(`[resolve] accepted resolution with real Claude Code: ${tookMs} ms from the conflicted merge to the verified commit`);
+  });
+
+  test("a resolution that leaves conflict markers is rejected, naming the file, with the resolver's reply", async () => {
+    scriptResolver("feature-markers", "echo 'I looked at a.txt'", "I could not decide which line 2 to keep.");
+    const main = await gitValue(repo, ["rev-parse", "main"]);
+    const outcome = await part.resolveConflicts({ repo, target: "main", source: "feature-markers", verify: VERIFY });
+    expect(outcome).toMatchObject({ accepted: false, reason: "markers", files: ["a.txt"], reply: "I could not decide which line 2 to keep." });
+    if (outcome.accepted) throw new Error("accepted");
+    expect(outcome.detail).toBe("conflict markers remain in a.txt:2, a.txt:4, a.txt:6");
+    // Rejected before verify ran.
+    expect(outcome.verify).toBeUndefined();
+    expect(await gitValue(repo, ["rev-parse", "main"])).toBe(main);
+    expect(await h.kernel.list()).toEqual([]);
+    expect(await scratchLeft()).toEqual([]);
+  });
+
+  test("a resolution that fails verify is rejected with verify's output", async () => {
+    scriptResolver("feature-verify", "printf 'one\\nbroken\\nthree\\n' > a.txt", "a.txt: line 2 resolved.");
+    const main = await gitValue(repo, ["rev-parse", "main"]);
+    const outcome = await part.resolveConflicts({ repo, target: "main", source: "feature-verify", verify: VERIFY });
+    expect(outcome).toMatchObject({ accepted: false, reason: "verify", reply: "a.txt: line 2 resolved.", verify: { passed: false, code: 1 } });
+    if (outcome.accepted) throw new Error("accepted");
+    expect(outcome.detail).toBe("verify (node check.mjs) exited 1 on the resolved tree:\ncheck: a.txt must not say broken");
+    expect(await gitValue(repo, ["rev-parse", "main"])).toBe(main);
+    expect(await h.kernel.list()).toEqual([]);
+    expect(await scratchLeft()).toEqual([]);
+  });
+
+  test("stats count every attempt: api and `tmux-claude git stats [--json]`", async () => {
+    expect(await part.stats()).toEqual({ attempts: 3, accepted: 1, rejected: 2, acceptanceRate: 1 / 3, byReason: { markers: 1, verify: 1 } });
+    let stdout = "";
+    const commands = new GitCommands({ stdout: { write: (t: string) => (stdout += t) }, stderr: { write: () => undefined } });
+    commands.register(statsSubcommand);
+    expect(await commands.dispatch(["stats", "--json"], h.kernel)).toBe(0);
+    expect(JSON.parse(stdout)).toEqual(await part.stats());
+    stdout = "";
+    expect(await commands.dispatch(["stats"], h.kernel)).toBe(0);
+    expect(stdout).toBe("AI conflict resolutions: 3 attempts, 1 accepted, 2 rejected (acceptance rate 33.3%)\nRejected by reason: markers 1, verify 1\n");
+  });
+});
