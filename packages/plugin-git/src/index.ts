@@ -1,4 +1,20 @@
+export { git, type GitApi } from "./plugin.js";
+export { gitOptionsSchema, spawnOptionsSchema, type GitOptions, type GitUserOptions, type GitSpawnOptions } from "./options.js";
+export type { BranchChange, BranchListener, GitRuntime } from "./runtime.js";
 export { runGit, gitValue, type GitResult, type RunOptions } from "./git/run.js";
+export {
+  assertGitVersion,
+  checkoutOf,
+  currentBranch,
+  resolveCommit,
+  branchExists,
+  dirtyPaths,
+  listWorktrees,
+  worktreeOfBranch,
+  MIN_GIT_VERSION,
+  type CheckoutFacts,
+  type WorktreeEntry,
+} from "./git/repo.js";
 export { GitErrorCodes } from "./errors.js";
 export {
   GitCommands,
@@ -12,6 +28,7 @@ export { assertInSubtree, type ToolCaller } from "./surfaces/access.js";
 export {
   installResolve,
   resolveConflicts,
+  mergeResolver,
   resolverOptionsSchema,
   resolverRoles,
   readResolutions,
@@ -27,4 +44,6 @@ export {
   type RejectionReason,
 } from "./resolve/index.js";
 export { statsSubcommand } from "./surfaces/stats-command.js";
-export { runVerify, verifyArgv, type VerifyCommand, type VerifyResult } from "./merge/verify.js";
+export { mergeTree, parseMergeTreeOutput, classifyConflicts, type MergeTreeResult, type MergeTreeOptions, type MergeMessage, type StageLine } from "./forecast/merge-tree.js";
+export { conflictHunks, hasConflictMarkers, markerRegions, type MarkerRegion } from "./forecast/conflict-markers.js";
+export type { ConflictFile, ConflictKind, ConflictStage, GitInstanceState, Isolation } from "./types.js";

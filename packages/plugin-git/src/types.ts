@@ -19,6 +19,10 @@ export interface GitInstanceState {
   readonly baseCommit: string;
   /** ISO time the worktree was made. */
   readonly createdAt: string;
+  /** Commit this instance's changes at each turn end (spawn > role > plugin option). */
+  readonly autoCommit?: boolean;
+  /** The first line of the last message delivered to the instance: what its current turn is about (auto-commit messages). */
+  readonly lastPrompt?: string;
 }
 
 /** How two sides of a merge disagree on one path, as `git merge-tree --write-tree` reports it. */
@@ -31,4 +35,12 @@ export interface ConflictFile {
   readonly message: string;
   /** The conflicted text with markers, for a text file with a content conflict. */
   readonly hunks?: string;
+  /** The path's index stages as git left them: base (1), ours (2), theirs (3); a side that lacks the path has none. */
+  readonly stages?: { readonly base?: ConflictStage; readonly ours?: ConflictStage; readonly theirs?: ConflictStage };
+}
+
+/** One side of a conflicted path: its file mode and blob. */
+export interface ConflictStage {
+  readonly mode: string;
+  readonly oid: string;
 }

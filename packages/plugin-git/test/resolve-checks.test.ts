@@ -1,16 +1,15 @@
 /**
  * The parts of AI conflict resolution that need no agent: the scratch merge
- * (made, refused when there is nothing to resolve, never left behind), the
- * marker check, the verify runner and the resolution log's stats.
+ * (made, refused when there is nothing to resolve, never left behind), what
+ * the resolver is shown of it, the marker check and the resolution log's stats.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { gitValue, runGit } from "../src/git/run.js";
-import { runVerify, verifyArgv } from "../src/merge/verify.js";
 import { appendResolution, readResolutions, resolutionLogPath, resolutionStats, type ResolutionRecord } from "../src/resolve/log.js";
-import { conflictHunks } from "../src/resolve/prompt.js";
+import { conflictViews } from "../src/resolve/prompt.js";
 import { leftoverMarkers } from "../src/resolve/resolver.js";
 import { openConflictedMerge, removeScratch } from "../src/resolve/scratch.js";
 
@@ -50,9 +49,11 @@ describe("the scratch merge", () => {
     expect(merge).toMatchObject({ targetCommit: main, sourceCommit: await gitValue(repo, ["rev-parse", "side"]), unmerged: ["a.txt"] });
     expect(path.dirname(merge.dir)).toBe(root);
     expect(await gitValue(merge.dir, ["rev-parse", "--abbrev-ref", "HEAD"])).toBe("HEAD");
-    const { hunks, count } = conflictHunks(await readFile(path.join(merge.dir, "a.txt"), "utf8"));
-    expect(count).toBe(1);
-    expect(hunks).toMatch(/^1: one\n2: <<<<<<< HEAD\n3: main\n4: =======\n5: side\n6: >>>>>>> [0-9a-f]+\n7: three/u);
+    // The resolver is shown the block it must resolve, from the scratch worktree, with merge-tree's description when given.
+    const described = { path: "a.txt", kind: "content" as const, message: "CONFLICT (content): Merge conflict in a.txt" };
+    const [view] = await conflictViews(merge.dir, merge.unmerged, [described]);
+    expect(view).toMatchObject({ path: "a.txt", kind: "content", message: described.message, hunkCount: 1 });
+    expect(view!.hunks).toMatch(/^@@ lines 1-7 @@\none\n<<<<<<< HEAD\nmain\n=======\nside\n>>>>>>> [0-9a-f]+\nthree$/u);
     // The user's checkout and branch are as they were.
     expect(await gitValue(repo, ["rev-parse", "main"])).toBe(main);
     expect(await gitValue(repo, ["status", "--porcelain"])).toBe("");
@@ -92,33 +93,6 @@ describe("the marker check", () => {
     } finally {
       await removeScratch(repo, merge.dir);
     }
-  });
-});
-
-describe("verify", () => {
-  test("a string is split into argv without a shell: quotes group, shell syntax is text", () => {
-    expect(verifyArgv("npm test")).toEqual(["npm", "test"]);
-    expect(verifyArgv(`node -e "process.exit(1)" 'a b' x;y`)).toEqual(["node", "-e", "process.exit(1)", "a b", "x;y"]);
-    expect(verifyArgv(["npm", "run", "a b"])).toEqual(["npm", "run", "a b"]);
-  });
-
-  test("an empty or unclosed verify is one usage error naming it and the fix", () => {
-    expect(() => verifyArgv("   ")).toThrow(expect.objectContaining({ code: "TC_GIT_VERIFY_INVALID", message: expect.stringContaining('verify "   " cannot be run: it names no program') }));
-    expect(() => verifyArgv('npm "test')).toThrow(expect.objectContaining({ message: expect.stringContaining("unclosed \" quote") }));
-    expect(() => verifyArgv([])).toThrow(expect.objectContaining({ code: "TC_GIT_VERIFY_INVALID" }));
-  });
-
-  test("passes, fails with its output, times out (killed), or cannot start, each as a verdict", async () => {
-    const ok = await runVerify(dir, [process.execPath, "-e", "console.log('fine')"], 10_000);
-    expect(ok).toMatchObject({ passed: true, code: 0, timedOut: false, output: "fine\n" });
-    const failed = await runVerify(dir, [process.execPath, "-e", "console.error('2 tests failed'); process.exit(3)"], 10_000);
-    expect(failed).toMatchObject({ passed: false, code: 3, output: "2 tests failed\n" });
-    const started = Date.now();
-    const slow = await runVerify(dir, [process.execPath, "-e", "setTimeout(() => {}, 60000)"], 1_000);
-    expect(slow).toMatchObject({ passed: false, code: null, timedOut: true, output: expect.stringContaining("timed out after 1000 ms") });
-    expect(Date.now() - started).toBeLessThan(10_000);
-    const missing = await runVerify(dir, ["no-such-program-tc"], 10_000);
-    expect(missing).toMatchObject({ passed: false, code: null, output: expect.stringContaining("no-such-program-tc could not be started") });
   });
 });
 

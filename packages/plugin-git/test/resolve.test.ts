@@ -6,19 +6,23 @@
  * becomes a two-parent merge commit; one that leaves markers or fails verify
  * is rejected with the reason; the stats count all three.
  */
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { claude } from "@tmux-claude/agent-claude";
 import type { Plugin } from "@tmux-claude/core";
 import { createClaudeHarness, lastUserText, match, type ClaudeHarness, type RecordedRequest } from "@tmux-claude/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { gitValue, runGit } from "../src/git/run.js";
-import { installResolve, resolverOptionsSchema, resolverRoles, type ResolvePart } from "../src/resolve/index.js";
+import { mergeOne } from "../src/merge/engine.js";
+import { installResolve, mergeResolver, resolverOptionsSchema, resolverRoles, type ResolvePart } from "../src/resolve/index.js";
+import { readResolutions } from "../src/resolve/log.js";
 import { GitCommands } from "../src/surfaces/commands.js";
 import { statsSubcommand } from "../src/surfaces/stats-command.js";
 
 let h: ClaudeHarness;
 let part: ResolvePart;
+/** The same part with a resolver that may take 2 s only. */
+let hurried: ResolvePart;
 let repo: string;
 /** verify: fails, saying why, when a.txt still says "broken". */
 const VERIFY = "node check.mjs";
@@ -30,6 +34,7 @@ const resolveOnly: Plugin = {
   defaultRoles: resolverRoles(options),
   apply(ctx) {
     part = installResolve(ctx, options);
+    hurried = installResolve(ctx, { ...options, timeoutMs: 2_000 });
   },
 };
 
@@ -88,6 +93,8 @@ beforeAll(async () => {
   await conflictingBranch("feature-ok", "feature");
   await conflictingBranch("feature-markers", "markers");
   await conflictingBranch("feature-verify", "verify");
+  await conflictingBranch("feature-queue", "queue");
+  await conflictingBranch("feature-slow", "slow");
   await runGit(repo, ["switch", "-q", "main"]);
 }, 300_000);
 afterAll(async () => {
@@ -108,11 +115,11 @@ describe("resolve: \"ai\" with real Claude Code", () => {
       intents: { target: "the manager's integration branch", source: "make line 2 say feature" },
     });
     const tookMs = Date.now() - started;
-    expect(outcome).toMatchObject({ accepted: true, targetCommit: main, sourceCommit: feature, files: ["a.txt"], hunks: 1, reply: "a.txt: kept both sides' line 2.", verify: { passed: true } });
+    expect(outcome).toMatchObject({ accepted: true, targetCommit: main, sourceCommit: feature, files: ["a.txt"], hunks: 1, reply: "a.txt: kept both sides' line 2.", verify: { ok: true } });
     if (!outcome.accepted) throw new Error(outcome.detail);
     expect(await gitValue(repo, ["rev-list", "--parents", "-n", "1", outcome.commit])).toBe(`${outcome.commit} ${main} ${feature}`);
     expect(await gitValue(repo, ["show", `${outcome.commit}:a.txt`])).toBe("one\nmain and feature\nthree");
-    expect(await gitValue(repo, ["log", "-1", "--format=%B", outcome.commit])).toMatch(/^Merge feature-ok into main\n\nConflicts in a\.txt resolved by res-\d+; `node check\.mjs` passed on the result\./u);
+    expect(await gitValue(repo, ["log", "-1", "--format=%B", outcome.commit])).toMatch(/^Merge feature-ok into main\n\nConflicts in a\.txt resolved by res-\d+, checked with `node check\.mjs`\./u);
     // Moving the target is the merge part's job (update-ref from targetCommit); here nothing of the user's changed.
     expect(await gitValue(repo, ["rev-parse", "main"])).toBe(main);
     expect(await gitValue(repo, ["status", "--porcelain"])).toBe("");
@@ -120,7 +127,7 @@ describe("resolve: \"ai\" with real Claude Code", () => {
     // The resolver was told the hunk, both sides' commits, each side's intent and the verify command.
     const [prompt] = resolverPrompts("feature-ok");
     const text = lastUserText(prompt!);
-    expect(text).toContain("2: <<<<<<< HEAD\n3: main\n4: =======\n5: feature\n6: >>>>>>>");
+    expect(text).toMatch(/### a\.txt \(content, 1 hunk\)\n```\n@@ lines 1-7 @@\none\n<<<<<<< HEAD\nmain\n=======\nfeature\n>>>>>>> [0-9a-f]+\nthree\n```/u);
     expect(text).toContain("main: line 2 says main");
     expect(text).toContain("feature-ok: line 2 says feature");
     expect(text).toContain("What feature-ok is for: make line 2 say feature");
@@ -150,16 +157,65 @@ describe("resolve: \"ai\" with real Claude Code", () => {
     scriptResolver("feature-verify", "printf 'one\\nbroken\\nthree\\n' > a.txt", "a.txt: line 2 resolved.");
     const main = await gitValue(repo, ["rev-parse", "main"]);
     const outcome = await part.resolveConflicts({ repo, target: "main", source: "feature-verify", verify: VERIFY });
-    expect(outcome).toMatchObject({ accepted: false, reason: "verify", reply: "a.txt: line 2 resolved.", verify: { passed: false, code: 1 } });
+    expect(outcome).toMatchObject({ accepted: false, reason: "verify", reply: "a.txt: line 2 resolved.", verify: { ok: false, code: 1 } });
     if (outcome.accepted) throw new Error("accepted");
-    expect(outcome.detail).toBe("verify (node check.mjs) exited 1 on the resolved tree:\ncheck: a.txt must not say broken");
+    expect(outcome.detail).toBe("verify (node check.mjs) exited 1 on the resolved merge:\ncheck: a.txt must not say broken");
     expect(await gitValue(repo, ["rev-parse", "main"])).toBe(main);
     expect(await h.kernel.list()).toEqual([]);
     expect(await scratchLeft()).toEqual([]);
   });
 
+  test("a verify that names no program is refused before a worktree or resolver is made", async () => {
+    await expect(part.resolveConflicts({ repo, target: "main", source: "feature-ok", verify: "   " })).rejects.toMatchObject({ code: "TC_GIT_MERGE_INVALID", message: expect.stringContaining('verify "   " names no command') });
+    expect(await scratchLeft()).toEqual([]);
+    expect(await h.kernel.list()).toEqual([]);
+  });
+
+  test("a resolver that does not end its turn within resolver.timeoutMs is rejected (timeout) and terminated", async () => {
+    h.model.rule({ name: "slow resolver", when: match.lastUserTextIncludes("with feature-slow merged into it"), reply: { text: "Thinking for a long time.", delayMs: 30_000 }, times: 1 });
+    const started = Date.now();
+    const outcome = await hurried.resolveConflicts({ repo, target: "main", source: "feature-slow" });
+    expect(outcome).toMatchObject({ accepted: false, reason: "timeout", detail: expect.stringContaining("did not finish within resolver.timeoutMs (2000 ms)") });
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(await h.kernel.list()).toEqual([]);
+    expect(await scratchLeft()).toEqual([]);
+  });
+
+  test("through the merge engine (resolve: \"ai\"): the resolved, verified merge moves the target and its checkout", async () => {
+    scriptResolver("feature-queue", "printf 'one\\nmain and queue\\nthree\\n' > a.txt", "a.txt: both.");
+    const main = await gitValue(repo, ["rev-parse", "main"]);
+    const source = await gitValue(repo, ["rev-parse", "feature-queue"]);
+    // The merge queue makes its state dir before it runs the engine.
+    const mergeState = path.join(h.stateDir, "git", "merge-state");
+    await mkdir(mergeState, { recursive: true });
+    const outcome = await mergeOne(
+      {
+        id: "resolve-test-1", repo, source: "feature-queue", target: "main", strategy: "merge", resolve: "ai", verify: ["node", "check.mjs"], verifyTimeoutMs: 30_000,
+        message: "Merge feature-queue into main", priority: 0, batch: false, instanceId: undefined, requestedAt: new Date().toISOString(),
+      },
+      { scratchRoot: path.join(h.stateDir, "git", "merge-scratch"), stateDir: mergeState, resolve: mergeResolver(part) },
+    );
+    expect(outcome, outcome.reason).toMatchObject({ status: "merged", previous: main, resolution: { accepted: true, reply: "a.txt: both." } });
+    expect(await gitValue(repo, ["rev-parse", "main"])).toBe(outcome.commit);
+    expect(await gitValue(repo, ["rev-list", "--parents", "-n", "1", "main"])).toBe(`${outcome.commit} ${main} ${source}`);
+    // The target's checkout came along, and is clean.
+    expect(await gitValue(repo, ["show", "main:a.txt"])).toBe("one\nmain and queue\nthree");
+    expect(await gitValue(repo, ["status", "--porcelain"])).toBe("");
+    expect(await scratchLeft()).toEqual([]);
+  });
+
   test("stats count every attempt: api and `tmux-claude git stats [--json]`", async () => {
-    expect(await part.stats()).toEqual({ attempts: 3, accepted: 1, rejected: 2, acceptanceRate: 1 / 3, byReason: { markers: 1, verify: 1 } });
+    expect(await part.stats()).toEqual({ attempts: 5, accepted: 2, rejected: 3, acceptanceRate: 2 / 5, byReason: { markers: 1, verify: 1, timeout: 1 } });
+    const log = await readResolutions(h.stateDir);
+    expect(log.map((r) => [r.source, r.accepted, r.reason ?? null])).toEqual([
+      ["feature-ok", true, null],
+      ["feature-markers", false, "markers"],
+      ["feature-verify", false, "verify"],
+      ["feature-slow", false, "timeout"],
+      ["feature-queue", true, null],
+    ]);
+    expect(log[0]).toMatchObject({ repo, target: "main", files: ["a.txt"], hunks: 1, resolver: { agent: "claude", id: expect.stringMatching(/^res-\d+$/u) }, verify: { argv: ["node", "check.mjs"], passed: true, code: 0 } });
+    expect(log[2]).toMatchObject({ verify: { passed: false, code: 1 }, detail: expect.stringContaining("a.txt must not say broken") });
     let stdout = "";
     const commands = new GitCommands({ stdout: { write: (t: string) => (stdout += t) }, stderr: { write: () => undefined } });
     commands.register(statsSubcommand);
@@ -167,6 +223,6 @@ describe("resolve: \"ai\" with real Claude Code", () => {
     expect(JSON.parse(stdout)).toEqual(await part.stats());
     stdout = "";
     expect(await commands.dispatch(["stats"], h.kernel)).toBe(0);
-    expect(stdout).toBe("AI conflict resolutions: 3 attempts, 1 accepted, 2 rejected (acceptance rate 33.3%)\nRejected by reason: markers 1, verify 1\n");
+    expect(stdout).toBe("AI conflict resolutions: 5 attempts, 2 accepted, 3 rejected (acceptance rate 40.0%)\nRejected by reason: markers 1, verify 1, timeout 1\n");
   });
 });

@@ -19,7 +19,7 @@ export interface RunOptions {
 }
 
 /** The git environment variables this plugin sets on purpose; simple-git strips any others a caller inherited. */
-const ALLOWED_ENV = ["GIT_INDEX_FILE", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"];
+const ALLOWED_ENV = ["GIT_INDEX_FILE", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE"];
 
 /**
  * The one place this plugin runs git: through simple-git, as an argument

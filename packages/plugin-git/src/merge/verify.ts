@@ -1,112 +1,106 @@
-// Running a merge's `verify` command on a merged tree (the merge queue's check
-// before it moves a target, and the check of an AI resolution). Written here,
-// in the merge part's folder, by the resolve part: one verify runner for both.
+// `verify` runs on the merged result, never in a worktree someone works in:
+// a detached scratch worktree of the merged commit, removed afterwards.
 import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { TmuxClaudeError } from "@tmux-claude/core";
+import { runGit } from "../git/run.js";
 import { GitErrorCodes } from "../errors.js";
 
-/** `"npm test"` or `["npm", "test"]`: a program and its arguments, never run through a shell. */
-export type VerifyCommand = string | readonly string[];
-
 export interface VerifyResult {
-  readonly passed: boolean;
-  /** The argv that ran. */
+  readonly ok: boolean;
   readonly argv: readonly string[];
-  /** The exit code, or null when it was killed (timeout) or could not start. */
+  /** Exit code; null when killed (timeout). */
   readonly code: number | null;
   readonly timedOut: boolean;
-  /** stdout and stderr interleaved as they came, the last `OUTPUT_LIMIT` characters. */
+  /** The last 4 KB of stdout and stderr together. */
   readonly output: string;
-  readonly durationMs: number;
+  readonly ms: number;
 }
 
-/** What of a verify's output is kept for the report and the log: its end, where test runners summarize. */
-const OUTPUT_LIMIT = 8_000;
+const OUTPUT_TAIL = 4096;
 
 /**
- * Split a verify string into argv on whitespace, honouring '...' and "..."
- * quotes (so `node -e "process.exit(1)"` works) but no shell syntax: `;`, `|`,
- * `$()` and globs are plain characters of an argument.
+ * A verify command as an argument vector. A string is split on blanks, with
+ * "double" or 'single' quotes grouping; no shell ever sees it, so `$()`, `;`
+ * and `|` are plain characters.
  */
-export function verifyArgv(verify: VerifyCommand): string[] {
-  if (typeof verify !== "string") {
-    if (!Array.isArray(verify) || verify.length === 0 || !verify.every((part) => typeof part === "string") || verify[0] === "") throw badVerify(verify);
-    return [...verify];
+export function verifyArgv(verify: string | readonly string[]): string[] {
+  const argv = typeof verify === "string" ? splitWords(verify) : [...verify];
+  if (argv.length === 0 || argv[0] === "") {
+    throw new TmuxClaudeError(
+      GitErrorCodes.MERGE_INVALID,
+      `verify ${JSON.stringify(verify)} names no command. Pass a command such as "npm test" or ["npm", "test"].`,
+      { verify },
+    );
   }
-  const argv: string[] = [];
-  let current: string | undefined;
-  let quote: '"' | "'" | undefined;
-  for (const char of verify) {
-    if (quote) {
-      if (char === quote) quote = undefined;
-      else current += char;
-    } else if (char === '"' || char === "'") {
-      quote = char;
-      current ??= "";
-    } else if (/\s/u.test(char)) {
-      if (current !== undefined) argv.push(current);
-      current = undefined;
-    } else {
-      current = (current ?? "") + char;
-    }
-  }
-  if (quote) throw badVerify(verify, `it has an unclosed ${quote} quote`);
-  if (current !== undefined) argv.push(current);
-  if (argv.length === 0 || argv[0] === "") throw badVerify(verify);
   return argv;
 }
 
-function badVerify(verify: unknown, why = "it names no program"): TmuxClaudeError {
-  return new TmuxClaudeError(
-    GitErrorCodes.VERIFY_INVALID,
-    `verify ${JSON.stringify(verify)} cannot be run: ${why}. Give a program and its arguments, e.g. "npm test" or ["npm", "test"] (no shell: use an argv, or a script file for pipes and &&).`,
-    { verify },
-  );
+function splitWords(text: string): string[] {
+  const words: string[] = [];
+  let word: string | undefined;
+  let quote: '"' | "'" | undefined;
+  for (const char of text) {
+    if (quote) {
+      if (char === quote) quote = undefined;
+      else word = (word ?? "") + char;
+    } else if (char === '"' || char === "'") {
+      quote = char;
+      word ??= "";
+    } else if (/\s/u.test(char)) {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+    } else {
+      word = (word ?? "") + char;
+    }
+  }
+  if (quote) {
+    throw new TmuxClaudeError(GitErrorCodes.MERGE_INVALID, `verify ${JSON.stringify(text)} has an unclosed ${quote} quote. Close it, or pass the command as an array.`, { verify: text });
+  }
+  if (word !== undefined) words.push(word);
+  return words;
 }
 
-/**
- * Run verify in `cwd` with a timeout (then its process group gets SIGKILL, so
- * a test runner's children go too). A failure to start is a failed verify
- * whose output says why, not a throw: it is the merged tree's verdict.
- */
-export function runVerify(cwd: string, verify: VerifyCommand, timeoutMs: number): Promise<VerifyResult> {
-  const argv = verifyArgv(verify);
-  const started = Date.now();
+/** Check out `commit` in a scratch worktree under `scratchRoot`, run `argv` there, remove the scratch worktree. */
+export async function verifyCommit(repo: string, commit: string, argv: readonly string[], timeoutMs: number, scratchRoot: string): Promise<VerifyResult> {
+  await mkdir(scratchRoot, { recursive: true });
+  const scratch = await mkdtemp(join(scratchRoot, `tc-verify-${process.pid}-`));
+  try {
+    await runGit(repo, ["worktree", "add", "--detach", scratch, commit]);
+    return await runCommand(argv, scratch, timeoutMs);
+  } finally {
+    await runGit(repo, ["worktree", "remove", "--force", scratch], { ok: [0, 128] });
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+function runCommand(argv: readonly string[], cwd: string, timeoutMs: number): Promise<VerifyResult> {
+  const started = performance.now();
   return new Promise((resolve) => {
     let output = "";
     let timedOut = false;
-    const keep = (chunk: Buffer | string) => {
-      output = (output + chunk.toString()).slice(-OUTPUT_LIMIT);
+    // Its own process group, so a timeout ends the whole test run, not only its first process.
+    const child = spawn(argv[0]!, argv.slice(1), { cwd, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString("utf8")).slice(-OUTPUT_TAIL);
     };
-    const child = spawn(argv[0]!, argv.slice(1), { cwd, stdio: ["ignore", "pipe", "pipe"], detached: true });
     child.stdout.on("data", keep);
     child.stderr.on("data", keep);
     const timer = setTimeout(() => {
       timedOut = true;
-      killGroup(child.pid);
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // already gone
+      }
     }, timeoutMs);
-    let finished = false;
-    // A program that cannot start emits both "error" and "close": answer once.
-    const finish = (code: number | null) => {
-      if (finished) return;
-      finished = true;
+    const finish = (code: number | null, extra = "") => {
       clearTimeout(timer);
-      if (timedOut) keep(`\n[verify timed out after ${timeoutMs} ms and was killed]`);
-      resolve({ passed: code === 0 && !timedOut, argv, code: timedOut ? null : code, timedOut, output, durationMs: Date.now() - started });
+      const ms = Math.round(performance.now() - started);
+      resolve({ ok: code === 0 && !timedOut, argv, code, timedOut, output: (output + extra).slice(-OUTPUT_TAIL), ms });
     };
-    child.on("error", (error) => {
-      keep(`${argv[0]} could not be started: ${error.message}`);
-      finish(null);
-    });
+    child.on("error", (error) => finish(null, `${argv[0]} could not be run: ${error.message}`));
     child.on("close", (code) => finish(code));
   });
-}
-
-function killGroup(pid: number | undefined): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, "SIGKILL");
-  } catch {
-    // Already gone.
-  }
 }

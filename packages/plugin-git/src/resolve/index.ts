@@ -22,4 +22,4 @@ export function installResolve(ctx: Pick<PluginContext, "kernel" | "logger">, op
 export { resolverOptionsSchema, resolverRoles, type ResolverOptions } from "./options.js";
 export { resolveConflicts, leftoverMarkers, type ResolveRequest, type ResolveOutcome, type AcceptedResolution, type RejectedResolution, type ResolveDeps } from "./resolver.js";
 export { readResolutions, resolutionStats, loadResolutionStats, resolutionLogPath, type ResolutionRecord, type ResolutionStats, type RejectionReason } from "./log.js";
-export { conflictHunks } from "./prompt.js";
+export { mergeResolver } from "./merge-resolver.js";

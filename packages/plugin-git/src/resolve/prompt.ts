@@ -2,12 +2,8 @@
 // what each branch was for, and the rules its result is checked against.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { conflictHunks, markerRegions } from "../forecast/conflict-markers.js";
 import type { ConflictFile } from "../types.js";
-
-/** Lines kept around each conflict block, so the resolver sees where it sits. */
-const CONTEXT_LINES = 3;
-const START = /^<{7}(?: |$)/u;
-const END = /^>{7}(?: |$)/u;
 
 /** One conflicted path as the resolver is shown it. */
 export interface ConflictView {
@@ -34,30 +30,6 @@ export interface PromptInput {
   readonly instructions?: string;
 }
 
-/** The conflict blocks of a file with markers, each with a few lines around it, and how many there are. */
-export function conflictHunks(text: string): { hunks: string; count: number } {
-  const lines = text.split("\n");
-  const keep = new Set<number>();
-  let count = 0;
-  let start: number | undefined;
-  lines.forEach((line, index) => {
-    if (START.test(line) && start === undefined) start = index;
-    else if (END.test(line) && start !== undefined) {
-      count++;
-      for (let i = Math.max(0, start - CONTEXT_LINES); i <= Math.min(lines.length - 1, index + CONTEXT_LINES); i++) keep.add(i);
-      start = undefined;
-    }
-  });
-  const out: string[] = [];
-  let previous = -1;
-  for (const index of [...keep].sort((a, b) => a - b)) {
-    if (previous !== -1 && index !== previous + 1) out.push("...");
-    out.push(`${index + 1}: ${lines[index]}`);
-    previous = index;
-  }
-  return { hunks: out.join("\n"), count };
-}
-
 /**
  * How each unmerged path looks to the resolver: the merge-tree description
  * when the caller has one (kind, git's message), and the blocks read from the
@@ -68,13 +40,14 @@ export async function conflictViews(dir: string, unmerged: readonly string[], de
     unmerged.map(async (file) => {
       const known = described.find((c) => c.path === file);
       const text = await readFile(path.join(dir, file), "utf8").catch(() => undefined);
-      const found = text === undefined || text.includes("\0") ? undefined : conflictHunks(text);
+      const isText = text !== undefined && !text.includes("\0");
+      const hunkCount = isText ? markerRegions(text).length : 0;
       return {
         path: file,
-        kind: known?.kind ?? (found?.count ? "content" : "other"),
+        kind: known?.kind ?? (hunkCount ? "content" : "other"),
         message: known?.message,
-        hunks: found?.count ? found.hunks : known?.hunks,
-        hunkCount: found?.count ?? 0,
+        hunks: (isText ? conflictHunks(text) : undefined) ?? known?.hunks,
+        hunkCount,
       };
     }),
   );
@@ -91,7 +64,7 @@ export function resolverPrompt(input: PromptInput): string {
     `Resolve a git merge conflict. This directory (${input.dir}) is a scratch checkout of ${input.target} with ${input.source} merged into it; git stopped on conflicts in ${input.conflicts.length} file${input.conflicts.length === 1 ? "" : "s"}. "HEAD" in the markers is ${input.target} (ours), the other side is ${input.source} (theirs).`,
     `What ${input.target} is for: ${input.targetIntent ?? "not known"}\nWhat ${input.source} is for: ${input.sourceIntent ?? "not known"}`,
     `Commits on ${input.target} since the merge base:\n${input.targetLog || "(none)"}\n\nCommits on ${input.source} since the merge base:\n${input.sourceLog || "(none)"}`,
-    `Conflicts (line numbers are the file's in this directory):\n\n${files}`,
+    `Conflicts (each hunk under the file's line numbers in this directory):\n\n${files}`,
     [
       "Edit the files so that both branches' intent holds, and remove every conflict marker line (<<<<<<<, =======, >>>>>>>).",
       "Do not commit, abort the merge or check anything out: the result is checked and committed for you.",

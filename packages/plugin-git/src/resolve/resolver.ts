@@ -6,7 +6,7 @@
 import { ErrorCodes, isTmuxClaudeError, type KernelApi } from "@tmux-claude/core";
 import type { Logger } from "pino";
 import { gitValue, runGit } from "../git/run.js";
-import { runVerify, verifyArgv, type VerifyCommand, type VerifyResult } from "../merge/verify.js";
+import { verifyArgv, verifyCommit, type VerifyResult } from "../merge/verify.js";
 import type { ConflictFile } from "../types.js";
 import { appendResolution, type RejectionReason, type ResolutionRecord } from "./log.js";
 import type { ResolverOptions } from "./options.js";
@@ -20,10 +20,19 @@ export interface ResolveRequest {
   readonly target: string;
   /** The branch merged (theirs). */
   readonly source: string;
+  /** Merge exactly these commits (the merge queue pins them for its compare-and-swap); default: the branches' heads now. */
+  readonly targetCommit?: string;
+  readonly sourceCommit?: string;
+  /** The merge commit's message (a line naming the resolver is added); default `Merge <source> into <target>`. */
+  readonly message?: string;
+  /** A squash merge: the commit's only parent is the target's. */
+  readonly squash?: boolean;
   /** The conflicts as merge-tree described them (kinds, messages); the hunks are read from the scratch merge. */
   readonly conflicts?: readonly ConflictFile[];
-  /** Run on the resolved tree; the resolution is rejected when it fails. */
-  readonly verify?: VerifyCommand;
+  /** Run on the resolved commit in a scratch worktree (`"npm test"` or an argv); the resolution is rejected when it fails. */
+  readonly verify?: string | readonly string[];
+  /** Default: resolver.verifyTimeoutMs. */
+  readonly verifyTimeoutMs?: number;
   /** The instances whose branches these are: their names, roles and last replies tell the resolver each side's intent. */
   readonly instanceIds?: { readonly source?: string; readonly target?: string };
   /** Each side's intent in words, when the caller knows it better than the instance records. */
@@ -39,7 +48,7 @@ interface Shared {
   readonly verify?: VerifyResult;
 }
 
-/** An accepted resolution: a merge commit of `targetCommit` and `sourceCommit` that no ref points to yet. */
+/** An accepted resolution: a merge commit of `targetCommit` and `sourceCommit` (a squash: of `targetCommit`) that no ref points to yet. */
 export interface AcceptedResolution extends Shared {
   readonly accepted: true;
   readonly commit: string;
@@ -70,14 +79,15 @@ export interface ResolveDeps {
  * outcome, logged to `<stateDir>/git/resolutions.jsonl`.
  */
 export async function resolveConflicts(deps: ResolveDeps, request: ResolveRequest): Promise<ResolveOutcome> {
-  if (request.verify !== undefined) verifyArgv(request.verify);
+  const verify = request.verify === undefined ? undefined : verifyArgv(request.verify);
   const started = Date.now();
-  const merge = await openConflictedMerge(request.repo, scratchRoot(deps.kernel.stateDir), request.target, request.source);
+  const pinned = { target: request.targetCommit, source: request.sourceCommit };
+  const merge = await openConflictedMerge(request.repo, scratchRoot(deps.kernel.stateDir), request.target, request.source, pinned);
   let outcome: ResolveOutcome | undefined;
   let views: ConflictView[] = [];
   try {
     views = await conflictViews(merge.dir, merge.unmerged, request.conflicts);
-    outcome = await attempt(deps, request, merge, views);
+    outcome = await attempt(deps, request, merge, views, verify);
     return outcome;
   } catch (error) {
     // A failure of the machinery (git, the store) is not the resolver's verdict: it is thrown, and logged as unfinished.
@@ -89,7 +99,10 @@ export async function resolveConflicts(deps: ResolveDeps, request: ResolveReques
   }
 }
 
-async function attempt(deps: ResolveDeps, request: ResolveRequest, merge: ConflictedMerge, views: ConflictView[]): Promise<ResolveOutcome> {
+async function attempt(deps: ResolveDeps, request: ResolveRequest, merge: ConflictedMerge, views: ConflictView[], verifyArgs: string[] | undefined): Promise<ResolveOutcome> {
+  const sourceRecord = request.instanceIds?.source ? await deps.kernel.get(request.instanceIds.source).catch(() => undefined) : undefined;
+  // The branch merged into is usually the source instance's parent's.
+  const targetId = request.instanceIds?.target ?? sourceRecord?.parentId ?? undefined;
   const prompt = resolverPrompt({
     dir: merge.dir,
     source: request.source,
@@ -98,8 +111,8 @@ async function attempt(deps: ResolveDeps, request: ResolveRequest, merge: Confli
     sourceLog: await commitMessages(request.repo, merge.targetCommit, merge.sourceCommit),
     targetLog: await commitMessages(request.repo, merge.sourceCommit, merge.targetCommit),
     sourceIntent: request.intents?.source ?? (await intentOf(deps.kernel, request.instanceIds?.source)),
-    targetIntent: request.intents?.target ?? (await intentOf(deps.kernel, request.instanceIds?.target)),
-    verify: request.verify === undefined ? undefined : verifyArgv(request.verify).join(" "),
+    targetIntent: request.intents?.target ?? (await intentOf(deps.kernel, targetId)),
+    verify: verifyArgs?.join(" "),
     instructions: deps.options.prompt,
   });
   const turn = await runResolver(deps, merge.dir, prompt, `resolve ${request.source} into ${request.target}`);
@@ -110,18 +123,18 @@ async function attempt(deps: ResolveDeps, request: ResolveRequest, merge: Confli
   const markers = await leftoverMarkers(merge.dir, merge.targetCommit);
   if (markers.length > 0) return rejected(views, "markers", `conflict markers remain in ${markers.join(", ")}`, base);
   const tree = await gitValue(merge.dir, ["write-tree"]);
-
-  let verify: VerifyResult | undefined;
-  if (request.verify !== undefined) {
-    verify = await runVerify(merge.dir, request.verify, deps.options.verifyTimeoutMs);
-    if (!verify.passed) {
-      const how = verify.timedOut ? "timed out" : `exited ${verify.code ?? "without a code"}`;
-      return rejected(views, "verify", `verify (${verify.argv.join(" ")}) ${how} on the resolved tree:\n${verify.output.trim()}`, { ...base, verify });
-    }
+  const parents = request.squash ? [merge.targetCommit] : [merge.targetCommit, merge.sourceCommit];
+  const message = mergeMessage(request, views, turn.id, verifyArgs);
+  // A commit no ref points to: until verify passes and the merge part moves the target, it is only an object.
+  const commit = await gitValue(merge.dir, ["commit-tree", tree, ...parents.flatMap((p) => ["-p", p])], { input: message });
+  const resolved = { accepted: true as const, commit, targetCommit: merge.targetCommit, sourceCommit: merge.sourceCommit, files: views.map((v) => v.path), hunks: hunkTotal(views), ...base };
+  if (!verifyArgs) return resolved;
+  const verify = await verifyCommit(request.repo, commit, verifyArgs, request.verifyTimeoutMs ?? deps.options.verifyTimeoutMs, scratchRoot(deps.kernel.stateDir));
+  if (!verify.ok) {
+    const how = verify.timedOut ? "timed out" : `exited ${verify.code ?? "without a code"}`;
+    return rejected(views, "verify", `verify (${verify.argv.join(" ")}) ${how} on the resolved merge:\n${verify.output.trim()}`, { ...base, verify });
   }
-  const message = mergeMessage(request, views, turn.id, verify);
-  const commit = await gitValue(merge.dir, ["commit-tree", tree, "-p", merge.targetCommit, "-p", merge.sourceCommit], { input: message });
-  return { accepted: true, commit, targetCommit: merge.targetCommit, sourceCommit: merge.sourceCommit, files: views.map((v) => v.path), hunks: hunkTotal(views), ...base, verify };
+  return { ...resolved, verify };
 }
 
 type Turn = { ok: true; id: string; reply?: string } | { ok: false; id?: string; reply?: string; reason: RejectionReason; detail: string };
@@ -181,9 +194,10 @@ async function intentOf(kernel: KernelApi, id: string | undefined): Promise<stri
   return record.lastReply ? `${who}; its last report: ${record.lastReply.slice(0, 1_000)}` : who;
 }
 
-function mergeMessage(request: ResolveRequest, views: readonly ConflictView[], resolverId: string, verify: VerifyResult | undefined): string {
-  const checked = verify ? `; \`${verify.argv.join(" ")}\` passed on the result` : "";
-  return `Merge ${request.source} into ${request.target}\n\nConflicts in ${views.map((v) => v.path).join(", ")} resolved by ${resolverId}${checked}.\n`;
+function mergeMessage(request: ResolveRequest, views: readonly ConflictView[], resolverId: string, verify: readonly string[] | undefined): string {
+  const checked = verify ? `, checked with \`${verify.join(" ")}\`` : "";
+  const subject = request.message?.trimEnd() ?? `Merge ${request.source} into ${request.target}`;
+  return `${subject}\n\nConflicts in ${views.map((v) => v.path).join(", ")} resolved by ${resolverId}${checked}.\n`;
 }
 
 function rejected(views: readonly ConflictView[], reason: RejectionReason, detail: string, rest: Partial<Shared>): RejectedResolution {
@@ -206,7 +220,7 @@ async function log(deps: ResolveDeps, request: ResolveRequest, merge: Conflicted
     hunks: outcome.hunks,
     accepted: outcome.accepted,
     ...(outcome.accepted ? { commit: outcome.commit } : { reason: outcome.reason, detail: outcome.detail.slice(0, 4_000) }),
-    ...(outcome.verify ? { verify: { argv: outcome.verify.argv, passed: outcome.verify.passed, code: outcome.verify.code, durationMs: outcome.verify.durationMs } } : {}),
+    ...(outcome.verify ? { verify: { argv: outcome.verify.argv, passed: outcome.verify.ok, code: outcome.verify.code, durationMs: outcome.verify.ms } } : {}),
     resolver: { id: outcome.resolverId, agent: deps.options.agent },
     durationMs,
   };

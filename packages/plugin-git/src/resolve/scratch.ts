@@ -6,6 +6,7 @@ import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { TmuxClaudeError } from "@tmux-claude/core";
 import { GitErrorCodes } from "../errors.js";
+import { resolveCommit } from "../git/repo.js";
 import { gitValue, runGit } from "../git/run.js";
 
 export interface ConflictedMerge {
@@ -25,11 +26,12 @@ export function scratchRoot(stateDir: string): string {
 
 /**
  * Check out `target` detached in a new scratch worktree and merge `source`
- * into it without committing. A merge that does not conflict is refused
+ * into it without committing (at the `pinned` commits when the caller fixed
+ * them, as the merge queue does for its compare-and-swap). A merge that does not conflict is refused
  * (nothing to resolve), and on any failure the worktree is removed again.
  */
-export async function openConflictedMerge(repo: string, root: string, target: string, source: string): Promise<ConflictedMerge> {
-  const [targetCommit, sourceCommit] = await Promise.all([commitOf(repo, target, "target"), commitOf(repo, source, "source")]);
+export async function openConflictedMerge(repo: string, root: string, target: string, source: string, pinned: { target?: string; source?: string } = {}): Promise<ConflictedMerge> {
+  const [targetCommit, sourceCommit] = await Promise.all([commitOf(repo, pinned.target ?? target, "target"), commitOf(repo, pinned.source ?? source, "source")]);
   await mkdir(root, { recursive: true });
   const dir = path.join(root, `resolve-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`);
   await runGit(repo, ["worktree", "add", "--quiet", "--detach", dir, targetCommit]);
@@ -59,15 +61,15 @@ export async function removeScratch(repo: string, dir: string): Promise<void> {
 }
 
 async function commitOf(repo: string, ref: string, side: "target" | "source"): Promise<string> {
-  const result = await runGit(repo, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`], { ok: [0, 1] });
-  if (result.code !== 0) {
+  const commit = await resolveCommit(repo, ref);
+  if (commit === undefined) {
     throw new TmuxClaudeError(
       GitErrorCodes.RESOLVE_INVALID,
       `The ${side} "${ref}" is not a branch or commit in ${repo}. Give an existing branch name (git branch --list).`,
       { repo, ref, side },
     );
   }
-  return result.stdout.trim();
+  return commit;
 }
 
 /** The subject and body of each commit in `from..to`, newest first: one side's story since the merge base. */
