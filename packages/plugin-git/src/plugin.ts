@@ -8,6 +8,9 @@ import { BranchSignal, type BranchListener, type GitRuntime } from "./runtime.js
 import { installBranchColumn } from "./surfaces/branch-column.js";
 import type { GitInstanceState } from "./types.js";
 import { installIsolation, type IsolationPart } from "./worktree/isolation.js";
+import { installMerge, type MergeCall, type MergeCaller, type MergePart } from "./merge/part.js";
+import type { MergeOutcome } from "./merge/engine.js";
+import type { QueuedEntry } from "./merge/queue.js";
 
 /** What other plugins get through `ctx.plugin("git")`. */
 export interface GitApi {
@@ -15,12 +18,17 @@ export interface GitApi {
   status(id: string): Promise<GitInstanceState | undefined>;
   /** Called when an instance's branch gets commits (auto-commit) or is made (spawn); returns the unsubscribe function. */
   onBranchChanged(listener: BranchListener): () => void;
+  /** Merge an instance's branch into its parent's branch (or `into`) through the target's merge queue. */
+  merge(id: string, call?: MergeCall, caller?: MergeCaller): Promise<MergeOutcome>;
+  /** The merge queues: waiting requests and uncollected results. */
+  mergeQueue(): Promise<QueuedEntry[]>;
 }
 
 /** The parts, once applied. */
 interface Parts {
   readonly runtime: GitRuntime;
   readonly isolation: IsolationPart;
+  readonly merge: MergePart;
 }
 
 export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
@@ -33,6 +41,8 @@ export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
   const api: GitApi = {
     status: (id) => applied().runtime.state(id),
     onBranchChanged: (listener) => applied().runtime.branchChanged.on(listener),
+    merge: (id, call, caller) => applied().merge.merge(id, call, caller),
+    mergeQueue: () => applied().merge.queue(),
   };
   return {
     name: "git",
@@ -48,7 +58,8 @@ export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
       const isolation = installIsolation(runtime);
       installAutoCommit(runtime);
       installBranchColumn(ctx);
-      parts = { runtime, isolation };
+      const merge = installMerge(runtime);
+      parts = { runtime, isolation, merge };
     },
   };
 }

@@ -55,7 +55,7 @@ export async function runGit(cwd: string, args: readonly string[], options: RunO
       { cause: error },
     );
   }
-  const withEnv = options.env ? git.env({ ...process.env, ...options.env } as Record<string, string>) : git;
+  const withEnv = options.env ? git.env({ ...inheritedEnv(), ...options.env }) : git;
   try {
     await withEnv.raw([...args]);
   } catch (error) {
@@ -73,6 +73,22 @@ export async function runGit(cwd: string, args: readonly string[], options: RunO
 /** `git ...` trimmed of its final newline: for commands that print one value (rev-parse, symbolic-ref). */
 export async function gitValue(cwd: string, args: readonly string[], options: RunOptions = {}): Promise<string> {
   return (await runGit(cwd, args, options)).stdout.replace(/\n$/u, "");
+}
+
+/**
+ * The caller's environment for a command given extra variables: simple-git
+ * refuses an explicit environment holding editor, pager or other git
+ * variables (it would let them run programs), so those inherited ones are left out.
+ */
+function inheritedEnv(): Record<string, string> {
+  const refused = new Set(["editor", "visual", "pager", "ssh_askpass", "prefix"]);
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    const lower = key.toLowerCase();
+    if (value === undefined || refused.has(lower) || (lower.startsWith("git_") && !ALLOWED_ENV.includes(key))) continue;
+    env[key] = value;
+  }
+  return env;
 }
 
 function gitMissing(error: unknown): TmuxClaudeError {

@@ -11,7 +11,7 @@ export type BuiltMerge =
   | { readonly kind: "up-to-date"; readonly commit: string }
   | { readonly kind: "clean"; readonly commit: string; readonly tree: string }
   /** `tree` holds the conflict markers; `at` is the replayed commit that conflicted (rebase). */
-  | { readonly kind: "conflict"; readonly tree: string; readonly conflicts: ConflictFile[]; readonly at?: string };
+  | { readonly kind: "conflict"; readonly tree: string; readonly conflicts: readonly ConflictFile[]; readonly at?: string };
 
 export interface BuildRequest {
   readonly repo: string;

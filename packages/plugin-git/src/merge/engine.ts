@@ -2,7 +2,8 @@
 // build as objects, resolve or report conflicts, verify the merged result in a
 // scratch worktree, then move the target by compare-and-swap.
 import { TmuxClaudeError, isTmuxClaudeError } from "@tmux-claude/core";
-import { gitValue, runGit } from "../git/run.js";
+import { gitValue } from "../git/run.js";
+import { resolveCommit } from "../git/repo.js";
 import { GitErrorCodes } from "../errors.js";
 import type { ConflictFile } from "../types.js";
 import { buildMerge, type MergeStrategy } from "./commits.js";
@@ -30,7 +31,8 @@ export interface MergeRequest {
   readonly requestedAt: string;
 }
 
-export type MergeStatus = "merged" | "up-to-date" | "conflict" | "verify-failed" | "refused" | "failed";
+/** "would-merge" only answers a dry run. */
+export type MergeStatus = "merged" | "up-to-date" | "would-merge" | "conflict" | "verify-failed" | "refused" | "failed";
 
 export interface MergeOutcome {
   readonly requestId: string;
@@ -192,8 +194,8 @@ export async function mergeBatch(requests: readonly MergeRequest[], env: EngineE
 }
 
 async function branchCommit(repo: string, branch: string): Promise<string> {
-  const found = await runGit(repo, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}^{commit}`], { ok: [0, 1] });
-  if (found.code === 0) return found.stdout.trim();
+  const found = await resolveCommit(repo, `refs/heads/${branch}`);
+  if (found) return found;
   const branches = (await gitValue(repo, ["for-each-ref", "--format=%(refname:short)", "--count=20", "refs/heads"])).split("\n").filter(Boolean);
   throw new TmuxClaudeError(
     GitErrorCodes.TARGET_MISSING,

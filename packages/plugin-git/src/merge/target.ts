@@ -10,26 +10,7 @@ import { TmuxClaudeError } from "@tmux-claude/core";
 import { gitValue, runGit } from "../git/run.js";
 import { GitErrorCodes } from "../errors.js";
 import { branchKey } from "./lock.js";
-
-/** The worktree where `branch` is checked out, if any (`git worktree list --porcelain`). */
-export async function checkoutOf(repo: string, branch: string): Promise<string | undefined> {
-  const listing = await gitValue(repo, ["worktree", "list", "--porcelain", "-z"]);
-  let path: string | undefined;
-  for (const field of listing.split("\0")) {
-    if (field.startsWith("worktree ")) path = field.slice("worktree ".length);
-    if (field === `branch refs/heads/${branch}` && path) return path;
-  }
-  return undefined;
-}
-
-/** Tracked files with changes (staged or not) in a worktree. */
-export async function dirtyFiles(worktree: string): Promise<string[]> {
-  const status = await gitValue(worktree, ["status", "--porcelain=v1", "-z", "--untracked-files=no"]);
-  return status
-    .split("\0")
-    .filter((entry) => /^.. /u.test(entry))
-    .map((entry) => entry.slice(3));
-}
+import { dirtyPaths, worktreeOfBranch } from "../git/repo.js";
 
 /** Untracked files in the worktree at paths the merge would create (git would refuse to overwrite them). */
 async function untrackedInTheWay(worktree: string, from: string, to: string): Promise<string[]> {
@@ -62,9 +43,9 @@ export interface MoveRequest {
 
 /** Why a target cannot be moved now: its worktree has work the merge would overwrite. */
 export async function refusal(repo: string, target: string, from: string, to: string): Promise<TmuxClaudeError | undefined> {
-  const checkout = await checkoutOf(repo, target);
+  const checkout = (await worktreeOfBranch(repo, target))?.path;
   if (!checkout) return undefined;
-  const dirty = await dirtyFiles(checkout);
+  const dirty = await dirtyPaths(checkout, "no");
   const inTheWay = dirty.length ? [] : await untrackedInTheWay(checkout, from, to);
   if (!dirty.length && !inTheWay.length) return undefined;
   const what = dirty.length ? `uncommitted changes in ${dirty.join(", ")}` : `untracked files where the merge adds files: ${inTheWay.join(", ")}`;
@@ -83,7 +64,7 @@ export async function moveTarget(request: MoveRequest): Promise<void> {
   const { repo, target, from, to } = request;
   const refused = await refusal(repo, target, from, to);
   if (refused) throw refused;
-  const checkout = (await checkoutOf(repo, target)) ?? null;
+  const checkout = (await worktreeOfBranch(repo, target))?.path ?? null;
   const journalPath = journalOf(request.stateDir, target);
   await writeAtomic(journalPath, JSON.stringify({ target, from, to, checkout, requestId: request.requestId, pid: process.pid } satisfies Journal));
   const swapped = await runGit(repo, ["update-ref", "-m", request.reason, `refs/heads/${target}`, to, from], { ok: [0, 1, 128] });
@@ -141,7 +122,7 @@ async function finishCheckout(repo: string, journal: Journal): Promise<void> {
   await removeStaleIndexLock(checkout);
   const indexTree = await gitValue(checkout, ["write-tree"]);
   const [fromTree, toTree] = await Promise.all([gitValue(repo, ["rev-parse", `${journal.from}^{tree}`]), gitValue(repo, ["rev-parse", `${journal.to}^{tree}`])]);
-  const dirty = await dirtyFiles(checkout);
+  const dirty = await dirtyPaths(checkout, "no");
   if (indexTree === toTree && dirty.length === 0) return;
   if (indexTree === fromTree && dirty.length === 0) {
     await runGit(checkout, ["read-tree", "-m", "-u", journal.from, journal.to]);
