@@ -4,6 +4,7 @@
 import { ErrorCodes, TmuxClaudeError } from "@tmux-claude/core";
 import { z } from "zod";
 import { GitErrorCodes } from "./errors.js";
+import { resolverOptionsSchema } from "./resolve/options.js";
 
 export const isolationSchema = z.enum(["worktree", "shared", "none"]);
 
@@ -92,7 +93,8 @@ export const gitOptionsSchema = z
     ...autoCommitOptions,
     // forecast: forecastOptionsSchema.default({}),
     merge: mergeOptionsSchema.default({ strategy: "merge", resolve: "none", verifyTimeoutMs: 600_000, lockTimeoutMs: 1_800_000 }),
-    // resolver: resolverOptionsSchema.default({}),
+    /** Who resolves conflicts for `resolve: "ai"`: `{ agent, role, timeoutMs, verifyTimeoutMs, prompt }` (resolve/options.ts). */
+    resolver: resolverOptionsSchema,
     // gc: gcOptionsSchema.default({}),
   })
   .strict();

@@ -11,6 +11,7 @@ import { installIsolation, type IsolationPart } from "./worktree/isolation.js";
 import { installMerge, type MergeCall, type MergeCaller, type MergePart } from "./merge/part.js";
 import type { MergeOutcome } from "./merge/engine.js";
 import type { QueuedEntry } from "./merge/queue.js";
+import { installResolve, mergeResolver, resolverRoles, type ResolutionStats, type ResolvePart } from "./resolve/index.js";
 
 /** What other plugins get through `ctx.plugin("git")`. */
 export interface GitApi {
@@ -22,6 +23,8 @@ export interface GitApi {
   merge(id: string, call?: MergeCall, caller?: MergeCaller): Promise<MergeOutcome>;
   /** The merge queues: waiting requests and uncollected results. */
   mergeQueue(): Promise<QueuedEntry[]>;
+  /** AI conflict resolutions so far: attempts, accepted, rejected, acceptance rate, rejections by reason. */
+  stats(): Promise<ResolutionStats>;
 }
 
 /** The parts, once applied. */
@@ -29,6 +32,7 @@ interface Parts {
   readonly runtime: GitRuntime;
   readonly isolation: IsolationPart;
   readonly merge: MergePart;
+  readonly resolve: ResolvePart;
 }
 
 export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
@@ -43,11 +47,14 @@ export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
     onBranchChanged: (listener) => applied().runtime.branchChanged.on(listener),
     merge: (id, call, caller) => applied().merge.merge(id, call, caller),
     mergeQueue: () => applied().merge.queue(),
+    stats: () => applied().resolve.stats(),
   };
   return {
     name: "git",
     kernel: "^0.1.0",
     api,
+    // The resolver's role, so resolve: "ai" works without the user adding it to roles.
+    defaultRoles: resolverRoles(options.resolver),
     apply(ctx) {
       const runtime: GitRuntime = {
         ctx,
@@ -58,8 +65,9 @@ export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
       const isolation = installIsolation(runtime);
       installAutoCommit(runtime);
       installBranchColumn(ctx);
-      const merge = installMerge(runtime);
-      parts = { runtime, isolation, merge };
+      const resolve = installResolve(ctx, options.resolver);
+      const merge = installMerge(runtime, { resolve: mergeResolver(resolve) });
+      parts = { runtime, isolation, merge, resolve };
     },
   };
 }
