@@ -11,34 +11,30 @@ import { gitValue, runGit } from "../src/git/run.js";
 import { appendResolution, readResolutions, resolutionLogPath, resolutionStats, type ResolutionRecord } from "../src/resolve/log.js";
 import { conflictViews } from "../src/resolve/prompt.js";
 import { leftoverMarkers } from "../src/resolve/resolver.js";
+import { commitFiles, makeRepo } from "./helpers.js";
 import { openConflictedMerge, removeScratch } from "../src/resolve/scratch.js";
 
 let dir: string;
 let repo: string;
 let root: string;
 
-async function commitFile(branch: string, file: string, text: string, message: string): Promise<void> {
-  if ((await gitValue(repo, ["symbolic-ref", "--short", "HEAD"])) !== branch) await runGit(repo, ["switch", "-q", branch]);
-  await writeFile(path.join(repo, file), text);
-  await runGit(repo, ["add", "-A"]);
-  await runGit(repo, ["commit", "-q", "-m", message]);
+/** Commit `files` on `branch`, switching the repository's checkout to it. */
+async function commit(branch: string, files: Record<string, string>, message: string): Promise<void> {
+  await runGit(repo, ["switch", "-q", branch]);
+  await commitFiles(repo, files, message);
 }
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "tc-git-resolve-checks-"));
   repo = path.join(dir, "repo");
   root = path.join(dir, "state", "git", "scratch");
-  await runGit(dir, ["init", "-q", "-b", "main", repo]);
-  await runGit(repo, ["config", "user.name", "t"]);
-  await runGit(repo, ["config", "user.email", "t@example.invalid"]);
   // The target already has a line that looks like a marker: project text, not a conflict.
-  await writeFile(path.join(repo, "notes.md"), "Title\n=======\n");
-  await commitFile("main", "a.txt", "one\nbase\nthree\n", "base");
+  await makeRepo(repo, { "notes.md": "Title\n=======\n", "a.txt": "one\nbase\nthree\n" });
   await runGit(repo, ["branch", "side"]);
   await runGit(repo, ["branch", "clean"]);
-  await commitFile("main", "a.txt", "one\nmain\nthree\n", "main edits line 2");
-  await commitFile("side", "a.txt", "one\nside\nthree\n", "side edits line 2");
-  await commitFile("clean", "b.txt", "new\n", "clean adds b.txt");
+  await commit("main", { "a.txt": "one\nmain\nthree\n" }, "main edits line 2");
+  await commit("side", { "a.txt": "one\nside\nthree\n" }, "side edits line 2");
+  await commit("clean", { "b.txt": "new\n" }, "clean adds b.txt");
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { git, type GitApi } from "../src/index.js";
 import { gitValue } from "../src/git/run.js";
 import { branches, commitFiles, makeRepo } from "./helpers.js";
+import { resolverPromptMark, scriptResolver } from "./resolve-helpers.js";
 
 let h: ClaudeHarness;
 let api: GitApi;
@@ -44,17 +45,6 @@ afterAll(async () => {
   await rm(echoDir, { recursive: true, force: true });
 });
 
-function scriptResolver(branch: string, command: string, reply: string): void {
-  const toolUseId = `toolu_${branch.replace(/\W/gu, "_")}`;
-  h.model.rule({
-    name: `resolve ${branch}`,
-    when: match.lastUserTextIncludes(`with ${branch} merged into it`),
-    reply: { text: "Resolving.", toolUse: { id: toolUseId, name: "Bash", input: { command, description: "Write the resolved file" } } },
-    times: 1,
-  });
-  h.model.rule({ name: `resolved ${branch}`, when: match.hasToolResult({ toolUseId }), reply: { text: reply }, times: 1 });
-}
-
 test("a manager's specialists conflict: the second merge is resolved by AI and verified, a resolution with markers is reported and changes nothing", async () => {
   const manager = (await h.kernel.spawn({ role: "manager", workDir: repo, agent: "echo", name: "integrate the line-2 work" })).instance;
   const specs = [];
@@ -68,7 +58,7 @@ test("a manager's specialists conflict: the second merge is resolved by AI and v
 
   expect(await api.merge(first.id)).toMatchObject({ status: "merged" });
 
-  scriptResolver(`tc/${second.id}`, "printf 'one\\nfirst then second\\nthree\\n' > a.txt", "a.txt: kept first, then second.");
+  scriptResolver(h.model, `tc/${second.id}`, "printf 'one\\nfirst then second\\nthree\\n' > a.txt", "a.txt: kept first, then second.");
   const before = await gitValue(repo, ["rev-parse", managerBranch]);
   const secondHead = await gitValue(repo, ["rev-parse", `tc/${second.id}`]);
   const resolved = await api.merge(second.id, { resolve: "ai", verify: "node check.mjs" });
@@ -79,11 +69,11 @@ test("a manager's specialists conflict: the second merge is resolved by AI and v
   expect(await readFile(path.join(manager.workDir, "a.txt"), "utf8")).toBe("one\nfirst then second\nthree\n");
   expect(await gitValue(manager.workDir, ["status", "--porcelain"])).toBe("");
   // The resolver knew whose work met: the specialist's and its manager's names.
-  const prompt = lastUserText(h.model.requests.find((r) => lastUserText(r).includes(`with tc/${second.id} merged into it`))!);
+  const prompt = lastUserText(h.model.requests.find((r) => lastUserText(r).includes(resolverPromptMark(`tc/${second.id}`)))!);
   expect(prompt).toContain(`What tc/${second.id} is for: specialist ${second.id} ("make line 2 say second")`);
   expect(prompt).toContain(`What ${managerBranch} is for: manager ${manager.id} ("integrate the line-2 work")`);
 
-  scriptResolver(`tc/${third.id}`, "echo 'leaving it'", "Both lines look right to me.");
+  scriptResolver(h.model, `tc/${third.id}`, "echo 'leaving it'", "Both lines look right to me.");
   const beforeThird = await gitValue(repo, ["rev-parse", managerBranch]);
   const rejected = await api.merge(third.id, { resolve: "ai", verify: "node check.mjs" });
   expect(rejected).toMatchObject({ status: "conflict", code: "TC_GIT_MERGE_CONFLICT", resolution: { accepted: false, reason: "markers", reply: "Both lines look right to me." } });

@@ -6,7 +6,7 @@
  * becomes a two-parent merge commit; one that leaves markers or fails verify
  * is rejected with the reason; the stats count all three.
  */
-import { mkdir, mkdtemp, readdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir } from "node:fs/promises";
 import path from "node:path";
 import { claude } from "@tmux-claude/agent-claude";
 import type { Plugin } from "@tmux-claude/core";
@@ -18,6 +18,8 @@ import { installResolve, mergeResolver, resolverOptionsSchema, resolverRoles, ty
 import { readResolutions } from "../src/resolve/log.js";
 import { GitCommands } from "../src/surfaces/commands.js";
 import { statsSubcommand } from "../src/surfaces/stats-command.js";
+import { commitFiles, makeRepo } from "./helpers.js";
+import { resolverPromptMark, scriptResolver } from "./resolve-helpers.js";
 
 let h: ClaudeHarness;
 let part: ResolvePart;
@@ -38,11 +40,10 @@ const resolveOnly: Plugin = {
   },
 };
 
+/** Commit `files` on `branch`, switching the repository's checkout to it. */
 async function commit(branch: string, files: Record<string, string>, message: string): Promise<void> {
-  if ((await gitValue(repo, ["symbolic-ref", "--short", "HEAD"])) !== branch) await runGit(repo, ["switch", "-q", branch]);
-  for (const [file, text] of Object.entries(files)) await writeFile(path.join(repo, file), text);
-  await runGit(repo, ["add", "-A"]);
-  await runGit(repo, ["commit", "-q", "-m", message]);
+  await runGit(repo, ["switch", "-q", branch]);
+  await commitFiles(repo, files, message);
 }
 
 /** A branch off the base whose line 2 conflicts with main's. */
@@ -51,19 +52,7 @@ async function conflictingBranch(name: string, line: string): Promise<void> {
   await commit(name, { "a.txt": `one\n${line}\nthree\n` }, `${name}: line 2 says ${line}`);
 }
 
-/** The model answers the resolver's prompt about `branch` by running `command`, then replies `reply`. */
-function scriptResolver(branch: string, command: string, reply: string): void {
-  const toolUseId = `toolu_resolve_${branch.replace(/\W/gu, "_")}`;
-  h.model.rule({
-    name: `resolve ${branch}`,
-    when: match.lastUserTextIncludes(`with ${branch} merged into it`),
-    reply: { text: "Resolving.", toolUse: { id: toolUseId, name: "Bash", input: { command, description: "Write the resolved file" } } },
-    times: 1,
-  });
-  h.model.rule({ name: `resolved ${branch}`, when: match.hasToolResult({ toolUseId }), reply: { text: reply }, times: 1 });
-}
-
-const resolverPrompts = (branch: string): RecordedRequest[] => h.model.requests.filter((r) => lastUserText(r).includes(`with ${branch} merged into it`));
+const resolverPrompts = (branch: string): RecordedRequest[] => h.model.requests.filter((r) => lastUserText(r).includes(resolverPromptMark(branch)));
 
 async function scratchLeft(): Promise<string[]> {
   return readdir(path.join(h.stateDir, "git", "scratch")).catch(() => []);
@@ -76,18 +65,10 @@ beforeAll(async () => {
     agent: { trustWorkDir: true, skipPermissions: true },
     config: { plugins: [resolveOnly] },
   });
-  repo = await mkdtemp(path.join(h.dir, "repo-"));
-  await runGit(repo, ["init", "-q", "-b", "main"]);
-  await runGit(repo, ["config", "user.name", "t"]);
-  await runGit(repo, ["config", "user.email", "t@example.invalid"]);
-  await commit(
-    "main",
-    {
-      "a.txt": "one\nbase\nthree\n",
-      "check.mjs": `import { readFileSync } from "node:fs";\nif (readFileSync("a.txt", "utf8").includes("broken")) { console.error("check: a.txt must not say broken"); process.exit(1); }\nconsole.log("check: ok");\n`,
-    },
-    "base",
-  );
+  repo = await makeRepo(path.join(h.dir, "repo"), {
+    "a.txt": "one\nbase\nthree\n",
+    "check.mjs": `import { readFileSync } from "node:fs";\nif (readFileSync("a.txt", "utf8").includes("broken")) { console.error("check: a.txt must not say broken"); process.exit(1); }\nconsole.log("check: ok");\n`,
+  });
   await runGit(repo, ["branch", "base"]);
   await commit("main", { "a.txt": "one\nmain\nthree\n" }, "main: line 2 says main");
   await conflictingBranch("feature-ok", "feature");
@@ -103,7 +84,7 @@ afterAll(async () => {
 
 describe("resolve: \"ai\" with real Claude Code", () => {
   test("a resolution that passes verify is a merge commit with both parents and the resolved content; the target is not moved", async () => {
-    scriptResolver("feature-ok", "printf 'one\\nmain and feature\\nthree\\n' > a.txt", "a.txt: kept both sides' line 2.");
+    scriptResolver(h.model, "feature-ok", "printf 'one\\nmain and feature\\nthree\\n' > a.txt", "a.txt: kept both sides' line 2.");
     const main = await gitValue(repo, ["rev-parse", "main"]);
     const feature = await gitValue(repo, ["rev-parse", "feature-ok"]);
     const started = Date.now();
@@ -140,7 +121,7 @@ describe("resolve: \"ai\" with real Claude Code", () => {
   });
 
   test("a resolution that leaves conflict markers is rejected, naming the file, with the resolver's reply", async () => {
-    scriptResolver("feature-markers", "echo 'I looked at a.txt'", "I could not decide which line 2 to keep.");
+    scriptResolver(h.model, "feature-markers", "echo 'I looked at a.txt'", "I could not decide which line 2 to keep.");
     const main = await gitValue(repo, ["rev-parse", "main"]);
     const outcome = await part.resolveConflicts({ repo, target: "main", source: "feature-markers", verify: VERIFY });
     expect(outcome).toMatchObject({ accepted: false, reason: "markers", files: ["a.txt"], reply: "I could not decide which line 2 to keep." });
@@ -154,7 +135,7 @@ describe("resolve: \"ai\" with real Claude Code", () => {
   });
 
   test("a resolution that fails verify is rejected with verify's output", async () => {
-    scriptResolver("feature-verify", "printf 'one\\nbroken\\nthree\\n' > a.txt", "a.txt: line 2 resolved.");
+    scriptResolver(h.model, "feature-verify", "printf 'one\\nbroken\\nthree\\n' > a.txt", "a.txt: line 2 resolved.");
     const main = await gitValue(repo, ["rev-parse", "main"]);
     const outcome = await part.resolveConflicts({ repo, target: "main", source: "feature-verify", verify: VERIFY });
     expect(outcome).toMatchObject({ accepted: false, reason: "verify", reply: "a.txt: line 2 resolved.", verify: { ok: false, code: 1 } });
@@ -172,7 +153,7 @@ describe("resolve: \"ai\" with real Claude Code", () => {
   });
 
   test("a resolver that does not end its turn within resolver.timeoutMs is rejected (timeout) and terminated", async () => {
-    h.model.rule({ name: "slow resolver", when: match.lastUserTextIncludes("with feature-slow merged into it"), reply: { text: "Thinking for a long time.", delayMs: 30_000 }, times: 1 });
+    h.model.rule({ name: "slow resolver", when: match.lastUserTextIncludes(resolverPromptMark("feature-slow")), reply: { text: "Thinking for a long time.", delayMs: 30_000 }, times: 1 });
     const started = Date.now();
     const outcome = await hurried.resolveConflicts({ repo, target: "main", source: "feature-slow" });
     expect(outcome).toMatchObject({ accepted: false, reason: "timeout", detail: expect.stringContaining("did not finish within resolver.timeoutMs (2000 ms)") });
@@ -182,7 +163,7 @@ describe("resolve: \"ai\" with real Claude Code", () => {
   });
 
   test("through the merge engine (resolve: \"ai\"): the resolved, verified merge moves the target and its checkout", async () => {
-    scriptResolver("feature-queue", "printf 'one\\nmain and queue\\nthree\\n' > a.txt", "a.txt: both.");
+    scriptResolver(h.model, "feature-queue", "printf 'one\\nmain and queue\\nthree\\n' > a.txt", "a.txt: both.");
     const main = await gitValue(repo, ["rev-parse", "main"]);
     const source = await gitValue(repo, ["rev-parse", "feature-queue"]);
     // The merge queue makes its state dir before it runs the engine.
