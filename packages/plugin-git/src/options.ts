@@ -87,6 +87,18 @@ export const mergeOptionsSchema = z
 
 // ---------------------------------------------------------------- gc (gc/)
 
+/** What terminate does with an instance's worktree, and the defaults of `tmux-claude git gc`. */
+export const gcOptionsSchema = z
+  .object({
+    /** `remove-merged`: at terminate a merged, clean worktree goes (with its branch); `keep`: terminate leaves every worktree to `git gc`. */
+    onTerminate: z.enum(["remove-merged", "keep"]).default("remove-merged"),
+    /** `git gc` also removes stale, clean worktrees untouched for this many days (their unmerged branches stay). */
+    olderThanDays: z.number().positive().optional(),
+    /** `git gc` removes stale worktrees, largest first, until all of the plugin's worktrees use at most this many MB. */
+    diskBudgetMb: z.number().positive().optional(),
+  })
+  .strict();
+
 export const gitOptionsSchema = z
   .object({
     ...isolationOptions,
@@ -95,7 +107,7 @@ export const gitOptionsSchema = z
     merge: mergeOptionsSchema.default({ strategy: "merge", resolve: "none", verifyTimeoutMs: 600_000, lockTimeoutMs: 1_800_000 }),
     /** Who resolves conflicts for `resolve: "ai"`: `{ agent, role, timeoutMs, verifyTimeoutMs, prompt }` (resolve/options.ts). */
     resolver: resolverOptionsSchema,
-    // gc: gcOptionsSchema.default({}),
+    gc: gcOptionsSchema.default({ onTerminate: "remove-merged" }),
   })
   .strict();
 

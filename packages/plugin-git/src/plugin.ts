@@ -6,6 +6,9 @@ import { installAutoCommit } from "./commit/auto-commit.js";
 import { parseGitOptions, type GitUserOptions } from "./options.js";
 import { BranchSignal, type BranchListener, type GitRuntime } from "./runtime.js";
 import { installBranchColumn } from "./surfaces/branch-column.js";
+import { installGitCommands } from "./surfaces/commands.js";
+import { installStatusAndDiff } from "./surfaces/tools.js";
+import { installGc, type GcPart, type GcPolicy, type GcReport } from "./gc/index.js";
 import type { GitInstanceState } from "./types.js";
 import { installIsolation, type IsolationPart } from "./worktree/isolation.js";
 import { installMerge, type MergeCall, type MergeCaller, type MergePart } from "./merge/part.js";
@@ -25,6 +28,8 @@ export interface GitApi {
   mergeQueue(): Promise<QueuedEntry[]>;
   /** AI conflict resolutions so far: attempts, accepted, rejected, acceptance rate, rejections by reason. */
   stats(): Promise<ResolutionStats>;
+  /** Apply a GC policy to the plugin's worktrees (`tmux-claude git gc`); unset criteria come from the `gc` options. */
+  gc(policy?: GcPolicy): Promise<GcReport>;
 }
 
 /** The parts, once applied. */
@@ -33,6 +38,7 @@ interface Parts {
   readonly isolation: IsolationPart;
   readonly merge: MergePart;
   readonly resolve: ResolvePart;
+  readonly gc: GcPart;
 }
 
 export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
@@ -48,6 +54,7 @@ export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
     merge: (id, call, caller) => applied().merge.merge(id, call, caller),
     mergeQueue: () => applied().merge.queue(),
     stats: () => applied().resolve.stats(),
+    gc: (policy) => applied().gc.collect(policy),
   };
   return {
     name: "git",
@@ -61,13 +68,16 @@ export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
         options,
         branchChanged: new BranchSignal(ctx),
         state: (id) => ctx.state<GitInstanceState>(id).get(),
+        commands: installGitCommands(ctx),
       };
       const isolation = installIsolation(runtime);
       installAutoCommit(runtime);
       installBranchColumn(ctx);
-      const resolve = installResolve(ctx, options.resolver);
+      const resolve = installResolve(ctx, options.resolver, runtime.commands);
       const merge = installMerge(runtime, { resolve: mergeResolver(resolve) });
-      parts = { runtime, isolation, merge, resolve };
+      const gc = installGc(runtime, { worktreeDir: isolation.worktreeDir });
+      installStatusAndDiff(runtime, {});
+      parts = { runtime, isolation, merge, resolve, gc };
     },
   };
 }

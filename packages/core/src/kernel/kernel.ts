@@ -293,18 +293,18 @@ export class Kernel implements KernelApi {
 
   spawn(options: SpawnOptions, caller: string | null = null): Promise<SpawnResult> {
     return this.explained(`spawning a ${options.role}`, async () => {
-      this.checkPluginOptions(options.plugins);
+      this.checkPluginOptions(options.plugins, "spawn");
       return this.manager.spawn(options, caller);
     });
   }
 
   /** Options for a plugin that is not registered would be silently ignored: refuse them. */
-  private checkPluginOptions(options: Record<string, unknown> | undefined): void {
+  private checkPluginOptions(options: Record<string, unknown> | undefined, operation: "spawn" | "terminate"): void {
     for (const name of Object.keys(options ?? {})) {
       if (this.plugins.has(name)) continue;
       throw new TmuxClaudeError(
         ErrorCodes.INVALID_ARGUMENT,
-        `The spawn has options for plugin "${name}", which is not registered (plugins: ${this.pluginNames().join(", ") || "none"}). Fix the name, or add the plugin to your config.`,
+        `The ${operation} has options for plugin "${name}", which is not registered (plugins: ${this.pluginNames().join(", ") || "none"}). Fix the name, or add the plugin to your config.`,
         { plugin: name },
       );
     }
@@ -343,7 +343,10 @@ export class Kernel implements KernelApi {
   }
 
   terminate(id: string, options?: TerminateOptions): Promise<string[]> {
-    return this.explained(`terminating "${id}"`, () => this.manager.terminate(id, options));
+    return this.explained(`terminating "${id}"`, async () => {
+      this.checkPluginOptions(options?.plugins, "terminate");
+      return this.manager.terminate(id, options);
+    });
   }
 
   restart(id: string): Promise<InstanceRecord> {

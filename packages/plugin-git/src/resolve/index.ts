@@ -1,5 +1,7 @@
 // The AI conflict resolution part: what plugin.ts wires in.
 import type { PluginContext } from "@tmux-claude/core";
+import type { GitCommands } from "../surfaces/commands.js";
+import { statsSubcommand } from "../surfaces/stats-command.js";
 import { loadResolutionStats, type ResolutionStats } from "./log.js";
 import type { ResolverOptions } from "./options.js";
 import { resolveConflicts, type ResolveOutcome, type ResolveRequest } from "./resolver.js";
@@ -11,8 +13,10 @@ export interface ResolvePart {
   stats(): Promise<ResolutionStats>;
 }
 
-export function installResolve(ctx: Pick<PluginContext, "kernel" | "logger">, options: ResolverOptions): ResolvePart {
+/** The resolve part; with `commands`, `tmux-claude git stats` is registered there. */
+export function installResolve(ctx: Pick<PluginContext, "kernel" | "logger">, options: ResolverOptions, commands?: GitCommands): ResolvePart {
   const deps = { kernel: ctx.kernel, logger: ctx.logger, options };
+  commands?.register(statsSubcommand);
   return {
     resolveConflicts: (request) => resolveConflicts(deps, request),
     stats: () => loadResolutionStats(ctx.kernel.stateDir),
