@@ -87,4 +87,16 @@ test("a manager's specialists conflict: the second merge is resolved by AI and v
   expect((await branches(repo)).filter((b) => b.startsWith("tc/res-"))).toEqual([]);
   expect((await h.kernel.list()).map((i) => i.role).sort()).toEqual(["manager", "specialist", "specialist", "specialist"]);
   expect(await api.stats()).toEqual({ attempts: 2, accepted: 1, rejected: 1, acceptanceRate: 0.5, byReason: { markers: 1 } });
+
+  // `tmux-claude git stats --json` as the CLI runs it: the plugin's git command, stats subcommand.
+  const gitCommand = (await h.kernel.commands()).find((c) => c.name === "git")!;
+  let printed = "";
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array) => ((printed += String(chunk)), true)) as typeof process.stdout.write;
+  try {
+    expect(await gitCommand.run(["stats", "--json"], h.kernel)).toBe(0);
+  } finally {
+    process.stdout.write = write;
+  }
+  expect(JSON.parse(printed)).toEqual(await api.stats());
 });
