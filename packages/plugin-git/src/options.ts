@@ -4,6 +4,7 @@
 import { ErrorCodes, TmuxClaudeError } from "@tmux-claude/core";
 import { z } from "zod";
 import { GitErrorCodes } from "./errors.js";
+import { resolverOptionsSchema } from "./resolve/options.js";
 
 export const isolationSchema = z.enum(["worktree", "shared", "none"]);
 
@@ -62,6 +63,26 @@ const autoCommitOptions = {
 
 // ---------------------------------------------------------------- merge (merge/)
 
+export const mergeStrategySchema = z.enum(["merge", "squash", "rebase"]);
+export const mergeResolveSchema = z.enum(["none", "ai"]);
+/** A command as one string (split on blanks and quotes, never given to a shell) or as argv. */
+export const commandSchema = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+
+/** Defaults of `merge(id, {...})`; a request's own values win. */
+export const mergeOptionsSchema = z
+  .object({
+    /** "merge": a merge commit; "squash": one commit; "rebase": the branch's commits replayed onto the target. */
+    strategy: mergeStrategySchema.default("merge"),
+    /** "ai": a conflict goes to a resolver instance (see the resolver options). */
+    resolve: mergeResolveSchema.default("none"),
+    /** Run on the merged result in a scratch worktree before the target moves (`"npm test"`). */
+    verify: commandSchema.optional(),
+    verifyTimeoutMs: z.number().int().positive().default(600_000),
+    /** How long a merge waits for the merge ahead of it on the same target (another process's). */
+    lockTimeoutMs: z.number().int().positive().default(1_800_000),
+  })
+  .strict();
+
 // ---------------------------------------------------------------- resolver (resolve/)
 
 // ---------------------------------------------------------------- gc (gc/)
@@ -83,8 +104,9 @@ export const gitOptionsSchema = z
     ...isolationOptions,
     ...autoCommitOptions,
     // forecast: forecastOptionsSchema.default({}),
-    // merge: mergeOptionsSchema.default({}),
-    // resolver: resolverOptionsSchema.default({}),
+    merge: mergeOptionsSchema.default({ strategy: "merge", resolve: "none", verifyTimeoutMs: 600_000, lockTimeoutMs: 1_800_000 }),
+    /** Who resolves conflicts for `resolve: "ai"`: `{ agent, role, timeoutMs, verifyTimeoutMs, prompt }` (resolve/options.ts). */
+    resolver: resolverOptionsSchema,
     gc: gcOptionsSchema.default({ onTerminate: "remove-merged" }),
   })
   .strict();

@@ -11,6 +11,10 @@ import { installStatusAndDiff } from "./surfaces/tools.js";
 import { installGc, type GcPart, type GcPolicy, type GcReport } from "./gc/index.js";
 import type { GitInstanceState } from "./types.js";
 import { installIsolation, type IsolationPart } from "./worktree/isolation.js";
+import { installMerge, type MergeCall, type MergeCaller, type MergePart } from "./merge/part.js";
+import type { MergeOutcome } from "./merge/engine.js";
+import type { QueuedEntry } from "./merge/queue.js";
+import { installResolve, mergeResolver, resolverRoles, type ResolutionStats, type ResolvePart } from "./resolve/index.js";
 
 /** What other plugins get through `ctx.plugin("git")`. */
 export interface GitApi {
@@ -18,6 +22,12 @@ export interface GitApi {
   status(id: string): Promise<GitInstanceState | undefined>;
   /** Called when an instance's branch gets commits (auto-commit) or is made (spawn); returns the unsubscribe function. */
   onBranchChanged(listener: BranchListener): () => void;
+  /** Merge an instance's branch into its parent's branch (or `into`) through the target's merge queue. */
+  merge(id: string, call?: MergeCall, caller?: MergeCaller): Promise<MergeOutcome>;
+  /** The merge queues: waiting requests and uncollected results. */
+  mergeQueue(): Promise<QueuedEntry[]>;
+  /** AI conflict resolutions so far: attempts, accepted, rejected, acceptance rate, rejections by reason. */
+  stats(): Promise<ResolutionStats>;
   /** Apply a GC policy to the plugin's worktrees (`tmux-claude git gc`); unset criteria come from the `gc` options. */
   gc(policy?: GcPolicy): Promise<GcReport>;
 }
@@ -26,6 +36,8 @@ export interface GitApi {
 interface Parts {
   readonly runtime: GitRuntime;
   readonly isolation: IsolationPart;
+  readonly merge: MergePart;
+  readonly resolve: ResolvePart;
   readonly gc: GcPart;
 }
 
@@ -39,12 +51,17 @@ export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
   const api: GitApi = {
     status: (id) => applied().runtime.state(id),
     onBranchChanged: (listener) => applied().runtime.branchChanged.on(listener),
+    merge: (id, call, caller) => applied().merge.merge(id, call, caller),
+    mergeQueue: () => applied().merge.queue(),
+    stats: () => applied().resolve.stats(),
     gc: (policy) => applied().gc.collect(policy),
   };
   return {
     name: "git",
     kernel: "^0.1.0",
     api,
+    // The resolver's role, so resolve: "ai" works without the user adding it to roles.
+    defaultRoles: resolverRoles(options.resolver),
     apply(ctx) {
       const runtime: GitRuntime = {
         ctx,
@@ -56,9 +73,11 @@ export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
       const isolation = installIsolation(runtime);
       installAutoCommit(runtime);
       installBranchColumn(ctx);
+      const resolve = installResolve(ctx, options.resolver, runtime.commands);
+      const merge = installMerge(runtime, { resolve: mergeResolver(resolve) });
       const gc = installGc(runtime, { worktreeDir: isolation.worktreeDir });
-      installStatusAndDiff(runtime, {});
-      parts = { runtime, isolation, gc };
+      installStatusAndDiff(runtime, { mergeQueue: () => merge.queue() });
+      parts = { runtime, isolation, merge, resolve, gc };
     },
   };
 }

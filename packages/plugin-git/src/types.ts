@@ -35,4 +35,12 @@ export interface ConflictFile {
   readonly message: string;
   /** The conflicted text with markers, for a text file with a content conflict. */
   readonly hunks?: string;
+  /** The path's index stages as git left them: base (1), ours (2), theirs (3); a side that lacks the path has none. */
+  readonly stages?: { readonly base?: ConflictStage; readonly ours?: ConflictStage; readonly theirs?: ConflictStage };
+}
+
+/** One side of a conflicted path: its file mode and blob. */
+export interface ConflictStage {
+  readonly mode: string;
+  readonly oid: string;
 }

@@ -26,7 +26,7 @@ import type { LocalOperations } from "./routing.js";
 import { FileStore } from "../store/file-store.js";
 import type { InstanceRecord, StateStore } from "../store/types.js";
 import { TmuxRuntime } from "../tmux/runtime.js";
-import { withDefaultAgents } from "./default-agents.js";
+import { withDefaultAgents, withDefaultRoles } from "./default-agents.js";
 import { defaultNodeId } from "./node.js";
 import { isValidRange, satisfies } from "./version-range.js";
 import { KERNEL_VERSION } from "./version.js";
@@ -92,7 +92,7 @@ export class Kernel implements KernelApi {
   private forgetSignals: (() => void) | undefined;
 
   constructor(options: KernelOptions) {
-    this.config = withDefaultAgents(options.config);
+    this.config = withDefaultRoles(withDefaultAgents(options.config));
     this.configPath = options.configPath ?? null;
     this.logger = options.logger ?? createLogger(options.config.logLevel);
     this.watchMode = options.watch ?? "on-demand";

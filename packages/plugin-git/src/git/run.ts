@@ -19,7 +19,7 @@ export interface RunOptions {
 }
 
 /** The git environment variables this plugin sets on purpose; simple-git strips any others a caller inherited. */
-const ALLOWED_ENV = ["GIT_INDEX_FILE", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"];
+const ALLOWED_ENV = ["GIT_INDEX_FILE", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE"];
 
 /**
  * The one place this plugin runs git: through simple-git, as an argument
@@ -71,21 +71,25 @@ export async function runGit(cwd: string, args: readonly string[], options: RunO
   return outcome ?? { stdout: "", stderr: "", code: 0 };
 }
 
-/**
- * What simple-git itself drops from an inherited environment (GIT_*, editors,
- * pagers, askpass: they could run commands). Given explicitly through `env()`
- * it refuses to run at all ("Use of EDITOR is not permitted"), so a caller's
- * own variables go on top of the environment without them.
- */
-const GUARDED_ENV = /^(?:git_.*|editor|visual|pager|ssh_askpass|prefix)$/iu;
-
-function inheritedEnv(): Record<string, string> {
-  return Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && !GUARDED_ENV.test(entry[0].trim())));
-}
-
 /** `git ...` trimmed of its final newline: for commands that print one value (rev-parse, symbolic-ref). */
 export async function gitValue(cwd: string, args: readonly string[], options: RunOptions = {}): Promise<string> {
   return (await runGit(cwd, args, options)).stdout.replace(/\n$/u, "");
+}
+
+/**
+ * The caller's environment for a command given extra variables: simple-git
+ * refuses an explicit environment holding editor, pager or other git
+ * variables (it would let them run programs), so those inherited ones are left out.
+ */
+function inheritedEnv(): Record<string, string> {
+  const refused = new Set(["editor", "visual", "pager", "ssh_askpass", "prefix"]);
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    const lower = key.toLowerCase();
+    if (value === undefined || refused.has(lower) || (lower.startsWith("git_") && !ALLOWED_ENV.includes(key))) continue;
+    env[key] = value;
+  }
+  return env;
 }
 
 function gitMissing(error: unknown): TmuxClaudeError {
