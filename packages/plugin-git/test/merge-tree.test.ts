@@ -153,7 +153,7 @@ describe("mergeTree: more kinds, paths and guarantees", () => {
       code: "TC_GIT_COMMAND_FAILED",
       message: expect.stringMatching(/no-such-branch.*Check that "ours" and "no-such-branch" name commits/su),
     });
-    await expect(mergeTree(r, "--output=x", "ours")).rejects.toMatchObject({ code: "TC_GIT_REF_INVALID", message: expect.stringContaining('"--output=x" (ours)') });
+    await expect(mergeTree(r, "--output=x", "ours")).rejects.toMatchObject({ code: "TC_GIT_BAD_REF", message: expect.stringContaining('"--output=x" (ours)') });
   });
 });
 

@@ -42,7 +42,7 @@ export async function mergeTree(repo: string, ours: string, theirs: string, opti
   for (const [side, ref] of [["ours", ours], ["theirs", theirs]] as const) {
     // A leading dash would be read as an option: refuse it rather than pass it through.
     if (!ref || ref.startsWith("-")) {
-      throw new TmuxClaudeError(GitErrorCodes.REF_INVALID, `mergeTree: "${ref}" (${side}) is not a commit name. Pass a branch name or commit id.`, { ref, side });
+      throw new TmuxClaudeError(GitErrorCodes.BAD_REF, `mergeTree: "${ref}" (${side}) is not a commit name. Pass a branch name or commit id.`, { ref, side });
     }
   }
   const output = await runMergeTree(repo, ours, theirs);
