@@ -5,6 +5,7 @@ import type { Plugin } from "@tmux-claude/core";
 import { installAutoCommit } from "./commit/auto-commit.js";
 import { parseGitOptions, type GitUserOptions } from "./options.js";
 import { BranchSignal, type BranchListener, type GitRuntime } from "./runtime.js";
+import { createConflictForecastHook, installForecast, type ConflictForecastHook, type ForecastPart } from "./forecast/forecaster.js";
 import { installBranchColumn } from "./surfaces/branch-column.js";
 import type { GitInstanceState } from "./types.js";
 import { installIsolation, type IsolationPart } from "./worktree/isolation.js";
@@ -15,17 +16,23 @@ export interface GitApi {
   status(id: string): Promise<GitInstanceState | undefined>;
   /** Called when an instance's branch gets commits (auto-commit) or is made (spawn); returns the unsubscribe function. */
   onBranchChanged(listener: BranchListener): () => void;
+  /** Conflict forecasts: compute one now, or read the last. */
+  readonly forecast: ForecastPart;
+  /** Hooks other plugins tap: `hooks.conflictForecast.tapPromise("mine", async (event) => ...)`. */
+  readonly hooks: { readonly conflictForecast: ConflictForecastHook };
 }
 
 /** The parts, once applied. */
 interface Parts {
   readonly runtime: GitRuntime;
   readonly isolation: IsolationPart;
+  readonly forecast: ForecastPart;
 }
 
 export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
   const options = parseGitOptions(userOptions);
   let parts: Parts | undefined;
+  const hooks = Object.freeze({ conflictForecast: createConflictForecastHook() });
   const applied = (): Parts => {
     if (!parts) throw new Error('The git plugin is not applied yet: use its api from a hook (init or later), not while plugins are being applied.');
     return parts;
@@ -33,6 +40,8 @@ export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
   const api: GitApi = {
     status: (id) => applied().runtime.state(id),
     onBranchChanged: (listener) => applied().runtime.branchChanged.on(listener),
+    forecast: { check: (id) => applied().forecast.check(id), last: (id) => applied().forecast.last(id) },
+    hooks,
   };
   return {
     name: "git",
@@ -48,7 +57,8 @@ export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
       const isolation = installIsolation(runtime);
       installAutoCommit(runtime);
       installBranchColumn(ctx);
-      parts = { runtime, isolation };
+      const forecast = installForecast(runtime, hooks.conflictForecast);
+      parts = { runtime, isolation, forecast };
     },
   };
 }
