@@ -170,7 +170,7 @@ describe("git_status and git_diff MCP tools", () => {
   afterAll(async () => h?.close());
 
   test("every role may call them, each on itself and its subtree only; the root on anything", async () => {
-    expect(tools.get("git_status")!.roles).toEqual(Object.keys(h.config.roles));
+    expect(tools.get("git_status")!.roles).toEqual(Object.keys(h.kernel.config.roles));
     const manager = (await h.kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
     const child = (await h.kernel.spawn({ role: "specialist", parentId: manager.id, workDir: manager.workDir })).instance;
     const other = (await h.kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
