@@ -111,6 +111,19 @@ describe("at terminate", () => {
     expect(await branchExists(squashed.branch)).toBe(false);
   });
 
+  test("a merged manager's worktree goes, but its branch stays while a stored child builds on it", async () => {
+    const manager = await instanceIn();
+    const { instance: child } = await h.kernel.spawn({ role: "manager", parentId: manager.id, workDir: manager.worktree });
+    expect(((await api.status(child.id)) as GitInstanceState).base).toBe(manager.branch);
+    await h.kernel.send(child.id, "/exit");
+    await eventually(async () => (await h.kernel.get(child.id)).status === "exited" || undefined, 10_000, "the child to exit");
+    // The manager's branch has nothing main lacks (it is main's commit): merged and clean.
+    await h.kernel.terminate(manager.id);
+    expect(existsSync(manager.worktree)).toBe(false);
+    expect(await branchExists(manager.branch)).toBe(true);
+    await h.kernel.terminate(child.id);
+  });
+
   test("with force a dirty worktree goes only after its work is saved on refs/tmux-claude/stash/<id>; its unmerged branch stays", async () => {
     const forced = await instanceIn();
     const committed = await commitFile(forced.worktree, "committed.txt", "committed\n");
