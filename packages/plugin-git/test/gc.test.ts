@@ -193,6 +193,21 @@ describe("tmux-claude git gc policy", () => {
     expect((await kept()).map((k) => k.id)).not.toContain(gone.id);
   });
 
+  test("a kept worktree whose repository was deleted is reported and kept; GC of the others goes on", async () => {
+    const other = await makeRepo(path.join(h.dir, "other-repo"), { "o.txt": "o\n" });
+    const { instance } = await h.kernel.spawn({ role: "executive", workDir: other });
+    const state = (await api.status(instance.id)) as GitInstanceState;
+    await commitFiles(state.worktree, { "p.txt": "p\n" }, "unmerged");
+    await h.kernel.terminate(instance.id);
+    const orphan = await orphanWorktree("orphan-beside-broken");
+    await rm(other, { recursive: true, force: true });
+    const report = await api.gc({ diskBudgetMb: 0.001 });
+    expect(report.decisions.find((d) => d.id === instance.id)).toMatchObject({ action: "keep", reason: expect.stringMatching(/^could not be inspected, kept: /u), error: expect.any(String) });
+    expect(existsSync(state.worktree)).toBe(true);
+    expect(report.decisions.find((d) => d.id === "orphan-beside-broken")).toMatchObject({ action: "remove" });
+    expect(existsSync(orphan.worktree)).toBe(false);
+  });
+
   test("over a disk budget, stale worktrees go largest first until the rest fits; active ones count but stay", async () => {
     const sizes = { small: 1, large: 3, medium: 2 } as const;
     const made: Record<string, { id: string; worktree: string; branch: string }> = {};

@@ -46,14 +46,21 @@ export class WorktreeCollector {
     if (policy.ids?.length) candidates = candidates.filter((c) => policy.ids!.includes(c.id));
     const known = new Map<GcDecision, CandidateFacts>();
     const decisions: GcDecision[] = [];
+    const byDecision = new Map<GcDecision, GcCandidate>();
     for (const candidate of candidates) {
-      const facts = await this.inspect(candidate);
-      const decision = decide(candidate, facts, policy, "gc", now);
-      known.set(decision, facts);
+      let decision: GcDecision;
+      try {
+        const facts = await this.inspect(candidate);
+        decision = decide(candidate, facts, policy, "gc", now);
+        known.set(decision, facts);
+      } catch (error) {
+        // One broken worktree (its repository moved, its .git file damaged) must not stop GC of the others; it is kept.
+        decision = uninspectable(candidate, error);
+      }
       decisions.push(decision);
+      byDecision.set(decision, candidate);
     }
     const { totalBytes, remainingBytes } = applyDiskBudget(decisions, known, policy);
-    const byDecision = new Map(decisions.map((d, i) => [d, candidates[i]!]));
     for (const decision of decisions) {
       if (decision.action !== "remove") continue;
       await this.carryOut(byDecision.get(decision)!, decision, policy);
@@ -159,4 +166,23 @@ export class WorktreeCollector {
     }
     await runGit(candidate.gitDir, ["update-ref", "-d", ref, current.stdout.trim()]);
   }
+}
+
+function uninspectable(candidate: GcCandidate, error: unknown): GcDecision {
+  const reason = error instanceof Error ? error.message : String(error);
+  return {
+    id: candidate.id,
+    origin: candidate.origin,
+    status: candidate.status,
+    worktree: candidate.worktree,
+    branch: candidate.branch,
+    base: candidate.base,
+    sizeBytes: 0,
+    dirty: [],
+    merged: false,
+    action: "keep",
+    reason: `could not be inspected, kept: ${reason}`,
+    deleteBranch: false,
+    error: reason,
+  };
 }

@@ -125,7 +125,8 @@ export function applyDiskBudget(decisions: GcDecision[], known: Map<GcDecision, 
   if (policy.diskBudgetMb === undefined) return { totalBytes, remainingBytes };
   const budget = policy.diskBudgetMb * 1024 * 1024;
   const stale = decisions
-    .filter((d) => d.action === "keep" && (d.status === "exited" || d.status === "gone"))
+    // Only what was inspected: a worktree GC could not look into is never removed.
+    .filter((d) => known.has(d) && d.action === "keep" && (d.status === "exited" || d.status === "gone"))
     .filter((d) => policy.force || (d.dirty.length === 0 && known.get(d)?.headReachable !== false))
     .sort((a, b) => b.sizeBytes - a.sizeBytes);
   for (const d of stale) {
