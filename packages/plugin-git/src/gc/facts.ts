@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { lstat, opendir } from "node:fs/promises";
+import { lstat, readdir } from "node:fs/promises";
 import path from "node:path";
 import { dirtyPaths, resolveCommit } from "../git/repo.js";
 import { gitValue, runGit } from "../git/run.js";
@@ -59,23 +59,19 @@ export async function commonGitDir(worktreeOrRepo: string): Promise<string> {
 /** Disk use of a directory tree, walked without following symlinks (no `du`: not everywhere, and a shell-out). */
 export async function directorySize(root: string): Promise<number> {
   let total = 0;
-  const pending = [root];
-  while (pending.length) {
-    const dir = pending.pop()!;
-    let handle;
-    try {
-      handle = await opendir(dir);
-    } catch {
-      continue; // Vanished or unreadable while walking: it takes no space we could free.
-    }
-    for await (const entry of handle) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) pending.push(full);
-      else {
-        const stats = await lstat(full).catch(() => undefined);
-        if (stats) total += stats.blocks ? stats.blocks * 512 : stats.size;
-      }
-    }
+  let level = [root];
+  // Breadth first, a directory level at a time: the stats of one level run together instead of one after another.
+  while (level.length) {
+    const listed = await Promise.all(level.map((dir) => readdir(dir, { withFileTypes: true }).catch(() => [])));
+    const next: string[] = [];
+    const files: string[] = [];
+    listed.forEach((entries, i) => {
+      for (const entry of entries) (entry.isDirectory() ? next : files).push(path.join(level[i]!, entry.name));
+    });
+    // Vanished while walking: it takes no space we could free.
+    const sizes = await Promise.all(files.map((file) => lstat(file).then((s) => (s.blocks ? s.blocks * 512 : s.size), () => 0)));
+    for (const size of sizes) total += size;
+    level = next;
   }
   return total;
 }
