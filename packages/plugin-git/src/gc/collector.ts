@@ -6,7 +6,7 @@ import { runGit } from "../git/run.js";
 import type { GitInstanceState } from "../types.js";
 import { findCandidates, gitDirOf, KeptLedger, ownWorktree, type GcCandidate } from "./candidates.js";
 import { isMergedInto, worktreeFacts } from "./facts.js";
-import { applyDiskBudget, decide, type CandidateFacts, type GcDecision, type GcPolicy } from "./plan.js";
+import { applyDiskBudget, decide, keptDecision, type CandidateFacts, type GcDecision, type GcPolicy } from "./plan.js";
 import { recoverCommand, saveWork, stashRefFor } from "./stash.js";
 
 export interface GcReport {
@@ -186,19 +186,5 @@ export class WorktreeCollector {
 
 function uninspectable(candidate: GcCandidate, error: unknown): GcDecision {
   const reason = error instanceof Error ? error.message : String(error);
-  return {
-    id: candidate.id,
-    origin: candidate.origin,
-    status: candidate.status,
-    worktree: candidate.worktree,
-    branch: candidate.branch,
-    base: candidate.base,
-    sizeBytes: 0,
-    dirty: [],
-    merged: false,
-    action: "keep",
-    reason: `could not be inspected, kept: ${reason}`,
-    deleteBranch: false,
-    error: reason,
-  };
+  return { ...keptDecision(candidate, `could not be inspected, kept: ${reason}`), error: reason };
 }

@@ -38,6 +38,12 @@ export interface GcDecision {
   error?: string;
 }
 
+/** A candidate kept for `reason`: where every decision starts, and the whole of one GC could not inspect. */
+export function keptDecision(candidate: GcCandidate, reason: string, known: Pick<GcDecision, "sizeBytes" | "dirty" | "merged"> = { sizeBytes: 0, dirty: [], merged: false }): GcDecision {
+  const { id, origin, status, worktree, branch, base } = candidate;
+  return { id, origin, status, worktree, branch, base, ...known, action: "keep", reason, deleteBranch: false };
+}
+
 /** What GC knows about a candidate before deciding. */
 export interface CandidateFacts {
   readonly facts: WorktreeFacts;
@@ -57,20 +63,7 @@ const DAY_MS = 86_400_000;
  */
 export function decide(candidate: GcCandidate, known: CandidateFacts, policy: GcPolicy, context: "terminate" | "gc", now: number): GcDecision {
   const { facts, merged } = known;
-  const decision: GcDecision = {
-    id: candidate.id,
-    origin: candidate.origin,
-    status: candidate.status,
-    worktree: candidate.worktree,
-    branch: candidate.branch,
-    base: candidate.base,
-    sizeBytes: facts.sizeBytes,
-    dirty: facts.dirty,
-    merged,
-    action: "keep",
-    reason: "",
-    deleteBranch: false,
-  };
+  const decision = keptDecision(candidate, "", { sizeBytes: facts.sizeBytes, dirty: facts.dirty, merged });
   const keep = (reason: string) => Object.assign(decision, { action: "keep", reason });
   if (context === "gc" && candidate.status !== "exited" && candidate.status !== "gone") return keep(`in use: its instance is ${candidate.status}`);
 
