@@ -1,8 +1,10 @@
 import { existsSync } from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
 import path from "node:path";
+import { mergeTree } from "../forecast/merge-tree.js";
 import { dirtyPaths, resolveCommit } from "../git/repo.js";
-import { gitValue, runGit } from "../git/run.js";
+import { isAncestor } from "../merge/commits.js";
+import { gitValue } from "../git/run.js";
 
 /** What GC needs to know about one worktree before it may remove anything. */
 export interface WorktreeFacts {
@@ -43,12 +45,9 @@ export async function isMergedInto(gitDir: string, branch: string, base: string)
   const branchCommit = await resolveCommit(gitDir, branch);
   const baseCommit = await resolveCommit(gitDir, base);
   if (!branchCommit || !baseCommit) return false;
-  const ancestor = await runGit(gitDir, ["merge-base", "--is-ancestor", branchCommit, baseCommit], { ok: [0, 1] });
-  if (ancestor.code === 0) return true;
-  const merged = await runGit(gitDir, ["merge-tree", "--write-tree", "--no-messages", baseCommit, branchCommit], { ok: [0, 1] });
-  if (merged.code !== 0) return false;
-  const mergedTree = merged.stdout.split("\n")[0]!.trim();
-  return mergedTree === (await gitValue(gitDir, ["rev-parse", `${baseCommit}^{tree}`]));
+  if (await isAncestor(gitDir, branchCommit, baseCommit)) return true;
+  const merged = await mergeTree(gitDir, baseCommit, branchCommit, { hunks: false });
+  return merged.clean && merged.tree === (await gitValue(gitDir, ["rev-parse", `${baseCommit}^{tree}`]));
 }
 
 /** The repository's common git directory (`.git` of the main worktree), where worktree commands can run from anywhere. */
