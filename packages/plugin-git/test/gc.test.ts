@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -206,6 +207,30 @@ describe("tmux-claude git gc policy", () => {
     expect(existsSync(state.worktree)).toBe(true);
     expect(report.decisions.find((d) => d.id === "orphan-beside-broken")).toMatchObject({ action: "remove" });
     expect(existsSync(orphan.worktree)).toBe(false);
+  });
+
+  test("older than N days: an exited instance's clean worktree untouched that long goes, a recent one stays", async () => {
+    const old = await instanceIn();
+    const recent = await instanceIn();
+    const longAgo = new Date(Date.now() - 30 * 86_400_000);
+    await writeFile(path.join(old.worktree, "old.txt"), "old\n");
+    await git(old.worktree, "add", "old.txt");
+    // git's own dates, set through its environment (the plugin's runner keeps GIT_* out of git on purpose).
+    execFileSync("git", ["commit", "-q", "-m", "old work"], { cwd: old.worktree, env: { ...process.env, GIT_COMMITTER_DATE: longAgo.toISOString(), GIT_AUTHOR_DATE: longAgo.toISOString() } });
+    await utimes(old.worktree, longAgo, longAgo);
+    await commitFiles(recent.worktree, { "recent.txt": "recent\n" }, "recent work");
+    for (const { id } of [old, recent]) {
+      await h.kernel.send(id, "/exit");
+      await eventually(async () => (await h.kernel.get(id)).status === "exited" || undefined, 10_000, "the instance to exit");
+    }
+    const report = await api.gc({ olderThanDays: 7, ids: [old.id, recent.id] });
+    expect(report.decisions.map((d) => [d.id, d.action, d.reason])).toEqual([
+      [old.id, "remove", "untouched for more than 7 day(s)"],
+      [recent.id, "keep", "not merged into main; its instance exited (restart reuses the worktree)"],
+    ]);
+    expect(existsSync(old.worktree)).toBe(false);
+    expect(await git(repo, "show", `${old.branch}:old.txt`)).toBe("old");
+    for (const { id } of [old, recent]) await h.kernel.terminate(id);
   });
 
   test("over a disk budget, stale worktrees go largest first until the rest fits; active ones count but stay", async () => {
