@@ -86,7 +86,7 @@ export class WorktreeCollector {
       createdAt: state.createdAt,
     };
     const policy: GcPolicy = { force };
-    const known = await this.inspect(candidate);
+    const known = await this.inspect(candidate, false);
     const decision = decide(candidate, known, policy, "terminate", Date.now());
     if (decision.action === "remove") await this.carryOut(candidate, decision, known, policy);
     if (decision.action === "keep") {
@@ -101,8 +101,8 @@ export class WorktreeCollector {
     return decision;
   }
 
-  private async inspect(candidate: GcCandidate): Promise<CandidateFacts> {
-    const facts = await worktreeFacts(candidate.worktree);
+  private async inspect(candidate: GcCandidate, measure = true): Promise<CandidateFacts> {
+    const facts = await worktreeFacts(candidate.worktree, measure);
     const merged = candidate.branch && candidate.base ? await isMergedInto(candidate.gitDir, candidate.branch, candidate.base).catch(() => false) : false;
     const headReachable = facts.head ? await this.reachable(candidate.gitDir, facts.head) : true;
     return { facts, merged, headReachable, branchInUse: candidate.branch ? await this.branchInUse(candidate) : null };

@@ -20,7 +20,8 @@ export interface WorktreeFacts {
   readonly lastActivityMs: number;
 }
 
-export async function worktreeFacts(worktree: string): Promise<WorktreeFacts> {
+/** `measure: false` skips the size walk (0): terminate decides without it, and a tree with dependencies installed is large. */
+export async function worktreeFacts(worktree: string, measure = true): Promise<WorktreeFacts> {
   if (!existsSync(worktree)) return { exists: false, dirty: [], head: null, sizeBytes: 0, lastActivityMs: 0 };
   const dirty = await dirtyPaths(worktree);
   const head = (await resolveCommit(worktree, "HEAD")) ?? null;
@@ -30,7 +31,7 @@ export async function worktreeFacts(worktree: string): Promise<WorktreeFacts> {
     exists: true,
     dirty,
     head,
-    sizeBytes: await directorySize(worktree),
+    sizeBytes: measure ? await directorySize(worktree) : 0,
     lastActivityMs: Math.max(committedAt, changedAt),
   };
 }
