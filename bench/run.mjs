@@ -20,6 +20,7 @@ const SCENARIOS = {
   mcp: () => import("./scenarios/mcp.mjs").then((m) => m.mcp),
   claude: () => import("./scenarios/claude.mjs").then((m) => m.claude),
   "git-worktree": () => import("./scenarios/git-worktree.mjs").then((m) => m.gitWorktree),
+  "merge-tree": () => import("./scenarios/merge-tree.mjs").then((m) => m.mergeTreeBench),
 };
 
 const { values } = parseArgs({

@@ -4,6 +4,7 @@
 import { ErrorCodes, TmuxClaudeError } from "@tmux-claude/core";
 import { z } from "zod";
 import { GitErrorCodes } from "./errors.js";
+import { resolverOptionsSchema } from "./resolve/options.js";
 
 export const isolationSchema = z.enum(["worktree", "shared", "none"]);
 
@@ -64,20 +65,64 @@ const autoCommitOptions = {
 
 // ---------------------------------------------------------------- forecast (forecast/)
 
+const forecastOptionsSchema = z
+  .object({
+    /** Forecast conflicts continuously (on turn ends, auto-commits and commits seen on the branches). */
+    enabled: z.boolean().default(true),
+    /** Wait until a branch has been quiet this long before forecasting it: a burst of commits costs one forecast. */
+    debounceMs: z.number().int().min(0).max(600_000).default(500),
+    /** Tell the parent (a queued message) when two of its children start to conflict; the conflictForecast event fires either way. */
+    notifyParent: z.boolean().default(true),
+  })
+  .strict();
+
 // ---------------------------------------------------------------- merge (merge/)
+
+export const mergeStrategySchema = z.enum(["merge", "squash", "rebase"]);
+export const mergeResolveSchema = z.enum(["none", "ai"]);
+/** A command as one string (split on blanks and quotes, never given to a shell) or as argv. */
+export const commandSchema = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+
+/** Defaults of `merge(id, {...})`; a request's own values win. */
+export const mergeOptionsSchema = z
+  .object({
+    /** "merge": a merge commit; "squash": one commit; "rebase": the branch's commits replayed onto the target. */
+    strategy: mergeStrategySchema.default("merge"),
+    /** "ai": a conflict goes to a resolver instance (see the resolver options). */
+    resolve: mergeResolveSchema.default("none"),
+    /** Run on the merged result in a scratch worktree before the target moves (`"npm test"`). */
+    verify: commandSchema.optional(),
+    verifyTimeoutMs: z.number().int().positive().default(600_000),
+    /** How long a merge waits for the merge ahead of it on the same target (another process's). */
+    lockTimeoutMs: z.number().int().positive().default(1_800_000),
+  })
+  .strict();
 
 // ---------------------------------------------------------------- resolver (resolve/)
 
 // ---------------------------------------------------------------- gc (gc/)
 
+/** What terminate does with an instance's worktree, and the defaults of `tmux-claude git gc`. */
+export const gcOptionsSchema = z
+  .object({
+    /** `remove-merged`: at terminate a merged, clean worktree goes (with its branch); `keep`: terminate leaves every worktree to `git gc`. */
+    onTerminate: z.enum(["remove-merged", "keep"]).default("remove-merged"),
+    /** `git gc` also removes stale, clean worktrees untouched for this many days (their unmerged branches stay). */
+    olderThanDays: z.number().positive().optional(),
+    /** `git gc` removes stale worktrees, largest first, until all of the plugin's worktrees use at most this many MB. */
+    diskBudgetMb: z.number().positive().optional(),
+  })
+  .strict();
+
 export const gitOptionsSchema = z
   .object({
     ...isolationOptions,
     ...autoCommitOptions,
-    // forecast: forecastOptionsSchema.default({}),
-    // merge: mergeOptionsSchema.default({}),
-    // resolver: resolverOptionsSchema.default({}),
-    // gc: gcOptionsSchema.default({}),
+    forecast: forecastOptionsSchema.prefault({}),
+    merge: mergeOptionsSchema.default({ strategy: "merge", resolve: "none", verifyTimeoutMs: 600_000, lockTimeoutMs: 1_800_000 }),
+    /** Who resolves conflicts for `resolve: "ai"`: `{ agent, role, timeoutMs, verifyTimeoutMs, prompt }` (resolve/options.ts). */
+    resolver: resolverOptionsSchema,
+    gc: gcOptionsSchema.default({ onTerminate: "remove-merged" }),
   })
   .strict();
 

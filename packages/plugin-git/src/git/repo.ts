@@ -108,9 +108,12 @@ export async function isValidBranchName(repo: string, name: string): Promise<boo
   return (await runGit(repo, ["check-ref-format", "--branch", name], { ok: [0, 1, 128] })).code === 0;
 }
 
-/** The paths `git status` reports as changed or untracked in a checkout (empty: clean). */
-export async function dirtyPaths(checkout: string): Promise<string[]> {
-  const out = (await runGit(checkout, ["status", "--porcelain=v1", "-z", "--untracked-files=all"])).stdout;
+/**
+ * The paths `git status` reports as changed or untracked in a checkout (empty: clean).
+ * `untracked: "no"` leaves untracked files out (merge: they block only where the merge adds a file).
+ */
+export async function dirtyPaths(checkout: string, untracked: "all" | "no" = "all"): Promise<string[]> {
+  const out = (await runGit(checkout, ["status", "--porcelain=v1", "-z", `--untracked-files=${untracked}`])).stdout;
   const paths: string[] = [];
   const entries = out.split("\0");
   for (let i = 0; i < entries.length; i++) {
