@@ -11,8 +11,9 @@ import { gitValue, runGit } from "../src/git/run.js";
 import { appendResolution, readResolutions, resolutionLogPath, resolutionStats, type ResolutionRecord } from "../src/resolve/log.js";
 import { conflictViews } from "../src/resolve/prompt.js";
 import { leftoverMarkers } from "../src/resolve/resolver.js";
-import { commitFiles, makeRepo } from "./helpers.js";
-import { openConflictedMerge, removeScratch } from "../src/resolve/scratch.js";
+import { execFile } from "node:child_process";
+import { commitFiles, makeRepo, worktreePaths } from "./helpers.js";
+import { openConflictedMerge, removeScratch, sweepStaleScratch } from "../src/resolve/scratch.js";
 
 let dir: string;
 let repo: string;
@@ -74,6 +75,25 @@ describe("the scratch merge", () => {
       message: expect.stringContaining('The source "no-such-branch" is not a branch or commit'),
     });
     expect(await readdir(root)).toEqual([]);
+  });
+});
+
+describe("after a kill", () => {
+  test("a dead process's scratch worktree is swept with the repository's record of it; a live one stays", async () => {
+    const live = await openConflictedMerge(repo, root, "main", "side");
+    // A process that has exited: its pid names the scratch worktree it would have left, as openConflictedMerge names them.
+    const child = execFile(process.execPath, ["-e", ""]);
+    await new Promise((resolve) => child.on("exit", resolve));
+    const stale = path.join(root, `resolve-${child.pid}-killed-abcdef`);
+    await runGit(repo, ["worktree", "add", "--quiet", "--detach", stale, "main"]);
+    await runGit(stale, ["merge", "--no-commit", "--no-ff", "side"], { ok: [1] });
+    try {
+      expect(await sweepStaleScratch(root)).toEqual([stale]);
+      expect(await readdir(root)).toEqual([path.basename(live.dir)]);
+      expect(await worktreePaths(repo)).toEqual([repo, live.dir]);
+    } finally {
+      await removeScratch(repo, live.dir);
+    }
   });
 });
 
