@@ -48,10 +48,11 @@ describe("merge queue", () => {
       done = true;
       return outcome;
     });
-    // It has queued and is waiting on the lock: the target does not move while another merger holds it.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Once it has queued it waits on the lock: the target does not move while another merger holds it.
+    const before = await fx.head();
+    while ((await fx.queue.list()).length === 0) await new Promise((resolve) => setImmediate(resolve));
     expect(done).toBe(false);
-    expect((await fx.queue.list()).length).toBe(1);
+    expect(await fx.head()).toBe(before);
     await held.release();
     expect((await running).status).toBe("merged");
   });
