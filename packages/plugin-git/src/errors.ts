@@ -43,4 +43,9 @@ export const GitErrorCodes = defineErrorCodes("git", {
   SPAWN_OPTIONS_INVALID: { code: "TC_GIT_SPAWN_OPTIONS_INVALID", kind: "usage" },
   /** A restart found the instance's branch gone: its worktree cannot be rebuilt. */
   BRANCH_MISSING: { code: "TC_GIT_BRANCH_MISSING", kind: "failure" },
+  /** A conflict resolution asked for with arguments that cannot work (no conflict, unknown branch). */
+  RESOLVE_INVALID: { code: "TC_GIT_RESOLVE_INVALID", kind: "usage" },
+  // --- gc
+  /** A terminate's `plugins.git` options are not ones git takes (`--plugin git.force=true` is). */
+  TERMINATE_OPTIONS_INVALID: { code: "TC_GIT_TERMINATE_OPTIONS_INVALID", kind: "usage" },
 });

@@ -4,6 +4,7 @@
 import { ErrorCodes, TmuxClaudeError } from "@tmux-claude/core";
 import { z } from "zod";
 import { GitErrorCodes } from "./errors.js";
+import { resolverOptionsSchema } from "./resolve/options.js";
 
 export const isolationSchema = z.enum(["worktree", "shared", "none"]);
 
@@ -86,14 +87,27 @@ export const mergeOptionsSchema = z
 
 // ---------------------------------------------------------------- gc (gc/)
 
+/** What terminate does with an instance's worktree, and the defaults of `tmux-claude git gc`. */
+export const gcOptionsSchema = z
+  .object({
+    /** `remove-merged`: at terminate a merged, clean worktree goes (with its branch); `keep`: terminate leaves every worktree to `git gc`. */
+    onTerminate: z.enum(["remove-merged", "keep"]).default("remove-merged"),
+    /** `git gc` also removes stale, clean worktrees untouched for this many days (their unmerged branches stay). */
+    olderThanDays: z.number().positive().optional(),
+    /** `git gc` removes stale worktrees, largest first, until all of the plugin's worktrees use at most this many MB. */
+    diskBudgetMb: z.number().positive().optional(),
+  })
+  .strict();
+
 export const gitOptionsSchema = z
   .object({
     ...isolationOptions,
     ...autoCommitOptions,
     // forecast: forecastOptionsSchema.default({}),
     merge: mergeOptionsSchema.default({ strategy: "merge", resolve: "none", verifyTimeoutMs: 600_000, lockTimeoutMs: 1_800_000 }),
-    // resolver: resolverOptionsSchema.default({}),
-    // gc: gcOptionsSchema.default({}),
+    /** Who resolves conflicts for `resolve: "ai"`: `{ agent, role, timeoutMs, verifyTimeoutMs, prompt }` (resolve/options.ts). */
+    resolver: resolverOptionsSchema,
+    gc: gcOptionsSchema.default({ onTerminate: "remove-merged" }),
   })
   .strict();
 

@@ -6,11 +6,15 @@ import { installAutoCommit } from "./commit/auto-commit.js";
 import { parseGitOptions, type GitUserOptions } from "./options.js";
 import { BranchSignal, type BranchListener, type GitRuntime } from "./runtime.js";
 import { installBranchColumn } from "./surfaces/branch-column.js";
+import { installGitCommands } from "./surfaces/commands.js";
+import { installStatusAndDiff } from "./surfaces/tools.js";
+import { installGc, type GcPart, type GcPolicy, type GcReport } from "./gc/index.js";
 import type { GitInstanceState } from "./types.js";
 import { installIsolation, type IsolationPart } from "./worktree/isolation.js";
 import { installMerge, type MergeCall, type MergeCaller, type MergePart } from "./merge/part.js";
 import type { MergeOutcome } from "./merge/engine.js";
 import type { QueuedEntry } from "./merge/queue.js";
+import { installResolve, mergeResolver, resolverRoles, type ResolutionStats, type ResolvePart } from "./resolve/index.js";
 
 /** What other plugins get through `ctx.plugin("git")`. */
 export interface GitApi {
@@ -22,6 +26,10 @@ export interface GitApi {
   merge(id: string, call?: MergeCall, caller?: MergeCaller): Promise<MergeOutcome>;
   /** The merge queues: waiting requests and uncollected results. */
   mergeQueue(): Promise<QueuedEntry[]>;
+  /** AI conflict resolutions so far: attempts, accepted, rejected, acceptance rate, rejections by reason. */
+  stats(): Promise<ResolutionStats>;
+  /** Apply a GC policy to the plugin's worktrees (`tmux-claude git gc`); unset criteria come from the `gc` options. */
+  gc(policy?: GcPolicy): Promise<GcReport>;
 }
 
 /** The parts, once applied. */
@@ -29,6 +37,8 @@ interface Parts {
   readonly runtime: GitRuntime;
   readonly isolation: IsolationPart;
   readonly merge: MergePart;
+  readonly resolve: ResolvePart;
+  readonly gc: GcPart;
 }
 
 export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
@@ -43,23 +53,31 @@ export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
     onBranchChanged: (listener) => applied().runtime.branchChanged.on(listener),
     merge: (id, call, caller) => applied().merge.merge(id, call, caller),
     mergeQueue: () => applied().merge.queue(),
+    stats: () => applied().resolve.stats(),
+    gc: (policy) => applied().gc.collect(policy),
   };
   return {
     name: "git",
     kernel: "^0.1.0",
     api,
+    // The resolver's role, so resolve: "ai" works without the user adding it to roles.
+    defaultRoles: resolverRoles(options.resolver),
     apply(ctx) {
       const runtime: GitRuntime = {
         ctx,
         options,
         branchChanged: new BranchSignal(ctx),
         state: (id) => ctx.state<GitInstanceState>(id).get(),
+        commands: installGitCommands(ctx),
       };
       const isolation = installIsolation(runtime);
       installAutoCommit(runtime);
       installBranchColumn(ctx);
-      const merge = installMerge(runtime);
-      parts = { runtime, isolation, merge };
+      const resolve = installResolve(ctx, options.resolver, runtime.commands);
+      const merge = installMerge(runtime, { resolve: mergeResolver(resolve) });
+      const gc = installGc(runtime, { worktreeDir: isolation.worktreeDir });
+      installStatusAndDiff(runtime, { mergeQueue: () => merge.queue() });
+      parts = { runtime, isolation, merge, resolve, gc };
     },
   };
 }

@@ -2,6 +2,7 @@
 // options, and the signals one part raises for another.
 import type { PluginContext } from "@tmux-claude/core";
 import type { GitOptions } from "./options.js";
+import type { GitCommands } from "./surfaces/commands.js";
 import type { GitInstanceState } from "./types.js";
 
 /** An instance's branch got new commits, or the instance got its branch (spawn). */
@@ -49,6 +50,8 @@ export interface GitRuntime {
   readonly ctx: PluginContext;
   readonly options: GitOptions;
   readonly branchChanged: BranchSignal;
+  /** `tmux-claude git <sub>`: each part registers its subcommands here (see surfaces/commands.ts). */
+  readonly commands: GitCommands;
   /** The git plugin's state on an instance (undefined: it has none: no repository, isolation "none"). */
   state(id: string): Promise<GitInstanceState | undefined>;
 }

@@ -26,8 +26,13 @@ export function assertGitVersion(): Promise<string> {
   return versionCheck;
 }
 
-async function checkGitVersion(): Promise<string> {
-  const printed = await gitValue(process.cwd(), ["--version"]);
+/** Ask the git on PATH for its version (uncached; see assertGitVersion). */
+export async function checkGitVersion(): Promise<string> {
+  return parseGitVersion(await gitValue(process.cwd(), ["--version"]));
+}
+
+/** `git version 2.39.5` -> "2.39.5"; older than 2.38 (or unreadable) is TC_GIT_UNAVAILABLE. */
+export function parseGitVersion(printed: string): string {
   const match = /(\d+)\.(\d+)(?:\.(\d+))?/u.exec(printed);
   const [major, minor] = [Number(match?.[1] ?? 0), Number(match?.[2] ?? 0)];
   if (!match || major < MIN_GIT_VERSION[0] || (major === MIN_GIT_VERSION[0] && minor < MIN_GIT_VERSION[1])) {

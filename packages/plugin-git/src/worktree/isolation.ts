@@ -15,6 +15,8 @@ import { copyIncluded } from "./include.js";
 import { addWorktreeForBranch, addWorktreeWithBranch, assertFreePath, assertNewBranch, isLiveWorktree, undoMade, type Made } from "./worktrees.js";
 
 export interface IsolationPart {
+  /** The directory every repository's worktrees live under (the `worktreeDir` option, from the state dir). */
+  worktreeDir(): string;
   /** Where worktrees of a repository live: `<worktreeDir>/<repo key>`. */
   worktreeRoot(checkout: Pick<CheckoutFacts, "commonDir" | "mainWorktree">): Promise<string>;
 }
@@ -34,9 +36,9 @@ export function installIsolation(runtime: GitRuntime): IsolationPart {
     return run;
   };
 
+  const worktreeDir = (): string => path.resolve(ctx.kernel.stateDir, options.worktreeDir ?? "worktrees");
   const worktreeRoot = async (checkout: Pick<CheckoutFacts, "commonDir" | "mainWorktree">): Promise<string> => {
-    const root = path.resolve(ctx.kernel.stateDir, options.worktreeDir ?? "worktrees");
-    return path.join(root, await repoKey(checkout));
+    return path.join(worktreeDir(), await repoKey(checkout));
   };
 
   const writeState = async (plan: SpawnPlan, state: GitInstanceState): Promise<void> => {
@@ -150,5 +152,5 @@ export function installIsolation(runtime: GitRuntime): IsolationPart {
     ctx.logger.info({ instance: failure.plan.id, worktree: making.worktree, branch: making.createdBranchAt ? making.branch : undefined }, "removed what a failed spawn made");
   });
 
-  return { worktreeRoot };
+  return { worktreeDir, worktreeRoot };
 }
