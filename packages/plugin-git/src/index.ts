@@ -1,5 +1,6 @@
 export { git, type GitApi } from "./plugin.js";
 export { gitOptionsSchema, spawnOptionsSchema, type GitOptions, type GitUserOptions, type GitSpawnOptions } from "./options.js";
+export type { GitInstanceState, Isolation, ConflictKind, ConflictFile, ConflictStage, ForecastFile, ForecastPair, InstanceForecast } from "./types.js";
 export type { BranchChange, BranchListener, GitRuntime } from "./runtime.js";
 export { runGit, gitValue, type GitResult, type RunOptions } from "./git/run.js";
 export {
@@ -46,7 +47,6 @@ export {
 export { statsSubcommand } from "./surfaces/stats-command.js";
 export { mergeTree, parseMergeTreeOutput, classifyConflicts, type MergeTreeResult, type MergeTreeOptions, type MergeMessage, type StageLine } from "./forecast/merge-tree.js";
 export { conflictHunks, hasConflictMarkers, markerRegions, type MarkerRegion } from "./forecast/conflict-markers.js";
-export type { ConflictFile, ConflictKind, ConflictStage, GitInstanceState, Isolation } from "./types.js";
 export { installMerge, mergeCallSchema, type MergeCall, type MergeCaller, type MergePart, type MergeDeps } from "./merge/part.js";
 export { mergeOne, mergeBatch, type MergeRequest, type MergeOutcome, type MergeStatus, type ConflictedMerge, type Resolution, type Resolver, type EngineEnv } from "./merge/engine.js";
 export { MergeQueue, type QueueOptions, type NewRequest, type QueuedEntry } from "./merge/queue.js";
@@ -55,3 +55,4 @@ export { moveTarget, repairTarget, refusal, type Journal, type MoveRequest, type
 export { lockTarget, mergeStateDir, type TargetLock } from "./merge/lock.js";
 export { verifyArgv, verifyCommit, type VerifyResult } from "./merge/verify.js";
 export { mergeOptionsSchema } from "./options.js";
+export { createConflictForecastHook, type ConflictForecastEvent, type ConflictForecastHook, type ForecastPart, type ForecastSide } from "./forecast/forecaster.js";

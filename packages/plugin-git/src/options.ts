@@ -61,6 +61,17 @@ const autoCommitOptions = {
 
 // ---------------------------------------------------------------- forecast (forecast/)
 
+const forecastOptionsSchema = z
+  .object({
+    /** Forecast conflicts continuously (on turn ends, auto-commits and commits seen on the branches). */
+    enabled: z.boolean().default(true),
+    /** Wait until a branch has been quiet this long before forecasting it: a burst of commits costs one forecast. */
+    debounceMs: z.number().int().min(0).max(600_000).default(500),
+    /** Tell the parent (a queued message) when two of its children start to conflict; the conflictForecast event fires either way. */
+    notifyParent: z.boolean().default(true),
+  })
+  .strict();
+
 // ---------------------------------------------------------------- merge (merge/)
 
 export const mergeStrategySchema = z.enum(["merge", "squash", "rebase"]);
@@ -103,7 +114,7 @@ export const gitOptionsSchema = z
   .object({
     ...isolationOptions,
     ...autoCommitOptions,
-    // forecast: forecastOptionsSchema.default({}),
+    forecast: forecastOptionsSchema.prefault({}),
     merge: mergeOptionsSchema.default({ strategy: "merge", resolve: "none", verifyTimeoutMs: 600_000, lockTimeoutMs: 1_800_000 }),
     /** Who resolves conflicts for `resolve: "ai"`: `{ agent, role, timeoutMs, verifyTimeoutMs, prompt }` (resolve/options.ts). */
     resolver: resolverOptionsSchema,

@@ -5,6 +5,7 @@ import type { Plugin } from "@tmux-claude/core";
 import { installAutoCommit } from "./commit/auto-commit.js";
 import { parseGitOptions, type GitUserOptions } from "./options.js";
 import { BranchSignal, type BranchListener, type GitRuntime } from "./runtime.js";
+import { createConflictForecastHook, installForecast, type ConflictForecastHook, type ForecastPart } from "./forecast/forecaster.js";
 import { installBranchColumn } from "./surfaces/branch-column.js";
 import { installGitCommands } from "./surfaces/commands.js";
 import { installStatusAndDiff } from "./surfaces/tools.js";
@@ -30,6 +31,10 @@ export interface GitApi {
   stats(): Promise<ResolutionStats>;
   /** Apply a GC policy to the plugin's worktrees (`tmux-claude git gc`); unset criteria come from the `gc` options. */
   gc(policy?: GcPolicy): Promise<GcReport>;
+  /** Conflict forecasts: compute one now, or read the last. */
+  readonly forecast: ForecastPart;
+  /** Hooks other plugins tap: `hooks.conflictForecast.tapPromise("mine", async (event) => ...)`. */
+  readonly hooks: { readonly conflictForecast: ConflictForecastHook };
 }
 
 /** The parts, once applied. */
@@ -39,11 +44,13 @@ interface Parts {
   readonly merge: MergePart;
   readonly resolve: ResolvePart;
   readonly gc: GcPart;
+  readonly forecast: ForecastPart;
 }
 
 export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
   const options = parseGitOptions(userOptions);
   let parts: Parts | undefined;
+  const hooks = Object.freeze({ conflictForecast: createConflictForecastHook() });
   const applied = (): Parts => {
     if (!parts) throw new Error('The git plugin is not applied yet: use its api from a hook (init or later), not while plugins are being applied.');
     return parts;
@@ -55,6 +62,8 @@ export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
     mergeQueue: () => applied().merge.queue(),
     stats: () => applied().resolve.stats(),
     gc: (policy) => applied().gc.collect(policy),
+    forecast: { check: (id) => applied().forecast.check(id), last: (id) => applied().forecast.last(id) },
+    hooks,
   };
   return {
     name: "git",
@@ -76,8 +85,9 @@ export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
       const resolve = installResolve(ctx, options.resolver, runtime.commands);
       const merge = installMerge(runtime, { resolve: mergeResolver(resolve) });
       const gc = installGc(runtime, { worktreeDir: isolation.worktreeDir });
-      installStatusAndDiff(runtime, {});
-      parts = { runtime, isolation, merge, resolve, gc };
+      installStatusAndDiff(runtime, { mergeQueue: () => merge.queue() });
+      const forecast = installForecast(runtime, hooks.conflictForecast);
+      parts = { runtime, isolation, merge, resolve, gc, forecast };
     },
   };
 }

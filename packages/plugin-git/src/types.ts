@@ -23,6 +23,33 @@ export interface GitInstanceState {
   readonly autoCommit?: boolean;
   /** The first line of the last message delivered to the instance: what its current turn is about (auto-commit messages). */
   readonly lastPrompt?: string;
+  /** The last conflict forecast of this instance's branch (forecast/): what `git_status` shows, and what is not announced again. */
+  readonly forecast?: InstanceForecast;
+}
+
+/** A conflicted path as a forecast names it. */
+export interface ForecastFile {
+  readonly path: string;
+  readonly kind: ConflictKind;
+}
+
+/** This branch against one other branch: conflicting files, empty when they merge cleanly. */
+export interface ForecastPair {
+  readonly branch: string;
+  /** The other branch's commit the forecast was made against. */
+  readonly commit: string;
+  readonly files: readonly ForecastFile[];
+}
+
+/** The last forecast of an instance's branch: against its target (`base`) and against each sibling it conflicts with. */
+export interface InstanceForecast {
+  /** ISO time it was computed. */
+  readonly at: string;
+  /** The instance's branch commit it was computed for. */
+  readonly commit: string;
+  readonly target: ForecastPair;
+  /** Only the siblings it conflicts with, by instance id. */
+  readonly siblings: Readonly<Record<string, ForecastPair>>;
 }
 
 /** How two sides of a merge disagree on one path, as `git merge-tree --write-tree` reports it. */

@@ -4,7 +4,7 @@ import path from "node:path";
 import { gitValue, runGit } from "../src/git/run.js";
 
 /** `git init` a repository at `dir` on branch `main`, with an identity and one commit holding `files`. */
-export async function makeRepo(dir: string, files: Record<string, string> = { "README.md": "hello\n" }): Promise<string> {
+export async function makeRepo(dir: string, files: Record<string, string | Buffer> = { "README.md": "hello\n" }): Promise<string> {
   await mkdir(dir, { recursive: true });
   await runGit(dir, ["init", "-q", "-b", "main"]);
   await runGit(dir, ["config", "user.name", "Test"]);
@@ -14,14 +14,14 @@ export async function makeRepo(dir: string, files: Record<string, string> = { "R
 }
 
 /** Write files (creating directories) and commit them. Returns the new commit. */
-export async function commitFiles(dir: string, files: Record<string, string>, message: string): Promise<string> {
+export async function commitFiles(dir: string, files: Record<string, string | Buffer>, message: string): Promise<string> {
   await writeFiles(dir, files);
   await runGit(dir, ["add", "-A"]);
   await runGit(dir, ["commit", "-q", "-m", message]);
   return gitValue(dir, ["rev-parse", "HEAD"]);
 }
 
-export async function writeFiles(dir: string, files: Record<string, string>): Promise<void> {
+export async function writeFiles(dir: string, files: Record<string, string | Buffer>): Promise<void> {
   for (const [name, text] of Object.entries(files)) {
     await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
     await writeFile(path.join(dir, name), text);
@@ -41,4 +41,36 @@ export async function worktreePaths(repo: string): Promise<string[]> {
     .split("\n")
     .filter((line) => line.startsWith("worktree "))
     .map((line) => line.slice("worktree ".length));
+}
+
+/** What a commit does to one path: new content, or null to delete it. */
+export type FileChanges = Record<string, string | Buffer | null>;
+
+/**
+ * Check out `branch` (created from `from` when given), apply `renames` (git mv)
+ * then `changes`, and commit it all; returns the new commit.
+ */
+export async function commitOn(
+  repo: string,
+  branch: string,
+  changes: FileChanges,
+  options: { from?: string; message?: string; renames?: Record<string, string> } = {},
+): Promise<string> {
+  await runGit(repo, options.from ? ["checkout", "-q", "-b", branch, options.from] : ["checkout", "-q", branch]);
+  for (const [from, to] of Object.entries(options.renames ?? {})) {
+    await mkdir(path.dirname(path.join(repo, to)), { recursive: true });
+    await runGit(repo, ["mv", "--", from, to]);
+  }
+  for (const [file, content] of Object.entries(changes)) {
+    if (content === null) await runGit(repo, ["rm", "-q", "-r", "--", file]);
+    else await writeFiles(repo, { [file]: content });
+  }
+  await runGit(repo, ["add", "-A"]);
+  await runGit(repo, ["commit", "-q", "--allow-empty", "-m", options.message ?? `change on ${branch}`]);
+  return gitValue(repo, ["rev-parse", "HEAD"]);
+}
+
+/** `n` numbered lines (`<prefix> 1` ...), each ending in a newline. */
+export function lines(prefix: string, n = 9): string {
+  return Array.from({ length: n }, (_, i) => `${prefix} ${i + 1}\n`).join("");
 }

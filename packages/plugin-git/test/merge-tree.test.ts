@@ -1,19 +1,21 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { gitValue, runGit } from "../src/git/run.js";
 import { mergeTree } from "../src/forecast/merge-tree.js";
 import { conflictHunks, hasConflictMarkers, markerRegions } from "../src/forecast/conflict-markers.js";
-import { commitOn, lines, makeRepo, removeRepo, type FileChanges } from "./support/repo.js";
+import { commitOn, lines, makeRepo, type FileChanges } from "./helpers.js";
 
 let repo: string | undefined;
 afterEach(async () => {
-  await removeRepo(repo);
+  if (repo) await rm(repo, { recursive: true, force: true });
   repo = undefined;
 });
 
 /** base on main, then `ours` and `theirs` branched from it; the checkout is left on main. */
-async function scenario(base: FileChanges, ours: FileChanges, theirs: FileChanges, renames: { ours?: Record<string, string>; theirs?: Record<string, string> } = {}) {
-  repo = await makeRepo("merge-tree");
-  await commitOn(repo, "main", base, { message: "base" });
+async function scenario(base: Record<string, string | Buffer>, ours: FileChanges, theirs: FileChanges, renames: { ours?: Record<string, string>; theirs?: Record<string, string> } = {}) {
+  repo = await makeRepo(await mkdtemp(path.join(os.tmpdir(), "tc-git-merge-tree-")), base);
   await commitOn(repo, "ours", ours, { from: "main", message: "ours side", renames: renames.ours });
   await commitOn(repo, "theirs", theirs, { from: "main", message: "theirs side", renames: renames.theirs });
   await runGit(repo, ["checkout", "-q", "main"]);
@@ -153,7 +155,7 @@ describe("mergeTree: more kinds, paths and guarantees", () => {
       code: "TC_GIT_COMMAND_FAILED",
       message: expect.stringMatching(/no-such-branch.*Check that "ours" and "no-such-branch" name commits/su),
     });
-    await expect(mergeTree(r, "--output=x", "ours")).rejects.toMatchObject({ code: "TC_GIT_REF_INVALID", message: expect.stringContaining('"--output=x" (ours)') });
+    await expect(mergeTree(r, "--output=x", "ours")).rejects.toMatchObject({ code: "TC_GIT_BAD_REF", message: expect.stringContaining('"--output=x" (ours)') });
   });
 });
 

@@ -6,7 +6,7 @@ import { TmuxClaudeError, isTmuxClaudeError } from "@tmux-claude/core";
 import { GitErrorCodes } from "../errors.js";
 import { runGit } from "../git/run.js";
 import type { ConflictFile, ConflictKind, ConflictStage } from "../types.js";
-import { conflictHunks } from "./conflict-markers.js";
+import { conflictHunks, markerRegions } from "./conflict-markers.js";
 
 export interface MergeTreeOptions {
   /** Read the conflicted text files from the written tree and cut their marker regions (default true). */
@@ -42,7 +42,7 @@ export async function mergeTree(repo: string, ours: string, theirs: string, opti
   for (const [side, ref] of [["ours", ours], ["theirs", theirs]] as const) {
     // A leading dash would be read as an option: refuse it rather than pass it through.
     if (!ref || ref.startsWith("-")) {
-      throw new TmuxClaudeError(GitErrorCodes.REF_INVALID, `mergeTree: "${ref}" (${side}) is not a commit name. Pass a branch name or commit id.`, { ref, side });
+      throw new TmuxClaudeError(GitErrorCodes.BAD_REF, `mergeTree: "${ref}" (${side}) is not a commit name. Pass a branch name or commit id.`, { ref, side });
     }
   }
   const output = await runMergeTree(repo, ours, theirs);
@@ -181,42 +181,36 @@ function kindOfStages(entry: { base?: ConflictStage; ours?: ConflictStage; their
   return "content";
 }
 
-const TEXT_KINDS: ReadonlySet<ConflictKind> = new Set(["content", "add/add", "rename/modify"]);
-
 /**
- * A content conflict at a path one side does not have came through a rename
- * (git follows it and conflicts at the new name): that is rename/modify. Text
- * conflicts get their hunks from the written tree.
+ * Text conflicts get their hunks from the written tree, where git left the
+ * markers. A content conflict whose markers name a path (`<<<<<<< ours:new.txt`)
+ * came through a rename: git labels a side with its path only when the two
+ * sides call the file differently. That is rename/modify.
  */
 async function describeTextConflicts(
   repo: string,
   ours: string,
   theirs: string,
   tree: string,
-  conflicts: ConflictFile[],
+  conflicts: readonly ConflictFile[],
   options: MergeTreeOptions,
 ): Promise<ConflictFile[]> {
-  const contentPaths = conflicts.filter((c) => c.kind === "content").map((c) => c.path);
-  let renamed = new Set<string>();
-  if (contentPaths.length) {
-    const [inOurs, inTheirs] = await Promise.all([existingPaths(repo, ours, contentPaths), existingPaths(repo, theirs, contentPaths)]);
-    renamed = new Set(contentPaths.filter((p) => !inOurs.has(p) || !inTheirs.has(p)));
-  }
-  const withKinds = conflicts.map((c) => (renamed.has(c.path) ? { ...c, kind: "rename/modify" as const } : c));
-  if (options.hunks === false) return withKinds;
-  return mapLimit(withKinds, 4, async (conflict) => {
-    if (!TEXT_KINDS.has(conflict.kind)) return conflict;
+  // One git process per text conflict, a few at a time: each costs a few ms, hundreds at once would stall the machine.
+  return mapLimit(conflicts, 4, async (conflict) => {
+    if (conflict.kind !== "content" && conflict.kind !== "add/add") return conflict;
     const text = (await runGit(repo, ["cat-file", "blob", `${tree}:${conflict.path}`])).stdout;
     // A NUL byte: not text, so no markers to show.
-    const hunks = text.includes("\0") ? undefined : conflictHunks(text, options.context ?? 3);
-    return hunks === undefined ? conflict : { ...conflict, hunks };
+    if (text.includes("\0")) return conflict;
+    const renamed = conflict.kind === "content" && markerLabels(text).some((label) => label.startsWith(`${ours}:`) || label.startsWith(`${theirs}:`));
+    const hunks = options.hunks === false ? undefined : conflictHunks(text, options.context ?? 3);
+    return { ...conflict, ...(renamed ? { kind: "rename/modify" as const } : {}), ...(hunks === undefined ? {} : { hunks }) };
   });
 }
 
-/** Which of `paths` exist in the tree of `commit` (literal paths: no glob magic). */
-async function existingPaths(repo: string, commit: string, paths: readonly string[]): Promise<Set<string>> {
-  const { stdout } = await runGit(repo, ["--literal-pathspecs", "ls-tree", "-r", "-z", "--name-only", commit, "--", ...paths]);
-  return new Set(stdout.split("\0").filter(Boolean));
+/** The labels after the open and close markers of every region (`ours`, `theirs:old.txt`). */
+function markerLabels(text: string): string[] {
+  const lines = text.split("\n");
+  return markerRegions(text).flatMap((r) => [lines[r.start - 1]!, lines[r.end - 1]!].map((line) => line.replace(/^[<>]+ ?/u, "")));
 }
 
 /** `Promise.all(items.map(fn))` with at most `limit` at a time: one git process per conflicted file, not hundreds at once. */

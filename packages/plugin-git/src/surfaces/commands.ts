@@ -22,7 +22,7 @@
  *     },
  *   };
  * }
- * // in plugin.ts apply(): commands.register(mergeSubcommand(mergePart));
+ * // in the part's install function: runtime.commands.register(mergeSubcommand(part));
  * ```
  *
  * - `options` is node's `util.parseArgs` option config; `--json` and `--help`
