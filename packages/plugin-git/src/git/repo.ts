@@ -113,7 +113,8 @@ export async function isValidBranchName(repo: string, name: string): Promise<boo
  * `untracked: "no"` leaves untracked files out (merge: they block only where the merge adds a file).
  */
 export async function dirtyPaths(checkout: string, untracked: "all" | "no" = "all"): Promise<string[]> {
-  const out = (await runGit(checkout, ["status", "--porcelain=v1", "-z", `--untracked-files=${untracked}`])).stdout;
+  // --no-optional-locks: a status asked in the background must not take index.lock (a kill would leave it behind).
+  const out = (await runGit(checkout, ["--no-optional-locks", "status", "--porcelain=v1", "-z", `--untracked-files=${untracked}`])).stdout;
   const paths: string[] = [];
   const entries = out.split("\0");
   for (let i = 0; i < entries.length; i++) {

@@ -109,6 +109,7 @@ export async function repairTarget(repo: string, stateDir: string, target: strin
   const text = await readFile(journalPath, "utf8").catch(() => undefined);
   if (text === undefined) return undefined;
   const journal = JSON.parse(text) as Journal;
+  await removeStaleRefLocks(repo, target);
   const now = await gitValue(repo, ["rev-parse", "--verify", "--quiet", `refs/heads/${target}`]).catch(() => "");
   const applied = now === journal.to;
   if (applied && journal.checkout) await finishCheckout(repo, journal);
@@ -146,6 +147,17 @@ async function finishCheckout(repo: string, journal: Journal): Promise<void> {
 async function removeStaleIndexLock(checkout: string): Promise<void> {
   const gitDir = await gitValue(checkout, ["rev-parse", "--path-format=absolute", "--git-dir"]);
   await unlink(join(gitDir, "index.lock")).catch(() => undefined);
+}
+
+/**
+ * Lock files a git killed inside `update-ref` left: with a journal present
+ * they can only be ours (the caller holds the target's merge lock), and
+ * until they go every later update of the branch fails.
+ */
+async function removeStaleRefLocks(repo: string, target: string): Promise<void> {
+  const common = await gitValue(repo, ["rev-parse", "--path-format=absolute", "--git-common-dir"]);
+  await unlink(join(common, "refs", "heads", `${target}.lock`)).catch(() => undefined);
+  await unlink(join(common, "packed-refs.lock")).catch(() => undefined);
 }
 
 function journalOf(stateDir: string, target: string): string {
