@@ -14,6 +14,7 @@ import { mergeCallSchema, type MergeCall, type MergeCaller, type MergePart } fro
 export { mergeCallSchema, type MergeCall, type MergeCaller, type MergePart } from "./call.js";
 import { refusal } from "./target.js";
 import { verifyArgv } from "./verify.js";
+import { scratchRoot } from "../resolve/scratch.js";
 import { mergeSubcommand, mergeTool, queueSubcommand } from "../surfaces/merge-command.js";
 
 export interface MergeDeps {
@@ -28,7 +29,7 @@ export function installMerge(runtime: GitRuntime, deps: MergeDeps = {}): MergePa
   const theQueue = () =>
     (queue ??= new MergeQueue({
       dir: join(ctx.kernel.stateDir, "git", "queue"),
-      scratchRoot: join(ctx.kernel.stateDir, "git", "scratch"),
+      scratchRoot: scratchRoot(ctx.kernel.stateDir),
       lockTimeoutMs: options.merge.lockTimeoutMs,
       ...(deps.resolve ? { resolve: deps.resolve } : {}),
     }));

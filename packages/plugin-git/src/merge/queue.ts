@@ -16,6 +16,7 @@ import { gitValue } from "../git/run.js";
 import { mergeBatch, mergeOne, type EngineEnv, type MergeOutcome, type MergeRequest } from "./engine.js";
 import { branchKey, lockTarget, mergeStateDir } from "./lock.js";
 import { repairTarget, writeAtomic } from "./target.js";
+import { removeAbandonedScratch } from "./verify.js";
 
 export interface QueueOptions {
   /** `<stateDir>/git/queue`. */
@@ -63,6 +64,7 @@ export class MergeQueue {
     try {
       const repaired = await repairTarget(repo, stateDir, target);
       if (repaired?.applied) await this.recordRepaired(dir, repaired.requestId, repaired.to);
+      await removeAbandonedScratch(repo, this.options.scratchRoot);
       const env: EngineEnv = { scratchRoot: this.options.scratchRoot, stateDir, ...(this.options.resolve ? { resolve: this.options.resolve } : {}) };
       for (;;) {
         if (until && (await readJson<MergeOutcome>(join(dir, "results", `${until}.json`)))) break;
