@@ -10,6 +10,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { git, type GitApi } from "../src/index.js";
 import { gitValue } from "../src/git/run.js";
+import { MergeQueue } from "../src/merge/queue.js";
 import { commitFiles, lines, makeRepo } from "./helpers.js";
 
 let h: Harness | undefined;
@@ -112,5 +113,22 @@ describe("merging instances", () => {
     expect(await gitValue(repo, ["rev-parse", `tc/${manager.id}`])).toBe(before);
     expect(await readFile(path.join(manager.workDir, "README.md"), "utf8")).toBe("manager's uncommitted edit\n");
     expect(await gitCommand(h, ["merge", s1.id, "--json"])).toBe(1);
+  });
+
+  it("a restarted serve kernel continues the merge queue a stopped one left", async () => {
+    const { h, repo, manager, specs } = await start();
+    const [s1] = specs;
+    await commitFiles(s1.workDir, { "a.txt": "a\n" }, "s1: a");
+    await h.kernel.close();
+    // What a kernel killed after queueing leaves: a request in <stateDir>/git/queue, nobody serving it.
+    const queue = new MergeQueue({ dir: path.join(h.stateDir, "git", "queue"), scratchRoot: path.join(h.stateDir, "git", "scratch"), lockTimeoutMs: 10_000 });
+    await queue.submit({ repo, source: `tc/${s1.id}`, target: `tc/${manager.id}`, strategy: "merge", resolve: "none", verifyTimeoutMs: 10_000, message: "queued before the restart", priority: 0, batch: false, instanceId: s1.id });
+    await h.startKernel();
+    expect((await queue.list()).map((entry) => entry.source)).toEqual([`tc/${s1.id}`]);
+    // Served: the request leaves the queue once its result is recorded (after the branch and the worktree moved).
+    await eventually(async () => ((await queue.list()).length === 0 ? true : undefined), 15_000, "the queued merge served by the restarted kernel");
+    expect(await gitValue(repo, ["log", "-1", "--format=%s", `tc/${manager.id}`])).toBe("queued before the restart");
+    expect(await readFile(path.join(manager.workDir, "a.txt"), "utf8")).toBe("a\n");
+    expect(await gitValue(manager.workDir, ["status", "--porcelain"])).toBe("");
   });
 });

@@ -30,7 +30,7 @@ export interface MergeCaller {
 
 export interface MergePart {
   merge(id: string, call?: MergeCall, caller?: MergeCaller): Promise<MergeOutcome>;
-  /** Every queued request, and the results not yet collected. */
+  /** Every request waiting in a merge queue, in serving order per target. */
   queue(): Promise<QueuedEntry[]>;
 }
 

@@ -10,7 +10,7 @@
 // serves every request ahead of its own, so a restarted kernel (or the next
 // CLI merge) continues where a killed one stopped.
 import { createHash, randomUUID } from "node:crypto";
-import { mkdir, readdir, readFile, unlink } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { gitValue } from "../git/run.js";
 import { mergeBatch, mergeOne, type EngineEnv, type MergeOutcome, type MergeRequest } from "./engine.js";
@@ -29,7 +29,7 @@ export interface QueueOptions {
 export type NewRequest = Omit<MergeRequest, "id" | "requestedAt">;
 
 export interface QueuedEntry extends MergeRequest {
-  /** The request already has its result, waiting to be collected by its requester. */
+  /** Its result is recorded but the request file is still there (a kill came between); the next drain drops it. */
   readonly done: boolean;
 }
 
@@ -65,10 +65,13 @@ export class MergeQueue {
       const repaired = await repairTarget(repo, stateDir, target);
       if (repaired?.applied) await this.recordRepaired(dir, repaired.requestId, repaired.to);
       await removeAbandonedScratch(repo, this.options.scratchRoot);
+      await dropUncollected(join(dir, "results"));
       const env: EngineEnv = { scratchRoot: this.options.scratchRoot, stateDir, ...(this.options.resolve ? { resolve: this.options.resolve } : {}) };
       for (;;) {
         if (until && (await readJson<MergeOutcome>(join(dir, "results", `${until}.json`)))) break;
-        const waiting = (await this.entries(dir)).filter((entry) => !entry.done);
+        const entries = await this.entries(dir);
+        for (const entry of entries.filter((e) => e.done)) await unlink(join(dir, "requests", `${entry.id}.json`)).catch(() => undefined);
+        const waiting = entries.filter((entry) => !entry.done);
         const head = waiting[0];
         if (!head) break;
         const group = head.batch ? waiting.filter((entry) => entry.batch) : [head];
@@ -85,7 +88,7 @@ export class MergeQueue {
     return outcome;
   }
 
-  /** Every queued request (and uncollected result) of every target, in serving order per target. */
+  /** Every queued request of every target, in serving order per target. */
   async list(): Promise<QueuedEntry[]> {
     const targets = await readdir(this.options.dir).catch(() => [] as string[]);
     const all: QueuedEntry[] = [];
@@ -132,6 +135,17 @@ export class MergeQueue {
     await mkdir(join(dir, "requests"), { recursive: true });
     await mkdir(join(dir, "results"), { recursive: true });
     return dir;
+  }
+}
+
+/** A day is long enough for any requester to collect its result; one that died never will. */
+const RESULT_KEEP_MS = 24 * 60 * 60 * 1000;
+
+async function dropUncollected(resultsDir: string): Promise<void> {
+  for (const name of await readdir(resultsDir).catch(() => [] as string[])) {
+    const path = join(resultsDir, name);
+    const info = await stat(path).catch(() => undefined);
+    if (info && Date.now() - info.mtimeMs > RESULT_KEEP_MS) await unlink(path).catch(() => undefined);
   }
 }
 
