@@ -20,6 +20,7 @@ const SCENARIOS = {
   mcp: () => import("./scenarios/mcp.mjs").then((m) => m.mcp),
   claude: () => import("./scenarios/claude.mjs").then((m) => m.claude),
   "merge-tree": () => import("./scenarios/merge-tree.mjs").then((m) => m.mergeTreeBench),
+  merge: () => import("./scenarios/merge.mjs").then((m) => m.mergeBench),
 };
 
 const { values } = parseArgs({

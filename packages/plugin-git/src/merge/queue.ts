@@ -12,9 +12,8 @@
 import { createHash, randomUUID } from "node:crypto";
 import { mkdir, readdir, readFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { gitValue } from "../git/run.js";
 import { mergeBatch, mergeOne, type EngineEnv, type MergeOutcome, type MergeRequest } from "./engine.js";
-import { branchKey, lockTarget, mergeStateDir } from "./lock.js";
+import { branchKey, commonDirOf, lockTarget, mergeStateDir } from "./lock.js";
 import { repairTarget, writeAtomic } from "./target.js";
 import { removeAbandonedScratch } from "./verify.js";
 
@@ -34,6 +33,8 @@ export interface QueuedEntry extends MergeRequest {
 }
 
 export class MergeQueue {
+  private readonly commonDirs = new Map<string, Promise<string>>();
+
   constructor(private readonly options: QueueOptions) {}
 
   /** Queue a request and wait for its outcome (serving every request ahead of it). */
@@ -45,9 +46,8 @@ export class MergeQueue {
 
   async submit(request: NewRequest): Promise<MergeRequest> {
     // The repository's common dir names the queue, so every worktree of one repository shares it.
-    const repo = await gitValue(request.repo, ["rev-parse", "--path-format=absolute", "--git-common-dir"]);
-    const queued: MergeRequest = { ...request, repo: request.repo, id: `${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`, requestedAt: new Date().toISOString() };
-    const dir = await this.targetDir(repo, request.target);
+    const queued: MergeRequest = { ...request, id: `${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`, requestedAt: new Date().toISOString() };
+    const dir = await this.targetDir(await this.commonDir(request.repo), request.target);
     await writeAtomic(join(dir, "requests", `${queued.id}.json`), JSON.stringify(queued));
     return queued;
   }
@@ -58,8 +58,9 @@ export class MergeQueue {
    * (or the queue is empty). Returns (and collects) `until`'s outcome.
    */
   async drain(repo: string, target: string, until?: string): Promise<MergeOutcome | undefined> {
-    const stateDir = await mergeStateDir(repo);
-    const dir = await this.targetDir(await gitValue(repo, ["rev-parse", "--path-format=absolute", "--git-common-dir"]), target);
+    const commonDir = await this.commonDir(repo);
+    const stateDir = await mergeStateDir(repo, commonDir);
+    const dir = await this.targetDir(commonDir, target);
     const lock = await lockTarget(stateDir, target, this.options.lockTimeoutMs);
     try {
       const repaired = await repairTarget(repo, stateDir, target);
@@ -127,6 +128,17 @@ export class MergeQueue {
       commit,
       reason: "completed after an interrupted merge (the branch had moved; its worktree was brought along)",
     });
+  }
+
+  /** The repository's common git dir, asked of git once per repository: it names the queue and holds the lock. */
+  private commonDir(repo: string): Promise<string> {
+    let known = this.commonDirs.get(repo);
+    if (!known) {
+      known = commonDirOf(repo);
+      known.catch(() => this.commonDirs.delete(repo));
+      this.commonDirs.set(repo, known);
+    }
+    return known;
   }
 
   private async targetDir(commonDir: string, target: string): Promise<string> {
