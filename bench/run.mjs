@@ -21,6 +21,7 @@ const SCENARIOS = {
   claude: () => import("./scenarios/claude.mjs").then((m) => m.claude),
   "git-worktree": () => import("./scenarios/git-worktree.mjs").then((m) => m.gitWorktree),
   "merge-tree": () => import("./scenarios/merge-tree.mjs").then((m) => m.mergeTreeBench),
+  merge: () => import("./scenarios/merge.mjs").then((m) => m.mergeBench),
 };
 
 const { values } = parseArgs({

@@ -108,23 +108,31 @@ export async function isValidBranchName(repo: string, name: string): Promise<boo
   return (await runGit(repo, ["check-ref-format", "--branch", name], { ok: [0, 1, 128] })).code === 0;
 }
 
+/** The paths `git status` reports as changed or untracked in a checkout (empty: clean). */
+export async function dirtyPaths(checkout: string): Promise<string[]> {
+  const { changed, untracked } = await checkoutChanges(checkout);
+  return [...changed, ...untracked];
+}
+
 /**
- * The paths `git status` reports as changed or untracked in a checkout (empty: clean).
- * `untracked: "no"` leaves untracked files out (merge: they block only where the merge adds a file).
+ * One `git status` of a checkout, split: tracked files with changes (staged
+ * or not) and untracked files (merge: the first refuse a merge, the second
+ * only where the merge adds a file).
  */
-export async function dirtyPaths(checkout: string, untracked: "all" | "no" = "all"): Promise<string[]> {
+export async function checkoutChanges(checkout: string): Promise<{ changed: string[]; untracked: string[] }> {
   // --no-optional-locks: a status asked in the background must not take index.lock (a kill would leave it behind).
-  const out = (await runGit(checkout, ["--no-optional-locks", "status", "--porcelain=v1", "-z", `--untracked-files=${untracked}`])).stdout;
-  const paths: string[] = [];
+  const out = (await runGit(checkout, ["--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all"])).stdout;
+  const changed: string[] = [];
+  const untracked: string[] = [];
   const entries = out.split("\0");
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!;
     if (entry.length < 4) continue;
-    paths.push(entry.slice(3));
+    (entry.startsWith("??") ? untracked : changed).push(entry.slice(3));
     // A rename or copy is followed by its source path, which is not a change of its own.
     if (entry[0] === "R" || entry[0] === "C") i++;
   }
-  return paths;
+  return { changed, untracked };
 }
 
 /** A registered worktree (`git worktree list --porcelain`). */

@@ -2,47 +2,20 @@
 // parent's branch) or `into`, through the target's merge queue.
 import { join } from "node:path";
 import { TmuxClaudeError } from "@tmux-claude/core";
-import { z } from "zod";
 import { GitErrorCodes } from "../errors.js";
-import { mergeResolveSchema, mergeStrategySchema, commandSchema } from "../options.js";
 import type { GitRuntime } from "../runtime.js";
 import type { GitInstanceState } from "../types.js";
 import { resolveCommit, worktreeOfBranch } from "../git/repo.js";
 import { buildMerge } from "./commits.js";
 import type { MergeOutcome, Resolver } from "./engine.js";
 import { MergeQueue, type QueuedEntry } from "./queue.js";
+import { mergeCallSchema, type MergeCall, type MergeCaller, type MergePart } from "./call.js";
+
+export { mergeCallSchema, type MergeCall, type MergeCaller, type MergePart } from "./call.js";
 import { refusal } from "./target.js";
 import { verifyArgv } from "./verify.js";
-
-export const mergeCallSchema = z
-  .object({
-    /** The target branch; default: the instance's base (its parent's branch). */
-    into: z.string().min(1).optional(),
-    strategy: mergeStrategySchema.optional(),
-    resolve: mergeResolveSchema.optional(),
-    verify: commandSchema.optional(),
-    /** Only say what would happen: clean or the conflicts, and whether the target may move. */
-    dryRun: z.boolean().optional(),
-    /** Served before lower priorities (default 0). */
-    priority: z.number().int().optional(),
-    /** Merge together with the target's other queued batch requests, verified once. */
-    batch: z.boolean().optional(),
-  })
-  .strict();
-
-export type MergeCall = z.input<typeof mergeCallSchema>;
-
-/** Who asks (MCP): root (no instance) may merge anything; an instance only its own children into its own branch. */
-export interface MergeCaller {
-  readonly instanceId: string | null;
-  readonly role: string | null;
-}
-
-export interface MergePart {
-  merge(id: string, call?: MergeCall, caller?: MergeCaller): Promise<MergeOutcome>;
-  /** Every queued request, and the results not yet collected. */
-  queue(): Promise<QueuedEntry[]>;
-}
+import { scratchRoot } from "../resolve/scratch.js";
+import { mergeSubcommand, mergeTool, queueSubcommand } from "../surfaces/merge-command.js";
 
 export interface MergeDeps {
   /** The resolve part's entry point for resolve: "ai" (absent: conflicts are reported). */
@@ -56,10 +29,15 @@ export function installMerge(runtime: GitRuntime, deps: MergeDeps = {}): MergePa
   const theQueue = () =>
     (queue ??= new MergeQueue({
       dir: join(ctx.kernel.stateDir, "git", "queue"),
-      scratchRoot: join(ctx.kernel.stateDir, "git", "scratch"),
+      scratchRoot: scratchRoot(ctx.kernel.stateDir),
       lockTimeoutMs: options.merge.lockTimeoutMs,
       ...(deps.resolve ? { resolve: deps.resolve } : {}),
     }));
+
+  const part: MergePart = { merge: (id, call, caller) => mergeInstance(id, call, caller), queue: () => theQueue().list() };
+  runtime.commands.register(mergeSubcommand(part));
+  runtime.commands.register(queueSubcommand(part));
+  ctx.hooks.tools.tapPromise(async (tools) => [...tools, mergeTool(part, Object.keys(ctx.config.roles))]);
 
   // A kernel that stopped mid-queue (killed, restarted) continues it: repair and serve what is waiting.
   ctx.hooks.ready.tapPromise(async () => {
@@ -73,8 +51,9 @@ export function installMerge(runtime: GitRuntime, deps: MergeDeps = {}): MergePa
     }
   });
 
-  return {
-    async merge(id, rawCall = {}, caller) {
+  return part;
+
+  async function mergeInstance(id: string, rawCall: MergeCall = {}, caller?: MergeCaller): Promise<MergeOutcome> {
       const call = parseCall(rawCall);
       const record = await ctx.kernel.get(id);
       const state = await runtime.state(id);
@@ -120,9 +99,7 @@ export function installMerge(runtime: GitRuntime, deps: MergeDeps = {}): MergePa
         }
       }
       return outcome;
-    },
-    queue: () => theQueue().list(),
-  };
+  }
 }
 
 function parseCall(raw: unknown) {
