@@ -77,6 +77,8 @@ export function installForecast(runtime: GitRuntime, conflictForecast: ConflictF
 
 class Forecaster implements ForecastPart {
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Branches a ref watch saw written whose instances are about to be looked up. */
+  private readonly writtenSoon = new Set<string>();
   /** Forecasts run one at a time: a stale result never overwrites a newer one. */
   private chain: Promise<void> = Promise.resolve();
   private readonly refs: RefWatch;
@@ -146,6 +148,12 @@ class Forecaster implements ForecastPart {
 
   /** A ref watch saw `branch` written: forecast every instance on it or based on it. */
   private async branchWritten(repo: string, branch: string): Promise<void> {
+    // One commit writes a lock, a ref and a reflog line: look the branch up once per burst.
+    const key = `${repo}\0${branch}`;
+    if (this.writtenSoon.has(key) || this.closed) return;
+    this.writtenSoon.add(key);
+    await new Promise<void>((resolve) => setTimeout(resolve, Math.min(this.runtime.options.forecast.debounceMs, 50)).unref());
+    this.writtenSoon.delete(key);
     try {
       for (const b of activeBranches(await this.ctx.kernel.list())) {
         if (b.state.repo === repo && (b.state.branch === branch || b.state.base === branch)) this.schedule(b.id);
