@@ -70,6 +70,10 @@ describe("mergeTree: the five conflict kinds the issue names", () => {
     // Seen from the other side the rename is theirs: still rename/modify.
     const reverse = await mergeTree(r, "theirs", "ours");
     expect(reverse.conflicts).toEqual([expect.objectContaining({ path: "new.txt", kind: "rename/modify" })]);
+    // By commit id, as the forecaster asks (the marker labels carry the id).
+    const byId = await mergeTree(r, await gitValue(r, ["rev-parse", "ours"]), await gitValue(r, ["rev-parse", "theirs"]), { hunks: false });
+    expect(byId.conflicts).toEqual([expect.objectContaining({ path: "new.txt", kind: "rename/modify" })]);
+    expect(byId.conflicts[0]!.hunks).toBeUndefined();
   });
 
   it("rename vs delete and rename vs rename", async () => {
