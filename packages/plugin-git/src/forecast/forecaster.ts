@@ -67,6 +67,11 @@ export function installForecast(runtime: GitRuntime, conflictForecast: ConflictF
     if (ctx.mode === "serve") await forecaster.watchRepoOf(change.instanceId);
     forecaster.schedule(change.instanceId);
   });
+  // A sibling that exited or was terminated leaves the others' forecasts (git_status would show a stale conflict).
+  ctx.hooks.statusChange.tapPromise(async (change) => {
+    if (change.to === "exited") await forecaster.siblingLeft(change.instance);
+  });
+  ctx.hooks.afterTerminate.tapPromise(async (event) => forecaster.siblingLeft(event.instance));
   // Only serve watches refs: it runs for as long as the instances do, and sees every commit once.
   if (ctx.mode === "serve") {
     ctx.hooks.ready.tapPromise(async () => forecaster.startWatching());
@@ -145,6 +150,15 @@ class Forecaster implements ForecastPart {
     await Promise.all([...new Set(active.map((b) => b.state.repo))].map((repo) => this.watchRepoPath(repo)));
     // What changed while no kernel watched is forecast now; unchanged conflicts stay untold.
     for (const branch of active) this.schedule(branch.id);
+  }
+
+  /** Forecast again the siblings of an instance that is gone, so their forecasts drop it. */
+  async siblingLeft(instance: InstanceRecord): Promise<void> {
+    const state = instance.pluginState?.git as GitInstanceState | undefined;
+    if (state?.isolation !== "worktree") return;
+    for (const b of activeBranches(await this.ctx.kernel.list())) {
+      if (b.id !== instance.id && b.parentId === instance.parentId && b.state.repo === state.repo) this.schedule(b.id);
+    }
   }
 
   async watchRepo(instance: InstanceRecord): Promise<void> {
