@@ -121,7 +121,7 @@ class Forecaster implements ForecastPart {
     clearTimeout(this.timers.get(id));
     const timer = setTimeout(() => {
       this.timers.delete(id);
-      void this.enqueue(id);
+      this.enqueue(id).catch(() => undefined);
     }, this.runtime.options.forecast.debounceMs);
     // A pending forecast never keeps a one-shot CLI process alive.
     timer.unref();
@@ -139,10 +139,11 @@ class Forecaster implements ForecastPart {
     return (await this.runtime.state(id))?.forecast;
   }
 
+  /** Run a forecast after the ones before it; rejects with its failure (which is also logged). */
   private enqueue(id: string): Promise<void> {
     const run = this.chain.then(() => (this.closed ? undefined : this.forecast(id)));
     this.chain = run.catch((error: unknown) => this.ctx.logger.warn({ err: error, instance: id }, "forecast failed; the next change of the branch tries again"));
-    return this.chain;
+    return run;
   }
 
   async startWatching(): Promise<void> {
@@ -183,6 +184,7 @@ class Forecaster implements ForecastPart {
     this.writtenSoon.add(key);
     await new Promise<void>((resolve) => setTimeout(resolve, Math.min(this.runtime.options.forecast.debounceMs, 50)).unref());
     this.writtenSoon.delete(key);
+    if (this.closed) return;
     try {
       for (const b of activeBranches(await this.ctx.kernel.list())) {
         if (b.state.repo === repo && (b.state.branch === branch || b.state.base === branch)) this.schedule(b.id);
