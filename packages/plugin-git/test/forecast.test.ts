@@ -209,4 +209,11 @@ describe("conflict forecasting", () => {
     expect(sent).toEqual([]);
     expect(forecastNotices(delivered, manager.id)).toEqual([]);
   });
+
+  it("refuses bad forecast options with one error naming each option", () => {
+    expect(() => git({ forecast: { debounceMs: -5, notifyParent: "yes" as unknown as boolean } })).toThrow(
+      expect.objectContaining({ code: "TC_PLUGIN_OPTIONS_INVALID", message: expect.stringMatching(/forecast\.debounceMs.*forecast\.notifyParent/su) }),
+    );
+    expect(() => git({ forecast: { every: 5 } as never })).toThrow(/forecast/u);
+  });
 });
