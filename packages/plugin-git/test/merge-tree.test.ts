@@ -1,4 +1,4 @@
-import { mkdtemp, rm, symlink } from "node:fs/promises";
+import { mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -175,6 +175,22 @@ describe("mergeTree: more kinds, paths and guarantees", () => {
       message: expect.stringMatching(/no-such-branch.*Check that "ours" and "no-such-branch" name commits/su),
     });
     await expect(mergeTree(r, "--output=x", "ours")).rejects.toMatchObject({ code: "TC_GIT_BAD_REF", message: expect.stringContaining('"--output=x" (ours)') });
+  });
+});
+
+describe("mergeTree with a git older than 2.38", () => {
+  it("is TC_GIT_UNAVAILABLE naming the fix", async () => {
+    // A stand-in git that answers as 2.37 does: --write-tree is an unknown option (usage, exit 129).
+    const bin = await mkdtemp(path.join(os.tmpdir(), "tc-git-old-"));
+    await writeFile(path.join(bin, "git"), "#!/bin/sh\necho \"error: unknown option \\`write-tree'\" >&2\necho 'usage: git merge-tree <base-tree> <branch1> <branch2>' >&2\nexit 129\n", { mode: 0o755 });
+    const savedPath = process.env.PATH;
+    process.env.PATH = `${bin}${path.delimiter}${savedPath ?? ""}`;
+    try {
+      await expect(mergeTree(bin, "a", "b")).rejects.toMatchObject({ code: "TC_GIT_UNAVAILABLE", message: expect.stringMatching(/unknown option .write-tree.*Install git 2\.38 or newer/su) });
+    } finally {
+      process.env.PATH = savedPath;
+      await rm(bin, { recursive: true, force: true });
+    }
   });
 });
 
