@@ -102,10 +102,13 @@ export class WorktreeCollector {
   }
 
   private async inspect(candidate: GcCandidate, measure = true): Promise<CandidateFacts> {
-    const facts = await worktreeFacts(candidate.worktree, measure);
-    const merged = candidate.branch && candidate.base ? await isMergedInto(candidate.gitDir, candidate.branch, candidate.base).catch(() => false) : false;
+    const [facts, merged, branchInUse] = await Promise.all([
+      worktreeFacts(candidate.worktree, measure),
+      candidate.branch && candidate.base ? isMergedInto(candidate.gitDir, candidate.branch, candidate.base).catch(() => false) : false,
+      candidate.branch ? this.branchInUse(candidate) : null,
+    ]);
     const headReachable = facts.head ? await this.reachable(candidate.gitDir, facts.head) : true;
-    return { facts, merged, headReachable, branchInUse: candidate.branch ? await this.branchInUse(candidate) : null };
+    return { facts, merged, headReachable, branchInUse };
   }
 
   /** Is the commit on a branch, a tag or a saved stash (so removing a worktree that has it checked out loses nothing)? */
