@@ -29,7 +29,7 @@ export interface GcPart {
 export function installGc(runtime: GitRuntime, deps: { worktreeDir: () => string }): GcPart {
   const { ctx } = runtime;
   const options = runtime.options.gc;
-  const collector = new WorktreeCollector(ctx, deps.worktreeDir);
+  const collector = new WorktreeCollector(ctx, deps.worktreeDir, runtime.options.branchPrefix);
   ctx.hooks.beforeTerminate.tap((event) => void terminateForce(event.plugins.git));
   ctx.hooks.afterTerminate.tapPromise(async (event) => {
     const force = terminateForce(event.plugins.git);
