@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { InstanceStatus, KernelApi } from "@tmux-claude/core";
+import { nodeOf, type InstanceStatus, type KernelApi } from "@tmux-claude/core";
 import type { GitInstanceState } from "../types.js";
 import { listWorktrees } from "../git/repo.js";
 import { commonGitDir } from "./facts.js";
@@ -86,7 +86,8 @@ export async function findCandidates(kernel: KernelApi, ledger: KeptLedger, work
   for (const record of await kernel.list()) {
     live.add(record.id);
     const state = record.pluginState?.git as GitInstanceState | undefined;
-    if (!ownWorktree(state)) continue;
+    // Another node's worktree is on its machine: that node's GC judges it.
+    if (!ownWorktree(state) || nodeOf(record) !== kernel.node) continue;
     add(fromState(record.id, "instance", record.status, state, await gitDirOf(state)));
   }
   for (const entry of await ledger.list()) {
