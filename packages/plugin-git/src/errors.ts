@@ -24,6 +24,8 @@ export const GitErrorCodes = defineErrorCodes("git", {
   MERGE_INVALID: { code: "TC_GIT_MERGE_INVALID", kind: "usage" },
   /** Another process holds the target's merge lock longer than the wait allows. */
   MERGE_LOCKED: { code: "TC_GIT_MERGE_LOCKED", kind: "failure" },
+  /** A branch or commit name the plugin cannot use as given (e.g. one starting with "-"). */
+  REF_INVALID: { code: "TC_GIT_REF_INVALID", kind: "usage" },
   // --- isolation
   /** `isolation: "worktree"` asked for a workDir that is not inside a git work tree. */
   NOT_A_REPO: { code: "TC_GIT_NOT_A_REPO", kind: "usage" },

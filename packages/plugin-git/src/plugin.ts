@@ -84,10 +84,10 @@ export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
       installBranchColumn(ctx);
       const resolve = installResolve(ctx, options.resolver, runtime.commands);
       const merge = installMerge(runtime, { resolve: mergeResolver(resolve) });
+      const forecast = installForecast(runtime, hooks.conflictForecast);
       const gc = installGc(runtime, { worktreeDir: isolation.worktreeDir });
       installStatusAndDiff(runtime, { mergeQueue: () => merge.queue() });
-      const forecast = installForecast(runtime, hooks.conflictForecast);
-      parts = { runtime, isolation, merge, resolve, gc, forecast };
+      parts = { runtime, isolation, merge, resolve, forecast, gc };
     },
   };
 }

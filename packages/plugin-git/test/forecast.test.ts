@@ -114,6 +114,11 @@ describe("conflict forecasting", () => {
     expect(events[1]!.previous).toEqual([{ path: "shared.txt", kind: "content" }]);
     await eventually(() => forecastNotices(delivered, manager.id).length === 2, 15_000, "the second message");
     expect(forecastNotices(delivered, manager.id)[1]!.message.text).toContain('"both.txt" (add/add)');
+
+    // A terminated sibling leaves the other's forecast: git_status shows no conflict with an instance that is gone.
+    await again.terminate(s2.id);
+    await eventually(async () => Object.keys((await api.forecast.last(s1.id))!.siblings).length === 0, 15_000, "s1's forecast without s2");
+    expect(events).toHaveLength(2);
   });
 
   it("in a one-shot process (no ref watch), a turn end's auto-commit triggers the forecast; top-level instances conflicting get an event and no message", async () => {
@@ -184,5 +189,31 @@ describe("conflict forecasting", () => {
     await Promise.all([forecastFor(api, s1.id), forecastFor(api, s2.id)]);
     expect(events).toHaveLength(1);
     expect(forecastNotices(delivered, manager.id)).toHaveLength(1);
+  });
+
+  it("notifyParent: false fires the event and sends the parent nothing", async () => {
+    const { h, repo, api, events, delivered } = await start({ forecast: { debounceMs: 50, notifyParent: false } });
+    // beforeSend runs inside send, which the forecaster awaits before it fires the event.
+    const sent: string[] = [];
+    h.kernel.hooks.beforeSend.tapPromise("test", async (message) => {
+      sent.push(message.text);
+      return message;
+    });
+    const manager = (await h.kernel.spawn({ role: "manager", workDir: repo })).instance;
+    const a = (await h.kernel.spawn({ role: "specialist", parentId: manager.id, workDir: manager.workDir })).instance;
+    const b = (await h.kernel.spawn({ role: "specialist", parentId: manager.id, workDir: manager.workDir })).instance;
+    await commitFiles(a.workDir, { "shared.txt": SHARED.replace("shared 4\n", "a\n") }, "a");
+    await commitFiles(b.workDir, { "shared.txt": SHARED.replace("shared 4\n", "b\n") }, "b");
+    await eventually(() => events[0], 15_000, "the forecast event");
+    expect(events[0]).toMatchObject({ between: "siblings", parentId: manager.id });
+    expect(sent).toEqual([]);
+    expect(forecastNotices(delivered, manager.id)).toEqual([]);
+  });
+
+  it("refuses bad forecast options with one error naming each option", () => {
+    expect(() => git({ forecast: { debounceMs: -5, notifyParent: "yes" as unknown as boolean } })).toThrow(
+      expect.objectContaining({ code: "TC_PLUGIN_OPTIONS_INVALID", message: expect.stringMatching(/forecast\.debounceMs.*forecast\.notifyParent/su) }),
+    );
+    expect(() => git({ forecast: { every: 5 } as never })).toThrow(/forecast/u);
   });
 });

@@ -1,14 +1,16 @@
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { git as gitPlugin, type GitApi } from "../src/index.js";
 import { KeptLedger } from "../src/gc/candidates.js";
 import { directorySize } from "../src/gc/facts.js";
+import { branchExists as branchIn } from "../src/git/repo.js";
 import { gitValue, runGit } from "../src/git/run.js";
 import type { GitInstanceState } from "../src/types.js";
-import { makeRepo } from "./helpers.js";
+import { commitFiles, makeRepo } from "./helpers.js";
 
 // Real instances (the echo agent in tmux) get their worktrees from the
 // plugin's isolation; terminate and GC run through the real kernel.
@@ -21,17 +23,7 @@ async function git(cwd: string, ...args: string[]): Promise<string> {
   return gitValue(cwd, args);
 }
 
-async function commitFile(cwd: string, file: string, content: string, message = `edit ${file}`): Promise<string> {
-  await mkdir(path.dirname(path.join(cwd, file)), { recursive: true });
-  await writeFile(path.join(cwd, file), content);
-  await git(cwd, "add", "--", file);
-  await git(cwd, "commit", "-q", "-m", message);
-  return git(cwd, "rev-parse", "HEAD");
-}
-
-async function branchExists(branch: string): Promise<boolean> {
-  return (await runGit(repo, ["rev-parse", "--verify", "-q", `refs/heads/${branch}`], { ok: [0, 1] })).code === 0;
-}
+const branchExists = (branch: string): Promise<boolean> => branchIn(repo, branch);
 
 /** A worktree under the plugin's worktree directory that no instance records (a crash lost its record). */
 async function orphanWorktree(name: string): Promise<{ worktree: string; branch: string }> {
@@ -64,14 +56,14 @@ afterAll(async () => {
 describe("at terminate", () => {
   test("a merged, clean worktree goes with its tc/ branch; an unmerged or dirty one is kept, recorded and nothing of it changes", async () => {
     const merged = await instanceIn();
-    const tip = await commitFile(merged.worktree, "merged.txt", "merged\n");
+    const tip = await commitFiles(merged.worktree, { "merged.txt": "merged\n" }, "edit");
     await git(repo, "merge", "-q", "--ff-only", merged.branch);
     // Ignored files (installed dependencies) are not work: they go with the tree.
     await mkdir(path.join(merged.worktree, "node_modules"));
     await writeFile(path.join(merged.worktree, "node_modules", "x.js"), "x\n");
 
     const unmerged = await instanceIn();
-    const unmergedTip = await commitFile(unmerged.worktree, "b.txt", "unmerged\n");
+    const unmergedTip = await commitFiles(unmerged.worktree, { "b.txt": "unmerged\n" }, "edit");
 
     const dirty = await instanceIn();
     await writeFile(path.join(dirty.worktree, "a.txt"), "changed, not committed\n");
@@ -102,8 +94,8 @@ describe("at terminate", () => {
 
   test("a squash-merged branch counts as merged: its worktree and branch go", async () => {
     const squashed = await instanceIn();
-    await commitFile(squashed.worktree, "s1.txt", "first\n");
-    await commitFile(squashed.worktree, "s2.txt", "second\n");
+    await commitFiles(squashed.worktree, { "s1.txt": "first\n" }, "edit");
+    await commitFiles(squashed.worktree, { "s2.txt": "second\n" }, "edit");
     await git(repo, "merge", "-q", "--squash", squashed.branch);
     await git(repo, "commit", "-q", "-m", "squash of squashed");
     await h.kernel.terminate(squashed.id);
@@ -111,9 +103,23 @@ describe("at terminate", () => {
     expect(await branchExists(squashed.branch)).toBe(false);
   });
 
+  test("a merged manager's worktree goes, but its branch stays while a stored child builds on it", async () => {
+    const manager = await instanceIn();
+    const { instance: child } = await h.kernel.spawn({ role: "manager", parentId: manager.id, workDir: manager.worktree });
+    expect(((await api.status(child.id)) as GitInstanceState).base).toBe(manager.branch);
+    await h.kernel.send(child.id, "/exit");
+    await eventually(async () => (await h.kernel.get(child.id)).status === "exited" || undefined, 10_000, "the child to exit");
+    // The manager's branch has nothing main lacks (it is main's commit): merged and clean.
+    // kernel.get reports "exited" a moment before the stored record (which terminate checks for live children) says so.
+    await eventually(() => h.kernel.terminate(manager.id), 10_000, "the manager's terminate, once its child's exit is stored");
+    expect(existsSync(manager.worktree)).toBe(false);
+    expect(await branchExists(manager.branch)).toBe(true);
+    await h.kernel.terminate(child.id);
+  });
+
   test("with force a dirty worktree goes only after its work is saved on refs/tmux-claude/stash/<id>; its unmerged branch stays", async () => {
     const forced = await instanceIn();
-    const committed = await commitFile(forced.worktree, "committed.txt", "committed\n");
+    const committed = await commitFiles(forced.worktree, { "committed.txt": "committed\n" }, "edit");
     await writeFile(path.join(forced.worktree, "a.txt"), "tracked change\n");
     await mkdir(path.join(forced.worktree, "deep", "dir"), { recursive: true });
     await writeFile(path.join(forced.worktree, "deep", "dir", "untracked.txt"), "untracked work\n");
@@ -141,7 +147,7 @@ describe("at terminate", () => {
 describe("tmux-claude git gc policy", () => {
   test("dry-run decides and changes nothing; orphans go when clean, a dirty one only with force (then its work is on the stash ref)", async () => {
     const clean = await orphanWorktree("orphan-clean");
-    const cleanTip = await commitFile(clean.worktree, "o.txt", "orphan\n");
+    const cleanTip = await commitFiles(clean.worktree, { "o.txt": "orphan\n" }, "edit");
     const dirty = await orphanWorktree("orphan-dirty");
     await writeFile(path.join(dirty.worktree, "wip.txt"), "work in progress\n");
     // A user's own worktree outside the plugin's directory is never a candidate.
@@ -176,7 +182,7 @@ describe("tmux-claude git gc policy", () => {
 
   test("a kept worktree deleted by hand is pruned from git's list; its unmerged branch stays", async () => {
     const gone = await instanceIn();
-    const tip = await commitFile(gone.worktree, "kept.txt", "kept\n");
+    const tip = await commitFiles(gone.worktree, { "kept.txt": "kept\n" }, "edit");
     await h.kernel.terminate(gone.id);
     expect((await kept()).map((k) => k.id)).toContain(gone.id);
     await rm(gone.worktree, { recursive: true, force: true });
@@ -188,17 +194,56 @@ describe("tmux-claude git gc policy", () => {
     expect((await kept()).map((k) => k.id)).not.toContain(gone.id);
   });
 
+  test("a kept worktree whose repository was deleted is reported and kept; GC of the others goes on", async () => {
+    const other = await makeRepo(path.join(h.dir, "other-repo"), { "o.txt": "o\n" });
+    const { instance } = await h.kernel.spawn({ role: "executive", workDir: other });
+    const state = (await api.status(instance.id)) as GitInstanceState;
+    await commitFiles(state.worktree, { "p.txt": "p\n" }, "unmerged");
+    await h.kernel.terminate(instance.id);
+    const orphan = await orphanWorktree("orphan-beside-broken");
+    await rm(other, { recursive: true, force: true });
+    const report = await api.gc({ diskBudgetMb: 0.001 });
+    expect(report.decisions.find((d) => d.id === instance.id)).toMatchObject({ action: "keep", reason: expect.stringMatching(/^could not be inspected, kept: /u), error: expect.any(String) });
+    expect(existsSync(state.worktree)).toBe(true);
+    expect(report.decisions.find((d) => d.id === "orphan-beside-broken")).toMatchObject({ action: "remove" });
+    expect(existsSync(orphan.worktree)).toBe(false);
+  });
+
+  test("older than N days: an exited instance's clean worktree untouched that long goes, a recent one stays", async () => {
+    const old = await instanceIn();
+    const recent = await instanceIn();
+    const longAgo = new Date(Date.now() - 30 * 86_400_000);
+    await writeFile(path.join(old.worktree, "old.txt"), "old\n");
+    await git(old.worktree, "add", "old.txt");
+    // git's own dates, set through its environment (the plugin's runner keeps GIT_* out of git on purpose).
+    execFileSync("git", ["commit", "-q", "-m", "old work"], { cwd: old.worktree, env: { ...process.env, GIT_COMMITTER_DATE: longAgo.toISOString(), GIT_AUTHOR_DATE: longAgo.toISOString() } });
+    await utimes(old.worktree, longAgo, longAgo);
+    await commitFiles(recent.worktree, { "recent.txt": "recent\n" }, "recent work");
+    for (const { id } of [old, recent]) {
+      await h.kernel.send(id, "/exit");
+      await eventually(async () => (await h.kernel.get(id)).status === "exited" || undefined, 10_000, "the instance to exit");
+    }
+    const report = await api.gc({ olderThanDays: 7, ids: [old.id, recent.id] });
+    expect(report.decisions.map((d) => [d.id, d.action, d.reason])).toEqual([
+      [old.id, "remove", "untouched for more than 7 day(s)"],
+      [recent.id, "keep", "not merged into main; its instance exited (restart reuses the worktree)"],
+    ]);
+    expect(existsSync(old.worktree)).toBe(false);
+    expect(await git(repo, "show", `${old.branch}:old.txt`)).toBe("old");
+    for (const { id } of [old, recent]) await h.kernel.terminate(id);
+  });
+
   test("over a disk budget, stale worktrees go largest first until the rest fits; active ones count but stay", async () => {
     const sizes = { small: 1, large: 3, medium: 2 } as const;
     const made: Record<string, { id: string; worktree: string; branch: string }> = {};
     for (const [name, megabytes] of Object.entries(sizes)) {
       const instance = await instanceIn();
       // Committed, not merged: only the budget may remove these.
-      await commitFile(instance.worktree, "blob.bin", "x".repeat(megabytes * 1024 * 1024));
+      await commitFiles(instance.worktree, { "blob.bin": "x".repeat(megabytes * 1024 * 1024) }, "edit");
       made[name] = instance;
     }
     const active = await instanceIn();
-    await commitFile(active.worktree, "blob.bin", "y".repeat(4 * 1024 * 1024));
+    await commitFiles(active.worktree, { "blob.bin": "y".repeat(4 * 1024 * 1024) }, "edit");
     for (const name of Object.keys(sizes)) {
       await h.kernel.send(made[name]!.id, "/exit");
       await eventually(async () => (await h.kernel.get(made[name]!.id)).status === "exited" || undefined, 10_000, "the instance to exit");

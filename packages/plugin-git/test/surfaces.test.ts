@@ -9,7 +9,7 @@ import { createEnv, parseJson, type RunResult, type TestEnv } from "../../cli/te
 import { git as gitPlugin, type GitApi } from "../src/index.js";
 import { GitCommands, type GitSubcommand } from "../src/surfaces/commands.js";
 import { gitValue } from "../src/git/run.js";
-import type { InstanceGitStatus } from "../src/surfaces/status.js";
+import { statusText, type InstanceGitStatus } from "../src/surfaces/status.js";
 import type { InstanceDiff } from "../src/surfaces/diff.js";
 import { commitFiles, makeRepo } from "./helpers.js";
 
@@ -142,9 +142,15 @@ describe("tmux-claude git status | diff | gc | terminate --plugin git.force (the
       decisions: [{ id, action: "keep", reason: expect.stringMatching(/^in use: its instance is /u) }],
     });
 
-    const keptAtTerminate = await run(["terminate", id, "--plugin", "git.force=yes"]);
-    expect(keptAtTerminate.code).toBe(2);
-    expect(keptAtTerminate.stderr).toContain("git takes only force (true or false)");
+    const badForce = await run(["terminate", id, "--plugin", "git.force=yes"]);
+    expect(badForce.code).toBe(2);
+    expect(badForce.stderr).toContain("git takes only force (true or false)");
+    const other = parseJson<{ id: string; workDir: string }>(await run(["spawn", "executive", "--json"]));
+    await commitFiles(other.workDir, { "c.txt": "three\n" }, "add c");
+    const kept = await run(["terminate", other.id]);
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(kept.stderr).toContain(`kept the worktree of ${other.id} at ${other.workDir} (branch tc/${other.id}): not merged into main.`);
+    expect(existsSync(other.workDir)).toBe(true);
     const terminated = await run(["terminate", id, "--plugin", "git.force=true"]);
     expect(terminated.code, terminated.stderr).toBe(0);
     expect(terminated.stderr).toContain(`saved the uncommitted work of ${id} on refs/tmux-claude/stash/${id}; recover it with: git checkout -b recovered-${id} refs/tmux-claude/stash/${id}`);
@@ -153,24 +159,31 @@ describe("tmux-claude git status | diff | gc | terminate --plugin git.force (the
     expect(await gitValue(repo, ["show", `refs/tmux-claude/stash/${id}:a.txt`])).toBe("one, changed");
     expect(await gitValue(repo, ["show", `tc/${id}:b.txt`])).toBe("two");
 
+    // The kept one is clean and its instance is gone: gc removes it, its unmerged branch stays.
     const after = await run(["git", "gc"]);
     expect(after.code, after.stderr).toBe(0);
-    expect(after.stdout).toBe("The git plugin has no worktrees.\n");
+    expect(after.stdout).toContain("Removed 1 worktree(s), kept 0;");
+    expect(after.stdout).toContain(`its instance no longer exists; branch tc/${other.id} kept: not merged into main: its commits stay on the branch`);
+    expect(existsSync(other.workDir)).toBe(false);
+    expect(await gitValue(repo, ["show", `tc/${other.id}:c.txt`])).toBe("three");
+    expect((await run(["git", "gc"])).stdout).toBe("The git plugin has no worktrees.\n");
   }, 120_000);
 });
 
 describe("git_status and git_diff MCP tools", () => {
   let h: Harness;
   let tools: Map<string, ToolContribution>;
+  let api: GitApi;
   beforeAll(async () => {
     h = await createHarness({ plugins: [gitPlugin()] }, { label: "git-tools" });
+    api = h.kernel.plugin<GitApi>("git")!;
     await makeRepo(h.workDir, { "a.txt": "one\n" });
     tools = new Map((await h.kernel.tools()).map((t) => [t.name, t]));
   }, 60_000);
   afterAll(async () => h?.close());
 
   test("every role may call them, each on itself and its subtree only; the root on anything", async () => {
-    expect(tools.get("git_status")!.roles).toEqual(Object.keys(h.config.roles));
+    expect(tools.get("git_status")!.roles).toEqual(Object.keys(h.kernel.config.roles));
     const manager = (await h.kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
     const child = (await h.kernel.spawn({ role: "specialist", parentId: manager.id, workDir: manager.workDir })).instance;
     const other = (await h.kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
@@ -186,6 +199,15 @@ describe("git_status and git_diff MCP tools", () => {
     const all = (await status.handler({}, { instanceId: null, role: null })) as { instances: InstanceGitStatus[] };
     expect(all.instances.map((s) => s.id).sort()).toEqual([manager.id, child.id, other.id].sort());
 
+    // The forecaster's last forecast and the merge queue show in the status.
+    const sibling = (await h.kernel.spawn({ role: "specialist", parentId: manager.id, workDir: manager.workDir })).instance;
+    await commitFiles(sibling.workDir, { "c.txt": "sibling\n" }, "sibling work");
+    await api.forecast.check(child.id);
+    const withForecast = (await status.handler({ instanceId: child.id }, asManager)) as { instances: InstanceGitStatus[] };
+    expect(withForecast.instances[0]!.forecast).toMatchObject({ siblings: { [sibling.id]: { branch: `tc/${sibling.id}`, files: [{ path: "c.txt", kind: "add/add" }] } } });
+    expect(statusText(withForecast.instances, false)).toContain(`forecast: conflicts with ${sibling.id} (tc/${sibling.id}) in c.txt (add/add)`);
+    await h.kernel.terminate(sibling.id, { plugins: { git: { force: true } } });
+
     expect(((await diff.handler({}, asChild)) as InstanceDiff).diff).toContain("+child");
     expect(((await diff.handler({ instanceId: child.id, stat: true }, asManager)) as InstanceDiff).diff).toMatch(/c\.txt \| 1 \+/u);
     await expect(diff.handler({ instanceId: manager.id }, asChild)).rejects.toMatchObject({ code: "TC_FORBIDDEN", message: expect.stringContaining(`may not see the diff of "${manager.id}"`) });
@@ -194,7 +216,6 @@ describe("git_status and git_diff MCP tools", () => {
     await expect(status.handler({ instanceId: "nobody-9" }, asManager)).rejects.toMatchObject({ code: "TC_FORBIDDEN" });
     await expect(diff.handler({}, { instanceId: null, role: null })).rejects.toMatchObject({ code: "TC_INVALID_ARGUMENT" });
     await expect(status.handler({ instanceId: "nobody-9" }, { instanceId: null, role: null })).rejects.toMatchObject({ code: "TC_INSTANCE_NOT_FOUND" });
-    expect(h.kernel.plugin<GitApi>("git")).toBeDefined();
     await h.kernel.terminate(manager.id, { cascade: true });
     await h.kernel.terminate(other.id);
   }, 60_000);

@@ -1,12 +1,12 @@
 import path from "node:path";
 import type { KernelApi, PluginContext } from "@tmux-claude/core";
 import type { Logger } from "pino";
-import { listWorktrees } from "../git/repo.js";
+import { dirtyPaths, listWorktrees, resolveCommit } from "../git/repo.js";
 import { runGit } from "../git/run.js";
 import type { GitInstanceState } from "../types.js";
 import { findCandidates, gitDirOf, KeptLedger, ownWorktree, type GcCandidate } from "./candidates.js";
 import { isMergedInto, worktreeFacts } from "./facts.js";
-import { applyDiskBudget, decide, type CandidateFacts, type GcDecision, type GcPolicy } from "./plan.js";
+import { applyDiskBudget, decide, keptDecision, type CandidateFacts, type GcDecision, type GcPolicy } from "./plan.js";
 import { recoverCommand, saveWork, stashRefFor } from "./stash.js";
 
 export interface GcReport {
@@ -46,17 +46,24 @@ export class WorktreeCollector {
     if (policy.ids?.length) candidates = candidates.filter((c) => policy.ids!.includes(c.id));
     const known = new Map<GcDecision, CandidateFacts>();
     const decisions: GcDecision[] = [];
+    const byDecision = new Map<GcDecision, GcCandidate>();
     for (const candidate of candidates) {
-      const facts = await this.inspect(candidate);
-      const decision = decide(candidate, facts, policy, "gc", now);
-      known.set(decision, facts);
+      let decision: GcDecision;
+      try {
+        const facts = await this.inspect(candidate);
+        decision = decide(candidate, facts, policy, "gc", now);
+        known.set(decision, facts);
+      } catch (error) {
+        // One broken worktree (its repository moved, its .git file damaged) must not stop GC of the others; it is kept.
+        decision = uninspectable(candidate, error);
+      }
       decisions.push(decision);
+      byDecision.set(decision, candidate);
     }
     const { totalBytes, remainingBytes } = applyDiskBudget(decisions, known, policy);
-    const byDecision = new Map(decisions.map((d, i) => [d, candidates[i]!]));
     for (const decision of decisions) {
       if (decision.action !== "remove") continue;
-      await this.carryOut(byDecision.get(decision)!, decision, policy);
+      await this.carryOut(byDecision.get(decision)!, decision, known.get(decision)!, policy);
     }
     return { dryRun: policy.dryRun ?? false, force: policy.force ?? false, decisions, totalBytes, remainingBytes, diskBudgetMb: policy.diskBudgetMb };
   }
@@ -79,8 +86,9 @@ export class WorktreeCollector {
       createdAt: state.createdAt,
     };
     const policy: GcPolicy = { force };
-    const decision = decide(candidate, await this.inspect(candidate), policy, "terminate", Date.now());
-    if (decision.action === "remove") await this.carryOut(candidate, decision, policy);
+    const known = await this.inspect(candidate, false);
+    const decision = decide(candidate, known, policy, "terminate", Date.now());
+    if (decision.action === "remove") await this.carryOut(candidate, decision, known, policy);
     if (decision.action === "keep") {
       await this.ledger.add({ id, state, keptAt: new Date().toISOString(), reason: decision.reason });
       this.logger.warn(
@@ -93,13 +101,17 @@ export class WorktreeCollector {
     return decision;
   }
 
-  private async inspect(candidate: GcCandidate): Promise<CandidateFacts> {
-    const facts = await worktreeFacts(candidate.worktree);
+  private async inspect(candidate: GcCandidate, measure = true): Promise<CandidateFacts> {
+    const facts = await worktreeFacts(candidate.worktree, measure);
     const merged = candidate.branch && candidate.base ? await isMergedInto(candidate.gitDir, candidate.branch, candidate.base).catch(() => false) : false;
-    const headReachable = facts.head
-      ? (await runGit(candidate.gitDir, ["for-each-ref", "--count=1", "--format=%(refname)", "--contains", facts.head, "refs/heads/", "refs/tags/", "refs/tmux-claude/"])).stdout.trim() !== ""
-      : true;
+    const headReachable = facts.head ? await this.reachable(candidate.gitDir, facts.head) : true;
     return { facts, merged, headReachable, branchInUse: candidate.branch ? await this.branchInUse(candidate) : null };
+  }
+
+  /** Is the commit on a branch, a tag or a saved stash (so removing a worktree that has it checked out loses nothing)? */
+  private async reachable(gitDir: string, commit: string): Promise<boolean> {
+    const refs = await runGit(gitDir, ["for-each-ref", "--count=1", "--format=%(refname)", "--contains", commit, "refs/heads/", "refs/tags/", "refs/tmux-claude/"]);
+    return refs.stdout.trim() !== "";
   }
 
   /** A branch another worktree has checked out, or that a stored instance builds on, must not be deleted. */
@@ -118,13 +130,24 @@ export class WorktreeCollector {
   }
 
   /** Save (with force), remove, then delete the merged branch; a failure keeps the worktree and says why. */
-  private async carryOut(candidate: GcCandidate, decision: GcDecision, policy: GcPolicy): Promise<void> {
-    const facts = await worktreeFacts(candidate.worktree);
-    const mustSave = facts.dirty.length > 0 || (facts.head !== null && !(await this.inspect(candidate)).headReachable);
-    if (mustSave) decision.stash = { ref: stashRefFor(candidate.id), recover: recoverCommand(candidate.id) };
-    if (policy.dryRun) return;
+  private async carryOut(candidate: GcCandidate, decision: GcDecision, known: CandidateFacts, policy: GcPolicy): Promise<void> {
+    const unsaved = async () => {
+      if (!known.facts.exists) return false;
+      // Looked at again just before removing: the tree may have changed since it was inspected.
+      if ((await dirtyPaths(candidate.worktree)).length) return true;
+      const head = (await resolveCommit(candidate.worktree, "HEAD")) ?? null;
+      return head === known.facts.head ? !known.headReachable : head !== null && !(await this.reachable(candidate.gitDir, head));
+    };
+    const stash = { ref: stashRefFor(candidate.id), recover: recoverCommand(candidate.id) };
+    const facts = known.facts;
+    if (policy.dryRun) {
+      if (facts.dirty.length > 0 || !known.headReachable) decision.stash = stash;
+      return;
+    }
     try {
+      const mustSave = await unsaved();
       if (mustSave) {
+        decision.stash = stash;
         if (!policy.force) throw new Error("it changed since it was inspected and is no longer clean");
         const saved = await saveWork(candidate.worktree, candidate.id, decision.reason);
         decision.stash = { ...decision.stash!, commit: saved.commit };
@@ -159,4 +182,9 @@ export class WorktreeCollector {
     }
     await runGit(candidate.gitDir, ["update-ref", "-d", ref, current.stdout.trim()]);
   }
+}
+
+function uninspectable(candidate: GcCandidate, error: unknown): GcDecision {
+  const reason = error instanceof Error ? error.message : String(error);
+  return { ...keptDecision(candidate, `could not be inspected, kept: ${reason}`), error: reason };
 }

@@ -1,8 +1,10 @@
 import { existsSync } from "node:fs";
-import { lstat, opendir } from "node:fs/promises";
+import { lstat, readdir } from "node:fs/promises";
 import path from "node:path";
+import { mergeTree } from "../forecast/merge-tree.js";
 import { dirtyPaths, resolveCommit } from "../git/repo.js";
-import { gitValue, runGit } from "../git/run.js";
+import { isAncestor } from "../merge/commits.js";
+import { gitValue } from "../git/run.js";
 
 /** What GC needs to know about one worktree before it may remove anything. */
 export interface WorktreeFacts {
@@ -18,7 +20,8 @@ export interface WorktreeFacts {
   readonly lastActivityMs: number;
 }
 
-export async function worktreeFacts(worktree: string): Promise<WorktreeFacts> {
+/** `measure: false` skips the size walk (0): terminate decides without it, and a tree with dependencies installed is large. */
+export async function worktreeFacts(worktree: string, measure = true): Promise<WorktreeFacts> {
   if (!existsSync(worktree)) return { exists: false, dirty: [], head: null, sizeBytes: 0, lastActivityMs: 0 };
   const dirty = await dirtyPaths(worktree);
   const head = (await resolveCommit(worktree, "HEAD")) ?? null;
@@ -28,7 +31,7 @@ export async function worktreeFacts(worktree: string): Promise<WorktreeFacts> {
     exists: true,
     dirty,
     head,
-    sizeBytes: await directorySize(worktree),
+    sizeBytes: measure ? await directorySize(worktree) : 0,
     lastActivityMs: Math.max(committedAt, changedAt),
   };
 }
@@ -43,12 +46,9 @@ export async function isMergedInto(gitDir: string, branch: string, base: string)
   const branchCommit = await resolveCommit(gitDir, branch);
   const baseCommit = await resolveCommit(gitDir, base);
   if (!branchCommit || !baseCommit) return false;
-  const ancestor = await runGit(gitDir, ["merge-base", "--is-ancestor", branchCommit, baseCommit], { ok: [0, 1] });
-  if (ancestor.code === 0) return true;
-  const merged = await runGit(gitDir, ["merge-tree", "--write-tree", "--no-messages", baseCommit, branchCommit], { ok: [0, 1] });
-  if (merged.code !== 0) return false;
-  const mergedTree = merged.stdout.split("\n")[0]!.trim();
-  return mergedTree === (await gitValue(gitDir, ["rev-parse", `${baseCommit}^{tree}`]));
+  if (await isAncestor(gitDir, branchCommit, baseCommit)) return true;
+  const merged = await mergeTree(gitDir, baseCommit, branchCommit, { hunks: false });
+  return merged.clean && merged.tree === (await gitValue(gitDir, ["rev-parse", `${baseCommit}^{tree}`]));
 }
 
 /** The repository's common git directory (`.git` of the main worktree), where worktree commands can run from anywhere. */
@@ -59,23 +59,19 @@ export async function commonGitDir(worktreeOrRepo: string): Promise<string> {
 /** Disk use of a directory tree, walked without following symlinks (no `du`: not everywhere, and a shell-out). */
 export async function directorySize(root: string): Promise<number> {
   let total = 0;
-  const pending = [root];
-  while (pending.length) {
-    const dir = pending.pop()!;
-    let handle;
-    try {
-      handle = await opendir(dir);
-    } catch {
-      continue; // Vanished or unreadable while walking: it takes no space we could free.
-    }
-    for await (const entry of handle) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) pending.push(full);
-      else {
-        const stats = await lstat(full).catch(() => undefined);
-        if (stats) total += stats.blocks ? stats.blocks * 512 : stats.size;
-      }
-    }
+  let level = [root];
+  // Breadth first, a directory level at a time: the stats of one level run together instead of one after another.
+  while (level.length) {
+    const listed = await Promise.all(level.map((dir) => readdir(dir, { withFileTypes: true }).catch(() => [])));
+    const next: string[] = [];
+    const files: string[] = [];
+    listed.forEach((entries, i) => {
+      for (const entry of entries) (entry.isDirectory() ? next : files).push(path.join(level[i]!, entry.name));
+    });
+    // Vanished while walking: it takes no space we could free.
+    const sizes = await Promise.all(files.map((file) => lstat(file).then((s) => (s.blocks ? s.blocks * 512 : s.size), () => 0)));
+    for (const size of sizes) total += size;
+    level = next;
   }
   return total;
 }

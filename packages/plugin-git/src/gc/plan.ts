@@ -38,6 +38,12 @@ export interface GcDecision {
   error?: string;
 }
 
+/** A candidate kept for `reason`: where every decision starts, and the whole of one GC could not inspect. */
+export function keptDecision(candidate: GcCandidate, reason: string, known: Pick<GcDecision, "sizeBytes" | "dirty" | "merged"> = { sizeBytes: 0, dirty: [], merged: false }): GcDecision {
+  const { id, origin, status, worktree, branch, base } = candidate;
+  return { id, origin, status, worktree, branch, base, ...known, action: "keep", reason, deleteBranch: false };
+}
+
 /** What GC knows about a candidate before deciding. */
 export interface CandidateFacts {
   readonly facts: WorktreeFacts;
@@ -57,20 +63,7 @@ const DAY_MS = 86_400_000;
  */
 export function decide(candidate: GcCandidate, known: CandidateFacts, policy: GcPolicy, context: "terminate" | "gc", now: number): GcDecision {
   const { facts, merged } = known;
-  const decision: GcDecision = {
-    id: candidate.id,
-    origin: candidate.origin,
-    status: candidate.status,
-    worktree: candidate.worktree,
-    branch: candidate.branch,
-    base: candidate.base,
-    sizeBytes: facts.sizeBytes,
-    dirty: facts.dirty,
-    merged,
-    action: "keep",
-    reason: "",
-    deleteBranch: false,
-  };
+  const decision = keptDecision(candidate, "", { sizeBytes: facts.sizeBytes, dirty: facts.dirty, merged });
   const keep = (reason: string) => Object.assign(decision, { action: "keep", reason });
   if (context === "gc" && candidate.status !== "exited" && candidate.status !== "gone") return keep(`in use: its instance is ${candidate.status}`);
 
@@ -125,7 +118,8 @@ export function applyDiskBudget(decisions: GcDecision[], known: Map<GcDecision, 
   if (policy.diskBudgetMb === undefined) return { totalBytes, remainingBytes };
   const budget = policy.diskBudgetMb * 1024 * 1024;
   const stale = decisions
-    .filter((d) => d.action === "keep" && (d.status === "exited" || d.status === "gone"))
+    // Only what was inspected: a worktree GC could not look into is never removed.
+    .filter((d) => known.has(d) && d.action === "keep" && (d.status === "exited" || d.status === "gone"))
     .filter((d) => policy.force || (d.dirty.length === 0 && known.get(d)?.headReachable !== false))
     .sort((a, b) => b.sizeBytes - a.sizeBytes);
   for (const d of stale) {

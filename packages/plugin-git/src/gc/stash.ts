@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { gitValue, runGit } from "../git/run.js";
 import { resolveCommit } from "../git/repo.js";
+import { commitTree } from "../merge/commits.js";
 
 /** Where `--force` keeps an instance's uncommitted work before its worktree goes. */
 export const STASH_REF_PREFIX = "refs/tmux-claude/stash/";
@@ -42,9 +43,9 @@ export async function saveWork(worktree: string, id: string, reason: string): Pr
     await runGit(worktree, ["add", "-A", "--", "."], { env });
     const tree = await gitValue(worktree, ["write-tree"], { env });
     const previous = await resolveCommit(worktree, ref);
-    const parents = [head, previous].filter((c): c is string => c !== undefined).flatMap((c) => ["-p", c]);
+    const parents = [head, previous].filter((c): c is string => c !== undefined);
     const message = `tmux-claude: uncommitted work of ${id}, saved before its worktree was removed (${reason})`;
-    const commit = await gitValue(worktree, ["commit-tree", tree, ...parents, "-m", message], { env });
+    const commit = await commitTree(worktree, tree, parents, message, env);
     // The expected old value makes this a compare-and-swap: a concurrent save is not overwritten.
     await runGit(worktree, ["update-ref", "-m", message, ref, commit, previous ?? ""]);
     return { ref, commit };

@@ -80,8 +80,8 @@ async function waitForChange(dir: string, signal: AbortSignal): Promise<void> {
   }
 }
 
-/** A holder on this machine whose process is gone. */
-function isDead(holder: string): boolean {
+/** A holder ("<pid> <host>") on this machine whose process is gone. */
+export function isDead(holder: string): boolean {
   const [pid, host] = holder.split(" ");
   if (host !== hostname() || !pid) return false;
   try {

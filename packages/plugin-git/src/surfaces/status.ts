@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import type { InstanceRecord, InstanceStatus, InstanceSummary } from "@tmux-claude/core";
 import { dirtyPaths, resolveCommit } from "../git/repo.js";
 import { runGit } from "../git/run.js";
-import type { GitInstanceState, Isolation } from "../types.js";
+import type { ForecastPair, GitInstanceState, InstanceForecast, Isolation } from "../types.js";
 import type { GitSubcommand } from "./commands.js";
 
 /** A merge request as the queue lists it; only what status shows. */
@@ -37,15 +37,15 @@ export interface InstanceGitStatus {
   readonly behind: number | null;
   /** Uncommitted paths (tracked changes, untracked files); null when the worktree is gone. */
   readonly dirty: readonly string[] | null;
-  /** The last conflict forecast recorded on the instance (`pluginState.git.forecast`), or null before any. */
-  readonly forecast: unknown;
+  /** The last conflict forecast of its branch (kept by the forecaster on its git state), or null before any. */
+  readonly forecast: InstanceForecast | null;
   /** Its merge requests in the target's queue, in order. */
   readonly queue: readonly { readonly requestId: string; readonly target: string; readonly position: number; readonly done: boolean }[];
 }
 
 /** The git status of one instance, or undefined when the plugin keeps nothing on it (no repository, isolation none). */
 export async function instanceGitStatus(record: InstanceRecord, sources: StatusSources, queue?: readonly QueueEntryView[]): Promise<InstanceGitStatus | undefined> {
-  const state = record.pluginState?.git as (GitInstanceState & { forecast?: unknown }) | undefined;
+  const state = record.pluginState?.git as GitInstanceState | undefined;
   if (!state || state.isolation === "none") return undefined;
   const worktreeThere = existsSync(state.worktree);
   const cwd = worktreeThere ? state.worktree : state.repo;
@@ -147,12 +147,21 @@ export function statusText(statuses: readonly InstanceGitStatus[], tree: boolean
       const position = s.ahead === null ? "branch or base missing" : `${s.ahead} ahead, ${s.behind} behind`;
       const dirty = s.dirty === null ? "worktree missing" : s.dirty.length ? `${s.dirty.length} uncommitted: ${s.dirty.slice(0, 5).join(", ")}${s.dirty.length > 5 ? ", ..." : ""}` : "clean";
       const extra = [
-        s.forecast ? `forecast: ${JSON.stringify(s.forecast)}` : "",
+        s.forecast ? `forecast: ${forecastText(s.forecast)}` : "",
         s.queue.length ? `queued: ${s.queue.map((q) => (q.done ? `${q.requestId} done` : `#${q.position} into ${q.target}`)).join(", ")}` : "",
       ].filter(Boolean);
       return `${indent}${s.id} (${s.role}, ${s.status})  ${s.branch} <- ${s.base}  ${position}; ${dirty}${extra.length ? `\n${indent}  ${extra.join("; ")}` : ""}`;
     })
     .join("\n");
+}
+
+function forecastText(forecast: InstanceForecast): string {
+  const pair = (label: string, p: ForecastPair) => `conflicts with ${label} in ${p.files.map((f) => `${f.path} (${f.kind})`).join(", ")}`;
+  const conflicts = [
+    ...(forecast.target.files.length ? [pair(forecast.target.branch, forecast.target)] : []),
+    ...Object.entries(forecast.siblings).filter(([, p]) => p.files.length).map(([id, p]) => pair(`${id} (${p.branch})`, p)),
+  ];
+  return conflicts.length ? conflicts.join("; ") : `merges cleanly (as of ${forecast.at})`;
 }
 
 function treeOrder(statuses: readonly InstanceGitStatus[]): InstanceGitStatus[] {
