@@ -14,7 +14,7 @@ const PER_DIR = 100;
 const git = (cwd, ...args) => execFileAsync("git", args, { cwd, maxBuffer: 64 * 1024 * 1024 }).then((r) => r.stdout.trim());
 
 /** main with FILES files in FILES/PER_DIR directories; `clean-a`/`clean-b` edit different files, `conflict-a`/`conflict-b` the same line. */
-async function buildRepo(dir) {
+export async function buildRepo(dir) {
   await git(dir, "init", "-q", "-b", "main");
   await git(dir, "config", "user.name", "bench");
   await git(dir, "config", "user.email", "bench@example.invalid");

@@ -25,7 +25,7 @@ export interface GitApi {
   onBranchChanged(listener: BranchListener): () => void;
   /** Merge an instance's branch into its parent's branch (or `into`) through the target's merge queue. */
   merge(id: string, call?: MergeCall, caller?: MergeCaller): Promise<MergeOutcome>;
-  /** The merge queues: waiting requests and uncollected results. */
+  /** The merge queues: the requests waiting, in serving order per target. */
   mergeQueue(): Promise<QueuedEntry[]>;
   /** AI conflict resolutions so far: attempts, accepted, rejected, acceptance rate, rejections by reason. */
   stats(): Promise<ResolutionStats>;

@@ -1,5 +1,7 @@
 import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 import type { DeliveryEvent, Kernel } from "@tmux-claude/core";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { git, type ConflictForecastEvent, type GitApi, type GitUserOptions } from "../src/index.js";
 import { gitValue } from "../src/git/run.js";
@@ -29,6 +31,8 @@ async function start(options: GitUserOptions = {}) {
   record(h.kernel);
   return { h, repo, api, events, delivered, record };
 }
+
+const api = (plugin: ReturnType<typeof git>): GitApi => plugin.api!;
 
 const forecastNotices = (delivered: readonly DeliveryEvent[], to: string) => delivered.filter((d) => d.message.instanceId === to && d.message.text.startsWith("git forecast:"));
 
@@ -102,7 +106,7 @@ describe("conflict forecasting", () => {
     expect(events).toHaveLength(1);
     expect(forecastNotices(delivered, manager.id)).toHaveLength(1);
 
-    // The conflict changes (s2 now also deletes s3's file? no: adds a file s1 adds too): told again, naming the new set.
+    // The conflict changes (both now add the same new file too): told again, naming the new set.
     await commitFiles(s1.workDir, { "both.txt": "from s1\n" }, "s1: both.txt");
     await commitFiles(s2.workDir, { "both.txt": "from s2\n" }, "s2: both.txt");
     await eventually(() => events.length === 2, 15_000, "the second forecast event");
@@ -110,5 +114,106 @@ describe("conflict forecasting", () => {
     expect(events[1]!.previous).toEqual([{ path: "shared.txt", kind: "content" }]);
     await eventually(() => forecastNotices(delivered, manager.id).length === 2, 15_000, "the second message");
     expect(forecastNotices(delivered, manager.id)[1]!.message.text).toContain('"both.txt" (add/add)');
+
+    // A terminated sibling leaves the other's forecast: git_status shows no conflict with an instance that is gone.
+    await again.terminate(s2.id);
+    await eventually(async () => Object.keys((await api.forecast.last(s1.id))!.siblings).length === 0, 15_000, "s1's forecast without s2");
+    expect(events).toHaveLength(2);
+  });
+
+  it("in a one-shot process (no ref watch), a turn end's auto-commit triggers the forecast; top-level instances conflicting get an event and no message", async () => {
+    const plugin = git({ forecast: { debounceMs: 50 }, autoCommit: true });
+    h = await createHarness({ plugins: [plugin] }, { label: "git-fc", watch: "on-demand" });
+    const repo = await makeRepo(h.workDir, { "shared.txt": SHARED });
+    const events: ConflictForecastEvent[] = [];
+    plugin.api!.hooks.conflictForecast.tapPromise("test", async (event) => void events.push(event));
+    const sent: string[] = [];
+    h.kernel.hooks.afterSend.tapPromise("test", async (message) => void sent.push(message.text));
+    const a = (await h.kernel.spawn({ role: "specialist", workDir: repo })).instance;
+    const b = (await h.kernel.spawn({ role: "specialist", workDir: repo })).instance;
+    await writeFile(path.join(a.workDir, "shared.txt"), SHARED.replace("shared 3\n", "a three\n"));
+    await writeFile(path.join(b.workDir, "shared.txt"), SHARED.replace("shared 3\n", "b three\n"));
+    // Nothing is committed yet: no forecast can see the edits.
+    expect(events).toEqual([]);
+    for (const id of [a.id, b.id]) {
+      await h.kernel.send(id, "do the work");
+      await h.kernel.read(id, { wait: true, timeoutMs: 10_000 });
+    }
+    const event = await eventually(() => events[0], 15_000, "the forecast event after the turns' auto-commits");
+    expect(event).toMatchObject({ between: "siblings", parentId: null, files: [expect.objectContaining({ path: "shared.txt", kind: "content" })] });
+    expect(new Set([event.instance.id, event.other.id])).toEqual(new Set([a.id, b.id]));
+    // The commits were the turn's auto-commits.
+    expect(await gitValue(repo, ["log", "-1", "--format=%s", `tc/${a.id}`])).toBe(`${a.id}: do the work`);
+    // Nobody to tell: the only messages sent are the test's own.
+    expect(sent).toEqual(["do the work", "do the work"]);
+    await api(plugin).forecast.check(a.id);
+    expect(events).toHaveLength(1);
+  });
+
+  it("tells the manager when its own commit makes a child's branch stop merging into it", async () => {
+    const { h, repo, api, events, delivered } = await start();
+    const manager = (await h.kernel.spawn({ role: "manager", workDir: repo })).instance;
+    const child = (await h.kernel.spawn({ role: "specialist", parentId: manager.id, workDir: manager.workDir })).instance;
+    await commitFiles(child.workDir, { "shared.txt": SHARED.replace("shared 9\n", "child nine\n") }, "child: line 9");
+    await forecastFor(api, child.id);
+    expect(events).toEqual([]);
+    await commitFiles(manager.workDir, { "shared.txt": SHARED.replace("shared 9\n", "manager nine\n") }, "manager: line 9 too");
+    const event = await eventually(() => events[0], 15_000, "the target forecast");
+    expect(event).toMatchObject({
+      between: "target",
+      parentId: manager.id,
+      instance: { id: child.id, branch: `tc/${child.id}` },
+      other: { id: manager.id, branch: `tc/${manager.id}`, commit: await gitValue(manager.workDir, ["rev-parse", "HEAD"]) },
+      files: [expect.objectContaining({ path: "shared.txt", kind: "content" })],
+    });
+    const notice = await eventually(() => forecastNotices(delivered, manager.id)[0], 15_000, "the message to the manager");
+    expect(notice.message.text).toContain(`tc/${child.id} no longer merges cleanly into tc/${manager.id}`);
+    expect((await api.forecast.last(child.id))!.target.files).toEqual([{ path: "shared.txt", kind: "content" }]);
+  });
+
+  it("a one-shot process and serve forecasting the same pair at once announce it once", async () => {
+    const { h, repo, api, events, delivered, record } = await start();
+    // A second kernel on the same store and socket, as the CLI would be, with its own git plugin.
+    const cliPlugin = git({ forecast: { debounceMs: 50 } });
+    const cli = await h.startKernel({ watch: "on-demand", config: { plugins: [cliPlugin] } });
+    record(cli);
+    cliPlugin.api!.hooks.conflictForecast.tapPromise("test", async (event) => void events.push(event));
+    const manager = (await h.kernel.spawn({ role: "manager", workDir: repo })).instance;
+    const s1 = (await h.kernel.spawn({ role: "specialist", parentId: manager.id, workDir: manager.workDir })).instance;
+    const s2 = (await cli.spawn({ role: "specialist", parentId: manager.id, workDir: manager.workDir })).instance;
+    await commitFiles(s1.workDir, { "shared.txt": SHARED.replace("shared 2\n", "one\n") }, "s1");
+    await commitFiles(s2.workDir, { "shared.txt": SHARED.replace("shared 2\n", "two\n") }, "s2");
+    // Both processes forecast both branches at the same moment.
+    await Promise.all([api.forecast.check(s1.id), cliPlugin.api!.forecast.check(s2.id), api.forecast.check(s2.id), cliPlugin.api!.forecast.check(s1.id)]);
+    await eventually(() => forecastNotices(delivered, manager.id).length >= 1, 15_000, "the message to the manager");
+    await Promise.all([forecastFor(api, s1.id), forecastFor(api, s2.id)]);
+    expect(events).toHaveLength(1);
+    expect(forecastNotices(delivered, manager.id)).toHaveLength(1);
+  });
+
+  it("notifyParent: false fires the event and sends the parent nothing", async () => {
+    const { h, repo, api, events, delivered } = await start({ forecast: { debounceMs: 50, notifyParent: false } });
+    // beforeSend runs inside send, which the forecaster awaits before it fires the event.
+    const sent: string[] = [];
+    h.kernel.hooks.beforeSend.tapPromise("test", async (message) => {
+      sent.push(message.text);
+      return message;
+    });
+    const manager = (await h.kernel.spawn({ role: "manager", workDir: repo })).instance;
+    const a = (await h.kernel.spawn({ role: "specialist", parentId: manager.id, workDir: manager.workDir })).instance;
+    const b = (await h.kernel.spawn({ role: "specialist", parentId: manager.id, workDir: manager.workDir })).instance;
+    await commitFiles(a.workDir, { "shared.txt": SHARED.replace("shared 4\n", "a\n") }, "a");
+    await commitFiles(b.workDir, { "shared.txt": SHARED.replace("shared 4\n", "b\n") }, "b");
+    await eventually(() => events[0], 15_000, "the forecast event");
+    expect(events[0]).toMatchObject({ between: "siblings", parentId: manager.id });
+    expect(sent).toEqual([]);
+    expect(forecastNotices(delivered, manager.id)).toEqual([]);
+  });
+
+  it("refuses bad forecast options with one error naming each option", () => {
+    expect(() => git({ forecast: { debounceMs: -5, notifyParent: "yes" as unknown as boolean } })).toThrow(
+      expect.objectContaining({ code: "TC_PLUGIN_OPTIONS_INVALID", message: expect.stringMatching(/forecast\.debounceMs.*forecast\.notifyParent/su) }),
+    );
+    expect(() => git({ forecast: { every: 5 } as never })).toThrow(/forecast/u);
   });
 });

@@ -1,9 +1,9 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { gitValue, runGit } from "../src/git/run.js";
-import { mergeTree } from "../src/forecast/merge-tree.js";
+import { classifyConflicts, mergeTree, parseMergeTreeOutput } from "../src/forecast/merge-tree.js";
 import { conflictHunks, hasConflictMarkers, markerRegions } from "../src/forecast/conflict-markers.js";
 import { commitOn, lines, makeRepo, type FileChanges } from "./helpers.js";
 
@@ -70,6 +70,10 @@ describe("mergeTree: the five conflict kinds the issue names", () => {
     // Seen from the other side the rename is theirs: still rename/modify.
     const reverse = await mergeTree(r, "theirs", "ours");
     expect(reverse.conflicts).toEqual([expect.objectContaining({ path: "new.txt", kind: "rename/modify" })]);
+    // By commit id, as the forecaster asks (the marker labels carry the id).
+    const byId = await mergeTree(r, await gitValue(r, ["rev-parse", "ours"]), await gitValue(r, ["rev-parse", "theirs"]), { hunks: false });
+    expect(byId.conflicts).toEqual([expect.objectContaining({ path: "new.txt", kind: "rename/modify" })]);
+    expect(byId.conflicts[0]!.hunks).toBeUndefined();
   });
 
   it("rename vs delete and rename vs rename", async () => {
@@ -103,6 +107,21 @@ describe("mergeTree: the five conflict kinds the issue names", () => {
 });
 
 describe("mergeTree: more kinds, paths and guarantees", () => {
+  it("a rename onto a path the other side added is add/add; a symlink against a file is other, at both paths git keeps", async () => {
+    const r = await scenario({ "a.txt": lines("a") }, { "c.txt": "ours adds c\n" }, {}, { theirs: { "a.txt": "c.txt" } });
+    const collision = await mergeTree(r, "ours", "theirs");
+    expect(collision.conflicts).toEqual([expect.objectContaining({ path: "c.txt", kind: "add/add", message: "CONFLICT (add/add): Merge conflict in c.txt" })]);
+
+    await runGit(r, ["checkout", "-q", "-b", "link-side", "main"]);
+    await symlink("a.txt", path.join(r, "link"));
+    await runGit(r, ["add", "link"]);
+    await runGit(r, ["commit", "-q", "-m", "a link"]);
+    await commitOn(r, "file-side", { link: "a file\n" }, { from: "main" });
+    const types = await mergeTree(r, "link-side", "file-side");
+    expect(types.conflicts.map((c) => [c.path, c.kind])).toEqual([["link", "other"], ["link~file-side", "other"]]);
+    expect(types.conflicts[0]!.message).toMatch(/^CONFLICT \(distinct types\): link had different types on each side/u);
+  });
+
   it("file vs directory: the file moved aside is a file/directory conflict", async () => {
     const r = await scenario({ "fd": "file\n" }, { "fd": null, "fd/inner.txt": "dir now\n" }, { "fd": "file edited\n" });
     const result = await mergeTree(r, "ours", "theirs");
@@ -159,6 +178,22 @@ describe("mergeTree: more kinds, paths and guarantees", () => {
   });
 });
 
+describe("mergeTree with a git older than 2.38", () => {
+  it("is TC_GIT_UNAVAILABLE naming the fix", async () => {
+    // A stand-in git that answers as 2.37 does: --write-tree is an unknown option (usage, exit 129).
+    const bin = await mkdtemp(path.join(os.tmpdir(), "tc-git-old-"));
+    await writeFile(path.join(bin, "git"), "#!/bin/sh\necho \"error: unknown option \\`write-tree'\" >&2\necho 'usage: git merge-tree <base-tree> <branch1> <branch2>' >&2\nexit 129\n", { mode: 0o755 });
+    const savedPath = process.env.PATH;
+    process.env.PATH = `${bin}${path.delimiter}${savedPath ?? ""}`;
+    try {
+      await expect(mergeTree(bin, "a", "b")).rejects.toMatchObject({ code: "TC_GIT_UNAVAILABLE", message: expect.stringMatching(/unknown option .write-tree.*Install git 2\.38 or newer/su) });
+    } finally {
+      process.env.PATH = savedPath;
+      await rm(bin, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("conflict markers", () => {
   const text = ["a", "b", "<<<<<<< ours", "x", "=======", "y", ">>>>>>> theirs", "c", "d", "e", "f", "g", "h", "i", "<<<<<<< ours", "p", "=======", ">>>>>>> theirs", "z", ""].join("\n");
   it("finds each region and cuts far-apart regions into separate hunks", () => {
@@ -172,5 +207,46 @@ describe("conflict markers", () => {
     expect(hasConflictMarkers("a\n=======\n")).toBe(true);
     expect(hasConflictMarkers("a <<<<<<< not at line start\n== short\n")).toBe(false);
     expect(conflictHunks("no markers\n")).toBeUndefined();
+  });
+});
+
+describe("parsing and classifying merge-tree's output", () => {
+  const oid = (n: number) => String(n).repeat(40);
+  const tree = "a".repeat(40);
+  it("reads stages and messages, and kinds git reports rarely: modes, submodules, a rename colliding with an add; stages alone when no message names a path", () => {
+    const out = [
+      tree,
+      `100644 ${oid(1)} 2\tmode.sh`,
+      `100755 ${oid(2)} 3\tmode.sh`,
+      `160000 ${oid(3)} 1\tsub`,
+      `160000 ${oid(4)} 2\tsub`,
+      `160000 ${oid(5)} 3\tsub`,
+      `100644 ${oid(6)} 2\tcollide.txt`,
+      `100644 ${oid(7)} 3\tcollide.txt`,
+      `100644 ${oid(8)} 2\tquiet-add.txt`,
+      `100644 ${oid(9)} 3\tquiet-add.txt`,
+      `100644 ${oid(1)} 1\tquiet-del.txt`,
+      `100644 ${oid(2)} 2\tquiet-del.txt`,
+      "",
+      "1", "mode.sh", "CONFLICT (distinct modes)", "CONFLICT (distinct types): mode.sh had different types on each side\n",
+      "1", "sub", "CONFLICT (submodule failed to merge)", "Failed to merge submodule sub\n",
+      "2", "collide.txt", "old.txt", "CONFLICT (rename involved in collision)", "CONFLICT (rename involved in collision): ...\n",
+      "1", "collide.txt", "Auto-merging", "Auto-merging collide.txt\n",
+      "",
+    ].join("\0");
+    const parsed = parseMergeTreeOutput(out, false);
+    expect(parsed.tree).toBe(tree);
+    expect(parsed.stages).toHaveLength(11);
+    expect(parsed.messages.map((m) => m.type)).toEqual(["CONFLICT (distinct modes)", "CONFLICT (submodule failed to merge)", "CONFLICT (rename involved in collision)", "Auto-merging"]);
+    expect(parsed.messages[2]!.paths).toEqual(["collide.txt", "old.txt"]);
+    const kinds = Object.fromEntries(classifyConflicts(parsed.stages, parsed.messages).map((c) => [c.path, c.kind]));
+    expect(kinds).toEqual({ "mode.sh": "other", sub: "other", "collide.txt": "add/add", "quiet-add.txt": "add/add", "quiet-del.txt": "modify/delete" });
+    // "Auto-merging" is information, not part of a conflict's message.
+    expect(classifyConflicts(parsed.stages, parsed.messages).find((c) => c.path === "collide.txt")!.message).not.toContain("Auto-merging");
+  });
+
+  it("a clean merge is the tree alone; output that does not start with a tree is refused with the git version hint", () => {
+    expect(parseMergeTreeOutput(`${tree}\0`, true)).toEqual({ clean: true, tree, stages: [], messages: [] });
+    expect(() => parseMergeTreeOutput("usage: git merge-tree ...", false)).toThrow(/not a tree id first.*2\.38/su);
   });
 });

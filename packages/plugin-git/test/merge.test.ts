@@ -130,6 +130,19 @@ describe("merge into a checked-out target", () => {
     expect(await worktreePaths(fx.repo)).toEqual([fx.repo, ...["bad", "good"].map((b) => path.join(fx.root, "wt", b))].map((p) => p));
   });
 
+  it("a scratch worktree whose verifying process died is removed by the next merge; a live one's stays", async () => {
+    await fx.branch("feat", { "b.txt": "b\n" });
+    const root = path.join(fx.root, "state", "scratch");
+    const dead = path.join(root, "tc-verify-999999-abc");
+    const live = path.join(root, `tc-verify-${process.pid}-live`);
+    const { runGit } = await import("../src/git/run.js");
+    for (const dir of [dead, live]) await runGit(fx.repo, ["worktree", "add", "--detach", dir, "main"]);
+    expect((await fx.queue.run(fx.request("feat"))).status).toBe("merged");
+    const left = await worktreePaths(fx.repo);
+    expect(left).not.toContain(dead);
+    expect(left).toContain(live);
+  });
+
   it("a verify that outlives its timeout fails the merge", async () => {
     await fx.branch("slow", { "s.txt": "s\n" });
     const outcome = await fx.queue.run(fx.request("slow", { verify: ["node", "-e", "setTimeout(() => {}, 60000)"], verifyTimeoutMs: 300 }));

@@ -9,10 +9,11 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { gitValue, runGit } from "../src/git/run.js";
 import { appendResolution, readResolutions, resolutionLogPath, resolutionStats, type ResolutionRecord } from "../src/resolve/log.js";
-import { conflictViews } from "../src/resolve/prompt.js";
+import { conflictViews, resolverPrompt } from "../src/resolve/prompt.js";
 import { leftoverMarkers } from "../src/resolve/resolver.js";
-import { commitFiles, makeRepo } from "./helpers.js";
-import { openConflictedMerge, removeScratch } from "../src/resolve/scratch.js";
+import { execFile } from "node:child_process";
+import { commitFiles, makeRepo, worktreePaths } from "./helpers.js";
+import { openConflictedMerge, removeScratch, sweepStaleScratch } from "../src/resolve/scratch.js";
 
 let dir: string;
 let repo: string;
@@ -35,13 +36,19 @@ beforeAll(async () => {
   await commit("main", { "a.txt": "one\nmain\nthree\n" }, "main edits line 2");
   await commit("side", { "a.txt": "one\nside\nthree\n" }, "side edits line 2");
   await commit("clean", { "b.txt": "new\n" }, "clean adds b.txt");
+  await runGit(repo, ["switch", "-q", "-c", "deleter", "main~1"]);
+  await runGit(repo, ["rm", "-q", "a.txt"]);
+  await runGit(repo, ["commit", "-q", "-m", "deleter removes a.txt"]);
+  await runGit(repo, ["switch", "-q", "main"]);
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe("the scratch merge", () => {
   test("holds the conflicted merge in a detached worktree under the scratch root; removing it leaves nothing", async () => {
     const main = await gitValue(repo, ["rev-parse", "main"]);
+    const started = performance.now();
     const merge = await openConflictedMerge(repo, root, "main", "side");
+    const openMs = performance.now() - started;
     expect(merge).toMatchObject({ targetCommit: main, sourceCommit: await gitValue(repo, ["rev-parse", "side"]), unmerged: ["a.txt"] });
     expect(path.dirname(merge.dir)).toBe(root);
     expect(await gitValue(merge.dir, ["rev-parse", "--abbrev-ref", "HEAD"])).toBe("HEAD");
@@ -54,7 +61,9 @@ describe("the scratch merge", () => {
     expect(await gitValue(repo, ["rev-parse", "main"])).toBe(main);
     expect(await gitValue(repo, ["status", "--porcelain"])).toBe("");
 
+    const removing = performance.now();
     await removeScratch(repo, merge.dir);
+    console.info(`[resolve] scratch merge: ${openMs.toFixed(0)} ms to open (worktree add + merge), ${(performance.now() - removing).toFixed(0)} ms to remove`);
     expect(await readdir(root)).toEqual([]);
     expect((await gitValue(repo, ["worktree", "list", "--porcelain"])).match(/^worktree /gmu)).toHaveLength(1);
   });
@@ -74,6 +83,45 @@ describe("the scratch merge", () => {
       message: expect.stringContaining('The source "no-such-branch" is not a branch or commit'),
     });
     expect(await readdir(root)).toEqual([]);
+  });
+});
+
+describe("what the resolver is told", () => {
+  test("a conflict without text markers (modify/delete) is described by merge-tree's kind and message, and the prompt says to choose", async () => {
+    const merge = await openConflictedMerge(repo, root, "main", "deleter");
+    try {
+      const described = { path: "a.txt", kind: "modify/delete" as const, message: "CONFLICT (modify/delete): a.txt deleted in deleter and modified in main." };
+      const views = await conflictViews(merge.dir, merge.unmerged, [described]);
+      expect(views).toEqual([{ path: "a.txt", kind: "modify/delete", message: described.message, hunks: undefined, hunkCount: 0 }]);
+      const prompt = resolverPrompt({ dir: merge.dir, source: "deleter", target: "main", conflicts: views, sourceLog: "- abc deleter removes a.txt", targetLog: "- def main edits line 2", verify: "npm test", instructions: "Never touch vendor/." });
+      expect(prompt).toContain(`This directory (${merge.dir}) is a scratch checkout of main with deleter merged into it`);
+      expect(prompt).toContain(`### a.txt (modify/delete)\n${described.message}\n(no text markers: decide which version the file keeps`);
+      expect(prompt).toContain("What main is for: not known");
+      expect(prompt).toContain("Commits on deleter since the merge base:\n- abc deleter removes a.txt");
+      expect(prompt).toContain("The result must pass `npm test`");
+      expect(prompt.endsWith("Never touch vendor/.")).toBe(true);
+    } finally {
+      await removeScratch(repo, merge.dir);
+    }
+  });
+});
+
+describe("after a kill", () => {
+  test("a dead process's scratch worktree is swept with the repository's record of it; a live one stays", async () => {
+    const live = await openConflictedMerge(repo, root, "main", "side");
+    // A process that has exited: its pid names the scratch worktree it would have left, as openConflictedMerge names them.
+    const child = execFile(process.execPath, ["-e", ""]);
+    await new Promise((resolve) => child.on("exit", resolve));
+    const stale = path.join(root, `resolve-${child.pid}-killed-abcdef`);
+    await runGit(repo, ["worktree", "add", "--quiet", "--detach", stale, "main"]);
+    await runGit(stale, ["merge", "--no-commit", "--no-ff", "side"], { ok: [1] });
+    try {
+      expect(await sweepStaleScratch(root)).toEqual([stale]);
+      expect(await readdir(root)).toEqual([path.basename(live.dir)]);
+      expect(await worktreePaths(repo)).toEqual([repo, live.dir]);
+    } finally {
+      await removeScratch(repo, live.dir);
+    }
   });
 });
 

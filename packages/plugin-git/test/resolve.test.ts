@@ -6,6 +6,7 @@
  * becomes a two-parent merge commit; one that leaves markers or fails verify
  * is rejected with the reason; the stats count all three.
  */
+import { execFile } from "node:child_process";
 import { mkdir, readdir } from "node:fs/promises";
 import path from "node:path";
 import { claude } from "@tmux-claude/agent-claude";
@@ -205,5 +206,21 @@ describe("resolve: \"ai\" with real Claude Code", () => {
     stdout = "";
     expect(await commands.dispatch(["stats"], h.kernel)).toBe(0);
     expect(stdout).toBe("AI conflict resolutions: 5 attempts, 2 accepted, 3 rejected (acceptance rate 40.0%)\nRejected by reason: markers 1, verify 1, timeout 1\n");
+  });
+
+  test("a serving kernel that starts after a kill removes the killed resolution's scratch worktree and terminates its resolver", async () => {
+    // What a process killed mid-resolution leaves: its scratch worktree (named with its pid, now dead) and the resolver working there.
+    const child = execFile(process.execPath, ["-e", ""]);
+    await new Promise((resolve) => child.on("exit", resolve));
+    const stale = path.join(h.stateDir, "git", "scratch", `resolve-${child.pid}-killed-abcdef`);
+    await runGit(repo, ["worktree", "add", "--quiet", "--detach", stale, "main"]);
+    await runGit(stale, ["merge", "--no-commit", "--no-ff", "feature-slow"], { ok: [1] });
+    const orphan = (await h.kernel.spawn({ role: "resolver", workDir: stale, plugins: { git: { isolation: "none" } } })).instance;
+
+    // Its plugins' ready taps have run when startKernel returns. (This kernel's part now serves the tests; this test is the last.)
+    await h.startKernel();
+    expect(await scratchLeft()).toEqual([]);
+    expect((await gitValue(repo, ["worktree", "list", "--porcelain"])).match(/^worktree /gmu)).toHaveLength(1);
+    expect((await h.kernel.list()).map((i) => i.id)).not.toContain(orphan.id);
   });
 });

@@ -67,6 +67,11 @@ export function installForecast(runtime: GitRuntime, conflictForecast: ConflictF
     if (ctx.mode === "serve") await forecaster.watchRepoOf(change.instanceId);
     forecaster.schedule(change.instanceId);
   });
+  // A sibling that exited or was terminated leaves the others' forecasts (git_status would show a stale conflict).
+  ctx.hooks.statusChange.tapPromise(async (change) => {
+    if (change.to === "exited") await forecaster.siblingLeft(change.instance);
+  });
+  ctx.hooks.afterTerminate.tapPromise(async (event) => forecaster.siblingLeft(event.instance));
   // Only serve watches refs: it runs for as long as the instances do, and sees every commit once.
   if (ctx.mode === "serve") {
     ctx.hooks.ready.tapPromise(async () => forecaster.startWatching());
@@ -75,8 +80,25 @@ export function installForecast(runtime: GitRuntime, conflictForecast: ConflictF
   return forecaster;
 }
 
+interface SiblingPair {
+  readonly sibling: ActiveBranch;
+  readonly commit: string;
+  readonly conflicts: readonly ConflictFile[];
+}
+
+interface TargetConflicts {
+  /** The target's commit. */
+  readonly ours: string;
+  /** The branch's commit. */
+  readonly theirs: string;
+  readonly conflicts: readonly ConflictFile[];
+  readonly pair: ForecastPair;
+}
+
 class Forecaster implements ForecastPart {
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Branches a ref watch saw written whose instances are about to be looked up. */
+  private readonly writtenSoon = new Set<string>();
   /** Forecasts run one at a time: a stale result never overwrites a newer one. */
   private chain: Promise<void> = Promise.resolve();
   private readonly refs: RefWatch;
@@ -99,7 +121,7 @@ class Forecaster implements ForecastPart {
     clearTimeout(this.timers.get(id));
     const timer = setTimeout(() => {
       this.timers.delete(id);
-      void this.enqueue(id);
+      this.enqueue(id).catch(() => undefined);
     }, this.runtime.options.forecast.debounceMs);
     // A pending forecast never keeps a one-shot CLI process alive.
     timer.unref();
@@ -117,10 +139,11 @@ class Forecaster implements ForecastPart {
     return (await this.runtime.state(id))?.forecast;
   }
 
+  /** Run a forecast after the ones before it; rejects with its failure (which is also logged). */
   private enqueue(id: string): Promise<void> {
     const run = this.chain.then(() => (this.closed ? undefined : this.forecast(id)));
     this.chain = run.catch((error: unknown) => this.ctx.logger.warn({ err: error, instance: id }, "forecast failed; the next change of the branch tries again"));
-    return this.chain;
+    return run;
   }
 
   async startWatching(): Promise<void> {
@@ -128,6 +151,15 @@ class Forecaster implements ForecastPart {
     await Promise.all([...new Set(active.map((b) => b.state.repo))].map((repo) => this.watchRepoPath(repo)));
     // What changed while no kernel watched is forecast now; unchanged conflicts stay untold.
     for (const branch of active) this.schedule(branch.id);
+  }
+
+  /** Forecast again the siblings of an instance that is gone, so their forecasts drop it. */
+  async siblingLeft(instance: InstanceRecord): Promise<void> {
+    const state = instance.pluginState?.git as GitInstanceState | undefined;
+    if (state?.isolation !== "worktree") return;
+    for (const b of activeBranches(await this.ctx.kernel.list())) {
+      if (b.id !== instance.id && b.parentId === instance.parentId && b.state.repo === state.repo) this.schedule(b.id);
+    }
   }
 
   async watchRepo(instance: InstanceRecord): Promise<void> {
@@ -146,6 +178,13 @@ class Forecaster implements ForecastPart {
 
   /** A ref watch saw `branch` written: forecast every instance on it or based on it. */
   private async branchWritten(repo: string, branch: string): Promise<void> {
+    // One commit writes a lock, a ref and a reflog line: look the branch up once per burst.
+    const key = `${repo}\0${branch}`;
+    if (this.writtenSoon.has(key) || this.closed) return;
+    this.writtenSoon.add(key);
+    await new Promise<void>((resolve) => setTimeout(resolve, Math.min(this.runtime.options.forecast.debounceMs, 50)).unref());
+    this.writtenSoon.delete(key);
+    if (this.closed) return;
     try {
       for (const b of activeBranches(await this.ctx.kernel.list())) {
         if (b.state.repo === repo && (b.state.branch === branch || b.state.base === branch)) this.schedule(b.id);
@@ -155,6 +194,12 @@ class Forecaster implements ForecastPart {
     }
   }
 
+  /**
+   * Every merge-tree first, then one atomic write per instance touched: the
+   * branch itself (its target and its sibling pairs), each sibling (its side
+   * of the pair), each child (its target). A pair is announced by the write
+   * to its first instance (by id), whichever side moved.
+   */
   private async forecast(id: string): Promise<void> {
     const all = activeBranches(await this.ctx.kernel.list());
     const me = all.find((b) => b.id === id);
@@ -162,62 +207,94 @@ class Forecaster implements ForecastPart {
     const { siblings, children } = relatedPairs(me, all);
     const refs = [me, ...siblings, ...children].map((b) => b.state.branch).concat(me.state.base);
     const commits = await resolveCommits(me.state.repo, refs);
-    if (!commits.has(me.state.branch)) return;
-    await this.checkTarget(me, all, commits);
-    for (const child of children) await this.checkTarget(child, all, commits);
-    for (const sibling of siblings) await this.checkSiblings(me, sibling, commits);
-    // Siblings that exited or were terminated are no longer part of this branch's forecast.
+    const myCommit = commits.get(me.state.branch);
+    if (!myCommit) return;
+    const target = await this.targetConflicts(me, commits);
+    const pairs: SiblingPair[] = [];
+    for (const sibling of siblings) {
+      const theirCommit = commits.get(sibling.state.branch);
+      if (!theirCommit) continue;
+      const [first, second] = compareIds(me.id, sibling.id) <= 0 ? [myCommit, theirCommit] : [theirCommit, myCommit];
+      // Always merged in the same order: whichever of the two moved, the pair reads alike.
+      pairs.push({ sibling, commit: theirCommit, conflicts: await pairConflicts(me.state.repo, first, second) });
+    }
     const live = new Set(siblings.map((s) => s.id));
-    await this.write(me, commits.get(me.state.branch)!, (f) => ({ ...f, siblings: Object.fromEntries(Object.entries(f.siblings).filter(([sid]) => live.has(sid))) }));
+    const before = await this.write(
+      me,
+      myCommit,
+      (f) => ({
+        ...f,
+        ...(target ? { target: target.pair } : {}),
+        siblings: Object.fromEntries([
+          // Siblings that exited or were terminated are no longer part of this branch's forecast.
+          ...Object.entries(f.siblings).filter(([sid]) => live.has(sid) && !pairs.some((p) => p.sibling.id === sid)),
+          ...pairs.filter((p) => p.conflicts.length).map((p) => [p.sibling.id, { branch: p.sibling.state.branch, commit: p.commit, files: forecastFiles(p.conflicts) }] as const),
+        ]),
+      }),
+      (f) => f,
+    );
+    if (!before) return;
+    if (target) await this.toldTarget(me, all, target, before.target.files);
+    for (const pair of pairs) {
+      const files = forecastFiles(pair.conflicts);
+      const theirs = await this.write(
+        pair.sibling,
+        pair.commit,
+        (f) => {
+          const { [me.id]: _replaced, ...rest } = f.siblings;
+          return { ...f, siblings: files.length ? { ...rest, [me.id]: { branch: me.state.branch, commit: myCommit, files } } : rest };
+        },
+        (f) => f.siblings[me.id]?.files ?? [],
+      );
+      const meFirst = compareIds(me.id, pair.sibling.id) <= 0;
+      const previous = meFirst ? (before.siblings[pair.sibling.id]?.files ?? []) : theirs;
+      if (previous === undefined || sameConflicts(previous, files)) continue;
+      const [first, second] = meFirst ? [{ b: me, c: myCommit }, { b: pair.sibling, c: pair.commit }] : [{ b: pair.sibling, c: pair.commit }, { b: me, c: myCommit }];
+      if (files.length === 0) {
+        this.cleared(first.b.id, second.b.state.branch);
+        continue;
+      }
+      await this.announce({
+        between: "siblings",
+        parentId: first.b.parentId,
+        instance: { id: first.b.id, branch: first.b.state.branch, commit: first.c },
+        other: { id: second.b.id, branch: second.b.state.branch, commit: second.c },
+        files: pair.conflicts,
+        previous,
+        text: siblingsMessage(first.b, second.b, files, previous),
+      });
+    }
+    for (const child of children) {
+      const childTarget = await this.targetConflicts(child, commits);
+      const childCommit = commits.get(child.state.branch);
+      if (!childTarget || !childCommit) continue;
+      const previous = await this.write(child, childCommit, (f) => ({ ...f, target: childTarget.pair }), (f) => f.target.files);
+      if (previous !== undefined) await this.toldTarget(child, all, childTarget, previous);
+    }
   }
 
-  private async checkTarget(branch: ActiveBranch, all: readonly ActiveBranch[], commits: Map<string, string>): Promise<void> {
+  /** The branch merged into its target (its base); undefined when either is gone. */
+  private async targetConflicts(branch: ActiveBranch, commits: Map<string, string>): Promise<TargetConflicts | undefined> {
     const ours = commits.get(branch.state.base);
     const theirs = commits.get(branch.state.branch);
-    if (!ours || !theirs) return;
+    if (!ours || !theirs) return undefined;
     const conflicts = await pairConflicts(branch.state.repo, ours, theirs);
-    const files = forecastFiles(conflicts);
-    const before = await this.write(branch, theirs, (f) => ({ ...f, target: { branch: branch.state.base, commit: ours, files } }), (f) => f.target.files);
-    if (before === undefined || sameConflicts(before, files)) return;
+    return { ours, theirs, conflicts, pair: { branch: branch.state.base, commit: ours, files: forecastFiles(conflicts) } };
+  }
+
+  private async toldTarget(branch: ActiveBranch, all: readonly ActiveBranch[], target: TargetConflicts, previous: readonly ForecastFile[]): Promise<void> {
+    const files = target.pair.files;
+    if (sameConflicts(previous, files)) return;
     if (files.length === 0) return this.cleared(branch.id, branch.state.base);
     const parent = all.find((b) => b.id === branch.parentId);
-    const owner = parent?.state.branch === branch.state.base ? parent.id : null;
     await this.announce({
       between: "target",
       parentId: branch.parentId,
-      instance: { id: branch.id, branch: branch.state.branch, commit: theirs },
-      other: { id: owner, branch: branch.state.base, commit: ours },
-      files: conflicts,
-      previous: before,
+      instance: { id: branch.id, branch: branch.state.branch, commit: target.theirs },
+      other: { id: parent?.state.branch === branch.state.base ? parent.id : null, branch: branch.state.base, commit: target.ours },
+      files: target.conflicts,
+      previous,
       text: targetMessage(branch, files),
-    });
-  }
-
-  private async checkSiblings(changed: ActiveBranch, sibling: ActiveBranch, commits: Map<string, string>): Promise<void> {
-    // Always merged in the same order, and decided on the same record: whichever of the two moved, the pair reads alike.
-    const [first, second] = compareIds(changed.id, sibling.id) <= 0 ? [changed, sibling] : [sibling, changed];
-    const firstCommit = commits.get(first.state.branch);
-    const secondCommit = commits.get(second.state.branch);
-    if (!firstCommit || !secondCommit) return;
-    const conflicts = await pairConflicts(first.state.repo, firstCommit, secondCommit);
-    const files = forecastFiles(conflicts);
-    const pairOf = (other: ActiveBranch, commit: string): ForecastPair => ({ branch: other.state.branch, commit, files });
-    const setPair = (other: ActiveBranch, commit: string) => (f: InstanceForecast) => {
-      const { [other.id]: _dropped, ...rest } = f.siblings;
-      return { ...f, siblings: files.length ? { ...rest, [other.id]: pairOf(other, commit) } : rest };
-    };
-    const before = await this.write(first, firstCommit, setPair(second, secondCommit), (f) => f.siblings[second.id]?.files ?? []);
-    await this.write(second, secondCommit, setPair(first, firstCommit));
-    if (before === undefined || sameConflicts(before, files)) return;
-    if (files.length === 0) return this.cleared(first.id, second.state.branch);
-    await this.announce({
-      between: "siblings",
-      parentId: first.parentId,
-      instance: { id: first.id, branch: first.state.branch, commit: firstCommit },
-      other: { id: second.id, branch: second.state.branch, commit: secondCommit },
-      files: conflicts,
-      previous: before,
-      text: siblingsMessage(first, second, files, before),
     });
   }
 

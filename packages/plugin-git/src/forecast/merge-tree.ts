@@ -56,20 +56,11 @@ export async function mergeTree(repo: string, ours: string, theirs: string, opti
 async function runMergeTree(repo: string, ours: string, theirs: string) {
   const args = ["merge-tree", "--write-tree", "--messages", "-z", ours, theirs];
   const fix = `Check that "${ours}" and "${theirs}" name commits of ${repo} with a common history (git rev-parse --verify <name>).`;
+  let result;
   try {
     // -z: paths with any byte; --messages: git's words, with the paths each is about.
-    const result = await runGit(repo, args, { ok: [0, 1] });
-    // Exit 1 also means "cannot merge these at all" (an unknown name): then no tree comes first.
-    if (!TREE_ID.test(result.stdout)) {
-      throw new TmuxClaudeError(
-        GitErrorCodes.COMMAND_FAILED,
-        `git ${args.join(" ")} failed in ${repo} (exit ${result.code}): ${(result.stderr || result.stdout).trim() || "no output"}. ${fix}`,
-        { cwd: repo, args, exitCode: result.code, ours, theirs },
-      );
-    }
-    return result;
+    result = await runGit(repo, args, { ok: [0, 1] });
   } catch (error) {
-    if (isTmuxClaudeError(error) && error.details.ours !== undefined) throw error;
     if (!isTmuxClaudeError(error) || error.code !== GitErrorCodes.COMMAND_FAILED) throw error;
     // 129: usage error, i.e. a git that does not know --write-tree.
     if (error.details.exitCode === 129) {
@@ -80,13 +71,17 @@ async function runMergeTree(repo: string, ours: string, theirs: string) {
         { cause: error },
       );
     }
+    throw new TmuxClaudeError(GitErrorCodes.COMMAND_FAILED, `${error.message}. ${fix}`, { ...error.details, ours, theirs }, { cause: error });
+  }
+  // Exit 1 also means "cannot merge these at all" (an unknown name): then no tree comes first.
+  if (!TREE_ID.test(result.stdout)) {
     throw new TmuxClaudeError(
       GitErrorCodes.COMMAND_FAILED,
-      `${error.message}. ${fix}`,
-      { ...error.details, ours, theirs },
-      { cause: error },
+      `git ${args.join(" ")} failed in ${repo} (exit ${result.code}): ${(result.stderr || result.stdout).trim() || "no output"}. ${fix}`,
+      { cwd: repo, args, exitCode: result.code, ours, theirs },
     );
   }
+  return result;
 }
 
 const TREE_ID = /^[0-9a-f]{40,64}(?:\0|$)/u;

@@ -64,9 +64,14 @@ export interface CheckoutFacts {
  * A bare repository or a `.git` directory has no checkout: TC_GIT_BARE_REPO.
  */
 export async function checkoutOf(dir: string): Promise<CheckoutFacts | undefined> {
-  const probe = await runGit(dir, ["rev-parse", "--is-bare-repository", "--is-inside-work-tree"], { ok: [0, 128] });
-  if (probe.code === 128) return undefined;
-  const [bare, inside] = probe.stdout.split("\n");
+  // One git call on the spawn path: the facts in order, HEAD's commit, then its symbolic name (`HEAD` when detached).
+  // Git stops at the first thing it cannot answer, so a short answer says where it stopped: nothing (no repository),
+  // two lines (bare, or inside .git: no work tree), four (a branch without commits).
+  const args = ["rev-parse", "--is-bare-repository", "--is-inside-work-tree", "--path-format=absolute", "--git-common-dir", "--show-toplevel", "HEAD", "--symbolic-full-name", "HEAD"];
+  const result = await runGit(dir, args, { ok: [0, 128] });
+  const lines = result.stdout.split("\n");
+  if (result.code === 128 && lines.length < 2) return undefined;
+  const [bare, inside, commonDir = dir, toplevel = dir, head, symbolic] = lines;
   if (bare === "true" || inside !== "true") {
     throw new TmuxClaudeError(
       GitErrorCodes.BARE_REPO,
@@ -74,9 +79,11 @@ export async function checkoutOf(dir: string): Promise<CheckoutFacts | undefined
       { workDir: dir },
     );
   }
-  const [toplevel = dir, commonDir = dir] = (await gitValue(dir, ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir"])).split("\n");
-  const [branch, head] = await Promise.all([currentBranch(toplevel), resolveCommit(toplevel, "HEAD")]);
-  return { toplevel, commonDir, mainWorktree: await mainWorktreeOf(toplevel), branch, head };
+  const hasCommit = result.code === 0 && head !== undefined && /^[0-9a-f]{40,64}$/u.test(head);
+  const branch = hasCommit ? symbolic?.startsWith("refs/heads/") ? symbolic.slice("refs/heads/".length) : undefined : await currentBranch(toplevel);
+  // The usual layout names the main worktree without asking: its common dir is <main worktree>/.git.
+  const mainWorktree = path.basename(commonDir) === ".git" ? path.dirname(commonDir) : await mainWorktreeOf(toplevel);
+  return { toplevel, commonDir, mainWorktree, branch, head: hasCommit ? head : undefined };
 }
 
 /** The branch checked out in a checkout, or undefined on a detached HEAD. */
@@ -101,22 +108,31 @@ export async function isValidBranchName(repo: string, name: string): Promise<boo
   return (await runGit(repo, ["check-ref-format", "--branch", name], { ok: [0, 1, 128] })).code === 0;
 }
 
+/** The paths `git status` reports as changed or untracked in a checkout (empty: clean). */
+export async function dirtyPaths(checkout: string): Promise<string[]> {
+  const { changed, untracked } = await checkoutChanges(checkout);
+  return [...changed, ...untracked];
+}
+
 /**
- * The paths `git status` reports as changed or untracked in a checkout (empty: clean).
- * `untracked: "no"` leaves untracked files out (merge: they block only where the merge adds a file).
+ * One `git status` of a checkout, split: tracked files with changes (staged
+ * or not) and untracked files (merge: the first refuse a merge, the second
+ * only where the merge adds a file).
  */
-export async function dirtyPaths(checkout: string, untracked: "all" | "no" = "all"): Promise<string[]> {
-  const out = (await runGit(checkout, ["status", "--porcelain=v1", "-z", `--untracked-files=${untracked}`])).stdout;
-  const paths: string[] = [];
+export async function checkoutChanges(checkout: string): Promise<{ changed: string[]; untracked: string[] }> {
+  // --no-optional-locks: a status asked in the background must not take index.lock (a kill would leave it behind).
+  const out = (await runGit(checkout, ["--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all"])).stdout;
+  const changed: string[] = [];
+  const untracked: string[] = [];
   const entries = out.split("\0");
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!;
     if (entry.length < 4) continue;
-    paths.push(entry.slice(3));
+    (entry.startsWith("??") ? untracked : changed).push(entry.slice(3));
     // A rename or copy is followed by its source path, which is not a change of its own.
     if (entry[0] === "R" || entry[0] === "C") i++;
   }
-  return paths;
+  return { changed, untracked };
 }
 
 /** A registered worktree (`git worktree list --porcelain`). */

@@ -56,6 +56,9 @@ export async function runGit(cwd: string, args: readonly string[], options: RunO
       { cause: error },
     );
   }
+  // simple-git waits 50 ms after a git that printed nothing (its completion detection: update-ref, worktree add -q,
+  // commit -q...); an empty chunk once stdout has ended tells it the output is complete.
+  git.outputHandler((_command, stdout) => stdout.once("end", () => stdout.emit("data", Buffer.alloc(0))));
   const withEnv = options.env ? git.env({ ...inheritedEnv(), ...options.env }) : git;
   try {
     await withEnv.raw([...args]);

@@ -91,8 +91,7 @@ export async function mergeOne(request: MergeRequest, env: EngineEnv): Promise<M
   const base = { requestId: request.id, instanceId: request.instanceId, source: request.source, target: request.target, strategy: request.strategy };
   try {
     for (let attempt = 1; ; attempt += 1) {
-      const onto = await branchCommit(request.repo, request.target);
-      const sourceCommit = await branchCommit(request.repo, request.source);
+      const [onto, sourceCommit] = await Promise.all([branchCommit(request.repo, request.target), branchCommit(request.repo, request.source)]);
       const built = await buildMerge({ repo: request.repo, onto, source: sourceCommit, strategy: request.strategy, message: request.message });
       if (built.kind === "up-to-date") return { ...base, status: "up-to-date", previous: onto, commit: onto };
       let candidate: string;
@@ -108,11 +107,11 @@ export async function mergeOne(request: MergeRequest, env: EngineEnv): Promise<M
       } else {
         candidate = built.commit;
       }
-      // A dirty target is refused before spending a verify run on it.
-      const refused = await refusal(request.repo, request.target, onto, candidate);
-      if (refused) return { ...base, status: "refused", previous: onto, reason: refused.message, code: refused.code, resolution };
       let verify: VerifyResult | undefined;
       if (request.verify && !verified) {
+        // A dirty target is refused before spending a verify run on it (moveTarget checks again right before the move).
+        const refused = await refusal(request.repo, request.target, onto, candidate);
+        if (refused) return { ...base, status: "refused", previous: onto, reason: refused.message, code: refused.code, resolution };
         verify = await verifyCommit(request.repo, candidate, request.verify, request.verifyTimeoutMs, env.scratchRoot);
         if (!verify.ok) return { ...base, status: "verify-failed", previous: onto, verify, reason: verifyReason(verify), code: GitErrorCodes.VERIFY_FAILED, resolution };
       }

@@ -11,11 +11,15 @@ import { gitValue } from "../git/run.js";
 import { GitErrorCodes } from "../errors.js";
 
 /** `<common git dir>/tc-merge`: the merge lock and journal of every target of this repository. */
-export async function mergeStateDir(repo: string): Promise<string> {
-  const common = await gitValue(repo, ["rev-parse", "--path-format=absolute", "--git-common-dir"]);
+export async function mergeStateDir(repo: string, commonDir?: string): Promise<string> {
+  const common = commonDir ?? (await commonDirOf(repo));
   const dir = join(common, "tc-merge");
   await mkdir(dir, { recursive: true });
   return dir;
+}
+
+export function commonDirOf(repo: string): Promise<string> {
+  return gitValue(repo, ["rev-parse", "--path-format=absolute", "--git-common-dir"]);
 }
 
 /** A file-name-safe key for a branch (branch names may hold `/`). */
@@ -76,8 +80,8 @@ async function waitForChange(dir: string, signal: AbortSignal): Promise<void> {
   }
 }
 
-/** A holder on this machine whose process is gone. */
-function isDead(holder: string): boolean {
+/** A holder ("<pid> <host>") on this machine whose process is gone. */
+export function isDead(holder: string): boolean {
   const [pid, host] = holder.split(" ");
   if (host !== hostname() || !pid) return false;
   try {

@@ -10,12 +10,12 @@
 // serves every request ahead of its own, so a restarted kernel (or the next
 // CLI merge) continues where a killed one stopped.
 import { createHash, randomUUID } from "node:crypto";
-import { mkdir, readdir, readFile, unlink } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { gitValue } from "../git/run.js";
 import { mergeBatch, mergeOne, type EngineEnv, type MergeOutcome, type MergeRequest } from "./engine.js";
-import { branchKey, lockTarget, mergeStateDir } from "./lock.js";
+import { branchKey, commonDirOf, lockTarget, mergeStateDir } from "./lock.js";
 import { repairTarget, writeAtomic } from "./target.js";
+import { removeAbandonedScratch } from "./verify.js";
 
 export interface QueueOptions {
   /** `<stateDir>/git/queue`. */
@@ -28,11 +28,13 @@ export interface QueueOptions {
 export type NewRequest = Omit<MergeRequest, "id" | "requestedAt">;
 
 export interface QueuedEntry extends MergeRequest {
-  /** The request already has its result, waiting to be collected by its requester. */
+  /** Its result is recorded but the request file is still there (a kill came between); the next drain drops it. */
   readonly done: boolean;
 }
 
 export class MergeQueue {
+  private readonly commonDirs = new Map<string, Promise<string>>();
+
   constructor(private readonly options: QueueOptions) {}
 
   /** Queue a request and wait for its outcome (serving every request ahead of it). */
@@ -44,9 +46,8 @@ export class MergeQueue {
 
   async submit(request: NewRequest): Promise<MergeRequest> {
     // The repository's common dir names the queue, so every worktree of one repository shares it.
-    const repo = await gitValue(request.repo, ["rev-parse", "--path-format=absolute", "--git-common-dir"]);
-    const queued: MergeRequest = { ...request, repo: request.repo, id: `${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`, requestedAt: new Date().toISOString() };
-    const dir = await this.targetDir(repo, request.target);
+    const queued: MergeRequest = { ...request, id: `${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`, requestedAt: new Date().toISOString() };
+    const dir = await this.targetDir(await this.commonDir(request.repo), request.target);
     await writeAtomic(join(dir, "requests", `${queued.id}.json`), JSON.stringify(queued));
     return queued;
   }
@@ -57,16 +58,21 @@ export class MergeQueue {
    * (or the queue is empty). Returns (and collects) `until`'s outcome.
    */
   async drain(repo: string, target: string, until?: string): Promise<MergeOutcome | undefined> {
-    const stateDir = await mergeStateDir(repo);
-    const dir = await this.targetDir(await gitValue(repo, ["rev-parse", "--path-format=absolute", "--git-common-dir"]), target);
+    const commonDir = await this.commonDir(repo);
+    const stateDir = await mergeStateDir(repo, commonDir);
+    const dir = await this.targetDir(commonDir, target);
     const lock = await lockTarget(stateDir, target, this.options.lockTimeoutMs);
     try {
       const repaired = await repairTarget(repo, stateDir, target);
       if (repaired?.applied) await this.recordRepaired(dir, repaired.requestId, repaired.to);
+      await removeAbandonedScratch(repo, this.options.scratchRoot);
+      await dropUncollected(join(dir, "results"));
       const env: EngineEnv = { scratchRoot: this.options.scratchRoot, stateDir, ...(this.options.resolve ? { resolve: this.options.resolve } : {}) };
       for (;;) {
         if (until && (await readJson<MergeOutcome>(join(dir, "results", `${until}.json`)))) break;
-        const waiting = (await this.entries(dir)).filter((entry) => !entry.done);
+        const entries = await this.entries(dir);
+        for (const entry of entries.filter((e) => e.done)) await unlink(join(dir, "requests", `${entry.id}.json`)).catch(() => undefined);
+        const waiting = entries.filter((entry) => !entry.done);
         const head = waiting[0];
         if (!head) break;
         const group = head.batch ? waiting.filter((entry) => entry.batch) : [head];
@@ -83,7 +89,7 @@ export class MergeQueue {
     return outcome;
   }
 
-  /** Every queued request (and uncollected result) of every target, in serving order per target. */
+  /** Every queued request of every target, in serving order per target. */
   async list(): Promise<QueuedEntry[]> {
     const targets = await readdir(this.options.dir).catch(() => [] as string[]);
     const all: QueuedEntry[] = [];
@@ -124,12 +130,34 @@ export class MergeQueue {
     });
   }
 
+  /** The repository's common git dir, asked of git once per repository: it names the queue and holds the lock. */
+  private commonDir(repo: string): Promise<string> {
+    let known = this.commonDirs.get(repo);
+    if (!known) {
+      known = commonDirOf(repo);
+      known.catch(() => this.commonDirs.delete(repo));
+      this.commonDirs.set(repo, known);
+    }
+    return known;
+  }
+
   private async targetDir(commonDir: string, target: string): Promise<string> {
     const key = `${branchKey(target)}-${createHash("sha256").update(commonDir).digest("hex").slice(0, 8)}`;
     const dir = join(this.options.dir, key);
     await mkdir(join(dir, "requests"), { recursive: true });
     await mkdir(join(dir, "results"), { recursive: true });
     return dir;
+  }
+}
+
+/** A day is long enough for any requester to collect its result; one that died never will. */
+const RESULT_KEEP_MS = 24 * 60 * 60 * 1000;
+
+async function dropUncollected(resultsDir: string): Promise<void> {
+  for (const name of await readdir(resultsDir).catch(() => [] as string[])) {
+    const path = join(resultsDir, name);
+    const info = await stat(path).catch(() => undefined);
+    if (info && Date.now() - info.mtimeMs > RESULT_KEEP_MS) await unlink(path).catch(() => undefined);
   }
 }
 

@@ -10,14 +10,13 @@ import { TmuxClaudeError } from "@tmux-claude/core";
 import { gitValue, runGit } from "../git/run.js";
 import { GitErrorCodes } from "../errors.js";
 import { branchKey } from "./lock.js";
-import { dirtyPaths, worktreeOfBranch } from "../git/repo.js";
+import { checkoutChanges, worktreeOfBranch } from "../git/repo.js";
 
-/** Untracked files in the worktree at paths the merge would create (git would refuse to overwrite them). */
-async function untrackedInTheWay(worktree: string, from: string, to: string): Promise<string[]> {
-  const added = (await gitValue(worktree, ["diff-tree", "-r", "-z", "--name-only", "--diff-filter=A", from, to])).split("\0").filter(Boolean);
-  if (added.length === 0) return [];
-  const present = await gitValue(worktree, ["ls-files", "-z", "--others", "--", ...added.map((path) => `:(literal)${path}`)]);
-  return present.split("\0").filter(Boolean);
+/** Untracked files at paths the merge would create (git refuses to overwrite them). */
+async function untrackedInTheWay(worktree: string, untracked: readonly string[], from: string, to: string): Promise<string[]> {
+  if (untracked.length === 0) return [];
+  const added = new Set((await gitValue(worktree, ["diff-tree", "-r", "-z", "--name-only", "--diff-filter=A", from, to])).split("\0").filter(Boolean));
+  return untracked.filter((path) => added.has(path));
 }
 
 export interface Journal {
@@ -43,17 +42,23 @@ export interface MoveRequest {
 
 /** Why a target cannot be moved now: its worktree has work the merge would overwrite. */
 export async function refusal(repo: string, target: string, from: string, to: string): Promise<TmuxClaudeError | undefined> {
-  const checkout = (await worktreeOfBranch(repo, target))?.path;
-  if (!checkout) return undefined;
-  const dirty = await dirtyPaths(checkout, "no");
-  const inTheWay = dirty.length ? [] : await untrackedInTheWay(checkout, from, to);
-  if (!dirty.length && !inTheWay.length) return undefined;
+  return (await inspectTarget(repo, target, from, to)).refused;
+}
+
+/** Where the target is checked out (null: nowhere), and why it may not move, if so. */
+async function inspectTarget(repo: string, target: string, from: string, to: string): Promise<{ checkout: string | null; refused?: TmuxClaudeError }> {
+  const checkout = (await worktreeOfBranch(repo, target))?.path ?? null;
+  if (!checkout) return { checkout };
+  const { changed: dirty, untracked } = await checkoutChanges(checkout);
+  const inTheWay = dirty.length ? [] : await untrackedInTheWay(checkout, untracked, from, to);
+  if (!dirty.length && !inTheWay.length) return { checkout };
   const what = dirty.length ? `uncommitted changes in ${dirty.join(", ")}` : `untracked files where the merge adds files: ${inTheWay.join(", ")}`;
-  return new TmuxClaudeError(
+  const refused = new TmuxClaudeError(
     GitErrorCodes.TARGET_DIRTY,
     `Not merging into ${target}: it is checked out in ${checkout}, which has ${what}. Moving the branch would leave that worktree half-merged. Commit or stash them there (or wait for the instance working there to commit), then merge again.`,
     { target, checkout, dirty, untracked: inTheWay },
   );
+  return { checkout, refused };
 }
 
 /**
@@ -62,9 +67,8 @@ export async function refusal(repo: string, target: string, from: string, to: st
  */
 export async function moveTarget(request: MoveRequest): Promise<void> {
   const { repo, target, from, to } = request;
-  const refused = await refusal(repo, target, from, to);
+  const { checkout, refused } = await inspectTarget(repo, target, from, to);
   if (refused) throw refused;
-  const checkout = (await worktreeOfBranch(repo, target))?.path ?? null;
   const journalPath = journalOf(request.stateDir, target);
   await writeAtomic(journalPath, JSON.stringify({ target, from, to, checkout, requestId: request.requestId, pid: process.pid } satisfies Journal));
   const swapped = await runGit(repo, ["update-ref", "-m", request.reason, `refs/heads/${target}`, to, from], { ok: [0, 1, 128] });
@@ -109,6 +113,7 @@ export async function repairTarget(repo: string, stateDir: string, target: strin
   const text = await readFile(journalPath, "utf8").catch(() => undefined);
   if (text === undefined) return undefined;
   const journal = JSON.parse(text) as Journal;
+  await removeStaleRefLocks(repo, target);
   const now = await gitValue(repo, ["rev-parse", "--verify", "--quiet", `refs/heads/${target}`]).catch(() => "");
   const applied = now === journal.to;
   if (applied && journal.checkout) await finishCheckout(repo, journal);
@@ -122,7 +127,7 @@ async function finishCheckout(repo: string, journal: Journal): Promise<void> {
   await removeStaleIndexLock(checkout);
   const indexTree = await gitValue(checkout, ["write-tree"]);
   const [fromTree, toTree] = await Promise.all([gitValue(repo, ["rev-parse", `${journal.from}^{tree}`]), gitValue(repo, ["rev-parse", `${journal.to}^{tree}`])]);
-  const dirty = await dirtyPaths(checkout, "no");
+  const { changed: dirty } = await checkoutChanges(checkout);
   if (indexTree === toTree && dirty.length === 0) return;
   if (indexTree === fromTree && dirty.length === 0) {
     await runGit(checkout, ["read-tree", "-m", "-u", journal.from, journal.to]);
@@ -146,6 +151,17 @@ async function finishCheckout(repo: string, journal: Journal): Promise<void> {
 async function removeStaleIndexLock(checkout: string): Promise<void> {
   const gitDir = await gitValue(checkout, ["rev-parse", "--path-format=absolute", "--git-dir"]);
   await unlink(join(gitDir, "index.lock")).catch(() => undefined);
+}
+
+/**
+ * Lock files a git killed inside `update-ref` left: with a journal present
+ * they can only be ours (the caller holds the target's merge lock), and
+ * until they go every later update of the branch fails.
+ */
+async function removeStaleRefLocks(repo: string, target: string): Promise<void> {
+  const common = await gitValue(repo, ["rev-parse", "--path-format=absolute", "--git-common-dir"]);
+  await unlink(join(common, "refs", "heads", `${target}.lock`)).catch(() => undefined);
+  await unlink(join(common, "packed-refs.lock")).catch(() => undefined);
 }
 
 function journalOf(stateDir: string, target: string): string {

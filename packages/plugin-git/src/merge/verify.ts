@@ -1,7 +1,7 @@
 // `verify` runs on the merged result, never in a worktree someone works in:
 // a detached scratch worktree of the merged commit, removed afterwards.
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { TmuxClaudeError } from "@tmux-claude/core";
 import { runGit } from "../git/run.js";
@@ -72,6 +72,32 @@ export async function verifyCommit(repo: string, commit: string, argv: readonly 
   } finally {
     await runGit(repo, ["worktree", "remove", "--force", scratch], { ok: [0, 128] });
     await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Scratch worktrees whose verifying process died (kill -9) before removing
+ * them: its pid is in the name, so a live one's scratch is never touched.
+ */
+export async function removeAbandonedScratch(repo: string, scratchRoot: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(scratchRoot).catch(() => [] as string[])) {
+    const pid = /^tc-verify-(\d+)-/u.exec(name)?.[1];
+    if (!pid || isAlive(Number(pid))) continue;
+    const dir = join(scratchRoot, name);
+    await runGit(repo, ["worktree", "remove", "--force", dir], { ok: [0, 128] });
+    await rm(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== "ESRCH";
   }
 }
 

@@ -2,12 +2,14 @@
 // with the source merged in and left conflicted (markers in files, stages in
 // the index). Nothing in it is a user's: it goes when the resolution ends.
 import { randomBytes } from "node:crypto";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { hostname } from "node:os";
 import path from "node:path";
 import { TmuxClaudeError } from "@tmux-claude/core";
 import { GitErrorCodes } from "../errors.js";
 import { resolveCommit } from "../git/repo.js";
 import { gitValue, runGit } from "../git/run.js";
+import { isDead } from "../merge/lock.js";
 
 export interface ConflictedMerge {
   /** The scratch worktree's directory. */
@@ -33,7 +35,8 @@ export function scratchRoot(stateDir: string): string {
 export async function openConflictedMerge(repo: string, root: string, target: string, source: string, pinned: { target?: string; source?: string } = {}): Promise<ConflictedMerge> {
   const [targetCommit, sourceCommit] = await Promise.all([commitOf(repo, pinned.target ?? target, "target"), commitOf(repo, pinned.source ?? source, "source")]);
   await mkdir(root, { recursive: true });
-  const dir = path.join(root, `resolve-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`);
+  // The owner's pid in the name lets a later kernel sweep what a killed process left (sweepStaleScratch).
+  const dir = path.join(root, `resolve-${process.pid}-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`);
   await runGit(repo, ["worktree", "add", "--quiet", "--detach", dir, targetCommit]);
   try {
     // Exit 1 is the answer "conflicts"; its message on stdout is what the merge says per path.
@@ -58,6 +61,26 @@ export async function removeScratch(repo: string, dir: string): Promise<void> {
   await runGit(repo, ["worktree", "remove", "--force", "--force", dir], { ok: [0, 128] });
   await rm(dir, { recursive: true, force: true });
   await runGit(repo, ["worktree", "prune"]);
+}
+
+/**
+ * Remove the scratch worktrees of resolutions whose process is gone (killed
+ * mid-resolution), with the repository's record of each; returns their paths.
+ * A live process's resolution is left alone.
+ */
+export async function sweepStaleScratch(root: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    const owner = /^resolve-(\d+)-/u.exec(name);
+    if (!owner || !isDead(`${owner[1]} ${hostname()}`)) continue;
+    const dir = path.join(root, name);
+    // A worktree's .git file names its admin dir, <common git dir>/worktrees/<name>: prune runs there.
+    const adminDir = /^gitdir: (.+)$/mu.exec((await readFile(path.join(dir, ".git"), "utf8").catch(() => "")))?.[1];
+    await rm(dir, { recursive: true, force: true });
+    if (adminDir) await runGit(path.dirname(path.dirname(adminDir)), ["worktree", "prune"], { ok: [0, 128] });
+    removed.push(dir);
+  }
+  return removed;
 }
 
 async function commitOf(repo: string, ref: string, side: "target" | "source"): Promise<string> {

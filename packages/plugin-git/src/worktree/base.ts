@@ -11,6 +11,8 @@ export interface Base {
   /** A branch name, or the ref as given when baseRef names a tag or a commit. */
   readonly name: string;
   readonly commit: string;
+  /** The checkout whose HEAD commit this is (the parent's, or the spawn's), whose uncommitted changes the new branch leaves out. */
+  readonly headOf?: { readonly checkout: string; readonly whose: string };
 }
 
 export interface BaseRequest {
@@ -19,11 +21,10 @@ export interface BaseRequest {
   readonly parent: { readonly id: string; readonly state: GitInstanceState } | undefined;
   readonly spawnBaseRef: string | undefined;
   readonly topLevelBaseRef: string | undefined;
-  readonly logger: Logger;
 }
 
 export async function chooseBase(request: BaseRequest): Promise<Base> {
-  const { checkout, parent, logger } = request;
+  const { checkout, parent } = request;
   if (request.spawnBaseRef !== undefined) return fromRef(checkout, request.spawnBaseRef, "the spawn's baseRef (--plugin git.baseRef)");
   if (parent) {
     const commit = await resolveCommit(checkout.toplevel, `refs/heads/${parent.state.branch}`);
@@ -34,8 +35,7 @@ export async function chooseBase(request: BaseRequest): Promise<Base> {
         { parentId: parent.id, branch: parent.state.branch },
       );
     }
-    await noteUncommitted(parent.state.worktree, `parent "${parent.id}"`, logger);
-    return { name: parent.state.branch, commit };
+    return { name: parent.state.branch, commit, headOf: { checkout: parent.state.worktree, whose: `parent "${parent.id}"` } };
   }
   if (request.topLevelBaseRef !== undefined) return fromRef(checkout, request.topLevelBaseRef, "baseRef in the git plugin's options");
   if (!checkout.branch) {
@@ -52,8 +52,7 @@ export async function chooseBase(request: BaseRequest): Promise<Base> {
       { checkout: checkout.toplevel, branch: checkout.branch },
     );
   }
-  await noteUncommitted(checkout.toplevel, "the spawn's checkout", logger);
-  return { name: checkout.branch, commit: checkout.head };
+  return { name: checkout.branch, commit: checkout.head, headOf: { checkout: checkout.toplevel, whose: "the spawn's checkout" } };
 }
 
 async function fromRef(checkout: CheckoutFacts, ref: string, source: string): Promise<Base> {
@@ -73,13 +72,20 @@ async function fromRef(checkout: CheckoutFacts, ref: string, source: string): Pr
 /**
  * A child branches from its parent's committed HEAD: uncommitted changes in
  * the parent's checkout stay there. Said in the log, so nobody wonders where
- * those edits went.
+ * those edits went. Only a log line: called once the worktree is made, and
+ * not awaited, so its `git status` never competes with the spawn's own git.
  */
-async function noteUncommitted(checkout: string, whose: string, logger: Logger): Promise<void> {
-  const dirty = await dirtyPaths(checkout).catch(() => []);
-  if (dirty.length === 0) return;
-  logger.info(
-    { checkout, uncommitted: dirty.slice(0, 20), count: dirty.length },
-    `${whose} has ${dirty.length} uncommitted change(s); the new branch starts from its last commit and does not include them`,
+export function noteUncommitted(base: Base, logger: Logger): void {
+  if (!base.headOf) return;
+  const { checkout, whose } = base.headOf;
+  void dirtyPaths(checkout).then(
+    (dirty) => {
+      if (dirty.length === 0) return;
+      logger.info(
+        { checkout, uncommitted: dirty.slice(0, 20), count: dirty.length },
+        `${whose} has ${dirty.length} uncommitted change(s); the new branch starts from its last commit and does not include them`,
+      );
+    },
+    () => undefined,
   );
 }
