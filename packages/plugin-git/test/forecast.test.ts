@@ -32,8 +32,6 @@ async function start(options: GitUserOptions = {}) {
   return { h, repo, api, events, delivered, record };
 }
 
-const api = (plugin: ReturnType<typeof git>): GitApi => plugin.api!;
-
 const forecastNotices = (delivered: readonly DeliveryEvent[], to: string) => delivered.filter((d) => d.message.instanceId === to && d.message.text.startsWith("git forecast:"));
 
 async function stateOf(api: GitApi, id: string): Promise<GitInstanceState> {
@@ -146,7 +144,7 @@ describe("conflict forecasting", () => {
     expect(await gitValue(repo, ["log", "-1", "--format=%s", `tc/${a.id}`])).toBe(`${a.id}: do the work`);
     // Nobody to tell: the only messages sent are the test's own.
     expect(sent).toEqual(["do the work", "do the work"]);
-    await api(plugin).forecast.check(a.id);
+    await plugin.api!.forecast.check(a.id);
     expect(events).toHaveLength(1);
   });
 
