@@ -207,7 +207,11 @@ describe("tmux-claude git gc policy", () => {
     await commitFiles(state.worktree, { "p.txt": "p\n" }, "unmerged");
     await h.kernel.terminate(instance.id);
     const orphan = await orphanWorktree("orphan-beside-broken");
+    const { instance: second } = await h.kernel.spawn({ role: "executive", workDir: other });
     await rm(other, { recursive: true, force: true });
+    // Terminate still succeeds: the worktree it cannot judge is kept and listed.
+    await h.kernel.terminate(second.id);
+    expect((await kept()).find((k) => k.id === second.id)?.reason).toMatch(/^could not be inspected: /u);
     const report = await api.gc({ diskBudgetMb: 0.001 });
     expect(report.decisions.find((d) => d.id === instance.id)).toMatchObject({ action: "keep", reason: expect.stringMatching(/^could not be inspected, kept: /u), error: expect.any(String) });
     expect(existsSync(state.worktree)).toBe(true);
