@@ -92,7 +92,7 @@ describe("merging instances", () => {
     expect(await tool.handler({ instanceId: s2.id }, { instanceId: null, role: null })).toMatchObject({ status: "merged" });
   });
 
-  it("bad input: unknown instance, no git state, missing target, a dirty target checkout, invalid options", async () => {
+  it("bad input: unknown instance, no git state, missing target, a deleted branch, a dirty target checkout, invalid options", async () => {
     const { h, repo, api, manager, specs } = await start();
     const [s1] = specs;
     await commitFiles(s1.workDir, { "a.txt": "a\n" }, "s1: a");
@@ -102,6 +102,9 @@ describe("merging instances", () => {
     await expect(api.merge(s1.id, { into: "no-such-branch" })).rejects.toThrow(/no branch no-such-branch/u);
     await expect(api.merge(s1.id, { strategy: "octopus" as "merge" })).rejects.toMatchObject({ code: "TC_GIT_MERGE_INVALID" });
     await expect(api.merge(s1.id, { verify: `echo "unclosed` })).rejects.toThrow(/unclosed/u);
+    const gone = specs[2];
+    await gitValue(repo, ["update-ref", "-d", `refs/heads/tc/${gone.id}`]);
+    await expect(api.merge(gone.id)).rejects.toMatchObject({ code: "TC_GIT_BRANCH_MISSING" });
 
     // The manager has uncommitted work: refused, naming the file and the checkout; nothing moves.
     await writeFile(path.join(manager.workDir, "README.md"), "manager's uncommitted edit\n");

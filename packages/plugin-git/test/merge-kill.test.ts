@@ -176,3 +176,28 @@ describe("repair of a worktree a kill left between states", () => {
     expect(await (await import("node:fs/promises")).readFile(path.join(fx.repo, "main.txt"), "utf8")).toBe("the user's own edit\n");
   });
 });
+
+describe("several processes merging into one target", () => {
+  it("serve one merge at a time: three processes at once, every branch merged, none lost", async () => {
+    fx = await mergeFixture();
+    const names = ["p1", "p2", "p3"];
+    for (const name of names) await fx.branch(name, { [`${name}.txt`]: `${name}\n` });
+    const start = await fx.head();
+    const outcomes = await Promise.all(
+      names.map(async (name) => {
+        const input = JSON.stringify({ queueDir: path.join(fx!.root, "state", "queue"), scratchRoot: path.join(fx!.root, "state", "scratch"), request: fx!.request(name) });
+        const child = spawn(process.execPath, [CHILD, input], { stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+        const [code] = (await once(child, "exit")) as [number];
+        expect(code).toBe(0);
+        return JSON.parse(stdout.split("\n").filter(Boolean).at(-1)!) as { status: string };
+      }),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(["merged", "merged", "merged"]);
+    // Three merges on the first-parent line, each on top of the one before: no merge was lost to another.
+    expect(await gitValue(fx.repo, ["rev-parse", "main~3"])).toBe(start);
+    for (const name of names) await gitValue(fx.repo, ["merge-base", "--is-ancestor", name, "main"]);
+    expect(await statusOf(fx.repo)).toBe("");
+  }, 60_000);
+});

@@ -5,17 +5,17 @@ import { TmuxClaudeError } from "@tmux-claude/core";
 import { GitErrorCodes } from "../errors.js";
 import type { GitRuntime } from "../runtime.js";
 import type { GitInstanceState } from "../types.js";
-import { resolveCommit, worktreeOfBranch } from "../git/repo.js";
+import { resolveCommit } from "../git/repo.js";
 import { buildMerge } from "./commits.js";
 import type { MergeOutcome, Resolver } from "./engine.js";
 import { MergeQueue, type QueuedEntry } from "./queue.js";
 import { mergeCallSchema, type MergeCall, type MergeCaller, type MergePart } from "./call.js";
-
-export { mergeCallSchema, type MergeCall, type MergeCaller, type MergePart } from "./call.js";
 import { refusal } from "./target.js";
 import { verifyArgv } from "./verify.js";
 import { scratchRoot } from "../resolve/scratch.js";
 import { mergeSubcommand, mergeTool, queueSubcommand } from "../surfaces/merge-command.js";
+
+export { mergeCallSchema, type MergeCall, type MergeCaller, type MergePart } from "./call.js";
 
 export interface MergeDeps {
   /** The resolve part's entry point for resolve: "ai" (absent: conflicts are reported). */
@@ -54,51 +54,54 @@ export function installMerge(runtime: GitRuntime, deps: MergeDeps = {}): MergePa
   return part;
 
   async function mergeInstance(id: string, rawCall: MergeCall = {}, caller?: MergeCaller): Promise<MergeOutcome> {
-      const call = parseCall(rawCall);
-      const record = await ctx.kernel.get(id);
-      const state = await runtime.state(id);
-      if (!state || state.isolation === "none") {
-        throw new TmuxClaudeError(
-          GitErrorCodes.NO_GIT_STATE,
-          `Instance ${id} has no branch of its own to merge: it was spawned ${state ? 'with isolation "none"' : "outside a git repository or without the git plugin"}. Merge branches with git directly, or spawn it with isolation "worktree".`,
-          { instance: id },
-        );
+    const call = parseCall(rawCall);
+    const record = await ctx.kernel.get(id);
+    const state = await runtime.state(id);
+    if (!state || state.isolation === "none") {
+      throw new TmuxClaudeError(
+        GitErrorCodes.NO_GIT_STATE,
+        `Instance ${id} has no branch of its own to merge: it was spawned ${state ? 'with isolation "none"' : "outside a git repository or without the git plugin"}. Merge branches with git directly, or spawn it with isolation "worktree".`,
+        { instance: id },
+      );
+    }
+    const target = call.into ?? state.base;
+    if (caller) await authorize(runtime, caller, id, record.parentId, target);
+    if (state.branch === target) {
+      throw new TmuxClaudeError(GitErrorCodes.MERGE_INVALID, `Instance ${id} works on ${target} itself (isolation "${state.isolation}"): there is nothing to merge into it. Name another branch with into.`, { instance: id, target });
+    }
+    if (!(await resolveCommit(state.repo, `refs/heads/${target}`))) {
+      throw new TmuxClaudeError(GitErrorCodes.TARGET_MISSING, `Cannot merge ${id} into ${target}: no branch ${target} in ${state.repo}. Name an existing branch with into.`, { instance: id, target });
+    }
+    if (!(await resolveCommit(state.repo, `refs/heads/${state.branch}`))) {
+      throw new TmuxClaudeError(GitErrorCodes.BRANCH_MISSING, `Cannot merge ${id}: its branch ${state.branch} no longer exists in ${state.repo}. Nothing to merge; restart the instance to make its branch again.`, { instance: id, branch: state.branch });
+    }
+    const strategy = call.strategy ?? options.merge.strategy;
+    const verify = call.verify ?? options.merge.verify;
+    const request = {
+      repo: state.repo,
+      source: state.branch,
+      target,
+      strategy,
+      resolve: call.resolve ?? options.merge.resolve,
+      ...(verify ? { verify: verifyArgv(verify) } : {}),
+      verifyTimeoutMs: options.merge.verifyTimeoutMs,
+      message: mergeMessage(state, target, id, strategy),
+      priority: call.priority ?? 0,
+      batch: call.batch ?? false,
+      instanceId: id,
+    };
+    if (call.dryRun) return dryRun(request);
+    const outcome = await theQueue().run(request);
+    ctx.logger.info({ instance: id, target, status: outcome.status, commit: outcome.commit }, "merge");
+    if (outcome.status === "merged") {
+      const parent = record.parentId;
+      if (parent) {
+        const parentState = await runtime.state(parent).catch(() => undefined);
+        // The parent's branch got commits: whoever listens for branch changes (the forecaster) hears it.
+        if (parentState?.branch === target) await runtime.branchChanged.emit({ instanceId: parent, branch: target, commit: outcome.commit!, reason: "merge" });
       }
-      const target = call.into ?? state.base;
-      if (caller) await authorize(runtime, caller, id, record.parentId, target);
-      if (state.branch === target) {
-        throw new TmuxClaudeError(GitErrorCodes.MERGE_INVALID, `Instance ${id} works on ${target} itself (isolation "${state.isolation}"): there is nothing to merge into it. Name another branch with into.`, { instance: id, target });
-      }
-      if (!(await resolveCommit(state.repo, `refs/heads/${target}`))) {
-        throw new TmuxClaudeError(GitErrorCodes.TARGET_MISSING, `Cannot merge ${id} into ${target}: no branch ${target} in ${state.repo}. Name an existing branch with into.`, { instance: id, target });
-      }
-      const strategy = call.strategy ?? options.merge.strategy;
-      const verify = call.verify ?? options.merge.verify;
-      const request = {
-        repo: state.repo,
-        source: state.branch,
-        target,
-        strategy,
-        resolve: call.resolve ?? options.merge.resolve,
-        ...(verify ? { verify: verifyArgv(verify) } : {}),
-        verifyTimeoutMs: options.merge.verifyTimeoutMs,
-        message: await mergeMessage(state, target, id, strategy),
-        priority: call.priority ?? 0,
-        batch: call.batch ?? false,
-        instanceId: id,
-      };
-      if (call.dryRun) return dryRun(request);
-      const outcome = await theQueue().run(request);
-      ctx.logger.info({ instance: id, target, status: outcome.status, commit: outcome.commit }, "merge");
-      if (outcome.status === "merged") {
-        const parent = record.parentId;
-        if (parent) {
-          const parentState = await runtime.state(parent).catch(() => undefined);
-          // The parent's branch got commits: whoever listens for branch changes (the forecaster) hears it.
-          if (parentState?.branch === target) await runtime.branchChanged.emit({ instanceId: parent, branch: target, commit: outcome.commit!, reason: "merge" });
-        }
-      }
-      return outcome;
+    }
+    return outcome;
   }
 }
 
@@ -134,8 +137,7 @@ async function authorize(runtime: GitRuntime, caller: MergeCaller, id: string, p
   if (!own || own.branch !== target) throw deny(`a manager merges its children into its own branch (${own?.branch ?? "none"}). Leave into unset.`);
 }
 
-async function mergeMessage(state: GitInstanceState, target: string, id: string, strategy: string): Promise<string> {
-  const where = (await worktreeOfBranch(state.repo, target))?.path;
+function mergeMessage(state: GitInstanceState, target: string, id: string, strategy: string): string {
   const verb = strategy === "squash" ? "Squash" : "Merge";
-  return `${verb} ${state.branch} (instance ${id}) into ${target}\n\nMerged by tmux-claude${where ? `; ${target} is checked out in ${where}` : ""}.\n`;
+  return `${verb} ${state.branch} (instance ${id}) into ${target}\n\nMerged by tmux-claude.\n`;
 }
