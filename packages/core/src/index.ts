@@ -1,5 +1,5 @@
 export { Kernel, defaultStateDir, type KernelOptions } from "./kernel/kernel.js";
-export { withDefaultAgents } from "./kernel/default-agents.js";
+export { withDefaultAgents, withDefaultRoles } from "./kernel/default-agents.js";
 export { KERNEL_VERSION } from "./kernel/version.js";
 export { INSTANCE_ENV } from "./kernel/instance-env.js";
 export { defaultNodeId, nodeOf } from "./kernel/node.js";
@@ -30,6 +30,7 @@ export {
   type RoleConfig,
   type AgentConfig,
   type UserAgentConfig,
+  type UserRoleConfig,
 } from "./config/schema.js";
 export { defineConfig, parseConfig, safeParseConfig, type UserConfig, type ResolvedConfig, type ConfigFactory, type PluginEntry } from "./config/config.js";
 export { loadConfig, type LoadedConfig, type LoadConfigOptions } from "./config/load.js";

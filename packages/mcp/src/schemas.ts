@@ -53,6 +53,10 @@ export const listInput = z.strictObject({
 export const terminateInput = z.strictObject({
   instanceId: instanceId.describe("The instance to end (one below you)."),
   cascade: z.boolean().optional().describe("Also end its descendants; without it an instance with running children is refused."),
+  plugins: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe('Options for plugins, by plugin name, e.g. {"git": {"force": true}}; each plugin checks its own.'),
 });
 
 export const restartInput = z.strictObject({

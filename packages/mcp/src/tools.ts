@@ -268,7 +268,7 @@ function coreTools(kernel: KernelApi): ToolDef[] {
       run: async (args, caller) => {
         const a = args as z.output<typeof s.terminateInput>;
         await assertTarget(kernel, caller, a.instanceId, "terminate");
-        const terminated = await kernel.terminate(a.instanceId, { cascade: a.cascade });
+        const terminated = await kernel.terminate(a.instanceId, { cascade: a.cascade, ...(a.plugins ? { plugins: a.plugins } : {}) });
         return { structured: { terminated }, text: `Terminated ${terminated.map((id) => `"${id}"`).join(", ")}.` };
       },
     },

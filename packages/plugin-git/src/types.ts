@@ -19,6 +19,37 @@ export interface GitInstanceState {
   readonly baseCommit: string;
   /** ISO time the worktree was made. */
   readonly createdAt: string;
+  /** Commit this instance's changes at each turn end (spawn > role > plugin option). */
+  readonly autoCommit?: boolean;
+  /** The first line of the last message delivered to the instance: what its current turn is about (auto-commit messages). */
+  readonly lastPrompt?: string;
+  /** The last conflict forecast of this instance's branch (forecast/): what `git_status` shows, and what is not announced again. */
+  readonly forecast?: InstanceForecast;
+}
+
+/** A conflicted path as a forecast names it. */
+export interface ForecastFile {
+  readonly path: string;
+  readonly kind: ConflictKind;
+}
+
+/** This branch against one other branch: conflicting files, empty when they merge cleanly. */
+export interface ForecastPair {
+  readonly branch: string;
+  /** The other branch's commit the forecast was made against. */
+  readonly commit: string;
+  readonly files: readonly ForecastFile[];
+}
+
+/** The last forecast of an instance's branch: against its target (`base`) and against each sibling it conflicts with. */
+export interface InstanceForecast {
+  /** ISO time it was computed. */
+  readonly at: string;
+  /** The instance's branch commit it was computed for. */
+  readonly commit: string;
+  readonly target: ForecastPair;
+  /** Only the siblings it conflicts with, by instance id. */
+  readonly siblings: Readonly<Record<string, ForecastPair>>;
 }
 
 /** How two sides of a merge disagree on one path, as `git merge-tree --write-tree` reports it. */
@@ -31,4 +62,12 @@ export interface ConflictFile {
   readonly message: string;
   /** The conflicted text with markers, for a text file with a content conflict. */
   readonly hunks?: string;
+  /** The path's index stages as git left them: base (1), ours (2), theirs (3); a side that lacks the path has none. */
+  readonly stages?: { readonly base?: ConflictStage; readonly ours?: ConflictStage; readonly theirs?: ConflictStage };
+}
+
+/** One side of a conflicted path: its file mode and blob. */
+export interface ConflictStage {
+  readonly mode: string;
+  readonly oid: string;
 }

@@ -39,4 +39,20 @@ describe("runGit", () => {
   it("names a missing directory as a failure, not a crash", async () => {
     await expect(runGit(path.join(repo, "missing"), ["status"])).rejects.toMatchObject({ code: expect.stringMatching(/^TC_GIT_/u) });
   });
+
+  it("adds a caller's variables (a scratch index) also when the environment has ones simple-git guards (EDITOR, GIT_PAGER)", async () => {
+    const saved = { EDITOR: process.env.EDITOR, GIT_PAGER: process.env.GIT_PAGER };
+    process.env.EDITOR = "vi";
+    process.env.GIT_PAGER = "less";
+    try {
+      const index = path.join(repo, "scratch-index");
+      await runGit(repo, ["read-tree", "HEAD"], { env: { GIT_INDEX_FILE: index } });
+      expect(await gitValue(repo, ["ls-files"], { env: { GIT_INDEX_FILE: index } })).toBe("a.txt");
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  });
 });

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { positiveInt, type ActionFactory, type Cli } from "../context.js";
 import { serveStatus } from "./serve.js";
+import { pluginOption } from "./spawn.js";
 
 export function registerLifecycle(program: Command, action: ActionFactory): void {
   program
@@ -9,6 +10,7 @@ export function registerLifecycle(program: Command, action: ActionFactory): void
     .description("End an instance: its agent, the processes it started and its tmux session.")
     .argument("<id>", "instance id (see tmux-claude list)")
     .option("--cascade", "also terminate its descendants (without it, an instance with running children is refused)")
+    .option("--plugin <name.key=value>", "an option for a plugin (repeatable), e.g. --plugin git.force=true; a JSON value is parsed", pluginOption, {})
     .option("--json", "print the terminated ids as JSON")
     .action(action(terminate));
 
@@ -26,9 +28,10 @@ export function registerLifecycle(program: Command, action: ActionFactory): void
     .action(action(restart));
 }
 
-async function terminate(cli: Cli, id: string, flags: { cascade?: boolean; json?: boolean }): Promise<number> {
+async function terminate(cli: Cli, id: string, flags: { cascade?: boolean; plugin: Record<string, Record<string, unknown>>; json?: boolean }): Promise<number> {
   return cli.withKernel("terminate", async (kernel) => {
-    const terminated = await cli.wait(`terminating ${id}...`, kernel.terminate(id, { cascade: flags.cascade ?? false }));
+    const plugins = Object.keys(flags.plugin).length ? { plugins: flags.plugin } : {};
+    const terminated = await cli.wait(`terminating ${id}...`, kernel.terminate(id, { cascade: flags.cascade ?? false, ...plugins }));
     if (flags.json) cli.json({ terminated });
     else cli.out(`Terminated ${terminated.join(", ")}.`);
     return 0;

@@ -55,7 +55,7 @@ async function spawn(cli: Cli, first: string | undefined, rest: string[], flags:
 }
 
 /** `--plugin git.isolation=shared`: one key of one plugin's options; `true`, `3`, `["a"]` are JSON. */
-function pluginOption(value: string, options: Record<string, Record<string, unknown>>): Record<string, Record<string, unknown>> {
+export function pluginOption(value: string, options: Record<string, Record<string, unknown>>): Record<string, Record<string, unknown>> {
   const match = /^([^.=\s]+)\.([^=\s]+)=(.*)$/su.exec(value);
   if (!match) {
     throw usageError(`--plugin takes <plugin>.<key>=<value>, e.g. --plugin git.isolation=shared (got "${value}").`, { value });

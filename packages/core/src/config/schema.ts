@@ -124,3 +124,5 @@ export type RoleConfig = z.output<typeof roleSchema>;
 export type AgentConfig = z.output<typeof agentSchema>;
 /** An agent as written in a config (or contributed by a plugin): `args`, `env` and `adapter` may be left out. */
 export type UserAgentConfig = z.input<typeof agentSchema>;
+/** A role as written in a config (or contributed by a plugin): `spawns`, `topLevel` and `workDirOutsideParent` may be left out. */
+export type UserRoleConfig = z.input<typeof roleSchema>;

@@ -29,10 +29,10 @@ export class Terminator {
     }
     const terminated: string[] = [];
     if (options.cascade) {
-      const results = await Promise.all(children.map((child) => this.terminateChild(child)));
+      const results = await Promise.all(children.map((child) => this.terminateChild(child, options.plugins)));
       for (const ids of results) terminated.push(...ids);
     }
-    const event = { instance: record, cascade: options.cascade ?? false };
+    const event = { instance: record, cascade: options.cascade ?? false, plugins: options.plugins ?? {} };
     await this.deps.hooks.beforeTerminate.promise(event);
     // Marked first: whoever sees the agent exit next knows it was terminated, and that its queue goes too.
     await this.deps.store.update(id, (r) => ({ ...r, terminatedAt: new Date().toISOString() }));
@@ -46,10 +46,11 @@ export class Terminator {
   }
 
   /** A child may live on another node: that node ends it (and its own children). */
-  private terminateChild(child: InstanceRecord): Promise<string[]> {
+  private terminateChild(child: InstanceRecord, plugins: TerminateOptions["plugins"]): Promise<string[]> {
     const { nodes } = this.deps;
-    if (nodes.owns(child)) return this.terminate(child.id, { cascade: true });
-    return nodes.forward({ ...nodes.address(child), operation: "terminate", options: { cascade: true } });
+    const options: TerminateOptions = plugins ? { cascade: true, plugins } : { cascade: true };
+    if (nodes.owns(child)) return this.terminate(child.id, options);
+    return nodes.forward({ ...nodes.address(child), operation: "terminate", options });
   }
 
   /**

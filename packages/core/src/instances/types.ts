@@ -65,6 +65,12 @@ export interface InstanceSummary extends InstanceRecord {
 export interface TerminateOptions {
   /** Also terminate every descendant; without it an instance with live children is refused. */
   cascade?: boolean;
+  /**
+   * Options for plugins, by plugin name (`{ git: { force: true } }`), as for a
+   * spawn: they reach `beforeTerminate`/`afterTerminate` as `event.plugins`
+   * (also for the descendants a cascade ends), where each plugin checks its own.
+   */
+  plugins?: Record<string, unknown>;
 }
 
 /** Statuses in which the agent takes input without interrupting anything. */

@@ -92,6 +92,8 @@ export interface StatusChange extends EventMeta {
 export interface TerminateEvent {
   readonly instance: InstanceRecord;
   readonly cascade: boolean;
+  /** The terminate's options for plugins, by plugin name (`TerminateOptions.plugins`); empty when none were given. */
+  readonly plugins: Readonly<Record<string, unknown>>;
 }
 
 /**

@@ -26,7 +26,7 @@ import type { LocalOperations } from "./routing.js";
 import { FileStore } from "../store/file-store.js";
 import type { InstanceRecord, StateStore } from "../store/types.js";
 import { TmuxRuntime } from "../tmux/runtime.js";
-import { withDefaultAgents } from "./default-agents.js";
+import { withDefaultAgents, withDefaultRoles } from "./default-agents.js";
 import { defaultNodeId } from "./node.js";
 import { isValidRange, satisfies } from "./version-range.js";
 import { KERNEL_VERSION } from "./version.js";
@@ -92,7 +92,7 @@ export class Kernel implements KernelApi {
   private forgetSignals: (() => void) | undefined;
 
   constructor(options: KernelOptions) {
-    this.config = withDefaultAgents(options.config);
+    this.config = withDefaultRoles(withDefaultAgents(options.config));
     this.configPath = options.configPath ?? null;
     this.logger = options.logger ?? createLogger(options.config.logLevel);
     this.watchMode = options.watch ?? "on-demand";
@@ -293,18 +293,18 @@ export class Kernel implements KernelApi {
 
   spawn(options: SpawnOptions, caller: string | null = null): Promise<SpawnResult> {
     return this.explained(`spawning a ${options.role}`, async () => {
-      this.checkPluginOptions(options.plugins);
+      this.checkPluginOptions(options.plugins, "spawn");
       return this.manager.spawn(options, caller);
     });
   }
 
   /** Options for a plugin that is not registered would be silently ignored: refuse them. */
-  private checkPluginOptions(options: Record<string, unknown> | undefined): void {
+  private checkPluginOptions(options: Record<string, unknown> | undefined, operation: "spawn" | "terminate"): void {
     for (const name of Object.keys(options ?? {})) {
       if (this.plugins.has(name)) continue;
       throw new TmuxClaudeError(
         ErrorCodes.INVALID_ARGUMENT,
-        `The spawn has options for plugin "${name}", which is not registered (plugins: ${this.pluginNames().join(", ") || "none"}). Fix the name, or add the plugin to your config.`,
+        `The ${operation} has options for plugin "${name}", which is not registered (plugins: ${this.pluginNames().join(", ") || "none"}). Fix the name, or add the plugin to your config.`,
         { plugin: name },
       );
     }
@@ -343,7 +343,10 @@ export class Kernel implements KernelApi {
   }
 
   terminate(id: string, options?: TerminateOptions): Promise<string[]> {
-    return this.explained(`terminating "${id}"`, () => this.manager.terminate(id, options));
+    return this.explained(`terminating "${id}"`, async () => {
+      this.checkPluginOptions(options?.plugins, "terminate");
+      return this.manager.terminate(id, options);
+    });
   }
 
   restart(id: string): Promise<InstanceRecord> {

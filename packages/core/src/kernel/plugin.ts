@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import type { AgentAdapter } from "../agents/adapter.js";
-import type { Settings, UserAgentConfig } from "../config/schema.js";
+import type { Settings, UserAgentConfig, UserRoleConfig } from "../config/schema.js";
 import type { StateStore } from "../store/types.js";
 import type { KernelApi } from "./api.js";
 import type { KernelHooks } from "./hooks.js";
@@ -27,6 +27,12 @@ export interface Plugin<Api = unknown> {
    * name wins. Static, so tools that only read the config (doctor) see them too.
    */
   readonly defaultAgents?: Readonly<Record<string, UserAgentConfig>>;
+  /**
+   * Roles this plugin adds beside the configured ones (`roles.<name>`), for
+   * the instances it spawns itself (git's `resolver`). The user's own role of
+   * the same name wins, so a config can still change or restrict it.
+   */
+  readonly defaultRoles?: Readonly<Record<string, UserRoleConfig>>;
 }
 
 type TapFn<H> = H extends { tapPromise(options: never, fn: infer F): void } ? F : never;
@@ -131,6 +137,8 @@ export interface PluginSpec<S extends z.ZodType, Api> {
   api?: (options: z.output<S>) => Api;
   /** See Plugin.defaultAgents. */
   defaultAgents?: Readonly<Record<string, UserAgentConfig>>;
+  /** See Plugin.defaultRoles. */
+  defaultRoles?: Readonly<Record<string, UserRoleConfig>>;
 }
 
 /**
@@ -164,6 +172,7 @@ export function definePlugin<S extends z.ZodType = z.ZodUndefined, Api = undefin
       apply: (ctx) => spec.setup(ctx, options),
       api: spec.api?.(options),
       defaultAgents: spec.defaultAgents,
+      defaultRoles: spec.defaultRoles,
     } as Plugin<Api>;
   };
 }

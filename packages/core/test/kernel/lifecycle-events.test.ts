@@ -257,3 +257,35 @@ describe("a spawn's options for plugins", () => {
     await kernel.close();
   });
 });
+
+describe("a terminate's options for plugins", () => {
+  test("reach beforeTerminate and afterTerminate as event.plugins, also for the children a cascade ends; options for a plugin that is not registered are refused before anything ends", async () => {
+    const seen: { id: string; hook: string; plugins: Readonly<Record<string, unknown>> }[] = [];
+    const sweeper = definePlugin({
+      name: "sweeper",
+      setup(ctx) {
+        ctx.hooks.beforeTerminate.tap((event) => void seen.push({ id: event.instance.id, hook: "before", plugins: event.plugins }));
+        ctx.hooks.afterTerminate.tap((event) => void seen.push({ id: event.instance.id, hook: "after", plugins: event.plugins }));
+      },
+    });
+    const kernel = await h.startKernel({ watch: "on-demand", config: { plugins: [sweeper()] } });
+    const { instance: parent } = await kernel.spawn({ role: "executive", workDir: h.workDir });
+    const { instance: child } = await kernel.spawn({ role: "manager", workDir: h.workDir, parentId: parent.id });
+    await expect(kernel.terminate(parent.id, { cascade: true, plugins: { sweepr: { force: true } } })).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_ARGUMENT,
+      message: expect.stringMatching(/The terminate has options for plugin "sweepr", which is not registered/u),
+    });
+    expect(seen).toEqual([]);
+    await kernel.terminate(parent.id, { cascade: true, plugins: { sweeper: { force: true } } });
+    expect(seen).toEqual([
+      { id: child.id, hook: "before", plugins: { sweeper: { force: true } } },
+      { id: child.id, hook: "after", plugins: { sweeper: { force: true } } },
+      { id: parent.id, hook: "before", plugins: { sweeper: { force: true } } },
+      { id: parent.id, hook: "after", plugins: { sweeper: { force: true } } },
+    ]);
+    const { instance: plain } = await kernel.spawn({ role: "executive", workDir: h.workDir });
+    await kernel.terminate(plain.id);
+    expect(seen.at(-1)).toEqual({ id: plain.id, hook: "after", plugins: {} });
+    await kernel.close();
+  });
+});

@@ -218,6 +218,24 @@ test("defaultAgents: a plugin's agents join the config, the user's own agent of 
   expect((clash as Error).message).toBe('Plugins "a" and "b" both contribute the agent "helper". Define agents.helper in your config to choose, or remove one of the plugins.');
 });
 
+test("defaultRoles: a plugin's roles join the configured ones, the user's own role of that name wins, two plugins may not contribute one name", async () => {
+  const contributing = (name: string, prefix: string): Plugin => ({ name, defaultRoles: { resolver: { prefix } }, apply() {} });
+  const kernel = new Kernel({ config: parseConfig({ ...h.config, plugins: [contributing("a", "res")] }), logger: createLogger("silent") });
+  expect(kernel.config.roles.resolver).toEqual({ prefix: "res", spawns: [], topLevel: true, workDirOutsideParent: false });
+  expect(kernel.config.roles.manager).toEqual(parseConfig(h.config).roles.manager);
+  const own = { prefix: "fixer", spawns: [], topLevel: true, workDirOutsideParent: false, agents: ["echo"] };
+  const mine = new Kernel({ config: parseConfig({ ...h.config, roles: { resolver: own }, plugins: [contributing("a", "res")] }), logger: createLogger("silent") });
+  expect(mine.config.roles.resolver).toEqual(own);
+  let clash: unknown;
+  try {
+    new Kernel({ config: parseConfig({ ...h.config, plugins: [contributing("a", "res"), contributing("b", "fix")] }), logger: createLogger("silent") });
+  } catch (error) {
+    clash = error;
+  }
+  expect(clash).toMatchObject({ code: ErrorCodes.PLUGIN_INVALID, details: { plugin: "b", role: "resolver" } });
+  expect((clash as Error).message).toBe('Plugins "a" and "b" both contribute the role "resolver". Define roles.resolver in your config to choose, or remove one of the plugins.');
+});
+
 test("KERNEL_VERSION, which plugins' kernel ranges are checked against, is the package's version", async () => {
   const { readFile } = await import("node:fs/promises");
   const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };

@@ -19,7 +19,7 @@ export interface RunOptions {
 }
 
 /** The git environment variables this plugin sets on purpose; simple-git strips any others a caller inherited. */
-const ALLOWED_ENV = ["GIT_INDEX_FILE", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"];
+const ALLOWED_ENV = ["GIT_INDEX_FILE", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE"];
 
 /**
  * The one place this plugin runs git: through simple-git, as an argument
@@ -41,7 +41,8 @@ export async function runGit(cwd: string, args: readonly string[], options: RunO
       errors(error, result) {
         const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString("utf8");
         outcome = { stdout: text(result.stdOut), stderr: text(result.stdErr), code: result.exitCode };
-        if (error instanceof Error && result.exitCode === -1) spawnError = error;
+        // No exit code of git's own (simple-git reports the spawn's errno, e.g. -2 for ENOENT): git did not run.
+        if (error instanceof Error && result.exitCode < 0) spawnError = error;
         if (ok.includes(result.exitCode)) return undefined;
         return error ?? Buffer.concat([...result.stdErr, ...result.stdOut]);
       },
@@ -55,7 +56,10 @@ export async function runGit(cwd: string, args: readonly string[], options: RunO
       { cause: error },
     );
   }
-  const withEnv = options.env ? git.env({ ...process.env, ...options.env } as Record<string, string>) : git;
+  // simple-git waits 50 ms after a git that printed nothing (its completion detection: update-ref, worktree add -q,
+  // commit -q...); an empty chunk once stdout has ended tells it the output is complete.
+  git.outputHandler((_command, stdout) => stdout.once("end", () => stdout.emit("data", Buffer.alloc(0))));
+  const withEnv = options.env ? git.env({ ...inheritedEnv(), ...options.env }) : git;
   try {
     await withEnv.raw([...args]);
   } catch (error) {
@@ -73,6 +77,22 @@ export async function runGit(cwd: string, args: readonly string[], options: RunO
 /** `git ...` trimmed of its final newline: for commands that print one value (rev-parse, symbolic-ref). */
 export async function gitValue(cwd: string, args: readonly string[], options: RunOptions = {}): Promise<string> {
   return (await runGit(cwd, args, options)).stdout.replace(/\n$/u, "");
+}
+
+/**
+ * The caller's environment for a command given extra variables: simple-git
+ * refuses an explicit environment holding editor, pager or other git
+ * variables (it would let them run programs), so those inherited ones are left out.
+ */
+function inheritedEnv(): Record<string, string> {
+  const refused = new Set(["editor", "visual", "pager", "ssh_askpass", "prefix"]);
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    const lower = key.toLowerCase();
+    if (value === undefined || refused.has(lower) || (lower.startsWith("git_") && !ALLOWED_ENV.includes(key))) continue;
+    env[key] = value;
+  }
+  return env;
 }
 
 function gitMissing(error: unknown): TmuxClaudeError {

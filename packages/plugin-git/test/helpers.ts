@@ -1,0 +1,129 @@
+// Test helpers: real git repositories in temp dirs, and kernels running the plugin on them.
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { Plugin } from "@tmux-claude/core";
+import { createHarness, type Harness } from "@tmux-claude/testkit";
+import { afterEach } from "vitest";
+import { createEnv, type RunResult, type TestEnv } from "../../cli/test/helpers.js";
+import { gitValue, runGit } from "../src/git/run.js";
+import { git, type GitApi, type GitUserOptions } from "../src/index.js";
+
+/** A started kernel with the git plugin, and a repository (branch `main`, one commit) at its workDir. */
+export interface GitKernel {
+  readonly h: Harness;
+  readonly repo: string;
+  readonly api: GitApi;
+}
+
+/**
+ * For one test file: `start(options)` gives a kernel (testkit harness, private
+ * tmux socket) running `git(options)` (plus `more` plugins after it) with a
+ * repository holding `files`; it is closed after each test.
+ */
+export function gitKernels(label: string, files?: Record<string, string>): { start(options?: GitUserOptions, more?: Plugin[]): Promise<GitKernel> } {
+  let current: Harness | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return {
+    async start(options = {}, more = []) {
+      current = await createHarness({ plugins: [git(options), ...more] }, { label });
+      const repo = await makeRepo(current.workDir, files);
+      return { h: current, repo, api: current.kernel.plugin<GitApi>("git")! };
+    },
+  };
+}
+
+/** The built plugin, as a config file outside the repository imports it. */
+const PLUGIN_DIST = pathToFileURL(fileURLToPath(new URL("../dist/index.js", import.meta.url))).href;
+
+/** The built CLI (cli's test env: private socket, echo agent) with `git(options)` in its config, and a repository at its workDir. */
+export interface GitCli {
+  readonly env: TestEnv;
+  readonly repo: string;
+  /** `tmux-claude --config <the git config> ...args`. */
+  run(args: readonly string[]): Promise<RunResult>;
+}
+
+export async function gitCli(files?: Record<string, string>, options: GitUserOptions = {}): Promise<GitCli> {
+  const env = await createEnv();
+  const repo = await makeRepo(env.workDir, files);
+  const configFile = path.join(env.dir, "git.config.mjs");
+  const base = (await readFile(env.configFile, "utf8")).replace(/^export default /u, "").replace(/;\s*$/u, "");
+  await writeFile(configFile, `import { git } from ${JSON.stringify(PLUGIN_DIST)};\nconst base = ${base};\nexport default { ...base, plugins: [git(${JSON.stringify(options)})] };\n`);
+  return { env, repo, run: (args) => env.run(["--config", configFile, ...args], { config: false, timeoutMs: 60_000 }) };
+}
+
+/** `git init` a repository at `dir` on branch `main`, with an identity and one commit holding `files`. */
+export async function makeRepo(dir: string, files: Record<string, string | Buffer> = { "README.md": "hello\n" }): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  await runGit(dir, ["init", "-q", "-b", "main"]);
+  await runGit(dir, ["config", "user.name", "Test"]);
+  await runGit(dir, ["config", "user.email", "test@example.invalid"]);
+  await commitFiles(dir, files, "initial");
+  return dir;
+}
+
+/** Write files (creating directories) and commit them. Returns the new commit. */
+export async function commitFiles(dir: string, files: Record<string, string | Buffer>, message: string): Promise<string> {
+  await writeFiles(dir, files);
+  await runGit(dir, ["add", "-A"]);
+  await runGit(dir, ["commit", "-q", "-m", message]);
+  return gitValue(dir, ["rev-parse", "HEAD"]);
+}
+
+export async function writeFiles(dir: string, files: Record<string, string | Buffer>): Promise<void> {
+  for (const [name, text] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+    await writeFile(path.join(dir, name), text);
+  }
+}
+
+/** Local branches of a repository. */
+export async function branches(repo: string): Promise<string[]> {
+  const out = await gitValue(repo, ["for-each-ref", "--format=%(refname:short)", "refs/heads"]);
+  return out.split("\n").filter(Boolean).sort();
+}
+
+/** Registered worktree paths of a repository (the main one first). */
+export async function worktreePaths(repo: string): Promise<string[]> {
+  const out = await gitValue(repo, ["worktree", "list", "--porcelain"]);
+  return out
+    .split("\n")
+    .filter((line) => line.startsWith("worktree "))
+    .map((line) => line.slice("worktree ".length));
+}
+
+/** What a commit does to one path: new content, or null to delete it. */
+export type FileChanges = Record<string, string | Buffer | null>;
+
+/**
+ * Check out `branch` (created from `from` when given), apply `renames` (git mv)
+ * then `changes`, and commit it all; returns the new commit.
+ */
+export async function commitOn(
+  repo: string,
+  branch: string,
+  changes: FileChanges,
+  options: { from?: string; message?: string; renames?: Record<string, string> } = {},
+): Promise<string> {
+  await runGit(repo, options.from ? ["checkout", "-q", "-b", branch, options.from] : ["checkout", "-q", branch]);
+  for (const [from, to] of Object.entries(options.renames ?? {})) {
+    await mkdir(path.dirname(path.join(repo, to)), { recursive: true });
+    await runGit(repo, ["mv", "--", from, to]);
+  }
+  for (const [file, content] of Object.entries(changes)) {
+    if (content === null) await runGit(repo, ["rm", "-q", "-r", "--", file]);
+    else await writeFiles(repo, { [file]: content });
+  }
+  await runGit(repo, ["add", "-A"]);
+  await runGit(repo, ["commit", "-q", "--allow-empty", "-m", options.message ?? `change on ${branch}`]);
+  return gitValue(repo, ["rev-parse", "HEAD"]);
+}
+
+/** `n` numbered lines (`<prefix> 1` ...), each ending in a newline. */
+export function lines(prefix: string, n = 9): string {
+  return Array.from({ length: n }, (_, i) => `${prefix} ${i + 1}\n`).join("");
+}
