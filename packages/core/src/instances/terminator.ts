@@ -17,6 +17,8 @@ export class Terminator {
 
   async terminate(id: string, options: TerminateOptions = {}): Promise<string[]> {
     const record = await this.registry.requireRecord(id);
+    // A child this process saw exit may not be written yet: judge the children by what list and get already report.
+    await this.registry.allPersisted();
     const all = await this.deps.store.list();
     const children = all.filter((r) => r.parentId === id);
     const liveChildren = children.filter((r) => r.status !== "exited");
