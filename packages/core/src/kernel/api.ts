@@ -62,7 +62,7 @@ export interface ToolContribution {
   description: string;
   /** A zod object schema of the arguments. */
   inputSchema: unknown;
-  /** Roles that may call it; undefined = every caller. */
+  /** Roles that may call it (the root always may); undefined = the roles that may orchestrate (their `spawns` is not empty), like the built-in tools. */
   roles?: string[];
   handler(args: Record<string, unknown>, caller: { instanceId: string | null; role: string | null }): Promise<unknown>;
 }
