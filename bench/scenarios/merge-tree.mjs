@@ -2,11 +2,15 @@
 // 10,000-file repository, against raw `git merge-tree --write-tree` of the
 // same pair of branches (the floor). Two pairs: one that merges cleanly, one
 // with a same-line conflict (where mergeTree also reads the conflicted blob
-// and cuts its hunks). Rounds alternate floor and measured, after warm-ups.
+// and cuts its hunks). Then one whole forecast round of a specialist with two
+// siblings (api.forecast.check: list, rev-parse, three merge-trees, the state
+// writes) against the three raw merge-trees it needs. Rounds alternate floor
+// and measured, after warm-ups.
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { startKernel } from "../lib/setup.mjs";
 import { timedRow, targets } from "../lib/rows.mjs";
-import { execFileAsync, now, tempDir } from "../lib/util.mjs";
+import { execFileAsync, killServer, now } from "../lib/util.mjs";
 
 const FILES = 10_000;
 const PER_DIR = 100;
@@ -40,46 +44,99 @@ export async function buildRepo(dir) {
 }
 
 export async function mergeTreeBench({ quick, log }) {
-  const { mergeTree } = await import("@tmux-claude/plugin-git");
-  const dir = tempDir("merge-tree");
-  const t0 = now();
-  await buildRepo(dir);
-  log(`merge-tree: ${FILES}-file repository built in ${(now() - t0).toFixed(0)} ms`);
-  const iterations = quick ? 30 : 100;
+  const { git: gitPlugin, mergeTree } = await import("@tmux-claude/plugin-git");
+  // Continuous forecasting off: only the measured check() forecasts, nothing runs in the background.
+  const plugin = gitPlugin({ forecast: { enabled: false } });
+  const k = await startKernel({ label: "merge-tree", plugins: [plugin] });
   const rows = [];
-  for (const [pair, ours, theirs] of [["clean", "clean-a", "clean-b"], ["1 conflict", "conflict-a", "conflict-b"]]) {
-    // The floor: git's own answer, exit 1 meaning "conflicts", as a caller would run it.
-    const raw = () => execFileAsync("git", ["merge-tree", "--write-tree", ours, theirs], { cwd: dir }).catch((error) => {
-      if (error.code !== 1) throw error;
-    });
-    const floor = [];
-    const samples = [];
-    for (let i = 0; i < 5 + iterations; i++) {
-      let t = now();
-      await raw();
-      const f = now() - t;
-      t = now();
-      const result = await mergeTree(dir, ours, theirs);
-      const m = now() - t;
-      if (result.clean !== (pair === "clean")) throw new Error(`mergeTree(${ours}, ${theirs}) answered clean=${result.clean}`);
-      if (pair !== "clean" && !result.conflicts[0]?.hunks) throw new Error(`mergeTree(${ours}, ${theirs}) gave no hunks`);
-      if (i >= 5) {
-        floor.push(f);
-        samples.push(m);
+  try {
+    const dir = k.workDir;
+    const t0 = now();
+    await buildRepo(dir);
+    log(`merge-tree: ${FILES}-file repository built in ${(now() - t0).toFixed(0)} ms`);
+    const iterations = quick ? 30 : 100;
+    for (const [pair, ours, theirs] of [["clean", "clean-a", "clean-b"], ["1 conflict", "conflict-a", "conflict-b"]]) {
+      const floor = [];
+      const samples = [];
+      for (let i = 0; i < 5 + iterations; i++) {
+        let t = now();
+        await rawMergeTree(dir, ours, theirs);
+        const f = now() - t;
+        t = now();
+        const result = await mergeTree(dir, ours, theirs);
+        const m = now() - t;
+        if (result.clean !== (pair === "clean")) throw new Error(`mergeTree(${ours}, ${theirs}) answered clean=${result.clean}`);
+        if (pair !== "clean" && !result.conflicts[0]?.hunks) throw new Error(`mergeTree(${ours}, ${theirs}) gave no hunks`);
+        if (i >= 5) {
+          floor.push(f);
+          samples.push(m);
+        }
       }
+      log(`merge-tree (${pair}): ${iterations} rounds done`);
+      rows.push(
+        timedRow({
+          id: `merge-tree-${pair === "clean" ? "clean" : "conflict"}`,
+          label: `mergeTree, ${FILES} files (${pair})`,
+          samples,
+          floor,
+          floorLabel: "git merge-tree --write-tree",
+          target: targets.floorPlus(10),
+          note: pair === "clean" ? "two branches editing different files" : "same line edited on both; includes reading the conflicted blob and cutting its hunks",
+        }),
+      );
     }
-    log(`merge-tree (${pair}): ${iterations} rounds done`);
-    rows.push(
-      timedRow({
-        id: `merge-tree-${pair === "clean" ? "clean" : "conflict"}`,
-        label: `mergeTree, ${FILES} files (${pair})`,
-        samples,
-        floor,
-        floorLabel: "git merge-tree --write-tree",
-        target: targets.floorPlus(10),
-        note: pair === "clean" ? "two branches editing different files" : "same line edited on both; includes reading the conflicted blob and cutting its hunks",
-      }),
-    );
+    rows.push(await forecastRound({ k, api: plugin.api, dir, iterations: quick ? 15 : 40, log }));
+  } finally {
+    await k.close();
+    await killServer(k.socket);
   }
   return rows;
+}
+
+/** The floor: git's own answer, exit 1 meaning "conflicts", as a caller would run it. */
+function rawMergeTree(dir, ours, theirs) {
+  return execFileAsync("git", ["merge-tree", "--write-tree", ours, theirs], { cwd: dir }).catch((error) => {
+    if (error.code !== 1) throw error;
+  });
+}
+
+/** A manager and three specialists in their worktrees; two edit the same line. Forecast the first: its target and two siblings. */
+async function forecastRound({ k, api, dir, iterations, log }) {
+  await git(dir, "checkout", "-q", "main");
+  const manager = (await k.kernel.spawn({ role: "manager", workDir: dir })).instance;
+  const specs = [];
+  for (let i = 0; i < 3; i++) specs.push((await k.kernel.spawn({ role: "specialist", parentId: manager.id, workDir: manager.workDir })).instance);
+  const edits = ["s1 says so", "s2 says otherwise", null];
+  for (const [i, s] of specs.entries()) {
+    const file = edits[i] === null ? path.join(s.workDir, "dir8/file8.txt") : path.join(s.workDir, "dir5/file5.txt");
+    writeFileSync(file, `${edits[i] ?? "s3 alone"}\n`);
+    await git(s.workDir, "commit", "-q", "-am", `spec ${i + 1}`);
+  }
+  const branch = (instance) => `tc/${instance.id}`;
+  const [s1, s2, s3] = specs;
+  const pairs = [[branch(manager), branch(s1)], [branch(s1), branch(s2)], [branch(s1), branch(s3)]];
+  const floor = [];
+  const samples = [];
+  for (let i = 0; i < 3 + iterations; i++) {
+    let t = now();
+    for (const [ours, theirs] of pairs) await rawMergeTree(dir, ours, theirs);
+    const f = now() - t;
+    t = now();
+    const forecast = await api.forecast.check(s1.id);
+    const m = now() - t;
+    if (Object.keys(forecast?.siblings ?? {}).join() !== s2.id) throw new Error(`the forecast of ${s1.id} names ${JSON.stringify(forecast?.siblings)}, not ${s2.id} alone`);
+    if (i >= 3) {
+      floor.push(f);
+      samples.push(m);
+    }
+  }
+  log(`merge-tree (forecast round): ${iterations} rounds done`);
+  return timedRow({
+    id: "forecast-round",
+    label: `forecast check, ${FILES} files (target + 2 siblings)`,
+    samples,
+    floor,
+    floorLabel: "3 x git merge-tree --write-tree",
+    note: "api.forecast.check of a specialist: list, one rev-parse, three merge-trees (one conflicting), one state write per instance; informational, no target",
+  });
 }

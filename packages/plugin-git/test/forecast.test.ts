@@ -1,12 +1,14 @@
 import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 import type { DeliveryEvent, Kernel } from "@tmux-claude/core";
-import { writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { git, type ConflictForecastEvent, type GitApi, type GitUserOptions } from "../src/index.js";
 import { gitValue } from "../src/git/run.js";
 import type { GitInstanceState } from "../src/types.js";
-import { commitFiles, lines, makeRepo } from "./helpers.js";
+import { resolveCommits } from "../src/forecast/pairs.js";
+import { commitFiles, commitOn, lines, makeRepo } from "./helpers.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -31,8 +33,6 @@ async function start(options: GitUserOptions = {}) {
   record(h.kernel);
   return { h, repo, api, events, delivered, record };
 }
-
-const api = (plugin: ReturnType<typeof git>): GitApi => plugin.api!;
 
 const forecastNotices = (delivered: readonly DeliveryEvent[], to: string) => delivered.filter((d) => d.message.instanceId === to && d.message.text.startsWith("git forecast:"));
 
@@ -146,7 +146,7 @@ describe("conflict forecasting", () => {
     expect(await gitValue(repo, ["log", "-1", "--format=%s", `tc/${a.id}`])).toBe(`${a.id}: do the work`);
     // Nobody to tell: the only messages sent are the test's own.
     expect(sent).toEqual(["do the work", "do the work"]);
-    await api(plugin).forecast.check(a.id);
+    await plugin.api!.forecast.check(a.id);
     expect(events).toHaveLength(1);
   });
 
@@ -215,5 +215,17 @@ describe("conflict forecasting", () => {
       expect.objectContaining({ code: "TC_PLUGIN_OPTIONS_INVALID", message: expect.stringMatching(/forecast\.debounceMs.*forecast\.notifyParent/su) }),
     );
     expect(() => git({ forecast: { every: 5 } as never })).toThrow(/forecast/u);
+  });
+
+  it("resolves every branch's commit in one rev-parse, and the rest when one is gone", async () => {
+    const repo = await makeRepo(await mkdtemp(path.join(os.tmpdir(), "tc-git-fc-refs-")), { "a.txt": "a\n" });
+    try {
+      const main = await gitValue(repo, ["rev-parse", "main"]);
+      const side = await commitOn(repo, "tc/side", { "b.txt": "b\n" }, { from: "main" });
+      expect(await resolveCommits(repo, ["main", "tc/side", "main"])).toEqual(new Map([["main", main], ["tc/side", side]]));
+      expect(await resolveCommits(repo, ["main", "tc/gone", "tc/side"])).toEqual(new Map([["main", main], ["tc/side", side]]));
+    } finally {
+      await rm(repo, { recursive: true, force: true });
+    }
   });
 });

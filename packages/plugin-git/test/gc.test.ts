@@ -153,6 +153,9 @@ describe("tmux-claude git gc policy", () => {
     // A user's own worktree outside the plugin's directory is never a candidate.
     const mine = path.join(h.dir, "my-own-worktree");
     await git(repo, "worktree", "add", "-q", "-b", "mine", mine, "main");
+    // Also one under the plugin's directory that isolation did not lay out (not on tc/<its name>).
+    const mineInside = path.join(h.stateDir, "worktrees", "lost", "feature-work");
+    await git(repo, "worktree", "add", "-q", "-b", "feature", mineInside, "main");
 
     const dry = await api.gc({ dryRun: true, force: true, ids: ["orphan-clean", "orphan-dirty"] });
     expect(dry.decisions.map((d) => [d.id, d.origin, d.action])).toEqual([
@@ -168,6 +171,7 @@ describe("tmux-claude git gc policy", () => {
     expect(byId.get("orphan-clean")).toMatchObject({ action: "remove", reason: "orphan: no instance records it" });
     expect(byId.get("orphan-dirty")).toMatchObject({ action: "keep", reason: expect.stringMatching(/^uncommitted changes in 1 file\(s\): wip.txt/u) });
     expect([...byId.keys()]).not.toContain("my-own-worktree");
+    expect([...byId.keys()]).not.toContain("feature-work");
     expect(existsSync(clean.worktree)).toBe(false);
     // An orphan's branch is nobody's to judge merged: it stays, with its commits.
     expect(await git(repo, "rev-parse", "refs/heads/tc/orphan-clean")).toBe(cleanTip);
@@ -178,6 +182,8 @@ describe("tmux-claude git gc policy", () => {
     expect(forced.decisions[0]).toMatchObject({ action: "remove", stash: { ref: "refs/tmux-claude/stash/orphan-dirty", commit: expect.stringMatching(/^[0-9a-f]{40}$/u) } });
     expect(existsSync(dirty.worktree)).toBe(false);
     expect(await git(repo, "show", "refs/tmux-claude/stash/orphan-dirty:wip.txt")).toBe("work in progress");
+    await api.gc({ force: true, diskBudgetMb: 0.001 });
+    expect(existsSync(mine) && existsSync(mineInside)).toBe(true);
   });
 
   test("a kept worktree deleted by hand is pruned from git's list; its unmerged branch stays", async () => {
@@ -201,7 +207,11 @@ describe("tmux-claude git gc policy", () => {
     await commitFiles(state.worktree, { "p.txt": "p\n" }, "unmerged");
     await h.kernel.terminate(instance.id);
     const orphan = await orphanWorktree("orphan-beside-broken");
+    const { instance: second } = await h.kernel.spawn({ role: "executive", workDir: other });
     await rm(other, { recursive: true, force: true });
+    // Terminate still succeeds: the worktree it cannot judge is kept and listed.
+    await h.kernel.terminate(second.id);
+    expect((await kept()).find((k) => k.id === second.id)?.reason).toMatch(/^could not be inspected: /u);
     const report = await api.gc({ diskBudgetMb: 0.001 });
     expect(report.decisions.find((d) => d.id === instance.id)).toMatchObject({ action: "keep", reason: expect.stringMatching(/^could not be inspected, kept: /u), error: expect.any(String) });
     expect(existsSync(state.worktree)).toBe(true);

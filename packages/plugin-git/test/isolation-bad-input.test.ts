@@ -45,6 +45,12 @@ describe("bad input to isolation: one clear error, nothing half-created", () => 
       message: expect.stringMatching(/detached HEAD .*Check out a branch there, or set baseRef/u),
     });
     await expectNothingMade(h, repo);
+    // Sharing the checkout means working on its branch: there is none, whatever the baseRef.
+    await expect(h.kernel.spawn({ role: "specialist", workDir: repo, plugins: { git: { isolation: "shared", baseRef: "main" } } })).rejects.toMatchObject({
+      code: "TC_GIT_DETACHED_HEAD",
+      message: expect.stringContaining("a shared instance works on the branch checked out there"),
+    });
+    await expectNothingMade(h, repo);
     const { instance } = await h.kernel.spawn({ role: "specialist", workDir: repo, plugins: { git: { baseRef: "main" } } });
     expect(await api.status(instance.id)).toMatchObject({ base: "main", baseCommit: await gitValue(repo, ["rev-parse", "main"]) });
   });

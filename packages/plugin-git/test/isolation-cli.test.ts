@@ -1,29 +1,20 @@
 // Isolation through the built CLI: `spawn --plugin git.isolation=...` and the BRANCH column of `list` / `list --tree`.
-import { readFile, writeFile } from "node:fs/promises";
-import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createEnv, parseJson, type RunResult, type TestEnv } from "../../cli/test/helpers.js";
-import { branches, makeRepo, worktreePaths } from "./helpers.js";
-
-const PLUGIN_DIST = pathToFileURL(fileURLToPath(new URL("../dist/index.js", import.meta.url))).href;
+import { parseJson } from "../../cli/test/helpers.js";
+import { branches, gitCli, worktreePaths, type GitCli } from "./helpers.js";
 
 describe("isolation through the CLI (built bin)", () => {
-  let env: TestEnv;
-  let configFile: string;
+  let cli: GitCli;
   let repo: string;
-  const run = (args: string[]): Promise<RunResult> => env.run(["--config", configFile, ...args], { config: false, timeoutMs: 60_000 });
+  const run = (args: string[]) => cli.run(args);
 
   beforeAll(async () => {
-    env = await createEnv();
-    repo = await makeRepo(env.workDir);
-    configFile = path.join(env.dir, "git.config.mjs");
-    const base = (await readFile(env.configFile, "utf8")).replace(/^export default /u, "").replace(/;\s*$/u, "");
-    await writeFile(configFile, `import { git } from ${JSON.stringify(PLUGIN_DIST)};\nconst base = ${base};\nexport default { ...base, plugins: [git()] };\n`);
+    cli = await gitCli();
+    repo = cli.repo;
   }, 60_000);
   afterAll(async () => {
     await run(["terminate", "--all"]).catch(() => undefined);
-    await env?.close();
+    await cli?.env.close();
   });
 
   test("spawn gets a worktree; --plugin git.isolation=shared shares the checkout; list and list --tree show each branch", async () => {

@@ -1,7 +1,7 @@
 import { lstat, mkdir, readFile, readlink, stat, symlink } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { GitApi } from "../src/index.js";
+import { git, type GitApi } from "../src/index.js";
 import { gitValue } from "../src/git/run.js";
 import type { GitInstanceState } from "../src/types.js";
 import { branches, commitFiles, gitKernels, worktreePaths, writeFiles } from "./helpers.js";
@@ -160,5 +160,16 @@ describe("isolation per instance", () => {
     await gitValue(repo, ["branch", "-D", `tc/${instance.id}`]);
     await expect(h.kernel.restart(instance.id)).rejects.toMatchObject({ code: "TC_GIT_BRANCH_MISSING", message: expect.stringContaining(`"tc/${instance.id}", which no longer exists`) });
     expect(await worktreePaths(repo)).toEqual([repo]);
+  });
+
+  it("spawns at once from two kernels (two processes' worth) into one repository: each gets its worktree and branch", async () => {
+    const { h, repo } = await start();
+    const other = await h.startKernel({ config: { plugins: [git()] } });
+    const spawns = await Promise.all([h.kernel, other, h.kernel, other, h.kernel, other].map((kernel) => kernel.spawn({ role: "specialist", workDir: repo })));
+    const ids = spawns.map((s) => s.instance.id);
+    expect(new Set(ids).size).toBe(6);
+    expect(await branches(repo)).toEqual(["main", ...ids.map((id) => `tc/${id}`)].sort());
+    expect((await worktreePaths(repo)).length).toBe(7);
+    for (const { instance } of spawns) expect(await gitValue(instance.workDir, ["symbolic-ref", "--short", "HEAD"])).toBe(`tc/${instance.id}`);
   });
 });

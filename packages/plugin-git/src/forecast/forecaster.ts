@@ -245,6 +245,7 @@ class Forecaster implements ForecastPart {
           return { ...f, siblings: files.length ? { ...rest, [me.id]: { branch: me.state.branch, commit: myCommit, files } } : rest };
         },
         (f) => f.siblings[me.id]?.files ?? [],
+        true,
       );
       const meFirst = compareIds(me.id, pair.sibling.id) <= 0;
       const previous = meFirst ? (before.siblings[pair.sibling.id]?.files ?? []) : theirs;
@@ -268,7 +269,7 @@ class Forecaster implements ForecastPart {
       const childTarget = await this.targetConflicts(child, commits);
       const childCommit = commits.get(child.state.branch);
       if (!childTarget || !childCommit) continue;
-      const previous = await this.write(child, childCommit, (f) => ({ ...f, target: childTarget.pair }), (f) => f.target.files);
+      const previous = await this.write(child, childCommit, (f) => ({ ...f, target: childTarget.pair }), (f) => f.target.files, true);
       if (previous !== undefined) await this.toldTarget(child, all, childTarget, previous);
     }
   }
@@ -303,13 +304,21 @@ class Forecaster implements ForecastPart {
    * `pick` read from the forecast this write replaced (undefined: the
    * instance or its git state is gone). The store may run the updater more
    * than once: the last run is the one written, so its reading is the answer.
+   * With `unlessSame`, a forecast that would not change (same commit, same
+   * pairs) is not written: a store write costs far more than the read, and an
+   * unchanged pair has nothing to announce.
    */
   private async write<T>(
     branch: ActiveBranch,
     commit: string,
     change: (forecast: InstanceForecast) => InstanceForecast,
     pick: (forecast: InstanceForecast) => T = () => undefined as T,
+    unlessSame = false,
   ): Promise<T | undefined> {
+    if (unlessSame) {
+      const stored = (await this.runtime.state(branch.id))?.forecast;
+      if (stored && stored.commit === commit && sameForecast(change(stored), stored)) return pick(stored);
+    }
     let before: T | undefined;
     const written = await this.ctx.state<GitInstanceState>(branch.id).update((current) => {
       if (!current) return current!;
@@ -346,4 +355,11 @@ class Forecaster implements ForecastPart {
     await this.refs.close();
     await this.chain;
   }
+}
+
+/** The same pairs with the same conflicts against the same commits (when they were computed aside). */
+function sameForecast(a: InstanceForecast, b: InstanceForecast): boolean {
+  const pairs = (f: InstanceForecast) =>
+    JSON.stringify([f.target, Object.entries(f.siblings).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))]);
+  return pairs(a) === pairs(b);
 }

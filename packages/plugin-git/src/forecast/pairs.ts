@@ -35,7 +35,8 @@ export async function resolveCommits(repo: string, refs: readonly string[]): Pro
   const unique = [...new Set(refs)];
   const commits = new Map<string, string>();
   const all = await runGit(repo, ["rev-parse", "--end-of-options", ...unique.map((r) => `${r}^{commit}`)], { ok: [0, 128] });
-  const lines = all.code === 0 ? all.stdout.split("\n").filter(Boolean) : [];
+  // rev-parse echoes --end-of-options itself: keep only the commit ids, one per ref.
+  const lines = all.code === 0 ? all.stdout.split("\n").filter((line) => /^[0-9a-f]{40,64}$/u.test(line)) : [];
   if (lines.length === unique.length) {
     unique.forEach((ref, i) => commits.set(ref, lines[i]!));
     return commits;

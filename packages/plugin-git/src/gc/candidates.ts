@@ -1,8 +1,9 @@
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { InstanceStatus, KernelApi } from "@tmux-claude/core";
+import { nodeOf, type InstanceStatus, type KernelApi } from "@tmux-claude/core";
 import type { GitInstanceState } from "../types.js";
+import { listWorktrees } from "../git/repo.js";
 import { commonGitDir } from "./facts.js";
 
 /**
@@ -72,7 +73,7 @@ export function ownWorktree(state: GitInstanceState | undefined): state is GitIn
  * terminate, and directories under `worktreeRoot` that are git worktrees no
  * record names (their instance is gone, or a crash lost its record).
  */
-export async function findCandidates(kernel: KernelApi, ledger: KeptLedger, worktreeRoot: string): Promise<GcCandidate[]> {
+export async function findCandidates(kernel: KernelApi, ledger: KeptLedger, worktreeRoot: string, branchPrefix: string): Promise<GcCandidate[]> {
   const candidates: GcCandidate[] = [];
   const seen = new Set<string>();
   const add = (candidate: GcCandidate) => {
@@ -85,7 +86,8 @@ export async function findCandidates(kernel: KernelApi, ledger: KeptLedger, work
   for (const record of await kernel.list()) {
     live.add(record.id);
     const state = record.pluginState?.git as GitInstanceState | undefined;
-    if (!ownWorktree(state)) continue;
+    // Another node's worktree is on its machine: that node's GC judges it.
+    if (!ownWorktree(state) || nodeOf(record) !== kernel.node) continue;
     add(fromState(record.id, "instance", record.status, state, await gitDirOf(state)));
   }
   for (const entry of await ledger.list()) {
@@ -96,7 +98,7 @@ export async function findCandidates(kernel: KernelApi, ledger: KeptLedger, work
   for (const worktree of await worktreesUnder(worktreeRoot)) {
     if (seen.has(path.resolve(worktree))) continue;
     const gitDir = await commonGitDir(worktree).catch(() => undefined);
-    if (!gitDir) continue;
+    if (!gitDir || !(await madeByPlugin(gitDir, worktree, branchPrefix))) continue;
     add({ id: path.basename(worktree), origin: "orphan", status: "gone", gitDir, worktree, branch: null, base: null, createdAt: null });
   }
   return candidates;
@@ -109,6 +111,17 @@ export function gitDirOf(state: GitInstanceState): Promise<string> {
 
 function fromState(id: string, origin: GcCandidate["origin"], status: GcCandidate["status"], state: GitInstanceState, gitDir: string): GcCandidate {
   return { id, origin, status, gitDir, worktree: state.worktree, branch: state.branch, base: state.base, createdAt: state.createdAt };
+}
+
+/**
+ * An unrecorded worktree counts as the plugin's only when it is laid out as
+ * isolation makes them: `<dir>/<id>` on the branch `<branchPrefix><id>`. A
+ * worktree of the user's that a `worktreeDir` setting happens to cover is
+ * never a candidate.
+ */
+async function madeByPlugin(gitDir: string, worktree: string, branchPrefix: string): Promise<boolean> {
+  const entry = (await listWorktrees(gitDir).catch(() => [])).find((e) => path.resolve(e.path) === path.resolve(worktree));
+  return entry?.branch === `${branchPrefix}${path.basename(worktree)}`;
 }
 
 /** Linked worktrees (a `.git` file, not a directory) up to three levels below the root, whatever layout isolation uses. */

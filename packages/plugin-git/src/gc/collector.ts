@@ -27,6 +27,8 @@ export class WorktreeCollector {
     private readonly ctx: Pick<PluginContext, "kernel" | "logger">,
     /** The directory isolation makes worktrees under (its `worktreeDir` option); read late, the kernel's state dir is known once it starts. */
     private readonly worktreeDir: () => string,
+    /** Isolation's `branchPrefix`: an unrecorded worktree is the plugin's only on `<prefix><its directory's name>`. */
+    private readonly branchPrefix: string,
   ) {
     this.logger = ctx.logger;
   }
@@ -42,7 +44,7 @@ export class WorktreeCollector {
   /** `tmux-claude git gc`: apply a policy to every worktree of the plugin. */
   async collect(policy: GcPolicy): Promise<GcReport> {
     const now = Date.now();
-    let candidates = await findCandidates(this.kernel, this.ledger, this.worktreeDir());
+    let candidates = await findCandidates(this.kernel, this.ledger, this.worktreeDir(), this.branchPrefix);
     if (policy.ids?.length) candidates = candidates.filter((c) => policy.ids!.includes(c.id));
     const known = new Map<GcDecision, CandidateFacts>();
     const decisions: GcDecision[] = [];
@@ -102,10 +104,13 @@ export class WorktreeCollector {
   }
 
   private async inspect(candidate: GcCandidate, measure = true): Promise<CandidateFacts> {
-    const facts = await worktreeFacts(candidate.worktree, measure);
-    const merged = candidate.branch && candidate.base ? await isMergedInto(candidate.gitDir, candidate.branch, candidate.base).catch(() => false) : false;
+    const [facts, merged, branchInUse] = await Promise.all([
+      worktreeFacts(candidate.worktree, measure),
+      candidate.branch && candidate.base ? isMergedInto(candidate.gitDir, candidate.branch, candidate.base).catch(() => false) : false,
+      candidate.branch ? this.branchInUse(candidate) : null,
+    ]);
     const headReachable = facts.head ? await this.reachable(candidate.gitDir, facts.head) : true;
-    return { facts, merged, headReachable, branchInUse: candidate.branch ? await this.branchInUse(candidate) : null };
+    return { facts, merged, headReachable, branchInUse };
   }
 
   /** Is the commit on a branch, a tag or a saved stash (so removing a worktree that has it checked out loses nothing)? */

@@ -23,16 +23,20 @@ export interface WorktreeFacts {
 /** `measure: false` skips the size walk (0): terminate decides without it, and a tree with dependencies installed is large. */
 export async function worktreeFacts(worktree: string, measure = true): Promise<WorktreeFacts> {
   if (!existsSync(worktree)) return { exists: false, dirty: [], head: null, sizeBytes: 0, lastActivityMs: 0 };
-  const dirty = await dirtyPaths(worktree);
-  const head = (await resolveCommit(worktree, "HEAD")) ?? null;
-  const committedAt = head ? Number(await gitValue(worktree, ["log", "-1", "--format=%ct", head])) * 1000 : 0;
-  const changedAt = (await lstat(worktree)).mtimeMs;
+  // HEAD's commit time comes with it (`%H %ct`): one git process for both.
+  const [dirty, headLine, changed, sizeBytes] = await Promise.all([
+    dirtyPaths(worktree),
+    gitValue(worktree, ["log", "-1", "--format=%H %ct", "HEAD"]).catch(() => ""),
+    lstat(worktree),
+    measure ? directorySize(worktree) : Promise.resolve(0),
+  ]);
+  const [head = "", committedAt = "0"] = headLine.split(" ");
   return {
     exists: true,
     dirty,
-    head,
-    sizeBytes: measure ? await directorySize(worktree) : 0,
-    lastActivityMs: Math.max(committedAt, changedAt),
+    head: head || null,
+    sizeBytes,
+    lastActivityMs: Math.max(Number(committedAt) * 1000, changed.mtimeMs),
   };
 }
 
@@ -43,8 +47,7 @@ export async function worktreeFacts(worktree: string, measure = true): Promise<W
  * two yields the base's own tree. An unknown base counts as not merged.
  */
 export async function isMergedInto(gitDir: string, branch: string, base: string): Promise<boolean> {
-  const branchCommit = await resolveCommit(gitDir, branch);
-  const baseCommit = await resolveCommit(gitDir, base);
+  const [branchCommit, baseCommit] = await Promise.all([resolveCommit(gitDir, branch), resolveCommit(gitDir, base)]);
   if (!branchCommit || !baseCommit) return false;
   if (await isAncestor(gitDir, branchCommit, baseCommit)) return true;
   const merged = await mergeTree(gitDir, baseCommit, branchCommit, { hunks: false });

@@ -29,7 +29,7 @@ export interface GcPart {
 export function installGc(runtime: GitRuntime, deps: { worktreeDir: () => string }): GcPart {
   const { ctx } = runtime;
   const options = runtime.options.gc;
-  const collector = new WorktreeCollector(ctx, deps.worktreeDir);
+  const collector = new WorktreeCollector(ctx, deps.worktreeDir, runtime.options.branchPrefix);
   ctx.hooks.beforeTerminate.tap((event) => void terminateForce(event.plugins.git));
   ctx.hooks.afterTerminate.tapPromise(async (event) => {
     const force = terminateForce(event.plugins.git);
@@ -38,7 +38,14 @@ export function installGc(runtime: GitRuntime, deps: { worktreeDir: () => string
       if (state) await collector.ledger.add({ id: event.instance.id, state, keptAt: new Date().toISOString(), reason: "gc.onTerminate is keep" });
       return;
     }
-    await collector.atTerminate(event.instance.id, state, force);
+    try {
+      await collector.atTerminate(event.instance.id, state, force);
+    } catch (error) {
+      // The instance is gone already; a worktree GC could not judge is kept for `git gc`, not a failed terminate.
+      const reason = error instanceof Error ? error.message : String(error);
+      if (state) await collector.ledger.add({ id: event.instance.id, state, keptAt: new Date().toISOString(), reason: `could not be inspected: ${reason}` });
+      ctx.logger.warn({ instance: event.instance.id, err: error }, `kept the worktree of ${event.instance.id}: it could not be inspected (${reason})`);
+    }
   });
   const part: GcPart = {
     collector,

@@ -70,11 +70,18 @@ export function installIsolation(runtime: GitRuntime): IsolationPart {
       ctx.logger.info({ instance: plan.id, workDir: plan.workDir }, "not in a git repository: the instance runs without git isolation");
       return plan;
     }
+    if (settings.isolation === "shared" && !checkout.branch) {
+      throw new TmuxClaudeError(
+        GitErrorCodes.DETACHED_HEAD,
+        `${checkout.toplevel} is on a detached HEAD, and a shared instance works on the branch checked out there. Check out a branch there, or spawn with --plugin git.isolation=worktree (and a baseRef) or none.`,
+        { checkout: checkout.toplevel, isolation: "shared" },
+      );
+    }
     const parent = await parentIn(plan, checkout);
     const base = await chooseBase({ checkout, parent, spawnBaseRef: settings.baseRef, topLevelBaseRef: settings.topLevelBaseRef });
     const common = { repo: checkout.mainWorktree, base: base.name, baseCommit: base.commit, createdAt: new Date().toISOString(), autoCommit: settings.autoCommit };
     if (settings.isolation === "shared") {
-      await writeState(plan, { ...common, isolation: "shared", worktree: checkout.toplevel, branch: checkout.branch ?? base.name });
+      await writeState(plan, { ...common, isolation: "shared", worktree: checkout.toplevel, branch: checkout.branch! });
       ctx.logger.info({ instance: plan.id, checkout: checkout.toplevel }, "shares its checkout");
       return plan;
     }
