@@ -1,31 +1,28 @@
 // `tmux-claude git merge` and `git queue` through the built CLI: exit codes,
 // text and --json, against instances the CLI spawned in a real repository.
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createEnv, parseJson, type RunResult, type TestEnv } from "../../cli/test/helpers.js";
+import { parseJson } from "../../cli/test/helpers.js";
 import type { MergeOutcome } from "../src/merge/engine.js";
 import { gitValue } from "../src/git/run.js";
-import { commitFiles, makeRepo } from "./helpers.js";
-
-const PLUGIN_DIST = pathToFileURL(fileURLToPath(new URL("../dist/index.js", import.meta.url))).href;
+import { commitFiles } from "./helpers.js";
+import { gitCliEnv, type GitCliEnv } from "./cli-env.js";
 
 describe("tmux-claude git merge | queue (the built CLI)", () => {
-  let env: TestEnv;
-  let configFile: string;
+  let cli: GitCliEnv;
   let repo: string;
-  const run = (args: string[]): Promise<RunResult> => env.run(["--config", configFile, ...args], { config: false, timeoutMs: 60_000 });
+  const run = (args: string[]) => cli.run(args);
   const spawnExecutive = async () => parseJson<{ id: string; workDir: string }>(await run(["spawn", "executive", "--json"]));
 
   beforeAll(async () => {
-    env = await createEnv();
-    repo = await makeRepo(env.workDir, { "a.txt": "one\ntwo\nthree\n" });
-    configFile = path.join(env.dir, "git.config.mjs");
-    const base = (await readFile(env.configFile, "utf8")).replace(/^export default /u, "").replace(/;\s*$/u, "");
-    await writeFile(configFile, `import { git } from ${JSON.stringify(PLUGIN_DIST)};\nconst base = ${base};\nexport default { ...base, plugins: [git()] };\n`);
+    cli = await gitCliEnv({ "a.txt": "one\ntwo\nthree\n" });
+    repo = cli.repo;
   }, 60_000);
-  afterAll(async () => env?.close());
+  afterAll(async () => {
+    await run(["terminate", "--all"]).catch(() => undefined);
+    await cli?.close();
+  });
 
   test("merges into the user's checkout; a conflict prints file and hunk and exits 1; dry run, queue, bad input", async () => {
     const first = await spawnExecutive();

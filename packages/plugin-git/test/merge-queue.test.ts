@@ -106,4 +106,29 @@ describe("merge queue", () => {
     expect(await gitValue(fx.repo, ["rev-parse", "main~3"])).toBe(start);
     expect(await gitValue(fx.repo, ["reflog", "-1", "--format=%gs", "main"])).toMatch(/batch of 3/u);
   });
+
+  it("a merger that waits longer than lockTimeoutMs gets TC_GIT_MERGE_LOCKED naming the holder", async () => {
+    const stateDir = await mergeStateDir(fx.repo);
+    const held = await lockTarget(stateDir, "main", 5_000);
+    await expect(lockTarget(stateDir, "main", 200)).rejects.toMatchObject({ code: "TC_GIT_MERGE_LOCKED", message: expect.stringContaining(String(process.pid)) });
+    await held.release();
+    await (await lockTarget(stateDir, "main", 200)).release();
+  });
+
+  it("compare-and-swap: a target that moved since the merge was built is not clobbered", async () => {
+    const feature = await fx.branch("a", { "a2.txt": "a\n" });
+    const { moveTarget } = await import("../src/merge/target.js");
+    const { commitFiles } = await import("./helpers.js");
+    const stale = await fx.head();
+    const moved = await commitFiles(fx.repo, { "elsewhere.txt": "someone else\n" }, "someone else moves main");
+    const merged = await gitValue(fx.repo, ["commit-tree", `${feature}^{tree}`, "-p", stale, "-p", feature, "-m", "stale merge"]);
+    await expect(
+      moveTarget({ repo: fx.repo, stateDir: await mergeStateDir(fx.repo), target: "main", from: stale, to: merged, requestId: "r", reason: "test" }),
+    ).rejects.toMatchObject({ code: "TC_GIT_TARGET_MOVED" });
+    expect(await fx.head()).toBe(moved);
+    expect(await statusOf(fx.repo)).toBe("");
+    // Through the queue the merge is rebuilt on the moved target.
+    expect((await fx.queue.run(fx.request("a"))).status).toBe("merged");
+    expect(await gitValue(fx.repo, ["rev-parse", "main^1"])).toBe(moved);
+  });
 });
