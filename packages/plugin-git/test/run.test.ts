@@ -2,7 +2,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FALLBACK_IDENTITY, withIdentity } from "../src/git/identity.js";
 import { gitValue, runGit } from "../src/git/run.js";
+import { commitTree } from "../src/merge/commits.js";
 
 let repo: string;
 
@@ -53,6 +55,36 @@ describe("runGit", () => {
         if (value === undefined) delete process.env[key];
         else process.env[key] = value;
       }
+    }
+  });
+});
+
+describe("commits on a machine without a git identity", () => {
+  it("commitTree and auto-commit's identity fall back to tmux-claude; a configured identity wins", async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), "tc-git-home-"));
+    const saved = { HOME: process.env.HOME, XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME };
+    const bare = await mkdtemp(path.join(os.tmpdir(), "tc-git-noid-"));
+    try {
+      process.env.HOME = home;
+      delete process.env.XDG_CONFIG_HOME;
+      await runGit(bare, ["init", "-q", "-b", "main"]);
+      const tree = await gitValue(bare, ["write-tree"]);
+      // Without the fallback git refuses: "Please tell me who you are".
+      await expect(runGit(bare, ["commit-tree", tree, "-m", "x"])).rejects.toMatchObject({ code: "TC_GIT_COMMAND_FAILED" });
+      const commit = await commitTree(bare, tree, [], "by the plugin");
+      expect(await gitValue(bare, ["log", "-1", "--format=%an <%ae>|%cn", commit])).toBe(`${FALLBACK_IDENTITY.name} <${FALLBACK_IDENTITY.email}>|${FALLBACK_IDENTITY.name}`);
+      await runGit(bare, ["config", "user.name", "Ada"]);
+      await runGit(bare, ["config", "user.email", "ada@example.invalid"]);
+      const own = await commitTree(bare, tree, [], "by the user's identity");
+      expect(await gitValue(bare, ["log", "-1", "--format=%an <%ae>", own])).toBe("Ada <ada@example.invalid>");
+      expect(await withIdentity(bare)).toEqual({});
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+      await rm(home, { recursive: true, force: true });
+      await rm(bare, { recursive: true, force: true });
     }
   });
 });

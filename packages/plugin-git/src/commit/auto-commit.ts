@@ -4,13 +4,12 @@
 import { stat } from "node:fs/promises";
 import type { DeliveryEvent, TurnEnded } from "@tmux-claude/core";
 import { dirtyPaths, resolveCommit } from "../git/repo.js";
+import { withIdentity } from "../git/identity.js";
 import { runGit } from "../git/run.js";
 import type { GitRuntime } from "../runtime.js";
 import type { GitInstanceState } from "../types.js";
 
 const SUBJECT_MAX = 72;
-/** Used only when the repository has no identity configured: a commit must have an author. */
-const FALLBACK_IDENTITY = { name: "tmux-claude", email: "tmux-claude@localhost" };
 
 export interface AutoCommitResult {
   readonly commit: string;
@@ -55,7 +54,7 @@ export async function commitTurn(turn: Pick<TurnEnded, "instanceId" | "reason" |
   if (files.length === 0) return undefined;
   const message = commitMessage(turn, state);
   await runGit(state.worktree, ["add", "-A", "--", "."]);
-  await runGit(state.worktree, ["commit", "-q", "-m", message], { env: await identityEnv(state.worktree) });
+  await runGit(state.worktree, ["commit", "-q", "-m", message], { env: await withIdentity(state.worktree) });
   const commit = (await resolveCommit(state.worktree, "HEAD"))!;
   return { commit, files, message };
 }
@@ -67,17 +66,6 @@ export function commitMessage(turn: Pick<TurnEnded, "instanceId" | "reason" | "l
   const subject = truncate(`${turn.instanceId}: ${summary}`, SUBJECT_MAX);
   const source = fromPrompt ? "The subject is the first line of the turn's prompt." : "The turn's prompt was not seen here; the subject is the first line of the agent's reply.";
   return `${subject}\n\nAuto-commit by tmux-claude at the end of a turn (${turn.reason}) of instance ${turn.instanceId}.\n${source}\n`;
-}
-
-async function identityEnv(worktree: string): Promise<Record<string, string> | undefined> {
-  const configured = await runGit(worktree, ["config", "--get", "user.email"], { ok: [0, 1] });
-  if (configured.code === 0) return undefined;
-  return {
-    GIT_AUTHOR_NAME: FALLBACK_IDENTITY.name,
-    GIT_AUTHOR_EMAIL: FALLBACK_IDENTITY.email,
-    GIT_COMMITTER_NAME: FALLBACK_IDENTITY.name,
-    GIT_COMMITTER_EMAIL: FALLBACK_IDENTITY.email,
-  };
 }
 
 function firstLine(text: string): string {

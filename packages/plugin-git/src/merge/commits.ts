@@ -1,5 +1,6 @@
 // A merge built as git objects only (trees and commits): no index, no
 // worktree, no ref is touched here, so nothing can be left half-done.
+import { withIdentity } from "../git/identity.js";
 import { gitValue, runGit } from "../git/run.js";
 import { mergeTree } from "../forecast/merge-tree.js";
 import type { ConflictFile } from "../types.js";
@@ -38,9 +39,10 @@ export async function isAncestor(repo: string, ancestor: string, descendant: str
   return (await runGit(repo, ["merge-base", "--is-ancestor", ancestor, descendant], { ok: [0, 1] })).code === 0;
 }
 
+/** The one way this plugin writes a commit object: no ref moves, and a machine without a git identity still gets one. */
 export async function commitTree(repo: string, tree: string, parents: readonly string[], message: string, env?: Record<string, string>): Promise<string> {
   const args = ["commit-tree", tree, ...parents.flatMap((parent) => ["-p", parent]), "-F", "-"];
-  return gitValue(repo, args, { input: message.endsWith("\n") ? message : `${message}\n`, ...(env ? { env } : {}) });
+  return gitValue(repo, args, { input: message.endsWith("\n") ? message : `${message}\n`, env: await withIdentity(repo, env) });
 }
 
 /**

@@ -6,6 +6,7 @@
 import { ErrorCodes, isTmuxClaudeError, type KernelApi } from "@tmux-claude/core";
 import type { Logger } from "pino";
 import { gitValue, runGit } from "../git/run.js";
+import { commitTree } from "../merge/commits.js";
 import { verifyArgv, verifyCommit, type VerifyResult } from "../merge/verify.js";
 import type { ConflictFile } from "../types.js";
 import { appendResolution, type RejectionReason, type ResolutionRecord } from "./log.js";
@@ -126,7 +127,7 @@ async function attempt(deps: ResolveDeps, request: ResolveRequest, merge: Confli
   const parents = request.squash ? [merge.targetCommit] : [merge.targetCommit, merge.sourceCommit];
   const message = mergeMessage(request, views, turn.id, verifyArgs);
   // A commit no ref points to: until verify passes and the merge part moves the target, it is only an object.
-  const commit = await gitValue(merge.dir, ["commit-tree", tree, ...parents.flatMap((p) => ["-p", p])], { input: message });
+  const commit = await commitTree(merge.dir, tree, parents, message);
   const resolved = { accepted: true as const, commit, targetCommit: merge.targetCommit, sourceCommit: merge.sourceCommit, files: views.map((v) => v.path), hunks: hunkTotal(views), ...base };
   if (!verifyArgs) return resolved;
   const verify = await verifyCommit(request.repo, commit, verifyArgs, request.verifyTimeoutMs ?? deps.options.verifyTimeoutMs, scratchRoot(deps.kernel.stateDir));
