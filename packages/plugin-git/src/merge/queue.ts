@@ -46,7 +46,8 @@ export class MergeQueue {
 
   async submit(request: NewRequest): Promise<MergeRequest> {
     // The repository's common dir names the queue, so every worktree of one repository shares it.
-    const queued: MergeRequest = { ...request, id: `${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`, requestedAt: new Date().toISOString() };
+    const now = new Date();
+    const queued: MergeRequest = { ...request, id: requestId(now.getTime()), requestedAt: now.toISOString() };
     const dir = await this.targetDir(await this.commonDir(request.repo), request.target);
     await writeAtomic(join(dir, "requests", `${queued.id}.json`), JSON.stringify(queued));
     return queued;
@@ -169,4 +170,19 @@ async function readJson<T>(path: string): Promise<T | undefined> {
   } catch {
     return undefined;
   }
+}
+
+let lastMs = 0;
+let sameMs = 0;
+
+/**
+ * Ids sort in submission order: the time, then a counter for requests this
+ * process submits within one millisecond (requests of two processes in the
+ * same millisecond came at once; either order is first come, first served),
+ * then a random part so two processes never collide.
+ */
+function requestId(ms: number): string {
+  sameMs = ms === lastMs ? sameMs + 1 : 0;
+  lastMs = ms;
+  return `${ms.toString(36).padStart(9, "0")}-${sameMs.toString(36).padStart(4, "0")}-${randomUUID().slice(0, 8)}`;
 }
