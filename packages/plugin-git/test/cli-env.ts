@@ -1,12 +1,11 @@
-// The built CLI with the git plugin (from dist) in a config of its own, and a
-// repository in its work dir: for tests that run `tmux-claude` as a user would.
+// The built CLI with the git plugin in a config of its own, and a repository in
+// its work dir: for tests that run `tmux-claude` as a user would. The config
+// sits outside this workspace and imports "@tmux-claude/plugin-git" by name, as
+// a user's does: the CLI resolves the plugins it ships (its dist).
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { createEnv, type RunResult, type TestEnv } from "../../cli/test/helpers.js";
 import { makeRepo } from "./helpers.js";
-
-const PLUGIN_DIST = pathToFileURL(fileURLToPath(new URL("../dist/index.js", import.meta.url))).href;
 
 export interface GitCliEnv {
   readonly env: TestEnv;
@@ -17,12 +16,14 @@ export interface GitCliEnv {
   close(): Promise<void>;
 }
 
-export async function gitCliEnv(files?: Record<string, string>, gitOptions = "{}"): Promise<GitCliEnv> {
+/** `git(options)` in the config: an object (as JSON) or the options' source text. */
+export async function gitCliEnv(files?: Record<string, string>, gitOptions: string | object = "{}"): Promise<GitCliEnv> {
+  const optionsSource = typeof gitOptions === "string" ? gitOptions : JSON.stringify(gitOptions);
   const env = await createEnv();
   const repo = await makeRepo(env.workDir, files);
   const configFile = path.join(env.dir, "git.config.mjs");
   const base = (await readFile(env.configFile, "utf8")).replace(/^export default /u, "").replace(/;\s*$/u, "");
-  await writeFile(configFile, `import { git } from ${JSON.stringify(PLUGIN_DIST)};\nconst base = ${base};\nexport default { ...base, plugins: [git(${gitOptions})] };\n`);
+  await writeFile(configFile, `import { git } from "@tmux-claude/plugin-git";\nconst base = ${base};\nexport default { ...base, plugins: [git(${optionsSource})] };\n`);
   return {
     env,
     repo,

@@ -1,11 +1,9 @@
 // Test helpers: real git repositories in temp dirs, and kernels running the plugin on them.
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Plugin } from "@tmux-claude/core";
 import { createHarness, type Harness } from "@tmux-claude/testkit";
 import { afterEach } from "vitest";
-import { createEnv, type RunResult, type TestEnv } from "../../cli/test/helpers.js";
 import { gitValue, runGit } from "../src/git/run.js";
 import { git, type GitApi, type GitUserOptions } from "../src/index.js";
 
@@ -34,26 +32,6 @@ export function gitKernels(label: string, files?: Record<string, string>): { sta
       return { h: current, repo, api: current.kernel.plugin<GitApi>("git")! };
     },
   };
-}
-
-/** The built plugin, as a config file outside the repository imports it. */
-const PLUGIN_DIST = pathToFileURL(fileURLToPath(new URL("../dist/index.js", import.meta.url))).href;
-
-/** The built CLI (cli's test env: private socket, echo agent) with `git(options)` in its config, and a repository at its workDir. */
-export interface GitCli {
-  readonly env: TestEnv;
-  readonly repo: string;
-  /** `tmux-claude --config <the git config> ...args`. */
-  run(args: readonly string[]): Promise<RunResult>;
-}
-
-export async function gitCli(files?: Record<string, string>, options: GitUserOptions = {}): Promise<GitCli> {
-  const env = await createEnv();
-  const repo = await makeRepo(env.workDir, files);
-  const configFile = path.join(env.dir, "git.config.mjs");
-  const base = (await readFile(env.configFile, "utf8")).replace(/^export default /u, "").replace(/;\s*$/u, "");
-  await writeFile(configFile, `import { git } from ${JSON.stringify(PLUGIN_DIST)};\nconst base = ${base};\nexport default { ...base, plugins: [git(${JSON.stringify(options)})] };\n`);
-  return { env, repo, run: (args) => env.run(["--config", configFile, ...args], { config: false, timeoutMs: 60_000 }) };
 }
 
 /** `git init` a repository at `dir` on branch `main`, with an identity and one commit holding `files`. */

@@ -1,15 +1,16 @@
 // Isolation through the built CLI: `spawn --plugin git.isolation=...` and the BRANCH column of `list` / `list --tree`.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parseJson } from "../../cli/test/helpers.js";
-import { branches, gitCli, worktreePaths, type GitCli } from "./helpers.js";
+import { gitCliEnv, type GitCliEnv } from "./cli-env.js";
+import { branches, worktreePaths } from "./helpers.js";
 
 describe("isolation through the CLI (built bin)", () => {
-  let cli: GitCli;
+  let cli: GitCliEnv;
   let repo: string;
   const run = (args: string[]) => cli.run(args);
 
   beforeAll(async () => {
-    cli = await gitCli();
+    cli = await gitCliEnv();
     repo = cli.repo;
   }, 60_000);
   afterAll(async () => {

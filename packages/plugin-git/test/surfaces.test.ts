@@ -1,11 +1,11 @@
 import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ToolContribution } from "@tmux-claude/core";
 import { createHarness, type Harness } from "@tmux-claude/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createEnv, parseJson, type RunResult, type TestEnv } from "../../cli/test/helpers.js";
+import { parseJson, type RunResult, type TestEnv } from "../../cli/test/helpers.js";
+import { gitCliEnv, type GitCliEnv } from "./cli-env.js";
 import { git as gitPlugin, type GitApi } from "../src/index.js";
 import { GitCommands, type GitSubcommand } from "../src/surfaces/commands.js";
 import { gitValue } from "../src/git/run.js";
@@ -13,7 +13,6 @@ import { statusText, type InstanceGitStatus } from "../src/surfaces/status.js";
 import type { InstanceDiff } from "../src/surfaces/diff.js";
 import { commitFiles, makeRepo } from "./helpers.js";
 
-const PLUGIN_DIST = pathToFileURL(fileURLToPath(new URL("../dist/index.js", import.meta.url))).href;
 
 describe("the git command dispatcher", () => {
   const outputs = () => {
@@ -57,19 +56,16 @@ describe("the git command dispatcher", () => {
 });
 
 describe("tmux-claude git status | diff | gc | terminate --plugin git.force (the built CLI)", () => {
+  let cli: GitCliEnv;
   let env: TestEnv;
-  let configFile: string;
   let repo: string;
-  const run = (args: string[]): Promise<RunResult> => env.run(["--config", configFile, ...args], { config: false, timeoutMs: 60_000 });
+  const run = (args: string[]): Promise<RunResult> => cli.run(args);
 
   beforeAll(async () => {
-    env = await createEnv();
-    repo = await makeRepo(env.workDir, { "a.txt": "one\n", ".gitignore": "node_modules/\n" });
-    configFile = path.join(env.dir, "git.config.mjs");
-    const base = (await readFile(env.configFile, "utf8")).replace(/^export default /u, "").replace(/;\s*$/u, "");
-    await writeFile(configFile, `import { git } from ${JSON.stringify(PLUGIN_DIST)};\nconst base = ${base};\nexport default { ...base, plugins: [git()] };\n`);
+    cli = await gitCliEnv({ "a.txt": "one\n", ".gitignore": "node_modules/\n" });
+    ({ env, repo } = cli);
   }, 60_000);
-  afterAll(async () => env?.close());
+  afterAll(async () => cli?.close());
 
   test("exit codes: help 0, no subcommand or an unknown one or a bad flag 2, an unknown instance 3", async () => {
     const help = await run(["git", "--help"]);
