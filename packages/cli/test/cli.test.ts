@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { execFile } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -160,6 +161,24 @@ describe("init and doctor", () => {
     expect(doctor.code).toBe(report.ok ? 0 : 1);
     const text = await env.run(["--socket", env.socket, "doctor"], options);
     expect(text.stdout).toMatch(/^ok +config +.*tmuxclaude\.config\.ts is valid$/mu);
+  });
+
+  test("the template's git plugin lines, uncommented, load in a project that has not installed the plugin", async () => {
+    const options = { cwd: project, config: false, env: { XDG_STATE_HOME: path.join(project, "state") } };
+    expect((await env.run(["init", "--force"], options)).code).toBe(0);
+    const file = path.join(project, "tmuxclaude.config.ts");
+    const template = await readFile(file, "utf8");
+    const enabled = template.replace('// import { git } from "@tmux-claude/plugin-git";', 'import { git } from "@tmux-claude/plugin-git";').replace("// git({ autoCommit: true }),", "git({ autoCommit: true }),");
+    expect(enabled).not.toBe(template);
+    await writeFile(file, enabled);
+    expect(existsSync(path.join(project, "node_modules", "@tmux-claude", "plugin-git"))).toBe(false);
+    const doctor = await env.run(["--socket", env.socket, "doctor", "--json"], options);
+    const report = parseJson<{ checks: { name: string; ok: boolean; detail: string }[] }>(doctor);
+    expect(report.checks.find((check) => check.name === "config")).toEqual({ name: "config", ok: true, detail: `${file} is valid` });
+    // The plugin is really there: its command is offered.
+    const help = await env.run(["--socket", env.socket, "git", "--help"], options);
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.stdout).toContain("merge");
   });
 });
 

@@ -25,8 +25,8 @@ export function configTemplate(): string {
   return `// tmux-claude config. Every key shows its default; delete the ones you do not change.
 // Reference: the "Config" section of the tmux-claude README.
 import { defineConfig } from "@tmux-claude/core";
-// Plugins are packages you install and call here, for example:
-// import redis from "@tmux-claude/plugin-redis";
+// Plugins are packages you import and call in \`plugins\` below. The CLI ships its first-party ones, e.g.
+// import { git } from "@tmux-claude/plugin-git";   // a worktree and branch per instance, forecasts, merges
 
 export default defineConfig({
   tmux: {
@@ -89,7 +89,7 @@ ${roles}
 
   // Plugins in order; falsy entries are dropped, so a plugin can depend on the environment.
   plugins: [
-    // process.env.REDIS_URL && redis({ url: process.env.REDIS_URL }),
+    // git({ autoCommit: true }),
   ],
 
   // Log level: ${levels}.

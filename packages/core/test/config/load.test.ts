@@ -453,7 +453,7 @@ describe("configTemplate", () => {
       expect(text, key).toMatch(new RegExp(`^\\s*(// )?${key}:`, "mu"));
     }
     expect(text).toContain('import { defineConfig } from "@tmux-claude/core";');
-    expect(text).toContain("// process.env.REDIS_URL && redis({ url: process.env.REDIS_URL }),");
+    expect(text).toContain("// git({ autoCommit: true }),");
   });
 
   it("loads and validates to the defaults (plus its example agent)", async () => {
