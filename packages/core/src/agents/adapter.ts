@@ -46,8 +46,10 @@ export interface PaneIO {
    * Types text (literal keys or bracketed paste) as `typeableText` makes it:
    * control characters other than TAB, LF and CR become their visible control
    * pictures, so nothing in the text can end the paste or act. Does not press Enter.
+   * `pipelined`: may resolve before tmux answered (one round trip for text and
+   * key); then the `sendKey` that must follow reports a failure of the text.
    */
-  sendText(text: string): Promise<void>;
+  sendText(text: string, options?: { pipelined?: boolean }): Promise<void>;
   /** Presses one key by its tmux name (`Enter`, `Escape`, `C-c`). */
   sendKey(key: string): Promise<void>;
   /** Raw output of the pane as it streams; returns the unsubscribe function. */

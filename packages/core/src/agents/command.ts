@@ -82,16 +82,21 @@ class CommandDriver implements AgentDriver {
     this.typing = true;
     try {
       if (options.retyping && this.options.clearKey) await this.ctx.pane.sendKey(this.options.clearKey);
-      if (text.length) await this.ctx.pane.sendText(text);
+      // Pipelined: the submit key below follows in the same round trip and reports a failure of the text.
+      if (text.length) await this.ctx.pane.sendText(text, { pipelined: true });
       // The receipt: the program echoes the line break once it read the submit key.
       const accepted = waitForOutput(this.ctx.pane, (data) => data.includes(0x0a) || data.includes(0x0d), signal);
       // When the key cannot be pressed (tmux died), nobody awaits the receipt: its later rejection must not go unhandled.
       accepted.catch(() => undefined);
       await this.ctx.pane.sendKey(this.options.submitKey);
       await accepted;
-    } finally {
+    } catch (error) {
       this.typing = false;
+      // Output that came while typing was not looked at.
+      this.schedule();
+      throw error;
     }
+    this.typing = false;
     this.ctx.setStatus("busy");
     this.schedule();
   }
@@ -108,7 +113,9 @@ class CommandDriver implements AgentDriver {
    */
   private schedule(): void {
     if (this.disposed) return;
-    if (this.evaluating) {
+    // A look while typing is not classified (the prompt line holds unsent text) and competes with
+    // the submission for tmux: submit looks once when it is done.
+    if (this.evaluating || this.typing) {
       this.dirty = true;
       return;
     }
