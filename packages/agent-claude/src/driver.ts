@@ -76,6 +76,8 @@ export class ClaudeDriver implements AgentDriver {
   /** The last Stop, until `usage` saw its reply in the transcript. */
   private unwrittenStop: { transcript: string; reply: string } | undefined;
   private disposed = false;
+  /** The directory whose trust covers this instance's workDir (see ClaudeAgentState.trustedOrigin). */
+  private readonly trustedOrigin: string | undefined;
   readonly evidence: SubmissionEvidence;
 
   constructor(
@@ -92,6 +94,7 @@ export class ClaudeDriver implements AgentDriver {
     this.sessionId = state.sessionId;
     this.launchId = state.launchId;
     this.transcripts = state.transcripts ?? [];
+    this.trustedOrigin = state.trustedOrigin;
     this.events = new EventLog(path.join(ctx.instanceDir, EVENTS_FILE), state.eventsOffset ?? 0, (events, offset) => this.apply(events, offset), ctx.logger);
   }
 
@@ -467,7 +470,7 @@ export class ClaudeDriver implements AgentDriver {
     const workDir = this.ctx.record().workDir;
     switch (screen.kind) {
       case "trust-dialog":
-        if (!this.options.trustWorkDir) {
+        if (!this.options.trustWorkDir && !this.trustedOrigin) {
           this.ctx.setStatus("waiting", {
             reason: `Claude Code asks whether to trust the folder ${workDir}. Set agents.${agent}.trustWorkDir to true to answer yes, or run claude in that folder once and trust it`,
           });

@@ -6,6 +6,7 @@ import { INSTANCE_ENV, type LaunchContext, type LaunchSpec } from "@tmux-claude/
 import { EVENTS_ENV, HOOK_EVENTS, hookCommand, LAUNCH_ENV, type HookEventName } from "./hook.js";
 import { bypassesPermissions, parseClaudeOptions } from "./options.js";
 import type { ClaudeAgentState } from "./state.js";
+import { isTrustedDir } from "./trust.js";
 
 export const EVENTS_FILE = "events.jsonl";
 export const SETTINGS_FILE = "settings.json";
@@ -87,6 +88,9 @@ export async function claudeLaunch(ctx: LaunchContext): Promise<LaunchSpec> {
   // Claude Code refuses to bypass permissions as root unless told it runs in a sandbox.
   if (bypass && process.getuid?.() === 0) env.IS_SANDBOX = "1";
 
+  // A plugin moved the instance (a git worktree): the trust the user gave the directory it asked for covers where it runs.
+  const trustedOrigin = ctx.workDirOrigin && (await isTrustedDir(ctx.workDirOrigin, { ...process.env, ...ctx.env })) ? ctx.workDirOrigin : undefined;
+
   const agentState: ClaudeAgentState = {
     sessionId,
     launchId,
@@ -94,6 +98,7 @@ export async function claudeLaunch(ctx: LaunchContext): Promise<LaunchSpec> {
     resumed: resume !== undefined,
     transcriptPath: previousState.transcriptPath,
     transcripts: Array.isArray(previousState.transcripts) ? previousState.transcripts : [],
+    ...(trustedOrigin ? { trustedOrigin } : {}),
   };
   return { command: ctx.agent.command, args, env, agentState: { ...agentState } };
 }

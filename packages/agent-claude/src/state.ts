@@ -12,6 +12,11 @@ export interface ClaudeAgentState {
   transcriptPath?: string;
   /** Every transcript this instance wrote, for its token usage across `/clear` and restarts. */
   transcripts: string[];
+  /**
+   * Set when the instance runs somewhere a plugin moved it (`workDirOrigin`)
+   * and the user trusted that origin in Claude Code: its folder-trust dialog is answered yes.
+   */
+  trustedOrigin?: string;
 }
 
 /** The state as stored, which may be partial (an instance launched by an older version) or foreign. */
@@ -23,5 +28,6 @@ export function readState(state: Record<string, unknown>): Partial<ClaudeAgentSt
     resumed: typeof state.resumed === "boolean" ? state.resumed : undefined,
     transcriptPath: typeof state.transcriptPath === "string" ? state.transcriptPath : undefined,
     transcripts: Array.isArray(state.transcripts) ? state.transcripts.filter((t): t is string => typeof t === "string") : undefined,
+    trustedOrigin: typeof state.trustedOrigin === "string" ? state.trustedOrigin : undefined,
   };
 }

@@ -19,6 +19,10 @@ export interface GitInstanceState {
   readonly baseCommit: string;
   /** ISO time the worktree was made. */
   readonly createdAt: string;
+  /** Commit this instance's changes at each turn end (spawn > role > plugin option). */
+  readonly autoCommit?: boolean;
+  /** The first line of the last message delivered to the instance: what its current turn is about (auto-commit messages). */
+  readonly lastPrompt?: string;
 }
 
 /** How two sides of a merge disagree on one path, as `git merge-tree --write-tree` reports it. */

@@ -13,6 +13,8 @@ export interface LaunchContext {
   readonly agentName: string;
   readonly agent: AgentConfig;
   readonly workDir: string;
+  /** Where the spawn asked to work, when a plugin moved `workDir` elsewhere (see InstanceRecord.workDirOrigin). */
+  readonly workDirOrigin?: string;
   readonly prompt?: string;
   readonly context?: string;
   readonly config: Settings;

@@ -74,7 +74,7 @@ export class Spawner {
       await assertDirectory(plan.workDir);
       launched = true;
       const launchedAt = Date.now();
-      const live = await this.launch(reserved, plan);
+      const live = await this.launch(reserved, plan, undefined, movedFrom(reserved.workDir, plan.workDir));
       const record = live.record;
       await this.waitReady(live, { launchedAt, restart: false });
       let receipt: DeliveryReceipt | undefined;
@@ -126,7 +126,8 @@ export class Spawner {
   }
 
   /** Start the agent's tmux session and record where it lives. */
-  private async launch(reserved: InstanceRecord, plan: SpawnPlan, previous?: InstanceRecord): Promise<Live> {
+  /** `workDirOrigin`: where the caller asked to work, when a plugin's beforeSpawn moved the workDir elsewhere. */
+  private async launch(reserved: InstanceRecord, plan: SpawnPlan, previous: InstanceRecord | undefined, workDirOrigin: string | undefined): Promise<Live> {
     const { config, runtime, store } = this.deps;
     const agent = this.registry.agentConfig(plan.agent);
     const adapter = this.registry.adapterFor(plan.agent);
@@ -134,7 +135,7 @@ export class Spawner {
     const planned = { ...config.env, ...agent.env, ...plan.env };
     const spec = await adapter.launch({
       instanceId: reserved.id, role: plan.role, parentId: plan.parentId, roleConfig: config.roles[plan.role]!, agentName: plan.agent, agent,
-      workDir: plan.workDir, prompt: plan.prompt, context: plan.context, config, previous, instanceDir, env: planned,
+      workDir: plan.workDir, workDirOrigin, prompt: plan.prompt, context: plan.context, config, previous, instanceDir, env: planned,
     });
     const added: Record<string, string> = {
       ...planned, ...spec.env,
@@ -158,6 +159,7 @@ export class Spawner {
       ...r,
       name: plan.name,
       workDir: plan.workDir,
+      workDirOrigin,
       status: "starting",
       statusReason: undefined,
       terminatedAt: undefined,
@@ -254,7 +256,8 @@ export class Spawner {
       this.registry.detach(id);
       await this.terminator.stopProcesses(previous);
       const launchedAt = Date.now();
-      const live = await this.launch(previous, plan, previous);
+      // The first launch's origin stays the origin: a restart reuses where the plugin put it.
+      const live = await this.launch(previous, plan, previous, previous.workDirOrigin ?? movedFrom(previous.workDir, plan.workDir));
       await this.waitReady(live, { launchedAt, restart: true });
       this.messaging.drain(id);
       const instance = this.registry.get(id)?.record ?? live.record;
@@ -276,6 +279,11 @@ function agentEnvironment(added: Record<string, string>, term: string): Record<s
     env[key] = value;
   }
   return { ...env, TERM: term, ...added };
+}
+
+/** The requested workDir when a beforeSpawn tap moved the instance elsewhere (a git worktree, say); else undefined. */
+function movedFrom(requested: string, planned: string): string | undefined {
+  return path.resolve(requested) === path.resolve(planned) ? undefined : path.resolve(requested);
 }
 
 function withoutSpawner(state: Record<string, unknown> | undefined): Record<string, unknown> {

@@ -40,6 +40,13 @@ export interface InstanceRecord {
   /** Name of the agent in config (`agents.<name>`). */
   agent: string;
   workDir: string;
+  /**
+   * The directory the spawn asked for, when a plugin's beforeSpawn moved the
+   * workDir elsewhere (e.g. into a git worktree made from that directory).
+   * Adapters may extend to workDir what the user granted the origin (Claude
+   * Code's folder trust). Unset when the instance works where it was asked to.
+   */
+  workDirOrigin?: string;
   status: InstanceStatus;
   /** Why the instance is in its status (error reason, exit cause). */
   statusReason?: string;

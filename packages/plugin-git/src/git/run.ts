@@ -41,7 +41,8 @@ export async function runGit(cwd: string, args: readonly string[], options: RunO
       errors(error, result) {
         const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString("utf8");
         outcome = { stdout: text(result.stdOut), stderr: text(result.stdErr), code: result.exitCode };
-        if (error instanceof Error && result.exitCode === -1) spawnError = error;
+        // No exit code of git's own (simple-git reports the spawn's errno, e.g. -2 for ENOENT): git did not run.
+        if (error instanceof Error && result.exitCode < 0) spawnError = error;
         if (ok.includes(result.exitCode)) return undefined;
         return error ?? Buffer.concat([...result.stdErr, ...result.stdOut]);
       },

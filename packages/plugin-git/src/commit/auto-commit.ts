@@ -1,0 +1,89 @@
+// Auto-commit: at the end of each turn of an instance that has it on, its
+// worktree's changes become a commit on its branch, so no work exists only
+// as a dirty tree. The message names the instance and the turn's prompt.
+import { stat } from "node:fs/promises";
+import type { DeliveryEvent, TurnEnded } from "@tmux-claude/core";
+import { dirtyPaths, resolveCommit } from "../git/repo.js";
+import { runGit } from "../git/run.js";
+import type { GitRuntime } from "../runtime.js";
+import type { GitInstanceState } from "../types.js";
+
+const SUBJECT_MAX = 72;
+/** Used only when the repository has no identity configured: a commit must have an author. */
+const FALLBACK_IDENTITY = { name: "tmux-claude", email: "tmux-claude@localhost" };
+
+export interface AutoCommitResult {
+  readonly commit: string;
+  readonly files: readonly string[];
+  readonly message: string;
+}
+
+export function installAutoCommit(runtime: GitRuntime): void {
+  const { ctx } = runtime;
+
+  // The prompt of a turn is the message delivered to start it; turnEnded does not carry it, so it is kept on the instance.
+  ctx.hooks.delivered.tapPromise(async (event: DeliveryEvent) => {
+    const state = await runtime.state(event.message.instanceId);
+    if (!state?.autoCommit || state.isolation !== "worktree") return;
+    const lastPrompt = firstLine(event.message.text);
+    await ctx.state<GitInstanceState>(event.message.instanceId).update((current) => (current ? { ...current, lastPrompt } : current!));
+  });
+
+  ctx.hooks.turnEnded.tapPromise(async (turn: TurnEnded) => {
+    const state = await runtime.state(turn.instanceId);
+    if (!state?.autoCommit) return;
+    if (state.isolation !== "worktree") {
+      ctx.logger.debug({ instance: turn.instanceId }, "auto-commit skipped: the instance shares its checkout, whose changes are not its own");
+      return;
+    }
+    try {
+      const result = await commitTurn(turn, state);
+      if (!result) return;
+      ctx.logger.info({ instance: turn.instanceId, commit: result.commit, files: result.files.length }, "auto-committed the turn's changes");
+      await runtime.branchChanged.emit({ instanceId: turn.instanceId, branch: state.branch, commit: result.commit, reason: "autoCommit" });
+    } catch (error) {
+      // The work stays in the worktree, uncommitted; the next turn end tries again.
+      ctx.logger.warn({ err: error, instance: turn.instanceId, worktree: state.worktree }, "auto-commit failed; the changes stay uncommitted");
+    }
+  });
+}
+
+/** Commit everything changed in the instance's worktree; undefined when it is clean or gone. */
+export async function commitTurn(turn: Pick<TurnEnded, "instanceId" | "reason" | "lastReply">, state: GitInstanceState): Promise<AutoCommitResult | undefined> {
+  if (!(await stat(state.worktree).then((s) => s.isDirectory(), () => false))) return undefined;
+  const files = await dirtyPaths(state.worktree);
+  if (files.length === 0) return undefined;
+  const message = commitMessage(turn, state);
+  await runGit(state.worktree, ["add", "-A", "--", "."]);
+  await runGit(state.worktree, ["commit", "-q", "-m", message], { env: await identityEnv(state.worktree) });
+  const commit = (await resolveCommit(state.worktree, "HEAD"))!;
+  return { commit, files, message };
+}
+
+/** `<id>: <the turn's prompt, first line>` and a body saying where it came from. */
+export function commitMessage(turn: Pick<TurnEnded, "instanceId" | "reason" | "lastReply">, state: Pick<GitInstanceState, "lastPrompt">): string {
+  const fromPrompt = state.lastPrompt !== undefined && state.lastPrompt !== "";
+  const summary = fromPrompt ? state.lastPrompt! : firstLine(turn.lastReply ?? "") || "changes of the turn";
+  const subject = truncate(`${turn.instanceId}: ${summary}`, SUBJECT_MAX);
+  const source = fromPrompt ? "The subject is the first line of the turn's prompt." : "The turn's prompt was not seen here; the subject is the first line of the agent's reply.";
+  return `${subject}\n\nAuto-commit by tmux-claude at the end of a turn (${turn.reason}) of instance ${turn.instanceId}.\n${source}\n`;
+}
+
+async function identityEnv(worktree: string): Promise<Record<string, string> | undefined> {
+  const configured = await runGit(worktree, ["config", "--get", "user.email"], { ok: [0, 1] });
+  if (configured.code === 0) return undefined;
+  return {
+    GIT_AUTHOR_NAME: FALLBACK_IDENTITY.name,
+    GIT_AUTHOR_EMAIL: FALLBACK_IDENTITY.email,
+    GIT_COMMITTER_NAME: FALLBACK_IDENTITY.name,
+    GIT_COMMITTER_EMAIL: FALLBACK_IDENTITY.email,
+  };
+}
+
+function firstLine(text: string): string {
+  return (text.split("\n").find((line) => line.trim() !== "") ?? "").trim();
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
