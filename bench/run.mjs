@@ -20,6 +20,7 @@ const SCENARIOS = {
   mcp: () => import("./scenarios/mcp.mjs").then((m) => m.mcp),
   claude: () => import("./scenarios/claude.mjs").then((m) => m.claude),
   git: () => import("./scenarios/git.mjs").then((m) => m.git),
+  "git-worktree": () => import("./scenarios/git-worktree.mjs").then((m) => m.gitWorktree),
 };
 
 const { values } = parseArgs({

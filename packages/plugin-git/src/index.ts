@@ -1,5 +1,5 @@
 export { git, type GitApi } from "./plugin.js";
-export { gitOptionsSchema, spawnOptionsSchema, type GitOptions, type GitUserOptions, type GitSpawnOptions } from "./options.js";
+export { gitOptionsSchema, instanceOptionsSchema, type GitOptions, type GitUserOptions, type GitSpawnOptions } from "./options.js";
 export type { GitInstanceState, Isolation, ConflictKind, ConflictFile } from "./types.js";
 export type { BranchChange, BranchListener, GitRuntime } from "./runtime.js";
 export { runGit, gitValue, type GitResult, type RunOptions } from "./git/run.js";

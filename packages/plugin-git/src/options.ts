@@ -9,12 +9,16 @@ export const isolationSchema = z.enum(["worktree", "shared", "none"]);
 
 // ---------------------------------------------------------------- isolation (worktree/, commit/)
 
-/** What a role may set for its instances (`roles: { specialist: {...} }`); unset keys fall back to the plugin's. */
-export const roleOptionsSchema = z
+/**
+ * What a role (`roles: { specialist: {...} }`) or one spawn (`--plugin git.<key>=...`)
+ * may set; unset keys fall back to the role's, then the plugin's. `baseRef`:
+ * for a role, where its top-level instances start; for a spawn, where this
+ * instance starts, instead of its parent's branch.
+ */
+export const instanceOptionsSchema = z
   .object({
     isolation: isolationSchema.optional(),
     autoCommit: z.boolean().optional(),
-    /** The branch or commit a top-level instance of this role starts from. */
     baseRef: z.string().min(1).optional(),
   })
   .strict();
@@ -48,7 +52,7 @@ const isolationOptions = {
    */
   outsideRepo: z.enum(["skip", "error"]).default("skip"),
   /** Per role: `{ specialist: { isolation: "worktree", autoCommit: true } }`. */
-  roles: z.record(z.string(), roleOptionsSchema).default({}),
+  roles: z.record(z.string(), instanceOptionsSchema).default({}),
 };
 
 // ---------------------------------------------------------------- auto-commit (commit/)
@@ -82,41 +86,31 @@ export type GitUserOptions = z.input<typeof gitOptionsSchema>;
 
 /** Validate `git({...})` as definePlugin does: one error naming the plugin, each bad option and the fix. */
 export function parseGitOptions(raw: unknown): GitOptions {
-  const result = gitOptionsSchema.safeParse(raw ?? {});
-  if (result.success) return result.data;
-  throw new TmuxClaudeError(
-    ErrorCodes.PLUGIN_OPTIONS_INVALID,
-    `Invalid options for plugin "git":\n${issueLines(result.error)}\nFix the options passed to the plugin in your config.`,
-    { plugin: "git" },
+  return parseOrThrow(gitOptionsSchema, raw, (issues) =>
+    new TmuxClaudeError(ErrorCodes.PLUGIN_OPTIONS_INVALID, `Invalid options for plugin "git":\n${issues}\nFix the options passed to the plugin in your config.`, { plugin: "git" }),
   );
+}
+
+/** Parse `raw` (undefined: `{}`) with `schema`; on failure throw what `fail` makes of the issues, one `  - path: message` line each. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, raw: unknown, fail: (issues: string) => TmuxClaudeError): z.output<S> {
+  const result = schema.safeParse(raw ?? {});
+  if (result.success) return result.data;
+  throw fail(result.error.issues.map((issue) => `  - ${issue.path.length ? issue.path.join(".") : "(options)"}: ${issue.message}`).join("\n"));
 }
 
 // ---------------------------------------------------------------- one spawn (plan.plugins.git)
 
 /** `spawn --plugin git.<key>=<value>` / MCP spawn `plugins: { git: {...} }`. */
-export const spawnOptionsSchema = z
-  .object({
-    isolation: isolationSchema.optional(),
-    autoCommit: z.boolean().optional(),
-    /** What this instance branches from, instead of its parent's branch or the repo's current branch. */
-    baseRef: z.string().min(1).optional(),
-  })
-  .strict();
-
-export type GitSpawnOptions = z.output<typeof spawnOptionsSchema>;
+export type GitSpawnOptions = z.output<typeof instanceOptionsSchema>;
 
 export function parseSpawnOptions(raw: unknown): GitSpawnOptions {
-  const result = spawnOptionsSchema.safeParse(raw ?? {});
-  if (result.success) return result.data;
-  throw new TmuxClaudeError(
-    GitErrorCodes.SPAWN_OPTIONS_INVALID,
-    `Invalid git options for this spawn:\n${issueLines(result.error)}\nFix them (e.g. --plugin git.isolation=shared); keys: ${Object.keys(spawnOptionsSchema.shape).join(", ")}.`,
-    { plugin: "git", options: raw },
+  return parseOrThrow(instanceOptionsSchema, raw, (issues) =>
+    new TmuxClaudeError(
+      GitErrorCodes.SPAWN_OPTIONS_INVALID,
+      `Invalid git options for this spawn:\n${issues}\nFix them (e.g. --plugin git.isolation=shared); keys: ${Object.keys(instanceOptionsSchema.shape).join(", ")}.`,
+      { plugin: "git", options: raw },
+    ),
   );
-}
-
-function issueLines(error: z.ZodError): string {
-  return error.issues.map((issue) => `  - ${issue.path.length ? issue.path.join(".") : "(options)"}: ${issue.message}`).join("\n");
 }
 
 /** The isolation, autoCommit and baseRef one spawn gets: spawn > role > plugin default. */

@@ -1,23 +1,17 @@
-import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
-import { afterEach, describe, expect, it } from "vitest";
+import { eventually, type Harness } from "@tmux-claude/testkit";
+import { describe, expect, it } from "vitest";
 import { commitMessage } from "../src/commit/auto-commit.js";
 import { gitValue } from "../src/git/run.js";
-import { git, type BranchChange, type GitApi, type GitUserOptions } from "../src/index.js";
-import { makeRepo, writeFiles } from "./helpers.js";
+import type { BranchChange, GitUserOptions } from "../src/index.js";
+import { gitKernels, writeFiles } from "./helpers.js";
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const kernels = gitKernels("git-commit");
 
-async function start(options: GitUserOptions): Promise<{ h: Harness; repo: string; api: GitApi; changes: BranchChange[] }> {
-  h = await createHarness({ plugins: [git(options)] }, { label: "git-commit" });
-  const repo = await makeRepo(h.workDir);
-  const api = h.kernel.plugin<GitApi>("git")!;
+async function start(options: GitUserOptions) {
+  const started = await kernels.start(options);
   const changes: BranchChange[] = [];
-  api.onBranchChanged((change) => void changes.push(change));
-  return { h, repo, api, changes };
+  started.api.onBranchChanged((change) => void changes.push(change));
+  return { ...started, changes };
 }
 
 const commitCount = (dir: string) => gitValue(dir, ["rev-list", "--count", "HEAD"]).then(Number);

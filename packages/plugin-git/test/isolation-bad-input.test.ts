@@ -1,23 +1,13 @@
 import { mkdir, readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { createHarness, type Harness } from "@tmux-claude/testkit";
-import { afterEach, describe, expect, it } from "vitest";
+import type { Harness } from "@tmux-claude/testkit";
+import { describe, expect, it } from "vitest";
 import { checkGitVersion, parseGitVersion } from "../src/git/repo.js";
 import { gitValue, runGit } from "../src/git/run.js";
-import { git, type GitApi, type GitUserOptions } from "../src/index.js";
-import { branches, commitFiles, makeRepo, worktreePaths, writeFiles } from "./helpers.js";
+import { git } from "../src/index.js";
+import { branches, commitFiles, gitKernels, worktreePaths, writeFiles } from "./helpers.js";
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
-
-async function start(options: GitUserOptions = {}): Promise<{ h: Harness; repo: string; api: GitApi }> {
-  h = await createHarness({ plugins: [git(options)] }, { label: "git-bad" });
-  const repo = await makeRepo(h.workDir);
-  return { h, repo, api: h.kernel.plugin<GitApi>("git")! };
-}
+const { start } = gitKernels("git-bad");
 
 /** Nothing of a refused spawn is left: no instance, no new branch, no worktree, nothing under the worktree dir. */
 async function expectNothingMade(h: Harness, repo: string, userBranches: string[] = ["main"]): Promise<void> {

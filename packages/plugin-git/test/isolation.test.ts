@@ -1,23 +1,12 @@
 import { lstat, mkdir, readFile, readlink, stat, symlink } from "node:fs/promises";
 import path from "node:path";
-import { createHarness, type Harness } from "@tmux-claude/testkit";
-import { afterEach, describe, expect, it } from "vitest";
-import { git, type GitApi, type GitUserOptions } from "../src/index.js";
+import { describe, expect, it } from "vitest";
+import type { GitApi } from "../src/index.js";
 import { gitValue } from "../src/git/run.js";
 import type { GitInstanceState } from "../src/types.js";
-import { branches, commitFiles, makeRepo, worktreePaths, writeFiles } from "./helpers.js";
+import { branches, commitFiles, gitKernels, worktreePaths, writeFiles } from "./helpers.js";
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
-
-async function start(options: GitUserOptions = {}): Promise<{ h: Harness; repo: string; api: GitApi }> {
-  h = await createHarness({ plugins: [git(options)] }, { label: "git-iso" });
-  const repo = await makeRepo(h.workDir, { "README.md": "hello\n", "src/app.txt": "app\n" });
-  return { h, repo, api: h.kernel.plugin<GitApi>("git")! };
-}
+const { start } = gitKernels("git-iso", { "README.md": "hello\n", "src/app.txt": "app\n" });
 
 const stateOf = async (api: GitApi, id: string) => (await api.status(id)) as GitInstanceState;
 
@@ -94,6 +83,11 @@ describe("isolation per instance", () => {
     expect(restarted.workDir).toBe(instance.workDir);
     expect(await stateOf(api, instance.id)).toEqual(state);
 
+    // The agent checked out another branch there: still its worktree, reused as it is.
+    await gitValue(instance.workDir, ["checkout", "-q", "-b", "side"]);
+    expect((await h.kernel.restart(instance.id)).workDir).toBe(instance.workDir);
+    await gitValue(instance.workDir, ["checkout", "-q", `tc/${instance.id}`]);
+
     await gitValue(repo, ["worktree", "remove", "--force", state.worktree]);
     const again = await h.kernel.restart(instance.id);
     expect(again.workDir).toBe(instance.workDir);
@@ -102,16 +96,7 @@ describe("isolation per instance", () => {
   });
 
   it("removes the worktree and branch of a spawn that fails after beforeSpawn", async () => {
-    h = await createHarness(
-      {
-        plugins: [
-          git(),
-          { name: "refuser", apply: (ctx) => ctx.hooks.beforeSpawn.tapPromise(async () => Promise.reject(new Error("no thanks"))) },
-        ],
-      },
-      { label: "git-iso" },
-    );
-    const repo = await makeRepo(h.workDir);
+    const { h, repo } = await start({}, [{ name: "refuser", apply: (ctx) => ctx.hooks.beforeSpawn.tapPromise(async () => Promise.reject(new Error("no thanks"))) }]);
     await expect(h.kernel.spawn({ role: "specialist", workDir: repo })).rejects.toThrow(/no thanks/u);
     expect(await branches(repo)).toEqual(["main"]);
     expect(await worktreePaths(repo)).toEqual([repo]);
@@ -152,5 +137,25 @@ describe("isolation per instance", () => {
     const branch = columns.find((c) => c.header === "BRANCH")!;
     expect(branch.value(await h.kernel.get(spec.id))).toBe(`tc/${spec.id}`);
     expect(branch.value(await h.kernel.get(manager.id))).toBe("main (shared)");
+  });
+
+  it("a restart that fails after remaking the worktree removes the worktree and keeps the branch; a deleted branch is a clear error", async () => {
+    let refuseRestarts = false;
+    const { h, repo, api } = await start({}, [
+      { name: "refuser", apply: (ctx) => ctx.hooks.beforeSpawn.tapPromise(async (plan) => (refuseRestarts && plan.restart ? Promise.reject(new Error("not now")) : plan)) },
+    ]);
+    const { instance } = await h.kernel.spawn({ role: "specialist", workDir: repo });
+    const state = await stateOf(api, instance.id);
+    const work = await commitFiles(instance.workDir, { "work.txt": "done\n" }, "work");
+    await gitValue(repo, ["worktree", "remove", "--force", state.worktree]);
+    refuseRestarts = true;
+    await expect(h.kernel.restart(instance.id)).rejects.toThrow(/not now/u);
+    expect(await worktreePaths(repo)).toEqual([repo]);
+    expect(await gitValue(repo, ["rev-parse", `tc/${instance.id}`])).toBe(work);
+
+    refuseRestarts = false;
+    await gitValue(repo, ["branch", "-D", `tc/${instance.id}`]);
+    await expect(h.kernel.restart(instance.id)).rejects.toMatchObject({ code: "TC_GIT_BRANCH_MISSING", message: expect.stringContaining(`"tc/${instance.id}", which no longer exists`) });
+    expect(await worktreePaths(repo)).toEqual([repo]);
   });
 });

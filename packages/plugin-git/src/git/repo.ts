@@ -64,9 +64,14 @@ export interface CheckoutFacts {
  * A bare repository or a `.git` directory has no checkout: TC_GIT_BARE_REPO.
  */
 export async function checkoutOf(dir: string): Promise<CheckoutFacts | undefined> {
-  const probe = await runGit(dir, ["rev-parse", "--is-bare-repository", "--is-inside-work-tree"], { ok: [0, 128] });
-  if (probe.code === 128) return undefined;
-  const [bare, inside] = probe.stdout.split("\n");
+  // One git call on the spawn path: the facts in order, HEAD's commit, then its symbolic name (`HEAD` when detached).
+  // Git stops at the first thing it cannot answer, so a short answer says where it stopped: nothing (no repository),
+  // two lines (bare, or inside .git: no work tree), four (a branch without commits).
+  const args = ["rev-parse", "--is-bare-repository", "--is-inside-work-tree", "--path-format=absolute", "--git-common-dir", "--show-toplevel", "HEAD", "--symbolic-full-name", "HEAD"];
+  const result = await runGit(dir, args, { ok: [0, 128] });
+  const lines = result.stdout.split("\n");
+  if (result.code === 128 && lines.length < 2) return undefined;
+  const [bare, inside, commonDir = dir, toplevel = dir, head, symbolic] = lines;
   if (bare === "true" || inside !== "true") {
     throw new TmuxClaudeError(
       GitErrorCodes.BARE_REPO,
@@ -74,9 +79,11 @@ export async function checkoutOf(dir: string): Promise<CheckoutFacts | undefined
       { workDir: dir },
     );
   }
-  const [toplevel = dir, commonDir = dir] = (await gitValue(dir, ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir"])).split("\n");
-  const [branch, head] = await Promise.all([currentBranch(toplevel), resolveCommit(toplevel, "HEAD")]);
-  return { toplevel, commonDir, mainWorktree: await mainWorktreeOf(toplevel), branch, head };
+  const hasCommit = result.code === 0 && head !== undefined && /^[0-9a-f]{40,64}$/u.test(head);
+  const branch = hasCommit ? symbolic?.startsWith("refs/heads/") ? symbolic.slice("refs/heads/".length) : undefined : await currentBranch(toplevel);
+  // The usual layout names the main worktree without asking: its common dir is <main worktree>/.git.
+  const mainWorktree = path.basename(commonDir) === ".git" ? path.dirname(commonDir) : await mainWorktreeOf(toplevel);
+  return { toplevel, commonDir, mainWorktree, branch, head: hasCommit ? head : undefined };
 }
 
 /** The branch checked out in a checkout, or undefined on a detached HEAD. */

@@ -34,7 +34,7 @@ export async function chooseBase(request: BaseRequest): Promise<Base> {
         { parentId: parent.id, branch: parent.state.branch },
       );
     }
-    await noteUncommitted(parent.state.worktree, `parent "${parent.id}"`, logger);
+    noteUncommitted(parent.state.worktree, `parent "${parent.id}"`, logger);
     return { name: parent.state.branch, commit };
   }
   if (request.topLevelBaseRef !== undefined) return fromRef(checkout, request.topLevelBaseRef, "baseRef in the git plugin's options");
@@ -52,7 +52,7 @@ export async function chooseBase(request: BaseRequest): Promise<Base> {
       { checkout: checkout.toplevel, branch: checkout.branch },
     );
   }
-  await noteUncommitted(checkout.toplevel, "the spawn's checkout", logger);
+  noteUncommitted(checkout.toplevel, "the spawn's checkout", logger);
   return { name: checkout.branch, commit: checkout.head };
 }
 
@@ -75,11 +75,16 @@ async function fromRef(checkout: CheckoutFacts, ref: string, source: string): Pr
  * the parent's checkout stay there. Said in the log, so nobody wonders where
  * those edits went.
  */
-async function noteUncommitted(checkout: string, whose: string, logger: Logger): Promise<void> {
-  const dirty = await dirtyPaths(checkout).catch(() => []);
-  if (dirty.length === 0) return;
-  logger.info(
-    { checkout, uncommitted: dirty.slice(0, 20), count: dirty.length },
-    `${whose} has ${dirty.length} uncommitted change(s); the new branch starts from its last commit and does not include them`,
+function noteUncommitted(checkout: string, whose: string, logger: Logger): void {
+  // Only a log line: it does not hold up the spawn.
+  void dirtyPaths(checkout).then(
+    (dirty) => {
+      if (dirty.length === 0) return;
+      logger.info(
+        { checkout, uncommitted: dirty.slice(0, 20), count: dirty.length },
+        `${whose} has ${dirty.length} uncommitted change(s); the new branch starts from its last commit and does not include them`,
+      );
+    },
+    () => undefined,
   );
 }

@@ -12,7 +12,7 @@ import type { GitRuntime } from "../runtime.js";
 import type { GitInstanceState } from "../types.js";
 import { chooseBase } from "./base.js";
 import { copyIncluded } from "./include.js";
-import { addWorktreeForBranch, addWorktreeWithBranch, assertFreePath, assertNewBranch, isLiveWorktree, undoMade, type Made } from "./worktrees.js";
+import { addWorktreeForBranch, addWorktreeWithBranch, assertFreePath, assertNewBranch, liveWorktree, undoMade, type Made } from "./worktrees.js";
 
 export interface IsolationPart {
   /** Where worktrees of a repository live: `<worktreeDir>/<repo key>`. */
@@ -81,9 +81,12 @@ export function installIsolation(runtime: GitRuntime): IsolationPart {
     // Keep the workDir's place inside the repository: spawned in <repo>/sub, it works in <worktree>/sub.
     const offset = path.relative(checkout.toplevel, await realpath(plan.workDir));
     return serialized(checkout.mainWorktree, async () => {
-      await assertNewBranch(checkout.mainWorktree, branch, options.branchPrefix);
       await assertFreePath(worktree);
-      const making = await addWorktreeWithBranch(checkout.mainWorktree, worktree, branch, base.commit);
+      // git refuses an existing or invalid branch before it makes anything; only then is it asked which it was (off the hot path).
+      const making = await addWorktreeWithBranch(checkout.mainWorktree, worktree, branch, base.commit).catch(async (error: unknown) => {
+        await assertNewBranch(checkout.mainWorktree, branch, options.branchPrefix);
+        throw error;
+      });
       made.set(plan.id, making);
       try {
         const workDir = path.join(worktree, offset);
@@ -91,7 +94,8 @@ export function installIsolation(runtime: GitRuntime): IsolationPart {
         const copied = await copyIncluded(checkout.toplevel, worktree, options.include, ctx.logger);
         await writeState(plan, { ...common, isolation: "worktree", worktree, branch });
         ctx.logger.info({ instance: plan.id, branch, base: base.name, baseCommit: base.commit, worktree, included: copied.length }, "made its worktree and branch");
-        await runtime.branchChanged.emit({ instanceId: plan.id, branch, commit: base.commit, reason: "spawn" });
+        // Listeners (the forecaster) work on their own time, not the spawn's.
+        void runtime.branchChanged.emit({ instanceId: plan.id, branch, commit: base.commit, reason: "spawn" });
         return { ...plan, workDir };
       } catch (error) {
         made.delete(plan.id);
@@ -105,7 +109,11 @@ export function installIsolation(runtime: GitRuntime): IsolationPart {
   const reuse = async (plan: SpawnPlan): Promise<SpawnPlan> => {
     const state = await runtime.state(plan.id);
     if (!state || state.isolation !== "worktree") return plan;
-    if (await isLiveWorktree(state.repo, state.worktree, state.branch)) return plan;
+    const live = await liveWorktree(state.repo, state.worktree);
+    if (live) {
+      if (live.branch !== state.branch) ctx.logger.warn({ instance: plan.id, branch: state.branch, checkedOut: live.branch ?? "(detached)" }, "restarts in its worktree, which is no longer on the instance's branch");
+      return plan;
+    }
     await assertGitVersion();
     return serialized(state.repo, async () => {
       if (!(await branchExists(state.repo, state.branch))) {

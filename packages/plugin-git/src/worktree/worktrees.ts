@@ -7,7 +7,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import { TmuxClaudeError } from "@tmux-claude/core";
 import { GitErrorCodes } from "../errors.js";
-import { branchExists, isValidBranchName, listWorktrees, worktreeOfBranch } from "../git/repo.js";
+import { branchExists, isValidBranchName, listWorktrees, worktreeOfBranch, type WorktreeEntry } from "../git/repo.js";
 import { runGit } from "../git/run.js";
 
 /** What one beforeSpawn made, so a failed spawn can take exactly that back. */
@@ -74,11 +74,15 @@ export async function addWorktreeForBranch(repo: string, worktree: string, branc
   return { repo, worktree, branch };
 }
 
-/** Is `worktree` a registered worktree of the repository, with its directory present, on `branch`? */
-export async function isLiveWorktree(repo: string, worktree: string, branch: string): Promise<boolean> {
-  if (!(await stat(worktree).then((s) => s.isDirectory(), () => false))) return false;
+/**
+ * The registered worktree at `worktree` with its directory present, or
+ * undefined. Its branch may differ from the instance's (the agent checked
+ * out another one): it is still the instance's worktree.
+ */
+export async function liveWorktree(repo: string, worktree: string): Promise<WorktreeEntry | undefined> {
+  if (!(await stat(worktree).then((s) => s.isDirectory(), () => false))) return undefined;
   const entries = await listWorktrees(repo).catch(() => []);
-  return entries.some((entry) => path.resolve(entry.path) === path.resolve(worktree) && entry.branch === branch && !entry.prunable);
+  return entries.find((entry) => path.resolve(entry.path) === path.resolve(worktree) && !entry.prunable);
 }
 
 /**
