@@ -72,6 +72,13 @@ function finish(kind, print) {
     const end = trace.find(([, , w]) => w === "send returned")?.[0];
     const last = trace.filter(([s, , w]) => w.startsWith("output") && s <= end).at(-1);
     if (last) (milestones.send["last output"] ??= []).push(last[0]);
+    // The send lock: placed (end of the rename into place), released (the rename to a tombstone, then the owner read back).
+    const placed = trace.find(([, , w]) => /^fs\.rename locks\/send%3A.*\.tmp$/u.test(w));
+    const released = trace.find(([, , w]) => /^fs\.rename locks\/send%3A[^.]*\.lock$/u.test(w));
+    const verified = trace.find(([, , w]) => /^fs\.readFile send%3A.*\.dead\/owner$/u.test(w));
+    if (placed) (milestones.send["lock placed"] ??= []).push(placed[1]);
+    if (released) (milestones.send["release begins"] ??= []).push(released[0]);
+    if (verified) (milestones.send["release verified"] ??= []).push(verified[1]);
   }
   const c = counts[kind];
   for (const [, , what] of trace) {
