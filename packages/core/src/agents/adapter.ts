@@ -133,6 +133,13 @@ export interface AgentDriver {
    * instance may take input (or the sender asked to interrupt).
    */
   submit(text: string, signal: AbortSignal, options?: SubmitOptions): Promise<void>;
+  /**
+   * Resolves once the status reflects the output seen so far (a screen look
+   * under way finished). The kernel waits for it before queueing a message for
+   * an agent that does not look idle: an answer already on the screen must not
+   * make the next message queue.
+   */
+  settled?(): Promise<void>;
   /** Present when the adapter can tell whether a message was accepted (see SubmissionEvidence). */
   readonly evidence?: SubmissionEvidence;
   /** Tokens used so far, where the adapter can tell (e.g. from a transcript). */

@@ -53,6 +53,8 @@ class CommandDriver implements AgentDriver {
   private readonly waiting: RegExp | undefined;
   private stopOutput: (() => void) | undefined;
   private evaluating = false;
+  /** The screen look under way, if any (see settled). */
+  private looking: Promise<void> | undefined;
   private dirty = false;
   /** While typing a submission the prompt line holds unsent text: not a state change. */
   private typing = false;
@@ -101,6 +103,18 @@ class CommandDriver implements AgentDriver {
     this.schedule();
   }
 
+  /**
+   * Waits for the screen look under way and the one more that output during it
+   * asked for; no longer (an agent that prints all the time would never settle).
+   */
+  async settled(): Promise<void> {
+    const current = this.looking;
+    if (!current) return;
+    await current;
+    const next = this.looking;
+    if (next && next !== current) await next;
+  }
+
   dispose(): void {
     this.disposed = true;
     this.stopOutput?.();
@@ -122,7 +136,16 @@ class CommandDriver implements AgentDriver {
     void this.evaluate();
   }
 
-  private async evaluate(): Promise<void> {
+  private evaluate(): Promise<void> {
+    const look = this.look();
+    this.looking = look;
+    void look.finally(() => {
+      if (this.looking === look) this.looking = undefined;
+    });
+    return look;
+  }
+
+  private async look(): Promise<void> {
     this.evaluating = true;
     this.dirty = false;
     try {

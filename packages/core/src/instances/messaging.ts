@@ -67,6 +67,8 @@ export class Messaging {
     const live = await this.registry.attach(record);
     return this.sendLock(id, async () => {
       const waiting = await store.queue(id);
+      // An answer already on the screen may still be being looked at: queue only for an agent that is busy after that look.
+      if (!DELIVERABLE.has(live.record.status) && waiting.length === 0) await live.driver.settled?.();
       const status = live.record.status;
       if (status === "exited") throw exitedError(live.record);
       const free = DELIVERABLE.has(status) && waiting.length === 0;

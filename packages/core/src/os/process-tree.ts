@@ -90,10 +90,10 @@ export async function waitForExit(processes: ProcessId[], timeoutMs: number): Pr
   }
 }
 
-/** This process, as another process would identify it. */
 /** This process's identity never changes while it runs: read once (every spawn records it). */
 let self: Promise<ProcessId> | undefined;
 
+/** This process, as another process would identify it. */
 export function currentProcess(): Promise<ProcessId> {
   const reading = (self ??= readCurrentProcess());
   return reading.then((me) => {
