@@ -48,8 +48,10 @@ export interface PaneIO {
    * Types text (literal keys or bracketed paste) as `typeableText` makes it:
    * control characters other than TAB, LF and CR become their visible control
    * pictures, so nothing in the text can end the paste or act. Does not press Enter.
+   * `pipelined`: may resolve before tmux answered (one round trip for text and
+   * key); then the `sendKey` that must follow reports a failure of the text.
    */
-  sendText(text: string): Promise<void>;
+  sendText(text: string, options?: { pipelined?: boolean }): Promise<void>;
   /** Presses one key by its tmux name (`Enter`, `Escape`, `C-c`). */
   sendKey(key: string): Promise<void>;
   /** Raw output of the pane as it streams; returns the unsubscribe function. */
@@ -131,6 +133,13 @@ export interface AgentDriver {
    * instance may take input (or the sender asked to interrupt).
    */
   submit(text: string, signal: AbortSignal, options?: SubmitOptions): Promise<void>;
+  /**
+   * Resolves once the status reflects the output seen so far (a screen look
+   * under way finished). The kernel waits for it before queueing a message for
+   * an agent that does not look idle: an answer already on the screen must not
+   * make the next message queue.
+   */
+  settled?(): Promise<void>;
   /** Present when the adapter can tell whether a message was accepted (see SubmissionEvidence). */
   readonly evidence?: SubmissionEvidence;
   /** Tokens used so far, where the adapter can tell (e.g. from a transcript). */

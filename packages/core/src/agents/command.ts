@@ -53,6 +53,8 @@ class CommandDriver implements AgentDriver {
   private readonly waiting: RegExp | undefined;
   private stopOutput: (() => void) | undefined;
   private evaluating = false;
+  /** The screen look under way, if any (see settled). */
+  private looking: Promise<void> | undefined;
   private dirty = false;
   /** While typing a submission the prompt line holds unsent text: not a state change. */
   private typing = false;
@@ -82,18 +84,35 @@ class CommandDriver implements AgentDriver {
     this.typing = true;
     try {
       if (options.retyping && this.options.clearKey) await this.ctx.pane.sendKey(this.options.clearKey);
-      if (text.length) await this.ctx.pane.sendText(text);
+      // Pipelined: the submit key below follows in the same round trip and reports a failure of the text.
+      if (text.length) await this.ctx.pane.sendText(text, { pipelined: true });
       // The receipt: the program echoes the line break once it read the submit key.
       const accepted = waitForOutput(this.ctx.pane, (data) => data.includes(0x0a) || data.includes(0x0d), signal);
       // When the key cannot be pressed (tmux died), nobody awaits the receipt: its later rejection must not go unhandled.
       accepted.catch(() => undefined);
       await this.ctx.pane.sendKey(this.options.submitKey);
       await accepted;
-    } finally {
+    } catch (error) {
       this.typing = false;
+      // Output that came while typing was not looked at.
+      this.schedule();
+      throw error;
     }
+    this.typing = false;
     this.ctx.setStatus("busy");
     this.schedule();
+  }
+
+  /**
+   * Waits for the screen look under way and the one more that output during it
+   * asked for; no longer (an agent that prints all the time would never settle).
+   */
+  async settled(): Promise<void> {
+    const current = this.looking;
+    if (!current) return;
+    await current;
+    const next = this.looking;
+    if (next && next !== current) await next;
   }
 
   dispose(): void {
@@ -108,14 +127,25 @@ class CommandDriver implements AgentDriver {
    */
   private schedule(): void {
     if (this.disposed) return;
-    if (this.evaluating) {
+    // A look while typing is not classified (the prompt line holds unsent text) and competes with
+    // the submission for tmux: submit looks once when it is done.
+    if (this.evaluating || this.typing) {
       this.dirty = true;
       return;
     }
     void this.evaluate();
   }
 
-  private async evaluate(): Promise<void> {
+  private evaluate(): Promise<void> {
+    const look = this.look();
+    this.looking = look;
+    void look.finally(() => {
+      if (this.looking === look) this.looking = undefined;
+    });
+    return look;
+  }
+
+  private async look(): Promise<void> {
     this.evaluating = true;
     this.dirty = false;
     try {

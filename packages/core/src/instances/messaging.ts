@@ -67,6 +67,8 @@ export class Messaging {
     const live = await this.registry.attach(record);
     return this.sendLock(id, async () => {
       const waiting = await store.queue(id);
+      // An answer already on the screen may still be being looked at: queue only for an agent that is busy after that look.
+      if (!DELIVERABLE.has(live.record.status) && waiting.length === 0) await live.driver.settled?.();
       const status = live.record.status;
       if (status === "exited") throw exitedError(live.record);
       const free = DELIVERABLE.has(status) && waiting.length === 0;
@@ -125,6 +127,24 @@ export class Messaging {
   /** Attachments already checked for a delivery a dead kernel left half done. */
   private readonly recoveryChecked = new WeakSet<Live>();
 
+  /** Instances whose agent this process is launching (see launchingHere). */
+  private readonly launching = new Set<string>();
+
+  /**
+   * The agent of `id` is being launched here (spawn, restart): a new process
+   * has nothing half-typed on its input line, and a starting agent takes no
+   * input, so a claim a dead kernel left is delivered by the ordinary drain
+   * once the agent is idle; no look for one while it starts. Call the
+   * returned function with the launch's attachment (none if it failed).
+   */
+  launchingHere(id: string): (live: Live | undefined) => void {
+    this.launching.add(id);
+    return (live) => {
+      this.launching.delete(id);
+      if (live) this.recoveryChecked.add(live);
+    };
+  }
+
   /**
    * Deliver the oldest queued message if the instance can take it now (see
    * delivery.ts). The first time for an attachment whose agent does not look
@@ -134,7 +154,7 @@ export class Messaging {
     const live = this.registry.get(id);
     if (!live || this.registry.closed) return;
     const deliverable = DELIVERABLE.has(live.record.status);
-    if (!deliverable && this.recoveryChecked.has(live)) return;
+    if (!deliverable && (this.recoveryChecked.has(live) || this.launching.has(id))) return;
     this.recoveryChecked.add(live);
     const onlyRecovered = !deliverable;
     const { store, logger } = this.deps;

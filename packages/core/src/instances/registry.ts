@@ -157,7 +157,7 @@ export class Registry {
     const pane: PaneIO = {
       paneId: record.tmux.paneId,
       capture: (options) => runtime.capture(record.tmux.paneId, options),
-      sendText: (text) => runtime.sendText(record.tmux.paneId, text),
+      sendText: (text, options) => runtime.sendText(record.tmux.paneId, text, options),
       sendKey: (key) => runtime.sendKey(record.tmux.paneId, key),
       onOutput: (listener) => {
         live.listeners.add(listener);

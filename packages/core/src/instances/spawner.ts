@@ -128,7 +128,7 @@ export class Spawner {
   /** Start the agent's tmux session and record where it lives. */
   /** `workDirOrigin`: where the caller asked to work, when a plugin's beforeSpawn moved the workDir elsewhere. */
   private async launch(reserved: InstanceRecord, plan: SpawnPlan, previous: InstanceRecord | undefined, workDirOrigin: string | undefined): Promise<Live> {
-    const { config, runtime, store } = this.deps;
+    const { config, runtime } = this.deps;
     const agent = this.registry.agentConfig(plan.agent);
     const adapter = this.registry.adapterFor(plan.agent);
     const instanceDir = await this.registry.instanceDir(reserved.id);
@@ -155,6 +155,28 @@ export class Spawner {
     const args = [...spec.args, ...plan.args];
     const argv = ["/usr/bin/env", "-i", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), program, ...args];
     const pane = await runtime.createSession({ name: reserved.tmux.session, cwd: plan.workDir });
+    // From the write naming the pane on, a serving kernel here may attach too: it must know the agent is new.
+    const attached = this.messaging.launchingHere(reserved.id);
+    let live: Live | undefined;
+    try {
+      live = await this.attachLaunched(reserved, pane, plan, { workDirOrigin, launch: { command: program, args, env: added }, agentState: spec.agentState });
+    } finally {
+      attached(live);
+    }
+    const started = await runtime.exec({ paneId: pane.paneId, cwd: plan.workDir, argv });
+    live.record = { ...live.record, tmux: { ...live.record.tmux, pid: started.pid } };
+    await this.registry.persist(reserved.id, (r) => ({ ...r, tmux: { ...r.tmux, pid: started.pid } }));
+    return live;
+  }
+
+  /** Record where the launch lives and attach to it, before the agent starts, so its first output and an early exit are seen. */
+  private async attachLaunched(
+    reserved: InstanceRecord,
+    pane: { paneId: string; windowId: string; pid: number },
+    plan: SpawnPlan,
+    { workDirOrigin, launch, agentState }: { workDirOrigin: string | undefined; launch: InstanceRecord["launch"]; agentState: Record<string, unknown> | undefined },
+  ): Promise<Live> {
+    const { runtime, store } = this.deps;
     const updated = await store.update(reserved.id, (r) => ({
       ...r,
       name: plan.name,
@@ -165,19 +187,14 @@ export class Spawner {
       terminatedAt: undefined,
       updatedAt: new Date().toISOString(),
       tmux: { ...r.tmux, node: this.deps.nodes.id, paneId: pane.paneId, windowId: pane.windowId, pid: pane.pid },
-      launch: { command: program, args, env: added },
-      agentState: { ...withoutSpawner(r.agentState), ...spec.agentState },
+      launch,
+      agentState: { ...withoutSpawner(r.agentState), ...agentState },
     }));
     if (!updated) {
       await runtime.killSession(reserved.tmux.session);
       throw new TmuxClaudeError(ErrorCodes.SPAWN_FAILED, `Instance "${reserved.id}" was removed (terminated) while it was being launched.`, { id: reserved.id });
     }
-    // Attach before the agent starts, so its first output and an early exit are seen.
-    const live = await this.registry.attach(updated);
-    const started = await runtime.exec({ paneId: pane.paneId, cwd: plan.workDir, argv });
-    live.record = { ...live.record, tmux: { ...live.record.tmux, pid: started.pid } };
-    await this.registry.persist(reserved.id, (r) => ({ ...r, tmux: { ...r.tmux, pid: started.pid } }));
-    return live;
+    return this.registry.attach(updated);
   }
 
   /**

@@ -90,8 +90,20 @@ export async function waitForExit(processes: ProcessId[], timeoutMs: number): Pr
   }
 }
 
+/** This process's identity never changes while it runs: read once (every spawn records it). */
+let self: Promise<ProcessId> | undefined;
+
 /** This process, as another process would identify it. */
-export async function currentProcess(): Promise<ProcessId> {
+export function currentProcess(): Promise<ProcessId> {
+  const reading = (self ??= readCurrentProcess());
+  return reading.then((me) => {
+    // A failed read is not remembered: the next call tries again.
+    if (process.platform === "linux" && me.start === "" && self === reading) self = undefined;
+    return { ...me };
+  });
+}
+
+async function readCurrentProcess(): Promise<ProcessId> {
   if (process.platform === "linux") return { pid: process.pid, start: (await linuxStartTime(process.pid)) ?? "" };
   return { pid: process.pid, start: "" };
 }

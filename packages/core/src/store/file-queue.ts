@@ -66,6 +66,14 @@ function compare(a: string, b: string): number {
 export class FileQueue {
   /** This process's claims by token: their renewals (stopped by ack, release and close) and messages. */
   private readonly claims = new Map<string, { renewal: { stop: () => Promise<void> }; messageFile: string }>();
+  /**
+   * Messages already read, by instance and queue file name. A queue file never
+   * changes once written (its name is unique, it is written whole and only ever
+   * removed), so a name read once need not be read again; which names exist is
+   * always listed afresh. Without this, every send to an instance with a queue
+   * and every queue change a waitDelivered sees read the whole queue again.
+   */
+  private readonly parsed = new Map<string, Map<string, QueuedMessage>>();
 
   constructor(
     private readonly queueDir: string,
@@ -79,8 +87,20 @@ export class FileQueue {
 
   async queue(instanceId: string): Promise<QueuedMessage[]> {
     const files = await this.files(instanceId);
-    const messages = await Promise.all(files.map((name) => this.read(name)));
-    return messages.filter((message): message is QueuedMessage => message !== undefined);
+    const known = this.parsed.get(instanceId);
+    const listed = new Map<string, QueuedMessage>();
+    const messages = await Promise.all(
+      files.map(async (name) => {
+        const message = known?.get(name) ?? (await this.read(name));
+        if (message) listed.set(name, message);
+        return message;
+      }),
+    );
+    // Only what is listed now is kept: removed messages are forgotten.
+    if (listed.size) this.parsed.set(instanceId, listed);
+    else this.parsed.delete(instanceId);
+    // Copies: a caller changing a message must not change what the next call returns.
+    return messages.filter((message): message is QueuedMessage => message !== undefined).map((message) => ({ ...message }));
   }
 
   async dequeue(instanceId: string, messageId: string): Promise<boolean> {
@@ -155,6 +175,7 @@ export class FileQueue {
 
   /** Everything queued for an instance, and its claim: the instance is being deleted. */
   async removeAll(instanceId: string): Promise<void> {
+    this.parsed.delete(instanceId);
     const files = await this.files(instanceId);
     await Promise.all(files.map((name) => unlinkIfExists(path.join(this.queueDir, name))));
     await removeLockDir(this.claimPath(instanceId));
@@ -163,6 +184,7 @@ export class FileQueue {
   async close(): Promise<void> {
     await Promise.all([...this.claims.values()].map((claim) => claim.renewal.stop()));
     this.claims.clear();
+    this.parsed.clear();
   }
 
   private async endRenewal(token: string): Promise<{ messageFile: string } | undefined> {

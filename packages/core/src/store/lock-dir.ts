@@ -221,7 +221,22 @@ export async function releaseLockDir(lockPath: string, token: string): Promise<v
       { path: lockPath },
     );
   }
-  await removeLockDir(released);
+  // The lock path is free and verified ours since the rename: removing the tombstone is
+  // nobody's wait, so it runs after the release returns (cleanLockDir removes what a crash leaves).
+  removeInBackground(released);
+}
+
+/** Tombstones of released locks being removed; FileStore.close waits for them. */
+const removals = new Set<Promise<void>>();
+
+function removeInBackground(dir: string): void {
+  const removal = removeLockDir(dir).finally(() => removals.delete(removal));
+  removals.add(removal);
+}
+
+/** Settles once the tombstones of the locks released so far are removed. */
+export async function lockRemovalsSettled(): Promise<void> {
+  while (removals.size) await Promise.all([...removals]);
 }
 
 /**

@@ -73,6 +73,8 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
   /** Monitor sessions of this runtime's earlier connections (removed on reconnect). */
   private readonly previousMonitors = new Set<string>();
   private readonly linked = new Set<string>();
+  /** Replies of text typed with `pipelined`, by pane, awaited by the pane's next key. */
+  private readonly typedAhead = new Map<string, Promise<string[]>>();
   private closed = false;
   private refreshing = false;
   private refreshAgain = false;
@@ -341,11 +343,20 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
    * else is loaded into a private buffer and pasted with bracketed paste
    * (`paste-buffer -p -r`), so line breaks stay line breaks instead of
    * submitting. Does not press Enter.
+   *
+   * `pipelined`: literal keys resolve once written, without waiting for tmux's
+   * answer; the next `sendKey` of the pane waits for it and fails with its
+   * error. Text and submit key then cost one round trip instead of two (tmux
+   * runs a client's commands in order). A paste always waits.
    */
-  async sendText(paneId: string, text: string): Promise<void> {
+  async sendText(paneId: string, text: string, options: { pipelined?: boolean } = {}): Promise<void> {
     const typed = typeableText(text);
     if (typed.length <= MAX_TYPED_LENGTH && !/[\t\n\r]/u.test(typed)) {
-      await this.command("send-keys", "-t", paneId, "-l", "--", typed);
+      const sent = this.command("send-keys", "-t", paneId, "-l", "--", typed);
+      if (!options.pipelined) return sent.then(() => undefined);
+      // Its failure is reported by the key that follows; unobserved, it must not reject unhandled.
+      sent.catch(() => undefined);
+      this.typedAhead.set(paneId, sent);
       return;
     }
     const buffer = `tc-${randomBytes(6).toString("hex")}`;
@@ -362,7 +373,10 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
 
   /** Press one key by its tmux name (`Enter`, `Escape`, `C-c`, ...). */
   async sendKey(paneId: string, key: string): Promise<void> {
-    await this.command("send-keys", "-t", paneId, key);
+    const ahead = this.typedAhead.get(paneId);
+    this.typedAhead.delete(paneId);
+    const pressed = this.command("send-keys", "-t", paneId, key);
+    await (ahead ? Promise.all([ahead, pressed]) : pressed);
   }
 
   /** The visible screen, or the last `lines` lines including scrollback; trailing blank lines removed. */

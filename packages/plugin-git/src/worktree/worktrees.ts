@@ -53,7 +53,8 @@ export async function assertFreePath(worktree: string): Promise<void> {
 /** `git worktree add -b <branch> <path> <commit>`: a new branch and its worktree in one git command. */
 export async function addWorktreeWithBranch(repo: string, worktree: string, branch: string, commit: string): Promise<Made> {
   await mkdir(path.dirname(worktree), { recursive: true });
-  await runGit(repo, ["worktree", "add", "-q", "--no-track", "-b", branch, worktree, commit]);
+  // Not -q: simple-git waits 50 ms more after a git process that printed nothing (see BENCHMARKS.md).
+  await runGit(repo, ["worktree", "add", "--no-track", "-b", branch, worktree, commit]);
   return { repo, worktree, branch, createdBranchAt: commit };
 }
 
@@ -70,7 +71,8 @@ export async function addWorktreeForBranch(repo: string, worktree: string, branc
   // A worktree whose directory was deleted stays registered until pruned, and blocks `worktree add` of its branch.
   await runGit(repo, ["worktree", "prune"]);
   await mkdir(path.dirname(worktree), { recursive: true });
-  await runGit(repo, ["worktree", "add", "-q", worktree, branch]);
+  // Not -q, as above: the progress line on stderr ends simple-git's wait.
+  await runGit(repo, ["worktree", "add", worktree, branch]);
   return { repo, worktree, branch };
 }
 
