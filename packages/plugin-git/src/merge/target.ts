@@ -186,11 +186,27 @@ async function notWrittenByMerge(checkout: string, journal: Journal, paths: read
   for (const path of paths) if (await stat(join(checkout, path)).catch(() => undefined)) present.push(path);
   const hashes = present.length ? (await gitValue(checkout, ["hash-object", "--", ...present])).split("\n") : [];
   const actual = new Map(present.map((path, i) => [path, hashes[i]]));
-  return paths.filter((path) => {
-    if (!fromBlobs.has(path) && !toBlobs.has(path) && actual.has(path)) return false; // untracked, not the merge's path
+  const foreign: string[] = [];
+  for (const path of paths) {
+    if (!fromBlobs.has(path) && !toBlobs.has(path) && actual.has(path)) continue; // untracked, not the merge's path
     const now = actual.get(path);
-    return now !== toBlobs.get(path) && now !== fromBlobs.get(path);
-  });
+    if (now === toBlobs.get(path) || now === fromBlobs.get(path)) continue;
+    if (await partOfMergeVersion(checkout, path, toBlobs.get(path))) continue;
+    foreign.push(path);
+  }
+  return foreign;
+}
+
+/**
+ * The file read-tree was writing when killed holds the start of the merge's
+ * version: resetting it loses no byte that `to` does not have.
+ */
+async function partOfMergeVersion(checkout: string, path: string, blob: string | undefined): Promise<boolean> {
+  if (!blob) return false;
+  const written = await readFile(join(checkout, path)).catch(() => undefined);
+  if (!written) return false;
+  const full = Buffer.from((await runGit(checkout, ["cat-file", "blob", blob], { ok: [0, 128] })).stdout, "utf8");
+  return written.length < full.length && full.subarray(0, written.length).equals(written);
 }
 
 /** path -> blob id in `commit`, for those of `paths` it has. */
