@@ -17,7 +17,7 @@ import { mergeSubcommand, mergeTool, queueSubcommand } from "../surfaces/merge-c
 
 export { mergeCallSchema, type MergeCall, type MergeCaller, type MergePart } from "./call.js";
 
-/** How long an auto-commit waits for the merge lock of its branch before skipping this turn's commit. */
+/** How long a start or an auto-commit waits for a target's merge lock to finish an interrupted merge (then: skip it, log). */
 const AUTO_COMMIT_LOCK_WAIT_MS = 5_000;
 
 export interface MergeDeps {
@@ -51,14 +51,20 @@ export function installMerge(runtime: GitRuntime, deps: MergeDeps = {}): MergePa
   // A kernel that stopped mid-merge (killed) finishes the move at once, in every mode: until then the
   // target's checkout shows the branch merged but its index not, and a commit there would undo the merge.
   ctx.hooks.ready.tapPromise(async () => {
-    const repos = new Set((await theQueue().list()).map((entry) => entry.repo));
-    for (const instance of await ctx.kernel.list()) {
-      const state = await runtime.state(instance.id).catch(() => undefined);
-      if (state && state.isolation !== "none") repos.add(state.repo);
+    const repos = new Set<string>();
+    try {
+      for (const entry of await theQueue().list()) repos.add(entry.repo);
+      for (const instance of await ctx.kernel.list()) {
+        const state = await runtime.state(instance.id).catch(() => undefined);
+        if (state && state.isolation !== "none") repos.add(state.repo);
+      }
+    } catch (error) {
+      ctx.logger.warn({ err: error }, "listing repositories to finish interrupted merges in failed");
     }
     for (const repo of repos) {
+      // Short wait: a journal whose merge is alive (another process mid-move) is that process's to finish; a start must not hang on it.
       await theQueue()
-        .repairAll(repo)
+        .repairAll(repo, AUTO_COMMIT_LOCK_WAIT_MS)
         .catch((error: unknown) => ctx.logger.warn({ err: error, repo }, "finishing an interrupted merge failed"));
     }
     // A kernel that stopped mid-queue continues it: serve what is waiting.

@@ -111,10 +111,10 @@ export class MergeQueue {
   }
 
   /** Repair every target of `repo` that has an interrupted merge; returns those targets. */
-  async repairAll(repo: string): Promise<string[]> {
+  async repairAll(repo: string, lockTimeoutMs = this.options.lockTimeoutMs): Promise<string[]> {
     const stateDir = await mergeStateDir(repo, await this.commonDir(repo));
     const targets = await interruptedTargets(stateDir);
-    for (const target of targets) await this.repair(repo, target);
+    for (const target of targets) await this.repair(repo, target, lockTimeoutMs);
     return targets;
   }
 
