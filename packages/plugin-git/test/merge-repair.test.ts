@@ -13,7 +13,8 @@ import { buildMerge } from "../src/merge/commits.js";
 import { branchKey, mergeStateDir } from "../src/merge/lock.js";
 import { writeAtomic } from "../src/merge/target.js";
 import type { GitInstanceState } from "../src/types.js";
-import { commitFiles } from "./helpers.js";
+import { eventually } from "@tmux-claude/testkit";
+import { commitFiles, gitKernels, writeFiles } from "./helpers.js";
 import { mergeFixture, statusOf, type MergeFixture } from "./merge-helpers.js";
 
 const CHILD = fileURLToPath(new URL("./fixtures/merge-child.mjs", import.meta.url));
@@ -137,4 +138,34 @@ describe("a batch merge killed between moving the branch and its worktree", () =
     await expect(gitValue(fx.repo, ["merge-base", "--is-ancestor", "c1", "main"])).rejects.toThrow();
     expect(await statusOf(fx.repo)).toBe("");
   }, 30_000);
+});
+
+describe("through the plugin", () => {
+  const kernels = gitKernels("git-merge-repair", { "a.txt": "one\ntwo\nthree\n" });
+
+  it("a manager's turn end finishes the interrupted merge into its branch first, then auto-commits on top of it (review 2)", async () => {
+    const { h, repo } = await kernels.start({ autoCommit: true });
+    const manager = (await h.kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
+    const branch = `tc/${manager.id}`;
+    const from = await gitValue(repo, ["rev-parse", branch]);
+    const featWorktree = path.join(h.workDir, "..", `feat-${process.pid}`);
+    await runGit(repo, ["worktree", "add", "-q", "-b", "feat", featWorktree, branch]);
+    const feature = await commitFiles(featWorktree, { "a.txt": "one\nTWO-from-feat\nthree\n" }, "feat");
+    const built = await buildMerge({ repo, onto: from, source: feature, strategy: "merge", message: "m" });
+    if (built.kind !== "clean") throw new Error("fixture merge is not clean");
+    // The killed merge: journal, ref moved, the manager's checkout not.
+    await writeAtomic(
+      path.join(await mergeStateDir(repo), `${branchKey(branch)}.journal.json`),
+      JSON.stringify({ target: branch, from, to: built.commit, checkout: manager.workDir, requestIds: [], step: "checkout", pid: 999_999 }),
+    );
+    await runGit(repo, ["update-ref", `refs/heads/${branch}`, built.commit, from]);
+    await writeFiles(manager.workDir, { "b.txt": "manager work\n" });
+    await h.kernel.send(manager.id, "/work 50 write b.txt");
+    await h.kernel.read(manager.id, { wait: true, timeoutMs: 10_000 });
+    await eventually(async () => (await gitValue(repo, ["rev-parse", `${branch}~1`]).catch(() => "")) === built.commit, 15_000, "the auto-commit on top of the merge");
+    expect(await gitValue(repo, ["show", `${branch}:a.txt`])).toBe("one\nTWO-from-feat\nthree");
+    expect(await gitValue(repo, ["show", `${branch}:b.txt`])).toBe("manager work");
+    expect(await statusOf(manager.workDir)).toBe("");
+    await runGit(repo, ["worktree", "remove", "--force", featWorktree]);
+  }, 60_000);
 });
