@@ -74,6 +74,8 @@ export type {
 } from "./store/types.js";
 export { INSTANCE_STATUSES } from "./store/types.js";
 export { FileStore } from "./store/file-store.js";
+// The store's lease lock, for plugins that need a cross-process lock of their own (plugin-git's merge lock).
+export { acquireLock, cleanLockDir, lockPathFor } from "./store/lock.js";
 export { MemoryStore } from "./store/memory-store.js";
 export { TmuxRuntime, MONITOR_PREFIX, type PaneInfo, type TmuxRuntimeOptions } from "./tmux/runtime.js";
 export { sessionNameFor } from "./tmux/quote.js";

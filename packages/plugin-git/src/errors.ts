@@ -24,6 +24,8 @@ export const GitErrorCodes = defineErrorCodes("git", {
   MERGE_INVALID: { code: "TC_GIT_MERGE_INVALID", kind: "usage" },
   /** Another process holds the target's merge lock longer than the wait allows. */
   MERGE_LOCKED: { code: "TC_GIT_MERGE_LOCKED", kind: "failure" },
+  /** Repairing an interrupted merge found a git lock file (index.lock, a ref's .lock) that another git may hold. */
+  GIT_LOCK_HELD: { code: "TC_GIT_LOCK_HELD", kind: "failure" },
   /** A branch or commit name the plugin cannot use as given (e.g. one starting with "-"). */
   REF_INVALID: { code: "TC_GIT_REF_INVALID", kind: "usage" },
   // --- isolation

@@ -76,6 +76,7 @@ export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
         ctx,
         options,
         branchChanged: new BranchSignal(ctx),
+        beforeAutoCommit: new Set(),
         state: (id) => ctx.state<GitInstanceState>(id).get(),
         commands: installGitCommands(ctx),
       };

@@ -52,6 +52,13 @@ export interface GitRuntime {
   readonly branchChanged: BranchSignal;
   /** `tmux-claude git <sub>`: each part registers its subcommands here (see surfaces/commands.ts). */
   readonly commands: GitCommands;
+  /**
+   * Run before auto-commit commits an instance's worktree; a throw skips that
+   * commit (the work stays uncommitted). The merge part finishes an
+   * interrupted merge into the instance's branch here, since a commit on top
+   * of a half-moved checkout would undo the merge.
+   */
+  readonly beforeAutoCommit: Set<(state: GitInstanceState) => Promise<void>>;
   /** The git plugin's state on an instance (undefined: it has none: no repository, isolation "none"). */
   state(id: string): Promise<GitInstanceState | undefined>;
 }

@@ -138,7 +138,7 @@ describe("repair of a worktree a kill left between states", () => {
     const stateDir = await mergeStateDir(fx.repo);
     await writeFile(
       path.join(stateDir, `${branchKey("main")}.journal.json`),
-      JSON.stringify({ target: "main", from: setup.old, to: merged, checkout: fx.repo, requestId: request.id, pid: 999_999 }),
+      JSON.stringify({ target: "main", from: setup.old, to: merged, checkout: fx.repo, requestIds: [request.id], step: "checkout", pid: 999_999 }),
     );
     await runGit(fx.repo, ["update-ref", "refs/heads/main", merged, setup.old]);
     expect(await statusOf(fx.repo)).not.toBe("");
@@ -159,7 +159,7 @@ describe("repair of a worktree a kill left between states", () => {
     await runGit(fx.repo, ["update-ref", "refs/heads/main", merged, setup.old]);
     await writeFile(path.join(fx.repo, "src/f1.txt"), "line 1 changed\n");
     await writeFile(path.join(common, "index.lock"), "");
-    await writeFile(journal, JSON.stringify({ target: "main", from: setup.old, to: merged, checkout: fx.repo, requestId: "gone", pid: 999_999 }));
+    await writeFile(journal, JSON.stringify({ target: "main", from: setup.old, to: merged, checkout: fx.repo, requestIds: [], step: "checkout", pid: 999_999 }));
     await queue.drain(fx.repo, "main");
     expect(await statusOf(fx.repo)).toBe("");
 
@@ -170,7 +170,7 @@ describe("repair of a worktree a kill left between states", () => {
     const merged2 = await gitValue(fx.repo, ["commit-tree", setup2.tree, "-p", setup2.old, "-p", setup2.feature, "-m", "merge"]);
     await runGit(fx.repo, ["update-ref", "refs/heads/main", merged2, setup2.old]);
     await writeFile(path.join(fx.repo, "main.txt"), "the user's own edit\n");
-    await writeFile(path.join(await mergeStateDir(fx.repo), `${branchKey("main")}.journal.json`), JSON.stringify({ target: "main", from: setup2.old, to: merged2, checkout: fx.repo, requestId: "gone", pid: 999_999 }));
+    await writeFile(path.join(await mergeStateDir(fx.repo), `${branchKey("main")}.journal.json`), JSON.stringify({ target: "main", from: setup2.old, to: merged2, checkout: fx.repo, requestIds: [], step: "checkout", pid: 999_999 }));
     const queue2 = new MergeQueue({ dir: path.join(fx.root, "state", "queue"), scratchRoot: path.join(fx.root, "state", "scratch"), lockTimeoutMs: 30_000 });
     await expect(queue2.drain(fx.repo, "main")).rejects.toThrow(/main\.txt.*Nothing was reset/su);
     expect(await (await import("node:fs/promises")).readFile(path.join(fx.repo, "main.txt"), "utf8")).toBe("the user's own edit\n");

@@ -59,10 +59,12 @@ describe("merge queue", () => {
 
   it("a lock whose holder died (kill -9) is taken over", async () => {
     const stateDir = await mergeStateDir(fx.repo);
-    const { writeFile } = await import("node:fs/promises");
-    const { branchKey } = await import("../src/merge/lock.js");
+    const { mkdir, writeFile } = await import("node:fs/promises");
+    const { targetLockPath } = await import("../src/merge/lock.js");
     const { hostname } = await import("node:os");
-    await writeFile(path.join(stateDir, `${branchKey("main")}.lock`), `999999 ${hostname()} dead-holder`);
+    const lock = targetLockPath(stateDir, "main");
+    await mkdir(lock);
+    await writeFile(path.join(lock, "owner"), JSON.stringify({ pid: 999_999, start: null, host: hostname(), token: "dead-holder", key: "k", acquiredAt: new Date(0).toISOString() }));
     await fx.branch("a", { "a.txt": "a\n" });
     expect((await fx.queue.run(fx.request("a"))).status).toBe("merged");
   });

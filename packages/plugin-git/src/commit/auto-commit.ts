@@ -2,7 +2,10 @@
 // worktree's changes become a commit on its branch, so no work exists only
 // as a dirty tree. The message names the instance and the turn's prompt.
 import { stat } from "node:fs/promises";
-import type { DeliveryEvent, TurnEnded } from "@tmux-claude/core";
+import { TmuxClaudeError, type DeliveryEvent, type TurnEnded } from "@tmux-claude/core";
+import { GitErrorCodes } from "../errors.js";
+import { mergeStateDir } from "../merge/lock.js";
+import { hasJournal } from "../merge/target.js";
 import { dirtyPaths, resolveCommit } from "../git/repo.js";
 import { withIdentity } from "../git/identity.js";
 import { runGit } from "../git/run.js";
@@ -36,6 +39,7 @@ export function installAutoCommit(runtime: GitRuntime): void {
       return;
     }
     try {
+      for (const before of runtime.beforeAutoCommit) await before(state);
       const result = await commitTurn(turn, state);
       if (!result) return;
       ctx.logger.info({ instance: turn.instanceId, commit: result.commit, files: result.files.length }, "auto-committed the turn's changes");
@@ -52,6 +56,15 @@ export async function commitTurn(turn: Pick<TurnEnded, "instanceId" | "reason" |
   if (!(await stat(state.worktree).then((s) => s.isDirectory(), () => false))) return undefined;
   const files = await dirtyPaths(state.worktree);
   if (files.length === 0) return undefined;
+  // Its branch moved by a merge whose checkout update a kill interrupted: HEAD is merged, the index is not,
+  // so `add -A; commit` would commit the old tree on top and undo the merge. Finish the merge first.
+  if (await hasJournal(await mergeStateDir(state.worktree), state.branch)) {
+    throw new TmuxClaudeError(
+      GitErrorCodes.TARGET_DIRTY,
+      `Not auto-committing ${state.worktree}: a merge into ${state.branch} was interrupted and is not finished there yet; committing now would undo it. The next merge into ${state.branch} (or the next kernel start) finishes it; the changes stay uncommitted until then.`,
+      { worktree: state.worktree, branch: state.branch },
+    );
+  }
   const message = commitMessage(turn, state);
   await runGit(state.worktree, ["add", "-A", "--", "."]);
   await runGit(state.worktree, ["commit", "-q", "-m", message], { env: await withIdentity(state.worktree) });

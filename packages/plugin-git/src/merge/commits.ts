@@ -1,5 +1,7 @@
 // A merge built as git objects only (trees and commits): no index, no
 // worktree, no ref is touched here, so nothing can be left half-done.
+import { TmuxClaudeError } from "@tmux-claude/core";
+import { GitErrorCodes } from "../errors.js";
 import { withIdentity } from "../git/identity.js";
 import { gitValue, runGit } from "../git/run.js";
 import { mergeTree } from "../forecast/merge-tree.js";
@@ -31,6 +33,9 @@ export async function buildMerge(request: BuildRequest): Promise<BuiltMerge> {
   if (request.strategy === "rebase") return replay(request);
   const merged = await mergeTree(repo, onto, source);
   if (!merged.clean) return { kind: "conflict", tree: merged.tree, conflicts: merged.conflicts };
+  // A squash leaves no ancestry behind, so a second squash of the same branch is only seen by its result:
+  // nothing would change. (A merge commit still records the ancestry, so it is made.)
+  if (request.strategy === "squash" && merged.tree === (await treeOf(repo, onto))) return { kind: "up-to-date", commit: onto };
   const parents = request.strategy === "merge" ? [onto, source] : [onto];
   return { kind: "clean", tree: merged.tree, commit: await commitTree(repo, merged.tree, parents, request.message) };
 }
@@ -72,9 +77,12 @@ async function replay(request: BuildRequest): Promise<BuiltMerge> {
       if (!merged.clean) return { kind: "conflict", tree: merged.tree, conflicts: merged.conflicts, at: pick };
       pickedTree = merged.tree;
     }
+    // Already in the target (a rebase of this branch merged before): dropped, as `git rebase` drops a pick that became empty.
+    if (pickedTree === tree) continue;
     current = await commitTree(repo, pickedTree, [current], await gitValue(repo, ["log", "-1", "--format=%B", pick]), await authorOf(repo, pick));
     tree = pickedTree;
   }
+  if (current === onto) return { kind: "up-to-date", commit: onto };
   return { kind: "clean", tree, commit: current };
 }
 
@@ -87,4 +95,27 @@ async function treeOf(repo: string, rev: string): Promise<string> {
 async function authorOf(repo: string, commit: string): Promise<Record<string, string>> {
   const [name, email, date] = (await gitValue(repo, ["log", "-1", "--format=%an%x00%ae%x00%aI", commit])).split("\0");
   return { GIT_AUTHOR_NAME: name ?? "", GIT_AUTHOR_EMAIL: email ?? "", GIT_AUTHOR_DATE: date ?? "" };
+}
+
+/**
+ * The commit a branch points at, by its exact name: `main~0` or `HEAD@{1}`
+ * are revisions, not branches, and would otherwise resolve (and then fail the
+ * compare-and-swap on `refs/heads/main~0` as if the target had moved).
+ */
+export async function branchTip(repo: string, branch: string): Promise<string> {
+  if (branch.startsWith("-") || (await runGit(repo, ["check-ref-format", "--branch", branch], { ok: [0, 1, 128] })).code !== 0) {
+    throw new TmuxClaudeError(
+      GitErrorCodes.MERGE_INVALID,
+      `"${branch}" is not a branch name (git check-ref-format --branch rejects it: revision syntax such as ~, ^, @{ or : is not a branch). Name the branch itself, e.g. "main".`,
+      { repo, branch },
+    );
+  }
+  const found = await runGit(repo, ["show-ref", "--verify", "--hash", `refs/heads/${branch}`], { ok: [0, 1, 128] });
+  if (found.code === 0) return found.stdout.trim();
+  const branches = (await gitValue(repo, ["for-each-ref", "--format=%(refname:short)", "--count=20", "refs/heads"])).split("\n").filter(Boolean);
+  throw new TmuxClaudeError(
+    GitErrorCodes.TARGET_MISSING,
+    `Cannot merge into ${branch}: no branch ${branch} in ${repo}. Branches: ${branches.join(", ") || "(none)"}. Name an existing branch with into (--into).`,
+    { repo, branch },
+  );
 }

@@ -3,10 +3,9 @@
 // scratch worktree, then move the target by compare-and-swap.
 import { TmuxClaudeError, isTmuxClaudeError } from "@tmux-claude/core";
 import { gitValue } from "../git/run.js";
-import { resolveCommit } from "../git/repo.js";
 import { GitErrorCodes } from "../errors.js";
 import type { ConflictFile } from "../types.js";
-import { buildMerge, type MergeStrategy } from "./commits.js";
+import { branchTip as branchCommit, buildMerge, type MergeStrategy } from "./commits.js";
 import { moveTarget, refusal } from "./target.js";
 import { verifyCommit, type VerifyResult } from "./verify.js";
 
@@ -116,7 +115,7 @@ export async function mergeOne(request: MergeRequest, env: EngineEnv): Promise<M
         if (!verify.ok) return { ...base, status: "verify-failed", previous: onto, verify, reason: verifyReason(verify), code: GitErrorCodes.VERIFY_FAILED, resolution };
       }
       try {
-        await moveTarget({ repo: request.repo, stateDir: env.stateDir, target: request.target, from: onto, to: candidate, requestId: request.id, reason: `tmux-claude merge ${request.source} (${request.strategy})` });
+        await moveTarget({ repo: request.repo, stateDir: env.stateDir, target: request.target, from: onto, to: candidate, requestIds: [request.id], reason: `tmux-claude merge ${request.source} (${request.strategy})` });
       } catch (error) {
         if (isTmuxClaudeError(error) && error.code === GitErrorCodes.TARGET_MOVED && attempt < CAS_ATTEMPTS) continue;
         throw error;
@@ -177,7 +176,7 @@ export async function mergeBatch(requests: readonly MergeRequest[], env: EngineE
     const result = await settle(onto, requests);
     if (result !== onto) {
       try {
-        await moveTarget({ repo: first.repo, stateDir: env.stateDir, target: first.target, from: onto, to: result, requestId: first.id, reason: `tmux-claude merge batch of ${requests.length}` });
+        await moveTarget({ repo: first.repo, stateDir: env.stateDir, target: first.target, from: onto, to: result, requestIds: accepted.filter((a) => !a.upToDate).map((a) => a.request.id), reason: `tmux-claude merge batch of ${requests.length}` });
       } catch (error) {
         for (const { request } of accepted) outcomes.set(request.id, failedOutcome(baseOf(request), error));
         return requests.map((request) => outcomes.get(request.id)!);
@@ -190,17 +189,6 @@ export async function mergeBatch(requests: readonly MergeRequest[], env: EngineE
   } catch (error) {
     return requests.map((request) => outcomes.get(request.id) ?? failedOutcome(baseOf(request), error));
   }
-}
-
-async function branchCommit(repo: string, branch: string): Promise<string> {
-  const found = await resolveCommit(repo, `refs/heads/${branch}`);
-  if (found) return found;
-  const branches = (await gitValue(repo, ["for-each-ref", "--format=%(refname:short)", "--count=20", "refs/heads"])).split("\n").filter(Boolean);
-  throw new TmuxClaudeError(
-    GitErrorCodes.TARGET_MISSING,
-    `Branch ${branch} does not exist in ${repo}. Branches: ${branches.join(", ") || "(none)"}. Name an existing branch (--into).`,
-    { repo, branch },
-  );
 }
 
 function conflictOutcome(base: Omit<MergeOutcome, "status">, onto: string, conflicts: readonly ConflictFile[], why?: string): MergeOutcome {

@@ -1,12 +1,15 @@
-// One merge at a time per target branch, across processes: an exclusive lock
-// file in the repository's common git dir (so every process and every state
-// dir that merges into this repository sees it). A holder that died (kill -9)
-// leaves its file behind; its pid no longer runs, so the next merger takes over.
-import { createHash, randomUUID } from "node:crypto";
-import { mkdir, open, readFile, rename, link, unlink, watch } from "node:fs/promises";
+// One merge at a time per target branch, across processes: core's lease lock
+// (the same one its FileStore uses), in the repository's common git dir so
+// every process and every state dir that merges into this repository sees it.
+// It is made complete in one step (a directory renamed into place with its
+// owner inside), so a kill -9 never leaves an ownerless lock behind, and a
+// dead holder's lock is taken over by exactly one waiter (a tombstone per
+// dead owner). The machine mutex in front of it frees the instant its holder dies.
+import { createHash } from "node:crypto";
+import { mkdir, readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { TmuxClaudeError } from "@tmux-claude/core";
+import { ErrorCodes, TmuxClaudeError, acquireLock, cleanLockDir, isTmuxClaudeError, lockPathFor } from "@tmux-claude/core";
 import { gitValue } from "../git/run.js";
 import { GitErrorCodes } from "../errors.js";
 
@@ -31,52 +34,48 @@ export interface TargetLock {
   release(): Promise<void>;
 }
 
+/**
+ * A merge may hold the lock for minutes (verify); the lease is renewed while
+ * the holder lives, and only matters when it stops renewing: a holder frozen
+ * this long loses the lock.
+ */
+const MERGE_LEASE_MS = 60_000;
+
+/** Where the lock of `branch` lives (a directory with an `owner` file). */
+export function targetLockPath(dir: string, branch: string): string {
+  return lockPathFor(dir, lockKey(branch));
+}
+
+function lockKey(branch: string): string {
+  return `merge-${branchKey(branch)}`;
+}
+
 export async function lockTarget(dir: string, branch: string, timeoutMs: number): Promise<TargetLock> {
-  const path = join(dir, `${branchKey(branch)}.lock`);
-  const owner = `${process.pid} ${hostname()} ${randomUUID()}`;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    // Watch before trying, so a release between the try and the wait is not missed.
-    const watcher = new AbortController();
-    const released = waitForChange(dir, watcher.signal);
-    try {
-      const handle = await open(path, "wx");
-      await handle.writeFile(owner);
-      await handle.close();
-      watcher.abort();
-      return { release: () => releaseIf(path, owner) };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") {
-        watcher.abort();
-        throw error;
-      }
-    }
-    const holder = await readFile(path, "utf8").catch(() => "");
-    if (holder && isDead(holder)) {
-      watcher.abort();
-      await takeOver(path, holder);
-      continue;
-    }
-    const left = deadline - Date.now();
-    if (left <= 0) {
-      watcher.abort();
-      throw new TmuxClaudeError(
-        GitErrorCodes.MERGE_LOCKED,
-        `The merge into ${branch} waited ${timeoutMs} ms for another merge (held by "${holder.split(" ").slice(0, 2).join(" on ")}", lock ${path}). Wait for it to finish, or raise merge.lockTimeoutMs.`,
-        { branch, lock: path, holder },
-      );
-    }
-    // A holder on another machine cannot be checked for life: re-check now and then, not only on change.
-    await Promise.race([released, new Promise((resolve) => setTimeout(resolve, Math.min(left, 1000)))]);
-    watcher.abort();
+  // Tombstones of taken-over locks and temp dirs of killed lockers.
+  await cleanLockDir(dir).catch(() => undefined);
+  try {
+    const { release } = await acquireLock(dir, lockKey(branch), { timeoutMs, leaseMs: MERGE_LEASE_MS });
+    return { release };
+  } catch (error) {
+    if (!isTmuxClaudeError(error, ErrorCodes.LOCK_TIMEOUT)) throw error;
+    const path = targetLockPath(dir, branch);
+    const holder = await describeHolder(path);
+    throw new TmuxClaudeError(
+      GitErrorCodes.MERGE_LOCKED,
+      `The merge into ${branch} waited ${timeoutMs} ms for another merge (${holder}, lock ${path}). The request stays queued: the merge holding the lock serves it, or the next merge into ${branch} does. Wait for it, or raise merge.lockTimeoutMs.`,
+      { branch, lock: path, holder },
+      { cause: error },
+    );
   }
 }
 
-async function waitForChange(dir: string, signal: AbortSignal): Promise<void> {
+async function describeHolder(path: string): Promise<string> {
+  const text = await readFile(join(path, "owner"), "utf8").catch(() => "");
   try {
-    for await (const _event of watch(dir, { signal })) return;
+    const owner = JSON.parse(text) as { pid?: number; host?: string; acquiredAt?: string };
+    return `held by pid ${owner.pid} on ${owner.host} since ${owner.acquiredAt}`;
   } catch {
-    // aborted
+    return "its holder could not be read";
   }
 }
 
@@ -90,25 +89,4 @@ export function isDead(holder: string): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "ESRCH";
   }
-}
-
-/**
- * Move the dead holder's file aside and check it was the dead one: two
- * processes taking over at once must not remove a live lock one of them just made.
- */
-async function takeOver(path: string, deadHolder: string): Promise<void> {
-  const aside = `${path}.stale-${randomUUID()}`;
-  try {
-    await rename(path, aside);
-  } catch {
-    return;
-  }
-  const moved = await readFile(aside, "utf8").catch(() => "");
-  if (moved !== deadHolder) await link(aside, path).catch(() => undefined);
-  await unlink(aside).catch(() => undefined);
-}
-
-async function releaseIf(path: string, owner: string): Promise<void> {
-  const holder = await readFile(path, "utf8").catch(() => "");
-  if (holder === owner) await unlink(path).catch(() => undefined);
 }

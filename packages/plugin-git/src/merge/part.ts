@@ -6,7 +6,7 @@ import { GitErrorCodes } from "../errors.js";
 import type { GitRuntime } from "../runtime.js";
 import type { GitInstanceState } from "../types.js";
 import { resolveCommit } from "../git/repo.js";
-import { buildMerge } from "./commits.js";
+import { branchTip, buildMerge } from "./commits.js";
 import type { MergeOutcome, Resolver } from "./engine.js";
 import { MergeQueue, type QueuedEntry } from "./queue.js";
 import { mergeCallSchema, type MergeCall, type MergeCaller, type MergePart } from "./call.js";
@@ -16,6 +16,9 @@ import { scratchRoot } from "../resolve/scratch.js";
 import { mergeSubcommand, mergeTool, queueSubcommand } from "../surfaces/merge-command.js";
 
 export { mergeCallSchema, type MergeCall, type MergeCaller, type MergePart } from "./call.js";
+
+/** How long a start or an auto-commit waits for a target's merge lock to finish an interrupted merge (then: skip it, log). */
+const AUTO_COMMIT_LOCK_WAIT_MS = 5_000;
 
 export interface MergeDeps {
   /** The resolve part's entry point for resolve: "ai" (absent: conflicts are reported). */
@@ -39,8 +42,32 @@ export function installMerge(runtime: GitRuntime, deps: MergeDeps = {}): MergePa
   runtime.commands.register(queueSubcommand(part));
   ctx.hooks.tools.tapPromise(async (tools) => [...tools, mergeTool(part, Object.keys(ctx.config.roles))]);
 
-  // A kernel that stopped mid-queue (killed, restarted) continues it: repair and serve what is waiting.
+  // A merge into an instance's branch that a kill interrupted is finished before that worktree is committed.
+  runtime.beforeAutoCommit.add(async (state) => {
+    // Short: the lock's holder is dead (takeover is immediate) or a live merge is moving this branch; then skip this turn's commit.
+    await theQueue().repair(state.repo, state.branch, AUTO_COMMIT_LOCK_WAIT_MS);
+  });
+
+  // A kernel that stopped mid-merge (killed) finishes the move at once, in every mode: until then the
+  // target's checkout shows the branch merged but its index not, and a commit there would undo the merge.
   ctx.hooks.ready.tapPromise(async () => {
+    const repos = new Set<string>();
+    try {
+      for (const entry of await theQueue().list()) repos.add(entry.repo);
+      for (const instance of await ctx.kernel.list()) {
+        const state = await runtime.state(instance.id).catch(() => undefined);
+        if (state && state.isolation !== "none") repos.add(state.repo);
+      }
+    } catch (error) {
+      ctx.logger.warn({ err: error }, "listing repositories to finish interrupted merges in failed");
+    }
+    for (const repo of repos) {
+      // Short wait: a journal whose merge is alive (another process mid-move) is that process's to finish; a start must not hang on it.
+      await theQueue()
+        .repairAll(repo, AUTO_COMMIT_LOCK_WAIT_MS)
+        .catch((error: unknown) => ctx.logger.warn({ err: error, repo }, "finishing an interrupted merge failed"));
+    }
+    // A kernel that stopped mid-queue continues it: serve what is waiting.
     if (ctx.mode !== "serve") return;
     const waiting = new Map<string, QueuedEntry>();
     for (const entry of await theQueue().list()) if (!entry.done) waiting.set(`${entry.repo}\0${entry.target}`, entry);
@@ -66,12 +93,15 @@ export function installMerge(runtime: GitRuntime, deps: MergeDeps = {}): MergePa
     }
     const target = call.into ?? state.base;
     if (caller) await authorize(runtime, caller, id, record.parentId, target);
+    if (caller && caller.instanceId !== null && call.verify !== undefined) {
+      // An agent's verify would be a host command run outside its permission prompts (see mergeTool).
+      throw new TmuxClaudeError(GitErrorCodes.MERGE_FORBIDDEN, `${caller.instanceId} may not set verify: it runs a command in the kernel's process. The verify command comes from the git plugin's merge.verify option.`, { caller: caller.instanceId });
+    }
     if (state.branch === target) {
       throw new TmuxClaudeError(GitErrorCodes.MERGE_INVALID, `Instance ${id} works on ${target} itself (isolation "${state.isolation}"): there is nothing to merge into it. Name another branch with into.`, { instance: id, target });
     }
-    if (!(await resolveCommit(state.repo, `refs/heads/${target}`))) {
-      throw new TmuxClaudeError(GitErrorCodes.TARGET_MISSING, `Cannot merge ${id} into ${target}: no branch ${target} in ${state.repo}. Name an existing branch with into.`, { instance: id, target });
-    }
+    // Before anything is queued: a revision (main~0) or a missing branch is named, not retried.
+    await branchTip(state.repo, target);
     if (!(await resolveCommit(state.repo, `refs/heads/${state.branch}`))) {
       throw new TmuxClaudeError(GitErrorCodes.BRANCH_MISSING, `Cannot merge ${id}: its branch ${state.branch} no longer exists in ${state.repo}. Nothing to merge; restart the instance to make its branch again.`, { instance: id, branch: state.branch });
     }

@@ -14,7 +14,7 @@ import { mkdir, readdir, readFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { mergeBatch, mergeOne, type EngineEnv, type MergeOutcome, type MergeRequest } from "./engine.js";
 import { branchKey, commonDirOf, lockTarget, mergeStateDir } from "./lock.js";
-import { repairTarget, writeAtomic } from "./target.js";
+import { hasJournal, interruptedTargets, repairTarget, writeAtomic } from "./target.js";
 import { removeAbandonedScratch } from "./verify.js";
 
 export interface QueueOptions {
@@ -64,8 +64,7 @@ export class MergeQueue {
     const dir = await this.targetDir(commonDir, target);
     const lock = await lockTarget(stateDir, target, this.options.lockTimeoutMs);
     try {
-      const repaired = await repairTarget(repo, stateDir, target);
-      if (repaired?.applied) await this.recordRepaired(dir, repaired.requestId, repaired.to);
+      await this.repairLocked(repo, stateDir, dir, target);
       await removeAbandonedScratch(repo, this.options.scratchRoot);
       await dropUncollected(join(dir, "results"));
       const env: EngineEnv = { scratchRoot: this.options.scratchRoot, stateDir, ...(this.options.resolve ? { resolve: this.options.resolve } : {}) };
@@ -88,6 +87,40 @@ export class MergeQueue {
     const outcome = await readJson<MergeOutcome>(resultPath);
     await unlink(resultPath).catch(() => undefined);
     return outcome;
+  }
+
+  /**
+   * Finish a merge into `target` that a kill interrupted, under the target's
+   * lock, and record the requests it completed. Done eagerly (at start, and
+   * before an auto-commit on that branch): until then the target's worktree
+   * has its branch at the merge but its index at the old commit, and a commit
+   * there would undo the merge. False when there was nothing to finish.
+   */
+  async repair(repo: string, target: string, lockTimeoutMs = this.options.lockTimeoutMs): Promise<boolean> {
+    const commonDir = await this.commonDir(repo);
+    const stateDir = await mergeStateDir(repo, commonDir);
+    if (!(await hasJournal(stateDir, target))) return false;
+    const dir = await this.targetDir(commonDir, target);
+    const lock = await lockTarget(stateDir, target, lockTimeoutMs);
+    try {
+      await this.repairLocked(repo, stateDir, dir, target);
+    } finally {
+      await lock.release();
+    }
+    return true;
+  }
+
+  /** Repair every target of `repo` that has an interrupted merge; returns those targets. */
+  async repairAll(repo: string, lockTimeoutMs = this.options.lockTimeoutMs): Promise<string[]> {
+    const stateDir = await mergeStateDir(repo, await this.commonDir(repo));
+    const targets = await interruptedTargets(stateDir);
+    for (const target of targets) await this.repair(repo, target, lockTimeoutMs);
+    return targets;
+  }
+
+  private async repairLocked(repo: string, stateDir: string, dir: string, target: string): Promise<void> {
+    const repaired = await repairTarget(repo, stateDir, target);
+    if (repaired?.applied) for (const id of repaired.requestIds) await this.recordRepaired(dir, id, repaired.to);
   }
 
   /** Every queued request of every target, in serving order per target. */

@@ -50,7 +50,10 @@ export function queueSubcommand(part: MergePart): GitSubcommand {
   };
 }
 
-const mergeToolInput = mergeCallSchema.extend({
+// No `verify` from MCP: it runs a command in the kernel's process, with its environment and outside the
+// agent's own permission prompts, so an agent could run anything through it. verify comes from the
+// plugin's config (merge.verify) or the CLI, which are the user's.
+const mergeToolInput = mergeCallSchema.omit({ verify: true }).extend({
   instanceId: z.string().min(1).describe("The instance whose branch to merge: one of your own children (the root: any instance)."),
 });
 
