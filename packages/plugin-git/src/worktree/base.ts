@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import { TmuxClaudeError } from "@tmux-claude/core";
 import { GitErrorCodes } from "../errors.js";
 import { branchExists, dirtyPaths, resolveCommit, type CheckoutFacts } from "../git/repo.js";
-import type { GitInstanceState } from "../types.js";
+import type { GitInstanceState, UncommittedLeftOut } from "../types.js";
 
 export interface Base {
   /** A branch name, or the ref as given when baseRef names a tag or a commit. */
@@ -71,21 +71,21 @@ async function fromRef(checkout: CheckoutFacts, ref: string, source: string): Pr
 
 /**
  * A child branches from its parent's committed HEAD: uncommitted changes in
- * the parent's checkout stay there. Said in the log, so nobody wonders where
- * those edits went. Only a log line: called once the worktree is made, and
- * not awaited, so its `git status` never competes with the spawn's own git.
+ * the parent's checkout stay there. That is the documented behaviour, not an
+ * error; what was left out is recorded on the instance's state
+ * (`uncommittedLeftOut`, so the spawn result and `git status` say it) and
+ * logged, so nobody wonders where those edits went. Started before the
+ * worktree is made and awaited after: its `git status` (no optional locks)
+ * runs alongside the spawn's own git instead of after it.
  */
-export function noteUncommitted(base: Base, logger: Logger): void {
-  if (!base.headOf) return;
+export async function uncommittedLeftOut(base: Base, logger: Logger): Promise<UncommittedLeftOut | undefined> {
+  if (!base.headOf) return undefined;
   const { checkout, whose } = base.headOf;
-  void dirtyPaths(checkout).then(
-    (dirty) => {
-      if (dirty.length === 0) return;
-      logger.info(
-        { checkout, uncommitted: dirty.slice(0, 20), count: dirty.length },
-        `${whose} has ${dirty.length} uncommitted change(s); the new branch starts from its last commit and does not include them`,
-      );
-    },
-    () => undefined,
+  const dirty = await dirtyPaths(checkout).catch(() => [] as string[]);
+  if (dirty.length === 0) return undefined;
+  logger.info(
+    { checkout, uncommitted: dirty.slice(0, 20), count: dirty.length },
+    `${whose} has ${dirty.length} uncommitted change(s); the new branch starts from its last commit and does not include them`,
   );
+  return { checkout, count: dirty.length, paths: dirty.slice(0, 20) };
 }

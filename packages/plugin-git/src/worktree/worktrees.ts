@@ -1,17 +1,21 @@
 // Making and unmaking an instance's worktree and branch. Every step that
 // could leave something half-made is undone by the caller through
 // `undoMade`, which deletes only what this process just created: a branch
-// only while it still points at the commit it was made at.
-import { mkdir, stat } from "node:fs/promises";
+// only while it still points at the commit it was made at, a worktree only
+// after any work in it is saved.
+import { mkdir, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import { TmuxClaudeError } from "@tmux-claude/core";
 import { GitErrorCodes } from "../errors.js";
+import { recoverCommand, saveWork } from "../gc/stash.js";
 import { branchExists, isValidBranchName, listWorktrees, worktreeOfBranch, type WorktreeEntry } from "../git/repo.js";
 import { runGit } from "../git/run.js";
 
 /** What one beforeSpawn made, so a failed spawn can take exactly that back. */
 export interface Made {
+  /** The instance it was made for (names the stash ref its work is saved on). */
+  readonly id: string;
   /** A checkout of the repository to run git in (the main worktree). */
   readonly repo: string;
   readonly worktree: string;
@@ -20,13 +24,23 @@ export interface Made {
   readonly createdBranchAt?: string;
 }
 
+/** Where an instance's branch name comes from, so a name git rejects is blamed on the right one. */
+export interface BranchNaming {
+  readonly id: string;
+  readonly prefix: string;
+}
+
 /** Refuse a branch name git would reject, or one that exists (never reuse or delete a user's branch). */
-export async function assertNewBranch(repo: string, branch: string, prefixOption: string): Promise<void> {
+export async function assertNewBranch(repo: string, branch: string, naming: BranchNaming): Promise<void> {
   if (!(await isValidBranchName(repo, branch))) {
+    // The prefix is at fault only when it is invalid with any id; otherwise the id makes the name invalid (a role prefix, say).
+    const prefixAtFault = !(await isValidBranchName(repo, `${naming.prefix}a`));
     throw new TmuxClaudeError(
       GitErrorCodes.BAD_REF,
-      `"${branch}" is not a valid branch name (git check-ref-format). Change the plugin's branchPrefix ("${prefixOption}").`,
-      { branch, branchPrefix: prefixOption },
+      prefixAtFault
+        ? `"${branch}" is not a valid branch name (git check-ref-format): the plugin's branchPrefix "${naming.prefix}" makes it invalid. Change branchPrefix in git({...}).`
+        : `"${branch}" is not a valid branch name (git check-ref-format): the instance id "${naming.id}" makes it invalid, not the branchPrefix "${naming.prefix}". Give the role an id prefix git accepts in branch names (roles.<role>.prefix: letters, digits, "-", "_"), or spawn it with --plugin git.isolation=shared or none.`,
+      { branch, id: naming.id, branchPrefix: naming.prefix, blamed: prefixAtFault ? "branchPrefix" : "id" },
     );
   }
   if (await branchExists(repo, branch)) {
@@ -50,28 +64,49 @@ export async function assertFreePath(worktree: string): Promise<void> {
   }
 }
 
-/** `git worktree add -b <branch> <path> <commit>`: a new branch and its worktree in one git command. */
-export async function addWorktreeWithBranch(repo: string, worktree: string, branch: string, commit: string): Promise<Made> {
+/**
+ * `git worktree add -b <branch> <path> <commit>`: a new branch and its
+ * worktree in one git command. git refuses an existing or invalid branch
+ * before it makes anything, but a failure after the checkout (a
+ * post-checkout hook that exits non-zero) leaves both behind: those are
+ * taken back and git's own error is what the spawn reports.
+ */
+export async function addWorktreeWithBranch(repo: string, worktree: string, naming: BranchNaming & { branch: string }, commit: string, logger: Logger): Promise<Made> {
+  const made: Made = { id: naming.id, repo, worktree, branch: naming.branch, createdBranchAt: commit };
   await mkdir(path.dirname(worktree), { recursive: true });
-  await runGit(repo, ["worktree", "add", "-q", "--no-track", "-b", branch, worktree, commit]);
-  return { repo, worktree, branch, createdBranchAt: commit };
+  try {
+    await runGit(repo, ["worktree", "add", "-q", "--no-track", "-b", naming.branch, worktree, commit]);
+  } catch (error) {
+    const entry = await registeredWorktree(repo, worktree).catch(() => undefined);
+    // Our path was free and `-b` refuses an existing branch: a worktree there on our branch is this command's.
+    if (entry && entry.branch === naming.branch) {
+      await undoMade(made, logger);
+      throw error;
+    }
+    // Off the hot path: only now is git asked whether the name was invalid or taken, for an error that says which.
+    await assertNewBranch(repo, naming.branch, naming);
+    throw error;
+  }
+  return made;
 }
 
 /** Recreate the worktree of an existing branch (a restart whose worktree was removed). */
-export async function addWorktreeForBranch(repo: string, worktree: string, branch: string): Promise<Made> {
+export async function addWorktreeForBranch(id: string, repo: string, worktree: string, branch: string): Promise<Made> {
   const elsewhere = await worktreeOfBranch(repo, branch);
-  if (elsewhere && !elsewhere.prunable && path.resolve(elsewhere.path) !== path.resolve(worktree)) {
+  if (elsewhere && !(await samePath(elsewhere.path, worktree))) {
     throw new TmuxClaudeError(
       GitErrorCodes.WORKTREE_EXISTS,
-      `The branch "${branch}" is checked out in ${elsewhere.path}, so its worktree cannot be made again at ${worktree}. Check out another branch there, or remove that worktree.`,
+      elsewhere.prunable
+        ? `The branch "${branch}" is registered as checked out in ${elsewhere.path}, whose directory is missing (deleted, or on a volume that is not mounted), so its worktree cannot be made again at ${worktree}. Mount it again, or run git worktree prune if it is gone for good.`
+        : `The branch "${branch}" is checked out in ${elsewhere.path}, so its worktree cannot be made again at ${worktree}. Check out another branch there, or remove that worktree.`,
       { branch, worktree: elsewhere.path },
     );
   }
-  // A worktree whose directory was deleted stays registered until pruned, and blocks `worktree add` of its branch.
-  await runGit(repo, ["worktree", "prune"]);
+  // Our own worktree whose directory was deleted stays registered and blocks `worktree add`: unregister that one only.
+  await removeOwnWorktree(repo, worktree);
   await mkdir(path.dirname(worktree), { recursive: true });
   await runGit(repo, ["worktree", "add", "-q", worktree, branch]);
-  return { repo, worktree, branch };
+  return { id, repo, worktree, branch };
 }
 
 /**
@@ -81,22 +116,69 @@ export async function addWorktreeForBranch(repo: string, worktree: string, branc
  */
 export async function liveWorktree(repo: string, worktree: string): Promise<WorktreeEntry | undefined> {
   if (!(await stat(worktree).then((s) => s.isDirectory(), () => false))) return undefined;
-  const entries = await listWorktrees(repo).catch(() => []);
-  return entries.find((entry) => path.resolve(entry.path) === path.resolve(worktree) && !entry.prunable);
+  const entry = await registeredWorktree(repo, worktree).catch(() => undefined);
+  return entry && !entry.prunable ? entry : undefined;
+}
+
+/** The worktree git has registered at this path (its directory present or not), or undefined. */
+export async function registeredWorktree(repo: string, worktree: string): Promise<WorktreeEntry | undefined> {
+  for (const entry of await listWorktrees(repo)) {
+    if (await samePath(entry.path, worktree)) return entry;
+  }
+  return undefined;
 }
 
 /**
- * Take back what was made: the worktree (it holds only what was just checked
- * out and copied in), then the branch, compare-and-delete against the commit
- * it was made at so a branch that got work is kept.
+ * Remove the plugin's own worktree: its registration, and its directory when
+ * present; returns false when nothing is registered at that path. Never
+ * `git worktree prune`: that unregisters every worktree whose directory is
+ * missing at the moment, a user's on an unmounted volume too.
+ * Without `discard` git refuses a tree with changes (the caller saves them
+ * first); `evenLocked` also removes one git locked while adding it (what a
+ * killed `worktree add` leaves), for scratch worktrees nobody else uses.
+ */
+export async function removeOwnWorktree(repo: string, worktree: string, options: { discard?: boolean; evenLocked?: boolean } = {}): Promise<boolean> {
+  const entry = await registeredWorktree(repo, worktree);
+  if (!entry) return false;
+  const force = options.evenLocked ? ["--force", "--force"] : options.discard ? ["--force"] : [];
+  await runGit(repo, ["worktree", "remove", ...force, entry.path]);
+  return true;
+}
+
+/**
+ * Take back what was made: the worktree, then the branch, compare-and-delete
+ * against the commit it was made at so a branch that got work is kept. A
+ * worktree with changes (the agent already had its first prompt when a later
+ * step failed) is saved on the instance's stash ref first; if saving fails,
+ * worktree and branch are both kept.
  */
 export async function undoMade(made: Made, logger: Logger): Promise<void> {
-  await runGit(made.repo, ["worktree", "remove", "--force", made.worktree]).catch(async (error: unknown) => {
-    logger.warn({ err: error, worktree: made.worktree }, "could not remove the worktree of a failed spawn; pruning");
-    await runGit(made.repo, ["worktree", "prune"]).catch(() => undefined);
-  });
+  const removedClean = await removeOwnWorktree(made.repo, made.worktree).then(() => true, () => false);
+  if (!removedClean) {
+    try {
+      const saved = await saveWork(made.worktree, made.id, "its spawn failed");
+      logger.warn({ instance: made.id, ref: saved.ref, commit: saved.commit }, `saved the uncommitted work in the worktree of the failed spawn ${made.id} on ${saved.ref}; recover it with: ${recoverCommand(made.id)}`);
+      await removeOwnWorktree(made.repo, made.worktree, { discard: true });
+    } catch (error) {
+      logger.warn({ err: error, worktree: made.worktree, branch: made.branch }, "kept the worktree and branch of a failed spawn: its work could not be saved, or the worktree not removed");
+      return;
+    }
+  }
   if (made.createdBranchAt === undefined) return;
   await runGit(made.repo, ["update-ref", "-d", `refs/heads/${made.branch}`, made.createdBranchAt]).catch((error: unknown) =>
     logger.warn({ err: error, branch: made.branch }, "kept the branch of a failed spawn: it moved since it was made"),
   );
+}
+
+/** One path, however spelled: git records real paths, callers may hold one through a symlink (/tmp on macOS). */
+async function samePath(a: string, b: string): Promise<boolean> {
+  if (path.resolve(a) === path.resolve(b)) return true;
+  const [ra, rb] = await Promise.all([comparable(a), comparable(b)]);
+  return ra === rb;
+}
+
+/** The real path, or, for a missing directory, its parent's real path plus its name. */
+async function comparable(p: string): Promise<string> {
+  const resolved = path.resolve(p);
+  return realpath(resolved).catch(async () => path.join(await realpath(path.dirname(resolved)).catch(() => path.dirname(resolved)), path.basename(resolved)));
 }
