@@ -191,6 +191,18 @@ describe("a failed spawn's cleanup never loses work (review 12)", () => {
     // The branch held no commits of its own: deleted, as before.
     expect(await branches(repo)).toEqual(["main"]);
   });
+
+  it("a clean worktree whose HEAD has commits off its branch (a detached HEAD) is saved too", async () => {
+    const { root, repo } = await bareBonesRepo();
+    const commit = await gitValue(repo, ["rev-parse", "main"]);
+    const made = path.join(root, "trees", "spec-1");
+    await runGit(repo, ["worktree", "add", "-q", "-b", "tc/spec-1", made, commit]);
+    await runGit(made, ["checkout", "-q", "--detach"]);
+    const detached = await commitFiles(made, { "detached.txt": "only on HEAD\n" }, "work on a detached HEAD");
+    await undoMade({ id: "spec-1", repo, worktree: made, branch: "tc/spec-1", createdBranchAt: commit }, silent);
+    expect(await worktreePaths(repo)).toEqual([repo]);
+    expect(await gitValue(repo, ["rev-parse", "refs/tmux-claude/stash/spec-1^1"])).toBe(detached);
+  });
 });
 
 describe("clear errors and documented behaviour (review 13)", () => {

@@ -9,7 +9,7 @@ import type { Logger } from "pino";
 import { TmuxClaudeError } from "@tmux-claude/core";
 import { GitErrorCodes } from "../errors.js";
 import { recoverCommand, saveWork } from "../gc/stash.js";
-import { branchExists, isValidBranchName, listWorktrees, worktreeOfBranch, type WorktreeEntry } from "../git/repo.js";
+import { branchExists, isValidBranchName, listWorktrees, resolveCommit, worktreeOfBranch, type WorktreeEntry } from "../git/repo.js";
 import { runGit } from "../git/run.js";
 
 /** What one beforeSpawn made, so a failed spawn can take exactly that back. */
@@ -153,7 +153,8 @@ export async function removeOwnWorktree(repo: string, worktree: string, options:
  * worktree and branch are both kept.
  */
 export async function undoMade(made: Made, logger: Logger): Promise<void> {
-  const removedClean = await removeOwnWorktree(made.repo, made.worktree).then(() => true, () => false);
+  // A clean tree can still hold work: commits on a detached HEAD, which the branch does not keep.
+  const removedClean = !(await headOffBranch(made)) && (await removeOwnWorktree(made.repo, made.worktree).then(() => true, () => false));
   if (!removedClean) {
     try {
       const saved = await saveWork(made.worktree, made.id, "its spawn failed");
@@ -168,6 +169,14 @@ export async function undoMade(made: Made, logger: Logger): Promise<void> {
   await runGit(made.repo, ["update-ref", "-d", `refs/heads/${made.branch}`, made.createdBranchAt]).catch((error: unknown) =>
     logger.warn({ err: error, branch: made.branch }, "kept the branch of a failed spawn: it moved since it was made"),
   );
+}
+
+/** Is the worktree's HEAD a commit its branch does not contain (the agent committed on a detached HEAD)? */
+async function headOffBranch(made: Made): Promise<boolean> {
+  const head = await resolveCommit(made.worktree, "HEAD").catch(() => undefined);
+  if (head === undefined || head === made.createdBranchAt) return false;
+  const contained = await runGit(made.repo, ["merge-base", "--is-ancestor", head, `refs/heads/${made.branch}`], { ok: [0, 1, 128] });
+  return contained.code !== 0;
 }
 
 /** One path, however spelled: git records real paths, callers may hold one through a symlink (/tmp on macOS). */
