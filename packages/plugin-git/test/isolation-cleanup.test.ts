@@ -14,7 +14,7 @@ import { git, type GitApi } from "../src/index.js";
 import { removeScratch, sweepStaleScratch } from "../src/resolve/scratch.js";
 import type { GitInstanceState } from "../src/types.js";
 import { copyIncluded } from "../src/worktree/include.js";
-import { addWorktreeForBranch, assertNewBranch, undoMade } from "../src/worktree/worktrees.js";
+import { addWorktreeForBranch, addWorktreeWithBranch, assertNewBranch, undoMade } from "../src/worktree/worktrees.js";
 import { branches, commitFiles, gitKernels, makeRepo, worktreePaths, writeFiles } from "./helpers.js";
 
 const { start } = gitKernels("git-clean", { "README.md": "hello\n" });
@@ -65,6 +65,22 @@ describe("a failed git worktree add (review 5)", () => {
     const root = path.join(h.stateDir, "worktrees");
     for (const dir of await readdir(root).catch(() => [])) expect(await readdir(path.join(root, dir))).toEqual([]);
     expect(await h.kernel.list()).toEqual([]);
+  });
+});
+
+describe("a failed git worktree add, unit (review 5)", () => {
+  it("git fails before registering the worktree (its path is taken): git's error, the branch it would have made is not left", async () => {
+    const { root, repo } = await bareBonesRepo();
+    const taken = path.join(root, "taken");
+    await writeFiles(taken, { "someone.txt": "keep\n" });
+    const commit = await gitValue(repo, ["rev-parse", "main"]);
+    await expect(addWorktreeWithBranch(repo, taken, { id: "spec-1", prefix: "tc/", branch: "tc/spec-1" }, commit, silent)).rejects.toMatchObject({
+      code: "TC_GIT_COMMAND_FAILED",
+      message: expect.stringContaining("already exists"),
+    });
+    expect(await branches(repo)).toEqual(["main"]);
+    expect(await worktreePaths(repo)).toEqual([repo]);
+    expect(await readFile(path.join(taken, "someone.txt"), "utf8")).toBe("keep\n");
   });
 });
 

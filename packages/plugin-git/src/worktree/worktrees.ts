@@ -65,26 +65,26 @@ export async function assertFreePath(worktree: string): Promise<void> {
 }
 
 /**
- * `git worktree add -b <branch> <path> <commit>`: a new branch and its
- * worktree in one git command. git refuses an existing or invalid branch
- * before it makes anything, but a failure after the checkout (a
- * post-checkout hook that exits non-zero) leaves both behind: those are
- * taken back and git's own error is what the spawn reports.
+ * A new branch at `commit` and its worktree. The branch is made first,
+ * create-only (`update-ref <ref> <commit> ""`), so which branch is ours is
+ * never a guess: git's `worktree add -b` keeps a branch it made when a later
+ * step fails, and a failure after the checkout (a post-checkout hook that
+ * exits non-zero) keeps the worktree too. Whatever fails after the branch
+ * exists is taken back, and git's own error is what the spawn reports.
  */
 export async function addWorktreeWithBranch(repo: string, worktree: string, naming: BranchNaming & { branch: string }, commit: string, logger: Logger): Promise<Made> {
   const made: Made = { id: naming.id, repo, worktree, branch: naming.branch, createdBranchAt: commit };
-  await mkdir(path.dirname(worktree), { recursive: true });
-  try {
-    await runGit(repo, ["worktree", "add", "-q", "--no-track", "-b", naming.branch, worktree, commit]);
-  } catch (error) {
-    const entry = await registeredWorktree(repo, worktree).catch(() => undefined);
-    // Our path was free and `-b` refuses an existing branch: a worktree there on our branch is this command's.
-    if (entry && entry.branch === naming.branch) {
-      await undoMade(made, logger);
-      throw error;
-    }
+  const created = await runGit(repo, ["update-ref", "-m", `tmux-claude: branch of instance ${naming.id}`, `refs/heads/${naming.branch}`, commit, ""], { ok: [0, 128] });
+  if (created.code !== 0) {
     // Off the hot path: only now is git asked whether the name was invalid or taken, for an error that says which.
     await assertNewBranch(repo, naming.branch, naming);
+    throw new TmuxClaudeError(GitErrorCodes.COMMAND_FAILED, `git could not create the branch "${naming.branch}" in ${repo}: ${created.stderr.trim()}`, { branch: naming.branch, repo });
+  }
+  try {
+    await mkdir(path.dirname(worktree), { recursive: true });
+    await runGit(repo, ["worktree", "add", "-q", worktree, naming.branch]);
+  } catch (error) {
+    await undoMade(made, logger);
     throw error;
   }
   return made;
@@ -148,21 +148,25 @@ export async function removeOwnWorktree(repo: string, worktree: string, options:
 /**
  * Take back what was made: the worktree, then the branch, compare-and-delete
  * against the commit it was made at so a branch that got work is kept. A
- * worktree with changes (the agent already had its first prompt when a later
- * step failed) is saved on the instance's stash ref first; if saving fails,
- * worktree and branch are both kept.
+ * worktree with work in it (changes, or commits its branch lacks: the agent
+ * already had its first prompt when a later step failed) is saved on the
+ * instance's stash ref first; if saving fails, worktree and branch are kept.
+ * Only a worktree registered at our path is touched: a directory there that
+ * git did not register as ours (add failed early) is not the plugin's.
  */
 export async function undoMade(made: Made, logger: Logger): Promise<void> {
-  // A clean tree can still hold work: commits on a detached HEAD, which the branch does not keep.
-  const removedClean = !(await headOffBranch(made)) && (await removeOwnWorktree(made.repo, made.worktree).then(() => true, () => false));
-  if (!removedClean) {
-    try {
-      const saved = await saveWork(made.worktree, made.id, "its spawn failed");
-      logger.warn({ instance: made.id, ref: saved.ref, commit: saved.commit }, `saved the uncommitted work in the worktree of the failed spawn ${made.id} on ${saved.ref}; recover it with: ${recoverCommand(made.id)}`);
-      await removeOwnWorktree(made.repo, made.worktree, { discard: true });
-    } catch (error) {
-      logger.warn({ err: error, worktree: made.worktree, branch: made.branch }, "kept the worktree and branch of a failed spawn: its work could not be saved, or the worktree not removed");
-      return;
+  const entry = await registeredWorktree(made.repo, made.worktree).catch(() => undefined);
+  if (entry) {
+    const removedClean = !(await headOffBranch(made)) && (await removeOwnWorktree(made.repo, made.worktree).then(() => true, () => false));
+    if (!removedClean) {
+      try {
+        const saved = await saveWork(made.worktree, made.id, "its spawn failed");
+        logger.warn({ instance: made.id, ref: saved.ref, commit: saved.commit }, `saved the work in the worktree of the failed spawn ${made.id} on ${saved.ref}; recover it with: ${recoverCommand(made.id)}`);
+        await removeOwnWorktree(made.repo, made.worktree, { discard: true });
+      } catch (error) {
+        logger.warn({ err: error, worktree: made.worktree, branch: made.branch }, "kept the worktree and branch of a failed spawn: its work could not be saved, or the worktree not removed");
+        return;
+      }
     }
   }
   if (made.createdBranchAt === undefined) return;
