@@ -12,6 +12,7 @@ import { commitTurn } from "../src/commit/auto-commit.js";
 import { gitValue, runGit } from "../src/git/run.js";
 import { git, type GitApi } from "../src/index.js";
 import { removeScratch, sweepStaleScratch } from "../src/resolve/scratch.js";
+import { instanceGitStatus, statusText } from "../src/surfaces/status.js";
 import type { GitInstanceState } from "../src/types.js";
 import { copyIncluded } from "../src/worktree/include.js";
 import { addWorktreeForBranch, addWorktreeWithBranch, assertNewBranch, undoMade } from "../src/worktree/worktrees.js";
@@ -242,5 +243,8 @@ describe("clear errors and documented behaviour (review 13)", () => {
     const leftOut = { checkout: manager.workDir, count: 1, paths: ["draft.txt"] };
     expect((instance.pluginState?.git as GitInstanceState | undefined)?.uncommittedLeftOut).toEqual(leftOut);
     expect((await stateOf(api, instance.id)).uncommittedLeftOut).toEqual(leftOut);
+    const status = (await instanceGitStatus(await h.kernel.get(instance.id), {}))!;
+    expect(status.uncommittedLeftOut).toEqual(leftOut);
+    expect(statusText([status], false)).toContain(`without 1 uncommitted change(s) in ${manager.workDir}`);
   });
 });
