@@ -1,7 +1,6 @@
 // Where a new instance's branch starts: the spawn's own baseRef, else its
 // parent's branch (so a specialist's work stacks on its manager's), else the
 // role's or plugin's baseRef, else the branch checked out where it was spawned.
-import type { Logger } from "pino";
 import { TmuxClaudeError } from "@tmux-claude/core";
 import { GitErrorCodes } from "../errors.js";
 import { branchExists, dirtyPaths, resolveCommit, type CheckoutFacts } from "../git/repo.js";
@@ -76,16 +75,11 @@ async function fromRef(checkout: CheckoutFacts, ref: string, source: string): Pr
  * (`uncommittedLeftOut`, so the spawn result and `git status` say it) and
  * logged, so nobody wonders where those edits went. Started before the
  * worktree is made and awaited after: its `git status` (no optional locks)
- * runs alongside the spawn's own git instead of after it.
+ * runs alongside the spawn's own git instead of after it. Never rejects.
  */
-export async function uncommittedLeftOut(base: Base, logger: Logger): Promise<UncommittedLeftOut | undefined> {
+export async function uncommittedLeftOut(base: Base): Promise<UncommittedLeftOut | undefined> {
   if (!base.headOf) return undefined;
-  const { checkout, whose } = base.headOf;
+  const { checkout } = base.headOf;
   const dirty = await dirtyPaths(checkout).catch(() => [] as string[]);
-  if (dirty.length === 0) return undefined;
-  logger.info(
-    { checkout, uncommitted: dirty.slice(0, 20), count: dirty.length },
-    `${whose} has ${dirty.length} uncommitted change(s); the new branch starts from its last commit and does not include them`,
-  );
-  return { checkout, count: dirty.length, paths: dirty.slice(0, 20) };
+  return dirty.length === 0 ? undefined : { checkout, count: dirty.length, paths: dirty.slice(0, 20) };
 }

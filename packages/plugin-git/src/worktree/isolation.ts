@@ -89,7 +89,7 @@ export function installIsolation(runtime: GitRuntime): IsolationPart {
     const worktree = path.join(await worktreeRoot(checkout), plan.id);
     // Keep the workDir's place inside the repository: spawned in <repo>/sub, it works in <worktree>/sub.
     const offset = path.relative(checkout.toplevel, await realpath(plan.workDir));
-    const leftOut = uncommittedLeftOut(base, ctx.logger);
+    const leftOut = uncommittedLeftOut(base);
     return serialized(checkout.mainWorktree, async () => {
       await assertFreePath(worktree);
       const making = await addWorktreeWithBranch(checkout.mainWorktree, worktree, { id: plan.id, prefix: options.branchPrefix, branch }, base.commit, ctx.logger);
@@ -101,6 +101,12 @@ export function installIsolation(runtime: GitRuntime): IsolationPart {
         const uncommitted = await leftOut;
         await writeState(plan, { ...common, isolation: "worktree", worktree, branch, ...(uncommitted ? { uncommittedLeftOut: uncommitted } : {}) });
         ctx.logger.info({ instance: plan.id, branch, base: base.name, baseCommit: base.commit, worktree, included: copied.length }, "made its worktree and branch");
+        if (uncommitted) {
+          ctx.logger.info(
+            { instance: plan.id, checkout: uncommitted.checkout, uncommitted: uncommitted.paths, count: uncommitted.count },
+            `${base.headOf!.whose} has ${uncommitted.count} uncommitted change(s); the new branch starts from its last commit and does not include them`,
+          );
+        }
         // Listeners (the forecaster) work on their own time, not the spawn's.
         void runtime.branchChanged.emit({ instanceId: plan.id, branch, commit: base.commit, reason: "spawn" });
         return { ...plan, workDir };
