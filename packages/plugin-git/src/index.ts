@@ -1,6 +1,6 @@
 export { git, type GitApi } from "./plugin.js";
 export { gitOptionsSchema, instanceOptionsSchema, type GitOptions, type GitUserOptions, type GitSpawnOptions } from "./options.js";
-export type { GitInstanceState, Isolation, ConflictKind, ConflictFile, ConflictStage, ForecastFile, ForecastPair, InstanceForecast } from "./types.js";
+export type { GitInstanceState, UncommittedLeftOut, Isolation, ConflictKind, ConflictFile, ConflictStage, ForecastFile, ForecastPair, InstanceForecast } from "./types.js";
 export type { BranchChange, BranchListener, GitRuntime } from "./runtime.js";
 export { runGit, gitValue, type GitResult, type RunOptions } from "./git/run.js";
 export {

@@ -43,7 +43,8 @@ const isolationOptions = {
   /**
    * Files git does not track that agents need (`.env`, local config), copied
    * into each new worktree: gitignore-style patterns, added to the repository's
-   * own `.worktreeinclude`.
+   * own `.worktreeinclude`. Only files the repository also ignores are copied:
+   * any other copy would be committed from the worktree.
    */
   include: z.array(z.string().min(1)).default([]),
   /**

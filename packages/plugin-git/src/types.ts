@@ -23,8 +23,22 @@ export interface GitInstanceState {
   readonly autoCommit?: boolean;
   /** The first line of the last message delivered to the instance: what its current turn is about (auto-commit messages). */
   readonly lastPrompt?: string;
+  /**
+   * Set when the checkout the branch started from (the parent's, or the one
+   * spawned in) had uncommitted changes: the branch starts from its last
+   * commit and does not include them.
+   */
+  readonly uncommittedLeftOut?: UncommittedLeftOut;
   /** The last conflict forecast of this instance's branch (forecast/): what `git_status` shows, and what is not announced again. */
   readonly forecast?: InstanceForecast;
+}
+
+/** Uncommitted changes a new branch did not take from the checkout it started from. */
+export interface UncommittedLeftOut {
+  readonly checkout: string;
+  readonly count: number;
+  /** The first 20 of them. */
+  readonly paths: readonly string[];
 }
 
 /** A conflicted path as a forecast names it. */

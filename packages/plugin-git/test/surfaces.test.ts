@@ -111,6 +111,7 @@ describe("tmux-claude git status | diff | gc | terminate --plugin git.force (the
         ahead: 1,
         behind: 0,
         dirty: ["a.txt", "new.txt"],
+        uncommittedLeftOut: null,
         queue: [],
       },
     ]);

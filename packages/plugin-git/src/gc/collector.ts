@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { dirtyPaths, listWorktrees, resolveCommit } from "../git/repo.js";
 import { runGit } from "../git/run.js";
 import type { GitInstanceState } from "../types.js";
+import { removeOwnWorktree } from "../worktree/worktrees.js";
 import { findCandidates, gitDirOf, KeptLedger, ownWorktree, type GcCandidate } from "./candidates.js";
 import { isMergedInto, worktreeFacts } from "./facts.js";
 import { applyDiskBudget, decide, keptDecision, type CandidateFacts, type GcDecision, type GcPolicy } from "./plan.js";
@@ -158,12 +159,10 @@ export class WorktreeCollector {
         decision.stash = { ...decision.stash!, commit: saved.commit };
         this.logger.warn({ instance: candidate.id, ref: saved.ref, commit: saved.commit }, `saved the uncommitted work of ${candidate.id} on ${saved.ref}; recover it with: ${decision.stash.recover}`);
       }
-      if (facts.exists) {
-        // Without --force git itself refuses a tree that became dirty after the check: the last guard.
-        await runGit(candidate.gitDir, ["worktree", "remove", ...(mustSave ? ["--force"] : []), candidate.worktree]);
-      } else {
-        await runGit(candidate.gitDir, ["worktree", "prune"]);
-      }
+      // Without discard git itself refuses a tree that became dirty after the check: the last guard.
+      // A directory that is gone only loses its registration (never a repository-wide prune: a user's worktree may be unmounted).
+      const removed = await removeOwnWorktree(candidate.gitDir, candidate.worktree, { discard: mustSave });
+      if (!removed && facts.exists) throw new Error(`${candidate.worktree} is not a registered worktree of ${candidate.gitDir}`);
       if (decision.deleteBranch && candidate.branch) await this.deleteMergedBranch(candidate, decision);
       await this.ledger.remove(candidate.id);
     } catch (error) {

@@ -8,7 +8,7 @@ import { gitValue } from "../git/run.js";
 
 /** What GC needs to know about one worktree before it may remove anything. */
 export interface WorktreeFacts {
-  /** The directory is there (a worktree deleted by hand only needs `git worktree prune`). */
+  /** The directory is there (a worktree deleted by hand only needs its registration removed). */
   readonly exists: boolean;
   /** Paths with tracked changes or untracked, not ignored files (`git status --porcelain`); empty = clean. */
   readonly dirty: readonly string[];

@@ -94,7 +94,7 @@ function unsavedWork(known: CandidateFacts): string | undefined {
 
 function removalReason(candidate: GcCandidate, known: CandidateFacts, policy: GcPolicy, context: "terminate" | "gc", now: number): string | undefined {
   const clean = known.facts.dirty.length === 0;
-  if (!known.facts.exists) return "its directory is gone (deleted by hand): prune git's record of it";
+  if (!known.facts.exists) return "its directory is gone (deleted by hand): remove git's record of it";
   if (known.merged && clean) return `merged into ${candidate.base} and clean`;
   if (context === "terminate") return policy.force ? "terminated with force" : undefined;
   if (candidate.origin === "orphan") return "orphan: no instance records it";

@@ -10,6 +10,7 @@ import { GitErrorCodes } from "../errors.js";
 import { resolveCommit } from "../git/repo.js";
 import { gitValue, runGit } from "../git/run.js";
 import { isDead } from "../merge/lock.js";
+import { removeOwnWorktree } from "../worktree/worktrees.js";
 
 export interface ConflictedMerge {
   /** The scratch worktree's directory. */
@@ -56,11 +57,15 @@ export async function openConflictedMerge(repo: string, root: string, target: st
   }
 }
 
-/** Remove a scratch worktree and its administrative entry, whatever state the resolver left it in. */
+/**
+ * Remove a scratch worktree and its registration, whatever state the
+ * resolver left it in; only this one (never a repository-wide prune).
+ */
 export async function removeScratch(repo: string, dir: string): Promise<void> {
-  await runGit(repo, ["worktree", "remove", "--force", "--force", dir], { ok: [0, 128] });
+  const unregistered = await removeOwnWorktree(repo, dir, { discard: true, evenLocked: true }).then(() => true, () => false);
   await rm(dir, { recursive: true, force: true });
-  await runGit(repo, ["worktree", "prune"]);
+  // git could not remove it while its directory was there (a damaged .git file): with the directory gone it can.
+  if (!unregistered) await removeOwnWorktree(repo, dir, { discard: true, evenLocked: true });
 }
 
 /**
@@ -74,10 +79,10 @@ export async function sweepStaleScratch(root: string): Promise<string[]> {
     const owner = /^resolve-(\d+)-/u.exec(name);
     if (!owner || !isDead(`${owner[1]} ${hostname()}`)) continue;
     const dir = path.join(root, name);
-    // A worktree's .git file names its admin dir, <common git dir>/worktrees/<name>: prune runs there.
+    // A worktree's .git file names its admin dir, <common git dir>/worktrees/<name>: git is asked there.
     const adminDir = /^gitdir: (.+)$/mu.exec((await readFile(path.join(dir, ".git"), "utf8").catch(() => "")))?.[1];
+    if (adminDir) await removeScratch(path.dirname(path.dirname(adminDir)), dir).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
-    if (adminDir) await runGit(path.dirname(path.dirname(adminDir)), ["worktree", "prune"], { ok: [0, 128] });
     removed.push(dir);
   }
   return removed;

@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import type { InstanceRecord, InstanceStatus, InstanceSummary } from "@tmux-claude/core";
 import { dirtyPaths, resolveCommit } from "../git/repo.js";
 import { runGit } from "../git/run.js";
-import type { ForecastPair, GitInstanceState, InstanceForecast, Isolation } from "../types.js";
+import type { ForecastPair, GitInstanceState, InstanceForecast, Isolation, UncommittedLeftOut } from "../types.js";
 import type { GitSubcommand } from "./commands.js";
 
 /** A merge request as the queue lists it; only what status shows. */
@@ -37,6 +37,8 @@ export interface InstanceGitStatus {
   readonly behind: number | null;
   /** Uncommitted paths (tracked changes, untracked files); null when the worktree is gone. */
   readonly dirty: readonly string[] | null;
+  /** Uncommitted changes of the checkout its branch started from, which the branch does not have (null: none). */
+  readonly uncommittedLeftOut: UncommittedLeftOut | null;
   /** The last conflict forecast of its branch (kept by the forecaster on its git state), or null before any. */
   readonly forecast: InstanceForecast | null;
   /** Its merge requests in the target's queue, in order. */
@@ -70,6 +72,7 @@ export async function instanceGitStatus(record: InstanceRecord, sources: StatusS
     ahead,
     behind,
     dirty: worktreeThere ? await dirtyPaths(state.worktree) : null,
+    uncommittedLeftOut: state.uncommittedLeftOut ?? null,
     forecast: state.forecast ?? null,
     queue: queuedFor(record.id, state, entries),
   };
@@ -147,6 +150,7 @@ export function statusText(statuses: readonly InstanceGitStatus[], tree: boolean
       const position = s.ahead === null ? "branch or base missing" : `${s.ahead} ahead, ${s.behind} behind`;
       const dirty = s.dirty === null ? "worktree missing" : s.dirty.length ? `${s.dirty.length} uncommitted: ${s.dirty.slice(0, 5).join(", ")}${s.dirty.length > 5 ? ", ..." : ""}` : "clean";
       const extra = [
+        s.uncommittedLeftOut ? `started from the last commit, without ${s.uncommittedLeftOut.count} uncommitted change(s) in ${s.uncommittedLeftOut.checkout}` : "",
         s.forecast ? `forecast: ${forecastText(s.forecast)}` : "",
         s.queue.length ? `queued: ${s.queue.map((q) => (q.done ? `${q.requestId} done` : `#${q.position} into ${q.target}`)).join(", ")}` : "",
       ].filter(Boolean);

@@ -1,11 +1,10 @@
 // Where a new instance's branch starts: the spawn's own baseRef, else its
 // parent's branch (so a specialist's work stacks on its manager's), else the
 // role's or plugin's baseRef, else the branch checked out where it was spawned.
-import type { Logger } from "pino";
 import { TmuxClaudeError } from "@tmux-claude/core";
 import { GitErrorCodes } from "../errors.js";
 import { branchExists, dirtyPaths, resolveCommit, type CheckoutFacts } from "../git/repo.js";
-import type { GitInstanceState } from "../types.js";
+import type { GitInstanceState, UncommittedLeftOut } from "../types.js";
 
 export interface Base {
   /** A branch name, or the ref as given when baseRef names a tag or a commit. */
@@ -71,21 +70,16 @@ async function fromRef(checkout: CheckoutFacts, ref: string, source: string): Pr
 
 /**
  * A child branches from its parent's committed HEAD: uncommitted changes in
- * the parent's checkout stay there. Said in the log, so nobody wonders where
- * those edits went. Only a log line: called once the worktree is made, and
- * not awaited, so its `git status` never competes with the spawn's own git.
+ * the parent's checkout stay there. That is the documented behaviour, not an
+ * error; what was left out is recorded on the instance's state
+ * (`uncommittedLeftOut`, so the spawn result and `git status` say it) and
+ * logged, so nobody wonders where those edits went. Started before the
+ * worktree is made and awaited after: its `git status` (no optional locks)
+ * runs alongside the spawn's own git instead of after it. Never rejects.
  */
-export function noteUncommitted(base: Base, logger: Logger): void {
-  if (!base.headOf) return;
-  const { checkout, whose } = base.headOf;
-  void dirtyPaths(checkout).then(
-    (dirty) => {
-      if (dirty.length === 0) return;
-      logger.info(
-        { checkout, uncommitted: dirty.slice(0, 20), count: dirty.length },
-        `${whose} has ${dirty.length} uncommitted change(s); the new branch starts from its last commit and does not include them`,
-      );
-    },
-    () => undefined,
-  );
+export async function uncommittedLeftOut(base: Base): Promise<UncommittedLeftOut | undefined> {
+  if (!base.headOf) return undefined;
+  const { checkout } = base.headOf;
+  const dirty = await dirtyPaths(checkout).catch(() => [] as string[]);
+  return dirty.length === 0 ? undefined : { checkout, count: dirty.length, paths: dirty.slice(0, 20) };
 }

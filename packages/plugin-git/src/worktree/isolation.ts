@@ -10,9 +10,9 @@ import { assertGitVersion, branchExists, checkoutOf, repoKey, type CheckoutFacts
 import { effectiveSettings, parseSpawnOptions, type EffectiveSettings } from "../options.js";
 import type { GitRuntime } from "../runtime.js";
 import type { GitInstanceState } from "../types.js";
-import { chooseBase, noteUncommitted } from "./base.js";
+import { chooseBase, uncommittedLeftOut } from "./base.js";
 import { copyIncluded } from "./include.js";
-import { addWorktreeForBranch, addWorktreeWithBranch, assertFreePath, assertNewBranch, liveWorktree, undoMade, type Made } from "./worktrees.js";
+import { addWorktreeForBranch, addWorktreeWithBranch, assertFreePath, liveWorktree, undoMade, type Made } from "./worktrees.js";
 
 export interface IsolationPart {
   /** The directory every repository's worktrees live under (the `worktreeDir` option, from the state dir). */
@@ -89,21 +89,24 @@ export function installIsolation(runtime: GitRuntime): IsolationPart {
     const worktree = path.join(await worktreeRoot(checkout), plan.id);
     // Keep the workDir's place inside the repository: spawned in <repo>/sub, it works in <worktree>/sub.
     const offset = path.relative(checkout.toplevel, await realpath(plan.workDir));
+    const leftOut = uncommittedLeftOut(base);
     return serialized(checkout.mainWorktree, async () => {
       await assertFreePath(worktree);
-      // git refuses an existing or invalid branch before it makes anything; only then is it asked which it was (off the hot path).
-      const making = await addWorktreeWithBranch(checkout.mainWorktree, worktree, branch, base.commit).catch(async (error: unknown) => {
-        await assertNewBranch(checkout.mainWorktree, branch, options.branchPrefix);
-        throw error;
-      });
+      const making = await addWorktreeWithBranch(checkout.mainWorktree, worktree, { id: plan.id, prefix: options.branchPrefix, branch }, base.commit, ctx.logger);
       made.set(plan.id, making);
       try {
         const workDir = path.join(worktree, offset);
         await mkdir(workDir, { recursive: true });
         const copied = await copyIncluded(checkout.toplevel, worktree, options.include, ctx.logger);
-        await writeState(plan, { ...common, isolation: "worktree", worktree, branch });
+        const uncommitted = await leftOut;
+        await writeState(plan, { ...common, isolation: "worktree", worktree, branch, ...(uncommitted ? { uncommittedLeftOut: uncommitted } : {}) });
         ctx.logger.info({ instance: plan.id, branch, base: base.name, baseCommit: base.commit, worktree, included: copied.length }, "made its worktree and branch");
-        noteUncommitted(base, ctx.logger);
+        if (uncommitted) {
+          ctx.logger.info(
+            { instance: plan.id, checkout: uncommitted.checkout, uncommitted: uncommitted.paths, count: uncommitted.count },
+            `${base.headOf!.whose} has ${uncommitted.count} uncommitted change(s); the new branch starts from its last commit and does not include them`,
+          );
+        }
         // Listeners (the forecaster) work on their own time, not the spawn's.
         void runtime.branchChanged.emit({ instanceId: plan.id, branch, commit: base.commit, reason: "spawn" });
         return { ...plan, workDir };
@@ -133,7 +136,7 @@ export function installIsolation(runtime: GitRuntime): IsolationPart {
           { id: plan.id, branch: state.branch, worktree: state.worktree },
         );
       }
-      const making = await addWorktreeForBranch(state.repo, state.worktree, state.branch);
+      const making = await addWorktreeForBranch(plan.id, state.repo, state.worktree, state.branch);
       made.set(plan.id, making);
       try {
         await mkdir(plan.workDir, { recursive: true });
