@@ -7,7 +7,6 @@
 // dead owner). The machine mutex in front of it frees the instant its holder dies.
 import { createHash } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
-import { hostname } from "node:os";
 import { join } from "node:path";
 import { ErrorCodes, TmuxClaudeError, acquireLock, cleanLockDir, isTmuxClaudeError, lockPathFor } from "@tmux-claude/core";
 import { gitValue } from "../git/run.js";
@@ -79,14 +78,3 @@ async function describeHolder(path: string): Promise<string> {
   }
 }
 
-/** A holder ("<pid> <host>") on this machine whose process is gone. */
-export function isDead(holder: string): boolean {
-  const [pid, host] = holder.split(" ");
-  if (host !== hostname() || !pid) return false;
-  try {
-    process.kill(Number(pid), 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "ESRCH";
-  }
-}

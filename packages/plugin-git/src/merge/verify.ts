@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { TmuxClaudeError } from "@tmux-claude/core";
 import { runGit } from "../git/run.js";
 import { GitErrorCodes } from "../errors.js";
+import { processGone } from "../scratch-owner.js";
+import { removeOwnWorktree } from "../worktree/worktrees.js";
 
 export interface VerifyResult {
   readonly ok: boolean;
@@ -70,7 +72,7 @@ export async function verifyCommit(repo: string, commit: string, argv: readonly 
     await runGit(repo, ["worktree", "add", "--detach", scratch, commit]);
     return await runCommand(argv, scratch, timeoutMs);
   } finally {
-    await runGit(repo, ["worktree", "remove", "--force", scratch], { ok: [0, 128] });
+    await removeOwnWorktree(repo, scratch, { discard: true }).catch(() => undefined);
     await rm(scratch, { recursive: true, force: true });
   }
 }
@@ -83,23 +85,15 @@ export async function removeAbandonedScratch(repo: string, scratchRoot: string):
   const removed: string[] = [];
   for (const name of await readdir(scratchRoot).catch(() => [] as string[])) {
     const pid = /^tc-verify-(\d+)-/u.exec(name)?.[1];
-    if (!pid || isAlive(Number(pid))) continue;
+    if (!pid || !processGone(Number(pid))) continue;
     const dir = join(scratchRoot, name);
-    await runGit(repo, ["worktree", "remove", "--force", dir], { ok: [0, 128] });
+    await removeOwnWorktree(repo, dir, { discard: true }).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
     removed.push(dir);
   }
   return removed;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== "ESRCH";
-  }
-}
 
 function runCommand(argv: readonly string[], cwd: string, timeoutMs: number): Promise<VerifyResult> {
   const started = performance.now();

@@ -3,13 +3,12 @@
 // the index). Nothing in it is a user's: it goes when the resolution ends.
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rm } from "node:fs/promises";
-import { hostname } from "node:os";
 import path from "node:path";
 import { TmuxClaudeError } from "@tmux-claude/core";
 import { GitErrorCodes } from "../errors.js";
 import { resolveCommit } from "../git/repo.js";
 import { gitValue, runGit } from "../git/run.js";
-import { isDead } from "../merge/lock.js";
+import { processGone } from "../scratch-owner.js";
 import { removeOwnWorktree } from "../worktree/worktrees.js";
 
 export interface ConflictedMerge {
@@ -77,7 +76,7 @@ export async function sweepStaleScratch(root: string): Promise<string[]> {
   const removed: string[] = [];
   for (const name of await readdir(root).catch(() => [] as string[])) {
     const owner = /^resolve-(\d+)-/u.exec(name);
-    if (!owner || !isDead(`${owner[1]} ${hostname()}`)) continue;
+    if (!owner || !processGone(Number(owner[1]))) continue;
     const dir = path.join(root, name);
     // A worktree's .git file names its admin dir, <common git dir>/worktrees/<name>: git is asked there.
     const adminDir = /^gitdir: (.+)$/mu.exec((await readFile(path.join(dir, ".git"), "utf8").catch(() => "")))?.[1];
