@@ -109,6 +109,22 @@ describe("merge queue", () => {
     expect(await gitValue(fx.repo, ["reflog", "-1", "--format=%gs", "main"])).toMatch(/batch of 3/u);
   });
 
+  it("batches only requests that ask for the same verify: one's failing verify never rejects another, nor is skipped for it", async () => {
+    for (const name of ["plain", "checked", "plain2"]) await fx.branch(name, { [`${name}.txt`]: `${name}\n` });
+    const failing = ["node", "-e", "process.exit(1)"];
+    const plain = await fx.queue.submit(fx.request("plain", { batch: true }));
+    const checked = await fx.queue.submit(fx.request("checked", { batch: true, verify: failing }));
+    const plain2 = await fx.queue.submit(fx.request("plain2", { batch: true }));
+    await fx.queue.drain(fx.repo, "main");
+    const { readFile, readdir } = await import("node:fs/promises");
+    const resultsDir = path.join(fx.root, "state", "queue", (await readdir(path.join(fx.root, "state", "queue")))[0]!, "results");
+    const statusOfRequest = async (id: string) => JSON.parse(await readFile(path.join(resultsDir, `${id}.json`), "utf8")).status;
+    expect(await statusOfRequest(plain.id)).toBe("merged");
+    expect(await statusOfRequest(plain2.id)).toBe("merged");
+    expect(await statusOfRequest(checked.id)).toBe("verify-failed");
+    await expect(gitValue(fx.repo, ["merge-base", "--is-ancestor", "checked", "main"])).rejects.toThrow();
+  });
+
   it("a merger that waits longer than lockTimeoutMs gets TC_GIT_MERGE_LOCKED naming the holder", async () => {
     const stateDir = await mergeStateDir(fx.repo);
     const held = await lockTarget(stateDir, "main", 5_000);

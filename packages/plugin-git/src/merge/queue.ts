@@ -75,7 +75,8 @@ export class MergeQueue {
         const waiting = entries.filter((entry) => !entry.done);
         const head = waiting[0];
         if (!head) break;
-        const group = head.batch ? waiting.filter((entry) => entry.batch) : [head];
+        // A batch is verified once, so it only holds requests that ask for the same verify (none, or the same argv) and strategy.
+        const group = head.batch ? waiting.filter((entry) => entry.batch && batchesWith(head, entry)) : [head];
         const outcomes = group.length > 1 ? await mergeBatch(group, env) : [head.batch ? (await mergeBatch(group, env))[0]! : await mergeOne(head, env)];
         for (const outcome of outcomes) await this.record(dir, outcome);
       }
@@ -218,4 +219,9 @@ function requestId(ms: number): string {
   sameMs = ms === lastMs ? sameMs + 1 : 0;
   lastMs = ms;
   return `${ms.toString(36).padStart(9, "0")}-${sameMs.toString(36).padStart(4, "0")}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Whether `entry` may share `head`'s batch: one verify run and one way of merging must stand for both. */
+function batchesWith(head: MergeRequest, entry: MergeRequest): boolean {
+  return head.strategy === entry.strategy && JSON.stringify(head.verify ?? null) === JSON.stringify(entry.verify ?? null);
 }
