@@ -40,6 +40,19 @@ async function gitCommand(harness: Harness, argv: string[]): Promise<number> {
 }
 
 describe("merging instances", () => {
+  it("says which uncommitted files of the source's worktree a merge leaves out (only commits are merged)", async () => {
+    const { api, specs } = await start();
+    const [s1] = specs;
+    await commitFiles(s1.workDir, { "done.txt": "committed\n" }, "s1: done part");
+    await writeFile(path.join(s1.workDir, "draft.txt"), "not committed\n");
+    const outcome = await api.merge(s1.id);
+    expect(outcome).toMatchObject({ status: "merged", uncommittedLeftOut: ["draft.txt"] });
+    const { outcomeText } = await import("../src/surfaces/merge-command.js");
+    expect(outcomeText(outcome)).toMatch(/1 uncommitted file\(s\) in .*draft\.txt.*Commit them/su);
+    const clean = await api.merge(specs[1].id);
+    expect(clean.uncommittedLeftOut).toBeUndefined();
+  });
+
   it("first conflicting sibling merges cleanly into the manager; the second reports file and hunk, exits non-zero, and leaves the manager untouched", async () => {
     const { h, api, delivered, manager, specs } = await start();
     const [s1, s2, s3] = specs;

@@ -52,6 +52,8 @@ export interface MergeOutcome {
   readonly resolution?: unknown;
   /** The requests merged together with this one (batch). */
   readonly batch?: readonly string[];
+  /** Uncommitted files in the source instance's worktree: only its branch's commits are merged, these are not. */
+  readonly uncommittedLeftOut?: readonly string[];
 }
 
 /** A conflicted merge handed to the resolve part (resolve: "ai"). */

@@ -5,7 +5,7 @@ import { TmuxClaudeError } from "@tmux-claude/core";
 import { GitErrorCodes } from "../errors.js";
 import type { GitRuntime } from "../runtime.js";
 import type { GitInstanceState } from "../types.js";
-import { resolveCommit } from "../git/repo.js";
+import { dirtyPaths, resolveCommit } from "../git/repo.js";
 import { branchTip, buildMerge } from "./commits.js";
 import type { MergeOutcome, Resolver } from "./engine.js";
 import { MergeQueue, type QueuedEntry } from "./queue.js";
@@ -120,8 +120,10 @@ export function installMerge(runtime: GitRuntime, deps: MergeDeps = {}): MergePa
       batch: call.batch ?? false,
       instanceId: id,
     };
-    if (call.dryRun) return dryRun(request);
-    const outcome = await theQueue().run(request);
+    const leftOut = await uncommittedIn(state);
+    const withLeftOut = (outcome: MergeOutcome): MergeOutcome => (leftOut.length ? { ...outcome, uncommittedLeftOut: leftOut } : outcome);
+    if (call.dryRun) return withLeftOut(await dryRun(request));
+    const outcome = withLeftOut(await theQueue().run(request));
     ctx.logger.info({ instance: id, target, status: outcome.status, commit: outcome.commit }, "merge");
     if (outcome.status === "merged") {
       const parent = record.parentId;
@@ -170,4 +172,14 @@ async function authorize(runtime: GitRuntime, caller: MergeCaller, id: string, p
 function mergeMessage(state: GitInstanceState, target: string, id: string, strategy: string): string {
   const verb = strategy === "squash" ? "Squash" : "Merge";
   return `${verb} ${state.branch} (instance ${id}) into ${target}\n\nMerged by tmux-claude.\n`;
+}
+
+/**
+ * A merge takes the branch's commits only: what the agent has not committed
+ * yet stays behind, which the caller must hear (auto-commit off, or a turn
+ * still running). A worktree that cannot be read is no reason to refuse.
+ */
+async function uncommittedIn(state: GitInstanceState): Promise<string[]> {
+  if (state.isolation !== "worktree") return [];
+  return dirtyPaths(state.worktree).catch(() => []);
 }

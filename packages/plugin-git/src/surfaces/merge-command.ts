@@ -74,6 +74,13 @@ export function mergeTool(part: MergePart, roles: readonly string[]): ToolContri
 }
 
 export function outcomeText(outcome: MergeOutcome): string {
+  const leftOut = outcome.uncommittedLeftOut?.length
+    ? `\nNote: ${outcome.uncommittedLeftOut.length} uncommitted file(s) in ${outcome.instanceId ?? outcome.source}'s worktree are not part of it (only commits are merged): ${outcome.uncommittedLeftOut.slice(0, 10).join(", ")}${outcome.uncommittedLeftOut.length > 10 ? ", ..." : ""}. Commit them (or turn on autoCommit) and merge again.`
+    : "";
+  return statusText(outcome) + leftOut;
+}
+
+function statusText(outcome: MergeOutcome): string {
   const what = `${outcome.source} -> ${outcome.target} (${outcome.strategy})`;
   switch (outcome.status) {
     case "merged":
