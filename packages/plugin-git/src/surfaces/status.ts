@@ -2,7 +2,7 @@
 // stands against its base, what is uncommitted, what the forecast says and
 // what waits in the merge queue.
 import { existsSync } from "node:fs";
-import type { InstanceRecord, InstanceStatus, InstanceSummary } from "@tmux-claude/core";
+import type { InstanceRecord, InstanceStatus, InstanceSummary, KernelApi } from "@tmux-claude/core";
 import { dirtyPaths, resolveCommit } from "../git/repo.js";
 import { runGit } from "../git/run.js";
 import type { ForecastPair, GitInstanceState, InstanceForecast, Isolation } from "../types.js";
@@ -20,6 +20,13 @@ export interface QueueEntryView {
 /** Optional sources other parts provide (none until they are wired). */
 export interface StatusSources {
   mergeQueue?: () => Promise<readonly QueueEntryView[]>;
+  /**
+   * Forecast an active instance's branch now (the forecaster's `check`: a
+   * merge-tree per pair, announcing new conflicts as the continuous forecast
+   * does). Status shows a fresh forecast, so a user without `serve` still
+   * sees and is told about conflicts. Absent when forecasting is disabled.
+   */
+  forecastNow?: (id: string) => Promise<unknown>;
 }
 
 export interface InstanceGitStatus {
@@ -39,6 +46,8 @@ export interface InstanceGitStatus {
   readonly dirty: readonly string[] | null;
   /** The last conflict forecast of its branch (kept by the forecaster on its git state), or null before any. */
   readonly forecast: InstanceForecast | null;
+  /** The branch or its base has moved since `forecast` was made: it says nothing about the branches as they are. */
+  readonly forecastStale: boolean;
   /** Its merge requests in the target's queue, in order. */
   readonly queue: readonly { readonly requestId: string; readonly target: string; readonly position: number; readonly done: boolean }[];
 }
@@ -47,6 +56,7 @@ export interface InstanceGitStatus {
 export async function instanceGitStatus(record: InstanceRecord, sources: StatusSources, queue?: readonly QueueEntryView[]): Promise<InstanceGitStatus | undefined> {
   const state = record.pluginState?.git as GitInstanceState | undefined;
   if (!state || state.isolation === "none") return undefined;
+  const forecast = state.forecast ?? null;
   const worktreeThere = existsSync(state.worktree);
   const cwd = worktreeThere ? state.worktree : state.repo;
   const [branchCommit, baseCommit] = [await resolveCommit(cwd, state.branch).catch(() => undefined), await resolveCommit(cwd, state.base).catch(() => undefined)];
@@ -70,7 +80,8 @@ export async function instanceGitStatus(record: InstanceRecord, sources: StatusS
     ahead,
     behind,
     dirty: worktreeThere ? await dirtyPaths(state.worktree) : null,
-    forecast: state.forecast ?? null,
+    forecast,
+    forecastStale: forecast !== null && (forecast.commit !== branchCommit || forecast.target.commit !== baseCommit),
     queue: queuedFor(record.id, state, entries),
   };
 }
@@ -86,14 +97,25 @@ function queuedFor(id: string, state: GitInstanceState, entries: readonly QueueE
 }
 
 /** Every instance the plugin keeps git state on, among `records` (a subtree, or all). */
-export async function gitStatuses(records: readonly InstanceRecord[], sources: StatusSources): Promise<InstanceGitStatus[]> {
+export async function gitStatuses(records: readonly InstanceRecord[], sources: StatusSources, kernel?: Pick<KernelApi, "get">): Promise<InstanceGitStatus[]> {
   const queue = (await sources.mergeQueue?.()) ?? [];
   const statuses: InstanceGitStatus[] = [];
-  for (const record of records) {
+  for (const listed of records) {
+    const record = kernel && sources.forecastNow && (await forecastFresh(listed, sources.forecastNow)) ? await kernel.get(listed.id).catch(() => listed) : listed;
     const status = await instanceGitStatus(record, sources, queue);
     if (status) statuses.push(status);
   }
   return statuses;
+}
+
+/** Forecast an active worktree instance now; true when its stored forecast may have changed. A failure leaves the stored one (shown stale if it is). */
+async function forecastFresh(record: InstanceRecord, forecastNow: (id: string) => Promise<unknown>): Promise<boolean> {
+  const state = record.pluginState?.git as GitInstanceState | undefined;
+  if (state?.isolation !== "worktree" || record.status === "exited" || record.terminatedAt) return false;
+  return forecastNow(record.id).then(
+    () => true,
+    () => false,
+  );
 }
 
 export function statusSubcommand(sources: StatusSources): GitSubcommand {
@@ -107,7 +129,7 @@ export function statusSubcommand(sources: StatusSources): GitSubcommand {
       const [id] = positionals;
       if (id) await kernel.get(id); // An unknown id is the kernel's not-found error (exit 3), not an empty answer.
       const records = id ? subtreeRecords(await kernel.list(), id) : await kernel.list();
-      const statuses = await gitStatuses(records, sources);
+      const statuses = await gitStatuses(records, sources, kernel);
       out.result({ instances: statuses }, () => statusText(statuses, flags.tree === true));
       return 0;
     },
@@ -147,7 +169,7 @@ export function statusText(statuses: readonly InstanceGitStatus[], tree: boolean
       const position = s.ahead === null ? "branch or base missing" : `${s.ahead} ahead, ${s.behind} behind`;
       const dirty = s.dirty === null ? "worktree missing" : s.dirty.length ? `${s.dirty.length} uncommitted: ${s.dirty.slice(0, 5).join(", ")}${s.dirty.length > 5 ? ", ..." : ""}` : "clean";
       const extra = [
-        s.forecast ? `forecast: ${forecastText(s.forecast)}` : "",
+        s.forecast ? `forecast: ${s.forecastStale ? `stale (made ${s.forecast.at}; the branch or its base moved since)` : forecastText(s.forecast)}` : "",
         s.queue.length ? `queued: ${s.queue.map((q) => (q.done ? `${q.requestId} done` : `#${q.position} into ${q.target}`)).join(", ")}` : "",
       ].filter(Boolean);
       return `${indent}${s.id} (${s.role}, ${s.status})  ${s.branch} <- ${s.base}  ${position}; ${dirty}${extra.length ? `\n${indent}  ${extra.join("; ")}` : ""}`;
