@@ -44,6 +44,14 @@ describe("the git command dispatcher", () => {
     expect(() => commands.register(echo)).toThrow(/registers the subcommand "git echo" twice/u);
   });
 
+  test("--help shows the usage even when a required argument is missing (git diff --help)", async () => {
+    const { out, streams } = outputs();
+    const commands = new GitCommands(streams);
+    commands.register(echo);
+    expect(await commands.dispatch(["echo", "--help"], kernel)).toBe(0);
+    expect(out.stdout).toBe("Usage: tmux-claude git echo <word> [--loud]\n\nsay a word\n");
+  });
+
   test("bad input is one usage error naming the value and the usage", async () => {
     const { streams } = outputs();
     const commands = new GitCommands(streams);
@@ -95,7 +103,8 @@ describe("tmux-claude git status | diff | gc | terminate --plugin git.force (the
     expect(status.code, status.stderr).toBe(0);
     const { instances } = parseJson<{ instances: InstanceGitStatus[] }>(status);
     // The forecaster may have looked at the new branch already (it merges cleanly), or not yet.
-    const [{ forecast, ...shown }] = instances as [InstanceGitStatus];
+    const [{ forecast, forecastStale, ...shown }] = instances as [InstanceGitStatus];
+    expect(forecastStale).toBe(false);
     if (forecast !== null) expect(forecast).toMatchObject({ target: { branch: "main", files: [] }, siblings: {} });
     expect([shown]).toEqual([
       {

@@ -146,6 +146,8 @@ function parseSubcommandArgs(subcommand: GitSubcommand, args: readonly string[])
     const reason = error instanceof Error ? error.message : String(error);
     throw usage(subcommand, `${reason}`, { args: [...args] });
   }
+  // --help answers whatever else is missing: `git diff --help` shows the usage, not a usage error.
+  if (parsed.values.help) return { positionals: parsed.positionals, flags: parsed.values };
   const { min, max, names } = subcommand.positionals ?? { min: 0, max: 0, names: [] };
   const count = parsed.positionals.length;
   if (count < min) throw usage(subcommand, `missing ${names.slice(count, min).map((n) => `<${n}>`).join(" ")}`, { args: [...args] });
