@@ -21,8 +21,6 @@ export interface GitInstanceState {
   readonly createdAt: string;
   /** Commit this instance's changes at each turn end (spawn > role > plugin option). */
   readonly autoCommit?: boolean;
-  /** The first line of the last message delivered to the instance: what its current turn is about (auto-commit messages). */
-  readonly lastPrompt?: string;
   /** The last conflict forecast of this instance's branch (forecast/): what `git_status` shows, and what is not announced again. */
   readonly forecast?: InstanceForecast;
 }

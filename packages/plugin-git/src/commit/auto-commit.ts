@@ -2,7 +2,7 @@
 // worktree's changes become a commit on its branch, so no work exists only
 // as a dirty tree. The message names the instance and the turn's prompt.
 import { stat } from "node:fs/promises";
-import type { DeliveryEvent, TurnEnded } from "@tmux-claude/core";
+import type { TurnEnded } from "@tmux-claude/core";
 import { dirtyPaths, resolveCommit } from "../git/repo.js";
 import { withIdentity } from "../git/identity.js";
 import { runGit } from "../git/run.js";
@@ -19,14 +19,6 @@ export interface AutoCommitResult {
 
 export function installAutoCommit(runtime: GitRuntime): void {
   const { ctx } = runtime;
-
-  // The prompt of a turn is the message delivered to start it; turnEnded does not carry it, so it is kept on the instance.
-  ctx.hooks.delivered.tapPromise(async (event: DeliveryEvent) => {
-    const state = await runtime.state(event.message.instanceId);
-    if (!state?.autoCommit || state.isolation !== "worktree") return;
-    const lastPrompt = firstLine(event.message.text);
-    await ctx.state<GitInstanceState>(event.message.instanceId).update((current) => (current ? { ...current, lastPrompt } : current!));
-  });
 
   ctx.hooks.turnEnded.tapPromise(async (turn: TurnEnded) => {
     const state = await runtime.state(turn.instanceId);
@@ -48,11 +40,11 @@ export function installAutoCommit(runtime: GitRuntime): void {
 }
 
 /** Commit everything changed in the instance's worktree; undefined when it is clean or gone. */
-export async function commitTurn(turn: Pick<TurnEnded, "instanceId" | "reason" | "lastReply">, state: GitInstanceState): Promise<AutoCommitResult | undefined> {
+export async function commitTurn(turn: Pick<TurnEnded, "instanceId" | "reason" | "lastReply" | "prompt">, state: GitInstanceState): Promise<AutoCommitResult | undefined> {
   if (!(await stat(state.worktree).then((s) => s.isDirectory(), () => false))) return undefined;
   const files = await dirtyPaths(state.worktree);
   if (files.length === 0) return undefined;
-  const message = commitMessage(turn, state);
+  const message = commitMessage(turn);
   await runGit(state.worktree, ["add", "-A", "--", "."]);
   await runGit(state.worktree, ["commit", "-q", "-m", message], { env: await withIdentity(state.worktree) });
   const commit = (await resolveCommit(state.worktree, "HEAD"))!;
@@ -60,9 +52,11 @@ export async function commitTurn(turn: Pick<TurnEnded, "instanceId" | "reason" |
 }
 
 /** `<id>: <the turn's prompt, first line>` and a body saying where it came from. */
-export function commitMessage(turn: Pick<TurnEnded, "instanceId" | "reason" | "lastReply">, state: Pick<GitInstanceState, "lastPrompt">): string {
-  const fromPrompt = state.lastPrompt !== undefined && state.lastPrompt !== "";
-  const summary = fromPrompt ? state.lastPrompt! : firstLine(turn.lastReply ?? "") || "changes of the turn";
+export function commitMessage(turn: Pick<TurnEnded, "instanceId" | "reason" | "lastReply" | "prompt">): string {
+  // The kernel's TurnEnded.prompt: the message typed to start the turn, read from the store when the turn end is announced.
+  const prompt = firstLine(turn.prompt ?? "");
+  const fromPrompt = prompt !== "";
+  const summary = fromPrompt ? prompt : firstLine(turn.lastReply ?? "") || "changes of the turn";
   const subject = truncate(`${turn.instanceId}: ${summary}`, SUBJECT_MAX);
   const source = fromPrompt ? "The subject is the first line of the turn's prompt." : "The turn's prompt was not seen here; the subject is the first line of the agent's reply.";
   return `${subject}\n\nAuto-commit by tmux-claude at the end of a turn (${turn.reason}) of instance ${turn.instanceId}.\n${source}\n`;
