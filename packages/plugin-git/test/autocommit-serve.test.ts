@@ -37,13 +37,16 @@ describe("auto-commit subjects with serve running (the built CLI)", () => {
     const start = await count();
     for (let i = 1; i <= 5; i++) {
       await writeFiles(workDir, { [`g${i}.txt`]: `y${i}\n` });
-      const sent = await cli.run(["send", id, `/work 30 y${i}`]);
+      const sent = await cli.run(["send", id, `/work 200 y${i}`]);
       expect(sent.code, sent.stderr).toBe(0);
-      await eventually(async () => (await count()) === start + i, 15_000, `the auto-commit of turn ${i}`);
+      await eventually(async () => (await count()) === start + i, 15_000, `the auto-commit of turn ${i}`).catch(async (error: unknown) => {
+        console.log(await gitValue(workDir, ["log", "--format=%s", "--name-only"]), await gitValue(workDir, ["status", "--short"]), stderr.split("\n").filter((l) => /turn|commit|busy|idle/u.test(l)).slice(-20).join("\n"));
+        throw error;
+      });
     }
     for (let i = 1; i <= 5; i++) {
       const rev = `HEAD~${5 - i}`;
-      expect(await gitValue(workDir, ["log", "-1", "--format=%s", rev])).toBe(`${id}: /work 30 y${i}`);
+      expect(await gitValue(workDir, ["log", "-1", "--format=%s", rev])).toBe(`${id}: /work 200 y${i}`);
       expect(await gitValue(workDir, ["show", "--name-only", "--format=", rev])).toBe(`g${i}.txt`);
     }
   }, 120_000);

@@ -6,6 +6,7 @@ import { ErrorCodes, TmuxClaudeError, type InstanceRecord } from "@tmux-claude/c
 import { resolveCommit } from "../git/repo.js";
 import { gitValue, runGit } from "../git/run.js";
 import type { GitInstanceState } from "../types.js";
+import { GitErrorCodes } from "../errors.js";
 import type { GitSubcommand } from "./commands.js";
 
 export interface InstanceDiff {
@@ -34,7 +35,7 @@ export async function instanceDiff(record: InstanceRecord, stat: boolean): Promi
   const state = record.pluginState?.git as GitInstanceState | undefined;
   if (!state || state.isolation === "none") {
     throw new TmuxClaudeError(
-      ErrorCodes.INVALID_ARGUMENT,
+      GitErrorCodes.NO_GIT_STATE,
       `Instance "${record.id}" has no git branch of the plugin (it works outside a repository, or with isolation "none"). See tmux-claude git status for the instances that have one.`,
       { id: record.id },
     );

@@ -130,7 +130,8 @@ export function statusSubcommand(sources: StatusSources): GitSubcommand {
       if (id) await kernel.get(id); // An unknown id is the kernel's not-found error (exit 3), not an empty answer.
       const records = id ? subtreeRecords(await kernel.list(), id) : await kernel.list();
       const statuses = await gitStatuses(records, sources, kernel);
-      out.result({ instances: statuses }, () => statusText(statuses, flags.tree === true));
+      const none = id ? `Instance ${id} has no git branch of the plugin (it works outside a repository, or with isolation "none"), nor has any instance below it.` : undefined;
+      out.result({ instances: statuses }, () => (statuses.length === 0 && none ? none : statusText(statuses, flags.tree === true)));
       return 0;
     },
   };
