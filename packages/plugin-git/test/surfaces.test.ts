@@ -88,6 +88,12 @@ describe("tmux-claude git status | diff | gc | terminate --plugin git.force (the
     expect(badBudget.stderr).toContain('--disk-budget takes a positive number of megabytes, e.g. --disk-budget 2048 (got "lots")');
     expect((await run(["git", "diff", "nobody-1"])).code).toBe(3);
     expect((await run(["git", "status", "nobody-1"])).code).toBe(3);
+    expect((await run(["git", "gc", "nobody-1"])).code).toBe(3);
+    expect((await run(["git", "diff", "--help"])).code).toBe(0);
+    const dashed = await run(["git", "gc", "--older-than", "-1"]);
+    expect(dashed.code).toBe(2);
+    expect(dashed.stderr).toContain("--older-than");
+    expect(dashed.stderr, dashed.stderr).not.toMatch(/'|\.\. Usage/u);
   }, 60_000);
 
   test("status, diff and gc of a real instance, as text and --json; terminate --plugin git.force=true saves its work on the stash ref", async () => {
