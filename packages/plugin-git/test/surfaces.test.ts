@@ -90,6 +90,12 @@ describe("tmux-claude git status | diff | gc | terminate --plugin git.force (the
     expect((await run(["git", "status", "nobody-1"])).code).toBe(3);
     expect((await run(["git", "gc", "nobody-1"])).code).toBe(3);
     expect((await run(["git", "diff", "--help"])).code).toBe(0);
+    // The top-level help lists the commands of the config's plugins.
+    for (const args of [["--help"], ["help"]]) {
+      const top = await run(args);
+      expect(top.code, top.stderr).toBe(0);
+      expect(top.stdout).toMatch(/^ {2}git \[args\.\.\.\] +git worktrees, merges/mu);
+    }
     const dashed = await run(["git", "gc", "--older-than", "-1"]);
     expect(dashed.code).toBe(2);
     expect(dashed.stderr).toContain("--older-than");
@@ -152,6 +158,7 @@ describe("tmux-claude git status | diff | gc | terminate --plugin git.force (the
     expect(dry.code, dry.stderr).toBe(0);
     expect(parseJson<{ dryRun: boolean; decisions: { id: string; action: string; reason: string }[] }>(dry)).toMatchObject({
       dryRun: true,
+      diskBudgetMb: null,
       decisions: [{ id, action: "keep", reason: expect.stringMatching(/^in use: its instance is /u) }],
     });
 

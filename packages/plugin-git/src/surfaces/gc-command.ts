@@ -34,7 +34,8 @@ export function gcSubcommand(gc: GcPart): GitSubcommand {
           { ids: unknown },
         );
       }
-      out.result(report, () => gcText(report));
+      // Every field the README lists, also without a budget (null).
+      out.result({ ...report, diskBudgetMb: report.diskBudgetMb ?? null }, () => gcText(report));
       // Kept by the policy is an answer; a removal git refused is a failure.
       return report.decisions.some((d) => d.error) ? 1 : 0;
     },
