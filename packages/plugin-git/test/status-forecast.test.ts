@@ -76,3 +76,23 @@ describe("a stored forecast made on other commits", () => {
     }
   });
 });
+
+describe("a detached HEAD in an instance's worktree", () => {
+  test("status says so and that its commits are not on the branch", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "tc-status-detached-"));
+    try {
+      const repo = await makeRepo(path.join(dir, "repo"));
+      const worktree = path.join(dir, "wt");
+      await gitValue(repo, ["worktree", "add", "-q", "-b", "tc/x", worktree, "main"]);
+      await gitValue(worktree, ["checkout", "-q", "--detach"]);
+      const head = await commitFiles(worktree, { "c.txt": "detached work\n" }, "on a detached HEAD");
+      const state = { isolation: "worktree", repo, worktree, branch: "tc/x", base: "main", baseCommit: "", createdAt: new Date().toISOString() } as GitInstanceState;
+      const record = { id: "x", role: "specialist", parentId: null, status: "idle", pluginState: { git: state } } as unknown as InstanceRecord;
+      const status = (await instanceGitStatus(record, {}))!;
+      expect(status.offBranch).toEqual({ branch: null, head });
+      expect(statusText([status], false)).toContain(`0 ahead, 0 behind; HEAD detached at ${head.slice(0, 12)}, not tc/x: its commits there are not on the branch`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -131,6 +131,7 @@ describe("tmux-claude git status | diff | gc | terminate --plugin git.force (the
         base: "main",
         ahead: 1,
         behind: 0,
+        offBranch: null,
         dirty: ["a.txt", "new.txt"],
         queue: [],
       },

@@ -3,7 +3,7 @@
 // what waits in the merge queue.
 import { existsSync } from "node:fs";
 import type { InstanceRecord, InstanceStatus, InstanceSummary, KernelApi } from "@tmux-claude/core";
-import { dirtyPaths, resolveCommit } from "../git/repo.js";
+import { currentBranch, dirtyPaths, resolveCommit } from "../git/repo.js";
 import { runGit } from "../git/run.js";
 import type { ForecastPair, GitInstanceState, InstanceForecast, Isolation } from "../types.js";
 import type { GitSubcommand } from "./commands.js";
@@ -42,6 +42,13 @@ export interface InstanceGitStatus {
   /** Commits on the branch that the base lacks, and the reverse; null when either branch is gone. */
   readonly ahead: number | null;
   readonly behind: number | null;
+  /**
+   * What the worktree has checked out when it is not the instance's branch
+   * (the agent ran `git checkout --detach` or switched): commits made there
+   * are not on the branch, so ahead/behind say nothing about them. Null when
+   * it is on its branch (or shares a checkout, or the worktree is gone).
+   */
+  readonly offBranch: { readonly branch: string | null; readonly head: string } | null;
   /** Uncommitted paths (tracked changes, untracked files); null when the worktree is gone. */
   readonly dirty: readonly string[] | null;
   /** The last conflict forecast of its branch (kept by the forecaster on its git state), or null before any. */
@@ -67,6 +74,12 @@ export async function instanceGitStatus(record: InstanceRecord, sources: StatusS
     [behind, ahead] = [Number(counts[0]), Number(counts[1])];
   }
   const entries = queue ?? (await sources.mergeQueue?.()) ?? [];
+  let offBranch: InstanceGitStatus["offBranch"] = null;
+  if (worktreeThere && state.isolation === "worktree") {
+    const checkedOut = await currentBranch(state.worktree).catch(() => state.branch);
+    const head = await resolveCommit(state.worktree, "HEAD").catch(() => undefined);
+    if (checkedOut !== state.branch && head) offBranch = { branch: checkedOut ?? null, head };
+  }
   return {
     id: record.id,
     role: record.role,
@@ -79,6 +92,7 @@ export async function instanceGitStatus(record: InstanceRecord, sources: StatusS
     base: state.base,
     ahead,
     behind,
+    offBranch,
     dirty: worktreeThere ? await dirtyPaths(state.worktree) : null,
     forecast,
     forecastStale: forecast !== null && (forecast.commit !== branchCommit || forecast.target.commit !== baseCommit),
@@ -167,7 +181,8 @@ export function statusText(statuses: readonly InstanceGitStatus[], tree: boolean
   return ordered
     .map((s) => {
       const indent = tree ? "  ".repeat(depth(s)) : "";
-      const position = s.ahead === null ? "branch or base missing" : `${s.ahead} ahead, ${s.behind} behind`;
+      const off = s.offBranch ? `; ${s.offBranch.branch === null ? `HEAD detached at ${s.offBranch.head.slice(0, 12)}` : `${s.offBranch.branch} checked out`}, not ${s.branch}: its commits there are not on the branch` : "";
+      const position = `${s.ahead === null ? "branch or base missing" : `${s.ahead} ahead, ${s.behind} behind`}${off}`;
       const dirty = s.dirty === null ? "worktree missing" : s.dirty.length ? `${s.dirty.length} uncommitted: ${s.dirty.slice(0, 5).join(", ")}${s.dirty.length > 5 ? ", ..." : ""}` : "clean";
       const extra = [
         s.forecast ? `forecast: ${s.forecastStale ? `stale (made ${s.forecast.at}; the branch or its base moved since)` : forecastText(s.forecast)}` : "",
