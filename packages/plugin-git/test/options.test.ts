@@ -1,6 +1,7 @@
 // Bad git({...}) options get the config's own messages: the value received, the allowed keys, a "did you mean".
 import { describe, expect, test } from "vitest";
 import { git } from "../src/index.js";
+import { statsText } from "../src/surfaces/stats-command.js";
 
 const message = (options: unknown): string => {
   try {
@@ -21,5 +22,11 @@ describe("git() option errors", () => {
     expect(verify).toContain("merge.verify");
     expect(verify).toContain("42");
     expect(verify).not.toContain("Invalid input");
+  });
+});
+
+describe("wording", () => {
+  test("one resolution is '1 attempt'", () => {
+    expect(statsText({ attempts: 1, accepted: 1, rejected: 0, acceptanceRate: 1, byReason: {} } as never)).toMatch(/^AI conflict resolutions: 1 attempt, 1 accepted/u);
   });
 });

@@ -70,7 +70,7 @@ export function installMerge(runtime: GitRuntime, deps: MergeDeps = {}): MergePa
       throw new TmuxClaudeError(GitErrorCodes.MERGE_INVALID, `Instance ${id} works on ${target} itself (isolation "${state.isolation}"): there is nothing to merge into it. Name another branch with into.`, { instance: id, target });
     }
     if (!(await resolveCommit(state.repo, `refs/heads/${target}`))) {
-      throw new TmuxClaudeError(GitErrorCodes.TARGET_MISSING, `Cannot merge ${id} into ${target}: no branch ${target} in ${state.repo}. Name an existing branch with into.`, { instance: id, target });
+      throw new TmuxClaudeError(GitErrorCodes.TARGET_MISSING, `Cannot merge ${id} into ${target}: no branch ${target} in ${state.repo}. Name an existing branch with --into (API: into).`, { instance: id, target });
     }
     if (!(await resolveCommit(state.repo, `refs/heads/${state.branch}`))) {
       throw new TmuxClaudeError(GitErrorCodes.BRANCH_MISSING, `Cannot merge ${id}: its branch ${state.branch} no longer exists in ${state.repo}. Nothing to merge; restart the instance to make its branch again.`, { instance: id, branch: state.branch });
