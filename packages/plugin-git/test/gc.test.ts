@@ -117,6 +117,19 @@ describe("at terminate", () => {
     await h.kernel.terminate(child.id);
   });
 
+  test("a cascade keeps the parent's merged branch while a kept child worktree builds on it", async () => {
+    const manager = await instanceIn();
+    const { instance: child } = await h.kernel.spawn({ role: "manager", parentId: manager.id, workDir: manager.worktree });
+    const childState = (await api.status(child.id)) as GitInstanceState;
+    // The child's unmerged commit keeps its worktree; the manager is merged (main's commit) and clean.
+    await commitFiles(childState.worktree, { "child.txt": "child work\n" }, "child work");
+    await h.kernel.terminate(manager.id, { cascade: true });
+    expect(existsSync(childState.worktree)).toBe(true);
+    expect((await kept()).map((k) => k.id)).toContain(child.id);
+    expect(existsSync(manager.worktree)).toBe(false);
+    expect(await branchExists(manager.branch)).toBe(true);
+  });
+
   test("with force a dirty worktree goes only after its work is saved on refs/tmux-claude/stash/<id>; its unmerged branch stays", async () => {
     const forced = await instanceIn();
     const committed = await commitFiles(forced.worktree, { "committed.txt": "committed\n" }, "edit");

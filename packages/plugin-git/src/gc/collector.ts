@@ -131,6 +131,10 @@ export class WorktreeCollector {
       const state = record.pluginState?.git as GitInstanceState | undefined;
       if (record.id !== candidate.id && state?.base === branch) return `instance ${record.id} builds on the branch ${branch}`;
     }
+    // A kept worktree (its instance gone, e.g. a cascade's child) still merges into it.
+    for (const kept of await this.ledger.list()) {
+      if (kept.id !== candidate.id && kept.state.base === branch) return `the kept worktree of ${kept.id} builds on the branch ${branch}`;
+    }
     return null;
   }
 
