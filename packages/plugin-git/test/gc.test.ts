@@ -117,6 +117,17 @@ describe("at terminate", () => {
     await h.kernel.terminate(child.id);
   });
 
+  test("a detached HEAD with commits no branch holds is kept, and the reason does not call it merged and clean", async () => {
+    const detached = await instanceIn();
+    await git(detached.worktree, "checkout", "-q", "--detach");
+    await commitFiles(detached.worktree, { "detached.txt": "work\n" }, "detached work");
+    await h.kernel.terminate(detached.id);
+    expect(existsSync(detached.worktree)).toBe(true);
+    const entry = (await kept()).find((k) => k.id === detached.id)!;
+    expect(entry.reason).toMatch(/^a detached HEAD whose commits no branch holds/u);
+    expect(entry.reason).not.toContain("clean");
+  });
+
   test("a cascade keeps the parent's merged branch while a kept child worktree builds on it", async () => {
     const manager = await instanceIn();
     const { instance: child } = await h.kernel.spawn({ role: "manager", parentId: manager.id, workDir: manager.worktree });
