@@ -95,7 +95,7 @@ export class WorktreeCollector {
       await this.ledger.add({ id, state, keptAt: new Date().toISOString(), reason: decision.reason });
       this.logger.warn(
         { instance: id, worktree: state.worktree, branch: state.branch, reason: decision.reason },
-        `kept the worktree of ${id} at ${state.worktree} (branch ${state.branch}): ${decision.reason}. Merge it, or run tmux-claude git gc --force ${id} to save its work on ${stashRefFor(id)} and remove it.`,
+        `kept the worktree of ${id} at ${state.worktree} (branch ${state.branch}): ${decision.reason}. Its instance is gone, so merge its branch with git (git merge ${state.branch} on ${state.base}), or run tmux-claude git gc --force ${id} to save its work on ${stashRefFor(id)} and remove it.`,
       );
     } else {
       this.logger.info({ instance: id, worktree: state.worktree, reason: decision.reason, branchDeleted: decision.deleteBranch }, "removed the worktree");
