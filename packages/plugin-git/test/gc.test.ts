@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { execFileSync } from "node:child_process";
-import { mkdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -100,6 +100,9 @@ describe("at terminate", () => {
     await git(repo, "commit", "-q", "-m", "squash of squashed");
     await h.kernel.terminate(squashed.id);
     expect(existsSync(squashed.worktree)).toBe(false);
+    // Its repo key directory held only worktrees that are gone or kept: it goes when empty.
+    const keyDir = path.dirname(squashed.worktree);
+    expect(!existsSync(keyDir) || (await readdir(keyDir)).length > 0).toBe(true);
     expect(await branchExists(squashed.branch)).toBe(false);
   });
 

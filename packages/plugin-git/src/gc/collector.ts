@@ -1,3 +1,4 @@
+import { rmdir } from "node:fs/promises";
 import path from "node:path";
 import type { KernelApi, PluginContext } from "@tmux-claude/core";
 import type { Logger } from "pino";
@@ -168,6 +169,9 @@ export class WorktreeCollector {
       } else {
         await runGit(candidate.gitDir, ["worktree", "prune"]);
       }
+      // The repo key directory it leaves empty goes too (rmdir removes only an empty one, and only the plugin's own).
+      const keyDir = path.dirname(path.resolve(candidate.worktree));
+      if (path.dirname(keyDir) === path.resolve(this.worktreeDir())) await rmdir(keyDir).catch(() => undefined);
       if (decision.deleteBranch && candidate.branch) await this.deleteMergedBranch(candidate, decision);
       await this.ledger.remove(candidate.id);
     } catch (error) {
