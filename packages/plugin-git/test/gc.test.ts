@@ -6,6 +6,7 @@ import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { git as gitPlugin, type GitApi } from "../src/index.js";
 import { KeptLedger } from "../src/gc/candidates.js";
+import { diffSubcommand } from "../src/surfaces/diff.js";
 import { directorySize } from "../src/gc/facts.js";
 import { branchExists as branchIn } from "../src/git/repo.js";
 import { gitValue, runGit } from "../src/git/run.js";
@@ -129,6 +130,11 @@ describe("at terminate", () => {
     const entry = (await kept()).find((k) => k.id === detached.id)!;
     expect(entry.reason).toMatch(/^a detached HEAD whose commits no branch holds/u);
     expect(entry.reason).not.toContain("clean");
+    // Kept, its instance gone: git diff still answers by the old id (from the kept list).
+    let printed = "";
+    const out = { json: false, result: (_value: unknown, text: () => string) => void (printed = text()), note: () => undefined };
+    expect(await diffSubcommand.run({ positionals: [detached.id], flags: {}, kernel: h.kernel, out })).toBe(0);
+    expect(printed).toContain(`# ${detached.id}: ${detached.branch} against main`);
   });
 
   test("a cascade keeps the parent's merged branch while a kept child worktree builds on it", async () => {
