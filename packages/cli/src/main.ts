@@ -47,6 +47,9 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     if (scan.command !== undefined && !isBuiltIn(program, scan.command)) {
       const cli = new Cli(io, scan.globals);
       pluginKernel = await registerPluginCommands(program, cli, scan.command, args.slice(scan.index + 1), setExitCode);
+    } else if (topLevelHelp(args, scan)) {
+      // The commands of the config's plugins belong in the list; help still prints when the config cannot be loaded.
+      pluginKernel = await registerPluginCommands(program, new Cli(io, scan.globals), "help", [], setExitCode).catch(() => undefined);
     }
     await program.parseAsync([...argv], { from: "node" });
     return exitCode;
@@ -99,6 +102,12 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void, jso
 
 function isBuiltIn(program: Command, name: string): boolean {
   return name === "help" || program.commands.some((command) => command.name() === name || command.aliases().includes(name));
+}
+
+/** `tmux-claude --help`, `-h` or `help` alone: the help that lists the commands. */
+function topLevelHelp(args: readonly string[], scan: { command?: string; index: number }): boolean {
+  if (scan.command === undefined) return args.includes("--help") || args.includes("-h");
+  return scan.command === "help" && args.length === scan.index + 1;
 }
 
 /** `--json` before a `--` asks for JSON errors too. */

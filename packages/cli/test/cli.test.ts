@@ -158,6 +158,8 @@ describe("init and doctor", () => {
     const report = parseJson<{ ok: boolean; checks: { name: string; ok: boolean; detail: string }[] }>(doctor);
     const config = report.checks.find((check) => check.name === "config");
     expect(config).toEqual({ name: "config", ok: true, detail: `${file} is valid` });
+    // A passing check has nothing to fix (a caveat is a note).
+    for (const check of report.checks) if (check.ok) expect(check).not.toHaveProperty("fix");
     expect(doctor.code).toBe(report.ok ? 0 : 1);
     const text = await env.run(["--socket", env.socket, "doctor"], options);
     expect(text.stdout).toMatch(/^ok +config +.*tmuxclaude\.config\.ts is valid$/mu);

@@ -1,7 +1,7 @@
 // The options of `git({...})` and of one spawn (`plan.plugins.git`), as zod
 // schemas. One block per part of the plugin; each part adds its own keys in
 // its block and reads them from the parsed options.
-import { ErrorCodes, TmuxClaudeError } from "@tmux-claude/core";
+import { ErrorCodes, TmuxClaudeError, formatIssueList, formatZodIssues } from "@tmux-claude/core";
 import { z } from "zod";
 import { GitErrorCodes } from "./errors.js";
 import { resolverOptionsSchema } from "./resolve/options.js";
@@ -141,7 +141,8 @@ export function parseGitOptions(raw: unknown): GitOptions {
 export function parseOrThrow<S extends z.ZodType>(schema: S, raw: unknown, fail: (issues: string) => TmuxClaudeError): z.output<S> {
   const result = schema.safeParse(raw ?? {});
   if (result.success) return result.data;
-  throw fail(result.error.issues.map((issue) => `  - ${issue.path.length ? issue.path.join(".") : "(options)"}: ${issue.message}`).join("\n"));
+  // The config's own formatter: each issue names the value it got, the allowed keys or values, and a "did you mean".
+  throw fail(formatIssueList(formatZodIssues(result.error, raw ?? {}, schema)));
 }
 
 // ---------------------------------------------------------------- one spawn (plan.plugins.git)

@@ -87,7 +87,7 @@ export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
       const merge = installMerge(runtime, { resolve: mergeResolver(resolve) });
       const forecast = installForecast(runtime, hooks.conflictForecast);
       const gc = installGc(runtime, { worktreeDir: isolation.worktreeDir });
-      installStatusAndDiff(runtime, { mergeQueue: () => merge.queue() });
+      installStatusAndDiff(runtime, { mergeQueue: () => merge.queue(), ...(options.forecast.enabled ? { forecastNow: (id: string) => forecast.check(id) } : {}) });
       parts = { runtime, isolation, merge, resolve, forecast, gc };
     },
   };

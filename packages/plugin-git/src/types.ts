@@ -21,8 +21,6 @@ export interface GitInstanceState {
   readonly createdAt: string;
   /** Commit this instance's changes at each turn end (spawn > role > plugin option). */
   readonly autoCommit?: boolean;
-  /** The first line of the last message delivered to the instance: what its current turn is about (auto-commit messages). */
-  readonly lastPrompt?: string;
   /**
    * Set when the checkout the branch started from (the parent's, or the one
    * spawned in) had uncommitted changes: the branch starts from its last

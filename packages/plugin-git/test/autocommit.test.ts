@@ -66,7 +66,7 @@ describe("auto-commit", () => {
     const message = commitMessage({ instanceId: "spec-1", reason: "stop", lastReply: "\nFixed the parser.\nDetails..." }, {});
     expect(message.split("\n")[0]).toBe("spec-1: Fixed the parser.");
     expect(message).toContain("the subject is the first line of the agent's reply");
-    const long = commitMessage({ instanceId: "spec-1", reason: "stop" }, { lastPrompt: "x".repeat(200) });
+    const long = commitMessage({ instanceId: "spec-1", reason: "stop", prompt: "x".repeat(200) });
     expect(long.split("\n")[0]).toHaveLength(72);
   });
 });

@@ -1,11 +1,12 @@
 import { existsSync } from "node:fs";
 import { execFileSync } from "node:child_process";
-import { mkdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { git as gitPlugin, type GitApi } from "../src/index.js";
 import { KeptLedger } from "../src/gc/candidates.js";
+import { diffSubcommand } from "../src/surfaces/diff.js";
 import { directorySize } from "../src/gc/facts.js";
 import { branchExists as branchIn } from "../src/git/repo.js";
 import { gitValue, runGit } from "../src/git/run.js";
@@ -100,6 +101,9 @@ describe("at terminate", () => {
     await git(repo, "commit", "-q", "-m", "squash of squashed");
     await h.kernel.terminate(squashed.id);
     expect(existsSync(squashed.worktree)).toBe(false);
+    // Its repo key directory held only worktrees that are gone or kept: it goes when empty.
+    const keyDir = path.dirname(squashed.worktree);
+    expect(!existsSync(keyDir) || (await readdir(keyDir)).length > 0).toBe(true);
     expect(await branchExists(squashed.branch)).toBe(false);
   });
 
@@ -115,6 +119,35 @@ describe("at terminate", () => {
     expect(existsSync(manager.worktree)).toBe(false);
     expect(await branchExists(manager.branch)).toBe(true);
     await h.kernel.terminate(child.id);
+  });
+
+  test("a detached HEAD with commits no branch holds is kept, and the reason does not call it merged and clean", async () => {
+    const detached = await instanceIn();
+    await git(detached.worktree, "checkout", "-q", "--detach");
+    await commitFiles(detached.worktree, { "detached.txt": "work\n" }, "detached work");
+    await h.kernel.terminate(detached.id);
+    expect(existsSync(detached.worktree)).toBe(true);
+    const entry = (await kept()).find((k) => k.id === detached.id)!;
+    expect(entry.reason).toMatch(/^a detached HEAD whose commits no branch holds/u);
+    expect(entry.reason).not.toContain("clean");
+    // Kept, its instance gone: git diff still answers by the old id (from the kept list).
+    let printed = "";
+    const out = { json: false, result: (_value: unknown, text: () => string) => void (printed = text()), note: () => undefined };
+    expect(await diffSubcommand.run({ positionals: [detached.id], flags: {}, kernel: h.kernel, out })).toBe(0);
+    expect(printed).toContain(`# ${detached.id}: ${detached.branch} against main`);
+  });
+
+  test("a cascade keeps the parent's merged branch while a kept child worktree builds on it", async () => {
+    const manager = await instanceIn();
+    const { instance: child } = await h.kernel.spawn({ role: "manager", parentId: manager.id, workDir: manager.worktree });
+    const childState = (await api.status(child.id)) as GitInstanceState;
+    // The child's unmerged commit keeps its worktree; the manager is merged (main's commit) and clean.
+    await commitFiles(childState.worktree, { "child.txt": "child work\n" }, "child work");
+    await h.kernel.terminate(manager.id, { cascade: true });
+    expect(existsSync(childState.worktree)).toBe(true);
+    expect((await kept()).map((k) => k.id)).toContain(child.id);
+    expect(existsSync(manager.worktree)).toBe(false);
+    expect(await branchExists(manager.branch)).toBe(true);
   });
 
   test("with force a dirty worktree goes only after its work is saved on refs/tmux-claude/stash/<id>; its unmerged branch stays", async () => {

@@ -114,7 +114,7 @@ describe("bad input to isolation: one clear error, nothing half-created", () => 
 
   it("invalid plugin options: one error naming the plugin, the option and the fix", () => {
     expect(() => git({ isolation: "private" as never, include: [""] })).toThrow(
-      expect.objectContaining({ code: "TC_PLUGIN_OPTIONS_INVALID", message: expect.stringMatching(/plugin "git":\n {2}- isolation: .*\n {2}- include\.0: .*\nFix the options/u) }),
+      expect.objectContaining({ code: "TC_PLUGIN_OPTIONS_INVALID", message: expect.stringMatching(/plugin "git":\n {2}- isolation: .*\n {2}- include\[0\]: .*\nFix the options/u) }),
     );
     expect(() => git({ worktreDir: "/x" } as never)).toThrow(/worktreDir/u);
   });

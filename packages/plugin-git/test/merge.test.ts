@@ -41,6 +41,7 @@ describe("merge into a checked-out target", () => {
     expect(outcome.conflicts?.map((c) => [c.path, c.kind])).toEqual([["a.txt", "content"]]);
     expect(outcome.conflicts?.[0]?.hunks).toMatch(/<<<<<<< [^\n]*\n(?:.*\n)*?LEFT\n=======\nRIGHT\n>>>>>>> /u);
     expect(outcome.reason).toContain("a.txt");
+    expect(outcome.reason).toContain("or merge with --resolve ai (API: resolve: \"ai\").");
     expect(await fx.head()).toBe(before);
     expect(await readFile(path.join(fx.repo, "a.txt"), "utf8")).toBe("one\nLEFT\nthree\n");
     expect(await statusOf(fx.repo)).toBe("");

@@ -78,6 +78,8 @@ test("a manager's specialists conflict: the second merge is resolved by AI and v
   const rejected = await api.merge(third.id, { resolve: "ai", verify: "node check.mjs" });
   expect(rejected).toMatchObject({ status: "conflict", code: "TC_GIT_MERGE_CONFLICT", resolution: { accepted: false, reason: "markers", reply: "Both lines look right to me." } });
   expect(rejected.reason).toContain("conflict markers remain in a.txt");
+  // Right after an AI resolution failed, it does not suggest one.
+  expect(rejected.reason).not.toContain("--resolve ai");
   expect(rejected.conflicts?.map((c) => c.path)).toEqual(["a.txt"]);
   expect(await gitValue(repo, ["rev-parse", managerBranch])).toBe(beforeThird);
   expect(await readFile(path.join(manager.workDir, "a.txt"), "utf8")).toBe("one\nfirst then second\nthree\n");

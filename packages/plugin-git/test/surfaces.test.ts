@@ -44,6 +44,14 @@ describe("the git command dispatcher", () => {
     expect(() => commands.register(echo)).toThrow(/registers the subcommand "git echo" twice/u);
   });
 
+  test("--help shows the usage even when a required argument is missing (git diff --help)", async () => {
+    const { out, streams } = outputs();
+    const commands = new GitCommands(streams);
+    commands.register(echo);
+    expect(await commands.dispatch(["echo", "--help"], kernel)).toBe(0);
+    expect(out.stdout).toBe("Usage: tmux-claude git echo <word> [--loud]\n\nsay a word\n");
+  });
+
   test("bad input is one usage error naming the value and the usage", async () => {
     const { streams } = outputs();
     const commands = new GitCommands(streams);
@@ -80,6 +88,18 @@ describe("tmux-claude git status | diff | gc | terminate --plugin git.force (the
     expect(badBudget.stderr).toContain('--disk-budget takes a positive number of megabytes, e.g. --disk-budget 2048 (got "lots")');
     expect((await run(["git", "diff", "nobody-1"])).code).toBe(3);
     expect((await run(["git", "status", "nobody-1"])).code).toBe(3);
+    expect((await run(["git", "gc", "nobody-1"])).code).toBe(3);
+    expect((await run(["git", "diff", "--help"])).code).toBe(0);
+    // The top-level help lists the commands of the config's plugins.
+    for (const args of [["--help"], ["help"]]) {
+      const top = await run(args);
+      expect(top.code, top.stderr).toBe(0);
+      expect(top.stdout).toMatch(/^ {2}git \[args\.\.\.\] +git worktrees, merges/mu);
+    }
+    const dashed = await run(["git", "gc", "--older-than", "-1"]);
+    expect(dashed.code).toBe(2);
+    expect(dashed.stderr).toContain("--older-than");
+    expect(dashed.stderr, dashed.stderr).not.toMatch(/'|\.\. Usage/u);
   }, 60_000);
 
   test("status, diff and gc of a real instance, as text and --json; terminate --plugin git.force=true saves its work on the stash ref", async () => {
@@ -95,7 +115,8 @@ describe("tmux-claude git status | diff | gc | terminate --plugin git.force (the
     expect(status.code, status.stderr).toBe(0);
     const { instances } = parseJson<{ instances: InstanceGitStatus[] }>(status);
     // The forecaster may have looked at the new branch already (it merges cleanly), or not yet.
-    const [{ forecast, ...shown }] = instances as [InstanceGitStatus];
+    const [{ forecast, forecastStale, ...shown }] = instances as [InstanceGitStatus];
+    expect(forecastStale).toBe(false);
     if (forecast !== null) expect(forecast).toMatchObject({ target: { branch: "main", files: [] }, siblings: {} });
     expect([shown]).toEqual([
       {
@@ -110,6 +131,7 @@ describe("tmux-claude git status | diff | gc | terminate --plugin git.force (the
         base: "main",
         ahead: 1,
         behind: 0,
+        offBranch: null,
         dirty: ["a.txt", "new.txt"],
         uncommittedLeftOut: null,
         queue: [],
@@ -138,6 +160,7 @@ describe("tmux-claude git status | diff | gc | terminate --plugin git.force (the
     expect(dry.code, dry.stderr).toBe(0);
     expect(parseJson<{ dryRun: boolean; decisions: { id: string; action: string; reason: string }[] }>(dry)).toMatchObject({
       dryRun: true,
+      diskBudgetMb: null,
       decisions: [{ id, action: "keep", reason: expect.stringMatching(/^in use: its instance is /u) }],
     });
 

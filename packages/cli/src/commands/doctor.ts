@@ -30,6 +30,8 @@ export interface Check {
   detail: string;
   /** What to do about a failed check. */
   fix?: string;
+  /** A caveat of a passing check (no fix needed to pass). */
+  note?: string;
 }
 
 export function registerDoctor(program: Command, action: ActionFactory): void {
@@ -37,7 +39,7 @@ export function registerDoctor(program: Command, action: ActionFactory): void {
     .command("doctor")
     .description("Check tmux, the config, the state dir, the agents' commands and serve; exits 1 if a check failed.")
     .option("--clean", "remove what dead tmux-claude processes left on the socket (monitor sessions and their control clients); instances keep running")
-    .option("--json", "print the checks as JSON: { ok, checks: [{ name, ok, detail, fix? }] }")
+    .option("--json", "print the checks as JSON: { ok, checks: [{ name, ok, detail, fix?, note? }] }")
     .action(action(doctor));
 }
 
@@ -53,6 +55,7 @@ async function doctor(cli: Cli, flags: { json?: boolean; clean?: boolean }): Pro
         [check.ok ? "ok" : "fail", check.name, first],
         ...rest.map((line) => ["", "", line]),
         ...(check.fix ? [["", "", `fix: ${check.fix}`]] : []),
+        ...(check.note ? [["", "", `note: ${check.note}`]] : []),
       ];
     });
     cli.out(table(["", "CHECK", "RESULT"], rows).split("\n").slice(1).join("\n"));
@@ -176,10 +179,10 @@ async function checkTmux(binary: string): Promise<{ found: boolean; check: Check
  * its own connects and notifying commands per socket, so it is safe on its own; other
  * control-mode tools (iTerm2's tmux -CC) on the same private socket are not covered.
  */
-function knownCrash(version: [number, number] | undefined): { fix?: string } {
+function knownCrash(version: [number, number] | undefined): { note?: string } {
   if (!version || version[0] > 3 || (version[0] === 3 && version[1] >= 4)) return {};
   return {
-    fix: "this tmux crashes when control clients connect while others change sessions; tmux-claude serializes its own, but keep other control-mode clients (tmux -CC) off its socket, or install a newer tmux (later releases check for this case)",
+    note: "this tmux crashes when control clients connect while others change sessions; tmux-claude serializes its own, but keep other control-mode clients (tmux -CC) off its socket, or install a newer tmux (later releases check for this case)",
   };
 }
 

@@ -24,6 +24,8 @@ export interface ObservedChange {
 export class Announcer {
   private readonly chain = new KeyedChain();
   private owner: EventOwner | undefined;
+  /** Each instance's prompt as read when its current turn began (TurnEnded.prompt). */
+  private readonly turnPrompts = new Map<string, string | undefined>();
 
   constructor(private readonly deps: ManagerDeps) {}
 
@@ -42,21 +44,34 @@ export class Announcer {
     const { hooks, logger } = this.deps;
     const failed = (hook: string) => (error: unknown) => logger.error({ err: error, instance: record.id }, `a ${hook} tap failed`);
     return this.chain.run(record.id, async () => {
+      // Read when the turn begins: the sender wrote it before typing, and by the turn's end it may already have written the next one.
+      if (startsTurn(change.from, change.to)) this.turnPrompts.set(record.id, await this.storedPrompt(record));
       if (!this.owner || !(await this.owner.shouldFire(await recorded))) return;
       await hooks.statusChange.promise({ ...this.meta(record.id), instance: record, from: change.from, to: change.to, reason: change.reason }).catch(failed("statusChange"));
       if (!change.turn) return;
       const usage = await change.driver?.usage?.().catch(() => undefined);
+      const prompt = this.turnPrompts.has(record.id) ? this.turnPrompts.get(record.id) : await this.storedPrompt(record);
+      this.turnPrompts.delete(record.id);
       await hooks.turnEnded
-        .promise({ ...this.meta(record.id), instance: record, reason: change.turn, lastReply: record.lastReply, ...(usage ? { usage } : {}) })
+        .promise({ ...this.meta(record.id), instance: record, reason: change.turn, lastReply: record.lastReply, ...(prompt !== undefined ? { prompt } : {}), ...(usage ? { usage } : {}) })
         .catch(failed("turnEnded"));
       if (usage) await hooks.usage.promise({ ...this.meta(record.id), instance: record, usage }).catch(failed("usage"));
     });
+  }
+
+  /** The last message typed into the instance by any process (written to the store before it was typed). */
+  private async storedPrompt(record: InstanceRecord): Promise<string | undefined> {
+    return (await this.deps.store.get(record.id).catch(() => undefined))?.turnPrompt ?? record.turnPrompt;
   }
 
   /** What every event carries: a fresh id, the instance, this node, the time. */
   meta(instanceId: string): EventMeta {
     return { eventId: randomUUID(), instanceId, node: this.deps.nodes.id, at: new Date().toISOString() };
   }
+}
+
+function startsTurn(from: InstanceStatus, to: InstanceStatus): boolean {
+  return to === "busy" && from !== "busy" && from !== "waiting";
 }
 
 /** Without the adapter's word, a turn ends when a working agent goes idle (it answered) or into error (it failed). */

@@ -232,6 +232,11 @@ export class Messaging {
    */
   private async submit(live: Live, text: string, options?: SubmitOptions): Promise<void> {
     const { sendTimeout } = this.deps.config.limits;
+    // Recorded before typing: whichever process sees the turn end (serve, often before `delivered` fires here) finds its prompt (TurnEnded.prompt).
+    live.record = { ...live.record, turnPrompt: text };
+    await this.registry
+      .persist(live.record.id, (r) => ({ ...r, turnPrompt: text }))
+      .catch((error: unknown) => this.deps.logger.warn({ err: error, instance: live.record.id }, "could not record the turn's prompt; its turnEnded will not name it"));
     const timeout = AbortSignal.timeout(sendTimeout);
     try {
       await live.driver.submit(typeableText(text), AbortSignal.any([timeout, live.gone.signal]), options);

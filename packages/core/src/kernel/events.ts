@@ -72,6 +72,13 @@ export interface TurnEnded extends EventMeta {
   readonly instance: InstanceRecord;
   readonly reason: TurnEndReason;
   readonly lastReply?: string;
+  /**
+   * The message that started the turn: the last one the kernel typed into the
+   * instance, from any process (undefined when none was). Read from the store
+   * when the turn end is announced, so a turn another process sent is named
+   * even when this process saw it end before the sender's `delivered` fired.
+   */
+  readonly prompt?: string;
   /** Tokens used so far, where the adapter can tell. */
   readonly usage?: TokenUsage;
 }

@@ -56,6 +56,12 @@ export interface InstanceRecord {
   launch: LaunchRecord;
   /** The agent's last reply, where the adapter knows it. */
   lastReply?: string;
+  /**
+   * The last message the kernel typed into the instance (by whichever process
+   * typed it), written before it is typed: the prompt of the turn it starts.
+   * Unchanged by input typed by hand in the pane.
+   */
+  turnPrompt?: string;
   /** State owned by the agent adapter (e.g. a Claude session id). Persisted as is. */
   agentState?: Record<string, unknown>;
   /** State owned by plugins, keyed by plugin name. */

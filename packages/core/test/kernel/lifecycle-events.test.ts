@@ -149,6 +149,8 @@ describe("several processes attached", () => {
       for (let i = 1; i < seq.length; i++) expect(seq[i]).not.toBe(seq[i - 1]);
       expect(seq.filter((s) => s === "busy->idle")).toHaveLength(3);
       expect(events.filter((e) => e.hook === "turnEnded")).toHaveLength(3);
+      // Serve names each turn's prompt although another process typed it (and fired its delivered).
+      expect(events.filter((e) => e.hook === "turnEnded").map((e) => e.prompt)).toEqual(["/work 300", "/work 250", "/work 200"]);
       // The one-shot kernel ran the operations: their hooks fired there.
       expect(events.filter((e) => e.hook === "afterSpawn").map((e) => e.who)).toEqual(["oneshot"]);
       expect(events.filter((e) => e.hook === "delivered").map((e) => e.who)).toEqual(["oneshot", "oneshot", "oneshot"]);

@@ -2,7 +2,7 @@
 // worktree's changes become a commit on its branch, so no work exists only
 // as a dirty tree. The message names the instance and the turn's prompt.
 import { stat } from "node:fs/promises";
-import { TmuxClaudeError, type DeliveryEvent, type TurnEnded } from "@tmux-claude/core";
+import { TmuxClaudeError, type TurnEnded } from "@tmux-claude/core";
 import { GitErrorCodes } from "../errors.js";
 import { mergeStateDir } from "../merge/lock.js";
 import { hasJournal } from "../merge/target.js";
@@ -22,14 +22,6 @@ export interface AutoCommitResult {
 
 export function installAutoCommit(runtime: GitRuntime): void {
   const { ctx } = runtime;
-
-  // The prompt of a turn is the message delivered to start it; turnEnded does not carry it, so it is kept on the instance.
-  ctx.hooks.delivered.tapPromise(async (event: DeliveryEvent) => {
-    const state = await runtime.state(event.message.instanceId);
-    if (!state?.autoCommit || state.isolation !== "worktree") return;
-    const lastPrompt = firstLine(event.message.text);
-    await ctx.state<GitInstanceState>(event.message.instanceId).update((current) => (current ? { ...current, lastPrompt } : current!));
-  });
 
   ctx.hooks.turnEnded.tapPromise(async (turn: TurnEnded) => {
     const state = await runtime.state(turn.instanceId);
@@ -52,7 +44,7 @@ export function installAutoCommit(runtime: GitRuntime): void {
 }
 
 /** Commit everything changed in the instance's worktree; undefined when it is clean or gone. */
-export async function commitTurn(turn: Pick<TurnEnded, "instanceId" | "reason" | "lastReply">, state: GitInstanceState): Promise<AutoCommitResult | undefined> {
+export async function commitTurn(turn: Pick<TurnEnded, "instanceId" | "reason" | "lastReply" | "prompt">, state: GitInstanceState): Promise<AutoCommitResult | undefined> {
   if (!(await stat(state.worktree).then((s) => s.isDirectory(), () => false))) return undefined;
   const files = await dirtyPaths(state.worktree);
   if (files.length === 0) return undefined;
@@ -65,7 +57,7 @@ export async function commitTurn(turn: Pick<TurnEnded, "instanceId" | "reason" |
       { worktree: state.worktree, branch: state.branch },
     );
   }
-  const message = commitMessage(turn, state);
+  const message = commitMessage(turn);
   await runGit(state.worktree, ["add", "-A", "--", "."]);
   await runGit(state.worktree, ["commit", "-q", "-m", message], { env: await withIdentity(state.worktree) });
   const commit = (await resolveCommit(state.worktree, "HEAD"))!;
@@ -73,9 +65,11 @@ export async function commitTurn(turn: Pick<TurnEnded, "instanceId" | "reason" |
 }
 
 /** `<id>: <the turn's prompt, first line>` and a body saying where it came from. */
-export function commitMessage(turn: Pick<TurnEnded, "instanceId" | "reason" | "lastReply">, state: Pick<GitInstanceState, "lastPrompt">): string {
-  const fromPrompt = state.lastPrompt !== undefined && state.lastPrompt !== "";
-  const summary = fromPrompt ? state.lastPrompt! : firstLine(turn.lastReply ?? "") || "changes of the turn";
+export function commitMessage(turn: Pick<TurnEnded, "instanceId" | "reason" | "lastReply" | "prompt">): string {
+  // The kernel's TurnEnded.prompt: the message typed to start the turn, read from the store when the turn end is announced.
+  const prompt = firstLine(turn.prompt ?? "");
+  const fromPrompt = prompt !== "";
+  const summary = fromPrompt ? prompt : firstLine(turn.lastReply ?? "") || "changes of the turn";
   const subject = truncate(`${turn.instanceId}: ${summary}`, SUBJECT_MAX);
   const source = fromPrompt ? "The subject is the first line of the turn's prompt." : "The turn's prompt was not seen here; the subject is the first line of the agent's reply.";
   return `${subject}\n\nAuto-commit by tmux-claude at the end of a turn (${turn.reason}) of instance ${turn.instanceId}.\n${source}\n`;

@@ -1,3 +1,4 @@
+import { rmdir } from "node:fs/promises";
 import path from "node:path";
 import type { KernelApi, PluginContext } from "@tmux-claude/core";
 import type { Logger } from "pino";
@@ -96,7 +97,7 @@ export class WorktreeCollector {
       await this.ledger.add({ id, state, keptAt: new Date().toISOString(), reason: decision.reason });
       this.logger.warn(
         { instance: id, worktree: state.worktree, branch: state.branch, reason: decision.reason },
-        `kept the worktree of ${id} at ${state.worktree} (branch ${state.branch}): ${decision.reason}. Merge it, or run tmux-claude git gc --force ${id} to save its work on ${stashRefFor(id)} and remove it.`,
+        `kept the worktree of ${id} at ${state.worktree} (branch ${state.branch}): ${decision.reason}. Its instance is gone, so merge its branch with git (git merge ${state.branch} on ${state.base}), or run tmux-claude git gc --force ${id} to save its work on ${stashRefFor(id)} and remove it.`,
       );
     } else {
       this.logger.info({ instance: id, worktree: state.worktree, reason: decision.reason, branchDeleted: decision.deleteBranch }, "removed the worktree");
@@ -132,6 +133,10 @@ export class WorktreeCollector {
       const state = record.pluginState?.git as GitInstanceState | undefined;
       if (record.id !== candidate.id && state?.base === branch) return `instance ${record.id} builds on the branch ${branch}`;
     }
+    // A kept worktree (its instance gone, e.g. a cascade's child) still merges into it.
+    for (const kept of await this.ledger.list()) {
+      if (kept.id !== candidate.id && kept.state.base === branch) return `the kept worktree of ${kept.id} builds on the branch ${branch}`;
+    }
     return null;
   }
 
@@ -163,6 +168,9 @@ export class WorktreeCollector {
       // A directory that is gone only loses its registration (never a repository-wide prune: a user's worktree may be unmounted).
       const removed = await removeOwnWorktree(candidate.gitDir, candidate.worktree, { discard: mustSave });
       if (!removed && facts.exists) throw new Error(`${candidate.worktree} is not a registered worktree of ${candidate.gitDir}`);
+      // The repo key directory it leaves empty goes too (rmdir removes only an empty one, and only the plugin's own).
+      const keyDir = path.dirname(path.resolve(candidate.worktree));
+      if (path.dirname(keyDir) === path.resolve(this.worktreeDir())) await rmdir(keyDir).catch(() => undefined);
       if (decision.deleteBranch && candidate.branch) await this.deleteMergedBranch(candidate, decision);
       await this.ledger.remove(candidate.id);
     } catch (error) {

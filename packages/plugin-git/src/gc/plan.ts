@@ -93,7 +93,8 @@ function unsavedWork(known: CandidateFacts): string | undefined {
 }
 
 function removalReason(candidate: GcCandidate, known: CandidateFacts, policy: GcPolicy, context: "terminate" | "gc", now: number): string | undefined {
-  const clean = known.facts.dirty.length === 0;
+  // Commits of a detached HEAD that no ref holds are work too: such a worktree is not clean, whatever its branch says.
+  const clean = known.facts.dirty.length === 0 && known.headReachable;
   if (!known.facts.exists) return "its directory is gone (deleted by hand): remove git's record of it";
   if (known.merged && clean) return `merged into ${candidate.base} and clean`;
   if (context === "terminate") return policy.force ? "terminated with force" : undefined;

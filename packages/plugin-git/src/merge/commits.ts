@@ -115,7 +115,7 @@ export async function branchTip(repo: string, branch: string): Promise<string> {
   const branches = (await gitValue(repo, ["for-each-ref", "--format=%(refname:short)", "--count=20", "refs/heads"])).split("\n").filter(Boolean);
   throw new TmuxClaudeError(
     GitErrorCodes.TARGET_MISSING,
-    `Cannot merge into ${branch}: no branch ${branch} in ${repo}. Branches: ${branches.join(", ") || "(none)"}. Name an existing branch with into (--into).`,
+    `Cannot merge into ${branch}: no branch ${branch} in ${repo}. Branches: ${branches.join(", ") || "(none)"}. Name an existing branch with --into (API: into).`,
     { repo, branch },
   );
 }

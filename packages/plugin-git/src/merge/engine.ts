@@ -99,10 +99,10 @@ export async function mergeOne(request: MergeRequest, env: EngineEnv): Promise<M
       let verified = false;
       let resolution: unknown;
       if (built.kind === "conflict") {
-        if (request.resolve !== "ai" || !env.resolve) return conflictOutcome(base, onto, built.conflicts, request.resolve === "ai" ? "no resolver is installed" : undefined);
+        if (request.resolve !== "ai" || !env.resolve) return conflictOutcome(base, onto, built.conflicts, request.resolve === "ai" ? "no resolver is installed" : undefined, request.resolve === "ai");
         const resolved = await env.resolve({ request, onto, sourceCommit, tree: built.tree, conflicts: built.conflicts });
         resolution = resolved.details ?? resolved;
-        if (!resolved.accepted) return { ...conflictOutcome(base, onto, built.conflicts, `the resolver's result was rejected: ${resolved.reason}`), resolution };
+        if (!resolved.accepted) return { ...conflictOutcome(base, onto, built.conflicts, `the resolver's result was rejected: ${resolved.reason}`, true), resolution };
         candidate = resolved.commit;
         verified = resolved.verified;
       } else {
@@ -193,14 +193,14 @@ export async function mergeBatch(requests: readonly MergeRequest[], env: EngineE
   }
 }
 
-function conflictOutcome(base: Omit<MergeOutcome, "status">, onto: string, conflicts: readonly ConflictFile[], why?: string): MergeOutcome {
+function conflictOutcome(base: Omit<MergeOutcome, "status">, onto: string, conflicts: readonly ConflictFile[], why?: string, askedAi = false): MergeOutcome {
   const files = conflicts.map((conflict) => `${conflict.path} (${conflict.kind})`).join(", ");
   return {
     ...base,
     status: "conflict",
     previous: onto,
     conflicts: [...conflicts],
-    reason: `${base.source} conflicts with ${base.target} in ${files}${why ? `; ${why}` : ""}. ${base.target} was not changed. Resolve it in ${base.source} (merge ${base.target} into it there), or merge with resolve: "ai".`,
+    reason: `${base.source} conflicts with ${base.target} in ${files}${why ? `; ${why}` : ""}. ${base.target} was not changed. Resolve it in ${base.source} (merge ${base.target} into it there)${askedAi ? "" : ', or merge with --resolve ai (API: resolve: "ai")'}.`,
     code: GitErrorCodes.MERGE_CONFLICT,
   };
 }

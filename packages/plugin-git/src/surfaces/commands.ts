@@ -143,9 +143,12 @@ function parseSubcommandArgs(subcommand: GitSubcommand, args: readonly string[])
       strict: true,
     }) as typeof parsed;
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw usage(subcommand, `${reason}`, { args: [...args] });
+    // node's words, in this CLI's style: double quotes, one line, no period before ours.
+    const reason = (error instanceof Error ? error.message : String(error)).replace(/'/gu, '"').replace(/\s*\n\s*/gu, " ").replace(/\.\s*$/u, "");
+    throw usage(subcommand, reason, { args: [...args] });
   }
+  // --help answers whatever else is missing: `git diff --help` shows the usage, not a usage error.
+  if (parsed.values.help) return { positionals: parsed.positionals, flags: parsed.values };
   const { min, max, names } = subcommand.positionals ?? { min: 0, max: 0, names: [] };
   const count = parsed.positionals.length;
   if (count < min) throw usage(subcommand, `missing ${names.slice(count, min).map((n) => `<${n}>`).join(" ")}`, { args: [...args] });

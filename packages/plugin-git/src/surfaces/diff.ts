@@ -2,10 +2,12 @@
 // against its base (merge-base..branch, what a merge would bring), plus what
 // is still uncommitted in its worktree, flagged as such.
 import { existsSync } from "node:fs";
-import { ErrorCodes, TmuxClaudeError, type InstanceRecord } from "@tmux-claude/core";
+import { isTmuxClaudeError, TmuxClaudeError, type InstanceRecord, type KernelApi } from "@tmux-claude/core";
+import { KeptLedger } from "../gc/candidates.js";
 import { resolveCommit } from "../git/repo.js";
 import { gitValue, runGit } from "../git/run.js";
 import type { GitInstanceState } from "../types.js";
+import { GitErrorCodes } from "../errors.js";
 import type { GitSubcommand } from "./commands.js";
 
 export interface InstanceDiff {
@@ -34,7 +36,7 @@ export async function instanceDiff(record: InstanceRecord, stat: boolean): Promi
   const state = record.pluginState?.git as GitInstanceState | undefined;
   if (!state || state.isolation === "none") {
     throw new TmuxClaudeError(
-      ErrorCodes.INVALID_ARGUMENT,
+      GitErrorCodes.NO_GIT_STATE,
       `Instance "${record.id}" has no git branch of the plugin (it works outside a repository, or with isolation "none"). See tmux-claude git status for the instances that have one.`,
       { id: record.id },
     );
@@ -68,6 +70,12 @@ export function diffText(d: InstanceDiff): string {
   return parts.join("\n");
 }
 
+/** A terminated instance whose worktree terminate kept (the gc part's kept list): still diffable by its id. */
+async function keptRecord(kernel: Pick<KernelApi, "stateDir">, id: string): Promise<InstanceRecord | undefined> {
+  const entry = (await KeptLedger.in(kernel.stateDir).list()).find((k) => k.id === id);
+  return entry ? ({ id, pluginState: { git: entry.state } } as unknown as InstanceRecord) : undefined;
+}
+
 export const diffSubcommand: GitSubcommand = {
   name: "diff",
   usage: "diff <id> [--stat] [--json]",
@@ -75,7 +83,9 @@ export const diffSubcommand: GitSubcommand = {
   options: { stat: { type: "boolean" } },
   positionals: { min: 1, max: 1, names: ["id"] },
   async run({ positionals, flags, kernel, out }) {
-    const result = await instanceDiff(await kernel.get(positionals[0]!), flags.stat === true);
+    const id = positionals[0]!;
+    const record = await kernel.get(id).catch(async (error: unknown) => (isTmuxClaudeError(error) && error.kind === "not-found" ? await keptRecord(kernel, id) : undefined) ?? Promise.reject(error));
+    const result = await instanceDiff(record, flags.stat === true);
     out.result(result, () => diffText(result));
     return 0;
   },

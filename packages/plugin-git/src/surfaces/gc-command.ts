@@ -27,13 +27,15 @@ export function gcSubcommand(gc: GcPart): GitSubcommand {
       });
       const unknown = ids.filter((id) => !report.decisions.some((d) => d.id === id));
       if (unknown.length) {
+        // Not found, as for git status/diff/merge of an unknown id (exit 3).
         throw new TmuxClaudeError(
-          ErrorCodes.INVALID_ARGUMENT,
+          ErrorCodes.INSTANCE_NOT_FOUND,
           `tmux-claude git gc: no worktree of the git plugin belongs to ${unknown.map((id) => `"${id}"`).join(", ")}. Run tmux-claude git gc --dry-run to see them all.`,
           { ids: unknown },
         );
       }
-      out.result(report, () => gcText(report));
+      // Every field the README lists, also without a budget (null).
+      out.result({ ...report, diskBudgetMb: report.diskBudgetMb ?? null }, () => gcText(report));
       // Kept by the policy is an answer; a removal git refused is a failure.
       return report.decisions.some((d) => d.error) ? 1 : 0;
     },
@@ -54,13 +56,14 @@ export function gcText(report: GcReport): string {
   const budget = report.diskBudgetMb === undefined ? "" : ` (budget ${report.diskBudgetMb} MB)`;
   const stay = report.dryRun ? "would stay" : "stay";
   const lines = [`${verb} ${removed.length} worktree(s), kept ${report.decisions.length - removed.length}; ${mb(report.remainingBytes)} MB of ${mb(report.totalBytes)} MB ${stay} in use${budget}.`];
-  for (const d of report.decisions) lines.push(decisionLine(d, report.dryRun));
+  const idWidth = Math.max(16, ...report.decisions.map((d) => d.id.length));
+  for (const d of report.decisions) lines.push(decisionLine(d, report.dryRun, idWidth));
   return lines.join("\n");
 }
 
-function decisionLine(d: GcDecision, dryRun: boolean): string {
+function decisionLine(d: GcDecision, dryRun: boolean, idWidth: number): string {
   const action = d.action === "remove" ? (dryRun ? "would remove" : "removed") : "kept";
   const branch = d.branch ? (d.action !== "remove" ? "" : d.deleteBranch ? `; branch ${d.branch} deleted` : `; branch ${d.branch} kept: ${d.branchKept}`) : "";
   const saved = d.stash && d.action === "remove" ? `\n    work saved on ${d.stash.ref}; recover it with: ${d.stash.recover}` : "";
-  return `  ${action.padEnd(12)} ${d.id.padEnd(16)} ${mb(d.sizeBytes).padStart(7)} MB  ${d.worktree}\n    ${d.reason}${branch}${saved}`;
+  return `  ${action.padEnd(12)} ${d.id.padEnd(idWidth)} ${mb(d.sizeBytes).padStart(7)} MB  ${d.worktree}\n    ${d.reason}${branch}${saved}`;
 }

@@ -1,7 +1,8 @@
 // `tmux-claude git merge <id>`, `tmux-claude git queue` and the MCP tool
 // `merge`: the merge part's surfaces. Each prints or returns the MergeOutcome
 // as is; a merge that did not happen exits 1 from the CLI.
-import type { ToolContribution } from "@tmux-claude/core";
+import { TmuxClaudeError, type ToolContribution } from "@tmux-claude/core";
+import { GitErrorCodes } from "../errors.js";
 import { z } from "zod";
 import type { MergeOutcome } from "../merge/engine.js";
 import { mergeCallSchema, type MergeCall, type MergePart } from "../merge/call.js";
@@ -27,7 +28,7 @@ export function mergeSubcommand(part: MergePart): GitSubcommand {
       const call: Record<string, unknown> = {};
       for (const key of ["into", "strategy", "resolve", "verify"] as const) if (typeof flags[key] === "string") call[key] = flags[key];
       // A wrong number is named by the request's own validation (TC_GIT_MERGE_INVALID).
-      if (typeof flags.priority === "string") call.priority = Number(flags.priority);
+      if (typeof flags.priority === "string") call.priority = priorityFlag(flags.priority);
       if (flags.batch === true) call.batch = true;
       if (flags["dry-run"] === true) call.dryRun = true;
       const outcome = await part.merge(positionals[0]!, call as MergeCall);
@@ -96,6 +97,13 @@ function statusText(outcome: MergeOutcome): string {
     default:
       return `Not merged (${outcome.status}, ${outcome.code ?? "no code"}): ${outcome.reason ?? "no reason given"}`;
   }
+}
+
+/** `--priority` as typed: an integer, or an error quoting what was given (not "received NaN"). */
+function priorityFlag(value: string): number {
+  const parsed = Number(value);
+  if (value.trim() !== "" && Number.isInteger(parsed)) return parsed;
+  throw new TmuxClaudeError(GitErrorCodes.MERGE_INVALID, `tmux-claude git merge: --priority takes an integer, higher served first (got "${value}"), e.g. --priority 5.`, { priority: value });
 }
 
 function queueText(entries: readonly QueuedEntry[]): string {

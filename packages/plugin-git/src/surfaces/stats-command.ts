@@ -18,7 +18,7 @@ export function statsText(stats: ResolutionStats): string {
   const rate = `${((stats.acceptanceRate ?? 0) * 100).toFixed(1)}%`;
   const reasons = Object.entries(stats.byReason).map(([reason, count]) => `${reason} ${count}`);
   return [
-    `AI conflict resolutions: ${stats.attempts} attempts, ${stats.accepted} accepted, ${stats.rejected} rejected (acceptance rate ${rate})`,
+    `AI conflict resolutions: ${stats.attempts} attempt${stats.attempts === 1 ? "" : "s"}, ${stats.accepted} accepted, ${stats.rejected} rejected (acceptance rate ${rate})`,
     ...(reasons.length ? [`Rejected by reason: ${reasons.join(", ")}`] : []),
   ].join("\n");
 }

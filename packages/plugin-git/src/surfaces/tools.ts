@@ -38,7 +38,7 @@ export function gitTools(ctx: Pick<PluginContext, "kernel" | "config">, sources:
         if (root !== null) await assertInSubtree(kernel, caller, root, "see the git status of");
         const all = await kernel.list();
         if (root !== null && !all.some((r) => r.id === root)) await kernel.get(root);
-        return { instances: await gitStatuses(root === null ? all : subtreeRecords(all, root), sources) };
+        return { instances: await gitStatuses(root === null ? all : subtreeRecords(all, root), sources, kernel) };
       },
     },
     {
