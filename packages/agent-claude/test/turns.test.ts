@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { lastUserText, match, type RecordedRequest } from "@tmux-claude/testkit";
+import { eventually, lastUserText, match, type RecordedRequest } from "@tmux-claude/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { ClaudeAgentState, HookEvent } from "../src/index.js";
 import type { InstanceRecord, TurnEnded } from "@tmux-claude/core";
@@ -74,8 +74,13 @@ describe("one instance through its turns", () => {
     // The Stop hook ended the turn: turnEnded says so, with the reply and the tokens so far.
     expect(await turnReasons(id, 1)).toEqual(["stop"]);
     expect(turns.find((t) => t.instanceId === id)).toMatchObject({ lastReply: "Hello from the stand-in model.", usage: { outputTokens: expect.any(Number) } });
-    expect(result.usage?.outputTokens).toBeGreaterThan(0);
-    expect(result.usage?.inputTokens).toBeGreaterThan(0);
+    // Usage comes from the transcript, which Claude Code may still be writing when its Stop hook runs.
+    const usage = await eventually(async () => {
+      const read = (await h.kernel.read(id)).usage;
+      return read && read.outputTokens > 0 && read.inputTokens > 0 ? read : undefined;
+    }, 10_000, "the turn's usage in the transcript");
+    expect(usage.outputTokens).toBeGreaterThan(0);
+    expect(usage.inputTokens).toBeGreaterThan(0);
 
     // Ready came from the SessionStart hook of this very process, with the session id it was launched with.
     const record = await h.kernel.get(id);

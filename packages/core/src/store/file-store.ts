@@ -20,7 +20,6 @@ import { CLAIM_SUFFIX, FileQueue, nextSeq } from "./file-queue.js";
 import { jsonName, queueFileInstance, watchDirs } from "./file-watch.js";
 import { cleanLockDir, withFileLock } from "./lock.js";
 import { lockRemovalsSettled } from "./lock-dir.js";
-import { locksReleased } from "./reentrant.js";
 import { errorCode } from "./safe-name.js";
 import type { ClaimOptions, ClaimOutcome, InstanceRecord, Lease, LockOptions, QueueClaim, QueuedMessage, StateStore, StoreChange, StoreWatch } from "./types.js";
 
@@ -96,7 +95,6 @@ export class FileStore implements StateStore {
     this.cacheWatcher = undefined;
     this.cache.clear();
     await this.queues.close();
-    await locksReleased();
     await lockRemovalsSettled();
   }
 

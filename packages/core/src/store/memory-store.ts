@@ -10,7 +10,7 @@ import { EventEmitter } from "node:events";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import { leaseMsOf } from "./lease-owner.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "./lock.js";
-import { keepRenewed, locksReleased, withReentrantLock, type ReleaseLock } from "./reentrant.js";
+import { keepRenewed, withReentrantLock, type ReleaseLock } from "./reentrant.js";
 import type {
   ClaimOptions,
   ClaimOutcome,
@@ -92,7 +92,6 @@ export class MemoryStore implements StateStore {
 
   async close(): Promise<void> {
     for (const watch of [...this.watches]) watch.stop();
-    await locksReleased();
     await Promise.all([...this.renewals.values()].map((renewal) => renewal.stop()));
     this.renewals.clear();
   }

@@ -109,32 +109,8 @@ export async function withReentrantLock<T>(
     throw error;
   }
   await settle(hold);
-  releaseInBackground(release);
+  await release();
   return result;
-}
-
-/** Releases under way; a store's close waits for them (locksReleased). */
-const releases = new Set<Promise<void>>();
-
-/**
- * The caller has its result once `fn` is done: nobody it answers waits for the
- * lock to be free. Whoever does wait for the lock still does (this process's
- * next caller lines up behind the release; another process waits for the lock
- * to go), so releasing after returning changes no one's view of who holds it,
- * and takes the release's file operations off every locked operation's path.
- * A release that fails leaves the lock to expire or be taken over from its
- * dead owner, as a crash would.
- */
-function releaseInBackground(release: ReleaseLock): void {
-  const pending: Promise<void> = release()
-    .catch(() => undefined)
-    .finally(() => releases.delete(pending));
-  releases.add(pending);
-}
-
-/** Settles once every lock released so far in this process is free. */
-export async function locksReleased(): Promise<void> {
-  while (releases.size) await Promise.all([...releases]);
 }
 
 /**

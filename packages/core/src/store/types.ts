@@ -230,8 +230,7 @@ export interface StateStore {
    * Run `fn` holding a named lock shared by every process using this store,
    * under a lease (see Lease). Re-entrant within one async call tree: `fn`
    * (and what it awaits) may take the same key again without waiting for
-   * itself. Resolves once `fn` is done; the lock is freed right after (every
-   * other caller of the key still waits for that), and `close()` waits for it.
+   * itself.
    */
   withLock<T>(key: string, fn: (lease: Lease) => Promise<T>, options?: LockOptions): Promise<T>;
 
