@@ -1,7 +1,7 @@
 // The options of `git({...})` and of one spawn (`plan.plugins.git`), as zod
 // schemas. One block per part of the plugin; each part adds its own keys in
 // its block and reads them from the parsed options.
-import { ErrorCodes, TmuxClaudeError, formatIssueList, formatZodIssues } from "@tmux-claude/core";
+import { TmuxClaudeError, formatIssueList, formatZodIssues, parsePluginOptions } from "@tmux-claude/core";
 import { z } from "zod";
 import { GitErrorCodes } from "./errors.js";
 import { resolverOptionsSchema } from "./resolve/options.js";
@@ -132,9 +132,7 @@ export type GitUserOptions = z.input<typeof gitOptionsSchema>;
 
 /** Validate `git({...})` as definePlugin does: one error naming the plugin, each bad option and the fix. */
 export function parseGitOptions(raw: unknown): GitOptions {
-  return parseOrThrow(gitOptionsSchema, raw, (issues) =>
-    new TmuxClaudeError(ErrorCodes.PLUGIN_OPTIONS_INVALID, `Invalid options for plugin "git":\n${issues}\nFix the options passed to the plugin in your config.`, { plugin: "git" }),
-  );
+  return parsePluginOptions("git", gitOptionsSchema, raw);
 }
 
 /** Parse `raw` (undefined: `{}`) with `schema`; on failure throw what `fail` makes of the issues, one `  - path: message` line each. */

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { z } from "zod";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
+import { formatIssueList, formatZodIssues } from "../config/issues.js";
 import type { AgentAdapter } from "../agents/adapter.js";
 import type { Settings, UserAgentConfig, UserRoleConfig } from "../config/schema.js";
 import type { StateStore } from "../store/types.js";
@@ -150,21 +151,7 @@ export function definePlugin<S extends z.ZodType = z.ZodUndefined, Api = undefin
   spec: PluginSpec<S, Api>,
 ): (options?: z.input<S>) => Plugin<Api> {
   return (raw?: z.input<S>) => {
-    let options: z.output<S> = raw as z.output<S>;
-    if (spec.options) {
-      const result = spec.options.safeParse(raw ?? {});
-      if (!result.success) {
-        const issues = result.error.issues
-          .map((issue) => `  - ${issue.path.length ? issue.path.join(".") : "(options)"}: ${issue.message}`)
-          .join("\n");
-        throw new TmuxClaudeError(
-          ErrorCodes.PLUGIN_OPTIONS_INVALID,
-          `Invalid options for plugin "${spec.name}":\n${issues}\nFix the options passed to the plugin in your config.`,
-          { plugin: spec.name },
-        );
-      }
-      options = result.data;
-    }
+    const options = spec.options ? parsePluginOptions(spec.name, spec.options, raw) : (raw as z.output<S>);
     return {
       name: spec.name,
       dependencies: spec.dependencies,
@@ -175,4 +162,21 @@ export function definePlugin<S extends z.ZodType = z.ZodUndefined, Api = undefin
       defaultRoles: spec.defaultRoles,
     } as Plugin<Api>;
   };
+}
+
+/**
+ * A plugin factory's options checked with zod: the parsed options, or one
+ * TC_PLUGIN_OPTIONS_INVALID error naming the plugin and, per problem, the key,
+ * the value got and what is allowed (the config's own formatter). definePlugin
+ * uses it; a factory written by hand calls it too.
+ */
+export function parsePluginOptions<S extends z.ZodType>(plugin: string, schema: S, raw: unknown): z.output<S> {
+  const input = raw ?? {};
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new TmuxClaudeError(
+    ErrorCodes.PLUGIN_OPTIONS_INVALID,
+    `Invalid options for plugin "${plugin}":\n${formatIssueList(formatZodIssues(result.error, input, schema))}\nFix the options passed to the plugin in your config.`,
+    { plugin },
+  );
 }
