@@ -3,10 +3,10 @@
 // operation began, plus counts per kind. Works on another build too:
 //   BENCH_CORE=<path>/dist/index.js node bench/tools/trace-ops.mjs [--rounds N]
 import fs from "node:fs";
-import { syncBuiltinESMExports } from "node:module";
 import net from "node:net";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { traceFsCalls } from "../lib/fs-trace.mjs";
 import { startKernel } from "../lib/setup.mjs";
 import { cleanupAll, now } from "../lib/util.mjs";
 
@@ -16,19 +16,7 @@ let t0 = 0;
 let trace = [];
 const mark = (start, what) => t0 && trace.push([start - t0, now() - t0, what]);
 
-// Filesystem calls (fs.promises and node:fs/promises share one object; syncBuiltinESMExports updates named imports).
-for (const name of ["open", "readFile", "writeFile", "rename", "mkdir", "readdir", "rm", "rmdir", "unlink", "stat", "lstat", "link", "appendFile"]) {
-  const original = fs.promises[name];
-  fs.promises[name] = async function (...args) {
-    const start = now();
-    try {
-      return await original.apply(this, args);
-    } finally {
-      mark(start, `fs.${name} ${typeof args[0] === "string" ? path.basename(path.dirname(args[0])) + "/" + path.basename(args[0]) : ""}`);
-    }
-  };
-}
-syncBuiltinESMExports();
+traceFsCalls(mark);
 // The machine mutex (an abstract socket listen).
 const listen = net.Server.prototype.listen;
 net.Server.prototype.listen = function (...args) {

@@ -4,9 +4,9 @@
 // queued delivery of the first instance (fs calls, tmux commands, output, status).
 //   BENCH_CORE=<path>/dist/index.js node bench/tools/trace-queue.mjs [--instances N] [--count M]
 import fs from "node:fs";
-import { syncBuiltinESMExports } from "node:module";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { traceFsCalls } from "../lib/fs-trace.mjs";
 import { startKernel } from "../lib/setup.mjs";
 import { cleanupAll, now } from "../lib/util.mjs";
 
@@ -14,18 +14,7 @@ const { values } = parseArgs({ options: { count: { type: "string", default: "100
 let t0 = 0;
 let trace = [];
 const mark = (start, what) => t0 && trace.push([start - t0, now() - t0, what]);
-for (const name of ["open", "readFile", "writeFile", "rename", "mkdir", "readdir", "rm", "rmdir", "unlink", "stat", "link"]) {
-  const original = fs.promises[name];
-  fs.promises[name] = async function (...args) {
-    const start = now();
-    try {
-      return await original.apply(this, args);
-    } finally {
-      mark(start, `fs.${name} ${typeof args[0] === "string" ? path.basename(path.dirname(args[0])) + "/" + path.basename(args[0]).slice(0, 40) : ""}`);
-    }
-  };
-}
-syncBuiltinESMExports();
+traceFsCalls(mark);
 const k = await startKernel({ label: "trace-queue" });
 try {
   const rt = k.kernel.runtime;
