@@ -7,6 +7,7 @@ import { watch, type FSWatcher } from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
 import { gitValue } from "../git/run.js";
+import { commonDirOf } from "../git/repo.js";
 
 export type BranchWritten = (repo: string, branch: string) => void;
 
@@ -33,7 +34,7 @@ export class RefWatch {
   }
 
   private async start(repo: string): Promise<FSWatcher[]> {
-    const commonDir = await gitValue(repo, ["rev-parse", "--path-format=absolute", "--git-common-dir"]);
+    const commonDir = await commonDirOf(repo);
     const watchers: FSWatcher[] = [];
     for (const dir of [path.join(commonDir, "refs", "heads"), path.join(commonDir, "logs", "refs", "heads")]) {
       try {

@@ -3,8 +3,7 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises"
 import path from "node:path";
 import { nodeOf, type InstanceStatus, type KernelApi } from "@tmux-claude/core";
 import type { GitInstanceState } from "../types.js";
-import { listWorktrees } from "../git/repo.js";
-import { commonGitDir } from "./facts.js";
+import { commonDirOf, listWorktrees } from "../git/repo.js";
 
 /**
  * A worktree this plugin made, as GC sees it. Only these are ever touched:
@@ -97,7 +96,7 @@ export async function findCandidates(kernel: KernelApi, ledger: KeptLedger, work
   }
   for (const worktree of await worktreesUnder(worktreeRoot)) {
     if (seen.has(path.resolve(worktree))) continue;
-    const gitDir = await commonGitDir(worktree).catch(() => undefined);
+    const gitDir = await commonDirOf(worktree).catch(() => undefined);
     if (!gitDir || !(await madeByPlugin(gitDir, worktree, branchPrefix))) continue;
     add({ id: path.basename(worktree), origin: "orphan", status: "gone", gitDir, worktree, branch: null, base: null, createdAt: null });
   }
@@ -106,7 +105,7 @@ export async function findCandidates(kernel: KernelApi, ledger: KeptLedger, work
 
 /** A repository moved or deleted since still has a name: its `.git`, where every command then fails with git's reason. */
 export function gitDirOf(state: GitInstanceState): Promise<string> {
-  return commonGitDir(state.repo).catch(() => path.join(state.repo, ".git"));
+  return commonDirOf(state.repo).catch(() => path.join(state.repo, ".git"));
 }
 
 function fromState(id: string, origin: GcCandidate["origin"], status: GcCandidate["status"], state: GitInstanceState, gitDir: string): GcCandidate {

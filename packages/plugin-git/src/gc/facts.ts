@@ -54,10 +54,6 @@ export async function isMergedInto(gitDir: string, branch: string, base: string)
   return merged.clean && merged.tree === (await gitValue(gitDir, ["rev-parse", `${baseCommit}^{tree}`]));
 }
 
-/** The repository's common git directory (`.git` of the main worktree), where worktree commands can run from anywhere. */
-export async function commonGitDir(worktreeOrRepo: string): Promise<string> {
-  return path.resolve(worktreeOrRepo, await gitValue(worktreeOrRepo, ["rev-parse", "--git-common-dir"]));
-}
 
 /** Disk use of a directory tree, walked without following symlinks (no `du`: not everywhere, and a shell-out). */
 export async function directorySize(root: string): Promise<number> {

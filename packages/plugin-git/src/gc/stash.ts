@@ -4,6 +4,7 @@ import path from "node:path";
 import { gitValue, runGit } from "../git/run.js";
 import { resolveCommit } from "../git/repo.js";
 import { commitTree } from "../merge/commits.js";
+import { PLUGIN_IDENTITY_ENV } from "../git/identity.js";
 
 /** Where `--force` keeps an instance's uncommitted work before its worktree goes. */
 export const STASH_REF_PREFIX = "refs/tmux-claude/stash/";
@@ -17,13 +18,7 @@ export function recoverCommand(id: string): string {
   return `git checkout -b recovered-${id.replace(/[^A-Za-z0-9._-]+/gu, "-")} ${stashRefFor(id)}`;
 }
 
-// The stash commit is made by the plugin, so it says so, whatever identity the repository has (or lacks).
-const IDENTITY = {
-  GIT_AUTHOR_NAME: "tmux-claude",
-  GIT_AUTHOR_EMAIL: "tmux-claude@localhost",
-  GIT_COMMITTER_NAME: "tmux-claude",
-  GIT_COMMITTER_EMAIL: "tmux-claude@localhost",
-};
+// The stash commit is made by the plugin, so it says so (PLUGIN_IDENTITY_ENV), whatever identity the repository has (or lacks).
 
 /**
  * Save everything in a worktree that is not committed (tracked changes and
@@ -37,7 +32,7 @@ export async function saveWork(worktree: string, id: string, reason: string): Pr
   const ref = stashRefFor(id);
   const scratch = await mkdtemp(path.join(os.tmpdir(), "tc-git-stash-"));
   try {
-    const env = { ...IDENTITY, GIT_INDEX_FILE: path.join(scratch, "index") };
+    const env = { ...PLUGIN_IDENTITY_ENV, GIT_INDEX_FILE: path.join(scratch, "index") };
     const head = await resolveCommit(worktree, "HEAD");
     if (head) await runGit(worktree, ["read-tree", head], { env });
     await runGit(worktree, ["add", "-A", "--", "."], { env });

@@ -189,3 +189,8 @@ export async function repoKey(facts: Pick<CheckoutFacts, "commonDir" | "mainWork
   const name = path.basename(facts.mainWorktree).replace(/[^A-Za-z0-9._-]+/gu, "_") || "repo";
   return `${name}-${hash}`;
 }
+
+/** The repository's common git directory (the main worktree's `.git`), absolute, from the repo or any of its worktrees. */
+export function commonDirOf(repoOrWorktree: string): Promise<string> {
+  return gitValue(repoOrWorktree, ["rev-parse", "--path-format=absolute", "--git-common-dir"]);
+}

@@ -3,6 +3,7 @@
 import { TmuxClaudeError } from "@tmux-claude/core";
 import { GitErrorCodes } from "../errors.js";
 import { withIdentity } from "../git/identity.js";
+import { isValidBranchName, resolveCommit } from "../git/repo.js";
 import { gitValue, runGit } from "../git/run.js";
 import { mergeTree } from "../forecast/merge-tree.js";
 import type { ConflictFile } from "../types.js";
@@ -103,15 +104,15 @@ async function authorOf(repo: string, commit: string): Promise<Record<string, st
  * compare-and-swap on `refs/heads/main~0` as if the target had moved).
  */
 export async function branchTip(repo: string, branch: string): Promise<string> {
-  if (branch.startsWith("-") || (await runGit(repo, ["check-ref-format", "--branch", branch], { ok: [0, 1, 128] })).code !== 0) {
+  if (branch.startsWith("-") || !(await isValidBranchName(repo, branch))) {
     throw new TmuxClaudeError(
       GitErrorCodes.MERGE_INVALID,
       `"${branch}" is not a branch name (git check-ref-format --branch rejects it: revision syntax such as ~, ^, @{ or : is not a branch). Name the branch itself, e.g. "main".`,
       { repo, branch },
     );
   }
-  const found = await runGit(repo, ["show-ref", "--verify", "--hash", `refs/heads/${branch}`], { ok: [0, 1, 128] });
-  if (found.code === 0) return found.stdout.trim();
+  const found = await resolveCommit(repo, `refs/heads/${branch}`);
+  if (found) return found;
   const branches = (await gitValue(repo, ["for-each-ref", "--format=%(refname:short)", "--count=20", "refs/heads"])).split("\n").filter(Boolean);
   throw new TmuxClaudeError(
     GitErrorCodes.TARGET_MISSING,

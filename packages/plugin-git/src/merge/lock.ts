@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { ErrorCodes, TmuxClaudeError, acquireLock, cleanLockDir, isTmuxClaudeError, lockPathFor } from "@tmux-claude/core";
 import { gitValue } from "../git/run.js";
 import { GitErrorCodes } from "../errors.js";
+import { commonDirOf } from "../git/repo.js";
 
 /** `<common git dir>/tc-merge`: the merge lock and journal of every target of this repository. */
 export async function mergeStateDir(repo: string, commonDir?: string): Promise<string> {
@@ -20,9 +21,6 @@ export async function mergeStateDir(repo: string, commonDir?: string): Promise<s
   return dir;
 }
 
-export function commonDirOf(repo: string): Promise<string> {
-  return gitValue(repo, ["rev-parse", "--path-format=absolute", "--git-common-dir"]);
-}
 
 /** A file-name-safe key for a branch (branch names may hold `/`). */
 export function branchKey(branch: string): string {

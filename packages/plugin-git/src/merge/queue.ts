@@ -13,9 +13,10 @@ import { createHash, randomUUID } from "node:crypto";
 import { mkdir, readdir, readFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { mergeBatch, mergeOne, type EngineEnv, type MergeOutcome, type MergeRequest } from "./engine.js";
-import { branchKey, commonDirOf, lockTarget, mergeStateDir } from "./lock.js";
+import { commonDirOf } from "../git/repo.js";
+import { branchKey, lockTarget, mergeStateDir } from "./lock.js";
 import { hasJournal, interruptedTargets, repairTarget, writeAtomic } from "./target.js";
-import { removeAbandonedScratch } from "./verify.js";
+import { sweepStaleScratch } from "../resolve/scratch.js";
 
 export interface QueueOptions {
   /** `<stateDir>/git/queue`. */
@@ -65,7 +66,7 @@ export class MergeQueue {
     const lock = await lockTarget(stateDir, target, this.options.lockTimeoutMs);
     try {
       await this.repairLocked(repo, stateDir, dir, target);
-      await removeAbandonedScratch(repo, this.options.scratchRoot);
+      await sweepStaleScratch(this.options.scratchRoot);
       await dropUncollected(join(dir, "results"));
       const env: EngineEnv = { scratchRoot: this.options.scratchRoot, stateDir, ...(this.options.resolve ? { resolve: this.options.resolve } : {}) };
       for (;;) {
@@ -77,7 +78,7 @@ export class MergeQueue {
         if (!head) break;
         // A batch is verified once, so it only holds requests that ask for the same verify (none, or the same argv) and strategy.
         const group = head.batch ? waiting.filter((entry) => entry.batch && batchesWith(head, entry)) : [head];
-        const outcomes = group.length > 1 ? await mergeBatch(group, env) : [head.batch ? (await mergeBatch(group, env))[0]! : await mergeOne(head, env)];
+        const outcomes = head.batch ? await mergeBatch(group, env) : [await mergeOne(head, env)];
         for (const outcome of outcomes) await this.record(dir, outcome);
       }
     } finally {

@@ -10,7 +10,7 @@ import { TmuxClaudeError } from "@tmux-claude/core";
 import { gitValue, runGit } from "../git/run.js";
 import { GitErrorCodes } from "../errors.js";
 import { branchKey } from "./lock.js";
-import { checkoutChanges, worktreeOfBranch } from "../git/repo.js";
+import { checkoutChanges, commonDirOf, worktreeOfBranch } from "../git/repo.js";
 
 /** Untracked files at paths the merge would create (git refuses to overwrite them). */
 async function untrackedInTheWay(worktree: string, untracked: readonly string[], from: string, to: string): Promise<string[]> {
@@ -191,6 +191,9 @@ async function notWrittenByMerge(checkout: string, journal: Journal, paths: read
     if (!fromBlobs.has(path) && !toBlobs.has(path) && actual.has(path)) continue; // untracked, not the merge's path
     const now = actual.get(path);
     if (now === toBlobs.get(path) || now === fromBlobs.get(path)) continue;
+    // git replaces a file by removing it and writing the new one: killed in between, it is missing. Resetting brings
+    // back the merge's version, and no byte of anyone's work is lost.
+    if (now === undefined && toBlobs.has(path)) continue;
     if (await partOfMergeVersion(checkout, path, toBlobs.get(path))) continue;
     foreign.push(path);
   }
@@ -242,7 +245,7 @@ async function clearIndexLock(checkout: string, journal: Journal): Promise<void>
  * ours (updating a branch does not take it) and is left alone.
  */
 async function clearRefLock(repo: string, journal: Journal): Promise<void> {
-  const common = await gitValue(repo, ["rev-parse", "--path-format=absolute", "--git-common-dir"]);
+  const common = await commonDirOf(repo);
   const lock = join(common, "refs", "heads", `${journal.target}.lock`);
   const content = await readFile(lock, "utf8").catch(() => undefined);
   if (content === undefined) return;

@@ -1,12 +1,11 @@
 // `verify` runs on the merged result, never in a worktree someone works in:
 // a detached scratch worktree of the merged commit, removed afterwards.
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { TmuxClaudeError } from "@tmux-claude/core";
 import { runGit } from "../git/run.js";
 import { GitErrorCodes } from "../errors.js";
-import { processGone } from "../scratch-owner.js";
 import { removeOwnWorktree } from "../worktree/worktrees.js";
 
 export interface VerifyResult {
@@ -77,22 +76,6 @@ export async function verifyCommit(repo: string, commit: string, argv: readonly 
   }
 }
 
-/**
- * Scratch worktrees whose verifying process died (kill -9) before removing
- * them: its pid is in the name, so a live one's scratch is never touched.
- */
-export async function removeAbandonedScratch(repo: string, scratchRoot: string): Promise<string[]> {
-  const removed: string[] = [];
-  for (const name of await readdir(scratchRoot).catch(() => [] as string[])) {
-    const pid = /^tc-verify-(\d+)-/u.exec(name)?.[1];
-    if (!pid || !processGone(Number(pid))) continue;
-    const dir = join(scratchRoot, name);
-    await removeOwnWorktree(repo, dir, { discard: true }).catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
-    removed.push(dir);
-  }
-  return removed;
-}
 
 
 function runCommand(argv: readonly string[], cwd: string, timeoutMs: number): Promise<VerifyResult> {

@@ -68,14 +68,14 @@ export async function removeScratch(repo: string, dir: string): Promise<void> {
 }
 
 /**
- * Remove the scratch worktrees of resolutions whose process is gone (killed
- * mid-resolution), with the repository's record of each; returns their paths.
- * A live process's resolution is left alone.
+ * Remove the scratch worktrees (a resolution's, a verify's) whose process is
+ * gone (killed mid-way), each unregistered from its own repository; returns
+ * their paths. A live process's scratch is left alone.
  */
 export async function sweepStaleScratch(root: string): Promise<string[]> {
   const removed: string[] = [];
   for (const name of await readdir(root).catch(() => [] as string[])) {
-    const owner = /^resolve-(\d+)-/u.exec(name);
+    const owner = /^(?:resolve|tc-verify)-(\d+)-/u.exec(name);
     if (!owner || !processGone(Number(owner[1]))) continue;
     const dir = path.join(root, name);
     // A worktree's .git file names its admin dir, <common git dir>/worktrees/<name>: git is asked there.
