@@ -14,6 +14,7 @@ export default defineConfig({
       { find: /^@tmux-claude\/agent-claude$/u, replacement: source("agent-claude") },
       { find: /^@tmux-claude\/mcp$/u, replacement: source("mcp") },
       { find: /^@tmux-claude\/plugin-git$/u, replacement: source("plugin-git") },
+      { find: /^@tmux-claude\/plugin-dashboard$/u, replacement: source("plugin-dashboard") },
     ],
   },
   test: {

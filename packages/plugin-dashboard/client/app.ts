@@ -1,0 +1,2 @@
+// The dashboard page's script (served from dist/client; no bundler, no CDN).
+export {};

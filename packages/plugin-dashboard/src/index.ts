@@ -1,0 +1,2 @@
+// The dashboard plugin: see README.md.
+export {};
