@@ -1,2 +1,6 @@
 // The dashboard plugin: see README.md.
-export {};
+export { dashboard, type DashboardApi, type DashboardAddress } from "./plugin.js";
+export { dashboardOptionsSchema, parseDashboardOptions, isLoopbackHost, type DashboardOptions, type DashboardUserOptions } from "./options.js";
+export { DashboardErrorCodes } from "./errors.js";
+export type * from "./protocol.js";
+export { CSRF_HEADER, SOCKET_PATH } from "./protocol.js";
