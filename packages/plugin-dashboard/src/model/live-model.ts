@@ -1,0 +1,155 @@
+// The dashboard's picture of the hierarchy, kept current from the store's
+// change feed (never polled): every change by any process re-reads the list
+// once (changes arriving meanwhile coalesce into one more read), diffs the
+// views and pushes what changed to every subscriber.
+import type { KernelApi, Logger, StoreWatch } from "@tmux-claude/core";
+import type { GitView, InstanceView, MessageView, ServerMessage } from "../protocol.js";
+import { watchStore } from "./kernel-feed.js";
+import { byAttention, instanceViews, messageViews, type RecordLike } from "./views.js";
+
+/** Messages kept in memory, so a terminated instance's stay visible while serve runs. */
+export const MESSAGE_LIMIT = 500;
+
+export type ModelListener = (message: ServerMessage) => void;
+
+/** Where git fields come from (plugin-git, when loaded); see git-fields.ts. */
+export interface GitSource {
+  views(): ReadonlyMap<string, GitView>;
+  /** These instances changed: recompute their git fields (debounced by the source). */
+  invalidate(ids: readonly string[]): void;
+  forget(id: string): void;
+}
+
+export class LiveModel {
+  private records: RecordLike[] = [];
+  private readonly views = new Map<string, { view: InstanceView; json: string }>();
+  private readonly messages = new Map<string, { view: MessageView; json: string }>();
+  private readonly listeners = new Set<ModelListener>();
+  private watch: StoreWatch | undefined;
+  private refreshing: Promise<void> | undefined;
+  private again = false;
+  private readonly changed = new Set<string>();
+  private closed = false;
+
+  constructor(
+    private readonly kernel: KernelApi,
+    private readonly logger: Logger,
+    private readonly git?: GitSource,
+  ) {}
+
+  async start(): Promise<void> {
+    this.watch = watchStore(this.kernel, (change) => {
+      this.changed.add(change.kind === "instance" ? change.id : change.instanceId);
+      this.schedule();
+    });
+    await this.watch.ready;
+    await this.refresh();
+    this.git?.invalidate(this.records.map((record) => record.id));
+  }
+
+  close(): void {
+    this.closed = true;
+    this.watch?.stop();
+    this.listeners.clear();
+  }
+
+  subscribe(listener: ModelListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  instances(): InstanceView[] {
+    return [...this.views.values()].map((entry) => entry.view).sort(byAttention);
+  }
+
+  instance(id: string): InstanceView | undefined {
+    return this.views.get(id)?.view;
+  }
+
+  timeline(): MessageView[] {
+    return [...this.messages.values()].map((entry) => entry.view);
+  }
+
+  /** Git fields changed (the git source calls it): rebuild the views from the records we have. */
+  gitChanged(): void {
+    if (!this.closed) this.rebuild();
+  }
+
+  /** Resolves once every change reported so far is in the views (tests, actions). */
+  async settled(): Promise<void> {
+    while (this.refreshing) await this.refreshing;
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    if (this.refreshing) {
+      this.again = true;
+      return;
+    }
+    this.refreshing = this.refresh()
+      .catch((error: unknown) => this.logger.warn({ err: error }, "dashboard: reading the instances failed; the next change retries"))
+      .finally(() => {
+        this.refreshing = undefined;
+        if (this.again) {
+          this.again = false;
+          this.schedule();
+        }
+      });
+  }
+
+  private async refresh(): Promise<void> {
+    const ids = [...this.changed];
+    this.changed.clear();
+    this.records = (await this.kernel.list()) as RecordLike[];
+    if (this.closed) return;
+    this.rebuild();
+    this.updateMessages();
+    if (this.git && ids.length > 0) this.git.invalidate(ids.filter((id) => this.views.has(id)));
+  }
+
+  private rebuild(): void {
+    const next = instanceViews(this.records, this.kernel.node, this.git?.views() ?? new Map());
+    const seen = new Set<string>();
+    for (const view of next) {
+      seen.add(view.id);
+      const json = JSON.stringify(view);
+      if (this.views.get(view.id)?.json === json) continue;
+      this.views.set(view.id, { view, json });
+      this.emit({ type: "instance", instance: view });
+    }
+    for (const id of [...this.views.keys()]) {
+      if (seen.has(id)) continue;
+      this.views.delete(id);
+      this.git?.forget(id);
+      this.emit({ type: "removed", id });
+    }
+  }
+
+  private updateMessages(): void {
+    for (const record of this.records) {
+      for (const view of messageViews(record)) {
+        const json = JSON.stringify(view);
+        const known = this.messages.get(view.id);
+        if (known?.json === json) continue;
+        // A message keeps its place in the timeline when its state changes.
+        if (known) known.view = view;
+        this.messages.set(view.id, { view, json });
+        this.emit({ type: "message", message: view });
+      }
+    }
+    if (this.messages.size > MESSAGE_LIMIT) {
+      const oldest = [...this.messages.values()].sort((a, b) => a.view.sentAt.localeCompare(b.view.sentAt));
+      for (const entry of oldest.slice(0, this.messages.size - MESSAGE_LIMIT)) this.messages.delete(entry.view.id);
+    }
+  }
+
+  private emit(message: ServerMessage): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(message);
+      } catch (error) {
+        this.logger.warn({ err: error }, "dashboard: a subscriber failed");
+      }
+    }
+  }
+}

@@ -1,0 +1,110 @@
+// Records as the page sees them: pure functions from what the kernel stores
+// to the wire types (protocol.ts), so the live model only diffs and pushes.
+import type { InstanceRecord, TokenUsage } from "@tmux-claude/core";
+import type { GitView, InstanceView, MessageView, UsageView } from "../protocol.js";
+
+/** The parts of a record the dashboard reads; `messages` and `usage` come from the kernel's store (d-kernel). */
+export type RecordLike = InstanceRecord & {
+  messages?: readonly MessageEntryLike[];
+  usage?: TokenUsage & { model?: string; costUsd?: number };
+  node?: string;
+};
+
+export interface MessageEntryLike {
+  id: string;
+  from: string | null;
+  text: string;
+  sentAt: string;
+  state: "queued" | "delivered";
+  acceptedAt?: string;
+}
+
+/** Lower is more urgent: 0 = needs you. */
+const STATUS_ATTENTION: Record<InstanceRecord["status"], number> = {
+  waiting: 0,
+  error: 0,
+  busy: 1,
+  starting: 2,
+  idle: 3,
+  exited: 4,
+};
+
+export function attentionOf(status: InstanceRecord["status"], git: GitView | undefined): number {
+  if (git && git.conflicts.length > 0) return 0;
+  return STATUS_ATTENTION[status] ?? 5;
+}
+
+/** Views of every record, with subtree usage rolled up and git fields merged in. */
+export function instanceViews(records: readonly RecordLike[], node: string, git: ReadonlyMap<string, GitView>): InstanceView[] {
+  const children = new Map<string, RecordLike[]>();
+  for (const record of records) {
+    if (!record.parentId) continue;
+    const siblings = children.get(record.parentId) ?? [];
+    siblings.push(record);
+    children.set(record.parentId, siblings);
+  }
+  const subtree = new Map<string, { cost?: number; tokens: number; any: boolean }>();
+  const rollup = (record: RecordLike, seen: Set<string>): { cost?: number; tokens: number; any: boolean } => {
+    const cached = subtree.get(record.id);
+    if (cached) return cached;
+    // A broken parent chain (a cycle in hand-edited state) must not hang the server.
+    if (seen.has(record.id)) return { tokens: 0, any: false };
+    seen.add(record.id);
+    const usage = record.usage;
+    let cost = usage?.costUsd;
+    let tokens = usage ? usage.inputTokens + usage.outputTokens : 0;
+    let any = usage !== undefined;
+    for (const child of children.get(record.id) ?? []) {
+      const sub = rollup(child, seen);
+      if (sub.cost !== undefined) cost = (cost ?? 0) + sub.cost;
+      tokens += sub.tokens;
+      any ||= sub.any;
+    }
+    const total = { ...(cost !== undefined ? { cost } : {}), tokens, any };
+    subtree.set(record.id, total);
+    return total;
+  };
+  return records.map((record) => {
+    const sub = rollup(record, new Set());
+    const gitView = git.get(record.id);
+    const usage: UsageView | undefined = sub.any
+      ? { inputTokens: 0, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0, ...record.usage, subtreeTokens: sub.tokens, ...(sub.cost !== undefined ? { subtreeCostUsd: sub.cost } : {}) }
+      : undefined;
+    const view: InstanceView = {
+      id: record.id,
+      parentId: record.parentId,
+      role: record.role,
+      ...(record.name !== undefined ? { name: record.name } : {}),
+      agent: record.agent,
+      status: record.status,
+      ...(record.statusReason !== undefined ? { statusReason: record.statusReason } : {}),
+      node: record.node ?? record.tmux.node ?? node,
+      depth: record.depth,
+      createdAt: record.createdAt,
+      updatedAt: record.updatedAt,
+      ...(record.lastReply !== undefined ? { lastReply: record.lastReply } : {}),
+      queued: (record.messages ?? []).filter((message) => message.state === "queued").length,
+      ...(usage ? { usage } : {}),
+      ...(gitView ? { git: gitView } : {}),
+      attention: attentionOf(record.status, gitView),
+    };
+    return view;
+  });
+}
+
+/** Attention first, then creation order: what the page lists first. */
+export function byAttention(a: InstanceView, b: InstanceView): number {
+  return a.attention - b.attention || a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id);
+}
+
+export function messageViews(record: RecordLike): MessageView[] {
+  return (record.messages ?? []).map((entry) => ({
+    id: entry.id,
+    from: entry.from,
+    to: record.id,
+    text: entry.text,
+    sentAt: entry.sentAt,
+    state: entry.state,
+    ...(entry.acceptedAt !== undefined ? { acceptedAt: entry.acceptedAt } : {}),
+  }));
+}

@@ -1,0 +1,86 @@
+// The dashboard's server: the hono app on a node HTTP server, the socket on
+// its `upgrade` event, listening on loopback unless told otherwise.
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createAdaptorServer } from "@hono/node-server";
+import { TmuxClaudeError, type KernelApi, type Logger } from "@tmux-claude/core";
+import { DashboardErrorCodes } from "../errors.js";
+import type { GitApiLike } from "../model/git-fields.js";
+import type { LiveModel } from "../model/live-model.js";
+import { createApp } from "./app.js";
+import { Auth } from "./auth.js";
+import { SocketHub } from "./socket.js";
+
+export interface ServerDeps {
+  kernel: KernelApi;
+  model: LiveModel;
+  git: () => GitApiLike | undefined;
+  logger: Logger;
+}
+
+export interface Listening {
+  host: string;
+  port: number;
+  /** Origin of the page, without the secret. */
+  origin: string;
+  /** The login URL: never log it. */
+  loginUrl: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(deps: ServerDeps, host: string, port: number): Promise<Listening> {
+  const auth = new Auth();
+  const app = createApp({ ...deps, auth });
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  const hub = new SocketHub({ ...deps, auth });
+  server.on("upgrade", (request, socket, head) => hub.handleUpgrade(request, socket, head));
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      server.off("listening", onListening);
+      reject(listenError(error, host, port));
+    };
+    const onListening = () => {
+      server.off("error", onError);
+      resolve();
+    };
+    server.once("error", onError);
+    server.once("listening", onListening);
+    server.listen(port, host);
+  });
+  server.on("error", (error) => deps.logger.error({ err: error }, "dashboard: server error"));
+  const actualPort = (server.address() as AddressInfo).port;
+  auth.listening(actualPort, host);
+  const urlHost = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  const origin = `http://${urlHost}:${actualPort}`;
+  let closing: Promise<void> | undefined;
+  return {
+    host,
+    port: actualPort,
+    origin,
+    loginUrl: `${origin}/?token=${auth.secret}`,
+    close: () =>
+      (closing ??= new Promise<void>((resolve) => {
+        hub.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      })),
+  };
+}
+
+function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
+  if (error.code === "EADDRINUSE") {
+    return new TmuxClaudeError(
+      DashboardErrorCodes.PORT_IN_USE,
+      `The dashboard cannot listen on ${host}:${port}: the port is in use by another process. Choose another: tmux-claude monitor --port <n>, dashboard({ port: <n> }) in the config, or port 0 for any free port.`,
+      { host, port },
+    );
+  }
+  if (error.code === "EADDRNOTAVAIL" || error.code === "ENOTFOUND" || error.code === "EACCES") {
+    return new TmuxClaudeError(
+      DashboardErrorCodes.PORT_IN_USE,
+      `The dashboard cannot listen on ${host}:${port} (${error.code}): ${error.code === "EACCES" ? "ports below 1024 need privileges; choose a port above 1024" : "this machine has no such address; use 127.0.0.1"}.`,
+      { host, port },
+    );
+  }
+  return error;
+}

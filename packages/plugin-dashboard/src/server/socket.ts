@@ -1,0 +1,152 @@
+// `/api/socket`: the live feed. The upgrade is authenticated (Host, Origin,
+// session cookie) before the socket is accepted, so a refused client never
+// gets a WebSocket at all. Then: the snapshot, every model change, and the
+// terminals the page opens.
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { KernelApi, Logger } from "@tmux-claude/core";
+import { WebSocketServer, type WebSocket } from "ws";
+import { z } from "zod";
+import { DashboardErrorCodes } from "../errors.js";
+import type { LiveModel } from "../model/live-model.js";
+import { SOCKET_PATH, type ServerMessage } from "../protocol.js";
+import { NOT_LOGGED_IN } from "./app.js";
+import type { Auth } from "./auth.js";
+
+/** A page that stops reading (a frozen tab) is dropped rather than buffered without bound. */
+const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+
+const clientMessage = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("open"), id: z.string().min(1) }).strict(),
+  z.object({ type: z.literal("close"), id: z.string().min(1) }).strict(),
+]);
+
+export interface SocketDeps {
+  kernel: KernelApi;
+  auth: Auth;
+  model: LiveModel;
+  logger: Logger;
+}
+
+export class SocketHub {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+
+  constructor(private readonly deps: SocketDeps) {
+    this.wss.on("connection", (socket: WebSocket) => new Connection(socket, deps).start());
+  }
+
+  /** The node server's `upgrade` event. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const { auth } = this.deps;
+    const host = request.headers.host;
+    const path = new URL(request.url ?? "/", "http://localhost").pathname;
+    if (path !== SOCKET_PATH) return refuse(socket, 404, `No socket at ${path}; the dashboard's is ${SOCKET_PATH}.`);
+    if (!auth.hostAllowed(host)) return refuse(socket, 403, `Host "${host ?? ""}" is not this dashboard's.`);
+    if (!auth.originAllowed(request.headers.origin, host)) return refuse(socket, 403, `Origin "${request.headers.origin}" is not this dashboard's page.`);
+    if (!auth.session(request.headers.cookie)) return refuse(socket, 401, NOT_LOGGED_IN);
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.wss.emit("connection", ws, request));
+  }
+
+  close(): void {
+    for (const client of this.wss.clients) client.terminate();
+    this.wss.close();
+  }
+}
+
+function refuse(socket: Duplex, status: 401 | 403 | 404, message: string): void {
+  const reason = { 401: "Unauthorized", 403: "Forbidden", 404: "Not Found" }[status];
+  const body = `${message}\n`;
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/** One page's socket: its model subscription and its open terminals. */
+class Connection {
+  private readonly terminals = new Map<string, () => void>();
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly deps: SocketDeps,
+  ) {}
+
+  start(): void {
+    const { model, kernel } = this.deps;
+    this.send({ type: "snapshot", node: kernel.node, plugins: kernel.pluginNames(), instances: model.instances(), messages: model.timeline() });
+    this.unsubscribe = model.subscribe((message) => this.send(message));
+    this.socket.on("message", (data, isBinary) => void this.receive(isBinary ? null : data.toString()));
+    this.socket.on("close", () => this.dispose());
+    this.socket.on("error", (error) => this.deps.logger.debug({ err: error }, "dashboard: socket error"));
+  }
+
+  private send(message: ServerMessage): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.socket.close(1013, "the page stopped reading; reload it");
+      return;
+    }
+    this.socket.send(JSON.stringify(message));
+  }
+
+  private error(code: string, message: string): void {
+    this.send({ type: "error", code, message });
+  }
+
+  private async receive(text: string | null): Promise<void> {
+    let raw: unknown;
+    try {
+      raw = text === null ? undefined : JSON.parse(text);
+    } catch {
+      raw = undefined;
+    }
+    const parsed = clientMessage.safeParse(raw);
+    if (!parsed.success) {
+      const shown = text === null ? "a binary frame" : JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+      return this.error(DashboardErrorCodes.BAD_REQUEST, `Malformed message ${shown}: send JSON {"type": "open" | "close", "id": "<instance id>"}.`);
+    }
+    const { type, id } = parsed.data;
+    if (type === "close") return this.closeTerminal(id);
+    await this.openTerminal(id);
+  }
+
+  private async openTerminal(id: string): Promise<void> {
+    if (!this.deps.model.instance(id)) return this.error(DashboardErrorCodes.NOT_FOUND, `No instance "${id}": it may have been terminated.`);
+    this.closeTerminal(id);
+    // Chunks that arrive before the screen is sent wait, so the page writes the screen first.
+    let early: Buffer[] | undefined = [];
+    const stream = (chunk: Buffer) => {
+      if (early) early.push(chunk);
+      else this.send({ type: "output", id, data: chunk.toString("base64") });
+    };
+    let subscription: Awaited<ReturnType<KernelApi["output"]>>;
+    try {
+      subscription = await this.deps.kernel.output(id, stream);
+    } catch (error) {
+      return this.error(DashboardErrorCodes.NOT_FOUND, `Cannot show the terminal of "${id}": ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (this.socket.readyState !== this.socket.OPEN) return subscription.unsubscribe();
+    let ended = false;
+    this.terminals.set(id, () => {
+      ended = true;
+      subscription.unsubscribe();
+    });
+    this.send({ type: "screen", id, data: subscription.screen });
+    for (const chunk of early) this.send({ type: "output", id, data: chunk.toString("base64") });
+    early = undefined;
+    void subscription.ended.then(() => {
+      if (ended) return;
+      this.terminals.delete(id);
+      this.send({ type: "ended", id });
+    });
+  }
+
+  private closeTerminal(id: string): void {
+    this.terminals.get(id)?.();
+    this.terminals.delete(id);
+  }
+
+  private dispose(): void {
+    this.unsubscribe?.();
+    for (const stop of this.terminals.values()) stop();
+    this.terminals.clear();
+  }
+}
