@@ -86,7 +86,9 @@ async function main(): Promise<void> {
     close: (id) => socket.send({ type: "close", id }),
   });
   // Tests and the bench read the terminal's buffer through this (the DOM rows only hold the viewport).
-  Object.assign(window, { dashboard: { terminalText: () => terminal?.text() ?? "", store } });
+  Object.assign(window, {
+    dashboard: { terminalText: () => terminal?.text() ?? "", terminalTail: (lines: number) => terminal?.tail(lines) ?? "", store },
+  });
   socket.connect();
 }
 

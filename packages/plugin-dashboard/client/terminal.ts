@@ -1,5 +1,5 @@
 // The live, read-only terminal of one instance: xterm.js (loaded by the page
-// as the UMD global `Terminal` from /assets/xterm/xterm.js), fed the pane's
+// as the UMD global `Terminal` from /assets/vendor/xterm.js), fed the pane's
 // current screen when it opens, then the live bytes.
 import type { ITerminalInitOnlyOptions, ITerminalOptions, Terminal as XTerm } from "@xterm/xterm";
 import { el, setText } from "./format.js";
@@ -87,11 +87,22 @@ export class TerminalView {
     return lines.join("\n").replace(/\n+$/u, "");
   }
 
+  /** The `lines` lines up to the cursor's: what was written last, without reading the whole scrollback. */
+  tail(lines: number): string {
+    const term = this.#term;
+    if (!term) return "";
+    const buffer = term.buffer.active;
+    const end = buffer.baseY + buffer.cursorY;
+    const out: string[] = [];
+    for (let i = Math.max(0, end - lines + 1); i <= end; i++) out.push(buffer.getLine(i)?.translateToString(true) ?? "");
+    return out.join("\n");
+  }
+
   #ensureTerminal(): XTerm {
     if (this.#term) return this.#term;
     const Terminal = window.Terminal;
     if (!Terminal) {
-      setText(this.#caption, "The terminal could not load (/assets/xterm/xterm.js is missing).");
+      setText(this.#caption, "The terminal could not load (/assets/vendor/xterm.js is missing).");
       throw new Error("xterm.js did not load: window.Terminal is undefined");
     }
     const term = new Terminal({
