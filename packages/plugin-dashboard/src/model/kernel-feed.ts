@@ -10,8 +10,11 @@ type FeedKernel = KernelApi & {
 
 export function watchStore(kernel: KernelApi, listener: (change: StoreChange) => void): StoreWatch {
   const feed = kernel as FeedKernel;
-  if (!feed.watch) throw new Error("This kernel has no watch(): the dashboard needs @tmux-claude/core with KernelApi.watch.");
-  return feed.watch(listener);
+  if (feed.watch) return feed.watch(listener);
+  // TEMPORARY until d-kernel's KernelApi.watch is merged: remove.
+  const store = (kernel as unknown as { store?: { watch(l: typeof listener): StoreWatch } }).store;
+  if (store) return store.watch(listener);
+  throw new Error("This kernel has no watch(): the dashboard needs @tmux-claude/core with KernelApi.watch.");
 }
 
 export async function kernelHealth(kernel: KernelApi): Promise<HealthBody> {
