@@ -167,8 +167,8 @@ export class DetailView {
     const ok = await this.confirm.ask(...describe(action, instance, body), capitalize(action));
     if (!ok) return;
     try {
-      await postAction(this.csrf(), id, action, body);
-      setText(this.#result, `${capitalize(action)}: done.`);
+      const result = await postAction(this.csrf(), id, action, body);
+      setText(this.#result, outcome(action, id, result));
       if (action === "send" || action === "answer") this.#text.value = "";
     } catch (error) {
       const message = error instanceof ApiError || error instanceof Error ? error.message : String(error);
@@ -215,6 +215,16 @@ function describe(action: ActionName, instance: InstanceView, body: ActionBodies
     case "merge":
       return [`Merge ${who}'s branch?`, "Its branch goes through the merge queue into its base."];
   }
+}
+
+/** What the server answered, in words: a send's receipt says whether it was typed in or waits in the queue. */
+function outcome(action: ActionName, id: string, result: unknown): string {
+  const receipt = result as { state?: string; acceptedAt?: string; position?: number } | undefined;
+  if ((action === "send" || action === "answer") && receipt?.state === "delivered") return `${capitalize(action)}: delivered at ${time(receipt.acceptedAt)}.`;
+  if (action === "send" && receipt?.state === "queued") return `Send: queued (position ${receipt.position ?? "?"}); delivered when ${id} is idle.`;
+  const terminated = (result as { terminated?: string[] } | undefined)?.terminated;
+  if (action === "terminate" && terminated) return `Terminated ${terminated.join(", ")}.`;
+  return `${capitalize(action)}: done.`;
 }
 
 function capitalize(text: string): string {

@@ -53,7 +53,7 @@ beforeAll(async () => {
       plugins: [dashboard({ port: 0 })],
       agents: {
         // The echo agent whose "/ask" question is recognised as waiting for an answer.
-        asker: { adapter: "command", command: process.execPath, args: [ECHO_AGENT], waitingPattern: "Proceed\\? \\(y/n\\)" },
+        asker: { adapter: "command", command: process.execPath, args: [ECHO_AGENT], waitingPattern: "Proceed\\? \\(y/n\\) *$" },
       },
     },
     { label: "dash-e2e" },
@@ -136,6 +136,7 @@ describe("dashboard in Chromium", () => {
   });
 
   it("a send from the CLI appears in the timeline with its receipt", async () => {
+    await waitStatus(alpha, "idle");
     await cli("send", alpha, "a note from the CLI");
     const entry = page.locator('[data-testid="timeline"] [data-testid="message"]', { hasText: "a note from the CLI" });
     await entry.waitFor({ timeout: 5_000 });
@@ -152,7 +153,7 @@ describe("dashboard in Chromium", () => {
     await page.getByTestId("message-text").fill("sent from the page");
     await page.getByTestId("action-send").click();
     expect(await confirmDialog()).toContain(`Send to alpha (specialist) ${alpha}`);
-    await page.waitForFunction(() => document.querySelector('[data-testid="action-result"]')?.textContent === "Send: done.", undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => /^Send: delivered at /u.test(document.querySelector('[data-testid="action-result"]')?.textContent ?? ""), undefined, { timeout: 10_000 });
     await page.waitForFunction(() => (window as unknown as { dashboard: { terminalText(): string } }).dashboard.terminalText().includes("echo: sent from the page"), undefined, { timeout: 5_000 });
     await page.locator('[data-testid="timeline"] [data-state="delivered"]', { hasText: "sent from the page" }).waitFor({ timeout: 5_000 });
   });
@@ -174,9 +175,10 @@ describe("dashboard in Chromium", () => {
     const { instance: lead } = await harness.kernel.spawn({ role: "manager", name: "lead", workDir: harness.workDir });
     const { instance: helper } = await harness.kernel.spawn({ role: "specialist", name: "helper", parentId: lead.id, workDir: harness.workDir });
     await waitStatus(helper.id, "idle");
-    // The child sits right under its parent, one level deeper.
+    // The child sits right under its parent, one level deeper (a top-level instance has depth 1).
     expect(await page.locator(row(lead.id)).evaluate((item) => (item.nextElementSibling as HTMLElement | null)?.dataset.id)).toBe(helper.id);
-    expect(await page.locator(row(helper.id)).evaluate((item) => (item as HTMLElement).style.getPropertyValue("--depth"))).toBe("1");
+    const depth = (id: string) => page.locator(row(id)).evaluate((item) => (item as HTMLElement).style.getPropertyValue("--depth"));
+    expect([await depth(lead.id), await depth(helper.id)]).toEqual(["1", "2"]);
     mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await page.locator(row(alpha)).click();
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
