@@ -2,10 +2,11 @@
 // in its own process (lib/dashboard-child.mjs, as `tmux-claude monitor` runs
 // it). Times are taken on one clock (performance.timeOrigin + now() in every
 // process, the page included), so a latency is "when the page's DOM changed"
-// minus "when the kernel saw it happen".
-//  - status change -> DOM: the kernel's statusChange hook -> a MutationObserver
-//    on the row's data-status. Floor: the same event arriving at a bare
-//    WebSocket client (no page) on the same socket.
+// minus "when the kernel wrote it".
+//  - status change -> DOM: the status write, as the store's change feed
+//    reports it in the kernel's process (it comes before the statusChange
+//    hook) -> a MutationObserver on the row's data-status. Floor: the same
+//    change arriving at a bare WebSocket client (no page) on the same socket.
 //  - output byte -> terminal: a write to the pane's tty -> xterm's
 //    onWriteParsed with the marker in its buffer. Floor: the same marker in the
 //    kernel's output subscription (tmux's %output arriving).
@@ -162,7 +163,7 @@ function statusRow(id, label, { page, floor }) {
       samples: page,
       floor,
       floorLabel: "the same change at a bare WebSocket client (no page)",
-      note: "kernel statusChange hook -> MutationObserver on the row's data-status",
+      note: "the status write (store change feed, kernel process) -> MutationObserver on the row's data-status",
     }),
     100,
   );
