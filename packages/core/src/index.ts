@@ -5,6 +5,7 @@ export { INSTANCE_ENV } from "./kernel/instance-env.js";
 export { defaultNodeId, nodeOf } from "./kernel/node.js";
 export { createHooks, type KernelHooks, type HookName } from "./kernel/hooks.js";
 export type { KernelApi, ToolContribution, CommandContribution } from "./kernel/api.js";
+export { HEALTH_CHECK_TIMEOUT_MS, runHealthChecks, type HealthCheck, type HealthCheckResult, type HealthReport } from "./kernel/health.js";
 export type {
   SpawnPlan,
   StatusChange,
@@ -59,6 +60,7 @@ export { typeableText } from "./tmux/typeable.js";
 export type {
   InstanceRecord,
   InstanceStatus,
+  MessageEntry,
   QueuedMessage,
   StateStore,
   StoreChange,
@@ -72,7 +74,7 @@ export type {
   TmuxLocation,
   LaunchRecord,
 } from "./store/types.js";
-export { INSTANCE_STATUSES } from "./store/types.js";
+export { INSTANCE_STATUSES, MESSAGE_HISTORY_LIMIT, MESSAGE_TEXT_LIMIT } from "./store/types.js";
 export { FileStore } from "./store/file-store.js";
 // The store's lease lock, for plugins that need a cross-process lock of their own (plugin-git's merge lock).
 export { acquireLock, cleanLockDir, lockPathFor } from "./store/lock.js";

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { z } from "zod";
 import type { AgentConfig, RoleConfig, Settings } from "../config/schema.js";
-import type { InstanceRecord, InstanceStatus } from "../store/types.js";
+import type { InstanceRecord, InstanceStatus, TokenUsage } from "../store/types.js";
 
 /** What an adapter needs to decide how to launch an agent. */
 export interface LaunchContext {
@@ -58,12 +58,8 @@ export interface PaneIO {
   onOutput(listener: (data: Buffer) => void): () => void;
 }
 
-export interface TokenUsage {
-  inputTokens: number;
-  outputTokens: number;
-  cacheCreationInputTokens: number;
-  cacheReadInputTokens: number;
-}
+// Persisted on the record (InstanceRecord.usage), so it lives with the store's types.
+export type { TokenUsage } from "../store/types.js";
 
 /** How a turn ended: the agent answered, it was interrupted (Esc), or the turn failed. */
 export type TurnEndReason = "stop" | "interrupt" | "failure";

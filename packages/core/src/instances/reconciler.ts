@@ -1,6 +1,6 @@
 import { ErrorCodes, isTmuxClaudeError } from "../errors.js";
 import type { InstanceRecord, StoreWatch } from "../store/types.js";
-import type { PaneSnapshot } from "../tmux/runtime.js";
+import type { PaneInfo, PaneSnapshot } from "../tmux/runtime.js";
 import { isSameProcess } from "../os/process-tree.js";
 import { tailText } from "./output-tail.js";
 import type { Registry } from "./registry.js";
@@ -46,10 +46,10 @@ export class Reconciler {
     runtime.off("disconnect", this.onDisconnect);
   }
 
-  /** Compare the store with tmux: instances whose pane is gone are exited. */
-  async reconcile(): Promise<void> {
+  /** Compare the store with tmux (or with `known`, the panes that exist): instances whose pane is gone are exited. */
+  async reconcile(known?: PaneInfo[]): Promise<void> {
     const { store, runtime, logger } = this.deps;
-    const panes = new Map((await runtime.listPanes()).map((pane) => [pane.paneId, pane]));
+    const panes = new Map((known ?? (await runtime.listPanes())).map((pane) => [pane.paneId, pane]));
     for (const record of await store.list()) {
       if (record.status === "exited") continue;
       const pane = record.tmux.paneId ? panes.get(record.tmux.paneId) : undefined;
@@ -124,7 +124,10 @@ export class Reconciler {
     void (async () => {
       for (const live of this.registry.all()) this.registry.detach(live.record.id, undefined, why);
       try {
-        await this.reconcile();
+        // A server that is gone takes every pane with it; asking tmux for panes would start a new, empty server,
+        // and a kernel whose tmux was killed would look healthy at once. The next operation that needs tmux starts one.
+        const running = await this.deps.runtime.serverRunning();
+        await this.reconcile(running ? undefined : []);
         // Only our client was lost (the server lives on): watch the survivors again.
         if (this.registry.watchAll && !this.registry.closed) await this.attachAll();
       } catch (error) {

@@ -58,8 +58,14 @@ export interface ListFilter {
   status?: InstanceStatus;
 }
 
+/**
+ * One instance as `list()` shows it: the record as the store has it, with
+ * what any process wrote (`messages`, `usage`, plugins' state), and its children.
+ */
 export interface InstanceSummary extends InstanceRecord {
   children: string[];
+  /** The token use last announced for it (see InstanceRecord.usage). */
+  usage?: TokenUsage;
 }
 
 export interface TerminateOptions {

@@ -1,9 +1,10 @@
 import type { Logger } from "pino";
 import type { Settings } from "../config/schema.js";
 import type { InstanceSummary, ListFilter, ReadOptions, ReadResult, SendOptions, SpawnOptions, SpawnResult, TerminateOptions } from "../instances/types.js";
-import type { InstanceRecord } from "../store/types.js";
+import type { InstanceRecord, StoreChange, StoreWatch } from "../store/types.js";
 import type { TmuxRuntime } from "../tmux/runtime.js";
 import type { ListColumn } from "./events.js";
+import type { HealthReport } from "./health.js";
 import type { DeliveryReceipt } from "./messages.js";
 import type { LocalOperations } from "./routing.js";
 
@@ -48,6 +49,21 @@ export interface KernelApi {
    * the instance exits, restarts or the kernel closes (`ended`), or `unsubscribe()`.
    */
   output(id: string, listener: (data: Buffer) => void): Promise<{ screen: string; unsubscribe: () => void; ended: Promise<void> }>;
+  /**
+   * Be told when instances or their queues change, by any process (the
+   * store's change feed): a spawn, a status, a message, a plugin's state, a
+   * removal. Await `ready` before reading what you show, so no change falls
+   * in between. Changes may coalesce or repeat; read the instance
+   * (`get`, `list`) to learn what changed. `stop()` ends it (the kernel's
+   * close does too). The listener must not throw.
+   */
+  watch(listener: (change: StoreChange) => void): StoreWatch;
+  /**
+   * The state of what the kernel depends on: its own checks (`tmux`: this
+   * kernel's tmux server answers; `store`: a read succeeds) and those plugins
+   * add through the `health` hook, each bounded by a timeout.
+   */
+  health(): Promise<HealthReport>;
   /** MCP tools contributed by plugins. */
   tools(): Promise<ToolContribution[]>;
   /** CLI commands contributed by plugins. */

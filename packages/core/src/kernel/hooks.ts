@@ -9,6 +9,7 @@ import { ErrorCodes, TmuxClaudeError, isPluginErrorCode, isTmuxClaudeError } fro
 import type { InstanceRecord } from "../store/types.js";
 import type { CommandContribution, KernelApi, ToolContribution } from "./api.js";
 import type { DeliveryEvent, ListColumn, ReadyGate, SpawnFailure, SpawnPlan, StatusChange, TerminateEvent, TurnEnded, UsageUpdate } from "./events.js";
+import type { HealthCheck } from "./health.js";
 import type { DeliveryReceipt, OutgoingMessage } from "./messages.js";
 import type { RouteRequest, RouteResult } from "./routing.js";
 
@@ -50,6 +51,11 @@ export function createHooks() {
     tools: new AsyncSeriesWaterfallHook<[ToolContribution[]]>(["tools"], "tools"),
     /** Plugins add columns to `list` (see ListColumn). */
     listColumns: new AsyncSeriesWaterfallHook<[ListColumn[]]>(["columns"], "listColumns"),
+    /**
+     * Plugins add checks of what they depend on (an endpoint, Redis) to
+     * `kernel.health()`, after the kernel's own (`tmux`, `store`).
+     */
+    health: new AsyncSeriesWaterfallHook<[HealthCheck[]]>(["checks"], "health"),
     /** Plugins contribute CLI commands. */
     commands: new AsyncSeriesWaterfallHook<[CommandContribution[]]>(["commands"], "commands"),
   };

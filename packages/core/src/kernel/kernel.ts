@@ -24,7 +24,7 @@ import { explainTmuxLoss } from "../instances/failures.js";
 import { Nodes } from "../instances/nodes.js";
 import type { LocalOperations } from "./routing.js";
 import { FileStore } from "../store/file-store.js";
-import type { InstanceRecord, StateStore } from "../store/types.js";
+import type { InstanceRecord, StateStore, StoreChange, StoreWatch } from "../store/types.js";
 import { TmuxRuntime } from "../tmux/runtime.js";
 import { withDefaultAgents, withDefaultRoles } from "./default-agents.js";
 import { defaultNodeId } from "./node.js";
@@ -34,6 +34,7 @@ import { closeOnSignal } from "./signals.js";
 import { createHooks, type KernelHooks } from "./hooks.js";
 import type { CommandContribution, KernelApi, ToolContribution } from "./api.js";
 import type { ListColumn } from "./events.js";
+import { kernelChecks, runHealthChecks, type HealthReport } from "./health.js";
 import type { DeliveryReceipt } from "./messages.js";
 import { pluginHooks, type Plugin, type PluginContext } from "./plugin.js";
 
@@ -379,6 +380,23 @@ export class Kernel implements KernelApi {
     } catch (error) {
       throw explainTmuxLoss(error, what, this.config.tmux.socket);
     }
+  }
+
+  /** Be told when instances or their queues change, by any process (see KernelApi.watch). */
+  watch(listener: (change: StoreChange) => void): StoreWatch {
+    if (!this.store || this.state === "new" || this.state === "closed") {
+      throw new TmuxClaudeError(ErrorCodes.KERNEL_STATE, `The kernel is ${this.state}; watch it once it started (in init, ready or later).`);
+    }
+    return this.store.watch(listener);
+  }
+
+  /** The kernel's checks (tmux, store) and the plugins' (`health` hook), each bounded by a timeout. */
+  async health(): Promise<HealthReport> {
+    const store = this.store;
+    if (!store || !this.runtimeInstance || this.state === "new" || this.state === "closed") {
+      return { ok: false, checks: [{ name: "kernel", ok: false, detail: `the kernel is ${this.state}` }] };
+    }
+    return runHealthChecks(await this.hooks.health.promise(kernelChecks(this.runtimeInstance, store)));
   }
 
   /** MCP tools contributed by plugins. */

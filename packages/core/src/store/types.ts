@@ -62,6 +62,14 @@ export interface InstanceRecord {
    * Unchanged by input typed by hand in the pane.
    */
   turnPrompt?: string;
+  /**
+   * The instance's recent inbox, newest last, at most MESSAGE_HISTORY_LIMIT
+   * entries: every message sent to it, by whichever process sent or delivered
+   * it (queued, then delivered), so every process sees the timeline.
+   */
+  messages?: MessageEntry[];
+  /** The token use last announced (`usage` hook), by whichever process announced it. */
+  usage?: TokenUsage;
   /** State owned by the agent adapter (e.g. a Claude session id). Persisted as is. */
   agentState?: Record<string, unknown>;
   /** State owned by plugins, keyed by plugin name. */
@@ -69,6 +77,37 @@ export interface InstanceRecord {
   /** Set when `terminate` began: the record and its queued messages are about to be removed. */
   terminatedAt?: string;
 }
+
+/** An agent's token use, as its adapter reports it (AgentDriver.usage). */
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheCreationInputTokens: number;
+  cacheReadInputTokens: number;
+  /** The model that answered last, where the adapter can tell (e.g. "claude-sonnet-4-5"). */
+  model?: string;
+  /** What these tokens cost in US dollars, where the adapter knows the model's prices. */
+  costUsd?: number;
+}
+
+/** One message of an instance's inbox (`InstanceRecord.messages`). */
+export interface MessageEntry {
+  /** The id `send` returned (the receipt's messageId). */
+  id: string;
+  /** Who sent it: an instance id, or null for the root (a person, the CLI). */
+  from: string | null;
+  /** The text as sent, cut to MESSAGE_TEXT_LIMIT characters (ending in "…" when cut). */
+  text: string;
+  sentAt: string;
+  state: "queued" | "delivered";
+  /** When the agent accepted it (state "delivered"). */
+  acceptedAt?: string;
+}
+
+/** How many messages a record keeps (the oldest are dropped). */
+export const MESSAGE_HISTORY_LIMIT = 50;
+/** How much of a message's text a record keeps. */
+export const MESSAGE_TEXT_LIMIT = 2000;
 
 /** A message waiting for its instance to become idle. */
 export interface QueuedMessage {

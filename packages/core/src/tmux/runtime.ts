@@ -295,6 +295,8 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
 
   /** Look at what exists now and tell listeners; a burst of notifications costs one look. */
   private scheduleRefresh(): void {
+    // Without a client the disconnect is being handled; a look now would start a new server.
+    if (!this.client || this.client.closed) return;
     if (this.refreshing) {
       this.refreshAgain = true;
       return;
@@ -400,6 +402,41 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
 
   async killWindow(windowId: string): Promise<void> {
     await this.exclusive((run) => run("kill-window", "-t", windowId)).catch(ignoreGone);
+  }
+
+  /**
+   * Whether this runtime's tmux server answers now: a command through the
+   * control client. Without a client (the server was killed or died), a plain
+   * tmux command, which never starts a server, tells whether one runs again
+   * (another process started it); then this runtime reconnects to it. No
+   * server at all is not ok: the instances that ran there are gone, and the
+   * next operation that needs tmux (a spawn) starts a new one.
+   */
+  async health(): Promise<{ ok: boolean; detail: string }> {
+    const { socket } = this.options;
+    if (this.closed) return { ok: false, detail: "the tmux runtime is closed" };
+    const gone = { ok: false, detail: `no tmux server runs on socket "${socket}" (it was killed or died); the next spawn starts one` };
+    if ((!this.client || this.client.closed) && !this.connecting && !(await this.serverRunning())) return gone;
+    try {
+      const [pid] = await this.command("display-message", "-p", "#{pid}");
+      return { ok: true, detail: `the tmux server on socket "${socket}" (pid ${pid}) answers` };
+    } catch (error) {
+      // The server died under the command: say so, not the client's last words.
+      if (!(await this.serverRunning())) return gone;
+      throw error;
+    }
+  }
+
+  /** A tmux server runs on this runtime's socket (asked without starting one). */
+  async serverRunning(): Promise<boolean> {
+    const { binary, socket } = this.options;
+    try {
+      await runTmux(binary, ["-L", socket, "list-sessions", "-F", "#{pid}"]);
+      return true;
+    } catch (error) {
+      if (isTmuxClaudeError(error, ErrorCodes.TMUX_NOT_FOUND)) throw error;
+      return false;
+    }
   }
 
   /** Detach and remove the monitor session; instance sessions keep running. */
