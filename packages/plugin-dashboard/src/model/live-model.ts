@@ -4,7 +4,6 @@
 // views and pushes what changed to every subscriber.
 import type { KernelApi, Logger, StoreWatch } from "@tmux-claude/core";
 import type { GitView, InstanceView, MessageView, ServerMessage } from "../protocol.js";
-import { watchStore } from "./kernel-feed.js";
 import { byAttention, instanceViews, messageViews, type RecordLike } from "./views.js";
 
 /** Messages kept in memory, so a terminated instance's stay visible while serve runs. */
@@ -38,7 +37,7 @@ export class LiveModel {
   ) {}
 
   async start(): Promise<void> {
-    this.watch = watchStore(this.kernel, (change) => {
+    this.watch = this.kernel.watch((change) => {
       this.changed.add(change.kind === "instance" ? change.id : change.instanceId);
       this.schedule();
     });
@@ -66,8 +65,9 @@ export class LiveModel {
     return this.views.get(id)?.view;
   }
 
+  /** Oldest first. */
   timeline(): MessageView[] {
-    return [...this.messages.values()].map((entry) => entry.view);
+    return [...this.messages.values()].map((entry) => entry.view).sort((a, b) => a.sentAt.localeCompare(b.sentAt));
   }
 
   /** Git fields changed (the git source calls it): rebuild the views from the records we have. */
@@ -100,7 +100,7 @@ export class LiveModel {
   private async refresh(): Promise<void> {
     const ids = [...this.changed];
     this.changed.clear();
-    this.records = (await this.kernel.list()) as RecordLike[];
+    this.records = await this.kernel.list();
     if (this.closed) return;
     this.rebuild();
     this.updateMessages();
