@@ -29,6 +29,7 @@ export class LiveModel {
   private again = false;
   private readonly changed = new Set<string>();
   private closed = false;
+  private started = false;
 
   constructor(
     private readonly kernel: KernelApi,
@@ -103,7 +104,9 @@ export class LiveModel {
     this.records = await this.kernel.list();
     if (this.closed) return;
     this.rebuild();
-    this.updateMessages();
+    // Only the changed instances' inboxes can hold new entries (all of them at start).
+    this.updateMessages(this.started ? new Set(ids) : undefined);
+    this.started = true;
     if (this.git && ids.length > 0) this.git.invalidate(ids.filter((id) => this.views.has(id)));
   }
 
@@ -125,8 +128,9 @@ export class LiveModel {
     }
   }
 
-  private updateMessages(): void {
+  private updateMessages(only: ReadonlySet<string> | undefined): void {
     for (const record of this.records) {
+      if (only && !only.has(record.id)) continue;
       for (const view of messageViews(record)) {
         const json = JSON.stringify(view);
         const known = this.messages.get(view.id);
