@@ -25,14 +25,20 @@ export type DeliveryOutcome =
   | { kind: "empty" }
   /** Another live process is delivering this instance's oldest message; try again at `until` or on the queue's next change. */
   | { kind: "held"; until: number }
-  /** `typed` false: a recovered claim whose message the agent had already taken. */
-  | { kind: "delivered"; message: QueuedMessage; typed: boolean };
+  /** `typed` false: a recovered claim whose message the agent had already taken. `acceptedAt`: when this process saw it in. */
+  | { kind: "delivered"; message: QueuedMessage; typed: boolean; acceptedAt: string };
 
 export interface DeliveryDeps {
   store: StateStore;
   logger: Logger;
   /** Type text into the instance and wait for its receipt (Messaging.submit). */
   submit(live: Live, text: string, options?: SubmitOptions): Promise<void>;
+  /**
+   * Record that the message got in (the instance's history); awaited before
+   * the ack, so a kernel killed in between leaves a claim whose recovery
+   * records it again, never a message that looks queued forever. Must not throw.
+   */
+  recordDelivered(live: Live, message: QueuedMessage, acceptedAt: string): Promise<void>;
 }
 
 /** Thrown when delivering a claimed message failed: names the message, which stays queued. */
@@ -70,8 +76,10 @@ export async function deliverNext(deps: DeliveryDeps, live: Live, options: { onl
       const note = claim.recovered.note;
       if (evidence && note !== undefined && (await evidence.submittedSince(note, typed))) {
         logger.info({ instance: id, message: message.id }, "a kernel that died had delivered this queued message; not typing it again");
+        const acceptedAt = new Date().toISOString();
+        await deps.recordDelivered(live, message, acceptedAt);
         await ack(store, claim, logger);
-        return { kind: "delivered", message, typed: false };
+        return { kind: "delivered", message, typed: false, acceptedAt };
       }
       logger.info({ instance: id, message: message.id, evidence: Boolean(evidence) }, "typing again a queued message whose delivery a dead kernel began");
     }
@@ -80,14 +88,18 @@ export async function deliverNext(deps: DeliveryDeps, live: Live, options: { onl
     // A failed attempt may still have got in (a receipt that came too late): the evidence decides.
     const gotIn = evidence && mark !== undefined ? await evidence.submittedSince(mark, typed).catch(() => false) : false;
     if (gotIn) {
+      const acceptedAt = new Date().toISOString();
+      await deps.recordDelivered(live, message, acceptedAt);
       await ack(store, claim, logger);
-      return { kind: "delivered", message, typed: true };
+      return { kind: "delivered", message, typed: true, acceptedAt };
     }
     await store.release(claim).catch((releaseError: unknown) => logger.warn({ err: releaseError, instance: id }, "could not release a claim; it expires with its lease"));
     throw new DeliveryAttemptError(message.id, error);
   }
+  const acceptedAt = new Date().toISOString();
+  await deps.recordDelivered(live, message, acceptedAt);
   await ack(store, claim, logger);
-  return { kind: "delivered", message, typed: true };
+  return { kind: "delivered", message, typed: true, acceptedAt };
 }
 
 async function ack(store: StateStore, claim: QueueClaim, logger: Logger): Promise<void> {

@@ -62,7 +62,9 @@ export class InstanceManager {
     this.reconciler.stop();
     for (const live of this.registry.all()) this.registry.detach(live.record.id);
     // A spawn cut short by the detach above removes what it created before we let go of tmux and the store.
-    await Promise.allSettled([this.spawner.settled(), this.messaging.settled(), this.registry.allPersisted()]);
+    await Promise.allSettled([this.spawner.settled(), this.messaging.settled()]);
+    // Then the writes they made on the way (a delivery's mark in the history is not awaited by its sender).
+    await this.registry.allPersisted();
     await this.registry.stop();
   }
 

@@ -4,9 +4,10 @@ import type { DeliveryReceipt, OutgoingMessage, WhenBusy } from "../kernel/messa
 import type { SubmitOptions } from "../agents/adapter.js";
 import type { InstanceRecord } from "../store/types.js";
 import { typeableText } from "../tmux/typeable.js";
-import { DeliveryAttemptError, deliverNext } from "./delivery.js";
+import { DeliveryAttemptError, deliverNext, type DeliveryDeps } from "./delivery.js";
 import { exitedError } from "./failures.js";
 import { KeyedChain } from "./keyed-chain.js";
+import { messageEntry, withDelivered, withQueued, type SentMessage } from "./message-history.js";
 import type { Registry } from "./registry.js";
 import { DELIVERABLE, type SendOptions } from "./types.js";
 import type { Live, ManagerDeps } from "./deps.js";
@@ -64,6 +65,7 @@ export class Messaging {
   private async deliverLocal(message: OutgoingMessage, record: InstanceRecord): Promise<DeliveryReceipt> {
     const { store } = this.deps;
     const id = message.instanceId;
+    const sentAt = new Date().toISOString();
     const live = await this.registry.attach(record);
     return this.sendLock(id, async () => {
       const waiting = await store.queue(id);
@@ -80,15 +82,30 @@ export class Messaging {
         );
       }
       if (!free && message.whenBusy === "queue") {
-        await store.enqueue({ id: message.id, instanceId: id, text: message.text, from: message.from, enqueuedAt: new Date().toISOString() });
+        // In the history before it is in the queue: whoever delivers it finds the entry to mark.
+        await this.registry.persistShared(id, withQueued(messageEntry(message, sentAt, "queued")));
+        await store.enqueue({ id: message.id, instanceId: id, text: message.text, from: message.from, enqueuedAt: sentAt });
         this.deps.logger.debug({ instance: id, message: message.id, status }, "queued");
         return { messageId: message.id, instanceId: id, state: "queued", position: waiting.length + 1 };
       }
       await this.submit(live, message.text);
       const receipt: DeliveryReceipt = { messageId: message.id, instanceId: id, state: "delivered", acceptedAt: new Date().toISOString() };
+      void this.recordDelivery(id, message, sentAt, receipt.acceptedAt!);
       this.announceDelivery(message, receipt, false);
       return receipt;
     });
+  }
+
+  /**
+   * Mark the message delivered in the instance's history. A message typed in
+   * at once does not wait for it (the receipt does not): the write joins the
+   * instance's ordered writes (`registry.persist`, awaited by close). It is
+   * an update of the stored record, so a later write by any process keeps it.
+   */
+  private recordDelivery(id: string, message: SentMessage, sentAt: string, acceptedAt: string): Promise<void> {
+    return this.registry
+      .persistShared(id, withDelivered({ ...messageEntry(message, sentAt, "delivered"), acceptedAt }))
+      .catch((error: unknown) => this.deps.logger.warn({ err: error, instance: id, message: message.id }, "could not record a delivery in the instance's history"));
   }
 
   /** `delivered`: fired by the one process that typed the message in. */
@@ -158,7 +175,12 @@ export class Messaging {
     this.recoveryChecked.add(live);
     const onlyRecovered = !deliverable;
     const { store, logger } = this.deps;
-    const deps = { store, logger, submit: (target: Live, text: string, options?: SubmitOptions) => this.submit(target, text, options) };
+    const deps: DeliveryDeps = {
+      store,
+      logger,
+      submit: (target, text, options) => this.submit(target, text, options),
+      recordDelivered: (target, message, acceptedAt) => this.recordDelivery(target.record.id, message, message.enqueuedAt, acceptedAt),
+    };
     void this.lines
       .run(id, () =>
         this.sendLock(id, async () => {
@@ -174,7 +196,7 @@ export class Messaging {
             logger.debug({ instance: id, message: message.id, typed: outcome.typed }, "delivered a queued message");
             this.registry.events.emit("delivered", message.id);
             // Also when a dead kernel typed it: it died before it could tell.
-            this.announceDelivery(message, { messageId: message.id, instanceId: id, state: "delivered", acceptedAt: new Date().toISOString() }, true);
+            this.announceDelivery(message, { messageId: message.id, instanceId: id, state: "delivered", acceptedAt: outcome.acceptedAt }, true);
           } else if (outcome?.kind === "held") {
             // Its claimer acks (a queue change wakes us) or dies; then its lease runs out at `until`.
             setTimeout(() => this.drain(id), Math.max(0, outcome.until - Date.now())).unref();

@@ -3,6 +3,7 @@ import type { InstanceRecord, StoreWatch } from "../store/types.js";
 import type { PaneInfo, PaneSnapshot } from "../tmux/runtime.js";
 import { isSameProcess } from "../os/process-tree.js";
 import { tailText } from "./output-tail.js";
+import { withSharedState } from "./shared-state.js";
 import type { Registry } from "./registry.js";
 import type { Live, ManagerDeps } from "./deps.js";
 
@@ -148,8 +149,8 @@ export class Reconciler {
     }
     if (!live) return this.registry.follow(record);
     if (await this.registry.relaunchedElsewhere(live)) return;
-    // Plugins' state may be written by any process (e.g. serve's MCP endpoint): the store has it.
-    if (record.pluginState !== undefined) live.record = { ...live.record, pluginState: record.pluginState };
+    // Plugins' state, messages and usage may be written by any process (e.g. serve's MCP endpoint): the store has them.
+    live.record = withSharedState(live.record, record);
     // Another process changed it (e.g. an agent hook): adopt newer state.
     if (record.updatedAt > live.record.updatedAt && record.status !== live.record.status) {
       this.registry.applyStatus(id, record.status, { reason: record.statusReason, lastReply: record.lastReply });

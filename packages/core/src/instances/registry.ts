@@ -11,6 +11,7 @@ import { exitedError } from "./failures.js";
 import { KeyedChain } from "./keyed-chain.js";
 import { appendTail, tailText } from "./output-tail.js";
 import { DELIVERABLE } from "./types.js";
+import { withSharedState } from "./shared-state.js";
 import type { Live, ManagerDeps } from "./deps.js";
 import type { ManagerEvents } from "./wait-delivered.js";
 
@@ -264,6 +265,18 @@ export class Registry {
   persist(id: string, updater: (record: InstanceRecord) => InstanceRecord): Promise<void> {
     return this.persists.run(id, async () => {
       await this.deps.store.update(id, updater);
+    });
+  }
+
+  /**
+   * Persist a change of what any process may write (the message history, the
+   * usage: see withSharedState), and show it in this process's live record.
+   */
+  persistShared(id: string, updater: (record: InstanceRecord) => InstanceRecord): Promise<void> {
+    return this.persists.run(id, async () => {
+      const stored = await this.deps.store.update(id, updater);
+      const live = this.live.get(id);
+      if (live && stored) live.record = withSharedState(live.record, stored);
     });
   }
 

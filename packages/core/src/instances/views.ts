@@ -2,6 +2,7 @@ import { ErrorCodes, TmuxClaudeError, quoteScreen } from "../errors.js";
 import type { InstanceRecord } from "../store/types.js";
 import { withNode } from "../kernel/node.js";
 import { tailText } from "./output-tail.js";
+import { withSharedState } from "./shared-state.js";
 import type { Registry } from "./registry.js";
 import type { InstanceSummary, ListFilter, ReadOptions, ReadResult } from "./types.js";
 import type { ManagerDeps } from "./deps.js";
@@ -61,7 +62,7 @@ export class Views {
       children.set(record.parentId, list);
     }
     return records
-      .map((record) => withNode(withPluginState(this.registry.get(record.id)?.record, record)))
+      .map((record) => withNode(withSharedState(this.registry.get(record.id)?.record, record)))
       .filter((r) => filter.role === undefined || r.role === filter.role)
       .filter((r) => filter.parentId === undefined || r.parentId === filter.parentId)
       .filter((r) => filter.status === undefined || r.status === filter.status)
@@ -72,9 +73,9 @@ export class Views {
   async get(id: string): Promise<InstanceRecord> {
     const live = this.registry.get(id);
     if (!live) return withNode(await this.registry.requireRecord(id));
-    // Without a store watch (one-shot kernels), plugins' state another process wrote is only in the store.
+    // Without a store watch (one-shot kernels), what another process wrote (plugins' state, messages, usage) is only in the store.
     if (this.registry.watchAll) return withNode(live.record);
-    return withNode(withPluginState(live.record, await this.deps.store.get(id)));
+    return withNode(withSharedState(live.record, await this.deps.store.get(id)));
   }
 
   /** Atomically replace one plugin's part of a record (`pluginState[plugin]`); every process sees it through the store. */
@@ -86,11 +87,6 @@ export class Views {
   }
 }
 
-/** The live view of a record with the plugins' state as stored (any process may write it). */
-function withPluginState(live: InstanceRecord | undefined, stored: InstanceRecord | undefined): InstanceRecord {
-  if (!live) return stored!;
-  return stored?.pluginState === undefined ? live : { ...live, pluginState: stored.pluginState };
-}
 
 /** exec-2 before exec-10; parents before children. */
 const idCollator = new Intl.Collator("en", { numeric: true });

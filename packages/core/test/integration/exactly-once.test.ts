@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { afterAll, expect, test } from "vitest";
 import { FileStore } from "../../src/store/file-store.js";
+import { messageEntry, withQueued } from "../../src/instances/message-history.js";
 import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 
 const WORKER = fileURLToPath(new URL("../fixtures/serve-worker.mjs", import.meta.url));
@@ -52,7 +53,10 @@ test(`every queued message is delivered exactly once across ${KILLS} kill -9s of
       for (const id of instances) {
         const text = `/work 15 q ${id} #${n++}`;
         sent.get(id)!.push(text);
-        await store.enqueue({ id: `m-${n}`, instanceId: id, text, from: null, enqueuedAt: new Date().toISOString() });
+        const enqueuedAt = new Date().toISOString();
+        // As a sending kernel does: in the history first, then in the queue.
+        await store.update(id, withQueued(messageEntry({ id: `m-${n}`, text, from: null }, enqueuedAt, "queued")));
+        await store.enqueue({ id: `m-${n}`, instanceId: id, text, from: null, enqueuedAt });
       }
     }
   };
@@ -98,6 +102,13 @@ test(`every queued message is delivered exactly once across ${KILLS} kill -9s of
   expect({ lost, duplicated }).toEqual({ lost: [], duplicated: [] });
   for (const id of instances) expect(got.filter((t) => t.includes(` ${id} #`))).toEqual(sent.get(id));
   expect(claimedAtKill).toBeGreaterThan(0);
+  // The history says the same, also for deliveries a killed kernel began and the next one finished: none left queued.
+  for (const id of instances) {
+    const history = (await kernel.get(id)).messages ?? [];
+    expect(history.length).toBeGreaterThan(0);
+    expect(history.filter((m) => m.state !== "delivered" || !m.acceptedAt)).toEqual([]);
+    expect(new Set(history.map((m) => m.id)).size).toBe(history.length);
+  }
 
   await store.close();
   for (const id of instances) await kernel.terminate(id).catch(() => undefined);

@@ -1,0 +1,45 @@
+/**
+ * An instance's recent inbox on its record (`InstanceRecord.messages`), so
+ * every process (a dashboard in serve) sees who sent what and whether it got
+ * in. Updaters for `store.update`: pure, and right when run again.
+ */
+import { MESSAGE_HISTORY_LIMIT, MESSAGE_TEXT_LIMIT, type InstanceRecord, type MessageEntry } from "../store/types.js";
+
+export interface SentMessage {
+  id: string;
+  text: string;
+  from: string | null;
+}
+
+/** A message as its record keeps it: the text cut to MESSAGE_TEXT_LIMIT characters, "…" marking the cut. */
+export function messageEntry(message: SentMessage, sentAt: string, state: MessageEntry["state"], acceptedAt?: string): MessageEntry {
+  return { id: message.id, from: message.from, text: cutText(message.text), sentAt, state, ...(acceptedAt !== undefined ? { acceptedAt } : {}) };
+}
+
+/** Record a queued message (once: a retried updater, or a delivery that came first, leaves it as it is). */
+export function withQueued(entry: MessageEntry): (record: InstanceRecord) => InstanceRecord {
+  return (record) => (record.messages?.some((m) => m.id === entry.id) ? record : { ...record, messages: kept([...(record.messages ?? []), entry]) });
+}
+
+/** Mark a message delivered, or add it delivered when it was never queued (typed in at once). */
+export function withDelivered(entry: MessageEntry & { acceptedAt: string }): (record: InstanceRecord) => InstanceRecord {
+  return (record) => {
+    const messages = record.messages ?? [];
+    const known = messages.some((m) => m.id === entry.id);
+    const updated = known ? messages.map((m) => (m.id === entry.id ? { ...m, state: "delivered" as const, acceptedAt: entry.acceptedAt } : m)) : kept([...messages, { ...entry, state: "delivered" as const }]);
+    return { ...record, messages: updated };
+  };
+}
+
+function kept(messages: MessageEntry[]): MessageEntry[] {
+  return messages.length > MESSAGE_HISTORY_LIMIT ? messages.slice(-MESSAGE_HISTORY_LIMIT) : messages;
+}
+
+function cutText(text: string): string {
+  if (text.length <= MESSAGE_TEXT_LIMIT) return text;
+  // Do not split a surrogate pair: the record is JSON, and half an emoji is not text.
+  let end = MESSAGE_TEXT_LIMIT - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
+}

@@ -1,0 +1,16 @@
+import type { InstanceRecord } from "../store/types.js";
+
+/**
+ * The live view of a record with what any process may write as stored: the
+ * plugins' state, the message history, the last usage. The live record has
+ * the freshest status; those parts are written through the store only.
+ */
+export function withSharedState(live: InstanceRecord | undefined, stored: InstanceRecord | undefined): InstanceRecord {
+  if (!live) return stored!;
+  if (!stored) return live;
+  const shared: Partial<InstanceRecord> = {};
+  if (stored.pluginState !== undefined) shared.pluginState = stored.pluginState;
+  if (stored.messages !== undefined) shared.messages = stored.messages;
+  if (stored.usage !== undefined) shared.usage = stored.usage;
+  return Object.keys(shared).length ? { ...live, ...shared } : live;
+}

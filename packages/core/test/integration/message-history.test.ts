@@ -1,0 +1,79 @@
+// Every message sent to an instance is on its record (InstanceRecord.messages),
+// by whichever process sent or delivered it: queued, then delivered with the
+// time the agent accepted it. What a dashboard in serve shows as the timeline.
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { MESSAGE_HISTORY_LIMIT, MESSAGE_TEXT_LIMIT, type MessageEntry } from "../../src/index.js";
+import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
+
+let h: Harness;
+beforeAll(async () => {
+  // The harness's kernel serves (watches everything, delivers queues), as `serve` with a dashboard does.
+  h = await createHarness({ limits: { spawnTimeout: 10_000, sendTimeout: 5_000 } }, { watch: "all" });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const entryOf = async (id: string, messageId: string): Promise<MessageEntry | undefined> =>
+  (await h.kernel.list()).find((i) => i.id === id)?.messages?.find((m) => m.id === messageId);
+
+test("a message typed in at once is on the record, delivered, by the time the sending process closed", async () => {
+  const { instance } = await h.kernel.spawn({ role: "executive", workDir: h.workDir });
+  await h.kernel.read(instance.id, { wait: true });
+  const cli = await h.startKernel({ watch: "on-demand" });
+  const receipt = await cli.send(instance.id, "hello there", {}, null);
+  expect(receipt.state).toBe("delivered");
+  await cli.close();
+  // Read at once through serve's kernel: what the other process wrote was on disk when its close returned.
+  const stored = await h.kernel.get(instance.id);
+  const entry = await entryOf(instance.id, receipt.messageId);
+  expect(entry).toEqual({ id: receipt.messageId, from: null, text: "hello there", sentAt: expect.any(String), state: "delivered", acceptedAt: receipt.acceptedAt });
+  expect(entry!.sentAt <= entry!.acceptedAt!).toBe(true);
+  expect(stored.messages?.some((m) => m.id === receipt.messageId)).toBe(true);
+});
+
+test("a queued message is on the record as queued at once, then delivered by the serving process with its acceptance time", async () => {
+  const { instance } = await h.kernel.spawn({ role: "executive", workDir: h.workDir });
+  await h.kernel.read(instance.id, { wait: true });
+  const cli = await h.startKernel({ watch: "on-demand" });
+  expect((await cli.send(instance.id, "/work 1500")).state).toBe("delivered");
+  const receipt = await cli.send(instance.id, "after the work", {}, instance.id);
+  expect(receipt.state).toBe("queued");
+  // On disk before send returned: the sending process sees it without waiting, and so does serve.
+  expect((await cli.get(instance.id)).messages?.find((m) => m.id === receipt.messageId)).toMatchObject({ state: "queued", from: instance.id, text: "after the work" });
+  expect(await entryOf(instance.id, receipt.messageId)).toMatchObject({ state: "queued" });
+  await cli.close();
+  const delivered = await eventually(async () => {
+    const entry = await entryOf(instance.id, receipt.messageId);
+    return entry?.state === "delivered" ? entry : undefined;
+  }, 10_000, "the queued message marked delivered");
+  expect(delivered).toMatchObject({ id: receipt.messageId, from: instance.id, text: "after the work", acceptedAt: expect.any(String) });
+  expect(delivered.acceptedAt! > delivered.sentAt).toBe(true);
+  expect((await h.received()).filter((m) => m.text === "after the work")).toHaveLength(1);
+  // One entry per message: the queued one became the delivered one.
+  const ids = (await h.kernel.get(instance.id)).messages!.map((m) => m.id);
+  expect(new Set(ids).size).toBe(ids.length);
+});
+
+test(`a record keeps the newest ${MESSAGE_HISTORY_LIMIT} messages, each cut to ${MESSAGE_TEXT_LIMIT} characters`, async () => {
+  const { instance } = await h.kernel.spawn({ role: "executive", workDir: h.workDir });
+  await h.kernel.read(instance.id, { wait: true });
+  const long = "x".repeat(MESSAGE_TEXT_LIMIT + 500);
+  const receipts = [];
+  for (let n = 1; n <= MESSAGE_HISTORY_LIMIT + 5; n++) {
+    // now: each is typed at once, so the test does not wait for 55 turns.
+    receipts.push(await h.kernel.send(instance.id, n === MESSAGE_HISTORY_LIMIT + 5 ? long : `message ${n}`, { whenBusy: "now" }));
+  }
+  const messages = await eventually(async () => {
+    const stored = (await h.kernel.get(instance.id)).messages ?? [];
+    return stored.at(-1)?.id === receipts.at(-1)!.messageId && stored.at(-1)?.state === "delivered" ? stored : undefined;
+  }, 10_000, "the last message recorded");
+  expect(messages).toHaveLength(MESSAGE_HISTORY_LIMIT);
+  expect(messages.map((m) => m.id)).toEqual(receipts.slice(-MESSAGE_HISTORY_LIMIT).map((r) => r.messageId));
+  expect(messages.every((m) => m.state === "delivered")).toBe(true);
+  const last = messages.at(-1)!;
+  expect(last.text).toHaveLength(MESSAGE_TEXT_LIMIT);
+  expect(last.text.endsWith("x…")).toBe(true);
+  // The agent got all of it: only the record's copy is cut.
+  expect((await h.received()).at(-1)!.text).toBe(long);
+});
