@@ -100,7 +100,12 @@ export function createApp(deps: AppDeps): Hono<Env> {
   });
 
   app.get("/assets/*", async (c) => {
-    const relative = decodeURIComponent(c.req.path.slice("/assets/".length));
+    let relative: string;
+    try {
+      relative = decodeURIComponent(c.req.path.slice("/assets/".length));
+    } catch {
+      return fail(c, new HttpError(400, DashboardErrorCodes.BAD_REQUEST, `Malformed asset path ${JSON.stringify(c.req.path)}.`));
+    }
     const file = await clientFile(relative);
     if (!file) return c.text(`No asset "${relative}" in dist/client. Run npm run build in packages/plugin-dashboard.`, 404);
     return c.body(new Uint8Array(file.body), 200, { "Content-Type": file.type });
