@@ -23,6 +23,7 @@ const SCENARIOS = {
   "git-worktree": () => import("./scenarios/git-worktree.mjs").then((m) => m.gitWorktree),
   "merge-tree": () => import("./scenarios/merge-tree.mjs").then((m) => m.mergeTreeBench),
   merge: () => import("./scenarios/merge.mjs").then((m) => m.mergeBench),
+  dashboard: () => import("./scenarios/dashboard.mjs").then((m) => m.dashboard),
 };
 
 const { values } = parseArgs({

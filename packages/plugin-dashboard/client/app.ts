@@ -1,2 +1,95 @@
-// The dashboard page's script (served from dist/client; no bundler, no CDN).
-export {};
+// The dashboard page's entry point (served from dist/client as an ES module;
+// no bundler, no CDN): asks for the session, opens the socket and wires the
+// views to the store.
+import { ApiError, fetchSession } from "./api.js";
+import { ConfirmDialog } from "./confirm.js";
+import { DetailView } from "./detail.js";
+import type { ServerMessage } from "./protocol.js";
+import { SocketClient, socketUrl, type ConnectionState } from "./socket.js";
+import { DashboardStore } from "./store.js";
+import { TerminalView } from "./terminal.js";
+import { TimelineView } from "./timeline.js";
+import { TreeView } from "./tree.js";
+
+function byTestId<T extends HTMLElement>(testid: string): T {
+  const node = document.querySelector<T>(`[data-testid="${testid}"]`);
+  if (!node) throw new Error(`The page has no element with data-testid="${testid}" (index.html and app.ts disagree)`);
+  return node;
+}
+
+async function main(): Promise<void> {
+  const connection = byTestId("connection");
+  const nodeLabel = byTestId("node");
+  let csrf = "";
+  try {
+    const session = await fetchSession();
+    csrf = session.csrf;
+    nodeLabel.textContent = session.node;
+  } catch (error) {
+    const signedOut = error instanceof ApiError && error.status === 401;
+    connection.dataset.state = "disconnected";
+    connection.textContent = signedOut
+      ? "Not signed in: open the URL that `tmux-claude monitor` printed (it carries the secret)."
+      : `Cannot reach the server: ${(error as Error).message}`;
+    return;
+  }
+
+  const store = new DashboardStore();
+  const confirm = new ConfirmDialog(document.body);
+  const detail = new DetailView(byTestId("detail-panel"), store, confirm, () => csrf);
+  let terminal: TerminalView | undefined;
+
+  const select = (id: string | undefined) => {
+    tree.select(id);
+    detail.show(id);
+    terminal?.show(id);
+  };
+  const tree = new TreeView(store, byTestId("tree"), byTestId("attention"), select);
+  new TimelineView(store, byTestId("timeline"));
+
+  const showState = (state: ConnectionState) => {
+    connection.dataset.state = state;
+    connection.textContent = state;
+    document.body.dataset.connection = state;
+  };
+  const socket = new SocketClient({
+    url: socketUrl(window.location),
+    onState: showState,
+    onOpen: () => {
+      terminal?.reopen();
+      // The socket may come back from a restarted server with a new CSRF token.
+      fetchSession().then((session) => (csrf = session.csrf), () => undefined);
+    },
+    onMessage: (message: ServerMessage) => {
+      if (store.apply(message)) {
+        if (message.type === "snapshot") nodeLabel.textContent = message.node;
+        return;
+      }
+      switch (message.type) {
+        case "screen":
+          terminal?.screen(message.id, message.data);
+          break;
+        case "output":
+          terminal?.output(message.id, message.data);
+          break;
+        case "ended":
+          terminal?.ended(message.id);
+          break;
+        case "error":
+          console.warn(`dashboard: the server reported ${message.code}: ${message.message}`);
+          break;
+      }
+    },
+  });
+  terminal = new TerminalView(byTestId("terminal-panel"), {
+    open: (id) => socket.send({ type: "open", id }),
+    close: (id) => socket.send({ type: "close", id }),
+  });
+  // Tests and the bench read the terminal's buffer through this (the DOM rows only hold the viewport).
+  Object.assign(window, {
+    dashboard: { terminalText: () => terminal?.text() ?? "", terminalTail: (lines: number) => terminal?.tail(lines) ?? "", store },
+  });
+  socket.connect();
+}
+
+void main();

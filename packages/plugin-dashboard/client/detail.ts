@@ -1,0 +1,232 @@
+// The selected instance: what it is, its last reply, its usage and cost (its
+// own and its subtree's), its git state when plugin-git is loaded, and the
+// actions (each confirmed in a dialog, then POSTed with the CSRF token).
+import { ApiError, postAction } from "./api.js";
+import type { ConfirmDialog } from "./confirm.js";
+import { age, cost, el, label, setText, time, tokens } from "./format.js";
+import type { ActionBodies, ActionName, InstanceView } from "./protocol.js";
+import type { DashboardStore } from "./store.js";
+
+export class DetailView {
+  #id: string | undefined;
+  readonly #fields = new Map<string, HTMLElement>();
+  readonly #root: HTMLElement;
+  readonly #empty: HTMLElement;
+  readonly #body: HTMLElement;
+  readonly #git: HTMLElement;
+  readonly #text: HTMLTextAreaElement;
+  readonly #cascade: HTMLInputElement;
+  readonly #answer: HTMLButtonElement;
+  readonly #merge: HTMLButtonElement;
+  readonly #error: HTMLElement;
+  readonly #result: HTMLElement;
+
+  constructor(
+    root: HTMLElement,
+    private readonly store: DashboardStore,
+    private readonly confirm: ConfirmDialog,
+    private readonly csrf: () => string,
+  ) {
+    this.#root = root;
+    this.#empty = el("p", { className: "empty", text: "Select an instance in the tree." });
+    this.#body = el("div", { className: "detail-body", testid: "detail" });
+    this.#body.hidden = true;
+
+    const header = el("dl", { className: "facts" });
+    for (const [key, title] of [
+      ["label", "Instance"], ["id", "Id"], ["status", "Status"], ["statusReason", "Why"], ["agent", "Agent"],
+      ["node", "Node"], ["age", "Age"], ["queued", "Queued messages"],
+    ] as const) header.append(el("dt", { text: title }), this.#field("dd", key));
+
+    const reply = el("section", { className: "reply" });
+    reply.append(el("h3", { text: "Last reply" }), this.#field("pre", "lastReply"));
+
+    const usage = el("section", { className: "usage", testid: "usage" });
+    const usageFacts = el("dl", { className: "facts" });
+    for (const [key, title] of [
+      ["inputTokens", "Input tokens"], ["outputTokens", "Output tokens"], ["cacheCreationInputTokens", "Cache writes"],
+      ["cacheReadInputTokens", "Cache reads"], ["model", "Model"], ["costUsd", "Cost"],
+      ["subtreeTokens", "Subtree tokens"], ["subtreeCostUsd", "Subtree cost"],
+    ] as const) usageFacts.append(el("dt", { text: title }), this.#field("dd", key));
+    usage.append(el("h3", { text: "Usage" }), usageFacts);
+
+    this.#git = el("section", { className: "git", testid: "git" });
+    const gitFacts = el("dl", { className: "facts" });
+    for (const [key, title] of [["branch", "Branch"], ["base", "Base"], ["aheadBehind", "Ahead / behind"]] as const) {
+      gitFacts.append(el("dt", { text: title }), this.#field("dd", key));
+    }
+    this.#git.append(
+      el("h3", { text: "Git" }), gitFacts,
+      el("h4", { text: "Dirty files" }), this.#field("ul", "dirty"),
+      el("h4", { text: "Forecast conflicts" }), this.#field("ul", "conflicts"),
+      el("h4", { text: "Merge queue" }), this.#field("ol", "queue"),
+    );
+
+    const actions = el("section", { className: "actions", testid: "actions" });
+    this.#text = el("textarea", { testid: "message-text" });
+    this.#text.rows = 3;
+    this.#text.placeholder = "Message or answer";
+    this.#text.setAttribute("aria-label", "Message or answer");
+    const buttons = el("div", { className: "buttons" });
+    const send = this.#button("Send", "action-send");
+    this.#answer = this.#button("Answer", "action-answer");
+    const restart = this.#button("Restart", "action-restart");
+    this.#merge = this.#button("Merge", "action-merge");
+    const terminate = this.#button("Terminate", "action-terminate");
+    terminate.classList.add("danger");
+    this.#cascade = el("input", { testid: "terminate-cascade" });
+    this.#cascade.type = "checkbox";
+    const cascadeLabel = el("label", { className: "cascade" });
+    cascadeLabel.append(this.#cascade, document.createTextNode(" with its subtree"));
+    buttons.append(send, this.#answer, restart, this.#merge, terminate, cascadeLabel);
+    this.#error = el("p", { className: "error", testid: "action-error" });
+    this.#error.setAttribute("role", "alert");
+    this.#result = el("p", { className: "result", testid: "action-result" });
+    this.#result.setAttribute("role", "status");
+    actions.append(el("h3", { text: "Actions" }), this.#text, buttons, this.#error, this.#result);
+
+    send.addEventListener("click", () => void this.#act("send", { text: this.#text.value }));
+    this.#answer.addEventListener("click", () => void this.#act("answer", { text: this.#text.value }));
+    restart.addEventListener("click", () => void this.#act("restart", {}));
+    this.#merge.addEventListener("click", () => void this.#act("merge", {}));
+    terminate.addEventListener("click", () => void this.#act("terminate", { cascade: this.#cascade.checked }));
+
+    this.#body.append(header, reply, usage, this.#git, actions);
+    root.replaceChildren(el("h2", { text: "Instance" }), this.#empty, this.#body);
+
+    store.subscribe((change) => {
+      if (change.kind === "reset" || ((change.kind === "instance" || change.kind === "removed") && change.instance.id === this.#id)) {
+        this.#render();
+      }
+    });
+  }
+
+  show(id: string | undefined): void {
+    if (id !== this.#id) {
+      this.#text.value = "";
+      this.#cascade.checked = false;
+      setText(this.#error, "");
+      setText(this.#result, "");
+    }
+    this.#id = id;
+    this.#render();
+  }
+
+  #render(): void {
+    const instance = this.#id ? this.store.instances.get(this.#id) : undefined;
+    this.#root.dataset.id = this.#id ?? "";
+    this.#empty.hidden = instance !== undefined;
+    this.#body.hidden = instance === undefined;
+    if (this.#id && !instance) setText(this.#empty, `${this.#id} is gone (terminated).`);
+    if (!instance) return;
+    this.#set("label", label(instance));
+    this.#set("id", instance.id);
+    this.#set("status", instance.status);
+    this.#set("statusReason", instance.statusReason ?? "");
+    this.#set("agent", instance.agent);
+    this.#set("node", instance.node);
+    this.#set("age", `${age(instance.createdAt)} (since ${time(instance.createdAt)})`);
+    this.#set("queued", String(instance.queued));
+    this.#set("lastReply", instance.lastReply ?? "(none yet)");
+    const usage = instance.usage;
+    this.#set("inputTokens", tokens(usage?.inputTokens));
+    this.#set("outputTokens", tokens(usage?.outputTokens));
+    this.#set("cacheCreationInputTokens", tokens(usage?.cacheCreationInputTokens));
+    this.#set("cacheReadInputTokens", tokens(usage?.cacheReadInputTokens));
+    this.#set("model", usage?.model ?? "");
+    this.#set("costUsd", cost(usage?.costUsd));
+    this.#set("subtreeTokens", tokens(usage?.subtreeTokens));
+    this.#set("subtreeCostUsd", cost(usage?.subtreeCostUsd));
+    this.#renderGit(instance);
+    this.#answer.hidden = instance.status !== "waiting";
+    this.#merge.hidden = !instance.git && !this.store.plugins.includes("git");
+  }
+
+  #renderGit(instance: InstanceView): void {
+    const git = instance.git;
+    this.#git.hidden = !git;
+    if (!git) return;
+    this.#set("branch", git.branch);
+    this.#set("base", git.base ?? "");
+    this.#set("aheadBehind", `${git.ahead} ahead, ${git.behind} behind`);
+    this.#list("dirty", git.dirty.length ? git.dirty : ["(clean)"]);
+    this.#list("conflicts", git.conflicts.length ? git.conflicts.map((c) => `with ${c.with}: ${c.files.join(", ")}`) : ["(none forecast)"]);
+    this.#list("queue", git.queue?.length ? git.queue : ["(empty)"]);
+  }
+
+  async #act<A extends ActionName>(action: A, body: ActionBodies[A]): Promise<void> {
+    const id = this.#id;
+    const instance = id ? this.store.instances.get(id) : undefined;
+    if (!id || !instance) return;
+    setText(this.#error, "");
+    setText(this.#result, "");
+    if ((action === "send" || action === "answer") && !this.#text.value.trim()) {
+      setText(this.#error, `Write the ${action === "send" ? "message" : "answer"} first.`);
+      return;
+    }
+    const ok = await this.confirm.ask(...describe(action, instance, body), capitalize(action));
+    if (!ok) return;
+    try {
+      const result = await postAction(this.csrf(), id, action, body);
+      setText(this.#result, outcome(action, id, result));
+      if (action === "send" || action === "answer") this.#text.value = "";
+    } catch (error) {
+      const message = error instanceof ApiError || error instanceof Error ? error.message : String(error);
+      setText(this.#error, `${capitalize(action)} failed: ${message}`);
+    }
+  }
+
+  #field(tag: "dd" | "pre" | "ul" | "ol", key: string): HTMLElement {
+    const node = el(tag, { testid: `detail-${key}` });
+    this.#fields.set(key, node);
+    return node;
+  }
+
+  #set(key: string, text: string): void {
+    setText(this.#fields.get(key)!, text);
+  }
+
+  #list(key: string, items: string[]): void {
+    const list = this.#fields.get(key)!;
+    if ([...list.children].map((item) => item.textContent).join("\n") === items.join("\n")) return;
+    list.replaceChildren(...items.map((text) => el("li", { text })));
+  }
+
+  #button(text: string, testid: string): HTMLButtonElement {
+    const button = el("button", { text, testid });
+    button.type = "button";
+    return button;
+  }
+}
+
+function describe(action: ActionName, instance: InstanceView, body: ActionBodies[ActionName]): [string, string] {
+  const who = `${label(instance)} ${instance.id}`;
+  switch (action) {
+    case "send":
+      return [`Send to ${who}?`, (body as ActionBodies["send"]).text];
+    case "answer":
+      return [`Answer ${who}?`, (body as ActionBodies["answer"]).text];
+    case "terminate":
+      return (body as ActionBodies["terminate"]).cascade
+        ? [`Terminate ${who} and its subtree?`, "Every descendant is terminated too."]
+        : [`Terminate ${who}?`, "Its children are left running."];
+    case "restart":
+      return [`Restart ${who}?`, "Its agent process is stopped and started again."];
+    case "merge":
+      return [`Merge ${who}'s branch?`, "Its branch goes through the merge queue into its base."];
+  }
+}
+
+/** What the server answered, in words: a send's receipt says whether it was typed in or waits in the queue. */
+function outcome(action: ActionName, id: string, result: unknown): string {
+  const receipt = result as { state?: string; acceptedAt?: string; position?: number } | undefined;
+  if ((action === "send" || action === "answer") && receipt?.state === "delivered") return `${capitalize(action)}: delivered at ${time(receipt.acceptedAt)}.`;
+  if (action === "send" && receipt?.state === "queued") return `Send: queued (position ${receipt.position ?? "?"}); delivered when ${id} is idle.`;
+  const terminated = (result as { terminated?: string[] } | undefined)?.terminated;
+  if (action === "terminate" && terminated) return `Terminated ${terminated.join(", ")}.`;
+  return `${capitalize(action)}: done.`;
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

@@ -1,0 +1,60 @@
+// Small formatting and DOM helpers shared by the views.
+import type { InstanceView, TokenUsage } from "./protocol.js";
+
+/** Creates an element with a class, optional text and data attributes (never innerHTML: text stays text). */
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  options: { className?: string; text?: string; testid?: string; data?: Record<string, string> } = {},
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (options.className) node.className = options.className;
+  if (options.text !== undefined) node.textContent = options.text;
+  if (options.testid) node.dataset.testid = options.testid;
+  for (const [key, value] of Object.entries(options.data ?? {})) node.dataset[key] = value;
+  return node;
+}
+
+/** Sets text only when it differs, so an unchanged cell causes no DOM mutation. */
+export function setText(node: Element, text: string): void {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+export function setData(node: HTMLElement, key: string, value: string): void {
+  if (node.dataset[key] !== value) node.dataset[key] = value;
+}
+
+export function age(fromIso: string, nowMs = Date.now()): string {
+  const seconds = Math.max(0, Math.floor((nowMs - Date.parse(fromIso)) / 1000));
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours}h ${minutes % 60}m`;
+  return `${Math.floor(hours / 24)}d`;
+}
+
+export function time(iso: string | undefined): string {
+  if (!iso) return "";
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleTimeString();
+}
+
+export function cost(usd: number | undefined): string {
+  if (usd === undefined) return "";
+  return usd < 0.01 && usd > 0 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
+}
+
+export function tokens(n: number | undefined): string {
+  if (n === undefined) return "";
+  if (n < 1000) return String(n);
+  if (n < 1_000_000) return `${(n / 1000).toFixed(1)}k`;
+  return `${(n / 1_000_000).toFixed(2)}M`;
+}
+
+export function totalTokens(usage: TokenUsage): number {
+  return usage.inputTokens + usage.outputTokens + usage.cacheCreationInputTokens + usage.cacheReadInputTokens;
+}
+
+export function label(instance: InstanceView): string {
+  return instance.name ? `${instance.name} (${instance.role})` : instance.role;
+}

@@ -1,0 +1,124 @@
+// The wire protocol as the page sees it: a copy of the server's
+// src/protocol.ts (the source of truth), because the page is compiled on its
+// own (client/tsconfig.json, no bundler). Only TokenUsage is spelled out
+// instead of imported from @tmux-claude/core. test/protocol-copy.test.ts
+// checks that the two stay the same.
+
+/** @tmux-claude/core's TokenUsage. */
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheCreationInputTokens: number;
+  cacheReadInputTokens: number;
+  model?: string;
+  costUsd?: number;
+}
+
+export type InstanceStatusView = "starting" | "idle" | "busy" | "waiting" | "error" | "exited";
+
+/** Usage as the kernel last reported it, plus the totals of the instance and all its descendants. */
+export type UsageView = TokenUsage & {
+  /** The model that produced the usage, when the adapter knows it. */
+  model?: string;
+  /** Priced by the adapter, when it knows the model's prices. */
+  costUsd?: number;
+  /** costUsd of the instance and every descendant that has one. */
+  subtreeCostUsd?: number;
+  /** Input + output tokens of the instance and every descendant. */
+  subtreeTokens?: number;
+};
+
+export interface GitView {
+  branch: string;
+  base?: string;
+  ahead: number;
+  behind: number;
+  /** Paths with uncommitted changes in the instance's worktree. */
+  dirty: string[];
+  /** Forecast conflicts with other instances' branches. */
+  conflicts: { with: string; files: string[] }[];
+  /** Instance ids waiting in the merge queue of this instance's branch (as target), in serving order. */
+  queue?: string[];
+}
+
+export interface InstanceView {
+  id: string;
+  parentId: string | null;
+  role: string;
+  name?: string;
+  agent: string;
+  status: InstanceStatusView;
+  statusReason?: string;
+  node: string;
+  depth: number;
+  createdAt: string;
+  updatedAt: string;
+  lastReply?: string;
+  /** Messages queued for it, not yet delivered. */
+  queued: number;
+  usage?: UsageView;
+  git?: GitView;
+  /** 0 = needs you (waiting, error, conflict); higher = less urgent. Sort by it, then by id. */
+  attention: number;
+}
+
+export interface MessageView {
+  id: string;
+  /** The sending instance, or null for the root (a person, the CLI, the dashboard). */
+  from: string | null;
+  to: string;
+  text: string;
+  sentAt: string;
+  state: "queued" | "delivered";
+  acceptedAt?: string;
+}
+
+/** Server -> client, over `/api/socket`. `snapshot` comes first. */
+export type ServerMessage =
+  | { type: "snapshot"; node: string; plugins: string[]; instances: InstanceView[]; messages: MessageView[] }
+  | { type: "instance"; instance: InstanceView }
+  | { type: "removed"; id: string }
+  | { type: "message"; message: MessageView }
+  /** The terminal's current screen, sent when a terminal is opened: write it before the live bytes. */
+  | { type: "screen"; id: string; data: string }
+  /** Live pane bytes, base64. */
+  | { type: "output"; id: string; data: string }
+  /** The terminal's stream ended (the instance exited, restarted or the server closes). */
+  | { type: "ended"; id: string }
+  /** A problem with something the client sent (a malformed frame, an unknown id); the socket stays open. */
+  | { type: "error"; code: string; message: string };
+
+/** Client -> server, over `/api/socket`. */
+export type ClientMessage = { type: "open"; id: string } | { type: "close"; id: string };
+
+/** `GET /api/session`. The CSRF token goes in the `x-csrf-token` header of every POST. */
+export interface SessionInfo {
+  csrf: string;
+  node: string;
+  plugins: string[];
+}
+
+/** The body of every 4xx/5xx answer from `/api/*`. */
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+/** `GET /health` (no auth): 200 when every check passed, else 503. */
+export interface HealthBody {
+  ok: boolean;
+  checks: { name: string; ok: boolean; detail: string }[];
+}
+
+/** Action bodies: `POST /api/instances/:id/<action>` with header `x-csrf-token`. */
+export interface ActionBodies {
+  send: { text: string; whenBusy?: "queue" | "now" | "refuse" };
+  answer: { text: string };
+  terminate: { cascade?: boolean };
+  restart: Record<string, never>;
+  merge: { strategy?: "merge" | "squash" | "rebase"; resolve?: "none" | "ai" };
+}
+export type ActionName = keyof ActionBodies;
+
+/** Paths, so the client and the server name them once. */
+export const CSRF_HEADER = "x-csrf-token";
+export const SOCKET_PATH = "/api/socket";

@@ -1,0 +1,132 @@
+// The live, read-only terminal of one instance: xterm.js (loaded by the page
+// as the UMD global `Terminal` from /assets/vendor/xterm.js), fed the pane's
+// current screen when it opens, then the live bytes.
+import type { ITerminalInitOnlyOptions, ITerminalOptions, Terminal as XTerm } from "@xterm/xterm";
+import { el, setText } from "./format.js";
+
+declare global {
+  interface Window {
+    Terminal?: new (options?: ITerminalOptions & ITerminalInitOnlyOptions) => XTerm;
+  }
+}
+
+const SCROLLBACK_LINES = 5_000;
+
+export interface TerminalStreams {
+  open(id: string): void;
+  close(id: string): void;
+}
+
+export class TerminalView {
+  #term: XTerm | undefined;
+  #openId: string | undefined;
+  readonly #host: HTMLElement;
+  readonly #caption: HTMLElement;
+
+  constructor(
+    private readonly container: HTMLElement,
+    private readonly streams: TerminalStreams,
+  ) {
+    this.#caption = el("p", { className: "terminal-caption", testid: "terminal-caption", text: "Select an instance to see its terminal." });
+    this.#host = el("div", { className: "terminal-host", testid: "terminal" });
+    container.replaceChildren(this.#caption, this.#host);
+  }
+
+  get openId(): string | undefined {
+    return this.#openId;
+  }
+
+  /** Starts streaming `id`'s pane (closing the previous one). */
+  show(id: string | undefined): void {
+    if (id === this.#openId) return;
+    if (this.#openId) this.streams.close(this.#openId);
+    this.#openId = id;
+    this.#host.dataset.id = id ?? "";
+    delete this.#host.dataset.ended;
+    if (!id) {
+      setText(this.#caption, "Select an instance to see its terminal.");
+      this.#term?.reset();
+      return;
+    }
+    setText(this.#caption, `Terminal of ${id} (read-only)`);
+    this.#ensureTerminal().reset();
+    this.streams.open(id);
+  }
+
+  /** After a reconnect the server streams nothing until asked again. */
+  reopen(): void {
+    if (this.#openId) this.streams.open(this.#openId);
+  }
+
+  screen(id: string, data: string): void {
+    if (id !== this.#openId) return;
+    const term = this.#ensureTerminal();
+    term.reset();
+    // The screen comes as lines; a bare \n would only move down, not to column 0.
+    term.write(data.replace(/\r?\n/gu, "\r\n"));
+  }
+
+  output(id: string, base64: string): void {
+    if (id !== this.#openId) return;
+    this.#ensureTerminal().write(decodeBase64(base64));
+  }
+
+  ended(id: string): void {
+    if (id !== this.#openId) return;
+    this.#host.dataset.ended = "true";
+    setText(this.#caption, `Terminal of ${id}: the pane has ended.`);
+  }
+
+  /** The terminal's buffer as text (scrollback included), for tests and the bench. */
+  text(): string {
+    const term = this.#term;
+    if (!term) return "";
+    const buffer = term.buffer.active;
+    const lines: string[] = [];
+    for (let i = 0; i < buffer.length; i++) lines.push(buffer.getLine(i)?.translateToString(true) ?? "");
+    return lines.join("\n").replace(/\n+$/u, "");
+  }
+
+  /** The `lines` lines up to the cursor's: what was written last, without reading the whole scrollback. */
+  tail(lines: number): string {
+    const term = this.#term;
+    if (!term) return "";
+    const buffer = term.buffer.active;
+    const end = buffer.baseY + buffer.cursorY;
+    const out: string[] = [];
+    for (let i = Math.max(0, end - lines + 1); i <= end; i++) out.push(buffer.getLine(i)?.translateToString(true) ?? "");
+    return out.join("\n");
+  }
+
+  #ensureTerminal(): XTerm {
+    if (this.#term) return this.#term;
+    const Terminal = window.Terminal;
+    if (!Terminal) {
+      setText(this.#caption, "The terminal could not load (/assets/vendor/xterm.js is missing).");
+      throw new Error("xterm.js did not load: window.Terminal is undefined");
+    }
+    const term = new Terminal({
+      disableStdin: true,
+      scrollback: SCROLLBACK_LINES,
+      convertEol: false,
+      cols: 120,
+      rows: 32,
+      cursorBlink: false,
+      fontSize: 13,
+    });
+    term.open(this.#host);
+    // The bench times output byte -> parsed by xterm with this event.
+    term.onWriteParsed(() => {
+      this.#host.dispatchEvent(new CustomEvent("terminal-parsed", { detail: { id: this.#openId } }));
+    });
+    this.#term = term;
+    return term;
+  }
+}
+
+function decodeBase64(base64: string): Uint8Array {
+  const binary = atob(base64);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
