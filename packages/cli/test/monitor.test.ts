@@ -53,6 +53,12 @@ test("monitor serves with the dashboard and prints the login URL; a second monit
   expect((await readFile(info.tokenFile, "utf8")).trim()).toBe(secret);
   expect((await stat(info.tokenFile)).mode & 0o077).toBe(0);
 
+  // --open without a browser opener on PATH: a warning, the URL is still printed.
+  const noOpener = await env.run(["monitor", "--open"], { env: { PATH: env.dir } });
+  expect(noOpener.code, noOpener.stderr).toBe(0);
+  expect(noOpener.stdout).toBe(`Dashboard: ${url}\n`);
+  expect(noOpener.stderr).toMatch(/Warning: Could not open the browser with (xdg-open|open)/u);
+
   // A serve (the monitor) runs: a plain serve is refused, as always.
   const serve = await env.run(["serve"]);
   expect(serve.code).toBe(1);
