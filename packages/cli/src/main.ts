@@ -6,6 +6,7 @@ import { registerInit } from "./commands/init.js";
 import { registerLifecycle } from "./commands/lifecycle.js";
 import { registerList } from "./commands/list.js";
 import { registerMcp } from "./commands/mcp.js";
+import { registerMonitor } from "./commands/monitor.js";
 import { registerPluginCommands } from "./commands/plugins.js";
 import { registerRead } from "./commands/read.js";
 import { registerSend } from "./commands/send.js";
@@ -88,6 +89,7 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void, jso
   const action = makeActionFactory(io, setExitCode);
   registerInit(program, action);
   registerServe(program, action);
+  registerMonitor(program, action);
   registerSpawn(program, action);
   registerSend(program, action);
   registerRead(program, action);

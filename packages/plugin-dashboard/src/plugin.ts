@@ -29,6 +29,8 @@ export interface DashboardApi {
   listening(): Promise<DashboardAddress>;
   /** Resolves once the live model has taken in every change reported so far (tests). */
   settled(): Promise<void>;
+  /** The options it was made with (monitor overrides them with its flags). */
+  readonly options: DashboardOptions;
 }
 
 export const PLUGIN_NAME = "dashboard";
@@ -45,6 +47,7 @@ export function dashboard(userOptions: DashboardUserOptions = {}): Plugin<Dashbo
     address: () => running?.address,
     listening: () => listening,
     settled: async () => running?.model.settled(),
+    options,
   };
   return {
     name: PLUGIN_NAME,
@@ -91,6 +94,6 @@ async function start(ctx: PluginContext, kernel: KernelApi, options: DashboardOp
   });
   // The secret stays out of the log: the URL names the file that holds it.
   logger.info({ url: `${listening.origin}/?token=<${info.tokenFile}>` }, "dashboard: listening");
-  if (options.open) openBrowser(listening.loginUrl, logger);
+  if (options.open) openBrowser(listening.loginUrl, (message) => logger.warn(`dashboard: ${message}`));
   return { listening, model, address: { host: listening.host, port: listening.port, url: listening.origin, tokenFile: info.tokenFile } };
 }

@@ -1,13 +1,14 @@
 // Bad input gets one clear error and the server keeps running.
 import { createServer } from "node:net";
 import { once } from "node:events";
+import os from "node:os";
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createHarness } from "@tmux-claude/testkit";
 import { dashboard, type DashboardApi } from "../src/index.js";
 import { DASHBOARD_FILE, readDashboardInfo } from "../src/state-file.js";
-import { action, csrfOf, login, SocketClient, startDashboard, type DashboardEnv } from "./helpers.js";
+import { action, csrfOf, login, rawRequest, SocketClient, startDashboard, type DashboardEnv } from "./helpers.js";
 
 test("a port in use is a clear error naming the port and how to choose another", async () => {
   const blocker = createServer();
@@ -36,6 +37,20 @@ test("a host other than loopback needs allowRemote; bad options name the key", (
   expect(() => dashboard({ port: 70000 })).toThrow(/TC_PLUGIN_OPTIONS_INVALID|port/u);
   expect(() => dashboard({ port: "3001" as unknown as number })).toThrow(/port/u);
   expect(() => dashboard({ prot: 3001 } as never)).toThrow(/prot/u);
+});
+
+test("allowRemote on 0.0.0.0 answers to this machine's own names and addresses, still not to a foreign Host", async () => {
+  const env = await startDashboard({}, { port: 0, host: "0.0.0.0", allowRemote: true });
+  try {
+    const port = env.address.port;
+    const own = [os.hostname(), ...Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).filter((a) => a.family === "IPv4").map((a) => a.address))];
+    for (const name of own) {
+      expect((await rawRequest(`http://127.0.0.1:${port}`, "/health", { host: `${name}:${port}` })).status, name).not.toBe(403);
+    }
+    expect((await rawRequest(`http://127.0.0.1:${port}`, "/health", { host: `attacker.example:${port}` })).status).toBe(403);
+  } finally {
+    await env.close();
+  }
 });
 
 test("in oneshot mode the plugin does not serve", async () => {

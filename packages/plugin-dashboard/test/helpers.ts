@@ -95,11 +95,11 @@ export class SocketClient {
     });
   }
 
-  /** The first message (seen or to come) that matches. */
-  next<T extends ServerMessage>(check: (message: ServerMessage) => message is T, timeoutMs?: number, what?: string): Promise<T>;
-  next(check: (message: ServerMessage) => boolean, timeoutMs?: number, what?: string): Promise<ServerMessage>;
-  next(check: (message: ServerMessage) => boolean, timeoutMs = 10_000, what = "a socket message"): Promise<ServerMessage> {
-    const seen = this.messages.find(check);
+  /** The first message (seen from index `from` on, or to come) that matches. */
+  next<T extends ServerMessage>(check: (message: ServerMessage) => message is T, timeoutMs?: number, what?: string, from?: number): Promise<T>;
+  next(check: (message: ServerMessage) => boolean, timeoutMs?: number, what?: string, from?: number): Promise<ServerMessage>;
+  next(check: (message: ServerMessage) => boolean, timeoutMs = 10_000, what = "a socket message", from = 0): Promise<ServerMessage> {
+    const seen = this.messages.slice(from).find(check);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.messages.map((m) => m.type))}`)), timeoutMs);

@@ -50,6 +50,16 @@ describe("the live feed", () => {
     expect(delivered.message.acceptedAt).toBeTruthy();
     const timeline = (await (await fetch(`${env.origin}/api/messages`, { headers: { cookie } })).json()) as MessageView[];
     expect(timeline.map((m) => m.id)).toContain(receipt.messageId);
+    // A send to a busy instance shows queued (and counts in the instance's queue), then delivered.
+    await env.harness.kernel.send(instance.id, "/work 800");
+    await socket.next(isInstance(instance.id, (view) => view.status === "busy"), 5_000, "busy");
+    const mark = socket.messages.length;
+    const queued = await env.harness.kernel.send(instance.id, "after the work");
+    expect(queued.state).toBe("queued");
+    await socket.next((m) => m.type === "message" && m.message.id === queued.messageId && m.message.state === "queued", 5_000, "the queued message");
+    await socket.next(isInstance(instance.id, (view) => view.queued === 1), 5_000, "queued: 1", mark);
+    await socket.next((m) => m.type === "message" && m.message.id === queued.messageId && m.message.state === "delivered", 10_000, "its delivery");
+    await socket.next(isInstance(instance.id, (view) => view.queued === 0 && view.status === "idle"), 10_000, "queued: 0", mark);
   });
 
   test("opening a terminal sends its screen, then the agent's output as it prints; close stops it", async () => {

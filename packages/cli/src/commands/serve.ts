@@ -3,7 +3,7 @@ import { readFileSync, unlinkSync } from "node:fs";
 import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
-import { ErrorCodes, Kernel, TmuxClaudeError } from "@tmux-claude/core";
+import { ErrorCodes, Kernel, TmuxClaudeError, type LoadedConfig } from "@tmux-claude/core";
 import { VERSION, type ActionFactory, type Cli } from "../context.js";
 
 /** Written by a running `tmux-claude serve` into the state dir it serves. */
@@ -37,7 +37,16 @@ export function registerServe(program: Command, action: ActionFactory): void {
 }
 
 async function serve(cli: Cli): Promise<number> {
-  const { config, filepath } = await cli.loadConfig("serve");
+  return runServe(cli, await cli.loadConfig("serve"));
+}
+
+export interface ServeHooks {
+  /** Runs once the kernel started and the MCP endpoint listens, before serve waits for Ctrl-C (monitor prints its URL here). */
+  started?(kernel: Kernel): Promise<void> | void;
+}
+
+/** Serve a loaded config until Ctrl-C or SIGTERM: `serve` itself, and `monitor` with the dashboard added. */
+export async function runServe(cli: Cli, { config, filepath }: Pick<LoadedConfig, "config" | "filepath">, hooks: ServeHooks = {}): Promise<number> {
   const logger = cli.logger(config, false);
   const kernel = new Kernel({ config, configPath: filepath, logger, watch: "all" });
   const file = path.join(kernel.stateDir, SERVE_FILE);
@@ -51,6 +60,7 @@ async function serve(cli: Cli): Promise<number> {
     // The agents' MCP endpoint: each spawned instance authenticates as itself with its own token.
     const { url } = await kernel.plugin<McpApi>(MCP_PLUGIN)!.listen();
     logger.info({ socket: config.tmux.socket, stateDir: kernel.stateDir, pid: process.pid, config: filepath, mcp: url }, "serving");
+    await hooks.started?.(kernel);
     const { signal } = cli.io;
     if (!signal.aborted) await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
     logger.info({ signal: signal.reason as unknown }, "stopping");

@@ -4,7 +4,6 @@
 // views and pushes what changed to every subscriber.
 import type { KernelApi, Logger, StoreWatch } from "@tmux-claude/core";
 import type { GitView, InstanceView, MessageView, ServerMessage } from "../protocol.js";
-import { watchStore } from "./kernel-feed.js";
 import { byAttention, instanceViews, messageViews, type RecordLike } from "./views.js";
 
 /** Messages kept in memory, so a terminated instance's stay visible while serve runs. */
@@ -30,6 +29,7 @@ export class LiveModel {
   private again = false;
   private readonly changed = new Set<string>();
   private closed = false;
+  private started = false;
 
   constructor(
     private readonly kernel: KernelApi,
@@ -38,7 +38,7 @@ export class LiveModel {
   ) {}
 
   async start(): Promise<void> {
-    this.watch = watchStore(this.kernel, (change) => {
+    this.watch = this.kernel.watch((change) => {
       this.changed.add(change.kind === "instance" ? change.id : change.instanceId);
       this.schedule();
     });
@@ -66,8 +66,9 @@ export class LiveModel {
     return this.views.get(id)?.view;
   }
 
+  /** Oldest first. */
   timeline(): MessageView[] {
-    return [...this.messages.values()].map((entry) => entry.view);
+    return [...this.messages.values()].map((entry) => entry.view).sort((a, b) => a.sentAt.localeCompare(b.sentAt));
   }
 
   /** Git fields changed (the git source calls it): rebuild the views from the records we have. */
@@ -100,10 +101,12 @@ export class LiveModel {
   private async refresh(): Promise<void> {
     const ids = [...this.changed];
     this.changed.clear();
-    this.records = (await this.kernel.list()) as RecordLike[];
+    this.records = await this.kernel.list();
     if (this.closed) return;
     this.rebuild();
-    this.updateMessages();
+    // Only the changed instances' inboxes can hold new entries (all of them at start).
+    this.updateMessages(this.started ? new Set(ids) : undefined);
+    this.started = true;
     if (this.git && ids.length > 0) this.git.invalidate(ids.filter((id) => this.views.has(id)));
   }
 
@@ -125,8 +128,9 @@ export class LiveModel {
     }
   }
 
-  private updateMessages(): void {
+  private updateMessages(only: ReadonlySet<string> | undefined): void {
     for (const record of this.records) {
+      if (only && !only.has(record.id)) continue;
       for (const view of messageViews(record)) {
         const json = JSON.stringify(view);
         const known = this.messages.get(view.id);

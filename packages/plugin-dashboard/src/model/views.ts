@@ -1,23 +1,10 @@
 // Records as the page sees them: pure functions from what the kernel stores
 // to the wire types (protocol.ts), so the live model only diffs and pushes.
-import type { InstanceRecord, TokenUsage } from "@tmux-claude/core";
+import type { InstanceRecord, InstanceSummary } from "@tmux-claude/core";
 import type { GitView, InstanceView, MessageView, UsageView } from "../protocol.js";
 
-/** The parts of a record the dashboard reads; `messages` and `usage` come from the kernel's store (d-kernel). */
-export type RecordLike = InstanceRecord & {
-  messages?: readonly MessageEntryLike[];
-  usage?: TokenUsage & { model?: string; costUsd?: number };
-  node?: string;
-};
-
-export interface MessageEntryLike {
-  id: string;
-  from: string | null;
-  text: string;
-  sentAt: string;
-  state: "queued" | "delivered";
-  acceptedAt?: string;
-}
+/** What `kernel.list()` returns: records with their inbox (`messages`) and last `usage`. */
+export type RecordLike = InstanceSummary;
 
 /** Lower is more urgent: 0 = needs you. */
 const STATUS_ATTENTION: Record<InstanceRecord["status"], number> = {
@@ -78,7 +65,7 @@ export function instanceViews(records: readonly RecordLike[], node: string, git:
       agent: record.agent,
       status: record.status,
       ...(record.statusReason !== undefined ? { statusReason: record.statusReason } : {}),
-      node: record.node ?? record.tmux.node ?? node,
+      node: record.tmux.node ?? node,
       depth: record.depth,
       createdAt: record.createdAt,
       updatedAt: record.updatedAt,

@@ -4,7 +4,6 @@
 import { Hono, type Context } from "hono";
 import type { KernelApi, Logger } from "@tmux-claude/core";
 import { DashboardErrorCodes } from "../errors.js";
-import { kernelHealth } from "../model/kernel-feed.js";
 import type { GitApiLike } from "../model/git-fields.js";
 import type { LiveModel } from "../model/live-model.js";
 import { CSRF_HEADER, type ErrorBody, type SessionInfo } from "../protocol.js";
@@ -60,7 +59,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   });
 
   app.get("/health", async (c) => {
-    const report = await kernelHealth(kernel).catch((error: unknown) => ({
+    const report = await kernel.health().catch((error: unknown) => ({
       ok: false,
       checks: [{ name: "kernel", ok: false, detail: error instanceof Error ? error.message : String(error) }],
     }));
@@ -101,7 +100,12 @@ export function createApp(deps: AppDeps): Hono<Env> {
   });
 
   app.get("/assets/*", async (c) => {
-    const relative = decodeURIComponent(c.req.path.slice("/assets/".length));
+    let relative: string;
+    try {
+      relative = decodeURIComponent(c.req.path.slice("/assets/".length));
+    } catch {
+      return fail(c, new HttpError(400, DashboardErrorCodes.BAD_REQUEST, `Malformed asset path ${JSON.stringify(c.req.path)}.`));
+    }
     const file = await clientFile(relative);
     if (!file) return c.text(`No asset "${relative}" in dist/client. Run npm run build in packages/plugin-dashboard.`, 404);
     return c.body(new Uint8Array(file.body), 200, { "Content-Type": file.type });

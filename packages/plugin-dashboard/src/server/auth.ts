@@ -3,6 +3,9 @@
 // Host (DNS rebinding) and from our own Origin (cross-site); actions only with
 // the session's CSRF token. The secret itself never becomes the cookie.
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import os from "node:os";
+
+const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", "[::]"]);
 
 export interface Session {
   readonly id: string;
@@ -21,10 +24,19 @@ export class Auth {
   /** The cookie's name carries the port: cookies are not port-scoped, so two dashboards on one host must not overwrite each other's. */
   cookieName = "tc_dashboard";
 
-  /** Once listening: the Host values we answer to. */
+  /**
+   * Once listening: the Host values we answer to. Loopback names and the
+   * configured host; for a wildcard host (0.0.0.0, ::, allowRemote) also this
+   * machine's own addresses and name, which is what a remote browser sends.
+   * Any other name (an attacker's DNS pointing at us) stays refused.
+   */
   listening(port: number, configuredHost: string): void {
-    const configured = configuredHost.includes(":") && !configuredHost.startsWith("[") ? `[${configuredHost}]` : configuredHost;
-    this.hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${configured.toLowerCase()}:${port}`]);
+    const names = ["127.0.0.1", "localhost", "::1", configuredHost];
+    if (WILDCARD_HOSTS.has(configuredHost)) {
+      names.push(os.hostname());
+      for (const addresses of Object.values(os.networkInterfaces())) for (const address of addresses ?? []) names.push(address.address);
+    }
+    this.hosts = new Set(names.map((name) => `${name.includes(":") && !name.startsWith("[") ? `[${name}]` : name}:${port}`.toLowerCase()));
     this.cookieName = `tc_dashboard_${port}`;
   }
 

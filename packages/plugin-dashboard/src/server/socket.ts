@@ -63,6 +63,7 @@ function refuse(socket: Duplex, status: 401 | 403 | 404, message: string): void 
 class Connection {
   private readonly terminals = new Map<string, () => void>();
   private unsubscribe: (() => void) | undefined;
+  private inbox: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly socket: WebSocket,
@@ -73,7 +74,12 @@ class Connection {
     const { model, kernel } = this.deps;
     this.send({ type: "snapshot", node: kernel.node, plugins: kernel.pluginNames(), instances: model.instances(), messages: model.timeline() });
     this.unsubscribe = model.subscribe((message) => this.send(message));
-    this.socket.on("message", (data, isBinary) => void this.receive(isBinary ? null : data.toString()));
+    // One frame at a time: a quick open-then-close must not leave the terminal open.
+    this.socket.on("message", (data, isBinary) => {
+      this.inbox = this.inbox
+        .then(() => this.receive(isBinary ? null : data.toString()))
+        .catch((error: unknown) => this.deps.logger.warn({ err: error }, "dashboard: handling a socket message failed"));
+    });
     this.socket.on("close", () => this.dispose());
     this.socket.on("error", (error) => this.deps.logger.debug({ err: error }, "dashboard: socket error"));
   }

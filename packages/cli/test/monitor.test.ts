@@ -1,0 +1,109 @@
+// `tmux-claude monitor`: serve with the dashboard, print the URL; find a running one; refuse bad flags.
+import type { ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
+import { createEnv, eventually, parseJson, type TestEnv } from "./helpers.js";
+
+let env: TestEnv;
+let child: ChildProcess | undefined;
+
+beforeAll(async () => {
+  env = await createEnv();
+});
+afterEach(async () => {
+  if (child && child.exitCode === null && child.signalCode === null) {
+    child.kill("SIGTERM");
+    await once(child, "close");
+  }
+  child = undefined;
+});
+afterAll(async () => env?.close());
+
+function startMonitor(args: string[]): { child: ChildProcess; output: () => { stdout: string; stderr: string } } {
+  let stdout = "";
+  let stderr = "";
+  child = env.start(["monitor", ...args]);
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  return { child, output: () => ({ stdout, stderr }) };
+}
+
+test("monitor serves with the dashboard and prints the login URL; a second monitor prints the same; --json has no secret; Ctrl-C stops it", async () => {
+  const first = startMonitor(["--port", "0"]);
+  const line = await eventually(() => /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)\n/u.exec(first.output().stdout) ?? (first.child.exitCode !== null ? Promise.reject(new Error(first.output().stderr)) : null), 20_000, "the URL");
+  const url = line[1]!;
+  const secret = new URL(url).searchParams.get("token")!;
+  expect(first.output().stderr).not.toContain(secret);
+  const login = await fetch(url, { redirect: "manual" });
+  expect(login.status).toBe(303);
+  const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+  expect((await fetch(new URL("/api/instances", url), { headers: { cookie } })).status).toBe(200);
+
+  const again = await env.run(["monitor"]);
+  expect(again.code, again.stderr).toBe(0);
+  expect(again.stdout).toBe(`Dashboard: ${url}\n`);
+  const json = await env.run(["monitor", "--json"]);
+  expect(json.code, json.stderr).toBe(0);
+  expect(json.stdout).not.toContain(secret);
+  const info = parseJson<{ url: string; port: number; host: string; tokenFile: string }>(json);
+  expect(info).toMatchObject({ url: new URL(url).origin, host: "127.0.0.1", port: Number(new URL(url).port) });
+  expect((await readFile(info.tokenFile, "utf8")).trim()).toBe(secret);
+  expect((await stat(info.tokenFile)).mode & 0o077).toBe(0);
+
+  // --open without a browser opener on PATH: a warning, the URL is still printed.
+  const noOpener = await env.run(["monitor", "--open"], { env: { PATH: env.dir } });
+  expect(noOpener.code, noOpener.stderr).toBe(0);
+  expect(noOpener.stdout).toBe(`Dashboard: ${url}\n`);
+  expect(noOpener.stderr).toMatch(/Warning: Could not open the browser with (xdg-open|open)/u);
+
+  // A serve (the monitor) runs: a plain serve is refused, as always.
+  const serve = await env.run(["serve"]);
+  expect(serve.code).toBe(1);
+
+  first.child.kill("SIGINT");
+  const [code] = (await once(first.child, "close")) as [number | null];
+  expect(code).toBe(0);
+  await expect(stat(path.join(env.stateDir, "dashboard.json"))).rejects.toThrow(/ENOENT/u);
+  await expect(stat(info.tokenFile)).rejects.toThrow(/ENOENT/u);
+}, 60_000);
+
+test("monitor --json prints the address without the secret once listening", async () => {
+  const run = startMonitor(["--port", "0", "--json"]);
+  const info = await eventually(() => (run.output().stdout.includes("}") ? (JSON.parse(run.output().stdout) as { url: string; tokenFile: string }) : run.child.exitCode !== null ? Promise.reject(new Error(run.output().stderr)) : null), 20_000, "the JSON");
+  expect(info.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/u);
+  const secret = (await readFile(info.tokenFile, "utf8")).trim();
+  expect(run.output().stdout).not.toContain(secret);
+  expect((await fetch(`${info.url}/?token=${secret}`, { redirect: "manual" })).status).toBe(303);
+}, 60_000);
+
+test("monitor with a port in use, or a non-loopback host without --allow-remote: one clear error, no server", async () => {
+  const blocker = createServer();
+  blocker.listen(0, "127.0.0.1");
+  await once(blocker, "listening");
+  const port = (blocker.address() as { port: number }).port;
+  try {
+    const inUse = await env.run(["monitor", "--port", String(port)]);
+    expect(inUse.code).toBe(1);
+    expect(inUse.stderr).toContain(`127.0.0.1:${port}`);
+    expect(inUse.stderr).toContain("--port");
+  } finally {
+    blocker.close();
+  }
+  const remote = await env.run(["monitor", "--host", "0.0.0.0", "--port", "0"]);
+  expect(remote.code).toBe(2);
+  expect(remote.stderr).toContain('host "0.0.0.0" is not loopback');
+  expect(remote.stderr).toContain("--allow-remote");
+  const badPort = await env.run(["monitor", "--port", "http"]);
+  expect(badPort.code).not.toBe(0);
+  expect(badPort.stderr).toContain("0 to 65535");
+  await expect(stat(path.join(env.stateDir, "dashboard.json"))).rejects.toThrow(/ENOENT/u);
+}, 60_000);
+
+test("monitor --help names its flags", async () => {
+  const help = await env.run(["monitor", "--help"], { config: false });
+  expect(help.code).toBe(0);
+  for (const flag of ["--port", "--host", "--allow-remote", "--open", "--json"]) expect(help.stdout).toContain(flag);
+});
