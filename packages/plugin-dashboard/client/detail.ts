@@ -63,7 +63,7 @@ export class DetailView {
     );
 
     const actions = el("section", { className: "actions", testid: "actions" });
-    this.#text = el("textarea", { testid: "message-text" });
+    this.#text = el("textarea", { testid: "action-text" });
     this.#text.rows = 3;
     this.#text.placeholder = "Message or answer";
     this.#text.setAttribute("aria-label", "Message or answer");

@@ -117,7 +117,7 @@ describe("dashboard in Chromium", () => {
   it("the answer action (confirmed in the dialog) answers the waiting instance", async () => {
     await page.locator(row(alpha)).click();
     await page.getByTestId("action-answer").waitFor({ state: "visible", timeout: 5_000 });
-    await page.getByTestId("message-text").fill("y");
+    await page.getByTestId("action-text").fill("y");
     await page.getByTestId("action-answer").click();
     expect(await confirmDialog()).toContain("Answer");
     await waitStatus(alpha, "idle");
@@ -135,6 +135,16 @@ describe("dashboard in Chromium", () => {
     await page.waitForFunction(() => document.querySelector('[data-testid="terminal"] .xterm-rows')?.textContent?.includes("echo: hello terminal 42"), undefined, { timeout: 5_000 });
   });
 
+  it("send from the page, confirmed in the dialog, reaches the agent and the timeline", async () => {
+    await waitStatus(alpha, "idle");
+    await page.getByTestId("action-text").fill("sent from the page");
+    await page.getByTestId("action-send").click();
+    expect(await confirmDialog()).toContain(`Send to alpha (specialist) ${alpha}`);
+    await page.waitForFunction(() => /^Send: delivered at /u.test(document.querySelector('[data-testid="action-result"]')?.textContent ?? ""), undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => (window as unknown as { dashboard: { terminalText(): string } }).dashboard.terminalText().includes("echo: sent from the page"), undefined, { timeout: 5_000 });
+    await page.locator('[data-testid="timeline"] [data-state="delivered"]', { hasText: "sent from the page" }).waitFor({ timeout: 5_000 });
+  });
+
   it("a send from the CLI appears in the timeline with its receipt", async () => {
     await waitStatus(alpha, "idle");
     await cli("send", alpha, "a note from the CLI");
@@ -149,22 +159,13 @@ describe("dashboard in Chromium", () => {
     expect(await entry.getByTestId("message-state").textContent()).toMatch(/^delivered /u);
   });
 
-  it("send from the page, confirmed in the dialog, reaches the agent and the timeline", async () => {
-    await page.getByTestId("message-text").fill("sent from the page");
-    await page.getByTestId("action-send").click();
-    expect(await confirmDialog()).toContain(`Send to alpha (specialist) ${alpha}`);
-    await page.waitForFunction(() => /^Send: delivered at /u.test(document.querySelector('[data-testid="action-result"]')?.textContent ?? ""), undefined, { timeout: 10_000 });
-    await page.waitForFunction(() => (window as unknown as { dashboard: { terminalText(): string } }).dashboard.terminalText().includes("echo: sent from the page"), undefined, { timeout: 5_000 });
-    await page.locator('[data-testid="timeline"] [data-state="delivered"]', { hasText: "sent from the page" }).waitFor({ timeout: 5_000 });
-  });
-
   it("an action the server refuses shows the server's message, and the page keeps working", async () => {
     const { instance: beta } = await harness.kernel.spawn({ role: "specialist", name: "beta", workDir: harness.workDir });
     await waitStatus(beta.id, "idle");
     await harness.kernel.send(beta.id, "/exit");
     await waitStatus(beta.id, "exited");
     await page.locator(row(beta.id)).click();
-    await page.getByTestId("message-text").fill("anyone there?");
+    await page.getByTestId("action-text").fill("anyone there?");
     await page.getByTestId("action-send").click();
     await confirmDialog();
     await page.waitForFunction(() => /^Send failed: \S/u.test(document.querySelector('[data-testid="action-error"]')?.textContent ?? ""), undefined, { timeout: 10_000 });
