@@ -14,6 +14,8 @@ export class DetailView {
   readonly #empty: HTMLElement;
   readonly #body: HTMLElement;
   readonly #git: HTMLElement;
+  readonly #noUsage: HTMLElement;
+  readonly #usageFacts: HTMLElement;
   readonly #text: HTMLTextAreaElement;
   readonly #cascade: HTMLInputElement;
   readonly #answer: HTMLButtonElement;
@@ -48,7 +50,9 @@ export class DetailView {
       ["cacheReadInputTokens", "Cache reads"], ["model", "Model"], ["costUsd", "Cost"],
       ["subtreeTokens", "Subtree tokens"], ["subtreeCostUsd", "Subtree cost"],
     ] as const) usageFacts.append(el("dt", { text: title }), this.#field("dd", key));
-    usage.append(el("h3", { text: "Usage" }), usageFacts);
+    this.#noUsage = el("p", { className: "empty", text: "No usage reported yet.", testid: "no-usage" });
+    usage.append(el("h3", { text: "Usage" }), this.#noUsage, usageFacts);
+    this.#usageFacts = usageFacts;
 
     this.#git = el("section", { className: "git", testid: "git" });
     const gitFacts = el("dl", { className: "facts" });
@@ -129,6 +133,8 @@ export class DetailView {
     this.#set("queued", String(instance.queued));
     this.#set("lastReply", instance.lastReply ?? "(none yet)");
     const usage = instance.usage;
+    this.#noUsage.hidden = usage !== undefined;
+    this.#usageFacts.hidden = usage === undefined;
     this.#set("inputTokens", tokens(usage?.inputTokens));
     this.#set("outputTokens", tokens(usage?.outputTokens));
     this.#set("cacheCreationInputTokens", tokens(usage?.cacheCreationInputTokens));

@@ -157,6 +157,7 @@ export class TreeView {
     setText(row.status, instance.status);
     row.status.title = instance.statusReason ?? "";
     setText(row.node, instance.node);
+    row.node.title = instance.node;
     setText(row.age, age(instance.createdAt));
     setText(row.cost, cost(instance.usage?.costUsd));
   }
