@@ -5,7 +5,7 @@ import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { createHarness, ECHO_AGENT, eventually, type Harness } from "@tmux-claude/testkit";
+import { createHarness, ECHO_AGENT, type Harness } from "@tmux-claude/testkit";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dashboard, type DashboardApi } from "@tmux-claude/plugin-dashboard";
@@ -225,9 +225,19 @@ describe("dashboard in Chromium", () => {
     expect(cspViolations).toEqual([]);
   });
 
-  it("says disconnected when the server goes away", async () => {
+  it("says disconnected when the server goes away, signed out when it is back with a new secret, and its new URL signs in again", async () => {
+    const port = Number(new URL(origin).port);
     await harness.kernel.close();
     await page.waitForSelector('[data-testid="connection"][data-state="disconnected"]', { timeout: 5_000 });
-    await eventually(async () => (await page.getByTestId("connection").textContent()) === "disconnected", 5_000, "the page to say disconnected");
+    expect(await page.getByTestId("connection").textContent()).toBe("disconnected");
+    const restarted = await harness.startKernel({ config: { plugins: [dashboard({ port })] } });
+    const api = restarted.plugin<DashboardApi>("dashboard")!;
+    await api.listening();
+    // The old session died with the old server: the page stops retrying and says what to do.
+    await page.waitForSelector('[data-testid="connection"][data-state="signed-out"]', { timeout: 10_000 });
+    expect(await page.getByTestId("connection").textContent()).toContain("tmux-claude monitor");
+    await page.goto(api.url()!);
+    await page.waitForSelector('[data-testid="connection"][data-state="connected"]', { timeout: 5_000 });
+    await page.waitForSelector(row(alpha), { timeout: 5_000 });
   });
 });
