@@ -45,6 +45,10 @@ test("monitor serves with the dashboard and prints the login URL; a second monit
   const again = await env.run(["monitor"]);
   expect(again.code, again.stderr).toBe(0);
   expect(again.stdout).toBe(`Dashboard: ${url}\n`);
+  const otherPort = await env.run(["monitor", "--port", "4999"]);
+  expect(otherPort.code, otherPort.stderr).toBe(0);
+  expect(otherPort.stdout).toBe(`Dashboard: ${url}\n`);
+  expect(otherPort.stderr).toContain("already runs for this state dir");
   const json = await env.run(["monitor", "--json"]);
   expect(json.code, json.stderr).toBe(0);
   expect(json.stdout).not.toContain(secret);
