@@ -42,6 +42,11 @@ test("monitor serves with the dashboard and prints the login URL; a second monit
   const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
   expect((await fetch(new URL("/api/instances", url), { headers: { cookie } })).status).toBe(200);
 
+  const health = await fetch(new URL("/health", url));
+  const report = (await health.json()) as { ok: boolean; checks: { name: string }[] };
+  expect(health.status, JSON.stringify(report)).toBe(200);
+  expect(report.checks.map((check) => check.name)).toEqual(expect.arrayContaining(["tmux", "store"]));
+
   const again = await env.run(["monitor"]);
   expect(again.code, again.stderr).toBe(0);
   expect(again.stdout).toBe(`Dashboard: ${url}\n`);
