@@ -140,7 +140,10 @@ export function withCliPlugins(config: ResolvedConfig): ResolvedConfig {
  * not installed them. A config only gets what it lists in `plugins`.
  */
 export function shippedPlugins(): Record<string, string> {
-  return { "@tmux-claude/plugin-git": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-git")) };
+  return {
+    "@tmux-claude/plugin-git": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-git")),
+    "@tmux-claude/plugin-dashboard": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-dashboard")),
+  };
 }
 
 /** The names of the plugins withCliPlugins adds. */

@@ -2,7 +2,7 @@
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
-import { readFile, stat } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
 import { createEnv, eventually, parseJson, type TestEnv } from "./helpers.js";
@@ -22,10 +22,10 @@ afterEach(async () => {
 });
 afterAll(async () => env?.close());
 
-function startMonitor(args: string[]): { child: ChildProcess; output: () => { stdout: string; stderr: string } } {
+function startMonitor(args: string[], globals: string[] = []): { child: ChildProcess; output: () => { stdout: string; stderr: string } } {
   let stdout = "";
   let stderr = "";
-  child = env.start(["monitor", ...args]);
+  child = globals.length > 0 ? env.start([...globals, "monitor", ...args], { config: false }) : env.start(["monitor", ...args]);
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
   return { child, output: () => ({ stdout, stderr }) };
@@ -42,9 +42,18 @@ test("monitor serves with the dashboard and prints the login URL; a second monit
   const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
   expect((await fetch(new URL("/api/instances", url), { headers: { cookie } })).status).toBe(200);
 
+  const health = await fetch(new URL("/health", url));
+  const report = (await health.json()) as { ok: boolean; checks: { name: string }[] };
+  expect(health.status, JSON.stringify(report)).toBe(200);
+  expect(report.checks.map((check) => check.name)).toEqual(expect.arrayContaining(["tmux", "store"]));
+
   const again = await env.run(["monitor"]);
   expect(again.code, again.stderr).toBe(0);
   expect(again.stdout).toBe(`Dashboard: ${url}\n`);
+  const otherPort = await env.run(["monitor", "--port", "4999"]);
+  expect(otherPort.code, otherPort.stderr).toBe(0);
+  expect(otherPort.stdout).toBe(`Dashboard: ${url}\n`);
+  expect(otherPort.stderr).toContain("already runs for this state dir");
   const json = await env.run(["monitor", "--json"]);
   expect(json.code, json.stderr).toBe(0);
   expect(json.stdout).not.toContain(secret);
@@ -77,6 +86,31 @@ test("monitor --json prints the address without the secret once listening", asyn
   const secret = (await readFile(info.tokenFile, "utf8")).trim();
   expect(run.output().stdout).not.toContain(secret);
   expect((await fetch(`${info.url}/?token=${secret}`, { redirect: "manual" })).status).toBe(303);
+}, 60_000);
+
+test("a config that lists dashboard({...}) (imported as the CLI ships it) gives its options; the flags override them", async () => {
+  const configFile = path.join(env.dir, "dashboard.config.mjs");
+  await writeFile(
+    configFile,
+    `import { dashboard } from "@tmux-claude/plugin-dashboard";\nimport base from "./tmuxclaude.config.mjs";\nexport default { ...base, plugins: [dashboard({ port: 0 })] };\n`,
+  );
+  const run = startMonitor(["--json"], ["--config", configFile]);
+  const info = await eventually(() => (run.output().stdout.includes("}") ? (JSON.parse(run.output().stdout) as { port: number }) : run.child.exitCode !== null ? Promise.reject(new Error(run.output().stderr)) : null), 20_000, "the JSON");
+  // Port 0 from the config, not monitor's default 3001.
+  expect(info.port).not.toBe(3001);
+  run.child.kill("SIGTERM");
+  await once(run.child, "close");
+  const blocker = createServer();
+  blocker.listen(0, "127.0.0.1");
+  await once(blocker, "listening");
+  const port = (blocker.address() as { port: number }).port;
+  try {
+    const overridden = await env.run(["--config", configFile, "monitor", "--port", String(port)], { config: false });
+    expect(overridden.code).toBe(1);
+    expect(overridden.stderr).toContain(`127.0.0.1:${port}`);
+  } finally {
+    blocker.close();
+  }
 }, 60_000);
 
 test("monitor with a port in use, or a non-loopback host without --allow-remote: one clear error, no server", async () => {

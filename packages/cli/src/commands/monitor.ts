@@ -57,6 +57,9 @@ async function monitor(cli: Cli, flags: MonitorFlags): Promise<number> {
   const stateDir = path.resolve(loaded.config.stateDir ?? defaultStateDir(loaded.config.tmux.socket));
   const running = await readDashboardInfo(stateDir);
   if (running) {
+    if ((flags.port !== undefined && flags.port !== 0 && flags.port !== running.port) || (flags.host !== undefined && flags.host !== running.host)) {
+      cli.err(`Note: a dashboard already runs for this state dir on ${running.host}:${running.port} (pid ${running.pid}); --port/--host apply when monitor starts one. Stop it first to move it.`);
+    }
     announce(cli, flags, { url: running.url, port: running.port, host: running.host, tokenFile: running.tokenFile }, `${running.url}/?token=${running.secret}`);
     return 0;
   }
