@@ -15,7 +15,7 @@
 //  - the dashboard process's CPU while nothing happens (100 instances, the
 //    page connected, a terminal open). Floor: the tmux server's CPU.
 import { fork } from "node:child_process";
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, writeSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -31,6 +31,9 @@ const stamp = () => performance.timeOrigin + performance.now();
 const N = 100;
 
 export async function dashboard({ quick, log }) {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium is not at ${CHROMIUM}: the dashboard bench drives a real browser. Install it (apt-get install chromium) or set TC_CHROMIUM to a Chromium binary.`);
+  }
   const iterations = quick ? 20 : 60;
   const dir = tempDir("dashboard");
   const socket = newSocket("dashboard");
