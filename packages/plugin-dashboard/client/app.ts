@@ -89,6 +89,9 @@ async function main(): Promise<void> {
     open: (id) => socket.send({ type: "open", id }),
     close: (id) => socket.send({ type: "close", id }),
   });
+  store.subscribe((change) => {
+    if (change.kind === "instance") terminal?.resumeIfRestarted(change.instance.id, change.instance.status);
+  });
   // Tests and the bench read the terminal's buffer through this (the DOM rows only hold the viewport).
   Object.assign(window, {
     dashboard: { terminalText: () => terminal?.text() ?? "", terminalTail: (lines: number) => terminal?.tail(lines) ?? "", store },

@@ -42,6 +42,13 @@ export class TreeView {
         const item = (event.target as Element).closest<HTMLElement>("li[data-id]");
         if (item?.dataset.id) this.onSelect(item.dataset.id);
       });
+      list.addEventListener("keydown", (event) => {
+        if (event.key !== "Enter" && event.key !== " ") return;
+        const item = (event.target as Element).closest<HTMLElement>("li[data-id]");
+        if (!item?.dataset.id) return;
+        event.preventDefault();
+        this.onSelect(item.dataset.id);
+      });
     }
     setInterval(() => this.#refreshAges(), AGE_REFRESH_MS);
   }

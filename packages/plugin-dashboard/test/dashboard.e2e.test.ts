@@ -159,6 +159,26 @@ describe("dashboard in Chromium", () => {
     expect(await entry.getByTestId("message-state").textContent()).toMatch(/^delivered /u);
   });
 
+  it("restart, confirmed in the dialog, gives the instance a new pane and its terminal view follows it", async () => {
+    const terminalText = () => page.evaluate(() => (window as unknown as { dashboard: { terminalText(): string } }).dashboard.terminalText());
+    expect(await terminalText()).toContain("echo: hello terminal 42");
+    await page.getByTestId("action-restart").click();
+    expect(await confirmDialog()).toContain(`Restart alpha (specialist) ${alpha}`);
+    await page.waitForFunction(() => document.querySelector('[data-testid="action-result"]')?.textContent === "Restart: done.", undefined, { timeout: 15_000 });
+    await waitStatus(alpha, "idle");
+    // The old pane's text is gone: the view streams the new pane from its first screen.
+    await page.waitForFunction(
+      () => {
+        const text = (window as unknown as { dashboard: { terminalText(): string } }).dashboard.terminalText();
+        return text.includes("echo-agent ready") && !text.includes("hello terminal 42");
+      },
+      undefined,
+      { timeout: 10_000 },
+    );
+    await harness.kernel.send(alpha, "after the restart");
+    await page.waitForFunction(() => (window as unknown as { dashboard: { terminalText(): string } }).dashboard.terminalText().includes("echo: after the restart"), undefined, { timeout: 5_000 });
+  });
+
   it("an action the server refuses shows the server's message, and the page keeps working", async () => {
     const { instance: beta } = await harness.kernel.spawn({ role: "specialist", name: "beta", workDir: harness.workDir });
     await waitStatus(beta.id, "idle");
