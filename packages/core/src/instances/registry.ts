@@ -38,7 +38,7 @@ export class Registry {
 
   constructor(private readonly deps: ManagerDeps) {
     this.events.setMaxListeners(0);
-    this.announcer = new Announcer(deps);
+    this.announcer = new Announcer(deps, (id, usage) => this.persistShared(id, (record) => ({ ...record, usage })));
     this.writes = new RecordWrites(deps.store, (id, stored) => {
       const live = this.live.get(id);
       if (live) live.record = withSharedState(live.record, stored);
