@@ -5,6 +5,7 @@ import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { FileStore } from "@tmux-claude/core";
 import { createHarness, ECHO_AGENT, type Harness } from "@tmux-claude/testkit";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -192,10 +193,35 @@ describe("dashboard in Chromium", () => {
     await page.waitForSelector('[data-testid="connection"][data-state="connected"]');
   });
 
+  let lead: { id: string };
+  let helper: { id: string };
+  it("shows an instance's token usage and cost, and its subtree's", async () => {
+    const { instance: leadInstance } = await harness.kernel.spawn({ role: "manager", name: "lead", workDir: harness.workDir });
+    const { instance: helperInstance } = await harness.kernel.spawn({ role: "specialist", name: "helper", parentId: leadInstance.id, workDir: harness.workDir });
+    await waitStatus(helperInstance.id, "idle");
+    lead = leadInstance;
+    helper = helperInstance;
+    // As agent-claude persists what Claude Code reported (InstanceRecord.usage), through the store every process shares.
+    const store = new FileStore(harness.stateDir);
+    await store.init();
+    try {
+      const usage = (inputTokens: number, outputTokens: number, costUsd: number) => ({ inputTokens, outputTokens, cacheCreationInputTokens: 0, cacheReadInputTokens: 1_500, model: "claude-test", costUsd });
+      await store.update(helper.id, (record) => ({ ...record, usage: usage(1_200, 300, 0.25) }));
+      await store.update(lead.id, (record) => ({ ...record, usage: usage(800, 200, 0.5) }));
+    } finally {
+      await store.close();
+    }
+    await page.waitForFunction((id) => document.querySelector(`[data-testid="tree"] [data-id="${id}"] [data-testid="cost"]`)?.textContent === "$0.25", helper.id, { timeout: 5_000 });
+    await page.locator(row(lead.id)).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="detail-subtreeCostUsd"]')?.textContent === "$0.75", undefined, { timeout: 5_000 });
+    expect(await page.getByTestId("detail-costUsd").textContent()).toBe("$0.50");
+    expect(await page.getByTestId("detail-inputTokens").textContent()).toBe("800");
+    expect(await page.getByTestId("detail-cacheReadInputTokens").textContent()).toBe("1.5k");
+    expect(await page.getByTestId("detail-model").textContent()).toBe("claude-test");
+    expect(await page.getByTestId("no-usage").isHidden()).toBe(true);
+  });
+
   it("terminate with cascade, confirmed in the dialog, removes the instance and its subtree", async () => {
-    const { instance: lead } = await harness.kernel.spawn({ role: "manager", name: "lead", workDir: harness.workDir });
-    const { instance: helper } = await harness.kernel.spawn({ role: "specialist", name: "helper", parentId: lead.id, workDir: harness.workDir });
-    await waitStatus(helper.id, "idle");
     // The child sits right under its parent, one level deeper (a top-level instance has depth 1).
     expect(await page.locator(row(lead.id)).evaluate((item) => (item.nextElementSibling as HTMLElement | null)?.dataset.id)).toBe(helper.id);
     const depth = (id: string) => page.locator(row(id)).evaluate((item) => (item as HTMLElement).style.getPropertyValue("--depth"));
