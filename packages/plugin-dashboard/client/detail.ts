@@ -126,7 +126,7 @@ export class DetailView {
     this.#set("label", label(instance));
     this.#set("id", instance.id);
     this.#set("status", instance.status);
-    this.#set("statusReason", instance.statusReason ?? "");
+    this.#set("statusReason", instance.statusReason ?? "—");
     this.#set("agent", instance.agent);
     this.#set("node", instance.node);
     this.#set("age", `${age(instance.createdAt)} (since ${time(instance.createdAt)})`);
