@@ -23,7 +23,8 @@ test("100 instances: a status change reaches the socket within milliseconds; idl
       const id = ids[i]!;
       const mark = socket.messages.length;
       const t = performance.now();
-      await env.harness.kernel.send(id, `/work 50`);
+      // Long enough that the kernel sees "busy" on the screen (a shorter turn may go idle before it looks).
+      await env.harness.kernel.send(id, "/work 300");
       await socket.next((m) => m.type === "instance" && m.instance.id === id && m.instance.status === "busy", 5000, "busy", mark);
       lat.push(performance.now() - t);
       await socket.next((m) => m.type === "instance" && m.instance.id === id && m.instance.status === "idle", 5000, "idle", mark);
