@@ -38,6 +38,7 @@ export class TreeView {
   ) {
     store.subscribe((change) => this.#apply(change));
     for (const list of [tree, attention]) {
+      list.setAttribute("role", "listbox");
       list.addEventListener("click", (event) => {
         const item = (event.target as Element).closest<HTMLElement>("li[data-id]");
         if (item?.dataset.id) this.onSelect(item.dataset.id);
@@ -147,6 +148,7 @@ export class TreeView {
     };
     item.append(row.name, row.status, row.node, row.age, row.cost);
     item.tabIndex = 0;
+    item.setAttribute("role", "option");
     this.#fillRow(row, instance);
     this.#rows.set(instance.id, row);
     return row;
@@ -179,6 +181,7 @@ export class TreeView {
     };
     item.append(row.status, row.name, row.reason);
     item.tabIndex = 0;
+    item.setAttribute("role", "option");
     this.#fillAttentionRow(row, instance);
     this.#attentionRows.set(instance.id, row);
     return row;
