@@ -230,6 +230,13 @@ describe("dashboard in Chromium", () => {
     await page.locator(row(alpha)).click();
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
+    // Dark follows the system's preference.
+    const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const light = await background();
+    await page.emulateMedia({ colorScheme: "dark" });
+    expect(await background()).not.toBe(light);
+    await page.screenshot({ path: SCREENSHOT.replace(/\.png$/u, "-dark.png"), fullPage: true });
+    await page.emulateMedia({ colorScheme: "light" });
 
     await page.locator(row(lead.id)).click();
     await page.getByTestId("terminate-cascade").check();
