@@ -75,6 +75,8 @@ export class ClaudeDriver implements AgentDriver {
   private hooklessTimer: NodeJS.Timeout | undefined;
   /** The last Stop, until `usage` saw its reply in the transcript. */
   private unwrittenStop: { transcript: string; reply: string } | undefined;
+  /** Settles once the transcript holds the last Stop's reply (or after TRANSCRIPT_LAG_MS). */
+  private replyWritten: Promise<void> | undefined;
   private disposed = false;
   /** The directory whose trust covers this instance's workDir (see ClaudeAgentState.trustedOrigin). */
   private readonly trustedOrigin: string | undefined;
@@ -157,8 +159,10 @@ export class ClaudeDriver implements AgentDriver {
     const stop = this.unwrittenStop;
     if (stop && this.ctx.status() === "idle") {
       this.unwrittenStop = undefined;
-      await this.transcriptUsage.waitForReply(stop.transcript, stop.reply, TRANSCRIPT_LAG_MS);
+      this.replyWritten = this.transcriptUsage.waitForReply(stop.transcript, stop.reply, TRANSCRIPT_LAG_MS).catch(() => undefined);
     }
+    // Every caller waits for the reply (a read and the turn's announcement ask at once): the first alone would get it all.
+    await this.replyWritten;
     return this.transcriptUsage.total(paths);
   }
 

@@ -1,14 +1,24 @@
 import { watch } from "node:fs";
 import { open } from "node:fs/promises";
 import type { TokenUsage } from "@tmux-claude/core";
+import { costOf } from "./prices.js";
+
+/** One API message's tokens and what they cost (undefined: its model has no price). */
+interface MessageTally {
+  usage: TokenUsage;
+  costUsd: number | undefined;
+}
 
 interface FileTally {
   offset: number;
   /** Usage per API message: Claude Code writes one line per content block, each repeating the message's usage. */
-  messages: Map<string, TokenUsage>;
-  anonymous: TokenUsage;
+  messages: Map<string, MessageTally>;
+  /** Messages without an id, added up. */
+  anonymous: MessageTally;
   /** Text of the last assistant text block written so far. */
   lastText?: string;
+  /** The model of the last assistant message written so far. */
+  lastModel?: string;
 }
 
 interface RawUsage {
@@ -38,7 +48,15 @@ function add(a: TokenUsage, b: TokenUsage): TokenUsage {
   };
 }
 
+/** A sum of costs is known only when every part's is. */
+function addTally(a: MessageTally, b: MessageTally): MessageTally {
+  return { usage: add(a.usage, b.usage), costUsd: a.costUsd === undefined || b.costUsd === undefined ? undefined : a.costUsd + b.costUsd };
+}
+
+const isZero = (usage: TokenUsage): boolean => usage.inputTokens + usage.outputTokens + usage.cacheCreationInputTokens + usage.cacheReadInputTokens === 0;
+
 export const ZERO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 };
+const ZERO_TALLY: MessageTally = { usage: ZERO_USAGE, costUsd: 0 };
 
 /**
  * Token usage from Claude Code transcripts (JSONL, one line per message
@@ -48,10 +66,19 @@ export const ZERO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, cacheCr
 export class TranscriptUsage {
   private readonly files = new Map<string, FileTally>();
 
+  /**
+   * The tokens of every API message in these transcripts, the model of the
+   * last one, and their cost, priced per message by its model (PRICES);
+   * no cost when a message's model has no price.
+   */
   async total(paths: readonly string[]): Promise<TokenUsage> {
-    let sum = ZERO_USAGE;
-    for (const file of new Set(paths)) sum = add(sum, await this.tally(file));
-    return sum;
+    let sum = ZERO_TALLY;
+    let model: string | undefined;
+    for (const file of new Set(paths)) {
+      sum = addTally(sum, await this.tally(file));
+      model = this.files.get(file)?.lastModel ?? model;
+    }
+    return { ...sum.usage, ...(model !== undefined ? { model } : {}), ...(sum.costUsd !== undefined ? { costUsd: sum.costUsd } : {}) };
   }
 
   /**
@@ -75,10 +102,10 @@ export class TranscriptUsage {
     }
   }
 
-  private async tally(file: string): Promise<TokenUsage> {
+  private async tally(file: string): Promise<MessageTally> {
     let tally = this.files.get(file);
     if (!tally) {
-      tally = { offset: 0, messages: new Map(), anonymous: ZERO_USAGE };
+      tally = { offset: 0, messages: new Map(), anonymous: ZERO_TALLY };
       this.files.set(file, tally);
     }
     const handle = await open(file, "r").catch(() => undefined);
@@ -99,13 +126,13 @@ export class TranscriptUsage {
       }
     }
     let sum = tally.anonymous;
-    for (const usage of tally.messages.values()) sum = add(sum, usage);
+    for (const message of tally.messages.values()) sum = addTally(sum, message);
     return sum;
   }
 
   private addLine(tally: FileTally, line: string): void {
     if (!line.includes('"usage"')) return;
-    let entry: { type?: unknown; message?: { id?: unknown; usage?: RawUsage; content?: unknown } };
+    let entry: { type?: unknown; message?: { id?: unknown; model?: unknown; usage?: RawUsage; content?: unknown } };
     try {
       entry = JSON.parse(line) as typeof entry;
     } catch {
@@ -118,8 +145,13 @@ export class TranscriptUsage {
       }
     }
     const usage = toUsage(entry.message.usage);
-    if (typeof entry.message.id === "string") tally.messages.set(entry.message.id, usage);
-    else tally.anonymous = add(tally.anonymous, usage);
+    const model = typeof entry.message.model === "string" ? entry.message.model : undefined;
+    // Claude Code writes its own notices (an API error, an interrupt) as "<synthetic>" messages: no model answered.
+    if (model && model !== "<synthetic>") tally.lastModel = model;
+    // Tokens nobody was billed for cost nothing, whatever the model.
+    const message: MessageTally = { usage, costUsd: isZero(usage) ? 0 : model ? costOf(model, usage) : undefined };
+    if (typeof entry.message.id === "string") tally.messages.set(entry.message.id, message);
+    else tally.anonymous = addTally(tally.anonymous, message);
   }
 }
 

@@ -16,6 +16,7 @@ import { claudeLaunch, generatedSettings } from "../src/launch.js";
 import { boxShows, classifyScreen, draftText, inputBox } from "../src/screen.js";
 import { submittedText, typedText } from "../src/driver.js";
 import { TranscriptUsage } from "../src/transcript.js";
+import { costOf, priceOf, PRICES, PRICES_AS_OF } from "../src/prices.js";
 import { createLogger, ErrorCodes, parseConfig, type LaunchContext } from "@tmux-claude/core";
 
 const execFileAsync = promisify(execFile);
@@ -278,6 +279,34 @@ describe("transcript usage", () => {
     await appendFile(file, assistant("m2", 3, "All done."));
     await waited;
     expect(await usage.total([file, path.join(dir, "missing.jsonl")])).toEqual({ inputTokens: 200, outputTokens: 10, cacheCreationInputTokens: 20, cacheReadInputTokens: 2 });
+  });
+});
+
+describe("prices", () => {
+  test("each API message is priced by its own model; the last model is the usage's; an unknown model gives no cost", async () => {
+    const file = path.join(dir, "priced.jsonl");
+    const line = (id: string, model: string, usage: Record<string, number>) => `${JSON.stringify({ type: "assistant", message: { id, model, content: [{ type: "text", text: id }], usage } })}\n`;
+    const tokens = { input_tokens: 1_000, output_tokens: 2_000, cache_creation_input_tokens: 3_000, cache_read_input_tokens: 4_000 };
+    await writeFile(file, line("m1", "claude-opus-4-5-20251101", tokens) + line("m2", "claude-haiku-4-5-20251001", tokens) + line("m3", "<synthetic>", { input_tokens: 0, output_tokens: 0 }));
+    const usage = new TranscriptUsage();
+    // Opus 4.5: 1000*5 + 2000*25 + 3000*6.25 + 4000*0.5 = 75,750 per million; Haiku 4.5: 1000*1 + 2000*5 + 3000*1.25 + 4000*0.1 = 15,150.
+    const total = await usage.total([file]);
+    expect(total).toMatchObject({ inputTokens: 2_000, outputTokens: 4_000, model: "claude-haiku-4-5-20251001" });
+    expect(total.costUsd).toBeCloseTo((75_750 + 15_150) / 1_000_000, 10);
+    await appendFile(file, line("m4", "claude-opus-4-9", tokens));
+    const unknown = await usage.total([file]);
+    expect(unknown).toMatchObject({ inputTokens: 3_000, model: "claude-opus-4-9" });
+    expect(unknown.costUsd).toBeUndefined();
+  });
+
+  test("model ids: a date or a context tag after a known id is that model; a newer minor version is not the older one", () => {
+    expect(priceOf("claude-sonnet-4-5-20250929")).toEqual({ input: 3, output: 15, cacheWrite: 3.75, cacheRead: 0.3 });
+    expect(priceOf("claude-sonnet-4-5[1m]")).toBe(PRICES["claude-sonnet-4-5"]);
+    expect(priceOf("claude-opus-4-20250514")).toBe(PRICES["claude-opus-4"]);
+    expect(priceOf("claude-opus-4-9")).toBeUndefined();
+    expect(priceOf("gpt-5")).toBeUndefined();
+    expect(costOf("claude-opus-4-1", { inputTokens: 1_000_000, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 })).toBe(15);
+    expect(PRICES_AS_OF).toMatch(/^\d{4}-\d{2}-\d{2}$/u);
   });
 });
 

@@ -1,5 +1,6 @@
+import { connect } from "node:net";
 import { createHash } from "node:crypto";
-import { definePlugin, ErrorCodes, TmuxClaudeError, type KernelApi, type Logger, type Plugin, type PluginContext } from "@tmux-claude/core";
+import { definePlugin, ErrorCodes, HEALTH_CHECK_TIMEOUT_MS, TmuxClaudeError, type KernelApi, type Logger, type Plugin, type PluginContext } from "@tmux-claude/core";
 import { z } from "zod";
 import { HttpEndpoint, isWildcard } from "./http.js";
 import { awaitSession, stamp } from "./session-gate.js";
@@ -114,7 +115,30 @@ class McpEndpoint implements McpApi {
     ctx.hooks.statusChange.tapPromise(async ({ instance, to }) => {
       if (to === "exited") this.http?.closeSessionsOf(instance.id);
     });
+    // Once the endpoint was asked to listen (serve), health says whether it still does.
+    ctx.hooks.health.tap((checks) => (this.listenAsked ? [...checks, { name: "mcp", check: () => this.health() }] : checks));
     ctx.onClose(() => this.close());
+  }
+
+  /** Set by listen(): from then on the endpoint is expected to listen. */
+  private listenAsked = false;
+
+  /** Whether the endpoint accepts connections now (a TCP connect to it, as an agent's first step). */
+  private async health(): Promise<{ ok: boolean; detail: string }> {
+    const http = this.http;
+    if (!http?.port) return { ok: false, detail: "the MCP endpoint is not listening" };
+    const url = new URL(this.url);
+    const host = url.hostname.replace(/^\[|\]$/gu, "");
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect({ host, port: http.port }, () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.once("error", reject);
+      // The kernel's health timeout reports it; this only lets go of the socket.
+      socket.setTimeout(HEALTH_CHECK_TIMEOUT_MS, () => socket.destroy(new Error("no answer")));
+    });
+    return { ok: true, detail: `listening on ${url.host}` };
   }
 
   get url(): string {
@@ -144,6 +168,7 @@ class McpEndpoint implements McpApi {
         }),
       );
     }
+    this.listenAsked = true;
     if (!this.listening) {
       const ctx = this.ctx!;
       const logger = this.logger;

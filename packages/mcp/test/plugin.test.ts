@@ -94,3 +94,28 @@ describe("the endpoint across processes and restarts", () => {
     expect((await kernel.list()).every((i) => i.launch.env[MCP_TOKEN_ENV])).toBe(true);
   });
 });
+
+describe("health", () => {
+  let s: Setup;
+  beforeAll(async () => {
+    s = await createSetup();
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  test("once listen() ran, kernel.health() has an mcp check: ok while the endpoint accepts connections, not ok after it closed", async () => {
+    const port = await freePort();
+    const kernel = await s.startKernel({ watch: "all", config: { plugins: [mcp({ port })] } });
+    // Not asked to listen yet (a one-shot kernel never is): no mcp check.
+    expect((await kernel.health()).checks.map((c) => c.name)).toEqual(["tmux", "store"]);
+    await kernel.plugin<McpApi>("mcp")!.listen();
+    const up = await kernel.health();
+    expect(up.ok).toBe(true);
+    expect(up.checks.find((c) => c.name === "mcp")).toEqual({ name: "mcp", ok: true, detail: `listening on 127.0.0.1:${port}` });
+    await kernel.plugin<McpApi>("mcp")!.close();
+    const down = await kernel.health();
+    expect(down.ok).toBe(false);
+    expect(down.checks.find((c) => c.name === "mcp")).toEqual({ name: "mcp", ok: false, detail: "the MCP endpoint is not listening" });
+  });
+});

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { AgentDriver, TurnEndReason } from "../agents/adapter.js";
+import type { AgentDriver, TokenUsage, TurnEndReason } from "../agents/adapter.js";
 import type { EventMeta } from "../kernel/events.js";
 import type { InstanceRecord, InstanceStatus } from "../store/types.js";
 import { EventOwner } from "./event-owner.js";
@@ -27,7 +27,11 @@ export class Announcer {
   /** Each instance's prompt as read when its current turn began (TurnEnded.prompt). */
   private readonly turnPrompts = new Map<string, string | undefined>();
 
-  constructor(private readonly deps: ManagerDeps) {}
+  constructor(
+    private readonly deps: ManagerDeps,
+    /** Store the usage being announced on the record (InstanceRecord.usage), so every process sees it. */
+    private readonly recordUsage: (id: string, usage: TokenUsage) => Promise<void>,
+  ) {}
 
   async start(serving: boolean): Promise<void> {
     this.owner = new EventOwner(this.deps.stateDir, this.deps.nodes.id, serving);
@@ -55,7 +59,10 @@ export class Announcer {
       await hooks.turnEnded
         .promise({ ...this.meta(record.id), instance: record, reason: change.turn, lastReply: record.lastReply, ...(prompt !== undefined ? { prompt } : {}), ...(usage ? { usage } : {}) })
         .catch(failed("turnEnded"));
-      if (usage) await hooks.usage.promise({ ...this.meta(record.id), instance: record, usage }).catch(failed("usage"));
+      if (!usage) return;
+      // Stored before the hook fires: a tap (a dashboard) that reads the record finds it there.
+      await this.recordUsage(record.id, usage).catch((error: unknown) => logger.warn({ err: error, instance: record.id }, "could not store the instance's usage"));
+      await hooks.usage.promise({ ...this.meta(record.id), instance: { ...record, usage }, usage }).catch(failed("usage"));
     });
   }
 

@@ -254,7 +254,9 @@ export class Messaging {
    */
   private async submit(live: Live, text: string, options?: SubmitOptions): Promise<void> {
     const { sendTimeout } = this.deps.config.limits;
-    // Recorded before typing: whichever process sees the turn end (serve, often before `delivered` fires here) finds its prompt (TurnEnded.prompt).
+    // Recorded before typing: whichever process sees the turn end (serve, often before `delivered` fires here) finds its
+    // prompt (TurnEnded.prompt). Not merely before Enter: a screen-read agent's serve sees the typed text leave the idle
+    // prompt and starts the turn then (writing while typing, awaited before Enter, misnamed turns in the serve tests).
     live.record = { ...live.record, turnPrompt: text };
     await this.registry
       .persist(live.record.id, (r) => ({ ...r, turnPrompt: text }))

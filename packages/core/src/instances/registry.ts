@@ -8,9 +8,9 @@ import type { EventMeta } from "../kernel/events.js";
 import type { InstanceRecord, InstanceStatus } from "../store/types.js";
 import { Announcer, implicitTurnEnd } from "./announcer.js";
 import { exitedError } from "./failures.js";
-import { KeyedChain } from "./keyed-chain.js";
 import { appendTail, tailText } from "./output-tail.js";
 import { DELIVERABLE } from "./types.js";
+import { RecordWrites } from "./record-writes.js";
 import { withSharedState } from "./shared-state.js";
 import type { Live, ManagerDeps } from "./deps.js";
 import type { ManagerEvents } from "./wait-delivered.js";
@@ -28,7 +28,7 @@ export class Registry {
   private readonly byPane = new Map<string, string>();
   /** Attachments whose exit is being recorded (the reason is read from their pane first). */
   private readonly exiting = new Set<Live>();
-  private readonly persists = new KeyedChain();
+  private readonly writes: RecordWrites;
   private readonly announcer: Announcer;
   /** Serve: every live instance is watched, and followed when another process relaunches it. */
   watchAll = false;
@@ -38,7 +38,11 @@ export class Registry {
 
   constructor(private readonly deps: ManagerDeps) {
     this.events.setMaxListeners(0);
-    this.announcer = new Announcer(deps);
+    this.announcer = new Announcer(deps, (id, usage) => this.persistShared(id, (record) => ({ ...record, usage })));
+    this.writes = new RecordWrites(deps.store, (id, stored) => {
+      const live = this.live.get(id);
+      if (live) live.record = withSharedState(live.record, stored);
+    });
   }
 
   /** Take part in deciding who fires observed events; `watchAll` is set by then. */
@@ -263,31 +267,26 @@ export class Registry {
    * nobody else sees; a later write still runs.
    */
   persist(id: string, updater: (record: InstanceRecord) => InstanceRecord): Promise<void> {
-    return this.persists.run(id, async () => {
-      await this.deps.store.update(id, updater);
-    });
+    return this.writes.persist(id, updater);
   }
 
   /**
    * Persist a change of what any process may write (the message history, the
-   * usage: see withSharedState), and show it in this process's live record.
+   * usage), riding on the instance's next write when one is under way; this
+   * process's live record shows it once stored (see RecordWrites).
    */
   persistShared(id: string, updater: (record: InstanceRecord) => InstanceRecord): Promise<void> {
-    return this.persists.run(id, async () => {
-      const stored = await this.deps.store.update(id, updater);
-      const live = this.live.get(id);
-      if (live && stored) live.record = withSharedState(live.record, stored);
-    });
+    return this.writes.persistShared(id, updater);
   }
 
   /** Settles once every change of the instance made so far is written. */
   persisted(id: string): Promise<void> {
-    return this.persists.idle(id);
+    return this.writes.persisted(id);
   }
 
   /** Settles once every change made so far, of every instance, is written. */
   allPersisted(): Promise<void> {
-    return this.persists.all();
+    return this.writes.allPersisted();
   }
 
   /**
@@ -411,6 +410,7 @@ export class Registry {
     return dir;
   }
 }
+
 
 /** An update of one launch's record that leaves it alone once the instance was relaunched (a new pane). */
 export function sameLaunch(paneId: string, updater: (record: InstanceRecord) => InstanceRecord): (record: InstanceRecord) => InstanceRecord {

@@ -40,7 +40,8 @@ export class Views {
       screen = record.status === "exited" ? tailText(live.tail) : await this.registry.screenOf(live, lines);
     }
     const queued = (await this.deps.store.queue(id)).length;
-    const usage = await this.registry.get(id)?.driver.usage?.().catch(() => undefined);
+    // The adapter's count now; without an attached driver (an exited instance), the last one announced.
+    const usage = (await this.registry.get(id)?.driver.usage?.().catch(() => undefined)) ?? record.usage;
     return { id, status: record.status, statusReason: record.statusReason, lastReply: record.lastReply, screen, queued, ...(usage ? { usage } : {}) };
   }
 

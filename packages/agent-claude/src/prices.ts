@@ -1,0 +1,61 @@
+/**
+ * What Claude Code's tokens cost, per model, in US dollars per million tokens.
+ *
+ * Source: Anthropic's published API prices, "Model pricing" on
+ * https://platform.claude.com/docs/en/about-claude/pricing (base input, 5-minute
+ * cache writes, cache hits, output), checked on PRICES_AS_OF. Cache writes
+ * are priced at the 5-minute rate (1.25x input): the transcript does not say
+ * which lifetime a write had, so a 1-hour write (2x input) costs more than
+ * shown. Prices change: a model missing here gets no cost rather than a guess.
+ */
+export const PRICES_AS_OF = "2026-12-05";
+
+export interface ModelPrice {
+  input: number;
+  output: number;
+  /** 5-minute cache writes. */
+  cacheWrite: number;
+  cacheRead: number;
+}
+
+const OPUS_4_5_ON: ModelPrice = { input: 5, output: 25, cacheWrite: 6.25, cacheRead: 0.5 };
+const OPUS_4_AND_4_1: ModelPrice = { input: 15, output: 75, cacheWrite: 18.75, cacheRead: 1.5 };
+const SONNET_4: ModelPrice = { input: 3, output: 15, cacheWrite: 3.75, cacheRead: 0.3 };
+const HAIKU_4_5: ModelPrice = { input: 1, output: 5, cacheWrite: 1.25, cacheRead: 0.1 };
+
+/** By model id without its date (`claude-sonnet-4-5-20250929` is `claude-sonnet-4-5`). */
+export const PRICES: Readonly<Record<string, ModelPrice>> = {
+  "claude-opus-4-8": OPUS_4_5_ON,
+  "claude-opus-4-7": OPUS_4_5_ON,
+  "claude-opus-4-6": OPUS_4_5_ON,
+  "claude-opus-4-5": OPUS_4_5_ON,
+  "claude-opus-4-1": OPUS_4_AND_4_1,
+  "claude-opus-4": OPUS_4_AND_4_1,
+  "claude-sonnet-4-6": SONNET_4,
+  "claude-sonnet-4-5": SONNET_4,
+  "claude-sonnet-4": SONNET_4,
+  "claude-haiku-4-5": HAIKU_4_5,
+};
+
+/**
+ * The price of a model id as the API reports it: an exact key, or a key
+ * followed only by a date (`-20250514`) or a context tag (`[1m]`). A newer
+ * minor version (`claude-opus-4-9`) is not taken for `claude-opus-4`.
+ */
+export function priceOf(model: string): ModelPrice | undefined {
+  const match = /^(.*?)(?:-\d{8})?(?:\[[^\]]*\])?$/u.exec(model);
+  return match ? PRICES[match[1]!] : undefined;
+}
+
+/** US dollars for one API message's tokens, or undefined for a model without a price. */
+export function costOf(model: string, tokens: { inputTokens: number; outputTokens: number; cacheCreationInputTokens: number; cacheReadInputTokens: number }): number | undefined {
+  const price = priceOf(model);
+  if (!price) return undefined;
+  return (
+    (tokens.inputTokens * price.input +
+      tokens.outputTokens * price.output +
+      tokens.cacheCreationInputTokens * price.cacheWrite +
+      tokens.cacheReadInputTokens * price.cacheRead) /
+    1_000_000
+  );
+}
