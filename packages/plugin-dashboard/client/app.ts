@@ -11,6 +11,8 @@ import { TerminalView } from "./terminal.js";
 import { TimelineView } from "./timeline.js";
 import { TreeView } from "./tree.js";
 
+const SIGN_IN = "Open the URL that `tmux-claude monitor` printed (it carries the secret; `tmux-claude monitor` prints it again).";
+
 function byTestId<T extends HTMLElement>(testid: string): T {
   const node = document.querySelector<T>(`[data-testid="${testid}"]`);
   if (!node) throw new Error(`The page has no element with data-testid="${testid}" (index.html and app.ts disagree)`);
@@ -27,10 +29,8 @@ async function main(): Promise<void> {
     nodeLabel.textContent = session.node;
   } catch (error) {
     const signedOut = error instanceof ApiError && error.status === 401;
-    connection.dataset.state = "disconnected";
-    connection.textContent = signedOut
-      ? "Not signed in: open the URL that `tmux-claude monitor` printed (it carries the secret)."
-      : `Cannot reach the server: ${(error as Error).message}`;
+    connection.dataset.state = signedOut ? "signed-out" : "disconnected";
+    connection.textContent = signedOut ? `Not signed in. ${SIGN_IN}` : `Cannot reach the server: ${(error as Error).message}`;
     return;
   }
 
@@ -49,17 +49,21 @@ async function main(): Promise<void> {
 
   const showState = (state: ConnectionState) => {
     connection.dataset.state = state;
-    connection.textContent = state;
+    connection.textContent = state === "signed-out" ? `signed out: the server restarted. ${SIGN_IN}` : state;
     document.body.dataset.connection = state;
   };
   const socket = new SocketClient({
     url: socketUrl(window.location),
     onState: showState,
-    onOpen: () => {
-      terminal?.reopen();
-      // The socket may come back from a restarted server with a new CSRF token.
-      fetchSession().then((session) => (csrf = session.csrf), () => undefined);
-    },
+    onOpen: () => terminal?.reopen(),
+    checkSession: () =>
+      fetchSession().then(
+        (session) => {
+          csrf = session.csrf;
+          return "valid" as const;
+        },
+        (error: unknown) => (error instanceof ApiError && error.status === 401 ? ("signed-out" as const) : ("unreachable" as const)),
+      ),
     onMessage: (message: ServerMessage) => {
       if (store.apply(message)) {
         if (message.type === "snapshot") nodeLabel.textContent = message.node;
@@ -84,6 +88,9 @@ async function main(): Promise<void> {
   terminal = new TerminalView(byTestId("terminal-panel"), {
     open: (id) => socket.send({ type: "open", id }),
     close: (id) => socket.send({ type: "close", id }),
+  });
+  store.subscribe((change) => {
+    if (change.kind === "instance") terminal?.resumeIfRestarted(change.instance.id, change.instance.status);
   });
   // Tests and the bench read the terminal's buffer through this (the DOM rows only hold the viewport).
   Object.assign(window, {

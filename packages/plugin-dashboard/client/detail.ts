@@ -14,6 +14,8 @@ export class DetailView {
   readonly #empty: HTMLElement;
   readonly #body: HTMLElement;
   readonly #git: HTMLElement;
+  readonly #noUsage: HTMLElement;
+  readonly #usageFacts: HTMLElement;
   readonly #text: HTMLTextAreaElement;
   readonly #cascade: HTMLInputElement;
   readonly #answer: HTMLButtonElement;
@@ -48,7 +50,9 @@ export class DetailView {
       ["cacheReadInputTokens", "Cache reads"], ["model", "Model"], ["costUsd", "Cost"],
       ["subtreeTokens", "Subtree tokens"], ["subtreeCostUsd", "Subtree cost"],
     ] as const) usageFacts.append(el("dt", { text: title }), this.#field("dd", key));
-    usage.append(el("h3", { text: "Usage" }), usageFacts);
+    this.#noUsage = el("p", { className: "empty", text: "No usage reported yet.", testid: "no-usage" });
+    usage.append(el("h3", { text: "Usage" }), this.#noUsage, usageFacts);
+    this.#usageFacts = usageFacts;
 
     this.#git = el("section", { className: "git", testid: "git" });
     const gitFacts = el("dl", { className: "facts" });
@@ -63,7 +67,7 @@ export class DetailView {
     );
 
     const actions = el("section", { className: "actions", testid: "actions" });
-    this.#text = el("textarea", { testid: "message-text" });
+    this.#text = el("textarea", { testid: "action-text" });
     this.#text.rows = 3;
     this.#text.placeholder = "Message or answer";
     this.#text.setAttribute("aria-label", "Message or answer");
@@ -122,13 +126,15 @@ export class DetailView {
     this.#set("label", label(instance));
     this.#set("id", instance.id);
     this.#set("status", instance.status);
-    this.#set("statusReason", instance.statusReason ?? "");
+    this.#set("statusReason", instance.statusReason ?? "—");
     this.#set("agent", instance.agent);
     this.#set("node", instance.node);
     this.#set("age", `${age(instance.createdAt)} (since ${time(instance.createdAt)})`);
     this.#set("queued", String(instance.queued));
     this.#set("lastReply", instance.lastReply ?? "(none yet)");
     const usage = instance.usage;
+    this.#noUsage.hidden = usage !== undefined;
+    this.#usageFacts.hidden = usage === undefined;
     this.#set("inputTokens", tokens(usage?.inputTokens));
     this.#set("outputTokens", tokens(usage?.outputTokens));
     this.#set("cacheCreationInputTokens", tokens(usage?.cacheCreationInputTokens));

@@ -1,10 +1,11 @@
-// The one WebSocket to the server. It reconnects with backoff when the server
-// restarts (the cookie is still valid for a restarted `serve` only if the
-// secret is the same; otherwise the page says to sign in again), and re-opens
-// the terminal that was open, since a new connection starts with no streams.
+// The one WebSocket to the server. When it drops, it reconnects with backoff;
+// before each attempt it asks whether the session is still valid, because a
+// restarted server has a new secret and forgets old sessions: then the page
+// says to open the newly printed URL instead of retrying forever. After a
+// reconnect the caller re-opens its terminal (a new connection streams nothing).
 import type { ClientMessage, ServerMessage } from "./protocol.js";
 
-export type ConnectionState = "connecting" | "connected" | "disconnected";
+export type ConnectionState = "connecting" | "connected" | "disconnected" | "signed-out";
 
 export interface SocketClientOptions {
   url: string;
@@ -12,6 +13,8 @@ export interface SocketClientOptions {
   onState(state: ConnectionState): void;
   /** Called after every (re)connect, so callers can send their `open` again. */
   onOpen?(): void;
+  /** Resolves "valid", "signed-out" (401) or "unreachable"; asked before every reconnect. */
+  checkSession(): Promise<"valid" | "signed-out" | "unreachable">;
 }
 
 const FIRST_RETRY_MS = 250;
@@ -71,7 +74,19 @@ export class SocketClient {
     if (this.#closed) return;
     const delay = this.#retryMs;
     this.#retryMs = Math.min(this.#retryMs * 2, MAX_RETRY_MS);
-    this.#retryTimer = setTimeout(() => this.connect(), delay);
+    this.#retryTimer = setTimeout(() => void this.#retry(), delay);
+  }
+
+  async #retry(): Promise<void> {
+    const session = await this.#options.checkSession();
+    if (this.#closed) return;
+    if (session === "signed-out") {
+      this.#closed = true;
+      this.#options.onState("signed-out");
+      return;
+    }
+    if (session === "unreachable") return this.#scheduleReconnect();
+    this.connect();
   }
 }
 

@@ -77,6 +77,15 @@ export class TerminalView {
     setText(this.#caption, `Terminal of ${id}: the pane has ended.`);
   }
 
+  /** A restarted instance has a new pane: stream it again (the server ended the old stream). */
+  resumeIfRestarted(id: string, status: string): void {
+    if (id !== this.#openId || this.#host.dataset.ended !== "true" || status === "exited") return;
+    delete this.#host.dataset.ended;
+    setText(this.#caption, `Terminal of ${id} (read-only)`);
+    this.#ensureTerminal().reset();
+    this.streams.open(id);
+  }
+
   /** The terminal's buffer as text (scrollback included), for tests and the bench. */
   text(): string {
     const term = this.#term;

@@ -51,7 +51,7 @@ export class TimelineView {
     const entry: Entry = {
       item,
       route: el("span", { className: "route", testid: "message-route" }),
-      text: el("span", { className: "text", testid: "message-text" }),
+      text: el("span", { className: "text", testid: "message-body" }),
       state: el("span", { className: "state", testid: "message-state" }),
       when: el("span", { className: "when", testid: "message-when" }),
     };

@@ -42,6 +42,13 @@ export class TreeView {
         const item = (event.target as Element).closest<HTMLElement>("li[data-id]");
         if (item?.dataset.id) this.onSelect(item.dataset.id);
       });
+      list.addEventListener("keydown", (event) => {
+        if (event.key !== "Enter" && event.key !== " ") return;
+        const item = (event.target as Element).closest<HTMLElement>("li[data-id]");
+        if (!item?.dataset.id) return;
+        event.preventDefault();
+        this.onSelect(item.dataset.id);
+      });
     }
     setInterval(() => this.#refreshAges(), AGE_REFRESH_MS);
   }
@@ -157,6 +164,7 @@ export class TreeView {
     setText(row.status, instance.status);
     row.status.title = instance.statusReason ?? "";
     setText(row.node, instance.node);
+    row.node.title = instance.node;
     setText(row.age, age(instance.createdAt));
     setText(row.cost, cost(instance.usage?.costUsd));
   }

@@ -5,7 +5,8 @@ import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { createHarness, ECHO_AGENT, eventually, type Harness } from "@tmux-claude/testkit";
+import { FileStore } from "@tmux-claude/core";
+import { createHarness, ECHO_AGENT, type Harness } from "@tmux-claude/testkit";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dashboard, type DashboardApi } from "@tmux-claude/plugin-dashboard";
@@ -117,7 +118,7 @@ describe("dashboard in Chromium", () => {
   it("the answer action (confirmed in the dialog) answers the waiting instance", async () => {
     await page.locator(row(alpha)).click();
     await page.getByTestId("action-answer").waitFor({ state: "visible", timeout: 5_000 });
-    await page.getByTestId("message-text").fill("y");
+    await page.getByTestId("action-text").fill("y");
     await page.getByTestId("action-answer").click();
     expect(await confirmDialog()).toContain("Answer");
     await waitStatus(alpha, "idle");
@@ -135,6 +136,16 @@ describe("dashboard in Chromium", () => {
     await page.waitForFunction(() => document.querySelector('[data-testid="terminal"] .xterm-rows')?.textContent?.includes("echo: hello terminal 42"), undefined, { timeout: 5_000 });
   });
 
+  it("send from the page, confirmed in the dialog, reaches the agent and the timeline", async () => {
+    await waitStatus(alpha, "idle");
+    await page.getByTestId("action-text").fill("sent from the page");
+    await page.getByTestId("action-send").click();
+    expect(await confirmDialog()).toContain(`Send to alpha (specialist) ${alpha}`);
+    await page.waitForFunction(() => /^Send: delivered at /u.test(document.querySelector('[data-testid="action-result"]')?.textContent ?? ""), undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => (window as unknown as { dashboard: { terminalText(): string } }).dashboard.terminalText().includes("echo: sent from the page"), undefined, { timeout: 5_000 });
+    await page.locator('[data-testid="timeline"] [data-state="delivered"]', { hasText: "sent from the page" }).waitFor({ timeout: 5_000 });
+  });
+
   it("a send from the CLI appears in the timeline with its receipt", async () => {
     await waitStatus(alpha, "idle");
     await cli("send", alpha, "a note from the CLI");
@@ -149,13 +160,24 @@ describe("dashboard in Chromium", () => {
     expect(await entry.getByTestId("message-state").textContent()).toMatch(/^delivered /u);
   });
 
-  it("send from the page, confirmed in the dialog, reaches the agent and the timeline", async () => {
-    await page.getByTestId("message-text").fill("sent from the page");
-    await page.getByTestId("action-send").click();
-    expect(await confirmDialog()).toContain(`Send to alpha (specialist) ${alpha}`);
-    await page.waitForFunction(() => /^Send: delivered at /u.test(document.querySelector('[data-testid="action-result"]')?.textContent ?? ""), undefined, { timeout: 10_000 });
-    await page.waitForFunction(() => (window as unknown as { dashboard: { terminalText(): string } }).dashboard.terminalText().includes("echo: sent from the page"), undefined, { timeout: 5_000 });
-    await page.locator('[data-testid="timeline"] [data-state="delivered"]', { hasText: "sent from the page" }).waitFor({ timeout: 5_000 });
+  it("restart, confirmed in the dialog, gives the instance a new pane and its terminal view follows it", async () => {
+    const terminalText = () => page.evaluate(() => (window as unknown as { dashboard: { terminalText(): string } }).dashboard.terminalText());
+    expect(await terminalText()).toContain("echo: hello terminal 42");
+    await page.getByTestId("action-restart").click();
+    expect(await confirmDialog()).toContain(`Restart alpha (specialist) ${alpha}`);
+    await page.waitForFunction(() => document.querySelector('[data-testid="action-result"]')?.textContent === "Restart: done.", undefined, { timeout: 15_000 });
+    await waitStatus(alpha, "idle");
+    // The old pane's text is gone: the view streams the new pane from its first screen.
+    await page.waitForFunction(
+      () => {
+        const text = (window as unknown as { dashboard: { terminalText(): string } }).dashboard.terminalText();
+        return text.includes("echo-agent ready") && !text.includes("hello terminal 42");
+      },
+      undefined,
+      { timeout: 10_000 },
+    );
+    await harness.kernel.send(alpha, "after the restart");
+    await page.waitForFunction(() => (window as unknown as { dashboard: { terminalText(): string } }).dashboard.terminalText().includes("echo: after the restart"), undefined, { timeout: 5_000 });
   });
 
   it("an action the server refuses shows the server's message, and the page keeps working", async () => {
@@ -164,17 +186,42 @@ describe("dashboard in Chromium", () => {
     await harness.kernel.send(beta.id, "/exit");
     await waitStatus(beta.id, "exited");
     await page.locator(row(beta.id)).click();
-    await page.getByTestId("message-text").fill("anyone there?");
+    await page.getByTestId("action-text").fill("anyone there?");
     await page.getByTestId("action-send").click();
     await confirmDialog();
     await page.waitForFunction(() => /^Send failed: \S/u.test(document.querySelector('[data-testid="action-error"]')?.textContent ?? ""), undefined, { timeout: 10_000 });
     await page.waitForSelector('[data-testid="connection"][data-state="connected"]');
   });
 
+  let lead: { id: string };
+  let helper: { id: string };
+  it("shows an instance's token usage and cost, and its subtree's", async () => {
+    const { instance: leadInstance } = await harness.kernel.spawn({ role: "manager", name: "lead", workDir: harness.workDir });
+    const { instance: helperInstance } = await harness.kernel.spawn({ role: "specialist", name: "helper", parentId: leadInstance.id, workDir: harness.workDir });
+    await waitStatus(helperInstance.id, "idle");
+    lead = leadInstance;
+    helper = helperInstance;
+    // As agent-claude persists what Claude Code reported (InstanceRecord.usage), through the store every process shares.
+    const store = new FileStore(harness.stateDir);
+    await store.init();
+    try {
+      const usage = (inputTokens: number, outputTokens: number, costUsd: number) => ({ inputTokens, outputTokens, cacheCreationInputTokens: 0, cacheReadInputTokens: 1_500, model: "claude-test", costUsd });
+      await store.update(helper.id, (record) => ({ ...record, usage: usage(1_200, 300, 0.25) }));
+      await store.update(lead.id, (record) => ({ ...record, usage: usage(800, 200, 0.5) }));
+    } finally {
+      await store.close();
+    }
+    await page.waitForFunction((id) => document.querySelector(`[data-testid="tree"] [data-id="${id}"] [data-testid="cost"]`)?.textContent === "$0.25", helper.id, { timeout: 5_000 });
+    await page.locator(row(lead.id)).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="detail-subtreeCostUsd"]')?.textContent === "$0.75", undefined, { timeout: 5_000 });
+    expect(await page.getByTestId("detail-costUsd").textContent()).toBe("$0.50");
+    expect(await page.getByTestId("detail-inputTokens").textContent()).toBe("800");
+    expect(await page.getByTestId("detail-cacheReadInputTokens").textContent()).toBe("1.5k");
+    expect(await page.getByTestId("detail-model").textContent()).toBe("claude-test");
+    expect(await page.getByTestId("no-usage").isHidden()).toBe(true);
+  });
+
   it("terminate with cascade, confirmed in the dialog, removes the instance and its subtree", async () => {
-    const { instance: lead } = await harness.kernel.spawn({ role: "manager", name: "lead", workDir: harness.workDir });
-    const { instance: helper } = await harness.kernel.spawn({ role: "specialist", name: "helper", parentId: lead.id, workDir: harness.workDir });
-    await waitStatus(helper.id, "idle");
     // The child sits right under its parent, one level deeper (a top-level instance has depth 1).
     expect(await page.locator(row(lead.id)).evaluate((item) => (item.nextElementSibling as HTMLElement | null)?.dataset.id)).toBe(helper.id);
     const depth = (id: string) => page.locator(row(id)).evaluate((item) => (item as HTMLElement).style.getPropertyValue("--depth"));
@@ -224,9 +271,19 @@ describe("dashboard in Chromium", () => {
     expect(cspViolations).toEqual([]);
   });
 
-  it("says disconnected when the server goes away", async () => {
+  it("says disconnected when the server goes away, signed out when it is back with a new secret, and its new URL signs in again", async () => {
+    const port = Number(new URL(origin).port);
     await harness.kernel.close();
     await page.waitForSelector('[data-testid="connection"][data-state="disconnected"]', { timeout: 5_000 });
-    await eventually(async () => (await page.getByTestId("connection").textContent()) === "disconnected", 5_000, "the page to say disconnected");
+    expect(await page.getByTestId("connection").textContent()).toBe("disconnected");
+    const restarted = await harness.startKernel({ config: { plugins: [dashboard({ port })] } });
+    const api = restarted.plugin<DashboardApi>("dashboard")!;
+    await api.listening();
+    // The old session died with the old server: the page stops retrying and says what to do.
+    await page.waitForSelector('[data-testid="connection"][data-state="signed-out"]', { timeout: 10_000 });
+    expect(await page.getByTestId("connection").textContent()).toContain("tmux-claude monitor");
+    await page.goto(api.url()!);
+    await page.waitForSelector('[data-testid="connection"][data-state="connected"]', { timeout: 5_000 });
+    await page.waitForSelector(row(alpha), { timeout: 5_000 });
   });
 });
