@@ -37,7 +37,7 @@ export const PLUGIN_NAME = "dashboard";
 
 export function dashboard(userOptions: DashboardUserOptions = {}): Plugin<DashboardApi> {
   const options = parseDashboardOptions(userOptions);
-  let running: { listening: Listening; address: DashboardAddress; model: LiveModel } | undefined;
+  let running: Running | undefined;
   let signal!: { resolve: (address: DashboardAddress) => void; reject: (error: unknown) => void };
   const listening = new Promise<DashboardAddress>((resolve, reject) => (signal = { resolve, reject }));
   // Nobody may ask (a config that only lists the plugin); a failed start is reported by kernel.start.
@@ -68,7 +68,13 @@ export function dashboard(userOptions: DashboardUserOptions = {}): Plugin<Dashbo
   };
 }
 
-async function start(ctx: PluginContext, kernel: KernelApi, options: DashboardOptions) {
+interface Running {
+  listening: Listening;
+  model: LiveModel;
+  address: DashboardAddress;
+}
+
+async function start(ctx: PluginContext, kernel: KernelApi, options: DashboardOptions): Promise<Running> {
   const { logger } = ctx;
   if (!isLoopbackHost(options.host)) {
     logger.warn({ host: options.host }, `dashboard: listening on ${options.host}, not loopback (allowRemote): anyone who reaches it and has the secret controls your agents`);
@@ -82,10 +88,9 @@ async function start(ctx: PluginContext, kernel: KernelApi, options: DashboardOp
     model.close();
   });
   await model.start();
-  const listening = await startServer({ kernel, model, git: () => gitApi, logger }, options.host, options.port);
+  const listening = await startServer({ kernel, model, git: gitApi, logger }, options.host, options.port);
   ctx.onClose(() => listening.close());
-  const secret = new URL(listening.loginUrl).searchParams.get("token")!;
-  const info = await writeDashboardInfo(kernel.stateDir, { pid: process.pid, host: listening.host, port: listening.port, url: listening.origin, startedAt: new Date().toISOString() }, secret);
+  const info = await writeDashboardInfo(kernel.stateDir, { pid: process.pid, host: listening.host, port: listening.port, url: listening.origin, startedAt: new Date().toISOString() }, listening.secret);
   const onExit = () => removeDashboardInfoSync(kernel.stateDir, process.pid);
   process.once("exit", onExit);
   ctx.onClose(async () => {

@@ -51,6 +51,12 @@ describe("dashboard auth", () => {
     const snapshot = await socket.next((m) => m.type === "snapshot");
     expect(snapshot).toMatchObject({ type: "snapshot", instances: [], messages: [] });
     socket.close();
+    // Only the client build and the named vendor files are served, never a path out of them.
+    for (const path of ["/assets/..%2f..%2fpackage.json", "/assets/%2e%2e/%2e%2e/package.json", "/assets/vendor/..%2fpackage.json", "/assets/vendor/package.json"]) {
+      const response = await rawRequest(env.origin, path, { host: new URL(env.origin).host, cookie });
+      expect(response.status, path).toBe(404);
+      expect(response.body, path).not.toContain('"name"');
+    }
     const vendor = await fetch(`${env.origin}/assets/vendor/xterm.css`, { headers: { cookie } });
     expect(vendor.status).toBe(200);
     expect(vendor.headers.get("content-type")).toContain("text/css");

@@ -16,7 +16,8 @@ export interface AppDeps {
   kernel: KernelApi;
   auth: Auth;
   model: LiveModel;
-  git: () => GitApiLike | undefined;
+  /** plugin-git's api, when loaded. */
+  git: GitApiLike | undefined;
   logger: Logger;
 }
 
@@ -137,7 +138,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
       return fail(c, new HttpError(400, DashboardErrorCodes.BAD_REQUEST, `The body of ${action} is not JSON. Send e.g. {"text": "..."} with Content-Type: application/json.`));
     }
     try {
-      const result = await runAction({ kernel, git: deps.git() }, id, action, body);
+      const result = await runAction({ kernel, git: deps.git }, id, action, body);
       deps.logger.info({ instance: id, action }, "dashboard action");
       return c.json(result ?? {});
     } catch (error) {

@@ -14,7 +14,8 @@ import { SocketHub } from "./socket.js";
 export interface ServerDeps {
   kernel: KernelApi;
   model: LiveModel;
-  git: () => GitApiLike | undefined;
+  /** plugin-git's api, when loaded. */
+  git: GitApiLike | undefined;
   logger: Logger;
 }
 
@@ -23,7 +24,9 @@ export interface Listening {
   port: number;
   /** Origin of the page, without the secret. */
   origin: string;
-  /** The login URL: never log it. */
+  /** The per-start secret of the login URL: never log it. */
+  secret: string;
+  /** The login URL (with the secret): never log it. */
   loginUrl: string;
   close(): Promise<void>;
 }
@@ -57,6 +60,7 @@ export async function startServer(deps: ServerDeps, host: string, port: number):
     host,
     port: actualPort,
     origin,
+    secret: auth.secret,
     loginUrl: `${origin}/?token=${auth.secret}`,
     close: () =>
       (closing ??= new Promise<void>((resolve) => {
