@@ -34,9 +34,10 @@ export interface DeliveryDeps {
   /** Type text into the instance and wait for its receipt (Messaging.submit). */
   submit(live: Live, text: string, options?: SubmitOptions): Promise<void>;
   /**
-   * Record that the message got in (the instance's history); awaited before
-   * the ack, so a kernel killed in between leaves a claim whose recovery
-   * records it again, never a message that looks queued forever. Must not throw.
+   * Record that the message got in (the instance's history), after the ack:
+   * the queue says it left as soon as the agent has it. A kernel killed in
+   * between leaves the entry queued until the next queued delivery marks it
+   * (see withDelivered). Must not throw.
    */
   recordDelivered(live: Live, message: QueuedMessage, acceptedAt: string): Promise<void>;
 }
@@ -77,8 +78,8 @@ export async function deliverNext(deps: DeliveryDeps, live: Live, options: { onl
       if (evidence && note !== undefined && (await evidence.submittedSince(note, typed))) {
         logger.info({ instance: id, message: message.id }, "a kernel that died had delivered this queued message; not typing it again");
         const acceptedAt = new Date().toISOString();
-        await deps.recordDelivered(live, message, acceptedAt);
         await ack(store, claim, logger);
+        await deps.recordDelivered(live, message, acceptedAt);
         return { kind: "delivered", message, typed: false, acceptedAt };
       }
       logger.info({ instance: id, message: message.id, evidence: Boolean(evidence) }, "typing again a queued message whose delivery a dead kernel began");
@@ -89,16 +90,16 @@ export async function deliverNext(deps: DeliveryDeps, live: Live, options: { onl
     const gotIn = evidence && mark !== undefined ? await evidence.submittedSince(mark, typed).catch(() => false) : false;
     if (gotIn) {
       const acceptedAt = new Date().toISOString();
-      await deps.recordDelivered(live, message, acceptedAt);
       await ack(store, claim, logger);
+      await deps.recordDelivered(live, message, acceptedAt);
       return { kind: "delivered", message, typed: true, acceptedAt };
     }
     await store.release(claim).catch((releaseError: unknown) => logger.warn({ err: releaseError, instance: id }, "could not release a claim; it expires with its lease"));
     throw new DeliveryAttemptError(message.id, error);
   }
   const acceptedAt = new Date().toISOString();
-  await deps.recordDelivered(live, message, acceptedAt);
   await ack(store, claim, logger);
+  await deps.recordDelivered(live, message, acceptedAt);
   return { kind: "delivered", message, typed: true, acceptedAt };
 }
 

@@ -21,12 +21,22 @@ export function withQueued(entry: MessageEntry): (record: InstanceRecord) => Ins
   return (record) => (record.messages?.some((m) => m.id === entry.id) ? record : { ...record, messages: kept([...(record.messages ?? []), entry]) });
 }
 
-/** Mark a message delivered, or add it delivered when it was never queued (typed in at once). */
+/**
+ * Mark a message delivered, or add it delivered when it was never queued
+ * (typed in at once). A queued message is delivered in queue order, so the
+ * entries queued before it left the queue before it: one still marked queued
+ * lost its mark (its deliverer was killed between the ack and the mark) and
+ * is marked delivered too, without a time.
+ */
 export function withDelivered(entry: MessageEntry & { acceptedAt: string }): (record: InstanceRecord) => InstanceRecord {
   return (record) => {
     const messages = record.messages ?? [];
-    const known = messages.some((m) => m.id === entry.id);
-    const updated = known ? messages.map((m) => (m.id === entry.id ? { ...m, state: "delivered" as const, acceptedAt: entry.acceptedAt } : m)) : kept([...messages, { ...entry, state: "delivered" as const }]);
+    const at = messages.findIndex((m) => m.id === entry.id);
+    if (at === -1) return { ...record, messages: kept([...messages, { ...entry, state: "delivered" }]) };
+    const updated = messages.map((m, i): MessageEntry => {
+      if (i === at) return { ...m, state: "delivered", acceptedAt: entry.acceptedAt };
+      return i < at && m.state === "queued" ? { ...m, state: "delivered" } : m;
+    });
     return { ...record, messages: updated };
   };
 }

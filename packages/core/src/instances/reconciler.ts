@@ -128,7 +128,7 @@ export class Reconciler {
         // A server that is gone takes every pane with it; asking tmux for panes would start a new, empty server,
         // and a kernel whose tmux was killed would look healthy at once. The next operation that needs tmux starts one.
         const running = await this.deps.runtime.serverRunning();
-        await this.reconcile(running ? undefined : []);
+        await this.reconcile(running ? await this.deps.runtime.listPanes({ startServer: false }) : []);
         // Only our client was lost (the server lives on): watch the survivors again.
         if (this.registry.watchAll && !this.registry.closed) await this.attachAll();
       } catch (error) {

@@ -68,6 +68,8 @@ export { MONITOR_PREFIX, connectLockDir } from "./leftovers.js";
 export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
   private client: ControlClient | undefined;
   private connecting: Promise<ControlClient> | undefined;
+  /** The connect under way may start a server (see ensureClient). */
+  private connectingMayStart = false;
   /** Named after this process (pid and start time), so a later runtime can tell it is stale. */
   private monitorSession = "";
   /** Monitor sessions of this runtime's earlier connections (removed on reconnect). */
@@ -76,6 +78,8 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
   /** Replies of text typed with `pipelined`, by pane, awaited by the pane's next key. */
   private readonly typedAhead = new Map<string, Promise<string[]>>();
   private closed = false;
+  /** The pid of the server this runtime last connected to (0 before the first connect). */
+  private serverPid = 0;
   private refreshing = false;
   private refreshAgain = false;
   private terminalType = "tmux-256color";
@@ -97,7 +101,7 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
 
   /** Connect (starting the tmux server if needed). Safe to call repeatedly. */
   async connect(): Promise<void> {
-    await this.ensureClient();
+    await this.ensureClient({ startServer: true });
   }
 
   /** Run one tmux command through the control client, reconnecting if tmux went away. */
@@ -106,18 +110,44 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
     return client.command(args);
   }
 
-  private ensureClient(): Promise<ControlClient> {
+  /** A command that needs the server this runtime was connected to: after losing it, it fails rather than start a new one. */
+  private async onServer(...args: string[]): Promise<string[]> {
+    const client = await this.ensureClient({ startServer: false });
+    return client.command(args);
+  }
+
+  /**
+   * The control client, connecting when there is none: an operation (spawn,
+   * restart, list) starts a new server when the old one is gone. What only
+   * looks at what runs there (a pane look, linking a window, the reconcile
+   * after a lost connection, health) passes `startServer: false` and finds the
+   * server gone instead: a killed server stays gone until an operation needs
+   * one, and health says so meanwhile.
+   */
+  private ensureClient(options: { startServer?: boolean } = {}): Promise<ControlClient> {
     if (this.closed) {
       return Promise.reject(new TmuxClaudeError(ErrorCodes.TMUX_DISCONNECTED, "The tmux runtime is closed."));
     }
     if (this.client && !this.client.closed) return Promise.resolve(this.client);
-    this.connecting ??= this.open().finally(() => {
+    // A connect under way that may not start a server must not fail a spawn: try again, allowed to.
+    const startServer = options.startServer ?? true;
+    if (this.connecting && startServer && !this.connectingMayStart) return this.connecting.catch(() => this.ensureClient(options));
+    const reconnecting = this.monitorSession !== "";
+    if (!this.connecting) this.connectingMayStart = startServer || !reconnecting;
+    this.connecting ??= (async () => {
+      if (!this.connectingMayStart && !(await this.serverRunning())) {
+        throw new TmuxClaudeError(ErrorCodes.TMUX_DISCONNECTED, `No tmux server runs on socket "${this.options.socket}" any more (it was killed or died); the next spawn starts one.`, {
+          socket: this.options.socket,
+        });
+      }
+      return this.open(this.connectingMayStart);
+    })().finally(() => {
       this.connecting = undefined;
     });
     return this.connecting;
   }
 
-  private async open(): Promise<ControlClient> {
+  private async open(mayStart: boolean): Promise<ControlClient> {
     const { socket } = this.options;
     // A fresh name per connection: after losing only our client, the old monitor session may live on.
     const self = await currentProcess();
@@ -145,8 +175,23 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
     await client.command(["set-option", "-g", "history-limit", String(this.options.historyLimit)]);
     const [term] = await client.command(["show-options", "-gv", "default-terminal"]);
     if (term) this.terminalType = term;
+    const [pid] = await client.command(["display-message", "-p", "#{pid}"]);
+    const lost = this.serverPid;
+    this.serverPid = Number(pid);
+    if (!mayStart && lost !== 0 && this.serverPid !== lost && (await this.startedHere(client))) {
+      // The old server was still exiting when asked whether it runs, and connecting started this one: undo it.
+      await this.withSocketLock(() => client.command(["kill-session", "-t", `=${this.monitorSession}`])).catch(() => undefined);
+      await client.close().catch(() => undefined);
+      throw new TmuxClaudeError(ErrorCodes.TMUX_DISCONNECTED, `No tmux server runs on socket "${socket}" any more (it was killed or died); the next spawn starts one.`, { socket });
+    }
     this.options.logger.debug({ socket, monitor: this.monitorSession }, "tmux control client connected");
     return client;
+  }
+
+  /** A server that holds nothing but monitor sessions was started by a connect (ours or another kernel's), not by anyone's work. */
+  private async startedHere(client: ControlClient): Promise<boolean> {
+    const sessions = await client.command(["list-sessions", "-F", "#{session_name}"]);
+    return sessions.every((name) => name.startsWith(MONITOR_PREFIX));
   }
 
   /**
@@ -229,7 +274,7 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
    */
   async createSession(spec: { name: string; cwd: string }): Promise<NewPane> {
     const { width, height } = this.options;
-    await this.ensureClient();
+    await this.ensureClient({ startServer: true });
     const window = `=${spec.name}:`;
     // One write, one round trip: tmux answers each command in order, and a failure
     // of one (there was no old session to kill) does not stop the next.
@@ -281,7 +326,8 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
 
   /** Stream a window's output to this runtime (idempotent). */
   async watch(windowId: string): Promise<void> {
-    await this.ensureClient();
+    // A window to stream exists only on a running server.
+    await this.ensureClient({ startServer: false });
     if (this.linked.has(windowId)) return;
     await this.exclusive((run) => run("link-window", "-d", "-s", windowId, "-t", `${this.monitorSession}:`));
     this.linked.add(windowId);
@@ -313,8 +359,8 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
   }
 
   /** Every pane and window that exists now. */
-  async snapshot(): Promise<PaneSnapshot> {
-    const lines = await this.command(
+  async snapshot(options: { startServer?: boolean } = {}): Promise<PaneSnapshot> {
+    const lines = await (options.startServer === false ? this.onServer.bind(this) : this.command.bind(this))(
       "list-panes", "-a", "-F", "#{pane_id} #{window_id} #{pane_pid} #{pane_dead}:#{pane_dead_status} #{session_name}",
     );
     const panes: PaneInfo[] = [];
@@ -385,15 +431,15 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
   async capture(paneId: string, options: { lines?: number } = {}): Promise<string> {
     const args = ["capture-pane", "-p", "-J", "-t", paneId];
     if (options.lines !== undefined) args.push("-S", String(-Math.max(options.lines, 1)));
-    const lines = await this.command(...args);
+    const lines = await this.onServer(...args);
     while (lines.length && lines[lines.length - 1]!.trim() === "") lines.pop();
     if (options.lines !== undefined && lines.length > options.lines) return lines.slice(-options.lines).join("\n");
     return lines.join("\n");
   }
 
   /** Every pane of every instance session (the monitor sessions excluded). */
-  async listPanes(): Promise<PaneInfo[]> {
-    return (await this.snapshot()).panes;
+  async listPanes(options: { startServer?: boolean } = {}): Promise<PaneInfo[]> {
+    return (await this.snapshot(options)).panes;
   }
 
   async killSession(name: string): Promise<void> {
@@ -418,7 +464,7 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
     const gone = { ok: false, detail: `no tmux server runs on socket "${socket}" (it was killed or died); the next spawn starts one` };
     if ((!this.client || this.client.closed) && !this.connecting && !(await this.serverRunning())) return gone;
     try {
-      const [pid] = await this.command("display-message", "-p", "#{pid}");
+      const [pid] = await this.onServer("display-message", "-p", "#{pid}");
       return { ok: true, detail: `the tmux server on socket "${socket}" (pid ${pid}) answers` };
     } catch (error) {
       // The server died under the command: say so, not the client's last words.
