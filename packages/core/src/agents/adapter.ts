@@ -136,6 +136,14 @@ export interface AgentDriver {
    * make the next message queue.
    */
   settled?(): Promise<void>;
+  /**
+   * The store has a status another process saw and this driver did not (a
+   * one-shot `send`'s busy, written after this process saw the turn end):
+   * the kernel adopted it and asks the driver to look again, so a state
+   * reached meanwhile is not covered by it for good. Drivers whose every
+   * change comes as an event to this process need not implement it.
+   */
+  recheck?(): void;
   /** Present when the adapter can tell whether a message was accepted (see SubmissionEvidence). */
   readonly evidence?: SubmissionEvidence;
   /** Tokens used so far, where the adapter can tell (e.g. from a transcript). */

@@ -120,6 +120,11 @@ class CommandDriver implements AgentDriver {
     this.stopOutput?.();
   }
 
+  /** The screen decides: look at it again. */
+  recheck(): void {
+    this.schedule();
+  }
+
   /**
    * Look at the screen now; output that arrives while a look is under way
    * causes exactly one more look when it returns. So a burst of output costs

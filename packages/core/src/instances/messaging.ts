@@ -98,8 +98,8 @@ export class Messaging {
 
   /**
    * Mark the message delivered in the instance's history. A message typed in
-   * at once does not wait for it (the receipt does not): the write joins the
-   * instance's ordered writes (`registry.persist`, awaited by close). It is
+   * at once does not wait for it (the receipt does not): it rides on the
+   * instance's next write (`registry.persistShared`, awaited by close). It is
    * an update of the stored record, so a later write by any process keeps it.
    */
   private recordDelivery(id: string, message: SentMessage, sentAt: string, acceptedAt: string): Promise<void> {
