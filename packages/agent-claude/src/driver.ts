@@ -68,7 +68,7 @@ export class ClaudeDriver implements AgentDriver {
   private pasteMode: PasteModeTracker | undefined;
   private checkTimer: NodeJS.Timeout | undefined;
   private checking = false;
-  private recheck = false;
+  private checkAgain = false;
   private settleTimer: NodeJS.Timeout | undefined;
   private dialogTimer: NodeJS.Timeout | undefined;
   private dialogKeys = 0;
@@ -399,7 +399,7 @@ export class ClaudeDriver implements AgentDriver {
   private scheduleCheck(delay = CHECK_DELAY_MS): void {
     if (this.disposed) return;
     if (this.checking) {
-      this.recheck = true;
+      this.checkAgain = true;
       return;
     }
     this.checkTimer ??= setTimeout(() => {
@@ -410,7 +410,7 @@ export class ClaudeDriver implements AgentDriver {
 
   private async check(): Promise<void> {
     this.checking = true;
-    this.recheck = false;
+    this.checkAgain = false;
     try {
       const screen = await this.ctx.pane.capture();
       if (!this.disposed) this.reconcile(classifyScreen(screen, { startup: this.ctx.status() === "starting" }));
@@ -419,7 +419,7 @@ export class ClaudeDriver implements AgentDriver {
       this.ctx.logger.debug({ err: error }, "screen capture failed");
     } finally {
       this.checking = false;
-      if (this.recheck && this.screenMatters()) this.scheduleCheck();
+      if (this.checkAgain && this.screenMatters()) this.scheduleCheck();
     }
   }
 
