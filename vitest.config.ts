@@ -15,6 +15,7 @@ export default defineConfig({
       { find: /^@tmux-claude\/mcp$/u, replacement: source("mcp") },
       { find: /^@tmux-claude\/plugin-git$/u, replacement: source("plugin-git") },
       { find: /^@tmux-claude\/plugin-dashboard$/u, replacement: source("plugin-dashboard") },
+      { find: /^@tmux-claude\/plugin-redis$/u, replacement: source("plugin-redis") },
     ],
   },
   test: {

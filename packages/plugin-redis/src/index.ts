@@ -1,0 +1,2 @@
+// The Redis plugin: see README.md.
+export {};
