@@ -77,6 +77,12 @@ export class ClaudeDriver implements AgentDriver {
   private unwrittenStop: { transcript: string; reply: string } | undefined;
   /** Settles once the transcript holds the last Stop's reply (or after TRANSCRIPT_LAG_MS). */
   private replyWritten: Promise<void> | undefined;
+  /**
+   * The reply of the last turn the hooks said ended (Stop), until the next
+   * prompt: when another process's older "busy" was adopted after it, the
+   * screen's idle box is that turn's end, not an interrupt.
+   */
+  private endedTurn: { lastReply: string | undefined } | undefined;
   private disposed = false;
   /** The directory whose trust covers this instance's workDir (see ClaudeAgentState.trustedOrigin). */
   private readonly trustedOrigin: string | undefined;
@@ -166,6 +172,15 @@ export class ClaudeDriver implements AgentDriver {
     return this.transcriptUsage.total(paths);
   }
 
+  /**
+   * The kernel adopted a status another process wrote (a one-shot send's
+   * "busy", written after this process saw the turn's Stop): no hook will
+   * come to correct it, so the screen decides, as after an Esc.
+   */
+  recheck(): void {
+    if (this.screenMatters()) this.scheduleCheck();
+  }
+
   dispose(): void {
     this.disposed = true;
     this.events.close();
@@ -213,6 +228,7 @@ export class ClaudeDriver implements AgentDriver {
     switch (event.event) {
       case "UserPromptSubmit":
         this.clearSettle();
+        this.endedTurn = undefined;
         this.ctx.setStatus("busy");
         this.promptWaiters.shift()?.resolve(payload.prompt ?? "");
         break;
@@ -221,10 +237,12 @@ export class ClaudeDriver implements AgentDriver {
         if (payload.last_assistant_message && payload.transcript_path) {
           this.unwrittenStop = { transcript: payload.transcript_path, reply: payload.last_assistant_message };
         }
+        this.endedTurn = { lastReply: payload.last_assistant_message };
         this.ctx.setStatus("idle", { turn: "stop", ...(payload.last_assistant_message !== undefined ? { lastReply: payload.last_assistant_message } : {}) });
         break;
       case "StopFailure":
         this.clearSettle();
+        this.endedTurn = undefined;
         this.ctx.setStatus("error", { turn: "failure", reason: failureReason(payload.error, payload.last_assistant_message ?? payload.error_details) });
         break;
       case "Notification":
@@ -457,6 +475,13 @@ export class ClaudeDriver implements AgentDriver {
     if (this.disposed || screen.kind !== "prompt") return;
     const status = this.ctx.status();
     if (status !== "busy" && status !== "waiting") return;
+    const ended = this.endedTurn;
+    if (ended && !screen.interrupted) {
+      // Our Stop came before another process's "busy" was adopted: that turn is over, with the reply the hook gave.
+      this.ctx.logger.debug({ from: status }, "the screen shows the turn whose Stop this process saw is over");
+      this.ctx.setStatus("idle", { turn: "stop", ...(ended.lastReply !== undefined ? { lastReply: ended.lastReply } : {}) });
+      return;
+    }
     this.ctx.logger.debug({ from: status, interrupted: screen.interrupted }, "the screen shows the turn ended without a Stop hook");
     this.ctx.setStatus("idle", { turn: "interrupt", reason: screen.interrupted ? "the turn was interrupted (Esc)" : "the turn ended without a Stop hook (interrupted?)" });
   }

@@ -5,7 +5,7 @@ import path from "node:path";
 import type { Kernel, Plugin, UserConfig } from "@tmux-claude/core";
 import { findClaudeBinary, type ClaudeBinary } from "./claude-binary.js";
 import { claudeEnv, prepareClaudeHome, type ClaudeHome } from "./claude-home.js";
-import { createHarness, type Harness } from "./kernel-harness.js";
+import { createHarness, type Harness, type WatchMode } from "./kernel-harness.js";
 import { StandInModel } from "./stand-in-model.js";
 
 /** The API key the stand-in model accepts and the isolated home has approved. */
@@ -38,8 +38,11 @@ export interface ClaudeHarness extends Omit<Harness, "startKernel" | "kernel"> {
   home: ClaudeHome;
   /** Environment for the `claude` agent: the stand-in model and the isolated home. */
   env: Record<string, string>;
-  /** Start another kernel on the same socket and store, with agent options merged into `agents.claude`; `beforeStart` may tap its hooks. */
-  startKernel(agent?: Record<string, unknown>, beforeStart?: (kernel: Kernel) => void): Promise<Kernel>;
+  /**
+   * Start another kernel on the same socket and store, with agent options merged into `agents.claude`; `beforeStart` may tap its hooks;
+   * `watch` "on-demand" makes it a one-shot CLI's kernel (default "all", as serve).
+   */
+  startKernel(agent?: Record<string, unknown>, beforeStart?: (kernel: Kernel) => void, watch?: WatchMode): Promise<Kernel>;
 }
 
 /**
@@ -56,9 +59,9 @@ export async function createClaudeHarness(options: ClaudeHarnessOptions): Promis
   for (const key of Object.keys(process.env)) if (LEAKY.test(key) && !(key in env)) env[key] = "";
 
   const claudeAgent = (extra: Record<string, unknown>) => ({ adapter: "claude", command: claude.path, ...extra, env: { ...env, ...(extra.env as Record<string, string> | undefined) } });
-  const startKernel = (agent: Record<string, unknown> = {}, beforeStart?: (kernel: Kernel) => void) =>
+  const startKernel = (agent: Record<string, unknown> = {}, beforeStart?: (kernel: Kernel) => void, watch: WatchMode = "all") =>
     base.startKernel({
-      watch: "all",
+      watch,
       beforeStart,
       config: {
         defaultAgent: "claude",
