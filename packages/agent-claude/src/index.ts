@@ -3,7 +3,7 @@ export { claudeAdapter } from "./adapter.js";
 export { ClaudeDriver } from "./driver.js";
 export { claudeAgentOptions, parseClaudeOptions, CLAUDE_PERMISSION_MODES, type ClaudeAgentOptions } from "./options.js";
 export { generatedSettings } from "./launch.js";
-export { PRICES, PRICES_AS_OF, costOf, priceOf, type ModelPrice } from "./prices.js";
+export { LONG_CONTEXT_INPUT_TOKENS, PRICES, PRICES_AS_OF, costOf, priceOf, type ModelPrice } from "./prices.js";
 export { hookCommand, HOOK_EVENTS } from "./hook.js";
 export { classifyScreen, type ScreenState } from "./screen.js";
 export type { ClaudeAgentState } from "./state.js";

@@ -7,6 +7,13 @@
  * are priced at the 5-minute rate (1.25x input): the transcript does not say
  * which lifetime a write had, so a 1-hour write (2x input) costs more than
  * shown. Prices change: a model missing here gets no cost rather than a guess.
+ *
+ * Long context: a request with more than LONG_CONTEXT_INPUT_TOKENS input
+ * tokens (only possible with a 1M-context model, `[1m]`) is billed at higher
+ * rates for some models. Those rates were not found in the pricing text
+ * available when this table was checked (that page's table lists the base
+ * rates only), so such a request gets no cost rather than a base-rate one
+ * that would be too low.
  */
 export const PRICES_AS_OF = "2026-12-05";
 
@@ -22,6 +29,9 @@ const OPUS_4_5_ON: ModelPrice = { input: 5, output: 25, cacheWrite: 6.25, cacheR
 const OPUS_4_AND_4_1: ModelPrice = { input: 15, output: 75, cacheWrite: 18.75, cacheRead: 1.5 };
 const SONNET_4: ModelPrice = { input: 3, output: 15, cacheWrite: 3.75, cacheRead: 0.3 };
 const HAIKU_4_5: ModelPrice = { input: 1, output: 5, cacheWrite: 1.25, cacheRead: 0.1 };
+// Older models, so a session still on one keeps a cost (same page, same table).
+const HAIKU_3_5: ModelPrice = { input: 0.8, output: 4, cacheWrite: 1, cacheRead: 0.08 };
+const HAIKU_3: ModelPrice = { input: 0.25, output: 1.25, cacheWrite: 0.3, cacheRead: 0.03 };
 
 /** By model id without its date (`claude-sonnet-4-5-20250929` is `claude-sonnet-4-5`). */
 export const PRICES: Readonly<Record<string, ModelPrice>> = {
@@ -35,22 +45,30 @@ export const PRICES: Readonly<Record<string, ModelPrice>> = {
   "claude-sonnet-4-5": SONNET_4,
   "claude-sonnet-4": SONNET_4,
   "claude-haiku-4-5": HAIKU_4_5,
+  "claude-3-7-sonnet": SONNET_4,
+  "claude-3-5-haiku": HAIKU_3_5,
+  "claude-3-opus": OPUS_4_AND_4_1,
+  "claude-3-haiku": HAIKU_3,
 };
+
+/** Input tokens (fresh, cache writes and cache reads together) above which a request is billed at long-context rates. */
+export const LONG_CONTEXT_INPUT_TOKENS = 200_000;
 
 /**
  * The price of a model id as the API reports it: an exact key, or a key
- * followed only by a date (`-20250514`) or a context tag (`[1m]`). A newer
- * minor version (`claude-opus-4-9`) is not taken for `claude-opus-4`.
+ * followed only by a date (`-20250514`) or `-latest`, and a context tag
+ * (`[1m]`). A newer minor version (`claude-opus-4-9`) is not taken for `claude-opus-4`.
  */
 export function priceOf(model: string): ModelPrice | undefined {
-  const match = /^(.*?)(?:-\d{8})?(?:\[[^\]]*\])?$/u.exec(model);
+  const match = /^(.*?)(?:-\d{8}|-latest)?(?:\[[^\]]*\])?$/u.exec(model);
   return match ? PRICES[match[1]!] : undefined;
 }
 
-/** US dollars for one API message's tokens, or undefined for a model without a price. */
+/** US dollars for one API message's tokens, or undefined for a model without a price or a long-context request (see above). */
 export function costOf(model: string, tokens: { inputTokens: number; outputTokens: number; cacheCreationInputTokens: number; cacheReadInputTokens: number }): number | undefined {
   const price = priceOf(model);
   if (!price) return undefined;
+  if (tokens.inputTokens + tokens.cacheCreationInputTokens + tokens.cacheReadInputTokens > LONG_CONTEXT_INPUT_TOKENS) return undefined;
   return (
     (tokens.inputTokens * price.input +
       tokens.outputTokens * price.output +

@@ -16,7 +16,7 @@ import { claudeLaunch, generatedSettings } from "../src/launch.js";
 import { boxShows, classifyScreen, draftText, inputBox } from "../src/screen.js";
 import { submittedText, typedText } from "../src/driver.js";
 import { TranscriptUsage } from "../src/transcript.js";
-import { costOf, priceOf, PRICES, PRICES_AS_OF } from "../src/prices.js";
+import { costOf, LONG_CONTEXT_INPUT_TOKENS, priceOf, PRICES, PRICES_AS_OF } from "../src/prices.js";
 import { createLogger, ErrorCodes, parseConfig, type LaunchContext } from "@tmux-claude/core";
 
 const execFileAsync = promisify(execFile);
@@ -305,8 +305,33 @@ describe("prices", () => {
     expect(priceOf("claude-opus-4-20250514")).toBe(PRICES["claude-opus-4"]);
     expect(priceOf("claude-opus-4-9")).toBeUndefined();
     expect(priceOf("gpt-5")).toBeUndefined();
-    expect(costOf("claude-opus-4-1", { inputTokens: 1_000_000, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 })).toBe(15);
+    expect(costOf("claude-opus-4-1", { inputTokens: 100_000, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 })).toBeCloseTo(1.5, 10);
     expect(PRICES_AS_OF).toMatch(/^\d{4}-\d{2}-\d{2}$/u);
+  });
+
+  test("Claude 3.x models have their published prices, with a date or -latest", () => {
+    // A tenth of a million of each: a tenth of the per-million prices.
+    const tenth = { inputTokens: 100_000, outputTokens: 100_000, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 };
+    expect(costOf("claude-3-haiku-20240307", tenth)).toBeCloseTo((0.25 + 1.25) / 10, 10);
+    expect(costOf("claude-3-5-haiku-20241022", tenth)).toBeCloseTo((0.8 + 4) / 10, 10);
+    expect(costOf("claude-3-5-haiku-latest", tenth)).toBeCloseTo((0.8 + 4) / 10, 10);
+    expect(costOf("claude-3-7-sonnet-20250219", tenth)).toBeCloseTo((3 + 15) / 10, 10);
+    expect(costOf("claude-3-opus-20240229", tenth)).toBeCloseTo((15 + 75) / 10, 10);
+    expect(priceOf("claude-3-haiku-20240307")).toEqual({ input: 0.25, output: 1.25, cacheWrite: 0.3, cacheRead: 0.03 });
+  });
+
+  test("a request over 200K input tokens (1M context) gets no cost rather than a base-rate one; at 200K it is priced", async () => {
+    const at = { inputTokens: 10_000, outputTokens: 1_000, cacheCreationInputTokens: 40_000, cacheReadInputTokens: LONG_CONTEXT_INPUT_TOKENS - 50_000 };
+    expect(costOf("claude-sonnet-4-5[1m]", at)).toBeCloseTo((10_000 * 3 + 1_000 * 15 + 40_000 * 3.75 + 150_000 * 0.3) / 1_000_000, 10);
+    expect(costOf("claude-sonnet-4-5[1m]", { ...at, inputTokens: at.inputTokens + 1 })).toBeUndefined();
+    expect(costOf("claude-sonnet-4-5-20250929", { ...at, cacheReadInputTokens: 900_000 })).toBeUndefined();
+    // In a transcript: one long-context message makes the session's cost unknown, its tokens still counted.
+    const file = path.join(dir, "long-context.jsonl");
+    const line = (id: string, usage: Record<string, number>) => `${JSON.stringify({ type: "assistant", message: { id, model: "claude-sonnet-4-5-20250929", content: [{ type: "text", text: id }], usage } })}\n`;
+    await writeFile(file, line("short", { input_tokens: 1_000, output_tokens: 10 }) + line("long", { input_tokens: 5_000, output_tokens: 10, cache_read_input_tokens: 300_000 }));
+    const total = await new TranscriptUsage().total([file]);
+    expect(total).toMatchObject({ inputTokens: 6_000, cacheReadInputTokens: 300_000 });
+    expect(total.costUsd).toBeUndefined();
   });
 });
 
