@@ -35,9 +35,11 @@ export class RecordWrites {
   /**
    * Persist a change of what any process may write (the message history, the
    * usage: see withSharedState) and show it in this process's live record.
-   * It rides on the instance's next write when one is under way (a delivery's
-   * mark on the status change its receipt brings), else it gets a write of
-   * its own, queued behind the writes under way: a send costs no extra write.
+   * It rides on this process's next write of the instance when one is
+   * pending whose update has not read the record yet (a delivery's mark on
+   * the status change its receipt brings: no extra write); when none is (that
+   * write already stored, a receipt that changed no status) its own write,
+   * queued behind the writes under way, stores it.
    * Resolves once it is stored; close() waits for it like for any write.
    */
   persistShared(id: string, updater: (record: InstanceRecord) => InstanceRecord): Promise<void> {

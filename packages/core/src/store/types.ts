@@ -104,10 +104,16 @@ export interface MessageEntry {
   acceptedAt?: string;
 }
 
-/** How many messages a record keeps (the oldest are dropped). */
-export const MESSAGE_HISTORY_LIMIT = 50;
-/** How much of a message's text a record keeps. */
-export const MESSAGE_TEXT_LIMIT = 2000;
+/**
+ * How many messages a record keeps (the oldest are dropped). The history
+ * rides on every write and every read of the record (each status change,
+ * each `list()`): 30 entries of at most MESSAGE_TEXT_LIMIT characters keep a
+ * full one at 19 KB (50 of 2000 made it 104 KB, and a `list()` of 100 such
+ * records ~5x slower: bench/tools/record-weight.mjs). A timeline wanting more keeps its own.
+ */
+export const MESSAGE_HISTORY_LIMIT = 30;
+/** How much of a message's text a record keeps: enough to tell messages apart; the agent got all of it. */
+export const MESSAGE_TEXT_LIMIT = 500;
 
 /** A message waiting for its instance to become idle. */
 export interface QueuedMessage {

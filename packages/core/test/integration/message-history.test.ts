@@ -1,8 +1,10 @@
 // Every message sent to an instance is on its record (InstanceRecord.messages),
 // by whichever process sent or delivered it: queued, then delivered with the
 // time the agent accepted it. What a dashboard in serve shows as the timeline.
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { MESSAGE_HISTORY_LIMIT, MESSAGE_TEXT_LIMIT, type MessageEntry } from "../../src/index.js";
+import { MESSAGE_HISTORY_LIMIT, MESSAGE_TEXT_LIMIT, type InstanceRecord, type MessageEntry } from "../../src/index.js";
+import { messageEntry, withDelivered, withQueued } from "../../src/instances/message-history.js";
 import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 
 let h: Harness;
@@ -76,4 +78,17 @@ test(`a record keeps the newest ${MESSAGE_HISTORY_LIMIT} messages, each cut to $
   expect(last.text.endsWith("x…")).toBe(true);
   // The agent got all of it: only the record's copy is cut.
   expect((await h.received()).at(-1)!.text).toBe(long);
+});
+
+test("a full history stays a small part of its record (it rides on every write and every list())", () => {
+  // The worst case: every entry from an instance, cut at the limit, delivered.
+  const at = new Date().toISOString();
+  let record = { messages: [] } as unknown as InstanceRecord;
+  for (let n = 0; n < MESSAGE_HISTORY_LIMIT + 10; n++) {
+    const entry = messageEntry({ id: randomUUID(), from: randomUUID(), text: "y".repeat(10_000) }, at, "queued");
+    record = withDelivered({ ...entry, acceptedAt: at })(withQueued(entry)(record));
+  }
+  expect(record.messages).toHaveLength(MESSAGE_HISTORY_LIMIT);
+  // 50 entries of 2000 characters made it 104 KB, and a list() of 100 full records ~5x slower (bench/tools/record-weight.mjs).
+  expect(JSON.stringify(record.messages).length).toBeLessThan(24 * 1024);
 });
