@@ -1,64 +1,19 @@
-import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
-import type { Logger } from "pino";
-import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError } from "../errors.js";
+import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import { currentProcess } from "../os/process-tree.js";
 import { ControlClient, runTmux } from "./control.js";
+import { serverRunning, tmuxHealth } from "./health.js";
 import { isStaleMonitor, MONITOR_PREFIX, monitorSessionName, withSocketLock } from "./leftovers.js";
-import { typeableText } from "./typeable.js";
+import { PaneInput } from "./pane-input.js";
+import type { NewPane, PaneInfo, PaneSnapshot, TmuxRuntimeEvents, TmuxRuntimeOptions } from "./types.js";
+import { controlClientEnv, execArgv, ignoreGone, literalFormat, PANE_LIST_FORMAT, parsePaneLine, parsePaneList } from "./wire.js";
 
-export interface TmuxRuntimeOptions {
-  socket: string;
-  binary: string;
-  /** Config file for a server this runtime starts; "none" = no config (`-f /dev/null`). */
-  configFile?: string;
-  width: number;
-  height: number;
-  historyLimit: number;
-  logger: Logger;
-}
-
-export interface PaneInfo {
-  paneId: string;
-  windowId: string;
-  session: string;
-  pid: number;
-  /** The program exited; the pane stays (remain-on-exit) so its last screen can be read. */
-  dead: boolean;
-  /** Exit status of a dead pane's program. */
-  deadStatus?: number;
-}
-
-export interface NewPane {
-  paneId: string;
-  windowId: string;
-  pid: number;
-}
-
-/** What exists now, after windows closed or sessions changed. */
-export interface PaneSnapshot {
-  /** Panes of instance sessions (monitor sessions excluded). */
-  panes: PaneInfo[];
-  /** Every window that still exists, in any session (including monitors). */
-  windows: Set<string>;
-}
-
-export interface TmuxRuntimeEvents {
-  output: [paneId: string, data: Buffer];
-  /** Windows closed or sessions changed: here is what exists now. */
-  panes: [snapshot: PaneSnapshot];
-  /** The control client was lost (tmux server died or was killed). */
-  disconnect: [reason: string];
-}
-
-/** Text longer than this, or with line breaks or control characters, goes through a bracketed paste. */
-const MAX_TYPED_LENGTH = 512;
-/** Pasted text is loaded into a tmux buffer in chunks of this many UTF-16 units (escaping may double them). */
-const BUFFER_CHUNK = 64 * 1024;
+export type { NewPane, PaneInfo, PaneSnapshot, TmuxRuntimeEvents, TmuxRuntimeOptions } from "./types.js";
 export { MONITOR_PREFIX, connectLockDir } from "./leftovers.js";
 
 /**
- * The one module that talks to tmux. It keeps a persistent control-mode client
+ * The one module that talks to tmux (with its parts beside it: pane-input,
+ * health, wire). It keeps a persistent control-mode client
  * attached to a private monitor session; instance windows are linked into that
  * session so their output streams to us as `%output` notifications (tmux only
  * streams panes of the client's own session). close() kills the monitor session;
@@ -75,8 +30,7 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
   /** Monitor sessions of this runtime's earlier connections (removed on reconnect). */
   private readonly previousMonitors = new Set<string>();
   private readonly linked = new Set<string>();
-  /** Replies of text typed with `pipelined`, by pane, awaited by the pane's next key. */
-  private readonly typedAhead = new Map<string, Promise<string[]>>();
+  private readonly input = new PaneInput({ command: (...args) => this.command(...args), exclusive: (fn) => this.exclusive(fn) });
   private closed = false;
   /** The pid of the server this runtime last connected to (0 before the first connect). */
   private serverPid = 0;
@@ -360,72 +314,12 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
 
   /** Every pane and window that exists now. */
   async snapshot(options: { startServer?: boolean } = {}): Promise<PaneSnapshot> {
-    const lines = await (options.startServer === false ? this.onServer.bind(this) : this.command.bind(this))(
-      "list-panes", "-a", "-F", "#{pane_id} #{window_id} #{pane_pid} #{pane_dead}:#{pane_dead_status} #{session_name}",
-    );
-    const panes: PaneInfo[] = [];
-    const windows = new Set<string>();
-    const ours = new Set<string>();
-    for (const line of lines) {
-      const [paneId, windowId, pid, dead, ...session] = line.split(" ");
-      if (!paneId || !windowId) continue;
-      const name = session.join(" ");
-      windows.add(windowId);
-      if (name === this.monitorSession) ours.add(windowId);
-      if (name.startsWith(MONITOR_PREFIX)) continue;
-      const [isDead, status] = (dead ?? "").split(":");
-      panes.push({
-        paneId, windowId, pid: Number(pid), dead: isDead === "1", session: name,
-        ...(isDead === "1" && status ? { deadStatus: Number(status) } : {}),
-      });
-    }
-    for (const windowId of this.linked) if (!ours.has(windowId)) this.linked.delete(windowId);
+    const lines = await (options.startServer === false ? this.onServer.bind(this) : this.command.bind(this))("list-panes", "-a", "-F", PANE_LIST_FORMAT);
+    const { panes, windows, monitored } = parsePaneList(lines, this.monitorSession);
+    for (const windowId of this.linked) if (!monitored.has(windowId)) this.linked.delete(windowId);
     return { panes, windows };
   }
 
-  /**
-   * Type text into a pane as `typeableText` makes it (control characters that
-   * would act, `ESC[201~` among them, become visible control pictures; TAB, LF
-   * and CR stay), so nothing in it can end a paste, press a key or send a
-   * signal. Short single lines go as literal keys (`send-keys -l`); anything
-   * else is loaded into a private buffer and pasted with bracketed paste
-   * (`paste-buffer -p -r`), so line breaks stay line breaks instead of
-   * submitting. Does not press Enter.
-   *
-   * `pipelined`: literal keys resolve once written, without waiting for tmux's
-   * answer; the next `sendKey` of the pane waits for it and fails with its
-   * error. Text and submit key then cost one round trip instead of two (tmux
-   * runs a client's commands in order). A paste always waits.
-   */
-  async sendText(paneId: string, text: string, options: { pipelined?: boolean } = {}): Promise<void> {
-    const typed = typeableText(text);
-    if (typed.length <= MAX_TYPED_LENGTH && !/[\t\n\r]/u.test(typed)) {
-      const sent = this.command("send-keys", "-t", paneId, "-l", "--", typed);
-      if (!options.pipelined) return sent.then(() => undefined);
-      // Its failure is reported by the key that follows; unobserved, it must not reject unhandled.
-      sent.catch(() => undefined);
-      this.typedAhead.set(paneId, sent);
-      return;
-    }
-    const buffer = `tc-${randomBytes(6).toString("hex")}`;
-    // Setting and deleting a buffer notifies every control client (see exclusive).
-    await this.exclusive(async (run) => {
-      let first = true;
-      for (const chunk of chunks(typed, BUFFER_CHUNK)) {
-        await run("set-buffer", "-b", buffer, ...(first ? [] : ["-a"]), "--", chunk);
-        first = false;
-      }
-      await run("paste-buffer", "-p", "-r", "-d", "-b", buffer, "-t", paneId);
-    });
-  }
-
-  /** Press one key by its tmux name (`Enter`, `Escape`, `C-c`, ...). */
-  async sendKey(paneId: string, key: string): Promise<void> {
-    const ahead = this.typedAhead.get(paneId);
-    this.typedAhead.delete(paneId);
-    const pressed = this.command("send-keys", "-t", paneId, key);
-    await (ahead ? Promise.all([ahead, pressed]) : pressed);
-  }
 
   /** The visible screen, or the last `lines` lines including scrollback; trailing blank lines removed. */
   async capture(paneId: string, options: { lines?: number } = {}): Promise<string> {
@@ -442,6 +336,16 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
     return (await this.snapshot(options)).panes;
   }
 
+  /** Type text into a pane, made harmless; see PaneInput.sendText. */
+  sendText(paneId: string, text: string, options: { pipelined?: boolean } = {}): Promise<void> {
+    return this.input.sendText(paneId, text, options);
+  }
+
+  /** Press one key by its tmux name (`Enter`, `Escape`, `C-c`, ...). */
+  sendKey(paneId: string, key: string): Promise<void> {
+    return this.input.sendKey(paneId, key);
+  }
+
   async killSession(name: string): Promise<void> {
     await this.exclusive((run) => run("kill-session", "-t", `=${name}`)).catch(ignoreGone);
   }
@@ -450,39 +354,21 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
     await this.exclusive((run) => run("kill-window", "-t", windowId)).catch(ignoreGone);
   }
 
-  /**
-   * Whether this runtime's tmux server answers now: a command through the
-   * control client. Without a client (the server was killed or died), a plain
-   * tmux command, which never starts a server, tells whether one runs again
-   * (another process started it); then this runtime reconnects to it. No
-   * server at all is not ok: the instances that ran there are gone, and the
-   * next operation that needs tmux (a spawn) starts a new one.
-   */
-  async health(): Promise<{ ok: boolean; detail: string }> {
-    const { socket } = this.options;
-    if (this.closed) return { ok: false, detail: "the tmux runtime is closed" };
-    const gone = { ok: false, detail: `no tmux server runs on socket "${socket}" (it was killed or died); the next spawn starts one` };
-    if ((!this.client || this.client.closed) && !this.connecting && !(await this.serverRunning())) return gone;
-    try {
-      const [pid] = await this.onServer("display-message", "-p", "#{pid}");
-      return { ok: true, detail: `the tmux server on socket "${socket}" (pid ${pid}) answers` };
-    } catch (error) {
-      // The server died under the command: say so, not the client's last words.
-      if (!(await this.serverRunning())) return gone;
-      throw error;
-    }
+
+  /** Whether this runtime's tmux server answers now (see tmuxHealth). */
+  health(): Promise<{ ok: boolean; detail: string }> {
+    return tmuxHealth({
+      socket: this.options.socket,
+      closed: this.closed,
+      connected: Boolean((this.client && !this.client.closed) || this.connecting),
+      serverRunning: () => this.serverRunning(),
+      onServer: (...args) => this.onServer(...args),
+    });
   }
 
   /** A tmux server runs on this runtime's socket (asked without starting one). */
-  async serverRunning(): Promise<boolean> {
-    const { binary, socket } = this.options;
-    try {
-      await runTmux(binary, ["-L", socket, "list-sessions", "-F", "#{pid}"]);
-      return true;
-    } catch (error) {
-      if (isTmuxClaudeError(error, ErrorCodes.TMUX_NOT_FOUND)) throw error;
-      return false;
-    }
+  serverRunning(): Promise<boolean> {
+    return serverRunning(this.options.binary, this.options.socket);
   }
 
   /** Detach and remove the monitor session; instance sessions keep running. */
@@ -513,61 +399,4 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
     await this.withSocketLock(() => runTmux(binary, ["-L", socket, "kill-session", "-t", `=${this.monitorSession}`]))
       .catch((error: unknown) => this.options.logger.debug({ err: error }, "removing the monitor session after losing the client failed"));
   }
-}
-
-/**
- * tmux runs a single-string command through a shell but execs multiple
- * arguments directly. Always hand it several: `env` as a launcher costs
- * nothing and guarantees no shell sees the agent's arguments.
- */
-function execArgv(argv: string[]): string[] {
-  if (argv.length === 0) throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, "Cannot start an empty command.");
-  return argv[0] === "/usr/bin/env" || argv[0] === "env" ? argv : ["/usr/bin/env", "--", ...argv];
-}
-
-function parsePaneLine(line: string | undefined): NewPane {
-  const [paneId, windowId, pid] = (line ?? "").split(" ");
-  if (!paneId?.startsWith("%") || !windowId?.startsWith("@")) {
-    throw new TmuxClaudeError(ErrorCodes.TMUX_COMMAND_FAILED, `tmux did not report the new pane (got "${line ?? ""}").`);
-  }
-  return { paneId, windowId, pid: Number(pid) };
-}
-
-/** Split text into pieces of at most `size` UTF-16 units without cutting a surrogate pair. */
-function* chunks(text: string, size: number): Generator<string> {
-  let start = 0;
-  while (start < text.length) {
-    let end = Math.min(start + size, text.length);
-    const last = text.charCodeAt(end - 1);
-    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
-    yield text.slice(start, end);
-    start = end;
-  }
-}
-
-/**
- * tmux expands formats in a start directory (`-c`), and `#(...)` there would
- * run a shell command: a directory named `w#(rm -rf ~)` must stay a name.
- */
-function literalFormat(text: string): string {
-  return text.replaceAll("#", "##");
-}
-
-/**
- * A connecting client sends tmux one message per environment variable; the
- * fewer, the shorter the instant in which tmux 3.3a is fragile (see exclusive).
- * Agents get their environment from the launcher, never from this client.
- */
-function controlClientEnv(): NodeJS.ProcessEnv {
-  const keep = ["PATH", "HOME", "USER", "LOGNAME", "TMUX_TMPDIR", "LANG", "LC_ALL", "LC_CTYPE", "TERM"];
-  return Object.fromEntries(keep.filter((key) => process.env[key] !== undefined).map((key) => [key, process.env[key]]));
-}
-
-/** Killing something that is already gone is success. */
-function ignoreGone(error: unknown): void {
-  if (isTmuxClaudeError(error, ErrorCodes.TMUX_COMMAND_FAILED)) {
-    const message = String(error.details.tmuxError ?? "");
-    if (/can't find|no such|not found|no server/iu.test(message)) return;
-  }
-  throw error;
 }
