@@ -3,8 +3,6 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { AgentAdapter } from "../agents/adapter.js";
 import { commandAdapter } from "../agents/command.js";
-import { z } from "zod";
-import { formatIssueList, formatZodIssues } from "../config/issues.js";
 import type { ResolvedConfig } from "../config/config.js";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import {
@@ -19,7 +17,6 @@ import {
   type TerminateOptions,
 } from "../instances/manager.js";
 import { createLogger } from "../logger.js";
-import { roleAgentIssues } from "../instances/spawn-policy.js";
 import { explainTmuxLoss } from "../instances/failures.js";
 import { Nodes } from "../instances/nodes.js";
 import type { LocalOperations } from "./routing.js";
@@ -28,8 +25,6 @@ import type { InstanceRecord, StateStore, StoreChange, StoreWatch } from "../sto
 import { TmuxRuntime } from "../tmux/runtime.js";
 import { withDefaultAgents, withDefaultRoles } from "./default-agents.js";
 import { defaultNodeId } from "./node.js";
-import { isValidRange, satisfies } from "./version-range.js";
-import { KERNEL_VERSION } from "./version.js";
 import { closeOnSignal } from "./signals.js";
 import { createHooks, type KernelHooks } from "./hooks.js";
 import type { CommandContribution, KernelApi, ToolContribution } from "./api.js";
@@ -37,6 +32,7 @@ import type { ListColumn } from "./events.js";
 import { kernelChecks, runHealthChecks, type HealthReport } from "./health.js";
 import type { DeliveryReceipt } from "./messages.js";
 import { pluginHooks, type Plugin, type PluginContext } from "./plugin.js";
+import { checkAgents, registerPlugins } from "./start-checks.js";
 
 export interface KernelOptions {
   config: ResolvedConfig;
@@ -57,9 +53,6 @@ export interface KernelOptions {
 }
 
 type KernelState = "new" | "starting" | "ready" | "closing" | "closed";
-
-/** Keys of `agents.<name>` that the kernel reads; the rest belong to the agent's adapter. */
-const KERNEL_AGENT_KEYS = new Set(["adapter", "command", "args", "env"]);
 
 /** Where the embedded store lives unless `stateDir` says otherwise. */
 export function defaultStateDir(socket: string): string {
@@ -119,7 +112,7 @@ export class Kernel implements KernelApi {
     this.state = "starting";
     if (this.handleSignals) this.forgetSignals = closeOnSignal(this);
     await this.applyPlugins(this.config.plugins);
-    this.validateAgents();
+    checkAgents(this.config, this.adapters, this.configPath);
     this.store ??= new FileStore(this.stateDir);
     await this.store.init();
     const { tmux } = this.config;
@@ -151,34 +144,7 @@ export class Kernel implements KernelApi {
   }
 
   private async applyPlugins(plugins: readonly Plugin[]): Promise<void> {
-    for (const plugin of plugins) {
-      if (this.plugins.has(plugin.name)) {
-        throw new TmuxClaudeError(
-          ErrorCodes.PLUGIN_DUPLICATE,
-          `Plugin "${plugin.name}" is registered twice. Remove one of them from plugins in your config.`,
-          { plugin: plugin.name },
-        );
-      }
-      this.plugins.set(plugin.name, plugin);
-    }
-    for (const plugin of plugins) {
-      if (plugin.kernel !== undefined && !(isValidRange(plugin.kernel) && satisfies(KERNEL_VERSION, plugin.kernel))) {
-        const why = isValidRange(plugin.kernel) ? `works with kernel ${plugin.kernel}, and this kernel is ${KERNEL_VERSION}` : `gives kernel "${plugin.kernel}", which is not a version range (e.g. "^0.1.0")`;
-        throw new TmuxClaudeError(
-          ErrorCodes.PLUGIN_INVALID,
-          `Plugin "${plugin.name}" ${why}. Install a version of the plugin made for @tmux-claude/core ${KERNEL_VERSION}, or remove it from plugins in your config.`,
-          { plugin: plugin.name, range: plugin.kernel, kernel: KERNEL_VERSION },
-        );
-      }
-      const missing = (plugin.dependencies ?? []).filter((dep) => !this.plugins.has(dep));
-      if (missing.length) {
-        throw new TmuxClaudeError(
-          ErrorCodes.PLUGIN_MISSING_DEPENDENCY,
-          `Plugin "${plugin.name}" needs plugin(s) ${missing.map((m) => `"${m}"`).join(", ")}, which are not registered. Add them to plugins in your config.`,
-          { plugin: plugin.name, missing },
-        );
-      }
-    }
+    registerPlugins(plugins, this.plugins);
     for (const plugin of plugins) {
       try {
         await plugin.apply(this.contextFor(plugin));
@@ -191,43 +157,6 @@ export class Kernel implements KernelApi {
           { cause: error },
         );
       }
-    }
-  }
-
-  /**
-   * Every agent names an adapter that exists (built in or from a plugin), and
-   * its adapter-specific keys are valid: a typo fails at start, naming the key,
-   * not at the first spawn.
-   */
-  private validateAgents(): void {
-    const where = this.configPath ?? "your config";
-    const roleIssues = roleAgentIssues(this.config);
-    if (roleIssues.length) {
-      throw new TmuxClaudeError(ErrorCodes.CONFIG_INVALID, `Invalid config in ${where}:\n${formatIssueList(roleIssues)}\nSee the config reference in the README.`, {
-        filepath: this.configPath,
-        issues: roleIssues,
-      });
-    }
-    for (const [name, agent] of Object.entries(this.config.agents)) {
-      const adapter = this.adapters.get(agent.adapter);
-      if (!adapter) {
-        throw new TmuxClaudeError(
-          ErrorCodes.CONFIG_INVALID,
-          `Invalid config in ${where}:\n  - agents.${name}.adapter: "${agent.adapter}" is not an available adapter (available: ${[...this.adapters.keys()].join(", ")}). Add the plugin that provides it, or fix the name.`,
-          { filepath: this.configPath, issues: [{ path: `agents.${name}.adapter`, message: "unknown adapter", value: JSON.stringify(agent.adapter) }] },
-        );
-      }
-      if (!adapter.optionsSchema) continue;
-      const own = Object.fromEntries(Object.entries(agent).filter(([key]) => !KERNEL_AGENT_KEYS.has(key)));
-      const schema = adapter.optionsSchema instanceof z.ZodObject ? adapter.optionsSchema.strict() : adapter.optionsSchema;
-      const result = schema.safeParse(own);
-      if (result.success) continue;
-      const issues = formatZodIssues(result.error, own, schema).map((issue) => ({ ...issue, path: `agents.${name}.${issue.path}` }));
-      throw new TmuxClaudeError(
-        ErrorCodes.CONFIG_INVALID,
-        `Invalid options for agent "${name}" (adapter "${agent.adapter}") in ${where}:\n${formatIssueList(issues)}\nSee the adapter's options in the README.`,
-        { filepath: this.configPath, issues },
-      );
     }
   }
 
