@@ -10,6 +10,7 @@ import { Terminator } from "./terminator.js";
 import type { InstanceSummary, ListFilter, ReadOptions, ReadResult, SendOptions, SpawnOptions, SpawnResult, TerminateOptions } from "./types.js";
 import type { ManagerDeps } from "./deps.js";
 import { Views } from "./views.js";
+import { requireRecord } from "./lookups.js";
 
 export type * from "./types.js";
 export { compareIds } from "./views.js";
@@ -164,7 +165,7 @@ export class InstanceManager {
   }
 
   private async ownRecord(id: string, operation: string): Promise<void> {
-    const record = this.registry.get(id)?.record ?? (await this.registry.requireRecord(id));
+    const record = this.registry.get(id)?.record ?? (await requireRecord(this.store, id));
     this.nodes.assertOwned(record, operation);
   }
 }

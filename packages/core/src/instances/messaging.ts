@@ -12,6 +12,7 @@ import type { Registry } from "./registry.js";
 import { DELIVERABLE, type SendOptions } from "./types.js";
 import type { Live, ManagerDeps } from "./deps.js";
 import { waitDelivered } from "./wait-delivered.js";
+import { requireRecord } from "./lookups.js";
 
 /**
  * Where a message goes after `send`: `beforeSend` may rewrite it, `route` may
@@ -43,7 +44,7 @@ export class Messaging {
       throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, `A routed message to "${message.instanceId}" has no id; pass the message as the sending node made it.`, { id: message.instanceId });
     }
     return this.lines.run(message.instanceId, async () => {
-      const record = this.registry.get(message.instanceId)?.record ?? (await this.registry.requireRecord(message.instanceId));
+      const record = this.registry.get(message.instanceId)?.record ?? (await requireRecord(this.deps.store, message.instanceId));
       this.deps.nodes.assertOwned(record, "deliver a message to");
       if (record.status === "exited") throw exitedError(record);
       return this.deliverLocal(message, record);
@@ -51,7 +52,7 @@ export class Messaging {
   }
 
   private async sendNow(id: string, text: string, whenBusy: WhenBusy, caller: string | null): Promise<DeliveryReceipt> {
-    const record = this.registry.get(id)?.record ?? (await this.registry.requireRecord(id));
+    const record = this.registry.get(id)?.record ?? (await requireRecord(this.deps.store, id));
     if (record.status === "exited") throw exitedError(record);
     const { hooks } = this.deps;
     let message: OutgoingMessage = { id: randomUUID(), instanceId: id, text, from: caller, whenBusy };
@@ -122,7 +123,7 @@ export class Messaging {
         events: this.registry.events,
         live: (id) => this.registry.get(id)?.record,
         deliver: async (id) => {
-          await this.registry.attach(await this.registry.requireRecord(id));
+          await this.registry.attach(await requireRecord(this.deps.store, id));
           this.drain(id);
         },
         gone: (id) => this.registry.get(id)?.gone.signal,

@@ -1,13 +1,11 @@
 import { EventEmitter } from "node:events";
-import { mkdir } from "node:fs/promises";
-import path from "node:path";
 import type { AgentAdapter, DriverContext, PaneIO, StatusReport } from "../agents/adapter.js";
-import type { AgentConfig } from "../config/schema.js";
 import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError } from "../errors.js";
 import type { EventMeta } from "../kernel/events.js";
 import type { InstanceRecord, InstanceStatus } from "../store/types.js";
 import { Announcer, implicitTurnEnd } from "./announcer.js";
 import { exitedError } from "./failures.js";
+import { adapterFor, agentConfig, ensureInstanceDir, requireRecord } from "./lookups.js";
 import { appendTail, tailText } from "./output-tail.js";
 import { DELIVERABLE } from "./types.js";
 import { RecordWrites } from "./record-writes.js";
@@ -66,7 +64,7 @@ export class Registry {
    * (`ended`). Starts with a snapshot of its screen.
    */
   async output(id: string, listener: (data: Buffer) => void): Promise<{ screen: string; unsubscribe: () => void; ended: Promise<void> }> {
-    const live = await this.attach(await this.requireRecord(id));
+    const live = await this.attach(await requireRecord(this.deps.store, id));
     live.listeners.add(listener);
     const unsubscribe = () => void live.listeners.delete(listener);
     const ended = new Promise<void>((resolve) => {
@@ -128,7 +126,7 @@ export class Registry {
     if (!record.tmux.paneId) {
       throw new TmuxClaudeError(ErrorCodes.INSTANCE_NOT_FOUND, `Instance "${record.id}" is still being spawned by another process; try again once it is ready.`, { id: record.id });
     }
-    const adapter = this.adapterFor(record.agent);
+    const adapter = adapterFor(this.deps, record.agent);
     try {
       await runtime.watch(record.tmux.windowId);
     } catch (error) {
@@ -169,14 +167,14 @@ export class Registry {
         return () => live.listeners.delete(listener);
       },
     };
-    const instanceDir = await this.instanceDir(record.id);
+    const instanceDir = await ensureInstanceDir(this.deps.stateDir, record.id);
     const ctx: DriverContext = {
       instanceId: record.id,
       instanceDir,
       record: () => live.record,
       pane,
       logger: logger.child({ instance: record.id, agent: record.agent }),
-      agent: this.agentConfig(record.agent),
+      agent: agentConfig(this.deps, record.agent),
       status: () => live.record.status,
       setStatus: (status, report) => this.applyStatus(record.id, status, report),
       get agentState() {
@@ -324,7 +322,7 @@ export class Registry {
   /** Resolve with the status once `accept(status)` holds; READ_TIMEOUT after `timeoutMs`. */
   async waitForStatus(id: string, accept: (status: InstanceStatus) => boolean, timeoutMs: number, live?: Live): Promise<InstanceStatus> {
     // A detached Live still holds the last status it had (e.g. exited); the store may not have it yet.
-    const current = (live ?? this.live.get(id))?.record.status ?? (await this.requireRecord(id)).status;
+    const current = (live ?? this.live.get(id))?.record.status ?? (await requireRecord(this.deps.store, id)).status;
     if (accept(current) || current === "exited") return current;
     const gone = (live ?? this.live.get(id))?.gone.signal;
     if (gone?.aborted) throw gone.reason as Error;
@@ -355,45 +353,6 @@ export class Registry {
     });
   }
 
-  // ------------------------------------------------------------------ lookups
-
-  async requireRecord(id: string): Promise<InstanceRecord> {
-    if (typeof id !== "string" || id === "") {
-      throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, "An instance id is required (see tmux-claude list).");
-    }
-    const record = await this.deps.store.get(id);
-    if (!record) {
-      throw new TmuxClaudeError(ErrorCodes.INSTANCE_NOT_FOUND, `No instance "${id}". See tmux-claude list for the instances that exist.`, { id });
-    }
-    return record;
-  }
-
-  agentConfig(name: string): AgentConfig {
-    const agent = this.deps.config.agents[name];
-    if (!agent) {
-      const known = Object.keys(this.deps.config.agents);
-      throw new TmuxClaudeError(
-        ErrorCodes.UNKNOWN_AGENT,
-        `Unknown agent "${name}". Configured agents: ${known.join(", ") || "(none)"}. Define it under agents in ${this.deps.configPath ?? "tmuxclaude.config.ts (tmux-claude init writes one)"}.`,
-        { agent: name },
-      );
-    }
-    return agent;
-  }
-
-  adapterFor(agentName: string): AgentAdapter {
-    const agent = this.agentConfig(agentName);
-    const adapter = this.deps.adapters.get(agent.adapter);
-    if (!adapter) {
-      throw new TmuxClaudeError(
-        ErrorCodes.UNKNOWN_AGENT,
-        `Agent "${agentName}" uses adapter "${agent.adapter}", which is not available. Available adapters: ${[...this.deps.adapters.keys()].join(", ")}. Add the plugin that provides it.`,
-        { agent: agentName, adapter: agent.adapter },
-      );
-    }
-    return adapter;
-  }
-
   /** The screen of an attached instance, or its last output once the pane is gone. */
   async screenOf(live: Live, lines = 30): Promise<string> {
     try {
@@ -403,14 +362,7 @@ export class Registry {
     }
   }
 
-  /** `<stateDir>/agents/<id>`: where adapters keep an instance's files. Removed with the instance. */
-  async instanceDir(id: string): Promise<string> {
-    const dir = path.join(this.deps.stateDir, "agents", id);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    return dir;
-  }
 }
-
 
 /** An update of one launch's record that leaves it alone once the instance was relaunched (a new pane). */
 export function sameLaunch(paneId: string, updater: (record: InstanceRecord) => InstanceRecord): (record: InstanceRecord) => InstanceRecord {

@@ -14,6 +14,7 @@ import { agentForRole, assertDirectory, assertWorkDirAllowed, knownRole, placeSp
 import type { Terminator } from "./terminator.js";
 import type { Live, ManagerDeps } from "./deps.js";
 import type { SpawnOptions, SpawnResult } from "./types.js";
+import { adapterFor, agentConfig, ensureInstanceDir, requireRecord } from "./lookups.js";
 
 /**
  * Brings instances up: checks the request, reserves the id, lets plugins
@@ -50,10 +51,10 @@ export class Spawner {
   private async doSpawn(options: SpawnOptions, caller: string | null): Promise<SpawnResult> {
     const { config, hooks } = this.deps;
     knownRole(config, options.role);
-    const parent = options.parentId ? await this.registry.requireRecord(options.parentId) : undefined;
+    const parent = options.parentId ? await requireRecord(this.deps.store, options.parentId) : undefined;
     const { roleConfig, parentId, depth } = placeSpawn(config, options.role, options.parentId, parent);
     const agentName = agentForRole(config, options.role, options.agent, this.deps.configPath);
-    this.registry.agentConfig(agentName);
+    agentConfig(this.deps, agentName);
     await assertDirectory(options.workDir);
     // What the caller asked for; a plugin's beforeSpawn may still move it (e.g. into a git worktree).
     await assertWorkDirAllowed(options.role, roleConfig, options.workDir, parent);
@@ -129,9 +130,9 @@ export class Spawner {
   /** `workDirOrigin`: where the caller asked to work, when a plugin's beforeSpawn moved the workDir elsewhere. */
   private async launch(reserved: InstanceRecord, plan: SpawnPlan, previous: InstanceRecord | undefined, workDirOrigin: string | undefined): Promise<Live> {
     const { config, runtime } = this.deps;
-    const agent = this.registry.agentConfig(plan.agent);
-    const adapter = this.registry.adapterFor(plan.agent);
-    const instanceDir = await this.registry.instanceDir(reserved.id);
+    const agent = agentConfig(this.deps, plan.agent);
+    const adapter = adapterFor(this.deps, plan.agent);
+    const instanceDir = await ensureInstanceDir(this.deps.stateDir, reserved.id);
     const planned = { ...config.env, ...agent.env, ...plan.env };
     const spec = await adapter.launch({
       instanceId: reserved.id, role: plan.role, parentId: plan.parentId, roleConfig: config.roles[plan.role]!, agentName: plan.agent, agent,
@@ -261,7 +262,7 @@ export class Spawner {
   async restart(id: string): Promise<InstanceRecord> {
     // Earlier state changes of this instance (its exit) are written before the relaunch writes its own.
     await this.registry.persisted(id);
-    const previous = await this.registry.requireRecord(id);
+    const previous = await requireRecord(this.deps.store, id);
     let plan: SpawnPlan = {
       id, role: previous.role, parentId: previous.parentId, depth: previous.depth, name: previous.name,
       agent: previous.agent, workDir: previous.workDir, env: previous.launch.env, args: [], caller: null, restart: true, plugins: {},

@@ -7,6 +7,7 @@ import type { Registry } from "./registry.js";
 import type { ManagerDeps } from "./deps.js";
 import type { TerminateOptions } from "./types.js";
 import { INSTANCE_ENV } from "../kernel/instance-env.js";
+import { requireRecord } from "./lookups.js";
 
 /** Ends instances: their agent and every process it started, their session, record, queue and files. */
 export class Terminator {
@@ -16,7 +17,7 @@ export class Terminator {
   ) {}
 
   async terminate(id: string, options: TerminateOptions = {}): Promise<string[]> {
-    const record = await this.registry.requireRecord(id);
+    const record = await requireRecord(this.deps.store, id);
     // A child this process saw exit may not be written yet: judge the children by what list and get already report.
     await this.registry.allPersisted();
     const all = await this.deps.store.list();

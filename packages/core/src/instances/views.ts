@@ -6,6 +6,7 @@ import { withSharedState } from "./shared-state.js";
 import type { Registry } from "./registry.js";
 import type { InstanceSummary, ListFilter, ReadOptions, ReadResult } from "./types.js";
 import type { ManagerDeps } from "./deps.js";
+import { requireRecord } from "./lookups.js";
 
 /** What callers see of instances: one read (screen, status, usage), the list, the tree. */
 export class Views {
@@ -20,7 +21,7 @@ export class Views {
       throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, `lines must be a positive integer, got ${String(options.lines)}.`);
     }
     const timeoutMs = options.timeoutMs ?? 600_000;
-    let record = await this.registry.requireRecord(id);
+    let record = await requireRecord(this.deps.store, id);
     let screen = "";
     if (record.status !== "exited") {
       const live = await this.registry.attach(record);
@@ -36,7 +37,7 @@ export class Views {
           throw error;
         });
       }
-      record = this.registry.get(id)?.record ?? (await this.registry.requireRecord(id));
+      record = this.registry.get(id)?.record ?? (await requireRecord(this.deps.store, id));
       screen = record.status === "exited" ? tailText(live.tail) : await this.registry.screenOf(live, lines);
     }
     const queued = (await this.deps.store.queue(id)).length;
@@ -73,7 +74,7 @@ export class Views {
 
   async get(id: string): Promise<InstanceRecord> {
     const live = this.registry.get(id);
-    if (!live) return withNode(await this.registry.requireRecord(id));
+    if (!live) return withNode(await requireRecord(this.deps.store, id));
     // Without a store watch (one-shot kernels), what another process wrote (plugins' state, messages, usage) is only in the store.
     if (this.registry.watchAll) return withNode(live.record);
     return withNode(withSharedState(live.record, await this.deps.store.get(id)));
