@@ -4,6 +4,7 @@
 import { ApiError, postAction } from "./api.js";
 import type { ConfirmDialog } from "./confirm.js";
 import { age, cost, el, label, setText, time, tokens } from "./format.js";
+import { capitalize, describe, outcome } from "./outcome.js";
 import type { ActionBodies, ActionName, InstanceView } from "./protocol.js";
 import type { DashboardStore } from "./store.js";
 
@@ -174,9 +175,13 @@ export class DetailView {
     if (!ok) return;
     try {
       const result = await postAction(this.csrf(), id, action, body);
-      setText(this.#result, outcome(action, id, result));
+      // Another instance was selected meanwhile: its panel must not show this one's result.
+      if (this.#id !== id) return;
+      const answer = outcome(action, id, result);
+      setText(answer.ok ? this.#result : this.#error, answer.text);
       if (action === "send" || action === "answer") this.#text.value = "";
     } catch (error) {
+      if (this.#id !== id) return;
       const message = error instanceof ApiError || error instanceof Error ? error.message : String(error);
       setText(this.#error, `${capitalize(action)} failed: ${message}`);
     }
@@ -203,36 +208,4 @@ export class DetailView {
     button.type = "button";
     return button;
   }
-}
-
-function describe(action: ActionName, instance: InstanceView, body: ActionBodies[ActionName]): [string, string] {
-  const who = `${label(instance)} ${instance.id}`;
-  switch (action) {
-    case "send":
-      return [`Send to ${who}?`, (body as ActionBodies["send"]).text];
-    case "answer":
-      return [`Answer ${who}?`, (body as ActionBodies["answer"]).text];
-    case "terminate":
-      return (body as ActionBodies["terminate"]).cascade
-        ? [`Terminate ${who} and its subtree?`, "Every descendant is terminated too."]
-        : [`Terminate ${who}?`, "Its children are left running."];
-    case "restart":
-      return [`Restart ${who}?`, "Its agent process is stopped and started again."];
-    case "merge":
-      return [`Merge ${who}'s branch?`, "Its branch goes through the merge queue into its base."];
-  }
-}
-
-/** What the server answered, in words: a send's receipt says whether it was typed in or waits in the queue. */
-function outcome(action: ActionName, id: string, result: unknown): string {
-  const receipt = result as { state?: string; acceptedAt?: string; position?: number } | undefined;
-  if ((action === "send" || action === "answer") && receipt?.state === "delivered") return `${capitalize(action)}: delivered at ${time(receipt.acceptedAt)}.`;
-  if (action === "send" && receipt?.state === "queued") return `Send: queued (position ${receipt.position ?? "?"}); delivered when ${id} is idle.`;
-  const terminated = (result as { terminated?: string[] } | undefined)?.terminated;
-  if (action === "terminate" && terminated) return `Terminated ${terminated.join(", ")}.`;
-  return `${capitalize(action)}: done.`;
-}
-
-function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }
