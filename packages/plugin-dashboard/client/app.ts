@@ -71,7 +71,7 @@ async function main(): Promise<void> {
       }
       switch (message.type) {
         case "screen":
-          terminal?.screen(message.id, message.data);
+          terminal?.screen(message.id, message.data, message.cols, message.rows);
           break;
         case "output":
           terminal?.output(message.id, message.data);

@@ -1,6 +1,8 @@
 // The live, read-only terminal of one instance: xterm.js (loaded by the page
 // as the UMD global `Terminal` from /assets/vendor/xterm.js), fed the pane's
-// current screen when it opens, then the live bytes.
+// recent scrollback and screen when it opens, then the live bytes. It takes the
+// pane's size (a narrower terminal would wrap and misplace what the agent
+// draws); the panel scrolls sideways when the pane is wider.
 import type { ITerminalInitOnlyOptions, ITerminalOptions, Terminal as XTerm } from "@xterm/xterm";
 import { el, setText } from "./format.js";
 
@@ -58,10 +60,14 @@ export class TerminalView {
     if (this.#openId) this.streams.open(this.#openId);
   }
 
-  screen(id: string, data: string): void {
+  /** The pane's scrollback and screen, at the pane's size: its live bytes position the cursor for exactly that size. */
+  screen(id: string, data: string, cols: number, rows: number): void {
     if (id !== this.#openId) return;
     const term = this.#ensureTerminal();
     term.reset();
+    if (term.cols !== cols || term.rows !== rows) term.resize(cols, rows);
+    this.#host.dataset.cols = String(cols);
+    this.#host.dataset.rows = String(rows);
     // The screen comes as lines; a bare \n would only move down, not to column 0.
     term.write(data.replace(/\r?\n/gu, "\r\n"));
   }
@@ -118,6 +124,7 @@ export class TerminalView {
       disableStdin: true,
       scrollback: SCROLLBACK_LINES,
       convertEol: false,
+      // Until the first screen frame says the pane's size.
       cols: 120,
       rows: 32,
       cursorBlink: false,

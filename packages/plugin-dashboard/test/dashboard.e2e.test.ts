@@ -165,7 +165,7 @@ describe("dashboard in Chromium", () => {
     expect(await terminalText()).toContain("echo: hello terminal 42");
     await page.getByTestId("action-restart").click();
     expect(await confirmDialog()).toContain(`Restart alpha (specialist) ${alpha}`);
-    await page.waitForFunction(() => document.querySelector('[data-testid="action-result"]')?.textContent === "Restart: done.", undefined, { timeout: 15_000 });
+    await page.waitForFunction(() => /^Restarted /u.test(document.querySelector('[data-testid="action-result"]')?.textContent ?? ""), undefined, { timeout: 15_000 });
     await waitStatus(alpha, "idle");
     // The old pane's text is gone: the view streams the new pane from its first screen.
     await page.waitForFunction(
