@@ -60,3 +60,17 @@ export function totalTokens(usage: TokenUsage): number {
 export function label(instance: InstanceView): string {
   return instance.name ? `${instance.name} (${instance.role})` : instance.role;
 }
+
+/** Why an instance is in the attention list, in words: its question, its error, or the files it would conflict on. */
+export function attentionReason(instance: InstanceView): string {
+  const conflicts = instance.status === "exited" ? [] : (instance.git?.conflicts ?? []);
+  const conflictText = conflicts.map((conflict) => `conflicts with ${conflict.with} on ${conflict.files.join(", ")}`).join("; ");
+  switch (instance.status) {
+    case "waiting":
+      return [instance.statusReason ?? "waiting for your answer", conflictText].filter(Boolean).join("; ");
+    case "error":
+      return [instance.statusReason ? `error: ${instance.statusReason}` : "error (no reason reported)", conflictText].filter(Boolean).join("; ");
+    default:
+      return conflictText || (instance.statusReason ?? "");
+  }
+}

@@ -1,11 +1,14 @@
 // What a new user met on the page, in a real Chromium against a real kernel:
 // the terminal at the pane's size with its history, instances told apart by
 // id, what needs attention and why, errors in words, and the layout at 1400x900.
-import { createHarness, type Harness } from "@tmux-claude/testkit";
+import { createHarness, ECHO_AGENT, type Harness } from "@tmux-claude/testkit";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { dashboard, type DashboardApi } from "@tmux-claude/plugin-dashboard";
 import { launchChromium } from "./browser.js";
+
+/** Set TC_DASHBOARD_SHOTS to a directory to keep a screenshot after each test (to look at the layout). */
+const SHOTS = process.env.TC_DASHBOARD_SHOTS;
 
 let browser: Browser;
 let harness: Harness;
@@ -16,12 +19,23 @@ const terminalText = () => page.evaluate(() => (window as unknown as { dashboard
 
 beforeAll(async () => {
   browser = await launchChromium();
-  harness = await createHarness({ plugins: [dashboard({ port: 0 })] }, { label: "dash-ux" });
+  harness = await createHarness(
+    {
+      plugins: [dashboard({ port: 0 })],
+      // The echo agent whose "/ask" question is recognised as waiting for an answer.
+      agents: { asker: { adapter: "command", command: process.execPath, args: [ECHO_AGENT], waitingPattern: "Proceed\\? \\(y/n\\) *$" } },
+    },
+    { label: "dash-ux" },
+  );
   const api = harness.kernel.plugin<DashboardApi>("dashboard")!;
   await api.listening();
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   await page.goto(api.url()!);
   await page.waitForSelector('[data-testid="connection"][data-state="connected"]', { timeout: 5_000 });
+});
+
+afterEach(async (context) => {
+  if (SHOTS) await page.screenshot({ path: `${SHOTS}/${context.task.name.slice(0, 40).replace(/\W+/gu, "-")}.png` });
 });
 
 afterAll(async () => {
@@ -45,5 +59,19 @@ describe("the page, as a new user meets it", () => {
     // A 200-column line is not wrapped at 120.
     await harness.kernel.send(instance.id, `${"x".repeat(150)}END`);
     await page.waitForFunction(() => (window as unknown as { dashboard: { terminalText(): string } }).dashboard.terminalText().includes(`${"x".repeat(150)}END`), undefined, { timeout: 5_000 });
+  });
+
+  it("tells unnamed instances apart by id, and says why one needs you", async () => {
+    const first = (await harness.kernel.spawn({ role: "specialist", workDir: harness.workDir, agent: "asker" })).instance;
+    const second = (await harness.kernel.spawn({ role: "specialist", workDir: harness.workDir })).instance;
+    for (const id of [first.id, second.id]) {
+      await page.waitForSelector(row(id), { timeout: 10_000 });
+      expect(await page.locator(row(id)).getByTestId("id").textContent()).toBe(id);
+    }
+    await harness.kernel.send(first.id, "/ask");
+    const attention = page.locator(`[data-testid="attention"] [data-id="${first.id}"]`);
+    await page.waitForSelector(`[data-testid="attention"] [data-id="${first.id}"][data-attention="0"]`, { timeout: 10_000 });
+    expect(await attention.getByTestId("id").textContent()).toBe(first.id);
+    expect(await attention.getByTestId("reason").textContent()).not.toBe("");
   });
 });
