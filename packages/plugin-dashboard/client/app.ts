@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   } catch (error) {
     const signedOut = error instanceof ApiError && error.status === 401;
     connection.dataset.state = signedOut ? "signed-out" : "disconnected";
-    connection.textContent = signedOut ? `Not signed in. ${SIGN_IN}` : `Cannot reach the server: ${(error as Error).message}`;
+    connection.textContent = signedOut ? `Not signed in. ${SIGN_IN}` : `Cannot load the page's session: ${(error as Error).message}`;
     return;
   }
 
@@ -49,8 +49,10 @@ async function main(): Promise<void> {
 
   const showState = (state: ConnectionState) => {
     connection.dataset.state = state;
-    connection.textContent = state === "signed-out" ? `signed out: the server restarted. ${SIGN_IN}` : state;
+    connection.textContent =
+      state === "signed-out" ? `signed out: the server restarted. ${SIGN_IN}` : state === "disconnected" ? "disconnected from the dashboard (retrying)" : state;
     document.body.dataset.connection = state;
+    detail.setConnected(state === "connected");
   };
   const socket = new SocketClient({
     url: socketUrl(window.location),

@@ -21,6 +21,10 @@ export class DetailView {
   readonly #cascade: HTMLInputElement;
   readonly #answer: HTMLButtonElement;
   readonly #merge: HTMLButtonElement;
+  readonly #send: HTMLButtonElement;
+  readonly #buttons: HTMLButtonElement[];
+  readonly #hint: HTMLElement;
+  #connected = false;
   readonly #error: HTMLElement;
   readonly #result: HTMLElement;
 
@@ -73,7 +77,7 @@ export class DetailView {
     this.#text.placeholder = "Message or answer";
     this.#text.setAttribute("aria-label", "Message or answer");
     const buttons = el("div", { className: "buttons" });
-    const send = this.#button("Send", "action-send");
+    const send = (this.#send = this.#button("Send", "action-send"));
     this.#answer = this.#button("Answer", "action-answer");
     const restart = this.#button("Restart", "action-restart");
     this.#merge = this.#button("Merge", "action-merge");
@@ -84,11 +88,13 @@ export class DetailView {
     const cascadeLabel = el("label", { className: "cascade" });
     cascadeLabel.append(this.#cascade, document.createTextNode(" with its subtree"));
     buttons.append(send, this.#answer, restart, this.#merge, terminate, cascadeLabel);
+    this.#buttons = [send, this.#answer, restart, this.#merge, terminate];
+    this.#hint = el("p", { className: "hint", testid: "action-hint" });
     this.#error = el("p", { className: "error", testid: "action-error" });
     this.#error.setAttribute("role", "alert");
     this.#result = el("p", { className: "result", testid: "action-result" });
     this.#result.setAttribute("role", "status");
-    actions.append(el("h3", { text: "Actions" }), this.#text, buttons, this.#error, this.#result);
+    actions.append(el("h3", { text: "Actions" }), this.#text, buttons, this.#hint, this.#error, this.#result);
 
     send.addEventListener("click", () => void this.#act("send", { text: this.#text.value }));
     this.#answer.addEventListener("click", () => void this.#act("answer", { text: this.#text.value }));
@@ -104,6 +110,12 @@ export class DetailView {
         this.#render();
       }
     });
+  }
+
+  /** While the socket is down no action can reach the server: disabled, with the reason in the hint. */
+  setConnected(connected: boolean): void {
+    this.#connected = connected;
+    this.#render();
   }
 
   show(id: string | undefined): void {
@@ -123,6 +135,7 @@ export class DetailView {
     this.#empty.hidden = instance !== undefined;
     this.#body.hidden = instance === undefined;
     if (this.#id && !instance) setText(this.#empty, `${this.#id} is gone (terminated).`);
+    this.#renderAvailability(instance);
     if (!instance) return;
     this.#set("label", label(instance));
     this.#set("id", instance.id);
@@ -147,6 +160,20 @@ export class DetailView {
     this.#renderGit(instance);
     this.#answer.hidden = instance.status !== "waiting";
     this.#merge.hidden = !instance.git && !this.store.plugins.includes("git");
+  }
+
+  /** Buttons that cannot work now are disabled, and the hint says why and what does work. */
+  #renderAvailability(instance: InstanceView | undefined): void {
+    const exited = instance?.status === "exited";
+    for (const button of this.#buttons) button.disabled = !this.#connected;
+    if (exited) this.#send.disabled = this.#answer.disabled = true;
+    this.#text.disabled = exited;
+    const hint = !this.#connected
+      ? "Disconnected from the dashboard: actions wait until the page reconnects."
+      : exited
+        ? `${instance!.id} has exited${instance!.statusReason ? ` (${instance!.statusReason})` : ""}: nothing can receive a message. Restart it, or terminate it.`
+        : "";
+    setText(this.#hint, hint);
   }
 
   #renderGit(instance: InstanceView): void {

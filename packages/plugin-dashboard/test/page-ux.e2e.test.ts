@@ -74,4 +74,24 @@ describe("the page, as a new user meets it", () => {
     expect(await attention.getByTestId("id").textContent()).toBe(first.id);
     expect(await attention.getByTestId("reason").textContent()).not.toBe("");
   });
+
+  it("offers Restart, not Send, for an exited instance, and clears the last result when another instance is selected", async () => {
+    const { instance: live } = await harness.kernel.spawn({ role: "specialist", name: "live", workDir: harness.workDir });
+    const { instance: gone } = await harness.kernel.spawn({ role: "specialist", name: "gone", workDir: harness.workDir });
+    await page.waitForSelector(`${row(live.id)}[data-status="idle"]`, { timeout: 10_000 });
+    await page.locator(row(live.id)).click();
+    await page.getByTestId("action-text").fill("before switching");
+    await page.getByTestId("action-send").click();
+    await page.getByTestId("confirm-ok").click();
+    await page.waitForFunction(() => /^Send: delivered/u.test(document.querySelector('[data-testid="action-result"]')?.textContent ?? ""), undefined, { timeout: 10_000 });
+
+    await harness.kernel.send(gone.id, "/exit");
+    await page.waitForSelector(`${row(gone.id)}[data-status="exited"]`, { timeout: 10_000 });
+    await page.locator(row(gone.id)).click();
+    await page.waitForFunction((id) => document.querySelector('[data-testid="detail-id"]')?.textContent === id, gone.id);
+    expect(await page.getByTestId("action-result").textContent()).toBe("");
+    expect(await page.getByTestId("action-send").isDisabled()).toBe(true);
+    expect(await page.getByTestId("action-restart").isDisabled()).toBe(false);
+    expect(await page.getByTestId("action-hint").textContent()).toContain("Restart it");
+  });
 });
