@@ -4,8 +4,8 @@
 // the session's CSRF token. The secret itself never becomes the cookie.
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import os from "node:os";
+import { WILDCARD_HOSTS } from "../options.js";
 
-const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", "[::]"]);
 
 export interface Session {
   readonly id: string;
