@@ -3,7 +3,7 @@
 // actions (each confirmed in a dialog, then POSTed with the CSRF token).
 import { ApiError, postAction } from "./api.js";
 import type { ConfirmDialog } from "./confirm.js";
-import { age, cost, el, label, setText, time, tokens } from "./format.js";
+import { age, cost, el, label, onAgeTick, setText, time, tokens } from "./format.js";
 import { capitalize, describe, outcome } from "./outcome.js";
 import type { ActionBodies, ActionName, InstanceView } from "./protocol.js";
 import type { DashboardStore } from "./store.js";
@@ -102,9 +102,14 @@ export class DetailView {
     this.#merge.addEventListener("click", () => void this.#act("merge", {}));
     terminate.addEventListener("click", () => void this.#act("terminate", { cascade: this.#cascade.checked }));
 
-    this.#body.append(header, reply, usage, this.#git, actions);
+    // Actions right under the facts: in a short panel they stay in view without scrolling.
+    this.#body.append(header, actions, reply, usage, this.#git);
     root.replaceChildren(el("h2", { text: "Instance" }), this.#empty, this.#body);
 
+    onAgeTick((now) => {
+      const instance = this.#id ? this.store.instances.get(this.#id) : undefined;
+      if (instance) this.#set("age", this.#age(instance, now));
+    });
     store.subscribe((change) => {
       if (change.kind === "reset" || ((change.kind === "instance" || change.kind === "removed") && change.instance.id === this.#id)) {
         this.#render();
@@ -143,9 +148,10 @@ export class DetailView {
     this.#set("statusReason", instance.statusReason ?? "—");
     this.#set("agent", instance.agent);
     this.#set("node", instance.node);
-    this.#set("age", `${age(instance.createdAt)} (since ${time(instance.createdAt)})`);
+    this.#set("age", this.#age(instance, Date.now()));
     this.#set("queued", String(instance.queued));
-    this.#set("lastReply", instance.lastReply ?? "(none yet)");
+    // Only some agents report replies (a shell never does): "(none yet)" would promise one.
+    this.#set("lastReply", instance.lastReply ?? "—");
     const usage = instance.usage;
     this.#noUsage.hidden = usage !== undefined;
     this.#usageFacts.hidden = usage === undefined;
@@ -212,6 +218,10 @@ export class DetailView {
       const message = error instanceof ApiError || error instanceof Error ? error.message : String(error);
       setText(this.#error, `${capitalize(action)} failed: ${message}`);
     }
+  }
+
+  #age(instance: InstanceView, now: number): string {
+    return `${age(instance.createdAt, now)} (since ${time(instance.createdAt)})`;
   }
 
   #field(tag: "dd" | "pre" | "ul" | "ol", key: string): HTMLElement {

@@ -33,6 +33,14 @@ export function age(fromIso: string, nowMs = Date.now()): string {
   return `${Math.floor(hours / 24)}d`;
 }
 
+/** How often shown ages are rewritten: they count seconds only under a minute, so 5 s is close enough. */
+const AGE_REFRESH_MS = 5_000;
+
+/** Every view that shows an age ticks on the same beat, so the tree and the detail never disagree. */
+export function onAgeTick(refresh: (nowMs: number) => void): void {
+  setInterval(() => refresh(Date.now()), AGE_REFRESH_MS);
+}
+
 export function time(iso: string | undefined): string {
   if (!iso) return "";
   const date = new Date(iso);

@@ -13,6 +13,9 @@ declare global {
 }
 
 const SCROLLBACK_LINES = 5_000;
+/** The terminal's font size when the pane fits; it shrinks to MIN_FONT_SIZE for a pane larger than the panel. */
+const FONT_SIZE = 13;
+const MIN_FONT_SIZE = 8;
 
 export interface TerminalStreams {
   open(id: string): void;
@@ -68,8 +71,24 @@ export class TerminalView {
     if (term.cols !== cols || term.rows !== rows) term.resize(cols, rows);
     this.#host.dataset.cols = String(cols);
     this.#host.dataset.rows = String(rows);
+    this.#fitFont(term);
     // The screen comes as lines; a bare \n would only move down, not to column 0.
     term.write(data.replace(/\r?\n/gu, "\r\n"));
+  }
+
+  /**
+   * A smaller font when the pane's size does not fit the panel at the normal
+   * one, down to a still readable size; beyond that the panel scrolls.
+   */
+  #fitFont(term: XTerm): void {
+    const screen = this.#host.querySelector(".xterm-screen")?.getBoundingClientRect();
+    const width = this.#host.clientWidth;
+    const height = this.#host.clientHeight;
+    if (!screen || screen.width === 0 || width === 0 || height === 0) return;
+    const current = term.options.fontSize ?? FONT_SIZE;
+    const fit = Math.min(width / screen.width, height / screen.height) * current;
+    const size = Math.max(MIN_FONT_SIZE, Math.min(FONT_SIZE, Math.floor(fit * 2) / 2));
+    if (size !== current) term.options.fontSize = size;
   }
 
   output(id: string, base64: string): void {
@@ -128,7 +147,7 @@ export class TerminalView {
       cols: 120,
       rows: 32,
       cursorBlink: false,
-      fontSize: 13,
+      fontSize: FONT_SIZE,
     });
     term.open(this.#host);
     // The bench times output byte -> parsed by xterm with this event.

@@ -1,7 +1,7 @@
 // The instance tree and the attention list. Each instance has one row in each;
 // an update rewrites only that instance's cells (and moves its rows when its
 // place changed), so a change with 100 instances present costs one row.
-import { age, attentionReason, cost, el, label, setData, setText } from "./format.js";
+import { age, attentionReason, cost, el, label, onAgeTick, setData, setText } from "./format.js";
 import type { InstanceView } from "./protocol.js";
 import { byAttention, type DashboardStore, type StoreChange } from "./store.js";
 
@@ -22,8 +22,6 @@ interface AttentionRow {
   status: HTMLElement;
   reason: HTMLElement;
 }
-
-const AGE_REFRESH_MS = 5_000;
 
 export class TreeView {
   readonly #rows = new Map<string, Row>();
@@ -53,7 +51,7 @@ export class TreeView {
         this.onSelect(item.dataset.id);
       });
     }
-    setInterval(() => this.#refreshAges(), AGE_REFRESH_MS);
+    onAgeTick((now) => this.#refreshAges(now));
   }
 
   select(id: string | undefined): void {
@@ -204,8 +202,7 @@ export class TreeView {
     row.reason.title = reason;
   }
 
-  #refreshAges(): void {
-    const now = Date.now();
+  #refreshAges(now: number): void {
     for (const [id, row] of this.#rows) {
       const instance = this.store.instances.get(id);
       if (instance) setText(row.age, age(instance.createdAt, now));

@@ -13,6 +13,7 @@ const SHOTS = process.env.TC_DASHBOARD_SHOTS;
 let browser: Browser;
 let harness: Harness;
 let page: Page;
+const notFound: string[] = [];
 
 const row = (id: string) => `[data-testid="tree"] [data-id="${id}"]`;
 const terminalText = () => page.evaluate(() => (window as unknown as { dashboard: { terminalText(): string } }).dashboard.terminalText());
@@ -30,6 +31,9 @@ beforeAll(async () => {
   const api = harness.kernel.plugin<DashboardApi>("dashboard")!;
   await api.listening();
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.on("response", (response) => {
+    if (response.status() === 404) notFound.push(response.url());
+  });
   await page.goto(api.url()!);
   await page.waitForSelector('[data-testid="connection"][data-state="connected"]', { timeout: 5_000 });
 });
@@ -93,5 +97,29 @@ describe("the page, as a new user meets it", () => {
     expect(await page.getByTestId("action-send").isDisabled()).toBe(true);
     expect(await page.getByTestId("action-restart").isDisabled()).toBe(false);
     expect(await page.getByTestId("action-hint").textContent()).toContain("Restart it");
+  });
+
+  it("at 1400x900 a selected instance keeps the tree and the terminal in view; ages tick in the detail too; no 404 (favicon)", async () => {
+    const { instance } = await harness.kernel.spawn({ role: "specialist", name: "layout", workDir: harness.workDir });
+    await page.waitForSelector(row(instance.id), { timeout: 10_000 });
+    await page.locator(row(instance.id)).click();
+    await page.waitForFunction((id) => document.querySelector('[data-testid="detail-id"]')?.textContent === id, instance.id);
+    for (const panel of ['[data-testid="tree"]', '[data-testid="terminal"]']) {
+      const box = (await page.locator(panel).boundingBox())!;
+      expect(box.y + Math.min(box.height, 100), panel).toBeLessThan(900);
+    }
+    // The detail scrolls inside its panel instead of growing the page's first screen.
+    const detail = (await page.getByTestId("detail-panel").boundingBox())!;
+    expect(detail.y + detail.height).toBeLessThan(900);
+    // The age header sits over its values (both right-aligned).
+    const head = (await page.locator(".tree-head .age").boundingBox())!;
+    const value = (await page.locator(row(instance.id)).getByTestId("age").boundingBox())!;
+    expect(Math.abs(head.x + head.width - (value.x + value.width))).toBeLessThan(2);
+    const before = await page.getByTestId("detail-age").textContent();
+    await page.waitForFunction((shown) => document.querySelector('[data-testid="detail-age"]')?.textContent !== shown, before, { timeout: 8_000 });
+    // No agent reply reported: a dash, not a promise of one.
+    expect(await page.getByTestId("detail-lastReply").textContent()).toBe("—");
+    expect(await page.locator('link[rel="icon"]').getAttribute("href")).toBe("/assets/favicon.svg");
+    expect(notFound).toEqual([]);
   });
 });
