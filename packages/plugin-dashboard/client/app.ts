@@ -43,6 +43,8 @@ async function main(): Promise<void> {
     tree.select(id);
     detail.show(id);
     terminal?.show(id);
+    // An exited instance has no pane to stream: say so instead of a black box (Restart streams the new one).
+    if (id && store.instances.get(id)?.status === "exited") terminal?.ended(id);
   };
   const tree = new TreeView(store, byTestId("tree"), byTestId("attention"), select);
   new TimelineView(store, byTestId("timeline"));

@@ -177,7 +177,7 @@ export class DetailView {
     const hint = !this.#connected
       ? "Disconnected from the dashboard: actions wait until the page reconnects."
       : exited
-        ? `${instance!.id} has exited${instance!.statusReason ? ` (${instance!.statusReason})` : ""}: nothing can receive a message. Restart it, or terminate it.`
+        ? `${instance!.id} has exited (see Why): Restart it to send again, or Terminate it.`
         : "";
     setText(this.#hint, hint);
   }

@@ -97,6 +97,7 @@ describe("the page, as a new user meets it", () => {
     expect(await page.getByTestId("action-send").isDisabled()).toBe(true);
     expect(await page.getByTestId("action-restart").isDisabled()).toBe(false);
     expect(await page.getByTestId("action-hint").textContent()).toContain("Restart it");
+    expect(await page.getByTestId("terminal-caption").textContent()).toContain("the pane has ended");
   });
 
   it("at 1400x900 a selected instance keeps the tree and the terminal in view; ages tick in the detail too; no 404 (favicon)", async () => {
