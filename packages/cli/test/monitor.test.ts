@@ -2,6 +2,7 @@
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
+import { hostname } from "node:os";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
@@ -141,3 +142,31 @@ test("monitor --help names its flags", async () => {
   expect(help.code).toBe(0);
   for (const flag of ["--port", "--host", "--allow-remote", "--open", "--json"]) expect(help.stdout).toContain(flag);
 });
+
+test("serve with dashboard() in the config says how to get the URL (never the secret); serve --help and init's template mention the dashboard", async () => {
+  const configFile = path.join(env.dir, "serve-dashboard.config.mjs");
+  await writeFile(
+    configFile,
+    `import { dashboard } from "@tmux-claude/plugin-dashboard";\nimport base from "./tmuxclaude.config.mjs";\nexport default { ...base, plugins: [dashboard({ port: 0 })] };\n`,
+  );
+  let stderr = "";
+  child = env.start(["--config", configFile, "serve"], { config: false });
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  await eventually(() => stderr.includes("dashboard: run `tmux-claude monitor` to print its login URL") || (child!.exitCode !== null ? Promise.reject(new Error(stderr)) : null), 20_000, "the hint");
+  const secret = (await readFile(path.join(env.stateDir, "dashboard.token"), "utf8")).trim();
+  expect(stderr).not.toContain(secret);
+  const help = await env.run(["serve", "--help"], { config: false });
+  expect(help.stdout).toContain("tmux-claude monitor");
+  expect(help.stdout).toContain("dashboard()");
+  const template = (await import("@tmux-claude/core")).configTemplate();
+  expect(template).toContain("// dashboard({ port: 3001 }),");
+  expect(template).toContain('// import { dashboard } from "@tmux-claude/plugin-dashboard";');
+}, 60_000);
+
+test("monitor --host 0.0.0.0 --allow-remote prints a URL with this machine's name, not 0.0.0.0", async () => {
+  const run = startMonitor(["--host", "0.0.0.0", "--allow-remote", "--port", "0"]);
+  const line = await eventually(() => /Dashboard: (\S+)\n/u.exec(run.output().stdout) ?? (run.child.exitCode !== null ? Promise.reject(new Error(run.output().stderr)) : null), 20_000, "the URL");
+  const url = new URL(line[1]!);
+  expect(url.hostname).toBe(hostname().toLowerCase());
+  expect(run.output().stderr).toContain("not loopback");
+}, 60_000);

@@ -4,7 +4,7 @@ export { KERNEL_VERSION } from "./kernel/version.js";
 export { INSTANCE_ENV } from "./kernel/instance-env.js";
 export { defaultNodeId, nodeOf } from "./kernel/node.js";
 export { createHooks, type KernelHooks, type HookName } from "./kernel/hooks.js";
-export type { KernelApi, ToolContribution, CommandContribution } from "./kernel/api.js";
+export type { KernelApi, ToolContribution, CommandContribution, OutputOptions, OutputStream } from "./kernel/api.js";
 export { HEALTH_CHECK_TIMEOUT_MS, runHealthChecks, type HealthCheck, type HealthCheckResult, type HealthReport } from "./kernel/health.js";
 export type {
   SpawnPlan,

@@ -11,14 +11,25 @@ export class ApiError extends Error {
   }
 }
 
+/** The browser's own words for a request that reached no server ("Failed to fetch") say nothing to a person. */
+export const DISCONNECTED = "disconnected from the dashboard: its server does not answer (stopped, or the network is down). The page reconnects by itself; try again when the header says connected.";
+
+async function request(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch {
+    throw new ApiError("disconnected", DISCONNECTED, 0);
+  }
+}
+
 export async function fetchSession(): Promise<SessionInfo> {
-  const response = await fetch("/api/session", { credentials: "same-origin" });
+  const response = await request("/api/session", { credentials: "same-origin" });
   if (!response.ok) throw await errorOf(response);
   return (await response.json()) as SessionInfo;
 }
 
 export async function postAction<A extends ActionName>(csrf: string, id: string, action: A, body: ActionBodies[A]): Promise<unknown> {
-  const response = await fetch(`/api/instances/${encodeURIComponent(id)}/${action}`, {
+  const response = await request(`/api/instances/${encodeURIComponent(id)}/${action}`, {
     method: "POST",
     credentials: "same-origin",
     headers: { "content-type": "application/json", [CSRF_HEADER]: csrf },

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   } catch (error) {
     const signedOut = error instanceof ApiError && error.status === 401;
     connection.dataset.state = signedOut ? "signed-out" : "disconnected";
-    connection.textContent = signedOut ? `Not signed in. ${SIGN_IN}` : `Cannot reach the server: ${(error as Error).message}`;
+    connection.textContent = signedOut ? `Not signed in. ${SIGN_IN}` : `Cannot load the page's session: ${(error as Error).message}`;
     return;
   }
 
@@ -43,14 +43,18 @@ async function main(): Promise<void> {
     tree.select(id);
     detail.show(id);
     terminal?.show(id);
+    // An exited instance has no pane to stream: say so instead of a black box (Restart streams the new one).
+    if (id && store.instances.get(id)?.status === "exited") terminal?.ended(id);
   };
   const tree = new TreeView(store, byTestId("tree"), byTestId("attention"), select);
   new TimelineView(store, byTestId("timeline"));
 
   const showState = (state: ConnectionState) => {
     connection.dataset.state = state;
-    connection.textContent = state === "signed-out" ? `signed out: the server restarted. ${SIGN_IN}` : state;
+    connection.textContent =
+      state === "signed-out" ? `signed out: the server restarted. ${SIGN_IN}` : state === "disconnected" ? "disconnected from the dashboard (retrying)" : state;
     document.body.dataset.connection = state;
+    detail.setConnected(state === "connected");
   };
   const socket = new SocketClient({
     url: socketUrl(window.location),
@@ -71,7 +75,7 @@ async function main(): Promise<void> {
       }
       switch (message.type) {
         case "screen":
-          terminal?.screen(message.id, message.data);
+          terminal?.screen(message.id, message.data, message.cols, message.rows);
           break;
         case "output":
           terminal?.output(message.id, message.data);

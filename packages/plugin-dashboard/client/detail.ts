@@ -3,7 +3,8 @@
 // actions (each confirmed in a dialog, then POSTed with the CSRF token).
 import { ApiError, postAction } from "./api.js";
 import type { ConfirmDialog } from "./confirm.js";
-import { age, cost, el, label, setText, time, tokens } from "./format.js";
+import { age, cost, el, label, onAgeTick, setText, time, tokens } from "./format.js";
+import { capitalize, describe, outcome } from "./outcome.js";
 import type { ActionBodies, ActionName, InstanceView } from "./protocol.js";
 import type { DashboardStore } from "./store.js";
 
@@ -20,6 +21,10 @@ export class DetailView {
   readonly #cascade: HTMLInputElement;
   readonly #answer: HTMLButtonElement;
   readonly #merge: HTMLButtonElement;
+  readonly #send: HTMLButtonElement;
+  readonly #buttons: HTMLButtonElement[];
+  readonly #hint: HTMLElement;
+  #connected = false;
   readonly #error: HTMLElement;
   readonly #result: HTMLElement;
 
@@ -72,7 +77,7 @@ export class DetailView {
     this.#text.placeholder = "Message or answer";
     this.#text.setAttribute("aria-label", "Message or answer");
     const buttons = el("div", { className: "buttons" });
-    const send = this.#button("Send", "action-send");
+    const send = (this.#send = this.#button("Send", "action-send"));
     this.#answer = this.#button("Answer", "action-answer");
     const restart = this.#button("Restart", "action-restart");
     this.#merge = this.#button("Merge", "action-merge");
@@ -83,11 +88,13 @@ export class DetailView {
     const cascadeLabel = el("label", { className: "cascade" });
     cascadeLabel.append(this.#cascade, document.createTextNode(" with its subtree"));
     buttons.append(send, this.#answer, restart, this.#merge, terminate, cascadeLabel);
+    this.#buttons = [send, this.#answer, restart, this.#merge, terminate];
+    this.#hint = el("p", { className: "hint", testid: "action-hint" });
     this.#error = el("p", { className: "error", testid: "action-error" });
     this.#error.setAttribute("role", "alert");
     this.#result = el("p", { className: "result", testid: "action-result" });
     this.#result.setAttribute("role", "status");
-    actions.append(el("h3", { text: "Actions" }), this.#text, buttons, this.#error, this.#result);
+    actions.append(el("h3", { text: "Actions" }), this.#text, buttons, this.#hint, this.#error, this.#result);
 
     send.addEventListener("click", () => void this.#act("send", { text: this.#text.value }));
     this.#answer.addEventListener("click", () => void this.#act("answer", { text: this.#text.value }));
@@ -95,14 +102,25 @@ export class DetailView {
     this.#merge.addEventListener("click", () => void this.#act("merge", {}));
     terminate.addEventListener("click", () => void this.#act("terminate", { cascade: this.#cascade.checked }));
 
-    this.#body.append(header, reply, usage, this.#git, actions);
+    // Actions right under the facts: in a short panel they stay in view without scrolling.
+    this.#body.append(header, actions, reply, usage, this.#git);
     root.replaceChildren(el("h2", { text: "Instance" }), this.#empty, this.#body);
 
+    onAgeTick((now) => {
+      const instance = this.#id ? this.store.instances.get(this.#id) : undefined;
+      if (instance) this.#set("age", this.#age(instance, now));
+    });
     store.subscribe((change) => {
       if (change.kind === "reset" || ((change.kind === "instance" || change.kind === "removed") && change.instance.id === this.#id)) {
         this.#render();
       }
     });
+  }
+
+  /** While the socket is down no action can reach the server: disabled, with the reason in the hint. */
+  setConnected(connected: boolean): void {
+    this.#connected = connected;
+    this.#render();
   }
 
   show(id: string | undefined): void {
@@ -122,6 +140,7 @@ export class DetailView {
     this.#empty.hidden = instance !== undefined;
     this.#body.hidden = instance === undefined;
     if (this.#id && !instance) setText(this.#empty, `${this.#id} is gone (terminated).`);
+    this.#renderAvailability(instance);
     if (!instance) return;
     this.#set("label", label(instance));
     this.#set("id", instance.id);
@@ -129,9 +148,10 @@ export class DetailView {
     this.#set("statusReason", instance.statusReason ?? "—");
     this.#set("agent", instance.agent);
     this.#set("node", instance.node);
-    this.#set("age", `${age(instance.createdAt)} (since ${time(instance.createdAt)})`);
+    this.#set("age", this.#age(instance, Date.now()));
     this.#set("queued", String(instance.queued));
-    this.#set("lastReply", instance.lastReply ?? "(none yet)");
+    // Only some agents report replies (a shell never does): "(none yet)" would promise one.
+    this.#set("lastReply", instance.lastReply ?? "—");
     const usage = instance.usage;
     this.#noUsage.hidden = usage !== undefined;
     this.#usageFacts.hidden = usage === undefined;
@@ -146,6 +166,20 @@ export class DetailView {
     this.#renderGit(instance);
     this.#answer.hidden = instance.status !== "waiting";
     this.#merge.hidden = !instance.git && !this.store.plugins.includes("git");
+  }
+
+  /** Buttons that cannot work now are disabled, and the hint says why and what does work. */
+  #renderAvailability(instance: InstanceView | undefined): void {
+    const exited = instance?.status === "exited";
+    for (const button of this.#buttons) button.disabled = !this.#connected;
+    if (exited) this.#send.disabled = this.#answer.disabled = true;
+    this.#text.disabled = exited;
+    const hint = !this.#connected
+      ? "Disconnected from the dashboard: actions wait until the page reconnects."
+      : exited
+        ? `${instance!.id} has exited (see Why): Restart it to send again, or Terminate it.`
+        : "";
+    setText(this.#hint, hint);
   }
 
   #renderGit(instance: InstanceView): void {
@@ -174,12 +208,20 @@ export class DetailView {
     if (!ok) return;
     try {
       const result = await postAction(this.csrf(), id, action, body);
-      setText(this.#result, outcome(action, id, result));
+      // Another instance was selected meanwhile: its panel must not show this one's result.
+      if (this.#id !== id) return;
+      const answer = outcome(action, id, result);
+      setText(answer.ok ? this.#result : this.#error, answer.text);
       if (action === "send" || action === "answer") this.#text.value = "";
     } catch (error) {
+      if (this.#id !== id) return;
       const message = error instanceof ApiError || error instanceof Error ? error.message : String(error);
       setText(this.#error, `${capitalize(action)} failed: ${message}`);
     }
+  }
+
+  #age(instance: InstanceView, now: number): string {
+    return `${age(instance.createdAt, now)} (since ${time(instance.createdAt)})`;
   }
 
   #field(tag: "dd" | "pre" | "ul" | "ol", key: string): HTMLElement {
@@ -203,36 +245,4 @@ export class DetailView {
     button.type = "button";
     return button;
   }
-}
-
-function describe(action: ActionName, instance: InstanceView, body: ActionBodies[ActionName]): [string, string] {
-  const who = `${label(instance)} ${instance.id}`;
-  switch (action) {
-    case "send":
-      return [`Send to ${who}?`, (body as ActionBodies["send"]).text];
-    case "answer":
-      return [`Answer ${who}?`, (body as ActionBodies["answer"]).text];
-    case "terminate":
-      return (body as ActionBodies["terminate"]).cascade
-        ? [`Terminate ${who} and its subtree?`, "Every descendant is terminated too."]
-        : [`Terminate ${who}?`, "Its children are left running."];
-    case "restart":
-      return [`Restart ${who}?`, "Its agent process is stopped and started again."];
-    case "merge":
-      return [`Merge ${who}'s branch?`, "Its branch goes through the merge queue into its base."];
-  }
-}
-
-/** What the server answered, in words: a send's receipt says whether it was typed in or waits in the queue. */
-function outcome(action: ActionName, id: string, result: unknown): string {
-  const receipt = result as { state?: string; acceptedAt?: string; position?: number } | undefined;
-  if ((action === "send" || action === "answer") && receipt?.state === "delivered") return `${capitalize(action)}: delivered at ${time(receipt.acceptedAt)}.`;
-  if (action === "send" && receipt?.state === "queued") return `Send: queued (position ${receipt.position ?? "?"}); delivered when ${id} is idle.`;
-  const terminated = (result as { terminated?: string[] } | undefined)?.terminated;
-  if (action === "terminate" && terminated) return `Terminated ${terminated.join(", ")}.`;
-  return `${capitalize(action)}: done.`;
-}
-
-function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }

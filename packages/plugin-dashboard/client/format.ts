@@ -33,6 +33,14 @@ export function age(fromIso: string, nowMs = Date.now()): string {
   return `${Math.floor(hours / 24)}d`;
 }
 
+/** How often shown ages are rewritten: they count seconds only under a minute, so 5 s is close enough. */
+const AGE_REFRESH_MS = 5_000;
+
+/** Every view that shows an age ticks on the same beat, so the tree and the detail never disagree. */
+export function onAgeTick(refresh: (nowMs: number) => void): void {
+  setInterval(() => refresh(Date.now()), AGE_REFRESH_MS);
+}
+
 export function time(iso: string | undefined): string {
   if (!iso) return "";
   const date = new Date(iso);
@@ -59,4 +67,18 @@ export function totalTokens(usage: TokenUsage): number {
 
 export function label(instance: InstanceView): string {
   return instance.name ? `${instance.name} (${instance.role})` : instance.role;
+}
+
+/** Why an instance is in the attention list, in words: its question, its error, or the files it would conflict on. */
+export function attentionReason(instance: InstanceView): string {
+  const conflicts = instance.status === "exited" ? [] : (instance.git?.conflicts ?? []);
+  const conflictText = conflicts.map((conflict) => `conflicts with ${conflict.with} on ${conflict.files.join(", ")}`).join("; ");
+  switch (instance.status) {
+    case "waiting":
+      return [instance.statusReason ?? "waiting for your answer", conflictText].filter(Boolean).join("; ");
+    case "error":
+      return [instance.statusReason ? `error: ${instance.statusReason}` : "error (no reason reported)", conflictText].filter(Boolean).join("; ");
+    default:
+      return conflictText || (instance.statusReason ?? "");
+  }
 }

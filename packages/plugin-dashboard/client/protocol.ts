@@ -79,8 +79,11 @@ export type ServerMessage =
   | { type: "instance"; instance: InstanceView }
   | { type: "removed"; id: string }
   | { type: "message"; message: MessageView }
-  /** The terminal's current screen, sent when a terminal is opened: write it before the live bytes. */
-  | { type: "screen"; id: string; data: string }
+  /**
+   * Sent when a terminal is opened: the pane's recent scrollback and its screen (lines), to write before the
+   * live bytes, and the pane's size (the bytes move the cursor for it: draw at that size).
+   */
+  | { type: "screen"; id: string; data: string; cols: number; rows: number }
   /** Live pane bytes, base64. */
   | { type: "output"; id: string; data: string }
   /** The terminal's stream ended (the instance exited, restarted or the server closes). */

@@ -1,6 +1,8 @@
 // The live, read-only terminal of one instance: xterm.js (loaded by the page
 // as the UMD global `Terminal` from /assets/vendor/xterm.js), fed the pane's
-// current screen when it opens, then the live bytes.
+// recent scrollback and screen when it opens, then the live bytes. It takes the
+// pane's size (a narrower terminal would wrap and misplace what the agent
+// draws); the panel scrolls sideways when the pane is wider.
 import type { ITerminalInitOnlyOptions, ITerminalOptions, Terminal as XTerm } from "@xterm/xterm";
 import { el, setText } from "./format.js";
 
@@ -11,6 +13,9 @@ declare global {
 }
 
 const SCROLLBACK_LINES = 5_000;
+/** The terminal's font size when the pane fits; it shrinks to MIN_FONT_SIZE for a pane larger than the panel. */
+const FONT_SIZE = 13;
+const MIN_FONT_SIZE = 8;
 
 export interface TerminalStreams {
   open(id: string): void;
@@ -58,12 +63,32 @@ export class TerminalView {
     if (this.#openId) this.streams.open(this.#openId);
   }
 
-  screen(id: string, data: string): void {
+  /** The pane's scrollback and screen, at the pane's size: its live bytes position the cursor for exactly that size. */
+  screen(id: string, data: string, cols: number, rows: number): void {
     if (id !== this.#openId) return;
     const term = this.#ensureTerminal();
     term.reset();
+    if (term.cols !== cols || term.rows !== rows) term.resize(cols, rows);
+    this.#host.dataset.cols = String(cols);
+    this.#host.dataset.rows = String(rows);
+    this.#fitFont(term);
     // The screen comes as lines; a bare \n would only move down, not to column 0.
     term.write(data.replace(/\r?\n/gu, "\r\n"));
+  }
+
+  /**
+   * A smaller font when the pane's size does not fit the panel at the normal
+   * one, down to a still readable size; beyond that the panel scrolls.
+   */
+  #fitFont(term: XTerm): void {
+    const screen = this.#host.querySelector(".xterm-screen")?.getBoundingClientRect();
+    const width = this.#host.clientWidth;
+    const height = this.#host.clientHeight;
+    if (!screen || screen.width === 0 || width === 0 || height === 0) return;
+    const current = term.options.fontSize ?? FONT_SIZE;
+    const fit = Math.min(width / screen.width, height / screen.height) * current;
+    const size = Math.max(MIN_FONT_SIZE, Math.min(FONT_SIZE, Math.floor(fit * 2) / 2));
+    if (size !== current) term.options.fontSize = size;
   }
 
   output(id: string, base64: string): void {
@@ -118,10 +143,11 @@ export class TerminalView {
       disableStdin: true,
       scrollback: SCROLLBACK_LINES,
       convertEol: false,
+      // Until the first screen frame says the pane's size.
       cols: 120,
       rows: 32,
       cursorBlink: false,
-      fontSize: 13,
+      fontSize: FONT_SIZE,
     });
     term.open(this.#host);
     // The bench times output byte -> parsed by xterm with this event.

@@ -73,7 +73,8 @@ export class TimelineView {
   }
 
   #who(id: string | null): string {
-    if (id === null) return "you";
+    // The root: a person (this page, the CLI) or a plugin (git's forecasts); the store does not say which.
+    if (id === null) return "root";
     const instance = this.store.instances.get(id);
     return instance?.name ? `${instance.name} (${id})` : id;
   }

@@ -1,13 +1,14 @@
 // The instance tree and the attention list. Each instance has one row in each;
 // an update rewrites only that instance's cells (and moves its rows when its
 // place changed), so a change with 100 instances present costs one row.
-import { age, cost, el, label, setData, setText } from "./format.js";
+import { age, attentionReason, cost, el, label, onAgeTick, setData, setText } from "./format.js";
 import type { InstanceView } from "./protocol.js";
 import { byAttention, type DashboardStore, type StoreChange } from "./store.js";
 
 interface Row {
   item: HTMLLIElement;
   name: HTMLElement;
+  id: HTMLElement;
   status: HTMLElement;
   node: HTMLElement;
   age: HTMLElement;
@@ -17,11 +18,10 @@ interface Row {
 interface AttentionRow {
   item: HTMLLIElement;
   name: HTMLElement;
+  id: HTMLElement;
   status: HTMLElement;
   reason: HTMLElement;
 }
-
-const AGE_REFRESH_MS = 5_000;
 
 export class TreeView {
   readonly #rows = new Map<string, Row>();
@@ -51,7 +51,7 @@ export class TreeView {
         this.onSelect(item.dataset.id);
       });
     }
-    setInterval(() => this.#refreshAges(), AGE_REFRESH_MS);
+    onAgeTick((now) => this.#refreshAges(now));
   }
 
   select(id: string | undefined): void {
@@ -141,12 +141,16 @@ export class TreeView {
     const row: Row = {
       item,
       name: el("span", { className: "name", testid: "name" }),
+      id: el("span", { className: "id", testid: "id", text: instance.id }),
       status: el("span", { className: "status", testid: "status" }),
       node: el("span", { className: "node", testid: "node" }),
       age: el("span", { className: "age", testid: "age" }),
       cost: el("span", { className: "cost", testid: "cost" }),
     };
-    item.append(row.name, row.status, row.node, row.age, row.cost);
+    // Unnamed instances of one role look alike: the id tells them apart.
+    const who = el("span", { className: "who" });
+    who.append(row.name, row.id);
+    item.append(who, row.status, row.node, row.age, row.cost);
     item.tabIndex = 0;
     item.setAttribute("role", "option");
     this.#fillRow(row, instance);
@@ -175,11 +179,12 @@ export class TreeView {
     const item = el("li", { className: "attention-row", testid: "attention-row", data: { id: instance.id } });
     const row: AttentionRow = {
       item,
-      name: el("span", { className: "name" }),
+      name: el("span", { className: "name", testid: "name" }),
+      id: el("span", { className: "id", testid: "id", text: instance.id }),
       status: el("span", { className: "status", testid: "status" }),
-      reason: el("span", { className: "reason" }),
+      reason: el("span", { className: "reason", testid: "reason" }),
     };
-    item.append(row.status, row.name, row.reason);
+    item.append(row.status, row.name, row.id, row.reason);
     item.tabIndex = 0;
     item.setAttribute("role", "option");
     this.#fillAttentionRow(row, instance);
@@ -192,12 +197,12 @@ export class TreeView {
     setData(row.item, "attention", String(instance.attention));
     setText(row.name, label(instance));
     setText(row.status, instance.status);
-    const conflicts = instance.git?.conflicts.length ?? 0;
-    setText(row.reason, instance.statusReason ?? (conflicts ? `${conflicts} forecast conflict${conflicts > 1 ? "s" : ""}` : ""));
+    const reason = attentionReason(instance);
+    setText(row.reason, reason);
+    row.reason.title = reason;
   }
 
-  #refreshAges(): void {
-    const now = Date.now();
+  #refreshAges(now: number): void {
     for (const [id, row] of this.#rows) {
       const instance = this.store.instances.get(id);
       if (instance) setText(row.age, age(instance.createdAt, now));

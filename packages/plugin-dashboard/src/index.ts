@@ -1,5 +1,5 @@
 // The dashboard plugin: see README.md.
-export { dashboard, PLUGIN_NAME, type DashboardApi, type DashboardAddress } from "./plugin.js";
+export { dashboard, MONITOR_HINT, PLUGIN_NAME, type DashboardApi, type DashboardAddress } from "./plugin.js";
 export { readDashboardInfo, DASHBOARD_FILE, TOKEN_FILE, type DashboardInfo } from "./state-file.js";
 export { openBrowser } from "./open-browser.js";
 export { dashboardOptionsSchema, parseDashboardOptions, isLoopbackHost, type DashboardOptions, type DashboardUserOptions } from "./options.js";

@@ -25,6 +25,15 @@ export function isLoopbackHost(host: string): boolean {
   return LOOPBACK_HOSTS.has(host.toLowerCase()) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
+/** Hosts that mean "every interface": listened on, never browsed to. */
+export const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", "[::]"]);
+
+/** Where this machine reaches a server listening on `host`: loopback for a wildcard. */
+export function localTarget(host: string): string {
+  if (!WILDCARD_HOSTS.has(host)) return host;
+  return host === "0.0.0.0" ? "127.0.0.1" : "::1";
+}
+
 /** Parsed options, or one TC_PLUGIN_OPTIONS_INVALID error naming the key and the fix. */
 export function parseDashboardOptions(raw: unknown): DashboardOptions {
   const options = parsePluginOptions("dashboard", dashboardOptionsSchema, raw);

@@ -35,6 +35,9 @@ export interface DashboardApi {
 
 export const PLUGIN_NAME = "dashboard";
 
+/** What a user of `serve` is told: the URL carries the secret, so it is printed only by monitor, on request. */
+export const MONITOR_HINT = "run `tmux-claude monitor` to print its login URL";
+
 export function dashboard(userOptions: DashboardUserOptions = {}): Plugin<DashboardApi> {
   const options = parseDashboardOptions(userOptions);
   let running: Running | undefined;
@@ -98,7 +101,7 @@ async function start(ctx: PluginContext, kernel: KernelApi, options: DashboardOp
     await removeDashboardInfo(kernel.stateDir, process.pid);
   });
   // The secret stays out of the log: the URL names the file that holds it.
-  logger.info({ url: `${listening.origin}/?token=<${info.tokenFile}>` }, "dashboard: listening");
+  logger.info({ url: `${listening.origin}/?token=<${info.tokenFile}>` }, `dashboard: listening; ${MONITOR_HINT}`);
   if (options.open) openBrowser(listening.loginUrl, (message) => logger.warn(`dashboard: ${message}`));
   return { listening, model, address: { host: listening.host, port: listening.port, url: listening.origin, tokenFile: info.tokenFile } };
 }

@@ -3,7 +3,9 @@
 // The secret is in its own file, `dashboard.token`, readable only by the user.
 import { readFileSync, unlinkSync } from "node:fs";
 import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
 import path from "node:path";
+import { localTarget } from "./options.js";
 
 export const DASHBOARD_FILE = "dashboard.json";
 export const TOKEN_FILE = "dashboard.token";
@@ -38,7 +40,7 @@ async function writeAtomic(file: string, text: string): Promise<void> {
 export async function readDashboardInfo(stateDir: string): Promise<(DashboardInfo & { secret: string }) | undefined> {
   try {
     const info = JSON.parse(await readFile(path.join(stateDir, DASHBOARD_FILE), "utf8")) as DashboardInfo;
-    if (!Number.isInteger(info.pid) || !isAlive(info.pid)) return undefined;
+    if (!Number.isInteger(info.pid) || !isAlive(info.pid) || !(await answers(info.host, info.port))) return undefined;
     const secret = (await readFile(info.tokenFile, "utf8")).trim();
     return { ...info, secret };
   } catch {
@@ -77,4 +79,24 @@ function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+/** How long a local connect may take before the port counts as dead: loopback answers at once or refuses. */
+const CONNECT_TIMEOUT_MS = 1_000;
+
+/**
+ * Whether something listens on the dashboard's port: a killed dashboard can
+ * linger as a zombie (its pid still "alive") for a moment after its socket closed.
+ */
+function answers(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: localTarget(host), port });
+    const done = (alive: boolean) => {
+      socket.destroy();
+      resolve(alive);
+    };
+    socket.setTimeout(CONNECT_TIMEOUT_MS, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
 }

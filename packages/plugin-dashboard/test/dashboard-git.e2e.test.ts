@@ -69,9 +69,32 @@ describe("dashboard with plugin-git", () => {
     await page.getByTestId("confirm-dialog").waitFor({ state: "visible" });
     expect(await page.getByTestId("confirm-title").textContent()).toContain("Merge worker (specialist)");
     await page.getByTestId("confirm-ok").click();
-    await page.waitForFunction(() => document.querySelector('[data-testid="action-result"]')?.textContent === "Merge: done.", undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid="action-result"]')?.textContent?.startsWith("Merged "), undefined, { timeout: 30_000 });
     expect(await runGit(harness.workDir, "show", `tc/${lead.id}:feature.txt`)).toBe("feature");
+    expect(await page.getByTestId("action-result").textContent()).toContain(`into tc/${lead.id}`);
     expect(await page.getByTestId("action-error").textContent()).toBe("");
+  });
+
+  it("shows a merge that ends in a conflict as an error with the conflicted file, not as done", async () => {
+    const { instance: lead } = await harness.kernel.spawn({ role: "manager", name: "clash-lead", workDir: harness.workDir });
+    const { instance: spec } = await harness.kernel.spawn({ role: "specialist", name: "clash", parentId: lead.id, workDir: lead.workDir });
+    const leadTree = (await harness.kernel.get(lead.id)).workDir;
+    const specTree = (await harness.kernel.get(spec.id)).workDir;
+    for (const [tree, text] of [[leadTree, "lead\n"], [specTree, "spec\n"]] as const) {
+      await writeFile(path.join(tree, "clash.txt"), text);
+      await runGit(tree, "add", "clash.txt");
+      await runGit(tree, "commit", "-q", "-m", `clash from ${text.trim()}`);
+    }
+    await page.waitForSelector(`[data-testid="tree"] [data-id="${spec.id}"]`, { timeout: 10_000 });
+    await page.locator(`[data-testid="tree"] [data-id="${spec.id}"]`).click();
+    await page.getByTestId("git").waitFor({ state: "visible", timeout: 10_000 });
+    await page.getByTestId("action-merge").click();
+    await page.getByTestId("confirm-ok").click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="action-error"]')?.textContent !== "", undefined, { timeout: 30_000 });
+    const error = await page.getByTestId("action-error").textContent();
+    expect(error).toMatch(/^Not merged: conflict/u);
+    expect(error).toContain("clash.txt");
+    expect(await page.getByTestId("action-result").textContent()).toBe("");
   });
 
   it("hides the git section for an instance outside any repository", async () => {

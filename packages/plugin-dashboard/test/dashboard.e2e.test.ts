@@ -165,7 +165,7 @@ describe("dashboard in Chromium", () => {
     expect(await terminalText()).toContain("echo: hello terminal 42");
     await page.getByTestId("action-restart").click();
     expect(await confirmDialog()).toContain(`Restart alpha (specialist) ${alpha}`);
-    await page.waitForFunction(() => document.querySelector('[data-testid="action-result"]')?.textContent === "Restart: done.", undefined, { timeout: 15_000 });
+    await page.waitForFunction(() => /^Restarted /u.test(document.querySelector('[data-testid="action-result"]')?.textContent ?? ""), undefined, { timeout: 15_000 });
     await waitStatus(alpha, "idle");
     // The old pane's text is gone: the view streams the new pane from its first screen.
     await page.waitForFunction(
@@ -181,16 +181,16 @@ describe("dashboard in Chromium", () => {
   });
 
   it("an action the server refuses shows the server's message, and the page keeps working", async () => {
-    const { instance: beta } = await harness.kernel.spawn({ role: "specialist", name: "beta", workDir: harness.workDir });
+    const { instance: beta } = await harness.kernel.spawn({ role: "manager", name: "beta", workDir: harness.workDir });
+    await harness.kernel.spawn({ role: "specialist", name: "beta-child", parentId: beta.id, workDir: harness.workDir });
     await waitStatus(beta.id, "idle");
-    await harness.kernel.send(beta.id, "/exit");
-    await waitStatus(beta.id, "exited");
     await page.locator(row(beta.id)).click();
-    await page.getByTestId("action-text").fill("anyone there?");
-    await page.getByTestId("action-send").click();
+    // Without "with its subtree" the kernel refuses: it has a child.
+    await page.getByTestId("action-terminate").click();
     await confirmDialog();
-    await page.waitForFunction(() => /^Send failed: \S/u.test(document.querySelector('[data-testid="action-error"]')?.textContent ?? ""), undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => /^Terminate failed: \S/u.test(document.querySelector('[data-testid="action-error"]')?.textContent ?? ""), undefined, { timeout: 10_000 });
     await page.waitForSelector('[data-testid="connection"][data-state="connected"]');
+    await harness.kernel.terminate(beta.id, { cascade: true });
   });
 
   let lead: { id: string };
@@ -282,7 +282,9 @@ describe("dashboard in Chromium", () => {
     const port = Number(new URL(origin).port);
     await harness.kernel.close();
     await page.waitForSelector('[data-testid="connection"][data-state="disconnected"]', { timeout: 5_000 });
-    expect(await page.getByTestId("connection").textContent()).toBe("disconnected");
+    expect(await page.getByTestId("connection").textContent()).toBe("disconnected from the dashboard (retrying)");
+    // Nothing can reach the server meanwhile: the actions say so by being disabled, not by "Failed to fetch".
+    for (const button of ["action-send", "action-restart", "action-terminate"]) expect(await page.getByTestId(button).isDisabled(), button).toBe(true);
     const restarted = await harness.startKernel({ config: { plugins: [dashboard({ port })] } });
     const api = restarted.plugin<DashboardApi>("dashboard")!;
     await api.listening();

@@ -41,6 +41,12 @@ test("waiting, error and conflicts come first; then busy, starting, idle, exited
   ]);
 });
 
+test("an exited instance does not need you, even with a forecast conflict left from before it exited", () => {
+  const conflict: GitView = { branch: "tc/x", ahead: 1, behind: 0, dirty: [], conflicts: [{ with: "main", files: ["a.txt"] }] };
+  const [view] = instanceViews([record("gone-1", null, "exited")], "here/s", new Map([["gone-1", conflict]]));
+  expect(view!.attention).toBe(4);
+});
+
 test("usage and cost roll up per subtree; an instance without usage below one with it still gets the totals", () => {
   const views = instanceViews(
     [

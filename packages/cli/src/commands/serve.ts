@@ -1,4 +1,5 @@
 import { PLUGIN_NAME as MCP_PLUGIN, type McpApi } from "@tmux-claude/mcp";
+import { MONITOR_HINT, PLUGIN_NAME as DASHBOARD_PLUGIN, type DashboardApi } from "@tmux-claude/plugin-dashboard";
 import { readFileSync, unlinkSync } from "node:fs";
 import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -32,12 +33,28 @@ export function registerServe(program: Command, action: ActionFactory): void {
   program
     .command("serve")
     .description("Run the kernel in the foreground: watch every instance and deliver queued messages when they are idle.")
-    .addHelpText("after", "\nOne serve per state dir; it writes <stateDir>/serve.json while it runs. Stop it with Ctrl-C or SIGTERM.")
+    .addHelpText(
+      "after",
+      [
+        "",
+        "One serve per state dir; it writes <stateDir>/serve.json while it runs. Stop it with Ctrl-C or SIGTERM.",
+        "With dashboard() in the config's plugins it also serves the web dashboard; its URL carries a secret,",
+        "so serve does not print it: run `tmux-claude monitor` (which also starts serve with the dashboard when none runs).",
+      ].join("\n"),
+    )
     .action(action(serve));
 }
 
 async function serve(cli: Cli): Promise<number> {
-  return runServe(cli, await cli.loadConfig("serve"));
+  return runServe(cli, await cli.loadConfig("serve"), {
+    // The page is useless without its URL, and the URL holds the secret: say where to get it, never the URL itself.
+    async started(kernel) {
+      const api = kernel.plugin<DashboardApi>(DASHBOARD_PLUGIN);
+      if (!api) return;
+      await api.listening();
+      cli.err(`dashboard: ${MONITOR_HINT}`);
+    },
+  });
 }
 
 export interface ServeHooks {

@@ -27,6 +27,7 @@ export function configTemplate(): string {
 import { defineConfig } from "@tmux-claude/core";
 // Plugins are packages you import and call in \`plugins\` below. The CLI ships its first-party ones, e.g.
 // import { git } from "@tmux-claude/plugin-git";   // a worktree and branch per instance, forecasts, merges
+// import { dashboard } from "@tmux-claude/plugin-dashboard";   // a live web page of the hierarchy (tmux-claude monitor prints its URL)
 
 export default defineConfig({
   tmux: {
@@ -90,6 +91,7 @@ ${roles}
   // Plugins in order; falsy entries are dropped, so a plugin can depend on the environment.
   plugins: [
     // git({ autoCommit: true }),
+    // dashboard({ port: 3001 }),
   ],
 
   // Log level: ${levels}.

@@ -1,3 +1,4 @@
+import type { OutputOptions, OutputStream } from "../kernel/api.js";
 import type { DeliveryReceipt } from "../kernel/messages.js";
 import { performLocally, type LocalOperations } from "../kernel/routing.js";
 import type { InstanceRecord, StateStore } from "../store/types.js";
@@ -69,8 +70,8 @@ export class InstanceManager {
     await this.registry.stop();
   }
 
-  output(id: string, listener: (data: Buffer) => void): Promise<{ screen: string; unsubscribe: () => void; ended: Promise<void> }> {
-    return this.registry.output(id, listener);
+  output(id: string, listener: (data: Buffer) => void, options?: OutputOptions): Promise<OutputStream> {
+    return this.registry.output(id, listener, options);
   }
 
   spawn(options: SpawnOptions, caller: string | null = null): Promise<SpawnResult> {

@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import type { AgentAdapter, DriverContext, PaneIO, StatusReport } from "../agents/adapter.js";
 import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError } from "../errors.js";
+import type { OutputOptions, OutputStream } from "../kernel/api.js";
 import type { EventMeta } from "../kernel/events.js";
 import type { InstanceRecord, InstanceStatus } from "../store/types.js";
 import { Announcer, implicitTurnEnd } from "./announcer.js";
@@ -12,6 +13,9 @@ import { RecordWrites } from "./record-writes.js";
 import { withSharedState } from "./shared-state.js";
 import type { Live, ManagerDeps } from "./deps.js";
 import type { ManagerEvents } from "./wait-delivered.js";
+
+/** What `output` sends as the screen without `history`: enough for a glance, small for a reconnect. */
+const DEFAULT_SCREEN_LINES = 30;
 
 /**
  * The instances this process is attached to, and their status. Attaching
@@ -61,9 +65,10 @@ export class Registry {
   /**
    * Follow an instance's output: raw bytes as tmux streams them (no polling),
    * from now until it exits, restarts or this process lets go of it
-   * (`ended`). Starts with a snapshot of its screen.
+   * (`ended`). Starts with a snapshot of its screen (with `history` lines of
+   * scrollback above it) and the pane's size.
    */
-  async output(id: string, listener: (data: Buffer) => void): Promise<{ screen: string; unsubscribe: () => void; ended: Promise<void> }> {
+  async output(id: string, listener: (data: Buffer) => void, options: OutputOptions = {}): Promise<OutputStream> {
     const live = await this.attach(await requireRecord(this.deps.store, id));
     live.listeners.add(listener);
     const unsubscribe = () => void live.listeners.delete(listener);
@@ -72,7 +77,11 @@ export class Registry {
       else live.gone.signal.addEventListener("abort", () => resolve(), { once: true });
     });
     void ended.then(unsubscribe);
-    return { screen: await this.screenOf(live), unsubscribe, ended };
+    const { runtime } = this.deps;
+    // A pane tmux no longer answers for was created at the runtime's size.
+    const size = await runtime.paneSize(live.record.tmux.paneId).catch(() => ({ cols: runtime.options.width, rows: runtime.options.height }));
+    const screen = await this.screenOf(live, options.history === undefined ? DEFAULT_SCREEN_LINES : options.history + size.rows);
+    return { screen, size, unsubscribe, ended };
   }
 
   get(id: string): Live | undefined {
@@ -354,7 +363,7 @@ export class Registry {
   }
 
   /** The screen of an attached instance, or its last output once the pane is gone. */
-  async screenOf(live: Live, lines = 30): Promise<string> {
+  async screenOf(live: Live, lines = DEFAULT_SCREEN_LINES): Promise<string> {
     try {
       return await this.deps.runtime.capture(live.record.tmux.paneId, { lines });
     } catch {

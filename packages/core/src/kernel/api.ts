@@ -45,10 +45,11 @@ export interface KernelApi {
   restart(id: string): Promise<InstanceRecord>;
   /**
    * Follow an instance's output as tmux streams it (raw bytes, no polling):
-   * `screen` is its screen now, `listener` gets every chunk after that until
-   * the instance exits, restarts or the kernel closes (`ended`), or `unsubscribe()`.
+   * `screen` is its screen now (with `options.history` lines of scrollback
+   * above it), `size` the pane's, and `listener` gets every chunk after that
+   * until the instance exits, restarts or the kernel closes (`ended`), or `unsubscribe()`.
    */
-  output(id: string, listener: (data: Buffer) => void): Promise<{ screen: string; unsubscribe: () => void; ended: Promise<void> }>;
+  output(id: string, listener: (data: Buffer) => void, options?: OutputOptions): Promise<OutputStream>;
   /**
    * Be told when instances or their queues change, by any process (the
    * store's change feed): a spawn, a status, a message, a plugin's state, a
@@ -89,4 +90,18 @@ export interface CommandContribution {
   description: string;
   /** Runs with the parsed argv after the command name; returns the exit code. */
   run(argv: string[], kernel: KernelApi): Promise<number>;
+}
+
+export interface OutputOptions {
+  /** Lines of scrollback to send above the screen (default: only the last 30 lines). */
+  history?: number;
+}
+
+/** A followed pane: draw `screen` at `size`, then the bytes the listener gets. */
+export interface OutputStream {
+  screen: string;
+  /** The pane's size in cells: the bytes move the cursor for this width and height. */
+  size: { cols: number; rows: number };
+  unsubscribe: () => void;
+  ended: Promise<void>;
 }

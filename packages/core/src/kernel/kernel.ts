@@ -27,7 +27,7 @@ import { withDefaultAgents, withDefaultRoles } from "./default-agents.js";
 import { defaultNodeId } from "./node.js";
 import { closeOnSignal } from "./signals.js";
 import { createHooks, type KernelHooks } from "./hooks.js";
-import type { CommandContribution, KernelApi, ToolContribution } from "./api.js";
+import type { CommandContribution, KernelApi, OutputOptions, OutputStream, ToolContribution } from "./api.js";
 import type { ListColumn } from "./events.js";
 import { kernelChecks, runHealthChecks, type HealthReport } from "./health.js";
 import type { DeliveryReceipt } from "./messages.js";
@@ -288,8 +288,8 @@ export class Kernel implements KernelApi {
    * `screen` is its screen now, `listener` gets every chunk after that until
    * the instance exits, restarts or the kernel closes (`ended`), or `unsubscribe()`.
    */
-  output(id: string, listener: (data: Buffer) => void): Promise<{ screen: string; unsubscribe: () => void; ended: Promise<void> }> {
-    return this.explained(`following the output of "${id}"`, () => this.manager.output(id, listener));
+  output(id: string, listener: (data: Buffer) => void, options?: OutputOptions): Promise<OutputStream> {
+    return this.explained(`following the output of "${id}"`, () => this.manager.output(id, listener, options));
   }
 
   /**

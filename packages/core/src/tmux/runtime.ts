@@ -331,6 +331,13 @@ export class TmuxRuntime extends EventEmitter<TmuxRuntimeEvents> {
     return lines.join("\n");
   }
 
+  /** The pane's size in cells, so a viewer can draw its bytes at the same width (cursor moves are absolute). */
+  async paneSize(paneId: string): Promise<{ cols: number; rows: number }> {
+    const [line = ""] = await this.onServer("display-message", "-p", "-t", paneId, "#{pane_width} #{pane_height}");
+    const [cols, rows] = line.split(" ").map(Number);
+    return { cols: cols || this.options.width, rows: rows || this.options.height };
+  }
+
   /** Every pane of every instance session (the monitor sessions excluded). */
   async listPanes(options: { startServer?: boolean } = {}): Promise<PaneInfo[]> {
     return (await this.snapshot(options)).panes;

@@ -17,7 +17,8 @@ const STATUS_ATTENTION: Record<InstanceRecord["status"], number> = {
 };
 
 export function attentionOf(status: InstanceRecord["status"], git: GitView | undefined): number {
-  if (git && git.conflicts.length > 0) return 0;
+  // An exited instance's last forecast is stale and nothing can act on it: it does not need you.
+  if (status !== "exited" && git && git.conflicts.length > 0) return 0;
   return STATUS_ATTENTION[status] ?? 5;
 }
 

@@ -45,6 +45,10 @@ export async function runAction(deps: ActionDeps, id: string, action: ActionName
     throw new HttpError(400, DashboardErrorCodes.BAD_REQUEST, `Invalid body for ${action}: ${issues}.`);
   }
   const body = parsed.data as Record<string, unknown>;
+  // The kernel's own words name a CLI command; the page has a Restart button.
+  if (record.status === "exited" && (action === "send" || action === "answer")) {
+    throw new HttpError(409, ErrorCodes.INSTANCE_EXITED, `${record.name ?? record.role} ${id} has exited${record.statusReason ? ` (${record.statusReason})` : ""}: nothing can ${action === "send" ? "receive a message" : "answer"} there. Restart it first (Restart), or terminate it.`);
+  }
   switch (action) {
     case "send":
       return kernel.send(id, body.text as string, body.whenBusy ? { whenBusy: body.whenBusy as "queue" | "now" | "refuse" } : {}, null);

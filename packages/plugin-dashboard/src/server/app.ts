@@ -50,7 +50,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.use(async (c, next) => {
     const host = c.req.header("host");
     if (!auth.hostAllowed(host)) {
-      return fail(c, new HttpError(403, DashboardErrorCodes.FORBIDDEN, `Host "${host ?? ""}" is not this dashboard's: open it as http://127.0.0.1:<port>/ (or localhost). A foreign Host is refused against DNS rebinding.`));
+      return fail(c, new HttpError(403, DashboardErrorCodes.FORBIDDEN, `Host "${host ?? ""}" is not this dashboard's: open it as http://127.0.0.1:${auth.port ?? "<port>"}/ (or http://localhost:${auth.port ?? "<port>"}/). A foreign Host is refused against DNS rebinding.`));
     }
     const origin = c.req.header("origin");
     if (!auth.originAllowed(origin, host)) {

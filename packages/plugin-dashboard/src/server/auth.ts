@@ -4,8 +4,8 @@
 // the session's CSRF token. The secret itself never becomes the cookie.
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import os from "node:os";
+import { WILDCARD_HOSTS } from "../options.js";
 
-const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", "[::]"]);
 
 export interface Session {
   readonly id: string;
@@ -24,6 +24,9 @@ export class Auth {
   /** The cookie's name carries the port: cookies are not port-scoped, so two dashboards on one host must not overwrite each other's. */
   cookieName = "tc_dashboard";
 
+  /** The port listened on, for messages that tell where to open the page. */
+  port: number | undefined;
+
   /**
    * Once listening: the Host values we answer to. Loopback names and the
    * configured host; for a wildcard host (0.0.0.0, ::, allowRemote) also this
@@ -31,6 +34,7 @@ export class Auth {
    * Any other name (an attacker's DNS pointing at us) stays refused.
    */
   listening(port: number, configuredHost: string): void {
+    this.port = port;
     const names = ["127.0.0.1", "localhost", "::1", configuredHost];
     if (WILDCARD_HOSTS.has(configuredHost)) {
       names.push(os.hostname());

@@ -2,12 +2,14 @@
 // its `upgrade` event, listening on loopback unless told otherwise.
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import os from "node:os";
 import { createAdaptorServer } from "@hono/node-server";
 import { TmuxClaudeError, type KernelApi, type Logger } from "@tmux-claude/core";
 import { DashboardErrorCodes } from "../errors.js";
 import type { GitApiLike } from "../model/git-fields.js";
 import type { LiveModel } from "../model/live-model.js";
 import { createApp } from "./app.js";
+import { WILDCARD_HOSTS } from "../options.js";
 import { Auth } from "./auth.js";
 import { SocketHub } from "./socket.js";
 
@@ -53,7 +55,8 @@ export async function startServer(deps: ServerDeps, host: string, port: number):
   server.on("error", (error) => deps.logger.error({ err: error }, "dashboard: server error"));
   const actualPort = (server.address() as AddressInfo).port;
   auth.listening(actualPort, host);
-  const urlHost = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  // 0.0.0.0 is no address a browser can open: name this machine (auth accepts its hostname as Host).
+  const urlHost = WILDCARD_HOSTS.has(host) ? os.hostname() : host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
   const origin = `http://${urlHost}:${actualPort}`;
   let closing: Promise<void> | undefined;
   return {

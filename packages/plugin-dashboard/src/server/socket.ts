@@ -16,6 +16,9 @@ import type { Auth } from "./auth.js";
 /** A page that stops reading (a frozen tab) is dropped rather than buffered without bound. */
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
+/** Scrollback sent when a terminal opens, so a page that opens late still sees what scrolled off. */
+const TERMINAL_HISTORY_LINES = 1000;
+
 const clientMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("open"), id: z.string().min(1) }).strict(),
   z.object({ type: z.literal("close"), id: z.string().min(1) }).strict(),
@@ -125,7 +128,7 @@ class Connection {
     };
     let subscription: Awaited<ReturnType<KernelApi["output"]>>;
     try {
-      subscription = await this.deps.kernel.output(id, stream);
+      subscription = await this.deps.kernel.output(id, stream, { history: TERMINAL_HISTORY_LINES });
     } catch (error) {
       return this.error(DashboardErrorCodes.NOT_FOUND, `Cannot show the terminal of "${id}": ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -135,7 +138,7 @@ class Connection {
       ended = true;
       subscription.unsubscribe();
     });
-    this.send({ type: "screen", id, data: subscription.screen });
+    this.send({ type: "screen", id, data: subscription.screen, ...subscription.size });
     for (const chunk of early) this.send({ type: "output", id, data: chunk.toString("base64") });
     early = undefined;
     void subscription.ended.then(() => {
