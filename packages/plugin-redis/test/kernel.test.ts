@@ -1,8 +1,32 @@
 import { createHarness, eventually, startRedis, type Harness, type RedisServer } from "@tmux-claude/testkit";
+import { INSTANCE_ENV, type Plugin } from "@tmux-claude/core";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { redis } from "../src/index.js";
 import { freshPrefix } from "./helpers.js";
+
+const SECRET = `instance-secret-${"s".repeat(32)}`;
+
+/** Gives every launch an MCP token, as the mcp plugin does. */
+const minting: Plugin = {
+  name: "minting",
+  apply: (ctx) => {
+    ctx.hooks.beforeSpawn.tapPromise(async (plan) => ({ ...plan, env: { ...plan.env, [INSTANCE_ENV.endpointToken]: SECRET } }));
+  },
+};
+
+/** Every string, list and hash value under the prefix, as one text. */
+async function everything(raw: Redis, prefix: string): Promise<string> {
+  const parts: string[] = [];
+  for (const key of await raw.keys(`${prefix}:*`)) {
+    const type = await raw.type(key);
+    if (type === "string") parts.push((await raw.get(key)) ?? "");
+    else if (type === "list") parts.push(...(await raw.lrange(key, 0, -1)));
+    else if (type === "hash") parts.push(JSON.stringify(await raw.hgetall(key)));
+    else if (type === "set") parts.push(...(await raw.smembers(key)));
+  }
+  return parts.join("\n");
+}
 
 describe("a kernel on the redis plugin", () => {
   let server: RedisServer;
@@ -11,7 +35,7 @@ describe("a kernel on the redis plugin", () => {
 
   beforeAll(async () => {
     server = await startRedis();
-    h = await createHarness({ plugins: [redis({ url: server.url, prefix })] }, { label: "redis" });
+    h = await createHarness({ plugins: [minting, redis({ url: server.url, prefix })] }, { label: "redis" });
   });
 
   afterAll(async () => {
@@ -24,6 +48,9 @@ describe("a kernel on the redis plugin", () => {
     const raw = new Redis(server.url);
     try {
       expect(JSON.parse((await raw.get(`${prefix}:record:${instance.id}`)) ?? "{}").id).toBe(instance.id);
+      // The instance's secret is not in Redis: its record keeps a digest.
+      expect(JSON.parse((await raw.get(`${prefix}:record:${instance.id}`)) ?? "{}").launch.env[INSTANCE_ENV.endpointToken]).toMatch(/^sha256:/u);
+      expect(await everything(raw, prefix)).not.toContain(SECRET);
       expect((await h.kernel.send(instance.id, "hello redis")).state).toBe("delivered");
       await eventually(async () => (await h.received()).some((m) => m.text === "hello redis"), 10_000, "the echo agent got the message");
       // A second kernel (as another process would be) sees the instance through Redis.
