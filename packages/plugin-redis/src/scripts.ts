@@ -21,13 +21,22 @@ function script(name: string, source: string): LuaScript {
 
 const NOW = "local t = redis.call('time'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)";
 
-/** Find the message with id ARGV[x] in list KEYS[q]: the stored element, or nil. */
+/**
+ * Find the message with this id in a queue: the stored element, or nil. It
+ * reads the list a page at a time from the head, where the message acked or
+ * dequeued almost always is, so a long queue costs one short read, not all.
+ */
 const FIND = `
 local function find(list, id)
-  for _, item in ipairs(redis.call('lrange', list, 0, -1)) do
-    if cjson.decode(item).id == id then return item end
+  local start = 0
+  while true do
+    local items = redis.call('lrange', list, start, start + 31)
+    if #items == 0 then return nil end
+    for _, item in ipairs(items) do
+      if cjson.decode(item).id == id then return item end
+    end
+    start = start + 32
   end
-  return nil
 end`;
 
 /** KEYS: seq, reserved; ARGV: base. A fresh id never reserved before (put() reserves ids too). */
