@@ -68,6 +68,12 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   async function start(): Promise<void> {
     const process_ = spawn(REDIS_SERVER_BIN, args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
     child = process_;
+    // A test process that ends without its afterAll (a crash, a timeout) must not leave its server running.
+    const orphaned = (): void => {
+      process_.kill("SIGKILL");
+    };
+    process.once("exit", orphaned);
+    process_.once("exit", () => process.off("exit", orphaned));
     let output = "";
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
