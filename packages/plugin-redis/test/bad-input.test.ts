@@ -1,9 +1,10 @@
 import { ErrorCodes } from "@tmux-claude/core";
 import { freePort, startRedis, type RedisServer } from "@tmux-claude/testkit";
+import { createServer, type Socket } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisErrorCodes } from "../src/errors.js";
-import { SCHEMA_VERSION } from "../src/connection.js";
+import { compareVersions, SCHEMA_VERSION } from "../src/connection.js";
 import { redis } from "../src/index.js";
 import { RedisStore } from "../src/redis-store.js";
 import { freshPrefix } from "./helpers.js";
@@ -45,6 +46,28 @@ describe("redis plugin: bad input is a clear error at init", () => {
     expect(failure.message).toContain(`127.0.0.1:${port}`);
     expect(failure.message).not.toContain("hunter2");
     expect(failure.ms).toBeLessThan(3_000);
+  });
+
+  it("fails within the connect timeout on a port that accepts but never answers (not Redis, or a hung one)", async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const { port } = silent.address() as { port: number };
+    try {
+      const failure = await initFailure(new RedisStore({ url: `redis://127.0.0.1:${port}`, connectTimeoutMs: 500 }));
+      expect(failure.code).toBe(RedisErrorCodes.UNREACHABLE);
+      expect(failure.message).toContain("within 500 ms");
+      expect(failure.ms).toBeLessThan(2_500);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  it("compares server versions numerically (6.10 is newer than 6.2)", () => {
+    expect(compareVersions("6.10.0", "6.2.0")).toBeGreaterThan(0);
+    expect(compareVersions("5.0.14", "6.0.0")).toBeLessThan(0);
+    expect(compareVersions("7.0.15", "7.0.15")).toBe(0);
   });
 
   it("fails on a wrong password, and on none where Redis wants one", async () => {
