@@ -56,6 +56,20 @@ describe("a kernel on the redis plugin", () => {
       // A second kernel (as another process would be) sees the instance through Redis.
       const other = await h.startKernel({ watch: "on-demand" });
       expect((await other.list()).map((i) => i.id)).toEqual([instance.id]);
+      expect((await other.send(instance.id, "from the other kernel")).state).toBe("delivered");
+      await eventually(async () => (await h.received()).some((m) => m.text === "from the other kernel"), 10_000, "the second kernel's message");
+      // The history is written by the sending kernel; the serving one learns it through the store's watch.
+      await eventually(
+        async () => JSON.stringify((await h.kernel.get(instance.id)).messages?.map((m) => m.text)) === JSON.stringify(["hello redis", "from the other kernel"]),
+        5_000,
+        "both messages in the serving kernel's history",
+      );
+      // A message for a busy agent waits in its Redis queue; the serving kernel claims and delivers it once idle.
+      expect((await other.send(instance.id, "/work 600")).state).toBe("delivered");
+      const queued = await other.send(instance.id, "after the work");
+      expect(queued.state).toBe("queued");
+      await eventually(async () => (await h.received()).some((m) => m.text === "after the work"), 10_000, "the queued message");
+      await eventually(async () => (await raw.exists(`${prefix}:queue:${instance.id}`)) === 0, 5_000, "the queue emptied");
       await h.kernel.terminate(instance.id);
       expect(await h.kernel.list()).toEqual([]);
       expect(await raw.exists(`${prefix}:record:${instance.id}`)).toBe(0);
