@@ -84,6 +84,7 @@ export { MemoryStore } from "./store/memory-store.js";
 export { keepRenewed, waitUntil, withReentrantLock, type ReleaseLock } from "./store/reentrant.js";
 export { DEFAULT_LEASE_MS, leaseMsOf } from "./store/lease-owner.js";
 export { DEFAULT_LOCK_TIMEOUT_MS } from "./store/lock.js";
+export { guardListener } from "./store/watch-listener.js";
 export { TmuxRuntime, MONITOR_PREFIX, type PaneInfo, type TmuxRuntimeOptions } from "./tmux/runtime.js";
 export { sessionNameFor } from "./tmux/quote.js";
 export { attachTerminal, isServerGone, listSessionNames, tmuxVersion, type AttachOptions } from "./tmux/direct.js";

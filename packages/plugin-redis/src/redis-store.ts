@@ -20,6 +20,7 @@ import {
   DEFAULT_LOCK_TIMEOUT_MS,
   ErrorCodes,
   TmuxClaudeError,
+  guardListener,
   keepRenewed,
   leaseMsOf,
   parsePluginOptions,
@@ -210,13 +211,7 @@ export class RedisStore implements StateStore {
   }
 
   watch(listener: (change: StoreChange) => void): StoreWatch {
-    const deliver = (change: StoreChange): void => {
-      try {
-        listener(change);
-      } catch (error) {
-        process.emitWarning(`A tmux-claude store watch listener threw on ${JSON.stringify(change)}: ${String(error)}`, { code: ErrorCodes.STORE_FAILED });
-      }
-    };
+    const deliver = guardListener(listener);
     this.events.on("change", deliver);
     const ready = this.run("watch (SUBSCRIBE)", () => this.subscribed());
     // A caller that never awaits ready must not crash the process on an unhandled rejection; one that awaits it still sees it.
