@@ -46,6 +46,8 @@ export function storedEnv(env: Record<string, string>): Record<string, string> {
 /** Keep the instance's secrets (of `env`) in its own directory, readable by its owner only. */
 export async function keepSecrets(instanceDir: string, env: Record<string, string>): Promise<void> {
   const secrets = Object.fromEntries(SECRET_ENV.flatMap((name) => (env[name] === undefined || isSecretDigest(env[name]) ? [] : [[name, env[name]]])));
+  // No secret, no file: an instance directory holds only what something needs.
+  if (Object.keys(secrets).length === 0) return;
   await writeFile(path.join(instanceDir, SECRETS_FILE), `${JSON.stringify(secrets)}\n`, { mode: 0o600 });
 }
 
