@@ -24,6 +24,7 @@ const SCENARIOS = {
   "merge-tree": () => import("./scenarios/merge-tree.mjs").then((m) => m.mergeTreeBench),
   merge: () => import("./scenarios/merge.mjs").then((m) => m.mergeBench),
   dashboard: () => import("./scenarios/dashboard.mjs").then((m) => m.dashboard),
+  "redis-store": () => import("./scenarios/redis-store.mjs").then((m) => m.redisStore),
 };
 
 const { values } = parseArgs({

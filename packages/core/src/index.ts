@@ -2,6 +2,7 @@ export { Kernel, defaultStateDir, type KernelOptions } from "./kernel/kernel.js"
 export { withDefaultAgents, withDefaultRoles } from "./kernel/default-agents.js";
 export { KERNEL_VERSION } from "./kernel/version.js";
 export { INSTANCE_ENV } from "./kernel/instance-env.js";
+export { SECRET_ENV, isSecretDigest, secretDigest, storedSecretDigest } from "./kernel/secret-env.js";
 export { defaultNodeId, nodeOf } from "./kernel/node.js";
 export { createHooks, type KernelHooks, type HookName } from "./kernel/hooks.js";
 export type { KernelApi, ToolContribution, CommandContribution, OutputOptions, OutputStream } from "./kernel/api.js";
@@ -79,6 +80,11 @@ export { FileStore } from "./store/file-store.js";
 // The store's lease lock, for plugins that need a cross-process lock of their own (plugin-git's merge lock).
 export { acquireLock, cleanLockDir, lockPathFor } from "./store/lock.js";
 export { MemoryStore } from "./store/memory-store.js";
+// What every store's leases share (re-entrant locks, renewal every third of the lease, the lease floor): for stores in plugins (plugin-redis).
+export { keepRenewed, waitUntil, withReentrantLock, type ReleaseLock } from "./store/reentrant.js";
+export { DEFAULT_LEASE_MS, leaseMsOf } from "./store/lease-owner.js";
+export { DEFAULT_LOCK_TIMEOUT_MS } from "./store/lock.js";
+export { guardListener } from "./store/watch-listener.js";
 export { TmuxRuntime, MONITOR_PREFIX, type PaneInfo, type TmuxRuntimeOptions } from "./tmux/runtime.js";
 export { sessionNameFor } from "./tmux/quote.js";
 export { attachTerminal, isServerGone, listSessionNames, tmuxVersion, type AttachOptions } from "./tmux/direct.js";

@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from "node:crypto";
-import { INSTANCE_ENV, type InstanceRecord, type KernelApi } from "@tmux-claude/core";
+import { randomBytes } from "node:crypto";
+import { INSTANCE_ENV, secretDigest, storedSecretDigest, type InstanceRecord, type KernelApi } from "@tmux-claude/core";
 import type { Caller } from "./caller.js";
 
 /** The variables an instance finds its MCP endpoint and secret in: core's INSTANCE_ENV names, which adapters read (the claude adapter turns them into `--mcp-config`). */
@@ -11,18 +11,20 @@ export function mintToken(): string {
   return randomBytes(32).toString("base64url");
 }
 
+/** The digest the kernel stores in a token's place (core's secret-env): what a presented token is checked against. */
 export function tokenDigest(token: string): string {
-  return createHash("sha256").update(token, "utf8").digest("hex");
+  return secretDigest(token);
 }
 
 export type Authentication = { ok: true; caller: Caller } | { ok: false; reason: string };
 
 /**
- * Token -> instance. The source of truth is the instance's own record: the
- * token is in `launch.env` (the kernel stores it 0600 and reuses it on
- * restart), so a token is valid exactly while its instance exists and has not
- * exited, and its role is read from the same record. Only SHA-256 digests are
- * kept in memory, as a cache from digest to instance id; a miss rebuilds it.
+ * Token -> instance. The source of truth is the instance's own record: its
+ * `launch.env` holds the token's SHA-256 digest (the kernel never stores the
+ * token itself, so a shared store holds no usable secret; the instance keeps
+ * it and gets it again on restart), so a token is valid exactly while its
+ * instance exists and has not exited, and its role is read from the same
+ * record. A cache maps digests to instance ids; a miss rebuilds it.
  * Looking a digest up in a Map is not constant-time, which leaks nothing
  * useful: nobody can steer the SHA-256 of a guess towards a stored one.
  */
@@ -50,8 +52,8 @@ export class TokenIndex {
     const id = this.byDigest.get(digest);
     if (!id) return undefined;
     const record = await this.kernel.get(id).catch(() => undefined);
-    const token = record?.launch.env[MCP_TOKEN_ENV];
-    if (!record || !token || tokenDigest(token) !== digest) {
+    const stored = record?.launch.env[MCP_TOKEN_ENV];
+    if (!record || !stored || storedSecretDigest(stored) !== digest) {
       this.byDigest.delete(digest);
       return undefined;
     }
@@ -61,8 +63,8 @@ export class TokenIndex {
   private async rebuild(): Promise<void> {
     const next = new Map<string, string>();
     for (const record of await this.kernel.list()) {
-      const token = record.launch.env[MCP_TOKEN_ENV];
-      if (token) next.set(tokenDigest(token), record.id);
+      const stored = record.launch.env[MCP_TOKEN_ENV];
+      if (stored) next.set(storedSecretDigest(stored), record.id);
     }
     this.byDigest = next;
   }

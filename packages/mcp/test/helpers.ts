@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -47,10 +48,15 @@ export const toolsPlugin = definePlugin({
   },
 });
 
-/** The MCP secret the kernel gave an instance. */
+/**
+ * The MCP secret the kernel gave an instance, as the instance has it: in its
+ * agent process's environment (the record keeps only its digest).
+ */
 export async function tokenOf(kernel: Kernel, id: string): Promise<string> {
-  const token = (await kernel.get(id)).launch.env[MCP_TOKEN_ENV];
-  if (!token) throw new Error(`instance ${id} has no ${MCP_TOKEN_ENV}`);
+  const { pid } = (await kernel.get(id)).tmux;
+  const environ = await readFile(`/proc/${pid}/environ`, "utf8");
+  const token = environ.split("\0").find((entry) => entry.startsWith(`${MCP_TOKEN_ENV}=`))?.slice(MCP_TOKEN_ENV.length + 1);
+  if (!token) throw new Error(`instance ${id} (pid ${pid}) has no ${MCP_TOKEN_ENV}`);
   return token;
 }
 

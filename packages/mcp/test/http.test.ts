@@ -1,6 +1,6 @@
 import { request } from "node:http";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import type { Kernel } from "@tmux-claude/core";
+import { secretDigest, type Kernel } from "@tmux-claude/core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { mcp, MCP_TOKEN_ENV, MCP_URL_ENV, type McpApi } from "../src/index.js";
 import { call, createSetup, httpClient, ok, refused, textOf, tokenOf, toolsPlugin, type Setup } from "./helpers.js";
@@ -72,9 +72,12 @@ describe("tokens", () => {
   test("every spawned instance gets the endpoint URL and its own 32-byte secret", async () => {
     const record = await kernel.get(exec);
     expect(record.launch.env[MCP_URL_ENV]).toBe(`http://127.0.0.1:${port}/mcp`);
-    expect(record.launch.env[MCP_TOKEN_ENV]).toMatch(/^[A-Za-z0-9_-]{43}$/u);
+    // The instance has the secret; the store keeps only its digest.
+    const token = await tokenOf(kernel, exec);
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/u);
+    expect(record.launch.env[MCP_TOKEN_ENV]).toBe(secretDigest(token));
     const { instance } = await kernel.spawn({ role: "executive", workDir: s.workDir });
-    expect(await tokenOf(kernel, instance.id)).not.toBe(record.launch.env[MCP_TOKEN_ENV]);
+    expect(await tokenOf(kernel, instance.id)).not.toBe(token);
     await kernel.terminate(instance.id);
   });
 });

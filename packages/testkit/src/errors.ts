@@ -9,6 +9,8 @@ export const TestkitErrorCodes = {
   HOME_NOT_WRITABLE: "TK_HOME_NOT_WRITABLE",
   CLAUDE_NOT_FOUND: "TK_CLAUDE_NOT_FOUND",
   CLAUDE_INSTALL_FAILED: "TK_CLAUDE_INSTALL_FAILED",
+  /** A service the test starts itself (redis-server) did not come up. */
+  SERVICE_FAILED: "TK_SERVICE_FAILED",
 } as const;
 
 export type TestkitErrorCode = (typeof TestkitErrorCodes)[keyof typeof TestkitErrorCodes];

@@ -39,3 +39,5 @@ export { createClaudeHarness, API_KEY } from "./claude-harness.js";
 export type { ClaudeHarness, ClaudeHarnessOptions } from "./claude-harness.js";
 export { statusLog } from "./status-log.js";
 export type { StatusLog } from "./status-log.js";
+export { freePort, startRedis, REDIS_SERVER_BIN } from "./redis-server.js";
+export type { RedisServer, StartRedisOptions } from "./redis-server.js";

@@ -4,6 +4,7 @@ import type { DeliveryReceipt } from "../kernel/messages.js";
 import type { SpawnPlan } from "../kernel/events.js";
 import type { InstanceRecord } from "../store/types.js";
 import { INSTANCE_ENV } from "../kernel/instance-env.js";
+import { keepSecrets, restoreSecrets, storedEnv } from "../kernel/secret-env.js";
 import { sessionNameFor } from "../tmux/quote.js";
 import { currentProcess } from "../os/process-tree.js";
 import type { Messaging } from "./messaging.js";
@@ -145,6 +146,8 @@ export class Spawner {
       [INSTANCE_ENV.stateDir]: this.deps.stateDir,
     };
     const env = agentEnvironment(added, runtime.term);
+    // The process gets the secrets; the record (and so a shared store) only their digests.
+    await keepSecrets(instanceDir, added);
     const program = await resolveCommand(spec.command, env, plan.workDir);
     if (!program) {
       throw new TmuxClaudeError(
@@ -160,7 +163,7 @@ export class Spawner {
     const attached = this.messaging.launchingHere(reserved.id);
     let live: Live | undefined;
     try {
-      live = await this.attachLaunched(reserved, pane, plan, { workDirOrigin, launch: { command: program, args, env: added }, agentState: spec.agentState });
+      live = await this.attachLaunched(reserved, pane, plan, { workDirOrigin, launch: { command: program, args, env: storedEnv(added) }, agentState: spec.agentState });
     } finally {
       attached(live);
     }
@@ -265,7 +268,7 @@ export class Spawner {
     const previous = await requireRecord(this.deps.store, id);
     let plan: SpawnPlan = {
       id, role: previous.role, parentId: previous.parentId, depth: previous.depth, name: previous.name,
-      agent: previous.agent, workDir: previous.workDir, env: previous.launch.env, args: [], caller: null, restart: true, plugins: {},
+      agent: previous.agent, workDir: previous.workDir, env: await restoreSecrets(await this.registry.instanceDir(id), previous.launch.env), args: [], caller: null, restart: true, plugins: {},
     };
     try {
       plan = await this.deps.hooks.beforeSpawn.promise(plan);

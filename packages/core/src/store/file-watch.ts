@@ -3,6 +3,7 @@ import { type FSWatcher, watch as watchDir } from "node:fs";
 import { ErrorCodes } from "../errors.js";
 import { storeFailed } from "./file-io.js";
 import type { StoreChange, StoreWatch } from "./types.js";
+import { guardListener } from "./watch-listener.js";
 
 /** What a file name in one watched directory means. */
 export type NameToChange = (name: string) => StoreChange | undefined;
@@ -14,15 +15,9 @@ export type NameToChange = (name: string) => StoreChange | undefined;
  */
 export function watchDirs(dirs: [dir: string, toChange: NameToChange][], listener: (change: StoreChange) => void, onStop: () => void): StoreWatch {
   let stopped = false;
+  const guarded = guardListener(listener);
   const deliver = (change: StoreChange): void => {
-    if (stopped) return;
-    try {
-      listener(change);
-    } catch (error) {
-      process.emitWarning(`A tmux-claude store watch listener threw on ${JSON.stringify(change)}: ${String(error)}`, {
-        code: ErrorCodes.STORE_FAILED,
-      });
-    }
+    if (!stopped) guarded(change);
   };
   const watchers: FSWatcher[] = [];
   for (const [dir, toChange] of dirs) {

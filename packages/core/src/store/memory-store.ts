@@ -11,6 +11,7 @@ import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import { leaseMsOf } from "./lease-owner.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "./lock.js";
 import { keepRenewed, withReentrantLock, type ReleaseLock } from "./reentrant.js";
+import { guardListener } from "./watch-listener.js";
 import type {
   ClaimOptions,
   ClaimOutcome,
@@ -233,13 +234,7 @@ export class MemoryStore implements StateStore {
   }
 
   watch(listener: (change: StoreChange) => void): StoreWatch {
-    const deliver = (change: StoreChange): void => {
-      try {
-        listener(change);
-      } catch (error) {
-        process.emitWarning(`A tmux-claude store watch listener threw on ${JSON.stringify(change)}: ${String(error)}`, { code: ErrorCodes.STORE_FAILED });
-      }
-    };
+    const deliver = guardListener(listener);
     this.data.events.on("change", deliver);
     const watch: StoreWatch = {
       ready: Promise.resolve(),
