@@ -24,6 +24,8 @@ export type UsageView = TokenUsage & {
   costUsd?: number;
   /** costUsd of the instance and every descendant that has one. */
   subtreeCostUsd?: number;
+  /** Some instance in the subtree has usage but no price (a model newer than the price table): subtreeCostUsd is a lower bound. */
+  subtreeCostPartial?: true;
   /** Input + output tokens of the instance and every descendant. */
   subtreeTokens?: number;
 };

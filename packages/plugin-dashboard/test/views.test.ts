@@ -54,9 +54,28 @@ test("usage and cost roll up per subtree; an instance without usage below one wi
     new Map(),
   );
   const byId = new Map(views.map((view) => [view.id, view]));
-  expect(byId.get("mgr-1")!.usage).toMatchObject({ costUsd: 1, subtreeCostUsd: 1.5, subtreeTokens: 115 });
+  expect(byId.get("mgr-1")!.usage).toMatchObject({ costUsd: 1, subtreeCostUsd: 1.5, subtreeTokens: 115, subtreeCostPartial: true });
   expect(byId.get("mgr-1.spec-2")!.usage).toMatchObject({ subtreeTokens: 5 });
   expect(byId.get("mgr-1.spec-2")!.usage).not.toHaveProperty("subtreeCostUsd");
   expect(byId.get("mgr-2")!.usage).toBeUndefined();
   expect(byId.get("mgr-1")!.node).toBe("here/s");
+});
+
+test("a subtree with an unpriced instance (usage, no cost) marks its cost a lower bound (subtreeCostPartial)", () => {
+  const views = instanceViews(
+    [
+      record("mgr-1", null, "idle", { tokens: 100, cost: 1 }),
+      record("mgr-1.spec-1", "mgr-1", "idle", { tokens: 10, cost: 0.5 }),
+      // e.g. a model newer than the price table
+      record("mgr-1.spec-2", "mgr-1", "idle", { tokens: 5 }),
+    ],
+    "n",
+    new Map(),
+  );
+  const byId = new Map(views.map((view) => [view.id, view]));
+  expect(byId.get("mgr-1")!.usage).toMatchObject({ subtreeCostUsd: 1.5, subtreeCostPartial: true });
+  expect(byId.get("mgr-1.spec-1")!.usage).not.toHaveProperty("subtreeCostPartial");
+  // Nothing priced at all: no cost, so nothing to call partial.
+  expect(byId.get("mgr-1.spec-2")!.usage).not.toHaveProperty("subtreeCostUsd");
+  expect(byId.get("mgr-1.spec-2")!.usage).not.toHaveProperty("subtreeCostPartial");
 });

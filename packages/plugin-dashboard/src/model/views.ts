@@ -6,6 +6,14 @@ import type { GitView, InstanceView, MessageView, UsageView } from "../protocol.
 /** What `kernel.list()` returns: records with their inbox (`messages`) and last `usage`. */
 export type RecordLike = InstanceSummary;
 
+/** A subtree's usage: `unpriced` when some instance in it has usage without a price. */
+interface Rollup {
+  cost?: number;
+  tokens: number;
+  any: boolean;
+  unpriced: boolean;
+}
+
 /** Lower is more urgent: 0 = needs you. */
 const STATUS_ATTENTION: Record<InstanceRecord["status"], number> = {
   waiting: 0,
@@ -30,24 +38,26 @@ export function instanceViews(records: readonly RecordLike[], node: string, git:
     siblings.push(record);
     children.set(record.parentId, siblings);
   }
-  const subtree = new Map<string, { cost?: number; tokens: number; any: boolean }>();
-  const rollup = (record: RecordLike, seen: Set<string>): { cost?: number; tokens: number; any: boolean } => {
+  const subtree = new Map<string, Rollup>();
+  const rollup = (record: RecordLike, seen: Set<string>): Rollup => {
     const cached = subtree.get(record.id);
     if (cached) return cached;
     // A broken parent chain (a cycle in hand-edited state) must not hang the server.
-    if (seen.has(record.id)) return { tokens: 0, any: false };
+    if (seen.has(record.id)) return { tokens: 0, any: false, unpriced: false };
     seen.add(record.id);
     const usage = record.usage;
     let cost = usage?.costUsd;
     let tokens = usage ? usage.inputTokens + usage.outputTokens : 0;
     let any = usage !== undefined;
+    let unpriced = usage !== undefined && usage.costUsd === undefined;
     for (const child of children.get(record.id) ?? []) {
       const sub = rollup(child, seen);
       if (sub.cost !== undefined) cost = (cost ?? 0) + sub.cost;
       tokens += sub.tokens;
       any ||= sub.any;
+      unpriced ||= sub.unpriced;
     }
-    const total = { ...(cost !== undefined ? { cost } : {}), tokens, any };
+    const total = { ...(cost !== undefined ? { cost } : {}), tokens, any, unpriced };
     subtree.set(record.id, total);
     return total;
   };
@@ -55,7 +65,7 @@ export function instanceViews(records: readonly RecordLike[], node: string, git:
     const sub = rollup(record, new Set());
     const gitView = git.get(record.id);
     const usage: UsageView | undefined = sub.any
-      ? { inputTokens: 0, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0, ...record.usage, subtreeTokens: sub.tokens, ...(sub.cost !== undefined ? { subtreeCostUsd: sub.cost } : {}) }
+      ? { inputTokens: 0, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0, ...record.usage, subtreeTokens: sub.tokens, ...(sub.cost !== undefined ? { subtreeCostUsd: sub.cost, ...(sub.unpriced ? { subtreeCostPartial: true as const } : {}) } : {}) }
       : undefined;
     const view: InstanceView = {
       id: record.id,
