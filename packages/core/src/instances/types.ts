@@ -66,6 +66,12 @@ export interface InstanceSummary extends InstanceRecord {
   children: string[];
   /** The token use last announced for it (see InstanceRecord.usage). */
   usage?: TokenUsage;
+  /**
+   * Messages in its queue now (the store's queue, claimed ones included): the
+   * truth about what waits, where `messages` is the history and a `queued`
+   * entry there may already be delivered by a process that has not marked it yet.
+   */
+  queued: number;
 }
 
 export interface TerminateOptions {
