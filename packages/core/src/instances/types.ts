@@ -67,11 +67,12 @@ export interface InstanceSummary extends InstanceRecord {
   /** The token use last announced for it (see InstanceRecord.usage). */
   usage?: TokenUsage;
   /**
-   * Messages in its queue now (the store's queue, claimed ones included): the
-   * truth about what waits, where `messages` is the history and a `queued`
-   * entry there may already be delivered by a process that has not marked it yet.
+   * Ids of the messages in its queue now, oldest first (the store's queue,
+   * claimed ones included): the truth about what waits, where `messages` is
+   * the history, and a `queued` entry there may already be delivered by a
+   * process that has not marked it yet, or not be in the queue yet.
    */
-  queued: number;
+  queuedIds: string[];
 }
 
 export interface TerminateOptions {

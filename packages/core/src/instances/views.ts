@@ -68,8 +68,8 @@ export class Views {
       .filter((r) => filter.parentId === undefined || r.parentId === filter.parentId)
       .filter((r) => filter.status === undefined || r.status === filter.status)
       .sort((a, b) => compareIds(a.id, b.id));
-    const queued = await Promise.all(listed.map((r) => this.deps.store.queue(r.id).then((messages) => messages.length)));
-    return listed.map((r, i) => ({ ...r, children: (children.get(r.id) ?? []).sort(compareIds), queued: queued[i]! }));
+    const queues = await Promise.all(listed.map((r) => this.deps.store.queue(r.id).then((messages) => messages.map((message) => message.id))));
+    return listed.map((r, i) => ({ ...r, children: (children.get(r.id) ?? []).sort(compareIds), queuedIds: queues[i]! }));
   }
 
   async get(id: string): Promise<InstanceRecord> {
