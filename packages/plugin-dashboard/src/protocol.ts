@@ -45,7 +45,7 @@ export interface InstanceView {
   createdAt: string;
   updatedAt: string;
   lastReply?: string;
-  /** Messages queued for it, not yet delivered. */
+  /** Messages in its queue now (the store's queue, not the history). */
   queued: number;
   usage?: UsageView;
   git?: GitView;
@@ -60,7 +60,13 @@ export interface MessageView {
   to: string;
   text: string;
   sentAt: string;
-  state: "queued" | "delivered";
+  /**
+   * queued: in the recipient's queue now. delivered: typed in (acceptedAt when
+   * the delivering process recorded it; absent when the queue no longer has it
+   * but its mark is not written yet). dropped: still queued when the recipient
+   * was terminated, so never delivered.
+   */
+  state: "queued" | "delivered" | "dropped";
   acceptedAt?: string;
 }
 

@@ -8,7 +8,7 @@ type Change = { kind: "instance"; id: string };
 
 function record(id: string, minute: number, status = "idle") {
   return {
-    id, parentId: null, role: "worker", agent: "echo", status, depth: 1, tmux: {},
+    id, parentId: null, role: "worker", agent: "echo", status, depth: 1, tmux: {}, queuedIds: [] as string[],
     createdAt: "2026-01-01T00:00:00.000Z", updatedAt: "2026-01-01T00:00:00.000Z",
     messages: Array.from({ length: 50 }, (_, i) => ({ id: `${id}-m${i}`, from: null, text: "x", sentAt: new Date(Date.UTC(2026, 0, 1, 0, minute, i)).toISOString(), state: "delivered" })),
   };

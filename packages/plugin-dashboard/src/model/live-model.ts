@@ -136,6 +136,7 @@ export class LiveModel {
       this.views.delete(id);
       this.git?.forget(id);
       this.emit({ type: "removed", id });
+      this.dropQueued(id);
     }
   }
 
@@ -160,6 +161,16 @@ export class LiveModel {
       for (const view of evicted) this.messages.delete(view.id);
       const newest = evicted.at(-1)!;
       this.floor = { sentAt: newest.sentAt, id: newest.id };
+    }
+  }
+
+  /** A removed (terminated) instance's queue went with it: what it still had queued is never delivered. */
+  private dropQueued(id: string): void {
+    for (const entry of this.messages.values()) {
+      if (entry.view.to !== id || entry.view.state !== "queued") continue;
+      entry.view = { ...entry.view, state: "dropped" };
+      entry.json = JSON.stringify(entry.view);
+      this.emit({ type: "message", message: entry.view });
     }
   }
 

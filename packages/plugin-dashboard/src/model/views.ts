@@ -80,7 +80,7 @@ export function instanceViews(records: readonly RecordLike[], node: string, git:
       createdAt: record.createdAt,
       updatedAt: record.updatedAt,
       ...(record.lastReply !== undefined ? { lastReply: record.lastReply } : {}),
-      queued: (record.messages ?? []).filter((message) => message.state === "queued").length,
+      queued: record.queuedIds.length,
       ...(usage ? { usage } : {}),
       ...(gitView ? { git: gitView } : {}),
       attention: attentionOf(record.status, gitView),
@@ -94,14 +94,37 @@ export function byAttention(a: InstanceView, b: InstanceView): number {
   return a.attention - b.attention || a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id);
 }
 
-export function messageViews(record: RecordLike): MessageView[] {
-  return (record.messages ?? []).map((entry) => ({
-    id: entry.id,
-    from: entry.from,
-    to: record.id,
-    text: entry.text,
-    sentAt: entry.sentAt,
-    state: entry.state,
-    ...(entry.acceptedAt !== undefined ? { acceptedAt: entry.acceptedAt } : {}),
-  }));
+/**
+ * How long a history entry may be `queued` without being in the queue before
+ * it counts as delivered: a send writes the entry a moment before it enqueues
+ * (so a delivery always finds the entry to mark), and in that moment it is
+ * still on its way in, not out.
+ */
+export const ENQUEUE_GRACE_MS = 5000;
+
+/**
+ * The timeline entries of one instance's inbox. The history says `queued` until
+ * the delivering process marks it; the store's queue says what still waits:
+ * an entry the queue no longer has was delivered (its mark not written, or lost
+ * to a kill), and one still queued when the instance was terminated is dropped.
+ */
+export function messageViews(record: RecordLike, now = Date.now()): MessageView[] {
+  const entries = record.messages ?? [];
+  const inQueue = new Set(record.queuedIds);
+  // FIFO: an entry older than one still in the queue has left it.
+  const newestQueued = entries.findLastIndex((entry) => inQueue.has(entry.id));
+  return entries.map((entry, index) => {
+    let state: MessageView["state"] = entry.state;
+    if (state === "queued" && record.terminatedAt !== undefined) state = "dropped";
+    else if (state === "queued" && !inQueue.has(entry.id) && (index < newestQueued || now - Date.parse(entry.sentAt) > ENQUEUE_GRACE_MS)) state = "delivered";
+    return {
+      id: entry.id,
+      from: entry.from,
+      to: record.id,
+      text: entry.text,
+      sentAt: entry.sentAt,
+      state,
+      ...(entry.acceptedAt !== undefined ? { acceptedAt: entry.acceptedAt } : {}),
+    };
+  });
 }
