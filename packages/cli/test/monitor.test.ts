@@ -3,7 +3,7 @@ import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
 import { hostname } from "node:os";
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
 import { createEnv, eventually, parseJson, type TestEnv } from "./helpers.js";
@@ -68,6 +68,21 @@ test("monitor serves with the dashboard and prints the login URL; a second monit
   expect(noOpener.code, noOpener.stderr).toBe(0);
   expect(noOpener.stdout).toBe(`Dashboard: ${url}\n`);
   expect(noOpener.stderr).toMatch(/Warning: Could not open the browser with (xdg-open|open)/u);
+
+  // --open with an opener: it gets a file:// page, never the secret (argv is public through ps).
+  const bin = path.join(env.dir, "opener-bin");
+  const argvFile = path.join(env.dir, "opener-argv.json");
+  await mkdir(bin, { recursive: true });
+  for (const name of ["xdg-open", "open"]) {
+    await writeFile(path.join(bin, name), `#!${process.execPath}\nrequire("node:fs").writeFileSync(${JSON.stringify(argvFile)}, JSON.stringify(process.argv.slice(2)));\n`, { mode: 0o700 });
+  }
+  const opened = await env.run(["monitor", "--open"], { env: { PATH: bin } });
+  expect(opened.code, opened.stderr).toBe(0);
+  const openerArgv = await eventually(async () => JSON.parse(await readFile(argvFile, "utf8")) as string[], 10_000, "the opener's argv");
+  expect(openerArgv).toHaveLength(1);
+  expect(openerArgv[0]).toMatch(/^file:\/\/.*dashboard-open\.html$/u);
+  expect(JSON.stringify(openerArgv)).not.toContain(secret);
+  expect(await readFile(new URL(openerArgv[0]!), "utf8")).toContain(url);
 
   // A serve (the monitor) runs: a plain serve is refused, as always.
   const serve = await env.run(["serve"]);

@@ -162,7 +162,8 @@ export class DetailView {
     this.#set("model", usage?.model ?? "");
     this.#set("costUsd", cost(usage?.costUsd));
     this.#set("subtreeTokens", tokens(usage?.subtreeTokens));
-    this.#set("subtreeCostUsd", cost(usage?.subtreeCostUsd));
+    // Partial: a descendant's usage has no price, so the sum is only a lower bound.
+    this.#set("subtreeCostUsd", `${usage?.subtreeCostPartial ? "≥ " : ""}${cost(usage?.subtreeCostUsd)}`);
     this.#renderGit(instance);
     this.#answer.hidden = instance.status !== "waiting";
     this.#merge.hidden = !instance.git && !this.store.plugins.includes("git");

@@ -67,7 +67,7 @@ export class TimelineView {
     setData(entry.item, "from", message.from ?? "root");
     setText(entry.route, `${this.#who(message.from)} → ${this.#who(message.to)}`);
     setText(entry.text, message.text);
-    setText(entry.state, message.state === "delivered" ? `delivered ${time(message.acceptedAt)}` : "queued");
+    setText(entry.state, stateText(message));
     setText(entry.when, time(message.sentAt));
     entry.when.title = message.sentAt;
   }
@@ -93,4 +93,10 @@ export class TimelineView {
     const scroller = this.list.parentElement;
     if (scroller) scroller.scrollTop = scroller.scrollHeight;
   }
+}
+
+function stateText(message: MessageView): string {
+  if (message.state === "delivered") return message.acceptedAt ? `delivered ${time(message.acceptedAt)}` : "delivered";
+  if (message.state === "dropped") return "dropped (recipient terminated)";
+  return "queued";
 }

@@ -4,6 +4,10 @@ import { defineErrorCodes } from "@tmux-claude/core";
 export const DashboardErrorCodes = defineErrorCodes("dashboard", {
   /** The port is taken by another process. */
   PORT_IN_USE: { code: "TC_DASHBOARD_PORT_IN_USE", kind: "failure" },
+  /** The host is not an address of this machine (EADDRNOTAVAIL), or a name that does not resolve (ENOTFOUND). */
+  HOST_UNAVAILABLE: { code: "TC_DASHBOARD_HOST_UNAVAILABLE", kind: "usage" },
+  /** Listening on the port needs privileges this process lacks (EACCES: ports below 1024). */
+  PORT_FORBIDDEN: { code: "TC_DASHBOARD_PORT_FORBIDDEN", kind: "usage" },
   /** A non-loopback host without `allowRemote`. */
   REMOTE_REFUSED: { code: "TC_DASHBOARD_REMOTE_REFUSED", kind: "usage" },
   /** No valid session cookie (or secret). */

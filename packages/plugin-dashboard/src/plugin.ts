@@ -102,6 +102,6 @@ async function start(ctx: PluginContext, kernel: KernelApi, options: DashboardOp
   });
   // The secret stays out of the log: the URL names the file that holds it.
   logger.info({ url: `${listening.origin}/?token=<${info.tokenFile}>` }, `dashboard: listening; ${MONITOR_HINT}`);
-  if (options.open) openBrowser(listening.loginUrl, (message) => logger.warn(`dashboard: ${message}`));
+  if (options.open) void openBrowser(listening.loginUrl, kernel.stateDir, (message) => logger.warn(`dashboard: ${message}`));
   return { listening, model, address: { host: listening.host, port: listening.port, url: listening.origin, tokenFile: info.tokenFile } };
 }

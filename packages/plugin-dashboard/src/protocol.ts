@@ -13,6 +13,8 @@ export type UsageView = TokenUsage & {
   costUsd?: number;
   /** costUsd of the instance and every descendant that has one. */
   subtreeCostUsd?: number;
+  /** Some instance in the subtree has usage but no price (a model newer than the price table): subtreeCostUsd is a lower bound. */
+  subtreeCostPartial?: true;
   /** Input + output tokens of the instance and every descendant. */
   subtreeTokens?: number;
 };
@@ -43,7 +45,7 @@ export interface InstanceView {
   createdAt: string;
   updatedAt: string;
   lastReply?: string;
-  /** Messages queued for it, not yet delivered. */
+  /** Messages in its queue now (the store's queue, not the history). */
   queued: number;
   usage?: UsageView;
   git?: GitView;
@@ -58,7 +60,13 @@ export interface MessageView {
   to: string;
   text: string;
   sentAt: string;
-  state: "queued" | "delivered";
+  /**
+   * queued: in the recipient's queue now. delivered: typed in (acceptedAt when
+   * the delivering process recorded it; absent when the queue no longer has it
+   * but its mark is not written yet). dropped: still queued when the recipient
+   * was terminated, so never delivered.
+   */
+  state: "queued" | "delivered" | "dropped";
   acceptedAt?: string;
 }
 

@@ -9,6 +9,8 @@ import { localTarget } from "./options.js";
 
 export const DASHBOARD_FILE = "dashboard.json";
 export const TOKEN_FILE = "dashboard.token";
+/** The redirect page `--open` hands the browser (it holds the secret too); see open-browser.ts. */
+export const OPEN_FILE = "dashboard-open.html";
 
 export interface DashboardInfo {
   pid: number;
@@ -30,7 +32,8 @@ export async function writeDashboardInfo(stateDir: string, info: Omit<DashboardI
   return full;
 }
 
-async function writeAtomic(file: string, text: string): Promise<void> {
+/** Written whole or not at all, mode 0600. */
+export async function writeAtomic(file: string, text: string): Promise<void> {
   const temp = `${file}.${process.pid}.tmp`;
   await writeFile(temp, text, { mode: 0o600 });
   await rename(temp, file);
@@ -58,6 +61,7 @@ export async function removeDashboardInfo(stateDir: string, pid: number): Promis
   }
   await unlink(file).catch(() => undefined);
   await unlink(path.join(stateDir, TOKEN_FILE)).catch(() => undefined);
+  await unlink(path.join(stateDir, OPEN_FILE)).catch(() => undefined);
 }
 
 /** For process exit, where nothing async runs. */
@@ -65,10 +69,15 @@ export function removeDashboardInfoSync(stateDir: string, pid: number): void {
   const file = path.join(stateDir, DASHBOARD_FILE);
   try {
     if ((JSON.parse(readFileSync(file, "utf8")) as DashboardInfo).pid !== pid) return;
-    unlinkSync(file);
-    unlinkSync(path.join(stateDir, TOKEN_FILE));
+    for (const name of [DASHBOARD_FILE, TOKEN_FILE, OPEN_FILE]) {
+      try {
+        unlinkSync(path.join(stateDir, name));
+      } catch {
+        // already gone (the open page exists only after --open)
+      }
+    }
   } catch {
-    // already gone
+    // not ours, or already gone
   }
 }
 

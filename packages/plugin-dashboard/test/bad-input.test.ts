@@ -29,6 +29,23 @@ test("a port in use is a clear error naming the port and how to choose another",
   }
 });
 
+test("a host that is not this machine's, or does not resolve, is its own clear error (not 'port in use')", async () => {
+  const harness = await createHarness({}, { label: "dash", start: false });
+  try {
+    // 192.0.2.1 is TEST-NET-1 (RFC 5737): never an address of this machine; .invalid never resolves (RFC 2606).
+    for (const [host, code] of [["192.0.2.1", "EADDRNOTAVAIL"], ["no-such-host.invalid", "ENOTFOUND"]] as const) {
+      const failure = (await harness.startKernel({ config: { plugins: [dashboard({ port: 0, host, allowRemote: true })] } }).catch((error: unknown) => error)) as Error & { code: string };
+      expect(failure, host).toBeInstanceOf(Error);
+      expect(failure.code, failure.message).toBe("TC_DASHBOARD_HOST_UNAVAILABLE");
+      expect(failure.message).toContain(`${host}:0 (${code})`);
+      expect(failure.message).toContain("127.0.0.1");
+      expect(failure.message).toContain("--host");
+    }
+  } finally {
+    await harness.close();
+  }
+});
+
 test("a host other than loopback needs allowRemote; bad options name the key", () => {
   expect(() => dashboard({ host: "0.0.0.0" })).toThrow(/host "0\.0\.0\.0" is not loopback.*allowRemote: true/su);
   expect(() => dashboard({ host: "0.0.0.0", allowRemote: true })).not.toThrow();

@@ -219,6 +219,15 @@ describe("dashboard in Chromium", () => {
     expect(await page.getByTestId("detail-cacheReadInputTokens").textContent()).toBe("1.5k");
     expect(await page.getByTestId("detail-model").textContent()).toBe("claude-test");
     expect(await page.getByTestId("no-usage").isHidden()).toBe(true);
+    // The helper's model loses its price (newer than the price table): the lead's subtree cost is a lower bound.
+    const again = new FileStore(harness.stateDir);
+    await again.init();
+    try {
+      await again.update(helper.id, (record) => ({ ...record, usage: { inputTokens: 1_200, outputTokens: 300, cacheCreationInputTokens: 0, cacheReadInputTokens: 0, model: "claude-unpriced" } }));
+    } finally {
+      await again.close();
+    }
+    await page.waitForFunction(() => document.querySelector('[data-testid="detail-subtreeCostUsd"]')?.textContent === "≥ $0.50", undefined, { timeout: 5_000 });
   });
 
   it("terminate with cascade, confirmed in the dialog, removes the instance and its subtree", async () => {

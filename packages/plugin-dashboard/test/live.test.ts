@@ -62,6 +62,19 @@ describe("the live feed", () => {
     await socket.next(isInstance(instance.id, (view) => view.queued === 0 && view.status === "idle"), 10_000, "queued: 0", mark);
   });
 
+  test("messages still queued when their instance is terminated show as dropped, not queued forever", async () => {
+    const { instance } = await env.harness.kernel.spawn({ role: "specialist", workDir: env.harness.workDir });
+    await socket.next(isInstance(instance.id, (view) => view.status === "idle"), 10_000, "idle");
+    await env.harness.kernel.send(instance.id, "/work 5000");
+    await socket.next(isInstance(instance.id, (view) => view.status === "busy"), 5_000, "busy");
+    const ids = [(await env.harness.kernel.send(instance.id, "one")).messageId, (await env.harness.kernel.send(instance.id, "two")).messageId];
+    await socket.next(isInstance(instance.id, (view) => view.queued === 2), 5_000, "queued: 2");
+    await env.harness.kernel.terminate(instance.id);
+    for (const id of ids) await socket.next((m) => m.type === "message" && m.message.id === id && m.message.state === "dropped", 5_000, `${id} dropped`);
+    const timeline = (await (await fetch(`${env.origin}/api/messages`, { headers: { cookie } })).json()) as MessageView[];
+    expect(timeline.filter((m) => ids.includes(m.id)).map((m) => m.state)).toEqual(["dropped", "dropped"]);
+  });
+
   test("opening a terminal sends its screen, then the agent's output as it prints; close stops it", async () => {
     const { instance } = await env.harness.kernel.spawn({ role: "specialist", workDir: env.harness.workDir });
     await socket.next(isInstance(instance.id, (view) => view.status === "idle"), 10_000, "idle");

@@ -1,7 +1,7 @@
-// The pure part of the live model: attention order and subtree rollups.
+// The pure part of the live model: attention order, subtree rollups, message states.
 import { expect, test } from "vitest";
 import type { InstanceSummary } from "@tmux-claude/core";
-import { byAttention, instanceViews } from "../src/model/views.js";
+import { byAttention, ENQUEUE_GRACE_MS, instanceViews, messageViews } from "../src/model/views.js";
 import type { GitView } from "../src/protocol.js";
 
 function record(id: string, parentId: string | null, status: InstanceSummary["status"], usage?: { tokens: number; cost?: number }): InstanceSummary {
@@ -18,6 +18,7 @@ function record(id: string, parentId: string | null, status: InstanceSummary["st
     tmux: { socket: "s", session: id, paneId: "%1", windowId: "@1", pid: 1, node: "here/s" },
     launch: { command: "x", args: [], env: {} },
     children: [],
+    queuedIds: [],
     ...(usage ? { usage: { inputTokens: usage.tokens, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0, ...(usage.cost !== undefined ? { costUsd: usage.cost } : {}) } } : {}),
   };
 }
@@ -60,9 +61,58 @@ test("usage and cost roll up per subtree; an instance without usage below one wi
     new Map(),
   );
   const byId = new Map(views.map((view) => [view.id, view]));
-  expect(byId.get("mgr-1")!.usage).toMatchObject({ costUsd: 1, subtreeCostUsd: 1.5, subtreeTokens: 115 });
+  expect(byId.get("mgr-1")!.usage).toMatchObject({ costUsd: 1, subtreeCostUsd: 1.5, subtreeTokens: 115, subtreeCostPartial: true });
   expect(byId.get("mgr-1.spec-2")!.usage).toMatchObject({ subtreeTokens: 5 });
   expect(byId.get("mgr-1.spec-2")!.usage).not.toHaveProperty("subtreeCostUsd");
   expect(byId.get("mgr-2")!.usage).toBeUndefined();
   expect(byId.get("mgr-1")!.node).toBe("here/s");
+});
+
+test("a subtree with an unpriced instance (usage, no cost) marks its cost a lower bound (subtreeCostPartial)", () => {
+  const views = instanceViews(
+    [
+      record("mgr-1", null, "idle", { tokens: 100, cost: 1 }),
+      record("mgr-1.spec-1", "mgr-1", "idle", { tokens: 10, cost: 0.5 }),
+      // e.g. a model newer than the price table
+      record("mgr-1.spec-2", "mgr-1", "idle", { tokens: 5 }),
+    ],
+    "n",
+    new Map(),
+  );
+  const byId = new Map(views.map((view) => [view.id, view]));
+  expect(byId.get("mgr-1")!.usage).toMatchObject({ subtreeCostUsd: 1.5, subtreeCostPartial: true });
+  expect(byId.get("mgr-1.spec-1")!.usage).not.toHaveProperty("subtreeCostPartial");
+  // Nothing priced at all: no cost, so nothing to call partial.
+  expect(byId.get("mgr-1.spec-2")!.usage).not.toHaveProperty("subtreeCostUsd");
+  expect(byId.get("mgr-1.spec-2")!.usage).not.toHaveProperty("subtreeCostPartial");
+});
+
+test("message states follow the store's queue: waiting ids are queued, ones that left it delivered, a terminated instance's dropped", () => {
+  const now = Date.parse("2026-01-01T01:00:00.000Z");
+  const at = (msAgo: number) => new Date(now - msAgo).toISOString();
+  const entry = (id: string, msAgo: number, state: "queued" | "delivered", acceptedAt?: string) => ({ id, from: null, text: id, sentAt: at(msAgo), state, ...(acceptedAt ? { acceptedAt } : {}) });
+  const messages = [
+    entry("marked", 60_000, "delivered", at(59_000)),
+    // Left the queue long ago, its mark lost (a kill between ack and mark).
+    entry("mark-lost", 50_000, "queued"),
+    // Older than one still waiting: FIFO says it left the queue, though just now.
+    entry("just-left", 200, "queued"),
+    entry("waiting", 100, "queued"),
+    // Just written to the history, not yet in the queue: on its way in.
+    entry("on-its-way", 10, "queued"),
+  ];
+  const live = { ...record("i1", null, "busy"), messages, queuedIds: ["waiting"] };
+  const states = Object.fromEntries(messageViews(live, now).map((view) => [view.id, [view.state, view.acceptedAt]]));
+  expect(states).toEqual({
+    marked: ["delivered", at(59_000)],
+    "mark-lost": ["delivered", undefined],
+    "just-left": ["delivered", undefined],
+    waiting: ["queued", undefined],
+    "on-its-way": ["queued", undefined],
+  });
+  expect(messageViews(live, now + ENQUEUE_GRACE_MS + 1).find((view) => view.id === "on-its-way")!.state).toBe("delivered");
+  expect(instanceViews([live], "n", new Map())[0]!.queued).toBe(1);
+
+  const terminated = { ...live, status: "exited" as const, terminatedAt: at(0) };
+  expect(messageViews(terminated, now).filter((view) => view.state === "dropped").map((view) => view.id)).toEqual(["mark-lost", "just-left", "waiting", "on-its-way"]);
 });

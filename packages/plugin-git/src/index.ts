@@ -26,6 +26,7 @@ export {
   type GitFlagValue,
 } from "./surfaces/commands.js";
 export { assertInSubtree, type ToolCaller } from "./surfaces/access.js";
+export type { InstanceGitStatus } from "./surfaces/status.js";
 export {
   installResolve,
   resolveConflicts,

@@ -9,6 +9,7 @@ import { createConflictForecastHook, installForecast, type ConflictForecastHook,
 import { installBranchColumn } from "./surfaces/branch-column.js";
 import { installGitCommands } from "./surfaces/commands.js";
 import { installStatusAndDiff } from "./surfaces/tools.js";
+import { instanceGitStatus, type InstanceGitStatus } from "./surfaces/status.js";
 import { installGc, type GcPart, type GcPolicy, type GcReport } from "./gc/index.js";
 import type { GitInstanceState } from "./types.js";
 import { installIsolation, type IsolationPart } from "./worktree/isolation.js";
@@ -21,6 +22,13 @@ import { installResolve, mergeResolver, resolverRoles, type ResolutionStats, typ
 export interface GitApi {
   /** The git plugin's state on an instance: its worktree, branch and base; undefined when it has none. */
   status(id: string): Promise<GitInstanceState | undefined>;
+  /**
+   * Where an instance's branch stands, as `tmux-claude git status` shows it:
+   * ahead/behind its base, uncommitted files (read without taking index.lock),
+   * the last forecast, its merge requests; undefined when the plugin keeps no
+   * git state on it or the instance does not exist. Runs no new forecast.
+   */
+  branchStatus(id: string): Promise<InstanceGitStatus | undefined>;
   /** Called when an instance's branch gets commits (auto-commit) or is made (spawn); returns the unsubscribe function. */
   onBranchChanged(listener: BranchListener): () => void;
   /** Merge an instance's branch into its parent's branch (or `into`) through the target's merge queue. */
@@ -57,6 +65,11 @@ export function git(userOptions: GitUserOptions = {}): Plugin<GitApi> {
   };
   const api: GitApi = {
     status: (id) => applied().runtime.state(id),
+    branchStatus: async (id) => {
+      const { runtime, merge } = applied();
+      const record = await runtime.ctx.kernel.get(id).catch(() => undefined);
+      return record ? instanceGitStatus(record, { mergeQueue: () => merge.queue() }) : undefined;
+    },
     onBranchChanged: (listener) => applied().runtime.branchChanged.on(listener),
     merge: (id, call, caller) => applied().merge.merge(id, call, caller),
     mergeQueue: () => applied().merge.queue(),

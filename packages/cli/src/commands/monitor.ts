@@ -60,7 +60,7 @@ async function monitor(cli: Cli, flags: MonitorFlags): Promise<number> {
     if ((flags.port !== undefined && flags.port !== 0 && flags.port !== running.port) || (flags.host !== undefined && flags.host !== running.host)) {
       cli.err(`Note: a dashboard already runs for this state dir on ${running.host}:${running.port} (pid ${running.pid}); --port/--host apply when monitor starts one. Stop it first to move it.`);
     }
-    announce(cli, flags, { url: running.url, port: running.port, host: running.host, tokenFile: running.tokenFile }, `${running.url}/?token=${running.secret}`);
+    await announce(cli, flags, stateDir, { url: running.url, port: running.port, host: running.host, tokenFile: running.tokenFile }, `${running.url}/?token=${running.secret}`);
     return 0;
   }
   const serve = await serveStatus(stateDir);
@@ -77,7 +77,7 @@ async function monitor(cli: Cli, flags: MonitorFlags): Promise<number> {
       const api = kernel.plugin<DashboardApi>(DASHBOARD_PLUGIN)!;
       const address = await api.listening();
       if (!isLoopbackHost(address.host)) cli.err(`Warning: the dashboard listens on ${address.host}, not loopback: anyone who reaches it and has the URL's secret controls your agents.`);
-      announce(cli, flags, address, api.url()!);
+      await announce(cli, flags, stateDir, address, api.url()!);
     },
   });
 }
@@ -97,8 +97,8 @@ function withDashboard(config: ResolvedConfig, flags: MonitorFlags): ResolvedCon
   return { ...config, plugins };
 }
 
-function announce(cli: Cli, flags: MonitorFlags, address: { url: string; port: number; host: string; tokenFile: string }, loginUrl: string): void {
+async function announce(cli: Cli, flags: MonitorFlags, stateDir: string, address: { url: string; port: number; host: string; tokenFile: string }, loginUrl: string): Promise<void> {
   if (flags.json) cli.json({ url: address.url, port: address.port, host: address.host, tokenFile: address.tokenFile });
   else cli.out(`Dashboard: ${loginUrl}`);
-  if (flags.open) openBrowser(loginUrl, (message) => cli.err(`Warning: ${message}`));
+  if (flags.open) await openBrowser(loginUrl, stateDir, (message) => cli.err(`Warning: ${message}`));
 }

@@ -66,6 +66,13 @@ export interface InstanceSummary extends InstanceRecord {
   children: string[];
   /** The token use last announced for it (see InstanceRecord.usage). */
   usage?: TokenUsage;
+  /**
+   * Ids of the messages in its queue now, oldest first (the store's queue,
+   * claimed ones included): the truth about what waits, where `messages` is
+   * the history, and a `queued` entry there may already be delivered by a
+   * process that has not marked it yet, or not be in the queue yet.
+   */
+  queuedIds: string[];
 }
 
 export interface TerminateOptions {

@@ -63,13 +63,14 @@ export class Views {
       list.push(record.id);
       children.set(record.parentId, list);
     }
-    return records
+    const listed = records
       .map((record) => withNode(withSharedState(this.registry.get(record.id)?.record, record)))
       .filter((r) => filter.role === undefined || r.role === filter.role)
       .filter((r) => filter.parentId === undefined || r.parentId === filter.parentId)
       .filter((r) => filter.status === undefined || r.status === filter.status)
-      .sort((a, b) => compareIds(a.id, b.id))
-      .map((r) => ({ ...r, children: (children.get(r.id) ?? []).sort(compareIds) }));
+      .sort((a, b) => compareIds(a.id, b.id));
+    const queues = await Promise.all(listed.map((r) => this.deps.store.queue(r.id).then((messages) => messages.map((message) => message.id))));
+    return listed.map((r, i) => ({ ...r, children: (children.get(r.id) ?? []).sort(compareIds), queuedIds: queues[i]! }));
   }
 
   async get(id: string): Promise<InstanceRecord> {

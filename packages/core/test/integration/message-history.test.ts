@@ -57,6 +57,20 @@ test("a queued message is on the record as queued at once, then delivered by the
   expect(new Set(ids).size).toBe(ids.length);
 });
 
+test("list() carries the ids in each instance's queue (the store's queue, not the history): there while queued, gone once delivered", async () => {
+  const { instance } = await h.kernel.spawn({ role: "executive", workDir: h.workDir });
+  await h.kernel.read(instance.id, { wait: true });
+  const queuedOf = async () => (await h.kernel.list()).find((i) => i.id === instance.id)!.queuedIds;
+  expect(await queuedOf()).toEqual([]);
+  const cli = await h.startKernel({ watch: "on-demand" });
+  expect((await cli.send(instance.id, "/work 1500")).state).toBe("delivered");
+  const receipt = await cli.send(instance.id, "waits its turn", {}, instance.id);
+  expect(receipt.state).toBe("queued");
+  await cli.close();
+  expect(await queuedOf()).toEqual([receipt.messageId]);
+  await eventually(async () => (await queuedOf()).length === 0, 10_000, "the queue to be delivered");
+});
+
 test(`a record keeps the newest ${MESSAGE_HISTORY_LIMIT} messages, each cut to ${MESSAGE_TEXT_LIMIT} characters`, async () => {
   const { instance } = await h.kernel.spawn({ role: "executive", workDir: h.workDir });
   await h.kernel.read(instance.id, { wait: true });

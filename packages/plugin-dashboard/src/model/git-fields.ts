@@ -2,35 +2,36 @@
 // ahead/behind, dirty files, forecast conflicts and the merge queue. Computed
 // when an instance changes or plugin-git reports a branch change or a
 // forecast, debounced; never on a timer of its own.
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import type { Logger } from "@tmux-claude/core";
 import type { GitView } from "../protocol.js";
 import type { GitSource } from "./live-model.js";
-
-const execFileAsync = promisify(execFile);
 
 /** How long events gather before one recomputation: a turn end, an auto-commit and a forecast come together. */
 const DEBOUNCE_MS = 150;
 
 /** What the dashboard uses of plugin-git's api (its GitApi), typed here so the dashboard does not depend on the package. */
 export interface GitApiLike {
-  status(id: string): Promise<GitStateLike | undefined>;
+  /** Ahead/behind, dirty files and forecast, computed by plugin-git (one implementation, read without taking index.lock). */
+  branchStatus(id: string): Promise<BranchStatusLike | undefined>;
   onBranchChanged(listener: (change: { instanceId: string; branch: string }) => void): () => void;
   mergeQueue(): Promise<readonly { instanceId?: string; target: string; repo: string; done: boolean }[]>;
   merge(id: string, call?: Record<string, unknown>, caller?: { instanceId: string | null; role: string | null }): Promise<unknown>;
   readonly hooks: { readonly conflictForecast: { tapPromise(name: string, fn: (event: { instance: { id: string }; parentId: string | null }) => Promise<void>): void } };
 }
 
-interface GitStateLike {
-  repo: string;
-  worktree: string;
+/** plugin-git's InstanceGitStatus, the fields shown. */
+interface BranchStatusLike {
   branch: string;
   base: string;
-  forecast?: {
+  /** Null when the branch or its base is gone. */
+  ahead: number | null;
+  behind: number | null;
+  /** Null when the worktree is gone. */
+  dirty: readonly string[] | null;
+  forecast: {
     target: { branch: string; files: readonly { path: string }[] };
     siblings: Readonly<Record<string, { branch: string; files: readonly { path: string }[] }>>;
-  };
+  } | null;
 }
 
 export class GitFields implements GitSource {
@@ -109,43 +110,23 @@ export class GitFields implements GitSource {
   }
 
   private async viewOf(id: string, queue: Awaited<ReturnType<GitApiLike["mergeQueue"]>>): Promise<GitView | undefined> {
-    const state = await this.git.status(id).catch(() => undefined);
-    if (!state) return undefined;
-    const [counts, dirty] = await Promise.all([aheadBehind(state), dirtyPaths(state.worktree)]);
+    const status = await this.git.branchStatus(id).catch(() => undefined);
+    if (!status) return undefined;
     const conflicts: GitView["conflicts"] = [];
-    const forecast = state.forecast;
+    const forecast = status.forecast;
     if (forecast && forecast.target.files.length > 0) conflicts.push({ with: forecast.target.branch, files: forecast.target.files.map((file) => file.path) });
     for (const [sibling, pair] of Object.entries(forecast?.siblings ?? {})) {
       if (pair.files.length > 0) conflicts.push({ with: sibling, files: pair.files.map((file) => file.path) });
     }
-    const waiting = queue.filter((entry) => !entry.done && entry.target === state.branch && entry.instanceId).map((entry) => entry.instanceId!);
-    return { branch: state.branch, base: state.base, ...counts, dirty, conflicts, ...(waiting.length > 0 ? { queue: waiting } : {}) };
-  }
-}
-
-async function aheadBehind(state: GitStateLike): Promise<{ ahead: number; behind: number }> {
-  try {
-    const { stdout } = await execFileAsync("git", ["-C", state.repo, "rev-list", "--left-right", "--count", `refs/heads/${state.base}...refs/heads/${state.branch}`]);
-    const [behind, ahead] = stdout.trim().split(/\s+/).map(Number);
-    return { ahead: ahead ?? 0, behind: behind ?? 0 };
-  } catch {
-    return { ahead: 0, behind: 0 };
-  }
-}
-
-async function dirtyPaths(worktree: string): Promise<string[]> {
-  try {
-    const { stdout } = await execFileAsync("git", ["-C", worktree, "status", "--porcelain=v1", "-z", "--untracked-files=all"]);
-    // Each entry is "XY path"; a rename adds the old path as its own NUL-separated field, which has no status.
-    const entries = stdout.split("\0").filter(Boolean);
-    const paths: string[] = [];
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i]!;
-      paths.push(entry.slice(3));
-      if (entry[0] === "R" || entry[0] === "C") i++;
-    }
-    return paths;
-  } catch {
-    return [];
+    const waiting = queue.filter((entry) => !entry.done && entry.target === status.branch && entry.instanceId).map((entry) => entry.instanceId!);
+    return {
+      branch: status.branch,
+      base: status.base,
+      ahead: status.ahead ?? 0,
+      behind: status.behind ?? 0,
+      dirty: [...(status.dirty ?? [])],
+      conflicts,
+      ...(waiting.length > 0 ? { queue: waiting } : {}),
+    };
   }
 }

@@ -30,6 +30,9 @@ export class LiveModel {
   private readonly changed = new Set<string>();
   private closed = false;
   private started = false;
+  private startError: unknown;
+  /** While the timeline is full: the newest entry evicted; older entries seen again in an inbox are not taken back in. */
+  private floor: { sentAt: string; id: string } | undefined;
 
   constructor(
     private readonly kernel: KernelApi,
@@ -43,7 +46,12 @@ export class LiveModel {
       this.schedule();
     });
     await this.watch.ready;
-    await this.refresh();
+    // Through schedule, like every change: a change reported during this first read
+    // then reads again after it, rather than alongside it (where the slower, staler
+    // read could finish last and win).
+    this.schedule();
+    await this.settled();
+    if (!this.started) throw this.startError;
     this.git?.invalidate(this.records.map((record) => record.id));
   }
 
@@ -68,7 +76,7 @@ export class LiveModel {
 
   /** Oldest first. */
   timeline(): MessageView[] {
-    return [...this.messages.values()].map((entry) => entry.view).sort((a, b) => a.sentAt.localeCompare(b.sentAt));
+    return [...this.messages.values()].map((entry) => entry.view).sort(compareEntries);
   }
 
   /** Git fields changed (the git source calls it): rebuild the views from the records we have. */
@@ -88,7 +96,10 @@ export class LiveModel {
       return;
     }
     this.refreshing = this.refresh()
-      .catch((error: unknown) => this.logger.warn({ err: error }, "dashboard: reading the instances failed; the next change retries"))
+      .catch((error: unknown) => {
+        if (!this.started) this.startError = error;
+        else this.logger.warn({ err: error }, "dashboard: reading the instances failed; the next change retries");
+      })
       .finally(() => {
         this.refreshing = undefined;
         if (this.again) {
@@ -125,6 +136,7 @@ export class LiveModel {
       this.views.delete(id);
       this.git?.forget(id);
       this.emit({ type: "removed", id });
+      this.dropQueued(id);
     }
   }
 
@@ -135,6 +147,8 @@ export class LiveModel {
         const json = JSON.stringify(view);
         const known = this.messages.get(view.id);
         if (known?.json === json) continue;
+        // Inboxes keep 50 each, so an evicted entry comes back with every change of its instance.
+        if (!known && this.floor && compareEntries(view, this.floor) <= 0) continue;
         // A message keeps its place in the timeline when its state changes.
         if (known) known.view = view;
         this.messages.set(view.id, { view, json });
@@ -142,8 +156,21 @@ export class LiveModel {
       }
     }
     if (this.messages.size > MESSAGE_LIMIT) {
-      const oldest = [...this.messages.values()].sort((a, b) => a.view.sentAt.localeCompare(b.view.sentAt));
-      for (const entry of oldest.slice(0, this.messages.size - MESSAGE_LIMIT)) this.messages.delete(entry.view.id);
+      const oldest = [...this.messages.values()].map((entry) => entry.view).sort(compareEntries);
+      const evicted = oldest.slice(0, this.messages.size - MESSAGE_LIMIT);
+      for (const view of evicted) this.messages.delete(view.id);
+      const newest = evicted.at(-1)!;
+      this.floor = { sentAt: newest.sentAt, id: newest.id };
+    }
+  }
+
+  /** A removed (terminated) instance's queue went with it: what it still had queued is never delivered. */
+  private dropQueued(id: string): void {
+    for (const entry of this.messages.values()) {
+      if (entry.view.to !== id || entry.view.state !== "queued") continue;
+      entry.view = { ...entry.view, state: "dropped" };
+      entry.json = JSON.stringify(entry.view);
+      this.emit({ type: "message", message: entry.view });
     }
   }
 
@@ -156,4 +183,9 @@ export class LiveModel {
       }
     }
   }
+}
+
+/** Timeline order: by send time, ties by id, so eviction and the floor agree on which side an entry is. */
+function compareEntries(a: { sentAt: string; id: string }, b: { sentAt: string; id: string }): number {
+  return a.sentAt.localeCompare(b.sentAt) || a.id.localeCompare(b.id);
 }

@@ -6,6 +6,14 @@ import type { GitView, InstanceView, MessageView, UsageView } from "../protocol.
 /** What `kernel.list()` returns: records with their inbox (`messages`) and last `usage`. */
 export type RecordLike = InstanceSummary;
 
+/** A subtree's usage: `unpriced` when some instance in it has usage without a price. */
+interface Rollup {
+  cost?: number;
+  tokens: number;
+  any: boolean;
+  unpriced: boolean;
+}
+
 /** Lower is more urgent: 0 = needs you. */
 const STATUS_ATTENTION: Record<InstanceRecord["status"], number> = {
   waiting: 0,
@@ -31,24 +39,26 @@ export function instanceViews(records: readonly RecordLike[], node: string, git:
     siblings.push(record);
     children.set(record.parentId, siblings);
   }
-  const subtree = new Map<string, { cost?: number; tokens: number; any: boolean }>();
-  const rollup = (record: RecordLike, seen: Set<string>): { cost?: number; tokens: number; any: boolean } => {
+  const subtree = new Map<string, Rollup>();
+  const rollup = (record: RecordLike, seen: Set<string>): Rollup => {
     const cached = subtree.get(record.id);
     if (cached) return cached;
     // A broken parent chain (a cycle in hand-edited state) must not hang the server.
-    if (seen.has(record.id)) return { tokens: 0, any: false };
+    if (seen.has(record.id)) return { tokens: 0, any: false, unpriced: false };
     seen.add(record.id);
     const usage = record.usage;
     let cost = usage?.costUsd;
     let tokens = usage ? usage.inputTokens + usage.outputTokens : 0;
     let any = usage !== undefined;
+    let unpriced = usage !== undefined && usage.costUsd === undefined;
     for (const child of children.get(record.id) ?? []) {
       const sub = rollup(child, seen);
       if (sub.cost !== undefined) cost = (cost ?? 0) + sub.cost;
       tokens += sub.tokens;
       any ||= sub.any;
+      unpriced ||= sub.unpriced;
     }
-    const total = { ...(cost !== undefined ? { cost } : {}), tokens, any };
+    const total = { ...(cost !== undefined ? { cost } : {}), tokens, any, unpriced };
     subtree.set(record.id, total);
     return total;
   };
@@ -56,7 +66,7 @@ export function instanceViews(records: readonly RecordLike[], node: string, git:
     const sub = rollup(record, new Set());
     const gitView = git.get(record.id);
     const usage: UsageView | undefined = sub.any
-      ? { inputTokens: 0, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0, ...record.usage, subtreeTokens: sub.tokens, ...(sub.cost !== undefined ? { subtreeCostUsd: sub.cost } : {}) }
+      ? { inputTokens: 0, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0, ...record.usage, subtreeTokens: sub.tokens, ...(sub.cost !== undefined ? { subtreeCostUsd: sub.cost, ...(sub.unpriced ? { subtreeCostPartial: true as const } : {}) } : {}) }
       : undefined;
     const view: InstanceView = {
       id: record.id,
@@ -71,7 +81,7 @@ export function instanceViews(records: readonly RecordLike[], node: string, git:
       createdAt: record.createdAt,
       updatedAt: record.updatedAt,
       ...(record.lastReply !== undefined ? { lastReply: record.lastReply } : {}),
-      queued: (record.messages ?? []).filter((message) => message.state === "queued").length,
+      queued: record.queuedIds.length,
       ...(usage ? { usage } : {}),
       ...(gitView ? { git: gitView } : {}),
       attention: attentionOf(record.status, gitView),
@@ -85,14 +95,37 @@ export function byAttention(a: InstanceView, b: InstanceView): number {
   return a.attention - b.attention || a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id);
 }
 
-export function messageViews(record: RecordLike): MessageView[] {
-  return (record.messages ?? []).map((entry) => ({
-    id: entry.id,
-    from: entry.from,
-    to: record.id,
-    text: entry.text,
-    sentAt: entry.sentAt,
-    state: entry.state,
-    ...(entry.acceptedAt !== undefined ? { acceptedAt: entry.acceptedAt } : {}),
-  }));
+/**
+ * How long a history entry may be `queued` without being in the queue before
+ * it counts as delivered: a send writes the entry a moment before it enqueues
+ * (so a delivery always finds the entry to mark), and in that moment it is
+ * still on its way in, not out.
+ */
+export const ENQUEUE_GRACE_MS = 5000;
+
+/**
+ * The timeline entries of one instance's inbox. The history says `queued` until
+ * the delivering process marks it; the store's queue says what still waits:
+ * an entry the queue no longer has was delivered (its mark not written, or lost
+ * to a kill), and one still queued when the instance was terminated is dropped.
+ */
+export function messageViews(record: RecordLike, now = Date.now()): MessageView[] {
+  const entries = record.messages ?? [];
+  const inQueue = new Set(record.queuedIds);
+  // FIFO: an entry older than one still in the queue has left it.
+  const newestQueued = entries.findLastIndex((entry) => inQueue.has(entry.id));
+  return entries.map((entry, index) => {
+    let state: MessageView["state"] = entry.state;
+    if (state === "queued" && record.terminatedAt !== undefined) state = "dropped";
+    else if (state === "queued" && !inQueue.has(entry.id) && (index < newestQueued || now - Date.parse(entry.sentAt) > ENQUEUE_GRACE_MS)) state = "delivered";
+    return {
+      id: entry.id,
+      from: entry.from,
+      to: record.id,
+      text: entry.text,
+      sentAt: entry.sentAt,
+      state,
+      ...(entry.acceptedAt !== undefined ? { acceptedAt: entry.acceptedAt } : {}),
+    };
+  });
 }

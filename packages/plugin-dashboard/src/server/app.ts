@@ -10,6 +10,7 @@ import { CSRF_HEADER, type ErrorBody, type SessionInfo } from "../protocol.js";
 import { isActionName, runAction } from "./actions.js";
 import type { Auth, Session } from "./auth.js";
 import { errorBody, HttpError } from "./errors.js";
+import { sharedHealth } from "./health-cache.js";
 import { clientFile, MISSING_BUILD_PAGE, vendorFile } from "./static.js";
 
 export interface AppDeps {
@@ -59,11 +60,14 @@ export function createApp(deps: AppDeps): Hono<Env> {
     return next();
   });
 
-  app.get("/health", async (c) => {
-    const report = await kernel.health().catch((error: unknown) => ({
+  const health = sharedHealth(() =>
+    kernel.health().catch((error: unknown) => ({
       ok: false,
       checks: [{ name: "kernel", ok: false, detail: error instanceof Error ? error.message : String(error) }],
-    }));
+    })),
+  );
+  app.get("/health", async (c) => {
+    const report = await health();
     const body = { ok: report.ok, checks: report.checks.map(({ name, ok, detail }) => ({ name, ok, detail })) };
     return c.json(body, report.ok ? 200 : 503);
   });

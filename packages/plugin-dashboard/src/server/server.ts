@@ -74,20 +74,37 @@ export async function startServer(deps: ServerDeps, host: string, port: number):
   };
 }
 
+/** Each way listening fails, as one error with the code, the host and port, and the fix. */
 function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
-  if (error.code === "EADDRINUSE") {
-    return new TmuxClaudeError(
-      DashboardErrorCodes.PORT_IN_USE,
-      `The dashboard cannot listen on ${host}:${port}: the port is in use by another process. Choose another: tmux-claude monitor --port <n>, dashboard({ port: <n> }) in the config, or port 0 for any free port.`,
-      { host, port },
-    );
+  const where = `${host}:${port}`;
+  const choose = "tmux-claude monitor --host <address> / --port <n>, or dashboard({ host, port }) in the config";
+  switch (error.code) {
+    case "EADDRINUSE":
+      return new TmuxClaudeError(
+        DashboardErrorCodes.PORT_IN_USE,
+        `The dashboard cannot listen on ${where}: the port is in use by another process. Choose another: tmux-claude monitor --port <n>, dashboard({ port: <n> }) in the config, or port 0 for any free port.`,
+        { host, port },
+      );
+    case "EADDRNOTAVAIL":
+      return new TmuxClaudeError(
+        DashboardErrorCodes.HOST_UNAVAILABLE,
+        `The dashboard cannot listen on ${where} (EADDRNOTAVAIL): ${host} is not an address of this machine. Use 127.0.0.1 (the default) or one of this machine's own addresses: ${choose}.`,
+        { host, port },
+      );
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return new TmuxClaudeError(
+        DashboardErrorCodes.HOST_UNAVAILABLE,
+        `The dashboard cannot listen on ${where} (${error.code}): the host name "${host}" does not resolve. Use 127.0.0.1 (the default), localhost or an address of this machine: ${choose}.`,
+        { host, port },
+      );
+    case "EACCES":
+      return new TmuxClaudeError(
+        DashboardErrorCodes.PORT_FORBIDDEN,
+        `The dashboard cannot listen on ${where} (EACCES): this process may not use port ${port} (ports below 1024 need privileges). Choose a port above 1023: tmux-claude monitor --port <n>, dashboard({ port: <n> }) in the config, or port 0 for any free port.`,
+        { host, port },
+      );
+    default:
+      return error;
   }
-  if (error.code === "EADDRNOTAVAIL" || error.code === "ENOTFOUND" || error.code === "EACCES") {
-    return new TmuxClaudeError(
-      DashboardErrorCodes.PORT_IN_USE,
-      `The dashboard cannot listen on ${host}:${port} (${error.code}): ${error.code === "EACCES" ? "ports below 1024 need privileges; choose a port above 1024" : "this machine has no such address; use 127.0.0.1"}.`,
-      { host, port },
-    );
-  }
-  return error;
 }

@@ -38,11 +38,26 @@ export class SocketHub {
     this.wss.on("connection", (socket: WebSocket) => new Connection(socket, deps).start());
   }
 
-  /** The node server's `upgrade` event. */
+  /**
+   * The node server's `upgrade` event. An exception thrown from an `upgrade`
+   * listener is uncaught and ends the process, so nothing may escape: any
+   * failure answers 400 (or 500) on this one socket.
+   */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on("error", (error) => this.deps.logger.debug({ err: error }, "dashboard: upgrade socket error"));
+    try {
+      this.authorizeUpgrade(request, socket, head);
+    } catch (error) {
+      this.deps.logger.warn({ err: error }, "dashboard: handling a socket upgrade failed");
+      if (!socket.destroyed) refuse(socket, 500, "The dashboard could not handle this upgrade; see its log.");
+    }
+  }
+
+  private authorizeUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const { auth } = this.deps;
     const host = request.headers.host;
-    const path = new URL(request.url ?? "/", "http://localhost").pathname;
+    const path = pathOf(request.url);
+    if (path === undefined) return refuse(socket, 400, `Malformed request target ${JSON.stringify(request.url)}: connect to ${SOCKET_PATH}.`);
     if (path !== SOCKET_PATH) return refuse(socket, 404, `No socket at ${path}; the dashboard's is ${SOCKET_PATH}.`);
     if (!auth.hostAllowed(host)) return refuse(socket, 403, `Host "${host ?? ""}" is not this dashboard's.`);
     if (!auth.originAllowed(request.headers.origin, host)) return refuse(socket, 403, `Origin "${request.headers.origin}" is not this dashboard's page.`);
@@ -56,8 +71,19 @@ export class SocketHub {
   }
 }
 
-function refuse(socket: Duplex, status: 401 | 403 | 404, message: string): void {
-  const reason = { 401: "Unauthorized", 403: "Forbidden", 404: "Not Found" }[status];
+/**
+ * The path of an origin-form request target (`/api/socket?x`), or undefined
+ * for anything else (`http://[`, `//host/path`): read without `new URL`, which
+ * throws on such targets, and without resolving `//host` as a host.
+ */
+function pathOf(target: string | undefined): string | undefined {
+  if (target === undefined || !target.startsWith("/") || target.startsWith("//")) return undefined;
+  const query = target.indexOf("?");
+  return query === -1 ? target : target.slice(0, query);
+}
+
+function refuse(socket: Duplex, status: 400 | 401 | 403 | 404 | 500, message: string): void {
+  const reason = { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 500: "Internal Server Error" }[status];
   const body = `${message}\n`;
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
