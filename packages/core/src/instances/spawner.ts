@@ -268,7 +268,7 @@ export class Spawner {
     const previous = await requireRecord(this.deps.store, id);
     let plan: SpawnPlan = {
       id, role: previous.role, parentId: previous.parentId, depth: previous.depth, name: previous.name,
-      agent: previous.agent, workDir: previous.workDir, env: await restoreSecrets(await this.registry.instanceDir(id), previous.launch.env), args: [], caller: null, restart: true, plugins: {},
+      agent: previous.agent, workDir: previous.workDir, env: await restoreSecrets(await ensureInstanceDir(this.deps.stateDir, id), previous.launch.env), args: [], caller: null, restart: true, plugins: {},
     };
     try {
       plan = await this.deps.hooks.beforeSpawn.promise(plan);
