@@ -47,8 +47,11 @@ const shortPath = (dir: string) => (home && (dir === home || dir.startsWith(`${h
 /** The cells plugins add (their `listColumns`), after the built-in ones. */
 const pluginCells = (columns: readonly ListColumn[], instance: InstanceSummary) => columns.map((column) => column.value(instance) ?? "-");
 
+/** An instance whose node is down shows as unreachable: its stored status is only what its node last wrote. */
+const statusOf = (instance: InstanceSummary) => (instance.unreachable ? "unreachable" : instance.status);
+
 export function formatTable(instances: readonly InstanceSummary[], columns: readonly ListColumn[] = [], now = Date.now()): string {
-  const rows = instances.map((i) => [i.id, i.role, i.status, i.parentId ?? "-", i.agent, formatAge(i.createdAt, now), shortPath(i.workDir), ...pluginCells(columns, i)]);
+  const rows = instances.map((i) => [i.id, i.role, statusOf(i), i.parentId ?? "-", i.agent, formatAge(i.createdAt, now), shortPath(i.workDir), ...pluginCells(columns, i)]);
   const header = ["ID", "ROLE", "STATUS", "PARENT", "AGENT", "AGE", "WORKDIR", ...columns.map((column) => column.header)];
   // One node is the usual case, and its name would only repeat on every line.
   if (new Set(instances.map((i) => i.tmux.node)).size <= 1) return table(header, rows);
@@ -60,7 +63,7 @@ export function formatTree(instances: readonly InstanceSummary[], columns: reado
   const byId = new Map(instances.map((i) => [i.id, i]));
   const rows: string[][] = [];
   const visit = (instance: InstanceSummary, level: number) => {
-    rows.push([`${"  ".repeat(level)}${instance.id}`, instance.role, instance.status, instance.agent, formatAge(instance.createdAt, now), shortPath(instance.workDir), ...pluginCells(columns, instance)]);
+    rows.push([`${"  ".repeat(level)}${instance.id}`, instance.role, statusOf(instance), instance.agent, formatAge(instance.createdAt, now), shortPath(instance.workDir), ...pluginCells(columns, instance)]);
     for (const childId of instance.children) {
       const child = byId.get(childId);
       if (child) visit(child, level + 1);

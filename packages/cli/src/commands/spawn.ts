@@ -11,6 +11,7 @@ interface SpawnFlags {
   name?: string;
   agent?: string;
   workdir?: string;
+  node?: string;
   plugin: Record<string, Record<string, unknown>>;
   json?: boolean;
 }
@@ -28,6 +29,7 @@ export function registerSpawn(program: Command, action: ActionFactory): void {
     .option("--name <name>", "a name for people to recognise the instance by")
     .option("--agent <agent>", "agent from the config (default: defaultAgent)", nonEmpty("--agent", "an agent name", "Pass an agent from the config, or leave --agent out for defaultAgent."))
     .option("--workdir <dir>", "directory the agent works in (default: its parent's with --parent, else the current directory)", nonEmpty("--workdir", "a directory", "Pass the directory the agent works in, or leave --workdir out for the default."))
+    .option("--node <id>", "the node to spawn on (tmux-claude nodes lists them; default: node.placement in the config, which is this node unless least-loaded)", nonEmpty("--node", "a node id", "Pass a node id (tmux-claude nodes lists them), or leave --node out to let node.placement choose."))
     .option("--plugin <name.key=value>", "an option for a plugin (repeatable), e.g. --plugin git.isolation=shared; a JSON value is parsed", pluginOption, {})
     .option("--json", "print the instance record as JSON")
     .addHelpText(
@@ -46,7 +48,7 @@ async function spawn(cli: Cli, first: string | undefined, rest: string[], flags:
     const workDir = requested ?? (flags.parent ? (await kernel.get(flags.parent)).workDir : cli.io.cwd);
     const { instance, receipt } = await cli.wait(
       `spawning ${role}...`,
-      kernel.spawn({ role, workDir, prompt, context: flags.context, parentId: flags.parent ?? null, name: flags.name, agent: flags.agent, plugins: flags.plugin }),
+      kernel.spawn({ role, workDir, prompt, context: flags.context, parentId: flags.parent ?? null, name: flags.name, agent: flags.agent, node: flags.node, plugins: flags.plugin }),
     );
     if (flags.json) cli.json(receipt ? { ...instance, receipt } : instance);
     else cli.out(instance.id);

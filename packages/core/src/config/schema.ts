@@ -79,6 +79,12 @@ const settingsShape = {
     .strictObject({
       /** Default: `<host name>/<tmux socket>`, stable across restarts. Kernels sharing a store need distinct ids. */
       id: z.string().regex(NODE_ID, "a node id: a letter or digit, then letters, digits, '.', '_', ':', '/' or '-' (at most 128)").optional(),
+      /**
+       * Where a spawn without a node goes: `local` (this node) or
+       * `least-loaded` (the live node with the fewest instances that have not
+       * exited, this node among equals; live nodes come from the `nodes` hook).
+       */
+      placement: z.enum(["local", "least-loaded"]).default("local"),
     })
     .prefault({}),
   /** Directory of the embedded state store (default: $XDG_STATE_HOME/tmux-claude/<socket>). */

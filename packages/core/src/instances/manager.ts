@@ -12,6 +12,7 @@ import type { InstanceSummary, ListFilter, ReadOptions, ReadResult, SendOptions,
 import type { ManagerDeps } from "./deps.js";
 import { Views } from "./views.js";
 import { requireRecord } from "./lookups.js";
+import { placeSpawn, type Placement } from "./placement.js";
 
 export type * from "./types.js";
 export { compareIds } from "./views.js";
@@ -35,9 +36,11 @@ export class InstanceManager {
   private readonly views: Views;
   private readonly nodes: Nodes;
   private readonly store: StateStore;
+  private readonly placement: Placement;
 
   constructor(deps: ManagerDeps) {
     this.nodes = deps.nodes;
+    this.placement = deps.config.node.placement;
     this.store = deps.store;
     this.registry = new Registry(deps);
     this.reconciler = new Reconciler(deps, this.registry);
@@ -74,8 +77,8 @@ export class InstanceManager {
     return this.registry.output(id, listener, options);
   }
 
-  spawn(options: SpawnOptions, caller: string | null = null): Promise<SpawnResult> {
-    const node = options.node;
+  async spawn(options: SpawnOptions, caller: string | null = null): Promise<SpawnResult> {
+    const node = options.node ?? (await placeSpawn(this.nodes, this.store, this.placement));
     if (node === undefined || node === this.nodes.id) return this.spawner.spawn(options, caller);
     this.nodes.assertNodeId(node);
     return this.nodes.forward({ node, from: this.nodes.id, operation: "spawn", options, caller });

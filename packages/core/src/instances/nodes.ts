@@ -1,7 +1,7 @@
 import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError } from "../errors.js";
 import type { DeliveryReceipt, OutgoingMessage } from "../kernel/messages.js";
 import type { KernelHooks } from "../kernel/hooks.js";
-import type { RouteAddress, RouteOperation, RouteRequest, RouteResults } from "../kernel/routing.js";
+import type { NodeReport, RouteAddress, RouteOperation, RouteRequest, RouteResults } from "../kernel/routing.js";
 import type { InstanceRecord } from "../store/types.js";
 import { NODE_ID, nodeOf, withNode } from "../kernel/node.js";
 
@@ -66,6 +66,23 @@ export class Nodes {
     return ((await this.hooks.route.promise(request)) as DeliveryReceipt | undefined) ?? deliverHere();
   }
 
+  /** The nodes that plugins report (the `nodes` hook), as they report them. */
+  reports(): Promise<NodeReport[]> {
+    return this.hooks.nodes.promise([]);
+  }
+
+  /**
+   * Why another node's instances cannot be reached now, by node: those
+   * reported and not live. This node's own are always reachable (its tmux is here).
+   */
+  async unreachableNodes(): Promise<Map<string, string>> {
+    const down = new Map<string, string>();
+    for (const report of await this.reports()) {
+      if (report.state !== "live" && report.id !== this.id) down.set(report.id, unreachableReason(report));
+    }
+    return down;
+  }
+
   /**
    * Hand a request to the route taps; the first answer wins. No answer, or a
    * tap that fails on its own account, is TC_NODE_UNREACHABLE or
@@ -73,6 +90,15 @@ export class Nodes {
    * answer (the instance is busy, say) and reaches the caller unchanged.
    */
   async forward<R extends RouteRequest>(request: R): Promise<RouteResults[R["operation"]]> {
+    // A node known to be down fails at once, saying so, instead of at the route's timeout.
+    const down = (await this.unreachableNodes()).get(request.node);
+    if (down) {
+      throw new TmuxClaudeError(
+        ErrorCodes.NODE_UNREACHABLE,
+        `Node "${request.node}" cannot ${describe(request)} now (this is node "${this.id}"): ${down}. Start \`tmux-claude serve\` on node "${request.node}" again; its instances are live again once it runs.`,
+        { node: request.node, thisNode: this.id, operation: request.operation, ...instanceOf(request), down: true },
+      );
+    }
     let answer: unknown;
     try {
       answer = await this.hooks.route.promise(request);
@@ -110,6 +136,11 @@ export class Nodes {
       { cause: error.cause },
     );
   }
+}
+
+function unreachableReason(report: NodeReport): string {
+  const state = report.state === "lost" ? "is lost" : "is stopped";
+  return `node "${report.id}" ${state}${report.reason ? ` (${report.reason})` : ""}`;
 }
 
 function instanceOf(request: RouteRequest): { id?: string } {

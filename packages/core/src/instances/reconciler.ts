@@ -52,7 +52,8 @@ export class Reconciler {
     const { store, runtime, logger } = this.deps;
     const panes = new Map((known ?? (await runtime.listPanes())).map((pane) => [pane.paneId, pane]));
     for (const record of await store.list()) {
-      if (record.status === "exited") continue;
+      // Another node's instance lives in another tmux server: its absence here says nothing, and only its node may write exited.
+      if (record.status === "exited" || !this.deps.nodes.owns(record)) continue;
       const pane = record.tmux.paneId ? panes.get(record.tmux.paneId) : undefined;
       if (pane && !pane.dead && pane.session === record.tmux.session) continue;
       const ownPane = pane && pane.session === record.tmux.session ? pane : undefined;

@@ -73,6 +73,13 @@ export interface InstanceSummary extends InstanceRecord {
    * process that has not marked it yet, or not be in the queue yet.
    */
   queuedIds: string[];
+  /**
+   * Set when the instance lives on another node that is not live now (lost or
+   * stopped, as the `nodes` hook reports): why it cannot be reached. Derived
+   * at each list, never stored: `status` stays what its node last wrote, and
+   * once that node's `serve` runs again the flag is gone.
+   */
+  unreachable?: string;
 }
 
 export interface TerminateOptions {

@@ -69,8 +69,14 @@ export class Views {
       .filter((r) => filter.parentId === undefined || r.parentId === filter.parentId)
       .filter((r) => filter.status === undefined || r.status === filter.status)
       .sort((a, b) => compareIds(a.id, b.id));
-    const queues = await Promise.all(listed.map((r) => this.deps.store.queue(r.id).then((messages) => messages.map((message) => message.id))));
-    return listed.map((r, i) => ({ ...r, children: (children.get(r.id) ?? []).sort(compareIds), queuedIds: queues[i]! }));
+    const [queues, down] = await Promise.all([
+      Promise.all(listed.map((r) => this.deps.store.queue(r.id).then((messages) => messages.map((message) => message.id)))),
+      this.deps.nodes.unreachableNodes(),
+    ]);
+    return listed.map((r, i) => {
+      const unreachable = r.status === "exited" ? undefined : down.get(r.tmux.node!);
+      return { ...r, children: (children.get(r.id) ?? []).sort(compareIds), queuedIds: queues[i]!, ...(unreachable ? { unreachable } : {}) };
+    });
   }
 
   async get(id: string): Promise<InstanceRecord> {

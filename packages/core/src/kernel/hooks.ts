@@ -11,7 +11,7 @@ import type { CommandContribution, KernelApi, ToolContribution } from "./api.js"
 import type { DeliveryEvent, ListColumn, ReadyGate, SpawnFailure, SpawnPlan, StatusChange, TerminateEvent, TurnEnded, UsageUpdate } from "./events.js";
 import type { HealthCheck } from "./health.js";
 import type { DeliveryReceipt, OutgoingMessage } from "./messages.js";
-import type { RouteRequest, RouteResult } from "./routing.js";
+import type { NodeReport, RouteRequest, RouteResult } from "./routing.js";
 
 export function createHooks() {
   const hooks = {
@@ -47,6 +47,14 @@ export function createHooks() {
      * take the message; when none does, the local tmux delivers it.
      */
     route: new AsyncSeriesBailHook<[RouteRequest], RouteResult | undefined>(["request"], "route"),
+    /**
+     * Plugins that track nodes (heartbeats) report the nodes they know. An
+     * instance of a reported node that is not live is listed `unreachable`,
+     * operations on it fail at once (TC_NODE_UNREACHABLE), and placement
+     * (`node.placement`) chooses among the live ones. Unreported nodes are
+     * left as they are.
+     */
+    nodes: new AsyncSeriesWaterfallHook<[NodeReport[]]>(["nodes"], "nodes"),
     /** Plugins contribute MCP tools. */
     tools: new AsyncSeriesWaterfallHook<[ToolContribution[]]>(["tools"], "tools"),
     /** Plugins add columns to `list` (see ListColumn). */

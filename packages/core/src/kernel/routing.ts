@@ -41,6 +41,20 @@ export interface RouteResults {
 export type RouteResult = RouteResults[RouteOperation];
 
 /**
+ * A node as a plugin that tracks nodes (the `nodes` hook) knows it: `live`
+ * while its `serve` keeps a heartbeat, `lost` when the heartbeat expired
+ * without a goodbye (killed, machine or network gone), `stopped` when its
+ * `serve` closed. Another node's instance on a node that is not live is
+ * `unreachable`: list flags it, operations on it fail at once.
+ */
+export interface NodeReport {
+  readonly id: string;
+  readonly state: "live" | "lost" | "stopped";
+  /** Why, in words, for messages: "its heartbeat expired (serve pid 4242 on host a)". */
+  readonly reason?: string;
+}
+
+/**
  * The receiving end of routed operations: each performs its operation on
  * this node's tmux, without running `beforeSend` or `route` again, and a sent
  * message keeps its id. An instance of another node is refused
