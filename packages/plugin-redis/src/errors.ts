@@ -12,6 +12,8 @@ export const RedisErrorCodes = defineErrorCodes("redis", {
   PREFIX_IN_USE: { code: "TC_REDIS_PREFIX_IN_USE", kind: "usage" },
   /** An operation got no answer within its timeout (Redis went down, or the network did); ioredis reconnects by itself. */
   UNAVAILABLE: { code: "TC_REDIS_UNAVAILABLE", kind: "failure" },
+  /** Another running `serve` holds this node id (node.id in the config) on the same Redis and prefix. */
+  NODE_ID_IN_USE: { code: "TC_REDIS_NODE_ID_IN_USE", kind: "usage" },
   /** Redis answered an operation with an error. */
   COMMAND_FAILED: { code: "TC_REDIS_COMMAND_FAILED", kind: "failure" },
 });

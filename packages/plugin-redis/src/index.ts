@@ -6,6 +6,7 @@
 import { definePlugin, type Plugin } from "@tmux-claude/core";
 import { redisOptionsSchema, type RedisPluginOptions } from "./options.js";
 import { RedisStore } from "./redis-store.js";
+import { installNodes } from "./nodes/index.js";
 
 export const PLUGIN_NAME = "redis";
 
@@ -14,7 +15,11 @@ export function redis(options: RedisPluginOptions): Plugin {
   return definePlugin({
     name: PLUGIN_NAME,
     options: redisOptionsSchema,
-    setup: (ctx, resolved) => ctx.useStore(new RedisStore(resolved)),
+    setup: (ctx, resolved) => {
+      const store = new RedisStore(resolved);
+      ctx.useStore(store);
+      installNodes(ctx, store, resolved.heartbeatTtlMs);
+    },
   })(options);
 }
 
@@ -23,3 +28,4 @@ export { RedisErrorCodes } from "./errors.js";
 export { DEFAULT_PREFIX, redactUrl, redisOptionsSchema, type RedisPluginOptions } from "./options.js";
 export { MIN_REDIS_VERSION, SCHEMA_VERSION } from "./connection.js";
 export * as luaScripts from "./scripts.js";
+export { formatNodes, nodeViews, type NodeInfo, type NodeView } from "./nodes/index.js";

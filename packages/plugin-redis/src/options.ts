@@ -9,6 +9,7 @@ import type { RedisOptions } from "ioredis";
 export const DEFAULT_PREFIX = "tmux-claude";
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
+export const DEFAULT_HEARTBEAT_TTL_MS = 3_000;
 
 export const redisOptionsSchema = z.strictObject({
   /** `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS. */
@@ -25,6 +26,11 @@ export const redisOptionsSchema = z.strictObject({
   connectTimeoutMs: z.number().int().min(100).max(120_000).default(DEFAULT_CONNECT_TIMEOUT_MS),
   /** How long one operation waits for Redis (also while it reconnects) before failing. */
   commandTimeoutMs: z.number().int().min(100).max(120_000).default(DEFAULT_COMMAND_TIMEOUT_MS),
+  /**
+   * How long a `serve`'s node heartbeat lives in Redis; it is renewed every
+   * third of it. A node silent this long is lost (default: lost within 3 s).
+   */
+  heartbeatTtlMs: z.number().int().min(300).max(120_000).default(DEFAULT_HEARTBEAT_TTL_MS),
   /** Further ioredis options (tls, username, password, db, ...), passed through as given. */
   connection: z.record(z.string(), z.unknown()).optional(),
 });

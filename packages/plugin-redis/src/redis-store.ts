@@ -72,8 +72,22 @@ export class RedisStore implements StateStore {
     this.events.setMaxListeners(0);
   }
 
-  private key(...parts: string[]): string {
+  /** A key under the prefix: `<prefix>:<parts joined by ":">`. */
+  key(...parts: string[]): string {
     return [this.prefix, ...parts].join(":");
+  }
+
+  /**
+   * Run a Lua script of another part of the plugin (nodes, bus) on the
+   * store's connection, its failures named like the store's own.
+   */
+  eval(operation: string, lua: LuaScript, keys: string[], args: (string | number)[]): Promise<unknown> {
+    return this.run(operation, () => this.script(lua, keys, args));
+  }
+
+  /** Run commands of another part of the plugin on the store's connection, its failures named like the store's own. */
+  command<T>(operation: string, fn: (client: Redis) => Promise<T>): Promise<T> {
+    return this.run(operation, () => fn(this.client));
   }
 
   private get channel(): string {

@@ -15,7 +15,8 @@ export interface LuaScript {
   readonly sha: string;
 }
 
-function script(name: string, source: string): LuaScript {
+/** A script with its SHA1, for EVALSHA. */
+export function script(name: string, source: string): LuaScript {
   return { name, source, sha: createHash("sha1").update(source, "utf8").digest("hex") };
 }
 

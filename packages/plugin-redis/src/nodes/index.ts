@@ -1,0 +1,25 @@
+/**
+ * The plugin's node part: a `serve` registers its node and keeps its
+ * heartbeat; every kernel reports the nodes (the kernel's `nodes` hook:
+ * unreachable instances, placement) and offers `tmux-claude nodes`.
+ */
+import type { PluginContext } from "@tmux-claude/core";
+import type { RedisStore } from "../redis-store.js";
+import { nodesCommand } from "./command.js";
+import { NodeRegistry } from "./registry.js";
+
+export function installNodes(ctx: PluginContext, store: RedisStore, heartbeatTtlMs: number): NodeRegistry {
+  const registry = new NodeRegistry(store, heartbeatTtlMs, ctx.logger);
+  if (ctx.mode === "serve") {
+    // In init, before instances are re-attached: a second serve of the same node id stops before it touches a pane.
+    ctx.hooks.init.tapPromise((kernel) => registry.register(kernel.node));
+    // onClose runs also when a later plugin's init failed, and before the store closes.
+    ctx.onClose(() => registry.stop());
+  }
+  ctx.hooks.nodes.tapPromise(async (reports) => [...reports, ...(await registry.nodes())]);
+  ctx.hooks.commands.tap((commands) => [...commands, nodesCommand(() => registry.nodes())]);
+  return registry;
+}
+
+export { formatNodes, nodeViews, type NodeView } from "./command.js";
+export type { NodeInfo } from "./registry.js";

@@ -1,0 +1,177 @@
+/**
+ * Node registration: each `serve` holds `node:<id>` in Redis, a key with a
+ * TTL that its heartbeat keeps renewing. A node whose key expired without a
+ * goodbye is `lost` (killed, machine or network gone); one whose `serve`
+ * closed is `stopped`. The `nodes` hash remembers every node that ever served,
+ * so a lost one is still listed.
+ */
+import os from "node:os";
+import { randomUUID } from "node:crypto";
+import { currentProcess, isSameProcess, TmuxClaudeError, type NodeReport, type PluginContext, type ProcessId } from "@tmux-claude/core";
+import { RedisErrorCodes } from "../errors.js";
+import type { RedisStore } from "../redis-store.js";
+import { script } from "../scripts.js";
+
+/** What a node's heartbeat key and its `nodes` entry hold. */
+export interface NodeClaim {
+  readonly id: string;
+  /** Random per `serve`: whose heartbeat the key is. */
+  readonly token: string;
+  readonly host: string;
+  readonly process: ProcessId;
+  readonly startedAt: string;
+  readonly stoppedAt?: string;
+}
+
+export interface NodeInfo extends NodeReport {
+  readonly host: string;
+  readonly pid: number;
+  readonly startedAt: string;
+  readonly stoppedAt?: string;
+}
+
+/**
+ * KEYS: heartbeat, nodes hash; ARGV: claim, ttlMs, id, the claim it may
+ * replace ("" for none). The holder's claim when the id is held by another,
+ * else takes the key and returns "".
+ */
+const REGISTER = script(
+  "registerNode",
+  `local held = redis.call('get', KEYS[1])
+if held and held ~= ARGV[4] then return held end
+redis.call('set', KEYS[1], ARGV[1], 'px', tonumber(ARGV[2]))
+redis.call('hset', KEYS[2], ARGV[3], ARGV[1])
+return ''`,
+);
+
+/**
+ * KEYS: heartbeat; ARGV: claim, ttlMs. 1 when renewed, also when the key had
+ * expired meanwhile (Redis was away longer than the TTL: the node is back);
+ * 0 when another `serve` holds the id now.
+ */
+const BEAT = script(
+  "nodeHeartbeat",
+  `local held = redis.call('get', KEYS[1])
+if held and held ~= ARGV[1] then return 0 end
+redis.call('set', KEYS[1], ARGV[1], 'px', tonumber(ARGV[2]))
+return 1`,
+);
+
+/** KEYS: heartbeat, nodes hash; ARGV: claim, id, stopped claim. Compare-and-delete, and the node is remembered as stopped. */
+const UNREGISTER = script(
+  "unregisterNode",
+  `if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('del', KEYS[1])
+redis.call('hset', KEYS[2], ARGV[2], ARGV[3])
+return 1`,
+);
+
+export class NodeRegistry {
+  private claim: NodeClaim | undefined;
+  private json = "";
+  private timer: NodeJS.Timeout | undefined;
+  private beating: Promise<void> = Promise.resolve();
+  /** Set once a beat found the id taken: warn once, not every beat. */
+  private displaced = false;
+
+  constructor(
+    private readonly store: RedisStore,
+    private readonly ttlMs: number,
+    private readonly logger: PluginContext["logger"],
+  ) {}
+
+  private heartbeatKey(id: string): string {
+    return this.store.key("node", id);
+  }
+
+  private get hashKey(): string {
+    return this.store.key("nodes");
+  }
+
+  /**
+   * Claim the node id for this `serve` and start the heartbeat. The id held by
+   * a live `serve` is refused; one left by a dead process of this machine (a
+   * `kill -9` moments ago, its key not expired yet) is taken over.
+   */
+  async register(id: string): Promise<void> {
+    const claim: NodeClaim = { id, token: randomUUID(), host: os.hostname(), process: await currentProcess(), startedAt: new Date().toISOString() };
+    const json = JSON.stringify(claim);
+    const keys = [this.heartbeatKey(id), this.hashKey];
+    let held = String(await this.store.eval(`register node "${id}"`, REGISTER, keys, [json, this.ttlMs, id, ""]));
+    if (held !== "" && (await this.deadHereOf(held))) held = String(await this.store.eval(`register node "${id}"`, REGISTER, keys, [json, this.ttlMs, id, held]));
+    if (held !== "") throw this.inUse(id, held);
+    this.claim = claim;
+    this.json = json;
+    // A third of the TTL: two beats may be lost (a slow Redis) before the node counts as lost.
+    this.timer = setInterval(() => (this.beating = this.beating.then(() => this.beat())), Math.max(10, Math.floor(this.ttlMs / 3)));
+    this.timer.unref();
+  }
+
+  /** Stop the heartbeat and say goodbye: the node is `stopped`, not lost. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.beating;
+    const claim = this.claim;
+    if (!claim) return;
+    this.claim = undefined;
+    const stopped = JSON.stringify({ ...claim, stoppedAt: new Date().toISOString() });
+    await this.store.eval(`unregister node "${claim.id}"`, UNREGISTER, [this.heartbeatKey(claim.id), this.hashKey], [this.json, claim.id, stopped]);
+  }
+
+  /** Every node that ever served on this prefix, with its state now, by id. */
+  async nodes(): Promise<NodeInfo[]> {
+    const entries = await this.store.command("list nodes", (client) => client.hgetall(this.hashKey));
+    const ids = Object.keys(entries).sort();
+    if (ids.length === 0) return [];
+    const beats = await this.store.command("read node heartbeats", (client) => client.mget(ids.map((id) => this.heartbeatKey(id))));
+    return ids.map((id, n) => describeNode(JSON.parse(beats[n] ?? entries[id]!) as NodeClaim, beats[n] !== null, this.ttlMs));
+  }
+
+  private async beat(): Promise<void> {
+    const claim = this.claim;
+    if (!claim) return;
+    try {
+      const ok = (await this.store.eval(`heartbeat of node "${claim.id}"`, BEAT, [this.heartbeatKey(claim.id)], [this.json, this.ttlMs])) === 1;
+      if (!ok && !this.displaced) this.logger.error({ node: claim.id }, `another serve claimed node id "${claim.id}" after this one's heartbeat expired; give one of them another node.id`);
+      this.displaced = !ok;
+    } catch (error) {
+      // Redis away: the next beat tries again; past the TTL the other nodes see this one as lost until it is back.
+      this.logger.warn({ err: error, node: claim.id }, "node heartbeat failed");
+    }
+  }
+
+  /** The holder of the id is a process of this machine that is gone. */
+  private async deadHereOf(held: string): Promise<boolean> {
+    const holder = parseClaim(held);
+    return holder !== undefined && holder.host === os.hostname() && !(await isSameProcess(holder.process));
+  }
+
+  private inUse(id: string, held: string): TmuxClaudeError {
+    const holder = parseClaim(held);
+    const who = holder ? `serve pid ${holder.process.pid} on host "${holder.host}", since ${holder.startedAt}` : "a holder this version cannot read";
+    return new TmuxClaudeError(
+      RedisErrorCodes.NODE_ID_IN_USE,
+      `Node id "${id}" is already claimed by a running serve (${who}) in the Redis store at ${this.store.url} (prefix "${this.store.prefix}"). ` +
+        `Two kernels with one node id would act on each other's instances. Give this one its own id (node.id in the config), or stop the other serve; ` +
+        `a serve that died on another machine frees the id within ${this.ttlMs} ms.`,
+      { node: id, holder: holder ? { host: holder.host, pid: holder.process.pid } : undefined },
+    );
+  }
+}
+
+function parseClaim(json: string): NodeClaim | undefined {
+  try {
+    const claim = JSON.parse(json) as NodeClaim;
+    return typeof claim.host === "string" && typeof claim.process?.pid === "number" ? claim : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function describeNode(claim: NodeClaim, beating: boolean, ttlMs: number): NodeInfo {
+  const where = `serve pid ${claim.process.pid} on host "${claim.host}"`;
+  const base = { id: claim.id, host: claim.host, pid: claim.process.pid, startedAt: claim.startedAt };
+  if (beating) return { ...base, state: "live" };
+  if (claim.stoppedAt) return { ...base, state: "stopped", stoppedAt: claim.stoppedAt, reason: `its ${where} stopped at ${claim.stoppedAt}` };
+  return { ...base, state: "lost", reason: `no heartbeat for over ${ttlMs} ms from its ${where}` };
+}
