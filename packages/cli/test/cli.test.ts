@@ -71,6 +71,14 @@ describe("help and usage", () => {
     expect(badNumber.stderr).toContain("--lines");
   });
 
+  test("spawn --node passes the node: one no routing plugin reaches is TC_NODE_UNREACHABLE naming it", async () => {
+    const result = await env.run(["spawn", "executive", "--node", "ghost-node", "--json"]);
+    const { error } = parseJson<{ error: { code: string; message: string } }>(result);
+    expect(error.code).toBe("TC_NODE_UNREACHABLE");
+    expect(error.message).toContain('Node "ghost-node" could not be reached to spawn an instance of role "executive"');
+    expect((await env.run(["spawn", "--help"])).stdout).toContain("--node <id>");
+  });
+
   test("an invalid --socket exits 2 and names the value", async () => {
     const result = await env.run(["--socket", "no/slashes", "list"]);
     expect(result.code).toBe(2);

@@ -35,6 +35,19 @@ describe("output", () => {
     ]);
   });
 
+  test("list shows an instance of a node that is down as unreachable, in the table and the tree", () => {
+    const now = Date.parse("2030-01-02T00:00:00Z");
+    const on = (id: string, node: string, unreachable?: string) =>
+      ({ id, role: "executive", status: "idle", parentId: null, agent: "echo", createdAt: "2030-01-01T23:59:00Z", workDir: "/w", children: [], tmux: { node }, unreachable }) as unknown as InstanceSummary;
+    const instances = [on("exec-1", "a"), on("exec-2", "b", 'node "b" is lost')];
+    expect(formatTable(instances, [], now).split("\n")).toEqual([
+      "ID      ROLE       STATUS       PARENT  AGENT  AGE  WORKDIR  NODE",
+      "exec-1  executive  idle         -       echo   1m   /w       a",
+      "exec-2  executive  unreachable  -       echo   1m   /w       b",
+    ]);
+    expect(formatTree(instances, [], now).split("\n")[2]).toMatch(/^exec-2\s+executive\s+unreachable\s/u);
+  });
+
   test("list shows the columns plugins add, '-' where a plugin has no value", () => {
     const now = Date.parse("2030-01-02T00:00:00Z");
     const at = (id: string, parentId: string | null, children: string[]) =>
