@@ -152,6 +152,18 @@ describe("nodes on the redis plugin", () => {
       // The first serve keeps its claim.
       expect((await holderOf("node-a"))?.process.pid).toBe(process.pid);
 
+      // A heartbeat key that vanished (Redis lost it, or was away past the TTL) is written again by the next beat.
+      await raw.del(`${prefix}:node:node-a`);
+      await eventually(async () => (await holderOf("node-a"))?.process.pid === process.pid, TTL, "node-a's heartbeat back");
+      // One another serve took meanwhile is left to it: a beat only extends its own claim.
+      const own = await raw.get(`${prefix}:node:node-a`);
+      const other = JSON.stringify({ ...JSON.parse(own!), token: "someone-else" });
+      await raw.set(`${prefix}:node:node-a`, other, "PX", 60_000);
+      const ttlBefore = await raw.pttl(`${prefix}:node:node-a`);
+      await eventually(async () => (await raw.pttl(`${prefix}:node:node-a`)) < ttlBefore - TTL, 3 * TTL, "a beat or more passed");
+      expect(await raw.get(`${prefix}:node:node-a`)).toBe(other);
+      await raw.set(`${prefix}:node:node-a`, own!, "PX", TTL);
+
       // A claim of another machine is refused, naming it; one of a dead process here is taken over at once.
       const claim = (host: string) => JSON.stringify({ id: "node-c", token: "t", host, process: { pid: 2 ** 22 - 7, start: "gone" }, startedAt: new Date().toISOString() });
       await raw.set(`${prefix}:node:node-c`, claim("elsewhere"), "PX", 60_000);
