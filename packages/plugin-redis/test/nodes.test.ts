@@ -146,7 +146,7 @@ describe("nodes on the redis plugin", () => {
     const holderOf = async (node: string) => JSON.parse((await raw.get(`${prefix}:node:${node}`)) ?? "null") as { host: string; process: { pid: number } } | null;
     const raw = new Redis(server.url);
     try {
-      const error = await a.startKernel({ watch: "all" }).catch((e: unknown) => e as Error);
+      const error = (await a.startKernel({ watch: "all" }).catch((e: unknown) => e)) as Error;
       expect(error).toMatchObject({ code: "TC_REDIS_NODE_ID_IN_USE" });
       expect(error.message).toMatch(/Node id "node-a" is already claimed by a running serve \(serve pid \d+ on host ".+", since .+\).*node\.id in the config/u);
       // The first serve keeps its claim.

@@ -1,39 +1,30 @@
 // Two nodes on one machine: two kernels on two private tmux sockets with two
 // node ids, sharing one state dir, and a routing plugin that forwards
 // operations between them in-process.
-import { execFile } from "node:child_process";
-import { rm } from "node:fs/promises";
-import path from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { defaultNodeId, ErrorCodes, FileStore, type Kernel, type UserConfig } from "../../src/index.js";
 import { inProcessRouter } from "../fixtures/in-process-router.js";
 import { expectError } from "../helpers/expect-error.js";
-import { createHarness, testSocket, tmuxSocketDir, type Harness } from "@tmux-claude/testkit";
+import { twoNodes, type TwoNodes } from "../helpers/two-nodes.js";
+import type { Harness } from "@tmux-claude/testkit";
 
-const execFileAsync = promisify(execFile);
 const peers = new Map<string, Kernel>();
-const socketB = testSocket("node-b");
-const limits = { spawnTimeout: 10_000, sendTimeout: 5_000 };
-const nodeB: UserConfig = { tmux: { socket: socketB, configFile: "none", width: 120, height: 40 }, node: { id: "node-b" }, plugins: [inProcessRouter(peers)], limits };
-
+let nodes: TwoNodes;
 let h: Harness;
 let a: Kernel;
 let b: Kernel;
-const tmuxB = async (...args: string[]) => (await execFileAsync("tmux", ["-L", socketB, ...args])).stdout;
+let nodeB: UserConfig;
+let tmuxB: TwoNodes["tmuxB"];
 const sessionsOf = async (tmux: (...args: string[]) => Promise<string>) =>
   (await tmux("list-sessions", "-F", "#{session_name}").catch(() => "")).split("\n").filter(Boolean);
 
 beforeAll(async () => {
-  h = await createHarness({ node: { id: "node-a" }, plugins: [inProcessRouter(peers)], limits });
-  a = h.kernel;
-  b = await h.startKernel({ config: nodeB });
+  nodes = await twoNodes("node-b", [inProcessRouter(peers)]);
+  ({ h, a, b, nodeB, tmuxB } = nodes);
   peers.set(a.node, a).set(b.node, b);
 });
 afterAll(async () => {
-  await h?.close();
-  await execFileAsync("tmux", ["-L", socketB, "kill-server"]).catch(() => undefined);
-  await rm(path.join(tmuxSocketDir(), socketB), { force: true });
+  await nodes?.close();
 });
 
 describe("from node A, operations on node B's instance", () => {
@@ -42,7 +33,7 @@ describe("from node A, operations on node B's instance", () => {
   test("spawn on B runs the agent in B's tmux and records B as its node", async () => {
     const { instance } = await a.spawn({ role: "executive", workDir: h.workDir, node: "node-b", prompt: "first words" });
     id = instance.id;
-    expect(instance.tmux).toMatchObject({ node: "node-b", socket: socketB });
+    expect(instance.tmux).toMatchObject({ node: "node-b", socket: nodeB.tmux!.socket });
     expect(await sessionsOf(tmuxB)).toContain(instance.tmux.session);
     expect(await sessionsOf(h.tmux)).not.toContain(instance.tmux.session);
     expect((await h.received()).map((m) => m.text)).toContain("first words");

@@ -1,19 +1,13 @@
 // Placement (node.placement) and unreachable nodes, with two kernels on two
 // private tmux sockets, an in-process router, and a plugin that reports the
 // nodes' liveness through the `nodes` hook as a heartbeat plugin would.
-import { execFile } from "node:child_process";
-import { rm } from "node:fs/promises";
-import path from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import type { Kernel, NodeReport, Plugin, UserConfig } from "../../src/index.js";
+import type { Kernel, NodeReport, Plugin } from "../../src/index.js";
 import { inProcessRouter } from "../fixtures/in-process-router.js";
-import { createHarness, testSocket, tmuxSocketDir, type Harness } from "@tmux-claude/testkit";
+import { twoNodes, type TwoNodes } from "../helpers/two-nodes.js";
+import type { Harness } from "@tmux-claude/testkit";
 
-const execFileAsync = promisify(execFile);
 const peers = new Map<string, Kernel>();
-const socketB = testSocket("place-b");
-const limits = { spawnTimeout: 10_000, sendTimeout: 5_000 };
 /** What the reporter says about each node; a test flips node-b to lost. */
 const states = new Map<string, NodeReport["state"]>([
   ["node-a", "live"],
@@ -23,23 +17,19 @@ const reporter: Plugin = {
   name: "reporter",
   apply: (ctx) => ctx.hooks.nodes.tap((reports) => [...reports, ...[...states].map(([id, state]) => ({ id, state, reason: state === "live" ? undefined : "test says so" }))]),
 };
-const plugins = [inProcessRouter(peers), reporter];
-const nodeB: UserConfig = { tmux: { socket: socketB, configFile: "none", width: 120, height: 40 }, node: { id: "node-b" }, plugins, limits };
 
+let nodes: TwoNodes;
 let h: Harness;
 let a: Kernel;
 let b: Kernel;
 
 beforeAll(async () => {
-  h = await createHarness({ node: { id: "node-a", placement: "least-loaded" }, plugins, limits });
-  a = h.kernel;
-  b = await h.startKernel({ config: nodeB });
+  nodes = await twoNodes("place-b", [inProcessRouter(peers), reporter], { placement: "least-loaded" });
+  ({ h, a, b } = nodes);
   peers.set(a.node, a).set(b.node, b);
 });
 afterAll(async () => {
-  await h?.close();
-  await execFileAsync("tmux", ["-L", socketB, "kill-server"]).catch(() => undefined);
-  await rm(path.join(tmuxSocketDir(), socketB), { force: true });
+  await nodes?.close();
 });
 
 test("least-loaded places a spawn without a node on the live node with the fewest instances, this node among equals; local stays here", async () => {
