@@ -162,7 +162,10 @@ describe("nodes on the redis plugin", () => {
       const ttlBefore = await raw.pttl(`${prefix}:node:node-a`);
       await eventually(async () => (await raw.pttl(`${prefix}:node:node-a`)) < ttlBefore - TTL, 3 * TTL, "a beat or more passed");
       expect(await raw.get(`${prefix}:node:node-a`)).toBe(other);
+      // The serve's health says so, and what to do.
+      expect((await a.kernel.health()).checks.find((c) => c.name === "node")).toMatchObject({ ok: false, detail: expect.stringMatching(/held by another serve .*node\.id/u) });
       await raw.set(`${prefix}:node:node-a`, own!, "PX", TTL);
+      expect((await a.kernel.health()).checks.find((c) => c.name === "node")).toMatchObject({ ok: true, detail: 'node "node-a" live, heartbeat every 333 ms' });
 
       // A claim of another machine is refused, naming it; one of a dead process here is taken over at once.
       const claim = (host: string) => JSON.stringify({ id: "node-c", token: "t", host, process: { pid: 2 ** 22 - 7, start: "gone" }, startedAt: new Date().toISOString() });

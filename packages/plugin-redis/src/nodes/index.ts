@@ -15,6 +15,7 @@ export function installNodes(ctx: PluginContext, store: RedisStore, heartbeatTtl
     ctx.hooks.init.tapPromise((kernel) => registry.register(kernel.node));
     // onClose runs also when a later plugin's init failed, and before the store closes.
     ctx.onClose(() => registry.stop());
+    ctx.hooks.health.tap((checks) => [...checks, { name: "node", check: () => registry.health() }]);
   }
   ctx.hooks.nodes.tapPromise(async (reports) => [...reports, ...(await registry.nodes())]);
   ctx.hooks.commands.tap((commands) => [...commands, nodesCommand(() => registry.nodes())]);

@@ -127,6 +127,17 @@ export class NodeRegistry {
     return ids.map((id, n) => describeNode(JSON.parse(beats[n] ?? entries[id]!) as NodeClaim, beats[n] !== null, this.ttlMs));
   }
 
+  /** The `node` health check of a serve: its heartbeat key holds its own claim. */
+  async health(): Promise<{ ok: boolean; detail: string }> {
+    const claim = this.claim;
+    if (!claim) return { ok: false, detail: "this serve's node is not registered (it stopped, or never started)" };
+    const held = await this.store.command(`read the heartbeat of node "${claim.id}"`, (client) => client.get(this.heartbeatKey(claim.id)));
+    if (held === this.json) return { ok: true, detail: `node "${claim.id}" live, heartbeat every ${Math.floor(this.ttlMs / 3)} ms` };
+    if (held === null) return { ok: false, detail: `node "${claim.id}" has no heartbeat in Redis now: other nodes see it as lost until the next beat` };
+    const holder = parseClaim(held);
+    return { ok: false, detail: `node id "${claim.id}" is held by another serve (${holder ? `pid ${holder.process.pid} on host "${holder.host}"` : "unreadable claim"}): give one of them another node.id` };
+  }
+
   private async beat(): Promise<void> {
     const claim = this.claim;
     if (!claim) return;
