@@ -22,6 +22,11 @@ export const spawnInput = z.strictObject({
   parentId: instanceId.optional().describe("Parent of the new instance: you (the default) or one of your descendants."),
   name: z.string().optional().describe("A human-readable name shown in lists."),
   agent: z.string().min(1).optional().describe("Agent from the config's agents (default: defaultAgent)."),
+  node: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Node (machine and tmux server) to run it on, as `list` shows nodes. Default: the config's node.placement (this node unless least-loaded)."),
   plugins: z
     .record(z.string(), z.unknown())
     .optional()
@@ -78,7 +83,11 @@ export const instanceOutput = z.object({
   node: z.string().optional(),
 });
 
-export const listedInstanceOutput = instanceOutput.extend({ children: z.array(z.string()) });
+export const listedInstanceOutput = instanceOutput.extend({
+  children: z.array(z.string()),
+  /** Set when its node is down (lost or stopped): why it cannot be reached now; `status` is what its node last wrote. */
+  unreachable: z.string().optional(),
+});
 
 export const receiptOutput = z.object({
   messageId: z.string(),

@@ -187,7 +187,7 @@ function coreTools(kernel: KernelApi): ToolDef[] {
         const base = parentId ? (await kernel.get(parentId)).workDir : process.cwd();
         const workDir = a.workDir === undefined ? base : path.resolve(base, a.workDir);
         const { instance, receipt } = await kernel.spawn(
-          { role: a.role, workDir, prompt: a.prompt, context: a.context, parentId, name: a.name, agent: a.agent, plugins: a.plugins },
+          { role: a.role, workDir, prompt: a.prompt, context: a.context, parentId, name: a.name, agent: a.agent, node: a.node, plugins: a.plugins },
           caller.instanceId,
         );
         const prompt = receipt ? ` Its prompt was ${receipt.state === "delivered" ? "delivered" : `queued (position ${receipt.position ?? "?"})`}.` : "";
@@ -342,7 +342,7 @@ function instanceView(r: InstanceRecord): z.output<typeof s.instanceOutput> {
 }
 
 function listedView(r: InstanceSummary): z.output<typeof s.listedInstanceOutput> {
-  return { ...instanceView(r), children: r.children };
+  return { ...instanceView(r), children: r.children, ...(r.unreachable ? { unreachable: r.unreachable } : {}) };
 }
 
 function receiptView(r: DeliveryReceipt): z.output<typeof s.receiptOutput> {
@@ -370,7 +370,7 @@ function listText(instances: readonly InstanceSummary[]): string {
   return instances
     .map(
       (i) =>
-        `${i.id}  ${i.role}  ${i.status}  parent: ${i.parentId ?? "-"}  children: ${i.children.length ? i.children.join(", ") : "-"}  created: ${i.createdAt}  workDir: ${i.workDir}`,
+        `${i.id}  ${i.role}  ${i.unreachable ? `unreachable (${i.unreachable}; last status ${i.status})` : i.status}  parent: ${i.parentId ?? "-"}  children: ${i.children.length ? i.children.join(", ") : "-"}  created: ${i.createdAt}  workDir: ${i.workDir}`,
     )
     .join("\n");
 }

@@ -1,6 +1,6 @@
 import { request } from "node:http";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { secretDigest, type Kernel } from "@tmux-claude/core";
+import { secretDigest, type Kernel, type Plugin } from "@tmux-claude/core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { mcp, MCP_TOKEN_ENV, MCP_URL_ENV, type McpApi } from "../src/index.js";
 import { call, createSetup, httpClient, ok, refused, textOf, tokenOf, toolsPlugin, type Setup } from "./helpers.js";
@@ -53,9 +53,13 @@ const initialize = {
 };
 const spawnCall = (id = 2) => ({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "spawn", arguments: { role: "manager", prompt: "x" } } });
 
+/** Nodes the `lostNodes` plugin reports lost, as a heartbeat plugin would. */
+const lost = new Set<string>();
+const lostNodes: Plugin = { name: "lost-nodes", apply: (ctx) => ctx.hooks.nodes.tap((reports) => [...reports, ...[...lost].map((id) => ({ id, state: "lost" as const, reason: "test" }))]) };
+
 beforeAll(async () => {
   s = await createSetup();
-  kernel = await s.startKernel({ config: { plugins: [mcp({ port: 0 }), toolsPlugin()] } });
+  kernel = await s.startKernel({ config: { plugins: [mcp({ port: 0 }), toolsPlugin(), lostNodes] } });
   ({ url, port } = await kernel.plugin<McpApi>("mcp")!.listen());
   ({
     instance: { id: exec },
@@ -88,7 +92,7 @@ describe("an executive over HTTP", () => {
     expect(tools.map((t) => t.name).sort()).toEqual([...CORE_TOOLS, "whoami"].sort());
     const spawn = tools.find((t) => t.name === "spawn")!;
     expect(spawn.inputSchema.required).toEqual(["role"]);
-    expect(Object.keys(spawn.inputSchema.properties ?? {}).sort()).toEqual(["agent", "context", "name", "parentId", "plugins", "prompt", "role", "workDir"]);
+    expect(Object.keys(spawn.inputSchema.properties ?? {}).sort()).toEqual(["agent", "context", "name", "node", "parentId", "plugins", "prompt", "role", "workDir"]);
     for (const tool of tools) expect(tool.outputSchema?.type, tool.name).toBe("object");
     expect(tools.find((t) => t.name === "read")!.annotations).toEqual({ readOnlyHint: true });
     expect(tools.find((t) => t.name === "terminate")!.annotations).toEqual({ destructiveHint: true });
@@ -146,12 +150,38 @@ describe("an executive over HTTP", () => {
     expect(await refused(execClient, "nope")).toMatch(/Unknown tool "nope"/u);
   });
 
+  test("spawn on a node no routing plugin reaches is a tool error naming the node", async () => {
+    const result = await call(execClient, "spawn", { role: "manager", node: "ghost-node" });
+    expect(result.isError).toBe(true);
+    expect(textOf(result)).toContain('Node "ghost-node" could not be reached to spawn an instance of role "manager"');
+  });
+
   test("kernel errors come back as tool errors with their message; the server keeps serving", async () => {
     expect(await refused(execClient, "spawn", { role: "executive" })).toMatch(/may not spawn a executive|may spawn: manager/u);
     expect(await refused(execClient, "spawn", { role: "manager", workDir: "/does/not/exist" })).toMatch(/workDir "\/does\/not\/exist" does not exist/u);
     expect(await refused(execClient, "read", { instanceId: `${exec}.mgr-404` })).toMatch(/No instance/u);
     expect(await refused(execClient, "read", { instanceId: exec, wait: true })).toMatch(/may not read itself with wait/u);
     expect((await ok<{ id: string }>(execClient, "read", { instanceId: exec })).id).toBe(exec);
+  });
+});
+
+describe("another node's instance", () => {
+  test("list flags a child on a node that is down as unreachable, keeping its last status", async () => {
+    const other = await s.startKernel({ watch: "on-demand", config: { node: { id: "node-z" }, plugins: [] } });
+    const { instance: child } = await other.spawn({ role: "manager", parentId: exec, workDir: s.workDir });
+    try {
+      lost.add("node-z");
+      const listed = await call(execClient, "list");
+      const view = (listed.structuredContent as { instances: { id: string; node: string; status: string; unreachable?: string }[] }).instances.find((i) => i.id === child.id);
+      expect(view).toMatchObject({ node: "node-z", unreachable: 'node "node-z" is lost (test)' });
+      expect(view!.status).not.toBe("exited");
+      expect(textOf(listed)).toContain(`${child.id}  manager  unreachable (node "node-z" is lost (test); last status`);
+      lost.delete("node-z");
+      expect((await ok<{ instances: { id: string; unreachable?: string }[] }>(execClient, "list")).instances.find((i) => i.id === child.id)!.unreachable).toBeUndefined();
+    } finally {
+      lost.delete("node-z");
+      await other.terminate(child.id);
+    }
   });
 });
 
