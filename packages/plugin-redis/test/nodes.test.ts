@@ -128,6 +128,10 @@ describe("nodes on the redis plugin", () => {
     expect(await cli(a, "node-a", server.url, prefix, "list")).toMatch(new RegExp(`^${instance.id}\\s+executive\\s+unreachable\\s`, "mu"));
     expect(JSON.parse(await cli(a, "node-a", server.url, prefix, "list", "--json"))[0]).toMatchObject({ id: instance.id, status: "idle", unreachable: lost });
 
+    // A message that may wait is queued in Redis meanwhile; one that may not fails at once.
+    await expect(a.kernel.send(instance.id, "now or never", { whenBusy: "now" })).rejects.toMatchObject({ code: "TC_NODE_UNREACHABLE" });
+    expect(await a.kernel.send(instance.id, "while b is down")).toMatchObject({ state: "queued", position: 1 });
+
     // Node B's serve again: it re-attaches to its tmux and the instance is live again, its agent the same.
     children.push(await serveNode(b, "node-b", server.url, prefix, jitiCache));
     const back = await eventually(async () => {
@@ -135,6 +139,11 @@ describe("nodes on the redis plugin", () => {
       return listed && listed.unreachable === undefined ? listed : undefined;
     }, 5_000, "node-b's instance reachable again");
     expect(back.status).toBe("idle");
+    // It delivered what was queued while it was down, once.
+    await eventually(async () => (await b.received()).some((m) => m.text === "while b is down"), 10_000, "the queued message delivered by B's serve");
+    await eventually(async () => (await a.kernel.list()).find((i) => i.id === instance.id)?.queuedIds.length === 0, 5_000, "B's queue empty");
+    expect((await b.received()).filter((m) => m.text === "while b is down")).toHaveLength(1);
+    expect((await b.received()).some((m) => m.text === "now or never")).toBe(false);
     expect((await oneShotB.send(instance.id, "still here")).state).toBe("delivered");
     await eventually(async () => (await b.received()).some((m) => m.text === "still here"), 10_000, "the agent got the message");
   });

@@ -28,6 +28,25 @@ export class Messaging {
     private readonly registry: Registry,
   ) {
     registry.onDeliverable = (id) => this.drain(id);
+    deps.nodes.queueWhileDown = (message) => this.queueWhileDown(message);
+  }
+
+  /**
+   * A message for another node's instance while that node is down, with
+   * whenBusy "queue": into the store's queue, as for a busy agent. The node's
+   * serve delivers it, once, when it runs again (it drains the queues of the
+   * instances it re-attaches).
+   */
+  private queueWhileDown(message: OutgoingMessage): Promise<DeliveryReceipt> {
+    const id = message.instanceId;
+    return this.sendLock(id, async () => {
+      const position = (await this.deps.store.queue(id)).length + 1;
+      const sentAt = new Date().toISOString();
+      // In the history before it is in the queue, as deliverLocal does: whoever delivers it finds the entry to mark.
+      await this.registry.persistShared(id, withQueued(messageEntry(message, sentAt, "queued")));
+      await this.deps.store.enqueue({ id: message.id, instanceId: id, text: message.text, from: message.from, enqueuedAt: sentAt });
+      return { messageId: message.id, instanceId: id, state: "queued", position };
+    });
   }
 
   async send(id: string, text: string, options: SendOptions = {}, caller: string | null = null): Promise<DeliveryReceipt> {

@@ -11,6 +11,12 @@ import { NODE_ID, nodeOf, withNode } from "../kernel/node.js";
  * operation fails with one error that says which node could not be reached.
  */
 export class Nodes {
+  /**
+   * Queues a message for an instance whose node is down (Messaging sets it):
+   * a send with whenBusy "queue" waits in the store for that node's serve.
+   */
+  queueWhileDown: ((message: OutgoingMessage) => Promise<DeliveryReceipt>) | undefined;
+
   constructor(
     readonly id: string,
     private readonly hooks: KernelHooks,
@@ -58,11 +64,17 @@ export class Nodes {
   /**
    * A message to an instance of this node may still be taken by a route tap
    * (the first that returns a receipt delivers it); else `deliverHere` does.
-   * One of another node goes to that node.
+   * One of another node goes to that node; while that node is down, one that
+   * may wait (whenBusy "queue") is queued in the store, which the node's serve
+   * delivers once it runs again.
    */
   async deliver(record: InstanceRecord, message: OutgoingMessage, deliverHere: () => Promise<DeliveryReceipt>): Promise<DeliveryReceipt> {
     const request = { ...this.address(record), operation: "send", message } as const;
-    if (!this.owns(record)) return this.forward(request);
+    if (!this.owns(record)) {
+      const down = (await this.unreachableNodes()).get(request.node);
+      if (down && message.whenBusy === "queue" && this.queueWhileDown) return this.queueWhileDown(message);
+      return this.forward(request, { down });
+    }
     return ((await this.hooks.route.promise(request)) as DeliveryReceipt | undefined) ?? deliverHere();
   }
 
@@ -89,9 +101,9 @@ export class Nodes {
    * TC_ROUTE_FAILED; a TmuxClaudeError a tap throws is the other node's
    * answer (the instance is busy, say) and reaches the caller unchanged.
    */
-  async forward<R extends RouteRequest>(request: R): Promise<RouteResults[R["operation"]]> {
+  async forward<R extends RouteRequest>(request: R, checked?: { down: string | undefined }): Promise<RouteResults[R["operation"]]> {
     // A node known to be down fails at once, saying so, instead of at the route's timeout.
-    const down = (await this.unreachableNodes()).get(request.node);
+    const down = checked ? checked.down : (await this.unreachableNodes()).get(request.node);
     if (down) {
       throw new TmuxClaudeError(
         ErrorCodes.NODE_UNREACHABLE,

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Kernel, NodeReport, Plugin } from "../../src/index.js";
 import { inProcessRouter } from "../fixtures/in-process-router.js";
 import { twoNodes, type TwoNodes } from "../helpers/two-nodes.js";
-import type { Harness } from "@tmux-claude/testkit";
+import { eventually, type Harness } from "@tmux-claude/testkit";
 
 const peers = new Map<string, Kernel>();
 /** What the reporter says about each node; a test flips node-b to lost. */
@@ -55,6 +55,13 @@ test("a node reported lost: its instances are listed unreachable (status kept), 
     expect(listed.filter((i) => i.tmux.node === "node-a").every((i) => i.unreachable === undefined)).toBe(true);
     await expect(a.read(onB[0]!.id)).rejects.toMatchObject({ code: "TC_NODE_UNREACHABLE", details: { node: "node-b", down: true } });
     await expect(a.spawn({ role: "executive", workDir: h.workDir, node: "node-b" })).rejects.toMatchObject({ code: "TC_NODE_UNREACHABLE" });
+    // A message that may wait is queued in the store for B's serve (alive here, so it drains it at once); one that may not fails.
+    await expect(a.send(onB[0]!.id, "not now", { whenBusy: "refuse" })).rejects.toMatchObject({ code: "TC_NODE_UNREACHABLE" });
+    const receipt = await a.send(onB[0]!.id, "while b is lost");
+    expect(receipt).toMatchObject({ state: "queued", position: 1, instanceId: onB[0]!.id });
+    await eventually(async () => (await h.received()).some((m) => m.text === "while b is lost"), 10_000, "B's serve delivered the queued message");
+    expect((await h.received()).filter((m) => m.text === "while b is lost")).toHaveLength(1);
+    expect((await h.received()).some((m) => m.text === "not now")).toBe(false);
     // a 2, b 3 but lost: still here, and with a 3 too.
     expect((await a.spawn({ role: "executive", workDir: h.workDir })).instance.tmux.node).toBe("node-a");
     expect((await a.spawn({ role: "executive", workDir: h.workDir })).instance.tmux.node).toBe("node-a");
