@@ -73,6 +73,8 @@ export class NodeRegistry {
   private beating: Promise<void> = Promise.resolve();
   /** Set once a beat found the id taken: warn once, not every beat. */
   private displaced = false;
+  /** Set while beats fail (Redis away): warn at the first, say when it is back. */
+  private failing = false;
 
   constructor(
     private readonly store: RedisStore,
@@ -145,9 +147,12 @@ export class NodeRegistry {
       const ok = (await this.store.eval(`heartbeat of node "${claim.id}"`, BEAT, [this.heartbeatKey(claim.id)], [this.json, this.ttlMs])) === 1;
       if (!ok && !this.displaced) this.logger.error({ node: claim.id }, `another serve claimed node id "${claim.id}" after this one's heartbeat expired; give one of them another node.id`);
       this.displaced = !ok;
+      if (this.failing) this.logger.info({ node: claim.id }, "node heartbeat back");
+      this.failing = false;
     } catch (error) {
       // Redis away: the next beat tries again; past the TTL the other nodes see this one as lost until it is back.
-      this.logger.warn({ err: error, node: claim.id }, "node heartbeat failed");
+      this.logger[this.failing ? "debug" : "warn"]({ err: error, node: claim.id }, "node heartbeat failed; other nodes see this one as lost once its heartbeat expires");
+      this.failing = true;
     }
   }
 
