@@ -6,6 +6,7 @@
 import { definePlugin, type Plugin } from "@tmux-claude/core";
 import { redisOptionsSchema, type RedisPluginOptions } from "./options.js";
 import { RedisStore } from "./redis-store.js";
+import { installBus } from "./bus/index.js";
 
 export const PLUGIN_NAME = "redis";
 
@@ -14,7 +15,10 @@ export function redis(options: RedisPluginOptions): Plugin {
   return definePlugin({
     name: PLUGIN_NAME,
     options: redisOptionsSchema,
-    setup: (ctx, resolved) => ctx.useStore(new RedisStore(resolved)),
+    setup: (ctx, resolved) => {
+      ctx.useStore(new RedisStore(resolved));
+      installBus(ctx, resolved);
+    },
   })(options);
 }
 

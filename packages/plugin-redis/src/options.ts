@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { RedisOptions } from "ioredis";
+import { busOptionsSchema } from "./bus/options.js";
 
 export const DEFAULT_PREFIX = "tmux-claude";
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -27,6 +28,8 @@ export const redisOptionsSchema = z.strictObject({
   commandTimeoutMs: z.number().int().min(100).max(120_000).default(DEFAULT_COMMAND_TIMEOUT_MS),
   /** Further ioredis options (tls, username, password, db, ...), passed through as given. */
   connection: z.record(z.string(), z.unknown()).optional(),
+  /** The message bus between nodes: see bus/options.ts. */
+  bus: busOptionsSchema,
 });
 
 export type RedisPluginOptions = z.input<typeof redisOptionsSchema>;
