@@ -22,7 +22,7 @@ let b: Kernel;
 let c: Kernel;
 
 function plugins() {
-  return [redis({ url: server.url, prefix, bus: { acceptTimeoutMs: ACCEPT_TIMEOUT_MS } })];
+  return [redis({ url: server.url, prefix, commandTimeoutMs: 2_000, bus: { acceptTimeoutMs: ACCEPT_TIMEOUT_MS } })];
 }
 
 const configs = new Map<string, UserConfig>();
@@ -52,6 +52,8 @@ const texts = async () => (await h.received()).map((m) => m.text);
 beforeAll(async () => {
   server = await startRedis();
   raw = new Redis(server.url);
+  // The last test stops Redis: its reconnect attempts are expected, not errors to print.
+  raw.on("error", () => undefined);
   h = await createHarness({ node: { id: "node-a" }, plugins: plugins(), limits }, { label: "bus" });
   a = h.kernel;
   b = await h.startKernel({ config: nodeConfig("node-b") });
@@ -181,5 +183,19 @@ describe("across three nodes on the bus", () => {
     const z = await h.startKernel({ config: nodeConfig("node-z") });
     await eventually(async () => (await raw.xlen(`${prefix}:bus:in:node-z`)) === 0, 5_000, "node Z dropped the withdrawn request");
     expect((await z.list()).filter((i) => i.tmux.node === "node-z")).toEqual([]);
+  });
+
+  test("Redis stopped: a cross-node send fails within its timeouts naming the URL; Redis back (AOF): the bus carries requests again", async () => {
+    const onB = (await a.spawn({ role: "executive", workDir: h.workDir, node: "node-b" })).instance.id;
+    await server.stop();
+    const started = Date.now();
+    const error = await failure(c.send(onB, "while redis is down"));
+    expect(Date.now() - started).toBeLessThan(2_000 + ACCEPT_TIMEOUT_MS + 2_000);
+    expect(error.message).toContain(server.url);
+    await server.start();
+    // Both sides reconnect by themselves: B's reader resumes on its group, C's subscriber resubscribes.
+    expect((await eventually(() => c.send(onB, "redis is back").catch(() => undefined), 15_000, "a send through the bus again")).state).toBe("delivered");
+    await eventually(async () => (await texts()).includes("redis is back"), 5_000, "B's agent got it");
+    expect((await texts()).filter((t) => t === "redis is back")).toHaveLength(1);
   });
 });

@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { ErrorCodes, TmuxClaudeError, type RouteRequest, type RouteResult } from "@tmux-claude/core";
 import type { Redis } from "ioredis";
+import { RedisErrorCodes } from "../errors.js";
 import { fromWire, parseState, requestId, resultBudgetMs, STATE_TTL_MS, STREAM_MAX_LEN, type Answer, type BusKeys, type ReplyNote } from "./wire.js";
 
 export interface CallerDeps {
@@ -49,7 +50,10 @@ export class BusCaller {
 
   /** Carry `request` to its node; resolves with the owner's result, rejects with its error (code and message kept). */
   async request(request: RouteRequest): Promise<RouteResult> {
-    this.subscription ??= this.deps.subscriber.subscribe(this.channel);
+    this.subscription ??= this.deps.subscriber.subscribe(this.channel).catch((error: unknown) => {
+      this.subscription = undefined; // the next request subscribes again
+      throw this.redisFailed(request, error);
+    });
     await this.subscription;
     const id = requestId(request, randomUUID);
     const { client, keys, acceptTimeoutMs } = this.deps;
@@ -59,7 +63,7 @@ export class BusCaller {
       // The accept timeout runs from before the XADD: a Redis that does not take the request counts too.
       entry.timer = setTimeout(() => void this.giveUp(id), acceptTimeoutMs);
       const fields = ["id", id, "reply", this.channel, "request", JSON.stringify(request)];
-      client.xadd(keys.inbox(request.node), "MAXLEN", "~", String(STREAM_MAX_LEN), "*", ...fields).catch((error: unknown) => this.settle(id, undefined, error));
+      client.xadd(keys.inbox(request.node), "MAXLEN", "~", String(STREAM_MAX_LEN), "*", ...fields).catch((error: unknown) => this.settle(id, undefined, this.redisFailed(request, error)));
     });
   }
 
@@ -95,7 +99,7 @@ export class BusCaller {
       if (cancelled === "OK") return this.settle(id, undefined, this.unreachable(entry.request));
       await this.recheck(id);
     } catch (error) {
-      this.settle(id, undefined, error);
+      this.settle(id, undefined, this.redisFailed(entry.request, error));
     }
   }
 
@@ -128,6 +132,17 @@ export class BusCaller {
       ErrorCodes.NODE_UNREACHABLE,
       `Node "${request.node}" did not take the request to ${describe(request)} within ${acceptTimeoutMs} ms (this is node "${node}"); it was withdrawn and will not be performed. Check that \`tmux-claude serve\` runs on node "${request.node}" with the redis plugin on ${url} and the same prefix.`,
       { node: request.node, thisNode: node, operation: request.operation, timeoutMs: acceptTimeoutMs },
+    );
+  }
+
+  /** Redis itself failed us (down, timed out): say so with its URL, not as the other node's answer. */
+  private redisFailed(request: RouteRequest, error: unknown): unknown {
+    if (error instanceof TmuxClaudeError) return error;
+    const reason = error instanceof Error ? error.message : String(error);
+    return new TmuxClaudeError(
+      RedisErrorCodes.UNAVAILABLE,
+      `Redis at ${this.deps.url} did not carry the request to ${describe(request)} to node "${request.node}": ${reason}. Check that Redis runs and is reachable from this node ("${this.deps.node}"); the client reconnects by itself.`,
+      { url: this.deps.url, node: request.node, operation: request.operation },
     );
   }
 
