@@ -82,7 +82,7 @@ test(`${MESSAGES} messages from node A to node B's instance across ${KILLS} kill
     await sending;
     await eventually(async () => (await texts()).length >= MESSAGES, 60_000, "every message typed in").catch(async (error: unknown) => {
       const queue = await h!.kernel.get(onB).then((r) => r.messages?.filter((m) => m.state === "queued").map((m) => m.text));
-      throw new Error(`${String(error)}: typed ${(await texts()).length}, still queued in the history: ${JSON.stringify(queue)}, status ${(await h!.kernel.get(onB)).status}`);
+      throw new Error(`${String(error)}: typed ${(await texts()).length}, failed sends ${JSON.stringify(failures)}, still queued in the history: ${JSON.stringify(queue)}, status ${(await h!.kernel.get(onB)).status}`);
     });
   } finally {
     await serve.kill();
