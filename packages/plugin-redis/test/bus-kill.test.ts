@@ -4,13 +4,11 @@
 // (a request B's killed serve had read or accepted is answered by the next;
 // a message it was typing is finished from its queue claim and the agent's
 // evidence, see Messaging.sendHere).
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { createHarness, eventually, removeTestSocket, startRedis, testSocket, type Harness, type RedisServer } from "@tmux-claude/testkit";
+import { createHarness, eventually, removeTestSocket, startReadyProcess, startRedis, testSocket, type Harness, type RedisServer } from "@tmux-claude/testkit";
 import { afterAll, expect, test } from "vitest";
 import { redis } from "../src/index.js";
 import { freshPrefix } from "./helpers.js";
@@ -33,19 +31,8 @@ afterAll(async () => {
 });
 
 /** Node B's serve in its own process; resolves once it serves, with how to kill it. */
-async function startServe(configFile: string, url: string) {
-  const child = spawn(process.execPath, [WORKER, configFile, url, prefix], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, JITI_CACHE: jitiCache } });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    createInterface({ input: child.stdout }).once("line", () => resolve());
-    child.once("exit", (code) => reject(new Error(`serve worker exited early (${code})`)));
-  });
-  return {
-    async kill() {
-      child.kill("SIGKILL");
-      await exited;
-    },
-  };
+function startServe(configFile: string, url: string) {
+  return startReadyProcess(WORKER, [configFile, url, prefix], { ...process.env, JITI_CACHE: jitiCache });
 }
 
 test(`${MESSAGES} messages from node A to node B's instance across ${KILLS} kill -9s of B's serve: none lost, none typed twice, in order`, async () => {
