@@ -12,8 +12,10 @@ import { redactUrl, type ResolvedRedisOptions } from "./options.js";
 export const SCHEMA_VERSION = "1";
 /** Lua with TIME in scripts that write (effects replication, the default since 5), and ACL users in URLs: 6.0. */
 export const MIN_REDIS_VERSION = "6.0.0";
+/** Commands the message bus sends (bus/): checked with the store's at init, so a Redis without them is refused at start, not at the first cross-node call. */
+const BUS_COMMANDS = ["xadd", "xreadgroup", "xack", "xdel", "xgroup"];
 /** Commands the store sends; a server with any of them renamed or disabled is refused at init. */
-export const NEEDED_COMMANDS = ["eval", "evalsha", "script", "publish", "subscribe", "incr", "sadd", "smembers", "mget", "rpush", "lrange", "multi", "exec", "scan"];
+export const NEEDED_COMMANDS = ["eval", "evalsha", "script", "publish", "subscribe", "incr", "sadd", "smembers", "mget", "rpush", "lrange", "multi", "exec", "scan", ...BUS_COMMANDS];
 
 export interface Connected {
   client: Redis;

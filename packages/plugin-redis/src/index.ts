@@ -7,6 +7,7 @@ import { definePlugin, type Plugin } from "@tmux-claude/core";
 import { redisOptionsSchema, type RedisPluginOptions } from "./options.js";
 import { RedisStore } from "./redis-store.js";
 import { installNodes } from "./nodes/index.js";
+import { installBus } from "./bus/index.js";
 
 export const PLUGIN_NAME = "redis";
 
@@ -19,6 +20,7 @@ export function redis(options: RedisPluginOptions): Plugin {
       const store = new RedisStore(resolved);
       ctx.useStore(store);
       installNodes(ctx, store, resolved.heartbeatTtlMs);
+      installBus(ctx, resolved);
     },
   })(options);
 }

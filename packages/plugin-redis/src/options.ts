@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { RedisOptions } from "ioredis";
+import { busOptionsSchema } from "./bus/options.js";
 
 export const DEFAULT_PREFIX = "tmux-claude";
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -33,6 +34,8 @@ export const redisOptionsSchema = z.strictObject({
   heartbeatTtlMs: z.number().int().min(300).max(120_000).default(DEFAULT_HEARTBEAT_TTL_MS),
   /** Further ioredis options (tls, username, password, db, ...), passed through as given. */
   connection: z.record(z.string(), z.unknown()).optional(),
+  /** The message bus between nodes: see bus/options.ts. */
+  bus: busOptionsSchema,
 });
 
 export type RedisPluginOptions = z.input<typeof redisOptionsSchema>;

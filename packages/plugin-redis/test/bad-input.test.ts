@@ -85,12 +85,13 @@ describe("redis plugin: bad input is a clear error at init", () => {
     await store.close();
   });
 
-  it("fails on a Redis without a command the store needs", async () => {
-    const crippled = await startRedis({ args: ["--rename-command", "EVALSHA", ""] });
+  // EVALSHA: the store's scripts; XREADGROUP: the message bus between nodes (checked at start too).
+  it.each(["EVALSHA", "XREADGROUP"])("fails on a Redis without a command the store needs (%s)", async (command) => {
+    const crippled = await startRedis({ args: ["--rename-command", command, ""] });
     try {
       const failure = await initFailure(new RedisStore({ url: crippled.url }));
       expect(failure.code).toBe(RedisErrorCodes.UNSUPPORTED_SERVER);
-      expect(failure.message).toContain("evalsha");
+      expect(failure.message).toContain(command.toLowerCase());
     } finally {
       await crippled.close();
     }

@@ -40,4 +40,5 @@ export type { ClaudeHarness, ClaudeHarnessOptions } from "./claude-harness.js";
 export { statusLog } from "./status-log.js";
 export type { StatusLog } from "./status-log.js";
 export { freePort, startRedis, REDIS_SERVER_BIN } from "./redis-server.js";
+export { startReadyProcess, type ReadyProcess } from "./ready-process.js";
 export type { RedisServer, StartRedisOptions } from "./redis-server.js";

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { ErrorCodes, TmuxClaudeError, quoteScreen } from "../errors.js";
+import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError, quoteScreen } from "../errors.js";
 import type { DeliveryReceipt, OutgoingMessage, WhenBusy } from "../kernel/messages.js";
 import type { SubmitOptions } from "../agents/adapter.js";
 import type { InstanceRecord } from "../store/types.js";
@@ -56,18 +56,36 @@ export class Messaging {
     return this.lines.run(id, () => this.sendNow(id, text, whenBusy, caller));
   }
 
-  /** A message routed here from another node: delivered as it is (its id kept), without beforeSend or route. */
+  /**
+   * A message routed here from another node: delivered as it is (its id
+   * kept), without beforeSend or route. One for a free agent goes in through
+   * the queue all the same (history, queue, the drain's claim) and is waited
+   * for: a kill -9 of this process while typing it is then finished by the
+   * next one from the claim and the agent's evidence, never typed twice,
+   * while the sending node waits for the answer (whenBusy "now" is typed at
+   * once, as asked).
+   */
   async sendHere(message: OutgoingMessage): Promise<DeliveryReceipt> {
     checkMessage(message.instanceId, message.text, message.whenBusy);
     if (typeof message.id !== "string" || message.id === "") {
       throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, `A routed message to "${message.instanceId}" has no id; pass the message as the sending node made it.`, { id: message.instanceId });
     }
-    return this.lines.run(message.instanceId, async () => {
+    const { receipt, viaQueue } = await this.lines.run(message.instanceId, async () => {
       const record = this.registry.get(message.instanceId)?.record ?? (await requireRecord(this.deps.store, message.instanceId));
       this.deps.nodes.assertOwned(record, "deliver a message to");
       if (record.status === "exited") throw exitedError(record);
-      return this.deliverLocal(message, record);
+      return this.deliverLocal(message, record, true);
     });
+    if (!viaQueue) return receipt;
+    // Outside the instance's line: the drain that types it runs on that line.
+    try {
+      await this.waitDelivered(message.instanceId, message.id, this.deps.config.limits.sendTimeout);
+    } catch (error) {
+      // Still queued (a dead kernel's claim holds it for its lease): it is delivered later, once; the receipt says queued.
+      if (isTmuxClaudeError(error, ErrorCodes.SEND_TIMEOUT)) return receipt;
+      throw error;
+    }
+    return { messageId: message.id, instanceId: message.instanceId, state: "delivered", acceptedAt: new Date().toISOString() };
   }
 
   private async sendNow(id: string, text: string, whenBusy: WhenBusy, caller: string | null): Promise<DeliveryReceipt> {
@@ -76,13 +94,17 @@ export class Messaging {
     const { hooks } = this.deps;
     let message: OutgoingMessage = { id: randomUUID(), instanceId: id, text, from: caller, whenBusy };
     message = await hooks.beforeSend.promise(message);
-    const receipt = await this.deps.nodes.deliver(record, message, () => this.deliverLocal(message, record));
+    const receipt = await this.deps.nodes.deliver(record, message, async () => (await this.deliverLocal(message, record, false)).receipt);
     await hooks.afterSend.promise(message, receipt);
     return receipt;
   }
 
-  /** Deliver on this machine's tmux; runs inside the instance's line. */
-  private async deliverLocal(message: OutgoingMessage, record: InstanceRecord): Promise<DeliveryReceipt> {
+  /**
+   * Deliver on this machine's tmux; runs inside the instance's line.
+   * `viaQueue`: the message was queued although the agent is free (a routed
+   * one, see sendHere); its caller waits for the drain.
+   */
+  private async deliverLocal(message: OutgoingMessage, record: InstanceRecord, routed: boolean): Promise<{ receipt: DeliveryReceipt; viaQueue: boolean }> {
     const { store } = this.deps;
     const id = message.instanceId;
     const sentAt = new Date().toISOString();
@@ -101,18 +123,19 @@ export class Messaging {
           { id, status, queued: waiting.length },
         );
       }
-      if (!free && message.whenBusy === "queue") {
+      const viaQueue = routed && free && message.whenBusy !== "now";
+      if ((!free && message.whenBusy === "queue") || viaQueue) {
         // In the history before it is in the queue: whoever delivers it finds the entry to mark.
         await this.registry.persistShared(id, withQueued(messageEntry(message, sentAt, "queued")));
         await store.enqueue({ id: message.id, instanceId: id, text: message.text, from: message.from, enqueuedAt: sentAt });
         this.deps.logger.debug({ instance: id, message: message.id, status }, "queued");
-        return { messageId: message.id, instanceId: id, state: "queued", position: waiting.length + 1 };
+        return { receipt: { messageId: message.id, instanceId: id, state: "queued", position: waiting.length + 1 }, viaQueue };
       }
       await this.submit(live, message.text);
       const receipt: DeliveryReceipt = { messageId: message.id, instanceId: id, state: "delivered", acceptedAt: new Date().toISOString() };
       void this.recordDelivery(id, message, sentAt, receipt.acceptedAt!);
       this.announceDelivery(message, receipt, false);
-      return receipt;
+      return { receipt, viaQueue: false };
     });
   }
 

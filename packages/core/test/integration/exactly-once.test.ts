@@ -1,13 +1,11 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createInterface } from "node:readline";
 import { afterAll, expect, test } from "vitest";
 import { FileStore } from "../../src/store/file-store.js";
 import { messageEntry, withQueued } from "../../src/instances/message-history.js";
-import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
+import { createHarness, eventually, startReadyProcess, type Harness } from "@tmux-claude/testkit";
 
 const WORKER = fileURLToPath(new URL("../fixtures/serve-worker.mjs", import.meta.url));
 const KILLS = 20;
@@ -18,19 +16,8 @@ afterAll(async () => {
 });
 
 /** Start a serving kernel in its own process; resolves once it serves, with how to kill it. */
-async function startServe(configFile: string, jitiCache: string) {
-  const child = spawn(process.execPath, [WORKER, configFile], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, JITI_CACHE: jitiCache } });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    createInterface({ input: child.stdout }).once("line", () => resolve());
-    child.once("exit", (code) => reject(new Error(`serve worker exited early (${code})`)));
-  });
-  return {
-    async kill() {
-      child.kill("SIGKILL");
-      await exited;
-    },
-  };
+function startServe(configFile: string, jitiCache: string) {
+  return startReadyProcess(WORKER, [configFile], { ...process.env, JITI_CACHE: jitiCache });
 }
 
 test(`every queued message is delivered exactly once across ${KILLS} kill -9s of a serving kernel mid-drain`, async () => {
