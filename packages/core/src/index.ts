@@ -102,3 +102,4 @@ export type {
 } from "./instances/manager.js";
 export { compareIds } from "./instances/manager.js";
 export { resolveCommand } from "./instances/resolve-command.js";
+export { isProcessAlive } from "./os/process-tree.js";

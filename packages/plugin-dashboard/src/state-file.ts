@@ -5,6 +5,7 @@ import { readFileSync, unlinkSync } from "node:fs";
 import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import path from "node:path";
+import { isProcessAlive } from "@tmux-claude/core";
 import { localTarget } from "./options.js";
 
 export const DASHBOARD_FILE = "dashboard.json";
@@ -43,7 +44,7 @@ export async function writeAtomic(file: string, text: string): Promise<void> {
 export async function readDashboardInfo(stateDir: string): Promise<(DashboardInfo & { secret: string }) | undefined> {
   try {
     const info = JSON.parse(await readFile(path.join(stateDir, DASHBOARD_FILE), "utf8")) as DashboardInfo;
-    if (!Number.isInteger(info.pid) || !isAlive(info.pid) || !(await answers(info.host, info.port))) return undefined;
+    if (!Number.isInteger(info.pid) || !isProcessAlive(info.pid) || !(await answers(info.host, info.port))) return undefined;
     const secret = (await readFile(info.tokenFile, "utf8")).trim();
     return { ...info, secret };
   } catch {
@@ -81,14 +82,6 @@ export function removeDashboardInfoSync(stateDir: string, pid: number): void {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** How long a local connect may take before the port counts as dead: loopback answers at once or refuses. */
 const CONNECT_TIMEOUT_MS = 1_000;

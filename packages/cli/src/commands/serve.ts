@@ -4,7 +4,7 @@ import { readFileSync, unlinkSync } from "node:fs";
 import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
-import { ErrorCodes, Kernel, TmuxClaudeError, type LoadedConfig } from "@tmux-claude/core";
+import { ErrorCodes, Kernel, TmuxClaudeError, isProcessAlive, type LoadedConfig } from "@tmux-claude/core";
 import { VERSION, type ActionFactory, type Cli } from "../context.js";
 
 /** Written by a running `tmux-claude serve` into the state dir it serves. */
@@ -26,7 +26,7 @@ export interface ServeStatus {
 /** Is a `tmux-claude serve` running for this state dir? (Its serve.json names a live process.) */
 export async function serveStatus(stateDir: string): Promise<ServeStatus> {
   const info = await readServeInfo(path.join(stateDir, SERVE_FILE));
-  return info && isAlive(info.pid) ? { running: true, pid: info.pid } : { running: false };
+  return info && isProcessAlive(info.pid) ? { running: true, pid: info.pid } : { running: false };
 }
 
 export function registerServe(program: Command, action: ActionFactory): void {
@@ -107,7 +107,7 @@ async function claim(file: string, info: ServeInfo): Promise<void> {
         if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0) throw error;
       }
       const other = await readServeInfo(file);
-      if (other && isAlive(other.pid)) {
+      if (other && isProcessAlive(other.pid)) {
         throw new TmuxClaudeError(
           ErrorCodes.SERVE_RUNNING,
           `tmux-claude serve is already running for state dir ${path.dirname(file)} (pid ${other.pid}, socket "${other.socket}", since ${other.startedAt}). One serve per state dir delivers everything; stop it first (kill ${other.pid}) or serve another --socket.`,
@@ -143,12 +143,3 @@ async function readServeInfo(file: string): Promise<ServeInfo | undefined> {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}

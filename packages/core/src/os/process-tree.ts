@@ -113,11 +113,18 @@ export async function isSameProcess(proc: ProcessId): Promise<boolean> {
     const start = await linuxStartTime(proc.pid);
     return start !== undefined && start === proc.start;
   }
+  return isProcessAlive(proc.pid);
+}
+
+/** Does a process `pid` exist on this machine (also one of another user's)? A zombie still counts. */
+export function isProcessAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
-    process.kill(proc.pid, 0);
+    process.kill(pid, 0);
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
