@@ -49,11 +49,15 @@ test(`${MESSAGES} messages from node A to node B's instance across ${KILLS} kill
 
   const sent: string[] = [];
   const failures: string[] = [];
+  const answers = new Map<string, string>();
   const sending = (async () => {
     for (let i = 0; i < MESSAGES; i++) {
       const text = `bus #${i}`;
       sent.push(text);
-      await h!.kernel.send(onB, text).catch((error: unknown) => failures.push(`${text}: ${String(error)}`));
+      await h!.kernel.send(onB, text).then(
+        (receipt) => answers.set(text, receipt.state),
+        (error: unknown) => failures.push(`${text}: ${String(error)}`),
+      );
     }
   })();
 
@@ -69,7 +73,12 @@ test(`${MESSAGES} messages from node A to node B's instance across ${KILLS} kill
     await sending;
     await eventually(async () => (await texts()).length >= MESSAGES, 60_000, "every message typed in").catch(async (error: unknown) => {
       const queue = await h!.kernel.get(onB).then((r) => r.messages?.filter((m) => m.state === "queued").map((m) => m.text));
-      throw new Error(`${String(error)}: typed ${(await texts()).length}, failed sends ${JSON.stringify(failures)}, still queued in the history: ${JSON.stringify(queue)}, status ${(await h!.kernel.get(onB)).status}`);
+      const got = await texts();
+      const odd = got.filter((text) => !/^bus #\d+$/u.test(text));
+      const missing = sent.filter((text) => !got.includes(text));
+      throw new Error(
+        `${String(error)}: typed ${got.length}, missing ${JSON.stringify(missing)}, odd entries ${JSON.stringify(odd)}, answers ${JSON.stringify(missing.map((text) => answers.get(text)))}, failed sends ${JSON.stringify(failures)}, still queued in the history: ${JSON.stringify(queue)}, status ${(await h!.kernel.get(onB)).status}`,
+      );
     });
   } finally {
     await serve.kill();
