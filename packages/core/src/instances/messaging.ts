@@ -150,6 +150,9 @@ export class Messaging {
         await this.registry.persistShared(id, withQueued(messageEntry(message, sentAt, "queued")));
         await store.enqueue({ id: message.id, instanceId: id, text: message.text, from: message.from, enqueuedAt: sentAt });
         this.deps.logger.debug({ instance: id, message: message.id, status }, "queued");
+        // Queued behind others for an idle agent: whoever queued those may have died or missed the drain (a node that came
+        // back), so make sure one runs; a drain already under way makes this one find the queue empty or held.
+        if (!viaQueue && DELIVERABLE.has(status)) this.drain(id);
         return { receipt: { messageId: message.id, instanceId: id, state: "queued", position: waiting.length + 1 }, viaQueue };
       }
       await this.submit(live, message.text);
