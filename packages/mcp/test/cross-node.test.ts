@@ -7,6 +7,8 @@
 // Claude Code against the stand-in model; the instances whose MCP calls the
 // test makes itself (with their own tokens) are the cheaper echo agent.
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -119,6 +121,10 @@ describe("a Claude Code executive on node A", () => {
     expect(await runsOn(sockets[0]!, manager)).toBe(true);
     expect(await runsOn(h.socket, manager)).toBe(false);
     expect(manager.launch.env[MCP_URL_ENV]).toBe(node("node-b").url);
+    // The MCP config Claude Code runs with was written by B, in B's state dir; A holds no files of it.
+    const mcpConfig = JSON.parse(await readFile(path.join(h.dir, "state-node-b", "agents", manager.id, "mcp.json"), "utf8"));
+    expect(mcpConfig.mcpServers["tmux-claude"].url).toBe(node("node-b").url);
+    expect(existsSync(path.join(h.stateDir, "agents", manager.id))).toBe(false);
     expect((await a().get(exec.id)).launch.env[MCP_URL_ENV]).toBe(node("node-a").url);
     // Its prompt turn used its MCP tools (its list call answered), which the executive read across nodes.
     expect((await a().read(manager.id)).lastReply).toBe("MANAGER SAYS: running on node-b");
@@ -167,6 +173,8 @@ describe("role and subtree checks across nodes (echo agents, MCP calls with thei
     expect((await a().get(spec)).launch.env[MCP_URL_ENV]).toBe(node("node-c").url);
     specClient = await clientOf(spec);
 
+    // Its first turn over (read waits across nodes), the next message is typed in at once.
+    expect((await ok<{ screen: string }>(mgrClient, "read", { instanceId: spec, wait: true, timeoutMs: 10_000 })).screen).toContain("echo: first task");
     expect(await ok(mgrClient, "send", { instanceId: spec, text: "second task" })).toMatchObject({ instanceId: spec, state: "delivered" });
     const read = await ok<{ id: string; screen: string }>(mgrClient, "read", { instanceId: spec, wait: true, timeoutMs: 10_000 });
     expect(read.screen).toContain("echo: second task");
