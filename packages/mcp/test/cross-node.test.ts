@@ -18,7 +18,7 @@ import { redis } from "@tmux-claude/plugin-redis";
 import { createClaudeHarness, lastUserText, removeTestSocket, startRedis, testSocket, type ClaudeHarness, type RedisServer } from "@tmux-claude/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { mcp, MCP_URL_ENV, type McpApi } from "../src/index.js";
-import { httpClient, instanceOf, ok, refused, results, tokenOf, tool } from "./helpers.js";
+import { call, httpClient, instanceOf, ok, refused, results, tokenOf, tool } from "./helpers.js";
 
 const execFileAsync = promisify(execFile);
 const prefix = `tc-mcp-cross-${process.pid}`;
@@ -147,6 +147,8 @@ describe("role and subtree checks across nodes (echo agents, MCP calls with thei
   let execClient: Client;
   let mgrClient: Client;
   let specClient: Client;
+  /** The specialist's token at node A's endpoint. */
+  let specAtA: Client;
 
   beforeAll(async () => {
     exec = (await a().spawn({ role: "executive", agent: "echo", workDir: h.workDir })).instance.id;
@@ -213,9 +215,9 @@ describe("role and subtree checks across nodes (echo agents, MCP calls with thei
     const noTools = /may not use tmux-claude's orchestration tools: its role spawns nothing/u;
     expect(await refused(specClient, "spawn", { role: "specialist", agent: "echo" })).toMatch(noTools);
     // The same token at another node's endpoint: the caller is the same instance there (the store is shared).
-    const elsewhere = await httpClient(node("node-a").url, await tokenOf(a(), spec));
-    clients.push(elsewhere);
-    expect(await refused(elsewhere, "spawn", { role: "specialist", agent: "echo", node: "node-b" })).toMatch(noTools);
+    specAtA = await httpClient(node("node-a").url, await tokenOf(a(), spec));
+    clients.push(specAtA);
+    expect(await refused(specAtA, "spawn", { role: "specialist", agent: "echo", node: "node-b" })).toMatch(noTools);
     // Its manager asks for a child under it (a descendant, so the subtree check passes): the kernel that would spawn it refuses by role.
     for (const where of ["node-a", "node-b", "node-c"]) {
       expect(await refused(mgrClient, "spawn", { role: "specialist", agent: "echo", parentId: spec, node: where })).toMatch(
@@ -242,5 +244,7 @@ describe("role and subtree checks across nodes (echo agents, MCP calls with thei
     expect(left).toContain(exec);
     expect(left).toContain(outsider);
     expect(left).not.toContain(spec);
+    // Its token is refused at its next request on every node's endpoint, not only on C's, which closed its sessions.
+    await expect(call(specAtA, "list")).rejects.toThrow(/no instance has it/u);
   });
 });
