@@ -1,6 +1,7 @@
 // Parent and child on different nodes (issue 13): three serving kernels, each
 // with its own tmux socket, state dir, node id and MCP endpoint, sharing one
-// Redis (the redis plugin: store and bus). An agent talks to the MCP endpoint
+// Redis (the redis plugin: store and bus); node B's serve runs in a process of
+// its own, as on another machine. An agent talks to the MCP endpoint
 // of the node that launched it; that endpoint knows every caller from the
 // shared store and checks the caller's subtree there, and the kernel of the
 // node that performs a spawn checks the role rules. The executive is the real
@@ -8,14 +9,26 @@
 // test makes itself (with their own tokens) are the cheaper echo agent.
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { claude } from "@tmux-claude/agent-claude";
-import { ErrorCodes, isTmuxClaudeError, type InstanceRecord, type Kernel, type UserConfig } from "@tmux-claude/core";
+import { ErrorCodes, isTmuxClaudeError, type InstanceRecord, type Kernel } from "@tmux-claude/core";
 import { redis } from "@tmux-claude/plugin-redis";
-import { createClaudeHarness, lastUserText, removeTestSocket, startRedis, testSocket, type ClaudeHarness, type RedisServer } from "@tmux-claude/testkit";
+import {
+  createClaudeHarness,
+  freePort,
+  lastUserText,
+  removeTestSocket,
+  startReadyProcess,
+  startRedis,
+  testSocket,
+  type ClaudeHarness,
+  type ReadyProcess,
+  type RedisServer,
+} from "@tmux-claude/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { mcp, MCP_URL_ENV, type McpApi } from "../src/index.js";
 import { call, httpClient, instanceOf, ok, refused, results, tokenOf, tool } from "./helpers.js";
@@ -24,22 +37,23 @@ const execFileAsync = promisify(execFile);
 const prefix = `tc-mcp-cross-${process.pid}`;
 const limits = { spawnTimeout: 60_000, sendTimeout: 30_000 };
 
+const SERVE = fileURLToPath(new URL("./fixtures/node-serve.mjs", import.meta.url));
+
 let server: RedisServer;
 let h: ClaudeHarness;
-const sockets: string[] = [];
+let serveB: ReadyProcess | undefined;
 const clients: Client[] = [];
-/** Each node's kernel (its serve) and the MCP endpoint it listens on. */
-const nodes = new Map<string, { kernel: Kernel; url: string }>();
+/**
+ * Each node: its tmux socket and state dir (another machine in all but the Redis) and the MCP endpoint its serve
+ * listens on. A and C are serving kernels of this process; B's serve runs in a process of its own.
+ */
+const nodes = new Map<string, { socket: string; stateDir: string; url: string; kernel?: Kernel }>();
 
 const node = (id: string) => nodes.get(id)!;
-const a = () => node("node-a").kernel;
+const a = () => node("node-a").kernel!;
+const c = () => node("node-c").kernel!;
 
-/** What every node runs: the redis plugin (store, nodes, bus) and its own MCP endpoint. */
-const nodePlugins = () => [redis({ url: server.url, prefix }), mcp({ port: 0 })];
-
-async function listening(id: string, kernel: Kernel): Promise<void> {
-  nodes.set(id, { kernel, url: (await kernel.plugin<McpApi>("mcp")!.listen()).url });
-}
+const listen = async (kernel: Kernel) => (await kernel.plugin<McpApi>("mcp")!.listen()).url;
 
 /** An MCP client authenticated as the instance (its token from its process), at the endpoint the instance was given. */
 async function clientOf(id: string): Promise<Client> {
@@ -59,21 +73,30 @@ async function runsOn(socket: string, record: InstanceRecord): Promise<boolean> 
 
 beforeAll(async () => {
   server = await startRedis();
-  h = await createClaudeHarness({ adapterPlugin: claude(), config: { node: { id: "node-a" }, plugins: nodePlugins(), limits } });
-  await listening("node-a", h.kernel);
-  for (const id of ["node-b", "node-c"]) {
-    const socket = testSocket(id);
-    sockets.push(socket);
-    // Another machine in all but the Redis: its own tmux server, state dir (instance files, tokens) and endpoint.
-    const config: UserConfig = { tmux: { socket, configFile: "none", width: 120, height: 40 }, stateDir: path.join(h.dir, `state-${id}`), node: { id }, plugins: nodePlugins() };
-    await listening(id, await h.startKernel({}, undefined, "all", config));
-  }
+  const plugins = () => [redis({ url: server.url, prefix }), mcp({ port: 0 })];
+  h = await createClaudeHarness({ adapterPlugin: claude(), config: { node: { id: "node-a" }, plugins: plugins(), limits } });
+  nodes.set("node-a", { socket: h.socket, stateDir: h.stateDir, url: await listen(h.kernel), kernel: h.kernel });
+  const place = (id: string) => ({ socket: testSocket(id), stateDir: path.join(h.dir, `state-${id}`) });
+
+  // Node B: A's settings (the same agents and roles) on its own socket and state dir, its serve in its own process.
+  const b = { ...place("node-b"), port: await freePort() };
+  const configFile = path.join(h.dir, "node-b.json");
+  await writeFile(configFile, JSON.stringify({ ...h.kernel.config, tmux: { ...h.kernel.config.tmux, socket: b.socket }, stateDir: b.stateDir, node: { id: "node-b" }, plugins: [] }));
+  nodes.set("node-b", { ...b, url: `http://127.0.0.1:${b.port}/mcp` });
+  serveB = await startReadyProcess(SERVE, [configFile, server.url, prefix, String(b.port)]);
+
+  const placeC = place("node-c");
+  const kernelC = await h.startKernel({}, undefined, "all", { tmux: { ...h.userConfig.tmux, socket: placeC.socket }, stateDir: placeC.stateDir, node: { id: "node-c" }, plugins: plugins() });
+  nodes.set("node-c", { ...placeC, url: await listen(kernelC), kernel: kernelC });
 }, 300_000);
 
 afterAll(async () => {
   for (const client of clients) await client.close().catch(() => undefined);
+  // B's Claude Code ends before the harness removes the home it writes to on its way out.
+  await serveB?.kill();
+  if (nodes.has("node-b")) await removeTestSocket(node("node-b").socket);
   await h?.close();
-  for (const socket of sockets) await removeTestSocket(socket);
+  if (nodes.has("node-c")) await removeTestSocket(node("node-c").socket);
   await server?.close();
 });
 
@@ -118,11 +141,11 @@ describe("a Claude Code executive on node A", () => {
     // The manager runs in node B's tmux, under the executive, and was given node B's endpoint (the executive A's).
     const manager = await a().get("exec-1.mgr-1");
     expect(manager).toMatchObject({ role: "manager", parentId: exec.id, agent: "claude", tmux: { node: "node-b" } });
-    expect(await runsOn(sockets[0]!, manager)).toBe(true);
+    expect(await runsOn(node("node-b").socket, manager)).toBe(true);
     expect(await runsOn(h.socket, manager)).toBe(false);
     expect(manager.launch.env[MCP_URL_ENV]).toBe(node("node-b").url);
     // The MCP config Claude Code runs with was written by B, in B's state dir; A holds no files of it.
-    const mcpConfig = JSON.parse(await readFile(path.join(h.dir, "state-node-b", "agents", manager.id, "mcp.json"), "utf8"));
+    const mcpConfig = JSON.parse(await readFile(path.join(node("node-b").stateDir, "agents", manager.id, "mcp.json"), "utf8"));
     expect(mcpConfig.mcpServers["tmux-claude"].url).toBe(node("node-b").url);
     expect(existsSync(path.join(h.stateDir, "agents", manager.id))).toBe(false);
     expect((await a().get(exec.id)).launch.env[MCP_URL_ENV]).toBe(node("node-a").url);
@@ -135,7 +158,7 @@ describe("a Claude Code executive on node A", () => {
 
     // Terminating the executive's tree from A ends the manager on B.
     expect((await a().terminate(exec.id, { cascade: true })).sort()).toEqual([exec.id, manager.id].sort());
-    expect(await runsOn(sockets[0]!, manager)).toBe(false);
+    expect(await runsOn(node("node-b").socket, manager)).toBe(false);
   }, 240_000);
 });
 
@@ -157,8 +180,8 @@ describe("role and subtree checks across nodes (echo agents, MCP calls with thei
     mgr = placed.id;
     expect(placed).toMatchObject({ node: "node-b", parentId: exec });
     mgrClient = await clientOf(mgr);
-    // Someone else's instance on node C: a top-level manager the root spawned from node B.
-    outsider = (await node("node-b").kernel.spawn({ role: "manager", agent: "echo", workDir: h.workDir, node: "node-c" })).instance.id;
+    // Someone else's instance on node C: a top-level manager the root spawned there.
+    outsider = (await c().spawn({ role: "manager", agent: "echo", workDir: h.workDir })).instance.id;
   });
 
   test("each instance talks to its own node's endpoint", async () => {
@@ -224,9 +247,9 @@ describe("role and subtree checks across nodes (echo agents, MCP calls with thei
         new RegExp(`A specialist \\("${spec.replaceAll(".", "\\.")}"\\) may not spawn a specialist`, "u"),
       );
     }
-    // The root through the kernel API, routed to another node: the same refusal with its code.
-    const error = await node("node-b")
-      .kernel.spawn({ role: "manager", agent: "echo", workDir: h.workDir, parentId: spec, node: "node-a" })
+    // The root through the kernel API on C, routed to B's serve: the same refusal, with its code, back over the bus.
+    const error = await c()
+      .spawn({ role: "manager", agent: "echo", workDir: h.workDir, parentId: spec, node: "node-b" })
       .then(() => undefined, (e: unknown) => e as Error);
     expect(isTmuxClaudeError(error, ErrorCodes.ROLE_NOT_ALLOWED)).toBe(true);
     expect((await a().list({ parentId: spec })).map((i) => i.id)).toEqual([]);

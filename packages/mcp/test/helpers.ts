@@ -1,5 +1,4 @@
 import { readFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
@@ -90,14 +89,8 @@ export function textOf(result: CallToolResult): string {
   return result.content.map((c) => (c.type === "text" ? c.text : `[${c.type}]`)).join("\n");
 }
 
-/** A port that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+/** A port that was free a moment ago (the test kit's). */
+export { freePort } from "@tmux-claude/testkit";
 
 // ------------------------------------------- scripting Claude Code instances
 
