@@ -5,6 +5,9 @@ import type { NodeReport, RouteAddress, RouteOperation, RouteRequest, RouteResul
 import type { InstanceRecord } from "../store/types.js";
 import { NODE_ID, nodeOf, withNode } from "../kernel/node.js";
 
+/** How long a send queued for a node that came back waits for that node to deliver it before answering "queued". */
+const NUDGE_WAIT_MS = 2_000;
+
 /**
  * Which node owns an instance, and how an operation reaches another node:
  * through the `route` hook, which must answer (a routing plugin), or the
@@ -72,10 +75,27 @@ export class Nodes {
     const request = { ...this.address(record), operation: "send", message } as const;
     if (!this.owns(record)) {
       const down = (await this.unreachableNodes()).get(request.node);
-      if (down && message.whenBusy === "queue" && this.queueWhileDown) return this.queueWhileDown(message);
+      if (down && message.whenBusy === "queue" && this.queueWhileDown) return this.nudgeIfBack(record, await this.queueWhileDown(message));
       return this.forward(request, { down });
     }
     return ((await this.hooks.route.promise(request)) as DeliveryReceipt | undefined) ?? deliverHere();
+  }
+
+  /**
+   * A node can come back between the look that found it down and the enqueue:
+   * its serve's drain on re-attach may then have missed the message. Look
+   * again, and if it is live ask it to deliver (waitDelivered attaches and
+   * drains); the receipt says delivered if that happened within a moment.
+   */
+  private async nudgeIfBack(record: InstanceRecord, receipt: DeliveryReceipt): Promise<DeliveryReceipt> {
+    const node = nodeOf(record);
+    if ((await this.unreachableNodes().catch(() => new Map([[node, "unknown"]]))).has(node)) return receipt;
+    try {
+      await this.forward({ ...this.address(record), operation: "waitDelivered", messageId: receipt.messageId, timeoutMs: NUDGE_WAIT_MS });
+    } catch {
+      return receipt; // still queued: that node delivers it once its agent is idle
+    }
+    return { messageId: receipt.messageId, instanceId: receipt.instanceId, state: "delivered", acceptedAt: new Date().toISOString() };
   }
 
   /** The nodes that plugins report (the `nodes` hook), as they report them. */
