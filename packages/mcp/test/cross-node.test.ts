@@ -210,6 +210,13 @@ describe("role and subtree checks across nodes (echo agents, MCP calls with thei
     ]);
   });
 
+  test("a spawn placed on another node whose workDir is not there says on which node it was looked for", async () => {
+    const missing = path.join(h.workDir, "not-on-node-c");
+    const message = await refused(execClient, "spawn", { role: "manager", agent: "echo", node: "node-c", workDir: missing });
+    expect(message).toContain(`workDir "${missing}" does not exist`);
+    expect(message).toContain('It was looked for on node "node-c", where the spawn was placed');
+  });
+
   test("the executive on A restarts its manager on B: relaunched by B, with the same token and B's endpoint", async () => {
     const token = await tokenOf(a(), mgr);
     const restarted = spawned(await ok(execClient, "restart", { instanceId: mgr }));
