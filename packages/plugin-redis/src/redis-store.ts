@@ -268,6 +268,15 @@ export class RedisStore implements StateStore {
     return this.subscription;
   }
 
+  /**
+   * Tell this process's watchers that these instances changed although their
+   * records did not: how they are listed did (their node was lost or came
+   * back), so a watcher such as a dashboard reads them again.
+   */
+  announceChanged(ids: readonly string[]): void {
+    for (const id of ids) this.events.emit("change", { kind: "instance", id } satisfies StoreChange);
+  }
+
   private dispatch(message: string): void {
     const kind = message.slice(0, 2);
     const rest = message.slice(2);
