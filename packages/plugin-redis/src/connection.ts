@@ -48,6 +48,21 @@ export function createClient(options: ResolvedRedisOptions): Connected {
   };
 }
 
+/**
+ * A connected client for a part of the plugin beside the store (bus, events).
+ * `blocking`: no command timeout, for a connection that waits in XREAD(GROUP)
+ * BLOCK as long as nothing comes (ioredis times out any number, even 0).
+ * Failures reach the commands that meet them; `onError` only sees the
+ * connection's errors (without a listener ioredis prints every reconnect attempt).
+ */
+export async function openClient(options: ResolvedRedisOptions, blocking: boolean, onError: (error: Error) => void): Promise<Redis> {
+  const { client, connected } = createClient(blocking ? { ...options, commandTimeoutMs: undefined as unknown as number } : options);
+  await connect(client, options);
+  connected();
+  client.on("error", onError);
+  return client;
+}
+
 const AUTH_ERROR = /WRONGPASS|NOAUTH|invalid password|invalid username-password/iu;
 
 /** Connect within the connect timeout, or fail with an error naming the URL (never its password) and the fix. */
