@@ -2,7 +2,7 @@
  * `tmux-claude events [--follow] [--since <iso|id>] [--instance <id>]
  * [--type <type>]... [--limit <n>] [--json]`: the events of every node, one
  * line each (time, node, instance, type, summary), or one JSON object a line;
- * `--follow` keeps printing new ones until Ctrl-C.
+ * `--follow` keeps printing new ones until the kernel closes (Ctrl-C).
  */
 import { parseArgs } from "node:util";
 import { ErrorCodes, TmuxClaudeError, type CommandContribution } from "@tmux-claude/core";
@@ -87,20 +87,6 @@ function parseFlags(argv: string[]): Flags {
   };
 }
 
-/** Resolves when the process is asked to stop (Ctrl-C, SIGTERM): what `--follow` waits for. */
-function interrupted(): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = () => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      resolve();
-    };
-    // Listening for them keeps the kernel's own signal handling away, so the subscription ends cleanly and the command returns 0.
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
-}
-
 export function eventsCommand(events: EventFeed): CommandContribution {
   return {
     name: "events",
@@ -114,10 +100,9 @@ export function eventsCommand(events: EventFeed): CommandContribution {
       const past = await events.history({ ...filter, ...(flags.since !== undefined ? { since: flags.since } : {}), until, limit: flags.limit });
       for (const event of past) print(event);
       if (!flags.follow) return 0;
-      const stopped = interrupted();
-      const unsubscribe = await events.subscribe({ ...filter, since: until }, print);
-      await stopped;
-      unsubscribe();
+      await events.subscribe({ ...filter, since: until }, print);
+      // Until the kernel closes: the CLI closes it at Ctrl-C (and exits 130, as any command it interrupts).
+      await events.ended;
       return 0;
     },
   };

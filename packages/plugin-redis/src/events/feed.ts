@@ -69,6 +69,9 @@ export class EventFeed {
   private reader: Promise<Redis> | undefined;
   private loop: Promise<void> | undefined;
   private closed = false;
+  private markClosed!: () => void;
+  /** Resolves once the feed closed (with the kernel): no subscriber gets anything after. */
+  readonly ended = new Promise<void>((resolve) => (this.markClosed = resolve));
 
   constructor(private readonly deps: FeedDeps) {}
 
@@ -140,6 +143,7 @@ export class EventFeed {
     // The blocked XREAD only ends with its connection.
     (await this.reader?.catch(() => undefined))?.disconnect();
     await this.loop;
+    this.markClosed();
   }
 
   /** Every entry from `start` to `end`, forward, page by page. */
