@@ -6,7 +6,9 @@ import { createInterface } from "node:readline";
 import { INSTANCE_ENV, isTmuxClaudeError, ErrorCodes, type Kernel, type Plugin } from "@tmux-claude/core";
 import { eventually } from "@tmux-claude/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { ClusterEvent, EventsApi, RedisApi } from "../src/index.js";
+import type { Logger } from "@tmux-claude/core";
+import { eventsKey, RedisStore, type ClusterEvent, type EventsApi, type RedisApi } from "../src/index.js";
+import { EventPublisher } from "../src/events/publisher.js";
 import { startCluster, type Cluster } from "./cluster.js";
 import { cli, cliArgs } from "./helpers.js";
 
@@ -50,6 +52,11 @@ async function streamEntries(): Promise<{ streamId: string; eventId: string; jso
   return entries.map(([streamId, fields]) => ({ streamId, eventId: fields[fields.indexOf("id") + 1]!, json: fields[fields.indexOf("event") + 1]! }));
 }
 
+/** The ids of an instance's events as the stream holds them, in order: what every reader must get. */
+async function storedIds(instanceId: string): Promise<string[]> {
+  return (await streamEntries()).filter((entry) => (JSON.parse(entry.json) as ClusterEvent).instanceId === instanceId).map((entry) => entry.eventId);
+}
+
 const ids = (events: readonly ClusterEvent[]) => events.map((event) => event.eventId);
 const of = (events: readonly ClusterEvent[], instanceId: string) => events.filter((event) => event.instanceId === instanceId);
 
@@ -76,14 +83,20 @@ describe("events across three nodes", () => {
     await a.read(onB, { wait: true, timeoutMs: 10_000 });
     expect(await a.terminate(onB)).toEqual([onB]);
     for (const { got } of [onA, onC]) await eventually(() => of(got, onB).some((e) => e.type === "afterTerminate"), 10_000, "B's afterTerminate");
+    // What Redis holds for the instance, in stream order, is what each subscriber must have got, no more, no less
+    // (a `-> exited` statusChange may still come after afterTerminate: compared until both agree).
+    const storedFor = async () => (await streamEntries()).filter((entry) => (JSON.parse(entry.json) as ClusterEvent).instanceId === onB);
+    // Both sides taken at one moment (no event is handed over in between): the stream's entries and each subscriber's.
+    const agree = async () => {
+      const stored = await storedFor();
+      const seen = [onA, onC].map(({ got }) => of(got, onB));
+      return seen.every((mine) => ids(mine).join() === stored.map((entry) => entry.eventId).join()) && { stored, seen };
+    };
+    const { stored, seen } = await eventually(agree, 5_000, "each subscriber has what the stream holds for B's instance");
     onA.stop();
     onC.stop();
-
-    // What Redis holds for the instance, in stream order: what each subscriber must have got, no more, no less.
-    const stored = (await streamEntries()).filter((entry) => (JSON.parse(entry.json) as ClusterEvent).instanceId === onB);
-    onBEvents = of(onA.got, onB);
-    for (const { got } of [onA, onC]) {
-      const mine = of(got, onB);
+    onBEvents = seen[0]!;
+    for (const mine of seen) {
       expect(ids(mine)).toEqual(stored.map((entry) => entry.eventId));
       expect(new Set(ids(mine)).size).toBe(mine.length);
       expect(mine.map((e) => e.streamId)).toEqual(stored.map((entry) => entry.streamId));
@@ -92,7 +105,7 @@ describe("events across three nodes", () => {
     const types = onBEvents.map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(["statusChange", "afterSpawn", "delivered", "turnEnded", "afterTerminate"]));
     expect(types.indexOf("afterSpawn")).toBeLessThan(types.indexOf("delivered"));
-    expect(types.at(-1)).toBe("afterTerminate");
+    expect(types.indexOf("delivered")).toBeLessThan(types.indexOf("afterTerminate"));
     expect(onBEvents.find((e) => e.type === "delivered")).toMatchObject({ text: "hello from c", from: null });
     expect(onBEvents.find((e) => e.type === "afterSpawn")).toMatchObject({ restart: false, instance: { id: onB, role: "executive", node: "node-b" } });
   });
@@ -110,16 +123,17 @@ describe("events across three nodes", () => {
   });
 
   test("a subscriber started later gets the history since a time or a stream id, then what comes", async () => {
+    const expected = await storedIds(onB);
     const sinceStart = await collect(c, { since: startedAt, instanceId: onB });
-    expect(ids(sinceStart.got)).toEqual(ids(onBEvents));
+    expect(ids(sinceStart.got)).toEqual(expected);
     sinceStart.stop();
     const middle = onBEvents[2]!;
     const sinceId = await collect(a, { since: middle.streamId!, instanceId: onB });
-    expect(ids(sinceId.got)).toEqual(ids(onBEvents.slice(3)));
+    expect(ids(sinceId.got)).toEqual(expected.slice(3));
     sinceId.stop();
     // history: the newest `limit`, oldest first.
-    expect(ids(await eventsOf(b).history({ instanceId: onB, limit: 1000 }))).toEqual(ids(onBEvents));
-    expect(ids(await eventsOf(b).history({ instanceId: onB, limit: 2 }))).toEqual(ids(onBEvents.slice(-2)));
+    expect(ids(await eventsOf(b).history({ instanceId: onB, limit: 1000 }))).toEqual(expected);
+    expect(ids(await eventsOf(b).history({ instanceId: onB, limit: 2 }))).toEqual(expected.slice(-2));
     // Live events after the history, each once.
     const later = await collect(a, { since: startedAt, types: ["afterSpawn"] });
     const before = later.got.length;
@@ -153,7 +167,7 @@ describe("events across three nodes", () => {
   test("tmux-claude events (the built CLI): --json lines, the table, --follow until Ctrl-C (exit 130)", async () => {
     const options = cluster.pluginOptions;
     const lines = (await cli(cluster.h, "node-c", options, "events", "--json", "--instance", onB, "--since", startedAt)).trim().split("\n");
-    expect(lines.map((line) => (JSON.parse(line) as ClusterEvent).eventId)).toEqual(ids(onBEvents));
+    expect(lines.map((line) => (JSON.parse(line) as ClusterEvent).eventId)).toEqual(await storedIds(onB));
     const table = await cli(cluster.h, "node-c", options, "events", "--instance", onB, "--type", "afterSpawn,afterTerminate");
     expect(table.trim().split("\n")).toEqual([
       expect.stringMatching(new RegExp(`^\\S+Z  node-b  ${onB.replace(/\./gu, "\\.")}  afterSpawn  spawned: executive \\(echo\\)$`, "u")),
@@ -178,5 +192,31 @@ describe("events across three nodes", () => {
     expect(await exited).toBe(130);
     expect(printed.map((e) => [e.type, e.instanceId, e.node])).toEqual([["afterSpawn", followed, "node-b"]]);
     await b.terminate(followed);
+  });
+
+  test("appends while Redis is down: nothing waits on them, and many failures are one warning, not one per event", async () => {
+    const store = new RedisStore({ url: cluster.server.url, prefix: cluster.prefix, commandTimeoutMs: 300 });
+    await store.init();
+    const warnings: string[] = [];
+    const logger = { warn: (_: unknown, message: string) => void warnings.push(message) } as unknown as Logger;
+    const publisher = new EventPublisher({ store, stream: eventsKey(cluster.prefix), maxLen: 1_000, logger });
+    const event = (n: number): ClusterEvent => ({
+      eventId: `outage-${n}`, instanceId: "exec-x", node: "node-t", at: new Date().toISOString(), type: "afterTerminate", cascade: false,
+      instance: { id: "exec-x", role: "executive", parentId: null, depth: 1, agent: "echo", status: "exited", workDir: "/tmp" },
+    });
+    await cluster.server.stop();
+    try {
+      // Each resolves (never rejects) once its command timed out.
+      await Promise.all(Array.from({ length: 20 }, (_, n) => publisher.publish(event(n))));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain(`could not append 1 event(s) to ${cluster.prefix}:events`);
+    } finally {
+      await cluster.server.start();
+    }
+    await eventually(async () => (await publisher.publish(event(20)), warnings.length === 2), 10_000, "an append once Redis is back");
+    // The 19 others, and any tried before the reconnect was done.
+    expect(warnings[1]).toMatch(/^events: (19|[2-9]\d) more event\(s\) could not be appended/u);
+    expect((await eventsOf(a).history({ node: "node-t" })).map((e) => e.eventId)).toContain("outage-20");
+    await store.close();
   });
 });
