@@ -3,7 +3,7 @@
 // subscribers on every node get each of them once, in order.
 import { spawn as spawnProcess } from "node:child_process";
 import { createInterface } from "node:readline";
-import { INSTANCE_ENV, isTmuxClaudeError, ErrorCodes, type Kernel, type Plugin } from "@tmux-claude/core";
+import { INSTANCE_ENV, isTmuxClaudeError, ErrorCodes, secretDigest, type Kernel, type Plugin } from "@tmux-claude/core";
 import { eventually } from "@tmux-claude/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Logger } from "@tmux-claude/core";
@@ -90,7 +90,7 @@ describe("events across three nodes", () => {
     const agree = async () => {
       const stored = await storedFor();
       const seen = [onA, onC].map(({ got }) => of(got, onB));
-      return seen.every((mine) => ids(mine).join() === stored.map((entry) => entry.eventId).join()) && { stored, seen };
+      return seen.every((mine) => ids(mine).join() === stored.map((entry) => entry.eventId).join()) ? { stored, seen } : undefined;
     };
     const { stored, seen } = await eventually(agree, 5_000, "each subscriber has what the stream holds for B's instance");
     onA.stop();
@@ -159,6 +159,8 @@ describe("events across three nodes", () => {
     expect(failure.type === "spawnFailed" && failure.error.message).toContain("the endpoint refused token ***");
     const all = (await streamEntries()).map((entry) => entry.json).join("\n");
     expect(all).not.toContain(SECRET);
+    // Not even the digest the record keeps in its place.
+    expect(all).not.toContain(secretDigest(SECRET).slice("sha256:".length));
     expect(all).not.toContain(INSTANCE_ENV.endpointToken);
     expect(all).not.toContain('"launch"');
     expect(all).not.toContain(cluster.h.log);
