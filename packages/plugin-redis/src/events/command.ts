@@ -75,7 +75,7 @@ function parseFlags(argv: string[]): Flags {
   const types = values.type?.flatMap((t) => t.split(",")).filter(Boolean);
   const unknown = types?.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t)) ?? [];
   if (unknown.length > 0) {
-    throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, `tmux-claude events: unknown --type ${unknown.join(", ")}. Types: ${EVENT_TYPES.join(", ")}.`, { types: unknown });
+    throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, `tmux-claude events: unknown --type ${unknown.join(", ")}. Types: ${EVENT_TYPES.join(", ")}. ${USAGE}`, { types: unknown });
   }
   return {
     follow: values.follow === true,
