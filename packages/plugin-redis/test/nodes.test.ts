@@ -92,11 +92,17 @@ describe("nodes on the redis plugin", () => {
       ["node-b", "live", [instance.id], false],
     ]);
 
+    // Node A's serve tells its own watchers (a dashboard there) when B's instances become unreachable: their records do not change.
+    const told: string[] = [];
+    const watch = a.kernel.watch((change) => void (change.kind === "instance" && told.push(change.id)));
+    await watch.ready;
     const killedAt = Date.now();
     serveB.kill("SIGKILL");
     await killed(serveB);
     const lost = await eventually(async () => byId(await a.kernel.list(), instance.id)?.unreachable, 5_000, "node-b's instance unreachable on node-a");
     expect(Date.now() - killedAt).toBeLessThan(5_000);
+    await eventually(() => told.includes(instance.id), 5_000, "node-a's watchers told about node-b's instance");
+    watch.stop();
     expect(lost).toMatch(/node "node-b" is lost \(no heartbeat for over 1000 ms from its serve pid \d+/u);
     // Its status stays what node B last wrote: nobody else may write exited.
     expect(byId(await a.kernel.list(), instance.id)!.status).toBe("idle");
