@@ -62,8 +62,15 @@ export class EventPublisher {
 
 /** Tap the kernel's event hooks: each event its kernel fires is appended, without waiting. */
 export function tapEvents(ctx: PluginContext, publisher: EventPublisher): void {
-  const { hooks } = ctx;
-  const send = (event: ClusterEvent): void => void publisher.publish(event);
+  const { hooks, logger } = ctx;
+  // Never throws: a throwing afterSpawn tap would fail the spawn, and one of afterTerminate the terminate.
+  const send = (build: () => ClusterEvent): void => {
+    try {
+      void publisher.publish(build());
+    } catch (error) {
+      logger.error({ err: error }, "events: an event could not be put in its published form; it is not published");
+    }
+  };
   /** afterSpawn and afterTerminate carry no EventMeta: they fire once, in the process that performed the operation, so a fresh id is unique. */
   const metaOf = (record: InstanceRecord): EventMeta => ({ eventId: randomUUID(), instanceId: record.id, node: ctx.kernel.node, at: new Date().toISOString() });
   // afterSpawn does not say whether it was a restart; beforeSpawn's plan does, in this same process.
@@ -72,15 +79,14 @@ export function tapEvents(ctx: PluginContext, publisher: EventPublisher): void {
     if (plan.restart) restarting.add(plan.id);
     return plan;
   });
-  hooks.statusChange.tap((change) => send(fromHook.statusChange(change)));
-  hooks.delivered.tap((event) => send(fromHook.delivered(event)));
-  hooks.turnEnded.tap((turn) => send(fromHook.turnEnded(turn)));
-  hooks.usage.tap((update) => send(fromHook.usage(update)));
-  hooks.afterSpawn.tap((record) => send(fromHook.afterSpawn(metaOf(record), record, restarting.delete(record.id))));
-  hooks.afterTerminate.tap((event) => send(fromHook.afterTerminate(metaOf(event.instance), event.instance, event.cascade)));
+  hooks.statusChange.tap((change) => send(() => fromHook.statusChange(change)));
+  hooks.delivered.tap((event) => send(() => fromHook.delivered(event)));
+  hooks.turnEnded.tap((turn) => send(() => fromHook.turnEnded(turn)));
+  hooks.usage.tap((update) => send(() => fromHook.usage(update)));
+  hooks.afterSpawn.tap((record) => send(() => fromHook.afterSpawn(metaOf(record), record, restarting.delete(record.id))));
+  hooks.afterTerminate.tap((event) => send(() => fromHook.afterTerminate(metaOf(event.instance), event.instance, event.cascade)));
   hooks.spawnFailed.tap((failure) => {
     restarting.delete(failure.plan.id);
-    const secrets = SECRET_ENV.flatMap((name) => (failure.plan.env[name] === undefined ? [] : [failure.plan.env[name]]));
-    send(fromHook.spawnFailed(failure, secrets));
+    send(() => fromHook.spawnFailed(failure, SECRET_ENV.flatMap((name) => (failure.plan.env[name] === undefined ? [] : [failure.plan.env[name]]))));
   });
 }
