@@ -144,6 +144,16 @@ describe("events across three nodes", () => {
     await a.terminate(another);
   });
 
+  test("one blocking reader per kernel, however many subscribe: XREAD BLOCK, no polling", async () => {
+    // Clients blocked in XREAD (flags b): the feeds' readers, one per kernel that has subscribers.
+    const blockedReaders = async () => ((await cluster.raw.call("CLIENT", "LIST")) as string).split("\n").filter((line) => / flags=b .* cmd=xread /u.test(line)).length;
+    const first = await collect(a);
+    const before = await eventually(blockedReaders, 5_000, "A's reader blocked in XREAD");
+    const more = await Promise.all([collect(a), collect(a, { types: ["afterSpawn"] }), collect(a, { since: startedAt })]);
+    expect(await blockedReaders()).toBe(before);
+    for (const subscription of [first, ...more]) subscription.stop();
+  });
+
   test("bad input: an unknown since or type is a clear error naming it", async () => {
     const error = await eventsOf(a).subscribe({ since: "yesterday" }, () => undefined).catch((e: unknown) => e);
     expect(isTmuxClaudeError(error, ErrorCodes.INVALID_ARGUMENT)).toBe(true);
