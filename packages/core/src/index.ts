@@ -77,6 +77,7 @@ export type {
   LaunchRecord,
 } from "./store/types.js";
 export { INSTANCE_STATUSES, MESSAGE_HISTORY_LIMIT, MESSAGE_TEXT_LIMIT } from "./store/types.js";
+export { cutText } from "./instances/message-history.js";
 export { FileStore } from "./store/file-store.js";
 // The store's lease lock, for plugins that need a cross-process lock of their own (plugin-git's merge lock).
 export { acquireLock, cleanLockDir, lockPathFor } from "./store/lock.js";
