@@ -32,6 +32,9 @@ export interface Connected {
 export function createClient(options: ResolvedRedisOptions): Connected {
   let initialized = false;
   const client = new Redis(options.url, {
+    // ioredis keeps a 2 s timer after disconnect() of a socket that never connected (its "close" came before):
+    // a CLI call that found Redis down would linger 2 s after its error. A live socket closes long before this.
+    disconnectTimeout: 200,
     ...options.connection,
     lazyConnect: true,
     connectTimeout: options.connectTimeoutMs,
@@ -48,6 +51,9 @@ export function createClient(options: ResolvedRedisOptions): Connected {
   };
 }
 
+class ConnectTimeout extends Error {}
+
+const TLS_ERROR = /certificate|self[- ]signed|SSL|TLS|UNABLE_TO_VERIFY|ERR_TLS/iu;
 const AUTH_ERROR = /WRONGPASS|NOAUTH|invalid password|invalid username-password/iu;
 
 /** Connect within the connect timeout, or fail with an error naming the URL (never its password) and the fix. */
@@ -63,12 +69,14 @@ export async function connect(client: Redis, options: ResolvedRedisOptions): Pro
     await Promise.race([
       client.connect(),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${options.connectTimeoutMs} ms`)), options.connectTimeoutMs);
+        timer = setTimeout(() => reject(new ConnectTimeout(`no answer within ${options.connectTimeoutMs} ms`)), options.connectTimeoutMs);
       }),
     ]);
   } catch (error) {
     client.disconnect();
-    const causes = [...errors, (error as Error).message].filter((message, index, all) => all.indexOf(message) === index);
+    // ioredis adds "Connection is closed." after the real cause (refused, TLS, DNS): it says nothing more.
+    const all = [...errors, (error as Error).message].filter((message, index, list) => list.indexOf(message) === index);
+    const causes = all.length > 1 ? all.filter((message) => message !== "Connection is closed.") : all;
     if (causes.some((message) => AUTH_ERROR.test(message))) {
       throw new TmuxClaudeError(
         RedisErrorCodes.AUTH_FAILED,
@@ -77,10 +85,14 @@ export async function connect(client: Redis, options: ResolvedRedisOptions): Pro
         { url },
       );
     }
+    // "within N ms" only when it was the wait that ran out: a refused connection fails at once, and saying otherwise misleads.
+    const waited = error instanceof ConnectTimeout ? ` within ${options.connectTimeoutMs} ms` : "";
     throw new TmuxClaudeError(
       RedisErrorCodes.UNREACHABLE,
-      `Could not connect to Redis at ${url} within ${options.connectTimeoutMs} ms (${causes.join("; ")}). ` +
-        `Check that redis-server runs there and the host and port are right (redis-cli -u URL ping), or raise connectTimeoutMs.`,
+      `Could not connect to Redis at ${url}${waited} (${causes.join("; ")}). ` +
+        (causes.some((message) => TLS_ERROR.test(message))
+          ? `The TLS handshake failed: give the server's CA in the plugin's connection.tls.ca (a PEM string, e.g. readFileSync("ca.crt", "utf8")), and connection.tls.servername when its certificate names another host.`
+          : `Check that redis-server runs there and the host and port are right (redis-cli -u URL ping)${waited ? ", or raise connectTimeoutMs" : ""}.`),
       { url, timeoutMs: options.connectTimeoutMs },
     );
   } finally {
