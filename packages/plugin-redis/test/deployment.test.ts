@@ -96,6 +96,40 @@ describe("two nodes over TLS with an ACL user, as the README deploys them", () =
     await a.terminate(instance.id);
   }, 90_000);
 
+  it("messages flowing from A to B while Redis restarts: every answered send is typed once, in order; a failed one at most once", async () => {
+    const { instance } = await a.spawn({ role: "executive", workDir: h.workDir, node: "node-b" });
+    const outcomes: { text: string; answered: boolean }[] = [];
+    const TOTAL = 60;
+    const sending = (async () => {
+      for (let i = 0; i < TOTAL; i++) {
+        const text = `flow-${i}`;
+        const answered = await a.send(instance.id, text).then(
+          () => true,
+          () => false,
+        );
+        outcomes.push({ text, answered });
+      }
+    })();
+    // Restart Redis once the flow is under way, while sends are in flight.
+    await eventually(() => outcomes.length >= 15, 20_000, "the first sends answered");
+    await server.stop();
+    await server.start();
+    await sending;
+    const answered = outcomes.filter((o) => o.answered).map((o) => o.text);
+    expect(answered.length).toBeGreaterThan(15);
+    const typed = async () => (await h.received()).map((m) => m.text).filter((text) => text.startsWith("flow-"));
+    await eventually(async () => {
+      const all = await typed();
+      return answered.every((text) => all.includes(text));
+    }, 20_000, "every answered send typed");
+    const all = await typed();
+    for (const text of answered) expect(all.filter((t) => t === text), text).toHaveLength(1);
+    for (const { text } of outcomes.filter((o) => !o.answered)) expect(all.filter((t) => t === text).length, text).toBeLessThanOrEqual(1);
+    // Typed in the order they were sent (a failed one, if it ran late, may not be in order: it is left out).
+    expect(all.filter((text) => answered.includes(text))).toEqual(answered);
+    await a.terminate(instance.id);
+  }, 120_000);
+
   it("the ACL user reaches only its prefix: another application's keys are refused by Redis itself", async () => {
     const raw = new Redis(tlsUrl(), { ...credentials, lazyConnect: true, maxRetriesPerRequest: 0 });
     try {
