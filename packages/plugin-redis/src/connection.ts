@@ -80,7 +80,7 @@ export async function connect(client: Redis, options: ResolvedRedisOptions): Pro
     if (causes.some((message) => AUTH_ERROR.test(message))) {
       throw new TmuxClaudeError(
         RedisErrorCodes.AUTH_FAILED,
-        `Redis at ${url} refused the credentials: ${causes.find((message) => AUTH_ERROR.test(message))}. ` +
+        `Redis at ${url} refused the credentials: ${causes.find((message) => AUTH_ERROR.test(message))!.replace(/\.$/u, "")}. ` +
           `Put the right password in the URL (redis://:PASSWORD@host:port, or redis://USER:PASSWORD@... for an ACL user) or in the plugin's connection.password.`,
         { url },
       );
