@@ -7,7 +7,7 @@ import { typeableText } from "../tmux/typeable.js";
 import { DeliveryAttemptError, deliverNext, type DeliveryDeps } from "./delivery.js";
 import { exitedError } from "./failures.js";
 import { KeyedChain } from "./keyed-chain.js";
-import { messageEntry, withDelivered, withQueued, type SentMessage } from "./message-history.js";
+import { earlierReceipt, messageEntry, withDelivered, withQueued, type SentMessage } from "./message-history.js";
 import type { Registry } from "./registry.js";
 import { DELIVERABLE, type SendOptions } from "./types.js";
 import type { Live, ManagerDeps } from "./deps.js";
@@ -52,8 +52,9 @@ export class Messaging {
   async send(id: string, text: string, options: SendOptions = {}, caller: string | null = null): Promise<DeliveryReceipt> {
     const whenBusy = options.whenBusy ?? "queue";
     checkMessage(id, text, whenBusy);
+    checkMessageId(id, options.messageId);
     // Join this instance's line before the first await: messages keep the order of the calls.
-    return this.lines.run(id, () => this.sendNow(id, text, whenBusy, caller));
+    return this.lines.run(id, () => this.sendNow(id, text, whenBusy, caller, options.messageId));
   }
 
   /**
@@ -88,15 +89,35 @@ export class Messaging {
     return { messageId: message.id, instanceId: message.instanceId, state: "delivered", acceptedAt: new Date().toISOString() };
   }
 
-  private async sendNow(id: string, text: string, whenBusy: WhenBusy, caller: string | null): Promise<DeliveryReceipt> {
-    const record = this.registry.get(id)?.record ?? (await requireRecord(this.deps.store, id));
+  private async sendNow(id: string, text: string, whenBusy: WhenBusy, caller: string | null, messageId: string | undefined): Promise<DeliveryReceipt> {
+    // A repeated send (the sender's own id) reads what the store knows of it, whichever process sent it first.
+    const record = messageId === undefined ? (this.registry.get(id)?.record ?? (await requireRecord(this.deps.store, id))) : await requireRecord(this.deps.store, id);
+    if (messageId !== undefined) {
+      const earlier = this.recent.get(messageId) ?? earlierReceipt(record, await this.deps.store.queue(id), messageId);
+      if (earlier) return earlier;
+    }
     if (record.status === "exited") throw exitedError(record);
     const { hooks } = this.deps;
-    let message: OutgoingMessage = { id: randomUUID(), instanceId: id, text, from: caller, whenBusy };
+    let message: OutgoingMessage = { id: messageId ?? randomUUID(), instanceId: id, text, from: caller, whenBusy };
     message = await hooks.beforeSend.promise(message);
     const receipt = await this.deps.nodes.deliver(record, message, async () => (await this.deliverLocal(message, record, false)).receipt);
+    if (messageId !== undefined) this.remember(messageId, receipt);
     await hooks.afterSend.promise(message, receipt);
     return receipt;
+  }
+
+  /**
+   * Receipts of sends with the sender's own id, by id: a message typed in at
+   * once reaches the instance's history only with its next write, so a repeat
+   * from this process finds it here first (other processes' writes landed
+   * before they closed).
+   */
+  private readonly recent = new Map<string, DeliveryReceipt>();
+
+  private remember(messageId: string, receipt: DeliveryReceipt): void {
+    this.recent.delete(messageId);
+    this.recent.set(messageId, receipt);
+    if (this.recent.size > RECENT_RECEIPTS) this.recent.delete(this.recent.keys().next().value!);
   }
 
   /**
@@ -129,6 +150,9 @@ export class Messaging {
         await this.registry.persistShared(id, withQueued(messageEntry(message, sentAt, "queued")));
         await store.enqueue({ id: message.id, instanceId: id, text: message.text, from: message.from, enqueuedAt: sentAt });
         this.deps.logger.debug({ instance: id, message: message.id, status }, "queued");
+        // Queued behind others for an idle agent: whoever queued those may have died or missed the drain (a node that came
+        // back), so make sure one runs; a drain already under way makes this one find the queue empty or held.
+        if (!viaQueue && DELIVERABLE.has(status)) this.drain(id);
         return { receipt: { messageId: message.id, instanceId: id, state: "queued", position: waiting.length + 1 }, viaQueue };
       }
       await this.submit(live, message.text);
@@ -330,6 +354,20 @@ export class Messaging {
   private sendLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
     return this.deps.store.withLock(`send:${id}`, fn, { timeoutMs: this.deps.config.limits.sendTimeout * 2 + 5_000 });
   }
+}
+
+const RECENT_RECEIPTS = 1_000;
+
+/** Ids a sender may choose: they show in records, logs and Redis keys. */
+const MESSAGE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/u;
+
+function checkMessageId(id: string, messageId: unknown): void {
+  if (messageId === undefined || (typeof messageId === "string" && MESSAGE_ID.test(messageId))) return;
+  throw new TmuxClaudeError(
+    ErrorCodes.INVALID_ARGUMENT,
+    `messageId for the message to "${id}" must be 1-128 letters, digits, '.', '_', ':' or '-' starting with a letter or digit, got ${JSON.stringify(messageId)}. Leave it out to get a new id, or give the same id to repeat a send whose answer you did not get.`,
+    { id, messageId },
+  );
 }
 
 function checkMessage(id: string, text: unknown, whenBusy: WhenBusy): void {
