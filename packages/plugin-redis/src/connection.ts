@@ -111,8 +111,8 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/** The server is new enough and has every command the store sends. */
-export async function checkServer(client: Redis, url: string): Promise<void> {
+/** The server is new enough and has every command the store sends; resolves with its version. */
+export async function checkServer(client: Redis, url: string): Promise<string> {
   const info = await client.info("server");
   const version = /^redis_version:(\S+)/mu.exec(info)?.[1] ?? "unknown";
   if (version === "unknown" || compareVersions(version, MIN_REDIS_VERSION) < 0) {
@@ -132,6 +132,7 @@ export async function checkServer(client: Redis, url: string): Promise<void> {
       { url, missing },
     );
   }
+  return version;
 }
 
 /**
@@ -140,9 +141,17 @@ export async function checkServer(client: Redis, url: string): Promise<void> {
  * never writes among another application's keys.
  */
 export async function claimPrefix(client: Redis, prefix: string, url: string): Promise<void> {
+  if ((await inspectPrefix(client, prefix, url)) === "ours") return;
+  const meta = `${prefix}:meta`;
+  await client.hsetnx(meta, "schema", SCHEMA_VERSION);
+  await client.hsetnx(meta, "createdAt", new Date().toISOString());
+}
+
+/** Whether the prefix is a store of ours or empty, reading only (doctor uses it too); anything else throws TC_REDIS_PREFIX_IN_USE. */
+export async function inspectPrefix(client: Redis, prefix: string, url: string): Promise<"ours" | "empty"> {
   const meta = `${prefix}:meta`;
   const schema = await client.hget(meta, "schema");
-  if (schema === SCHEMA_VERSION) return;
+  if (schema === SCHEMA_VERSION) return "ours";
   if (schema !== null) {
     throw new TmuxClaudeError(
       RedisErrorCodes.PREFIX_IN_USE,
@@ -157,7 +166,7 @@ export async function claimPrefix(client: Redis, prefix: string, url: string): P
     const [next, keys] = await client.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
     if (keys.length > 0) {
       // Another process may have made the store in the meantime: its marker makes the keys ours.
-      if ((await client.hget(meta, "schema")) === SCHEMA_VERSION) return;
+      if ((await client.hget(meta, "schema")) === SCHEMA_VERSION) return "ours";
       throw new TmuxClaudeError(
         RedisErrorCodes.PREFIX_IN_USE,
         `The prefix "${prefix}" at ${url} already holds keys that are not a tmux-claude store (e.g. "${keys[0]}", and no "${meta}" marker). ` +
@@ -167,6 +176,5 @@ export async function claimPrefix(client: Redis, prefix: string, url: string): P
     }
     cursor = next;
   } while (cursor !== "0");
-  await client.hsetnx(meta, "schema", SCHEMA_VERSION);
-  await client.hsetnx(meta, "createdAt", new Date().toISOString());
+  return "empty";
 }

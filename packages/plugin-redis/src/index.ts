@@ -8,6 +8,7 @@ import { redisOptionsSchema, type RedisPluginOptions } from "./options.js";
 import { RedisStore } from "./redis-store.js";
 import { installNodes } from "./nodes/index.js";
 import { installBus } from "./bus/index.js";
+import { doctorChecks } from "./doctor.js";
 
 export const PLUGIN_NAME = "redis";
 
@@ -22,6 +23,7 @@ export function redis(options: RedisPluginOptions): Plugin {
       installNodes(ctx, store, resolved.heartbeatTtlMs);
       installBus(ctx, resolved);
     },
+    doctor: doctorChecks,
   })(options);
 }
 

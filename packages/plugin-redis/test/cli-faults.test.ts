@@ -34,6 +34,13 @@ async function ok(...args: string[]): Promise<string> {
 
 const count = async (text: string) => (await env.received()).filter((m) => m.text === text).length;
 
+/** doctor's line for the redis plugin (the other checks, such as a claude binary on PATH, are not this test's). */
+async function doctorRedis(): Promise<{ ok: boolean; detail: string }> {
+  const result = await run("doctor", "--json");
+  expect(`${result.stdout}${result.stderr}`).not.toContain(PASSWORD);
+  return parseJson<{ checks: { name: string; ok: boolean; detail: string }[] }>(result).checks.find((check) => check.name === "redis")!;
+}
+
 beforeAll(async () => {
   server = await startRedis({ password: PASSWORD });
   env = await createEnv({ node: { id: NODE } });
@@ -64,6 +71,7 @@ describe("the CLI while Redis is stopped, and after it is back (AOF)", () => {
     expect(await ok("send", id, "/work 3000")).toMatch(/^(delivered|queued)/u);
     expect(await ok("send", id, "queued before the stop")).toMatch(/^queued/u);
     const session = parseJson<{ tmux: { session: string } }[]>(await run("list", "--json"))[0]!.tmux.session;
+    expect(await doctorRedis()).toMatchObject({ ok: true, detail: expect.stringMatching(/Redis \d+\.\d+.*prefix "tmux-claude" a tmux-claude store/u) });
 
     await server.stop();
     const url = redactUrl(server.url);
@@ -79,6 +87,8 @@ describe("the CLI while Redis is stopped, and after it is back (AOF)", () => {
       expect(result.stderr, what).not.toMatch(/^\s+at /mu);
       expect(result.stderr.trim().split("\n"), what).toHaveLength(1);
     }
+    // doctor says so too, as its redis line.
+    expect(await doctorRedis()).toMatchObject({ ok: false, detail: expect.stringContaining(`Could not connect to Redis at ${url}`) });
     // The agent runs on in its tmux, and serve too (it logged the outage, with the URL but not the password).
     const panes = await promisify(execFile)("tmux", ["-L", env.socket, "list-panes", "-t", `=${session}`, "-F", "#{pane_dead}"]);
     expect(panes.stdout.trim()).toBe("0");
