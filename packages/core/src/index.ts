@@ -20,7 +20,7 @@ export type {
   ListColumn,
 } from "./kernel/events.js";
 export type { OutgoingMessage, DeliveryReceipt, WhenBusy } from "./kernel/messages.js";
-export { definePlugin, parsePluginOptions, type Plugin, type PluginContext, type PluginHooks, type PluginSpec, type PluginState, type TapOnlyHook } from "./kernel/plugin.js";
+export { definePlugin, parsePluginOptions, type Plugin, type PluginCheck, type PluginContext, type PluginHooks, type PluginSpec, type PluginState, type TapOnlyHook } from "./kernel/plugin.js";
 export type { RouteRequest, RouteResult, RouteResults, RouteOperation, RouteAddress, LocalOperations, NodeReport } from "./kernel/routing.js";
 export { currentProcess, isSameProcess, type ProcessId } from "./os/process-tree.js";
 export {

@@ -9,6 +9,7 @@ import { RedisStore } from "./redis-store.js";
 import { installNodes } from "./nodes/index.js";
 import { installBus } from "./bus/index.js";
 import { installEvents, type EventsApi } from "./events/index.js";
+import { doctorChecks } from "./doctor.js";
 
 export const PLUGIN_NAME = "redis";
 
@@ -46,6 +47,7 @@ export function redis(options: RedisPluginOptions): Plugin<RedisApi> {
       installBus(ctx, resolved);
       events = installEvents(ctx, store, resolved);
     },
+    doctor: () => doctorChecks(resolved),
   };
 }
 

@@ -125,6 +125,8 @@ describe("nodes on the redis plugin", () => {
     // A message that may wait is queued in Redis meanwhile; one that may not fails at once.
     await expect(a.kernel.send(instance.id, "now or never", { whenBusy: "now" })).rejects.toMatchObject({ code: "TC_NODE_UNREACHABLE" });
     expect(await a.kernel.send(instance.id, "while b is down")).toMatchObject({ state: "queued", position: 1 });
+    // The CLI says whose serve delivers it: node B's, not one on this node.
+    expect(await cli(a, "node-a", { url: server.url, prefix, heartbeatTtlMs: TTL }, "send", instance.id, "cli while b is down")).toBe(`queued (position 2); the serve of node "node-b" delivers it when ${instance.id} is idle\n`);
 
     // Node B's serve again: it re-attaches to its tmux and the instance is live again, its agent the same.
     children.push(await serveNode(b, "node-b", server.url, prefix, jitiCache));
@@ -137,6 +139,7 @@ describe("nodes on the redis plugin", () => {
     await eventually(async () => (await b.received()).some((m) => m.text === "while b is down"), 10_000, "the queued message delivered by B's serve");
     await eventually(async () => (await a.kernel.list()).find((i) => i.id === instance.id)?.queuedIds.length === 0, 5_000, "B's queue empty");
     expect((await b.received()).filter((m) => m.text === "while b is down")).toHaveLength(1);
+    expect((await b.received()).filter((m) => m.text === "cli while b is down")).toHaveLength(1);
     expect((await b.received()).some((m) => m.text === "now or never")).toBe(false);
     expect((await oneShotB.send(instance.id, "still here")).state).toBe("delivered");
     await eventually(async () => (await b.received()).some((m) => m.text === "still here"), 10_000, "the agent got the message");

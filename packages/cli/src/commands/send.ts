@@ -40,6 +40,11 @@ async function send(cli: Cli, id: string, words: string[], flags: SendFlags): Pr
     if (receipt.state === "delivered") return report(cli, flags, receipt, "delivered");
 
     const position = `queued (position ${receipt.position ?? 1})`;
+    // Another node's instance is delivered by that node's serve, not by one here (the redis plugin's nodes).
+    const node = (await kernel.get(id)).tmux.node;
+    if (node !== undefined && node !== kernel.node) {
+      return report(cli, flags, { ...receipt, deliveredBy: "serve" }, `${position}; the serve of node "${node}" delivers it when ${id} is idle`);
+    }
     const serve = await serveStatus(kernel.stateDir);
     if (serve.running) {
       return report(cli, flags, { ...receipt, deliveredBy: "serve" }, `${position}; serve (pid ${serve.pid}) delivers it when ${id} is idle`);
