@@ -129,7 +129,16 @@ test(`${PER_SENDER * SENDERS.length} messages from two nodes to node B's instanc
     await eventually(async () => (await texts()).length >= PER_SENDER * SENDERS.length, 60_000, "every message typed in");
   } catch (error) {
     const got = await texts();
-    throw new Error(`${String(error)}: typed ${got.length}, journals ${JSON.stringify(await journals())}, last typed ${JSON.stringify(got.slice(-5))}`);
+    const missing = SENDERS.flatMap(({ tag }) => Array.from({ length: PER_SENDER }, (_, i) => `${tag} #${i}`)).filter((t) => !got.includes(t));
+    // What the senders' journals say of each missing message: its id, every answer and failure.
+    const about = await Promise.all(
+      missing.map(async (text) => {
+        const [tag, i] = text.split(" #") as [string, string];
+        const journal = (await readFile(senders.find((s) => s.tag === tag)!.journal, "utf8").catch(() => "")).split("\n");
+        return { text, journal: journal.filter((line) => line.includes(`"i":${i},`) || line.includes(`"i":${i}}`)) };
+      }),
+    );
+    throw new Error(`${String(error)}: typed ${got.length}, missing ${JSON.stringify(about)}, journals ${JSON.stringify(await journals())}`);
   } finally {
     await serve.kill();
   }

@@ -51,7 +51,8 @@ export function earlierReceipt(record: InstanceRecord, queue: readonly QueuedMes
   const position = queue.findIndex((m) => m.id === messageId);
   if (position !== -1) return { messageId, instanceId: record.id, state: "queued", position: position + 1 };
   const entry = record.messages?.find((m) => m.id === messageId);
-  // In the history and no longer queued: delivered (a "queued" mark left by a deliverer killed before it could mark it).
+  // In the history and no longer queued: delivered (a sender enqueues before it writes the entry, so the entry's "queued"
+  // mark outlived its queue item: the deliverer was killed before it could mark it, or has not yet).
   if (entry) return { messageId, instanceId: record.id, state: "delivered", ...(entry.acceptedAt ? { acceptedAt: entry.acceptedAt } : {}) };
   return undefined;
 }

@@ -41,10 +41,7 @@ export class Messaging {
     const id = message.instanceId;
     return this.sendLock(id, async () => {
       const position = (await this.deps.store.queue(id)).length + 1;
-      const sentAt = new Date().toISOString();
-      // In the history before it is in the queue, as deliverLocal does: whoever delivers it finds the entry to mark.
-      await this.registry.persistShared(id, withQueued(messageEntry(message, sentAt, "queued")));
-      await this.deps.store.enqueue({ id: message.id, instanceId: id, text: message.text, from: message.from, enqueuedAt: sentAt });
+      await this.enqueue(message, new Date().toISOString());
       return { messageId: message.id, instanceId: id, state: "queued", position };
     });
   }
@@ -94,6 +91,7 @@ export class Messaging {
     const record = messageId === undefined ? (this.registry.get(id)?.record ?? (await requireRecord(this.deps.store, id))) : await requireRecord(this.deps.store, id);
     if (messageId !== undefined) {
       const earlier = this.recent.get(messageId) ?? earlierReceipt(record, await this.deps.store.queue(id), messageId);
+      if (earlier?.state === "queued") return this.deliverRepeated(record, earlier);
       if (earlier) return earlier;
     }
     if (record.status === "exited") throw exitedError(record);
@@ -103,6 +101,19 @@ export class Messaging {
     const receipt = await this.deps.nodes.deliver(record, message, async () => (await this.deliverLocal(message, record, false)).receipt);
     if (messageId !== undefined) this.remember(messageId, receipt);
     await hooks.afterSend.promise(message, receipt);
+    return receipt;
+  }
+
+  /**
+   * A repeated send whose message is still queued: its first sender may have
+   * died between the enqueue and the drain that would have typed it (an idle
+   * agent has no other reason to drain), so start that drain here, or have the
+   * instance's node do it.
+   */
+  private async deliverRepeated(record: InstanceRecord, receipt: DeliveryReceipt): Promise<DeliveryReceipt> {
+    if (!this.deps.nodes.owns(record)) return this.deps.nodes.nudge(record, receipt);
+    await this.registry.attach(record);
+    this.drain(record.id);
     return receipt;
   }
 
@@ -146,9 +157,7 @@ export class Messaging {
       }
       const viaQueue = routed && free && message.whenBusy !== "now";
       if ((!free && message.whenBusy === "queue") || viaQueue) {
-        // In the history before it is in the queue: whoever delivers it finds the entry to mark.
-        await this.registry.persistShared(id, withQueued(messageEntry(message, sentAt, "queued")));
-        await store.enqueue({ id: message.id, instanceId: id, text: message.text, from: message.from, enqueuedAt: sentAt });
+        await this.enqueue(message, sentAt);
         this.deps.logger.debug({ instance: id, message: message.id, status }, "queued");
         // Queued behind others for an idle agent: whoever queued those may have died or missed the drain (a node that came
         // back), so make sure one runs; a drain already under way makes this one find the queue empty or held.
@@ -161,6 +170,23 @@ export class Messaging {
       this.announceDelivery(message, receipt, false);
       return { receipt, viaQueue: false };
     });
+  }
+
+  /**
+   * Into the queue, then into the instance's history as queued. In this order
+   * a history entry marked queued that the queue no longer holds has left it
+   * (delivered, its mark not written yet): a repeated send relies on that
+   * (earlierReceipt), and a sender killed in between leaves the message
+   * queued, which the repeat finds. A delivery that comes first writes the
+   * entry delivered, and the queued mark then leaves it so (withQueued). The
+   * history only tells: a failed write of it is logged, the message is queued.
+   */
+  private async enqueue(message: OutgoingMessage, sentAt: string): Promise<void> {
+    const id = message.instanceId;
+    await this.deps.store.enqueue({ id: message.id, instanceId: id, text: message.text, from: message.from, enqueuedAt: sentAt });
+    await this.registry
+      .persistShared(id, withQueued(messageEntry(message, sentAt, "queued")))
+      .catch((error: unknown) => this.deps.logger.warn({ err: error, instance: id, message: message.id }, "could not record a queued message in the instance's history"));
   }
 
   /**

@@ -105,6 +105,15 @@ export class Nodes {
   private async nudgeIfBack(record: InstanceRecord, receipt: DeliveryReceipt): Promise<DeliveryReceipt> {
     const node = nodeOf(record);
     if ((await this.unreachableNodes().catch(() => new Map([[node, "unknown"]]))).has(node)) return receipt;
+    return this.nudge(record, receipt);
+  }
+
+  /**
+   * Ask another node to deliver a message queued for its instance
+   * (waitDelivered attaches and drains there): the receipt says delivered if
+   * that happened within a moment, else it stays queued.
+   */
+  async nudge(record: InstanceRecord, receipt: DeliveryReceipt): Promise<DeliveryReceipt> {
     try {
       await this.forward({ ...this.address(record), operation: "waitDelivered", messageId: receipt.messageId, timeoutMs: NUDGE_WAIT_MS });
     } catch {

@@ -3,7 +3,7 @@
 // time the agent accepted it. What a dashboard in serve shows as the timeline.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { MESSAGE_HISTORY_LIMIT, MESSAGE_TEXT_LIMIT, type InstanceRecord, type MessageEntry } from "../../src/index.js";
+import { FileStore, MESSAGE_HISTORY_LIMIT, MESSAGE_TEXT_LIMIT, type InstanceRecord, type MessageEntry } from "../../src/index.js";
 import { messageEntry, withDelivered, withQueued } from "../../src/instances/message-history.js";
 import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 
@@ -131,6 +131,22 @@ test("a send repeated with the sender's own messageId is not delivered again: th
   const got = (await h.received()).map((m) => m.text);
   expect(got.filter((t) => t === "only once please")).toHaveLength(1);
   expect(got.filter((t) => t === "queued only once")).toHaveLength(1);
+});
+
+test("a send repeated after its first sender died between enqueue and delivery finds it queued and gets it delivered, once", async () => {
+  const { instance } = await h.kernel.spawn({ role: "executive", workDir: h.workDir });
+  await h.kernel.read(instance.id, { wait: true });
+  // What the first sender left: the message in the queue (it enqueues first), no history entry, nobody draining.
+  const messageId = `stranded-${randomUUID()}`;
+  const store = new FileStore(h.stateDir);
+  await store.init();
+  await store.enqueue({ id: messageId, instanceId: instance.id, text: "stranded once", from: null, enqueuedAt: new Date().toISOString() });
+  await store.close();
+  const cli = await h.startKernel({ watch: "on-demand" });
+  expect(await cli.send(instance.id, "stranded once", { messageId })).toMatchObject({ messageId, state: "queued", position: 1 });
+  await cli.close();
+  await eventually(async () => (await h.received()).some((m) => m.text === "stranded once"), 10_000, "the stranded message typed in");
+  expect((await h.received()).filter((m) => m.text === "stranded once")).toHaveLength(1);
 });
 
 test("a messageId that is not an id is refused, naming it, and nothing is sent", async () => {

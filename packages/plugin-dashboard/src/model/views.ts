@@ -100,9 +100,9 @@ export function byAttention(a: InstanceView, b: InstanceView): number {
 
 /**
  * How long a history entry may be `queued` without being in the queue before
- * it counts as delivered: a send writes the entry a moment before it enqueues
- * (so a delivery always finds the entry to mark), and in that moment it is
- * still on its way in, not out.
+ * it counts as delivered: `list` reads the queues and the records one after
+ * the other, so an entry written between the two reads is still on its way
+ * in, not out.
  */
 export const ENQUEUE_GRACE_MS = 5000;
 
