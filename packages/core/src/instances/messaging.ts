@@ -284,6 +284,7 @@ export class Messaging {
       )
       .then(
         (outcome) => {
+          this.storeFailures.delete(id);
           if (outcome?.kind === "delivered") {
             const { message } = outcome;
             logger.debug({ instance: id, message: message.id, typed: outcome.typed }, "delivered a queued message");
@@ -296,14 +297,31 @@ export class Messaging {
           }
         },
         (error: unknown) => {
-          const attempted = error instanceof DeliveryAttemptError ? error.messageId : undefined;
-          const cause = error instanceof DeliveryAttemptError ? error.cause : error;
+          if (!(error instanceof DeliveryAttemptError)) return this.retryAfterStoreFailure(id, error);
+          const attempted = error.messageId;
+          const cause = error.cause;
           logger.warn({ err: cause, instance: id }, "delivering a queued message failed; it stays queued and is tried again when the agent shows a sign of life");
           // A sender waiting for this very message learns now, not at its timeout.
           if (attempted) this.registry.events.emit("deliveryFailed", attempted, cause);
           if (!this.registry.closed) this.retryOnNextSign(id);
         },
       );
+  }
+
+  /** Drains that failed on the store (not the agent) in a row, by instance id. */
+  private readonly storeFailures = new Map<string, number>();
+
+  /**
+   * The store failed the drain (Redis away, say), not the agent, and an idle
+   * agent gives no sign to retry on: try again after a while, backing off to
+   * STORE_RETRY_MAX_MS, warning once per outage.
+   */
+  private retryAfterStoreFailure(id: string, error: unknown): void {
+    const failures = this.storeFailures.get(id) ?? 0;
+    this.storeFailures.set(id, failures + 1);
+    this.deps.logger[failures === 0 ? "warn" : "debug"]({ err: error, instance: id }, "could not use the store to deliver a queued message; trying again");
+    if (this.registry.closed) return;
+    setTimeout(() => this.drain(id), Math.min(STORE_RETRY_MS * 2 ** failures, STORE_RETRY_MAX_MS)).unref();
   }
 
   /** Retries waiting for their instance's next output or status change, by instance id. */
@@ -383,6 +401,9 @@ export class Messaging {
 }
 
 const RECENT_RECEIPTS = 1_000;
+/** A drain the store failed is tried again after this, doubling up to the max. */
+const STORE_RETRY_MS = 500;
+const STORE_RETRY_MAX_MS = 5_000;
 
 /** Ids a sender may choose: they show in records, logs and Redis keys. */
 const MESSAGE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/u;

@@ -2,7 +2,7 @@
 // the store's error and leaves nothing behind; a status change it cannot
 // write is logged, and the kernel keeps running.
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { createHarness, type Harness } from "@tmux-claude/testkit";
+import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 import { MemoryStore, MONITOR_PREFIX, type InstanceRecord, type Kernel, type Plugin } from "../../src/index.js";
 
 /** Refuses the updates `refuses` picks (as a full disk or a lost Redis would), until told otherwise. */
@@ -19,6 +19,18 @@ class RefusingStore extends MemoryStore {
       throw new Error("ENOSPC: no space left on device (scripted)");
     }
     return super.update(id, updater);
+  }
+
+  /** Refuse queue claims (a lost Redis at the moment a drain starts) while set. */
+  refusesClaims = false;
+  claimsRefused = 0;
+
+  override async claim(...args: Parameters<MemoryStore["claim"]>): ReturnType<MemoryStore["claim"]> {
+    if (this.refusesClaims) {
+      this.claimsRefused++;
+      throw new Error("ECONNREFUSED: the store is away (scripted)");
+    }
+    return super.claim(...args);
   }
 }
 
@@ -67,4 +79,19 @@ test("a status change the store cannot write is logged; the kernel goes on and l
   await expect.poll(async () => (await store.get(instance.id))?.status, { timeout: 5_000 }).toBe("idle");
   expect((await kernel.send(instance.id, "still here")).state).toBe("delivered");
   await kernel.terminate(instance.id);
+});
+
+test("a queued message whose drain met a store failure is delivered once the store works again, with no sign from the idle agent", async () => {
+  const { instance } = await kernel.spawn({ role: "executive", workDir: h.workDir });
+  await kernel.read(instance.id, { wait: true });
+  expect((await kernel.send(instance.id, "/work 1000")).state).toBe("delivered");
+  const receipt = await kernel.send(instance.id, "after the outage");
+  expect(receipt.state).toBe("queued");
+  store.refusesClaims = true;
+  // The work ends while the store is away: the drain that follows fails on it, and the agent then sits idle.
+  await eventually(() => store.claimsRefused > 0, 10_000, "a drain refused by the store");
+  await eventually(async () => (await kernel.get(instance.id)).status === "idle", 10_000, "the agent idle");
+  store.refusesClaims = false;
+  await eventually(async () => (await h.received()).some((m) => m.text === "after the outage"), 10_000, "the queued message typed in once the store is back");
+  expect((await h.received()).filter((m) => m.text === "after the outage")).toHaveLength(1);
 });
