@@ -56,6 +56,13 @@ it("shares a plugin's documents between nodes through Redis: writes, watch and u
   try {
     expect(JSON.parse((await raw.hget(`${prefix}:doc:runs/runs:run-1`, "json")) ?? "null").by).toHaveLength(21);
     expect(await raw.smembers(`${prefix}:docs:runs/runs`)).toEqual(["run-1"]);
+    // A document something else wrote, that is not JSON, is named with the store and the fix.
+    await raw.hset(`${prefix}:doc:runs/runs:broken`, "v", "0", "json", "{ not json");
+    await expect(onA.get("broken")).rejects.toMatchObject({
+      code: "TC_STORE_FAILED",
+      message: expect.stringMatching(new RegExp(`"runs/runs/broken" in the Redis store at redis://.* \\(prefix "${prefix}"\\) is not valid JSON.*fix or remove it`, "u")),
+    });
+    await raw.del(`${prefix}:doc:runs/runs:broken`);
   } finally {
     raw.disconnect();
   }
