@@ -44,6 +44,8 @@ export class RedisDocs {
       const next = updater(current);
       if (next === undefined && current === undefined) return undefined;
       const text = next === undefined ? "" : encodeDoc(collection, key, next);
+      // Unchanged: no write, and no change to report.
+      if (text === json) return JSON.parse(text) as T;
       const args = [version ?? "", next === undefined ? "delete" : "set", text, key, `d:${collection}:${key}`];
       if ((await this.store.eval(operation, scripts.UPDATE_DOC, keys, args)) === 1) return next === undefined ? undefined : (JSON.parse(text) as T);
     }

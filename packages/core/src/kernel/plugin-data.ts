@@ -17,6 +17,7 @@ export interface PluginData<T = unknown> {
    * Atomic read-modify-write across processes: `updater` gets the current
    * value (undefined: none) and returns the next, or undefined to delete it.
    * It may run more than once (keep it pure). Resolves to what is stored.
+   * Returning the value unchanged writes nothing and reports no change.
    */
   update(key: string, updater: (current: T | undefined) => T | undefined): Promise<T | undefined>;
   /** Every document of the collection, ordered by key. */

@@ -47,12 +47,16 @@ export class FileDocs {
     const file = this.file(collection, key);
     return this.withLock(`doc:${collection}/${key}`, async () => {
       const current = (await this.read(collection, key)) as T | undefined;
+      // Taken before the updater, which may change what it gets. Stored JSON is compact, so it stringifies back the same.
+      const before = current === undefined ? undefined : JSON.stringify(current);
       const next = updater(current);
       if (next === undefined) {
         if (current !== undefined) await unlinkIfExists(file);
         return undefined;
       }
       const json = encodeDoc(collection, key, next);
+      // Unchanged: no write, and no change to report.
+      if (json === before) return JSON.parse(json) as T;
       await writeTextAtomic(file, `${json}\n`);
       // What was stored, not the updater's object: the caller may change that.
       return JSON.parse(json) as T;

@@ -247,6 +247,7 @@ export class MemoryStore implements StateStore {
       const seen = this.data.docs.get(collection)?.get(key);
       const next = updater(seen === undefined ? undefined : (JSON.parse(seen) as T));
       const json = next === undefined ? undefined : encodeDoc(collection, key, next);
+      if (json !== undefined && json === seen) return JSON.parse(json) as T;
       // As in update: other writers run between the read and the write, so a retry really happens under contention.
       await Promise.resolve();
       const docs = this.data.docs.get(collection) ?? new Map<string, string>();

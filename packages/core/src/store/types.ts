@@ -306,7 +306,8 @@ export interface StateStore {
    * As with `update`, the updater may be called more than once and must be a
    * pure function of what it gets; one that throws changes nothing and the
    * error is thrown. Updates of one document by every process are serialised:
-   * none is lost.
+   * none is lost. An update that leaves the value as it was writes nothing
+   * and reports no change.
    */
   updateDoc<T = unknown>(collection: string, key: string, updater: (current: T | undefined) => T | undefined): Promise<T | undefined>;
   /** Every document of a collection, ordered by key. */

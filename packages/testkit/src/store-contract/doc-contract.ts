@@ -127,6 +127,13 @@ export function docContract(open: () => Promise<StateStore>, peerOf: (store: Sta
     expect(await store.getDoc(RUNS, "run-7")).toBeUndefined();
     await peer.run({ op: "setDoc", collection: "contract/budgets", key: "exec-1.mgr-2", value: 5 });
     await saw(isDoc("contract/budgets", "exec-1.mgr-2"));
+    // An update that changes nothing is not a change: the next real one arrives with nothing before it.
+    seen.length = 0;
+    expect(await store.updateDoc("contract/budgets", "exec-1.mgr-2", (n) => n)).toBe(5);
+    await peer.run({ op: "setDoc", collection: "contract/budgets", key: "exec-1.mgr-2", value: 5 });
+    await store.updateDoc("contract/budgets", "exec-1.mgr-3", () => 6);
+    await saw(isDoc("contract/budgets", "exec-1.mgr-3"));
+    expect(seen.filter(isDoc("contract/budgets", "exec-1.mgr-2"))).toEqual([]);
     watch.stop();
   });
 }
