@@ -79,6 +79,7 @@ export type {
   LaunchRecord,
 } from "./store/types.js";
 export { INSTANCE_STATUSES, MESSAGE_HISTORY_LIMIT, MESSAGE_TEXT_LIMIT } from "./store/types.js";
+export { cutText } from "./instances/message-history.js";
 // Document names and values as every store checks them: for stores in plugins (plugin-redis).
 export { DOC_SIZE_LIMIT, assertCollection, assertDocKey, byKey, decodeDoc, encodeDoc } from "./store/docs.js";
 export { FileStore } from "./store/file-store.js";

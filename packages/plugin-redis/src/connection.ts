@@ -14,8 +14,10 @@ export const SCHEMA_VERSION = "1";
 export const MIN_REDIS_VERSION = "6.0.0";
 /** Commands the message bus sends (bus/): checked with the store's at init, so a Redis without them is refused at start, not at the first cross-node call. */
 const BUS_COMMANDS = ["xadd", "xreadgroup", "xack", "xdel", "xgroup"];
+/** Commands the events stream needs (events/): appending, reading back and following. */
+const EVENT_COMMANDS = ["xread", "xrange", "xrevrange"];
 /** Commands the store sends; a server with any of them renamed or disabled is refused at init. */
-export const NEEDED_COMMANDS = ["eval", "evalsha", "script", "publish", "subscribe", "incr", "sadd", "smembers", "mget", "rpush", "lrange", "multi", "exec", "scan", "hget", "hmget", "hset", "srem", ...BUS_COMMANDS];
+export const NEEDED_COMMANDS = ["eval", "evalsha", "script", "publish", "subscribe", "incr", "sadd", "smembers", "mget", "rpush", "lrange", "multi", "exec", "scan", "hget", "hmget", "hset", "srem", ...BUS_COMMANDS, ...EVENT_COMMANDS];
 
 export interface Connected {
   client: Redis;
@@ -46,6 +48,21 @@ export function createClient(options: ResolvedRedisOptions): Connected {
       initialized = true;
     },
   };
+}
+
+/**
+ * A connected client for a part of the plugin beside the store (bus, events).
+ * `blocking`: no command timeout, for a connection that waits in XREAD(GROUP)
+ * BLOCK as long as nothing comes (ioredis times out any number, even 0).
+ * Failures reach the commands that meet them; `onError` only sees the
+ * connection's errors (without a listener ioredis prints every reconnect attempt).
+ */
+export async function openClient(options: ResolvedRedisOptions, blocking: boolean, onError: (error: Error) => void): Promise<Redis> {
+  const { client, connected } = createClient(blocking ? { ...options, commandTimeoutMs: undefined as unknown as number } : options);
+  await connect(client, options);
+  connected();
+  client.on("error", onError);
+  return client;
 }
 
 const AUTH_ERROR = /WRONGPASS|NOAUTH|invalid password|invalid username-password/iu;

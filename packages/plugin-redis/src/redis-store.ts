@@ -13,10 +13,9 @@
  *   lock:<key>         a lock's token, with the lease as the key's TTL
  *   fence:<key>        counter: the fencing number in every token of the lock
  *   doc:, docs:, doc-version   documents (see redis-docs.ts)
- *   changes            pub/sub channel: "i:<id>", "q:<id>", "d:<collection>:<key>" (watch), "u:<key>" (unlocked)
+ *   changes            pub/sub channel: "i:<id>", "q:<id>", "d:<collection>:<key>" (watch), "u:<key>" (unlocked); see change-feed.ts
  */
 import { randomUUID } from "node:crypto";
-import { EventEmitter } from "node:events";
 import {
   DEFAULT_LOCK_TIMEOUT_MS,
   ErrorCodes,
@@ -44,8 +43,10 @@ import {
 import type { Redis } from "ioredis";
 import { checkServer, claimPrefix, connect, createClient } from "./connection.js";
 import { RedisErrorCodes } from "./errors.js";
-import { RedisDocs, docChange } from "./redis-docs.js";
+import { ChangeFeed } from "./change-feed.js";
+import { RedisDocs } from "./redis-docs.js";
 import { redactUrl, redisOptionsSchema, type RedisPluginOptions, type ResolvedRedisOptions } from "./options.js";
+import { holderName, isDeadHere } from "./holder.js";
 import * as scripts from "./scripts.js";
 import type { LuaScript } from "./scripts.js";
 
@@ -56,10 +57,7 @@ export class RedisStore implements StateStore {
   private readonly options: ResolvedRedisOptions;
   private readonly client: Redis;
   private readonly markConnected: () => void;
-  private subscriber: Redis | undefined;
-  private subscription: Promise<void> | undefined;
-  /** "change" for watchers, "unlock:<key>" for lock waiters: both fed by the changes channel. */
-  private readonly events = new EventEmitter();
+  private readonly feed: ChangeFeed;
   private readonly renewals = new Map<string, { stop: () => Promise<void> }>();
   private readonly watches = new Set<StoreWatch>();
   private readonly docs = new RedisDocs(this);
@@ -73,7 +71,9 @@ export class RedisStore implements StateStore {
     const { client, connected } = createClient(this.options);
     this.client = client;
     this.markConnected = connected;
-    this.events.setMaxListeners(0);
+    this.feed = new ChangeFeed(client, this.channel, (message) => {
+      this.lastError = message;
+    });
   }
 
   /** A key under the prefix: `<prefix>:<parts joined by ":">`. */
@@ -119,7 +119,7 @@ export class RedisStore implements StateStore {
     for (const watch of [...this.watches]) watch.stop();
     await Promise.all([...this.renewals.values()].map((renewal) => renewal.stop()));
     this.renewals.clear();
-    for (const client of [this.subscriber, this.client]) {
+    for (const client of [this.feed.connection, this.client]) {
       // QUIT lets replies under way arrive; a client that is not connected has nothing to wait for.
       if (client?.status === "ready") await client.quit().catch(() => client.disconnect());
       else client?.disconnect();
@@ -202,11 +202,17 @@ export class RedisStore implements StateStore {
     const leaseMs = leaseMsOf(options.leaseMs);
     const token = randomUUID();
     const claimKey = this.key("claim", instanceId);
-    const args = [token, leaseMs, new Date().toISOString(), options.note ?? "", options.note === undefined ? "0" : "1"];
+    const args = [token, leaseMs, new Date().toISOString(), options.note ?? "", options.note === undefined ? "0" : "1", await holderName()];
     const reply = (await this.run(`claim("${instanceId}")`, () => this.script(scripts.CLAIM, [this.key("queue", instanceId), claimKey], args))) as string[];
     if (reply[0] === "empty") return { state: "empty" };
-    // The server says how long the lease has left; the caller's clock says when that is.
-    if (reply[0] === "held") return { state: "held", until: Date.now() + Number(reply[1]) + 1 };
+    if (reply[0] === "held") {
+      // A claimer of this machine killed with -9: its claim is recovered now, not when its lease runs out.
+      if (reply[2] && (await isDeadHere(reply[2])) && (await this.run(`claim("${instanceId}")`, () => this.script(scripts.EXPIRE_CLAIM, [claimKey], [reply[3]!]))) === 1) {
+        return this.claim(instanceId, options);
+      }
+      // The server says how long the lease has left; the caller's clock says when that is.
+      return { state: "held", until: Date.now() + Number(reply[1]) + 1 };
+    }
     const recovered = reply[2] ? (JSON.parse(reply[2]) as RecoveredClaim) : undefined;
     const renewal = this.renew(token, leaseMs, async () => (await this.script(scripts.RENEW_CLAIM, [claimKey], [token, leaseMs])) === 1);
     const claim: QueueClaim = { message: JSON.parse(reply[1]!) as QueuedMessage, token, lost: renewal.lost, ...(recovered ? { recovered } : {}) };
@@ -242,14 +248,14 @@ export class RedisStore implements StateStore {
 
   watch(listener: (change: StoreChange) => void): StoreWatch {
     const deliver = guardListener(listener);
-    this.events.on("change", deliver);
-    const ready = this.run("watch (SUBSCRIBE)", () => this.subscribed());
+    this.feed.onChange(deliver);
+    const ready = this.run("watch (SUBSCRIBE)", () => this.feed.subscribed());
     // A caller that never awaits ready must not crash the process on an unhandled rejection; one that awaits it still sees it.
     ready.catch(() => undefined);
     const watch: StoreWatch = {
       ready,
       stop: () => {
-        this.events.off("change", deliver);
+        this.feed.offChange(deliver);
         this.watches.delete(watch);
       },
     };
@@ -257,33 +263,13 @@ export class RedisStore implements StateStore {
     return watch;
   }
 
-  /** Subscribe to the changes channel once; resolves when Redis confirmed the subscription. */
-  private subscribed(): Promise<void> {
-    this.subscription ??= (async () => {
-      const subscriber = this.client.duplicate();
-      this.subscriber = subscriber;
-      subscriber.on("error", (error: Error) => {
-        this.lastError = error.message;
-      });
-      subscriber.on("message", (_channel: string, message: string) => this.dispatch(message));
-      // ioredis subscribes again by itself after a reconnect (autoResubscribe).
-      await subscriber.subscribe(this.channel);
-    })().catch((error: unknown) => {
-      // The next watch or lock wait tries again.
-      this.subscription = undefined;
-      this.subscriber?.disconnect();
-      throw error;
-    });
-    return this.subscription;
-  }
-
-  private dispatch(message: string): void {
-    const kind = message.slice(0, 2);
-    const rest = message.slice(2);
-    if (kind === "i:") this.events.emit("change", { kind: "instance", id: rest } satisfies StoreChange);
-    else if (kind === "q:") this.events.emit("change", { kind: "queue", instanceId: rest } satisfies StoreChange);
-    else if (kind === "d:") this.events.emit("change", docChange(rest));
-    else if (kind === "u:") this.events.emit(`unlock:${rest}`);
+  /**
+   * Tell this process's watchers that these instances changed although their
+   * records did not: how they are listed did (their node was lost or came
+   * back), so a watcher such as a dashboard reads them again.
+   */
+  announceChanged(ids: readonly string[]): void {
+    for (const id of ids) this.feed.emitChange({ kind: "instance", id });
   }
 
   /** Wait until the lock is free or its holder's lease ran out: woken by the release message or the expiry, never by polling. */
@@ -291,30 +277,37 @@ export class RedisStore implements StateStore {
     const deadline = Date.now() + timeoutMs;
     const lockKey = this.key("lock", key);
     const what = `withLock("${key}")`;
-    await this.run(`${what} (SUBSCRIBE)`, () => this.subscribed());
+    await this.run(`${what} (SUBSCRIBE)`, () => this.feed.subscribed());
     let token: string | undefined;
     while (token === undefined) {
       // Listen before asking, so a release between the answer and the wait still wakes this waiter.
       let wake!: () => void;
       const unlocked = new Promise<void>((resolve) => (wake = resolve));
-      this.events.once(`unlock:${key}`, wake);
+      this.feed.onceUnlocked(key, wake);
       try {
-        const reply = await this.run(what, () => this.script(scripts.ACQUIRE_LOCK, [lockKey, this.key("fence", key)], [randomUUID(), leaseMs]));
+        const holder = await holderName();
+        const reply = await this.run(what, () => this.script(scripts.ACQUIRE_LOCK, [lockKey, this.key("fence", key)], [holder ? `${randomUUID()}~${holder}` : randomUUID(), leaseMs]));
         if (typeof reply === "string") {
           token = reply;
           break;
         }
+        const [msLeft, held] = reply as [number, string];
+        // A holder of this machine killed with -9 lets go now, not when its lease runs out (compare-and-delete: only that holder's).
+        if (held.includes("~") && (await isDeadHere(held.slice(held.indexOf("~") + 1)))) {
+          await this.run(what, () => this.script(scripts.RELEASE_LOCK, [lockKey, this.channel], [held, key]));
+          continue;
+        }
         if (Date.now() >= deadline) {
           throw new TmuxClaudeError(
             ErrorCodes.LOCK_TIMEOUT,
-            `Timed out after ${timeoutMs} ms waiting for lock "${key}" in the Redis store at ${this.url} (prefix "${this.prefix}"): another holder's lease has ${String(reply)} ms left and is being renewed. ` +
+            `Timed out after ${timeoutMs} ms waiting for lock "${key}" in the Redis store at ${this.url} (prefix "${this.prefix}"): another holder's lease has ${String(msLeft)} ms left and is being renewed. ` +
               `If that holder is stuck, stop it; its lease then expires.`,
             { key, timeoutMs },
           );
         }
-        await waitUntil(unlocked, Math.min(deadline, Date.now() + Math.max(Number(reply), 0) + 1));
+        await waitUntil(unlocked, Math.min(deadline, Date.now() + Math.max(Number(msLeft), 0) + 1));
       } finally {
-        this.events.off(`unlock:${key}`, wake);
+        this.feed.offUnlocked(key, wake);
       }
     }
     const held = token;

@@ -60,10 +60,11 @@ function kept(messages: MessageEntry[]): MessageEntry[] {
   return messages.length > MESSAGE_HISTORY_LIMIT ? messages.slice(-MESSAGE_HISTORY_LIMIT) : messages;
 }
 
-function cutText(text: string): string {
-  if (text.length <= MESSAGE_TEXT_LIMIT) return text;
+/** `text` cut to `limit` characters, "…" marking the cut (also what plugins that forward texts, like plugin-redis's events, keep). */
+export function cutText(text: string, limit = MESSAGE_TEXT_LIMIT): string {
+  if (text.length <= limit) return text;
   // Do not split a surrogate pair: the record is JSON, and half an emoji is not text.
-  let end = MESSAGE_TEXT_LIMIT - 1;
+  let end = limit - 1;
   const last = text.charCodeAt(end - 1);
   if (last >= 0xd800 && last <= 0xdbff) end--;
   return `${text.slice(0, end)}…`;

@@ -50,6 +50,21 @@ export class Nodes {
     );
   }
 
+  /**
+   * A spawn placed here from another node failed on its workDir: the asker may
+   * have named a directory of its own machine (a child's workDir defaults to
+   * its parent's), so the error says on which node it was looked for.
+   */
+  placedSpawnFailed(error: unknown): unknown {
+    if (!isTmuxClaudeError(error, ErrorCodes.WORKDIR_INVALID)) return error;
+    return new TmuxClaudeError(
+      ErrorCodes.WORKDIR_INVALID,
+      `${error.message} It was looked for on node "${this.id}", where the spawn was placed: give a workDir that exists on that node's machine (a child's workDir defaults to its parent's, which may be on another machine).`,
+      { ...error.details, node: this.id },
+      { cause: error },
+    );
+  }
+
   assertNodeId(node: unknown): asserts node is string {
     if (typeof node === "string" && NODE_ID.test(node)) return;
     throw new TmuxClaudeError(
