@@ -17,7 +17,7 @@ const BUS_COMMANDS = ["xadd", "xreadgroup", "xack", "xdel", "xgroup"];
 /** Commands the events stream needs (events/): appending, reading back and following. */
 const EVENT_COMMANDS = ["xread", "xrange", "xrevrange"];
 /** Commands the store sends; a server with any of them renamed or disabled is refused at init. */
-export const NEEDED_COMMANDS = ["eval", "evalsha", "script", "publish", "subscribe", "incr", "sadd", "smembers", "mget", "rpush", "lrange", "multi", "exec", "scan", ...BUS_COMMANDS, ...EVENT_COMMANDS];
+export const NEEDED_COMMANDS = ["eval", "evalsha", "script", "publish", "subscribe", "incr", "sadd", "smembers", "mget", "rpush", "lrange", "multi", "exec", "scan", "hget", "hmget", "hset", "srem", ...BUS_COMMANDS, ...EVENT_COMMANDS];
 
 export interface Connected {
   client: Redis;

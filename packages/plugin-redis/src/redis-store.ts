@@ -12,10 +12,10 @@
  *   claim:<id>         the queue's claim, JSON, with its lease's expiry (server clock)
  *   lock:<key>         a lock's token, with the lease as the key's TTL
  *   fence:<key>        counter: the fencing number in every token of the lock
- *   changes            pub/sub channel: "i:<id>", "q:<id>" (watch), "u:<key>" (unlocked)
+ *   doc:, docs:, doc-version   documents (see redis-docs.ts)
+ *   changes            pub/sub channel: "i:<id>", "q:<id>", "d:<collection>:<key>" (watch), "u:<key>" (unlocked); see change-feed.ts
  */
 import { randomUUID } from "node:crypto";
-import { EventEmitter } from "node:events";
 import {
   DEFAULT_LOCK_TIMEOUT_MS,
   ErrorCodes,
@@ -37,11 +37,14 @@ import {
   type ReleaseLock,
   type StateStore,
   type StoreChange,
+  type StoredDoc,
   type StoreWatch,
 } from "@tmux-claude/core";
 import type { Redis } from "ioredis";
 import { checkServer, claimPrefix, connect, createClient } from "./connection.js";
 import { RedisErrorCodes } from "./errors.js";
+import { ChangeFeed } from "./change-feed.js";
+import { RedisDocs } from "./redis-docs.js";
 import { redactUrl, redisOptionsSchema, type RedisPluginOptions, type ResolvedRedisOptions } from "./options.js";
 import { holderName, isDeadHere } from "./holder.js";
 import * as scripts from "./scripts.js";
@@ -54,12 +57,10 @@ export class RedisStore implements StateStore {
   private readonly options: ResolvedRedisOptions;
   private readonly client: Redis;
   private readonly markConnected: () => void;
-  private subscriber: Redis | undefined;
-  private subscription: Promise<void> | undefined;
-  /** "change" for watchers, "unlock:<key>" for lock waiters: both fed by the changes channel. */
-  private readonly events = new EventEmitter();
+  private readonly feed: ChangeFeed;
   private readonly renewals = new Map<string, { stop: () => Promise<void> }>();
   private readonly watches = new Set<StoreWatch>();
+  private readonly docs = new RedisDocs(this);
   private lastError: string | undefined;
   private closed = false;
 
@@ -70,7 +71,9 @@ export class RedisStore implements StateStore {
     const { client, connected } = createClient(this.options);
     this.client = client;
     this.markConnected = connected;
-    this.events.setMaxListeners(0);
+    this.feed = new ChangeFeed(client, this.channel, (message) => {
+      this.lastError = message;
+    });
   }
 
   /** A key under the prefix: `<prefix>:<parts joined by ":">`. */
@@ -116,7 +119,7 @@ export class RedisStore implements StateStore {
     for (const watch of [...this.watches]) watch.stop();
     await Promise.all([...this.renewals.values()].map((renewal) => renewal.stop()));
     this.renewals.clear();
-    for (const client of [this.subscriber, this.client]) {
+    for (const client of [this.feed.connection, this.client]) {
       // QUIT lets replies under way arrive; a client that is not connected has nothing to wait for.
       if (client?.status === "ready") await client.quit().catch(() => client.disconnect());
       else client?.disconnect();
@@ -224,6 +227,18 @@ export class RedisStore implements StateStore {
     await this.endClaim(claim, "release");
   }
 
+  getDoc(collection: string, key: string): Promise<unknown> {
+    return this.docs.get(collection, key);
+  }
+
+  updateDoc<T = unknown>(collection: string, key: string, updater: (current: T | undefined) => T | undefined): Promise<T | undefined> {
+    return this.docs.update(collection, key, updater);
+  }
+
+  listDocs(collection: string): Promise<StoredDoc[]> {
+    return this.docs.list(collection);
+  }
+
   withLock<T>(key: string, fn: (lease: Lease) => Promise<T>, options: LockOptions = {}): Promise<T> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
     const leaseMs = leaseMsOf(options.leaseMs);
@@ -233,39 +248,19 @@ export class RedisStore implements StateStore {
 
   watch(listener: (change: StoreChange) => void): StoreWatch {
     const deliver = guardListener(listener);
-    this.events.on("change", deliver);
-    const ready = this.run("watch (SUBSCRIBE)", () => this.subscribed());
+    this.feed.onChange(deliver);
+    const ready = this.run("watch (SUBSCRIBE)", () => this.feed.subscribed());
     // A caller that never awaits ready must not crash the process on an unhandled rejection; one that awaits it still sees it.
     ready.catch(() => undefined);
     const watch: StoreWatch = {
       ready,
       stop: () => {
-        this.events.off("change", deliver);
+        this.feed.offChange(deliver);
         this.watches.delete(watch);
       },
     };
     this.watches.add(watch);
     return watch;
-  }
-
-  /** Subscribe to the changes channel once; resolves when Redis confirmed the subscription. */
-  private subscribed(): Promise<void> {
-    this.subscription ??= (async () => {
-      const subscriber = this.client.duplicate();
-      this.subscriber = subscriber;
-      subscriber.on("error", (error: Error) => {
-        this.lastError = error.message;
-      });
-      subscriber.on("message", (_channel: string, message: string) => this.dispatch(message));
-      // ioredis subscribes again by itself after a reconnect (autoResubscribe).
-      await subscriber.subscribe(this.channel);
-    })().catch((error: unknown) => {
-      // The next watch or lock wait tries again.
-      this.subscription = undefined;
-      this.subscriber?.disconnect();
-      throw error;
-    });
-    return this.subscription;
   }
 
   /**
@@ -274,15 +269,7 @@ export class RedisStore implements StateStore {
    * back), so a watcher such as a dashboard reads them again.
    */
   announceChanged(ids: readonly string[]): void {
-    for (const id of ids) this.events.emit("change", { kind: "instance", id } satisfies StoreChange);
-  }
-
-  private dispatch(message: string): void {
-    const kind = message.slice(0, 2);
-    const rest = message.slice(2);
-    if (kind === "i:") this.events.emit("change", { kind: "instance", id: rest } satisfies StoreChange);
-    else if (kind === "q:") this.events.emit("change", { kind: "queue", instanceId: rest } satisfies StoreChange);
-    else if (kind === "u:") this.events.emit(`unlock:${rest}`);
+    for (const id of ids) this.feed.emitChange({ kind: "instance", id });
   }
 
   /** Wait until the lock is free or its holder's lease ran out: woken by the release message or the expiry, never by polling. */
@@ -290,13 +277,13 @@ export class RedisStore implements StateStore {
     const deadline = Date.now() + timeoutMs;
     const lockKey = this.key("lock", key);
     const what = `withLock("${key}")`;
-    await this.run(`${what} (SUBSCRIBE)`, () => this.subscribed());
+    await this.run(`${what} (SUBSCRIBE)`, () => this.feed.subscribed());
     let token: string | undefined;
     while (token === undefined) {
       // Listen before asking, so a release between the answer and the wait still wakes this waiter.
       let wake!: () => void;
       const unlocked = new Promise<void>((resolve) => (wake = resolve));
-      this.events.once(`unlock:${key}`, wake);
+      this.feed.onceUnlocked(key, wake);
       try {
         const holder = await holderName();
         const reply = await this.run(what, () => this.script(scripts.ACQUIRE_LOCK, [lockKey, this.key("fence", key)], [holder ? `${randomUUID()}~${holder}` : randomUUID(), leaseMs]));
@@ -320,7 +307,7 @@ export class RedisStore implements StateStore {
         }
         await waitUntil(unlocked, Math.min(deadline, Date.now() + Math.max(Number(msLeft), 0) + 1));
       } finally {
-        this.events.off(`unlock:${key}`, wake);
+        this.feed.offUnlocked(key, wake);
       }
     }
     const held = token;

@@ -7,6 +7,7 @@ import type { Settings, UserAgentConfig, UserRoleConfig } from "../config/schema
 import type { StateStore } from "../store/types.js";
 import type { KernelApi } from "./api.js";
 import type { KernelHooks } from "./hooks.js";
+import type { PluginData } from "./plugin-data.js";
 
 /** One line of `tmux-claude doctor`, from a plugin's `doctor` (the CLI's own checks have the same shape). */
 export interface PluginCheck {
@@ -99,6 +100,14 @@ export interface PluginContext {
    * does not exist.
    */
   state<T = unknown>(id: string): PluginState<T>;
+  /**
+   * A collection of this plugin's documents in the store (stored as
+   * `<plugin name>/<collection>`), for state that is not about one instance:
+   * shared by every process and, with a shared store (Redis), every node.
+   * Callable in `apply`; its operations work from the `init` hook until the
+   * kernel has closed (`shutdown` and `onClose` handlers may still write).
+   */
+  data<T = unknown>(collection: string): PluginData<T>;
 }
 
 export interface PluginState<T> {
