@@ -2,9 +2,13 @@
 import { formatDuration } from "../dsl/duration.js";
 import type { ReplayReport, Tokens } from "./analyze.js";
 
+/** `950`, `7.2k`, `31k`: token counts at a glance. */
+export function shortCount(n: number): string {
+  return n >= 10_000 ? `${Math.round(n / 1000)}k` : n >= 1000 ? `${(n / 1000).toFixed(1)}k` : String(n);
+}
+
 export function formatTokens(tokens: Tokens): string {
-  const count = (n: number) => (n >= 10_000 ? `${Math.round(n / 1000)}k` : n >= 1000 ? `${(n / 1000).toFixed(1)}k` : String(n));
-  return `${count(tokens.inputTokens)} in / ${count(tokens.outputTokens)} out${tokens.costUsd === undefined ? "" : `, $${tokens.costUsd.toFixed(2)}`}`;
+  return `${shortCount(tokens.inputTokens)} in / ${shortCount(tokens.outputTokens)} out${tokens.costUsd === undefined ? "" : `, $${tokens.costUsd.toFixed(2)}`}`;
 }
 
 const offset = (ms: number | undefined) => (ms === undefined ? "-" : `+${formatDuration(ms)}`);
