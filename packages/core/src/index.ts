@@ -21,6 +21,7 @@ export type {
 } from "./kernel/events.js";
 export type { OutgoingMessage, DeliveryReceipt, WhenBusy } from "./kernel/messages.js";
 export { definePlugin, parsePluginOptions, type Plugin, type PluginContext, type PluginHooks, type PluginSpec, type PluginState, type TapOnlyHook } from "./kernel/plugin.js";
+export type { PluginData } from "./kernel/plugin-data.js";
 export type { RouteRequest, RouteResult, RouteResults, RouteOperation, RouteAddress, LocalOperations, NodeReport } from "./kernel/routing.js";
 export { currentProcess, isSameProcess, type ProcessId } from "./os/process-tree.js";
 export {
@@ -66,6 +67,7 @@ export type {
   QueuedMessage,
   StateStore,
   StoreChange,
+  StoredDoc,
   StoreWatch,
   Lease,
   LockOptions,
@@ -77,6 +79,8 @@ export type {
   LaunchRecord,
 } from "./store/types.js";
 export { INSTANCE_STATUSES, MESSAGE_HISTORY_LIMIT, MESSAGE_TEXT_LIMIT } from "./store/types.js";
+// Document names and values as every store checks them: for stores in plugins (plugin-redis).
+export { DOC_SIZE_LIMIT, assertCollection, assertDocKey, byKey, decodeDoc, encodeDoc } from "./store/docs.js";
 export { FileStore } from "./store/file-store.js";
 // The store's lease lock, for plugins that need a cross-process lock of their own (plugin-git's merge lock).
 export { acquireLock, cleanLockDir, lockPathFor } from "./store/lock.js";

@@ -15,7 +15,7 @@ export const MIN_REDIS_VERSION = "6.0.0";
 /** Commands the message bus sends (bus/): checked with the store's at init, so a Redis without them is refused at start, not at the first cross-node call. */
 const BUS_COMMANDS = ["xadd", "xreadgroup", "xack", "xdel", "xgroup"];
 /** Commands the store sends; a server with any of them renamed or disabled is refused at init. */
-export const NEEDED_COMMANDS = ["eval", "evalsha", "script", "publish", "subscribe", "incr", "sadd", "smembers", "mget", "rpush", "lrange", "multi", "exec", "scan", ...BUS_COMMANDS];
+export const NEEDED_COMMANDS = ["eval", "evalsha", "script", "publish", "subscribe", "incr", "sadd", "smembers", "mget", "rpush", "lrange", "multi", "exec", "scan", "hget", "hmget", "hset", "srem", ...BUS_COMMANDS];
 
 export interface Connected {
   client: Redis;

@@ -12,7 +12,8 @@
  *   claim:<id>         the queue's claim, JSON, with its lease's expiry (server clock)
  *   lock:<key>         a lock's token, with the lease as the key's TTL
  *   fence:<key>        counter: the fencing number in every token of the lock
- *   changes            pub/sub channel: "i:<id>", "q:<id>" (watch), "u:<key>" (unlocked)
+ *   doc:, docs:, doc-version   documents (see redis-docs.ts)
+ *   changes            pub/sub channel: "i:<id>", "q:<id>", "d:<collection>:<key>" (watch), "u:<key>" (unlocked)
  */
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
@@ -37,11 +38,13 @@ import {
   type ReleaseLock,
   type StateStore,
   type StoreChange,
+  type StoredDoc,
   type StoreWatch,
 } from "@tmux-claude/core";
 import type { Redis } from "ioredis";
 import { checkServer, claimPrefix, connect, createClient } from "./connection.js";
 import { RedisErrorCodes } from "./errors.js";
+import { RedisDocs, docChange } from "./redis-docs.js";
 import { redactUrl, redisOptionsSchema, type RedisPluginOptions, type ResolvedRedisOptions } from "./options.js";
 import * as scripts from "./scripts.js";
 import type { LuaScript } from "./scripts.js";
@@ -59,6 +62,7 @@ export class RedisStore implements StateStore {
   private readonly events = new EventEmitter();
   private readonly renewals = new Map<string, { stop: () => Promise<void> }>();
   private readonly watches = new Set<StoreWatch>();
+  private readonly docs = new RedisDocs(this);
   private lastError: string | undefined;
   private closed = false;
 
@@ -217,6 +221,18 @@ export class RedisStore implements StateStore {
     await this.endClaim(claim, "release");
   }
 
+  getDoc(collection: string, key: string): Promise<unknown> {
+    return this.docs.get(collection, key);
+  }
+
+  updateDoc<T = unknown>(collection: string, key: string, updater: (current: T | undefined) => T | undefined): Promise<T | undefined> {
+    return this.docs.update(collection, key, updater);
+  }
+
+  listDocs(collection: string): Promise<StoredDoc[]> {
+    return this.docs.list(collection);
+  }
+
   withLock<T>(key: string, fn: (lease: Lease) => Promise<T>, options: LockOptions = {}): Promise<T> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
     const leaseMs = leaseMsOf(options.leaseMs);
@@ -266,6 +282,7 @@ export class RedisStore implements StateStore {
     const rest = message.slice(2);
     if (kind === "i:") this.events.emit("change", { kind: "instance", id: rest } satisfies StoreChange);
     else if (kind === "q:") this.events.emit("change", { kind: "queue", instanceId: rest } satisfies StoreChange);
+    else if (kind === "d:") this.events.emit("change", docChange(rest));
     else if (kind === "u:") this.events.emit(`unlock:${rest}`);
   }
 

@@ -31,7 +31,7 @@ export class Reconciler {
       this.storeWatch = this.deps.store.watch((change) => {
         if (change.kind === "instance") {
           void this.onStoreInstance(change.id).catch((error: unknown) => this.deps.logger.warn({ err: error, instance: change.id }, "could not follow a change of an instance"));
-        } else this.registry.onDeliverable(change.instanceId);
+        } else if (change.kind === "queue") this.registry.onDeliverable(change.instanceId);
       });
       // Read the store once every later change will be reported: nothing falls in between.
       await this.storeWatch.ready;

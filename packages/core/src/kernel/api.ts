@@ -51,9 +51,9 @@ export interface KernelApi {
    */
   output(id: string, listener: (data: Buffer) => void, options?: OutputOptions): Promise<OutputStream>;
   /**
-   * Be told when instances or their queues change, by any process (the
-   * store's change feed): a spawn, a status, a message, a plugin's state, a
-   * removal. Await `ready` before reading what you show, so no change falls
+   * Be told when instances, their queues or plugins' documents change, by
+   * any process (the store's change feed): a spawn, a status, a message, a
+   * plugin's state, a removal, a document (`kind: "doc"`, see ctx.data). Await `ready` before reading what you show, so no change falls
    * in between. Changes may coalesce or repeat; read the instance
    * (`get`, `list`) to learn what changed. `stop()` ends it (the kernel's
    * close does too). The listener must not throw.

@@ -31,6 +31,7 @@ import type { CommandContribution, KernelApi, OutputOptions, OutputStream, ToolC
 import type { ListColumn } from "./events.js";
 import { kernelChecks, runHealthChecks, type HealthReport } from "./health.js";
 import type { DeliveryReceipt } from "./messages.js";
+import { pluginData } from "./plugin-data.js";
 import { pluginHooks, type Plugin, type PluginContext } from "./plugin.js";
 import { checkAgents, registerPlugins } from "./start-checks.js";
 
@@ -195,7 +196,16 @@ export class Kernel implements KernelApi {
         update: async (updater: (state: T | undefined) => T) =>
           (await this.manager.updatePluginState(id, plugin.name, (state) => updater(state as T | undefined)))?.pluginState?.[plugin.name] as T | undefined,
       }),
+      data: <T>(collection: string) => pluginData<T>(plugin.name, collection, () => this.openStore(`Plugin "${plugin.name}" used ctx.data("${collection}")`)),
     };
+  }
+
+  /** The store while it is open: from the init hook until the kernel closed it (shutdown and onClose still may write). */
+  private openStore(who: string): StateStore {
+    if (!this.store || !this.managerInstance || this.state === "closed") {
+      throw new TmuxClaudeError(ErrorCodes.KERNEL_STATE, `${who} while the kernel is ${this.state}; the store is open from the init hook until the kernel has closed.`);
+    }
+    return this.store;
   }
 
   private get manager(): InstanceManager {

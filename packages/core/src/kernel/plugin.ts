@@ -7,6 +7,7 @@ import type { Settings, UserAgentConfig, UserRoleConfig } from "../config/schema
 import type { StateStore } from "../store/types.js";
 import type { KernelApi } from "./api.js";
 import type { KernelHooks } from "./hooks.js";
+import type { PluginData } from "./plugin-data.js";
 
 /** A plugin: a plain object from a factory. `name` appears in every log line and error. */
 export interface Plugin<Api = unknown> {
@@ -81,6 +82,14 @@ export interface PluginContext {
    * does not exist.
    */
   state<T = unknown>(id: string): PluginState<T>;
+  /**
+   * A collection of this plugin's documents in the store (stored as
+   * `<plugin name>/<collection>`), for state that is not about one instance:
+   * shared by every process and, with a shared store (Redis), every node.
+   * Callable in `apply`; its operations work from the `init` hook until the
+   * kernel has closed (`shutdown` and `onClose` handlers may still write).
+   */
+  data<T = unknown>(collection: string): PluginData<T>;
 }
 
 export interface PluginState<T> {

@@ -15,10 +15,15 @@ export function storeFailed(action: string, file: string, error: unknown): TmuxC
 }
 
 /** Write under a temporary name ending in `.tmp`, then rename into place. */
-export async function writeAtomic(file: string, value: unknown): Promise<void> {
+export function writeAtomic(file: string, value: unknown): Promise<void> {
+  return writeTextAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** writeAtomic for text already made. */
+export async function writeTextAtomic(file: string, text: string): Promise<void> {
   const tmp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
   try {
-    await fs.writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600, flag: "wx" });
+    await fs.writeFile(tmp, text, { mode: 0o600, flag: "wx" });
     await fs.rename(tmp, file);
   } catch (error) {
     await fs.unlink(tmp).catch(() => undefined);

@@ -5,6 +5,7 @@
  *   instances/<id>.json                  one record per file, replaced atomically
  *   ids/<id>                             reservation markers, never deleted
  *   queue/, claims/                      queued messages and their claims (see file-queue.ts)
+ *   docs/                                documents (see file-docs.ts)
  *   locks/                               named locks under leases (see lock.ts)
  *
  * Every file is written under a temporary name ending in `.tmp` and renamed
@@ -16,33 +17,17 @@ import { type FSWatcher, mkdirSync, promises as fs, watch as watchDir } from "no
 import path from "node:path";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import { fileStamp, listDir, readJson, removeStaleTmp, storeFailed, unlinkIfExists, writeAtomic } from "./file-io.js";
+import { FileDocs, docFileChange } from "./file-docs.js";
 import { CLAIM_SUFFIX, FileQueue, nextSeq } from "./file-queue.js";
 import { jsonName, queueFileInstance, watchDirs } from "./file-watch.js";
 import { cleanLockDir, withFileLock } from "./lock.js";
 import { lockRemovalsSettled } from "./lock-dir.js";
+import { assertId, assertIdPrefix } from "./ids.js";
 import { errorCode } from "./safe-name.js";
-import type { ClaimOptions, ClaimOutcome, InstanceRecord, Lease, LockOptions, QueueClaim, QueuedMessage, StateStore, StoreChange, StoreWatch } from "./types.js";
+import type { ClaimOptions, ClaimOutcome, InstanceRecord, Lease, LockOptions, QueueClaim, QueuedMessage, StateStore, StoreChange, StoredDoc, StoreWatch } from "./types.js";
 
 /** Temporary files older than this belong to a process that died mid-write. */
 const STALE_TMP_MS = 60_000;
-
-const ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/u;
-const PREFIX_PATTERN = /^[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*$/u;
-/**
- * Keeps every file name under NAME_MAX (255): the longest is a queue file's
- * temporary name, `<id>@<seq 39>@<message id, at most 48>.json.<pid>.<hex>.tmp`.
- */
-const MAX_ID_LENGTH = 128;
-
-function assertId(id: unknown, what: string): asserts id is string {
-  if (typeof id !== "string" || !ID_PATTERN.test(id) || id.length > MAX_ID_LENGTH) {
-    throw new TmuxClaudeError(
-      ErrorCodes.INVALID_ARGUMENT,
-      `${what} ${JSON.stringify(id)} cannot be stored: an id is 1-${MAX_ID_LENGTH} letters, digits, '.', '_' or '-' and does not start with '.' or '-'. ` +
-        `Use an id returned by reserveId().`,
-    );
-  }
-}
 
 export class FileStore implements StateStore {
   readonly dir: string;
@@ -51,7 +36,9 @@ export class FileStore implements StateStore {
   private readonly queueDir: string;
   private readonly claimsDir: string;
   private readonly locksDir: string;
+  private readonly docsDir: string;
   private readonly queues: FileQueue;
+  private readonly docs: FileDocs;
   private layout: Promise<void> | undefined;
   private layoutDone = false;
   private readonly watches = new Set<StoreWatch>();
@@ -72,11 +59,13 @@ export class FileStore implements StateStore {
     this.queueDir = path.join(this.dir, "queue");
     this.claimsDir = path.join(this.dir, "claims");
     this.locksDir = path.join(this.dir, "locks");
+    this.docsDir = path.join(this.dir, "docs");
     this.queues = new FileQueue(this.queueDir, this.claimsDir);
+    this.docs = new FileDocs(this.docsDir, (key, fn) => this.withLock(key, fn));
   }
 
   private get dirs(): string[] {
-    return [this.instancesDir, this.idsDir, this.queueDir, this.claimsDir, this.locksDir];
+    return [this.instancesDir, this.idsDir, this.queueDir, this.claimsDir, this.locksDir, this.docsDir];
   }
 
   async init(): Promise<void> {
@@ -84,6 +73,7 @@ export class FileStore implements StateStore {
     await Promise.all([
       removeStaleTmp(this.instancesDir, STALE_TMP_MS),
       removeStaleTmp(this.queueDir, STALE_TMP_MS),
+      removeStaleTmp(this.docsDir, STALE_TMP_MS),
       cleanLockDir(this.claimsDir, STALE_TMP_MS),
       cleanLockDir(this.locksDir, STALE_TMP_MS),
     ]);
@@ -103,12 +93,7 @@ export class FileStore implements StateStore {
 
   async reserveId(parentId: string | null, prefix: string): Promise<string> {
     if (parentId !== null) assertId(parentId, "Parent id");
-    if (typeof prefix !== "string" || !PREFIX_PATTERN.test(prefix)) {
-      throw new TmuxClaudeError(
-        ErrorCodes.INVALID_ARGUMENT,
-        `Id prefix ${JSON.stringify(prefix)} is not valid: use letters, digits and '_', optionally joined by '-' (for example "mgr").`,
-      );
-    }
+    assertIdPrefix(prefix);
     await this.ready();
     const base = parentId === null ? prefix : `${parentId}.${prefix}`;
     let n = (await this.highestReserved(base)) + 1;
@@ -315,6 +300,24 @@ export class FileStore implements StateStore {
   }
 
   // -------------------------------------------------------------------------
+  // documents
+
+  async getDoc(collection: string, key: string): Promise<unknown> {
+    await this.ready();
+    return this.docs.get(collection, key);
+  }
+
+  async updateDoc<T = unknown>(collection: string, key: string, updater: (current: T | undefined) => T | undefined): Promise<T | undefined> {
+    await this.ready();
+    return this.docs.update(collection, key, updater);
+  }
+
+  async listDocs(collection: string): Promise<StoredDoc[]> {
+    await this.ready();
+    return this.docs.list(collection);
+  }
+
+  // -------------------------------------------------------------------------
   // locks and changes
 
   async withLock<T>(key: string, fn: (lease: Lease) => Promise<T>, options?: LockOptions): Promise<T> {
@@ -339,6 +342,7 @@ export class FileStore implements StateStore {
         [this.queueDir, (name) => queue(queueFileInstance(name))],
         // A claim that ends lets the next claimer in.
         [this.claimsDir, (name) => queue(name.endsWith(CLAIM_SUFFIX) ? name.slice(0, -CLAIM_SUFFIX.length) : undefined)],
+        [this.docsDir, docFileChange],
       ],
       listener,
       () => this.watches.delete(watch),

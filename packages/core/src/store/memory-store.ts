@@ -10,6 +10,7 @@ import { EventEmitter } from "node:events";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import { leaseMsOf } from "./lease-owner.js";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "./lock.js";
+import { assertCollection, assertDocKey, byKey, encodeDoc } from "./docs.js";
 import { keepRenewed, withReentrantLock, type ReleaseLock } from "./reentrant.js";
 import { guardListener } from "./watch-listener.js";
 import type {
@@ -23,6 +24,7 @@ import type {
   RecoveredClaim,
   StateStore,
   StoreChange,
+  StoredDoc,
   StoreWatch,
 } from "./types.js";
 
@@ -46,6 +48,8 @@ class MemoryData {
   readonly queues = new Map<string, QueuedMessage[]>();
   readonly claims = new Map<string, StoredClaim>();
   readonly locks = new Map<string, HeldLease>();
+  /** Documents as stored JSON text, by collection, then key. */
+  readonly docs = new Map<string, Map<string, string>>();
   /** "change" for watchers; "unlock:<key>" when a lock is released. */
   readonly events = new EventEmitter();
 
@@ -224,6 +228,45 @@ export class MemoryStore implements StateStore {
     if (this.data.claims.get(instanceId)?.token !== claim.token) return;
     this.data.claims.delete(instanceId);
     this.data.changed({ kind: "queue", instanceId });
+  }
+
+  async getDoc(collection: string, key: string): Promise<unknown> {
+    this.alive();
+    assertCollection(collection);
+    assertDocKey(collection, key);
+    const json = this.data.docs.get(collection)?.get(key);
+    return json === undefined ? undefined : JSON.parse(json);
+  }
+
+  /** Optimistic, like update: a writer that came first makes the updater run again. */
+  async updateDoc<T = unknown>(collection: string, key: string, updater: (current: T | undefined) => T | undefined): Promise<T | undefined> {
+    assertCollection(collection);
+    assertDocKey(collection, key);
+    for (;;) {
+      this.alive();
+      const seen = this.data.docs.get(collection)?.get(key);
+      const next = updater(seen === undefined ? undefined : (JSON.parse(seen) as T));
+      const json = next === undefined ? undefined : encodeDoc(collection, key, next);
+      await Promise.resolve();
+      const docs = this.data.docs.get(collection) ?? new Map<string, string>();
+      if (docs.get(key) !== seen) continue;
+      if (json === undefined) {
+        if (seen === undefined) return undefined;
+        docs.delete(key);
+        if (docs.size === 0) this.data.docs.delete(collection);
+      } else {
+        docs.set(key, json);
+        this.data.docs.set(collection, docs);
+      }
+      this.data.changed({ kind: "doc", collection, key });
+      return json === undefined ? undefined : (JSON.parse(json) as T);
+    }
+  }
+
+  async listDocs(collection: string): Promise<StoredDoc[]> {
+    this.alive();
+    assertCollection(collection);
+    return [...(this.data.docs.get(collection) ?? [])].map(([key, json]) => ({ key, value: JSON.parse(json) as unknown })).sort(byKey);
   }
 
   withLock<T>(key: string, fn: (lease: Lease) => Promise<T>, options: LockOptions = {}): Promise<T> {

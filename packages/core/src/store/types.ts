@@ -127,7 +127,15 @@ export interface QueuedMessage {
 
 export type StoreChange =
   | { kind: "instance"; id: string }
-  | { kind: "queue"; instanceId: string };
+  | { kind: "queue"; instanceId: string }
+  /** A document was written or deleted (see StateStore.updateDoc). */
+  | { kind: "doc"; collection: string; key: string };
+
+/** One document of a collection (StateStore.listDocs). */
+export interface StoredDoc {
+  key: string;
+  value: unknown;
+}
 
 /**
  * A lock held by one caller: exclusive while its lease runs. The store renews
@@ -280,7 +288,32 @@ export interface StateStore {
   withLock<T>(key: string, fn: (lease: Lease) => Promise<T>, options?: LockOptions): Promise<T>;
 
   /**
-   * Be told when records or queues change, also when another process
+   * Documents: JSON values that are not about one instance (a workflow run,
+   * a budget), by collection and key, shared like records by every process
+   * using this store (and, for a shared store, machine). A collection is
+   * names of letters, digits, '_' and '-' joined by '/' (at most 64
+   * characters); a key is like an instance id (at most 128); a value is plain
+   * JSON of at most DOC_SIZE_LIMIT bytes. Anything else is TC_INVALID_ARGUMENT
+   * naming it. Values are copied in and out.
+   */
+  getDoc(collection: string, key: string): Promise<unknown>;
+  /**
+   * Atomic read-modify-write of one document: `updater` gets the current value
+   * (undefined when there is none) and returns the next one, or undefined to
+   * delete it (returning undefined for a missing document writes nothing).
+   * Resolves to the stored value, undefined when none is left.
+   *
+   * As with `update`, the updater may be called more than once and must be a
+   * pure function of what it gets; one that throws changes nothing and the
+   * error is thrown. Updates of one document by every process are serialised:
+   * none is lost.
+   */
+  updateDoc<T = unknown>(collection: string, key: string, updater: (current: T | undefined) => T | undefined): Promise<T | undefined>;
+  /** Every document of a collection, ordered by key. */
+  listDocs(collection: string): Promise<StoredDoc[]>;
+
+  /**
+   * Be told when records, queues or documents change, also when another process
    * changed them. Listeners run synchronously with the change's discovery and
    * must not throw (a throw is reported as a warning). Events may coalesce or
    * repeat; read the store to learn what changed.

@@ -42,6 +42,8 @@ export class LiveModel {
 
   async start(): Promise<void> {
     this.watch = this.kernel.watch((change) => {
+      // Plugins' documents are not instances: nothing on the page changed.
+      if (change.kind === "doc") return;
       this.changed.add(change.kind === "instance" ? change.id : change.instanceId);
       this.schedule();
     });

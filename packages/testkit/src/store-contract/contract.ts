@@ -7,8 +7,10 @@
  * they are ready, and claim -> deliver -> ack queues that hand a killed
  * claimer's message to the next claimer as recovered.
  */
-import type { ClaimOutcome, InstanceRecord, QueuedMessage, StateStore, StoreChange } from "@tmux-claude/core";
+import type { ClaimOutcome, InstanceRecord, QueuedMessage, StateStore } from "@tmux-claude/core";
 import { afterEach, describe, expect, it } from "vitest";
+import { changeLog } from "./changes.js";
+import { docContract } from "./doc-contract.js";
 import { counterOf, withCounter, type StorePeer } from "./peer.js";
 
 export interface StoreContractSubject {
@@ -268,24 +270,8 @@ export function runStoreContract(name: string, subject: StoreContractSubject): v
       it("says when it is ready, then reports another process's changes until stopped", async () => {
         const store = await open();
         const peer = await peerOf(store);
-        const seen: StoreChange[] = [];
-        let wake: (() => void) | undefined;
-        const watch = store.watch((change) => {
-          seen.push(change);
-          wake?.();
-        });
+        const { watch, seen, saw } = changeLog(store);
         await watch.ready;
-        const saw = (test: (change: StoreChange) => boolean) =>
-          new Promise<void>((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error(`no such change among ${JSON.stringify(seen)}`)), 5_000);
-            const check = () => {
-              if (!seen.some(test)) return;
-              clearTimeout(timer);
-              resolve();
-            };
-            wake = check;
-            check();
-          });
         await peer.run({ op: "put", record: contractRecord("exec-7") });
         await saw((c) => c.kind === "instance" && c.id === "exec-7");
         await peer.run({ op: "enqueue", message: contractMessage("exec-7", "m-1") });
@@ -304,5 +290,7 @@ export function runStoreContract(name: string, subject: StoreContractSubject): v
         expect(seen).toEqual([]);
       });
     });
+
+    describe("documents", () => docContract(open, peerOf));
   });
 }

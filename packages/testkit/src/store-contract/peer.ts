@@ -19,7 +19,11 @@ export type PeerCommand =
   /** Claim the oldest message and keep the claim (never ack); answers with the outcome. */
   | { op: "claim"; instanceId: string; leaseMs: number; note?: string }
   | { op: "put"; record: InstanceRecord }
-  | { op: "enqueue"; message: QueuedMessage };
+  | { op: "enqueue"; message: QueuedMessage }
+  /** `updateDoc` the document `times` times, adding 1 to its `n`. */
+  | { op: "incrementDoc"; collection: string; key: string; times: number }
+  /** Store `value` as the document; without one, delete it. */
+  | { op: "setDoc"; collection: string; key: string; value?: unknown };
 
 export interface StorePeer {
   run(command: PeerCommand): Promise<unknown>;
@@ -69,6 +73,12 @@ export async function runPeerCommand(store: StateStore, command: PeerCommand): P
       return null;
     case "enqueue":
       await store.enqueue(command.message);
+      return null;
+    case "incrementDoc":
+      for (let i = 0; i < command.times; i++) await store.updateDoc<{ n: number }>(command.collection, command.key, (doc) => ({ n: (doc?.n ?? 0) + 1 }));
+      return null;
+    case "setDoc":
+      await store.updateDoc(command.collection, command.key, () => command.value);
       return null;
   }
 }
