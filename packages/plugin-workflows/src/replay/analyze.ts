@@ -4,6 +4,8 @@
  * decided when the run ended). Works on a finished, failed or interrupted
  * run, and on one that was resumed (its journal then holds several starts).
  */
+import { TmuxClaudeError } from "@tmux-claude/core";
+import { RunErrors } from "../engine/errors.js";
 import type { JournalEvent, RunId, Step, StepState, Workflow } from "../types.js";
 import { actorOf, describeEvent } from "./describe.js";
 
@@ -62,7 +64,9 @@ export interface ReplayReport {
 
 export function analyzeJournal(events: readonly JournalEvent[]): ReplayReport {
   const first = events.find((event) => event.type === "run-started");
-  if (!first || first.type !== "run-started") throw new Error("the journal has no run-started event");
+  if (!first || first.type !== "run-started") {
+    throw new TmuxClaudeError(RunErrors.INVALID, `The journal of run ${events[0]?.run ?? "(empty)"} has no run-started event, so there is nothing to replay: the run never got past its start, or this is not a tmux-claude journal.`);
+  }
   const workflow: Workflow = first.workflow;
   const t0 = Date.parse(first.at);
   const offset = (at: string) => Date.parse(at) - t0;
