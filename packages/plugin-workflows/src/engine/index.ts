@@ -6,12 +6,13 @@ import os from "node:os";
 import { currentProcess, isProcessAlive, isSameProcess, TmuxClaudeError, type KernelApi, type Logger } from "@tmux-claude/core";
 import { planWorkflow, resolveParents, ROOT_CALLER, type Caller } from "../dsl/index.js";
 import type { PersistedRun, RunId, RunRequest, RunResult } from "../types.js";
-import { RunContext, type EngineOptions, type GitMergeApi } from "./context.js";
+import { RunContext, taskKey, type EngineOptions, type GitMergeApi } from "./context.js";
 import { RunErrors } from "./errors.js";
-import { JournalWriter, journalDir, journalPath } from "./journal.js";
+import { JournalReader, JournalWriter, journalDir, journalPath } from "./journal.js";
 import type { RunStore } from "./run-store.js";
 import { formatMs } from "./format.js";
 import { Scheduler, type StopReason } from "./scheduler.js";
+import { reattachWorking } from "./steps/spawn.js";
 import { TaskTracker } from "./tasks.js";
 
 export { JournalReader, JournalWriter, journalDir, journalPath } from "./journal.js";
@@ -71,7 +72,8 @@ export async function startRun(deps: EngineDeps, request: RunRequest): Promise<S
     const timeoutMs = persisted.workflow.timeoutMs;
     const timer = timeoutMs !== undefined ? setTimeout(() => void runTimedOut(run, scheduler!, timeoutMs), timeoutMs) : undefined;
     try {
-      await tracker.start();
+      await tracker.start(request.resume ? await journaledTasks(persisted.journal) : undefined);
+      if (request.resume) await reattachWorking(run, tracker);
       await scheduler!.execute();
     } catch (error) {
       // A bug or a store that went away: the run fails, naming it, rather than hanging.
@@ -188,6 +190,18 @@ async function terminateAll(run: RunContext): Promise<void> {
       if ((error as { code?: string }).code !== "TC_INSTANCE_NOT_FOUND") run.logger.warn({ err: error, instance: id }, "terminating a failed run's instance failed");
     });
   }
+}
+
+/** The tasks whose end a journal holds (completed or failed), by task key. */
+async function journaledTasks(file: string): Promise<Map<string, "completed" | "failed">> {
+  const ended = new Map<string, "completed" | "failed">();
+  const events = await new JournalReader(file).events().catch(() => []);
+  for (const e of events) {
+    if (e.type === "task-completed") ended.set(taskKey(e.step, e.index), "completed");
+    // A failed task runs again after a resume: its next end is news.
+    if (e.type === "task-failed") ended.delete(taskKey(e.step, e.index));
+  }
+  return ended;
 }
 
 async function forgetTasks(run: RunContext): Promise<void> {

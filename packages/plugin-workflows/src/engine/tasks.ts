@@ -30,8 +30,12 @@ export class TaskTracker {
     private readonly onFailure: (failure: TaskFailure) => void,
   ) {}
 
-  /** Start following: resolves once the feeds are ready and the state was read after that. */
-  async start(): Promise<void> {
+  /**
+   * Start following: resolves once the feeds are ready and the state was read
+   * after that. `journaled`: the tasks whose end the journal already holds (a
+   * resumed run's); one that ended while no runner ran is journaled now.
+   */
+  async start(journaled: ReadonlyMap<string, TaskState["state"]> = new Map()): Promise<void> {
     const docs = this.run.store.runs.watch((key) => key === this.run.id && void this.run.refresh().catch((error: unknown) => this.warn(error, "reading the run's state")));
     const records = this.run.kernel.watch((change) => {
       if (change.kind === "instance" && this.instances.has(change.id)) this.look(change.id);
@@ -39,8 +43,7 @@ export class TaskTracker {
     this.stops.push(() => docs.stop(), () => records.stop());
     this.stops.push(this.run.onChange(() => this.sawState()));
     await Promise.all([docs.ready, records.ready]);
-    // Tasks this runner did not see before (a resumed run's) are already journaled: only news counts.
-    for (const task of this.run.state.tasks) if (task.state === "completed" || task.state === "failed") this.journaled.set(taskKey(task.step, task.index), task.state);
+    for (const [key, state] of journaled) this.journaled.set(key, state);
     await this.run.refresh();
   }
 

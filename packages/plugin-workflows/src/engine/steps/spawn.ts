@@ -5,7 +5,8 @@
 import type { InstanceRecord } from "@tmux-claude/core";
 import type { CompletionMode, SpawnStep, StepOutput, TaskState } from "../../types.js";
 import { SPAWN_OPTION, type TaskRef } from "../run-store.js";
-import { expectedTasks } from "../tasks.js";
+import { expectedTasks, type TaskTracker } from "../tasks.js";
+import type { RunContext } from "../context.js";
 import { sendOnce } from "./send.js";
 import { singleInstance, StepFailure, type StepEnv } from "./step-env.js";
 
@@ -37,17 +38,14 @@ export async function runSpawn(step: SpawnStep, env: StepEnv): Promise<StepOutpu
     // Done before the runner stopped: never again.
     if (task.state === "completed" && task.instanceId) return task.instanceId;
     const text = [prompt, task.task, completionInstruction(completion)].filter((part): part is string => part !== undefined && part !== "").join("\n\n");
-    const live = await liveInstance(env, task);
+    const live = await liveInstance(run, task);
     if (live) {
-      run.journal.write({ type: "reattached", step: step.id, index, instanceId: live.id });
-      // The index entry may be gone (a finished run's clean-up) or never written (killed before): `complete` needs it.
-      await run.store.tasks.update(live.id, () => ({ run: run.id, step: step.id, index }));
+      await reattach(env.run, env.tracker, task, live, env.timeoutMs);
       if (task.state === "spawning") {
         // Its runner died between the agent being ready and its first message: send it (once, by its id).
         if (!live.messages?.length) await sendOnce(env, step.id, live.id, [context, text].filter(Boolean).join("\n\n"));
         await run.setTask(step.id, index, (t) => (t?.state === "spawning" ? { ...t, state: "working" } : undefined));
       }
-      env.tracker.follow(task, live, env.timeoutMs);
       return live.id;
     }
     const ref: TaskRef = { run: run.id, step: step.id, index };
@@ -91,14 +89,37 @@ export async function runSpawn(step: SpawnStep, env: StepEnv): Promise<StepOutpu
   return ids.length === 1 ? { instance: ids[0]! } : { instances: ids };
 }
 
+/** Go on with a task's live instance: journaled, findable by `complete` again, followed. */
+async function reattach(run: RunContext, tracker: TaskTracker, task: TaskState, live: InstanceRecord, timeoutMs: number | undefined): Promise<void> {
+  run.journal.write({ type: "reattached", step: task.step, index: task.index, instanceId: live.id });
+  // The index entry may be gone (a failed run's clean-up) or never written (killed before): `complete` needs it.
+  await run.store.tasks.update(live.id, () => ({ run: run.id, step: task.step, index: task.index }));
+  tracker.follow(task, live, timeoutMs);
+}
+
+/**
+ * A resumed run's tasks whose spawn step had succeeded (it will not run
+ * again) and that were still working: re-attached to their instances, or
+ * failed when the instance ended while no runner ran.
+ */
+export async function reattachWorking(run: RunContext, tracker: TaskTracker): Promise<void> {
+  for (const task of run.state.tasks) {
+    if (task.state !== "working" || run.state.steps[task.step]?.state !== "succeeded") continue;
+    const step = run.step(task.step);
+    const live = await liveInstance(run, task);
+    if (live) await reattach(run, tracker, task, live, step.timeoutMs ?? run.options.stepTimeoutMs);
+    else await tracker.fail(task.step, task.index, `instance ${task.instanceId ?? "(none)"} ended while no runner ran`);
+  }
+}
+
 /** The task's instance when it has one that still lives: a resumed run goes on with it. */
-async function liveInstance(env: StepEnv, task: TaskState): Promise<InstanceRecord | undefined> {
+async function liveInstance(run: RunContext, task: TaskState): Promise<InstanceRecord | undefined> {
   if (!task.instanceId) return undefined;
-  const record = await env.run.kernel.get(task.instanceId).catch(() => undefined);
+  const record = await run.kernel.get(task.instanceId).catch(() => undefined);
   if (!record || record.status === "exited") return undefined;
   if (record.status === "starting") {
     // Its spawn died with the runner before it was ready: nothing of it works yet; start the task afresh.
-    await env.run.kernel.terminate(record.id).catch(() => undefined);
+    await run.kernel.terminate(record.id).catch(() => undefined);
     return undefined;
   }
   return record;

@@ -1,0 +1,73 @@
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { eventually, startReadyProcess } from "@tmux-claude/testkit";
+import { afterEach, expect, test } from "vitest";
+import type { JournalEvent } from "../src/index.js";
+import { completeAs, ofType, workflowHarness } from "./helpers.js";
+
+const RUNNER = fileURLToPath(new URL("./fixtures/runner.mjs", import.meta.url));
+
+let h: Awaited<ReturnType<typeof workflowHarness>> | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+test("a run whose runner is killed -9 after spawning resumes: re-attaches to its instances, spawns nothing again, repeats no finished step, finishes", async () => {
+  h = await workflowHarness("wf-resume");
+  const file = path.join(h.dir, "feature.yaml");
+  await writeFile(
+    file,
+    `workflow: feature
+steps:
+  - id: lead
+    spawn: manager
+    context: "Design authentication system"
+  - id: team
+    spawn: specialist
+    parallel: true
+    tasks: ["Implement JWT tokens", "Create user model", "Build login UI"]
+  - wait: all-complete
+  - id: check
+    run: [node, -e, "process.stdout.write('checked')"]
+`,
+  );
+  // The runner is its own process, as `tmux-claude run` is; this test's kernel serves (events, the complete tool).
+  const runner = await startReadyProcess(RUNNER, [JSON.stringify(h.userConfig), "start", file, h.workDir]);
+  const [{ id }] = (await h.api.runs()) as [{ id: string }];
+  const spawned = await eventually(async () => {
+    const [run] = await h!.api.runs();
+    const working = run?.tasks.filter((t) => t.step === "team" && t.state === "working") ?? [];
+    return working.length === 3 && run;
+  }, 20_000, "the three specialists working");
+
+  // While its runner lives, a second runner is refused.
+  await expect(h.api.run({ resume: id })).rejects.toThrow(/^Run "feature-\S+" is still being run by process \d+\. Wait for it to end, or stop that process and resume again\.$/u);
+  await runner.kill();
+  const before = (await h.kernel.list()).map((i) => i.id).sort();
+  expect(before).toHaveLength(4);
+
+  // A task completed while no runner ran is kept.
+  const team = spawned.tasks.filter((t) => t.step === "team").map((t) => t.instanceId!);
+  await completeAs(h.kernel, team[0]!, "tokens done");
+
+  const events: JournalEvent[] = [];
+  const resumed = h.api.run({ resume: id, onEvent: (e) => events.push(e) });
+  await eventually(() => ofType(events, "reattached").length === 3, 20_000, "re-attached to the lead and two specialists");
+  await completeAs(h.kernel, team[1]!, "model done");
+  await completeAs(h.kernel, team[2]!, "ui done");
+  await completeAs(h.kernel, spawned.tasks.find((t) => t.step === "lead")!.instanceId!, "designed");
+  const result = await resumed;
+  expect(result).toMatchObject({ id, state: "succeeded" });
+
+  expect((await h.kernel.list()).map((i) => i.id).sort()).toEqual(before);
+  const journal = await h.api.journal(id);
+  expect(ofType(journal, "spawned")).toHaveLength(4);
+  expect(ofType(journal, "run-started").map((e) => e.resumed)).toEqual([false, true]);
+  expect(ofType(events, "reattached").map((e) => e.instanceId).sort()).toEqual([spawned.tasks.find((t) => t.step === "lead")!.instanceId, team[1], team[2]].sort());
+  // Steps that succeeded before the kill (both spawns) did not run again.
+  expect(ofType(events, "step-started").map((e) => e.step)).toEqual(["step-3", "check"]);
+  expect(ofType(journal, "task-completed").map((e) => e.summary).sort()).toEqual(["designed", "model done", "tokens done", "ui done"]);
+  expect(journal.at(-1)).toMatchObject({ type: "run-finished", state: "succeeded" });
+});
