@@ -1,5 +1,6 @@
 import { PLUGIN_NAME as CLAUDE_PLUGIN, withClaude } from "@tmux-claude/agent-claude";
 import { PLUGIN_NAME as MCP_PLUGIN, withMcp } from "@tmux-claude/mcp";
+import { PLUGIN_NAME as WORKFLOWS_PLUGIN, withWorkflows } from "@tmux-claude/plugin-workflows";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -133,11 +134,12 @@ export class Cli {
 
 /**
  * The plugins every CLI kernel has unless the config lists them itself: Claude
- * Code (the `claude` adapter and agent, the default agent) and MCP (every
- * kernel mints the per-instance MCP credentials of what it spawns).
+ * Code (the `claude` adapter and agent, the default agent), MCP (every
+ * kernel mints the per-instance MCP credentials of what it spawns) and
+ * workflows (`run`, and the `complete` tool every workflow task calls through `serve`).
  */
 export function withCliPlugins(config: ResolvedConfig): ResolvedConfig {
-  return withMcp(withClaude(config));
+  return withWorkflows(withMcp(withClaude(config)));
 }
 
 /**
@@ -149,11 +151,12 @@ export function shippedPlugins(): Record<string, string> {
   return {
     "@tmux-claude/plugin-git": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-git")),
     "@tmux-claude/plugin-dashboard": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-dashboard")),
+    "@tmux-claude/plugin-workflows": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-workflows")),
   };
 }
 
 /** The names of the plugins withCliPlugins adds. */
-export const CLI_PLUGINS: ReadonlySet<string> = new Set([CLAUDE_PLUGIN, MCP_PLUGIN]);
+export const CLI_PLUGINS: ReadonlySet<string> = new Set([CLAUDE_PLUGIN, MCP_PLUGIN, WORKFLOWS_PLUGIN]);
 
 /** Where the kernel of this config keeps its state (the embedded store, journals, serve.json): for commands that need no kernel. */
 export function stateDirOf(config: ResolvedConfig): string {

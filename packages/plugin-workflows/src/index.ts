@@ -6,6 +6,7 @@
  */
 export type * from "./types.js";
 export { workflows, workflowsOptionsSchema, PLUGIN_NAME, type WorkflowsOptions, type WorkflowsPluginApi } from "./plugin.js";
+export { withWorkflows } from "./config.js";
 export {
   parseWorkflow,
   planWorkflow,

@@ -155,7 +155,8 @@ function sumTokens(parts: readonly (Tokens | undefined)[]): Tokens {
     inputTokens: known.reduce((sum, part) => sum + part.inputTokens, 0),
     outputTokens: known.reduce((sum, part) => sum + part.outputTokens, 0),
   };
-  if (costs.every((cost) => cost !== undefined)) total.costUsd = costs.reduce((sum, cost) => sum + cost, 0);
+  // A cost only when every part's is known: a partial sum would look like the whole.
+  if (known.length > 0 && costs.every((cost) => cost !== undefined)) total.costUsd = costs.reduce((sum, cost) => sum + cost, 0);
   return total;
 }
 

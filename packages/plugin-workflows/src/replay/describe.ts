@@ -52,7 +52,7 @@ export function describeEvent(event: JournalEvent): string | undefined {
     case "reattached":
       return `re-attached for ${event.step} task ${event.index + 1}`;
     case "message":
-      return `got message ${event.messageId} (${event.receipt}): "${clip(event.text)}"`;
+      return `got "${clip(event.text)}" (${event.receipt})`;
     case "status":
       return `${event.from} -> ${event.to}`;
     case "reply":
@@ -66,7 +66,7 @@ export function describeEvent(event: JournalEvent): string | undefined {
     case "merge":
       return `merged into ${event.into}: ${event.outcome}${event.detail ? ` (${clip(event.detail)})` : ""}`;
     case "command":
-      return `ran ${event.command.join(" ")}: ${event.signal ? `killed by ${event.signal}` : `exit ${event.exitCode}`} after ${formatDuration(event.durationMs)}`;
+      return `ran ${clip(event.command.join(" "), 120)}: ${event.signal ? `killed by ${event.signal}` : `exit ${event.exitCode}`} after ${formatDuration(event.durationMs)}`;
     case "run-finished":
       return `run ${event.state} after ${formatDuration(event.durationMs)}${event.failure ? `: step ${event.failure.step}: ${clip(event.failure.reason, 200)}` : ""}`;
   }
