@@ -1,0 +1,142 @@
+// Running workflows through the built CLI with the echo agent (completion at
+// the end of each turn, since the echo agent calls no tools): a run that
+// succeeds, one whose run: step fails, and one interrupted with Ctrl-C and
+// resumed. The seed with real Claude Code is plugin-workflows' test.
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import type { JournalEvent, PersistedRun } from "@tmux-claude/plugin-workflows";
+import { createEnv, parseJson, type TestEnv } from "./helpers.js";
+
+let env: TestEnv;
+beforeAll(async () => {
+  env = await createEnv();
+});
+afterAll(async () => {
+  await env?.close();
+});
+
+const jsonLines = (text: string) => text.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line) as JournalEvent);
+const runIdOf = (text: string) => /Run (\S+) /u.exec(text)?.[1];
+
+test("a run that succeeds: progress lines on stderr, the result on stdout, exit 0, then runs and replay", async () => {
+  await writeFile(
+    path.join(env.workDir, "team.yaml"),
+    `workflow: team
+vars: { word: ~ }
+completion: turn-end
+steps:
+  - id: lead
+    spawn: manager
+    prompt: "lead \${{ vars.word }}"
+  - id: crew
+    spawn: specialist
+    tasks: ["part a", "part b"]
+  - wait: all-complete
+  - id: check
+    run: [node, -e, "process.stdout.write('checked ' + process.argv[1])", "\${{ vars.word }}"]
+`,
+  );
+  const result = await env.run(["run", "team.yaml", "--var", "word=hello"]);
+  expect(result.code, result.stderr).toBe(0);
+  const id = runIdOf(result.stdout)!;
+  expect(result.stdout).toBe(`Run ${id} succeeded. Timeline: tmux-claude replay ${id}\n`);
+  expect(result.stderr).toMatch(/^\[\+0ms\] run: started team \(4 steps; word="hello"\)$/mu);
+  expect(result.stderr).toMatch(/\] mgr-1\.spec-\d: spawned as specialist for crew task \d, under mgr-1$/mu);
+  expect(result.stderr).toMatch(/\] check: ran node -e .* hello: exit 0 after /u);
+  expect(result.stderr).toMatch(/\] run: run succeeded after \S+$/mu);
+
+  const runs = parseJson<PersistedRun[]>(await env.run(["runs", "--json"]));
+  expect(runs.find((run) => run.id === id)).toMatchObject({ state: "succeeded", vars: { word: "hello" } });
+  expect((await env.run(["runs"])).stdout).toMatch(new RegExp(`${id} +team +succeeded +\\S+ ago +\\S+ +4/4`, "u"));
+  const replay = await env.run(["replay", id]);
+  expect(replay.code).toBe(0);
+  expect(replay.stdout).toMatch(/crew +spawn +succeeded +\+\S+ +\S+ +2 /u);
+  expect(replay.stdout).toContain("Critical path (");
+});
+
+test("a failing run: step: exit 1 naming the step and the reason, the step after it never starts, its instances are terminated", async () => {
+  await writeFile(
+    path.join(env.workDir, "fail.yaml"),
+    `workflow: fail
+completion: turn-end
+steps:
+  - id: worker
+    spawn: specialist
+    prompt: "work"
+  - id: tests
+    run: [node, -e, "console.error('2 tests failed'); process.exit(3)"]
+  - id: never
+    send: worker
+    text: "not sent"
+`,
+  );
+  const result = await env.run(["run", "fail.yaml", "--json"]);
+  expect(result.code).toBe(1);
+  const events = jsonLines(result.stdout);
+  const end = events.at(-1)!;
+  expect(end).toMatchObject({ type: "run-finished", state: "failed", failure: { step: "tests" } });
+  expect(end.type === "run-finished" && end.failure?.reason).toContain("2 tests failed");
+  expect(events.some((event) => event.type === "step-started" && event.step === "never")).toBe(false);
+  const spawned = events.find((event) => event.type === "spawned");
+  const instance = spawned?.type === "spawned" ? spawned.instanceId : "?";
+  const list = parseJson<{ id: string; status: string }[]>(await env.run(["list", "--json"]));
+  expect(list.find((i) => i.id === instance)?.status ?? "exited").toBe("exited");
+
+  const text = await env.run(["replay", end.run]);
+  expect(text.stdout).toContain('Failed at step "tests": ');
+  expect(text.stdout).toMatch(/never +send +skipped/u);
+
+  // Without --json: one error line naming the step and the reason, and where to look.
+  const plain = await env.run(["run", "fail.yaml"]);
+  expect(plain.code).toBe(1);
+  expect(plain.stdout).toBe("");
+  // The reason carries the command's output, which may span lines.
+  expect(plain.stderr).toMatch(/^error: run fail-\S+ failed at step "tests": [\s\S]*2 tests failed[\s\S]*\. Timeline: tmux-claude replay fail-\S+$/mu);
+});
+
+test("Ctrl-C: exit 130, the run is interrupted with its instance alive; --resume finishes it without spawning again", async () => {
+  const gate = path.join(env.dir, "gate-open");
+  await writeFile(
+    path.join(env.workDir, "hold.yaml"),
+    `workflow: hold
+completion: turn-end
+steps:
+  - id: crew
+    spawn: specialist
+    tasks: ["part a"]
+  - id: gate
+    run: [node, -e, "if (!require('fs').existsSync(process.argv[1])) setInterval(() => {}, 1000)", ${JSON.stringify(gate)}]
+  - id: after
+    send: crew
+    text: "gate passed"
+`,
+  );
+  const child = env.start(["run", "hold.yaml", "--json"]);
+  let stdout = "";
+  const gateStarted = new Promise<void>((resolve) => {
+    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+      if (jsonLines(stdout.slice(0, stdout.lastIndexOf("\n") + 1)).some((e) => e.type === "step-started" && e.step === "gate")) resolve();
+    });
+  });
+  await gateStarted;
+  const closed = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+  child.kill("SIGINT");
+  expect(await closed).toBe(130);
+  const first = jsonLines(stdout);
+  const id = first[0]!.run;
+  expect(first.at(-1)).toMatchObject({ type: "run-finished", state: "interrupted" });
+  expect(parseJson<PersistedRun[]>(await env.run(["runs", "--json"])).find((run) => run.id === id)?.state).toBe("interrupted");
+
+  await writeFile(gate, "");
+  const resumed = await env.run(["run", "--resume", id, "--json"]);
+  expect(resumed.code, resumed.stderr).toBe(0);
+  const second = jsonLines(resumed.stdout);
+  expect(second[0]).toMatchObject({ type: "run-started", resumed: true });
+  expect(second.filter((e) => e.type === "spawned")).toEqual([]);
+  expect(second.filter((e) => e.type === "step-started").map((e) => (e.type === "step-started" ? e.step : ""))).toEqual(["gate", "after"]);
+  expect(second.at(-1)).toMatchObject({ type: "run-finished", state: "succeeded" });
+  const received = await env.received();
+  expect(received.map((message) => message.text)).toContainEqual("gate passed");
+});
