@@ -8,7 +8,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
-import { withDefaultAgents, withDefaultRoles, type ResolvedConfig } from "@tmux-claude/core";
+import { isTmuxClaudeError, withDefaultAgents, withDefaultRoles, type KernelApi, type ResolvedConfig } from "@tmux-claude/core";
 import {
   createProgress,
   formatPlan,
@@ -19,6 +19,8 @@ import {
   parseWorkflow,
   planWorkflow,
   progressMode,
+  RunErrors,
+  type JournalEvent,
   type RunResult,
   type Workflow,
   type WorkflowsApi,
@@ -103,7 +105,7 @@ async function run(cli: Cli, file: string | undefined, flags: RunFlags): Promise
 async function readWorkflow(cli: Cli, config: ResolvedConfig, file: string | undefined, flags: RunFlags): Promise<{ workflow: Workflow; vars: Record<string, string> }> {
   if (flags.template !== undefined) return { workflow: loadTemplate(flags.template), vars: flags.var };
   if (flags.from !== undefined) {
-    const events = await journalOf(config, flags.from);
+    const events = await journalOf(cli, config, flags.from);
     const start = events.find((event) => event.type === "run-started");
     if (!start || start.type !== "run-started") throw usageError(`The journal of "${flags.from}" has no run-started event, so its inputs are unknown. Run the workflow's file instead.`);
     return { workflow: start.workflow, vars: { ...start.vars, ...flags.var } };
@@ -115,10 +117,26 @@ async function readWorkflow(cli: Cli, config: ResolvedConfig, file: string | und
   return { workflow: parseWorkflow(text, file!), vars: flags.var };
 }
 
-/** A run's journal: a run id (in this config's state dir) or a .jsonl file. */
-export function journalOf(config: ResolvedConfig, run: string) {
-  const file = run.endsWith(".jsonl") || run.includes("/") ? run : undefined;
-  return (file ? new JournalReader(path.resolve(file)) : JournalReader.forRun(journalDir(stateDirOf(config)), run)).events();
+/**
+ * A run's journal: a .jsonl file, or a run id. A run's journal is read from
+ * this config's state dir without starting a kernel (no tmux server for a
+ * replay); only when it is not there (a `journalDir` in the plugin's options)
+ * does the plugin, which knows where the run wrote it, look it up.
+ */
+export async function journalOf(cli: Cli, config: ResolvedConfig, run: string): Promise<JournalEvent[]> {
+  if (run.endsWith(".jsonl") || run.includes("/")) return new JournalReader(path.resolve(cli.io.cwd, run)).events();
+  try {
+    return await JournalReader.forRun(journalDir(stateDirOf(config)), run).events();
+  } catch (error) {
+    if (!isTmuxClaudeError(error) || error.code !== RunErrors.NOT_FOUND) throw error;
+    return cli.withKernel("replay", (kernel) => workflowsApi(kernel).journal(run));
+  }
+}
+
+export function workflowsApi(kernel: KernelApi): WorkflowsApi {
+  const api = kernel.plugin<WorkflowsApi>("workflows");
+  if (!api) throw usageError("The workflows plugin is not loaded, so there are no workflow runs here. The CLI adds it to every config; a config that lists plugins itself must not drop it.");
+  return api;
 }
 
 /** Run or resume it with progress on stderr (or JSON lines on stdout); the exit code says how it ended. */
@@ -129,9 +147,7 @@ async function execute(cli: Cli, request: { workflow?: Workflow; vars?: Record<s
     result = await cli.withKernel(
       "run",
       async (kernel) => {
-        const api = kernel.plugin<WorkflowsApi>("workflows");
-        if (!api) throw usageError('The workflows plugin is not loaded, so nothing can run a workflow. The CLI adds it to every config; a config that lists plugins itself must not drop it.');
-        return api.run({
+        return workflowsApi(kernel).run({
           ...request,
           workDir: flags.workdir === undefined ? cli.io.cwd : path.resolve(cli.io.cwd, flags.workdir),
           caller: null,

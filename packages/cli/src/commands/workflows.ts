@@ -2,10 +2,10 @@
 import os from "node:os";
 import type { Command } from "commander";
 import { isProcessAlive } from "@tmux-claude/core";
-import { analyzeJournal, formatDuration, formatReplay, listTemplates, type PersistedRun, type WorkflowsApi } from "@tmux-claude/plugin-workflows";
-import { usageError, type ActionFactory, type Cli } from "../context.js";
+import { analyzeJournal, formatDuration, formatReplay, listTemplates, type PersistedRun } from "@tmux-claude/plugin-workflows";
+import type { ActionFactory, Cli } from "../context.js";
 import { formatAge, table } from "../output.js";
-import { journalOf } from "./run.js";
+import { journalOf, workflowsApi } from "./run.js";
 
 export function registerWorkflowCommands(program: Command, action: ActionFactory): void {
   program
@@ -28,9 +28,7 @@ export function registerWorkflowCommands(program: Command, action: ActionFactory
 
 async function runs(cli: Cli, flags: { json?: boolean }): Promise<number> {
   return cli.withKernel("runs", async (kernel) => {
-    const api = kernel.plugin<WorkflowsApi>("workflows");
-    if (!api) throw usageError("The workflows plugin is not loaded; a config that lists plugins itself must not drop it.");
-    const all = (await api.runs()).sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+    const all = (await workflowsApi(kernel).runs()).sort((a, b) => a.startedAt.localeCompare(b.startedAt));
     if (flags.json) cli.json(all);
     else if (all.length === 0) cli.out("No workflow runs yet: tmux-claude run <file.yaml>, or --template <name> (tmux-claude templates).");
     else cli.out(formatRuns(all));
@@ -63,7 +61,7 @@ function stateOf(run: PersistedRun): string {
 
 async function replay(cli: Cli, run: string, flags: { json?: boolean }): Promise<number> {
   const { config } = await cli.loadConfig("replay");
-  const report = analyzeJournal(await journalOf(config, run));
+  const report = analyzeJournal(await journalOf(cli, config, run));
   if (flags.json) cli.json(report);
   else cli.out(formatReplay(report));
   return 0;
