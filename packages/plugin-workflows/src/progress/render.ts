@@ -125,7 +125,8 @@ class LiveList implements Progress {
   private lines(): string[] {
     const { model } = this;
     const now = this.now();
-    const width = Math.max(20, (this.stream.columns ?? 100) - 1);
+    // A few columns to spare: terminals may draw the marks and "…" two columns wide, and a wrapped line would break the cursor moves.
+    const width = Math.max(20, (this.stream.columns ?? 100) - 4);
     const cut = (line: string) => (line.length > width ? `${line.slice(0, width - 1)}…` : line);
     const elapsed = model.startedAt === undefined ? "" : formatDuration((model.endedAt ?? now) - model.startedAt);
     const tokens = model.tokens();
