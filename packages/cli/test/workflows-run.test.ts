@@ -95,6 +95,21 @@ steps:
   expect(plain.stderr).toMatch(/^error: run fail-\S+ failed at step "tests": [\s\S]*2 tests failed[\s\S]*\. Timeline: tmux-claude replay fail-\S+$/mu);
 });
 
+/** Start `run <file> --json` and resolve once the journal says step `step` started. */
+async function runUntil(file: string, step: string) {
+  const child = env.start(["run", file, "--json"]);
+  let stdout = "";
+  await new Promise<void>((resolve, reject) => {
+    child.once("close", (code) => reject(new Error(`run ended (exit ${code}) before step ${step} started:\n${stdout}`)));
+    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+      if (jsonLines(stdout.slice(0, stdout.lastIndexOf("\n") + 1)).some((e) => e.type === "step-started" && e.step === step)) resolve();
+    });
+  });
+  const closed = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+  return { child, closed, events: () => jsonLines(stdout.slice(0, stdout.lastIndexOf("\n") + 1)) };
+}
+
 test("Ctrl-C: exit 130, the run is interrupted with its instance alive; --resume finishes it without spawning again", async () => {
   const gate = path.join(env.dir, "gate-open");
   await writeFile(
@@ -106,25 +121,16 @@ steps:
     spawn: specialist
     tasks: ["part a"]
   - id: gate
-    run: [node, -e, "if (!require('fs').existsSync(process.argv[1])) setInterval(() => {}, 1000)", ${JSON.stringify(gate)}]
+    run: [node, -e, "const fs = require('fs'), f = process.argv[1]; if (!fs.existsSync(f)) fs.watch(require('path').dirname(f), () => fs.existsSync(f) && process.exit(0))", ${JSON.stringify(gate)}]
   - id: after
     send: crew
     text: "gate passed"
 `,
   );
-  const child = env.start(["run", "hold.yaml", "--json"]);
-  let stdout = "";
-  const gateStarted = new Promise<void>((resolve) => {
-    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-      if (jsonLines(stdout.slice(0, stdout.lastIndexOf("\n") + 1)).some((e) => e.type === "step-started" && e.step === "gate")) resolve();
-    });
-  });
-  await gateStarted;
-  const closed = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
-  child.kill("SIGINT");
-  expect(await closed).toBe(130);
-  const first = jsonLines(stdout);
+  const running = await runUntil("hold.yaml", "gate");
+  running.child.kill("SIGINT");
+  expect(await running.closed).toBe(130);
+  const first = running.events();
   const id = first[0]!.run;
   expect(first.at(-1)).toMatchObject({ type: "run-finished", state: "interrupted" });
   expect(parseJson<PersistedRun[]>(await env.run(["runs", "--json"])).find((run) => run.id === id)?.state).toBe("interrupted");
@@ -139,4 +145,40 @@ steps:
   expect(second.at(-1)).toMatchObject({ type: "run-finished", state: "succeeded" });
   const received = await env.received();
   expect(received.map((message) => message.text)).toContainEqual("gate passed");
+});
+
+// The gate programs wait for their file to appear (and then exit), so one left behind by a killed runner ends with the test.
+test("kill -9 after the specialists were spawned: runs says it stopped; --resume re-attaches them, spawns nothing, finishes", async () => {
+  const gate = path.join(env.dir, "gate-9");
+  await writeFile(
+    path.join(env.workDir, "crash.yaml"),
+    `workflow: crash
+completion: turn-end
+steps:
+  - id: crew
+    spawn: specialist
+    tasks: ["part a", "part b"]
+  - id: gate
+    run: [node, -e, "const fs = require('fs'), f = process.argv[1]; if (!fs.existsSync(f)) fs.watch(require('path').dirname(f), () => fs.existsSync(f) && process.exit(0))", ${JSON.stringify(gate)}]
+  - id: after
+    send: crew
+    text: "after the crash"
+`,
+  );
+  const running = await runUntil("crash.yaml", "gate");
+  running.child.kill("SIGKILL");
+  await running.closed;
+  const first = running.events();
+  const id = first[0]!.run;
+  const spawned = first.filter((e) => e.type === "spawned").map((e) => (e.type === "spawned" ? e.instanceId : ""));
+  expect(spawned).toHaveLength(2);
+  expect((await env.run(["runs"])).stdout).toMatch(new RegExp(`${id} +crash +stopped \\(resume it\\)`, "u"));
+
+  await writeFile(gate, "");
+  const resumed = await env.run(["run", "--resume", id, "--json"]);
+  expect(resumed.code, resumed.stderr).toBe(0);
+  const second = jsonLines(resumed.stdout);
+  expect(second.filter((e) => e.type === "spawned")).toEqual([]);
+  expect(second.filter((e) => e.type === "message").map((e) => (e.type === "message" ? e.instanceId : "")).sort()).toEqual([...spawned].sort());
+  expect(second.at(-1)).toMatchObject({ type: "run-finished", state: "succeeded" });
 });
