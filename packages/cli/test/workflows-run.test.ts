@@ -2,11 +2,18 @@
 // the end of each turn, since the echo agent calls no tools): a run that
 // succeeds, one whose run: step fails, and one interrupted with Ctrl-C and
 // resumed. The seed with real Claude Code is plugin-workflows' test.
+import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { JournalEvent, PersistedRun } from "@tmux-claude/plugin-workflows";
-import { createEnv, parseJson, type TestEnv } from "./helpers.js";
+import { removeTestSocket, testSocket } from "@tmux-claude/testkit";
+import { BIN, createEnv, parseJson, type TestEnv } from "./helpers.js";
+
+const execFileAsync = promisify(execFile);
+const IN_PANE = fileURLToPath(new URL("./fixtures/in-pane.mjs", import.meta.url));
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -19,8 +26,9 @@ afterAll(async () => {
 const jsonLines = (text: string) => text.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line) as JournalEvent);
 const runIdOf = (text: string) => /Run (\S+) /u.exec(text)?.[1];
 
-test("a run that succeeds: progress lines on stderr, the result on stdout, exit 0, then runs and replay", async () => {
-  await writeFile(
+/** A manager, two specialists under it, a wait and a check: what most tests run. */
+const writeTeam = () =>
+  writeFile(
     path.join(env.workDir, "team.yaml"),
     `workflow: team
 vars: { word: ~ }
@@ -37,6 +45,9 @@ steps:
     run: [node, -e, "process.stdout.write('checked ' + process.argv[1])", "\${{ vars.word }}"]
 `,
   );
+
+test("a run that succeeds: progress lines on stderr, the result on stdout, exit 0, then runs and replay", async () => {
+  await writeTeam();
   const result = await env.run(["run", "team.yaml", "--var", "word=hello"]);
   expect(result.code, result.stderr).toBe(0);
   const id = runIdOf(result.stdout)!;
@@ -53,6 +64,30 @@ steps:
   expect(replay.code).toBe(0);
   expect(replay.stdout).toMatch(/crew +spawn +succeeded +\+\S+ +\S+ +2 /u);
   expect(replay.stdout).toContain("Critical path (");
+});
+
+test("on a terminal: the task list is redrawn in place, so the screen ends with one list and the result", async () => {
+  const socket = testSocket("wf-tty");
+  const tmux = (...args: string[]) => execFileAsync("tmux", ["-L", socket, "-f", "/dev/null", ...args]);
+  await writeTeam();
+  try {
+    await tmux("new-session", "-d", "-s", "run", "-x", "110", "-y", "30", "-c", env.workDir, process.execPath, IN_PANE, socket, "ended", process.execPath, BIN, "--config", env.configFile, "run", "team.yaml", "--var", "word=tty");
+    // wait-for returns at once when the channel was signalled before it started waiting.
+    await tmux("wait-for", "ended");
+    const { stdout: screen } = await tmux("capture-pane", "-p", "-t", "run");
+    const lines = screen.split("\n").filter((line) => line.trim() !== "");
+    expect(lines[0]).toMatch(/^team team-\S+ {2}succeeded {2}\S+$/u);
+    expect(lines.slice(1, 5)).toEqual([
+      expect.stringMatching(/^ ✔ lead {4}spawn manager {25}succeeded 1\/1 up, 1 done {2}\S+$/u),
+      expect.stringMatching(/^ ✔ crew {4}spawn specialist x2 {19}succeeded 2\/2 up, 2 done {2}\S+$/u),
+      expect.stringMatching(/^ ✔ step-3  wait all-complete {21}succeeded \S+$/u),
+      expect.stringMatching(/^ ✔ check {3}run node -e process\.stdout\.write\('c… {2}succeeded \S+$/u),
+    ]);
+    expect(lines[5]).toMatch(/^Run team-\S+ succeeded\. Timeline: tmux-claude replay team-\S+$/u);
+    expect(lines).toHaveLength(6);
+  } finally {
+    await removeTestSocket(socket);
+  }
 });
 
 test("a failing run: step: exit 1 naming the step and the reason, the step after it never starts, its instances are terminated", async () => {

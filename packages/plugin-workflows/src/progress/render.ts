@@ -9,7 +9,7 @@
  */
 import { formatDuration } from "../dsl/duration.js";
 import { shortCount } from "../replay/format.js";
-import { actorOf, describeEvent } from "../replay/describe.js";
+import { actorOf, clip, describeEvent } from "../replay/describe.js";
 import type { JournalEvent } from "../types.js";
 import { RunModel, type StepRow } from "./model.js";
 
@@ -132,13 +132,14 @@ class LiveList implements Progress {
     const tokens = model.tokens();
     const header = `${model.workflow ?? "workflow"} ${model.run ?? ""}  ${model.state}  ${elapsed}${tokens > 0 ? `  ${shortCount(tokens)} tokens` : ""}`;
     const idWidth = Math.max(...model.rows.map((row) => row.id.length), 4);
-    const labelWidth = Math.max(...model.rows.map((row) => row.label.length), 4);
+    // A long run: command would push every row's state off the screen: labels get at most 36 columns.
+    const labelWidth = Math.min(36, Math.max(...model.rows.map((row) => row.label.length), 4));
     const rows = model.rows.map((row) => {
       const time = row.startedAt === undefined ? "" : formatDuration((row.endedAt ?? now) - row.startedAt);
       const instances = row.wanted > 0 && row.state !== "pending" ? `${row.spawned}/${row.wanted} up, ${row.completed} done${row.failed > 0 ? `, ${row.failed} failed` : ""}` : "";
       const stepTokens = model.tokens(row.id);
       const cells = [instances, time, stepTokens > 0 ? `${shortCount(stepTokens)} tok` : "", row.reason ?? ""].filter((cell) => cell !== "");
-      return cut(` ${MARK[row.state]} ${row.id.padEnd(idWidth)}  ${row.label.padEnd(labelWidth)}  ${row.state.padEnd(9)} ${cells.join("  ")}`.trimEnd());
+      return cut(` ${MARK[row.state]} ${row.id.padEnd(idWidth)}  ${clip(row.label, labelWidth).padEnd(labelWidth)}  ${row.state.padEnd(9)} ${cells.join("  ")}`.trimEnd());
     });
     return [cut(header.trimEnd()), ...rows];
   }
