@@ -6,4 +6,4 @@
 export type * from "./types.js";
 export { workflows, workflowsOptionsSchema, PLUGIN_NAME, type WorkflowsOptions, type WorkflowsPluginApi } from "./plugin.js";
 export { parseWorkflow, planWorkflow, loadTemplate, listTemplates, formatPlan, WorkflowDslErrors, type WorkflowPlan, type PlannedStep, type TemplateInfo } from "./dsl/index.js";
-export { runWorkflow, startRun, runId, JournalReader, JournalWriter, journalDir, journalPath, RunErrors, type EngineDeps, type StartedRun, type RunStore, type EngineOptions } from "./engine/index.js";
+export { runWorkflow, startRun, runId, JournalReader, JournalWriter, journalDir, journalPath, runInputs, RunErrors, type EngineDeps, type StartedRun, type RunStore, type EngineOptions } from "./engine/index.js";
