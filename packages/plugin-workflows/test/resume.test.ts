@@ -3,7 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { eventually, startReadyProcess } from "@tmux-claude/testkit";
 import { afterEach, expect, test } from "vitest";
-import type { JournalEvent } from "../src/index.js";
+import { parseWorkflow, type JournalEvent } from "../src/index.js";
 import { completeAs, ofType, workflowHarness } from "./helpers.js";
 
 const RUNNER = fileURLToPath(new URL("./fixtures/runner.mjs", import.meta.url));
@@ -70,4 +70,26 @@ steps:
   expect(ofType(events, "step-started").map((e) => e.step)).toEqual(["step-3", "check"]);
   expect(ofType(journal, "task-completed").map((e) => e.summary).sort()).toEqual(["designed", "model done", "tokens done", "ui done"]);
   expect(journal.at(-1)).toMatchObject({ type: "run-finished", state: "succeeded" });
+});
+
+test("an interrupted run (Ctrl-C) keeps its instances and state; --resume re-attaches and finishes; a succeeded run is not resumed", async () => {
+  h = await workflowHarness("wf-interrupt");
+  const stop = new AbortController();
+  const events: JournalEvent[] = [];
+  const workflow = parseWorkflow("workflow: paused\nsteps:\n  - id: worker\n    spawn: specialist\n    prompt: go\n  - wait: all-complete\n", "paused.yaml");
+  const first = h.api.run({ workflow, workDir: h.workDir, signal: stop.signal, onEvent: (e) => events.push(e) });
+  await eventually(() => ofType(events, "step-started").some((e) => e.step === "step-2"), 10_000, "the wait to start");
+  stop.abort("SIGINT");
+  const interrupted = await first;
+  expect(interrupted.state).toBe("interrupted");
+  const [stored] = await h.api.runs();
+  expect(stored).toMatchObject({ state: "interrupted", steps: { worker: { state: "succeeded" }, "step-2": { state: "pending" } } });
+  const worker = stored!.tasks[0]!.instanceId!;
+  expect((await h.kernel.get(worker)).status).not.toBe("exited");
+
+  const resumed = h.api.run({ resume: interrupted.id });
+  await eventually(async () => (await h!.api.journal(interrupted.id)).some((e) => e.type === "reattached"), 10_000, "re-attached");
+  await completeAs(h.kernel, worker, "went");
+  expect(await resumed).toMatchObject({ state: "succeeded" });
+  await expect(h.api.run({ resume: interrupted.id })).rejects.toThrow(`Run "${interrupted.id}" already succeeded: nothing to resume. Start it again from its inputs with \`tmux-claude run --from ${interrupted.id}\`.`);
 });

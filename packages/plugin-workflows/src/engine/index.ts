@@ -15,7 +15,7 @@ import { Scheduler, type StopReason } from "./scheduler.js";
 import { reattachWorking } from "./steps/spawn.js";
 import { TaskTracker } from "./tasks.js";
 
-export { JournalReader, JournalWriter, journalDir, journalPath } from "./journal.js";
+export { JournalReader, JournalWriter, journalDir, journalPath, runInputs } from "./journal.js";
 export { RunErrors } from "./errors.js";
 export type { RunStore, DocCollection, TaskRef } from "./run-store.js";
 export type { EngineOptions, GitMergeApi } from "./context.js";

@@ -2,7 +2,7 @@
 // goes, in the order the runner saw them; `replay` and `run --from` read it.
 import { appendFile, mkdir, open, readFile } from "node:fs/promises";
 import path from "node:path";
-import type { JournalEvent, RunId } from "../types.js";
+import type { JournalEvent, RunId, Workflow } from "../types.js";
 import { RunErrors } from "./errors.js";
 import { TmuxClaudeError } from "@tmux-claude/core";
 
@@ -96,4 +96,16 @@ export class JournalReader {
     }
     return events;
   }
+}
+
+/**
+ * What a run started from, as its journal's first event holds it: the
+ * workflow and the variables. `run --from <run>` starts a new run with them.
+ */
+export function runInputs(events: readonly JournalEvent[], file: string): { workflow: Workflow; vars: Record<string, string> } {
+  const first = events.find((e) => e.type === "run-started");
+  if (!first || first.type !== "run-started") {
+    throw new TmuxClaudeError(RunErrors.INVALID, `${file} has no run-started event, so the run's workflow and variables are unknown. Start the workflow from its file instead.`, { file });
+  }
+  return { workflow: first.workflow, vars: { ...first.vars } };
 }
