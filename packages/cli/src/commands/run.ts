@@ -20,6 +20,7 @@ import {
   planWorkflow,
   progressMode,
   RunErrors,
+  runInputs,
   type JournalEvent,
   type RunResult,
   type Workflow,
@@ -105,10 +106,8 @@ async function run(cli: Cli, file: string | undefined, flags: RunFlags): Promise
 async function readWorkflow(cli: Cli, config: ResolvedConfig, file: string | undefined, flags: RunFlags): Promise<{ workflow: Workflow; vars: Record<string, string> }> {
   if (flags.template !== undefined) return { workflow: loadTemplate(flags.template), vars: flags.var };
   if (flags.from !== undefined) {
-    const events = await journalOf(cli, config, flags.from);
-    const start = events.find((event) => event.type === "run-started");
-    if (!start || start.type !== "run-started") throw usageError(`The journal of "${flags.from}" has no run-started event, so its inputs are unknown. Run the workflow's file instead.`);
-    return { workflow: start.workflow, vars: { ...start.vars, ...flags.var } };
+    const inputs = runInputs(await journalOf(cli, config, flags.from), `The journal of run "${flags.from}"`);
+    return { workflow: inputs.workflow, vars: { ...inputs.vars, ...flags.var } };
   }
   const where = path.resolve(cli.io.cwd, file!);
   const text = await readFile(where, "utf8").catch((error: NodeJS.ErrnoException) => {
