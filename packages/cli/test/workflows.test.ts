@@ -14,9 +14,18 @@ const FIXTURES = fileURLToPath(new URL("../../plugin-workflows/test/fixtures/", 
 const SEED_RUN = "feature-development-20261205-070000-a1b2";
 
 let env: TestEnv;
+/** The test's config with the git plugin, which merge steps need. */
+let withGit: string;
 beforeAll(async () => {
   env = await createEnv();
+  withGit = path.join(env.dir, "git.config.mjs");
+  await writeFile(withGit, gitConfig());
 });
+
+/** A config importing the test's own, with git() added (and `extra` keys). */
+function gitConfig(extra = ""): string {
+  return `import base from ${JSON.stringify(env.configFile)};\nimport { git } from "@tmux-claude/plugin-git";\nexport default { ...base, ${extra}plugins: [git()] };\n`;
+}
 afterAll(async () => {
   await env?.close();
 });
@@ -50,7 +59,7 @@ describe("tmux-claude templates", () => {
 
 describe("tmux-claude run --dry-run", () => {
   test.each(["web-app", "api-service", "data-pipeline"])("template %s: the plan with the goal filled in, nothing started", async (name) => {
-    const result = await env.run(["run", "--template", name, "--var", "goal=A bookmarks service", "--dry-run"]);
+    const result = await env.run(["--config", withGit, "run", "--template", name, "--var", "goal=A bookmarks service", "--dry-run"], { config: false });
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`${name} (template:${name}): 5 steps, 4 instances. Dry run: nothing was started.`);
@@ -60,14 +69,20 @@ describe("tmux-claude run --dry-run", () => {
 
   test("--json prints the plan; --from takes the workflow and variables of an earlier run's journal", async () => {
     const plan = parseJson<{ workflow: string; steps: { id: string; parent?: string | null; wave: number }[] }>(
-      await env.run(["run", "--template", "api-service", "--var", "goal=x", "--dry-run", "--json"]),
+      await env.run(["--config", withGit, "run", "--template", "api-service", "--var", "goal=x", "--dry-run", "--json"], { config: false }),
     );
     expect(plan.steps.map((step) => [step.id, step.wave])).toEqual([["design", 1], ["designed", 2], ["build", 3], ["built", 4], ["integrate", 5]]);
     expect(plan.steps.find((step) => step.id === "build")!.parent).toBe("design");
 
-    const from = await env.run(["run", "--from", path.join(FIXTURES, "seed-run.jsonl"), "--dry-run"]);
+    const from = await env.run(["--config", withGit, "run", "--from", path.join(FIXTURES, "seed-run.jsonl"), "--dry-run"], { config: false });
     expect(from.code).toBe(0);
     expect(from.stdout).toContain("feature-development (feature.yaml): 4 steps, 4 instances.");
+  });
+
+  test("a merge step without the git plugin in the config: refused before anything runs", async () => {
+    const result = await env.run(["run", "--template", "web-app", "--var", "goal=x", "--dry-run"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("template:web-app:27: steps[4].merge: merge steps need the git plugin (each instance on its own branch), and the config has none; add git() to plugins");
   });
 
   test("the seed's example as a file: over this config's maxInstances (3), refused with exit 2", async () => {
@@ -76,7 +91,7 @@ describe("tmux-claude run --dry-run", () => {
       'workflow: feature-development\nsteps:\n  - spawn: manager\n    context: "Design authentication system"\n  - spawn: specialist\n    count: 3\n    parallel: true\n    tasks:\n      - "Implement JWT tokens"\n      - "Create user model"\n      - "Build login UI"\n  - wait: all-complete\n  - merge: auto-resolve-conflicts\n',
     );
     const small = path.join(env.dir, "small.config.mjs");
-    await writeFile(small, `import base from ${JSON.stringify(env.configFile)};\nexport default { ...base, limits: { maxInstances: 3 } };\n`);
+    await writeFile(small, gitConfig("limits: { maxInstances: 3 }, "));
     const result = await env.run(["--config", small, "run", file], { config: false });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`error: This config cannot run workflow ${file} (1 problem):`);

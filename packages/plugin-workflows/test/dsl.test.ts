@@ -328,6 +328,21 @@ steps:
   });
 });
 
+describe("merge steps", () => {
+  test("need the git plugin (when the plugins are known) and instances with a parent step", () => {
+    expect(problems(() => planWorkflow(parse(SEED), config, {}, undefined, ["claude", "mcp", "workflows"]), "TC_WORKFLOW_REJECTED")).toContain(
+      'w.yaml:13: steps[3].merge: merge steps need the git plugin (each instance on its own branch), and the config has none; add git() to plugins in tmuxclaude.config.ts (import { git } from "@tmux-claude/plugin-git"), or drop the merge step',
+    );
+    expect(planWorkflow(parse(SEED), config, {}, undefined, ["git", "workflows"]).steps).toHaveLength(4);
+    const message = problems(
+      () => planWorkflow(parse("workflow: x\nsteps:\n  - id: lone\n    spawn: specialist\n  - merge: auto-resolve-conflicts\n  - merge: no-resolve\n    from: lone\n"), config),
+      "TC_WORKFLOW_REJECTED",
+    );
+    expect(message).toContain("w.yaml:5: steps[1].merge: nothing to merge: no spawn step before it has a parent step");
+    expect(message).toContain('w.yaml:6: steps[2].from: step "lone" has no parent step, so its instances have no branch to merge into');
+  });
+});
+
 describe("templates", () => {
   test("web-app, api-service, data-pipeline and the seed's feature-development are shipped and plan with a goal", () => {
     const templates = listTemplates();

@@ -93,7 +93,8 @@ async function run(cli: Cli, file: string | undefined, flags: RunFlags): Promise
   }
   const { workflow, vars } = await readWorkflow(cli, loaded.config, file, flags);
   // Checked here, before any kernel (or tmux server) starts: bad input is exit 2 with nothing started.
-  const plan = planWorkflow(workflow, withDefaultRoles(withDefaultAgents(loaded.config)), vars);
+  const config = loaded.config;
+  const plan = planWorkflow(workflow, withDefaultRoles(withDefaultAgents(config)), vars, undefined, config.plugins.map((plugin) => plugin.name));
   if (flags.dryRun) {
     if (flags.json) cli.json(plan);
     else cli.out(formatPlan(plan));

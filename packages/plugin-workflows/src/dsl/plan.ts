@@ -39,12 +39,23 @@ export interface WorkflowPlan {
   readonly instances: number;
 }
 
-/** Throws TC_WORKFLOW_REJECTED listing every problem; nothing is started either way. */
-export function planWorkflow(workflow: Workflow, config: Settings, given: Readonly<Record<string, string>> = {}, caller: Caller = ROOT_CALLER): WorkflowPlan {
+/**
+ * Throws TC_WORKFLOW_REJECTED listing every problem; nothing is started either
+ * way. `plugins`: the names of the kernel's plugins (`kernel.pluginNames()`),
+ * to refuse merge steps without the git plugin; left out, that is not checked.
+ */
+export function planWorkflow(
+  workflow: Workflow,
+  config: Settings,
+  given: Readonly<Record<string, string>> = {},
+  caller: Caller = ROOT_CALLER,
+  plugins?: readonly string[],
+): WorkflowPlan {
   const { vars, issues } = resolveVars(workflow, given);
   issues.push(...checkSpawns(workflow, config));
   const { parents, issues: parentIssues } = resolveParents(workflow, config, caller);
   issues.push(...parentIssues);
+  if (parentIssues.length === 0) issues.push(...checkMerges(workflow, parents, plugins));
   const instances = workflow.steps.reduce((sum, step) => sum + (step.kind === "spawn" ? step.count : 0), 0);
   if (instances > config.limits.maxInstances) {
     const counts = workflow.steps.flatMap((step) => (step.kind === "spawn" ? [`${step.id}: ${step.count}`] : []));
@@ -113,6 +124,24 @@ function spawnStep(workflow: Workflow, id: string): SpawnStep {
 
 function completionText(mode: string): string {
   return mode === "turn-end" ? "each task's turn ends (or it calls complete)" : "each task calls complete";
+}
+
+/** A merge step needs the git plugin, and instances with a parent step to merge into. */
+function checkMerges(workflow: Workflow, parents: ReadonlyMap<string, string | null>, plugins: readonly string[] | undefined): WorkflowIssue[] {
+  const issues: WorkflowIssue[] = [];
+  workflow.steps.forEach((step, index) => {
+    if (step.kind !== "merge") return;
+    const at = (key: string, message: string) => issues.push({ line: step.line, path: `steps[${index}].${key}`, message });
+    if (plugins && !plugins.includes("git")) {
+      at("merge", 'merge steps need the git plugin (each instance on its own branch), and the config has none; add git() to plugins in tmuxclaude.config.ts (import { git } from "@tmux-claude/plugin-git"), or drop the merge step');
+    }
+    const sources = mergeSources(workflow, step, parents);
+    if (sources.length === 0) at("merge", "nothing to merge: no spawn step before it has a parent step (a merge merges each instance's branch into its parent's); spawn the instances under an earlier spawn step, or drop the merge step");
+    for (const id of sources) {
+      if (parents.get(id) === null) at("from", `step "${id}" has no parent step, so its instances have no branch to merge into; name spawn steps whose parent is a step of this workflow`);
+    }
+  });
+  return issues;
 }
 
 /** Roles, agents and counts against the config. */
