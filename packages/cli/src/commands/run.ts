@@ -29,8 +29,8 @@ import {
 import { nonEmpty, stateDirOf, usageError, type ActionFactory, type Cli } from "../context.js";
 import { Interrupted } from "../exit-codes.js";
 
-interface RunFlags {
-  var: Record<string, string>;
+interface RunOptions {
+  var?: Record<string, string>;
   template?: string;
   dryRun?: boolean;
   json?: boolean;
@@ -40,12 +40,15 @@ interface RunFlags {
   workdir?: string;
 }
 
+/** The options with --var's default filled in. */
+type RunFlags = RunOptions & { var: Record<string, string> };
+
 export function registerRun(program: Command, action: ActionFactory): void {
   program
     .command("run")
     .description("Run a workflow (YAML: spawn, send, wait, merge and run steps) with live progress; every run keeps a journal for replay.")
     .argument("[file]", "the workflow file (YAML); or use --template, --from or --resume")
-    .option("--var <name=value>", "set a variable the workflow declares (repeatable)", varOption, {})
+    .option("--var <name=value>", "set a variable the workflow declares (repeatable)", varOption)
     .option("--template <name>", "run a shipped template instead of a file (tmux-claude templates lists them)", nonEmpty("--template", "a template name", "Pass a name from tmux-claude templates."))
     .option("--dry-run", "check the workflow against the config and print what would run, in what order, under which parent; start nothing")
     .option("--json", "print every journal event as one JSON line on stdout (instead of the progress view)")
@@ -57,9 +60,10 @@ export function registerRun(program: Command, action: ActionFactory): void {
       "after",
       [
         "",
-        "Progress goes to stderr: a live list on a terminal, one line per event otherwise. The result goes to stdout.",
-        "Exit codes: 0 the run succeeded; 1 it failed (the step and the reason are printed); 2 the workflow or an option is invalid",
-        "(nothing was started); 130 interrupted (the run can be resumed: tmux-claude run --resume <run>).",
+        "Progress goes to stderr (a live list on a terminal, one line per event otherwise);",
+        "the result goes to stdout. Exit: 0 the run succeeded; 1 it failed (the step and the",
+        "reason are printed); 2 the workflow or an option is invalid (nothing was started);",
+        "130 interrupted (continue it: tmux-claude run --resume <run>).",
         "",
         "Examples:",
         "  tmux-claude run feature.yaml",
@@ -71,13 +75,15 @@ export function registerRun(program: Command, action: ActionFactory): void {
     .action(action(run));
 }
 
-function varOption(value: string, vars: Record<string, string>): Record<string, string> {
+function varOption(value: string, vars: Record<string, string> | undefined): Record<string, string> {
   const parsed = parseVarArgument(value);
   if (!parsed || parsed.name === "") throw new InvalidArgumentError(`expected name=value (e.g. --var goal="Add a cart"), got "${value}".`);
   return { ...vars, [parsed.name]: parsed.value };
 }
 
-async function run(cli: Cli, file: string | undefined, flags: RunFlags): Promise<number> {
+async function run(cli: Cli, file: string | undefined, options: RunOptions): Promise<number> {
+  // No commander default: it would show "(default: {})" in --help.
+  const flags: RunFlags = { ...options, var: options.var ?? {} };
   const sources = [file === undefined ? undefined : `a file (${file})`, flags.template && "--template", flags.from && "--from", flags.resume && "--resume"].filter(Boolean);
   if (sources.length !== 1) {
     throw usageError(
