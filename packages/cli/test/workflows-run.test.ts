@@ -130,6 +130,20 @@ steps:
   expect(plain.stderr).toMatch(/^error: run fail-\S+ failed at step "tests": [\s\S]*2 tests failed[\s\S]*\. Timeline: tmux-claude replay fail-\S+$/mu);
 });
 
+/**
+ * `<name>.yaml`: specialists for `tasks`, then a gate (a run: step that ends
+ * once the file `gate` exists), then `text` sent to them. The gate waits with
+ * fs.watch and exits, so one a killed runner leaves behind ends with the test.
+ */
+function writeGated(name: string, tasks: string[], gate: string, text: string): Promise<void> {
+  const program = "const fs = require('fs'), f = process.argv[1]; if (!fs.existsSync(f)) fs.watch(require('path').dirname(f), () => fs.existsSync(f) && process.exit(0))";
+  return writeFile(
+    path.join(env.workDir, `${name}.yaml`),
+    `workflow: ${name}\ncompletion: turn-end\nsteps:\n  - id: crew\n    spawn: specialist\n    tasks: ${JSON.stringify(tasks)}\n` +
+      `  - id: gate\n    run: [node, -e, ${JSON.stringify(program)}, ${JSON.stringify(gate)}]\n  - id: after\n    send: crew\n    text: ${JSON.stringify(text)}\n`,
+  );
+}
+
 /** Start `run <file> --json` and resolve once the journal says step `step` started. */
 async function runUntil(file: string, step: string) {
   const child = env.start(["run", file, "--json"]);
@@ -147,21 +161,7 @@ async function runUntil(file: string, step: string) {
 
 test("Ctrl-C: exit 130, the run is interrupted with its instance alive; --resume finishes it without spawning again", async () => {
   const gate = path.join(env.dir, "gate-open");
-  await writeFile(
-    path.join(env.workDir, "hold.yaml"),
-    `workflow: hold
-completion: turn-end
-steps:
-  - id: crew
-    spawn: specialist
-    tasks: ["part a"]
-  - id: gate
-    run: [node, -e, "const fs = require('fs'), f = process.argv[1]; if (!fs.existsSync(f)) fs.watch(require('path').dirname(f), () => fs.existsSync(f) && process.exit(0))", ${JSON.stringify(gate)}]
-  - id: after
-    send: crew
-    text: "gate passed"
-`,
-  );
+  await writeGated("hold", ["part a"], gate, "gate passed");
   const running = await runUntil("hold.yaml", "gate");
   running.child.kill("SIGINT");
   expect(await running.closed).toBe(130);
@@ -182,24 +182,9 @@ steps:
   expect(received.map((message) => message.text)).toContainEqual("gate passed");
 });
 
-// The gate programs wait for their file to appear (and then exit), so one left behind by a killed runner ends with the test.
 test("kill -9 after the specialists were spawned: runs says it stopped; --resume re-attaches them, spawns nothing, finishes", async () => {
   const gate = path.join(env.dir, "gate-9");
-  await writeFile(
-    path.join(env.workDir, "crash.yaml"),
-    `workflow: crash
-completion: turn-end
-steps:
-  - id: crew
-    spawn: specialist
-    tasks: ["part a", "part b"]
-  - id: gate
-    run: [node, -e, "const fs = require('fs'), f = process.argv[1]; if (!fs.existsSync(f)) fs.watch(require('path').dirname(f), () => fs.existsSync(f) && process.exit(0))", ${JSON.stringify(gate)}]
-  - id: after
-    send: crew
-    text: "after the crash"
-`,
-  );
+  await writeGated("crash", ["part a", "part b"], gate, "after the crash");
   const running = await runUntil("crash.yaml", "gate");
   running.child.kill("SIGKILL");
   await running.closed;
