@@ -2,7 +2,7 @@
 // stand-in model in a real git repository: one manager, three specialists
 // (each commits its task's file), every task completed through the MCP tool
 // `complete`, the specialists' branches merged into the manager's.
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { claude } from "@tmux-claude/agent-claude";
 import { mcp, type McpApi } from "@tmux-claude/mcp";
 import { git, gitValue, runGit, type GitApi } from "@tmux-claude/plugin-git";
@@ -11,20 +11,8 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { parseWorkflow, workflows, type JournalEvent, type WorkflowsPluginApi } from "../src/index.js";
 import { ofType } from "./helpers.js";
 
-const SEED = `workflow: feature-development
-steps:
-  - spawn: manager
-    context: "Design authentication system"
-  - spawn: specialist
-    count: 3
-    parallel: true
-    tasks:
-      - "Implement JWT tokens"
-      - "Create user model"
-      - "Build login UI"
-  - wait: all-complete
-  - merge: auto-resolve-conflicts
-`;
+/** The seed's example, byte for byte. */
+const SEED = await readFile(new URL("./fixtures/seed.yaml", import.meta.url), "utf8");
 
 /** Each specialist's file, by its task. */
 const FILES: Record<string, string> = { "Implement JWT tokens": "jwt.ts", "Create user model": "user-model.ts", "Build login UI": "login-ui.tsx" };
