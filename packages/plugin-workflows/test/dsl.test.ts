@@ -251,7 +251,7 @@ describe("planWorkflow", () => {
     ]);
     const text = formatPlan(plan);
     expect(text).toContain("feature-development (w.yaml): 4 steps, 4 instances. Dry run: nothing was started.");
-    expect(text).toContain("step-2 [spawn, line 5] (after step-1): spawn 3 specialist in parallel under step-1 (manager), done when each task calls complete");
+    expect(text).toContain("step-2 [spawn, line 5] (after step-1): spawn 3 specialists in parallel under step-1 (manager), done when each task calls complete");
     expect(text).toContain("task 3: Build login UI");
     expect(text).toContain("step-3 [wait, line 12] (after step-2): wait until every task of step-1, step-2 completed");
     expect(text).toContain("step-4 [merge, line 13] (after step-3): merge step-2 into their parents' branches (auto-resolve-conflicts)");

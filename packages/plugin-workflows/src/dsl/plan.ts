@@ -70,7 +70,7 @@ export function planWorkflow(workflow: Workflow, config: Settings, given: Readon
         ];
         const how = step.count > 1 ? (step.parallel ? " in parallel" : " one after another") : "";
         const agent = step.agent === undefined ? "" : `, agent ${step.agent}`;
-        return { ...base, parent, instances: step.count, summary: `spawn ${step.count} ${step.role}${how} ${under}${agent}, done when ${completionText(step.completion ?? workflow.completion)}${timeout}`, details: texts };
+        return { ...base, parent, instances: step.count, summary: `spawn ${step.count} ${step.role}${step.count > 1 ? "s" : ""}${how} ${under}${agent}, done when ${completionText(step.completion ?? workflow.completion)}${timeout}`, details: texts };
       }
       case "send":
         return { ...base, summary: `send to ${step.to}${timeout}`, details: [`text: ${fill(step.text)}`] };
