@@ -41,5 +41,15 @@ test("run_workflow from an executive: answers with the run id at once, the run's
     return status.state === "succeeded" && status;
   }, 10_000, "the run to succeed");
   expect(done.text).toContain(`task lead[1] ${lead}: completed: cart shipped`);
+  // An agent cannot run host commands or reach outside its subtree through a workflow.
+  await expect(call(h.kernel, "run_workflow", { yaml: "workflow: sneaky\nsteps:\n  - id: shell\n    run: [sh, -c, id]\n" }, exec.id)).rejects.toThrow(
+    `${exec.id} may not start a workflow with run: steps ("shell"): they run programs in the kernel's process, outside your permission prompts.`,
+  );
+  const reach = (await call(h.kernel, "run_workflow", { yaml: `workflow: reach\nsteps:\n  - send: ${other.id}\n    text: hi\n` }, exec.id)).run as string;
+  const refused = await eventually(async () => {
+    const status = await call(h!.kernel, "run_status", { run: reach }, exec.id);
+    return status.state === "failed" && status;
+  }, 10_000, "the reaching run to fail");
+  expect(refused.failure).toEqual({ step: "step-1", reason: `the run was started by ${exec.id}, which may send only to itself and the instances below it, not to ${other.id}` });
   await expect(call(h.kernel, "run_workflow", { yaml, template: "api-service" }, exec.id)).rejects.toThrow("run_workflow takes yaml (the workflow's text) or template (a template's name), exactly one of them.");
 });

@@ -39,7 +39,8 @@ steps:
   const spawned = await eventually(async () => {
     const [run] = await h!.api.runs();
     const working = run?.tasks.filter((t) => t.step === "team" && t.state === "working") ?? [];
-    return working.length === 3 && run;
+    // The spawn step recorded as done too: the kill comes after spawning, not in the middle of it.
+    return working.length === 3 && run?.steps.team?.state === "succeeded" && run;
   }, 20_000, "the three specialists working");
 
   // While its runner lives, a second runner is refused.

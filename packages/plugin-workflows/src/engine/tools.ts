@@ -41,6 +41,15 @@ export function installRunTools(ctx: PluginContext, deps: EngineDeps): void {
         throw new TmuxClaudeError(RunErrors.INVALID, "run_workflow takes yaml (the workflow's text) or template (a template's name), exactly one of them.");
       }
       const workflow = input.yaml !== undefined ? parseWorkflow(input.yaml, `run_workflow yaml from ${caller.instanceId ?? "root"}`) : loadTemplate(input.template!);
+      const commands = workflow.steps.filter((s) => s.kind === "run");
+      if (caller.instanceId !== null && commands.length > 0) {
+        // A run: step executes a program in this (the kernel's) process: for an agent that would be a host command outside its own permission prompts.
+        throw new TmuxClaudeError(
+          RunErrors.FORBIDDEN,
+          `${caller.instanceId} may not start a workflow with run: steps (${commands.map((s) => `"${s.id}"`).join(", ")}): they run programs in the kernel's process, outside your permission prompts. Drop them and run the commands yourself, or have a person start the workflow with tmux-claude run.`,
+          { steps: commands.map((s) => s.id) },
+        );
+      }
       const stop = new AbortController();
       const started = await startRun(deps, { workflow, vars: input.vars ?? {}, caller: caller.instanceId, keep: input.keep ?? false, signal: stop.signal });
       const done = started.done

@@ -11,6 +11,10 @@ export async function runSend(step: SendStep, env: StepEnv): Promise<StepOutput>
   const text = await env.resolve(step.text, "text");
   const isStep = run.workflow.steps.some((s) => s.id === to);
   const targets = isStep ? run.tasksOf(to).map((t) => t.instanceId).filter((id): id is string => id !== undefined) : to.split(/\s+/u).filter(Boolean);
+  const caller = run.state.caller;
+  // A run an instance started (MCP) acts for it: it may message only its own subtree, as its send tool may.
+  const outside = caller === null ? [] : targets.filter((id) => id !== caller && !id.startsWith(`${caller}.`));
+  if (outside.length) throw new StepFailure(`the run was started by ${caller}, which may send only to itself and the instances below it, not to ${outside.join(", ")}`);
   if (targets.length === 0) throw new StepFailure(isStep ? `step "${to}" has no instances to send to yet; put "${to}" in needs:` : `"to" is empty after resolving ${JSON.stringify(step.to)}`);
   await Promise.all(targets.map((id) => sendOnce(env, step.id, id, text)));
   return targets.length === 1 ? { instance: targets[0]! } : { instances: targets };

@@ -1,8 +1,9 @@
-// The seed's example YAML, verbatim, with the real Claude Code against the
-// stand-in model in a real git repository: one manager, three specialists
-// (each commits its task's file), every task completed through the MCP tool
-// `complete`, the specialists' branches merged into the manager's.
-import { mkdir } from "node:fs/promises";
+// With the real Claude Code against the stand-in model in a real git
+// repository: the seed's example YAML verbatim (one manager, three
+// specialists each committing its task's file, every task completed through
+// the MCP tool `complete`, merged into the manager's branch) and the
+// api-service template end to end.
+import { mkdir, readFile } from "node:fs/promises";
 import { claude } from "@tmux-claude/agent-claude";
 import { mcp, type McpApi } from "@tmux-claude/mcp";
 import { git, gitValue, runGit, type GitApi } from "@tmux-claude/plugin-git";
@@ -11,20 +12,8 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { parseWorkflow, workflows, type JournalEvent, type WorkflowsPluginApi } from "../src/index.js";
 import { ofType } from "./helpers.js";
 
-const SEED = `workflow: feature-development
-steps:
-  - spawn: manager
-    context: "Design authentication system"
-  - spawn: specialist
-    count: 3
-    parallel: true
-    tasks:
-      - "Implement JWT tokens"
-      - "Create user model"
-      - "Build login UI"
-  - wait: all-complete
-  - merge: auto-resolve-conflicts
-`;
+/** The seed's example, byte for byte. */
+const SEED = await readFile(new URL("./fixtures/seed.yaml", import.meta.url), "utf8");
 
 /** Each specialist's file, by its task. */
 const FILES: Record<string, string> = { "Implement JWT tokens": "jwt.ts", "Create user model": "user-model.ts", "Build login UI": "login-ui.tsx" };
@@ -70,7 +59,7 @@ afterAll(async () => {
 });
 
 test("the seed's example runs unchanged with the real Claude Code: specialists commit, all complete through complete, merged into the manager's branch", async () => {
-  h.model.rule({
+  const rule = h.model.rule({
     name: "seed script",
     when: (req) => instanceOf(req) !== undefined,
     reply: (req) => {
@@ -127,4 +116,36 @@ test("the seed's example runs unchanged with the real Claude Code: specialists c
   expect(ofType(journal, "reply").length).toBeGreaterThan(0);
   expect(ofType(journal, "usage").length).toBeGreaterThan(0);
   expect(journal.at(-1)).toMatchObject({ type: "run-finished", state: "succeeded" });
+  rule.remove();
+}, 150_000);
+
+test("the api-service template runs end to end: the design's reply reaches the specialists' context, their branches merge into the manager's", async () => {
+  const files: [string, string][] = [["API: implement", "api.ts"], ["Tests: write", "api.test.ts"], ["Documentation: write", "API-README.md"]];
+  const design = "Endpoints: GET /bookmarks, POST /bookmarks, DELETE /bookmarks/:id";
+  const commit = (file: string) => ({ toolUse: { name: "Bash", input: { command: `printf 'x\\n' > ${file} && git add ${file} && git commit -q -m 'add ${file}'`, description: `Commit ${file}` } } });
+  const rule = h.model.rule({
+    name: "api-service script",
+    when: (req) => instanceOf(req) !== undefined,
+    reply: (req) => {
+      const id = instanceOf(req)!;
+      const done = resultCount(req);
+      if (!id.includes(".spec-")) return done === 0 ? commit("API.md") : done === 1 ? complete(design) : { text: "Designed." };
+      const conversation = JSON.stringify(req.body.messages);
+      const file = files.find(([task]) => conversation.includes(task))?.[1];
+      if (!file) return { text: `no task found for ${id}` };
+      return done === 0 ? commit(file) : done === 1 ? complete(`Committed ${file}.`) : { text: "Done." };
+    },
+  });
+  const api = h.kernel.plugin<WorkflowsPluginApi>("workflows")!;
+  const events: JournalEvent[] = [];
+  const result = await api.run({ workflow: api.template("api-service"), vars: { goal: "A REST API for bookmarks" }, workDir: repo, onEvent: (e) => events.push(e) });
+  expect(result, JSON.stringify(events.filter((e) => e.type.startsWith("task") || e.type === "step-finished"))).toMatchObject({ state: "succeeded" });
+  const manager = ofType(events, "spawned").find((e) => e.step === "design")!.instanceId;
+  const branch = (await h.kernel.plugin<GitApi>("git")!.status(manager))!.branch;
+  expect((await gitValue(repo, ["ls-tree", "--name-only", branch])).split("\n").sort()).toEqual(["API-README.md", "API.md", "api.test.ts", "api.ts"]);
+  const briefs = ofType(events, "message").filter((e) => e.step === "build");
+  expect(briefs).toHaveLength(3);
+  for (const brief of briefs) expect(brief.text).toContain(`The API service: A REST API for bookmarks. The endpoints: ${design}`);
+  expect(ofType(events, "merge").map((e) => e.outcome)).toEqual(["merged", "merged", "merged"]);
+  rule.remove();
 }, 150_000);
