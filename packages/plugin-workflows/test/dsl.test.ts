@@ -1,22 +1,10 @@
 import { parseConfig, isTmuxClaudeError } from "@tmux-claude/core";
+import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { formatPlan, listTemplates, loadTemplate, parseWorkflow, planWorkflow, resolveParents, waves } from "../src/dsl/index.js";
 
-/** The seed's example, verbatim. */
-const SEED = `workflow: feature-development
-steps:
-  - spawn: manager
-    context: "Design authentication system"
-  - spawn: specialist
-    count: 3
-    parallel: true
-    tasks:
-      - "Implement JWT tokens"
-      - "Create user model"
-      - "Build login UI"
-  - wait: all-complete
-  - merge: auto-resolve-conflicts
-`;
+/** The seed's example, verbatim (the fixture the real-Claude test runs too). */
+const SEED = readFileSync(new URL("./fixtures/seed.yaml", import.meta.url), "utf8");
 
 const config = parseConfig({});
 
@@ -365,5 +353,21 @@ describe("templates", () => {
     expect(problems(() => loadTemplate("web-ap"), "TC_WORKFLOW_TEMPLATE_NOT_FOUND")).toBe(
       'No template "web-ap" (did you mean "web-app"?). Templates: api-service, data-pipeline, feature-development, web-app; tmux-claude templates describes them.',
     );
+  });
+});
+
+describe("the README's workflows", () => {
+  const readme = readFileSync(new URL("../../../README.md", import.meta.url), "utf8");
+  const section = readme.slice(readme.indexOf("\n## Workflows\n"), readme.indexOf("\n## Plugins\n"));
+  const blocks = [...section.matchAll(/```yaml\n([\s\S]*?)```/gu)].map((match) => match[1]!);
+
+  test("the first is the seed's example, byte for byte, and every one is valid and plans with the git plugin", () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(2);
+    expect(blocks[0]).toBe(SEED);
+    for (const [n, block] of blocks.entries()) {
+      const workflow = parseWorkflow(block, `README.md yaml block ${n + 1}`);
+      const vars = Object.fromEntries(Object.keys(workflow.vars).map((name) => [name, "x"]));
+      expect(planWorkflow(workflow, config, vars, undefined, ["git", "workflows"]).steps.length).toBe(workflow.steps.length);
+    }
   });
 });
