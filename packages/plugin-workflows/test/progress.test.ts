@@ -77,6 +77,13 @@ describe("progress", () => {
       expect(vi.getTimerCount()).toBe(0);
     });
 
+    test("a run that never started draws nothing", () => {
+      const { writes, stream } = sink(true);
+      createProgress(stream, "tty").close();
+      expect(writes).toEqual([]);
+      expect(vi.getTimerCount()).toBe(0);
+    });
+
     test("lines are cut to the terminal's width, so wrapping never breaks the cursor moves", () => {
       const { writes, stream } = sink(true);
       stream.columns = 30;

@@ -87,7 +87,8 @@ class LiveList implements Progress {
     this.closed = true;
     clearTimeout(this.pending);
     clearInterval(this.clock);
-    this.draw();
+    // A run refused before it started (an unknown --resume) has nothing to show: its error says it all.
+    if (this.model.run !== undefined) this.draw();
   }
 
   private schedule(): void {
