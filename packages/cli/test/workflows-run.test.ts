@@ -202,3 +202,17 @@ test("kill -9 after the specialists were spawned: runs says it stopped; --resume
   expect(second.filter((e) => e.type === "message").map((e) => (e.type === "message" ? e.instanceId : "")).sort()).toEqual([...spawned].sort());
   expect(second.at(-1)).toMatchObject({ type: "run-finished", state: "succeeded" });
 });
+
+test("--resume of an unknown run (exit 3) or of one that succeeded (exit 2): one line naming it and what to do, nothing drawn", async () => {
+  const unknown = await env.run(["run", "--resume", "nope-20261205-000000-0000"]);
+  expect(unknown.code).toBe(3);
+  expect(unknown.stderr).toBe('error: No run "nope-20261205-000000-0000" in the store. `tmux-claude runs` lists the runs.\n');
+
+  await writeFile(path.join(env.workDir, "quick.yaml"), "workflow: quick\nsteps:\n  - run: [node, -e, \"process.exit(0)\"]\n");
+  const done = await env.run(["run", "quick.yaml"]);
+  expect(done.code, done.stderr).toBe(0);
+  const id = runIdOf(done.stdout)!;
+  const again = await env.run(["run", "--resume", id]);
+  expect(again.code).toBe(2);
+  expect(again.stderr).toBe(`error: Run "${id}" already succeeded: nothing to resume. Start it again from its inputs with \`tmux-claude run --from ${id}\`.\n`);
+});
