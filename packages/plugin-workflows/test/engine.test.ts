@@ -178,6 +178,45 @@ steps:
     expect(ofType(run.events, "task-completed")).toMatchObject([{ step: "worker", via: "turn-end", status: "ok" }]);
   });
 
+  test("parallel: false starts each task once the one before completed; any-complete; a task that reports failure through complete fails the run with its summary", async () => {
+    h = await workflowHarness("wf-sequence");
+    const run = startRecorded(
+      h.api,
+      `workflow: sequence
+steps:
+  - id: seq
+    spawn: specialist
+    parallel: false
+    tasks: [one, two]
+  - id: either
+    wait: any-complete
+  - id: doomed
+    spawn: specialist
+    prompt: try
+  - id: never
+    wait: [doomed]
+`,
+      { workDir: h.workDir },
+    );
+    const one = await run.next("spawned", (e) => e.step === "seq" && e.index === 0);
+    await completeAs(h.kernel, one.instanceId, "first");
+    const two = await run.next("spawned", (e) => e.step === "seq" && e.index === 1);
+    const order = (e: { type: string; instanceId?: string }) => run.events.findIndex((x) => x.type === e.type && (x as { instanceId?: string }).instanceId === e.instanceId);
+    expect(order({ type: "task-completed", instanceId: one.instanceId })).toBeLessThan(order(two));
+    await completeAs(h.kernel, two.instanceId, "second");
+    const doomed = await run.next("spawned", (e) => e.step === "doomed");
+    await completeAs(h.kernel, doomed.instanceId, "the API key is missing", "failed");
+    const result = await run.result;
+    expect(result.failure).toEqual({ step: "doomed", reason: `task 1 on ${doomed.instanceId} reported failure through complete: the API key is missing` });
+    // The wait had started: it is stopped, not skipped.
+    expect(ofType(run.events, "step-finished").filter((e) => e.step !== "doomed").map((e) => [e.step, e.state, e.reason])).toEqual([
+      ["seq", "succeeded", undefined],
+      ["either", "succeeded", undefined],
+      ["never", "failed", 'stopped: step "doomed" failed'],
+    ]);
+    expect(ofType(run.events, "task-failed")).toMatchObject([{ step: "doomed", instanceId: doomed.instanceId }]);
+  });
+
   test("bad requests are refused before anything is spawned: a merge step without the git plugin, a missing variable", async () => {
     h = await workflowHarness("wf-refuse");
     const refused = (yaml: string, vars: Record<string, string> = {}) => startRecorded(h!.api, yaml, { workDir: h!.workDir, vars }).result.then(() => undefined, (error: unknown) => error);

@@ -94,3 +94,30 @@ test("an interrupted run (Ctrl-C) keeps its instances and state; --resume re-att
   expect(await resumed).toMatchObject({ state: "succeeded" });
   await expect(h.api.run({ resume: interrupted.id })).rejects.toThrow(`Run "${interrupted.id}" already succeeded: nothing to resume. Start it again from its inputs with \`tmux-claude run --from ${interrupted.id}\`.`);
 });
+
+test("a failed run resumed: completed tasks stay done, the failed task gets a new instance (its own was terminated), the run finishes", async () => {
+  h = await workflowHarness("wf-refail");
+  const workflow = parseWorkflow("workflow: retry\nsteps:\n  - id: team\n    spawn: specialist\n    tasks: [steady, flaky]\n  - wait: all-complete\n", "retry.yaml");
+  const events: JournalEvent[] = [];
+  const first = h.api.run({ workflow, workDir: h.workDir, onEvent: (e) => events.push(e) });
+  const spawned = await eventually(() => ofType(events, "spawned").length === 2 && ofType(events, "spawned").sort((a, b) => a.index - b.index), 10_000, "both spawned");
+  await completeAs(h.kernel, spawned[0]!.instanceId, "steady done");
+  await completeAs(h.kernel, spawned[1]!.instanceId, "flaked", "failed");
+  const failed = await first;
+  expect(failed.failure?.step).toBe("team");
+  expect(await h.kernel.list()).toEqual([]);
+
+  const again: JournalEvent[] = [];
+  const resumed = h.api.run({ resume: failed.id, onEvent: (e) => again.push(e) });
+  const respawn = await eventually(() => ofType(again, "spawned")[0], 10_000, "the flaky task spawned again");
+  expect(respawn).toMatchObject({ step: "team", index: 1 });
+  expect(respawn.instanceId).not.toBe(spawned[1]!.instanceId);
+  await completeAs(h.kernel, respawn.instanceId, "flaky done");
+  expect(await resumed).toMatchObject({ state: "succeeded" });
+  expect(ofType(again, "spawned")).toHaveLength(1);
+  const [run] = await h.api.runs();
+  expect(run?.tasks.map((t) => [t.index, t.state, t.summary])).toEqual([
+    [0, "completed", "steady done"],
+    [1, "completed", "flaky done"],
+  ]);
+});
