@@ -203,7 +203,7 @@ test("kill -9 after the specialists were spawned: runs says it stopped; --resume
   expect(second.at(-1)).toMatchObject({ type: "run-finished", state: "succeeded" });
 });
 
-test("--resume of an unknown run (exit 3) or of one that succeeded (exit 2): one line naming it and what to do, nothing drawn", async () => {
+test("--resume of an unknown run (exit 3) or of one that succeeded (exit 2): one line naming it and what to do; --from runs it again", async () => {
   const unknown = await env.run(["run", "--resume", "nope-20261205-000000-0000"]);
   expect(unknown.code).toBe(3);
   expect(unknown.stderr).toBe('error: No run "nope-20261205-000000-0000" in the store. `tmux-claude runs` lists the runs.\n');
@@ -215,4 +215,10 @@ test("--resume of an unknown run (exit 3) or of one that succeeded (exit 2): one
   const again = await env.run(["run", "--resume", id]);
   expect(again.code).toBe(2);
   expect(again.stderr).toBe(`error: Run "${id}" already succeeded: nothing to resume. Start it again from its inputs with \`tmux-claude run --from ${id}\`.\n`);
+
+  // As it says: a new run from that run's journal.
+  const from = await env.run(["run", "--from", id]);
+  expect(from.code, from.stderr).toBe(0);
+  expect(runIdOf(from.stdout)).toMatch(/^quick-/u);
+  expect(runIdOf(from.stdout)).not.toBe(id);
 });
