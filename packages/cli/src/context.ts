@@ -1,11 +1,14 @@
 import { PLUGIN_NAME as CLAUDE_PLUGIN, withClaude } from "@tmux-claude/agent-claude";
 import { PLUGIN_NAME as MCP_PLUGIN, withMcp } from "@tmux-claude/mcp";
+import { PLUGIN_NAME as WORKFLOWS_PLUGIN, withWorkflows } from "@tmux-claude/plugin-workflows";
 import { readFileSync } from "node:fs";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { InvalidArgumentError, type Command } from "commander";
 import {
   configSchema,
   createLogger,
+  defaultStateDir,
   ErrorCodes,
   Kernel,
   loadConfig,
@@ -78,13 +81,17 @@ export class Cli {
     return createLogger(this.globals.logLevel ?? configured);
   }
 
-  /** Start a kernel that attaches only to the instances it touches, run `fn`, close it. */
-  async withKernel<T>(command: string, fn: (kernel: Kernel) => Promise<T>): Promise<T> {
+  /**
+   * Start a kernel that attaches only to the instances it touches, run `fn`, close it.
+   * Ctrl-C ends the wait at once, unless `fn` handles it itself (`ownsInterrupt`:
+   * it watches `io.signal` and returns when it has wound down, as a workflow run records where it stopped).
+   */
+  async withKernel<T>(command: string, fn: (kernel: Kernel) => Promise<T>, options: { ownsInterrupt?: boolean } = {}): Promise<T> {
     const { config, filepath } = await this.loadConfig(command);
     const starting = Kernel.start({ config, configPath: filepath, watch: "on-demand", logger: this.logger(config, true) });
     const kernel = await this.interruptible(starting, () => void starting.then((late) => late.close()).catch(() => undefined));
     try {
-      return await this.interruptible(fn(kernel));
+      return await (options.ownsInterrupt ? fn(kernel) : this.interruptible(fn(kernel)));
     } finally {
       await kernel.close().catch((error: unknown) => kernel.logger.warn({ err: error }, "closing the kernel failed"));
     }
@@ -127,11 +134,12 @@ export class Cli {
 
 /**
  * The plugins every CLI kernel has unless the config lists them itself: Claude
- * Code (the `claude` adapter and agent, the default agent) and MCP (every
- * kernel mints the per-instance MCP credentials of what it spawns).
+ * Code (the `claude` adapter and agent, the default agent), MCP (every
+ * kernel mints the per-instance MCP credentials of what it spawns) and
+ * workflows (`run`, and the `complete` tool every workflow task calls through `serve`).
  */
 export function withCliPlugins(config: ResolvedConfig): ResolvedConfig {
-  return withMcp(withClaude(config));
+  return withWorkflows(withMcp(withClaude(config)));
 }
 
 /**
@@ -144,11 +152,17 @@ export function shippedPlugins(): Record<string, string> {
     "@tmux-claude/plugin-git": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-git")),
     "@tmux-claude/plugin-dashboard": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-dashboard")),
     "@tmux-claude/plugin-redis": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-redis")),
+    "@tmux-claude/plugin-workflows": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-workflows")),
   };
 }
 
 /** The names of the plugins withCliPlugins adds. */
-export const CLI_PLUGINS: ReadonlySet<string> = new Set([CLAUDE_PLUGIN, MCP_PLUGIN]);
+export const CLI_PLUGINS: ReadonlySet<string> = new Set([CLAUDE_PLUGIN, MCP_PLUGIN, WORKFLOWS_PLUGIN]);
+
+/** Where the kernel of this config keeps its state (the embedded store, journals, serve.json): for commands that need no kernel. */
+export function stateDirOf(config: ResolvedConfig): string {
+  return path.resolve(config.stateDir ?? defaultStateDir(config.tmux.socket));
+}
 
 /** Apply `--socket`, validated like `tmux.socket` in the config. */
 export function withSocket(config: ResolvedConfig, socket: string | undefined): ResolvedConfig {

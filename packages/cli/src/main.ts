@@ -9,9 +9,11 @@ import { registerMcp } from "./commands/mcp.js";
 import { registerMonitor } from "./commands/monitor.js";
 import { registerPluginCommands } from "./commands/plugins.js";
 import { registerRead } from "./commands/read.js";
+import { registerRun } from "./commands/run.js";
 import { registerSend } from "./commands/send.js";
 import { registerServe } from "./commands/serve.js";
 import { registerSpawn } from "./commands/spawn.js";
+import { registerWorkflowCommands } from "./commands/workflows.js";
 import { Cli, LOG_LEVELS, makeActionFactory, nonEmpty, VERSION, type CliIO, type GlobalOptions, type LogLevel } from "./context.js";
 import { EXIT_CODES_HELP, exitCodeFor, ExitCode, Interrupted } from "./exit-codes.js";
 import { printJson } from "./output.js";
@@ -98,6 +100,8 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void, jso
   registerAttach(program, action);
   registerDoctor(program, action);
   registerMcp(program, action);
+  registerRun(program, action);
+  registerWorkflowCommands(program, action);
   program.addHelpText("after", "\nPlugins in the config may add more commands: tmux-claude <command> runs them.");
   return program;
 }

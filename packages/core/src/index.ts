@@ -38,7 +38,7 @@ export {
 } from "./config/schema.js";
 export { defineConfig, parseConfig, safeParseConfig, type UserConfig, type ResolvedConfig, type ConfigFactory, type PluginEntry } from "./config/config.js";
 export { loadConfig, type LoadedConfig, type LoadConfigOptions } from "./config/load.js";
-export { formatZodIssues, formatIssueList, type ConfigIssue } from "./config/issues.js";
+export { closest, formatPath, formatZodIssues, formatIssueList, showValue, type ConfigIssue } from "./config/issues.js";
 export { regexSource } from "./config/regex.js";
 export { configTemplate } from "./config/template.js";
 export { ErrorCodes, TmuxClaudeError, defineErrorCodes, isPluginErrorCode, isTmuxClaudeError, quoteScreen, type ErrorCode, type ErrorKind } from "./errors.js";

@@ -115,6 +115,8 @@ export interface TaskState {
   artifacts?: string[];
   reason?: string;
   completedAt?: string;
+  /** How the completion was detected (the MCP tool `complete`, or the turn's end). */
+  via?: "tool" | "turn-end";
 }
 
 /**
@@ -130,8 +132,14 @@ export interface PersistedRun {
   state: RunState;
   startedAt: string;
   endedAt?: string;
-  /** The node and process running it (a second runner of the same run is refused while this one lives). */
-  runner: { node: string; pid: number; host: string };
+  /** The node and process running it (a second runner of the same run is refused while this one lives); `start`: the process's start time, so a reused pid does not count. */
+  runner: { node: string; pid: number; host: string; start?: string };
+  /** Who started it (RunRequest.caller): the parent of its top-level spawns, kept for `--resume`; `run_status` shows a run only to its caller's subtree. */
+  readonly caller: string | null;
+  /** Whether the run leaves its instances running when it fails (RunRequest.keep), kept for `--resume`. */
+  readonly keep: boolean;
+  /** The directory its instances work in (RunRequest.workDir), kept for `--resume`. */
+  readonly workDir: string;
   steps: Record<string, { state: StepState; startedAt?: string; endedAt?: string; reason?: string; output?: StepOutput }>;
   tasks: TaskState[];
   /** Why it failed: the step and the reason. */

@@ -4,7 +4,6 @@ import path from "node:path";
 import type { Command } from "commander";
 import {
   parseConfig,
-  defaultStateDir,
   findLeftovers,
   ErrorCodes,
   isTmuxClaudeError,
@@ -18,7 +17,7 @@ import {
   type PluginCheck,
   type ResolvedConfig,
 } from "@tmux-claude/core";
-import { withCliPlugins, withSocket, type ActionFactory, type Cli } from "../context.js";
+import { stateDirOf, withCliPlugins, withSocket, type ActionFactory, type Cli } from "../context.js";
 import { table } from "../output.js";
 import { serveStatus } from "./serve.js";
 
@@ -98,7 +97,7 @@ export async function runChecks(cli: Cli, options: { clean?: boolean } = {}): Pr
     checks.push(await checkLeftovers(config.tmux.binary, config.tmux.socket, options.clean === true));
   }
 
-  const stateDir = path.resolve(config.stateDir ?? defaultStateDir(config.tmux.socket));
+  const stateDir = stateDirOf(config);
   checks.push(await checkStateDir(stateDir));
 
   for (const [name, agent] of Object.entries(config.agents)) {

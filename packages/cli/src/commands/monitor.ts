@@ -1,9 +1,8 @@
 // `tmux-claude monitor`: the dashboard's front door. Prints the login URL of
 // the dashboard that a running serve already has (like `jupyter server list`),
 // or runs serve with the dashboard added and prints its URL once listening.
-import path from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
-import { defaultStateDir, ErrorCodes, TmuxClaudeError, type Kernel, type ResolvedConfig } from "@tmux-claude/core";
+import { ErrorCodes, TmuxClaudeError, type Kernel, type ResolvedConfig } from "@tmux-claude/core";
 import {
   dashboard,
   isLoopbackHost,
@@ -13,7 +12,7 @@ import {
   type DashboardApi,
   type DashboardUserOptions,
 } from "@tmux-claude/plugin-dashboard";
-import type { ActionFactory, Cli } from "../context.js";
+import { stateDirOf, type ActionFactory, type Cli } from "../context.js";
 import { runServe, serveStatus } from "./serve.js";
 
 interface MonitorFlags {
@@ -54,7 +53,7 @@ function portNumber(value: string): number {
 
 async function monitor(cli: Cli, flags: MonitorFlags): Promise<number> {
   const loaded = await cli.loadConfig("monitor");
-  const stateDir = path.resolve(loaded.config.stateDir ?? defaultStateDir(loaded.config.tmux.socket));
+  const stateDir = stateDirOf(loaded.config);
   const running = await readDashboardInfo(stateDir);
   if (running) {
     if ((flags.port !== undefined && flags.port !== 0 && flags.port !== running.port) || (flags.host !== undefined && flags.host !== running.host)) {

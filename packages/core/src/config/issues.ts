@@ -243,8 +243,8 @@ function isInteger(schema: z.core.$ZodType | undefined, keys: readonly Key[]): b
   return found !== undefined && /int/u.test(defOf(found).format ?? "");
 }
 
-/** The allowed key a typo most likely meant, if one is close enough. */
-function closest(key: string, allowed: readonly string[]): string | undefined {
+/** The allowed name closest to `key` (a typo, a swapped pair of letters, another case), or undefined when none is near: the "did you mean" of every message about a name. */
+export function closest(key: string, allowed: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Math.max(1, Math.floor(key.length / 3)) + 1;
   for (const candidate of allowed) {

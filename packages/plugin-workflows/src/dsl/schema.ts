@@ -1,0 +1,92 @@
+/**
+ * The keys a workflow file may hold, per step kind, as zod schemas: what the
+ * validator checks and what "allowed keys" lists in a message.
+ */
+import { z } from "zod";
+import { DURATION_HELP, parseDuration } from "./duration.js";
+
+export const STEP_KINDS = ["spawn", "send", "wait", "merge", "run"] as const;
+export type StepKind = (typeof STEP_KINDS)[number];
+
+export const COMPLETION_MODES = ["tool", "turn-end"] as const;
+export const WAIT_FOR = ["all-complete", "any-complete"] as const;
+export const MERGE_STRATEGIES = ["auto-resolve-conflicts", "no-resolve"] as const;
+
+/** Step ids, variable names: a word people can type in `${{ steps.<id>.reply }}`. */
+const NAME = /^[A-Za-z][A-Za-z0-9_-]*$/u;
+const name = (what: string) => z.string().regex(NAME, `${what}: a letter, then letters, digits, "-" or "_" (e.g. "design")`);
+
+const duration = z
+  .union([z.string(), z.number()])
+  .refine((value) => parseDuration(value) !== undefined, `expected ${DURATION_HELP}`)
+  .transform((value) => parseDuration(value)!);
+
+const text = z.string().min(1, "a non-empty text");
+/** One id or a list of them (`needs: design` or `needs: [design, api]`). */
+const ids = z.union([name("a step id"), z.array(name("a step id"))]).transform((value) => (typeof value === "string" ? [value] : value));
+
+const common = {
+  id: name("a step id").optional(),
+  needs: ids.optional(),
+  timeout: duration.optional(),
+};
+
+export const spawnSchema = z.strictObject({
+  spawn: name("a role"),
+  ...common,
+  agent: text.optional(),
+  count: z.int().min(1).optional(),
+  parallel: z.boolean().optional(),
+  tasks: z.array(text).min(1).optional(),
+  context: text.optional(),
+  prompt: text.optional(),
+  parent: name("a spawn step's id").optional(),
+  node: text.optional(),
+  plugins: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+  completion: z.enum(COMPLETION_MODES).optional(),
+});
+
+export const sendSchema = z.strictObject({ send: text, ...common, text });
+
+export const waitSchema = z.strictObject({
+  wait: z.union([z.enum(WAIT_FOR), z.array(name("a spawn step's id")).min(1)]),
+  ...common,
+});
+
+export const mergeSchema = z.strictObject({
+  merge: z.enum(MERGE_STRATEGIES),
+  ...common,
+  from: ids.optional(),
+});
+
+export const runSchema = z.strictObject({
+  // A string here is refused with its own message in parse.ts: it would need a shell to split it.
+  // Numbers and booleans are words too (`run: [true]` runs the program true).
+  run: z.array(z.union([z.string(), z.number(), z.boolean()]).transform(String)).min(1),
+  ...common,
+  cwd: text.optional(),
+  env: z.record(z.string().regex(/^[^=\s]+$/u, "a variable name without = or spaces"), z.union([z.string(), z.number(), z.boolean()]).transform(String)).optional(),
+});
+
+export const STEP_SCHEMAS = { spawn: spawnSchema, send: sendSchema, wait: waitSchema, merge: mergeSchema, run: runSchema } as const;
+
+/** The keys any step may have besides its kind key (for the "did you mean" of a step without a kind). */
+export const anyStepSchema = z.strictObject({
+  spawn: z.unknown(),
+  send: z.unknown(),
+  wait: z.unknown(),
+  merge: z.unknown(),
+  run: z.unknown(),
+});
+
+const varValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+export const workflowSchema = z.strictObject({
+  workflow: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/u, 'a name of letters, digits, ".", "_" or "-" (it names the runs, e.g. "feature-development")'),
+  description: z.string().optional(),
+  /** A name and its default; null (or nothing after the colon) means it must be given with --var. */
+  vars: z.record(name("a variable name"), varValue).optional(),
+  completion: z.enum(COMPLETION_MODES).optional(),
+  timeout: duration.optional(),
+  steps: z.array(z.unknown()).min(1),
+});

@@ -1,0 +1,91 @@
+// run: a program with its arguments (never a shell string), in the run's
+// work dir, a spawn step's instance's work dir or a path; output captured
+// (the last 4000 characters of each stream); a timeout or the run stopping
+// ends its whole process group.
+import { spawn } from "node:child_process";
+import path from "node:path";
+import type { RunStep, StepOutput } from "../../types.js";
+import { tail } from "../format.js";
+import { singleInstance, StepFailure, type StepEnv } from "./step-env.js";
+
+/** How long a stopped command gets between SIGTERM and SIGKILL. */
+const KILL_GRACE_MS = 3_000;
+const KEEP = 4000;
+
+export async function runCommand(step: RunStep, env: StepEnv): Promise<StepOutput> {
+  const { run } = env;
+  const argv = await Promise.all(step.command.map((arg, i) => env.resolve(arg, `command[${i}]`)));
+  const cwd = await workDirOf(step, env);
+  const extra: Record<string, string> = {};
+  for (const [key, value] of Object.entries(step.env ?? {})) extra[key] = await env.resolve(value, `env.${key}`);
+  const started = Date.now();
+  const result = await execute(argv as [string, ...string[]], cwd, { ...process.env, ...extra }, env.signal);
+  run.journal.write({ type: "command", step: step.id, command: argv, exitCode: result.exitCode, ...(result.signal ? { signal: result.signal } : {}), durationMs: Date.now() - started });
+  const output: StepOutput = { ...(result.exitCode !== null ? { exitCode: result.exitCode } : {}), stdout: result.stdout, stderr: result.stderr };
+  if (result.error) throw new StepFailure(`${argv[0]} could not run in ${cwd}: ${result.error}`);
+  if (env.signal.aborted) throw env.signal.reason;
+  if (result.exitCode !== 0) {
+    const said = lastLines(result.stderr || result.stdout);
+    throw Object.assign(new StepFailure(`${JSON.stringify(argv)} exited with ${result.exitCode === null ? `signal ${result.signal}` : `code ${result.exitCode}`}${said ? `:\n${said}` : " and printed nothing"}`), { output });
+  }
+  return output;
+}
+
+async function workDirOf(step: RunStep, env: StepEnv): Promise<string> {
+  const { run } = env;
+  if (step.cwd === undefined) return run.state.workDir;
+  const cwd = await env.resolve(step.cwd, "cwd");
+  if (run.workflow.steps.some((s) => s.id === cwd && s.kind === "spawn")) {
+    return (await run.kernel.get(singleInstance(run, cwd, `the cwd of "${step.id}"`))).workDir;
+  }
+  return path.resolve(run.state.workDir, cwd);
+}
+
+interface Outcome {
+  exitCode: number | null;
+  signal?: string;
+  stdout: string;
+  stderr: string;
+  error?: string;
+}
+
+function execute(argv: [string, ...string[]], cwd: string, environment: NodeJS.ProcessEnv, signal: AbortSignal): Promise<Outcome> {
+  return new Promise((resolve) => {
+    // Its own process group: a test runner's children end with it.
+    const child = spawn(argv[0], argv.slice(1), { cwd, env: environment, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout = tail(stdout + chunk, KEEP)));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr = tail(stderr + chunk, KEEP)));
+    let killer: NodeJS.Timeout | undefined;
+    const stop = () => {
+      group(child.pid, "SIGTERM");
+      killer = setTimeout(() => group(child.pid, "SIGKILL"), KILL_GRACE_MS);
+    };
+    if (signal.aborted) stop();
+    else signal.addEventListener("abort", stop, { once: true });
+    child.once("error", (error) => {
+      signal.removeEventListener("abort", stop);
+      resolve({ exitCode: null, stdout, stderr, error: error.message });
+    });
+    child.once("close", (code, killedBy) => {
+      signal.removeEventListener("abort", stop);
+      clearTimeout(killer);
+      resolve({ exitCode: code, ...(killedBy ? { signal: killedBy } : {}), stdout, stderr });
+    });
+  });
+}
+
+function group(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+function lastLines(text: string): string {
+  return text.trimEnd().split("\n").slice(-10).join("\n");
+}
+

@@ -1,0 +1,44 @@
+// merge: the instances of spawn steps merge their branches into their
+// parents' (children first) through plugin-git's merge queue;
+// `auto-resolve-conflicts` lets the git plugin's AI resolver settle conflicts.
+import type { MergeStep, SpawnStep, StepOutput } from "../../types.js";
+import { mergeSources } from "../../dsl/index.js";
+import type { GitMergeApi } from "../context.js";
+import { StepFailure, type StepEnv } from "./step-env.js";
+
+export async function runMerge(step: MergeStep, env: StepEnv, git: GitMergeApi): Promise<StepOutput> {
+  const { run } = env;
+  const sources = mergeSources(run.workflow, step, run.parents);
+  const from = run.workflow.steps.filter((s): s is SpawnStep => s.kind === "spawn" && sources.includes(s.id));
+  const candidates: { id: string; depth: number }[] = [];
+  for (const spawn of from) {
+    for (const task of run.tasksOf(spawn.id)) {
+      if (!task.instanceId) continue;
+      const record = await run.kernel.get(task.instanceId).catch(() => undefined);
+      // Merged into its parent's branch: a top-level instance has none (unless the list names its step).
+      if (!record || (record.parentId === null && !step.from)) continue;
+      candidates.push({ id: record.id, depth: record.depth });
+    }
+  }
+  // Children first, so a parent's branch holds its children's work when it merges in turn.
+  candidates.sort((a, b) => b.depth - a.depth);
+  const merged: NonNullable<StepOutput["merged"]> = [];
+  for (const { id } of candidates) {
+    if (env.signal.aborted) throw env.signal.reason;
+    const state = await git.status(id);
+    if (!state || state.isolation === "none") {
+      run.journal.write({ type: "merge", step: step.id, instanceId: id, into: "-", outcome: "skipped", detail: "no branch of its own (isolation none, or outside a git repository)" });
+      continue;
+    }
+    const outcome = await git.merge(id, { resolve: step.strategy === "auto-resolve-conflicts" ? "ai" : "none" }).catch((error: unknown) => {
+      throw new StepFailure(`merging ${id} (${state.branch} into ${state.base}) failed: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    run.journal.write({ type: "merge", step: step.id, instanceId: id, into: outcome.target, outcome: outcome.status, ...(outcome.reason ? { detail: outcome.reason } : outcome.commit ? { detail: outcome.commit } : {}) });
+    merged.push({ instance: id, outcome: outcome.status });
+    if (outcome.status !== "merged" && outcome.status !== "up-to-date") {
+      throw new StepFailure(`${id}'s branch ${outcome.source} did not merge into ${outcome.target}: ${outcome.status}${outcome.reason ? ` (${outcome.reason})` : ""}`);
+    }
+  }
+  if (merged.length === 0) throw new StepFailure(`no instance with a branch of its own to merge (from ${from.map((s) => s.id).join(", ") || "no spawn step"}); spawn them with the git plugin's isolation "worktree"`);
+  return { merged };
+}

@@ -1,0 +1,126 @@
+// spawn: one instance per task (or `count` alike), in parallel or one after
+// another (each after the one before completed), each told to call the MCP
+// tool `complete` when done. A task that already has a live instance (a
+// resumed run) is re-attached, never spawned again.
+import type { InstanceRecord } from "@tmux-claude/core";
+import type { CompletionMode, SpawnStep, StepOutput, TaskState } from "../../types.js";
+import { SPAWN_OPTION, type TaskRef } from "../run-store.js";
+import { expectedTasks, type TaskTracker } from "../tasks.js";
+import type { RunContext } from "../context.js";
+import { sendOnce } from "./send.js";
+import { singleInstance, StepFailure, type StepEnv } from "./step-env.js";
+
+/** Appended to every task's prompt: how its completion is told. */
+export function completionInstruction(mode: CompletionMode): string {
+  const tool = 'When the task is done, call the MCP tool "complete" (server tmux-claude) with a short summary and status "ok"; if you cannot do it, call it with status "failed" and the reason.';
+  return mode === "turn-end" ? `${tool} Ending your turn with nothing left to do also completes it.` : tool;
+}
+
+export async function runSpawn(step: SpawnStep, env: StepEnv): Promise<StepOutput> {
+  const { run } = env;
+  const count = expectedTasks(step);
+  // The task list is in the run's state before any spawn, so `complete` and a resume find it.
+  for (let index = 0; index < count; index++) {
+    const task = step.tasks[index] !== undefined ? await env.resolve(step.tasks[index]!, `tasks[${index}]`) : undefined;
+    await run.setTask(step.id, index, (current) => current ?? { step: step.id, index, ...(task !== undefined ? { task } : {}), state: "spawning" });
+  }
+  // The parent rule (the DSL's resolveParents): a step's instance, or whoever runs the workflow.
+  const parentStep = run.parents.get(step.id) ?? null;
+  const parentId = parentStep ? singleInstance(run, parentStep, `the parent of "${step.id}"`) : run.state.caller;
+  const parent = parentId ? await run.kernel.get(parentId) : undefined;
+  const workDir = parent?.workDir ?? run.state.workDir;
+  const context = step.context !== undefined ? await env.resolve(step.context, "context") : undefined;
+  const prompt = step.prompt !== undefined ? await env.resolve(step.prompt, "prompt") : undefined;
+  const completion = step.completion ?? run.workflow.completion;
+
+  const one = async (index: number): Promise<string> => {
+    const task = run.tasksOf(step.id).find((t) => t.index === index)!;
+    // Done before the runner stopped: never again.
+    if (task.state === "completed" && task.instanceId) return task.instanceId;
+    const text = [prompt, task.task, completionInstruction(completion)].filter((part): part is string => part !== undefined && part !== "").join("\n\n");
+    const live = await liveInstance(run, task);
+    if (live) {
+      await reattach(env.run, env.tracker, task, live, env.timeoutMs);
+      if (task.state === "spawning") {
+        // Its runner died between the agent being ready and its first message: send it (once, by its id).
+        if (!live.messages?.length) await sendOnce(env, step.id, live.id, [context, text].filter(Boolean).join("\n\n"));
+        await run.setTask(step.id, index, (t) => (t?.state === "spawning" ? { ...t, state: "working" } : undefined));
+      }
+      return live.id;
+    }
+    const ref: TaskRef = { run: run.id, step: step.id, index };
+    const { instance, receipt } = await run.kernel
+      .spawn(
+        {
+          role: step.role,
+          workDir,
+          ...(context !== undefined ? { context } : {}),
+          prompt: text,
+          parentId,
+          ...(step.agent ? { agent: step.agent } : {}),
+          ...(step.node ? { node: step.node } : {}),
+          plugins: { ...step.plugins, [SPAWN_OPTION]: ref },
+        },
+        run.state.caller,
+      )
+      .catch((error: unknown) => {
+        throw new StepFailure(`spawning task ${index + 1}${task.task ? ` ("${task.task}")` : ""} failed: ${error instanceof Error ? error.message : String(error)}`);
+      });
+    run.journal.write({ type: "spawned", step: step.id, index, instanceId: instance.id, role: instance.role, parentId: instance.parentId, node: instance.tmux.node ?? run.kernel.node });
+    if (receipt) {
+      run.journal.write({ type: "message", step: step.id, instanceId: instance.id, messageId: receipt.messageId, text: [context, text].filter(Boolean).join("\n\n"), receipt: receipt.state });
+    }
+    // A fast agent may have completed already (its `complete` came before the spawn returned): keep that.
+    await run.setTask(step.id, index, (t) => (t && t.state === "spawning" ? { ...t, instanceId: instance.id, state: "working" } : undefined));
+    env.tracker.follow({ step: step.id, index }, instance, env.timeoutMs);
+    return instance.id;
+  };
+
+  const ids: string[] = [];
+  if (step.parallel) {
+    ids.push(...(await Promise.all(Array.from({ length: count }, (_, index) => one(index)))));
+  } else {
+    for (let index = 0; index < count; index++) {
+      ids.push(await one(index));
+      // One after another: the next task starts once this one completed.
+      if (index < count - 1) await run.until((state) => state.tasks.some((t) => t.step === step.id && t.index === index && t.state === "completed"), env.signal);
+    }
+  }
+  return ids.length === 1 ? { instance: ids[0]! } : { instances: ids };
+}
+
+/** Go on with a task's live instance: journaled, findable by `complete` again, followed. */
+async function reattach(run: RunContext, tracker: TaskTracker, task: TaskState, live: InstanceRecord, timeoutMs: number | undefined): Promise<void> {
+  run.journal.write({ type: "reattached", step: task.step, index: task.index, instanceId: live.id });
+  // The index entry may be gone (a failed run's clean-up) or never written (killed before): `complete` needs it.
+  await run.store.tasks.update(live.id, () => ({ run: run.id, step: task.step, index: task.index }));
+  tracker.follow(task, live, timeoutMs);
+}
+
+/**
+ * A resumed run's tasks whose spawn step had succeeded (it will not run
+ * again) and that were still working: re-attached to their instances, or
+ * failed when the instance ended while no runner ran.
+ */
+export async function reattachWorking(run: RunContext, tracker: TaskTracker): Promise<void> {
+  for (const task of run.state.tasks) {
+    if (task.state !== "working" || run.state.steps[task.step]?.state !== "succeeded") continue;
+    const step = run.step(task.step);
+    const live = await liveInstance(run, task);
+    if (live) await reattach(run, tracker, task, live, step.timeoutMs ?? run.options.stepTimeoutMs);
+    else await tracker.fail(task.step, task.index, `instance ${task.instanceId ?? "(none)"} ended while no runner ran`);
+  }
+}
+
+/** The task's instance when it has one that still lives: a resumed run goes on with it. */
+async function liveInstance(run: RunContext, task: TaskState): Promise<InstanceRecord | undefined> {
+  if (!task.instanceId) return undefined;
+  const record = await run.kernel.get(task.instanceId).catch(() => undefined);
+  if (!record || record.status === "exited") return undefined;
+  if (record.status === "starting") {
+    // Its spawn died with the runner before it was ready: nothing of it works yet; start the task afresh.
+    await run.kernel.terminate(record.id).catch(() => undefined);
+    return undefined;
+  }
+  return record;
+}

@@ -1,0 +1,98 @@
+import { readFileSync } from "node:fs";
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { createProgress, progressMode } from "../src/progress/index.js";
+import type { JournalEvent } from "../src/types.js";
+
+const events: JournalEvent[] = readFileSync(new URL("./fixtures/seed-run.jsonl", import.meta.url), "utf8")
+  .split("\n")
+  .filter((line) => line !== "")
+  .map((line) => JSON.parse(line) as JournalEvent);
+
+function sink(isTTY = false) {
+  const writes: string[] = [];
+  return { writes, stream: { isTTY, columns: 120, write: (chunk: string) => writes.push(chunk) } };
+}
+
+describe("progress", () => {
+  test("the mode follows the stream and --json", () => {
+    expect(progressMode({ write: () => true, isTTY: true }, false)).toBe("tty");
+    expect(progressMode({ write: () => true }, false)).toBe("plain");
+    expect(progressMode({ write: () => true, isTTY: true }, true)).toBe("json");
+  });
+
+  test("--json: every event, one JSON line each", () => {
+    const { writes, stream } = sink();
+    const progress = createProgress(stream, "json");
+    for (const event of events) progress.event(event);
+    progress.close();
+    expect(writes.map((line) => JSON.parse(line) as JournalEvent)).toEqual(events);
+    expect(writes.every((line) => line.endsWith("}\n") && !line.slice(0, -1).includes("\n"))).toBe(true);
+  });
+
+  test("plain: one line per event that says something, no status or usage lines", () => {
+    const { writes, stream } = sink();
+    const progress = createProgress(stream, "plain");
+    for (const event of events) progress.event(event);
+    expect(writes).toContain("[+1.8s] mgr-1: spawned as manager for step-1 task 1, under the top level\n");
+    expect(writes).toContain("[+24s] run: run succeeded after 24s\n");
+    expect(writes.some((line) => line.includes("idle -> busy"))).toBe(false);
+    expect(writes).toHaveLength(events.filter((event) => event.type !== "status" && event.type !== "usage").length);
+  });
+
+  describe("tty", () => {
+    beforeEach(() => {
+      vi.useFakeTimers({ now: Date.parse("2026-12-05T07:00:00.000Z") });
+    });
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    test("redrawn in place, throttled, a 1 Hz clock only while a step runs, no timer once nothing runs", () => {
+      const { writes, stream } = sink(true);
+      const progress = createProgress(stream, "tty", { throttleMs: 100 });
+      // The first five events arrive at once: one frame for all of them.
+      for (const event of events.slice(0, 5)) progress.event(event);
+      expect(writes).toHaveLength(0);
+      vi.advanceTimersByTime(0);
+      expect(writes).toHaveLength(1);
+      expect(writes[0]).toMatch(/^\u001b\[J/u);
+      expect(writes[0]).toContain(" ▶ step-1  spawn manager                   running   1/1 up, 0 done  0ms\n");
+      expect(writes[0]).toContain(" · step-2  spawn specialist x3             pending\n");
+      // A step runs: the clock redraws once a second and moves back over the 5 lines drawn.
+      vi.setSystemTime(Date.parse("2026-12-05T07:00:01.000Z"));
+      vi.advanceTimersByTime(1000);
+      expect(writes).toHaveLength(2);
+      expect(writes[1]!.startsWith("\u001b[5F\u001b[J")).toBe(true);
+      // The rest of the run: many events, few frames.
+      vi.setSystemTime(Date.parse(events.at(-1)!.at));
+      for (const event of events.slice(5)) progress.event(event);
+      vi.advanceTimersByTime(100);
+      const last = writes.at(-1)!;
+      expect(last).toContain("feature-development feature-development-20261205-070000-a1b2  succeeded  24s  8.3k tokens");
+      expect(last).toContain(" ✔ step-2  spawn specialist x3             succeeded 3/3 up, 3 done  2.7s  6.8k tok");
+      expect(writes.length).toBeLessThan(5);
+      // Nothing runs any more: no timer is left.
+      expect(vi.getTimerCount()).toBe(0);
+      progress.close();
+      expect(vi.getTimerCount()).toBe(0);
+    });
+
+    test("a run that never started draws nothing", () => {
+      const { writes, stream } = sink(true);
+      createProgress(stream, "tty").close();
+      expect(writes).toEqual([]);
+      expect(vi.getTimerCount()).toBe(0);
+    });
+
+    test("lines are cut to the terminal's width, so wrapping never breaks the cursor moves", () => {
+      const { writes, stream } = sink(true);
+      stream.columns = 30;
+      const progress = createProgress(stream, "tty");
+      for (const event of events.slice(0, 2)) progress.event(event);
+      progress.close();
+      const lines = writes.at(-1)!.replace(/^\u001b\[J/u, "").split("\n").filter((line) => line !== "");
+      expect(lines.every((line) => line.length <= 29)).toBe(true);
+      expect(vi.getTimerCount()).toBe(0);
+    });
+  });
+});
