@@ -4,14 +4,14 @@ import type { DeliveryReceipt, OutgoingMessage, WhenBusy } from "../kernel/messa
 import type { SubmitOptions } from "../agents/adapter.js";
 import type { InstanceRecord } from "../store/types.js";
 import { typeableText } from "../tmux/typeable.js";
-import { DeliveryAttemptError, deliverNext, type DeliveryDeps } from "./delivery.js";
+import { DeliveryAttemptError, deliverNext, type DeliveryDeps, type DeliveryOutcome } from "./delivery.js";
 import { exitedError } from "./failures.js";
 import { KeyedChain } from "./keyed-chain.js";
 import { messageEntry, withDelivered, withQueued, type SentMessage } from "./message-history.js";
 import type { Registry } from "./registry.js";
 import { DELIVERABLE, type SendOptions } from "./types.js";
 import type { Live, ManagerDeps } from "./deps.js";
-import { waitDelivered } from "./wait-delivered.js";
+import { deliveryFailedError, waitDelivered } from "./wait-delivered.js";
 import { requireRecord } from "./lookups.js";
 
 /**
@@ -129,7 +129,12 @@ export class Messaging {
         await this.registry.persistShared(id, withQueued(messageEntry(message, sentAt, "queued")));
         await store.enqueue({ id: message.id, instanceId: id, text: message.text, from: message.from, enqueuedAt: sentAt });
         this.deps.logger.debug({ instance: id, message: message.id, status }, "queued");
-        return { receipt: { messageId: message.id, instanceId: id, state: "queued", position: waiting.length + 1 }, viaQueue };
+        const queued: DeliveryReceipt = { messageId: message.id, instanceId: id, state: "queued", position: waiting.length + 1 };
+        if (!viaQueue) return { receipt: queued, viaQueue };
+        // The agent is free and this line and send lock are held: deliver it from the queue now, as the drain would
+        // (claim, type, ack), instead of letting go and waiting for the drain to take both again.
+        const delivered = await this.deliverQueuedNow(live, message.id);
+        return delivered ? { receipt: delivered, viaQueue: false } : { receipt: queued, viaQueue };
       }
       await this.submit(live, message.text);
       const receipt: DeliveryReceipt = { messageId: message.id, instanceId: id, state: "delivered", acceptedAt: new Date().toISOString() };
@@ -149,6 +154,32 @@ export class Messaging {
     return this.registry
       .persistShared(id, withDelivered({ ...messageEntry(message, sentAt, "delivered"), acceptedAt }))
       .catch((error: unknown) => this.deps.logger.warn({ err: error, instance: id, message: message.id }, "could not record a delivery in the instance's history"));
+  }
+
+  /**
+   * Deliver the queue's oldest message, which is `messageId` (queued a moment
+   * ago for a free agent), inside the caller's line and send lock. Its
+   * receipt, or undefined when the queue held something else first (a dead
+   * kernel's claim): the caller then waits for the drain. A failed attempt
+   * leaves it queued and is retried as the drain's are.
+   */
+  private async deliverQueuedNow(live: Live, messageId: string): Promise<DeliveryReceipt | undefined> {
+    const id = live.record.id;
+    let outcome: DeliveryOutcome;
+    try {
+      outcome = await deliverNext(this.deliveryDeps(), live);
+    } catch (error) {
+      if (!(error instanceof DeliveryAttemptError)) throw error;
+      this.deps.logger.warn({ err: error.cause, instance: id }, "delivering a routed message failed; it stays queued and is tried again when the agent shows a sign of life");
+      this.retryOnNextSign(id);
+      throw deliveryFailedError(id, error.messageId, error.cause);
+    }
+    if (outcome.kind !== "delivered") return undefined;
+    const receipt = this.queuedDelivered(id, outcome);
+    if (outcome.message.id === messageId) return receipt;
+    // Another message was first (a claim recovered from a dead kernel): ours is next, for the drain.
+    this.drain(id);
+    return undefined;
   }
 
   /** `delivered`: fired by the one process that typed the message in. */
@@ -217,13 +248,8 @@ export class Messaging {
     if (!deliverable && (this.recoveryChecked.has(live) || this.launching.has(id))) return;
     this.recoveryChecked.add(live);
     const onlyRecovered = !deliverable;
-    const { store, logger } = this.deps;
-    const deps: DeliveryDeps = {
-      store,
-      logger,
-      submit: (target, text, options) => this.submit(target, text, options),
-      recordDelivered: (target, message, acceptedAt) => this.recordDelivery(target.record.id, message, message.enqueuedAt, acceptedAt),
-    };
+    const { logger } = this.deps;
+    const deps = this.deliveryDeps();
     void this.lines
       .run(id, () =>
         this.sendLock(id, async () => {
@@ -234,13 +260,8 @@ export class Messaging {
       )
       .then(
         (outcome) => {
-          if (outcome?.kind === "delivered") {
-            const { message } = outcome;
-            logger.debug({ instance: id, message: message.id, typed: outcome.typed }, "delivered a queued message");
-            this.registry.events.emit("delivered", message.id);
-            // Also when a dead kernel typed it: it died before it could tell.
-            this.announceDelivery(message, { messageId: message.id, instanceId: id, state: "delivered", acceptedAt: outcome.acceptedAt }, true);
-          } else if (outcome?.kind === "held") {
+          if (outcome?.kind === "delivered") this.queuedDelivered(id, outcome);
+          else if (outcome?.kind === "held") {
             // Its claimer acks (a queue change wakes us) or dies; then its lease runs out at `until`.
             setTimeout(() => this.drain(id), Math.max(0, outcome.until - Date.now())).unref();
           }
@@ -254,6 +275,25 @@ export class Messaging {
           if (!this.registry.closed) this.retryOnNextSign(id);
         },
       );
+  }
+
+  /** A queued message got in: tell waiters and taps (also when a dead kernel typed it: it died before it could tell). */
+  private queuedDelivered(id: string, outcome: Extract<DeliveryOutcome, { kind: "delivered" }>): DeliveryReceipt {
+    const { message } = outcome;
+    this.deps.logger.debug({ instance: id, message: message.id, typed: outcome.typed }, "delivered a queued message");
+    const receipt: DeliveryReceipt = { messageId: message.id, instanceId: id, state: "delivered", acceptedAt: outcome.acceptedAt };
+    this.registry.events.emit("delivered", message.id);
+    this.announceDelivery(message, receipt, true);
+    return receipt;
+  }
+
+  private deliveryDeps(): DeliveryDeps {
+    return {
+      store: this.deps.store,
+      logger: this.deps.logger,
+      submit: (target, text, options) => this.submit(target, text, options),
+      recordDelivered: (target, message, acceptedAt) => this.recordDelivery(target.record.id, message, message.enqueuedAt, acceptedAt),
+    };
   }
 
   /** Retries waiting for their instance's next output or status change, by instance id. */
