@@ -167,7 +167,8 @@ export class Messaging {
     const id = live.record.id;
     let outcome: DeliveryOutcome;
     try {
-      outcome = await deliverNext(this.deliveryDeps(), live);
+      // Its history mark is not waited for, as for a message typed in at once (see recordDelivery).
+      outcome = await deliverNext(this.deliveryDeps(false), live);
     } catch (error) {
       if (!(error instanceof DeliveryAttemptError)) throw error;
       this.deps.logger.warn({ err: error.cause, instance: id }, "delivering a routed message failed; it stays queued and is tried again when the agent shows a sign of life");
@@ -287,12 +288,16 @@ export class Messaging {
     return receipt;
   }
 
-  private deliveryDeps(): DeliveryDeps {
+  /** `awaitRecord` false: the delivery's history mark rides on the instance's next write instead of holding up the receipt. */
+  private deliveryDeps(awaitRecord = true): DeliveryDeps {
     return {
       store: this.deps.store,
       logger: this.deps.logger,
       submit: (target, text, options) => this.submit(target, text, options),
-      recordDelivered: (target, message, acceptedAt) => this.recordDelivery(target.record.id, message, message.enqueuedAt, acceptedAt),
+      recordDelivered: async (target, message, acceptedAt) => {
+        const recording = this.recordDelivery(target.record.id, message, message.enqueuedAt, acceptedAt);
+        if (awaitRecord) await recording;
+      },
     };
   }
 
