@@ -6,7 +6,9 @@
 //
 // Node A is a serving kernel in this process, node B a serving kernel in its
 // own process (bench/lib/redis-nodes.mjs), one echo agent on each. A sends to
-// its own agent and to B's; each send starts from an idle agent.
+// its own agent and to B's (also with whenBusy "now": typed at once on B,
+// without the queue a routed send goes through, to split the bus's share from
+// the queue's); each send starts from an idle agent.
 import { startRedisNodes } from "../lib/redis-nodes.mjs";
 import { timedRow, targets } from "../lib/rows.mjs";
 import { now } from "../lib/util.mjs";
@@ -17,16 +19,16 @@ export async function redisBus({ quick, log }) {
   const nodes = await startRedisNodes({ label: "bus", limits: { sendTimeout: 10_000 } });
   const { a } = nodes;
   const floor = await busFloor(nodes.redis.url);
-  const sendLocal = [], sendRemote = [], readLocal = [], readRemote = [], raw = [];
+  const sendLocal = [], sendRemote = [], sendRemoteNow = [], readLocal = [], readRemote = [], raw = [];
   let notDelivered = 0;
   try {
     const local = (await a.kernel.spawn({ role: "specialist", workDir: a.workDir })).instance.id;
     const remote = (await a.kernel.spawn({ role: "specialist", workDir: a.workDir, node: "node-b" })).instance.id;
-    const sendTo = async (id, samples, measured, i) => {
+    const sendTo = async (id, samples, measured, i, options) => {
       // Start from an idle agent (the last message's turn is over); for B's agent this read travels on the bus too.
       await a.kernel.read(id, { wait: true, timeoutMs: 10_000 });
       const t0 = now();
-      const receipt = await a.kernel.send(id, `bench message ${i} with some words in it`);
+      const receipt = await a.kernel.send(id, `bench message ${i} with some words in it`, options);
       const t = now() - t0;
       if (receipt.state !== "delivered") notDelivered++;
       else if (measured) samples.push(t);
@@ -41,6 +43,7 @@ export async function redisBus({ quick, log }) {
       const steps = [
         () => sendTo(local, sendLocal, measured, i),
         () => sendTo(remote, sendRemote, measured, i),
+        () => sendTo(remote, sendRemoteNow, measured, i, { whenBusy: "now" }),
         () => readOf(local, readLocal, measured),
         () => readOf(remote, readRemote, measured),
         async () => {
@@ -73,6 +76,14 @@ export async function redisBus({ quick, log }) {
       floorLabel: "send to this node's instance (above)",
       target: targets.floorPlus(3),
       note: notDelivered ? `${notDelivered} sends were answered queued (agent not idle) and not timed` : undefined,
+    }),
+    timedRow({
+      id: "redis-send-remote-now",
+      label: "send whenBusy now (no queue), another node's instance (bus)",
+      samples: sendRemoteNow,
+      floor: sendLocal,
+      floorLabel: "send to this node's instance (above)",
+      note: "typed at once on node B, without the queue that makes a routed send exactly once across a kill -9 of B: the bus's own share of the row above",
     }),
     timedRow({
       id: "redis-read-remote",

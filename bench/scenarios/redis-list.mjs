@@ -113,7 +113,7 @@ export async function redisList({ quick, log }) {
         samples: cliMain,
         floor: cliFloor,
         floorLabel: "MGET of the 300 records + JSON.parse",
-        note: "config loaded, a one-shot kernel started (Redis connected, this node's 100 instances looked at: no serve watches them for it), list, JSON printed, kernel closed",
+        note: "config loaded, a one-shot kernel started (Redis connected; node A's serve is live, so its 100 instances are not looked at again), list, JSON printed, kernel closed",
       }),
     );
     const cliProcess = [], versionProcess = [];
