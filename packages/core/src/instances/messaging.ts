@@ -125,15 +125,18 @@ export class Messaging {
       }
       const viaQueue = routed && free && message.whenBusy !== "now";
       if ((!free && message.whenBusy === "queue") || viaQueue) {
-        // In the history before it is in the queue: whoever delivers it finds the entry to mark.
-        await this.registry.persistShared(id, withQueued(messageEntry(message, sentAt, "queued")));
+        // In the history before it is in the queue: whoever delivers it finds the entry to mark. One typed from the
+        // queue at once (below) names its turn in the same write, instead of in one more before typing (see submit).
+        const entry = withQueued(messageEntry(message, sentAt, "queued"));
+        if (viaQueue) live.record = { ...live.record, turnPrompt: message.text };
+        await this.registry.persistShared(id, viaQueue ? (r) => ({ ...entry(r), turnPrompt: message.text }) : entry);
         await store.enqueue({ id: message.id, instanceId: id, text: message.text, from: message.from, enqueuedAt: sentAt });
         this.deps.logger.debug({ instance: id, message: message.id, status }, "queued");
         const queued: DeliveryReceipt = { messageId: message.id, instanceId: id, state: "queued", position: waiting.length + 1 };
         if (!viaQueue) return { receipt: queued, viaQueue };
         // The agent is free and this line and send lock are held: deliver it from the queue now, as the drain would
         // (claim, type, ack), instead of letting go and waiting for the drain to take both again.
-        const delivered = await this.deliverQueuedNow(live, message.id);
+        const delivered = await this.deliverQueuedNow(live, message);
         return delivered ? { receipt: delivered, viaQueue: false } : { receipt: queued, viaQueue };
       }
       await this.submit(live, message.text);
@@ -163,12 +166,12 @@ export class Messaging {
    * kernel's claim): the caller then waits for the drain. A failed attempt
    * leaves it queued and is retried as the drain's are.
    */
-  private async deliverQueuedNow(live: Live, messageId: string): Promise<DeliveryReceipt | undefined> {
+  private async deliverQueuedNow(live: Live, { id: messageId, text }: OutgoingMessage): Promise<DeliveryReceipt | undefined> {
     const id = live.record.id;
     let outcome: DeliveryOutcome;
     try {
-      // Its history mark is not waited for, as for a message typed in at once (see recordDelivery).
-      outcome = await deliverNext(this.deliveryDeps(false), live);
+      // Its history mark is not waited for, as for a message typed in at once (see recordDelivery); its turn's prompt is stored.
+      outcome = await deliverNext(this.deliveryDeps({ awaitRecord: false, promptStored: text }), live);
     } catch (error) {
       if (!(error instanceof DeliveryAttemptError)) throw error;
       this.deps.logger.warn({ err: error.cause, instance: id }, "delivering a routed message failed; it stays queued and is tried again when the agent shows a sign of life");
@@ -288,12 +291,16 @@ export class Messaging {
     return receipt;
   }
 
-  /** `awaitRecord` false: the delivery's history mark rides on the instance's next write instead of holding up the receipt. */
-  private deliveryDeps(awaitRecord = true): DeliveryDeps {
+  /**
+   * `awaitRecord` false: the delivery's history mark rides on the instance's
+   * next write instead of holding up the receipt. `promptStored`: the text
+   * whose turn prompt is stored already (typing it writes none).
+   */
+  private deliveryDeps({ awaitRecord = true, promptStored }: { awaitRecord?: boolean; promptStored?: string } = {}): DeliveryDeps {
     return {
       store: this.deps.store,
       logger: this.deps.logger,
-      submit: (target, text, options) => this.submit(target, text, options),
+      submit: (target, text, options) => this.submit(target, text, options, text === promptStored),
       recordDelivered: async (target, message, acceptedAt) => {
         const recording = this.recordDelivery(target.record.id, message, message.enqueuedAt, acceptedAt);
         if (awaitRecord) await recording;
@@ -340,15 +347,17 @@ export class Messaging {
    * The driver gets the text as the pane will show it (`typeableText`), so what
    * it looks for on the screen is what was typed.
    */
-  private async submit(live: Live, text: string, options?: SubmitOptions): Promise<void> {
+  private async submit(live: Live, text: string, options?: SubmitOptions, promptStored = false): Promise<void> {
     const { sendTimeout } = this.deps.config.limits;
     // Recorded before typing: whichever process sees the turn end (serve, often before `delivered` fires here) finds its
     // prompt (TurnEnded.prompt). Not merely before Enter: a screen-read agent's serve sees the typed text leave the idle
     // prompt and starts the turn then (writing while typing, awaited before Enter, misnamed turns in the serve tests).
     live.record = { ...live.record, turnPrompt: text };
-    await this.registry
-      .persist(live.record.id, (r) => ({ ...r, turnPrompt: text }))
-      .catch((error: unknown) => this.deps.logger.warn({ err: error, instance: live.record.id }, "could not record the turn's prompt; its turnEnded will not name it"));
+    if (!promptStored) {
+      await this.registry
+        .persist(live.record.id, (r) => ({ ...r, turnPrompt: text }))
+        .catch((error: unknown) => this.deps.logger.warn({ err: error, instance: live.record.id }, "could not record the turn's prompt; its turnEnded will not name it"));
+    }
     const timeout = AbortSignal.timeout(sendTimeout);
     try {
       await live.driver.submit(typeableText(text), AbortSignal.any([timeout, live.gone.signal]), options);
