@@ -110,7 +110,13 @@ export class Messaging {
     const sentAt = new Date().toISOString();
     const live = await this.registry.attach(record);
     return this.sendLock(id, async () => {
-      const waiting = await store.queue(id);
+      const queue = await store.queue(id);
+      // The queue may hold this very message: a routed one whose owner was killed after queueing it (performed again).
+      const waiting = queue.filter((m) => m.id !== message.id);
+      const inQueue = waiting.length !== queue.length;
+      // Performed again (bus recovery) after this node's drain delivered it: in the history, out of the queue (acked).
+      const known = routed && !inQueue ? live.record.messages?.find((m) => m.id === message.id) : undefined;
+      if (known) return { receipt: { messageId: message.id, instanceId: id, state: "delivered", acceptedAt: known.acceptedAt ?? sentAt }, viaQueue: false };
       // An answer already on the screen may still be being looked at: queue only for an agent that is busy after that look.
       if (!DELIVERABLE.has(live.record.status) && waiting.length === 0) await live.driver.settled?.();
       const status = live.record.status;
@@ -125,12 +131,17 @@ export class Messaging {
       }
       const viaQueue = routed && free && message.whenBusy !== "now";
       if ((!free && message.whenBusy === "queue") || viaQueue) {
-        // In the history before it is in the queue: whoever delivers it finds the entry to mark. One typed from the
-        // queue at once (below) names its turn in the same write, instead of in one more before typing (see submit).
+        // A routed message goes into the queue before the history: a kill -9 in between must leave it queued and not in
+        // the history (the node's next serve performs the request again and finds it queued), never answered from the
+        // history and not queued. Others go into the history first, so whoever delivers them finds the entry to mark.
+        // One typed from the queue at once names its turn in that history write, not in one more before typing (submit).
         const entry = withQueued(messageEntry(message, sentAt, "queued"));
         if (viaQueue) live.record = { ...live.record, turnPrompt: message.text };
-        await this.registry.persistShared(id, viaQueue ? (r) => ({ ...entry(r), turnPrompt: message.text }) : entry);
-        await store.enqueue({ id: message.id, instanceId: id, text: message.text, from: message.from, enqueuedAt: sentAt });
+        const history = () => this.registry.persistShared(id, viaQueue ? (r) => ({ ...entry(r), turnPrompt: message.text }) : entry);
+        const enqueue = async () => {
+          if (!inQueue) await store.enqueue({ id: message.id, instanceId: id, text: message.text, from: message.from, enqueuedAt: sentAt });
+        };
+        for (const step of routed ? [enqueue, history] : [history, enqueue]) await step();
         this.deps.logger.debug({ instance: id, message: message.id, status }, "queued");
         const queued: DeliveryReceipt = { messageId: message.id, instanceId: id, state: "queued", position: waiting.length + 1 };
         if (!viaQueue) return { receipt: queued, viaQueue };
@@ -160,11 +171,8 @@ export class Messaging {
   }
 
   /**
-   * Deliver the queue's oldest message, which is `messageId` (queued a moment
-   * ago for a free agent), inside the caller's line and send lock. Its
-   * receipt, or undefined when the queue held something else first (a dead
-   * kernel's claim): the caller then waits for the drain. A failed attempt
-   * leaves it queued and is retried as the drain's are.
+   * Deliver the queue's oldest message, `messageId` (queued for a free agent), inside the caller's line and send lock:
+   * its receipt, or undefined when something else was first (a dead kernel's claim; the caller waits for the drain).
    */
   private async deliverQueuedNow(live: Live, { id: messageId, text }: OutgoingMessage): Promise<DeliveryReceipt | undefined> {
     const id = live.record.id;
@@ -291,11 +299,7 @@ export class Messaging {
     return receipt;
   }
 
-  /**
-   * `awaitRecord` false: the delivery's history mark rides on the instance's
-   * next write instead of holding up the receipt. `promptStored`: the text
-   * whose turn prompt is stored already (typing it writes none).
-   */
+  /** `awaitRecord` false: the history mark rides on the next write; `promptStored`: text whose turn prompt is stored. */
   private deliveryDeps({ awaitRecord = true, promptStored }: { awaitRecord?: boolean; promptStored?: string } = {}): DeliveryDeps {
     return {
       store: this.deps.store,
