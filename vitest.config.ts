@@ -16,6 +16,7 @@ export default defineConfig({
       { find: /^@tmux-claude\/plugin-git$/u, replacement: source("plugin-git") },
       { find: /^@tmux-claude\/plugin-dashboard$/u, replacement: source("plugin-dashboard") },
       { find: /^@tmux-claude\/plugin-redis$/u, replacement: source("plugin-redis") },
+      { find: /^@tmux-claude\/plugin-workflows$/u, replacement: source("plugin-workflows") },
     ],
   },
   test: {

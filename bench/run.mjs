@@ -25,6 +25,7 @@ const SCENARIOS = {
   merge: () => import("./scenarios/merge.mjs").then((m) => m.mergeBench),
   dashboard: () => import("./scenarios/dashboard.mjs").then((m) => m.dashboard),
   "redis-store": () => import("./scenarios/redis-store.mjs").then((m) => m.redisStore),
+  "redis-events": () => import("./scenarios/redis-events.mjs").then((m) => m.redisEvents),
   "redis-bus": () => import("./scenarios/redis-bus.mjs").then((m) => m.redisBus),
   "redis-list": () => import("./scenarios/redis-list.mjs").then((m) => m.redisList),
 };

@@ -143,6 +143,7 @@ export function shippedPlugins(): Record<string, string> {
   return {
     "@tmux-claude/plugin-git": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-git")),
     "@tmux-claude/plugin-dashboard": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-dashboard")),
+    "@tmux-claude/plugin-redis": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-redis")),
   };
 }
 

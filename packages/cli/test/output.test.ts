@@ -23,11 +23,14 @@ describe("output", () => {
     );
   });
 
-  test("list names the nodes only when instances live on more than one", () => {
+  test("list names the nodes when instances live on more than one, or on another node than this one", () => {
     const now = Date.parse("2030-01-02T00:00:00Z");
     const on = (id: string, node: string) =>
       ({ id, role: "executive", status: "idle", parentId: null, agent: "echo", createdAt: "2030-01-01T23:59:00Z", workDir: "/w", children: [], tmux: { node } }) as unknown as InstanceSummary;
     expect(formatTable([on("exec-1", "a"), on("exec-2", "a")], [], now).split("\n")[0]).not.toContain("NODE");
+    expect(formatTable([on("exec-1", "a")], [], now, "a").split("\n")[0]).not.toContain("NODE");
+    // Listed on node "a", an instance that runs on "b" alone must not look local.
+    expect(formatTable([on("exec-1", "b")], [], now, "a").split("\n")[1]).toMatch(/\sb$/u);
     expect(formatTable([on("exec-1", "a"), on("exec-2", "b:sock")], [], now).split("\n")).toEqual([
       "ID      ROLE       STATUS  PARENT  AGENT  AGE  WORKDIR  NODE",
       "exec-1  executive  idle    -       echo   1m   /w       a",

@@ -20,7 +20,7 @@ export type {
   ListColumn,
 } from "./kernel/events.js";
 export type { OutgoingMessage, DeliveryReceipt, WhenBusy } from "./kernel/messages.js";
-export { definePlugin, parsePluginOptions, type Plugin, type PluginContext, type PluginHooks, type PluginSpec, type PluginState, type TapOnlyHook } from "./kernel/plugin.js";
+export { definePlugin, parsePluginOptions, type Plugin, type PluginCheck, type PluginContext, type PluginHooks, type PluginSpec, type PluginState, type TapOnlyHook } from "./kernel/plugin.js";
 export type { RouteRequest, RouteResult, RouteResults, RouteOperation, RouteAddress, LocalOperations, NodeReport } from "./kernel/routing.js";
 export { currentProcess, isSameProcess, type ProcessId } from "./os/process-tree.js";
 export {
@@ -77,6 +77,7 @@ export type {
   LaunchRecord,
 } from "./store/types.js";
 export { INSTANCE_STATUSES, MESSAGE_HISTORY_LIMIT, MESSAGE_TEXT_LIMIT } from "./store/types.js";
+export { cutText } from "./instances/message-history.js";
 export { FileStore } from "./store/file-store.js";
 // The store's lease lock, for plugins that need a cross-process lock of their own (plugin-git's merge lock).
 export { acquireLock, cleanLockDir, lockPathFor } from "./store/lock.js";

@@ -40,6 +40,10 @@ export const sendInput = z.strictObject({
     .enum(["queue", "now", "refuse"])
     .optional()
     .describe('If the agent is busy: "queue" (default; delivered when it is idle), "now" (type it in anyway) or "refuse" (fail).'),
+  messageId: z
+    .string()
+    .optional()
+    .describe("The message's id (default: a new one). Repeat a send whose answer you did not get with the same id: it is not delivered twice."),
 });
 
 export const readInput = z.strictObject({

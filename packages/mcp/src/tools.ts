@@ -208,7 +208,7 @@ function coreTools(kernel: KernelApi): ToolDef[] {
       run: async (args, caller) => {
         const a = args as z.output<typeof s.sendInput>;
         await assertTarget(kernel, caller, a.instanceId, "send to");
-        const receipt = await kernel.send(a.instanceId, a.text, { whenBusy: a.whenBusy }, caller.instanceId);
+        const receipt = await kernel.send(a.instanceId, a.text, { whenBusy: a.whenBusy, ...(a.messageId !== undefined ? { messageId: a.messageId } : {}) }, caller.instanceId);
         return {
           structured: receiptView(receipt),
           text:

@@ -1,10 +1,9 @@
 import { readFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { definePlugin, type Kernel, type UserConfig } from "@tmux-claude/core";
-import { createHarness, type Harness } from "@tmux-claude/testkit";
+import { createHarness, type Harness, type RecordedRequest } from "@tmux-claude/testkit";
 import { z } from "zod";
 import { MCP_TOKEN_ENV } from "../src/index.js";
 
@@ -90,11 +89,31 @@ export function textOf(result: CallToolResult): string {
   return result.content.map((c) => (c.type === "text" ? c.text : `[${c.type}]`)).join("\n");
 }
 
-/** A port that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+/** A port that was free a moment ago (the test kit's). */
+export { freePort } from "@tmux-claude/testkit";
+
+// ------------------------------------------- scripting Claude Code instances
+
+type Block = { type: string; text?: string; content?: unknown; id?: string; name?: string; tool_use_id?: string };
+
+/** Which instance a stand-in model request comes from: the claude adapter names it in the appended system prompt. */
+export function instanceOf(req: RecordedRequest): string | undefined {
+  return /You are the tmux-claude instance \\?"([^"\\]+)\\?"/u.exec(JSON.stringify(req.body.system ?? ""))?.[1];
 }
+
+/** Every tool result of the conversation so far, as text, oldest first (a ToolSearch round trip of the stand-in is no step of the script). */
+export function results(req: RecordedRequest): string[] {
+  const out: string[] = [];
+  const searches = new Set<string>();
+  for (const message of (req.body.messages ?? []) as { role: string; content: string | Block[] }[]) {
+    if (typeof message.content === "string") continue;
+    for (const block of message.content) {
+      if (message.role === "assistant" && block.type === "tool_use" && block.name === "ToolSearch") searches.add(block.id ?? "");
+      if (message.role === "user" && block.type === "tool_result" && !searches.has(block.tool_use_id ?? "")) out.push(JSON.stringify(block.content));
+    }
+  }
+  return out;
+}
+
+/** A stand-in model reply that calls one of tmux-claude's MCP tools. */
+export const tool = (name: string, input: Record<string, unknown>) => ({ toolUse: { name: `mcp__tmux-claude__${name}`, input } });

@@ -6,34 +6,12 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { claudeReleases, isMainTurn, toolNames, type RecordedRequest as StandInRequest } from "@tmux-claude/testkit";
+import { claudeReleases, isMainTurn, toolNames } from "@tmux-claude/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { claude } from "@tmux-claude/agent-claude";
 import { createClaudeHarness, type ClaudeHarness } from "@tmux-claude/testkit";
 import { mcp, type McpApi } from "../src/index.js";
-
-type Block = { type: string; text?: string; content?: unknown; id?: string; name?: string; tool_use_id?: string };
-
-/** Which instance a request comes from: the adapter names it in the appended system prompt. */
-function instanceOf(req: StandInRequest): string | undefined {
-  return /You are the tmux-claude instance \\?"([^"\\]+)\\?"/u.exec(JSON.stringify(req.body.system ?? ""))?.[1];
-}
-
-/** Every tool result of the conversation so far, as text, oldest first (a ToolSearch round trip of the stand-in is no step of the script). */
-function results(req: StandInRequest): string[] {
-  const out: string[] = [];
-  const searches = new Set<string>();
-  for (const message of (req.body.messages ?? []) as { role: string; content: string | Block[] }[]) {
-    if (typeof message.content === "string") continue;
-    for (const block of message.content) {
-      if (message.role === "assistant" && block.type === "tool_use" && block.name === "ToolSearch") searches.add(block.id ?? "");
-      if (message.role === "user" && block.type === "tool_result" && !searches.has(block.tool_use_id ?? "")) out.push(JSON.stringify(block.content));
-    }
-  }
-  return out;
-}
-
-const tool = (name: string, input: Record<string, unknown>) => ({ toolUse: { name: `mcp__tmux-claude__${name}`, input } });
+import { instanceOf, results, tool } from "./helpers.js";
 
 for (const release of await claudeReleases()) {
   describe.skipIf(release.skip !== undefined)(`Claude Code ${release.label}`, () => {

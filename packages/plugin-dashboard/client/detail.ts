@@ -3,7 +3,7 @@
 // actions (each confirmed in a dialog, then POSTed with the CSRF token).
 import { ApiError, postAction } from "./api.js";
 import type { ConfirmDialog } from "./confirm.js";
-import { age, cost, el, label, onAgeTick, setText, time, tokens } from "./format.js";
+import { age, cost, el, label, onAgeTick, setText, shownStatus, time, tokens } from "./format.js";
 import { capitalize, describe, outcome } from "./outcome.js";
 import type { ActionBodies, ActionName, InstanceView } from "./protocol.js";
 import type { DashboardStore } from "./store.js";
@@ -144,8 +144,8 @@ export class DetailView {
     if (!instance) return;
     this.#set("label", label(instance));
     this.#set("id", instance.id);
-    this.#set("status", instance.status);
-    this.#set("statusReason", instance.statusReason ?? "—");
+    this.#set("status", shownStatus(instance));
+    this.#set("statusReason", instance.unreachable !== undefined ? `${instance.unreachable} (last seen ${instance.status})` : (instance.statusReason ?? "—"));
     this.#set("agent", instance.agent);
     this.#set("node", instance.node);
     this.#set("age", this.#age(instance, Date.now()));

@@ -70,7 +70,13 @@ export function label(instance: InstanceView): string {
 }
 
 /** Why an instance is in the attention list, in words: its question, its error, or the files it would conflict on. */
+/** The status to show: an instance whose node is down is `unreachable`, whatever its node last wrote. */
+export function shownStatus(instance: InstanceView): string {
+  return instance.unreachable !== undefined ? "unreachable" : instance.status;
+}
+
 export function attentionReason(instance: InstanceView): string {
+  if (instance.unreachable !== undefined) return `unreachable: ${instance.unreachable} (last seen ${instance.status})`;
   const conflicts = instance.status === "exited" ? [] : (instance.git?.conflicts ?? []);
   const conflictText = conflicts.map((conflict) => `conflicts with ${conflict.with} on ${conflict.files.join(", ")}`).join("; ");
   switch (instance.status) {

@@ -1,7 +1,7 @@
 // The instance tree and the attention list. Each instance has one row in each;
 // an update rewrites only that instance's cells (and moves its rows when its
 // place changed), so a change with 100 instances present costs one row.
-import { age, attentionReason, cost, el, label, onAgeTick, setData, setText } from "./format.js";
+import { age, attentionReason, cost, el, label, onAgeTick, setData, setText, shownStatus } from "./format.js";
 import type { InstanceView } from "./protocol.js";
 import { byAttention, type DashboardStore, type StoreChange } from "./store.js";
 
@@ -159,7 +159,7 @@ export class TreeView {
   }
 
   #fillRow(row: Row, instance: InstanceView): void {
-    setData(row.item, "status", instance.status);
+    setData(row.item, "status", shownStatus(instance));
     setData(row.item, "attention", String(instance.attention));
     // CSSOM, not a style attribute: allowed by the page's CSP.
     if (row.item.style.getPropertyValue("--depth") !== String(instance.depth)) {
@@ -167,8 +167,8 @@ export class TreeView {
     }
     setText(row.name, label(instance));
     row.name.title = instance.id;
-    setText(row.status, instance.status);
-    row.status.title = instance.statusReason ?? "";
+    setText(row.status, shownStatus(instance));
+    row.status.title = instance.unreachable ?? instance.statusReason ?? "";
     setText(row.node, instance.node);
     row.node.title = instance.node;
     setText(row.age, age(instance.createdAt));
@@ -193,10 +193,10 @@ export class TreeView {
   }
 
   #fillAttentionRow(row: AttentionRow, instance: InstanceView): void {
-    setData(row.item, "status", instance.status);
+    setData(row.item, "status", shownStatus(instance));
     setData(row.item, "attention", String(instance.attention));
     setText(row.name, label(instance));
-    setText(row.status, instance.status);
+    setText(row.status, shownStatus(instance));
     const reason = attentionReason(instance);
     setText(row.reason, reason);
     row.reason.title = reason;

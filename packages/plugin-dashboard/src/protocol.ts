@@ -41,6 +41,8 @@ export interface InstanceView {
   status: InstanceStatusView;
   statusReason?: string;
   node: string;
+  /** Its node is not live (lost or stopped): `status` is only what that node last wrote. Why, in words. */
+  unreachable?: string;
   depth: number;
   createdAt: string;
   updatedAt: string;

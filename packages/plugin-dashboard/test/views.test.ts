@@ -42,6 +42,13 @@ test("waiting, error and conflicts come first; then busy, starting, idle, exited
   ]);
 });
 
+test("an instance whose node is down needs you: unreachable with the reason, its last status kept", () => {
+  const lost = { ...record("far-1", null, "busy"), unreachable: 'node "b" is lost (no heartbeat for over 3000 ms)' };
+  const [view] = instanceViews([lost], "here/s", new Map());
+  expect(view).toMatchObject({ id: "far-1", status: "busy", unreachable: 'node "b" is lost (no heartbeat for over 3000 ms)', attention: 0 });
+  expect(instanceViews([record("near-1", null, "busy")], "here/s", new Map())[0]).not.toHaveProperty("unreachable");
+});
+
 test("an exited instance does not need you, even with a forecast conflict left from before it exited", () => {
   const conflict: GitView = { branch: "tc/x", ahead: 1, behind: 0, dirty: [], conflicts: [{ with: "main", files: ["a.txt"] }] };
   const [view] = instanceViews([record("gone-1", null, "exited")], "here/s", new Map([["gone-1", conflict]]));

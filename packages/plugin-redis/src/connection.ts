@@ -14,8 +14,10 @@ export const SCHEMA_VERSION = "1";
 export const MIN_REDIS_VERSION = "6.0.0";
 /** Commands the message bus sends (bus/): checked with the store's at init, so a Redis without them is refused at start, not at the first cross-node call. */
 const BUS_COMMANDS = ["xadd", "xreadgroup", "xack", "xdel", "xgroup"];
+/** Commands the events stream needs (events/): appending, reading back and following. */
+const EVENT_COMMANDS = ["xread", "xrange", "xrevrange"];
 /** Commands the store sends; a server with any of them renamed or disabled is refused at init. */
-export const NEEDED_COMMANDS = ["eval", "evalsha", "script", "publish", "subscribe", "incr", "sadd", "smembers", "mget", "rpush", "lrange", "multi", "exec", "scan", ...BUS_COMMANDS];
+export const NEEDED_COMMANDS = ["eval", "evalsha", "script", "publish", "subscribe", "incr", "sadd", "smembers", "mget", "rpush", "lrange", "multi", "exec", "scan", ...BUS_COMMANDS, ...EVENT_COMMANDS];
 
 export interface Connected {
   client: Redis;
@@ -32,6 +34,9 @@ export interface Connected {
 export function createClient(options: ResolvedRedisOptions): Connected {
   let initialized = false;
   const client = new Redis(options.url, {
+    // ioredis keeps a 2 s timer after disconnect() of a socket that never connected (its "close" came before):
+    // a CLI call that found Redis down would linger 2 s after its error. A live socket closes long before this.
+    disconnectTimeout: 200,
     ...options.connection,
     lazyConnect: true,
     connectTimeout: options.connectTimeoutMs,
@@ -48,6 +53,24 @@ export function createClient(options: ResolvedRedisOptions): Connected {
   };
 }
 
+/**
+ * A connected client for a part of the plugin beside the store (bus, events).
+ * `blocking`: no command timeout, for a connection that waits in XREAD(GROUP)
+ * BLOCK as long as nothing comes (ioredis times out any number, even 0).
+ * Failures reach the commands that meet them; `onError` only sees the
+ * connection's errors (without a listener ioredis prints every reconnect attempt).
+ */
+export async function openClient(options: ResolvedRedisOptions, blocking: boolean, onError: (error: Error) => void): Promise<Redis> {
+  const { client, connected } = createClient(blocking ? { ...options, commandTimeoutMs: undefined as unknown as number } : options);
+  await connect(client, options);
+  connected();
+  client.on("error", onError);
+  return client;
+}
+
+class ConnectTimeout extends Error {}
+
+const TLS_ERROR = /certificate|self[- ]signed|SSL|TLS|UNABLE_TO_VERIFY|ERR_TLS/iu;
 const AUTH_ERROR = /WRONGPASS|NOAUTH|invalid password|invalid username-password/iu;
 
 /** Connect within the connect timeout, or fail with an error naming the URL (never its password) and the fix. */
@@ -63,24 +86,30 @@ export async function connect(client: Redis, options: ResolvedRedisOptions): Pro
     await Promise.race([
       client.connect(),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${options.connectTimeoutMs} ms`)), options.connectTimeoutMs);
+        timer = setTimeout(() => reject(new ConnectTimeout(`no answer within ${options.connectTimeoutMs} ms`)), options.connectTimeoutMs);
       }),
     ]);
   } catch (error) {
     client.disconnect();
-    const causes = [...errors, (error as Error).message].filter((message, index, all) => all.indexOf(message) === index);
+    // ioredis adds "Connection is closed." after the real cause (refused, TLS, DNS): it says nothing more.
+    const all = [...errors, (error as Error).message].filter((message, index, list) => list.indexOf(message) === index);
+    const causes = all.length > 1 ? all.filter((message) => message !== "Connection is closed.") : all;
     if (causes.some((message) => AUTH_ERROR.test(message))) {
       throw new TmuxClaudeError(
         RedisErrorCodes.AUTH_FAILED,
-        `Redis at ${url} refused the credentials: ${causes.find((message) => AUTH_ERROR.test(message))}. ` +
+        `Redis at ${url} refused the credentials: ${causes.find((message) => AUTH_ERROR.test(message))!.replace(/\.$/u, "")}. ` +
           `Put the right password in the URL (redis://:PASSWORD@host:port, or redis://USER:PASSWORD@... for an ACL user) or in the plugin's connection.password.`,
         { url },
       );
     }
+    // "within N ms" only when it was the wait that ran out: a refused connection fails at once, and saying otherwise misleads.
+    const waited = error instanceof ConnectTimeout ? ` within ${options.connectTimeoutMs} ms` : "";
     throw new TmuxClaudeError(
       RedisErrorCodes.UNREACHABLE,
-      `Could not connect to Redis at ${url} within ${options.connectTimeoutMs} ms (${causes.join("; ")}). ` +
-        `Check that redis-server runs there and the host and port are right (redis-cli -u URL ping), or raise connectTimeoutMs.`,
+      `Could not connect to Redis at ${url}${waited} (${causes.join("; ")}). ` +
+        (causes.some((message) => TLS_ERROR.test(message))
+          ? `The TLS handshake failed: give the server's CA in the plugin's connection.tls.ca (a PEM string, e.g. readFileSync("ca.crt", "utf8")), and connection.tls.servername when its certificate names another host.`
+          : `Check that redis-server runs there and the host and port are right (redis-cli -u URL ping)${waited ? ", or raise connectTimeoutMs" : ""}.`),
       { url, timeoutMs: options.connectTimeoutMs },
     );
   } finally {
@@ -99,8 +128,8 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/** The server is new enough and has every command the store sends. */
-export async function checkServer(client: Redis, url: string): Promise<void> {
+/** The server is new enough and has every command the store sends; resolves with its version. */
+export async function checkServer(client: Redis, url: string): Promise<string> {
   const info = await client.info("server");
   const version = /^redis_version:(\S+)/mu.exec(info)?.[1] ?? "unknown";
   if (version === "unknown" || compareVersions(version, MIN_REDIS_VERSION) < 0) {
@@ -120,6 +149,7 @@ export async function checkServer(client: Redis, url: string): Promise<void> {
       { url, missing },
     );
   }
+  return version;
 }
 
 /**
@@ -128,9 +158,17 @@ export async function checkServer(client: Redis, url: string): Promise<void> {
  * never writes among another application's keys.
  */
 export async function claimPrefix(client: Redis, prefix: string, url: string): Promise<void> {
+  if ((await inspectPrefix(client, prefix, url)) === "ours") return;
+  const meta = `${prefix}:meta`;
+  await client.hsetnx(meta, "schema", SCHEMA_VERSION);
+  await client.hsetnx(meta, "createdAt", new Date().toISOString());
+}
+
+/** Whether the prefix is a store of ours or empty, reading only (doctor uses it too); anything else throws TC_REDIS_PREFIX_IN_USE. */
+export async function inspectPrefix(client: Redis, prefix: string, url: string): Promise<"ours" | "empty"> {
   const meta = `${prefix}:meta`;
   const schema = await client.hget(meta, "schema");
-  if (schema === SCHEMA_VERSION) return;
+  if (schema === SCHEMA_VERSION) return "ours";
   if (schema !== null) {
     throw new TmuxClaudeError(
       RedisErrorCodes.PREFIX_IN_USE,
@@ -145,7 +183,7 @@ export async function claimPrefix(client: Redis, prefix: string, url: string): P
     const [next, keys] = await client.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
     if (keys.length > 0) {
       // Another process may have made the store in the meantime: its marker makes the keys ours.
-      if ((await client.hget(meta, "schema")) === SCHEMA_VERSION) return;
+      if ((await client.hget(meta, "schema")) === SCHEMA_VERSION) return "ours";
       throw new TmuxClaudeError(
         RedisErrorCodes.PREFIX_IN_USE,
         `The prefix "${prefix}" at ${url} already holds keys that are not a tmux-claude store (e.g. "${keys[0]}", and no "${meta}" marker). ` +
@@ -155,6 +193,5 @@ export async function claimPrefix(client: Redis, prefix: string, url: string): P
     }
     cursor = next;
   } while (cursor !== "0");
-  await client.hsetnx(meta, "schema", SCHEMA_VERSION);
-  await client.hsetnx(meta, "createdAt", new Date().toISOString());
+  return "empty";
 }

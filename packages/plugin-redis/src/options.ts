@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { RedisOptions } from "ioredis";
 import { busOptionsSchema } from "./bus/options.js";
+import { eventsOptionsSchema } from "./events/options.js";
 
 export const DEFAULT_PREFIX = "tmux-claude";
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -36,6 +37,8 @@ export const redisOptionsSchema = z.strictObject({
   connection: z.record(z.string(), z.unknown()).optional(),
   /** The message bus between nodes: see bus/options.ts. */
   bus: busOptionsSchema,
+  /** The events of every node in one stream: see events/options.ts. */
+  events: eventsOptionsSchema,
 });
 
 export type RedisPluginOptions = z.input<typeof redisOptionsSchema>;

@@ -43,6 +43,7 @@ import type { Redis } from "ioredis";
 import { checkServer, claimPrefix, connect, createClient } from "./connection.js";
 import { RedisErrorCodes } from "./errors.js";
 import { redactUrl, redisOptionsSchema, type RedisPluginOptions, type ResolvedRedisOptions } from "./options.js";
+import { holderName, isDeadHere } from "./holder.js";
 import * as scripts from "./scripts.js";
 import type { LuaScript } from "./scripts.js";
 
@@ -198,11 +199,17 @@ export class RedisStore implements StateStore {
     const leaseMs = leaseMsOf(options.leaseMs);
     const token = randomUUID();
     const claimKey = this.key("claim", instanceId);
-    const args = [token, leaseMs, new Date().toISOString(), options.note ?? "", options.note === undefined ? "0" : "1"];
+    const args = [token, leaseMs, new Date().toISOString(), options.note ?? "", options.note === undefined ? "0" : "1", await holderName()];
     const reply = (await this.run(`claim("${instanceId}")`, () => this.script(scripts.CLAIM, [this.key("queue", instanceId), claimKey], args))) as string[];
     if (reply[0] === "empty") return { state: "empty" };
-    // The server says how long the lease has left; the caller's clock says when that is.
-    if (reply[0] === "held") return { state: "held", until: Date.now() + Number(reply[1]) + 1 };
+    if (reply[0] === "held") {
+      // A claimer of this machine killed with -9: its claim is recovered now, not when its lease runs out.
+      if (reply[2] && (await isDeadHere(reply[2])) && (await this.run(`claim("${instanceId}")`, () => this.script(scripts.EXPIRE_CLAIM, [claimKey], [reply[3]!]))) === 1) {
+        return this.claim(instanceId, options);
+      }
+      // The server says how long the lease has left; the caller's clock says when that is.
+      return { state: "held", until: Date.now() + Number(reply[1]) + 1 };
+    }
     const recovered = reply[2] ? (JSON.parse(reply[2]) as RecoveredClaim) : undefined;
     const renewal = this.renew(token, leaseMs, async () => (await this.script(scripts.RENEW_CLAIM, [claimKey], [token, leaseMs])) === 1);
     const claim: QueueClaim = { message: JSON.parse(reply[1]!) as QueuedMessage, token, lost: renewal.lost, ...(recovered ? { recovered } : {}) };
@@ -261,6 +268,15 @@ export class RedisStore implements StateStore {
     return this.subscription;
   }
 
+  /**
+   * Tell this process's watchers that these instances changed although their
+   * records did not: how they are listed did (their node was lost or came
+   * back), so a watcher such as a dashboard reads them again.
+   */
+  announceChanged(ids: readonly string[]): void {
+    for (const id of ids) this.events.emit("change", { kind: "instance", id } satisfies StoreChange);
+  }
+
   private dispatch(message: string): void {
     const kind = message.slice(0, 2);
     const rest = message.slice(2);
@@ -282,20 +298,27 @@ export class RedisStore implements StateStore {
       const unlocked = new Promise<void>((resolve) => (wake = resolve));
       this.events.once(`unlock:${key}`, wake);
       try {
-        const reply = await this.run(what, () => this.script(scripts.ACQUIRE_LOCK, [lockKey, this.key("fence", key)], [randomUUID(), leaseMs]));
+        const holder = await holderName();
+        const reply = await this.run(what, () => this.script(scripts.ACQUIRE_LOCK, [lockKey, this.key("fence", key)], [holder ? `${randomUUID()}~${holder}` : randomUUID(), leaseMs]));
         if (typeof reply === "string") {
           token = reply;
           break;
         }
+        const [msLeft, held] = reply as [number, string];
+        // A holder of this machine killed with -9 lets go now, not when its lease runs out (compare-and-delete: only that holder's).
+        if (held.includes("~") && (await isDeadHere(held.slice(held.indexOf("~") + 1)))) {
+          await this.run(what, () => this.script(scripts.RELEASE_LOCK, [lockKey, this.channel], [held, key]));
+          continue;
+        }
         if (Date.now() >= deadline) {
           throw new TmuxClaudeError(
             ErrorCodes.LOCK_TIMEOUT,
-            `Timed out after ${timeoutMs} ms waiting for lock "${key}" in the Redis store at ${this.url} (prefix "${this.prefix}"): another holder's lease has ${String(reply)} ms left and is being renewed. ` +
+            `Timed out after ${timeoutMs} ms waiting for lock "${key}" in the Redis store at ${this.url} (prefix "${this.prefix}"): another holder's lease has ${String(msLeft)} ms left and is being renewed. ` +
               `If that holder is stuck, stop it; its lease then expires.`,
             { key, timeoutMs },
           );
         }
-        await waitUntil(unlocked, Math.min(deadline, Date.now() + Math.max(Number(reply), 0) + 1));
+        await waitUntil(unlocked, Math.min(deadline, Date.now() + Math.max(Number(msLeft), 0) + 1));
       } finally {
         this.events.off(`unlock:${key}`, wake);
       }

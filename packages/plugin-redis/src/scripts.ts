@@ -74,8 +74,8 @@ return 1`,
 );
 
 /**
- * KEYS: queue, claim; ARGV: token, leaseMs, claimedAt, note ("" for none), has note ("1"/"0").
- * -> {"empty"} | {"held", ms left} | {"claimed", message JSON, recovered JSON or ""}.
+ * KEYS: queue, claim; ARGV: token, leaseMs, claimedAt, note ("" for none), has note ("1"/"0"), holder ("" if unnamed).
+ * -> {"empty"} | {"held", ms left, holder, token} | {"claimed", message JSON, recovered JSON or ""}.
  * An expired claim of the same head message becomes the new claim's `recovered`.
  */
 export const CLAIM = script(
@@ -92,7 +92,7 @@ local previous = redis.call('get', KEYS[2])
 if previous then
   local p = cjson.decode(previous)
   if p.messageId == id then
-    if now <= p.expiresAt then return {'held', tostring(p.expiresAt - now)} end
+    if now <= p.expiresAt then return {'held', tostring(p.expiresAt - now), p.holder or '', p.token} end
     if p.recovered then
       recovered = { claimedAt = p.recovered.claimedAt, note = p.recovered.note, abandoned = p.recovered.abandoned + 1 }
     else
@@ -102,6 +102,7 @@ if previous then
 end
 local claim = { token = ARGV[1], messageId = id, claimedAt = ARGV[3], expiresAt = now + tonumber(ARGV[2]), recovered = recovered }
 if ARGV[5] == '1' then claim.note = ARGV[4] end
+if ARGV[6] ~= '' then claim.holder = ARGV[6] end
 redis.call('set', KEYS[2], cjson.encode(claim))
 if recovered then return {'claimed', head, cjson.encode(recovered)} end
 return {'claimed', head, ''}`,
@@ -116,6 +117,23 @@ if not previous then return 0 end
 local claim = cjson.decode(previous)
 if claim.token ~= ARGV[1] or now > claim.expiresAt then return 0 end
 claim.expiresAt = now + tonumber(ARGV[2])
+redis.call('set', KEYS[1], cjson.encode(claim))
+return 1`,
+);
+
+/**
+ * KEYS: claim; ARGV: token. Ends the lease of that claim now (its holder is
+ * known dead), so the next claim takes it over as recovered. 1 when it was
+ * still that claim.
+ */
+export const EXPIRE_CLAIM = script(
+  "expireClaim",
+  `${NOW}
+local previous = redis.call('get', KEYS[1])
+if not previous then return 0 end
+local claim = cjson.decode(previous)
+if claim.token ~= ARGV[1] then return 0 end
+claim.expiresAt = now - 1
 redis.call('set', KEYS[1], cjson.encode(claim))
 return 1`,
 );
@@ -143,11 +161,13 @@ return 1`,
 /**
  * KEYS: lock, fence; ARGV: random part, leaseMs. The token when acquired (a
  * fencing number, growing with every acquisition of the key, then the random
- * part), else the ms left on the holder's lease.
+ * part, which names the holder after a "~"), else {ms left on the holder's
+ * lease, the holder's token}.
  */
 export const ACQUIRE_LOCK = script(
   "acquireLock",
-  `if redis.call('exists', KEYS[1]) == 1 then return redis.call('pttl', KEYS[1]) end
+  `local holder = redis.call('get', KEYS[1])
+if holder then return {redis.call('pttl', KEYS[1]), holder} end
 local token = redis.call('incr', KEYS[2]) .. ':' .. ARGV[1]
 redis.call('set', KEYS[1], token, 'px', tonumber(ARGV[2]))
 return token`,

@@ -114,6 +114,19 @@ describe("redis plugin: bad input is a clear error at init", () => {
     expect(failure.message).toContain("schema version 0");
   });
 
+  it("doctor's redis line only reads: an empty prefix stays empty, a foreign one is named, a wrong password fails without it", async () => {
+    const prefix = freshPrefix("doctor");
+    expect(await redis({ url: open.url, prefix }).doctor!()).toEqual([{ name: "redis", ok: true, detail: expect.stringContaining(`prefix "${prefix}" empty`) }]);
+    expect(await raw.keys(`${prefix}:*`)).toEqual([]);
+    await raw.set("shop2:cart:7", "3 apples");
+    const [foreign] = await redis({ url: open.url, prefix: "shop2" }).doctor!();
+    expect(foreign).toMatchObject({ ok: false, detail: expect.stringContaining("shop2:cart:7") });
+    expect(await raw.keys("shop2:*")).toEqual(["shop2:cart:7"]);
+    const [wrong] = await redis({ url: locked.url.replace(PASSWORD, "wrong-pw") }).doctor!();
+    expect(wrong).toMatchObject({ ok: false, detail: expect.stringMatching(/WRONGPASS/u) });
+    expect(wrong!.detail).not.toContain("wrong-pw");
+  });
+
   it("marks an empty prefix as its own and opens it again", async () => {
     const prefix = freshPrefix("mark");
     for (let i = 0; i < 2; i++) {

@@ -2,41 +2,23 @@
 // tmux socket and node id, all with the redis plugin on one prefix. Operations
 // on another node's instance travel on the bus (Redis Streams) to that node's
 // kernel, which performs them in its tmux and answers.
-import { ErrorCodes, isTmuxClaudeError, type Kernel, type UserConfig } from "@tmux-claude/core";
-import { createHarness, eventually, removeTestSocket, startRedis, testSocket, type Harness, type RedisServer } from "@tmux-claude/testkit";
-import { Redis } from "ioredis";
+import { ErrorCodes, isTmuxClaudeError, type Kernel } from "@tmux-claude/core";
+import { eventually, type Harness, type RedisServer } from "@tmux-claude/testkit";
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { redis } from "../src/index.js";
-import { freshPrefix } from "./helpers.js";
+import { startCluster, type Cluster } from "./cluster.js";
 
-const prefix = freshPrefix("bus");
 const limits = { spawnTimeout: 10_000, sendTimeout: 5_000 };
 const ACCEPT_TIMEOUT_MS = 1_500;
-const sockets: string[] = [];
 
+let cluster: Cluster;
+let prefix: string;
 let server: RedisServer;
 let raw: Redis;
 let h: Harness;
 let a: Kernel;
 let b: Kernel;
 let c: Kernel;
-
-function plugins() {
-  return [redis({ url: server.url, prefix, commandTimeoutMs: 2_000, bus: { acceptTimeoutMs: ACCEPT_TIMEOUT_MS } })];
-}
-
-const configs = new Map<string, UserConfig>();
-
-/** A node of its own: another tmux socket, another node id, the same Redis (the same each time: a restarted node finds its tmux). */
-function nodeConfig(node: string): UserConfig {
-  const known = configs.get(node);
-  if (known) return known;
-  const socket = testSocket(node);
-  sockets.push(socket);
-  const config: UserConfig = { tmux: { socket, configFile: "none", width: 120, height: 40 }, node: { id: node }, plugins: plugins(), limits };
-  configs.set(node, config);
-  return config;
-}
 
 async function failure(promise: Promise<unknown>): Promise<Error & { code?: string }> {
   const error = await promise.then(
@@ -50,21 +32,15 @@ async function failure(promise: Promise<unknown>): Promise<Error & { code?: stri
 const texts = async () => (await h.received()).map((m) => m.text);
 
 beforeAll(async () => {
-  server = await startRedis();
-  raw = new Redis(server.url);
-  // The last test stops Redis: its reconnect attempts are expected, not errors to print.
-  raw.on("error", () => undefined);
-  h = await createHarness({ node: { id: "node-a" }, plugins: plugins(), limits }, { label: "bus" });
+  cluster = await startCluster({ label: "bus", first: "node-a", redis: { commandTimeoutMs: 2_000, bus: { acceptTimeoutMs: ACCEPT_TIMEOUT_MS } }, limits });
+  ({ prefix, server, raw, h } = cluster);
   a = h.kernel;
-  b = await h.startKernel({ config: nodeConfig("node-b") });
-  c = await h.startKernel({ config: nodeConfig("node-c") });
+  b = await cluster.start("node-b");
+  c = await cluster.start("node-c");
 });
 
 afterAll(async () => {
-  await h?.close();
-  for (const socket of sockets) await removeTestSocket(socket);
-  raw?.disconnect();
-  await server?.close();
+  await cluster?.close();
 });
 
 describe("across three nodes on the bus", () => {
@@ -170,7 +146,7 @@ describe("across three nodes on the bus", () => {
     await raw.set(`${prefix}:bus:req:queued-1`, JSON.stringify({ state: "accepted", by: "node-b" }));
     await raw.rpush(`${prefix}:queue:${onB}`, JSON.stringify({ id: "queued-1", instanceId: onB, text: "queued before the crash", from: null, enqueuedAt: new Date().toISOString() }));
     expect(await raw.xreadgroup("GROUP", "node-b", "node-b", "STREAMS", stream, ">")).not.toBeNull();
-    b = await h.startKernel({ config: nodeConfig("node-b") });
+    b = await cluster.start("node-b");
     await eventually(async () => (await raw.xlen(stream)) === 0, 10_000, "the pending entries answered and removed");
     await eventually(async () => (await texts()).includes("queued before the crash"), 5_000, "the queued one typed");
     expect((await texts()).filter((t) => t === "queued before the crash")).toHaveLength(1);
@@ -188,7 +164,7 @@ describe("across three nodes on the bus", () => {
     expect(error.message).toContain('Node "node-z" did not take the request');
     expect(error.message).toContain(server.url);
     // Node Z starts later: it finds the withdrawn request and drops it.
-    const z = await h.startKernel({ config: nodeConfig("node-z") });
+    const z = await cluster.start("node-z");
     await eventually(async () => (await raw.xlen(`${prefix}:bus:in:node-z`)) === 0, 5_000, "node Z dropped the withdrawn request");
     expect((await z.list()).filter((i) => i.tmux.node === "node-z")).toEqual([]);
   });
@@ -202,7 +178,9 @@ describe("across three nodes on the bus", () => {
     expect(error.message).toContain(server.url);
     await server.start();
     // Both sides reconnect by themselves: B's reader resumes on its group, C's subscriber resubscribes.
-    expect((await eventually(() => c.send(onB, "redis is back").catch(() => undefined), 15_000, "a send through the bus again")).state).toBe("delivered");
+    const receipt = await eventually(() => c.send(onB, "redis is back").catch(() => undefined), 15_000, "a send through the bus again");
+    // B's heartbeat key may have expired while Redis was down: until B's next beat C sees it lost and queues the message for it.
+    if (receipt.state === "queued") await c.waitDelivered(receipt, 15_000);
     await eventually(async () => (await texts()).includes("redis is back"), 5_000, "B's agent got it");
     expect((await texts()).filter((t) => t === "redis is back")).toHaveLength(1);
   });

@@ -3,7 +3,7 @@ import { startRedis, type RedisServer } from "@tmux-claude/testkit";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisStore } from "../src/redis-store.js";
-import { freshPrefix } from "./helpers.js";
+import { freshPrefix, redisPeer } from "./helpers.js";
 
 describe("RedisStore locks: fencing and compare-and-delete", () => {
   let server: RedisServer;
@@ -57,6 +57,38 @@ describe("RedisStore locks: fencing and compare-and-delete", () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it("a lock and a claim whose holder on this machine was killed with -9 are taken over at once, not after the lease; a holder this machine cannot judge keeps its lease", async () => {
+    const prefix = freshPrefix("dead-holder");
+    const store = new RedisStore({ url: server.url, prefix });
+    await store.init();
+    try {
+      const peer = await redisPeer(store, server.url);
+      // Leases far longer than the waits below: only seeing the holder dead can hand them over in time.
+      expect(await peer.run({ op: "hold", key: "job", leaseMs: 120_000 })).toBe("held");
+      await store.enqueue({ id: "m1", instanceId: "exec-1", text: "one", from: null, enqueuedAt: new Date().toISOString() });
+      expect(await peer.run({ op: "claim", instanceId: "exec-1", leaseMs: 120_000, note: "log@7" })).toEqual({ state: "claimed", messageId: "m1" });
+      // While it lives, it keeps both.
+      expect((await store.claim("exec-1")).state).toBe("held");
+      await expect(store.withLock("job", async () => "stolen", { timeoutMs: 300 })).rejects.toMatchObject({ code: ErrorCodes.LOCK_TIMEOUT });
+      await peer.kill();
+      expect(await store.withLock("job", async (lease) => (lease.lost.aborted ? "lost" : "ran"), { timeoutMs: 5_000 })).toBe("ran");
+      const outcome = await store.claim("exec-1");
+      expect(outcome.state).toBe("claimed");
+      if (outcome.state !== "claimed") return;
+      expect(outcome.claim.message.id).toBe("m1");
+      expect(outcome.claim.recovered).toMatchObject({ note: "log@7", abandoned: 1 });
+      expect(await store.ack(outcome.claim)).toBe(true);
+
+      // A holder of another machine (another boot), or of another pid namespace: only its lease can end it.
+      for (const holder of ["another-boot|pid:[4026531836]|1|1", "x|y"]) {
+        await raw.set(`${prefix}:lock:elsewhere`, `1:${holder.length}~${holder}`, "PX", 60_000);
+        await expect(store.withLock("elsewhere", async () => "stolen", { timeoutMs: 300 })).rejects.toMatchObject({ code: ErrorCodes.LOCK_TIMEOUT });
+      }
+    } finally {
+      await store.close();
     }
   });
 });

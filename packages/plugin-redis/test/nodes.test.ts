@@ -1,29 +1,17 @@
-import { execFile, spawn as spawnProcess, type ChildProcess } from "node:child_process";
+import { spawn as spawnProcess, type ChildProcess } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { createHarness, eventually, startRedis, type Harness, type RedisServer } from "@tmux-claude/testkit";
 import type { InstanceSummary, KernelApi } from "@tmux-claude/core";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { redis, RedisStore } from "../src/index.js";
-import { freshPrefix } from "./helpers.js";
+import { cli, freshPrefix } from "./helpers.js";
 
 const SERVE = fileURLToPath(new URL("./fixtures/serve-node.mjs", import.meta.url));
-const CLI = fileURLToPath(new URL("../../cli/dist/bin.js", import.meta.url));
-const PLUGIN = new URL("../dist/index.js", import.meta.url).href;
-const execFileAsync = promisify(execFile);
-
-/** Run the tmux-claude CLI (built) with a harness's config, the redis plugin and a node id; resolves with its stdout. */
-async function cli(h: Harness, node: string, url: string, prefix: string, ...args: string[]): Promise<string> {
-  const configFile = path.join(h.dir, `cli-${node}.config.mjs`);
-  const config = JSON.stringify({ ...h.userConfig, plugins: undefined, node: { id: node } });
-  await writeFile(configFile, `import { redis } from ${JSON.stringify(PLUGIN)};\nexport default { ...${config}, plugins: [redis(${JSON.stringify({ url, prefix, heartbeatTtlMs: TTL })})] };\n`);
-  return (await execFileAsync(process.execPath, [CLI, "--config", configFile, ...args])).stdout;
-}
 const TTL = 1_000;
 
 /** A serve of a harness's node in its own process (so it can be killed with SIGKILL); resolves once it is ready. */
@@ -104,11 +92,17 @@ describe("nodes on the redis plugin", () => {
       ["node-b", "live", [instance.id], false],
     ]);
 
+    // Node A's serve tells its own watchers (a dashboard there) when B's instances become unreachable: their records do not change.
+    const told: string[] = [];
+    const watch = a.kernel.watch((change) => void (change.kind === "instance" && told.push(change.id)));
+    await watch.ready;
     const killedAt = Date.now();
     serveB.kill("SIGKILL");
     await killed(serveB);
     const lost = await eventually(async () => byId(await a.kernel.list(), instance.id)?.unreachable, 5_000, "node-b's instance unreachable on node-a");
     expect(Date.now() - killedAt).toBeLessThan(5_000);
+    await eventually(() => told.includes(instance.id), 5_000, "node-a's watchers told about node-b's instance");
+    watch.stop();
     expect(lost).toMatch(/node "node-b" is lost \(no heartbeat for over 1000 ms from its serve pid \d+/u);
     // Its status stays what node B last wrote: nobody else may write exited.
     expect(byId(await a.kernel.list(), instance.id)!.status).toBe("idle");
@@ -123,14 +117,16 @@ describe("nodes on the redis plugin", () => {
     expect(table).toMatch(/^node-b\s+lost\s+1\s+0\s/mu);
     expect(table).toMatch(/^node-a \*\s+live\s+0\s+0\s/mu);
     // The same through the CLI of node A: `nodes` (a plugin command) and `list`.
-    const viaCli = JSON.parse(await cli(a, "node-a", server.url, prefix, "nodes", "--json")) as { id: string; state: string; instances: string[] }[];
+    const viaCli = JSON.parse(await cli(a, "node-a", { url: server.url, prefix, heartbeatTtlMs: TTL }, "nodes", "--json")) as { id: string; state: string; instances: string[] }[];
     expect(viaCli.find((n) => n.id === "node-b")).toMatchObject({ state: "lost", instances: [instance.id] });
-    expect(await cli(a, "node-a", server.url, prefix, "list")).toMatch(new RegExp(`^${instance.id}\\s+executive\\s+unreachable\\s`, "mu"));
-    expect(JSON.parse(await cli(a, "node-a", server.url, prefix, "list", "--json"))[0]).toMatchObject({ id: instance.id, status: "idle", unreachable: lost });
+    expect(await cli(a, "node-a", { url: server.url, prefix, heartbeatTtlMs: TTL }, "list")).toMatch(new RegExp(`^${instance.id}\\s+executive\\s+unreachable\\s`, "mu"));
+    expect(JSON.parse(await cli(a, "node-a", { url: server.url, prefix, heartbeatTtlMs: TTL }, "list", "--json"))[0]).toMatchObject({ id: instance.id, status: "idle", unreachable: lost });
 
     // A message that may wait is queued in Redis meanwhile; one that may not fails at once.
     await expect(a.kernel.send(instance.id, "now or never", { whenBusy: "now" })).rejects.toMatchObject({ code: "TC_NODE_UNREACHABLE" });
     expect(await a.kernel.send(instance.id, "while b is down")).toMatchObject({ state: "queued", position: 1 });
+    // The CLI says whose serve delivers it: node B's, not one on this node.
+    expect(await cli(a, "node-a", { url: server.url, prefix, heartbeatTtlMs: TTL }, "send", instance.id, "cli while b is down")).toBe(`queued (position 2); the serve of node "node-b" delivers it when ${instance.id} is idle\n`);
 
     // Node B's serve again: it re-attaches to its tmux and the instance is live again, its agent the same.
     children.push(await serveNode(b, "node-b", server.url, prefix, jitiCache));
@@ -143,6 +139,7 @@ describe("nodes on the redis plugin", () => {
     await eventually(async () => (await b.received()).some((m) => m.text === "while b is down"), 10_000, "the queued message delivered by B's serve");
     await eventually(async () => (await a.kernel.list()).find((i) => i.id === instance.id)?.queuedIds.length === 0, 5_000, "B's queue empty");
     expect((await b.received()).filter((m) => m.text === "while b is down")).toHaveLength(1);
+    expect((await b.received()).filter((m) => m.text === "cli while b is down")).toHaveLength(1);
     expect((await b.received()).some((m) => m.text === "now or never")).toBe(false);
     expect((await oneShotB.send(instance.id, "still here")).state).toBe("delivered");
     await eventually(async () => (await b.received()).some((m) => m.text === "still here"), 10_000, "the agent got the message");

@@ -40,9 +40,10 @@ export interface ClaudeHarness extends Omit<Harness, "startKernel" | "kernel"> {
   env: Record<string, string>;
   /**
    * Start another kernel on the same socket and store, with agent options merged into `agents.claude`; `beforeStart` may tap its hooks;
-   * `watch` "on-demand" makes it a one-shot CLI's kernel (default "all", as serve).
+   * `watch` "on-demand" makes it a one-shot CLI's kernel (default "all", as serve). `config` is merged over the harness's kernel config
+   * (top-level keys replace; its `plugins` come after adapterPlugin): another node is `{ tmux: { socket }, node: { id }, plugins }`.
    */
-  startKernel(agent?: Record<string, unknown>, beforeStart?: (kernel: Kernel) => void, watch?: WatchMode): Promise<Kernel>;
+  startKernel(agent?: Record<string, unknown>, beforeStart?: (kernel: Kernel) => void, watch?: WatchMode, config?: UserConfig): Promise<Kernel>;
 }
 
 /**
@@ -59,22 +60,26 @@ export async function createClaudeHarness(options: ClaudeHarnessOptions): Promis
   for (const key of Object.keys(process.env)) if (LEAKY.test(key) && !(key in env)) env[key] = "";
 
   const claudeAgent = (extra: Record<string, unknown>) => ({ adapter: "claude", command: claude.path, ...extra, env: { ...env, ...(extra.env as Record<string, string> | undefined) } });
-  const startKernel = (agent: Record<string, unknown> = {}, beforeStart?: (kernel: Kernel) => void, watch: WatchMode = "all") =>
-    base.startKernel({
+  const startKernel = (agent: Record<string, unknown> = {}, beforeStart?: (kernel: Kernel) => void, watch: WatchMode = "all", more: UserConfig = {}) => {
+    const config = { ...options.config, ...more };
+    return base.startKernel({
       watch,
       beforeStart,
       config: {
         defaultAgent: "claude",
         limits: { spawnTimeout: 30_000, sendTimeout: 15_000 },
-        ...options.config,
-        plugins: [options.adapterPlugin, ...(options.config?.plugins ?? [])],
+        ...config,
+        plugins: [options.adapterPlugin, ...(config.plugins ?? [])],
         agents: {
+          // The echo agent stays: instances that need not be Claude Code (the other end of a test) are cheaper as echo.
+          ...base.userConfig.agents,
           claude: { adapter: "claude", command: claude.path, env, ...options.agent, ...agent },
           ...Object.fromEntries(Object.entries(options.agents ?? {}).map(([name, extra]) => [name, claudeAgent(extra)])),
-          ...options.config?.agents,
+          ...config.agents,
         },
       },
     });
+  };
   try {
     await startKernel();
   } catch (error) {

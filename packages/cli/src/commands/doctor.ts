@@ -15,6 +15,7 @@ import {
   tmuxVersion,
   withDefaultAgents,
   type Leftovers,
+  type PluginCheck,
   type ResolvedConfig,
 } from "@tmux-claude/core";
 import { withCliPlugins, withSocket, type ActionFactory, type Cli } from "../context.js";
@@ -23,16 +24,8 @@ import { serveStatus } from "./serve.js";
 
 const MIN_TMUX: readonly [number, number] = [3, 2];
 
-export interface Check {
-  name: string;
-  ok: boolean;
-  /** What was found, with the values. */
-  detail: string;
-  /** What to do about a failed check. */
-  fix?: string;
-  /** A caveat of a passing check (no fix needed to pass). */
-  note?: string;
-}
+/** One line of the report; plugins' checks (Plugin.doctor) have the same shape. */
+export type Check = PluginCheck;
 
 export function registerDoctor(program: Command, action: ActionFactory): void {
   program
@@ -142,7 +135,23 @@ export async function runChecks(cli: Cli, options: { clean?: boolean } = {}): Pr
       ? `running (pid ${serve.pid})`
       : "not running; queued messages are delivered only while a tmux-claude send waits (start one with tmux-claude serve)",
   });
+  checks.push(...(await pluginChecks(config)));
   return checks;
+}
+
+/** What the config's plugins check themselves (the redis plugin: its Redis); a plugin whose checks throw fails its own line. */
+async function pluginChecks(config: ResolvedConfig): Promise<Check[]> {
+  const lists = await Promise.all(
+    config.plugins.map(async (plugin) => {
+      if (!plugin.doctor) return [];
+      try {
+        return [...(await plugin.doctor())];
+      } catch (error) {
+        return [{ name: plugin.name, ok: false, detail: `its checks failed: ${(error as Error).message}`, fix: `report this to the plugin "${plugin.name}"` }];
+      }
+    }),
+  );
+  return lists.flat();
 }
 
 async function checkTmux(binary: string): Promise<{ found: boolean; check: Check }> {

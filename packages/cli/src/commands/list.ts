@@ -35,7 +35,7 @@ async function list(cli: Cli, flags: ListFlags): Promise<number> {
     else if (instances.length === 0) cli.out("No instances.");
     else {
       const columns = await kernel.listColumns();
-      cli.out(flags.tree ? formatTree(instances, columns) : formatTable(instances, columns));
+      cli.out(flags.tree ? formatTree(instances, columns) : formatTable(instances, columns, Date.now(), kernel.node));
     }
     return 0;
   });
@@ -50,11 +50,13 @@ const pluginCells = (columns: readonly ListColumn[], instance: InstanceSummary) 
 /** An instance whose node is down shows as unreachable: its stored status is only what its node last wrote. */
 const statusOf = (instance: InstanceSummary) => (instance.unreachable ? "unreachable" : instance.status);
 
-export function formatTable(instances: readonly InstanceSummary[], columns: readonly ListColumn[] = [], now = Date.now()): string {
+/** `here`: this kernel's node; instances all on it need no NODE column, all on another node do (else they look local). */
+export function formatTable(instances: readonly InstanceSummary[], columns: readonly ListColumn[] = [], now = Date.now(), here?: string): string {
   const rows = instances.map((i) => [i.id, i.role, statusOf(i), i.parentId ?? "-", i.agent, formatAge(i.createdAt, now), shortPath(i.workDir), ...pluginCells(columns, i)]);
   const header = ["ID", "ROLE", "STATUS", "PARENT", "AGENT", "AGE", "WORKDIR", ...columns.map((column) => column.header)];
   // One node is the usual case, and its name would only repeat on every line.
-  if (new Set(instances.map((i) => i.tmux.node)).size <= 1) return table(header, rows);
+  const nodes = new Set(instances.map((i) => i.tmux.node));
+  if (nodes.size <= 1 && (here === undefined || nodes.has(here))) return table(header, rows);
   return table([...header, "NODE"], rows.map((row, n) => [...row, instances[n]!.tmux.node ?? "-"]));
 }
 

@@ -7,6 +7,7 @@ interface SendFlags {
   whenBusy: WhenBusy;
   wait: boolean;
   timeout: number;
+  messageId?: string;
   json?: boolean;
 }
 
@@ -23,6 +24,7 @@ export function registerSend(program: Command, action: ActionFactory): void {
     )
     .option("--no-wait", "when the message is queued, return at once instead of waiting until it is delivered")
     .option("--timeout <ms>", "how long to wait for a queued message to be delivered", positiveInt("--timeout"), DEFAULT_WAIT_MS)
+    .option("--message-id <id>", "the message's id (default: a new one); repeating a send with the same id does not deliver it twice")
     .option("--json", "print the receipt as JSON")
     .addHelpText(
       "after",
@@ -34,10 +36,15 @@ export function registerSend(program: Command, action: ActionFactory): void {
 async function send(cli: Cli, id: string, words: string[], flags: SendFlags): Promise<number> {
   const text = await textFrom(cli, id, words);
   return cli.withKernel("send", async (kernel) => {
-    const receipt = await cli.wait(`sending to ${id}...`, kernel.send(id, text, { whenBusy: flags.whenBusy }));
+    const receipt = await cli.wait(`sending to ${id}...`, kernel.send(id, text, { whenBusy: flags.whenBusy, ...(flags.messageId !== undefined ? { messageId: flags.messageId } : {}) }));
     if (receipt.state === "delivered") return report(cli, flags, receipt, "delivered");
 
     const position = `queued (position ${receipt.position ?? 1})`;
+    // Another node's instance is delivered by that node's serve, not by one here (the redis plugin's nodes).
+    const node = (await kernel.get(id)).tmux.node;
+    if (node !== undefined && node !== kernel.node) {
+      return report(cli, flags, { ...receipt, deliveredBy: "serve" }, `${position}; the serve of node "${node}" delivers it when ${id} is idle`);
+    }
     const serve = await serveStatus(kernel.stateDir);
     if (serve.running) {
       return report(cli, flags, { ...receipt, deliveredBy: "serve" }, `${position}; serve (pid ${serve.pid}) delivers it when ${id} is idle`);

@@ -28,6 +28,7 @@ import { defineConfig } from "@tmux-claude/core";
 // Plugins are packages you import and call in \`plugins\` below. The CLI ships its first-party ones, e.g.
 // import { git } from "@tmux-claude/plugin-git";   // a worktree and branch per instance, forecasts, merges
 // import { dashboard } from "@tmux-claude/plugin-dashboard";   // a live web page of the hierarchy (tmux-claude monitor prints its URL)
+// import { redis } from "@tmux-claude/plugin-redis";   // state and a message bus in Redis: several machines as one (README "Run on several machines")
 
 export default defineConfig({
   tmux: {

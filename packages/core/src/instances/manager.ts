@@ -157,7 +157,7 @@ export class InstanceManager {
     },
     spawn: async (options, caller = null) => {
       this.nodes.assertSpawnHere(options.node);
-      return this.spawner.spawn({ ...options, node: undefined }, caller);
+      return this.spawner.spawn({ ...options, node: undefined }, caller).catch((error: unknown) => Promise.reject(this.nodes.placedSpawnFailed(error)));
     },
   };
 

@@ -3,7 +3,8 @@
  * every process (a dashboard in serve) sees who sent what and whether it got
  * in. Updaters for `store.update`: pure, and right when run again.
  */
-import { MESSAGE_HISTORY_LIMIT, MESSAGE_TEXT_LIMIT, type InstanceRecord, type MessageEntry } from "../store/types.js";
+import type { DeliveryReceipt } from "../kernel/messages.js";
+import { MESSAGE_HISTORY_LIMIT, MESSAGE_TEXT_LIMIT, type InstanceRecord, type MessageEntry, type QueuedMessage } from "../store/types.js";
 
 export interface SentMessage {
   id: string;
@@ -41,14 +42,29 @@ export function withDelivered(entry: MessageEntry & { acceptedAt: string }): (re
   };
 }
 
+/**
+ * The receipt of a message sent before with this id (a send repeated by a
+ * sender that did not get the first answer), from the instance's queue or
+ * its history; undefined when it is not known there.
+ */
+export function earlierReceipt(record: InstanceRecord, queue: readonly QueuedMessage[], messageId: string): DeliveryReceipt | undefined {
+  const position = queue.findIndex((m) => m.id === messageId);
+  if (position !== -1) return { messageId, instanceId: record.id, state: "queued", position: position + 1 };
+  const entry = record.messages?.find((m) => m.id === messageId);
+  // In the history and no longer queued: delivered (a "queued" mark left by a deliverer killed before it could mark it).
+  if (entry) return { messageId, instanceId: record.id, state: "delivered", ...(entry.acceptedAt ? { acceptedAt: entry.acceptedAt } : {}) };
+  return undefined;
+}
+
 function kept(messages: MessageEntry[]): MessageEntry[] {
   return messages.length > MESSAGE_HISTORY_LIMIT ? messages.slice(-MESSAGE_HISTORY_LIMIT) : messages;
 }
 
-function cutText(text: string): string {
-  if (text.length <= MESSAGE_TEXT_LIMIT) return text;
+/** `text` cut to `limit` characters, "…" marking the cut (also what plugins that forward texts, like plugin-redis's events, keep). */
+export function cutText(text: string, limit = MESSAGE_TEXT_LIMIT): string {
+  if (text.length <= limit) return text;
   // Do not split a surrogate pair: the record is JSON, and half an emoji is not text.
-  let end = MESSAGE_TEXT_LIMIT - 1;
+  let end = limit - 1;
   const last = text.charCodeAt(end - 1);
   if (last >= 0xd800 && last <= 0xdbff) end--;
   return `${text.slice(0, end)}…`;

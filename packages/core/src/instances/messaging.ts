@@ -7,12 +7,13 @@ import { typeableText } from "../tmux/typeable.js";
 import { DeliveryAttemptError, deliverNext, type DeliveryDeps, type DeliveryOutcome } from "./delivery.js";
 import { exitedError } from "./failures.js";
 import { KeyedChain } from "./keyed-chain.js";
-import { messageEntry, withDelivered, withQueued, type SentMessage } from "./message-history.js";
+import { earlierReceipt, messageEntry, withDelivered, withQueued, type SentMessage } from "./message-history.js";
 import type { Registry } from "./registry.js";
 import { DELIVERABLE, type SendOptions } from "./types.js";
 import type { Live, ManagerDeps } from "./deps.js";
 import { deliveryFailedError, waitDelivered } from "./wait-delivered.js";
 import { requireRecord } from "./lookups.js";
+import { RecentReceipts, checkMessage, checkMessageId } from "./send-input.js";
 
 /**
  * Where a message goes after `send`: `beforeSend` may rewrite it, `route` may
@@ -52,8 +53,9 @@ export class Messaging {
   async send(id: string, text: string, options: SendOptions = {}, caller: string | null = null): Promise<DeliveryReceipt> {
     const whenBusy = options.whenBusy ?? "queue";
     checkMessage(id, text, whenBusy);
+    checkMessageId(id, options.messageId);
     // Join this instance's line before the first await: messages keep the order of the calls.
-    return this.lines.run(id, () => this.sendNow(id, text, whenBusy, caller));
+    return this.lines.run(id, () => this.sendNow(id, text, whenBusy, caller, options.messageId));
   }
 
   /**
@@ -88,16 +90,30 @@ export class Messaging {
     return { messageId: message.id, instanceId: message.instanceId, state: "delivered", acceptedAt: new Date().toISOString() };
   }
 
-  private async sendNow(id: string, text: string, whenBusy: WhenBusy, caller: string | null): Promise<DeliveryReceipt> {
-    const record = this.registry.get(id)?.record ?? (await requireRecord(this.deps.store, id));
+  private async sendNow(id: string, text: string, whenBusy: WhenBusy, caller: string | null, messageId: string | undefined): Promise<DeliveryReceipt> {
+    // A repeated send (the sender's own id) reads what the store knows of it, whichever process sent it first.
+    const record = messageId === undefined ? (this.registry.get(id)?.record ?? (await requireRecord(this.deps.store, id))) : await requireRecord(this.deps.store, id);
+    if (messageId !== undefined) {
+      const earlier = this.recent.get(messageId) ?? earlierReceipt(record, await this.deps.store.queue(id), messageId);
+      if (earlier) return earlier;
+    }
     if (record.status === "exited") throw exitedError(record);
     const { hooks } = this.deps;
-    let message: OutgoingMessage = { id: randomUUID(), instanceId: id, text, from: caller, whenBusy };
+    let message: OutgoingMessage = { id: messageId ?? randomUUID(), instanceId: id, text, from: caller, whenBusy };
     message = await hooks.beforeSend.promise(message);
     const receipt = await this.deps.nodes.deliver(record, message, async () => (await this.deliverLocal(message, record, false)).receipt);
+    if (messageId !== undefined) this.recent.remember(messageId, receipt);
     await hooks.afterSend.promise(message, receipt);
     return receipt;
   }
+
+  /**
+   * Receipts of sends with the sender's own id, by id: a message typed in at
+   * once reaches the instance's history only with its next write, so a repeat
+   * from this process finds it here first (other processes' writes landed
+   * before they closed).
+   */
+  private readonly recent = new RecentReceipts();
 
   /**
    * Deliver on this machine's tmux; runs inside the instance's line.
@@ -144,7 +160,12 @@ export class Messaging {
         for (const step of routed ? [enqueue, history] : [history, enqueue]) await step();
         this.deps.logger.debug({ instance: id, message: message.id, status }, "queued");
         const queued: DeliveryReceipt = { messageId: message.id, instanceId: id, state: "queued", position: waiting.length + 1 };
-        if (!viaQueue) return { receipt: queued, viaQueue };
+        if (!viaQueue) {
+          // Queued behind others for an idle agent: whoever queued those may have died or missed the drain (a node that came
+          // back), so make sure one runs; a drain already under way makes this one find the queue empty or held.
+          if (DELIVERABLE.has(status)) this.drain(id);
+          return { receipt: queued, viaQueue };
+        }
         // The agent is free and this line and send lock are held: deliver it from the queue now, as the drain would
         // (claim, type, ack), instead of letting go and waiting for the drain to take both again.
         const delivered = await this.deliverQueuedNow(live, message);
@@ -387,14 +408,5 @@ export class Messaging {
    */
   private sendLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
     return this.deps.store.withLock(`send:${id}`, fn, { timeoutMs: this.deps.config.limits.sendTimeout * 2 + 5_000 });
-  }
-}
-
-function checkMessage(id: string, text: unknown, whenBusy: WhenBusy): void {
-  if (typeof text !== "string" || text.trim() === "") {
-    throw new TmuxClaudeError(ErrorCodes.EMPTY_TEXT, `The message to "${id}" is empty. Give the text to send.`, { id });
-  }
-  if (!["queue", "now", "refuse"].includes(whenBusy)) {
-    throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, `whenBusy must be "queue", "now" or "refuse", got "${String(whenBusy)}".`);
   }
 }

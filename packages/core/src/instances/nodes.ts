@@ -5,6 +5,9 @@ import type { NodeReport, RouteAddress, RouteOperation, RouteRequest, RouteResul
 import type { InstanceRecord } from "../store/types.js";
 import { NODE_ID, nodeOf, withNode } from "../kernel/node.js";
 
+/** How long a send queued for a node that came back waits for that node to deliver it before answering "queued". */
+const NUDGE_WAIT_MS = 2_000;
+
 /**
  * Which node owns an instance, and how an operation reaches another node:
  * through the `route` hook, which must answer (a routing plugin), or the
@@ -47,6 +50,21 @@ export class Nodes {
     );
   }
 
+  /**
+   * A spawn placed here from another node failed on its workDir: the asker may
+   * have named a directory of its own machine (a child's workDir defaults to
+   * its parent's), so the error says on which node it was looked for.
+   */
+  placedSpawnFailed(error: unknown): unknown {
+    if (!isTmuxClaudeError(error, ErrorCodes.WORKDIR_INVALID)) return error;
+    return new TmuxClaudeError(
+      ErrorCodes.WORKDIR_INVALID,
+      `${error.message} It was looked for on node "${this.id}", where the spawn was placed: give a workDir that exists on that node's machine (a child's workDir defaults to its parent's, which may be on another machine).`,
+      { ...error.details, node: this.id },
+      { cause: error },
+    );
+  }
+
   assertNodeId(node: unknown): asserts node is string {
     if (typeof node === "string" && NODE_ID.test(node)) return;
     throw new TmuxClaudeError(
@@ -72,10 +90,27 @@ export class Nodes {
     const request = { ...this.address(record), operation: "send", message } as const;
     if (!this.owns(record)) {
       const down = (await this.unreachableNodes()).get(request.node);
-      if (down && message.whenBusy === "queue" && this.queueWhileDown) return this.queueWhileDown(message);
+      if (down && message.whenBusy === "queue" && this.queueWhileDown) return this.nudgeIfBack(record, await this.queueWhileDown(message));
       return this.forward(request, { down });
     }
     return ((await this.hooks.route.promise(request)) as DeliveryReceipt | undefined) ?? deliverHere();
+  }
+
+  /**
+   * A node can come back between the look that found it down and the enqueue:
+   * its serve's drain on re-attach may then have missed the message. Look
+   * again, and if it is live ask it to deliver (waitDelivered attaches and
+   * drains); the receipt says delivered if that happened within a moment.
+   */
+  private async nudgeIfBack(record: InstanceRecord, receipt: DeliveryReceipt): Promise<DeliveryReceipt> {
+    const node = nodeOf(record);
+    if ((await this.unreachableNodes().catch(() => new Map([[node, "unknown"]]))).has(node)) return receipt;
+    try {
+      await this.forward({ ...this.address(record), operation: "waitDelivered", messageId: receipt.messageId, timeoutMs: NUDGE_WAIT_MS });
+    } catch {
+      return receipt; // still queued: that node delivers it once its agent is idle
+    }
+    return { messageId: receipt.messageId, instanceId: receipt.instanceId, state: "delivered", acceptedAt: new Date().toISOString() };
   }
 
   /** The nodes that plugins report (the `nodes` hook), as they report them. */

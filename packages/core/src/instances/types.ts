@@ -30,6 +30,14 @@ export interface SpawnResult {
 export interface SendOptions {
   /** When the agent is busy: queue until idle (default), type it in now, or refuse. */
   whenBusy?: WhenBusy;
+  /**
+   * The message's id, chosen by the sender (default: a new UUID). A send
+   * repeated with the same id (its sender died or timed out before the
+   * answer) is not delivered again: it gets the first one's receipt. Known
+   * by id: on another node for 24 h (the redis bus), on this node while the
+   * message is queued or among the instance's last 30 messages.
+   */
+  messageId?: string;
 }
 
 export interface ReadOptions {

@@ -8,6 +8,18 @@ import type { StateStore } from "../store/types.js";
 import type { KernelApi } from "./api.js";
 import type { KernelHooks } from "./hooks.js";
 
+/** One line of `tmux-claude doctor`, from a plugin's `doctor` (the CLI's own checks have the same shape). */
+export interface PluginCheck {
+  name: string;
+  ok: boolean;
+  /** What was found, with the values. */
+  detail: string;
+  /** What to do about a failed check. */
+  fix?: string;
+  /** A caveat of a passing check. */
+  note?: string;
+}
+
 /** A plugin: a plain object from a factory. `name` appears in every log line and error. */
 export interface Plugin<Api = unknown> {
   readonly name: string;
@@ -34,6 +46,12 @@ export interface Plugin<Api = unknown> {
    * the same name wins, so a config can still change or restrict it.
    */
   readonly defaultRoles?: Readonly<Record<string, UserRoleConfig>>;
+  /**
+   * Checks `tmux-claude doctor` runs for this plugin, without a kernel (the
+   * redis plugin: Redis reachable, the credentials, its commands, the prefix).
+   * They only look: create and change nothing, and end within a few seconds.
+   */
+  readonly doctor?: () => Promise<readonly PluginCheck[]>;
 }
 
 type TapFn<H> = H extends { tapPromise(options: never, fn: infer F): void } ? F : never;
@@ -140,6 +158,8 @@ export interface PluginSpec<S extends z.ZodType, Api> {
   defaultAgents?: Readonly<Record<string, UserAgentConfig>>;
   /** See Plugin.defaultRoles. */
   defaultRoles?: Readonly<Record<string, UserRoleConfig>>;
+  /** See Plugin.doctor; gets the parsed options. */
+  doctor?: (options: z.output<S>) => Promise<readonly PluginCheck[]>;
 }
 
 /**
@@ -160,6 +180,7 @@ export function definePlugin<S extends z.ZodType = z.ZodUndefined, Api = undefin
       api: spec.api?.(options),
       defaultAgents: spec.defaultAgents,
       defaultRoles: spec.defaultRoles,
+      ...(spec.doctor ? { doctor: () => spec.doctor!(options) } : {}),
     } as Plugin<Api>;
   };
 }

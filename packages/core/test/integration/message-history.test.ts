@@ -106,3 +106,38 @@ test("a full history stays a small part of its record (it rides on every write a
   // 50 entries of 2000 characters made it 104 KB, and a list() of 100 full records ~5x slower (bench/tools/record-weight.mjs).
   expect(JSON.stringify(record.messages).length).toBeLessThan(24 * 1024);
 });
+
+test("a send repeated with the sender's own messageId is not delivered again: the same process, another process, while queued", async () => {
+  const { instance } = await h.kernel.spawn({ role: "executive", workDir: h.workDir });
+  await h.kernel.read(instance.id, { wait: true });
+  const messageId = `retry-${randomUUID()}`;
+  const first = await h.kernel.send(instance.id, "only once please", { messageId });
+  expect(first).toMatchObject({ messageId, state: "delivered" });
+  expect(await h.kernel.send(instance.id, "only once please", { messageId })).toEqual(first);
+  const cli = await h.startKernel({ watch: "on-demand" });
+  expect(await cli.send(instance.id, "only once please", { messageId })).toMatchObject({ messageId, state: "delivered" });
+
+  // Queued behind a busy agent: a repeat answers queued at the same place, and it is typed in once.
+  expect((await cli.send(instance.id, "/work 1500")).state).toBe("delivered");
+  const queuedId = `retry-${randomUUID()}`;
+  const queued = await cli.send(instance.id, "queued only once", { messageId: queuedId });
+  expect(queued).toMatchObject({ messageId: queuedId, state: "queued", position: 1 });
+  const other = await h.startKernel({ watch: "on-demand" });
+  expect(await other.send(instance.id, "queued only once", { messageId: queuedId })).toMatchObject({ messageId: queuedId, state: "queued", position: 1 });
+  await cli.close();
+  await other.close();
+  await eventually(async () => (await entryOf(instance.id, queuedId))?.state === "delivered", 10_000, "the queued message delivered");
+  expect(await h.kernel.send(instance.id, "queued only once", { messageId: queuedId })).toMatchObject({ messageId: queuedId, state: "delivered" });
+  const got = (await h.received()).map((m) => m.text);
+  expect(got.filter((t) => t === "only once please")).toHaveLength(1);
+  expect(got.filter((t) => t === "queued only once")).toHaveLength(1);
+});
+
+test("a messageId that is not an id is refused, naming it, and nothing is sent", async () => {
+  const { instance } = await h.kernel.spawn({ role: "executive", workDir: h.workDir });
+  await expect(h.kernel.send(instance.id, "never typed", { messageId: "has space" })).rejects.toMatchObject({
+    code: "TC_INVALID_ARGUMENT",
+    message: expect.stringContaining('"has space"'),
+  });
+  expect((await h.received()).some((m) => m.text === "never typed")).toBe(false);
+});

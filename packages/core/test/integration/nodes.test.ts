@@ -161,6 +161,11 @@ describe("bad routing: one clear error, nothing half-created, the kernel keeps r
     await expectError(a.send(id, "not now", { whenBusy: "refuse" }), ErrorCodes.INSTANCE_BUSY, `"${id}"`);
   });
 
+  test("a spawn placed on B with a workDir B does not have says it was looked for on B", async () => {
+    const missing = `${h.workDir}/only-on-a`;
+    await expectError(a.spawn({ role: "executive", workDir: missing, node: "node-b" }), ErrorCodes.WORKDIR_INVALID, `"${missing}" does not exist`, 'looked for on node "node-b"');
+  });
+
   test("an operation misrouted to a node that does not own the instance is refused", async () => {
     await expectError(a.local.read(id), ErrorCodes.WRONG_NODE, '"node-b"', '"node-a"');
     await expectError(a.local.spawn({ role: "executive", workDir: h.workDir, node: "node-b" }), ErrorCodes.WRONG_NODE, '"node-b"');

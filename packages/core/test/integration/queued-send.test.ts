@@ -1,7 +1,7 @@
 // A send waiting on a queued message learns at once when the message cannot be
 // delivered any more, with the reason; the message's fate is what read shows.
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { ErrorCodes, isTmuxClaudeError, type DeliveryReceipt, type Kernel, type TmuxClaudeError } from "../../src/index.js";
+import { ErrorCodes, FileStore, isTmuxClaudeError, type DeliveryReceipt, type Kernel, type TmuxClaudeError } from "../../src/index.js";
 import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 
 let h: Harness;
@@ -93,4 +93,22 @@ test("a message already delivered ends the wait at once; an exited instance refu
   const refused = await failure(h.kernel.send(instance.id, "too late"));
   expect(refused.error.code).toBe(ErrorCodes.INSTANCE_EXITED);
   await h.kernel.terminate(instance.id);
+});
+
+test("a message left queued for an idle agent (its sender died, or queued for a node just after that node's drain) goes in with the next send, in order", async () => {
+  const { instance } = await h.kernel.spawn({ role: "executive", workDir: h.workDir });
+  await h.kernel.read(instance.id, { wait: true });
+  // What a sender that died between its enqueue and its drain leaves: a queued message nobody is delivering.
+  const store = new FileStore(h.stateDir);
+  await store.init();
+  await store.enqueue({ id: "left-behind", instanceId: instance.id, text: "left behind", from: null, enqueuedAt: new Date().toISOString() });
+  await store.close();
+  const receipt = await h.kernel.send(instance.id, "next one");
+  expect(receipt).toMatchObject({ state: "queued", position: 2 });
+  // No waitDelivered (it would drain by itself): the send alone must get both in.
+  const got = await eventually(async () => {
+    const texts = (await h.received()).map((m) => m.text);
+    return texts.includes("next one") ? texts : undefined;
+  }, 10_000, "both messages typed in");
+  expect(got.slice(-2)).toEqual(["left behind", "next one"]);
 });

@@ -241,3 +241,14 @@ test("KERNEL_VERSION, which plugins' kernel ranges are checked against, is the p
   const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
   expect(KERNEL_VERSION).toBe(pkg.version);
 });
+
+test("doctor: a plugin's own checks get its parsed options; a plugin without them has none", async () => {
+  const probe = definePlugin({
+    name: "probe",
+    options: z.object({ target: z.string().default("db") }),
+    setup: () => undefined,
+    doctor: async (options) => [{ name: "probe", ok: true, detail: `reached ${options.target}` }],
+  });
+  expect(await probe({}).doctor?.()).toEqual([{ name: "probe", ok: true, detail: "reached db" }]);
+  expect(definePlugin({ name: "plain", setup: () => undefined })().doctor).toBeUndefined();
+});

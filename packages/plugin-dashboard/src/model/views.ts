@@ -24,7 +24,9 @@ const STATUS_ATTENTION: Record<InstanceRecord["status"], number> = {
   exited: 4,
 };
 
-export function attentionOf(status: InstanceRecord["status"], git: GitView | undefined): number {
+export function attentionOf(status: InstanceRecord["status"], git: GitView | undefined, unreachable?: string): number {
+  // Its node is down: nothing it does reaches anyone until someone starts that node's serve again.
+  if (unreachable !== undefined) return 0;
   // An exited instance's last forecast is stale and nothing can act on it: it does not need you.
   if (status !== "exited" && git && git.conflicts.length > 0) return 0;
   return STATUS_ATTENTION[status] ?? 5;
@@ -77,6 +79,7 @@ export function instanceViews(records: readonly RecordLike[], node: string, git:
       status: record.status,
       ...(record.statusReason !== undefined ? { statusReason: record.statusReason } : {}),
       node: record.tmux.node ?? node,
+      ...(record.unreachable !== undefined ? { unreachable: record.unreachable } : {}),
       depth: record.depth,
       createdAt: record.createdAt,
       updatedAt: record.updatedAt,
@@ -84,7 +87,7 @@ export function instanceViews(records: readonly RecordLike[], node: string, git:
       queued: record.queuedIds.length,
       ...(usage ? { usage } : {}),
       ...(gitView ? { git: gitView } : {}),
-      attention: attentionOf(record.status, gitView),
+      attention: attentionOf(record.status, gitView, record.unreachable),
     };
     return view;
   });

@@ -11,7 +11,7 @@
  */
 import type { PluginContext } from "@tmux-claude/core";
 import type { Redis } from "ioredis";
-import { connect, createClient } from "../connection.js";
+import { openClient } from "../connection.js";
 import { redactUrl, type ResolvedRedisOptions } from "../options.js";
 import { BusCaller } from "./caller.js";
 import { BusOwner } from "./owner.js";
@@ -24,14 +24,10 @@ export function installBus(ctx: PluginContext, options: ResolvedRedisOptions): v
   let closed = false;
   const keys = busKeys(options.prefix);
 
-  /** A connected client; `blocking` has no command timeout (XREADGROUP BLOCK waits as long as no request comes; ioredis times out any number, even 0). */
+  /** A connected client; `blocking` for the one that waits in XREADGROUP BLOCK. */
   const open = async (blocking = false): Promise<Redis> => {
-    const { client, connected } = createClient(blocking ? { ...options, commandTimeoutMs: undefined as unknown as number } : options);
+    const client = await openClient(options, blocking, (error) => ctx.logger.debug({ err: error }, "bus: redis connection error"));
     clients.push(client);
-    await connect(client, options);
-    connected();
-    // Failures reach the commands that meet them; without a listener ioredis would print each reconnect attempt.
-    client.on("error", (error: Error) => ctx.logger.debug({ err: error }, "bus: redis connection error"));
     return client;
   };
 

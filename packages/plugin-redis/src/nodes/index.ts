@@ -7,6 +7,7 @@ import type { PluginContext } from "@tmux-claude/core";
 import type { RedisStore } from "../redis-store.js";
 import { nodesCommand } from "./command.js";
 import { NodeRegistry, type NodeInfo } from "./registry.js";
+import { NodeWatcher } from "./watcher.js";
 
 /** The longest a node view is reused for the kernel's checks (see installNodes). */
 const VIEW_MAX_AGE_MS = 250;
@@ -33,6 +34,12 @@ export function installNodes(ctx: PluginContext, store: RedisStore, heartbeatTtl
     // onClose runs also when a later plugin's init failed, and before the store closes.
     ctx.onClose(() => registry.stop());
     ctx.hooks.health.tap((checks) => [...checks, { name: "node", check: () => registry.health() }]);
+    const watcher = new NodeWatcher(
+      { nodes: () => registry.nodes(), records: () => store.list(), self: ctx.kernel.node, announce: (ids) => store.announceChanged(ids), logger: ctx.logger },
+      Math.max(10, Math.floor(heartbeatTtlMs / 3)),
+    );
+    ctx.hooks.ready.tap(() => watcher.start());
+    ctx.onClose(() => watcher.stop());
   }
   ctx.hooks.nodes.tapPromise(async (reports) => [...reports, ...(await recent())]);
   ctx.hooks.commands.tap((commands) => [...commands, nodesCommand(() => registry.nodes())]);
