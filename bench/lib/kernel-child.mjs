@@ -10,6 +10,11 @@ const { Kernel, configSchema, createLogger } = await loadCore();
 
 let kernel;
 
+// The benchmark went away without closing us (killed): close the kernel and end, instead of failing to answer it.
+process.once("disconnect", () => {
+  void Promise.resolve(kernel?.close()).finally(() => process.exit(0));
+});
+
 process.on("message", async (msg) => {
   try {
     if (msg.op === "start") {

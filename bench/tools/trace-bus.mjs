@@ -6,11 +6,15 @@
 // Prints, per round and kind, each command as "+ms  client  COMMAND key ...".
 import { parseArgs } from "node:util";
 import { startRedisNodes } from "../lib/redis-nodes.mjs";
-import { cleanupAll } from "../lib/util.mjs";
+import { cleanupAll, cleanupSync } from "../lib/util.mjs";
 
 const { values } = parseArgs({ options: { rounds: { type: "string", default: "3" } } });
 const rounds = Number(values.rounds);
 const clock = () => performance.timeOrigin + performance.now();
+
+// Ctrl-C: exit at once (before the kernel's own handler re-raises the signal), removing tmux servers and children on exit.
+process.once("exit", cleanupSync);
+for (const signal of ["SIGINT", "SIGTERM"]) process.once(signal, () => process.exit(130));
 
 const nodes = await startRedisNodes({ label: "trace-bus" });
 const { a } = nodes;
