@@ -26,6 +26,8 @@ const SCENARIOS = {
   dashboard: () => import("./scenarios/dashboard.mjs").then((m) => m.dashboard),
   "redis-store": () => import("./scenarios/redis-store.mjs").then((m) => m.redisStore),
   "redis-events": () => import("./scenarios/redis-events.mjs").then((m) => m.redisEvents),
+  "redis-bus": () => import("./scenarios/redis-bus.mjs").then((m) => m.redisBus),
+  "redis-list": () => import("./scenarios/redis-list.mjs").then((m) => m.redisList),
 };
 
 const { values } = parseArgs({
@@ -61,7 +63,13 @@ const selected = only.length ? Object.keys(SCENARIOS).filter((n) => only.include
 
 let interrupted = false;
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.once(signal, () => {
+  // process.on, not once: a kernel in this process leaves a signal to other listeners only while one is there; with
+  // ours gone after the first call it would close itself and re-raise the signal, ending us before the cleanup.
+  process.on(signal, () => {
+    if (interrupted) {
+      // A second signal: stop now, still removing what can be removed synchronously (the exit handler).
+      process.exit(130);
+    }
     interrupted = true;
     process.stderr.write(`\n${signal}: cleaning up tmux servers and temp dirs...\n`);
     cleanupAll().finally(() => process.exit(130));

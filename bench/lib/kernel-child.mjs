@@ -1,6 +1,8 @@
 // A kernel in its own process (as `tmux-claude serve` runs it), so its CPU and
 // memory can be measured without the benchmark's own work mixed in.
-// Driven over IPC: { op: "start", config } -> { ok, pid, instances };
+// Driven over IPC (see forkKernel in setup.mjs): { op: "start", config, redis? } -> { ok, pid, instances }
+// (`redis`: the redis plugin's options, for a node of several on one Redis);
+// { op: "spawn", count, options } -> { ids } (that many kernel.spawn at once, on this node);
 // { op: "measure", ms } -> { cpuUserMs, cpuSystemMs, wallMs, rss, maxRss, heapUsed }; { op: "close" }.
 import { loadCore } from "./core.mjs";
 
@@ -8,13 +10,23 @@ const { Kernel, configSchema, createLogger } = await loadCore();
 
 let kernel;
 
+// The benchmark went away without closing us (killed): close the kernel and end, instead of failing to answer it.
+process.once("disconnect", () => {
+  void Promise.resolve(kernel?.close()).finally(() => process.exit(0));
+});
+
 process.on("message", async (msg) => {
   try {
     if (msg.op === "start") {
-      const config = configSchema.parse(msg.config);
+      // Plugins are functions and do not cross IPC: the redis plugin is built here from its options.
+      const plugins = msg.redis ? [(await import("@tmux-claude/plugin-redis")).redis(msg.redis)] : [];
+      const config = configSchema.parse({ ...msg.config, plugins });
       kernel = await Kernel.start({ config, watch: "all", logger: createLogger(msg.config.logLevel ?? "error") });
       const list = await kernel.list();
       process.send({ ok: true, pid: process.pid, instances: list.length, statuses: count(list.map((r) => r.status)) });
+    } else if (msg.op === "spawn") {
+      const spawned = await Promise.all(Array.from({ length: msg.count }, () => kernel.spawn(msg.options)));
+      process.send({ ok: true, ids: spawned.map((s) => s.instance.id) });
     } else if (msg.op === "measure") {
       // BENCH_CPU_PROF=<dir>: a CPU profile of exactly the measured window (node:inspector).
       const profiler = process.env.BENCH_CPU_PROF ? await startProfiler() : undefined;

@@ -1,18 +1,22 @@
 // Kernels and floor tmux servers, each on its own private socket.
+import { fork } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { Control } from "./control.mjs";
-import { ECHO_AGENT, HEIGHT, HISTORY, NODE, WIDTH, newSocket, tempDir, trackCloser } from "./util.mjs";
+import { ECHO_AGENT, HEIGHT, HISTORY, NODE, WIDTH, newSocket, tempDir, trackChild, trackCloser } from "./util.mjs";
 
 import { loadCore } from "./core.mjs";
 export { loadCore };
 
 /**
- * A kernel on a private socket (`-f /dev/null`) whose default agent is the
- * echo agent. `plugins`, `limits` and extra `agents` may be added.
+ * The user config of a bench kernel: a private socket (`-f /dev/null`), the
+ * echo agent as its default agent, the bench's pane size. `node` sets
+ * `node.id` (kernels of one Redis, each a node of its own); `plugins`,
+ * `limits` and extra `agents` may be added. Also what a kernel in its own
+ * process (kernel-child.mjs) is started with.
  */
-export async function startKernel({ label, watch = "all", plugins = [], limits = {}, agents = {}, dir, logLevel = "error" } = {}) {
-  const { Kernel, configSchema, createLogger } = await loadCore();
+export function kernelConfig({ label, dir, plugins = [], limits = {}, agents = {}, logLevel = "error", node } = {}) {
   dir ??= tempDir(label);
   const socket = newSocket(label);
   const workDir = path.join(dir, "work");
@@ -30,21 +34,67 @@ export async function startKernel({ label, watch = "all", plugins = [], limits =
       ...agents,
     },
     plugins,
+    ...(node === undefined ? {} : { node: { id: node } }),
   };
-  const config = configSchema.parse(userConfig);
+  return { socket, dir, workDir, stateDir, log, userConfig };
+}
+
+/** A kernel of kernelConfig's config in this process, closed by cleanupAll if the scenario does not. */
+export async function startKernel({ watch = "all", logLevel = "error", ...options } = {}) {
+  const { Kernel, configSchema, createLogger } = await loadCore();
+  const setup = kernelConfig({ logLevel, ...options });
+  const config = configSchema.parse(setup.userConfig);
   const kernel = await Kernel.start({ config, watch, logger: createLogger(logLevel) });
   const untrack = trackCloser(() => kernel.close());
   return {
+    ...setup,
     kernel,
-    socket,
-    dir,
-    workDir,
-    stateDir,
-    log,
-    userConfig,
     async close() {
       untrack();
       await kernel.close();
+    },
+  };
+}
+
+const KERNEL_CHILD = fileURLToPath(new URL("./kernel-child.mjs", import.meta.url));
+
+/**
+ * A kernel in its own process (kernel-child.mjs: a serve, `watch: "all"`),
+ * driven over IPC: `ask({ op, ... })` resolves with its answer, rejects with
+ * its error or after `timeoutMs`. `close()` closes the kernel and waits for
+ * the process to exit (SIGKILL after 10 s); cleanupAll kills it if not.
+ */
+export function forkKernel() {
+  const child = trackChild(fork(KERNEL_CHILD, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] }));
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  // One request at a time: answers carry no id.
+  let line = Promise.resolve();
+  const ask = (msg, timeoutMs = 120_000) => {
+    const answer = line.then(
+      () =>
+        new Promise((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`kernel child did not answer ${msg.op} within ${timeoutMs} ms`)), timeoutMs);
+          child.once("message", (reply) => {
+            clearTimeout(timer);
+            if (reply.ok) resolve(reply);
+            else reject(new Error(reply.error));
+          });
+          child.send(msg);
+        }),
+    );
+    line = answer.catch(() => undefined);
+    return answer;
+  };
+  return {
+    child,
+    ask,
+    async close() {
+      if (child.exitCode === null && child.signalCode === null) {
+        await ask({ op: "close" }, 30_000).catch(() => undefined);
+        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
     },
   };
 }

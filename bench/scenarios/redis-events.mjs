@@ -7,6 +7,7 @@
 //   burst          10,000 appends at once until the subscriber got them all: events per second
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { startBenchRedis } from "../lib/redis-nodes.mjs";
 import { timedRow, valueRow } from "../lib/rows.mjs";
 import { ROOT, timeIt } from "../lib/util.mjs";
 
@@ -17,13 +18,12 @@ export async function redisEvents({ quick, log }) {
   const warmup = 100;
   const burst = quick ? 2_000 : 10_000;
   // Built parts, by path: the scenario drives the publisher and the feed without kernels (the package exports neither).
-  const { startRedis } = await dist("testkit/dist/redis-server.js");
   const { RedisStore, redisOptionsSchema, eventsKey } = await dist("plugin-redis/dist/index.js");
   const { EventPublisher } = await dist("plugin-redis/dist/events/publisher.js");
   const { EventFeed } = await dist("plugin-redis/dist/events/feed.js");
   const { openClient } = await dist("plugin-redis/dist/connection.js");
   const { Redis } = await import("ioredis");
-  const server = await startRedis({ args: ["--appendfsync", "everysec"] });
+  const server = await startBenchRedis();
   const options = redisOptionsSchema.parse({ url: server.url, prefix: "bench" });
   const stream = eventsKey(options.prefix);
   const logger = { warn: (o, m) => log(`warn: ${m}`), error: (o, m) => log(`error: ${m}`), debug() {} };

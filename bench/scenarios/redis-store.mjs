@@ -7,19 +7,16 @@
 //   enqueue        MULTI RPUSH + PUBLISH        (floor: RPUSH)
 //   claim + ack    two EVALSHAs                 (floor: GET + SET)
 //   withLock       acquire + release EVALSHAs   (floor: SET NX PX + DEL)
-import path from "node:path";
-import { pathToFileURL } from "node:url";
+import { startBenchRedis } from "../lib/redis-nodes.mjs";
 import { timedRow } from "../lib/rows.mjs";
-import { ROOT, timeIt } from "../lib/util.mjs";
+import { timeIt } from "../lib/util.mjs";
 
 export async function redisStore({ quick, log }) {
   const n = quick ? 300 : 2_000;
   const warmup = 50;
-  // The test kit's redis-server helper from its build (its index also loads vitest, which a benchmark does not run under).
-  const { startRedis } = await import(pathToFileURL(path.join(ROOT, "packages/testkit/dist/redis-server.js")).href);
   const { RedisStore } = await import("@tmux-claude/plugin-redis");
   const { Redis } = await import("ioredis");
-  const server = await startRedis({ args: ["--appendfsync", "everysec"] });
+  const server = await startBenchRedis();
   const store = new RedisStore({ url: server.url, prefix: "bench" });
   const raw = new Redis(server.url);
   const rows = [];

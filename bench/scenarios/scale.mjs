@@ -1,13 +1,10 @@
 // 100 concurrent spawns, list with 100 live instances, and a kernel's idle
 // cost while it watches 100 idle instances (in its own process).
-import { fork } from "node:child_process";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { startFloor, startKernel } from "../lib/setup.mjs";
+import { forkKernel, startFloor, startKernel } from "../lib/setup.mjs";
 import { timedRow, valueRow, targets } from "../lib/rows.mjs";
-import { childPids, killServer, now, procCpuSeconds, procRssBytes, sleep, tmuxServerPid, trackChild } from "../lib/util.mjs";
+import { childPids, killServer, now, procCpuSeconds, procRssBytes, sleep, tmuxServerPid } from "../lib/util.mjs";
 
-const CHILD = fileURLToPath(new URL("../lib/kernel-child.mjs", import.meta.url));
 const N = 100;
 
 export async function scale({ quick, log }) {
@@ -71,21 +68,8 @@ export async function scale({ quick, log }) {
 
     // ---- idle: the same 100 instances, watched by a kernel in its own process.
     await k.close();
-    child = trackChild(
-      fork(CHILD, [], {
-        stdio: ["ignore", "inherit", "inherit", "ipc"],
-      }),
-    );
-    const ask = (msg, timeoutMs = 120_000) =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`kernel child did not answer ${msg.op}`)), timeoutMs);
-        child.once("message", (reply) => {
-          clearTimeout(timer);
-          if (reply.ok) resolve(reply);
-          else reject(new Error(reply.error));
-        });
-        child.send(msg);
-      });
+    child = forkKernel();
+    const ask = child.ask;
     const { plugins: _plugins, ...serializable } = k.userConfig;
     const started = await ask({ op: "start", config: { ...serializable, logLevel: "error" } });
     log(`scale: kernel process ${started.pid} watches ${started.instances} instances (${JSON.stringify(started.statuses)}); settling`);
@@ -125,9 +109,8 @@ export async function scale({ quick, log }) {
         note: `heap used ${(m.heapUsed / 2 ** 20).toFixed(1)} MB, max RSS ${(m.maxRss / 2 ** 20).toFixed(1)} MB; a bare node process is ~40 MB`,
       }),
     );
-    await ask({ op: "close" }).catch(() => undefined);
   } finally {
-    if (child && child.exitCode === null) child.kill("SIGKILL");
+    await child?.close();
     await k.close().catch(() => undefined);
     await killServer(k.socket);
   }

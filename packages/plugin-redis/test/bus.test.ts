@@ -62,6 +62,8 @@ describe("across three nodes on the bus", () => {
     expect(receipt.acceptedAt).toBeDefined();
     await eventually(async () => (await texts()).includes("from c to b"), 5_000, "B's agent got C's message");
     await eventually(async () => (await b.get(onB)).messages?.some((m) => m.id === receipt.messageId), 5_000, "the message id in B's history");
+    // Typed from the queue at once, its turn named in the history's write (TurnEnded.prompt): stored on every node.
+    expect((await a.get(onB)).turnPrompt).toBe("from c to b");
   });
 
   test("read --wait from A of C's instance returns its reply; list on any node shows all with their node", async () => {
@@ -139,9 +141,15 @@ describe("across three nodes on the bus", () => {
     // Accepted and typed in by B, killed before its answer was stored: the history says so, no second typing.
     await raw.xadd(stream, "*", "id", delivered.messageId, "reply", "nobody", "request", entry(delivered.messageId, "delivered before the crash"));
     await raw.set(`${prefix}:bus:req:${delivered.messageId}`, JSON.stringify({ state: "accepted", by: "node-b" }));
+    // Accepted and put in the queue by B, killed before its history write: performed again, found queued, typed once.
+    await raw.xadd(stream, "*", "id", "queued-1", "reply", "nobody", "request", entry("queued-1", "queued before the crash"));
+    await raw.set(`${prefix}:bus:req:queued-1`, JSON.stringify({ state: "accepted", by: "node-b" }));
+    await raw.rpush(`${prefix}:queue:${onB}`, JSON.stringify({ id: "queued-1", instanceId: onB, text: "queued before the crash", from: null, enqueuedAt: new Date().toISOString() }));
     expect(await raw.xreadgroup("GROUP", "node-b", "node-b", "STREAMS", stream, ">")).not.toBeNull();
     b = await cluster.start("node-b");
     await eventually(async () => (await raw.xlen(stream)) === 0, 10_000, "the pending entries answered and removed");
+    await eventually(async () => (await texts()).includes("queued before the crash"), 5_000, "the queued one typed");
+    expect((await texts()).filter((t) => t === "queued before the crash")).toHaveLength(1);
     expect((await texts()).filter((t) => t === "left pending")).toHaveLength(1);
     expect((await texts()).filter((t) => t === "delivered before the crash")).toHaveLength(1);
     const answer = JSON.parse((await raw.get(`${prefix}:bus:req:${delivered.messageId}`)) ?? "{}");

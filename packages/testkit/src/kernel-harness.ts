@@ -138,7 +138,13 @@ export async function createHarness(overrides: UserConfig = {}, options: Harness
     tmux: async (...args) => (await execFileAsync("tmux", ["-L", socket, ...args])).stdout,
     received: () => readEchoLog(log),
     async close() {
-      for (const kernel of kernels) await kernel.close().catch(() => undefined);
+      for (const kernel of kernels) {
+        const started = Date.now();
+        await kernel.close().catch(() => undefined);
+        // A close this slow is a bug to find (it waited on something): say whose, so a hook timeout points somewhere.
+        const ms = Date.now() - started;
+        if (ms > 10_000) console.warn(`testkit: closing the kernel of node "${kernel.node}" (socket ${kernel.config.tmux.socket}) took ${ms} ms`);
+      }
       await removeTestSocket(socket);
       await rm(dir, { recursive: true, force: true, maxRetries: 3 });
     },

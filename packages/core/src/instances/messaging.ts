@@ -4,15 +4,17 @@ import type { DeliveryReceipt, OutgoingMessage, WhenBusy } from "../kernel/messa
 import type { SubmitOptions } from "../agents/adapter.js";
 import type { InstanceRecord } from "../store/types.js";
 import { typeableText } from "../tmux/typeable.js";
-import { DeliveryAttemptError, deliverNext, type DeliveryDeps } from "./delivery.js";
+import { DeliveryAttemptError, deliverNext, type DeliveryDeps, type DeliveryOutcome } from "./delivery.js";
 import { exitedError } from "./failures.js";
 import { KeyedChain } from "./keyed-chain.js";
 import { earlierReceipt, messageEntry, withDelivered, withQueued, type SentMessage } from "./message-history.js";
 import type { Registry } from "./registry.js";
 import { DELIVERABLE, type SendOptions } from "./types.js";
 import type { Live, ManagerDeps } from "./deps.js";
-import { waitDelivered } from "./wait-delivered.js";
+import { deliveryFailedError, waitDelivered } from "./wait-delivered.js";
 import { requireRecord } from "./lookups.js";
+import { RecentReceipts, checkMessage, checkMessageId } from "./send-input.js";
+import { DrainRetries } from "./drain-retries.js";
 
 /**
  * Where a message goes after `send`: `beforeSend` may rewrite it, `route` may
@@ -23,10 +25,14 @@ export class Messaging {
   /** One line per instance: its messages are handled in the order of the calls. */
   private readonly lines = new KeyedChain();
 
+  /** When to try a failed drain again. */
+  private readonly retries: DrainRetries;
+
   constructor(
     private readonly deps: ManagerDeps,
     private readonly registry: Registry,
   ) {
+    this.retries = new DrainRetries(registry, deps.logger, (id) => this.drain(id));
     registry.onDeliverable = (id) => this.drain(id);
     deps.nodes.queueWhileDown = (message) => this.queueWhileDown(message);
   }
@@ -99,7 +105,7 @@ export class Messaging {
     let message: OutgoingMessage = { id: messageId ?? randomUUID(), instanceId: id, text, from: caller, whenBusy };
     message = await hooks.beforeSend.promise(message);
     const receipt = await this.deps.nodes.deliver(record, message, async () => (await this.deliverLocal(message, record, false)).receipt);
-    if (messageId !== undefined) this.remember(messageId, receipt);
+    if (messageId !== undefined) this.recent.remember(messageId, receipt);
     await hooks.afterSend.promise(message, receipt);
     return receipt;
   }
@@ -123,13 +129,7 @@ export class Messaging {
    * from this process finds it here first (other processes' writes landed
    * before they closed).
    */
-  private readonly recent = new Map<string, DeliveryReceipt>();
-
-  private remember(messageId: string, receipt: DeliveryReceipt): void {
-    this.recent.delete(messageId);
-    this.recent.set(messageId, receipt);
-    if (this.recent.size > RECENT_RECEIPTS) this.recent.delete(this.recent.keys().next().value!);
-  }
+  private readonly recent = new RecentReceipts();
 
   /**
    * Deliver on this machine's tmux; runs inside the instance's line.
@@ -142,7 +142,13 @@ export class Messaging {
     const sentAt = new Date().toISOString();
     const live = await this.registry.attach(record);
     return this.sendLock(id, async () => {
-      const waiting = await store.queue(id);
+      const queue = await store.queue(id);
+      // The queue may hold this very message: a routed one whose owner was killed after queueing it (performed again).
+      const waiting = queue.filter((m) => m.id !== message.id);
+      const inQueue = waiting.length !== queue.length;
+      // Performed again (bus recovery) after this node's drain delivered it: in the history, out of the queue (acked).
+      const known = routed && !inQueue ? live.record.messages?.find((m) => m.id === message.id) : undefined;
+      if (known) return { receipt: { messageId: message.id, instanceId: id, state: "delivered", acceptedAt: known.acceptedAt ?? sentAt }, viaQueue: false };
       // An answer already on the screen may still be being looked at: queue only for an agent that is busy after that look.
       if (!DELIVERABLE.has(live.record.status) && waiting.length === 0) await live.driver.settled?.();
       const status = live.record.status;
@@ -157,12 +163,22 @@ export class Messaging {
       }
       const viaQueue = routed && free && message.whenBusy !== "now";
       if ((!free && message.whenBusy === "queue") || viaQueue) {
-        await this.enqueue(message, sentAt);
+        // Into the queue before the history (see enqueue). One typed from the queue at once names its turn in that history
+        // write, not in one more before typing (submit).
+        if (viaQueue) live.record = { ...live.record, turnPrompt: message.text };
+        await this.enqueue(message, sentAt, { alreadyQueued: inQueue, turnPrompt: viaQueue });
         this.deps.logger.debug({ instance: id, message: message.id, status }, "queued");
-        // Queued behind others for an idle agent: whoever queued those may have died or missed the drain (a node that came
-        // back), so make sure one runs; a drain already under way makes this one find the queue empty or held.
-        if (!viaQueue && DELIVERABLE.has(status)) this.drain(id);
-        return { receipt: { messageId: message.id, instanceId: id, state: "queued", position: waiting.length + 1 }, viaQueue };
+        const queued: DeliveryReceipt = { messageId: message.id, instanceId: id, state: "queued", position: waiting.length + 1 };
+        if (!viaQueue) {
+          // Queued behind others for an idle agent: whoever queued those may have died or missed the drain (a node that came
+          // back), so make sure one runs; a drain already under way makes this one find the queue empty or held.
+          if (DELIVERABLE.has(status)) this.drain(id);
+          return { receipt: queued, viaQueue };
+        }
+        // The agent is free and this line and send lock are held: deliver it from the queue now, as the drain would
+        // (claim, type, ack), instead of letting go and waiting for the drain to take both again.
+        const delivered = await this.deliverQueuedNow(live, message);
+        return delivered ? { receipt: delivered, viaQueue: false } : { receipt: queued, viaQueue };
       }
       await this.submit(live, message.text);
       const receipt: DeliveryReceipt = { messageId: message.id, instanceId: id, state: "delivered", acceptedAt: new Date().toISOString() };
@@ -181,11 +197,13 @@ export class Messaging {
    * entry delivered, and the queued mark then leaves it so (withQueued). The
    * history only tells: a failed write of it is logged, the message is queued.
    */
-  private async enqueue(message: OutgoingMessage, sentAt: string): Promise<void> {
+  private async enqueue(message: OutgoingMessage, sentAt: string, options: { alreadyQueued?: boolean; turnPrompt?: boolean } = {}): Promise<void> {
     const id = message.instanceId;
-    await this.deps.store.enqueue({ id: message.id, instanceId: id, text: message.text, from: message.from, enqueuedAt: sentAt });
+    // Already queued: a routed message whose owner was killed after queueing it, performed again.
+    if (!options.alreadyQueued) await this.deps.store.enqueue({ id: message.id, instanceId: id, text: message.text, from: message.from, enqueuedAt: sentAt });
+    const entry = withQueued(messageEntry(message, sentAt, "queued"));
     await this.registry
-      .persistShared(id, withQueued(messageEntry(message, sentAt, "queued")))
+      .persistShared(id, options.turnPrompt ? (r) => ({ ...entry(r), turnPrompt: message.text }) : entry)
       .catch((error: unknown) => this.deps.logger.warn({ err: error, instance: id, message: message.id }, "could not record a queued message in the instance's history"));
   }
 
@@ -199,6 +217,30 @@ export class Messaging {
     return this.registry
       .persistShared(id, withDelivered({ ...messageEntry(message, sentAt, "delivered"), acceptedAt }))
       .catch((error: unknown) => this.deps.logger.warn({ err: error, instance: id, message: message.id }, "could not record a delivery in the instance's history"));
+  }
+
+  /**
+   * Deliver the queue's oldest message, `messageId` (queued for a free agent), inside the caller's line and send lock:
+   * its receipt, or undefined when something else was first (a dead kernel's claim; the caller waits for the drain).
+   */
+  private async deliverQueuedNow(live: Live, { id: messageId, text }: OutgoingMessage): Promise<DeliveryReceipt | undefined> {
+    const id = live.record.id;
+    let outcome: DeliveryOutcome;
+    try {
+      // Its history mark is not waited for, as for a message typed in at once (see recordDelivery); its turn's prompt is stored.
+      outcome = await deliverNext(this.deliveryDeps({ awaitRecord: false, promptStored: text }), live);
+    } catch (error) {
+      if (!(error instanceof DeliveryAttemptError)) throw error;
+      this.deps.logger.warn({ err: error.cause, instance: id }, "delivering a routed message failed; it stays queued and is tried again when the agent shows a sign of life");
+      this.retries.onNextSign(id);
+      throw deliveryFailedError(id, error.messageId, error.cause);
+    }
+    if (outcome.kind !== "delivered") return undefined;
+    const receipt = this.queuedDelivered(id, outcome);
+    if (outcome.message.id === messageId) return receipt;
+    // Another message was first (a claim recovered from a dead kernel): ours is next, for the drain.
+    this.drain(id);
+    return undefined;
   }
 
   /** `delivered`: fired by the one process that typed the message in. */
@@ -267,13 +309,8 @@ export class Messaging {
     if (!deliverable && (this.recoveryChecked.has(live) || this.launching.has(id))) return;
     this.recoveryChecked.add(live);
     const onlyRecovered = !deliverable;
-    const { store, logger } = this.deps;
-    const deps: DeliveryDeps = {
-      store,
-      logger,
-      submit: (target, text, options) => this.submit(target, text, options),
-      recordDelivered: (target, message, acceptedAt) => this.recordDelivery(target.record.id, message, message.enqueuedAt, acceptedAt),
-    };
+    const { logger } = this.deps;
+    const deps = this.deliveryDeps();
     void this.lines
       .run(id, () =>
         this.sendLock(id, async () => {
@@ -284,73 +321,46 @@ export class Messaging {
       )
       .then(
         (outcome) => {
-          this.storeFailures.delete(id);
-          if (outcome?.kind === "delivered") {
-            const { message } = outcome;
-            logger.debug({ instance: id, message: message.id, typed: outcome.typed }, "delivered a queued message");
-            this.registry.events.emit("delivered", message.id);
-            // Also when a dead kernel typed it: it died before it could tell.
-            this.announceDelivery(message, { messageId: message.id, instanceId: id, state: "delivered", acceptedAt: outcome.acceptedAt }, true);
-          } else if (outcome?.kind === "held") {
+          this.retries.succeeded(id);
+          if (outcome?.kind === "delivered") this.queuedDelivered(id, outcome);
+          else if (outcome?.kind === "held") {
             // Its claimer acks (a queue change wakes us) or dies; then its lease runs out at `until`.
             setTimeout(() => this.drain(id), Math.max(0, outcome.until - Date.now())).unref();
           }
         },
         (error: unknown) => {
-          if (!(error instanceof DeliveryAttemptError)) return this.retryAfterStoreFailure(id, error);
+          if (!(error instanceof DeliveryAttemptError)) return this.retries.afterStoreFailure(id, error);
           const attempted = error.messageId;
           const cause = error.cause;
           logger.warn({ err: cause, instance: id }, "delivering a queued message failed; it stays queued and is tried again when the agent shows a sign of life");
           // A sender waiting for this very message learns now, not at its timeout.
           if (attempted) this.registry.events.emit("deliveryFailed", attempted, cause);
-          if (!this.registry.closed) this.retryOnNextSign(id);
+          if (!this.registry.closed) this.retries.onNextSign(id);
         },
       );
   }
 
-  /** Drains that failed on the store (not the agent) in a row, by instance id. */
-  private readonly storeFailures = new Map<string, number>();
-
-  /**
-   * The store failed the drain (Redis away, say), not the agent, and an idle
-   * agent gives no sign to retry on: try again after a while, backing off to
-   * STORE_RETRY_MAX_MS, warning once per outage.
-   */
-  private retryAfterStoreFailure(id: string, error: unknown): void {
-    const failures = this.storeFailures.get(id) ?? 0;
-    this.storeFailures.set(id, failures + 1);
-    this.deps.logger[failures === 0 ? "warn" : "debug"]({ err: error, instance: id }, "could not use the store to deliver a queued message; trying again");
-    if (this.registry.closed) return;
-    setTimeout(() => this.drain(id), Math.min(STORE_RETRY_MS * 2 ** failures, STORE_RETRY_MAX_MS)).unref();
+  /** A queued message got in: tell waiters and taps (also when a dead kernel typed it: it died before it could tell). */
+  private queuedDelivered(id: string, outcome: Extract<DeliveryOutcome, { kind: "delivered" }>): DeliveryReceipt {
+    const { message } = outcome;
+    this.deps.logger.debug({ instance: id, message: message.id, typed: outcome.typed }, "delivered a queued message");
+    const receipt: DeliveryReceipt = { messageId: message.id, instanceId: id, state: "delivered", acceptedAt: outcome.acceptedAt };
+    this.registry.events.emit("delivered", message.id);
+    this.announceDelivery(message, receipt, true);
+    return receipt;
   }
 
-  /** Retries waiting for their instance's next output or status change, by instance id. */
-  private readonly retries = new Map<string, () => void>();
-
-  /**
-   * Try a failed delivery again at the instance's next output or status change:
-   * what failed (no receipt, a pane that did not answer) can only change then.
-   */
-  private retryOnNextSign(id: string): void {
-    const live = this.registry.get(id);
-    if (!live || this.retries.has(id)) return;
-    const again = (): void => {
-      stop();
-      this.drain(id);
+  /** `awaitRecord` false: the history mark rides on the next write; `promptStored`: text whose turn prompt is stored. */
+  private deliveryDeps({ awaitRecord = true, promptStored }: { awaitRecord?: boolean; promptStored?: string } = {}): DeliveryDeps {
+    return {
+      store: this.deps.store,
+      logger: this.deps.logger,
+      submit: (target, text, options) => this.submit(target, text, options, text === promptStored),
+      recordDelivered: async (target, message, acceptedAt) => {
+        const recording = this.recordDelivery(target.record.id, message, message.enqueuedAt, acceptedAt);
+        if (awaitRecord) await recording;
+      },
     };
-    const onStatus = (changed: string): void => {
-      if (changed === id) again();
-    };
-    const stop = (): void => {
-      this.retries.delete(id);
-      live.listeners.delete(again);
-      this.registry.events.off("status", onStatus);
-      live.gone.signal.removeEventListener("abort", stop);
-    };
-    live.listeners.add(again);
-    this.registry.events.on("status", onStatus);
-    live.gone.signal.addEventListener("abort", stop, { once: true });
-    this.retries.set(id, stop);
   }
 
   /** Settles once every message handled so far settled. */
@@ -363,15 +373,17 @@ export class Messaging {
    * The driver gets the text as the pane will show it (`typeableText`), so what
    * it looks for on the screen is what was typed.
    */
-  private async submit(live: Live, text: string, options?: SubmitOptions): Promise<void> {
+  private async submit(live: Live, text: string, options?: SubmitOptions, promptStored = false): Promise<void> {
     const { sendTimeout } = this.deps.config.limits;
     // Recorded before typing: whichever process sees the turn end (serve, often before `delivered` fires here) finds its
     // prompt (TurnEnded.prompt). Not merely before Enter: a screen-read agent's serve sees the typed text leave the idle
     // prompt and starts the turn then (writing while typing, awaited before Enter, misnamed turns in the serve tests).
     live.record = { ...live.record, turnPrompt: text };
-    await this.registry
-      .persist(live.record.id, (r) => ({ ...r, turnPrompt: text }))
-      .catch((error: unknown) => this.deps.logger.warn({ err: error, instance: live.record.id }, "could not record the turn's prompt; its turnEnded will not name it"));
+    if (!promptStored) {
+      await this.registry
+        .persist(live.record.id, (r) => ({ ...r, turnPrompt: text }))
+        .catch((error: unknown) => this.deps.logger.warn({ err: error, instance: live.record.id }, "could not record the turn's prompt; its turnEnded will not name it"));
+    }
     const timeout = AbortSignal.timeout(sendTimeout);
     try {
       await live.driver.submit(typeableText(text), AbortSignal.any([timeout, live.gone.signal]), options);
@@ -397,31 +409,5 @@ export class Messaging {
    */
   private sendLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
     return this.deps.store.withLock(`send:${id}`, fn, { timeoutMs: this.deps.config.limits.sendTimeout * 2 + 5_000 });
-  }
-}
-
-const RECENT_RECEIPTS = 1_000;
-/** A drain the store failed is tried again after this, doubling up to the max. */
-const STORE_RETRY_MS = 500;
-const STORE_RETRY_MAX_MS = 5_000;
-
-/** Ids a sender may choose: they show in records, logs and Redis keys. */
-const MESSAGE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/u;
-
-function checkMessageId(id: string, messageId: unknown): void {
-  if (messageId === undefined || (typeof messageId === "string" && MESSAGE_ID.test(messageId))) return;
-  throw new TmuxClaudeError(
-    ErrorCodes.INVALID_ARGUMENT,
-    `messageId for the message to "${id}" must be 1-128 letters, digits, '.', '_', ':' or '-' starting with a letter or digit, got ${JSON.stringify(messageId)}. Leave it out to get a new id, or give the same id to repeat a send whose answer you did not get.`,
-    { id, messageId },
-  );
-}
-
-function checkMessage(id: string, text: unknown, whenBusy: WhenBusy): void {
-  if (typeof text !== "string" || text.trim() === "") {
-    throw new TmuxClaudeError(ErrorCodes.EMPTY_TEXT, `The message to "${id}" is empty. Give the text to send.`, { id });
-  }
-  if (!["queue", "now", "refuse"].includes(whenBusy)) {
-    throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, `whenBusy must be "queue", "now" or "refuse", got "${String(whenBusy)}".`);
   }
 }

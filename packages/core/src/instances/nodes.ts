@@ -128,12 +128,21 @@ export class Nodes {
   }
 
   /**
+   * A serve of this node runs (a plugin reports this node live; only a serve
+   * registers its node): it watches this node's instances and keeps their
+   * records current, so a one-shot kernel need not look at them itself.
+   */
+  servedHere(reports: readonly NodeReport[]): boolean {
+    return reports.some((report) => report.id === this.id && report.state === "live");
+  }
+
+  /**
    * Why another node's instances cannot be reached now, by node: those
    * reported and not live. This node's own are always reachable (its tmux is here).
    */
-  async unreachableNodes(): Promise<Map<string, string>> {
+  async unreachableNodes(reports?: readonly NodeReport[]): Promise<Map<string, string>> {
     const down = new Map<string, string>();
-    for (const report of await this.reports()) {
+    for (const report of reports ?? (await this.reports())) {
       if (report.state !== "live" && report.id !== this.id) down.set(report.id, unreachableReason(report));
     }
     return down;

@@ -47,9 +47,10 @@ export class Views {
   }
 
   async list(filter: ListFilter = {}): Promise<InstanceSummary[]> {
-    const records = await this.deps.store.list();
-    if (!this.registry.watchAll) {
+    const [records, reports] = await Promise.all([this.deps.store.list(), this.deps.nodes.reports()]);
+    if (!this.registry.watchAll && !this.deps.nodes.servedHere(reports)) {
       // Nobody may have watched these agents since their last change: look now (one screen or event read each).
+      // (Not when this node's serve runs: it watches them and its records are current.)
       await Promise.all(
         records
           .filter((r) => r.status !== "exited" && r.tmux.paneId && !this.registry.has(r.id) && this.deps.nodes.owns(r))
@@ -71,7 +72,7 @@ export class Views {
       .sort((a, b) => compareIds(a.id, b.id));
     const [queues, down] = await Promise.all([
       Promise.all(listed.map((r) => this.deps.store.queue(r.id).then((messages) => messages.map((message) => message.id)))),
-      this.deps.nodes.unreachableNodes(),
+      this.deps.nodes.unreachableNodes(reports),
     ]);
     return listed.map((r, i) => {
       const unreachable = r.status === "exited" ? undefined : down.get(r.tmux.node!);

@@ -129,7 +129,7 @@ function terminatedError(instanceId: string, messageId: string): TmuxClaudeError
   );
 }
 
-function deliveryFailedError(instanceId: string, messageId: string, error: unknown): TmuxClaudeError {
+export function deliveryFailedError(instanceId: string, messageId: string, error: unknown): TmuxClaudeError {
   const reason = error instanceof Error ? error.message : String(error);
   const code = isTmuxClaudeError(error) ? error.code : ErrorCodes.SEND_FAILED;
   return new TmuxClaudeError(

@@ -7,7 +7,7 @@
  * pending: the next `serve` of the node reads its pending entries first.
  */
 import { ErrorCodes, TmuxClaudeError, type DeliveryReceipt, type InstanceRecord, type Logger, type RouteRequest, type RouteResult } from "@tmux-claude/core";
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import { parseState, STATE_TTL_MS, toWire, type Answer, type BusKeys, type ReplyNote } from "./wire.js";
 
 export interface OwnerDeps {
@@ -101,7 +101,8 @@ export class BusOwner {
     const { client, keys, node } = this.deps;
     const accepted = await client.set(keys.state(id), JSON.stringify({ state: "accepted", by: node }), "PX", STATE_TTL_MS, "NX");
     if (accepted === "OK") {
-      await this.note(reply, { id, state: "accepted" });
+      // Not awaited: the note goes out on this connection ahead of the answer's, and the work need not wait for it.
+      this.note(reply, { id, state: "accepted" }).catch((error: unknown) => this.deps.logger.warn({ err: error, request: id }, "bus: the accepted note could not be sent"));
       return this.perform(id, entryId, reply, request, false);
     }
     const state = parseState(await client.get(keys.state(id)));
@@ -122,10 +123,13 @@ export class BusOwner {
     const work = (async () => {
       const answer = await this.answer(request, recovering);
       const { client, keys, node } = this.deps;
-      await client.set(keys.state(id), JSON.stringify({ state: "done", by: node, ...answer }), "PX", STATE_TTL_MS);
+      // One round trip, in this order: the answer stored, told to every caller, then the entries acknowledged.
+      // A repeat taken from here on is queued behind it on this connection, so it finds the answer stored.
       this.inProgress.delete(id);
-      await Promise.all([...run.replies].map((channel) => this.note(channel, { id, state: "done", ...answer })));
-      await this.ack(run.entries);
+      const done = JSON.stringify({ id, state: "done", ...answer } satisfies ReplyNote);
+      const step = client.multi().set(keys.state(id), JSON.stringify({ state: "done", by: node, ...answer }), "PX", STATE_TTL_MS);
+      for (const channel of run.replies) step.publish(channel, done);
+      await exec(step.xack(this.inbox, node, ...run.entries).xdel(this.inbox, ...run.entries));
     })()
       .catch((error: unknown) => {
         // Left pending: the next serve of this node finds it and answers it (recovering).
@@ -173,8 +177,15 @@ export class BusOwner {
   }
 
   private async ack(entries: string[]): Promise<void> {
-    await this.deps.client.multi().xack(this.inbox, this.deps.node, ...entries).xdel(this.inbox, ...entries).exec();
+    await exec(this.deps.client.multi().xack(this.inbox, this.deps.node, ...entries).xdel(this.inbox, ...entries));
   }
+}
+
+/** Run a MULTI; a command in it that Redis refused fails the whole step (the entry stays pending and is answered again). */
+async function exec(multi: ChainableCommander): Promise<void> {
+  const results = (await multi.exec()) ?? [];
+  const failed = results.find(([error]) => error);
+  if (failed) throw failed[0];
 }
 
 function fieldsOf(fields: string[]): { id: string; reply: string; request: RouteRequest } {

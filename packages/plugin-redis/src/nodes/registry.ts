@@ -66,6 +66,25 @@ redis.call('hset', KEYS[2], ARGV[2], ARGV[3])
 return 1`,
 );
 
+/**
+ * KEYS: nodes hash; ARGV: the heartbeat keys' prefix (`<prefix>:node:`).
+ * Every node's last claim and its heartbeat (false when none) in one round
+ * trip: [id, claim, heartbeat, id, claim, heartbeat, ...]. The heartbeat keys
+ * are named from the hash's ids, so they cannot be passed as KEYS.
+ */
+const NODES = script(
+  "listNodes",
+  `local entries = redis.call('hgetall', KEYS[1])
+local out = {}
+for i = 1, #entries, 2 do
+  out[#out + 1] = entries[i]
+  out[#out + 1] = entries[i + 1]
+  -- A missing key is false (nil would leave a hole in the list); false reaches the client as null.
+  out[#out + 1] = redis.call('get', ARGV[1] .. entries[i]) or false
+end
+return out`,
+);
+
 export class NodeRegistry {
   private claim: NodeClaim | undefined;
   private json = "";
@@ -122,11 +141,14 @@ export class NodeRegistry {
 
   /** Every node that ever served on this prefix, with its state now, by id. */
   async nodes(): Promise<NodeInfo[]> {
-    const entries = await this.store.command("list nodes", (client) => client.hgetall(this.hashKey));
-    const ids = Object.keys(entries).sort();
-    if (ids.length === 0) return [];
-    const beats = await this.store.command("read node heartbeats", (client) => client.mget(ids.map((id) => this.heartbeatKey(id))));
-    return ids.map((id, n) => describeNode(JSON.parse(beats[n] ?? entries[id]!) as NodeClaim, beats[n] !== null, this.ttlMs));
+    // Asked before every operation on another node's instance and by every list: one round trip, not two.
+    const reply = (await this.store.eval("list nodes", NODES, [this.hashKey], [this.heartbeatKey("")])) as (string | null)[];
+    const nodes: NodeInfo[] = [];
+    for (let n = 0; n + 2 < reply.length; n += 3) {
+      const [claim, beat] = [reply[n + 1]!, reply[n + 2] ?? null];
+      nodes.push(describeNode(JSON.parse(beat ?? claim) as NodeClaim, beat !== null, this.ttlMs));
+    }
+    return nodes.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
   }
 
   /** The `node` health check of a serve: its heartbeat key holds its own claim. */
