@@ -79,7 +79,12 @@ export interface RunStep extends StepBase {
   readonly command: readonly [string, ...string[]];
   /** A spawn step's id (its single instance's work dir) or a path; default the run's work dir. */
   readonly cwd?: string;
-  readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Added to the command's environment: a text (`${{ }}` resolved, stored and
+   * journaled like any step value), or `{ fromEnv: NAME }`: the runner's own
+   * variable NAME, read when the step starts and never journaled or stored (a secret).
+   */
+  readonly env?: Readonly<Record<string, string | { readonly fromEnv: string }>>;
 }
 
 export interface Workflow {
@@ -117,6 +122,12 @@ export interface TaskState {
   completedAt?: string;
   /** How the completion was detected (the MCP tool `complete`, or the turn's end). */
   via?: "tool" | "turn-end";
+  /**
+   * Set by the runner just before it spawns the task's instance and handed to
+   * that spawn only (its plugin options): the spawn that shows it binds the
+   * task (once; it is removed then), so no other spawn can take the task over.
+   */
+  token?: string;
 }
 
 /**
