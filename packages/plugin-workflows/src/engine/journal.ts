@@ -46,10 +46,14 @@ export class JournalWriter {
     return event;
   }
 
-  /** A runner killed mid-append may have left a cut last line: the next event starts on a line of its own. */
+  /**
+   * Journals hold prompts, replies and command output: only their owner may
+   * read them (a directory made here 0700, the file 0600). A runner killed
+   * mid-append may have left a cut last line: the next event starts on a line of its own.
+   */
   private async open(): Promise<void> {
-    await mkdir(path.dirname(this.file), { recursive: true });
-    const handle = await open(this.file, "a+");
+    await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
+    const handle = await open(this.file, "a+", 0o600);
     try {
       const { size } = await handle.stat();
       const last = Buffer.alloc(1);
