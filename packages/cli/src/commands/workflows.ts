@@ -1,8 +1,6 @@
 /** `tmux-claude runs`, `replay` and `templates`: the workflow runs there were, one run's timeline, the shipped templates. */
-import os from "node:os";
 import type { Command } from "commander";
-import { isProcessAlive } from "@tmux-claude/core";
-import { analyzeJournal, formatDuration, formatReplay, listTemplates, type PersistedRun } from "@tmux-claude/plugin-workflows";
+import { analyzeJournal, formatDuration, formatReplay, listTemplates, runnerAlive, type PersistedRun } from "@tmux-claude/plugin-workflows";
 import type { ActionFactory, Cli } from "../context.js";
 import { formatAge, table } from "../output.js";
 import { journalOf, workflowsApi } from "./run.js";
@@ -31,19 +29,20 @@ async function runs(cli: Cli, flags: { json?: boolean }): Promise<number> {
     const all = (await workflowsApi(kernel).runs()).sort((a, b) => a.startedAt.localeCompare(b.startedAt));
     if (flags.json) cli.json(all);
     else if (all.length === 0) cli.out("No workflow runs yet: tmux-claude run <file.yaml>, or --template <name> (tmux-claude templates).");
-    else cli.out(formatRuns(all));
+    else cli.out(formatRuns(all, Date.now(), await stoppedRuns(all)));
     return 0;
   });
 }
 
-export function formatRuns(all: readonly PersistedRun[], now = Date.now()): string {
+/** `stopped`: the runs still marked running whose runner is gone (stoppedRuns). */
+export function formatRuns(all: readonly PersistedRun[], now = Date.now(), stopped: ReadonlySet<string> = new Set()): string {
   const rows = all.map((run) => {
     const steps = Object.values(run.steps);
     const took = run.endedAt === undefined ? "-" : formatDuration(Date.parse(run.endedAt) - Date.parse(run.startedAt));
     return [
       run.id,
       run.workflow.name,
-      stateOf(run),
+      stopped.has(run.id) ? "stopped (resume it)" : run.state,
       `${formatAge(run.startedAt, now)} ago`,
       took,
       `${steps.filter((step) => step.state === "succeeded").length}/${run.workflow.steps.length}`,
@@ -53,10 +52,10 @@ export function formatRuns(all: readonly PersistedRun[], now = Date.now()): stri
   return table(["RUN", "WORKFLOW", "STATE", "STARTED", "TOOK", "STEPS", "FAILED AT"], rows);
 }
 
-/** A run still marked running whose runner on this machine is gone was cut off: it waits for --resume. */
-function stateOf(run: PersistedRun): string {
-  if (run.state === "running" && run.runner.host === os.hostname() && !isProcessAlive(run.runner.pid)) return "stopped (resume it)";
-  return run.state;
+/** The runs still marked running whose runner is gone (the engine's own check): cut off, they wait for --resume. */
+export async function stoppedRuns(all: readonly PersistedRun[]): Promise<Set<string>> {
+  const cut = await Promise.all(all.map(async (run) => run.state === "running" && !(await runnerAlive(run))));
+  return new Set(all.filter((_, i) => cut[i]).map((run) => run.id));
 }
 
 async function replay(cli: Cli, run: string, flags: { json?: boolean }): Promise<number> {

@@ -3,7 +3,7 @@
 // and the MCP tool `run_workflow`.
 import { randomBytes } from "node:crypto";
 import os from "node:os";
-import { currentProcess, isProcessAlive, isSameProcess, TmuxClaudeError, type KernelApi, type Logger } from "@tmux-claude/core";
+import { currentProcess, TmuxClaudeError, type KernelApi, type Logger } from "@tmux-claude/core";
 import { planWorkflow, resolveParents, ROOT_CALLER, type Caller } from "../dsl/index.js";
 import type { PersistedRun, RunId, RunRequest, RunResult } from "../types.js";
 import { RunContext, taskKey, type EngineOptions, type GitMergeApi } from "./context.js";
@@ -11,12 +11,14 @@ import { RunErrors } from "./errors.js";
 import { JournalReader, JournalWriter, journalDir, journalPath } from "./journal.js";
 import type { RunStore } from "./run-store.js";
 import { formatMs } from "./format.js";
+import { claimHere, releaseHere, runnerAlive, sameRunner } from "./runner.js";
 import { Scheduler, type StopReason } from "./scheduler.js";
 import { reattachWorking } from "./steps/spawn.js";
 import { TaskTracker } from "./tasks.js";
 
 export { JournalReader, JournalWriter, journalDir, journalPath, runInputs } from "./journal.js";
 export { RunErrors } from "./errors.js";
+export { runnerAlive } from "./runner.js";
 export type { RunStore, DocCollection, TaskRef } from "./run-store.js";
 export type { EngineOptions, GitMergeApi } from "./context.js";
 
@@ -49,7 +51,13 @@ export async function startRun(deps: EngineDeps, request: RunRequest): Promise<S
   const runner = { node: kernel.node, pid: process.pid, host: os.hostname(), start: (await currentProcess()).start };
   const dir = deps.options?.journalDir ?? journalDir(kernel.stateDir);
   const persisted = request.resume ? await takeOver(deps, request.resume, runner) : await create(deps, request, runner, dir);
-  const parents = resolveParents(persisted.workflow, kernel.config, await callerOf(kernel, persisted.caller)).parents;
+  // This process runs it now (runner.ts): released when it ends, or here when it cannot start.
+  const parents = await callerOf(kernel, persisted.caller)
+    .then((caller) => resolveParents(persisted.workflow, kernel.config, caller).parents)
+    .catch((error: unknown) => {
+      releaseHere(persisted.id);
+      throw error;
+    });
   const journal = new JournalWriter(persisted.journal, persisted.id, request.onEvent);
   journal.write({ type: "run-started", workflow: persisted.workflow, vars: { ...persisted.vars }, resumed: Boolean(request.resume) });
 
@@ -90,6 +98,7 @@ export async function startRun(deps: EngineDeps, request: RunRequest): Promise<S
     // `complete` finds a task through this index while the run may still go on (running, interrupted).
     if (state !== "interrupted") await forgetTasks(run);
     journal.write({ type: "run-finished", state, ...(failure ? { failure } : {}), durationMs: Date.now() - started });
+    releaseHere(run.id);
     await journal.flush();
     return { id: run.id, state, ...(failure ? { failure } : {}), journal: journal.file };
   })();
@@ -119,27 +128,51 @@ async function create(deps: EngineDeps, request: RunRequest, runner: PersistedRu
       steps: Object.fromEntries(workflow.steps.map((s) => [s.id, { state: "pending" as const }])), tasks: [], journal: journalPath(dir, id),
     };
     let taken = false;
+    if (!claimHere(id)) continue;
     const stored = await deps.store.runs.update(id, (current) => {
       taken = current !== undefined;
       return current ?? fresh;
+    }).catch((error: unknown) => {
+      releaseHere(id);
+      throw error;
     });
     if (!taken && stored) return stored;
+    releaseHere(id);
   }
 }
 
-/** Resume: the run's runner must be gone; steps that succeeded stay done, the rest run again (tasks with live instances re-attach). */
+/**
+ * Resume: the run's runner must be gone; steps that succeeded stay done, the
+ * rest run again (tasks with live instances re-attach). Of two resumes at
+ * once exactly one takes over: the update checks that the run is still as
+ * it was judged (same state, same runner), else another resume got there first.
+ */
 async function takeOver(deps: EngineDeps, id: RunId, runner: PersistedRun["runner"]): Promise<PersistedRun> {
+  if (!claimHere(id)) throw stillRunning(id, runner);
+  try {
+    return await takeOverClaimed(deps, id, runner);
+  } catch (error) {
+    releaseHere(id);
+    throw error;
+  }
+}
+
+async function takeOverClaimed(deps: EngineDeps, id: RunId, runner: PersistedRun["runner"]): Promise<PersistedRun> {
   const existing = await deps.store.runs.get(id);
   if (!existing) throw new TmuxClaudeError(RunErrors.NOT_FOUND, `No run "${id}" in the store. \`tmux-claude runs\` lists the runs.`, { run: id });
   if (existing.state === "succeeded") {
     throw new TmuxClaudeError(RunErrors.NOT_RESUMABLE, `Run "${id}" already succeeded: nothing to resume. Start it again from its inputs with \`tmux-claude run --from ${id}\`.`, { run: id });
   }
-  if (existing.state === "running" && (await runnerAlive(existing.runner))) {
-    const where = existing.runner.host === os.hostname() ? `process ${existing.runner.pid}` : `process ${existing.runner.pid} on host ${existing.runner.host} (it cannot be checked from here)`;
-    throw new TmuxClaudeError(RunErrors.NOT_RESUMABLE, `Run "${id}" is still being run by ${where}. Wait for it to end, or stop that process and resume again.`, { run: id, runner: existing.runner });
-  }
-  const resumed = await deps.store.runs.update(id, (run) =>
-    run
+  if (existing.state === "running" && (await runnerAlive(existing))) throw stillRunning(id, existing.runner);
+  let taken: PersistedRun["runner"] | undefined;
+  const resumed = await deps.store.runs.update(id, (run) => {
+    taken = undefined;
+    if (run && (run.state !== existing.state || !sameRunner(run.runner, existing.runner))) {
+      // Changed since it was judged resumable: another runner took it over meanwhile.
+      taken = run.runner;
+      return run;
+    }
+    return run
       ? {
           ...run,
           state: "running",
@@ -150,15 +183,21 @@ async function takeOver(deps: EngineDeps, id: RunId, runner: PersistedRun["runne
           // A failed task runs again (a new instance when its own is gone); a completed one never does.
           tasks: run.tasks.map((t) => (t.state === "failed" ? { step: t.step, index: t.index, ...(t.task !== undefined ? { task: t.task } : {}), ...(t.instanceId ? { instanceId: t.instanceId } : {}), state: "working" as const } : t)),
         }
-      : run,
-  );
-  return resumed!;
+      : run;
+  });
+  if (taken) throw stillRunning(id, taken);
+  if (!resumed) throw new TmuxClaudeError(RunErrors.NOT_FOUND, `Run "${id}" was removed from the store while it was being resumed.`, { run: id });
+  return resumed;
 }
 
-async function runnerAlive(runner: PersistedRun["runner"]): Promise<boolean> {
-  if (runner.host !== os.hostname()) return true;
-  if (runner.pid === process.pid) return false;
-  return runner.start ? isSameProcess({ pid: runner.pid, start: runner.start }) : isProcessAlive(runner.pid);
+function stillRunning(id: RunId, runner: PersistedRun["runner"]): TmuxClaudeError {
+  const where =
+    runner.host !== os.hostname()
+      ? `process ${runner.pid} on host ${runner.host} (it cannot be checked from here)`
+      : runner.pid === process.pid
+        ? `this process (${runner.pid}) already`
+        : `process ${runner.pid}`;
+  return new TmuxClaudeError(RunErrors.NOT_RESUMABLE, `Run "${id}" is still being run by ${where}. Wait for it to end, or stop that process and resume again.`, { run: id, runner });
 }
 
 /** Who runs the workflow, as the parent rule needs it: the root, or an instance's role and depth. */
