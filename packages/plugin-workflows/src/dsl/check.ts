@@ -115,7 +115,7 @@ function texts(step: Step): { path: Key[]; text: string }[] {
     case "run":
       step.command.forEach((arg, n) => add(["run", n], arg));
       add(["cwd"], step.cwd);
-      for (const [name, value] of Object.entries(step.env ?? {})) add(["env", name], value);
+      for (const [name, value] of Object.entries(step.env ?? {})) if (typeof value === "string") add(["env", name], value);
       break;
     default:
       break;

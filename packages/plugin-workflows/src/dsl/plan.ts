@@ -93,7 +93,7 @@ export function planWorkflow(
       case "merge":
         return { ...base, summary: `merge ${mergeSources(workflow, step, parents).join(", ") || "(no spawn step with a parent)"} into their parents' branches (${step.strategy})${timeout}`, details: [] };
       case "run":
-        return { ...base, summary: `run ${step.command.map(fill).join(" ")}${step.cwd === undefined ? "" : ` in ${fill(step.cwd)}`}${timeout}`, details: Object.entries(step.env ?? {}).map(([name, value]) => `env ${name}=${fill(value)}`) };
+        return { ...base, summary: `run ${step.command.map(fill).join(" ")}${step.cwd === undefined ? "" : ` in ${fill(step.cwd)}`}${timeout}`, details: Object.entries(step.env ?? {}).map(([name, value]) => (typeof value === "string" ? `env ${name}=${fill(value)}` : `env ${name} from the runner's $${value.fromEnv} (secret: not shown, journaled or stored)`)) };
     }
   });
   return { workflow: workflow.name, source: workflow.source, vars, steps, instances };

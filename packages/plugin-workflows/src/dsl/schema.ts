@@ -65,7 +65,16 @@ export const runSchema = z.strictObject({
   run: z.array(z.union([z.string(), z.number(), z.boolean()]).transform(String)).min(1),
   ...common,
   cwd: text.optional(),
-  env: z.record(z.string().regex(/^[^=\s]+$/u, "a variable name without = or spaces"), z.union([z.string(), z.number(), z.boolean()]).transform(String)).optional(),
+  env: z
+    .record(
+      z.string().regex(/^[^=\s]+$/u, "a variable name without = or spaces"),
+      z.union([
+        z.union([z.string(), z.number(), z.boolean()]).transform(String),
+        // A secret: the runner's own variable, read at step start and never journaled or stored.
+        z.strictObject({ fromEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/u, "an environment variable's name (letters, digits, _)") }),
+      ]),
+    )
+    .optional(),
 });
 
 export const STEP_SCHEMAS = { spawn: spawnSchema, send: sendSchema, wait: waitSchema, merge: mergeSchema, run: runSchema } as const;

@@ -17,7 +17,7 @@ export async function runCommand(step: RunStep, env: StepEnv): Promise<StepOutpu
   const argv = await Promise.all(step.command.map((arg, i) => env.resolve(arg, `command[${i}]`)));
   const cwd = await workDirOf(step, env);
   const extra: Record<string, string> = {};
-  for (const [key, value] of Object.entries(step.env ?? {})) extra[key] = await env.resolve(value, `env.${key}`);
+  for (const [key, value] of Object.entries(step.env ?? {})) extra[key] = typeof value === "string" ? await env.resolve(value, `env.${key}`) : secretFromEnv(step, key, value.fromEnv);
   const started = Date.now();
   const result = await execute(argv as [string, ...string[]], cwd, { ...process.env, ...extra }, env.signal);
   run.journal.write({ type: "command", step: step.id, command: argv, exitCode: result.exitCode, ...(result.signal ? { signal: result.signal } : {}), durationMs: Date.now() - started });
@@ -29,6 +29,15 @@ export async function runCommand(step: RunStep, env: StepEnv): Promise<StepOutpu
     throw Object.assign(new StepFailure(`${JSON.stringify(argv)} exited with ${result.exitCode === null ? `signal ${result.signal}` : `code ${result.exitCode}`}${said ? `:\n${said}` : " and printed nothing"}`), { output });
   }
   return output;
+}
+
+/** A `{ fromEnv: NAME }` value: the runner's own variable, read now; it goes to the command only (never into the journal or the run's state). */
+function secretFromEnv(step: RunStep, key: string, name: string): string {
+  const value = process.env[name];
+  if (value === undefined) {
+    throw new StepFailure(`env.${key} of step "${step.id}" is { fromEnv: ${name} }, and the runner's environment has no ${name}; set it where tmux-claude run starts (${name}=... tmux-claude run ...), or --resume from a shell that has it`);
+  }
+  return value;
 }
 
 async function workDirOf(step: RunStep, env: StepEnv): Promise<string> {
