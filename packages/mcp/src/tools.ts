@@ -159,6 +159,13 @@ function withoutUndefined(value: Record<string, unknown>): Record<string, unknow
 
 // ------------------------------------------------------------- core tools
 
+/**
+ * Spawn options only a plugin's own code may pass (the workflows plugin ties
+ * a spawned instance to a run's task with its `workflows` option): an agent
+ * passing one could take over a task of someone else's run.
+ */
+const RESERVED_PLUGIN_OPTIONS = ["workflows"] as const;
+
 function coreTools(kernel: KernelApi): ToolDef[] {
   const orchestrator = (caller: Caller) => mayOrchestrate(kernel.config, caller);
   const refusal = (caller: Caller) =>
@@ -176,6 +183,14 @@ function coreTools(kernel: KernelApi): ToolDef[] {
       output: s.spawnOutput,
       run: async (args, caller) => {
         const a = args as z.output<typeof s.spawnInput>;
+        for (const name of RESERVED_PLUGIN_OPTIONS) {
+          if (a.plugins?.[name] !== undefined) {
+            throw forbidden(
+              `plugins.${name} is reserved: the workflow engine sets it to tie an instance it spawns to a task of its run, and no spawn tool call may. Leave it out; to run a workflow, call run_workflow.`,
+              { option: `plugins.${name}` },
+            );
+          }
+        }
         const parentId = a.parentId ?? caller.instanceId;
         if (caller.instanceId !== null && parentId !== caller.instanceId && !(parentId && (await isDescendant(kernel, caller.instanceId, parentId)))) {
           throw forbidden(

@@ -8,7 +8,7 @@ import { TmuxClaudeError, type PluginContext, type ToolContribution } from "@tmu
 import { z } from "zod";
 import type { TaskState } from "../types.js";
 import { RunErrors } from "./errors.js";
-import { bindTask, isTaskRef, SPAWN_OPTION, type RunStore, type TaskRef } from "./run-store.js";
+import { bindTask, isTaskBinding, SPAWN_OPTION, type RunStore, type TaskRef } from "./run-store.js";
 
 export const completeInput = z
   .object({
@@ -29,10 +29,11 @@ export function installRecorder(ctx: PluginContext, store: RunStore): void {
   ctx.hooks.beforeSpawn.tapPromise(async (plan) => {
     const ref = plan.plugins?.[SPAWN_OPTION];
     if (plan.restart || ref === undefined) return plan;
-    if (!isTaskRef(ref)) {
-      throw new TmuxClaudeError(RunErrors.INVALID, `plugins.${SPAWN_OPTION} of a spawn is the workflow engine's own ({ run, step, index }), got ${JSON.stringify(ref)}. Leave it out: a workflow's spawn steps set it.`, { value: ref });
+    if (!isTaskBinding(ref)) {
+      throw new TmuxClaudeError(RunErrors.INVALID, `plugins.${SPAWN_OPTION} of a spawn is the workflow engine's own ({ run, step, index, token }), got ${JSON.stringify(ref)}. Leave it out: a workflow's spawn steps set it.`, { value: ref });
     }
-    await bindTask(store, ref, plan.id);
+    const isLive = async (id: string) => ((await ctx.kernel.get(id).catch(() => undefined))?.status ?? "exited") !== "exited";
+    await bindTask(store, ref, plan.id, plan.caller, isLive);
     return plan;
   });
 

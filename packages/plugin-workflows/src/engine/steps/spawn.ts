@@ -4,7 +4,7 @@
 // resumed run) is re-attached, never spawned again.
 import type { InstanceRecord } from "@tmux-claude/core";
 import type { CompletionMode, SpawnStep, StepOutput, TaskState } from "../../types.js";
-import { SPAWN_OPTION, type TaskRef } from "../run-store.js";
+import { newTaskToken, SPAWN_OPTION, type TaskBinding } from "../run-store.js";
 import { expectedTasks, type TaskTracker } from "../tasks.js";
 import type { RunContext } from "../context.js";
 import { sendOnce } from "./send.js";
@@ -48,7 +48,10 @@ export async function runSpawn(step: SpawnStep, env: StepEnv): Promise<StepOutpu
       }
       return live.id;
     }
-    const ref: TaskRef = { run: run.id, step: step.id, index };
+    // This spawn's token, in the store before the spawn: only it can bind the task (bindTask).
+    const token = newTaskToken();
+    await run.setTask(step.id, index, (t) => (t ? { ...t, state: "spawning", token } : undefined));
+    const ref: TaskBinding = { run: run.id, step: step.id, index, token };
     const { instance, receipt } = await run.kernel
       .spawn(
         {
