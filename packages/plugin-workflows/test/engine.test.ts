@@ -205,6 +205,8 @@ steps:
     expect(order({ type: "task-completed", instanceId: one.instanceId })).toBeLessThan(order(two));
     await completeAs(h.kernel, two.instanceId, "second");
     const doomed = await run.next("spawned", (e) => e.step === "doomed");
+    // The wait starts before the failure (a failure noticed earlier skips it instead).
+    await run.next("step-started", (e) => e.step === "never");
     await completeAs(h.kernel, doomed.instanceId, "the API key is missing", "failed");
     const result = await run.result;
     expect(result.failure).toEqual({ step: "doomed", reason: `task 1 on ${doomed.instanceId} reported failure through complete: the API key is missing` });

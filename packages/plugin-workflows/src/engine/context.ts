@@ -25,6 +25,8 @@ export class RunContext {
   private queue: Promise<unknown> = Promise.resolve();
   private current: PersistedRun;
   private readonly listeners = new Set<() => void>();
+  /** Every instance this runner spawned or re-attached to, known here whatever the store does: a failed run terminates them. */
+  readonly instances = new Set<string>();
 
   constructor(
     readonly kernel: KernelApi,

@@ -91,10 +91,13 @@ export async function startRun(deps: EngineDeps, request: RunRequest): Promise<S
       request.signal?.removeEventListener("abort", onInterrupt);
       tracker.stop();
     }
-    const state = scheduler!.failure ? "failed" : stopReason === "interrupted" ? "interrupted" : "succeeded";
-    if (state === "failed" && !run.state.keep) await terminateAll(run);
+    // Decided here, from what this runner knows, whatever the store does: a store that fails fails the run, and its end is still journaled.
     const failure = scheduler!.failure;
-    await run.update((r) => ({ ...r, state, endedAt: new Date().toISOString(), ...(failure ? { failure } : {}) }));
+    const state = failure ? "failed" : stopReason === "interrupted" ? "interrupted" : "succeeded";
+    if (state === "failed" && !run.state.keep) await terminateAll(run);
+    await run
+      .update((r) => ({ ...r, state, endedAt: new Date().toISOString(), ...(failure ? { failure } : {}) }))
+      .catch((error: unknown) => logger.error({ err: error, run: run.id }, "could not record the run's end in the store; --resume finds it still running"));
     // `complete` finds a task through this index while the run may still go on (running, interrupted).
     if (state !== "interrupted") await forgetTasks(run);
     journal.write({ type: "run-finished", state, ...(failure ? { failure } : {}), durationMs: Date.now() - started });
@@ -221,7 +224,8 @@ async function runTimedOut(run: RunContext, scheduler: Scheduler, timeoutMs: num
 
 /** A failed run leaves nothing running (unless keep): every instance it spawned, and what they spawned. */
 async function terminateAll(run: RunContext): Promise<void> {
-  const ids = run.state.tasks.map((t) => t.instanceId).filter((id): id is string => id !== undefined);
+  // The store's tasks and what this runner spawned itself (a store that refused the write still has none of it).
+  const ids = [...new Set([...run.state.tasks.map((t) => t.instanceId).filter((id): id is string => id !== undefined), ...run.instances])];
   // Parents first: a cascade takes their children along, and a child that is gone already is no error.
   ids.sort((a, b) => a.split(".").length - b.split(".").length);
   for (const id of ids) {

@@ -17,6 +17,8 @@ export type StopReason = "failed" | "interrupted";
 
 export class Scheduler {
   private readonly running = new Map<string, Promise<void>>();
+  /** Steps this runner started: one whose state the store refused to take is not "pending" for all that. */
+  private readonly started = new Set<string>();
   failure: TaskFailure | undefined;
 
   constructor(
@@ -43,34 +45,46 @@ export class Scheduler {
     // Whatever did not start will not: its need failed, or the run stopped.
     if (this.failure) {
       for (const step of this.run.workflow.steps) {
-        if ((this.run.state.steps[step.id]?.state ?? "pending") !== "pending") continue;
+        if (this.started.has(step.id) || (this.run.state.steps[step.id]?.state ?? "pending") !== "pending") continue;
         const reason = `not started: step "${this.failure.step}" failed`;
-        await this.run.setStep(step.id, { state: "skipped", reason });
         this.run.journal.write({ type: "step-finished", step: step.id, state: "skipped", reason, durationMs: 0 });
+        await this.persist(() => this.run.setStep(step.id, { state: "skipped", reason }), `step "${step.id}" skipped`);
       }
     }
   }
 
-  /** Fail the run (the first failure wins) naming the step and the reason; the step is marked failed. */
+  /**
+   * Fail the run (the first failure wins) naming the step and the reason; the
+   * step is marked failed. The failure is decided here, in memory, before the
+   * store is written: a store that refuses the write (the failure may be the
+   * store's) must not turn a failed run into a succeeded one.
+   */
   async fail(failure: TaskFailure, output?: StepOutput): Promise<void> {
+    const first = !this.failure;
+    if (first) {
+      this.failure = failure;
+      this.stop("failed");
+    }
     const entry = this.run.state.steps[failure.step];
     const endedAt = new Date().toISOString();
-    await this.run.setStep(failure.step, { state: "failed", endedAt, reason: failure.reason, ...(output ? { output: { ...entry?.output, ...output } } : {}) });
     this.run.journal.write({ type: "step-finished", step: failure.step, state: "failed", reason: failure.reason, ...(output ? { output } : {}), durationMs: entry?.startedAt ? Date.parse(endedAt) - Date.parse(entry.startedAt) : 0 });
-    if (this.failure) return;
-    this.failure = failure;
-    await this.run.update((run) => ({ ...run, failure }));
-    this.stop("failed");
+    await this.persist(() => this.run.setStep(failure.step, { state: "failed", endedAt, reason: failure.reason, ...(output ? { output: { ...entry?.output, ...output } } : {}) }), `step "${failure.step}" failed`);
+    if (first) await this.persist(() => this.run.update((run) => ({ ...run, failure })), "the run's failure");
+  }
+
+  /** A write of a failing run's state: the store refusing it is logged, the run goes on to its end (and --resume finds what was written). */
+  private async persist(write: () => Promise<unknown>, what: string): Promise<void> {
+    await write().catch((error: unknown) => this.run.logger.warn({ err: error, run: this.run.id }, `could not record ${what} in the store`));
   }
 
   private start(step: Step): void {
+    this.started.add(step.id);
     const running = this.execStep(step).finally(() => this.running.delete(step.id));
     this.running.set(step.id, running);
   }
 
   private async execStep(step: Step): Promise<void> {
     const startedAt = new Date().toISOString();
-    await this.run.setStep(step.id, { state: "running", startedAt, reason: undefined });
     this.run.journal.write({ type: "step-started", step: step.id, kind: step.kind });
     const timeoutMs = step.timeoutMs ?? this.run.options.stepTimeoutMs;
     const own = new AbortController();
@@ -79,6 +93,8 @@ export class Scheduler {
     const signal = AbortSignal.any([this.run.signal, own.signal]);
     const env = stepEnv(this.run, this.tracker, step.id, signal, timeoutMs);
     try {
+      // In the try: a store that refuses this write fails the step (and the run), naming the store's error.
+      await this.run.setStep(step.id, { state: "running", startedAt, reason: undefined });
       const output = await this.perform(step, env);
       const endedAt = new Date().toISOString();
       const merged = { ...this.run.state.steps[step.id]?.output, ...output };

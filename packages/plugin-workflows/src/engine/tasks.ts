@@ -67,11 +67,15 @@ export class TaskTracker {
     this.look(instance.id);
   }
 
-  /** Mark a task failed (once; a completed task stays completed). */
+  /** Mark a task failed (once; a completed task stays completed). A store that refuses the write fails the run from here (the store's feed will not tell). */
   async fail(step: string, index: number, reason: string): Promise<void> {
-    await this.run.setTask(step, index, (task) =>
-      task && (task.state === "working" || task.state === "spawning") ? { ...task, state: "failed", reason, completedAt: new Date().toISOString() } : undefined,
-    );
+    await this.run
+      .setTask(step, index, (task) => (task && (task.state === "working" || task.state === "spawning") ? { ...task, state: "failed", reason, completedAt: new Date().toISOString() } : undefined))
+      .catch((error: unknown) => {
+        this.warn(error, `recording task ${index + 1} of step "${step}" failed`);
+        this.run.journal.write({ type: "task-failed", step, index, reason });
+        this.onFailure({ step, reason: `task ${index + 1} ${reason}` });
+      });
   }
 
   /** Journal what is new in the run's state: tasks completed or failed (by any process). */

@@ -69,6 +69,7 @@ export async function runSpawn(step: SpawnStep, env: StepEnv): Promise<StepOutpu
       .catch((error: unknown) => {
         throw new StepFailure(`spawning task ${index + 1}${task.task ? ` ("${task.task}")` : ""} failed: ${error instanceof Error ? error.message : String(error)}`);
       });
+    run.instances.add(instance.id);
     run.journal.write({ type: "spawned", step: step.id, index, instanceId: instance.id, role: instance.role, parentId: instance.parentId, node: instance.tmux.node ?? run.kernel.node });
     if (receipt) {
       run.journal.write({ type: "message", step: step.id, instanceId: instance.id, messageId: receipt.messageId, text: [context, text].filter(Boolean).join("\n\n"), receipt: receipt.state });
@@ -94,6 +95,7 @@ export async function runSpawn(step: SpawnStep, env: StepEnv): Promise<StepOutpu
 
 /** Go on with a task's live instance: journaled, findable by `complete` again, followed. */
 async function reattach(run: RunContext, tracker: TaskTracker, task: TaskState, live: InstanceRecord, timeoutMs: number | undefined): Promise<void> {
+  run.instances.add(live.id);
   run.journal.write({ type: "reattached", step: task.step, index: task.index, instanceId: live.id });
   // The index entry may be gone (a failed run's clean-up) or never written (killed before): `complete` needs it.
   await run.store.tasks.update(live.id, () => ({ run: run.id, step: task.step, index: task.index }));
