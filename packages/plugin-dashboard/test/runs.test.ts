@@ -63,7 +63,7 @@ describe("dashboard runs (workflows loaded)", () => {
     expect(types[0]).toBe("run-started");
     expect(types.at(-1)).toBe("run-finished");
     expect(types).toEqual(expect.arrayContaining(["step-started", "spawned", "task-completed", "step-finished", "command"]));
-    expect(body.events[0]).toMatchObject({ vars: ["token"], workflow: { name: "tiny", steps: [{ id: "build", kind: "spawn" }, { id: "check", kind: "wait" }, { id: "test", kind: "run", needs: ["check"] }] } });
+    expect(body.events[0]).toMatchObject({ vars: ["token", "work"], workflow: { name: "tiny", steps: [{ id: "build", kind: "spawn" }, { id: "check", kind: "wait" }, { id: "test", kind: "run", needs: ["check"] }] } });
     const failed = body.events.find((e) => e.type === "step-finished" && e.step === "test");
     expect(failed).toMatchObject({ state: "failed", reason: body.run.failure!.reason });
     for (const event of body.events) expect(Date.parse(event.at)).not.toBeNaN();

@@ -12,10 +12,11 @@ export const TINY_WORKFLOW = `workflow: tiny
 completion: turn-end
 vars:
   token: ${SECRET}
+  work: "300"
 steps:
   - id: build
     spawn: specialist
-    prompt: /work 300
+    prompt: "/work \${{ vars.work }}"
   - id: check
     wait: [build]
   - id: test
@@ -32,8 +33,8 @@ export function workflowsApi(harness: Harness): WorkflowsPluginApi {
   return api;
 }
 
-/** Starts the tiny workflow; resolves with its id at once and its result when it ends. */
-export async function startTiny(harness: Harness): Promise<{ id: string; done: Promise<RunResult> }> {
+/** Starts the tiny workflow (its specialist busy `workMs`); resolves with its id at once and its result when it ends. */
+export async function startTiny(harness: Harness, workMs = 300): Promise<{ id: string; done: Promise<RunResult> }> {
   const api = workflowsApi(harness);
-  return api.start({ workflow: api.parse(TINY_WORKFLOW, "tiny.yaml"), workDir: harness.workDir });
+  return api.start({ workflow: api.parse(TINY_WORKFLOW, "tiny.yaml"), vars: { work: String(workMs) }, workDir: harness.workDir });
 }
