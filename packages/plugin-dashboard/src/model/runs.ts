@@ -6,6 +6,7 @@ import { watch, type FSWatcher } from "node:fs";
 import path from "node:path";
 import type { KernelApi, Logger, StoreWatch } from "@tmux-claude/core";
 import type { RunEventView, RunView, ServerMessage } from "../protocol.js";
+import { CoalescedRead, emitTo } from "./coalesce.js";
 
 /** The store collection of runs: the workflows plugin's `ctx.data("runs")`. */
 export const RUNS_COLLECTION = "workflows/runs";
@@ -77,9 +78,12 @@ export class RunsFeed {
   private readonly dirs = new Map<string, FSWatcher>();
   private readonly grown = new Map<string, NodeJS.Timeout>();
   private storeWatch: StoreWatch | undefined;
-  private reading: Promise<void> | undefined;
-  private again = false;
   private closed = false;
+  private readonly reads = new CoalescedRead(
+    () => this.read(),
+    (error) => this.logger.warn({ err: error }, "dashboard: reading the workflow runs failed; the next change retries"),
+    () => this.closed,
+  );
 
   constructor(
     private readonly api: WorkflowsApiLike,
@@ -89,10 +93,10 @@ export class RunsFeed {
 
   async start(): Promise<void> {
     this.storeWatch = this.kernel.watch((change) => {
-      if (change.kind === "doc" && change.collection === RUNS_COLLECTION) this.schedule();
+      if (change.kind === "doc" && change.collection === RUNS_COLLECTION) this.reads.schedule();
     });
     await this.storeWatch.ready;
-    this.schedule();
+    this.reads.schedule();
     await this.settled();
   }
 
@@ -106,8 +110,8 @@ export class RunsFeed {
   }
 
   /** Resolves once every change reported so far is read (tests). */
-  async settled(): Promise<void> {
-    while (this.reading) await this.reading;
+  settled(): Promise<void> {
+    return this.reads.settled();
   }
 
   close(): void {
@@ -116,24 +120,6 @@ export class RunsFeed {
     for (const watcher of this.dirs.values()) watcher.close();
     for (const timer of this.grown.values()) clearTimeout(timer);
     this.listeners.clear();
-  }
-
-  /** One read at a time; changes reported meanwhile make one more read after it. */
-  private schedule(): void {
-    if (this.closed) return;
-    if (this.reading) {
-      this.again = true;
-      return;
-    }
-    this.reading = this.read()
-      .catch((error: unknown) => this.logger.warn({ err: error }, "dashboard: reading the workflow runs failed; the next change retries"))
-      .finally(() => {
-        this.reading = undefined;
-        if (this.again) {
-          this.again = false;
-          this.schedule();
-        }
-      });
   }
 
   private async read(): Promise<void> {
@@ -186,13 +172,7 @@ export class RunsFeed {
   }
 
   private emit(message: ServerMessage): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(message);
-      } catch (error) {
-        this.logger.warn({ err: error }, "dashboard: a subscriber failed");
-      }
-    }
+    emitTo(this.listeners, this.logger, message);
   }
 }
 
