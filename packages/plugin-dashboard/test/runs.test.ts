@@ -4,11 +4,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { RunJournalView, RunView, ServerMessage } from "../src/protocol.js";
 import { login, rawRequest, SocketClient, startDashboard, type DashboardEnv } from "./helpers.js";
-import { SECRET, startTiny, workflows } from "./workflow-fixture.js";
+import { FileStore } from "@tmux-claude/core";
+import { RUNS_COLLECTION } from "../src/model/runs.js";
+import { SECRET, startTiny, workflows, workflowsApi } from "./workflow-fixture.js";
 
 let env: DashboardEnv;
 let cookie: string;
 let runId: string;
+/** The finished run's document, as the workflows plugin stored it. */
+let stored: Record<string, unknown>[];
 
 const get = async (path: string, headers: Record<string, string> = { cookie }) => {
   const response = await fetch(`${env.origin}${path}`, { headers });
@@ -21,6 +25,7 @@ beforeAll(async () => {
   const run = await startTiny(env.harness);
   runId = run.id;
   expect(await run.done).toMatchObject({ state: "failed", failure: { step: "test" } });
+  stored = (await workflowsApi(env.harness).runs()) as unknown as Record<string, unknown>[];
 });
 afterAll(async () => env?.close());
 
@@ -79,11 +84,36 @@ describe("dashboard runs (workflows loaded)", () => {
     expect(traversal.status).toBe(404);
   });
 
+  test("a run of another node whose journal is not here: listed, and its journal is a 404 naming that node", async () => {
+    // As a runner on another node writes it to a shared store (Redis): the same document, its own node and path.
+    const store = new FileStore(env.harness.stateDir);
+    await store.init();
+    try {
+      await store.updateDoc<Record<string, unknown>>(RUNS_COLLECTION, "elsewhere-run", () => {
+        const [mine] = stored;
+        return { ...mine, id: "elsewhere-run", runner: { node: "node-b", pid: 1, host: "b" }, journal: "/nowhere/elsewhere-run.jsonl" };
+      });
+    } finally {
+      await store.close();
+    }
+    await env.api.settled();
+    const runs = JSON.parse((await get("/api/runs")).text) as RunView[];
+    expect(runs.find((r) => r.id === "elsewhere-run")).toMatchObject({ node: "node-b", state: "failed" });
+    const response = await get("/api/runs/elsewhere-run/journal");
+    expect(response.status).toBe(404);
+    expect(JSON.parse(response.text).error.message).toMatch(/is a file on node "node-b".*tmux-claude replay elsewhere-run/u);
+    await store.init();
+    await store.updateDoc(RUNS_COLLECTION, "elsewhere-run", () => undefined);
+    await store.close();
+    await env.api.settled();
+    expect((JSON.parse((await get("/api/runs")).text) as RunView[]).map((r) => r.id)).toEqual([runId]);
+  });
+
   test("the socket sends the runs after the snapshot, then a started run's changes and its journal's growth as they happen", async () => {
     const socket = await SocketClient.connect(env.origin, { cookie });
     const first = await socket.next((m): m is Extract<ServerMessage, { type: "runs" }> => m.type === "runs");
     expect(socket.messages[0]?.type).toBe("snapshot");
-    expect(first.runs.map((r) => r.id)).toEqual([runId]);
+    expect(first.runs.map((r) => r.id)).toContain(runId);
     const second = await startTiny(env.harness);
     const running = await socket.next((m) => m.type === "run" && m.run.id === second.id && m.run.state === "running", 10_000, "the new run, running");
     expect(running).toBeTruthy();

@@ -125,6 +125,9 @@ export class RunsFeed {
   private async read(): Promise<void> {
     const runs = await this.api.runs();
     if (this.closed) return;
+    // The plugin never removes a run; one removed by hand leaves the list the next reconnect or reload.
+    const ids = new Set(runs.map((run) => run.id));
+    for (const id of this.views.keys()) if (!ids.has(id)) this.views.delete(id);
     for (const run of runs) {
       if (run.state === "running" && run.runner.node === this.kernel.node) this.watchJournals(path.dirname(run.journal));
       const view = runView(run);

@@ -131,7 +131,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
     return c.json(view);
   });
   app.get("/api/messages", (c) => c.json(model.timeline()));
-  registerRunRoutes(app, deps.workflows);
+  registerRunRoutes(app, deps.workflows, kernel.node);
 
   app.post("/api/instances/:id/:action", async (c) => {
     if (!auth.csrfMatches(c.get("session"), c.req.header(CSRF_HEADER))) {
