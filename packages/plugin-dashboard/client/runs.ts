@@ -4,7 +4,7 @@
 // fetched again whenever a `journal` frame says it grew, played back on the
 // step timeline (run-timeline.ts) with the player (playback.ts).
 import { ApiError, fetchRunJournal } from "./api.js";
-import { el, setData, setText, time } from "./format.js";
+import { el, selectableList, setData, setText, time } from "./format.js";
 import { Player } from "./playback.js";
 import type { RunEventView, RunView, ServerMessage } from "./protocol.js";
 import { describeEvent, drawRun, seconds } from "./run-timeline.js";
@@ -37,6 +37,7 @@ export class RunsView {
     private readonly list: HTMLOListElement,
   ) {
     panel.hidden = false;
+    selectableList(list, (id) => this.select(id));
     this.#detail = el("div", { className: "run-detail", testid: "run-detail" });
     this.#detail.hidden = true;
     this.#title = el("h3", { testid: "run-title" });
@@ -93,8 +94,9 @@ export class RunsView {
         failure: el("span", { className: "failure", testid: "run-failure" }),
       };
       item.append(cells.id, cells.workflow, cells.state, cells.started, cells.duration, cells.failure);
+      item.tabIndex = 0;
+      item.setAttribute("role", "option");
       item.setAttribute("aria-selected", String(run.id === this.#selected));
-      item.addEventListener("click", () => this.select(run.id));
       row = { item, cells };
       this.#rows.set(run.id, row);
       // Newest first: before the first row that started earlier.

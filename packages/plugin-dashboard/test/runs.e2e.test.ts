@@ -101,7 +101,9 @@ describe("Runs view in Chromium", () => {
     // Busy 3 s, so the run is surely still in its first step when selected.
     const run = await startTiny(harness, 3_000);
     await page.waitForSelector(`${runRow(run.id)}[data-state="running"]`, { timeout: 5_000 });
-    await page.locator(runRow(run.id)).click();
+    // By keyboard this time, like the tree's rows.
+    await page.locator(runRow(run.id)).focus();
+    await page.keyboard.press("Enter");
     await page.waitForSelector(`${stepRow("build")}[data-state="running"]`, { timeout: 5_000 });
     expect(await page.locator(stepRow("test")).getAttribute("data-state")).toBe("pending");
     const before = Number(await page.getByTestId("run-scrubber").getAttribute("max"));
