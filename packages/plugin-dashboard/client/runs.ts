@@ -99,9 +99,9 @@ export class RunsView {
       item.setAttribute("aria-selected", String(run.id === this.#selected));
       row = { item, cells };
       this.#rows.set(run.id, row);
-      // Newest first: before the first row that started earlier.
-      const later = [...this.#rows.entries()].find(([id]) => id !== run.id && (this.#runs.get(id)?.startedAt ?? "") < run.startedAt);
-      this.list.insertBefore(item, later ? later[1].item : null);
+      // Newest first: before the first row (in the list's order) that started earlier.
+      const older = [...this.list.children].find((other) => (this.#runs.get((other as HTMLElement).dataset.id ?? "")?.startedAt ?? "") < run.startedAt);
+      this.list.insertBefore(item, older ?? null);
     }
     setData(row.item, "state", run.state);
     setText(row.cells.id, run.id);

@@ -101,6 +101,8 @@ describe("Runs view in Chromium", () => {
     // Busy 3 s, so the run is surely still in its first step when selected.
     const run = await startTiny(harness, 3_000);
     await page.waitForSelector(`${runRow(run.id)}[data-state="running"]`, { timeout: 5_000 });
+    // Newest first.
+    expect(await page.locator('[data-testid="runs"] [data-testid="run-row"]').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.id))).toEqual([run.id, runId]);
     // By keyboard this time, like the tree's rows.
     await page.locator(runRow(run.id)).focus();
     await page.keyboard.press("Enter");
