@@ -52,13 +52,17 @@ export function runAt(events: readonly RunEventView[], count: number, known: rea
     };
     switch (event.type) {
       case "run-started": {
+        // A resumed run starts again: its earlier end (interrupted) no longer stands.
+        delete point.finished;
         const workflow = event.workflow as { steps?: { id: string; kind: string }[] } | undefined;
         for (const s of workflow?.steps ?? []) step(s.id, s.kind);
         break;
       }
       case "step-started": {
         const row = step(event.step ?? "?", str("kind"));
-        Object.assign(row, { state: "running", start: at, end: undefined, reason: undefined });
+        // Started again by a resume while it was running: it ran on from its first start.
+        if (row.state !== "running") row.start = at;
+        Object.assign(row, { state: "running", end: undefined, reason: undefined });
         break;
       }
       case "step-finished": {
@@ -71,6 +75,9 @@ export function runAt(events: readonly RunEventView[], count: number, known: rea
       }
       case "spawned":
         Object.assign(task(), { state: "spawned", role: str("role") });
+        break;
+      case "reattached":
+        task();
         break;
       case "task-completed":
         Object.assign(task(), { state: str("status") === "failed" ? "failed" : "completed", text: str("summary") });
