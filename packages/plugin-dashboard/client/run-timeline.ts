@@ -1,8 +1,8 @@
 // A run's journal as a compact Gantt list at a point of its playback: each
 // step's bar from its start to its end (or to the playback's now while it
 // runs) on one time axis for the whole run, its state and failure reason,
-// and under it the instances its tasks got and how each ended.
-import { el, time } from "./format.js";
+// and under it the instances its tasks got, their tokens and how each ended.
+import { el, time, tokens } from "./format.js";
 import type { RunEventView } from "./protocol.js";
 
 interface TaskRow {
@@ -11,6 +11,8 @@ interface TaskRow {
   role?: string;
   state: "spawned" | "completed" | "failed";
   text?: string;
+  /** Input + output tokens of its instance so far. */
+  tokens?: number;
 }
 
 interface StepRow {
@@ -38,6 +40,8 @@ export function runAt(events: readonly RunEventView[], count: number, known: rea
     return row;
   };
   const point: RunAtPoint = { steps: [] };
+  // Usage events carry an instance's totals so far: the last one counts.
+  const usage = new Map<string, number>();
   for (const s of known) step(s.id, s.kind);
   for (const event of events.slice(0, count)) {
     const at = Date.parse(event.at);
@@ -79,6 +83,9 @@ export function runAt(events: readonly RunEventView[], count: number, known: rea
       case "reattached":
         task();
         break;
+      case "usage":
+        if (event.instanceId) usage.set(event.instanceId, Number(event.inputTokens ?? 0) + Number(event.outputTokens ?? 0));
+        break;
       case "task-completed":
         Object.assign(task(), { state: str("status") === "failed" ? "failed" : "completed", text: str("summary") });
         break;
@@ -91,6 +98,7 @@ export function runAt(events: readonly RunEventView[], count: number, known: rea
     }
   }
   point.steps = [...steps.values()];
+  for (const row of point.steps) for (const t of row.tasks.values()) if (t.instanceId && usage.has(t.instanceId)) t.tokens = usage.get(t.instanceId);
   return point;
 }
 
@@ -125,7 +133,7 @@ export function drawRun(list: HTMLElement, events: readonly RunEventView[], coun
       if (tasks.length > 0) {
         const sub = el("ul", { className: "run-tasks" });
         for (const t of tasks) {
-          const words = [t.instanceId ?? `task ${t.index + 1}`, t.role ? `(${t.role})` : "", t.state, t.text ? `: ${t.text}` : ""];
+          const words = [t.instanceId ?? `task ${t.index + 1}`, t.role ? `(${t.role})` : "", t.state, t.tokens !== undefined ? `· ${tokens(t.tokens)} tokens` : "", t.text ? `: ${t.text}` : ""];
           sub.append(el("li", { className: "run-task", testid: "run-task", text: words.filter(Boolean).join(" "), data: { state: t.state } }));
         }
         item.append(sub);

@@ -33,7 +33,7 @@ describe("runAt (the Runs view's playback)", () => {
     const end = runAt(events, events.length);
     expect(Object.fromEntries(end.steps.map((s) => [s.id, s.state]))).toEqual({ build: "succeeded", lint: "succeeded", tests: "failed", report: "skipped" });
     expect(end.steps.find((s) => s.id === "tests")!.reason).toBe("npm test exited with 1: 2 tests failed");
-    expect(end.steps[0]!.tasks.get(0)).toMatchObject({ state: "completed", text: "Built" });
+    expect(end.steps[0]!.tasks.get(0)).toMatchObject({ state: "completed", text: "Built", tokens: 2500 });
     expect(end.finished).toEqual({ state: "failed", failure: { step: "tests", reason: "npm test exited with 1: 2 tests failed" } });
   });
 });
