@@ -1,5 +1,5 @@
-// HTTP calls: the session (CSRF token, node, plugins) and the actions.
-import { CSRF_HEADER, type ActionBodies, type ActionName, type ErrorBody, type SessionInfo } from "./protocol.js";
+// HTTP calls: the session (CSRF token, node, plugins), the actions and a run's journal.
+import { CSRF_HEADER, type ActionBodies, type ActionName, type ErrorBody, type RunJournalView, type SessionInfo } from "./protocol.js";
 
 export class ApiError extends Error {
   constructor(
@@ -26,6 +26,13 @@ export async function fetchSession(): Promise<SessionInfo> {
   const response = await request("/api/session", { credentials: "same-origin" });
   if (!response.ok) throw await errorOf(response);
   return (await response.json()) as SessionInfo;
+}
+
+/** A workflow run and its journal (the Runs view). */
+export async function fetchRunJournal(id: string): Promise<RunJournalView> {
+  const response = await request(`/api/runs/${encodeURIComponent(id)}/journal`, { credentials: "same-origin" });
+  if (!response.ok) throw await errorOf(response);
+  return (await response.json()) as RunJournalView;
 }
 
 export async function postAction<A extends ActionName>(csrf: string, id: string, action: A, body: ActionBodies[A]): Promise<unknown> {

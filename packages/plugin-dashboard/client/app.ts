@@ -6,6 +6,7 @@ import { ConfirmDialog } from "./confirm.js";
 import { DetailView } from "./detail.js";
 import type { ServerMessage } from "./protocol.js";
 import { SocketClient, socketUrl, type ConnectionState } from "./socket.js";
+import { RunsView } from "./runs.js";
 import { DashboardStore } from "./store.js";
 import { TerminalView } from "./terminal.js";
 import { TimelineView } from "./timeline.js";
@@ -23,9 +24,11 @@ async function main(): Promise<void> {
   const connection = byTestId("connection");
   const nodeLabel = byTestId("node");
   let csrf = "";
+  let plugins: string[] = [];
   try {
     const session = await fetchSession();
     csrf = session.csrf;
+    plugins = session.plugins;
     nodeLabel.textContent = session.node;
   } catch (error) {
     const signedOut = error instanceof ApiError && error.status === 401;
@@ -48,6 +51,8 @@ async function main(): Promise<void> {
   };
   const tree = new TreeView(store, byTestId("tree"), byTestId("attention"), select);
   new TimelineView(store, byTestId("timeline"));
+  // Only with the workflows plugin: the server sends runs frames then.
+  const runs = plugins.includes("workflows") ? new RunsView(byTestId("runs-panel"), byTestId("runs")) : undefined;
 
   const showState = (state: ConnectionState) => {
     connection.dataset.state = state;
@@ -69,6 +74,7 @@ async function main(): Promise<void> {
         (error: unknown) => (error instanceof ApiError && error.status === 401 ? ("signed-out" as const) : ("unreachable" as const)),
       ),
     onMessage: (message: ServerMessage) => {
+      if (runs?.apply(message)) return;
       if (store.apply(message)) {
         if (message.type === "snapshot") nodeLabel.textContent = message.node;
         return;

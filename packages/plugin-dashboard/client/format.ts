@@ -88,3 +88,19 @@ export function attentionReason(instance: InstanceView): string {
       return conflictText || (instance.statusReason ?? "");
   }
 }
+
+/** A list whose `li[data-id]` rows (tabIndex 0, role option) are chosen by click, Enter or Space. */
+export function selectableList(list: HTMLElement, onSelect: (id: string) => void): void {
+  list.setAttribute("role", "listbox");
+  list.addEventListener("click", (event) => {
+    const item = (event.target as Element).closest<HTMLElement>("li[data-id]");
+    if (item?.dataset.id) onSelect(item.dataset.id);
+  });
+  list.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" && event.key !== " ") return;
+    const item = (event.target as Element).closest<HTMLElement>("li[data-id]");
+    if (!item?.dataset.id) return;
+    event.preventDefault();
+    onSelect(item.dataset.id);
+  });
+}

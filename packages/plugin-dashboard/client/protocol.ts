@@ -99,10 +99,51 @@ export type ServerMessage =
   /** The terminal's stream ended (the instance exited, restarted or the server closes). */
   | { type: "ended"; id: string }
   /** A problem with something the client sent (a malformed frame, an unknown id); the socket stays open. */
-  | { type: "error"; code: string; message: string };
+  | { type: "error"; code: string; message: string }
+  /** With the workflows plugin: every run, newest first (after `snapshot`, and again on every reconnect). */
+  | { type: "runs"; runs: RunView[] }
+  /** A run was started or changed (its document in the store). */
+  | { type: "run"; run: RunView }
+  /** A run's journal grew (its file on this node): fetch `GET /api/runs/:id/journal` again. */
+  | { type: "journal"; id: string };
 
 /** Client -> server, over `/api/socket`. */
 export type ClientMessage = { type: "open"; id: string } | { type: "close"; id: string };
+
+/** A workflow run as the workflows plugin keeps it in the store (`api.runs()`), without its variables' values. */
+export interface RunView {
+  id: string;
+  workflow: string;
+  /** Where the workflow came from: a file path, or `template:<name>`. */
+  source: string;
+  state: "running" | "succeeded" | "failed" | "interrupted";
+  startedAt: string;
+  endedAt?: string;
+  /** endedAt - startedAt; absent while it runs. */
+  durationMs?: number;
+  /** The node whose process runs it (its journal is a file there). */
+  node: string;
+  /** The step it failed at and why. */
+  failure?: { step: string; reason: string };
+  /** In the workflow's order. */
+  steps: { id: string; kind: string; needs: string[]; state: string; startedAt?: string; endedAt?: string; reason?: string }[];
+  tasks: { step: string; index: number; task?: string; instanceId?: string; state: string; summary?: string; reason?: string }[];
+}
+
+/**
+ * One line of a run's journal (the workflows plugin's JournalEvent): `at`,
+ * `type` and the fields of its type, as written, except `run-started`, whose
+ * workflow is reduced to its steps (a `run:` step's env may hold secrets) and
+ * its variables to their names. Messages and replies carry their text (the
+ * same trust as the message timeline).
+ */
+export type RunEventView = { at: string; type: string; step?: string; index?: number; instanceId?: string } & Record<string, unknown>;
+
+/** `GET /api/runs/:id/journal`. */
+export interface RunJournalView {
+  run: RunView;
+  events: RunEventView[];
+}
 
 /** `GET /api/session`. The CSRF token goes in the `x-csrf-token` header of every POST. */
 export interface SessionInfo {

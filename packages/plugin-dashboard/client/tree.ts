@@ -1,7 +1,7 @@
 // The instance tree and the attention list. Each instance has one row in each;
 // an update rewrites only that instance's cells (and moves its rows when its
 // place changed), so a change with 100 instances present costs one row.
-import { age, attentionReason, cost, el, label, onAgeTick, setData, setText, shownStatus } from "./format.js";
+import { age, attentionReason, cost, el, label, onAgeTick, setData, setText, shownStatus, selectableList } from "./format.js";
 import type { InstanceView } from "./protocol.js";
 import { byAttention, type DashboardStore, type StoreChange } from "./store.js";
 
@@ -37,20 +37,7 @@ export class TreeView {
     private readonly onSelect: (id: string) => void,
   ) {
     store.subscribe((change) => this.#apply(change));
-    for (const list of [tree, attention]) {
-      list.setAttribute("role", "listbox");
-      list.addEventListener("click", (event) => {
-        const item = (event.target as Element).closest<HTMLElement>("li[data-id]");
-        if (item?.dataset.id) this.onSelect(item.dataset.id);
-      });
-      list.addEventListener("keydown", (event) => {
-        if (event.key !== "Enter" && event.key !== " ") return;
-        const item = (event.target as Element).closest<HTMLElement>("li[data-id]");
-        if (!item?.dataset.id) return;
-        event.preventDefault();
-        this.onSelect(item.dataset.id);
-      });
-    }
+    for (const list of [tree, attention]) selectableList(list, (id) => this.onSelect(id));
     onAgeTick((now) => this.#refreshAges(now));
   }
 

@@ -5,6 +5,7 @@
 import type { KernelApi, Plugin, PluginContext } from "@tmux-claude/core";
 import { GitFields, type GitApiLike } from "./model/git-fields.js";
 import { LiveModel } from "./model/live-model.js";
+import { RunsFeed, type WorkflowsApiLike } from "./model/runs.js";
 import { isLoopbackHost, parseDashboardOptions, type DashboardOptions, type DashboardUserOptions } from "./options.js";
 import { openBrowser } from "./open-browser.js";
 import { startServer, type Listening } from "./server/server.js";
@@ -49,7 +50,10 @@ export function dashboard(userOptions: DashboardUserOptions = {}): Plugin<Dashbo
     url: () => running?.listening.loginUrl,
     address: () => running?.address,
     listening: () => listening,
-    settled: async () => running?.model.settled(),
+    settled: async () => {
+      await running?.model.settled();
+      await running?.runs?.settled();
+    },
     options,
   };
   return {
@@ -74,6 +78,7 @@ export function dashboard(userOptions: DashboardUserOptions = {}): Plugin<Dashbo
 interface Running {
   listening: Listening;
   model: LiveModel;
+  runs: RunsFeed | undefined;
   address: DashboardAddress;
 }
 
@@ -91,7 +96,14 @@ async function start(ctx: PluginContext, kernel: KernelApi, options: DashboardOp
     model.close();
   });
   await model.start();
-  const listening = await startServer({ kernel, model, git: gitApi, logger }, options.host, options.port);
+  // Like git: used only through its api, and only when the config loads it.
+  const workflowsApi = kernel.pluginNames().includes("workflows") ? ctx.plugin<WorkflowsApiLike>("workflows") : undefined;
+  const workflows = workflowsApi ? { api: workflowsApi, feed: new RunsFeed(workflowsApi, kernel, logger) } : undefined;
+  if (workflows) {
+    ctx.onClose(() => workflows.feed.close());
+    await workflows.feed.start();
+  }
+  const listening = await startServer({ kernel, model, git: gitApi, workflows, logger }, options.host, options.port);
   ctx.onClose(() => listening.close());
   const info = await writeDashboardInfo(kernel.stateDir, { pid: process.pid, host: listening.host, port: listening.port, url: listening.origin, startedAt: new Date().toISOString() }, listening.secret);
   const onExit = () => removeDashboardInfoSync(kernel.stateDir, process.pid);
@@ -103,5 +115,5 @@ async function start(ctx: PluginContext, kernel: KernelApi, options: DashboardOp
   // The secret stays out of the log: the URL names the file that holds it.
   logger.info({ url: `${listening.origin}/?token=<${info.tokenFile}>` }, `dashboard: listening; ${MONITOR_HINT}`);
   if (options.open) void openBrowser(listening.loginUrl, kernel.stateDir, (message) => logger.warn(`dashboard: ${message}`));
-  return { listening, model, address: { host: listening.host, port: listening.port, url: listening.origin, tokenFile: info.tokenFile } };
+  return { listening, model, runs: workflows?.feed, address: { host: listening.host, port: listening.port, url: listening.origin, tokenFile: info.tokenFile } };
 }

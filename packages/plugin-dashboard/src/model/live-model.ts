@@ -4,6 +4,7 @@
 // views and pushes what changed to every subscriber.
 import type { KernelApi, Logger, StoreWatch } from "@tmux-claude/core";
 import type { GitView, InstanceView, MessageView, ServerMessage } from "../protocol.js";
+import { CoalescedRead, emitTo } from "./coalesce.js";
 import { byAttention, instanceViews, messageViews, type RecordLike } from "./views.js";
 
 /** Messages kept in memory, so a terminated instance's stay visible while serve runs. */
@@ -25,8 +26,14 @@ export class LiveModel {
   private readonly messages = new Map<string, { view: MessageView; json: string }>();
   private readonly listeners = new Set<ModelListener>();
   private watch: StoreWatch | undefined;
-  private refreshing: Promise<void> | undefined;
-  private again = false;
+  private readonly reads = new CoalescedRead(
+    () => this.refresh(),
+    (error) => {
+      if (!this.started) this.startError = error;
+      else this.logger.warn({ err: error }, "dashboard: reading the instances failed; the next change retries");
+    },
+    () => this.closed,
+  );
   private readonly changed = new Set<string>();
   private closed = false;
   private started = false;
@@ -87,28 +94,12 @@ export class LiveModel {
   }
 
   /** Resolves once every change reported so far is in the views (tests, actions). */
-  async settled(): Promise<void> {
-    while (this.refreshing) await this.refreshing;
+  settled(): Promise<void> {
+    return this.reads.settled();
   }
 
   private schedule(): void {
-    if (this.closed) return;
-    if (this.refreshing) {
-      this.again = true;
-      return;
-    }
-    this.refreshing = this.refresh()
-      .catch((error: unknown) => {
-        if (!this.started) this.startError = error;
-        else this.logger.warn({ err: error }, "dashboard: reading the instances failed; the next change retries");
-      })
-      .finally(() => {
-        this.refreshing = undefined;
-        if (this.again) {
-          this.again = false;
-          this.schedule();
-        }
-      });
+    this.reads.schedule();
   }
 
   private async refresh(): Promise<void> {
@@ -177,13 +168,7 @@ export class LiveModel {
   }
 
   private emit(message: ServerMessage): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(message);
-      } catch (error) {
-        this.logger.warn({ err: error }, "dashboard: a subscriber failed");
-      }
-    }
+    emitTo(this.listeners, this.logger, message);
   }
 }
 

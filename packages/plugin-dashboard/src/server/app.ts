@@ -6,11 +6,13 @@ import type { KernelApi, Logger } from "@tmux-claude/core";
 import { DashboardErrorCodes } from "../errors.js";
 import type { GitApiLike } from "../model/git-fields.js";
 import type { LiveModel } from "../model/live-model.js";
+import type { RunsFeed, WorkflowsApiLike } from "../model/runs.js";
 import { CSRF_HEADER, type ErrorBody, type SessionInfo } from "../protocol.js";
 import { isActionName, runAction } from "./actions.js";
 import type { Auth, Session } from "./auth.js";
 import { errorBody, HttpError } from "./errors.js";
 import { sharedHealth } from "./health-cache.js";
+import { registerRunRoutes } from "./runs.js";
 import { clientFile, MISSING_BUILD_PAGE, vendorFile } from "./static.js";
 
 export interface AppDeps {
@@ -19,6 +21,8 @@ export interface AppDeps {
   model: LiveModel;
   /** plugin-git's api, when loaded. */
   git: GitApiLike | undefined;
+  /** The workflows plugin's api and the runs read from it, when loaded. */
+  workflows: { api: WorkflowsApiLike; feed: RunsFeed } | undefined;
   logger: Logger;
 }
 
@@ -32,7 +36,7 @@ export const CONTENT_SECURITY_POLICY =
 export const NOT_LOGGED_IN =
   "Not logged in to this dashboard: open the URL that `tmux-claude monitor` printed (it carries this server's secret; `tmux-claude monitor` prints it again while the server runs). A link or cookie from an earlier start no longer works.";
 
-type Env = { Variables: { session: Session } };
+export type Env = { Variables: { session: Session } };
 
 export function createApp(deps: AppDeps): Hono<Env> {
   const { auth, kernel, model } = deps;
@@ -127,6 +131,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
     return c.json(view);
   });
   app.get("/api/messages", (c) => c.json(model.timeline()));
+  registerRunRoutes(app, deps.workflows, kernel.node);
 
   app.post("/api/instances/:id/:action", async (c) => {
     if (!auth.csrfMatches(c.get("session"), c.req.header(CSRF_HEADER))) {
@@ -162,7 +167,7 @@ export function notFound(id: string): HttpError {
   return new HttpError(404, DashboardErrorCodes.NOT_FOUND, `Instance "${id}" does not exist (any more): it may have been terminated.`);
 }
 
-function fail(c: Context, error: unknown): Response {
+export function fail(c: Context, error: unknown): Response {
   const { status, body } = errorBody(error);
   return c.json(body satisfies ErrorBody, status);
 }

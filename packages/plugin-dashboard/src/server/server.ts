@@ -8,6 +8,7 @@ import { TmuxClaudeError, type KernelApi, type Logger } from "@tmux-claude/core"
 import { DashboardErrorCodes } from "../errors.js";
 import type { GitApiLike } from "../model/git-fields.js";
 import type { LiveModel } from "../model/live-model.js";
+import type { RunsFeed, WorkflowsApiLike } from "../model/runs.js";
 import { createApp } from "./app.js";
 import { WILDCARD_HOSTS } from "../options.js";
 import { Auth } from "./auth.js";
@@ -18,6 +19,8 @@ export interface ServerDeps {
   model: LiveModel;
   /** plugin-git's api, when loaded. */
   git: GitApiLike | undefined;
+  /** The workflows plugin's api and the runs read from it, when loaded. */
+  workflows: { api: WorkflowsApiLike; feed: RunsFeed } | undefined;
   logger: Logger;
 }
 

@@ -9,6 +9,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { z } from "zod";
 import { DashboardErrorCodes } from "../errors.js";
 import type { LiveModel } from "../model/live-model.js";
+import type { RunsFeed } from "../model/runs.js";
 import { SOCKET_PATH, type ServerMessage } from "../protocol.js";
 import { NOT_LOGGED_IN } from "./app.js";
 import type { Auth } from "./auth.js";
@@ -28,6 +29,8 @@ export interface SocketDeps {
   kernel: KernelApi;
   auth: Auth;
   model: LiveModel;
+  /** The workflow runs, when the workflows plugin is loaded. */
+  workflows: { feed: RunsFeed } | undefined;
   logger: Logger;
 }
 
@@ -92,6 +95,7 @@ function refuse(socket: Duplex, status: 400 | 401 | 403 | 404 | 500, message: st
 class Connection {
   private readonly terminals = new Map<string, () => void>();
   private unsubscribe: (() => void) | undefined;
+  private unsubscribeRuns: (() => void) | undefined;
   private inbox: Promise<void> = Promise.resolve();
 
   constructor(
@@ -103,6 +107,11 @@ class Connection {
     const { model, kernel } = this.deps;
     this.send({ type: "snapshot", node: kernel.node, plugins: kernel.pluginNames(), instances: model.instances(), messages: model.timeline() });
     this.unsubscribe = model.subscribe((message) => this.send(message));
+    const runs = this.deps.workflows?.feed;
+    if (runs) {
+      this.send({ type: "runs", runs: runs.runs() });
+      this.unsubscribeRuns = runs.subscribe((message) => this.send(message));
+    }
     // One frame at a time: a quick open-then-close must not leave the terminal open.
     this.socket.on("message", (data, isBinary) => {
       this.inbox = this.inbox
@@ -181,6 +190,7 @@ class Connection {
 
   private dispose(): void {
     this.unsubscribe?.();
+    this.unsubscribeRuns?.();
     for (const stop of this.terminals.values()) stop();
     this.terminals.clear();
   }
