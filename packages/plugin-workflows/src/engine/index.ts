@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import os from "node:os";
 import { currentProcess, isProcessAlive, isSameProcess, TmuxClaudeError, type KernelApi, type Logger } from "@tmux-claude/core";
 import { planWorkflow, resolveParents, ROOT_CALLER, type Caller } from "../dsl/index.js";
-import type { PersistedRun, RunId, RunRequest, RunResult } from "../types.js";
+import type { PersistedRun, RunId, RunRequest, RunResult, TaskState } from "../types.js";
 import { RunContext, taskKey, type EngineOptions, type GitMergeApi } from "./context.js";
 import { RunErrors } from "./errors.js";
 import { JournalReader, JournalWriter, journalDir, journalPath } from "./journal.js";
@@ -13,7 +13,7 @@ import type { RunStore } from "./run-store.js";
 import { formatMs } from "./format.js";
 import { Scheduler, type StopReason } from "./scheduler.js";
 import { reattachWorking } from "./steps/spawn.js";
-import { TaskTracker } from "./tasks.js";
+import { taskFailure, TaskTracker, type TaskFailure } from "./tasks.js";
 
 export { JournalReader, JournalWriter, journalDir, journalPath, runInputs } from "./journal.js";
 export { RunErrors } from "./errors.js";
@@ -84,7 +84,7 @@ export async function startRun(deps: EngineDeps, request: RunRequest): Promise<S
       tracker.stop();
     }
     const state = scheduler!.failure ? "failed" : stopReason === "interrupted" ? "interrupted" : "succeeded";
-    if (state === "failed" && !run.state.keep) await terminateAll(run);
+    if (state === "failed" && !run.state.keep) await terminateAll(run, scheduler!.failure!);
     const failure = scheduler!.failure;
     await run.update((r) => ({ ...r, state, endedAt: new Date().toISOString(), ...(failure ? { failure } : {}) }));
     // `complete` finds a task through this index while the run may still go on (running, interrupted).
@@ -127,7 +127,15 @@ async function create(deps: EngineDeps, request: RunRequest, runner: PersistedRu
   }
 }
 
-/** Resume: the run's runner must be gone; steps that succeeded stay done, the rest run again (tasks with live instances re-attach). */
+/**
+ * Resume: the run's runner must be gone; steps that succeeded stay done, the
+ * rest run again (tasks with live instances re-attach). A failed task, or one
+ * a failed run's clean-up stopped, starts afresh: its instance (alive under
+ * --keep) and what that spawned are terminated, its spawn step runs again and
+ * gives it a new instance with its first message. A new instance rather than
+ * the same task sent again to the old one: the old one's conversation holds
+ * the attempt that failed, and a resume must behave the same with or without --keep.
+ */
 async function takeOver(deps: EngineDeps, id: RunId, runner: PersistedRun["runner"]): Promise<PersistedRun> {
   const existing = await deps.store.runs.get(id);
   if (!existing) throw new TmuxClaudeError(RunErrors.NOT_FOUND, `No run "${id}" in the store. \`tmux-claude runs\` lists the runs.`, { run: id });
@@ -138,21 +146,41 @@ async function takeOver(deps: EngineDeps, id: RunId, runner: PersistedRun["runne
     const where = existing.runner.host === os.hostname() ? `process ${existing.runner.pid}` : `process ${existing.runner.pid} on host ${existing.runner.host} (it cannot be checked from here)`;
     throw new TmuxClaudeError(RunErrors.NOT_RESUMABLE, `Run "${id}" is still being run by ${where}. Wait for it to end, or stop that process and resume again.`, { run: id, runner: existing.runner });
   }
-  const resumed = await deps.store.runs.update(id, (run) =>
-    run
-      ? {
-          ...run,
-          state: "running",
-          runner,
-          failure: undefined,
-          endedAt: undefined,
-          steps: Object.fromEntries(Object.entries(run.steps).map(([step, s]) => [step, s.state === "succeeded" ? s : { state: "pending" as const }])),
-          // A failed task runs again (a new instance when its own is gone); a completed one never does.
-          tasks: run.tasks.map((t) => (t.state === "failed" ? { step: t.step, index: t.index, ...(t.task !== undefined ? { task: t.task } : {}), ...(t.instanceId ? { instanceId: t.instanceId } : {}), state: "working" as const } : t)),
-        }
-      : run,
-  );
+  let retired: string[] = [];
+  const resumed = await deps.store.runs.update(id, (run) => {
+    if (!run) return run;
+    const redo = redoneTasks(run.tasks);
+    retired = [...new Set(run.tasks.filter((t) => redo.has(t) && t.instanceId).map((t) => t.instanceId!))];
+    const respawn = new Set(run.tasks.filter((t) => redo.has(t)).map((t) => t.step));
+    return {
+      ...run,
+      state: "running",
+      runner,
+      failure: undefined,
+      endedAt: undefined,
+      steps: Object.fromEntries(Object.entries(run.steps).map(([step, s]) => [step, s.state === "succeeded" && !respawn.has(step) ? s : { state: "pending" as const }])),
+      // A completed task never runs again.
+      tasks: run.tasks.map((t) => (redo.has(t) ? { step: t.step, index: t.index, ...(t.task !== undefined ? { task: t.task } : {}), state: "spawning" as const } : t)),
+    };
+  });
+  // Parents first: a cascade takes their children along, and one that is gone already is no error.
+  for (const instance of retired.sort((a, b) => depth(a) - depth(b))) await terminateQuietly(deps.kernel, deps.logger ?? deps.kernel.logger, instance);
   return resumed!;
+}
+
+/** The tasks a resume starts afresh: the failed ones, and unfinished ones whose instance a failed one's spawned (its termination takes them along). */
+function redoneTasks(tasks: readonly TaskState[]): Set<TaskState> {
+  const failed = tasks.filter((t) => t.state === "failed");
+  const below = failed.flatMap((t) => (t.instanceId ? [`${t.instanceId}.`] : []));
+  return new Set(tasks.filter((t) => t.state === "failed" || (t.state !== "completed" && t.instanceId !== undefined && below.some((prefix) => t.instanceId!.startsWith(prefix)))));
+}
+
+const depth = (instanceId: string): number => instanceId.split(".").length;
+
+async function terminateQuietly(kernel: KernelApi, logger: Logger, id: string): Promise<void> {
+  await kernel.terminate(id, { cascade: true }).catch((error: unknown) => {
+    if ((error as { code?: string }).code !== "TC_INSTANCE_NOT_FOUND") logger.warn({ err: error, instance: id }, "terminating a workflow task's instance failed");
+  });
 }
 
 async function runnerAlive(runner: PersistedRun["runner"]): Promise<boolean> {
@@ -180,16 +208,23 @@ async function runTimedOut(run: RunContext, scheduler: Scheduler, timeoutMs: num
   await scheduler.fail({ step: running[0] ?? "(run)", reason: `the workflow's timeout of ${formatMs(timeoutMs)} passed${running.length ? ` while ${running.join(", ")} ran` : ""}` });
 }
 
-/** A failed run leaves nothing running (unless keep): every instance it spawned, and what they spawned. */
-async function terminateAll(run: RunContext): Promise<void> {
+/**
+ * A failed run leaves nothing running (unless keep): every instance it
+ * spawned, and what they spawned. Tasks still at work are recorded failed
+ * ("stopped"), so that a resume gives them new instances instead of finding
+ * their instances gone.
+ */
+async function terminateAll(run: RunContext, failure: TaskFailure): Promise<void> {
+  const reason = `stopped: the run failed at step "${failure.step}"`;
+  const at = new Date().toISOString();
+  const unfinished = (t: TaskState) => t.state === "working" || t.state === "spawning";
+  const after = await run.update((r) => ({ ...r, tasks: r.tasks.map((t) => (unfinished(t) ? { ...t, state: "failed" as const, reason, completedAt: at } : t)) }));
+  for (const task of after.tasks.filter((t) => t.state === "failed" && t.reason === reason && t.completedAt === at)) {
+    run.journal.write({ type: "task-failed", step: task.step, index: task.index, ...(task.instanceId ? { instanceId: task.instanceId } : {}), reason: taskFailure(task) });
+  }
   const ids = run.state.tasks.map((t) => t.instanceId).filter((id): id is string => id !== undefined);
   // Parents first: a cascade takes their children along, and a child that is gone already is no error.
-  ids.sort((a, b) => a.split(".").length - b.split(".").length);
-  for (const id of ids) {
-    await run.kernel.terminate(id, { cascade: true }).catch((error: unknown) => {
-      if ((error as { code?: string }).code !== "TC_INSTANCE_NOT_FOUND") run.logger.warn({ err: error, instance: id }, "terminating a failed run's instance failed");
-    });
-  }
+  for (const id of ids.sort((a, b) => depth(a) - depth(b))) await terminateQuietly(run.kernel, run.logger, id);
 }
 
 /** The tasks whose end a journal holds (completed or failed), by task key. */
