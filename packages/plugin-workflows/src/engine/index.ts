@@ -12,6 +12,8 @@ import { JournalReader, JournalWriter, journalDir, journalPath } from "./journal
 import type { RunStore } from "./run-store.js";
 import { formatMs } from "./format.js";
 import { Scheduler, type StopReason } from "./scheduler.js";
+import { endLeftoverGroup } from "./process-group.js";
+import { KILL_GRACE_MS } from "./steps/command.js";
 import { reattachWorking } from "./steps/spawn.js";
 import { taskFailure, TaskTracker, type TaskFailure } from "./tasks.js";
 
@@ -146,6 +148,7 @@ async function takeOver(deps: EngineDeps, id: RunId, runner: PersistedRun["runne
     const where = existing.runner.host === os.hostname() ? `process ${existing.runner.pid}` : `process ${existing.runner.pid} on host ${existing.runner.host} (it cannot be checked from here)`;
     throw new TmuxClaudeError(RunErrors.NOT_RESUMABLE, `Run "${id}" is still being run by ${where}. Wait for it to end, or stop that process and resume again.`, { run: id, runner: existing.runner });
   }
+  await endLeftoverCommands(existing);
   let retired: string[] = [];
   const resumed = await deps.store.runs.update(id, (run) => {
     if (!run) return run;
@@ -181,6 +184,16 @@ async function terminateQuietly(kernel: KernelApi, logger: Logger, id: string): 
   await kernel.terminate(id, { cascade: true }).catch((error: unknown) => {
     if ((error as { code?: string }).code !== "TC_INSTANCE_NOT_FOUND") logger.warn({ err: error, instance: id }, "terminating a workflow task's instance failed");
   });
+}
+
+/** A `run:` command a killed runner left running ends before its step runs again: never two copies at once. */
+async function endLeftoverCommands(run: PersistedRun): Promise<void> {
+  for (const [step, entry] of Object.entries(run.steps)) {
+    if (!entry.process) continue;
+    await endLeftoverGroup(entry.process, `The command of step "${step}" that the run's last runner started`, KILL_GRACE_MS).catch((error: unknown) => {
+      throw new TmuxClaudeError(RunErrors.NOT_RESUMABLE, `Run "${run.id}": ${error instanceof Error ? error.message : String(error)}.`, { run: run.id, step, process: entry.process });
+    });
+  }
 }
 
 async function runnerAlive(runner: PersistedRun["runner"]): Promise<boolean> {
