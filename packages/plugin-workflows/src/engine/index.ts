@@ -1,7 +1,7 @@
 // The run engine: start (or resume) a workflow run, follow it to its end.
 // Used by the plugin's api (`ctx.plugin("workflows").run`), the CLI's `run`
 // and the MCP tool `run_workflow`.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import os from "node:os";
 import { currentProcess, isProcessAlive, isSameProcess, TmuxClaudeError, type KernelApi, type Logger } from "@tmux-claude/core";
 import { planWorkflow, resolveParents, ROOT_CALLER, type Caller } from "../dsl/index.js";
@@ -103,15 +103,8 @@ async function create(deps: EngineDeps, request: RunRequest, runner: PersistedRu
   if (!workflow) throw new TmuxClaudeError(RunErrors.INVALID, "A run needs a workflow (parseWorkflow / loadTemplate) or a run id to resume.");
   const caller = request.caller ?? null;
   // Everything the config can tell is checked before anything is spawned: variables, roles, who may spawn whom, limits.
-  const { vars } = planWorkflow(workflow, deps.kernel.config, request.vars ?? {}, await callerOf(deps.kernel, caller));
-  const merge = workflow.steps.find((s) => s.kind === "merge");
-  if (merge && !deps.kernel.plugin("git")) {
-    throw new TmuxClaudeError(
-      RunErrors.INVALID,
-      `${workflow.source}:${merge.line}: step "${merge.id}" merges branches, which needs the git plugin, and it is not registered. Add git() to plugins in tmuxclaude.config.ts (import { git } from "@tmux-claude/plugin-git"), or remove the merge step.`,
-      { step: merge.id },
-    );
-  }
+  // With the kernel's plugin names: a merge step without the git plugin is refused here too.
+  const { vars } = planWorkflow(workflow, deps.kernel.config, request.vars ?? {}, await callerOf(deps.kernel, caller), deps.kernel.pluginNames());
   const workDir = request.workDir ?? (caller ? (await deps.kernel.get(caller)).workDir : process.cwd());
   for (;;) {
     const id = runId(workflow.name);
@@ -148,6 +141,8 @@ async function takeOver(deps: EngineDeps, id: RunId, runner: PersistedRun["runne
     const where = existing.runner.host === os.hostname() ? `process ${existing.runner.pid}` : `process ${existing.runner.pid} on host ${existing.runner.host} (it cannot be checked from here)`;
     throw new TmuxClaudeError(RunErrors.NOT_RESUMABLE, `Run "${id}" is still being run by ${where}. Wait for it to end, or stop that process and resume again.`, { run: id, runner: existing.runner });
   }
+  // Refused before anything changes when the instance that started it is gone.
+  await callerOf(deps.kernel, existing.caller, id);
   await endLeftoverCommands(existing);
   let retired: string[] = [];
   const resumed = await deps.store.runs.update(id, (run) => {
@@ -203,15 +198,27 @@ async function runnerAlive(runner: PersistedRun["runner"]): Promise<boolean> {
 }
 
 /** Who runs the workflow, as the parent rule needs it: the root, or an instance's role and depth. */
-async function callerOf(kernel: KernelApi, caller: string | null): Promise<Caller> {
+async function callerOf(kernel: KernelApi, caller: string | null, resumed?: RunId): Promise<Caller> {
   if (caller === null) return ROOT_CALLER;
-  const record = await kernel.get(caller);
+  const record = await kernel.get(caller).catch((error: unknown) => {
+    if (resumed === undefined || (error as { code?: string }).code !== "TC_INSTANCE_NOT_FOUND") throw error;
+    // Its top-level instances would have no parent, and run_status no one to show the run to.
+    throw new TmuxClaudeError(
+      RunErrors.NOT_RESUMABLE,
+      `Run "${resumed}" was started by instance ${caller} (through the run_workflow tool), which is gone: the run's top-level instances were its children and it alone may see the run. Start the run again from its inputs with \`tmux-claude run --from ${resumed}\` (as the root), or from a live instance with run_workflow.`,
+      { run: resumed, caller },
+    );
+  });
   return { role: record.role, depth: record.depth };
 }
 
-/** `<workflow name>-<yyyymmdd-hhmmss>-<4 hex>`. */
+/** A name part longer than this is cut, with a hash of the whole name: the store takes keys of up to 128 characters. */
+const MAX_SLUG = 64;
+
+/** `<workflow name>-<yyyymmdd-hhmmss>-<4 hex>` (a long name: its first characters and a hash of it). */
 export function runId(name: string, now = new Date()): RunId {
-  const slug = name.toLowerCase().replace(/[^a-z0-9]+/gu, "-").replace(/^-+|-+$/gu, "") || "workflow";
+  const full = name.toLowerCase().replace(/[^a-z0-9]+/gu, "-").replace(/^-+|-+$/gu, "") || "workflow";
+  const slug = full.length <= MAX_SLUG ? full : `${full.slice(0, MAX_SLUG - 9).replace(/-+$/u, "")}-${createHash("sha256").update(name).digest("hex").slice(0, 8)}`;
   const stamp = now.toISOString().replace(/[-:]/gu, "").replace("T", "-").slice(0, 15);
   return `${slug}-${stamp}-${randomBytes(2).toString("hex")}`;
 }
