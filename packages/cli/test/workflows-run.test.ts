@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { JournalEvent, PersistedRun } from "@tmux-claude/plugin-workflows";
-import { removeTestSocket, testSocket } from "@tmux-claude/testkit";
+import { eventually, removeTestSocket, testSocket, tmuxProcesses } from "@tmux-claude/testkit";
 import { BIN, createEnv, parseJson, type TestEnv } from "./helpers.js";
 
 const execFileAsync = promisify(execFile);
@@ -21,6 +21,15 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await env?.close();
+  // This file kills runners (-9 on purpose; env.run past its timeout): one killed while it connected
+  // may start the tmux server again after close killed it (its `tmux new-session` for the monitor
+  // outlives it). The file ends its own server, and the clients on it, rather than the run's teardown.
+  await eventually(async () => {
+    const left = await tmuxProcesses(env.socket);
+    for (const { pid } of left) process.kill(pid, "SIGKILL");
+    if (left.length) await removeTestSocket(env.socket);
+    return left.length === 0;
+  }, 10_000, "no tmux process left on the test's socket");
 });
 
 const jsonLines = (text: string) => text.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line) as JournalEvent);

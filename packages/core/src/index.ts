@@ -23,7 +23,7 @@ export type { OutgoingMessage, DeliveryReceipt, WhenBusy } from "./kernel/messag
 export { definePlugin, parsePluginOptions, type Plugin, type PluginCheck, type PluginContext, type PluginHooks, type PluginSpec, type PluginState, type TapOnlyHook } from "./kernel/plugin.js";
 export type { PluginData } from "./kernel/plugin-data.js";
 export type { RouteRequest, RouteResult, RouteResults, RouteOperation, RouteAddress, LocalOperations, NodeReport } from "./kernel/routing.js";
-export { currentProcess, isSameProcess, type ProcessId } from "./os/process-tree.js";
+export { currentProcess, isSameProcess, processId, type ProcessId } from "./os/process-tree.js";
 export {
   configSchema,
   settingsSchema,

@@ -45,7 +45,8 @@ export function workflows(userOptions: WorkflowsOptions = {}): Plugin<WorkflowsP
     templates: () => listTemplates().map(({ name, description }) => ({ name, description })),
     template: loadTemplate,
     plan: async (workflow, vars) => {
-      const plan = planWorkflow(workflow, parts().ctx.config, vars ?? {});
+      // The kernel's plugin names: a merge step without the git plugin is refused, as a run would be.
+      const plan = planWorkflow(workflow, parts().ctx.config, vars ?? {}, undefined, parts().ctx.kernel.pluginNames());
       return { steps: plan.steps.map((s) => ({ id: s.id, kind: s.kind, needs: s.needs, summary: s.summary })) };
     },
     start: (request) => startRun(parts().deps, request),

@@ -151,12 +151,25 @@ export interface PersistedRun {
   readonly keep: boolean;
   /** The directory its instances work in (RunRequest.workDir), kept for `--resume`. */
   readonly workDir: string;
-  steps: Record<string, { state: StepState; startedAt?: string; endedAt?: string; reason?: string; output?: StepOutput }>;
+  steps: Record<string, { state: StepState; startedAt?: string; endedAt?: string; reason?: string; output?: StepOutput; process?: CommandProcess }>;
   tasks: TaskState[];
   /** Why it failed: the step and the reason. */
   failure?: { step: string; reason: string };
   /** Where the journal is (a JSONL file on the runner's node). */
   journal: string;
+}
+
+/**
+ * A `run:` step's command while it runs: the leader of its process group (its
+ * pid is the group id) and the leader's start time, so a resume after the
+ * runner was killed ends a leftover group before running the step again, and
+ * never a process that merely got the same pid.
+ */
+export interface CommandProcess {
+  pid: number;
+  /** As core's ProcessId.start (empty where it cannot be read). */
+  start: string;
+  host: string;
 }
 
 /** What later steps can use as `${{ steps.<id>.<field> }}`. */

@@ -154,7 +154,7 @@ steps:
     process.kill(quitter.tmux.pid, "SIGKILL");
     const result = await run.result;
     expect(result.failure?.step).toBe("quitter");
-    expect(result.failure?.reason).toMatch(/^task 1 on \S+ instance \S+ exited/u);
+    expect(result.failure?.reason).toMatch(/^task 1 on \S+ exited: /u);
     const left = await h.kernel.list();
     expect(left.map((i) => [i.id, i.status === "exited"])).toContainEqual([(await run.next("spawned", (e) => e.step === "steady")).instanceId, false]);
   });
@@ -223,9 +223,9 @@ steps:
     h = await workflowHarness("wf-refuse");
     const refused = (yaml: string, vars: Record<string, string> = {}) => startRecorded(h!.api, yaml, { workDir: h!.workDir, vars }).result.then(() => undefined, (error: unknown) => error);
     const merge = await refused("workflow: m\nsteps:\n  - spawn: manager\n  - spawn: specialist\n  - wait: all-complete\n  - merge: auto-resolve-conflicts\n");
-    expect(isTmuxClaudeError(merge) && merge.code).toBe("TC_RUN_INVALID");
+    expect(isTmuxClaudeError(merge) && merge.code).toBe("TC_WORKFLOW_REJECTED");
     expect((merge as Error).message).toBe(
-      'test.yaml:6: step "step-4" merges branches, which needs the git plugin, and it is not registered. Add git() to plugins in tmuxclaude.config.ts (import { git } from "@tmux-claude/plugin-git"), or remove the merge step.',
+      'This config cannot run workflow test.yaml (1 problem):\n  test.yaml:6: steps[3].merge: merge steps need the git plugin (each instance on its own branch), and the config has none; add git() to plugins in tmuxclaude.config.ts (import { git } from "@tmux-claude/plugin-git"), or drop the merge step',
     );
     const vars = await refused("workflow: v\nvars:\n  goal:\nsteps:\n  - spawn: manager\n    prompt: ${{ vars.goal }}\n");
     expect((vars as Error).message).toMatch(/variable "goal" has no default and no value was given; pass --var goal=/u);

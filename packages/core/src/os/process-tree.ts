@@ -104,8 +104,13 @@ export function currentProcess(): Promise<ProcessId> {
 }
 
 async function readCurrentProcess(): Promise<ProcessId> {
-  if (process.platform === "linux") return { pid: process.pid, start: (await linuxStartTime(process.pid)) ?? "" };
-  return { pid: process.pid, start: "" };
+  return processId(process.pid);
+}
+
+/** A process as another process would identify it later (`start` empty where it cannot be read: then only the pid counts). */
+export async function processId(pid: number): Promise<ProcessId> {
+  if (process.platform === "linux") return { pid, start: (await linuxStartTime(pid)) ?? "" };
+  return { pid, start: "" };
 }
 
 export async function isSameProcess(proc: ProcessId): Promise<boolean> {

@@ -3,6 +3,7 @@
 import { appendFile, mkdir, open, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { JournalEvent, RunId, Workflow } from "../types.js";
+import { reparseWorkflow } from "../dsl/index.js";
 import { RunErrors } from "./errors.js";
 import { TmuxClaudeError } from "@tmux-claude/core";
 
@@ -111,5 +112,13 @@ export function runInputs(events: readonly JournalEvent[], file: string): { work
   if (!first || first.type !== "run-started") {
     throw new TmuxClaudeError(RunErrors.INVALID, `${file} has no run-started event, so the run's workflow and variables are unknown. Start the workflow from its file instead.`, { file });
   }
-  return { workflow: first.workflow, vars: { ...first.vars } };
+  // Only JSON on disk: checked again as a file would be before anything runs it.
+  const workflow = reparseWorkflow(first.workflow, file);
+  const vars: unknown = first.vars;
+  const bad = typeof vars === "object" && vars !== null && !Array.isArray(vars) ? Object.entries(vars).find(([, value]) => typeof value !== "string") : ["", vars];
+  if (bad) {
+    const what = bad[0] === "" ? `its variables are ${JSON.stringify(bad[1])}` : `variable "${bad[0]}" is ${JSON.stringify(bad[1])}`;
+    throw new TmuxClaudeError(RunErrors.INVALID, `${file}: ${what}, not text (the journal was changed or damaged since it ran). Start the workflow from its file instead, with --var.`, { file });
+  }
+  return { workflow, vars: { ...(vars as Record<string, string>) } };
 }

@@ -24,6 +24,7 @@ export class TaskTracker {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly chains = new Map<string, Promise<void>>();
   private stops: (() => void)[] = [];
+  private stopped = false;
 
   constructor(
     private readonly run: RunContext,
@@ -48,6 +49,7 @@ export class TaskTracker {
   }
 
   stop(): void {
+    this.stopped = true;
     for (const stop of this.stops) stop();
     this.stops = [];
     for (const timer of this.timers.values()) clearTimeout(timer);
@@ -56,6 +58,8 @@ export class TaskTracker {
 
   /** Follow a task's instance from now on (its record as it is now is the baseline), and time the task out after `timeoutMs`. */
   follow(task: { step: string; index: number }, instance: InstanceRecord, timeoutMs: number | undefined): void {
+    // The run ended (a step that settled late): nothing may outlive it, no timer, no write.
+    if (this.stopped) return;
     this.instances.set(instance.id, { status: instance.status, reply: instance.lastReply, usage: usageKey(instance.usage) });
     const key = taskKey(task.step, task.index);
     if (timeoutMs !== undefined && !this.timers.has(key)) {
@@ -138,7 +142,8 @@ export class TaskTracker {
       const task = this.run.state.tasks.find((t) => t.instanceId === id && t.state === "working");
       if (!task) return;
       const why = record ? (record.statusReason ?? "no reason given") : "its record is gone (terminated)";
-      await this.fail(task.step, task.index, `instance ${id} ${status === "error" ? "failed" : "exited"}: ${why}`);
+      // taskFailure names the task and its instance.
+      await this.fail(task.step, task.index, `${status === "error" ? "failed" : "exited"}: ${why}`);
     }
   }
 

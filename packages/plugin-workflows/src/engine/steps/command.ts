@@ -3,13 +3,17 @@
 // (the last 4000 characters of each stream); a timeout or the run stopping
 // ends its whole process group.
 import { spawn } from "node:child_process";
+import os from "node:os";
 import path from "node:path";
+import { processId } from "@tmux-claude/core";
 import type { RunStep, StepOutput } from "../../types.js";
+import type { RunContext } from "../context.js";
 import { tail } from "../format.js";
+import { holdGroup, signalGroup } from "../process-group.js";
 import { singleInstance, StepFailure, type StepEnv } from "./step-env.js";
 
 /** How long a stopped command gets between SIGTERM and SIGKILL. */
-const KILL_GRACE_MS = 3_000;
+export const KILL_GRACE_MS = 3_000;
 const KEEP = 4000;
 
 export async function runCommand(step: RunStep, env: StepEnv): Promise<StepOutput> {
@@ -19,7 +23,11 @@ export async function runCommand(step: RunStep, env: StepEnv): Promise<StepOutpu
   const extra: Record<string, string> = {};
   for (const [key, value] of Object.entries(step.env ?? {})) extra[key] = typeof value === "string" ? await env.resolve(value, `env.${key}`) : secretFromEnv(step, key, value.fromEnv);
   const started = Date.now();
-  const result = await execute(argv as [string, ...string[]], cwd, { ...process.env, ...extra }, env.signal);
+  let recorded: Promise<unknown> = Promise.resolve();
+  const result = await execute(argv as [string, ...string[]], cwd, { ...process.env, ...extra }, env.signal, (pid) => (recorded = recordProcess(run, step.id, pid)));
+  // The group ended: a resume has nothing to stop.
+  await recorded.catch(() => undefined);
+  await run.update((r) => ({ ...r, steps: { ...r.steps, [step.id]: { ...r.steps[step.id]!, process: undefined } } }));
   run.journal.write({ type: "command", step: step.id, command: argv, exitCode: result.exitCode, ...(result.signal ? { signal: result.signal } : {}), durationMs: Date.now() - started });
   const output: StepOutput = { ...(result.exitCode !== null ? { exitCode: result.exitCode } : {}), stdout: result.stdout, stderr: result.stderr };
   if (result.error) throw new StepFailure(`${argv[0]} could not run in ${cwd}: ${result.error}`);
@@ -58,10 +66,18 @@ interface Outcome {
   error?: string;
 }
 
-function execute(argv: [string, ...string[]], cwd: string, environment: NodeJS.ProcessEnv, signal: AbortSignal): Promise<Outcome> {
+/** The command's group in the run's state while it runs: a resume after a kill -9 of this runner ends it before running the step again. */
+async function recordProcess(run: RunContext, stepId: string, pid: number): Promise<void> {
+  const { start } = await processId(pid);
+  await run.update((r) => ({ ...r, steps: { ...r.steps, [stepId]: { ...r.steps[stepId]!, process: { pid, start, host: os.hostname() } } } }));
+}
+
+function execute(argv: [string, ...string[]], cwd: string, environment: NodeJS.ProcessEnv, signal: AbortSignal, started: (pid: number) => void): Promise<Outcome> {
   return new Promise((resolve) => {
     // Its own process group: a test runner's children end with it.
     const child = spawn(argv[0], argv.slice(1), { cwd, env: environment, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const release = child.pid !== undefined ? holdGroup(child.pid) : () => undefined;
+    if (child.pid !== undefined) started(child.pid);
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout = tail(stdout + chunk, KEEP)));
@@ -74,10 +90,12 @@ function execute(argv: [string, ...string[]], cwd: string, environment: NodeJS.P
     if (signal.aborted) stop();
     else signal.addEventListener("abort", stop, { once: true });
     child.once("error", (error) => {
+      release();
       signal.removeEventListener("abort", stop);
       resolve({ exitCode: null, stdout, stderr, error: error.message });
     });
     child.once("close", (code, killedBy) => {
+      release();
       signal.removeEventListener("abort", stop);
       clearTimeout(killer);
       resolve({ exitCode: code, ...(killedBy ? { signal: killedBy } : {}), stdout, stderr });
@@ -86,12 +104,7 @@ function execute(argv: [string, ...string[]], cwd: string, environment: NodeJS.P
 }
 
 function group(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
-  }
+  if (pid !== undefined) signalGroup(pid, signal);
 }
 
 function lastLines(text: string): string {

@@ -82,7 +82,11 @@ export async function runSpawn(step: SpawnStep, env: StepEnv): Promise<StepOutpu
 
   const ids: string[] = [];
   if (step.parallel) {
-    ids.push(...(await Promise.all(Array.from({ length: count }, (_, index) => one(index)))));
+    // Every spawn settles before the step ends, a failed one's siblings too: the run's clean-up (or a resume) then knows all of them.
+    const settled = await Promise.allSettled(Array.from({ length: count }, (_, index) => one(index)));
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+    if (failed) throw failed.reason;
+    ids.push(...settled.map((s) => (s as PromiseFulfilledResult<string>).value));
   } else {
     for (let index = 0; index < count; index++) {
       ids.push(await one(index));
@@ -113,7 +117,7 @@ export async function reattachWorking(run: RunContext, tracker: TaskTracker): Pr
     const step = run.step(task.step);
     const live = await liveInstance(run, task);
     if (live) await reattach(run, tracker, task, live, step.timeoutMs ?? run.options.stepTimeoutMs);
-    else await tracker.fail(task.step, task.index, `instance ${task.instanceId ?? "(none)"} ended while no runner ran`);
+    else await tracker.fail(task.step, task.index, task.instanceId ? "ended while no runner ran" : "had no instance when the run resumed");
   }
 }
 
