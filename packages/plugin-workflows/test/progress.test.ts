@@ -84,6 +84,59 @@ describe("progress", () => {
       expect(vi.getTimerCount()).toBe(0);
     });
 
+    const frame = (writes: string[]) => writes.at(-1)!.replace(/^(\u001b\[\d+F)?\u001b\[J/u, "").split("\n").filter((line) => line !== "");
+
+    test("a resumed run starts from its journal: a step that succeeded before shows so, not pending", () => {
+      const resumed: JournalEvent[] = readFileSync(new URL("./fixtures/failed-resumed-run.jsonl", import.meta.url), "utf8")
+        .split("\n")
+        .filter((line) => line !== "")
+        .map((line) => JSON.parse(line) as JournalEvent);
+      const restart = resumed.findIndex((e, i) => i > 0 && e.type === "run-started");
+      const { writes, stream } = sink(true);
+      const progress = createProgress(stream, "tty");
+      progress.earlier(resumed.slice(0, restart));
+      // Nothing drawn from history alone.
+      vi.advanceTimersByTime(0);
+      expect(writes).toEqual([]);
+      vi.setSystemTime(Date.parse(resumed[restart + 2]!.at));
+      for (const event of resumed.slice(restart, restart + 3)) progress.event(event);
+      vi.advanceTimersByTime(0);
+      const lines = frame(writes);
+      expect(lines.find((line) => line.includes(" lint "))).toMatch(/^ ✔ lint\s+run npm run lint\s+succeeded 901ms$/u);
+      // The step the killed runner had under way runs again, timed from its restart.
+      expect(lines.find((line) => line.includes(" build "))).toMatch(/^ ▶ build\s+spawn specialist\s+running\s+1\/1 up, 0 done {2}10ms {2}2.5k tok$/u);
+      progress.close();
+    });
+
+    test("Ctrl-C: a step still running when the run is interrupted shows stopped, its clock stopped", () => {
+      const { writes, stream } = sink(true);
+      const progress = createProgress(stream, "tty");
+      for (const event of events.slice(0, 2)) progress.event(event);
+      const run = events[0]!.run;
+      progress.event({ at: "2026-12-05T07:00:05.000Z", run, type: "run-finished", state: "interrupted", durationMs: 5000 });
+      vi.setSystemTime(Date.parse("2026-12-05T07:01:00.000Z"));
+      progress.close();
+      const lines = frame(writes);
+      expect(lines[0]).toContain("  interrupted  5.0s");
+      expect(lines[1]).toMatch(/^ ■ step-1\s+spawn manager\s+stopped\s+0\/1 up, 0 done {2}\d/u);
+      expect(lines.some((line) => line.includes("running"))).toBe(false);
+      expect(lines[1]).not.toContain("1m");
+    });
+
+    test("a pty that reports 0 columns (or none) gets 80: lines are not cut to 20", () => {
+      for (const columns of [0, undefined]) {
+        const { writes, stream } = sink(true);
+        Object.assign(stream, { columns });
+        const progress = createProgress(stream, "tty");
+        for (const event of events.slice(0, 2)) progress.event(event);
+        progress.close();
+        const lines = frame(writes);
+        expect(lines[0]).toBe(`feature-development ${events[0]!.run}  running  0ms`);
+        expect(Math.max(...lines.map((line) => line.length))).toBeGreaterThan(40);
+        expect(lines.every((line) => line.length <= 76)).toBe(true);
+      }
+    });
+
     test("lines are cut to the terminal's width, so wrapping never breaks the cursor moves", () => {
       const { writes, stream } = sink(true);
       stream.columns = 30;

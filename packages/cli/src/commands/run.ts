@@ -153,7 +153,10 @@ async function execute(cli: Cli, request: { workflow?: Workflow; vars?: Record<s
     result = await cli.withKernel(
       "run",
       async (kernel) => {
-        return workflowsApi(kernel).run({
+        const api = workflowsApi(kernel);
+        // The live list of a resumed run starts from what its journal holds: steps that succeeded before show so (none is run again).
+        if (request.resume !== undefined) progress.earlier(await api.journal(request.resume).catch(() => []));
+        return api.run({
           ...request,
           workDir: flags.workdir === undefined ? cli.io.cwd : path.resolve(cli.io.cwd, flags.workdir),
           caller: null,

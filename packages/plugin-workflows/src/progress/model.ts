@@ -4,7 +4,8 @@ import type { JournalEvent, Step, StepState } from "../types.js";
 export interface StepRow {
   readonly id: string;
   readonly label: string;
-  state: StepState;
+  /** `stopped`: it was running when the run was interrupted (Ctrl-C); a resume runs it again. */
+  state: StepState | "stopped";
   /** Instances the step wants (spawn steps), spawned or re-attached so far, tasks completed and failed. */
   readonly wanted: number;
   spawned: number;
@@ -36,6 +37,8 @@ export class RunModel {
         this.endedAt = undefined;
         this.state = "running";
         if (this.rows.length === 0) this.rows = event.workflow.steps.map(toRow);
+        // A resume runs again every step that did not succeed (earlier events, see Progress.earlier, told how each ended).
+        if (event.resumed) for (const again of this.rows.filter((r) => r.state !== "succeeded")) resetRow(again);
         break;
       case "step-started":
         if (row) Object.assign(row, { state: "running", startedAt: row.startedAt ?? at, endedAt: undefined });
@@ -61,6 +64,8 @@ export class RunModel {
       case "run-finished":
         this.state = event.state;
         this.endedAt = at;
+        // Steps still running (a wait when Ctrl-C came) stop with the run: their clocks too.
+        for (const stopped of this.rows.filter((r) => r.state === "running")) Object.assign(stopped, { state: "stopped", endedAt: at });
         break;
       default:
         break;
@@ -78,6 +83,10 @@ export class RunModel {
   get ticking(): boolean {
     return this.state === "running" && this.rows.some((row) => row.state === "running");
   }
+}
+
+function resetRow(row: StepRow): void {
+  Object.assign(row, { state: "pending", startedAt: undefined, endedAt: undefined, reason: undefined, failed: 0 });
 }
 
 function toRow(step: Step): StepRow {

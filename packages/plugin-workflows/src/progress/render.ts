@@ -24,6 +24,12 @@ export type ProgressMode = "tty" | "plain" | "json";
 
 export interface Progress {
   event(event: JournalEvent): void;
+  /**
+   * What the run's journal held before (a resumed run's): the live list
+   * starts from it (steps that succeeded show so), drawing nothing yet; the
+   * line and JSON modes print only what happens now.
+   */
+  earlier(events: readonly JournalEvent[]): void;
   /** Draw the final state and stop every timer. */
   close(): void;
 }
@@ -39,7 +45,7 @@ export function progressMode(stream: ProgressStream, json: boolean): ProgressMod
 }
 
 export function createProgress(stream: ProgressStream, mode: ProgressMode, options: ProgressOptions = {}): Progress {
-  if (mode === "json") return { event: (event) => void stream.write(`${JSON.stringify(event)}\n`), close: () => undefined };
+  if (mode === "json") return { event: (event) => void stream.write(`${JSON.stringify(event)}\n`), earlier: () => undefined, close: () => undefined };
   if (mode === "plain") return plainProgress(stream);
   return new LiveList(stream, options.throttleMs ?? 100, options.now ?? Date.now);
 }
@@ -56,11 +62,15 @@ function plainProgress(stream: ProgressStream): Progress {
       const text = QUIET.has(event.type) ? undefined : describeEvent(event);
       if (text !== undefined) stream.write(`[+${formatDuration(at - t0)}] ${actorOf(event)}: ${text}\n`);
     },
+    earlier: () => undefined,
     close: () => undefined,
   };
 }
 
-const MARK: Record<StepRow["state"], string> = { pending: "·", running: "▶", succeeded: "✔", failed: "✖", skipped: "-" };
+const MARK: Record<StepRow["state"], string> = { pending: "·", running: "▶", succeeded: "✔", failed: "✖", skipped: "-", stopped: "■" };
+
+/** A pty that does not know its size reports 0 columns (or none): draw for the usual 80. */
+const DEFAULT_COLUMNS = 80;
 
 class LiveList implements Progress {
   private readonly model = new RunModel();
@@ -69,6 +79,8 @@ class LiveList implements Progress {
   private pending: NodeJS.Timeout | undefined;
   private clock: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Something happened in this run (not only `earlier`): close draws then. */
+  private live = false;
 
   constructor(
     private readonly stream: ProgressStream,
@@ -78,8 +90,14 @@ class LiveList implements Progress {
 
   event(event: JournalEvent): void {
     if (this.closed) return;
+    this.live = true;
     this.model.apply(event);
     this.schedule();
+  }
+
+  earlier(events: readonly JournalEvent[]): void {
+    if (this.closed) return;
+    for (const event of events) this.model.apply(event);
   }
 
   close(): void {
@@ -88,7 +106,7 @@ class LiveList implements Progress {
     clearTimeout(this.pending);
     clearInterval(this.clock);
     // A run refused before it started (an unknown --resume) has nothing to show: its error says it all.
-    if (this.model.run !== undefined) this.draw();
+    if (this.live && this.model.run !== undefined) this.draw();
   }
 
   private schedule(): void {
@@ -127,7 +145,8 @@ class LiveList implements Progress {
     const { model } = this;
     const now = this.now();
     // A few columns to spare: terminals may draw the marks and "…" two columns wide, and a wrapped line would break the cursor moves.
-    const width = Math.max(20, (this.stream.columns ?? 100) - 4);
+    const columns = this.stream.columns !== undefined && this.stream.columns > 0 ? this.stream.columns : DEFAULT_COLUMNS;
+    const width = Math.max(20, columns - 4);
     const cut = (line: string) => (line.length > width ? `${line.slice(0, width - 1)}…` : line);
     const elapsed = model.startedAt === undefined ? "" : formatDuration((model.endedAt ?? now) - model.startedAt);
     const tokens = model.tokens();
