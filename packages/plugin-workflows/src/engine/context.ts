@@ -16,7 +16,10 @@ export interface EngineOptions {
 /** The git plugin's api as far as `merge` steps use it (the plugin is optional: looked up by name). */
 export interface GitMergeApi {
   status(id: string): Promise<{ isolation: string; branch: string; base: string } | undefined>;
-  merge(id: string, call?: { resolve?: "none" | "ai"; into?: string }): Promise<{ status: string; reason?: string; commit?: string; target: string; source: string }>;
+  merge(
+    id: string,
+    call?: { resolve?: "none" | "ai"; into?: string },
+  ): Promise<{ status: string; reason?: string; commit?: string; target: string; source: string; conflicts?: readonly { path: string; kind: string }[] }>;
 }
 
 export const taskKey = (step: string, index: number): string => `${step}#${index}`;
