@@ -75,6 +75,16 @@ test("a run that succeeds: progress lines on stderr, the result on stdout, exit 
   expect(replay.stdout).toContain("Critical path (");
 });
 
+test("the kernel's and plugins' logs go through the progress as readable lines, never raw JSON between its lines", async () => {
+  await writeTeam();
+  const result = await env.run(["--log-level", "info", "run", "team.yaml", "--var", "word=logs"]);
+  expect(result.code, result.stderr).toBe(0);
+  const lines = result.stderr.split("\n").filter((line) => line !== "");
+  expect(lines.filter((line) => line.startsWith("{"))).toEqual([]);
+  expect(lines.some((line) => /^info( \[\S+\])?: \S/u.test(line))).toBe(true);
+  expect(lines.some((line) => /\] run: run succeeded after \S+$/u.test(line))).toBe(true);
+});
+
 test("on a terminal: the task list is redrawn in place, so the screen ends with one list and the result", async () => {
   const socket = testSocket("wf-tty");
   const tmux = (...args: string[]) => execFileAsync("tmux", ["-L", socket, "-f", "/dev/null", ...args]);

@@ -37,6 +37,8 @@ describe("progress", () => {
     expect(writes).toContain("[+24s] run: run succeeded after 24s\n");
     expect(writes.some((line) => line.includes("idle -> busy"))).toBe(false);
     expect(writes).toHaveLength(events.filter((event) => event.type !== "status" && event.type !== "usage").length);
+    progress.log("warn [git]: kept");
+    expect(writes.at(-1)).toBe("warn [git]: kept\n");
   });
 
   describe("tty", () => {
@@ -135,6 +137,28 @@ describe("progress", () => {
         expect(Math.max(...lines.map((line) => line.length))).toBeGreaterThan(40);
         expect(lines.every((line) => line.length <= 76)).toBe(true);
       }
+    });
+
+    test("a log line goes above the live list, which is drawn again below it (raw lines between frames broke it)", () => {
+      const { writes, stream } = sink(true);
+      const progress = createProgress(stream, "tty");
+      // Before anything was drawn: just the line.
+      progress.log("warn [git]: early");
+      expect(writes).toEqual(["warn [git]: early\n"]);
+      for (const event of events.slice(0, 2)) progress.event(event);
+      vi.advanceTimersByTime(0);
+      const drawn = frame(writes).length;
+      progress.log("warn [git]: kept the worktree of spec-1");
+      const last = writes.at(-1)!;
+      expect(last.startsWith(`\u001b[${drawn}F\u001b[Jwarn [git]: kept the worktree of spec-1\n`)).toBe(true);
+      expect(last.split("\n").filter((line) => line !== "")).toHaveLength(drawn + 1);
+      // The next frame moves up over the list only, not the log line.
+      progress.event(events[2]!);
+      vi.advanceTimersByTime(100);
+      expect(writes.at(-1)!.startsWith(`\u001b[${drawn}F\u001b[J`)).toBe(true);
+      progress.close();
+      progress.log("after close");
+      expect(writes.at(-1)).toBe("after close\n");
     });
 
     test("lines are cut to the terminal's width, so wrapping never breaks the cursor moves", () => {

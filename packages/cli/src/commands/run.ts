@@ -26,6 +26,7 @@ import {
   type Workflow,
   type WorkflowsApi,
 } from "@tmux-claude/plugin-workflows";
+import { formatLogLine } from "../log-line.js";
 import { nonEmpty, stateDirOf, usageError, type ActionFactory, type Cli } from "../context.js";
 import { Interrupted } from "../exit-codes.js";
 
@@ -166,7 +167,8 @@ async function execute(cli: Cli, request: { workflow?: Workflow; vars?: Record<s
         });
       },
       // The engine winds down on Ctrl-C (the run is recorded as interrupted, its instances live on for --resume).
-      { ownsInterrupt: true },
+      // Logs share stderr with the progress: as its lines (raw JSON written between two frames broke the live list); with --json, stderr is theirs.
+      { ownsInterrupt: true, ...(flags.json ? {} : { logs: { write: (line: string) => progress.log(formatLogLine(line)) } }) },
     );
   } finally {
     progress.close();

@@ -30,6 +30,8 @@ export interface Progress {
    * line and JSON modes print only what happens now.
    */
   earlier(events: readonly JournalEvent[]): void;
+  /** A log line (the kernel's, a plugin's): printed above the live list, which is drawn again below it, so neither breaks the other. */
+  log(text: string): void;
   /** Draw the final state and stop every timer. */
   close(): void;
 }
@@ -45,7 +47,8 @@ export function progressMode(stream: ProgressStream, json: boolean): ProgressMod
 }
 
 export function createProgress(stream: ProgressStream, mode: ProgressMode, options: ProgressOptions = {}): Progress {
-  if (mode === "json") return { event: (event) => void stream.write(`${JSON.stringify(event)}\n`), earlier: () => undefined, close: () => undefined };
+  // JSON lines are for tools: a log line there would break them (the CLI leaves logs on stderr then).
+  if (mode === "json") return { event: (event) => void stream.write(`${JSON.stringify(event)}\n`), earlier: () => undefined, log: () => undefined, close: () => undefined };
   if (mode === "plain") return plainProgress(stream);
   return new LiveList(stream, options.throttleMs ?? 100, options.now ?? Date.now);
 }
@@ -63,6 +66,7 @@ function plainProgress(stream: ProgressStream): Progress {
       if (text !== undefined) stream.write(`[+${formatDuration(at - t0)}] ${actorOf(event)}: ${text}\n`);
     },
     earlier: () => undefined,
+    log: (text) => void stream.write(`${text}\n`),
     close: () => undefined,
   };
 }
@@ -98,6 +102,14 @@ class LiveList implements Progress {
   earlier(events: readonly JournalEvent[]): void {
     if (this.closed) return;
     for (const event of events) this.model.apply(event);
+  }
+
+  log(text: string): void {
+    if (this.closed || this.drawn === 0) return void this.stream.write(`${text}\n`);
+    // Over the list: clear it, the line, the list again below it (one write). The line may wrap: only the list's lines are counted.
+    const lines = this.lines();
+    this.stream.write(`\u001b[${this.drawn}F\u001b[J${text}\n${lines.map((line) => `${line}\n`).join("")}`);
+    this.drawn = lines.length;
   }
 
   close(): void {
