@@ -98,6 +98,12 @@ export interface Workflow {
   readonly steps: readonly Step[];
   /** Where it came from: a file path, or `template:<name>`. */
   readonly source: string;
+  /**
+   * Where the file holds each value the config's checks may complain about,
+   * by key path (`steps[1].agent`, `vars.goal`): their messages (planWorkflow)
+   * name line and column as parse errors do. Absent for a workflow built in code.
+   */
+  readonly positions?: Readonly<Record<string, { readonly line: number; readonly column: number }>>;
 }
 
 /** A run's id: `<workflow name>-<yyyymmdd-hhmmss>-<4 hex>`. */
