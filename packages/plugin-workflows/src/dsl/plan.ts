@@ -62,8 +62,10 @@ export function planWorkflow(
     issues.push({ path: "steps", message: `the workflow spawns ${instances} instances in all (${counts.join(", ")}), over limits.maxInstances (${config.limits.maxInstances}); lower the counts or raise limits.maxInstances` });
   }
   if (issues.length > 0) {
-    issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
-    throw workflowError(WorkflowDslErrors.REJECTED, workflow.source, issues, "This config cannot run workflow");
+    // Each at its value's line and column in the file, as parse errors are (the checks know only the key path).
+    const placed = issues.map((issue) => ({ ...issue, ...workflow.positions?.[issue.path] }));
+    placed.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+    throw workflowError(WorkflowDslErrors.REJECTED, workflow.source, placed, "This config cannot run workflow");
   }
   const fill = (text: string) => interpolate(text, (reference) => (reference.kind === "var" ? vars[reference.name] : undefined));
   const wave = new Map(waves(workflow.steps).flatMap((ids, n) => ids.map((id) => [id, n + 1] as const)));
