@@ -34,15 +34,25 @@ export function reparseWorkflow(recorded: unknown, origin: string): Workflow {
     throw workflowError(WorkflowDslErrors.INVALID, origin, issues.map(({ path, message }) => ({ path, message })), "The recorded workflow was changed or damaged since it ran (start it from its file instead):");
   }
   const lines = Array.isArray(source.steps) ? source.steps.map((step) => (isDoc(step) && Number.isInteger(step.line) ? (step.line as number) : undefined)) : [];
+  // The parsed positions are the re-written text's: the recorded ones (the original file's, as its lines) where they are sound, else none.
+  const { positions: _rewritten, ...rest } = parsed;
+  const positions = soundPositions(source.positions);
   return {
-    ...parsed,
+    ...rest,
     source: typeof source.source === "string" ? source.source : parsed.source,
     steps: parsed.steps.map((step, index) => ({ ...step, line: lines[index] ?? step.line })),
+    ...(positions ? { positions } : {}),
   };
 }
 
+function soundPositions(value: unknown): Workflow["positions"] {
+  if (!isDoc(value)) return undefined;
+  const sound = Object.values(value).every((at) => isDoc(at) && Number.isInteger(at.line) && Number.isInteger(at.column));
+  return sound ? (value as Workflow["positions"]) : undefined;
+}
+
 function workflowDocument(workflow: Doc): Doc {
-  const { name, description, vars, completion, timeoutMs, steps, source: _source, ...rest } = workflow;
+  const { name, description, vars, completion, timeoutMs, steps, source: _source, positions: _positions, ...rest } = workflow;
   const declared = isDoc(vars) ? Object.fromEntries(Object.entries(vars).map(([key, value]) => [key, value ?? null])) : vars;
   return defined({ workflow: name, description, vars: declared, completion, timeout: timeoutMs, steps: Array.isArray(steps) ? steps.map(stepDocument) : steps, ...rest });
 }
