@@ -82,7 +82,7 @@ describe("tmux-claude run --dry-run", () => {
   test("a merge step without the git plugin in the config: refused before anything runs", async () => {
     const result = await env.run(["run", "--template", "web-app", "--var", "goal=x", "--dry-run"]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain("template:web-app:27: steps[4].merge: merge steps need the git plugin (each instance on its own branch), and the config has none; add git() to plugins");
+    expect(result.stderr).toContain("template:web-app:28:12: steps[4].merge: merge steps need the git plugin (each instance on its own branch), and the config has none; add git() to plugins");
   });
 
   test("the seed's example as a file: over this config's maxInstances (3), refused with exit 2", async () => {

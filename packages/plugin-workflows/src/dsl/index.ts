@@ -2,7 +2,7 @@
 export { parseWorkflow } from "./parse.js";
 export { planWorkflow, waitTargets, mergeSources, type PlannedStep, type WorkflowPlan } from "./plan.js";
 export { formatPlan } from "./format.js";
-export { resolveParents, ROOT_CALLER, type Caller, type Parents } from "./parents.js";
+export { resolveParents, ROOT_CALLER, CALLER_PARENT, type Caller, type Parents } from "./parents.js";
 export { resolveVars, parseVarArgument } from "./vars.js";
 export { loadTemplate, listTemplates, templatePath, type TemplateInfo } from "./templates.js";
 export { WorkflowDslErrors, formatIssue, type WorkflowIssue } from "./errors.js";

@@ -90,9 +90,20 @@ function readStep(source: YamlSource, raw: unknown, index: number, found: Workfl
     // Undefined until every step is read: then it defaults to the step before.
     needs: parsed.data.needs,
     line: source.locate(path).line ?? 0,
+    positions: positions(source, path, Object.keys(raw)),
     ...(parsed.data.timeout === undefined ? {} : { timeoutMs: parsed.data.timeout }),
   };
   return { ...base, ...stepBody(kind, parsed.data) } as unknown as Step;
+}
+
+/** Where each key's value starts: checks against the config (plan.ts) point at it. */
+function positions(source: YamlSource, path: Key[], keys: readonly string[]): Record<string, { line: number; column: number }> {
+  const out: Record<string, { line: number; column: number }> = {};
+  for (const key of keys) {
+    const { line, column } = source.locate([...path, key]);
+    if (line !== undefined && column !== undefined) out[key] = { line, column };
+  }
+  return out;
 }
 
 function stepBody(kind: StepKind, data: Record<string, unknown>): Record<string, unknown> {

@@ -8,7 +8,7 @@
 import { closest, type Settings } from "@tmux-claude/core";
 import type { SpawnStep, Step, Workflow } from "../types.js";
 import { formatDuration } from "./duration.js";
-import { WorkflowDslErrors, workflowError, type WorkflowIssue } from "./errors.js";
+import { stepIssue, WorkflowDslErrors, workflowError, type WorkflowIssue } from "./errors.js";
 import { prerequisites, waves } from "./graph.js";
 import { resolveParents, ROOT_CALLER, type Caller } from "./parents.js";
 import { interpolate } from "./refs.js";
@@ -62,7 +62,7 @@ export function planWorkflow(
     issues.push({ path: "steps", message: `the workflow spawns ${instances} instances in all (${counts.join(", ")}), over limits.maxInstances (${config.limits.maxInstances}); lower the counts or raise limits.maxInstances` });
   }
   if (issues.length > 0) {
-    issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+    issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
     throw workflowError(WorkflowDslErrors.REJECTED, workflow.source, issues, "This config cannot run workflow");
   }
   const fill = (text: string) => interpolate(text, (reference) => (reference.kind === "var" ? vars[reference.name] : undefined));
@@ -129,9 +129,9 @@ function completionText(mode: string): string {
 /** A merge step needs the git plugin, and instances with a parent step to merge into. */
 function checkMerges(workflow: Workflow, parents: ReadonlyMap<string, string | null>, plugins: readonly string[] | undefined): WorkflowIssue[] {
   const issues: WorkflowIssue[] = [];
-  workflow.steps.forEach((step, index) => {
+  workflow.steps.forEach((step) => {
     if (step.kind !== "merge") return;
-    const at = (key: string, message: string) => issues.push({ line: step.line, path: `steps[${index}].${key}`, message });
+    const at = (key: string, message: string) => issues.push(stepIssue(workflow, step, key, message));
     if (plugins && !plugins.includes("git")) {
       at("merge", 'merge steps need the git plugin (each instance on its own branch), and the config has none; add git() to plugins in tmuxclaude.config.ts (import { git } from "@tmux-claude/plugin-git"), or drop the merge step');
     }
@@ -149,9 +149,9 @@ function checkSpawns(workflow: Workflow, config: Settings): WorkflowIssue[] {
   const issues: WorkflowIssue[] = [];
   const roles = Object.keys(config.roles);
   const agents = Object.keys(config.agents);
-  workflow.steps.forEach((step, index) => {
+  workflow.steps.forEach((step) => {
     if (step.kind !== "spawn") return;
-    const at = (key: string, message: string) => issues.push({ line: step.line, path: `steps[${index}].${key}`, message });
+    const at = (key: string, message: string) => issues.push(stepIssue(workflow, step, key, message));
     const role = config.roles[step.role];
     if (!role) {
       const guess = closest(step.role, roles);
