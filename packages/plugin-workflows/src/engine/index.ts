@@ -155,7 +155,8 @@ async function takeOver(deps: EngineDeps, id: RunId, runner: PersistedRun["runne
   return resumed!;
 }
 
-async function runnerAlive(runner: PersistedRun["runner"]): Promise<boolean> {
+/** Whether a run's runner may still be at it (one on another host cannot be checked from here: yes). */
+export async function runnerAlive(runner: PersistedRun["runner"]): Promise<boolean> {
   if (runner.host !== os.hostname()) return true;
   if (runner.pid === process.pid) return false;
   return runner.start ? isSameProcess({ pid: runner.pid, start: runner.start }) : isProcessAlive(runner.pid);

@@ -107,5 +107,7 @@ export function runInputs(events: readonly JournalEvent[], file: string): { work
   if (!first || first.type !== "run-started") {
     throw new TmuxClaudeError(RunErrors.INVALID, `${file} has no run-started event, so the run's workflow and variables are unknown. Start the workflow from its file instead.`, { file });
   }
-  return { workflow: first.workflow, vars: { ...first.vars } };
+  // JSON drops a variable declared without a default (`goal: ~`, undefined in the Workflow); the run's values name every declared one.
+  const declared = Object.fromEntries(Object.keys(first.vars).map((name) => [name, first.workflow.vars[name]]));
+  return { workflow: { ...first.workflow, vars: { ...declared, ...first.workflow.vars } }, vars: { ...first.vars } };
 }
