@@ -57,6 +57,10 @@ test("list_runs, run_workflow with workDir, resume and from, through the MCP ser
   await mkdir(path.join(h.workDir, "..", "outside"), { recursive: true });
   expect(await refused(execClient, "run_workflow", { yaml: YAML, vars: { goal: "x" }, workDir: "../outside" })).toContain(`A manager must work inside its parent's workDir: "${path.resolve(h.workDir, "../outside")}" is outside "${h.workDir}" of "${exec}"`);
   expect((await ok<Listed>(execClient, "list_runs")).runs).toEqual([]);
+  // A merge's verify runs a program in the kernel's process, as a run: step does: not for an agent.
+  expect(await refused(execClient, "run_workflow", { yaml: `${YAML}  - id: land\n    merge: { into: main, verify: [sh, -c, id] }\n` })).toContain(
+    `${exec} may not start a workflow with run: steps or merge verify commands ("land")`,
+  );
 
   const started = await ok<{ run: string; text: string }>(execClient, "run_workflow", { yaml: YAML, vars: { goal: "ship the cart" }, workDir: "cart" });
   const run = started.run;

@@ -91,7 +91,7 @@ export function planWorkflow(
         return { ...base, summary: `wait until ${which} of ${targets.join(", ") || "(no spawn step)"} completed${timeout}`, details: [] };
       }
       case "merge":
-        return { ...base, summary: `merge ${mergeSources(workflow, step, parents).join(", ") || "(no spawn step with a parent)"} into their parents' branches (${step.strategy})${timeout}`, details: [] };
+        return { ...base, summary: `merge ${mergeSources(workflow, step, parents).join(", ") || "(no spawn step with a parent)"} ${mergeHow(step)}${timeout}`, details: [] };
       case "run":
         return { ...base, summary: `run ${step.command.map(fill).join(" ")}${step.cwd === undefined ? "" : ` in ${fill(step.cwd)}`}${timeout}`, details: Object.entries(step.env ?? {}).map(([name, value]) => `env ${name}=${fill(value)}`) };
     }
@@ -105,12 +105,24 @@ export function waitTargets(workflow: Workflow, step: Extract<Step, { kind: "wai
   return earlierSpawns(workflow, step).map((spawn) => spawn.id);
 }
 
-/** The spawn steps whose instances a merge step merges: `from:`, or every spawn step before it whose instances have a parent step. */
+/**
+ * The spawn steps whose instances a merge step merges: `from:`, or every spawn
+ * step before it whose instances have a parent step (with a spec's `into`:
+ * every one, since each has a branch to merge into then).
+ */
 export function mergeSources(workflow: Workflow, step: Extract<Step, { kind: "merge" }>, parents?: ReadonlyMap<string, string | null>): string[] {
   if (step.from) return [...step.from];
   return earlierSpawns(workflow, step)
-    .filter((spawn) => (parents ? parents.get(spawn.id) !== null : true))
+    .filter((spawn) => step.spec?.into !== undefined || (parents ? parents.get(spawn.id) !== null : true))
     .map((spawn) => spawn.id);
+}
+
+/** Where a merge step merges and how: `into their parents' branches (auto-resolve-conflicts)`, `into main (squash, resolve ai, verify npm test)`. */
+export function mergeHow(step: Extract<Step, { kind: "merge" }>): string {
+  const spec = step.spec;
+  if (!spec) return `into their parents' branches (${step.strategy})`;
+  const how = [spec.strategy, spec.resolve && `resolve ${spec.resolve}`, spec.verify && `verify ${spec.verify.join(" ")}`, spec.priority !== undefined && `priority ${spec.priority}`, spec.batch && "batch"].filter(Boolean);
+  return `into ${spec.into ?? "their parents' branches"}${how.length > 0 ? ` (${how.join(", ")})` : ""}`;
 }
 
 function earlierSpawns(workflow: Workflow, step: Step): SpawnStep[] {
@@ -136,9 +148,10 @@ function checkMerges(workflow: Workflow, parents: ReadonlyMap<string, string | n
       at("merge", 'merge steps need the git plugin (each instance on its own branch), and the config has none; add git() to plugins in tmuxclaude.config.ts (import { git } from "@tmux-claude/plugin-git"), or drop the merge step');
     }
     const sources = mergeSources(workflow, step, parents);
-    if (sources.length === 0) at("merge", "nothing to merge: no spawn step before it has a parent step (a merge merges each instance's branch into its parent's); spawn the instances under an earlier spawn step, or drop the merge step");
+    if (sources.length === 0) at("merge", "nothing to merge: no spawn step before it has a parent step (a merge merges each instance's branch into its parent's); spawn the instances under an earlier spawn step, give the merge an into: branch, or drop the merge step");
+    if (step.spec?.into !== undefined) return;
     for (const id of sources) {
-      if (parents.get(id) === null) at("from", `step "${id}" has no parent step, so its instances have no branch to merge into; name spawn steps whose parent is a step of this workflow`);
+      if (parents.get(id) === null) at(step.positions?.from ? "from" : "merge", `step "${id}" has no parent step, so its instances have no branch to merge into; name spawn steps whose parent is a step of this workflow, or give the merge an into: branch`);
     }
   });
   return issues;

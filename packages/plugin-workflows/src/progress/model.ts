@@ -1,4 +1,5 @@
 /** What the live task list shows, kept up to date from journal events (no clock in here: rendering adds elapsed time). */
+import { mergeHow } from "../dsl/plan.js";
 import type { JournalEvent, Step, StepState } from "../types.js";
 
 export interface StepRow {
@@ -90,7 +91,7 @@ function toRow(step: Step): StepRow {
     case "wait":
       return { ...base, label: `wait ${Array.isArray(step.for) ? step.for.join(", ") : step.for}`, wanted: 0 };
     case "merge":
-      return { ...base, label: `merge (${step.strategy})`, wanted: 0 };
+      return { ...base, label: step.spec ? `merge ${mergeHow(step)}` : `merge (${step.strategy})`, wanted: 0 };
     case "run":
       return { ...base, label: `run ${step.command.join(" ")}`, wanted: 0 };
   }
