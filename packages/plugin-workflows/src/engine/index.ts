@@ -49,6 +49,7 @@ export async function startRun(deps: EngineDeps, request: RunRequest): Promise<S
   const runner = { node: kernel.node, pid: process.pid, host: os.hostname(), start: (await currentProcess()).start };
   const dir = deps.options?.journalDir ?? journalDir(kernel.stateDir);
   const persisted = request.resume ? await takeOver(deps, request.resume, runner) : await create(deps, request, runner, dir);
+  runningHere.add(persisted.id);
   const parents = resolveParents(persisted.workflow, kernel.config, await callerOf(kernel, persisted.caller)).parents;
   const journal = new JournalWriter(persisted.journal, persisted.id, request.onEvent);
   journal.write({ type: "run-started", workflow: persisted.workflow, vars: { ...persisted.vars }, resumed: Boolean(request.resume) });
@@ -92,7 +93,7 @@ export async function startRun(deps: EngineDeps, request: RunRequest): Promise<S
     journal.write({ type: "run-finished", state, ...(failure ? { failure } : {}), durationMs: Date.now() - started });
     await journal.flush();
     return { id: run.id, state, ...(failure ? { failure } : {}), journal: journal.file };
-  })();
+  })().finally(() => runningHere.delete(persisted.id));
   return { id: persisted.id, done };
 }
 
@@ -134,7 +135,7 @@ async function takeOver(deps: EngineDeps, id: RunId, runner: PersistedRun["runne
   if (existing.state === "succeeded") {
     throw new TmuxClaudeError(RunErrors.NOT_RESUMABLE, `Run "${id}" already succeeded: nothing to resume. Start it again from its inputs with \`tmux-claude run --from ${id}\`.`, { run: id });
   }
-  if (existing.state === "running" && (await runnerAlive(existing.runner))) {
+  if (existing.state === "running" && (await runnerAlive(existing))) {
     const where = existing.runner.host === os.hostname() ? `process ${existing.runner.pid}` : `process ${existing.runner.pid} on host ${existing.runner.host} (it cannot be checked from here)`;
     throw new TmuxClaudeError(RunErrors.NOT_RESUMABLE, `Run "${id}" is still being run by ${where}. Wait for it to end, or stop that process and resume again.`, { run: id, runner: existing.runner });
   }
@@ -155,10 +156,14 @@ async function takeOver(deps: EngineDeps, id: RunId, runner: PersistedRun["runne
   return resumed!;
 }
 
+/** The runs this process is running now: a runner that is this process is alive for these only (an earlier runner here may have ended). */
+const runningHere = new Set<RunId>();
+
 /** Whether a run's runner may still be at it (one on another host cannot be checked from here: yes). */
-export async function runnerAlive(runner: PersistedRun["runner"]): Promise<boolean> {
+export async function runnerAlive(run: Pick<PersistedRun, "id" | "runner">): Promise<boolean> {
+  const { runner } = run;
   if (runner.host !== os.hostname()) return true;
-  if (runner.pid === process.pid) return false;
+  if (runner.pid === process.pid) return runningHere.has(run.id);
   return runner.start ? isSameProcess({ pid: runner.pid, start: runner.start }) : isProcessAlive(runner.pid);
 }
 

@@ -131,7 +131,7 @@ export function installRunTools(ctx: PluginContext, deps: EngineDeps): void {
       const views = await Promise.all(
         runs.map(async (run) => {
           // A run whose runner is gone still says "running" in the store: it waits for a resume.
-          const stopped = run.state === "running" && !(await runnerAlive(run.runner));
+          const stopped = run.state === "running" && !(await runnerAlive(run));
           return { id: run.id, workflow: run.workflow.name, state: stopped ? "stopped" : run.state, startedAt: run.startedAt, endedAt: run.endedAt, caller: run.caller, failure: run.failure, resumable: stopped || run.state === "interrupted" || run.state === "failed" };
         }),
       );
