@@ -84,6 +84,8 @@ describe("reading and planning the spec form", () => {
     expect(message).toContain('w.yaml:15:15: steps[5].merge.verify: expected an argument array such as ["npm", "test"], got "npm test"; no shell runs it');
     expect(message).toContain("w.yaml:17:5: steps[6].from: from: is given twice, here and inside merge: { from: ... }; keep one");
     expect(message).toContain('w.yaml:18:20: steps[7].merge.into: expected a non-empty string: a branch name, got ""');
+    // Once the keys are right: the steps it names, where they are written.
+    expect(problems(() => parse(`${TEAM}  - merge: { into: main, from: [team, teem] }\n`))).toContain('w.yaml:9:39: steps[3].merge.from[1]: no step has the id "teem"; steps: lead, team, step-3, step-4 (did you mean "team"?)');
   });
 });
 

@@ -84,9 +84,12 @@ export function checkSteps(source: YamlSource, steps: readonly Step[], declaredV
       case "wait":
         if (Array.isArray(step.for)) step.for.forEach((id, n) => named(id, at(index, "wait", n), "wait:"));
         break;
-      case "merge":
-        step.from?.forEach((id, n) => named(id, at(index, "from", n), "from:"));
+      case "merge": {
+        // The spec form may hold from: inside merge: { ... }.
+        const from: Key[] = step.spec && step.positions?.from === undefined ? ["merge", "from"] : ["from"];
+        step.from?.forEach((id, n) => named(id, at(index, ...from, n), "from:"));
         break;
+      }
       case "run":
         if (step.cwd !== undefined && ids.includes(step.cwd)) named(step.cwd, at(index, "cwd"), "cwd:", true);
         break;
