@@ -95,7 +95,7 @@ describe("tmux-claude run --dry-run", () => {
     const result = await env.run(["--config", small, "run", file], { config: false });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`error: This config cannot run workflow ${file} (1 problem):`);
-    expect(result.stderr).toContain("steps: the workflow spawns 4 instances in all (step-1: 1, step-2: 3), over limits.maxInstances (3)");
+    expect(result.stderr).toContain(":6:12: steps[1].count: the workflow spawns 4 instances in all (step-1: 1, step-2: 3), over limits.maxInstances (3) from this step on");
     await noTmuxServer();
   });
 });

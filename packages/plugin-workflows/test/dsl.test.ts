@@ -303,7 +303,7 @@ steps:
     expect(message).toContain("w.yaml:22:12: steps[6].count: count 5 is over limits.maxInstances (4)");
     expect(message).toContain('w.yaml:23:13: steps[6].parent: step "exec" starts an executive, and an executive may not spawn a specialist');
     expect(message).toContain('w.yaml:24:12: steps[7].spawn: unknown role "speciallist"; the config\'s roles: executive, manager, specialist (did you mean "specialist"?)');
-    expect(message).toContain("w.yaml: steps: the workflow spawns 13 instances in all (mgrs: 2, specs: 1, lone: 1, exec: 1, m: 1, s: 1, big: 5, step-8: 1), over limits.maxInstances (4)");
+    expect(message).toContain("w.yaml:12:12: steps[3].spawn: the workflow spawns 13 instances in all (mgrs: 2, specs: 1, lone: 1, exec: 1, m: 1, s: 1, big: 5, step-8: 1), over limits.maxInstances (4) from this step on");
   });
 
   test("run by an instance through MCP: top spawns become its children, so its role must spawn them", () => {

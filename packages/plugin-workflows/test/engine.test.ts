@@ -224,7 +224,7 @@ steps:
     const merge = await refused("workflow: m\nsteps:\n  - spawn: manager\n  - spawn: specialist\n  - wait: all-complete\n  - merge: auto-resolve-conflicts\n");
     expect(isTmuxClaudeError(merge) && merge.code).toBe("TC_RUN_INVALID");
     expect((merge as Error).message).toBe(
-      'test.yaml:6: step "step-4" merges branches, which needs the git plugin, and it is not registered. Add git() to plugins in tmuxclaude.config.ts (import { git } from "@tmux-claude/plugin-git"), or remove the merge step.',
+      'test.yaml:6:12: step "step-4" merges branches, which needs the git plugin, and it is not registered. Add git() to plugins in tmuxclaude.config.ts (import { git } from "@tmux-claude/plugin-git"), or remove the merge step.',
     );
     const vars = await refused("workflow: v\nvars:\n  goal:\nsteps:\n  - spawn: manager\n    prompt: ${{ vars.goal }}\n");
     expect((vars as Error).message).toMatch(/variable "goal" has no default and no value was given; pass --var goal=/u);

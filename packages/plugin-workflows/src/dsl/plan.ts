@@ -59,7 +59,10 @@ export function planWorkflow(
   const instances = workflow.steps.reduce((sum, step) => sum + (step.kind === "spawn" ? step.count : 0), 0);
   if (instances > config.limits.maxInstances) {
     const counts = workflow.steps.flatMap((step) => (step.kind === "spawn" ? [`${step.id}: ${step.count}`] : []));
-    issues.push({ path: "steps", message: `the workflow spawns ${instances} instances in all (${counts.join(", ")}), over limits.maxInstances (${config.limits.maxInstances}); lower the counts or raise limits.maxInstances` });
+    // Where the running total first goes over: the step a user would cut.
+    let total = 0;
+    const over = workflow.steps.find((step): step is SpawnStep => step.kind === "spawn" && (total += step.count) > config.limits.maxInstances)!;
+    issues.push(stepIssue(workflow, over, over.positions?.count ? "count" : "spawn", `the workflow spawns ${instances} instances in all (${counts.join(", ")}), over limits.maxInstances (${config.limits.maxInstances}) from this step on; lower the counts or raise limits.maxInstances`));
   }
   if (issues.length > 0) {
     issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));

@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import os from "node:os";
 import { currentProcess, isProcessAlive, isSameProcess, TmuxClaudeError, type KernelApi, type Logger } from "@tmux-claude/core";
-import { planWorkflow, resolveParents, ROOT_CALLER, type Caller } from "../dsl/index.js";
+import { formatIssue, planWorkflow, resolveParents, ROOT_CALLER, stepIssue, type Caller } from "../dsl/index.js";
 import type { PersistedRun, RunId, RunRequest, RunResult } from "../types.js";
 import { RunContext, taskKey, type EngineOptions, type GitMergeApi } from "./context.js";
 import { RunErrors } from "./errors.js";
@@ -107,7 +107,8 @@ async function create(deps: EngineDeps, request: RunRequest, runner: PersistedRu
   if (merge && !deps.kernel.plugin("git")) {
     throw new TmuxClaudeError(
       RunErrors.INVALID,
-      `${workflow.source}:${merge.line}: step "${merge.id}" merges branches, which needs the git plugin, and it is not registered. Add git() to plugins in tmuxclaude.config.ts (import { git } from "@tmux-claude/plugin-git"), or remove the merge step.`,
+      // At the merge key's line and column, as the plan's errors are.
+      formatIssue(workflow.source, { ...stepIssue(workflow, merge, "merge", `step "${merge.id}" merges branches, which needs the git plugin, and it is not registered. Add git() to plugins in tmuxclaude.config.ts (import { git } from "@tmux-claude/plugin-git"), or remove the merge step.`), path: "" }),
       { step: merge.id },
     );
   }
