@@ -120,5 +120,8 @@ export function runInputs(events: readonly JournalEvent[], file: string): { work
     const what = bad[0] === "" ? `its variables are ${JSON.stringify(bad[1])}` : `variable "${bad[0]}" is ${JSON.stringify(bad[1])}`;
     throw new TmuxClaudeError(RunErrors.INVALID, `${file}: ${what}, not text (the journal was changed or damaged since it ran). Start the workflow from its file instead, with --var.`, { file });
   }
-  return { workflow, vars: { ...(vars as Record<string, string>) } };
+  // JSON drops a variable declared without a default (`goal: ~`, undefined in the Workflow); the run's values name every declared one.
+  const values = vars as Record<string, string>;
+  const declared = Object.fromEntries(Object.keys(values).map((name) => [name, workflow.vars[name]]));
+  return { workflow: { ...workflow, vars: { ...declared, ...workflow.vars } }, vars: { ...values } };
 }

@@ -3,7 +3,7 @@
 // `auto-resolve-conflicts` lets the git plugin's AI resolver settle conflicts.
 import type { MergeStep, SpawnStep, StepOutput } from "../../types.js";
 import { mergeSources } from "../../dsl/index.js";
-import type { GitMergeApi } from "../context.js";
+import type { GitMergeApi, GitMergeCall } from "../context.js";
 import { StepFailure, type StepEnv } from "./step-env.js";
 
 export async function runMerge(step: MergeStep, env: StepEnv, git: GitMergeApi): Promise<StepOutput> {
@@ -15,8 +15,8 @@ export async function runMerge(step: MergeStep, env: StepEnv, git: GitMergeApi):
     for (const task of run.tasksOf(spawn.id)) {
       if (!task.instanceId) continue;
       const record = await run.kernel.get(task.instanceId).catch(() => undefined);
-      // Merged into its parent's branch: a top-level instance has none (unless the list names its step).
-      if (!record || (record.parentId === null && !step.from)) continue;
+      // Merged into its parent's branch: a top-level instance has none (unless the list names its step, or the spec an into: branch).
+      if (!record || (record.parentId === null && !step.from && step.spec?.into === undefined)) continue;
       candidates.push({ id: record.id, depth: record.depth });
     }
   }
@@ -30,7 +30,7 @@ export async function runMerge(step: MergeStep, env: StepEnv, git: GitMergeApi):
       run.journal.write({ type: "merge", step: step.id, instanceId: id, into: "-", outcome: "skipped", detail: "no branch of its own (isolation none, or outside a git repository)" });
       continue;
     }
-    const outcome = await git.merge(id, { resolve: step.strategy === "auto-resolve-conflicts" ? "ai" : "none" }).catch((error: unknown) => {
+    const outcome = await git.merge(id, mergeCall(step)).catch((error: unknown) => {
       throw new StepFailure(`merging ${id} (${state.branch} into ${state.base}) failed: ${error instanceof Error ? error.message : String(error)}`);
     });
     run.journal.write({ type: "merge", step: step.id, instanceId: id, into: outcome.target, outcome: outcome.status, ...(outcome.reason ? { detail: outcome.reason } : outcome.commit ? { detail: outcome.commit } : {}) });
@@ -41,4 +41,11 @@ export async function runMerge(step: MergeStep, env: StepEnv, git: GitMergeApi):
   }
   if (merged.length === 0) throw new StepFailure(`no instance with a branch of its own to merge (from ${from.map((s) => s.id).join(", ") || "no spawn step"}); spawn them with the git plugin's isolation "worktree"`);
   return { merged };
+}
+
+/** What each instance's merge asks the git plugin: the spec as written (unset keys: the plugin's merge options), or the strategy's resolve. */
+function mergeCall(step: MergeStep): GitMergeCall {
+  if (!step.spec) return { resolve: step.strategy === "auto-resolve-conflicts" ? "ai" : "none" };
+  const { verify, ...call } = step.spec;
+  return { ...call, ...(verify ? { verify: [...verify] } : {}) };
 }
