@@ -226,7 +226,7 @@ steps:
     const merge = await refused("workflow: m\nsteps:\n  - spawn: manager\n  - spawn: specialist\n  - wait: all-complete\n  - merge: auto-resolve-conflicts\n");
     expect(isTmuxClaudeError(merge) && merge.code).toBe("TC_WORKFLOW_REJECTED");
     expect((merge as Error).message).toBe(
-      'This config cannot run workflow test.yaml (1 problem):\n  test.yaml:6: steps[3].merge: merge steps need the git plugin (each instance on its own branch), and the config has none; add git() to plugins in tmuxclaude.config.ts (import { git } from "@tmux-claude/plugin-git"), or drop the merge step',
+      'This config cannot run workflow test.yaml (1 problem):\n  test.yaml:6:12: steps[3].merge: merge steps need the git plugin (each instance on its own branch), and the config has none; add git() to plugins in tmuxclaude.config.ts (import { git } from "@tmux-claude/plugin-git"), or drop the merge step',
     );
     const vars = await refused("workflow: v\nvars:\n  goal:\nsteps:\n  - spawn: manager\n    prompt: ${{ vars.goal }}\n");
     expect((vars as Error).message).toMatch(/variable "goal" has no default and no value was given; pass --var goal=/u);

@@ -68,7 +68,7 @@ test("list_runs, run_workflow with workDir, resume and from, through the MCP ser
   expect(await h.kernel.get(lead)).toMatchObject({ parentId: exec, workDir: path.join(h.workDir, "cart") });
   // Running here (in serve's process): listed as running, and not resumed a second time beside its runner.
   expect((await ok<Listed>(execClient, "list_runs")).runs).toEqual([expect.objectContaining({ id: run, state: "running", resumable: false })]);
-  expect(await refused(execClient, "run_workflow", { resume: run })).toContain(`Run "${run}" is still being run by process ${process.pid}.`);
+  expect(await refused(execClient, "run_workflow", { resume: run })).toContain(`Run "${run}" is still being run by this process (${process.pid}) already.`);
 
   // It fails (its task says so): the run ends failed, its manager terminated; list_runs offers the resume.
   await completeAs(h.kernel, lead, "blocked on the payment API", "failed");

@@ -14,8 +14,8 @@ afterEach(async () => {
 test("api.plan (the dry run) refuses a merge step without the git plugin, as a run does", async () => {
   h = await workflowHarness("wf-plan-git");
   const workflow = parseWorkflow("workflow: m\nsteps:\n  - spawn: manager\n  - spawn: specialist\n  - wait: all-complete\n  - merge: auto-resolve-conflicts\n", "m.yaml");
-  await expect(h.api.plan(workflow)).rejects.toThrow("m.yaml:6: steps[3].merge: merge steps need the git plugin");
-  await expect(h.api.run({ workflow, workDir: h.workDir })).rejects.toThrow("m.yaml:6: steps[3].merge: merge steps need the git plugin");
+  await expect(h.api.plan(workflow)).rejects.toThrow("m.yaml:6:12: steps[3].merge: merge steps need the git plugin");
+  await expect(h.api.run({ workflow, workDir: h.workDir })).rejects.toThrow("m.yaml:6:12: steps[3].merge: merge steps need the git plugin");
 });
 
 test("a workflow name of 200 characters makes a run id the store takes (cut, with a hash of the name)", async () => {
