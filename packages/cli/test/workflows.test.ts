@@ -95,7 +95,7 @@ describe("tmux-claude run --dry-run", () => {
     const result = await env.run(["--config", small, "run", file], { config: false });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`error: This config cannot run workflow ${file} (1 problem):`);
-    expect(result.stderr).toContain("steps: the workflow spawns 4 instances in all (step-1: 1, step-2: 3), over limits.maxInstances (3)");
+    expect(result.stderr).toContain(":6:12: steps[1].count: the workflow spawns 4 instances in all (step-1: 1, step-2: 3), over limits.maxInstances (3) from this step on");
     await noTmuxServer();
   });
 });
@@ -106,7 +106,8 @@ describe("bad input: exit 2, one clear error, nothing started", () => {
     ["a needs cycle", "workflow: x\nsteps:\n  - id: a\n    wait: all-complete\n    needs: b\n  - id: b\n    wait: all-complete\n    needs: a\n", "steps[0].needs: these steps need each other in a cycle (a -> b -> a)"],
     ["an undefined variable", 'workflow: x\nsteps:\n  - spawn: manager\n    prompt: "${{ vars.goal }}"\n', 'bad.yaml:4:13: steps[0].prompt: ${{ vars.goal }}: undefined variable "goal" (none is declared)'],
     ["count 0", "workflow: x\nsteps:\n  - spawn: manager\n    count: 0\n", "bad.yaml:4:12: steps[0].count: expected an integer >= 1, got 0"],
-    ["a role that may not spawn the next", "workflow: x\nsteps:\n  - spawn: specialist\n  - spawn: manager\n    parent: step-1\n", 'steps[1].parent: step "step-1" starts a specialist, and a specialist may not spawn a manager'],
+    ["a role that may not spawn the next", "workflow: x\nsteps:\n  - spawn: specialist\n  - spawn: manager\n    parent: step-1\n", 'bad.yaml:5:13: steps[1].parent: step "step-1" starts a specialist, and a specialist may not spawn a manager'],
+    ["a role that may not spawn the next, its parent left implicit", "workflow: x\nsteps:\n  - spawn: specialist\n  - spawn: manager\n", 'bad.yaml:4:12: steps[1].spawn: no spawn step before it may spawn a manager: the nearest, "step-1" (line 3), starts a specialist'],
   ])("%s", async (_name, text, expected) => {
     await workflowFile("bad.yaml", text);
     const result = await env.run(["run", "bad.yaml"]);

@@ -107,4 +107,5 @@ export type {
 } from "./instances/manager.js";
 export { compareIds } from "./instances/manager.js";
 export { resolveCommand } from "./instances/resolve-command.js";
+export { assertDirectory, assertWorkDirAllowed } from "./instances/spawn-policy.js";
 export { isProcessAlive } from "./os/process-tree.js";

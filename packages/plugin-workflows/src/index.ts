@@ -29,5 +29,5 @@ export {
   type Caller,
 } from "./dsl/index.js";
 export { runWorkflow, startRun, runId, runnerAlive, JournalReader, JournalWriter, journalDir, journalPath, runInputs, RunErrors, type EngineDeps, type StartedRun, type RunStore, type EngineOptions } from "./engine/index.js";
-export { analyzeJournal, formatReplay, describeEvent, type ReplayReport, type StepReport, type TimelineEntry, type Tokens } from "./replay/index.js";
+export { analyzeJournal, formatReplay, describeEvent, JournalFold, type ReplayReport, type StepReport, type StepFold, type TimelineEntry, type Tokens } from "./replay/index.js";
 export { createProgress, progressMode, type Progress, type ProgressMode, type ProgressStream } from "./progress/index.js";

@@ -25,6 +25,12 @@ interface StepBase {
   readonly needs: readonly string[];
   /** Where the step is in the file, for messages. */
   readonly line: number;
+  /**
+   * Where the value of each of its keys starts in the file (`spawn`, `count`,
+   * `parent`, ...), so a check against the config (planWorkflow) names line
+   * and column as parsing does. Absent in workflows recorded before it existed.
+   */
+  readonly positions?: Readonly<Record<string, { readonly line: number; readonly column: number }>>;
   /** Fail the step when it takes longer (for spawn: until every task completed if it is waited on). */
   readonly timeoutMs?: DurationMs;
 }
@@ -41,9 +47,12 @@ export interface SpawnStep extends StepBase {
   readonly context?: string;
   readonly prompt?: string;
   /**
-   * The step whose instance is the parent (`parent:` in the file); undefined:
-   * the nearest earlier spawn step of a role that may spawn this role (one
-   * instance; a step with several instances cannot be a parent), else the root.
+   * The step whose instance is the parent (`parent:` in the file), or
+   * `caller`: whoever runs the workflow (the top level from the CLI, the
+   * calling instance through MCP). Undefined: the nearest earlier spawn step
+   * it depends on of a role that may spawn this role (one instance; a step
+   * with several instances cannot be a parent); with no earlier spawn step,
+   * the caller; with earlier ones none of which may, an error (dsl/parents.ts).
    */
   readonly parent?: string;
   readonly node?: string;
@@ -67,10 +76,34 @@ export interface WaitStep extends StepBase {
 
 export interface MergeStep extends StepBase {
   readonly kind: "merge";
-  /** `auto-resolve-conflicts`: every spawned instance with a branch merges into its parent's, children first, with AI conflict resolution. */
-  readonly strategy: "auto-resolve-conflicts" | "no-resolve";
-  /** Spawn steps whose instances merge (default: every earlier spawn step's instances that have a parent). */
+  /**
+   * `auto-resolve-conflicts`: every spawned instance with a branch merges into its parent's, children first, with AI conflict resolution;
+   * `no-resolve`: the same, a conflict fails the step; `spec`: the spec form (`merge: { ... }`), its request in `spec`.
+   */
+  readonly strategy: "auto-resolve-conflicts" | "no-resolve" | "spec";
+  /** Spawn steps whose instances merge (default: every earlier spawn step's instances that have a parent; with `spec.into`, every earlier spawn step's). */
   readonly from?: readonly string[];
+  /** The spec form's request to the git plugin's merge. */
+  readonly spec?: MergeSpec;
+}
+
+/**
+ * A plugin-git merge spec (`merge: { from, into, strategy, resolve, verify,
+ * priority, batch }`): what each instance's merge asks the git plugin (its
+ * `merge(id, call)`); a key left out takes the git plugin's merge options.
+ */
+export interface MergeSpec {
+  /** The branch every instance merges into (default: its parent's branch); instances without a parent step merge too then. */
+  readonly into?: string;
+  readonly strategy?: "merge" | "squash" | "rebase";
+  /** "ai": the git plugin's resolver settles a conflict; "none": a conflict fails the step. */
+  readonly resolve?: "none" | "ai";
+  /** Run on the merged result (program and arguments, no shell) before the target branch moves; a failure refuses the merge. */
+  readonly verify?: readonly [string, ...string[]];
+  /** Served before lower priorities in the target's merge queue (default 0). */
+  readonly priority?: number;
+  /** Merged together with the target's other queued batch requests, verified once. */
+  readonly batch?: boolean;
 }
 
 export interface RunStep extends StepBase {
@@ -98,12 +131,6 @@ export interface Workflow {
   readonly steps: readonly Step[];
   /** Where it came from: a file path, or `template:<name>`. */
   readonly source: string;
-  /**
-   * Where the file holds each value the config's checks may complain about,
-   * by key path (`steps[1].agent`, `vars.goal`): their messages (planWorkflow)
-   * name line and column as parse errors do. Absent for a workflow built in code.
-   */
-  readonly positions?: Readonly<Record<string, { readonly line: number; readonly column: number }>>;
 }
 
 /** A run's id: `<workflow name>-<yyyymmdd-hhmmss>-<4 hex>`. */

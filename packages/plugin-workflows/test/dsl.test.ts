@@ -290,7 +290,7 @@ describe("planWorkflow", () => {
   test("variables: required, defaults, unknown --var, filled into the texts", () => {
     const workflow = parse('workflow: x\nvars: { goal: ~, lang: go }\nsteps:\n  - spawn: manager\n    prompt: "${{ vars.goal }} in ${{ vars.lang }}"\n');
     expect(problems(() => planWorkflow(workflow, config, { gaol: "x" }), "TC_WORKFLOW_REJECTED")).toBe(
-      'This config cannot run workflow w.yaml (2 problems):\n  w.yaml: --var gaol: workflow "x" has no variable "gaol" (it declares goal, lang) (did you mean "goal"?); declare it under vars: or drop --var gaol\n  w.yaml:2:15: vars.goal: variable "goal" has no default and no value was given; pass --var goal="..."',
+      'This config cannot run workflow w.yaml (2 problems):\n  w.yaml: --var gaol: workflow "x" has no variable "gaol" (it declares goal, lang) (did you mean "goal"?); declare it under vars: or drop --var gaol\n  w.yaml: vars.goal: variable "goal" has no default and no value was given; pass --var goal="..."',
     );
     const plan = planWorkflow(workflow, config, { goal: "A cart" });
     expect(plan.vars).toEqual({ goal: "A cart", lang: "go" });
@@ -345,7 +345,7 @@ steps:
     expect(message).toContain("w.yaml:22:12: steps[6].count: count 5 is over limits.maxInstances (4)");
     expect(message).toContain('w.yaml:23:13: steps[6].parent: step "exec" starts an executive, and an executive may not spawn a specialist');
     expect(message).toContain('w.yaml:24:12: steps[7].spawn: unknown role "speciallist"; the config\'s roles: executive, manager, specialist (did you mean "specialist"?)');
-    expect(message).toContain("w.yaml:3:3: steps: the workflow spawns 13 instances in all (mgrs: 2, specs: 1, lone: 1, exec: 1, m: 1, s: 1, big: 5, step-8: 1), over limits.maxInstances (4)");
+    expect(message).toContain("w.yaml:12:12: steps[3].spawn: the workflow spawns 13 instances in all (mgrs: 2, specs: 1, lone: 1, exec: 1, m: 1, s: 1, big: 5, step-8: 1), over limits.maxInstances (4) from this step on");
   });
 
   test("run by an instance through MCP: top spawns become its children, so its role must spawn them", () => {
@@ -353,8 +353,48 @@ steps:
     const { parents } = resolveParents(workflow, config, { role: "executive", depth: 1 });
     expect([...parents]).toEqual([["step-1", null], ["step-2", "step-1"]]);
     expect(problems(() => planWorkflow(workflow, config, {}, { role: "manager", depth: 2 }), "TC_WORKFLOW_REJECTED")).toContain(
-      "steps[0].spawn: no earlier spawn step it depends on may spawn a manager, so the manager running the workflow would, and a manager may not spawn a manager",
+      "w.yaml:3:12: steps[0].spawn: no earlier spawn step it depends on may spawn a manager (roles that may: executive), and the manager running the workflow would spawn it, and a manager may not spawn a manager (roles.manager.spawns: specialist)",
     );
+  });
+});
+
+describe("the parent rule with the default roles (every one topLevel)", () => {
+  const plan = (text: string, caller?: { role: string; depth: number }) => planWorkflow(parse(text), config, {}, caller);
+  const parentsOf = (text: string, caller?: { role: string; depth: number }) => plan(text, caller).steps.filter((s) => s.kind === "spawn").map((s) => [s.id, s.parent]);
+
+  test("a step after a spawn step whose role may not spawn its role is refused before anything runs, with the fixes", () => {
+    const text = "workflow: x\nsteps:\n  - id: spec\n    spawn: specialist\n  - id: lead\n    spawn: manager\n";
+    expect(problems(() => plan(text), "TC_WORKFLOW_REJECTED")).toBe(
+      "This config cannot run workflow w.yaml (1 problem):\n" +
+        '  w.yaml:6:12: steps[1].spawn: no spawn step before it may spawn a manager: the nearest, "spec" (line 3), starts a specialist, and a specialist may not spawn a manager (roles.specialist.spawns: nothing); give this step parent: <a spawn step of a role that may (executive)>, parent: caller to have it spawned at the top level, or add manager to roles.specialist.spawns',
+    );
+    // Through MCP the fix names the calling instance; a caller whose role may not spawn it is not offered.
+    expect(problems(() => plan(text, { role: "executive", depth: 1 }), "TC_WORKFLOW_REJECTED")).toContain("parent: caller to have the calling executive spawn it, or add manager");
+    expect(problems(() => plan(`${text}    needs: [spec]\n`, { role: "manager", depth: 1 }), "TC_WORKFLOW_REJECTED")).toContain("(executive)>, or add manager to roles.specialist.spawns");
+  });
+
+  test("parent: caller spawns it where the workflow's runner is; a step needing no spawn step is the caller's too", () => {
+    expect(parentsOf("workflow: x\nsteps:\n  - id: spec\n    spawn: specialist\n  - id: lead\n    spawn: manager\n    parent: caller\n")).toEqual([["spec", null], ["lead", null]]);
+    expect(parentsOf("workflow: x\nsteps:\n  - id: spec\n    spawn: specialist\n  - id: lead\n    spawn: manager\n    needs: []\n")).toEqual([["spec", null], ["lead", null]]);
+    // Even where a step could be the parent: caller is what it says.
+    expect(parentsOf("workflow: x\nsteps:\n  - id: lead\n    spawn: manager\n  - id: spec\n    spawn: specialist\n    parent: caller\n")).toEqual([
+      ["lead", null],
+      ["spec", null],
+    ]);
+    expect(problems(() => plan("workflow: x\nsteps:\n  - id: lead\n    spawn: manager\n    parent: caller\n", { role: "manager", depth: 1 }), "TC_WORKFLOW_REJECTED")).toContain(
+      "w.yaml:5:13: steps[0].parent: parent: caller, but the manager running the workflow would spawn it, and a manager may not spawn a manager (roles.manager.spawns: specialist); name a spawn step whose role may spawn it (roles that may: executive)",
+    );
+    const strict = parseConfig({ roles: { manager: { prefix: "mgr", spawns: ["specialist"] }, specialist: { prefix: "spec", spawns: [], topLevel: false } } });
+    expect(problems(() => planWorkflow(parse("workflow: x\nsteps:\n  - id: lead\n    spawn: manager\n  - spawn: specialist\n    parent: caller\n"), strict), "TC_WORKFLOW_REJECTED")).toContain(
+      "w.yaml:6:13: steps[1].parent: parent: caller, but a specialist cannot be spawned at the top level (roles.specialist.topLevel is false); name a spawn step whose role may spawn it (roles that may: manager)",
+    );
+    expect(problems(() => parse("workflow: x\nsteps:\n  - id: caller\n    spawn: manager\n"))).toContain('w.yaml:3:9: steps[0].id: "caller" is not a step id: parent: caller means whoever runs the workflow');
+  });
+
+  test("the nearest earlier spawn step whose role may spawn it is the parent, past nearer ones that may not", () => {
+    expect(
+      parentsOf("workflow: x\nsteps:\n  - id: lead\n    spawn: manager\n  - id: team\n    spawn: specialist\n    tasks: [a, b]\n  - id: review\n    spawn: specialist\n  - id: exec\n    spawn: executive\n    parent: caller\n  - id: lead2\n    spawn: manager\n  - id: spec2\n    spawn: specialist\n"),
+    ).toEqual([["lead", null], ["team", "lead"], ["review", "lead"], ["exec", null], ["lead2", "exec"], ["spec2", "lead2"]]);
   });
 });
 

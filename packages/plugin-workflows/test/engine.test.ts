@@ -192,6 +192,7 @@ steps:
     wait: any-complete
   - id: doomed
     spawn: specialist
+    parent: caller
     prompt: try
   - id: never
     wait: [doomed]

@@ -43,7 +43,7 @@ test("run_workflow from an executive: answers with the run id at once, the run's
   expect(done.text).toContain(`task lead[1] ${lead}: completed: cart shipped`);
   // An agent cannot run host commands or reach outside its subtree through a workflow.
   await expect(call(h.kernel, "run_workflow", { yaml: "workflow: sneaky\nsteps:\n  - id: shell\n    run: [sh, -c, id]\n" }, exec.id)).rejects.toThrow(
-    `${exec.id} may not start a workflow with run: steps ("shell"): they run programs in the kernel's process, outside your permission prompts.`,
+    `${exec.id} may not start a workflow with run: steps or merge verify commands ("shell"): they run programs in the kernel's process, outside your permission prompts.`,
   );
   const reach = (await call(h.kernel, "run_workflow", { yaml: `workflow: reach\nsteps:\n  - send: ${other.id}\n    text: hi\n` }, exec.id)).run as string;
   const refused = await eventually(async () => {
@@ -51,5 +51,5 @@ test("run_workflow from an executive: answers with the run id at once, the run's
     return status.state === "failed" && status;
   }, 10_000, "the reaching run to fail");
   expect(refused.failure).toEqual({ step: "step-1", reason: `the run was started by ${exec.id}, which may send only to itself and the instances below it, not to ${other.id}` });
-  await expect(call(h.kernel, "run_workflow", { yaml, template: "api-service" }, exec.id)).rejects.toThrow("run_workflow takes yaml (the workflow's text) or template (a template's name), exactly one of them.");
+  await expect(call(h.kernel, "run_workflow", { yaml, template: "api-service" }, exec.id)).rejects.toThrow("run_workflow takes exactly one of yaml (the workflow's text), template (a template's name), from (a run to start again) or resume (a run to continue), got yaml and template.");
 });

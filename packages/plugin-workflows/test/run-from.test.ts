@@ -37,6 +37,13 @@ steps:
     needs: [tell, lead]
   - merge: no-resolve
     from: crew
+  - id: queued
+    merge: { into: main, strategy: squash, resolve: none, verify: [npm, test], priority: 2, batch: true }
+    from: crew
+  - merge: { from: [lead], resolve: ai }
+  - id: solo
+    spawn: specialist
+    parent: caller
   - id: check
     run: [node, -e, "1", 3, true]
     cwd: lead
@@ -45,7 +52,9 @@ steps:
     "every.yaml",
   );
   const workflows = [every, parseWorkflow(await readFile(SEED, "utf8"), SEED), ...listTemplates().map((t) => loadTemplate(t.name))];
-  for (const workflow of workflows) expect(runInputs(started(workflow, { goal: "g" }), FROM)).toEqual({ workflow, vars: { goal: "g" } });
+  // As a journal holds it: JSON, which drops a variable declared without a default (goal: ~); the run's values name it.
+  const journaled = (workflow: Workflow): unknown => JSON.parse(JSON.stringify(workflow));
+  for (const workflow of workflows) expect(runInputs(started(journaled(workflow), { goal: "g", word: "hi" }), FROM)).toEqual({ workflow, vars: { goal: "g", word: "hi" } });
 });
 
 test("a tampered journal is refused, naming the key and the value, before anything runs", () => {
@@ -70,6 +79,10 @@ test("a tampered journal is refused, naming the key and the value, before anythi
   expect(refused(edit((s) => (s[1]!.command = "rm -rf /")))).toMatch(/steps\[1\]\.run: /u);
   expect(refused(edit((s) => (s[1]!.shell = true)))).toMatch(/steps\[1\]\.shell: unknown key; allowed keys: run, id, needs, timeout, cwd, env$/u);
   expect(refused(edit((s) => (s[0]!.kind = "exec")))).toMatch(/steps\[0\]/u);
+  // Positions only point into the original file: unsound ones are dropped, not refused (and never the re-written text's).
+  const unsound = runInputs(started(edit((s) => (s[0]!.positions = { spawn: { line: "x" } }))), FROM).workflow;
+  expect(unsound.steps[0]!.positions).toBeUndefined();
+  expect(unsound.steps[1]!.positions).toEqual(seed.steps[1]!.positions);
   expect(refused("not a workflow")).toMatch(/^The recorded workflow was changed or damaged/u);
   expect(refused(seed, { goal: 3 })).toBe('The journal of run "r-1": variable "goal" is 3, not text (the journal was changed or damaged since it ran). Start the workflow from its file instead, with --var.');
 });

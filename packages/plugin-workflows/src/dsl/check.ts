@@ -8,6 +8,7 @@ import { closest } from "@tmux-claude/core";
 import type { SpawnStep, Step } from "../types.js";
 import type { WorkflowIssue } from "./errors.js";
 import { findCycle, prerequisites } from "./graph.js";
+import { CALLER_PARENT } from "./parents.js";
 import { EXPRESSION_HELP, findReferences, STEP_FIELDS } from "./refs.js";
 import type { Key, YamlSource } from "./source.js";
 
@@ -51,7 +52,9 @@ export function checkSteps(source: YamlSource, steps: readonly Step[], declaredV
 
   steps.forEach((step, index) => {
     const first = ids.indexOf(step.id);
-    if (first !== fileIndex(index)) {
+    if (step.id === CALLER_PARENT) {
+      issues.push(source.issue(at(index, "id"), `"${CALLER_PARENT}" is not a step id: parent: ${CALLER_PARENT} means whoever runs the workflow; give the step another id`));
+    } else if (first !== fileIndex(index)) {
       issues.push(source.issue(at(index, "id"), `the id "${step.id}" is taken by step ${first + 1} (line ${source.locate(["steps", first]).line ?? "?"}); give each step its own id`));
     }
     step.needs.forEach((need, n) => {
@@ -96,7 +99,7 @@ export function checkSteps(source: YamlSource, steps: readonly Step[], declaredV
         if (step.tasks.length > 0 && step.count !== step.tasks.length) {
           issues.push(source.issue(at(index, "count"), `count is ${step.count} but there are ${step.tasks.length} tasks; each task gets one instance, so leave count out or make it ${step.tasks.length}`));
         }
-        if (step.parent !== undefined) named(step.parent, at(index, "parent"), "parent:", true);
+        if (step.parent !== undefined && step.parent !== CALLER_PARENT) named(step.parent, at(index, "parent"), "parent:", true);
         break;
       case "send":
         if (ids.includes(step.to)) named(step.to, at(index, "send"), "send:");
@@ -107,9 +110,12 @@ export function checkSteps(source: YamlSource, steps: readonly Step[], declaredV
       case "wait":
         if (Array.isArray(step.for)) step.for.forEach((id, n) => named(id, at(index, "wait", n), "wait:"));
         break;
-      case "merge":
-        step.from?.forEach((id, n) => named(id, at(index, "from", n), "from:"));
+      case "merge": {
+        // The spec form may hold from: inside merge: { ... }.
+        const from: Key[] = step.spec && step.positions?.from === undefined ? ["merge", "from"] : ["from"];
+        step.from?.forEach((id, n) => named(id, at(index, ...from, n), "from:"));
         break;
+      }
       case "run":
         if (step.cwd !== undefined && ids.includes(step.cwd)) named(step.cwd, at(index, "cwd"), "cwd:", true);
         break;

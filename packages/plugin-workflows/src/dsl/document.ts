@@ -19,7 +19,9 @@ const defined = (doc: Doc): Doc => Object.fromEntries(Object.entries(doc).filter
 /**
  * `recorded` (a Workflow as a journal holds it, or anything) checked as a
  * file would be; `origin` names where it came from. The result keeps the
- * recorded source and step lines (the original file's) where they are sound.
+ * recorded source, step lines and key positions (the original file's) where
+ * they are sound; positions that are not are left out (the re-written text's
+ * would point into a file nobody has).
  * Throws TC_WORKFLOW_INVALID listing each problem by its key.
  */
 export function reparseWorkflow(recorded: unknown, origin: string): Workflow {
@@ -33,26 +35,31 @@ export function reparseWorkflow(recorded: unknown, origin: string): Workflow {
     // The lines are the re-written text's, which nobody has: the key path says where.
     throw workflowError(WorkflowDslErrors.INVALID, origin, issues.map(({ path, message }) => ({ path, message })), "The recorded workflow was changed or damaged since it ran (start it from its file instead):");
   }
-  const lines = Array.isArray(source.steps) ? source.steps.map((step) => (isDoc(step) && Number.isInteger(step.line) ? (step.line as number) : undefined)) : [];
-  // The parsed positions are the re-written text's: the recorded ones (the original file's, as its lines) where they are sound, else none.
-  const { positions: _rewritten, ...rest } = parsed;
-  const positions = soundPositions(source.positions);
+  const recordedSteps: unknown[] = Array.isArray(source.steps) ? source.steps : [];
   return {
-    ...rest,
+    ...parsed,
     source: typeof source.source === "string" ? source.source : parsed.source,
-    steps: parsed.steps.map((step, index) => ({ ...step, line: lines[index] ?? step.line })),
-    ...(positions ? { positions } : {}),
+    steps: parsed.steps.map((step, index) => {
+      const { positions: _rewritten, ...rest } = step;
+      const recordedStep = recordedSteps[index];
+      const line = isDoc(recordedStep) && isLine(recordedStep.line) ? recordedStep.line : step.line;
+      const positions = isDoc(recordedStep) ? soundPositions(recordedStep.positions) : undefined;
+      return { ...rest, line, ...(positions ? { positions } : {}) };
+    }),
   };
 }
 
-function soundPositions(value: unknown): Workflow["positions"] {
+const isLine = (value: unknown): value is number => Number.isInteger(value) && (value as number) > 0;
+
+/** A step's recorded key positions when every one is a line and column; else none. */
+function soundPositions(value: unknown): Record<string, { line: number; column: number }> | undefined {
   if (!isDoc(value)) return undefined;
-  const sound = Object.values(value).every((at) => isDoc(at) && Number.isInteger(at.line) && Number.isInteger(at.column));
-  return sound ? (value as Workflow["positions"]) : undefined;
+  const entries = Object.entries(value);
+  return entries.every(([, at]) => isDoc(at) && isLine(at.line) && isLine(at.column)) ? (value as Record<string, { line: number; column: number }>) : undefined;
 }
 
 function workflowDocument(workflow: Doc): Doc {
-  const { name, description, vars, completion, timeoutMs, steps, source: _source, positions: _positions, ...rest } = workflow;
+  const { name, description, vars, completion, timeoutMs, steps, source: _source, ...rest } = workflow;
   const declared = isDoc(vars) ? Object.fromEntries(Object.entries(vars).map(([key, value]) => [key, value ?? null])) : vars;
   return defined({ workflow: name, description, vars: declared, completion, timeout: timeoutMs, steps: Array.isArray(steps) ? steps.map(stepDocument) : steps, ...rest });
 }
@@ -60,7 +67,8 @@ function workflowDocument(workflow: Doc): Doc {
 /** One step as a file writes it; keys it should not have stay, so they are refused by name. */
 function stepDocument(step: unknown): unknown {
   if (!isDoc(step)) return step;
-  const { kind, id, needs, timeoutMs, line: _line, ...rest } = step;
+  // line and positions are the original file's, kept aside (reparseWorkflow), not keys of a step.
+  const { kind, id, needs, timeoutMs, line: _line, positions, ...rest } = step;
   const common = { id, needs, timeout: timeoutMs };
   switch (kind) {
     case "spawn": {
@@ -78,8 +86,11 @@ function stepDocument(step: unknown): unknown {
       return defined({ wait: target, ...common, ...more });
     }
     case "merge": {
-      const { strategy, ...more } = rest;
-      return defined({ merge: strategy, ...common, ...more });
+      const { strategy, spec, from, ...more } = rest;
+      if (strategy !== "spec") return defined({ merge: strategy, ...common, from, spec, ...more });
+      // The spec form: from: where the file had it, beside merge: or inside it.
+      const outside = isDoc(positions) && positions.from !== undefined;
+      return defined({ merge: isDoc(spec) ? defined({ ...spec, from: outside ? undefined : from }) : spec, ...common, from: outside ? from : undefined, ...more });
     }
     case "run": {
       const { command, ...more } = rest;

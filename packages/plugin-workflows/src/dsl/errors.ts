@@ -3,6 +3,7 @@
  * with its place in the file, so a user fixes them all at once.
  */
 import { defineErrorCodes, TmuxClaudeError } from "@tmux-claude/core";
+import type { Step, Workflow } from "../types.js";
 
 export const WorkflowDslErrors = defineErrorCodes("workflows", {
   /** The file is not YAML, or not a valid workflow (kind usage: the CLI exits 2). */
@@ -35,4 +36,10 @@ export function workflowError(code: `TC_${string}`, source: string, issues: read
   const lines = issues.map((issue) => `  ${formatIssue(source, issue)}`);
   const count = issues.length === 1 ? "1 problem" : `${issues.length} problems`;
   return new TmuxClaudeError(code, `${heading} ${source} (${count}):\n${lines.join("\n")}`, { source, issues: [...issues] });
+}
+
+/** An issue about a key of a parsed step (checked against the config): at that key's value, else at the step. */
+export function stepIssue(workflow: Workflow, step: Step, key: string, message: string): WorkflowIssue {
+  const at = step.positions?.[key];
+  return { line: at?.line ?? step.line, ...(at ? { column: at.column } : {}), path: `steps[${workflow.steps.indexOf(step)}].${key}`, message };
 }

@@ -1,18 +1,25 @@
 /**
  * The parent rule: which instance each spawn step's instances are children of.
  *
- * `parent: <step>` names it. Otherwise the parent is the nearest spawn step
- * before it in the file, among the steps it depends on (through `needs:`),
- * whose role may spawn its role (`roles.<role>.spawns` in the config). A step
- * that starts several instances cannot be a parent (which one would it be?).
- * With no such step the instances are spawned by whoever runs the workflow:
- * at the top level (the role must be `topLevel`) or, run by an instance
- * through MCP, as that instance's children (its role must spawn them).
+ * `parent: <step>` names it; `parent: caller` names whoever runs the workflow.
+ * Otherwise the parent is the nearest spawn step before it in the file, among
+ * the steps it depends on (through `needs:`), whose role may spawn its role
+ * (`roles.<role>.spawns` in the config). A step that starts several instances
+ * cannot be a parent (which one would it be?). When it depends on no spawn
+ * step at all, whoever runs the workflow spawns it: at the top level (the
+ * role must be `topLevel`) or, run by an instance through MCP, as that
+ * instance's children (its role must spawn them). When it depends on spawn
+ * steps but none of their roles may spawn its role, that is an error: the
+ * file reads as if the step before were its parent, so it is not quietly
+ * spawned elsewhere; `parent:` says where it goes.
  */
 import type { Settings } from "@tmux-claude/core";
-import type { SpawnStep, Step, Workflow } from "../types.js";
-import type { WorkflowIssue } from "./errors.js";
+import type { SpawnStep, Workflow } from "../types.js";
+import { stepIssue, type WorkflowIssue } from "./errors.js";
 import { prerequisites } from "./graph.js";
+
+/** `parent: caller`: spawned by whoever runs the workflow (no step of it is the parent). */
+export const CALLER_PARENT = "caller";
 
 /** Who runs the workflow: the root (CLI, kernel API) or an instance with this role, at this depth. */
 export interface Caller {
@@ -35,13 +42,24 @@ export function resolveParents(workflow: Workflow, config: Settings, caller: Cal
   const issues: WorkflowIssue[] = [];
   const spawns = workflow.steps.filter((step): step is SpawnStep => step.kind === "spawn");
   const mayParent = (parentRole: string, role: string) => config.roles[parentRole]?.spawns.includes(role) ?? false;
-  const issue = (step: Step, key: string, message: string) =>
-    issues.push({ line: step.line, path: `steps[${workflow.steps.indexOf(step)}].${key}`, message });
+  const issue = (step: SpawnStep, key: string, message: string) => issues.push(stepIssue(workflow, step, key, message));
+  const rolesThatMay = (role: string) => Object.entries(config.roles).filter(([, r]) => r.spawns.includes(role)).map(([name]) => name);
+  /** Whether whoever runs the workflow may spawn `role` itself, and if not why. */
+  const callerRefusal = (role: string): string | undefined => {
+    if (caller.role === null) return config.roles[role]!.topLevel ? undefined : `${a(role)} cannot be spawned at the top level (roles.${role}.topLevel is false)`;
+    return mayParent(caller.role, role) ? undefined : `the ${caller.role} running the workflow would spawn it, and ${a(caller.role)} may not spawn ${a(role)} (roles.${caller.role}.spawns: ${list(config.roles[caller.role]?.spawns)})`;
+  };
 
   for (const step of spawns) {
     if (!config.roles[step.role]) continue; // reported by the plan with the known roles
     let parent: SpawnStep | undefined;
-    if (step.parent !== undefined) {
+    if (step.parent === CALLER_PARENT) {
+      const refusal = callerRefusal(step.role);
+      if (refusal) {
+        issue(step, "parent", `parent: caller, but ${refusal}; name a spawn step whose role may spawn it (roles that may: ${list(rolesThatMay(step.role))})`);
+        continue;
+      }
+    } else if (step.parent !== undefined) {
       parent = spawns.find((other) => other.id === step.parent);
       if (parent && !mayParent(parent.role, step.role)) {
         issue(step, "parent", `step "${parent.id}" starts ${a(parent.role)}, and ${a(parent.role)} may not spawn ${a(step.role)} (roles.${parent.role}.spawns: ${list(config.roles[parent.role]?.spawns)}); name another parent or allow it in the config`);
@@ -50,22 +68,30 @@ export function resolveParents(workflow: Workflow, config: Settings, caller: Cal
     } else {
       const before = prerequisites(workflow.steps, step.id);
       const index = workflow.steps.indexOf(step);
-      parent = spawns.filter((other) => before.has(other.id) && workflow.steps.indexOf(other) < index && mayParent(other.role, step.role)).at(-1);
+      const earlier = spawns.filter((other) => before.has(other.id) && workflow.steps.indexOf(other) < index);
+      parent = earlier.filter((other) => mayParent(other.role, step.role)).at(-1);
       if (parent && parent.count > 1) {
         issue(step, "spawn", `its parent would be step "${parent.id}" (line ${parent.line}), the nearest earlier spawn step whose role (${parent.role}) may spawn ${a(step.role)}, but it starts ${parent.count} instances and a step with several instances cannot be a parent; give this step parent: <a spawn step with one instance>, or split "${parent.id}" into one step per instance`);
         continue;
+      }
+      const nearest = earlier.at(-1);
+      if (!parent && nearest) {
+        const refusal = callerRefusal(step.role);
+        const viaCaller = refusal ? "" : `, parent: caller to have ${caller.role === null ? "it spawned at the top level" : `the calling ${caller.role} spawn it`}`;
+        issue(step, "spawn", `no spawn step before it may spawn ${a(step.role)}: the nearest, "${nearest.id}" (line ${nearest.line}), starts ${a(nearest.role)}, and ${a(nearest.role)} may not spawn ${a(step.role)} (roles.${nearest.role}.spawns: ${list(config.roles[nearest.role]?.spawns)}); give this step parent: <a spawn step of a role that may (${list(rolesThatMay(step.role))})>${viaCaller}, or add ${step.role} to roles.${nearest.role}.spawns`);
+        continue;
+      }
+      if (!parent) {
+        const refusal = callerRefusal(step.role);
+        if (refusal) {
+          issue(step, "spawn", `no earlier spawn step it depends on may spawn ${a(step.role)} (roles that may: ${list(rolesThatMay(step.role))}), and ${refusal}; add a spawn step of one of those roles before it${caller.role === null ? `, or set roles.${step.role}.topLevel: true` : ""}`);
+          continue;
+        }
       }
     }
     if (parent) {
       parents.set(step.id, parent.id);
       depths.set(step.id, (depths.get(parent.id) ?? caller.depth + 1) + 1);
-    } else if (caller.role === null && !config.roles[step.role]!.topLevel) {
-      const may = Object.entries(config.roles).filter(([, role]) => role.spawns.includes(step.role)).map(([name]) => name);
-      issue(step, "spawn", `no earlier spawn step it depends on may spawn ${a(step.role)} (roles that may: ${list(may)}), and ${a(step.role)} cannot be spawned at the top level (roles.${step.role}.topLevel is false); add a spawn step of one of those roles before it, or set roles.${step.role}.topLevel: true`);
-      continue;
-    } else if (caller.role !== null && !mayParent(caller.role, step.role)) {
-      issue(step, "spawn", `no earlier spawn step it depends on may spawn ${a(step.role)}, so the ${caller.role} running the workflow would, and ${a(caller.role)} may not spawn ${a(step.role)} (roles.${caller.role}.spawns: ${list(config.roles[caller.role]?.spawns)}); add a spawn step of a role that may before it`);
-      continue;
     } else {
       parents.set(step.id, null);
       depths.set(step.id, caller.depth + 1);

@@ -9,7 +9,7 @@ import { z } from "zod";
 import type { Step, Workflow } from "../types.js";
 import { checkSteps } from "./check.js";
 import { WorkflowDslErrors, workflowError, type WorkflowIssue } from "./errors.js";
-import { STEP_KINDS, STEP_SCHEMAS, workflowSchema, type StepKind } from "./schema.js";
+import { mergeSpecStepSchema, STEP_KINDS, STEP_SCHEMAS, workflowSchema, type StepKind } from "./schema.js";
 import { YamlSource, type Key } from "./source.js";
 
 /** Keys every kind of step may have. */
@@ -57,7 +57,6 @@ export function parseWorkflow(text: string, origin: string): Workflow {
     ...(data.timeout === undefined ? {} : { timeoutMs: data.timeout }),
     steps,
     source: origin,
-    positions: positions(source, rawSteps, Object.keys(vars)),
   };
 }
 
@@ -76,18 +75,6 @@ function rawNeeds(raw: unknown): string[] | undefined {
 /** File order: by line, then column (problems found in different passes interleave). */
 function sortIssues(issues: WorkflowIssue[]): WorkflowIssue[] {
   return issues.map((issue, n) => ({ issue, n })).sort((a, b) => (a.issue.line ?? 0) - (b.issue.line ?? 0) || (a.issue.column ?? 0) - (b.issue.column ?? 0) || a.n - b.n).map(({ issue }) => issue);
-}
-
-/** Where each step key's value and each variable is (Workflow.positions): the config's checks name them as parse errors do. */
-function positions(source: YamlSource, rawSteps: readonly unknown[], vars: readonly string[]): Record<string, { line: number; column: number }> {
-  const paths: Key[][] = [["steps"], ...vars.map((name): Key[] => ["vars", name])];
-  rawSteps.forEach((raw, index) => paths.push(["steps", index], ...Object.keys(raw as object).map((key): Key[] => ["steps", index, key])));
-  const out: Record<string, { line: number; column: number }> = {};
-  for (const path of paths) {
-    const { line, column } = source.locate(path);
-    if (line !== undefined && column !== undefined) out[formatPath(path)] = { line, column };
-  }
-  return out;
 }
 
 /** One step with its defaults (`id: step-<n>`, `needs:` the step before), or undefined after adding its problems to `found`. */
@@ -110,12 +97,20 @@ function readStep(source: YamlSource, raw: unknown, index: number, found: Workfl
   const kind = kinds[0]!;
   const command = (raw as { run?: unknown }).run;
   if (kind === "run" && typeof command === "string") {
-    // No shell runs it, so a command line written as one string cannot be split safely for the user.
-    const words = command.trim().split(/\s+/u).map((word) => JSON.stringify(word));
-    found.push(source.issue([...path, "run"], `expected an argument array such as [${words.join(", ")}], got ${showValue(command)}; no shell runs it, so pipes, && and quotes mean nothing here`));
+    found.push(stringCommand(source, [...path, "run"], command));
     return undefined;
   }
-  const schema = STEP_SCHEMAS[kind];
+  const merge = (raw as { merge?: unknown }).merge;
+  const spec = kind === "merge" && merge !== null && typeof merge === "object" && !Array.isArray(merge) ? (merge as Record<string, unknown>) : undefined;
+  if (spec && typeof spec.verify === "string") {
+    found.push(stringCommand(source, [...path, "merge", "verify"], spec.verify));
+    return undefined;
+  }
+  if (spec && spec.from !== undefined && (raw as { from?: unknown }).from !== undefined) {
+    found.push(source.issue([...path, "from"], "from: is given twice, here and inside merge: { from: ... }; keep one", true));
+    return undefined;
+  }
+  const schema = spec ? mergeSpecStepSchema : STEP_SCHEMAS[kind];
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     found.push(...zodIssues(source, parsed.error, raw, schema, path));
@@ -126,9 +121,20 @@ function readStep(source: YamlSource, raw: unknown, index: number, found: Workfl
     // Undefined until every step is read: then it defaults to the step before.
     needs: parsed.data.needs,
     line: source.locate(path).line ?? 0,
+    positions: positions(source, path, Object.keys(raw)),
     ...(parsed.data.timeout === undefined ? {} : { timeoutMs: parsed.data.timeout }),
   };
   return { ...base, ...stepBody(kind, parsed.data) } as unknown as Step;
+}
+
+/** Where each key's value starts: checks against the config (plan.ts) point at it. */
+function positions(source: YamlSource, path: Key[], keys: readonly string[]): Record<string, { line: number; column: number }> {
+  const out: Record<string, { line: number; column: number }> = {};
+  for (const key of keys) {
+    const { line, column } = source.locate([...path, key]);
+    if (line !== undefined && column !== undefined) out[key] = { line, column };
+  }
+  return out;
 }
 
 function stepBody(kind: StepKind, data: Record<string, unknown>): Record<string, unknown> {
@@ -142,11 +148,20 @@ function stepBody(kind: StepKind, data: Record<string, unknown>): Record<string,
       return { kind, to: head, text: rest.text };
     case "wait":
       return { kind, for: head };
-    case "merge":
-      return { kind, strategy: head, ...rest };
+    case "merge": {
+      if (typeof head === "string") return { kind, strategy: head, ...rest };
+      const { from, ...spec } = head as { from?: string[] };
+      return { kind, strategy: "spec", ...rest, ...(from ? { from } : {}), spec };
+    }
     case "run":
       return { kind, command: head, ...rest };
   }
+}
+
+/** A command line written as one string: no shell runs it, so it cannot be split safely for the user. */
+function stringCommand(source: YamlSource, path: Key[], command: string): WorkflowIssue {
+  const words = command.trim().split(/\s+/u).map((word) => JSON.stringify(word));
+  return source.issue(path, `expected an argument array such as [${words.join(", ")}], got ${showValue(command)}; no shell runs it, so pipes, && and quotes mean nothing here`);
 }
 
 /** A step without spawn/send/wait/merge/run: most often a misspelt kind. */

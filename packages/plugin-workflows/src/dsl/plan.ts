@@ -8,7 +8,7 @@
 import { closest, type Settings } from "@tmux-claude/core";
 import type { SpawnStep, Step, Workflow } from "../types.js";
 import { formatDuration } from "./duration.js";
-import { WorkflowDslErrors, workflowError, type WorkflowIssue } from "./errors.js";
+import { stepIssue, WorkflowDslErrors, workflowError, type WorkflowIssue } from "./errors.js";
 import { prerequisites, waves } from "./graph.js";
 import { resolveParents, ROOT_CALLER, type Caller } from "./parents.js";
 import { interpolate } from "./refs.js";
@@ -59,13 +59,14 @@ export function planWorkflow(
   const instances = workflow.steps.reduce((sum, step) => sum + (step.kind === "spawn" ? step.count : 0), 0);
   if (instances > config.limits.maxInstances) {
     const counts = workflow.steps.flatMap((step) => (step.kind === "spawn" ? [`${step.id}: ${step.count}`] : []));
-    issues.push({ path: "steps", message: `the workflow spawns ${instances} instances in all (${counts.join(", ")}), over limits.maxInstances (${config.limits.maxInstances}); lower the counts or raise limits.maxInstances` });
+    // Where the running total first goes over: the step a user would cut.
+    let total = 0;
+    const over = workflow.steps.find((step): step is SpawnStep => step.kind === "spawn" && (total += step.count) > config.limits.maxInstances)!;
+    issues.push(stepIssue(workflow, over, over.positions?.count ? "count" : "spawn", `the workflow spawns ${instances} instances in all (${counts.join(", ")}), over limits.maxInstances (${config.limits.maxInstances}) from this step on; lower the counts or raise limits.maxInstances`));
   }
   if (issues.length > 0) {
-    // Each at its value's line and column in the file, as parse errors are (the checks know only the key path).
-    const placed = issues.map((issue) => ({ ...issue, ...workflow.positions?.[issue.path] }));
-    placed.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
-    throw workflowError(WorkflowDslErrors.REJECTED, workflow.source, placed, "This config cannot run workflow");
+    issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+    throw workflowError(WorkflowDslErrors.REJECTED, workflow.source, issues, "This config cannot run workflow");
   }
   const fill = (text: string) => interpolate(text, (reference) => (reference.kind === "var" ? vars[reference.name] : undefined));
   const wave = new Map(waves(workflow.steps).flatMap((ids, n) => ids.map((id) => [id, n + 1] as const)));
@@ -93,7 +94,7 @@ export function planWorkflow(
         return { ...base, summary: `wait until ${which} of ${targets.join(", ") || "(no spawn step)"} completed${timeout}`, details: [] };
       }
       case "merge":
-        return { ...base, summary: `merge ${mergeSources(workflow, step, parents).join(", ") || "(no spawn step with a parent)"} into their parents' branches (${step.strategy})${timeout}`, details: [] };
+        return { ...base, summary: `merge ${mergeSources(workflow, step, parents).join(", ") || "(no spawn step with a parent)"} ${mergeHow(step)}${timeout}`, details: [] };
       case "run":
         return { ...base, summary: `run ${step.command.map(fill).join(" ")}${step.cwd === undefined ? "" : ` in ${fill(step.cwd)}`}${timeout}`, details: Object.entries(step.env ?? {}).map(([name, value]) => (typeof value === "string" ? `env ${name}=${fill(value)}` : `env ${name} from the runner's $${value.fromEnv} (secret: not shown, journaled or stored)`)) };
     }
@@ -107,12 +108,24 @@ export function waitTargets(workflow: Workflow, step: Extract<Step, { kind: "wai
   return earlierSpawns(workflow, step).map((spawn) => spawn.id);
 }
 
-/** The spawn steps whose instances a merge step merges: `from:`, or every spawn step before it whose instances have a parent step. */
+/**
+ * The spawn steps whose instances a merge step merges: `from:`, or every spawn
+ * step before it whose instances have a parent step (with a spec's `into`:
+ * every one, since each has a branch to merge into then).
+ */
 export function mergeSources(workflow: Workflow, step: Extract<Step, { kind: "merge" }>, parents?: ReadonlyMap<string, string | null>): string[] {
   if (step.from) return [...step.from];
   return earlierSpawns(workflow, step)
-    .filter((spawn) => (parents ? parents.get(spawn.id) !== null : true))
+    .filter((spawn) => step.spec?.into !== undefined || (parents ? parents.get(spawn.id) !== null : true))
     .map((spawn) => spawn.id);
+}
+
+/** Where a merge step merges and how: `into their parents' branches (auto-resolve-conflicts)`, `into main (squash, resolve ai, verify npm test)`. */
+export function mergeHow(step: Extract<Step, { kind: "merge" }>): string {
+  const spec = step.spec;
+  if (!spec) return `into their parents' branches (${step.strategy})`;
+  const how = [spec.strategy, spec.resolve && `resolve ${spec.resolve}`, spec.verify && `verify ${spec.verify.join(" ")}`, spec.priority !== undefined && `priority ${spec.priority}`, spec.batch && "batch"].filter(Boolean);
+  return `into ${spec.into ?? "their parents' branches"}${how.length > 0 ? ` (${how.join(", ")})` : ""}`;
 }
 
 function earlierSpawns(workflow: Workflow, step: Step): SpawnStep[] {
@@ -131,16 +144,17 @@ function completionText(mode: string): string {
 /** A merge step needs the git plugin, and instances with a parent step to merge into. */
 function checkMerges(workflow: Workflow, parents: ReadonlyMap<string, string | null>, plugins: readonly string[] | undefined): WorkflowIssue[] {
   const issues: WorkflowIssue[] = [];
-  workflow.steps.forEach((step, index) => {
+  workflow.steps.forEach((step) => {
     if (step.kind !== "merge") return;
-    const at = (key: string, message: string) => issues.push({ line: step.line, path: `steps[${index}].${key}`, message });
+    const at = (key: string, message: string) => issues.push(stepIssue(workflow, step, key, message));
     if (plugins && !plugins.includes("git")) {
       at("merge", 'merge steps need the git plugin (each instance on its own branch), and the config has none; add git() to plugins in tmuxclaude.config.ts (import { git } from "@tmux-claude/plugin-git"), or drop the merge step');
     }
     const sources = mergeSources(workflow, step, parents);
-    if (sources.length === 0) at("merge", "nothing to merge: no spawn step before it has a parent step (a merge merges each instance's branch into its parent's); spawn the instances under an earlier spawn step, or drop the merge step");
+    if (sources.length === 0) at("merge", "nothing to merge: no spawn step before it has a parent step (a merge merges each instance's branch into its parent's); spawn the instances under an earlier spawn step, give the merge an into: branch, or drop the merge step");
+    if (step.spec?.into !== undefined) return;
     for (const id of sources) {
-      if (parents.get(id) === null) at("from", `step "${id}" has no parent step, so its instances have no branch to merge into; name spawn steps whose parent is a step of this workflow`);
+      if (parents.get(id) === null) at(step.positions?.from ? "from" : "merge", `step "${id}" has no parent step, so its instances have no branch to merge into; name spawn steps whose parent is a step of this workflow, or give the merge an into: branch`);
     }
   });
   return issues;
@@ -151,9 +165,9 @@ function checkSpawns(workflow: Workflow, config: Settings): WorkflowIssue[] {
   const issues: WorkflowIssue[] = [];
   const roles = Object.keys(config.roles);
   const agents = Object.keys(config.agents);
-  workflow.steps.forEach((step, index) => {
+  workflow.steps.forEach((step) => {
     if (step.kind !== "spawn") return;
-    const at = (key: string, message: string) => issues.push({ line: step.line, path: `steps[${index}].${key}`, message });
+    const at = (key: string, message: string) => issues.push(stepIssue(workflow, step, key, message));
     const role = config.roles[step.role];
     if (!role) {
       const guess = closest(step.role, roles);

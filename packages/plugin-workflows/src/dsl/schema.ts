@@ -59,10 +59,34 @@ export const mergeSchema = z.strictObject({
   from: ids.optional(),
 });
 
+/** Program and arguments, never a shell string (a string is refused with its own message in parse.ts). */
+const argv = z.array(z.union([z.string(), z.number(), z.boolean()]).transform(String)).min(1);
+
+/**
+ * The spec form, `merge: { ... }`: a plugin-git merge request (its
+ * mergeCallSchema: into, strategy, resolve, verify, priority, batch; test/merge-spec
+ * checks every value here is one it takes) plus `from`. dryRun is left out: a step that merges nothing is no step.
+ */
+export const mergeSpecSchema = z.strictObject({
+  from: ids.optional(),
+  into: z.string().min(1, "a branch name").optional(),
+  strategy: z.enum(["merge", "squash", "rebase"]).optional(),
+  resolve: z.enum(["ai", "none"]).optional(),
+  verify: argv.optional(),
+  priority: z.int().optional(),
+  batch: z.boolean().optional(),
+});
+
+export const mergeSpecStepSchema = z.strictObject({
+  merge: mergeSpecSchema,
+  ...common,
+  from: ids.optional(),
+});
+
 export const runSchema = z.strictObject({
   // A string here is refused with its own message in parse.ts: it would need a shell to split it.
   // Numbers and booleans are words too (`run: [true]` runs the program true).
-  run: z.array(z.union([z.string(), z.number(), z.boolean()]).transform(String)).min(1),
+  run: argv,
   ...common,
   cwd: text.optional(),
   env: z

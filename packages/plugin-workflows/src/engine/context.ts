@@ -16,10 +16,17 @@ export interface EngineOptions {
 /** The git plugin's api as far as `merge` steps use it (the plugin is optional: looked up by name). */
 export interface GitMergeApi {
   status(id: string): Promise<{ isolation: string; branch: string; base: string } | undefined>;
-  merge(
-    id: string,
-    call?: { resolve?: "none" | "ai"; into?: string },
-  ): Promise<{ status: string; reason?: string; commit?: string; target: string; source: string; conflicts?: readonly { path: string; kind: string }[] }>;
+  merge(id: string, call?: GitMergeCall): Promise<{ status: string; reason?: string; commit?: string; target: string; source: string; conflicts?: readonly { path: string; kind: string }[] }>;
+}
+
+/** plugin-git's merge request (its MergeCall) as merge steps make it. */
+export interface GitMergeCall {
+  readonly into?: string;
+  readonly strategy?: "merge" | "squash" | "rebase";
+  readonly resolve?: "none" | "ai";
+  readonly verify?: string[];
+  readonly priority?: number;
+  readonly batch?: boolean;
 }
 
 export const taskKey = (step: string, index: number): string => `${step}#${index}`;

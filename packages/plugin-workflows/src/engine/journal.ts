@@ -112,13 +112,20 @@ export function runInputs(events: readonly JournalEvent[], file: string): { work
   if (!first || first.type !== "run-started") {
     throw new TmuxClaudeError(RunErrors.INVALID, `${file} has no run-started event, so the run's workflow and variables are unknown. Start the workflow from its file instead.`, { file });
   }
-  // Only JSON on disk: checked again as a file would be before anything runs it.
-  const workflow = reparseWorkflow(first.workflow, file);
   const vars: unknown = first.vars;
   const bad = typeof vars === "object" && vars !== null && !Array.isArray(vars) ? Object.entries(vars).find(([, value]) => typeof value !== "string") : ["", vars];
   if (bad) {
     const what = bad[0] === "" ? `its variables are ${JSON.stringify(bad[1])}` : `variable "${bad[0]}" is ${JSON.stringify(bad[1])}`;
     throw new TmuxClaudeError(RunErrors.INVALID, `${file}: ${what}, not text (the journal was changed or damaged since it ran). Start the workflow from its file instead, with --var.`, { file });
   }
-  return { workflow, vars: { ...(vars as Record<string, string>) } };
+  const values = vars as Record<string, string>;
+  // JSON drops a variable declared without a default (`goal: ~`, undefined in the Workflow); the run's values name every declared one.
+  const recorded: unknown = first.workflow;
+  const declared = isRecord(recorded) && (recorded.vars === undefined || isRecord(recorded.vars))
+    ? { ...recorded, vars: { ...Object.fromEntries(Object.keys(values).map((name) => [name, null])), ...(recorded.vars as Record<string, unknown> | undefined) } }
+    : recorded;
+  // Only JSON on disk: checked again as a file would be before anything runs it.
+  return { workflow: reparseWorkflow(declared, file), vars: { ...values } };
 }
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);

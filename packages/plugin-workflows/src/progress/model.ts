@@ -1,82 +1,85 @@
 /** What the live task list shows, kept up to date from journal events (no clock in here: rendering adds elapsed time). */
+import { mergeHow } from "../dsl/plan.js";
+import { JournalFold } from "../replay/fold.js";
 import type { JournalEvent, Step, StepState } from "../types.js";
 
 export interface StepRow {
   readonly id: string;
   readonly label: string;
   /** `stopped`: it was running when the run was interrupted (Ctrl-C); a resume runs it again. */
-  state: StepState | "stopped";
+  readonly state: StepState | "stopped";
   /** Instances the step wants (spawn steps), spawned or re-attached so far, tasks completed and failed. */
   readonly wanted: number;
-  spawned: number;
-  completed: number;
-  failed: number;
-  startedAt?: number;
-  endedAt?: number;
-  reason?: string;
+  readonly spawned: number;
+  readonly completed: number;
+  readonly failed: number;
+  readonly startedAt?: number;
+  readonly endedAt?: number;
+  readonly reason?: string;
 }
 
+/** The journal's fold (replay's too) as the list shows it. */
 export class RunModel {
-  run?: string;
-  workflow?: string;
-  startedAt?: number;
-  endedAt?: number;
-  state: "starting" | "running" | "succeeded" | "failed" | "interrupted" = "starting";
-  rows: StepRow[] = [];
-  private readonly stepOf = new Map<string, string>();
-  private readonly usage = new Map<string, number>();
+  private readonly fold = new JournalFold();
+  private labels: { id: string; label: string; wanted: number }[] = [];
+  /** When the last resume began (its run-started). */
+  private resumedAt: string | undefined;
 
   apply(event: JournalEvent): void {
-    const at = Date.parse(event.at);
-    const row = "step" in event ? this.rows.find((r) => r.id === event.step) : undefined;
-    switch (event.type) {
-      case "run-started":
-        this.run = event.run;
-        this.workflow = event.workflow.name;
-        this.startedAt ??= at;
-        this.endedAt = undefined;
-        this.state = "running";
-        if (this.rows.length === 0) this.rows = event.workflow.steps.map(toRow);
-        // A resume runs again every step that did not succeed (earlier events, see Progress.earlier, told how each ended).
-        if (event.resumed) for (const again of this.rows.filter((r) => r.state !== "succeeded")) resetRow(again);
-        break;
-      case "step-started":
-        if (row) Object.assign(row, { state: "running", startedAt: row.startedAt ?? at, endedAt: undefined });
-        break;
-      case "step-finished":
-        if (row) Object.assign(row, { state: event.state, endedAt: at, ...(event.reason === undefined ? {} : { reason: event.reason }) });
-        break;
-      case "spawned":
-      case "reattached":
-        if (!this.stepOf.has(event.instanceId) && row) row.spawned++;
-        this.stepOf.set(event.instanceId, event.step);
-        break;
-      case "task-completed":
-        if (row) row.completed++;
-        break;
-      case "task-failed":
-        if (row) row.failed++;
-        break;
-      case "usage":
-        // Totals so far per instance, so the latest replaces the earlier.
-        this.usage.set(event.instanceId, event.inputTokens + event.outputTokens);
-        break;
-      case "run-finished":
-        this.state = event.state;
-        this.endedAt = at;
-        // Steps still running (a wait when Ctrl-C came) stop with the run: their clocks too.
-        for (const stopped of this.rows.filter((r) => r.state === "running")) Object.assign(stopped, { state: "stopped", endedAt: at });
-        break;
-      default:
-        break;
-    }
+    this.fold.apply(event);
+    if (event.type === "run-started" && this.labels.length === 0) this.labels = event.workflow.steps.map(toRow);
+    if (event.type === "run-started" && event.resumed) this.resumedAt = event.at;
+  }
+
+  get run(): string | undefined {
+    return this.fold.first?.run;
+  }
+  get workflow(): string | undefined {
+    return this.fold.first?.workflow.name;
+  }
+  get startedAt(): number | undefined {
+    return this.fold.first ? Date.parse(this.fold.first.at) : undefined;
+  }
+  get endedAt(): number | undefined {
+    return this.fold.end ? Date.parse(this.fold.end.at) : undefined;
+  }
+  get state(): "starting" | "running" | "succeeded" | "failed" | "interrupted" {
+    return this.fold.first ? (this.fold.end?.state ?? "running") : "starting";
+  }
+
+  get rows(): StepRow[] {
+    const end = this.fold.end;
+    return this.labels.map((row) => {
+      const step = this.fold.step(row.id);
+      const startedAt = step.starts[0];
+      const state = this.fold.stateOf(row.id, false);
+      // A resume (its earlier events given by Progress.earlier) runs again every step that did not succeed: pending until it starts again.
+      const lastSeen = step.finish?.at ?? step.starts.at(-1) ?? "";
+      if (this.resumedAt !== undefined && state !== "succeeded" && lastSeen < this.resumedAt) {
+        return { ...row, state: "pending", spawned: step.instances.length, completed: step.completed, failed: 0 };
+      }
+      // A step still running when the run was interrupted stopped with it: its clock too.
+      if (state === "running" && end?.state === "interrupted") {
+        return { ...row, state: "stopped", spawned: step.instances.length, completed: step.completed, failed: step.failed, ...(startedAt === undefined ? {} : { startedAt: Date.parse(startedAt) }), endedAt: Date.parse(end.at) };
+      }
+      return {
+        ...row,
+        // While the run goes on a step is what its events say: the list shows the journal as it came.
+        state,
+        spawned: step.instances.length,
+        completed: step.completed,
+        failed: step.failed,
+        ...(startedAt === undefined ? {} : { startedAt: Date.parse(startedAt) }),
+        ...(step.finish ? { endedAt: Date.parse(step.finish.at) } : {}),
+        ...(step.finish?.reason === undefined ? {} : { reason: step.finish.reason }),
+      };
+    });
   }
 
   /** Tokens (input + output) of a step's instances, or of the whole run. */
   tokens(step?: string): number {
-    let sum = 0;
-    for (const [instance, tokens] of this.usage) if (step === undefined || this.stepOf.get(instance) === step) sum += tokens;
-    return sum;
+    const { inputTokens, outputTokens } = this.fold.tokens(step);
+    return inputTokens + outputTokens;
   }
 
   /** Something shows a running clock. */
@@ -85,12 +88,8 @@ export class RunModel {
   }
 }
 
-function resetRow(row: StepRow): void {
-  Object.assign(row, { state: "pending", startedAt: undefined, endedAt: undefined, reason: undefined, failed: 0 });
-}
-
-function toRow(step: Step): StepRow {
-  const base = { id: step.id, state: "pending" as const, spawned: 0, completed: 0, failed: 0 };
+function toRow(step: Step): { id: string; label: string; wanted: number } {
+  const base = { id: step.id };
   switch (step.kind) {
     case "spawn":
       return { ...base, label: `spawn ${step.role}${step.count > 1 ? ` x${step.count}` : ""}`, wanted: step.count };
@@ -99,7 +98,7 @@ function toRow(step: Step): StepRow {
     case "wait":
       return { ...base, label: `wait ${Array.isArray(step.for) ? step.for.join(", ") : step.for}`, wanted: 0 };
     case "merge":
-      return { ...base, label: `merge (${step.strategy})`, wanted: 0 };
+      return { ...base, label: step.spec ? `merge ${mergeHow(step)}` : `merge (${step.strategy})`, wanted: 0 };
     case "run":
       return { ...base, label: `run ${step.command.join(" ")}`, wanted: 0 };
   }

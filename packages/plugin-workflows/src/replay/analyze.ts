@@ -8,6 +8,9 @@ import { TmuxClaudeError } from "@tmux-claude/core";
 import { RunErrors } from "../engine/errors.js";
 import type { JournalEvent, RunId, Step, StepState, Workflow } from "../types.js";
 import { actorOf, describeEvent } from "./describe.js";
+import { JournalFold, type Tokens } from "./fold.js";
+
+export type { Tokens } from "./fold.js";
 
 export interface TimelineEntry {
   readonly at: string;
@@ -17,13 +20,6 @@ export interface TimelineEntry {
   readonly actor: string;
   readonly type: JournalEvent["type"];
   readonly text: string;
-}
-
-export interface Tokens {
-  inputTokens: number;
-  outputTokens: number;
-  /** Undefined when some instance's cost is not known. */
-  costUsd?: number;
 }
 
 export interface StepReport {
@@ -72,60 +68,29 @@ export function analyzeJournal(events: readonly JournalEvent[]): ReplayReport {
   const offset = (at: string) => Date.parse(at) - t0;
 
   const timeline: TimelineEntry[] = [];
-  const stepOf = new Map<string, string>();
-  const lastUsage = new Map<string, Tokens>();
-  const started = new Map<string, string[]>();
-  const finished = new Map<string, Extract<JournalEvent, { type: "step-finished" }>>();
-  let end: Extract<JournalEvent, { type: "run-finished" }> | undefined;
-  let resumes = 0;
+  const fold = new JournalFold();
   for (const event of events) {
     const text = describeEvent(event);
     if (text !== undefined) timeline.push({ at: event.at, offsetMs: offset(event.at), actor: actorOf(event), type: event.type, text });
-    switch (event.type) {
-      case "run-started":
-        if (event.resumed) resumes++;
-        end = undefined; // a resumed run continues after an earlier end (interrupted)
-        break;
-      case "step-started":
-        started.set(event.step, [...(started.get(event.step) ?? []), event.at]);
-        break;
-      case "step-finished":
-        finished.set(event.step, event);
-        break;
-      case "spawned":
-      case "reattached":
-        stepOf.set(event.instanceId, event.step);
-        break;
-      case "usage":
-        // Usage events carry the instance's totals so far (the kernel's usage hook), so the last one counts.
-        lastUsage.set(event.instanceId, { inputTokens: event.inputTokens, outputTokens: event.outputTokens, ...(event.costUsd === undefined ? {} : { costUsd: event.costUsd }) });
-        break;
-      case "run-finished":
-        end = event;
-        break;
-      default:
-        break;
-    }
+    fold.apply(event);
   }
+  const end = fold.end;
 
   const steps = workflow.steps.map((step): StepReport => {
-    const starts = started.get(step.id) ?? [];
-    const done = finished.get(step.id);
-    const instances = [...stepOf].filter(([, id]) => id === step.id).map(([instance]) => instance);
+    const { starts, finish, instances } = fold.step(step.id);
     const startedAt = starts[0];
-    const endedAt = done?.at;
-    const state: StepState = done ? done.state : startedAt !== undefined ? (end ? "failed" : "running") : end ? "skipped" : "pending";
+    const endedAt = finish?.at;
     return {
       id: step.id,
       kind: step.kind,
       needs: step.needs,
-      state,
+      state: fold.stateOf(step.id),
       ...(startedAt === undefined ? {} : { startedAt, startOffsetMs: offset(startedAt) }),
       ...(endedAt === undefined ? {} : { endedAt }),
       ...(startedAt !== undefined && endedAt !== undefined ? { durationMs: Date.parse(endedAt) - Date.parse(startedAt) } : {}),
-      ...(done?.reason === undefined ? {} : { reason: done.reason }),
-      instances,
-      tokens: sumTokens(instances.map((instance) => lastUsage.get(instance))),
+      ...(finish?.reason === undefined ? {} : { reason: finish.reason }),
+      instances: [...instances],
+      tokens: fold.tokens(step.id),
       restarted: starts.length > 1,
     };
   });
@@ -139,25 +104,13 @@ export function analyzeJournal(events: readonly JournalEvent[]): ReplayReport {
     state: end?.state ?? "running",
     startedAt: first.at,
     ...(end ? { endedAt: end.at, durationMs: offset(end.at) } : {}),
-    resumes,
+    resumes: fold.resumes,
     ...(end?.failure ? { failure: end.failure } : {}),
     steps,
     criticalPath: criticalPath(steps, end ? offset(end.at) : offset(last.at)),
-    tokens: sumTokens([...lastUsage.values()]),
+    tokens: fold.tokens(),
     timeline,
   };
-}
-
-function sumTokens(parts: readonly (Tokens | undefined)[]): Tokens {
-  const known = parts.filter((part): part is Tokens => part !== undefined);
-  const costs = known.map((part) => part.costUsd);
-  const total: Tokens = {
-    inputTokens: known.reduce((sum, part) => sum + part.inputTokens, 0),
-    outputTokens: known.reduce((sum, part) => sum + part.outputTokens, 0),
-  };
-  // A cost only when every part's is known: a partial sum would look like the whole.
-  if (known.length > 0 && costs.every((cost) => cost !== undefined)) total.costUsd = costs.reduce((sum, cost) => sum + cost, 0);
-  return total;
 }
 
 /**

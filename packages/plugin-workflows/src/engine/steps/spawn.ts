@@ -29,7 +29,8 @@ export async function runSpawn(step: SpawnStep, env: StepEnv): Promise<StepOutpu
   const parentStep = run.parents.get(step.id) ?? null;
   const parentId = parentStep ? singleInstance(run, parentStep, `the parent of "${step.id}"`) : run.state.caller;
   const parent = parentId ? await run.kernel.get(parentId) : undefined;
-  const workDir = parent?.workDir ?? run.state.workDir;
+  // Under a step's instance: where it works; the caller's own children: the run's workDir (the caller's, unless run_workflow set one).
+  const workDir = parentStep ? parent!.workDir : run.state.workDir;
   const context = step.context !== undefined ? await env.resolve(step.context, "context") : undefined;
   const prompt = step.prompt !== undefined ? await env.resolve(step.prompt, "prompt") : undefined;
   const completion = step.completion ?? run.workflow.completion;
