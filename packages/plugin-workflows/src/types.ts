@@ -61,8 +61,11 @@ export interface SendStep extends StepBase {
 
 export interface WaitStep extends StepBase {
   readonly kind: "wait";
-  /** all-complete / any-complete: the tasks of every earlier spawn step; a list: those spawn steps' tasks. */
-  readonly for: "all-complete" | "any-complete" | readonly string[];
+  /**
+   * all-complete / any-complete: the tasks of every earlier spawn step (among its needs, directly or not);
+   * a list: every task of those spawn steps; `{ any: [...] }`: any one task of those spawn steps.
+   */
+  readonly for: "all-complete" | "any-complete" | readonly string[] | { readonly any: readonly string[] };
 }
 
 export interface MergeStep extends StepBase {
@@ -219,7 +222,10 @@ export interface RunRequest {
   readonly workDir?: string;
   /** Who asks: an instance id (an executive through MCP: the run's top spawns become its children) or null (root). */
   readonly caller?: string | null;
-  /** Leave the instances running when the run fails (default: terminate what the run spawned). */
+  /**
+   * Leave the instances running when the run fails (default: terminate what the run spawned).
+   * On resume: undefined keeps what the run was started with; true or false changes it from now on.
+   */
   readonly keep?: boolean;
   readonly signal?: AbortSignal;
   /** Every journal event as it is written (the progress view). */
