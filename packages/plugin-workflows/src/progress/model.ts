@@ -88,7 +88,7 @@ function toRow(step: Step): StepRow {
     case "send":
       return { ...base, label: `send to ${step.to}`, wanted: 0 };
     case "wait":
-      return { ...base, label: `wait ${Array.isArray(step.for) ? step.for.join(", ") : step.for}`, wanted: 0 };
+      return { ...base, label: `wait ${typeof step.for === "string" ? step.for : "any" in step.for ? `any of ${step.for.any.join(", ")}` : step.for.join(", ")}`, wanted: 0 };
     case "merge":
       return { ...base, label: `merge (${step.strategy})`, wanted: 0 };
     case "run":

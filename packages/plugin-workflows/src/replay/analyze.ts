@@ -33,7 +33,11 @@ export interface StepReport {
   readonly state: StepState;
   readonly startedAt?: string;
   readonly endedAt?: string;
-  /** From its first start to its finish (a resumed step's time includes the time the runner was down). */
+  /**
+   * As its step-finished event says (the timeline's "after ..."): from the
+   * start of the attempt that finished to its end; a resumed step's earlier
+   * attempts are not in it (startOffsetMs is its first start).
+   */
   readonly durationMs?: number;
   readonly startOffsetMs?: number;
   readonly reason?: string;
@@ -122,7 +126,8 @@ export function analyzeJournal(events: readonly JournalEvent[]): ReplayReport {
       state,
       ...(startedAt === undefined ? {} : { startedAt, startOffsetMs: offset(startedAt) }),
       ...(endedAt === undefined ? {} : { endedAt }),
-      ...(startedAt !== undefined && endedAt !== undefined ? { durationMs: Date.parse(endedAt) - Date.parse(startedAt) } : {}),
+      // One source with the timeline: the step-finished event's own measure (skipped steps never ran).
+      ...(done && done.state !== "skipped" ? { durationMs: done.durationMs } : {}),
       ...(done?.reason === undefined ? {} : { reason: done.reason }),
       instances,
       tokens: sumTokens(instances.map((instance) => lastUsage.get(instance))),
