@@ -35,8 +35,8 @@ export interface StepReport {
   readonly endedAt?: string;
   /**
    * As its step-finished event says (the timeline's "after ..."): from the
-   * start of the attempt that finished to its end; a resumed step's earlier
-   * attempts are not in it (startOffsetMs is its first start).
+   * start of the attempt that finished (startedAt) to its end; a resumed
+   * step's earlier attempts are not in it (`restarted` says there were some).
    */
   readonly durationMs?: number;
   readonly startOffsetMs?: number;
@@ -116,7 +116,8 @@ export function analyzeJournal(events: readonly JournalEvent[]): ReplayReport {
     const starts = started.get(step.id) ?? [];
     const done = finished.get(step.id);
     const instances = [...stepOf].filter(([, id]) => id === step.id).map(([instance]) => instance);
-    const startedAt = starts[0];
+    // The attempt that finished (a resumed step's last start): its start and its step-finished event's duration are the timeline's.
+    const startedAt = done ? (starts.filter((at) => at <= done.at).at(-1) ?? starts[0]) : starts[0];
     const endedAt = done?.at;
     const state: StepState = done ? done.state : startedAt !== undefined ? (end ? "failed" : "running") : end ? "skipped" : "pending";
     return {
