@@ -2,13 +2,10 @@
 // run_workflow and run_status): the MCP answer's text is that text and its
 // structured content the rest, as the core tools answer; not the whole
 // object as JSON text.
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { z } from "zod";
 import type { Kernel, Plugin } from "@tmux-claude/core";
-import { createToolServer, ROOT } from "../src/index.js";
-import { call, createSetup, textOf, type Setup } from "./helpers.js";
+import { call, createSetup, rootClient, textOf, type Setup } from "./helpers.js";
 
 const status: Plugin = {
   name: "status-text",
@@ -32,11 +29,7 @@ afterAll(async () => {
 });
 
 test("a plugin result with a text field: that text, and the rest as structured content", async () => {
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  const server = createToolServer(kernel, ROOT);
-  await server.connect(serverSide);
-  const client = new Client({ name: "test", version: "0.0.0" });
-  await client.connect(clientSide);
+  const { client, close } = await rootClient(kernel);
   try {
     const report = await call(client, "report");
     expect(textOf(report)).toBe("Run r-1 is running.\n  step a: succeeded");
@@ -46,7 +39,6 @@ test("a plugin result with a text field: that text, and the rest as structured c
     expect(plain.structuredContent).toEqual({ state: "running" });
     expect(JSON.parse(textOf(plain))).toEqual({ state: "running" });
   } finally {
-    await client.close();
-    await server.close();
+    await close();
   }
 });
