@@ -244,8 +244,11 @@ export interface WorkflowsApi {
   parse(source: string, origin: string): Workflow;
   templates(): { name: string; description: string }[];
   template(name: string): Workflow;
-  /** Check a workflow against the kernel's config (roles, spawn rules, maxInstances, plugins) without starting anything. */
-  plan(workflow: Workflow, vars?: Readonly<Record<string, string>>): Promise<{ steps: { id: string; kind: Step["kind"]; needs: readonly string[]; summary: string }[] }>;
+  /**
+   * Check a workflow against the kernel's config (roles, spawn rules, maxInstances, plugins) without starting anything.
+   * `warnings`: what may not do what its author means (a task whose agent cannot call `complete`, an any-complete over several spawn steps).
+   */
+  plan(workflow: Workflow, vars?: Readonly<Record<string, string>>): Promise<{ steps: { id: string; kind: Step["kind"]; needs: readonly string[]; summary: string }[]; warnings: readonly string[] }>;
   run(request: RunRequest): Promise<RunResult>;
   runs(): Promise<PersistedRun[]>;
   journal(run: RunId): Promise<JournalEvent[]>;
