@@ -67,7 +67,11 @@ export async function rootClient(kernel: Kernel): Promise<{ client: Client; clos
   await server.connect(serverSide);
   const client = new Client({ name: "test", version: "0.0.0" });
   await client.connect(clientSide);
-  return { client, close: async () => (await client.close(), await server.close()) };
+  const close = async () => {
+    await client.close();
+    await server.close();
+  };
+  return { client, close };
 }
 
 /** An SDK client over Streamable HTTP with a bearer token. */
