@@ -36,7 +36,9 @@ describe("progress", () => {
     expect(writes).toContain("[+1.8s] mgr-1: spawned as manager for step-1 task 1, under the top level\n");
     expect(writes).toContain("[+24s] run: run succeeded after 24s\n");
     expect(writes.some((line) => line.includes("idle -> busy"))).toBe(false);
-    expect(writes).toHaveLength(events.filter((event) => event.type !== "status" && event.type !== "usage").length);
+    // And the run id, right after the run's start.
+    expect(writes[1]).toBe(`run id ${events[0]!.run} (tmux-claude replay ${events[0]!.run}; after a crash: tmux-claude run --resume ${events[0]!.run})\n`);
+    expect(writes).toHaveLength(events.filter((event) => event.type !== "status" && event.type !== "usage").length + 1);
   });
 
   describe("tty", () => {

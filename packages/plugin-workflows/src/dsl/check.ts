@@ -83,6 +83,7 @@ export function checkSteps(source: YamlSource, steps: readonly Step[], declaredV
         break;
       case "wait":
         if (Array.isArray(step.for)) step.for.forEach((id, n) => named(id, at(index, "wait", n), "wait:"));
+        else if (typeof step.for === "object" && "any" in step.for) step.for.any.forEach((id, n) => named(id, at(index, "wait", "any", n), "wait:"));
         break;
       case "merge": {
         // The spec form may hold from: inside merge: { ... }.
@@ -95,7 +96,7 @@ export function checkSteps(source: YamlSource, steps: readonly Step[], declaredV
         break;
     }
     for (const { path, text } of texts(step)) {
-      issues.push(...checkReferences(source, at(index, ...path), text, steps, before, declaredVars));
+      issues.push(...checkReferences(source, at(index, ...path), text, steps, before, declaredVars, step.id));
     }
   });
   return issues;
@@ -136,6 +137,7 @@ function checkReferences(
   steps: readonly Step[],
   before: ReadonlySet<string>,
   declaredVars: readonly string[],
+  self: string,
 ): WorkflowIssue[] {
   const issues: WorkflowIssue[] = [];
   const ids = steps.map((step) => step.id);
@@ -153,7 +155,9 @@ function checkReferences(
       const target = steps.find((step) => step.id === reference.step);
       const fields: readonly string[] = target ? STEP_FIELDS[target.kind] : [];
       if (!target) problem(`no step has the id "${reference.step}"; steps: ${ids.join(", ")}${didYouMean(reference.step, ids)}`);
-      else if (!before.has(target.id)) {
+      else if (target.id === self) {
+        problem(`a step cannot use its own output ("${self}" is this step: its outputs exist only once it finished); use an earlier step's output, or move this text to a step that needs "${self}"`);
+      } else if (!before.has(target.id)) {
         problem(`step "${target.id}" does not finish before this step (it is not among its needs, directly or through other steps), so its output does not exist yet; add it to needs:`);
       } else if (fields.length === 0) problem(`a ${target.kind} step has no outputs; outputs come from spawn (instance, instances, reply), run (exitCode, stdout, stderr) and merge (merged) steps`);
       else if (!fields.includes(reference.field)) {

@@ -46,7 +46,8 @@ export class RunModel {
   get rows(): StepRow[] {
     return this.labels.map((row) => {
       const step = this.fold.step(row.id);
-      const startedAt = step.starts[0];
+      // The clock of the step's last attempt, as the replay measures it (a resumed step's earlier attempts are not in it).
+      const startedAt = this.fold.attemptStart(row.id);
       return {
         ...row,
         // While the run goes on a step is what its events say (an interrupted one stays running): the list shows the journal as it came.
@@ -81,7 +82,7 @@ function toRow(step: Step): { id: string; label: string; wanted: number } {
     case "send":
       return { ...base, label: `send to ${step.to}`, wanted: 0 };
     case "wait":
-      return { ...base, label: `wait ${Array.isArray(step.for) ? step.for.join(", ") : step.for}`, wanted: 0 };
+      return { ...base, label: `wait ${typeof step.for === "string" ? step.for : "any" in step.for ? `any of ${step.for.any.join(", ")}` : step.for.join(", ")}`, wanted: 0 };
     case "merge":
       return { ...base, label: step.spec ? `merge ${mergeHow(step)}` : `merge (${step.strategy})`, wanted: 0 };
     case "run":
