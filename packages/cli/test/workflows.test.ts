@@ -159,7 +159,8 @@ describe("tmux-claude replay", () => {
     const report = parseJson<{ state: string; failure: { step: string }; steps: { id: string; durationMs?: number }[] }>(failed);
     expect(report.state).toBe("failed");
     expect(report.failure.step).toBe("tests");
-    expect(report.steps.map((step) => step.durationMs)).toEqual([70936, 901, 3001, undefined]);
+    // Each as its step-finished event says (the timeline's "after ..."): the resumed build's last attempt.
+    expect(report.steps.map((step) => step.durationMs)).toEqual([4011, 900, 3000, undefined]);
     await noTmuxServer();
   });
 

@@ -2,6 +2,7 @@ export { Kernel, defaultStateDir, type KernelOptions } from "./kernel/kernel.js"
 export { withDefaultAgents, withDefaultRoles } from "./kernel/default-agents.js";
 export { KERNEL_VERSION } from "./kernel/version.js";
 export { INSTANCE_ENV } from "./kernel/instance-env.js";
+export { agentForRole } from "./instances/spawn-policy.js";
 export { SECRET_ENV, isSecretDigest, secretDigest, storedSecretDigest } from "./kernel/secret-env.js";
 export { defaultNodeId, nodeOf } from "./kernel/node.js";
 export { createHooks, type KernelHooks, type HookName } from "./kernel/hooks.js";

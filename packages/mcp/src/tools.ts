@@ -326,6 +326,11 @@ function pluginTool(kernel: KernelApi, contribution: ToolContribution, logger: K
         : `Tool "${contribution.name}" is for instances that orchestrate; ${describeCaller(caller)} may not use it (its role spawns nothing).`,
     run: async (args, caller) => {
       const result = await contribution.handler(args, { instanceId: caller.instanceId, role: caller.role });
+      // A result with a readable `text` (ToolContribution.handler): that is the text, the rest the structured content, as the core tools answer.
+      if (isPlainObject(result) && typeof result.text === "string") {
+        const { text, ...structured } = result;
+        return { structured, text };
+      }
       const structured = isPlainObject(result) ? result : { result: result ?? null };
       const text = typeof result === "string" ? result : JSON.stringify(result ?? null, null, 2);
       return { structured, text };

@@ -1,11 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { definePlugin, type Kernel, type UserConfig } from "@tmux-claude/core";
 import { createHarness, type Harness, type RecordedRequest } from "@tmux-claude/testkit";
 import { z } from "zod";
-import { MCP_TOKEN_ENV } from "../src/index.js";
+import { createToolServer, MCP_TOKEN_ENV, ROOT } from "../src/index.js";
 
 export type Setup = Harness;
 
@@ -57,6 +58,20 @@ export async function tokenOf(kernel: Kernel, id: string): Promise<string> {
   const token = environ.split("\0").find((entry) => entry.startsWith(`${MCP_TOKEN_ENV}=`))?.slice(MCP_TOKEN_ENV.length + 1);
   if (!token) throw new Error(`instance ${id} (pid ${pid}) has no ${MCP_TOKEN_ENV}`);
   return token;
+}
+
+/** A client of the kernel's tool server as the root, in this process (no HTTP); `close` ends both. */
+export async function rootClient(kernel: Kernel): Promise<{ client: Client; close: () => Promise<void> }> {
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const server = createToolServer(kernel, ROOT);
+  await server.connect(serverSide);
+  const client = new Client({ name: "test", version: "0.0.0" });
+  await client.connect(clientSide);
+  const close = async () => {
+    await client.close();
+    await server.close();
+  };
+  return { client, close };
 }
 
 /** An SDK client over Streamable HTTP with a bearer token. */

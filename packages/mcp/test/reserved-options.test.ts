@@ -1,12 +1,9 @@
 // The spawn tool refuses plugin options only a plugin's own code may pass:
 // plugins.workflows ties an instance to a workflow run's task, and an agent
 // passing it could take over a task of someone else's run.
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Kernel } from "@tmux-claude/core";
-import { createToolServer, ROOT } from "../src/index.js";
-import { createSetup, refused, type Setup } from "./helpers.js";
+import { createSetup, refused, rootClient, type Setup } from "./helpers.js";
 
 let h: Setup;
 let kernel: Kernel;
@@ -20,11 +17,7 @@ afterAll(async () => {
 });
 
 test("spawn with plugins.workflows is a tool error naming the option and what to do instead; nothing is spawned", async () => {
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  const server = createToolServer(kernel, ROOT);
-  await server.connect(serverSide);
-  const client = new Client({ name: "test", version: "0.0.0" });
-  await client.connect(clientSide);
+  const { client, close } = await rootClient(kernel);
   try {
     const message = await refused(client, "spawn", { role: "executive", prompt: "x", plugins: { workflows: { run: "r", step: "impl", index: 0, token: "t" } } });
     expect(message).toContain(
@@ -32,7 +25,6 @@ test("spawn with plugins.workflows is a tool error naming the option and what to
     );
     expect(await kernel.list()).toEqual([]);
   } finally {
-    await client.close();
-    await server.close();
+    await close();
   }
 });

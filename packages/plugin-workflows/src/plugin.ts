@@ -47,7 +47,7 @@ export function workflows(userOptions: WorkflowsOptions = {}): Plugin<WorkflowsP
     plan: async (workflow, vars) => {
       // The kernel's plugin names: a merge step without the git plugin is refused, as a run would be.
       const plan = planWorkflow(workflow, parts().ctx.config, vars ?? {}, undefined, parts().ctx.kernel.pluginNames());
-      return { steps: plan.steps.map((s) => ({ id: s.id, kind: s.kind, needs: s.needs, summary: s.summary })) };
+      return { steps: plan.steps.map((s) => ({ id: s.id, kind: s.kind, needs: s.needs, summary: s.summary })), warnings: plan.warnings };
     },
     start: (request) => startRun(parts().deps, request),
     run: async (request) => (await startRun(parts().deps, request)).done,

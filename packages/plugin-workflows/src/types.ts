@@ -70,8 +70,11 @@ export interface SendStep extends StepBase {
 
 export interface WaitStep extends StepBase {
   readonly kind: "wait";
-  /** all-complete / any-complete: the tasks of every earlier spawn step; a list: those spawn steps' tasks. */
-  readonly for: "all-complete" | "any-complete" | readonly string[];
+  /**
+   * all-complete / any-complete: the tasks of every earlier spawn step (among its needs, directly or not);
+   * a list: every task of those spawn steps; `{ any: [...] }`: any one task of those spawn steps.
+   */
+  readonly for: "all-complete" | "any-complete" | readonly string[] | { readonly any: readonly string[] };
 }
 
 export interface MergeStep extends StepBase {
@@ -252,7 +255,10 @@ export interface RunRequest {
   readonly workDir?: string;
   /** Who asks: an instance id (an executive through MCP: the run's top spawns become its children) or null (root). */
   readonly caller?: string | null;
-  /** Leave the instances running when the run fails (default: terminate what the run spawned). */
+  /**
+   * Leave the instances running when the run fails (default: terminate what the run spawned).
+   * On resume: undefined keeps what the run was started with; true or false changes it from now on.
+   */
   readonly keep?: boolean;
   readonly signal?: AbortSignal;
   /** Every journal event as it is written (the progress view). */
@@ -271,8 +277,11 @@ export interface WorkflowsApi {
   parse(source: string, origin: string): Workflow;
   templates(): { name: string; description: string }[];
   template(name: string): Workflow;
-  /** Check a workflow against the kernel's config (roles, spawn rules, maxInstances, plugins) without starting anything. */
-  plan(workflow: Workflow, vars?: Readonly<Record<string, string>>): Promise<{ steps: { id: string; kind: Step["kind"]; needs: readonly string[]; summary: string }[] }>;
+  /**
+   * Check a workflow against the kernel's config (roles, spawn rules, maxInstances, plugins) without starting anything.
+   * `warnings`: what may not do what its author means (a task whose agent cannot call `complete`, an any-complete over several spawn steps).
+   */
+  plan(workflow: Workflow, vars?: Readonly<Record<string, string>>): Promise<{ steps: { id: string; kind: Step["kind"]; needs: readonly string[]; summary: string }[]; warnings: readonly string[] }>;
   run(request: RunRequest): Promise<RunResult>;
   runs(): Promise<PersistedRun[]>;
   journal(run: RunId): Promise<JournalEvent[]>;

@@ -11,7 +11,7 @@ import { mcp, type McpApi } from "@tmux-claude/mcp";
 import { eventually } from "@tmux-claude/testkit";
 import { afterAll, beforeAll, expect, test } from "vitest";
 // mcp's own helpers: an instance's secret as its agent has it, a client with it, and a call's result or refusal.
-import { httpClient, ok, refused, tokenOf } from "../../mcp/test/helpers.js";
+import { call, httpClient, ok, refused, textOf, tokenOf } from "../../mcp/test/helpers.js";
 import { completeAs, workflowHarness } from "./helpers.js";
 
 let h: Awaited<ReturnType<typeof workflowHarness>>;
@@ -38,6 +38,13 @@ const YAML = "workflow: delegated\nvars:\n  goal:\nsteps:\n  - id: lead\n    spa
 
 type Listed = { runs: { id: string; state: string; resumable: boolean; caller: string }[]; text: string };
 
+/** A successful call's structured content and its text (a plugin tool's readable text is the answer's text, not a structured field). */
+async function answer<T>(client: Client, name: string, args: Record<string, unknown> = {}): Promise<T & { text: string }> {
+  const result = await call(client, name, args);
+  if (result.isError) throw new Error(`${name} failed: ${textOf(result)}`);
+  return { ...(result.structuredContent as T), text: textOf(result) };
+}
+
 /** The run's state once it is `state` (run_status as the executive). */
 const until = (run: string, state: string) =>
   eventually(async () => {
@@ -49,7 +56,7 @@ const instanceOf = (run: string, state = "working") =>
   eventually(async () => (await h.api.runs()).find((r) => r.id === run)?.tasks.find((t) => t.state === state)?.instanceId, 15_000, `a ${state} task of ${run}`);
 
 test("list_runs, run_workflow with workDir, resume and from, through the MCP server with the executive's own secret", async () => {
-  expect((await ok<Listed>(execClient, "list_runs")).text).toBe("No workflow runs started by you or below you.");
+  expect((await answer<Listed>(execClient, "list_runs")).text).toBe("No workflow runs started by you or below you.");
 
   // workDir: relative to the executive's, confined to it as a spawn's is (the kernel's rule, before anything runs).
   await mkdir(path.join(h.workDir, "cart"));
@@ -73,7 +80,7 @@ test("list_runs, run_workflow with workDir, resume and from, through the MCP ser
   // It fails (its task says so): the run ends failed, its manager terminated; list_runs offers the resume.
   await completeAs(h.kernel, lead, "blocked on the payment API", "failed");
   await until(run, "failed");
-  const listed = await ok<Listed>(execClient, "list_runs");
+  const listed = await answer<Listed>(execClient, "list_runs");
   expect(listed.runs).toEqual([expect.objectContaining({ id: run, state: "failed", resumable: true, caller: exec })]);
   expect(listed.text).toContain(`${run}  delegated  failed (step "lead": `);
   expect(listed.text).toContain(`resume it: run_workflow {"resume": "${run}"}`);
@@ -83,7 +90,7 @@ test("list_runs, run_workflow with workDir, resume and from, through the MCP ser
   expect(await refused(otherClient, "run_workflow", { resume: run })).toContain(`Run "${run}" was not started by`);
   expect(await refused(execClient, "run_workflow", { resume: run, vars: { goal: "y" } })).toContain(`resume continues run "${run}" with its own variables, keep and workDir; leave out vars`);
   expect(await refused(execClient, "run_workflow", { resume: run, yaml: YAML })).toContain("run_workflow takes exactly one of yaml (the workflow's text), template (a template's name), from (a run to start again) or resume (a run to continue), got yaml and resume.");
-  const resumed = await ok<{ run: string; text: string }>(execClient, "run_workflow", { resume: run });
+  const resumed = await answer<{ run: string }>(execClient, "run_workflow", { resume: run });
   expect(resumed.text).toBe(`Resumed run ${run} (workflow delegated). Follow it with run_status {"run": "${run}"}.`);
   const again = await eventually(async () => {
     const id = await instanceOf(run);

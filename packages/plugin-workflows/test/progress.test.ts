@@ -36,7 +36,9 @@ describe("progress", () => {
     expect(writes).toContain("[+1.8s] mgr-1: spawned as manager for step-1 task 1, under the top level\n");
     expect(writes).toContain("[+24s] run: run succeeded after 24s\n");
     expect(writes.some((line) => line.includes("idle -> busy"))).toBe(false);
-    expect(writes).toHaveLength(events.filter((event) => event.type !== "status" && event.type !== "usage").length);
+    // And the run id, right after the run's start.
+    expect(writes[1]).toBe(`run id ${events[0]!.run} (tmux-claude replay ${events[0]!.run}; after a crash: tmux-claude run --resume ${events[0]!.run})\n`);
+    expect(writes).toHaveLength(events.filter((event) => event.type !== "status" && event.type !== "usage").length + 1);
     progress.log("warn [git]: kept");
     expect(writes.at(-1)).toBe("warn [git]: kept\n");
   });
@@ -105,8 +107,8 @@ describe("progress", () => {
       vi.advanceTimersByTime(0);
       const lines = frame(writes);
       expect(lines.find((line) => line.includes(" lint "))).toMatch(/^ ✔ lint\s+run npm run lint\s+succeeded 901ms$/u);
-      // The step the killed runner had under way runs again, timed from its first start (the journal's fold keeps it, as the replay does).
-      expect(lines.find((line) => line.includes(" build "))).toMatch(/^ ▶ build\s+spawn specialist\s+running\s+1\/1 up, 0 done {2}1m07s {2}2.5k tok$/u);
+      // The step the killed runner had under way runs again, timed from its restart (its last attempt, as the replay measures it).
+      expect(lines.find((line) => line.includes(" build "))).toMatch(/^ ▶ build\s+spawn specialist\s+running\s+1\/1 up, 0 done {2}10ms {2}2.5k tok$/u);
       progress.close();
     });
 

@@ -16,7 +16,8 @@ describe("replay", () => {
     expect(report.steps.map((step) => [step.id, step.state, step.durationMs, step.instances.length])).toEqual([
       ["step-1", "succeeded", 1831, 1],
       ["step-2", "succeeded", 2746, 3],
-      ["step-3", "succeeded", 17321, 0],
+      // The step-finished events' own durations, as the timeline says them ("step succeeded after 17s").
+      ["step-3", "succeeded", 17331, 0],
       ["step-4", "succeeded", 2101, 0],
     ]);
     expect(report.steps[1]!.tokens).toEqual({ inputTokens: 6000, outputTokens: 750, costUsd: expect.closeTo(0.03, 6) });

@@ -35,6 +35,7 @@ interface RunOptions {
   template?: string;
   dryRun?: boolean;
   json?: boolean;
+  /** true: --keep; false: --no-keep; undefined: neither (a new run: false; --resume: the run's own). */
   keep?: boolean;
   resume?: string;
   from?: string;
@@ -53,7 +54,8 @@ export function registerRun(program: Command, action: ActionFactory): void {
     .option("--template <name>", "run a shipped template instead of a file (tmux-claude templates lists them)", nonEmpty("--template", "a template name", "Pass a name from tmux-claude templates."))
     .option("--dry-run", "check the workflow against the config and print what would run, in what order, under which parent; start nothing")
     .option("--json", "print every journal event as one JSON line on stdout (instead of the progress view)")
-    .option("--keep", "leave the run's instances running when it fails (default: terminate what it spawned)")
+    .option("--keep", "leave the run's instances running when it fails (default: terminate what it spawned; --resume: as the run was started)")
+    .option("--no-keep", "with --resume: terminate the run's instances when it fails, though it was started with --keep")
     .option("--resume <run>", "continue an interrupted run: re-attach to its live instances, never repeat a step that succeeded", nonEmpty("--resume", "a run id", "Pass a run id from tmux-claude runs."))
     .option("--from <run>", "run again from an earlier run's journal inputs (its workflow and variables; --var overrides)", nonEmpty("--from", "a run id or journal file", "Pass a run id from tmux-claude runs, or a .jsonl journal."))
     .option("--workdir <dir>", "directory the run's instances work in (default: the current directory)", nonEmpty("--workdir", "a directory", "Pass a directory, or leave --workdir out for the current one."))
@@ -107,6 +109,8 @@ async function run(cli: Cli, file: string | undefined, options: RunOptions): Pro
     else cli.out(formatPlan(plan));
     return 0;
   }
+  // The run's first progress lines (stderr, also with --json): a task that can never complete is said before it hangs.
+  for (const warning of plan.warnings) cli.err(`warning: ${warning}`);
   return execute(cli, { workflow, vars: plan.vars }, flags);
 }
 
@@ -150,6 +154,8 @@ export function workflowsApi(kernel: KernelApi): WorkflowsApi {
 async function execute(cli: Cli, request: { workflow?: Workflow; vars?: Record<string, string>; resume?: string }, flags: RunFlags): Promise<number> {
   const progress = flags.json ? createProgress(cli.io.stdout, "json") : createProgress(cli.io.stderr, progressMode(cli.io.stderr, false));
   let result: RunResult;
+  let kept = flags.keep === true;
+  let live = 0;
   try {
     result = await cli.withKernel(
       "run",
@@ -157,14 +163,18 @@ async function execute(cli: Cli, request: { workflow?: Workflow; vars?: Record<s
         const api = workflowsApi(kernel);
         // The live list of a resumed run starts from what its journal holds: steps that succeeded before show so (none is run again).
         if (request.resume !== undefined) progress.earlier(await api.journal(request.resume).catch(() => []));
-        return api.run({
+        if (request.resume !== undefined) kept = flags.keep ?? (await keptByRun(cli, api, request.resume));
+        const ended = await api.run({
           ...request,
           workDir: flags.workdir === undefined ? cli.io.cwd : path.resolve(cli.io.cwd, flags.workdir),
           caller: null,
-          keep: flags.keep === true,
+          // On resume: as the run was started unless --keep / --no-keep says otherwise.
+          keep: request.resume !== undefined ? flags.keep : kept,
           signal: cli.io.signal,
           onEvent: (event) => progress.event(event),
         });
+        if (ended.state === "interrupted") live = await liveInstances(kernel, api, ended.id);
+        return ended;
       },
       // The engine winds down on Ctrl-C (the run is recorded as interrupted, its instances live on for --resume).
       // Logs share stderr with the progress: as its lines (raw JSON written between two frames broke the live list); with --json, stderr is theirs.
@@ -179,12 +189,29 @@ async function execute(cli: Cli, request: { workflow?: Workflow; vars?: Record<s
     return 0;
   }
   if (result.state === "interrupted") {
-    if (!flags.json) cli.err(`Run ${result.id} was interrupted; its instances are still running. Continue it: tmux-claude run --resume ${result.id}`);
+    // The result line, on stdout like a success's; the exit code (130) says it did not finish.
+    const instances = live === 0 ? "" : live === 1 ? " its instance is still running;" : ` its ${live} instances are still running;`;
+    if (!flags.json) cli.out(`Run ${result.id} was interrupted;${instances} continue it: tmux-claude run --resume ${result.id}`);
     return new Interrupted((cli.io.signal.reason as NodeJS.Signals | undefined) ?? "SIGINT").exitCode;
   }
   if (!flags.json) {
     const why = result.failure ? ` at step "${result.failure.step}": ${result.failure.reason}` : "";
-    cli.err(`error: run ${result.id} failed${why}. ${flags.keep ? "Its instances were kept (--keep). " : ""}Timeline: ${replay}`);
+    cli.err(`error: run ${result.id} failed${why}. ${kept ? "Its instances were kept (--keep). " : ""}Timeline: ${replay}`);
   }
   return 1;
+}
+
+/** A resumed run's own keep (from its start), said before it goes on, so that a failure leaving instances running is no surprise. */
+async function keptByRun(cli: Cli, api: WorkflowsApi, id: string): Promise<boolean> {
+  const kept = (await api.runs()).find((run) => run.id === id)?.keep ?? false;
+  if (kept) cli.err(`Run ${id} was started with --keep: its instances are kept if it fails, as at its start (resume with --no-keep to end them then).`);
+  return kept;
+}
+
+/** How many of a run's instances still live (an interrupted run's: --resume re-attaches to them). */
+async function liveInstances(kernel: KernelApi, api: WorkflowsApi, id: string): Promise<number> {
+  const run = (await api.runs()).find((r) => r.id === id);
+  const ids = [...new Set((run?.tasks ?? []).flatMap((task) => (task.instanceId ? [task.instanceId] : [])))];
+  const records = await Promise.all(ids.map((instance) => kernel.get(instance).catch(() => undefined)));
+  return records.filter((record) => record !== undefined && record.status !== "exited").length;
 }

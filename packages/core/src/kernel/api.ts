@@ -81,6 +81,11 @@ export interface ToolContribution {
   inputSchema: unknown;
   /** Roles that may call it (the root always may); undefined = the roles that may orchestrate (their `spawns` is not empty), like the built-in tools. */
   roles?: string[];
+  /**
+   * The MCP server answers with a text and structured content: a plain object
+   * with a string `text` gives that text and the rest as the structured
+   * content; another object is both (as JSON text); a string is the text.
+   */
   handler(args: Record<string, unknown>, caller: { instanceId: string | null; role: string | null }): Promise<unknown>;
 }
 

@@ -109,6 +109,7 @@ export function checkSteps(source: YamlSource, steps: readonly Step[], declaredV
         break;
       case "wait":
         if (Array.isArray(step.for)) step.for.forEach((id, n) => named(id, at(index, "wait", n), "wait:"));
+        else if (typeof step.for === "object" && "any" in step.for) step.for.any.forEach((id, n) => named(id, at(index, "wait", "any", n), "wait:"));
         break;
       case "merge": {
         // The spec form may hold from: inside merge: { ... }.
@@ -121,7 +122,7 @@ export function checkSteps(source: YamlSource, steps: readonly Step[], declaredV
         break;
     }
     for (const { path, text } of texts(step)) {
-      issues.push(...checkReferences(source, at(index, ...path), text, ids, lookup, before, declaredVars));
+      issues.push(...checkReferences(source, at(index, ...path), text, ids, lookup, before, declaredVars, step.id));
     }
   });
   return issues;
@@ -165,6 +166,7 @@ function checkReferences(
   lookup: Lookup,
   before: ReadonlySet<string>,
   declaredVars: readonly string[] | undefined,
+  self: string,
 ): WorkflowIssue[] {
   const issues: WorkflowIssue[] = [];
   for (const found of findReferences(text)) {
@@ -182,7 +184,9 @@ function checkReferences(
       if (target === "unread") continue;
       const fields: readonly string[] = target ? STEP_FIELDS[target.kind] : [];
       if (!target) problem(`no step has the id "${reference.step}"; steps: ${ids.join(", ")}${didYouMean(reference.step, ids)}`);
-      else if (!before.has(target.id)) {
+      else if (target.id === self) {
+        problem(`a step cannot use its own output ("${self}" is this step: its outputs exist only once it finished); use an earlier step's output, or move this text to a step that needs "${self}"`);
+      } else if (!before.has(target.id)) {
         problem(`step "${target.id}" does not finish before this step (it is not among its needs, directly or through other steps), so its output does not exist yet; add it to needs:`);
       } else if (fields.length === 0) problem(`a ${target.kind} step has no outputs; outputs come from spawn (instance, instances, reply), run (exitCode, stdout, stderr) and merge (merged) steps`);
       else if (!fields.includes(reference.field)) {

@@ -15,5 +15,6 @@ export function formatPlan(plan: WorkflowPlan): string {
       for (const detail of step.details) lines.push(`     ${detail}`);
     }
   }
+  if (plan.warnings.length > 0) lines.push("", ...plan.warnings.map((warning) => `warning: ${warning}`));
   return lines.join("\n");
 }

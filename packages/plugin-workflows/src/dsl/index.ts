@@ -1,8 +1,9 @@
 /** The workflow language: reading a file, checking it against a config, the templates. */
 export { parseWorkflow } from "./parse.js";
 export { reparseWorkflow } from "./document.js";
-export { planWorkflow, waitTargets, mergeSources, mergeHow, type PlannedStep, type WorkflowPlan } from "./plan.js";
+export { planWorkflow, waitTargets, waitsForAny, mergeSources, mergeHow, type PlannedStep, type WorkflowPlan } from "./plan.js";
 export { formatPlan } from "./format.js";
+export { planWarnings } from "./warnings.js";
 export { resolveParents, ROOT_CALLER, CALLER_PARENT, type Caller, type Parents } from "./parents.js";
 export { resolveVars, parseVarArgument } from "./vars.js";
 export { loadTemplate, listTemplates, templatePath, type TemplateInfo } from "./templates.js";

@@ -9,7 +9,7 @@ import { z } from "zod";
 import type { Step, Workflow } from "../types.js";
 import { checkSteps } from "./check.js";
 import { WorkflowDslErrors, workflowError, type WorkflowIssue } from "./errors.js";
-import { mergeSpecStepSchema, STEP_KINDS, STEP_SCHEMAS, workflowSchema, type StepKind } from "./schema.js";
+import { mergeSpecStepSchema, STEP_KINDS, STEP_SCHEMAS, VARS_HELP, workflowSchema, type StepKind } from "./schema.js";
 import { YamlSource, type Key } from "./source.js";
 
 /** Keys every kind of step may have. */
@@ -191,6 +191,7 @@ function zodIssues(source: YamlSource, error: z.ZodError, input: unknown, schema
     if (issue.code === "unrecognized_keys") {
       return described.map((one, i) => source.issue([...at, issue.keys[i]!], one.message, true));
     }
-    return described.map((one) => source.issue(at, one.message));
+    const help = issue.code === "invalid_type" && at.length === 1 && at[0] === "vars" ? `; ${VARS_HELP}` : "";
+    return described.map((one) => source.issue(at, `${one.message}${help}`));
   });
 }

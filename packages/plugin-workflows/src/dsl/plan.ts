@@ -13,6 +13,7 @@ import { prerequisites, waves } from "./graph.js";
 import { resolveParents, ROOT_CALLER, type Caller } from "./parents.js";
 import { interpolate } from "./refs.js";
 import { resolveVars } from "./vars.js";
+import { planWarnings } from "./warnings.js";
 
 export interface PlannedStep {
   readonly id: string;
@@ -37,6 +38,8 @@ export interface WorkflowPlan {
   readonly steps: readonly PlannedStep[];
   /** How many instances the run spawns in all. */
   readonly instances: number;
+  /** What may not do what its author means (a task that cannot complete, a wait that ends early): shown by a dry run and at a run's start. */
+  readonly warnings: readonly string[];
 }
 
 /**
@@ -90,7 +93,7 @@ export function planWorkflow(
         return { ...base, summary: `send to ${step.to}${timeout}`, details: [`text: ${fill(step.text)}`] };
       case "wait": {
         const targets = waitTargets(workflow, step);
-        const which = step.for === "any-complete" ? "any task" : "every task";
+        const which = waitsForAny(step) ? "any task" : "every task";
         return { ...base, summary: `wait until ${which} of ${targets.join(", ") || "(no spawn step)"} completed${timeout}`, details: [] };
       }
       case "merge":
@@ -99,13 +102,19 @@ export function planWorkflow(
         return { ...base, summary: `run ${step.command.map(fill).join(" ")}${step.cwd === undefined ? "" : ` in ${fill(step.cwd)}`}${timeout}`, details: Object.entries(step.env ?? {}).map(([name, value]) => (typeof value === "string" ? `env ${name}=${fill(value)}` : `env ${name} from the runner's $${value.fromEnv} (secret: not shown, journaled or stored)`)) };
     }
   });
-  return { workflow: workflow.name, source: workflow.source, vars, steps, instances };
+  return { workflow: workflow.name, source: workflow.source, vars, steps, instances, warnings: planWarnings(workflow, config) };
 }
 
 /** The spawn steps whose tasks a wait step waits for: those it lists, or every spawn step before it (among its needs, directly or not). */
 export function waitTargets(workflow: Workflow, step: Extract<Step, { kind: "wait" }>): string[] {
   if (Array.isArray(step.for)) return [...step.for];
+  if (typeof step.for === "object" && "any" in step.for) return [...step.for.any];
   return earlierSpawns(workflow, step).map((spawn) => spawn.id);
+}
+
+/** Whether one completed task ends the wait (`any-complete`, `{ any: [...] }`) rather than all of them. */
+export function waitsForAny(step: Extract<Step, { kind: "wait" }>): boolean {
+  return step.for === "any-complete" || (typeof step.for === "object" && "any" in step.for);
 }
 
 /**

@@ -49,7 +49,8 @@ export const spawnSchema = z.strictObject({
 export const sendSchema = z.strictObject({ send: text, ...common, text });
 
 export const waitSchema = z.strictObject({
-  wait: z.union([z.enum(WAIT_FOR), z.array(name("a spawn step's id")).min(1)]),
+  // `{ any: [ids] }`: one task of the named spawn steps (any-complete counts every earlier spawn step's, a manager's too).
+  wait: z.union([z.enum(WAIT_FOR), z.array(name("a spawn step's id")).min(1), z.strictObject({ any: z.array(name("a spawn step's id")).min(1) })]),
   ...common,
 });
 
@@ -111,6 +112,9 @@ export const anyStepSchema = z.strictObject({
   merge: z.unknown(),
   run: z.unknown(),
 });
+
+/** Added to "expected record" for `vars:` (a list of names, `vars: [goal]`, is the usual slip). */
+export const VARS_HELP = 'write a map of variable names to their defaults, e.g. "vars: { goal: ~, lang: en }" (~: no default, so --var goal=... must be given)';
 
 const varValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 

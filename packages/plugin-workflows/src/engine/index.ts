@@ -52,7 +52,7 @@ export async function startRun(deps: EngineDeps, request: RunRequest): Promise<S
   const logger = deps.logger ?? kernel.logger;
   const runner = { node: kernel.node, pid: process.pid, host: os.hostname(), start: (await currentProcess()).start };
   const dir = deps.options?.journalDir ?? journalDir(kernel.stateDir);
-  const persisted = request.resume ? await takeOver(deps, request.resume, runner) : await create(deps, request, runner, dir);
+  const persisted = request.resume ? await takeOver(deps, request.resume, runner, request.keep) : await create(deps, request, runner, dir);
   // This process runs it now (runner.ts): released when it ends, or here when it cannot start.
   const parents = await callerOf(kernel, persisted.caller)
     .then((caller) => resolveParents(persisted.workflow, kernel.config, caller).parents)
@@ -151,17 +151,17 @@ async function create(deps: EngineDeps, request: RunRequest, runner: PersistedRu
  * run is still as it was judged (same state, same runner), else another
  * resume got there first.
  */
-async function takeOver(deps: EngineDeps, id: RunId, runner: PersistedRun["runner"]): Promise<PersistedRun> {
+async function takeOver(deps: EngineDeps, id: RunId, runner: PersistedRun["runner"], keep: boolean | undefined): Promise<PersistedRun> {
   if (!claimHere(id)) throw stillRunning(id, runner);
   try {
-    return await takeOverClaimed(deps, id, runner);
+    return await takeOverClaimed(deps, id, runner, keep);
   } catch (error) {
     releaseHere(id);
     throw error;
   }
 }
 
-async function takeOverClaimed(deps: EngineDeps, id: RunId, runner: PersistedRun["runner"]): Promise<PersistedRun> {
+async function takeOverClaimed(deps: EngineDeps, id: RunId, runner: PersistedRun["runner"], keep: boolean | undefined): Promise<PersistedRun> {
   const existing = await deps.store.runs.get(id);
   if (!existing) throw new TmuxClaudeError(RunErrors.NOT_FOUND, `No run "${id}" in the store. \`tmux-claude runs\` lists the runs.`, { run: id });
   if (existing.state === "succeeded") {
@@ -189,6 +189,8 @@ async function takeOverClaimed(deps: EngineDeps, id: RunId, runner: PersistedRun
       ...run,
       state: "running",
       runner,
+      // Given on resume (--keep / --no-keep): from now on; else as the run was started.
+      keep: keep ?? run.keep,
       failure: undefined,
       endedAt: undefined,
       steps: Object.fromEntries(Object.entries(run.steps).map(([step, s]) => [step, s.state === "succeeded" && !respawn.has(step) ? s : { state: "pending" as const }])),

@@ -51,7 +51,8 @@ export function installRecorder(ctx: PluginContext, store: RunStore): void {
     // More input is on its way: the turn that answers it decides.
     const queued = (await ctx.kernel.list()).find((i) => i.id === instance.id)?.queuedIds.length ?? 0;
     if (queued > 0) return;
-    await recordCompletion(store, ref, instance.id, { status: "ok", ...(lastReply !== undefined ? { summary: lastReply } : {}), via: "turn-end" }).catch((error: unknown) =>
+    const summary = lastReply ?? (await screenTail(ctx, instance.id));
+    await recordCompletion(store, ref, instance.id, { status: "ok", ...(summary !== undefined ? { summary } : {}), via: "turn-end" }).catch((error: unknown) =>
       // The run ended (or the task moved on) between the look above and the write: nothing to record. A store failure is worth a warning.
       ctx.logger[isTmuxClaudeError(error, RunErrors.NOT_A_TASK) ? "debug" : "warn"]({ err: error, instance: instance.id, run: ref.run }, "recording a turn-end completion failed"),
     );
@@ -116,4 +117,21 @@ export async function recordCompletion(store: RunStore, ref: TaskRef, instanceId
   });
   if (problem || !result) throw new TmuxClaudeError(RunErrors.NOT_A_TASK, `${problem ?? "no such task"}: nothing to complete.`, { instance: instanceId, run: ref.run });
   return result;
+}
+
+/** Lines of screen a turn-end summary holds when the agent reports no reply of its own. */
+const SCREEN_SUMMARY_LINES = 20;
+
+/**
+ * An agent that reports no reply (the command adapter reads only its state
+ * from the screen): the end of its screen, where the turn's output is, so
+ * that `${{ steps.<id>.reply }}` says what it did. Blank lines at the end go.
+ */
+async function screenTail(ctx: PluginContext, id: string): Promise<string | undefined> {
+  const read = await ctx.kernel.read(id, { lines: SCREEN_SUMMARY_LINES }).catch((error: unknown) => {
+    ctx.logger.warn({ err: error, instance: id }, "reading the screen for a turn-end summary failed");
+    return undefined;
+  });
+  const lines = read?.screen.replace(/\s+$/u, "").split("\n").slice(-SCREEN_SUMMARY_LINES);
+  return lines && lines.join("\n") !== "" ? lines.join("\n") : undefined;
 }

@@ -19,6 +19,8 @@ export class Scheduler {
   private readonly running = new Map<string, Promise<void>>();
   /** Steps this runner started: one whose state the store refused to take is not "pending" for all that. */
   private readonly started = new Set<string>();
+  /** Steps whose failure this runner recorded: a spawn step with several failing tasks finishes once, with its first reason. */
+  private readonly failedSteps = new Set<string>();
   failure: TaskFailure | undefined;
 
   constructor(
@@ -65,6 +67,8 @@ export class Scheduler {
       this.failure = failure;
       this.stop("failed");
     }
+    if (this.failedSteps.has(failure.step)) return;
+    this.failedSteps.add(failure.step);
     const entry = this.run.state.steps[failure.step];
     const endedAt = new Date().toISOString();
     this.run.journal.write({ type: "step-finished", step: failure.step, state: "failed", reason: failure.reason, ...(output ? { output } : {}), durationMs: entry?.startedAt ? Date.parse(endedAt) - Date.parse(entry.startedAt) : 0 });

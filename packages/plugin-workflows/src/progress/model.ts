@@ -51,7 +51,8 @@ export class RunModel {
     const end = this.fold.end;
     return this.labels.map((row) => {
       const step = this.fold.step(row.id);
-      const startedAt = step.starts[0];
+      // The clock of the step's last attempt, as the replay measures it (a resumed step's earlier attempts are not in it).
+      const startedAt = this.fold.attemptStart(row.id);
       const state = this.fold.stateOf(row.id, false);
       // A resume (its earlier events given by Progress.earlier) runs again every step that did not succeed: pending until it starts again.
       const lastSeen = step.finish?.at ?? step.starts.at(-1) ?? "";
@@ -96,7 +97,7 @@ function toRow(step: Step): { id: string; label: string; wanted: number } {
     case "send":
       return { ...base, label: `send to ${step.to}`, wanted: 0 };
     case "wait":
-      return { ...base, label: `wait ${Array.isArray(step.for) ? step.for.join(", ") : step.for}`, wanted: 0 };
+      return { ...base, label: `wait ${typeof step.for === "string" ? step.for : "any" in step.for ? `any of ${step.for.any.join(", ")}` : step.for.join(", ")}`, wanted: 0 };
     case "merge":
       return { ...base, label: step.spec ? `merge ${mergeHow(step)}` : `merge (${step.strategy})`, wanted: 0 };
     case "run":

@@ -64,6 +64,8 @@ function plainProgress(stream: ProgressStream): Progress {
       t0 ??= at;
       const text = QUIET.has(event.type) ? undefined : describeEvent(event);
       if (text !== undefined) stream.write(`[+${formatDuration(at - t0)}] ${actorOf(event)}: ${text}\n`);
+      // The id at once, not only in the result line: another terminal can follow, replay or resume the run while this one runs.
+      if (event.type === "run-started") stream.write(`run id ${event.run} (tmux-claude replay ${event.run}; after a crash: tmux-claude run --resume ${event.run})\n`);
     },
     earlier: () => undefined,
     log: (text) => void stream.write(`${text}\n`),

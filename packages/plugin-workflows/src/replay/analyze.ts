@@ -29,7 +29,11 @@ export interface StepReport {
   readonly state: StepState;
   readonly startedAt?: string;
   readonly endedAt?: string;
-  /** From its first start to its finish (a resumed step's time includes the time the runner was down). */
+  /**
+   * As its step-finished event says (the timeline's "after ..."): from the
+   * start of the attempt that finished (startedAt) to its end; a resumed
+   * step's earlier attempts are not in it (`restarted` says there were some).
+   */
   readonly durationMs?: number;
   readonly startOffsetMs?: number;
   readonly reason?: string;
@@ -78,7 +82,8 @@ export function analyzeJournal(events: readonly JournalEvent[]): ReplayReport {
 
   const steps = workflow.steps.map((step): StepReport => {
     const { starts, finish, instances } = fold.step(step.id);
-    const startedAt = starts[0];
+    // The last attempt (the one that finished, for a resumed step): its start and its step-finished event's duration are the timeline's.
+    const startedAt = fold.attemptStart(step.id);
     const endedAt = finish?.at;
     return {
       id: step.id,
@@ -87,7 +92,8 @@ export function analyzeJournal(events: readonly JournalEvent[]): ReplayReport {
       state: fold.stateOf(step.id),
       ...(startedAt === undefined ? {} : { startedAt, startOffsetMs: offset(startedAt) }),
       ...(endedAt === undefined ? {} : { endedAt }),
-      ...(startedAt !== undefined && endedAt !== undefined ? { durationMs: Date.parse(endedAt) - Date.parse(startedAt) } : {}),
+      // One source with the timeline: the step-finished event's own measure (skipped steps never ran).
+      ...(finish && finish.state !== "skipped" ? { durationMs: finish.durationMs } : {}),
       ...(finish?.reason === undefined ? {} : { reason: finish.reason }),
       instances: [...instances],
       tokens: fold.tokens(step.id),

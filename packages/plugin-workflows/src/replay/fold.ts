@@ -20,7 +20,7 @@ export interface StepFold {
   /** When it started, each time (a resumed run starts it again). */
   readonly starts: string[];
   /** Its finish, unless it started again since. */
-  finish?: { readonly at: string; readonly state: "succeeded" | "failed" | "skipped"; readonly reason?: string };
+  finish?: { readonly at: string; readonly state: "succeeded" | "failed" | "skipped"; readonly reason?: string; readonly durationMs: number };
   /** Instances spawned or re-attached for it, once each, in order. */
   readonly instances: string[];
   completed: number;
@@ -51,7 +51,7 @@ export class JournalFold {
         break;
       }
       case "step-finished":
-        this.step(event.step).finish = { at: event.at, state: event.state, ...(event.reason === undefined ? {} : { reason: event.reason }) };
+        this.step(event.step).finish = { at: event.at, state: event.state, durationMs: event.durationMs, ...(event.reason === undefined ? {} : { reason: event.reason }) };
         break;
       case "spawned":
       case "reattached":
@@ -80,6 +80,15 @@ export class JournalFold {
     let step = this.stepFolds.get(id);
     if (!step) this.stepFolds.set(id, (step = { starts: [], instances: [], completed: 0, failed: 0 }));
     return step;
+  }
+
+  /**
+   * When its last attempt started: a resumed run that starts a step again
+   * starts a new attempt (its finish, if any, is that attempt's), so its time
+   * and the step-finished event's duration measure the same span.
+   */
+  attemptStart(id: string): string | undefined {
+    return this.step(id).starts.at(-1);
   }
 
   /** Its finish's state, else running once started; `ended`: the run ended, so a step still running then did not make it, and one never started was skipped. */

@@ -3,6 +3,7 @@
 // (the last 4000 characters of each stream); a timeout or the run stopping
 // ends its whole process group.
 import { spawn } from "node:child_process";
+import { stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { processId } from "@tmux-claude/core";
@@ -55,7 +56,13 @@ async function workDirOf(step: RunStep, env: StepEnv): Promise<string> {
   if (run.workflow.steps.some((s) => s.id === cwd && s.kind === "spawn")) {
     return (await run.kernel.get(singleInstance(run, cwd, `the cwd of "${step.id}"`))).workDir;
   }
-  return path.resolve(run.state.workDir, cwd);
+  const dir = path.resolve(run.state.workDir, cwd);
+  // Checked here: spawn in a missing directory says only "spawn <program> ENOENT", as if the program were missing.
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw new StepFailure(`its cwd ${JSON.stringify(cwd)} (${dir}) ${info ? "is not a directory" : "does not exist"}; create it first (a run: step before it, with needs:), or give cwd: an existing directory${path.isAbsolute(cwd) ? "" : ` (relative to the run's work dir ${run.state.workDir})`}`);
+  }
+  return dir;
 }
 
 interface Outcome {

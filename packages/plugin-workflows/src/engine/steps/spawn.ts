@@ -1,6 +1,6 @@
 // spawn: one instance per task (or `count` alike), in parallel or one after
 // another (each after the one before completed), each told to call the MCP
-// tool `complete` when done. A task that already has a live instance (a
+// tool `complete` when done (completion: tool). A task that already has a live instance (a
 // resumed run) is re-attached, never spawned again.
 import type { InstanceRecord } from "@tmux-claude/core";
 import type { CompletionMode, SpawnStep, StepOutput, TaskState } from "../../types.js";
@@ -11,10 +11,14 @@ import type { RunContext } from "../context.js";
 import { sendOnce } from "./send.js";
 import { singleInstance, StepFailure, type StepEnv } from "./step-env.js";
 
-/** Appended to every task's prompt: how its completion is told. */
-export function completionInstruction(mode: CompletionMode): string {
-  const tool = 'When the task is done, call the MCP tool "complete" (server tmux-claude) with a short summary and status "ok"; if you cannot do it, call it with status "failed" and the reason.';
-  return mode === "turn-end" ? `${tool} Ending your turn with nothing left to do also completes it.` : tool;
+/**
+ * Appended to a task's prompt when it completes by the tool. Not with
+ * turn-end: the agent then need not be told anything, and an agent that is
+ * not a model (a shell) would run the sentence as input.
+ */
+export function completionInstruction(mode: CompletionMode): string | undefined {
+  if (mode !== "tool") return undefined;
+  return 'When the task is done, call the MCP tool "complete" (server tmux-claude) with a short summary and status "ok"; if you cannot do it, call it with status "failed" and the reason.';
 }
 
 export async function runSpawn(step: SpawnStep, env: StepEnv): Promise<StepOutput> {

@@ -5,7 +5,7 @@ import type { PersistedRun, StepOutput, WaitStep } from "../../types.js";
 import { expectedTasks } from "../tasks.js";
 import { formatMs } from "../format.js";
 import type { SpawnStep } from "../../types.js";
-import { waitTargets } from "../../dsl/index.js";
+import { waitsForAny, waitTargets } from "../../dsl/index.js";
 import { StepFailure, type StepEnv } from "./step-env.js";
 
 export async function runWait(step: WaitStep, env: StepEnv): Promise<StepOutput> {
@@ -13,7 +13,7 @@ export async function runWait(step: WaitStep, env: StepEnv): Promise<StepOutput>
   const targets = waitTargets(run.workflow, step);
   const spawns = run.workflow.steps.filter((s): s is SpawnStep => s.kind === "spawn" && targets.includes(s.id));
   if (spawns.length === 0) throw new StepFailure("there is no spawn step it depends on to wait for; give it needs: or name the spawn steps (wait: [a, b])");
-  const any = step.for === "any-complete";
+  const any = waitsForAny(step);
   const done = (state: PersistedRun): boolean => {
     const counts = spawns.map((s) => completed(state, s));
     return any ? counts.some((c) => c.done > 0) : counts.every((c) => c.spawned && c.done === c.expected);
