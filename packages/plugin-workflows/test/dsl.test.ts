@@ -290,7 +290,7 @@ describe("planWorkflow", () => {
   test("variables: required, defaults, unknown --var, filled into the texts", () => {
     const workflow = parse('workflow: x\nvars: { goal: ~, lang: go }\nsteps:\n  - spawn: manager\n    prompt: "${{ vars.goal }} in ${{ vars.lang }}"\n');
     expect(problems(() => planWorkflow(workflow, config, { gaol: "x" }), "TC_WORKFLOW_REJECTED")).toBe(
-      'This config cannot run workflow w.yaml (2 problems):\n  w.yaml: --var gaol: workflow "x" has no variable "gaol" (it declares goal, lang) (did you mean "goal"?); declare it under vars: or drop --var gaol\n  w.yaml: vars.goal: variable "goal" has no default and no value was given; pass --var goal="..."',
+      'This config cannot run workflow w.yaml (2 problems):\n  w.yaml: --var gaol: workflow "x" has no variable "gaol" (it declares goal, lang) (did you mean "goal"?); declare it under vars: or drop --var gaol\n  w.yaml:2:15: vars.goal: variable "goal" has no default and no value was given; pass --var goal="..."',
     );
     const plan = planWorkflow(workflow, config, { goal: "A cart" });
     expect(plan.vars).toEqual({ goal: "A cart", lang: "go" });

@@ -57,6 +57,7 @@ export function parseWorkflow(text: string, origin: string): Workflow {
     ...(data.timeout === undefined ? {} : { timeoutMs: data.timeout }),
     steps,
     source: origin,
+    varPositions: positions(source, ["vars"], Object.keys(vars)),
   };
 }
 
