@@ -76,19 +76,20 @@ export class Cli {
    * One-shot commands log at "warn" so their output stays readable, unless
    * `--log-level` or a non-default `logLevel` in the config asks for more or less.
    */
-  logger(config: ResolvedConfig, oneShot: boolean): Logger {
+  logger(config: ResolvedConfig, oneShot: boolean, destination?: { write(line: string): void }): Logger {
     const configured = oneShot && config.logLevel === "info" ? "warn" : config.logLevel;
-    return createLogger(this.globals.logLevel ?? configured);
+    return createLogger(this.globals.logLevel ?? configured, destination);
   }
 
   /**
    * Start a kernel that attaches only to the instances it touches, run `fn`, close it.
    * Ctrl-C ends the wait at once, unless `fn` handles it itself (`ownsInterrupt`:
    * it watches `io.signal` and returns when it has wound down, as a workflow run records where it stopped).
+   * `logs` takes the kernel's log lines (pino JSON) instead of stderr: a command drawing there shows them its way.
    */
-  async withKernel<T>(command: string, fn: (kernel: Kernel) => Promise<T>, options: { ownsInterrupt?: boolean } = {}): Promise<T> {
+  async withKernel<T>(command: string, fn: (kernel: Kernel) => Promise<T>, options: { ownsInterrupt?: boolean; logs?: { write(line: string): void } } = {}): Promise<T> {
     const { config, filepath } = await this.loadConfig(command);
-    const starting = Kernel.start({ config, configPath: filepath, watch: "on-demand", logger: this.logger(config, true) });
+    const starting = Kernel.start({ config, configPath: filepath, watch: "on-demand", logger: this.logger(config, true, options.logs) });
     const kernel = await this.interruptible(starting, () => void starting.then((late) => late.close()).catch(() => undefined));
     try {
       return await (options.ownsInterrupt ? fn(kernel) : this.interruptible(fn(kernel)));

@@ -75,6 +75,16 @@ test("a run that succeeds: progress lines on stderr, the result on stdout, exit 
   expect(replay.stdout).toContain("Critical path (");
 });
 
+test("the kernel's and plugins' logs go through the progress as readable lines, never raw JSON between its lines", async () => {
+  await writeTeam();
+  const result = await env.run(["--log-level", "info", "run", "team.yaml", "--var", "word=logs"]);
+  expect(result.code, result.stderr).toBe(0);
+  const lines = result.stderr.split("\n").filter((line) => line !== "");
+  expect(lines.filter((line) => line.startsWith("{"))).toEqual([]);
+  expect(lines.some((line) => /^info( \[\S+\])?: \S/u.test(line))).toBe(true);
+  expect(lines.some((line) => /\] run: run succeeded after \S+$/u.test(line))).toBe(true);
+});
+
 test("on a terminal: the task list is redrawn in place, so the screen ends with one list and the result", async () => {
   const socket = testSocket("wf-tty");
   const tmux = (...args: string[]) => execFileAsync("tmux", ["-L", socket, "-f", "/dev/null", ...args]);
@@ -189,6 +199,31 @@ test("Ctrl-C: exit 130, the run is interrupted with its instance alive; --resume
   expect(second.at(-1)).toMatchObject({ type: "run-finished", state: "succeeded" });
   const received = await env.received();
   expect(received.map((message) => message.text)).toContainEqual("gate passed");
+});
+
+test("--resume on a terminal: the list starts from the journal, so a step that succeeded before the Ctrl-C shows succeeded, not pending", async () => {
+  const gate = path.join(env.dir, "gate-tty");
+  await writeGated("holdtty", ["part t"], gate, "tty gate passed");
+  const running = await runUntil("holdtty.yaml", "gate");
+  running.child.kill("SIGINT");
+  expect(await running.closed).toBe(130);
+  const id = running.events()[0]!.run;
+  await writeFile(gate, "");
+  const socket = testSocket("wf-tty-resume");
+  const tmux = (...args: string[]) => execFileAsync("tmux", ["-L", socket, "-f", "/dev/null", ...args]);
+  try {
+    await tmux("new-session", "-d", "-s", "run", "-x", "110", "-y", "30", "-c", env.workDir, process.execPath, IN_PANE, socket, "ended", process.execPath, BIN, "--config", env.configFile, "run", "--resume", id);
+    await tmux("wait-for", "ended");
+    const { stdout: screen } = await tmux("capture-pane", "-p", "-t", "run");
+    const lines = screen.split("\n").filter((line) => line.trim() !== "");
+    expect(lines.filter((line) => line.startsWith("warn"))).toEqual([]);
+    expect(lines[0]).toMatch(new RegExp(`^holdtty ${id} {2}succeeded {2}\\S+$`, "u"));
+    // crew succeeded before the Ctrl-C (the resume did not run it again): its row says so.
+    expect(lines[1]).toMatch(/^ ✔ crew {3}spawn specialist +succeeded 1\/1 up, 1 done {2}\S+$/u);
+    expect(lines.slice(2, 4)).toEqual([expect.stringMatching(/^ ✔ gate {3}run node -e .* +succeeded \S+$/u), expect.stringMatching(/^ ✔ after {2}send to crew +succeeded \S+$/u)]);
+  } finally {
+    await removeTestSocket(socket);
+  }
 });
 
 test("kill -9 after the specialists were spawned: runs says it stopped; --resume re-attaches them, spawns nothing, finishes", async () => {

@@ -13,9 +13,13 @@ function serializeError(error: unknown): unknown {
   return pino.stdSerializers.err(error as Error);
 }
 
-/** pino on stderr: stdout may be a protocol channel (MCP over stdio). */
-export function createLogger(level: LevelWithSilent = "info"): Logger {
-  return pino({ name: "tmux-claude", level, serializers: { err: serializeError } }, pino.destination({ fd: 2, sync: true }));
+/**
+ * pino on stderr: stdout may be a protocol channel (MCP over stdio).
+ * `destination` takes each JSON line instead, for a caller that shares the
+ * terminal with something it draws (the CLI's live progress of a run).
+ */
+export function createLogger(level: LevelWithSilent = "info", destination?: { write(line: string): void }): Logger {
+  return pino({ name: "tmux-claude", level, serializers: { err: serializeError } }, destination ?? pino.destination({ fd: 2, sync: true }));
 }
 
 export type { Logger };

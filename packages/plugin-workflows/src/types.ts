@@ -134,6 +134,8 @@ export interface Workflow {
   readonly steps: readonly Step[];
   /** Where it came from: a file path, or `template:<name>`. */
   readonly source: string;
+  /** Where each variable's value starts in the file (by name): a variable left without a value is reported there, as parse errors are. */
+  readonly varPositions?: Readonly<Record<string, { readonly line: number; readonly column: number }>>;
 }
 
 /** A run's id: `<workflow name>-<yyyymmdd-hhmmss>-<4 hex>`. */

@@ -227,6 +227,48 @@ steps:
   });
 });
 
+describe("every independent problem at once (no check hides the next)", () => {
+  test("a self-need and a cycle elsewhere", () => {
+    expect(problems(() => parse("workflow: x\nsteps:\n  - id: a\n    needs: [b]\n    run: [true]\n  - id: b\n    needs: [a]\n    run: [true]\n  - id: c\n    needs: [c]\n    run: [true]\n"))).toBe(
+      [
+        "Invalid workflow w.yaml (2 problems):",
+        "  w.yaml:4:12: steps[0].needs: these steps need each other in a cycle (a -> b -> a), so none of them could ever start; remove one of these needs",
+        '  w.yaml:10:13: steps[2].needs[0]: a step cannot need itself ("c"); name the steps that must finish before it',
+      ].join("\n"),
+    );
+  });
+
+  test("a step with a bad key, a duplicate id, send: and wait: naming no step, a needs: naming none", () => {
+    const message = problems(() =>
+      parse(`workflow: x
+steps:
+  - id: s
+    spawn: specialist
+    timeout: 10 minutes
+  - send: nosuch
+    text: hi
+  - wait: [s, other]
+  - id: s
+    run: [true]
+  - id: n
+    needs: nosuch
+    run: [echo, "\${{ steps.s.reply }}"]
+  - send: n
+    text: hi
+`),
+    );
+    expect(message).toMatch(/^Invalid workflow w\.yaml \(6 problems\):\n/u);
+    expect(message).toContain('w.yaml:5:14: steps[0].timeout: expected a duration such as "30s"');
+    expect(message).toContain('w.yaml:6:11: steps[1].send: "nosuch" is neither a step id nor an instance id');
+    expect(message).toContain('w.yaml:8:15: steps[2].wait[1]: no step has the id "other"');
+    expect(message).toContain('w.yaml:9:9: steps[3].id: the id "s" is taken by step 1 (line 3); give each step its own id');
+    expect(message).toContain('w.yaml:12:12: steps[4].needs[0]: no step has the id "nosuch"');
+    expect(message).toContain('w.yaml:14:11: steps[5].send: "n" is a run step; send: names a spawn step');
+    // Nothing about the step that could not be read ("s": its reply, wait: [s]): its own problem is listed.
+    expect(message).not.toMatch(/wait\[0\]|steps\.s\.reply/u);
+  });
+});
+
 describe("planWorkflow", () => {
   test("the seed: the manager at the top level, the specialists under it, in order", () => {
     const plan = planWorkflow(parse(SEED), config);
@@ -248,7 +290,7 @@ describe("planWorkflow", () => {
   test("variables: required, defaults, unknown --var, filled into the texts", () => {
     const workflow = parse('workflow: x\nvars: { goal: ~, lang: go }\nsteps:\n  - spawn: manager\n    prompt: "${{ vars.goal }} in ${{ vars.lang }}"\n');
     expect(problems(() => planWorkflow(workflow, config, { gaol: "x" }), "TC_WORKFLOW_REJECTED")).toBe(
-      'This config cannot run workflow w.yaml (2 problems):\n  w.yaml: --var gaol: workflow "x" has no variable "gaol" (it declares goal, lang) (did you mean "goal"?); declare it under vars: or drop --var gaol\n  w.yaml: vars.goal: variable "goal" has no default and no value was given; pass --var goal="..."',
+      'This config cannot run workflow w.yaml (2 problems):\n  w.yaml: --var gaol: workflow "x" has no variable "gaol" (it declares goal, lang) (did you mean "goal"?); declare it under vars: or drop --var gaol\n  w.yaml:2:15: vars.goal: variable "goal" has no default and no value was given; pass --var goal="..."',
     );
     const plan = planWorkflow(workflow, config, { goal: "A cart" });
     expect(plan.vars).toEqual({ goal: "A cart", lang: "go" });

@@ -26,6 +26,7 @@ import {
   type Workflow,
   type WorkflowsApi,
 } from "@tmux-claude/plugin-workflows";
+import { formatLogLine } from "../log-line.js";
 import { nonEmpty, stateDirOf, usageError, type ActionFactory, type Cli } from "../context.js";
 import { Interrupted } from "../exit-codes.js";
 
@@ -160,6 +161,8 @@ async function execute(cli: Cli, request: { workflow?: Workflow; vars?: Record<s
       "run",
       async (kernel) => {
         const api = workflowsApi(kernel);
+        // The live list of a resumed run starts from what its journal holds: steps that succeeded before show so (none is run again).
+        if (request.resume !== undefined) progress.earlier(await api.journal(request.resume).catch(() => []));
         if (request.resume !== undefined) kept = flags.keep ?? (await keptByRun(cli, api, request.resume));
         const ended = await api.run({
           ...request,
@@ -174,7 +177,8 @@ async function execute(cli: Cli, request: { workflow?: Workflow; vars?: Record<s
         return ended;
       },
       // The engine winds down on Ctrl-C (the run is recorded as interrupted, its instances live on for --resume).
-      { ownsInterrupt: true },
+      // Logs share stderr with the progress: as its lines (raw JSON written between two frames broke the live list); with --json, stderr is theirs.
+      { ownsInterrupt: true, ...(flags.json ? {} : { logs: { write: (line: string) => progress.log(formatLogLine(line)) } }) },
     );
   } finally {
     progress.close();

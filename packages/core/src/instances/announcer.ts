@@ -34,7 +34,7 @@ export class Announcer {
   ) {}
 
   async start(serving: boolean): Promise<void> {
-    this.owner = new EventOwner(this.deps.stateDir, this.deps.nodes.id, serving);
+    this.owner = new EventOwner(this.deps.stateDir, this.deps.nodes.id, serving, Object.keys(this.deps.config.agents));
     await this.owner.start();
   }
 
@@ -50,7 +50,7 @@ export class Announcer {
     return this.chain.run(record.id, async () => {
       // Read when the turn begins: the sender wrote it before typing, and by the turn's end it may already have written the next one.
       if (startsTurn(change.from, change.to)) this.turnPrompts.set(record.id, await this.storedPrompt(record));
-      if (!this.owner || !(await this.owner.shouldFire(await recorded))) return;
+      if (!this.owner || !(await this.owner.shouldFire(await recorded, record.agent))) return;
       await hooks.statusChange.promise({ ...this.meta(record.id), instance: record, from: change.from, to: change.to, reason: change.reason }).catch(failed("statusChange"));
       if (!change.turn) return;
       const usage = await change.driver?.usage?.().catch(() => undefined);

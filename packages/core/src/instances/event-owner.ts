@@ -13,12 +13,16 @@ import { currentProcess, isSameProcess, type ProcessId } from "../os/process-tre
  * - a one-shot kernel fires only the changes its own write recorded (the
  *   store's update is atomic: of two processes seeing the same change, one
  *   finds it already written), and only while no serving kernel of its node
- *   is alive.
+ *   that can watch the instance is alive.
  *
  * A serving kernel announces itself with a file
  * `<stateDir>/serving/<node hash>-<pid>-<uuid>.json` naming its process (pid and
- * start time, so a reused pid does not count); a file of a dead process is
- * ignored and removed.
+ * start time, so a reused pid does not count) and the agents its config
+ * defines; a file of a dead process is ignored and removed. A serve whose
+ * config does not define an instance's agent cannot attach to it (it has no
+ * adapter settings for it: an agent added to the config after serve started),
+ * so it never sees that instance's changes: the one-shot kernel that recorded
+ * them fires them, or nobody would (a workflow waiting for a turn's end hung).
  */
 export class EventOwner {
   private readonly dir: string;
@@ -29,6 +33,8 @@ export class EventOwner {
     stateDir: string,
     private readonly node: string,
     private readonly serving: boolean,
+    /** The agents this kernel's config defines (a serving kernel attaches only to their instances). */
+    private readonly agents: readonly string[] = [],
   ) {
     this.dir = path.join(stateDir, "serving");
     this.prefix = `${createHash("sha256").update(node).digest("hex").slice(0, 16)}-`;
@@ -40,7 +46,7 @@ export class EventOwner {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     // One file per serving kernel (several may run in one process, e.g. in tests).
     const file = path.join(this.dir, `${this.prefix}${me.pid}-${randomUUID()}.json`);
-    await writeFile(`${file}.tmp`, JSON.stringify({ node: this.node, ...me }), { mode: 0o600 });
+    await writeFile(`${file}.tmp`, JSON.stringify({ node: this.node, ...me, agents: this.agents }), { mode: 0o600 });
     await rename(`${file}.tmp`, file);
     this.file = file;
   }
@@ -50,18 +56,23 @@ export class EventOwner {
     this.file = undefined;
   }
 
-  /** Should this process fire the event of a change? `observed`: seen by its own attachment; `recordedHere`: its write made the change. */
-  async shouldFire(change: { observed: boolean; recordedHere: boolean }): Promise<boolean> {
+  /** Should this process fire the event of a change of an instance running `agent`? `observed`: seen by its own attachment; `recordedHere`: its write made the change. */
+  async shouldFire(change: { observed: boolean; recordedHere: boolean }, agent: string): Promise<boolean> {
     if (this.serving) return change.observed || change.recordedHere;
-    return change.recordedHere && !(await this.servingElsewhere());
+    return change.recordedHere && !(await this.servingElsewhere(agent));
   }
 
-  private async servingElsewhere(): Promise<boolean> {
+  /** Does a live serving kernel of this node watch instances of `agent`? */
+  private async servingElsewhere(agent: string): Promise<boolean> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
     for (const name of names.filter((n) => n.startsWith(this.prefix) && n.endsWith(".json"))) {
       const file = path.join(this.dir, name);
-      const owner = await readFile(file, "utf8").then((text) => JSON.parse(text) as ProcessId, () => undefined);
-      if (owner && (await isSameProcess(owner))) return true;
+      const owner = await readFile(file, "utf8").then((text) => JSON.parse(text) as ProcessId & { agents?: unknown }, () => undefined);
+      if (owner && (await isSameProcess(owner))) {
+        // A file without the list (an older serve) is taken to know every agent, as before.
+        if (!Array.isArray(owner.agents) || owner.agents.includes(agent)) return true;
+        continue;
+      }
       // Left by a serving kernel that died without closing.
       if (owner) await rm(file, { force: true });
     }

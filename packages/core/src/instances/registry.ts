@@ -13,6 +13,7 @@ import { RecordWrites } from "./record-writes.js";
 import { withSharedState } from "./shared-state.js";
 import type { Live, ManagerDeps } from "./deps.js";
 import type { ManagerEvents } from "./wait-delivered.js";
+import { UnknownAgents } from "./unknown-agent.js";
 
 /** What `output` sends as the screen without `history`: enough for a glance, small for a reconnect. */
 const DEFAULT_SCREEN_LINES = 30;
@@ -32,6 +33,7 @@ export class Registry {
   private readonly exiting = new Set<Live>();
   private readonly writes: RecordWrites;
   private readonly announcer: Announcer;
+  private readonly unknownAgents: UnknownAgents;
   /** Serve: every live instance is watched, and followed when another process relaunches it. */
   watchAll = false;
   closed = false;
@@ -41,6 +43,7 @@ export class Registry {
   constructor(private readonly deps: ManagerDeps) {
     this.events.setMaxListeners(0);
     this.announcer = new Announcer(deps, (id, usage) => this.persistShared(id, (record) => ({ ...record, usage })));
+    this.unknownAgents = new UnknownAgents(deps);
     this.writes = new RecordWrites(deps.store, (id, stored) => {
       const live = this.live.get(id);
       if (live) live.record = withSharedState(live.record, stored);
@@ -48,8 +51,9 @@ export class Registry {
   }
 
   /** Take part in deciding who fires observed events; `watchAll` is set by then. */
-  start(): Promise<void> {
-    return this.announcer.start(this.watchAll);
+  async start(): Promise<void> {
+    if (this.watchAll) await this.unknownAgents.start();
+    await this.announcer.start(this.watchAll);
   }
 
   /** After the last attachment was let go of: announcements under way finish. */
@@ -229,6 +233,7 @@ export class Registry {
   /** Serve: watch a live instance another process started, and deliver its queue. */
   async follow(record: InstanceRecord): Promise<void> {
     if (record.status === "exited" || !record.tmux.paneId || this.closed || !this.deps.nodes.owns(record)) return;
+    if (await this.unknownAgents.check(record)) return;
     await this.attach(record).then(
       () => this.onDeliverable(record.id),
       (error: unknown) => this.deps.logger.debug({ err: error, instance: record.id }, "not attached yet"),

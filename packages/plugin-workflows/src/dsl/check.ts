@@ -20,36 +20,62 @@ const didYouMean = (name: string, names: readonly string[]) => {
   return guess ? ` (did you mean "${guess}"?)` : "";
 };
 
-/** Every problem of the steps, in file order (`steps[i]` is the i-th step of the file). */
-export function checkSteps(source: YamlSource, steps: readonly Step[], declaredVars: readonly string[]): WorkflowIssue[] {
+/**
+ * Where the checked steps are among the file's: a file whose other steps had
+ * problems of their own (reported already) is still checked, as far as it can
+ * be, so every problem is listed at once.
+ */
+export interface StepLayout {
+  /** Each checked step's position in the file (`steps[i]`). */
+  readonly fileIndex: readonly number[];
+  /** Every step of the file in order: the steps read, and `{ id, needs }` of those that could not be (naming them is no problem here). */
+  readonly graph: readonly (Step | { readonly id: string; readonly needs: readonly string[] })[];
+}
+
+/**
+ * Every problem of the steps, in file order. `declaredVars` undefined: the
+ * variables could not be read (reported already), so references to them are not checked.
+ */
+export function checkSteps(source: YamlSource, steps: readonly Step[], declaredVars: readonly string[] | undefined, layout?: StepLayout): WorkflowIssue[] {
   const issues: WorkflowIssue[] = [];
-  const ids = steps.map((step) => step.id);
-  const at = (index: number, ...rest: Key[]): Key[] => ["steps", index, ...rest];
+  const fileIndex = (index: number) => layout?.fileIndex[index] ?? index;
+  const all = layout?.graph ?? steps;
+  const ids = all.map((node) => node.id);
+  // An id given twice (reported) means its first step: the graph keeps only that one, self-needs (reported) are left out.
+  const graph = all.filter((node, index) => ids.indexOf(node.id) === index).map((node) => ({ id: node.id, needs: node.needs.filter((need) => need !== node.id) }));
+  const at = (index: number, ...rest: Key[]): Key[] => ["steps", fileIndex(index), ...rest];
+  /** The step an id names: its first in the file; "unread" when that one could not be read (its problems are listed, it is not judged here). */
+  const lookup: Lookup = (id) => {
+    const first = all.find((node) => node.id === id);
+    return first && !("kind" in first) ? "unread" : (first as Step | undefined);
+  };
 
   steps.forEach((step, index) => {
     const first = ids.indexOf(step.id);
     if (step.id === CALLER_PARENT) {
       issues.push(source.issue(at(index, "id"), `"${CALLER_PARENT}" is not a step id: parent: ${CALLER_PARENT} means whoever runs the workflow; give the step another id`));
-    } else if (first !== index) {
-      issues.push(source.issue(at(index, "id"), `the id "${step.id}" is taken by step ${first + 1} (line ${steps[first]!.line}); give each step its own id`));
+    } else if (first !== fileIndex(index)) {
+      issues.push(source.issue(at(index, "id"), `the id "${step.id}" is taken by step ${first + 1} (line ${source.locate(["steps", first]).line ?? "?"}); give each step its own id`));
     }
     step.needs.forEach((need, n) => {
       if (need === step.id) issues.push(source.issue(at(index, "needs", n), `a step cannot need itself ("${need}"); name the steps that must finish before it`));
       else if (!ids.includes(need)) issues.push(source.issue(at(index, "needs", n), `no step has the id "${need}"; steps: ${ids.join(", ")}${didYouMean(need, ids)}`));
     });
   });
-  if (issues.length > 0) return issues;
-  const cycle = findCycle(steps);
+  // Self-needs and unknown ids are reported above and left out here (findCycle skips unknown ids), so a cycle elsewhere is still found.
+  const cycle = findCycle(graph);
   if (cycle) {
-    const index = ids.indexOf(cycle[0]!);
-    return [source.issue(at(index, "needs"), `these steps need each other in a cycle (${cycle.join(" -> ")}), so none of them could ever start; remove one of these needs`)];
+    const index = steps.findIndex((step) => step.id === cycle[0]);
+    const path: Key[] = index >= 0 ? at(index, "needs") : ["steps"];
+    issues.push(source.issue(path, `these steps need each other in a cycle (${cycle.join(" -> ")}), so none of them could ever start; remove one of these needs`));
   }
 
   steps.forEach((step, index) => {
-    const before = prerequisites(steps, step.id);
+    const before = prerequisites(graph, step.id);
     /** A step this one names (wait, merge from, send to, parent, cwd): it must exist, be a spawn step, and finish first. */
     const named = (id: string, path: Key[], role: string, singleInstance = false): SpawnStep | undefined => {
-      const target = steps.find((other) => other.id === id);
+      const target = lookup(id);
+      if (target === "unread") return undefined;
       if (!target) {
         issues.push(source.issue(path, `no step has the id "${id}"; steps: ${ids.join(", ")}${didYouMean(id, ids)}`));
         return undefined;
@@ -96,11 +122,13 @@ export function checkSteps(source: YamlSource, steps: readonly Step[], declaredV
         break;
     }
     for (const { path, text } of texts(step)) {
-      issues.push(...checkReferences(source, at(index, ...path), text, steps, before, declaredVars, step.id));
+      issues.push(...checkReferences(source, at(index, ...path), text, ids, lookup, before, declaredVars, step.id));
     }
   });
   return issues;
 }
+
+type Lookup = (id: string) => Step | "unread" | undefined;
 
 function spawnIds(steps: readonly Step[]): string[] {
   return steps.filter((step) => step.kind === "spawn").map((step) => step.id);
@@ -134,25 +162,26 @@ function checkReferences(
   source: YamlSource,
   path: Key[],
   text: string,
-  steps: readonly Step[],
+  ids: readonly string[],
+  lookup: Lookup,
   before: ReadonlySet<string>,
-  declaredVars: readonly string[],
+  declaredVars: readonly string[] | undefined,
   self: string,
 ): WorkflowIssue[] {
   const issues: WorkflowIssue[] = [];
-  const ids = steps.map((step) => step.id);
   for (const found of findReferences(text)) {
     const problem = (message: string) => issues.push(source.issue(path, `${found.expression}: ${message}`));
     const reference = found.reference;
     if (reference === undefined) {
       problem(`not an expression tmux-claude knows; write ${EXPRESSION_HELP}`);
     } else if (reference.kind === "var") {
-      if (!declaredVars.includes(reference.name)) {
+      if (declaredVars && !declaredVars.includes(reference.name)) {
         const declared = declaredVars.length > 0 ? `declared: ${declaredVars.join(", ")}` : "none is declared";
         problem(`undefined variable "${reference.name}" (${declared})${didYouMean(reference.name, declaredVars)}; declare it under vars: (${reference.name}: ~ to require --var ${reference.name}=..., or give a default)`);
       }
     } else {
-      const target = steps.find((step) => step.id === reference.step);
+      const target = lookup(reference.step);
+      if (target === "unread") continue;
       const fields: readonly string[] = target ? STEP_FIELDS[target.kind] : [];
       if (!target) problem(`no step has the id "${reference.step}"; steps: ${ids.join(", ")}${didYouMean(reference.step, ids)}`);
       else if (target.id === self) {

@@ -36,8 +36,11 @@ export function reparseWorkflow(recorded: unknown, origin: string): Workflow {
     throw workflowError(WorkflowDslErrors.INVALID, origin, issues.map(({ path, message }) => ({ path, message })), "The recorded workflow was changed or damaged since it ran (start it from its file instead):");
   }
   const recordedSteps: unknown[] = Array.isArray(source.steps) ? source.steps : [];
+  const { varPositions: _rewrittenVars, ...whole } = parsed;
+  const varPositions = soundPositions(source.varPositions);
   return {
-    ...parsed,
+    ...whole,
+    ...(varPositions ? { varPositions } : {}),
     source: typeof source.source === "string" ? source.source : parsed.source,
     steps: parsed.steps.map((step, index) => {
       const { positions: _rewritten, ...rest } = step;
@@ -51,7 +54,7 @@ export function reparseWorkflow(recorded: unknown, origin: string): Workflow {
 
 const isLine = (value: unknown): value is number => Number.isInteger(value) && (value as number) > 0;
 
-/** A step's recorded key positions when every one is a line and column; else none. */
+/** Recorded positions (a step's keys, the variables) when every one is a line and column; else none. */
 function soundPositions(value: unknown): Record<string, { line: number; column: number }> | undefined {
   if (!isDoc(value)) return undefined;
   const entries = Object.entries(value);
@@ -59,7 +62,7 @@ function soundPositions(value: unknown): Record<string, { line: number; column: 
 }
 
 function workflowDocument(workflow: Doc): Doc {
-  const { name, description, vars, completion, timeoutMs, steps, source: _source, ...rest } = workflow;
+  const { name, description, vars, completion, timeoutMs, steps, source: _source, varPositions: _varPositions, ...rest } = workflow;
   const declared = isDoc(vars) ? Object.fromEntries(Object.entries(vars).map(([key, value]) => [key, value ?? null])) : vars;
   return defined({ workflow: name, description, vars: declared, completion, timeout: timeoutMs, steps: Array.isArray(steps) ? steps.map(stepDocument) : steps, ...rest });
 }

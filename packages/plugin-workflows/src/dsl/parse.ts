@@ -4,7 +4,7 @@
  * column. Nothing about the kernel's config is checked here (that is
  * `planWorkflow`): a file is valid or not on its own.
  */
-import { closest, formatZodIssues, showValue } from "@tmux-claude/core";
+import { closest, formatPath, formatZodIssues, showValue } from "@tmux-claude/core";
 import { z } from "zod";
 import type { Step, Workflow } from "../types.js";
 import { checkSteps } from "./check.js";
@@ -30,19 +30,25 @@ export function parseWorkflow(text: string, origin: string): Workflow {
   const top = workflowSchema.safeParse(value);
   const found = top.success ? [] : zodIssues(source, top.error, value, workflowSchema, []);
   const rawSteps = Array.isArray((value as { steps?: unknown }).steps) ? ((value as { steps: unknown[] }).steps) : [];
+  // Each step's id as the file gives it (`step-<n>` without one), also for a step that could not be read: others may name it.
+  const rawIds = rawSteps.map((raw, index) => rawField(raw, "id", (id): id is string => typeof id === "string") ?? `step-${index + 1}`);
   const read: Step[] = [];
+  const fileIndex: number[] = [];
   rawSteps.forEach((raw, index) => {
     const step = readStep(source, raw, index, found);
-    if (step) read.push(step);
+    // The default of `needs:` is the step before in the file, read or not.
+    if (step) read.push(step.needs === undefined ? { ...step, needs: index === 0 ? [] : [rawIds[index - 1]!] } : step);
+    if (step) fileIndex.push(index);
   });
-  if (found.length > 0 || !top.success) throw fail(found);
-  // Every step was read, so the step before each one is known: it is the default of `needs:`.
-  const steps = read.map((step, index) => (step.needs === undefined ? { ...step, needs: index === 0 ? [] : [read[index - 1]!.id] } : step));
+  // The steps read are checked even when others (or the top level) had problems: every independent problem is listed at once.
+  const graph = rawIds.map((id, index) => read[fileIndex.indexOf(index)] ?? { id, needs: rawNeeds(rawSteps[index]) ?? (index === 0 ? [] : [rawIds[index - 1]!]) });
+  const declared = top.success ? Object.keys(top.data.vars ?? {}) : undefined;
+  found.push(...checkSteps(source, read, declared, { fileIndex, graph }));
+  if (found.length > 0 || !top.success) throw fail(sortIssues(found));
+  const steps = read;
 
   const data = top.data;
   const vars = Object.fromEntries(Object.entries(data.vars ?? {}).map(([name, value]) => [name, value === null ? undefined : String(value)]));
-  const semantic = checkSteps(source, steps, Object.keys(vars));
-  if (semantic.length > 0) throw fail(semantic);
   return {
     name: data.workflow,
     ...(data.description === undefined ? {} : { description: data.description }),
@@ -51,7 +57,25 @@ export function parseWorkflow(text: string, origin: string): Workflow {
     ...(data.timeout === undefined ? {} : { timeoutMs: data.timeout }),
     steps,
     source: origin,
+    varPositions: positions(source, ["vars"], Object.keys(vars)),
   };
+}
+
+/** A key of a raw step when it has the expected type. */
+function rawField<T>(raw: unknown, key: string, ok: (value: unknown) => value is T): T | undefined {
+  const value = raw !== null && typeof raw === "object" ? (raw as Record<string, unknown>)[key] : undefined;
+  return ok(value) ? value : undefined;
+}
+
+/** `needs:` of a step that could not be read, when it is a list of ids (else its default applies). */
+function rawNeeds(raw: unknown): string[] | undefined {
+  const needs = rawField(raw, "needs", (value): value is string | string[] => typeof value === "string" || (Array.isArray(value) && value.every((need) => typeof need === "string")));
+  return typeof needs === "string" ? [needs] : needs;
+}
+
+/** File order: by line, then column (problems found in different passes interleave). */
+function sortIssues(issues: WorkflowIssue[]): WorkflowIssue[] {
+  return issues.map((issue, n) => ({ issue, n })).sort((a, b) => (a.issue.line ?? 0) - (b.issue.line ?? 0) || (a.issue.column ?? 0) - (b.issue.column ?? 0) || a.n - b.n).map(({ issue }) => issue);
 }
 
 /** One step with its defaults (`id: step-<n>`, `needs:` the step before), or undefined after adding its problems to `found`. */

@@ -26,7 +26,7 @@ export function resolveVars(workflow: Workflow, given: Readonly<Record<string, s
   const vars: Record<string, string> = {};
   for (const name of declared) {
     const value = given[name] ?? workflow.vars[name];
-    if (value === undefined) issues.push({ path: `vars.${name}`, message: `variable "${name}" has no default and no value was given; pass --var ${name}="..."` });
+    if (value === undefined) issues.push({ ...workflow.varPositions?.[name], path: `vars.${name}`, message: `variable "${name}" has no default and no value was given; pass --var ${name}="..."` });
     else vars[name] = value;
   }
   return { vars, issues };

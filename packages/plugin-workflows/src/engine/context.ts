@@ -16,7 +16,7 @@ export interface EngineOptions {
 /** The git plugin's api as far as `merge` steps use it (the plugin is optional: looked up by name). */
 export interface GitMergeApi {
   status(id: string): Promise<{ isolation: string; branch: string; base: string } | undefined>;
-  merge(id: string, call?: GitMergeCall): Promise<{ status: string; reason?: string; commit?: string; target: string; source: string }>;
+  merge(id: string, call?: GitMergeCall): Promise<{ status: string; reason?: string; commit?: string; target: string; source: string; conflicts?: readonly { path: string; kind: string }[] }>;
 }
 
 /** plugin-git's merge request (its MergeCall) as merge steps make it. */

@@ -4,7 +4,7 @@
 // processes by the kernel), and the tie of a new instance to its task
 // (beforeSpawn, before its agent starts, so even a very fast `complete`
 // finds its task). The runner sees each in the store (tasks.ts).
-import { TmuxClaudeError, type PluginContext, type ToolContribution } from "@tmux-claude/core";
+import { isTmuxClaudeError, TmuxClaudeError, type PluginContext, type ToolContribution } from "@tmux-claude/core";
 import { z } from "zod";
 import type { TaskState } from "../types.js";
 import { RunErrors } from "./errors.js";
@@ -46,12 +46,15 @@ export function installRecorder(ctx: PluginContext, store: RunStore): void {
     const run = await store.runs.get(ref.run);
     const step = run?.workflow.steps.find((s) => s.id === ref.step);
     if (!run || !step || step.kind !== "spawn" || (step.completion ?? run.workflow.completion) !== "turn-end") return;
+    // A turn after the run ended (a send: step's, the last step) completes nothing: not worth a warning.
+    if (run.state !== "running" && run.state !== "interrupted") return;
     // More input is on its way: the turn that answers it decides.
     const queued = (await ctx.kernel.list()).find((i) => i.id === instance.id)?.queuedIds.length ?? 0;
     if (queued > 0) return;
     const summary = lastReply ?? (await screenTail(ctx, instance.id));
     await recordCompletion(store, ref, instance.id, { status: "ok", ...(summary !== undefined ? { summary } : {}), via: "turn-end" }).catch((error: unknown) =>
-      ctx.logger.warn({ err: error, instance: instance.id, run: ref.run }, "recording a turn-end completion failed"),
+      // The run ended (or the task moved on) between the look above and the write: nothing to record. A store failure is worth a warning.
+      ctx.logger[isTmuxClaudeError(error, RunErrors.NOT_A_TASK) ? "debug" : "warn"]({ err: error, instance: instance.id, run: ref.run }, "recording a turn-end completion failed"),
     );
   });
 }

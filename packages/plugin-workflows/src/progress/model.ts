@@ -6,7 +6,8 @@ import type { JournalEvent, Step, StepState } from "../types.js";
 export interface StepRow {
   readonly id: string;
   readonly label: string;
-  readonly state: StepState;
+  /** `stopped`: it was running when the run was interrupted (Ctrl-C); a resume runs it again. */
+  readonly state: StepState | "stopped";
   /** Instances the step wants (spawn steps), spawned or re-attached so far, tasks completed and failed. */
   readonly wanted: number;
   readonly spawned: number;
@@ -21,10 +22,13 @@ export interface StepRow {
 export class RunModel {
   private readonly fold = new JournalFold();
   private labels: { id: string; label: string; wanted: number }[] = [];
+  /** When the last resume began (its run-started). */
+  private resumedAt: string | undefined;
 
   apply(event: JournalEvent): void {
     this.fold.apply(event);
     if (event.type === "run-started" && this.labels.length === 0) this.labels = event.workflow.steps.map(toRow);
+    if (event.type === "run-started" && event.resumed) this.resumedAt = event.at;
   }
 
   get run(): string | undefined {
@@ -44,14 +48,25 @@ export class RunModel {
   }
 
   get rows(): StepRow[] {
+    const end = this.fold.end;
     return this.labels.map((row) => {
       const step = this.fold.step(row.id);
       // The clock of the step's last attempt, as the replay measures it (a resumed step's earlier attempts are not in it).
       const startedAt = this.fold.attemptStart(row.id);
+      const state = this.fold.stateOf(row.id, false);
+      // A resume (its earlier events given by Progress.earlier) runs again every step that did not succeed: pending until it starts again.
+      const lastSeen = step.finish?.at ?? step.starts.at(-1) ?? "";
+      if (this.resumedAt !== undefined && state !== "succeeded" && lastSeen < this.resumedAt) {
+        return { ...row, state: "pending", spawned: step.instances.length, completed: step.completed, failed: 0 };
+      }
+      // A step still running when the run was interrupted stopped with it: its clock too.
+      if (state === "running" && end?.state === "interrupted") {
+        return { ...row, state: "stopped", spawned: step.instances.length, completed: step.completed, failed: step.failed, ...(startedAt === undefined ? {} : { startedAt: Date.parse(startedAt) }), endedAt: Date.parse(end.at) };
+      }
       return {
         ...row,
-        // While the run goes on a step is what its events say (an interrupted one stays running): the list shows the journal as it came.
-        state: this.fold.stateOf(row.id, false),
+        // While the run goes on a step is what its events say: the list shows the journal as it came.
+        state,
         spawned: step.instances.length,
         completed: step.completed,
         failed: step.failed,

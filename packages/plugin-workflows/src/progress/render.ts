@@ -24,6 +24,14 @@ export type ProgressMode = "tty" | "plain" | "json";
 
 export interface Progress {
   event(event: JournalEvent): void;
+  /**
+   * What the run's journal held before (a resumed run's): the live list
+   * starts from it (steps that succeeded show so), drawing nothing yet; the
+   * line and JSON modes print only what happens now.
+   */
+  earlier(events: readonly JournalEvent[]): void;
+  /** A log line (the kernel's, a plugin's): printed above the live list, which is drawn again below it, so neither breaks the other. */
+  log(text: string): void;
   /** Draw the final state and stop every timer. */
   close(): void;
 }
@@ -39,7 +47,8 @@ export function progressMode(stream: ProgressStream, json: boolean): ProgressMod
 }
 
 export function createProgress(stream: ProgressStream, mode: ProgressMode, options: ProgressOptions = {}): Progress {
-  if (mode === "json") return { event: (event) => void stream.write(`${JSON.stringify(event)}\n`), close: () => undefined };
+  // JSON lines are for tools: a log line there would break them (the CLI leaves logs on stderr then).
+  if (mode === "json") return { event: (event) => void stream.write(`${JSON.stringify(event)}\n`), earlier: () => undefined, log: () => undefined, close: () => undefined };
   if (mode === "plain") return plainProgress(stream);
   return new LiveList(stream, options.throttleMs ?? 100, options.now ?? Date.now);
 }
@@ -58,11 +67,16 @@ function plainProgress(stream: ProgressStream): Progress {
       // The id at once, not only in the result line: another terminal can follow, replay or resume the run while this one runs.
       if (event.type === "run-started") stream.write(`run id ${event.run} (tmux-claude replay ${event.run}; after a crash: tmux-claude run --resume ${event.run})\n`);
     },
+    earlier: () => undefined,
+    log: (text) => void stream.write(`${text}\n`),
     close: () => undefined,
   };
 }
 
-const MARK: Record<StepRow["state"], string> = { pending: "·", running: "▶", succeeded: "✔", failed: "✖", skipped: "-" };
+const MARK: Record<StepRow["state"], string> = { pending: "·", running: "▶", succeeded: "✔", failed: "✖", skipped: "-", stopped: "■" };
+
+/** A pty that does not know its size reports 0 columns (or none): draw for the usual 80. */
+const DEFAULT_COLUMNS = 80;
 
 class LiveList implements Progress {
   private readonly model = new RunModel();
@@ -71,6 +85,8 @@ class LiveList implements Progress {
   private pending: NodeJS.Timeout | undefined;
   private clock: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Something happened in this run (not only `earlier`): close draws then. */
+  private live = false;
 
   constructor(
     private readonly stream: ProgressStream,
@@ -80,8 +96,22 @@ class LiveList implements Progress {
 
   event(event: JournalEvent): void {
     if (this.closed) return;
+    this.live = true;
     this.model.apply(event);
     this.schedule();
+  }
+
+  earlier(events: readonly JournalEvent[]): void {
+    if (this.closed) return;
+    for (const event of events) this.model.apply(event);
+  }
+
+  log(text: string): void {
+    if (this.closed || this.drawn === 0) return void this.stream.write(`${text}\n`);
+    // Over the list: clear it, the line, the list again below it (one write). The line may wrap: only the list's lines are counted.
+    const lines = this.lines();
+    this.stream.write(`\u001b[${this.drawn}F\u001b[J${text}\n${lines.map((line) => `${line}\n`).join("")}`);
+    this.drawn = lines.length;
   }
 
   close(): void {
@@ -90,7 +120,7 @@ class LiveList implements Progress {
     clearTimeout(this.pending);
     clearInterval(this.clock);
     // A run refused before it started (an unknown --resume) has nothing to show: its error says it all.
-    if (this.model.run !== undefined) this.draw();
+    if (this.live && this.model.run !== undefined) this.draw();
   }
 
   private schedule(): void {
@@ -129,7 +159,8 @@ class LiveList implements Progress {
     const { model } = this;
     const now = this.now();
     // A few columns to spare: terminals may draw the marks and "…" two columns wide, and a wrapped line would break the cursor moves.
-    const width = Math.max(20, (this.stream.columns ?? 100) - 4);
+    const columns = this.stream.columns !== undefined && this.stream.columns > 0 ? this.stream.columns : DEFAULT_COLUMNS;
+    const width = Math.max(20, columns - 4);
     const cut = (line: string) => (line.length > width ? `${line.slice(0, width - 1)}…` : line);
     const elapsed = model.startedAt === undefined ? "" : formatDuration((model.endedAt ?? now) - model.startedAt);
     const tokens = model.tokens();

@@ -4,6 +4,7 @@
 // resumed run) is re-attached, never spawned again.
 import type { InstanceRecord } from "@tmux-claude/core";
 import type { CompletionMode, SpawnStep, StepOutput, TaskState } from "../../types.js";
+import { recordCompletion } from "../recorder.js";
 import { newTaskToken, SPAWN_OPTION, type TaskBinding } from "../run-store.js";
 import { expectedTasks, type TaskTracker } from "../tasks.js";
 import type { RunContext } from "../context.js";
@@ -109,6 +110,26 @@ async function reattach(run: RunContext, tracker: TaskTracker, task: TaskState, 
   // The index entry may be gone (a failed run's clean-up) or never written (killed before): `complete` needs it.
   await run.store.tasks.update(live.id, () => ({ run: run.id, step: task.step, index: task.index }));
   tracker.follow(task, live, timeoutMs);
+  const step = run.step(task.step) as SpawnStep;
+  if ((step.completion ?? run.workflow.completion) === "turn-end") await turnEndWhileAway(run, task, live);
+}
+
+/**
+ * A turn-end task's turn may have ended while no runner ran, seen by nobody
+ * who records it: no process was attached (the runner was killed), or the one
+ * that was had no workflows plugin, or a serve without the instance's agent
+ * kept a one-shot kernel from announcing it. Attaching here (a read) makes
+ * this process watch the instance, so a turn still going is seen to end
+ * (turnEnded fires here when no serve watches it); one found over already
+ * (idle, its prompt typed, nothing queued) completes the task now.
+ */
+async function turnEndWhileAway(run: RunContext, task: TaskState, live: InstanceRecord): Promise<void> {
+  const now = await run.kernel.read(live.id, { lines: 1 }).catch((error: unknown) => run.logger.warn({ err: error, instance: live.id, run: run.id }, "re-attaching to a task's instance failed"));
+  const record = await run.kernel.get(live.id).catch(() => undefined);
+  if (!now || now.status !== "idle" || now.queued > 0 || record?.turnPrompt === undefined) return;
+  await recordCompletion(run.store, { run: run.id, step: task.step, index: task.index }, live.id, { status: "ok", ...(now.lastReply !== undefined ? { summary: now.lastReply } : {}), via: "turn-end" }).catch((error: unknown) =>
+    run.logger.warn({ err: error, instance: live.id, run: run.id }, "recording a turn that ended while no runner ran failed"),
+  );
 }
 
 /**
