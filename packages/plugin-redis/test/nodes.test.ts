@@ -135,7 +135,8 @@ describe("nodes on the redis plugin", () => {
       const listed = byId(await a.kernel.list(), instance.id);
       return listed && listed.unreachable === undefined ? listed : undefined;
     }, 5_000, "node-b's instance reachable again");
-    expect(back.status).toBe("idle");
+    // Its agent lives on (busy for a moment if B is already delivering what was queued for it).
+    expect(["idle", "busy"]).toContain(back.status);
     // It delivered what was queued while it was down, once.
     await eventually(async () => (await b.received()).some((m) => m.text === "while b is down"), 10_000, "the queued message delivered by B's serve");
     await eventually(async () => (await a.kernel.list()).find((i) => i.id === instance.id)?.queuedIds.length === 0, 5_000, "B's queue empty");
