@@ -68,7 +68,8 @@ describe("the CLI while Redis is stopped, and after it is back (AOF)", () => {
     // Typed at once, or queued while the echo agent still takes its prompt: either way it must arrive once.
     expect(await ok("send", id, "before the stop")).toMatch(/^(delivered|queued)/u);
     // A busy agent: the next message waits in its Redis queue for serve to deliver, across the outage.
-    expect(await ok("send", id, "/work 3000")).toMatch(/^(delivered|queued)/u);
+    // Long enough to outlast the CLI calls below on a loaded machine (each starts a process).
+    expect(await ok("send", id, "/work 10000")).toMatch(/^(delivered|queued)/u);
     // Once serve has seen it busy (a loaded machine may take a moment), the next one is queued.
     await eventually(async () => parseJson<{ status: string }[]>(await run("list", "--json"))[0]?.status === "busy", 10_000, "the agent busy with its work");
     expect(await ok("send", id, "queued before the stop")).toMatch(/^queued/u);

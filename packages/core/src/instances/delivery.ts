@@ -34,10 +34,13 @@ export interface DeliveryDeps {
   /** Type text into the instance and wait for its receipt (Messaging.submit). */
   submit(live: Live, text: string, options?: SubmitOptions): Promise<void>;
   /**
-   * Record that the message got in (the instance's history), after the ack:
-   * the queue says it left as soon as the agent has it. A kernel killed in
-   * between leaves the entry queued until the next queued delivery marks it
-   * (see withDelivered). Must not throw.
+   * Record that the message got in (the instance's history), before the ack:
+   * a message that left the queue is then always marked delivered, which a
+   * send repeated with its id relies on (earlierReceipt: out of the queue and
+   * not in the history would mean never sent, and it would be typed again).
+   * A kernel killed in between leaves it queued and marked: the next one's
+   * recovered claim finds the agent's evidence and acks it without typing.
+   * Must not throw.
    */
   recordDelivered(live: Live, message: QueuedMessage, acceptedAt: string): Promise<void>;
 }
@@ -78,8 +81,8 @@ export async function deliverNext(deps: DeliveryDeps, live: Live, options: { onl
       if (evidence && note !== undefined && (await evidence.submittedSince(note, typed))) {
         logger.info({ instance: id, message: message.id }, "a kernel that died had delivered this queued message; not typing it again");
         const acceptedAt = new Date().toISOString();
-        await ack(store, claim, logger);
         await deps.recordDelivered(live, message, acceptedAt);
+        await ack(store, claim, logger);
         return { kind: "delivered", message, typed: false, acceptedAt };
       }
       logger.info({ instance: id, message: message.id, evidence: Boolean(evidence) }, "typing again a queued message whose delivery a dead kernel began");
@@ -90,16 +93,16 @@ export async function deliverNext(deps: DeliveryDeps, live: Live, options: { onl
     const gotIn = evidence && mark !== undefined ? await evidence.submittedSince(mark, typed).catch(() => false) : false;
     if (gotIn) {
       const acceptedAt = new Date().toISOString();
-      await ack(store, claim, logger);
       await deps.recordDelivered(live, message, acceptedAt);
+      await ack(store, claim, logger);
       return { kind: "delivered", message, typed: true, acceptedAt };
     }
     await store.release(claim).catch((releaseError: unknown) => logger.warn({ err: releaseError, instance: id }, "could not release a claim; it expires with its lease"));
     throw new DeliveryAttemptError(message.id, error);
   }
   const acceptedAt = new Date().toISOString();
-  await ack(store, claim, logger);
   await deps.recordDelivered(live, message, acceptedAt);
+  await ack(store, claim, logger);
   return { kind: "delivered", message, typed: true, acceptedAt };
 }
 

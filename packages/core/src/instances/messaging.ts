@@ -104,7 +104,7 @@ export class Messaging {
     const { hooks } = this.deps;
     let message: OutgoingMessage = { id: messageId ?? randomUUID(), instanceId: id, text, from: caller, whenBusy };
     message = await hooks.beforeSend.promise(message);
-    const receipt = await this.deps.nodes.deliver(record, message, async () => (await this.deliverLocal(message, record, false)).receipt);
+    const receipt = await this.deps.nodes.deliver(record, message, async () => (await this.deliverLocal(message, record, false, messageId !== undefined)).receipt);
     if (messageId !== undefined) this.recent.remember(messageId, receipt);
     await hooks.afterSend.promise(message, receipt);
     return receipt;
@@ -136,7 +136,7 @@ export class Messaging {
    * `viaQueue`: the message was queued although the agent is free (a routed
    * one, see sendHere); its caller waits for the drain.
    */
-  private async deliverLocal(message: OutgoingMessage, record: InstanceRecord, routed: boolean): Promise<{ receipt: DeliveryReceipt; viaQueue: boolean }> {
+  private async deliverLocal(message: OutgoingMessage, record: InstanceRecord, routed: boolean, awaitHistory = false): Promise<{ receipt: DeliveryReceipt; viaQueue: boolean }> {
     const { store } = this.deps;
     const id = message.instanceId;
     const sentAt = new Date().toISOString();
@@ -182,7 +182,9 @@ export class Messaging {
       }
       await this.submit(live, message.text);
       const receipt: DeliveryReceipt = { messageId: message.id, instanceId: id, state: "delivered", acceptedAt: new Date().toISOString() };
-      void this.recordDelivery(id, message, sentAt, receipt.acceptedAt!);
+      const recorded = this.recordDelivery(id, message, sentAt, receipt.acceptedAt!);
+      // A sender that chose the id may repeat the send from another process: the history must know it by then.
+      if (awaitHistory) await recorded;
       this.announceDelivery(message, receipt, false);
       return { receipt, viaQueue: false };
     });

@@ -143,7 +143,9 @@ test("a send repeated after its first sender died between enqueue and delivery f
   await store.enqueue({ id: messageId, instanceId: instance.id, text: "stranded once", from: null, enqueuedAt: new Date().toISOString() });
   await store.close();
   const cli = await h.startKernel({ watch: "on-demand" });
-  expect(await cli.send(instance.id, "stranded once", { messageId })).toMatchObject({ messageId, state: "queued", position: 1 });
+  const repeated = await cli.send(instance.id, "stranded once", { messageId });
+  // Queued, as it was left; or already delivered when serve drained it first (a late status write of the new agent wakes its drain).
+  expect(repeated.state === "delivered" ? repeated : { ...repeated, position: repeated.position }).toMatchObject(repeated.state === "delivered" ? { messageId } : { messageId, state: "queued", position: 1 });
   await cli.close();
   await eventually(async () => (await h.received()).some((m) => m.text === "stranded once"), 10_000, "the stranded message typed in");
   expect((await h.received()).filter((m) => m.text === "stranded once")).toHaveLength(1);

@@ -7,8 +7,9 @@
  */
 import os from "node:os";
 import { randomUUID } from "node:crypto";
-import { currentProcess, isSameProcess, TmuxClaudeError, type NodeReport, type PluginContext, type ProcessId } from "@tmux-claude/core";
+import { currentProcess, TmuxClaudeError, type NodeReport, type PluginContext, type ProcessId } from "@tmux-claude/core";
 import { RedisErrorCodes } from "../errors.js";
+import { holderName, isDeadHere } from "../holder.js";
 import type { RedisStore } from "../redis-store.js";
 import { script } from "../scripts.js";
 
@@ -19,6 +20,8 @@ export interface NodeClaim {
   readonly token: string;
   readonly host: string;
   readonly process: ProcessId;
+  /** The process as ../holder.ts names it (boot, pid namespace, pid, start): only a process that can judge it takes a dead one's id over at once. */
+  readonly holder?: string;
   readonly startedAt: string;
   readonly stoppedAt?: string;
 }
@@ -115,7 +118,8 @@ export class NodeRegistry {
    * `kill -9` moments ago, its key not expired yet) is taken over.
    */
   async register(id: string): Promise<void> {
-    const claim: NodeClaim = { id, token: randomUUID(), host: os.hostname(), process: await currentProcess(), startedAt: new Date().toISOString() };
+    const holder = await holderName();
+    const claim: NodeClaim = { id, token: randomUUID(), host: os.hostname(), process: await currentProcess(), ...(holder ? { holder } : {}), startedAt: new Date().toISOString() };
     const json = JSON.stringify(claim);
     const keys = [this.heartbeatKey(id), this.hashKey];
     let held = String(await this.store.eval(`register node "${id}"`, REGISTER, keys, [json, this.ttlMs, id, ""]));
@@ -178,10 +182,14 @@ export class NodeRegistry {
     }
   }
 
-  /** The holder of the id is a process of this machine that is gone. */
+  /**
+   * The holder of the id is a process of this machine (same boot and pid
+   * namespace, see ../holder.ts) that is gone. A host name alone is not
+   * enough: containers sharing one cannot see each other's processes.
+   */
   private async deadHereOf(held: string): Promise<boolean> {
     const holder = parseClaim(held);
-    return holder !== undefined && holder.host === os.hostname() && !(await isSameProcess(holder.process));
+    return holder?.holder !== undefined && (await isDeadHere(holder.holder));
   }
 
   private inUse(id: string, held: string): TmuxClaudeError {
