@@ -125,7 +125,14 @@ describe("nodes on the redis plugin", () => {
 
     // A message that may wait is queued in Redis meanwhile; one that may not fails at once.
     await expect(a.kernel.send(instance.id, "now or never", { whenBusy: "now" })).rejects.toMatchObject({ code: "TC_NODE_UNREACHABLE" });
-    expect(await a.kernel.send(instance.id, "while b is down")).toMatchObject({ state: "queued", position: 1 });
+    const whileDown = await a.kernel.send(instance.id, "while b is down");
+    expect(whileDown).toMatchObject({ state: "queued", position: 1 });
+    // Waiting for it waits for node B's serve (it cannot be typed from here); a wait that ends first says why.
+    await expect(a.kernel.waitDelivered(whileDown, 300)).rejects.toMatchObject({
+      code: "TC_SEND_TIMEOUT",
+      message: expect.stringMatching(/still queued after 300 ms: node "node-b" is lost.*node "node-b" delivers it once `tmux-claude serve` runs there again/u),
+    });
+    const waiting = a.kernel.waitDelivered(whileDown, 30_000).then(() => "delivered", (error: unknown) => error);
     // The CLI says whose serve delivers it: node B's, not one on this node.
     expect(await cli(a, "node-a", { url: server.url, prefix, heartbeatTtlMs: TTL }, "send", instance.id, "cli while b is down")).toBe(`queued (position 2); the serve of node "node-b" delivers it when ${instance.id} is idle\n`);
 
@@ -139,6 +146,7 @@ describe("nodes on the redis plugin", () => {
     expect(["idle", "busy"]).toContain(back.status);
     // It delivered what was queued while it was down, once.
     await eventually(async () => (await b.received()).some((m) => m.text === "while b is down"), 10_000, "the queued message delivered by B's serve");
+    expect(await waiting).toBe("delivered");
     await eventually(async () => (await a.kernel.list()).find((i) => i.id === instance.id)?.queuedIds.length === 0, 5_000, "B's queue empty");
     expect((await b.received()).filter((m) => m.text === "while b is down")).toHaveLength(1);
     expect((await b.received()).filter((m) => m.text === "cli while b is down")).toHaveLength(1);

@@ -12,6 +12,8 @@ import type { InstanceSummary, ListFilter, ReadOptions, ReadResult, SendOptions,
 import type { ManagerDeps } from "./deps.js";
 import { Views } from "./views.js";
 import { requireRecord } from "./lookups.js";
+import { waitDelivered } from "./wait-delivered.js";
+import { nodeOf } from "../kernel/node.js";
 import { placeSpawn, type Placement } from "./placement.js";
 
 export type * from "./types.js";
@@ -97,14 +99,39 @@ export class InstanceManager {
 
   async waitDelivered(instanceId: string, messageId: string, timeoutMs: number): Promise<void> {
     const remote = await this.remoteRecord(instanceId);
-    if (remote) await this.nodes.forward({ ...this.nodes.address(remote), operation: "waitDelivered", messageId, timeoutMs });
-    else await this.messaging.waitDelivered(instanceId, messageId, timeoutMs);
+    if (!remote) return this.messaging.waitDelivered(instanceId, messageId, timeoutMs);
+    const down = (await this.nodes.unreachableNodes()).get(nodeOf(remote));
+    if (down) return this.waitForDownNode(remote, messageId, timeoutMs, down);
+    await this.nodes.forward({ ...this.nodes.address(remote), operation: "waitDelivered", messageId, timeoutMs }, { down });
+  }
+
+  /**
+   * A message queued for an instance of a node that is down now is delivered
+   * by that node's serve once it runs again: wait for it to leave the queue in
+   * the shared store (it cannot be typed from here; its pane is on that node).
+   */
+  private waitForDownNode(record: InstanceRecord, messageId: string, timeoutMs: number, down: string): Promise<void> {
+    const node = nodeOf(record);
+    const deps = {
+      store: this.store,
+      events: this.registry.events,
+      live: () => undefined,
+      deliver: async () => {},
+      gone: () => undefined,
+      stillQueuedBecause: `${down}. It stays queued, and node "${node}" delivers it once \`tmux-claude serve\` runs there again.`,
+    };
+    return waitDelivered(deps, record.id, messageId, timeoutMs);
   }
 
   async deliverQueued(instanceId: string, timeoutMs: number): Promise<number> {
     const remote = await this.remoteRecord(instanceId);
-    if (remote) return this.nodes.forward({ ...this.nodes.address(remote), operation: "deliverQueued", timeoutMs });
-    return this.messaging.deliverQueued(instanceId, timeoutMs);
+    if (!remote) return this.messaging.deliverQueued(instanceId, timeoutMs);
+    const down = (await this.nodes.unreachableNodes()).get(nodeOf(remote));
+    if (!down) return this.nodes.forward({ ...this.nodes.address(remote), operation: "deliverQueued", timeoutMs }, { down });
+    const queue = await this.store.queue(instanceId);
+    const last = queue.at(-1);
+    if (last) await this.waitForDownNode(remote, last.id, timeoutMs, down);
+    return queue.length;
   }
 
   async read(id: string, options: ReadOptions = {}): Promise<ReadResult> {

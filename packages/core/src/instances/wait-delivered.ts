@@ -19,6 +19,8 @@ export interface DeliveryWaitDeps {
   deliver(id: string): Promise<void>;
   /** Aborted when this process lets go of the instance (tmux connection lost, kernel closing). */
   gone(id: string): AbortSignal | undefined;
+  /** Why the message may still be queued at the timeout; by default, the agent has not become idle. */
+  stillQueuedBecause?: string;
 }
 
 /**
@@ -88,7 +90,7 @@ export function waitDelivered(deps: DeliveryWaitDeps, instanceId: string, messag
         finish(
           new TmuxClaudeError(
             ErrorCodes.SEND_TIMEOUT,
-            `Message ${messageId} to "${instanceId}" is still queued after ${timeoutMs} ms: the agent has not become idle. It stays queued and is delivered when it does.`,
+            `Message ${messageId} to "${instanceId}" is still queued after ${timeoutMs} ms: ${deps.stillQueuedBecause ?? "the agent has not become idle. It stays queued and is delivered when it does."}`,
             { id: instanceId, messageId },
           ),
         ),
