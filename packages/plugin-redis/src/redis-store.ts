@@ -173,7 +173,7 @@ export class RedisStore implements StateStore {
     await this.run(`delete("${id}")`, () =>
       this.client
         .multi()
-        .del(this.key("record", id), this.key("queue", id), this.key("claim", id))
+        .del(this.key("record", id), this.key("queue", id), this.key("claim", id), this.key("left", id))
         .srem(this.key("records"), id)
         .publish(this.channel, `i:${id}`)
         .publish(this.channel, `q:${id}`)
@@ -183,9 +183,8 @@ export class RedisStore implements StateStore {
 
   async enqueue(message: QueuedMessage): Promise<void> {
     const { instanceId } = message;
-    await this.run(`enqueue("${instanceId}")`, () =>
-      this.client.multi().rpush(this.key("queue", instanceId), JSON.stringify(message)).publish(this.channel, `q:${instanceId}`).exec(),
-    );
+    const keys = [this.key("queue", instanceId), this.key("left", instanceId), this.channel];
+    await this.run(`enqueue("${instanceId}")`, () => this.script(scripts.ENQUEUE, keys, [instanceId, JSON.stringify(message), message.id]));
   }
 
   async queue(instanceId: string): Promise<QueuedMessage[]> {
@@ -194,7 +193,7 @@ export class RedisStore implements StateStore {
   }
 
   async dequeue(instanceId: string, messageId: string): Promise<boolean> {
-    const removed = await this.run(`dequeue("${instanceId}")`, () => this.script(scripts.DEQUEUE, [this.key("queue", instanceId), this.channel], [instanceId, messageId]));
+    const removed = await this.run(`dequeue("${instanceId}")`, () => this.script(scripts.DEQUEUE, [this.key("queue", instanceId), this.channel, this.key("left", instanceId)], [instanceId, messageId]));
     return removed === 1;
   }
 
@@ -336,7 +335,7 @@ export class RedisStore implements StateStore {
   private async endClaim(claim: QueueClaim, how: "ack" | "release"): Promise<boolean> {
     await this.stopRenewal(claim.token);
     const { instanceId } = claim.message;
-    const keys = [this.key("claim", instanceId), this.key("queue", instanceId), this.channel];
+    const keys = [this.key("claim", instanceId), this.key("queue", instanceId), this.channel, this.key("left", instanceId)];
     return (await this.run(`${how}("${instanceId}")`, () => this.script(scripts.END_CLAIM, keys, [claim.token, instanceId, how]))) === 1;
   }
 

@@ -62,13 +62,43 @@ redis.call('publish', KEYS[4], 'i:' .. ARGV[1])
 return 1`,
 );
 
-/** KEYS: queue, channel; ARGV: instance id, message id. 1 when this caller removed it. */
+/**
+ * The ids of the last messages that left a queue (acked or dequeued), newest
+ * first: an enqueue of one of them is a resent command, not a new message.
+ */
+const LEFT = `
+local function remember_left(list, id)
+  redis.call('lpush', list, id)
+  redis.call('ltrim', list, 0, 199)
+end`;
+
+/**
+ * KEYS: queue, left, channel; ARGV: instance id, message JSON, message id.
+ * 1 when queued; 0 when that message is queued already or just left the
+ * queue. The client resends a command whose reply a dropped connection lost
+ * (ioredis), so an enqueue Redis ran may run again: it must not queue the
+ * message twice, nor again after its delivery.
+ */
+export const ENQUEUE = script(
+  "enqueue",
+  `${FIND}
+if find(KEYS[1], ARGV[3]) then return 0 end
+for _, id in ipairs(redis.call('lrange', KEYS[2], 0, -1)) do
+  if id == ARGV[3] then return 0 end
+end
+redis.call('rpush', KEYS[1], ARGV[2])
+redis.call('publish', KEYS[3], 'q:' .. ARGV[1])
+return 1`,
+);
+
+/** KEYS: queue, channel, left; ARGV: instance id, message id. 1 when this caller removed it. */
 export const DEQUEUE = script(
   "dequeue",
-  `${FIND}
+  `${FIND}${LEFT}
 local item = find(KEYS[1], ARGV[2])
 if not item then return 0 end
 redis.call('lrem', KEYS[1], 1, item)
+remember_left(KEYS[3], ARGV[2])
 redis.call('publish', KEYS[2], 'q:' .. ARGV[1])
 return 1`,
 );
@@ -139,12 +169,12 @@ return 1`,
 );
 
 /**
- * KEYS: claim, queue, channel; ARGV: token, instance id, "ack" or "release".
+ * KEYS: claim, queue, channel, left; ARGV: token, instance id, "ack" or "release".
  * 1 when the claim was this token's (ack also removes its message).
  */
 export const END_CLAIM = script(
   "endClaim",
-  `${FIND}
+  `${FIND}${LEFT}
 local previous = redis.call('get', KEYS[1])
 if not previous then return 0 end
 local claim = cjson.decode(previous)
@@ -153,6 +183,7 @@ redis.call('del', KEYS[1])
 if ARGV[3] == 'ack' then
   local item = find(KEYS[2], claim.messageId)
   if item then redis.call('lrem', KEYS[2], 1, item) end
+  remember_left(KEYS[4], claim.messageId)
 end
 redis.call('publish', KEYS[3], 'q:' .. ARGV[2])
 return 1`,

@@ -81,8 +81,11 @@ export class FileQueue {
   ) {}
 
   /** `seq` from nextSeq(), taken before any await, so calls made in a row keep their order. */
-  enqueue(message: QueuedMessage, seq: string): Promise<void> {
-    return writeAtomic(path.join(this.queueDir, `${message.instanceId}@${seq}@${safeName(message.id, MAX_MESSAGE_ID_PART)}.json`), message);
+  async enqueue(message: QueuedMessage, seq: string): Promise<void> {
+    const suffix = `@${safeName(message.id, MAX_MESSAGE_ID_PART)}.json`;
+    // Queued already (the store contract: an enqueue of a queued id is a no-op).
+    if ((await this.files(message.instanceId)).some((name) => name.endsWith(suffix))) return;
+    await writeAtomic(path.join(this.queueDir, `${message.instanceId}@${seq}${suffix}`), message);
   }
 
   async queue(instanceId: string): Promise<QueuedMessage[]> {

@@ -166,6 +166,7 @@ export class MemoryStore implements StateStore {
   async enqueue(message: QueuedMessage): Promise<void> {
     this.alive();
     const queue = this.data.queues.get(message.instanceId) ?? [];
+    if (queue.some((queued) => queued.id === message.id)) return;
     queue.push(structuredClone(message));
     this.data.queues.set(message.instanceId, queue);
     this.data.changed({ kind: "queue", instanceId: message.instanceId });

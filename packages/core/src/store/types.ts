@@ -260,7 +260,12 @@ export interface StateStore {
   /** Remove a record, its queue and its claims. The id stays reserved. */
   delete(id: string): Promise<void>;
 
-  /** Append a message to the instance's queue (FIFO per instance, also across calls made in a row). */
+  /**
+   * Append a message to the instance's queue (FIFO per instance, also across
+   * calls made in a row). A message whose id is queued already is not added
+   * again: a networked store's client may resend a command whose reply a
+   * dropped connection lost, and it must not queue the message twice.
+   */
   enqueue(message: QueuedMessage): Promise<void>;
   /** The queued messages of one instance, oldest first, claimed ones included (they are not delivered yet). */
   queue(instanceId: string): Promise<QueuedMessage[]>;

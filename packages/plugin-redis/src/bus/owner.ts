@@ -6,6 +6,7 @@
  * acknowledges the entry. A process killed in between leaves the entry
  * pending: the next `serve` of the node reads its pending entries first.
  */
+import { randomUUID } from "node:crypto";
 import { ErrorCodes, TmuxClaudeError, type DeliveryReceipt, type InstanceRecord, type Logger, type RouteRequest, type RouteResult } from "@tmux-claude/core";
 import type { ChainableCommander, Redis } from "ioredis";
 import { parseState, STATE_TTL_MS, toWire, type Answer, type BusKeys, type ReplyNote } from "./wire.js";
@@ -99,13 +100,15 @@ export class BusOwner {
       return;
     }
     const { client, keys, node } = this.deps;
-    const accepted = await client.set(keys.state(id), JSON.stringify({ state: "accepted", by: node }), "PX", STATE_TTL_MS, "NX");
-    if (accepted === "OK") {
+    const take = randomUUID();
+    const accepted = await client.set(keys.state(id), JSON.stringify({ state: "accepted", by: node, take }), "PX", STATE_TTL_MS, "NX");
+    const state = accepted === "OK" ? undefined : parseState(await client.get(keys.state(id)));
+    // NX refused our own accept: the client resent the SET whose reply a dropped connection lost (ioredis does). It is ours.
+    if (accepted === "OK" || (state?.state === "accepted" && state.take === take)) {
       // Not awaited: the note goes out on this connection ahead of the answer's, and the work need not wait for it.
       this.note(reply, { id, state: "accepted" }).catch((error: unknown) => this.deps.logger.warn({ err: error, request: id }, "bus: the accepted note could not be sent"));
       return this.perform(id, entryId, reply, request, false);
     }
-    const state = parseState(await client.get(keys.state(id)));
     if (state?.state === "done") {
       // A repeat of an answered request (a retried send, a redelivery): the same answer again, not a second performance.
       await this.note(reply, { id, state: "done", ...answerOf(state) });

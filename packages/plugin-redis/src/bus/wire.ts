@@ -39,7 +39,7 @@ export interface WireError {
 
 export type Answer = { ok: true; result: RouteResult } | { ok: false; error: WireError };
 
-export type RequestState = { state: "accepted"; by: string } | { state: "cancelled" } | ({ state: "done"; by: string } & Answer);
+export type RequestState = { state: "accepted"; by: string; take?: string } | { state: "cancelled" } | ({ state: "done"; by: string } & Answer);
 
 /** What the owner publishes on the caller's reply channel. */
 export type ReplyNote = { id: string; state: "accepted" } | ({ id: string; state: "done" } & Answer);

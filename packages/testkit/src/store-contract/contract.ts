@@ -154,6 +154,20 @@ export function runStoreContract(name: string, subject: StoreContractSubject): v
         expect(await store.queue("exec-2")).toEqual([]);
       });
 
+      it("does not queue a message twice: an enqueue of an id that is queued already is a no-op", async () => {
+        const store = await open();
+        await store.enqueue(contractMessage("exec-1", "a"));
+        await store.enqueue(contractMessage("exec-1", "b"));
+        await store.enqueue({ ...contractMessage("exec-1", "a"), text: "resent" });
+        expect((await store.queue("exec-1")).map((m) => [m.id, m.text])).toEqual([
+          ["a", "text of a"],
+          ["b", "text of b"],
+        ]);
+        // The same id for another instance is another message.
+        await store.enqueue(contractMessage("exec-2", "a"));
+        expect((await store.queue("exec-2")).map((m) => m.id)).toEqual(["a"]);
+      });
+
       it("claims the oldest message for one caller at a time; ack removes it, release gives it back", async () => {
         const store = await open();
         expect(await store.claim("exec-1")).toEqual({ state: "empty" });
