@@ -121,7 +121,7 @@ test("without serve, send waits until a queued message is delivered (or returns 
   const delivered = (await env.received()).find((m) => m.text === "after the work");
   expect(delivered?.busy).toBe(false);
 
-  expect((await env.run(["send", id, "/work 1500"])).stdout).toBe("delivered\n");
+  expect((await env.run(["send", id, "/work 4000"])).stdout).toBe("delivered\n");
   const noWait = await env.run(["send", id, "later", "--no-wait", "--json"]);
   expect(parseJson(noWait)).toMatchObject({ state: "queued", position: 1 });
   // Returned without waiting: nobody delivered it (no serve runs).
@@ -134,7 +134,7 @@ test("without serve, send waits until a queued message is delivered (or returns 
   expect(next.stdout).toBe("delivered\n");
   await eventually(async () => (await env.received()).some((m) => m.text === "last"), 5_000, "last message");
   const texts = (await env.received()).map((m) => m.text);
-  expect(texts.indexOf("later")).toBeGreaterThan(texts.indexOf("/work 1500"));
+  expect(texts.indexOf("later")).toBeGreaterThan(texts.indexOf("/work 4000"));
   expect(texts.indexOf("last")).toBeGreaterThan(texts.indexOf("later"));
   await env.run(["terminate", id]);
 });

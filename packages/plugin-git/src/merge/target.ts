@@ -253,6 +253,12 @@ async function clearRefLock(repo: string, journal: Journal): Promise<void> {
     await unlink(lock).catch(() => undefined);
     return;
   }
+  // Empty: a git killed between creating the lock and writing the id into it. While the journal's step is "ref" that was
+  // ours (a live git writes its id at once, so one still empty after the wait has no writer).
+  if (content === "" && journal.step === "ref" && (await outlives(lock)) && (await readFile(lock, "utf8").catch(() => undefined)) === "") {
+    await unlink(lock).catch(() => undefined);
+    return;
+  }
   if (await outlives(lock)) throw lockHeld(journal, lock, `it does not hold the merge's commit ${journal.to.slice(0, 12)}, so another git made it`);
 }
 

@@ -4,7 +4,7 @@
 // processes by the kernel), and the tie of a new instance to its task
 // (beforeSpawn, before its agent starts, so even a very fast `complete`
 // finds its task). The runner sees each in the store (tasks.ts).
-import { isTmuxClaudeError, TmuxClaudeError, type PluginContext, type ToolContribution } from "@tmux-claude/core";
+import { ErrorCodes, isTmuxClaudeError, TmuxClaudeError, type PluginContext, type ToolContribution } from "@tmux-claude/core";
 import { z } from "zod";
 import type { TaskState } from "../types.js";
 import { RunErrors } from "./errors.js";
@@ -129,7 +129,9 @@ const SCREEN_SUMMARY_LINES = 20;
  */
 async function screenTail(ctx: PluginContext, id: string): Promise<string | undefined> {
   const read = await ctx.kernel.read(id, { lines: SCREEN_SUMMARY_LINES }).catch((error: unknown) => {
-    ctx.logger.warn({ err: error, instance: id }, "reading the screen for a turn-end summary failed");
+    // A kernel closing (Ctrl-C of `run`) or an instance gone in the meantime: nothing to summarize, nothing wrong.
+    const expected = isTmuxClaudeError(error, ErrorCodes.KERNEL_STATE) || isTmuxClaudeError(error, ErrorCodes.INSTANCE_NOT_FOUND);
+    ctx.logger[expected ? "debug" : "warn"]({ err: error, instance: id }, "reading the screen for a turn-end summary failed");
     return undefined;
   });
   const lines = read?.screen.replace(/\s+$/u, "").split("\n").slice(-SCREEN_SUMMARY_LINES);
