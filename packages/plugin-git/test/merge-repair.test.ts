@@ -103,6 +103,16 @@ describe("repair of a merge a kill interrupted", () => {
     expect(await readFile(indexLock, "utf8")).toBe("");
     expect(await readFile(packedLock, "utf8")).toBe("");
   });
+
+  it("removes an empty ref lock left while the merge was moving the branch: its git was killed between creating the lock and writing the id", async () => {
+    await killedAfterRefMoved("ref");
+    const common = await gitValue(fx!.repo, ["rev-parse", "--path-format=absolute", "--git-common-dir"]);
+    const refLock = path.join(common, "refs", "heads", "main.lock");
+    await writeFile(refLock, "");
+    await fx!.queue.drain(fx!.repo, "main");
+    await expect(readFile(refLock, "utf8")).rejects.toThrow();
+    expect(await statusOf(fx!.repo)).toBe("");
+  });
 });
 
 describe("a batch merge killed between moving the branch and its worktree", () => {
