@@ -88,10 +88,13 @@ test("list_runs, run_workflow with workDir, resume and from, through the MCP ser
 
   // Resume: only the caller's subtree, with the run's own inputs; the failed task gets a new instance.
   expect(await refused(otherClient, "run_workflow", { resume: run })).toContain(`Run "${run}" was not started by`);
-  expect(await refused(execClient, "run_workflow", { resume: run, vars: { goal: "y" } })).toContain(`resume continues run "${run}" with its own variables, keep and workDir; leave out vars`);
+  expect(await refused(execClient, "run_workflow", { resume: run, vars: { goal: "y" } })).toContain(`resume continues run "${run}" with its own variables and workDir; leave out vars`);
   expect(await refused(execClient, "run_workflow", { resume: run, yaml: YAML })).toContain("run_workflow takes exactly one of yaml (the workflow's text), template (a template's name), from (a run to start again) or resume (a run to continue), got yaml and resume.");
-  const resumed = await answer<{ run: string }>(execClient, "run_workflow", { resume: run });
+  expect((await h.api.runs()).find((r) => r.id === run)?.keep).toBe(false);
+  // keep, as the CLI's --resume --keep: from now on the run leaves its instances when it fails.
+  const resumed = await answer<{ run: string }>(execClient, "run_workflow", { resume: run, keep: true });
   expect(resumed.text).toBe(`Resumed run ${run} (workflow delegated). Follow it with run_status {"run": "${run}"}.`);
+  await eventually(async () => (await h.api.runs()).find((r) => r.id === run)?.keep === true, 5_000, "the resumed run keeps its instances");
   const again = await eventually(async () => {
     const id = await instanceOf(run);
     return id !== lead && id;

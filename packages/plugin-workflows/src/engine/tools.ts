@@ -24,9 +24,9 @@ const runWorkflowInput = z
       .string()
       .min(1)
       .optional()
-      .describe("A run id (list_runs): continue that run where it stopped (interrupted, its runner gone, or failed): live instances are re-attached, steps that succeeded are not repeated. It keeps its own vars, keep and workDir."),
+      .describe("A run id (list_runs): continue that run where it stopped (interrupted, its runner gone, or failed): live instances are re-attached, steps that succeeded are not repeated. It keeps its own vars and workDir, and its keep unless you give keep."),
     vars: z.record(z.string(), z.string()).optional().describe('Values of the workflow\'s variables, e.g. {"goal": "Add a cart"}.'),
-    keep: z.boolean().optional().describe("Leave the run's instances running when it fails (default: they are terminated)."),
+    keep: z.boolean().optional().describe("Leave the run's instances running when it fails (default: they are terminated; with resume: as the run was started)."),
     workDir: z
       .string()
       .min(1)
@@ -68,13 +68,14 @@ export function installRunTools(ctx: PluginContext, deps: EngineDeps): void {
       );
     }
     if (input.resume !== undefined) {
-      const kept = (["vars", "keep", "workDir"] as const).filter((key) => input[key] !== undefined);
+      const kept = (["vars", "workDir"] as const).filter((key) => input[key] !== undefined);
       if (kept.length > 0) {
-        throw new TmuxClaudeError(RunErrors.INVALID, `resume continues run "${input.resume}" with its own variables, keep and workDir; leave out ${kept.join(", ")}, or start a new run from its inputs with from.`, { run: input.resume });
+        throw new TmuxClaudeError(RunErrors.INVALID, `resume continues run "${input.resume}" with its own variables and workDir; leave out ${kept.join(" and ")}, or start a new run from its inputs with from.`, { run: input.resume });
       }
       const run = await visibleRun(input.resume, caller);
       refuseHostCommands(run.workflow, caller);
-      return { resume: run.id };
+      // keep as the CLI's --resume --keep / --no-keep: given, it changes the run's from now on; left out, the run's own.
+      return { resume: run.id, ...(input.keep === undefined ? {} : { keep: input.keep }) };
     }
     const { workflow, vars } = await inputsOf(input, caller);
     refuseHostCommands(workflow, caller);
