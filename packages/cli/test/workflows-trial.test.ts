@@ -19,12 +19,12 @@ test("tool completion on the echo agent: the dry run and the run's first lines w
   await writeFile(path.join(env.workDir, "hang.yaml"), "workflow: hang\ntimeout: 1s\nsteps:\n  - id: impl\n    spawn: specialist\n    prompt: hi\n  - wait: all-complete\n");
   const dry = await env.run(["run", "hang.yaml", "--dry-run"]);
   expect(dry.code, dry.stderr).toBe(0);
-  expect(dry.stdout).toContain('warning: step "impl" (line 4) runs agent "echo" (adapter command), which cannot call the MCP tool complete on its own');
+  expect(dry.stdout).toContain('warning: hang.yaml:5:12: steps[0].spawn: step "impl" runs agent "echo" (adapter command), which cannot call the MCP tool complete on its own');
 
   const run = await env.run(["run", "hang.yaml"]);
   expect(run.code).toBe(1);
   const lines = run.stderr.split("\n");
-  expect(lines[0]).toMatch(/^warning: step "impl" \(line 4\) runs agent "echo".*completion: turn-end/u);
+  expect(lines[0]).toMatch(/^warning: hang\.yaml:5:12: steps\[0\]\.spawn: step "impl" runs agent "echo".*completion: turn-end/u);
   expect(lines[1]).toMatch(/^\[\+0ms\] run: started hang/u);
   expect(lines[2]).toMatch(/^run id (hang-\S+) \(tmux-claude replay hang-\S+; after a crash: tmux-claude run --resume hang-\S+\)$/u);
 });

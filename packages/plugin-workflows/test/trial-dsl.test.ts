@@ -24,10 +24,11 @@ test("a task that completes by the tool on an agent that cannot call MCP tools: 
   const workflow = parse("workflow: w\nsteps:\n  - id: impl\n    spawn: specialist\n    prompt: go\n  - id: review\n    spawn: specialist\n    parent: caller\n    agent: claude\n    prompt: look\n  - id: later\n    spawn: specialist\n    parent: caller\n    completion: turn-end\n    prompt: go\n");
   const plan = planWorkflow(workflow, config);
   expect(plan.warnings).toHaveLength(1);
-  expect(plan.warnings[0]).toContain('step "impl" (line 3) runs agent "echo" (adapter command), which cannot call the MCP tool complete on its own');
+  expect(plan.warnings[0]).toMatch(/:4:12: steps\[0\]\.spawn: step "impl" runs agent "echo"/u);
+  expect(plan.warnings[0]).toContain('runs agent "echo" (adapter command), which cannot call the MCP tool complete on its own');
   expect(plan.warnings[0]).toContain("Set completion: turn-end");
   expect(plan.warnings[0]).toContain("TMUX_CLAUDE_MCP_URL");
-  expect(formatPlan(plan)).toContain('\nwarning: step "impl"');
+  expect(formatPlan(plan)).toMatch(/\nwarning: \S+:4:12: steps\[0\]\.spawn: step "impl"/u);
   // turn-end for the whole workflow: nothing to warn of.
   expect(planWorkflow(parse("workflow: w\ncompletion: turn-end\nsteps:\n  - spawn: specialist\n    prompt: go\n"), config).warnings).toEqual([]);
 });
@@ -37,7 +38,8 @@ test("wait: { any: [step] } waits for one task of that step only; a bare any-com
   const plan = planWorkflow(parse(text), config);
   expect(plan.steps.find((s) => s.id === "one")!.summary).toBe("wait until any task of fast completed");
   expect(plan.steps.find((s) => s.id === "any")!.summary).toBe("wait until any task of lead, fast completed");
-  expect(plan.warnings).toEqual(['step "any" (wait: any-complete, line 10) ends when any task of lead, fast completes: every spawn step before it counts. To wait for one task of fast only, write wait: { any: [fast] }.']);
+  expect(plan.warnings).toEqual([expect.stringMatching(/:12:11: steps\[2\]\.wait: /u)]);
+  expect(plan.warnings[0]).toContain('step "any" (wait: any-complete) ends when any task of lead, fast completes: every spawn step before it counts. To wait for one task of fast only, write wait: { any: [fast] }.');
   expect(parse(text).steps[3]).toMatchObject({ kind: "wait", for: { any: ["fast"] } });
   expect(message(() => parse("workflow: w\nsteps:\n  - id: a\n    spawn: specialist\n  - wait: { any: [b] }\n"))).toContain('w.yaml:5:19: steps[1].wait.any[0]: no step has the id "b"');
 });

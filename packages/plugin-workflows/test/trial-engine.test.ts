@@ -33,7 +33,7 @@ test("turn-end: the agent is not told to call complete (a shell would run it), a
 test("the api's plan warns of a task on the echo agent that completes only by the tool", async () => {
   h = await workflowHarness("wf5-plan");
   const plan = await h.api.plan(parseWorkflow("workflow: p\nsteps:\n  - id: impl\n    spawn: specialist\n    prompt: go\n", "p.yaml"));
-  expect(plan.warnings).toEqual([expect.stringContaining('step "impl" (line 3) runs agent "echo" (adapter command), which cannot call the MCP tool complete on its own')]);
+  expect(plan.warnings).toEqual([expect.stringContaining('p.yaml:4:12: steps[0].spawn: step "impl" runs agent "echo" (adapter command), which cannot call the MCP tool complete on its own')]);
 });
 
 test("wait: { any: [step] } ends on a task of that step, not on an earlier step's (the manager's)", async () => {
