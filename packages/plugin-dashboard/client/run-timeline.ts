@@ -64,8 +64,8 @@ export function runAt(events: readonly RunEventView[], count: number, known: rea
       }
       case "step-started": {
         const row = step(event.step ?? "?", str("kind"));
-        // Started again by a resume while it was running: it ran on from its first start.
-        if (row.state !== "running") row.start = at;
+        // Started again (a resume): the bar is the last attempt's, as replay's timeline and the step's durationMs are.
+        row.start = at;
         Object.assign(row, { state: "running", end: undefined, reason: undefined });
         break;
       }

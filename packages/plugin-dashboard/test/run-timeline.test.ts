@@ -18,13 +18,14 @@ describe("runAt (the Runs view's playback)", () => {
     expect(runAt(events, 0, known).steps.map((s) => s.state)).toEqual(["pending", "pending", "pending", "pending"]);
   });
 
-  it("moves through the steps as the events come, keeping a resumed step's first start and clearing the interruption", () => {
+  it("moves through the steps as the events come; a resumed step's bar starts at its last attempt, as in replay; the interruption is cleared", () => {
     const resumed = index("run-started", undefined, 1);
     expect(states(index("step-finished", "lint") + 1)).toMatchObject({ build: "running", lint: "succeeded", tests: "pending" });
     const beforeResume = runAt(events, resumed);
     const afterRestart = runAt(events, index("step-started", "build", resumed) + 1);
-    expect(afterRestart.steps[0]!.start).toBe(beforeResume.steps[0]!.start);
-    expect(afterRestart.steps[0]!.start).toBe(Date.parse(events[index("step-started", "build")]!.at));
+    expect(beforeResume.steps[0]!.start).toBe(Date.parse(events[index("step-started", "build")]!.at));
+    expect(afterRestart.steps[0]!.start).toBe(Date.parse(events[index("step-started", "build", resumed)]!.at));
+    expect(afterRestart.steps[0]!.start).not.toBe(beforeResume.steps[0]!.start);
     expect(afterRestart.finished).toBeUndefined();
     expect(afterRestart.steps[0]!.tasks.get(0)).toMatchObject({ instanceId: "spec-1", role: "specialist", state: "spawned" });
   });
