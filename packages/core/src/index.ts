@@ -16,6 +16,8 @@ export type {
   DeliveryEvent,
   TurnEnded,
   UsageUpdate,
+  Notice,
+  NoticeInput,
   TerminateEvent,
   ReadyGate,
   ListColumn,

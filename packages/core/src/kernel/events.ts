@@ -127,3 +127,33 @@ export interface ReadyGate {
    */
   until(accept: (record: InstanceRecord) => boolean): Promise<InstanceRecord>;
 }
+
+/**
+ * Something a person should hear about that is not an instance's status
+ * change: a budget crossed, a merge conflict, a workflow run that finished.
+ * Raised by a plugin (`ctx.notice`) in the one process that decided it, and
+ * told to the `notice` hook's taps (a notifier sends it out).
+ */
+export interface Notice {
+  /** Unique per notice; a plugin that may raise the same notice in several processes gives the same id in each, so repeats can be dropped. */
+  readonly eventId: string;
+  /** What happened, for choosing which to send: "budget", "limited", "conflict", "run-finished", or a plugin's own kind. */
+  readonly kind: string;
+  /** The plugin that raised it. */
+  readonly source: string;
+  readonly severity: "info" | "warning" | "error";
+  /** One line a person reads, e.g. `Budget of exec-1's subtree crossed: $5.12 of $5.00; delivery paused`. */
+  readonly title: string;
+  /** The instance it is about, when it is about one. */
+  readonly instanceId?: string;
+  /** Facts for scripts and richer messages (JSON values). */
+  readonly data?: Readonly<Record<string, unknown>>;
+  /** The node whose kernel raised it. */
+  readonly node: string;
+  /** ISO time it was raised. */
+  readonly at: string;
+}
+
+/** What a plugin gives `ctx.notice`; the kernel adds `source`, `node`, `at` and (unless given) `eventId`. */
+export type NoticeInput = Omit<Notice, "source" | "node" | "at" | "eventId" | "severity"> & { eventId?: string; severity?: Notice["severity"] };
+

@@ -8,7 +8,7 @@ import {
 import { ErrorCodes, TmuxClaudeError, isPluginErrorCode, isTmuxClaudeError } from "../errors.js";
 import type { InstanceRecord } from "../store/types.js";
 import type { CommandContribution, KernelApi, ToolContribution } from "./api.js";
-import type { DeliveryEvent, ListColumn, ReadyGate, SpawnFailure, SpawnPlan, StatusChange, TerminateEvent, TurnEnded, UsageUpdate } from "./events.js";
+import type { DeliveryEvent, ListColumn, Notice, ReadyGate, SpawnFailure, SpawnPlan, StatusChange, TerminateEvent, TurnEnded, UsageUpdate } from "./events.js";
 import type { HealthCheck } from "./health.js";
 import type { DeliveryReceipt, OutgoingMessage } from "./messages.js";
 import type { NodeReport, RouteRequest, RouteResult } from "./routing.js";
@@ -37,6 +37,8 @@ export function createHooks() {
     turnEnded: new AsyncParallelHook<[TurnEnded]>(["turn"], "turnEnded"),
     /** Token use after a turn. */
     usage: new AsyncParallelHook<[UsageUpdate]>(["update"], "usage"),
+    /** A plugin raised a notice (ctx.notice): a budget crossed, a conflict, a run finished. Fired once, in the process that raised it. */
+    notice: new AsyncParallelHook<[Notice]>(["notice"], "notice"),
     beforeTerminate: new AsyncSeriesHook<[TerminateEvent]>(["event"], "beforeTerminate"),
     afterTerminate: new AsyncSeriesHook<[TerminateEvent]>(["event"], "afterTerminate"),
     /**

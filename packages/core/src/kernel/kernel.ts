@@ -32,6 +32,7 @@ import type { ListColumn } from "./events.js";
 import { kernelChecks, runHealthChecks, type HealthReport } from "./health.js";
 import type { DeliveryReceipt } from "./messages.js";
 import { pluginData } from "./plugin-data.js";
+import { raiseNotice } from "./notices.js";
 import { pluginHooks, type Plugin, type PluginContext } from "./plugin.js";
 import { checkAgents, registerPlugins } from "./start-checks.js";
 
@@ -196,6 +197,7 @@ export class Kernel implements KernelApi {
         update: async (updater: (state: T | undefined) => T) =>
           (await this.manager.updatePluginState(id, plugin.name, (state) => updater(state as T | undefined)))?.pluginState?.[plugin.name] as T | undefined,
       }),
+      notice: (notice) => raiseNotice(this.hooks, this.logger, this.node, plugin.name, notice),
       data: <T>(collection: string) => pluginData<T>(plugin.name, collection, () => this.openStore(`Plugin "${plugin.name}" used ctx.data("${collection}")`)),
     };
   }

@@ -6,6 +6,7 @@ import type { AgentAdapter } from "../agents/adapter.js";
 import type { Settings, UserAgentConfig, UserRoleConfig } from "../config/schema.js";
 import type { StateStore } from "../store/types.js";
 import type { KernelApi } from "./api.js";
+import type { NoticeInput } from "./events.js";
 import type { KernelHooks } from "./hooks.js";
 import type { PluginData } from "./plugin-data.js";
 
@@ -108,6 +109,12 @@ export interface PluginContext {
    * kernel has closed (`shutdown` and `onClose` handlers may still write).
    */
   data<T = unknown>(collection: string): PluginData<T>;
+  /**
+   * Raise a notice (see `Notice`): the `notice` hook's taps get it with this
+   * plugin as its source. Resolves once they ran; a tap that fails is logged,
+   * never thrown here.
+   */
+  notice(notice: NoticeInput): Promise<void>;
 }
 
 export interface PluginState<T> {
