@@ -1,5 +1,6 @@
 /** Kernels with the notify plugin on a testkit harness's socket and store, with their log lines captured. */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { EventEmitter } from "node:events";
 import { Kernel, createLogger, parseConfig, type NoticeInput, type Plugin, type PluginContext } from "@tmux-claude/core";
 import { ECHO_AGENT, createHarness, type Harness } from "@tmux-claude/testkit";
 import type { Received } from "./receiver.js";
@@ -8,6 +9,8 @@ export interface TestKernel {
   kernel: Kernel;
   /** Every JSON log line the kernel wrote. */
   logs: string[];
+  /** Resolves with the first log line (written so far or later) that `match` accepts. */
+  untilLog(match: (line: string) => boolean, timeoutMs?: number): Promise<string>;
   /** Raise a notice from a test plugin of this kernel. */
   notice(input: NoticeInput): Promise<void>;
 }
@@ -30,11 +33,28 @@ export async function createNotifyEnv(): Promise<NotifyEnv> {
     async start(plugin, watch) {
       let raiser: PluginContext | undefined;
       const logs: string[] = [];
+      const written = new EventEmitter();
       const config = parseConfig({ ...harness.userConfig, plugins: [plugin(), { name: "raiser", apply: (ctx: PluginContext) => void (raiser = ctx) }] });
-      const kernel = new Kernel({ config, watch, logger: createLogger("info", { write: (line) => void logs.push(line) }) });
+      const kernel = new Kernel({ config, watch, logger: createLogger("info", { write: (line) => void (logs.push(line), written.emit("line", line)) }) });
       kernels.push(kernel);
       await kernel.start();
-      return { kernel, logs, notice: (input) => raiser!.notice(input) };
+      const untilLog = (match: (line: string) => boolean, timeoutMs = 15_000) =>
+        new Promise<string>((resolve, reject) => {
+          const found = logs.find(match);
+          if (found) return resolve(found);
+          const timer = setTimeout(() => {
+            written.off("line", listener);
+            reject(new Error(`timed out after ${timeoutMs} ms waiting for a log line; got:\n${logs.join("")}`));
+          }, timeoutMs);
+          const listener = (line: string) => {
+            if (!match(line)) return;
+            clearTimeout(timer);
+            written.off("line", listener);
+            resolve(line);
+          };
+          written.on("line", listener);
+        });
+      return { kernel, logs, untilLog, notice: (input) => raiser!.notice(input) };
     },
     async close() {
       for (const kernel of kernels) await kernel.close().catch(() => undefined);

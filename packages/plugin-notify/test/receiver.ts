@@ -13,15 +13,17 @@ export interface Received {
   body: string;
   /** The status the receiver answered with. */
   status: number;
+  /** Epoch ms it arrived. */
+  at: number;
 }
 
 export interface Receiver {
   url: string;
   requests: Received[];
-  /** The statuses to answer with next, in order (then 200/204). */
+  /** The statuses to answer with next, in order (then 200/204); 0 never answers (a request lost with its sender). */
   failNext(...statuses: number[]): void;
-  /** Resolves with the accepted (2xx) requests once `accept` holds for them; rejects after `timeoutMs`. */
-  until(accept: (accepted: Received[]) => boolean, timeoutMs?: number, what?: string): Promise<Received[]>;
+  /** Resolves with the accepted (2xx) requests once `accept` holds for them (and every request so far); rejects after `timeoutMs`. */
+  until(accept: (accepted: Received[], all: Received[]) => boolean, timeoutMs?: number, what?: string): Promise<Received[]>;
   close(): Promise<void>;
 }
 
@@ -36,9 +38,10 @@ export async function startReceiver(port = 0): Promise<Receiver> {
       const path = request.url ?? "/";
       // Discord answers 204, Slack 200 "ok", as the real ones do.
       const status = script.shift() ?? (path.startsWith("/discord") ? 204 : 200);
-      requests.push({ path, headers: request.headers, body, status });
-      response.writeHead(status, { "content-type": "text/plain" }).end(status === 200 ? "ok" : "");
+      requests.push({ path, headers: request.headers, body, status, at: Date.now() });
       events.emit("request");
+      if (status === 0) return;
+      response.writeHead(status, { "content-type": "text/plain" }).end(status === 200 ? "ok" : "");
     });
   });
   server.listen(port, "127.0.0.1");
@@ -51,7 +54,7 @@ export async function startReceiver(port = 0): Promise<Receiver> {
     until(accept, timeoutMs = 15_000, what = "requests") {
       return new Promise((resolve, reject) => {
         const check = () => {
-          if (!accept(accepted())) return;
+          if (!accept(accepted(), requests)) return;
           cleanup();
           resolve(accepted());
         };
