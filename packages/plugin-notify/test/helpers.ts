@@ -3,7 +3,8 @@ import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { Kernel, createLogger, parseConfig, type NoticeInput, type Plugin, type PluginContext } from "@tmux-claude/core";
 import { ECHO_AGENT, createHarness, type Harness } from "@tmux-claude/testkit";
-import type { Received } from "./receiver.js";
+import { afterEach } from "vitest";
+import type { Received, Receiver } from "./receiver.js";
 
 export interface TestKernel {
   kernel: Kernel;
@@ -86,4 +87,15 @@ export function eventIdOf(request: Received): string {
 /** The kernel's log lines at warn and above. */
 export function warnings(logs: readonly string[]): { level: number; msg: string }[] {
   return logs.map((line) => JSON.parse(line) as { level: number; msg: string }).filter((line) => line.level >= 40);
+}
+
+/** What a test started (its env, its receiver), closed after each test. */
+export function closedAfterEach(): { env?: NotifyEnv; receiver?: Receiver } {
+  const started: { env?: NotifyEnv; receiver?: Receiver } = {};
+  afterEach(async () => {
+    await started.env?.close();
+    await started.receiver?.close();
+    started.env = started.receiver = undefined;
+  });
+  return started;
 }

@@ -1,22 +1,15 @@
 // Notifications reach real HTTP receivers on loopback: signed webhook, Slack- and Discord-shaped payloads, once per event.
-import { afterEach, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { notify, verifySignature } from "../src/index.js";
-import { createNotifyEnv, eventIdOf, receiverAccepts, warnings, type NotifyEnv } from "./helpers.js";
-import { startReceiver, type Receiver } from "./receiver.js";
+import { closedAfterEach, createNotifyEnv, eventIdOf, receiverAccepts, warnings } from "./helpers.js";
+import { startReceiver } from "./receiver.js";
 
 const SECRET = "test-secret-0123456789abcdef";
-let env: NotifyEnv | undefined;
-let receiver: Receiver | undefined;
-afterEach(async () => {
-  await env?.close();
-  await receiver?.close();
-  env = receiver = undefined;
-});
+const started = closedAfterEach();
 
 test("a status change and a notice reach the signed webhook, Slack and Discord at local URLs, once each", async () => {
-  receiver = await startReceiver();
-  env = await createNotifyEnv();
-  const r = receiver;
+  const r = (started.receiver = await startReceiver());
+  const env = (started.env = await createNotifyEnv());
   const plugin = () =>
     notify({
       webhook: { url: `${r.url}/hook`, secret: SECRET },
@@ -90,9 +83,8 @@ test("a status change and a notice reach the signed webhook, Slack and Discord a
 });
 
 test("two kernels attached to one store (serve and a CLI's): each status change and each notice is sent once", async () => {
-  receiver = await startReceiver();
-  env = await createNotifyEnv();
-  const r = receiver;
+  const r = (started.receiver = await startReceiver());
+  const env = (started.env = await createNotifyEnv());
   const plugin = () => notify({ webhook: { url: `${r.url}/hook`, secret: SECRET }, discord: { webhookUrl: `${r.url}/discord/api/webhooks/7/tok` }, on: ["waiting", "exited", "conflict"] });
   const serve = await env.start(plugin, "all");
   const cli = await env.start(plugin, "on-demand");
@@ -116,9 +108,8 @@ test("two kernels attached to one store (serve and a CLI's): each status change 
 });
 
 test("a receiver that fails 3 times, then succeeds, gets the event once; the failures are one warning, without secrets", async () => {
-  receiver = await startReceiver();
-  env = await createNotifyEnv();
-  const r = receiver;
+  const r = (started.receiver = await startReceiver());
+  const env = (started.env = await createNotifyEnv());
   r.failNext(500, 503, 429);
   const plugin = () =>
     notify({
@@ -127,10 +118,10 @@ test("a receiver that fails 3 times, then succeeds, gets the event once; the fai
       retry: { attempts: 5, initialDelayMs: 50, maxDelayMs: 200 },
     });
   const { kernel, notice, logs } = await env.start(plugin, "all");
-  const started = Date.now();
+  const began = Date.now();
   await notice({ kind: "budget", title: "exec-1's subtree crossed $5.00", eventId: "budget-exec-1-1", severity: "warning" });
   await r.until((accepted) => accepted.length >= 1, 15_000, "the event after three failures");
-  const ms = Date.now() - started;
+  const ms = Date.now() - began;
   await kernel.close();
 
   expect(r.requests.map((request) => request.status)).toEqual([500, 503, 429, 200]);

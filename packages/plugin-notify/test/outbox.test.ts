@@ -4,27 +4,21 @@ import { once } from "node:events";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { notify } from "../src/index.js";
-import { createNotifyEnv, receiverAccepts, warnings, type NotifyEnv } from "./helpers.js";
-import { startReceiver, type Receiver } from "./receiver.js";
+import { closedAfterEach, createNotifyEnv, receiverAccepts, warnings } from "./helpers.js";
+import { startReceiver } from "./receiver.js";
 
 const SECRET = "outbox-secret-0123456789abcdef";
 const RAISE_NOTICE = fileURLToPath(new URL("./fixtures/raise-notice.mjs", import.meta.url));
-let env: NotifyEnv | undefined;
-let receiver: Receiver | undefined;
-afterEach(async () => {
-  await env?.close();
-  await receiver?.close();
-  env = receiver = undefined;
-});
+const started = closedAfterEach();
 
 test("an unreachable endpoint is a warning and the kernel keeps working; the next serve sends the event a CLI left pending, once", async () => {
   // A port nothing listens on (until the receiver comes back on it).
   const gone = await startReceiver();
   const port = Number(new URL(gone.url).port);
   await gone.close();
-  env = await createNotifyEnv();
+  const env = (started.env = await createNotifyEnv());
   const plugin = () => notify({ webhook: { url: `http://127.0.0.1:${port}/hook`, secret: SECRET }, on: ["budget"], retry: { initialDelayMs: 300, maxDelayMs: 1_000 } });
 
   const cli = await env.start(plugin, "on-demand");
@@ -40,7 +34,7 @@ test("an unreachable endpoint is a warning and the kernel keeps working; the nex
   await cli.kernel.close();
   expect(cli.logs.join("\n")).not.toContain(SECRET);
 
-  receiver = await startReceiver(port);
+  const receiver = (started.receiver = await startReceiver(port));
   const serve = await env.start(plugin, "all");
   const [sent] = await receiver.until((accepted) => accepted.length >= 1, 15_000, "the pending event from serve");
   expect(sent!.headers["x-tmux-claude-event-id"]).toBe("budget-left-pending");
@@ -51,9 +45,8 @@ test("an unreachable endpoint is a warning and the kernel keeps working; the nex
 });
 
 test("an event already sent is not sent again by a later process that raises it or by the next serve", async () => {
-  receiver = await startReceiver();
-  env = await createNotifyEnv();
-  const r = receiver;
+  const r = (started.receiver = await startReceiver());
+  const env = (started.env = await createNotifyEnv());
   const plugin = () => notify({ discord: { webhookUrl: `${r.url}/discord/api/webhooks/3/tok` }, on: ["run-finished"] });
   const first = await env.start(plugin, "on-demand");
   await first.notice({ kind: "run-finished", title: "Run r-7 failed", eventId: "run-r-7", severity: "error" });
@@ -70,10 +63,9 @@ test("an event already sent is not sent again by a later process that raises it 
 });
 
 test("a sender killed mid-send leaves a claim that lapses; the next serve sends the event", async () => {
-  receiver = await startReceiver();
-  const r = receiver;
+  const r = (started.receiver = await startReceiver());
   r.failNext(0); // the first request is never answered: its sender dies waiting
-  env = await createNotifyEnv();
+  const env = (started.env = await createNotifyEnv());
   const options = { webhook: { url: `${r.url}/hook`, secret: SECRET }, on: ["budget"], timeoutMs: 1_000 };
   const configFile = path.join(env.harness.dir, "config.json");
   await writeFile(configFile, JSON.stringify(env.harness.userConfig));
