@@ -88,3 +88,26 @@ test("a sender killed mid-send leaves a claim that lapses; the next serve sends 
   // The claim covered the dead sender's request timeout (1 s) and a 5 s margin: nobody sent while it might still answer.
   expect(r.requests[1]!.at - r.requests[0]!.at).toBeGreaterThanOrEqual(5_500);
 });
+
+test("unreachable Slack and Discord endpoints: one warning each naming the cause, never the URL's token", async () => {
+  const gone = await startReceiver();
+  const port = Number(new URL(gone.url).port);
+  await gone.close();
+  const env = (started.env = await createNotifyEnv());
+  const plugin = () =>
+    notify({
+      slack: { webhookUrl: `http://127.0.0.1:${port}/slack/services/T5/B5/slacktoken` },
+      discord: { webhookUrl: `http://127.0.0.1:${port}/discord/api/webhooks/5/discordtoken` },
+      on: ["budget"],
+      retry: { attempts: 1 },
+    });
+  const cli = await env.start(plugin, "on-demand");
+  await cli.notice({ kind: "budget", title: "over", eventId: "budget-unreachable" });
+  for (const destination of ["slack", "discord"]) {
+    const line = await cli.untilLog((l) => l.includes(`"destination":"${destination}"`) && l.includes("gave up"));
+    expect(JSON.parse(line)).toMatchObject({ level: 40, reason: "request failed: ECONNREFUSED", host: `http://127.0.0.1:${port}` });
+  }
+  await cli.kernel.close();
+  expect(warnings(cli.logs).filter((w) => w.msg.startsWith("notify:"))).toHaveLength(2);
+  for (const secret of ["slacktoken", "discordtoken", "/services/", "/webhooks/"]) expect(cli.logs.join("\n")).not.toContain(secret);
+});
