@@ -74,6 +74,8 @@ export class Sender {
   #tries = 0;
   #closed = false;
   #watch: StoreWatch | undefined;
+  /** This process recorded an event: a one-shot process that did prunes old entries as it closes (there may be no serve to). */
+  #recorded = false;
   #prune: NodeJS.Timeout | undefined;
 
   constructor(deps: SenderDeps) {
@@ -83,6 +85,7 @@ export class Sender {
   /** Record the event for every endpoint and start sending it; returns at once (the kernel never waits on an endpoint). */
   add(event: NotifyEvent): void {
     if (this.#closed) return;
+    this.#recorded = true;
     for (const transport of this.#deps.transports) this.#track(this.#record(transport.destination, event));
   }
 
@@ -94,8 +97,8 @@ export class Sender {
     const { outbox } = this.#deps;
     this.#watch = outbox.watch((key) => this.#track(this.#reconsider(key)));
     await this.#watch.ready;
-    await this.#pruneAndSchedule();
-    this.#prune = setInterval(() => this.#track(this.#pruneAndSchedule()), RETENTION_MS / 4);
+    await this.#sweep(true);
+    this.#prune = setInterval(() => this.#track(this.#sweep(true)), RETENTION_MS / 4);
     this.#prune.unref();
   }
 
@@ -106,6 +109,8 @@ export class Sender {
     if (this.#prune) clearInterval(this.#prune);
     for (const { timer } of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
+    const serving = this.#watch !== undefined;
+    if (!serving && this.#recorded) this.#track(this.#sweep(false));
     await this.#settle(CLOSE_GRACE_MS);
     this.#closed = true;
     // Requests still open are cut; their attempts release their claims while the store is still open.
@@ -149,10 +154,13 @@ export class Sender {
     if (entry?.state === "pending") this.#schedule(key, entry);
   }
 
-  async #pruneAndSchedule(): Promise<void> {
+  /** Remove entries done longer ago than the retention; with `schedulePending`, also try every pending one (serve). */
+  async #sweep(schedulePending: boolean): Promise<void> {
     const now = Date.now();
     for (const { key, value } of await this.#deps.outbox.list()) {
-      if (value.state === "pending") this.#schedule(key, value);
+      if (value.state === "pending") {
+        if (schedulePending) this.#schedule(key, value);
+      }
       else if ((value.doneAt ?? value.createdAt) < now - RETENTION_MS) await this.#deps.outbox.delete(key);
     }
   }
