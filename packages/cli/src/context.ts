@@ -154,6 +154,7 @@ export function shippedPlugins(): Record<string, string> {
     "@tmux-claude/plugin-dashboard": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-dashboard")),
     "@tmux-claude/plugin-redis": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-redis")),
     "@tmux-claude/plugin-workflows": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-workflows")),
+    "@tmux-claude/plugin-notify": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-notify")),
   };
 }
 

@@ -4,7 +4,7 @@
 // clean; the second reports the file and hunk, exits non-zero, and leaves the
 // manager's branch and worktree untouched. Plus the MCP tool's role rule and bad input.
 import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
-import type { DeliveryEvent } from "@tmux-claude/core";
+import type { DeliveryEvent, Notice } from "@tmux-claude/core";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -27,10 +27,12 @@ async function start() {
   const repo = await makeRepo(h.workDir, { "README.md": "hello\n", "shared.txt": SHARED });
   const delivered: DeliveryEvent[] = [];
   h.kernel.hooks.delivered.tapPromise("test", async (event) => void delivered.push(event));
+  const notices: Notice[] = [];
+  h.kernel.hooks.notice.tap("test", (notice) => void notices.push(notice));
   const manager = (await h.kernel.spawn({ role: "manager", workDir: repo })).instance;
   const specs = [];
   for (let i = 0; i < 3; i++) specs.push((await h.kernel.spawn({ role: "specialist", parentId: manager.id, workDir: manager.workDir })).instance);
-  return { h, repo, api: plugin.api as GitApi, delivered, manager, specs: specs as [(typeof specs)[0], (typeof specs)[0], (typeof specs)[0]] };
+  return { h, repo, api: plugin.api as GitApi, delivered, notices, manager, specs: specs as [(typeof specs)[0], (typeof specs)[0], (typeof specs)[0]] };
 }
 
 /** `tmux-claude git <argv>` as the CLI runs it (through the kernel's commands), with its exit code. */
@@ -54,7 +56,7 @@ describe("merging instances", () => {
   });
 
   it("first conflicting sibling merges cleanly into the manager; the second reports file and hunk, exits non-zero, and leaves the manager untouched", async () => {
-    const { h, api, delivered, manager, specs } = await start();
+    const { h, api, delivered, notices, manager, specs } = await start();
     const [s1, s2, s3] = specs;
     await commitFiles(s1.workDir, { "shared.txt": SHARED.replace("shared 6\n", "s1 says six\n") }, "s1: reword line 6");
     await commitFiles(s2.workDir, { "shared.txt": SHARED.replace("shared 6\n", "s2 says 6!\n") }, "s2: reword line 6");
@@ -80,6 +82,22 @@ describe("merging instances", () => {
     expect(await gitValue(manager.workDir, ["rev-parse", managerBranch])).toBe(before);
     expect(await gitValue(manager.workDir, ["status", "--porcelain"])).toBe("");
     expect(await readFile(path.join(manager.workDir, "shared.txt"), "utf8")).toContain("s1 says six");
+
+    // Notifiers (plugin-notify) hear of both as `conflict` notices: the forecast, and each merge that conflicted (by its request id).
+    const mergeNotice = await eventually(() => notices.find((n) => n.eventId === `merge-conflict-${second.requestId}`), 10_000, "the merge conflict notice");
+    expect(mergeNotice).toMatchObject({
+      kind: "conflict",
+      source: "git",
+      severity: "warning",
+      instanceId: s2.id,
+      title: `Merge of tc/${s2.id} into ${managerBranch} conflicts in shared.txt; ${managerBranch} was not changed`,
+      data: { between: "merge", source: `tc/${s2.id}`, target: managerBranch, files: [{ path: "shared.txt", kind: "content" }] },
+    });
+    // The siblings' forecast (and, once s1 merged, s2's against the manager's branch, as the forecast runs).
+    expect(notices.filter((n) => n.data?.between === "siblings")).toEqual([
+      expect.objectContaining({ kind: "conflict", instanceId: s1.id, title: `Conflict forecast: ${s1.id} (tc/${s1.id}) and ${s2.id} (tc/${s2.id}) conflict in shared.txt`, data: expect.objectContaining({ parentId: manager.id }) }),
+    ]);
+    expect(notices.filter((n) => n.kind === "conflict" && n.data?.between === "merge")).toHaveLength(2);
 
     // The third does not conflict: merged, through the CLI.
     expect(await gitCommand(h, ["merge", s3.id])).toBe(0);

@@ -67,6 +67,7 @@ export function workflows(userOptions: WorkflowsOptions = {}): Plugin<WorkflowsP
         kernel: ctx.kernel,
         store,
         logger: ctx.logger,
+        notice: (notice) => ctx.notice(notice),
         options: { ...(options.stepTimeout !== undefined ? { stepTimeoutMs: options.stepTimeout } : {}), ...(options.journalDir ? { journalDir: options.journalDir } : {}) },
       };
       installRecorder(ctx, store);

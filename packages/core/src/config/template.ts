@@ -29,6 +29,7 @@ import { defineConfig } from "@tmux-claude/core";
 // import { git } from "@tmux-claude/plugin-git";   // a worktree and branch per instance, forecasts, merges
 // import { dashboard } from "@tmux-claude/plugin-dashboard";   // a live web page of the hierarchy (tmux-claude monitor prints its URL)
 // import { redis } from "@tmux-claude/plugin-redis";   // state and a message bus in Redis: several machines as one (README "Run on several machines")
+// import { notify } from "@tmux-claude/plugin-notify";   // waiting, errors, budgets, conflicts, finished runs to a signed webhook, Slack, Discord
 
 export default defineConfig({
   tmux: {

@@ -4,7 +4,7 @@
 // cleanly into its target and into each sibling's branch, and whether its
 // children still merge into it. When a pair starts to conflict (or conflicts
 // in other files than before), tell the parent with a queued message and
-// fire `conflictForecast` for other plugins.
+// fire `conflictForecast` for other plugins and a `conflict` notice for notifiers.
 //
 // The last forecast is kept on each instance (ctx.state): `git_status` shows
 // it, and a pair is announced only by the write that changed it. That write
@@ -18,6 +18,7 @@ import type { GitRuntime } from "../runtime.js";
 import type { ConflictFile, ForecastFile, ForecastPair, GitInstanceState, InstanceForecast } from "../types.js";
 import { activeBranches, forecastFiles, pairConflicts, relatedPairs, resolveCommits, sameConflicts, siblingsMessage, targetMessage, type ActiveBranch } from "./pairs.js";
 import { RefWatch } from "./ref-watch.js";
+import { forecastNotice } from "../surfaces/notices.js";
 
 /** One side of a forecast pair. `id` is null for a target branch no instance owns (a top-level instance's base). */
 export interface ForecastSide {
@@ -346,6 +347,7 @@ class Forecaster implements ForecastPart {
         .catch((error: unknown) => this.ctx.logger.warn({ err: error, parent: event.parentId }, "forecast: could not tell the parent"));
     }
     await this.conflictForecast.promise(event).catch((error: unknown) => this.ctx.logger.warn({ err: error }, "forecast: a conflictForecast tap failed"));
+    await this.ctx.notice(forecastNotice(event)).catch((error: unknown) => this.ctx.logger.warn({ err: error }, "forecast: could not raise the conflict notice"));
   }
 
   async close(): Promise<void> {

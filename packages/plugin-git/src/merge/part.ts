@@ -14,6 +14,7 @@ import { refusal } from "./target.js";
 import { verifyArgv } from "./verify.js";
 import { scratchRoot } from "../resolve/scratch.js";
 import { mergeSubcommand, mergeTool, queueSubcommand } from "../surfaces/merge-command.js";
+import { mergeConflictNotice } from "../surfaces/notices.js";
 
 export { mergeCallSchema, type MergeCall, type MergeCaller, type MergePart } from "./call.js";
 
@@ -35,6 +36,10 @@ export function installMerge(runtime: GitRuntime, deps: MergeDeps = {}): MergePa
       scratchRoot: scratchRoot(ctx.kernel.stateDir),
       lockTimeoutMs: options.merge.lockTimeoutMs,
       ...(deps.resolve ? { resolve: deps.resolve } : {}),
+      recorded: (outcome) => {
+        const notice = mergeConflictNotice(outcome);
+        if (notice) void ctx.notice(notice).catch((error: unknown) => ctx.logger.warn({ err: error }, "merge: could not raise the conflict notice"));
+      },
     }));
 
   const part: MergePart = { merge: (id, call, caller) => mergeInstance(id, call, caller), queue: () => theQueue().list() };

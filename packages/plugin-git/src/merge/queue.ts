@@ -24,6 +24,8 @@ export interface QueueOptions {
   readonly scratchRoot: string;
   readonly lockTimeoutMs: number;
   readonly resolve?: EngineEnv["resolve"];
+  /** Told each outcome once, by the process that records it (whoever drains the queue). */
+  readonly recorded?: (outcome: MergeOutcome) => void;
 }
 
 export type NewRequest = Omit<MergeRequest, "id" | "requestedAt">;
@@ -148,6 +150,7 @@ export class MergeQueue {
   private async record(dir: string, outcome: MergeOutcome): Promise<void> {
     await writeAtomic(join(dir, "results", `${outcome.requestId}.json`), JSON.stringify(outcome));
     await unlink(join(dir, "requests", `${outcome.requestId}.json`)).catch(() => undefined);
+    this.options.recorded?.(outcome);
   }
 
   /** A merge whose target moved before its process died is complete: record it instead of merging it again. */

@@ -3,7 +3,7 @@
 // and the MCP tool `run_workflow`.
 import { createHash, randomBytes } from "node:crypto";
 import os from "node:os";
-import { currentProcess, TmuxClaudeError, type KernelApi, type Logger } from "@tmux-claude/core";
+import { currentProcess, TmuxClaudeError, type KernelApi, type Logger, type NoticeInput } from "@tmux-claude/core";
 import { planWorkflow, resolveParents, ROOT_CALLER, type Caller } from "../dsl/index.js";
 import type { PersistedRun, RunId, RunRequest, RunResult, TaskState } from "../types.js";
 import { RunContext, taskKey, type EngineOptions, type GitMergeApi } from "./context.js";
@@ -29,6 +29,8 @@ export interface EngineDeps {
   readonly store: RunStore;
   readonly logger?: Logger;
   readonly options?: EngineOptions;
+  /** The plugin's `ctx.notice`: a finished run is a `run-finished` notice for notifiers (plugin-notify). */
+  readonly notice?: (notice: NoticeInput) => Promise<void>;
 }
 
 export interface StartedRun {
@@ -97,9 +99,14 @@ export async function startRun(deps: EngineDeps, request: RunRequest): Promise<S
     const failure = scheduler!.failure;
     const state = failure ? "failed" : stopReason === "interrupted" ? "interrupted" : "succeeded";
     if (state === "failed" && !run.state.keep) await terminateAll(run, failure!);
+    const endedAt = new Date().toISOString();
     await run
-      .update((r) => ({ ...r, state, endedAt: new Date().toISOString(), ...(failure ? { failure } : {}) }))
+      .update((r) => ({ ...r, state, endedAt, ...(failure ? { failure } : {}) }))
       .catch((error: unknown) => logger.error({ err: error, run: run.id }, "could not record the run's end in the store; --resume finds it still running"));
+    if (state !== "interrupted" && deps.notice) {
+      const durationMs = Date.now() - started;
+      await deps.notice(runFinishedNotice(persisted, state, endedAt, durationMs, failure)).catch((error: unknown) => logger.warn({ err: error, run: run.id }, "could not raise the run-finished notice"));
+    }
     // `complete` finds a task through this index while the run may still go on (running, interrupted).
     if (state !== "interrupted") await forgetTasks(run);
     journal.write({ type: "run-finished", state, ...(failure ? { failure } : {}), durationMs: Date.now() - started });
@@ -108,6 +115,24 @@ export async function startRun(deps: EngineDeps, request: RunRequest): Promise<S
     return { id: run.id, state, ...(failure ? { failure } : {}), journal: journal.file };
   })();
   return { id: persisted.id, done };
+}
+
+/**
+ * What a person hears when a run ends (not when it is interrupted: a resume
+ * may follow). Raised once, by the run's one runner; the event id is the
+ * run's id and its end, the same for that end wherever it is read, and a
+ * resumed run that ends again is a new event.
+ */
+function runFinishedNotice(run: PersistedRun, state: "succeeded" | "failed", endedAt: string, durationMs: number, failure: PersistedRun["failure"]): NoticeInput {
+  const how = failure ? `failed at step ${failure.step}: ${failure.reason}` : `succeeded in ${formatMs(durationMs)}`;
+  return {
+    kind: "run-finished",
+    severity: state === "failed" ? "error" : "info",
+    title: `Workflow run ${run.id} (${run.workflow.name}) ${how}`,
+    ...(run.caller ? { instanceId: run.caller } : {}),
+    eventId: `run-finished-${run.id}-${endedAt}`,
+    data: { run: run.id, workflow: run.workflow.name, state, durationMs, ...(failure ? { failure } : {}), journal: run.journal },
+  };
 }
 
 async function create(deps: EngineDeps, request: RunRequest, runner: PersistedRun["runner"], dir: string): Promise<PersistedRun> {
