@@ -4,12 +4,13 @@
 // manager and messages it over serve's HTTP endpoint; the person's own MCP
 // client (`tmux-claude mcp`) lists; the CLI lists, reads and terminates.
 // One line per call, each with its caller, and no token or message text.
-import { readdir, readFile, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { AuditEntry } from "@tmux-claude/plugin-audit";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { BIN, createEnv, parseJson, type TestEnv } from "./helpers.js";
 
@@ -43,21 +44,6 @@ function untilServing(child: ChildProcess): Promise<void> {
       reject(new Error(`serve exited (${code}) before serving:\n${stderr}`));
     });
   });
-}
-
-interface Entry {
-  at: string;
-  node: string;
-  caller: string;
-  role?: string;
-  surface: "mcp" | "cli";
-  operation: string;
-  target?: string;
-  args: Record<string, unknown>;
-  ok: boolean;
-  result?: Record<string, unknown>;
-  error?: string;
-  durationMs: number;
 }
 
 /** The MCP secret the kernel gave an instance, as its agent has it: in the agent process's environment. */
@@ -96,6 +82,8 @@ test("the audit log holds one line per MCP call and CLI command of an orchestrat
   const person = new Client({ name: "person", version: "1.0.0" });
   await person.connect(new StdioClientTransport({ command: process.execPath, args: [BIN, "--config", env.configFile, "mcp"], cwd: env.workDir, stderr: "pipe" }));
   expect((await person.callTool({ name: "list", arguments: {} })).isError).toBeFalsy();
+  // A plugin's tool (workflows', on by default) is an MCP call like the others.
+  expect((await person.callTool({ name: "list_runs", arguments: {} })).isError).toBeFalsy();
   await person.close();
 
   expect((await env.run(["list"])).code).toBe(0);
@@ -105,7 +93,7 @@ test("the audit log holds one line per MCP call and CLI command of an orchestrat
 
   const read = await env.run(["audit", "--json"]);
   expect(read.code, read.stderr).toBe(0);
-  const entries = parseJson<Entry[]>(read);
+  const entries = parseJson<AuditEntry[]>(read);
   expect(entries.map((e) => [e.surface, e.caller, e.operation, e.target ?? null, e.ok ? "ok" : e.error])).toEqual([
     ["cli", "root", "spawn", null, "ok"],
     ["cli", "root", "list", null, "ok"],
@@ -113,11 +101,12 @@ test("the audit log holds one line per MCP call and CLI command of an orchestrat
     ["mcp", "exec-1", "send", "exec-1.mgr-1", "ok"],
     ["mcp", "exec-1", "terminate", "exec-9", "TC_FORBIDDEN"],
     ["mcp", "root", "list", null, "ok"],
+    ["mcp", "root", "list_runs", null, "ok"],
     ["cli", "root", "list", null, "ok"],
     ["cli", "root", "read", "exec-1.mgr-1", "ok"],
     ["cli", "root", "terminate", "exec-1", "ok"],
   ]);
-  const [cliSpawn, , mcpSpawn, mcpSend, , , , , cliTerminate] = entries;
+  const [cliSpawn, , mcpSpawn, mcpSend, , , , , , cliTerminate] = entries;
   // What was asked, as ids, roles and lengths; what came of it, as ids and states.
   expect(cliSpawn!.args).toMatchObject({ role: "executive", promptLength: execPrompt.length });
   expect(cliSpawn!.result).toMatchObject({ exitCode: 0, id: "exec-1", state: "delivered" });
@@ -153,3 +142,28 @@ test("the audit log holds one line per MCP call and CLI command of an orchestrat
     ["exec-1", "mcp", "terminate", "exec-9", "TC_FORBIDDEN"],
   ]);
 }, 120_000);
+
+test("a plugin's command and init are recorded as the root's, with their exit codes; doctor without --clean and audit itself are not", async () => {
+  const file = path.join(env.dir, "plugin.config.mjs");
+  const base = (await readFile(env.configFile, "utf8")).replace(/^export default /u, "").replace(/;\s*$/u, "");
+  await writeFile(
+    file,
+    `export default { ...${base}, plugins: [{ name: "greeter", apply(ctx) {
+      ctx.hooks.commands.tapPromise(async (list) => [...list, { name: "greet", description: "Say hello", async run() { return 7; } }]);
+    } }] };\n`,
+  );
+  const before = parseJson<AuditEntry[]>(await env.run(["audit", "--json"])).length;
+  expect((await env.run(["--config", file, "greet", "hello", "world", "--loud", "a secret-ish WORD-4471"], { config: false })).code).toBe(7);
+  expect((await env.run(["doctor"])).code).not.toBeNull();
+  const project = path.join(env.dir, "project");
+  await mkdir(project);
+  // init writes a config whose state dir is the default one: point it into the test's directory.
+  const initEnv = { XDG_STATE_HOME: path.join(env.dir, "xdg") };
+  expect((await env.run(["init"], { cwd: project, config: false, env: initEnv })).code).toBe(0);
+
+  const after = parseJson<AuditEntry[]>(await env.run(["audit", "--json"])).slice(before);
+  expect(after.map((e) => [e.caller, e.operation, e.target ?? null, e.result?.exitCode])).toEqual([["root", "greet hello", "world", 7]]);
+  expect(JSON.stringify(after)).not.toContain("WORD-4471");
+  const initLog = await readFile(path.join(env.dir, "xdg", "tmux-claude", "tmux-claude", "audit", "audit.jsonl"), "utf8");
+  expect(initLog.trim().split("\n").map((l) => (JSON.parse(l) as AuditEntry).operation)).toEqual(["init"]);
+}, 60_000);

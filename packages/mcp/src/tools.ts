@@ -15,6 +15,7 @@ import {
 import { z } from "zod";
 import { assertTarget, describeCaller, isDescendant, isRoot, mayOrchestrate, subtreeOf, type Caller } from "./caller.js";
 import { errorCode, forbidden, McpErrorCodes } from "./errors.js";
+import { failed, recordedCall, type CallOutcome } from "./recorded-call.js";
 import * as s from "./schemas.js";
 
 export const SERVER_NAME = "tmux-claude";
@@ -94,28 +95,12 @@ export function createToolServer(kernel: KernelApi, caller: Caller): McpServer {
   server.server.setRequestHandler(CallToolRequestSchema, async (request): Promise<CallToolResult> => {
     const name = request.params.name;
     const args = request.params.arguments ?? {};
-    const started = Date.now();
-    const outcome = await callTool(name, args);
-    // Every call is recorded, refusals and failures too: who tried what matters most when it was refused.
-    await kernel.recordOperation({
-      caller: identity.instanceId,
-      role: identity.role,
-      surface: "mcp",
-      operation: name,
-      ...(targetOf(args) !== undefined ? { target: targetOf(args) } : {}),
-      args,
-      ...("error" in outcome ? { error: outcome.error } : { result: outcome.structured }),
-      at: new Date(started).toISOString(),
-      durationMs: Date.now() - started,
-    });
+    const outcome = await recordedCall(kernel, identity, name, args, () => callTool(name, args));
     if ("error" in outcome) return toolError(outcome.error.message);
     return { content: [{ type: "text", text: outcome.text }], structuredContent: outcome.structured };
   });
 
-  type Outcome = { structured: Record<string, unknown>; text: string } | { error: { code: string; message: string } };
-  const failed = (code: string, message: string): Outcome => ({ error: { code, message } });
-
-  const callTool = async (name: string, args: Record<string, unknown>): Promise<Outcome> => {
+  const callTool = async (name: string, args: Record<string, unknown>): Promise<CallOutcome> => {
     try {
       const tools = await allTools();
       const tool = tools.find((t) => t.name === name);
@@ -142,14 +127,6 @@ export function createToolServer(kernel: KernelApi, caller: Caller): McpServer {
   };
 
   return server;
-}
-
-/** The instance (or run) a call acts on, by the argument names the tools use. */
-function targetOf(args: Record<string, unknown>): string | undefined {
-  for (const key of ["instanceId", "parentId", "runId", "id"]) {
-    if (typeof args[key] === "string") return args[key];
-  }
-  return undefined;
 }
 
 function definition(tool: ToolDef): Tool {
