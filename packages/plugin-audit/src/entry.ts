@@ -13,7 +13,7 @@ export interface AuditEntry {
   /** The calling instance's id, or "root" (a person: the CLI, `tmux-claude mcp`). */
   caller: string;
   role?: string;
-  surface: "mcp" | "cli";
+  surface: OperationEvent["surface"];
   operation: string;
   target?: string;
   /** `sha256`: the digest of the arguments' canonical JSON; the named fields as given; `<field>Length` for texts. */

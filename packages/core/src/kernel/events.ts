@@ -160,8 +160,8 @@ export type NoticeInput = Omit<Notice, "source" | "node" | "at" | "eventId" | "s
 
 /**
  * One public operation a caller asked for through a surface of the kernel:
- * an MCP tool call (any MCP server of this kernel, core or plugin tool) or a
- * CLI command. Told to the `operation` hook once it finished (an audit log
+ * an MCP tool call (any MCP server of this kernel, core or plugin tool), a
+ * CLI command or a dashboard action. Told to the `operation` hook once it finished (an audit log
  * records it). `args` and `result` are as the surface had them and may hold
  * message texts: a tap that stores or sends them reduces them first (as
  * plugin-audit does: digests, lengths and named non-secret fields). They
@@ -172,8 +172,8 @@ export interface OperationEvent {
   readonly caller: string | null;
   /** The caller's role, when an instance called. */
   readonly role?: string | null;
-  /** Where it came in: "mcp" (a tool call) or "cli" (a command). */
-  readonly surface: "mcp" | "cli";
+  /** Where it came in: "mcp" (a tool call), "cli" (a command) or "dashboard" (an action on the web page). */
+  readonly surface: "mcp" | "cli" | "dashboard";
   /** The tool or command name: "spawn", "send", "run_workflow", "git merge". */
   readonly operation: string;
   /** The instance (or run, or role) it acts on, when it names one. */
