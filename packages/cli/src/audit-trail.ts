@@ -33,7 +33,8 @@ export function builtInOperation(command: Command, positionals: readonly unknown
     // Variadic words are one text, as the command joins them.
     args[argument.name()] = Array.isArray(value) ? value.join(" ") : value;
   });
-  const target = typeof args.id === "string" ? args.id : typeof args.run === "string" ? args.run : typeof args.parent === "string" ? args.parent : undefined;
+  // The instance, run or workflow file it acts on; a spawn acts under its parent.
+  const target = [args.id, args.run, args.file, args.parent].find((value): value is string => typeof value === "string");
   return { operation: command.name(), args, ...(target !== undefined ? { target } : {}) };
 }
 

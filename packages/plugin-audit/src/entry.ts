@@ -37,6 +37,8 @@ const PLAIN_ARGS = new Set([
   "parent",
   "agent",
   "name",
+  "workDir",
+  "workdir",
   "node",
   "cascade",
   "whenBusy",
