@@ -18,6 +18,7 @@ export default defineConfig({
       { find: /^@tmux-claude\/plugin-redis$/u, replacement: source("plugin-redis") },
       { find: /^@tmux-claude\/plugin-workflows$/u, replacement: source("plugin-workflows") },
       { find: /^@tmux-claude\/plugin-notify$/u, replacement: source("plugin-notify") },
+      { find: /^@tmux-claude\/plugin-audit$/u, replacement: source("plugin-audit") },
     ],
   },
   test: {

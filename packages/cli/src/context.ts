@@ -1,5 +1,6 @@
 import { PLUGIN_NAME as CLAUDE_PLUGIN, withClaude } from "@tmux-claude/agent-claude";
 import { PLUGIN_NAME as MCP_PLUGIN, withMcp } from "@tmux-claude/mcp";
+import { PLUGIN_NAME as AUDIT_PLUGIN, withAudit } from "@tmux-claude/plugin-audit";
 import { PLUGIN_NAME as WORKFLOWS_PLUGIN, withWorkflows } from "@tmux-claude/plugin-workflows";
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -17,6 +18,7 @@ import {
   type Logger,
   type ResolvedConfig,
 } from "@tmux-claude/core";
+import { builtInOperation, recorded } from "./audit-trail.js";
 import { Interrupted } from "./exit-codes.js";
 import { printJson, withProgress, type OutStream } from "./output.js";
 
@@ -49,6 +51,10 @@ export function usageError(message: string, details: Record<string, unknown> = {
 
 /** One command invocation: its IO, its global options, and the way it reaches config and kernel. */
 export class Cli {
+  /** What the command produced, beyond its exit code, for the audit log: ids and states, never texts (the spawned id, a receipt's state). */
+  auditResult: Record<string, unknown> = {};
+  private loaded: Promise<LoadedConfig> | undefined;
+
   constructor(
     readonly io: CliIO,
     readonly globals: GlobalOptions,
@@ -67,9 +73,13 @@ export class Cli {
   }
 
   /** Find and validate the config, with `--socket` applied and the CLI's plugins added (withCliPlugins). */
-  async loadConfig(command: string): Promise<LoadedConfig> {
-    const loaded = await loadConfig({ cwd: this.io.cwd, configFile: this.globals.config, command, modules: shippedPlugins() });
-    return { ...loaded, config: withCliPlugins(withSocket(loaded.config, this.globals.socket)) };
+  loadConfig(command: string): Promise<LoadedConfig> {
+    // Loaded once per command: the audit record after it uses the same config (and costs no second load).
+    this.loaded ??= loadConfig({ cwd: this.io.cwd, configFile: this.globals.config, command, modules: shippedPlugins() }).then((loaded) => ({
+      ...loaded,
+      config: withCliPlugins(withSocket(loaded.config, this.globals.socket)),
+    }));
+    return this.loaded;
   }
 
   /**
@@ -137,10 +147,11 @@ export class Cli {
  * The plugins every CLI kernel has unless the config lists them itself: Claude
  * Code (the `claude` adapter and agent, the default agent), MCP (every
  * kernel mints the per-instance MCP credentials of what it spawns) and
- * workflows (`run`, and the `complete` tool every workflow task calls through `serve`).
+ * workflows (`run`, and the `complete` tool every workflow task calls through `serve`)
+ * and audit (every MCP call and CLI command in the node's audit log).
  */
 export function withCliPlugins(config: ResolvedConfig): ResolvedConfig {
-  return withWorkflows(withMcp(withClaude(config)));
+  return withAudit(withWorkflows(withMcp(withClaude(config))));
 }
 
 /**
@@ -159,7 +170,7 @@ export function shippedPlugins(): Record<string, string> {
 }
 
 /** The names of the plugins withCliPlugins adds. */
-export const CLI_PLUGINS: ReadonlySet<string> = new Set([CLAUDE_PLUGIN, MCP_PLUGIN, WORKFLOWS_PLUGIN]);
+export const CLI_PLUGINS: ReadonlySet<string> = new Set([CLAUDE_PLUGIN, MCP_PLUGIN, WORKFLOWS_PLUGIN, AUDIT_PLUGIN]);
 
 /** Where the kernel of this config keeps its state (the embedded store, journals, serve.json): for commands that need no kernel. */
 export function stateDirOf(config: ResolvedConfig): string {
@@ -192,7 +203,9 @@ export function makeActionFactory(io: CliIO, setExitCode: (code: number) => void
     async (...args: unknown[]) => {
       const command = args[args.length - 1] as Command;
       const cli = new Cli(io, command.optsWithGlobals<GlobalOptions>());
-      setExitCode(await fn(cli, ...(args.slice(0, -1) as A)));
+      // commander passes the positional arguments, then the options, then the command.
+      const operation = builtInOperation(command, args.slice(0, command.registeredArguments.length));
+      setExitCode(await recorded(cli, operation, () => fn(cli, ...(args.slice(0, -1) as A))));
     };
 }
 

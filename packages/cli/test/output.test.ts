@@ -107,6 +107,9 @@ describe("main in-process", () => {
     const os = await import("node:os");
     const path = await import("node:path");
     const dir = await mkdtemp(path.join(os.tmpdir(), "tc-cli-main-"));
+    // init is recorded in the audit log of the config it wrote, whose state dir is the default one: keep it in the test's directory.
+    const stateHome = process.env.XDG_STATE_HOME;
+    process.env.XDG_STATE_HOME = dir;
     try {
       const out = capture();
       expect(await main(["node", "tmux-claude", "init"], { stdout: out, stderr: capture(), cwd: dir })).toBe(0);
@@ -114,6 +117,8 @@ describe("main in-process", () => {
       expect(await main(["node", "tmux-claude", "init"], { stdout: capture(), stderr: err, cwd: dir })).toBe(2);
       expect(err.text).toMatch(/^error: .*tmuxclaude\.config\.ts already exists/u);
     } finally {
+      if (stateHome === undefined) delete process.env.XDG_STATE_HOME;
+      else process.env.XDG_STATE_HOME = stateHome;
       await rm(dir, { recursive: true, force: true });
     }
   });

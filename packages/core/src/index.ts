@@ -18,6 +18,8 @@ export type {
   UsageUpdate,
   Notice,
   NoticeInput,
+  OperationEvent,
+  OperationInput,
   TerminateEvent,
   ReadyGate,
   ListColumn,

@@ -3,6 +3,7 @@ import path from "node:path";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from "@modelcontextprotocol/sdk/types.js";
 import {
+  ErrorCodes,
   quoteScreen,
   type DeliveryReceipt,
   type InstanceRecord,
@@ -13,7 +14,8 @@ import {
 } from "@tmux-claude/core";
 import { z } from "zod";
 import { assertTarget, describeCaller, isDescendant, isRoot, mayOrchestrate, subtreeOf, type Caller } from "./caller.js";
-import { errorCode, forbidden } from "./errors.js";
+import { errorCode, forbidden, McpErrorCodes } from "./errors.js";
+import { failed, recordedCall, type CallOutcome } from "./recorded-call.js";
 import * as s from "./schemas.js";
 
 export const SERVER_NAME = "tmux-claude";
@@ -92,27 +94,37 @@ export function createToolServer(kernel: KernelApi, caller: Caller): McpServer {
 
   server.server.setRequestHandler(CallToolRequestSchema, async (request): Promise<CallToolResult> => {
     const name = request.params.name;
+    const args = request.params.arguments ?? {};
+    const outcome = await recordedCall(kernel, identity, name, args, () => callTool(name, args));
+    if ("error" in outcome) return toolError(outcome.error.message);
+    return { content: [{ type: "text", text: outcome.text }], structuredContent: outcome.structured };
+  });
+
+  const callTool = async (name: string, args: Record<string, unknown>): Promise<CallOutcome> => {
     try {
       const tools = await allTools();
       const tool = tools.find((t) => t.name === name);
       if (!tool || !tool.allowed(identity)) {
         const mine = tools.filter((t) => t.allowed(identity)).map((t) => t.name);
         const list = mine.length ? mine.join(", ") : "none";
-        return toolError(tool ? `${tool.refusal(identity)} Tools you may use: ${list}.` : `Unknown tool "${name}". Tools you may use: ${list}.`);
+        return tool
+          ? failed(McpErrorCodes.FORBIDDEN, `${tool.refusal(identity)} Tools you may use: ${list}.`)
+          : failed(ErrorCodes.INVALID_ARGUMENT, `Unknown tool "${name}". Tools you may use: ${list}.`);
       }
-      const parsed = await tool.input.safeParseAsync(request.params.arguments ?? {});
-      if (!parsed.success) return toolError(invalidArguments(name, tool.input, parsed.error));
+      const parsed = await tool.input.safeParseAsync(args);
+      if (!parsed.success) return failed(ErrorCodes.INVALID_ARGUMENT, invalidArguments(name, tool.input, parsed.error));
       const result = await tool.run(parsed.data as Record<string, unknown>, identity);
-      return { content: [{ type: "text", text: result.text }], structuredContent: withoutUndefined(result.structured) };
+      return { text: result.text, structured: withoutUndefined(result.structured) };
     } catch (error) {
-      if (errorCode(error)) {
+      const code = errorCode(error);
+      if (code) {
         logger.debug({ err: error, tool: name }, "tool failed");
-        return toolError((error as Error).message);
+        return failed(code, (error as Error).message);
       }
       logger.error({ err: error, tool: name }, "tool crashed");
-      return toolError(`Tool "${name}" failed unexpectedly: ${error instanceof Error ? error.message : String(error)}. The server logs (stderr) have the details.`);
+      return failed("TC_UNEXPECTED", `Tool "${name}" failed unexpectedly: ${error instanceof Error ? error.message : String(error)}. The server logs (stderr) have the details.`);
     }
-  });
+  };
 
   return server;
 }

@@ -32,6 +32,7 @@ async function terminate(cli: Cli, id: string, flags: { cascade?: boolean; plugi
   return cli.withKernel("terminate", async (kernel) => {
     const plugins = Object.keys(flags.plugin).length ? { plugins: flags.plugin } : {};
     const terminated = await cli.wait(`terminating ${id}...`, kernel.terminate(id, { cascade: flags.cascade ?? false, ...plugins }));
+    cli.auditResult = { terminated };
     if (flags.json) cli.json({ terminated });
     else cli.out(`Terminated ${terminated.join(", ")}.`);
     return 0;
@@ -44,6 +45,7 @@ async function restart(cli: Cli, id: string, flags: { json?: boolean; wait: bool
     // This process is the only one watching the instance unless serve runs: deliver what it kept before letting go.
     const delivering = flags.wait && !(await serveStatus(kernel.stateDir)).running;
     const delivered = delivering ? await cli.wait(`delivering the messages kept for ${id}...`, kernel.deliverQueued(id, flags.timeout)) : 0;
+    cli.auditResult = { id: instance.id, status: instance.status };
     if (flags.json) cli.json(delivering ? { ...instance, deliveredQueued: delivered } : instance);
     else cli.out(`Restarted ${instance.id}; it is ${instance.status}.${delivered ? ` Delivered ${delivered} kept message${delivered === 1 ? "" : "s"}.` : ""}`);
     return 0;

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { Kernel } from "@tmux-claude/core";
+import { pluginOperation, recorded } from "../audit-trail.js";
 import { CLI_PLUGINS, type Cli } from "../context.js";
 
 /**
@@ -29,7 +30,7 @@ export async function registerPluginCommands(
       .allowExcessArguments()
       .argument("[args...]")
       // The plugin parses its own arguments: it gets them exactly as typed.
-      .action(async () => setExitCode(await cli.interruptible(contribution.run([...rawArgs], kernel))));
+      .action(async () => setExitCode(await recorded(cli, pluginOperation(contribution.name, rawArgs), () => cli.interruptible(contribution.run([...rawArgs], kernel)))));
   }
   return kernel;
 }

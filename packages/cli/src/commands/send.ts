@@ -63,6 +63,7 @@ async function send(cli: Cli, id: string, words: string[], flags: SendFlags): Pr
 }
 
 function report(cli: Cli, flags: SendFlags, receipt: DeliveryReceipt & { deliveredBy?: string; queuedPosition?: number }, line: string): number {
+  cli.auditResult = { messageId: receipt.messageId, state: receipt.state, ...(receipt.position !== undefined ? { position: receipt.position } : {}) };
   if (flags.json) cli.json(receipt);
   else cli.out(line);
   return 0;

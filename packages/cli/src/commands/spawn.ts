@@ -50,6 +50,7 @@ async function spawn(cli: Cli, first: string | undefined, rest: string[], flags:
       `spawning ${role}...`,
       kernel.spawn({ role, workDir, prompt, context: flags.context, parentId: flags.parent ?? null, name: flags.name, agent: flags.agent, node: flags.node, plugins: flags.plugin }),
     );
+    cli.auditResult = { id: instance.id, status: instance.status, ...(receipt ? { state: receipt.state } : {}) };
     if (flags.json) cli.json(receipt ? { ...instance, receipt } : instance);
     else cli.out(instance.id);
     return 0;

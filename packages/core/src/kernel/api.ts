@@ -3,7 +3,7 @@ import type { Settings } from "../config/schema.js";
 import type { InstanceSummary, ListFilter, ReadOptions, ReadResult, SendOptions, SpawnOptions, SpawnResult, TerminateOptions } from "../instances/types.js";
 import type { InstanceRecord, StoreChange, StoreWatch } from "../store/types.js";
 import type { TmuxRuntime } from "../tmux/runtime.js";
-import type { ListColumn } from "./events.js";
+import type { ListColumn, OperationInput } from "./events.js";
 import type { HealthReport } from "./health.js";
 import type { DeliveryReceipt } from "./messages.js";
 import type { LocalOperations } from "./routing.js";
@@ -65,6 +65,12 @@ export interface KernelApi {
    * add through the `health` hook, each bounded by a timeout.
    */
   health(): Promise<HealthReport>;
+  /**
+   * Tell the `operation` hook that a caller's MCP call or CLI command
+   * finished (an MCP server calls it for every tool call). Never throws: a
+   * failing tap is logged.
+   */
+  recordOperation(operation: OperationInput): Promise<void>;
   /** MCP tools contributed by plugins. */
   tools(): Promise<ToolContribution[]>;
   /** CLI commands contributed by plugins. */

@@ -157,3 +157,38 @@ export interface Notice {
 /** What a plugin gives `ctx.notice`; the kernel adds `source`, `node`, `at` and (unless given) `eventId`. */
 export type NoticeInput = Omit<Notice, "source" | "node" | "at" | "eventId" | "severity"> & { eventId?: string; severity?: Notice["severity"] };
 
+
+/**
+ * One public operation a caller asked for through a surface of the kernel:
+ * an MCP tool call (any MCP server of this kernel, core or plugin tool), a
+ * CLI command or a dashboard action. Told to the `operation` hook once it finished (an audit log
+ * records it). `args` and `result` are as the surface had them and may hold
+ * message texts: a tap that stores or sends them reduces them first (as
+ * plugin-audit does: digests, lengths and named non-secret fields). They
+ * never hold the caller's MCP secret, which comes from the connection.
+ */
+export interface OperationEvent {
+  /** The instance that called, or null for the root (a person: the CLI, `tmux-claude mcp`). */
+  readonly caller: string | null;
+  /** The caller's role, when an instance called. */
+  readonly role?: string | null;
+  /** Where it came in: "mcp" (a tool call), "cli" (a command) or "dashboard" (an action on the web page). */
+  readonly surface: "mcp" | "cli" | "dashboard";
+  /** The tool or command name: "spawn", "send", "run_workflow", "git merge". */
+  readonly operation: string;
+  /** The instance (or run, or role) it acts on, when it names one. */
+  readonly target?: string;
+  readonly args: Readonly<Record<string, unknown>>;
+  /** What it returned (structured content, or the CLI's `{ exitCode, ... }`) when it succeeded. */
+  readonly result?: Readonly<Record<string, unknown>>;
+  /** Why it failed: the error code (TC_*) and its message. */
+  readonly error?: { readonly code: string; readonly message: string };
+  /** The node whose kernel (or CLI) served it. */
+  readonly node: string;
+  /** ISO time it started. */
+  readonly at: string;
+  readonly durationMs: number;
+}
+
+/** What a surface gives `kernel.recordOperation`; the kernel adds `node`. */
+export type OperationInput = Omit<OperationEvent, "node">;

@@ -8,7 +8,7 @@ import {
 import { ErrorCodes, TmuxClaudeError, isPluginErrorCode, isTmuxClaudeError } from "../errors.js";
 import type { InstanceRecord } from "../store/types.js";
 import type { CommandContribution, KernelApi, ToolContribution } from "./api.js";
-import type { DeliveryEvent, ListColumn, Notice, ReadyGate, SpawnFailure, SpawnPlan, StatusChange, TerminateEvent, TurnEnded, UsageUpdate } from "./events.js";
+import type { DeliveryEvent, ListColumn, Notice, OperationEvent, ReadyGate, SpawnFailure, SpawnPlan, StatusChange, TerminateEvent, TurnEnded, UsageUpdate } from "./events.js";
 import type { HealthCheck } from "./health.js";
 import type { DeliveryReceipt, OutgoingMessage } from "./messages.js";
 import type { NodeReport, RouteRequest, RouteResult } from "./routing.js";
@@ -39,6 +39,12 @@ export function createHooks() {
     usage: new AsyncParallelHook<[UsageUpdate]>(["update"], "usage"),
     /** A plugin raised a notice (ctx.notice): a budget crossed, a conflict, a run finished. Fired once, in the process that raised it. */
     notice: new AsyncParallelHook<[Notice]>(["notice"], "notice"),
+    /**
+     * A caller's operation through an MCP server or the CLI finished (see
+     * OperationEvent): fired by `kernel.recordOperation`, once per call, in the
+     * process that served it. A failing tap is logged, never the caller's error.
+     */
+    operation: new AsyncParallelHook<[OperationEvent]>(["event"], "operation"),
     beforeTerminate: new AsyncSeriesHook<[TerminateEvent]>(["event"], "beforeTerminate"),
     afterTerminate: new AsyncSeriesHook<[TerminateEvent]>(["event"], "afterTerminate"),
     /**

@@ -28,7 +28,7 @@ import { defaultNodeId } from "./node.js";
 import { closeOnSignal } from "./signals.js";
 import { createHooks, type KernelHooks } from "./hooks.js";
 import type { CommandContribution, KernelApi, OutputOptions, OutputStream, ToolContribution } from "./api.js";
-import type { ListColumn } from "./events.js";
+import type { ListColumn, OperationInput } from "./events.js";
 import { kernelChecks, runHealthChecks, type HealthReport } from "./health.js";
 import type { DeliveryReceipt } from "./messages.js";
 import { pluginData } from "./plugin-data.js";
@@ -338,6 +338,13 @@ export class Kernel implements KernelApi {
       return { ok: false, checks: [{ name: "kernel", ok: false, detail: `the kernel is ${this.state}` }] };
     }
     return runHealthChecks(await this.hooks.health.promise(kernelChecks(this.runtimeInstance, store)));
+  }
+
+  /** Tell the `operation` hook's taps (an audit log) that a caller's operation finished; a failing tap is logged, not thrown. */
+  async recordOperation(operation: OperationInput): Promise<void> {
+    await this.hooks.operation
+      .promise({ ...operation, node: this.node })
+      .catch((error: unknown) => this.logger.error({ err: error, operation: operation.operation }, "an operation tap failed"));
   }
 
   /** MCP tools contributed by plugins. */

@@ -146,11 +146,26 @@ export function createApp(deps: AppDeps): Hono<Env> {
     } catch {
       return fail(c, new HttpError(400, DashboardErrorCodes.BAD_REQUEST, `The body of ${action} is not JSON. Send e.g. {"text": "..."} with Content-Type: application/json.`));
     }
+    const started = Date.now();
+    // A person at the page is the root caller; the audit log (the operation hook) records each action, failed ones too.
+    const record = (outcome: { result: unknown } | { error: unknown }) =>
+      kernel.recordOperation({
+        caller: null,
+        surface: "dashboard",
+        operation: action,
+        target: id,
+        args: typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {},
+        ...("error" in outcome ? { error: { code: errorBody(outcome.error).body.error.code, message: String((outcome.error as Error)?.message) } } : { result: asRecord(outcome.result) }),
+        at: new Date(started).toISOString(),
+        durationMs: Date.now() - started,
+      });
     try {
       const result = await runAction({ kernel, git: deps.git }, id, action, body);
       deps.logger.info({ instance: id, action }, "dashboard action");
+      await record({ result });
       return c.json(result ?? {});
     } catch (error) {
+      await record({ error });
       return fail(c, error);
     }
   });
@@ -161,6 +176,10 @@ export function createApp(deps: AppDeps): Hono<Env> {
     return fail(c, error);
   });
   return app;
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
 export function notFound(id: string): HttpError {

@@ -1,0 +1,139 @@
+/**
+ * What one audit line holds, reduced from an operation: the arguments as a
+ * digest plus the fields that say what was asked without saying anything
+ * secret (ids, roles, flags; the length of a text, never the text), the result
+ * as ids and states (never a reply or a screen), an error as its code.
+ */
+import { createHash } from "node:crypto";
+import type { OperationEvent } from "@tmux-claude/core";
+
+export interface AuditEntry {
+  at: string;
+  node: string;
+  /** The calling instance's id, or "root" (a person: the CLI, `tmux-claude mcp`). */
+  caller: string;
+  role?: string;
+  surface: OperationEvent["surface"];
+  operation: string;
+  target?: string;
+  /** `sha256`: the digest of the arguments' canonical JSON; the named fields as given; `<field>Length` for texts. */
+  args: Record<string, unknown>;
+  ok: boolean;
+  result?: Record<string, unknown>;
+  /** The error code only: messages may quote a screen that shows a message text. */
+  error?: string;
+  durationMs: number;
+}
+
+export const ROOT_CALLER = "root";
+
+/** Arguments logged as given: ids, roles, names and flags, nothing a person typed as content. */
+const PLAIN_ARGS = new Set([
+  "role",
+  "id",
+  "instanceId",
+  "messageId",
+  "parentId",
+  "parent",
+  "agent",
+  "name",
+  "workDir",
+  "workdir",
+  "node",
+  "cascade",
+  "whenBusy",
+  "wait",
+  "noWait",
+  "lines",
+  "timeoutMs",
+  "timeout",
+  "status",
+  "active",
+  "tree",
+  "runId",
+  "resume",
+  "from",
+  "template",
+  "dryRun",
+  "keep",
+  "force",
+  "clean",
+  "json",
+  "port",
+  "host",
+]);
+
+/** Arguments that are content: only their length is logged. */
+const TEXT_ARGS = new Set(["text", "prompt", "context", "message", "summary", "input"]);
+
+/** Result fields logged as they are: what happened, never what was said or shown. */
+const PLAIN_RESULTS = new Set(["id", "instanceId", "messageId", "state", "status", "position", "runId", "exitCode", "terminated", "ok", "workflow"]);
+
+export function toEntry(event: OperationEvent): AuditEntry {
+  return {
+    at: event.at,
+    node: event.node,
+    caller: event.caller ?? ROOT_CALLER,
+    ...(event.role ? { role: event.role } : {}),
+    surface: event.surface,
+    operation: event.operation,
+    ...(event.target !== undefined ? { target: event.target } : {}),
+    args: reduceArgs(event.args),
+    ok: event.error === undefined,
+    ...(event.result !== undefined ? { result: reduceResult(event.result) } : {}),
+    ...(event.error !== undefined ? { error: event.error.code } : {}),
+    durationMs: event.durationMs,
+  };
+}
+
+export function reduceArgs(args: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = { sha256: digest(args) };
+  for (const [key, value] of Object.entries(args)) {
+    if (PLAIN_ARGS.has(key) && isScalar(value)) out[key] = value;
+    else if (TEXT_ARGS.has(key) && typeof value === "string") out[`${key}Length`] = value.length;
+    // Options for plugins (spawn's `plugins`, the CLI's `--plugin git.force=true`): which plugins, not the values.
+    else if ((key === "plugins" || key === "plugin") && value && typeof value === "object" && !Array.isArray(value)) out.plugins = Object.keys(value);
+  }
+  return out;
+}
+
+function reduceResult(result: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const take = (from: Readonly<Record<string, unknown>>, prefix = "") => {
+    for (const [key, value] of Object.entries(from)) {
+      if (PLAIN_RESULTS.has(key) && (isScalar(value) || isIdList(value))) out[prefix ? `${prefix}.${key}` : key] = value;
+    }
+  };
+  take(result);
+  // spawn and restart answer with the instance, spawn and send with a receipt.
+  for (const nested of ["instance", "receipt"]) {
+    const value = result[nested];
+    if (value && typeof value === "object" && !Array.isArray(value)) take(value as Record<string, unknown>, nested);
+  }
+  if (Array.isArray(result.instances)) out.count = result.instances.length;
+  return out;
+}
+
+/** SHA-256 of the canonical JSON (keys sorted at every level), so equal arguments give equal digests. */
+export function digest(value: unknown): string {
+  return `sha256:${createHash("sha256").update(canonicalJson(value), "utf8").digest("hex")}`;
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+function isScalar(value: unknown): value is string | number | boolean {
+  return typeof value === "string" || typeof value === "number" || typeof value === "boolean";
+}
+
+function isIdList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === "string");
+}

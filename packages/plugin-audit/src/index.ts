@@ -1,0 +1,4 @@
+export { audit, auditOf, withAudit, PLUGIN_NAME, type AuditApi, type AuditOptions } from "./plugin.js";
+export { toEntry, digest, ROOT_CALLER, type AuditEntry } from "./entry.js";
+export { parseSince, describeOutcome, type AuditFilter } from "./query.js";
+export { LOG_NAME } from "./log-file.js";
