@@ -2,6 +2,7 @@ import { PLUGIN_NAME as CLAUDE_PLUGIN, withClaude } from "@tmux-claude/agent-cla
 import { PLUGIN_NAME as MCP_PLUGIN, withMcp } from "@tmux-claude/mcp";
 import { PLUGIN_NAME as AUDIT_PLUGIN, withAudit } from "@tmux-claude/plugin-audit";
 import { PLUGIN_NAME as WORKFLOWS_PLUGIN, withWorkflows } from "@tmux-claude/plugin-workflows";
+import { PLUGIN_NAME as COST_PLUGIN, withCost } from "@tmux-claude/plugin-cost";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -148,10 +149,11 @@ export class Cli {
  * Code (the `claude` adapter and agent, the default agent), MCP (every
  * kernel mints the per-instance MCP credentials of what it spawns) and
  * workflows (`run`, and the `complete` tool every workflow task calls through `serve`)
- * and audit (every MCP call and CLI command in the node's audit log).
+ * and audit (every MCP call and CLI command in the node's audit log) and
+ * cost (the `cost` command, the cost in `read` and `list`).
  */
 export function withCliPlugins(config: ResolvedConfig): ResolvedConfig {
-  return withAudit(withWorkflows(withMcp(withClaude(config))));
+  return withAudit(withCost(withWorkflows(withMcp(withClaude(config)))));
 }
 
 /**
@@ -166,11 +168,15 @@ export function shippedPlugins(): Record<string, string> {
     "@tmux-claude/plugin-redis": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-redis")),
     "@tmux-claude/plugin-workflows": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-workflows")),
     "@tmux-claude/plugin-notify": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-notify")),
+    "@tmux-claude/plugin-cost": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-cost")),
   };
 }
 
 /** The names of the plugins withCliPlugins adds. */
-export const CLI_PLUGINS: ReadonlySet<string> = new Set([CLAUDE_PLUGIN, MCP_PLUGIN, WORKFLOWS_PLUGIN, AUDIT_PLUGIN]);
+export const CLI_PLUGINS: ReadonlySet<string> = new Set([CLAUDE_PLUGIN, MCP_PLUGIN, WORKFLOWS_PLUGIN, COST_PLUGIN, AUDIT_PLUGIN]);
+
+/** The commands those plugins contribute (the `commands` hook): only these names start a kernel to find them when the config adds no plugins. */
+export const CLI_PLUGIN_COMMANDS: ReadonlySet<string> = new Set(["cost"]);
 
 /** Where the kernel of this config keeps its state (the embedded store, journals, serve.json): for commands that need no kernel. */
 export function stateDirOf(config: ResolvedConfig): string {

@@ -374,7 +374,7 @@ function instanceView(r: InstanceRecord): z.output<typeof s.instanceOutput> {
 }
 
 function listedView(r: InstanceSummary): z.output<typeof s.listedInstanceOutput> {
-  return { ...instanceView(r), children: r.children, ...(r.unreachable ? { unreachable: r.unreachable } : {}) };
+  return { ...instanceView(r), children: r.children, ...(r.unreachable ? { unreachable: r.unreachable } : {}), ...pluginFieldsView(r) };
 }
 
 function receiptView(r: DeliveryReceipt): z.output<typeof s.receiptOutput> {
@@ -382,7 +382,12 @@ function receiptView(r: DeliveryReceipt): z.output<typeof s.receiptOutput> {
 }
 
 function readView(r: ReadResult): z.output<typeof s.readOutput> {
-  return { id: r.id, status: r.status, statusReason: r.statusReason, lastReply: r.lastReply, screen: r.screen, queued: r.queued, usage: r.usage };
+  return { id: r.id, status: r.status, statusReason: r.statusReason, lastReply: r.lastReply, screen: r.screen, queued: r.queued, usage: r.usage, ...pluginFieldsView(r) };
+}
+
+/** What plugins added (the kernel's `instanceFields` hook), when they did. */
+function pluginFieldsView(r: { fields?: Record<string, unknown>; details?: string[] }): { fields?: Record<string, unknown>; details?: string[] } {
+  return { ...(r.fields ? { fields: r.fields } : {}), ...(r.details ? { details: r.details } : {}) };
 }
 
 function readText(r: ReadResult): string {
@@ -392,6 +397,7 @@ function readText(r: ReadResult): string {
     parts.push(`${r.queued} message(s) queued for it.${kept}`);
   }
   if (r.usage) parts.push(`Tokens: ${r.usage.inputTokens} in, ${r.usage.outputTokens} out, ${r.usage.cacheReadInputTokens} cache read, ${r.usage.cacheCreationInputTokens} cache write.`);
+  if (r.details) parts.push(...r.details);
   if (r.lastReply !== undefined) parts.push(`Last reply:\n${r.lastReply}`);
   parts.push(`Screen:\n${quoteScreen(r.screen, 10_000)}`);
   return parts.join("\n");
@@ -402,7 +408,7 @@ function listText(instances: readonly InstanceSummary[]): string {
   return instances
     .map(
       (i) =>
-        `${i.id}  ${i.role}  ${i.unreachable ? `unreachable (${i.unreachable}; last status ${i.status})` : i.status}  parent: ${i.parentId ?? "-"}  children: ${i.children.length ? i.children.join(", ") : "-"}  created: ${i.createdAt}  workDir: ${i.workDir}`,
+        `${i.id}  ${i.role}  ${i.unreachable ? `unreachable (${i.unreachable}; last status ${i.status})` : i.status}  parent: ${i.parentId ?? "-"}  children: ${i.children.length ? i.children.join(", ") : "-"}  created: ${i.createdAt}  workDir: ${i.workDir}${i.details ? `  ${i.details.join("  ")}` : ""}`,
     )
     .join("\n");
 }
