@@ -35,6 +35,7 @@ export {
   type UserSettings,
   type PluginObject,
   type RoleConfig,
+  type BudgetAction,
   type AgentConfig,
   type UserAgentConfig,
   type UserRoleConfig,
@@ -80,6 +81,8 @@ export type {
   ClaimOutcome,
   TmuxLocation,
   LaunchRecord,
+  Budget,
+  InstanceHold,
 } from "./store/types.js";
 export { INSTANCE_STATUSES, MESSAGE_HISTORY_LIMIT, MESSAGE_TEXT_LIMIT } from "./store/types.js";
 export { cutText } from "./instances/message-history.js";
@@ -111,4 +114,5 @@ export type {
 export { compareIds } from "./instances/manager.js";
 export { resolveCommand } from "./instances/resolve-command.js";
 export { assertDirectory, assertWorkDirAllowed } from "./instances/spawn-policy.js";
+export { checkBudget, effectiveBudget } from "./instances/holds.js";
 export { isProcessAlive } from "./os/process-tree.js";

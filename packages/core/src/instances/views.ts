@@ -43,7 +43,9 @@ export class Views {
     const queued = (await this.deps.store.queue(id)).length;
     // The adapter's count now; without an attached driver (an exited instance), the last one announced.
     const usage = (await this.registry.get(id)?.driver.usage?.().catch(() => undefined)) ?? record.usage;
-    return { id, status: record.status, statusReason: record.statusReason, lastReply: record.lastReply, screen, queued, ...(usage ? { usage } : {}) };
+    // The store's word on a hold: another process may have held or released it since this one last looked.
+    const hold = (await this.deps.store.get(id))?.hold;
+    return { id, status: record.status, statusReason: record.statusReason, lastReply: record.lastReply, screen, queued, ...(usage ? { usage } : {}), ...(hold ? { paused: hold.reason } : {}) };
   }
 
   async list(filter: ListFilter = {}): Promise<InstanceSummary[]> {
