@@ -15,6 +15,7 @@ import { z } from "zod";
 import { assertTarget, describeCaller, isDescendant, isRoot, mayOrchestrate, subtreeOf, type Caller } from "./caller.js";
 import { errorCode, forbidden } from "./errors.js";
 import * as s from "./schemas.js";
+import { resumeTool } from "./resume-tool.js";
 
 export const SERVER_NAME = "tmux-claude";
 export const VERSION: string = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -30,7 +31,7 @@ interface ToolResult {
 }
 
 /** One tool as this server serves it: core or plugin-contributed. */
-interface ToolDef {
+export interface ToolDef {
   name: string;
   title?: string;
   description: string;
@@ -202,7 +203,7 @@ function coreTools(kernel: KernelApi): ToolDef[] {
         const base = parentId ? (await kernel.get(parentId)).workDir : process.cwd();
         const workDir = a.workDir === undefined ? base : path.resolve(base, a.workDir);
         const { instance, receipt } = await kernel.spawn(
-          { role: a.role, workDir, prompt: a.prompt, context: a.context, parentId, name: a.name, agent: a.agent, node: a.node, plugins: a.plugins },
+          { role: a.role, workDir, prompt: a.prompt, context: a.context, parentId, name: a.name, agent: a.agent, node: a.node, plugins: a.plugins, budget: a.budget },
           caller.instanceId,
         );
         const prompt = receipt ? ` Its prompt was ${receipt.state === "delivered" ? "delivered" : `queued (position ${receipt.position ?? "?"})`}.` : "";
@@ -302,6 +303,7 @@ function coreTools(kernel: KernelApi): ToolDef[] {
         return { structured: { instance: instanceView(instance) }, text: `Restarted "${instance.id}"; it is ${instance.status}.` };
       },
     },
+    resumeTool(kernel, base),
   ];
 }
 
@@ -362,7 +364,7 @@ function instanceView(r: InstanceRecord): z.output<typeof s.instanceOutput> {
 }
 
 function listedView(r: InstanceSummary): z.output<typeof s.listedInstanceOutput> {
-  return { ...instanceView(r), children: r.children, ...(r.unreachable ? { unreachable: r.unreachable } : {}) };
+  return { ...instanceView(r), children: r.children, ...(r.unreachable ? { unreachable: r.unreachable } : {}), ...(r.hold ? { paused: r.hold.reason } : {}) };
 }
 
 function receiptView(r: DeliveryReceipt): z.output<typeof s.receiptOutput> {
@@ -370,11 +372,12 @@ function receiptView(r: DeliveryReceipt): z.output<typeof s.receiptOutput> {
 }
 
 function readView(r: ReadResult): z.output<typeof s.readOutput> {
-  return { id: r.id, status: r.status, statusReason: r.statusReason, lastReply: r.lastReply, screen: r.screen, queued: r.queued, usage: r.usage };
+  return { id: r.id, status: r.status, statusReason: r.statusReason, lastReply: r.lastReply, screen: r.screen, queued: r.queued, usage: r.usage, paused: r.paused };
 }
 
 function readText(r: ReadResult): string {
   const parts = [`"${r.id}" is ${r.status}${r.statusReason ? ` (${r.statusReason})` : ""}.`];
+  if (r.paused) parts.push(`Paused: ${r.paused}. Messages to it wait in its queue until it is resumed (resume).`);
   if (r.queued) {
     const kept = r.status === "exited" ? " They are kept: restart delivers them, terminate drops them." : "";
     parts.push(`${r.queued} message(s) queued for it.${kept}`);
@@ -390,7 +393,7 @@ function listText(instances: readonly InstanceSummary[]): string {
   return instances
     .map(
       (i) =>
-        `${i.id}  ${i.role}  ${i.unreachable ? `unreachable (${i.unreachable}; last status ${i.status})` : i.status}  parent: ${i.parentId ?? "-"}  children: ${i.children.length ? i.children.join(", ") : "-"}  created: ${i.createdAt}  workDir: ${i.workDir}`,
+        `${i.id}  ${i.role}  ${i.unreachable ? `unreachable (${i.unreachable}; last status ${i.status})` : i.status}${i.hold ? ` (paused: ${i.hold.reason})` : ""}  parent: ${i.parentId ?? "-"}  children: ${i.children.length ? i.children.join(", ") : "-"}  created: ${i.createdAt}  workDir: ${i.workDir}`,
     )
     .join("\n");
 }

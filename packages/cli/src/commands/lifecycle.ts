@@ -26,6 +26,22 @@ export function registerLifecycle(program: Command, action: ActionFactory): void
       "\nMessages queued for an instance that exited are kept. Without tmux-claude serve, restart waits\nuntil they are delivered (each when the agent is idle again); with serve, serve delivers them.",
     )
     .action(action(restart));
+
+  program
+    .command("resume")
+    .description("Resume an instance whose delivery is paused (a budget's pause, limits.maxTurns): the messages queued meanwhile are delivered, in order.")
+    .argument("<id>", "instance id (tmux-claude list shows paused ones)")
+    .option("--json", "print { id, resumed } as JSON")
+    .action(action(resume));
+}
+
+async function resume(cli: Cli, id: string, flags: { json?: boolean }): Promise<number> {
+  return cli.withKernel("resume", async (kernel) => {
+    const resumed = await kernel.release(id);
+    if (flags.json) cli.json({ id, resumed });
+    else cli.out(resumed ? `Resumed ${id}; what was queued for it is delivered, in order.` : `${id} was not paused.`);
+    return 0;
+  });
 }
 
 async function terminate(cli: Cli, id: string, flags: { cascade?: boolean; plugin: Record<string, Record<string, unknown>>; json?: boolean }): Promise<number> {

@@ -36,6 +36,7 @@ export function formatRead(result: ReadResult): string {
   const kept = result.status === "exited" ? ` (kept: tmux-claude restart ${result.id} delivers them, terminate drops them)` : "";
   const queued = result.queued > 0 ? `; ${result.queued} queued message${result.queued === 1 ? "" : "s"}${kept}` : "";
   const lines = [`${result.id}: ${result.status}${result.statusReason ? ` (${result.statusReason})` : ""}${queued}`];
+  if (result.paused) lines.push(`Paused: ${result.paused}. Messages wait in its queue until tmux-claude resume ${result.id}.`);
   if (result.lastReply !== undefined && result.lastReply.trim() !== "") {
     lines.push("", "Last reply:", ...result.lastReply.replace(/\s+$/u, "").split("\n").map((line) => `  ${line}`));
   }
