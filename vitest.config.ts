@@ -17,6 +17,7 @@ export default defineConfig({
       { find: /^@tmux-claude\/plugin-dashboard$/u, replacement: source("plugin-dashboard") },
       { find: /^@tmux-claude\/plugin-redis$/u, replacement: source("plugin-redis") },
       { find: /^@tmux-claude\/plugin-workflows$/u, replacement: source("plugin-workflows") },
+      { find: /^@tmux-claude\/plugin-cost$/u, replacement: source("plugin-cost") },
     ],
   },
   test: {

@@ -1,7 +1,7 @@
 import { watch } from "node:fs";
 import { open } from "node:fs/promises";
-import type { TokenUsage } from "@tmux-claude/core";
-import { costOf } from "./prices.js";
+import type { ModelTokens, TokenUsage } from "@tmux-claude/core";
+import { costOf, LONG_CONTEXT_INPUT_TOKENS } from "@tmux-claude/plugin-cost";
 
 /** One API message's tokens and what they cost (undefined: its model has no price). */
 interface MessageTally {
@@ -9,12 +9,18 @@ interface MessageTally {
   costUsd: number | undefined;
 }
 
+/** One API message as the per-model breakdown needs it: its tokens, its model, and whether it was a long-context request. */
+interface MessageTokens extends MessageTally {
+  model: string;
+  longContext: boolean;
+}
+
 interface FileTally {
   offset: number;
   /** Usage per API message: Claude Code writes one line per content block, each repeating the message's usage. */
-  messages: Map<string, MessageTally>;
-  /** Messages without an id, added up. */
-  anonymous: MessageTally;
+  messages: Map<string, MessageTokens>;
+  /** Messages without an id, one entry each. */
+  anonymous: MessageTokens[];
   /** Text of the last assistant text block written so far. */
   lastText?: string;
   /** The model of the last assistant message written so far. */
@@ -58,6 +64,27 @@ const isZero = (usage: TokenUsage): boolean => usage.inputTokens + usage.outputT
 export const ZERO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 };
 const ZERO_TALLY: MessageTally = { usage: ZERO_USAGE, costUsd: 0 };
 
+/** The model named for tokens of a message that names none (Claude Code's own "<synthetic>" notices normally have none). */
+const NO_MODEL = "unknown";
+
+/** The messages' tokens by model; long-context requests apart from the rest (they are billed at other rates). */
+function byModel(messages: Iterable<MessageTokens>): ModelTokens[] {
+  const models = new Map<string, ModelTokens>();
+  for (const { usage, model, longContext } of messages) {
+    if (isZero(usage)) continue;
+    const key = `${model}\u0000${longContext}`;
+    const seen = models.get(key) ?? { model, input: 0, output: 0, cacheWrite: 0, cacheRead: 0, ...(longContext ? { longContext } : {}) };
+    models.set(key, {
+      ...seen,
+      input: seen.input + usage.inputTokens,
+      output: seen.output + usage.outputTokens,
+      cacheWrite: seen.cacheWrite + usage.cacheCreationInputTokens,
+      cacheRead: seen.cacheRead + usage.cacheReadInputTokens,
+    });
+  }
+  return [...models.values()];
+}
+
 /**
  * Token usage from Claude Code transcripts (JSONL, one line per message
  * part). Each file is read once and then only its new bytes, so asking often
@@ -68,17 +95,21 @@ export class TranscriptUsage {
 
   /**
    * The tokens of every API message in these transcripts, the model of the
-   * last one, and their cost, priced per message by its model (PRICES);
-   * no cost when a message's model has no price.
+   * last one, their cost, priced per message by its model (PRICES; no cost
+   * when a message's model has no price), and the same tokens by model.
    */
   async total(paths: readonly string[]): Promise<TokenUsage> {
     let sum = ZERO_TALLY;
     let model: string | undefined;
+    const messages: MessageTokens[] = [];
     for (const file of new Set(paths)) {
       sum = addTally(sum, await this.tally(file));
-      model = this.files.get(file)?.lastModel ?? model;
+      const tally = this.files.get(file);
+      model = tally?.lastModel ?? model;
+      if (tally) messages.push(...tally.anonymous, ...tally.messages.values());
     }
-    return { ...sum.usage, ...(model !== undefined ? { model } : {}), ...(sum.costUsd !== undefined ? { costUsd: sum.costUsd } : {}) };
+    const models = byModel(messages);
+    return { ...sum.usage, ...(model !== undefined ? { model } : {}), ...(sum.costUsd !== undefined ? { costUsd: sum.costUsd } : {}), ...(models.length ? { models } : {}) };
   }
 
   /**
@@ -105,7 +136,7 @@ export class TranscriptUsage {
   private async tally(file: string): Promise<MessageTally> {
     let tally = this.files.get(file);
     if (!tally) {
-      tally = { offset: 0, messages: new Map(), anonymous: ZERO_TALLY };
+      tally = { offset: 0, messages: new Map(), anonymous: [] };
       this.files.set(file, tally);
     }
     const handle = await open(file, "r").catch(() => undefined);
@@ -125,8 +156,8 @@ export class TranscriptUsage {
         await handle.close();
       }
     }
-    let sum = tally.anonymous;
-    for (const message of tally.messages.values()) sum = addTally(sum, message);
+    let sum = ZERO_TALLY;
+    for (const message of [...tally.anonymous, ...tally.messages.values()]) sum = addTally(sum, message);
     return sum;
   }
 
@@ -149,9 +180,10 @@ export class TranscriptUsage {
     // Claude Code writes its own notices (an API error, an interrupt) as "<synthetic>" messages: no model answered.
     if (model && model !== "<synthetic>") tally.lastModel = model;
     // Tokens nobody was billed for cost nothing, whatever the model.
-    const message: MessageTally = { usage, costUsd: isZero(usage) ? 0 : model ? costOf(model, usage) : undefined };
+    const longContext = usage.inputTokens + usage.cacheCreationInputTokens + usage.cacheReadInputTokens > LONG_CONTEXT_INPUT_TOKENS;
+    const message: MessageTokens = { usage, costUsd: isZero(usage) ? 0 : model ? costOf(model, usage) : undefined, model: model && model !== "<synthetic>" ? model : NO_MODEL, longContext };
     if (typeof entry.message.id === "string") tally.messages.set(entry.message.id, message);
-    else tally.anonymous = addTally(tally.anonymous, message);
+    else tally.anonymous.push(message);
   }
 }
 

@@ -16,7 +16,7 @@ import { claudeLaunch, generatedSettings } from "../src/launch.js";
 import { boxShows, classifyScreen, draftText, inputBox } from "../src/screen.js";
 import { submittedText, typedText } from "../src/driver.js";
 import { TranscriptUsage } from "../src/transcript.js";
-import { costOf, LONG_CONTEXT_INPUT_TOKENS, priceOf, PRICES, PRICES_AS_OF } from "../src/prices.js";
+import { costOf, LONG_CONTEXT_INPUT_TOKENS, priceOf, PRICES, PRICES_AS_OF } from "@tmux-claude/plugin-cost";
 import { createLogger, ErrorCodes, parseConfig, type LaunchContext } from "@tmux-claude/core";
 
 const execFileAsync = promisify(execFile);
@@ -274,11 +274,12 @@ describe("transcript usage", () => {
       `${JSON.stringify({ type: "assistant", message: { id, content: text ? [{ type: "text", text }] : [{ type: "tool_use" }], usage: { input_tokens: 100, output_tokens: output, cache_creation_input_tokens: 10, cache_read_input_tokens: 1 } } })}\n`;
     await writeFile(file, `{"type":"user","message":{"content":"hi"}}\n${assistant("m1", 5, "Running.")}${assistant("m1", 7)}`);
     const usage = new TranscriptUsage();
-    expect(await usage.total([file])).toEqual({ inputTokens: 100, outputTokens: 7, cacheCreationInputTokens: 10, cacheReadInputTokens: 1 });
+    // Messages that name no model are counted under "unknown" in the breakdown.
+    expect(await usage.total([file])).toEqual({ inputTokens: 100, outputTokens: 7, cacheCreationInputTokens: 10, cacheReadInputTokens: 1, models: [{ model: "unknown", input: 100, output: 7, cacheWrite: 10, cacheRead: 1 }] });
     const waited = usage.waitForReply(file, "All done.", 5_000);
     await appendFile(file, assistant("m2", 3, "All done."));
     await waited;
-    expect(await usage.total([file, path.join(dir, "missing.jsonl")])).toEqual({ inputTokens: 200, outputTokens: 10, cacheCreationInputTokens: 20, cacheReadInputTokens: 2 });
+    expect(await usage.total([file, path.join(dir, "missing.jsonl")])).toMatchObject({ inputTokens: 200, outputTokens: 10, cacheCreationInputTokens: 20, cacheReadInputTokens: 2 });
   });
 });
 
@@ -293,10 +294,21 @@ describe("prices", () => {
     const total = await usage.total([file]);
     expect(total).toMatchObject({ inputTokens: 2_000, outputTokens: 4_000, model: "claude-haiku-4-5-20251001" });
     expect(total.costUsd).toBeCloseTo((75_750 + 15_150) / 1_000_000, 10);
-    await appendFile(file, line("m4", "claude-opus-4-9", tokens));
+    // A session that switched models: each model's tokens apart (the <synthetic> notice has none).
+    const each = { input: 1_000, output: 2_000, cacheWrite: 3_000, cacheRead: 4_000 };
+    expect(total.models).toEqual([
+      { model: "claude-opus-4-5-20251101", ...each },
+      { model: "claude-haiku-4-5-20251001", ...each },
+    ]);
+    await appendFile(file, line("m4", "claude-opus-4-9", tokens) + line("m5", "claude-opus-4-5-20251101", tokens));
     const unknown = await usage.total([file]);
-    expect(unknown).toMatchObject({ inputTokens: 3_000, model: "claude-opus-4-9" });
+    expect(unknown).toMatchObject({ inputTokens: 4_000, model: "claude-opus-4-5-20251101" });
     expect(unknown.costUsd).toBeUndefined();
+    expect(unknown.models).toEqual([
+      { model: "claude-opus-4-5-20251101", input: 2_000, output: 4_000, cacheWrite: 6_000, cacheRead: 8_000 },
+      { model: "claude-haiku-4-5-20251001", ...each },
+      { model: "claude-opus-4-9", ...each },
+    ]);
   });
 
   test("model ids: a date or a context tag after a known id is that model; a newer minor version is not the older one", () => {
@@ -332,6 +344,11 @@ describe("prices", () => {
     const total = await new TranscriptUsage().total([file]);
     expect(total).toMatchObject({ inputTokens: 6_000, cacheReadInputTokens: 300_000 });
     expect(total.costUsd).toBeUndefined();
+    // The breakdown keeps the long-context request apart, so the rest stays priceable.
+    expect(total.models).toEqual([
+      { model: "claude-sonnet-4-5-20250929", input: 1_000, output: 10, cacheWrite: 0, cacheRead: 0 },
+      { model: "claude-sonnet-4-5-20250929", input: 5_000, output: 10, cacheWrite: 0, cacheRead: 300_000, longContext: true },
+    ]);
   });
 });
 

@@ -1,6 +1,7 @@
 import { PLUGIN_NAME as CLAUDE_PLUGIN, withClaude } from "@tmux-claude/agent-claude";
 import { PLUGIN_NAME as MCP_PLUGIN, withMcp } from "@tmux-claude/mcp";
 import { PLUGIN_NAME as WORKFLOWS_PLUGIN, withWorkflows } from "@tmux-claude/plugin-workflows";
+import { PLUGIN_NAME as COST_PLUGIN, withCost } from "@tmux-claude/plugin-cost";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -137,10 +138,11 @@ export class Cli {
  * The plugins every CLI kernel has unless the config lists them itself: Claude
  * Code (the `claude` adapter and agent, the default agent), MCP (every
  * kernel mints the per-instance MCP credentials of what it spawns) and
- * workflows (`run`, and the `complete` tool every workflow task calls through `serve`).
+ * workflows (`run`, and the `complete` tool every workflow task calls through `serve`)
+ * and cost (the `cost` command, the cost in `read` and `list`).
  */
 export function withCliPlugins(config: ResolvedConfig): ResolvedConfig {
-  return withWorkflows(withMcp(withClaude(config)));
+  return withCost(withWorkflows(withMcp(withClaude(config))));
 }
 
 /**
@@ -154,11 +156,12 @@ export function shippedPlugins(): Record<string, string> {
     "@tmux-claude/plugin-dashboard": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-dashboard")),
     "@tmux-claude/plugin-redis": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-redis")),
     "@tmux-claude/plugin-workflows": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-workflows")),
+    "@tmux-claude/plugin-cost": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-cost")),
   };
 }
 
 /** The names of the plugins withCliPlugins adds. */
-export const CLI_PLUGINS: ReadonlySet<string> = new Set([CLAUDE_PLUGIN, MCP_PLUGIN, WORKFLOWS_PLUGIN]);
+export const CLI_PLUGINS: ReadonlySet<string> = new Set([CLAUDE_PLUGIN, MCP_PLUGIN, WORKFLOWS_PLUGIN, COST_PLUGIN]);
 
 /** Where the kernel of this config keeps its state (the embedded store, journals, serve.json): for commands that need no kernel. */
 export function stateDirOf(config: ResolvedConfig): string {

@@ -21,6 +21,7 @@ export type {
   TerminateEvent,
   ReadyGate,
   ListColumn,
+  InstanceFieldsRequest,
 } from "./kernel/events.js";
 export type { OutgoingMessage, DeliveryReceipt, WhenBusy } from "./kernel/messages.js";
 export { definePlugin, parsePluginOptions, type Plugin, type PluginCheck, type PluginContext, type PluginHooks, type PluginSpec, type PluginState, type TapOnlyHook } from "./kernel/plugin.js";
@@ -57,6 +58,7 @@ export type {
   StatusReport,
   SubmissionEvidence,
   TokenUsage,
+  ModelTokens,
   TurnEndReason,
 } from "./agents/adapter.js";
 export { waitForOutput } from "./agents/adapter.js";

@@ -99,8 +99,15 @@ export const instanceOutput = z.object({
   node: z.string().optional(),
 });
 
+/** What plugins add to an instance (the kernel's `instanceFields` hook), by plugin name (`cost`), and their lines for people. */
+const pluginFields = {
+  fields: z.record(z.string(), z.unknown()).optional(),
+  details: z.array(z.string()).optional(),
+};
+
 export const listedInstanceOutput = instanceOutput.extend({
   children: z.array(z.string()),
+  ...pluginFields,
   /** Set when its node is down (lost or stopped): why it cannot be reached now; `status` is what its node last wrote. */
   unreachable: z.string().optional(),
   /** Set while its delivery is held (a budget's pause, the turn cap): why; messages to it wait in its queue. */
@@ -120,6 +127,10 @@ export const usageOutput = z.object({
   outputTokens: z.number(),
   cacheCreationInputTokens: z.number(),
   cacheReadInputTokens: z.number(),
+  model: z.string().optional(),
+  costUsd: z.number().optional(),
+  /** The same tokens by model, where the agent's adapter can tell. */
+  models: z.array(z.object({ model: z.string(), input: z.number(), output: z.number(), cacheWrite: z.number(), cacheRead: z.number(), longContext: z.boolean().optional() })).optional(),
 });
 
 export const spawnOutput = z.object({ instance: instanceOutput, receipt: receiptOutput.optional() });
@@ -133,6 +144,7 @@ export const readOutput = z.object({
   queued: z.int(),
   usage: usageOutput.optional(),
   paused: z.string().optional(),
+  ...pluginFields,
 });
 export const listOutput = z.object({ instances: z.array(listedInstanceOutput) });
 export const terminateOutput = z.object({ terminated: z.array(z.string()) });

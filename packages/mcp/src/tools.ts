@@ -364,7 +364,7 @@ function instanceView(r: InstanceRecord): z.output<typeof s.instanceOutput> {
 }
 
 function listedView(r: InstanceSummary): z.output<typeof s.listedInstanceOutput> {
-  return { ...instanceView(r), children: r.children, ...(r.unreachable ? { unreachable: r.unreachable } : {}), ...(r.hold ? { paused: r.hold.reason } : {}) };
+  return { ...instanceView(r), children: r.children, ...(r.unreachable ? { unreachable: r.unreachable } : {}), ...(r.hold ? { paused: r.hold.reason } : {}), ...pluginFieldsView(r) };
 }
 
 function receiptView(r: DeliveryReceipt): z.output<typeof s.receiptOutput> {
@@ -372,7 +372,12 @@ function receiptView(r: DeliveryReceipt): z.output<typeof s.receiptOutput> {
 }
 
 function readView(r: ReadResult): z.output<typeof s.readOutput> {
-  return { id: r.id, status: r.status, statusReason: r.statusReason, lastReply: r.lastReply, screen: r.screen, queued: r.queued, usage: r.usage, paused: r.paused };
+  return { id: r.id, status: r.status, statusReason: r.statusReason, lastReply: r.lastReply, screen: r.screen, queued: r.queued, usage: r.usage, paused: r.paused, ...pluginFieldsView(r) };
+}
+
+/** What plugins added (the kernel's `instanceFields` hook), when they did. */
+function pluginFieldsView(r: { fields?: Record<string, unknown>; details?: string[] }): { fields?: Record<string, unknown>; details?: string[] } {
+  return { ...(r.fields ? { fields: r.fields } : {}), ...(r.details ? { details: r.details } : {}) };
 }
 
 function readText(r: ReadResult): string {
@@ -383,6 +388,7 @@ function readText(r: ReadResult): string {
     parts.push(`${r.queued} message(s) queued for it.${kept}`);
   }
   if (r.usage) parts.push(`Tokens: ${r.usage.inputTokens} in, ${r.usage.outputTokens} out, ${r.usage.cacheReadInputTokens} cache read, ${r.usage.cacheCreationInputTokens} cache write.`);
+  if (r.details) parts.push(...r.details);
   if (r.lastReply !== undefined) parts.push(`Last reply:\n${r.lastReply}`);
   parts.push(`Screen:\n${quoteScreen(r.screen, 10_000)}`);
   return parts.join("\n");
@@ -393,7 +399,7 @@ function listText(instances: readonly InstanceSummary[]): string {
   return instances
     .map(
       (i) =>
-        `${i.id}  ${i.role}  ${i.unreachable ? `unreachable (${i.unreachable}; last status ${i.status})` : i.status}${i.hold ? ` (paused: ${i.hold.reason})` : ""}  parent: ${i.parentId ?? "-"}  children: ${i.children.length ? i.children.join(", ") : "-"}  created: ${i.createdAt}  workDir: ${i.workDir}`,
+  return { ...instanceView(r), children: r.children, ...(r.unreachable ? { unreachable: r.unreachable } : {}), ...(r.hold ? { paused: r.hold.reason } : {}), ...pluginFieldsView(r) };
     )
     .join("\n");
 }

@@ -37,6 +37,8 @@ export function formatRead(result: ReadResult): string {
   const queued = result.queued > 0 ? `; ${result.queued} queued message${result.queued === 1 ? "" : "s"}${kept}` : "";
   const lines = [`${result.id}: ${result.status}${result.statusReason ? ` (${result.statusReason})` : ""}${queued}`];
   if (result.paused) lines.push(`Paused: ${result.paused}. Messages wait in its queue until tmux-claude resume ${result.id}.`);
+  // What plugins add (the instanceFields hook): cost's tokens and USD, say.
+  if (result.details?.length) lines.push(...result.details);
   if (result.lastReply !== undefined && result.lastReply.trim() !== "") {
     lines.push("", "Last reply:", ...result.lastReply.replace(/\s+$/u, "").split("\n").map((line) => `  ${line}`));
   }

@@ -59,7 +59,7 @@ export interface PaneIO {
 }
 
 // Persisted on the record (InstanceRecord.usage), so it lives with the store's types.
-export type { TokenUsage } from "../store/types.js";
+export type { ModelTokens, TokenUsage } from "../store/types.js";
 
 /** How a turn ended: the agent answered, it was interrupted (Esc), or the turn failed. */
 export type TurnEndReason = "stop" | "interrupt" | "failure";

@@ -66,6 +66,10 @@ export interface ReadResult {
   usage?: TokenUsage;
   /** Set while its delivery is held (kernel.hold): why; messages to it wait in its queue. */
   paused?: string;
+  /** What plugins add (hook `instanceFields`), by plugin name: `fields.cost`. */
+  fields?: Record<string, unknown>;
+  /** Their lines for people (`cost: 12,300 tokens, $0.0421`). */
+  details?: string[];
 }
 
 export interface ListFilter {
@@ -82,6 +86,9 @@ export interface InstanceSummary extends InstanceRecord {
   children: string[];
   /** The token use last announced for it (see InstanceRecord.usage). */
   usage?: TokenUsage;
+  /** What plugins add (hook `instanceFields`), by plugin name; see ReadResult.fields. */
+  fields?: Record<string, unknown>;
+  details?: string[];
   /**
    * Ids of the messages in its queue now, oldest first (the store's queue,
    * claimed ones included): the truth about what waits, where `messages` is

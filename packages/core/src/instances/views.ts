@@ -7,6 +7,7 @@ import type { Registry } from "./registry.js";
 import type { InstanceSummary, ListFilter, ReadOptions, ReadResult } from "./types.js";
 import type { ManagerDeps } from "./deps.js";
 import { requireRecord } from "./lookups.js";
+import { instanceFields, withFields } from "./fields.js";
 
 /** What callers see of instances: one read (screen, status, usage), the list, the tree. */
 export class Views {
@@ -45,7 +46,9 @@ export class Views {
     const usage = (await this.registry.get(id)?.driver.usage?.().catch(() => undefined)) ?? record.usage;
     // The store's word on a hold: another process may have held or released it since this one last looked.
     const hold = (await this.deps.store.get(id))?.hold;
-    return { id, status: record.status, statusReason: record.statusReason, lastReply: record.lastReply, screen, queued, ...(usage ? { usage } : {}), ...(hold ? { paused: hold.reason } : {}) };
+    const shown = withNode(usage ? { ...record, usage } : record);
+    const added = await instanceFields(this.deps.hooks, this.deps.logger, "read", [shown]);
+    return withFields({ id, status: record.status, statusReason: record.statusReason, lastReply: record.lastReply, screen, queued, ...(usage ? { usage } : {}), ...(hold ? { paused: hold.reason } : {}) }, added.get(id));
   }
 
   async list(filter: ListFilter = {}): Promise<InstanceSummary[]> {
@@ -76,9 +79,10 @@ export class Views {
       Promise.all(listed.map((r) => this.deps.store.queue(r.id).then((messages) => messages.map((message) => message.id)))),
       this.deps.nodes.unreachableNodes(reports),
     ]);
+    const added = await instanceFields(this.deps.hooks, this.deps.logger, "list", listed);
     return listed.map((r, i) => {
       const unreachable = r.status === "exited" ? undefined : down.get(r.tmux.node!);
-      return { ...r, children: (children.get(r.id) ?? []).sort(compareIds), queuedIds: queues[i]!, ...(unreachable ? { unreachable } : {}) };
+      return withFields({ ...r, children: (children.get(r.id) ?? []).sort(compareIds), queuedIds: queues[i]!, ...(unreachable ? { unreachable } : {}) }, added.get(r.id));
     });
   }
 

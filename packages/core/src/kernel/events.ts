@@ -37,6 +37,24 @@ export interface ListColumn {
 }
 
 /**
+ * What `read` and `list` are about to return of some instances (hook
+ * `instanceFields`): a plugin adds what it knows of each (cost's tokens and
+ * USD), so the CLI's `--json`, its `read` and the MCP `read`/`list` results
+ * carry it. A tap must not call `read` or `list` (they would run it again).
+ */
+export interface InstanceFieldsRequest {
+  readonly operation: "read" | "list";
+  /** The instances as the result shows them (the read's usage included). */
+  readonly instances: readonly InstanceRecord[];
+  /**
+   * Add a plugin's field to one instance: `value` lands in the result's
+   * `fields[plugin]` (JSON-safe); `detail`, one line for people, in its
+   * `details` (the CLI's and MCP's read text).
+   */
+  add(plugin: string, id: string, value: unknown, detail?: string): void;
+}
+
+/**
  * What every observed event carries. Observed events (`statusChange`,
  * `turnEnded`, `usage`) fire once per change across all processes: in
  * `serve` of the instance's node when it runs, else in the one process

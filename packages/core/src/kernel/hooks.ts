@@ -8,7 +8,7 @@ import {
 import { ErrorCodes, TmuxClaudeError, isPluginErrorCode, isTmuxClaudeError } from "../errors.js";
 import type { InstanceRecord } from "../store/types.js";
 import type { CommandContribution, KernelApi, ToolContribution } from "./api.js";
-import type { DeliveryEvent, ListColumn, Notice, ReadyGate, SpawnFailure, SpawnPlan, StatusChange, TerminateEvent, TurnEnded, UsageUpdate } from "./events.js";
+import type { DeliveryEvent, InstanceFieldsRequest, ListColumn, Notice, ReadyGate, SpawnFailure, SpawnPlan, StatusChange, TerminateEvent, TurnEnded, UsageUpdate } from "./events.js";
 import type { HealthCheck } from "./health.js";
 import type { DeliveryReceipt, OutgoingMessage } from "./messages.js";
 import type { NodeReport, RouteRequest, RouteResult } from "./routing.js";
@@ -59,6 +59,8 @@ export function createHooks() {
     nodes: new AsyncSeriesWaterfallHook<[NodeReport[]]>(["nodes"], "nodes"),
     /** Plugins contribute MCP tools. */
     tools: new AsyncSeriesWaterfallHook<[ToolContribution[]]>(["tools"], "tools"),
+    /** Plugins add fields to what `read` and `list` return of instances (see InstanceFieldsRequest). */
+    instanceFields: new AsyncSeriesHook<[InstanceFieldsRequest]>(["request"], "instanceFields"),
     /** Plugins add columns to `list` (see ListColumn). */
     listColumns: new AsyncSeriesWaterfallHook<[ListColumn[]]>(["columns"], "listColumns"),
     /**

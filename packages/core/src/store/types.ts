@@ -111,6 +111,27 @@ export interface TokenUsage {
   model?: string;
   /** What these tokens cost in US dollars, where the adapter knows the model's prices. */
   costUsd?: number;
+  /**
+   * The same tokens by the model that used them, where the adapter can tell
+   * (a session may switch models): what a price table needs. The kernel
+   * stores what the adapter reports; the totals above stay the sum.
+   */
+  models?: ModelTokens[];
+}
+
+/** One model's share of an instance's tokens (TokenUsage.models). */
+export interface ModelTokens {
+  model: string;
+  input: number;
+  output: number;
+  cacheWrite: number;
+  cacheRead: number;
+  /**
+   * Set on the tokens of requests over a long-context threshold (the adapter's
+   * to tell), which some models bill at other rates: a price table that has
+   * no such rates leaves them unpriced rather than under-priced.
+   */
+  longContext?: boolean;
 }
 
 /** One message of an instance's inbox (`InstanceRecord.messages`). */

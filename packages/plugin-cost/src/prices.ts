@@ -1,5 +1,7 @@
 /**
- * What Claude Code's tokens cost, per model, in US dollars per million tokens.
+ * What models' tokens cost, per model, in US dollars per million tokens: the
+ * one price table (the cost plugin's default, which `cost({ prices })`
+ * overrides, and what the claude adapter prices its usage with).
  *
  * Source: Anthropic's published API prices, "Model pricing" on
  * https://platform.claude.com/docs/en/about-claude/pricing (base input, 5-minute
@@ -59,9 +61,15 @@ export const LONG_CONTEXT_INPUT_TOKENS = 200_000;
  * followed only by a date (`-20250514`) or `-latest`, and a context tag
  * (`[1m]`). A newer minor version (`claude-opus-4-9`) is not taken for `claude-opus-4`.
  */
-export function priceOf(model: string): ModelPrice | undefined {
+export function priceOf(model: string, table: Readonly<Record<string, ModelPrice>> = PRICES): ModelPrice | undefined {
+  if (Object.hasOwn(table, model)) return table[model];
   const match = /^(.*?)(?:-\d{8}|-latest)?(?:\[[^\]]*\])?$/u.exec(model);
-  return match ? PRICES[match[1]!] : undefined;
+  return match && Object.hasOwn(table, match[1]!) ? table[match[1]!] : undefined;
+}
+
+/** US dollars for these tokens at this price (per million tokens). */
+export function priced(price: ModelPrice, tokens: { input: number; output: number; cacheWrite: number; cacheRead: number }): number {
+  return (tokens.input * price.input + tokens.output * price.output + tokens.cacheWrite * price.cacheWrite + tokens.cacheRead * price.cacheRead) / 1_000_000;
 }
 
 /** US dollars for one API message's tokens, or undefined for a model without a price or a long-context request (see above). */
@@ -69,11 +77,5 @@ export function costOf(model: string, tokens: { inputTokens: number; outputToken
   const price = priceOf(model);
   if (!price) return undefined;
   if (tokens.inputTokens + tokens.cacheCreationInputTokens + tokens.cacheReadInputTokens > LONG_CONTEXT_INPUT_TOKENS) return undefined;
-  return (
-    (tokens.inputTokens * price.input +
-      tokens.outputTokens * price.output +
-      tokens.cacheCreationInputTokens * price.cacheWrite +
-      tokens.cacheReadInputTokens * price.cacheRead) /
-    1_000_000
-  );
+  return priced(price, { input: tokens.inputTokens, output: tokens.outputTokens, cacheWrite: tokens.cacheCreationInputTokens, cacheRead: tokens.cacheReadInputTokens });
 }

@@ -1,0 +1,35 @@
+import type { Logger } from "pino";
+import type { KernelHooks } from "../kernel/hooks.js";
+import type { InstanceRecord } from "../store/types.js";
+
+/** What plugins added to one instance (hook `instanceFields`). */
+export interface AddedFields {
+  fields?: Record<string, unknown>;
+  details?: string[];
+}
+
+/**
+ * Ask the `instanceFields` taps what they add to these instances. A failing
+ * tap costs its fields, never the read or list: the instances are what the
+ * caller asked for, a plugin's extras are not.
+ */
+export async function instanceFields(hooks: KernelHooks, logger: Logger, operation: "read" | "list", instances: readonly InstanceRecord[]): Promise<Map<string, AddedFields>> {
+  const added = new Map<string, { fields: Record<string, unknown>; details: string[] }>();
+  if (!hooks.instanceFields.isUsed() || instances.length === 0) return added;
+  const known = new Set(instances.map((instance) => instance.id));
+  const add = (plugin: string, id: string, value: unknown, detail?: string) => {
+    if (!known.has(id)) return;
+    const entry = added.get(id) ?? { fields: {}, details: [] };
+    entry.fields[plugin] = value;
+    if (detail !== undefined && detail !== "") entry.details.push(detail);
+    added.set(id, entry);
+  };
+  await hooks.instanceFields.promise({ operation, instances, add }).catch((error: unknown) => logger.warn({ err: error }, `a plugin's instance fields are left out of this ${operation}`));
+  return added;
+}
+
+/** `instance` with what plugins added, when they added something. */
+export function withFields<T extends object>(instance: T, added: AddedFields | undefined): T {
+  if (!added) return instance;
+  return { ...instance, ...(added.fields && Object.keys(added.fields).length ? { fields: added.fields } : {}), ...(added.details?.length ? { details: added.details } : {}) };
+}

@@ -1,0 +1,104 @@
+// `cost(options)`: the plugin factory. Written by hand (not definePlugin)
+// because its `api` is handed out before `apply` runs and reaches the kernel
+// it gets there.
+import { parsePluginOptions, type InstanceSummary, type Plugin, type PluginContext } from "@tmux-claude/core";
+import { z } from "zod";
+import { costCommand } from "./command.js";
+import { costLine, formatUsd } from "./format.js";
+import { PRICES, PRICES_AS_OF } from "./prices.js";
+import { Pricer } from "./pricing.js";
+import { runIds, subtreeIds, type RunSource } from "./rollup.js";
+import type { CostApi, InstanceCost, Price, RunCost, SubtreeCost } from "./types.js";
+
+export const PLUGIN_NAME = "cost";
+
+/** USD per million tokens: a finite number, 0 or more. */
+const usd = z.number().finite().nonnegative();
+const priceSchema = z.strictObject({ input: usd, output: usd, cacheWrite: usd, cacheRead: usd });
+
+export const costOptionsSchema = z.strictObject({
+  /**
+   * Prices that replace or add to the shipped table, by model id as the API
+   * names it without its date (`claude-sonnet-4-5`), or a full id for that
+   * one model; USD per million tokens of each kind.
+   */
+  prices: z.record(z.string().min(1), priceSchema).optional(),
+});
+
+export type CostOptions = z.input<typeof costOptionsSchema>;
+
+/** What the plugin's api offers besides CostApi: every instance's cost at once (the command). */
+export interface CostPluginApi extends CostApi {
+  /** Every instance (exited ones while their records exist), and each one's cost, from one list. */
+  all(): Promise<{ instances: InstanceSummary[]; costs: Map<string, InstanceCost> }>;
+  /** The cost of some of those instances as one. */
+  combine(id: string, parts: readonly InstanceCost[]): InstanceCost;
+  /** Each workflow run's cost, newest first; empty without the workflows plugin. */
+  runs(): Promise<RunCost[]>;
+}
+
+export function cost(userOptions: CostOptions = {}): Plugin<CostPluginApi> {
+  const options = parsePluginOptions(PLUGIN_NAME, costOptionsSchema, userOptions);
+  const table: Record<string, Price> = { ...PRICES, ...options.prices };
+  let applied: { ctx: PluginContext; pricer: Pricer } | undefined;
+  const parts = () => {
+    if (!applied) throw new Error("The cost plugin is not applied yet: use its api from a hook (init or later) or a command.");
+    return applied;
+  };
+  const all = async () => {
+    const { ctx, pricer } = parts();
+    const instances = await ctx.kernel.list();
+    return { instances, costs: new Map(instances.map((instance) => [instance.id, pricer.instance(instance.id, instance.usage)])) };
+  };
+  const runCosts = async (only?: string): Promise<RunCost[]> => {
+    const { ctx, pricer } = parts();
+    // Optional: without the workflows plugin there are no runs to sum.
+    const workflows = ctx.kernel.pluginNames().includes("workflows") ? ctx.kernel.plugin<RunSource>("workflows") : undefined;
+    if (!workflows) return [];
+    const runs = (await workflows.runs()).filter((run) => only === undefined || run.id === only);
+    if (runs.length === 0) return [];
+    const { instances, costs } = await all();
+    return runs.map((run) => {
+      const members = runIds(
+        instances,
+        run.tasks.flatMap((task) => (task.instanceId ? [task.instanceId] : [])),
+      ).map((id) => costs.get(id)!);
+      const { id: _id, ...sum } = pricer.combine(run.id, members);
+      return { run: run.id, workflow: run.workflow.name ?? "", state: run.state, ...sum, instances: members };
+    });
+  };
+  const api: CostPluginApi = {
+    instance: async (id) => parts().pricer.instance(id, (await parts().ctx.kernel.get(id)).usage),
+    subtree: async (id): Promise<SubtreeCost> => {
+      const { instances, costs } = await all();
+      const members = subtreeIds(instances, id).map((member) => costs.get(member)!);
+      return { ...parts().pricer.combine(id, members), instances: members };
+    },
+    prices: () => ({ asOf: PRICES_AS_OF, models: structuredClone(table) }),
+    run: async (id) => (await runCosts(id))[0],
+    all,
+    combine: (id, members) => parts().pricer.combine(id, members),
+    runs: () => runCosts(),
+  };
+  return {
+    name: PLUGIN_NAME,
+    kernel: "^0.1.0",
+    api,
+    apply(ctx) {
+      const pricer = new Pricer(table, PRICES_AS_OF, ctx.logger);
+      applied = { ctx, pricer };
+      // Priced as each turn's usage arrives, so a model without a price is warned about when it first answers, not only when someone looks.
+      ctx.hooks.usage.tap((update) => void pricer.instance(update.instanceId, update.usage));
+      ctx.hooks.instanceFields.tap((request) => {
+        for (const instance of request.instances) {
+          if (!instance.usage) continue;
+          const instanceCost = pricer.instance(instance.id, instance.usage);
+          request.add(ctx.name, instance.id, instanceCost, costLine(instanceCost));
+        }
+      });
+      ctx.hooks.listColumns.tap((columns) => [...columns, { header: "COST", value: (instance) => (instance.usage ? formatUsd(pricer.instance(instance.id, instance.usage).usd) : undefined) }]);
+      ctx.hooks.commands.tap((commands) => [...commands, costCommand(api, Object.keys(options.prices ?? {}))]);
+    },
+  };
+}
+
