@@ -399,7 +399,7 @@ function listText(instances: readonly InstanceSummary[]): string {
   return instances
     .map(
       (i) =>
-  return { ...instanceView(r), children: r.children, ...(r.unreachable ? { unreachable: r.unreachable } : {}), ...(r.hold ? { paused: r.hold.reason } : {}), ...pluginFieldsView(r) };
+        `${i.id}  ${i.role}  ${i.unreachable ? `unreachable (${i.unreachable}; last status ${i.status})` : i.status}${i.hold ? ` (paused: ${i.hold.reason})` : ""}  parent: ${i.parentId ?? "-"}  children: ${i.children.length ? i.children.join(", ") : "-"}  created: ${i.createdAt}  workDir: ${i.workDir}${i.details ? `  ${i.details.join("  ")}` : ""}`,
     )
     .join("\n");
 }
