@@ -319,13 +319,14 @@ export class Messaging {
     const deps = this.deliveryDeps();
     void this.lines
       .run(id, () =>
-        this.sendLock(id, async () => {
+        // A turn that just ended may be holding it (its taps run here first); never longer than a send's timeout.
+        this.registry.turnAnnounced(id, this.deps.config.limits.sendTimeout).then(() => this.sendLock(id, async () => {
           const current = this.registry.get(id);
           if (!current || (!onlyRecovered && !DELIVERABLE.has(current.record.status))) return undefined;
           // Held: nothing is typed in until the release drains again (a dead kernel's half-typed claim is still finished).
           if (!onlyRecovered && (await heldIn(this.deps.store, id))) return undefined;
           return deliverNext(deps, current, { onlyRecovered });
-        }),
+        })),
       )
       .then(
         (outcome) => {

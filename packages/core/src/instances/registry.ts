@@ -267,9 +267,31 @@ export class Registry {
     if (from !== to) {
       this.deps.logger.debug({ instance: id, from, to, reason: statusReason }, "status");
       const turn = report.turn ?? implicitTurnEnd(from, to);
-      this.announcer.announce(record, { from, to, reason: statusReason, turn, driver: live.driver }, written.then(() => ({ observed: true, recordedHere })));
+      const announcing = this.announcer.announce(record, { from, to, reason: statusReason, turn, driver: live.driver }, written.then(() => ({ observed: true, recordedHere })));
+      if (turn) this.turnEnds.set(id, announcing);
     }
     if (DELIVERABLE.has(to)) this.onDeliverable(id);
+  }
+
+  /** Each instance's last turn end announced here (see turnAnnounced). */
+  private readonly turnEnds = new Map<string, Promise<void>>();
+
+  /**
+   * Settles once the taps of the instance's last turn end (turnEnded, usage)
+   * ran here, or after `maxMs`: a drain waits for it, so a tap that holds
+   * delivery at a turn end (a budget crossed, the turn cap) lands before the
+   * next queued message would be typed in.
+   */
+  turnAnnounced(id: string, maxMs: number): Promise<void> {
+    const pending = this.turnEnds.get(id);
+    if (!pending) return Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, maxMs).unref()));
+    const done = () => {
+      clearTimeout(timer);
+      if (this.turnEnds.get(id) === pending) this.turnEnds.delete(id);
+    };
+    return Promise.race([pending.then(done, done), bound]);
   }
 
   /**

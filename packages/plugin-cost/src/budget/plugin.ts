@@ -1,0 +1,34 @@
+// `budgets()`: the budget part of the cost plugin, a plugin of its own ("budget") on top of the cost plugin's api.
+import { TmuxClaudeError, ErrorCodes, type Plugin } from "@tmux-claude/core";
+import { PLUGIN_NAME as COST } from "../plugin.js";
+import type { CostApi } from "../types.js";
+import { budgetCommand, budgetTool } from "./command.js";
+import { Budgets } from "./enforce.js";
+
+export const BUDGET_PLUGIN = "budget";
+
+/**
+ * Enforces budgets (limits.budget in the config, a spawn's `budget`,
+ * `tmux-claude budget`): refuses spawns into a subtree at or over its
+ * budget, runs the budget's action when a turn's usage crosses it, and adds
+ * the `budget` command and MCP tool. Needs the cost plugin (`cost()`).
+ */
+export function budgets(): Plugin {
+  return {
+    name: BUDGET_PLUGIN,
+    kernel: "^0.1.0",
+    apply(ctx) {
+      const cost = (): CostApi => {
+        const api = ctx.kernel.plugin<CostApi>(COST);
+        if (!api) throw new TmuxClaudeError(ErrorCodes.PLUGIN_MISSING_DEPENDENCY, `The budget plugin needs the cost plugin: add cost() to plugins in your config (before budgets()).`, { plugin: BUDGET_PLUGIN });
+        return api;
+      };
+      cost();
+      const enforcer = new Budgets(ctx, cost);
+      ctx.hooks.beforeSpawn.tapPromise((plan) => enforcer.beforeSpawn(plan));
+      ctx.hooks.usage.tapPromise((update) => enforcer.onUsage(update));
+      ctx.hooks.commands.tap((commands) => [...commands, budgetCommand(cost, enforcer)]);
+      ctx.hooks.tools.tap((tools) => [...tools, budgetTool(() => ctx.kernel, cost, enforcer)]);
+    },
+  };
+}
