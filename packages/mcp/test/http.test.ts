@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { mcp, MCP_TOKEN_ENV, MCP_URL_ENV, type McpApi } from "../src/index.js";
 import { call, createSetup, httpClient, ok, refused, textOf, tokenOf, toolsPlugin, type Setup } from "./helpers.js";
 
-const CORE_TOOLS = ["list", "read", "restart", "send", "spawn", "terminate"];
+const CORE_TOOLS = ["list", "read", "restart", "resume", "send", "spawn", "terminate"];
 
 let s: Setup;
 let kernel: Kernel;

@@ -31,15 +31,22 @@ export function registerLifecycle(program: Command, action: ActionFactory): void
     .command("resume")
     .description("Resume an instance whose delivery is paused (a budget's pause, limits.maxTurns): the messages queued meanwhile are delivered, in order.")
     .argument("<id>", "instance id (tmux-claude list shows paused ones)")
-    .option("--json", "print { id, resumed } as JSON")
+    .option("--no-wait", "return at once, without waiting for the queued messages to be delivered")
+    .option("--timeout <ms>", "how long to wait for the queued messages to be delivered", positiveInt("--timeout"), 600_000)
+    .option("--json", "print { id, resumed, delivered } as JSON")
+    .addHelpText("after", "\nWithout tmux-claude serve, resume waits until the queued messages are delivered (each when the agent is idle again); with serve, serve delivers them.")
     .action(action(resume));
 }
 
-async function resume(cli: Cli, id: string, flags: { json?: boolean }): Promise<number> {
+async function resume(cli: Cli, id: string, flags: { json?: boolean; wait: boolean; timeout: number }): Promise<number> {
   return cli.withKernel("resume", async (kernel) => {
     const resumed = await kernel.release(id);
-    if (flags.json) cli.json({ id, resumed });
-    else cli.out(resumed ? `Resumed ${id}; what was queued for it is delivered, in order.` : `${id} was not paused.`);
+    // As restart: this process is the only one delivering unless serve runs.
+    const delivering = resumed && flags.wait && !(await serveStatus(kernel.stateDir)).running;
+    const delivered = delivering ? await cli.wait(`delivering the messages queued for ${id}...`, kernel.deliverQueued(id, flags.timeout)) : 0;
+    if (flags.json) cli.json({ id, resumed, ...(delivering ? { delivered } : {}) });
+    else if (!resumed) cli.out(`${id} was not paused.`);
+    else cli.out(`Resumed ${id}.${delivering ? ` Delivered ${delivered} queued message${delivered === 1 ? "" : "s"}.` : " What was queued for it is delivered, in order."}`);
     return 0;
   });
 }
