@@ -163,6 +163,9 @@ export function shippedPlugins(): Record<string, string> {
 /** The names of the plugins withCliPlugins adds. */
 export const CLI_PLUGINS: ReadonlySet<string> = new Set([CLAUDE_PLUGIN, MCP_PLUGIN, WORKFLOWS_PLUGIN, COST_PLUGIN]);
 
+/** The commands those plugins contribute (the `commands` hook): only these names start a kernel to find them when the config adds no plugins. */
+export const CLI_PLUGIN_COMMANDS: ReadonlySet<string> = new Set(["cost"]);
+
 /** Where the kernel of this config keeps its state (the embedded store, journals, serve.json): for commands that need no kernel. */
 export function stateDirOf(config: ResolvedConfig): string {
   return path.resolve(config.stateDir ?? defaultStateDir(config.tmux.socket));

@@ -102,7 +102,7 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void, jso
   registerMcp(program, action);
   registerRun(program, action);
   registerWorkflowCommands(program, action);
-  program.addHelpText("after", "\nPlugins in the config may add more commands: tmux-claude <command> runs them.");
+  program.addHelpText("after", "\nPlugins add more commands: tmux-claude <command> runs them. Always there: cost [id] [--tree] [--json] (tokens and USD per instance, subtree and run).");
   return program;
 }
 

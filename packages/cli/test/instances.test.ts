@@ -47,7 +47,8 @@ test("spawn, list, send, read, terminate round trip", async () => {
   const table = await env.run(["list"]);
   expect(table.code).toBe(0);
   const [header, ...rows] = table.stdout.trimEnd().split("\n");
-  expect(header?.split(/\s+/u)).toEqual(["ID", "ROLE", "STATUS", "PARENT", "AGENT", "AGE", "WORKDIR"]);
+  // COST: the cost plugin's column (the CLI always has it); "-" for an agent that reports no usage.
+  expect(header?.split(/\s+/u)).toEqual(["ID", "ROLE", "STATUS", "PARENT", "AGENT", "AGE", "WORKDIR", "COST"]);
   expect(rows[1]?.split(/\s+/u).slice(0, 5)).toEqual(["exec-1.mgr-1", "manager", "idle", "exec-1", "echo"]);
 
   const tree = await env.run(["list", "--tree"]);

@@ -40,7 +40,7 @@ export function costCommand(api: CostPluginApi, overridden: readonly string[]): 
     async run(argv) {
       const flags = parseFlags(argv);
       const report = await costReport(api, overridden, flags);
-      process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report, flags.tree)}\n`);
+      process.stdout.write(flags.json ? `${reportJson(report)}\n` : `${formatReport(report, flags.tree)}\n`);
       return 0;
     },
   };
@@ -80,6 +80,11 @@ function row(api: CostPluginApi, instances: readonly InstanceSummary[], instance
   if (!tree) return base;
   const { id: _id, ...subtree } = api.combine(instance.id, subtreeIds(instances, instance.id).map((id) => costs.get(id)!));
   return { ...base, subtree };
+}
+
+/** The report as JSON, an unknown USD as `null`: the key stays, so a script tells "unknown" from "missing". */
+export function reportJson(report: CostReport): string {
+  return JSON.stringify(report, (key, value: unknown) => (key === "usd" && value === undefined ? null : value), 2);
 }
 
 export function formatReport(report: CostReport, tree: boolean): string {

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { Kernel } from "@tmux-claude/core";
-import { CLI_PLUGINS, type Cli } from "../context.js";
+import { CLI_PLUGIN_COMMANDS, CLI_PLUGINS, type Cli } from "../context.js";
 
 /**
  * Register the CLI commands plugins contribute (`kernel.commands()`). Only
@@ -16,8 +16,8 @@ export async function registerPluginCommands(
   setExitCode: (code: number) => void,
 ): Promise<Kernel | undefined> {
   const { config, filepath } = await cli.loadConfig(commandName);
-  // The plugins the CLI itself adds contribute no commands: without plugins of the user's, no kernel (and no tmux server) starts.
-  if (config.plugins.every((plugin) => CLI_PLUGINS.has(plugin.name))) return undefined;
+  // Of the plugins the CLI itself adds only cost contributes a command: without plugins of the user's, no kernel (and no tmux server) starts for another name.
+  if (config.plugins.every((plugin) => CLI_PLUGINS.has(plugin.name)) && !CLI_PLUGIN_COMMANDS.has(commandName)) return undefined;
   const starting = Kernel.start({ config, configPath: filepath, watch: "on-demand", logger: cli.logger(config, true) });
   const kernel = await cli.interruptible(starting, () => void starting.then((late) => late.close()).catch(() => undefined));
   for (const contribution of await kernel.commands()) {

@@ -10,8 +10,8 @@ export interface AddedFields {
 
 /**
  * Ask the `instanceFields` taps what they add to these instances. A failing
- * tap costs its fields, never the read or list: the instances are what the
- * caller asked for, a plugin's extras are not.
+ * tap costs its own fields, never the read or list nor another plugin's: the
+ * instances are what the caller asked for, a plugin's extras are not.
  */
 export async function instanceFields(hooks: KernelHooks, logger: Logger, operation: "read" | "list", instances: readonly InstanceRecord[]): Promise<Map<string, AddedFields>> {
   const added = new Map<string, { fields: Record<string, unknown>; details: string[] }>();
@@ -24,7 +24,15 @@ export async function instanceFields(hooks: KernelHooks, logger: Logger, operati
     if (detail !== undefined && detail !== "") entry.details.push(detail);
     added.set(id, entry);
   };
-  await hooks.instanceFields.promise({ operation, instances, add }).catch((error: unknown) => logger.warn({ err: error }, `a plugin's instance fields are left out of this ${operation}`));
+  const request = { operation, instances, add };
+  // Each tap on its own (the hook's promise() would stop at the first that throws): one plugin's failure costs only its fields.
+  for (const tap of hooks.instanceFields.taps) {
+    try {
+      await (tap.fn as (r: typeof request) => unknown)(request);
+    } catch (error) {
+      logger.warn({ err: error, plugin: tap.name }, `plugin "${tap.name}"'s instance fields are left out of this ${operation}`);
+    }
+  }
   return added;
 }
 
