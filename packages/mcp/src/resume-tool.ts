@@ -15,7 +15,7 @@ export function resumeTool(kernel: KernelApi, base: { allowed(caller: Caller): b
     name: "resume",
     title: "Resume a paused instance",
     description:
-      "Resume an instance below you whose delivery is paused (read and list show paused: why): the messages queued meanwhile are delivered, in order. A budget pause comes back at the next turn unless its budget is raised.",
+      "Resume an instance below you whose delivery is paused (read and list show paused: why): the messages queued meanwhile are delivered, in order. A budget pause is not made again for the same budget; spawns under a subtree over its budget stay refused until the budget is raised (budget tool).",
     input: s.resumeInput,
     output: s.resumeOutput,
     run: async (args, caller) => {
