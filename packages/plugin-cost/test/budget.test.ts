@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { commandAdapter, definePlugin, ErrorCodes, isTmuxClaudeError, parseConfig, type Kernel, type Notice, type TokenUsage } from "@tmux-claude/core";
 import { ECHO_AGENT, createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 import { budgets, cost, withCost } from "../src/index.js";
-import { budgetsOver } from "../src/budget/check.js";
+import { budgetsOver, inList } from "../src/budget/check.js";
 
 const PER_TURN = 100_000;
 
@@ -177,11 +177,11 @@ describe("budgets", () => {
   });
 });
 
-test("which budgets bound an instance: its spawn's, else its role's, else the default; ancestors' too, nearest first", () => {
+test("which budgets bound an instance: its spawn's, else its role's, else the default; ancestors' too, nearest first", async () => {
   const config = parseConfig({ limits: { budget: { default: { usd: 10 }, roles: { manager: { tokens: 1000, action: "stop" } }, action: "notify" } } });
   const at = (id: string, role: string, parentId: string | null, budget?: { usd: number }) => ({ id, role, parentId, children: [], ...(budget ? { budget } : {}) }) as never;
   const instances = [at("exec-1", "executive", null), at("mgr-1", "manager", "exec-1"), at("spec-1", "specialist", "mgr-1", { usd: 1 })];
-  expect(budgetsOver(config, instances, "spec-1").map(({ root, budget }) => [(root as { id: string }).id, budget])).toEqual([
+  expect((await budgetsOver(config, inList(instances), "spec-1")).map(({ root, budget }) => [(root as { id: string }).id, budget])).toEqual([
     ["spec-1", { usd: 1, action: "notify", source: "its spawn's budget" }],
     ["mgr-1", { tokens: 1000, action: "stop", source: "limits.budget.roles.manager" }],
     ["exec-1", { usd: 10, action: "notify", source: "limits.budget.default" }],

@@ -65,10 +65,11 @@ async function restart(cli: Cli, id: string, flags: { json?: boolean; wait: bool
   return cli.withKernel("restart", async (kernel) => {
     const instance = await cli.wait(`restarting ${id}...`, kernel.restart(id));
     // This process is the only one watching the instance unless serve runs: deliver what it kept before letting go.
-    const delivering = flags.wait && !(await serveStatus(kernel.stateDir)).running;
+    // A paused one (its hold outlives the restart) gets nothing until it is resumed: nothing to wait for.
+    const delivering = flags.wait && !instance.hold && !(await serveStatus(kernel.stateDir)).running;
     const delivered = delivering ? await cli.wait(`delivering the messages kept for ${id}...`, kernel.deliverQueued(id, flags.timeout)) : 0;
     if (flags.json) cli.json(delivering ? { ...instance, deliveredQueued: delivered } : instance);
-    else cli.out(`Restarted ${instance.id}; it is ${instance.status}.${delivered ? ` Delivered ${delivered} kept message${delivered === 1 ? "" : "s"}.` : ""}`);
+    else cli.out(`Restarted ${instance.id}; it is ${instance.status}.${delivered ? ` Delivered ${delivered} kept message${delivered === 1 ? "" : "s"}.` : ""}${instance.hold ? ` It is paused (${instance.hold.reason}): tmux-claude resume ${id} delivers what waits.` : ""}`);
     return 0;
   });
 }

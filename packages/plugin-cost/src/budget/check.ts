@@ -1,5 +1,5 @@
 // Which budgets bound an instance, and whether a subtree's cost crossed one (pure).
-import { effectiveBudget, type InstanceSummary, type Settings } from "@tmux-claude/core";
+import { effectiveBudget, type InstanceRecord, type Settings } from "@tmux-claude/core";
 import { formatCount, formatUsd } from "../format.js";
 import type { InstanceCost } from "../types.js";
 
@@ -7,21 +7,33 @@ export type Bound = NonNullable<ReturnType<typeof effectiveBudget>>;
 
 /** A budget that bounds one subtree: the instance whose subtree it is, and the budget. */
 export interface SubtreeBudget {
-  root: InstanceSummary;
+  root: InstanceRecord;
   budget: Bound;
 }
 
-/** The budgets over `id`: its own subtree's, then each ancestor's that has one, nearest first. */
-export function budgetsOver(config: Settings, instances: readonly InstanceSummary[], id: string): SubtreeBudget[] {
-  const byId = new Map(instances.map((instance) => [instance.id, instance]));
+/** A record by id (undefined: none), from a list already read or from the store. */
+export type Lookup = (id: string) => InstanceRecord | undefined | Promise<InstanceRecord | undefined>;
+
+/**
+ * The budgets over `id`: its own subtree's, then each ancestor's that has
+ * one, nearest first. Walks up the parents one record at a time: after every
+ * turn of every instance this is all there is to do when no budget applies.
+ */
+export async function budgetsOver(config: Settings, lookup: Lookup, id: string): Promise<SubtreeBudget[]> {
   const found: SubtreeBudget[] = [];
   const seen = new Set<string>();
-  for (let current = byId.get(id); current && !seen.has(current.id); current = current.parentId ? byId.get(current.parentId) : undefined) {
+  for (let current = await lookup(id); current && !seen.has(current.id); current = current.parentId ? await lookup(current.parentId) : undefined) {
     seen.add(current.id);
     const budget = effectiveBudget(config, current);
     if (budget) found.push({ root: current, budget });
   }
   return found;
+}
+
+/** A lookup over one list of instances. */
+export function inList(instances: readonly InstanceRecord[]): Lookup {
+  const byId = new Map(instances.map((instance) => [instance.id, instance]));
+  return (id) => byId.get(id);
 }
 
 /**

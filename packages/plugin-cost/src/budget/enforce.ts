@@ -4,7 +4,7 @@
 import { defineErrorCodes, TmuxClaudeError, type InstanceSummary, type PluginContext, type SpawnPlan, type UsageUpdate } from "@tmux-claude/core";
 import { subtreeIds } from "../rollup.js";
 import type { CostApi } from "../types.js";
-import { budgetKey, budgetsOver, crossed, figures, type SubtreeBudget } from "./check.js";
+import { budgetKey, budgetsOver, crossed, figures, inList, type Lookup, type SubtreeBudget } from "./check.js";
 
 export const BudgetErrors = defineErrorCodes("budget", {
   /** A spawn into a subtree at or over its budget. */
@@ -35,8 +35,7 @@ export class Budgets {
   /** beforeSpawn: refuse a spawn under a subtree (the parent's or an ancestor's) that is at or over its budget. */
   async beforeSpawn(plan: SpawnPlan): Promise<SpawnPlan> {
     if (plan.restart || plan.parentId === null) return plan;
-    const instances = await this.ctx.kernel.list();
-    for (const { root, budget } of budgetsOver(this.ctx.config, instances, plan.parentId)) {
+    for (const { root, budget } of await budgetsOver(this.ctx.config, this.stored, plan.parentId)) {
       const spent = await this.cost().subtree(root.id);
       const over = crossed(budget, spent);
       if (!over) continue;
@@ -52,8 +51,7 @@ export class Budgets {
 
   /** usage (fired once across processes): every budget over the instance that this usage crossed runs its action, once per budget value. */
   async onUsage(update: UsageUpdate): Promise<void> {
-    const instances = await this.ctx.kernel.list();
-    for (const bound of budgetsOver(this.ctx.config, instances, update.instanceId)) {
+    for (const bound of await budgetsOver(this.ctx.config, this.stored, update.instanceId)) {
       const spent = await this.cost().subtree(bound.root.id);
       const over = crossed(bound.budget, spent);
       if (!over) continue;
@@ -63,7 +61,7 @@ export class Budgets {
         first = state?.crossed !== key;
         return { ...state, crossed: key };
       });
-      if (first) await this.act(bound, over, figures(bound.budget, spent), instances);
+      if (first) await this.act(bound, over, figures(bound.budget, spent), await this.ctx.kernel.list());
     }
   }
 
@@ -104,7 +102,8 @@ export class Budgets {
       if (!stillOver.has(bound.root.id)) stillOver.set(bound.root.id, crossed(bound.budget, await this.cost().subtree(bound.root.id)) !== undefined);
       return stillOver.get(bound.root.id)!;
     };
-    for (const bound of budgetsOver(this.ctx.config, instances, id)) {
+    const lookup = inList(instances);
+    for (const bound of await budgetsOver(this.ctx.config, lookup, id)) {
       if (!(await over(bound))) await this.ctx.state<BudgetState>(bound.root.id).update(({ crossed: _c, ...rest } = {}) => rest);
     }
     const resumed: string[] = [];
@@ -112,11 +111,14 @@ export class Budgets {
       const instance = instances.find((i) => i.id === member)!;
       if (instance.hold?.kind !== HOLD_KIND || instance.status === "exited") continue;
       let blocked = false;
-      for (const bound of budgetsOver(this.ctx.config, instances, member)) if (await over(bound)) blocked = true;
+      for (const bound of await budgetsOver(this.ctx.config, lookup, member)) if (await over(bound)) blocked = true;
       if (!blocked && (await this.ctx.kernel.release(member, HOLD_KIND))) resumed.push(member);
     }
     return resumed;
   }
+
+  /** A record as the store has it now (any process may have changed its budget); undefined once it is gone. */
+  private readonly stored: Lookup = (id) => this.ctx.kernel.get(id).catch(() => undefined);
 
   private background(work: Promise<unknown>, failure: string): void {
     const tracked = work.catch((error: unknown) => this.ctx.logger.warn({ err: error }, failure)).finally(() => this.pending.delete(tracked));
