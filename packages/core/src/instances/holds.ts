@@ -103,6 +103,14 @@ export function effectiveBudget(config: Settings, record: InstanceRecord): (Budg
   return { ...own, action: own.action ?? budget.action, source };
 }
 
+/** limits.budget.roles names roles that exist: a typo would otherwise leave that role without its budget, silently. */
+export function budgetRoleIssues(config: Settings): { path: string; message: string; value: string }[] {
+  const known = Object.keys(config.roles);
+  return Object.keys(config.limits.budget.roles)
+    .filter((role) => !known.includes(role))
+    .map((role) => ({ path: `limits.budget.roles.${role}`, message: `"${role}" is not a role (roles: ${known.join(", ")}); fix the name or add the role under roles`, value: JSON.stringify(role) }));
+}
+
 function safeJson(value: unknown): string {
   if (typeof value === "number" && !Number.isFinite(value)) return String(value);
   try {

@@ -118,6 +118,10 @@ describe("budgets on records, bad input", () => {
     expect(await bad({ budget: { action: "panic" } })).toMatch(/limits\.budget\.action[^\n]*panic/u);
     expect(await bad({ maxTurns: 0 })).toMatch(/limits\.maxTurns/u);
     expect(await bad({ spawnRate: { max: 0 } })).toMatch(/limits\.spawnRate\.max/u);
+    // A role that does not exist is named when the kernel starts (roles may come from plugins, so not at parse time).
+    const typo = await rejection(h.startKernel({ config: { limits: { budget: { roles: { managr: { usd: 1 } } } } } }));
+    expect(typo.code).toBe(ErrorCodes.CONFIG_INVALID);
+    expect(typo.message).toContain('limits.budget.roles.managr: "managr" is not a role (roles: executive, manager, specialist); fix the name or add the role under roles');
     expect(parseConfig({ limits: { budget: { default: { usd: 5 }, roles: { manager: { tokens: 1000, action: "stop" } } } } }).limits.budget).toEqual({
       default: { usd: 5 },
       roles: { manager: { tokens: 1000, action: "stop" } },
