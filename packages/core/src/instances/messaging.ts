@@ -320,7 +320,7 @@ export class Messaging {
     void this.lines
       .run(id, () =>
         // A turn that just ended may be holding it (its taps run here first); never longer than a send's timeout.
-        this.registry.turnAnnounced(id, this.deps.config.limits.sendTimeout).then(() => this.sendLock(id, async () => {
+        this.registry.turnEnds.settled(id, this.deps.config.limits.sendTimeout).then(() => this.sendLock(id, async () => {
           const current = this.registry.get(id);
           if (!current || (!onlyRecovered && !DELIVERABLE.has(current.record.status))) return undefined;
           // Held: nothing is typed in until the release drains again (a dead kernel's half-typed claim is still finished).

@@ -14,6 +14,7 @@ import { withSharedState } from "./shared-state.js";
 import type { Live, ManagerDeps } from "./deps.js";
 import type { ManagerEvents } from "./wait-delivered.js";
 import { UnknownAgents } from "./unknown-agent.js";
+import { TurnEnds } from "./turn-ends.js";
 
 /** What `output` sends as the screen without `history`: enough for a glance, small for a reconnect. */
 const DEFAULT_SCREEN_LINES = 30;
@@ -268,31 +269,13 @@ export class Registry {
       this.deps.logger.debug({ instance: id, from, to, reason: statusReason }, "status");
       const turn = report.turn ?? implicitTurnEnd(from, to);
       const announcing = this.announcer.announce(record, { from, to, reason: statusReason, turn, driver: live.driver }, written.then(() => ({ observed: true, recordedHere })));
-      if (turn) this.turnEnds.set(id, announcing);
+      if (turn) this.turnEnds.add(id, announcing);
     }
     if (DELIVERABLE.has(to)) this.onDeliverable(id);
   }
 
-  /** Each instance's last turn end announced here (see turnAnnounced). */
-  private readonly turnEnds = new Map<string, Promise<void>>();
-
-  /**
-   * Settles once the taps of the instance's last turn end (turnEnded, usage)
-   * ran here, or after `maxMs`: a drain waits for it, so a tap that holds
-   * delivery at a turn end (a budget crossed, the turn cap) lands before the
-   * next queued message would be typed in.
-   */
-  turnAnnounced(id: string, maxMs: number): Promise<void> {
-    const pending = this.turnEnds.get(id);
-    if (!pending) return Promise.resolve();
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, maxMs).unref()));
-    const done = () => {
-      clearTimeout(timer);
-      if (this.turnEnds.get(id) === pending) this.turnEnds.delete(id);
-    };
-    return Promise.race([pending.then(done, done), bound]);
-  }
+  /** Each instance's last turn end announced here: drains wait for its taps (see TurnEnds). */
+  readonly turnEnds = new TurnEnds();
 
   /**
    * Persist changes of one instance in the order they happened. Rejects when

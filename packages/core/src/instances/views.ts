@@ -38,7 +38,7 @@ export class Views {
           throw error;
         });
         // What the turn's end led to (a hold at the turn cap or a budget, the usage) is part of the answer.
-        await this.registry.turnAnnounced(id, this.deps.config.limits.sendTimeout);
+        await this.registry.turnEnds.settled(id, this.deps.config.limits.sendTimeout);
       }
       record = this.registry.get(id)?.record ?? (await requireRecord(this.deps.store, id));
       screen = record.status === "exited" ? tailText(live.tail) : await this.registry.screenOf(live, lines);
