@@ -11,6 +11,13 @@ import { subtreeIds } from "./rollup.js";
 import type { InstanceCost, RunCost } from "./types.js";
 
 const USAGE = "Usage: tmux-claude cost [id] [--tree] [--json]";
+const HELP = [
+  "Tokens by kind (input, output, cache write, cache read) and model, and their USD, per instance; the total; each workflow run's.",
+  "  id      only this instance (with --tree: it and its descendants)",
+  "  --tree  indent the hierarchy and add each instance's subtree sum",
+  "  --json  print the report as JSON (an unknown USD is null)",
+  "Prices: the shipped table (its date is printed), overridden by cost({ prices }) in the config.",
+].join("\n");
 
 /** One row of the report: the instance's own cost, its place in the tree, and with --tree its subtree's. */
 export interface CostRow extends InstanceCost {
@@ -38,6 +45,10 @@ export function costCommand(api: CostPluginApi, overridden: readonly string[]): 
     name: "cost",
     description: "Tokens by kind and model and their USD per instance (--tree: with each subtree's sum), the total and each workflow run's; --json for JSON",
     async run(argv) {
+      if (argv.includes("--help") || argv.includes("-h")) {
+        process.stdout.write(`${USAGE}\n\n${HELP}\n`);
+        return 0;
+      }
       const flags = parseFlags(argv);
       const report = await costReport(api, overridden, flags);
       process.stdout.write(flags.json ? `${reportJson(report)}\n` : `${formatReport(report, flags.tree)}\n`);

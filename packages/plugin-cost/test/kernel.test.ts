@@ -5,27 +5,13 @@
  * results carry such fields: packages/mcp/test/instance-fields.test.ts), `list` has a COST column, and the `cost` command's JSON and
  * table sum per instance and per subtree as computed here by hand.
  */
-import { commandAdapter, definePlugin, type KernelApi, type TokenUsage, type UsageUpdate } from "@tmux-claude/core";
-import { ECHO_AGENT, createHarness, eventually, type Harness } from "@tmux-claude/testkit";
+import type { KernelApi, TokenUsage, UsageUpdate } from "@tmux-claude/core";
+import { ECHO_AGENT, countingAgent, countingUsage, createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 import { afterAll, beforeAll, expect, test, vi } from "vitest";
 import { cost, type CostReport, type InstanceCost } from "../src/index.js";
 
 /** What each instance's agent has used, set by the test before the turn that reports it. */
-const counts = new Map<string, TokenUsage>();
-const counting = definePlugin({
-  name: "counting-agent",
-  setup(ctx) {
-    ctx.registerAdapter({
-      name: "counting",
-      optionsSchema: commandAdapter.optionsSchema,
-      launch: (launch) => commandAdapter.launch(launch),
-      drive: (drive) => {
-        const driver = commandAdapter.drive(drive);
-        return Object.assign(Object.create(driver) as typeof driver, { usage: async () => counts.get(drive.instanceId) });
-      },
-    });
-  },
-});
+const counts = countingUsage;
 
 const tokens = (model: string, input: number, output: number, cacheWrite: number, cacheRead: number) => ({ model, input, output, cacheWrite, cacheRead });
 const usageOf = (models: ReturnType<typeof tokens>[]): TokenUsage => ({
@@ -45,7 +31,7 @@ const updates: UsageUpdate[] = [];
 let ids: { exec: string; mgr: string; spec: string; other: string };
 beforeAll(async () => {
   h = await createHarness(
-    { defaultAgent: "counter", agents: { counter: { adapter: "counting", command: process.execPath, args: [ECHO_AGENT] } }, plugins: [counting(), cost()] },
+    { defaultAgent: "counter", agents: { counter: { adapter: "counting", command: process.execPath, args: [ECHO_AGENT] } }, plugins: [countingAgent(), cost()] },
     { start: false, label: "cost" },
   );
   await h.startKernel({ watch: "all", beforeStart: (kernel) => kernel.hooks.usage.tap("test", (update) => void updates.push(update)) });
@@ -138,7 +124,7 @@ test("the command refuses an unknown instance and an unknown flag, naming them",
 });
 
 test("CostApi: instance and subtree from the store's records, as another process sees them", async () => {
-  const other = await h.startKernel({ watch: "on-demand", config: { ...h.userConfig, plugins: [counting(), cost({ prices: { [UNKNOWN]: { input: 10, output: 20, cacheWrite: 0, cacheRead: 0 } } })] } });
+  const other = await h.startKernel({ watch: "on-demand", config: { ...h.userConfig, plugins: [countingAgent(), cost({ prices: { [UNKNOWN]: { input: 10, output: 20, cacheWrite: 0, cacheRead: 0 } } })] } });
   const api = other.plugin<import("../src/index.js").CostApi>("cost")!;
   expect((await api.instance(ids.exec)).usd).toBeCloseTo(execUsd, 12);
   // With the unknown model priced by the config, the whole subtree has a USD figure.

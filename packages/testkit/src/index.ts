@@ -32,6 +32,7 @@ export { TestkitError, TestkitErrorCodes } from "./errors.js";
 export type { TestkitErrorCode } from "./errors.js";
 export { childProcessPeer, contractMessage, contractRecord, inProcessPeer, runPeerCommand, runStoreContract, servePeer } from "./store-contract/index.js";
 export type { PeerCommand, StoreContractSubject, StorePeer } from "./store-contract/index.js";
+export { countingAgent, countingUsage } from "./counting-agent.js";
 export { createHarness, eventually, readEchoLog, removeTestSocket, ECHO_AGENT } from "./kernel-harness.js";
 export type { EchoMessage, Harness, HarnessOptions, StartKernelOptions, WatchMode } from "./kernel-harness.js";
 export { removeRun, testRun, testSocket, tmuxProcesses, tmuxSocketDir, TEST_SOCKET_PREFIX } from "./sockets.js";

@@ -1,33 +1,18 @@
 // The usage the kernel announces after a turn is stored on the record, so
 // list() and read() in any process (a dashboard in serve) show it.
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { commandAdapter, definePlugin, type TokenUsage, type UsageUpdate } from "../../src/index.js";
-import { ECHO_AGENT, createHarness, eventually, type Harness } from "@tmux-claude/testkit";
+import type { TokenUsage, UsageUpdate } from "../../src/index.js";
+import { ECHO_AGENT, countingAgent, countingUsage, createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 
-/** The command adapter, with a token count (the record has none until a turn's usage was announced). */
+/** What the counting adapter reports (the record has none until a turn's usage was announced). */
 const COUNT: TokenUsage = { inputTokens: 120, outputTokens: 12, cacheCreationInputTokens: 3, cacheReadInputTokens: 4, model: "counting-1", costUsd: 0.0125 };
-const counting = definePlugin({
-  name: "counting-agent",
-  setup(ctx) {
-    ctx.registerAdapter({
-      name: "counting",
-      optionsSchema: commandAdapter.optionsSchema,
-      launch: (launch) => commandAdapter.launch(launch),
-      drive: (drive) => {
-        const driver = commandAdapter.drive(drive);
-        return Object.assign(Object.create(driver) as typeof driver, {
-          usage: async (): Promise<TokenUsage> => COUNT,
-        });
-      },
-    });
-  },
-});
+countingUsage.set("*", COUNT);
 
 let h: Harness;
 const updates: UsageUpdate[] = [];
 beforeAll(async () => {
   h = await createHarness(
-    { defaultAgent: "counter", agents: { counter: { adapter: "counting", command: process.execPath, args: [ECHO_AGENT] } }, plugins: [counting()] },
+    { defaultAgent: "counter", agents: { counter: { adapter: "counting", command: process.execPath, args: [ECHO_AGENT] } }, plugins: [countingAgent()] },
     { start: false },
   );
   await h.startKernel({ watch: "all", beforeStart: (kernel) => kernel.hooks.usage.tap("test", (update) => void updates.push(update)) });
