@@ -1,41 +1,19 @@
-// Budgets enforced, on real tmux: echo agents whose adapter reports a scripted
-// usage (100,000 input tokens of claude-sonnet-4-5 per turn: $0.30 at the
-// shipped price of $3 per million), the cost plugin pricing it, and the budget
-// plugin acting on it.
+// Budgets enforced, on real tmux: echo agents whose adapter reports a given
+// usage (testkit's counting agent; each turn here adds 100,000 input tokens
+// of claude-sonnet-4-5: $0.30 at the shipped $3 per million), the cost plugin
+// pricing it, and the budget plugin acting on it.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { commandAdapter, definePlugin, ErrorCodes, isTmuxClaudeError, parseConfig, type Kernel, type Notice, type TokenUsage } from "@tmux-claude/core";
-import { ECHO_AGENT, createHarness, eventually, type Harness } from "@tmux-claude/testkit";
+import { ErrorCodes, isTmuxClaudeError, parseConfig, type Kernel, type Notice } from "@tmux-claude/core";
+import { ECHO_AGENT, countingAgent, countingUsage, createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 import { budgets, cost, withCost } from "../src/index.js";
 import { budgetsOver, inList } from "../src/budget/check.js";
 
 const PER_TURN = 100_000;
 
-/** The command adapter, reporting PER_TURN input tokens for every turn it saw end (busy -> idle). */
-const scripted = definePlugin({
-  name: "scripted-usage",
-  setup(ctx) {
-    ctx.registerAdapter({
-      name: "scripted",
-      optionsSchema: commandAdapter.optionsSchema,
-      launch: (launch) => commandAdapter.launch(launch),
-      drive: (drive) => {
-        let turns = 0;
-        const counting = Object.create(drive, {
-          setStatus: {
-            value: (status: Parameters<typeof drive.setStatus>[0], report?: Parameters<typeof drive.setStatus>[1]) => {
-              if (drive.status() === "busy" && status === "idle") turns += 1;
-              drive.setStatus(status, report);
-            },
-          },
-        }) as typeof drive;
-        const driver = commandAdapter.drive(counting);
-        return Object.assign(Object.create(driver) as typeof driver, {
-          usage: async (): Promise<TokenUsage> => ({ inputTokens: turns * PER_TURN, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0, model: "claude-sonnet-4-5" }),
-        });
-      },
-    });
-  },
-});
+/** The usage `id` reports at the end of its next turn: `turns` turns' worth in all. */
+function spend(id: string, turns: number): void {
+  countingUsage.set(id, { inputTokens: turns * PER_TURN, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0, model: "claude-sonnet-4-5" });
+}
 
 async function rejection(promise: Promise<unknown>) {
   const error = await promise.then(
@@ -66,10 +44,10 @@ describe("budgets", () => {
   const notices: Notice[] = [];
   const waiters: ((n: Notice) => void)[] = [];
   beforeAll(async () => {
-    h = await createHarness({ defaultAgent: "scripted", limits: { spawnTimeout: 10_000, sendTimeout: 5_000 }, plugins: [scripted(), cost(), budgets()] }, { start: false, label: "budget" });
+    h = await createHarness({ defaultAgent: "counting", limits: { spawnTimeout: 10_000, sendTimeout: 5_000 }, plugins: [countingAgent(), cost(), budgets()] }, { start: false, label: "budget" });
     await h.startKernel({
       // The echo agent logs what it receives to the harness's log (what h.received() reads), also the adapter's evidence.
-      config: { agents: { scripted: { adapter: "scripted", command: process.execPath, args: [ECHO_AGENT], env: { ECHO_AGENT_LOG: h.log }, inputLog: h.log } } },
+      config: { agents: { counting: { adapter: "counting", command: process.execPath, args: [ECHO_AGENT], env: { ECHO_AGENT_LOG: h.log }, inputLog: h.log } } },
       watch: "all",
       beforeStart: (kernel) =>
         kernel.hooks.notice.tap("test", (notice) => {
@@ -86,10 +64,12 @@ describe("budgets", () => {
     const mgr = (await k.spawn({ role: "manager", workDir: h.workDir, parentId: exec.id, budget: { usd: 0.5 } })).instance;
     const spec = (await k.spawn({ role: "specialist", workDir: h.workDir, parentId: mgr.id })).instance;
 
+    spend(mgr.id, 1);
     await k.send(mgr.id, "/work 100");
     await k.read(mgr.id, { wait: true, timeoutMs: 10_000 });
     const crossing = nextNotice(notices, waiters, (n) => n.kind === "budget" && n.instanceId === mgr.id);
     // Queued behind this turn: the crossing must hold it, not let it be typed at the turn's end.
+    spend(spec.id, 1);
     await k.send(spec.id, "/work 300");
     const behind = await k.send(spec.id, "queued behind the crossing turn");
     expect(behind.state).toBe("queued");
@@ -144,6 +124,7 @@ describe("budgets", () => {
     const notified = (await k.spawn({ role: "executive", workDir: h.workDir, budget: { tokens: 50_000, action: "notify" } })).instance;
     const stopNotice = nextNotice(notices, waiters, (n) => n.instanceId === stopped.id);
     const notifyNotice = nextNotice(notices, waiters, (n) => n.instanceId === notified.id);
+    for (const id of [notified.id, stopped.id, child.id]) spend(id, 1);
     await k.send(notified.id, "/work 50");
     await k.send(stopped.id, "/work 50");
     await k.read(stopped.id, { wait: true, timeoutMs: 10_000 });
