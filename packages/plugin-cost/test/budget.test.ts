@@ -134,6 +134,12 @@ describe("budgets", () => {
     await eventually(async () => !(await k.list()).some((i) => i.id === stopped.id || i.id === child.id), 15_000, "the subtree terminated");
     expect(await notifyNotice).toMatchObject({ severity: "warning", title: `Budget of ${notified.id}'s subtree crossed: 100,000 of 50,000 tokens; notice only` });
     expect((await k.read(notified.id)).paused).toBeUndefined();
+    // A budget set below what was spent acts at once (a new value: a new notice).
+    const tool = await budgetTool(k);
+    const lowered = nextNotice(notices, waiters, (n) => n.eventId === `budget:${notified.id}:usd=-,tokens=60000`);
+    const report = (await tool.handler({ instanceId: notified.id, tokens: 60_000, action: "notify" }, { instanceId: null, role: null })) as { over?: string };
+    expect(report.over).toBe("100,000 of 60,000 tokens");
+    expect((await lowered).title).toBe(`Budget of ${notified.id}'s subtree crossed: 100,000 of 60,000 tokens; notice only`);
     await k.terminate(notified.id);
   });
 

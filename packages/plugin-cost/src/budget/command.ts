@@ -35,6 +35,8 @@ export async function budgetOf(kernel: KernelApi, cost: () => CostApi, budgets: 
   if (change.budget !== undefined) {
     await kernel.setBudget(id, change.budget);
     resumed = await budgets.recheck(id);
+    // Set below what was spent already: its action runs now, not at the next turn.
+    await budgets.check(id);
   }
   const instances = await kernel.list();
   const record = instances.find((i) => i.id === id);

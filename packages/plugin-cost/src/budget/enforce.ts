@@ -50,8 +50,13 @@ export class Budgets {
   }
 
   /** usage (fired once across processes): every budget over the instance that this usage crossed runs its action, once per budget value. */
-  async onUsage(update: UsageUpdate): Promise<void> {
-    for (const bound of await budgetsOver(this.ctx.config, this.stored, update.instanceId)) {
+  onUsage(update: UsageUpdate): Promise<void> {
+    return this.check(update.instanceId);
+  }
+
+  /** Run the action of every budget over `id` that is reached and was not acted on for its value (also after a budget was set lower than spent). */
+  async check(id: string): Promise<void> {
+    for (const bound of await budgetsOver(this.ctx.config, this.stored, id)) {
       const spent = await this.cost().subtree(bound.root.id);
       const over = crossed(bound.budget, spent);
       if (!over) continue;
