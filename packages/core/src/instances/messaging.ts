@@ -317,17 +317,19 @@ export class Messaging {
     const onlyRecovered = !deliverable;
     const { logger } = this.deps;
     const deps = this.deliveryDeps();
-    void this.lines
-      .run(id, () =>
-        // A turn that just ended may be holding it (its taps run here first); never longer than a send's timeout.
-        this.registry.turnEnds.settled(id, this.deps.config.limits.sendTimeout).then(() => this.sendLock(id, async () => {
+    // A turn that just ended may be holding it (its taps run here first; never longer than a send's timeout). Waited for
+    // outside the instance's line: a tap that sends to the instance joins that line and must not wait behind this drain.
+    void this.registry.turnEnds
+      .settled(id, this.deps.config.limits.sendTimeout)
+      .then(() => this.registry.closed ? undefined : this.lines.run(id, () =>
+        this.sendLock(id, async () => {
           const current = this.registry.get(id);
           if (!current || (!onlyRecovered && !DELIVERABLE.has(current.record.status))) return undefined;
           // Held: nothing is typed in until the release drains again (a dead kernel's half-typed claim is still finished).
           if (!onlyRecovered && (await heldIn(this.deps.store, id))) return undefined;
           return deliverNext(deps, current, { onlyRecovered });
-        })),
-      )
+        }),
+      ))
       .then(
         (outcome) => {
           this.retries.succeeded(id);

@@ -268,8 +268,9 @@ export class Registry {
     if (from !== to) {
       this.deps.logger.debug({ instance: id, from, to, reason: statusReason }, "status");
       const turn = report.turn ?? implicitTurnEnd(from, to);
-      const announcing = this.announcer.announce(record, { from, to, reason: statusReason, turn, driver: live.driver }, written.then(() => ({ observed: true, recordedHere })));
-      if (turn) this.turnEnds.add(id, announcing);
+      const announce = () => this.announcer.announce(record, { from, to, reason: statusReason, turn, driver: live.driver }, written.then(() => ({ observed: true, recordedHere })));
+      if (turn) void this.turnEnds.add(id, announce);
+      else void announce();
     }
     if (DELIVERABLE.has(to)) this.onDeliverable(id);
   }

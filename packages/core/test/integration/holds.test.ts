@@ -173,3 +173,36 @@ describe("runaway caps", () => {
     expect((await h.kernel.list()).filter((i) => i.parentId === null)).toHaveLength(1);
   });
 });
+
+describe("waiting for a turn end's taps", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness({ limits: { spawnTimeout: 10_000, sendTimeout: 8_000 } }, { label: "turnends", start: false });
+  });
+  afterAll(async () => h?.close());
+
+  test("a turnEnded tap that reads its instance with wait and sends it a message waits for neither itself nor the other (no deadlock)", async () => {
+    let tapped: Promise<number> | undefined;
+    const kernel = await h.startKernel({
+      beforeStart: (k) =>
+        k.hooks.turnEnded.tapPromise("test", async (turn) => {
+          if (turn.prompt !== "/work 100") return;
+          tapped = (async () => {
+            const started = Date.now();
+            await k.read(turn.instanceId, { wait: true, timeoutMs: 20_000 });
+            const receipt = await k.send(turn.instanceId, "from the tap");
+            if (receipt.state === "queued") await k.waitDelivered(receipt, 20_000);
+            return Date.now() - started;
+          })();
+          await tapped;
+        }),
+    });
+    const { instance } = await kernel.spawn({ role: "executive", workDir: h.workDir });
+    await kernel.send(instance.id, "/work 100");
+    const ms = await eventually(() => tapped, 10_000, "the tap");
+    // Waiting for itself would have lasted limits.sendTimeout (8 s) at each step.
+    expect(await ms).toBeLessThan(4_000);
+    expect((await h.received()).map((m) => m.text)).toEqual(["/work 100", "from the tap"]);
+    await kernel.terminate(instance.id);
+  });
+});
