@@ -3,7 +3,7 @@
 // of claude-sonnet-4-5: $0.30 at the shipped $3 per million), the cost plugin
 // pricing it, and the budget plugin acting on it.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { ErrorCodes, isTmuxClaudeError, parseConfig, type Kernel, type Notice } from "@tmux-claude/core";
+import { ErrorCodes, isTmuxClaudeError, Kernel, parseConfig, type Notice } from "@tmux-claude/core";
 import { ECHO_AGENT, countingAgent, countingUsage, createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 import { budgets, cost, withCost } from "../src/index.js";
 import { budgetsOver, inList } from "../src/budget/check.js";
@@ -173,6 +173,10 @@ test("which budgets bound an instance: its spawn's, else its role's, else the de
     ["mgr-1", { tokens: 1000, action: "stop", source: "limits.budget.roles.manager" }],
     ["exec-1", { usd: 10, action: "notify", source: "limits.budget.default" }],
   ]);
+  // Without the cost plugin the kernel does not start, naming it (before it touches tmux or the store).
+  const alone = new Kernel({ config: parseConfig({ plugins: [budgets()] }), closeOnSignal: false });
+  await expect(alone.start()).rejects.toMatchObject({ code: ErrorCodes.PLUGIN_MISSING_DEPENDENCY, message: expect.stringContaining('Plugin "budget" needs plugin(s) "cost"') });
+  await alone.close();
   // The CLI's config gets both plugins, once.
   const plugins = withCost(withCost(parseConfig({}))).plugins.map((p) => p.name);
   expect(plugins).toEqual(["cost", "budget"]);

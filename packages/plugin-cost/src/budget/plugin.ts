@@ -1,5 +1,5 @@
 // `budgets()`: the budget part of the cost plugin, a plugin of its own ("budget") on top of the cost plugin's api.
-import { TmuxClaudeError, ErrorCodes, type Plugin } from "@tmux-claude/core";
+import type { Plugin } from "@tmux-claude/core";
 import { PLUGIN_NAME as COST } from "../plugin.js";
 import type { CostApi } from "../types.js";
 import { budgetCommand, budgetTool } from "./command.js";
@@ -17,13 +17,10 @@ export function budgets(): Plugin {
   return {
     name: BUDGET_PLUGIN,
     kernel: "^0.1.0",
+    // The kernel refuses to start without it, naming it: budgets are priced by its api.
+    dependencies: [COST],
     apply(ctx) {
-      const cost = (): CostApi => {
-        const api = ctx.kernel.plugin<CostApi>(COST);
-        if (!api) throw new TmuxClaudeError(ErrorCodes.PLUGIN_MISSING_DEPENDENCY, `The budget plugin needs the cost plugin: add cost() to plugins in your config (before budgets()).`, { plugin: BUDGET_PLUGIN });
-        return api;
-      };
-      cost();
+      const cost = (): CostApi => ctx.kernel.plugin<CostApi>(COST)!;
       const enforcer = new Budgets(ctx, cost);
       ctx.hooks.beforeSpawn.tapPromise((plan) => enforcer.beforeSpawn(plan));
       ctx.hooks.usage.tapPromise((update) => enforcer.onUsage(update));
