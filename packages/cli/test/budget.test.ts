@@ -40,6 +40,8 @@ test("spawn --budget-usd/--budget-tokens/--budget-action store the budget; bad v
     expect(bad.code, bad.stderr).toBe(2);
     expect(bad.stderr).toContain(says);
   }
+  const help = await env.run(["budget", "--help"]);
+  expect(help.stdout).toMatch(/^Usage: tmux-claude budget <id> \[--usd <dollars>\]/u);
   const badBudget = await env.run(["budget", record.id, "--tokens", "lots"]);
   expect(badBudget.code).toBe(2);
   expect(badBudget.stderr).toContain('tokens must be a whole number, 0 or more; got "lots"');

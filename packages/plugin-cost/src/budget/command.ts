@@ -10,6 +10,15 @@ import { crossed } from "./check.js";
 import type { Budgets } from "./enforce.js";
 
 const USAGE = "Usage: tmux-claude budget <id> [--usd <dollars>] [--tokens <count>] [--action pause|stop|notify] [--clear] [--json]";
+const HELP = [
+  "The budget of <id>'s subtree (it and every descendant), what it spent and what of it is paused.",
+  "  --usd <dollars>     set its budget in US dollars (0 or more)",
+  "  --tokens <count>    set its budget in tokens, every kind summed (a whole number, 0 or more)",
+  "  --action <action>   what crossing it does: pause (hold the subtree's delivery, tell its parent), stop (terminate it), notify",
+  "  --clear             remove its own budget (limits.budget of the config applies again)",
+  "  --json              print { id, budget, spent, over?, resumed?, paused } as JSON",
+  "Raising a budget resumes what its crossing paused; setting it below what was spent runs its action at once.",
+].join("\n");
 
 /** What the command and the tool answer. */
 export interface BudgetReport {
@@ -73,6 +82,11 @@ export function budgetCommand(cost: () => CostApi, budgets: Budgets): CommandCon
     name: "budget",
     description: "Show or change the budget of an instance's subtree (--usd, --tokens, --action, --clear); raising it resumes a budget pause; --json for JSON",
     async run(argv, kernel) {
+      // Plugin commands get no commander help: give it here.
+      if (argv.includes("--help") || argv.includes("-h")) {
+        process.stdout.write(`${USAGE}\n\n${HELP}\n`);
+        return 0;
+      }
       const { id, change, json } = parseFlags(argv);
       const report = await budgetOf(kernel, cost, budgets, id, change);
       process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${formatBudget(report)}\n`);
