@@ -2,7 +2,7 @@ import { PLUGIN_NAME as CLAUDE_PLUGIN, withClaude } from "@tmux-claude/agent-cla
 import { PLUGIN_NAME as MCP_PLUGIN, withMcp } from "@tmux-claude/mcp";
 import { PLUGIN_NAME as AUDIT_PLUGIN, withAudit } from "@tmux-claude/plugin-audit";
 import { PLUGIN_NAME as WORKFLOWS_PLUGIN, withWorkflows } from "@tmux-claude/plugin-workflows";
-import { PLUGIN_NAME as COST_PLUGIN, withCost } from "@tmux-claude/plugin-cost";
+import { BUDGET_PLUGIN, PLUGIN_NAME as COST_PLUGIN, withCost } from "@tmux-claude/plugin-cost";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -173,10 +173,10 @@ export function shippedPlugins(): Record<string, string> {
 }
 
 /** The names of the plugins withCliPlugins adds. */
-export const CLI_PLUGINS: ReadonlySet<string> = new Set([CLAUDE_PLUGIN, MCP_PLUGIN, WORKFLOWS_PLUGIN, COST_PLUGIN, AUDIT_PLUGIN]);
+export const CLI_PLUGINS: ReadonlySet<string> = new Set([CLAUDE_PLUGIN, MCP_PLUGIN, WORKFLOWS_PLUGIN, COST_PLUGIN, BUDGET_PLUGIN, AUDIT_PLUGIN]);
 
 /** The commands those plugins contribute (the `commands` hook): only these names start a kernel to find them when the config adds no plugins. */
-export const CLI_PLUGIN_COMMANDS: ReadonlySet<string> = new Set(["cost"]);
+export const CLI_PLUGIN_COMMANDS: ReadonlySet<string> = new Set(["cost", "budget"]);
 
 /** Where the kernel of this config keeps its state (the embedded store, journals, serve.json): for commands that need no kernel. */
 export function stateDirOf(config: ResolvedConfig): string {

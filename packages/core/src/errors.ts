@@ -23,6 +23,10 @@ export const ErrorCodes = {
   INSTANCE_BUSY: "TC_INSTANCE_BUSY",
   INSTANCE_EXITED: "TC_INSTANCE_EXITED",
   HAS_CHILDREN: "TC_HAS_CHILDREN",
+  /** Its delivery is held (kernel.hold): a send that may not queue is refused. */
+  INSTANCE_PAUSED: "TC_INSTANCE_PAUSED",
+  /** limits.spawnRate: too many spawns in its window. */
+  SPAWN_RATE: "TC_SPAWN_RATE",
   // failures of real parts
   TMUX_NOT_FOUND: "TC_TMUX_NOT_FOUND",
   TMUX_COMMAND_FAILED: "TC_TMUX_COMMAND_FAILED",

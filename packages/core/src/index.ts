@@ -38,6 +38,7 @@ export {
   type UserSettings,
   type PluginObject,
   type RoleConfig,
+  type BudgetAction,
   type AgentConfig,
   type UserAgentConfig,
   type UserRoleConfig,
@@ -84,6 +85,8 @@ export type {
   ClaimOutcome,
   TmuxLocation,
   LaunchRecord,
+  Budget,
+  InstanceHold,
 } from "./store/types.js";
 export { INSTANCE_STATUSES, MESSAGE_HISTORY_LIMIT, MESSAGE_TEXT_LIMIT } from "./store/types.js";
 export { cutText } from "./instances/message-history.js";
@@ -115,4 +118,5 @@ export type {
 export { compareIds } from "./instances/manager.js";
 export { resolveCommand } from "./instances/resolve-command.js";
 export { assertDirectory, assertWorkDirAllowed } from "./instances/spawn-policy.js";
+export { checkBudget, effectiveBudget } from "./instances/holds.js";
 export { isProcessAlive } from "./os/process-tree.js";

@@ -31,6 +31,18 @@ export const spawnInput = z.strictObject({
     .record(z.string(), z.unknown())
     .optional()
     .describe('Options for plugins, by plugin name, e.g. {"git": {"isolation": "shared"}}; each plugin checks its own.'),
+  budget: z
+    .strictObject({
+      usd: z.number().nonnegative().optional().describe("US dollars, 0 or more."),
+      tokens: z.int().nonnegative().optional().describe("Tokens of every kind summed, 0 or more."),
+      action: z.enum(["pause", "stop", "notify"]).optional().describe("What happens when it is crossed (default: the config's limits.budget.action)."),
+    })
+    .optional()
+    .describe("Budget of the new instance's subtree (it and everything it spawns): usd and/or tokens. A spawn into a subtree over its budget is refused."),
+});
+
+export const resumeInput = z.strictObject({
+  instanceId: instanceId.describe("The paused instance to resume (one below you): what was queued for it is delivered, in order."),
 });
 
 export const sendInput = z.strictObject({
@@ -98,6 +110,8 @@ export const listedInstanceOutput = instanceOutput.extend({
   ...pluginFields,
   /** Set when its node is down (lost or stopped): why it cannot be reached now; `status` is what its node last wrote. */
   unreachable: z.string().optional(),
+  /** Set while its delivery is held (a budget's pause, the turn cap): why; messages to it wait in its queue. */
+  paused: z.string().optional(),
 });
 
 export const receiptOutput = z.object({
@@ -129,10 +143,12 @@ export const readOutput = z.object({
   screen: z.string(),
   queued: z.int(),
   usage: usageOutput.optional(),
+  paused: z.string().optional(),
   ...pluginFields,
 });
 export const listOutput = z.object({ instances: z.array(listedInstanceOutput) });
 export const terminateOutput = z.object({ terminated: z.array(z.string()) });
 export const restartOutput = z.object({ instance: instanceOutput });
+export const resumeOutput = z.object({ instanceId: z.string(), resumed: z.boolean() });
 /** Plugin tools declare no result shape: any object. */
 export const pluginOutput = z.looseObject({});

@@ -17,6 +17,7 @@ import { assertTarget, describeCaller, isDescendant, isRoot, mayOrchestrate, sub
 import { errorCode, forbidden, McpErrorCodes } from "./errors.js";
 import { failed, recordedCall, type CallOutcome } from "./recorded-call.js";
 import * as s from "./schemas.js";
+import { resumeTool } from "./resume-tool.js";
 
 export const SERVER_NAME = "tmux-claude";
 export const VERSION: string = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -32,7 +33,7 @@ interface ToolResult {
 }
 
 /** One tool as this server serves it: core or plugin-contributed. */
-interface ToolDef {
+export interface ToolDef {
   name: string;
   title?: string;
   description: string;
@@ -214,7 +215,7 @@ function coreTools(kernel: KernelApi): ToolDef[] {
         const base = parentId ? (await kernel.get(parentId)).workDir : process.cwd();
         const workDir = a.workDir === undefined ? base : path.resolve(base, a.workDir);
         const { instance, receipt } = await kernel.spawn(
-          { role: a.role, workDir, prompt: a.prompt, context: a.context, parentId, name: a.name, agent: a.agent, node: a.node, plugins: a.plugins },
+          { role: a.role, workDir, prompt: a.prompt, context: a.context, parentId, name: a.name, agent: a.agent, node: a.node, plugins: a.plugins, budget: a.budget },
           caller.instanceId,
         );
         const prompt = receipt ? ` Its prompt was ${receipt.state === "delivered" ? "delivered" : `queued (position ${receipt.position ?? "?"})`}.` : "";
@@ -236,12 +237,12 @@ function coreTools(kernel: KernelApi): ToolDef[] {
         const a = args as z.output<typeof s.sendInput>;
         await assertTarget(kernel, caller, a.instanceId, "send to");
         const receipt = await kernel.send(a.instanceId, a.text, { whenBusy: a.whenBusy, ...(a.messageId !== undefined ? { messageId: a.messageId } : {}) }, caller.instanceId);
+        // Queued for a paused instance (a budget, the turn cap): waiting for idle would not deliver it; say what will.
+        const hold = receipt.state === "queued" ? (await kernel.get(a.instanceId)).hold : undefined;
+        const why = hold ? `it is paused (${hold.reason}); the message is delivered once it is resumed` : "it is busy; the message is delivered when it becomes idle";
         return {
           structured: receiptView(receipt),
-          text:
-            receipt.state === "delivered"
-              ? `Delivered to "${receipt.instanceId}" (accepted at ${receipt.acceptedAt ?? "now"}).`
-              : `Queued for "${receipt.instanceId}" at position ${receipt.position ?? "?"}: it is busy; the message is delivered when it becomes idle.`,
+          text: receipt.state === "delivered" ? `Delivered to "${receipt.instanceId}" (accepted at ${receipt.acceptedAt ?? "now"}).` : `Queued for "${receipt.instanceId}" at position ${receipt.position ?? "?"}: ${why}.`,
         };
       },
     },
@@ -314,6 +315,7 @@ function coreTools(kernel: KernelApi): ToolDef[] {
         return { structured: { instance: instanceView(instance) }, text: `Restarted "${instance.id}"; it is ${instance.status}.` };
       },
     },
+    resumeTool(kernel, base),
   ];
 }
 
@@ -374,7 +376,7 @@ function instanceView(r: InstanceRecord): z.output<typeof s.instanceOutput> {
 }
 
 function listedView(r: InstanceSummary): z.output<typeof s.listedInstanceOutput> {
-  return { ...instanceView(r), children: r.children, ...(r.unreachable ? { unreachable: r.unreachable } : {}), ...pluginFieldsView(r) };
+  return { ...instanceView(r), children: r.children, ...(r.unreachable ? { unreachable: r.unreachable } : {}), ...(r.hold ? { paused: r.hold.reason } : {}), ...pluginFieldsView(r) };
 }
 
 function receiptView(r: DeliveryReceipt): z.output<typeof s.receiptOutput> {
@@ -382,7 +384,7 @@ function receiptView(r: DeliveryReceipt): z.output<typeof s.receiptOutput> {
 }
 
 function readView(r: ReadResult): z.output<typeof s.readOutput> {
-  return { id: r.id, status: r.status, statusReason: r.statusReason, lastReply: r.lastReply, screen: r.screen, queued: r.queued, usage: r.usage, ...pluginFieldsView(r) };
+  return { id: r.id, status: r.status, statusReason: r.statusReason, lastReply: r.lastReply, screen: r.screen, queued: r.queued, usage: r.usage, paused: r.paused, ...pluginFieldsView(r) };
 }
 
 /** What plugins added (the kernel's `instanceFields` hook), when they did. */
@@ -392,6 +394,7 @@ function pluginFieldsView(r: { fields?: Record<string, unknown>; details?: strin
 
 function readText(r: ReadResult): string {
   const parts = [`"${r.id}" is ${r.status}${r.statusReason ? ` (${r.statusReason})` : ""}.`];
+  if (r.paused) parts.push(`Paused: ${r.paused}. Messages to it wait in its queue until it is resumed (resume).`);
   if (r.queued) {
     const kept = r.status === "exited" ? " They are kept: restart delivers them, terminate drops them." : "";
     parts.push(`${r.queued} message(s) queued for it.${kept}`);
@@ -408,7 +411,7 @@ function listText(instances: readonly InstanceSummary[]): string {
   return instances
     .map(
       (i) =>
-        `${i.id}  ${i.role}  ${i.unreachable ? `unreachable (${i.unreachable}; last status ${i.status})` : i.status}  parent: ${i.parentId ?? "-"}  children: ${i.children.length ? i.children.join(", ") : "-"}  created: ${i.createdAt}  workDir: ${i.workDir}${i.details ? `  ${i.details.join("  ")}` : ""}`,
+        `${i.id}  ${i.role}  ${i.unreachable ? `unreachable (${i.unreachable}; last status ${i.status})` : i.status}${i.hold ? ` (paused: ${i.hold.reason})` : ""}  parent: ${i.parentId ?? "-"}  children: ${i.children.length ? i.children.join(", ") : "-"}  created: ${i.createdAt}  workDir: ${i.workDir}${i.details ? `  ${i.details.join("  ")}` : ""}`,
     )
     .join("\n");
 }

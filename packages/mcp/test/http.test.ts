@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { mcp, MCP_TOKEN_ENV, MCP_URL_ENV, type McpApi } from "../src/index.js";
 import { call, createSetup, httpClient, ok, refused, textOf, tokenOf, toolsPlugin, type Setup } from "./helpers.js";
 
-const CORE_TOOLS = ["list", "read", "restart", "send", "spawn", "terminate"];
+const CORE_TOOLS = ["list", "read", "restart", "resume", "send", "spawn", "terminate"];
 
 let s: Setup;
 let kernel: Kernel;
@@ -92,7 +92,7 @@ describe("an executive over HTTP", () => {
     expect(tools.map((t) => t.name).sort()).toEqual([...CORE_TOOLS, "whoami"].sort());
     const spawn = tools.find((t) => t.name === "spawn")!;
     expect(spawn.inputSchema.required).toEqual(["role"]);
-    expect(Object.keys(spawn.inputSchema.properties ?? {}).sort()).toEqual(["agent", "context", "name", "node", "parentId", "plugins", "prompt", "role", "workDir"]);
+    expect(Object.keys(spawn.inputSchema.properties ?? {}).sort()).toEqual(["agent", "budget", "context", "name", "node", "parentId", "plugins", "prompt", "role", "workDir"]);
     for (const tool of tools) expect(tool.outputSchema?.type, tool.name).toBe("object");
     expect(tools.find((t) => t.name === "read")!.annotations).toEqual({ readOnlyHint: true });
     expect(tools.find((t) => t.name === "terminate")!.annotations).toEqual({ destructiveHint: true });

@@ -10,3 +10,6 @@ export { withCost } from "./config.js";
 export { LONG_CONTEXT_INPUT_TOKENS, PRICES, PRICES_AS_OF, costOf, priceOf, priced, type ModelPrice } from "./prices.js";
 export { Pricer, modelTokens, UNKNOWN_MODEL } from "./pricing.js";
 export { costReport, formatReport, type CostReport, type CostRow } from "./command.js";
+export { budgets, BUDGET_PLUGIN } from "./budget/plugin.js";
+export { BudgetErrors } from "./budget/enforce.js";
+export { budgetOf, formatBudget, type BudgetReport } from "./budget/command.js";

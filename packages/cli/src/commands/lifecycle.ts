@@ -26,6 +26,29 @@ export function registerLifecycle(program: Command, action: ActionFactory): void
       "\nMessages queued for an instance that exited are kept. Without tmux-claude serve, restart waits\nuntil they are delivered (each when the agent is idle again); with serve, serve delivers them.",
     )
     .action(action(restart));
+
+  program
+    .command("resume")
+    .description("Resume an instance whose delivery is paused (a budget's pause, limits.maxTurns): the messages queued meanwhile are delivered, in order.")
+    .argument("<id>", "instance id (tmux-claude list shows paused ones)")
+    .option("--no-wait", "return at once, without waiting for the queued messages to be delivered")
+    .option("--timeout <ms>", "how long to wait for the queued messages to be delivered", positiveInt("--timeout"), 600_000)
+    .option("--json", "print { id, resumed, delivered } as JSON")
+    .addHelpText("after", "\nWithout tmux-claude serve, resume waits until the queued messages are delivered (each when the agent is idle again); with serve, serve delivers them.")
+    .action(action(resume));
+}
+
+async function resume(cli: Cli, id: string, flags: { json?: boolean; wait: boolean; timeout: number }): Promise<number> {
+  return cli.withKernel("resume", async (kernel) => {
+    const resumed = await kernel.release(id);
+    // As restart: this process is the only one delivering unless serve runs.
+    const delivering = resumed && flags.wait && !(await serveStatus(kernel.stateDir)).running;
+    const delivered = delivering ? await cli.wait(`delivering the messages queued for ${id}...`, kernel.deliverQueued(id, flags.timeout)) : 0;
+    if (flags.json) cli.json({ id, resumed, ...(delivering ? { delivered } : {}) });
+    else if (!resumed) cli.out(`${id} was not paused.`);
+    else cli.out(`Resumed ${id}.${delivering ? ` Delivered ${delivered} queued message${delivered === 1 ? "" : "s"}.` : " What was queued for it is delivered, in order."}`);
+    return 0;
+  });
 }
 
 async function terminate(cli: Cli, id: string, flags: { cascade?: boolean; plugin: Record<string, Record<string, unknown>>; json?: boolean }): Promise<number> {
@@ -43,11 +66,12 @@ async function restart(cli: Cli, id: string, flags: { json?: boolean; wait: bool
   return cli.withKernel("restart", async (kernel) => {
     const instance = await cli.wait(`restarting ${id}...`, kernel.restart(id));
     // This process is the only one watching the instance unless serve runs: deliver what it kept before letting go.
-    const delivering = flags.wait && !(await serveStatus(kernel.stateDir)).running;
+    // A paused one (its hold outlives the restart) gets nothing until it is resumed: nothing to wait for.
+    const delivering = flags.wait && !instance.hold && !(await serveStatus(kernel.stateDir)).running;
     const delivered = delivering ? await cli.wait(`delivering the messages kept for ${id}...`, kernel.deliverQueued(id, flags.timeout)) : 0;
     cli.auditResult = { id: instance.id, status: instance.status };
     if (flags.json) cli.json(delivering ? { ...instance, deliveredQueued: delivered } : instance);
-    else cli.out(`Restarted ${instance.id}; it is ${instance.status}.${delivered ? ` Delivered ${delivered} kept message${delivered === 1 ? "" : "s"}.` : ""}`);
+    else cli.out(`Restarted ${instance.id}; it is ${instance.status}.${delivered ? ` Delivered ${delivered} kept message${delivered === 1 ? "" : "s"}.` : ""}${instance.hold ? ` It is paused (${instance.hold.reason}): tmux-claude resume ${id} delivers what waits.` : ""}`);
     return 0;
   });
 }

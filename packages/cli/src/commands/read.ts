@@ -36,6 +36,7 @@ export function formatRead(result: ReadResult): string {
   const kept = result.status === "exited" ? ` (kept: tmux-claude restart ${result.id} delivers them, terminate drops them)` : "";
   const queued = result.queued > 0 ? `; ${result.queued} queued message${result.queued === 1 ? "" : "s"}${kept}` : "";
   const lines = [`${result.id}: ${result.status}${result.statusReason ? ` (${result.statusReason})` : ""}${queued}`];
+  if (result.paused) lines.push(`Paused: ${result.paused}. Messages wait in its queue until tmux-claude resume ${result.id}.`);
   // What plugins add (the instanceFields hook): cost's tokens and USD, say.
   if (result.details?.length) lines.push(...result.details);
   if (result.lastReply !== undefined && result.lastReply.trim() !== "") {

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { Command } from "commander";
+import { InvalidArgumentError, Option, type Command } from "commander";
 import { nonEmpty, readAll, usageError, type ActionFactory, type Cli } from "../context.js";
 
 interface SpawnFlags {
@@ -13,6 +13,9 @@ interface SpawnFlags {
   workdir?: string;
   node?: string;
   plugin: Record<string, Record<string, unknown>>;
+  budgetUsd?: number;
+  budgetTokens?: number;
+  budgetAction?: "pause" | "stop" | "notify";
   json?: boolean;
 }
 
@@ -31,6 +34,9 @@ export function registerSpawn(program: Command, action: ActionFactory): void {
     .option("--workdir <dir>", "directory the agent works in (default: its parent's with --parent, else the current directory)", nonEmpty("--workdir", "a directory", "Pass the directory the agent works in, or leave --workdir out for the default."))
     .option("--node <id>", "the node to spawn on (tmux-claude nodes lists them; default: node.placement in the config, which is this node unless least-loaded)", nonEmpty("--node", "a node id", "Pass a node id (tmux-claude nodes lists them), or leave --node out to let node.placement choose."))
     .option("--plugin <name.key=value>", "an option for a plugin (repeatable), e.g. --plugin git.isolation=shared; a JSON value is parsed", pluginOption, {})
+    .option("--budget-usd <dollars>", "budget of its subtree (it and what it spawns) in US dollars", budgetAmount("--budget-usd", false))
+    .option("--budget-tokens <count>", "budget of its subtree in tokens (every kind summed)", budgetAmount("--budget-tokens", true))
+    .addOption(new Option("--budget-action <action>", "what happens when the budget is crossed (default: limits.budget.action)").choices(["pause", "stop", "notify"]))
     .option("--json", "print the instance record as JSON")
     .addHelpText(
       "after",
@@ -48,13 +54,32 @@ async function spawn(cli: Cli, first: string | undefined, rest: string[], flags:
     const workDir = requested ?? (flags.parent ? (await kernel.get(flags.parent)).workDir : cli.io.cwd);
     const { instance, receipt } = await cli.wait(
       `spawning ${role}...`,
-      kernel.spawn({ role, workDir, prompt, context: flags.context, parentId: flags.parent ?? null, name: flags.name, agent: flags.agent, node: flags.node, plugins: flags.plugin }),
+      kernel.spawn({ role, workDir, prompt, context: flags.context, parentId: flags.parent ?? null, name: flags.name, agent: flags.agent, node: flags.node, plugins: flags.plugin, ...budgetOf(flags) }),
     );
     cli.auditResult = { id: instance.id, status: instance.status, ...(receipt ? { state: receipt.state } : {}) };
     if (flags.json) cli.json(receipt ? { ...instance, receipt } : instance);
     else cli.out(instance.id);
     return 0;
   });
+}
+
+/** `--budget-usd 5`, `--budget-tokens 200000`: a number 0 or more (tokens whole), or an error naming the value. */
+function budgetAmount(flag: string, whole: boolean): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === "" || !Number.isFinite(n) || n < 0 || (whole && !Number.isInteger(n))) {
+      throw new InvalidArgumentError(`${flag} needs ${whole ? "a whole number of tokens" : "a number of US dollars"}, 0 or more; got ${JSON.stringify(value)}.`);
+    }
+    return n;
+  };
+}
+
+function budgetOf(flags: SpawnFlags): { budget?: { usd?: number; tokens?: number; action?: SpawnFlags["budgetAction"] } } {
+  if (flags.budgetUsd === undefined && flags.budgetTokens === undefined) {
+    if (flags.budgetAction !== undefined) throw usageError("--budget-action needs --budget-usd and/or --budget-tokens: the budget it acts on.");
+    return {};
+  }
+  return { budget: { usd: flags.budgetUsd, tokens: flags.budgetTokens, action: flags.budgetAction } };
 }
 
 /** `--plugin git.isolation=shared`: one key of one plugin's options; `true`, `3`, `["a"]` are JSON. */

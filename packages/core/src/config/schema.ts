@@ -31,6 +31,19 @@ export const agentSchema = z.looseObject({
   env: z.record(envName, z.string()).default({}),
 });
 
+/** What happens to a subtree whose budget is crossed: its delivery held, its instances terminated, or a notice only. */
+export const BUDGET_ACTIONS = ["pause", "stop", "notify"] as const;
+
+/** A budget: tokens (all kinds summed) and/or US dollars, for one instance's subtree. */
+export const budgetSchema = z
+  .strictObject({
+    usd: z.number().nonnegative("a number of US dollars, 0 or more").optional(),
+    tokens: z.int().nonnegative("a whole number of tokens, 0 or more").optional(),
+    /** Overrides limits.budget.action for this budget. */
+    action: z.enum(BUDGET_ACTIONS).optional(),
+  })
+  .refine((b) => b.usd !== undefined || b.tokens !== undefined, "give usd and/or tokens");
+
 export const DEFAULT_ROLES = {
   executive: { prefix: "exec", spawns: ["manager"], topLevel: true, workDirOutsideParent: false },
   manager: { prefix: "mgr", spawns: ["specialist"], topLevel: true, workDirOutsideParent: false },
@@ -100,6 +113,28 @@ const settingsShape = {
       sendTimeout: z.int().min(100).default(15_000),
       /** Milliseconds `terminate` lets the agent exit on SIGTERM before SIGKILL. */
       terminateGrace: z.int().min(0).default(3_000),
+      /**
+       * Budgets of subtrees (enforced by the cost plugin's budget part): an
+       * instance's budget is its spawn's `budget`, else `roles[<its role>]`,
+       * else `default`; it bounds what the instance and its descendants spend.
+       */
+      budget: z
+        .strictObject({
+          default: budgetSchema.optional(),
+          roles: z.record(z.string().regex(NAME, "a role name"), budgetSchema).default({}),
+          action: z.enum(BUDGET_ACTIONS).default("pause"),
+        })
+        .prefault({}),
+      /** Turns one instance may take; at the cap its delivery is held (kernel.hold) until it is released. */
+      maxTurns: z.int().min(1, "at least 1 turn (leave the key out for no cap)").optional(),
+      /** At most `max` spawns per `perMs` milliseconds, per parent (a top-level spawn's parent is the root) or in total. */
+      spawnRate: z
+        .strictObject({
+          max: z.int().min(1, "at least 1 spawn"),
+          perMs: z.int().min(1_000, "at least 1000 ms").default(60_000),
+          per: z.enum(["parent", "total"]).default("parent"),
+        })
+        .optional(),
     })
     .prefault({}),
   /** Agent used when spawn names none. */
@@ -127,6 +162,7 @@ export type UserSettings = z.input<typeof settingsSchema>;
 /** The validated settings with every default filled in: the config without its plugins. */
 export type Settings = z.output<typeof settingsSchema>;
 export type RoleConfig = z.output<typeof roleSchema>;
+export type BudgetAction = (typeof BUDGET_ACTIONS)[number];
 export type AgentConfig = z.output<typeof agentSchema>;
 /** An agent as written in a config (or contributed by a plugin): `args`, `env` and `adapter` may be left out. */
 export type UserAgentConfig = z.input<typeof agentSchema>;

@@ -15,6 +15,9 @@ import { requireRecord } from "./lookups.js";
 import { waitDelivered } from "./wait-delivered.js";
 import { nodeOf } from "../kernel/node.js";
 import { placeSpawn, type Placement } from "./placement.js";
+import { Holds } from "./holds.js";
+import { tapTurnCap } from "./runaway.js";
+import type { Budget } from "../store/types.js";
 
 export type * from "./types.js";
 export { compareIds } from "./views.js";
@@ -39,6 +42,7 @@ export class InstanceManager {
   private readonly nodes: Nodes;
   private readonly store: StateStore;
   private readonly placement: Placement;
+  private readonly holds: Holds;
 
   constructor(deps: ManagerDeps) {
     this.nodes = deps.nodes;
@@ -50,6 +54,15 @@ export class InstanceManager {
     this.terminator = new Terminator(deps, this.registry);
     this.spawner = new Spawner(deps, this.registry, this.messaging, this.terminator);
     this.views = new Views(deps, this.registry);
+    // A released instance's node delivers its queue: here when this node owns it, else that node's serve (it sees the store change).
+    this.holds = new Holds(deps.store, async (record) => {
+      if (!this.nodes.owns(record) || this.registry.closed) return;
+      await this.registry.attach(record).then(
+        () => this.messaging.drain(record.id),
+        (error: unknown) => deps.logger.warn({ err: error, instance: record.id }, "released, but could not attach to deliver its queue; serve delivers it"),
+      );
+    });
+    tapTurnCap(deps.hooks, deps.store, this.holds, deps.config, deps.logger);
   }
 
   /**
@@ -146,6 +159,20 @@ export class InstanceManager {
 
   get(id: string): Promise<InstanceRecord> {
     return this.views.get(id);
+  }
+
+  /** Hold delivery to an instance (see Holds). */
+  hold(id: string, reason: string, kind?: string): Promise<InstanceRecord> {
+    return this.holds.hold(id, reason, kind);
+  }
+
+  /** Lift its hold (of `kind`, when given) and deliver what waits. */
+  release(id: string, kind?: string): Promise<boolean> {
+    return this.holds.release(id, kind);
+  }
+
+  setBudget(id: string, budget: Budget | null): Promise<InstanceRecord> {
+    return this.holds.setBudget(id, budget);
   }
 
   updatePluginState(id: string, plugin: string, updater: (state: unknown) => unknown): Promise<InstanceRecord | undefined> {

@@ -15,6 +15,7 @@ import { deliveryFailedError, waitDelivered } from "./wait-delivered.js";
 import { requireRecord } from "./lookups.js";
 import { RecentReceipts, checkMessage, checkMessageId } from "./send-input.js";
 import { DrainRetries } from "./drain-retries.js";
+import { heldIn, pausedError } from "./holds.js";
 
 /**
  * Where a message goes after `send`: `beforeSend` may rewrite it, `route` may
@@ -143,6 +144,9 @@ export class Messaging {
     const live = await this.registry.attach(record);
     return this.sendLock(id, async () => {
       const queue = await store.queue(id);
+      // Held (kernel.hold, by any process): the message may only wait in the queue until the release.
+      const hold = await heldIn(store, id);
+      if (hold && message.whenBusy !== "queue") throw pausedError(id, hold, message.whenBusy);
       // The queue may hold this very message: a routed one whose owner was killed after queueing it (performed again).
       const waiting = queue.filter((m) => m.id !== message.id);
       const inQueue = waiting.length !== queue.length;
@@ -153,7 +157,7 @@ export class Messaging {
       if (!DELIVERABLE.has(live.record.status) && waiting.length === 0) await live.driver.settled?.();
       const status = live.record.status;
       if (status === "exited") throw exitedError(live.record);
-      const free = DELIVERABLE.has(status) && waiting.length === 0;
+      const free = DELIVERABLE.has(status) && waiting.length === 0 && !hold;
       if (!free && message.whenBusy === "refuse") {
         throw new TmuxClaudeError(
           ErrorCodes.INSTANCE_BUSY,
@@ -172,7 +176,7 @@ export class Messaging {
         if (!viaQueue) {
           // Queued behind others for an idle agent: whoever queued those may have died or missed the drain (a node that came
           // back), so make sure one runs; a drain already under way makes this one find the queue empty or held.
-          if (DELIVERABLE.has(status)) this.drain(id);
+          if (DELIVERABLE.has(status) && !hold) this.drain(id);
           return { receipt: queued, viaQueue };
         }
         // The agent is free and this line and send lock are held: deliver it from the queue now, as the drain would
@@ -313,14 +317,19 @@ export class Messaging {
     const onlyRecovered = !deliverable;
     const { logger } = this.deps;
     const deps = this.deliveryDeps();
-    void this.lines
-      .run(id, () =>
+    // A turn that just ended may be holding it (its taps run here first; never longer than a send's timeout). Waited for
+    // outside the instance's line: a tap that sends to the instance joins that line and must not wait behind this drain.
+    void this.registry.turnEnds
+      .settled(id, this.deps.config.limits.sendTimeout)
+      .then(() => this.registry.closed ? undefined : this.lines.run(id, () =>
         this.sendLock(id, async () => {
           const current = this.registry.get(id);
           if (!current || (!onlyRecovered && !DELIVERABLE.has(current.record.status))) return undefined;
+          // Held: nothing is typed in until the release drains again (a dead kernel's half-typed claim is still finished).
+          if (!onlyRecovered && (await heldIn(this.deps.store, id))) return undefined;
           return deliverNext(deps, current, { onlyRecovered });
         }),
-      )
+      ))
       .then(
         (outcome) => {
           this.retries.succeeded(id);

@@ -151,7 +151,10 @@ export class Reconciler {
     if (!live) return this.registry.follow(record);
     if (await this.registry.relaunchedElsewhere(live)) return;
     // Plugins' state, messages and usage may be written by any process (e.g. serve's MCP endpoint): the store has them.
+    const wasHeld = live.record.hold !== undefined;
     live.record = withSharedState(live.record, record);
+    // Another process released it (kernel.release): what was queued meanwhile goes in now.
+    if (wasHeld && !record.hold) this.registry.onDeliverable(id);
     // Another process changed it (e.g. an agent hook): adopt newer state.
     if (record.updatedAt > live.record.updatedAt && record.status !== live.record.status) {
       this.registry.applyStatus(id, record.status, { reason: record.statusReason, lastReply: record.lastReply });

@@ -14,6 +14,7 @@ import { withSharedState } from "./shared-state.js";
 import type { Live, ManagerDeps } from "./deps.js";
 import type { ManagerEvents } from "./wait-delivered.js";
 import { UnknownAgents } from "./unknown-agent.js";
+import { TurnEnds } from "./turn-ends.js";
 
 /** What `output` sends as the screen without `history`: enough for a glance, small for a reconnect. */
 const DEFAULT_SCREEN_LINES = 30;
@@ -267,10 +268,15 @@ export class Registry {
     if (from !== to) {
       this.deps.logger.debug({ instance: id, from, to, reason: statusReason }, "status");
       const turn = report.turn ?? implicitTurnEnd(from, to);
-      this.announcer.announce(record, { from, to, reason: statusReason, turn, driver: live.driver }, written.then(() => ({ observed: true, recordedHere })));
+      const announce = () => this.announcer.announce(record, { from, to, reason: statusReason, turn, driver: live.driver }, written.then(() => ({ observed: true, recordedHere })));
+      if (turn) void this.turnEnds.add(id, announce);
+      else void announce();
     }
     if (DELIVERABLE.has(to)) this.onDeliverable(id);
   }
+
+  /** Each instance's last turn end announced here: drains wait for its taps (see TurnEnds). */
+  readonly turnEnds = new TurnEnds();
 
   /**
    * Persist changes of one instance in the order they happened. Rejects when

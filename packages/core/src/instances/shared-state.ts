@@ -12,5 +12,10 @@ export function withSharedState(live: InstanceRecord | undefined, stored: Instan
   if (stored.pluginState !== undefined) shared.pluginState = stored.pluginState;
   if (stored.messages !== undefined) shared.messages = stored.messages;
   if (stored.usage !== undefined) shared.usage = stored.usage;
-  return Object.keys(shared).length ? { ...live, ...shared } : live;
+  if (stored.turns !== undefined) shared.turns = stored.turns;
+  const merged = Object.keys(shared).length ? { ...live, ...shared } : live;
+  // Held, released, budget changed: the store's word, also when it removed them.
+  if (merged.hold === stored.hold && merged.budget === stored.budget) return merged;
+  const { hold: _hold, budget: _budget, ...rest } = merged;
+  return { ...rest, ...(stored.hold ? { hold: stored.hold } : {}), ...(stored.budget ? { budget: stored.budget } : {}) };
 }

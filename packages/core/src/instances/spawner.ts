@@ -2,7 +2,7 @@ import path from "node:path";
 import { ErrorCodes, TmuxClaudeError, quoteScreen } from "../errors.js";
 import type { DeliveryReceipt } from "../kernel/messages.js";
 import type { SpawnPlan } from "../kernel/events.js";
-import type { InstanceRecord } from "../store/types.js";
+import type { Budget, InstanceRecord } from "../store/types.js";
 import { INSTANCE_ENV } from "../kernel/instance-env.js";
 import { keepSecrets, restoreSecrets, storedEnv } from "../kernel/secret-env.js";
 import { sessionNameFor } from "../tmux/quote.js";
@@ -11,6 +11,8 @@ import type { Messaging } from "./messaging.js";
 import { openReadyGates } from "./ready-gate.js";
 import type { Registry } from "./registry.js";
 import { resolveCommand } from "./resolve-command.js";
+import { checkBudget } from "./holds.js";
+import { takeSpawnSlot } from "./runaway.js";
 import { agentForRole, assertDirectory, assertWorkDirAllowed, knownRole, placeSpawn } from "./spawn-policy.js";
 import type { Terminator } from "./terminator.js";
 import type { Live, ManagerDeps } from "./deps.js";
@@ -62,7 +64,8 @@ export class Spawner {
     if (options.prompt !== undefined && options.prompt.trim() === "") {
       throw new TmuxClaudeError(ErrorCodes.EMPTY_TEXT, "The prompt is empty. Give a prompt with text, or none at all.");
     }
-    const reserved = await this.reserve(options, { parentId, depth, agentName, prefix: roleConfig.prefix });
+    const budget = options.budget === undefined ? undefined : checkBudget(options.budget, "spawn option budget");
+    const reserved = await this.reserve(options, { parentId, depth, agentName, prefix: roleConfig.prefix, budget });
 
     let launched = false;
     let plan: SpawnPlan = {
@@ -102,7 +105,7 @@ export class Spawner {
   }
 
   /** Count, reserve and register under one lock so concurrent spawns respect limits.maxInstances. */
-  private reserve(options: SpawnOptions, place: { parentId: string | null; depth: number; agentName: string; prefix: string }): Promise<InstanceRecord> {
+  private reserve(options: SpawnOptions, place: { parentId: string | null; depth: number; agentName: string; prefix: string; budget: Budget | undefined }): Promise<InstanceRecord> {
     const { config, store } = this.deps;
     return store.withLock("spawn", async () => {
       const liveCount = (await store.list()).filter((r) => r.status !== "exited").length;
@@ -113,6 +116,7 @@ export class Spawner {
           { count: liveCount, maxInstances: config.limits.maxInstances },
         );
       }
+      await takeSpawnSlot(store, config, place.parentId);
       const id = await store.reserveId(place.parentId, place.prefix);
       const now = new Date().toISOString();
       const placeholder: InstanceRecord = {
@@ -121,6 +125,7 @@ export class Spawner {
         tmux: { node: this.deps.nodes.id, socket: this.deps.runtime.socket, session: sessionNameFor(id), paneId: "", windowId: "", pid: 0 },
         launch: { command: "", args: [], env: {} },
         agentState: { spawner: await currentProcess() },
+        ...(place.budget ? { budget: place.budget } : {}),
       };
       await store.put(placeholder);
       return placeholder;

@@ -1,6 +1,6 @@
 import type { TokenUsage } from "../agents/adapter.js";
 import type { DeliveryReceipt, WhenBusy } from "../kernel/messages.js";
-import type { InstanceRecord, InstanceStatus } from "../store/types.js";
+import type { Budget, InstanceRecord, InstanceStatus } from "../store/types.js";
 
 export interface SpawnOptions {
   role: string;
@@ -19,6 +19,12 @@ export interface SpawnOptions {
    * they reach `beforeSpawn` as `plan.plugins`, where each plugin checks its own.
    */
   plugins?: Record<string, unknown>;
+  /**
+   * The budget of the new instance's subtree (it and its descendants):
+   * `{ usd?, tokens?, action? }`, stored on its record; without it
+   * limits.budget of the config applies. Enforced by the cost plugin.
+   */
+  budget?: Budget;
 }
 
 export interface SpawnResult {
@@ -58,6 +64,8 @@ export interface ReadResult {
   queued: number;
   /** Tokens used so far, where the adapter can tell. */
   usage?: TokenUsage;
+  /** Set while its delivery is held (kernel.hold): why; messages to it wait in its queue. */
+  paused?: string;
   /** What plugins add (hook `instanceFields`), by plugin name: `fields.cost`. */
   fields?: Record<string, unknown>;
   /** Their lines for people (`cost: 12,300 tokens, $0.0421`). */

@@ -37,6 +37,8 @@ export class Views {
           }
           throw error;
         });
+        // What the turn's end led to (a hold at the turn cap or a budget, the usage) is part of the answer.
+        await this.registry.turnEnds.settled(id, this.deps.config.limits.sendTimeout);
       }
       record = this.registry.get(id)?.record ?? (await requireRecord(this.deps.store, id));
       screen = record.status === "exited" ? tailText(live.tail) : await this.registry.screenOf(live, lines);
@@ -44,9 +46,11 @@ export class Views {
     const queued = (await this.deps.store.queue(id)).length;
     // The adapter's count now; without an attached driver (an exited instance), the last one announced.
     const usage = (await this.registry.get(id)?.driver.usage?.().catch(() => undefined)) ?? record.usage;
+    // The store's word on a hold: another process may have held or released it since this one last looked.
+    const hold = (await this.deps.store.get(id))?.hold;
     const shown = withNode(usage ? { ...record, usage } : record);
     const added = await instanceFields(this.deps.hooks, this.deps.logger, "read", [shown]);
-    return withFields({ id, status: record.status, statusReason: record.statusReason, lastReply: record.lastReply, screen, queued, ...(usage ? { usage } : {}) }, added.get(id));
+    return withFields({ id, status: record.status, statusReason: record.statusReason, lastReply: record.lastReply, screen, queued, ...(usage ? { usage } : {}), ...(hold ? { paused: hold.reason } : {}) }, added.get(id));
   }
 
   async list(filter: ListFilter = {}): Promise<InstanceSummary[]> {

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { Settings } from "../config/schema.js";
 import type { InstanceSummary, ListFilter, ReadOptions, ReadResult, SendOptions, SpawnOptions, SpawnResult, TerminateOptions } from "../instances/types.js";
-import type { InstanceRecord, StoreChange, StoreWatch } from "../store/types.js";
+import type { Budget, InstanceRecord, StoreChange, StoreWatch } from "../store/types.js";
 import type { TmuxRuntime } from "../tmux/runtime.js";
 import type { ListColumn, OperationInput } from "./events.js";
 import type { HealthReport } from "./health.js";
@@ -43,6 +43,22 @@ export interface KernelApi {
   get(id: string): Promise<InstanceRecord>;
   terminate(id: string, options?: TerminateOptions): Promise<string[]>;
   restart(id: string): Promise<InstanceRecord>;
+  /**
+   * Hold delivery to an instance (a budget's `pause`, the turn cap, a person):
+   * stored on its record, so every process honours it. Every send to it is
+   * queued (whenBusy "now" and "refuse" fail with TC_INSTANCE_PAUSED), no
+   * drain types one in; `read` shows `paused: reason`, `list` the record's
+   * `hold`. `kind` (default "manual") says who holds it.
+   */
+  hold(id: string, reason: string, kind?: string): Promise<InstanceRecord>;
+  /**
+   * Lift the hold (only one of `kind` when given) and deliver what was queued
+   * meanwhile, in order; true when a hold was lifted. Lifting a turn-cap hold
+   * (`maxTurns`) starts its turn count again.
+   */
+  release(id: string, kind?: string): Promise<boolean>;
+  /** Set (null: remove) the budget of an instance's subtree (`InstanceRecord.budget`); checked like spawn's `budget`. */
+  setBudget(id: string, budget: Budget | null): Promise<InstanceRecord>;
   /**
    * Follow an instance's output as tmux streams it (raw bytes, no polling):
    * `screen` is its screen now (with `options.history` lines of scrollback

@@ -21,7 +21,7 @@ import { explainTmuxLoss } from "../instances/failures.js";
 import { Nodes } from "../instances/nodes.js";
 import type { LocalOperations } from "./routing.js";
 import { FileStore } from "../store/file-store.js";
-import type { InstanceRecord, StateStore, StoreChange, StoreWatch } from "../store/types.js";
+import type { Budget, InstanceRecord, StateStore, StoreChange, StoreWatch } from "../store/types.js";
 import { TmuxRuntime } from "../tmux/runtime.js";
 import { withDefaultAgents, withDefaultRoles } from "./default-agents.js";
 import { defaultNodeId } from "./node.js";
@@ -293,6 +293,21 @@ export class Kernel implements KernelApi {
 
   restart(id: string): Promise<InstanceRecord> {
     return this.explained(`restarting "${id}"`, () => this.manager.restart(id));
+  }
+
+  /** Hold delivery to an instance: messages wait in its queue until `release` (see KernelApi.hold). */
+  hold(id: string, reason: string, kind?: string): Promise<InstanceRecord> {
+    return this.manager.hold(id, reason, kind);
+  }
+
+  /** Lift an instance's hold (only one of `kind`, when given) and deliver what waits, in order; true when one was lifted. */
+  release(id: string, kind?: string): Promise<boolean> {
+    return this.explained(`resuming "${id}"`, () => this.manager.release(id, kind));
+  }
+
+  /** Set (null: remove) the budget of an instance's subtree. */
+  setBudget(id: string, budget: Budget | null): Promise<InstanceRecord> {
+    return this.manager.setBudget(id, budget);
   }
 
   /**

@@ -76,6 +76,29 @@ export interface InstanceRecord {
   pluginState?: Record<string, unknown>;
   /** Set when `terminate` began: the record and its queued messages are about to be removed. */
   terminatedAt?: string;
+  /** The budget of its subtree, from its spawn's `budget` or `kernel.setBudget`; unset: limits.budget of the config applies. */
+  budget?: Budget;
+  /** Set while its delivery is held (`kernel.hold`): every message to it is queued, none typed, until `kernel.release`. */
+  hold?: InstanceHold;
+  /** Turns it ended since it was spawned or its turn-cap hold was released (counted for limits.maxTurns). */
+  turns?: number;
+}
+
+/** A budget of one instance's subtree: tokens (every kind summed) and/or US dollars. */
+export interface Budget {
+  usd?: number;
+  tokens?: number;
+  /** What happens when it is crossed (default: limits.budget.action). */
+  action?: "pause" | "stop" | "notify";
+}
+
+/** Why an instance's delivery is held. */
+export interface InstanceHold {
+  /** Who holds it: "budget", "maxTurns", "manual" or a plugin's own word; `release` may name the kind it lifts. */
+  kind: string;
+  /** One line a person reads: why, with the figures. */
+  reason: string;
+  at: string;
 }
 
 /** An agent's token use, as its adapter reports it (AgentDriver.usage). */
