@@ -23,6 +23,8 @@ export const ErrorCodes = {
   INSTANCE_BUSY: "TC_INSTANCE_BUSY",
   INSTANCE_EXITED: "TC_INSTANCE_EXITED",
   HAS_CHILDREN: "TC_HAS_CHILDREN",
+  /** A spawn onto an account at its usage limit, with `limits.usage.spawn: "fail"`. */
+  USAGE_LIMITED: "TC_USAGE_LIMITED",
   // failures of real parts
   TMUX_NOT_FOUND: "TC_TMUX_NOT_FOUND",
   TMUX_COMMAND_FAILED: "TC_TMUX_COMMAND_FAILED",

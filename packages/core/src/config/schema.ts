@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { NODE_ID } from "../kernel/node.js";
+import { usageLimitsSchema } from "./usage-limits.js";
 
 const NAME = /^[a-z][a-z0-9]*$/u;
 
@@ -29,6 +30,12 @@ export const agentSchema = z.looseObject({
   args: z.array(z.string()).default([]),
   /** Extra environment for this agent. */
   env: z.record(envName, z.string()).default({}),
+  /**
+   * The account whose usage limit this agent's instances share (see
+   * `limits.usage`); default: the agent's name. Agents logged in to the same
+   * account name the same one here.
+   */
+  account: z.string().min(1, "an account name (leave the key out to use the agent's name)").optional(),
 });
 
 export const DEFAULT_ROLES = {
@@ -100,6 +107,8 @@ const settingsShape = {
       sendTimeout: z.int().min(100).default(15_000),
       /** Milliseconds `terminate` lets the agent exit on SIGTERM before SIGKILL. */
       terminateGrace: z.int().min(0).default(3_000),
+      /** What happens at an account's usage limit (status `limited`). */
+      usage: usageLimitsSchema,
     })
     .prefault({}),
   /** Agent used when spawn names none. */

@@ -81,10 +81,10 @@ function startsTurn(from: InstanceStatus, to: InstanceStatus): boolean {
   return to === "busy" && from !== "busy" && from !== "waiting";
 }
 
-/** Without the adapter's word, a turn ends when a working agent goes idle (it answered) or into error (it failed). */
+/** Without the adapter's word, a turn ends when a working agent goes idle (it answered) or into error or its usage limit (it failed). */
 export function implicitTurnEnd(from: InstanceStatus, to: InstanceStatus): TurnEndReason | undefined {
   if (from !== "busy" && from !== "waiting") return undefined;
   if (to === "idle") return "stop";
-  if (to === "error") return "failure";
+  if (to === "error" || to === "limited") return "failure";
   return undefined;
 }

@@ -189,7 +189,7 @@ export class Registry {
       logger: logger.child({ instance: record.id, agent: record.agent }),
       agent: agentConfig(this.deps, record.agent),
       status: () => live.record.status,
-      setStatus: (status, report) => this.applyStatus(record.id, status, report),
+      setStatus: (status, report) => void this.applyStatus(record.id, status, report),
       get agentState() {
         return live.record.agentState ?? {};
       },
@@ -242,24 +242,32 @@ export class Registry {
 
   // ------------------------------------------------------------------- status
 
-  applyStatus(id: string, to: InstanceStatus, report: StatusReport = {}): void {
+  /**
+   * Resolves (never rejects) with whether this process's write made the
+   * change (the stored status was another): of several processes applying
+   * the same change, exactly one gets true. `only`: the write applies only
+   * to a stored record it accepts (a reset of a usage limit that is still the stored one).
+   */
+  applyStatus(id: string, to: InstanceStatus, report: StatusReport = {}, only?: (stored: InstanceRecord) => boolean): Promise<boolean> {
     const live = this.live.get(id);
-    if (!live) return;
+    if (!live) return Promise.resolve(false);
     const from = live.record.status;
-    if (from === to && report.lastReply === undefined && report.reason === live.record.statusReason) return;
-    if (from === "exited") return;
+    const limitedUntil = to === "limited" ? resetTime(report.limitedUntil, this.deps.config.limits.usage.unknownResetMs) : undefined;
+    if (from === to && report.lastReply === undefined && report.reason === live.record.statusReason && limitedUntil === live.record.limitedUntil) return Promise.resolve(false);
+    if (from === "exited") return Promise.resolve(false);
     const updatedAt = new Date().toISOString();
     const statusReason = report.reason;
     const lastReply = report.lastReply ?? live.record.lastReply;
-    live.record = { ...live.record, status: to, statusReason, lastReply, updatedAt };
+    const change = (r: InstanceRecord): InstanceRecord => withLimit({ ...r, status: to, statusReason, lastReply, updatedAt }, limitedUntil);
+    live.record = change(live.record);
     const record = live.record;
     this.events.emit("status", id, record);
     let recordedHere = false;
     // A status change comes from the agent, with no caller to fail: a write the store refused is logged, and it is not announced as recorded here.
     const written = this.persist(id, sameLaunch(record.tmux.paneId, (r) => {
       // Updaters may run again on a retry: the last run tells.
-      recordedHere = r.status !== to;
-      return { ...r, status: to, statusReason, lastReply, updatedAt };
+      recordedHere = r.status !== to && (only?.(r) ?? true);
+      return only && !only(r) ? r : change(r);
     })).catch((error: unknown) => {
       recordedHere = false;
       this.deps.logger.error({ err: error, instance: id, status: to }, "could not persist a status change");
@@ -270,6 +278,7 @@ export class Registry {
       this.announcer.announce(record, { from, to, reason: statusReason, turn, driver: live.driver }, written.then(() => ({ observed: true, recordedHere })));
     }
     if (DELIVERABLE.has(to)) this.onDeliverable(id);
+    return written.then(() => recordedHere);
   }
 
   /**
@@ -327,7 +336,7 @@ export class Registry {
     this.exiting.delete(live);
     const id = live.record.id;
     if (this.live.get(id) !== live || (await this.relaunchedElsewhere(live))) return;
-    this.applyStatus(id, "exited", { reason });
+    void this.applyStatus(id, "exited", { reason });
     // Written before letting go, so nobody reads the old status from the store meanwhile.
     await this.persisted(id);
     this.detach(id, live);
@@ -376,6 +385,20 @@ export class Registry {
     }
   }
 
+}
+
+/** The record with `limitedUntil` set (status limited) or removed (any other status). */
+function withLimit(record: InstanceRecord, limitedUntil: string | undefined): InstanceRecord {
+  if (limitedUntil !== undefined) return { ...record, limitedUntil };
+  if (record.limitedUntil === undefined) return record;
+  const { limitedUntil: _, ...rest } = record;
+  return rest;
+}
+
+/** When a usage limit resets: as the agent said (a valid time), else `unknownResetMs` from now. */
+function resetTime(said: string | undefined, unknownResetMs: number): string {
+  const at = said === undefined ? Number.NaN : Date.parse(said);
+  return new Date(Number.isNaN(at) ? Date.now() + unknownResetMs : at).toISOString();
 }
 
 /** An update of one launch's record that leaves it alone once the instance was relaunched (a new pane). */

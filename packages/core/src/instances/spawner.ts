@@ -13,6 +13,7 @@ import type { Registry } from "./registry.js";
 import { resolveCommand } from "./resolve-command.js";
 import { agentForRole, assertDirectory, assertWorkDirAllowed, knownRole, placeSpawn } from "./spawn-policy.js";
 import type { Terminator } from "./terminator.js";
+import type { UsageLimits } from "./usage-limits.js";
 import type { Live, ManagerDeps } from "./deps.js";
 import type { SpawnOptions, SpawnResult } from "./types.js";
 import { adapterFor, agentConfig, ensureInstanceDir, requireRecord } from "./lookups.js";
@@ -32,6 +33,7 @@ export class Spawner {
     private readonly registry: Registry,
     private readonly messaging: Messaging,
     private readonly terminator: Terminator,
+    private readonly limits: UsageLimits,
   ) {}
 
   spawn(options: SpawnOptions, caller: string | null = null): Promise<SpawnResult> {
@@ -62,6 +64,8 @@ export class Spawner {
     if (options.prompt !== undefined && options.prompt.trim() === "") {
       throw new TmuxClaudeError(ErrorCodes.EMPTY_TEXT, "The prompt is empty. Give a prompt with text, or none at all.");
     }
+    // Before the id is reserved: a spawn held until a usage limit resets holds no place in limits.maxInstances.
+    await this.limits.beforeSpawn(agentName);
     const reserved = await this.reserve(options, { parentId, depth, agentName, prefix: roleConfig.prefix });
 
     let launched = false;

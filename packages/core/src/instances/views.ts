@@ -21,6 +21,7 @@ export class Views {
       throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, `lines must be a positive integer, got ${String(options.lines)}.`);
     }
     const timeoutMs = options.timeoutMs ?? 600_000;
+    // `wait` ends at a usage limit too (status limited, like error): the turn stopped; the result says until when.
     let record = await requireRecord(this.deps.store, id);
     let screen = "";
     if (record.status !== "exited") {
@@ -43,7 +44,8 @@ export class Views {
     const queued = (await this.deps.store.queue(id)).length;
     // The adapter's count now; without an attached driver (an exited instance), the last one announced.
     const usage = (await this.registry.get(id)?.driver.usage?.().catch(() => undefined)) ?? record.usage;
-    return { id, status: record.status, statusReason: record.statusReason, lastReply: record.lastReply, screen, queued, ...(usage ? { usage } : {}) };
+    const limit = record.limitedUntil !== undefined ? { limitedUntil: record.limitedUntil } : {};
+    return { id, status: record.status, statusReason: record.statusReason, ...limit, lastReply: record.lastReply, screen, queued, ...(usage ? { usage } : {}) };
   }
 
   async list(filter: ListFilter = {}): Promise<InstanceSummary[]> {
