@@ -2,7 +2,7 @@ import os from "node:os";
 import { Option, type Command } from "commander";
 import { INSTANCE_STATUSES, type InstanceStatus, type InstanceSummary, type ListColumn } from "@tmux-claude/core";
 import type { ActionFactory, Cli } from "../context.js";
-import { formatAge, table } from "../output.js";
+import { formatAge, statusText, table } from "../output.js";
 
 interface ListFlags {
   role?: string;
@@ -48,7 +48,7 @@ const shortPath = (dir: string) => (home && (dir === home || dir.startsWith(`${h
 const pluginCells = (columns: readonly ListColumn[], instance: InstanceSummary) => columns.map((column) => column.value(instance) ?? "-");
 
 /** An instance whose node is down shows as unreachable: its stored status is only what its node last wrote. */
-const statusOf = (instance: InstanceSummary) => (instance.unreachable ? "unreachable" : instance.status);
+const statusOf = (instance: InstanceSummary) => (instance.unreachable ? "unreachable" : statusText(instance.status, instance.limitedUntil));
 
 /** `here`: this kernel's node; instances all on it need no NODE column, all on another node do (else they look local). */
 export function formatTable(instances: readonly InstanceSummary[], columns: readonly ListColumn[] = [], now = Date.now(), here?: string): string {
