@@ -355,6 +355,7 @@ function instanceView(r: InstanceRecord): z.output<typeof s.instanceOutput> {
     agent: r.agent,
     status: r.status,
     statusReason: r.statusReason,
+    ...(r.limitedUntil !== undefined ? { limitedUntil: r.limitedUntil } : {}),
     workDir: r.workDir,
     createdAt: r.createdAt,
     node: r.tmux.node,
@@ -370,11 +371,12 @@ function receiptView(r: DeliveryReceipt): z.output<typeof s.receiptOutput> {
 }
 
 function readView(r: ReadResult): z.output<typeof s.readOutput> {
-  return { id: r.id, status: r.status, statusReason: r.statusReason, lastReply: r.lastReply, screen: r.screen, queued: r.queued, usage: r.usage };
+  return { id: r.id, status: r.status, statusReason: r.statusReason, ...(r.limitedUntil !== undefined ? { limitedUntil: r.limitedUntil } : {}), lastReply: r.lastReply, screen: r.screen, queued: r.queued, usage: r.usage };
 }
 
 function readText(r: ReadResult): string {
-  const parts = [`"${r.id}" is ${r.status}${r.statusReason ? ` (${r.statusReason})` : ""}.`];
+  const limit = r.limitedUntil !== undefined ? ` until ${r.limitedUntil} (its usage limit; queued messages wait for the reset)` : "";
+  const parts = [`"${r.id}" is ${r.status}${limit}${r.statusReason ? ` (${r.statusReason})` : ""}.`];
   if (r.queued) {
     const kept = r.status === "exited" ? " They are kept: restart delivers them, terminate drops them." : "";
     parts.push(`${r.queued} message(s) queued for it.${kept}`);
@@ -390,7 +392,7 @@ function listText(instances: readonly InstanceSummary[]): string {
   return instances
     .map(
       (i) =>
-        `${i.id}  ${i.role}  ${i.unreachable ? `unreachable (${i.unreachable}; last status ${i.status})` : i.status}  parent: ${i.parentId ?? "-"}  children: ${i.children.length ? i.children.join(", ") : "-"}  created: ${i.createdAt}  workDir: ${i.workDir}`,
+        `${i.id}  ${i.role}  ${i.unreachable ? `unreachable (${i.unreachable}; last status ${i.status})` : i.limitedUntil !== undefined ? `${i.status} until ${i.limitedUntil}` : i.status}  parent: ${i.parentId ?? "-"}  children: ${i.children.length ? i.children.join(", ") : "-"}  created: ${i.createdAt}  workDir: ${i.workDir}`,
     )
     .join("\n");
 }
