@@ -14,6 +14,7 @@ import { withSharedState } from "./shared-state.js";
 import type { Live, ManagerDeps } from "./deps.js";
 import type { ManagerEvents } from "./wait-delivered.js";
 import { UnknownAgents } from "./unknown-agent.js";
+import { resetTime, withLimit } from "./limit-record.js";
 
 /** What `output` sends as the screen without `history`: enough for a glance, small for a reconnect. */
 const DEFAULT_SCREEN_LINES = 30;
@@ -385,20 +386,6 @@ export class Registry {
     }
   }
 
-}
-
-/** The record with `limitedUntil` set (status limited) or removed (any other status). */
-function withLimit(record: InstanceRecord, limitedUntil: string | undefined): InstanceRecord {
-  if (limitedUntil !== undefined) return { ...record, limitedUntil };
-  if (record.limitedUntil === undefined) return record;
-  const { limitedUntil: _, ...rest } = record;
-  return rest;
-}
-
-/** When a usage limit resets: as the agent said (a valid time), else `unknownResetMs` from now. */
-function resetTime(said: string | undefined, unknownResetMs: number): string {
-  const at = said === undefined ? Number.NaN : Date.parse(said);
-  return new Date(Number.isNaN(at) ? Date.now() + unknownResetMs : at).toISOString();
 }
 
 /** An update of one launch's record that leaves it alone once the instance was relaunched (a new pane). */
