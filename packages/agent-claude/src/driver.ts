@@ -2,7 +2,7 @@ import path from "node:path";
 import { ErrorCodes, jsonlEvidence, PasteModeTracker, TmuxClaudeError, type AgentDriver, type DriverContext, type SubmissionEvidence, type TokenUsage } from "@tmux-claude/core";
 import { claudeInputText, hasVisibleText } from "./input-text.js";
 import { EventLog, type HookEvent } from "./events.js";
-import { limitOnScreen, limitReport } from "./limits.js";
+import { limitInReply, limitOnScreen, limitReport } from "./limits.js";
 import { EVENTS_FILE, SETTINGS_FILE } from "./launch.js";
 import { bypassesPermissions, type ClaudeAgentOptions } from "./options.js";
 import { boxShows, classifyScreen, draftText, enterBecameLineBreak, inputBox, type ScreenState } from "./screen.js";
@@ -233,14 +233,22 @@ export class ClaudeDriver implements AgentDriver {
         this.ctx.setStatus("busy");
         this.promptWaiters.shift()?.resolve(payload.prompt ?? "");
         break;
-      case "Stop":
+      case "Stop": {
         this.clearSettle();
         if (payload.last_assistant_message && payload.transcript_path) {
           this.unwrittenStop = { transcript: payload.transcript_path, reply: payload.last_assistant_message };
         }
+        // A subscription's usage limit comes as Claude Code's own notice in place of a reply, with a Stop.
+        const limit = limitInReply(payload.last_assistant_message);
+        if (limit) {
+          this.endedTurn = undefined;
+          this.ctx.setStatus("limited", { turn: "failure", ...limit });
+          break;
+        }
         this.endedTurn = { lastReply: payload.last_assistant_message };
         this.ctx.setStatus("idle", { turn: "stop", ...(payload.last_assistant_message !== undefined ? { lastReply: payload.last_assistant_message } : {}) });
         break;
+      }
       case "StopFailure": {
         this.clearSettle();
         this.endedTurn = undefined;

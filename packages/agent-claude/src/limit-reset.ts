@@ -16,6 +16,17 @@ export function parseLimitReset(text: string | undefined, now: Date = new Date()
   return epochReset(text) ?? isoReset(text) ?? clockReset(text, now) ?? relativeReset(text, now);
 }
 
+/**
+ * Is the whole text one of Claude Code's own limit notices (not a reply that
+ * talks about limits)? Claude Code puts these where a reply would be (a
+ * subscription's limit), so a Stop hook's `last_assistant_message` or the
+ * last reply on the screen can be one.
+ */
+export function isLimitNotice(text: string | undefined): boolean {
+  if (!text || text.length > 400) return false;
+  return /^\s*(?:API Error: (?:Request rejected )?\(?429\)?|Claude (?:AI )?usage limit reached|You[’']ve (?:hit|reached) your (?:usage |session |weekly )?limit|(?:5-hour|session|weekly|Opus|usage) limit reached)/iu.test(text);
+}
+
 /** Does the text say the account hit a usage or rate limit? */
 export function saysLimitReached(text: string | undefined): boolean {
   if (!text) return false;

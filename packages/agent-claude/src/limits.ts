@@ -1,5 +1,5 @@
 import type { StatusReport } from "@tmux-claude/core";
-import { parseLimitReset, saysLimitReached } from "./limit-reset.js";
+import { isLimitNotice, parseLimitReset, saysLimitReached } from "./limit-reset.js";
 
 /** StopFailure kinds that are a usage or rate limit (Claude Code's `error` field). */
 const LIMIT_ERRORS = new Set(["rate_limit", "usage_limit"]);
@@ -19,6 +19,16 @@ export function limitReport(error: string | undefined, texts: (string | undefine
   return {};
 }
 
+/**
+ * A turn that ended normally (Stop) whose reply is Claude Code's limit notice
+ * (a subscription's limit comes as such a reply): the report for status `limited`.
+ */
+export function limitInReply(reply: string | undefined): StatusReport | undefined {
+  if (!isLimitNotice(reply)) return undefined;
+  const reset = parseLimitReset(reply);
+  return { reason: reply!.trim(), ...(reset ? { limitedUntil: reset.toISOString() } : {}) };
+}
+
 /** Lines of Claude Code's replies and notes: `● text` and `⎿ text`, with their continuation lines. */
 const REPLY_MARK = /^\s*[●⎿]\s/u;
 
@@ -33,7 +43,7 @@ export function limitOnScreen(screen: string): StatusReport | undefined {
   // The reply with its wrapped lines, up to the blank line or rule after it.
   const end = lines.findIndex((line, i) => i > start && (line.trim() === "" || /^[─━]{3,}/u.test(line.trim())));
   const reply = lines.slice(start, end < 0 ? undefined : end).map((line) => line.trim()).join(" ").replace(REPLY_MARK, "");
-  if (!saysLimitReached(reply)) return undefined;
+  if (!isLimitNotice(reply)) return undefined;
   const reset = parseLimitReset(reply);
   return { reason: reply, ...(reset ? { limitedUntil: reset.toISOString() } : {}) };
 }

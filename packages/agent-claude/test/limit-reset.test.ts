@@ -1,7 +1,7 @@
 /** Reset times of usage limits, from the forms Claude Code and the API print them in. */
 import { describe, expect, test } from "vitest";
-import { parseLimitReset, saysLimitReached } from "../src/limit-reset.js";
-import { limitOnScreen, limitReport } from "../src/limits.js";
+import { isLimitNotice, parseLimitReset, saysLimitReached } from "../src/limit-reset.js";
+import { limitInReply, limitOnScreen, limitReport } from "../src/limits.js";
 
 const now = new Date("2026-12-05T10:00:00Z");
 
@@ -65,6 +65,18 @@ describe("what counts as a usage limit", () => {
     expect(limitReport("server_error", [undefined, "API Error: 500 oops"])).toBeUndefined();
   });
 
+  test("a Stop whose reply is Claude Code's limit notice is a limit; a reply that talks about limits is not", () => {
+    expect(isLimitNotice("You've hit your limit · resets 3pm (Europe/Berlin)")).toBe(true);
+    expect(isLimitNotice("Claude AI usage limit reached|1765000000")).toBe(true);
+    expect(isLimitNotice("5-hour limit reached ∙ resets 1am")).toBe(true);
+    expect(isLimitNotice("API Error: Request rejected (429) · This request would exceed your account's rate limit.")).toBe(true);
+    expect(isLimitNotice("The API's rate limit is 50 requests per minute; you've hit your limit when it answers 429.")).toBe(false);
+    expect(isLimitNotice(`You've hit your limit ${"x".repeat(500)}`)).toBe(false);
+    expect(limitInReply("You've hit your limit · resets 3pm (Europe/Berlin)")).toMatchObject({ reason: "You've hit your limit · resets 3pm (Europe/Berlin)", limitedUntil: expect.any(String) });
+    expect(limitInReply("Done: the rate limit handling is in place.")).toBeUndefined();
+    expect(limitInReply(undefined)).toBeUndefined();
+  });
+
   test("the screen: the last reply says it, not the prompt the user typed", () => {
     const screen = [
       "❯ what is my rate limit?",
@@ -77,5 +89,7 @@ describe("what counts as a usage limit", () => {
     ].join("\n");
     expect(limitOnScreen(screen)).toMatchObject({ reason: "You've hit your limit · resets 3pm (Europe/Berlin)", limitedUntil: expect.any(String) });
     expect(limitOnScreen(["❯ you hit your limit · resets 3pm", "", "● Sure, here it is.", "", "❯ "].join("\n"))).toBeUndefined();
+    // A reply about rate limits (the turn interrupted with Esc) is no limit.
+    expect(limitOnScreen(["● The API's rate limit resets 3pm daily.", "", "❯ "].join("\n"))).toBeUndefined();
   });
 });

@@ -72,6 +72,24 @@ test("a usage limit: limited until the reset, then the continue message by itsel
   expect((await h.kernel.read(instance.id)).limitedUntil).toBeUndefined();
 }, 90_000);
 
+test("a subscription's limit notice in place of a reply (a Stop, no StopFailure) is a usage limit too", async () => {
+  let resetAt!: Date;
+  h.model.rule({
+    name: "notice",
+    when: match.lastUserTextIncludes("third task"),
+    times: 1,
+    reply: () => {
+      resetAt = new Date(Math.ceil((Date.now() + RESET_IN_MS) / 1000) * 1000);
+      return { text: `Claude AI usage limit reached|${resetAt.getTime() / 1000}` };
+    },
+  });
+  const { instance } = await h.kernel.spawn({ role: "executive", workDir: h.workDir, prompt: "third task" });
+  expect(await h.kernel.read(instance.id, { wait: true, timeoutMs: 20_000 })).toMatchObject({ status: "limited", limitedUntil: resetAt.toISOString() });
+  const since = log.changes.length;
+  await carriedOn(log, instance.id, since);
+  expect(log.changes.slice(since).find((c) => c.id === instance.id && c.from === "limited")!.at).toBeGreaterThanOrEqual(resetAt.getTime());
+}, 90_000);
+
 test("the kernel that saw the limit closes; a new serve re-arms the reset from the store and continues, once, with a one-shot kernel attached too", async () => {
   const resets: Date[] = [];
   limitOnce("second task", resets);
