@@ -76,11 +76,15 @@ export class UsageLimits {
     if (!live || live.record.status !== "limited" || live.record.limitedUntil !== until) return;
     const { logger, config } = this.deps;
     const stillLimited = (stored: InstanceRecord) => stored.status === "limited" && stored.limitedUntil === until;
-    const madeHere = await this.registry.applyStatus(id, "idle", { reason: `the usage limit reset at ${until}` }, stillLimited);
+    // Another process may have reset it already (and the agent be busy with the continue message): then this one
+    // must not show it idle even for a moment (its queue would be typed into a working agent).
+    const before = await this.deps.store.get(id).catch(() => undefined);
+    const madeHere = before && stillLimited(before) ? await this.registry.applyStatus(id, "idle", { reason: `the usage limit reset at ${until}` }, stillLimited) : false;
     if (!madeHere) {
-      // Another process reset it first (and may have sent the continue message): take the stored status.
+      // Take the stored status (the reconciler would too, at the store's next word).
       const stored = await this.deps.store.get(id).catch(() => undefined);
-      if (stored && stored.status !== "idle") void this.registry.applyStatus(id, stored.status, { reason: stored.statusReason, limitedUntil: stored.limitedUntil });
+      const current = this.registry.get(id)?.record;
+      if (stored && current && stored.status !== current.status) void this.registry.applyStatus(id, stored.status, { reason: stored.statusReason, limitedUntil: stored.limitedUntil });
       return;
     }
     logger.info({ instance: id, until, resume: config.limits.usage.resumeOnReset }, "the usage limit reset");
