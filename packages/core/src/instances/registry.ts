@@ -203,6 +203,7 @@ export class Registry {
     this.live.set(record.id, live);
     this.byPane.set(record.tmux.paneId, record.id);
     await live.driver.start();
+    this.events.emit("attached", record.id, live.record);
     return live;
   }
 

@@ -31,18 +31,23 @@ export class UsageLimits {
     private readonly send: (id: string, text: string) => Promise<unknown>,
   ) {}
 
-  /** After the reconciler attached to what survived: serve arms the limits it finds in the store. */
+  /**
+   * After the reconciler attached to what survived. A limit is armed when this
+   * process sees an instance become limited and when it attaches to a limited
+   * one (serve at start, to every instance of its node; a one-shot command to
+   * those it touches: a reset already past then happens at once).
+   */
   async start(): Promise<void> {
     this.registry.events.on("status", this.onStatus);
-    if (!this.registry.watchAll) return;
-    for (const record of await this.deps.store.list()) {
-      if (this.deps.nodes.owns(record)) this.onStatus(record.id, record);
-    }
+    this.registry.events.on("attached", this.onStatus);
+    // What serve attached to before this listened.
+    for (const live of this.registry.all()) this.onStatus(live.record.id, live.record);
   }
 
   /** Before the manager closes: timers cleared, spawns waiting for a reset fail. */
   stop(): void {
     this.registry.events.off("status", this.onStatus);
+    this.registry.events.off("attached", this.onStatus);
     this.closing.abort(new TmuxClaudeError(ErrorCodes.KERNEL_STATE, "The kernel closed while a spawn waited for a usage limit to reset; spawn again."));
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();

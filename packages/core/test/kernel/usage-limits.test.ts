@@ -124,3 +124,33 @@ test("a bad limits.usage value or account is a config issue at its key", () => {
   expect(issuePaths({ limits: { usage: { unknownResetMs: -1 } } })).toEqual(["limits.usage.unknownResetMs"]);
   expect(issuePaths({ agents: { a: { command: "x", account: "" } } })).toEqual(["agents.a.account"]);
 });
+
+describe("without serve", () => {
+  let solo: Harness;
+  beforeAll(async () => {
+    solo = await createHarness({ defaultAgent: "worker", agents: { worker: agent() }, plugins: [limiting()] }, { start: false });
+  });
+  afterAll(async () => {
+    await solo?.close();
+  });
+
+  test("a one-shot kernel that attaches to a limited instance arms its reset: the one that saw the limit closed before it", async () => {
+    const first = await solo.startKernel({ watch: "on-demand" });
+    const { instance } = await first.spawn({ role: "executive", workDir: solo.workDir });
+    const until = new Date(Date.now() + 2_000).toISOString();
+    contexts.get(instance.id)!.setStatus("limited", { limitedUntil: until });
+    await first.close();
+    expect(await (await solo.startKernel({ watch: "on-demand" })).get(instance.id)).toMatchObject({ status: "limited", limitedUntil: until });
+
+    const reset = new Promise<StatusChange>((resolve, reject) => {
+      setTimeout(() => reject(new Error("the limit was not reset within 10 s (no process armed its timer)")), 10_000).unref();
+      void solo.startKernel({ watch: "on-demand", beforeStart: (kernel) => kernel.hooks.statusChange.tap("test", (change) => void (change.from === "limited" && resolve(change))) }).then(
+        // A command that touches the instance (read attaches to it) arms the timer.
+        (kernel) => kernel.read(instance.id),
+      );
+    });
+    const change = await reset;
+    expect(change).toMatchObject({ to: "idle", instance: { id: instance.id } });
+    expect(Date.parse(change.at)).toBeGreaterThanOrEqual(Date.parse(until));
+  }, 30_000);
+});
