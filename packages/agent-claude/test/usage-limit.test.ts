@@ -21,6 +21,7 @@ beforeAll(async () => {
     config: { limits: { spawnTimeout: 30_000, sendTimeout: 15_000, usage: { resumeOnReset: true, continueMessage: CONTINUE } } },
   });
   log = statusLog(h.kernel);
+  h.model.rule({ name: "after the limit", when: match.lastUserTextIncludes(CONTINUE), reply: { text: "Carried on after the limit." } });
 }, 300_000);
 afterAll(async () => {
   await h?.close();
@@ -51,7 +52,6 @@ const continueRequests = (from = 0): RecordedRequest[] => h.model.requests.slice
 test("a usage limit: limited until the reset, then the continue message by itself, and the model answers it", async () => {
   const resets: Date[] = [];
   limitOnce("first task", resets);
-  h.model.rule({ name: "after the limit", when: match.lastUserTextIncludes(CONTINUE), reply: { text: "Carried on after the limit." } });
 
   const { instance } = await h.kernel.spawn({ role: "executive", workDir: h.workDir, prompt: "first task" });
   // read --wait ends at the limit (it does not hang until the reset) and says until when.

@@ -66,6 +66,11 @@ export class Announcer {
     });
   }
 
+  /** Is this process the one to act on the node's instances of `agent` (see EventOwner.owns)? */
+  owns(agent: string): Promise<boolean> {
+    return this.owner?.owns(agent) ?? Promise.resolve(false);
+  }
+
   /** The last message typed into the instance by any process (written to the store before it was typed). */
   private async storedPrompt(record: InstanceRecord): Promise<string | undefined> {
     return (await this.deps.store.get(record.id).catch(() => undefined))?.turnPrompt ?? record.turnPrompt;

@@ -67,6 +67,11 @@ export class Registry {
     return this.announcer.meta(instanceId);
   }
 
+  /** Does this process act for the node on instances of `agent`: serve, or any process while no serve watches them? */
+  ownsEventsOf(agent: string): Promise<boolean> {
+    return this.announcer.owns(agent);
+  }
+
   /**
    * Follow an instance's output: raw bytes as tmux streams them (no polling),
    * from now until it exits, restarts or this process lets go of it
@@ -245,10 +250,8 @@ export class Registry {
   // ------------------------------------------------------------------- status
 
   /**
-   * Resolves (never rejects) with whether this process's write made the
-   * change (the stored status was another): of several processes applying
-   * the same change, exactly one gets true. `only`: the write applies only
-   * to a stored record it accepts (a reset of a usage limit that is still the stored one).
+   * Resolves (never rejects) with whether this process's write made the change: of processes applying
+   * the same change one gets true. `only`: applies only to a stored record it accepts (a limit's reset).
    */
   applyStatus(id: string, to: InstanceStatus, report: StatusReport = {}, only?: (stored: InstanceRecord) => boolean): Promise<boolean> {
     const live = this.live.get(id);
@@ -277,7 +280,8 @@ export class Registry {
     if (from !== to) {
       this.deps.logger.debug({ instance: id, from, to, reason: statusReason }, "status");
       const turn = report.turn ?? implicitTurnEnd(from, to);
-      this.announcer.announce(record, { from, to, reason: statusReason, turn, driver: live.driver }, written.then(() => ({ observed: true, recordedHere })));
+      // A guarded change (`only`) that the store refused did not happen: nothing to announce.
+      this.announcer.announce(record, { from, to, reason: statusReason, turn, driver: live.driver }, written.then(() => ({ observed: only ? recordedHere : true, recordedHere })));
     }
     if (DELIVERABLE.has(to)) this.onDeliverable(id);
     return written.then(() => recordedHere);

@@ -13,9 +13,11 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * the instance goes back to idle (its queue is delivered), and with
  * `limits.usage.resumeOnReset` it gets the continue message. Every process
  * attached to the instance arms a timer (serve keeps its process alive for
- * it, a one-shot kernel does not); the status write at the reset only applies
- * while the record still is limited until that time, so exactly one process
- * makes the change and sends the message.
+ * it, a one-shot kernel does not); at the reset the process that fires the
+ * node's observed events acts (serve; without one, any process: see
+ * EventOwner), and its status write only applies while the record still is
+ * limited until that time, so exactly one process makes the change and sends
+ * the message.
  *
  * Spawns of an agent whose account is limited wait for the reset or fail
  * (`limits.usage.spawn`). An account is `agents.<name>.account`, by default the agent's name.
@@ -79,6 +81,8 @@ export class UsageLimits {
     if (Date.now() < Date.parse(until)) return this.arm(id, until);
     const live = this.registry.get(id);
     if (!live || live.record.status !== "limited" || live.record.limitedUntil !== until) return;
+    // Serve resets it when one watches the instance (as it fires the observed events); this process only without one.
+    if (!(await this.registry.ownsEventsOf(live.record.agent))) return;
     const { logger, config } = this.deps;
     const stillLimited = (stored: InstanceRecord) => stored.status === "limited" && stored.limitedUntil === until;
     // Another process may have reset it already (and the agent be busy with the continue message): then this one
