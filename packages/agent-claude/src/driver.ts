@@ -2,6 +2,7 @@ import path from "node:path";
 import { ErrorCodes, jsonlEvidence, PasteModeTracker, TmuxClaudeError, type AgentDriver, type DriverContext, type SubmissionEvidence, type TokenUsage } from "@tmux-claude/core";
 import { claudeInputText, hasVisibleText } from "./input-text.js";
 import { EventLog, type HookEvent } from "./events.js";
+import { limitInReply, limitOnScreen, limitReport } from "./limits.js";
 import { EVENTS_FILE, SETTINGS_FILE } from "./launch.js";
 import { bypassesPermissions, type ClaudeAgentOptions } from "./options.js";
 import { boxShows, classifyScreen, draftText, enterBecameLineBreak, inputBox, type ScreenState } from "./screen.js";
@@ -232,19 +233,32 @@ export class ClaudeDriver implements AgentDriver {
         this.ctx.setStatus("busy");
         this.promptWaiters.shift()?.resolve(payload.prompt ?? "");
         break;
-      case "Stop":
+      case "Stop": {
         this.clearSettle();
         if (payload.last_assistant_message && payload.transcript_path) {
           this.unwrittenStop = { transcript: payload.transcript_path, reply: payload.last_assistant_message };
         }
+        // A subscription's usage limit comes as Claude Code's own notice in place of a reply, with a Stop.
+        const limit = limitInReply(payload.last_assistant_message);
+        if (limit) {
+          this.endedTurn = undefined;
+          this.ctx.setStatus("limited", { turn: "failure", ...limit });
+          break;
+        }
         this.endedTurn = { lastReply: payload.last_assistant_message };
         this.ctx.setStatus("idle", { turn: "stop", ...(payload.last_assistant_message !== undefined ? { lastReply: payload.last_assistant_message } : {}) });
         break;
-      case "StopFailure":
+      }
+      case "StopFailure": {
         this.clearSettle();
         this.endedTurn = undefined;
-        this.ctx.setStatus("error", { turn: "failure", reason: failureReason(payload.error, payload.last_assistant_message ?? payload.error_details) });
+        const message = payload.last_assistant_message ?? payload.error_details;
+        // A usage or rate limit is no error: the turn can go on once the limit resets (the kernel's limited status).
+        const limit = limitReport(payload.error, [payload.error_details, payload.last_assistant_message]);
+        if (limit) this.ctx.setStatus("limited", { turn: "failure", ...limit, reason: failureReason(payload.error, message) });
+        else this.ctx.setStatus("error", { turn: "failure", reason: failureReason(payload.error, message) });
         break;
+      }
       case "Notification":
         if (WAITING_NOTIFICATIONS.has(payload.notification_type ?? "")) {
           this.clearSettle();
@@ -471,7 +485,8 @@ export class ClaudeDriver implements AgentDriver {
 
   private async confirmSettled(): Promise<void> {
     if (this.disposed || (this.ctx.status() !== "busy" && this.ctx.status() !== "waiting")) return;
-    const screen = classifyScreen(await this.ctx.pane.capture().catch(() => ""));
+    const text = await this.ctx.pane.capture().catch(() => "");
+    const screen = classifyScreen(text);
     if (this.disposed || screen.kind !== "prompt") return;
     const status = this.ctx.status();
     if (status !== "busy" && status !== "waiting") return;
@@ -480,6 +495,12 @@ export class ClaudeDriver implements AgentDriver {
       // Our Stop came before another process's "busy" was adopted: that turn is over, with the reply the hook gave.
       this.ctx.logger.debug({ from: status }, "the screen shows the turn whose Stop this process saw is over");
       this.ctx.setStatus("idle", { turn: "stop", ...(ended.lastReply !== undefined ? { lastReply: ended.lastReply } : {}) });
+      return;
+    }
+    // A Claude Code that printed a usage limit without a StopFailure hook (older releases): the screen says until when.
+    const limit = limitOnScreen(text);
+    if (limit) {
+      this.ctx.setStatus("limited", { turn: "failure", ...limit });
       return;
     }
     this.ctx.logger.debug({ from: status, interrupted: screen.interrupted }, "the screen shows the turn ended without a Stop hook");

@@ -18,6 +18,14 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
     .join("\n");
 }
 
+/** A status as shown: `limited until 10:05:03` (local time; with the date when not today) for an instance at its usage limit. */
+export function statusText(status: string, limitedUntil: string | undefined, now = new Date()): string {
+  if (status !== "limited" || limitedUntil === undefined) return status;
+  const until = new Date(limitedUntil);
+  const sameDay = until.toDateString() === now.toDateString();
+  return `limited until ${sameDay ? until.toLocaleTimeString() : until.toLocaleString()}`;
+}
+
 export function printJson(stream: OutStream, value: unknown): void {
   stream.write(`${JSON.stringify(value, redactSecrets, 2)}\n`);
 }

@@ -2,7 +2,8 @@ import { describe, expect, test } from "vitest";
 import { main } from "../src/index.js";
 import type { InstanceSummary } from "@tmux-claude/core";
 import { formatTable, formatTree } from "../src/commands/list.js";
-import { formatAge, table, withProgress, type OutStream } from "../src/output.js";
+import { formatRead } from "../src/commands/read.js";
+import { formatAge, statusText, table, withProgress, type OutStream } from "../src/output.js";
 
 function capture(isTTY = false): OutStream & { text: string } {
   const stream = {
@@ -20,6 +21,21 @@ describe("output", () => {
   test("table pads every column but the last", () => {
     expect(table(["ID", "ROLE"], [["exec-1", "executive"], ["exec-1.mgr-10", "manager"]])).toBe(
       "ID             ROLE\nexec-1         executive\nexec-1.mgr-10  manager",
+    );
+  });
+
+  test("a limited instance shows until when its usage limit resets: list, tree and read", () => {
+    const now = new Date("2030-01-02T10:00:00");
+    const until = new Date("2030-01-02T10:05:03").toISOString();
+    expect(statusText("limited", until, now)).toBe(`limited until ${new Date(until).toLocaleTimeString()}`);
+    expect(statusText("limited", new Date("2030-01-03T09:00:00").toISOString(), now)).toBe(`limited until ${new Date("2030-01-03T09:00:00").toLocaleString()}`);
+    expect(statusText("limited", undefined, now)).toBe("limited");
+    expect(statusText("idle", until, now)).toBe("idle");
+    const limited = { id: "exec-1", role: "executive", status: "limited", limitedUntil: until, parentId: null, agent: "claude", createdAt: "2030-01-02T09:59:00Z", workDir: "/w", children: [], tmux: { node: "a" } } as unknown as InstanceSummary;
+    expect(formatTable([limited], [], now.getTime(), "a").split("\n")[1]).toContain("limited until ");
+    expect(formatTree([limited], [], now.getTime()).split("\n")[1]).toContain("limited until ");
+    expect(formatRead({ id: "exec-1", status: "limited", limitedUntil: until, statusReason: "rate_limit: usage limit reached", screen: "", queued: 1 }).split("\n")[0]).toMatch(
+      /^exec-1: limited until \S.* \(rate_limit: usage limit reached\); 1 queued message$/u,
     );
   });
 

@@ -27,6 +27,8 @@ export const ErrorCodes = {
   INSTANCE_PAUSED: "TC_INSTANCE_PAUSED",
   /** limits.spawnRate: too many spawns in its window. */
   SPAWN_RATE: "TC_SPAWN_RATE",
+  /** A spawn onto an account at its usage limit, with `limits.usage.spawn: "fail"`. */
+  USAGE_LIMITED: "TC_USAGE_LIMITED",
   // failures of real parts
   TMUX_NOT_FOUND: "TC_TMUX_NOT_FOUND",
   TMUX_COMMAND_FAILED: "TC_TMUX_COMMAND_FAILED",

@@ -93,6 +93,8 @@ export const instanceOutput = z.object({
   agent: z.string(),
   status: z.enum(statuses),
   statusReason: z.string().optional(),
+  /** Status limited: when the usage limit resets (ISO time). */
+  limitedUntil: z.string().optional(),
   workDir: z.string(),
   createdAt: z.string(),
   /** The node (machine and tmux server) it lives on. */
@@ -139,6 +141,8 @@ export const readOutput = z.object({
   id: z.string(),
   status: z.enum(statuses),
   statusReason: z.string().optional(),
+  /** Status limited: when the usage limit resets (ISO time). */
+  limitedUntil: z.string().optional(),
   lastReply: z.string().optional(),
   screen: z.string(),
   queued: z.int(),

@@ -369,6 +369,7 @@ function instanceView(r: InstanceRecord): z.output<typeof s.instanceOutput> {
     agent: r.agent,
     status: r.status,
     statusReason: r.statusReason,
+    ...(r.limitedUntil !== undefined ? { limitedUntil: r.limitedUntil } : {}),
     workDir: r.workDir,
     createdAt: r.createdAt,
     node: r.tmux.node,
@@ -384,7 +385,7 @@ function receiptView(r: DeliveryReceipt): z.output<typeof s.receiptOutput> {
 }
 
 function readView(r: ReadResult): z.output<typeof s.readOutput> {
-  return { id: r.id, status: r.status, statusReason: r.statusReason, lastReply: r.lastReply, screen: r.screen, queued: r.queued, usage: r.usage, paused: r.paused, ...pluginFieldsView(r) };
+  return { id: r.id, status: r.status, statusReason: r.statusReason, ...(r.limitedUntil !== undefined ? { limitedUntil: r.limitedUntil } : {}), lastReply: r.lastReply, screen: r.screen, queued: r.queued, usage: r.usage, paused: r.paused, ...pluginFieldsView(r) };
 }
 
 /** What plugins added (the kernel's `instanceFields` hook), when they did. */
@@ -393,7 +394,8 @@ function pluginFieldsView(r: { fields?: Record<string, unknown>; details?: strin
 }
 
 function readText(r: ReadResult): string {
-  const parts = [`"${r.id}" is ${r.status}${r.statusReason ? ` (${r.statusReason})` : ""}.`];
+  const limit = r.limitedUntil !== undefined ? ` until ${r.limitedUntil} (its usage limit; queued messages wait for the reset)` : "";
+  const parts = [`"${r.id}" is ${r.status}${limit}${r.statusReason ? ` (${r.statusReason})` : ""}.`];
   if (r.paused) parts.push(`Paused: ${r.paused}. Messages to it wait in its queue until it is resumed (resume).`);
   if (r.queued) {
     const kept = r.status === "exited" ? " They are kept: restart delivers them, terminate drops them." : "";
@@ -411,7 +413,7 @@ function listText(instances: readonly InstanceSummary[]): string {
   return instances
     .map(
       (i) =>
-        `${i.id}  ${i.role}  ${i.unreachable ? `unreachable (${i.unreachable}; last status ${i.status})` : i.status}${i.hold ? ` (paused: ${i.hold.reason})` : ""}  parent: ${i.parentId ?? "-"}  children: ${i.children.length ? i.children.join(", ") : "-"}  created: ${i.createdAt}  workDir: ${i.workDir}${i.details ? `  ${i.details.join("  ")}` : ""}`,
+        `${i.id}  ${i.role}  ${i.unreachable ? `unreachable (${i.unreachable}; last status ${i.status})` : i.limitedUntil !== undefined ? `${i.status} until ${i.limitedUntil}` : i.status}${i.hold ? ` (paused: ${i.hold.reason})` : ""}  parent: ${i.parentId ?? "-"}  children: ${i.children.length ? i.children.join(", ") : "-"}  created: ${i.createdAt}  workDir: ${i.workDir}${i.details ? `  ${i.details.join("  ")}` : ""}`,
     )
     .join("\n");
 }

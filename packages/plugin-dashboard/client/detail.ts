@@ -144,7 +144,8 @@ export class DetailView {
     if (!instance) return;
     this.#set("label", label(instance));
     this.#set("id", instance.id);
-    this.#set("status", shownStatus(instance));
+    const limit = instance.status === "limited" && instance.unreachable === undefined && instance.limitedUntil ? ` until ${new Date(instance.limitedUntil).toLocaleString()}` : "";
+    this.#set("status", `${shownStatus(instance)}${limit}`);
     this.#set("statusReason", instance.unreachable !== undefined ? `${instance.unreachable} (last seen ${instance.status})` : (instance.statusReason ?? "—"));
     this.#set("agent", instance.agent);
     this.#set("node", instance.node);

@@ -155,7 +155,7 @@ export class TreeView {
     setText(row.name, label(instance));
     row.name.title = instance.id;
     setText(row.status, shownStatus(instance));
-    row.status.title = instance.unreachable ?? instance.statusReason ?? "";
+    row.status.title = instance.unreachable ?? (instance.status === "limited" ? attentionReason(instance) : undefined) ?? instance.statusReason ?? "";
     setText(row.node, instance.node);
     row.node.title = instance.node;
     setText(row.age, age(instance.createdAt));

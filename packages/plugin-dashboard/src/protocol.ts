@@ -3,7 +3,7 @@
 // client (client/*.ts, no bundler) can import them without pulling server code.
 import type { TokenUsage } from "@tmux-claude/core";
 
-export type InstanceStatusView = "starting" | "idle" | "busy" | "waiting" | "error" | "exited";
+export type InstanceStatusView = "starting" | "idle" | "busy" | "waiting" | "limited" | "error" | "exited";
 
 /** Usage as the kernel last reported it, plus the totals of the instance and all its descendants. */
 export type UsageView = TokenUsage & {
@@ -40,6 +40,8 @@ export interface InstanceView {
   agent: string;
   status: InstanceStatusView;
   statusReason?: string;
+  /** Status `limited`: when its account's usage limit resets (ISO time). */
+  limitedUntil?: string;
   node: string;
   /** Its node is not live (lost or stopped): `status` is only what that node last wrote. Why, in words. */
   unreachable?: string;

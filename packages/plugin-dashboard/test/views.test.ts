@@ -23,6 +23,13 @@ function record(id: string, parentId: string | null, status: InstanceSummary["st
   };
 }
 
+test("a limited instance carries until when, with the attention of a busy one (it goes on by itself or takes a message at the reset)", () => {
+  const limited = { ...record("lim-1", null, "limited"), limitedUntil: "2026-01-01T01:00:00.000Z" };
+  const [view] = instanceViews([limited], "here/s", new Map());
+  expect(view).toMatchObject({ status: "limited", limitedUntil: "2026-01-01T01:00:00.000Z", attention: 1 });
+  expect(instanceViews([record("idle-1", null, "idle")], "here/s", new Map())[0]).not.toHaveProperty("limitedUntil");
+});
+
 test("waiting, error and conflicts come first; then busy, starting, idle, exited", () => {
   const conflict: GitView = { branch: "tc/c", ahead: 1, behind: 0, dirty: [], conflicts: [{ with: "main", files: ["a.txt"] }] };
   const views = instanceViews(

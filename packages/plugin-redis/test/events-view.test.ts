@@ -15,6 +15,7 @@ describe("events view", () => {
     const events: ClusterEvent[] = [
       { ...meta, type: "afterSpawn", instance, restart: false },
       { ...meta, type: "statusChange", instance, from: "busy", to: "error", reason: "usage limit" },
+      { ...meta, type: "statusChange", instance: { ...instance, status: "limited", limitedUntil: "2030-01-01T01:00:00.000Z" }, from: "busy", to: "limited", reason: "rate_limit" },
       { ...meta, type: "delivered", messageId: "m-1", from: "exec-1", text: "fix the\nbuild", queued: true },
       { ...meta, type: "turnEnded", instance, reason: "stop", lastReply: "x".repeat(100) },
       { ...meta, type: "usage", instance, usage: { inputTokens: 10, outputTokens: 5, cacheCreationInputTokens: 0, cacheReadInputTokens: 0, costUsd: 0.0123 } },
@@ -24,6 +25,7 @@ describe("events view", () => {
     expect(events.map(formatEvent)).toEqual([
       "2030-01-01T00:00:00.000Z  node-b  exec-1.mgr-2  afterSpawn  spawned: manager (claude), parent exec-1",
       "2030-01-01T00:00:00.000Z  node-b  exec-1.mgr-2  statusChange  busy -> error (usage limit)",
+      "2030-01-01T00:00:00.000Z  node-b  exec-1.mgr-2  statusChange  busy -> limited until 2030-01-01T01:00:00.000Z (rate_limit)",
       '2030-01-01T00:00:00.000Z  node-b  exec-1.mgr-2  delivered  message m-1 from exec-1 (from the queue): "fix the build"',
       `2030-01-01T00:00:00.000Z  node-b  exec-1.mgr-2  turnEnded  stop: "${"x".repeat(59)}…"`,
       "2030-01-01T00:00:00.000Z  node-b  exec-1.mgr-2  usage  10 in, 5 out, $0.0123",

@@ -237,7 +237,8 @@ export type JournalEvent = { readonly at: string; readonly run: RunId } & (
   | { type: "spawned"; step: string; index: number; instanceId: string; role: string; parentId: string | null; node: string }
   | { type: "reattached"; step: string; index: number; instanceId: string }
   | { type: "message"; step: string; instanceId: string; messageId: string; text: string; receipt: "delivered" | "queued" }
-  | { type: "status"; instanceId: string; from: string; to: string }
+  /** `until`: status limited, when the usage limit resets (the task waits for it: limits.usage.resumeOnReset continues it). */
+  | { type: "status"; instanceId: string; from: string; to: string; until?: string }
   | { type: "reply"; instanceId: string; text: string }
   | { type: "task-completed"; step: string; index: number; instanceId: string; status: "ok" | "failed"; summary?: string; artifacts?: string[]; via: "tool" | "turn-end" }
   | { type: "task-failed"; step: string; index: number; instanceId?: string; reason: string }

@@ -43,6 +43,19 @@ describe("progress", () => {
     expect(writes.at(-1)).toBe("warn [git]: kept\n");
   });
 
+  test("a usage limit is said (plain and tty), with its reset: the run waits for it and must not look hung", () => {
+    const started = events[0]!;
+    const limit = { type: "status", run: started.run, at: started.at, instanceId: "mgr-1", from: "busy", to: "limited", until: "2026-12-05T08:00:00.000Z" } as JournalEvent;
+    for (const mode of ["plain", "tty"] as const) {
+      const { writes, stream } = sink(mode === "tty");
+      const progress = createProgress(stream, mode);
+      progress.event(started);
+      progress.event(limit);
+      expect(writes.join("")).toContain("mgr-1: busy -> limited: usage limit until 2026-12-05T08:00:00.000Z; the task waits for it");
+      progress.close();
+    }
+  });
+
   describe("tty", () => {
     beforeEach(() => {
       vi.useFakeTimers({ now: Date.parse("2026-12-05T07:00:00.000Z") });

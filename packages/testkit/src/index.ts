@@ -1,4 +1,4 @@
-export { StandInModel } from "./stand-in-model.js";
+export { StandInModel, usageLimitReply } from "./stand-in-model.js";
 export type {
   ErrorReply,
   MessageReply,

@@ -55,6 +55,38 @@ export interface ErrorReply {
   shouldRetry?: boolean;
   /** Sent as `retry-after` (seconds). */
   retryAfterSeconds?: number;
+  /**
+   * More response headers, e.g. a subscription's usage limit as the API
+   * reports it: `anthropic-ratelimit-unified-status: rejected` with
+   * `anthropic-ratelimit-unified-reset: <epoch seconds>` (see `usageLimitReply`).
+   */
+  headers?: Record<string, string>;
+}
+
+/**
+ * A 429 `rate_limit_error` that says when the limit resets: `retry-after`,
+ * the unified rate-limit headers a subscription's usage limit carries, and
+ * `x-should-retry: false` so the client gives up at once instead of retrying.
+ * The default message is Claude Code's own usage-limit form with the reset
+ * in epoch seconds (`Claude AI usage limit reached|<seconds>`): with an API
+ * key, Claude Code shows the API's message, not the headers.
+ */
+export function usageLimitReply(resetAt: Date, message?: string): ErrorReply {
+  const seconds = Math.max(0, Math.ceil((resetAt.getTime() - Date.now()) / 1000));
+  const epoch = String(Math.ceil(resetAt.getTime() / 1000));
+  message ??= `Claude AI usage limit reached|${epoch}`;
+  return {
+    error: { status: 429, type: "rate_limit_error", message },
+    shouldRetry: false,
+    retryAfterSeconds: seconds,
+    headers: {
+      "anthropic-ratelimit-unified-status": "rejected",
+      "anthropic-ratelimit-unified-reset": epoch,
+      "anthropic-ratelimit-unified-5h-status": "rejected",
+      "anthropic-ratelimit-unified-5h-reset": epoch,
+      "anthropic-ratelimit-unified-representative-claim": "five_hour",
+    },
+  };
 }
 
 export type Reply = MessageReply | ErrorReply;
@@ -544,9 +576,9 @@ export class StandInModel {
     status: number,
     type: string,
     message: string,
-    options: { shouldRetry?: boolean; retryAfterSeconds?: number } = {},
+    options: { shouldRetry?: boolean; retryAfterSeconds?: number; headers?: Record<string, string> } = {},
   ): void {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...options.headers };
     if (options.shouldRetry !== undefined) headers["x-should-retry"] = String(options.shouldRetry);
     if (options.retryAfterSeconds !== undefined) headers["retry-after"] = String(options.retryAfterSeconds);
     this.#sendJson(res, status, { type: "error", error: { type, message } }, headers);

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { lastUserText, match, StandInModel, TestkitErrorCodes, toolResults, type RecordedRequest } from "../src/index.js";
+import { lastUserText, match, StandInModel, TestkitErrorCodes, toolResults, usageLimitReply, type RecordedRequest } from "../src/index.js";
 
 interface SseEvent {
   event: string;
@@ -169,6 +169,19 @@ describe("StandInModel over real HTTP", () => {
     expect(await res.json()).toEqual({ type: "error", error: { type: "overloaded_error", message: "Overloaded" } });
     const next = await post("/v1/messages", userTurn("x"));
     expect(next.status).toBe(200);
+  });
+
+  it("answers a usage limit: 429 rate_limit_error with the reset in the message, retry-after and the unified rate-limit headers", async () => {
+    const resetAt = new Date(Math.ceil((Date.now() + 30_000) / 1000) * 1000);
+    const epoch = String(resetAt.getTime() / 1000);
+    model.rule({ reply: usageLimitReply(resetAt), times: 1 });
+    const res = await post("/v1/messages", userTurn("x", { stream: true }));
+    expect(res.status).toBe(429);
+    expect(res.headers.get("x-should-retry")).toBe("false");
+    expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(29);
+    expect(res.headers.get("anthropic-ratelimit-unified-status")).toBe("rejected");
+    expect(res.headers.get("anthropic-ratelimit-unified-reset")).toBe(epoch);
+    expect(await res.json()).toEqual({ type: "error", error: { type: "rate_limit_error", message: `Claude AI usage limit reached|${epoch}` } });
   });
 
   it("answers count_tokens and 404s anything else", async () => {

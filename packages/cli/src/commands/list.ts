@@ -2,7 +2,7 @@ import os from "node:os";
 import { Option, type Command } from "commander";
 import { INSTANCE_STATUSES, type InstanceStatus, type InstanceSummary, type ListColumn } from "@tmux-claude/core";
 import type { ActionFactory, Cli } from "../context.js";
-import { formatAge, table } from "../output.js";
+import { formatAge, statusText, table } from "../output.js";
 
 interface ListFlags {
   role?: string;
@@ -49,7 +49,8 @@ const pluginCells = (columns: readonly ListColumn[], instance: InstanceSummary) 
 
 /** An instance whose node is down shows as unreachable: its stored status is only what its node last wrote. */
 /** A held one (a budget's pause, the turn cap) shows it: messages to it wait until it is resumed. */
-const statusOf = (instance: InstanceSummary) => (instance.unreachable ? "unreachable" : instance.hold ? `${instance.status} (paused)` : instance.status);
+const statusOf = (instance: InstanceSummary) =>
+  instance.unreachable ? "unreachable" : `${statusText(instance.status, instance.limitedUntil)}${instance.hold ? " (paused)" : ""}`;
 
 /** `here`: this kernel's node; instances all on it need no NODE column, all on another node do (else they look local). */
 export function formatTable(instances: readonly InstanceSummary[], columns: readonly ListColumn[] = [], now = Date.now(), here?: string): string {

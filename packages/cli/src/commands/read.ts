@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { ReadResult } from "@tmux-claude/core";
 import { positiveInt, type ActionFactory, type Cli } from "../context.js";
-import { trimScreen } from "../output.js";
+import { statusText, trimScreen } from "../output.js";
 
 interface ReadFlags {
   lines: number;
@@ -35,7 +35,7 @@ async function read(cli: Cli, id: string, flags: ReadFlags): Promise<number> {
 export function formatRead(result: ReadResult): string {
   const kept = result.status === "exited" ? ` (kept: tmux-claude restart ${result.id} delivers them, terminate drops them)` : "";
   const queued = result.queued > 0 ? `; ${result.queued} queued message${result.queued === 1 ? "" : "s"}${kept}` : "";
-  const lines = [`${result.id}: ${result.status}${result.statusReason ? ` (${result.statusReason})` : ""}${queued}`];
+  const lines = [`${result.id}: ${statusText(result.status, result.limitedUntil)}${result.statusReason ? ` (${result.statusReason})` : ""}${queued}`];
   if (result.paused) lines.push(`Paused: ${result.paused}. Messages wait in its queue until tmux-claude resume ${result.id}.`);
   // What plugins add (the instanceFields hook): cost's tokens and USD, say.
   if (result.details?.length) lines.push(...result.details);

@@ -73,6 +73,12 @@ export interface StatusReport {
    * interrupt from an answer says so.
    */
   turn?: TurnEndReason;
+  /**
+   * With status `limited`: when the agent's usage limit resets (ISO time), as
+   * the agent said it. Left out when the agent did not say: the kernel then
+   * assumes `limits.usage.unknownResetMs` from now.
+   */
+  limitedUntil?: string;
 }
 
 export interface DriverContext {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { NODE_ID } from "../kernel/node.js";
+import { usageLimitsSchema } from "./usage-limits.js";
 
 const NAME = /^[a-z][a-z0-9]*$/u;
 
@@ -29,6 +30,12 @@ export const agentSchema = z.looseObject({
   args: z.array(z.string()).default([]),
   /** Extra environment for this agent. */
   env: z.record(envName, z.string()).default({}),
+  /**
+   * The account whose usage limit this agent's instances share (see
+   * `limits.usage`); default: the agent's name. Agents logged in to the same
+   * account name the same one here.
+   */
+  account: z.string().min(1, "an account name (leave the key out to use the agent's name)").optional(),
 });
 
 /** What happens to a subtree whose budget is crossed: its delivery held, its instances terminated, or a notice only. */
@@ -135,6 +142,8 @@ const settingsShape = {
           per: z.enum(["parent", "total"]).default("parent"),
         })
         .optional(),
+      /** What happens at an account's usage limit (status `limited`). */
+      usage: usageLimitsSchema,
     })
     .prefault({}),
   /** Agent used when spawn names none. */

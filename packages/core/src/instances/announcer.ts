@@ -66,6 +66,11 @@ export class Announcer {
     });
   }
 
+  /** Is this process the one to act on the node's instances of `agent` (see EventOwner.owns)? */
+  owns(agent: string): Promise<boolean> {
+    return this.owner?.owns(agent) ?? Promise.resolve(false);
+  }
+
   /** The last message typed into the instance by any process (written to the store before it was typed). */
   private async storedPrompt(record: InstanceRecord): Promise<string | undefined> {
     return (await this.deps.store.get(record.id).catch(() => undefined))?.turnPrompt ?? record.turnPrompt;
@@ -81,10 +86,10 @@ function startsTurn(from: InstanceStatus, to: InstanceStatus): boolean {
   return to === "busy" && from !== "busy" && from !== "waiting";
 }
 
-/** Without the adapter's word, a turn ends when a working agent goes idle (it answered) or into error (it failed). */
+/** Without the adapter's word, a turn ends when a working agent goes idle (it answered) or into error or its usage limit (it failed). */
 export function implicitTurnEnd(from: InstanceStatus, to: InstanceStatus): TurnEndReason | undefined {
   if (from !== "busy" && from !== "waiting") return undefined;
   if (to === "idle") return "stop";
-  if (to === "error") return "failure";
+  if (to === "error" || to === "limited") return "failure";
   return undefined;
 }

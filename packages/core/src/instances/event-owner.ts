@@ -62,6 +62,11 @@ export class EventOwner {
     return change.recordedHere && !(await this.servingElsewhere(agent));
   }
 
+  /** Is this process the one to act on the node's instances of `agent` (serve, or any process while no serve watches them)? */
+  async owns(agent: string): Promise<boolean> {
+    return this.serving || !(await this.servingElsewhere(agent));
+  }
+
   /** Does a live serving kernel of this node watch instances of `agent`? */
   private async servingElsewhere(agent: string): Promise<boolean> {
     const names = await readdir(this.dir).catch(() => [] as string[]);

@@ -10,6 +10,7 @@ import { Spawner } from "./spawner.js";
 import { Terminator } from "./terminator.js";
 import type { InstanceSummary, ListFilter, ReadOptions, ReadResult, SendOptions, SpawnOptions, SpawnResult, TerminateOptions } from "./types.js";
 import type { ManagerDeps } from "./deps.js";
+import { UsageLimits } from "./usage-limits.js";
 import { Views } from "./views.js";
 import { requireRecord } from "./lookups.js";
 import { waitDelivered } from "./wait-delivered.js";
@@ -39,6 +40,7 @@ export class InstanceManager {
   private readonly terminator: Terminator;
   private readonly spawner: Spawner;
   private readonly views: Views;
+  private readonly limits: UsageLimits;
   private readonly nodes: Nodes;
   private readonly store: StateStore;
   private readonly placement: Placement;
@@ -52,7 +54,8 @@ export class InstanceManager {
     this.reconciler = new Reconciler(deps, this.registry);
     this.messaging = new Messaging(deps, this.registry);
     this.terminator = new Terminator(deps, this.registry);
-    this.spawner = new Spawner(deps, this.registry, this.messaging, this.terminator);
+    this.limits = new UsageLimits(deps, this.registry, (id, text) => this.messaging.send(id, text, { whenBusy: "queue" }, null));
+    this.spawner = new Spawner(deps, this.registry, this.messaging, this.terminator, this.limits);
     this.views = new Views(deps, this.registry);
     // A released instance's node delivers its queue: here when this node owns it, else that node's serve (it sees the store change).
     this.holds = new Holds(deps.store, async (record) => {
@@ -74,12 +77,14 @@ export class InstanceManager {
     this.registry.watchAll = options.watchAll;
     await this.registry.start();
     await this.reconciler.start();
+    await this.limits.start();
   }
 
   async close(): Promise<void> {
     if (this.registry.closed) return;
     this.registry.closed = true;
     this.reconciler.stop();
+    this.limits.stop();
     for (const live of this.registry.all()) this.registry.detach(live.record.id);
     // A spawn cut short by the detach above removes what it created before we let go of tmux and the store.
     await Promise.allSettled([this.spawner.settled(), this.messaging.settled()]);

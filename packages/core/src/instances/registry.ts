@@ -15,6 +15,7 @@ import type { Live, ManagerDeps } from "./deps.js";
 import type { ManagerEvents } from "./wait-delivered.js";
 import { UnknownAgents } from "./unknown-agent.js";
 import { TurnEnds } from "./turn-ends.js";
+import { resetTime, withLimit } from "./limit-record.js";
 
 /** What `output` sends as the screen without `history`: enough for a glance, small for a reconnect. */
 const DEFAULT_SCREEN_LINES = 30;
@@ -65,6 +66,11 @@ export class Registry {
   /** What every event carries: a fresh id, the instance, this node, the time. */
   eventMeta(instanceId: string): EventMeta {
     return this.announcer.meta(instanceId);
+  }
+
+  /** Does this process act for the node on instances of `agent`: serve, or any process while no serve watches them? */
+  ownsEventsOf(agent: string): Promise<boolean> {
+    return this.announcer.owns(agent);
   }
 
   /**
@@ -190,7 +196,7 @@ export class Registry {
       logger: logger.child({ instance: record.id, agent: record.agent }),
       agent: agentConfig(this.deps, record.agent),
       status: () => live.record.status,
-      setStatus: (status, report) => this.applyStatus(record.id, status, report),
+      setStatus: (status, report) => void this.applyStatus(record.id, status, report),
       get agentState() {
         return live.record.agentState ?? {};
       },
@@ -203,6 +209,7 @@ export class Registry {
     this.live.set(record.id, live);
     this.byPane.set(record.tmux.paneId, record.id);
     await live.driver.start();
+    this.events.emit("attached", record.id, live.record);
     return live;
   }
 
@@ -243,24 +250,30 @@ export class Registry {
 
   // ------------------------------------------------------------------- status
 
-  applyStatus(id: string, to: InstanceStatus, report: StatusReport = {}): void {
+  /**
+   * Resolves (never rejects) with whether this process's write made the change: of processes applying
+   * the same change one gets true. `only`: applies only to a stored record it accepts (a limit's reset).
+   */
+  applyStatus(id: string, to: InstanceStatus, report: StatusReport = {}, only?: (stored: InstanceRecord) => boolean): Promise<boolean> {
     const live = this.live.get(id);
-    if (!live) return;
+    if (!live) return Promise.resolve(false);
     const from = live.record.status;
-    if (from === to && report.lastReply === undefined && report.reason === live.record.statusReason) return;
-    if (from === "exited") return;
+    const limitedUntil = to === "limited" ? resetTime(report.limitedUntil, this.deps.config.limits.usage.unknownResetMs) : undefined;
+    if (from === to && report.lastReply === undefined && report.reason === live.record.statusReason && limitedUntil === live.record.limitedUntil) return Promise.resolve(false);
+    if (from === "exited") return Promise.resolve(false);
     const updatedAt = new Date().toISOString();
     const statusReason = report.reason;
     const lastReply = report.lastReply ?? live.record.lastReply;
-    live.record = { ...live.record, status: to, statusReason, lastReply, updatedAt };
+    const change = (r: InstanceRecord): InstanceRecord => withLimit({ ...r, status: to, statusReason, lastReply, updatedAt }, limitedUntil);
+    live.record = change(live.record);
     const record = live.record;
     this.events.emit("status", id, record);
     let recordedHere = false;
     // A status change comes from the agent, with no caller to fail: a write the store refused is logged, and it is not announced as recorded here.
     const written = this.persist(id, sameLaunch(record.tmux.paneId, (r) => {
       // Updaters may run again on a retry: the last run tells.
-      recordedHere = r.status !== to;
-      return { ...r, status: to, statusReason, lastReply, updatedAt };
+      recordedHere = r.status !== to && (only?.(r) ?? true);
+      return only && !only(r) ? r : change(r);
     })).catch((error: unknown) => {
       recordedHere = false;
       this.deps.logger.error({ err: error, instance: id, status: to }, "could not persist a status change");
@@ -268,11 +281,14 @@ export class Registry {
     if (from !== to) {
       this.deps.logger.debug({ instance: id, from, to, reason: statusReason }, "status");
       const turn = report.turn ?? implicitTurnEnd(from, to);
-      const announce = () => this.announcer.announce(record, { from, to, reason: statusReason, turn, driver: live.driver }, written.then(() => ({ observed: true, recordedHere })));
+      // A guarded change (`only`) that the store refused did not happen: nothing to announce.
+      const announce = () =>
+        this.announcer.announce(record, { from, to, reason: statusReason, turn, driver: live.driver }, written.then(() => ({ observed: only ? recordedHere : true, recordedHere })));
       if (turn) void this.turnEnds.add(id, announce);
       else void announce();
     }
     if (DELIVERABLE.has(to)) this.onDeliverable(id);
+    return written.then(() => recordedHere);
   }
 
   /** Each instance's last turn end announced here: drains wait for its taps (see TurnEnds). */
@@ -333,7 +349,7 @@ export class Registry {
     this.exiting.delete(live);
     const id = live.record.id;
     if (this.live.get(id) !== live || (await this.relaunchedElsewhere(live))) return;
-    this.applyStatus(id, "exited", { reason });
+    void this.applyStatus(id, "exited", { reason });
     // Written before letting go, so nobody reads the old status from the store meanwhile.
     await this.persisted(id);
     this.detach(id, live);

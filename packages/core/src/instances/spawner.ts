@@ -15,6 +15,7 @@ import { checkBudget } from "./holds.js";
 import { takeSpawnSlot } from "./runaway.js";
 import { agentForRole, assertDirectory, assertWorkDirAllowed, knownRole, placeSpawn } from "./spawn-policy.js";
 import type { Terminator } from "./terminator.js";
+import type { UsageLimits } from "./usage-limits.js";
 import type { Live, ManagerDeps } from "./deps.js";
 import type { SpawnOptions, SpawnResult } from "./types.js";
 import { adapterFor, agentConfig, ensureInstanceDir, requireRecord } from "./lookups.js";
@@ -34,6 +35,7 @@ export class Spawner {
     private readonly registry: Registry,
     private readonly messaging: Messaging,
     private readonly terminator: Terminator,
+    private readonly limits: UsageLimits,
   ) {}
 
   spawn(options: SpawnOptions, caller: string | null = null): Promise<SpawnResult> {
@@ -65,6 +67,8 @@ export class Spawner {
       throw new TmuxClaudeError(ErrorCodes.EMPTY_TEXT, "The prompt is empty. Give a prompt with text, or none at all.");
     }
     const budget = options.budget === undefined ? undefined : checkBudget(options.budget, "spawn option budget");
+    // Before the id is reserved: a spawn held until a usage limit resets holds no place in limits.maxInstances.
+    await this.limits.beforeSpawn(agentName);
     const reserved = await this.reserve(options, { parentId, depth, agentName, prefix: roleConfig.prefix, budget });
 
     let launched = false;

@@ -59,6 +59,8 @@ export interface ReadResult {
   id: string;
   status: InstanceStatus;
   statusReason?: string;
+  /** Status `limited`: when the usage limit resets (ISO time). */
+  limitedUntil?: string;
   lastReply?: string;
   screen: string;
   queued: number;

@@ -22,6 +22,7 @@ export class Views {
       throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, `lines must be a positive integer, got ${String(options.lines)}.`);
     }
     const timeoutMs = options.timeoutMs ?? 600_000;
+    // `wait` ends at a usage limit too (status limited, like error): the turn stopped; the result says until when.
     let record = await requireRecord(this.deps.store, id);
     let screen = "";
     if (record.status !== "exited") {
@@ -50,7 +51,8 @@ export class Views {
     const hold = (await this.deps.store.get(id))?.hold;
     const shown = withNode(usage ? { ...record, usage } : record);
     const added = await instanceFields(this.deps.hooks, this.deps.logger, "read", [shown]);
-    return withFields({ id, status: record.status, statusReason: record.statusReason, lastReply: record.lastReply, screen, queued, ...(usage ? { usage } : {}), ...(hold ? { paused: hold.reason } : {}) }, added.get(id));
+    const limit = record.limitedUntil !== undefined ? { limitedUntil: record.limitedUntil } : {};
+    return withFields({ id, status: record.status, statusReason: record.statusReason, ...limit, lastReply: record.lastReply, screen, queued, ...(usage ? { usage } : {}), ...(hold ? { paused: hold.reason } : {}) }, added.get(id));
   }
 
   async list(filter: ListFilter = {}): Promise<InstanceSummary[]> {

@@ -5,6 +5,8 @@ import type { InstanceRecord, StateStore } from "../store/types.js";
 /** What the instance manager tells about its instances while a sender waits. */
 export interface ManagerEvents {
   status: [id: string, record: InstanceRecord];
+  /** This process attached to the instance (its driver started): the record as it was then. */
+  attached: [id: string, record: InstanceRecord];
   delivered: [messageId: string];
   /** A queued message could not be typed in; it stays queued and is tried again. */
   deliveryFailed: [messageId: string, error: unknown];

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import type { AgentAdapter } from "../agents/adapter.js";
 import type { ResolvedConfig } from "../config/config.js";
+import { agentSchema } from "../config/schema.js";
 import { formatIssueList, formatZodIssues } from "../config/issues.js";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import { roleAgentIssues } from "../instances/spawn-policy.js";
@@ -14,7 +15,7 @@ import { isValidRange, satisfies } from "./version-range.js";
 import { KERNEL_VERSION } from "./version.js";
 
 /** Keys of `agents.<name>` that the kernel reads; the rest belong to the agent's adapter. */
-const KERNEL_AGENT_KEYS = new Set(["adapter", "command", "args", "env"]);
+const KERNEL_AGENT_KEYS = new Set(Object.keys(agentSchema.shape));
 
 /**
  * Add plugins to `registered` after checking each: its name is new, the

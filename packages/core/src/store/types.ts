@@ -1,7 +1,8 @@
 /** The persisted identity and state of one agent instance. */
-export type InstanceStatus = "starting" | "idle" | "busy" | "waiting" | "error" | "exited";
+/** `limited`: a turn failed on the account's usage or rate limit; `limitedUntil` says when it resets. */
+export type InstanceStatus = "starting" | "idle" | "busy" | "waiting" | "limited" | "error" | "exited";
 
-export const INSTANCE_STATUSES: readonly InstanceStatus[] = ["starting", "idle", "busy", "waiting", "error", "exited"];
+export const INSTANCE_STATUSES: readonly InstanceStatus[] = ["starting", "idle", "busy", "waiting", "limited", "error", "exited"];
 
 export interface TmuxLocation {
   /**
@@ -50,6 +51,12 @@ export interface InstanceRecord {
   status: InstanceStatus;
   /** Why the instance is in its status (error reason, exit cause). */
   statusReason?: string;
+  /**
+   * Status `limited` only: when the usage limit resets (ISO time). Then the
+   * kernel moves the instance back to idle (and, with
+   * `limits.usage.resumeOnReset`, sends it the continue message).
+   */
+  limitedUntil?: string;
   createdAt: string;
   updatedAt: string;
   tmux: TmuxLocation;

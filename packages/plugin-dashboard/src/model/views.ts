@@ -19,6 +19,8 @@ const STATUS_ATTENTION: Record<InstanceRecord["status"], number> = {
   waiting: 0,
   error: 0,
   busy: 1,
+  // It goes on by itself at the reset (limits.usage.resumeOnReset) or takes a message then: no answer needed now.
+  limited: 1,
   starting: 2,
   idle: 3,
   exited: 4,
@@ -78,6 +80,7 @@ export function instanceViews(records: readonly RecordLike[], node: string, git:
       agent: record.agent,
       status: record.status,
       ...(record.statusReason !== undefined ? { statusReason: record.statusReason } : {}),
+      ...(record.limitedUntil !== undefined ? { limitedUntil: record.limitedUntil } : {}),
       node: record.tmux.node ?? node,
       ...(record.unreachable !== undefined ? { unreachable: record.unreachable } : {}),
       depth: record.depth,

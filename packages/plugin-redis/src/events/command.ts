@@ -24,7 +24,7 @@ function oneLine(text: string, max = 60): string {
 function summary(event: ClusterEvent): string {
   switch (event.type) {
     case "statusChange":
-      return `${event.from} -> ${event.to}${event.reason ? ` (${event.reason})` : ""}`;
+      return `${event.from} -> ${event.to}${event.instance.limitedUntil && event.to === "limited" ? ` until ${event.instance.limitedUntil}` : ""}${event.reason ? ` (${event.reason})` : ""}`;
     case "delivered":
       return `message ${event.messageId} from ${event.from ?? "root"}${event.queued ? " (from the queue)" : ""}: ${oneLine(event.text)}`;
     case "turnEnded":

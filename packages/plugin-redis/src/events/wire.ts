@@ -23,6 +23,8 @@ export interface EventInstance {
   readonly agent: string;
   readonly status: InstanceStatus;
   readonly statusReason?: string;
+  /** Status limited: when the usage limit resets (ISO time). */
+  readonly limitedUntil?: string;
   /** The node whose tmux runs it. */
   readonly node?: string;
   readonly workDir: string;
@@ -55,6 +57,7 @@ export function eventInstance(record: InstanceRecord): EventInstance {
     agent: record.agent,
     status: record.status,
     ...(record.statusReason !== undefined ? { statusReason: record.statusReason } : {}),
+    ...(record.limitedUntil !== undefined ? { limitedUntil: record.limitedUntil } : {}),
     ...(record.tmux.node !== undefined ? { node: record.tmux.node } : {}),
     workDir: record.workDir,
   };

@@ -126,7 +126,7 @@ export class TaskTracker {
     const record = await this.run.kernel.get(id).catch(() => undefined);
     const status = record?.status ?? "exited";
     if (status !== seen.status) {
-      this.run.journal.write({ type: "status", instanceId: id, from: seen.status ?? "unknown", to: status });
+      this.run.journal.write({ type: "status", instanceId: id, from: seen.status ?? "unknown", to: status, ...(record?.limitedUntil ? { until: record.limitedUntil } : {}) });
       seen.status = status;
     }
     if (record?.lastReply !== undefined && record.lastReply !== seen.reply) {

@@ -56,13 +56,19 @@ export function createProgress(stream: ProgressStream, mode: ProgressMode, optio
 /** Too frequent to be worth a line while a run goes (replay shows status changes). */
 const QUIET: ReadonlySet<JournalEvent["type"]> = new Set(["usage", "status"]);
 
+/** An instance of the run hit its usage limit: the run waits for the reset and must not look hung. */
+function isLimit(event: JournalEvent): boolean {
+  return event.type === "status" && event.to === "limited";
+}
+
 function plainProgress(stream: ProgressStream): Progress {
   let t0: number | undefined;
   return {
     event(event) {
       const at = Date.parse(event.at);
       t0 ??= at;
-      const text = QUIET.has(event.type) ? undefined : describeEvent(event);
+      // A usage limit is said, though: the run waits for its reset and must not look hung.
+      const text = QUIET.has(event.type) && !isLimit(event) ? undefined : describeEvent(event);
       if (text !== undefined) stream.write(`[+${formatDuration(at - t0)}] ${actorOf(event)}: ${text}\n`);
       // The id at once, not only in the result line: another terminal can follow, replay or resume the run while this one runs.
       if (event.type === "run-started") stream.write(`run id ${event.run} (tmux-claude replay ${event.run}; after a crash: tmux-claude run --resume ${event.run})\n`);
@@ -98,6 +104,8 @@ class LiveList implements Progress {
     if (this.closed) return;
     this.live = true;
     this.model.apply(event);
+    // The list has no place for an instance's status; a usage limit the run waits for is said above it.
+    if (isLimit(event)) this.log(`${actorOf(event)}: ${describeEvent(event)}`);
     this.schedule();
   }
 

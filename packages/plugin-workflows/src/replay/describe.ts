@@ -54,7 +54,7 @@ export function describeEvent(event: JournalEvent): string | undefined {
     case "message":
       return `got "${clip(event.text)}" (${event.receipt})`;
     case "status":
-      return `${event.from} -> ${event.to}`;
+      return event.to === "limited" ? `${event.from} -> limited: usage limit until ${event.until ?? "its reset"}; the task waits for it` : `${event.from} -> ${event.to}`;
     case "reply":
       return `replied: "${clip(event.text)}"`;
     case "task-completed":
