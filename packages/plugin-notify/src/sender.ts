@@ -10,7 +10,7 @@
  *   (it reads the outbox at start and watches it).
  * A process that dies after the endpoint accepted a request but before
  * recording it as sent makes the next sender repeat it once the claim
- * lapses: receivers drop repeats by the event id (the webhook's header).
+ * lapses: receivers drop repeats by the event id (the signed body's).
  */
 import { createHash } from "node:crypto";
 import type { Logger, PluginData, StoreWatch } from "@tmux-claude/core";
