@@ -104,11 +104,21 @@ export class Sender {
    * `serve`: send what earlier processes left pending, take over what other
    * processes leave (a CLI exiting mid-backoff), and drop old entries.
    */
-  async recover(): Promise<void> {
+  recover(): void {
+    // In the background: serve starts without waiting on a large outbox, and a
+    // store that fails here is a warning (#track), not a failed start.
+    this.#track(this.#recover());
+  }
+
+  async #recover(): Promise<void> {
     const { outbox } = this.#deps;
+    if (this.#closing) return;
     this.#watch = outbox.watch((key) => this.#track(this.#reconsider(key)));
     await this.#watch.ready;
+    // close() may have come while we waited: it stopped the watch; start nothing more.
+    if (this.#closing) return;
     await this.#sweep(true);
+    if (this.#closing) return;
     this.#prune = setInterval(() => this.#track(this.#sweep(true)), RETENTION_MS / 4);
     this.#prune.unref();
   }
