@@ -4,7 +4,7 @@
  * delivery that fails later. The values shown in errors are redacted: a
  * Slack or Discord URL's path is its credential.
  */
-import { ErrorCodes, TmuxClaudeError, formatIssueList, formatZodIssues } from "@tmux-claude/core";
+import { ErrorCodes, TmuxClaudeError, formatIssueList, formatPath, formatZodIssues, type ConfigIssue } from "@tmux-claude/core";
 import { z } from "zod";
 
 export const PLUGIN_NAME = "notify";
@@ -117,7 +117,7 @@ export function parseNotifyOptions(raw: unknown): ResolvedNotifyOptions {
   const input = raw ?? {};
   const result = notifyOptionsSchema.safeParse(input);
   if (result.success) return result.data;
-  const issues = formatZodIssues(result.error, redactOptions(input), notifyOptionsSchema);
+  const issues = formatZodIssues(result.error, redactOptions(input), notifyOptionsSchema).map((issue) => describeRoot(issue, input));
   throw new TmuxClaudeError(
     ErrorCodes.PLUGIN_OPTIONS_INVALID,
     `Invalid options for plugin "${PLUGIN_NAME}":\n${formatIssueList(issues)}\nFix the options passed to notify() in your config.`,
@@ -125,27 +125,48 @@ export function parseNotifyOptions(raw: unknown): ResolvedNotifyOptions {
   );
 }
 
-/** A URL as it may be shown: scheme, host and the first path segment; the rest (tokens, keys) cut. */
+/** A URL as it may be shown: scheme, host and the first path segment; the rest (tokens, keys) cut. Not a URL: its length only. */
 export function redactUrl(value: string): string {
   const url = parseUrl(value);
-  if (!url) return value.length > 12 ? `${value.slice(0, 12)}…` : value;
+  if (!url) return hidden(value);
   const first = url.pathname.split("/").filter(Boolean)[0];
   const more = url.pathname.split("/").filter(Boolean).length > 1 || url.search !== "";
   return `${url.protocol}//${url.host}${first ? `/${first}` : ""}${more ? "/…" : ""}`;
 }
 
+function hidden(value: string): string {
+  return `[${value.length} characters, not shown]`;
+}
+
+/** Options whose values hold no credential (kinds, numbers): shown as given, so the error points at the mistake, unless a URL. */
+const PLAIN_KEYS = new Set(["on", "retry", "timeoutMs", "failureLogIntervalMs"]);
+
+/**
+ * The whole input with every value that may be a credential cut: a URL to
+ * its host and first segment, any other string (a secret, a token under a
+ * misspelt key) to its length, a number or other value to its type; only
+ * PLAIN_KEYS' strings and numbers are kept. Credentials turn up wherever a
+ * user put them, not only where the schema expects them.
+ */
 function redactOptions(input: unknown): unknown {
-  if (typeof input !== "object" || input === null) return input;
-  const copy: Record<string, unknown> = { ...(input as Record<string, unknown>) };
-  const redact = (key: string, field: string, how: (value: string) => string) => {
-    const section = copy[key];
-    if (typeof section !== "object" || section === null) return;
-    const value = (section as Record<string, unknown>)[field];
-    if (typeof value === "string") copy[key] = { ...(section as Record<string, unknown>), [field]: how(value) };
-  };
-  redact("webhook", "url", redactUrl);
-  redact("webhook", "secret", (secret) => `[${secret.length} characters, not shown]`);
-  redact("slack", "webhookUrl", redactUrl);
-  redact("discord", "webhookUrl", redactUrl);
-  return copy;
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return redactValue(input, false);
+  return Object.fromEntries(Object.entries(input).map(([key, value]) => [key, redactValue(value, PLAIN_KEYS.has(key))]));
+}
+
+function redactValue(value: unknown, plain: boolean): unknown {
+  if (typeof value === "string") return plain && !parseUrl(value) ? value : redactUrl(value);
+  if (Array.isArray(value)) return value.map((item) => redactValue(item, plain));
+  if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, redactValue(inner, plain)]));
+  if (value === null || value === undefined || typeof value === "boolean" || (plain && typeof value === "number")) return value;
+  return `[a ${typeof value}, not shown]`;
+}
+
+/** An issue about the options object itself (no endpoint) names its keys, not its values. */
+function describeRoot(issue: ConfigIssue, input: unknown): ConfigIssue {
+  if (issue.path !== formatPath([]) || typeof input !== "object" || input === null || Array.isArray(input) || issue.value === undefined) return issue;
+  const keys = Object.keys(input);
+  const got = keys.length === 0 ? "an empty object" : `an object with keys ${keys.join(", ")}`;
+  const suffix = `, got ${issue.value}`;
+  const message = issue.message.endsWith(suffix) ? issue.message.slice(0, -suffix.length) : issue.message;
+  return { ...issue, message: `${message}, got ${got}`, value: undefined };
 }

@@ -34,8 +34,9 @@ export function notify(userOptions: NotifyOptions): Plugin {
       ctx.hooks.notice.tap((notice) => {
         if (on.has(notice.kind)) sender.add(fromNotice(notice));
       });
-      ctx.hooks.ready.tapPromise(async () => {
-        if (ctx.mode === "serve") await sender.recover();
+      // Not awaited: the sweep of the outbox runs in the background, so serve's start waits on neither its size nor the store.
+      ctx.hooks.ready.tap(() => {
+        if (ctx.mode === "serve") sender.recover();
       });
       ctx.onClose(() => sender.close());
       ctx.logger.debug({ endpoints: transports.map((t) => `${t.destination} (${t.host})`), on: [...on] }, "notify: sending");

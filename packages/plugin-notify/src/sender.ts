@@ -10,7 +10,7 @@
  *   (it reads the outbox at start and watches it).
  * A process that dies after the endpoint accepted a request but before
  * recording it as sent makes the next sender repeat it once the claim
- * lapses: receivers drop repeats by the event id (the webhook's header).
+ * lapses: receivers drop repeats by the event id (the signed body's).
  */
 import { createHash } from "node:crypto";
 import type { Logger, PluginData, StoreWatch } from "@tmux-claude/core";
@@ -42,7 +42,13 @@ export function outboxKey(destination: Destination, eventId: string): string {
 
 /** Sent and failed entries are kept this long, to drop late repeats of their events, then removed. */
 const RETENTION_MS = 24 * 3_600_000;
-/** A claim outlasts the request's timeout by this much, so a live sender never loses its claim mid-request. */
+/**
+ * A claim outlasts the request's timeout by this much, so a live sender never
+ * loses its claim mid-request. Leases and backoff are wall-clock times
+ * (Date.now()) compared by every process on the store: across nodes (Redis)
+ * they assume clocks that agree to well within this margin; a node whose
+ * clock runs ahead may take over a live claim and repeat a send.
+ */
 const LEASE_MARGIN_MS = 5_000;
 /** How long closing waits for sends under way (a CLI's events go out before it exits when the endpoint answers). */
 const CLOSE_GRACE_MS = 5_000;
@@ -55,6 +61,11 @@ export interface SenderDeps {
   /** Unique per process run: the claim's owner. */
   owner: string;
   options: Pick<ResolvedNotifyOptions, "retry" | "timeoutMs">;
+}
+
+/** The entry is pending under this try's claim: only then may the try record its outcome. */
+function holds(entry: OutboxEntry | undefined, owner: string): entry is OutboxEntry {
+  return entry?.state === "pending" && entry.claim?.owner === owner;
 }
 
 function withoutClaim(entry: OutboxEntry): OutboxEntry {
@@ -93,11 +104,21 @@ export class Sender {
    * `serve`: send what earlier processes left pending, take over what other
    * processes leave (a CLI exiting mid-backoff), and drop old entries.
    */
-  async recover(): Promise<void> {
+  recover(): void {
+    // In the background: serve starts without waiting on a large outbox, and a
+    // store that fails here is a warning (#track), not a failed start.
+    this.#track(this.#recover());
+  }
+
+  async #recover(): Promise<void> {
     const { outbox } = this.#deps;
+    if (this.#closing) return;
     this.#watch = outbox.watch((key) => this.#track(this.#reconsider(key)));
     await this.#watch.ready;
+    // close() may have come while we waited: it stopped the watch; start nothing more.
+    if (this.#closing) return;
     await this.#sweep(true);
+    if (this.#closing) return;
     this.#prune = setInterval(() => this.#track(this.#sweep(true)), RETENTION_MS / 4);
     this.#prune.unref();
   }
@@ -207,18 +228,18 @@ export class Sender {
         this.#schedule(key, entry);
         return;
       }
-      await this.#send(key, entry);
+      await this.#send(key, entry, owner);
     } finally {
       this.#sending.delete(key);
     }
   }
 
-  async #send(key: string, entry: OutboxEntry): Promise<void> {
+  async #send(key: string, entry: OutboxEntry, owner: string): Promise<void> {
     const { outbox, transports, failures, options } = this.#deps;
     const transport = transports.find((candidate) => candidate.destination === entry.destination);
     if (!transport) {
       // The config lost this endpoint since the event was recorded: nothing can send it.
-      await outbox.update(key, (current) => current && { ...withoutClaim(current), state: "failed", doneAt: Date.now(), lastError: `no ${entry.destination} endpoint configured` });
+      await outbox.update(key, (current) => (holds(current, owner) ? { ...withoutClaim(current), state: "failed", doneAt: Date.now(), lastError: `no ${entry.destination} endpoint configured` } : current));
       return;
     }
     const attempts = entry.attempts + 1;
@@ -227,18 +248,19 @@ export class Sender {
     } catch (error) {
       if (this.#abort.signal.aborted) {
         // Cut by close, not by the endpoint: not a try; the next sender starts at once.
-        await outbox.update(key, (current) => current && { ...withoutClaim(current), nextAt: Date.now() });
+        await outbox.update(key, (current) => (holds(current, owner) ? { ...withoutClaim(current), nextAt: Date.now() } : current));
         return;
       }
-      await this.#failed(key, transport, attempts, error);
+      await this.#failed(key, transport, attempts, error, owner);
       return;
     }
     const doneAt = Date.now();
-    await outbox.update(key, (current) => current && { ...withoutClaim(current), state: "sent", attempts, doneAt });
+    // Delivered is a fact whoever holds the claim now (ours lapsed, another took it): marking it stops that sender's retries.
+    await outbox.update(key, (current) => current && (current.state === "sent" ? current : { ...withoutClaim(current), state: "sent", attempts, doneAt }));
     failures.delivered(transport);
   }
 
-  async #failed(key: string, transport: Transport, attempts: number, error: unknown): Promise<void> {
+  async #failed(key: string, transport: Transport, attempts: number, error: unknown, owner: string): Promise<void> {
     const { outbox, failures, options } = this.#deps;
     // Only a DeliveryError's message is known to hold no URL (a Slack or Discord URL's path is its credential).
     const reason = error instanceof DeliveryError ? error.message : `unexpected ${error instanceof Error ? error.name : typeof error}`;
@@ -246,10 +268,11 @@ export class Sender {
     const giveUp = !retryable || attempts >= options.retry.attempts;
     const delay = Math.min(options.retry.maxDelayMs, options.retry.initialDelayMs * 2 ** (attempts - 1));
     const failedAt = Date.now();
+    // Only while the claim is still ours: once it lapsed, another sender owns the entry and its live claim stays.
     const next = await outbox.update(key, (current) =>
-      current && (giveUp
+      !holds(current, owner) ? current : giveUp
         ? { ...withoutClaim(current), state: "failed", attempts, doneAt: failedAt, lastError: reason }
-        : { ...withoutClaim(current), attempts, nextAt: failedAt + delay, lastError: reason }),
+        : { ...withoutClaim(current), attempts, nextAt: failedAt + delay, lastError: reason },
     );
     failures.failed(transport, giveUp && !retryable ? `${reason} (not retried: the endpoint refused the request)` : reason, giveUp ? "gave up" : "retrying", next?.eventId ?? key);
     if (next?.state === "pending") {

@@ -2,7 +2,9 @@
  * The generic webhook's signature (README: "The signature"): HMAC-SHA256,
  * keyed with the configured secret, over `<timestamp>.<body>`, where the
  * timestamp is Unix seconds sent in its own header. Signing the timestamp
- * with the body lets a receiver refuse an old request replayed later.
+ * with the body lets a receiver refuse an old request replayed later; within
+ * the window, a receiver drops a replay by the event id in the signed body
+ * (the event-id header is not signed: a replay can carry a new one).
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 
@@ -17,12 +19,14 @@ export function sign(secret: string, timestamp: number, body: string): string {
   return `v1=${createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")}`;
 }
 
-export type VerifyResult = { ok: true } | { ok: false; reason: string };
+/** `eventId`: the signed body's, the one to drop repeats and replays by (undefined for a body that is not an event). */
+export type VerifyResult = { ok: true; eventId: string | undefined } | { ok: false; reason: string };
 
 /**
  * What a receiver written in Node does with a request (the raw body, as
  * received, before any JSON parsing): check the timestamp is recent, then the
- * signature, in constant time.
+ * signature, in constant time; then give the signed body's event id, which
+ * the receiver drops repeats by.
  */
 export function verifySignature(
   secret: string,
@@ -36,5 +40,14 @@ export function verifySignature(
   const expected = Buffer.from(sign(secret, timestamp, request.body));
   const got = Buffer.from(request.signature ?? "");
   if (got.length !== expected.length || !timingSafeEqual(got, expected)) return { ok: false, reason: "signature does not match" };
-  return { ok: true };
+  return { ok: true, eventId: signedEventId(request.body) };
+}
+
+function signedEventId(body: string): string | undefined {
+  try {
+    const eventId = (JSON.parse(body) as { eventId?: unknown } | null)?.eventId;
+    return typeof eventId === "string" ? eventId : undefined;
+  } catch {
+    return undefined;
+  }
 }

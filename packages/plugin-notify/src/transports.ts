@@ -35,9 +35,23 @@ function statusError(status: number, statusText: string): DeliveryError {
   return new DeliveryError(`HTTP ${status}${statusText ? ` ${statusText}` : ""}`, status >= 500 || RETRYABLE_STATUS.has(status));
 }
 
+/**
+ * fetch throws a TypeError without a cause when it cannot even build the
+ * request (a header value with a newline or a non-Latin-1 character, an
+ * invalid URL); a network failure is a TypeError with its cause. The same
+ * request fails again, so this is not retried. Its message may hold the
+ * value, so it is not shown.
+ */
+function unsendable(error: unknown): DeliveryError | undefined {
+  if (!(error instanceof TypeError) || (error as { cause?: unknown }).cause !== undefined) return undefined;
+  return new DeliveryError("the request could not be made (TypeError: a header or URL it cannot carry, e.g. an event id with a newline or non-Latin-1 characters)", false);
+}
+
 /** A network failure, described by its code (ECONNREFUSED, a timeout), never by the URL. */
 function networkError(error: unknown, signal: AbortSignal): DeliveryError {
   if (signal.aborted) return new DeliveryError("request timed out or was cancelled", true);
+  const refused = unsendable(error);
+  if (refused) return refused;
   const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
   const detail = cause?.code ?? (error instanceof Error && error.name === "TimeoutError" ? "timed out" : "network error");
   return new DeliveryError(`request failed: ${detail}`, true);
@@ -80,12 +94,17 @@ export function createTransports(options: ResolvedNotifyOptions): Transport[] {
     });
   }
   if (slack) {
-    // Retries are ours (persisted, across processes), so the client's own are left off (its default).
-    const client = new IncomingWebhook(slack.webhookUrl, { timeout: options.timeoutMs });
     transports.push({
       destination: "slack",
       host: hostOf(slack.webhookUrl),
-      send: async (event) => {
+      send: async (event, signal) => {
+        // A client per send, its fetch given this send's signal: close() then cuts an open Slack request as it does the
+        // others, rather than return while it may still succeed after the store closed (never marked sent: a repeat).
+        // Retries are ours (persisted, across processes), so the client's own are left off (its default).
+        const client = new IncomingWebhook(slack.webhookUrl, {
+          timeout: options.timeoutMs,
+          fetch: (url, init) => fetch(url, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal }),
+        });
         try {
           await client.send(slackMessage(event) as Parameters<IncomingWebhook["send"]>[0]);
         } catch (error) {
@@ -107,6 +126,8 @@ export function createTransports(options: ResolvedNotifyOptions): Transport[] {
 function slackError(error: unknown): DeliveryError {
   const e = error as { code?: string; statusCode?: number; statusMessage?: string; original?: { cause?: { code?: string }; name?: string } };
   if (e?.code === "slack_webhook_http_error" && typeof e.statusCode === "number") return statusError(e.statusCode, e.statusMessage ?? "");
+  const refused = unsendable(e?.original);
+  if (refused) return refused;
   const detail = e?.original?.cause?.code ?? (e?.original?.name === "TimeoutError" ? "timed out" : "network error");
   return new DeliveryError(`request failed: ${detail}`, true);
 }

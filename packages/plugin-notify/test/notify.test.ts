@@ -26,7 +26,7 @@ test("a status change and a notice reach the signed webhook, Slack and Discord a
   expect(receiverAccepts(SECRET, hook)).toBe(true);
   // The same check through the exported helper, and what it refuses: a replay 10 minutes later, a changed body, another secret.
   const signed = { body: hook.body, signature: String(hook.headers["x-tmux-claude-signature"]), timestamp: String(hook.headers["x-tmux-claude-timestamp"]) };
-  expect(verifySignature(SECRET, signed)).toEqual({ ok: true });
+  expect(verifySignature(SECRET, signed)).toEqual({ ok: true, eventId: hook.headers["x-tmux-claude-event-id"] });
   expect(verifySignature(SECRET, signed, { now: Date.now() + 600_000 }).ok).toBe(false);
   expect(receiverAccepts(SECRET, hook, Date.now() + 600_000)).toBe(false);
   expect(receiverAccepts(SECRET, { ...hook, body: hook.body.replace("waiting", "idle") })).toBe(false);

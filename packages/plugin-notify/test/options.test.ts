@@ -53,3 +53,27 @@ test("a short secret, no endpoint, a bad kind, bad retries and unknown keys are 
   expect(errorOf({ slack: { webhookUrl: "http://localhost:9/x" }, retry: { initialDelayMs: "1s" } }).message).toContain("retry.initialDelayMs: expected a number, got \"1s\"");
   expect(errorOf({ slack: { webhookUrl: "http://localhost:9/x" }, webhooks: {} }).message).toContain('webhooks: unknown key; allowed keys: webhook, slack, discord, on, retry, timeoutMs, failureLogIntervalMs (did you mean "webhook"?)');
 });
+
+test("credentials anywhere in the options are cut: under a misspelt key, in the wrong shape, not a string; no endpoint names the keys only", () => {
+  const url = "https://hooks.slack.com/services/T000/B000/XXXXSECRET";
+  const misspelt = errorOf({ webhookUrl: url });
+  expect(misspelt.message).toContain("no endpoint: give at least one of webhook: { url, secret }, slack: { webhookUrl }, discord: { webhookUrl }, got an object with keys webhookUrl");
+  expect(misspelt.message).toContain('webhookUrl: unknown key');
+  const shapes: unknown[] = [
+    { webhookUrl: url },
+    { slack: url },
+    { discord: [url] },
+    { webhook: { url: "https://example.com/h", secret: 1234567890123456789 } },
+    { webhook: { url: "https://example.com/h", secret: { value: "XXXXSECRET-0123456789" } } },
+    { webhook: { url: "https://example.com/h", key: "XXXXSECRET-0123456789" } },
+    { slack: { url } },
+    { discord: { webhookUrl: "discord.com/api/webhooks/1/XXXXSECRET" } },
+    url,
+  ];
+  for (const options of shapes) {
+    const { message } = errorOf(options);
+    expect(message, JSON.stringify(options)).not.toMatch(/XXXXSECRET|1234567890123456789/u);
+  }
+  expect(errorOf({ slack: url }).message).toContain('slack: expected an object, got "https://hooks.slack.com/services/…"');
+  expect(errorOf({ webhook: { url: "https://example.com/h", secret: 1234567890123456789 } }).message).toContain('webhook.secret: expected a string, got "[a number, not shown]"');
+});

@@ -37,6 +37,18 @@ test("ctx.notice reaches every notice tap with its source, node and an id; a bad
   expect(badKind.message).toContain('"Budget Crossed"');
   await expectError(raiser.notice({ kind: "budget", title: " " }), ErrorCodes.INVALID_ARGUMENT);
   await expectError(raiser.notice({ kind: "budget", title: "x", severity: "loud" as never }), ErrorCodes.INVALID_ARGUMENT);
+  // An id a notifier's HTTP header cannot carry (a newline, a non-Latin-1 character) or of unbounded length is refused here, naming it.
+  const newline = await expectError(raiser.notice({ kind: "budget", title: "x", eventId: "run-1\nx-injected: 1" }), ErrorCodes.INVALID_ARGUMENT);
+  expect(newline.message).toContain('eventId "run-1\\nx-injected: 1"');
+  expect(newline.message).toContain("visible ASCII");
+  await expectError(raiser.notice({ kind: "budget", title: "x", eventId: "коммит-1" }), ErrorCodes.INVALID_ARGUMENT);
+  await expectError(raiser.notice({ kind: "budget", title: "x", eventId: "" }), ErrorCodes.INVALID_ARGUMENT);
+  await expectError(raiser.notice({ kind: "budget", title: "x", eventId: 7 as never }), ErrorCodes.INVALID_ARGUMENT);
+  const long = await expectError(raiser.notice({ kind: "budget", title: "x", eventId: "a".repeat(201) }), ErrorCodes.INVALID_ARGUMENT);
+  expect(long.message).toContain("(201 characters)");
+  await raiser.notice({ kind: "budget", title: "x", eventId: "a".repeat(200) });
+  expect(heard).toHaveLength(3);
+  heard.pop();
   expect(heard).toHaveLength(2);
   await kernel.close();
 });
