@@ -115,7 +115,7 @@ test("the audit log holds one line per MCP call and CLI command of an orchestrat
   expect(mcpSend!.result).toMatchObject({ state: expect.stringMatching(/^(delivered|queued)$/u) });
   expect(cliTerminate!.result).toMatchObject({ exitCode: 0, terminated: ["exec-1.mgr-1", "exec-1"] });
   for (const entry of entries) {
-    expect(entry.args.sha256).toMatch(/^sha256:[0-9a-f]{64}$/u);
+    expect(entry.args.hmac).toMatch(/^hmac-sha256:[0-9a-f]{64}$/u);
     expect(entry.node).toBe(entries[0]!.node);
     expect(Date.parse(entry.at)).not.toBeNaN();
   }
