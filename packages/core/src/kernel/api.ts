@@ -101,6 +101,23 @@ export interface CommandContribution {
   description: string;
   /** Runs with the parsed argv after the command name; returns the exit code. */
   run(argv: string[], kernel: KernelApi): Promise<number>;
+  /**
+   * What an audit log may say of one invocation, from the same argv: which
+   * word is a subcommand the command declares and which argument names the
+   * instance (or run) it acts on. Only the command knows its options: without
+   * this, a word after `--strategy` or a quoted text could pass for either,
+   * so the log records the command's name and a digest of argv only. Return
+   * only what the command itself declares, never a free word of argv.
+   */
+  invocation?(argv: readonly string[]): CommandInvocation;
+}
+
+/** See CommandContribution.invocation. */
+export interface CommandInvocation {
+  /** A subcommand the command declares (`merge` of `git merge`): it joins the operation's name. */
+  subcommand?: string;
+  /** The id of the instance (or run) it acts on, as given. */
+  target?: string;
 }
 
 export interface OutputOptions {
