@@ -68,7 +68,8 @@ export interface KernelApi {
   /**
    * Tell the `operation` hook that a caller's MCP call or CLI command
    * finished (an MCP server calls it for every tool call). Never throws: a
-   * failing tap is logged.
+   * failing tap is logged. Resolves when the taps have finished, or after a
+   * budget (1 s) with a warning naming the slow ones, which go on in the background.
    */
   recordOperation(operation: OperationInput): Promise<void>;
   /** MCP tools contributed by plugins. */
