@@ -1,12 +1,13 @@
 /**
- * Every CLI command is an operation of the root caller (a person) and goes
+ * Every CLI command is an operation of the root caller (a person, or the
+ * agent whose process tree runs it: TMUX_CLAUDE_INSTANCE_ID) and goes
  * into the node's audit log (plugin-audit), written here rather than through
  * a kernel's `operation` hook because many commands run no kernel (init,
  * doctor, attach) and the rest close theirs before the exit code is known.
  * MCP calls are recorded by the MCP server (the hook), so `mcp` itself is not.
  */
 import type { Command } from "commander";
-import { defaultNodeId, isTmuxClaudeError, type OperationInput } from "@tmux-claude/core";
+import { callingInstance, defaultNodeId, isTmuxClaudeError, type CommandContribution, type CommandInvocation, type OperationInput } from "@tmux-claude/core";
 import { auditOf } from "@tmux-claude/plugin-audit";
 import { stateDirOf, type Cli } from "./context.js";
 import { Interrupted } from "./exit-codes.js";
@@ -38,12 +39,22 @@ export function builtInOperation(command: Command, positionals: readonly unknown
   return { operation: command.name(), args, ...(target !== undefined ? { target } : {}) };
 }
 
-/** A plugin's command (`git merge exec-1 --force`): its subcommand joins the name, the next word is the target; the words go into the digest only. */
-export function pluginOperation(name: string, argv: readonly string[]): CliOperation {
-  const words = argv.filter((word) => !word.startsWith("-"));
-  const sub = words[0];
-  const target = words[1];
-  return { operation: sub === undefined ? name : `${name} ${sub}`, args: { argv: [...argv] }, ...(target !== undefined ? { target } : {}) };
+/**
+ * A plugin's command (`git merge exec-1 --force`): its name, plus the
+ * subcommand and target the command itself declares for this argv
+ * (CommandContribution.invocation). argv goes into the digest only: which
+ * word is an option's value or a text only the command knows, and any may be a secret.
+ */
+export function pluginOperation(contribution: Pick<CommandContribution, "name" | "invocation">, argv: readonly string[]): CliOperation {
+  let declared: CommandInvocation = {};
+  try {
+    declared = contribution.invocation?.([...argv]) ?? {};
+  } catch {
+    // A plugin's faulty declaration costs the log its detail, never the command its run.
+  }
+  const sub = typeof declared.subcommand === "string" && declared.subcommand !== "" ? declared.subcommand : undefined;
+  const target = typeof declared.target === "string" && declared.target !== "" ? declared.target : undefined;
+  return { operation: sub === undefined ? contribution.name : `${contribution.name} ${sub}`, args: { argv: [...argv] }, ...(target !== undefined ? { target } : {}) };
 }
 
 /** Run a command and record it, also when it fails; the command's outcome (exit code or error) is unchanged. */
@@ -87,7 +98,9 @@ async function write(cli: Cli, operation: OperationInput): Promise<void> {
     if (!audit?.enabled) return;
     const stateDir = stateDirOf(config);
     dir = audit.dir(stateDir);
-    await audit.record({ ...operation, node: config.node?.id ?? defaultNodeId(config.tmux.socket) }, stateDir);
+    // An agent running the CLI through its shell is the caller, not the root (who started that agent is in its spawn's line).
+    const caller = callingInstance(cli.io.env, stateDir) ?? null;
+    await audit.record({ ...operation, caller, node: config.node?.id ?? defaultNodeId(config.tmux.socket) }, stateDir);
   } catch (error) {
     // A config that does not load was the command's own error already.
     if (isTmuxClaudeError(error) && dir === "the state dir") return;

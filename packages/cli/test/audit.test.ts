@@ -115,7 +115,7 @@ test("the audit log holds one line per MCP call and CLI command of an orchestrat
   expect(mcpSend!.result).toMatchObject({ state: expect.stringMatching(/^(delivered|queued)$/u) });
   expect(cliTerminate!.result).toMatchObject({ exitCode: 0, terminated: ["exec-1.mgr-1", "exec-1"] });
   for (const entry of entries) {
-    expect(entry.args.sha256).toMatch(/^sha256:[0-9a-f]{64}$/u);
+    expect(entry.args.hmac).toMatch(/^hmac-sha256:[0-9a-f]{64}$/u);
     expect(entry.node).toBe(entries[0]!.node);
     expect(Date.parse(entry.at)).not.toBeNaN();
   }
@@ -162,7 +162,8 @@ test("a plugin's command and init are recorded as the root's, with their exit co
   expect((await env.run(["init"], { cwd: project, config: false, env: initEnv })).code).toBe(0);
 
   const after = parseJson<AuditEntry[]>(await env.run(["audit", "--json"])).slice(before);
-  expect(after.map((e) => [e.caller, e.operation, e.target ?? null, e.result?.exitCode])).toEqual([["root", "greet hello", "world", 7]]);
+  // greet declares no subcommand or target (CommandContribution.invocation): its words go into the digest only.
+  expect(after.map((e) => [e.caller, e.operation, e.target ?? null, e.result?.exitCode])).toEqual([["root", "greet", null, 7]]);
   expect(JSON.stringify(after)).not.toContain("WORD-4471");
   const initLog = await readFile(path.join(env.dir, "xdg", "tmux-claude", "tmux-claude", "audit", "audit.jsonl"), "utf8");
   expect(initLog.trim().split("\n").map((l) => (JSON.parse(l) as AuditEntry).operation)).toEqual(["init"]);

@@ -1,12 +1,12 @@
 export { Kernel, defaultStateDir, type KernelOptions } from "./kernel/kernel.js";
 export { withDefaultAgents, withDefaultRoles } from "./kernel/default-agents.js";
 export { KERNEL_VERSION } from "./kernel/version.js";
-export { INSTANCE_ENV } from "./kernel/instance-env.js";
+export { INSTANCE_ENV, callingInstance } from "./kernel/instance-env.js";
 export { agentForRole } from "./instances/spawn-policy.js";
 export { SECRET_ENV, isSecretDigest, secretDigest, storedSecretDigest } from "./kernel/secret-env.js";
 export { defaultNodeId, nodeOf } from "./kernel/node.js";
 export { createHooks, type KernelHooks, type HookName } from "./kernel/hooks.js";
-export type { KernelApi, ToolContribution, CommandContribution, OutputOptions, OutputStream } from "./kernel/api.js";
+export type { KernelApi, ToolContribution, CommandContribution, CommandInvocation, OutputOptions, OutputStream } from "./kernel/api.js";
 export { HEALTH_CHECK_TIMEOUT_MS, runHealthChecks, type HealthCheck, type HealthCheckResult, type HealthReport } from "./kernel/health.js";
 export type {
   SpawnPlan,

@@ -9,6 +9,12 @@ import { forbidden } from "./errors.js";
 export interface Caller {
   instanceId: string | null;
   role: string | null;
+  /**
+   * A root caller that runs inside an instance's process tree (an agent
+   * started `tmux-claude mcp` through its shell): the audit log records that
+   * instance as the caller. Its rights stay the root's, as its shell's are.
+   */
+  inInstance?: string;
 }
 
 export const ROOT: Caller = Object.freeze({ instanceId: null, role: null });

@@ -18,7 +18,7 @@ export async function recordedCall(kernel: KernelApi, caller: Caller, name: stri
   const outcome = await call();
   const target = targetOf(args);
   await kernel.recordOperation({
-    caller: caller.instanceId,
+    caller: caller.instanceId ?? caller.inInstance ?? null,
     role: caller.role,
     surface: "mcp",
     operation: name,

@@ -1,6 +1,6 @@
 import type { Readable, Writable } from "node:stream";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import type { KernelApi } from "@tmux-claude/core";
+import { callingInstance, type KernelApi } from "@tmux-claude/core";
 import { ROOT } from "./caller.js";
 import { createToolServer } from "./tools.js";
 
@@ -11,11 +11,13 @@ export interface StdioOptions {
   stdout?: Writable;
   /** Stop serving when aborted (e.g. SIGINT/SIGTERM). */
   signal?: AbortSignal;
+  /** Default: process.env. Its TMUX_CLAUDE_INSTANCE_ID names the agent that runs this server, for the audit log (see callingInstance). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
  * Serve the tools as the root caller over stdio (`tmux-claude mcp`, for a
- * person's own MCP client). Resolves when the client goes away (stdin ends or
+ * person's own MCP client; run by an agent, its calls are logged as that agent's). Resolves when the client goes away (stdin ends or
  * the transport closes) or `signal` aborts; the caller then closes the kernel.
  * Instances spawned here keep running in tmux; their own MCP access goes
  * through the HTTP endpoint of `tmux-claude serve`.
@@ -26,7 +28,8 @@ export interface StdioOptions {
 export async function serveStdio(kernel: KernelApi, options: StdioOptions = {}): Promise<void> {
   const stdin = options.stdin ?? process.stdin;
   const stdout = options.stdout ?? process.stdout;
-  const server = createToolServer(kernel, ROOT);
+  const inInstance = callingInstance(options.env ?? process.env, kernel.stateDir);
+  const server = createToolServer(kernel, inInstance !== undefined ? { ...ROOT, inInstance } : ROOT);
   const transport = new StdioServerTransport(stdin, stdout);
   const logger = kernel.logger.child({ component: "mcp-stdio" });
   transport.onerror = (error) => logger.warn({ err: error }, "stdio transport error");

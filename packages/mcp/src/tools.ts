@@ -59,7 +59,7 @@ export interface ToolDef {
  * `tools` hook, not with `registerTool` on the returned server.
  */
 export function createToolServer(kernel: KernelApi, caller: Caller): McpServer {
-  const identity: Caller = Object.freeze({ instanceId: caller.instanceId, role: caller.role });
+  const identity: Caller = Object.freeze({ instanceId: caller.instanceId, role: caller.role, ...(caller.inInstance !== undefined ? { inInstance: caller.inInstance } : {}) });
   const logger = kernel.logger.child({ component: "mcp", caller: identity.instanceId ?? "root" });
   const server = new McpServer({ name: SERVER_NAME, version: VERSION }, { capabilities: { tools: { listChanged: false } }, instructions: INSTRUCTIONS });
   const core = coreTools(kernel);

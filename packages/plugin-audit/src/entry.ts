@@ -4,7 +4,7 @@
  * secret (ids, roles, flags; the length of a text, never the text), the result
  * as ids and states (never a reply or a screen), an error as its code.
  */
-import { createHash } from "node:crypto";
+import { createHmac } from "node:crypto";
 import type { OperationEvent } from "@tmux-claude/core";
 
 export interface AuditEntry {
@@ -16,7 +16,7 @@ export interface AuditEntry {
   surface: OperationEvent["surface"];
   operation: string;
   target?: string;
-  /** `sha256`: the digest of the arguments' canonical JSON; the named fields as given; `<field>Length` for texts. */
+  /** `hmac`: the keyed digest of the arguments' canonical JSON (see key.ts); the named fields as given; `<field>Length` for texts. */
   args: Record<string, unknown>;
   ok: boolean;
   result?: Record<string, unknown>;
@@ -26,6 +26,16 @@ export interface AuditEntry {
 }
 
 export const ROOT_CALLER = "root";
+
+/**
+ * A caller writes lines with what it sends (an unknown tool's name, a refused
+ * call's raw arguments): every string logged is cut to this many characters,
+ * so no caller can make a line large or rotate the history away with a few calls.
+ */
+export const MAX_LOGGED_CHARS = 200;
+
+/** What a target looks like: an instance, run or role id, or a workflow file's path. Anything else (a text passed where an id belongs) is left out. */
+const TARGET = /^[A-Za-z0-9_.~/][A-Za-z0-9_.~/:@+-]*$/u;
 
 /** Arguments logged as given: ids, roles, names and flags, nothing a person typed as content. */
 const PLAIN_ARGS = new Set([
@@ -69,30 +79,32 @@ const TEXT_ARGS = new Set(["text", "prompt", "context", "message", "summary", "i
 /** Result fields logged as they are: what happened, never what was said or shown. */
 const PLAIN_RESULTS = new Set(["id", "instanceId", "messageId", "state", "status", "position", "runId", "exitCode", "terminated", "ok", "workflow"]);
 
-export function toEntry(event: OperationEvent): AuditEntry {
+/** `key`: the node's digest key (auditKey). */
+export function toEntry(event: OperationEvent, key: Buffer): AuditEntry {
+  const target = event.target !== undefined && event.target.length <= MAX_LOGGED_CHARS && TARGET.test(event.target) ? event.target : undefined;
   return {
     at: event.at,
-    node: event.node,
-    caller: event.caller ?? ROOT_CALLER,
-    ...(event.role ? { role: event.role } : {}),
+    node: bounded(event.node),
+    caller: event.caller === null ? ROOT_CALLER : bounded(event.caller),
+    ...(event.role ? { role: bounded(event.role) } : {}),
     surface: event.surface,
-    operation: event.operation,
-    ...(event.target !== undefined ? { target: event.target } : {}),
-    args: reduceArgs(event.args),
+    operation: bounded(event.operation),
+    ...(target !== undefined ? { target } : {}),
+    args: reduceArgs(event.args, key),
     ok: event.error === undefined,
     ...(event.result !== undefined ? { result: reduceResult(event.result) } : {}),
-    ...(event.error !== undefined ? { error: event.error.code } : {}),
+    ...(event.error !== undefined ? { error: bounded(event.error.code) } : {}),
     durationMs: event.durationMs,
   };
 }
 
-export function reduceArgs(args: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const out: Record<string, unknown> = { sha256: digest(args) };
-  for (const [key, value] of Object.entries(args)) {
-    if (PLAIN_ARGS.has(key) && isScalar(value)) out[key] = value;
-    else if (TEXT_ARGS.has(key) && typeof value === "string") out[`${key}Length`] = value.length;
+export function reduceArgs(args: Readonly<Record<string, unknown>>, key: Buffer): Record<string, unknown> {
+  const out: Record<string, unknown> = { hmac: digest(args, key) };
+  for (const [name, value] of Object.entries(args)) {
+    if (PLAIN_ARGS.has(name) && isScalar(value)) out[name] = typeof value === "string" ? bounded(value) : value;
+    else if (TEXT_ARGS.has(name) && typeof value === "string") out[`${name}Length`] = value.length;
     // Options for plugins (spawn's `plugins`, the CLI's `--plugin git.force=true`): which plugins, not the values.
-    else if ((key === "plugins" || key === "plugin") && value && typeof value === "object" && !Array.isArray(value)) out.plugins = Object.keys(value);
+    else if ((name === "plugins" || name === "plugin") && value && typeof value === "object" && !Array.isArray(value)) out.plugins = Object.keys(value).slice(0, 20).map((plugin) => bounded(plugin));
   }
   return out;
 }
@@ -101,7 +113,7 @@ function reduceResult(result: Readonly<Record<string, unknown>>): Record<string,
   const out: Record<string, unknown> = {};
   const take = (from: Readonly<Record<string, unknown>>, prefix = "") => {
     for (const [key, value] of Object.entries(from)) {
-      if (PLAIN_RESULTS.has(key) && (isScalar(value) || isIdList(value))) out[prefix ? `${prefix}.${key}` : key] = value;
+      if (PLAIN_RESULTS.has(key) && (isScalar(value) || isIdList(value))) out[prefix ? `${prefix}.${key}` : key] = typeof value === "string" ? bounded(value) : Array.isArray(value) ? value.map((id) => bounded(id)) : value;
     }
   };
   take(result);
@@ -114,9 +126,14 @@ function reduceResult(result: Readonly<Record<string, unknown>>): Record<string,
   return out;
 }
 
-/** SHA-256 of the canonical JSON (keys sorted at every level), so equal arguments give equal digests. */
-export function digest(value: unknown): string {
-  return `sha256:${createHash("sha256").update(canonicalJson(value), "utf8").digest("hex")}`;
+/** HMAC-SHA-256 of the canonical JSON (keys sorted at every level) under the node's key, so equal arguments give equal digests on one node. */
+export function digest(value: unknown, key: Buffer): string {
+  return `hmac-sha256:${createHmac("sha256", key).update(canonicalJson(value), "utf8").digest("hex")}`;
+}
+
+/** A string as logged: whole up to MAX_LOGGED_CHARS, else its start and its length. */
+function bounded(value: string): string {
+  return value.length <= MAX_LOGGED_CHARS ? value : `${value.slice(0, MAX_LOGGED_CHARS)}…(${value.length} characters)`;
 }
 
 function canonicalJson(value: unknown): string {

@@ -2,6 +2,7 @@ import path from "node:path";
 import { definePlugin, type OperationEvent, type ResolvedConfig } from "@tmux-claude/core";
 import { z } from "zod";
 import { toEntry, type AuditEntry } from "./entry.js";
+import { auditKey } from "./key.js";
 import { appendLine, readLines, type LogFileOptions } from "./log-file.js";
 import { isEntry, matches, type AuditFilter } from "./query.js";
 
@@ -42,7 +43,7 @@ function auditApi(options: z.output<typeof optionsSchema>): AuditApi {
     dir,
     record: async (event, stateDir) => {
       if (!options.enabled) return;
-      await appendLine(dir(stateDir), JSON.stringify(toEntry(event)), file);
+      await appendLine(dir(stateDir), JSON.stringify(toEntry(event, await auditKey(stateDir))), file);
     },
     read: async (stateDir, filter = {}) => {
       const { lines, unreadable } = await readLines(dir(stateDir), options.keep);

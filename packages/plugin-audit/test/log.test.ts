@@ -115,6 +115,7 @@ test("four processes appending at once rotate the shared file once per fill: eve
 
 test("an entry keeps ids, roles, flags and text lengths, and a digest of the rest: never a text, a reply, a screen, a plugin option's value or an error message", () => {
   const secret = "whsec_SECRET-VALUE-9f2a";
+  const key = Buffer.alloc(32, 7);
   const entry = toEntry({
     caller: null,
     surface: "mcp",
@@ -125,20 +126,20 @@ test("an entry keeps ids, roles, flags and text lengths, and a digest of the res
     node: "box-a/tc",
     at: "2026-12-05T10:00:00.000Z",
     durationMs: 12,
-  });
+  }, key);
   expect(entry).toMatchObject({
     caller: "root",
     args: { role: "manager", promptLength: 25, contextLength: 12, plugins: ["git"] },
     result: { "instance.id": "exec-1", "instance.status": "idle", "receipt.state": "delivered", "receipt.messageId": "m1" },
     ok: true,
   });
-  const failed = toEntry({ ...event(1), result: undefined, error: { code: "TC_SEND_TIMEOUT", message: "the screen shows MESSAGE-ON-SCREEN" } });
+  const failed = toEntry({ ...event(1), result: undefined, error: { code: "TC_SEND_TIMEOUT", message: "the screen shows MESSAGE-ON-SCREEN" } }, key);
   expect(failed).toMatchObject({ ok: false, error: "TC_SEND_TIMEOUT" });
   const json = JSON.stringify([entry, failed]);
   for (const text of [secret, "TOP-SECRET", "TEXT-ctx", "REPLY-TEXT", "SCREEN-TEXT", "MESSAGE-ON-SCREEN", "message number"]) expect(json).not.toContain(text);
   // Canonical JSON: the same arguments in another key order have the same digest; other arguments another.
-  expect(digest({ a: 1, b: { c: 2, d: [1, "x"] } })).toBe(digest({ b: { d: [1, "x"], c: 2 }, a: 1 }));
-  expect(digest({ a: 1 })).not.toBe(digest({ a: 2 }));
+  expect(digest({ a: 1, b: { c: 2, d: [1, "x"] } }, key)).toBe(digest({ b: { d: [1, "x"], c: 2 }, a: 1 }, key));
+  expect(digest({ a: 1 }, key)).not.toBe(digest({ a: 2 }, key));
 });
 
 test("bad options name the key, the value and what is allowed", () => {

@@ -54,6 +54,15 @@ export function costCommand(api: CostPluginApi, overridden: readonly string[]): 
       process.stdout.write(flags.json ? `${reportJson(report)}\n` : `${formatReport(report, flags.tree)}\n`);
       return 0;
     },
+    // For the audit log: the instance it reports on, when the arguments parse.
+    invocation(argv) {
+      try {
+        const { id } = parseFlags([...argv]);
+        return id !== undefined ? { target: id } : {};
+      } catch {
+        return {};
+      }
+    },
   };
 }
 

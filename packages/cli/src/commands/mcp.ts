@@ -24,7 +24,7 @@ async function mcp(cli: Cli): Promise<number> {
   const { config, filepath } = await cli.loadConfig("mcp");
   const kernel = await Kernel.start({ config, configPath: filepath, watch: "on-demand", logger: cli.logger(config, true) });
   try {
-    await serveStdio(kernel, { stdin: cli.io.stdin as Readable, stdout: cli.io.stdout as Writable, signal: cli.io.signal });
+    await serveStdio(kernel, { stdin: cli.io.stdin as Readable, stdout: cli.io.stdout as Writable, signal: cli.io.signal, env: cli.io.env });
     return 0;
   } finally {
     await kernel.close();

@@ -30,7 +30,7 @@ export async function registerPluginCommands(
       .allowExcessArguments()
       .argument("[args...]")
       // The plugin parses its own arguments: it gets them exactly as typed.
-      .action(async () => setExitCode(await recorded(cli, pluginOperation(contribution.name, rawArgs), () => cli.interruptible(contribution.run([...rawArgs], kernel)))));
+      .action(async () => setExitCode(await recorded(cli, pluginOperation(contribution, rawArgs), () => cli.interruptible(contribution.run([...rawArgs], kernel)))));
   }
   return kernel;
 }

@@ -84,7 +84,8 @@ export interface KernelApi {
   /**
    * Tell the `operation` hook that a caller's MCP call or CLI command
    * finished (an MCP server calls it for every tool call). Never throws: a
-   * failing tap is logged.
+   * failing tap is logged. Resolves when the taps have finished, or after a
+   * budget (1 s) with a warning naming the slow ones, which go on in the background.
    */
   recordOperation(operation: OperationInput): Promise<void>;
   /** MCP tools contributed by plugins. */
@@ -117,6 +118,23 @@ export interface CommandContribution {
   description: string;
   /** Runs with the parsed argv after the command name; returns the exit code. */
   run(argv: string[], kernel: KernelApi): Promise<number>;
+  /**
+   * What an audit log may say of one invocation, from the same argv: which
+   * word is a subcommand the command declares and which argument names the
+   * instance (or run) it acts on. Only the command knows its options: without
+   * this, a word after `--strategy` or a quoted text could pass for either,
+   * so the log records the command's name and a digest of argv only. Return
+   * only what the command itself declares, never a free word of argv.
+   */
+  invocation?(argv: readonly string[]): CommandInvocation;
+}
+
+/** See CommandContribution.invocation. */
+export interface CommandInvocation {
+  /** A subcommand the command declares (`merge` of `git merge`): it joins the operation's name. */
+  subcommand?: string;
+  /** The id of the instance (or run) it acts on, as given. */
+  target?: string;
 }
 
 export interface OutputOptions {

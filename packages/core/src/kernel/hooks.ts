@@ -42,7 +42,8 @@ export function createHooks() {
     /**
      * A caller's operation through an MCP server or the CLI finished (see
      * OperationEvent): fired by `kernel.recordOperation`, once per call, in the
-     * process that served it. A failing tap is logged, never the caller's error.
+     * process that served it. A failing tap is logged, never the caller's error;
+     * the caller waits for the taps at most OPERATION_TAP_BUDGET_MS (operations.ts).
      */
     operation: new AsyncParallelHook<[OperationEvent]>(["event"], "operation"),
     beforeTerminate: new AsyncSeriesHook<[TerminateEvent]>(["event"], "beforeTerminate"),

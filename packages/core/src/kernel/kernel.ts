@@ -17,6 +17,7 @@ import {
   type TerminateOptions,
 } from "../instances/manager.js";
 import { createLogger } from "../logger.js";
+import { tellOperationTaps } from "./operations.js";
 import { explainTmuxLoss } from "../instances/failures.js";
 import { Nodes } from "../instances/nodes.js";
 import type { LocalOperations } from "./routing.js";
@@ -355,11 +356,9 @@ export class Kernel implements KernelApi {
     return runHealthChecks(await this.hooks.health.promise(kernelChecks(this.runtimeInstance, store)));
   }
 
-  /** Tell the `operation` hook's taps (an audit log) that a caller's operation finished; a failing tap is logged, not thrown. */
+  /** Tell the `operation` hook's taps (an audit log) that a caller's operation finished: a failing tap is logged, a slow one waited for only so long (operations.ts). */
   async recordOperation(operation: OperationInput): Promise<void> {
-    await this.hooks.operation
-      .promise({ ...operation, node: this.node })
-      .catch((error: unknown) => this.logger.error({ err: error, operation: operation.operation }, "an operation tap failed"));
+    await tellOperationTaps(this.hooks.operation, { ...operation, node: this.node }, this.logger);
   }
 
   /** MCP tools contributed by plugins. */

@@ -34,7 +34,7 @@
  *   JSON with `--json`, otherwise the text; `out.note` goes to stderr.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { ErrorCodes, TmuxClaudeError, type CommandContribution, type KernelApi, type PluginHooks } from "@tmux-claude/core";
+import { ErrorCodes, TmuxClaudeError, type CommandContribution, type CommandInvocation, type KernelApi, type PluginHooks } from "@tmux-claude/core";
 
 export type GitFlagValue = string | boolean | string[] | boolean[] | undefined;
 
@@ -101,7 +101,24 @@ export class GitCommands {
       name: "git",
       description: "git worktrees, merges and garbage collection of tmux-claude instances; `git --help` lists the subcommands",
       run: (argv, kernel) => this.dispatch(argv, kernel),
+      invocation: (argv) => this.invocation(argv),
     };
+  }
+
+  /** For the audit log: a registered subcommand, and its instance when it takes ids (`names[0]` is "id") and got exactly one, parsed by its own options. */
+  invocation(argv: readonly string[]): CommandInvocation {
+    const [name, ...rest] = argv;
+    const subcommand = name === undefined ? undefined : this.subcommands.get(name);
+    if (!subcommand) return {};
+    let positionals: string[];
+    try {
+      positionals = parseSubcommandArgs(subcommand, rest).positionals;
+    } catch {
+      // Arguments its options do not parse: any word may be a value or a text, so none is the target.
+      return { subcommand: subcommand.name };
+    }
+    const takesIds = subcommand.positionals?.names[0] === "id";
+    return { subcommand: subcommand.name, ...(takesIds && positionals.length === 1 ? { target: positionals[0]! } : {}) };
   }
 
   async dispatch(argv: readonly string[], kernel: KernelApi): Promise<number> {

@@ -105,5 +105,14 @@ export function eventsCommand(events: EventFeed): CommandContribution {
       await events.ended;
       return 0;
     },
+    // For the audit log: the instance whose events it shows (--instance), when the arguments parse.
+    invocation(argv) {
+      try {
+        const { instanceId } = parseFlags([...argv]);
+        return instanceId !== undefined ? { target: instanceId } : {};
+      } catch {
+        return {};
+      }
+    },
   };
 }
