@@ -271,9 +271,15 @@ export class Registry {
     let recordedHere = false;
     // A status change comes from the agent, with no caller to fail: a write the store refused is logged, and it is not announced as recorded here.
     const written = this.persist(id, sameLaunch(record.tmux.paneId, (r) => {
+      // An inferred status (a submit's busy) changed from a status the store no longer holds is stale:
+      // another process watching the pane recorded what the agent did since (serve saw the question the
+      // input brought). Written, it would turn the store back to busy, and serve, adopting that newer
+      // write, would announce waiting -> busy and, on its next look, waiting a second time.
+      const stale = report.inferred === true && r.status !== from;
       // Updaters may run again on a retry: the last run tells.
-      recordedHere = r.status !== to && (only?.(r) ?? true);
-      return only && !only(r) ? r : change(r);
+      const skip = stale || (only !== undefined && !only(r));
+      recordedHere = !skip && r.status !== to;
+      return skip ? r : change(r);
     })).catch((error: unknown) => {
       recordedHere = false;
       this.deps.logger.error({ err: error, instance: id, status: to }, "could not persist a status change");
