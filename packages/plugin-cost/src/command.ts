@@ -4,9 +4,9 @@
  * workflow run's, and the price table's date.
  */
 import { parseArgs } from "node:util";
-import { ErrorCodes, TmuxClaudeError, type CommandContribution, type InstanceSummary } from "@tmux-claude/core";
+import { ErrorCodes, TmuxClaudeError, type CommandContribution } from "@tmux-claude/core";
 import { formatCount, formatUsd, table } from "./format.js";
-import type { CostPluginApi } from "./plugin.js";
+import type { CostNode, CostPluginApi } from "./plugin.js";
 import { subtreeIds } from "./rollup.js";
 import type { InstanceCost, RunCost } from "./types.js";
 
@@ -23,7 +23,9 @@ const HELP = [
 export interface CostRow extends InstanceCost {
   parentId: string | null;
   depth: number;
+  /** "terminated" for an instance whose record is gone (its cost from the ledger). */
   status: string;
+  terminated?: true;
   subtree?: Omit<InstanceCost, "id">;
 }
 
@@ -76,7 +78,7 @@ function parseFlags(argv: string[]): Flags {
 export async function costReport(api: CostPluginApi, overridden: readonly string[], flags: Omit<Flags, "json">): Promise<CostReport> {
   const { instances, costs } = await api.all();
   const byId = new Map(instances.map((instance) => [instance.id, instance]));
-  // Parents before children, as list --tree shows them; an instance whose parent's record is gone starts a tree.
+  // Parents before children, as list --tree shows them; an instance whose parent is not known (record and ledger entry gone) starts a tree.
   const roots = flags.id !== undefined ? [flags.id] : instances.filter((i) => i.parentId === null || !byId.has(i.parentId)).map((i) => i.id);
   const shown = flags.id !== undefined && !flags.tree ? subtreeIds(instances, flags.id).slice(0, 1) : roots.flatMap((root) => subtreeIds(instances, root));
   const rows = shown.map((id) => row(api, instances, byId.get(id)!, costs, flags.tree));
@@ -85,9 +87,9 @@ export async function costReport(api: CostPluginApi, overridden: readonly string
   return { pricesAsOf: api.prices().asOf, pricesOverridden: [...overridden], instances: rows, total, ...(runs.length ? { runs } : {}) };
 }
 
-function row(api: CostPluginApi, instances: readonly InstanceSummary[], instance: InstanceSummary, costs: ReadonlyMap<string, InstanceCost>, tree: boolean): CostRow {
+function row(api: CostPluginApi, instances: readonly CostNode[], instance: CostNode, costs: ReadonlyMap<string, InstanceCost>, tree: boolean): CostRow {
   const own = costs.get(instance.id)!;
-  const base = { ...own, parentId: instance.parentId, depth: instance.depth, status: instance.status };
+  const base = { ...own, parentId: instance.parentId, depth: instance.depth, status: instance.status, ...(instance.terminated ? { terminated: instance.terminated } : {}) };
   if (!tree) return base;
   const { id: _id, ...subtree } = api.combine(instance.id, subtreeIds(instances, instance.id).map((id) => costs.get(id)!));
   return { ...base, subtree };
