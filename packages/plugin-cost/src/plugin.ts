@@ -1,11 +1,11 @@
 // `cost(options)`: the plugin factory. Written by hand (not definePlugin)
 // because its `api` is handed out before `apply` runs and reaches the kernel
 // it gets there.
+import { PRICES, PRICES_AS_OF } from "@tmux-claude/agent-claude";
 import { parsePluginOptions, type InstanceStatus, type Plugin, type PluginContext, type TokenUsage } from "@tmux-claude/core";
 import { z } from "zod";
 import { costCommand } from "./command.js";
-import { costLine, formatUsd } from "./format.js";
-import { PRICES, PRICES_AS_OF } from "./prices.js";
+import { costLine, formatCost } from "./format.js";
 import { Pricer } from "./pricing.js";
 import { Ledger, type LedgerEntry } from "./ledger.js";
 import { runIds, subtreeIds, type RollupNode, type RunSource } from "./rollup.js";
@@ -15,7 +15,9 @@ export const PLUGIN_NAME = "cost";
 
 /** USD per million tokens: a finite number, 0 or more. */
 const usd = z.number().finite().nonnegative();
-const priceSchema = z.strictObject({ input: usd, output: usd, cacheWrite: usd, cacheRead: usd });
+const ratesSchema = z.strictObject({ input: usd, output: usd, cacheWrite: usd, cacheRead: usd });
+/** `longContext`: the rates of requests over 200K input tokens; without them such tokens are unpriced (the USD shown as partial). */
+const priceSchema = ratesSchema.extend({ longContext: ratesSchema.optional() });
 
 export const costOptionsSchema = z.strictObject({
   /**
@@ -125,10 +127,10 @@ export function cost(userOptions: CostOptions = {}): Plugin<CostPluginApi> {
         for (const instance of request.instances) {
           if (!instance.usage) continue;
           const instanceCost = pricer.instance(instance.id, instance.usage);
-          request.add(ctx.name, instance.id, instanceCost, costLine(instanceCost));
+          request.add(instance.id, instanceCost, costLine(instanceCost));
         }
       });
-      ctx.hooks.listColumns.tap((columns) => [...columns, { header: "COST", value: (instance) => (instance.usage ? formatUsd(pricer.instance(instance.id, instance.usage).usd) : undefined) }]);
+      ctx.hooks.listColumns.tap((columns) => [...columns, { header: "COST", value: (instance) => (instance.usage ? formatCost(pricer.instance(instance.id, instance.usage)) : undefined) }]);
       ctx.hooks.commands.tap((commands) => [...commands, costCommand(api, Object.keys(options.prices ?? {}))]);
     },
   };
