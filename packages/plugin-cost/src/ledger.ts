@@ -14,7 +14,8 @@
  *
  * Growth: one entry per instance, rewritten in place; an entry of a
  * terminated instance is dropped LEDGER_RETENTION_DAYS after its terminate
- * (checked at each terminate), and leaves the roll-ups then.
+ * (checked at each terminate), and leaves the roll-ups then; one whose record
+ * went without a terminate seen here, that long after its last write.
  */
 import type { InstanceRecord, PluginData, TokenUsage } from "@tmux-claude/core";
 
@@ -35,9 +36,14 @@ export interface LedgerEntry {
 export const LEDGER_RETENTION_DAYS = 30;
 const RETENTION_MS = LEDGER_RETENTION_DAYS * 24 * 60 * 60 * 1000;
 
-/** Entries of terminated instances older than the retention, as of `now`. */
-export function expired(entries: readonly { key: string; value: LedgerEntry }[], now: number): string[] {
-  return entries.filter(({ value }) => value.terminatedAt !== undefined && now - Date.parse(value.terminatedAt) > RETENTION_MS).map(({ key }) => key);
+/**
+ * Entries past the retention as of `now`: terminated over LEDGER_RETENTION_DAYS
+ * ago, or (no terminate recorded: the record went where no cost plugin ran)
+ * last written that long ago; the latter only once their record is gone.
+ */
+export function expired(entries: readonly { key: string; value: LedgerEntry }[], now: number): { terminated: string[]; unmarked: string[] } {
+  const old = entries.filter(({ value }) => now - Date.parse(value.terminatedAt ?? value.updatedAt) > RETENTION_MS);
+  return { terminated: old.filter(({ value }) => value.terminatedAt !== undefined).map(({ key }) => key), unmarked: old.filter(({ value }) => value.terminatedAt === undefined).map(({ key }) => key) };
 }
 
 export class Ledger {
@@ -60,7 +66,9 @@ export class Ledger {
       const usage = record.usage ?? current?.usage;
       return { ...place(record, root), ...(usage ? { usage: withoutCost(usage) } : {}), updatedAt: at, terminatedAt: at };
     });
-    for (const key of expired(await this.data.list(), Date.parse(at))) await this.data.delete(key);
+    const { terminated, unmarked } = expired(await this.data.list(), Date.parse(at));
+    for (const key of terminated) await this.data.delete(key);
+    for (const key of unmarked) if ((await this.record(key)) === undefined) await this.data.delete(key);
   }
 
   async entries(): Promise<Map<string, LedgerEntry>> {

@@ -67,10 +67,15 @@ test("a terminated child's tokens stay in its parent's subtree, its own cost and
   await other.close();
 });
 
-test(`terminated instances' entries go ${LEDGER_RETENTION_DAYS} days after their terminate; live ones stay`, () => {
+test(`terminated instances' entries go ${LEDGER_RETENTION_DAYS} days after their terminate; unmarked ones that long after their last write (if their record is gone)`, () => {
   const day = 24 * 60 * 60 * 1000;
   const now = Date.parse("2026-12-05T00:00:00Z");
-  const entry = (terminatedDaysAgo?: number): LedgerEntry => ({ parentId: null, root: "x", role: "executive", depth: 1, updatedAt: new Date(now - 40 * day).toISOString(), ...(terminatedDaysAgo !== undefined ? { terminatedAt: new Date(now - terminatedDaysAgo * day).toISOString() } : {}) });
-  const entries = [{ key: "old", value: entry(LEDGER_RETENTION_DAYS + 1) }, { key: "recent", value: entry(LEDGER_RETENTION_DAYS - 1) }, { key: "live", value: entry() }];
-  expect(expired(entries, now)).toEqual(["old"]);
+  const entry = (writtenDaysAgo: number, terminatedDaysAgo?: number): LedgerEntry => ({ parentId: null, root: "x", role: "executive", depth: 1, updatedAt: new Date(now - writtenDaysAgo * day).toISOString(), ...(terminatedDaysAgo !== undefined ? { terminatedAt: new Date(now - terminatedDaysAgo * day).toISOString() } : {}) });
+  const entries = [
+    { key: "old", value: entry(40, LEDGER_RETENTION_DAYS + 1) },
+    { key: "recent", value: entry(40, LEDGER_RETENTION_DAYS - 1) },
+    { key: "quiet", value: entry(LEDGER_RETENTION_DAYS + 1) },
+    { key: "active", value: entry(1) },
+  ];
+  expect(expired(entries, now)).toEqual({ terminated: ["old"], unmarked: ["quiet"] });
 });
