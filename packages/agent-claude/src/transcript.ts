@@ -1,12 +1,11 @@
 import { watch } from "node:fs";
 import { open } from "node:fs/promises";
 import type { ModelTokens, TokenUsage } from "@tmux-claude/core";
-import { costOf, LONG_CONTEXT_INPUT_TOKENS } from "@tmux-claude/plugin-cost";
+import { LONG_CONTEXT_INPUT_TOKENS, modelUsd } from "./prices.js";
 
-/** One API message's tokens and what they cost (undefined: its model has no price). */
+/** One API message's tokens. */
 interface MessageTally {
   usage: TokenUsage;
-  costUsd: number | undefined;
 }
 
 /** One API message as the per-model breakdown needs it: its tokens, its model, and whether it was a long-context request. */
@@ -54,15 +53,14 @@ function add(a: TokenUsage, b: TokenUsage): TokenUsage {
   };
 }
 
-/** A sum of costs is known only when every part's is. */
 function addTally(a: MessageTally, b: MessageTally): MessageTally {
-  return { usage: add(a.usage, b.usage), costUsd: a.costUsd === undefined || b.costUsd === undefined ? undefined : a.costUsd + b.costUsd };
+  return { usage: add(a.usage, b.usage) };
 }
 
 const isZero = (usage: TokenUsage): boolean => usage.inputTokens + usage.outputTokens + usage.cacheCreationInputTokens + usage.cacheReadInputTokens === 0;
 
 export const ZERO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 };
-const ZERO_TALLY: MessageTally = { usage: ZERO_USAGE, costUsd: 0 };
+const ZERO_TALLY: MessageTally = { usage: ZERO_USAGE };
 
 /** The model named for tokens of a message that names none (Claude Code's own "<synthetic>" notices normally have none). */
 const NO_MODEL = "unknown";
@@ -95,8 +93,9 @@ export class TranscriptUsage {
 
   /**
    * The tokens of every API message in these transcripts, the model of the
-   * last one, their cost, priced per message by its model (PRICES; no cost
-   * when a message's model has no price), and the same tokens by model.
+   * last one, the same tokens by model, and their cost: each model's tokens
+   * priced as the cost plugin prices them (modelUsd, the shipped PRICES), no
+   * cost when some tokens have no price.
    */
   async total(paths: readonly string[]): Promise<TokenUsage> {
     let sum = ZERO_TALLY;
@@ -109,7 +108,9 @@ export class TranscriptUsage {
       if (tally) messages.push(...tally.anonymous, ...tally.messages.values());
     }
     const models = byModel(messages);
-    return { ...sum.usage, ...(model !== undefined ? { model } : {}), ...(sum.costUsd !== undefined ? { costUsd: sum.costUsd } : {}), ...(models.length ? { models } : {}) };
+    const usds = models.map((tokens) => modelUsd(tokens));
+    const costUsd = usds.every((usd) => usd !== undefined) ? usds.reduce((a, b) => a + b, 0) : undefined;
+    return { ...sum.usage, ...(model !== undefined ? { model } : {}), ...(costUsd !== undefined ? { costUsd } : {}), ...(models.length ? { models } : {}) };
   }
 
   /**
@@ -179,9 +180,8 @@ export class TranscriptUsage {
     const model = typeof entry.message.model === "string" ? entry.message.model : undefined;
     // Claude Code writes its own notices (an API error, an interrupt) as "<synthetic>" messages: no model answered.
     if (model && model !== "<synthetic>") tally.lastModel = model;
-    // Tokens nobody was billed for cost nothing, whatever the model.
     const longContext = usage.inputTokens + usage.cacheCreationInputTokens + usage.cacheReadInputTokens > LONG_CONTEXT_INPUT_TOKENS;
-    const message: MessageTokens = { usage, costUsd: isZero(usage) ? 0 : model ? costOf(model, usage) : undefined, model: model && model !== "<synthetic>" ? model : NO_MODEL, longContext };
+    const message: MessageTokens = { usage, model: model && model !== "<synthetic>" ? model : NO_MODEL, longContext };
     if (typeof entry.message.id === "string") tally.messages.set(entry.message.id, message);
     else tally.anonymous.push(message);
   }

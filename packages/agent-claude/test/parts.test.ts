@@ -16,7 +16,7 @@ import { claudeLaunch, generatedSettings } from "../src/launch.js";
 import { boxShows, classifyScreen, draftText, inputBox } from "../src/screen.js";
 import { submittedText, typedText } from "../src/driver.js";
 import { TranscriptUsage } from "../src/transcript.js";
-import { costOf, LONG_CONTEXT_INPUT_TOKENS, priceOf, PRICES, PRICES_AS_OF } from "@tmux-claude/plugin-cost";
+import { LONG_CONTEXT_INPUT_TOKENS, modelUsd, priceOf, PRICES, PRICES_AS_OF } from "../src/prices.js";
 import { createLogger, ErrorCodes, parseConfig, type LaunchContext } from "@tmux-claude/core";
 
 const execFileAsync = promisify(execFile);
@@ -317,36 +317,51 @@ describe("prices", () => {
     expect(priceOf("claude-opus-4-20250514")).toBe(PRICES["claude-opus-4"]);
     expect(priceOf("claude-opus-4-9")).toBeUndefined();
     expect(priceOf("gpt-5")).toBeUndefined();
-    expect(costOf("claude-opus-4-1", { inputTokens: 100_000, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 })).toBeCloseTo(1.5, 10);
+    expect(modelUsd({ model: "claude-opus-4-1", input: 100_000, output: 0, cacheWrite: 0, cacheRead: 0 })).toBeCloseTo(1.5, 10);
     expect(PRICES_AS_OF).toMatch(/^\d{4}-\d{2}-\d{2}$/u);
+  });
+
+  test("Bedrock and Vertex ids are the API's model: region prefix, anthropic. and -v1:0 dropped, @date read as -date", () => {
+    const sonnet = PRICES["claude-sonnet-4-5"];
+    expect(priceOf("anthropic.claude-sonnet-4-5-20250929-v1:0")).toBe(sonnet);
+    expect(priceOf("us.anthropic.claude-sonnet-4-5-20250929-v1:0")).toBe(sonnet);
+    expect(priceOf("global.anthropic.claude-haiku-4-5-20251001-v1:0")).toBe(PRICES["claude-haiku-4-5"]);
+    expect(priceOf("anthropic.claude-3-5-haiku-20241022-v1:0")).toBe(PRICES["claude-3-5-haiku"]);
+    expect(priceOf("claude-sonnet-4-5@20250929")).toBe(sonnet);
+    expect(priceOf("claude-opus-4-1@20250805")).toBe(PRICES["claude-opus-4-1"]);
+    // Still no guess for a newer version under a provider's id.
+    expect(priceOf("anthropic.claude-opus-4-9-20270101-v1:0")).toBeUndefined();
+    expect(priceOf("claude-opus-4-9@20270101")).toBeUndefined();
   });
 
   test("Claude 3.x models have their published prices, with a date or -latest", () => {
     // A tenth of a million of each: a tenth of the per-million prices.
-    const tenth = { inputTokens: 100_000, outputTokens: 100_000, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 };
-    expect(costOf("claude-3-haiku-20240307", tenth)).toBeCloseTo((0.25 + 1.25) / 10, 10);
-    expect(costOf("claude-3-5-haiku-20241022", tenth)).toBeCloseTo((0.8 + 4) / 10, 10);
-    expect(costOf("claude-3-5-haiku-latest", tenth)).toBeCloseTo((0.8 + 4) / 10, 10);
-    expect(costOf("claude-3-7-sonnet-20250219", tenth)).toBeCloseTo((3 + 15) / 10, 10);
-    expect(costOf("claude-3-opus-20240229", tenth)).toBeCloseTo((15 + 75) / 10, 10);
+    const tenth = (model: string) => modelUsd({ model, input: 100_000, output: 100_000, cacheWrite: 0, cacheRead: 0 });
+    expect(tenth("claude-3-haiku-20240307")).toBeCloseTo((0.25 + 1.25) / 10, 10);
+    expect(tenth("claude-3-5-haiku-20241022")).toBeCloseTo((0.8 + 4) / 10, 10);
+    expect(tenth("claude-3-5-haiku-latest")).toBeCloseTo((0.8 + 4) / 10, 10);
+    expect(tenth("claude-3-7-sonnet-20250219")).toBeCloseTo((3 + 15) / 10, 10);
+    expect(tenth("claude-3-opus-20240229")).toBeCloseTo((15 + 75) / 10, 10);
     expect(priceOf("claude-3-haiku-20240307")).toEqual({ input: 0.25, output: 1.25, cacheWrite: 0.3, cacheRead: 0.03 });
   });
 
-  test("a request over 200K input tokens (1M context) gets no cost rather than a base-rate one; at 200K it is priced", async () => {
-    const at = { inputTokens: 10_000, outputTokens: 1_000, cacheCreationInputTokens: 40_000, cacheReadInputTokens: LONG_CONTEXT_INPUT_TOKENS - 50_000 };
-    expect(costOf("claude-sonnet-4-5[1m]", at)).toBeCloseTo((10_000 * 3 + 1_000 * 15 + 40_000 * 3.75 + 150_000 * 0.3) / 1_000_000, 10);
-    expect(costOf("claude-sonnet-4-5[1m]", { ...at, inputTokens: at.inputTokens + 1 })).toBeUndefined();
-    expect(costOf("claude-sonnet-4-5-20250929", { ...at, cacheReadInputTokens: 900_000 })).toBeUndefined();
+  test("a request over 200K input tokens (1M context) is priced with long-context rates, none in the shipped table; at 200K it is a base-rate one", async () => {
+    const tokens = { model: "claude-sonnet-4-5[1m]", input: 10_000, output: 1_000, cacheWrite: 40_000, cacheRead: 150_000 };
+    expect(modelUsd(tokens)).toBeCloseTo((10_000 * 3 + 1_000 * 15 + 40_000 * 3.75 + 150_000 * 0.3) / 1_000_000, 10);
+    expect(modelUsd({ ...tokens, longContext: true })).toBeUndefined();
+    // A price with long-context rates (a config's) prices them.
+    const table = { "claude-sonnet-4-5": { ...PRICES["claude-sonnet-4-5"]!, longContext: { input: 6, output: 22.5, cacheWrite: 7.5, cacheRead: 0.6 } } };
+    expect(modelUsd({ ...tokens, longContext: true }, table)).toBeCloseTo((10_000 * 6 + 1_000 * 22.5 + 40_000 * 7.5 + 150_000 * 0.6) / 1_000_000, 10);
     // In a transcript: one long-context message makes the session's cost unknown, its tokens still counted.
     const file = path.join(dir, "long-context.jsonl");
     const line = (id: string, usage: Record<string, number>) => `${JSON.stringify({ type: "assistant", message: { id, model: "claude-sonnet-4-5-20250929", content: [{ type: "text", text: id }], usage } })}\n`;
-    await writeFile(file, line("short", { input_tokens: 1_000, output_tokens: 10 }) + line("long", { input_tokens: 5_000, output_tokens: 10, cache_read_input_tokens: 300_000 }));
+    await writeFile(file, line("short", { input_tokens: 1_000, output_tokens: 10 }) + line("edge", { input_tokens: 50_000, cache_read_input_tokens: LONG_CONTEXT_INPUT_TOKENS - 50_000 }) + line("long", { input_tokens: 5_000, output_tokens: 10, cache_read_input_tokens: 300_000 }));
     const total = await new TranscriptUsage().total([file]);
-    expect(total).toMatchObject({ inputTokens: 6_000, cacheReadInputTokens: 300_000 });
+    expect(total).toMatchObject({ inputTokens: 56_000, cacheReadInputTokens: 450_000 });
     expect(total.costUsd).toBeUndefined();
     // The breakdown keeps the long-context request apart, so the rest stays priceable.
     expect(total.models).toEqual([
-      { model: "claude-sonnet-4-5-20250929", input: 1_000, output: 10, cacheWrite: 0, cacheRead: 0 },
+      { model: "claude-sonnet-4-5-20250929", input: 51_000, output: 10, cacheWrite: 0, cacheRead: LONG_CONTEXT_INPUT_TOKENS - 50_000 },
       { model: "claude-sonnet-4-5-20250929", input: 5_000, output: 10, cacheWrite: 0, cacheRead: 300_000, longContext: true },
     ]);
   });

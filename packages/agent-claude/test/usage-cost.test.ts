@@ -7,7 +7,7 @@
 import { eventually } from "@tmux-claude/testkit";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { UsageUpdate } from "@tmux-claude/core";
-import { costOf } from "../src/index.js";
+import { modelUsd } from "../src/index.js";
 import { createClaudeHarness, type ClaudeHarness } from "./helpers.js";
 
 const MODEL = "claude-sonnet-4-5-20250929";
@@ -37,7 +37,8 @@ test("a turn's usage names the model that answered and its cost; the record keep
   expect(usage.outputTokens).toBeGreaterThan(0);
   // Sonnet 4.5: $3 input, $15 output, $3.75 cache writes, $0.30 cache reads per million tokens.
   expect(usage.costUsd).toBeCloseTo((12_000 * 3 + usage.outputTokens * 15 + 3_000 * 3.75 + 40_000 * 0.3) / 1_000_000, 10);
-  expect(usage.costUsd).toBeCloseTo(costOf(MODEL, usage)!, 10);
+  // One pricing path: the cost plugin prices the same tokens with the same function.
+  expect(usage.costUsd).toBeCloseTo(modelUsd(usage.models![0]!)!, 10);
   const listed = (await h.kernel.list()).find((i) => i.id === instance.id);
   expect(listed?.usage).toEqual(usage);
 }, 120_000);

@@ -5,7 +5,7 @@
  * --tree --json` (the CLI, another process) equals the sums computed by hand
  * from the model's replies, per instance and per subtree, priced from the
  * shipped table, and again from a config that overrides a price. `read
- * --json` carries the instance's cost.
+ * --json` carries the instance's cost, and no second USD (the adapter's).
  */
 import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
@@ -146,4 +146,12 @@ test("cost --tree --json equals the model's replies summed by hand, per instance
   const read = JSON.parse(await cli(["read", ids.m1, "--json"])) as { fields: { cost: InstanceCost } };
   expect(read.fields.cost.tokens).toEqual(own.m1);
   expect(read.fields.cost.usd).toBeCloseTo(usd(haiku, own.m1), 10);
+
+  // One USD in a result: with the override, read and list --json show the cost plugin's figure, not also the adapter's costUsd at the shipped prices.
+  const readOverridden = JSON.parse(await cli(["read", ids.m1, "--json"], path.join(h.dir, "override.config.mjs"))) as { usage: Record<string, unknown>; fields: { cost: InstanceCost } };
+  expect(readOverridden.usage).toMatchObject({ inputTokens: own.m1.input });
+  expect(readOverridden.usage).not.toHaveProperty("costUsd");
+  expect(readOverridden.fields.cost.usd).toBeCloseTo(usd(overridden, own.m1), 10);
+  const listed = JSON.parse(await cli(["list", "--json"], path.join(h.dir, "override.config.mjs"))) as { id: string; usage?: Record<string, unknown> }[];
+  expect(listed.find((i) => i.id === ids.m1)?.usage).not.toHaveProperty("costUsd");
 }, 300_000);

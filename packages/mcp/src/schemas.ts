@@ -130,7 +130,6 @@ export const usageOutput = z.object({
   cacheCreationInputTokens: z.number(),
   cacheReadInputTokens: z.number(),
   model: z.string().optional(),
-  costUsd: z.number().optional(),
   /** The same tokens by model, where the agent's adapter can tell. */
   models: z.array(z.object({ model: z.string(), input: z.number(), output: z.number(), cacheWrite: z.number(), cacheRead: z.number(), longContext: z.boolean().optional() })).optional(),
 });

@@ -5,6 +5,7 @@ import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, typ
 import {
   ErrorCodes,
   quoteScreen,
+  shownUsage,
   type DeliveryReceipt,
   type InstanceRecord,
   type InstanceSummary,
@@ -385,7 +386,7 @@ function receiptView(r: DeliveryReceipt): z.output<typeof s.receiptOutput> {
 }
 
 function readView(r: ReadResult): z.output<typeof s.readOutput> {
-  return { id: r.id, status: r.status, statusReason: r.statusReason, ...(r.limitedUntil !== undefined ? { limitedUntil: r.limitedUntil } : {}), lastReply: r.lastReply, screen: r.screen, queued: r.queued, usage: r.usage, paused: r.paused, ...pluginFieldsView(r) };
+  return { id: r.id, status: r.status, statusReason: r.statusReason, ...(r.limitedUntil !== undefined ? { limitedUntil: r.limitedUntil } : {}), lastReply: r.lastReply, screen: r.screen, queued: r.queued, ...(r.usage ? { usage: shownUsage(r.usage) } : {}), paused: r.paused, ...pluginFieldsView(r) };
 }
 
 /** What plugins added (the kernel's `instanceFields` hook), when they did. */

@@ -4,10 +4,11 @@
  * workflow run's, and the price table's date.
  */
 import { parseArgs } from "node:util";
-import { ErrorCodes, TmuxClaudeError, type CommandContribution, type InstanceSummary } from "@tmux-claude/core";
-import { formatCount, formatUsd, table } from "./format.js";
-import type { CostPluginApi } from "./plugin.js";
+import { ErrorCodes, TmuxClaudeError, type CommandContribution } from "@tmux-claude/core";
+import { formatCost, formatCount, table } from "./format.js";
+import type { CostNode, CostPluginApi } from "./plugin.js";
 import { subtreeIds } from "./rollup.js";
+import { priceHint } from "./pricing.js";
 import type { InstanceCost, RunCost } from "./types.js";
 
 const USAGE = "Usage: tmux-claude cost [id] [--tree] [--json]";
@@ -15,15 +16,18 @@ const HELP = [
   "Tokens by kind (input, output, cache write, cache read) and model, and their USD, per instance; the total; each workflow run's.",
   "  id      only this instance (with --tree: it and its descendants)",
   "  --tree  indent the hierarchy and add each instance's subtree sum",
-  "  --json  print the report as JSON (an unknown USD is null)",
+  "  --json  print the report as JSON (a model without a price has usd null; sums say partial, unpriced and unpricedTokens)",
   "Prices: the shipped table (its date is printed), overridden by cost({ prices }) in the config.",
+  "A USD marked partial leaves out tokens without a price (listed under the table, with the price to add).",
 ].join("\n");
 
 /** One row of the report: the instance's own cost, its place in the tree, and with --tree its subtree's. */
 export interface CostRow extends InstanceCost {
   parentId: string | null;
   depth: number;
+  /** "terminated" for an instance whose record is gone (its cost from the ledger). */
   status: string;
+  terminated?: true;
   subtree?: Omit<InstanceCost, "id">;
 }
 
@@ -85,7 +89,7 @@ function parseFlags(argv: string[]): Flags {
 export async function costReport(api: CostPluginApi, overridden: readonly string[], flags: Omit<Flags, "json">): Promise<CostReport> {
   const { instances, costs } = await api.all();
   const byId = new Map(instances.map((instance) => [instance.id, instance]));
-  // Parents before children, as list --tree shows them; an instance whose parent's record is gone starts a tree.
+  // Parents before children, as list --tree shows them; an instance whose parent is not known (record and ledger entry gone) starts a tree.
   const roots = flags.id !== undefined ? [flags.id] : instances.filter((i) => i.parentId === null || !byId.has(i.parentId)).map((i) => i.id);
   const shown = flags.id !== undefined && !flags.tree ? subtreeIds(instances, flags.id).slice(0, 1) : roots.flatMap((root) => subtreeIds(instances, root));
   const rows = shown.map((id) => row(api, instances, byId.get(id)!, costs, flags.tree));
@@ -94,37 +98,39 @@ export async function costReport(api: CostPluginApi, overridden: readonly string
   return { pricesAsOf: api.prices().asOf, pricesOverridden: [...overridden], instances: rows, total, ...(runs.length ? { runs } : {}) };
 }
 
-function row(api: CostPluginApi, instances: readonly InstanceSummary[], instance: InstanceSummary, costs: ReadonlyMap<string, InstanceCost>, tree: boolean): CostRow {
+function row(api: CostPluginApi, instances: readonly CostNode[], instance: CostNode, costs: ReadonlyMap<string, InstanceCost>, tree: boolean): CostRow {
   const own = costs.get(instance.id)!;
-  const base = { ...own, parentId: instance.parentId, depth: instance.depth, status: instance.status };
+  const base = { ...own, parentId: instance.parentId, depth: instance.depth, status: instance.status, ...(instance.terminated ? { terminated: instance.terminated } : {}) };
   if (!tree) return base;
   const { id: _id, ...subtree } = api.combine(instance.id, subtreeIds(instances, instance.id).map((id) => costs.get(id)!));
   return { ...base, subtree };
 }
 
-/** The report as JSON, an unknown USD as `null`: the key stays, so a script tells "unknown" from "missing". */
+/** The report as JSON (an unpriced model's usd is null in the data itself, as in read/list --json and MCP). */
 export function reportJson(report: CostReport): string {
-  return JSON.stringify(report, (key, value: unknown) => (key === "usd" && value === undefined ? null : value), 2);
+  return JSON.stringify(report, null, 2);
 }
 
 export function formatReport(report: CostReport, tree: boolean): string {
   const minDepth = Math.min(...report.instances.map((r) => r.depth));
-  const cells = (c: Omit<InstanceCost, "id">) => [formatCount(c.tokens.input), formatCount(c.tokens.output), formatCount(c.tokens.cacheWrite), formatCount(c.tokens.cacheRead), formatCount(c.tokens.total), formatUsd(c.usd)];
+  const cells = (c: Omit<InstanceCost, "id">) => [formatCount(c.tokens.input), formatCount(c.tokens.output), formatCount(c.tokens.cacheWrite), formatCount(c.tokens.cacheRead), formatCount(c.tokens.total), formatCost(c)];
   const models = (c: Omit<InstanceCost, "id">) => (c.models.length ? c.models.map((m) => m.model).join(", ") : "-");
   const header = ["ID", "STATUS", "INPUT", "OUTPUT", "CACHE WRITE", "CACHE READ", "TOTAL", "USD", ...(tree ? ["SUBTREE TOKENS", "SUBTREE USD"] : []), "MODELS"];
   const rows = report.instances.map((r) => [
     `${tree ? "  ".repeat(r.depth - minDepth) : ""}${r.id}`,
     r.status,
     ...cells(r),
-    ...(r.subtree ? [formatCount(r.subtree.tokens.total), formatUsd(r.subtree.usd)] : []),
+    ...(r.subtree ? [formatCount(r.subtree.tokens.total), formatCost(r.subtree)] : []),
     models(r),
   ]);
   rows.push(["TOTAL", "", ...cells(report.total), ...(tree ? ["", ""] : []), models(report.total)]);
   const lines = [report.instances.length ? table(header, rows) : "No instances."];
   if (report.runs?.length) {
-    lines.push("", table(["RUN", "STATE", "INSTANCES", "TOKENS", "USD"], report.runs.map((run) => [run.run, run.state, String(run.instances.length), formatCount(run.tokens.total), formatUsd(run.usd)])));
+    lines.push("", table(["RUN", "STATE", "INSTANCES", "TOKENS", "USD"], report.runs.map((run) => [run.run, run.state, String(run.instances.length), formatCount(run.tokens.total), formatCost(run)])));
   }
-  if (report.total.unpriced.length) lines.push("", `USD unknown: no price for ${report.total.unpriced.join(", ")} (its tokens are counted). Add it: cost({ prices: { "<model>": { input, output, cacheWrite, cacheRead } } }).`);
+  if (report.total.partial) {
+    lines.push("", `USD partial: ${formatCount(report.total.unpricedTokens)} tokens have no price (${report.total.unpriced.join(", ")}); they are counted, the USD shown leaves them out. ${priceHint(report.total.unpriced)}`);
+  }
   const overrides = report.pricesOverridden.length ? `; the config sets ${report.pricesOverridden.join(", ")}` : "";
   lines.push("", `Prices in USD per million tokens: the shipped table of ${report.pricesAsOf}${overrides}.`);
   return lines.join("\n");

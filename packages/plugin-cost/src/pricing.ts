@@ -1,6 +1,6 @@
 // Tokens by model, priced from a table: one instance's, and sums of several.
+import { modelUsd, priceOf } from "@tmux-claude/agent-claude";
 import type { Logger, ModelTokens, TokenUsage } from "@tmux-claude/core";
-import { priceOf, priced } from "./prices.js";
 import type { InstanceCost, ModelCost, Price, Tokens } from "./types.js";
 
 /** The model named for tokens whose model the adapter did not report. */
@@ -16,8 +16,8 @@ const ZERO: Tokens = { input: 0, output: 0, cacheWrite: 0, cacheRead: 0 };
 
 const addTokens = (a: Tokens, b: Tokens): Tokens => ({ input: a.input + b.input, output: a.output + b.output, cacheWrite: a.cacheWrite + b.cacheWrite, cacheRead: a.cacheRead + b.cacheRead });
 const totalOf = (t: Tokens): number => t.input + t.output + t.cacheWrite + t.cacheRead;
-/** A sum of costs is known only when every part's is. */
-const addUsd = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined || b === undefined ? undefined : a + b);
+/** One model's tokens summed over instances: unpriced (null) when any part is (a part without tokens costs 0 whatever the model, so only tokens make it null). */
+const addUsd = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : a + b);
 const label = (m: { model: string; longContext?: boolean }): string => (m.longContext ? `${m.model} (long context)` : m.model);
 
 /**
@@ -53,13 +53,10 @@ export class Pricer {
     const { model, input, output, cacheWrite, cacheRead } = tokens;
     const counted = { input, output, cacheWrite, cacheRead };
     const base = { model, ...counted, ...(tokens.longContext ? { longContext: true } : {}) };
-    // Tokens nobody was billed for cost nothing, whatever the model.
-    if (totalOf(counted) === 0) return { ...base, usd: 0 };
-    // The shipped table has no long-context rates: unknown rather than too low (see prices.ts).
-    if (tokens.longContext) return { ...base, usd: undefined };
-    const price = priceOf(model, this.table);
-    if (!price) this.warnUnpriced(model);
-    return { ...base, usd: price ? priced(price, counted) : undefined };
+    // The one pricing function (the claude adapter's too), with this table: the shipped one and the config's prices.
+    const usd = modelUsd(tokens, this.table);
+    if (usd === undefined) this.warnUnpriced(tokens);
+    return { ...base, usd: usd ?? null };
   }
 
   private sum(id: string, models: readonly ModelCost[]): InstanceCost {
@@ -71,17 +68,43 @@ export class Pricer {
     }
     const merged = [...byModel.values()].sort((a, b) => label(a).localeCompare(label(b)));
     const tokens = merged.reduce<Tokens>((sum, part) => addTokens(sum, part), ZERO);
-    const usd = merged.reduce<number | undefined>((sum, part) => addUsd(sum, part.usd), 0);
-    const unpriced = merged.filter((part) => part.usd === undefined).map(label);
-    return { id, models: merged.map(({ model, input, output, cacheWrite, cacheRead, usd: partUsd, longContext }) => ({ model, input, output, cacheWrite, cacheRead, usd: partUsd, ...(longContext ? { longContext } : {}) })), tokens: { ...tokens, total: totalOf(tokens) }, usd, unpriced };
+    // The priced part's USD; what has no price is listed and counted, never a silent $0 nor an unknown that hides the rest.
+    const usd = merged.reduce((sum, part) => sum + (part.usd ?? 0), 0);
+    const unpricedParts = merged.filter((part) => part.usd === null);
+    return {
+      id,
+      models: merged.map(({ model, input, output, cacheWrite, cacheRead, usd: partUsd, longContext }) => ({ model, input, output, cacheWrite, cacheRead, usd: partUsd, ...(longContext ? { longContext } : {}) })),
+      tokens: { ...tokens, total: totalOf(tokens) },
+      usd,
+      partial: unpricedParts.length > 0,
+      unpriced: unpricedParts.map(label),
+      unpricedTokens: unpricedParts.reduce((sum, part) => sum + totalOf(part), 0),
+    };
   }
 
-  private warnUnpriced(model: string): void {
-    if (warned.has(model)) return;
-    warned.add(model);
-    this.logger.warn(
-      { model, pricesAsOf: this.asOf },
-      `no price for model "${model}" in the cost plugin's price table (as of ${this.asOf}): its tokens are counted, its cost is shown as unknown. Add it to the config: cost({ prices: { "${model}": { input, output, cacheWrite, cacheRead } } }) in USD per million tokens.`,
-    );
+  private warnUnpriced(tokens: ModelTokens): void {
+    const key = label(tokens);
+    if (warned.has(key)) return;
+    warned.add(key);
+    this.logger.warn({ model: tokens.model, ...(tokens.longContext ? { longContext: true } : {}), pricesAsOf: this.asOf }, `${unpricedReason(tokens.model, tokens.longContext === true, this.asOf)}: its tokens are counted and left out of the USD, which is shown as partial. ${priceHint([key])}`);
   }
+}
+
+/** Why a model's tokens have no price. */
+function unpricedReason(model: string, longContext: boolean, asOf: string): string {
+  return longContext ? `no long-context price for model "${model}" (requests over 200K input tokens)` : `no price for model "${model}" in the cost plugin's price table (as of ${asOf})`;
+}
+
+/**
+ * What to add to the config for these unpriced parts (`model` or `model (long
+ * context)`): a price for the model, or long-context rates on its price.
+ */
+export function priceHint(unpriced: readonly string[]): string {
+  const suffix = " (long context)";
+  const long = unpriced.filter((part) => part.endsWith(suffix)).map((part) => part.slice(0, -suffix.length));
+  const plain = unpriced.filter((part) => !part.endsWith(suffix));
+  const hints: string[] = [];
+  if (plain.length) hints.push(`add a price for ${plain.map((m) => `"${m}"`).join(", ")}: cost({ prices: { "${plain[0]}": { input, output, cacheWrite, cacheRead } } })`);
+  if (long.length) hints.push(`add long-context rates for ${long.map((m) => `"${m}"`).join(", ")}: cost({ prices: { "${long[0]}": { input, output, cacheWrite, cacheRead, longContext: { input, output, cacheWrite, cacheRead } } } }) (its base rates too: a config price replaces the shipped one)`);
+  return `To price them, ${hints.join("; and ")}, in USD per million tokens.`;
 }

@@ -1,4 +1,5 @@
 /** The shapes the cost plugin's parts and its users (budgets, the command, MCP) agree on. */
+import type { ModelPrice } from "@tmux-claude/agent-claude";
 
 /** Tokens by kind. */
 export interface Tokens {
@@ -11,9 +12,13 @@ export interface Tokens {
 /** One model's tokens and what they cost. */
 export interface ModelCost extends Tokens {
   model: string;
-  /** undefined: no price for the model (or its long-context rates), so the cost is unknown. */
-  usd: number | undefined;
-  /** Tokens of requests over the long-context threshold, which the table has no rates for. */
+  /**
+   * null: no price for the model (or no long-context rates for these
+   * tokens), so these tokens are unpriced. null rather than undefined so that
+   * every JSON output (cost --json, read/list --json, MCP) shows the key.
+   */
+  usd: number | null;
+  /** Tokens of requests over the long-context threshold (priced with the model's `longContext` rates). */
   longContext?: boolean;
 }
 
@@ -22,13 +27,17 @@ export interface InstanceCost {
   id: string;
   models: ModelCost[];
   tokens: Tokens & { total: number };
-  /** undefined when some of its tokens have no price (see `unpriced`). */
-  usd: number | undefined;
-  /** The models whose tokens have no price. */
+  /** USD of the priced tokens; with `partial`, the unpriced ones are left out (see `unpricedTokens`). */
+  usd: number;
+  /** True when some tokens have no price: `usd` is a lower bound. */
+  partial: boolean;
+  /** The models whose tokens have no price (`<model> (long context)` for long-context tokens without such rates). */
   unpriced: string[];
+  /** How many tokens (all kinds) `usd` leaves out. */
+  unpricedTokens: number;
 }
 
-/** The instance and every descendant (exited ones too while their records exist), summed. */
+/** The instance and every descendant (exited and terminated ones too, see the cost ledger), summed. */
 export interface SubtreeCost extends InstanceCost {
   instances: InstanceCost[];
 }
@@ -41,13 +50,8 @@ export interface RunCost extends Omit<InstanceCost, "id"> {
   instances: InstanceCost[];
 }
 
-/** USD per million tokens. */
-export interface Price {
-  input: number;
-  output: number;
-  cacheWrite: number;
-  cacheRead: number;
-}
+/** USD per million tokens; `longContext`: the rates of requests over 200K input tokens. */
+export type Price = ModelPrice;
 
 export interface CostApi {
   instance(id: string): Promise<InstanceCost>;

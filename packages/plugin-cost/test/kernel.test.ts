@@ -53,6 +53,7 @@ afterAll(async () => {
 
 const execUsd = sonnet(12_000, 800, 3_000, 40_000) + haiku(2_000, 100, 0, 500);
 const mgrUsd = haiku(5_000, 400, 1_000, 9_000);
+const specSonnetUsd = sonnet(700, 70, 0, 0);
 
 /** What a command prints, through the command the plugin contributes (as the CLI runs it). */
 async function runCost(kernel: KernelApi, argv: string[]): Promise<string> {
@@ -77,12 +78,14 @@ test("read and list carry each instance's cost; list has a COST column", async (
   const listed = await h.kernel.list();
   const byId = new Map(listed.map((i) => [i.id, i]));
   expect((byId.get(ids.mgr)?.fields?.cost as InstanceCost).usd).toBeCloseTo(mgrUsd, 12);
-  expect(byId.get(ids.spec)?.fields?.cost).toMatchObject({ usd: undefined, unpriced: [UNKNOWN], tokens: { total: 1_100 } });
+  // spec's Sonnet tokens are priced; the unknown model's 330 are listed (partial), its usd null as in every JSON output.
+  expect(byId.get(ids.spec)?.fields?.cost).toMatchObject({ usd: expect.closeTo(specSonnetUsd, 12), partial: true, unpriced: [UNKNOWN], unpricedTokens: 330, tokens: { total: 1_100 } });
+  expect((byId.get(ids.spec)?.fields?.cost as InstanceCost).models.find((m) => m.model === UNKNOWN)).toMatchObject({ usd: null });
   // An instance without usage gets no cost field.
   expect(byId.get(ids.other)?.fields).toBeUndefined();
   const column = (await h.kernel.listColumns()).find((c) => c.header === "COST")!;
   expect(column.value(byId.get(ids.mgr)!)).toBe(`$${mgrUsd.toFixed(4)}`);
-  expect(column.value(byId.get(ids.spec)!)).toBe("unknown");
+  expect(column.value(byId.get(ids.spec)!)).toBe(`$${specSonnetUsd.toFixed(4)} partial`);
   expect(column.value(byId.get(ids.other)!)).toBeUndefined();
 });
 
@@ -91,9 +94,10 @@ test("cost --tree --json: each instance's own figures and its subtree's, summed 
   const row = (id: string) => report.instances.find((r) => r.id === id)!;
   expect(report.instances.map((r) => r.id)).toEqual([ids.exec, ids.mgr, ids.spec, ids.other]);
   expect(row(ids.mgr).usd).toBeCloseTo(mgrUsd, 12);
-  // mgr's subtree: itself and spec, whose unknown model makes the USD unknown; its tokens still count.
-  // An unknown USD is null in the JSON (scripts see the key).
-  expect(row(ids.mgr).subtree).toMatchObject({ usd: null, unpriced: [UNKNOWN], tokens: { input: 6_000, output: 500, cacheWrite: 1_000, cacheRead: 9_000, total: 16_500 } });
+  // mgr's subtree: itself and spec, whose unknown model's tokens are left out of a partial USD; they still count.
+  expect(row(ids.mgr).subtree).toMatchObject({ usd: expect.closeTo(mgrUsd + specSonnetUsd, 12), partial: true, unpriced: [UNKNOWN], unpricedTokens: 330, tokens: { input: 6_000, output: 500, cacheWrite: 1_000, cacheRead: 9_000, total: 16_500 } });
+  // The unpriced model's usd is null in the JSON (scripts see the key).
+  expect(row(ids.mgr).subtree?.models.find((m) => m.model === UNKNOWN)).toMatchObject({ usd: null });
   expect(row(ids.exec).subtree?.tokens).toEqual({ input: 20_000, output: 1_400, cacheWrite: 4_000, cacheRead: 49_500, total: 74_900 });
   expect(row(ids.exec).subtree?.models).toMatchObject([
     { model: "claude-haiku-4-5-20251001", input: 7_000, output: 500, cacheWrite: 1_000, cacheRead: 9_500 },
@@ -112,9 +116,11 @@ test("cost --tree --json: each instance's own figures and its subtree's, summed 
   expect(sub.instances.map((r) => r.id)).toEqual([ids.mgr, ids.spec]);
 
   const table = await runCost(h.kernel, ["--tree"]);
-  expect(table).toMatch(new RegExp(`^${ids.exec}\\s+idle\\s+14,000\\s+900\\s+3,000\\s+40,500\\s+58,400\\s+\\$${execUsd.toFixed(4).replace(".", "\\.")}\\s+74,900\\s+unknown\\s`, "mu"));
+  const subtreeUsd = (execUsd + mgrUsd + specSonnetUsd).toFixed(4).replace(".", "\\.");
+  expect(table).toMatch(new RegExp(`^${ids.exec}\\s+idle\\s+14,000\\s+900\\s+3,000\\s+40,500\\s+58,400\\s+\\$${execUsd.toFixed(4).replace(".", "\\.")}\\s+74,900\\s+\\$${subtreeUsd} partial\\s`, "mu"));
   expect(table).toMatch(new RegExp(`^  ${ids.mgr}\\s`, "mu"));
-  expect(table).toContain(`USD unknown: no price for ${UNKNOWN}`);
+  expect(table).toContain(`USD partial: 330 tokens have no price (${UNKNOWN})`);
+  expect(table).toContain(`add a price for "${UNKNOWN}": cost({ prices: { "${UNKNOWN}": { input, output, cacheWrite, cacheRead } } })`);
   expect(table).toContain(`the shipped table of ${report.pricesAsOf}`);
 });
 

@@ -45,10 +45,10 @@ describe("pricing", () => {
     const pricer = new Pricer(PRICES, PRICES_AS_OF, recordingLogger().logger);
     const plain: TokenUsage = { inputTokens: 1_000_000, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0, model: "claude-opus-4-1" };
     expect(pricer.instance("a", plain)).toMatchObject({ usd: 15, models: [{ model: "claude-opus-4-1", input: 1_000_000 }] });
-    expect(pricer.instance("b", undefined)).toEqual({ id: "b", models: [], tokens: { input: 0, output: 0, cacheWrite: 0, cacheRead: 0, total: 0 }, usd: 0, unpriced: [] });
+    expect(pricer.instance("b", undefined)).toEqual({ id: "b", models: [], tokens: { input: 0, output: 0, cacheWrite: 0, cacheRead: 0, total: 0 }, usd: 0, partial: false, unpriced: [], unpricedTokens: 0 });
   });
 
-  test("an unknown model: tokens counted, USD unknown, one warning per model per process naming it and the fix", () => {
+  test("an unknown model: tokens counted, the USD of the rest marked partial, one warning per model per process naming it and the fix", () => {
     const { logger, warnings } = recordingLogger();
     const pricer = new Pricer(PRICES, PRICES_AS_OF, logger);
     const model = `gpt-test-${process.pid}`;
@@ -57,8 +57,9 @@ describe("pricing", () => {
       { model: "claude-haiku-4-5", input: 1_000, output: 0, cacheWrite: 0, cacheRead: 0 },
     ]);
     const first = pricer.instance("x", mixed);
-    expect(first).toMatchObject({ usd: undefined, unpriced: [model], tokens: { total: 1_550 } });
-    expect(first.models.find((m) => m.model === "claude-haiku-4-5")?.usd).toBeCloseTo(0.001, 12);
+    // Haiku 4.5's 1,000 input tokens: $0.001; the unknown model's 550 tokens listed, not priced.
+    expect(first).toMatchObject({ usd: expect.closeTo(0.001, 12), partial: true, unpriced: [model], unpricedTokens: 550, tokens: { total: 1_550 } });
+    expect(first.models.find((m) => m.model === model)?.usd).toBeNull();
     for (let turn = 0; turn < 5; turn++) pricer.instance("x", mixed);
     // A second plugin instance in the same process does not warn again either.
     new Pricer(PRICES, PRICES_AS_OF, logger).instance("y", mixed);
@@ -68,15 +69,32 @@ describe("pricing", () => {
     expect(about[0]!.msg).toContain(`cost({ prices: { "${model}"`);
   });
 
-  test("long-context tokens are unpriced (the table has no such rates); the rest of the model's tokens keep their price", () => {
-    const pricer = new Pricer(PRICES, PRICES_AS_OF, recordingLogger().logger);
-    const priced = pricer.instance("l", usage([
+  test("long-context tokens without long-context rates are left out of a partial USD, the warning naming the longContext rates to add; with rates (a config's) they are priced", () => {
+    const { logger, warnings } = recordingLogger();
+    const tokens = usage([
       { model: "claude-sonnet-4-5", input: 1_000, output: 0, cacheWrite: 0, cacheRead: 0 },
       { model: "claude-sonnet-4-5", input: 250_000, output: 0, cacheWrite: 0, cacheRead: 0, longContext: true },
-    ]));
-    expect(priced.unpriced).toEqual(["claude-sonnet-4-5 (long context)"]);
-    expect(priced.usd).toBeUndefined();
-    expect(priced.models.find((m) => !m.longContext)?.usd).toBeCloseTo(0.003, 12);
+    ]);
+    const priced = new Pricer(PRICES, PRICES_AS_OF, logger).instance("l", tokens);
+    expect(priced).toMatchObject({ usd: expect.closeTo(0.003, 12), partial: true, unpriced: ["claude-sonnet-4-5 (long context)"], unpricedTokens: 250_000 });
+    expect(warnings.find((w) => w.msg.includes("long-context"))?.msg).toContain('"claude-sonnet-4-5": { input, output, cacheWrite, cacheRead, longContext: { input, output, cacheWrite, cacheRead } }');
+    const table = { ...PRICES, "claude-sonnet-4-5": { ...PRICES["claude-sonnet-4-5"]!, longContext: { input: 6, output: 22.5, cacheWrite: 7.5, cacheRead: 0.6 } } };
+    expect(new Pricer(table, PRICES_AS_OF, logger).instance("l", tokens)).toMatchObject({ usd: expect.closeTo(0.003 + 1.5, 12), partial: false, unpriced: [], unpricedTokens: 0 });
+  });
+
+  test("a sum with one unpriced part keeps the USD of the rest (partial), as the instance's does: subtree and run figures never turn unknown", () => {
+    const pricer = new Pricer(PRICES, PRICES_AS_OF, recordingLogger().logger);
+    const known = pricer.instance("a", usage([{ model: "claude-haiku-4-5", input: 1_000_000, output: 0, cacheWrite: 0, cacheRead: 0 }]));
+    const unknown = pricer.instance("b", usage([{ model: `house-${process.pid}`, input: 300, output: 30, cacheWrite: 0, cacheRead: 0 }]));
+    expect(unknown).toMatchObject({ usd: 0, partial: true, unpricedTokens: 330 });
+    expect(pricer.combine("a", [known, unknown])).toMatchObject({ usd: 1, partial: true, unpriced: [`house-${process.pid}`], unpricedTokens: 330, tokens: { total: 1_000_330 } });
+  });
+
+  test("a Bedrock or Vertex id is priced as the model the API names so", () => {
+    const pricer = new Pricer(PRICES, PRICES_AS_OF, recordingLogger().logger);
+    const each = { input: 1_000_000, output: 0, cacheWrite: 0, cacheRead: 0 };
+    const priced = pricer.instance("p", usage([{ model: "anthropic.claude-sonnet-4-5-20250929-v1:0", ...each }, { model: "claude-haiku-4-5@20251001", ...each }]));
+    expect(priced).toMatchObject({ usd: expect.closeTo(3 + 1, 12), partial: false });
   });
 
   test("combining instances sums tokens and USD per model", () => {
@@ -92,7 +110,7 @@ describe("pricing", () => {
       { model: "claude-opus-4-5", input: 1, output: 1, cacheWrite: 1, cacheRead: 1 },
     ]);
     expect(sum.tokens.total).toBe(a.tokens.total + b.tokens.total);
-    expect(sum.usd).toBeCloseTo(a.usd! + b.usd!, 12);
+    expect(sum.usd).toBeCloseTo(a.usd + b.usd, 12);
   });
 });
 

@@ -57,4 +57,10 @@ test("a run's cost is its task instances' sum; the command lists it; an instance
   const report = JSON.parse(printed) as CostReport;
   expect(report.runs).toMatchObject([{ run: result.id, workflow: "priced", tokens: { total: 122_000 } }]);
   expect(report.total.tokens.total).toBe(3 * 61_000);
+
+  // A failed run's instances are terminated (and a person may terminate them): their spend stays in the run (the cost ledger).
+  for (const id of taskIds) await h.kernel.terminate(id!);
+  const after = await costApi.run(result.id);
+  expect(after?.instances.map((i) => i.id).sort()).toEqual([...taskIds].sort());
+  expect(after?.usd).toBeCloseTo(2 * EACH_USD, 12);
 });

@@ -1,6 +1,6 @@
 import os from "node:os";
 import { Option, type Command } from "commander";
-import { INSTANCE_STATUSES, type InstanceStatus, type InstanceSummary, type ListColumn } from "@tmux-claude/core";
+import { INSTANCE_STATUSES, shownUsage, type InstanceStatus, type InstanceSummary, type ListColumn } from "@tmux-claude/core";
 import type { ActionFactory, Cli } from "../context.js";
 import { formatAge, statusText, table } from "../output.js";
 
@@ -31,7 +31,8 @@ async function list(cli: Cli, flags: ListFlags): Promise<number> {
   return cli.withKernel("list", async (kernel) => {
     const all = await kernel.list({ role: flags.role, parentId: flags.parent, status: flags.status });
     const instances = flags.active ? all.filter((instance) => instance.status !== "exited") : all;
-    if (flags.json) cli.json(instances);
+    // The USD is fields.cost's (the cost plugin's, with the config's prices), not the adapter's costUsd.
+    if (flags.json) cli.json(instances.map((instance) => (instance.usage ? { ...instance, usage: shownUsage(instance.usage) } : instance)));
     else if (instances.length === 0) cli.out("No instances.");
     else {
       const columns = await kernel.listColumns();

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { ReadResult } from "@tmux-claude/core";
+import { shownUsage, type ReadResult } from "@tmux-claude/core";
 import { positiveInt, type ActionFactory, type Cli } from "../context.js";
 import { statusText, trimScreen } from "../output.js";
 
@@ -26,7 +26,8 @@ async function read(cli: Cli, id: string, flags: ReadFlags): Promise<number> {
   return cli.withKernel("read", async (kernel) => {
     const operation = kernel.read(id, { lines: flags.lines, wait: flags.wait ?? false, timeoutMs: flags.timeout });
     const result = flags.wait ? await cli.wait(`waiting for ${id} to finish its turn...`, operation) : await operation;
-    if (flags.json) cli.json(result);
+    // The USD is fields.cost's (the cost plugin's, with the config's prices), not the adapter's costUsd.
+    if (flags.json) cli.json(result.usage ? { ...result, usage: shownUsage(result.usage) } : result);
     else cli.out(formatRead(result));
     return 0;
   });

@@ -47,11 +47,12 @@ export interface InstanceFieldsRequest {
   /** The instances as the result shows them (the read's usage included). */
   readonly instances: readonly InstanceRecord[];
   /**
-   * Add a plugin's field to one instance: `value` lands in the result's
-   * `fields[plugin]` (JSON-safe); `detail`, one line for people, in its
-   * `details` (the CLI's and MCP's read text).
+   * Add this plugin's field to one instance: `value` lands in the result's
+   * `fields[<plugin name>]` (JSON-safe), the name of the plugin whose tap
+   * this is, so no plugin writes another's; `detail`, one line for people, in
+   * its `details` (the CLI's and MCP's read text).
    */
-  add(plugin: string, id: string, value: unknown, detail?: string): void;
+  add(id: string, value: unknown, detail?: string): void;
 }
 
 /**
