@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { ErrorCodes, isTmuxClaudeError, type Kernel } from "@tmux-claude/core";
 import { registerAttach } from "./commands/attach.js";
+import { registerComplete } from "./commands/complete.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { registerInit } from "./commands/init.js";
 import { registerLifecycle } from "./commands/lifecycle.js";
@@ -102,6 +103,7 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void, jso
   registerMcp(program, action);
   registerRun(program, action);
   registerWorkflowCommands(program, action);
+  registerComplete(program, action);
   program.addHelpText("after", "\nPlugins in the config may add more commands: tmux-claude <command> runs them.");
   return program;
 }

@@ -16,7 +16,7 @@ afterAll(async () => {
   await env?.close();
 });
 
-const COMMANDS = ["init", "serve", "spawn", "send", "read", "list", "terminate", "restart", "attach", "doctor", "run", "runs", "replay", "templates"];
+const COMMANDS = ["init", "serve", "spawn", "send", "read", "list", "terminate", "restart", "attach", "doctor", "run", "runs", "replay", "templates", "complete"];
 
 describe("help and usage", () => {
   test("--help lists every command and the exit codes", async () => {
