@@ -60,7 +60,7 @@ steps:
     );
     const dry = await env.run(["run", "shell.yaml", "--dry-run"]);
     expect(dry.stdout).toContain("each task would fail at the step's timeout (30s)");
-    expect(dry.stdout).toContain('npx tmux-claude complete "<summary>"');
+    expect(dry.stdout).toContain('tmux-claude complete "<summary>"');
 
     const result = await env.run(["run", "shell.yaml", "--json"], { timeoutMs: 60_000 });
     expect(result.code, result.stderr).toBe(0);

@@ -49,7 +49,7 @@ test("the tool-completion warning of a step with a timeout says it fails then, n
   expect(timed.warnings[0]).toContain("each task would fail at the step's timeout (40s)");
   expect(timed.warnings[0]).not.toContain("for ever");
   expect(timed.warnings[0]).not.toContain("give it a timeout");
-  expect(timed.warnings[0]).toContain('npx tmux-claude complete "<summary>"');
+  expect(timed.warnings[0]).toContain('tmux-claude complete "<summary>"');
 });
 
 test("a spawn step whose tasks no wait step waits for is warned of (the run could succeed while they work)", () => {

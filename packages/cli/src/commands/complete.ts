@@ -28,7 +28,7 @@ export function registerComplete(program: Command, action: ActionFactory): void 
         "",
         "Run it inside an instance a workflow spawned (it reads TMUX_CLAUDE_MCP_URL and TMUX_CLAUDE_MCP_TOKEN,",
         "which every instance has), with `tmux-claude serve` running. For a task of a command agent:",
-        '  tasks: ["make build && npx tmux-claude complete \\"built\\" || npx tmux-claude complete \\"build failed\\" --failed"]',
+        '  tasks: ["make build && tmux-claude complete \\"built\\" || tmux-claude complete \\"build failed\\" --failed"]',
       ].join("\n"),
     )
     .action(action(complete));

@@ -72,7 +72,7 @@ function completionWarning(workflow: Workflow, step: SpawnStep, config: Settings
     `step "${step.id}" runs agent "${agent}" (adapter ${adapter}), which cannot call the MCP tool complete on its own, and its tasks complete only that way: ${ends}. ` +
     `Its prompt does not tell it to call complete (a shell would run the sentence). ` +
     `Set completion: turn-end (on the step or the workflow) to complete a task when its turn ends${step.timeoutMs === undefined ? ", give it a timeout: so it fails rather than hangs" : ""}, ` +
-    `or have the task run npx tmux-claude complete "<summary>" when it is done (the complete tool over HTTP, with the TMUX_CLAUDE_MCP_URL and TMUX_CLAUDE_MCP_TOKEN it is given; README "Agents other than Claude Code").`
+    `or have the task run tmux-claude complete "<summary>" when it is done (the complete tool over HTTP, with the TMUX_CLAUDE_MCP_URL and TMUX_CLAUDE_MCP_TOKEN it is given; README "Agents other than Claude Code").`
   );
 }
 
