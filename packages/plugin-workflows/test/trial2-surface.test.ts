@@ -50,6 +50,10 @@ test("the tool-completion warning of a step with a timeout says it fails then, n
   expect(timed.warnings[0]).not.toContain("for ever");
   expect(timed.warnings[0]).not.toContain("give it a timeout");
   expect(timed.warnings[0]).toContain('tmux-claude complete "<summary>"');
+  // The README's recipe: tasks that run tmux-claude complete can complete, so nothing is warned of.
+  const recipe = readFileSync(new URL("../../../README.md", import.meta.url), "utf8").match(/```yaml\n(workflow: shell-build\n[\s\S]*?)```/u)![1]!;
+  const bash = { ...config, agents: { ...config.agents, bash: { adapter: "command", command: "bash" } } } as typeof config;
+  expect(planWorkflow(parse(recipe), bash).warnings).toEqual([]);
 });
 
 test("a spawn step whose tasks no wait step waits for is warned of (the run could succeed while they work)", () => {

@@ -60,7 +60,7 @@ function completionWarning(workflow: Workflow, step: SpawnStep, config: Settings
     return undefined; // A role that may not run it: planWorkflow reports that.
   }
   const adapter = config.agents[agent]?.adapter;
-  if (adapter === undefined || callsTools(adapter)) return undefined;
+  if (adapter === undefined || callsTools(adapter) || runsComplete(step)) return undefined;
   // With a timeout the task fails at it: "wait for ever" would be wrong then (a run's timeout fails the whole run).
   const ends =
     step.timeoutMs !== undefined
@@ -74,6 +74,13 @@ function completionWarning(workflow: Workflow, step: SpawnStep, config: Settings
     `Set completion: turn-end (on the step or the workflow) to complete a task when its turn ends${step.timeoutMs === undefined ? ", give it a timeout: so it fails rather than hangs" : ""}, ` +
     `or have the task run tmux-claude complete "<summary>" when it is done (the complete tool over HTTP, with the TMUX_CLAUDE_MCP_URL and TMUX_CLAUDE_MCP_TOKEN it is given; README "Agents other than Claude Code").`
   );
+}
+
+/** Every task's text runs `tmux-claude complete` (README "Agents other than Claude Code"): it can complete, nothing to warn of. */
+function runsComplete(step: SpawnStep): boolean {
+  const says = (text: string | undefined) => text?.includes("tmux-claude complete") ?? false;
+  if (says(step.context) || says(step.prompt)) return true;
+  return step.tasks.length > 0 && step.tasks.every(says);
 }
 
 /** Whether agents of this adapter call MCP tools themselves (and so can be told to call complete). */
