@@ -2,7 +2,7 @@
 export { parseWorkflow } from "./parse.js";
 export { reparseWorkflow } from "./document.js";
 export { planWorkflow, waitTargets, waitsForAny, mergeSources, mergeHow, type PlannedStep, type WorkflowPlan } from "./plan.js";
-export { formatPlan, counted } from "./format.js";
+export { formatPlan } from "./format.js";
 export { planWarnings } from "./warnings.js";
 export { resolveParents, ROOT_CALLER, CALLER_PARENT, type Caller, type Parents } from "./parents.js";
 export { resolveVars, parseVarArgument, type VarsFrom } from "./vars.js";
