@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from "commander";
 import { ErrorCodes, isTmuxClaudeError, type Kernel } from "@tmux-claude/core";
 import { registerAttach } from "./commands/attach.js";
 import { registerAudit } from "./commands/audit.js";
+import { registerComplete } from "./commands/complete.js";
 import { registerDoctor } from "./commands/doctor.js";
 import { registerInit } from "./commands/init.js";
 import { registerLifecycle } from "./commands/lifecycle.js";
@@ -104,6 +105,7 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void, jso
   registerRun(program, action);
   registerWorkflowCommands(program, action);
   registerAudit(program, action);
+  registerComplete(program, action);
   program.addHelpText("after", "\nPlugins in the config may add more commands: tmux-claude <command> runs them. Always there: cost [id] [--tree] [--json] (tokens and USD per instance, subtree and run).");
   return program;
 }

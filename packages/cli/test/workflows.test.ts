@@ -104,7 +104,7 @@ describe("bad input: exit 2, one clear error, nothing started", () => {
   test.each([
     ["a misspelt kind", "workflow: x\nsteps:\n  - spwan: manager\n", 'bad.yaml:3:5: steps[0].spwan: unknown step kind "spwan"; a step is one of spawn, send, wait, merge, run (did you mean "spawn"?)'],
     ["a needs cycle", "workflow: x\nsteps:\n  - id: a\n    wait: all-complete\n    needs: b\n  - id: b\n    wait: all-complete\n    needs: a\n", "steps[0].needs: these steps need each other in a cycle (a -> b -> a)"],
-    ["an undefined variable", 'workflow: x\nsteps:\n  - spawn: manager\n    prompt: "${{ vars.goal }}"\n', 'bad.yaml:4:13: steps[0].prompt: ${{ vars.goal }}: undefined variable "goal" (none is declared)'],
+    ["an undefined variable", 'workflow: x\nsteps:\n  - spawn: manager\n    prompt: "${{ vars.goal }}"\n', 'bad.yaml:4:14: steps[0].prompt: ${{ vars.goal }}: undefined variable "goal" (none is declared)'],
     ["count 0", "workflow: x\nsteps:\n  - spawn: manager\n    count: 0\n", "bad.yaml:4:12: steps[0].count: expected an integer >= 1, got 0"],
     ["a role that may not spawn the next", "workflow: x\nsteps:\n  - spawn: specialist\n  - spawn: manager\n    parent: step-1\n", 'bad.yaml:5:13: steps[1].parent: step "step-1" starts a specialist, and a specialist may not spawn a manager'],
     ["a role that may not spawn the next, its parent left implicit", "workflow: x\nsteps:\n  - spawn: specialist\n  - spawn: manager\n", 'bad.yaml:4:12: steps[1].spawn: no spawn step before it may spawn a manager: the nearest, "step-1" (line 3), starts a specialist'],

@@ -163,7 +163,7 @@ steps:
     text: "\${{ steps.e.reply }}"
 `),
     );
-    expect(message).toContain('w.yaml:6:14: steps[0].context: ${{ vars.gaol }}: undefined variable "gaol" (declared: goal) (did you mean "goal"?)');
+    expect(message).toContain('w.yaml:6:15: steps[0].context: ${{ vars.gaol }}: undefined variable "gaol" (declared: goal) (did you mean "goal"?)');
     expect(message).toContain("steps[0].context: ${{ steps.b.reply }}: step \"b\" does not finish before this step");
     expect(message).toContain('steps[1].tasks[0]: ${{ steps.a.replay }}: "replay" is not an output of a spawn step; it has instance, instances, reply (did you mean "reply"?)');
     expect(message).toContain("steps[1].tasks[1]: ${{ run.id }}: not an expression tmux-claude knows; write ${{ vars.<name> }} or ${{ steps.<id>.<field> }}");

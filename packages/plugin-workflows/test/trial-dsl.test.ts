@@ -21,7 +21,7 @@ function message(fn: () => unknown): string {
 }
 
 test("a task that completes by the tool on an agent that cannot call MCP tools: the dry run warns and says how to fix it", () => {
-  const workflow = parse("workflow: w\nsteps:\n  - id: impl\n    spawn: specialist\n    prompt: go\n  - id: review\n    spawn: specialist\n    parent: caller\n    agent: claude\n    prompt: look\n  - id: later\n    spawn: specialist\n    parent: caller\n    completion: turn-end\n    prompt: go\n");
+  const workflow = parse("workflow: w\nsteps:\n  - id: impl\n    spawn: specialist\n    prompt: go\n  - id: review\n    spawn: specialist\n    parent: caller\n    agent: claude\n    prompt: look\n  - id: later\n    spawn: specialist\n    parent: caller\n    completion: turn-end\n    prompt: go\n  - wait: all-complete\n");
   const plan = planWorkflow(workflow, config);
   expect(plan.warnings).toHaveLength(1);
   expect(plan.warnings[0]).toMatch(/:4:12: steps\[0\]\.spawn: step "impl" runs agent "echo"/u);
@@ -30,7 +30,7 @@ test("a task that completes by the tool on an agent that cannot call MCP tools: 
   expect(plan.warnings[0]).toContain("TMUX_CLAUDE_MCP_URL");
   expect(formatPlan(plan)).toMatch(/\nwarning: \S+:4:12: steps\[0\]\.spawn: step "impl"/u);
   // turn-end for the whole workflow: nothing to warn of.
-  expect(planWorkflow(parse("workflow: w\ncompletion: turn-end\nsteps:\n  - spawn: specialist\n    prompt: go\n"), config).warnings).toEqual([]);
+  expect(planWorkflow(parse("workflow: w\ncompletion: turn-end\nsteps:\n  - spawn: specialist\n    prompt: go\n  - wait: all-complete\n"), config).warnings).toEqual([]);
 });
 
 test("wait: { any: [step] } waits for one task of that step only; a bare any-complete over several spawn steps is warned of", () => {

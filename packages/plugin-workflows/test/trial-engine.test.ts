@@ -32,7 +32,7 @@ test("turn-end: the agent is not told to call complete (a shell would run it), a
 
 test("the api's plan warns of a task on the echo agent that completes only by the tool", async () => {
   h = await workflowHarness("wf5-plan");
-  const plan = await h.api.plan(parseWorkflow("workflow: p\nsteps:\n  - id: impl\n    spawn: specialist\n    prompt: go\n", "p.yaml"));
+  const plan = await h.api.plan(parseWorkflow("workflow: p\nsteps:\n  - id: impl\n    spawn: specialist\n    prompt: go\n  - wait: all-complete\n", "p.yaml"));
   expect(plan.warnings).toEqual([expect.stringContaining('p.yaml:4:12: steps[0].spawn: step "impl" runs agent "echo" (adapter command), which cannot call the MCP tool complete on its own')]);
 });
 

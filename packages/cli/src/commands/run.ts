@@ -5,7 +5,7 @@
  * bad input is exit 2 with nothing started; `--dry-run` stops there and
  * prints the plan.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import { isTmuxClaudeError, withDefaultAgents, withDefaultRoles, type KernelApi, type ResolvedConfig } from "@tmux-claude/core";
@@ -95,6 +95,8 @@ async function run(cli: Cli, file: string | undefined, options: RunOptions): Pro
         : `tmux-claude run takes one workflow, got ${sources.join(" and ")}. Give only one of them.`,
     );
   }
+  // Before anything reads, plans or starts: a run (or its dry run) in a directory that is not there fails at once, not at its first step.
+  if (flags.workdir !== undefined) await assertWorkdir(cli, flags.workdir);
   const loaded = await cli.loadConfig("run");
   if (flags.resume !== undefined) {
     if (flags.dryRun || Object.keys(flags.var).length > 0) throw usageError("--resume continues a run with its own workflow and variables; --dry-run and --var do not apply. Leave them out, or start a new run with --from.");
@@ -112,6 +114,13 @@ async function run(cli: Cli, file: string | undefined, options: RunOptions): Pro
   // The run's first progress lines (stderr, also with --json): a task that can never complete is said before it hangs.
   for (const warning of plan.warnings) cli.err(`warning: ${warning}`);
   return execute(cli, { workflow, vars: plan.vars }, flags);
+}
+
+async function assertWorkdir(cli: Cli, dir: string): Promise<void> {
+  const info = await stat(path.resolve(cli.io.cwd, dir)).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw usageError(`--workdir ${dir}: ${info ? "not a directory" : "no such directory"}. Pass the directory the run's instances should work in (it must exist), or leave --workdir out for the current one. Nothing was started.`, { workdir: dir });
+  }
 }
 
 /** The workflow and the variables given, from the file, the template or the earlier run's journal. */
@@ -135,6 +144,9 @@ async function readWorkflow(cli: Cli, config: ResolvedConfig, file: string | und
  * does the plugin, which knows where the run wrote it, look it up.
  */
 export async function journalOf(cli: Cli, config: ResolvedConfig, run: string): Promise<JournalEvent[]> {
+  if (/\.ya?ml$/u.test(run)) {
+    throw usageError(`${run} is a workflow file, not a run: give a run id (tmux-claude runs lists them, with the workflow each ran) or a run's .jsonl journal. To run the workflow: tmux-claude run ${run}`, { run });
+  }
   if (run.endsWith(".jsonl") || run.includes("/")) return new JournalReader(path.resolve(cli.io.cwd, run)).events();
   try {
     return await JournalReader.forRun(journalDir(stateDirOf(config)), run).events();
@@ -155,6 +167,7 @@ async function execute(cli: Cli, request: { workflow?: Workflow; vars?: Record<s
   const progress = flags.json ? createProgress(cli.io.stdout, "json") : createProgress(cli.io.stderr, progressMode(cli.io.stderr, false));
   let result: RunResult;
   let kept = flags.keep === true;
+  /** Instances of the run still running when it ended (succeeded or interrupted): the result line names them. */
   let live = 0;
   try {
     result = await cli.withKernel(
@@ -173,7 +186,7 @@ async function execute(cli: Cli, request: { workflow?: Workflow; vars?: Record<s
           signal: cli.io.signal,
           onEvent: (event) => progress.event(event),
         });
-        if (ended.state === "interrupted") live = await liveInstances(kernel, api, ended.id);
+        if (ended.state !== "failed") live = await liveInstances(kernel, api, ended.id);
         return ended;
       },
       // The engine winds down on Ctrl-C (the run is recorded as interrupted, its instances live on for --resume).
@@ -185,7 +198,9 @@ async function execute(cli: Cli, request: { workflow?: Workflow; vars?: Record<s
   }
   const replay = `tmux-claude replay ${result.id}`;
   if (result.state === "succeeded") {
-    if (!flags.json) cli.out(`Run ${result.id} succeeded. Timeline: ${replay}`);
+    // A run that succeeds leaves its instances running: said, as an interrupted run's line does, with how to end them.
+    const instances = live === 0 ? "." : `; ${live === 1 ? "its instance is" : `its ${live} instances are`} still running (tmux-claude list shows them; terminate --cascade ends them).`;
+    if (!flags.json) cli.out(`Run ${result.id} succeeded${instances} Timeline: ${replay}`);
     return 0;
   }
   if (result.state === "interrupted") {
@@ -195,7 +210,8 @@ async function execute(cli: Cli, request: { workflow?: Workflow; vars?: Record<s
     return new Interrupted((cli.io.signal.reason as NodeJS.Signals | undefined) ?? "SIGINT").exitCode;
   }
   if (!flags.json) {
-    const why = result.failure ? ` at step "${result.failure.step}": ${result.failure.reason}` : "";
+    // The reason may end its own sentence: one period, not two.
+    const why = result.failure ? ` at step "${result.failure.step}": ${result.failure.reason.replace(/\.+$/u, "")}` : "";
     cli.err(`error: run ${result.id} failed${why}. ${kept ? "Its instances were kept (--keep). " : ""}Timeline: ${replay}`);
   }
   return 1;

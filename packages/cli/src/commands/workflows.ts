@@ -8,7 +8,7 @@ import { journalOf, workflowsApi } from "./run.js";
 export function registerWorkflowCommands(program: Command, action: ActionFactory): void {
   program
     .command("runs")
-    .description("List workflow runs: id, workflow, state, when, how long, steps done, where a failed run failed.")
+    .description("List workflow runs, newest first: id, workflow, state, when, how long, steps done, where a failed run failed.")
     .option("--json", "print the runs as a JSON array")
     .action(action(runs));
   program
@@ -26,7 +26,8 @@ export function registerWorkflowCommands(program: Command, action: ActionFactory
 
 async function runs(cli: Cli, flags: { json?: boolean }): Promise<number> {
   return cli.withKernel("runs", async (kernel) => {
-    const all = (await workflowsApi(kernel).runs()).sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+    // Newest first, as list_runs and the dashboard list them.
+    const all = (await workflowsApi(kernel).runs()).sort((a, b) => b.startedAt.localeCompare(a.startedAt));
     if (flags.json) cli.json(all);
     else if (all.length === 0) cli.out("No workflow runs yet: tmux-claude run <file.yaml>, or --template <name> (tmux-claude templates).");
     else cli.out(formatRuns(all, Date.now(), await stoppedRuns(all)));

@@ -50,16 +50,22 @@ export function checkSteps(source: YamlSource, steps: readonly Step[], declaredV
     return first && !("kind" in first) ? "unread" : (first as Step | undefined);
   };
 
-  steps.forEach((step, index) => {
-    const first = ids.indexOf(step.id);
-    if (step.id === CALLER_PARENT) {
-      issues.push(source.issue(at(index, "id"), `"${CALLER_PARENT}" is not a step id: parent: ${CALLER_PARENT} means whoever runs the workflow; give the step another id`));
-    } else if (first !== fileIndex(index)) {
-      issues.push(source.issue(at(index, "id"), `the id "${step.id}" is taken by step ${first + 1} (line ${source.locate(["steps", first]).line ?? "?"}); give each step its own id`));
+  // Ids over every step of the file, read or not: a duplicate whose step has other problems is a problem of its own.
+  all.forEach((node, position) => {
+    const first = ids.indexOf(node.id);
+    const where: Key[] = ["steps", position, "id"];
+    if (node.id === CALLER_PARENT) {
+      issues.push(source.issue(where, `"${CALLER_PARENT}" is not a step id: parent: ${CALLER_PARENT} means whoever runs the workflow; give the step another id`));
+    } else if (first !== position) {
+      issues.push(source.issue(where, `the id "${node.id}" is taken by step ${first + 1} (line ${source.locate(["steps", first]).line ?? "?"}); give each step its own id`));
     }
+  });
+  steps.forEach((step, index) => {
     step.needs.forEach((need, n) => {
-      if (need === step.id) issues.push(source.issue(at(index, "needs", n), `a step cannot need itself ("${need}"); name the steps that must finish before it`));
-      else if (!ids.includes(need)) issues.push(source.issue(at(index, "needs", n), `no step has the id "${need}"; steps: ${ids.join(", ")}${didYouMean(need, ids)}`));
+      // Only a needs: the file gives: the default (the step before) names this step itself when the two share a duplicate id, reported above.
+      if (need === step.id) {
+        if (step.positions?.needs) issues.push(source.issue(at(index, "needs", n), `a step cannot need itself ("${need}"); name the steps that must finish before it`));
+      } else if (!ids.includes(need)) issues.push(source.issue(at(index, "needs", n), `no step has the id "${need}"; steps: ${ids.join(", ")}${didYouMean(need, ids)}`));
     });
   });
   // Self-needs and unknown ids are reported above and left out here (findCycle skips unknown ids), so a cycle elsewhere is still found.
@@ -97,7 +103,7 @@ export function checkSteps(source: YamlSource, steps: readonly Step[], declaredV
     switch (step.kind) {
       case "spawn":
         if (step.tasks.length > 0 && step.count !== step.tasks.length) {
-          issues.push(source.issue(at(index, "count"), `count is ${step.count} but there are ${step.tasks.length} tasks; each task gets one instance, so leave count out or make it ${step.tasks.length}`));
+          issues.push(source.issue(at(index, "count"), `count is ${step.count} but there ${step.tasks.length === 1 ? "is 1 task" : `are ${step.tasks.length} tasks`}; each task gets one instance, so leave count out or make it ${step.tasks.length}`));
         }
         if (step.parent !== undefined && step.parent !== CALLER_PARENT) named(step.parent, at(index, "parent"), "parent:", true);
         break;
@@ -170,7 +176,9 @@ function checkReferences(
 ): WorkflowIssue[] {
   const issues: WorkflowIssue[] = [];
   for (const found of findReferences(text)) {
-    const problem = (message: string) => issues.push(source.issue(path, `${found.expression}: ${message}`));
+    // At the reference itself, not the text's start: a text may hold several.
+    const nth = text.slice(0, found.offset).split(found.expression).length - 1;
+    const problem = (message: string) => issues.push(source.issueWithin(path, found.expression, nth, `${found.expression}: ${message}`));
     const reference = found.reference;
     if (reference === undefined) {
       problem(`not an expression tmux-claude knows; write ${EXPRESSION_HELP}`);

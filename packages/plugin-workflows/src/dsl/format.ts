@@ -1,8 +1,13 @@
 /** A dry run as people read it: the steps by wave, what each does, with which parent. */
 import type { WorkflowPlan } from "./plan.js";
 
+/** `1 step`, `2 steps`. */
+export function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 export function formatPlan(plan: WorkflowPlan): string {
-  const lines = [`${plan.workflow} (${plan.source}): ${plan.steps.length} steps, ${plan.instances} instance${plan.instances === 1 ? "" : "s"}. Dry run: nothing was started.`];
+  const lines = [`${plan.workflow} (${plan.source}): ${counted(plan.steps.length, "step")}, ${counted(plan.instances, "instance")}. Dry run: nothing was started.`];
   const vars = Object.entries(plan.vars);
   if (vars.length > 0) lines.push(`vars: ${vars.map(([name, value]) => `${name}=${JSON.stringify(value)}`).join(", ")}`);
   const lastWave = Math.max(...plan.steps.map((step) => step.wave));

@@ -5,7 +5,7 @@ export { planWorkflow, waitTargets, waitsForAny, mergeSources, mergeHow, type Pl
 export { formatPlan } from "./format.js";
 export { planWarnings } from "./warnings.js";
 export { resolveParents, ROOT_CALLER, CALLER_PARENT, type Caller, type Parents } from "./parents.js";
-export { resolveVars, parseVarArgument } from "./vars.js";
+export { resolveVars, parseVarArgument, type VarsFrom } from "./vars.js";
 export { loadTemplate, listTemplates, templatePath, type TemplateInfo } from "./templates.js";
 export { WorkflowDslErrors, formatIssue, stepIssue, type WorkflowIssue } from "./errors.js";
 export { parseDuration, formatDuration, DURATION_HELP } from "./duration.js";

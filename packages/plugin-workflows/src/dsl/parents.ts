@@ -68,7 +68,8 @@ export function resolveParents(workflow: Workflow, config: Settings, caller: Cal
     } else {
       const before = prerequisites(workflow.steps, step.id);
       const index = workflow.steps.indexOf(step);
-      const earlier = spawns.filter((other) => before.has(other.id) && workflow.steps.indexOf(other) < index);
+      // A step of an unknown role (reported by the plan) is no candidate: naming it would only add a second, made-up error.
+      const earlier = spawns.filter((other) => before.has(other.id) && workflow.steps.indexOf(other) < index && config.roles[other.role] !== undefined);
       parent = earlier.filter((other) => mayParent(other.role, step.role)).at(-1);
       if (parent && parent.count > 1) {
         issue(step, "spawn", `its parent would be step "${parent.id}" (line ${parent.line}), the nearest earlier spawn step whose role (${parent.role}) may spawn ${a(step.role)}, but it starts ${parent.count} instances and a step with several instances cannot be a parent; give this step parent: <a spawn step with one instance>, or split "${parent.id}" into one step per instance`);

@@ -12,7 +12,7 @@ import { stepIssue, WorkflowDslErrors, workflowError, type WorkflowIssue } from 
 import { prerequisites, waves } from "./graph.js";
 import { resolveParents, ROOT_CALLER, type Caller } from "./parents.js";
 import { interpolate } from "./refs.js";
-import { resolveVars } from "./vars.js";
+import { resolveVars, type VarsFrom } from "./vars.js";
 import { planWarnings } from "./warnings.js";
 
 export interface PlannedStep {
@@ -46,6 +46,7 @@ export interface WorkflowPlan {
  * Throws TC_WORKFLOW_REJECTED listing every problem; nothing is started either
  * way. `plugins`: the names of the kernel's plugins (`kernel.pluginNames()`),
  * to refuse merge steps without the git plugin; left out, that is not checked.
+ * `varsFrom`: how the values were given, for the messages (`--var`, or run_workflow's `vars`).
  */
 export function planWorkflow(
   workflow: Workflow,
@@ -53,8 +54,9 @@ export function planWorkflow(
   given: Readonly<Record<string, string>> = {},
   caller: Caller = ROOT_CALLER,
   plugins?: readonly string[],
+  varsFrom: VarsFrom = "cli",
 ): WorkflowPlan {
-  const { vars, issues } = resolveVars(workflow, given);
+  const { vars, issues } = resolveVars(workflow, given, varsFrom);
   issues.push(...checkSpawns(workflow, config));
   const { parents, issues: parentIssues } = resolveParents(workflow, config, caller);
   issues.push(...parentIssues);
@@ -65,7 +67,8 @@ export function planWorkflow(
     // Where the running total first goes over: the step a user would cut.
     let total = 0;
     const over = workflow.steps.find((step): step is SpawnStep => step.kind === "spawn" && (total += step.count) > config.limits.maxInstances)!;
-    issues.push(stepIssue(workflow, over, over.positions?.count ? "count" : "spawn", `the workflow spawns ${instances} instances in all (${counts.join(", ")}), over limits.maxInstances (${config.limits.maxInstances}) from this step on; lower the counts or raise limits.maxInstances`));
+    // A step over the limit on its own is reported at its count already (checkSpawns): the total would say it again at the same place.
+    if (over.count <= config.limits.maxInstances) issues.push(stepIssue(workflow, over, over.positions?.count ? "count" : "spawn", `the workflow spawns ${instances} instances in all (${counts.join(", ")}), over limits.maxInstances (${config.limits.maxInstances}) from this step on; lower the counts or raise limits.maxInstances`));
   }
   if (issues.length > 0) {
     issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));

@@ -7,7 +7,7 @@
 import path from "node:path";
 import { assertDirectory, assertWorkDirAllowed, TmuxClaudeError, type KernelApi, type PluginContext, type ToolContribution } from "@tmux-claude/core";
 import { z } from "zod";
-import { loadTemplate, parseWorkflow, resolveParents } from "../dsl/index.js";
+import { loadTemplate, parseWorkflow, planWorkflow, resolveParents, ROOT_CALLER } from "../dsl/index.js";
 import type { PersistedRun, RunRequest, Workflow } from "../types.js";
 import { RunErrors } from "./errors.js";
 import { JournalReader, runInputs, runnerAlive, startRun, type EngineDeps } from "./index.js";
@@ -79,6 +79,9 @@ export function installRunTools(ctx: PluginContext, deps: EngineDeps): void {
     }
     const { workflow, vars } = await inputsOf(input, caller);
     refuseHostCommands(workflow, caller);
+    // Checked here too (the run checks it again): its problems then say how to give a variable here, in vars, not with the CLI's --var.
+    const asking = caller.instanceId === null ? ROOT_CALLER : await ctx.kernel.get(caller.instanceId).then((record) => ({ role: record.role, depth: record.depth }));
+    planWorkflow(workflow, ctx.kernel.config, { ...vars, ...input.vars }, asking, ctx.kernel.pluginNames(), "run_workflow");
     const workDir = input.workDir === undefined ? undefined : await runWorkDir(ctx.kernel, workflow, input.workDir, caller);
     return { workflow, vars: { ...vars, ...input.vars }, caller: caller.instanceId, keep: input.keep ?? false, ...(workDir === undefined ? {} : { workDir }) };
   };
@@ -188,10 +191,17 @@ function within(runCaller: string | null, asking: string): boolean {
 export function statusView(run: PersistedRun): Record<string, unknown> {
   const steps = run.workflow.steps.map((s) => ({ id: s.id, kind: s.kind, ...run.steps[s.id] }));
   const tasks = run.tasks.map((t) => ({ step: t.step, index: t.index, instanceId: t.instanceId, state: t.state, summary: t.summary, ...(t.state === "failed" ? { reason: taskFailure(t) } : {}) }));
+  const how = { running: "is running", succeeded: "succeeded", failed: "failed", interrupted: "was interrupted" }[run.state];
   const lines = [
-    `Run ${run.id} (workflow ${run.workflow.name}) is ${run.state}${run.failure ? `: step "${run.failure.step}" failed: ${run.failure.reason}` : ""}.`,
+    `Run ${run.id} (workflow ${run.workflow.name}) ${how}${run.failure ? `: step "${run.failure.step}" failed: ${stripPeriod(run.failure.reason)}` : ""}.`,
     ...steps.map((s) => `  ${s.id} (${s.kind}): ${s.state}${s.reason ? ` (${s.reason})` : ""}`),
-    ...tasks.map((t) => `  task ${t.step}[${t.index + 1}] ${t.instanceId ?? "-"}: ${t.state}${t.summary ? `: ${t.summary}` : ""}`),
+    // A summary of several lines keeps under its task, not at the start of the line where it would read as a step.
+    ...tasks.map((t) => `  task ${t.step}[${t.index + 1}] ${t.instanceId ?? "-"}: ${t.state}${t.summary ? `: ${t.summary.trimEnd().replace(/\n/gu, "\n      ")}` : ""}`),
   ];
   return { id: run.id, workflow: run.workflow.name, state: run.state, startedAt: run.startedAt, endedAt: run.endedAt, failure: run.failure, steps, tasks, journal: run.journal, text: lines.join("\n") };
+}
+
+/** A reason that ends its own sentence, before a sentence's end is added. */
+function stripPeriod(text: string): string {
+  return text.replace(/\.+$/u, "");
 }

@@ -7,7 +7,8 @@
 import { TmuxClaudeError } from "@tmux-claude/core";
 import { RunErrors } from "../engine/errors.js";
 import type { JournalEvent, RunId, Step, StepState, Workflow } from "../types.js";
-import { actorOf, describeEvent } from "./describe.js";
+import { formatDuration } from "../dsl/duration.js";
+import { actorOf, describeEvent, describeRunEnd } from "./describe.js";
 import { JournalFold, type Tokens } from "./fold.js";
 
 export type { Tokens } from "./fold.js";
@@ -18,7 +19,13 @@ export interface TimelineEntry {
   readonly offsetMs: number;
   /** An instance id, a step id, or "run". */
   readonly actor: string;
-  readonly type: JournalEvent["type"];
+  /**
+   * The event's type, or what the journal shows by a gap: `runner-lost` (a
+   * resume found no end after the runner's last event: it was killed or
+   * crashed), `attempt-cut` (a step running then, or when the run was
+   * interrupted, whose attempt ended unrecorded; the resume runs it again).
+   */
+  readonly type: JournalEvent["type"] | "runner-lost" | "attempt-cut";
   readonly text: string;
 }
 
@@ -72,12 +79,26 @@ export function analyzeJournal(events: readonly JournalEvent[]): ReplayReport {
   const offset = (at: string) => Date.parse(at) - t0;
 
   const timeline: TimelineEntry[] = [];
+  const entry = (at: string, actor: string, type: TimelineEntry["type"], text: string) => timeline.push({ at, offsetMs: offset(at), actor, type, text });
   const fold = new JournalFold();
+  /** The latest time in the journal so far: where a runner that left no end was last heard of. */
+  let lastAt = first.at;
+  /** When the current runner (the last resume) started. */
+  let resumedAt: string | undefined;
   for (const event of events) {
-    const text = describeEvent(event);
-    if (text !== undefined) timeline.push({ at: event.at, offsetMs: offset(event.at), actor: actorOf(event), type: event.type, text });
+    if (event.type === "run-started" && event.resumed) {
+      for (const gap of attemptsCut(fold, workflow, lastAt)) entry(gap.at, gap.actor, gap.type, gap.text);
+      resumedAt = event.at;
+    }
+    let text = event.type === "run-finished" ? describeRunEnd(event, fold.resumes > 0 ? offset(event.at) : undefined) : describeEvent(event);
+    // Written by the resumed runner, stamped when it was recorded: between the runs, and said so (the timeline is in time order).
+    if (text !== undefined && event.type === "task-completed" && resumedAt !== undefined && event.at < resumedAt) text += " (recorded while no runner ran)";
+    if (text !== undefined) entry(event.at, actorOf(event), event.type, text);
+    if (event.at > lastAt) lastAt = event.at;
     fold.apply(event);
   }
+  // In time order: completions recorded while no runner ran are journaled by the runner that resumed, after its start. Stable: same-time events keep their order.
+  timeline.sort((a, b) => a.offsetMs - b.offsetMs);
   const end = fold.end;
 
   const steps = workflow.steps.map((step): StepReport => {
@@ -117,6 +138,26 @@ export function analyzeJournal(events: readonly JournalEvent[]): ReplayReport {
     tokens: fold.tokens(),
     timeline,
   };
+}
+
+/**
+ * What the journal shows only by a gap, at a resume: the runner before it
+ * left no end (it was killed or crashed: the time is its last event's), and
+ * the steps running then, or when it was interrupted, ended unrecorded.
+ */
+function attemptsCut(fold: JournalFold, workflow: Workflow, lastAt: string): Omit<TimelineEntry, "offsetMs">[] {
+  const interrupted = fold.end?.state === "interrupted";
+  const at = fold.end?.at ?? lastAt;
+  const out: Omit<TimelineEntry, "offsetMs">[] = [];
+  if (!fold.end) out.push({ at, actor: "run", type: "runner-lost", text: "the runner's last event: it stopped without recording an end (killed or crashed); a resume went on from here" });
+  for (const step of workflow.steps) {
+    if (fold.stateOf(step.id, false) !== "running") continue;
+    const ran = formatDuration(Date.parse(at) - Date.parse(fold.attemptStart(step.id)!));
+    // A lost runner's end is known only as its last event: the attempt ran at least that long.
+    const how = interrupted ? `stopped after ${ran}: the run was interrupted` : `cut off after at least ${ran}: its runner was gone`;
+    out.push({ at, actor: step.id, type: "attempt-cut", text: `step attempt ${how}; the resume runs it again` });
+  }
+  return out;
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import type { JournalEvent } from "../types.js";
 import { formatDuration } from "../dsl/duration.js";
+import { counted } from "../dsl/format.js";
 
 /** At most `max` characters on one line, so a long prompt or reply does not flood the timeline. */
 export function clip(text: string, max = 80): string {
@@ -41,7 +42,7 @@ export function describeEvent(event: JournalEvent): string | undefined {
   switch (event.type) {
     case "run-started": {
       const vars = Object.entries(event.vars).map(([name, value]) => `${name}=${JSON.stringify(clip(value, 40))}`);
-      return `${event.resumed ? "resumed" : "started"} ${event.workflow.name} (${event.workflow.steps.length} steps${vars.length > 0 ? `; ${vars.join(", ")}` : ""})`;
+      return `${event.resumed ? "resumed" : "started"} ${event.workflow.name} (${counted(event.workflow.steps.length, "step")}${vars.length > 0 ? `; ${vars.join(", ")}` : ""})`;
     }
     case "step-started":
       return `step started (${event.kind})`;
@@ -68,6 +69,16 @@ export function describeEvent(event: JournalEvent): string | undefined {
     case "command":
       return `ran ${clip(event.command.join(" "), 120)}: ${event.signal ? `killed by ${event.signal}` : `exit ${event.exitCode}`} after ${formatDuration(event.durationMs)}`;
     case "run-finished":
-      return `run ${event.state} after ${formatDuration(event.durationMs)}${event.failure ? `: step ${event.failure.step}: ${clip(event.failure.reason, 200)}` : ""}`;
+      return describeRunEnd(event);
   }
+}
+
+/**
+ * The run's end. `totalMs`: the time since the run first started, for a
+ * resumed run (its event measures from the resume only), so the line agrees
+ * with the replay's header.
+ */
+export function describeRunEnd(event: Extract<JournalEvent, { type: "run-finished" }>, totalMs?: number): string {
+  const took = totalMs === undefined ? formatDuration(event.durationMs) : `${formatDuration(totalMs)} in all (${formatDuration(event.durationMs)} since its last resume)`;
+  return `run ${event.state} after ${took}${event.failure ? `: step ${event.failure.step}: ${clip(event.failure.reason, 200)}` : ""}`;
 }

@@ -2,7 +2,8 @@
 // another (each after the one before completed), each told to call the MCP
 // tool `complete` when done (completion: tool). A task that already has a live instance (a
 // resumed run) is re-attached, never spawned again.
-import type { InstanceRecord } from "@tmux-claude/core";
+import { agentForRole, type InstanceRecord } from "@tmux-claude/core";
+import { callsTools } from "../../dsl/warnings.js";
 import type { CompletionMode, SpawnStep, StepOutput, TaskState } from "../../types.js";
 import { recordCompletion } from "../recorder.js";
 import { newTaskToken, SPAWN_OPTION, type TaskBinding } from "../run-store.js";
@@ -13,11 +14,13 @@ import { singleInstance, StepFailure, type StepEnv } from "./step-env.js";
 
 /**
  * Appended to a task's prompt when it completes by the tool. Not with
- * turn-end: the agent then need not be told anything, and an agent that is
- * not a model (a shell) would run the sentence as input.
+ * turn-end (the agent then need not be told anything), nor for an agent whose
+ * adapter does not call MCP tools: a shell would run the sentence as input
+ * (the dry run and the run's first lines warn of such a step instead).
  */
-export function completionInstruction(mode: CompletionMode): string | undefined {
-  if (mode !== "tool") return undefined;
+export function completionInstruction(mode: CompletionMode, adapter: string | undefined): string | undefined {
+  // An agent the config does not describe is not judged (the dry run does not warn of it either): it is told.
+  if (mode !== "tool" || (adapter !== undefined && !callsTools(adapter))) return undefined;
   return 'When the task is done, call the MCP tool "complete" (server tmux-claude) with a short summary and status "ok"; if you cannot do it, call it with status "failed" and the reason.';
 }
 
@@ -38,12 +41,14 @@ export async function runSpawn(step: SpawnStep, env: StepEnv): Promise<StepOutpu
   const context = step.context !== undefined ? await env.resolve(step.context, "context") : undefined;
   const prompt = step.prompt !== undefined ? await env.resolve(step.prompt, "prompt") : undefined;
   const completion = step.completion ?? run.workflow.completion;
+  const config = run.kernel.config;
+  const instruction = completionInstruction(completion, config.agents[agentForRole(config, step.role, step.agent, null)]?.adapter);
 
   const one = async (index: number): Promise<string> => {
     const task = run.tasksOf(step.id).find((t) => t.index === index)!;
     // Done before the runner stopped: never again.
     if (task.state === "completed" && task.instanceId) return task.instanceId;
-    const text = [prompt, task.task, completionInstruction(completion)].filter((part): part is string => part !== undefined && part !== "").join("\n\n");
+    const text = [prompt, task.task, instruction].filter((part): part is string => part !== undefined && part !== "").join("\n\n");
     const live = await liveInstance(run, task);
     if (live) {
       await reattach(env.run, env.tracker, task, live, env.timeoutMs);
