@@ -35,11 +35,12 @@ describe("isolation through the CLI (built bin)", () => {
       const listed = await run(args);
       expect(listed.code, listed.stderr).toBe(0);
       const lines = listed.stdout.split("\n");
-      expect(lines[0]).toMatch(/BRANCH\s*$/u);
+      // BRANCH, then the cost plugin's COST (always on in the CLI).
+      expect(lines[0]).toMatch(/BRANCH\s+COST\s*$/u);
       const row = (id: string) => lines.find((line) => line.trim().startsWith(id))!;
-      expect(row(managerId)).toMatch(new RegExp(`tc/${managerId}\\s*$`, "u"));
-      expect(row(specialistId)).toMatch(new RegExp(`tc/${specialistId.replace(/\./gu, "\\.")}\\s*$`, "u"));
-      expect(row(sharedId)).toMatch(/main \(shared\)\s*$/u);
+      expect(row(managerId)).toMatch(new RegExp(`tc/${managerId}\\s+-\\s*$`, "u"));
+      expect(row(specialistId)).toMatch(new RegExp(`tc/${specialistId.replace(/\./gu, "\\.")}\\s+-\\s*$`, "u"));
+      expect(row(sharedId)).toMatch(/main \(shared\)\s+-\s*$/u);
     }
   });
 

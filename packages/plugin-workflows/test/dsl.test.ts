@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { listTemplates, loadTemplate, parseWorkflow, planWorkflow, waves } from "../src/dsl/index.js";
+import { parseConfig } from "@tmux-claude/core";
 import { config, parse, problems, SEED } from "./dsl-helpers.js";
 
 describe("parseWorkflow", () => {
@@ -280,13 +281,16 @@ describe("the README's workflows", () => {
   const section = readme.slice(readme.indexOf("\n## Workflows\n"), readme.indexOf("\n## Plugins\n"));
   const blocks = [...section.matchAll(/```yaml\n([\s\S]*?)```/gu)].map((match) => match[1]!);
 
+  const withReadmeAgents = parseConfig({ agents: { bash: { adapter: "command", command: "bash" } } });
+
   test("the first is the seed's example, byte for byte, and every one is valid and plans with the git plugin", () => {
     expect(blocks.length).toBeGreaterThanOrEqual(2);
     expect(blocks[0]).toBe(SEED);
     for (const [n, block] of blocks.entries()) {
       const workflow = parseWorkflow(block, `README.md yaml block ${n + 1}`);
       const vars = Object.fromEntries(Object.keys(workflow.vars).map((name) => [name, "x"]));
-      expect(planWorkflow(workflow, config, vars, undefined, ["git", "workflows"]).steps.length).toBe(workflow.steps.length);
+      // With the agents the README's text around the block tells you to add (a `bash` command agent).
+      expect(planWorkflow(workflow, withReadmeAgents, vars, undefined, ["git", "workflows"]).steps.length).toBe(workflow.steps.length);
     }
   });
 });

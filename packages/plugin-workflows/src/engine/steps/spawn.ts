@@ -69,7 +69,8 @@ export async function runSpawn(step: SpawnStep, env: StepEnv): Promise<StepOutpu
           role: step.role,
           workDir,
           ...(context !== undefined ? { context } : {}),
-          prompt: text,
+          // Nothing to say (no prompt, no task, no instruction for an agent that cannot call tools): no first message.
+          ...(text !== "" ? { prompt: text } : {}),
           parentId,
           ...(step.agent ? { agent: step.agent } : {}),
           ...(step.node ? { node: step.node } : {}),
