@@ -100,8 +100,9 @@ export async function startRun(deps: EngineDeps, request: RunRequest): Promise<S
     await run
       .update((r) => ({ ...r, state, endedAt: new Date().toISOString(), ...(failure ? { failure } : {}) }))
       .catch((error: unknown) => logger.error({ err: error, run: run.id }, "could not record the run's end in the store; --resume finds it still running"));
-    // `complete` finds a task through this index while the run may still go on (running, interrupted).
-    if (state !== "interrupted") await forgetTasks(run);
+    // `complete` finds a task through this index while the run may still go on: running, interrupted, or failed
+    // with its instances kept (a task that completes after the failure counts when the run is resumed).
+    if (state === "succeeded" || (state === "failed" && !run.state.keep)) await forgetTasks(run);
     journal.write({ type: "run-finished", state, ...(failure ? { failure } : {}), durationMs: Date.now() - started });
     releaseHere(run.id);
     await journal.flush();
