@@ -64,6 +64,7 @@ export { typeableText } from "./tmux/typeable.js";
 export type {
   InstanceRecord,
   InstanceStatus,
+  PendingTurnEnd,
   MessageEntry,
   QueuedMessage,
   StateStore,
