@@ -73,6 +73,15 @@ export interface StatusReport {
    * interrupt from an answer says so.
    */
   turn?: TurnEndReason;
+  /**
+   * The status is inferred from what this process did, not read from the
+   * agent (the command adapter: busy once the agent took the input this
+   * process typed). Another process watching the same pane (serve) may have
+   * recorded what the agent did next before this process gets to write it;
+   * so an inferred status is recorded only while the store still holds the
+   * status it changes from (see Registry.applyStatus).
+   */
+  inferred?: boolean;
 }
 
 export interface DriverContext {

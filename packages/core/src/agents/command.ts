@@ -99,7 +99,9 @@ class CommandDriver implements AgentDriver {
       throw error;
     }
     this.typing = false;
-    this.ctx.setStatus("busy");
+    // Inferred: by the time this process handles the receipt, the agent may have answered already
+    // (a question at once) and serve, reading the same screen, recorded that.
+    this.ctx.setStatus("busy", { inferred: true });
     this.schedule();
   }
 

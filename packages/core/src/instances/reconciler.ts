@@ -142,6 +142,9 @@ export class Reconciler {
 
   /** Serve follows what other processes write: new instances, their status, plugins' state, relaunches. */
   private async onStoreInstance(id: string): Promise<void> {
+    // Compared with the store once this process's own writes are in it: read while its newer status
+    // was still on the way, another process's older one would look newer and be adopted.
+    await this.registry.persisted(id);
     const record = await this.deps.store.get(id);
     const live = this.registry.get(id);
     if (!record) {

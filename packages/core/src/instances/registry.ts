@@ -281,16 +281,18 @@ export class Registry {
     const turn = from !== to ? (report.turn ?? implicitTurnEnd(from, to)) : undefined;
     // A status change comes from the agent, with no caller to fail: a write the store refused is logged, and it is not announced as recorded here.
     const written = this.persist(id, sameLaunch(record.tmux.paneId, (r) => {
+      // An inferred status (a submit's busy) changed from a status the store no longer holds is stale:
+      // another process watching the pane recorded what the agent did since (serve saw the question the
+      // input brought). Written, it would turn the store back to busy, and serve, adopting that newer
+      // write, would announce waiting -> busy and, on its next look, waiting a second time.
+      const inferredStale = report.inferred === true && r.status !== from;
       // Updaters may run again on a retry: the last run tells.
-      recordedHere = r.status !== to;
       claimed = false;
       // Adopted from a record the store no longer holds: what came since (the turn's end the other process recorded
       // while this one read) is not undone, nor this stale status announced as this process's.
       stale = adopted !== undefined && r.updatedAt !== adopted;
-      if (stale) {
-        recordedHere = false;
-        return r;
-      }
+      recordedHere = !stale && !inferredStale && r.status !== to;
+      if (stale || inferredStale) return r;
       const next = { ...r, status: to, statusReason, lastReply, updatedAt };
       if (!turn) return next;
       // A turn end is marked pending, or its mark taken (see EventOwner).

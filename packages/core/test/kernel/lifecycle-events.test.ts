@@ -8,7 +8,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { defineErrorCodes, definePlugin, ErrorCodes, type Kernel, type PluginState, TmuxClaudeError } from "../../src/index.js";
+import { defineErrorCodes, definePlugin, ErrorCodes, FileStore, type InstanceRecord, type Kernel, type Plugin, type PluginState, TmuxClaudeError } from "../../src/index.js";
 import { readRecorded, recorder, type Recorded } from "../fixtures/recorder-plugin.js";
 import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 
@@ -158,6 +158,80 @@ describe("several processes attached", () => {
       serve.kill("SIGTERM");
       await exited;
       await rm(jitiCache, { recursive: true, force: true });
+    }
+  });
+
+  test("an agent that asks at once: serve announces waiting once although the sender handles its input's receipt after serve saw the question", async () => {
+    // The question comes before the line break the sender takes as its receipt (written when the test
+    // presses "!"), so the sender infers busy only after serve recorded waiting, as a loaded machine's
+    // sender does. The answer ("y") replaces the question with a prompt.
+    const agent = path.join(dir, "asks-at-once.mjs");
+    await writeFile(
+      agent,
+      `process.stdin.setRawMode?.(true);
+process.stdout.write("ready\\r\\n> ");
+let line = "", asking = false;
+process.stdin.on("data", (chunk) => {
+  for (const byte of chunk) {
+    const key = String.fromCharCode(byte);
+    if (asking) {
+      if (key === "!") process.stdout.write("\\r");
+      if (key === "y") (asking = false), process.stdout.write("\\x1b[2K\\x1b[1Ganswered\\r\\n> ");
+    } else if (byte === 0x0d) {
+      asking = line === "/ask";
+      line = "";
+      process.stdout.write(asking ? "\\x1b[2K\\x1b[1GProceed? (y/n)" : "\\r\\n> ");
+    } else (line += key), process.stdout.write(key);
+  }
+});
+`,
+    );
+    const agents = { ...h.config.agents, asker: { adapter: "command", command: process.execPath, args: [agent], waitingPattern: "^Proceed\\? \\(y/n\\)$" } };
+    const changes: string[] = [];
+    const waiters = new Set<() => void>();
+    const until = (what: string, accept: (seen: string[]) => boolean) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${what} within 10 s; serve announced: ${changes.join(", ")}`)), 10_000);
+        const check = () => void (accept(changes) && (clearTimeout(timer), waiters.delete(check), resolve()));
+        waiters.add(check);
+        check();
+      });
+    const serve = await h.startKernel({
+      watch: "all",
+      config: { agents, plugins: [] },
+      beforeStart: (kernel) => kernel.hooks.statusChange.tap("test", ({ instance, from, to }) => void (changes.push(`${instance.id}:${from}->${to}`), [...waiters].forEach((check) => check()))),
+    });
+    // What the sender writes over a stored waiting.
+    const overwrites: string[] = [];
+    class SpiedStore extends FileStore {
+      override update(id: string, updater: (record: InstanceRecord) => InstanceRecord) {
+        return super.update(id, (record) => {
+          const next = updater(record);
+          if (record.status === "waiting" && next.status !== "waiting") overwrites.push(`${record.status}->${next.status}`);
+          return next;
+        });
+      }
+    }
+    const spied: Plugin = { name: "spied-store", apply: (ctx) => ctx.useStore(new SpiedStore(h.stateDir)) };
+    const sender = await h.startKernel({ watch: "on-demand", config: { agents, plugins: [spied] } });
+    try {
+      const { instance } = await sender.spawn({ role: "executive", agent: "asker", workDir: h.workDir });
+      const mine = (seen: string[]) => seen.filter((change) => change.startsWith(`${instance.id}:`)).map((change) => change.slice(instance.id.length + 1));
+      const sending = sender.send(instance.id, "/ask");
+      await until("waiting", (seen) => mine(seen).some((change) => change.endsWith("->waiting")));
+      await h.tmux("send-keys", "-t", instance.tmux.paneId, "-l", "!");
+      expect((await sending).state).toBe("delivered");
+      // Its writes are all in the store once it closed.
+      await sender.close();
+      await h.tmux("send-keys", "-t", instance.tmux.paneId, "-l", "y");
+      await until("idle after the answer", (seen) => mine(seen).at(-1) === "waiting->idle");
+      expect(mine(changes).filter((change) => change.endsWith("->waiting"))).toHaveLength(1);
+      // The sender's stale busy never replaced the waiting serve recorded.
+      expect(overwrites).toEqual([]);
+      await serve.terminate(instance.id);
+    } finally {
+      await sender.close();
+      await serve.close();
     }
   });
 
