@@ -44,11 +44,7 @@ export class Registry {
 
   constructor(private readonly deps: ManagerDeps) {
     this.events.setMaxListeners(0);
-    this.pendingTurns = new PendingTurns(
-      deps,
-      (id, updater) => this.persist(id, updater),
-      (id) => this.persisted(id),
-    );
+    this.pendingTurns = new PendingTurns(deps, (id, updater) => this.persist(id, updater), (id) => this.persisted(id));
     this.announcer = new Announcer(
       deps,
       (id, usage) => this.persistShared(id, (record) => ({ ...record, usage })),
