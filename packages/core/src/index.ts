@@ -72,6 +72,7 @@ export { typeableText } from "./tmux/typeable.js";
 export type {
   InstanceRecord,
   InstanceStatus,
+  PendingTurnEnd,
   MessageEntry,
   QueuedMessage,
   StateStore,

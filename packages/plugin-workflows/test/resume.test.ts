@@ -121,3 +121,36 @@ test("a failed run resumed: completed tasks stay done, the failed task gets a ne
     [1, "completed", "flaky done"],
   ]);
 });
+
+test("a failed --keep run: a task that completes after the failure counts when the run is resumed, with its reply and its time", async () => {
+  h = await workflowHarness("wf-late-done");
+  const yaml = [
+    "workflow: late",
+    "completion: turn-end",
+    "steps:",
+    "  - id: w",
+    "    spawn: specialist",
+    "    prompt: /work 1500",
+    "  - id: wait",
+    "    wait: [w]",
+    "    timeout: 200ms",
+    "  - id: say",
+    '    run: [echo, "reply=${{ steps.w.reply }}"]',
+    "",
+  ].join("\n");
+  const failed = await h.api.run({ workflow: parseWorkflow(yaml, "late.yaml"), workDir: h.workDir, keep: true });
+  expect(failed.failure?.step).toBe("wait");
+  // The task's turn ends after the failure, with no runner: recorded all the same (it was dropped: the run had failed).
+  const done = await eventually(async () => {
+    const task = (await h!.api.runs())[0]?.tasks[0];
+    return task?.state === "completed" && task;
+  }, 10_000, "the task's completion after the failure");
+  expect(done.summary).toContain("done");
+  const resumedAt = Date.now();
+  expect(await h.api.run({ resume: failed.id })).toMatchObject({ state: "succeeded" });
+  const [run] = await h.api.runs();
+  expect(run?.steps.say?.output?.stdout).toContain(`reply=${done.summary!.split("\n")[0]}`);
+  const completed = ofType(await h.api.journal(failed.id), "task-completed");
+  expect(completed.map((e) => [e.step, e.summary, e.at])).toEqual([["w", done.summary, done.completedAt]]);
+  expect(Date.parse(done.completedAt!)).toBeLessThan(resumedAt);
+});

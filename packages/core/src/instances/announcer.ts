@@ -6,6 +6,16 @@ import { EventOwner } from "./event-owner.js";
 import { KeyedChain } from "./keyed-chain.js";
 import type { ManagerDeps } from "./deps.js";
 
+/** How this process came to know a change (see EventOwner.shouldFire). */
+export interface Recorded {
+  /** Its own attachment saw it. */
+  observed: boolean;
+  /** Its write made the change. */
+  recordedHere: boolean;
+  /** It removed the change's pending turn-end mark (InstanceRecord.turnEnd). */
+  claimed?: boolean;
+}
+
 export interface ObservedChange {
   from: InstanceStatus;
   to: InstanceStatus;
@@ -31,6 +41,8 @@ export class Announcer {
     private readonly deps: ManagerDeps,
     /** Store the usage being announced on the record (InstanceRecord.usage), so every process sees it. */
     private readonly recordUsage: (id: string, usage: TokenUsage) => Promise<void>,
+    /** Remove the pending mark of the turn end `record` recorded (InstanceRecord.turnEnd); true when this call removed it. */
+    private readonly claimTurnEnd: (record: InstanceRecord) => Promise<boolean>,
   ) {}
 
   async start(serving: boolean): Promise<void> {
@@ -44,13 +56,16 @@ export class Announcer {
   }
 
   /** Resolves once this change's events were fired (or found to be another process's to fire). */
-  announce(record: InstanceRecord, change: ObservedChange, recorded: Promise<{ observed: boolean; recordedHere: boolean }>): Promise<void> {
+  announce(record: InstanceRecord, change: ObservedChange, recorded: Promise<Recorded>): Promise<void> {
     const { hooks, logger } = this.deps;
     const failed = (hook: string) => (error: unknown) => logger.error({ err: error, instance: record.id }, `a ${hook} tap failed`);
     return this.chain.run(record.id, async () => {
       // Read when the turn begins: the sender wrote it before typing, and by the turn's end it may already have written the next one.
       if (startsTurn(change.from, change.to)) this.turnPrompts.set(record.id, await this.storedPrompt(record));
-      if (!this.owner || !(await this.owner.shouldFire(await recorded, record.agent))) return;
+      const how = await recorded;
+      if (!this.owner || !(await this.owner.shouldFire({ ...how, turn: change.turn !== undefined }, record.agent))) return;
+      // A turn end this one-shot kernel recorded is marked pending: serve, just attached, may claim it too.
+      if (change.turn && !this.owner.isServing && !(await this.claimTurnEnd(record))) return;
       await hooks.statusChange.promise({ ...this.meta(record.id), instance: record, from: change.from, to: change.to, reason: change.reason }).catch(failed("statusChange"));
       if (!change.turn) return;
       const usage = await change.driver?.usage?.().catch(() => undefined);

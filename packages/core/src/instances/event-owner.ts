@@ -15,6 +15,21 @@ import { currentProcess, isSameProcess, type ProcessId } from "../os/process-tre
  *   finds it already written), and only while no serving kernel of its node
  *   that can watch the instance is alive.
  *
+ * A turn's end is more than a change to show: a workflow's task completes
+ * with it, git commits at it. Serve may start watching a new instance only
+ * after its first turn ended (a one-shot `run` spawned it and typed a command
+ * that returned at once): it never sees that turn. So a one-shot kernel that
+ * records a turn's end also marks it pending on the record, in the same
+ * atomic write (InstanceRecord.turnEnd), and whoever announces it removes the
+ * mark in an atomic write, announcing only when it did the removing:
+ *
+ * - the one-shot kernel itself, when no serving kernel may watch the instance;
+ * - else serve: when it sees the same turn end (the store already holds it,
+ *   with the mark), or when it finds a mark on attaching or on a change of the
+ *   record (a turn it never saw). A turn end serve sees that the store holds
+ *   with no mark was announced already (by a one-shot kernel that found no
+ *   serve), and is not announced again.
+ *
  * A serving kernel announces itself with a file
  * `<stateDir>/serving/<node hash>-<pid>-<uuid>.json` naming its process (pid and
  * start time, so a reused pid does not count) and the agents its config
@@ -56,15 +71,23 @@ export class EventOwner {
     this.file = undefined;
   }
 
-  /** Should this process fire the event of a change of an instance running `agent`? `observed`: seen by its own attachment; `recordedHere`: its write made the change. */
-  async shouldFire(change: { observed: boolean; recordedHere: boolean }, agent: string): Promise<boolean> {
-    if (this.serving) return change.observed || change.recordedHere;
+  /**
+   * Should this process fire the event of a change of an instance running `agent`? `observed`: seen by its own
+   * attachment; `recordedHere`: its write made the change; `claimed`: it removed the change's pending turn-end mark.
+   * A one-shot kernel fires a turn end only once it also claimed its mark (see the class's comment).
+   */
+  async shouldFire(change: { observed: boolean; recordedHere: boolean; claimed?: boolean; turn?: boolean }, agent: string): Promise<boolean> {
+    if (this.serving) return change.recordedHere || change.claimed === true || (!change.turn && change.observed);
     return change.recordedHere && !(await this.servingElsewhere(agent));
   }
 
   /** Is this process the one to act on the node's instances of `agent` (serve, or any process while no serve watches them)? */
   async owns(agent: string): Promise<boolean> {
     return this.serving || !(await this.servingElsewhere(agent));
+  }
+
+  get isServing(): boolean {
+    return this.serving;
   }
 
   /** Does a live serving kernel of this node watch instances of `agent`? */

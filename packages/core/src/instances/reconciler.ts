@@ -160,10 +160,12 @@ export class Reconciler {
     if (wasHeld && !record.hold) this.registry.onDeliverable(id);
     // Another process changed it (e.g. an agent hook): adopt newer state.
     if (record.updatedAt > live.record.updatedAt && record.status !== live.record.status) {
-      void this.registry.applyStatus(id, record.status, { reason: record.statusReason, lastReply: record.lastReply, limitedUntil: record.limitedUntil });
+      void this.registry.applyStatus(id, record.status, { reason: record.statusReason, lastReply: record.lastReply, limitedUntil: record.limitedUntil }, { adopted: record.updatedAt });
       // What the other process saw may be over already (a fast turn this process saw end before the write came):
       // the driver looks again, or the adopted busy would stay with the prompt back.
       live.driver.recheck?.();
     }
+    // A turn end the other process recorded and left to serve, which did not see it (the store went busy -> idle between two reads).
+    if (record.turnEnd) await this.registry.announcePendingTurn(id);
   }
 }

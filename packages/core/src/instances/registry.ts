@@ -10,6 +10,7 @@ import { adapterFor, agentConfig, ensureInstanceDir, requireRecord } from "./loo
 import { appendTail, tailText } from "./output-tail.js";
 import { DELIVERABLE } from "./types.js";
 import { RecordWrites } from "./record-writes.js";
+import { PendingTurns, writeTurnEnd } from "./turn-marks.js";
 import { withSharedState } from "./shared-state.js";
 import type { Live, ManagerDeps } from "./deps.js";
 import type { ManagerEvents } from "./wait-delivered.js";
@@ -35,6 +36,7 @@ export class Registry {
   private readonly exiting = new Set<Live>();
   private readonly writes: RecordWrites;
   private readonly announcer: Announcer;
+  private readonly pendingTurns: PendingTurns;
   private readonly unknownAgents: UnknownAgents;
   /** Serve: every live instance is watched, and followed when another process relaunches it. */
   watchAll = false;
@@ -44,7 +46,12 @@ export class Registry {
 
   constructor(private readonly deps: ManagerDeps) {
     this.events.setMaxListeners(0);
-    this.announcer = new Announcer(deps, (id, usage) => this.persistShared(id, (record) => ({ ...record, usage })));
+    this.pendingTurns = new PendingTurns(deps, (id, updater) => this.persist(id, updater), (id) => this.persisted(id));
+    this.announcer = new Announcer(
+      deps,
+      (id, usage) => this.persistShared(id, (record) => ({ ...record, usage })),
+      async (record) => (await this.pendingTurns.claim(record.id, record.tmux.paneId, record.updatedAt)) !== undefined,
+    );
     this.unknownAgents = new UnknownAgents(deps);
     this.writes = new RecordWrites(deps.store, (id, stored) => {
       const live = this.live.get(id);
@@ -243,18 +250,30 @@ export class Registry {
     if (record.status === "exited" || !record.tmux.paneId || this.closed || !this.deps.nodes.owns(record)) return;
     if (await this.unknownAgents.check(record)) return;
     await this.attach(record).then(
-      () => this.onDeliverable(record.id),
+      () => {
+        this.onDeliverable(record.id);
+        return this.announcePendingTurn(record.id);
+      },
       (error: unknown) => this.deps.logger.debug({ err: error, instance: record.id }, "not attached yet"),
     );
+  }
+
+  /** Serve: announce a turn end another process recorded and left to serve, which did not see it (see PendingTurns). */
+  async announcePendingTurn(id: string): Promise<void> {
+    const live = this.live.get(id);
+    if (this.watchAll && live) await this.pendingTurns.announce(live, this.announcer);
   }
 
   // ------------------------------------------------------------------- status
 
   /**
    * Resolves (never rejects) with whether this process's write made the change: of processes applying
-   * the same change one gets true. `only`: applies only to a stored record it accepts (a limit's reset).
+   * the same change one gets true. `guard.only`: applies only to a stored record it accepts (a limit's
+   * reset); `guard.adopted`: the updatedAt of the stored record the status was taken from (serve following
+   * another process's write).
    */
-  applyStatus(id: string, to: InstanceStatus, report: StatusReport = {}, only?: (stored: InstanceRecord) => boolean): Promise<boolean> {
+  applyStatus(id: string, to: InstanceStatus, report: StatusReport = {}, guard: { only?: (stored: InstanceRecord) => boolean; adopted?: string } = {}): Promise<boolean> {
+    const { only, adopted } = guard;
     const live = this.live.get(id);
     if (!live) return Promise.resolve(false);
     const from = live.record.status;
@@ -269,27 +288,40 @@ export class Registry {
     const record = live.record;
     this.events.emit("status", id, record);
     let recordedHere = false;
+    let claimed = false;
+    let stale = false;
+    const turn = from !== to ? (report.turn ?? implicitTurnEnd(from, to)) : undefined;
     // A status change comes from the agent, with no caller to fail: a write the store refused is logged, and it is not announced as recorded here.
     const written = this.persist(id, sameLaunch(record.tmux.paneId, (r) => {
       // An inferred status (a submit's busy) changed from a status the store no longer holds is stale:
       // another process watching the pane recorded what the agent did since (serve saw the question the
       // input brought). Written, it would turn the store back to busy, and serve, adopting that newer
       // write, would announce waiting -> busy and, on its next look, waiting a second time.
-      const stale = report.inferred === true && r.status !== from;
+      const inferredStale = report.inferred === true && r.status !== from;
       // Updaters may run again on a retry: the last run tells.
-      const skip = stale || (only !== undefined && !only(r));
-      recordedHere = !skip && r.status !== to;
-      return skip ? r : change(r);
+      claimed = false;
+      // Adopted from a record the store no longer holds: what came since (the turn's end the other process recorded
+      // while this one read) is not undone, nor this stale status announced as this process's.
+      stale = adopted !== undefined && r.updatedAt !== adopted;
+      const refused = only !== undefined && !only(r);
+      recordedHere = !stale && !inferredStale && !refused && r.status !== to;
+      if (stale || inferredStale || refused) return r;
+      const next = change(r);
+      if (!turn) return next;
+      // A turn end is marked pending, or its mark taken (see EventOwner).
+      const marked = writeTurnEnd(r, next, { from, to, ...(statusReason !== undefined ? { reason: statusReason } : {}), turn, at: updatedAt }, this.watchAll);
+      claimed = marked.claimed;
+      return marked.record;
     })).catch((error: unknown) => {
       recordedHere = false;
+      claimed = false;
       this.deps.logger.error({ err: error, instance: id, status: to }, "could not persist a status change");
     });
     if (from !== to) {
       this.deps.logger.debug({ instance: id, from, to, reason: statusReason }, "status");
-      const turn = report.turn ?? implicitTurnEnd(from, to);
       // A guarded change (`only`) that the store refused did not happen: nothing to announce.
       const announce = () =>
-        this.announcer.announce(record, { from, to, reason: statusReason, turn, driver: live.driver }, written.then(() => ({ observed: only ? recordedHere : true, recordedHere })));
+        this.announcer.announce(record, { from, to, reason: statusReason, turn, driver: live.driver }, written.then(() => ({ observed: only ? recordedHere : !stale, recordedHere, claimed })));
       if (turn) void this.turnEnds.add(id, announce);
       else void announce();
     }

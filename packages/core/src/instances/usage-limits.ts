@@ -88,7 +88,7 @@ export class UsageLimits {
     // Another process may have reset it already (and the agent be busy with the continue message): then this one
     // must not show it idle even for a moment (its queue would be typed into a working agent).
     const before = await this.deps.store.get(id).catch(() => undefined);
-    const madeHere = before && stillLimited(before) ? await this.registry.applyStatus(id, "idle", { reason: `the usage limit reset at ${until}` }, stillLimited) : false;
+    const madeHere = before && stillLimited(before) ? await this.registry.applyStatus(id, "idle", { reason: `the usage limit reset at ${until}` }, { only: stillLimited }) : false;
     if (!madeHere) {
       // Take the stored status (the reconciler would too, at the store's next word).
       const stored = await this.deps.store.get(id).catch(() => undefined);

@@ -4,6 +4,16 @@ export type InstanceStatus = "starting" | "idle" | "busy" | "waiting" | "limited
 
 export const INSTANCE_STATUSES: readonly InstanceStatus[] = ["starting", "idle", "busy", "waiting", "limited", "error", "exited"];
 
+/** A recorded turn end waiting to be announced (InstanceRecord.turnEnd). */
+export interface PendingTurnEnd {
+  from: InstanceStatus;
+  to: InstanceStatus;
+  reason?: string;
+  turn: "stop" | "interrupt" | "failure";
+  /** The recorded change's updatedAt: which change it is. */
+  at: string;
+}
+
 export interface TmuxLocation {
   /**
    * The node (machine and tmux server) the instance lives on; only that
@@ -77,6 +87,13 @@ export interface InstanceRecord {
   messages?: MessageEntry[];
   /** The token use last announced (`usage` hook), by whichever process announced it. */
   usage?: TokenUsage;
+  /**
+   * A turn's end a one-shot process recorded and has not announced yet (it
+   * leaves that to serve, which may not be watching the instance yet): the
+   * process that announces it removes it, in one atomic update, so it is
+   * announced once (see EventOwner).
+   */
+  turnEnd?: PendingTurnEnd;
   /** State owned by the agent adapter (e.g. a Claude session id). Persisted as is. */
   agentState?: Record<string, unknown>;
   /** State owned by plugins, keyed by plugin name. */

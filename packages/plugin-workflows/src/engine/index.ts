@@ -107,8 +107,9 @@ export async function startRun(deps: EngineDeps, request: RunRequest): Promise<S
       const durationMs = Date.now() - started;
       await deps.notice(runFinishedNotice(persisted, state, endedAt, durationMs, failure)).catch((error: unknown) => logger.warn({ err: error, run: run.id }, "could not raise the run-finished notice"));
     }
-    // `complete` finds a task through this index while the run may still go on (running, interrupted).
-    if (state !== "interrupted") await forgetTasks(run);
+    // `complete` finds a task through this index while the run may still go on: running, interrupted, or failed
+    // with its instances kept (a task that completes after the failure counts when the run is resumed).
+    if (state === "succeeded" || (state === "failed" && !run.state.keep)) await forgetTasks(run);
     journal.write({ type: "run-finished", state, ...(failure ? { failure } : {}), durationMs: Date.now() - started });
     releaseHere(run.id);
     await journal.flush();

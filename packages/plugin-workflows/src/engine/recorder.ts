@@ -6,7 +6,7 @@
 // finds its task). The runner sees each in the store (tasks.ts).
 import { ErrorCodes, isTmuxClaudeError, TmuxClaudeError, type PluginContext, type ToolContribution } from "@tmux-claude/core";
 import { z } from "zod";
-import type { TaskState } from "../types.js";
+import type { PersistedRun, TaskState } from "../types.js";
 import { RunErrors } from "./errors.js";
 import { bindTask, isTaskBinding, SPAWN_OPTION, type RunStore, type TaskRef } from "./run-store.js";
 
@@ -47,7 +47,7 @@ export function installRecorder(ctx: PluginContext, store: RunStore): void {
     const step = run?.workflow.steps.find((s) => s.id === ref.step);
     if (!run || !step || step.kind !== "spawn" || (step.completion ?? run.workflow.completion) !== "turn-end") return;
     // A turn after the run ended (a send: step's, the last step) completes nothing: not worth a warning.
-    if (run.state !== "running" && run.state !== "interrupted") return;
+    if (!takesCompletions(run)) return;
     // More input is on its way: the turn that answers it decides.
     const queued = (await ctx.kernel.list()).find((i) => i.id === instance.id)?.queuedIds.length ?? 0;
     if (queued > 0) return;
@@ -96,7 +96,7 @@ export async function recordCompletion(store: RunStore, ref: TaskRef, instanceId
   await store.runs.update(ref.run, (run) => {
     problem = undefined;
     if (!run) return ((problem = `run ${ref.run} is not in the store any more`), run);
-    if (run.state !== "running" && run.state !== "interrupted") return ((problem = `run ${ref.run} has ended (${run.state})`), run);
+    if (!takesCompletions(run)) return ((problem = `run ${ref.run} has ended (${run.state})`), run);
     const at = run.tasks.findIndex((t) => t.step === ref.step && t.index === ref.index);
     const task = run.tasks[at];
     if (!task || task.instanceId !== instanceId) return ((problem = `${instanceId} no longer works on task ${ref.index + 1} of step "${ref.step}" in run ${ref.run}`), run);
@@ -117,6 +117,14 @@ export async function recordCompletion(store: RunStore, ref: TaskRef, instanceId
   });
   if (problem || !result) throw new TmuxClaudeError(RunErrors.NOT_A_TASK, `${problem ?? "no such task"}: nothing to complete.`, { instance: instanceId, run: ref.run });
   return result;
+}
+
+/**
+ * A run whose tasks may still complete: one that runs or may be resumed with its instances (interrupted, or
+ * failed with keep). A completion after a failure is kept for `--resume`, with its reply and its real time.
+ */
+function takesCompletions(run: PersistedRun): boolean {
+  return run.state === "running" || run.state === "interrupted" || (run.state === "failed" && run.keep);
 }
 
 /** Lines of screen a turn-end summary holds when the agent reports no reply of its own. */
