@@ -2,7 +2,7 @@ import type { KernelApi } from "@tmux-claude/core";
 import type { z } from "zod";
 import { assertTarget, type Caller } from "./caller.js";
 import * as s from "./schemas.js";
-import type { ToolDef } from "./tools.js";
+import type { ToolDef } from "./tool-def.js";
 
 /**
  * `resume`: lift the hold on an instance below the caller (a budget's pause,

@@ -1,16 +1,6 @@
-export { StandInModel, usageLimitReply } from "./stand-in-model.js";
-export type {
-  ErrorReply,
-  MessageReply,
-  Reply,
-  ReplySource,
-  RuleHandle,
-  RuleScope,
-  RuleSpec,
-  StandInModelOptions,
-  ToolUseSpec,
-  Usage,
-} from "./stand-in-model.js";
+export { StandInModel, type StandInModelOptions } from "./stand-in-model.js";
+export { usageLimitReply } from "./stand-in-replies.js";
+export type { ErrorReply, MessageReply, Reply, ReplySource, RuleHandle, RuleScope, RuleSpec, ToolUseSpec, Usage } from "./stand-in-replies.js";
 export { isMainTurn, isSideRequest, lastUserText, match, toolNames, toolResults } from "./messages.js";
 export type {
   ContentBlock,

@@ -7,119 +7,20 @@ import { EventEmitter } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { TestkitError, TestkitErrorCodes } from "./errors.js";
+import { isMainTurn, isSideRequest, lastUserText, type RecordedRequest, type RequestPredicate, toolResults } from "./messages.js";
 import {
-  isMainTurn,
-  isSideRequest,
-  lastUserText,
-  type MessagesRequestBody,
-  type RecordedRequest,
-  type RequestKind,
-  type RequestPredicate,
-  toolResults,
-} from "./messages.js";
+  isErrorReply,
+  toolUsesOf,
+  type MessageReply,
+  type Reply,
+  type ReplySource,
+  type RuleHandle,
+  type RuleScope,
+  type RuleSpec,
+  type Usage,
+} from "./stand-in-replies.js";
+import { estimateTokens, inputTokens, readRequest, sendError, sendJson, sleep, streamMessage, type ContentOut } from "./stand-in-wire.js";
 import { TOOL_SEARCH, toolsToSearch } from "./tool-search.js";
-
-export interface Usage {
-  input_tokens: number;
-  output_tokens: number;
-  cache_creation_input_tokens: number;
-  cache_read_input_tokens: number;
-}
-
-export interface ToolUseSpec {
-  name: string;
-  input: Record<string, unknown>;
-  /** Defaults to a unique `toolu_standin_<n>`. */
-  id?: string;
-}
-
-/** A normal assistant message: text, tool calls, or both (text first). */
-export interface MessageReply {
-  /** Defaults to `"OK"` when there is neither text nor toolUse. */
-  text?: string;
-  toolUse?: ToolUseSpec | ToolUseSpec[];
-  /** Spread the reply over this long (streamed in small deltas), so a client shows a busy agent. */
-  delayMs?: number;
-  /** Defaults to `tool_use` when there are tool calls, otherwise `end_turn`. */
-  stopReason?: "end_turn" | "tool_use" | "max_tokens" | "stop_sequence";
-  /** Override the estimated token counts. */
-  usage?: Partial<Usage>;
-}
-
-/** An API error response, e.g. 429 rate_limit_error, 529 overloaded_error, 500 api_error. */
-export interface ErrorReply {
-  error: { status: number; type: string; message: string };
-  /** Wait this long before answering. */
-  delayMs?: number;
-  /** Sent as `x-should-retry`; `false` tells the client not to retry. Unset sends no header. */
-  shouldRetry?: boolean;
-  /** Sent as `retry-after` (seconds). */
-  retryAfterSeconds?: number;
-  /**
-   * More response headers, e.g. a subscription's usage limit as the API
-   * reports it: `anthropic-ratelimit-unified-status: rejected` with
-   * `anthropic-ratelimit-unified-reset: <epoch seconds>` (see `usageLimitReply`).
-   */
-  headers?: Record<string, string>;
-}
-
-/**
- * A 429 `rate_limit_error` that says when the limit resets: `retry-after`,
- * the unified rate-limit headers a subscription's usage limit carries, and
- * `x-should-retry: false` so the client gives up at once instead of retrying.
- * The default message is Claude Code's own usage-limit form with the reset
- * in epoch seconds (`Claude AI usage limit reached|<seconds>`): with an API
- * key, Claude Code shows the API's message, not the headers.
- */
-export function usageLimitReply(resetAt: Date, message?: string): ErrorReply {
-  const seconds = Math.max(0, Math.ceil((resetAt.getTime() - Date.now()) / 1000));
-  const epoch = String(Math.ceil(resetAt.getTime() / 1000));
-  message ??= `Claude AI usage limit reached|${epoch}`;
-  return {
-    error: { status: 429, type: "rate_limit_error", message },
-    shouldRetry: false,
-    retryAfterSeconds: seconds,
-    headers: {
-      "anthropic-ratelimit-unified-status": "rejected",
-      "anthropic-ratelimit-unified-reset": epoch,
-      "anthropic-ratelimit-unified-5h-status": "rejected",
-      "anthropic-ratelimit-unified-5h-reset": epoch,
-      "anthropic-ratelimit-unified-representative-claim": "five_hour",
-    },
-  };
-}
-
-export type Reply = MessageReply | ErrorReply;
-
-export type ReplySource = Reply | ((req: RecordedRequest) => Reply | Promise<Reply>);
-
-/** Which Messages API requests a rule may answer. */
-export type RuleScope = "main" | "side" | "any";
-
-export interface RuleSpec {
-  /** Shown in `req.rule` and error messages. Defaults to `rule#<n>`. */
-  name?: string;
-  /** Defaults to always. Combine with the `match` helpers. */
-  when?: RequestPredicate;
-  reply: ReplySource;
-  /** Answer at most this many requests, then step aside. Defaults to unlimited. */
-  times?: number;
-  /**
-   * `main` (default): turns that carry tools. `side`: requests without tools
-   * (titles and the like). `any`: both. Keeps a rule that matches the prompt
-   * text from being spent on the title request that quotes the same prompt.
-   */
-  scope?: RuleScope;
-}
-
-export interface RuleHandle {
-  readonly name: string;
-  /** How many requests this rule answered. */
-  readonly hits: number;
-  /** How many more it may answer (`Infinity` when unlimited). */
-  readonly remaining: number;
-  remove(): void;
-}
 
 export interface StandInModelOptions {
   /** Defaults to 127.0.0.1. */
@@ -141,53 +42,12 @@ interface Rule {
   hits: number;
 }
 
-type ContentOut =
-  | { type: "text"; text: string }
-  | { type: "tool_use"; id: string; name: string; input: Record<string, unknown> };
-
-const MAX_BODY_BYTES = 64 * 1024 * 1024;
-
-function isErrorReply(reply: Reply): reply is ErrorReply {
-  return "error" in reply && reply.error !== undefined;
-}
-
-function toolUsesOf(reply: MessageReply): ToolUseSpec[] {
-  return reply.toolUse === undefined ? [] : Array.isArray(reply.toolUse) ? reply.toolUse : [reply.toolUse];
-}
-
-/** About four characters per token, as for English text; enough for usage to look real. */
-function estimateTokens(text: string): number {
-  return Math.max(1, Math.ceil(text.length / 4));
-}
-
-function chunkText(text: string): string[] {
-  const words = text.match(/\S+\s*|\s+/g) ?? [];
-  const chunks: string[] = [];
-  for (let i = 0; i < words.length; i += 3) chunks.push(words.slice(i, i + 3).join(""));
-  return chunks.length > 0 ? chunks : [""];
-}
-
-function chunkJson(json: string): string[] {
-  const chunks: string[] = [];
-  for (let i = 0; i < json.length; i += 24) chunks.push(json.slice(i, i + 24));
-  return chunks.length > 0 ? chunks : [""];
-}
-
-function kindOf(method: string, path: string): RequestKind {
-  if (method !== "POST") return "other";
-  if (path === "/v1/messages") return "messages";
-  if (path === "/v1/messages/count_tokens") return "count_tokens";
-  return "other";
-}
-
 function describe(req: RecordedRequest): string {
   const base = `${req.method} ${req.url}`;
   if (req.kind !== "messages") return base;
   const tools = isMainTurn(req) ? `${req.body.tools?.length} tools` : "no tools";
   return `${base} (${tools}, last user text ${JSON.stringify(lastUserText(req).slice(0, 60))})`;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class StandInModel {
   readonly #server: Server;
@@ -368,66 +228,26 @@ export class StandInModel {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let recorded: RecordedRequest;
     try {
-      recorded = await this.#record(req);
+      const read = await readRequest(req);
+      recorded = { index: this.#requests.length, ...read };
+      this.#requests.push(recorded);
     } catch (error) {
-      this.#sendError(res, 413, "request_too_large", (error as Error).message);
+      sendError(res, 413, "request_too_large", (error as Error).message);
       return;
     }
     this.#events.emit("request", recorded);
     try {
       if (recorded.kind === "messages") await this.#answerMessages(recorded, res);
-      else if (recorded.kind === "count_tokens") this.#sendJson(res, 200, { input_tokens: this.#inputTokens(recorded.body) });
-      else this.#sendError(res, 404, "not_found_error", `The stand-in model does not serve ${recorded.method} ${recorded.path}.`);
+      else if (recorded.kind === "count_tokens") sendJson(res, 200, { input_tokens: inputTokens(recorded.body) });
+      else sendError(res, 404, "not_found_error", `The stand-in model does not serve ${recorded.method} ${recorded.path}.`);
     } catch (error) {
       // A rule's `when` or `reply` threw: answer like an API failure so the client shows it.
       if (!res.headersSent) {
-        this.#sendError(res, 500, "api_error", `stand-in rule ${recorded.rule ?? "?"} threw: ${(error as Error).message}`, { shouldRetry: false });
+        sendError(res, 500, "api_error", `stand-in rule ${recorded.rule ?? "?"} threw: ${(error as Error).message}`, { shouldRetry: false });
       } else {
         res.destroy();
       }
     }
-  }
-
-  async #record(req: IncomingMessage): Promise<RecordedRequest> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) throw new Error(`Request body over ${MAX_BODY_BYTES} bytes.`);
-      chunks.push(chunk);
-    }
-    const rawBody = Buffer.concat(chunks).toString("utf8");
-    let parsed: unknown;
-    try {
-      parsed = rawBody.length > 0 ? JSON.parse(rawBody) : {};
-    } catch {
-      parsed = {};
-    }
-    const object = parsed !== null && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
-    const body: MessagesRequestBody = {
-      ...object,
-      messages: Array.isArray(object.messages) ? (object.messages as MessagesRequestBody["messages"]) : [],
-    };
-    const url = req.url ?? "/";
-    const path = url.split("?")[0] ?? "/";
-    const method = req.method ?? "GET";
-    const headers: Record<string, string> = {};
-    for (const [key, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers[key] = Array.isArray(value) ? value.join(", ") : value;
-    }
-    const recorded: RecordedRequest = {
-      index: this.#requests.length,
-      kind: kindOf(method, path),
-      method,
-      path,
-      url,
-      headers,
-      body,
-      rawBody,
-      receivedAt: Date.now(),
-    };
-    this.#requests.push(recorded);
-    return recorded;
   }
 
   #pickRule(req: RecordedRequest): { name: string; reply: ReplySource } {
@@ -473,14 +293,14 @@ export class StandInModel {
     const reply = await this.#replyTo(req);
     if (isErrorReply(reply)) {
       if (reply.delayMs) await sleep(reply.delayMs);
-      this.#sendError(res, reply.error.status, reply.error.type, reply.error.message, reply);
+      sendError(res, reply.error.status, reply.error.type, reply.error.message, reply);
       return;
     }
     const content = this.#content(reply);
     const model = req.body.model ?? "claude-stand-in";
     const outputText = content.map((b) => (b.type === "text" ? b.text : JSON.stringify(b.input))).join("");
     const usage: Usage = {
-      input_tokens: this.#inputTokens(req.body),
+      input_tokens: inputTokens(req.body),
       output_tokens: estimateTokens(outputText),
       cache_creation_input_tokens: 0,
       cache_read_input_tokens: 0,
@@ -490,11 +310,11 @@ export class StandInModel {
     const id = `msg_standin_${++this.#idCounter}`;
     const requestId = `req_standin_${req.index}`;
     if (req.body.stream === true) {
-      await this.#stream(res, { id, model, content, usage, stopReason, requestId, delayMs: reply.delayMs ?? 0 });
+      await streamMessage(res, { id, model, content, usage, stopReason, requestId, delayMs: reply.delayMs ?? 0 });
       return;
     }
     if (reply.delayMs) await sleep(reply.delayMs);
-    this.#sendJson(
+    sendJson(
       res,
       200,
       { id, type: "message", role: "assistant", model, content, stop_reason: stopReason, stop_sequence: null, usage },
@@ -510,77 +330,5 @@ export class StandInModel {
       content.push({ type: "tool_use", id: use.id ?? `toolu_standin_${++this.#idCounter}`, name: use.name, input: use.input });
     }
     return content;
-  }
-
-  async #stream(
-    res: ServerResponse,
-    m: { id: string; model: string; content: ContentOut[]; usage: Usage; stopReason: string; requestId: string; delayMs: number },
-  ): Promise<void> {
-    const events: Array<[string, Record<string, unknown>]> = [];
-    m.content.forEach((block, index) => {
-      if (block.type === "text") {
-        events.push(["content_block_start", { index, content_block: { type: "text", text: "" } }]);
-        for (const text of chunkText(block.text)) events.push(["content_block_delta", { index, delta: { type: "text_delta", text } }]);
-      } else {
-        events.push(["content_block_start", { index, content_block: { type: "tool_use", id: block.id, name: block.name, input: {} } }]);
-        for (const partial_json of chunkJson(JSON.stringify(block.input))) {
-          events.push(["content_block_delta", { index, delta: { type: "input_json_delta", partial_json } }]);
-        }
-      }
-      events.push(["content_block_stop", { index }]);
-    });
-    events.push(["message_delta", { delta: { stop_reason: m.stopReason, stop_sequence: null }, usage: { output_tokens: m.usage.output_tokens } }]);
-    events.push(["message_stop", {}]);
-
-    res.writeHead(200, {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache",
-      "request-id": m.requestId,
-    });
-    const write = (type: string, data: Record<string, unknown>) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
-    write("message_start", {
-      message: {
-        id: m.id,
-        type: "message",
-        role: "assistant",
-        model: m.model,
-        content: [],
-        stop_reason: null,
-        stop_sequence: null,
-        usage: { ...m.usage, output_tokens: 1 },
-      },
-    });
-    write("ping", {});
-    const gap = m.delayMs > 0 ? m.delayMs / events.length : 0;
-    for (const [type, data] of events) {
-      if (gap > 0) await sleep(gap);
-      // The client hung up (e.g. Esc interrupt) or the model closed: stop talking.
-      if (res.destroyed || res.writableEnded) return;
-      write(type, data);
-    }
-    res.end();
-  }
-
-  #inputTokens(body: MessagesRequestBody): number {
-    return estimateTokens(JSON.stringify([body.system ?? "", body.messages, body.tools ?? []]));
-  }
-
-  #sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-    if (res.destroyed) return;
-    res.writeHead(status, { "content-type": "application/json", ...headers });
-    res.end(JSON.stringify(body));
-  }
-
-  #sendError(
-    res: ServerResponse,
-    status: number,
-    type: string,
-    message: string,
-    options: { shouldRetry?: boolean; retryAfterSeconds?: number; headers?: Record<string, string> } = {},
-  ): void {
-    const headers: Record<string, string> = { ...options.headers };
-    if (options.shouldRetry !== undefined) headers["x-should-retry"] = String(options.shouldRetry);
-    if (options.retryAfterSeconds !== undefined) headers["retry-after"] = String(options.retryAfterSeconds);
-    this.#sendJson(res, status, { type: "error", error: { type, message } }, headers);
   }
 }

@@ -32,10 +32,9 @@ import type { CommandContribution, KernelApi, OutputOptions, OutputStream, ToolC
 import type { ListColumn, OperationInput } from "./events.js";
 import { kernelChecks, runHealthChecks, type HealthReport } from "./health.js";
 import type { DeliveryReceipt } from "./messages.js";
-import { pluginData } from "./plugin-data.js";
-import { raiseNotice } from "./notices.js";
-import { pluginHooks, type Plugin, type PluginContext } from "./plugin.js";
-import { checkAgents, registerPlugins } from "./start-checks.js";
+import { applyPlugins, type PluginHost } from "./plugin-context.js";
+import type { Plugin } from "./plugin.js";
+import { checkAgents } from "./start-checks.js";
 
 export interface KernelOptions {
   config: ResolvedConfig;
@@ -114,7 +113,7 @@ export class Kernel implements KernelApi {
     if (this.state !== "new") throw new TmuxClaudeError(ErrorCodes.KERNEL_STATE, `The kernel was already started (it is ${this.state}).`);
     this.state = "starting";
     if (this.handleSignals) this.forgetSignals = closeOnSignal(this);
-    await this.applyPlugins(this.config.plugins);
+    await applyPlugins(this.config.plugins, this.pluginHost());
     checkAgents(this.config, this.adapters, this.configPath);
     this.store ??= new FileStore(this.stateDir);
     await this.store.init();
@@ -146,60 +145,26 @@ export class Kernel implements KernelApi {
     await this.hooks.ready.promise(this);
   }
 
-  private async applyPlugins(plugins: readonly Plugin[]): Promise<void> {
-    registerPlugins(plugins, this.plugins);
-    for (const plugin of plugins) {
-      try {
-        await plugin.apply(this.contextFor(plugin));
-      } catch (error) {
-        if (error instanceof TmuxClaudeError && error.details.plugin) throw error;
-        throw new TmuxClaudeError(
-          ErrorCodes.PLUGIN_HOOK_FAILED,
-          `Plugin "${plugin.name}" failed in apply: ${error instanceof Error ? error.message : String(error)}`,
-          { plugin: plugin.name, hook: "apply" },
-          { cause: error },
-        );
-      }
-    }
-  }
-
-  private contextFor(plugin: Plugin): PluginContext {
+  /** What the plugins' contexts reach of this kernel (plugin-context.ts). */
+  private pluginHost(): PluginHost {
     return {
-      name: plugin.name,
-      hooks: pluginHooks(this.hooks, plugin.name),
-      logger: this.logger.child({ plugin: plugin.name }),
-      config: this.config,
-      mode: this.watchMode === "all" ? "serve" : "oneshot",
       kernel: this,
-      onClose: (fn) => {
-        this.closeHandlers.push({ plugin: plugin.name, fn });
-      },
-      plugin: <Api>(name: string): Api => {
-        const other = this.plugins.get(name);
-        if (!other) {
-          throw new TmuxClaudeError(ErrorCodes.PLUGIN_MISSING_DEPENDENCY, `Plugin "${plugin.name}" asked for plugin "${name}", which is not registered.`, { plugin: plugin.name });
-        }
-        return other.api as Api;
-      },
-      registerAdapter: (adapter) => {
-        if (this.adapters.has(adapter.name)) {
-          throw new TmuxClaudeError(ErrorCodes.PLUGIN_INVALID, `Plugin "${plugin.name}" registers adapter "${adapter.name}", which already exists.`, { plugin: plugin.name });
-        }
-        this.adapters.set(adapter.name, adapter);
-      },
-      useStore: (store) => {
+      hooks: this.hooks,
+      logger: this.logger,
+      config: this.config,
+      node: this.node,
+      mode: this.watchMode === "all" ? "serve" : "oneshot",
+      plugins: this.plugins,
+      adapters: this.adapters,
+      closeHandlers: this.closeHandlers,
+      useStore: (plugin, store) => {
         if (this.state !== "starting") {
-          throw new TmuxClaudeError(ErrorCodes.KERNEL_STATE, `Plugin "${plugin.name}" can replace the store only while it is applied.`, { plugin: plugin.name });
+          throw new TmuxClaudeError(ErrorCodes.KERNEL_STATE, `Plugin "${plugin}" can replace the store only while it is applied.`, { plugin });
         }
         this.store = store;
       },
-      state: <T>(id: string) => ({
-        get: async () => (await this.manager.get(id).catch(() => undefined))?.pluginState?.[plugin.name] as T | undefined,
-        update: async (updater: (state: T | undefined) => T) =>
-          (await this.manager.updatePluginState(id, plugin.name, (state) => updater(state as T | undefined)))?.pluginState?.[plugin.name] as T | undefined,
-      }),
-      notice: (notice) => raiseNotice(this.hooks, this.logger, this.node, plugin.name, notice),
-      data: <T>(collection: string) => pluginData<T>(plugin.name, collection, () => this.openStore(`Plugin "${plugin.name}" used ctx.data("${collection}")`)),
+      manager: () => this.manager,
+      openStore: (who) => this.openStore(who),
     };
   }
 
