@@ -1,12 +1,15 @@
 import { EventEmitter } from "node:events";
-import type { AgentAdapter, DriverContext, PaneIO, StatusReport } from "../agents/adapter.js";
+import type { AgentAdapter, StatusReport } from "../agents/adapter.js";
 import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError } from "../errors.js";
 import type { OutputOptions, OutputStream } from "../kernel/api.js";
 import type { EventMeta } from "../kernel/events.js";
 import type { InstanceRecord, InstanceStatus } from "../store/types.js";
 import { Announcer, implicitTurnEnd } from "./announcer.js";
 import { exitedError } from "./failures.js";
-import { adapterFor, agentConfig, ensureInstanceDir, requireRecord } from "./lookups.js";
+import { adapterFor, ensureInstanceDir, requireRecord } from "./lookups.js";
+import { driverContext } from "./driver-context.js";
+import { sameLaunch } from "./same-launch.js";
+import { waitForStatusChange } from "./wait-status.js";
 import { appendTail, tailText } from "./output-tail.js";
 import { DELIVERABLE } from "./types.js";
 import { RecordWrites } from "./record-writes.js";
@@ -182,36 +185,9 @@ export class Registry {
   }
 
   private async startDriver(record: InstanceRecord, adapter: AgentAdapter): Promise<Live> {
-    const { runtime, logger } = this.deps;
     const live: Live = { record, driver: undefined as unknown as Live["driver"], listeners: new Set(), tail: Buffer.alloc(0), gone: new AbortController() };
-    const pane: PaneIO = {
-      paneId: record.tmux.paneId,
-      capture: (options) => runtime.capture(record.tmux.paneId, options),
-      sendText: (text, options) => runtime.sendText(record.tmux.paneId, text, options),
-      sendKey: (key) => runtime.sendKey(record.tmux.paneId, key),
-      onOutput: (listener) => {
-        live.listeners.add(listener);
-        return () => live.listeners.delete(listener);
-      },
-    };
     const instanceDir = await ensureInstanceDir(this.deps.stateDir, record.id);
-    const ctx: DriverContext = {
-      instanceId: record.id,
-      instanceDir,
-      record: () => live.record,
-      pane,
-      logger: logger.child({ instance: record.id, agent: record.agent }),
-      agent: agentConfig(this.deps, record.agent),
-      status: () => live.record.status,
-      setStatus: (status, report) => void this.applyStatus(record.id, status, report),
-      get agentState() {
-        return live.record.agentState ?? {};
-      },
-      updateAgentState: async (patch) => {
-        live.record = { ...live.record, agentState: { ...live.record.agentState, ...patch } };
-        await this.persist(record.id, sameLaunch(record.tmux.paneId, (r) => ({ ...r, agentState: { ...r.agentState, ...patch } })));
-      },
-    };
+    const ctx = driverContext(this.deps, this, live, instanceDir);
     live.driver = adapter.drive(ctx);
     this.live.set(record.id, live);
     this.byPane.set(record.tmux.paneId, record.id);
@@ -397,34 +373,7 @@ export class Registry {
   async waitForStatus(id: string, accept: (status: InstanceStatus) => boolean, timeoutMs: number, live?: Live): Promise<InstanceStatus> {
     // A detached Live still holds the last status it had (e.g. exited); the store may not have it yet.
     const current = (live ?? this.live.get(id))?.record.status ?? (await requireRecord(this.deps.store, id)).status;
-    if (accept(current) || current === "exited") return current;
-    const gone = (live ?? this.live.get(id))?.gone.signal;
-    if (gone?.aborted) throw gone.reason as Error;
-    return new Promise<InstanceStatus>((resolve, reject) => {
-      const onStatus = (changed: string, record: InstanceRecord) => {
-        if (changed !== id) return;
-        if (accept(record.status) || record.status === "exited") {
-          cleanup();
-          resolve(record.status);
-        }
-      };
-      // Let go of (kernel closing, instance terminated): nothing here will see its status change.
-      const onGone = () => {
-        cleanup();
-        reject(gone!.reason as Error);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new TmuxClaudeError(ErrorCodes.READ_TIMEOUT, `Instance "${id}" did not change state within ${timeoutMs} ms.`, { id }));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.events.off("status", onStatus);
-        gone?.removeEventListener("abort", onGone);
-      };
-      this.events.on("status", onStatus);
-      gone?.addEventListener("abort", onGone, { once: true });
-    });
+    return waitForStatusChange(this.events, id, current, accept, timeoutMs, (live ?? this.live.get(id))?.gone.signal);
   }
 
   /** The screen of an attached instance, or its last output once the pane is gone. */
@@ -435,11 +384,4 @@ export class Registry {
       return tailText(live.tail);
     }
   }
-
 }
-
-/** An update of one launch's record that leaves it alone once the instance was relaunched (a new pane). */
-export function sameLaunch(paneId: string, updater: (record: InstanceRecord) => InstanceRecord): (record: InstanceRecord) => InstanceRecord {
-  return (record) => (record.tmux.paneId === paneId ? updater(record) : record);
-}
-

@@ -1,0 +1,44 @@
+import type { DriverContext, PaneIO, StatusReport } from "../agents/adapter.js";
+import type { InstanceRecord, InstanceStatus } from "../store/types.js";
+import type { Live, ManagerDeps } from "./deps.js";
+import { agentConfig } from "./lookups.js";
+import { sameLaunch } from "./same-launch.js";
+
+/** How an attachment's driver reaches the registry: its status changes and record writes. */
+export interface DriverHost {
+  applyStatus(id: string, to: InstanceStatus, report?: StatusReport): Promise<boolean>;
+  persist(id: string, updater: (record: InstanceRecord) => InstanceRecord): Promise<void>;
+}
+
+/** What a driver sees of its instance: its pane (through `live`'s listeners), record, status and agent state. */
+export function driverContext(deps: ManagerDeps, host: DriverHost, live: Live, instanceDir: string): DriverContext {
+  const { runtime, logger } = deps;
+  const record = live.record;
+  const pane: PaneIO = {
+    paneId: record.tmux.paneId,
+    capture: (options) => runtime.capture(record.tmux.paneId, options),
+    sendText: (text, options) => runtime.sendText(record.tmux.paneId, text, options),
+    sendKey: (key) => runtime.sendKey(record.tmux.paneId, key),
+    onOutput: (listener) => {
+      live.listeners.add(listener);
+      return () => live.listeners.delete(listener);
+    },
+  };
+  return {
+    instanceId: record.id,
+    instanceDir,
+    record: () => live.record,
+    pane,
+    logger: logger.child({ instance: record.id, agent: record.agent }),
+    agent: agentConfig(deps, record.agent),
+    status: () => live.record.status,
+    setStatus: (status, report) => void host.applyStatus(record.id, status, report),
+    get agentState() {
+      return live.record.agentState ?? {};
+    },
+    updateAgentState: async (patch) => {
+      live.record = { ...live.record, agentState: { ...live.record.agentState, ...patch } };
+      await host.persist(record.id, sameLaunch(record.tmux.paneId, (r) => ({ ...r, agentState: { ...r.agentState, ...patch } })));
+    },
+  };
+}
