@@ -1,9 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError, quoteScreen } from "../errors.js";
+import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError } from "../errors.js";
 import type { DeliveryReceipt, OutgoingMessage, WhenBusy } from "../kernel/messages.js";
 import type { SubmitOptions } from "../agents/adapter.js";
 import type { InstanceRecord } from "../store/types.js";
-import { typeableText } from "../tmux/typeable.js";
 import { DeliveryAttemptError, deliverNext, type DeliveryDeps, type DeliveryOutcome } from "./delivery.js";
 import { exitedError } from "./failures.js";
 import { KeyedChain } from "./keyed-chain.js";
@@ -16,6 +15,7 @@ import { requireRecord } from "./lookups.js";
 import { RecentReceipts, checkMessage, checkMessageId } from "./send-input.js";
 import { DrainRetries } from "./drain-retries.js";
 import { heldIn, pausedError } from "./holds.js";
+import { submitText, withSendLock } from "./typing.js";
 
 /**
  * Where a message goes after `send`: `beforeSend` may rewrite it, `route` may
@@ -379,46 +379,11 @@ export class Messaging {
     return this.lines.all();
   }
 
-  /**
-   * Hand text to the driver and wait for its receipt, within limits.sendTimeout.
-   * The driver gets the text as the pane will show it (`typeableText`), so what
-   * it looks for on the screen is what was typed.
-   */
-  private async submit(live: Live, text: string, options?: SubmitOptions, promptStored = false): Promise<void> {
-    const { sendTimeout } = this.deps.config.limits;
-    // Recorded before typing: whichever process sees the turn end (serve, often before `delivered` fires here) finds its
-    // prompt (TurnEnded.prompt). Not merely before Enter: a screen-read agent's serve sees the typed text leave the idle
-    // prompt and starts the turn then (writing while typing, awaited before Enter, misnamed turns in the serve tests).
-    live.record = { ...live.record, turnPrompt: text };
-    if (!promptStored) {
-      await this.registry
-        .persist(live.record.id, (r) => ({ ...r, turnPrompt: text }))
-        .catch((error: unknown) => this.deps.logger.warn({ err: error, instance: live.record.id }, "could not record the turn's prompt; its turnEnded will not name it"));
-    }
-    const timeout = AbortSignal.timeout(sendTimeout);
-    try {
-      await live.driver.submit(typeableText(text), AbortSignal.any([timeout, live.gone.signal]), options);
-    } catch (error) {
-      if (error instanceof TmuxClaudeError) throw error;
-      const screen = await this.registry.screenOf(live);
-      const why = live.gone.signal.aborted ? "the agent exited" : timeout.aborted ? `no receipt within limits.sendTimeout (${sendTimeout} ms)` : String(error);
-      throw new TmuxClaudeError(
-        timeout.aborted ? ErrorCodes.SEND_TIMEOUT : ErrorCodes.SEND_FAILED,
-        `The message to "${live.record.id}" was not accepted: ${why}. Its screen:\n${quoteScreen(screen)}`,
-        { id: live.record.id, screen },
-        { cause: error },
-      );
-    }
+  private submit(live: Live, text: string, options?: SubmitOptions, promptStored = false): Promise<void> {
+    return submitText(this.deps, this.registry, live, text, options, promptStored);
   }
 
-  /**
-   * Sends to one instance from any process happen one at a time, so text and
-   * Enter of two messages never interleave. A holder may wait up to a whole
-   * send timeout for its receipt, so waiters wait longer than that; the lock
-   * itself is a lease the holder renews while it lives, so a holder killed
-   * with -9 frees it when its lease runs out, not after a send timeout.
-   */
   private sendLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    return this.deps.store.withLock(`send:${id}`, fn, { timeoutMs: this.deps.config.limits.sendTimeout * 2 + 5_000 });
+    return withSendLock(this.deps, id, fn);
   }
 }

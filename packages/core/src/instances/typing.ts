@@ -1,0 +1,49 @@
+import type { SubmitOptions } from "../agents/adapter.js";
+import { ErrorCodes, TmuxClaudeError, quoteScreen } from "../errors.js";
+import { typeableText } from "../tmux/typeable.js";
+import type { Live, ManagerDeps } from "./deps.js";
+import type { Registry } from "./registry.js";
+
+/**
+ * Sends to one instance from any process happen one at a time, so text and
+ * Enter of two messages never interleave. A holder may wait up to a whole
+ * send timeout for its receipt, so waiters wait longer than that; the lock
+ * itself is a lease the holder renews while it lives, so a holder killed
+ * with -9 frees it when its lease runs out, not after a send timeout.
+ */
+export function withSendLock<T>(deps: ManagerDeps, id: string, fn: () => Promise<T>): Promise<T> {
+  return deps.store.withLock(`send:${id}`, fn, { timeoutMs: deps.config.limits.sendTimeout * 2 + 5_000 });
+}
+
+/**
+ * Hand text to the driver and wait for its receipt, within limits.sendTimeout.
+ * The driver gets the text as the pane will show it (`typeableText`), so what
+ * it looks for on the screen is what was typed. `promptStored`: the turn's
+ * prompt is already in the store.
+ */
+export async function submitText(deps: ManagerDeps, registry: Registry, live: Live, text: string, options?: SubmitOptions, promptStored = false): Promise<void> {
+  const { sendTimeout } = deps.config.limits;
+  // Recorded before typing: whichever process sees the turn end (serve, often before `delivered` fires here) finds its
+  // prompt (TurnEnded.prompt). Not merely before Enter: a screen-read agent's serve sees the typed text leave the idle
+  // prompt and starts the turn then (writing while typing, awaited before Enter, misnamed turns in the serve tests).
+  live.record = { ...live.record, turnPrompt: text };
+  if (!promptStored) {
+    await registry
+      .persist(live.record.id, (r) => ({ ...r, turnPrompt: text }))
+      .catch((error: unknown) => deps.logger.warn({ err: error, instance: live.record.id }, "could not record the turn's prompt; its turnEnded will not name it"));
+  }
+  const timeout = AbortSignal.timeout(sendTimeout);
+  try {
+    await live.driver.submit(typeableText(text), AbortSignal.any([timeout, live.gone.signal]), options);
+  } catch (error) {
+    if (error instanceof TmuxClaudeError) throw error;
+    const screen = await registry.screenOf(live);
+    const why = live.gone.signal.aborted ? "the agent exited" : timeout.aborted ? `no receipt within limits.sendTimeout (${sendTimeout} ms)` : String(error);
+    throw new TmuxClaudeError(
+      timeout.aborted ? ErrorCodes.SEND_TIMEOUT : ErrorCodes.SEND_FAILED,
+      `The message to "${live.record.id}" was not accepted: ${why}. Its screen:\n${quoteScreen(screen)}`,
+      { id: live.record.id, screen },
+      { cause: error },
+    );
+  }
+}
