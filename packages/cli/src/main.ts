@@ -13,6 +13,7 @@ import { registerPluginCommands } from "./commands/plugins.js";
 import { registerRead } from "./commands/read.js";
 import { registerRun } from "./commands/run.js";
 import { registerSend } from "./commands/send.js";
+import { registerThread } from "./commands/thread.js";
 import { registerServe } from "./commands/serve.js";
 import { registerSpawn } from "./commands/spawn.js";
 import { registerWorkflowCommands } from "./commands/workflows.js";
@@ -96,6 +97,7 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void, jso
   registerMonitor(program, action);
   registerSpawn(program, action);
   registerSend(program, action);
+  registerThread(program, action);
   registerRead(program, action);
   registerList(program, action);
   registerLifecycle(program, action);

@@ -17,6 +17,8 @@ export const ErrorCodes = {
   EMPTY_TEXT: "TC_EMPTY_TEXT",
   // lookups
   INSTANCE_NOT_FOUND: "TC_INSTANCE_NOT_FOUND",
+  /** No kept message has this thread id (`tmux-claude thread`). */
+  THREAD_NOT_FOUND: "TC_THREAD_NOT_FOUND",
   // limits and state
   MAX_INSTANCES: "TC_MAX_INSTANCES",
   MAX_DEPTH: "TC_MAX_DEPTH",
@@ -148,7 +150,7 @@ export class TmuxClaudeError extends Error {
   }
 
   get kind(): ErrorKind {
-    if (this.code === ErrorCodes.INSTANCE_NOT_FOUND) return "not-found";
+    if (this.code === ErrorCodes.INSTANCE_NOT_FOUND || this.code === ErrorCodes.THREAD_NOT_FOUND) return "not-found";
     return pluginCodes.get(this.code)?.kind ?? (USAGE_CODES.has(this.code) ? "usage" : "failure");
   }
 

@@ -92,6 +92,7 @@ export type {
 } from "./store/types.js";
 export { INSTANCE_STATUSES, MESSAGE_HISTORY_LIMIT, MESSAGE_TEXT_LIMIT } from "./store/types.js";
 export { cutText } from "./instances/message-history.js";
+export { threadMessages, conversation, type ThreadMessage } from "./instances/threads.js";
 // Document names and values as every store checks them: for stores in plugins (plugin-redis).
 export { DOC_SIZE_LIMIT, assertCollection, assertDocKey, byKey, decodeDoc, encodeDoc } from "./store/docs.js";
 export { FileStore } from "./store/file-store.js";

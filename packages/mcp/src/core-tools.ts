@@ -1,12 +1,12 @@
 import path from "node:path";
-import type { KernelApi } from "@tmux-claude/core";
+import { conversation, type KernelApi } from "@tmux-claude/core";
 import type { z } from "zod";
 import { assertTarget, describeCaller, isDescendant, mayOrchestrate, subtreeOf, type Caller } from "./caller.js";
 import { forbidden } from "./errors.js";
 import { resumeTool } from "./resume-tool.js";
 import * as s from "./schemas.js";
 import type { ToolDef } from "./tool-def.js";
-import { instanceView, listedView, listText, readText, readView, receiptView } from "./views.js";
+import { conversationText, instanceView, listedView, listText, readText, readView, receiptView } from "./views.js";
 
 /**
  * Spawn options only a plugin's own code may pass (the workflows plugin ties
@@ -72,13 +72,14 @@ export function coreTools(kernel: KernelApi): ToolDef[] {
       run: async (args, caller) => {
         const a = args as z.output<typeof s.sendInput>;
         await assertTarget(kernel, caller, a.instanceId, "send to");
-        const receipt = await kernel.send(a.instanceId, a.text, { whenBusy: a.whenBusy, ...(a.messageId !== undefined ? { messageId: a.messageId } : {}) }, caller.instanceId);
+        const options = { whenBusy: a.whenBusy, messageId: a.messageId, threadId: a.threadId, replyTo: a.replyTo };
+        const receipt = await kernel.send(a.instanceId, a.text, Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)), caller.instanceId);
         // Queued for a paused instance (a budget, the turn cap): waiting for idle would not deliver it; say what will.
         const hold = receipt.state === "queued" ? (await kernel.get(a.instanceId)).hold : undefined;
         const why = hold ? `it is paused (${hold.reason}); the message is delivered once it is resumed` : "it is busy; the message is delivered when it becomes idle";
         return {
           structured: receiptView(receipt),
-          text: receipt.state === "delivered" ? `Delivered to "${receipt.instanceId}" (accepted at ${receipt.acceptedAt ?? "now"}).` : `Queued for "${receipt.instanceId}" at position ${receipt.position ?? "?"}: ${why}.`,
+          text: `${receipt.state === "delivered" ? `Delivered to "${receipt.instanceId}" (accepted at ${receipt.acceptedAt ?? "now"}).` : `Queued for "${receipt.instanceId}" at position ${receipt.position ?? "?"}: ${why}.`} Message ${receipt.messageId}, thread ${receipt.threadId ?? receipt.messageId}.`,
         };
       },
     },
@@ -100,7 +101,10 @@ export function coreTools(kernel: KernelApi): ToolDef[] {
           });
         }
         const result = await kernel.read(a.instanceId, { lines: a.lines, wait: a.wait, timeoutMs: a.timeoutMs });
-        return { structured: readView(result), text: readText(result) };
+        // Every message shown involves the instance the caller may read: what it was sent by `with`, and what it sent there.
+        if (a.with === undefined) return { structured: readView(result), text: readText(result) };
+        const messages = conversation(await kernel.list(), a.instanceId, a.with);
+        return { structured: { ...readView(result), conversation: messages }, text: `${readText(result)}\n${conversationText(a.instanceId, a.with, messages)}` };
       },
     },
     {

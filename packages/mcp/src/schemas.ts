@@ -56,6 +56,8 @@ export const sendInput = z.strictObject({
     .string()
     .optional()
     .describe("The message's id (default: a new one). Repeat a send whose answer you did not get with the same id: it is not delivered twice."),
+  threadId: z.string().optional().describe("The conversation this message continues (a threadId a send returned). Default: the thread of replyTo's message, else a new thread."),
+  replyTo: z.string().optional().describe("The id of the message this one answers (read with `with` shows ids)."),
 });
 
 export const readInput = z.strictObject({
@@ -63,6 +65,7 @@ export const readInput = z.strictObject({
   lines: z.int().min(1).max(10_000).optional().describe("Lines of screen to return (default 40)."),
   wait: z.boolean().optional().describe("Block until the agent's current turn ends (it is no longer starting or busy)."),
   timeoutMs: z.int().min(1).optional().describe("How long wait may block, in milliseconds (default 600000)."),
+  with: instanceId.optional().describe("Also return the conversation between this instance and that one (messages both ways, oldest first, with ids and threads)."),
 });
 
 export const listInput = z.strictObject({
@@ -122,6 +125,7 @@ export const receiptOutput = z.object({
   state: z.enum(["delivered", "queued"]),
   acceptedAt: z.string().optional(),
   position: z.int().optional(),
+  threadId: z.string().optional(),
 });
 
 export const usageOutput = z.object({
@@ -147,6 +151,10 @@ export const readOutput = z.object({
   queued: z.int(),
   usage: usageOutput.optional(),
   paused: z.string().optional(),
+  /** With `with`: the messages between the two, oldest first. */
+  conversation: z
+    .array(z.object({ id: z.string(), from: z.string().nullable(), to: z.string(), text: z.string(), sentAt: z.string(), state: z.enum(["queued", "delivered"]), acceptedAt: z.string().optional(), threadId: z.string().optional(), replyTo: z.string().optional() }))
+    .optional(),
   ...pluginFields,
 });
 export const listOutput = z.object({ instances: z.array(listedInstanceOutput) });

@@ -1,4 +1,4 @@
-import { quoteScreen, shownUsage, type DeliveryReceipt, type InstanceRecord, type InstanceSummary, type ReadResult } from "@tmux-claude/core";
+import { MESSAGE_HISTORY_LIMIT, quoteScreen, shownUsage, type DeliveryReceipt, type InstanceRecord, type InstanceSummary, type ReadResult, type ThreadMessage } from "@tmux-claude/core";
 import type { z } from "zod";
 import type * as s from "./schemas.js";
 
@@ -25,7 +25,7 @@ export function listedView(r: InstanceSummary): z.output<typeof s.listedInstance
 }
 
 export function receiptView(r: DeliveryReceipt): z.output<typeof s.receiptOutput> {
-  return { messageId: r.messageId, instanceId: r.instanceId, state: r.state, acceptedAt: r.acceptedAt, position: r.position };
+  return { messageId: r.messageId, instanceId: r.instanceId, state: r.state, acceptedAt: r.acceptedAt, position: r.position, threadId: r.threadId };
 }
 
 export function readView(r: ReadResult): z.output<typeof s.readOutput> {
@@ -60,4 +60,11 @@ export function listText(instances: readonly InstanceSummary[]): string {
         `${i.id}  ${i.role}  ${i.unreachable ? `unreachable (${i.unreachable}; last status ${i.status})` : i.limitedUntil !== undefined ? `${i.status} until ${i.limitedUntil}` : i.status}${i.hold ? ` (paused: ${i.hold.reason})` : ""}  parent: ${i.parentId ?? "-"}  children: ${i.children.length ? i.children.join(", ") : "-"}  created: ${i.createdAt}  workDir: ${i.workDir}${i.details ? `  ${i.details.join("  ")}` : ""}`,
     )
     .join("\n");
+}
+
+/** The messages between two instances, one line each, oldest first. */
+export function conversationText(a: string, b: string, messages: readonly ThreadMessage[]): string {
+  if (messages.length === 0) return `No messages between "${a}" and "${b}" in their last ${MESSAGE_HISTORY_LIMIT} each.`;
+  const lines = messages.map((m) => `${m.sentAt} ${m.from ?? "root"} -> ${m.to} [${m.state}] (message ${m.id}, thread ${m.threadId ?? m.id}${m.replyTo ? `, reply to ${m.replyTo}` : ""}): ${m.text}`);
+  return [`Conversation between "${a}" and "${b}" (oldest first):`, ...lines].join("\n");
 }

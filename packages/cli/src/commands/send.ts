@@ -8,6 +8,8 @@ interface SendFlags {
   wait: boolean;
   timeout: number;
   messageId?: string;
+  thread?: string;
+  replyTo?: string;
   json?: boolean;
 }
 
@@ -25,7 +27,9 @@ export function registerSend(program: Command, action: ActionFactory): void {
     .option("--no-wait", "when the message is queued, return at once instead of waiting until it is delivered")
     .option("--timeout <ms>", "how long to wait for a queued message to be delivered", positiveInt("--timeout"), DEFAULT_WAIT_MS)
     .option("--message-id <id>", "the message's id (default: a new one); repeating a send with the same id does not deliver it twice")
-    .option("--json", "print the receipt as JSON")
+    .option("--thread <id>", "the conversation it continues (a threadId a send printed with --json; see tmux-claude thread)")
+    .option("--reply-to <messageId>", "the message it answers (default thread: that message's)")
+    .option("--json", "print the receipt as JSON (with its messageId and threadId)")
     .addHelpText(
       "after",
       "\nA queued message is delivered by `tmux-claude serve` when one runs; otherwise send waits\nand delivers it itself as soon as the agent is idle (unless --no-wait).\n\nExamples:\n  tmux-claude send exec-1 Run the tests and report\n  git diff | tmux-claude send exec-1 -",
@@ -36,7 +40,12 @@ export function registerSend(program: Command, action: ActionFactory): void {
 async function send(cli: Cli, id: string, words: string[], flags: SendFlags): Promise<number> {
   const text = await textFrom(cli, id, words);
   return cli.withKernel("send", async (kernel) => {
-    const receipt = await cli.wait(`sending to ${id}...`, kernel.send(id, text, { whenBusy: flags.whenBusy, ...(flags.messageId !== undefined ? { messageId: flags.messageId } : {}) }));
+    const receipt = await cli.wait(`sending to ${id}...`, kernel.send(id, text, {
+        whenBusy: flags.whenBusy,
+        ...(flags.messageId !== undefined ? { messageId: flags.messageId } : {}),
+        ...(flags.thread !== undefined ? { threadId: flags.thread } : {}),
+        ...(flags.replyTo !== undefined ? { replyTo: flags.replyTo } : {}),
+      }));
     if (receipt.state === "delivered") return report(cli, flags, receipt, "delivered");
 
     const position = `queued (position ${receipt.position ?? 1})`;

@@ -4,17 +4,28 @@
  * in. Updaters for `store.update`: pure, and right when run again.
  */
 import type { DeliveryReceipt } from "../kernel/messages.js";
+import { threadFields } from "./threads.js";
 import { MESSAGE_HISTORY_LIMIT, MESSAGE_TEXT_LIMIT, type InstanceRecord, type MessageEntry, type QueuedMessage } from "../store/types.js";
 
 export interface SentMessage {
   id: string;
   text: string;
   from: string | null;
+  threadId?: string;
+  replyTo?: string;
 }
 
 /** A message as its record keeps it: the text cut to MESSAGE_TEXT_LIMIT characters, "…" marking the cut. */
 export function messageEntry(message: SentMessage, sentAt: string, state: MessageEntry["state"], acceptedAt?: string): MessageEntry {
-  return { id: message.id, from: message.from, text: cutText(message.text), sentAt, state, ...(acceptedAt !== undefined ? { acceptedAt } : {}) };
+  return {
+    id: message.id,
+    from: message.from,
+    text: cutText(message.text),
+    sentAt,
+    state,
+    ...(acceptedAt !== undefined ? { acceptedAt } : {}),
+    ...threadFields(message),
+  };
 }
 
 /** Record a queued message (once: a retried updater, or a delivery that came first, leaves it as it is). */
@@ -49,11 +60,11 @@ export function withDelivered(entry: MessageEntry & { acceptedAt: string }): (re
  */
 export function earlierReceipt(record: InstanceRecord, queue: readonly QueuedMessage[], messageId: string): DeliveryReceipt | undefined {
   const position = queue.findIndex((m) => m.id === messageId);
-  if (position !== -1) return { messageId, instanceId: record.id, state: "queued", position: position + 1 };
+  if (position !== -1) return { messageId, instanceId: record.id, state: "queued", position: position + 1, threadId: queue[position]!.threadId ?? messageId };
   const entry = record.messages?.find((m) => m.id === messageId);
   // In the history and no longer queued: delivered (a sender enqueues before it writes the entry, so the entry's "queued"
   // mark outlived its queue item: the deliverer was killed before it could mark it, or has not yet).
-  if (entry) return { messageId, instanceId: record.id, state: "delivered", ...(entry.acceptedAt ? { acceptedAt: entry.acceptedAt } : {}) };
+  if (entry) return { messageId, instanceId: record.id, state: "delivered", ...(entry.acceptedAt ? { acceptedAt: entry.acceptedAt } : {}), threadId: entry.threadId ?? entry.id };
   return undefined;
 }
 

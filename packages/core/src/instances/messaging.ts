@@ -16,6 +16,7 @@ import { RecentReceipts, checkMessage, checkMessageId } from "./send-input.js";
 import { DrainRetries } from "./drain-retries.js";
 import { heldIn, pausedError } from "./holds.js";
 import { submitText, withSendLock } from "./typing.js";
+import { checkThreadOptions, RecentThreads, threadFields, threadOfNew } from "./threads.js";
 
 /**
  * Where a message goes after `send`: `beforeSend` may rewrite it, `route` may
@@ -57,8 +58,9 @@ export class Messaging {
     const whenBusy = options.whenBusy ?? "queue";
     checkMessage(id, text, whenBusy);
     checkMessageId(id, options.messageId);
+    checkThreadOptions(id, options);
     // Join this instance's line before the first await: messages keep the order of the calls.
-    return this.lines.run(id, () => this.sendNow(id, text, whenBusy, caller, options.messageId));
+    return this.lines.run(id, () => this.sendNow(id, text, whenBusy, caller, options));
   }
 
   /**
@@ -93,7 +95,8 @@ export class Messaging {
     return { messageId: message.id, instanceId: message.instanceId, state: "delivered", acceptedAt: new Date().toISOString() };
   }
 
-  private async sendNow(id: string, text: string, whenBusy: WhenBusy, caller: string | null, messageId: string | undefined): Promise<DeliveryReceipt> {
+  private async sendNow(id: string, text: string, whenBusy: WhenBusy, caller: string | null, options: SendOptions): Promise<DeliveryReceipt> {
+    const { messageId } = options;
     // A repeated send (the sender's own id) reads what the store knows of it, whichever process sent it first.
     const record = messageId === undefined ? (this.registry.get(id)?.record ?? (await requireRecord(this.deps.store, id))) : await requireRecord(this.deps.store, id);
     if (messageId !== undefined) {
@@ -103,9 +106,13 @@ export class Messaging {
     }
     if (record.status === "exited") throw exitedError(record);
     const { hooks } = this.deps;
-    let message: OutgoingMessage = { id: messageId ?? randomUUID(), instanceId: id, text, from: caller, whenBusy };
+    const newId = messageId ?? randomUUID();
+    // The thread rides in the writes a send makes anyway; only a reply without its threadId may read a history (the sender's).
+    const threadId = await threadOfNew(newId, options, this.threads, [async () => record, async () => (caller === null ? undefined : (this.registry.get(caller)?.record ?? (await this.deps.store.get(caller))))]);
+    let message: OutgoingMessage = { id: newId, instanceId: id, text, from: caller, whenBusy, threadId, ...(options.replyTo !== undefined ? { replyTo: options.replyTo } : {}) };
     message = await hooks.beforeSend.promise(message);
-    const receipt = await this.deps.nodes.deliver(record, message, async () => (await this.deliverLocal(message, record, false, messageId !== undefined)).receipt);
+    const delivered = await this.deps.nodes.deliver(record, message, async () => (await this.deliverLocal(message, record, false, messageId !== undefined)).receipt);
+    const receipt: DeliveryReceipt = { ...delivered, threadId: message.threadId ?? message.id };
     if (messageId !== undefined) this.recent.remember(messageId, receipt);
     await hooks.afterSend.promise(message, receipt);
     return receipt;
@@ -131,6 +138,9 @@ export class Messaging {
    * before they closed).
    */
   private readonly recent = new RecentReceipts();
+
+  /** Threads of this process's recent sends (see RecentThreads). */
+  private readonly threads = new RecentThreads();
 
   /**
    * Deliver on this machine's tmux; runs inside the instance's line.
@@ -206,7 +216,7 @@ export class Messaging {
   private async enqueue(message: OutgoingMessage, sentAt: string, options: { alreadyQueued?: boolean; turnPrompt?: boolean } = {}): Promise<void> {
     const id = message.instanceId;
     // Already queued: a routed message whose owner was killed after queueing it, performed again.
-    if (!options.alreadyQueued) await this.deps.store.enqueue({ id: message.id, instanceId: id, text: message.text, from: message.from, enqueuedAt: sentAt });
+    if (!options.alreadyQueued) await this.deps.store.enqueue({ id: message.id, instanceId: id, text: message.text, from: message.from, enqueuedAt: sentAt, ...threadFields(message) });
     const entry = withQueued(messageEntry(message, sentAt, "queued"));
     await this.registry
       .persistShared(id, options.turnPrompt ? (r) => ({ ...entry(r), turnPrompt: message.text }) : entry)
@@ -250,8 +260,8 @@ export class Messaging {
   }
 
   /** `delivered`: fired by the one process that typed the message in. */
-  private announceDelivery(message: { id: string; instanceId: string; text: string; from: string | null }, receipt: DeliveryReceipt, queued: boolean): void {
-    const event = { ...this.registry.eventMeta(message.instanceId), message: { id: message.id, instanceId: message.instanceId, text: message.text, from: message.from }, receipt, queued };
+  private announceDelivery(message: { id: string; instanceId: string; text: string; from: string | null; threadId?: string; replyTo?: string }, receipt: DeliveryReceipt, queued: boolean): void {
+    const event = { ...this.registry.eventMeta(message.instanceId), message: { id: message.id, instanceId: message.instanceId, text: message.text, from: message.from, ...threadFields(message) }, receipt, queued };
     void this.deps.hooks.delivered.promise(event).catch((error: unknown) => this.deps.logger.error({ err: error, instance: message.instanceId }, "a delivered tap failed"));
   }
 

@@ -24,7 +24,7 @@ export class RecentReceipts {
 }
 
 /** Ids a sender may choose: they show in records, logs and Redis keys. */
-const MESSAGE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/u;
+export const MESSAGE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/u;
 
 export function checkMessageId(id: string, messageId: unknown): void {
   if (messageId === undefined || (typeof messageId === "string" && MESSAGE_ID.test(messageId))) return;

@@ -44,6 +44,14 @@ export interface SendOptions {
    * message is queued or among the instance's last 30 messages.
    */
   messageId?: string;
+  /**
+   * The conversation the message continues (a thread id `send` returned).
+   * Without it, a message with `replyTo` continues the replied-to message's
+   * thread, and any other starts a thread whose id is its own message id.
+   */
+  threadId?: string;
+  /** The id of the message this one answers (one in the target's or the sender's recent history). */
+  replyTo?: string;
 }
 
 export interface ReadOptions {

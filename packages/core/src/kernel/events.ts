@@ -81,7 +81,7 @@ export interface SpawnFailure extends EventMeta {
 /** A message the agent accepted: typed in at once, or later from the queue (then `queued` is true). */
 export interface DeliveryEvent extends EventMeta {
   /** The message as delivered; `id` is the id `send` returned, also for a queued one. */
-  readonly message: { readonly id: string; readonly instanceId: string; readonly text: string; readonly from: string | null };
+  readonly message: { readonly id: string; readonly instanceId: string; readonly text: string; readonly from: string | null; readonly threadId?: string; readonly replyTo?: string };
   readonly receipt: DeliveryReceipt;
   readonly queued: boolean;
 }

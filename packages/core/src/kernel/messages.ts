@@ -6,6 +6,10 @@ export interface OutgoingMessage {
   text: string;
   readonly from: string | null;
   whenBusy: WhenBusy;
+  /** The conversation it belongs to: the id of the message that started it (see SendOptions.threadId). */
+  readonly threadId?: string;
+  /** The message it answers, when it answers one. */
+  readonly replyTo?: string;
 }
 
 export type WhenBusy = "queue" | "now" | "refuse";
@@ -19,4 +23,6 @@ export interface DeliveryReceipt {
   acceptedAt?: string;
   /** Position in the queue, 1 = next (queued only). */
   position?: number;
+  /** The thread the message belongs to (its own id when it started one); set by the sending kernel's `send`. */
+  threadId?: string;
 }

@@ -170,6 +170,10 @@ export interface MessageEntry {
   state: "queued" | "delivered";
   /** When the agent accepted it (state "delivered"). */
   acceptedAt?: string;
+  /** The conversation it belongs to (the id of its first message); absent on entries written before threads existed. */
+  threadId?: string;
+  /** The message it answers. */
+  replyTo?: string;
 }
 
 /**
@@ -191,6 +195,9 @@ export interface QueuedMessage {
   /** Who sent it: an instance id, or null for the root (a person, the CLI). */
   from: string | null;
   enqueuedAt: string;
+  /** Its thread and the message it answers (see MessageEntry), kept so the history entry its deliverer writes has them. */
+  threadId?: string;
+  replyTo?: string;
 }
 
 export type StoreChange =

@@ -28,7 +28,7 @@ test("a message typed in at once is on the record, delivered, by the time the se
   await cli.close();
   // Read at once from the store (list reads it): what the other process wrote was on disk when its close returned.
   const entry = await entryOf(instance.id, receipt.messageId);
-  expect(entry).toEqual({ id: receipt.messageId, from: null, text: "hello there", sentAt: expect.any(String), state: "delivered", acceptedAt: receipt.acceptedAt });
+  expect(entry).toEqual({ id: receipt.messageId, from: null, text: "hello there", sentAt: expect.any(String), state: "delivered", acceptedAt: receipt.acceptedAt, threadId: receipt.messageId });
   expect(entry!.sentAt <= entry!.acceptedAt!).toBe(true);
   // serve's own view (get) follows the store through its watch, so it has the write a moment later, not at once.
   await eventually(async () => (await h.kernel.get(instance.id)).messages?.some((m) => m.id === receipt.messageId), 5_000, "serve's view has the delivery");
