@@ -19,7 +19,7 @@ Exit codes:
   0    success
   1    failure: tmux, the agent or a timeout (a failed doctor check too)
   2    usage error: invalid arguments, input or config
-  3    not found: no such instance
+  3    not found: no such instance (or thread)
   130  interrupted (Ctrl-C; 143 when stopped with SIGTERM)`;
 
 /** Thrown when SIGINT or SIGTERM arrives while a one-shot command waits. */

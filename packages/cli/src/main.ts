@@ -108,7 +108,7 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void, jso
   registerWorkflowCommands(program, action);
   registerAudit(program, action);
   registerComplete(program, action);
-  program.addHelpText("after", "\nPlugins in the config may add more commands: tmux-claude <command> runs them. Always there: cost [id] [--tree] [--json] (tokens and USD per instance, subtree and run).");
+  program.addHelpText("after", "\nPlugins in the config may add more commands: tmux-claude <command> runs them. Always there: cost [id] [--tree] [--json] (tokens and USD per instance, subtree and run); knowledge [record|release] [--json] (shared notes and file claims per hierarchy).");
   return program;
 }
 

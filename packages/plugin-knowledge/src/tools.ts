@@ -1,0 +1,106 @@
+/**
+ * The MCP tools: for every role (specialists too: they are the ones editing
+ * files), the caller known from its connection, never from an argument.
+ */
+import { TmuxClaudeError, type KernelApi, type ToolContribution } from "@tmux-claude/core";
+import { z } from "zod";
+import type { Claims } from "./claims.js";
+import type { Knowledge, KnowledgeEntry } from "./entries.js";
+import { KnowledgeErrors } from "./errors.js";
+import { hierarchyOf } from "./hierarchy.js";
+
+const hierarchy = z.string().min(1).optional().describe("Root caller only: the hierarchy meant, named by any instance in it. An instance always uses its own.");
+
+const recordInput = z.strictObject({
+  key: z.string().describe("What the note is about, e.g. \"auth/session-store\". Recording a key again replaces its value."),
+  value: z.string().describe("The note (text; at most the plugin's maxValueBytes, 16 KB by default)."),
+  tags: z.array(z.string()).optional().describe('Words to find it by, e.g. ["auth", "decision"].'),
+  hierarchy,
+});
+
+const queryInput = z.strictObject({
+  key: z.string().optional().describe("Only this key."),
+  tag: z.string().optional().describe("Only entries with this tag."),
+  text: z.string().optional().describe("Only entries whose key or value contains this text (any case)."),
+  hierarchy,
+});
+
+const claimInput = z.strictObject({
+  paths: z.array(z.string()).describe('Paths you will edit, relative to your workdir: files, directories (everything below) or globs ("src/auth/**", "*.md").'),
+  wait: z.boolean().optional().describe("If another instance holds an overlapping claim: wait until it is released (up to timeoutMs) instead of being refused."),
+  timeoutMs: z.int().min(1).max(3_600_000).optional().describe("How long wait may block, in ms (default: the plugin's claimWaitMs, 5 minutes)."),
+});
+
+const releaseInput = z.strictObject({
+  paths: z.array(z.string()).optional().describe("The claimed paths to let go of, as claimed (default: all of yours)."),
+  instanceId: z.string().min(1).optional().describe("Root caller only: release this instance's claims."),
+});
+
+export function knowledgeTools(kernel: KernelApi, knowledge: Knowledge, claims: Claims): ToolContribution[] {
+  const roles = Object.keys(kernel.config.roles);
+  return [
+    {
+      name: "knowledge_record",
+      description: "Record a note for the other instances of your hierarchy (key, value, tags): a decision, where something lives, a gotcha. Replaces the key's earlier value.",
+      inputSchema: recordInput,
+      roles,
+      handler: async (args, caller) => {
+        const a = args as z.output<typeof recordInput>;
+        const where = (await hierarchyOf(kernel, caller.instanceId, a.hierarchy, true))!;
+        const entry = await knowledge.record(where, caller.instanceId, a);
+        return { text: `Recorded "${entry.key}" in hierarchy "${where}" (version ${entry.version}).`, entry };
+      },
+    },
+    {
+      name: "knowledge_query",
+      description: "Find notes recorded in your hierarchy, by key, tag or text; each with who recorded it and when. Without filters: all of them, newest first.",
+      inputSchema: queryInput,
+      roles,
+      handler: async (args, caller) => {
+        const a = args as z.output<typeof queryInput>;
+        const where = await hierarchyOf(kernel, caller.instanceId, a.hierarchy, false);
+        const entries = await knowledge.query(where, a);
+        return { text: entriesText(entries), entries };
+      },
+    },
+    {
+      name: "claim_files",
+      description:
+        "Claim the paths you will edit, so no other instance of your hierarchy edits them meanwhile. A path another live instance holds is refused naming the holder (or, with wait: true, queued until it is released). Claims end when you are terminated or exit; release_files lets go earlier.",
+      inputSchema: claimInput,
+      roles,
+      handler: async (args, caller) => {
+        const a = args as z.output<typeof claimInput>;
+        const id = instanceOnly(caller.instanceId, "claim_files");
+        const result = await claims.claim(id, a);
+        const waited = result.waitedMs !== undefined ? ` after waiting ${result.waitedMs} ms` : "";
+        return { text: `Claimed ${result.claimed.map((p) => `"${p}"`).join(", ")}${waited}; you hold ${result.holds.length} path(s) in hierarchy "${result.hierarchy}".`, ...result };
+      },
+    },
+    {
+      name: "release_files",
+      description: "Let go of paths you claimed (all of them without paths), so others waiting for them get them.",
+      inputSchema: releaseInput,
+      roles,
+      handler: async (args, caller) => {
+        const a = args as z.output<typeof releaseInput>;
+        if (a.instanceId !== undefined && caller.instanceId !== null && a.instanceId !== caller.instanceId) {
+          throw new TmuxClaudeError(KnowledgeErrors.BAD_INPUT, `instance "${caller.instanceId}" may release only its own claims, not "${a.instanceId}"'s. Leave instanceId out, or ask "${a.instanceId}" to release them.`, { instanceId: a.instanceId });
+        }
+        const id = a.instanceId ?? instanceOnly(caller.instanceId, "release_files");
+        const { hierarchy: where, released } = await claims.release(id, a.paths);
+        return { text: released.length ? `Released ${released.map((p) => `"${p}"`).join(", ")} of "${id}" in hierarchy "${where}".` : `"${id}" held none of those paths; nothing released.`, hierarchy: where, instanceId: id, released };
+      },
+    },
+  ];
+}
+
+function instanceOnly(caller: string | null, tool: string): string {
+  if (caller !== null) return caller;
+  throw new TmuxClaudeError(KnowledgeErrors.BAD_INPUT, `${tool} is for instances: a claim belongs to an instance and ends with it, and the root caller is none.${tool === "release_files" ? " Give instanceId to release an instance's claims." : ""}`, {});
+}
+
+export function entriesText(entries: readonly KnowledgeEntry[]): string {
+  if (entries.length === 0) return "No knowledge recorded matches.";
+  return entries.map((e) => `${e.key}${e.tags.length ? ` [${e.tags.join(", ")}]` : ""} (by ${e.by ?? "root"} at ${e.at}, hierarchy ${e.hierarchy}):\n${e.value}`).join("\n\n");
+}
