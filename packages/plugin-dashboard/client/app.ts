@@ -7,6 +7,7 @@ import { DetailView } from "./detail.js";
 import type { ServerMessage } from "./protocol.js";
 import { SocketClient, socketUrl, type ConnectionState } from "./socket.js";
 import { RunsView } from "./runs.js";
+import { KnowledgeView } from "./knowledge.js";
 import { DashboardStore } from "./store.js";
 import { TerminalView } from "./terminal.js";
 import { TimelineView } from "./timeline.js";
@@ -53,6 +54,8 @@ async function main(): Promise<void> {
   new TimelineView(store, byTestId("timeline"));
   // Only with the workflows plugin: the server sends runs frames then.
   const runs = plugins.includes("workflows") ? new RunsView(byTestId("runs-panel"), byTestId("runs")) : undefined;
+  // Only with the knowledge plugin: the server sends knowledge frames then.
+  const knowledge = plugins.includes("knowledge") ? new KnowledgeView(byTestId("knowledge-panel"), byTestId("knowledge"), byTestId("claims")) : undefined;
 
   const showState = (state: ConnectionState) => {
     connection.dataset.state = state;
@@ -75,6 +78,7 @@ async function main(): Promise<void> {
       ),
     onMessage: (message: ServerMessage) => {
       if (runs?.apply(message)) return;
+      if (knowledge?.apply(message)) return;
       if (store.apply(message)) {
         if (message.type === "snapshot") nodeLabel.textContent = message.node;
         return;

@@ -6,6 +6,7 @@ import type { KernelApi, Plugin, PluginContext } from "@tmux-claude/core";
 import { GitFields, type GitApiLike } from "./model/git-fields.js";
 import { LiveModel } from "./model/live-model.js";
 import { RunsFeed, type WorkflowsApiLike } from "./model/runs.js";
+import { KnowledgeFeed, type KnowledgeApiLike } from "./model/knowledge.js";
 import { isLoopbackHost, parseDashboardOptions, type DashboardOptions, type DashboardUserOptions } from "./options.js";
 import { openBrowser } from "./open-browser.js";
 import { startServer, type Listening } from "./server/server.js";
@@ -53,6 +54,7 @@ export function dashboard(userOptions: DashboardUserOptions = {}): Plugin<Dashbo
     settled: async () => {
       await running?.model.settled();
       await running?.runs?.settled();
+      await running?.knowledge?.settled();
     },
     options,
   };
@@ -79,6 +81,7 @@ interface Running {
   listening: Listening;
   model: LiveModel;
   runs: RunsFeed | undefined;
+  knowledge: KnowledgeFeed | undefined;
   address: DashboardAddress;
 }
 
@@ -103,7 +106,13 @@ async function start(ctx: PluginContext, kernel: KernelApi, options: DashboardOp
     ctx.onClose(() => workflows.feed.close());
     await workflows.feed.start();
   }
-  const listening = await startServer({ kernel, model, git: gitApi, workflows, logger }, options.host, options.port);
+  const knowledgeApi = kernel.pluginNames().includes("knowledge") ? ctx.plugin<KnowledgeApiLike>("knowledge") : undefined;
+  const knowledge = knowledgeApi ? new KnowledgeFeed(knowledgeApi, kernel, logger) : undefined;
+  if (knowledge) {
+    ctx.onClose(() => knowledge.close());
+    await knowledge.start();
+  }
+  const listening = await startServer({ kernel, model, git: gitApi, workflows, knowledge, logger }, options.host, options.port);
   ctx.onClose(() => listening.close());
   const info = await writeDashboardInfo(kernel.stateDir, { pid: process.pid, host: listening.host, port: listening.port, url: listening.origin, startedAt: new Date().toISOString() }, listening.secret);
   const onExit = () => removeDashboardInfoSync(kernel.stateDir, process.pid);
@@ -115,5 +124,5 @@ async function start(ctx: PluginContext, kernel: KernelApi, options: DashboardOp
   // The secret stays out of the log: the URL names the file that holds it.
   logger.info({ url: `${listening.origin}/?token=<${info.tokenFile}>` }, `dashboard: listening; ${MONITOR_HINT}`);
   if (options.open) void openBrowser(listening.loginUrl, kernel.stateDir, (message) => logger.warn(`dashboard: ${message}`));
-  return { listening, model, runs: workflows?.feed, address: { host: listening.host, port: listening.port, url: listening.origin, tokenFile: info.tokenFile } };
+  return { listening, model, runs: workflows?.feed, knowledge, address: { host: listening.host, port: listening.port, url: listening.origin, tokenFile: info.tokenFile } };
 }

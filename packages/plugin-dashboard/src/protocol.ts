@@ -96,7 +96,17 @@ export type ServerMessage =
   /** A run was started or changed (its document in the store). */
   | { type: "run"; run: RunView }
   /** A run's journal grew (its file on this node): fetch `GET /api/runs/:id/journal` again. */
-  | { type: "journal"; id: string };
+  | { type: "journal"; id: string }
+  /** With the knowledge plugin: every hierarchy's knowledge entries and file claims (after `snapshot`, and on every change). */
+  | { type: "knowledge"; knowledge: KnowledgeView };
+
+/** Shared knowledge and file claims (the knowledge plugin), as `GET /api/knowledge` and the `knowledge` frame carry them. */
+export interface KnowledgeView {
+  /** Newest first. */
+  entries: { hierarchy: string; key: string; value: string; tags: string[]; by: string | null; at: string; version: number }[];
+  /** Held claims, then waiting ones (`waiting: true`), by hierarchy. */
+  claims: { hierarchy: string; instanceId: string; paths: string[]; at: string; waiting: boolean }[];
+}
 
 /** Client -> server, over `/api/socket`. */
 export type ClientMessage = { type: "open"; id: string } | { type: "close"; id: string };

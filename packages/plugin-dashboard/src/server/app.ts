@@ -7,6 +7,7 @@ import { DashboardErrorCodes } from "../errors.js";
 import type { GitApiLike } from "../model/git-fields.js";
 import type { LiveModel } from "../model/live-model.js";
 import type { RunsFeed, WorkflowsApiLike } from "../model/runs.js";
+import type { KnowledgeFeed } from "../model/knowledge.js";
 import { CSRF_HEADER, type ErrorBody, type SessionInfo } from "../protocol.js";
 import { isActionName, runAction } from "./actions.js";
 import type { Auth, Session } from "./auth.js";
@@ -23,6 +24,8 @@ export interface AppDeps {
   git: GitApiLike | undefined;
   /** The workflows plugin's api and the runs read from it, when loaded. */
   workflows: { api: WorkflowsApiLike; feed: RunsFeed } | undefined;
+  /** Shared knowledge and file claims, when the knowledge plugin is loaded. */
+  knowledge: KnowledgeFeed | undefined;
   logger: Logger;
 }
 
@@ -37,6 +40,9 @@ export const NOT_LOGGED_IN =
   "Not logged in to this dashboard: open the URL that `tmux-claude monitor` printed (it carries this server's secret; `tmux-claude monitor` prints it again while the server runs). A link or cookie from an earlier start no longer works.";
 
 export type Env = { Variables: { session: Session } };
+
+export const NO_KNOWLEDGE =
+  "The knowledge plugin is not loaded in this serve, so there is no shared knowledge to show: add knowledge() from @tmux-claude/plugin-knowledge to the config's plugins (the CLI's serve and monitor load it by default).";
 
 export function createApp(deps: AppDeps): Hono<Env> {
   const { auth, kernel, model } = deps;
@@ -132,6 +138,10 @@ export function createApp(deps: AppDeps): Hono<Env> {
   });
   app.get("/api/messages", (c) => c.json(model.timeline()));
   registerRunRoutes(app, deps.workflows, kernel.node);
+  app.get("/api/knowledge", (c) => {
+    if (!deps.knowledge) return fail(c, new HttpError(404, DashboardErrorCodes.NOT_FOUND, NO_KNOWLEDGE));
+    return c.json(deps.knowledge.current());
+  });
 
   app.post("/api/instances/:id/:action", async (c) => {
     if (!auth.csrfMatches(c.get("session"), c.req.header(CSRF_HEADER))) {

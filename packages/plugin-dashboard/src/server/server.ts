@@ -9,6 +9,7 @@ import { DashboardErrorCodes } from "../errors.js";
 import type { GitApiLike } from "../model/git-fields.js";
 import type { LiveModel } from "../model/live-model.js";
 import type { RunsFeed, WorkflowsApiLike } from "../model/runs.js";
+import type { KnowledgeFeed } from "../model/knowledge.js";
 import { createApp } from "./app.js";
 import { WILDCARD_HOSTS } from "../options.js";
 import { Auth } from "./auth.js";
@@ -21,6 +22,8 @@ export interface ServerDeps {
   git: GitApiLike | undefined;
   /** The workflows plugin's api and the runs read from it, when loaded. */
   workflows: { api: WorkflowsApiLike; feed: RunsFeed } | undefined;
+  /** Shared knowledge and file claims, when the knowledge plugin is loaded. */
+  knowledge: KnowledgeFeed | undefined;
   logger: Logger;
 }
 

@@ -10,6 +10,7 @@ import { z } from "zod";
 import { DashboardErrorCodes } from "../errors.js";
 import type { LiveModel } from "../model/live-model.js";
 import type { RunsFeed } from "../model/runs.js";
+import type { KnowledgeFeed } from "../model/knowledge.js";
 import { SOCKET_PATH, type ServerMessage } from "../protocol.js";
 import { NOT_LOGGED_IN } from "./app.js";
 import type { Auth } from "./auth.js";
@@ -31,6 +32,8 @@ export interface SocketDeps {
   model: LiveModel;
   /** The workflow runs, when the workflows plugin is loaded. */
   workflows: { feed: RunsFeed } | undefined;
+  /** Shared knowledge and file claims, when the knowledge plugin is loaded. */
+  knowledge: KnowledgeFeed | undefined;
   logger: Logger;
 }
 
@@ -96,6 +99,7 @@ class Connection {
   private readonly terminals = new Map<string, () => void>();
   private unsubscribe: (() => void) | undefined;
   private unsubscribeRuns: (() => void) | undefined;
+  private unsubscribeKnowledge: (() => void) | undefined;
   private inbox: Promise<void> = Promise.resolve();
 
   constructor(
@@ -111,6 +115,11 @@ class Connection {
     if (runs) {
       this.send({ type: "runs", runs: runs.runs() });
       this.unsubscribeRuns = runs.subscribe((message) => this.send(message));
+    }
+    const knowledge = this.deps.knowledge;
+    if (knowledge) {
+      this.send({ type: "knowledge", knowledge: knowledge.current() });
+      this.unsubscribeKnowledge = knowledge.subscribe((message) => this.send(message));
     }
     // One frame at a time: a quick open-then-close must not leave the terminal open.
     this.socket.on("message", (data, isBinary) => {
@@ -191,6 +200,7 @@ class Connection {
   private dispose(): void {
     this.unsubscribe?.();
     this.unsubscribeRuns?.();
+    this.unsubscribeKnowledge?.();
     for (const stop of this.terminals.values()) stop();
     this.terminals.clear();
   }
