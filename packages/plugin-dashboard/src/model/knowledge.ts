@@ -1,9 +1,9 @@
 // Shared knowledge and file claims, when the knowledge plugin is loaded: read
 // through its api when the store reports a change of its documents (by any
 // process, any node), pushed to every subscriber. Never polled.
-import type { KernelApi, Logger, StoreWatch } from "@tmux-claude/core";
-import type { KnowledgeView, ServerMessage } from "../protocol.js";
-import { CoalescedRead, emitTo } from "./coalesce.js";
+import type { KernelApi, Logger } from "@tmux-claude/core";
+import type { KnowledgeView } from "../protocol.js";
+import { DocFeed } from "./doc-feed.js";
 
 /** What the dashboard uses of the knowledge plugin's api (its KnowledgeApi), typed here so the dashboard does not depend on the package. */
 export interface KnowledgeApiLike {
@@ -29,60 +29,28 @@ export async function knowledgeView(api: KnowledgeApiLike): Promise<KnowledgeVie
   };
 }
 
-export class KnowledgeFeed {
+export class KnowledgeFeed extends DocFeed {
   private view: KnowledgeView = { entries: [], claims: [] };
   private json = "";
-  private readonly listeners = new Set<(message: ServerMessage) => void>();
-  private storeWatch: StoreWatch | undefined;
-  private closed = false;
-  private readonly reads = new CoalescedRead(
-    () => this.read(),
-    (error) => this.logger.warn({ err: error }, "dashboard: reading the shared knowledge failed; the next change retries"),
-    () => this.closed,
-  );
 
   constructor(
     private readonly api: KnowledgeApiLike,
-    private readonly kernel: KernelApi,
-    private readonly logger: Logger,
-  ) {}
-
-  async start(): Promise<void> {
-    const collections = new Set(this.api.collections);
-    this.storeWatch = this.kernel.watch((change) => {
-      if (change.kind === "doc" && collections.has(change.collection)) this.reads.schedule();
-    });
-    await this.storeWatch.ready;
-    this.reads.schedule();
-    await this.settled();
+    kernel: KernelApi,
+    logger: Logger,
+  ) {
+    super(kernel, logger, new Set(api.collections), "the shared knowledge");
   }
 
   current(): KnowledgeView {
     return this.view;
   }
 
-  subscribe(listener: (message: ServerMessage) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  /** Resolves once every change reported so far is read (tests). */
-  settled(): Promise<void> {
-    return this.reads.settled();
-  }
-
-  close(): void {
-    this.closed = true;
-    this.storeWatch?.stop();
-    this.listeners.clear();
-  }
-
-  private async read(): Promise<void> {
+  protected async read(): Promise<void> {
     const view = await knowledgeView(this.api);
     const json = JSON.stringify(view);
     if (this.closed || json === this.json) return;
     this.view = view;
     this.json = json;
-    emitTo(this.listeners, this.logger, { type: "knowledge", knowledge: view });
+    this.emit({ type: "knowledge", knowledge: view });
   }
 }

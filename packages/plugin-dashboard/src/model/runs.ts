@@ -4,9 +4,9 @@
 // directory on this node), pushed to every subscriber. Never polled.
 import { watch, type FSWatcher } from "node:fs";
 import path from "node:path";
-import type { KernelApi, Logger, StoreWatch } from "@tmux-claude/core";
-import type { RunEventView, RunView, ServerMessage } from "../protocol.js";
-import { CoalescedRead, emitTo } from "./coalesce.js";
+import type { KernelApi, Logger } from "@tmux-claude/core";
+import type { RunEventView, RunView } from "../protocol.js";
+import { DocFeed } from "./doc-feed.js";
 
 /** The store collection of runs: the workflows plugin's `ctx.data("runs")`. */
 export const RUNS_COLLECTION = "workflows/runs";
@@ -71,58 +71,31 @@ export function eventView(event: EventLike): RunEventView {
   } as RunEventView;
 }
 
-export class RunsFeed {
+export class RunsFeed extends DocFeed {
   private readonly views = new Map<string, { view: RunView; json: string }>();
-  private readonly listeners = new Set<(message: ServerMessage) => void>();
   /** Journal directories watched, by path (one watch each; normally just `<stateDir>/runs`). */
   private readonly dirs = new Map<string, FSWatcher>();
   private readonly grown = new Map<string, NodeJS.Timeout>();
-  private storeWatch: StoreWatch | undefined;
-  private closed = false;
-  private readonly reads = new CoalescedRead(
-    () => this.read(),
-    (error) => this.logger.warn({ err: error }, "dashboard: reading the workflow runs failed; the next change retries"),
-    () => this.closed,
-  );
 
   constructor(
     private readonly api: WorkflowsApiLike,
-    private readonly kernel: KernelApi,
-    private readonly logger: Logger,
-  ) {}
-
-  async start(): Promise<void> {
-    this.storeWatch = this.kernel.watch((change) => {
-      if (change.kind === "doc" && change.collection === RUNS_COLLECTION) this.reads.schedule();
-    });
-    await this.storeWatch.ready;
-    this.reads.schedule();
-    await this.settled();
+    kernel: KernelApi,
+    logger: Logger,
+  ) {
+    super(kernel, logger, new Set([RUNS_COLLECTION]), "the workflow runs");
   }
 
   runs(): RunView[] {
     return [...this.views.values()].map((entry) => entry.view).sort((a, b) => b.startedAt.localeCompare(a.startedAt) || a.id.localeCompare(b.id));
   }
 
-  subscribe(listener: (message: ServerMessage) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  /** Resolves once every change reported so far is read (tests). */
-  settled(): Promise<void> {
-    return this.reads.settled();
-  }
-
-  close(): void {
-    this.closed = true;
-    this.storeWatch?.stop();
+  override close(): void {
+    super.close();
     for (const watcher of this.dirs.values()) watcher.close();
     for (const timer of this.grown.values()) clearTimeout(timer);
-    this.listeners.clear();
   }
 
-  private async read(): Promise<void> {
+  protected async read(): Promise<void> {
     const runs = await this.api.runs();
     if (this.closed) return;
     // The plugin never removes a run; one removed by hand leaves the list the next reconnect or reload.
@@ -174,9 +147,6 @@ export class RunsFeed {
     );
   }
 
-  private emit(message: ServerMessage): void {
-    emitTo(this.listeners, this.logger, message);
-  }
 }
 
 function pick<T extends object, K extends keyof T>(source: T, keys: readonly K[]): Partial<Pick<T, K>> {

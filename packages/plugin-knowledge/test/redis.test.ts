@@ -3,10 +3,10 @@
 // compare-and-set document per hierarchy, so two nodes racing for the same
 // files get exactly one winner.
 import type { Kernel } from "@tmux-claude/core";
-import { knowledge, type KnowledgeApi } from "@tmux-claude/plugin-knowledge";
+import { knowledge, type KnowledgeApi } from "../src/index.js";
 import type { Harness } from "@tmux-claude/testkit";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { startCluster, type Cluster } from "./cluster.js";
+import { startCluster, type Cluster } from "../../plugin-redis/test/cluster.js";
 
 let cluster: Cluster;
 let h: Harness;
