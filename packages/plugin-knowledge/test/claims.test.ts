@@ -4,7 +4,7 @@ import { mkdir, symlink } from "node:fs/promises";
 import path from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { FileStore, type Kernel } from "@tmux-claude/core";
+import { definePlugin, FileStore, type Kernel } from "@tmux-claude/core";
 import { mcp, type McpApi } from "@tmux-claude/mcp";
 import { createHarness, freePort, type Harness } from "@tmux-claude/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -175,5 +175,23 @@ describe("atomic across processes", () => {
     const [doc] = await h.kernel.plugin<KnowledgeApi>("knowledge")!.claims(hierarchy);
     expect(doc!.claims.map((c) => c.instanceId)).toEqual([a.id]);
     await h.kernel.terminate(a.id);
+  });
+
+  test("a claim made while an instance starts ends when its spawn fails (spawnFailed)", async () => {
+    // Claims for the starting instance (as an agent might at startup), then fails its start.
+    const failing = definePlugin({
+      name: "fails-start",
+      setup(ctx) {
+        ctx.hooks.awaitReady.tapPromise(async ({ instance }) => {
+          if (instance.name !== "doomed") return;
+          await ctx.kernel.plugin<KnowledgeApi>("knowledge")!.claim(instance.id, { paths: ["boot.lock"] });
+          throw new Error("refused on purpose");
+        });
+      },
+    });
+    const other = await h.startKernel({ watch: "on-demand", config: { plugins: [knowledge(), failing()] } });
+    await expect(other.spawn({ role: "specialist", workDir: h.workDir, parentId: mgr, name: "doomed" })).rejects.toThrow(/refused on purpose/u);
+    const claims = (await other.plugin<KnowledgeApi>("knowledge")!.claims()).flatMap((d) => d.claims);
+    expect(claims.flatMap((c) => c.paths)).not.toContain("boot.lock");
   });
 });
