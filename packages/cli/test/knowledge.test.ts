@@ -1,0 +1,42 @@
+// `tmux-claude knowledge`: the knowledge plugin's command (on by default),
+// each call a one-shot process on the store.
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { createEnv, parseJson, type TestEnv } from "./helpers.js";
+
+let env: TestEnv;
+beforeAll(async () => {
+  env = await createEnv();
+});
+afterAll(async () => {
+  await env?.close();
+});
+
+test("record, list (table and --json), release; bad input exits 2 naming the value", async () => {
+  const spawned = await env.run(["spawn", "executive", "--json"]);
+  expect(spawned.code, spawned.stderr).toBe(0);
+  const id = parseJson<{ id: string }>(spawned).id;
+  const recorded = await env.run(["knowledge", "record", id, "deploy", "Deploys go through CI only", "--tag", "ops", "--tag", "ci", "--json"]);
+  expect(recorded.code, recorded.stderr).toBe(0);
+  expect(parseJson(recorded)).toMatchObject({ hierarchy: id, key: "deploy", tags: ["ops", "ci"], by: null, version: 1 });
+  const listed = parseJson<{ entries: { key: string }[]; claims: unknown[] }>(await env.run(["knowledge", "--tag", "ops", "--json"]));
+  expect(listed.entries.map((e) => e.key)).toEqual(["deploy"]);
+  expect(listed.claims).toEqual([]);
+  const table = await env.run(["knowledge"]);
+  expect(table.code).toBe(0);
+  expect(table.stdout).toContain(`[${id}] deploy #ops #ci (by root,`);
+  expect(table.stdout).toContain("File claims: none.");
+
+  const big = await env.run(["knowledge", "record", id, "big", "x".repeat(20_000)]);
+  expect(big.code).toBe(2);
+  expect(big.stderr).toContain(`Knowledge value of "big" is 20000 bytes, over the limit of 16384 bytes`);
+  const missing = await env.run(["knowledge", "record", id, "only-key"]);
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toContain("knowledge record takes <hierarchy> <key> <value>");
+  const unknown = await env.run(["knowledge", "record", "no-such-instance", "k", "v"]);
+  expect(unknown.code).toBe(3);
+  expect(unknown.stderr).toContain(`No instance "no-such-instance"`);
+  const released = await env.run(["knowledge", "release", id]);
+  expect(released.code).toBe(0);
+  expect(released.stdout).toContain("held none of those paths");
+  await env.run(["terminate", id]);
+}, 60_000);
