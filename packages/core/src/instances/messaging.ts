@@ -107,9 +107,9 @@ export class Messaging {
     if (record.status === "exited") throw exitedError(record);
     const { hooks } = this.deps;
     const newId = messageId ?? randomUUID();
-    // The thread rides in the writes a send makes anyway; only a reply without its threadId may read a history (the sender's).
-    const threadId = await threadOfNew(newId, options, this.threads, [async () => record, async () => (caller === null ? undefined : (this.registry.get(caller)?.record ?? (await this.deps.store.get(caller))))]);
-    let message: OutgoingMessage = { id: newId, instanceId: id, text, from: caller, whenBusy, threadId, ...(options.replyTo !== undefined ? { replyTo: options.replyTo } : {}) };
+    // Only a reply without its threadId may read a history (the sender's record): see threads.ts.
+    const threadId = await threadOfNew(newId, options, this.threads, record, async () => (caller === null ? undefined : (this.registry.get(caller)?.record ?? (await this.deps.store.get(caller)))));
+    let message: OutgoingMessage = { id: newId, instanceId: id, text, from: caller, whenBusy, ...threadFields({ threadId, replyTo: options.replyTo }) };
     message = await hooks.beforeSend.promise(message);
     const delivered = await this.deps.nodes.deliver(record, message, async () => (await this.deliverLocal(message, record, false, messageId !== undefined)).receipt);
     const receipt: DeliveryReceipt = { ...delivered, threadId: message.threadId ?? message.id };
@@ -138,7 +138,6 @@ export class Messaging {
    * before they closed).
    */
   private readonly recent = new RecentReceipts();
-
   /** Threads of this process's recent sends (see RecentThreads). */
   private readonly threads = new RecentThreads();
 
@@ -260,7 +259,7 @@ export class Messaging {
   }
 
   /** `delivered`: fired by the one process that typed the message in. */
-  private announceDelivery(message: { id: string; instanceId: string; text: string; from: string | null; threadId?: string; replyTo?: string }, receipt: DeliveryReceipt, queued: boolean): void {
+  private announceDelivery(message: SentMessage & { instanceId: string }, receipt: DeliveryReceipt, queued: boolean): void {
     const event = { ...this.registry.eventMeta(message.instanceId), message: { id: message.id, instanceId: message.instanceId, text: message.text, from: message.from, ...threadFields(message) }, receipt, queued };
     void this.deps.hooks.delivered.promise(event).catch((error: unknown) => this.deps.logger.error({ err: error, instance: message.instanceId }, "a delivered tap failed"));
   }

@@ -41,9 +41,10 @@ export async function threadOfNew(
   messageId: string,
   options: { threadId?: string; replyTo?: string },
   recent: RecentThreads,
-  histories: readonly (() => Promise<InstanceRecord | undefined>)[],
+  target: InstanceRecord,
+  sender: () => Promise<InstanceRecord | undefined>,
 ): Promise<string> {
-  const threadId = options.threadId ?? (options.replyTo === undefined ? messageId : (recent.get(options.replyTo) ?? (await threadInHistories(options.replyTo, histories))));
+  const threadId = options.threadId ?? (options.replyTo === undefined ? messageId : (recent.get(options.replyTo) ?? (await threadInHistories(options.replyTo, [async () => target, sender]))));
   recent.remember(messageId, threadId);
   return threadId;
 }
