@@ -47,12 +47,14 @@ export class Views {
     const queued = (await this.deps.store.queue(id)).length;
     // The adapter's count now; without an attached driver (an exited instance), the last one announced.
     const usage = (await this.registry.get(id)?.driver.usage?.().catch(() => undefined)) ?? record.usage;
-    // The store's word on a hold: another process may have held or released it since this one last looked.
-    const hold = (await this.deps.store.get(id))?.hold;
+    // The store's word on a hold and the progress: another process may have written them since this one last looked.
+    const stored = await this.deps.store.get(id);
+    const hold = stored?.hold;
+    const progress = stored?.progress;
     const shown = withNode(usage ? { ...record, usage } : record);
     const added = await instanceFields(this.deps.hooks, this.deps.logger, "read", [shown]);
     const limit = record.limitedUntil !== undefined ? { limitedUntil: record.limitedUntil } : {};
-    return withFields({ id, status: record.status, statusReason: record.statusReason, ...limit, lastReply: record.lastReply, screen, queued, ...(usage ? { usage } : {}), ...(hold ? { paused: hold.reason } : {}) }, added.get(id));
+    return withFields({ id, status: record.status, statusReason: record.statusReason, ...limit, lastReply: record.lastReply, screen, queued, ...(usage ? { usage } : {}), ...(hold ? { paused: hold.reason } : {}), ...(progress ? { progress } : {}) }, added.get(id));
   }
 
   async list(filter: ListFilter = {}): Promise<InstanceSummary[]> {
