@@ -96,14 +96,8 @@ for (const release of await claudeReleases()) {
       const parent = (await h.kernel.spawn({ role: "executive", workDir: h.workDir, agent: "echo" })).instance;
       const { instance: child } = await h.kernel.spawn({ role: "manager", workDir: h.workDir, parentId: parent.id, agent, prompt: "Plan your work as a task list." });
       expect(child.id).toBe(`${parent.id}.mgr-1`);
-      const update = await reached.catch(async (error: unknown) => {
-        // Say what the model was asked and answered, and which hooks fired: why no progress came.
-        const turns = h.model.requests.filter((r) => instanceOf(r) === child.id).map((r) => `${r.rule}: tools ${(r.body.tools ?? []).map((t) => t.name).filter((n) => /Todo|Task/u.test(n)).join(",")} results ${JSON.stringify(results(r)).slice(0, 400)}`);
-        const events = await readFile(path.join(h.stateDir, "agents", child.id, "events.jsonl"), "utf8").catch(() => "");
-        throw new Error(`${(error as Error).message}\nturns:\n${turns.join("\n")}\nhook events:\n${events.split("\n").map((l) => l.slice(0, 300)).join("\n")}`);
-      });
-      expect(update.instanceId).toBe(child.id);
 
+      // What `read --wait --json` prints: the turn's end returns with the task list it left, no waiting for anything else.
       const read = await h.kernel.read(child.id, { wait: true, timeoutMs: 60_000 });
       expect(read.lastReply).toBe("Planned: one of three done.");
       expect(read.progress).toMatchObject({ done: 1, total: 3, current: "Writing tests", source: "claude" });
@@ -113,6 +107,14 @@ for (const release of await claudeReleases()) {
         { text: "Update the README", state: "pending" },
       ]);
       expect([...new Set(used)]).toEqual([tools]);
+      // The progress hook fired for it (once the write changed the stored progress).
+      const update = await reached.catch(async (error: unknown) => {
+        // Say what the model was asked and answered, and which hooks fired: why no progress came.
+        const turns = h.model.requests.filter((r) => instanceOf(r) === child.id).map((r) => `${r.rule}: tools ${(r.body.tools ?? []).map((t) => t.name).filter((n) => /Todo|Task/u.test(n)).join(",")} results ${JSON.stringify(results(r)).slice(0, 400)}`);
+        const events = await readFile(path.join(h.stateDir, "agents", child.id, "events.jsonl"), "utf8").catch(() => "");
+        throw new Error(`${(error as Error).message}\nturns:\n${turns.join("\n")}\nhook events:\n${events.split("\n").map((l) => l.slice(0, 300)).join("\n")}`);
+      });
+      expect(update.instanceId).toBe(child.id);
 
       const { client, close } = await clientAs(h.kernel, parent.id, "executive");
       try {

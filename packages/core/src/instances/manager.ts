@@ -59,8 +59,8 @@ export class InstanceManager {
     this.terminator = new Terminator(deps, this.registry);
     this.limits = new UsageLimits(deps, this.registry, (id, text) => this.messaging.send(id, text, { whenBusy: "queue" }, null));
     this.spawner = new Spawner(deps, this.registry, this.messaging, this.terminator, this.limits);
-    this.views = new Views(deps, this.registry);
     this.progress = new ProgressWrites(deps, this.registry);
+    this.views = new Views(deps, this.registry, (id) => this.progress.written(id));
     // An adapter's report of the agent's own task list (DriverContext.setProgress).
     this.registry.setProgress = (id, report) => this.progress.set(id, report);
     // A released instance's node delivers its queue: here when this node owns it, else that node's serve (it sees the store change).

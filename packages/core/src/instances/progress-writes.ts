@@ -23,6 +23,11 @@ export class ProgressWrites {
     private readonly registry: Registry,
   ) {}
 
+  /** Settles once the reports of `id` made so far are written (a read after a turn's end shows the task list the turn left). */
+  written(id: string): Promise<void> {
+    return this.chain.idle(id);
+  }
+
   /** Check and store `input` (null: remove the progress); returns the record as stored. Bad input throws before anything is written. */
   async set(id: string, input: ProgressInput | null): Promise<InstanceRecord> {
     const checked = input === null ? undefined : checkProgress(input, `setProgress("${id}")`);

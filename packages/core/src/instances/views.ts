@@ -14,6 +14,8 @@ export class Views {
   constructor(
     private readonly deps: ManagerDeps,
     private readonly registry: Registry,
+    /** Settles once the progress reports of an instance made so far are stored (ProgressWrites). */
+    private readonly progressWritten: (id: string) => Promise<void> = async () => undefined,
   ) {}
 
   async read(id: string, options: ReadOptions = {}): Promise<ReadResult> {
@@ -48,6 +50,8 @@ export class Views {
     // The adapter's count now; without an attached driver (an exited instance), the last one announced.
     const usage = (await this.registry.get(id)?.driver.usage?.().catch(() => undefined)) ?? record.usage;
     // The store's word on a hold and the progress: another process may have written them since this one last looked.
+    // The adapter reported the turn's task list before its end: stored before this answer.
+    await this.progressWritten(id);
     const stored = await this.deps.store.get(id);
     const hold = stored?.hold;
     const progress = stored?.progress;
