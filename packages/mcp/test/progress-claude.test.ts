@@ -7,14 +7,12 @@
 // instance rolls its subtree up.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { claude } from "@tmux-claude/agent-claude";
-import type { Kernel, ProgressUpdate } from "@tmux-claude/core";
+import type { ProgressUpdate } from "@tmux-claude/core";
 import { claudeReleases, createClaudeHarness, offersTool, type ClaudeHarness, type RecordedRequest } from "@tmux-claude/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createToolServer, mcp, type McpApi } from "../src/index.js";
-import { call, instanceOf, results, textOf } from "./helpers.js";
+import { mcp, type McpApi } from "../src/index.js";
+import { call, callerClient, instanceOf, results, textOf } from "./helpers.js";
 
 const ITEMS = [
   { content: "Read the code", activeForm: "Reading the code" },
@@ -53,16 +51,6 @@ function taskListTurn(req: RecordedRequest, used: string[]) {
     };
   }
   return { text: "Planned: one of three done." };
-}
-
-/** The parent's own MCP connection, in this process: the caller is the instance, as its secret would make it. */
-async function clientAs(kernel: Kernel, instanceId: string, role: string): Promise<{ client: Client; close: () => Promise<void> }> {
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  const server = createToolServer(kernel, { instanceId, role });
-  await server.connect(serverSide);
-  const client = new Client({ name: "parent", version: "0.0.0" });
-  await client.connect(clientSide);
-  return { client, close: async () => (await client.close(), await server.close()) };
 }
 
 for (const release of await claudeReleases()) {
@@ -116,7 +104,7 @@ for (const release of await claudeReleases()) {
       });
       expect(update.instanceId).toBe(child.id);
 
-      const { client, close } = await clientAs(h.kernel, parent.id, "executive");
+      const { client, close } = await callerClient(h.kernel, { instanceId: parent.id, role: "executive" });
       try {
         const got = await call(client, "get_progress", {});
         expect(got.isError, textOf(got)).toBeFalsy();
