@@ -158,8 +158,8 @@ export class ClaudeDriver implements AgentDriver {
         patch.transcriptPath = payload.transcript_path;
         if (!this.transcripts.includes(payload.transcript_path)) this.transcripts = patch.transcripts = [...this.transcripts, payload.transcript_path];
       }
-      // A new conversation (/clear) starts without a task list; a resumed one keeps its own.
-      if (payload.source === "clear" && this.tasks.clear()) this.reportTasks(patch);
+      // A new conversation (/clear, a relaunch that could not resume) starts without a task list; a resumed one keeps its own.
+      if ((payload.source === "clear" || payload.source === "startup") && (this.tasks.clear() || this.ctx.record().progress?.source === this.ctx.agent.adapter)) this.reportTasks(patch);
       const status = this.ctx.status();
       if (status === "starting" || payload.source === "clear") this.ctx.setStatus("idle");
       return;

@@ -101,6 +101,8 @@ export async function claudeLaunch(ctx: LaunchContext): Promise<LaunchSpec> {
     transcriptPath: previousState.transcriptPath,
     transcripts: Array.isArray(previousState.transcripts) ? previousState.transcripts : [],
     ...(trustedOrigin ? { trustedOrigin } : {}),
+    // A resumed conversation goes on with its task list (tasks.ts); a new one starts without.
+    ...(resume !== undefined && Array.isArray(previousState.tasks) ? { tasks: previousState.tasks } : {}),
   };
   return { command: ctx.agent.command, args, env, agentState: { ...agentState } };
 }

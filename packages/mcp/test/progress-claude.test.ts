@@ -117,6 +117,11 @@ for (const release of await claudeReleases()) {
       } finally {
         await close();
       }
+      // /clear starts a new conversation without a task list: the progress it made goes.
+      const cleared = new Promise<void>((resolve) => h.kernel.hooks.progress.tap(`${tap}-clear`, (u) => (u.instanceId === child.id && u.progress === null ? resolve() : undefined)));
+      await h.kernel.send(child.id, "/clear");
+      await cleared;
+      expect((await h.kernel.get(child.id)).progress).toBeUndefined();
       rule.remove();
       await h.kernel.terminate(parent.id, { cascade: true });
     }, 180_000);
