@@ -3,11 +3,12 @@
 // it, `progress [id] --json` rolls a subtree up; done > total is refused
 // naming the values, nothing written.
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { createEnv, type TestEnv } from "./helpers.js";
+import { BIN, createEnv, ECHO_AGENT, type TestEnv } from "./helpers.js";
 
 let env: TestEnv;
 beforeAll(async () => {
-  env = await createEnv();
+  // A shell as an agent: the command a person (or a script agent) runs in its pane is the report.
+  env = await createEnv({ agents: { echo: { adapter: "command", command: process.execPath, args: [ECHO_AGENT] }, shell: { adapter: "command", command: "sh", env: { PS1: "$ " } } } });
 });
 afterAll(async () => env?.close());
 
@@ -52,4 +53,16 @@ test("report from inside an instance, shown by list --tree, list --json, read an
   await env.run(["progress", "exec-1.mgr-1", "--set", "-"]);
   expect((await env.run(["list", "--tree"])).stdout).not.toContain("PROGRESS");
   await env.run(["terminate", "exec-1", "--cascade"]);
+});
+
+test("a shell agent reports its progress with the CLI from inside its own pane; list --tree shows it", async () => {
+  expect((await env.run(["spawn", "executive", "--agent", "shell"])).code).toBe(0);
+  const id = (await env.run(["list", "--json"])).stdout.match(/"id": "(exec-\d+)"/u)![1]!;
+  // Typed into the shell: TMUX_CLAUDE_INSTANCE_ID in its environment names the instance.
+  expect((await env.run(["send", id, `${process.execPath} ${BIN} --config ${env.configFile} progress --set 2/5 --current 'Writing tests'`])).code).toBe(0);
+  const read = json<{ status: string; progress?: unknown; screen: string }>(await env.run(["read", id, "--wait", "--json"]));
+  expect(read.progress, read.screen).toMatchObject({ done: 2, total: 5, current: "Writing tests", source: "tool" });
+  expect(read.screen).toContain(`${id}: 2/5: Writing tests`);
+  expect((await env.run(["list", "--tree"])).stdout).toMatch(new RegExp(`^${id} +executive +idle +2/5: Writing tests `, "mu"));
+  await env.run(["terminate", id]);
 });
