@@ -9,6 +9,7 @@ import { classifyScreen, type ScreenState } from "./screen.js";
 import { readState, type ClaudeAgentState } from "./state.js";
 import { StartupDialogs } from "./startup-dialogs.js";
 import { PromptSubmission, submittedText, typedText } from "./submission.js";
+import { TaskList } from "./tasks.js";
 import { TranscriptUsage } from "./transcript.js";
 
 export { submittedText, typedText } from "./submission.js";
@@ -38,6 +39,8 @@ export class ClaudeDriver implements AgentDriver {
   private readonly transcriptUsage = new TranscriptUsage();
   private readonly submission: PromptSubmission;
   private readonly dialogs: StartupDialogs;
+  /** The agent's own task list (TodoWrite, TaskCreate/TaskUpdate), reported as the instance's progress. */
+  private readonly tasks: TaskList;
   private sessionId: string | undefined;
   private launchId: string | undefined;
   private transcripts: string[];
@@ -73,6 +76,7 @@ export class ClaudeDriver implements AgentDriver {
     this.sessionId = state.sessionId;
     this.launchId = state.launchId;
     this.transcripts = state.transcripts ?? [];
+    this.tasks = new TaskList(state.tasks);
     this.submission = new PromptSubmission(ctx);
     this.dialogs = new StartupDialogs(ctx, options, state.trustedOrigin, (delayMs) => {
       clearTimeout(this.checkTimer);
@@ -154,6 +158,8 @@ export class ClaudeDriver implements AgentDriver {
         patch.transcriptPath = payload.transcript_path;
         if (!this.transcripts.includes(payload.transcript_path)) this.transcripts = patch.transcripts = [...this.transcripts, payload.transcript_path];
       }
+      // A new conversation (/clear, a relaunch that could not resume) starts without a task list; a resumed one keeps its own.
+      if ((payload.source === "clear" || payload.source === "startup") && (this.tasks.clear() || this.ctx.record().progress?.source === this.ctx.agent.adapter)) this.reportTasks(patch);
       const status = this.ctx.status();
       if (status === "starting" || payload.source === "clear") this.ctx.setStatus("idle");
       return;
@@ -203,12 +209,21 @@ export class ClaudeDriver implements AgentDriver {
           log.debug({ type: payload.notification_type, message: payload.message }, "notification");
         }
         break;
+      case "PostToolUse":
+        if (this.tasks.apply(payload)) this.reportTasks(patch);
+        break;
       case "SessionEnd":
         if (!SESSION_CONTINUES.has(payload.reason ?? "")) this.ctx.setStatus("exited", { reason: `Claude Code ended the session (${payload.reason ?? "no reason given"})` });
         break;
       default:
         log.debug({ event: event.event }, "ignored a hook event");
     }
+  }
+
+  /** The task list changed: persist it with the events' offset and report it as the instance's progress. */
+  private reportTasks(patch: Partial<ClaudeAgentState>): void {
+    patch.tasks = [...this.tasks.list];
+    this.ctx.setProgress(this.tasks.progress());
   }
 
   // ----------------------------------------------------------------- screen

@@ -35,6 +35,10 @@ export interface HookPayload {
   title?: string;
   /** SessionEnd: clear, resume, logout, prompt_input_exit, other. */
   reason?: string;
+  /** PostToolUse: the tool, its input and its result. */
+  tool_name?: string;
+  tool_input?: unknown;
+  tool_response?: unknown;
   [key: string]: unknown;
 }
 

@@ -17,8 +17,8 @@
  * line of up to 64 MiB is one write.
  */
 
-/** Hook events the generated settings register; each appends one line to the instance's event log. */
-export const HOOK_EVENTS = ["SessionStart", "UserPromptSubmit", "Stop", "StopFailure", "Notification", "SessionEnd"] as const;
+/** Hook events the generated settings register; each appends one line to the instance's event log (PostToolUse only for the task tools: tasks.ts). */
+export const HOOK_EVENTS = ["SessionStart", "UserPromptSubmit", "Stop", "StopFailure", "Notification", "SessionEnd", "PostToolUse"] as const;
 export type HookEventName = (typeof HOOK_EVENTS)[number];
 
 /** The variable that tells the hook where to append (set in the agent's environment, which its hooks inherit). */

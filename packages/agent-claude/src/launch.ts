@@ -6,6 +6,7 @@ import { INSTANCE_ENV, type LaunchContext, type LaunchSpec } from "@tmux-claude/
 import { EVENTS_ENV, HOOK_EVENTS, hookCommand, LAUNCH_ENV, type HookEventName } from "./hook.js";
 import { bypassesPermissions, parseClaudeOptions } from "./options.js";
 import type { ClaudeAgentState } from "./state.js";
+import { TASK_TOOLS_MATCHER } from "./tasks.js";
 import { isTrustedDir } from "./trust.js";
 
 export const EVENTS_FILE = "events.jsonl";
@@ -20,7 +21,8 @@ const HOOK_TIMEOUT_SECONDS = 10;
 
 /** Settings for this one process (`--settings`); the user's own settings files are never touched. */
 export function generatedSettings(options: { bypass: boolean; mcp?: boolean }): Record<string, unknown> {
-  const hook = (event: HookEventName) => [{ hooks: [{ type: "command", command: hookCommand(event), timeout: HOOK_TIMEOUT_SECONDS }] }];
+  // PostToolUse only for the tools that keep the agent's task list: every other tool call goes on without a hook.
+  const hook = (event: HookEventName) => [{ ...(event === "PostToolUse" ? { matcher: TASK_TOOLS_MATCHER } : {}), hooks: [{ type: "command", command: hookCommand(event), timeout: HOOK_TIMEOUT_SECONDS }] }];
   const settings: Record<string, unknown> = { hooks: Object.fromEntries(HOOK_EVENTS.map((event) => [event, hook(event)])) };
   // The orchestration tools run without asking a person: the server itself decides what this instance's role may do.
   if (options.mcp) settings.permissions = { allow: [`mcp__${MCP_SERVER_NAME}`] };
@@ -99,6 +101,8 @@ export async function claudeLaunch(ctx: LaunchContext): Promise<LaunchSpec> {
     transcriptPath: previousState.transcriptPath,
     transcripts: Array.isArray(previousState.transcripts) ? previousState.transcripts : [],
     ...(trustedOrigin ? { trustedOrigin } : {}),
+    // A resumed conversation goes on with its task list (tasks.ts); a new one starts without.
+    ...(resume !== undefined && Array.isArray(previousState.tasks) ? { tasks: previousState.tasks } : {}),
   };
   return { command: ctx.agent.command, args, env, agentState: { ...agentState } };
 }

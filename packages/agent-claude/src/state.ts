@@ -1,3 +1,5 @@
+import { readTasks, type TrackedTask } from "./tasks.js";
+
 /** What the claude adapter persists in the instance record's `agentState`. */
 export interface ClaudeAgentState {
   /** The conversation this instance is in; SessionStart reports changes (`/clear`, resume, fork). */
@@ -17,6 +19,8 @@ export interface ClaudeAgentState {
    * and the user trusted that origin in Claude Code: its folder-trust dialog is answered yes.
    */
   trustedOrigin?: string;
+  /** The agent's own task list as its task tools left it (tasks.ts): what its progress is made of. */
+  tasks?: TrackedTask[];
 }
 
 /** The state as stored, which may be partial (an instance launched by an older version) or foreign. */
@@ -29,5 +33,6 @@ export function readState(state: Record<string, unknown>): Partial<ClaudeAgentSt
     transcriptPath: typeof state.transcriptPath === "string" ? state.transcriptPath : undefined,
     transcripts: Array.isArray(state.transcripts) ? state.transcripts.filter((t): t is string => typeof t === "string") : undefined,
     trustedOrigin: typeof state.trustedOrigin === "string" ? state.trustedOrigin : undefined,
+    tasks: readTasks(state.tasks),
   };
 }

@@ -10,6 +10,7 @@ import { registerList } from "./commands/list.js";
 import { registerMcp } from "./commands/mcp.js";
 import { registerMonitor } from "./commands/monitor.js";
 import { registerPluginCommands } from "./commands/plugins.js";
+import { registerProgress } from "./commands/progress.js";
 import { registerRead } from "./commands/read.js";
 import { registerRun } from "./commands/run.js";
 import { registerSend } from "./commands/send.js";
@@ -100,6 +101,7 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void, jso
   registerThread(program, action);
   registerRead(program, action);
   registerList(program, action);
+  registerProgress(program, action);
   registerLifecycle(program, action);
   registerAttach(program, action);
   registerDoctor(program, action);

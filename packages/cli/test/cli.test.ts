@@ -16,7 +16,7 @@ afterAll(async () => {
   await env?.close();
 });
 
-const COMMANDS = ["init", "serve", "spawn", "send", "read", "list", "terminate", "restart", "resume", "attach", "doctor", "run", "runs", "replay", "templates", "complete", "audit", "thread"];
+const COMMANDS = ["init", "serve", "spawn", "send", "read", "list", "progress", "terminate", "restart", "resume", "attach", "doctor", "run", "runs", "replay", "templates", "complete", "audit", "thread"];
 
 describe("help and usage", () => {
   test("--help lists every command and the exit codes", async () => {

@@ -12,6 +12,7 @@ export { HEALTH_CHECK_TIMEOUT_MS, runHealthChecks, type HealthCheck, type Health
 export type {
   SpawnPlan,
   StatusChange,
+  ProgressUpdate,
   EventMeta,
   SpawnFailure,
   DeliveryEvent,
@@ -89,6 +90,8 @@ export type {
   LaunchRecord,
   Budget,
   InstanceHold,
+  Progress,
+  ProgressItem,
 } from "./store/types.js";
 export { INSTANCE_STATUSES, MESSAGE_HISTORY_LIMIT, MESSAGE_TEXT_LIMIT } from "./store/types.js";
 export { cutText } from "./instances/message-history.js";
@@ -122,4 +125,5 @@ export { compareIds } from "./instances/manager.js";
 export { resolveCommand } from "./instances/resolve-command.js";
 export { assertDirectory, assertWorkDirAllowed } from "./instances/spawn-policy.js";
 export { checkBudget, effectiveBudget } from "./instances/holds.js";
+export { checkProgress, progressRollup, progressText, rollupText, sameProgress, subtreeIds, PROGRESS_LIMITS, type ProgressEntry, type ProgressInput, type ProgressRollup } from "./instances/progress.js";
 export { isProcessAlive } from "./os/process-tree.js";

@@ -1,4 +1,4 @@
-import type { InstanceRecord, InstanceSummary, KernelApi, Settings } from "@tmux-claude/core";
+import { subtreeIds, type InstanceRecord, type InstanceSummary, type KernelApi, type Settings } from "@tmux-claude/core";
 import { forbidden } from "./errors.js";
 
 /**
@@ -56,18 +56,8 @@ export async function isDescendant(kernel: KernelApi, ancestorId: string, id: st
  * chain never reaches the caller is outside, even when its id looks related.
  */
 export function subtreeOf(all: readonly InstanceSummary[], rootId: string): Set<string> {
-  const byId = new Map(all.map((r) => [r.id, r]));
-  const inside = new Set<string>();
-  const stack = [rootId];
-  while (stack.length) {
-    const id = stack.pop()!;
-    if (inside.has(id)) continue;
-    inside.add(id);
-    const record = byId.get(id);
-    for (const child of record?.children ?? []) stack.push(child);
-  }
   // The caller's own record may be missing (it was just terminated); then nothing is inside.
-  return byId.has(rootId) ? inside : new Set();
+  return subtreeIds(all, rootId);
 }
 
 /**

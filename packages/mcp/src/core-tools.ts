@@ -3,6 +3,7 @@ import { conversation, type KernelApi } from "@tmux-claude/core";
 import type { z } from "zod";
 import { assertTarget, describeCaller, isDescendant, mayOrchestrate, subtreeOf, type Caller } from "./caller.js";
 import { forbidden } from "./errors.js";
+import { progressTools } from "./progress-tools.js";
 import { resumeTool } from "./resume-tool.js";
 import * as s from "./schemas.js";
 import type { ToolDef } from "./tool-def.js";
@@ -156,5 +157,6 @@ export function coreTools(kernel: KernelApi): ToolDef[] {
       },
     },
     resumeTool(kernel, base),
+    ...progressTools(kernel, base),
   ];
 }

@@ -87,6 +87,29 @@ export const restartInput = z.strictObject({
   instanceId: instanceId.describe("The instance to relaunch (one below you); the conversation resumes where the agent can."),
 });
 
+export const progressInput = z.strictObject({
+  done: z.int().describe("Steps finished, 0 up to total."),
+  total: z.int().describe("All steps of your task, as you see them now (0 or more)."),
+  current: z.string().optional().describe('The step you work on now, in a short line (at most 200 characters), e.g. "Writing tests".'),
+  instanceId: instanceId.optional().describe("Only for the root caller: the instance whose progress this is. An instance reports its own; leave it out."),
+});
+
+export const getProgressInput = z.strictObject({
+  instanceId: instanceId.optional().describe("Top of the subtree: yourself (the default) or an instance below you. The root caller without it gets every instance."),
+});
+
+export const progressShown = z.object({
+  done: z.int(),
+  total: z.int(),
+  current: z.string().optional(),
+  items: z.array(z.object({ text: z.string(), state: z.enum(["pending", "in_progress", "completed"]) })).optional(),
+  /** Who reported it: the agent's adapter (its own task list, e.g. "claude") or "tool" (the progress tool). */
+  source: z.string(),
+  at: z.string(),
+});
+
+export const progressOutput = z.object({ instanceId: z.string(), progress: progressShown });
+
 export const instanceOutput = z.object({
   id: z.string(),
   role: z.string(),
@@ -117,6 +140,8 @@ export const listedInstanceOutput = instanceOutput.extend({
   unreachable: z.string().optional(),
   /** Set while its delivery is held (a budget's pause, the turn cap): why; messages to it wait in its queue. */
   paused: z.string().optional(),
+  /** How far it says it is (its task list, or its progress reports). */
+  progress: progressShown.optional(),
 });
 
 export const receiptOutput = z.object({
@@ -155,11 +180,20 @@ export const readOutput = z.object({
   conversation: z
     .array(z.object({ id: z.string(), from: z.string().nullable(), to: z.string(), text: z.string(), sentAt: z.string(), state: z.enum(["queued", "delivered"]), acceptedAt: z.string().optional(), threadId: z.string().optional(), replyTo: z.string().optional() }))
     .optional(),
+  progress: progressShown.optional(),
   ...pluginFields,
 });
 export const listOutput = z.object({ instances: z.array(listedInstanceOutput) });
 export const terminateOutput = z.object({ terminated: z.array(z.string()) });
 export const restartOutput = z.object({ instance: instanceOutput });
 export const resumeOutput = z.object({ instanceId: z.string(), resumed: z.boolean() });
+export const getProgressOutput = z.object({
+  rootId: z.string().nullable(),
+  instances: z.array(z.object({ id: z.string(), role: z.string(), parentId: z.string().nullable(), status: z.enum(statuses), progress: progressShown.optional() })),
+  done: z.int(),
+  total: z.int(),
+  withProgress: z.int(),
+  withoutProgress: z.int(),
+});
 /** Plugin tools declare no result shape: any object. */
 export const pluginOutput = z.looseObject({});

@@ -18,7 +18,8 @@ export const VERSION: string = (JSON.parse(readFileSync(new URL("../package.json
 const INSTRUCTIONS =
   "tmux-claude runs a team of coding agents, each in its own tmux session. Use spawn to start an instance below you, " +
   "send to message it, read to see its state and last reply (wait: true blocks until its turn ends), list to see your " +
-  "subtree, and terminate/restart to manage it. You act only on yourself and the instances below you.";
+  "subtree, and terminate/restart to manage it. You act only on yourself and the instances below you. Report how far " +
+  "you are with progress; get_progress shows your subtree's.";
 
 /**
  * An MCP server named `tmux-claude` whose tools act as `caller`. The caller

@@ -1,4 +1,4 @@
-import { MESSAGE_HISTORY_LIMIT, quoteScreen, shownUsage, type DeliveryReceipt, type InstanceRecord, type InstanceSummary, type ReadResult, type ThreadMessage } from "@tmux-claude/core";
+import { MESSAGE_HISTORY_LIMIT, progressText, quoteScreen, shownUsage, type DeliveryReceipt, type InstanceRecord, type InstanceSummary, type Progress, type ReadResult, type ThreadMessage } from "@tmux-claude/core";
 import type { z } from "zod";
 import type * as s from "./schemas.js";
 
@@ -21,7 +21,12 @@ export function instanceView(r: InstanceRecord): z.output<typeof s.instanceOutpu
 }
 
 export function listedView(r: InstanceSummary): z.output<typeof s.listedInstanceOutput> {
-  return { ...instanceView(r), children: r.children, ...(r.unreachable ? { unreachable: r.unreachable } : {}), ...(r.hold ? { paused: r.hold.reason } : {}), ...pluginFieldsView(r) };
+  return { ...instanceView(r), children: r.children, ...(r.unreachable ? { unreachable: r.unreachable } : {}), ...(r.hold ? { paused: r.hold.reason } : {}), ...(r.progress ? { progress: progressView(r.progress) } : {}), ...pluginFieldsView(r) };
+}
+
+/** An instance's progress as tools show it (a copy: the record's object stays the kernel's). */
+export function progressView(p: Progress): z.output<typeof s.progressShown> {
+  return { done: p.done, total: p.total, ...(p.current !== undefined ? { current: p.current } : {}), ...(p.items ? { items: p.items.map((i) => ({ ...i })) } : {}), source: p.source, at: p.at };
 }
 
 export function receiptView(r: DeliveryReceipt): z.output<typeof s.receiptOutput> {
@@ -29,7 +34,7 @@ export function receiptView(r: DeliveryReceipt): z.output<typeof s.receiptOutput
 }
 
 export function readView(r: ReadResult): z.output<typeof s.readOutput> {
-  return { id: r.id, status: r.status, statusReason: r.statusReason, ...(r.limitedUntil !== undefined ? { limitedUntil: r.limitedUntil } : {}), lastReply: r.lastReply, screen: r.screen, queued: r.queued, ...(r.usage ? { usage: shownUsage(r.usage) } : {}), paused: r.paused, ...pluginFieldsView(r) };
+  return { id: r.id, status: r.status, statusReason: r.statusReason, ...(r.limitedUntil !== undefined ? { limitedUntil: r.limitedUntil } : {}), lastReply: r.lastReply, screen: r.screen, queued: r.queued, ...(r.usage ? { usage: shownUsage(r.usage) } : {}), paused: r.paused, ...(r.progress ? { progress: progressView(r.progress) } : {}), ...pluginFieldsView(r) };
 }
 
 /** What plugins added (the kernel's `instanceFields` hook), when they did. */
@@ -41,6 +46,7 @@ export function readText(r: ReadResult): string {
   const limit = r.limitedUntil !== undefined ? ` until ${r.limitedUntil} (its usage limit; queued messages wait for the reset)` : "";
   const parts = [`"${r.id}" is ${r.status}${limit}${r.statusReason ? ` (${r.statusReason})` : ""}.`];
   if (r.paused) parts.push(`Paused: ${r.paused}. Messages to it wait in its queue until it is resumed (resume).`);
+  if (r.progress) parts.push(`Progress: ${progressText(r.progress)}.`);
   if (r.queued) {
     const kept = r.status === "exited" ? " They are kept: restart delivers them, terminate drops them." : "";
     parts.push(`${r.queued} message(s) queued for it.${kept}`);
@@ -57,7 +63,7 @@ export function listText(instances: readonly InstanceSummary[]): string {
   return instances
     .map(
       (i) =>
-        `${i.id}  ${i.role}  ${i.unreachable ? `unreachable (${i.unreachable}; last status ${i.status})` : i.limitedUntil !== undefined ? `${i.status} until ${i.limitedUntil}` : i.status}${i.hold ? ` (paused: ${i.hold.reason})` : ""}  parent: ${i.parentId ?? "-"}  children: ${i.children.length ? i.children.join(", ") : "-"}  created: ${i.createdAt}  workDir: ${i.workDir}${i.details ? `  ${i.details.join("  ")}` : ""}`,
+        `${i.id}  ${i.role}  ${i.unreachable ? `unreachable (${i.unreachable}; last status ${i.status})` : i.limitedUntil !== undefined ? `${i.status} until ${i.limitedUntil}` : i.status}${i.hold ? ` (paused: ${i.hold.reason})` : ""}${i.progress ? `  ${progressText(i.progress)}` : ""}  parent: ${i.parentId ?? "-"}  children: ${i.children.length ? i.children.join(", ") : "-"}  created: ${i.createdAt}  workDir: ${i.workDir}${i.details ? `  ${i.details.join("  ")}` : ""}`,
     )
     .join("\n");
 }

@@ -6,7 +6,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { definePlugin, type Kernel, type UserConfig } from "@tmux-claude/core";
 import { createHarness, type Harness, type RecordedRequest } from "@tmux-claude/testkit";
 import { z } from "zod";
-import { createToolServer, MCP_TOKEN_ENV, ROOT } from "../src/index.js";
+import { createToolServer, MCP_TOKEN_ENV, ROOT, type Caller } from "../src/index.js";
 
 export type Setup = Harness;
 
@@ -61,9 +61,14 @@ export async function tokenOf(kernel: Kernel, id: string): Promise<string> {
 }
 
 /** A client of the kernel's tool server as the root, in this process (no HTTP); `close` ends both. */
-export async function rootClient(kernel: Kernel): Promise<{ client: Client; close: () => Promise<void> }> {
+export function rootClient(kernel: Kernel): Promise<{ client: Client; close: () => Promise<void> }> {
+  return callerClient(kernel, ROOT);
+}
+
+/** A client of the kernel's tool server as `caller` (an instance, as its own connection would make it), in this process; `close` ends both. */
+export async function callerClient(kernel: Kernel, caller: Caller): Promise<{ client: Client; close: () => Promise<void> }> {
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  const server = createToolServer(kernel, ROOT);
+  const server = createToolServer(kernel, caller);
   await server.connect(serverSide);
   const client = new Client({ name: "test", version: "0.0.0" });
   await client.connect(clientSide);

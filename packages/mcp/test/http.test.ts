@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { mcp, MCP_TOKEN_ENV, MCP_URL_ENV, type McpApi } from "../src/index.js";
 import { call, createSetup, httpClient, ok, refused, textOf, tokenOf, toolsPlugin, type Setup } from "./helpers.js";
 
-const CORE_TOOLS = ["list", "read", "restart", "resume", "send", "spawn", "terminate"];
+const CORE_TOOLS = ["get_progress", "list", "read", "restart", "resume", "send", "spawn", "terminate"];
+/** Every agent may report its own progress, whatever its role. */
+const EVERYONE = ["progress"];
 
 let s: Setup;
 let kernel: Kernel;
@@ -89,7 +91,7 @@ describe("tokens", () => {
 describe("an executive over HTTP", () => {
   test("lists the core tools and the plugin tools meant for it, with input and output schemas", async () => {
     const { tools } = await execClient.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual([...CORE_TOOLS, "whoami"].sort());
+    expect(tools.map((t) => t.name).sort()).toEqual([...CORE_TOOLS, ...EVERYONE, "whoami"].sort());
     const spawn = tools.find((t) => t.name === "spawn")!;
     expect(spawn.inputSchema.required).toEqual(["role"]);
     expect(Object.keys(spawn.inputSchema.properties ?? {}).sort()).toEqual(["agent", "budget", "context", "name", "node", "parentId", "plugins", "prompt", "role", "workDir"]);
@@ -202,7 +204,7 @@ describe("authorization by identity", () => {
 
   test("a specialist lists no orchestration tools, only plugin tools meant for it, and its calls are refused", async () => {
     const { tools } = await specClient.listTools();
-    expect(tools.map((t) => t.name)).toEqual(["specialist-note"]);
+    expect(tools.map((t) => t.name)).toEqual([...EVERYONE, "specialist-note"]);
     expect(await ok(specClient, "specialist-note")).toEqual({ noted: true, by: specA });
     const before = (await kernel.list()).length;
     for (const name of CORE_TOOLS) {
@@ -214,7 +216,7 @@ describe("authorization by identity", () => {
 
   test("a manager sees its subtree and the tools for managers", async () => {
     const { tools } = await mgrAClient.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual([...CORE_TOOLS, "manager-report", "whoami"].sort());
+    expect(tools.map((t) => t.name).sort()).toEqual([...CORE_TOOLS, ...EVERYONE, "manager-report", "whoami"].sort());
     const report = await call(mgrAClient, "manager-report", { summary: "all good" });
     expect(textOf(report)).toBe(`report from ${mgrA}: all good`);
     expect(report.structuredContent).toEqual({ result: `report from ${mgrA}: all good` });
@@ -333,5 +335,40 @@ describe("refused requests execute nothing", () => {
     expect(allowed.body).toContain('"spawn"');
     expect((await kernel.list()).map((i) => i.id)).toEqual(before);
     expect((await raw({ headers: { host, authorization: `Bearer ${token}` }, path: "/other", body: initialize })).status).toBe(404);
+  });
+});
+
+describe("progress", () => {
+  test("an instance reports its own progress over its connection (a specialist too); list, read and its parent's get_progress show it; bad input and others' progress refused", async () => {
+    const mgr = (await ok<{ instance: { id: string } }>(execClient, "spawn", { role: "manager" })).instance.id;
+    const mgrClient = await connect(await tokenOf(kernel, mgr));
+    const spec = (await ok<{ instance: { id: string } }>(mgrClient, "spawn", { role: "specialist" })).instance.id;
+    const specClient = await connect(await tokenOf(kernel, spec));
+
+    const reported = await call(specClient, "progress", { done: 2, total: 5, current: "Writing tests" });
+    expect(textOf(reported)).toBe(`Progress of "${spec}": 2/5: Writing tests.`);
+    expect(reported.structuredContent).toMatchObject({ instanceId: spec, progress: { done: 2, total: 5, current: "Writing tests", source: "tool" } });
+    await ok(mgrClient, "progress", { done: 0, total: 1 });
+
+    const listed = await call(mgrClient, "list");
+    expect((listed.structuredContent as { instances: { id: string; progress?: unknown }[] }).instances.find((i) => i.id === spec)?.progress).toMatchObject({ done: 2, total: 5 });
+    expect(textOf(listed)).toContain(`${spec}  specialist  idle  2/5: Writing tests  parent: ${mgr}`);
+    expect(await ok(mgrClient, "read", { instanceId: spec })).toMatchObject({ progress: { done: 2, total: 5, current: "Writing tests" } });
+
+    // The parent's own subtree by default; the executive sees the whole branch.
+    expect(await ok(mgrClient, "get_progress")).toMatchObject({ rootId: mgr, done: 2, total: 6, withProgress: 2, withoutProgress: 0 });
+    expect(await ok(execClient, "get_progress", { instanceId: mgr })).toMatchObject({ rootId: mgr, done: 2, total: 6 });
+    // Read's rules: not a sibling's subtree, not as a specialist (it spawns nothing).
+    const sibling = (await ok<{ instance: { id: string } }>(execClient, "spawn", { role: "manager" })).instance.id;
+    expect(await refused(mgrClient, "get_progress", { instanceId: sibling })).toMatch(/acts only on its own subtree/u);
+    expect(await refused(specClient, "get_progress")).toMatch(/may not use tmux-claude's orchestration tools/u);
+
+    // Bad input: the values named, nothing written.
+    expect(await refused(specClient, "progress", { done: 7, total: 5 })).toContain("done 7 is more than total 5");
+    expect(await refused(specClient, "progress", { done: 1, total: 5, instanceId: mgr })).toContain(`may report only its own progress, not that of "${mgr}"`);
+    expect((await kernel.get(spec)).progress).toMatchObject({ done: 2, total: 5, current: "Writing tests" });
+    expect((await kernel.get(mgr)).progress).toMatchObject({ done: 0, total: 1 });
+    await kernel.terminate(mgr, { cascade: true });
+    await kernel.terminate(sibling);
   });
 });

@@ -37,7 +37,7 @@ afterAll(async () => {
 
 test("the root lists every tool, plugin tools of every role included", async () => {
   const { tools } = await client.listTools();
-  expect(tools.map((t) => t.name).sort()).toEqual(["list", "manager-report", "read", "restart", "resume", "send", "spawn", "specialist-note", "terminate", "whoami"]);
+  expect(tools.map((t) => t.name).sort()).toEqual(["get_progress", "list", "manager-report", "progress", "read", "restart", "resume", "send", "spawn", "specialist-note", "terminate", "whoami"]);
   expect(client.getServerVersion()?.name).toBe("tmux-claude");
 });
 

@@ -3,7 +3,7 @@
 // actions (each confirmed in a dialog, then POSTed with the CSRF token).
 import { ApiError, postAction } from "./api.js";
 import type { ConfirmDialog } from "./confirm.js";
-import { age, cost, el, label, onAgeTick, setText, shownStatus, time, tokens } from "./format.js";
+import { age, cost, el, fillProgress, label, onAgeTick, progressCell, setText, shownStatus, time, tokens } from "./format.js";
 import { capitalize, describe, outcome } from "./outcome.js";
 import type { ActionBodies, ActionName, InstanceView } from "./protocol.js";
 import type { DashboardStore } from "./store.js";
@@ -17,6 +17,9 @@ export class DetailView {
   readonly #git: HTMLElement;
   readonly #noUsage: HTMLElement;
   readonly #usageFacts: HTMLElement;
+  readonly #progress: HTMLElement;
+  readonly #progressBar: HTMLElement;
+  readonly #progressItems: HTMLElement;
   readonly #text: HTMLTextAreaElement;
   readonly #cascade: HTMLInputElement;
   readonly #answer: HTMLButtonElement;
@@ -58,6 +61,12 @@ export class DetailView {
     this.#noUsage = el("p", { className: "empty", text: "No usage reported yet.", testid: "no-usage" });
     usage.append(el("h3", { text: "Usage" }), this.#noUsage, usageFacts);
     this.#usageFacts = usageFacts;
+
+    // The agent's own account of its task: the bar, the step in progress, its task list.
+    this.#progress = el("section", { className: "progress-detail", testid: "progress-detail" });
+    this.#progressBar = progressCell();
+    this.#progressItems = el("ul", { className: "progress-items", testid: "progress-items" });
+    this.#progress.append(el("h3", { text: "Progress" }), this.#progressBar, this.#field("p", "progressCurrent"), this.#progressItems);
 
     this.#git = el("section", { className: "git", testid: "git" });
     const gitFacts = el("dl", { className: "facts" });
@@ -103,7 +112,7 @@ export class DetailView {
     terminate.addEventListener("click", () => void this.#act("terminate", { cascade: this.#cascade.checked }));
 
     // Actions right under the facts: in a short panel they stay in view without scrolling.
-    this.#body.append(header, actions, reply, usage, this.#git);
+    this.#body.append(header, actions, this.#progress, reply, usage, this.#git);
     root.replaceChildren(el("h2", { text: "Instance" }), this.#empty, this.#body);
 
     onAgeTick((now) => {
@@ -132,6 +141,20 @@ export class DetailView {
     }
     this.#id = id;
     this.#render();
+  }
+
+  #renderProgress(instance: InstanceView): void {
+    const progress = instance.progress;
+    this.#progress.hidden = progress === undefined;
+    fillProgress(this.#progressBar, progress);
+    this.#set("progressCurrent", progress?.current ? `Now: ${progress.current}` : "");
+    const items = (progress?.items ?? []).map((item) => el("li", { className: `item ${item.state}`, text: `${item.state === "completed" ? "✓" : item.state === "in_progress" ? "▸" : "○"} ${item.text}`, data: { state: item.state } }));
+    // Rebuilt only when the list changed: an unrelated update causes no DOM mutation.
+    const key = JSON.stringify(progress?.items ?? []);
+    if (this.#progressItems.dataset.key !== key) {
+      this.#progressItems.dataset.key = key;
+      this.#progressItems.replaceChildren(...items);
+    }
   }
 
   #render(): void {
@@ -165,6 +188,7 @@ export class DetailView {
     this.#set("subtreeTokens", tokens(usage?.subtreeTokens));
     // Partial: a descendant's usage has no price, so the sum is only a lower bound.
     this.#set("subtreeCostUsd", `${usage?.subtreeCostPartial ? "≥ " : ""}${cost(usage?.subtreeCostUsd)}`);
+    this.#renderProgress(instance);
     this.#renderGit(instance);
     this.#answer.hidden = instance.status !== "waiting";
     this.#merge.hidden = !instance.git && !this.store.plugins.includes("git");
@@ -226,7 +250,7 @@ export class DetailView {
     return `${age(instance.createdAt, now)} (since ${time(instance.createdAt)})`;
   }
 
-  #field(tag: "dd" | "pre" | "ul" | "ol", key: string): HTMLElement {
+  #field(tag: "dd" | "pre" | "ul" | "ol" | "p", key: string): HTMLElement {
     const node = el(tag, { testid: `detail-${key}` });
     this.#fields.set(key, node);
     return node;

@@ -1,5 +1,5 @@
 // Small formatting and DOM helpers shared by the views.
-import type { InstanceView, TokenUsage } from "./protocol.js";
+import type { InstanceView, ProgressView, TokenUsage } from "./protocol.js";
 
 /** Creates an element with a class, optional text and data attributes (never innerHTML: text stays text). */
 export function el<K extends keyof HTMLElementTagNameMap>(
@@ -12,6 +12,28 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   if (options.testid) node.dataset.testid = options.testid;
   for (const [key, value] of Object.entries(options.data ?? {})) node.dataset[key] = value;
   return node;
+}
+
+/** A progress bar with its "1/3" beside it; fillProgress shows an instance's (hidden without one). */
+export function progressCell(): HTMLElement {
+  const cell = el("span", { className: "progress", testid: "progress" });
+  cell.append(el("progress", { className: "bar" }), el("span", { className: "progress-text" }));
+  cell.hidden = true;
+  return cell;
+}
+
+export function fillProgress(cell: HTMLElement, progress: ProgressView | undefined): void {
+  if (cell.hidden !== (progress === undefined)) cell.hidden = progress === undefined;
+  if (!progress) return;
+  const bar = cell.querySelector("progress")!;
+  // A list of 0 items is no work left: a full bar, not an empty one.
+  const max = String(Math.max(progress.total, 1));
+  const value = String(progress.total === 0 ? 1 : progress.done);
+  if (bar.getAttribute("max") !== max) bar.setAttribute("max", max);
+  if (bar.getAttribute("value") !== value) bar.setAttribute("value", value);
+  setText(cell.querySelector(".progress-text")!, `${progress.done}/${progress.total}`);
+  const title = progress.current ? `${progress.done}/${progress.total}: ${progress.current}` : `${progress.done} of ${progress.total} steps done`;
+  if (cell.title !== title) cell.title = title;
 }
 
 /** Sets text only when it differs, so an unchanged cell causes no DOM mutation. */

@@ -63,9 +63,20 @@ export interface InstanceView {
   /** Messages in its queue now (the store's queue, not the history). */
   queued: number;
   usage?: UsageView;
+  /** How far the agent says it is: its own task list (Claude Code's todos) or its `progress` reports. */
+  progress?: ProgressView;
   git?: GitView;
   /** 0 = needs you (waiting, error, conflict); higher = less urgent. Sort by it, then by id. */
   attention: number;
+}
+
+export interface ProgressView {
+  done: number;
+  total: number;
+  /** The step it works on now. */
+  current?: string;
+  /** Its task list, where the agent keeps one. */
+  items?: { text: string; state: "pending" | "in_progress" | "completed" }[];
 }
 
 export interface MessageView {

@@ -1,7 +1,7 @@
 // The instance tree and the attention list. Each instance has one row in each;
 // an update rewrites only that instance's cells (and moves its rows when its
 // place changed), so a change with 100 instances present costs one row.
-import { age, attentionReason, cost, el, label, onAgeTick, setData, setText, shownStatus, selectableList } from "./format.js";
+import { age, attentionReason, cost, el, fillProgress, label, onAgeTick, progressCell, setData, setText, shownStatus, selectableList } from "./format.js";
 import type { InstanceView } from "./protocol.js";
 import { byAttention, type DashboardStore, type StoreChange } from "./store.js";
 
@@ -9,6 +9,7 @@ interface Row {
   item: HTMLLIElement;
   name: HTMLElement;
   id: HTMLElement;
+  progress: HTMLElement;
   status: HTMLElement;
   node: HTMLElement;
   age: HTMLElement;
@@ -129,6 +130,7 @@ export class TreeView {
       item,
       name: el("span", { className: "name", testid: "name" }),
       id: el("span", { className: "id", testid: "id", text: instance.id }),
+      progress: progressCell(),
       status: el("span", { className: "status", testid: "status" }),
       node: el("span", { className: "node", testid: "node" }),
       age: el("span", { className: "age", testid: "age" }),
@@ -136,7 +138,7 @@ export class TreeView {
     };
     // Unnamed instances of one role look alike: the id tells them apart.
     const who = el("span", { className: "who" });
-    who.append(row.name, row.id);
+    who.append(row.name, row.id, row.progress);
     item.append(who, row.status, row.node, row.age, row.cost);
     item.tabIndex = 0;
     item.setAttribute("role", "option");
@@ -160,6 +162,7 @@ export class TreeView {
     row.node.title = instance.node;
     setText(row.age, age(instance.createdAt));
     setText(row.cost, cost(instance.usage?.costUsd));
+    fillProgress(row.progress, instance.progress);
   }
 
   #createAttentionRow(instance: InstanceView): AttentionRow {

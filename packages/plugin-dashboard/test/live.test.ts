@@ -37,6 +37,17 @@ describe("the live feed", () => {
     expect(childView.instance).toMatchObject({ parentId: instance.id, depth: 2 });
   });
 
+  test("a progress report reaches the page at once, and its removal too", async () => {
+    const { instance } = await env.harness.kernel.spawn({ role: "specialist", workDir: env.harness.workDir });
+    await socket.next(isInstance(instance.id), 5_000, "the instance");
+    await env.harness.kernel.setProgress(instance.id, { done: 1, total: 3, current: "Writing tests", source: "tool" });
+    const seen = (await socket.next(isInstance(instance.id, (view) => view.progress !== undefined), 5_000, "its progress")) as { instance: InstanceView };
+    expect(seen.instance.progress).toEqual({ done: 1, total: 3, current: "Writing tests" });
+    await env.harness.kernel.setProgress(instance.id, null);
+    await socket.next(isInstance(instance.id, (view) => view.progress === undefined), 5_000, "no progress");
+    await env.harness.kernel.terminate(instance.id);
+  });
+
   test("a send appears as a message, queued or delivered, with its receipt time", async () => {
     const { instance } = await env.harness.kernel.spawn({ role: "specialist", workDir: env.harness.workDir });
     await socket.next(isInstance(instance.id, (view) => view.status === "idle"), 10_000, "idle");

@@ -130,3 +130,10 @@ test("message states follow the store's queue: waiting ids are queued, ones that
   const terminated = { ...live, status: "exited" as const, terminatedAt: at(0) };
   expect(messageViews(terminated, now).filter((view) => view.state === "dropped").map((view) => view.id)).toEqual(["mark-lost", "just-left", "waiting", "on-its-way"]);
 });
+
+test("progress: the view carries done, total, the step in progress and the task list, not who wrote it or when", () => {
+  const progress = { done: 1, total: 3, current: "Writing tests", items: [{ text: "Write tests", state: "in_progress" as const }], source: "claude", at: "2026-01-01T00:00:00.000Z" };
+  const [view] = instanceViews([{ ...record("spec-1", null, "busy"), progress }], "here/s", new Map());
+  expect(view?.progress).toEqual({ done: 1, total: 3, current: "Writing tests", items: [{ text: "Write tests", state: "in_progress" }] });
+  expect(instanceViews([record("idle-1", null, "idle")], "here/s", new Map())[0]).not.toHaveProperty("progress");
+});

@@ -122,6 +122,22 @@ describe("events across three nodes", () => {
     ]);
   });
 
+  test("a progress report on A reaches B once, compact (no task list), and its removal as null", async () => {
+    const onBNode = await collect(b, { types: ["progress"] });
+    const id = (await a.spawn({ role: "executive", workDir: cluster.h.workDir })).instance.id;
+    await a.setProgress(id, { done: 1, total: 3, current: "Writing tests", items: [{ text: "Write tests", state: "in_progress" }], source: "tool" });
+    // The same report again changes nothing and is not published.
+    await c.setProgress(id, { done: 1, total: 3, current: "Writing tests", items: [{ text: "Write tests", state: "in_progress" }], source: "tool" });
+    await a.setProgress(id, null);
+    await eventually(() => of(onBNode.got, id).length === 2, 10_000, "the progress and its removal on B");
+    onBNode.stop();
+    expect(of(onBNode.got, id).map((e) => (e.type === "progress" ? [e.node, e.progress] : e.type))).toEqual([
+      ["node-a", { done: 1, total: 3, current: "Writing tests", source: "tool" }],
+      ["node-a", null],
+    ]);
+    await a.terminate(id);
+  });
+
   test("a subscriber started later gets the history since a time or a stream id, then what comes", async () => {
     const expected = await storedIds(onB);
     const sinceStart = await collect(c, { since: startedAt, instanceId: onB });

@@ -2,6 +2,7 @@ export { StandInModel, type StandInModelOptions } from "./stand-in-model.js";
 export { usageLimitReply } from "./stand-in-replies.js";
 export type { ErrorReply, MessageReply, Reply, ReplySource, RuleHandle, RuleScope, RuleSpec, ToolUseSpec, Usage } from "./stand-in-replies.js";
 export { isMainTurn, isSideRequest, lastUserText, match, toolNames, toolResults } from "./messages.js";
+export { offersTool } from "./tool-search.js";
 export type {
   ContentBlock,
   Message,

@@ -44,6 +44,11 @@ export function callable(req: RecordedRequest, name: string): boolean {
   return tool.defer_loading !== true || referenced(req, name);
 }
 
+/** Does the request offer the model `name`, loaded (in `tools`) or deferred (to select with ToolSearch first)? */
+export function offersTool(req: RecordedRequest, name: string): boolean {
+  return req.body.tools?.some((t) => t.name === name) === true || listedAsDeferred(req, name);
+}
+
 /**
  * The tools among `names` that must be selected with ToolSearch first: not
  * callable yet, deferred (listed as such, or offered with `defer_loading`),

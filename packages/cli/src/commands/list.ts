@@ -1,6 +1,6 @@
 import os from "node:os";
 import { Option, type Command } from "commander";
-import { INSTANCE_STATUSES, shownUsage, type InstanceStatus, type InstanceSummary, type ListColumn } from "@tmux-claude/core";
+import { INSTANCE_STATUSES, progressText, shownUsage, type InstanceStatus, type InstanceSummary, type ListColumn } from "@tmux-claude/core";
 import type { ActionFactory, Cli } from "../context.js";
 import { formatAge, statusText, table } from "../output.js";
 
@@ -53,10 +53,21 @@ const pluginCells = (columns: readonly ListColumn[], instance: InstanceSummary) 
 const statusOf = (instance: InstanceSummary) =>
   instance.unreachable ? "unreachable" : `${statusText(instance.status, instance.limitedUntil)}${instance.hold ? " (paused)" : ""}`;
 
+/** The PROGRESS column ("3/7: Writing tests") right after STATUS, only when some instance reports progress. */
+function withProgress(instances: readonly InstanceSummary[], header: string[], rows: string[][], after: number): { header: string[]; rows: string[][] } {
+  if (!instances.some((i) => i.progress)) return { header, rows };
+  const cell = (i: InstanceSummary) => (i.progress ? progressText(i.progress) : "-");
+  return { header: header.toSpliced(after, 0, "PROGRESS"), rows: rows.map((row, n) => row.toSpliced(after, 0, cell(instances[n]!))) };
+}
+
 /** `here`: this kernel's node; instances all on it need no NODE column, all on another node do (else they look local). */
 export function formatTable(instances: readonly InstanceSummary[], columns: readonly ListColumn[] = [], now = Date.now(), here?: string): string {
-  const rows = instances.map((i) => [i.id, i.role, statusOf(i), i.parentId ?? "-", i.agent, formatAge(i.createdAt, now), shortPath(i.workDir), ...pluginCells(columns, i)]);
-  const header = ["ID", "ROLE", "STATUS", "PARENT", "AGENT", "AGE", "WORKDIR", ...columns.map((column) => column.header)];
+  const { header, rows } = withProgress(
+    instances,
+    ["ID", "ROLE", "STATUS", "PARENT", "AGENT", "AGE", "WORKDIR", ...columns.map((column) => column.header)],
+    instances.map((i) => [i.id, i.role, statusOf(i), i.parentId ?? "-", i.agent, formatAge(i.createdAt, now), shortPath(i.workDir), ...pluginCells(columns, i)]),
+    3,
+  );
   // One node is the usual case, and its name would only repeat on every line.
   const nodes = new Set(instances.map((i) => i.tmux.node));
   if (nodes.size <= 1 && (here === undefined || nodes.has(here))) return table(header, rows);
@@ -67,7 +78,9 @@ export function formatTable(instances: readonly InstanceSummary[], columns: read
 export function formatTree(instances: readonly InstanceSummary[], columns: readonly ListColumn[] = [], now = Date.now()): string {
   const byId = new Map(instances.map((i) => [i.id, i]));
   const rows: string[][] = [];
+  const order: InstanceSummary[] = [];
   const visit = (instance: InstanceSummary, level: number) => {
+    order.push(instance);
     rows.push([`${"  ".repeat(level)}${instance.id}`, instance.role, statusOf(instance), instance.agent, formatAge(instance.createdAt, now), shortPath(instance.workDir), ...pluginCells(columns, instance)]);
     for (const childId of instance.children) {
       const child = byId.get(childId);
@@ -77,5 +90,6 @@ export function formatTree(instances: readonly InstanceSummary[], columns: reado
   for (const instance of instances) {
     if (instance.parentId === null || !byId.has(instance.parentId)) visit(instance, 0);
   }
-  return table(["ID", "ROLE", "STATUS", "AGENT", "AGE", "WORKDIR", ...columns.map((column) => column.header)], rows);
+  const shown = withProgress(order, ["ID", "ROLE", "STATUS", "AGENT", "AGE", "WORKDIR", ...columns.map((column) => column.header)], rows, 3);
+  return table(shown.header, shown.rows);
 }

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { shownUsage, type ReadResult } from "@tmux-claude/core";
+import { progressText, shownUsage, type ReadResult } from "@tmux-claude/core";
 import { positiveInt, type ActionFactory, type Cli } from "../context.js";
 import { statusText, trimScreen } from "../output.js";
 
@@ -38,6 +38,7 @@ export function formatRead(result: ReadResult): string {
   const queued = result.queued > 0 ? `; ${result.queued} queued message${result.queued === 1 ? "" : "s"}${kept}` : "";
   const lines = [`${result.id}: ${statusText(result.status, result.limitedUntil)}${result.statusReason ? ` (${result.statusReason})` : ""}${queued}`];
   if (result.paused) lines.push(`Paused: ${result.paused}. Messages wait in its queue until tmux-claude resume ${result.id}.`);
+  if (result.progress) lines.push(`Progress: ${progressText(result.progress)}`);
   // What plugins add (the instanceFields hook): cost's tokens and USD, say.
   if (result.details?.length) lines.push(...result.details);
   if (result.lastReply !== undefined && result.lastReply.trim() !== "") {

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { z } from "zod";
 import type { AgentConfig, RoleConfig, Settings } from "../config/schema.js";
-import type { InstanceRecord, InstanceStatus, TokenUsage } from "../store/types.js";
+import type { InstanceRecord, InstanceStatus, Progress, TokenUsage } from "../store/types.js";
 
 /** What an adapter needs to decide how to launch an agent. */
 export interface LaunchContext {
@@ -103,6 +103,13 @@ export interface DriverContext {
   status(): InstanceStatus;
   /** Report what the agent is doing now; the kernel persists it and fires `statusChange`. */
   setStatus(status: InstanceStatus, report?: StatusReport): void;
+  /**
+   * Report the agent's progress from its own task list (done of total, the
+   * step it works on, the list): the kernel stores it as `progress` with the
+   * adapter's name as its source and fires `progress` once across processes
+   * (null removes it). Reporting the same again writes nothing.
+   */
+  setProgress(progress: Omit<Progress, "at" | "source"> | null): void;
   readonly agentState: Record<string, unknown>;
   /**
    * Merge into the adapter's persisted state (at once in `agentState`).

@@ -2,12 +2,14 @@ import type { DriverContext, PaneIO, StatusReport } from "../agents/adapter.js";
 import type { InstanceRecord, InstanceStatus } from "../store/types.js";
 import type { Live, ManagerDeps } from "./deps.js";
 import { agentConfig } from "./lookups.js";
+import type { ProgressInput } from "./progress.js";
 import { sameLaunch } from "./same-launch.js";
 
 /** How an attachment's driver reaches the registry: its status changes and record writes. */
 export interface DriverHost {
   applyStatus(id: string, to: InstanceStatus, report?: StatusReport): Promise<boolean>;
   persist(id: string, updater: (record: InstanceRecord) => InstanceRecord): Promise<void>;
+  setProgress(id: string, report: ProgressInput | null): Promise<unknown>;
 }
 
 /** What a driver sees of its instance: its pane (through `live`'s listeners), record, status and agent state. */
@@ -33,6 +35,11 @@ export function driverContext(deps: ManagerDeps, host: DriverHost, live: Live, i
     agent: agentConfig(deps, record.agent),
     status: () => live.record.status,
     setStatus: (status, report) => void host.applyStatus(record.id, status, report),
+    setProgress: (report) => {
+      // The adapter's name says where it came from; a report that fails the checks is the adapter's bug, logged, not the agent's.
+      const source = agentConfig(deps, record.agent).adapter;
+      host.setProgress(record.id, report && { ...report, source }).catch((error: unknown) => logger.warn({ err: error, instance: record.id }, "could not store the agent's progress"));
+    },
     get agentState() {
       return live.record.agentState ?? {};
     },

@@ -17,6 +17,8 @@ import { waitDelivered } from "./wait-delivered.js";
 import { nodeOf } from "../kernel/node.js";
 import { placeSpawn, type Placement } from "./placement.js";
 import { Holds } from "./holds.js";
+import { ProgressWrites } from "./progress-writes.js";
+import type { ProgressInput } from "./progress.js";
 import { tapTurnCap } from "./runaway.js";
 import type { Budget } from "../store/types.js";
 
@@ -45,6 +47,7 @@ export class InstanceManager {
   private readonly store: StateStore;
   private readonly placement: Placement;
   private readonly holds: Holds;
+  private readonly progress: ProgressWrites;
 
   constructor(deps: ManagerDeps) {
     this.nodes = deps.nodes;
@@ -56,7 +59,10 @@ export class InstanceManager {
     this.terminator = new Terminator(deps, this.registry);
     this.limits = new UsageLimits(deps, this.registry, (id, text) => this.messaging.send(id, text, { whenBusy: "queue" }, null));
     this.spawner = new Spawner(deps, this.registry, this.messaging, this.terminator, this.limits);
-    this.views = new Views(deps, this.registry);
+    this.progress = new ProgressWrites(deps, this.registry);
+    this.views = new Views(deps, this.registry, (id) => this.progress.written(id));
+    // An adapter's report of the agent's own task list (DriverContext.setProgress).
+    this.registry.setProgress = (id, report) => this.progress.set(id, report);
     // A released instance's node delivers its queue: here when this node owns it, else that node's serve (it sees the store change).
     this.holds = new Holds(deps.store, async (record) => {
       if (!this.nodes.owns(record) || this.registry.closed) return;
@@ -178,6 +184,11 @@ export class InstanceManager {
 
   setBudget(id: string, budget: Budget | null): Promise<InstanceRecord> {
     return this.holds.setBudget(id, budget);
+  }
+
+  /** Set (null: remove) an instance's progress; fires `progress` when it changed. */
+  setProgress(id: string, progress: ProgressInput | null): Promise<InstanceRecord> {
+    return this.progress.set(id, progress);
   }
 
   updatePluginState(id: string, plugin: string, updater: (state: unknown) => unknown): Promise<InstanceRecord | undefined> {

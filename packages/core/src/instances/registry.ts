@@ -8,6 +8,7 @@ import { Announcer, implicitTurnEnd } from "./announcer.js";
 import { exitedError } from "./failures.js";
 import { adapterFor, ensureInstanceDir, requireRecord } from "./lookups.js";
 import { driverContext } from "./driver-context.js";
+import type { ProgressInput } from "./progress.js";
 import { sameLaunch } from "./same-launch.js";
 import { waitForStatusChange } from "./wait-status.js";
 import { appendTail, tailText } from "./output-tail.js";
@@ -44,6 +45,8 @@ export class Registry {
   /** Serve: every live instance is watched, and followed when another process relaunches it. */
   watchAll = false;
   closed = false;
+  /** Where a driver's progress report is written (set by the manager: ProgressWrites). */
+  setProgress: (id: string, report: ProgressInput | null) => Promise<unknown> = async () => undefined;
   /** Called when an instance may take input now: its queue is delivered (set by messaging). */
   onDeliverable: (id: string) => void = () => undefined;
 

@@ -1,6 +1,6 @@
 import type { TokenUsage } from "../agents/adapter.js";
 import type { DeliveryReceipt, WhenBusy } from "../kernel/messages.js";
-import type { Budget, InstanceRecord, InstanceStatus } from "../store/types.js";
+import type { Budget, InstanceRecord, InstanceStatus, Progress } from "../store/types.js";
 
 export interface SpawnOptions {
   role: string;
@@ -76,6 +76,8 @@ export interface ReadResult {
   usage?: TokenUsage;
   /** Set while its delivery is held (kernel.hold): why; messages to it wait in its queue. */
   paused?: string;
+  /** How far the agent says it is (InstanceRecord.progress), when it reported any. */
+  progress?: Progress;
   /** What plugins add (hook `instanceFields`), by plugin name: `fields.cost`. */
   fields?: Record<string, unknown>;
   /** Their lines for people (`cost: 12,300 tokens, $0.0421`). */

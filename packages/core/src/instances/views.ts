@@ -14,6 +14,8 @@ export class Views {
   constructor(
     private readonly deps: ManagerDeps,
     private readonly registry: Registry,
+    /** Settles once the progress reports of an instance made so far are stored (ProgressWrites). */
+    private readonly progressWritten: (id: string) => Promise<void> = async () => undefined,
   ) {}
 
   async read(id: string, options: ReadOptions = {}): Promise<ReadResult> {
@@ -47,12 +49,16 @@ export class Views {
     const queued = (await this.deps.store.queue(id)).length;
     // The adapter's count now; without an attached driver (an exited instance), the last one announced.
     const usage = (await this.registry.get(id)?.driver.usage?.().catch(() => undefined)) ?? record.usage;
-    // The store's word on a hold: another process may have held or released it since this one last looked.
-    const hold = (await this.deps.store.get(id))?.hold;
+    // The store's word on a hold and the progress: another process may have written them since this one last looked.
+    // The adapter reported the turn's task list before its end: stored before this answer.
+    await this.progressWritten(id);
+    const stored = await this.deps.store.get(id);
+    const hold = stored?.hold;
+    const progress = stored?.progress;
     const shown = withNode(usage ? { ...record, usage } : record);
     const added = await instanceFields(this.deps.hooks, this.deps.logger, "read", [shown]);
     const limit = record.limitedUntil !== undefined ? { limitedUntil: record.limitedUntil } : {};
-    return withFields({ id, status: record.status, statusReason: record.statusReason, ...limit, lastReply: record.lastReply, screen, queued, ...(usage ? { usage } : {}), ...(hold ? { paused: hold.reason } : {}) }, added.get(id));
+    return withFields({ id, status: record.status, statusReason: record.statusReason, ...limit, lastReply: record.lastReply, screen, queued, ...(usage ? { usage } : {}), ...(hold ? { paused: hold.reason } : {}), ...(progress ? { progress } : {}) }, added.get(id));
   }
 
   async list(filter: ListFilter = {}): Promise<InstanceSummary[]> {

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Settings } from "../config/schema.js";
+import type { ProgressInput } from "../instances/progress.js";
 import type { InstanceSummary, ListFilter, ReadOptions, ReadResult, SendOptions, SpawnOptions, SpawnResult, TerminateOptions } from "../instances/types.js";
 import type { Budget, InstanceRecord, StoreChange, StoreWatch } from "../store/types.js";
 import type { TmuxRuntime } from "../tmux/runtime.js";
@@ -59,6 +60,16 @@ export interface KernelApi {
   release(id: string, kind?: string): Promise<boolean>;
   /** Set (null: remove) the budget of an instance's subtree (`InstanceRecord.budget`); checked like spawn's `budget`. */
   setBudget(id: string, budget: Budget | null): Promise<InstanceRecord>;
+  /**
+   * Set (null: remove) an instance's progress (`InstanceRecord.progress`):
+   * `{ done, total, current?, items?, source? }` with 0 <= done <= total
+   * (whole numbers), `current` and item texts at most 200 characters;
+   * `source` defaults to "api". Bad input throws TC_INVALID_ARGUMENT naming
+   * the values, and nothing is written. Stored in one atomic update when it
+   * differs from what is stored; then the `progress` hook fires, once across
+   * processes. Returns the record as stored.
+   */
+  setProgress(id: string, progress: ProgressInput | null): Promise<InstanceRecord>;
   /**
    * Follow an instance's output as tmux streams it (raw bytes, no polling):
    * `screen` is its screen now (with `options.history` lines of scrollback

@@ -1,6 +1,6 @@
 // The payloads of the kernel's lifecycle hooks (see hooks.ts for when each fires).
 import type { TokenUsage, TurnEndReason } from "../agents/adapter.js";
-import type { InstanceRecord, InstanceStatus } from "../store/types.js";
+import type { InstanceRecord, InstanceStatus, Progress } from "../store/types.js";
 import type { DeliveryReceipt } from "./messages.js";
 
 /** Spawn options as they flow through `beforeSpawn`: plugins transform them. */
@@ -106,6 +106,18 @@ export interface TurnEnded extends EventMeta {
 export interface UsageUpdate extends EventMeta {
   readonly instance: InstanceRecord;
   readonly usage: TokenUsage;
+}
+
+/**
+ * An instance's progress changed (kernel.setProgress, an adapter's report of
+ * the agent's task list): fired once across processes, by the process whose
+ * write changed the stored progress.
+ */
+export interface ProgressUpdate extends EventMeta {
+  /** The record as stored after the change. */
+  readonly instance: InstanceRecord;
+  /** The progress now; null when it was removed. */
+  readonly progress: Progress | null;
 }
 
 export interface StatusChange extends EventMeta {

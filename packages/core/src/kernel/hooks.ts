@@ -8,7 +8,7 @@ import {
 import { ErrorCodes, TmuxClaudeError, isPluginErrorCode, isTmuxClaudeError } from "../errors.js";
 import type { InstanceRecord } from "../store/types.js";
 import type { CommandContribution, KernelApi, ToolContribution } from "./api.js";
-import type { DeliveryEvent, InstanceFieldsRequest, ListColumn, Notice, OperationEvent, ReadyGate, SpawnFailure, SpawnPlan, StatusChange, TerminateEvent, TurnEnded, UsageUpdate } from "./events.js";
+import type { DeliveryEvent, InstanceFieldsRequest, ListColumn, Notice, OperationEvent, ProgressUpdate, ReadyGate, SpawnFailure, SpawnPlan, StatusChange, TerminateEvent, TurnEnded, UsageUpdate } from "./events.js";
 import type { HealthCheck } from "./health.js";
 import type { DeliveryReceipt, OutgoingMessage } from "./messages.js";
 import type { NodeReport, RouteRequest, RouteResult } from "./routing.js";
@@ -35,6 +35,8 @@ export function createHooks() {
     statusChange: new AsyncParallelHook<[StatusChange]>(["change"], "statusChange"),
     /** A turn ended: stop, interrupt or failure. */
     turnEnded: new AsyncParallelHook<[TurnEnded]>(["turn"], "turnEnded"),
+    /** An instance's progress changed (see ProgressUpdate). Fired once across processes. */
+    progress: new AsyncParallelHook<[ProgressUpdate]>(["update"], "progress"),
     /** Token use after a turn. */
     usage: new AsyncParallelHook<[UsageUpdate]>(["update"], "usage"),
     /** A plugin raised a notice (ctx.notice): a budget crossed, a conflict, a run finished. Fired once, in the process that raised it. */

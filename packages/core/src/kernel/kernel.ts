@@ -17,6 +17,7 @@ import {
   type TerminateOptions,
 } from "../instances/manager.js";
 import { createLogger } from "../logger.js";
+import type { ProgressInput } from "../instances/progress.js";
 import { tellOperationTaps } from "./operations.js";
 import { explainTmuxLoss } from "../instances/failures.js";
 import { Nodes } from "../instances/nodes.js";
@@ -274,6 +275,11 @@ export class Kernel implements KernelApi {
   /** Set (null: remove) the budget of an instance's subtree. */
   setBudget(id: string, budget: Budget | null): Promise<InstanceRecord> {
     return this.manager.setBudget(id, budget);
+  }
+
+  /** Set (null: remove) an instance's progress; see KernelApi.setProgress. */
+  setProgress(id: string, progress: ProgressInput | null): Promise<InstanceRecord> {
+    return this.manager.setProgress(id, progress);
   }
 
   /**

@@ -106,6 +106,33 @@ export interface InstanceRecord {
   hold?: InstanceHold;
   /** Turns it ended since it was spawned or its turn-cap hold was released (counted for limits.maxTurns). */
   turns?: number;
+  /**
+   * How far the agent says it is with its task (`kernel.setProgress`): from
+   * its own task list (the adapter's report, e.g. Claude Code's todos) or its
+   * own `progress` tool call. Written by whichever process learned it.
+   */
+  progress?: Progress;
+}
+
+/** One entry of an agent's own task list. */
+export interface ProgressItem {
+  text: string;
+  state: "pending" | "in_progress" | "completed";
+}
+
+/** An instance's progress as stored (InstanceRecord.progress). */
+export interface Progress {
+  /** Steps finished, 0..total. */
+  done: number;
+  total: number;
+  /** The step it works on now ("Writing tests"). */
+  current?: string;
+  /** Its task list, where the source has one (at most PROGRESS_LIMITS.items entries). */
+  items?: ProgressItem[];
+  /** Who reported it: the adapter's name ("claude"), "tool" (the MCP/CLI `progress` call) or a plugin's word. */
+  source: string;
+  /** ISO time it was written. */
+  at: string;
 }
 
 /** A budget of one instance's subtree: tokens (every kind summed) and/or US dollars. */

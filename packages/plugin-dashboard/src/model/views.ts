@@ -1,7 +1,7 @@
 // Records as the page sees them: pure functions from what the kernel stores
 // to the wire types (protocol.ts), so the live model only diffs and pushes.
-import type { InstanceRecord, InstanceSummary } from "@tmux-claude/core";
-import type { GitView, InstanceView, MessageView, UsageView } from "../protocol.js";
+import type { InstanceRecord, InstanceSummary, Progress } from "@tmux-claude/core";
+import type { GitView, InstanceView, MessageView, ProgressView, UsageView } from "../protocol.js";
 
 /** What `kernel.list()` returns: records with their inbox (`messages`) and last `usage`. */
 export type RecordLike = InstanceSummary;
@@ -89,11 +89,17 @@ export function instanceViews(records: readonly RecordLike[], node: string, git:
       ...(record.lastReply !== undefined ? { lastReply: record.lastReply } : {}),
       queued: record.queuedIds.length,
       ...(usage ? { usage } : {}),
+      ...(record.progress ? { progress: progressView(record.progress) } : {}),
       ...(gitView ? { git: gitView } : {}),
       attention: attentionOf(record.status, gitView, record.unreachable),
     };
     return view;
   });
+}
+
+/** What the page shows of an instance's progress (not who wrote it or when). */
+function progressView(progress: Progress): ProgressView {
+  return { done: progress.done, total: progress.total, ...(progress.current !== undefined ? { current: progress.current } : {}), ...(progress.items ? { items: progress.items.map((item) => ({ ...item })) } : {}) };
 }
 
 /** Attention first, then creation order: what the page lists first. */

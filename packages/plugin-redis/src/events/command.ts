@@ -31,6 +31,8 @@ function summary(event: ClusterEvent): string {
       return `${event.reason}${event.lastReply !== undefined ? `: ${oneLine(event.lastReply)}` : ""}`;
     case "usage":
       return `${event.usage.inputTokens} in, ${event.usage.outputTokens} out${event.usage.costUsd !== undefined ? `, $${event.usage.costUsd.toFixed(4)}` : ""}`;
+    case "progress":
+      return event.progress ? `${event.progress.done}/${event.progress.total}${event.progress.current ? `: ${oneLine(event.progress.current)}` : ""} (${event.progress.source})` : "progress removed";
     case "afterSpawn":
       return `${event.restart ? "restarted" : "spawned"}: ${event.instance.role} (${event.instance.agent})${event.instance.parentId ? `, parent ${event.instance.parentId}` : ""}`;
     case "afterTerminate":

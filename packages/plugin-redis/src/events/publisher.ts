@@ -83,6 +83,7 @@ export function tapEvents(ctx: PluginContext, publisher: EventPublisher): void {
   hooks.delivered.tap((event) => send(() => fromHook.delivered(event)));
   hooks.turnEnded.tap((turn) => send(() => fromHook.turnEnded(turn)));
   hooks.usage.tap((update) => send(() => fromHook.usage(update)));
+  hooks.progress.tap((update) => send(() => fromHook.progress(update)));
   hooks.afterSpawn.tap((record) => send(() => fromHook.afterSpawn(metaOf(record), record, restarting.delete(record.id))));
   hooks.afterTerminate.tap((event) => send(() => fromHook.afterTerminate(metaOf(event.instance), event.instance, event.cascade)));
   hooks.spawnFailed.tap((failure) => {

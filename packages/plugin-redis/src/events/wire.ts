@@ -7,10 +7,10 @@
  * and whose history, agent and plugin state are large and any reader can get
  * from the store.
  */
-import { cutText, type DeliveryEvent, type EventMeta, type InstanceRecord, type InstanceStatus, type SpawnFailure, type StatusChange, type TokenUsage, type TurnEnded, type TurnEndReason, type UsageUpdate } from "@tmux-claude/core";
+import { cutText, type DeliveryEvent, type EventMeta, type InstanceRecord, type InstanceStatus, type ProgressUpdate, type SpawnFailure, type StatusChange, type TokenUsage, type TurnEnded, type TurnEndReason, type UsageUpdate } from "@tmux-claude/core";
 
 /** The kernel hooks whose events travel, and so the event types. */
-export const EVENT_TYPES = ["statusChange", "delivered", "turnEnded", "usage", "afterSpawn", "afterTerminate", "spawnFailed"] as const;
+export const EVENT_TYPES = ["statusChange", "delivered", "turnEnded", "usage", "progress", "afterSpawn", "afterTerminate", "spawnFailed"] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** An instance as events carry it. */
@@ -42,6 +42,8 @@ export type ClusterEvent = Base &
     | { readonly type: "delivered"; readonly messageId: string; readonly from: string | null; readonly text: string; readonly queued: boolean }
     | { readonly type: "turnEnded"; readonly instance: EventInstance; readonly reason: TurnEndReason; readonly lastReply?: string; readonly prompt?: string; readonly usage?: TokenUsage }
     | { readonly type: "usage"; readonly instance: EventInstance; readonly usage: TokenUsage }
+    /** Compact: no task list (any reader gets it from the record). null: the progress was removed. */
+    | { readonly type: "progress"; readonly instance: EventInstance; readonly progress: { readonly done: number; readonly total: number; readonly current?: string; readonly source: string } | null }
     | { readonly type: "afterSpawn"; readonly instance: EventInstance; readonly restart: boolean }
     | { readonly type: "afterTerminate"; readonly instance: EventInstance; readonly cascade: boolean }
     | { readonly type: "spawnFailed"; readonly role: string; readonly parentId: string | null; readonly restart: boolean; readonly error: { readonly code?: string; readonly message: string } }
@@ -98,6 +100,10 @@ export const fromHook = {
     ...optional("usage", turn.usage),
   }),
   usage: (update: UsageUpdate): ClusterEvent => ({ ...meta(update), type: "usage", instance: eventInstance(update.instance), usage: update.usage }),
+  progress: (update: ProgressUpdate): ClusterEvent => {
+    const p = update.progress;
+    return { ...meta(update), type: "progress", instance: eventInstance(update.instance), progress: p && { done: p.done, total: p.total, ...optional("current", p.current), source: p.source } };
+  },
   afterSpawn: (event: EventMeta, record: InstanceRecord, restart: boolean): ClusterEvent => ({ ...meta(event), type: "afterSpawn", instance: eventInstance(record), restart }),
   afterTerminate: (event: EventMeta, record: InstanceRecord, cascade: boolean): ClusterEvent => ({ ...meta(event), type: "afterTerminate", instance: eventInstance(record), cascade }),
   /** The plan is left out (its env holds the secrets the spawn was given), and so is any secret value of it the error message quotes. */

@@ -1,0 +1,122 @@
+import type { Progress, ProgressItem } from "@tmux-claude/core";
+import type { HookPayload } from "./events.js";
+
+/**
+ * The tools with which Claude Code keeps its own task list: `TodoWrite`
+ * (the whole list each call; older releases) and `TaskCreate`/`TaskUpdate`
+ * (one task per call; newer releases). Their PostToolUse hook events are the
+ * only ones registered for PostToolUse (a matcher), so other tools pay nothing.
+ */
+export const TASK_TOOLS = ["TodoWrite", "TaskCreate", "TaskUpdate"] as const;
+export const TASK_TOOLS_MATCHER = TASK_TOOLS.join("|");
+
+/** One task as the adapter keeps it (persisted in agentState.tasks, so a kernel re-attaching goes on from it). */
+export interface TrackedTask {
+  /** TaskCreate's id, which TaskUpdate names; TodoWrite's tasks have none. */
+  id?: string;
+  text: string;
+  /** The present-continuous form Claude Code shows while it works on the task ("Writing tests"). */
+  activeForm?: string;
+  state: ProgressItem["state"];
+}
+
+/** Bounds of what is reported: the kernel refuses longer texts and lists (PROGRESS_LIMITS). */
+const TEXT_MAX = 200;
+const ITEMS_MAX = 100;
+const STATES: ReadonlySet<string> = new Set(["pending", "in_progress", "completed"]);
+
+/** The agent's own task list, followed through its task tools' PostToolUse events. No screen is read. */
+export class TaskList {
+  constructor(private tasks: TrackedTask[] = []) {}
+
+  get list(): readonly TrackedTask[] {
+    return this.tasks;
+  }
+
+  /** Apply one PostToolUse event; true when the list changed. */
+  apply(payload: HookPayload): boolean {
+    const input = record(payload.tool_input);
+    const before = JSON.stringify(this.tasks);
+    switch (payload.tool_name) {
+      case "TodoWrite": {
+        const todos = Array.isArray(input.todos) ? input.todos : [];
+        this.tasks = todos.map(record).map((t) => ({ text: text(t.content), ...activeForm(t.activeForm), state: state(t.status) ?? "pending" }));
+        break;
+      }
+      case "TaskCreate": {
+        const created = record(record(payload.tool_response).task);
+        const id = typeof created.id === "string" || typeof created.id === "number" ? String(created.id) : undefined;
+        this.tasks = [...this.tasks, { ...(id !== undefined ? { id } : {}), text: text(created.subject ?? input.subject), ...activeForm(input.activeForm), state: "pending" }];
+        break;
+      }
+      case "TaskUpdate": {
+        const id = String(input.taskId ?? "");
+        const response = record(payload.tool_response);
+        // A refused update (an unknown id) changed nothing in Claude Code's list either.
+        if (response.success === false) return false;
+        if (input.status === "deleted") {
+          this.tasks = this.tasks.filter((t) => t.id !== id);
+          break;
+        }
+        this.tasks = this.tasks.map((t) =>
+          t.id !== id
+            ? t
+            : { ...t, ...(typeof input.subject === "string" ? { text: text(input.subject) } : {}), ...activeForm(input.activeForm ?? t.activeForm), state: state(input.status) ?? t.state },
+        );
+        break;
+      }
+      default:
+        return false;
+    }
+    return JSON.stringify(this.tasks) !== before;
+  }
+
+  /** Forget the list (a new conversation: startup or /clear). True when there was one. */
+  clear(): boolean {
+    const had = this.tasks.length > 0;
+    this.tasks = [];
+    return had;
+  }
+
+  /** done = completed of all; current = the task in progress (its active form when given); null without tasks. */
+  progress(): Omit<Progress, "at" | "source"> | null {
+    if (this.tasks.length === 0) return null;
+    const working = this.tasks.find((t) => t.state === "in_progress");
+    const current = working ? (working.activeForm ?? working.text) : undefined;
+    return {
+      done: this.tasks.filter((t) => t.state === "completed").length,
+      total: this.tasks.length,
+      ...(current ? { current: cut(current) } : {}),
+      items: this.tasks.slice(0, ITEMS_MAX).map((t) => ({ text: cut(t.text), state: t.state })),
+    };
+  }
+}
+
+/** The tasks as stored in agentState (an older or foreign state has none). */
+export function readTasks(value: unknown): TrackedTask[] {
+  if (!Array.isArray(value)) return [];
+  return value
+    .map(record)
+    .filter((t) => typeof t.text === "string" && STATES.has(String(t.state)))
+    .map((t) => ({ ...(typeof t.id === "string" ? { id: t.id } : {}), text: t.text as string, ...activeForm(t.activeForm), state: t.state as TrackedTask["state"] }));
+}
+
+function record(value: unknown): Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+function text(value: unknown): string {
+  return typeof value === "string" ? value : "";
+}
+
+function activeForm(value: unknown): { activeForm?: string } {
+  return typeof value === "string" && value !== "" ? { activeForm: value } : {};
+}
+
+function state(value: unknown): TrackedTask["state"] | undefined {
+  return typeof value === "string" && STATES.has(value) ? (value as TrackedTask["state"]) : undefined;
+}
+
+function cut(value: string): string {
+  return value.length <= TEXT_MAX ? value : `${value.slice(0, TEXT_MAX - 1)}…`;
+}

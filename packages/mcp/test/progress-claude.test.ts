@@ -1,0 +1,129 @@
+// Progress from Claude Code's own task list, with the real binary against
+// the stand-in model (pinned and newest release): in one turn the model
+// writes a three-item task list and completes one, with TodoWrite where the
+// release offers it, else TaskCreate/TaskUpdate. The adapter sees those calls
+// through PostToolUse hooks (no screen); read (what `read --json` prints)
+// shows 1/3 with the item in progress, and get_progress called by the parent
+// instance rolls its subtree up.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { claude } from "@tmux-claude/agent-claude";
+import type { ProgressUpdate } from "@tmux-claude/core";
+import { claudeReleases, createClaudeHarness, offersTool, type ClaudeHarness, type RecordedRequest } from "@tmux-claude/testkit";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { mcp, type McpApi } from "../src/index.js";
+import { call, callerClient, instanceOf, results, textOf } from "./helpers.js";
+
+const ITEMS = [
+  { content: "Read the code", activeForm: "Reading the code" },
+  { content: "Write tests", activeForm: "Writing tests" },
+  { content: "Update the README", activeForm: "Updating the README" },
+];
+
+/**
+ * Claude Code 2.1.x offers its task tools only with some models (older
+ * Sonnet and Haiku ones, or none named) or with CLAUDE_CODE_ENABLE_TODO_TOOLS
+ * set: the agent a user would configure to have them.
+ */
+const PLANNER = { env: { CLAUDE_CODE_ENABLE_TODO_TOOLS: "1" } };
+/** The same with the newer task tools turned off: Claude Code offers TodoWrite, as older releases did. */
+const TODOS = { env: { CLAUDE_CODE_ENABLE_TODO_TOOLS: "1", CLAUDE_CODE_ENABLE_TASKS: "0" } };
+
+/** The turn's script: which task tools the release offers decides the calls. */
+function taskListTurn(req: RecordedRequest, used: string[]) {
+  const done = results(req);
+  if (offersTool(req, "TodoWrite")) {
+    used.push("TodoWrite");
+    if (done.length > 0) return { text: "Planned: one of three done." };
+    const states = ["completed", "in_progress", "pending"];
+    return { toolUse: { name: "TodoWrite", input: { todos: ITEMS.map((item, i) => ({ ...item, status: states[i] })) } } };
+  }
+  used.push("TaskCreate");
+  if (done.length === 0) return { toolUse: ITEMS.map((item) => ({ name: "TaskCreate", input: { subject: item.content, description: item.content, activeForm: item.activeForm } })) };
+  if (done.length === 3) {
+    // Claude Code numbers the tasks it created; its results say which ("Task #1 created ...").
+    const ids = done.map((text, i) => /#(\d+)/u.exec(text)?.[1] ?? String(i + 1));
+    return {
+      toolUse: [
+        { name: "TaskUpdate", input: { taskId: ids[0], status: "completed" } },
+        { name: "TaskUpdate", input: { taskId: ids[1], status: "in_progress" } },
+      ],
+    };
+  }
+  return { text: "Planned: one of three done." };
+}
+
+for (const release of await claudeReleases()) {
+  describe.skipIf(release.skip !== undefined)(`Claude Code ${release.label}`, () => {
+    let h: ClaudeHarness;
+    beforeAll(async () => {
+      h = await createClaudeHarness({ adapterPlugin: claude(), claude: await release.binary(), agents: { planner: PLANNER, todos: TODOS }, config: { plugins: [mcp({ port: 0 })] } });
+      await h.kernel.plugin<McpApi>("mcp")!.listen();
+    }, 300_000);
+    afterAll(async () => h?.close());
+
+    test.each([
+      ["planner", "TaskCreate"],
+      ["todos", "TodoWrite"],
+    ])("agent %s (%s): a three-item task list with one done shows 1/3 and the item in progress in read and in the parent's get_progress", async (agent, tools) => {
+      const used: string[] = [];
+      const rule = h.model.rule({ name: "task list", when: (req) => /\.mgr-1$/u.test(instanceOf(req) ?? ""), reply: (req) => taskListTurn(req, used) });
+      const updates: ProgressUpdate[] = [];
+      const tap = `test-${agent}`;
+      const reached = new Promise<ProgressUpdate>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no progress 1/3 within 60 s; updates: ${JSON.stringify(updates.map((u) => u.progress))}`)), 60_000);
+        h.kernel.hooks.progress.tap(tap, (update) => {
+          updates.push(update);
+          if (update.progress?.done === 1 && update.progress.total === 3 && update.progress.current) {
+            clearTimeout(timer);
+            resolve(update);
+          }
+        });
+      });
+
+      const parent = (await h.kernel.spawn({ role: "executive", workDir: h.workDir, agent: "echo" })).instance;
+      const { instance: child } = await h.kernel.spawn({ role: "manager", workDir: h.workDir, parentId: parent.id, agent, prompt: "Plan your work as a task list." });
+      expect(child.id).toBe(`${parent.id}.mgr-1`);
+
+      // What `read --wait --json` prints: the turn's end returns with the task list it left, no waiting for anything else.
+      const read = await h.kernel.read(child.id, { wait: true, timeoutMs: 60_000 });
+      expect(read.lastReply).toBe("Planned: one of three done.");
+      expect(read.progress).toMatchObject({ done: 1, total: 3, current: "Writing tests", source: "claude" });
+      expect(read.progress?.items).toEqual([
+        { text: "Read the code", state: "completed" },
+        { text: "Write tests", state: "in_progress" },
+        { text: "Update the README", state: "pending" },
+      ]);
+      expect([...new Set(used)]).toEqual([tools]);
+      // The progress hook fired for it (once the write changed the stored progress).
+      const update = await reached.catch(async (error: unknown) => {
+        // Say what the model was asked and answered, and which hooks fired: why no progress came.
+        const turns = h.model.requests.filter((r) => instanceOf(r) === child.id).map((r) => `${r.rule}: tools ${(r.body.tools ?? []).map((t) => t.name).filter((n) => /Todo|Task/u.test(n)).join(",")} results ${JSON.stringify(results(r)).slice(0, 400)}`);
+        const events = await readFile(path.join(h.stateDir, "agents", child.id, "events.jsonl"), "utf8").catch(() => "");
+        throw new Error(`${(error as Error).message}\nturns:\n${turns.join("\n")}\nhook events:\n${events.split("\n").map((l) => l.slice(0, 300)).join("\n")}`);
+      });
+      expect(update.instanceId).toBe(child.id);
+
+      const { client, close } = await callerClient(h.kernel, { instanceId: parent.id, role: "executive" });
+      try {
+        const got = await call(client, "get_progress", {});
+        expect(got.isError, textOf(got)).toBeFalsy();
+        expect(got.structuredContent).toMatchObject({ rootId: parent.id, done: 1, total: 3, withProgress: 1, withoutProgress: 1 });
+        const entries = (got.structuredContent as { instances: { id: string; progress?: { current?: string } }[] }).instances;
+        expect(entries.find((i) => i.id === child.id)?.progress?.current).toBe("Writing tests");
+        expect(textOf(got)).toContain(`${child.id}  manager  idle  1/3: Writing tests`);
+        // The parent's read of its child says it too.
+        expect(textOf(await call(client, "read", { instanceId: child.id }))).toContain("Progress: 1/3: Writing tests.");
+      } finally {
+        await close();
+      }
+      // /clear starts a new conversation without a task list: the progress it made goes.
+      const cleared = new Promise<void>((resolve) => h.kernel.hooks.progress.tap(`${tap}-clear`, (u) => (u.instanceId === child.id && u.progress === null ? resolve() : undefined)));
+      await h.kernel.send(child.id, "/clear");
+      await cleared;
+      expect((await h.kernel.get(child.id)).progress).toBeUndefined();
+      rule.remove();
+      await h.kernel.terminate(parent.id, { cascade: true });
+    }, 180_000);
+  });
+}
