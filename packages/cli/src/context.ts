@@ -1,6 +1,7 @@
 import { PLUGIN_NAME as CLAUDE_PLUGIN, withClaude } from "@tmux-claude/agent-claude";
 import { PLUGIN_NAME as MCP_PLUGIN, withMcp } from "@tmux-claude/mcp";
 import { PLUGIN_NAME as AUDIT_PLUGIN, withAudit } from "@tmux-claude/plugin-audit";
+import { PLUGIN_NAME as SUPERVISOR_PLUGIN, withSupervisor } from "@tmux-claude/plugin-supervisor";
 import { PLUGIN_NAME as WORKFLOWS_PLUGIN, withWorkflows } from "@tmux-claude/plugin-workflows";
 import { BUDGET_PLUGIN, PLUGIN_NAME as COST_PLUGIN, withCost } from "@tmux-claude/plugin-cost";
 import { readFileSync } from "node:fs";
@@ -150,10 +151,11 @@ export class Cli {
  * kernel mints the per-instance MCP credentials of what it spawns) and
  * workflows (`run`, and the `complete` tool every workflow task calls through `serve`)
  * and audit (every MCP call and CLI command in the node's audit log) and
- * cost (the `cost` command, the cost in `read` and `list`).
+ * cost (the `cost` command, the cost in `read` and `list`) and supervisor
+ * (stalled instances flagged, blocked ones' parents told).
  */
 export function withCliPlugins(config: ResolvedConfig): ResolvedConfig {
-  return withAudit(withCost(withWorkflows(withMcp(withClaude(config)))));
+  return withSupervisor(withAudit(withCost(withWorkflows(withMcp(withClaude(config))))));
 }
 
 /**
@@ -169,11 +171,12 @@ export function shippedPlugins(): Record<string, string> {
     "@tmux-claude/plugin-workflows": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-workflows")),
     "@tmux-claude/plugin-notify": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-notify")),
     "@tmux-claude/plugin-cost": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-cost")),
+    "@tmux-claude/plugin-supervisor": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-supervisor")),
   };
 }
 
 /** The names of the plugins withCliPlugins adds. */
-export const CLI_PLUGINS: ReadonlySet<string> = new Set([CLAUDE_PLUGIN, MCP_PLUGIN, WORKFLOWS_PLUGIN, COST_PLUGIN, BUDGET_PLUGIN, AUDIT_PLUGIN]);
+export const CLI_PLUGINS: ReadonlySet<string> = new Set([CLAUDE_PLUGIN, MCP_PLUGIN, WORKFLOWS_PLUGIN, COST_PLUGIN, BUDGET_PLUGIN, AUDIT_PLUGIN, SUPERVISOR_PLUGIN]);
 
 /** The commands those plugins contribute (the `commands` hook): only these names start a kernel to find them when the config adds no plugins. */
 export const CLI_PLUGIN_COMMANDS: ReadonlySet<string> = new Set(["cost", "budget"]);

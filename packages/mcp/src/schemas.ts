@@ -69,6 +69,7 @@ export const listInput = z.strictObject({
   role: z.string().min(1).optional().describe("Only instances of this role."),
   parentId: instanceId.optional().describe("Only direct children of this instance."),
   status: z.enum(statuses).optional().describe("Only instances in this status."),
+  blocked: z.boolean().optional().describe("Only blocked instances: waiting on a question, in error, at a usage limit, or stalled (each with `blocked`: why)."),
 });
 
 export const terminateInput = z.strictObject({
@@ -114,6 +115,10 @@ export const listedInstanceOutput = instanceOutput.extend({
   unreachable: z.string().optional(),
   /** Set while its delivery is held (a budget's pause, the turn cap): why; messages to it wait in its queue. */
   paused: z.string().optional(),
+  /** Set when it is blocked: why (waiting on a question, error, usage limit, stalled). */
+  blocked: z.string().optional(),
+  /** Set while it is busy and flagged stalled: since when it was silent, and why. */
+  stalled: z.object({ since: z.string(), why: z.string() }).optional(),
 });
 
 export const receiptOutput = z.object({

@@ -15,6 +15,7 @@ import {
   withDefaultAgents,
   type Leftovers,
   type PluginCheck,
+  type BreakerState,
   type ResolvedConfig,
 } from "@tmux-claude/core";
 import { stateDirOf, withCliPlugins, withSocket, type ActionFactory, type Cli } from "../context.js";
@@ -31,11 +32,19 @@ export function registerDoctor(program: Command, action: ActionFactory): void {
     .command("doctor")
     .description("Check tmux, the config, the state dir, the agents' commands and serve; exits 1 if a check failed.")
     .option("--clean", "remove what dead tmux-claude processes left on the socket (monitor sessions and their control clients); instances keep running")
+    .option("--reset-breakers [agent]", "close the circuit breaker of this agent (all agents without a name), forgetting its failures, before the checks")
     .option("--json", "print the checks as JSON: { ok, checks: [{ name, ok, detail, fix?, note? }] }")
     .action(action(doctor));
 }
 
-async function doctor(cli: Cli, flags: { json?: boolean; clean?: boolean }): Promise<number> {
+async function doctor(cli: Cli, flags: { json?: boolean; clean?: boolean; resetBreakers?: string | boolean }): Promise<number> {
+  if (flags.resetBreakers !== undefined) {
+    const agent = typeof flags.resetBreakers === "string" ? flags.resetBreakers : undefined;
+    const reset = await cli.withKernel("doctor", (kernel) => kernel.resetBreakers(agent));
+    const what = reset.length ? `Reset the circuit breaker of ${reset.map((name) => `"${name}"`).join(", ")}.` : `No open circuit breaker${agent ? ` for agent "${agent}"` : ""}.`;
+    // With --json the checks are the whole output; the reset shows in their breakers line.
+    if (!flags.json) cli.out(what);
+  }
   const checks = await runChecks(cli, { clean: flags.clean === true });
   const ok = checks.every((check) => check.ok);
   if (flags.json) {
@@ -92,8 +101,11 @@ export async function runChecks(cli: Cli, options: { clean?: boolean } = {}): Pr
 
   const tmux = await checkTmux(config.tmux.binary);
   checks.push(tmux.check);
+  let serverRuns = false;
   if (tmux.found) {
-    checks.push(await checkSocket(config.tmux.binary, config.tmux.socket));
+    const socket = await checkSocket(config.tmux.binary, config.tmux.socket);
+    serverRuns = socket.ok && socket.detail.includes("server running");
+    checks.push(socket);
     checks.push(await checkLeftovers(config.tmux.binary, config.tmux.socket, options.clean === true));
   }
 
@@ -134,8 +146,37 @@ export async function runChecks(cli: Cli, options: { clean?: boolean } = {}): Pr
       ? `running (pid ${serve.pid})`
       : "not running; queued messages are delivered only while a tmux-claude send waits (start one with tmux-claude serve)",
   });
+  checks.push(await checkBreakers(cli, serverRuns));
   checks.push(...(await pluginChecks(config)));
   return checks;
+}
+
+/**
+ * The agents' circuit breakers (limits.breaker), read from the store through
+ * a one-shot kernel, which connects to the socket's tmux server: only when
+ * one runs, since doctor never starts one.
+ */
+async function checkBreakers(cli: Cli, serverRuns: boolean): Promise<Check> {
+  if (!serverRuns) return { name: "breakers", ok: true, detail: "not read: no tmux server runs on the socket, and doctor starts none (a spawn refused by an open breaker says so)" };
+  let breakers: BreakerState[];
+  try {
+    breakers = await cli.withKernel("doctor", (kernel) => kernel.breakers());
+  } catch (error) {
+    return { name: "breakers", ok: false, detail: `could not read the circuit breakers: ${(error as Error).message}`, fix: "check the config and the store (the other checks)" };
+  }
+  const open = breakers.filter((b) => b.state !== "closed");
+  const counting = breakers.filter((b) => b.state === "closed" && b.failures.length > 0);
+  const lines = [
+    ...open.map((b) => `agent "${b.agent}": ${b.state} since ${b.openedAt}${b.state === "open" ? `, trial spawn at ${b.closesAt}` : `, trial spawn began ${b.trialAt}`}; last failure: ${b.failures.at(-1)?.code}: ${b.failures.at(-1)?.message}`),
+    ...counting.map((b) => `agent "${b.agent}": closed, ${b.failures.length} recent failed spawn${b.failures.length === 1 ? "" : "s"}`),
+  ];
+  if (open.length === 0) return { name: "breakers", ok: true, detail: lines.length ? lines.join("\n") : "no open circuit breaker" };
+  return {
+    name: "breakers",
+    ok: false,
+    detail: lines.join("\n"),
+    fix: `fix the agent (its "agent" line above), then tmux-claude doctor --reset-breakers ${open.length === 1 ? open[0]!.agent : "[agent]"}`,
+  };
 }
 
 /** What the config's plugins check themselves (the redis plugin: its Redis); a plugin whose checks throw fails its own line. */

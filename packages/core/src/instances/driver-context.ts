@@ -7,6 +7,8 @@ import { sameLaunch } from "./same-launch.js";
 /** How an attachment's driver reaches the registry: its status changes and record writes. */
 export interface DriverHost {
   applyStatus(id: string, to: InstanceStatus, report?: StatusReport): Promise<boolean>;
+  /** The adapter reported (whether or not the status changed): kernel.activity's "report". */
+  reported(id: string): void;
   persist(id: string, updater: (record: InstanceRecord) => InstanceRecord): Promise<void>;
 }
 
@@ -32,7 +34,10 @@ export function driverContext(deps: ManagerDeps, host: DriverHost, live: Live, i
     logger: logger.child({ instance: record.id, agent: record.agent }),
     agent: agentConfig(deps, record.agent),
     status: () => live.record.status,
-    setStatus: (status, report) => void host.applyStatus(record.id, status, report),
+    setStatus: (status, report) => {
+      void host.applyStatus(record.id, status, report);
+      host.reported(record.id);
+    },
     get agentState() {
       return live.record.agentState ?? {};
     },

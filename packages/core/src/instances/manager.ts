@@ -1,4 +1,4 @@
-import type { OutputOptions, OutputStream } from "../kernel/api.js";
+import type { ActivityEvent, OutputOptions, OutputStream } from "../kernel/api.js";
 import type { DeliveryReceipt } from "../kernel/messages.js";
 import { performLocally, type LocalOperations } from "../kernel/routing.js";
 import type { InstanceRecord, StateStore } from "../store/types.js";
@@ -7,6 +7,7 @@ import type { Nodes } from "./nodes.js";
 import { Reconciler } from "./reconciler.js";
 import { Registry } from "./registry.js";
 import { Spawner } from "./spawner.js";
+import { Breakers } from "./breaker.js";
 import { Terminator } from "./terminator.js";
 import type { InstanceSummary, ListFilter, ReadOptions, ReadResult, SendOptions, SpawnOptions, SpawnResult, TerminateOptions } from "./types.js";
 import type { ManagerDeps } from "./deps.js";
@@ -18,7 +19,7 @@ import { nodeOf } from "../kernel/node.js";
 import { placeSpawn, type Placement } from "./placement.js";
 import { Holds } from "./holds.js";
 import { tapTurnCap } from "./runaway.js";
-import type { Budget } from "../store/types.js";
+import type { Budget, InstanceStall } from "../store/types.js";
 
 export type * from "./types.js";
 export { compareIds } from "./views.js";
@@ -39,6 +40,8 @@ export class InstanceManager {
   private readonly messaging: Messaging;
   private readonly terminator: Terminator;
   private readonly spawner: Spawner;
+  /** limits.breaker: per agent, in the store (kernel.breakers / resetBreakers). */
+  readonly breakers: Breakers;
   private readonly views: Views;
   private readonly limits: UsageLimits;
   private readonly nodes: Nodes;
@@ -55,7 +58,8 @@ export class InstanceManager {
     this.messaging = new Messaging(deps, this.registry);
     this.terminator = new Terminator(deps, this.registry);
     this.limits = new UsageLimits(deps, this.registry, (id, text) => this.messaging.send(id, text, { whenBusy: "queue" }, null));
-    this.spawner = new Spawner(deps, this.registry, this.messaging, this.terminator, this.limits);
+    this.breakers = new Breakers(deps.store, deps.config);
+    this.spawner = new Spawner(deps, this.registry, this.messaging, this.terminator, this.limits, this.breakers);
     this.views = new Views(deps, this.registry);
     // A released instance's node delivers its queue: here when this node owns it, else that node's serve (it sees the store change).
     this.holds = new Holds(deps.store, async (record) => {
@@ -178,6 +182,17 @@ export class InstanceManager {
 
   setBudget(id: string, budget: Budget | null): Promise<InstanceRecord> {
     return this.holds.setBudget(id, budget);
+  }
+
+  setStalled(id: string, stall: InstanceStall | null): Promise<boolean> {
+    return this.views.setStalled(id, stall);
+  }
+
+  /** Be told of every adapter report and output chunk of the instances this process is attached to; returns the unsubscribe. */
+  activity(listener: (event: ActivityEvent) => void): () => void {
+    const forward = (instanceId: string, source: "report" | "output", record: InstanceRecord) => listener({ instanceId, source, status: record.status });
+    this.registry.events.on("activity", forward);
+    return () => void this.registry.events.off("activity", forward);
   }
 
   updatePluginState(id: string, plugin: string, updater: (state: unknown) => unknown): Promise<InstanceRecord | undefined> {
