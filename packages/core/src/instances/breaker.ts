@@ -67,14 +67,15 @@ export class Breakers {
     if (!current || current.state === "closed") return { agent, trial: false };
     // Open past its cooldown, or a trial that never reported (its process died): this spawn is the trial, if it takes the claim first.
     const trialStale = now - this.config.limits.spawnTimeout * 2;
+    const due = (doc: BreakerState) => (doc.state === "open" ? Date.parse(doc.closesAt ?? "") <= now : Date.parse(doc.trialAt ?? "") <= trialStale);
+    // Refused on the read alone: no write, no lock (the refusal is the fast path).
+    if (!due(current)) throw openError(current, now);
     let claimed = false;
     let seen: BreakerState | undefined;
     await this.store.updateDoc<BreakerState>(BREAKERS, agent, (doc) => {
       seen = doc;
       claimed = false;
-      if (!doc || doc.state === "closed") return doc;
-      const due = doc.state === "open" ? Date.parse(doc.closesAt ?? "") <= now : Date.parse(doc.trialAt ?? "") <= trialStale;
-      if (!due) return doc;
+      if (!doc || doc.state === "closed" || !due(doc)) return doc;
       claimed = true;
       return { ...doc, state: "half-open", trialAt: new Date(now).toISOString() };
     });
