@@ -130,3 +130,11 @@ test("message states follow the store's queue: waiting ids are queued, ones that
   const terminated = { ...live, status: "exited" as const, terminatedAt: at(0) };
   expect(messageViews(terminated, now).filter((view) => view.state === "dropped").map((view) => view.id)).toEqual(["mark-lost", "just-left", "waiting", "on-its-way"]);
 });
+
+test("a busy instance flagged stalled needs you: it carries since when and why (the attention list shows it)", () => {
+  const stalled = { ...record("stuck-1", null, "busy"), stalled: { since: "2026-01-01T00:00:00.000Z", why: "busy with no event from its agent and no output for 5m 0s" } };
+  const [view] = instanceViews([stalled], "here/s", new Map());
+  expect(view).toMatchObject({ id: "stuck-1", status: "busy", stalled: stalled.stalled, attention: 0 });
+  expect(instanceViews([record("busy-1", null, "busy")], "here/s", new Map())[0]).toMatchObject({ attention: 1 });
+  expect(instanceViews([record("busy-1", null, "busy")], "here/s", new Map())[0]).not.toHaveProperty("stalled");
+});

@@ -107,8 +107,9 @@ export class Spawner {
       return { instance, receipt };
     } catch (error) {
       await this.discard(reserved.id, launched);
-      // Only an agent that was launched and never became ready counts against its breaker (not a plugin's refusal).
-      await this.breakers.failed(ticket, reserved.id, error, launched && !ready).catch((breakerError: unknown) => this.deps.logger.error({ err: breakerError, agent: agentName }, "could not record a failed spawn in its breaker"));
+      // Only an agent that was launched and never became ready counts against its breaker (not a plugin's refusal,
+      // nor a spawn cut short by closing the kernel, whose store is going away).
+      if (!this.registry.closed) await this.breakers.failed(ticket, reserved.id, error, launched && !ready).catch((breakerError: unknown) => this.deps.logger.error({ err: breakerError, agent: agentName }, "could not record a failed spawn in its breaker"));
       await this.spawnFailed(plan, error);
       throw error;
     }
