@@ -104,8 +104,8 @@ export async function runChecks(cli: Cli, options: { clean?: boolean } = {}): Pr
   let serverRuns = false;
   if (tmux.found) {
     const socket = await checkSocket(config.tmux.binary, config.tmux.socket);
-    serverRuns = socket.ok && socket.detail.includes("server running");
-    checks.push(socket);
+    serverRuns = socket.running;
+    checks.push(socket.check);
     checks.push(await checkLeftovers(config.tmux.binary, config.tmux.socket, options.clean === true));
   }
 
@@ -235,18 +235,21 @@ function knownCrash(version: [number, number] | undefined): { note?: string } {
   };
 }
 
-/** Asks a running server only; never starts one. */
-async function checkSocket(binary: string, socket: string): Promise<Check> {
+/** Asks a running server only; never starts one. `running`: a healthy server answered. */
+async function checkSocket(binary: string, socket: string): Promise<{ check: Check; running: boolean }> {
   let names: string[] | undefined;
   try {
     names = await listSessionNames({ binary, socket });
   } catch (error) {
     const reason = isTmuxClaudeError(error) && typeof error.details.tmuxError === "string" ? error.details.tmuxError : (error as Error).message;
-    return { name: "socket", ok: false, detail: `"${binary} -L ${socket} list-sessions" failed: ${reason}`, fix: "check that the socket's server is healthy, or kill it with tmux -L <socket> kill-server" };
+    return {
+      running: false,
+      check: { name: "socket", ok: false, detail: `"${binary} -L ${socket} list-sessions" failed: ${reason}`, fix: "check that the socket's server is healthy, or kill it with tmux -L <socket> kill-server" },
+    };
   }
-  if (!names) return { name: "socket", ok: true, detail: `"${socket}": no server running (it starts with the first spawn)` };
+  if (!names) return { running: false, check: { name: "socket", ok: true, detail: `"${socket}": no server running (it starts with the first spawn)` } };
   const sessions = names.filter((name) => !name.startsWith(MONITOR_PREFIX));
-  return { name: "socket", ok: true, detail: `"${socket}": server running with ${sessions.length} instance session${sessions.length === 1 ? "" : "s"}` };
+  return { running: true, check: { name: "socket", ok: true, detail: `"${socket}": server running with ${sessions.length} instance session${sessions.length === 1 ? "" : "s"}` } };
 }
 
 /** Monitor sessions (and their control clients) of tmux-claude processes that are gone, e.g. killed with -9. */
