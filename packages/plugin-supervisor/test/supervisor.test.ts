@@ -55,7 +55,7 @@ function untilRecord(kernel: Kernel, id: string, accept: (record: InstanceRecord
 
 /** The messages the parent's inbox got from the supervisor about `child`. */
 async function blockerMessages(kernel: Kernel, parent: string, child: string): Promise<string[]> {
-  const record = await kernel.get(parent);
+  const record = (await kernel.list()).find((r) => r.id === parent)!;
   return (record.messages ?? []).filter((m) => m.text.startsWith(`[supervisor] ${child} `)).map((m) => m.text);
 }
 
@@ -126,6 +126,21 @@ test("a stall flag clears when the instance does something again (its turn ends)
   expect(told.messages!.filter((m) => m.text.startsWith(`[supervisor] ${child.id} `))).toHaveLength(2);
 }, 60_000);
 
+test("a stalled instance that prints again while still busy is unflagged at once; going quiet again is a new episode", async () => {
+  const { h, kernel } = await start();
+  const { instance: parent } = await kernel.spawn({ role: "manager", workDir: h.workDir });
+  const { instance: child } = await kernel.spawn({ role: "specialist", workDir: h.workDir, parentId: parent.id });
+  // Quiet for 3 stall times, one line of output, then quiet for good: stalled, cleared by that line (still busy), stalled again.
+  await kernel.send(child.id, `/hang ${STALL_MS * 3}`);
+  const first = await untilRecord(kernel, child.id, (r) => r.stalled !== undefined);
+  const cleared = await untilRecord(kernel, child.id, (r) => r.stalled === undefined);
+  expect(cleared.status).toBe("busy");
+  const second = await untilRecord(kernel, child.id, (r) => r.stalled !== undefined);
+  expect(Date.parse(second.stalled!.since)).toBeGreaterThan(Date.parse(first.stalled!.since));
+  const told = await untilRecord(kernel, parent.id, (r) => (r.messages ?? []).filter((m) => m.text.startsWith(`[supervisor] ${child.id} `)).length === 2);
+  expect(told.messages!.filter((m) => m.text.startsWith(`[supervisor] ${child.id} `))).toHaveLength(2);
+}, 60_000);
+
 test("a child waiting on a question tells its parent once per episode; a top-level one raises a notice", async () => {
   const { h, kernel, notices } = await start();
   const log = statusLog(kernel);
@@ -155,7 +170,7 @@ test("a child waiting on a question tells its parent once per episode; a top-lev
   await untilRecord(kernel, top.id, (r) => Boolean((r.pluginState?.supervisor as { blocker?: unknown } | undefined)?.blocker));
   await vi.waitFor(() => expect(notices.filter((n) => n.kind === "blocked" && n.instanceId === top.id)).toHaveLength(1));
   expect(notices.find((n) => n.instanceId === top.id)!.title).toContain(`${top.id} (executive) is blocked: waiting on a question`);
-  expect((await kernel.get(parent.id)).messages!.filter((m) => m.text.includes(top.id))).toEqual([]);
+  expect(await blockerMessages(kernel, parent.id, top.id)).toEqual([]);
 }, 60_000);
 
 test("supervision.stallAfterMs of zero or less is a config error naming the file and the key", async () => {
