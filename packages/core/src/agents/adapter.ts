@@ -103,6 +103,12 @@ export interface DriverContext {
   status(): InstanceStatus;
   /** Report what the agent is doing now; the kernel persists it and fires `statusChange`. */
   setStatus(status: InstanceStatus, report?: StatusReport): void;
+  /**
+   * The agent did something that changes no status (a hook event such as a
+   * tool call): tells `kernel.activity` listeners (a stall watcher) that it is
+   * alive. Costs nothing else: no write, no event.
+   */
+  activity(): void;
   readonly agentState: Record<string, unknown>;
   /**
    * Merge into the adapter's persisted state (at once in `agentState`).

@@ -38,6 +38,7 @@ export function driverContext(deps: ManagerDeps, host: DriverHost, live: Live, i
       void host.applyStatus(record.id, status, report);
       host.reported(record.id);
     },
+    activity: () => host.reported(record.id),
     get agentState() {
       return live.record.agentState ?? {};
     },
