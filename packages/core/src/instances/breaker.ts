@@ -24,7 +24,7 @@ export interface BreakerFailure {
 export interface BreakerState {
   agent: string;
   state: "closed" | "open" | "half-open";
-  /** The failures within the window (closed), or those that opened it; newest last, at most 5. */
+  /** The failures within the window (closed), or those that opened it; newest last (the error quotes the last 5). */
   failures: BreakerFailure[];
   openedAt?: string;
   /** When an open breaker lets a trial spawn through. */
@@ -102,7 +102,8 @@ export class Breakers {
     await this.store.updateDoc<BreakerState>(BREAKERS, ticket.agent, (doc) => {
       const since = now - limits.windowMs;
       const recent = doc?.state === "closed" || !doc ? (doc?.failures ?? []).filter((f) => Date.parse(f.at) > since) : doc.failures;
-      const failures = [...recent, failure].slice(-QUOTED);
+      // Enough to count to `failures` within the window; the error quotes the newest QUOTED.
+      const failures = [...recent, failure].slice(-Math.max(limits.failures, QUOTED));
       const count = doc?.state === "half-open" ? limits.failures : recent.length + 1;
       if (count < limits.failures && doc?.state !== "half-open") return { agent: ticket.agent, state: "closed", failures };
       return { agent: ticket.agent, state: "open", failures, openedAt: failure.at, closesAt: new Date(now + limits.cooldownMs).toISOString() };
@@ -137,7 +138,7 @@ export class Breakers {
 }
 
 function openError(doc: BreakerState, now: number): TmuxClaudeError {
-  const quoted = doc.failures.map((f) => `  - ${f.at} ${f.instance}: ${f.code}: ${f.message}`).join("\n");
+  const quoted = doc.failures.slice(-QUOTED).map((f) => `  - ${f.at} ${f.instance}: ${f.code}: ${f.message}`).join("\n");
   const when =
     doc.state === "half-open"
       ? `a trial spawn began at ${doc.trialAt}; its outcome closes or re-opens it`
