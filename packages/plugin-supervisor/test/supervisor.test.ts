@@ -173,6 +173,34 @@ test("a child waiting on a question tells its parent once per episode; a top-lev
   expect(await blockerMessages(kernel, parent.id, top.id)).toEqual([]);
 }, 60_000);
 
+test("without serve the one-shot process that records the question tells the parent; with serve running, serve does, and nobody twice", async () => {
+  h = await createHarness(
+    {
+      supervision: { stallAfterMs: STALL_MS },
+      plugins: [supervisor()],
+      agents: { asker: { adapter: "command", command: process.execPath, args: [ECHO_AGENT], waitingPattern: "Proceed\\? \\(y/n\\)$" } },
+    },
+    { label: "supervisor-oneshot", start: false },
+  );
+  const oneshot = await h.startKernel({ watch: "on-demand" });
+  const { instance: parent } = await oneshot.spawn({ role: "manager", workDir: h.workDir });
+  const { instance: child } = await oneshot.spawn({ role: "specialist", workDir: h.workDir, parentId: parent.id, agent: "asker" });
+  const told = (n: number) => untilRecord(oneshot, parent.id, (r) => (r.messages ?? []).filter((m) => m.text.startsWith(`[supervisor] ${child.id} `)).length >= n);
+  const episode = async (n: number) => {
+    await oneshot.send(child.id, "/ask");
+    const record = await told(n);
+    await oneshot.send(child.id, "y", { whenBusy: "now" });
+    await untilRecord(oneshot, child.id, (r) => r.status === "idle" && !(r.pluginState?.supervisor as { blocker?: unknown } | undefined)?.blocker);
+    return record.messages!.filter((m) => m.text.startsWith(`[supervisor] ${child.id} `)).length;
+  };
+  // No serve: the one-shot kernel saw the question (it is attached to what it spawned) and fired the change.
+  expect(await episode(1)).toBe(1);
+  // Serve runs: it fires the change; the one-shot kernel, seeing a serve, does not.
+  await h.startKernel({ watch: "all" });
+  expect(await episode(2)).toBe(2);
+  expect(await episode(3)).toBe(3);
+}, 60_000);
+
 test("supervision.stallAfterMs of zero or less is a config error naming the file and the key", async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), "tc-supervision-config-"));
   try {
