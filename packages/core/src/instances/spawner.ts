@@ -74,8 +74,8 @@ export class Spawner {
     // Before the id is reserved: a spawn held until a usage limit resets holds no place in limits.maxInstances.
     await this.limits.beforeSpawn(agentName);
     const reserved = await this.reserve(options, { parentId, depth, agentName, prefix: roleConfig.prefix, budget }).catch(async (error: unknown) => {
-      // A trial refused here did not try the agent: the next spawn may.
-      await this.breakers.failed(ticket, "-", error, false);
+      // A trial refused here did not try the agent: the next spawn may. The refusal's error stands.
+      await this.breakers.failed(ticket, "-", error, false).catch((breakerError: unknown) => this.breakerWriteFailed(agentName, breakerError));
       throw error;
     });
 
@@ -96,7 +96,8 @@ export class Spawner {
       const record = live.record;
       await this.waitReady(live, { launchedAt, restart: false });
       ready = true;
-      await this.breakers.succeeded(ticket);
+      // The agent is ready: a breaker the store failed to close must not undo the spawn (the next trial closes it).
+      await this.breakers.succeeded(ticket).catch((breakerError: unknown) => this.breakerWriteFailed(agentName, breakerError));
       let receipt: DeliveryReceipt | undefined;
       // A context without a prompt is the first message itself (`spawn --role manager --context "Build X"`), never dropped.
       const first = [plan.context, plan.prompt].filter((part) => part !== undefined && part !== "").join("\n\n");
@@ -109,10 +110,14 @@ export class Spawner {
       await this.discard(reserved.id, launched);
       // Only an agent that was launched and never became ready counts against its breaker (not a plugin's refusal,
       // nor a spawn cut short by closing the kernel, whose store is going away).
-      if (!this.registry.closed) await this.breakers.failed(ticket, reserved.id, error, launched && !ready).catch((breakerError: unknown) => this.deps.logger.error({ err: breakerError, agent: agentName }, "could not record a failed spawn in its breaker"));
+      if (!this.registry.closed) await this.breakers.failed(ticket, reserved.id, error, launched && !ready).catch((breakerError: unknown) => this.breakerWriteFailed(agentName, breakerError));
       await this.spawnFailed(plan, error);
       throw error;
     }
+  }
+
+  private breakerWriteFailed(agent: string, error: unknown): void {
+    this.deps.logger.error({ err: error, agent }, "could not update the agent's circuit breaker (limits.breaker) in the store");
   }
 
   /** Plugins undo what they made in beforeSpawn; their own failure is logged, the spawn's error stands. */
