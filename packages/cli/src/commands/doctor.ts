@@ -101,12 +101,14 @@ export async function runChecks(cli: Cli, options: { clean?: boolean } = {}): Pr
 
   const tmux = await checkTmux(config.tmux.binary);
   checks.push(tmux.check);
-  let serverRuns = false;
+  // What reading the breakers needs: a kernel, which connects to a running server and clears leftovers of dead processes.
+  let breakersReadable: "yes" | "no server" | "leftovers" = "no server";
   if (tmux.found) {
     const socket = await checkSocket(config.tmux.binary, config.tmux.socket);
-    serverRuns = socket.running;
     checks.push(socket.check);
-    checks.push(await checkLeftovers(config.tmux.binary, config.tmux.socket, options.clean === true));
+    const leftovers = await checkLeftovers(config.tmux.binary, config.tmux.socket, options.clean === true);
+    checks.push(leftovers);
+    if (socket.running) breakersReadable = leftovers.ok ? "yes" : "leftovers";
   }
 
   const stateDir = stateDirOf(config);
@@ -146,7 +148,7 @@ export async function runChecks(cli: Cli, options: { clean?: boolean } = {}): Pr
       ? `running (pid ${serve.pid})`
       : "not running; queued messages are delivered only while a tmux-claude send waits (start one with tmux-claude serve)",
   });
-  checks.push(await checkBreakers(cli, serverRuns));
+  checks.push(await checkBreakers(cli, breakersReadable));
   checks.push(...(await pluginChecks(config)));
   return checks;
 }
@@ -154,10 +156,13 @@ export async function runChecks(cli: Cli, options: { clean?: boolean } = {}): Pr
 /**
  * The agents' circuit breakers (limits.breaker), read from the store through
  * a one-shot kernel, which connects to the socket's tmux server: only when
- * one runs, since doctor never starts one.
+ * one runs, since doctor never starts one, and only when no leftovers are
+ * reported, since a connecting kernel removes them and doctor only looks.
  */
-async function checkBreakers(cli: Cli, serverRuns: boolean): Promise<Check> {
-  if (!serverRuns) return { name: "breakers", ok: true, detail: "not read: no tmux server runs on the socket, and doctor starts none (a spawn refused by an open breaker says so)" };
+async function checkBreakers(cli: Cli, readable: "yes" | "no server" | "leftovers"): Promise<Check> {
+  const refused = "(a spawn refused by an open breaker says so)";
+  if (readable === "no server") return { name: "breakers", ok: true, detail: `not read: no tmux server runs on the socket, and doctor starts none ${refused}` };
+  if (readable === "leftovers") return { name: "breakers", ok: true, detail: `not read: reading them would remove the leftovers reported above ${refused}`, fix: "tmux-claude doctor --clean, then doctor again" };
   let breakers: BreakerState[];
   try {
     breakers = await cli.withKernel("doctor", (kernel) => kernel.breakers());
