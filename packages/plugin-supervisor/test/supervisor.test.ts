@@ -53,6 +53,19 @@ function untilRecord(kernel: Kernel, id: string, accept: (record: InstanceRecord
   });
 }
 
+/** A parent with one child (echo agents) on a supervised kernel. */
+async function family(kernel: Kernel, workDir: string, agent?: string): Promise<{ parent: InstanceRecord; child: InstanceRecord }> {
+  const { instance: parent } = await kernel.spawn({ role: "manager", workDir });
+  const { instance: child } = await kernel.spawn({ role: "specialist", workDir, parentId: parent.id, ...(agent ? { agent } : {}) });
+  return { parent, child };
+}
+
+/** Resolves once the parent's inbox holds `count` supervisor messages about `child`, with their texts. */
+async function untilTold(kernel: Kernel, parent: string, child: string, count: number): Promise<string[]> {
+  const about = (r: InstanceRecord) => (r.messages ?? []).filter((m) => m.text.startsWith(`[supervisor] ${child} `)).map((m) => m.text);
+  return about(await untilRecord(kernel, parent, (r) => about(r).length >= count));
+}
+
 /** The messages the parent's inbox got from the supervisor about `child`. */
 async function blockerMessages(kernel: Kernel, parent: string, child: string): Promise<string[]> {
   const record = (await kernel.list()).find((r) => r.id === parent)!;
@@ -112,8 +125,7 @@ test("a hung echo agent is flagged stalled after supervision.stallAfterMs, its p
 
 test("a stall flag clears when the instance does something again (its turn ends), and the next episode is told again", async () => {
   const { h, kernel } = await start();
-  const { instance: parent } = await kernel.spawn({ role: "manager", workDir: h.workDir });
-  const { instance: child } = await kernel.spawn({ role: "specialist", workDir: h.workDir, parentId: parent.id });
+  const { parent, child } = await family(kernel, h.workDir);
   // Silent for 3 stall times, then "done" and the prompt: stalled in between, cleared by the output and the turn's end.
   await kernel.send(child.id, `/work ${STALL_MS * 3}`);
   await untilRecord(kernel, child.id, (r) => r.stalled !== undefined);
@@ -122,14 +134,12 @@ test("a stall flag clears when the instance does something again (its turn ends)
   expect(await kernel.list({ blocked: true })).toEqual([]);
   await kernel.send(child.id, `/work ${STALL_MS * 3}`);
   await untilRecord(kernel, child.id, (r) => r.stalled !== undefined);
-  const told = await untilRecord(kernel, parent.id, (r) => (r.messages ?? []).filter((m) => m.text.startsWith(`[supervisor] ${child.id} `)).length === 2);
-  expect(told.messages!.filter((m) => m.text.startsWith(`[supervisor] ${child.id} `))).toHaveLength(2);
+  expect(await untilTold(kernel, parent.id, child.id, 2)).toHaveLength(2);
 }, 60_000);
 
 test("a stalled instance that prints again while still busy is unflagged at once; going quiet again is a new episode", async () => {
   const { h, kernel } = await start();
-  const { instance: parent } = await kernel.spawn({ role: "manager", workDir: h.workDir });
-  const { instance: child } = await kernel.spawn({ role: "specialist", workDir: h.workDir, parentId: parent.id });
+  const { parent, child } = await family(kernel, h.workDir);
   // Quiet for 3 stall times, one line of output, then quiet for good: stalled, cleared by that line (still busy), stalled again.
   await kernel.send(child.id, `/hang ${STALL_MS * 3}`);
   const first = await untilRecord(kernel, child.id, (r) => r.stalled !== undefined);
@@ -137,8 +147,7 @@ test("a stalled instance that prints again while still busy is unflagged at once
   expect(cleared.status).toBe("busy");
   const second = await untilRecord(kernel, child.id, (r) => r.stalled !== undefined);
   expect(Date.parse(second.stalled!.since)).toBeGreaterThan(Date.parse(first.stalled!.since));
-  const told = await untilRecord(kernel, parent.id, (r) => (r.messages ?? []).filter((m) => m.text.startsWith(`[supervisor] ${child.id} `)).length === 2);
-  expect(told.messages!.filter((m) => m.text.startsWith(`[supervisor] ${child.id} `))).toHaveLength(2);
+  expect(await untilTold(kernel, parent.id, child.id, 2)).toHaveLength(2);
 }, 60_000);
 
 test("a child waiting on a question tells its parent once per episode; a top-level one raises a notice", async () => {
