@@ -38,6 +38,7 @@ test("three failed spawns open the agent's breaker: the fourth exits 4 at once q
   }
   const refused = await env.run(["spawn", "executive", "--agent", "broken"]);
   expect(refused.code, refused.stderr).toBe(4);
+  console.log(`cli: the spawn refused by the open breaker exited 4 after ${refused.ms} ms (the CLI process's start and config load included)`);
   expect(refused.stderr).toContain('the circuit breaker of agent "broken" is open');
   expect(refused.stderr).toContain("tmux-claude doctor --reset-breakers broken");
   expect(refused.stderr.match(/^ {2}- .*exec-\d+: TC_/gmu)).toHaveLength(3);
