@@ -19,6 +19,7 @@ export default defineConfig({
       { find: /^@tmux-claude\/plugin-workflows$/u, replacement: source("plugin-workflows") },
       { find: /^@tmux-claude\/plugin-notify$/u, replacement: source("plugin-notify") },
       { find: /^@tmux-claude\/plugin-audit$/u, replacement: source("plugin-audit") },
+      { find: /^@tmux-claude\/plugin-supervisor$/u, replacement: source("plugin-supervisor") },
       { find: /^@tmux-claude\/plugin-cost$/u, replacement: source("plugin-cost") },
       { find: /^@tmux-claude\/plugin-knowledge$/u, replacement: source("plugin-knowledge") },
     ],

@@ -168,6 +168,8 @@ export class ClaudeDriver implements AgentDriver {
       log.debug({ event: event.event, session: payload.session_id, current: this.sessionId }, "ignored a hook event of another session");
       return;
     }
+    // Every hook event of its session shows the agent alive (a tool call), also one that changes no status.
+    this.ctx.activity();
     switch (event.event) {
       case "UserPromptSubmit":
         this.clearSettle();

@@ -2,6 +2,7 @@ import { PLUGIN_NAME as CLAUDE_PLUGIN, withClaude } from "@tmux-claude/agent-cla
 import { PLUGIN_NAME as MCP_PLUGIN, withMcp } from "@tmux-claude/mcp";
 import { PLUGIN_NAME as AUDIT_PLUGIN, withAudit } from "@tmux-claude/plugin-audit";
 import { PLUGIN_NAME as KNOWLEDGE_PLUGIN, withKnowledge } from "@tmux-claude/plugin-knowledge";
+import { PLUGIN_NAME as SUPERVISOR_PLUGIN, withSupervisor } from "@tmux-claude/plugin-supervisor";
 import { PLUGIN_NAME as WORKFLOWS_PLUGIN, withWorkflows } from "@tmux-claude/plugin-workflows";
 import { BUDGET_PLUGIN, PLUGIN_NAME as COST_PLUGIN, withCost } from "@tmux-claude/plugin-cost";
 import { readFileSync } from "node:fs";
@@ -151,11 +152,12 @@ export class Cli {
  * kernel mints the per-instance MCP credentials of what it spawns) and
  * workflows (`run`, and the `complete` tool every workflow task calls through `serve`)
  * and audit (every MCP call and CLI command in the node's audit log) and
- * cost (the `cost` command, the cost in `read` and `list`) and knowledge
- * (shared notes and file claims per hierarchy, the `knowledge` command).
+ * cost (the `cost` command, the cost in `read` and `list`), knowledge
+ * (shared notes and file claims per hierarchy, the `knowledge` command) and
+ * supervisor (stalled instances flagged, blocked ones' parents told).
  */
 export function withCliPlugins(config: ResolvedConfig): ResolvedConfig {
-  return withKnowledge(withAudit(withCost(withWorkflows(withMcp(withClaude(config))))));
+  return withSupervisor(withKnowledge(withAudit(withCost(withWorkflows(withMcp(withClaude(config)))))));
 }
 
 /**
@@ -172,11 +174,12 @@ export function shippedPlugins(): Record<string, string> {
     "@tmux-claude/plugin-notify": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-notify")),
     "@tmux-claude/plugin-cost": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-cost")),
     "@tmux-claude/plugin-knowledge": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-knowledge")),
+    "@tmux-claude/plugin-supervisor": fileURLToPath(import.meta.resolve("@tmux-claude/plugin-supervisor")),
   };
 }
 
 /** The names of the plugins withCliPlugins adds. */
-export const CLI_PLUGINS: ReadonlySet<string> = new Set([CLAUDE_PLUGIN, MCP_PLUGIN, WORKFLOWS_PLUGIN, COST_PLUGIN, BUDGET_PLUGIN, AUDIT_PLUGIN, KNOWLEDGE_PLUGIN]);
+export const CLI_PLUGINS: ReadonlySet<string> = new Set([CLAUDE_PLUGIN, MCP_PLUGIN, WORKFLOWS_PLUGIN, COST_PLUGIN, BUDGET_PLUGIN, AUDIT_PLUGIN, KNOWLEDGE_PLUGIN, SUPERVISOR_PLUGIN]);
 
 /** The commands those plugins contribute (the `commands` hook): only these names start a kernel to find them when the config adds no plugins. */
 export const CLI_PLUGIN_COMMANDS: ReadonlySet<string> = new Set(["cost", "budget", "knowledge"]);

@@ -1,5 +1,5 @@
 import { CommanderError } from "commander";
-import { isTmuxClaudeError } from "@tmux-claude/core";
+import { ErrorCodes, isTmuxClaudeError } from "@tmux-claude/core";
 
 /** The process exit codes of `tmux-claude`; scripts may rely on them. */
 export const ExitCode = {
@@ -10,6 +10,8 @@ export const ExitCode = {
   USAGE: 2,
   /** No such instance. */
   NOT_FOUND: 3,
+  /** Refused for now: the agent's circuit breaker is open (TC_BREAKER_OPEN); try again after it closes. */
+  BREAKER_OPEN: 4,
   /** Stopped by Ctrl-C (SIGINT). */
   INTERRUPTED: 130,
 } as const;
@@ -20,6 +22,7 @@ Exit codes:
   1    failure: tmux, the agent or a timeout (a failed doctor check too)
   2    usage error: invalid arguments, input or config
   3    not found: no such instance (or thread)
+  4    the agent's circuit breaker is open (TC_BREAKER_OPEN): its spawns fail at once until it closes
   130  interrupted (Ctrl-C; 143 when stopped with SIGTERM)`;
 
 /** Thrown when SIGINT or SIGTERM arrives while a one-shot command waits. */
@@ -38,6 +41,7 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof Interrupted) return error.exitCode;
   if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
   if (isTmuxClaudeError(error)) {
+    if (error.code === ErrorCodes.BREAKER_OPEN) return ExitCode.BREAKER_OPEN;
     switch (error.kind) {
       case "usage":
         return ExitCode.USAGE;

@@ -31,6 +31,8 @@ export const ErrorCodes = {
   SPAWN_RATE: "TC_SPAWN_RATE",
   /** A spawn onto an account at its usage limit, with `limits.usage.spawn: "fail"`. */
   USAGE_LIMITED: "TC_USAGE_LIMITED",
+  /** The agent's circuit breaker is open (limits.breaker): its spawns fail at once until it closes. */
+  BREAKER_OPEN: "TC_BREAKER_OPEN",
   // failures of real parts
   TMUX_NOT_FOUND: "TC_TMUX_NOT_FOUND",
   TMUX_COMMAND_FAILED: "TC_TMUX_COMMAND_FAILED",

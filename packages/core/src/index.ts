@@ -7,7 +7,9 @@ export { SECRET_ENV, isSecretDigest, secretDigest, storedSecretDigest } from "./
 export { defaultNodeId, nodeOf } from "./kernel/node.js";
 export { createHooks, type KernelHooks, type HookName } from "./kernel/hooks.js";
 export { shownUsage } from "./instances/fields.js";
-export type { KernelApi, ToolContribution, CommandContribution, CommandInvocation, OutputOptions, OutputStream } from "./kernel/api.js";
+export type { KernelApi, ToolContribution, CommandContribution, CommandInvocation, OutputOptions, OutputStream, ActivityEvent } from "./kernel/api.js";
+export type { BreakerState, BreakerFailure } from "./instances/breaker.js";
+export { blockedReason } from "./instances/blocked.js";
 export { HEALTH_CHECK_TIMEOUT_MS, runHealthChecks, type HealthCheck, type HealthCheckResult, type HealthReport } from "./kernel/health.js";
 export type {
   SpawnPlan,
@@ -92,6 +94,7 @@ export type {
   InstanceHold,
   Progress,
   ProgressItem,
+  InstanceStall,
 } from "./store/types.js";
 export { INSTANCE_STATUSES, MESSAGE_HISTORY_LIMIT, MESSAGE_TEXT_LIMIT } from "./store/types.js";
 export { cutText } from "./instances/message-history.js";

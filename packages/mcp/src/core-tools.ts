@@ -118,7 +118,7 @@ export function coreTools(kernel: KernelApi): ToolDef[] {
       annotations: { readOnlyHint: true },
       run: async (args, caller) => {
         const a = args as z.output<typeof s.listInput>;
-        let instances = await kernel.list({ role: a.role, parentId: a.parentId, status: a.status });
+        let instances = await kernel.list({ role: a.role, parentId: a.parentId, status: a.status, ...(a.blocked ? { blocked: true } : {}) });
         if (caller.instanceId !== null) {
           const inside = subtreeOf(await kernel.list(), caller.instanceId);
           instances = instances.filter((i) => inside.has(i.id));

@@ -72,6 +72,7 @@ export const listInput = z.strictObject({
   role: z.string().min(1).optional().describe("Only instances of this role."),
   parentId: instanceId.optional().describe("Only direct children of this instance."),
   status: z.enum(statuses).optional().describe("Only instances in this status."),
+  blocked: z.boolean().optional().describe("Only blocked instances: waiting on a question, in error, at a usage limit, or stalled (each with `blocked`: why)."),
 });
 
 export const terminateInput = z.strictObject({
@@ -142,6 +143,10 @@ export const listedInstanceOutput = instanceOutput.extend({
   paused: z.string().optional(),
   /** How far it says it is (its task list, or its progress reports). */
   progress: progressShown.optional(),
+  /** Set when it is blocked: why (waiting on a question, error, usage limit, stalled). */
+  blocked: z.string().optional(),
+  /** Set while it is busy and flagged stalled: since when it was silent, and why. */
+  stalled: z.object({ since: z.string(), why: z.string() }).optional(),
 });
 
 export const receiptOutput = z.object({

@@ -21,7 +21,7 @@ export function instanceView(r: InstanceRecord): z.output<typeof s.instanceOutpu
 }
 
 export function listedView(r: InstanceSummary): z.output<typeof s.listedInstanceOutput> {
-  return { ...instanceView(r), children: r.children, ...(r.unreachable ? { unreachable: r.unreachable } : {}), ...(r.hold ? { paused: r.hold.reason } : {}), ...(r.progress ? { progress: progressView(r.progress) } : {}), ...pluginFieldsView(r) };
+  return { ...instanceView(r), children: r.children, ...(r.unreachable ? { unreachable: r.unreachable } : {}), ...(r.hold ? { paused: r.hold.reason } : {}), ...(r.progress ? { progress: progressView(r.progress) } : {}), ...(r.blocked ? { blocked: r.blocked } : {}), ...(r.stalled ? { stalled: r.stalled } : {}), ...pluginFieldsView(r) };
 }
 
 /** An instance's progress as tools show it (a copy: the record's object stays the kernel's). */
@@ -63,7 +63,7 @@ export function listText(instances: readonly InstanceSummary[]): string {
   return instances
     .map(
       (i) =>
-        `${i.id}  ${i.role}  ${i.unreachable ? `unreachable (${i.unreachable}; last status ${i.status})` : i.limitedUntil !== undefined ? `${i.status} until ${i.limitedUntil}` : i.status}${i.hold ? ` (paused: ${i.hold.reason})` : ""}${i.progress ? `  ${progressText(i.progress)}` : ""}  parent: ${i.parentId ?? "-"}  children: ${i.children.length ? i.children.join(", ") : "-"}  created: ${i.createdAt}  workDir: ${i.workDir}${i.details ? `  ${i.details.join("  ")}` : ""}`,
+        `${i.id}  ${i.role}  ${i.unreachable ? `unreachable (${i.unreachable}; last status ${i.status})` : i.limitedUntil !== undefined ? `${i.status} until ${i.limitedUntil}` : i.status}${i.hold ? ` (paused: ${i.hold.reason})` : ""}${i.blocked ? ` (blocked: ${i.blocked})` : ""}${i.progress ? `  ${progressText(i.progress)}` : ""}  parent: ${i.parentId ?? "-"}  children: ${i.children.length ? i.children.join(", ") : "-"}  created: ${i.createdAt}  workDir: ${i.workDir}${i.details ? `  ${i.details.join("  ")}` : ""}`,
     )
     .join("\n");
 }

@@ -106,6 +106,8 @@ export function attentionReason(instance: InstanceView): string {
       return [instance.statusReason ?? "waiting for your answer", conflictText].filter(Boolean).join("; ");
     case "error":
       return [instance.statusReason ? `error: ${instance.statusReason}` : "error (no reason reported)", conflictText].filter(Boolean).join("; ");
+    case "busy":
+      return [instance.stalled ? `stalled since ${new Date(instance.stalled.since).toLocaleString()}: ${instance.stalled.why}` : "", conflictText].filter(Boolean).join("; ");
     case "limited":
       return [`usage limit until ${instance.limitedUntil ? new Date(instance.limitedUntil).toLocaleString() : "its reset"}`, conflictText].filter(Boolean).join("; ");
     default:

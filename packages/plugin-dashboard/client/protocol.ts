@@ -56,6 +56,8 @@ export interface InstanceView {
   node: string;
   /** Its node is not live (lost or stopped): `status` is only what that node last wrote. Why, in words. */
   unreachable?: string;
+  /** Busy and flagged stalled (the supervisor: no event, no output for a while): since when it is silent, and why. A flag, not a status. */
+  stalled?: { since: string; why: string };
   depth: number;
   createdAt: string;
   updatedAt: string;
@@ -66,7 +68,7 @@ export interface InstanceView {
   /** How far the agent says it is: its own task list (Claude Code's todos) or its `progress` reports. */
   progress?: ProgressView;
   git?: GitView;
-  /** 0 = needs you (waiting, error, conflict); higher = less urgent. Sort by it, then by id. */
+  /** 0 = needs you (waiting, error, stalled, conflict); higher = less urgent. Sort by it, then by id. */
   attention: number;
 }
 

@@ -137,3 +137,11 @@ test("progress: the view carries done, total, the step in progress and the task 
   expect(view?.progress).toEqual({ done: 1, total: 3, current: "Writing tests", items: [{ text: "Write tests", state: "in_progress" }] });
   expect(instanceViews([record("idle-1", null, "idle")], "here/s", new Map())[0]).not.toHaveProperty("progress");
 });
+
+test("a busy instance flagged stalled needs you: it carries since when and why (the attention list shows it)", () => {
+  const stalled = { ...record("stuck-1", null, "busy"), stalled: { since: "2026-01-01T00:00:00.000Z", why: "busy with no event from its agent and no output for 5m 0s" } };
+  const [view] = instanceViews([stalled], "here/s", new Map());
+  expect(view).toMatchObject({ id: "stuck-1", status: "busy", stalled: stalled.stalled, attention: 0 });
+  expect(instanceViews([record("busy-1", null, "busy")], "here/s", new Map())[0]).toMatchObject({ attention: 1 });
+  expect(instanceViews([record("busy-1", null, "busy")], "here/s", new Map())[0]).not.toHaveProperty("stalled");
+});

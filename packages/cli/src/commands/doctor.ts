@@ -15,6 +15,7 @@ import {
   withDefaultAgents,
   type Leftovers,
   type PluginCheck,
+  type BreakerState,
   type ResolvedConfig,
 } from "@tmux-claude/core";
 import { stateDirOf, withCliPlugins, withSocket, type ActionFactory, type Cli } from "../context.js";
@@ -31,11 +32,19 @@ export function registerDoctor(program: Command, action: ActionFactory): void {
     .command("doctor")
     .description("Check tmux, the config, the state dir, the agents' commands and serve; exits 1 if a check failed.")
     .option("--clean", "remove what dead tmux-claude processes left on the socket (monitor sessions and their control clients); instances keep running")
+    .option("--reset-breakers [agent]", "close the circuit breaker of this agent (all agents without a name), forgetting its failures, before the checks")
     .option("--json", "print the checks as JSON: { ok, checks: [{ name, ok, detail, fix?, note? }] }")
     .action(action(doctor));
 }
 
-async function doctor(cli: Cli, flags: { json?: boolean; clean?: boolean }): Promise<number> {
+async function doctor(cli: Cli, flags: { json?: boolean; clean?: boolean; resetBreakers?: string | boolean }): Promise<number> {
+  if (flags.resetBreakers !== undefined) {
+    const agent = typeof flags.resetBreakers === "string" ? flags.resetBreakers : undefined;
+    const reset = await cli.withKernel("doctor", (kernel) => kernel.resetBreakers(agent));
+    const what = reset.length ? `Reset the circuit breaker of ${reset.map((name) => `"${name}"`).join(", ")}.` : `No open circuit breaker${agent ? ` for agent "${agent}"` : ""}.`;
+    // With --json the checks are the whole output; the reset shows in their breakers line.
+    if (!flags.json) cli.out(what);
+  }
   const checks = await runChecks(cli, { clean: flags.clean === true });
   const ok = checks.every((check) => check.ok);
   if (flags.json) {
@@ -92,9 +101,14 @@ export async function runChecks(cli: Cli, options: { clean?: boolean } = {}): Pr
 
   const tmux = await checkTmux(config.tmux.binary);
   checks.push(tmux.check);
+  // What reading the breakers needs: a kernel, which connects to a running server and clears leftovers of dead processes.
+  let breakersReadable: "yes" | "no server" | "leftovers" = "no server";
   if (tmux.found) {
-    checks.push(await checkSocket(config.tmux.binary, config.tmux.socket));
-    checks.push(await checkLeftovers(config.tmux.binary, config.tmux.socket, options.clean === true));
+    const socket = await checkSocket(config.tmux.binary, config.tmux.socket);
+    checks.push(socket.check);
+    const leftovers = await checkLeftovers(config.tmux.binary, config.tmux.socket, options.clean === true);
+    checks.push(leftovers);
+    if (socket.running) breakersReadable = leftovers.ok ? "yes" : "leftovers";
   }
 
   const stateDir = stateDirOf(config);
@@ -134,8 +148,40 @@ export async function runChecks(cli: Cli, options: { clean?: boolean } = {}): Pr
       ? `running (pid ${serve.pid})`
       : "not running; queued messages are delivered only while a tmux-claude send waits (start one with tmux-claude serve)",
   });
+  checks.push(await checkBreakers(cli, breakersReadable));
   checks.push(...(await pluginChecks(config)));
   return checks;
+}
+
+/**
+ * The agents' circuit breakers (limits.breaker), read from the store through
+ * a one-shot kernel, which connects to the socket's tmux server: only when
+ * one runs, since doctor never starts one, and only when no leftovers are
+ * reported, since a connecting kernel removes them and doctor only looks.
+ */
+async function checkBreakers(cli: Cli, readable: "yes" | "no server" | "leftovers"): Promise<Check> {
+  const refused = "(a spawn refused by an open breaker says so)";
+  if (readable === "no server") return { name: "breakers", ok: true, detail: `not read: no tmux server runs on the socket, and doctor starts none ${refused}` };
+  if (readable === "leftovers") return { name: "breakers", ok: true, detail: `not read: reading them would remove the leftovers reported above ${refused}`, fix: "tmux-claude doctor --clean, then doctor again" };
+  let breakers: BreakerState[];
+  try {
+    breakers = await cli.withKernel("doctor", (kernel) => kernel.breakers());
+  } catch (error) {
+    return { name: "breakers", ok: false, detail: `could not read the circuit breakers: ${(error as Error).message}`, fix: "check the config and the store (the other checks)" };
+  }
+  const open = breakers.filter((b) => b.state !== "closed");
+  const counting = breakers.filter((b) => b.state === "closed" && b.failures.length > 0);
+  const lines = [
+    ...open.map((b) => `agent "${b.agent}": ${b.state} since ${b.openedAt}${b.state === "open" ? `, trial spawn at ${b.closesAt}` : `, trial spawn began ${b.trialAt}`}; last failure: ${b.failures.at(-1)?.code}: ${b.failures.at(-1)?.message}`),
+    ...counting.map((b) => `agent "${b.agent}": closed, ${b.failures.length} recent failed spawn${b.failures.length === 1 ? "" : "s"}`),
+  ];
+  if (open.length === 0) return { name: "breakers", ok: true, detail: lines.length ? lines.join("\n") : "no open circuit breaker" };
+  return {
+    name: "breakers",
+    ok: false,
+    detail: lines.join("\n"),
+    fix: `fix the agent (its "agent" line above), then tmux-claude doctor --reset-breakers ${open.length === 1 ? open[0]!.agent : "[agent]"}`,
+  };
 }
 
 /** What the config's plugins check themselves (the redis plugin: its Redis); a plugin whose checks throw fails its own line. */
@@ -194,18 +240,21 @@ function knownCrash(version: [number, number] | undefined): { note?: string } {
   };
 }
 
-/** Asks a running server only; never starts one. */
-async function checkSocket(binary: string, socket: string): Promise<Check> {
+/** Asks a running server only; never starts one. `running`: a healthy server answered. */
+async function checkSocket(binary: string, socket: string): Promise<{ check: Check; running: boolean }> {
   let names: string[] | undefined;
   try {
     names = await listSessionNames({ binary, socket });
   } catch (error) {
     const reason = isTmuxClaudeError(error) && typeof error.details.tmuxError === "string" ? error.details.tmuxError : (error as Error).message;
-    return { name: "socket", ok: false, detail: `"${binary} -L ${socket} list-sessions" failed: ${reason}`, fix: "check that the socket's server is healthy, or kill it with tmux -L <socket> kill-server" };
+    return {
+      running: false,
+      check: { name: "socket", ok: false, detail: `"${binary} -L ${socket} list-sessions" failed: ${reason}`, fix: "check that the socket's server is healthy, or kill it with tmux -L <socket> kill-server" },
+    };
   }
-  if (!names) return { name: "socket", ok: true, detail: `"${socket}": no server running (it starts with the first spawn)` };
+  if (!names) return { running: false, check: { name: "socket", ok: true, detail: `"${socket}": no server running (it starts with the first spawn)` } };
   const sessions = names.filter((name) => !name.startsWith(MONITOR_PREFIX));
-  return { name: "socket", ok: true, detail: `"${socket}": server running with ${sessions.length} instance session${sessions.length === 1 ? "" : "s"}` };
+  return { running: true, check: { name: "socket", ok: true, detail: `"${socket}": server running with ${sessions.length} instance session${sessions.length === 1 ? "" : "s"}` } };
 }
 
 /** Monitor sessions (and their control clients) of tmux-claude processes that are gone, e.g. killed with -9. */

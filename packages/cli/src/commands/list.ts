@@ -10,6 +10,7 @@ interface ListFlags {
   status?: InstanceStatus;
   active?: boolean;
   tree?: boolean;
+  blocked?: boolean;
   json?: boolean;
 }
 
@@ -23,17 +24,19 @@ export function registerList(program: Command, action: ActionFactory): void {
     .addOption(new Option("--status <status>", "only instances in this status").choices(INSTANCE_STATUSES))
     .addOption(new Option("--active", "only instances that have not exited").conflicts("status"))
     .option("--tree", "show the hierarchy as an indented tree")
+    .option("--blocked", "only blocked instances (waiting on a question, error, at a usage limit, or stalled), with why")
     .option("--json", "print the instances as a JSON array")
     .action(action(list));
 }
 
 async function list(cli: Cli, flags: ListFlags): Promise<number> {
   return cli.withKernel("list", async (kernel) => {
-    const all = await kernel.list({ role: flags.role, parentId: flags.parent, status: flags.status });
+    const all = await kernel.list({ role: flags.role, parentId: flags.parent, status: flags.status, ...(flags.blocked ? { blocked: true } : {}) });
     const instances = flags.active ? all.filter((instance) => instance.status !== "exited") : all;
     // The USD is fields.cost's (the cost plugin's, with the config's prices), not the adapter's costUsd.
     if (flags.json) cli.json(instances.map((instance) => (instance.usage ? { ...instance, usage: shownUsage(instance.usage) } : instance)));
-    else if (instances.length === 0) cli.out("No instances.");
+    else if (instances.length === 0) cli.out(flags.blocked ? "No blocked instances." : "No instances.");
+    else if (flags.blocked) cli.out(formatBlocked(instances, Date.now()));
     else {
       const columns = await kernel.listColumns();
       cli.out(flags.tree ? formatTree(instances, columns) : formatTable(instances, columns, Date.now(), kernel.node));
@@ -50,8 +53,17 @@ const pluginCells = (columns: readonly ListColumn[], instance: InstanceSummary) 
 
 /** An instance whose node is down shows as unreachable: its stored status is only what its node last wrote. */
 /** A held one (a budget's pause, the turn cap) shows it: messages to it wait until it is resumed. */
+/** A stalled one (a flag, not a status) shows it beside its status. */
 const statusOf = (instance: InstanceSummary) =>
-  instance.unreachable ? "unreachable" : `${statusText(instance.status, instance.limitedUntil)}${instance.hold ? " (paused)" : ""}`;
+  instance.unreachable
+    ? "unreachable"
+    : `${statusText(instance.status, instance.limitedUntil)}${instance.hold ? " (paused)" : ""}${instance.stalled && instance.status === "busy" ? " (stalled)" : ""}`;
+
+/** `list --blocked`: who is blocked, under whom, since when, and why (InstanceSummary.blocked). */
+export function formatBlocked(instances: readonly InstanceSummary[], now = Date.now()): string {
+  const rows = instances.map((i) => [i.id, i.role, i.parentId ?? "-", formatAge(i.stalled?.since ?? i.updatedAt, now), i.blocked ?? "-"]);
+  return table(["ID", "ROLE", "PARENT", "FOR", "WHY"], rows);
+}
 
 /** The PROGRESS column ("3/7: Writing tests") right after STATUS, only when some instance reports progress. */
 function withProgress(instances: readonly InstanceSummary[], header: string[], rows: string[][], after: number): { header: string[]; rows: string[][] } {

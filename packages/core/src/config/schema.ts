@@ -144,6 +144,29 @@ const settingsShape = {
         .optional(),
       /** What happens at an account's usage limit (status `limited`). */
       usage: usageLimitsSchema,
+      /**
+       * The circuit breaker per agent: `failures` failed spawns (the agent was
+       * launched and did not become ready) within `windowMs` open it; spawns of
+       * that agent then fail at once (TC_BREAKER_OPEN) until `cooldownMs`
+       * passed (then one trial spawn) or `doctor --reset-breakers`. `false`: off.
+       */
+      breaker: z
+        .union([
+          z.literal(false),
+          z.strictObject({
+            failures: z.int().min(1, "at least 1 failed spawn").default(3),
+            windowMs: z.int().min(1_000, "at least 1000 ms").default(600_000),
+            cooldownMs: z.int().min(1, "a positive number of milliseconds").default(60_000),
+          }),
+        ])
+        .prefault({}),
+    })
+    .prefault({}),
+  /** Watching instances for what needs a person (the supervisor plugin, added by the CLI). */
+  supervision: z
+    .strictObject({
+      /** Milliseconds a busy instance may go without an adapter event or output before it is flagged stalled. */
+      stallAfterMs: z.int().positive("a positive number of milliseconds, e.g. 300000 (5 minutes)").default(300_000),
     })
     .prefault({}),
   /** Agent used when spawn names none. */

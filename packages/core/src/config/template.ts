@@ -70,6 +70,15 @@ ${roles}
     sendTimeout: ${num(d.limits.sendTimeout)},
     // Milliseconds an agent gets to exit on SIGTERM before SIGKILL.
     terminateGrace: ${num(d.limits.terminateGrace)},
+    // Circuit breaker per agent: \`failures\` failed spawns within \`windowMs\` make its spawns fail at once
+    // (TC_BREAKER_OPEN) until \`cooldownMs\` passed or \`tmux-claude doctor --reset-breakers\`; false turns it off.
+    // breaker: { failures: 3, windowMs: 600_000, cooldownMs: 60_000 },
+  },
+
+  // Watching instances (the supervisor, added by the CLI): a busy instance with no event from its agent and
+  // no output for stallAfterMs is flagged stalled (never typed into); the parent of a blocked one is told once.
+  supervision: {
+    stallAfterMs: ${num(d.supervision.stallAfterMs)},
   },
 
   // Agent used when \`spawn\` names none.

@@ -8,6 +8,8 @@ import { sameLaunch } from "./same-launch.js";
 /** How an attachment's driver reaches the registry: its status changes and record writes. */
 export interface DriverHost {
   applyStatus(id: string, to: InstanceStatus, report?: StatusReport): Promise<boolean>;
+  /** The adapter reported (whether or not the status changed): kernel.activity's "report". */
+  reported(id: string): void;
   persist(id: string, updater: (record: InstanceRecord) => InstanceRecord): Promise<void>;
   setProgress(id: string, report: ProgressInput | null): Promise<unknown>;
 }
@@ -34,12 +36,16 @@ export function driverContext(deps: ManagerDeps, host: DriverHost, live: Live, i
     logger: logger.child({ instance: record.id, agent: record.agent }),
     agent: agentConfig(deps, record.agent),
     status: () => live.record.status,
-    setStatus: (status, report) => void host.applyStatus(record.id, status, report),
+    setStatus: (status, report) => {
+      void host.applyStatus(record.id, status, report);
+      host.reported(record.id);
+    },
     setProgress: (report) => {
       // The adapter's name says where it came from; a report that fails the checks is the adapter's bug, logged, not the agent's.
       const source = agentConfig(deps, record.agent).adapter;
       host.setProgress(record.id, report && { ...report, source }).catch((error: unknown) => logger.warn({ err: error, instance: record.id }, "could not store the agent's progress"));
     },
+    activity: () => host.reported(record.id),
     get agentState() {
       return live.record.agentState ?? {};
     },

@@ -1,4 +1,4 @@
-import type { OutputOptions, OutputStream } from "../kernel/api.js";
+import type { ActivityEvent, OutputOptions, OutputStream } from "../kernel/api.js";
 import type { DeliveryReceipt } from "../kernel/messages.js";
 import { performLocally, type LocalOperations } from "../kernel/routing.js";
 import type { InstanceRecord, StateStore } from "../store/types.js";
@@ -7,6 +7,7 @@ import type { Nodes } from "./nodes.js";
 import { Reconciler } from "./reconciler.js";
 import { Registry } from "./registry.js";
 import { Spawner } from "./spawner.js";
+import { Breakers } from "./breaker.js";
 import { Terminator } from "./terminator.js";
 import type { InstanceSummary, ListFilter, ReadOptions, ReadResult, SendOptions, SpawnOptions, SpawnResult, TerminateOptions } from "./types.js";
 import type { ManagerDeps } from "./deps.js";
@@ -20,7 +21,7 @@ import { Holds } from "./holds.js";
 import { ProgressWrites } from "./progress-writes.js";
 import type { ProgressInput } from "./progress.js";
 import { tapTurnCap } from "./runaway.js";
-import type { Budget } from "../store/types.js";
+import type { Budget, InstanceStall } from "../store/types.js";
 
 export type * from "./types.js";
 export { compareIds } from "./views.js";
@@ -41,6 +42,8 @@ export class InstanceManager {
   private readonly messaging: Messaging;
   private readonly terminator: Terminator;
   private readonly spawner: Spawner;
+  /** limits.breaker: per agent, in the store (kernel.breakers / resetBreakers). */
+  readonly breakers: Breakers;
   private readonly views: Views;
   private readonly limits: UsageLimits;
   private readonly nodes: Nodes;
@@ -58,7 +61,8 @@ export class InstanceManager {
     this.messaging = new Messaging(deps, this.registry);
     this.terminator = new Terminator(deps, this.registry);
     this.limits = new UsageLimits(deps, this.registry, (id, text) => this.messaging.send(id, text, { whenBusy: "queue" }, null));
-    this.spawner = new Spawner(deps, this.registry, this.messaging, this.terminator, this.limits);
+    this.breakers = new Breakers(deps.store, deps.config);
+    this.spawner = new Spawner(deps, this.registry, this.messaging, this.terminator, this.limits, this.breakers);
     this.progress = new ProgressWrites(deps, this.registry);
     this.views = new Views(deps, this.registry, (id) => this.progress.written(id));
     // An adapter's report of the agent's own task list (DriverContext.setProgress).
@@ -189,6 +193,17 @@ export class InstanceManager {
   /** Set (null: remove) an instance's progress; fires `progress` when it changed. */
   setProgress(id: string, progress: ProgressInput | null): Promise<InstanceRecord> {
     return this.progress.set(id, progress);
+  }
+
+  setStalled(id: string, stall: InstanceStall | null): Promise<boolean> {
+    return this.views.setStalled(id, stall);
+  }
+
+  /** Be told of every adapter report and output chunk of the instances this process is attached to; returns the unsubscribe. */
+  activity(listener: (event: ActivityEvent) => void): () => void {
+    const forward = (instanceId: string, source: "report" | "output", record: InstanceRecord) => listener({ instanceId, source, status: record.status });
+    this.registry.events.on("activity", forward);
+    return () => void this.registry.events.off("activity", forward);
   }
 
   updatePluginState(id: string, plugin: string, updater: (state: unknown) => unknown): Promise<InstanceRecord | undefined> {

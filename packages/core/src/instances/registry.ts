@@ -21,6 +21,7 @@ import type { ManagerEvents } from "./wait-delivered.js";
 import { UnknownAgents } from "./unknown-agent.js";
 import { TurnEnds } from "./turn-ends.js";
 import { resetTime, withLimit } from "./limit-record.js";
+import { unstalled } from "./blocked.js";
 
 /** What `output` sends as the screen without `history`: enough for a glance, small for a reconnect. */
 const DEFAULT_SCREEN_LINES = 30;
@@ -127,6 +128,7 @@ export class Registry {
     if (!live) return;
     live.tail = appendTail(live.tail, data);
     for (const listener of live.listeners) listener(data);
+    this.events.emit("activity", id!, "output", live.record);
   }
 
   /** Mark an attachment as having its exit recorded; false when it already is. */
@@ -262,7 +264,7 @@ export class Registry {
     const updatedAt = new Date().toISOString();
     const statusReason = report.reason;
     const lastReply = report.lastReply ?? live.record.lastReply;
-    const change = (r: InstanceRecord): InstanceRecord => withLimit({ ...r, status: to, statusReason, lastReply, updatedAt }, limitedUntil);
+    const change = (r: InstanceRecord): InstanceRecord => withLimit(unstalled({ ...r, status: to, statusReason, lastReply, updatedAt }, r.status !== to), limitedUntil);
     live.record = change(live.record);
     const record = live.record;
     this.events.emit("status", id, record);
@@ -306,6 +308,12 @@ export class Registry {
     }
     if (DELIVERABLE.has(to)) this.onDeliverable(id);
     return written.then(() => recordedHere);
+  }
+
+  /** An adapter's report (driverContext.setStatus), after applyStatus took it into the live record. */
+  reported(id: string): void {
+    const live = this.live.get(id);
+    if (live) this.events.emit("activity", id, "report", live.record);
   }
 
   /** Each instance's last turn end announced here: drains wait for its taps (see TurnEnds). */

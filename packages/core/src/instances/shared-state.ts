@@ -14,8 +14,8 @@ export function withSharedState(live: InstanceRecord | undefined, stored: Instan
   if (stored.usage !== undefined) shared.usage = stored.usage;
   if (stored.turns !== undefined) shared.turns = stored.turns;
   const merged = Object.keys(shared).length ? { ...live, ...shared } : live;
-  // Held, released, budget or progress changed: the store's word, also when it removed them.
-  if (merged.hold === stored.hold && merged.budget === stored.budget && merged.progress === stored.progress) return merged;
-  const { hold: _hold, budget: _budget, progress: _progress, ...rest } = merged;
-  return { ...rest, ...(stored.hold ? { hold: stored.hold } : {}), ...(stored.budget ? { budget: stored.budget } : {}), ...(stored.progress ? { progress: stored.progress } : {}) };
+  // Held, released, budget or progress changed, flagged stalled or not: the store's word, also when it removed them.
+  if (merged.hold === stored.hold && merged.budget === stored.budget && merged.progress === stored.progress && merged.stalled === stored.stalled) return merged;
+  const { hold: _hold, budget: _budget, progress: _progress, stalled: _stalled, ...rest } = merged;
+  return { ...rest, ...(stored.hold ? { hold: stored.hold } : {}), ...(stored.budget ? { budget: stored.budget } : {}), ...(stored.progress ? { progress: stored.progress } : {}), ...(stored.stalled ? { stalled: stored.stalled } : {}) };
 }

@@ -16,6 +16,7 @@ import { takeSpawnSlot } from "./runaway.js";
 import { agentForRole, assertDirectory, assertWorkDirAllowed, knownRole, placeSpawn } from "./spawn-policy.js";
 import type { Terminator } from "./terminator.js";
 import type { UsageLimits } from "./usage-limits.js";
+import type { Breakers } from "./breaker.js";
 import type { Live, ManagerDeps } from "./deps.js";
 import type { SpawnOptions, SpawnResult } from "./types.js";
 import { adapterFor, agentConfig, ensureInstanceDir, requireRecord } from "./lookups.js";
@@ -36,6 +37,7 @@ export class Spawner {
     private readonly messaging: Messaging,
     private readonly terminator: Terminator,
     private readonly limits: UsageLimits,
+    private readonly breakers: Breakers,
   ) {}
 
   spawn(options: SpawnOptions, caller: string | null = null): Promise<SpawnResult> {
@@ -67,11 +69,18 @@ export class Spawner {
       throw new TmuxClaudeError(ErrorCodes.EMPTY_TEXT, "The prompt is empty. Give a prompt with text, or none at all.");
     }
     const budget = options.budget === undefined ? undefined : checkBudget(options.budget, "spawn option budget");
+    // Before the id is reserved: a refused spawn takes no place in limits.maxInstances or limits.spawnRate.
+    const ticket = await this.breakers.check(agentName);
     // Before the id is reserved: a spawn held until a usage limit resets holds no place in limits.maxInstances.
     await this.limits.beforeSpawn(agentName);
-    const reserved = await this.reserve(options, { parentId, depth, agentName, prefix: roleConfig.prefix, budget });
+    const reserved = await this.reserve(options, { parentId, depth, agentName, prefix: roleConfig.prefix, budget }).catch(async (error: unknown) => {
+      // A trial refused here did not try the agent: the next spawn may. The refusal's error stands.
+      await this.breakers.failed(ticket, "-", error, false).catch((breakerError: unknown) => this.breakerWriteFailed(agentName, breakerError));
+      throw error;
+    });
 
     let launched = false;
+    let ready = false;
     let plan: SpawnPlan = {
       id: reserved.id, role: options.role, parentId, depth, name: options.name, agent: agentName,
       workDir: reserved.workDir, env: {}, args: [], prompt: options.prompt, context: options.context, caller, restart: false,
@@ -86,6 +95,9 @@ export class Spawner {
       const live = await this.launch(reserved, plan, undefined, movedFrom(reserved.workDir, plan.workDir));
       const record = live.record;
       await this.waitReady(live, { launchedAt, restart: false });
+      ready = true;
+      // The agent is ready: a breaker the store failed to close must not undo the spawn (the next trial closes it).
+      await this.breakers.succeeded(ticket).catch((breakerError: unknown) => this.breakerWriteFailed(agentName, breakerError));
       let receipt: DeliveryReceipt | undefined;
       // A context without a prompt is the first message itself (`spawn --role manager --context "Build X"`), never dropped.
       const first = [plan.context, plan.prompt].filter((part) => part !== undefined && part !== "").join("\n\n");
@@ -96,9 +108,16 @@ export class Spawner {
       return { instance, receipt };
     } catch (error) {
       await this.discard(reserved.id, launched);
+      // Only an agent that was launched and never became ready counts against its breaker (not a plugin's refusal,
+      // nor a spawn cut short by closing the kernel, whose store is going away).
+      if (!this.registry.closed) await this.breakers.failed(ticket, reserved.id, error, launched && !ready).catch((breakerError: unknown) => this.breakerWriteFailed(agentName, breakerError));
       await this.spawnFailed(plan, error);
       throw error;
     }
+  }
+
+  private breakerWriteFailed(agent: string, error: unknown): void {
+    this.deps.logger.error({ err: error, agent }, "could not update the agent's circuit breaker (limits.breaker) in the store");
   }
 
   /** Plugins undo what they made in beforeSpawn; their own failure is logged, the spawn's error stands. */

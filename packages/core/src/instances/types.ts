@@ -88,6 +88,8 @@ export interface ListFilter {
   role?: string;
   parentId?: string | null;
   status?: InstanceStatus;
+  /** Only blocked instances (waiting on a question, error, limited, or stalled; see `blocked`). */
+  blocked?: boolean;
 }
 
 /**
@@ -115,6 +117,12 @@ export interface InstanceSummary extends InstanceRecord {
    * once that node's `serve` runs again the flag is gone.
    */
   unreachable?: string;
+  /**
+   * Set when it is blocked, with why: waiting on a question, in error, at its
+   * usage limit, or busy and flagged stalled (`stalled`). Derived at each list
+   * from the record (blockedReason), never stored.
+   */
+  blocked?: string;
 }
 
 export interface TerminateOptions {

@@ -1,5 +1,5 @@
 import { ErrorCodes, TmuxClaudeError, quoteScreen } from "../errors.js";
-import type { InstanceRecord } from "../store/types.js";
+import type { InstanceRecord, InstanceStall } from "../store/types.js";
 import { withNode } from "../kernel/node.js";
 import { tailText } from "./output-tail.js";
 import { withSharedState } from "./shared-state.js";
@@ -8,6 +8,7 @@ import type { InstanceSummary, ListFilter, ReadOptions, ReadResult } from "./typ
 import type { ManagerDeps } from "./deps.js";
 import { requireRecord } from "./lookups.js";
 import { instanceFields, withFields } from "./fields.js";
+import { blockedReason, unstalled } from "./blocked.js";
 
 /** What callers see of instances: one read (screen, status, usage), the list, the tree. */
 export class Views {
@@ -84,6 +85,7 @@ export class Views {
       .filter((r) => filter.role === undefined || r.role === filter.role)
       .filter((r) => filter.parentId === undefined || r.parentId === filter.parentId)
       .filter((r) => filter.status === undefined || r.status === filter.status)
+      .filter((r) => !filter.blocked || blockedReason(r) !== undefined)
       .sort((a, b) => compareIds(a.id, b.id));
     const [queues, down] = await Promise.all([
       Promise.all(listed.map((r) => this.deps.store.queue(r.id).then((messages) => messages.map((message) => message.id)))),
@@ -92,7 +94,11 @@ export class Views {
     const added = await instanceFields(this.deps.hooks, this.deps.logger, "list", listed);
     return listed.map((r, i) => {
       const unreachable = r.status === "exited" ? undefined : down.get(r.tmux.node!);
-      return withFields({ ...r, children: (children.get(r.id) ?? []).sort(compareIds), queuedIds: queues[i]!, ...(unreachable ? { unreachable } : {}) }, added.get(r.id));
+      const blocked = blockedReason(r);
+      return withFields(
+        { ...r, children: (children.get(r.id) ?? []).sort(compareIds), queuedIds: queues[i]!, ...(unreachable ? { unreachable } : {}), ...(blocked ? { blocked } : {}) },
+        added.get(r.id),
+      );
     });
   }
 
@@ -102,6 +108,24 @@ export class Views {
     // Without a store watch (one-shot kernels), what another process wrote (plugins' state, messages, usage) is only in the store.
     if (this.registry.watchAll) return withNode(live.record);
     return withNode(withSharedState(live.record, await this.deps.store.get(id)));
+  }
+
+  /**
+   * Flag a busy instance stalled, or clear the flag (null). Atomic, and only
+   * when it changes something: set only while the stored record is busy and
+   * not flagged, cleared only while flagged. Resolves true when this write did
+   * it (of processes racing, one), so the caller that flagged it tells.
+   */
+  async setStalled(id: string, stall: InstanceStall | null): Promise<boolean> {
+    let changed = false;
+    const updated = await this.deps.store.update(id, (r) => {
+      changed = stall ? r.status === "busy" && !r.stalled : r.stalled !== undefined;
+      if (!changed) return r;
+      return stall ? { ...r, stalled: stall } : unstalled(r, true);
+    });
+    const live = this.registry.get(id);
+    if (live && updated && changed) live.record = unstalled({ ...live.record, ...(updated.stalled ? { stalled: updated.stalled } : {}) }, !updated.stalled);
+    return changed && updated !== undefined;
   }
 
   /** Atomically replace one plugin's part of a record (`pluginState[plugin]`); every process sees it through the store. */

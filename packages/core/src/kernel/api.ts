@@ -2,7 +2,8 @@ import type { Logger } from "pino";
 import type { Settings } from "../config/schema.js";
 import type { ProgressInput } from "../instances/progress.js";
 import type { InstanceSummary, ListFilter, ReadOptions, ReadResult, SendOptions, SpawnOptions, SpawnResult, TerminateOptions } from "../instances/types.js";
-import type { Budget, InstanceRecord, StoreChange, StoreWatch } from "../store/types.js";
+import type { Budget, InstanceRecord, InstanceStall, InstanceStatus, StoreChange, StoreWatch } from "../store/types.js";
+import type { BreakerState } from "../instances/breaker.js";
 import type { TmuxRuntime } from "../tmux/runtime.js";
 import type { ListColumn, OperationInput } from "./events.js";
 import type { HealthReport } from "./health.js";
@@ -78,6 +79,26 @@ export interface KernelApi {
    */
   output(id: string, listener: (data: Buffer) => void, options?: OutputOptions): Promise<OutputStream>;
   /**
+   * Be told, cheaply and without polling, each time an instance this process
+   * is attached to does something: its adapter reported a status (changed or
+   * not: for Claude Code, each hook event) or its pane printed. Only this
+   * process's attachments: serve's are every instance of its node, a one-shot
+   * kernel's those it touched. Returns the unsubscribe. The listener runs on
+   * the output path: keep it short (re-arm a timer), never throw.
+   */
+  activity(listener: (event: ActivityEvent) => void): () => void;
+  /**
+   * Flag a busy instance stalled (`InstanceRecord.stalled`: a flag, not a
+   * status; nothing is typed into it), or clear the flag (null). Set only
+   * while it is busy and not flagged, cleared only while flagged; a status
+   * change clears it by itself. Resolves true when this call changed it.
+   */
+  setStalled(id: string, stall: InstanceStall | null): Promise<boolean>;
+  /** The agents' circuit breakers the store holds (limits.breaker): open, half-open, and closed ones with recent failures. */
+  breakers(): Promise<BreakerState[]>;
+  /** Close one agent's breaker (or every one), forgetting its failures; resolves with the agents whose breaker was open or half-open. */
+  resetBreakers(agent?: string): Promise<string[]>;
+  /**
    * Be told when instances, their queues or plugins' documents change, by
    * any process (the store's change feed): a spawn, a status, a message, a
    * plugin's state, a removal, a document (`kind: "doc"`, see ctx.data). Await `ready` before reading what you show, so no change falls
@@ -146,6 +167,15 @@ export interface CommandInvocation {
   subcommand?: string;
   /** The id of the instance (or run) it acts on, as given. */
   target?: string;
+}
+
+/** Something an instance did (kernel.activity). */
+export interface ActivityEvent {
+  instanceId: string;
+  /** "report": its adapter reported a status; "output": its pane printed. */
+  source: "report" | "output";
+  /** Its status as this process knows it after that. */
+  status: InstanceStatus;
 }
 
 export interface OutputOptions {

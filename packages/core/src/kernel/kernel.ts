@@ -23,13 +23,14 @@ import { explainTmuxLoss } from "../instances/failures.js";
 import { Nodes } from "../instances/nodes.js";
 import type { LocalOperations } from "./routing.js";
 import { FileStore } from "../store/file-store.js";
-import type { Budget, InstanceRecord, StateStore, StoreChange, StoreWatch } from "../store/types.js";
+import type { Budget, InstanceRecord, InstanceStall, StateStore, StoreChange, StoreWatch } from "../store/types.js";
+import type { BreakerState } from "../instances/breaker.js";
 import { TmuxRuntime } from "../tmux/runtime.js";
 import { withDefaultAgents, withDefaultRoles } from "./default-agents.js";
 import { defaultNodeId } from "./node.js";
 import { closeOnSignal } from "./signals.js";
 import { createHooks, type KernelHooks } from "./hooks.js";
-import type { CommandContribution, KernelApi, OutputOptions, OutputStream, ToolContribution } from "./api.js";
+import type { ActivityEvent, CommandContribution, KernelApi, OutputOptions, OutputStream, ToolContribution } from "./api.js";
 import type { ListColumn, OperationInput } from "./events.js";
 import { kernelChecks, runHealthChecks, type HealthReport } from "./health.js";
 import type { DeliveryReceipt } from "./messages.js";
@@ -287,6 +288,22 @@ export class Kernel implements KernelApi {
    * `screen` is its screen now, `listener` gets every chunk after that until
    * the instance exits, restarts or the kernel closes (`ended`), or `unsubscribe()`.
    */
+  activity(listener: (event: ActivityEvent) => void): () => void {
+    return this.manager.activity(listener);
+  }
+
+  setStalled(id: string, stall: InstanceStall | null): Promise<boolean> {
+    return this.explained(`flagging "${id}" stalled`, () => this.manager.setStalled(id, stall));
+  }
+
+  breakers(): Promise<BreakerState[]> {
+    return this.manager.breakers.list();
+  }
+
+  resetBreakers(agent?: string): Promise<string[]> {
+    return this.manager.breakers.reset(agent);
+  }
+
   output(id: string, listener: (data: Buffer) => void, options?: OutputOptions): Promise<OutputStream> {
     return this.explained(`following the output of "${id}"`, () => this.manager.output(id, listener, options));
   }

@@ -104,6 +104,13 @@ export interface InstanceRecord {
   budget?: Budget;
   /** Set while its delivery is held (`kernel.hold`): every message to it is queued, none typed, until `kernel.release`. */
   hold?: InstanceHold;
+  /**
+   * Set while a busy instance has gone without an adapter event or output for
+   * `supervision.stallAfterMs` (the supervisor plugin, through
+   * `kernel.setStalled`): a flag, not a status, so nothing interrupts it. Its
+   * next event or output clears it; a status change clears it in the same write.
+   */
+  stalled?: InstanceStall;
   /** Turns it ended since it was spawned or its turn-cap hold was released (counted for limits.maxTurns). */
   turns?: number;
   /**
@@ -141,6 +148,14 @@ export interface Budget {
   tokens?: number;
   /** What happens when it is crossed (default: limits.budget.action). */
   action?: "pause" | "stop" | "notify";
+}
+
+/** Why a busy instance is flagged stalled (InstanceRecord.stalled). */
+export interface InstanceStall {
+  /** When it last did something (ISO time): the silence began then. */
+  since: string;
+  /** One line a person reads, with the figures. */
+  why: string;
 }
 
 /** Why an instance's delivery is held. */

@@ -26,9 +26,11 @@ const STATUS_ATTENTION: Record<InstanceRecord["status"], number> = {
   exited: 4,
 };
 
-export function attentionOf(status: InstanceRecord["status"], git: GitView | undefined, unreachable?: string): number {
+export function attentionOf(status: InstanceRecord["status"], git: GitView | undefined, unreachable?: string, stalled?: boolean): number {
   // Its node is down: nothing it does reaches anyone until someone starts that node's serve again.
   if (unreachable !== undefined) return 0;
+  // Busy but silent for supervision.stallAfterMs: someone should look.
+  if (stalled && status === "busy") return 0;
   // An exited instance's last forecast is stale and nothing can act on it: it does not need you.
   if (status !== "exited" && git && git.conflicts.length > 0) return 0;
   return STATUS_ATTENTION[status] ?? 5;
@@ -83,6 +85,7 @@ export function instanceViews(records: readonly RecordLike[], node: string, git:
       ...(record.limitedUntil !== undefined ? { limitedUntil: record.limitedUntil } : {}),
       node: record.tmux.node ?? node,
       ...(record.unreachable !== undefined ? { unreachable: record.unreachable } : {}),
+      ...(record.stalled !== undefined && record.status === "busy" ? { stalled: record.stalled } : {}),
       depth: record.depth,
       createdAt: record.createdAt,
       updatedAt: record.updatedAt,
@@ -91,7 +94,7 @@ export function instanceViews(records: readonly RecordLike[], node: string, git:
       ...(usage ? { usage } : {}),
       ...(record.progress ? { progress: progressView(record.progress) } : {}),
       ...(gitView ? { git: gitView } : {}),
-      attention: attentionOf(record.status, gitView, record.unreachable),
+      attention: attentionOf(record.status, gitView, record.unreachable, record.stalled !== undefined),
     };
     return view;
   });

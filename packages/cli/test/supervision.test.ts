@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { ECHO_AGENT, createEnv, parseJson, type TestEnv } from "./helpers.js";
+
+let env: TestEnv;
+beforeAll(async () => {
+  env = await createEnv({
+    agents: {
+      echo: { adapter: "command", command: process.execPath, args: [ECHO_AGENT] },
+      asker: { adapter: "command", command: process.execPath, args: [ECHO_AGENT], waitingPattern: "Proceed\\? \\(y/n\\)$" },
+      // Launched, exits at once: never ready.
+      broken: { adapter: "command", command: process.execPath, args: ["-e", "process.exit(1)"] },
+    },
+    limits: { spawnTimeout: 5_000, breaker: { failures: 3, windowMs: 60_000, cooldownMs: 600_000 } },
+  });
+});
+afterAll(async () => {
+  await env?.close();
+});
+
+test("list --blocked shows a child waiting on a question, with why (table and --json)", async () => {
+  const parent = parseJson<{ id: string }>(await env.run(["spawn", "executive", "--json"]));
+  const child = parseJson<{ id: string }>(await env.run(["spawn", "manager", "--parent", parent.id, "--agent", "asker", "--json"]));
+  expect((await env.run(["send", child.id, "/ask"])).code).toBe(0);
+  const blocked = parseJson<{ id: string; blocked: string }[]>(await env.run(["list", "--blocked", "--json"]));
+  expect(blocked.map((i) => [i.id, i.blocked])).toEqual([[child.id, "waiting on a question"]]);
+  const table = await env.run(["list", "--blocked"]);
+  expect(table.stdout).toMatch(/ID\s+ROLE\s+PARENT\s+FOR\s+WHY/u);
+  expect(table.stdout).toContain(`${child.id}`);
+  expect(table.stdout).toContain("waiting on a question");
+  expect(table.stdout).not.toContain(`${parent.id}  executive`);
+}, 60_000);
+
+test("three failed spawns open the agent's breaker: the fourth exits 4 at once quoting them; doctor lists and resets it", async () => {
+  for (let i = 0; i < 3; i++) {
+    const failed = await env.run(["spawn", "executive", "--agent", "broken"]);
+    expect(failed.code, failed.stderr).toBe(1);
+    expect(failed.stderr).not.toContain("circuit breaker");
+  }
+  const refused = await env.run(["spawn", "executive", "--agent", "broken"]);
+  expect(refused.code, refused.stderr).toBe(4);
+  console.log(`cli: the spawn refused by the open breaker exited 4 after ${refused.ms} ms (the CLI process's start and config load included)`);
+  expect(refused.stderr).toContain('the circuit breaker of agent "broken" is open');
+  expect(refused.stderr).toContain("tmux-claude doctor --reset-breakers broken");
+  expect(refused.stderr.match(/^ {2}- .*exec-\d+: TC_/gmu)).toHaveLength(3);
+
+  // The first test's instances keep the socket's tmux server up: doctor reads the breakers through it.
+  const doctor = await env.run(["doctor", "--json"]);
+  const report = parseJson<{ checks: { name: string; ok: boolean; detail: string; fix?: string }[] }>(doctor);
+  const breakers = report.checks.find((check) => check.name === "breakers")!;
+  expect(breakers).toMatchObject({ ok: false });
+  expect(breakers.detail).toContain('agent "broken": open since');
+  expect(breakers.fix).toContain("tmux-claude doctor --reset-breakers broken");
+  expect(doctor.code).toBe(1);
+
+  const reset = await env.run(["doctor", "--reset-breakers", "broken"]);
+  expect(reset.stdout).toContain('Reset the circuit breaker of "broken".');
+  expect(reset.stdout).toMatch(/ok\s+breakers\s+no open circuit breaker/u);
+  // Closed: the next spawn is tried (the agent's own failure again, exit 1).
+  expect((await env.run(["spawn", "executive", "--agent", "broken"])).code).toBe(1);
+}, 120_000);

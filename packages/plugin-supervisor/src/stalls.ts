@@ -1,0 +1,112 @@
+import type { InstanceStall, InstanceStatus, KernelApi, Logger } from "@tmux-claude/core";
+
+/**
+ * Flags busy instances that went silent: no report from their adapter (for
+ * Claude Code, no hook event) and no output for `stallAfterMs`. Runs in
+ * `serve`, which is attached to every instance of its node and so sees every
+ * report and output chunk (kernel.activity). One timer per busy instance,
+ * re-armed (`refresh`) by its activity and cleared when it stops being busy:
+ * no polling, and nothing is ever typed into the agent. The flag is a field
+ * of the record (kernel.setStalled), not a status: the agent is not
+ * interrupted, and its next report or output clears it.
+ */
+export class StallWatcher {
+  private readonly timers = new Map<string, { timer: NodeJS.Timeout; last: number }>();
+  /** Instances flagged stalled (by this watcher, or found flagged at start): their next activity clears the flag. */
+  private readonly flagged = new Set<string>();
+  private unsubscribe: (() => void) | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly kernel: KernelApi,
+    private readonly stallAfterMs: number,
+    private readonly logger: Logger,
+    private readonly events: { stalled(id: string, stall: InstanceStall): Promise<void>; resumed(id: string): Promise<void> },
+  ) {}
+
+  /** At serve's `ready`: follow activity, and arm a timer for each instance of this node that is busy now. */
+  async start(): Promise<void> {
+    this.unsubscribe = this.kernel.activity(({ instanceId, status }) => this.active(instanceId, status));
+    for (const instance of await this.kernel.list()) {
+      if (instance.tmux.node !== this.kernel.node) continue;
+      if (instance.stalled) this.flagged.add(instance.id);
+      if (instance.status === "busy") this.arm(instance.id);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.unsubscribe?.();
+    for (const { timer } of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  /** A status change (statusChange): busy arms, anything else disarms; the change cleared a stall flag in its own write. */
+  statusChanged(id: string, to: InstanceStatus): void {
+    this.flagged.delete(id);
+    if (to === "busy") this.arm(id);
+    else this.disarm(id);
+  }
+
+  /** Called on the output path: only timer bookkeeping here; the store is written only when a flag must go. */
+  private active(id: string, status: InstanceStatus): void {
+    if (status === "busy") this.arm(id);
+    else this.disarm(id);
+    if (this.flagged.has(id)) void this.clear(id);
+  }
+
+  private arm(id: string): void {
+    if (this.stopped) return;
+    const armed = this.timers.get(id);
+    if (armed) {
+      armed.last = Date.now();
+      armed.timer.refresh();
+      return;
+    }
+    const timer = setTimeout(() => void this.fire(id), this.stallAfterMs);
+    // serve stays up for its own reasons; a timer must not keep a process alive.
+    timer.unref();
+    this.timers.set(id, { timer, last: Date.now() });
+  }
+
+  private disarm(id: string): void {
+    const armed = this.timers.get(id);
+    if (!armed) return;
+    clearTimeout(armed.timer);
+    this.timers.delete(id);
+  }
+
+  private async fire(id: string): Promise<void> {
+    const armed = this.timers.get(id);
+    this.timers.delete(id);
+    if (!armed || this.stopped) return;
+    const stall: InstanceStall = {
+      since: new Date(armed.last).toISOString(),
+      why: `busy with no event from its agent and no output for ${duration(Date.now() - armed.last)} (supervision.stallAfterMs is ${this.stallAfterMs} ms)`,
+    };
+    try {
+      // Set only while the store still has it busy and unflagged: of racing writers, one tells.
+      if (!(await this.kernel.setStalled(id, stall))) return;
+      this.flagged.add(id);
+      this.logger.warn({ instance: id, since: stall.since }, "instance stalled");
+      await this.events.stalled(id, stall);
+    } catch (error) {
+      this.logger.warn({ err: error, instance: id }, "could not flag a stalled instance");
+    }
+  }
+
+  private async clear(id: string): Promise<void> {
+    this.flagged.delete(id);
+    try {
+      if (await this.kernel.setStalled(id, null)) await this.events.resumed(id);
+    } catch (error) {
+      this.logger.debug({ err: error, instance: id }, "could not clear a stall flag");
+    }
+  }
+}
+
+/** 300000 -> "5m 0s", 1500 -> "1.5s". */
+export function duration(ms: number): string {
+  if (ms < 60_000) return `${Number((ms / 1000).toFixed(1))}s`;
+  return `${Math.floor(ms / 60_000)}m ${Math.round((ms % 60_000) / 1000)}s`;
+}
