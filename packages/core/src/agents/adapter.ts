@@ -110,6 +110,7 @@ export interface DriverContext {
    * (null removes it). Reporting the same again writes nothing.
    */
   setProgress(progress: Omit<Progress, "at" | "source"> | null): void;
+  /**
    * The agent did something that changes no status (a hook event such as a
    * tool call): tells `kernel.activity` listeners (a stall watcher) that it is
    * alive. Costs nothing else: no write, no event.
