@@ -55,7 +55,10 @@ export function knowledge(userOptions: KnowledgeOptions = {}): Plugin<KnowledgeA
     api,
     apply(ctx) {
       const entries = new Knowledge(ctx.data<KnowledgeEntry>("entries"), options.maxValueBytes);
-      const claims = new Claims(ctx.kernel, ctx.data<ClaimsDoc>("claims"), options.claimWaitMs);
+      // A closing kernel withdraws every wait it serves, rather than leaving them queued to be granted to nobody.
+      const closing = new AbortController();
+      ctx.hooks.shutdown.tap(() => closing.abort());
+      const claims = new Claims(ctx.kernel, ctx.data<ClaimsDoc>("claims"), options.claimWaitMs, closing.signal);
       applied = { entries, claims };
       releaseWithInstances(ctx, claims);
       ctx.hooks.tools.tap((tools) => [...tools, ...knowledgeTools(ctx.kernel, entries, claims)]);

@@ -69,10 +69,11 @@ export function knowledgeTools(kernel: KernelApi, knowledge: Knowledge, claims: 
         "Claim the paths you will edit, so no other instance of your hierarchy edits them meanwhile. A path another live instance holds is refused naming the holder (or, with wait: true, queued until it is released). Claims end when you are terminated or exit; release_files lets go earlier.",
       inputSchema: claimInput,
       roles,
-      handler: async (args, caller) => {
+      handler: async (args, caller, call) => {
         const a = args as z.output<typeof claimInput>;
         const id = instanceOnly(caller.instanceId, "claim_files");
-        const result = await claims.claim(id, a);
+        // The call's signal: a cancelled call (Esc, a client timeout, a dropped connection) withdraws its waiting request.
+        const result = await claims.claim(id, { ...a, signal: call?.signal });
         const waited = result.waitedMs !== undefined ? ` after waiting ${result.waitedMs} ms` : "";
         return { text: `Claimed ${result.claimed.map((p) => `"${p}"`).join(", ")}${waited}; you hold ${result.holds.length} path(s) in hierarchy "${result.hierarchy}".`, ...result };
       },
