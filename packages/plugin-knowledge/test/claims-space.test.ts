@@ -3,10 +3,11 @@
 import { cp, mkdir, mkdtemp } from "node:fs/promises";
 import path from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { definePlugin, FileStore } from "@tmux-claude/core";
+import { definePlugin, FileStore, type KernelApi, type PluginData } from "@tmux-claude/core";
 import { mcp, type McpApi } from "@tmux-claude/mcp";
 import { createHarness, freePort, type Harness } from "@tmux-claude/testkit";
 import { afterAll, beforeAll, expect, test } from "vitest";
+import { Claims } from "../src/claims.js";
 import { knowledge, type ClaimsDoc, type KnowledgeApi } from "../src/index.js";
 import { httpClient, tokenOf } from "../../mcp/test/helpers.js";
 
@@ -31,10 +32,19 @@ const movesWorkDir = definePlugin({
   },
 });
 
+// A claims collection of its own, for Claims over a kernel whose reads fail.
+let docs!: PluginData<ClaimsDoc>;
+const claimsDocs = definePlugin({
+  name: "claims-docs",
+  setup(ctx) {
+    docs = ctx.data<ClaimsDoc>("claims");
+  },
+});
+
 beforeAll(async () => {
   const port = await freePort();
   h = await createHarness(
-    { limits: { maxInstances: 40, spawnTimeout: 10_000, sendTimeout: 5_000 }, plugins: [mcp({ port }), knowledge({ claimWaitMs: 20_000 }), movesWorkDir()] },
+    { limits: { maxInstances: 40, spawnTimeout: 10_000, sendTimeout: 5_000 }, plugins: [mcp({ port }), knowledge({ claimWaitMs: 20_000 }), movesWorkDir(), claimsDocs()] },
     { label: "kspace", watch: "all" },
   );
   copies = await mkdtemp(path.join(h.stateDir, "copies-"));
@@ -176,4 +186,24 @@ test("a claim racing its instance's end is undone; release of an unknown id drop
   expect(await api.release(a)).toEqual({ hierarchy: exec, released: ["left.ts"] });
   expect((await holders()).some((x) => x.startsWith(`${a}:`))).toBe(false);
   await expect(api.release(`${mgr}.spec-998`)).rejects.toThrow(/does not exist and holds no claims/u);
+});
+
+test("only TC_INSTANCE_NOT_FOUND counts as gone: another store failure fails the claim, never drops a live holder or picks another hierarchy", async () => {
+  const a = await spec();
+  const b = await spec();
+  const flaky = (failing: string): KernelApi =>
+    new Proxy(h.kernel, {
+      get: (target, key) =>
+        key === "get"
+          ? (id: string) => (id === failing ? Promise.reject(Object.assign(new Error("store reconnecting"), { code: "TC_STORE_UNAVAILABLE" })) : target.get(id))
+          : Reflect.get(target, key, target),
+    }) as KernelApi;
+  const closing = new AbortController().signal;
+  await new Claims(h.kernel, docs, 1_000, closing).claim(b, { paths: ["t6/x.ts"] });
+  // The holder's record cannot be read just now: not a reason to take its files.
+  await expect(new Claims(flaky(b), docs, 1_000, closing).claim(a, { paths: ["t6/x.ts"] })).rejects.toThrow(/store reconnecting/u);
+  // The parent's record cannot be read: the claim fails rather than landing in a sub-hierarchy ("<exec>.<mgr>").
+  await expect(new Claims(flaky(mgr), docs, 1_000, closing).claim(a, { paths: ["t6/y.ts"] })).rejects.toThrow(/store reconnecting/u);
+  expect((await docs.list()).map((d) => d.key)).toEqual([exec]);
+  expect((await docs.get(exec))!.claims.map((c) => c.instanceId)).toEqual([b]);
 });
