@@ -123,6 +123,11 @@ export class Claims {
     }
   }
 
+  /** Drop a hierarchy's claims document (its top-level instance is gone). */
+  async drop(hierarchy: string): Promise<void> {
+    await this.docs.delete(hierarchy);
+  }
+
   /** Every hierarchy's claims (only `hierarchy`'s when given). */
   async all(hierarchy?: string): Promise<ClaimsDoc[]> {
     if (hierarchy !== undefined) {
