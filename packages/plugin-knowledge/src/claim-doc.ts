@@ -31,7 +31,8 @@ export interface WaitingClaim extends Claim {
   /**
    * Its lease (ISO time): the waiter's deadline. A request left behind by a
    * waiter that went away without withdrawing it (its process died) is never
-   * granted after it; the next update drops it.
+   * granted after it; the next update drops it. A request without one (left
+   * by an earlier version) counts as expired.
    */
   expiresAt?: string;
 }
@@ -113,7 +114,7 @@ export function promoted(doc: ClaimsDoc, now: number = Date.now()): ClaimsDoc {
   const waiting: WaitingClaim[] = [];
   for (const request of doc.waiting) {
     // An expired lease: its waiter is no longer listening; dropped, never granted.
-    if (request.expiresAt !== undefined && Date.parse(request.expiresAt) <= now) continue;
+    if (request.expiresAt === undefined || Date.parse(request.expiresAt) <= now) continue;
     const blockedByWaiter = waiting.some((w) => w.instanceId !== request.instanceId && overlapping(absolutePaths(request), absolutePaths(w)).length > 0);
     if (blockedByWaiter || conflictsOf(claims, request).length > 0) {
       waiting.push(request);
