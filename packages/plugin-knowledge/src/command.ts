@@ -31,7 +31,7 @@ const HELP = [
 export function knowledgeCommand(api: KnowledgeApi): CommandContribution {
   return {
     name: "knowledge",
-    description: "Shared knowledge entries and file claims per hierarchy (record, release); --json for JSON",
+    description: "Shared knowledge entries and file claims per hierarchy (record, forget, release); --json for JSON",
     async run(argv, kernel) {
       if (argv.includes("--help") || argv.includes("-h")) {
         process.stdout.write(`${USAGE}\n\n${HELP}\n`);
