@@ -35,8 +35,24 @@ test("record, list (table and --json), release; bad input exits 2 naming the val
   const unknown = await env.run(["knowledge", "record", "no-such-instance", "k", "v"]);
   expect(unknown.code).toBe(3);
   expect(unknown.stderr).toContain(`No instance "no-such-instance"`);
+  // forget: the keys given; --all drops the hierarchy's notes and claims, also once its top-level instance is gone.
+  await env.run(["knowledge", "record", id, "stale", "no longer true"]);
+  const forgot = await env.run(["knowledge", "forget", id, "stale", "--json"]);
+  expect(forgot.code, forgot.stderr).toBe(0);
+  expect(parseJson(forgot)).toEqual({ hierarchy: id, forgotten: ["stale"] });
+  const neither = await env.run(["knowledge", "forget", id]);
+  expect(neither.code).toBe(2);
+  expect(neither.stderr).toContain("knowledge forget takes <hierarchy> and either keys or --all, got 0 key(s)");
+  const badLimit = await env.run(["knowledge", "--limit", "0"]);
+  expect(badLimit.code).toBe(2);
+  expect(badLimit.stderr).toContain(`--limit takes a whole number from 1 to 500, got "0"`);
   const released = await env.run(["knowledge", "release", id]);
   expect(released.code).toBe(0);
   expect(released.stdout).toContain("held none of those paths");
   await env.run(["terminate", id]);
+  // Its top-level instance terminated: the hierarchy's knowledge went with it.
+  expect(parseJson<{ entries: unknown[] }>(await env.run(["knowledge", "--json"])).entries).toEqual([]);
+  const gone = await env.run(["knowledge", "forget", id, "--all", "--json"]);
+  expect(gone.code, gone.stderr).toBe(0);
+  expect(parseJson(gone)).toEqual({ hierarchy: id, forgotten: [] });
 }, 60_000);

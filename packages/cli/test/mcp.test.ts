@@ -22,7 +22,7 @@ test("tmux-claude mcp serves the tools over stdio to a person's own client; spaw
   await client.connect(transport);
   const { tools } = await client.listTools();
   // The kernel's tools and those of the plugins on by default (workflows, budget, knowledge).
-  expect(tools.map((t) => t.name).sort()).toEqual(["budget", "claim_files", "complete", "get_progress", "knowledge_query", "knowledge_record", "list", "list_runs", "progress", "read", "release_files", "restart", "resume", "run_status", "run_workflow", "send", "spawn", "terminate"]);
+  expect(tools.map((t) => t.name).sort()).toEqual(["budget", "claim_files", "complete", "get_progress", "knowledge_forget", "knowledge_query", "knowledge_record", "list", "list_runs", "progress", "read", "release_files", "restart", "resume", "run_status", "run_workflow", "send", "spawn", "terminate"]);
   const spawned = await client.callTool({ name: "spawn", arguments: { role: "executive", workDir: env.workDir, prompt: "hello over mcp" } });
   expect(spawned.isError).toBeFalsy();
   const listed = await client.callTool({ name: "list", arguments: {} });

@@ -7,7 +7,7 @@ export { SECRET_ENV, isSecretDigest, secretDigest, storedSecretDigest } from "./
 export { defaultNodeId, nodeOf } from "./kernel/node.js";
 export { createHooks, type KernelHooks, type HookName } from "./kernel/hooks.js";
 export { shownUsage } from "./instances/fields.js";
-export type { KernelApi, ToolContribution, CommandContribution, CommandInvocation, OutputOptions, OutputStream, ActivityEvent } from "./kernel/api.js";
+export type { KernelApi, ToolContribution, ToolCall, CommandContribution, CommandInvocation, OutputOptions, OutputStream, ActivityEvent } from "./kernel/api.js";
 export type { BreakerState, BreakerFailure } from "./instances/breaker.js";
 export { blockedReason } from "./instances/blocked.js";
 export { HEALTH_CHECK_TIMEOUT_MS, runHealthChecks, type HealthCheck, type HealthCheckResult, type HealthReport } from "./kernel/health.js";

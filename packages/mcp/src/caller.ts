@@ -85,3 +85,25 @@ export async function assertTarget(kernel: KernelApi, caller: Caller, targetId: 
     { caller: caller.instanceId, target: targetId },
   );
 }
+
+/**
+ * `send` may go down (an orchestrator to its subtree) or one step up: any
+ * instance to its own parent, queued or refused while the parent is busy,
+ * never `whenBusy: "now"`, so a child never interrupts its parent mid-work.
+ */
+export async function assertMaySend(kernel: KernelApi, caller: Caller, targetId: string, whenBusy: string | undefined, orchestrates: boolean, refusal: (caller: Caller) => string): Promise<void> {
+  if (caller.instanceId !== null) {
+    const { parentId } = await kernel.get(caller.instanceId);
+    if (parentId !== null && targetId === parentId) {
+      if (whenBusy !== "now") return;
+      throw forbidden(
+        `${describeCaller(caller)} may not send to its parent "${parentId}" with whenBusy "now": a child never interrupts its parent mid-turn. Leave whenBusy out (queued, delivered when it is idle) or use "refuse".`,
+        { caller: caller.instanceId, target: targetId },
+      );
+    }
+    if (!orchestrates) {
+      throw forbidden(`${refusal(caller)} It may send only to its parent${parentId !== null ? ` ("${parentId}")` : " (it has none)"}, e.g. to answer a message (replyTo).`, { caller: caller.instanceId, target: targetId });
+    }
+  }
+  await assertTarget(kernel, caller, targetId, "send to");
+}

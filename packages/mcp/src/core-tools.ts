@@ -1,7 +1,7 @@
 import path from "node:path";
 import { conversation, type KernelApi } from "@tmux-claude/core";
 import type { z } from "zod";
-import { assertTarget, describeCaller, isDescendant, mayOrchestrate, subtreeOf, type Caller } from "./caller.js";
+import { assertMaySend, assertTarget, describeCaller, isDescendant, mayOrchestrate, subtreeOf, type Caller } from "./caller.js";
 import { forbidden } from "./errors.js";
 import { progressTools } from "./progress-tools.js";
 import { resumeTool } from "./resume-tool.js";
@@ -63,16 +63,18 @@ export function coreTools(kernel: KernelApi): ToolDef[] {
       },
     },
     {
-      ...base,
+      // Every instance may answer its own parent (a reply with replyTo makes a thread two-sided); only orchestrators send down.
+      allowed: () => true,
+      refusal,
       name: "send",
       title: "Send a message",
       description:
-        'Send a message to an instance below you. Returns a receipt once the agent accepted the input, or "queued" when it is busy (delivered as soon as it is idle).',
+        'Send a message to an instance below you, or answer your own parent (give replyTo: the message you answer). Returns a receipt once the agent accepted the input, or "queued" when it is busy (delivered as soon as it is idle). To your parent it is always queued (or refused) while it is busy: never typed in mid-turn.',
       input: s.sendInput,
       output: s.sendOutput,
       run: async (args, caller) => {
         const a = args as z.output<typeof s.sendInput>;
-        await assertTarget(kernel, caller, a.instanceId, "send to");
+        await assertMaySend(kernel, caller, a.instanceId, a.whenBusy, orchestrator(caller), refusal);
         const options = { whenBusy: a.whenBusy, messageId: a.messageId, threadId: a.threadId, replyTo: a.replyTo };
         const receipt = await kernel.send(a.instanceId, a.text, Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)), caller.instanceId);
         // Queued for a paused instance (a budget, the turn cap): waiting for idle would not deliver it; say what will.

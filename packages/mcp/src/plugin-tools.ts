@@ -22,8 +22,8 @@ export function pluginTool(kernel: KernelApi, contribution: ToolContribution, lo
       roles
         ? `Tool "${contribution.name}" is for role(s) ${roles.join(", ")}; ${describeCaller(caller)} may not use it.`
         : `Tool "${contribution.name}" is for instances that orchestrate; ${describeCaller(caller)} may not use it (its role spawns nothing).`,
-    run: async (args, caller) => {
-      const result = await contribution.handler(args, { instanceId: caller.instanceId, role: caller.role });
+    run: async (args, caller, call) => {
+      const result = await contribution.handler(args, { instanceId: caller.instanceId, role: caller.role }, call ?? {});
       // A result with a readable `text` (ToolContribution.handler): that is the text, the rest the structured content, as the core tools answer.
       if (isPlainObject(result) && typeof result.text === "string") {
         const { text, ...structured } = result;

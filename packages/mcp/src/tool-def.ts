@@ -1,4 +1,5 @@
 import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { ToolCall } from "@tmux-claude/core";
 import type { z } from "zod";
 import type { Caller } from "./caller.js";
 
@@ -19,5 +20,6 @@ export interface ToolDef {
   allowed(caller: Caller): boolean;
   /** Why this caller may not use it. */
   refusal(caller: Caller): string;
-  run(args: Record<string, unknown>, caller: Caller): Promise<ToolResult>;
+  /** `call.signal`: aborted when the client cancels the call. */
+  run(args: Record<string, unknown>, caller: Caller, call?: ToolCall): Promise<ToolResult>;
 }

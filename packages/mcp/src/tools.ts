@@ -67,15 +67,16 @@ export function createToolServer(kernel: KernelApi, caller: Caller): McpServer {
     return { tools };
   });
 
-  server.server.setRequestHandler(CallToolRequestSchema, async (request): Promise<CallToolResult> => {
+  server.server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const name = request.params.name;
     const args = request.params.arguments ?? {};
-    const outcome = await recordedCall(kernel, identity, name, args, () => callTool(name, args));
+    // The SDK aborts extra.signal when the client cancels the call (or its transport closes): plugin tools that wait stop.
+    const outcome = await recordedCall(kernel, identity, name, args, () => callTool(name, args, extra.signal));
     if ("error" in outcome) return toolError(outcome.error.message);
     return { content: [{ type: "text", text: outcome.text }], structuredContent: outcome.structured };
   });
 
-  const callTool = async (name: string, args: Record<string, unknown>): Promise<CallOutcome> => {
+  const callTool = async (name: string, args: Record<string, unknown>, signal: AbortSignal): Promise<CallOutcome> => {
     try {
       const tools = await allTools();
       const tool = tools.find((t) => t.name === name);
@@ -88,7 +89,7 @@ export function createToolServer(kernel: KernelApi, caller: Caller): McpServer {
       }
       const parsed = await tool.input.safeParseAsync(args);
       if (!parsed.success) return failed(ErrorCodes.INVALID_ARGUMENT, invalidArguments(name, tool.input, parsed.error));
-      const result = await tool.run(parsed.data as Record<string, unknown>, identity);
+      const result = await tool.run(parsed.data as Record<string, unknown>, identity, { signal });
       return { text: result.text, structured: withoutUndefined(result.structured) };
     } catch (error) {
       const code = errorCode(error);

@@ -6,14 +6,21 @@
  * pure (the store may run them again).
  */
 import { overlapping } from "./paths.js";
+import { inProject, seenFrom } from "./project.js";
 
 export interface Claim {
   /** Who holds it. */
   instanceId: string;
-  /** Project paths (see paths.ts). */
+  /** Project paths (see paths.ts), relative to `base`: as the holder named them. */
   paths: string[];
   /** The holder's workdir (real path), for people. */
   workDir: string;
+  /**
+   * The holder's workdir in the hierarchy's project space (project.ts): a
+   * worktree's maps to the directory it was made from. Paths are compared as
+   * `base` + path. Absent in documents written before it: `workDir`.
+   */
+  base?: string;
   at: string;
 }
 
@@ -21,6 +28,13 @@ export interface Claim {
 export interface WaitingClaim extends Claim {
   /** This request's id: the waiter watches for it to be granted. */
   request: string;
+  /**
+   * Its lease (ISO time): the waiter's deadline. A request left behind by a
+   * waiter that went away without withdrawing it (its process died) is never
+   * granted after it; the next update drops it. A request without one (left
+   * by an earlier version) counts as expired.
+   */
+  expiresAt?: string;
 }
 
 export interface ClaimsDoc {
@@ -35,18 +49,51 @@ export interface Conflict {
   paths: string[];
 }
 
-/** Who blocks `paths` of `instanceId`: other instances' claims that overlap them (one per holder). */
-export function conflictsOf(claims: readonly Claim[], instanceId: string, paths: readonly string[]): Conflict[] {
+/** A claim's paths as absolute project-space paths, the form claims are compared in. */
+export function absolutePaths(claim: Pick<Claim, "paths" | "workDir" | "base">): string[] {
+  return claim.paths.map((p) => inProject(claim.base ?? claim.workDir, p));
+}
+
+/**
+ * Who blocks `request` (its paths relative to its base): other instances'
+ * claims that overlap them, one per holder, the holder's paths as the
+ * requester sees them (relative to its workdir when inside it).
+ */
+export function conflictsOf(claims: readonly Claim[], request: Pick<Claim, "instanceId" | "paths" | "workDir" | "base">): Conflict[] {
+  const mine = absolutePaths(request);
+  const viewer = request.base ?? request.workDir;
   const byHolder = new Map<string, Set<string>>();
   for (const claim of claims) {
-    if (claim.instanceId === instanceId) continue;
-    for (const { theirs } of overlapping(paths, claim.paths)) {
+    if (claim.instanceId === request.instanceId) continue;
+    for (const { theirs } of overlapping(mine, absolutePaths(claim))) {
       const set = byHolder.get(claim.instanceId) ?? new Set<string>();
-      set.add(theirs);
+      set.add(seenFrom(viewer, theirs));
       byHolder.set(claim.instanceId, set);
     }
   }
   return [...byHolder].map(([holder, set]) => ({ holder, paths: [...set] }));
+}
+
+/**
+ * A cycle of waits `request` would close: its holders wait (in `waiting`) for
+ * claims that, through other waiters, lead back to the requester. The holder
+ * it would wait for first in such a chain, or undefined.
+ */
+export function deadlockWith(doc: ClaimsDoc, request: Pick<Claim, "instanceId" | "paths" | "workDir" | "base">): string | undefined {
+  const blockers = (waiter: string) =>
+    doc.waiting.filter((w) => w.instanceId === waiter).flatMap((w) => conflictsOf(doc.claims, w).map((c) => c.holder));
+  for (const { holder } of conflictsOf(doc.claims, request)) {
+    const seen = new Set<string>();
+    const stack = [holder];
+    while (stack.length > 0) {
+      const next = stack.pop()!;
+      if (next === request.instanceId) return holder;
+      if (seen.has(next)) continue;
+      seen.add(next);
+      stack.push(...blockers(next));
+    }
+  }
+  return undefined;
 }
 
 /** The holder's claim with `paths` added (one claim per instance). */
@@ -62,16 +109,18 @@ export function withClaim(claims: readonly Claim[], claim: Claim): Claim[] {
  * claim overlaps it and no older request still waiting does (so a waiter is
  * not overtaken by a later one for the same files).
  */
-export function promoted(doc: ClaimsDoc): ClaimsDoc {
+export function promoted(doc: ClaimsDoc, now: number = Date.now()): ClaimsDoc {
   let claims = doc.claims;
   const waiting: WaitingClaim[] = [];
   for (const request of doc.waiting) {
-    const blockedByWaiter = waiting.some((w) => w.instanceId !== request.instanceId && overlapping(request.paths, w.paths).length > 0);
-    if (blockedByWaiter || conflictsOf(claims, request.instanceId, request.paths).length > 0) {
+    // An expired lease: its waiter is no longer listening; dropped, never granted.
+    if (request.expiresAt === undefined || Date.parse(request.expiresAt) <= now) continue;
+    const blockedByWaiter = waiting.some((w) => w.instanceId !== request.instanceId && overlapping(absolutePaths(request), absolutePaths(w)).length > 0);
+    if (blockedByWaiter || conflictsOf(claims, request).length > 0) {
       waiting.push(request);
       continue;
     }
-    const { request: _request, ...claim } = request;
+    const { request: _request, expiresAt: _expiresAt, ...claim } = request;
     claims = withClaim(claims, claim);
   }
   return { ...doc, claims, waiting };

@@ -8,27 +8,30 @@ import { parseArgs } from "node:util";
 import { ErrorCodes, TmuxClaudeError, type CommandContribution, type KernelApi } from "@tmux-claude/core";
 import type { ClaimsDoc } from "./claim-doc.js";
 import type { KnowledgeEntry } from "./entries.js";
-import { hierarchyOf } from "./hierarchy.js";
+import { DEFAULT_QUERY_LIMIT } from "./entries.js";
+import { hierarchyOf, rootOf } from "./hierarchy.js";
 import type { KnowledgeApi } from "./plugin.js";
 
 const USAGE = [
-  "Usage: tmux-claude knowledge [--hierarchy <id>] [--key <key>] [--tag <tag>] [--text <text>] [--json]",
+  "Usage: tmux-claude knowledge [--hierarchy <id>] [--key <key>] [--tag <tag>] [--text <text>] [--limit <n>] [--json]",
   "       tmux-claude knowledge record <hierarchy> <key> <value> [--tag <tag>]... [--json]",
+  "       tmux-claude knowledge forget <hierarchy> (<key>... | --all) [--json]",
   "       tmux-claude knowledge release <instanceId> [path...] [--json]",
 ].join("\n");
 const HELP = [
   "Shared project knowledge and file claims, per hierarchy (the tree under one top-level instance).",
   "  --hierarchy <id>  only this hierarchy (any instance id in it)",
   "  --key, --tag, --text  only entries with this key, this tag, or containing this text",
+  `  --limit <n>       at most n entries, the newest (default ${DEFAULT_QUERY_LIMIT})`,
   "  --json            print { entries, claims } as JSON",
-  "record: record a note as the root caller (replaces the key's value). release: end an instance's claims (all, or the paths given as claimed).",
+  "record: record a note as the root caller (replaces the key's value). forget: forget those keys, or with --all every note and claim of the hierarchy (also of one whose top-level instance is gone). release: end an instance's claims (all, or the paths given as claimed).",
   "Agents use the MCP tools knowledge_record, knowledge_query, claim_files and release_files.",
 ].join("\n");
 
 export function knowledgeCommand(api: KnowledgeApi): CommandContribution {
   return {
     name: "knowledge",
-    description: "Shared knowledge entries and file claims per hierarchy (record, release); --json for JSON",
+    description: "Shared knowledge entries and file claims per hierarchy (record, forget, release); --json for JSON",
     async run(argv, kernel) {
       if (argv.includes("--help") || argv.includes("-h")) {
         process.stdout.write(`${USAGE}\n\n${HELP}\n`);
@@ -38,10 +41,11 @@ export function knowledgeCommand(api: KnowledgeApi): CommandContribution {
       const [sub, ...rest] = flags.positionals;
       if (sub === "record") return record(api, kernel, rest, flags);
       if (sub === "release") return release(api, rest, flags);
-      if (sub !== undefined) throw usage(`Unknown knowledge subcommand "${sub}": use record or release, or none to list.`);
+      if (sub === "forget") return forget(api, kernel, rest, flags);
+      if (sub !== undefined) throw usage(`Unknown knowledge subcommand "${sub}": use record, forget or release, or none to list.`);
       if ((flags.tag?.length ?? 0) > 1) throw usage(`Listing takes one --tag, got ${flags.tag!.length}: ${flags.tag!.join(", ")}.`);
       const hierarchy = await hierarchyOf(kernel, null, flags.hierarchy, false);
-      const entries = await api.query(hierarchy, { key: flags.key, tag: flags.tag?.[0], text: flags.text });
+      const entries = await api.query(hierarchy, { key: flags.key, tag: flags.tag?.[0], text: flags.text, limit: flags.limit });
       const claims = await api.claims(hierarchy);
       process.stdout.write(flags.json ? `${JSON.stringify({ entries, claims }, null, 2)}\n` : `${formatKnowledge(entries, claims)}\n`);
       return 0;
@@ -49,7 +53,7 @@ export function knowledgeCommand(api: KnowledgeApi): CommandContribution {
     invocation(argv) {
       try {
         const [sub, target] = parse([...argv]).positionals;
-        return sub === "record" || sub === "release" ? { subcommand: sub, ...(target !== undefined ? { target } : {}) } : {};
+        return sub === "record" || sub === "release" || sub === "forget" ? { subcommand: sub, ...(target !== undefined ? { target } : {}) } : {};
       } catch {
         return {};
       }
@@ -64,6 +68,8 @@ interface Flags {
   /** Several for record; one for listing. */
   tag?: string[];
   text?: string;
+  limit?: number;
+  all: boolean;
   json: boolean;
 }
 
@@ -72,9 +78,19 @@ function parse(argv: string[]): Flags {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { hierarchy: { type: "string" }, key: { type: "string" }, tag: { type: "string", multiple: true }, text: { type: "string" }, json: { type: "boolean", default: false } },
+      options: {
+        hierarchy: { type: "string" },
+        key: { type: "string" },
+        tag: { type: "string", multiple: true },
+        text: { type: "string" },
+        limit: { type: "string" },
+        all: { type: "boolean", default: false },
+        json: { type: "boolean", default: false },
+      },
     });
-    return { positionals, hierarchy: values.hierarchy, key: values.key, tag: values.tag, text: values.text, json: values.json ?? false };
+    const limit = values.limit === undefined ? undefined : Number(values.limit);
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 500)) throw usage(`--limit takes a whole number from 1 to 500, got "${values.limit}".`);
+    return { positionals, hierarchy: values.hierarchy, key: values.key, tag: values.tag, text: values.text, limit, all: values.all ?? false, json: values.json ?? false };
   } catch (error) {
     throw usage(`${(error as Error).message}\n${USAGE}`);
   }
@@ -86,6 +102,19 @@ async function record(api: KnowledgeApi, kernel: KernelApi, args: string[], flag
   const hierarchy = (await hierarchyOf(kernel, null, given, true))!;
   const entry = await api.record(hierarchy, null, { key, value, tags: flags.tag ?? [] });
   process.stdout.write(flags.json ? `${JSON.stringify(entry, null, 2)}\n` : `Recorded "${entry.key}" in hierarchy "${hierarchy}" (version ${entry.version}).\n`);
+  return 0;
+}
+
+async function forget(api: KnowledgeApi, kernel: KernelApi, args: string[], flags: Flags): Promise<number> {
+  const [given, ...keys] = args;
+  if (given === undefined || (keys.length > 0) === flags.all) throw usage(`knowledge forget takes <hierarchy> and either keys or --all, got ${keys.length} key(s)${flags.all ? " and --all" : ""}.\n${USAGE}`);
+  // A hierarchy whose top-level instance is gone is named by its id as listed.
+  const hierarchy = await rootOf(kernel, given).catch((error: unknown) => {
+    if ((error as { code?: unknown }).code === ErrorCodes.INSTANCE_NOT_FOUND) return given;
+    throw error;
+  });
+  const result = flags.all ? { hierarchy, ...(await api.drop(hierarchy)) } : { hierarchy, forgotten: await api.forget(hierarchy, keys) };
+  process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : result.forgotten.length || flags.all ? `Forgot ${result.forgotten.length} note(s) in hierarchy "${hierarchy}"${flags.all ? " and its claims" : ""}.\n` : `Hierarchy "${hierarchy}" has none of those keys; nothing forgotten.\n`);
   return 0;
 }
 

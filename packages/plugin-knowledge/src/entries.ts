@@ -3,7 +3,10 @@
  * others of its hierarchy (a decision, where something lives, a gotcha), with
  * tags, who recorded it and when. One store document per entry
  * (`knowledge/entries`), so recording one never rewrites the others and the
- * document size limit bounds one value, not the whole hierarchy's.
+ * document size limit bounds one value, not the whole hierarchy's; and one
+ * index document per hierarchy (`knowledge/index`, keyed by the hierarchy:
+ * each entry's key, tags and time), so a query reads its own hierarchy's
+ * index and then only the entries it returns, never another hierarchy's.
  */
 import { createHash } from "node:crypto";
 import { TmuxClaudeError, type PluginData } from "@tmux-claude/core";
@@ -21,6 +24,13 @@ export interface KnowledgeEntry {
   version: number;
 }
 
+/** A hierarchy's entries, without their values: what a query filters and orders by before reading any entry. */
+export interface KnowledgeIndex {
+  hierarchy: string;
+  /** By entry document key. */
+  entries: Record<string, { key: string; tags: string[]; at: string }>;
+}
+
 export interface KnowledgeQuery {
   /** Only this key. */
   key?: string;
@@ -28,7 +38,14 @@ export interface KnowledgeQuery {
   tag?: string;
   /** Only entries whose key or value contains this text (any case). */
   text?: string;
+  /** At most this many, the newest (default DEFAULT_QUERY_LIMIT). */
+  limit?: number;
 }
+
+/** A query's default limit: a tool result stays a readable size however much a hierarchy recorded. */
+export const DEFAULT_QUERY_LIMIT = 50;
+/** Entries read at once while a text filter looks for matches. */
+const TEXT_BATCH = 50;
 
 export const MAX_KEY_LENGTH = 200;
 export const MAX_TAGS = 20;
@@ -37,28 +54,81 @@ const TAG = /^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$/u;
 export class Knowledge {
   constructor(
     private readonly docs: PluginData<KnowledgeEntry>,
+    private readonly index: PluginData<KnowledgeIndex>,
     /** The largest value, in UTF-8 bytes. */
     readonly maxValueBytes: number,
+    /** The most entries one hierarchy keeps. */
+    readonly maxEntries: number,
   ) {}
 
   /** Record (or replace) `key` in `hierarchy`; checked whole before anything is written. */
   async record(hierarchy: string, by: string | null, input: { key: unknown; value: unknown; tags?: unknown }): Promise<KnowledgeEntry> {
     const { key, value, tags } = this.checked(input);
     const at = new Date().toISOString();
-    const stored = await this.docs.update(docKey(hierarchy, key), (current) => ({ hierarchy, key, value, tags, by, at, version: (current?.version ?? 0) + 1 }));
+    const id = docKey(hierarchy, key);
+    let full = false;
+    // The index first: an index line whose entry is missing (a write that failed between) is skipped by queries; an entry missing from the index would never be found.
+    await this.index.update(hierarchy, (current) => {
+      const entries = current?.entries ?? {};
+      full = !(id in entries) && Object.keys(entries).length >= this.maxEntries;
+      return full ? current : { hierarchy, entries: { ...entries, [id]: { key, tags, at } } };
+    });
+    if (full) {
+      throw new TmuxClaudeError(
+        KnowledgeErrors.TOO_LARGE,
+        `Hierarchy "${hierarchy}" already keeps ${this.maxEntries} knowledge entries (knowledge({ maxEntries })); "${key}" was not recorded. Forget entries no longer true (knowledge_forget, tmux-claude knowledge forget), or record under an existing key.`,
+        { hierarchy, key, limit: this.maxEntries },
+      );
+    }
+    const stored = await this.docs.update(id, (current) => ({ hierarchy, key, value, tags, by, at, version: (current?.version ?? 0) + 1 }));
     return stored!;
   }
 
-  /** The entries of `hierarchy` (every hierarchy's when undefined) that match, newest first. */
-  async query(hierarchy: string | undefined, query: KnowledgeQuery = {}): Promise<KnowledgeEntry[]> {
-    const text = query.text?.toLowerCase();
-    return (await this.docs.list())
-      .map(({ value }) => value)
-      .filter((e) => hierarchy === undefined || e.hierarchy === hierarchy)
+  /**
+   * The entries of `hierarchy` (every hierarchy's when undefined) that match,
+   * newest first, at most `limit`; `truncated` when more matched.
+   */
+  async query(hierarchy: string | undefined, query: KnowledgeQuery = {}): Promise<{ entries: KnowledgeEntry[]; truncated: boolean }> {
+    const limit = query.limit ?? DEFAULT_QUERY_LIMIT;
+    const indexes = hierarchy !== undefined ? [await this.index.get(hierarchy)].filter((ix) => ix !== undefined) : (await this.index.list()).map(({ value }) => value);
+    const candidates = indexes
+      .flatMap((ix) => Object.entries(ix.entries).map(([id, e]) => ({ id, ...e })))
       .filter((e) => query.key === undefined || e.key === query.key)
       .filter((e) => query.tag === undefined || e.tags.includes(query.tag))
-      .filter((e) => text === undefined || e.key.toLowerCase().includes(text) || e.value.toLowerCase().includes(text))
       .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+    const text = query.text?.toLowerCase();
+    const found: KnowledgeEntry[] = [];
+    let next = 0;
+    // Read only what can be returned: the newest `limit` (more in batches while a text filter rejects some).
+    while (found.length <= limit && next < candidates.length) {
+      const batch = candidates.slice(next, next + (text === undefined ? limit + 1 - found.length : TEXT_BATCH));
+      next += batch.length;
+      const read = await Promise.all(batch.map((c) => this.docs.get(c.id)));
+      for (const entry of read) {
+        if (entry === undefined) continue;
+        if (text === undefined || entry.key.toLowerCase().includes(text) || entry.value.toLowerCase().includes(text)) found.push(entry);
+      }
+    }
+    return { entries: found.slice(0, limit), truncated: found.length > limit };
+  }
+
+  /** Forget `keys` of `hierarchy` (every entry without); resolves with the keys forgotten. */
+  async forget(hierarchy: string, keys?: readonly string[]): Promise<string[]> {
+    const forgotten: { id: string; key: string }[] = [];
+    await this.index.update(hierarchy, (current) => {
+      forgotten.length = 0;
+      if (!current) return current;
+      const entries = { ...current.entries };
+      for (const [id, e] of Object.entries(current.entries)) {
+        if (keys !== undefined && !keys.includes(e.key)) continue;
+        forgotten.push({ id, key: e.key });
+        delete entries[id];
+      }
+      if (forgotten.length === 0) return current;
+      return Object.keys(entries).length > 0 ? { ...current, entries } : undefined;
+    });
+    await Promise.all(forgotten.map(({ id }) => this.docs.delete(id)));
+    return forgotten.map(({ key }) => key);
   }
 
   private checked(input: { key: unknown; value: unknown; tags?: unknown }): { key: string; value: string; tags: string[] } {

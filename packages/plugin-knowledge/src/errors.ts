@@ -4,6 +4,8 @@ import { defineErrorCodes } from "@tmux-claude/core";
 export const KnowledgeErrors = defineErrorCodes("knowledge", {
   /** Another live instance of the hierarchy holds an overlapping claim. */
   CLAIM_CONFLICT: { code: "TC_CLAIM_CONFLICT", kind: "failure" },
+  /** A claim_files wait withdrawn because its call was cancelled or the kernel is closing. */
+  CLAIM_CANCELLED: { code: "TC_CLAIM_CANCELLED", kind: "failure" },
   /** A claimed path leads out of the claimant's workdir. */
   OUTSIDE_WORKDIR: { code: "TC_CLAIM_OUTSIDE_WORKDIR", kind: "usage" },
   /** A claimed path is empty or uses a glob feature claims do not support. */

@@ -4,7 +4,7 @@
  * ancestor's; the root caller (a person, the CLI) belongs to none, so it
  * names the hierarchy it means by any instance in it.
  */
-import { TmuxClaudeError, type KernelApi } from "@tmux-claude/core";
+import { ErrorCodes, TmuxClaudeError, type InstanceRecord, type KernelApi } from "@tmux-claude/core";
 import { KnowledgeErrors } from "./errors.js";
 
 /** The top-level ancestor of `id` (itself when it is top-level), following the stored parent links. */
@@ -12,11 +12,26 @@ export async function rootOf(kernel: KernelApi, id: string): Promise<string> {
   let record = await kernel.get(id);
   // The depth limit bounds the walk; the guard stops a corrupt cycle.
   for (let steps = 0; record.parentId !== null && steps <= kernel.config.limits.maxDepth + 1; steps++) {
-    const parent = await kernel.get(record.parentId).catch(() => undefined);
+    const parent = await recordOrGone(kernel, record.parentId);
     if (!parent) break;
     record = parent;
   }
   return record.id;
+}
+
+/**
+ * The instance's record, or undefined when it is gone (TC_INSTANCE_NOT_FOUND
+ * only): any other failure, such as a store that is reconnecting, fails the
+ * call, since taking a live instance for gone would put a claim in the wrong
+ * hierarchy or drop a live holder's claims.
+ */
+export async function recordOrGone(kernel: KernelApi, id: string): Promise<InstanceRecord | undefined> {
+  try {
+    return await kernel.get(id);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === ErrorCodes.INSTANCE_NOT_FOUND) return undefined;
+    throw error;
+  }
 }
 
 /**

@@ -118,12 +118,23 @@ export function overlaps(a: string, b: string): boolean {
     return within(fa, fb) || within(fb, fa);
   }
   const [glob, plain] = globA ? [a, b] : [b, a];
-  // The plain path holds files the glob may match: the glob starts inside it.
-  if (within(fixedPart(glob), plain)) return true;
-  // The glob matches the path or one of its ancestors (a claimed directory holds the path).
-  const re = globRegExp(glob);
-  const segments = plain === WHOLE ? [] : plain.split("/");
-  return segments.some((_, i) => re.test(segments.slice(0, i + 1).join("/")));
+  return globMeetsPath(glob.split("/"), plain === WHOLE ? [] : plain.split("/"));
+}
+
+/**
+ * Does the glob match the path, one of its ancestors, or something below it?
+ * Segment-wise: the glob's leading segments are walked along the path's
+ * (`**` takes zero or more segments, any other one exactly one). The glob used
+ * up first: it matched the path or an ancestor (a claimed directory holds the
+ * path). The path used up first: what the glob still asks for can lie below it.
+ */
+function globMeetsPath(glob: readonly string[], segments: readonly string[]): boolean {
+  const meets = (g: number, s: number): boolean => {
+    if (g === glob.length || s === segments.length) return true;
+    if (glob[g] === "**") return meets(g + 1, s) || meets(g, s + 1);
+    return globRegExp(glob[g]!).test(segments[s]!) && meets(g + 1, s + 1);
+  };
+  return meets(0, 0);
 }
 
 /** The pairs (mine, theirs) of overlapping paths. */

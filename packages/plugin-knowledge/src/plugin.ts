@@ -6,7 +6,7 @@ import { z } from "zod";
 import type { ClaimsDoc } from "./claim-doc.js";
 import { Claims, type ClaimRequest, type ClaimResult } from "./claims.js";
 import { knowledgeCommand } from "./command.js";
-import { Knowledge, type KnowledgeEntry, type KnowledgeQuery } from "./entries.js";
+import { Knowledge, type KnowledgeEntry, type KnowledgeIndex, type KnowledgeQuery } from "./entries.js";
 import { knowledgeTools } from "./tools.js";
 
 export const PLUGIN_NAME = "knowledge";
@@ -14,6 +14,8 @@ export const PLUGIN_NAME = "knowledge";
 export const knowledgeOptionsSchema = z.strictObject({
   /** The largest knowledge value, in UTF-8 bytes (default 16 KB); a larger one is refused, naming both. */
   maxValueBytes: z.int().min(1).max(512 * 1024).default(16 * 1024),
+  /** The most knowledge entries one hierarchy keeps (default 500); recording a new key beyond is refused, naming the limit. */
+  maxEntries: z.int().min(1).max(500).default(500),
   /** How long claim_files with wait: true waits by default, in ms (default 5 minutes). */
   claimWaitMs: z.int().min(1).max(3_600_000).default(300_000),
 });
@@ -22,8 +24,12 @@ export type KnowledgeOptions = z.input<typeof knowledgeOptionsSchema>;
 
 /** What other plugins (the dashboard) and the command use. */
 export interface KnowledgeApi {
-  /** Entries of one hierarchy (every one's when undefined) that match, newest first. */
+  /** Entries of one hierarchy (every one's when undefined) that match, newest first, at most `query.limit` (default 50). */
   query(hierarchy?: string, query?: KnowledgeQuery): Promise<KnowledgeEntry[]>;
+  /** Forget `keys` of a hierarchy (all its entries without); resolves with the keys forgotten. */
+  forget(hierarchy: string, keys?: string[]): Promise<string[]>;
+  /** Drop everything a hierarchy kept: its entries and its claims document (done when its top-level instance is terminated). */
+  drop(hierarchy: string): Promise<{ forgotten: string[] }>;
   /** Record as `by` (null: the root). */
   record(hierarchy: string, by: string | null, input: { key: string; value: string; tags?: string[] }): Promise<KnowledgeEntry>;
   /** Claims by hierarchy. */
@@ -42,26 +48,44 @@ export function knowledge(userOptions: KnowledgeOptions = {}): Plugin<KnowledgeA
     return applied;
   };
   const api: KnowledgeApi = {
-    query: (hierarchy, query) => parts().entries.query(hierarchy, query),
+    query: async (hierarchy, query) => (await parts().entries.query(hierarchy, query)).entries,
+    forget: (hierarchy, keys) => parts().entries.forget(hierarchy, keys),
+    drop: (hierarchy) => drop(parts(), hierarchy),
     record: (hierarchy, by, input) => parts().entries.record(hierarchy, by, input),
     claims: (hierarchy) => parts().claims.all(hierarchy),
     claim: (instanceId, request) => parts().claims.claim(instanceId, request),
     release: (instanceId, paths) => parts().claims.release(instanceId, paths),
-    collections: [`${PLUGIN_NAME}/entries`, `${PLUGIN_NAME}/claims`],
+    collections: [`${PLUGIN_NAME}/entries`, `${PLUGIN_NAME}/index`, `${PLUGIN_NAME}/claims`],
   };
   return {
     name: PLUGIN_NAME,
     kernel: "^0.1.0",
     api,
     apply(ctx) {
-      const entries = new Knowledge(ctx.data<KnowledgeEntry>("entries"), options.maxValueBytes);
-      const claims = new Claims(ctx.kernel, ctx.data<ClaimsDoc>("claims"), options.claimWaitMs);
+      const entries = new Knowledge(ctx.data<KnowledgeEntry>("entries"), ctx.data<KnowledgeIndex>("index"), options.maxValueBytes, options.maxEntries);
+      // A closing kernel withdraws every wait it serves, rather than leaving them queued to be granted to nobody.
+      const closing = new AbortController();
+      ctx.hooks.shutdown.tap(() => closing.abort());
+      const claims = new Claims(ctx.kernel, ctx.data<ClaimsDoc>("claims"), options.claimWaitMs, closing.signal);
       applied = { entries, claims };
       releaseWithInstances(ctx, claims);
+      // Retention: a hierarchy's knowledge and claims live as long as its top-level instance.
+      ctx.hooks.afterTerminate.tapPromise(async ({ instance }) => {
+        if (instance.parentId !== null) return;
+        await drop({ entries, claims }, instance.id).catch((error: unknown) =>
+          ctx.logger.warn({ err: error, hierarchy: instance.id }, `could not drop the knowledge of hierarchy "${instance.id}" (its top-level instance was terminated); tmux-claude knowledge forget ${instance.id} --all drops it`),
+        );
+      });
       ctx.hooks.tools.tap((tools) => [...tools, ...knowledgeTools(ctx.kernel, entries, claims)]);
       ctx.hooks.commands.tap((commands) => [...commands, knowledgeCommand(api)]);
     },
   };
+}
+
+async function drop(parts: { entries: Knowledge; claims: Claims }, hierarchy: string): Promise<{ forgotten: string[] }> {
+  const forgotten = await parts.entries.forget(hierarchy);
+  await parts.claims.drop(hierarchy);
+  return { forgotten };
 }
 
 /**

@@ -5,7 +5,7 @@
 import { TmuxClaudeError, type KernelApi, type ToolContribution } from "@tmux-claude/core";
 import { z } from "zod";
 import type { Claims } from "./claims.js";
-import type { Knowledge, KnowledgeEntry } from "./entries.js";
+import { DEFAULT_QUERY_LIMIT, type Knowledge, type KnowledgeEntry } from "./entries.js";
 import { KnowledgeErrors } from "./errors.js";
 import { hierarchyOf } from "./hierarchy.js";
 
@@ -22,6 +22,13 @@ const queryInput = z.strictObject({
   key: z.string().optional().describe("Only this key."),
   tag: z.string().optional().describe("Only entries with this tag."),
   text: z.string().optional().describe("Only entries whose key or value contains this text (any case)."),
+  limit: z.int().min(1).max(500).optional().describe(`At most this many entries, the newest (default ${DEFAULT_QUERY_LIMIT}).`),
+  hierarchy,
+});
+
+const forgetInput = z.strictObject({
+  keys: z.array(z.string()).min(1).max(500).optional().describe("The keys to forget."),
+  all: z.boolean().optional().describe("Forget every entry of the hierarchy (instead of keys)."),
   hierarchy,
 });
 
@@ -53,14 +60,30 @@ export function knowledgeTools(kernel: KernelApi, knowledge: Knowledge, claims: 
     },
     {
       name: "knowledge_query",
-      description: "Find notes recorded in your hierarchy, by key, tag or text; each with who recorded it and when. Without filters: all of them, newest first.",
+      description: `Find notes recorded in your hierarchy, by key, tag or text; each with who recorded it and when, newest first, at most limit (default ${DEFAULT_QUERY_LIMIT}).`,
       inputSchema: queryInput,
       roles,
       handler: async (args, caller) => {
         const a = args as z.output<typeof queryInput>;
         const where = await hierarchyOf(kernel, caller.instanceId, a.hierarchy, false);
-        const entries = await knowledge.query(where, a);
-        return { text: entriesText(entries), entries };
+        const { entries, truncated } = await knowledge.query(where, a);
+        const more = truncated ? `\n\n(The ${entries.length} newest shown; more match: narrow with key, tag or text, or raise limit.)` : "";
+        return { text: `${entriesText(entries)}${more}`, entries, truncated };
+      },
+    },
+    {
+      name: "knowledge_forget",
+      description: "Forget notes of your hierarchy that are no longer true or needed: the keys given, or all of them with all: true.",
+      inputSchema: forgetInput,
+      roles,
+      handler: async (args, caller) => {
+        const a = args as z.output<typeof forgetInput>;
+        if ((a.keys === undefined) === (a.all !== true)) {
+          throw new TmuxClaudeError(KnowledgeErrors.BAD_INPUT, `knowledge_forget takes either keys (the keys to forget) or all: true, got ${a.keys === undefined ? "neither" : "both"}.`, {});
+        }
+        const where = (await hierarchyOf(kernel, caller.instanceId, a.hierarchy, true))!;
+        const forgotten = await knowledge.forget(where, a.keys);
+        return { text: forgotten.length ? `Forgot ${forgotten.map((k) => `"${k}"`).join(", ")} in hierarchy "${where}".` : `Hierarchy "${where}" has none of those keys; nothing forgotten.`, hierarchy: where, forgotten };
       },
     },
     {
@@ -69,10 +92,11 @@ export function knowledgeTools(kernel: KernelApi, knowledge: Knowledge, claims: 
         "Claim the paths you will edit, so no other instance of your hierarchy edits them meanwhile. A path another live instance holds is refused naming the holder (or, with wait: true, queued until it is released). Claims end when you are terminated or exit; release_files lets go earlier.",
       inputSchema: claimInput,
       roles,
-      handler: async (args, caller) => {
+      handler: async (args, caller, call) => {
         const a = args as z.output<typeof claimInput>;
         const id = instanceOnly(caller.instanceId, "claim_files");
-        const result = await claims.claim(id, a);
+        // The call's signal: a cancelled call (Esc, a client timeout, a dropped connection) withdraws its waiting request.
+        const result = await claims.claim(id, { ...a, signal: call?.signal });
         const waited = result.waitedMs !== undefined ? ` after waiting ${result.waitedMs} ms` : "";
         return { text: `Claimed ${result.claimed.map((p) => `"${p}"`).join(", ")}${waited}; you hold ${result.holds.length} path(s) in hierarchy "${result.hierarchy}".`, ...result };
       },

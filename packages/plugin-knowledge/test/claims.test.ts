@@ -91,6 +91,33 @@ describe("through the MCP tools, as the instances", () => {
     await Promise.all([a.id, b.id, other.instance.id].map((id) => h.kernel.terminate(id)));
   });
 
+  test("knowledge_query returns the newest `limit` (default 50) of its own hierarchy; knowledge_forget forgets; a root's terminate drops its hierarchy's knowledge and claims", async () => {
+    const api = h.kernel.plugin<KnowledgeApi>("knowledge")!;
+    const top = (await h.kernel.spawn({ role: "executive", workDir: h.workDir })).instance.id;
+    const child = (await h.kernel.spawn({ role: "manager", workDir: h.workDir, parentId: top })).instance.id;
+    const client = await httpClient(url, await tokenOf(h.kernel, child));
+    clients.push(client);
+    for (let i = 0; i < 55; i++) await api.record(top, null, { key: `note-${String(i).padStart(2, "0")}`, value: `value ${i}`, tags: i % 2 ? ["odd"] : [] });
+    await api.record(mgr.split(".")[0]!, null, { key: "elsewhere", value: "another hierarchy's" });
+    const all = await ok<{ entries: { key: string; hierarchy: string }[]; truncated: boolean }>(client, "knowledge_query", {});
+    expect(all.entries).toHaveLength(50);
+    expect(all.truncated).toBe(true);
+    expect(all.entries[0]!.key).toBe("note-54");
+    expect(new Set(all.entries.map((e) => e.hierarchy))).toEqual(new Set([top]));
+    expect(text(await call(client, "knowledge_query", { limit: 2 }))).toContain("(The 2 newest shown; more match");
+    const odd = await ok<{ entries: { key: string }[]; truncated: boolean }>(client, "knowledge_query", { tag: "odd", limit: 3 });
+    expect(odd.entries.map((e) => e.key)).toEqual(["note-53", "note-51", "note-49"]);
+    expect(await ok(client, "knowledge_forget", { keys: ["note-54", "nope"] })).toMatchObject({ hierarchy: top, forgotten: ["note-54"] });
+    expect((await ok<{ entries: { key: string }[] }>(client, "knowledge_query", { limit: 1 })).entries.map((e) => e.key)).toEqual(["note-53"]);
+    expect(await refused(client, "knowledge_forget", {})).toContain("knowledge_forget takes either keys (the keys to forget) or all: true, got neither");
+    await ok(client, "claim_files", { paths: ["kept.ts"] });
+    // The hierarchy ends with its top-level instance: its entries and claims document go too.
+    await h.kernel.terminate(top, { cascade: true });
+    expect(await api.query(top)).toEqual([]);
+    expect(await api.claims(top)).toEqual([]);
+    expect((await api.query(mgr.split(".")[0]!, { key: "elsewhere" })).map((e) => e.key)).toEqual(["elsewhere"]);
+  });
+
   test("claim_files with wait queues until the holder releases; release_files and exit end claims", async () => {
     const a = await specialist();
     const b = await specialist();

@@ -16,12 +16,25 @@ describe("overlaps", () => {
     ["src/*.ts", "src/lib/a.ts", false],
     ["src/**", "src/lib/a.ts", true],
     ["**/*.md", "docs/x.md", true],
-    ["**/*.md", "docs/x.ts", false],
+    // A plain path claims everything below it too (it may be a directory), so a "**" glob meets it.
+    ["**/*.md", "docs/x.ts", true],
+    ["docs/*.md", "docs/x.ts", false],
     ["src/*", "src/lib/a.ts", true],
     ["src/lib/*.ts", "src", true],
     ["src/?.ts", "src/ab.ts", false],
     ["src/**", "lib/**", false],
     ["src/*.ts", "src/*.md", true],
+    // A directory against a glob that matches something below it (segment-wise).
+    ["src", "**/auth.ts", true],
+    ["src", "*/auth.ts", true],
+    ["src/auth", "**/*.ts", true],
+    ["src/a", "src/*/b.ts", true],
+    [".", "**/x.ts", true],
+    ["src/a", "lib/*/b.ts", false],
+    ["src/a", "*/b/c.ts", false],
+    ["src/a", "*/a/c.ts", true],
+    ["src/a/x.ts", "*/b/**", false],
+    ["/w/pkg", "/w/**/x.ts", true],
   ])("%s and %s: %s", (a, b, expected) => {
     expect(overlaps(a, b)).toBe(expected);
     expect(overlaps(b, a)).toBe(expected);

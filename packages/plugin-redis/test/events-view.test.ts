@@ -4,11 +4,20 @@ import { describe, expect, it } from "vitest";
 import { formatEvent, type ClusterEvent } from "../src/index.js";
 import { eventsCommand } from "../src/events/command.js";
 import type { EventFeed } from "../src/events/feed.js";
-import { compareStreamIds, nextStreamId } from "../src/events/wire.js";
+import { compareStreamIds, fromHook, nextStreamId } from "../src/events/wire.js";
 import { startOf } from "../src/events/feed.js";
 
 const meta = { eventId: "e-1", instanceId: "exec-1.mgr-2", node: "node-b", at: "2030-01-01T00:00:00.000Z" };
 const instance = { id: "exec-1.mgr-2", role: "manager", parentId: "exec-1", depth: 2, agent: "claude", status: "idle" as const, node: "node-b", workDir: "/w" };
+
+describe("events wire", () => {
+  it("a delivered event keeps the message's threadId and replyTo for other nodes' readers", () => {
+    const message = { id: "m-2", instanceId: meta.instanceId, text: "done", from: "exec-1.mgr-2.spec-1", threadId: "m-1", replyTo: "m-1" };
+    expect(fromHook.delivered({ ...meta, message, queued: false })).toMatchObject({ type: "delivered", messageId: "m-2", threadId: "m-1", replyTo: "m-1" });
+    // A message without them carries none (no undefined fields on the wire).
+    expect(Object.keys(fromHook.delivered({ ...meta, message: { id: "m-3", instanceId: meta.instanceId, text: "x", from: null }, queued: true }))).not.toContain("threadId");
+  });
+});
 
 describe("events view", () => {
   it("one line per event: time, node, instance, type, a summary on one line", () => {

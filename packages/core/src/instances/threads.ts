@@ -99,8 +99,32 @@ export function conversation(records: readonly Pick<InstanceRecord, "id" | "mess
   return inOrder([...(a !== null ? between(a, b) : []), ...(b !== null && b !== a ? between(b, a) : [])]);
 }
 
+/**
+ * Oldest first by the time each was sent, except that a reply never comes
+ * before the message it answers: clocks of different nodes may disagree,
+ * and messages sent in one millisecond tie.
+ */
 function inOrder(messages: ThreadMessage[]): ThreadMessage[] {
-  return messages.sort((x, y) => (x.sentAt < y.sentAt ? -1 : x.sentAt > y.sentAt ? 1 : 0));
+  const byTime = [...messages].sort((x, y) => (x.sentAt < y.sentAt ? -1 : x.sentAt > y.sentAt ? 1 : 0));
+  const present = new Set(byTime.map((m) => m.id));
+  const placed = new Set<string>();
+  const waiting = new Map<string, ThreadMessage[]>();
+  const out: ThreadMessage[] = [];
+  const place = (message: ThreadMessage) => {
+    out.push(message);
+    placed.add(message.id);
+    const replies = waiting.get(message.id) ?? [];
+    waiting.delete(message.id);
+    replies.forEach(place);
+  };
+  for (const message of byTime) {
+    const parent = message.replyTo;
+    if (parent !== undefined && parent !== message.id && present.has(parent) && !placed.has(parent)) waiting.set(parent, [...(waiting.get(parent) ?? []), message]);
+    else place(message);
+  }
+  // Only a corrupt reply cycle leaves any: they keep their time order.
+  out.push(...[...waiting.values()].flat().sort((x, y) => (x.sentAt < y.sentAt ? -1 : x.sentAt > y.sentAt ? 1 : 0)));
+  return out;
 }
 
 /** A message's thread fields, present ones only (the store and the hooks get no undefined keys). */

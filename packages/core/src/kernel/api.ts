@@ -141,7 +141,18 @@ export interface ToolContribution {
    * with a string `text` gives that text and the rest as the structured
    * content; another object is both (as JSON text); a string is the text.
    */
-  handler(args: Record<string, unknown>, caller: { instanceId: string | null; role: string | null }): Promise<unknown>;
+  handler(args: Record<string, unknown>, caller: { instanceId: string | null; role: string | null }, call?: ToolCall): Promise<unknown>;
+}
+
+/** One call of a plugin tool, as the serving side (the MCP server) knows it. */
+export interface ToolCall {
+  /**
+   * Aborted when the call is cancelled (the client's MCP cancellation, a
+   * dropped connection) or the server closes. A handler that waits (or holds
+   * something for the caller) stops and undoes what the caller will never
+   * see. Absent when the caller cannot cancel.
+   */
+  signal?: AbortSignal;
 }
 
 /** A CLI command contributed by a plugin. */

@@ -82,3 +82,16 @@ test("bad thread input is refused naming the value; nothing is sent", async () =
   expect((unknown as Error).message).toMatch(/replyTo "no-such-message" is not among the last 30 messages of ".*" or ".*".*Pass its threadId/u);
   expect((await h.received()).length).toBe(before);
 });
+
+test("a reply never sorts before the message it answers (a sender's clock behind, or the same millisecond)", () => {
+  const entry = (id: string, sentAt: string, replyTo?: string) => ({ id, from: "x", text: id, sentAt, state: "delivered" as const, threadId: "t1", ...(replyTo ? { replyTo } : {}) });
+  const records = [
+    { id: "a", messages: [entry("t1", "2030-01-01T00:00:05.000Z"), entry("r2", "2030-01-01T00:00:03.000Z", "r1")] },
+    // b's node clock is behind: its reply to t1 carries an earlier time than t1.
+    { id: "b", messages: [entry("r1", "2030-01-01T00:00:02.000Z", "t1"), entry("other", "2030-01-01T00:00:04.000Z")] },
+  ];
+  // "other" (no reply) keeps its time; the replies follow their message, in chain order.
+  expect(threadMessages(records, "t1").map((m) => m.id)).toEqual(["other", "t1", "r1", "r2"]);
+  const tied = [{ id: "a", messages: [entry("q2", "2030-01-01T00:00:01.000Z", "q1")] }, { id: "b", messages: [entry("q1", "2030-01-01T00:00:01.000Z")] }].map((r) => ({ ...r, messages: r.messages.map((m) => ({ ...m, threadId: "q1" })) }));
+  expect(threadMessages(tied, "q1").map((m) => m.id)).toEqual(["q1", "q2"]);
+});

@@ -39,7 +39,7 @@ interface Base extends EventMeta {
 export type ClusterEvent = Base &
   (
     | { readonly type: "statusChange"; readonly instance: EventInstance; readonly from: InstanceStatus; readonly to: InstanceStatus; readonly reason?: string }
-    | { readonly type: "delivered"; readonly messageId: string; readonly from: string | null; readonly text: string; readonly queued: boolean }
+    | { readonly type: "delivered"; readonly messageId: string; readonly from: string | null; readonly text: string; readonly queued: boolean; readonly threadId?: string; readonly replyTo?: string }
     | { readonly type: "turnEnded"; readonly instance: EventInstance; readonly reason: TurnEndReason; readonly lastReply?: string; readonly prompt?: string; readonly usage?: TokenUsage }
     | { readonly type: "usage"; readonly instance: EventInstance; readonly usage: TokenUsage }
     /** Compact: no task list (any reader gets it from the record). null: the progress was removed. */
@@ -89,6 +89,9 @@ export const fromHook = {
     from: event.message.from,
     text: cutText(event.message.text),
     queued: event.queued,
+    // The conversation it belongs to, as on the local hook (README: Conversation threads).
+    ...optional("threadId", event.message.threadId),
+    ...optional("replyTo", event.message.replyTo),
   }),
   turnEnded: (turn: TurnEnded): ClusterEvent => ({
     ...meta(turn),
