@@ -21,7 +21,7 @@ export function instanceView(r: InstanceRecord): z.output<typeof s.instanceOutpu
 }
 
 export function listedView(r: InstanceSummary): z.output<typeof s.listedInstanceOutput> {
-  return { ...instanceView(r), children: r.children, ...(r.unreachable ? { unreachable: r.unreachable } : {}), ...(r.hold ? { paused: r.hold.reason } : {}), ...pluginFieldsView(r) };
+  return { ...instanceView(r), children: r.children, ...(r.unreachable ? { unreachable: r.unreachable } : {}), ...(r.hold ? { paused: r.hold.reason } : {}), ...(r.pooled ? { pooled: true as const } : {}), ...pluginFieldsView(r) };
 }
 
 export function receiptView(r: DeliveryReceipt): z.output<typeof s.receiptOutput> {

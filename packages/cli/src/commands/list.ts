@@ -49,9 +49,9 @@ const shortPath = (dir: string) => (home && (dir === home || dir.startsWith(`${h
 const pluginCells = (columns: readonly ListColumn[], instance: InstanceSummary) => columns.map((column) => column.value(instance) ?? "-");
 
 /** An instance whose node is down shows as unreachable: its stored status is only what its node last wrote. */
-/** A held one (a budget's pause, the turn cap) shows it: messages to it wait until it is resumed. */
+/** A held one (a budget's pause, the turn cap) shows it: messages to it wait until it is resumed. A warm pool's idle one says so. */
 const statusOf = (instance: InstanceSummary) =>
-  instance.unreachable ? "unreachable" : `${statusText(instance.status, instance.limitedUntil)}${instance.hold ? " (paused)" : ""}`;
+  instance.unreachable ? "unreachable" : `${statusText(instance.status, instance.limitedUntil)}${instance.hold ? " (paused)" : ""}${instance.pooled ? " (pooled)" : ""}`;
 
 /** `here`: this kernel's node; instances all on it need no NODE column, all on another node do (else they look local). */
 export function formatTable(instances: readonly InstanceSummary[], columns: readonly ListColumn[] = [], now = Date.now(), here?: string): string {

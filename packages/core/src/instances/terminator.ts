@@ -22,7 +22,8 @@ export class Terminator {
     await this.registry.allPersisted();
     const all = await this.deps.store.list();
     const children = all.filter((r) => r.parentId === id);
-    const liveChildren = children.filter((r) => r.status !== "exited");
+    // Its warm pools' idle instances are no children anyone made: they end with it, cascade or not.
+    const liveChildren = children.filter((r) => r.status !== "exited" && !r.pooled);
     if (liveChildren.length && !options.cascade) {
       throw new TmuxClaudeError(
         ErrorCodes.HAS_CHILDREN,
@@ -31,8 +32,9 @@ export class Terminator {
       );
     }
     const terminated: string[] = [];
-    if (options.cascade) {
-      const results = await Promise.all(children.map((child) => this.terminateChild(child, options.plugins)));
+    const ending = options.cascade ? children : children.filter((r) => r.pooled);
+    if (ending.length) {
+      const results = await Promise.all(ending.map((child) => this.terminateChild(child, options.plugins)));
       for (const ids of results) terminated.push(...ids);
     }
     const event = { instance: record, cascade: options.cascade ?? false, plugins: options.plugins ?? {} };

@@ -106,6 +106,19 @@ export interface InstanceRecord {
   hold?: InstanceHold;
   /** Turns it ended since it was spawned or its turn-cap hold was released (counted for limits.maxTurns). */
   turns?: number;
+  /**
+   * Set on an instance of a warm pool (config `pool`) from its spawn until a
+   * spawn takes it (`since`: when it was spawned for the pool): it waits idle
+   * for a task and `list` shows it as pooled. A take removes it in one store
+   * update, so two spawns never take the same instance.
+   */
+  pooled?: { since: string };
+  /**
+   * Set (ISO time) while a spawn with `reuse: "idle"` resets this instance's
+   * conversation for a new task, in the same update that claimed it: no
+   * other spawn claims it meanwhile.
+   */
+  reusing?: string;
 }
 
 /** A budget of one instance's subtree: tokens (every kind summed) and/or US dollars. */
