@@ -33,6 +33,12 @@ export class WarmStart {
     private readonly fill: (place: PoolPlace) => Promise<unknown>,
   ) {
     this.specs = poolSpecs(deps.config, deps.configPath);
+    // A pooled instance that died (not one terminated: its parent may be ending) leaves its pool short: the process that saw it refills.
+    if (this.specs.length > 0) {
+      deps.hooks.statusChange.tap("pool", ({ instance, to }) => {
+        if (to === "exited" && instance.pooled && !instance.terminatedAt && !registry.closed) this.refill(instance.parentId);
+      });
+    }
   }
 
   /** A spawn served by a running instance, or undefined: start a new process. */

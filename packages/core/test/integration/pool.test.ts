@@ -66,6 +66,19 @@ describe("warm pools", () => {
     expect(sessions.split("\n").filter((name) => name !== "" && !name.startsWith("_tc-monitor"))).toEqual([]);
   }, 60_000);
 
+  test("a pooled instance that dies is replaced by the process that saw it exit", async () => {
+    h = await createHarness({ pool: { specialist: 1 } }, { label: "pool-died" });
+    const manager = (await h.kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
+    const [pooled] = await poolReady(h.kernel, manager.id, 1);
+    await h.tmux("kill-session", "-t", pooled!.tmux.session);
+    const [replacement] = await eventually(async () => {
+      const now = pooledUnder(await h!.kernel.list(), manager.id);
+      return now.length === 1 && now[0]!.id !== pooled!.id ? now : undefined;
+    }, 20_000, "a replacement in the pool");
+    expect(replacement!.role).toBe("specialist");
+    expect((await h.kernel.get(pooled!.id)).status).toBe("exited");
+  }, 60_000);
+
   test("two kernels taking at once get different instances; a one-shot kernel refills the pool before it closes", async () => {
     h = await createHarness({ pool: { specialist: 2 } }, { label: "pool-race", watch: "on-demand" });
     const manager = (await h.kernel.spawn({ role: "manager", workDir: h.workDir })).instance;

@@ -1,0 +1,135 @@
+// Warm pools (config `pool`) with the real Claude Code (offline, against the
+// stand-in model): a specialist spawned under a manager with its prompt, until
+// the spawn resolves (ready, prompt accepted: Claude Code's UserPromptSubmit
+// hook), taken from the pool against a cold spawn of the same. Floors, as in
+// the claude scenario, on a raw tmux session with a shell-builtin hook:
+//   cold: launch until ❯ shows, then send-keys -l + Enter until UserPromptSubmit;
+//   pool: send-keys -l + Enter until UserPromptSubmit into a running Claude Code.
+// Every iteration waits for the pool to be full again before it measures, so a
+// refill's launch never runs under a measurement.
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { startFloor, startKernel } from "../lib/setup.mjs";
+import { targets, timedRow } from "../lib/rows.mjs";
+import { killServer, now, tempDir } from "../lib/util.mjs";
+import { API_KEY, HookLog, LEAKY } from "./claude.mjs";
+
+export async function pool({ quick, log }) {
+  const testkit = await import("@tmux-claude/testkit");
+  const agentClaude = await import("@tmux-claude/agent-claude");
+  const { claudeEnv, findClaudeBinary, prepareClaudeHome, StandInModel } = testkit;
+  const bin = await findClaudeBinary(); // never installs: the benchmark stays offline
+  const runs = quick ? 3 : 10;
+  const dir = tempDir("pool");
+  const work = path.join(dir, "work");
+  const coldDir = path.join(work, "cold");
+  mkdirSync(coldDir, { recursive: true });
+  const model = await StandInModel.start();
+  model.rule({ name: "bench", reply: { text: "ok" } });
+  const home = await prepareClaudeHome({ dir: path.join(dir, "home"), apiKey: API_KEY, trustedDirs: [work], settings: { skipDangerousModePermissionPrompt: false } });
+  const env = claudeEnv({ home, model, base: {} });
+  for (const key of Object.keys(process.env)) if (LEAKY.test(key) && !(key in env)) env[key] = "";
+
+  const logFile = path.join(dir, "floor.log");
+  const settingsFile = path.join(dir, "floor-settings.json");
+  const quote = (word) => `'${word.replaceAll("'", `'\\''`)}'`;
+  const hooks = Object.fromEntries(["SessionStart", "UserPromptSubmit", "Stop"].map((name) => [name, [{ hooks: [{ type: "command", timeout: 10, command: `echo ${name} >> ${quote(logFile)}` }] }]]));
+  writeFileSync(settingsFile, JSON.stringify({ hooks }));
+  const floorHooks = new HookLog(logFile);
+
+  const floor = await startFloor("pool");
+  let k;
+  try {
+    k = await startKernel({
+      label: "pool",
+      plugins: [agentClaude.claude()],
+      agents: { claude: { adapter: "claude", command: bin.path, env } },
+      limits: { spawnTimeout: 60_000, sendTimeout: 30_000 },
+      pool: { specialist: { count: 1, agent: "claude" } },
+    });
+    const { kernel } = k;
+    // Resolves once a pooled instance is ready (afterSpawn of a pool fill fires when it is idle).
+    let poolFilled;
+    kernel.hooks.afterSpawn.tap("bench-pool", (record) => {
+      if (record.pooled) poolFilled?.();
+    });
+    const filled = () => new Promise((resolve) => (poolFilled = resolve));
+    const manager = (await kernel.spawn({ role: "manager", workDir: work, agent: "echo" })).instance;
+    const pooledNow = async () => (await kernel.list()).some((r) => r.parentId === manager.id && r.pooled && r.status === "idle");
+    const waitPool = async () => {
+      const next = filled();
+      if (!(await pooledNow())) await next;
+    };
+
+    const coldK = [], poolK = [], coldFloor = [], sendFloor = [];
+    const sendToFloor = async (paneId, text) => {
+      const from = floorHooks.events.length;
+      const submitted = floorHooks.wait("UserPromptSubmit", from);
+      const t0 = now();
+      await floor.control.commands([
+        ["send-keys", "-t", paneId, "-l", "--", text],
+        ["send-keys", "-t", paneId, "Enter"],
+      ]);
+      const t = (await submitted) - t0;
+      await floorHooks.wait("Stop", from);
+      return t;
+    };
+    for (let i = 0; i < runs; i++) {
+      const text = `bench pool prompt ${i}`;
+      // Floor: a raw Claude Code launched until ❯, then its first prompt until UserPromptSubmit; a second prompt is the warm floor.
+      const t0 = now();
+      const { name, paneId } = await floor.spawnAgent({ env, program: [bin.path, "--settings", settingsFile], ready: /❯/u, timeoutMs: 60_000, cwd: work });
+      const launched = now() - t0;
+      coldFloor.push(launched + (await sendToFloor(paneId, text)));
+      sendFloor.push(await sendToFloor(paneId, `${text} again`));
+      await floor.killSession(name);
+      floor.control.forget(paneId);
+
+      // Cold: a workDir no pool serves.
+      await waitPool();
+      const c0 = now();
+      const cold = await kernel.spawn({ role: "specialist", parentId: manager.id, workDir: coldDir, agent: "claude", prompt: text });
+      coldK.push(now() - c0);
+      if (cold.source !== "cold" || cold.receipt?.state !== "delivered") throw new Error(`cold spawn came from ${cold.source}, prompt ${cold.receipt?.state}`);
+      await kernel.read(cold.instance.id, { wait: true, timeoutMs: 30_000 });
+      await kernel.terminate(cold.instance.id);
+
+      // From the pool.
+      await waitPool();
+      const p0 = now();
+      const warm = await kernel.spawn({ role: "specialist", parentId: manager.id, workDir: work, agent: "claude", prompt: text });
+      poolK.push(now() - p0);
+      if (warm.source !== "pool" || warm.receipt?.state !== "delivered") throw new Error(`pool spawn came from ${warm.source}, prompt ${warm.receipt?.state}`);
+      await kernel.read(warm.instance.id, { wait: true, timeoutMs: 30_000 });
+      await kernel.terminate(warm.instance.id);
+    }
+    log(`pool: ${runs} cold and ${runs} pooled spawns done`);
+    const note = `Claude Code ${bin.version}; stand-in model on loopback; pool: { specialist: 1 }`;
+    return [
+      timedRow({
+        id: "claude-spawn-cold-prompt",
+        label: "Claude Code: cold spawn until its prompt is accepted",
+        samples: coldK,
+        floor: coldFloor,
+        floorLabel: "raw tmux: launch until ❯, then send-keys until UserPromptSubmit",
+        note,
+      }),
+      timedRow({
+        id: "claude-spawn-pool-prompt",
+        label: "Claude Code: spawn from the pool until its prompt is accepted",
+        samples: poolK,
+        floor: sendFloor,
+        floorLabel: "send-keys -l + Enter into a running Claude Code until UserPromptSubmit",
+        target: targets.atMost(50, "ms"),
+        note,
+      }),
+    ];
+  } finally {
+    floorHooks.close();
+    await floor.close().catch(() => undefined);
+    await k?.close().catch(() => undefined);
+    if (k) await killServer(k.socket);
+    await killServer(floor.socket);
+    await model.close().catch(() => undefined);
+  }
+}
