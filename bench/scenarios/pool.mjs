@@ -74,6 +74,17 @@ export async function pool({ quick, log }) {
       await floorHooks.wait("Stop", from);
       return t;
     };
+    /** One specialist spawned with its prompt, timed until the spawn resolved; checked to come from `source`, then ended. */
+    const timedSpawn = async (workDir, source, text) => {
+      await waitPool();
+      const t0 = now();
+      const spawned = await kernel.spawn({ role: "specialist", parentId: manager.id, workDir, agent: "claude", prompt: text });
+      const t = now() - t0;
+      if (spawned.source !== source || spawned.receipt?.state !== "delivered") throw new Error(`a ${source} spawn came from ${spawned.source}, its prompt ${spawned.receipt?.state}`);
+      await kernel.read(spawned.instance.id, { wait: true, timeoutMs: 30_000 });
+      await kernel.terminate(spawned.instance.id);
+      return t;
+    };
     for (let i = 0; i < runs; i++) {
       const text = `bench pool prompt ${i}`;
       // Floor: a raw Claude Code launched until ❯, then its first prompt until UserPromptSubmit; a second prompt is the warm floor.
@@ -85,23 +96,9 @@ export async function pool({ quick, log }) {
       await floor.killSession(name);
       floor.control.forget(paneId);
 
-      // Cold: a workDir no pool serves.
-      await waitPool();
-      const c0 = now();
-      const cold = await kernel.spawn({ role: "specialist", parentId: manager.id, workDir: coldDir, agent: "claude", prompt: text });
-      coldK.push(now() - c0);
-      if (cold.source !== "cold" || cold.receipt?.state !== "delivered") throw new Error(`cold spawn came from ${cold.source}, prompt ${cold.receipt?.state}`);
-      await kernel.read(cold.instance.id, { wait: true, timeoutMs: 30_000 });
-      await kernel.terminate(cold.instance.id);
-
-      // From the pool.
-      await waitPool();
-      const p0 = now();
-      const warm = await kernel.spawn({ role: "specialist", parentId: manager.id, workDir: work, agent: "claude", prompt: text });
-      poolK.push(now() - p0);
-      if (warm.source !== "pool" || warm.receipt?.state !== "delivered") throw new Error(`pool spawn came from ${warm.source}, prompt ${warm.receipt?.state}`);
-      await kernel.read(warm.instance.id, { wait: true, timeoutMs: 30_000 });
-      await kernel.terminate(warm.instance.id);
+      // Cold: a workDir no pool serves. Then from the pool.
+      coldK.push(await timedSpawn(coldDir, "cold", text));
+      poolK.push(await timedSpawn(work, "pool", text));
     }
     log(`pool: ${runs} cold and ${runs} pooled spawns done`);
     const note = `Claude Code ${bin.version}; stand-in model on loopback; pool: { specialist: 1 }`;
