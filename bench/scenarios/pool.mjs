@@ -5,6 +5,7 @@
 // the claude scenario, on a raw tmux session with a shell-builtin hook:
 //   cold: launch until ❯ shows, then send-keys -l + Enter until UserPromptSubmit;
 //   pool: send-keys -l + Enter until UserPromptSubmit into a running Claude Code.
+// Then a spawn with reuse "idle" gets the taken one back after /clear.
 // Every iteration waits for the pool to be full again before it measures, so a
 // refill's launch never runs under a measurement.
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -61,7 +62,7 @@ export async function pool({ quick, log }) {
       if (!(await pooledNow())) await next;
     };
 
-    const coldK = [], poolK = [], coldFloor = [], sendFloor = [];
+    const coldK = [], poolK = [], reuseK = [], coldFloor = [], sendFloor = [];
     const sendToFloor = async (paneId, text) => {
       const from = floorHooks.events.length;
       const submitted = floorHooks.wait("UserPromptSubmit", from);
@@ -74,16 +75,15 @@ export async function pool({ quick, log }) {
       await floorHooks.wait("Stop", from);
       return t;
     };
-    /** One specialist spawned with its prompt, timed until the spawn resolved; checked to come from `source`, then ended. */
-    const timedSpawn = async (workDir, source, text) => {
+    /** One specialist spawned with its prompt, timed until the spawn resolved; checked to come from `source`, its turn awaited. */
+    const timedSpawn = async (workDir, source, text, reuse) => {
       await waitPool();
       const t0 = now();
-      const spawned = await kernel.spawn({ role: "specialist", parentId: manager.id, workDir, agent: "claude", prompt: text });
+      const spawned = await kernel.spawn({ role: "specialist", parentId: manager.id, workDir, agent: "claude", prompt: text, reuse });
       const t = now() - t0;
       if (spawned.source !== source || spawned.receipt?.state !== "delivered") throw new Error(`a ${source} spawn came from ${spawned.source}, its prompt ${spawned.receipt?.state}`);
       await kernel.read(spawned.instance.id, { wait: true, timeoutMs: 30_000 });
-      await kernel.terminate(spawned.instance.id);
-      return t;
+      return { t, id: spawned.instance.id };
     };
     for (let i = 0; i < runs; i++) {
       const text = `bench pool prompt ${i}`;
@@ -97,10 +97,18 @@ export async function pool({ quick, log }) {
       floor.control.forget(paneId);
 
       // Cold: a workDir no pool serves. Then from the pool.
-      coldK.push(await timedSpawn(coldDir, "cold", text));
-      poolK.push(await timedSpawn(work, "pool", text));
+      const cold = await timedSpawn(coldDir, "cold", text);
+      coldK.push(cold.t);
+      await kernel.terminate(cold.id);
+      const warm = await timedSpawn(work, "pool", text);
+      poolK.push(warm.t);
+      // Reuse: the instance just taken, idle after its turn, its conversation reset (/clear) for the next prompt.
+      const reused = await timedSpawn(work, "reuse", `${text} reused`, "idle");
+      if (reused.id !== warm.id) throw new Error(`reuse took ${reused.id}, not the idle ${warm.id}`);
+      reuseK.push(reused.t);
+      await kernel.terminate(warm.id);
     }
-    log(`pool: ${runs} cold and ${runs} pooled spawns done`);
+    log(`pool: ${runs} cold, pooled and reusing spawns done`);
     const note = `Claude Code ${bin.version}; stand-in model on loopback; pool: { specialist: 1 }`;
     return [
       timedRow({
@@ -119,6 +127,14 @@ export async function pool({ quick, log }) {
         floorLabel: "send-keys -l + Enter into a running Claude Code until UserPromptSubmit",
         target: targets.atMost(50, "ms"),
         note,
+      }),
+      timedRow({
+        id: "claude-spawn-reuse-prompt",
+        label: "Claude Code: spawn reusing an idle one (/clear) until its prompt is accepted",
+        samples: reuseK,
+        floor: sendFloor,
+        floorLabel: "send-keys -l + Enter into a running Claude Code until UserPromptSubmit",
+        note: `${note}; /clear confirmed by SessionStart (source clear) before the prompt`,
       }),
     ];
   } finally {
