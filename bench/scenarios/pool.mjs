@@ -5,7 +5,8 @@
 // the claude scenario, on a raw tmux session with a shell-builtin hook:
 //   cold: launch until ❯ shows, then send-keys -l + Enter until UserPromptSubmit;
 //   pool: send-keys -l + Enter until UserPromptSubmit into a running Claude Code.
-// Then a spawn with reuse "idle" gets the taken one back after /clear.
+// Then a spawn with reuse "idle" gets the taken one back after /clear; its
+// floor: /clear sent raw until the SessionStart hook, then a prompt as above.
 // Every iteration waits for the pool to be full again before it measures, so a
 // refill's launch never runs under a measurement.
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -62,7 +63,7 @@ export async function pool({ quick, log }) {
       if (!(await pooledNow())) await next;
     };
 
-    const coldK = [], poolK = [], reuseK = [], coldFloor = [], sendFloor = [];
+    const coldK = [], poolK = [], reuseK = [], coldFloor = [], sendFloor = [], reuseFloor = [];
     const sendToFloor = async (paneId, text) => {
       const from = floorHooks.events.length;
       const submitted = floorHooks.wait("UserPromptSubmit", from);
@@ -93,6 +94,15 @@ export async function pool({ quick, log }) {
       const launched = now() - t0;
       coldFloor.push(launched + (await sendToFloor(paneId, text)));
       sendFloor.push(await sendToFloor(paneId, `${text} again`));
+      // The reuse floor: /clear typed until Claude Code's SessionStart hook ran (the new conversation), then a prompt.
+      const cleared = floorHooks.wait("SessionStart", floorHooks.events.length);
+      const c0 = now();
+      await floor.control.commands([
+        ["send-keys", "-t", paneId, "-l", "--", "/clear"],
+        ["send-keys", "-t", paneId, "Enter"],
+      ]);
+      const clearMs = (await cleared) - c0;
+      reuseFloor.push(clearMs + (await sendToFloor(paneId, `${text} after clear`)));
       await floor.killSession(name);
       floor.control.forget(paneId);
 
@@ -132,8 +142,8 @@ export async function pool({ quick, log }) {
         id: "claude-spawn-reuse-prompt",
         label: "Claude Code: spawn reusing an idle one (/clear) until its prompt is accepted",
         samples: reuseK,
-        floor: sendFloor,
-        floorLabel: "send-keys -l + Enter into a running Claude Code until UserPromptSubmit",
+        floor: reuseFloor,
+        floorLabel: "send-keys /clear + Enter until SessionStart, then a prompt until UserPromptSubmit",
         note: `${note}; /clear confirmed by SessionStart (source clear) before the prompt`,
       }),
     ];

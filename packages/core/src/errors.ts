@@ -29,8 +29,6 @@ export const ErrorCodes = {
   SPAWN_RATE: "TC_SPAWN_RATE",
   /** A spawn onto an account at its usage limit, with `limits.usage.spawn: "fail"`. */
   USAGE_LIMITED: "TC_USAGE_LIMITED",
-  /** A spawn with reuse "idle" of an agent whose driver cannot reset a conversation. */
-  REUSE_UNSUPPORTED: "TC_REUSE_UNSUPPORTED",
   // failures of real parts
   TMUX_NOT_FOUND: "TC_TMUX_NOT_FOUND",
   TMUX_COMMAND_FAILED: "TC_TMUX_COMMAND_FAILED",

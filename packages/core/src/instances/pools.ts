@@ -36,7 +36,8 @@ export interface PoolPlace extends PoolSpec {
 export function poolSpecs(config: Settings, configPath: string | null): PoolSpec[] {
   return Object.entries(config.pool).flatMap(([role, entry]) => {
     const { count, agent } = typeof entry === "number" ? { count: entry, agent: undefined } : entry;
-    return count > 0 ? [{ role, count, agent: agentForRole(config, role, agent, configPath) }] : [];
+    // An agent the role may not run is a config error at start (poolIssues), not here.
+    return count > 0 ? [{ role, count, agent: agent ?? agentForRole(config, role, undefined, configPath) }] : [];
   });
 }
 

@@ -47,6 +47,9 @@ export async function reuseIdle(deps: ManagerDeps, registry: Registry, request: 
     }
     // A new task: what the last one left (its reply, prompt, turn count) is not this one's.
     const updated = await store.update(candidate.id, (r) => ({ ...asSpawned(r, request), lastReply: undefined, turnPrompt: undefined, turns: 0 }));
+    // This process's view of it too: the last task's reply is no answer of the new one.
+    const attached = registry.get(candidate.id);
+    if (attached) attached.record = { ...attached.record, lastReply: undefined, turnPrompt: undefined };
     if (updated) return updated;
   }
   return undefined;

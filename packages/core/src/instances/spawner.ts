@@ -78,6 +78,9 @@ export class Spawner {
       throw new TmuxClaudeError(ErrorCodes.EMPTY_TEXT, "The prompt is empty. Give a prompt with text, or none at all.");
     }
     const budget = options.budget === undefined ? undefined : checkBudget(options.budget, "spawn option budget");
+    if (options.reuse !== undefined && options.reuse !== "idle") {
+      throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, `spawn option reuse ${JSON.stringify(options.reuse)} is not known: give "idle" (reuse an idle instance of the role under the same parent) or leave it out.`, { reuse: options.reuse });
+    }
     // A context without a prompt is the first message itself (`spawn --role manager --context "Build X"`), never dropped.
     const first = [options.context, options.prompt].filter((part) => part !== undefined && part !== "").join("\n\n");
     if (!fill) {

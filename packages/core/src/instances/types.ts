@@ -30,8 +30,8 @@ export interface SpawnOptions {
    * agent and workDir, no children, nothing queued) after resetting its
    * conversation (the driver's `resetConversation`, `/clear` for Claude
    * Code), instead of starting a process. Without such an instance the spawn
-   * is cold (or served from a warm pool); an agent whose driver cannot reset
-   * a conversation is refused (TC_REUSE_UNSUPPORTED).
+   * is served from a warm pool or cold; an agent whose driver cannot reset a
+   * conversation is never reused (`SpawnResult.source` says what happened).
    */
   reuse?: "idle";
 }

@@ -44,7 +44,7 @@ export class WarmStart {
   /** A spawn served by a running instance, or undefined: start a new process. */
   async start(request: WarmRequest): Promise<SpawnResult | undefined> {
     // Plugin options ask plugins for something a running instance was not made with (a worktree setting, a workflow's task).
-    if (Object.keys(request.plugins ?? {}).length > 0 || request.parentId === null) return undefined;
+    if (Object.keys(request.plugins ?? {}).length > 0) return undefined;
     let source: SpawnResult["source"] = "reuse";
     let record = request.reuse === "idle" ? await reuseIdle(this.deps, this.registry, request) : undefined;
     if (!record && this.specs.some((spec) => spec.role === request.role)) {

@@ -117,6 +117,10 @@ describe("warm pools", () => {
     const reuse = await kernel.spawn({ role: "specialist", parentId: manager.id, workDir: sub, reuse: "idle" });
     expect(reuse.source).toBe("cold");
     expect(reuse.instance.id).not.toBe(elsewhere.instance.id);
+    await expect(kernel.spawn({ role: "specialist", parentId: manager.id, workDir: sub, reuse: "busy" as "idle" })).rejects.toMatchObject({
+      code: "TC_INVALID_ARGUMENT",
+      message: expect.stringContaining('spawn option reuse "busy" is not known'),
+    });
     // The pooled one is still there, untouched.
     expect(pooledUnder(await kernel.list(), manager.id).map((r) => r.id)).toEqual([pooled!.id]);
   }, 60_000);
@@ -134,5 +138,13 @@ describe("warm pools", () => {
     expect(error).toMatchObject({ code: "TC_CONFIG_INVALID", details: { filepath: configPath, issues: [{ path: "pool.specialist", value: "5" }] } });
     expect((error as Error).message).toContain(configPath);
     expect((error as Error).message).toMatch(/pool\.specialist: a pool of 5 idle instances is larger than limits\.maxInstances \(3\)/u);
+
+    const others = new Kernel({ config: parseConfig({ ...h.userConfig, pool: { ghost: 1, specialist: { count: 1, agent: "nobody" } } }), configPath });
+    const more = await others.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await others.close();
+    expect(more).toMatchObject({ code: "TC_CONFIG_INVALID", details: { issues: [{ path: "pool.ghost" }, { path: "pool.specialist.agent", value: '"nobody"' }] } });
   });
 });
