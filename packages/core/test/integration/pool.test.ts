@@ -125,6 +125,23 @@ describe("warm pools", () => {
     expect(pooledUnder(await kernel.list(), manager.id).map((r) => r.id)).toEqual([pooled!.id]);
   }, 60_000);
 
+  test("a pool never makes the instances exceed limits.maxInstances; a spawn refused at the limit counts the pooled ones", async () => {
+    h = await createHarness({ pool: { specialist: 2 }, limits: { maxInstances: 2 } }, { label: "pool-max", watch: "on-demand" });
+    const manager = (await h.kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
+    // A one-shot kernel's close waits for its fills: what is there after it is all there will be.
+    await h.kernel.close();
+    const later = await h.startKernel({ watch: "on-demand" });
+    const list = await later.list();
+    expect(list.filter((r) => r.status !== "exited")).toHaveLength(2);
+    expect(pooledUnder(list, manager.id)).toHaveLength(1);
+    await expect(later.spawn({ role: "manager", workDir: h.workDir })).rejects.toMatchObject({
+      code: "TC_MAX_INSTANCES",
+      message: expect.stringContaining("2 instances are running (1 of them idle in warm pools, config pool)"),
+    });
+    // A spawn the pool serves still works at the limit: it starts nothing.
+    expect((await later.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir })).source).toBe("pool");
+  }, 60_000);
+
   test("a pool larger than limits.maxInstances is a config error naming the file, the key and the values", async () => {
     h = await createHarness({}, { label: "pool-config", start: false });
     const config = parseConfig({ ...h.userConfig, limits: { maxInstances: 3 }, pool: { specialist: 5 } });
