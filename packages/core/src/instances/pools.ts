@@ -74,7 +74,8 @@ export function poolIssues(config: Settings): { path: string; message: string; v
 
 /** The pools under one instance: one per pooled role its role may spawn (none under a pooled or exited instance). */
 export function placesUnder(specs: readonly PoolSpec[], config: Settings, record: InstanceRecord): PoolPlace[] {
-  if (record.pooled || record.status === "exited" || record.terminatedAt) return [];
+  // A parent still starting may yet fail and be removed: its pools are filled once its spawn succeeded.
+  if (record.pooled || record.status === "exited" || record.status === "starting" || record.terminatedAt) return [];
   const spawns = config.roles[record.role]?.spawns ?? [];
   return specs.filter((spec) => spawns.includes(spec.role)).map((spec) => ({ ...spec, parentId: record.id, workDir: record.workDir }));
 }

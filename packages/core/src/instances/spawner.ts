@@ -143,7 +143,9 @@ export class Spawner {
       const live = (await store.list()).filter((r) => r.status !== "exited");
       const liveCount = live.length;
       if (fill) {
-        if (liveCount >= config.limits.maxInstances || live.filter((r) => inPlace(r, fill)).length >= fill.count) return undefined;
+        // A parent being terminated gets no new pooled child (its terminate ends those reserved before its mark).
+        const parent = live.find((r) => r.id === fill.parentId);
+        if (!parent || parent.terminatedAt || liveCount >= config.limits.maxInstances || live.filter((r) => inPlace(r, fill)).length >= fill.count) return undefined;
       } else if (liveCount >= config.limits.maxInstances) {
         const pooled = live.filter((r) => r.pooled).length;
         throw new TmuxClaudeError(

@@ -41,6 +41,9 @@ export class Terminator {
     await this.deps.hooks.beforeTerminate.promise(event);
     // Marked first: whoever sees the agent exit next knows it was terminated, and that its queue goes too.
     await this.deps.store.update(id, (r) => ({ ...r, terminatedAt: new Date().toISOString() }));
+    // A pool fill that reserved its instance after the children were listed (a fill checks the mark above under the spawn lock, so none comes later).
+    const late = (await this.deps.store.list()).filter((r) => r.parentId === id && r.pooled && !terminated.includes(r.id));
+    for (const ids of await Promise.all(late.map((child) => this.terminateChild(child, options.plugins)))) terminated.push(...ids);
     this.registry.detach(id, undefined, "it was terminated");
     await this.stopProcesses(record);
     await this.removeRecord(id);
