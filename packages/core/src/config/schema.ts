@@ -150,7 +150,8 @@ const settingsShape = {
    * Warm pools: `pool: { specialist: 2 }` keeps 2 idle, ready instances of the
    * role under every running instance whose role may spawn it (per parent);
    * a spawn that fits takes one instead of starting a process. The object
-   * form names the agent (default: the one a spawn of the role gets).
+   * form names the agent (default: the one a spawn of the role gets), and
+   * `per: "node"` keeps them at the top level of this node, in `workDir`.
    */
   pool: z
     .record(
@@ -160,6 +161,10 @@ const settingsShape = {
         z.strictObject({
           count: z.int().min(0, "a whole number of idle instances, 0 or more"),
           agent: z.string().min(1, "an agent name (leave the key out for the role's default agent)").optional(),
+          /** "parent" (default): under every instance that may spawn the role; "node": top-level instances of this node, in `workDir`. */
+          per: z.enum(["parent", "node"]).default("parent"),
+          /** With per "node": the directory its instances work in (relative to the config file). */
+          workDir: z.string().min(1, "a directory (relative to the config file)").optional(),
         }),
       ]),
     )

@@ -1,4 +1,5 @@
 import path from "node:path";
+import type { ConfigIssue } from "../config/issues.js";
 import type { Settings } from "../config/schema.js";
 import type { InstanceRecord } from "../store/types.js";
 import type { ManagerDeps } from "./deps.js";
@@ -24,30 +25,37 @@ export interface PoolSpec {
   role: string;
   count: number;
   agent: string;
+  /** "parent": under every instance that may spawn the role; "node": top-level instances of this node in `workDir`. */
+  per: "parent" | "node";
+  workDir?: string;
 }
 
-/** One pool: a role's idle instances under one parent, in its workDir. */
+/** One pool: a role's idle instances under one parent (null: this node's top level), in one workDir. */
 export interface PoolPlace extends PoolSpec {
-  parentId: string;
+  parentId: string | null;
   workDir: string;
 }
 
 /** The pools of the config, with agents resolved (count 0 pools left out). */
 export function poolSpecs(config: Settings, configPath: string | null): PoolSpec[] {
   return Object.entries(config.pool).flatMap(([role, entry]) => {
-    const { count, agent } = typeof entry === "number" ? { count: entry, agent: undefined } : entry;
+    const { count, agent, per, workDir } = normalized(entry);
     // An agent the role may not run is a config error at start (poolIssues), not here.
-    return count > 0 ? [{ role, count, agent: agent ?? agentForRole(config, role, undefined, configPath) }] : [];
+    return count > 0 ? [{ role, count, per, agent: agent ?? agentForRole(config, role, undefined, configPath), ...(workDir !== undefined ? { workDir } : {}) }] : [];
   });
 }
 
+function normalized(entry: Settings["pool"][string]): { count: number; agent?: string; per: "parent" | "node"; workDir?: string } {
+  return typeof entry === "number" ? { count: entry, per: "parent" } : entry;
+}
+
 /** What is wrong with `pool` (checked at kernel start, so a mistake fails there naming the key). */
-export function poolIssues(config: Settings): { path: string; message: string; value: string }[] {
-  const issues: { path: string; message: string; value: string }[] = [];
+export function poolIssues(config: Settings): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
   const max = config.limits.maxInstances;
   for (const [role, entry] of Object.entries(config.pool)) {
     const key = `pool.${role}`;
-    const { count, agent } = typeof entry === "number" ? { count: entry, agent: undefined } : entry;
+    const { count, agent, per, workDir } = normalized(entry);
     if (!config.roles[role]) {
       issues.push({ path: key, message: `"${role}" is not a role (roles: ${Object.keys(config.roles).join(", ")}); pool a configured role or fix the name`, value: JSON.stringify(entry) });
       continue;
@@ -59,7 +67,15 @@ export function poolIssues(config: Settings): { path: string; message: string; v
         value: JSON.stringify(count),
       });
     }
-    if (count > 0 && !Object.values(config.roles).some((r) => r.spawns.includes(role))) {
+    if (per === "node" && workDir === undefined) {
+      issues.push({ path: `${key}.workDir`, message: 'missing; a pool per node keeps top-level instances in this directory: give one (relative to the config file)', value: undefined });
+    } else if (per === "parent" && workDir !== undefined) {
+      issues.push({ path: `${key}.workDir`, message: 'only for per: "node"; a pool per parent works in each parent\'s workDir: leave it out or set per: "node"', value: JSON.stringify(workDir) });
+    }
+    if (per === "node" && !config.roles[role].topLevel) {
+      issues.push({ path: `${key}.per`, message: `a pool per node keeps top-level instances, and a ${role} may not be spawned at the top level (roles.${role}.topLevel is false); set it to true or use per: "parent"`, value: '"node"' });
+    }
+    if (per === "parent" && count > 0 && !Object.values(config.roles).some((r) => r.spawns.includes(role))) {
       issues.push({ path: key, message: `no role may spawn a ${role} (roles.<role>.spawns), so its pool, kept under each parent, would never fill; add "${role}" to a role's spawns or remove the pool`, value: JSON.stringify(entry) });
     }
     const allowed = config.roles[role].agents;
@@ -72,12 +88,17 @@ export function poolIssues(config: Settings): { path: string; message: string; v
   return issues;
 }
 
+/** This node's top-level pools (per "node"). */
+export function nodePlaces(specs: readonly PoolSpec[]): PoolPlace[] {
+  return specs.filter((spec) => spec.per === "node").map((spec) => ({ ...spec, parentId: null, workDir: spec.workDir! }));
+}
+
 /** The pools under one instance: one per pooled role its role may spawn (none under a pooled or exited instance). */
 export function placesUnder(specs: readonly PoolSpec[], config: Settings, record: InstanceRecord): PoolPlace[] {
   // A parent still starting may yet fail and be removed: its pools are filled once its spawn succeeded.
   if (record.pooled || record.status === "exited" || record.status === "starting" || record.terminatedAt) return [];
   const spawns = config.roles[record.role]?.spawns ?? [];
-  return specs.filter((spec) => spawns.includes(spec.role)).map((spec) => ({ ...spec, parentId: record.id, workDir: record.workDir }));
+  return specs.filter((spec) => spec.per === "parent" && spawns.includes(spec.role)).map((spec) => ({ ...spec, parentId: record.id, workDir: record.workDir }));
 }
 
 /** Is `record` one of this place's instances (ready or still starting)? */
@@ -111,12 +132,11 @@ export interface TakeRequest {
  * the instance idle: of two processes taking at once, one wins it).
  */
 export async function takePooled(deps: ManagerDeps, request: TakeRequest): Promise<InstanceRecord | undefined> {
-  if (request.parentId === null) return undefined;
   const { store, nodes } = deps;
   const all = await store.list();
-  const parent = all.find((r) => r.id === request.parentId);
+  const parent = request.parentId === null ? undefined : all.find((r) => r.id === request.parentId);
   // A held parent (its budget crossed, paused by hand) gets no free instance: a cold spawn goes through every plugin's checks.
-  if (!parent || parent.hold) return undefined;
+  if (request.parentId !== null && (!parent || parent.hold)) return undefined;
   const wanted = path.resolve(request.workDir);
   const candidates = all
     .filter((r) => inPlace(r, request) && r.status === "idle" && !r.hold && nodes.owns(r) && requestedWorkDir(r) === wanted)

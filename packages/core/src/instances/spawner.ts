@@ -144,8 +144,8 @@ export class Spawner {
       const liveCount = live.length;
       if (fill) {
         // A parent being terminated gets no new pooled child (its terminate ends those reserved before its mark).
-        const parent = live.find((r) => r.id === fill.parentId);
-        if (!parent || parent.terminatedAt || liveCount >= config.limits.maxInstances || live.filter((r) => inPlace(r, fill)).length >= fill.count) return undefined;
+        const parent = fill.parentId === null ? undefined : live.find((r) => r.id === fill.parentId);
+        if ((fill.parentId !== null && (!parent || parent.terminatedAt)) || liveCount >= config.limits.maxInstances || live.filter((r) => inPlace(r, fill)).length >= fill.count) return undefined;
       } else if (liveCount >= config.limits.maxInstances) {
         const pooled = live.filter((r) => r.pooled).length;
         throw new TmuxClaudeError(

@@ -1,7 +1,7 @@
 import type { InstanceRecord } from "../store/types.js";
 import type { ManagerDeps } from "./deps.js";
 import type { Messaging } from "./messaging.js";
-import { placesUnder, poolSpecs, takePooled, type PoolPlace, type PoolSpec, type TakeRequest } from "./pools.js";
+import { nodePlaces, placesUnder, poolSpecs, takePooled, type PoolPlace, type PoolSpec, type TakeRequest } from "./pools.js";
 import type { Registry } from "./registry.js";
 import { reuseIdle } from "./reuse.js";
 import type { SpawnResult } from "./types.js";
@@ -51,7 +51,11 @@ export class WarmStart {
       source = "pool";
       record = await this.takeLive(request);
     }
-    if (!record) return undefined;
+    if (!record) {
+      // A top-level spawn of a role pooled per node finds its pool short (never filled without serve): fill it for the next one.
+      if (request.parentId === null && this.specs.some((spec) => spec.per === "node" && spec.role === request.role)) this.refill(null);
+      return undefined;
+    }
     let receipt: SpawnResult["receipt"];
     try {
       receipt = request.first === "" ? undefined : await this.messaging.send(record.id, request.first, { whenBusy: "queue" }, request.caller);
@@ -89,10 +93,17 @@ export class WarmStart {
     }
   }
 
-  /** Fill every pool of this node's running instances: what `serve` does when it starts. */
+  /** Fill this node's pools (per node, and under its running instances): what `serve` does when it starts. */
   async fillAll(): Promise<void> {
     if (this.specs.length === 0) return;
+    this.fillNode();
     for (const record of await this.deps.store.list()) this.fillUnder(record);
+  }
+
+  private fillNode(): void {
+    for (const place of nodePlaces(this.specs)) {
+      for (let i = 0; i < place.count; i += 1) this.fillPlace(place);
+    }
   }
 
   /** Settles once every fill started so far, and every fill those started, settled. */
@@ -101,7 +112,7 @@ export class WarmStart {
   }
 
   private refill(parentId: string | null): void {
-    if (parentId === null) return;
+    if (parentId === null) return this.fillNode();
     this.track(this.deps.store.get(parentId).then((parent) => parent && this.fillUnder(parent)), `the pools under "${parentId}"`);
   }
 

@@ -125,6 +125,24 @@ describe("warm pools", () => {
     expect(pooledUnder(await kernel.list(), manager.id).map((r) => r.id)).toEqual([pooled!.id]);
   }, 60_000);
 
+  test('per: "node": serve fills top-level instances in the workDir at start; a top-level spawn there takes one and the pool refills', async () => {
+    h = await createHarness({}, { label: "pool-node", start: false });
+    const kernel = await h.startKernel({ config: { pool: { specialist: { count: 1, per: "node", workDir: h.workDir } } } });
+    const top = async () => (await kernel.list()).filter((r) => r.parentId === null && r.pooled && r.status === "idle");
+    const [pooled] = await eventually(async () => ((await top()).length === 1 ? top() : undefined), 20_000, "a pooled top-level specialist");
+    const taken = await kernel.spawn({ role: "specialist", workDir: h.workDir, prompt: "top task" });
+    expect(taken).toMatchObject({ source: "pool", instance: { id: pooled!.id, parentId: null } });
+    const [refilled] = await eventually(async () => {
+      const now = await top();
+      return now.length === 1 && now[0]!.id !== pooled!.id ? now : undefined;
+    }, 20_000, "the node pool refilled");
+    expect(refilled!.workDir).toBe(h.workDir);
+    // Elsewhere it is a cold spawn.
+    const sub = path.join(h.workDir, "elsewhere");
+    await mkdir(sub);
+    expect((await kernel.spawn({ role: "specialist", workDir: sub })).source).toBe("cold");
+  }, 60_000);
+
   test("a pool never makes the instances exceed limits.maxInstances; a spawn refused at the limit counts the pooled ones", async () => {
     h = await createHarness({ pool: { specialist: 2 }, limits: { maxInstances: 2 } }, { label: "pool-max", watch: "on-demand" });
     const manager = (await h.kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
@@ -163,5 +181,15 @@ describe("warm pools", () => {
     );
     await others.close();
     expect(more).toMatchObject({ code: "TC_CONFIG_INVALID", details: { issues: [{ path: "pool.ghost" }, { path: "pool.specialist.agent", value: '"nobody"' }] } });
+
+    const roles = { manager: { prefix: "mgr", spawns: ["specialist"] }, specialist: { prefix: "spec", topLevel: false } };
+    const perNode = new Kernel({ config: parseConfig({ ...h.userConfig, roles, pool: { specialist: { count: 1, per: "node" } } }), configPath });
+    const node = await perNode.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await perNode.close();
+    expect(node).toMatchObject({ code: "TC_CONFIG_INVALID", details: { issues: [{ path: "pool.specialist.workDir" }, { path: "pool.specialist.per" }] } });
+    expect((node as Error).message).toContain("roles.specialist.topLevel is false");
   });
 });
