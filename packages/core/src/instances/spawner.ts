@@ -81,9 +81,8 @@ export class Spawner {
     if (options.reuse !== undefined && options.reuse !== "idle") {
       throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, `spawn option reuse ${JSON.stringify(options.reuse)} is not known: give "idle" (reuse an idle instance of the role under the same parent) or leave it out.`, { reuse: options.reuse });
     }
-    // A context without a prompt is the first message itself (`spawn --role manager --context "Build X"`), never dropped.
-    const first = [options.context, options.prompt].filter((part) => part !== undefined && part !== "").join("\n\n");
     if (!fill) {
+      const first = firstMessage(options.context, options.prompt);
       const warm = await this.warm.start({ ...options, parentId, agent: agentName, workDir: options.workDir, name: options.name, budget, reuse: options.reuse, plugins: options.plugins, first, caller });
       if (warm) return warm;
     }
@@ -109,7 +108,7 @@ export class Spawner {
       const record = live.record;
       await this.waitReady(live, { launchedAt, restart: false });
       let receipt: DeliveryReceipt | undefined;
-      const text = [plan.context, plan.prompt].filter((part) => part !== undefined && part !== "").join("\n\n");
+      const text = firstMessage(plan.context, plan.prompt);
       if (text !== "") receipt = await this.messaging.send(record.id, text, { whenBusy: "queue" }, caller);
       const instance = this.registry.get(record.id)?.record ?? record;
       await hooks.afterSpawn.promise(instance);
@@ -344,6 +343,11 @@ function agentEnvironment(added: Record<string, string>, term: string): Record<s
     env[key] = value;
   }
   return { ...env, TERM: term, ...added };
+}
+
+/** A context without a prompt is the first message itself (`spawn --role manager --context "Build X"`), never dropped; "" for none. */
+function firstMessage(context: string | undefined, prompt: string | undefined): string {
+  return [context, prompt].filter((part) => part !== undefined && part !== "").join("\n\n");
 }
 
 /** The requested workDir when a beforeSpawn tap moved the instance elsewhere (a git worktree, say); else undefined. */
