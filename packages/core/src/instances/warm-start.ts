@@ -73,6 +73,8 @@ export class WarmStart {
 
   /** A pooled instance that is taken and still alive (one whose pane died is marked exited by the attach; the next is tried). */
   private async takeLive(request: TakeRequest): Promise<InstanceRecord | undefined> {
+    // A pooled instance this process saw become ready may not have its idle in the store yet: the take reads the store.
+    await this.registry.allPersisted();
     for (;;) {
       const taken = await takePooled(this.deps, request);
       if (!taken) return undefined;
