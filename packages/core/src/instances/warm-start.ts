@@ -4,6 +4,7 @@ import type { Messaging } from "./messaging.js";
 import { nodePlaces, placesUnder, poolSpecs, takePooled, type PoolPlace, type PoolSpec, type TakeRequest } from "./pools.js";
 import type { Registry } from "./registry.js";
 import { reuseIdle } from "./reuse.js";
+import { withSharedState } from "./shared-state.js";
 import type { SpawnResult } from "./types.js";
 
 /** What a spawn asks of an instance that is already running. */
@@ -37,6 +38,11 @@ export class WarmStart {
     if (this.specs.length > 0) {
       deps.hooks.statusChange.tap("pool", ({ instance, to }) => {
         if (to === "exited" && instance.pooled && !instance.terminatedAt && !registry.closed) this.refill(instance.parentId);
+      });
+      // A message to a pooled instance (its parent saw it in list) gives it a task: it leaves the pool, which refills.
+      deps.hooks.beforeSend.tapPromise("pool", async (message) => {
+        await this.leavePool(message.instanceId);
+        return message;
       });
     }
   }
@@ -82,9 +88,27 @@ export class WarmStart {
         this.deps.logger.warn({ err: error, instance: taken.id }, "a pooled instance could not be attached; taking another");
         return undefined;
       });
-      if (live) return taken;
+      if (live) {
+        // This process's view of it: taken, with the spawn's name and budget (a send to it must not find it pooled).
+        live.record = withSharedState(live.record, taken);
+        return taken;
+      }
       this.refill(taken.parentId);
     }
+  }
+
+  private async leavePool(id: string): Promise<void> {
+    const live = this.registry.get(id);
+    if (!(live ? live.record.pooled : (await this.deps.store.get(id))?.pooled)) return;
+    let left = false;
+    const updated = await this.deps.store.update(id, (r) => {
+      left = r.pooled !== undefined;
+      const { pooled: _pooled, ...rest } = r;
+      return rest;
+    });
+    if (!left || !updated) return;
+    if (live) live.record = withSharedState(live.record, updated);
+    this.refill(updated.parentId);
   }
 
   /** Bring every pool under `record` to its count, in the background (a pool of another node's parent is that node's to fill). */

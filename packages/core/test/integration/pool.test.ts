@@ -66,7 +66,7 @@ describe("warm pools", () => {
     expect(sessions.split("\n").filter((name) => name !== "" && !name.startsWith("_tc-monitor"))).toEqual([]);
   }, 60_000);
 
-  test("a pooled instance that dies is replaced by the process that saw it exit", async () => {
+  test("a pooled instance that dies is replaced by the process that saw it exit; one sent a message leaves the pool", async () => {
     h = await createHarness({ pool: { specialist: 1 } }, { label: "pool-died" });
     const manager = (await h.kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
     const [pooled] = await poolReady(h.kernel, manager.id, 1);
@@ -77,6 +77,14 @@ describe("warm pools", () => {
     }, 20_000, "a replacement in the pool");
     expect(replacement!.role).toBe("specialist");
     expect((await h.kernel.get(pooled!.id)).status).toBe("exited");
+
+    // A message to a pooled instance (its parent saw it in list) gives it a task: it leaves the pool, which refills.
+    await h.kernel.send(replacement!.id, "a task of its own");
+    expect((await h.kernel.get(replacement!.id)).pooled).toBeUndefined();
+    await eventually(async () => {
+      const now = pooledUnder(await h!.kernel.list(), manager.id);
+      return now.length === 1 && now[0]!.id !== replacement!.id;
+    }, 20_000, "the pool refilled after the message");
   }, 60_000);
 
   test("two kernels taking at once get different instances; a one-shot kernel refills the pool before it closes", async () => {
