@@ -137,13 +137,18 @@ export class ClaudeDriver implements AgentDriver {
       this.clearWaiters.add(done);
       signal.addEventListener("abort", abort, { once: true });
     });
+    // The SessionStart is the receipt: once it came, what the submission still waits for (the emptied box) is cut short.
+    const finished = new AbortController();
+    const submitted = this.submission.submit("/clear", AbortSignal.any([signal, finished.signal]));
+    submitted.catch(() => undefined);
     try {
-      await this.submission.submit("/clear", signal);
+      await Promise.race([cleared, submitted.then(() => cleared)]);
     } catch (error) {
       stop();
       throw error;
+    } finally {
+      finished.abort();
     }
-    await cleared;
   }
 
   /**
