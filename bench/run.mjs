@@ -19,6 +19,7 @@ const SCENARIOS = {
   throughput: () => import("./scenarios/throughput.mjs").then((m) => m.throughput),
   mcp: () => import("./scenarios/mcp.mjs").then((m) => m.mcp),
   claude: () => import("./scenarios/claude.mjs").then((m) => m.claude),
+  pool: () => import("./scenarios/pool.mjs").then((m) => m.pool),
   git: () => import("./scenarios/git.mjs").then((m) => m.git),
   "git-worktree": () => import("./scenarios/git-worktree.mjs").then((m) => m.gitWorktree),
   "merge-tree": () => import("./scenarios/merge-tree.mjs").then((m) => m.mergeTreeBench),

@@ -13,10 +13,10 @@ export { loadCore };
  * The user config of a bench kernel: a private socket (`-f /dev/null`), the
  * echo agent as its default agent, the bench's pane size. `node` sets
  * `node.id` (kernels of one Redis, each a node of its own); `plugins`,
- * `limits` and extra `agents` may be added. Also what a kernel in its own
+ * `limits`, extra `agents` and warm pools (`pool`) may be added. Also what a kernel in its own
  * process (kernel-child.mjs) is started with.
  */
-export function kernelConfig({ label, dir, plugins = [], limits = {}, agents = {}, logLevel = "error", node } = {}) {
+export function kernelConfig({ label, dir, plugins = [], limits = {}, agents = {}, logLevel = "error", node, pool } = {}) {
   dir ??= tempDir(label);
   const socket = newSocket(label);
   const workDir = path.join(dir, "work");
@@ -35,6 +35,7 @@ export function kernelConfig({ label, dir, plugins = [], limits = {}, agents = {
     },
     plugins,
     ...(node === undefined ? {} : { node: { id: node } }),
+    ...(pool === undefined ? {} : { pool }),
   };
   return { socket, dir, workDir, stateDir, log, userConfig };
 }

@@ -47,12 +47,12 @@ async function startHookEndpoint(file) {
   return { url: `http://127.0.0.1:${server.address().port}/hook`, close: () => new Promise((resolve) => server.close(resolve)) };
 }
 
-const API_KEY = "sk-ant-tmux-claude-bench-0123456789abcdefghijklmnop";
-const LEAKY = /^(ANTHROPIC_|CLAUDE_CODE_|CLAUDECODE$|CLAUDE_CONFIG_DIR$|AWS_BEARER_TOKEN_BEDROCK$|VERTEX_|CLOUD_ML_REGION$)/u;
+export const API_KEY = "sk-ant-tmux-claude-bench-0123456789abcdefghijklmnop";
+export const LEAKY = /^(ANTHROPIC_|CLAUDE_CODE_|CLAUDECODE$|CLAUDE_CONFIG_DIR$|AWS_BEARER_TOKEN_BEDROCK$|VERTEX_|CLOUD_ML_REGION$)/u;
 const ADAPTER_PENDING = "the claude adapter (packages/agent-claude)";
 
 /** Follows a file of one-word lines appended by hooks; resolves waiters when a word arrives. */
-class HookLog {
+export class HookLog {
   constructor(file) {
     this.file = file;
     writeFileSync(file, "");

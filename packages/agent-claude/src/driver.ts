@@ -60,6 +60,8 @@ export class ClaudeDriver implements AgentDriver {
    */
   private endedTurn: { lastReply: string | undefined } | undefined;
   private disposed = false;
+  /** Waiting for the SessionStart (source "clear") that confirms a `/clear`. */
+  private readonly clearWaiters = new Set<() => void>();
   readonly evidence: SubmissionEvidence;
 
   constructor(
@@ -116,6 +118,44 @@ export class ClaudeDriver implements AgentDriver {
   }
 
   /**
+   * `/clear`, typed like any message (its receipt: the emptied input box),
+   * confirmed by the SessionStart hook with source "clear" that Claude Code
+   * fires once the new, empty conversation began: the next prompt carries
+   * none of the earlier turns. Never assumed from the keys alone.
+   */
+  async resetConversation(signal: AbortSignal): Promise<void> {
+    let stop = () => {};
+    const cleared = new Promise<void>((resolve, reject) => {
+      const done = () => {
+        stop();
+        resolve();
+      };
+      const abort = () => {
+        stop();
+        reject(signal.reason);
+      };
+      stop = () => {
+        this.clearWaiters.delete(done);
+        signal.removeEventListener("abort", abort);
+      };
+      this.clearWaiters.add(done);
+      signal.addEventListener("abort", abort, { once: true });
+    });
+    // The SessionStart is the receipt: once it came, what the submission still waits for (the emptied box) is cut short.
+    const finished = new AbortController();
+    const submitted = this.submission.submit("/clear", AbortSignal.any([signal, finished.signal]));
+    submitted.catch(() => undefined);
+    try {
+      await Promise.race([cleared, submitted.then(() => cleared)]);
+    } catch (error) {
+      stop();
+      throw error;
+    } finally {
+      finished.abort();
+    }
+  }
+
+  /**
    * The kernel adopted a status another process wrote (a one-shot send's
    * "busy", written after this process saw the turn's Stop): no hook will
    * come to correct it, so the screen decides, as after an Esc.
@@ -162,6 +202,7 @@ export class ClaudeDriver implements AgentDriver {
       if ((payload.source === "clear" || payload.source === "startup") && (this.tasks.clear() || this.ctx.record().progress?.source === this.ctx.agent.adapter)) this.reportTasks(patch);
       const status = this.ctx.status();
       if (status === "starting" || payload.source === "clear") this.ctx.setStatus("idle");
+      if (payload.source === "clear") for (const done of [...this.clearWaiters]) done();
       return;
     }
     if (payload.session_id !== this.sessionId) {

@@ -51,14 +51,14 @@ export function coreTools(kernel: KernelApi): ToolDef[] {
         // The parent's workDir: where a child must work unless its role allows otherwise.
         const base = parentId ? (await kernel.get(parentId)).workDir : process.cwd();
         const workDir = a.workDir === undefined ? base : path.resolve(base, a.workDir);
-        const { instance, receipt } = await kernel.spawn(
-          { role: a.role, workDir, prompt: a.prompt, context: a.context, parentId, name: a.name, agent: a.agent, node: a.node, plugins: a.plugins, budget: a.budget },
+        const { instance, receipt, source } = await kernel.spawn(
+          { role: a.role, workDir, prompt: a.prompt, context: a.context, parentId, name: a.name, agent: a.agent, node: a.node, plugins: a.plugins, budget: a.budget, reuse: a.reuse },
           caller.instanceId,
         );
         const prompt = receipt ? ` Its prompt was ${receipt.state === "delivered" ? "delivered" : `queued (position ${receipt.position ?? "?"})`}.` : "";
         return {
-          structured: { instance: instanceView(instance), ...(receipt ? { receipt: receiptView(receipt) } : {}) },
-          text: `Spawned ${instance.role} "${instance.id}" (agent ${instance.agent}) in ${instance.workDir}${instance.parentId ? ` under "${instance.parentId}"` : " at the top level"}; it is ${instance.status}.${prompt}`,
+          structured: { instance: instanceView(instance), ...(receipt ? { receipt: receiptView(receipt) } : {}), source },
+          text: `${source === "cold" ? "Spawned" : source === "pool" ? "Took from the warm pool" : "Reused (conversation reset)"} ${instance.role} "${instance.id}" (agent ${instance.agent}) in ${instance.workDir}${instance.parentId ? ` under "${instance.parentId}"` : " at the top level"}; it is ${instance.status}.${prompt}`,
         };
       },
     },

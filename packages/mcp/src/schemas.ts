@@ -39,6 +39,12 @@ export const spawnInput = z.strictObject({
     })
     .optional()
     .describe("Budget of the new instance's subtree (it and everything it spawns): usd and/or tokens. A spawn into a subtree over its budget is refused."),
+  reuse: z
+    .literal("idle")
+    .optional()
+    .describe(
+      'With "idle": reuse an idle instance of the role under the same parent (same agent and workDir, no children, nothing queued) after resetting its conversation (/clear for Claude Code), instead of starting a process. Without one, or for an agent that cannot reset, a new one is spawned.',
+    ),
 });
 
 export const resumeInput = z.strictObject({
@@ -147,6 +153,8 @@ export const listedInstanceOutput = instanceOutput.extend({
   blocked: z.string().optional(),
   /** Set while it is busy and flagged stalled: since when it was silent, and why. */
   stalled: z.object({ since: z.string(), why: z.string() }).optional(),
+  /** Set for an idle instance of a warm pool (config pool): a spawn of its role under its parent takes it. */
+  pooled: z.literal(true).optional(),
 });
 
 export const receiptOutput = z.object({
@@ -168,7 +176,11 @@ export const usageOutput = z.object({
   models: z.array(z.object({ model: z.string(), input: z.number(), output: z.number(), cacheWrite: z.number(), cacheRead: z.number(), longContext: z.boolean().optional() })).optional(),
 });
 
-export const spawnOutput = z.object({ instance: instanceOutput, receipt: receiptOutput.optional() });
+export const spawnOutput = z.object({
+  instance: instanceOutput,
+  receipt: receiptOutput.optional(),
+  source: z.enum(["cold", "pool", "reuse"]).describe("cold: a new process; pool: taken from a warm pool (config pool); reuse: an idle instance whose conversation was reset."),
+});
 export const sendOutput = receiptOutput;
 export const readOutput = z.object({
   id: z.string(),

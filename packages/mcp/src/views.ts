@@ -21,7 +21,7 @@ export function instanceView(r: InstanceRecord): z.output<typeof s.instanceOutpu
 }
 
 export function listedView(r: InstanceSummary): z.output<typeof s.listedInstanceOutput> {
-  return { ...instanceView(r), children: r.children, ...(r.unreachable ? { unreachable: r.unreachable } : {}), ...(r.hold ? { paused: r.hold.reason } : {}), ...(r.progress ? { progress: progressView(r.progress) } : {}), ...(r.blocked ? { blocked: r.blocked } : {}), ...(r.stalled ? { stalled: r.stalled } : {}), ...pluginFieldsView(r) };
+  return { ...instanceView(r), children: r.children, ...(r.unreachable ? { unreachable: r.unreachable } : {}), ...(r.hold ? { paused: r.hold.reason } : {}), ...(r.progress ? { progress: progressView(r.progress) } : {}), ...(r.blocked ? { blocked: r.blocked } : {}), ...(r.stalled ? { stalled: r.stalled } : {}), ...(r.pooled ? { pooled: true as const } : {}), ...pluginFieldsView(r) };
 }
 
 /** An instance's progress as tools show it (a copy: the record's object stays the kernel's). */

@@ -94,7 +94,7 @@ describe("an executive over HTTP", () => {
     expect(tools.map((t) => t.name).sort()).toEqual([...CORE_TOOLS, ...EVERYONE, "whoami"].sort());
     const spawn = tools.find((t) => t.name === "spawn")!;
     expect(spawn.inputSchema.required).toEqual(["role"]);
-    expect(Object.keys(spawn.inputSchema.properties ?? {}).sort()).toEqual(["agent", "budget", "context", "name", "node", "parentId", "plugins", "prompt", "role", "workDir"]);
+    expect(Object.keys(spawn.inputSchema.properties ?? {}).sort()).toEqual(["agent", "budget", "context", "name", "node", "parentId", "plugins", "prompt", "reuse", "role", "workDir"]);
     for (const tool of tools) expect(tool.outputSchema?.type, tool.name).toBe("object");
     expect(tools.find((t) => t.name === "read")!.annotations).toEqual({ readOnlyHint: true });
     expect(tools.find((t) => t.name === "terminate")!.annotations).toEqual({ destructiveHint: true });

@@ -62,7 +62,11 @@ test("runs every tool as the root; instances outlive the client", async () => {
   expect(await refused(client, "spawn", { role: 42 })).toMatch(/role: Invalid input: expected string/u);
   expect((await ok<{ terminated: string[] }>(client, "terminate", { instanceId: mgr })).terminated).toEqual([mgr]);
 
-  const kept = (await ok<{ instance: { id: string } }>(client, "spawn", { role: "specialist" })).instance.id;
+  // reuse: only "idle"; with no idle specialist at the top level (and an echo agent, which cannot reset) the spawn is cold, and says so.
+  expect(await refused(client, "spawn", { role: "specialist", reuse: "busy" })).toMatch(/reuse: Invalid input: expected "idle"/u);
+  const spawned = await ok<{ instance: { id: string }; source: string }>(client, "spawn", { role: "specialist", reuse: "idle" });
+  expect(spawned.source).toBe("cold");
+  const kept = spawned.instance.id;
   const started = Date.now();
   await client.close();
   // The server ends on its own once its client is gone (close() waits for that; it would signal after 2 s) ...

@@ -52,12 +52,12 @@ const shortPath = (dir: string) => (home && (dir === home || dir.startsWith(`${h
 const pluginCells = (columns: readonly ListColumn[], instance: InstanceSummary) => columns.map((column) => column.value(instance) ?? "-");
 
 /** An instance whose node is down shows as unreachable: its stored status is only what its node last wrote. */
-/** A held one (a budget's pause, the turn cap) shows it: messages to it wait until it is resumed. */
+/** A held one (a budget's pause, the turn cap) shows it: messages to it wait until it is resumed. A warm pool's idle one says so. */
 /** A stalled one (a flag, not a status) shows it beside its status. */
 const statusOf = (instance: InstanceSummary) =>
   instance.unreachable
     ? "unreachable"
-    : `${statusText(instance.status, instance.limitedUntil)}${instance.hold ? " (paused)" : ""}${instance.stalled && instance.status === "busy" ? " (stalled)" : ""}`;
+    : `${statusText(instance.status, instance.limitedUntil)}${instance.hold ? " (paused)" : ""}${instance.pooled ? " (pooled)" : ""}${instance.stalled && instance.status === "busy" ? " (stalled)" : ""}`;
 
 /** `list --blocked`: who is blocked, under whom, since when, and why (InstanceSummary.blocked). */
 export function formatBlocked(instances: readonly InstanceSummary[], now = Date.now()): string {

@@ -16,6 +16,7 @@ interface SpawnFlags {
   budgetUsd?: number;
   budgetTokens?: number;
   budgetAction?: "pause" | "stop" | "notify";
+  reuse?: "idle";
   json?: boolean;
 }
 
@@ -37,7 +38,8 @@ export function registerSpawn(program: Command, action: ActionFactory): void {
     .option("--budget-usd <dollars>", "budget of its subtree (it and what it spawns) in US dollars", budgetAmount("--budget-usd", false))
     .option("--budget-tokens <count>", "budget of its subtree in tokens (every kind summed)", budgetAmount("--budget-tokens", true))
     .addOption(new Option("--budget-action <action>", "what happens when the budget is crossed (default: limits.budget.action)").choices(["pause", "stop", "notify"]))
-    .option("--json", "print the instance record as JSON")
+    .addOption(new Option("--reuse <which>", "reuse an idle instance of the role under the same parent (its conversation reset, /clear for Claude Code) instead of starting one; spawns anew when none fits").choices(["idle"]))
+    .option("--json", "print the instance record as JSON (with source: cold, pool or reuse)")
     .addHelpText(
       "after",
       '\nExamples:\n  tmux-claude spawn executive Plan the release\n  tmux-claude spawn manager --parent exec-1 --prompt-file task.md\n  tmux-claude spawn --role manager --parent exec-1 --context "Build feature X"',
@@ -52,12 +54,12 @@ async function spawn(cli: Cli, first: string | undefined, rest: string[], flags:
   return cli.withKernel("spawn", async (kernel) => {
     // A child works inside its parent's workDir (unless its role allows otherwise): that is where it starts by default.
     const workDir = requested ?? (flags.parent ? (await kernel.get(flags.parent)).workDir : cli.io.cwd);
-    const { instance, receipt } = await cli.wait(
+    const { instance, receipt, source } = await cli.wait(
       `spawning ${role}...`,
-      kernel.spawn({ role, workDir, prompt, context: flags.context, parentId: flags.parent ?? null, name: flags.name, agent: flags.agent, node: flags.node, plugins: flags.plugin, ...budgetOf(flags) }),
+      kernel.spawn({ role, workDir, prompt, context: flags.context, parentId: flags.parent ?? null, name: flags.name, agent: flags.agent, node: flags.node, plugins: flags.plugin, reuse: flags.reuse, ...budgetOf(flags) }),
     );
-    cli.auditResult = { id: instance.id, status: instance.status, ...(receipt ? { state: receipt.state } : {}) };
-    if (flags.json) cli.json(receipt ? { ...instance, receipt } : instance);
+    cli.auditResult = { id: instance.id, status: instance.status, source, ...(receipt ? { state: receipt.state } : {}) };
+    if (flags.json) cli.json(receipt ? { ...instance, receipt, source } : { ...instance, source });
     else cli.out(instance.id);
     return 0;
   });

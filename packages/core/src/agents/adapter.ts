@@ -176,6 +176,14 @@ export interface AgentDriver {
   readonly evidence?: SubmissionEvidence;
   /** Tokens used so far, where the adapter can tell (e.g. from a transcript). */
   usage?(): Promise<TokenUsage | undefined>;
+  /**
+   * Start a new conversation in the same process (Claude Code's `/clear`),
+   * resolving once the agent confirmed it (never blind) and is idle with
+   * none of the earlier turns in its context. Called for a spawn with
+   * `reuse: "idle"`, with the instance idle and the send lock held. An agent
+   * without it is not reused.
+   */
+  resetConversation?(signal: AbortSignal): Promise<void>;
   /** The instance is gone or the kernel closes; release listeners and timers. */
   dispose(): void;
 }

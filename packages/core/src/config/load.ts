@@ -271,8 +271,12 @@ function loadFailed(filepath: string, error: unknown, prefix = ""): TmuxClaudeEr
 function resolvePaths(config: ResolvedConfig, baseDir: string): ResolvedConfig {
   const resolve = (p: string) => path.resolve(baseDir, p === "~" || p.startsWith("~/") ? homedir() + p.slice(1) : p);
   const { configFile } = config.tmux;
+  const pool = Object.fromEntries(
+    Object.entries(config.pool).map(([role, entry]) => [role, typeof entry === "object" && entry.workDir !== undefined ? { ...entry, workDir: resolve(entry.workDir) } : entry]),
+  );
   return {
     ...config,
+    pool,
     ...(config.stateDir !== undefined && { stateDir: resolve(config.stateDir) }),
     tmux: {
       ...config.tmux,

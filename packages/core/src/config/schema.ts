@@ -169,6 +169,29 @@ const settingsShape = {
       stallAfterMs: z.int().positive("a positive number of milliseconds, e.g. 300000 (5 minutes)").default(300_000),
     })
     .prefault({}),
+  /**
+   * Warm pools: `pool: { specialist: 2 }` keeps 2 idle, ready instances of the
+   * role under every running instance whose role may spawn it (per parent);
+   * a spawn that fits takes one instead of starting a process. The object
+   * form names the agent (default: the one a spawn of the role gets), and
+   * `per: "node"` keeps them at the top level of this node, in `workDir`.
+   */
+  pool: z
+    .record(
+      z.string().regex(NAME, "a role name"),
+      z.union([
+        z.int().min(0, "a whole number of idle instances, 0 or more"),
+        z.strictObject({
+          count: z.int().min(0, "a whole number of idle instances, 0 or more"),
+          agent: z.string().min(1, "an agent name (leave the key out for the role's default agent)").optional(),
+          /** "parent" (default): under every instance that may spawn the role; "node": top-level instances of this node, in `workDir`. */
+          per: z.enum(["parent", "node"]).default("parent"),
+          /** With per "node": the directory its instances work in (relative to the config file). */
+          workDir: z.string().min(1, "a directory (relative to the config file)").optional(),
+        }),
+      ]),
+    )
+    .default({}),
   /** Agent used when spawn names none. */
   defaultAgent: z.string().min(1, 'the name of an agent under agents, or one a plugin adds (the CLI adds "claude")').default("claude"),
   agents: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/u, "letters, digits, '_' or '-'"), agentSchema).default({}),
@@ -194,6 +217,8 @@ export type UserSettings = z.input<typeof settingsSchema>;
 /** The validated settings with every default filled in: the config without its plugins. */
 export type Settings = z.output<typeof settingsSchema>;
 export type RoleConfig = z.output<typeof roleSchema>;
+/** One entry of `pool` as written: a count, or `{ count, agent? }`. */
+export type PoolConfig = Settings["pool"][string];
 export type BudgetAction = (typeof BUDGET_ACTIONS)[number];
 export type AgentConfig = z.output<typeof agentSchema>;
 /** An agent as written in a config (or contributed by a plugin): `args`, `env` and `adapter` may be left out. */

@@ -81,6 +81,10 @@ ${roles}
     stallAfterMs: ${num(d.supervision.stallAfterMs)},
   },
 
+  // Warm pools: idle, ready instances of a role kept under every instance whose role may spawn it, so a spawn
+  // that fits takes one instead of starting a process (they count toward maxInstances).
+  // pool: { specialist: 2 },
+
   // Agent used when \`spawn\` names none.
   defaultAgent: ${str(d.defaultAgent)},
 

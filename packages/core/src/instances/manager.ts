@@ -88,10 +88,14 @@ export class InstanceManager {
     await this.registry.start();
     await this.reconciler.start();
     await this.limits.start();
+    // Pools that ran short while no process was there to refill them (see WarmStart).
+    if (options.watchAll) await this.spawner.warm.fillAll();
   }
 
   async close(): Promise<void> {
     if (this.registry.closed) return;
+    // A one-shot process refills the pools its spawns took from before it exits; serve's close cuts its fills short (they clean up).
+    if (!this.registry.watchAll) await this.spawner.warm.settled();
     this.registry.closed = true;
     this.reconciler.stop();
     this.limits.stop();

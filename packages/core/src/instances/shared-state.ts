@@ -14,8 +14,15 @@ export function withSharedState(live: InstanceRecord | undefined, stored: Instan
   if (stored.usage !== undefined) shared.usage = stored.usage;
   if (stored.turns !== undefined) shared.turns = stored.turns;
   const merged = Object.keys(shared).length ? { ...live, ...shared } : live;
-  // Held, released, budget or progress changed, flagged stalled or not: the store's word, also when it removed them.
-  if (merged.hold === stored.hold && merged.budget === stored.budget && merged.progress === stored.progress && merged.stalled === stored.stalled) return merged;
-  const { hold: _hold, budget: _budget, progress: _progress, stalled: _stalled, ...rest } = merged;
-  return { ...rest, ...(stored.hold ? { hold: stored.hold } : {}), ...(stored.budget ? { budget: stored.budget } : {}), ...(stored.progress ? { progress: stored.progress } : {}), ...(stored.stalled ? { stalled: stored.stalled } : {}) };
+  // Held, released, budget or progress changed, flagged stalled or not, taken from a pool or claimed for reuse (with a new name): the store's word, also when it removed them.
+  if (STORED_WORD.every((key) => merged[key] === stored[key])) return merged;
+  const rest: Record<string, unknown> = { ...merged };
+  for (const key of STORED_WORD) {
+    if (stored[key] === undefined) delete rest[key];
+    else rest[key] = stored[key];
+  }
+  return rest as unknown as InstanceRecord;
 }
+
+/** Optional fields any process may set or remove: the store has them. */
+const STORED_WORD = ["hold", "budget", "progress", "stalled", "pooled", "reusing", "name"] as const satisfies readonly (keyof InstanceRecord)[];

@@ -20,6 +20,8 @@ import type { Breakers } from "./breaker.js";
 import type { Live, ManagerDeps } from "./deps.js";
 import type { SpawnOptions, SpawnResult } from "./types.js";
 import { adapterFor, agentConfig, ensureInstanceDir, requireRecord } from "./lookups.js";
+import { inPlace, type PoolPlace } from "./pools.js";
+import { WarmStart } from "./warm-start.js";
 
 /**
  * Brings instances up: checks the request, reserves the id, lets plugins
@@ -30,6 +32,8 @@ import { adapterFor, agentConfig, ensureInstanceDir, requireRecord } from "./loo
 export class Spawner {
   /** Spawns under way, so close() can let them clean up after themselves. */
   private readonly underWay = new Set<Promise<unknown>>();
+  /** Warm pools and reuse: spawns served by running instances. */
+  readonly warm: WarmStart;
 
   constructor(
     private readonly deps: ManagerDeps,
@@ -38,10 +42,16 @@ export class Spawner {
     private readonly terminator: Terminator,
     private readonly limits: UsageLimits,
     private readonly breakers: Breakers,
-  ) {}
+  ) {
+    this.warm = new WarmStart(deps, registry, messaging, (place) => this.track(this.doSpawn({ role: place.role, workDir: place.workDir, parentId: place.parentId, agent: place.agent }, null, place)));
+  }
 
   spawn(options: SpawnOptions, caller: string | null = null): Promise<SpawnResult> {
-    const spawning = this.doSpawn(options, caller);
+    // Without a pool place doSpawn always yields a result or throws.
+    return this.track(this.doSpawn(options, caller)) as Promise<SpawnResult>;
+  }
+
+  private track<T>(spawning: Promise<T>): Promise<T> {
     this.underWay.add(spawning);
     void spawning.then(
       () => this.underWay.delete(spawning),
@@ -55,7 +65,8 @@ export class Spawner {
     return Promise.allSettled([...this.underWay]).then(() => undefined);
   }
 
-  private async doSpawn(options: SpawnOptions, caller: string | null): Promise<SpawnResult> {
+  /** `fill`: spawn an instance into this warm pool, or nothing (undefined) when it is full or the instances are at limits.maxInstances. */
+  private async doSpawn(options: SpawnOptions, caller: string | null, fill?: PoolPlace): Promise<SpawnResult | undefined> {
     const { config, hooks } = this.deps;
     knownRole(config, options.role);
     const parent = options.parentId ? await requireRecord(this.deps.store, options.parentId) : undefined;
@@ -69,15 +80,32 @@ export class Spawner {
       throw new TmuxClaudeError(ErrorCodes.EMPTY_TEXT, "The prompt is empty. Give a prompt with text, or none at all.");
     }
     const budget = options.budget === undefined ? undefined : checkBudget(options.budget, "spawn option budget");
+    if (options.reuse !== undefined && options.reuse !== "idle") {
+      throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, `spawn option reuse ${JSON.stringify(options.reuse)} is not known: give "idle" (reuse an idle instance of the role under the same parent) or leave it out.`, { reuse: options.reuse });
+    }
+    if (!fill) {
+      // A pooled or reused instance launches nothing: the agent's breaker does not apply.
+      const first = firstMessage(options.context, options.prompt);
+      const warm = await this.warm.start({ ...options, parentId, agent: agentName, workDir: options.workDir, name: options.name, budget, reuse: options.reuse, plugins: options.plugins, first, caller });
+      if (warm) return warm;
+    }
     // Before the id is reserved: a refused spawn takes no place in limits.maxInstances or limits.spawnRate.
     const ticket = await this.breakers.check(agentName);
-    // Before the id is reserved: a spawn held until a usage limit resets holds no place in limits.maxInstances.
-    await this.limits.beforeSpawn(agentName);
-    const reserved = await this.reserve(options, { parentId, depth, agentName, prefix: roleConfig.prefix, budget }).catch(async (error: unknown) => {
+    const handBack = async (error: unknown) => {
       // A trial refused here did not try the agent: the next spawn may. The refusal's error stands.
       await this.breakers.failed(ticket, "-", error, false).catch((breakerError: unknown) => this.breakerWriteFailed(agentName, breakerError));
+    };
+    // Before the id is reserved: a spawn held until a usage limit resets holds no place in limits.maxInstances.
+    // A pool fill does not wait for it: an idle instance uses no tokens.
+    if (!fill) await this.limits.beforeSpawn(agentName);
+    const reserved = await this.reserve(options, { parentId, depth, agentName, prefix: roleConfig.prefix, budget }, fill).catch(async (error: unknown) => {
+      await handBack(error);
       throw error;
     });
+    if (!reserved) {
+      await handBack(new Error("the pool fill found no room"));
+      return undefined;
+    }
 
     let launched = false;
     let ready = false;
@@ -99,13 +127,13 @@ export class Spawner {
       // The agent is ready: a breaker the store failed to close must not undo the spawn (the next trial closes it).
       await this.breakers.succeeded(ticket).catch((breakerError: unknown) => this.breakerWriteFailed(agentName, breakerError));
       let receipt: DeliveryReceipt | undefined;
-      // A context without a prompt is the first message itself (`spawn --role manager --context "Build X"`), never dropped.
-      const first = [plan.context, plan.prompt].filter((part) => part !== undefined && part !== "").join("\n\n");
-      if (first !== "") receipt = await this.messaging.send(record.id, first, { whenBusy: "queue" }, caller);
+      const text = firstMessage(plan.context, plan.prompt);
+      if (text !== "") receipt = await this.messaging.send(record.id, text, { whenBusy: "queue" }, caller);
       const instance = this.registry.get(record.id)?.record ?? record;
       await hooks.afterSpawn.promise(instance);
-      this.deps.logger.info({ instance: instance.id, role: instance.role, agent: instance.agent }, "spawned");
-      return { instance, receipt };
+      this.deps.logger.info({ instance: instance.id, role: instance.role, agent: instance.agent, pooled: fill !== undefined }, "spawned");
+      this.warm.fillUnder(instance);
+      return { instance, receipt, source: "cold" };
     } catch (error) {
       await this.discard(reserved.id, launched);
       // Only an agent that was launched and never became ready counts against its breaker (not a plugin's refusal,
@@ -127,16 +155,28 @@ export class Spawner {
       .catch((tapError: unknown) => this.deps.logger.error({ err: tapError, instance: plan.id }, "a spawnFailed tap failed"));
   }
 
-  /** Count, reserve and register under one lock so concurrent spawns respect limits.maxInstances. */
-  private reserve(options: SpawnOptions, place: { parentId: string | null; depth: number; agentName: string; prefix: string; budget: Budget | undefined }): Promise<InstanceRecord> {
+  /**
+   * Count, reserve and register under one lock so concurrent spawns respect
+   * limits.maxInstances, and concurrent fills of a pool its count (a fill
+   * that would pass either reserves nothing: undefined). A fill takes a
+   * limits.spawnRate slot of the parent, a take does not: an agent that
+   * spawns without end drains its pool and is then refused.
+   */
+  private reserve(options: SpawnOptions, place: { parentId: string | null; depth: number; agentName: string; prefix: string; budget: Budget | undefined }, fill?: PoolPlace): Promise<InstanceRecord | undefined> {
     const { config, store } = this.deps;
     return store.withLock("spawn", async () => {
-      const liveCount = (await store.list()).filter((r) => r.status !== "exited").length;
-      if (liveCount >= config.limits.maxInstances) {
+      const live = (await store.list()).filter((r) => r.status !== "exited");
+      const liveCount = live.length;
+      if (fill) {
+        // A parent being terminated gets no new pooled child (its terminate ends those reserved before its mark).
+        const parent = fill.parentId === null ? undefined : live.find((r) => r.id === fill.parentId);
+        if ((fill.parentId !== null && (!parent || parent.terminatedAt)) || liveCount >= config.limits.maxInstances || live.filter((r) => inPlace(r, fill)).length >= fill.count) return undefined;
+      } else if (liveCount >= config.limits.maxInstances) {
+        const pooled = live.filter((r) => r.pooled).length;
         throw new TmuxClaudeError(
           ErrorCodes.MAX_INSTANCES,
-          `${liveCount} instances are running, the limit (limits.maxInstances) is ${config.limits.maxInstances}. Terminate some or raise the limit.`,
-          { count: liveCount, maxInstances: config.limits.maxInstances },
+          `${liveCount} instances are running${pooled ? ` (${pooled} of them idle in warm pools, config pool)` : ""}, the limit (limits.maxInstances) is ${config.limits.maxInstances}. Terminate some${pooled ? ", lower pool" : ""} or raise the limit.`,
+          { count: liveCount, pooled, maxInstances: config.limits.maxInstances },
         );
       }
       await takeSpawnSlot(store, config, place.parentId);
@@ -149,6 +189,7 @@ export class Spawner {
         launch: { command: "", args: [], env: {} },
         agentState: { spawner: await currentProcess() },
         ...(place.budget ? { budget: place.budget } : {}),
+        ...(fill ? { pooled: { since: now } } : {}),
       };
       await store.put(placeholder);
       return placeholder;
@@ -328,6 +369,11 @@ function agentEnvironment(added: Record<string, string>, term: string): Record<s
     env[key] = value;
   }
   return { ...env, TERM: term, ...added };
+}
+
+/** A context without a prompt is the first message itself (`spawn --role manager --context "Build X"`), never dropped; "" for none. */
+function firstMessage(context: string | undefined, prompt: string | undefined): string {
+  return [context, prompt].filter((part) => part !== undefined && part !== "").join("\n\n");
 }
 
 /** The requested workDir when a beforeSpawn tap moved the instance elsewhere (a git worktree, say); else undefined. */

@@ -22,7 +22,8 @@ export class Terminator {
     await this.registry.allPersisted();
     const all = await this.deps.store.list();
     const children = all.filter((r) => r.parentId === id);
-    const liveChildren = children.filter((r) => r.status !== "exited");
+    // Its warm pools' idle instances are no children anyone made: they end with it, cascade or not.
+    const liveChildren = children.filter((r) => r.status !== "exited" && !r.pooled);
     if (liveChildren.length && !options.cascade) {
       throw new TmuxClaudeError(
         ErrorCodes.HAS_CHILDREN,
@@ -31,14 +32,18 @@ export class Terminator {
       );
     }
     const terminated: string[] = [];
-    if (options.cascade) {
-      const results = await Promise.all(children.map((child) => this.terminateChild(child, options.plugins)));
+    const ending = options.cascade ? children : children.filter((r) => r.pooled);
+    if (ending.length) {
+      const results = await Promise.all(ending.map((child) => this.terminateChild(child, options.plugins)));
       for (const ids of results) terminated.push(...ids);
     }
     const event = { instance: record, cascade: options.cascade ?? false, plugins: options.plugins ?? {} };
     await this.deps.hooks.beforeTerminate.promise(event);
     // Marked first: whoever sees the agent exit next knows it was terminated, and that its queue goes too.
     await this.deps.store.update(id, (r) => ({ ...r, terminatedAt: new Date().toISOString() }));
+    // A pool fill that reserved its instance after the children were listed (a fill checks the mark above under the spawn lock, so none comes later).
+    const late = (await this.deps.store.list()).filter((r) => r.parentId === id && r.pooled && !terminated.includes(r.id));
+    for (const ids of await Promise.all(late.map((child) => this.terminateChild(child, options.plugins)))) terminated.push(...ids);
     this.registry.detach(id, undefined, "it was terminated");
     await this.stopProcesses(record);
     await this.removeRecord(id);

@@ -25,12 +25,27 @@ export interface SpawnOptions {
    * limits.budget of the config applies. Enforced by the cost plugin.
    */
   budget?: Budget;
+  /**
+   * `"idle"`: reuse an idle instance of the role under the same parent (same
+   * agent and workDir, no children, nothing queued) after resetting its
+   * conversation (the driver's `resetConversation`, `/clear` for Claude
+   * Code), instead of starting a process. Without such an instance the spawn
+   * is served from a warm pool or cold; an agent whose driver cannot reset a
+   * conversation is never reused (`SpawnResult.source` says what happened).
+   */
+  reuse?: "idle";
 }
 
 export interface SpawnResult {
   instance: InstanceRecord;
   /** Receipt of the first prompt, when one was given. */
   receipt?: DeliveryReceipt;
+  /**
+   * Where the instance came from: `"cold"` (a new process), `"pool"` (taken
+   * from a warm pool, config `pool`) or `"reuse"` (an idle instance whose
+   * conversation was reset, spawn option `reuse`).
+   */
+  source: "cold" | "pool" | "reuse";
 }
 
 export interface SendOptions {

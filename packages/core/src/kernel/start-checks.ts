@@ -10,6 +10,7 @@ import { formatIssueList, formatZodIssues } from "../config/issues.js";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import { roleAgentIssues } from "../instances/spawn-policy.js";
 import { budgetRoleIssues } from "../instances/holds.js";
+import { poolIssues } from "../instances/pools.js";
 import type { Plugin } from "./plugin.js";
 import { isValidRange, satisfies } from "./version-range.js";
 import { KERNEL_VERSION } from "./version.js";
@@ -60,7 +61,7 @@ export function registerPlugins(plugins: readonly Plugin[], registered: Map<stri
  */
 export function checkAgents(config: ResolvedConfig, adapters: ReadonlyMap<string, AgentAdapter>, configPath: string | null): void {
   const where = configPath ?? "your config";
-  const roleIssues = [...roleAgentIssues(config), ...budgetRoleIssues(config)];
+  const roleIssues = [...roleAgentIssues(config), ...budgetRoleIssues(config), ...poolIssues(config)];
   if (roleIssues.length) {
     throw new TmuxClaudeError(ErrorCodes.CONFIG_INVALID, `Invalid config in ${where}:\n${formatIssueList(roleIssues)}\nSee the config reference in the README.`, {
       filepath: configPath,

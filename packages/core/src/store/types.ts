@@ -119,6 +119,19 @@ export interface InstanceRecord {
    * own `progress` tool call. Written by whichever process learned it.
    */
   progress?: Progress;
+  /**
+   * Set on an instance of a warm pool (config `pool`) from its spawn until a
+   * spawn takes it (`since`: when it was spawned for the pool): it waits idle
+   * for a task and `list` shows it as pooled. A take removes it in one store
+   * update, so two spawns never take the same instance.
+   */
+  pooled?: { since: string };
+  /**
+   * Set (ISO time) while a spawn with `reuse: "idle"` resets this instance's
+   * conversation for a new task, in the same update that claimed it: no
+   * other spawn claims it meanwhile.
+   */
+  reusing?: string;
 }
 
 /** One entry of an agent's own task list. */

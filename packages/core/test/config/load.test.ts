@@ -410,14 +410,15 @@ describe("loadConfig: plugins", () => {
 });
 
 describe("loadConfig: paths", () => {
-  it("resolves relative stateDir and tmux.configFile against the config file's directory", async () => {
+  it("resolves relative stateDir, tmux.configFile and a pool's workDir against the config file's directory", async () => {
     const dir = await project({
-      "tmuxclaude.config.ts": `export default { stateDir: ".state", tmux: { configFile: "tmux/tmux.conf" } };`,
+      "tmuxclaude.config.ts": `export default { stateDir: ".state", tmux: { configFile: "tmux/tmux.conf" }, pool: { specialist: { count: 1, per: "node", workDir: "work" }, manager: 1 } };`,
     });
     await mkdir(path.join(dir, "sub"), { recursive: true });
     const { config } = await loadConfig({ cwd: path.join(dir, "sub") });
     expect(config.stateDir).toBe(path.join(dir, ".state"));
     expect(config.tmux.configFile).toBe(path.join(dir, "tmux/tmux.conf"));
+    expect(config.pool).toEqual({ specialist: { count: 1, per: "node", workDir: path.join(dir, "work") }, manager: 1 });
   });
 
   it('keeps absolute paths and tmux.configFile "none" as they are', async () => {

@@ -1,0 +1,82 @@
+import path from "node:path";
+import { ErrorCodes, TmuxClaudeError, quoteScreen } from "../errors.js";
+import type { InstanceRecord } from "../store/types.js";
+import type { ManagerDeps } from "./deps.js";
+import type { Registry } from "./registry.js";
+import { asSpawned, requestedWorkDir, type TakeRequest } from "./pools.js";
+import { withSendLock } from "./typing.js";
+
+/** A claim older than this was left by a process that died mid-reset: the instance may be claimed again. */
+const STALE_CLAIM_MS = 10 * 60_000;
+
+/**
+ * `spawn({ reuse: "idle" })`: an idle instance of the role under the same
+ * parent (same agent and workDir, this node's, no live children, nothing
+ * queued or held) is claimed in one store update (`reusing`), its
+ * conversation reset by its driver under the send lock (so no message is
+ * typed in between), and handed the new spawn's name and budget. An agent
+ * whose driver has no `resetConversation` is never reused: the spawn is cold.
+ */
+export async function reuseIdle(deps: ManagerDeps, registry: Registry, request: TakeRequest): Promise<InstanceRecord | undefined> {
+  const { store, nodes } = deps;
+  const all = await store.list();
+  const wanted = path.resolve(request.workDir);
+  const now = Date.now();
+  const hasLiveChildren = (id: string) => all.some((r) => r.parentId === id && r.status !== "exited");
+  const candidates = all.filter(
+    (r) =>
+      r.role === request.role && r.agent === request.agent && r.parentId === request.parentId && r.status === "idle" && !r.pooled && !r.hold && !r.terminatedAt &&
+      !claimed(r, now) && nodes.owns(r) && requestedWorkDir(r) === wanted && !hasLiveChildren(r.id),
+  );
+  for (const candidate of candidates) {
+    if ((await store.queue(candidate.id)).length > 0) continue;
+    const live = await registry.attach(candidate).catch(() => undefined);
+    if (!live?.driver.resetConversation) continue;
+    let won = false;
+    const at = new Date().toISOString();
+    await store.update(candidate.id, (r) => {
+      won = r.status === "idle" && !r.pooled && !r.terminatedAt && !claimed(r, Date.now());
+      return won ? { ...r, reusing: at } : r;
+    });
+    if (!won) continue;
+    try {
+      await reset(deps, registry, candidate.id);
+    } catch (error) {
+      await store.update(candidate.id, (r) => ({ ...r, reusing: undefined })).catch(() => undefined);
+      throw error;
+    }
+    // A new task: what the last one left (its reply, prompt, turn count) is not this one's.
+    const updated = await store.update(candidate.id, (r) => ({ ...asSpawned(r, request), lastReply: undefined, turnPrompt: undefined, turns: 0 }));
+    // This process's view of it too: the last task's reply is no answer of the new one.
+    const attached = registry.get(candidate.id);
+    if (attached) attached.record = { ...attached.record, lastReply: undefined, turnPrompt: undefined };
+    if (updated) return updated;
+  }
+  return undefined;
+}
+
+function claimed(record: InstanceRecord, now: number): boolean {
+  return record.reusing !== undefined && now - Date.parse(record.reusing) < STALE_CLAIM_MS;
+}
+
+/** Reset under the send lock, within limits.sendTimeout; a failure quotes the screen. */
+async function reset(deps: ManagerDeps, registry: Registry, id: string): Promise<void> {
+  const { sendTimeout } = deps.config.limits;
+  await withSendLock(deps, id, async () => {
+    const live = registry.get(id) ?? (await registry.attach((await deps.store.get(id))!));
+    const timeout = AbortSignal.timeout(sendTimeout);
+    try {
+      await live.driver.resetConversation!(AbortSignal.any([timeout, live.gone.signal]));
+    } catch (error) {
+      if (error instanceof TmuxClaudeError) throw error;
+      const screen = await registry.screenOf(live);
+      const why = live.gone.signal.aborted ? "ended as the agent exited" : timeout.aborted ? `was not confirmed within limits.sendTimeout (${sendTimeout} ms)` : `failed: ${String(error)}`;
+      throw new TmuxClaudeError(
+        ErrorCodes.SPAWN_FAILED,
+        `Reusing "${id}" failed: the reset of its conversation ${why}. It is left as it was (idle, its conversation maybe not reset); spawn without reuse to start a new instance. Its screen:\n${quoteScreen(screen)}`,
+        { id, screen },
+        { cause: error },
+      );
+    }
+  });
+}

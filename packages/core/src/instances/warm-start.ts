@@ -1,0 +1,155 @@
+import type { InstanceRecord } from "../store/types.js";
+import type { ManagerDeps } from "./deps.js";
+import type { Messaging } from "./messaging.js";
+import { nodePlaces, placesUnder, poolSpecs, takePooled, type PoolPlace, type PoolSpec, type TakeRequest } from "./pools.js";
+import type { Registry } from "./registry.js";
+import { reuseIdle } from "./reuse.js";
+import { withSharedState } from "./shared-state.js";
+import type { SpawnResult } from "./types.js";
+
+/** What a spawn asks of an instance that is already running. */
+export interface WarmRequest extends TakeRequest {
+  reuse: "idle" | undefined;
+  /** The spawn's plugin options: a running instance was made without them, so any means a cold spawn. */
+  plugins: Record<string, unknown> | undefined;
+  /** The first message (context and prompt); "" for none. */
+  first: string;
+  caller: string | null;
+}
+
+/**
+ * Serves spawns from running instances (a warm pool's, or an idle one
+ * reused) and keeps the pools filled. `fill` spawns one pooled instance
+ * into a place, or nothing when the place is full (checked under the spawn
+ * lock by the spawner).
+ */
+export class WarmStart {
+  private readonly specs: PoolSpec[];
+  private readonly fills = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly deps: ManagerDeps,
+    private readonly registry: Registry,
+    private readonly messaging: Messaging,
+    private readonly fill: (place: PoolPlace) => Promise<unknown>,
+  ) {
+    this.specs = poolSpecs(deps.config, deps.configPath);
+    // A pooled instance that died (not one terminated: its parent may be ending) leaves its pool short: the process that saw it refills.
+    if (this.specs.length > 0) {
+      deps.hooks.statusChange.tap("pool", ({ instance, to }) => {
+        if (to === "exited" && instance.pooled && !instance.terminatedAt && !registry.closed) this.refill(instance.parentId);
+      });
+      // A message to a pooled instance (its parent saw it in list) gives it a task: it leaves the pool, which refills.
+      deps.hooks.beforeSend.tapPromise("pool", async (message) => {
+        await this.leavePool(message.instanceId);
+        return message;
+      });
+    }
+  }
+
+  /** A spawn served by a running instance, or undefined: start a new process. */
+  async start(request: WarmRequest): Promise<SpawnResult | undefined> {
+    // Plugin options ask plugins for something a running instance was not made with (a worktree setting, a workflow's task).
+    if (Object.keys(request.plugins ?? {}).length > 0) return undefined;
+    let source: SpawnResult["source"] = "reuse";
+    let record = request.reuse === "idle" ? await reuseIdle(this.deps, this.registry, request) : undefined;
+    if (!record && this.specs.some((spec) => spec.role === request.role)) {
+      source = "pool";
+      record = await this.takeLive(request);
+    }
+    if (!record) {
+      // A top-level spawn of a role pooled per node finds its pool short (never filled without serve): fill it for the next one.
+      if (request.parentId === null && this.specs.some((spec) => spec.per === "node" && spec.role === request.role)) this.refill(null);
+      return undefined;
+    }
+    let receipt: SpawnResult["receipt"];
+    try {
+      receipt = request.first === "" ? undefined : await this.messaging.send(record.id, request.first, { whenBusy: "queue" }, request.caller);
+    } finally {
+      // Refilled once the prompt is in (a launch meanwhile would slow the take down): the pool it came from, and its own pools.
+      if (source === "pool") {
+        this.refill(record.parentId);
+        this.fillUnder(record);
+      }
+    }
+    const instance = (await this.deps.store.get(record.id)) ?? record;
+    this.deps.logger.info({ instance: instance.id, role: instance.role, agent: instance.agent, source }, "spawned from a running instance");
+    return { instance, receipt, source };
+  }
+
+  /** A pooled instance that is taken and still alive (one whose pane died is marked exited by the attach; the next is tried). */
+  private async takeLive(request: TakeRequest): Promise<InstanceRecord | undefined> {
+    // A pooled instance this process saw become ready may not have its idle in the store yet: the take reads the store.
+    await this.registry.allPersisted();
+    for (;;) {
+      const taken = await takePooled(this.deps, request);
+      if (!taken) return undefined;
+      const live = await this.registry.attach(taken).catch((error: unknown) => {
+        this.deps.logger.warn({ err: error, instance: taken.id }, "a pooled instance could not be attached; taking another");
+        return undefined;
+      });
+      if (live) {
+        // This process's view of it: taken, with the spawn's name and budget (a send to it must not find it pooled).
+        live.record = withSharedState(live.record, taken);
+        return taken;
+      }
+      this.refill(taken.parentId);
+    }
+  }
+
+  private async leavePool(id: string): Promise<void> {
+    const live = this.registry.get(id);
+    if (!(live ? live.record.pooled : (await this.deps.store.get(id))?.pooled)) return;
+    let left = false;
+    const updated = await this.deps.store.update(id, (r) => {
+      left = r.pooled !== undefined;
+      const { pooled: _pooled, ...rest } = r;
+      return rest;
+    });
+    if (!left || !updated) return;
+    if (live) live.record = withSharedState(live.record, updated);
+    this.refill(updated.parentId);
+  }
+
+  /** Bring every pool under `record` to its count, in the background (a pool of another node's parent is that node's to fill). */
+  fillUnder(record: InstanceRecord): void {
+    if (!this.deps.nodes.owns(record)) return;
+    for (const place of placesUnder(this.specs, this.deps.config, record)) {
+      for (let i = 0; i < place.count; i += 1) this.fillPlace(place);
+    }
+  }
+
+  /** Fill this node's pools (per node, and under its running instances): what `serve` does when it starts. */
+  async fillAll(): Promise<void> {
+    if (this.specs.length === 0) return;
+    this.fillNode();
+    for (const record of await this.deps.store.list()) this.fillUnder(record);
+  }
+
+  private fillNode(): void {
+    for (const place of nodePlaces(this.specs)) {
+      for (let i = 0; i < place.count; i += 1) this.fillPlace(place);
+    }
+  }
+
+  /** Settles once every fill started so far, and every fill those started, settled. */
+  async settled(): Promise<void> {
+    while (this.fills.size > 0) await Promise.allSettled([...this.fills]);
+  }
+
+  private refill(parentId: string | null): void {
+    if (parentId === null) return this.fillNode();
+    this.track(this.deps.store.get(parentId).then((parent) => parent && this.fillUnder(parent)), `the pools under "${parentId}"`);
+  }
+
+  private fillPlace(place: PoolPlace): void {
+    this.track(this.fill(place), `the pool of ${place.role} under "${place.parentId}"`);
+  }
+
+  private track(work: Promise<unknown>, what: string): void {
+    // A fill cut short by serve's close is expected; any other failure is worth a warning (the pool stays short until the next trigger).
+    const filling = work.catch((error: unknown) => this.deps.logger[this.registry.closed ? "debug" : "warn"]({ err: error }, `could not fill ${what}`));
+    this.fills.add(filling);
+    void filling.finally(() => this.fills.delete(filling));
+  }
+}

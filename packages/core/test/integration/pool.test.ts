@@ -1,0 +1,203 @@
+/**
+ * Warm pools (config `pool`) and reuse with the echo agent on a private
+ * socket: a spawn that fits takes a pooled instance (same id, its prompt
+ * delivered) and the pool refills; two kernels taking at once never get the
+ * same one; a one-shot kernel refills before it closes; spawns that do not
+ * fit are cold; the parent's terminate ends its pool; a pool over
+ * limits.maxInstances fails at start naming the file, the key and the values.
+ */
+import path from "node:path";
+import { mkdir } from "node:fs/promises";
+import { afterEach, describe, expect, test } from "vitest";
+import { Kernel, parseConfig, type InstanceSummary } from "../../src/index.js";
+import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const pooledUnder = (list: InstanceSummary[], parentId: string) => list.filter((r) => r.parentId === parentId && r.pooled && r.status === "idle");
+
+/** Wait until `count` pooled instances are idle under the parent (the fills run in the background). */
+async function poolReady(kernel: Kernel, parentId: string, count: number): Promise<InstanceSummary[]> {
+  return eventually(async () => {
+    const pooled = pooledUnder(await kernel.list(), parentId);
+    return pooled.length === count ? pooled : undefined;
+  }, 20_000, `${count} pooled instances under ${parentId}`);
+}
+
+describe("warm pools", () => {
+  test("pool: { specialist: 2 }: a spawn is served from the pool (same id, prompt delivered), the pool refills to 2, terminate ends it all", async () => {
+    h = await createHarness({ pool: { specialist: 2 } }, { label: "pool" });
+    const { kernel } = h;
+    const manager = (await kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
+    const pooled = await poolReady(kernel, manager.id, 2);
+    expect(pooled.map((r) => r.role)).toEqual(["specialist", "specialist"]);
+
+    const started = performance.now();
+    const { instance, receipt, source } = await kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, prompt: "first task", name: "worker" });
+    const tookMs = performance.now() - started;
+    expect(source).toBe("pool");
+    expect(pooled.map((r) => r.id)).toContain(instance.id);
+    expect(instance).toMatchObject({ parentId: manager.id, name: "worker", status: expect.stringMatching(/idle|busy/u) });
+    expect(instance.pooled).toBeUndefined();
+    expect(receipt?.state).toBe("delivered");
+    expect((await h.received()).filter((m) => m.text === "first task")).toHaveLength(1);
+    // The delivery's mark in the history is written after the receipt.
+    await eventually(async () => (await kernel.get(instance.id)).messages?.some((m) => m.text === "first task" && m.state === "delivered"), 5_000, "the history entry");
+    // A take is a store update and a typed prompt, no launch: far under a cold spawn (the bench measures it with Claude Code).
+    expect(tookMs).toBeLessThan(1_000);
+
+    const refilled = await poolReady(kernel, manager.id, 2);
+    expect(refilled.map((r) => r.id)).not.toContain(instance.id);
+    // Pooled instances count toward maxInstances and show in list, marked.
+    expect((await kernel.list()).filter((r) => r.status !== "exited")).toHaveLength(4);
+
+    // The taken one is a child like any other: terminate refuses the manager while it lives; its pool is no such child.
+    await expect(kernel.terminate(manager.id)).rejects.toMatchObject({ code: "TC_HAS_CHILDREN", details: { children: [instance.id] } });
+    await kernel.terminate(instance.id);
+    const ended = await kernel.terminate(manager.id);
+    expect(ended.sort()).toEqual([manager.id, ...refilled.map((r) => r.id)].sort());
+    expect(await kernel.list()).toEqual([]);
+    // No session is left but the kernel's own monitor.
+    const sessions = await h.tmux("list-sessions", "-F", "#{session_name}");
+    expect(sessions.split("\n").filter((name) => name !== "" && !name.startsWith("_tc-monitor"))).toEqual([]);
+  }, 60_000);
+
+  test("a pooled instance that dies is replaced by the process that saw it exit; one sent a message leaves the pool", async () => {
+    h = await createHarness({ pool: { specialist: 1 } }, { label: "pool-died" });
+    const manager = (await h.kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
+    const [pooled] = await poolReady(h.kernel, manager.id, 1);
+    await h.tmux("kill-session", "-t", pooled!.tmux.session);
+    const [replacement] = await eventually(async () => {
+      const now = pooledUnder(await h!.kernel.list(), manager.id);
+      return now.length === 1 && now[0]!.id !== pooled!.id ? now : undefined;
+    }, 20_000, "a replacement in the pool");
+    expect(replacement!.role).toBe("specialist");
+    expect((await h.kernel.get(pooled!.id)).status).toBe("exited");
+
+    // A message to a pooled instance (its parent saw it in list) gives it a task: it leaves the pool, which refills.
+    await h.kernel.send(replacement!.id, "a task of its own");
+    expect((await h.kernel.get(replacement!.id)).pooled).toBeUndefined();
+    await eventually(async () => {
+      const now = pooledUnder(await h!.kernel.list(), manager.id);
+      return now.length === 1 && now[0]!.id !== replacement!.id;
+    }, 20_000, "the pool refilled after the message");
+  }, 60_000);
+
+  test("two kernels taking at once get different instances; a one-shot kernel refills the pool before it closes", async () => {
+    h = await createHarness({ pool: { specialist: 2 } }, { label: "pool-race", watch: "on-demand" });
+    const manager = (await h.kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
+    await poolReady(h.kernel, manager.id, 2);
+    const other = await h.startKernel({ watch: "on-demand" });
+    const [a, b] = await Promise.all([
+      h.kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, prompt: "task a" }),
+      other.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, prompt: "task b" }),
+    ]);
+    expect([a.source, b.source]).toEqual(["pool", "pool"]);
+    expect(a.instance.id).not.toBe(b.instance.id);
+    for (const [spawned, text] of [[a, "task a"], [b, "task b"]] as const) {
+      await eventually(async () => (await h!.kernel.get(spawned.instance.id)).messages?.map((m) => m.text).join() === text, 5_000, `${text} in the history`);
+    }
+
+    // Both closes wait for the refills their takes started; together they fill the pool to 2, not 4.
+    await Promise.all([h.kernel.close(), other.close()]);
+    const later = await h.startKernel({ watch: "on-demand" });
+    const list = await later.list();
+    expect(pooledUnder(list, manager.id)).toHaveLength(2);
+    expect(list.filter((r) => r.parentId === manager.id && r.status !== "exited")).toHaveLength(4);
+  }, 60_000);
+
+  test("spawns a pooled instance cannot honour are cold: another workDir, plugin options; reuse of an agent without a reset is cold", async () => {
+    h = await createHarness({ pool: { specialist: 1 }, plugins: [{ name: "someone", apply() {} }] }, { label: "pool-cold" });
+    const { kernel } = h;
+    const manager = (await kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
+    const [pooled] = await poolReady(kernel, manager.id, 1);
+    const sub = path.join(h.workDir, "sub");
+    await mkdir(sub);
+    const elsewhere = await kernel.spawn({ role: "specialist", parentId: manager.id, workDir: sub });
+    expect(elsewhere.source).toBe("cold");
+    const withOptions = await kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, plugins: { someone: { x: 1 } } });
+    expect(withOptions.source).toBe("cold");
+    // The echo agent's driver has no resetConversation: an idle one of the role is there, but it is not reused.
+    const reuse = await kernel.spawn({ role: "specialist", parentId: manager.id, workDir: sub, reuse: "idle" });
+    expect(reuse.source).toBe("cold");
+    expect(reuse.instance.id).not.toBe(elsewhere.instance.id);
+    await expect(kernel.spawn({ role: "specialist", parentId: manager.id, workDir: sub, reuse: "busy" as "idle" })).rejects.toMatchObject({
+      code: "TC_INVALID_ARGUMENT",
+      message: expect.stringContaining('spawn option reuse "busy" is not known'),
+    });
+    // The pooled one is still there, untouched.
+    expect(pooledUnder(await kernel.list(), manager.id).map((r) => r.id)).toEqual([pooled!.id]);
+  }, 60_000);
+
+  test('per: "node": serve fills top-level instances in the workDir at start; a top-level spawn there takes one and the pool refills', async () => {
+    h = await createHarness({}, { label: "pool-node", start: false });
+    const kernel = await h.startKernel({ config: { pool: { specialist: { count: 1, per: "node", workDir: h.workDir } } } });
+    const top = async () => (await kernel.list()).filter((r) => r.parentId === null && r.pooled && r.status === "idle");
+    const [pooled] = await eventually(async () => ((await top()).length === 1 ? top() : undefined), 20_000, "a pooled top-level specialist");
+    const taken = await kernel.spawn({ role: "specialist", workDir: h.workDir, prompt: "top task" });
+    expect(taken).toMatchObject({ source: "pool", instance: { id: pooled!.id, parentId: null } });
+    const [refilled] = await eventually(async () => {
+      const now = await top();
+      return now.length === 1 && now[0]!.id !== pooled!.id ? now : undefined;
+    }, 20_000, "the node pool refilled");
+    expect(refilled!.workDir).toBe(h.workDir);
+    // Elsewhere it is a cold spawn.
+    const sub = path.join(h.workDir, "elsewhere");
+    await mkdir(sub);
+    expect((await kernel.spawn({ role: "specialist", workDir: sub })).source).toBe("cold");
+  }, 60_000);
+
+  test("a pool never makes the instances exceed limits.maxInstances; a spawn refused at the limit counts the pooled ones", async () => {
+    h = await createHarness({ pool: { specialist: 2 }, limits: { maxInstances: 2 } }, { label: "pool-max", watch: "on-demand" });
+    const manager = (await h.kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
+    // A one-shot kernel's close waits for its fills: what is there after it is all there will be.
+    await h.kernel.close();
+    const later = await h.startKernel({ watch: "on-demand" });
+    const list = await later.list();
+    expect(list.filter((r) => r.status !== "exited")).toHaveLength(2);
+    expect(pooledUnder(list, manager.id)).toHaveLength(1);
+    await expect(later.spawn({ role: "manager", workDir: h.workDir })).rejects.toMatchObject({
+      code: "TC_MAX_INSTANCES",
+      message: expect.stringContaining("2 instances are running (1 of them idle in warm pools, config pool)"),
+    });
+    // A spawn the pool serves still works at the limit: it starts nothing.
+    expect((await later.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir })).source).toBe("pool");
+  }, 60_000);
+
+  test("a pool larger than limits.maxInstances is a config error naming the file, the key and the values", async () => {
+    h = await createHarness({}, { label: "pool-config", start: false });
+    const config = parseConfig({ ...h.userConfig, limits: { maxInstances: 3 }, pool: { specialist: 5 } });
+    const configPath = path.join(h.dir, "tmuxclaude.config.ts");
+    const kernel = new Kernel({ config, configPath });
+    const error = await kernel.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await kernel.close();
+    expect(error).toMatchObject({ code: "TC_CONFIG_INVALID", details: { filepath: configPath, issues: [{ path: "pool.specialist", value: "5" }] } });
+    expect((error as Error).message).toContain(configPath);
+    expect((error as Error).message).toMatch(/pool\.specialist: a pool of 5 idle instances is larger than limits\.maxInstances \(3\)/u);
+
+    const others = new Kernel({ config: parseConfig({ ...h.userConfig, pool: { ghost: 1, specialist: { count: 1, agent: "nobody" } } }), configPath });
+    const more = await others.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await others.close();
+    expect(more).toMatchObject({ code: "TC_CONFIG_INVALID", details: { issues: [{ path: "pool.ghost" }, { path: "pool.specialist.agent", value: '"nobody"' }] } });
+
+    const roles = { manager: { prefix: "mgr", spawns: ["specialist"] }, specialist: { prefix: "spec", topLevel: false } };
+    const perNode = new Kernel({ config: parseConfig({ ...h.userConfig, roles, pool: { specialist: { count: 1, per: "node" } } }), configPath });
+    const node = await perNode.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await perNode.close();
+    expect(node).toMatchObject({ code: "TC_CONFIG_INVALID", details: { issues: [{ path: "pool.specialist.workDir" }, { path: "pool.specialist.per" }] } });
+    expect((node as Error).message).toContain("roles.specialist.topLevel is false");
+  });
+});
