@@ -21,11 +21,11 @@ const ITEMS = [
 ];
 
 /**
- * Claude Code 2.1.x offers its task tools only with some models (older
- * Sonnet and Haiku ones, or none named) or with CLAUDE_CODE_ENABLE_TODO_TOOLS
- * set: the agent a user would configure to have them.
+ * An agent configured with nothing: Claude Code 2.1.x offers its task tools
+ * by itself only to some models (not to its default one); the adapter sets
+ * CLAUDE_CODE_ENABLE_TODO_TOOLS=1 (its `taskTools` option) so it has them.
  */
-const PLANNER = { env: { CLAUDE_CODE_ENABLE_TODO_TOOLS: "1" } };
+const PLANNER = {};
 /** The same with the newer task tools turned off: Claude Code offers TodoWrite, as older releases did. */
 const TODOS = { env: { CLAUDE_CODE_ENABLE_TODO_TOOLS: "1", CLAUDE_CODE_ENABLE_TASKS: "0" } };
 
@@ -122,6 +122,44 @@ for (const release of await claudeReleases()) {
       await h.kernel.send(child.id, "/clear");
       await cleared;
       expect((await h.kernel.get(child.id)).progress).toBeUndefined();
+      rule.remove();
+      await h.kernel.terminate(parent.id, { cascade: true });
+    }, 180_000);
+
+    test("a finished list: Claude Code empties it a few seconds after the last task is completed; progress follows (no stale tasks), and the next plan counts alone", async () => {
+      const parent = (await h.kernel.spawn({ role: "executive", workDir: h.workDir, agent: "echo" })).instance;
+      const childId = `${parent.id}.mgr-1`;
+      const seen: string[] = [];
+      // Turn 1: three tasks, all completed. Turn 2: TaskList until Claude Code's list is empty (its reset), then two new tasks, then TaskList.
+      const rule = h.model.rule({
+        name: "two plans",
+        when: (req) => instanceOf(req) === childId,
+        reply: (req) => {
+          const done = results(req);
+          if (!JSON.stringify(req.body.messages).includes("NEXT-PLAN")) {
+            if (done.length === 0) return { toolUse: ["A", "B", "C"].map((x) => ({ name: "TaskCreate", input: { subject: `Step ${x}`, description: x, activeForm: `Doing ${x}` } })) };
+            if (done.length === 3) return { toolUse: done.map((text, i) => ({ name: "TaskUpdate", input: { taskId: /#(\d+)/u.exec(text)?.[1] ?? String(i + 1), status: "completed" } })) };
+            return { text: "first plan done." };
+          }
+          const mine = done.slice(6);
+          const last = mine.at(-1) ?? "";
+          seen.push(last.slice(0, 120));
+          // Claude Code resets the list on a timer once all its tasks are completed; the model looks until it is empty (at most 30 looks).
+          if (mine.length === 0 || (!last.includes("No tasks found") && !last.includes("created") && !last.includes("[pending]") && mine.length < 30)) return { toolUse: { name: "TaskList", input: {} }, delayMs: mine.length === 0 ? 0 : 1000 };
+          if (last.includes("No tasks found")) return { toolUse: ["D", "E"].map((x) => ({ name: "TaskCreate", input: { subject: `Step ${x}`, description: x, activeForm: `Doing ${x}` } })) };
+          if (last.includes("created")) return { toolUse: { name: "TaskList", input: {} } };
+          return { text: `second plan: ${last}` };
+        },
+      });
+      await h.kernel.spawn({ role: "manager", workDir: h.workDir, parentId: parent.id, agent: "planner", prompt: "Plan." });
+      const first = await h.kernel.read(childId, { wait: true, timeoutMs: 60_000 });
+      expect(first.progress).toMatchObject({ done: 3, total: 3 });
+      await h.kernel.send(childId, "NEXT-PLAN");
+      const second = await h.kernel.read(childId, { wait: true, timeoutMs: 90_000 });
+      // Claude Code's own list, as its TaskList printed it: the two new tasks only.
+      expect(second.lastReply, seen.join("\n")).toMatch(/^second plan: .*Step D.*Step E/su);
+      expect(second.lastReply).not.toContain("Step A");
+      expect(second.progress).toMatchObject({ done: 0, total: 2, items: [{ text: "Step D", state: "pending" }, { text: "Step E", state: "pending" }] });
       rule.remove();
       await h.kernel.terminate(parent.id, { cascade: true });
     }, 180_000);
