@@ -39,6 +39,9 @@ export interface HookPayload {
   tool_name?: string;
   tool_input?: unknown;
   tool_response?: unknown;
+  /** PostToolUse of a subagent's tool call (the `Agent` tool): which subagent, and its kind. */
+  agent_id?: string;
+  agent_type?: string;
   [key: string]: unknown;
 }
 

@@ -40,11 +40,32 @@ export function mcpConfig(url: string, token: string): Record<string, unknown> {
   return { mcpServers: { [MCP_SERVER_NAME]: { type: "http", url, headers: { Authorization: `Bearer ${token}` }, alwaysLoad: true } } };
 }
 
-/** The text appended to Claude Code's system prompt: the role's instructions and who this instance is. */
-export function systemPromptAddition(ctx: LaunchContext): string {
+/** Claude Code's switch for its task tools (they are its task list, the instance's progress). */
+export const TODO_TOOLS_ENV = "CLAUDE_CODE_ENABLE_TODO_TOOLS";
+
+/**
+ * Why the task list matters: newer models get the task tools deferred (behind
+ * ToolSearch) and a system prompt that never names them, so without a word
+ * they rarely keep one, and the instance shows no progress.
+ */
+export const PROGRESS_REQUEST = "For work of several steps, keep your plan as a task list (TaskCreate/TaskUpdate or TodoWrite, whichever you have) and keep it current: it is how the others see your progress.";
+
+/** The text appended to Claude Code's system prompt: the role's instructions, who this instance is, and the request for a task list. */
+export function systemPromptAddition(ctx: LaunchContext, options: { taskTools?: boolean } = {}): string {
   const who = `You are the tmux-claude instance "${ctx.instanceId}" with the role "${ctx.role}"${ctx.parentId ? `, spawned by the instance "${ctx.parentId}"` : ", at the top level of the hierarchy"}.`;
   const instructions = ctx.roleConfig.instructions?.trim();
-  return instructions ? `${instructions}\n\n${who}` : who;
+  const parts = [...(instructions ? [instructions] : []), who, ...(options.taskTools === false ? [] : [PROGRESS_REQUEST])];
+  return parts.join("\n\n");
+}
+
+/**
+ * `CLAUDE_CODE_ENABLE_TODO_TOOLS=1` when the adapter offers the task tools and
+ * nobody chose otherwise: the agent's `env` (ctx.env) and the environment the
+ * agent inherits win, since the adapter's env is applied over them.
+ */
+export function taskToolsEnv(ctx: Pick<LaunchContext, "env">, taskTools: boolean, inherited: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  if (!taskTools || ctx.env[TODO_TOOLS_ENV] !== undefined || inherited[TODO_TOOLS_ENV] !== undefined) return {};
+  return { [TODO_TOOLS_ENV]: "1" };
 }
 
 /** The conversation a relaunch resumes: the stored session, if Claude Code ever wrote its transcript. */
@@ -80,13 +101,13 @@ export async function claudeLaunch(ctx: LaunchContext): Promise<LaunchSpec> {
   const args = [resume ? "--resume" : "--session-id", sessionId, "--settings", settingsFile];
   // A flag's server of the same name wins over one in the user's own config (e.g. the root stdio server).
   if (mcp) args.push("--mcp-config", mcpFile);
-  args.push("--append-system-prompt", systemPromptAddition(ctx));
+  args.push("--append-system-prompt", systemPromptAddition(ctx, options));
   if (options.permissionMode) args.push("--permission-mode", options.permissionMode);
   if (options.model) args.push("--model", options.model);
   if (options.skipPermissions) args.push("--dangerously-skip-permissions");
   args.push(...ctx.agent.args);
 
-  const env: Record<string, string> = { [EVENTS_ENV]: eventsFile, [LAUNCH_ENV]: launchId };
+  const env: Record<string, string> = { [EVENTS_ENV]: eventsFile, [LAUNCH_ENV]: launchId, ...taskToolsEnv(ctx, options.taskTools) };
   // Claude Code refuses to bypass permissions as root unless told it runs in a sandbox.
   if (bypass && process.getuid?.() === 0) env.IS_SANDBOX = "1";
 

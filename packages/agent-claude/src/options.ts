@@ -24,6 +24,13 @@ export const claudeAgentOptions = z.object({
    * through the generated settings. Only for sandboxes.
    */
   skipPermissions: z.boolean().default(false),
+  /**
+   * Offer Claude Code's task tools (TaskCreate/TaskUpdate, or TodoWrite) so its
+   * task list becomes the instance's progress: sets `CLAUDE_CODE_ENABLE_TODO_TOOLS=1`
+   * unless the agent's `env` (or the environment tmux-claude runs in) sets it.
+   * Claude Code offers them by itself only to some models. `false` leaves it unset.
+   */
+  taskTools: z.boolean().default(true),
 });
 
 export type ClaudeAgentOptions = z.output<typeof claudeAgentOptions>;

@@ -4,10 +4,11 @@ import type { HookPayload } from "./events.js";
 /**
  * The tools with which Claude Code keeps its own task list: `TodoWrite`
  * (the whole list each call; older releases) and `TaskCreate`/`TaskUpdate`
- * (one task per call; newer releases). Their PostToolUse hook events are the
- * only ones registered for PostToolUse (a matcher), so other tools pay nothing.
+ * (one task per call; newer releases), whose list `TaskList` returns whole.
+ * Their PostToolUse hook events are the only ones registered for PostToolUse
+ * (a matcher), so other tools pay nothing.
  */
-export const TASK_TOOLS = ["TodoWrite", "TaskCreate", "TaskUpdate"] as const;
+export const TASK_TOOLS = ["TodoWrite", "TaskCreate", "TaskUpdate", "TaskList"] as const;
 export const TASK_TOOLS_MATCHER = TASK_TOOLS.join("|");
 
 /** One task as the adapter keeps it (persisted in agentState.tasks, so a kernel re-attaching goes on from it). */
@@ -23,6 +24,8 @@ export interface TrackedTask {
 /** Bounds of what is reported: the kernel refuses longer texts and lists (PROGRESS_LIMITS). */
 const TEXT_MAX = 200;
 const ITEMS_MAX = 100;
+/** Tasks kept in agentState.tasks: the record is rewritten on every task event (and crosses Redis), so it stays bounded; tasks past this are not counted. */
+export const TASKS_MAX = 1_000;
 const STATES: ReadonlySet<string> = new Set(["pending", "in_progress", "completed"]);
 
 /** The agent's own task list, followed through its task tools' PostToolUse events. No screen is read. */
@@ -39,14 +42,30 @@ export class TaskList {
     const before = JSON.stringify(this.tasks);
     switch (payload.tool_name) {
       case "TodoWrite": {
+        // A subagent's TodoWrite (the event names its agent_id) is its own list in Claude Code, not the instance's plan.
+        if (payload.agent_id !== undefined) return false;
         const todos = Array.isArray(input.todos) ? input.todos : [];
-        this.tasks = todos.map(record).map((t) => ({ text: text(t.content), ...activeForm(t.activeForm), state: state(t.status) ?? "pending" }));
+        this.tasks = todos.slice(0, TASKS_MAX).map(record).map((t) => ({ text: text(t.content), ...activeForm(t.activeForm), state: state(t.status) ?? "pending" }));
         break;
       }
       case "TaskCreate": {
         const created = record(record(payload.tool_response).task);
         const id = typeof created.id === "string" || typeof created.id === "number" ? String(created.id) : undefined;
-        this.tasks = [...this.tasks, { ...(id !== undefined ? { id } : {}), text: text(created.subject ?? input.subject), ...activeForm(input.activeForm), state: "pending" }];
+        // Claude Code empties a list whose tasks are all completed (no hook says so): a task created then starts a new one.
+        const kept = this.tasks.length > 0 && this.tasks.every((t) => t.state === "completed") ? [] : this.tasks;
+        if (kept.length >= TASKS_MAX) return false;
+        this.tasks = [...kept, { ...(id !== undefined ? { id } : {}), text: text(created.subject ?? input.subject), ...activeForm(input.activeForm), state: "pending" }];
+        break;
+      }
+      case "TaskList": {
+        // The whole list as Claude Code has it (after a reset: none): the copy follows it, keeping the active forms it knew.
+        const listed = record(payload.tool_response).tasks;
+        if (!Array.isArray(listed)) return false;
+        const known = new Map(this.tasks.filter((t) => t.id !== undefined).map((t) => [t.id, t]));
+        this.tasks = listed.slice(0, TASKS_MAX).map(record).map((t) => {
+          const id = String(t.id ?? "");
+          return { id, text: text(t.subject), ...activeForm(known.get(id)?.activeForm), state: state(t.status) ?? "pending" };
+        });
         break;
       }
       case "TaskUpdate": {
@@ -98,19 +117,21 @@ export function readTasks(value: unknown): TrackedTask[] {
   return value
     .map(record)
     .filter((t) => typeof t.text === "string" && STATES.has(String(t.state)))
-    .map((t) => ({ ...(typeof t.id === "string" ? { id: t.id } : {}), text: t.text as string, ...activeForm(t.activeForm), state: t.state as TrackedTask["state"] }));
+    .slice(0, TASKS_MAX)
+    .map((t) => ({ ...(typeof t.id === "string" ? { id: t.id } : {}), text: cut(t.text as string), ...activeForm(t.activeForm), state: t.state as TrackedTask["state"] }));
 }
 
 function record(value: unknown): Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
+/** Texts are kept cut to what is reported (the kernel takes no more): the stored list stays small. */
 function text(value: unknown): string {
-  return typeof value === "string" ? value : "";
+  return typeof value === "string" ? cut(value) : "";
 }
 
 function activeForm(value: unknown): { activeForm?: string } {
-  return typeof value === "string" && value !== "" ? { activeForm: value } : {};
+  return typeof value === "string" && value !== "" ? { activeForm: cut(value) } : {};
 }
 
 function state(value: unknown): TrackedTask["state"] | undefined {

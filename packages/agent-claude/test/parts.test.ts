@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { EventLog, type HookEvent } from "../src/events.js";
 import { HOOK_EVENTS, hookCommand } from "../src/hook.js";
-import { claudeLaunch, generatedSettings } from "../src/launch.js";
+import { claudeLaunch, generatedSettings, PROGRESS_REQUEST, taskToolsEnv } from "../src/launch.js";
 import { boxShows, classifyScreen, draftText, inputBox } from "../src/screen.js";
 import { submittedText, typedText } from "../src/driver.js";
 import { TranscriptUsage } from "../src/transcript.js";
@@ -172,12 +172,12 @@ describe("launch", () => {
     expect(spec.args).toEqual([
       "--session-id", state.sessionId,
       "--settings", path.join(instanceDir, "settings.json"),
-      "--append-system-prompt", 'Do the work.\nReport back.\n\nYou are the tmux-claude instance "exec-1.w-2" with the role "worker", spawned by the instance "exec-1".',
+      "--append-system-prompt", `Do the work.\nReport back.\n\nYou are the tmux-claude instance "exec-1.w-2" with the role "worker", spawned by the instance "exec-1".\n\n${PROGRESS_REQUEST}`,
       "--permission-mode", "plan",
       "--model", "sonnet",
       "--verbose",
     ]);
-    expect(spec.env).toEqual({ TMUX_CLAUDE_EVENTS: path.join(instanceDir, "events.jsonl"), TMUX_CLAUDE_LAUNCH: state.launchId });
+    expect(spec.env).toEqual({ TMUX_CLAUDE_EVENTS: path.join(instanceDir, "events.jsonl"), TMUX_CLAUDE_LAUNCH: state.launchId, ...(process.env.CLAUDE_CODE_ENABLE_TODO_TOOLS === undefined ? { CLAUDE_CODE_ENABLE_TODO_TOOLS: "1" } : {}) });
     expect(spec.promptDelivered).toBeUndefined();
     expect(state).toMatchObject({ eventsOffset: 0, resumed: false, transcripts: [] });
     const settings = JSON.parse(await readFile(path.join(instanceDir, "settings.json"), "utf8")) as { hooks: Record<string, unknown> };
@@ -228,6 +228,26 @@ describe("launch", () => {
     expect(spec.args).toContain("--dangerously-skip-permissions");
     expect(spec.env?.IS_SANDBOX).toBe(process.getuid?.() === 0 ? "1" : undefined);
     expect(JSON.parse(await readFile(path.join(instanceDir, "settings.json"), "utf8"))).toMatchObject({ skipDangerousModePermissionPrompt: true });
+  });
+
+  test("task tools: CLAUDE_CODE_ENABLE_TODO_TOOLS=1 unless the agent's env or the inherited one sets it, or taskTools: false; the prompt asks for a task list", async () => {
+    const instanceDir = path.join(dir, "launch-tasks");
+    await mkdir(instanceDir);
+    const launch = (agent: Record<string, unknown>, env: Record<string, string> = {}) =>
+      claudeLaunch(launchContext({ instanceDir, env, agent: { adapter: "claude", command: "claude", args: [], env, ...agent } }));
+    const prompt = (spec: { args: string[] }) => spec.args[spec.args.indexOf("--append-system-prompt") + 1];
+    expect(taskToolsEnv({ env: {} }, true, {})).toEqual({ CLAUDE_CODE_ENABLE_TODO_TOOLS: "1" });
+    // The user's value wins: the spawner applies the adapter's env over the agent's, so the adapter leaves it out.
+    expect(taskToolsEnv({ env: { CLAUDE_CODE_ENABLE_TODO_TOOLS: "0" } }, true, {})).toEqual({});
+    expect(taskToolsEnv({ env: {} }, true, { CLAUDE_CODE_ENABLE_TODO_TOOLS: "0" })).toEqual({});
+    expect(taskToolsEnv({ env: {} }, false, {})).toEqual({});
+    const user = await launch({}, { CLAUDE_CODE_ENABLE_TODO_TOOLS: "0" });
+    expect(user.env).not.toHaveProperty("CLAUDE_CODE_ENABLE_TODO_TOOLS");
+    expect(prompt(user)).toContain(PROGRESS_REQUEST);
+    const off = await launch({ taskTools: false });
+    expect(off.env).not.toHaveProperty("CLAUDE_CODE_ENABLE_TODO_TOOLS");
+    expect(prompt(off)).not.toContain(PROGRESS_REQUEST);
+    await expect(launch({ taskTools: "no" })).rejects.toMatchObject({ code: ErrorCodes.CONFIG_INVALID, message: expect.stringContaining("agents.claude.taskTools") });
   });
 
   test("options are validated: an unknown key or a bad value is named", async () => {

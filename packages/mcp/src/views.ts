@@ -1,4 +1,4 @@
-import { MESSAGE_HISTORY_LIMIT, progressText, quoteScreen, shownUsage, type DeliveryReceipt, type InstanceRecord, type InstanceSummary, type Progress, type ReadResult, type ThreadMessage } from "@tmux-claude/core";
+import { MESSAGE_HISTORY_LIMIT, progressCopy, progressText, quoteScreen, shownUsage, type DeliveryReceipt, type InstanceRecord, type InstanceSummary, type Progress, type ReadResult, type ThreadMessage } from "@tmux-claude/core";
 import type { z } from "zod";
 import type * as s from "./schemas.js";
 
@@ -24,9 +24,9 @@ export function listedView(r: InstanceSummary): z.output<typeof s.listedInstance
   return { ...instanceView(r), children: r.children, ...(r.unreachable ? { unreachable: r.unreachable } : {}), ...(r.hold ? { paused: r.hold.reason } : {}), ...(r.progress ? { progress: progressView(r.progress) } : {}), ...(r.blocked ? { blocked: r.blocked } : {}), ...(r.stalled ? { stalled: r.stalled } : {}), ...(r.pooled ? { pooled: true as const } : {}), ...pluginFieldsView(r) };
 }
 
-/** An instance's progress as tools show it (a copy: the record's object stays the kernel's). */
+/** An instance's progress as tools show it: all of it, who wrote it and when too. */
 export function progressView(p: Progress): z.output<typeof s.progressShown> {
-  return { done: p.done, total: p.total, ...(p.current !== undefined ? { current: p.current } : {}), ...(p.items ? { items: p.items.map((i) => ({ ...i })) } : {}), source: p.source, at: p.at };
+  return progressCopy(p);
 }
 
 export function receiptView(r: DeliveryReceipt): z.output<typeof s.receiptOutput> {

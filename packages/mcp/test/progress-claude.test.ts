@@ -4,7 +4,10 @@
 // release offers it, else TaskCreate/TaskUpdate. The adapter sees those calls
 // through PostToolUse hooks (no screen); read (what `read --json` prints)
 // shows 1/3 with the item in progress, and get_progress called by the parent
-// instance rolls its subtree up.
+// instance rolls its subtree up. The planner agent is configured with
+// nothing (the adapter turns the task tools on). A subagent's own TodoWrite
+// leaves the instance's progress alone; a finished list that Claude Code
+// empties is followed, and the next plan counts alone.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { claude } from "@tmux-claude/agent-claude";
@@ -21,11 +24,11 @@ const ITEMS = [
 ];
 
 /**
- * Claude Code 2.1.x offers its task tools only with some models (older
- * Sonnet and Haiku ones, or none named) or with CLAUDE_CODE_ENABLE_TODO_TOOLS
- * set: the agent a user would configure to have them.
+ * An agent configured with nothing: Claude Code 2.1.x offers its task tools
+ * by itself only to some models (not to its default one); the adapter sets
+ * CLAUDE_CODE_ENABLE_TODO_TOOLS=1 (its `taskTools` option) so it has them.
  */
-const PLANNER = { env: { CLAUDE_CODE_ENABLE_TODO_TOOLS: "1" } };
+const PLANNER = {};
 /** The same with the newer task tools turned off: Claude Code offers TodoWrite, as older releases did. */
 const TODOS = { env: { CLAUDE_CODE_ENABLE_TODO_TOOLS: "1", CLAUDE_CODE_ENABLE_TASKS: "0" } };
 
@@ -57,7 +60,7 @@ for (const release of await claudeReleases()) {
   describe.skipIf(release.skip !== undefined)(`Claude Code ${release.label}`, () => {
     let h: ClaudeHarness;
     beforeAll(async () => {
-      h = await createClaudeHarness({ adapterPlugin: claude(), claude: await release.binary(), agents: { planner: PLANNER, todos: TODOS }, config: { plugins: [mcp({ port: 0 })] } });
+      h = await createClaudeHarness({ adapterPlugin: claude(), claude: await release.binary(), agents: { planner: PLANNER, todos: TODOS, subagents: { ...TODOS, permissionMode: "acceptEdits" } }, config: { plugins: [mcp({ port: 0 })] } });
       await h.kernel.plugin<McpApi>("mcp")!.listen();
     }, 300_000);
     afterAll(async () => h?.close());
@@ -122,6 +125,90 @@ for (const release of await claudeReleases()) {
       await h.kernel.send(child.id, "/clear");
       await cleared;
       expect((await h.kernel.get(child.id)).progress).toBeUndefined();
+      rule.remove();
+      await h.kernel.terminate(parent.id, { cascade: true });
+    }, 180_000);
+
+    test("a subagent's TodoWrite (its own list in Claude Code) leaves the instance's progress at its main agent's plan", async () => {
+      const parent = (await h.kernel.spawn({ role: "executive", workDir: h.workDir, agent: "echo" })).instance;
+      const childId = `${parent.id}.mgr-1`;
+      const firstUser = (req: RecordedRequest) => JSON.stringify(req.body.messages?.[0] ?? "");
+      const subagentTodos = [
+        { content: "Sub step A", activeForm: "Doing sub A", status: "in_progress" },
+        { content: "Sub step B", activeForm: "Doing sub B", status: "pending" },
+      ];
+      const turns: string[] = [];
+      let subagentWrote!: () => void;
+      // Claude Code runs the subagent in the background: its next request comes after its TodoWrite and that call's hook.
+      const subagentDone = new Promise<void>((resolve) => (subagentWrote = resolve));
+      const rule = h.model.rule({
+        name: "subagent",
+        // The subagent's requests carry its own system prompt (not the instance's): it is known by its task.
+        when: (req) => instanceOf(req) === childId || firstUser(req).includes("SUBAGENT-JOB"),
+        reply: (req) => {
+          const done = results(req);
+          turns.push(`${firstUser(req).includes("SUBAGENT-JOB") ? "sub" : "main"}: ${JSON.stringify(done).slice(0, 300)}`);
+          if (firstUser(req).includes("SUBAGENT-JOB")) {
+            if (done.length === 0) return { toolUse: { name: "TodoWrite", input: { todos: subagentTodos } } };
+            subagentWrote();
+            return { text: "sub done" };
+          }
+          if (done.length === 0) return { toolUse: { name: "TodoWrite", input: { todos: ITEMS.map((item, i) => ({ ...item, status: ["completed", "in_progress", "pending"][i] })) } } };
+          if (done.length === 1) return { toolUse: { name: "Agent", input: { description: "sub job", prompt: "SUBAGENT-JOB: do it", subagent_type: "general-purpose" } } };
+          return { text: "main done" };
+        },
+      });
+      await h.kernel.spawn({ role: "manager", workDir: h.workDir, parentId: parent.id, agent: "subagents", prompt: "Plan, then delegate." });
+      const timeout = setTimeout(() => subagentWrote(), 60_000);
+      await subagentDone;
+      clearTimeout(timeout);
+      expect(turns.some((t) => t.startsWith("sub: [\"")), turns.join("\n")).toBe(true);
+      // The subagent's TodoWrite reached the hook (agent_id in its payload).
+      const events = await readFile(path.join(h.stateDir, "agents", childId, "events.jsonl"), "utf8");
+      expect(events.split("\n").filter((line) => line.includes('"TodoWrite"') && line.includes('"agent_id"'))).toHaveLength(1);
+      // A message's receipt is its UserPromptSubmit event, applied after every earlier line of the file: the subagent's TodoWrite too.
+      // (Typed at once even if the subagent's report back keeps the agent busy.)
+      expect((await h.kernel.send(childId, "AFTER", { whenBusy: "now" })).state).toBe("delivered");
+      expect((await h.kernel.get(childId)).progress).toMatchObject({ done: 1, total: 3, current: "Writing tests" });
+      await h.kernel.read(childId, { wait: true, timeoutMs: 60_000 });
+      rule.remove();
+      await h.kernel.terminate(parent.id, { cascade: true });
+    }, 180_000);
+
+    test("a finished list: Claude Code empties it a few seconds after the last task is completed; progress follows (no stale tasks), and the next plan counts alone", async () => {
+      const parent = (await h.kernel.spawn({ role: "executive", workDir: h.workDir, agent: "echo" })).instance;
+      const childId = `${parent.id}.mgr-1`;
+      const seen: string[] = [];
+      // Turn 1: three tasks, all completed. Turn 2: TaskList until Claude Code's list is empty (its reset), then two new tasks, then TaskList.
+      const rule = h.model.rule({
+        name: "two plans",
+        when: (req) => instanceOf(req) === childId,
+        reply: (req) => {
+          const done = results(req);
+          if (!JSON.stringify(req.body.messages).includes("NEXT-PLAN")) {
+            if (done.length === 0) return { toolUse: ["A", "B", "C"].map((x) => ({ name: "TaskCreate", input: { subject: `Step ${x}`, description: x, activeForm: `Doing ${x}` } })) };
+            if (done.length === 3) return { toolUse: done.map((text, i) => ({ name: "TaskUpdate", input: { taskId: /#(\d+)/u.exec(text)?.[1] ?? String(i + 1), status: "completed" } })) };
+            return { text: "first plan done." };
+          }
+          const mine = done.slice(6);
+          const last = mine.at(-1) ?? "";
+          seen.push(last.slice(0, 120));
+          // Claude Code resets the list on a timer once all its tasks are completed; the model looks until it is empty (at most 30 looks).
+          if (mine.length === 0 || (!last.includes("No tasks found") && !last.includes("created") && !last.includes("[pending]") && mine.length < 30)) return { toolUse: { name: "TaskList", input: {} }, delayMs: mine.length === 0 ? 0 : 1000 };
+          if (last.includes("No tasks found")) return { toolUse: ["D", "E"].map((x) => ({ name: "TaskCreate", input: { subject: `Step ${x}`, description: x, activeForm: `Doing ${x}` } })) };
+          if (last.includes("created")) return { toolUse: { name: "TaskList", input: {} } };
+          return { text: `second plan: ${last}` };
+        },
+      });
+      await h.kernel.spawn({ role: "manager", workDir: h.workDir, parentId: parent.id, agent: "planner", prompt: "Plan." });
+      const first = await h.kernel.read(childId, { wait: true, timeoutMs: 60_000 });
+      expect(first.progress).toMatchObject({ done: 3, total: 3 });
+      await h.kernel.send(childId, "NEXT-PLAN");
+      const second = await h.kernel.read(childId, { wait: true, timeoutMs: 90_000 });
+      // Claude Code's own list, as its TaskList printed it: the two new tasks only.
+      expect(second.lastReply, seen.join("\n")).toMatch(/^second plan: .*Step D.*Step E/su);
+      expect(second.lastReply).not.toContain("Step A");
+      expect(second.progress).toMatchObject({ done: 0, total: 2, items: [{ text: "Step D", state: "pending" }, { text: "Step E", state: "pending" }] });
       rule.remove();
       await h.kernel.terminate(parent.id, { cascade: true });
     }, 180_000);

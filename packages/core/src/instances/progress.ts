@@ -2,6 +2,7 @@
 // pass before anything is written, how it reads in one line, and the roll-up
 // of a subtree (get_progress, `tmux-claude progress`). No state of its own.
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
+import { withoutEscapes } from "./output-tail.js";
 import type { InstanceRecord, InstanceStatus, Progress, ProgressItem } from "../store/types.js";
 
 /** What `kernel.setProgress` takes: a Progress without its time (the kernel stamps `at`); `source` defaults to "api". */
@@ -21,11 +22,28 @@ export const PROGRESS_LIMITS = Object.freeze({
 
 const ITEM_STATES: ReadonlySet<string> = new Set<ProgressItem["state"]>(["pending", "in_progress", "completed"]);
 
+/** Line breaks and tabs: a space each run, so a text stays one line. */
+const BREAKS = /[\t\n\v\f\r\u0085\u2028\u2029]+/gu;
+/** Any other control character (C0, DEL, C1; an escape sequence's leftovers, a lone ESC). */
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/gu;
+
+/**
+ * A text of a report as one plain line: escape sequences and control
+ * characters removed, line breaks made spaces. Progress texts end up in
+ * `list`'s rows, the roll-up's lines and the dashboard; a text from any
+ * source (an agent's `progress` call among them) could otherwise forge rows
+ * or drive the reader's terminal.
+ */
+export function plainLine(text: string): string {
+  return withoutEscapes(text).replace(BREAKS, " ").replace(CONTROLS, "");
+}
+
 /**
  * A report as given to setProgress (by an adapter, the `progress` tool, a
  * plugin), checked: `done` and `total` whole numbers with 0 <= done <= total,
- * `current` and item texts at most PROGRESS_LIMITS.text characters. The error
- * names the values and says what would be right; `where` names the call.
+ * `current` and item texts at most PROGRESS_LIMITS.text characters, made
+ * plain lines first (plainLine). The error names the values and says what
+ * would be right; `where` names the call.
  */
 export function checkProgress(value: unknown, where: string): ProgressInput & { source: string } {
   const fail = (what: string): never => {
@@ -44,10 +62,10 @@ export function checkProgress(value: unknown, where: string): ProgressInput & { 
   const total = v.total as number;
   if (total > PROGRESS_LIMITS.total) fail(`total ${total} is over ${PROGRESS_LIMITS.total}; count steps, not units of work.`);
   if (done > total) fail(`done ${done} is more than total ${total}; done counts the finished steps of total, so it must be between 0 and ${total} (or raise total).`);
-  const current = v.current;
+  const current = typeof v.current === "string" ? plainLine(v.current) : v.current;
   if (current !== undefined && typeof current !== "string") fail(`current must be a text, the step being worked on (got ${JSON.stringify(current)}).`);
   if (typeof current === "string" && current.length > PROGRESS_LIMITS.text) fail(`current is ${current.length} characters, over the ${PROGRESS_LIMITS.text} allowed; name the step in a short line.`);
-  const source = v.source ?? "api";
+  const source = typeof v.source === "string" ? plainLine(v.source).trim() : (v.source ?? "api");
   if (typeof source !== "string" || source === "" || source.length > PROGRESS_LIMITS.source) fail(`source must be a word of 1 to ${PROGRESS_LIMITS.source} characters (got ${JSON.stringify(v.source)}).`);
   const items = v.items === undefined ? undefined : checkItems(v.items, fail);
   return { done, total, ...(typeof current === "string" && current !== "" ? { current } : {}), ...(items ? { items } : {}), source: source as string };
@@ -57,7 +75,8 @@ function checkItems(value: unknown, fail: (what: string) => never): ProgressItem
   if (!Array.isArray(value)) return fail(`items must be a list of { text, state } (got ${JSON.stringify(value)}).`);
   if (value.length > PROGRESS_LIMITS.items) fail(`items has ${value.length} entries, over the ${PROGRESS_LIMITS.items} allowed.`);
   return value.map((item: unknown, i) => {
-    const it = (item ?? {}) as Record<string, unknown>;
+    const raw = (item ?? {}) as Record<string, unknown>;
+    const it = typeof raw.text === "string" ? { ...raw, text: plainLine(raw.text) } : raw;
     if (typeof it.text !== "string" || it.text.length > PROGRESS_LIMITS.text) fail(`items[${i}].text must be a text of at most ${PROGRESS_LIMITS.text} characters (got ${JSON.stringify(it.text)?.slice(0, 60)}).`);
     if (typeof it.state !== "string" || !ITEM_STATES.has(it.state)) fail(`items[${i}].state must be pending, in_progress or completed (got ${JSON.stringify(it.state)}).`);
     return { text: it.text as string, state: it.state as ProgressItem["state"] };
@@ -69,6 +88,11 @@ export function sameProgress(a: Omit<Progress, "at"> | undefined, b: Omit<Progre
   if (!a || !b) return a === b;
   const items = (p: Omit<Progress, "at">) => JSON.stringify(p.items ?? null);
   return a.done === b.done && a.total === b.total && a.current === b.current && a.source === b.source && items(a) === items(b);
+}
+
+/** A report as views show it: a copy (items too), so the record's object stays the kernel's. */
+export function progressCopy(p: Progress): Progress {
+  return { done: p.done, total: p.total, ...(p.current !== undefined ? { current: p.current } : {}), ...(p.items ? { items: p.items.map((i) => ({ ...i })) } : {}), source: p.source, at: p.at };
 }
 
 /** One line a person reads: `3/7: Writing tests`. */

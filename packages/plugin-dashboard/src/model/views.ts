@@ -1,6 +1,6 @@
 // Records as the page sees them: pure functions from what the kernel stores
 // to the wire types (protocol.ts), so the live model only diffs and pushes.
-import type { InstanceRecord, InstanceSummary, Progress } from "@tmux-claude/core";
+import { progressCopy, type InstanceRecord, type InstanceSummary, type Progress } from "@tmux-claude/core";
 import type { GitView, InstanceView, MessageView, ProgressView, UsageView } from "../protocol.js";
 
 /** What `kernel.list()` returns: records with their inbox (`messages`) and last `usage`. */
@@ -102,7 +102,8 @@ export function instanceViews(records: readonly RecordLike[], node: string, git:
 
 /** What the page shows of an instance's progress (not who wrote it or when). */
 function progressView(progress: Progress): ProgressView {
-  return { done: progress.done, total: progress.total, ...(progress.current !== undefined ? { current: progress.current } : {}), ...(progress.items ? { items: progress.items.map((item) => ({ ...item })) } : {}) };
+  const { source: _source, at: _at, ...shown } = progressCopy(progress);
+  return shown;
 }
 
 /** Attention first, then creation order: what the page lists first. */
