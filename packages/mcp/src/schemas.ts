@@ -122,6 +122,8 @@ export const receiptOutput = z.object({
   state: z.enum(["delivered", "queued"]),
   acceptedAt: z.string().optional(),
   position: z.int().optional(),
+  /** Queued for a paused instance (a budget, the turn cap): why; it is delivered once the instance is resumed. */
+  paused: z.string().optional(),
 });
 
 export const usageOutput = z.object({

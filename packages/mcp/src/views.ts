@@ -25,7 +25,7 @@ export function listedView(r: InstanceSummary): z.output<typeof s.listedInstance
 }
 
 export function receiptView(r: DeliveryReceipt): z.output<typeof s.receiptOutput> {
-  return { messageId: r.messageId, instanceId: r.instanceId, state: r.state, acceptedAt: r.acceptedAt, position: r.position };
+  return { messageId: r.messageId, instanceId: r.instanceId, state: r.state, acceptedAt: r.acceptedAt, position: r.position, ...(r.paused !== undefined ? { paused: r.paused } : {}) };
 }
 
 export function readView(r: ReadResult): z.output<typeof s.readOutput> {

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError } from "../errors.js";
 import type { DeliveryReceipt, OutgoingMessage, WhenBusy } from "../kernel/messages.js";
 import type { SubmitOptions } from "../agents/adapter.js";
-import type { InstanceRecord } from "../store/types.js";
+import type { InstanceHold, InstanceRecord } from "../store/types.js";
 import { DeliveryAttemptError, deliverNext, type DeliveryDeps, type DeliveryOutcome } from "./delivery.js";
 import { exitedError } from "./failures.js";
 import { KeyedChain } from "./keyed-chain.js";
@@ -15,7 +15,7 @@ import { requireRecord } from "./lookups.js";
 import { RecentReceipts, checkMessage, checkMessageId } from "./send-input.js";
 import { DrainRetries } from "./drain-retries.js";
 import { heldIn, pausedError } from "./holds.js";
-import { submitText, withSendLock } from "./typing.js";
+import { storePromptUnlessHeld, submitText, withSendLock } from "./typing.js";
 
 /**
  * Where a message goes after `send`: `beforeSend` may rewrite it, `route` may
@@ -49,7 +49,8 @@ export class Messaging {
     return this.sendLock(id, async () => {
       const position = (await this.deps.store.queue(id)).length + 1;
       await this.enqueue(message, new Date().toISOString());
-      return { messageId: message.id, instanceId: id, state: "queued", position };
+      const hold = await heldIn(this.deps.store, id);
+      return { messageId: message.id, instanceId: id, state: "queued", position, ...(hold ? { paused: hold.reason } : {}) };
     });
   }
 
@@ -117,7 +118,9 @@ export class Messaging {
    * agent has no other reason to drain), so start that drain here, or have the
    * instance's node do it.
    */
-  private async deliverRepeated(record: InstanceRecord, receipt: DeliveryReceipt): Promise<DeliveryReceipt> {
+  private async deliverRepeated(record: InstanceRecord, earlier: DeliveryReceipt): Promise<DeliveryReceipt> {
+    // The record was read from the store for this repeat: its hold is the store's word.
+    const receipt = record.hold ? { ...earlier, paused: record.hold.reason } : earlier;
     if (!this.deps.nodes.owns(record)) return this.deps.nodes.nudge(record, receipt);
     await this.registry.attach(record);
     this.drain(record.id);
@@ -144,8 +147,9 @@ export class Messaging {
     const live = await this.registry.attach(record);
     return this.sendLock(id, async () => {
       const queue = await store.queue(id);
-      // Held (kernel.hold, by any process): the message may only wait in the queue until the release.
-      const hold = await heldIn(store, id);
+      // Held (kernel.hold, by any process): the message may only wait in the queue until the release. The followed record
+      // shows another process's hold (or release) late: a hold it shows is checked here, one it does not show below.
+      let hold = live.record.hold && (await heldIn(store, id));
       if (hold && message.whenBusy !== "queue") throw pausedError(id, hold, message.whenBusy);
       // The queue may hold this very message: a routed one whose owner was killed after queueing it (performed again).
       const waiting = queue.filter((m) => m.id !== message.id);
@@ -157,7 +161,17 @@ export class Messaging {
       if (!DELIVERABLE.has(live.record.status) && waiting.length === 0) await live.driver.settled?.();
       const status = live.record.status;
       if (status === "exited") throw exitedError(live.record);
-      const free = DELIVERABLE.has(status) && waiting.length === 0 && !hold;
+      let free = DELIVERABLE.has(status) && waiting.length === 0 && !hold;
+      const types = (free && !(routed && message.whenBusy !== "now")) || (!free && message.whenBusy === "now");
+      // The store's hold where the followed record showed none: for a message to type, read in the write of its prompt.
+      let found: InstanceHold | undefined;
+      if (types) found = await storePromptUnlessHeld(this.deps, this.registry, live, message.text);
+      else if (!live.record.hold) found = await heldIn(store, id);
+      if (found) {
+        if (message.whenBusy !== "queue") throw pausedError(id, found, message.whenBusy);
+        hold = found;
+        free = false;
+      }
       if (!free && message.whenBusy === "refuse") {
         throw new TmuxClaudeError(
           ErrorCodes.INSTANCE_BUSY,
@@ -172,7 +186,7 @@ export class Messaging {
         if (viaQueue) live.record = { ...live.record, turnPrompt: message.text };
         await this.enqueue(message, sentAt, { alreadyQueued: inQueue, turnPrompt: viaQueue });
         this.deps.logger.debug({ instance: id, message: message.id, status }, "queued");
-        const queued: DeliveryReceipt = { messageId: message.id, instanceId: id, state: "queued", position: waiting.length + 1 };
+        const queued: DeliveryReceipt = { messageId: message.id, instanceId: id, state: "queued", position: waiting.length + 1, ...(hold ? { paused: hold.reason } : {}) };
         if (!viaQueue) {
           // Queued behind others for an idle agent: whoever queued those may have died or missed the drain (a node that came
           // back), so make sure one runs; a drain already under way makes this one find the queue empty or held.
@@ -184,7 +198,7 @@ export class Messaging {
         const delivered = await this.deliverQueuedNow(live, message);
         return delivered ? { receipt: delivered, viaQueue: false } : { receipt: queued, viaQueue };
       }
-      await this.submit(live, message.text);
+      await this.submit(live, message.text, undefined, true);
       const receipt: DeliveryReceipt = { messageId: message.id, instanceId: id, state: "delivered", acceptedAt: new Date().toISOString() };
       const recorded = this.recordDelivery(id, message, sentAt, receipt.acceptedAt!);
       // A sender that chose the id may repeat the send from another process: the history must know it by then.
@@ -321,15 +335,19 @@ export class Messaging {
     // outside the instance's line: a tap that sends to the instance joins that line and must not wait behind this drain.
     void this.registry.turnEnds
       .settled(id, this.deps.config.limits.sendTimeout)
-      .then(() => this.registry.closed ? undefined : this.lines.run(id, () =>
-        this.sendLock(id, async () => {
+      .then(() => this.registry.closed ? undefined : this.lines.run(id, async () => {
+        // An empty queue has nothing to deliver or finish (a claim is of a queued message): no lock to take, which a send
+        // right after the turn's end would wait for. Only where the store is watched: a message queued after this look
+        // is a queue change that drains here again (reconciler); elsewhere the look is made under the send lock.
+        if (this.registry.watchAll && (await this.deps.store.queue(id)).length === 0) return undefined;
+        return this.sendLock(id, async () => {
           const current = this.registry.get(id);
           if (!current || (!onlyRecovered && !DELIVERABLE.has(current.record.status))) return undefined;
           // Held: nothing is typed in until the release drains again (a dead kernel's half-typed claim is still finished).
           if (!onlyRecovered && (await heldIn(this.deps.store, id))) return undefined;
           return deliverNext(deps, current, { onlyRecovered });
-        }),
-      ))
+        });
+      }))
       .then(
         (outcome) => {
           this.retries.succeeded(id);

@@ -19,4 +19,10 @@ export interface DeliveryReceipt {
   acceptedAt?: string;
   /** Position in the queue, 1 = next (queued only). */
   position?: number;
+  /**
+   * Queued only: set when the instance's delivery is held (a budget's pause,
+   * the turn cap, kernel.hold), the hold's reason. Nothing is typed in until
+   * it is resumed, so waiting for idle would not deliver it.
+   */
+  paused?: string;
 }
