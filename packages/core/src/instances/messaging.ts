@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError } from "../errors.js";
 import type { DeliveryReceipt, OutgoingMessage, WhenBusy } from "../kernel/messages.js";
 import type { SubmitOptions } from "../agents/adapter.js";
-import type { InstanceHold, InstanceRecord } from "../store/types.js";
+import type { InstanceRecord } from "../store/types.js";
 import { DeliveryAttemptError, deliverNext, type DeliveryDeps, type DeliveryOutcome } from "./delivery.js";
 import { exitedError } from "./failures.js";
 import { KeyedChain } from "./keyed-chain.js";
@@ -119,8 +119,7 @@ export class Messaging {
    * instance's node do it.
    */
   private async deliverRepeated(record: InstanceRecord, earlier: DeliveryReceipt): Promise<DeliveryReceipt> {
-    // The record was read from the store for this repeat: its hold is the store's word.
-    const receipt = record.hold ? { ...earlier, paused: record.hold.reason } : earlier;
+    const receipt = record.hold ? { ...earlier, paused: record.hold.reason } : earlier; // read from the store for this repeat
     if (!this.deps.nodes.owns(record)) return this.deps.nodes.nudge(record, receipt);
     await this.registry.attach(record);
     this.drain(record.id);
@@ -164,14 +163,10 @@ export class Messaging {
       let free = DELIVERABLE.has(status) && waiting.length === 0 && !hold;
       const types = (free && !(routed && message.whenBusy !== "now")) || (!free && message.whenBusy === "now");
       // The store's hold where the followed record showed none: for a message to type, read in the write of its prompt.
-      let found: InstanceHold | undefined;
-      if (types) found = await storePromptUnlessHeld(this.deps, this.registry, live, message.text);
-      else if (!live.record.hold) found = await heldIn(store, id);
-      if (found) {
-        if (message.whenBusy !== "queue") throw pausedError(id, found, message.whenBusy);
-        hold = found;
-        free = false;
-      }
+      const found = types ? await storePromptUnlessHeld(this.deps, this.registry, live, message.text) : live.record.hold ? undefined : await heldIn(store, id);
+      if (found && message.whenBusy !== "queue") throw pausedError(id, found, message.whenBusy);
+      hold ??= found;
+      free &&= !found;
       if (!free && message.whenBusy === "refuse") {
         throw new TmuxClaudeError(
           ErrorCodes.INSTANCE_BUSY,
@@ -336,9 +331,8 @@ export class Messaging {
     void this.registry.turnEnds
       .settled(id, this.deps.config.limits.sendTimeout)
       .then(() => this.registry.closed ? undefined : this.lines.run(id, async () => {
-        // An empty queue has nothing to deliver or finish (a claim is of a queued message): no lock to take, which a send
-        // right after the turn's end would wait for. Only where the store is watched: a message queued after this look
-        // is a queue change that drains here again (reconciler); elsewhere the look is made under the send lock.
+        // An empty queue has nothing to deliver or finish (claims are of queued messages): no send lock for a send to wait for.
+        // Only where the store is watched: a message queued after this look is a queue change that drains again (reconciler).
         if (this.registry.watchAll && (await this.deps.store.queue(id)).length === 0) return undefined;
         return this.sendLock(id, async () => {
           const current = this.registry.get(id);
