@@ -78,8 +78,7 @@ export function coreTools(kernel: KernelApi): ToolDef[] {
         const options = { whenBusy: a.whenBusy, messageId: a.messageId, threadId: a.threadId, replyTo: a.replyTo };
         const receipt = await kernel.send(a.instanceId, a.text, Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)), caller.instanceId);
         // Queued for a paused instance (a budget, the turn cap): waiting for idle would not deliver it; say what will.
-        const hold = receipt.state === "queued" ? (await kernel.get(a.instanceId)).hold : undefined;
-        const why = hold ? `it is paused (${hold.reason}); the message is delivered once it is resumed` : "it is busy; the message is delivered when it becomes idle";
+        const why = receipt.paused ? `it is paused (${receipt.paused}); the message is delivered once it is resumed` : "it is busy; the message is delivered when it becomes idle";
         return {
           structured: receiptView(receipt),
           text: `${receipt.state === "delivered" ? `Delivered to "${receipt.instanceId}" (accepted at ${receipt.acceptedAt ?? "now"}).` : `Queued for "${receipt.instanceId}" at position ${receipt.position ?? "?"}: ${why}.`} Message ${receipt.messageId}, thread ${receipt.threadId ?? receipt.messageId}.`,

@@ -164,6 +164,8 @@ export const receiptOutput = z.object({
   acceptedAt: z.string().optional(),
   position: z.int().optional(),
   threadId: z.string().optional(),
+  /** Queued for a paused instance (a budget, the turn cap): why; it is delivered once the instance is resumed. */
+  paused: z.string().optional(),
 });
 
 export const usageOutput = z.object({

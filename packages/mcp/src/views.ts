@@ -30,7 +30,7 @@ export function progressView(p: Progress): z.output<typeof s.progressShown> {
 }
 
 export function receiptView(r: DeliveryReceipt): z.output<typeof s.receiptOutput> {
-  return { messageId: r.messageId, instanceId: r.instanceId, state: r.state, acceptedAt: r.acceptedAt, position: r.position, threadId: r.threadId };
+  return { messageId: r.messageId, instanceId: r.instanceId, state: r.state, acceptedAt: r.acceptedAt, position: r.position, threadId: r.threadId, ...(r.paused !== undefined ? { paused: r.paused } : {}) };
 }
 
 export function readView(r: ReadResult): z.output<typeof s.readOutput> {

@@ -22,7 +22,7 @@ test("paused in read and list, sends queue saying why, resume delivers them", as
   const { client, close } = await rootClient(kernel);
   try {
     const sent = await call(client, "send", { instanceId: instance.id, text: "after the hold" });
-    expect(sent.structuredContent).toMatchObject({ state: "queued", position: 1 });
+    expect(sent.structuredContent).toMatchObject({ state: "queued", position: 1, paused: "held by the test" });
     expect(textOf(sent)).toBe(`Queued for "${instance.id}" at position 1: it is paused (held by the test); the message is delivered once it is resumed.`);
     const now = await call(client, "send", { instanceId: instance.id, text: "now", whenBusy: "now" });
     expect(now.isError).toBe(true);

@@ -49,10 +49,10 @@ async function send(cli: Cli, id: string, words: string[], flags: SendFlags): Pr
     if (receipt.state === "delivered") return report(cli, flags, receipt, "delivered");
 
     const position = `queued (position ${receipt.position ?? 1})`;
-    // Another node's instance is delivered by that node's serve, not by one here (the redis plugin's nodes).
-    const { tmux: { node }, hold } = await kernel.get(id);
     // Paused (a budget, the turn cap): nothing is typed in until it is resumed, so there is nothing to wait for.
-    if (hold) return report(cli, flags, { ...receipt, paused: hold.reason }, `${position}; ${id} is paused (${hold.reason}): it is delivered once it is resumed (tmux-claude resume ${id})`);
+    if (receipt.paused !== undefined) return report(cli, flags, receipt, `${position}; ${id} is paused (${receipt.paused}): it is delivered once it is resumed (tmux-claude resume ${id})`);
+    // Another node's instance is delivered by that node's serve, not by one here (the redis plugin's nodes).
+    const { tmux: { node } } = await kernel.get(id);
     if (node !== undefined && node !== kernel.node) {
       return report(cli, flags, { ...receipt, deliveredBy: "serve" }, `${position}; the serve of node "${node}" delivers it when ${id} is idle`);
     }
@@ -73,7 +73,7 @@ async function send(cli: Cli, id: string, words: string[], flags: SendFlags): Pr
   });
 }
 
-function report(cli: Cli, flags: SendFlags, receipt: DeliveryReceipt & { deliveredBy?: string; queuedPosition?: number; paused?: string }, line: string): number {
+function report(cli: Cli, flags: SendFlags, receipt: DeliveryReceipt & { deliveredBy?: string; queuedPosition?: number }, line: string): number {
   cli.auditResult = { messageId: receipt.messageId, state: receipt.state, ...(receipt.position !== undefined ? { position: receipt.position } : {}) };
   if (flags.json) cli.json(receipt);
   else cli.out(line);

@@ -15,7 +15,7 @@ import { requireRecord } from "./lookups.js";
 import { RecentReceipts, checkMessage, checkMessageId } from "./send-input.js";
 import { DrainRetries } from "./drain-retries.js";
 import { heldIn, pausedError } from "./holds.js";
-import { submitText, withSendLock } from "./typing.js";
+import { storePromptUnlessHeld, submitText, withSendLock } from "./typing.js";
 import { checkThreadOptions, RecentThreads, threadFields, threadOfNew } from "./threads.js";
 
 /**
@@ -50,7 +50,8 @@ export class Messaging {
     return this.sendLock(id, async () => {
       const position = (await this.deps.store.queue(id)).length + 1;
       await this.enqueue(message, new Date().toISOString());
-      return { messageId: message.id, instanceId: id, state: "queued", position };
+      const hold = await heldIn(this.deps.store, id);
+      return { messageId: message.id, instanceId: id, state: "queued", position, ...(hold ? { paused: hold.reason } : {}) };
     });
   }
 
@@ -124,7 +125,8 @@ export class Messaging {
    * agent has no other reason to drain), so start that drain here, or have the
    * instance's node do it.
    */
-  private async deliverRepeated(record: InstanceRecord, receipt: DeliveryReceipt): Promise<DeliveryReceipt> {
+  private async deliverRepeated(record: InstanceRecord, earlier: DeliveryReceipt): Promise<DeliveryReceipt> {
+    const receipt = record.hold ? { ...earlier, paused: record.hold.reason } : earlier; // read from the store for this repeat
     if (!this.deps.nodes.owns(record)) return this.deps.nodes.nudge(record, receipt);
     await this.registry.attach(record);
     this.drain(record.id);
@@ -153,8 +155,9 @@ export class Messaging {
     const live = await this.registry.attach(record);
     return this.sendLock(id, async () => {
       const queue = await store.queue(id);
-      // Held (kernel.hold, by any process): the message may only wait in the queue until the release.
-      const hold = await heldIn(store, id);
+      // Held (kernel.hold, by any process): the message may only wait in the queue until the release. The followed record
+      // shows another process's hold (or release) late: a hold it shows is checked here, one it does not show below.
+      let hold = live.record.hold && (await heldIn(store, id));
       if (hold && message.whenBusy !== "queue") throw pausedError(id, hold, message.whenBusy);
       // The queue may hold this very message: a routed one whose owner was killed after queueing it (performed again).
       const waiting = queue.filter((m) => m.id !== message.id);
@@ -166,7 +169,13 @@ export class Messaging {
       if (!DELIVERABLE.has(live.record.status) && waiting.length === 0) await live.driver.settled?.();
       const status = live.record.status;
       if (status === "exited") throw exitedError(live.record);
-      const free = DELIVERABLE.has(status) && waiting.length === 0 && !hold;
+      let free = DELIVERABLE.has(status) && waiting.length === 0 && !hold;
+      const types = (free && !(routed && message.whenBusy !== "now")) || (!free && message.whenBusy === "now");
+      // The store's hold where the followed record showed none: for a message to type, read in the write of its prompt.
+      const found = types ? await storePromptUnlessHeld(this.deps, this.registry, live, message.text) : live.record.hold ? undefined : await heldIn(store, id);
+      if (found && message.whenBusy !== "queue") throw pausedError(id, found, message.whenBusy);
+      hold ??= found;
+      free &&= !found;
       if (!free && message.whenBusy === "refuse") {
         throw new TmuxClaudeError(
           ErrorCodes.INSTANCE_BUSY,
@@ -181,7 +190,7 @@ export class Messaging {
         if (viaQueue) live.record = { ...live.record, turnPrompt: message.text };
         await this.enqueue(message, sentAt, { alreadyQueued: inQueue, turnPrompt: viaQueue });
         this.deps.logger.debug({ instance: id, message: message.id, status }, "queued");
-        const queued: DeliveryReceipt = { messageId: message.id, instanceId: id, state: "queued", position: waiting.length + 1 };
+        const queued: DeliveryReceipt = { messageId: message.id, instanceId: id, state: "queued", position: waiting.length + 1, ...(hold ? { paused: hold.reason } : {}) };
         if (!viaQueue) {
           // Queued behind others for an idle agent: whoever queued those may have died or missed the drain (a node that came
           // back), so make sure one runs; a drain already under way makes this one find the queue empty or held.
@@ -193,7 +202,7 @@ export class Messaging {
         const delivered = await this.deliverQueuedNow(live, message);
         return delivered ? { receipt: delivered, viaQueue: false } : { receipt: queued, viaQueue };
       }
-      await this.submit(live, message.text);
+      await this.submit(live, message.text, undefined, true);
       const receipt: DeliveryReceipt = { messageId: message.id, instanceId: id, state: "delivered", acceptedAt: new Date().toISOString() };
       const recorded = this.recordDelivery(id, message, sentAt, receipt.acceptedAt!);
       // A sender that chose the id may repeat the send from another process: the history must know it by then.
@@ -330,15 +339,18 @@ export class Messaging {
     // outside the instance's line: a tap that sends to the instance joins that line and must not wait behind this drain.
     void this.registry.turnEnds
       .settled(id, this.deps.config.limits.sendTimeout)
-      .then(() => this.registry.closed ? undefined : this.lines.run(id, () =>
-        this.sendLock(id, async () => {
+      .then(() => this.registry.closed ? undefined : this.lines.run(id, async () => {
+        // An empty queue has nothing to deliver or finish (claims are of queued messages): no send lock for a send to wait for.
+        // Only where the store is watched: a message queued after this look is a queue change that drains again (reconciler).
+        if (this.registry.watchAll && (await this.deps.store.queue(id)).length === 0) return undefined;
+        return this.sendLock(id, async () => {
           const current = this.registry.get(id);
           if (!current || (!onlyRecovered && !DELIVERABLE.has(current.record.status))) return undefined;
           // Held: nothing is typed in until the release drains again (a dead kernel's half-typed claim is still finished).
           if (!onlyRecovered && (await heldIn(this.deps.store, id))) return undefined;
           return deliverNext(deps, current, { onlyRecovered });
-        }),
-      ))
+        });
+      }))
       .then(
         (outcome) => {
           this.retries.succeeded(id);

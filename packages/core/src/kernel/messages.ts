@@ -25,4 +25,10 @@ export interface DeliveryReceipt {
   position?: number;
   /** The thread the message belongs to (its own id when it started one); set by the sending kernel's `send`. */
   threadId?: string;
+  /**
+   * Queued only: set when the instance's delivery is held (a budget's pause,
+   * the turn cap, kernel.hold), the hold's reason. Nothing is typed in until
+   * it is resumed, so waiting for idle would not deliver it.
+   */
+  paused?: string;
 }

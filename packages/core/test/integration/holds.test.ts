@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { ErrorCodes, isTmuxClaudeError, loadConfig, parseConfig, type Kernel } from "../../src/index.js";
+import { ErrorCodes, FileStore, isTmuxClaudeError, loadConfig, parseConfig, type Kernel } from "../../src/index.js";
 import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 
 async function rejection(promise: Promise<unknown>): Promise<{ code: string; message: string; details: Record<string, unknown> }> {
@@ -34,8 +34,8 @@ describe("hold and release", () => {
     const other: Kernel = await h.startKernel({ watch: "on-demand" });
     const first = await other.send(id, "held one");
     const second = await h.kernel.send(id, "held two");
-    expect(first.state).toBe("queued");
-    expect(second.state).toBe("queued");
+    expect(first).toMatchObject({ state: "queued", paused: "budget of exec-1 crossed: 1200 of 1000 tokens" });
+    expect(second).toMatchObject({ state: "queued", paused: "budget of exec-1 crossed: 1200 of 1000 tokens" });
     for (const whenBusy of ["now", "refuse"] as const) {
       const refused = await rejection(other.send(id, `not ${whenBusy}`, { whenBusy }));
       expect(refused.code).toBe(ErrorCodes.INSTANCE_PAUSED);
@@ -56,6 +56,40 @@ describe("hold and release", () => {
     expect((await h.kernel.read(id)).paused).toBeUndefined();
     expect(await other.release(id)).toBe(false);
     await other.close();
+    await h.kernel.terminate(id);
+  });
+
+  test("a hold another process set since this one last looked stops its send (its followed record does not show it): nothing typed, no turn prompt stored", async () => {
+    const { instance } = await h.kernel.spawn({ role: "executive", workDir: h.workDir });
+    const id = instance.id;
+    // A one-shot kernel follows no store changes: once attached, its record of the instance never shows a later hold.
+    const cli: Kernel = await h.startKernel({ watch: "on-demand" });
+    // The echo agents of this file log to one file: this test's messages are those after this.
+    const before = (await h.received()).length;
+    const texts = async () => (await h.received()).slice(before).map((m) => m.text);
+    expect((await cli.send(id, "first")).state).toBe("delivered");
+    await cli.read(id, { wait: true });
+    for (const whenBusy of ["now", "refuse"] as const) {
+      await h.kernel.hold(id, `held before ${whenBusy}`);
+      const refused = await rejection(cli.send(id, `not ${whenBusy}`, { whenBusy }));
+      expect(refused.code).toBe(ErrorCodes.INSTANCE_PAUSED);
+      expect(refused.message).toContain(`held before ${whenBusy}`);
+      expect(await h.kernel.release(id)).toBe(true);
+    }
+    await h.kernel.hold(id, "held before queue");
+    const queued = await cli.send(id, "after the release");
+    expect(queued).toMatchObject({ state: "queued", position: 1, paused: "held before queue" });
+    // The sends that found the hold in the write of their prompt wrote none.
+    const store = new FileStore(h.stateDir);
+    await store.init();
+    expect((await store.get(id))?.turnPrompt).toBe("first");
+    expect(await texts()).toEqual(["first"]);
+    expect(await h.kernel.release(id)).toBe(true);
+    await h.kernel.waitDelivered(queued, 10_000);
+    expect((await store.get(id))?.turnPrompt).toBe("after the release");
+    expect(await texts()).toEqual(["first", "after the release"]);
+    await store.close();
+    await cli.close();
     await h.kernel.terminate(id);
   });
 
