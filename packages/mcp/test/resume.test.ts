@@ -23,7 +23,8 @@ test("paused in read and list, sends queue saying why, resume delivers them", as
   try {
     const sent = await call(client, "send", { instanceId: instance.id, text: "after the hold" });
     expect(sent.structuredContent).toMatchObject({ state: "queued", position: 1, paused: "held by the test" });
-    expect(textOf(sent)).toBe(`Queued for "${instance.id}" at position 1: it is paused (held by the test); the message is delivered once it is resumed.`);
+    const { messageId } = sent.structuredContent as { messageId: string };
+    expect(textOf(sent)).toBe(`Queued for "${instance.id}" at position 1: it is paused (held by the test); the message is delivered once it is resumed. Message ${messageId}, thread ${messageId}.`);
     const now = await call(client, "send", { instanceId: instance.id, text: "now", whenBusy: "now" });
     expect(now.isError).toBe(true);
     expect(textOf(now)).toContain(`Instance "${instance.id}" is paused (held by the test)`);
