@@ -33,6 +33,9 @@ export interface HookPayload {
   message?: string;
   notification_type?: string;
   title?: string;
+  /** PreToolUse, PostToolUse, PostToolUseFailure: the tool and its input (Bash: command, timeout in ms, run_in_background). */
+  tool_name?: string;
+  tool_input?: Record<string, unknown>;
   /** SessionEnd: clear, resume, logout, prompt_input_exit, other. */
   reason?: string;
   [key: string]: unknown;

@@ -5,6 +5,7 @@ import { afterEach, expect, test, vi } from "vitest";
 import { ErrorCodes, loadConfig, type InstanceRecord, type Kernel, type Notice, type TmuxClaudeError } from "@tmux-claude/core";
 import { ECHO_AGENT, createHarness, statusLog, type Harness } from "@tmux-claude/testkit";
 import { supervisor } from "../src/index.js";
+import { blockerMessages, untilRecord, untilTold } from "./helpers.js";
 
 const STALL_MS = 600;
 
@@ -29,47 +30,11 @@ async function start(): Promise<{ h: Harness; kernel: Kernel; notices: Notice[] 
   return { h, kernel, notices };
 }
 
-/** Resolves with the record once `accept` holds for it, checked now and at each store change (the change feed, no polling). */
-function untilRecord(kernel: Kernel, id: string, accept: (record: InstanceRecord) => boolean, timeoutMs = 10_000): Promise<InstanceRecord> {
-  return new Promise((resolve, reject) => {
-    let done = false;
-    // list() has what the store holds (get() in serve is the live record, which may learn of a plugin's write a moment later).
-    const read = async () => (await kernel.list()).find((r) => r.id === id)!;
-    const check = () =>
-      void read().then((record) => {
-        if (done || !accept(record)) return;
-        done = true;
-        clearTimeout(timer);
-        watch.stop();
-        resolve(record);
-      }, () => undefined);
-    const watch = kernel.watch((change) => change.kind === "instance" && change.id === id && check());
-    const timer = setTimeout(() => {
-      done = true;
-      watch.stop();
-      void kernel.get(id).then((record) => reject(new Error(`${id} did not reach the expected state in ${timeoutMs} ms: ${JSON.stringify({ status: record.status, stalled: record.stalled, pluginState: record.pluginState })}`)));
-    }, timeoutMs);
-    void watch.ready.then(check);
-  });
-}
-
 /** A parent with one child (echo agents) on a supervised kernel. */
 async function family(kernel: Kernel, workDir: string, agent?: string): Promise<{ parent: InstanceRecord; child: InstanceRecord }> {
   const { instance: parent } = await kernel.spawn({ role: "manager", workDir });
   const { instance: child } = await kernel.spawn({ role: "specialist", workDir, parentId: parent.id, ...(agent ? { agent } : {}) });
   return { parent, child };
-}
-
-/** Resolves once the parent's inbox holds `count` supervisor messages about `child`, with their texts. */
-async function untilTold(kernel: Kernel, parent: string, child: string, count: number): Promise<string[]> {
-  const about = (r: InstanceRecord) => (r.messages ?? []).filter((m) => m.text.startsWith(`[supervisor] ${child} `)).map((m) => m.text);
-  return about(await untilRecord(kernel, parent, (r) => about(r).length >= count));
-}
-
-/** The messages the parent's inbox got from the supervisor about `child`. */
-async function blockerMessages(kernel: Kernel, parent: string, child: string): Promise<string[]> {
-  const record = (await kernel.list()).find((r) => r.id === parent)!;
-  return (record.messages ?? []).filter((m) => m.text.startsWith(`[supervisor] ${child} `)).map((m) => m.text);
 }
 
 test("a hung echo agent is flagged stalled after supervision.stallAfterMs, its parent gets exactly one blocker message, and no key is sent to it", async () => {

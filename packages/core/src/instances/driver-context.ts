@@ -8,7 +8,7 @@ import { sameLaunch } from "./same-launch.js";
 export interface DriverHost {
   applyStatus(id: string, to: InstanceStatus, report?: StatusReport): Promise<boolean>;
   /** The adapter reported (whether or not the status changed): kernel.activity's "report". */
-  reported(id: string): void;
+  reported(id: string, quietForMs?: number): void;
   persist(id: string, updater: (record: InstanceRecord) => InstanceRecord): Promise<void>;
 }
 
@@ -38,7 +38,7 @@ export function driverContext(deps: ManagerDeps, host: DriverHost, live: Live, i
       void host.applyStatus(record.id, status, report);
       host.reported(record.id);
     },
-    activity: () => host.reported(record.id),
+    activity: (options) => host.reported(record.id, options?.quietForMs),
     get agentState() {
       return live.record.agentState ?? {};
     },
