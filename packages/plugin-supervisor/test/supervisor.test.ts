@@ -2,9 +2,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, expect, test, vi } from "vitest";
-import { ErrorCodes, loadConfig, type InstanceRecord, type Kernel, type Notice, type TmuxClaudeError } from "@tmux-claude/core";
+import { ErrorCodes, TmuxClaudeError, loadConfig, type InstanceRecord, type Kernel, type Notice } from "@tmux-claude/core";
 import { ECHO_AGENT, createHarness, statusLog, type Harness } from "@tmux-claude/testkit";
-import { supervisor } from "../src/index.js";
+import { supervisor, type BlockerState } from "../src/index.js";
 import { blockerMessages, untilRecord, untilTold } from "./helpers.js";
 
 const STALL_MS = 600;
@@ -190,3 +190,40 @@ test("supervision.stallAfterMs of zero or less is a config error naming the file
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("a tell cut short by serve closing (TC_KERNEL_STATE) is given back and told by the next serve, once", async () => {
+  h = await createHarness(
+    {
+      supervision: { stallAfterMs: STALL_MS },
+      plugins: [supervisor()],
+      agents: { asker: { adapter: "command", command: process.execPath, args: [ECHO_AGENT], waitingPattern: "Proceed\\? \\(y/n\\)$" } },
+    },
+    { label: "supervisor-closing", start: false },
+  );
+  // The first serve closes while it tells: its send of the supervisor's message fails as a closing kernel's does.
+  let refused!: () => void;
+  const refusedOnce = new Promise<void>((resolve) => (refused = resolve));
+  const first = await h.startKernel({
+    beforeStart: (k) => {
+      const send = k.send.bind(k);
+      vi.spyOn(k, "send").mockImplementation(async (to, text, ...rest) => {
+        if (!text.startsWith("[supervisor]")) return send(to, text, ...rest);
+        refused();
+        throw new TmuxClaudeError(ErrorCodes.KERNEL_STATE, "The kernel is closing; it cannot send (scripted).");
+      });
+    },
+  });
+  const { parent, child } = await family(first, h.workDir, "asker");
+  await first.send(child.id, "/ask");
+  await refusedOnce;
+  await untilRecord(first, child.id, (r) => r.status === "waiting" && !(r.pluginState?.supervisor as BlockerState | undefined)?.blocker);
+  expect(await blockerMessages(first, parent.id, child.id)).toEqual([]);
+  await first.close();
+
+  // The next serve finds it blocked and untold: it tells, once; a serve after it does not tell again.
+  const second = await h.startKernel();
+  expect(await untilTold(second, parent.id, child.id, 1)).toHaveLength(1);
+  await second.close();
+  const third = await h.startKernel();
+  expect(await blockerMessages(third, parent.id, child.id)).toHaveLength(1);
+}, 60_000);
