@@ -15,16 +15,21 @@ afterEach(async () => {
   h = undefined;
 });
 
-/** A serve-like kernel (watches every instance) with the supervisor, a short stall time, and an `asker` agent whose `/ask` is a question. */
-async function start(): Promise<{ h: Harness; kernel: Kernel; notices: Notice[] }> {
-  h = await createHarness(
+/** A harness (no kernel yet) whose config has the supervisor, a short stall time, and an `asker` agent whose `/ask` is a question. */
+function supervisedHarness(label: string): Promise<Harness> {
+  return createHarness(
     {
       supervision: { stallAfterMs: STALL_MS },
       plugins: [supervisor()],
       agents: { asker: { adapter: "command", command: process.execPath, args: [ECHO_AGENT], waitingPattern: "Proceed\\? \\(y/n\\)$" } },
     },
-    { label: "supervisor", start: false },
+    { label, start: false },
   );
+}
+
+/** A serve-like kernel (watches every instance) with the supervisor, a short stall time, and an `asker` agent whose `/ask` is a question. */
+async function start(): Promise<{ h: Harness; kernel: Kernel; notices: Notice[] }> {
+  h = await supervisedHarness("supervisor");
   const notices: Notice[] = [];
   const kernel = await h.startKernel({ beforeStart: (k) => k.hooks.notice.tap("test", (notice) => void notices.push(notice)) });
   return { h, kernel, notices };
@@ -148,14 +153,7 @@ test("a child waiting on a question tells its parent once per episode; a top-lev
 }, 60_000);
 
 test("without serve the one-shot process that records the question tells the parent; with serve running, serve does, and nobody twice", async () => {
-  h = await createHarness(
-    {
-      supervision: { stallAfterMs: STALL_MS },
-      plugins: [supervisor()],
-      agents: { asker: { adapter: "command", command: process.execPath, args: [ECHO_AGENT], waitingPattern: "Proceed\\? \\(y/n\\)$" } },
-    },
-    { label: "supervisor-oneshot", start: false },
-  );
+  h = await supervisedHarness("supervisor-oneshot");
   const oneshot = await h.startKernel({ watch: "on-demand" });
   const { instance: parent } = await oneshot.spawn({ role: "manager", workDir: h.workDir });
   const { instance: child } = await oneshot.spawn({ role: "specialist", workDir: h.workDir, parentId: parent.id, agent: "asker" });
@@ -192,14 +190,7 @@ test("supervision.stallAfterMs of zero or less is a config error naming the file
 });
 
 test("a tell cut short by serve closing (TC_KERNEL_STATE) is given back and told by the next serve, once", async () => {
-  h = await createHarness(
-    {
-      supervision: { stallAfterMs: STALL_MS },
-      plugins: [supervisor()],
-      agents: { asker: { adapter: "command", command: process.execPath, args: [ECHO_AGENT], waitingPattern: "Proceed\\? \\(y/n\\)$" } },
-    },
-    { label: "supervisor-closing", start: false },
-  );
+  h = await supervisedHarness("supervisor-closing");
   // The first serve closes while it tells: its send of the supervisor's message fails as a closing kernel's does.
   let refused!: () => void;
   const refusedOnce = new Promise<void>((resolve) => (refused = resolve));

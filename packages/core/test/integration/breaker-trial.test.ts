@@ -12,7 +12,7 @@ afterEach(async () => {
 /** A broken agent `flaky` (exits at once) sharing the account `acct` with the echo agent; its breaker opens after 3 failures. */
 async function harness(cooldownMs: number, usageSpawn: "fail" | "wait" = "fail"): Promise<Harness> {
   h = await createHarness({}, { start: false, label: "breaker-trial" });
-  const echo = (h.userConfig.agents as Record<string, Record<string, unknown>>).echo!;
+  const echo = (h.userConfig.agents as Record<string, { command: string }>).echo!;
   await h.startKernel({
     config: {
       limits: { spawnTimeout: 5_000, usage: { spawn: usageSpawn }, breaker: { failures: 3, windowMs: 60_000, cooldownMs } },
@@ -33,7 +33,8 @@ test("a spawn the usage limit refuses after the cooldown does not take the half-
   const h = await harness(500);
   const kernel = h.kernel;
   const store = (kernel as unknown as { store: StateStore }).store;
-  const flaky = () => kernel.spawn({ role: "executive", workDir: h.workDir, agent: "flaky" }).catch((e: unknown) => e as TmuxClaudeError);
+  // Each of these spawns fails: resolves with its error.
+  const flaky = () => kernel.spawn({ role: "executive", workDir: h.workDir, agent: "flaky" }).then(() => new Error("spawned") as TmuxClaudeError, (e: unknown) => e as TmuxClaudeError);
   for (let i = 0; i < 3; i++) await flaky();
   const [open] = await kernel.breakers();
   expect(open!.state).toBe("open");
