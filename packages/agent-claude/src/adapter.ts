@@ -12,6 +12,9 @@ import { claudeAgentOptions, parseClaudeOptions } from "./options.js";
 export const claudeAdapter: AgentAdapter = {
   name: "claude",
   optionsSchema: claudeAgentOptions,
+  // Its spinner, timer and terminal title redraw about 9 times a second while it waits on the model or a tool:
+  // output says nothing about progress. Its hook events (ctx.activity) do.
+  outputIsActivity: false,
   launch: claudeLaunch,
   drive(ctx) {
     return new ClaudeDriver(ctx, parseClaudeOptions(ctx.record().agent, ctx.agent));

@@ -8,6 +8,7 @@ import type { ClaudeAgentOptions } from "./options.js";
 import { classifyScreen, type ScreenState } from "./screen.js";
 import { readState, type ClaudeAgentState } from "./state.js";
 import { StartupDialogs } from "./startup-dialogs.js";
+import { expectedQuietMs } from "./quiet.js";
 import { PromptSubmission, submittedText, typedText } from "./submission.js";
 import { TaskList } from "./tasks.js";
 import { TranscriptUsage } from "./transcript.js";
@@ -209,8 +210,10 @@ export class ClaudeDriver implements AgentDriver {
       log.debug({ event: event.event, session: payload.session_id, current: this.sessionId }, "ignored a hook event of another session");
       return;
     }
-    // Every hook event of its session shows the agent alive (a tool call), also one that changes no status.
-    this.ctx.activity();
+    // Every hook event of its session shows the agent alive (a tool call), also one that changes no status;
+    // a Bash command may then run silent until its timeout.
+    const quietForMs = expectedQuietMs(event);
+    this.ctx.activity(quietForMs === undefined ? undefined : { quietForMs });
     switch (event.event) {
       case "UserPromptSubmit":
         this.clearSettle();

@@ -33,12 +33,13 @@ export interface HookPayload {
   message?: string;
   notification_type?: string;
   title?: string;
-  /** SessionEnd: clear, resume, logout, prompt_input_exit, other. */
-  reason?: string;
-  /** PostToolUse: the tool, its input and its result. */
+  /** PreToolUse, PostToolUse, PostToolUseFailure: the tool and its input (Bash: command, timeout in ms, run_in_background). */
   tool_name?: string;
   tool_input?: unknown;
+  /** PostToolUse: the tool's result. */
   tool_response?: unknown;
+  /** SessionEnd: clear, resume, logout, prompt_input_exit, other. */
+  reason?: string;
   /** PostToolUse of a subagent's tool call (the `Agent` tool): which subagent, and its kind. */
   agent_id?: string;
   agent_type?: string;

@@ -17,8 +17,13 @@
  * line of up to 64 MiB is one write.
  */
 
-/** Hook events the generated settings register; each appends one line to the instance's event log (PostToolUse only for the task tools: tasks.ts). */
-export const HOOK_EVENTS = ["SessionStart", "UserPromptSubmit", "Stop", "StopFailure", "Notification", "SessionEnd", "PostToolUse"] as const;
+/**
+ * Hook events the generated settings register; each appends one line to the
+ * instance's event log. The tool events show a busy agent alive (a stall
+ * watcher counts them, not the spinner's output) and say when a Bash command
+ * may run silent until its timeout.
+ */
+export const HOOK_EVENTS = ["SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "PostToolUseFailure", "Stop", "StopFailure", "Notification", "SessionEnd"] as const;
 export type HookEventName = (typeof HOOK_EVENTS)[number];
 
 /** The variable that tells the hook where to append (set in the agent's environment, which its hooks inherit). */

@@ -6,7 +6,6 @@ import { INSTANCE_ENV, type LaunchContext, type LaunchSpec } from "@tmux-claude/
 import { EVENTS_ENV, HOOK_EVENTS, hookCommand, LAUNCH_ENV, type HookEventName } from "./hook.js";
 import { bypassesPermissions, parseClaudeOptions } from "./options.js";
 import type { ClaudeAgentState } from "./state.js";
-import { TASK_TOOLS_MATCHER } from "./tasks.js";
 import { isTrustedDir } from "./trust.js";
 
 export const EVENTS_FILE = "events.jsonl";
@@ -21,8 +20,8 @@ const HOOK_TIMEOUT_SECONDS = 10;
 
 /** Settings for this one process (`--settings`); the user's own settings files are never touched. */
 export function generatedSettings(options: { bypass: boolean; mcp?: boolean }): Record<string, unknown> {
-  // PostToolUse only for the tools that keep the agent's task list: every other tool call goes on without a hook.
-  const hook = (event: HookEventName) => [{ ...(event === "PostToolUse" ? { matcher: TASK_TOOLS_MATCHER } : {}), hooks: [{ type: "command", command: hookCommand(event), timeout: HOOK_TIMEOUT_SECONDS }] }];
+  // Every tool's Pre/PostToolUse: they show a busy agent alive to a stall watcher (and the task tools' keep its progress).
+  const hook = (event: HookEventName) => [{ hooks: [{ type: "command", command: hookCommand(event), timeout: HOOK_TIMEOUT_SECONDS }] }];
   const settings: Record<string, unknown> = { hooks: Object.fromEntries(HOOK_EVENTS.map((event) => [event, hook(event)])) };
   // The orchestration tools run without asking a person: the server itself decides what this instance's role may do.
   if (options.mcp) settings.permissions = { allow: [`mcp__${MCP_SERVER_NAME}`] };

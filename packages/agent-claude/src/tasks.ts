@@ -5,11 +5,10 @@ import type { HookPayload } from "./events.js";
  * The tools with which Claude Code keeps its own task list: `TodoWrite`
  * (the whole list each call; older releases) and `TaskCreate`/`TaskUpdate`
  * (one task per call; newer releases), whose list `TaskList` returns whole.
- * Their PostToolUse hook events are the only ones registered for PostToolUse
- * (a matcher), so other tools pay nothing.
+ * Every tool's PostToolUse event comes (a stall watcher counts them); only
+ * these tools' change the list.
  */
 export const TASK_TOOLS = ["TodoWrite", "TaskCreate", "TaskUpdate", "TaskList"] as const;
-export const TASK_TOOLS_MATCHER = TASK_TOOLS.join("|");
 
 /** One task as the adapter keeps it (persisted in agentState.tasks, so a kernel re-attaching goes on from it). */
 export interface TrackedTask {

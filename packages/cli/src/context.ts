@@ -111,6 +111,12 @@ export class Cli {
     }
   }
 
+  /** Read or reset the circuit breakers in the configured store, without tmux (Kernel.withBreakers). */
+  async withBreakers<T>(command: string, fn: Parameters<typeof Kernel.withBreakers<T>>[1]): Promise<T> {
+    const { config, filepath } = await this.loadConfig(command);
+    return this.interruptible(Kernel.withBreakers({ config, configPath: filepath, watch: "on-demand", logger: this.logger(config, true) }, fn));
+  }
+
   /** Resolve with `promise`, or throw Interrupted as soon as the user interrupts. */
   interruptible<T>(promise: Promise<T>, onAbandon?: () => void): Promise<T> {
     const { signal } = this.io;

@@ -43,7 +43,7 @@ test("three failed spawns open the agent's breaker: the fourth exits 4 at once q
   expect(refused.stderr).toContain("tmux-claude doctor --reset-breakers broken");
   expect(refused.stderr.match(/^ {2}- .*exec-\d+: TC_/gmu)).toHaveLength(3);
 
-  // The first test's instances keep the socket's tmux server up: doctor reads the breakers through it.
+  // doctor reads the breakers from the store (no tmux needed).
   const doctor = await env.run(["doctor", "--json"]);
   const report = parseJson<{ checks: { name: string; ok: boolean; detail: string; fix?: string }[] }>(doctor);
   const breakers = report.checks.find((check) => check.name === "breakers")!;

@@ -55,6 +55,7 @@ export { configTemplate } from "./config/template.js";
 export { ErrorCodes, TmuxClaudeError, defineErrorCodes, isPluginErrorCode, isTmuxClaudeError, quoteScreen, type ErrorCode, type ErrorKind } from "./errors.js";
 export { createLogger, type Logger } from "./logger.js";
 export type {
+  ActivityOptions,
   AgentAdapter,
   AgentDriver,
   DriverContext,

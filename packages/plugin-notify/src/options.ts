@@ -10,7 +10,7 @@ import { z } from "zod";
 export const PLUGIN_NAME = "notify";
 
 /** What `on` lists when the config gives none: everything a person usually wants to hear about. */
-export const DEFAULT_ON = ["waiting", "error", "exited", "limited", "budget", "conflict", "run-finished"] as const;
+export const DEFAULT_ON = ["waiting", "error", "exited", "limited", "blocked", "budget", "conflict", "run-finished"] as const;
 
 const LOOPBACK_HOSTS = new Set(["localhost", "[::1]"]);
 

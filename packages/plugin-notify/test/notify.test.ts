@@ -136,3 +136,12 @@ test("a receiver that fails 3 times, then succeeds, gets the event once; the fai
   expect(logs.some((line) => line.includes("webhook (http://127.0.0.1:") && line.includes("delivers again"))).toBe(true);
   for (const secret of [SECRET, "with-key-in-path"]) expect(logs.join("\n")).not.toContain(secret);
 });
+
+test("with the default `on`, a blocked notice (the supervisor's, for a top-level instance nobody else hears of) is sent", async () => {
+  const r = (started.receiver = await startReceiver());
+  const env = (started.env = await createNotifyEnv());
+  const { notice } = await env.start(() => notify({ webhook: { url: `${r.url}/hook`, secret: SECRET } }), "all");
+  await notice({ kind: "blocked", severity: "warning", title: "[supervisor] exec-1 (executive) is blocked: stalled", eventId: "blocked-exec-1-1-busy" });
+  const [sent] = await r.until((accepted) => accepted.length >= 1, 15_000, "the blocked notice");
+  expect(JSON.parse(sent!.body)).toMatchObject({ kind: "blocked", title: "[supervisor] exec-1 (executive) is blocked: stalled" });
+});

@@ -11,7 +11,8 @@ export const PLUGIN_NAME = "supervisor";
  * the file and key. Stall detection runs in `serve` (the process attached to
  * every instance of its node, see StallWatcher); blockers are told by
  * whichever process fires the instance's statusChange (once across
- * processes), and for a stall by serve.
+ * processes), and for a stall by serve; serve, when it starts, tells what a
+ * process that closed mid-tell left untold.
  */
 export const supervisor = definePlugin({
   name: PLUGIN_NAME,
@@ -29,11 +30,18 @@ export const supervisor = definePlugin({
       watcher?.statusChanged(instance.id, to);
       if (to === "exited") return;
       const why = blockedReason({ ...instance, status: to, stalled: undefined });
-      if (why) await blockers.blocked(instance, why);
+      // With the status it now has: that is the kind told, and what the advice is about.
+      if (why) await blockers.blocked({ ...instance, status: to }, why);
       else await blockers.unblocked(instance.id);
     });
     if (watcher) {
-      ctx.hooks.ready.tapPromise(() => watcher.start());
+      ctx.hooks.ready.tapPromise(async () => {
+        await watcher.start();
+        // What a process closing mid-tell left untold (its claim given back) is told now; told episodes keep their claim.
+        for (const instance of await ctx.kernel.list({ blocked: true })) {
+          if (instance.tmux.node === ctx.kernel.node && instance.blocked) await blockers.blocked(instance, instance.blocked);
+        }
+      });
       ctx.onClose(() => watcher.stop());
     }
   },

@@ -2,7 +2,10 @@ import type { InstanceStall, InstanceStatus, KernelApi, Logger } from "@tmux-cla
 
 /**
  * Flags busy instances that went silent: no report from their adapter (for
- * Claude Code, no hook event) and no output for `stallAfterMs`. Runs in
+ * Claude Code, no hook event) and no output (for adapters whose output is
+ * activity; Claude Code's spinner is not) for `stallAfterMs`, or, after a
+ * report that expects a silence (`quietForMs`: a shell command and its
+ * timeout), for that long plus `stallAfterMs`. Runs in
  * `serve`, which is attached to every instance of its node and so sees every
  * report and output chunk (kernel.activity). One timer per busy instance,
  * re-armed (`refresh`) by its activity and cleared when it stops being busy:
@@ -11,7 +14,7 @@ import type { InstanceStall, InstanceStatus, KernelApi, Logger } from "@tmux-cla
  * interrupted, and its next report or output clears it.
  */
 export class StallWatcher {
-  private readonly timers = new Map<string, { timer: NodeJS.Timeout; last: number }>();
+  private readonly timers = new Map<string, { timer: NodeJS.Timeout; last: number; quietForMs: number }>();
   /** Instances flagged stalled (by this watcher, or found flagged at start): their next activity clears the flag. */
   private readonly flagged = new Set<string>();
   private unsubscribe: (() => void) | undefined;
@@ -26,7 +29,7 @@ export class StallWatcher {
 
   /** At serve's `ready`: follow activity, and arm a timer for each instance of this node that is busy now. */
   async start(): Promise<void> {
-    this.unsubscribe = this.kernel.activity(({ instanceId, status }) => this.active(instanceId, status));
+    this.unsubscribe = this.kernel.activity(({ instanceId, status, quietForMs }) => this.active(instanceId, status, quietForMs ?? 0));
     for (const instance of await this.kernel.list()) {
       if (instance.tmux.node !== this.kernel.node) continue;
       if (instance.stalled) this.flagged.add(instance.id);
@@ -49,24 +52,27 @@ export class StallWatcher {
   }
 
   /** Called on the output path: only timer bookkeeping here; the store is written only when a flag must go. */
-  private active(id: string, status: InstanceStatus): void {
-    if (status === "busy") this.arm(id);
+  private active(id: string, status: InstanceStatus, quietForMs: number): void {
+    if (status === "busy") this.arm(id, quietForMs);
     else this.disarm(id);
     if (this.flagged.has(id)) void this.clear(id);
   }
 
-  private arm(id: string): void {
+  /** `quietForMs`: the silence the agent said to expect from now; each activity sets it anew (0: none). */
+  private arm(id: string, quietForMs = 0): void {
     if (this.stopped) return;
     const armed = this.timers.get(id);
-    if (armed) {
+    // The hot path (every report or counted chunk): the same delay re-arms the same timer.
+    if (armed && armed.quietForMs === quietForMs) {
       armed.last = Date.now();
       armed.timer.refresh();
       return;
     }
-    const timer = setTimeout(() => void this.fire(id), this.stallAfterMs);
+    if (armed) clearTimeout(armed.timer);
+    const timer = setTimeout(() => void this.fire(id), quietForMs + this.stallAfterMs);
     // serve stays up for its own reasons; a timer must not keep a process alive.
     timer.unref();
-    this.timers.set(id, { timer, last: Date.now() });
+    this.timers.set(id, { timer, last: Date.now(), quietForMs });
   }
 
   private disarm(id: string): void {
@@ -82,7 +88,7 @@ export class StallWatcher {
     if (!armed || this.stopped) return;
     const stall: InstanceStall = {
       since: new Date(armed.last).toISOString(),
-      why: `busy with no event from its agent and no output for ${duration(Date.now() - armed.last)} (supervision.stallAfterMs is ${this.stallAfterMs} ms)`,
+      why: `busy with no event from its agent and no output counted as activity for ${duration(Date.now() - armed.last)} (supervision.stallAfterMs is ${this.stallAfterMs} ms${armed.quietForMs ? `, after its agent said to expect ${duration(armed.quietForMs)} of silence` : ""})`,
     };
     try {
       // Set only while the store still has it busy and unflagged: of racing writers, one tells.

@@ -2,9 +2,10 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, expect, test, vi } from "vitest";
-import { ErrorCodes, loadConfig, type InstanceRecord, type Kernel, type Notice, type TmuxClaudeError } from "@tmux-claude/core";
+import { ErrorCodes, TmuxClaudeError, loadConfig, type InstanceRecord, type Kernel, type Notice } from "@tmux-claude/core";
 import { ECHO_AGENT, createHarness, statusLog, type Harness } from "@tmux-claude/testkit";
-import { supervisor } from "../src/index.js";
+import { supervisor, type BlockerState } from "../src/index.js";
+import { blockerMessages, untilRecord, untilTold } from "./helpers.js";
 
 const STALL_MS = 600;
 
@@ -14,43 +15,24 @@ afterEach(async () => {
   h = undefined;
 });
 
-/** A serve-like kernel (watches every instance) with the supervisor, a short stall time, and an `asker` agent whose `/ask` is a question. */
-async function start(): Promise<{ h: Harness; kernel: Kernel; notices: Notice[] }> {
-  h = await createHarness(
+/** A harness (no kernel yet) whose config has the supervisor, a short stall time, and an `asker` agent whose `/ask` is a question. */
+function supervisedHarness(label: string): Promise<Harness> {
+  return createHarness(
     {
       supervision: { stallAfterMs: STALL_MS },
       plugins: [supervisor()],
       agents: { asker: { adapter: "command", command: process.execPath, args: [ECHO_AGENT], waitingPattern: "Proceed\\? \\(y/n\\)$" } },
     },
-    { label: "supervisor", start: false },
+    { label, start: false },
   );
+}
+
+/** A serve-like kernel (watches every instance) with the supervisor, a short stall time, and an `asker` agent whose `/ask` is a question. */
+async function start(): Promise<{ h: Harness; kernel: Kernel; notices: Notice[] }> {
+  h = await supervisedHarness("supervisor");
   const notices: Notice[] = [];
   const kernel = await h.startKernel({ beforeStart: (k) => k.hooks.notice.tap("test", (notice) => void notices.push(notice)) });
   return { h, kernel, notices };
-}
-
-/** Resolves with the record once `accept` holds for it, checked now and at each store change (the change feed, no polling). */
-function untilRecord(kernel: Kernel, id: string, accept: (record: InstanceRecord) => boolean, timeoutMs = 10_000): Promise<InstanceRecord> {
-  return new Promise((resolve, reject) => {
-    let done = false;
-    // list() has what the store holds (get() in serve is the live record, which may learn of a plugin's write a moment later).
-    const read = async () => (await kernel.list()).find((r) => r.id === id)!;
-    const check = () =>
-      void read().then((record) => {
-        if (done || !accept(record)) return;
-        done = true;
-        clearTimeout(timer);
-        watch.stop();
-        resolve(record);
-      }, () => undefined);
-    const watch = kernel.watch((change) => change.kind === "instance" && change.id === id && check());
-    const timer = setTimeout(() => {
-      done = true;
-      watch.stop();
-      void kernel.get(id).then((record) => reject(new Error(`${id} did not reach the expected state in ${timeoutMs} ms: ${JSON.stringify({ status: record.status, stalled: record.stalled, pluginState: record.pluginState })}`)));
-    }, timeoutMs);
-    void watch.ready.then(check);
-  });
 }
 
 /** A parent with one child (echo agents) on a supervised kernel. */
@@ -58,18 +40,6 @@ async function family(kernel: Kernel, workDir: string, agent?: string): Promise<
   const { instance: parent } = await kernel.spawn({ role: "manager", workDir });
   const { instance: child } = await kernel.spawn({ role: "specialist", workDir, parentId: parent.id, ...(agent ? { agent } : {}) });
   return { parent, child };
-}
-
-/** Resolves once the parent's inbox holds `count` supervisor messages about `child`, with their texts. */
-async function untilTold(kernel: Kernel, parent: string, child: string, count: number): Promise<string[]> {
-  const about = (r: InstanceRecord) => (r.messages ?? []).filter((m) => m.text.startsWith(`[supervisor] ${child} `)).map((m) => m.text);
-  return about(await untilRecord(kernel, parent, (r) => about(r).length >= count));
-}
-
-/** The messages the parent's inbox got from the supervisor about `child`. */
-async function blockerMessages(kernel: Kernel, parent: string, child: string): Promise<string[]> {
-  const record = (await kernel.list()).find((r) => r.id === parent)!;
-  return (record.messages ?? []).filter((m) => m.text.startsWith(`[supervisor] ${child} `)).map((m) => m.text);
 }
 
 test("a hung echo agent is flagged stalled after supervision.stallAfterMs, its parent gets exactly one blocker message, and no key is sent to it", async () => {
@@ -183,14 +153,7 @@ test("a child waiting on a question tells its parent once per episode; a top-lev
 }, 60_000);
 
 test("without serve the one-shot process that records the question tells the parent; with serve running, serve does, and nobody twice", async () => {
-  h = await createHarness(
-    {
-      supervision: { stallAfterMs: STALL_MS },
-      plugins: [supervisor()],
-      agents: { asker: { adapter: "command", command: process.execPath, args: [ECHO_AGENT], waitingPattern: "Proceed\\? \\(y/n\\)$" } },
-    },
-    { label: "supervisor-oneshot", start: false },
-  );
+  h = await supervisedHarness("supervisor-oneshot");
   const oneshot = await h.startKernel({ watch: "on-demand" });
   const { instance: parent } = await oneshot.spawn({ role: "manager", workDir: h.workDir });
   const { instance: child } = await oneshot.spawn({ role: "specialist", workDir: h.workDir, parentId: parent.id, agent: "asker" });
@@ -225,3 +188,33 @@ test("supervision.stallAfterMs of zero or less is a config error naming the file
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("a tell cut short by serve closing (TC_KERNEL_STATE) is given back and told by the next serve, once", async () => {
+  h = await supervisedHarness("supervisor-closing");
+  // The first serve closes while it tells: its send of the supervisor's message fails as a closing kernel's does.
+  let refused!: () => void;
+  const refusedOnce = new Promise<void>((resolve) => (refused = resolve));
+  const first = await h.startKernel({
+    beforeStart: (k) => {
+      const send = k.send.bind(k);
+      vi.spyOn(k, "send").mockImplementation(async (to, text, ...rest) => {
+        if (!text.startsWith("[supervisor]")) return send(to, text, ...rest);
+        refused();
+        throw new TmuxClaudeError(ErrorCodes.KERNEL_STATE, "The kernel is closing; it cannot send (scripted).");
+      });
+    },
+  });
+  const { parent, child } = await family(first, h.workDir, "asker");
+  await first.send(child.id, "/ask");
+  await refusedOnce;
+  await untilRecord(first, child.id, (r) => r.status === "waiting" && !(r.pluginState?.supervisor as BlockerState | undefined)?.blocker);
+  expect(await blockerMessages(first, parent.id, child.id)).toEqual([]);
+  await first.close();
+
+  // The next serve finds it blocked and untold: it tells, once; a serve after it does not tell again.
+  const second = await h.startKernel();
+  expect(await untilTold(second, parent.id, child.id, 1)).toHaveLength(1);
+  await second.close();
+  const third = await h.startKernel();
+  expect(await blockerMessages(third, parent.id, child.id)).toHaveLength(1);
+}, 60_000);

@@ -18,7 +18,7 @@ import {
   type BreakerState,
   type ResolvedConfig,
 } from "@tmux-claude/core";
-import { stateDirOf, withCliPlugins, withSocket, type ActionFactory, type Cli } from "../context.js";
+import { stateDirOf, usageError, withCliPlugins, withSocket, type ActionFactory, type Cli } from "../context.js";
 import { table } from "../output.js";
 import { serveStatus } from "./serve.js";
 
@@ -40,7 +40,10 @@ export function registerDoctor(program: Command, action: ActionFactory): void {
 async function doctor(cli: Cli, flags: { json?: boolean; clean?: boolean; resetBreakers?: string | boolean }): Promise<number> {
   if (flags.resetBreakers !== undefined) {
     const agent = typeof flags.resetBreakers === "string" ? flags.resetBreakers : undefined;
-    const reset = await cli.withKernel("doctor", (kernel) => kernel.resetBreakers(agent));
+    const reset = await cli.withBreakers("doctor", async (breakers) => {
+      if (agent !== undefined) await knownAgent(cli, agent, await breakers.list());
+      return breakers.reset(agent);
+    });
     const what = reset.length ? `Reset the circuit breaker of ${reset.map((name) => `"${name}"`).join(", ")}.` : `No open circuit breaker${agent ? ` for agent "${agent}"` : ""}.`;
     // With --json the checks are the whole output; the reset shows in their breakers line.
     if (!flags.json) cli.out(what);
@@ -64,6 +67,17 @@ async function doctor(cli: Cli, flags: { json?: boolean; clean?: boolean; resetB
     cli.out(ok ? "\nAll checks passed." : `\n${failed} check${failed === 1 ? "" : "s"} failed.`);
   }
   return ok ? 0 : 1;
+}
+
+/** A name to reset must be a configured agent (or one whose breaker the store still holds): a typo is no success. */
+async function knownAgent(cli: Cli, agent: string, held: BreakerState[]): Promise<void> {
+  const { config, filepath } = await cli.loadConfig("doctor");
+  const configured = Object.keys(withDefaultAgents(config).agents);
+  if (configured.includes(agent) || held.some((b) => b.agent === agent)) return;
+  throw usageError(
+    `Unknown agent "${agent}" for --reset-breakers. Configured agents: ${configured.join(", ") || "(none)"}. Give one of them, or no name to reset every breaker (agents are defined under agents in ${filepath ?? "your config"}).`,
+    { agent, configured },
+  );
 }
 
 /** Every check, without starting a tmux server or creating anything (`clean` removes leftovers of dead processes). */
@@ -101,14 +115,9 @@ export async function runChecks(cli: Cli, options: { clean?: boolean } = {}): Pr
 
   const tmux = await checkTmux(config.tmux.binary);
   checks.push(tmux.check);
-  // What reading the breakers needs: a kernel, which connects to a running server and clears leftovers of dead processes.
-  let breakersReadable: "yes" | "no server" | "leftovers" = "no server";
   if (tmux.found) {
-    const socket = await checkSocket(config.tmux.binary, config.tmux.socket);
-    checks.push(socket.check);
-    const leftovers = await checkLeftovers(config.tmux.binary, config.tmux.socket, options.clean === true);
-    checks.push(leftovers);
-    if (socket.running) breakersReadable = leftovers.ok ? "yes" : "leftovers";
+    checks.push(await checkSocket(config.tmux.binary, config.tmux.socket));
+    checks.push(await checkLeftovers(config.tmux.binary, config.tmux.socket, options.clean === true));
   }
 
   const stateDir = stateDirOf(config);
@@ -148,24 +157,21 @@ export async function runChecks(cli: Cli, options: { clean?: boolean } = {}): Pr
       ? `running (pid ${serve.pid})`
       : "not running; queued messages are delivered only while a tmux-claude send waits (start one with tmux-claude serve)",
   });
-  checks.push(await checkBreakers(cli, breakersReadable));
+  checks.push(await checkBreakers(cli));
   checks.push(...(await pluginChecks(config)));
   return checks;
 }
 
 /**
- * The agents' circuit breakers (limits.breaker), read from the store through
- * a one-shot kernel, which connects to the socket's tmux server: only when
- * one runs, since doctor never starts one, and only when no leftovers are
- * reported, since a connecting kernel removes them and doctor only looks.
+ * The agents' circuit breakers (limits.breaker), read from the configured
+ * store alone (Kernel.withBreakers): no tmux server is needed, started or
+ * attached to, so they are read whether or not one runs (a broken agent's
+ * failed spawns leave none) and leftovers are left for doctor to report.
  */
-async function checkBreakers(cli: Cli, readable: "yes" | "no server" | "leftovers"): Promise<Check> {
-  const refused = "(a spawn refused by an open breaker says so)";
-  if (readable === "no server") return { name: "breakers", ok: true, detail: `not read: no tmux server runs on the socket, and doctor starts none ${refused}` };
-  if (readable === "leftovers") return { name: "breakers", ok: true, detail: `not read: reading them would remove the leftovers reported above ${refused}`, fix: "tmux-claude doctor --clean, then doctor again" };
+async function checkBreakers(cli: Cli): Promise<Check> {
   let breakers: BreakerState[];
   try {
-    breakers = await cli.withKernel("doctor", (kernel) => kernel.breakers());
+    breakers = await cli.withBreakers("doctor", (store) => store.list());
   } catch (error) {
     return { name: "breakers", ok: false, detail: `could not read the circuit breakers: ${(error as Error).message}`, fix: "check the config and the store (the other checks)" };
   }
@@ -240,21 +246,18 @@ function knownCrash(version: [number, number] | undefined): { note?: string } {
   };
 }
 
-/** Asks a running server only; never starts one. `running`: a healthy server answered. */
-async function checkSocket(binary: string, socket: string): Promise<{ check: Check; running: boolean }> {
+/** Asks a running server only; never starts one. */
+async function checkSocket(binary: string, socket: string): Promise<Check> {
   let names: string[] | undefined;
   try {
     names = await listSessionNames({ binary, socket });
   } catch (error) {
     const reason = isTmuxClaudeError(error) && typeof error.details.tmuxError === "string" ? error.details.tmuxError : (error as Error).message;
-    return {
-      running: false,
-      check: { name: "socket", ok: false, detail: `"${binary} -L ${socket} list-sessions" failed: ${reason}`, fix: "check that the socket's server is healthy, or kill it with tmux -L <socket> kill-server" },
-    };
+    return { name: "socket", ok: false, detail: `"${binary} -L ${socket} list-sessions" failed: ${reason}`, fix: "check that the socket's server is healthy, or kill it with tmux -L <socket> kill-server" };
   }
-  if (!names) return { running: false, check: { name: "socket", ok: true, detail: `"${socket}": no server running (it starts with the first spawn)` } };
+  if (!names) return { name: "socket", ok: true, detail: `"${socket}": no server running (it starts with the first spawn)` };
   const sessions = names.filter((name) => !name.startsWith(MONITOR_PREFIX));
-  return { running: true, check: { name: "socket", ok: true, detail: `"${socket}": server running with ${sessions.length} instance session${sessions.length === 1 ? "" : "s"}` } };
+  return { name: "socket", ok: true, detail: `"${socket}": server running with ${sessions.length} instance session${sessions.length === 1 ? "" : "s"}` };
 }
 
 /** Monitor sessions (and their control clients) of tmux-claude processes that are gone, e.g. killed with -9. */

@@ -113,9 +113,12 @@ export interface DriverContext {
   /**
    * The agent did something that changes no status (a hook event such as a
    * tool call): tells `kernel.activity` listeners (a stall watcher) that it is
-   * alive. Costs nothing else: no write, no event.
+   * alive. Costs nothing else: no write, no event. `quietForMs`: how long a
+   * silence is expected from now (e.g. a shell command with that timeout
+   * began), so a watcher flags it stalled only once that much more has passed;
+   * the next activity ends the expectation.
    */
-  activity(): void;
+  activity(options?: ActivityOptions): void;
   readonly agentState: Record<string, unknown>;
   /**
    * Merge into the adapter's persisted state (at once in `agentState`).
@@ -188,9 +191,22 @@ export interface AgentDriver {
   dispose(): void;
 }
 
+/** What a driver says with an activity (DriverContext.activity). */
+export interface ActivityOptions {
+  /** Milliseconds of silence to expect from now (no report, no counted output) before it is unusual. */
+  quietForMs?: number;
+}
+
 /** Teaches the kernel one kind of agent: how to launch it, tell its state and give it input. */
 export interface AgentAdapter {
   readonly name: string;
+  /**
+   * Whether its pane's output shows the agent is alive (default true: a plain
+   * CLI has no other signal). An agent that redraws while it waits (Claude
+   * Code's spinner and timer, ~9 times a second) sets false: only its driver's
+   * reports and `ctx.activity()` calls then count (`kernel.activity`).
+   */
+  readonly outputIsActivity?: boolean;
   /** Validates this adapter's extra keys in `agents.<name>`; errors name the key. */
   readonly optionsSchema?: z.ZodType;
   launch(ctx: LaunchContext): LaunchSpec | Promise<LaunchSpec>;

@@ -25,6 +25,8 @@ export interface Live {
   record: InstanceRecord;
   driver: AgentDriver;
   listeners: Set<(data: Buffer) => void>;
+  /** Its adapter's outputIsActivity: whether an output chunk is a kernel.activity "output" event. */
+  outputIsActivity: boolean;
   /** The last bytes of output, to explain an agent that died. */
   tail: Buffer;
   /** Aborted when the instance exits or is detached. */

@@ -9,7 +9,7 @@ import { sameLaunch } from "./same-launch.js";
 export interface DriverHost {
   applyStatus(id: string, to: InstanceStatus, report?: StatusReport): Promise<boolean>;
   /** The adapter reported (whether or not the status changed): kernel.activity's "report". */
-  reported(id: string): void;
+  reported(id: string, quietForMs?: number): void;
   persist(id: string, updater: (record: InstanceRecord) => InstanceRecord): Promise<void>;
   setProgress(id: string, report: ProgressInput | null): Promise<unknown>;
 }
@@ -45,7 +45,7 @@ export function driverContext(deps: ManagerDeps, host: DriverHost, live: Live, i
       const source = agentConfig(deps, record.agent).adapter;
       host.setProgress(record.id, report && { ...report, source }).catch((error: unknown) => logger.warn({ err: error, instance: record.id }, "could not store the agent's progress"));
     },
-    activity: () => host.reported(record.id),
+    activity: (options) => host.reported(record.id, options?.quietForMs),
     get agentState() {
       return live.record.agentState ?? {};
     },

@@ -205,7 +205,8 @@ export class InstanceManager {
 
   /** Be told of every adapter report and output chunk of the instances this process is attached to; returns the unsubscribe. */
   activity(listener: (event: ActivityEvent) => void): () => void {
-    const forward = (instanceId: string, source: "report" | "output", record: InstanceRecord) => listener({ instanceId, source, status: record.status });
+    const forward = (instanceId: string, source: "report" | "output", record: InstanceRecord, quietForMs?: number) =>
+      listener({ instanceId, source, status: record.status, ...(quietForMs !== undefined ? { quietForMs } : {}) });
     this.registry.events.on("activity", forward);
     return () => void this.registry.events.off("activity", forward);
   }

@@ -128,7 +128,7 @@ export class Registry {
     if (!live) return;
     live.tail = appendTail(live.tail, data);
     for (const listener of live.listeners) listener(data);
-    this.events.emit("activity", id!, "output", live.record);
+    if (live.outputIsActivity) this.events.emit("activity", id!, "output", live.record);
   }
 
   /** Mark an attachment as having its exit recorded; false when it already is. */
@@ -190,7 +190,7 @@ export class Registry {
   }
 
   private async startDriver(record: InstanceRecord, adapter: AgentAdapter): Promise<Live> {
-    const live: Live = { record, driver: undefined as unknown as Live["driver"], listeners: new Set(), tail: Buffer.alloc(0), gone: new AbortController() };
+    const live: Live = { record, driver: undefined as unknown as Live["driver"], listeners: new Set(), outputIsActivity: adapter.outputIsActivity !== false, tail: Buffer.alloc(0), gone: new AbortController() };
     const instanceDir = await ensureInstanceDir(this.deps.stateDir, record.id);
     const ctx = driverContext(this.deps, this, live, instanceDir);
     live.driver = adapter.drive(ctx);
@@ -310,10 +310,10 @@ export class Registry {
     return written.then(() => recordedHere);
   }
 
-  /** An adapter's report (driverContext.setStatus), after applyStatus took it into the live record. */
-  reported(id: string): void {
+  /** An adapter's report (driverContext.setStatus or activity), after applyStatus took it into the live record. */
+  reported(id: string, quietForMs?: number): void {
     const live = this.live.get(id);
-    if (live) this.events.emit("activity", id, "report", live.record);
+    if (live) this.events.emit("activity", id, "report", live.record, quietForMs);
   }
 
   /** Each instance's last turn end announced here: drains wait for its taps (see TurnEnds). */

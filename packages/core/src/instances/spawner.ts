@@ -1,5 +1,5 @@
 import path from "node:path";
-import { ErrorCodes, TmuxClaudeError, quoteScreen } from "../errors.js";
+import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError, quoteScreen } from "../errors.js";
 import type { DeliveryReceipt } from "../kernel/messages.js";
 import type { SpawnPlan } from "../kernel/events.js";
 import type { Budget, InstanceRecord } from "../store/types.js";
@@ -89,15 +89,17 @@ export class Spawner {
       const warm = await this.warm.start({ ...options, parentId, agent: agentName, workDir: options.workDir, name: options.name, budget, reuse: options.reuse, plugins: options.plugins, first, caller });
       if (warm) return warm;
     }
-    // Before the id is reserved: a refused spawn takes no place in limits.maxInstances or limits.spawnRate.
+    // Before the id is reserved: a spawn held until a usage limit resets holds no place in limits.maxInstances.
+    // A pool fill does not wait for it: an idle instance uses no tokens.
+    if (!fill) await this.limits.beforeSpawn(agentName);
+    // After the usage limit let it through, so a half-open trial is claimed only by a spawn that goes on (one refused
+    // or held there would keep the trial from every other spawn); before the id is reserved, so a refused spawn takes
+    // no place in limits.maxInstances or limits.spawnRate.
     const ticket = await this.breakers.check(agentName);
     const handBack = async (error: unknown) => {
       // A trial refused here did not try the agent: the next spawn may. The refusal's error stands.
       await this.breakers.failed(ticket, "-", error, false).catch((breakerError: unknown) => this.breakerWriteFailed(agentName, breakerError));
     };
-    // Before the id is reserved: a spawn held until a usage limit resets holds no place in limits.maxInstances.
-    // A pool fill does not wait for it: an idle instance uses no tokens.
-    if (!fill) await this.limits.beforeSpawn(agentName);
     const reserved = await this.reserve(options, { parentId, depth, agentName, prefix: roleConfig.prefix, budget }, fill).catch(async (error: unknown) => {
       await handBack(error);
       throw error;
@@ -136,9 +138,11 @@ export class Spawner {
       return { instance, receipt, source: "cold" };
     } catch (error) {
       await this.discard(reserved.id, launched);
-      // Only an agent that was launched and never became ready counts against its breaker (not a plugin's refusal,
-      // nor a spawn cut short by closing the kernel, whose store is going away).
-      if (!this.registry.closed) await this.breakers.failed(ticket, reserved.id, error, launched && !ready).catch((breakerError: unknown) => this.breakerWriteFailed(agentName, breakerError));
+      // Only an agent that was launched and never became ready counts against its breaker: not a plugin's refusal, not
+      // tmux failing (no server, a socket error: no fault of the agent, and with a shared store it would open the
+      // breaker on every node), nor a spawn cut short by closing the kernel, whose store is going away.
+      const agentFailed = launched && !ready && !tmuxFailure(error);
+      if (!this.registry.closed) await this.breakers.failed(ticket, reserved.id, error, agentFailed).catch((breakerError: unknown) => this.breakerWriteFailed(agentName, breakerError));
       await this.spawnFailed(plan, error);
       throw error;
     }
@@ -384,4 +388,9 @@ function movedFrom(requested: string, planned: string): string | undefined {
 function withoutSpawner(state: Record<string, unknown> | undefined): Record<string, unknown> {
   const { spawner: _spawner, ...rest } = state ?? {};
   return rest;
+}
+
+/** tmux itself failed (TC_TMUX_*: not found, a command failed, the control connection dropped), not the agent. */
+function tmuxFailure(error: unknown): boolean {
+  return isTmuxClaudeError(error) && error.code.startsWith("TC_TMUX_");
 }

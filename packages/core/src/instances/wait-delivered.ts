@@ -8,7 +8,7 @@ export interface ManagerEvents {
   /** This process attached to the instance (its driver started): the record as it was then. */
   attached: [id: string, record: InstanceRecord];
   /** Its adapter reported (a status, changed or not) or its pane printed: the instance is doing something (kernel.activity). */
-  activity: [id: string, source: "report" | "output", record: InstanceRecord];
+  activity: [id: string, source: "report" | "output", record: InstanceRecord, quietForMs?: number];
   delivered: [messageId: string];
   /** A queued message could not be typed in; it stays queued and is tried again. */
   deliveryFailed: [messageId: string, error: unknown];

@@ -81,7 +81,9 @@ export interface KernelApi {
   /**
    * Be told, cheaply and without polling, each time an instance this process
    * is attached to does something: its adapter reported a status (changed or
-   * not: for Claude Code, each hook event) or its pane printed. Only this
+   * not: for Claude Code, each hook event) or its pane printed (only for an
+   * adapter whose output is activity: not Claude Code's, whose spinner
+   * redraws while it waits; see AgentAdapter.outputIsActivity). Only this
    * process's attachments: serve's are every instance of its node, a one-shot
    * kernel's those it touched. Returns the unsubscribe. The listener runs on
    * the output path: keep it short (re-arm a timer), never throw.
@@ -187,6 +189,8 @@ export interface ActivityEvent {
   source: "report" | "output";
   /** Its status as this process knows it after that. */
   status: InstanceStatus;
+  /** A report that expects silence for this long (DriverContext.activity's quietForMs, e.g. a shell command's timeout). */
+  quietForMs?: number;
 }
 
 export interface OutputOptions {

@@ -24,7 +24,7 @@ import { Nodes } from "../instances/nodes.js";
 import type { LocalOperations } from "./routing.js";
 import { FileStore } from "../store/file-store.js";
 import type { Budget, InstanceRecord, InstanceStall, StateStore, StoreChange, StoreWatch } from "../store/types.js";
-import type { BreakerState } from "../instances/breaker.js";
+import { Breakers, type BreakerState } from "../instances/breaker.js";
 import { TmuxRuntime } from "../tmux/runtime.js";
 import { withDefaultAgents, withDefaultRoles } from "./default-agents.js";
 import { defaultNodeId } from "./node.js";
@@ -109,6 +109,23 @@ export class Kernel implements KernelApi {
       throw error;
     }
     return kernel;
+  }
+
+  /**
+   * Run `fn` on the agents' circuit breakers in the configured store alone: plugins applied (one may supply the store,
+   * e.g. Redis) and closed after, no tmux server started or attached. For doctor, whether or not a server runs.
+   */
+  static async withBreakers<T>(options: KernelOptions, fn: (breakers: Pick<Breakers, "list" | "reset">) => Promise<T>): Promise<T> {
+    const kernel = new Kernel(options);
+    try {
+      kernel.state = "starting";
+      await applyPlugins(kernel.config.plugins, kernel.pluginHost());
+      kernel.store ??= new FileStore(kernel.stateDir);
+      await kernel.store.init();
+      return await fn(new Breakers(kernel.store, kernel.config));
+    } finally {
+      await kernel.close();
+    }
   }
 
   async start(): Promise<void> {
