@@ -165,7 +165,12 @@ for (const release of await claudeReleases()) {
       expect(turns.some((t) => t.startsWith("sub: [\"")), turns.join("\n")).toBe(true);
       // The subagent's TodoWrite reached the hook (agent_id in its payload).
       const events = await readFile(path.join(h.stateDir, "agents", childId, "events.jsonl"), "utf8");
-      expect(events.split("\n").filter((line) => line.includes('"TodoWrite"') && line.includes('"agent_id"'))).toHaveLength(1);
+      const subagentTodoWrites = events
+        .split("\n")
+        .filter((line) => line.trim() !== "")
+        .map((line) => JSON.parse(line) as { event: string; payload: { tool_name?: string; agent_id?: string } })
+        .filter((e) => e.event === "PostToolUse" && e.payload.tool_name === "TodoWrite" && e.payload.agent_id !== undefined);
+      expect(subagentTodoWrites).toHaveLength(1);
       // A message's receipt is its UserPromptSubmit event, applied after every earlier line of the file: the subagent's TodoWrite too.
       // (Typed at once even if the subagent's report back keeps the agent busy.)
       expect((await h.kernel.send(childId, "AFTER", { whenBusy: "now" })).state).toBe("delivered");
