@@ -1,0 +1,168 @@
+// The review of warm pools and reuse: each test failed before its fix (the reviewer's probes, kept as regression tests).
+import path from "node:path";
+import { mkdir } from "node:fs/promises";
+import { afterEach, describe, expect, test } from "vitest";
+import { acquireLock, commandAdapter, FileStore, type InstanceSummary, type Kernel, type UserConfig } from "../../src/index.js";
+import { createHarness, eventually, ECHO_AGENT, type Harness } from "@tmux-claude/testkit";
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const pooledUnder = (list: InstanceSummary[], parentId: string) => list.filter((r) => r.parentId === parentId && r.pooled && r.status === "idle");
+async function poolReady(kernel: Kernel, parentId: string, count: number): Promise<InstanceSummary[]> {
+  return eventually(async () => {
+    const pooled = pooledUnder(await kernel.list(), parentId);
+    return pooled.length === count ? pooled : undefined;
+  }, 20_000, `${count} pooled under ${parentId}`);
+}
+
+describe("pools and reuse, as reviewed", () => {
+  test("reuse never resets an agent that a send made busy meanwhile: it looks again under the send lock and spawns cold", async () => {
+    h = await createHarness({}, { label: "rv-reuse", start: false });
+    const seen: string[] = [];
+    const config: UserConfig = {
+      agents: {
+        echo: h.userConfig.agents!.echo!,
+        resettable: { adapter: "resettable", command: process.execPath, args: [ECHO_AGENT], env: { ECHO_AGENT_LOG: h.log }, inputLog: h.log, clearKey: "C-u" } as never,
+      },
+      plugins: [
+        {
+          name: "resettable-adapter",
+          apply(ctx) {
+            ctx.registerAdapter({
+              ...commandAdapter,
+              name: "resettable",
+              drive(dctx) {
+                const d = commandAdapter.drive(dctx);
+                d.resetConversation = async () => {
+                  seen.push(dctx.status());
+                };
+                return d;
+              },
+            });
+          },
+        },
+      ],
+    };
+    const kernel = await h.startKernel({ config });
+    const manager = (await kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
+    const child = (await kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, agent: "resettable" })).instance;
+    expect((await kernel.get(child.id)).status).toBe("idle");
+    // Another process's send holds the instance's send lock (it reads idle, types, the agent turns busy); meanwhile a reuse claims it.
+    const lock = await acquireLock(path.join(h.stateDir, "locks"), `send:${child.id}`);
+    const reused = kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, agent: "resettable", reuse: "idle", prompt: "new task" });
+    await eventually(async () => (await kernel.get(child.id)).reusing !== undefined, 10_000, "the reuse claim");
+    // What that send typed (the lock is held, so typed directly, as its holder would): the agent is busy now.
+    await h.tmux("send-keys", "-t", child.tmux.session, "-l", "/work 4000");
+    await h.tmux("send-keys", "-t", child.tmux.session, "Enter");
+    await eventually(async () => (await kernel.get(child.id)).status === "busy", 10_000, "busy");
+    await lock.release();
+    const spawned = await reused;
+    // Its only candidate is busy with the send's message: no reset was typed into it, the spawn started a new instance.
+    expect(seen).toEqual([]);
+    expect(spawned.source).toBe("cold");
+    expect(spawned.instance.id).not.toBe(child.id);
+    expect((await kernel.get(child.id)).reusing).toBeUndefined();
+  }, 60_000);
+
+  test("a take from the pool skips a plugin's beforeSpawn refusal (plugin-cost's over-budget refusal, e.g.)", async () => {
+    let refuse = false;
+    h = await createHarness(
+      {
+        pool: { specialist: 1 },
+        plugins: [
+          {
+            name: "refuser",
+            apply(ctx) {
+              ctx.hooks.beforeSpawn.tapPromise("refuser", async (plan) => {
+                if (refuse && plan.role === "specialist") throw new Error("refused by a plugin (over budget)");
+                return plan;
+              });
+            },
+          },
+        ],
+      },
+      { label: "rv-refuse" },
+    );
+    const { kernel } = h;
+    const manager = (await kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
+    await poolReady(kernel, manager.id, 1);
+    refuse = true;
+    const sub = path.join(h.workDir, "sub");
+    await mkdir(sub);
+    await expect(kernel.spawn({ role: "specialist", parentId: manager.id, workDir: sub })).rejects.toThrow(/refused by a plugin/u);
+    const taken = await kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, prompt: "work" });
+    console.log("take while plugins refuse:", taken.source);
+    expect(taken.source).not.toBe("pool");
+  }, 60_000);
+
+  test("a take whose first message fails leaves the taken instance behind (a cold spawn removes it)", async () => {
+    h = await createHarness(
+      {
+        pool: { specialist: 1 },
+        plugins: [
+          {
+            name: "boom",
+            apply(ctx) {
+              ctx.hooks.beforeSend.tapPromise("boom", async (message) => {
+                if (message.text === "boom") throw new Error("beforeSend refused boom");
+                return message;
+              });
+            },
+          },
+        ],
+      },
+      { label: "rv-boom" },
+    );
+    const { kernel } = h;
+    const manager = (await kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
+    const [pooled] = await poolReady(kernel, manager.id, 1);
+    const sub = path.join(h.workDir, "sub");
+    await mkdir(sub);
+    await expect(kernel.spawn({ role: "specialist", parentId: manager.id, workDir: sub, prompt: "boom", name: "cold" })).rejects.toThrow(/boom/u);
+    await expect(kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, prompt: "boom", name: "warm" })).rejects.toThrow(/boom/u);
+    const list = await kernel.list();
+    const left = list.filter((r) => r.parentId === manager.id && !r.pooled && r.status !== "exited");
+    console.log("left after failed spawns:", left.map((r) => ({ id: r.id, name: r.name, status: r.status })), "pooled was", pooled!.id);
+    expect(left).toEqual([]);
+  }, 60_000);
+
+  test("a parent whose agent exits (not terminated) leaves its pooled children running", async () => {
+    h = await createHarness({ pool: { specialist: 2 } }, { label: "rv-exit" });
+    const { kernel } = h;
+    const manager = (await kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
+    const pooled = await poolReady(kernel, manager.id, 2);
+    await kernel.send(manager.id, "/exit");
+    await eventually(async () => (await kernel.get(manager.id)).status === "exited", 10_000, "manager exited");
+    // Let any reaction settle (serve's view).
+    await kernel.list();
+    const after = (await kernel.list()).filter((r) => pooled.some((p) => p.id === r.id));
+    const sessions = (await h.tmux("list-sessions", "-F", "#{session_name}")).split("\n").filter((n) => n && !n.startsWith("_tc-monitor"));
+    const spawnUnder = await kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir }).then(
+      (r) => `ok ${r.source}`,
+      (e: Error) => `refused: ${e.message.slice(0, 120)}`,
+    );
+    console.log("pooled after parent exit:", after.map((r) => `${r.id} ${r.status} pooled=${Boolean(r.pooled)}`), "sessions", sessions, "spawn under exited parent:", spawnUnder);
+    expect(after.filter((r) => r.status !== "exited")).toEqual([]);
+  }, 60_000);
+
+  test("a take skips the usage-limit gate (limits.usage.spawn fail)", async () => {
+    h = await createHarness({ pool: { specialist: 1 }, limits: { usage: { spawn: "fail" } } }, { label: "rv-limit", watch: "on-demand" });
+    const { kernel } = h;
+    const manager = (await kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
+    await poolReady(kernel, manager.id, 1);
+    // Another instance of the account hit its usage limit (as a driver reports it), until an hour from now.
+    const store = new FileStore(h.stateDir);
+    const record = (await store.get(manager.id))!;
+    await store.put({ ...record, id: "mgr-99", tmux: { ...record.tmux, session: "mgr-99", paneId: "%999" }, status: "limited", limitedUntil: new Date(Date.now() + 3_600_000).toISOString() });
+    const sub = path.join(h.workDir, "sub");
+    await mkdir(sub);
+    await expect(kernel.spawn({ role: "specialist", parentId: manager.id, workDir: sub })).rejects.toMatchObject({ code: "TC_USAGE_LIMITED" });
+    const taken = await kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, prompt: "work" });
+    console.log("take at a usage limit:", taken.source, taken.receipt?.state);
+    expect(taken.source).not.toBe("pool");
+  }, 60_000);
+});
