@@ -124,6 +124,15 @@ export interface TakeRequest {
   workDir: string;
   name: string | undefined;
   budget: InstanceRecord["budget"];
+  caller: string | null;
+}
+
+/** Why a plugin (hook `beforeTake`) passes `candidate` over for this spawn, or undefined: it may serve it. */
+export async function takeRefused(deps: ManagerDeps, candidate: InstanceRecord, request: TakeRequest, source: "pool" | "reuse"): Promise<string | undefined> {
+  const { role, parentId, agent, workDir, name, caller, budget } = request;
+  const reason = await deps.hooks.beforeTake.promise({ instance: candidate, source, role, parentId, agent, workDir, name, caller, budget });
+  if (reason !== undefined) deps.logger.debug({ instance: candidate.id, source, reason }, "a plugin passed a running instance over");
+  return reason;
 }
 
 /**
@@ -142,6 +151,7 @@ export async function takePooled(deps: ManagerDeps, request: TakeRequest): Promi
     .filter((r) => inPlace(r, request) && r.status === "idle" && !r.hold && nodes.owns(r) && requestedWorkDir(r) === wanted)
     .sort((a, b) => a.pooled!.since.localeCompare(b.pooled!.since));
   for (const candidate of candidates) {
+    if ((await takeRefused(deps, candidate, request, "pool")) !== undefined) continue;
     let won = false;
     const taken = await store.update(candidate.id, (r) => {
       won = r.pooled !== undefined && r.status === "idle" && !r.terminatedAt;

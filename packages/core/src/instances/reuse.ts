@@ -3,7 +3,7 @@ import { ErrorCodes, TmuxClaudeError, quoteScreen } from "../errors.js";
 import type { InstanceRecord } from "../store/types.js";
 import type { ManagerDeps } from "./deps.js";
 import type { Registry } from "./registry.js";
-import { asSpawned, requestedWorkDir, type TakeRequest } from "./pools.js";
+import { asSpawned, requestedWorkDir, takeRefused, type TakeRequest } from "./pools.js";
 import { withSendLock } from "./typing.js";
 
 /** A claim older than this was left by a process that died mid-reset: the instance may be claimed again. */
@@ -30,6 +30,7 @@ export async function reuseIdle(deps: ManagerDeps, registry: Registry, request: 
   );
   for (const candidate of candidates) {
     if ((await store.queue(candidate.id)).length > 0) continue;
+    if ((await takeRefused(deps, candidate, request, "reuse")) !== undefined) continue;
     const live = await registry.attach(candidate).catch(() => undefined);
     if (!live?.driver.resetConversation) continue;
     let won = false;

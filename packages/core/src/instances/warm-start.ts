@@ -14,7 +14,6 @@ export interface WarmRequest extends TakeRequest {
   plugins: Record<string, unknown> | undefined;
   /** The first message (context and prompt); "" for none. */
   first: string;
-  caller: string | null;
 }
 
 /**

@@ -68,7 +68,7 @@ describe("pools and reuse, as reviewed", () => {
     expect((await kernel.get(child.id)).reusing).toBeUndefined();
   }, 60_000);
 
-  test("a take from the pool skips a plugin's beforeSpawn refusal (plugin-cost's over-budget refusal, e.g.)", async () => {
+  test("a plugin's beforeTake passes a pooled instance over: the spawn goes cold, where its beforeSpawn refuses", async () => {
     let refuse = false;
     h = await createHarness(
       {
@@ -81,6 +81,7 @@ describe("pools and reuse, as reviewed", () => {
                 if (refuse && plan.role === "specialist") throw new Error("refused by a plugin (over budget)");
                 return plan;
               });
+              ctx.hooks.beforeTake.tapPromise("refuser", async (plan) => (refuse && plan.role === "specialist" ? "over budget" : undefined));
             },
           },
         ],
@@ -94,9 +95,10 @@ describe("pools and reuse, as reviewed", () => {
     const sub = path.join(h.workDir, "sub");
     await mkdir(sub);
     await expect(kernel.spawn({ role: "specialist", parentId: manager.id, workDir: sub })).rejects.toThrow(/refused by a plugin/u);
-    const taken = await kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, prompt: "work" });
-    console.log("take while plugins refuse:", taken.source);
-    expect(taken.source).not.toBe("pool");
+    await expect(kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, prompt: "work" })).rejects.toThrow(/refused by a plugin/u);
+    expect(pooledUnder(await kernel.list(), manager.id)).toHaveLength(1);
+    refuse = false;
+    expect((await kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, prompt: "work" })).source).toBe("pool");
   }, 60_000);
 
   test("a take whose first message fails leaves the taken instance behind (a cold spawn removes it)", async () => {
