@@ -82,13 +82,14 @@ export class Spawner {
       throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, `spawn option reuse ${JSON.stringify(options.reuse)} is not known: give "idle" (reuse an idle instance of the role under the same parent) or leave it out.`, { reuse: options.reuse });
     }
     if (!fill) {
+      // Before the id is reserved: a spawn held until a usage limit resets holds no place in limits.maxInstances. Before a
+      // take or a reuse too: a prompt handed to an account at its limit would hit it at once. A pool fill does not wait for
+      // it: an idle instance uses no tokens.
+      await this.limits.beforeSpawn(agentName);
       const first = firstMessage(options.context, options.prompt);
       const warm = await this.warm.start({ ...options, parentId, agent: agentName, workDir: options.workDir, name: options.name, budget, reuse: options.reuse, plugins: options.plugins, first, caller });
       if (warm) return warm;
     }
-    // Before the id is reserved: a spawn held until a usage limit resets holds no place in limits.maxInstances.
-    // A pool fill does not wait for it: an idle instance uses no tokens.
-    if (!fill) await this.limits.beforeSpawn(agentName);
     const reserved = await this.reserve(options, { parentId, depth, agentName, prefix: roleConfig.prefix, budget }, fill);
     if (!reserved) return undefined;
 

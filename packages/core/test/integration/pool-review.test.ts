@@ -151,7 +151,7 @@ describe("pools and reuse, as reviewed", () => {
     expect(after.filter((r) => r.status !== "exited")).toEqual([]);
   }, 60_000);
 
-  test("a take skips the usage-limit gate (limits.usage.spawn fail)", async () => {
+  test("a take goes through the usage-limit gate (limits.usage.spawn fail): refused like a cold spawn, the pooled instance stays", async () => {
     h = await createHarness({ pool: { specialist: 1 }, limits: { usage: { spawn: "fail" } } }, { label: "rv-limit", watch: "on-demand" });
     const { kernel } = h;
     const manager = (await kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
@@ -163,8 +163,7 @@ describe("pools and reuse, as reviewed", () => {
     const sub = path.join(h.workDir, "sub");
     await mkdir(sub);
     await expect(kernel.spawn({ role: "specialist", parentId: manager.id, workDir: sub })).rejects.toMatchObject({ code: "TC_USAGE_LIMITED" });
-    const taken = await kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, prompt: "work" });
-    console.log("take at a usage limit:", taken.source, taken.receipt?.state);
-    expect(taken.source).not.toBe("pool");
+    await expect(kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, prompt: "work" })).rejects.toMatchObject({ code: "TC_USAGE_LIMITED" });
+    expect(pooledUnder(await kernel.list(), manager.id)).toHaveLength(1);
   }, 60_000);
 });
