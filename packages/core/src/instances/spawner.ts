@@ -41,7 +41,13 @@ export class Spawner {
     private readonly terminator: Terminator,
     private readonly limits: UsageLimits,
   ) {
-    this.warm = new WarmStart(deps, registry, messaging, (place) => this.track(this.doSpawn({ role: place.role, workDir: place.workDir, parentId: place.parentId, agent: place.agent }, null, place)));
+    this.warm = new WarmStart(
+      deps,
+      registry,
+      messaging,
+      (place) => this.track(this.doSpawn({ role: place.role, workDir: place.workDir, parentId: place.parentId, agent: place.agent }, null, place)),
+      (id) => terminator.terminate(id),
+    );
   }
 
   spawn(options: SpawnOptions, caller: string | null = null): Promise<SpawnResult> {

@@ -31,6 +31,8 @@ export class WarmStart {
     private readonly registry: Registry,
     private readonly messaging: Messaging,
     private readonly fill: (place: PoolPlace) => Promise<unknown>,
+    /** Ends an instance a spawn took but could not hand its first message (terminate). */
+    private readonly discard: (id: string) => Promise<unknown>,
   ) {
     this.specs = poolSpecs(deps.config, deps.configPath);
     // A pooled instance that died (not one terminated: its parent may be ending) leaves its pool short: the process that saw it refills.
@@ -64,12 +66,16 @@ export class WarmStart {
     let receipt: SpawnResult["receipt"];
     try {
       receipt = request.first === "" ? undefined : await this.messaging.send(record.id, request.first, { whenBusy: "queue" }, request.caller);
-    } finally {
-      // Refilled once the prompt is in (a launch meanwhile would slow the take down): the pool it came from, and its own pools.
-      if (source === "pool") {
-        this.refill(record.parentId);
-        this.fillUnder(record);
-      }
+    } catch (error) {
+      // As a cold spawn that fails leaves nothing: the taken (or reset) instance has no task and nobody who owns one; it goes.
+      await this.discard(record.id).catch((discardError: unknown) => this.deps.logger.warn({ err: discardError, instance: record.id }, "could not end an instance whose first message failed"));
+      if (source === "pool") this.refill(record.parentId);
+      throw error;
+    }
+    // Refilled once the prompt is in (a launch meanwhile would slow the take down): the pool it came from, and its own pools.
+    if (source === "pool") {
+      this.refill(record.parentId);
+      this.fillUnder(record);
     }
     const instance = (await this.deps.store.get(record.id)) ?? record;
     this.deps.logger.info({ instance: instance.id, role: instance.role, agent: instance.agent, source }, "spawned from a running instance");

@@ -101,7 +101,7 @@ describe("pools and reuse, as reviewed", () => {
     expect((await kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, prompt: "work" })).source).toBe("pool");
   }, 60_000);
 
-  test("a take whose first message fails leaves the taken instance behind (a cold spawn removes it)", async () => {
+  test("a take whose first message fails ends the taken instance, as a failed cold spawn leaves nothing; the pool refills", async () => {
     h = await createHarness(
       {
         pool: { specialist: 1 },
@@ -128,8 +128,9 @@ describe("pools and reuse, as reviewed", () => {
     await expect(kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, prompt: "boom", name: "warm" })).rejects.toThrow(/boom/u);
     const list = await kernel.list();
     const left = list.filter((r) => r.parentId === manager.id && !r.pooled && r.status !== "exited");
-    console.log("left after failed spawns:", left.map((r) => ({ id: r.id, name: r.name, status: r.status })), "pooled was", pooled!.id);
     expect(left).toEqual([]);
+    expect(list.some((r) => r.id === pooled!.id)).toBe(false);
+    await eventually(async () => pooledUnder(await kernel.list(), manager.id).some((r) => r.id !== pooled!.id), 20_000, "the pool refilled");
   }, 60_000);
 
   test("a parent whose agent exits (not terminated) leaves its pooled children running", async () => {
