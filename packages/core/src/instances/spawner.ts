@@ -334,6 +334,8 @@ export class Spawner {
       const instance = this.registry.get(id)?.record ?? live.record;
       await this.deps.hooks.afterSpawn.promise(instance);
       this.deps.logger.info({ instance: id }, "restarted");
+      // Its pools were ended when its agent exited: filled again.
+      this.warm.fillUnder(instance);
       return instance;
     } catch (error) {
       await this.spawnFailed(plan, error);

@@ -38,7 +38,10 @@ export class WarmStart {
     // A pooled instance that died (not one terminated: its parent may be ending) leaves its pool short: the process that saw it refills.
     if (this.specs.length > 0) {
       deps.hooks.statusChange.tap("pool", ({ instance, to }) => {
-        if (to === "exited" && instance.pooled && !instance.terminatedAt && !registry.closed) this.refill(instance.parentId);
+        if (to !== "exited" || instance.terminatedAt || registry.closed) return;
+        if (instance.pooled) this.refill(instance.parentId);
+        // A parent whose agent exited (not terminated) spawns nothing: its pooled children would wait for good. A restart refills.
+        else this.track(this.endPooledUnder((r) => r.parentId === instance.id), `the ending of the pooled children of "${instance.id}"`);
       });
       // A message to a pooled instance (its parent saw it in list) gives it a task: it leaves the pool, which refills.
       deps.hooks.beforeSend.tapPromise("pool", async (message) => {
@@ -124,11 +127,27 @@ export class WarmStart {
     }
   }
 
-  /** Fill this node's pools (per node, and under its running instances): what `serve` does when it starts. */
+  /**
+   * Fill this node's pools (per node, and under its running instances): what
+   * `serve` does when it starts. First it ends this node's pooled instances
+   * whose parent exited or is gone (an exit nobody watched).
+   */
   async fillAll(): Promise<void> {
+    const all = await this.deps.store.list();
+    const running = new Set(all.filter((r) => r.status !== "exited").map((r) => r.id));
+    await this.endPooledUnder((r) => r.parentId !== null && !running.has(r.parentId), all);
     if (this.specs.length === 0) return;
     this.fillNode();
-    for (const record of await this.deps.store.list()) this.fillUnder(record);
+    for (const record of all) this.fillUnder(record);
+  }
+
+  /** Terminate this node's live pooled instances that `under` picks (from `all`, else the store now). */
+  private async endPooledUnder(under: (record: InstanceRecord) => boolean, all?: InstanceRecord[]): Promise<void> {
+    const pooled = (all ?? (await this.deps.store.list())).filter((r) => r.pooled && r.status !== "exited" && !r.terminatedAt && this.deps.nodes.owns(r) && under(r));
+    for (const record of pooled) {
+      this.deps.logger.info({ instance: record.id, parent: record.parentId }, "ending a pooled instance whose parent is not running");
+      await this.discard(record.id).catch((error: unknown) => this.deps.logger.warn({ err: error, instance: record.id }, "could not end a pooled instance whose parent is not running"));
+    }
   }
 
   private fillNode(): void {
