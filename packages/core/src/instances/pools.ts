@@ -13,11 +13,13 @@ import { agentForRole } from "./spawn-policy.js";
  * their record: they count toward limits.maxInstances, show in `list`, and
  * end with their parent.
  *
- * Who fills: the process whose spawn or take made a pool short fills it
- * (in the background; its close waits for the fills, so a one-shot CLI
- * refills before it exits), and `serve` fills every pool when it starts.
- * The count is checked under the spawn lock, so processes filling the same
- * pool at once never overfill it.
+ * Who fills: `serve` only (WarmStart), every pool of its node when it
+ * starts, then whenever it sees a pool made short (a take, a parent that
+ * became ready, a pooled instance that died), from any process. A one-shot
+ * process (the CLI) takes from pools but never fills them, so it neither
+ * waits for a launch at its exit nor delays Ctrl-C; without serve a spawn is
+ * cold unless a pooled instance is there. The count is checked under the
+ * spawn lock, so kernels filling the same pool at once never overfill it.
  */
 
 /** One role's pool as configured, with its agent resolved. */

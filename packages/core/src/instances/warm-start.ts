@@ -37,8 +37,13 @@ export class WarmStart {
     this.specs = poolSpecs(deps.config, deps.configPath);
     // A pooled instance that died (not one terminated: its parent may be ending) leaves its pool short: the process that saw it refills.
     if (this.specs.length > 0) {
-      deps.hooks.statusChange.tap("pool", ({ instance, to }) => {
-        if (to !== "exited" || instance.terminatedAt || registry.closed) return;
+      deps.hooks.statusChange.tap("pool", ({ instance, from, to }) => {
+        if (registry.closed || instance.terminatedAt) return;
+        // serve sees every process's spawns and takes here: a parent that became ready gets its pools, an instance that got
+        // a task (from a take, or a message to a pooled one) may have left its pool short. Fills check the count themselves.
+        if (to === "idle" && from === "starting" && !instance.pooled) return this.fillUnder(instance);
+        if (to === "busy" && !instance.pooled && this.specs.some((spec) => spec.role === instance.role)) return this.refill(instance.parentId);
+        if (to !== "exited") return;
         if (instance.pooled) this.refill(instance.parentId);
         // A parent whose agent exited (not terminated) spawns nothing: its pooled children would wait for good. A restart refills.
         else this.track(this.endPooledUnder((r) => r.parentId === instance.id), `the ending of the pooled children of "${instance.id}"`);
@@ -119,9 +124,18 @@ export class WarmStart {
     this.refill(updated.parentId);
   }
 
+  /**
+   * Only `serve` fills pools: a one-shot process (the CLI, an MCP stdio
+   * server) neither waits for a launch at its exit nor is cut short by
+   * Ctrl-C; serve sees its takes and spawns (statusChange) and fills then.
+   */
+  private get filling(): boolean {
+    return this.registry.watchAll && !this.registry.closed;
+  }
+
   /** Bring every pool under `record` to its count, in the background (a pool of another node's parent is that node's to fill). */
   fillUnder(record: InstanceRecord): void {
-    if (!this.deps.nodes.owns(record)) return;
+    if (!this.filling || !this.deps.nodes.owns(record)) return;
     for (const place of placesUnder(this.specs, this.deps.config, record)) {
       for (let i = 0; i < place.count; i += 1) this.fillPlace(place);
     }
@@ -151,6 +165,7 @@ export class WarmStart {
   }
 
   private fillNode(): void {
+    if (!this.filling) return;
     for (const place of nodePlaces(this.specs)) {
       for (let i = 0; i < place.count; i += 1) this.fillPlace(place);
     }
@@ -162,6 +177,7 @@ export class WarmStart {
   }
 
   private refill(parentId: string | null): void {
+    if (!this.filling) return;
     if (parentId === null) return this.fillNode();
     this.track(this.deps.store.get(parentId).then((parent) => parent && this.fillUnder(parent)), `the pools under "${parentId}"`);
   }

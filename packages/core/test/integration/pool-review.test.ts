@@ -148,10 +148,13 @@ describe("pools and reuse, as reviewed", () => {
   }, 60_000);
 
   test("a take goes through the usage-limit gate (limits.usage.spawn fail): refused like a cold spawn, the pooled instance stays", async () => {
-    h = await createHarness({ pool: { specialist: 1 }, limits: { usage: { spawn: "fail" } } }, { label: "rv-limit", watch: "on-demand" });
-    const { kernel } = h;
-    const manager = (await kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
-    await poolReady(kernel, manager.id, 1);
+    h = await createHarness({ pool: { specialist: 1 }, limits: { usage: { spawn: "fail" } } }, { label: "rv-limit", start: false });
+    // serve fills the pool; then a one-shot kernel (no serve to look at the limited record below) takes.
+    const serve = await h.startKernel({ watch: "all" });
+    const manager = (await serve.spawn({ role: "manager", workDir: h.workDir })).instance;
+    await poolReady(serve, manager.id, 1);
+    await serve.close();
+    const kernel = await h.startKernel({ watch: "on-demand" });
     // Another instance of the account hit its usage limit (as a driver reports it), until an hour from now.
     const store = new FileStore(h.stateDir);
     const record = (await store.get(manager.id))!;

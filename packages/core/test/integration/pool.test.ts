@@ -1,8 +1,8 @@
 /**
  * Warm pools (config `pool`) and reuse with the echo agent on a private
  * socket: a spawn that fits takes a pooled instance (same id, its prompt
- * delivered) and the pool refills; two kernels taking at once never get the
- * same one; a one-shot kernel refills before it closes; spawns that do not
+ * delivered) and serve refills the pool; two kernels taking at once never get
+ * the same one; a one-shot kernel fills nothing; spawns that do not
  * fit are cold; the parent's terminate ends its pool; a pool over
  * limits.maxInstances fails at start naming the file, the key and the values.
  */
@@ -87,13 +87,13 @@ describe("warm pools", () => {
     }, 20_000, "the pool refilled after the message");
   }, 60_000);
 
-  test("two kernels taking at once get different instances; a one-shot kernel refills the pool before it closes", async () => {
-    h = await createHarness({ pool: { specialist: 2 } }, { label: "pool-race", watch: "on-demand" });
+  test("two one-shot kernels taking at once get different instances; serve refills the pool to 2, not 4", async () => {
+    h = await createHarness({ pool: { specialist: 2 } }, { label: "pool-race" });
     const manager = (await h.kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
     await poolReady(h.kernel, manager.id, 2);
-    const other = await h.startKernel({ watch: "on-demand" });
+    const [one, other] = await Promise.all([h.startKernel({ watch: "on-demand" }), h.startKernel({ watch: "on-demand" })]);
     const [a, b] = await Promise.all([
-      h.kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, prompt: "task a" }),
+      one.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, prompt: "task a" }),
       other.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, prompt: "task b" }),
     ]);
     expect([a.source, b.source]).toEqual(["pool", "pool"]);
@@ -101,13 +101,34 @@ describe("warm pools", () => {
     for (const [spawned, text] of [[a, "task a"], [b, "task b"]] as const) {
       await eventually(async () => (await h!.kernel.get(spawned.instance.id)).messages?.map((m) => m.text).join() === text, 5_000, `${text} in the history`);
     }
+    await Promise.all([one.close(), other.close()]);
+    // serve saw both takes (their turns) and refilled; its fills count under the spawn lock.
+    const refilled = await poolReady(h.kernel, manager.id, 2);
+    expect(refilled.map((r) => r.id)).not.toContain(a.instance.id);
+    expect((await h.kernel.list()).filter((r) => r.parentId === manager.id && r.status !== "exited")).toHaveLength(4);
+  }, 60_000);
 
-    // Both closes wait for the refills their takes started; together they fill the pool to 2, not 4.
-    await Promise.all([h.kernel.close(), other.close()]);
-    const later = await h.startKernel({ watch: "on-demand" });
-    const list = await later.list();
-    expect(pooledUnder(list, manager.id)).toHaveLength(2);
-    expect(list.filter((r) => r.parentId === manager.id && r.status !== "exited")).toHaveLength(4);
+  test("only serve fills pools: a one-shot spawn of a parent fills nothing and a one-shot take does not refill; serve does both", async () => {
+    h = await createHarness({ pool: { specialist: 1 } }, { label: "pool-oneshot", watch: "on-demand" });
+    const manager = (await h.kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
+    const under = async (kernel: Kernel) => (await kernel.list()).filter((r) => r.parentId === manager.id && r.status !== "exited");
+    // Nothing launched, not even by the time it closed (it used to wait for its fills there).
+    await h.kernel.close();
+    const look = await h.startKernel({ watch: "on-demand" });
+    expect(await under(look)).toEqual([]);
+    await look.close();
+    const serve = await h.startKernel({ watch: "all" });
+    const [pooled] = await poolReady(serve, manager.id, 1);
+    await serve.close();
+    const oneShot = await h.startKernel({ watch: "on-demand" });
+    expect((await oneShot.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, prompt: "task" })).source).toBe("pool");
+    await oneShot.close();
+    const after = await h.startKernel({ watch: "on-demand" });
+    expect((await under(after)).map((r) => r.id)).toEqual([pooled!.id]);
+    await after.close();
+    const again = await h.startKernel({ watch: "all" });
+    const [refilled] = await poolReady(again, manager.id, 1);
+    expect(refilled!.id).not.toBe(pooled!.id);
   }, 60_000);
 
   test("spawns a pooled instance cannot honour are cold: another workDir, plugin options; reuse of an agent without a reset is cold", async () => {
@@ -152,11 +173,11 @@ describe("warm pools", () => {
   }, 60_000);
 
   test("a pool never makes the instances exceed limits.maxInstances; a spawn refused at the limit counts the pooled ones", async () => {
-    h = await createHarness({ pool: { specialist: 2 }, limits: { maxInstances: 2 } }, { label: "pool-max", watch: "on-demand" });
+    h = await createHarness({ pool: { specialist: 2 }, limits: { maxInstances: 2 } }, { label: "pool-max" });
     const manager = (await h.kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
-    // A one-shot kernel's close waits for its fills: what is there after it is all there will be.
-    await h.kernel.close();
-    const later = await h.startKernel({ watch: "on-demand" });
+    // Both fills were started at once; the second found the limit reached under the spawn lock.
+    await poolReady(h.kernel, manager.id, 1);
+    const later = h.kernel;
     const list = await later.list();
     expect(list.filter((r) => r.status !== "exited")).toHaveLength(2);
     expect(pooledUnder(list, manager.id)).toHaveLength(1);
