@@ -4,6 +4,7 @@ import type { InstanceRecord } from "../store/types.js";
 import type { ManagerDeps } from "./deps.js";
 import type { Registry } from "./registry.js";
 import { asSpawned, requestedWorkDir, takeRefused, type TakeRequest } from "./pools.js";
+import { withSharedState } from "./shared-state.js";
 import { withSendLock } from "./typing.js";
 
 /** A claim older than this was left by a process that died mid-reset: the instance may be claimed again. */
@@ -52,11 +53,12 @@ export async function reuseIdle(deps: ManagerDeps, registry: Registry, request: 
       await unclaim(deps, candidate.id);
       continue;
     }
-    // A new task: what the last one left (its reply, prompt, turn count) is not this one's.
-    const updated = await store.update(candidate.id, (r) => ({ ...asSpawned(r, request), lastReply: undefined, turnPrompt: undefined, turns: 0 }));
-    // This process's view of it too: the last task's reply is no answer of the new one.
+    // A new task: what the last one left (its reply, prompt, turn count, message history) is not this one's, in one write;
+    // `reusedAt` makes every process's view drop them too (withSharedState). Usage stays: the tokens were spent.
+    const reusedAt = new Date().toISOString();
+    const updated = await store.update(candidate.id, (r) => ({ ...asSpawned(r, request), lastReply: undefined, turnPrompt: undefined, turns: 0, messages: [], reusedAt }));
     const attached = registry.get(candidate.id);
-    if (attached) attached.record = { ...attached.record, lastReply: undefined, turnPrompt: undefined };
+    if (attached && updated) attached.record = withSharedState(attached.record, updated);
     if (updated) return updated;
   }
   return undefined;

@@ -19,35 +19,39 @@ async function poolReady(kernel: Kernel, parentId: string, count: number): Promi
   }, 20_000, `${count} pooled under ${parentId}`);
 }
 
+/** The echo agent under an adapter whose driver can "reset" (it records the status it was reset in). */
+function resettable(harness: Harness, seen: string[]): UserConfig {
+  return {
+    agents: {
+      echo: harness.userConfig.agents!.echo!,
+      resettable: { adapter: "resettable", command: process.execPath, args: [ECHO_AGENT], env: { ECHO_AGENT_LOG: harness.log }, inputLog: harness.log, clearKey: "C-u" } as never,
+    },
+    plugins: [
+      {
+        name: "resettable-adapter",
+        apply(ctx) {
+          ctx.registerAdapter({
+            ...commandAdapter,
+            name: "resettable",
+            drive(dctx) {
+              const d = commandAdapter.drive(dctx);
+              d.resetConversation = async () => {
+                seen.push(dctx.status());
+              };
+              return d;
+            },
+          });
+        },
+      },
+    ],
+  };
+}
+
 describe("pools and reuse, as reviewed", () => {
   test("reuse never resets an agent that a send made busy meanwhile: it looks again under the send lock and spawns cold", async () => {
     h = await createHarness({}, { label: "rv-reuse", start: false });
     const seen: string[] = [];
-    const config: UserConfig = {
-      agents: {
-        echo: h.userConfig.agents!.echo!,
-        resettable: { adapter: "resettable", command: process.execPath, args: [ECHO_AGENT], env: { ECHO_AGENT_LOG: h.log }, inputLog: h.log, clearKey: "C-u" } as never,
-      },
-      plugins: [
-        {
-          name: "resettable-adapter",
-          apply(ctx) {
-            ctx.registerAdapter({
-              ...commandAdapter,
-              name: "resettable",
-              drive(dctx) {
-                const d = commandAdapter.drive(dctx);
-                d.resetConversation = async () => {
-                  seen.push(dctx.status());
-                };
-                return d;
-              },
-            });
-          },
-        },
-      ],
-    };
-    const kernel = await h.startKernel({ config });
+    const kernel = await h.startKernel({ config: resettable(h, seen) });
     const manager = (await kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
     const child = (await kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, agent: "resettable" })).instance;
     expect((await kernel.get(child.id)).status).toBe("idle");
@@ -66,6 +70,34 @@ describe("pools and reuse, as reviewed", () => {
     expect(spawned.source).toBe("cold");
     expect(spawned.instance.id).not.toBe(child.id);
     expect((await kernel.get(child.id)).reusing).toBeUndefined();
+  }, 60_000);
+
+  test("reuse clears the last task's traces in one write (history, turns, reply, prompt; reusedAt), keeps the id; a workflow-like plugin's beforeTake keeps its instance", async () => {
+    h = await createHarness({}, { label: "rv-reset", start: false });
+    const seen: string[] = [];
+    let owned: string | undefined;
+    const config = resettable(h, seen);
+    config.plugins = [...config.plugins!, { name: "owner", apply: (ctx) => void ctx.hooks.beforeTake.tapPromise(async ({ instance }) => (instance.id === owned ? "its task is not done" : undefined)) }];
+    const kernel = await h.startKernel({ config });
+    const manager = (await kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
+    const child = (await kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, agent: "resettable", prompt: "old task" })).instance;
+    await eventually(async () => (await kernel.get(child.id)).status === "idle" && (await kernel.get(child.id)).messages?.length === 1, 10_000, "the old task delivered");
+    owned = child.id;
+    const passedOver = await kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, agent: "resettable", reuse: "idle" });
+    expect(passedOver.source).toBe("cold");
+    await kernel.terminate(passedOver.instance.id);
+    owned = undefined;
+    const reused = await kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, agent: "resettable", reuse: "idle", prompt: "new task" });
+    expect(reused).toMatchObject({ source: "reuse", instance: { id: child.id } });
+    expect(seen).toEqual(["idle"]);
+    // The history entry of the new task is written after its delivery (not awaited by the sender).
+    const record = await eventually(async () => {
+      const now = await kernel.get(child.id);
+      return now.messages?.length ? now : undefined;
+    }, 5_000, "the new task in the history");
+    expect(record.messages?.map((m) => m.text)).toEqual(["new task"]);
+    expect(record.reusedAt).toBeDefined();
+    expect(record.lastReply).toBeUndefined();
   }, 60_000);
 
   test("a plugin's beforeTake passes a pooled instance over: the spawn goes cold, where its beforeSpawn refuses", async () => {
