@@ -163,3 +163,30 @@ export async function takePooled(deps: ManagerDeps, request: TakeRequest): Promi
   }
   return undefined;
 }
+
+/**
+ * This node's pooled instances no pool wants any more (what serve's start
+ * ends): dead ones, those of a parent not running, of a role, agent or place
+ * no longer pooled, and those beyond a pool's count (a pool lowered in the
+ * config; the oldest are kept).
+ */
+export function unwantedPooled(specs: readonly PoolSpec[], config: Settings, all: readonly InstanceRecord[], owns: (record: InstanceRecord) => boolean): InstanceRecord[] {
+  const running = new Map(all.filter((r) => r.status !== "exited").map((r) => [r.id, r]));
+  const wanted = new Map<string, number>();
+  for (const place of nodePlaces(specs)) wanted.set(placeKey(place, place.workDir), place.count);
+  for (const parent of running.values()) for (const place of placesUnder(specs, config, parent)) wanted.set(placeKey(place, null), place.count);
+  const kept = new Map<string, number>();
+  const pooled = all.filter((r) => r.pooled && !r.terminatedAt && owns(r)).sort((a, b) => a.pooled!.since.localeCompare(b.pooled!.since));
+  return pooled.filter((r) => {
+    if (r.status === "exited" || (r.parentId !== null && !running.has(r.parentId))) return true;
+    const key = placeKey(r, r.parentId === null ? requestedWorkDir(r) : null);
+    const count = (kept.get(key) ?? 0) + 1;
+    kept.set(key, count);
+    return count > (wanted.get(key) ?? 0);
+  });
+}
+
+/** A pool's identity: role, agent and parent (and, at a node's top level, the workDir). */
+function placeKey(place: { role: string; agent: string; parentId: string | null }, workDir: string | null): string {
+  return JSON.stringify([place.role, place.agent, place.parentId, workDir === null ? null : path.resolve(workDir)]);
+}

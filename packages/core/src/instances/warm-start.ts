@@ -1,7 +1,7 @@
 import type { InstanceRecord } from "../store/types.js";
 import type { ManagerDeps } from "./deps.js";
 import type { Messaging } from "./messaging.js";
-import { nodePlaces, placesUnder, poolSpecs, takePooled, type PoolPlace, type PoolSpec, type TakeRequest } from "./pools.js";
+import { nodePlaces, placesUnder, poolSpecs, takePooled, unwantedPooled, type PoolPlace, type PoolSpec, type TakeRequest } from "./pools.js";
 import type { Registry } from "./registry.js";
 import { reuseIdle } from "./reuse.js";
 import { withSharedState } from "./shared-state.js";
@@ -44,9 +44,10 @@ export class WarmStart {
         if (to === "idle" && from === "starting" && !instance.pooled) return this.fillUnder(instance);
         if (to === "busy" && !instance.pooled && this.specs.some((spec) => spec.role === instance.role)) return this.refill(instance.parentId);
         if (to !== "exited") return;
-        if (instance.pooled) this.refill(instance.parentId);
+        // A dead pooled instance is no one's: its record goes (list would show it for good), and its pool refills.
+        if (instance.pooled) this.track(this.discard(instance.id).then(() => this.refill(instance.parentId)), `the replacement of the pooled "${instance.id}"`);
         // A parent whose agent exited (not terminated) spawns nothing: its pooled children would wait for good. A restart refills.
-        else this.track(this.endPooledUnder((r) => r.parentId === instance.id), `the ending of the pooled children of "${instance.id}"`);
+        else this.track(this.endPooledUnder((r) => r.parentId === instance.id && r.status !== "exited"), `the ending of the pooled children of "${instance.id}"`);
       });
       // A message to a pooled instance (its parent saw it in list) gives it a task: it leaves the pool, which refills.
       deps.hooks.beforeSend.tapPromise("pool", async (message) => {
@@ -144,12 +145,14 @@ export class WarmStart {
   /**
    * Fill this node's pools (per node, and under its running instances): what
    * `serve` does when it starts. First it ends this node's pooled instances
-   * whose parent exited or is gone (an exit nobody watched).
+   * no pool wants (unwantedPooled): dead ones, those whose parent exited or
+   * is gone (an exit nobody watched), those of a pool lowered or removed in
+   * the config.
    */
   async fillAll(): Promise<void> {
     const all = await this.deps.store.list();
-    const running = new Set(all.filter((r) => r.status !== "exited").map((r) => r.id));
-    await this.endPooledUnder((r) => r.parentId !== null && !running.has(r.parentId), all);
+    const unwanted = new Set(unwantedPooled(this.specs, this.deps.config, all, (r) => this.deps.nodes.owns(r)).map((r) => r.id));
+    await this.endPooledUnder((r) => unwanted.has(r.id), all);
     if (this.specs.length === 0) return;
     this.fillNode();
     for (const record of all) this.fillUnder(record);
@@ -157,10 +160,10 @@ export class WarmStart {
 
   /** Terminate this node's live pooled instances that `under` picks (from `all`, else the store now). */
   private async endPooledUnder(under: (record: InstanceRecord) => boolean, all?: InstanceRecord[]): Promise<void> {
-    const pooled = (all ?? (await this.deps.store.list())).filter((r) => r.pooled && r.status !== "exited" && !r.terminatedAt && this.deps.nodes.owns(r) && under(r));
+    const pooled = (all ?? (await this.deps.store.list())).filter((r) => r.pooled && !r.terminatedAt && this.deps.nodes.owns(r) && under(r));
     for (const record of pooled) {
-      this.deps.logger.info({ instance: record.id, parent: record.parentId }, "ending a pooled instance whose parent is not running");
-      await this.discard(record.id).catch((error: unknown) => this.deps.logger.warn({ err: error, instance: record.id }, "could not end a pooled instance whose parent is not running"));
+      this.deps.logger.info({ instance: record.id, parent: record.parentId, status: record.status }, "ending a pooled instance no pool wants");
+      await this.discard(record.id).catch((error: unknown) => this.deps.logger.warn({ err: error, instance: record.id }, "could not end a pooled instance no pool wants"));
     }
   }
 

@@ -66,7 +66,7 @@ describe("warm pools", () => {
     expect(sessions.split("\n").filter((name) => name !== "" && !name.startsWith("_tc-monitor"))).toEqual([]);
   }, 60_000);
 
-  test("a pooled instance that dies is replaced by the process that saw it exit; one sent a message leaves the pool", async () => {
+  test("a pooled instance that dies is removed and replaced; one sent a message leaves the pool", async () => {
     h = await createHarness({ pool: { specialist: 1 } }, { label: "pool-died" });
     const manager = (await h.kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
     const [pooled] = await poolReady(h.kernel, manager.id, 1);
@@ -76,7 +76,8 @@ describe("warm pools", () => {
       return now.length === 1 && now[0]!.id !== pooled!.id ? now : undefined;
     }, 20_000, "a replacement in the pool");
     expect(replacement!.role).toBe("specialist");
-    expect((await h.kernel.get(pooled!.id)).status).toBe("exited");
+    // The dead one's record is gone: list does not show it for good.
+    await expect(h.kernel.get(pooled!.id)).rejects.toMatchObject({ code: "TC_INSTANCE_NOT_FOUND" });
 
     // A message to a pooled instance (its parent saw it in list) gives it a task: it leaves the pool, which refills.
     await h.kernel.send(replacement!.id, "a task of its own");
@@ -85,6 +86,25 @@ describe("warm pools", () => {
       const now = pooledUnder(await h!.kernel.list(), manager.id);
       return now.length === 1 && now[0]!.id !== replacement!.id;
     }, 20_000, "the pool refilled after the message");
+  }, 60_000);
+
+  test("serve's start ends pooled instances no pool wants: beyond a lowered count, of a pool removed, dead ones", async () => {
+    h = await createHarness({ pool: { specialist: 3 } }, { label: "pool-trim" });
+    const manager = (await h.kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
+    const pooled = await poolReady(h.kernel, manager.id, 3);
+    await h.kernel.close();
+    // An exit nobody watched.
+    const dead = pooled.find((r) => r.id === pooled.map((p) => p.id).sort().at(-1))!;
+    await h.tmux("kill-session", "-t", dead.tmux.session);
+    const lowered = await h.startKernel({ watch: "all", config: { pool: { specialist: 1 } } });
+    const left = await eventually(async () => {
+      const now = (await lowered.list()).filter((r) => r.parentId === manager.id);
+      return now.length === 1 ? now : undefined;
+    }, 20_000, "one pooled instance left");
+    expect(left[0]).toMatchObject({ status: "idle", pooled: expect.anything() });
+    await lowered.close();
+    const removed = await h.startKernel({ watch: "all", config: { pool: {} } });
+    await eventually(async () => (await removed.list()).filter((r) => r.parentId === manager.id).length === 0, 20_000, "no pooled instance left");
   }, 60_000);
 
   test("two one-shot kernels taking at once get different instances; serve refills the pool to 2, not 4", async () => {
