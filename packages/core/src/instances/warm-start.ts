@@ -1,3 +1,4 @@
+import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import type { InstanceRecord } from "../store/types.js";
 import type { ManagerDeps } from "./deps.js";
 import type { Messaging } from "./messaging.js";
@@ -49,8 +50,9 @@ export class WarmStart {
         // A parent whose agent exited (not terminated) spawns nothing: its pooled children would wait for good. A restart refills.
         else this.track(this.endPooledUnder((r) => r.parentId === instance.id && r.status !== "exited"), `the ending of the pooled children of "${instance.id}"`);
       });
-      // A message to a pooled instance (its parent saw it in list) gives it a task: it leaves the pool, which refills.
-      deps.hooks.beforeSend.tapPromise("pool", async (message) => {
+      // A message to a pooled instance (its parent saw it in list) gives it a task: it leaves the pool, which refills. Last
+      // of the beforeSend taps (stage), so one that refuses the message leaves the instance in its pool.
+      deps.hooks.beforeSend.tapPromise({ name: "pool", stage: 1_000 }, async (message) => {
         await this.leavePool(message.instanceId);
         return message;
       });
@@ -112,6 +114,9 @@ export class WarmStart {
   }
 
   private async leavePool(id: string): Promise<void> {
+    // An id names its role by its last part's prefix (`mgr-1.spec-2`): a send to a role with no pool reads nothing more.
+    const prefix = id.slice(id.lastIndexOf(".") + 1).replace(/-\d+$/u, "");
+    if (!this.specs.some((spec) => this.deps.config.roles[spec.role]?.prefix === prefix)) return;
     const live = this.registry.get(id);
     if (!(live ? live.record.pooled : (await this.deps.store.get(id))?.pooled)) return;
     let left = false;
@@ -120,7 +125,16 @@ export class WarmStart {
       const { pooled: _pooled, ...rest } = r;
       return rest;
     });
-    if (!left || !updated) return;
+    if (!updated) return;
+    if (!left) {
+      // A spawn took it between our look and this update: it is that spawn's now, the message was meant for an idle one.
+      // Named after this tap, so the hook's wrapper keeps the code (it wraps errors that name no plugin).
+      throw new TmuxClaudeError(
+        ErrorCodes.INSTANCE_BUSY,
+        `Instance "${id}" was idle in a warm pool, but a spawn took it for its own task just now; the message was not sent. Spawn an instance for this task (a spawn that fits takes a pooled one), or send to "${id}" again to add to its new task.`,
+        { id, plugin: "pool" },
+      );
+    }
     if (live) live.record = withSharedState(live.record, updated);
     this.refill(updated.parentId);
   }

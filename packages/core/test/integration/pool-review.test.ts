@@ -197,4 +197,17 @@ describe("pools and reuse, as reviewed", () => {
     await expect(kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, prompt: "work" })).rejects.toMatchObject({ code: "TC_USAGE_LIMITED" });
     expect(pooledUnder(await kernel.list(), manager.id)).toHaveLength(1);
   }, 60_000);
+
+  test("a message to a pooled instance that another beforeSend tap refuses leaves it in its pool (the pool's tap runs last)", async () => {
+    h = await createHarness({ pool: { specialist: 1 } }, { label: "rv-leave" });
+    const { kernel } = h;
+    // Tapped after the kernel's own taps (as a plugin tapping late would be): registration order must not matter.
+    kernel.hooks.beforeSend.tapPromise("refuser", async (message) => (message.text === "no" ? Promise.reject(new Error("refused no")) : message));
+    const manager = (await kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
+    const [pooled] = await poolReady(kernel, manager.id, 1);
+    await expect(kernel.send(pooled!.id, "no")).rejects.toThrow(/refused no/u);
+    expect((await kernel.get(pooled!.id)).pooled).toBeDefined();
+    await kernel.send(pooled!.id, "yes");
+    expect((await kernel.get(pooled!.id)).pooled).toBeUndefined();
+  }, 60_000);
 });
