@@ -90,6 +90,10 @@ export class WarmStart {
     }
     const instance = (await this.deps.store.get(record.id)) ?? record;
     this.deps.logger.info({ instance: instance.id, role: instance.role, agent: instance.agent, source }, "spawned from a running instance");
+    // Who took which process (a fill's afterSpawn said only that one was made); an observer's failure is not the spawn's.
+    await this.deps.hooks.afterTake
+      .promise({ ...this.registry.eventMeta(instance.id), instance, source, caller: request.caller })
+      .catch((error: unknown) => this.deps.logger.warn({ err: error, instance: instance.id }, "an afterTake tap failed"));
     return { instance, receipt, source };
   }
 

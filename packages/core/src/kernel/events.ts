@@ -51,6 +51,14 @@ export interface TakePlan {
   readonly budget: InstanceRecord["budget"];
 }
 
+/** A spawn was served by a running instance (hook `afterTake`): what afterSpawn is for a cold spawn. */
+export interface TakeEvent extends EventMeta {
+  /** The instance as the spawn left it: the spawn's name and budget, its first message typed. */
+  readonly instance: InstanceRecord;
+  readonly source: "pool" | "reuse";
+  readonly caller: string | null;
+}
+
 /** A column a plugin adds to `list` (the CLI's table and tree): git's BRANCH, say. */
 export interface ListColumn {
   /** Upper case, like the built-in ones: `BRANCH`. */

@@ -130,7 +130,12 @@ describe("pools and reuse, as reviewed", () => {
     await expect(kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, prompt: "work" })).rejects.toThrow(/refused by a plugin/u);
     expect(pooledUnder(await kernel.list(), manager.id)).toHaveLength(1);
     refuse = false;
-    expect((await kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, prompt: "work" })).source).toBe("pool");
+    const takes: { id: string; source: string; caller: string | null }[] = [];
+    kernel.hooks.afterTake.tap("test", ({ instance, source, caller }) => void takes.push({ id: instance.id, source, caller }));
+    const taken = await kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, prompt: "work" }, manager.id);
+    expect(taken.source).toBe("pool");
+    // The take is announced (afterTake), as afterSpawn announces a cold spawn.
+    expect(takes).toEqual([{ id: taken.instance.id, source: "pool", caller: manager.id }]);
   }, 60_000);
 
   test("a take whose first message fails ends the taken instance, as a failed cold spawn leaves nothing; the pool refills", async () => {
