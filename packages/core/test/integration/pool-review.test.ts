@@ -2,22 +2,15 @@
 import path from "node:path";
 import { mkdir } from "node:fs/promises";
 import { afterEach, describe, expect, test } from "vitest";
-import { acquireLock, commandAdapter, FileStore, type InstanceSummary, type Kernel, type UserConfig } from "../../src/index.js";
+import { acquireLock, commandAdapter, FileStore, type UserConfig } from "../../src/index.js";
 import { createHarness, eventually, ECHO_AGENT, type Harness } from "@tmux-claude/testkit";
+import { poolReady, pooledUnder } from "../helpers/pools.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
   await h?.close();
   h = undefined;
 });
-
-const pooledUnder = (list: InstanceSummary[], parentId: string) => list.filter((r) => r.parentId === parentId && r.pooled && r.status === "idle");
-async function poolReady(kernel: Kernel, parentId: string, count: number): Promise<InstanceSummary[]> {
-  return eventually(async () => {
-    const pooled = pooledUnder(await kernel.list(), parentId);
-    return pooled.length === count ? pooled : undefined;
-  }, 20_000, `${count} pooled under ${parentId}`);
-}
 
 /** The echo agent under an adapter whose driver can "reset" (it records the status it was reset in). */
 function resettable(harness: Harness, seen: string[]): UserConfig {

@@ -9,24 +9,15 @@
 import path from "node:path";
 import { mkdir } from "node:fs/promises";
 import { afterEach, describe, expect, test } from "vitest";
-import { Kernel, parseConfig, type InstanceSummary } from "../../src/index.js";
+import { Kernel, parseConfig } from "../../src/index.js";
 import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
+import { poolReady, pooledUnder } from "../helpers/pools.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
   await h?.close();
   h = undefined;
 });
-
-const pooledUnder = (list: InstanceSummary[], parentId: string) => list.filter((r) => r.parentId === parentId && r.pooled && r.status === "idle");
-
-/** Wait until `count` pooled instances are idle under the parent (the fills run in the background). */
-async function poolReady(kernel: Kernel, parentId: string, count: number): Promise<InstanceSummary[]> {
-  return eventually(async () => {
-    const pooled = pooledUnder(await kernel.list(), parentId);
-    return pooled.length === count ? pooled : undefined;
-  }, 20_000, `${count} pooled instances under ${parentId}`);
-}
 
 describe("warm pools", () => {
   test("pool: { specialist: 2 }: a spawn is served from the pool (same id, prompt delivered), the pool refills to 2, terminate ends it all", async () => {
