@@ -28,6 +28,8 @@ export type {
   ReadyGate,
   ListColumn,
   InstanceFieldsRequest,
+  TakePlan,
+  TakeEvent,
 } from "./kernel/events.js";
 export type { OutgoingMessage, DeliveryReceipt, WhenBusy } from "./kernel/messages.js";
 export { definePlugin, parsePluginOptions, type Plugin, type PluginCheck, type PluginContext, type PluginHooks, type PluginSpec, type PluginState, type TapOnlyHook } from "./kernel/plugin.js";

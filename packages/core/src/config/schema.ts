@@ -175,6 +175,7 @@ const settingsShape = {
    * a spawn that fits takes one instead of starting a process. The object
    * form names the agent (default: the one a spawn of the role gets), and
    * `per: "node"` keeps them at the top level of this node, in `workDir`.
+   * Only `serve` fills them.
    */
   pool: z
     .record(

@@ -82,7 +82,7 @@ ${roles}
   },
 
   // Warm pools: idle, ready instances of a role kept under every instance whose role may spawn it, so a spawn
-  // that fits takes one instead of starting a process (they count toward maxInstances).
+  // that fits takes one instead of starting a process (they count toward maxInstances; \`serve\` fills them).
   // pool: { specialist: 2 },
 
   // Agent used when \`spawn\` names none.

@@ -94,7 +94,8 @@ export class InstanceManager {
 
   async close(): Promise<void> {
     if (this.registry.closed) return;
-    // A one-shot process refills the pools its spawns took from before it exits; serve's close cuts its fills short (they clean up).
+    // A one-shot process fills no pool (serve does); it ends the pooled children of a parent it saw exit before it exits.
+    // serve's close cuts its fills short (they clean up).
     if (!this.registry.watchAll) await this.spawner.warm.settled();
     this.registry.closed = true;
     this.reconciler.stop();

@@ -13,11 +13,13 @@ import { agentForRole } from "./spawn-policy.js";
  * their record: they count toward limits.maxInstances, show in `list`, and
  * end with their parent.
  *
- * Who fills: the process whose spawn or take made a pool short fills it
- * (in the background; its close waits for the fills, so a one-shot CLI
- * refills before it exits), and `serve` fills every pool when it starts.
- * The count is checked under the spawn lock, so processes filling the same
- * pool at once never overfill it.
+ * Who fills: `serve` only (WarmStart), every pool of its node when it
+ * starts, then whenever it sees a pool made short (a take, a parent that
+ * became ready, a pooled instance that died), from any process. A one-shot
+ * process (the CLI) takes from pools but never fills them, so it neither
+ * waits for a launch at its exit nor delays Ctrl-C; without serve a spawn is
+ * cold unless a pooled instance is there. The count is checked under the
+ * spawn lock, so kernels filling the same pool at once never overfill it.
  */
 
 /** One role's pool as configured, with its agent resolved. */
@@ -124,6 +126,15 @@ export interface TakeRequest {
   workDir: string;
   name: string | undefined;
   budget: InstanceRecord["budget"];
+  caller: string | null;
+}
+
+/** Why a plugin (hook `beforeTake`) passes `candidate` over for this spawn, or undefined: it may serve it. */
+export async function takeRefused(deps: ManagerDeps, candidate: InstanceRecord, request: TakeRequest, source: "pool" | "reuse"): Promise<string | undefined> {
+  const { role, parentId, agent, workDir, name, caller, budget } = request;
+  const reason = await deps.hooks.beforeTake.promise({ instance: candidate, source, role, parentId, agent, workDir, name, caller, budget });
+  if (reason !== undefined) deps.logger.debug({ instance: candidate.id, source, reason }, "a plugin passed a running instance over");
+  return reason;
 }
 
 /**
@@ -142,6 +153,7 @@ export async function takePooled(deps: ManagerDeps, request: TakeRequest): Promi
     .filter((r) => inPlace(r, request) && r.status === "idle" && !r.hold && nodes.owns(r) && requestedWorkDir(r) === wanted)
     .sort((a, b) => a.pooled!.since.localeCompare(b.pooled!.since));
   for (const candidate of candidates) {
+    if ((await takeRefused(deps, candidate, request, "pool")) !== undefined) continue;
     let won = false;
     const taken = await store.update(candidate.id, (r) => {
       won = r.pooled !== undefined && r.status === "idle" && !r.terminatedAt;
@@ -150,4 +162,31 @@ export async function takePooled(deps: ManagerDeps, request: TakeRequest): Promi
     if (won && taken) return taken;
   }
   return undefined;
+}
+
+/**
+ * This node's pooled instances no pool wants any more (what serve's start
+ * ends): dead ones, those of a parent not running, of a role, agent or place
+ * no longer pooled, and those beyond a pool's count (a pool lowered in the
+ * config; the oldest are kept).
+ */
+export function unwantedPooled(specs: readonly PoolSpec[], config: Settings, all: readonly InstanceRecord[], owns: (record: InstanceRecord) => boolean): InstanceRecord[] {
+  const running = new Map(all.filter((r) => r.status !== "exited").map((r) => [r.id, r]));
+  const wanted = new Map<string, number>();
+  for (const place of nodePlaces(specs)) wanted.set(placeKey(place, place.workDir), place.count);
+  for (const parent of running.values()) for (const place of placesUnder(specs, config, parent)) wanted.set(placeKey(place, null), place.count);
+  const kept = new Map<string, number>();
+  const pooled = all.filter((r) => r.pooled && !r.terminatedAt && owns(r)).sort((a, b) => a.pooled!.since.localeCompare(b.pooled!.since));
+  return pooled.filter((r) => {
+    if (r.status === "exited" || (r.parentId !== null && !running.has(r.parentId))) return true;
+    const key = placeKey(r, r.parentId === null ? requestedWorkDir(r) : null);
+    const count = (kept.get(key) ?? 0) + 1;
+    kept.set(key, count);
+    return count > (wanted.get(key) ?? 0);
+  });
+}
+
+/** A pool's identity: role, agent and parent (and, at a node's top level, the workDir). */
+function placeKey(place: { role: string; agent: string; parentId: string | null }, workDir: string | null): string {
+  return JSON.stringify([place.role, place.agent, place.parentId, workDir === null ? null : path.resolve(workDir)]);
 }

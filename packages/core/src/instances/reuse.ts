@@ -3,7 +3,8 @@ import { ErrorCodes, TmuxClaudeError, quoteScreen } from "../errors.js";
 import type { InstanceRecord } from "../store/types.js";
 import type { ManagerDeps } from "./deps.js";
 import type { Registry } from "./registry.js";
-import { asSpawned, requestedWorkDir, type TakeRequest } from "./pools.js";
+import { asSpawned, requestedWorkDir, takeRefused, type TakeRequest } from "./pools.js";
+import { withSharedState } from "./shared-state.js";
 import { withSendLock } from "./typing.js";
 
 /** A claim older than this was left by a process that died mid-reset: the instance may be claimed again. */
@@ -30,6 +31,7 @@ export async function reuseIdle(deps: ManagerDeps, registry: Registry, request: 
   );
   for (const candidate of candidates) {
     if ((await store.queue(candidate.id)).length > 0) continue;
+    if ((await takeRefused(deps, candidate, request, "reuse")) !== undefined) continue;
     const live = await registry.attach(candidate).catch(() => undefined);
     if (!live?.driver.resetConversation) continue;
     let won = false;
@@ -39,17 +41,25 @@ export async function reuseIdle(deps: ManagerDeps, registry: Registry, request: 
       return won ? { ...r, reusing: at } : r;
     });
     if (!won) continue;
+    let wasReset: boolean;
     try {
-      await reset(deps, registry, candidate.id);
+      wasReset = await reset(deps, registry, candidate.id);
     } catch (error) {
-      await store.update(candidate.id, (r) => ({ ...r, reusing: undefined })).catch(() => undefined);
+      await unclaim(deps, candidate.id);
       throw error;
     }
-    // A new task: what the last one left (its reply, prompt, turn count) is not this one's.
-    const updated = await store.update(candidate.id, (r) => ({ ...asSpawned(r, request), lastReply: undefined, turnPrompt: undefined, turns: 0 }));
-    // This process's view of it too: the last task's reply is no answer of the new one.
+    // A send got the lock between our look and the claim: the agent works on it (or has it queued); it is no longer free.
+    if (!wasReset) {
+      await unclaim(deps, candidate.id);
+      continue;
+    }
+    // A new task: what the last one left (its reply, prompt, turn count, message history) is not this one's, in one write;
+    // `reusedAt` makes every process's view drop them too (withSharedState); the last task's progress and stall flag go with them.
+    // Usage stays: the tokens were spent.
+    const reusedAt = new Date().toISOString();
+    const updated = await store.update(candidate.id, (r) => ({ ...asSpawned(r, request), lastReply: undefined, turnPrompt: undefined, turns: 0, messages: [], progress: undefined, stalled: undefined, reusedAt }));
     const attached = registry.get(candidate.id);
-    if (attached) attached.record = { ...attached.record, lastReply: undefined, turnPrompt: undefined };
+    if (attached && updated) attached.record = withSharedState(attached.record, updated);
     if (updated) return updated;
   }
   return undefined;
@@ -59,11 +69,28 @@ function claimed(record: InstanceRecord, now: number): boolean {
   return record.reusing !== undefined && now - Date.parse(record.reusing) < STALE_CLAIM_MS;
 }
 
-/** Reset under the send lock, within limits.sendTimeout; a failure quotes the screen. */
-async function reset(deps: ManagerDeps, registry: Registry, id: string): Promise<void> {
+function unclaim(deps: ManagerDeps, id: string): Promise<unknown> {
+  return deps.store.update(id, (r) => ({ ...r, reusing: undefined })).catch(() => undefined);
+}
+
+/**
+ * Reset under the send lock, within limits.sendTimeout; a failure quotes the
+ * screen. The candidate was chosen from a snapshot: a send that held the lock
+ * meanwhile may have typed a message (the agent is busy) or queued one, so
+ * idle, queue and hold are looked at again under the lock; false (nothing
+ * typed) when the instance is no longer free. A reset is never typed into a
+ * busy agent.
+ */
+async function reset(deps: ManagerDeps, registry: Registry, id: string): Promise<boolean> {
   const { sendTimeout } = deps.config.limits;
-  await withSendLock(deps, id, async () => {
-    const live = registry.get(id) ?? (await registry.attach((await deps.store.get(id))!));
+  return withSendLock(deps, id, async () => {
+    const record = await deps.store.get(id);
+    if (!record) return false;
+    const live = registry.get(id) ?? (await registry.attach(record));
+    // A turn that began under a send's lock may not have reached the store yet: this process's view of the agent counts too.
+    await live.driver.settled?.();
+    const free = record.status === "idle" && live.record.status === "idle" && !record.hold && !record.terminatedAt;
+    if (!free || (await deps.store.queue(id)).length > 0) return false;
     const timeout = AbortSignal.timeout(sendTimeout);
     try {
       await live.driver.resetConversation!(AbortSignal.any([timeout, live.gone.signal]));
@@ -78,5 +105,6 @@ async function reset(deps: ManagerDeps, registry: Registry, id: string): Promise
         { cause: error },
       );
     }
+    return true;
   });
 }

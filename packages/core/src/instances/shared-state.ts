@@ -5,9 +5,10 @@ import type { InstanceRecord } from "../store/types.js";
  * plugins' state, the message history, the last usage. The live record has
  * the freshest status; those parts are written through the store only.
  */
-export function withSharedState(live: InstanceRecord | undefined, stored: InstanceRecord | undefined): InstanceRecord {
-  if (!live) return stored!;
-  if (!stored) return live;
+export function withSharedState(current: InstanceRecord | undefined, stored: InstanceRecord | undefined): InstanceRecord {
+  if (!current) return stored!;
+  if (!stored) return current;
+  const live = stored.reusedAt !== undefined && stored.reusedAt !== current.reusedAt ? afterReuse(current, stored) : current;
   const shared: Partial<InstanceRecord> = {};
   if (stored.pluginState !== undefined) shared.pluginState = stored.pluginState;
   if (stored.messages !== undefined) shared.messages = stored.messages;
@@ -26,3 +27,14 @@ export function withSharedState(live: InstanceRecord | undefined, stored: Instan
 
 /** Optional fields any process may set or remove: the store has them. */
 const STORED_WORD = ["hold", "budget", "progress", "stalled", "pooled", "reusing", "name"] as const satisfies readonly (keyof InstanceRecord)[];
+
+/** A reuse (by any process) reset the conversation: the last task's reply and prompt are no answer of the new one. */
+function afterReuse(live: InstanceRecord, stored: InstanceRecord): InstanceRecord {
+  const { lastReply: _lastReply, turnPrompt: _turnPrompt, ...rest } = live;
+  return {
+    ...rest,
+    reusedAt: stored.reusedAt,
+    ...(stored.lastReply !== undefined ? { lastReply: stored.lastReply } : {}),
+    ...(stored.turnPrompt !== undefined ? { turnPrompt: stored.turnPrompt } : {}),
+  };
+}

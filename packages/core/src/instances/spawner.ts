@@ -43,7 +43,13 @@ export class Spawner {
     private readonly limits: UsageLimits,
     private readonly breakers: Breakers,
   ) {
-    this.warm = new WarmStart(deps, registry, messaging, (place) => this.track(this.doSpawn({ role: place.role, workDir: place.workDir, parentId: place.parentId, agent: place.agent }, null, place)));
+    this.warm = new WarmStart(
+      deps,
+      registry,
+      messaging,
+      (place) => this.track(this.doSpawn({ role: place.role, workDir: place.workDir, parentId: place.parentId, agent: place.agent }, null, place)),
+      (id) => terminator.terminate(id),
+    );
   }
 
   spawn(options: SpawnOptions, caller: string | null = null): Promise<SpawnResult> {
@@ -84,14 +90,14 @@ export class Spawner {
       throw new TmuxClaudeError(ErrorCodes.INVALID_ARGUMENT, `spawn option reuse ${JSON.stringify(options.reuse)} is not known: give "idle" (reuse an idle instance of the role under the same parent) or leave it out.`, { reuse: options.reuse });
     }
     if (!fill) {
-      // A pooled or reused instance launches nothing: the agent's breaker does not apply.
+      // Before the id is reserved: a spawn held until a usage limit resets holds no place in limits.maxInstances. Before a
+      // take or a reuse too: a prompt handed to an account at its limit would hit it at once. A pool fill does not wait for
+      // it: an idle instance uses no tokens.
+      await this.limits.beforeSpawn(agentName);
       const first = firstMessage(options.context, options.prompt);
       const warm = await this.warm.start({ ...options, parentId, agent: agentName, workDir: options.workDir, name: options.name, budget, reuse: options.reuse, plugins: options.plugins, first, caller });
       if (warm) return warm;
     }
-    // Before the id is reserved: a spawn held until a usage limit resets holds no place in limits.maxInstances.
-    // A pool fill does not wait for it: an idle instance uses no tokens.
-    if (!fill) await this.limits.beforeSpawn(agentName);
     // After the usage limit let it through, so a half-open trial is claimed only by a spawn that goes on (one refused
     // or held there would keep the trial from every other spawn); before the id is reserved, so a refused spawn takes
     // no place in limits.maxInstances or limits.spawnRate.
@@ -357,6 +363,8 @@ export class Spawner {
       const instance = this.registry.get(id)?.record ?? live.record;
       await this.deps.hooks.afterSpawn.promise(instance);
       this.deps.logger.info({ instance: id }, "restarted");
+      // Its pools were ended when its agent exited: filled again.
+      this.warm.fillUnder(instance);
       return instance;
     } catch (error) {
       await this.spawnFailed(plan, error);

@@ -1,7 +1,8 @@
+import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import type { InstanceRecord } from "../store/types.js";
 import type { ManagerDeps } from "./deps.js";
 import type { Messaging } from "./messaging.js";
-import { nodePlaces, placesUnder, poolSpecs, takePooled, type PoolPlace, type PoolSpec, type TakeRequest } from "./pools.js";
+import { nodePlaces, placesUnder, poolSpecs, takePooled, unwantedPooled, type PoolPlace, type PoolSpec, type TakeRequest } from "./pools.js";
 import type { Registry } from "./registry.js";
 import { reuseIdle } from "./reuse.js";
 import { withSharedState } from "./shared-state.js";
@@ -14,7 +15,6 @@ export interface WarmRequest extends TakeRequest {
   plugins: Record<string, unknown> | undefined;
   /** The first message (context and prompt); "" for none. */
   first: string;
-  caller: string | null;
 }
 
 /**
@@ -32,15 +32,27 @@ export class WarmStart {
     private readonly registry: Registry,
     private readonly messaging: Messaging,
     private readonly fill: (place: PoolPlace) => Promise<unknown>,
+    /** Ends an instance a spawn took but could not hand its first message (terminate). */
+    private readonly discard: (id: string) => Promise<unknown>,
   ) {
     this.specs = poolSpecs(deps.config, deps.configPath);
     // A pooled instance that died (not one terminated: its parent may be ending) leaves its pool short: the process that saw it refills.
     if (this.specs.length > 0) {
-      deps.hooks.statusChange.tap("pool", ({ instance, to }) => {
-        if (to === "exited" && instance.pooled && !instance.terminatedAt && !registry.closed) this.refill(instance.parentId);
+      deps.hooks.statusChange.tap("pool", ({ instance, from, to }) => {
+        if (registry.closed || instance.terminatedAt) return;
+        // serve sees every process's spawns and takes here: a parent that became ready gets its pools, an instance that got
+        // a task (from a take, or a message to a pooled one) may have left its pool short. Fills check the count themselves.
+        if (to === "idle" && from === "starting" && !instance.pooled) return this.fillUnder(instance);
+        if (to === "busy" && !instance.pooled && this.specs.some((spec) => spec.role === instance.role)) return this.refill(instance.parentId);
+        if (to !== "exited") return;
+        // A dead pooled instance is no one's: its record goes (list would show it for good), and its pool refills.
+        if (instance.pooled) this.track(this.discard(instance.id).then(() => this.refill(instance.parentId)), `the replacement of the pooled "${instance.id}"`);
+        // A parent whose agent exited (not terminated) spawns nothing: its pooled children would wait for good. A restart refills.
+        else this.track(this.endPooledUnder((r) => r.parentId === instance.id && r.status !== "exited"), `the ending of the pooled children of "${instance.id}"`);
       });
-      // A message to a pooled instance (its parent saw it in list) gives it a task: it leaves the pool, which refills.
-      deps.hooks.beforeSend.tapPromise("pool", async (message) => {
+      // A message to a pooled instance (its parent saw it in list) gives it a task: it leaves the pool, which refills. Last
+      // of the beforeSend taps (stage), so one that refuses the message leaves the instance in its pool.
+      deps.hooks.beforeSend.tapPromise({ name: "pool", stage: 1_000 }, async (message) => {
         await this.leavePool(message.instanceId);
         return message;
       });
@@ -65,15 +77,23 @@ export class WarmStart {
     let receipt: SpawnResult["receipt"];
     try {
       receipt = request.first === "" ? undefined : await this.messaging.send(record.id, request.first, { whenBusy: "queue" }, request.caller);
-    } finally {
-      // Refilled once the prompt is in (a launch meanwhile would slow the take down): the pool it came from, and its own pools.
-      if (source === "pool") {
-        this.refill(record.parentId);
-        this.fillUnder(record);
-      }
+    } catch (error) {
+      // As a cold spawn that fails leaves nothing: the taken (or reset) instance has no task and nobody who owns one; it goes.
+      await this.discard(record.id).catch((discardError: unknown) => this.deps.logger.warn({ err: discardError, instance: record.id }, "could not end an instance whose first message failed"));
+      if (source === "pool") this.refill(record.parentId);
+      throw error;
+    }
+    // Refilled once the prompt is in (a launch meanwhile would slow the take down): the pool it came from, and its own pools.
+    if (source === "pool") {
+      this.refill(record.parentId);
+      this.fillUnder(record);
     }
     const instance = (await this.deps.store.get(record.id)) ?? record;
     this.deps.logger.info({ instance: instance.id, role: instance.role, agent: instance.agent, source }, "spawned from a running instance");
+    // Who took which process (a fill's afterSpawn said only that one was made); an observer's failure is not the spawn's.
+    await this.deps.hooks.afterTake
+      .promise({ ...this.registry.eventMeta(instance.id), instance, source, caller: request.caller })
+      .catch((error: unknown) => this.deps.logger.warn({ err: error, instance: instance.id }, "an afterTake tap failed"));
     return { instance, receipt, source };
   }
 
@@ -98,6 +118,9 @@ export class WarmStart {
   }
 
   private async leavePool(id: string): Promise<void> {
+    // An id names its role by its last part's prefix (`mgr-1.spec-2`): a send to a role with no pool reads nothing more.
+    const prefix = id.slice(id.lastIndexOf(".") + 1).replace(/-\d+$/u, "");
+    if (!this.specs.some((spec) => this.deps.config.roles[spec.role]?.prefix === prefix)) return;
     const live = this.registry.get(id);
     if (!(live ? live.record.pooled : (await this.deps.store.get(id))?.pooled)) return;
     let left = false;
@@ -106,27 +129,64 @@ export class WarmStart {
       const { pooled: _pooled, ...rest } = r;
       return rest;
     });
-    if (!left || !updated) return;
+    if (!updated) return;
+    if (!left) {
+      // A spawn took it between our look and this update: it is that spawn's now, the message was meant for an idle one.
+      // Named after this tap, so the hook's wrapper keeps the code (it wraps errors that name no plugin).
+      throw new TmuxClaudeError(
+        ErrorCodes.INSTANCE_BUSY,
+        `Instance "${id}" was idle in a warm pool, but a spawn took it for its own task just now; the message was not sent. Spawn an instance for this task (a spawn that fits takes a pooled one), or send to "${id}" again to add to its new task.`,
+        { id, plugin: "pool" },
+      );
+    }
     if (live) live.record = withSharedState(live.record, updated);
     this.refill(updated.parentId);
   }
 
+  /**
+   * Only `serve` fills pools: a one-shot process (the CLI, an MCP stdio
+   * server) neither waits for a launch at its exit nor is cut short by
+   * Ctrl-C; serve sees its takes and spawns (statusChange) and fills then.
+   */
+  private get filling(): boolean {
+    return this.registry.watchAll && !this.registry.closed;
+  }
+
   /** Bring every pool under `record` to its count, in the background (a pool of another node's parent is that node's to fill). */
   fillUnder(record: InstanceRecord): void {
-    if (!this.deps.nodes.owns(record)) return;
+    if (!this.filling || !this.deps.nodes.owns(record)) return;
     for (const place of placesUnder(this.specs, this.deps.config, record)) {
       for (let i = 0; i < place.count; i += 1) this.fillPlace(place);
     }
   }
 
-  /** Fill this node's pools (per node, and under its running instances): what `serve` does when it starts. */
+  /**
+   * Fill this node's pools (per node, and under its running instances): what
+   * `serve` does when it starts. First it ends this node's pooled instances
+   * no pool wants (unwantedPooled): dead ones, those whose parent exited or
+   * is gone (an exit nobody watched), those of a pool lowered or removed in
+   * the config.
+   */
   async fillAll(): Promise<void> {
+    const all = await this.deps.store.list();
+    const unwanted = new Set(unwantedPooled(this.specs, this.deps.config, all, (r) => this.deps.nodes.owns(r)).map((r) => r.id));
+    await this.endPooledUnder((r) => unwanted.has(r.id), all);
     if (this.specs.length === 0) return;
     this.fillNode();
-    for (const record of await this.deps.store.list()) this.fillUnder(record);
+    for (const record of all) this.fillUnder(record);
+  }
+
+  /** Terminate this node's live pooled instances that `under` picks (from `all`, else the store now). */
+  private async endPooledUnder(under: (record: InstanceRecord) => boolean, all?: InstanceRecord[]): Promise<void> {
+    const pooled = (all ?? (await this.deps.store.list())).filter((r) => r.pooled && !r.terminatedAt && this.deps.nodes.owns(r) && under(r));
+    for (const record of pooled) {
+      this.deps.logger.info({ instance: record.id, parent: record.parentId, status: record.status }, "ending a pooled instance no pool wants");
+      await this.discard(record.id).catch((error: unknown) => this.deps.logger.warn({ err: error, instance: record.id }, "could not end a pooled instance no pool wants"));
+    }
   }
 
   private fillNode(): void {
+    if (!this.filling) return;
     for (const place of nodePlaces(this.specs)) {
       for (let i = 0; i < place.count; i += 1) this.fillPlace(place);
     }
@@ -138,6 +198,7 @@ export class WarmStart {
   }
 
   private refill(parentId: string | null): void {
+    if (!this.filling) return;
     if (parentId === null) return this.fillNode();
     this.track(this.deps.store.get(parentId).then((parent) => parent && this.fillUnder(parent)), `the pools under "${parentId}"`);
   }

@@ -28,6 +28,37 @@ export interface SpawnPlan {
   readonly plugins: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * A spawn about to be served by a running instance (hook `beforeTake`): a
+ * warm pool's idle instance (`source` "pool") or an idle one reused
+ * (`source` "reuse", its conversation not reset yet). No `beforeSpawn` runs
+ * for it, so a plugin that refuses spawns by policy (a budget) refuses here
+ * too, and one that still owns work of the instance (a workflow's task)
+ * keeps it.
+ */
+export interface TakePlan {
+  /** The instance that would serve the spawn, as the store had it. */
+  readonly instance: InstanceRecord;
+  readonly source: "pool" | "reuse";
+  readonly role: string;
+  readonly parentId: string | null;
+  readonly agent: string;
+  readonly workDir: string;
+  readonly name: string | undefined;
+  /** Who asked: an instance id, or null for the root (a person, the CLI). */
+  readonly caller: string | null;
+  /** The spawn's own budget, if it gave one. */
+  readonly budget: InstanceRecord["budget"];
+}
+
+/** A spawn was served by a running instance (hook `afterTake`): what afterSpawn is for a cold spawn. */
+export interface TakeEvent extends EventMeta {
+  /** The instance as the spawn left it: the spawn's name and budget, its first message typed. */
+  readonly instance: InstanceRecord;
+  readonly source: "pool" | "reuse";
+  readonly caller: string | null;
+}
+
 /** A column a plugin adds to `list` (the CLI's table and tree): git's BRANCH, say. */
 export interface ListColumn {
   /** Upper case, like the built-in ones: `BRANCH`. */

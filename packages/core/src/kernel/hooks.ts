@@ -8,7 +8,7 @@ import {
 import { ErrorCodes, TmuxClaudeError, isPluginErrorCode, isTmuxClaudeError } from "../errors.js";
 import type { InstanceRecord } from "../store/types.js";
 import type { CommandContribution, KernelApi, ToolContribution } from "./api.js";
-import type { DeliveryEvent, InstanceFieldsRequest, ListColumn, Notice, OperationEvent, ProgressUpdate, ReadyGate, SpawnFailure, SpawnPlan, StatusChange, TerminateEvent, TurnEnded, UsageUpdate } from "./events.js";
+import type { DeliveryEvent, InstanceFieldsRequest, ListColumn, Notice, OperationEvent, ProgressUpdate, ReadyGate, SpawnFailure, SpawnPlan, StatusChange, TakeEvent, TakePlan, TerminateEvent, TurnEnded, UsageUpdate } from "./events.js";
 import type { HealthCheck } from "./health.js";
 import type { DeliveryReceipt, OutgoingMessage } from "./messages.js";
 import type { NodeReport, RouteRequest, RouteResult } from "./routing.js";
@@ -28,6 +28,15 @@ export function createHooks() {
     /** Hold an instance's readiness (spawn, restart) until a plugin's condition holds; see ReadyGate. */
     awaitReady: new AsyncParallelHook<[ReadyGate]>(["gate"], "awaitReady"),
     afterSpawn: new AsyncSeriesHook<[InstanceRecord]>(["instance"], "afterSpawn"),
+    /**
+     * A spawn is about to take a running instance (a warm pool's, or an idle
+     * one reused; see TakePlan). A tap that returns a reason (a string) passes
+     * this instance over: the spawn tries the next one, else starts cold,
+     * where `beforeSpawn` decides. A tap that throws fails the spawn.
+     */
+    beforeTake: new AsyncSeriesBailHook<[TakePlan], string | undefined>(["plan"], "beforeTake"),
+    /** A spawn was served by a running instance, after its first message (see TakeEvent); a failing tap is logged. */
+    afterTake: new AsyncParallelHook<[TakeEvent]>(["event"], "afterTake"),
     beforeSend: new AsyncSeriesWaterfallHook<[OutgoingMessage]>(["message"], "beforeSend"),
     afterSend: new AsyncSeriesHook<[OutgoingMessage, DeliveryReceipt]>(["message", "receipt"], "afterSend"),
     /** A message was accepted by its agent (also a queued one, with its original id). */

@@ -132,6 +132,12 @@ export interface InstanceRecord {
    * other spawn claims it meanwhile.
    */
   reusing?: string;
+  /**
+   * Set (ISO time) by the update that hands a reused instance its new task:
+   * its conversation was reset then. A process whose view has another value
+   * drops the last task's `lastReply` and `turnPrompt` (the store has none).
+   */
+  reusedAt?: string;
 }
 
 /** One entry of an agent's own task list. */

@@ -1,32 +1,23 @@
 /**
  * Warm pools (config `pool`) and reuse with the echo agent on a private
  * socket: a spawn that fits takes a pooled instance (same id, its prompt
- * delivered) and the pool refills; two kernels taking at once never get the
- * same one; a one-shot kernel refills before it closes; spawns that do not
+ * delivered) and serve refills the pool; two kernels taking at once never get
+ * the same one; a one-shot kernel fills nothing; spawns that do not
  * fit are cold; the parent's terminate ends its pool; a pool over
  * limits.maxInstances fails at start naming the file, the key and the values.
  */
 import path from "node:path";
 import { mkdir } from "node:fs/promises";
 import { afterEach, describe, expect, test } from "vitest";
-import { Kernel, parseConfig, type InstanceSummary } from "../../src/index.js";
+import { Kernel, parseConfig } from "../../src/index.js";
 import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
+import { poolReady, pooledUnder } from "../helpers/pools.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
   await h?.close();
   h = undefined;
 });
-
-const pooledUnder = (list: InstanceSummary[], parentId: string) => list.filter((r) => r.parentId === parentId && r.pooled && r.status === "idle");
-
-/** Wait until `count` pooled instances are idle under the parent (the fills run in the background). */
-async function poolReady(kernel: Kernel, parentId: string, count: number): Promise<InstanceSummary[]> {
-  return eventually(async () => {
-    const pooled = pooledUnder(await kernel.list(), parentId);
-    return pooled.length === count ? pooled : undefined;
-  }, 20_000, `${count} pooled instances under ${parentId}`);
-}
 
 describe("warm pools", () => {
   test("pool: { specialist: 2 }: a spawn is served from the pool (same id, prompt delivered), the pool refills to 2, terminate ends it all", async () => {
@@ -66,7 +57,7 @@ describe("warm pools", () => {
     expect(sessions.split("\n").filter((name) => name !== "" && !name.startsWith("_tc-monitor"))).toEqual([]);
   }, 60_000);
 
-  test("a pooled instance that dies is replaced by the process that saw it exit; one sent a message leaves the pool", async () => {
+  test("a pooled instance that dies is removed and replaced; one sent a message leaves the pool", async () => {
     h = await createHarness({ pool: { specialist: 1 } }, { label: "pool-died" });
     const manager = (await h.kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
     const [pooled] = await poolReady(h.kernel, manager.id, 1);
@@ -76,7 +67,8 @@ describe("warm pools", () => {
       return now.length === 1 && now[0]!.id !== pooled!.id ? now : undefined;
     }, 20_000, "a replacement in the pool");
     expect(replacement!.role).toBe("specialist");
-    expect((await h.kernel.get(pooled!.id)).status).toBe("exited");
+    // The dead one's record is gone: list does not show it for good.
+    await expect(h.kernel.get(pooled!.id)).rejects.toMatchObject({ code: "TC_INSTANCE_NOT_FOUND" });
 
     // A message to a pooled instance (its parent saw it in list) gives it a task: it leaves the pool, which refills.
     await h.kernel.send(replacement!.id, "a task of its own");
@@ -87,13 +79,32 @@ describe("warm pools", () => {
     }, 20_000, "the pool refilled after the message");
   }, 60_000);
 
-  test("two kernels taking at once get different instances; a one-shot kernel refills the pool before it closes", async () => {
-    h = await createHarness({ pool: { specialist: 2 } }, { label: "pool-race", watch: "on-demand" });
+  test("serve's start ends pooled instances no pool wants: beyond a lowered count, of a pool removed, dead ones", async () => {
+    h = await createHarness({ pool: { specialist: 3 } }, { label: "pool-trim" });
+    const manager = (await h.kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
+    const pooled = await poolReady(h.kernel, manager.id, 3);
+    await h.kernel.close();
+    // An exit nobody watched.
+    const dead = pooled.find((r) => r.id === pooled.map((p) => p.id).sort().at(-1))!;
+    await h.tmux("kill-session", "-t", dead.tmux.session);
+    const lowered = await h.startKernel({ watch: "all", config: { pool: { specialist: 1 } } });
+    const left = await eventually(async () => {
+      const now = (await lowered.list()).filter((r) => r.parentId === manager.id);
+      return now.length === 1 ? now : undefined;
+    }, 20_000, "one pooled instance left");
+    expect(left[0]).toMatchObject({ status: "idle", pooled: expect.anything() });
+    await lowered.close();
+    const removed = await h.startKernel({ watch: "all", config: { pool: {} } });
+    await eventually(async () => (await removed.list()).filter((r) => r.parentId === manager.id).length === 0, 20_000, "no pooled instance left");
+  }, 60_000);
+
+  test("two one-shot kernels taking at once get different instances; serve refills the pool to 2, not 4", async () => {
+    h = await createHarness({ pool: { specialist: 2 } }, { label: "pool-race" });
     const manager = (await h.kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
     await poolReady(h.kernel, manager.id, 2);
-    const other = await h.startKernel({ watch: "on-demand" });
+    const [one, other] = await Promise.all([h.startKernel({ watch: "on-demand" }), h.startKernel({ watch: "on-demand" })]);
     const [a, b] = await Promise.all([
-      h.kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, prompt: "task a" }),
+      one.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, prompt: "task a" }),
       other.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, prompt: "task b" }),
     ]);
     expect([a.source, b.source]).toEqual(["pool", "pool"]);
@@ -101,13 +112,34 @@ describe("warm pools", () => {
     for (const [spawned, text] of [[a, "task a"], [b, "task b"]] as const) {
       await eventually(async () => (await h!.kernel.get(spawned.instance.id)).messages?.map((m) => m.text).join() === text, 5_000, `${text} in the history`);
     }
+    await Promise.all([one.close(), other.close()]);
+    // serve saw both takes (their turns) and refilled; its fills count under the spawn lock.
+    const refilled = await poolReady(h.kernel, manager.id, 2);
+    expect(refilled.map((r) => r.id)).not.toContain(a.instance.id);
+    expect((await h.kernel.list()).filter((r) => r.parentId === manager.id && r.status !== "exited")).toHaveLength(4);
+  }, 60_000);
 
-    // Both closes wait for the refills their takes started; together they fill the pool to 2, not 4.
-    await Promise.all([h.kernel.close(), other.close()]);
-    const later = await h.startKernel({ watch: "on-demand" });
-    const list = await later.list();
-    expect(pooledUnder(list, manager.id)).toHaveLength(2);
-    expect(list.filter((r) => r.parentId === manager.id && r.status !== "exited")).toHaveLength(4);
+  test("only serve fills pools: a one-shot spawn of a parent fills nothing and a one-shot take does not refill; serve does both", async () => {
+    h = await createHarness({ pool: { specialist: 1 } }, { label: "pool-oneshot", watch: "on-demand" });
+    const manager = (await h.kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
+    const under = async (kernel: Kernel) => (await kernel.list()).filter((r) => r.parentId === manager.id && r.status !== "exited");
+    // Nothing launched, not even by the time it closed (it used to wait for its fills there).
+    await h.kernel.close();
+    const look = await h.startKernel({ watch: "on-demand" });
+    expect(await under(look)).toEqual([]);
+    await look.close();
+    const serve = await h.startKernel({ watch: "all" });
+    const [pooled] = await poolReady(serve, manager.id, 1);
+    await serve.close();
+    const oneShot = await h.startKernel({ watch: "on-demand" });
+    expect((await oneShot.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir, prompt: "task" })).source).toBe("pool");
+    await oneShot.close();
+    const after = await h.startKernel({ watch: "on-demand" });
+    expect((await under(after)).map((r) => r.id)).toEqual([pooled!.id]);
+    await after.close();
+    const again = await h.startKernel({ watch: "all" });
+    const [refilled] = await poolReady(again, manager.id, 1);
+    expect(refilled!.id).not.toBe(pooled!.id);
   }, 60_000);
 
   test("spawns a pooled instance cannot honour are cold: another workDir, plugin options; reuse of an agent without a reset is cold", async () => {
@@ -152,11 +184,11 @@ describe("warm pools", () => {
   }, 60_000);
 
   test("a pool never makes the instances exceed limits.maxInstances; a spawn refused at the limit counts the pooled ones", async () => {
-    h = await createHarness({ pool: { specialist: 2 }, limits: { maxInstances: 2 } }, { label: "pool-max", watch: "on-demand" });
+    h = await createHarness({ pool: { specialist: 2 }, limits: { maxInstances: 2 } }, { label: "pool-max" });
     const manager = (await h.kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
-    // A one-shot kernel's close waits for its fills: what is there after it is all there will be.
-    await h.kernel.close();
-    const later = await h.startKernel({ watch: "on-demand" });
+    // Both fills were started at once; the second found the limit reached under the spawn lock.
+    await poolReady(h.kernel, manager.id, 1);
+    const later = h.kernel;
     const list = await later.list();
     expect(list.filter((r) => r.status !== "exited")).toHaveLength(2);
     expect(pooledUnder(list, manager.id)).toHaveLength(1);

@@ -1,7 +1,7 @@
 // Budgets enforced: a spawn into a subtree at or over its budget is refused;
 // a usage event that crosses one runs its action (pause, stop, notify) once
 // per budget value; raising a budget lifts the pause it caused.
-import { defineErrorCodes, TmuxClaudeError, type InstanceSummary, type PluginContext, type SpawnPlan, type UsageUpdate } from "@tmux-claude/core";
+import { defineErrorCodes, TmuxClaudeError, type InstanceSummary, type PluginContext, type SpawnPlan, type TakePlan, type UsageUpdate } from "@tmux-claude/core";
 import { subtreeIds } from "../rollup.js";
 import type { CostApi } from "../types.js";
 import { budgetKey, budgetsOver, crossed, figures, inList, type Lookup, type SubtreeBudget } from "./check.js";
@@ -34,19 +34,35 @@ export class Budgets {
 
   /** beforeSpawn: refuse a spawn under a subtree (the parent's or an ancestor's) that is at or over its budget. */
   async beforeSpawn(plan: SpawnPlan): Promise<SpawnPlan> {
-    if (plan.restart || plan.parentId === null) return plan;
-    for (const { root, budget } of await budgetsOver(this.ctx.config, this.stored, plan.parentId)) {
+    if (plan.restart) return plan;
+    const refusal = await this.refusal(plan.parentId, plan.role);
+    if (refusal) throw refusal;
+    return plan;
+  }
+
+  /**
+   * beforeTake: a spawn served by a running instance (a warm pool's, a reuse)
+   * runs no beforeSpawn; under a subtree over its budget it is passed over, so
+   * the spawn goes cold and beforeSpawn refuses it with TC_BUDGET_EXCEEDED.
+   */
+  async beforeTake(plan: TakePlan): Promise<string | undefined> {
+    return (await this.refusal(plan.parentId, plan.role))?.message;
+  }
+
+  private async refusal(parentId: string | null, role: string): Promise<TmuxClaudeError | undefined> {
+    if (parentId === null) return undefined;
+    for (const { root, budget } of await budgetsOver(this.ctx.config, this.stored, parentId)) {
       const spent = await this.cost().subtree(root.id);
       const over = crossed(budget, spent);
       if (!over) continue;
-      throw new TmuxClaudeError(
+      return new TmuxClaudeError(
         BudgetErrors.EXCEEDED,
         `Spawn refused: the subtree of "${root.id}" has spent ${over} (its budget, from ${budget.source}). ` +
           `Raise it (tmux-claude budget ${root.id} --usd <dollars> / --tokens <count>, or the budget tool) or spawn elsewhere.`,
-        { subtree: root.id, parentId: plan.parentId, role: plan.role, ...figures(budget, spent) },
+        { subtree: root.id, parentId, role, ...figures(budget, spent) },
       );
     }
-    return plan;
+    return undefined;
   }
 
   /** usage (fired once across processes): every budget over the instance that this usage crossed runs its action, once per budget value. */

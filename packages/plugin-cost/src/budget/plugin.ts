@@ -10,8 +10,9 @@ export const BUDGET_PLUGIN = "budget";
 /**
  * Enforces budgets (limits.budget in the config, a spawn's `budget`,
  * `tmux-claude budget`): refuses spawns into a subtree at or over its
- * budget, runs the budget's action when a turn's usage crosses it, and adds
- * the `budget` command and MCP tool. Needs the cost plugin (`cost()`).
+ * budget (a take of a pooled or reused instance there too: `beforeTake`),
+ * runs the budget's action when a turn's usage crosses it, and adds the
+ * `budget` command and MCP tool. Needs the cost plugin (`cost()`).
  */
 export function budgets(): Plugin {
   return {
@@ -23,6 +24,7 @@ export function budgets(): Plugin {
       const cost = (): CostApi => ctx.kernel.plugin<CostApi>(COST)!;
       const enforcer = new Budgets(ctx, cost);
       ctx.hooks.beforeSpawn.tapPromise((plan) => enforcer.beforeSpawn(plan));
+      ctx.hooks.beforeTake.tapPromise((plan) => enforcer.beforeTake(plan));
       ctx.hooks.usage.tapPromise((update) => enforcer.onUsage(update));
       ctx.hooks.commands.tap((commands) => [...commands, budgetCommand(cost, enforcer)]);
       ctx.hooks.tools.tap((tools) => [...tools, budgetTool(() => ctx.kernel, cost, enforcer)]);

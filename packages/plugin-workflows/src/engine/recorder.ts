@@ -3,7 +3,8 @@
 // endpoint runs), a turn's end for `turn-end` tasks (fired once across
 // processes by the kernel), and the tie of a new instance to its task
 // (beforeSpawn, before its agent starts, so even a very fast `complete`
-// finds its task). The runner sees each in the store (tasks.ts).
+// finds its task). The runner sees each in the store (tasks.ts). A task's
+// instance is never taken by another spawn's reuse (beforeTake).
 import { ErrorCodes, isTmuxClaudeError, TmuxClaudeError, type PluginContext, type ToolContribution } from "@tmux-claude/core";
 import { z } from "zod";
 import type { PersistedRun, TaskState } from "../types.js";
@@ -35,6 +36,13 @@ export function installRecorder(ctx: PluginContext, store: RunStore): void {
     const isLive = async (id: string) => ((await ctx.kernel.get(id).catch(() => undefined))?.status ?? "exited") !== "exited";
     await bindTask(store, ref, plan.id, plan.caller, isLive);
     return plan;
+  });
+
+  // An instance a run still counts on (its task ref lives until the run ends) is no idle one to reuse: its next turn end or
+  // `complete` would complete the run's task with another spawn's work.
+  ctx.hooks.beforeTake.tapPromise(async ({ instance }) => {
+    const ref = await store.tasks.get(instance.id);
+    return ref ? `it works on task ${ref.index + 1} of step "${ref.step}" in workflow run ${ref.run}` : undefined;
   });
 
   ctx.hooks.tools.tapPromise(async (tools) => [...tools, completeTool(ctx, store)]);
