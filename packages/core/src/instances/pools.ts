@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { ConfigIssue } from "../config/issues.js";
 import type { Settings } from "../config/schema.js";
-import type { InstanceRecord } from "../store/types.js";
+import type { InstanceRecord, StateStore } from "../store/types.js";
 import type { ManagerDeps } from "./deps.js";
 import { agentForRole } from "./spawn-policy.js";
 
@@ -86,6 +86,12 @@ export function poolIssues(config: Settings): ConfigIssue[] {
     } else if (agent !== undefined && allowed && !allowed.includes(agent)) {
       issues.push({ path: `${key}.agent`, message: `a ${role} may not run "${agent}" (roles.${role}.agents allows ${allowed.join(", ")}); pool one of those`, value: JSON.stringify(agent) });
     }
+  }
+  // Each pool alone may fit while together they fill every place (one parent's pools, or the node's).
+  const counts = Object.values(config.pool).map((entry) => normalized(entry).count);
+  const total = counts.reduce((sum, count) => sum + count, 0);
+  if (counts.length > 1 && total > max && counts.every((count) => count <= max)) {
+    issues.push({ path: "pool", message: `the pools keep ${total} idle instances together, more than limits.maxInstances (${max}); lower them to ${max} or less in all, or raise limits.maxInstances`, value: JSON.stringify(config.pool) });
   }
   return issues;
 }
@@ -189,4 +195,28 @@ export function unwantedPooled(specs: readonly PoolSpec[], config: Settings, all
 /** A pool's identity: role, agent and parent (and, at a node's top level, the workDir). */
 function placeKey(place: { role: string; agent: string; parentId: string | null }, workDir: string | null): string {
   return JSON.stringify([place.role, place.agent, place.parentId, workDir === null ? null : path.resolve(workDir)]);
+}
+
+/**
+ * At limits.maxInstances a spawn with work to do gets the place of the oldest
+ * idle pooled instance of this node (a spare must never keep real work out):
+ * marked terminating in the store under the spawn lock, so no spawn takes it
+ * and it counts no more toward this spawn's limit; the caller then ends it.
+ * Undefined when there is no such spare.
+ */
+export async function retireSparePooled(store: StateStore, live: InstanceRecord[], owns: (record: InstanceRecord) => boolean): Promise<InstanceRecord | undefined> {
+  const spares = live.filter((r) => r.pooled && r.status === "idle" && !r.terminatedAt && owns(r)).sort((a, b) => a.pooled!.since.localeCompare(b.pooled!.since));
+  for (const spare of spares) {
+    let won = false;
+    const at = new Date().toISOString();
+    await store.update(spare.id, (r) => {
+      won = r.pooled !== undefined && r.status === "idle" && !r.terminatedAt;
+      return won ? { ...r, terminatedAt: at } : r;
+    });
+    if (won) {
+      live.splice(live.findIndex((r) => r.id === spare.id), 1);
+      return spare;
+    }
+  }
+  return undefined;
 }

@@ -20,7 +20,7 @@ import type { Breakers } from "./breaker.js";
 import type { Live, ManagerDeps } from "./deps.js";
 import type { SpawnOptions, SpawnResult } from "./types.js";
 import { adapterFor, agentConfig, ensureInstanceDir, requireRecord } from "./lookups.js";
-import { inPlace, type PoolPlace } from "./pools.js";
+import { inPlace, retireSparePooled, type PoolPlace } from "./pools.js";
 import { WarmStart } from "./warm-start.js";
 
 /**
@@ -174,13 +174,16 @@ export class Spawner {
    */
   private reserve(options: SpawnOptions, place: { parentId: string | null; depth: number; agentName: string; prefix: string; budget: Budget | undefined }, fill?: PoolPlace): Promise<InstanceRecord | undefined> {
     const { config, store } = this.deps;
-    return store.withLock("spawn", async () => {
+    let retired: InstanceRecord | undefined;
+    const reserved = store.withLock("spawn", async () => {
       const live = (await store.list()).filter((r) => r.status !== "exited");
       const liveCount = live.length;
       if (fill) {
         // A parent being terminated gets no new pooled child (its terminate ends those reserved before its mark).
         const parent = fill.parentId === null ? undefined : live.find((r) => r.id === fill.parentId);
         if ((fill.parentId !== null && (!parent || parent.terminatedAt)) || liveCount >= config.limits.maxInstances || live.filter((r) => inPlace(r, fill)).length >= fill.count) return undefined;
+      } else if (liveCount >= config.limits.maxInstances && (retired = await retireSparePooled(store, live, (r) => this.deps.nodes.owns(r)))) {
+        // An idle spare gives its place to a spawn with work: it is ended once the new instance holds the place.
       } else if (liveCount >= config.limits.maxInstances) {
         const pooled = live.filter((r) => r.pooled).length;
         throw new TmuxClaudeError(
@@ -204,6 +207,14 @@ export class Spawner {
       await store.put(placeholder);
       return placeholder;
     });
+    return reserved.finally(() => {
+      if (retired) void this.endRetired(retired);
+    });
+  }
+
+  /** End a pooled spare that gave its place up (retireSparePooled): its failure is logged, the spawn goes on. */
+  private async endRetired(record: InstanceRecord): Promise<void> {
+    await this.terminator.terminate(record.id).catch((error: unknown) => this.deps.logger.warn({ err: error, instance: record.id }, "could not end a pooled instance that gave its place up"));
   }
 
   /** Start the agent's tmux session and record where it lives. */

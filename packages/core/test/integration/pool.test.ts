@@ -183,22 +183,40 @@ describe("warm pools", () => {
     expect((await kernel.spawn({ role: "specialist", workDir: sub })).source).toBe("cold");
   }, 60_000);
 
-  test("a pool never makes the instances exceed limits.maxInstances; a spawn refused at the limit counts the pooled ones", async () => {
-    h = await createHarness({ pool: { specialist: 2 }, limits: { maxInstances: 2 } }, { label: "pool-max" });
+  test("a pool never makes the instances exceed limits.maxInstances; at the limit a spawn with work gets an idle spare's place, and with none left is refused", async () => {
+    h = await createHarness({ pool: { specialist: 2 }, limits: { maxInstances: 3 } }, { label: "pool-max" });
     const manager = (await h.kernel.spawn({ role: "manager", workDir: h.workDir })).instance;
-    // Both fills were started at once; the second found the limit reached under the spawn lock.
-    await poolReady(h.kernel, manager.id, 1);
-    const later = h.kernel;
-    const list = await later.list();
-    expect(list.filter((r) => r.status !== "exited")).toHaveLength(2);
-    expect(pooledUnder(list, manager.id)).toHaveLength(1);
-    await expect(later.spawn({ role: "manager", workDir: h.workDir })).rejects.toMatchObject({
+    await poolReady(h.kernel, manager.id, 2);
+    const live = async () => (await h!.kernel.list()).filter((r) => r.status !== "exited");
+    expect(await live()).toHaveLength(3);
+    // A spawn the pool serves works at the limit: it starts nothing. The refill finds no place.
+    expect((await h.kernel.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir })).source).toBe("pool");
+    const [spare] = pooledUnder(await h.kernel.list(), manager.id);
+    expect(spare).toBeDefined();
+    // A cold spawn at the limit: the idle spare gives its place up and is ended; the limit holds.
+    const second = await h.kernel.spawn({ role: "manager", workDir: h.workDir });
+    expect(second.source).toBe("cold");
+    await eventually(async () => expect((await live()).map((r) => r.id)).not.toContain(spare!.id));
+    expect(await live()).toHaveLength(3);
+    // No spare left: refused, saying so.
+    await expect(h.kernel.spawn({ role: "manager", workDir: h.workDir })).rejects.toMatchObject({
       code: "TC_MAX_INSTANCES",
-      message: expect.stringContaining("2 instances are running (1 of them idle in warm pools, config pool)"),
+      message: expect.stringContaining("3 instances are running, the limit (limits.maxInstances) is 3"),
     });
-    // A spawn the pool serves still works at the limit: it starts nothing.
-    expect((await later.spawn({ role: "specialist", parentId: manager.id, workDir: h.workDir })).source).toBe("pool");
   }, 60_000);
+
+  test("pools that together keep more idle instances than limits.maxInstances are a config error naming the sum", async () => {
+    h = await createHarness({}, { label: "pool-sum", start: false });
+    const roles = { manager: { prefix: "mgr", spawns: ["specialist", "manager"] }, specialist: { prefix: "spec" } };
+    const kernel = new Kernel({ config: parseConfig({ ...h.userConfig, roles, limits: { maxInstances: 4 }, pool: { specialist: 3, manager: 2 } }), configPath: path.join(h.dir, "tmuxclaude.config.ts") });
+    const error = await kernel.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await kernel.close();
+    expect(error).toMatchObject({ code: "TC_CONFIG_INVALID", details: { issues: [{ path: "pool" }] } });
+    expect((error as Error).message).toMatch(/pool: the pools keep 5 idle instances together, more than limits\.maxInstances \(4\)/u);
+  });
 
   test("a pool larger than limits.maxInstances is a config error naming the file, the key and the values", async () => {
     h = await createHarness({}, { label: "pool-config", start: false });
