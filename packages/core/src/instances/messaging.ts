@@ -386,9 +386,13 @@ export class Messaging {
     };
   }
 
-  /** Settles once every message handled so far settled. */
-  settled(): Promise<void> {
-    return this.lines.all();
+  /** Send-lock releases still under way (see withSendLock). */
+  private readonly releases = new Set<Promise<unknown>>();
+
+  /** Settles once every message handled so far settled, its send lock released. */
+  async settled(): Promise<void> {
+    await this.lines.all();
+    await Promise.allSettled([...this.releases]);
   }
 
   private submit(live: Live, text: string, options?: SubmitOptions, promptStored = false): Promise<void> {
@@ -396,6 +400,6 @@ export class Messaging {
   }
 
   private sendLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    return withSendLock(this.deps, id, fn);
+    return withSendLock(this.deps, id, fn, this.releases);
   }
 }

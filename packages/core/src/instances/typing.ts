@@ -12,9 +12,38 @@ import type { Registry } from "./registry.js";
  * send timeout for its receipt, so waiters wait longer than that; the lock
  * itself is a lease the holder renews while it lives, so a holder killed
  * with -9 frees it when its lease runs out, not after a send timeout.
+ *
+ * Settles with `fn`'s outcome (a receipt), before the lock is free: the
+ * caller does not wait for the release (~0.9 ms of a send's ~3 over raw
+ * tmux). The lock stays held until then, so the next send to the instance,
+ * from this process (the lock's local line) or another, still waits for it;
+ * the release writes only the lock's own files. `releases` tracks the whole
+ * cycle until the lock is free (close waits for it).
  */
-export function withSendLock<T>(deps: ManagerDeps, id: string, fn: () => Promise<T>): Promise<T> {
-  return deps.store.withLock(`send:${id}`, fn, { timeoutMs: deps.config.limits.sendTimeout * 2 + 5_000 });
+export function withSendLock<T>(deps: ManagerDeps, id: string, fn: () => Promise<T>, releases: Set<Promise<unknown>>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let given = false;
+    const whole = deps.store.withLock(
+      `send:${id}`,
+      async () => {
+        const outcome = await fn();
+        given = true;
+        resolve(outcome);
+        return outcome;
+      },
+      { timeoutMs: deps.config.limits.sendTimeout * 2 + 5_000 },
+    );
+    releases.add(whole);
+    whole.then(
+      () => releases.delete(whole),
+      (error: unknown) => {
+        releases.delete(whole);
+        if (!given) return reject(error);
+        // The outcome stands (the message went in); a lock left behind is taken over when its lease runs out.
+        deps.logger.warn({ err: error, instance: id }, "could not release the send lock after a send");
+      },
+    );
+  });
 }
 
 /**
