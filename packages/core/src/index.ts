@@ -121,4 +121,5 @@ export { compareIds } from "./instances/manager.js";
 export { resolveCommand } from "./instances/resolve-command.js";
 export { assertDirectory, assertWorkDirAllowed } from "./instances/spawn-policy.js";
 export { checkBudget, effectiveBudget } from "./instances/holds.js";
+export { TURN_PROMPTS } from "./instances/typing.js";
 export { isProcessAlive } from "./os/process-tree.js";

@@ -383,6 +383,12 @@ export interface StateStore {
    * and reports no change.
    */
   updateDoc<T = unknown>(collection: string, key: string, updater: (current: T | undefined) => T | undefined): Promise<T | undefined>;
+  /**
+   * Replace (or create) one document whole, with no read and no lock: for a
+   * document whose writers take turns on their own (e.g. under a withLock).
+   * Racing puts leave one value whole. Reports a change; names and values as in updateDoc.
+   */
+  putDoc(collection: string, key: string, value: unknown): Promise<void>;
   /** Every document of a collection, ordered by key. */
   listDocs(collection: string): Promise<StoredDoc[]>;
 
