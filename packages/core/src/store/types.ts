@@ -75,8 +75,9 @@ export interface InstanceRecord {
   lastReply?: string;
   /**
    * The last message the kernel typed into the instance (by whichever process
-   * typed it), written before it is typed: the prompt of the turn it starts.
-   * Unchanged by input typed by hand in the pane.
+   * typed it), written with its delivery mark in `messages` (the copy written
+   * before it is typed, which names turns, is the store document
+   * TURN_PROMPTS/<id>). Unchanged by input typed by hand in the pane.
    */
   turnPrompt?: string;
   /**
