@@ -54,12 +54,13 @@ export class Messaging {
     });
   }
 
-  async send(id: string, text: string, options: SendOptions = {}, caller: string | null = null): Promise<DeliveryReceipt> {
+  /** `awaitHistory`: a typed message's receipt waits for its history mark (and the record's turnPrompt), e.g. a spawn's prompt. */
+  async send(id: string, text: string, options: SendOptions = {}, caller: string | null = null, awaitHistory = false): Promise<DeliveryReceipt> {
     const whenBusy = options.whenBusy ?? "queue";
     checkMessage(id, text, whenBusy);
     checkMessageId(id, options.messageId);
     // Join this instance's line before the first await: messages keep the order of the calls.
-    return this.lines.run(id, () => this.sendNow(id, text, whenBusy, caller, options.messageId));
+    return this.lines.run(id, () => this.sendNow(id, text, whenBusy, caller, options.messageId, awaitHistory));
   }
 
   /**
@@ -94,7 +95,7 @@ export class Messaging {
     return { messageId: message.id, instanceId: message.instanceId, state: "delivered", acceptedAt: new Date().toISOString() };
   }
 
-  private async sendNow(id: string, text: string, whenBusy: WhenBusy, caller: string | null, messageId: string | undefined): Promise<DeliveryReceipt> {
+  private async sendNow(id: string, text: string, whenBusy: WhenBusy, caller: string | null, messageId: string | undefined, awaitHistory: boolean): Promise<DeliveryReceipt> {
     // A repeated send (the sender's own id) reads what the store knows of it, whichever process sent it first.
     const record = messageId === undefined ? (this.registry.get(id)?.record ?? (await requireRecord(this.deps.store, id))) : await requireRecord(this.deps.store, id);
     if (messageId !== undefined) {
@@ -106,7 +107,7 @@ export class Messaging {
     const { hooks } = this.deps;
     let message: OutgoingMessage = { id: messageId ?? randomUUID(), instanceId: id, text, from: caller, whenBusy };
     message = await hooks.beforeSend.promise(message);
-    const receipt = await this.deps.nodes.deliver(record, message, async () => (await this.deliverLocal(message, record, false, messageId !== undefined)).receipt);
+    const receipt = await this.deps.nodes.deliver(record, message, async () => (await this.deliverLocal(message, record, false, messageId !== undefined || awaitHistory)).receipt);
     if (messageId !== undefined) this.recent.remember(messageId, receipt);
     await hooks.afterSend.promise(message, receipt);
     return receipt;

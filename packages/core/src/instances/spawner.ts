@@ -89,7 +89,9 @@ export class Spawner {
       let receipt: DeliveryReceipt | undefined;
       // A context without a prompt is the first message itself (`spawn --role manager --context "Build X"`), never dropped.
       const first = [plan.context, plan.prompt].filter((part) => part !== undefined && part !== "").join("\n\n");
-      if (first !== "") receipt = await this.messaging.send(record.id, first, { whenBusy: "queue" }, caller);
+      // Its history mark awaited: the record names the prompt typed (turnPrompt) once the spawn returns, also for a caller
+      // killed right after (a workflow runner re-attaching its task's instance looks for it).
+      if (first !== "") receipt = await this.messaging.send(record.id, first, { whenBusy: "queue" }, caller, true);
       const instance = this.registry.get(record.id)?.record ?? record;
       await hooks.afterSpawn.promise(instance);
       this.deps.logger.info({ instance: instance.id, role: instance.role, agent: instance.agent }, "spawned");
