@@ -51,6 +51,14 @@ export class RedisDocs {
     }
   }
 
+  /** updateDoc's script with no version to compare (and the same change message): one round trip. */
+  async put(collection: string, key: string, value: unknown): Promise<void> {
+    assertCollection(collection);
+    assertDocKey(collection, key);
+    const keys = [this.docKey(collection, key), this.store.key("docs", collection), this.store.key("doc-version"), this.store.key("changes")];
+    await this.store.eval(`putDoc("${collection}/${key}")`, scripts.UPDATE_DOC, keys, ["*", "set", encodeDoc(collection, key, value), key, `d:${collection}:${key}`]);
+  }
+
   async list(collection: string): Promise<StoredDoc[]> {
     assertCollection(collection);
     const values = await this.store.command(`listDocs("${collection}")`, async (client) => {

@@ -234,6 +234,10 @@ export class RedisStore implements StateStore {
     return this.docs.update(collection, key, updater);
   }
 
+  putDoc(collection: string, key: string, value: unknown): Promise<void> {
+    return this.docs.put(collection, key, value);
+  }
+
   listDocs(collection: string): Promise<StoredDoc[]> {
     return this.docs.list(collection);
   }

@@ -223,7 +223,7 @@ return 1`,
 
 /**
  * KEYS: doc, collection's key set, version counter, channel; ARGV: the
- * version read ("" when there was no document), "set" or "delete", the JSON
+ * version read ("" when there was no document, "*" for any: putDoc), "set" or "delete", the JSON
  * (for "set"), key, change message. 1 when written: nobody wrote the document
  * since it was read. Versions come from one counter that never goes back, so
  * a document deleted and made again never matches a version read before.
@@ -231,7 +231,7 @@ return 1`,
 export const UPDATE_DOC = script(
   "updateDoc",
   `local version = redis.call('hget', KEYS[1], 'v')
-if (version or '') ~= ARGV[1] then return 0 end
+if ARGV[1] ~= '*' and (version or '') ~= ARGV[1] then return 0 end
 if ARGV[2] == 'delete' then
   redis.call('del', KEYS[1])
   redis.call('srem', KEYS[2], ARGV[4])

@@ -61,8 +61,8 @@ describe("across three nodes on the bus", () => {
     expect(receipt).toMatchObject({ instanceId: onB, state: "delivered" });
     expect(receipt.acceptedAt).toBeDefined();
     await eventually(async () => (await texts()).includes("from c to b"), 5_000, "B's agent got C's message");
-    await eventually(async () => (await b.get(onB)).messages?.some((m) => m.id === receipt.messageId), 5_000, "the message id in B's history");
-    // Typed from the queue at once, its turn named in the history's write (TurnEnded.prompt): stored on every node.
+    await eventually(async () => (await b.get(onB)).messages?.some((m) => m.id === receipt.messageId && m.state === "delivered"), 5_000, "the message delivered in B's history");
+    // The record's copy of its turn's prompt comes with the delivery mark: stored on every node.
     expect((await a.get(onB)).turnPrompt).toBe("from c to b");
   });
 

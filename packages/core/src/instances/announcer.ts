@@ -4,6 +4,7 @@ import type { EventMeta } from "../kernel/events.js";
 import type { InstanceRecord, InstanceStatus } from "../store/types.js";
 import { EventOwner } from "./event-owner.js";
 import { KeyedChain } from "./keyed-chain.js";
+import { TURN_PROMPTS } from "./typing.js";
 import type { ManagerDeps } from "./deps.js";
 
 /** How this process came to know a change (see EventOwner.shouldFire). */
@@ -86,9 +87,10 @@ export class Announcer {
     return this.owner?.owns(agent) ?? Promise.resolve(false);
   }
 
-  /** The last message typed into the instance by any process (written to the store before it was typed). */
+  /** The last message typed into the instance by any process (written to the store before it was typed, typing.ts). */
   private async storedPrompt(record: InstanceRecord): Promise<string | undefined> {
-    return (await this.deps.store.get(record.id).catch(() => undefined))?.turnPrompt ?? record.turnPrompt;
+    const doc = (await this.deps.store.getDoc(TURN_PROMPTS, record.id).catch(() => undefined)) as { text?: unknown } | undefined;
+    return typeof doc?.text === "string" ? doc.text : record.turnPrompt;
   }
 
   /** What every event carries: a fresh id, the instance, this node, the time. */

@@ -55,13 +55,14 @@ export class Messaging {
     });
   }
 
-  async send(id: string, text: string, options: SendOptions = {}, caller: string | null = null): Promise<DeliveryReceipt> {
+  /** `awaitHistory`: a typed message's receipt waits for its history mark (and the record's turnPrompt), e.g. a spawn's prompt. */
+  async send(id: string, text: string, options: SendOptions = {}, caller: string | null = null, awaitHistory = false): Promise<DeliveryReceipt> {
     const whenBusy = options.whenBusy ?? "queue";
     checkMessage(id, text, whenBusy);
     checkMessageId(id, options.messageId);
     checkThreadOptions(id, options);
     // Join this instance's line before the first await: messages keep the order of the calls.
-    return this.lines.run(id, () => this.sendNow(id, text, whenBusy, caller, options));
+    return this.lines.run(id, () => this.sendNow(id, text, whenBusy, caller, options, awaitHistory));
   }
 
   /**
@@ -96,7 +97,7 @@ export class Messaging {
     return { messageId: message.id, instanceId: message.instanceId, state: "delivered", acceptedAt: new Date().toISOString() };
   }
 
-  private async sendNow(id: string, text: string, whenBusy: WhenBusy, caller: string | null, options: SendOptions): Promise<DeliveryReceipt> {
+  private async sendNow(id: string, text: string, whenBusy: WhenBusy, caller: string | null, options: SendOptions, awaitHistory: boolean): Promise<DeliveryReceipt> {
     const { messageId } = options;
     // A repeated send (the sender's own id) reads what the store knows of it, whichever process sent it first.
     const record = messageId === undefined ? (this.registry.get(id)?.record ?? (await requireRecord(this.deps.store, id))) : await requireRecord(this.deps.store, id);
@@ -112,7 +113,7 @@ export class Messaging {
     const threadId = await threadOfNew(newId, options, this.threads, record, async () => (caller === null ? undefined : (this.registry.get(caller)?.record ?? (await this.deps.store.get(caller)))));
     let message: OutgoingMessage = { id: newId, instanceId: id, text, from: caller, whenBusy, ...threadFields({ threadId, replyTo: options.replyTo }) };
     message = await hooks.beforeSend.promise(message);
-    const delivered = await this.deps.nodes.deliver(record, message, async () => (await this.deliverLocal(message, record, false, messageId !== undefined)).receipt);
+    const delivered = await this.deps.nodes.deliver(record, message, async () => (await this.deliverLocal(message, record, false, messageId !== undefined || awaitHistory)).receipt);
     const receipt: DeliveryReceipt = { ...delivered, threadId: message.threadId ?? message.id };
     if (messageId !== undefined) this.recent.remember(messageId, receipt);
     await hooks.afterSend.promise(message, receipt);
@@ -172,7 +173,7 @@ export class Messaging {
       let free = DELIVERABLE.has(status) && waiting.length === 0 && !hold;
       const types = (free && !(routed && message.whenBusy !== "now")) || (!free && message.whenBusy === "now");
       // The store's hold where the followed record showed none: for a message to type, read in the write of its prompt.
-      const found = types ? await storePromptUnlessHeld(this.deps, this.registry, live, message.text) : live.record.hold ? undefined : await heldIn(store, id);
+      const found = types ? await storePromptUnlessHeld(this.deps, live, message.text) : live.record.hold ? undefined : await heldIn(store, id);
       if (found && message.whenBusy !== "queue") throw pausedError(id, found, message.whenBusy);
       hold ??= found;
       free &&= !found;
@@ -185,10 +186,8 @@ export class Messaging {
       }
       const viaQueue = routed && free && message.whenBusy !== "now";
       if ((!free && message.whenBusy === "queue") || viaQueue) {
-        // Into the queue before the history (see enqueue). One typed from the queue at once names its turn in that history
-        // write, not in one more before typing (submit).
-        if (viaQueue) live.record = { ...live.record, turnPrompt: message.text };
-        await this.enqueue(message, sentAt, { alreadyQueued: inQueue, turnPrompt: viaQueue });
+        // Into the queue before the history (see enqueue).
+        await this.enqueue(message, sentAt, { alreadyQueued: inQueue });
         this.deps.logger.debug({ instance: id, message: message.id, status }, "queued");
         const queued: DeliveryReceipt = { messageId: message.id, instanceId: id, state: "queued", position: waiting.length + 1, ...(hold ? { paused: hold.reason } : {}) };
         if (!viaQueue) {
@@ -221,13 +220,13 @@ export class Messaging {
    * entry delivered, and the queued mark then leaves it so (withQueued). The
    * history only tells: a failed write of it is logged, the message is queued.
    */
-  private async enqueue(message: OutgoingMessage, sentAt: string, options: { alreadyQueued?: boolean; turnPrompt?: boolean } = {}): Promise<void> {
+  private async enqueue(message: OutgoingMessage, sentAt: string, options: { alreadyQueued?: boolean } = {}): Promise<void> {
     const id = message.instanceId;
     // Already queued: a routed message whose owner was killed after queueing it, performed again.
     if (!options.alreadyQueued) await this.deps.store.enqueue({ id: message.id, instanceId: id, text: message.text, from: message.from, enqueuedAt: sentAt, ...threadFields(message) });
     const entry = withQueued(messageEntry(message, sentAt, "queued"));
     await this.registry
-      .persistShared(id, options.turnPrompt ? (r) => ({ ...entry(r), turnPrompt: message.text }) : entry)
+      .persistShared(id, entry)
       .catch((error: unknown) => this.deps.logger.warn({ err: error, instance: id, message: message.id }, "could not record a queued message in the instance's history"));
   }
 
@@ -236,10 +235,12 @@ export class Messaging {
    * at once does not wait for it (the receipt does not): it rides on the
    * instance's next write (`registry.persistShared`, awaited by close). It is
    * an update of the stored record, so a later write by any process keeps it.
+   * The record's `turnPrompt` comes with it (the one written before typing is
+   * a store document, see typing.ts; this copy may trail a later sender's).
    */
   private recordDelivery(id: string, message: SentMessage, sentAt: string, acceptedAt: string): Promise<void> {
     return this.registry
-      .persistShared(id, withDelivered({ ...messageEntry(message, sentAt, "delivered"), acceptedAt }))
+      .persistShared(id, (r) => ({ ...withDelivered({ ...messageEntry(message, sentAt, "delivered"), acceptedAt })(r), turnPrompt: message.text }))
       .catch((error: unknown) => this.deps.logger.warn({ err: error, instance: id, message: message.id }, "could not record a delivery in the instance's history"));
   }
 
@@ -247,12 +248,12 @@ export class Messaging {
    * Deliver the queue's oldest message, `messageId` (queued for a free agent), inside the caller's line and send lock:
    * its receipt, or undefined when something else was first (a dead kernel's claim; the caller waits for the drain).
    */
-  private async deliverQueuedNow(live: Live, { id: messageId, text }: OutgoingMessage): Promise<DeliveryReceipt | undefined> {
+  private async deliverQueuedNow(live: Live, { id: messageId }: OutgoingMessage): Promise<DeliveryReceipt | undefined> {
     const id = live.record.id;
     let outcome: DeliveryOutcome;
     try {
-      // Its history mark is not waited for, as for a message typed in at once (see recordDelivery); its turn's prompt is stored.
-      outcome = await deliverNext(this.deliveryDeps({ awaitRecord: false, promptStored: text }), live);
+      // Its history mark is not waited for, as for a message typed in at once (see recordDelivery).
+      outcome = await deliverNext(this.deliveryDeps({ awaitRecord: false }), live);
     } catch (error) {
       if (!(error instanceof DeliveryAttemptError)) throw error;
       this.deps.logger.warn({ err: error.cause, instance: id }, "delivering a routed message failed; it stays queued and is tried again when the agent shows a sign of life");
@@ -382,12 +383,12 @@ export class Messaging {
     return receipt;
   }
 
-  /** `awaitRecord` false: the history mark rides on the next write; `promptStored`: text whose turn prompt is stored. */
-  private deliveryDeps({ awaitRecord = true, promptStored }: { awaitRecord?: boolean; promptStored?: string } = {}): DeliveryDeps {
+  /** `awaitRecord` false: the history mark rides on the next write. */
+  private deliveryDeps({ awaitRecord = true }: { awaitRecord?: boolean } = {}): DeliveryDeps {
     return {
       store: this.deps.store,
       logger: this.deps.logger,
-      submit: (target, text, options) => this.submit(target, text, options, text === promptStored),
+      submit: (target, text, options) => this.submit(target, text, options),
       recordDelivered: async (target, message, acceptedAt) => {
         const recording = this.recordDelivery(target.record.id, message, message.enqueuedAt, acceptedAt);
         if (awaitRecord) await recording;
@@ -395,16 +396,21 @@ export class Messaging {
     };
   }
 
-  /** Settles once every message handled so far settled. */
-  settled(): Promise<void> {
-    return this.lines.all();
+  /** Send-lock releases still under way (see withSendLock). */
+  private readonly releases = new Set<Promise<unknown>>();
+
+  /** Settles once every message handled so far settled, its send lock released. */
+  async settled(): Promise<void> {
+    await this.lines.all();
+    await Promise.allSettled([...this.releases]);
   }
 
   private submit(live: Live, text: string, options?: SubmitOptions, promptStored = false): Promise<void> {
     return submitText(this.deps, this.registry, live, text, options, promptStored);
   }
 
-  private sendLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    return withSendLock(this.deps, id, fn);
+  /** Run `fn` holding the instance's send lock, as a send does (a reuse types its reset so); its release is tracked. */
+  sendLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    return withSendLock(this.deps, id, fn, this.releases);
   }
 }

@@ -5,7 +5,7 @@ import type { ManagerDeps } from "./deps.js";
 import type { Registry } from "./registry.js";
 import { asSpawned, requestedWorkDir, takeRefused, type TakeRequest } from "./pools.js";
 import { withSharedState } from "./shared-state.js";
-import { withSendLock } from "./typing.js";
+import type { Messaging } from "./messaging.js";
 
 /** A claim older than this was left by a process that died mid-reset: the instance may be claimed again. */
 const STALE_CLAIM_MS = 10 * 60_000;
@@ -18,7 +18,7 @@ const STALE_CLAIM_MS = 10 * 60_000;
  * typed in between), and handed the new spawn's name and budget. An agent
  * whose driver has no `resetConversation` is never reused: the spawn is cold.
  */
-export async function reuseIdle(deps: ManagerDeps, registry: Registry, request: TakeRequest): Promise<InstanceRecord | undefined> {
+export async function reuseIdle(deps: ManagerDeps, registry: Registry, messaging: Messaging, request: TakeRequest): Promise<InstanceRecord | undefined> {
   const { store, nodes } = deps;
   const all = await store.list();
   const wanted = path.resolve(request.workDir);
@@ -43,7 +43,7 @@ export async function reuseIdle(deps: ManagerDeps, registry: Registry, request: 
     if (!won) continue;
     let wasReset: boolean;
     try {
-      wasReset = await reset(deps, registry, candidate.id);
+      wasReset = await reset(deps, registry, messaging, candidate.id);
     } catch (error) {
       await unclaim(deps, candidate.id);
       throw error;
@@ -81,9 +81,9 @@ function unclaim(deps: ManagerDeps, id: string): Promise<unknown> {
  * typed) when the instance is no longer free. A reset is never typed into a
  * busy agent.
  */
-async function reset(deps: ManagerDeps, registry: Registry, id: string): Promise<boolean> {
+async function reset(deps: ManagerDeps, registry: Registry, messaging: Messaging, id: string): Promise<boolean> {
   const { sendTimeout } = deps.config.limits;
-  return withSendLock(deps, id, async () => {
+  return messaging.sendLock(id, async () => {
     const record = await deps.store.get(id);
     if (!record) return false;
     const live = registry.get(id) ?? (await registry.attach(record));

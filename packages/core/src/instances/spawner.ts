@@ -136,7 +136,9 @@ export class Spawner {
       await this.breakers.succeeded(ticket).catch((breakerError: unknown) => this.breakerWriteFailed(agentName, breakerError));
       let receipt: DeliveryReceipt | undefined;
       const text = firstMessage(plan.context, plan.prompt);
-      if (text !== "") receipt = await this.messaging.send(record.id, text, { whenBusy: "queue" }, caller);
+      // Its history mark awaited: the record names the prompt typed (turnPrompt) once the spawn returns, also for a caller
+      // killed right after (a workflow runner re-attaching its task's instance looks for it).
+      if (text !== "") receipt = await this.messaging.send(record.id, text, { whenBusy: "queue" }, caller, true);
       const instance = this.registry.get(record.id)?.record ?? record;
       await hooks.afterSpawn.promise(instance);
       this.deps.logger.info({ instance: instance.id, role: instance.role, agent: instance.agent, pooled: fill !== undefined }, "spawned");

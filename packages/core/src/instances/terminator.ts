@@ -8,6 +8,7 @@ import type { ManagerDeps } from "./deps.js";
 import type { TerminateOptions } from "./types.js";
 import { INSTANCE_ENV } from "../kernel/instance-env.js";
 import { requireRecord } from "./lookups.js";
+import { TURN_PROMPTS } from "./typing.js";
 
 /** Ends instances: their agent and every process it started, their session, record, queue and files. */
 export class Terminator {
@@ -85,8 +86,9 @@ export class Terminator {
     await runtime.killSession(record.tmux.session);
   }
 
-  /** The record, its queue and the adapter's files go; the id stays reserved. */
+  /** The record, its queue, its turn prompt and the adapter's files go; the id stays reserved. */
   async removeRecord(id: string): Promise<void> {
+    await this.deps.store.updateDoc(TURN_PROMPTS, id, () => undefined);
     await this.deps.store.delete(id);
     await rm(path.join(this.deps.stateDir, "agents", id), { recursive: true, force: true });
   }

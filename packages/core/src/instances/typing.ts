@@ -1,7 +1,7 @@
 import type { SubmitOptions } from "../agents/adapter.js";
 import { ErrorCodes, TmuxClaudeError, quoteScreen } from "../errors.js";
 import { typeableText } from "../tmux/typeable.js";
-import type { InstanceHold, InstanceRecord } from "../store/types.js";
+import type { InstanceHold } from "../store/types.js";
 import type { Live, ManagerDeps } from "./deps.js";
 import { heldIn } from "./holds.js";
 import type { Registry } from "./registry.js";
@@ -12,9 +12,38 @@ import type { Registry } from "./registry.js";
  * send timeout for its receipt, so waiters wait longer than that; the lock
  * itself is a lease the holder renews while it lives, so a holder killed
  * with -9 frees it when its lease runs out, not after a send timeout.
+ *
+ * Settles with `fn`'s outcome (a receipt), before the lock is free: the
+ * caller does not wait for the release (~0.9 ms of a send's ~3 over raw
+ * tmux). The lock stays held until then, so the next send to the instance,
+ * from this process (the lock's local line) or another, still waits for it;
+ * the release writes only the lock's own files. `releases` tracks the whole
+ * cycle until the lock is free (close waits for it).
  */
-export function withSendLock<T>(deps: ManagerDeps, id: string, fn: () => Promise<T>): Promise<T> {
-  return deps.store.withLock(`send:${id}`, fn, { timeoutMs: deps.config.limits.sendTimeout * 2 + 5_000 });
+export function withSendLock<T>(deps: ManagerDeps, id: string, fn: () => Promise<T>, releases: Set<Promise<unknown>>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let given = false;
+    const whole = deps.store.withLock(
+      `send:${id}`,
+      async () => {
+        const outcome = await fn();
+        given = true;
+        resolve(outcome);
+        return outcome;
+      },
+      { timeoutMs: deps.config.limits.sendTimeout * 2 + 5_000 },
+    );
+    releases.add(whole);
+    whole.then(
+      () => releases.delete(whole),
+      (error: unknown) => {
+        releases.delete(whole);
+        if (!given) return reject(error);
+        // The outcome stands (the message went in); a lock left behind is taken over when its lease runs out.
+        deps.logger.warn({ err: error, instance: id }, "could not release the send lock after a send");
+      },
+    );
+  });
 }
 
 /**
@@ -26,7 +55,7 @@ export function withSendLock<T>(deps: ManagerDeps, id: string, fn: () => Promise
 export async function submitText(deps: ManagerDeps, registry: Registry, live: Live, text: string, options?: SubmitOptions, promptStored = false): Promise<void> {
   const { sendTimeout } = deps.config.limits;
   live.record = { ...live.record, turnPrompt: text };
-  if (!promptStored) await storePrompt(deps, registry, live, text);
+  if (!promptStored) await storePrompt(deps, live, text);
   const timeout = AbortSignal.timeout(sendTimeout);
   try {
     await live.driver.submit(typeableText(text), AbortSignal.any([timeout, live.gone.signal]), options);
@@ -45,36 +74,32 @@ export async function submitText(deps: ManagerDeps, registry: Registry, live: Li
 
 /**
  * Record `text` as the prompt of the turn it is about to start, unless the
- * instance is held: the hold, read in the same atomic update of the stored
- * record (holders write it with such an update, so this is the store's word
- * at the moment of the write, with no read of its own). Undefined: not held,
- * the prompt recorded (a failed write is logged: its turnEnded will not name
- * it; the hold is then read on its own, and a store that fails that too fails
- * the send).
+ * instance is held: the hold read from the stored record (a plain read:
+ * holders write it with a locked update, so it is there once set; a hold set
+ * after this read slips through, as one set after the old check did).
+ * Undefined: not held, the prompt recorded (a failed write is logged: its
+ * turnEnded will not name it). A store that cannot be read fails the send.
  */
-export async function storePromptUnlessHeld(deps: ManagerDeps, registry: Registry, live: Live, text: string): Promise<InstanceHold | undefined> {
-  let hold: InstanceHold | undefined;
-  const stored = await storePrompt(deps, registry, live, text, (r) => {
-    // An updater may run again (an optimistic store's retry): the last run tells.
-    hold = r.hold;
-    return hold ? r : { ...r, turnPrompt: text };
-  });
-  return stored ? hold : heldIn(deps.store, live.record.id);
+export async function storePromptUnlessHeld(deps: ManagerDeps, live: Live, text: string): Promise<InstanceHold | undefined> {
+  const hold = await heldIn(deps.store, live.record.id);
+  if (!hold) await storePrompt(deps, live, text);
+  return hold;
 }
 
+/** The store documents of turn prompts: `{ text }` by instance id (see storePrompt). */
+export const TURN_PROMPTS = "kernel/turn-prompt";
+
 /**
- * Recorded before typing: whichever process sees the turn end (serve, often
- * before `delivered` fires here) finds its prompt (TurnEnded.prompt). Not
+ * Recorded before typing: whichever process sees the turn start (serve, often
+ * before `delivered` fires here) reads it then, for TurnEnded.prompt. Not
  * merely before Enter: a screen-read agent's serve sees the typed text leave
  * the idle prompt and starts the turn then (writing while typing, awaited
- * before Enter, misnamed turns in the serve tests). False when the write failed (logged).
+ * before Enter, misnamed turns in the serve tests). A document put whole, no
+ * record lock: only holders of the instance's send lock write it, one at a
+ * time (the record's `turnPrompt` follows with the delivery's history mark).
  */
-function storePrompt(deps: ManagerDeps, registry: Registry, live: Live, text: string, updater = (r: InstanceRecord): InstanceRecord => ({ ...r, turnPrompt: text })): Promise<boolean> {
-  return registry.persist(live.record.id, updater).then(
-    () => true,
-    (error: unknown) => {
-      deps.logger.warn({ err: error, instance: live.record.id }, "could not record the turn's prompt; its turnEnded will not name it");
-      return false;
-    },
-  );
+function storePrompt(deps: ManagerDeps, live: Live, text: string): Promise<void> {
+  return deps.store.putDoc(TURN_PROMPTS, live.record.id, { text }).catch((error: unknown) => {
+    deps.logger.warn({ err: error, instance: live.record.id }, "could not record the turn's prompt; its turnEnded will not name it");
+  });
 }

@@ -64,7 +64,7 @@ export class WarmStart {
     // Plugin options ask plugins for something a running instance was not made with (a worktree setting, a workflow's task).
     if (Object.keys(request.plugins ?? {}).length > 0) return undefined;
     let source: SpawnResult["source"] = "reuse";
-    let record = request.reuse === "idle" ? await reuseIdle(this.deps, this.registry, request) : undefined;
+    let record = request.reuse === "idle" ? await reuseIdle(this.deps, this.registry, this.messaging, request) : undefined;
     if (!record && this.specs.some((spec) => spec.role === request.role)) {
       source = "pool";
       record = await this.takeLive(request);
@@ -76,7 +76,7 @@ export class WarmStart {
     }
     let receipt: SpawnResult["receipt"];
     try {
-      receipt = request.first === "" ? undefined : await this.messaging.send(record.id, request.first, { whenBusy: "queue" }, request.caller);
+      receipt = request.first === "" ? undefined : await this.messaging.send(record.id, request.first, { whenBusy: "queue" }, request.caller, true);
     } catch (error) {
       // As a cold spawn that fails leaves nothing: the taken (or reset) instance has no task and nobody who owns one; it goes.
       await this.discard(record.id).catch((discardError: unknown) => this.deps.logger.warn({ err: discardError, instance: record.id }, "could not end an instance whose first message failed"));

@@ -63,6 +63,12 @@ export class FileDocs {
     });
   }
 
+  async put(collection: string, key: string, value: unknown): Promise<void> {
+    assertCollection(collection);
+    assertDocKey(collection, key);
+    await writeTextAtomic(this.file(collection, key), `${encodeDoc(collection, key, value)}\n`);
+  }
+
   async list(collection: string): Promise<StoredDoc[]> {
     assertCollection(collection);
     const stem = fileStem(collection);

@@ -312,6 +312,11 @@ export class FileStore implements StateStore {
     return this.docs.update(collection, key, updater);
   }
 
+  async putDoc(collection: string, key: string, value: unknown): Promise<void> {
+    await this.ready();
+    return this.docs.put(collection, key, value);
+  }
+
   async listDocs(collection: string): Promise<StoredDoc[]> {
     await this.ready();
     return this.docs.list(collection);

@@ -266,6 +266,17 @@ export class MemoryStore implements StateStore {
     }
   }
 
+  async putDoc(collection: string, key: string, value: unknown): Promise<void> {
+    this.alive();
+    assertCollection(collection);
+    assertDocKey(collection, key);
+    const json = encodeDoc(collection, key, value);
+    const docs = this.data.docs.get(collection) ?? new Map<string, string>();
+    docs.set(key, json);
+    this.data.docs.set(collection, docs);
+    this.data.changed({ kind: "doc", collection, key });
+  }
+
   async listDocs(collection: string): Promise<StoredDoc[]> {
     this.alive();
     assertCollection(collection);

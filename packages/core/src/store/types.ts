@@ -75,8 +75,9 @@ export interface InstanceRecord {
   lastReply?: string;
   /**
    * The last message the kernel typed into the instance (by whichever process
-   * typed it), written before it is typed: the prompt of the turn it starts.
-   * Unchanged by input typed by hand in the pane.
+   * typed it), written with its delivery mark in `messages` (the copy written
+   * before it is typed, which names turns, is the store document
+   * TURN_PROMPTS/<id>). Unchanged by input typed by hand in the pane.
    */
   turnPrompt?: string;
   /**
@@ -451,6 +452,12 @@ export interface StateStore {
    * and reports no change.
    */
   updateDoc<T = unknown>(collection: string, key: string, updater: (current: T | undefined) => T | undefined): Promise<T | undefined>;
+  /**
+   * Replace (or create) one document whole, with no read and no lock: for a
+   * document whose writers take turns on their own (e.g. under a withLock).
+   * Racing puts leave one value whole. Reports a change; names and values as in updateDoc.
+   */
+  putDoc(collection: string, key: string, value: unknown): Promise<void>;
   /** Every document of a collection, ordered by key. */
   listDocs(collection: string): Promise<StoredDoc[]>;
 

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { ErrorCodes, FileStore, isTmuxClaudeError, loadConfig, parseConfig, type Kernel } from "../../src/index.js";
+import { ErrorCodes, FileStore, TURN_PROMPTS, isTmuxClaudeError, loadConfig, parseConfig, type Kernel } from "../../src/index.js";
 import { createHarness, eventually, type Harness } from "@tmux-claude/testkit";
 
 async function rejection(promise: Promise<unknown>): Promise<{ code: string; message: string; details: Record<string, unknown> }> {
@@ -82,11 +82,11 @@ describe("hold and release", () => {
     // The sends that found the hold in the write of their prompt wrote none.
     const store = new FileStore(h.stateDir);
     await store.init();
-    expect((await store.get(id))?.turnPrompt).toBe("first");
+    expect(await store.getDoc(TURN_PROMPTS, id)).toEqual({ text: "first" });
     expect(await texts()).toEqual(["first"]);
     expect(await h.kernel.release(id)).toBe(true);
     await h.kernel.waitDelivered(queued, 10_000);
-    expect((await store.get(id))?.turnPrompt).toBe("after the release");
+    expect(await store.getDoc(TURN_PROMPTS, id)).toEqual({ text: "after the release" });
     expect(await texts()).toEqual(["first", "after the release"]);
     await store.close();
     await cli.close();

@@ -1,5 +1,5 @@
 /**
- * The store contract's document cases (StateStore.getDoc/updateDoc/listDocs):
+ * The store contract's document cases (StateStore.getDoc/updateDoc/putDoc/listDocs):
  * copies in and out, collections kept apart, the same refusals of bad names
  * and values on every store, no lost update when processes update one
  * document at once, and other processes' writes and deletes in `watch`.
@@ -111,6 +111,36 @@ export function docContract(open: () => Promise<StateStore>, peerOf: (store: Sta
     };
     await Promise.all([...others.map((peer) => peer.run({ op: "incrementDoc", collection: RUNS, key: "counter", times: 30 })), local()]);
     expect(await store.getDoc(RUNS, "counter")).toEqual({ n: 120 });
+  });
+
+  it("puts a document whole (created or replaced, a copy, bad names and values refused), seen by other processes and their watch", async () => {
+    const store = await open();
+    const value = { text: "first", list: [1] };
+    await store.putDoc(RUNS, "put-1", value);
+    value.list.push(2);
+    expect(await store.getDoc(RUNS, "put-1")).toEqual({ text: "first", list: [1] });
+    // Replaced, not merged; updateDoc then sees what was put.
+    await store.putDoc(RUNS, "put-1", { text: "second" });
+    expect(await store.updateDoc(RUNS, "put-1", (current) => current)).toEqual({ text: "second" });
+    expect(await store.listDocs(RUNS)).toEqual([{ key: "put-1", value: { text: "second" } }]);
+    const badKey = await rejection(store.putDoc(RUNS, "a/b", 1));
+    expect(badKey.code).toBe("TC_INVALID_ARGUMENT");
+    expect(badKey.message).toContain('"a/b"');
+    const badValue = await rejection(store.putDoc(RUNS, "put-1", { n: Number.NaN }));
+    expect(badValue.code).toBe("TC_INVALID_ARGUMENT");
+    expect(badValue.message).toContain(".n is NaN");
+    expect(await store.getDoc(RUNS, "put-1")).toEqual({ text: "second" });
+    const peer = await peerOf(store);
+    const { watch, seen, saw } = changeLog(store);
+    await watch.ready;
+    await peer.run({ op: "putDoc", collection: RUNS, key: "put-2", value: { text: "from a peer" } });
+    await saw(isDoc(RUNS, "put-2"));
+    expect(await store.getDoc(RUNS, "put-2")).toEqual({ text: "from a peer" });
+    seen.length = 0;
+    await store.putDoc(RUNS, "put-2", { text: "mine" });
+    await saw(isDoc(RUNS, "put-2"));
+    expect(await store.getDoc(RUNS, "put-2")).toEqual({ text: "mine" });
+    watch.stop();
   });
 
   it("reports another process's writes and deletes of documents to watch", async () => {

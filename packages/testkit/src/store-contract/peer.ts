@@ -23,7 +23,9 @@ export type PeerCommand =
   /** `updateDoc` the document `times` times, adding 1 to its `n`. */
   | { op: "incrementDoc"; collection: string; key: string; times: number }
   /** Store `value` as the document; without one, delete it. */
-  | { op: "setDoc"; collection: string; key: string; value?: unknown };
+  | { op: "setDoc"; collection: string; key: string; value?: unknown }
+  /** `putDoc` the document. */
+  | { op: "putDoc"; collection: string; key: string; value: unknown };
 
 export interface StorePeer {
   run(command: PeerCommand): Promise<unknown>;
@@ -79,6 +81,9 @@ export async function runPeerCommand(store: StateStore, command: PeerCommand): P
       return null;
     case "setDoc":
       await store.updateDoc(command.collection, command.key, () => command.value);
+      return null;
+    case "putDoc":
+      await store.putDoc(command.collection, command.key, command.value);
       return null;
   }
 }
