@@ -132,6 +132,8 @@ export class Spawner {
       const record = live.record;
       await this.waitReady(live, { launchedAt, restart: false });
       ready = true;
+      // Ready is in the store once the spawn returns: another process (a CLI's list, a reuse) sees the instance idle.
+      await this.registry.persisted(record.id);
       // The agent is ready: a breaker the store failed to close must not undo the spawn (the next trial closes it).
       await this.breakers.succeeded(ticket).catch((breakerError: unknown) => this.breakerWriteFailed(agentName, breakerError));
       let receipt: DeliveryReceipt | undefined;
