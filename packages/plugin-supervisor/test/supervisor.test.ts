@@ -189,6 +189,41 @@ test("supervision.stallAfterMs of zero or less is a config error naming the file
   }
 });
 
+test("supervision.stallAfterMs above 2147483647 (the longest timer) is a config error naming the file, key, value and maximum", async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "tc-supervision-config-"));
+  try {
+    await writeFile(path.join(dir, "package.json"), JSON.stringify({ "tmux-claude": { supervision: { stallAfterMs: 3_000_000_000 } } }));
+    const error = (await loadConfig({ cwd: dir }).catch((e: unknown) => e)) as TmuxClaudeError;
+    expect(error.code).toBe(ErrorCodes.CONFIG_INVALID);
+    expect(error.message).toContain(`Invalid config in ${path.join(dir, "package.json")}`);
+    expect(error.message).toMatch(/supervision.stallAfterMs: expected an? (integer|number) <= 2147483647, got 3000000000/u);
+    // The largest timer and `false` (off) are accepted.
+    for (const value of [2_147_483_647, false]) {
+      await writeFile(path.join(dir, "package.json"), JSON.stringify({ "tmux-claude": { supervision: { stallAfterMs: value } } }));
+      expect((await loadConfig({ cwd: dir })).config.supervision.stallAfterMs).toBe(value);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("supervision.stallAfterMs: false turns stall detection off: a busy instance silent for many stall times is never flagged", async () => {
+  h = await createHarness({ supervision: { stallAfterMs: false }, plugins: [supervisor()] }, { label: "supervisor-off", start: false });
+  const kernel = await h.startKernel();
+  const { parent, child } = await family(kernel, h.workDir);
+  const flagged: string[] = [];
+  const watch = kernel.watch((change) => {
+    if (change.kind === "instance" && change.id === child.id) void kernel.get(child.id).then((r) => r.stalled && flagged.push(r.stalled.since));
+  });
+  await watch.ready;
+  // Silent for 5 of the stall times the other tests use, then done: with detection on this is flagged (see above).
+  await kernel.send(child.id, `/work ${STALL_MS * 5}`);
+  await untilRecord(kernel, child.id, (r) => r.status === "idle");
+  watch.stop();
+  expect(flagged).toEqual([]);
+  expect(await blockerMessages(kernel, parent.id, child.id)).toEqual([]);
+}, 60_000);
+
 test("a tell cut short by serve closing (TC_KERNEL_STATE) is given back and told by the next serve, once", async () => {
   h = await supervisedHarness("supervisor-closing");
   // The first serve closes while it tells: its send of the supervisor's message fails as a closing kernel's does.
