@@ -48,6 +48,11 @@ test("send starts and continues a thread; thread shows its messages in order, --
   const unknown = await env.run(["thread", "no-such-thread"]);
   expect(unknown.code).toBe(3);
   expect(unknown.stderr).toContain(`No message of thread "no-such-thread" is kept`);
+  for (const malformed of ["", "bad id!"]) {
+    const badThread = await env.run(["thread", malformed]);
+    expect(badThread.code, badThread.stderr).toBe(2);
+    expect(badThread.stderr).toContain(`${JSON.stringify(malformed)} is not a thread id`);
+  }
   const bad = await env.run(["send", id, "x", "--thread", "has space"]);
   expect(bad.code).toBe(2);
   expect(bad.stderr).toContain(`threadId for the message to "${id}" must be a message id`);
