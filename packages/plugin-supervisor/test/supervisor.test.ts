@@ -107,9 +107,11 @@ test("a stall flag clears when the instance does something again (its turn ends)
   expect(await untilTold(kernel, parent.id, child.id, 2)).toHaveLength(2);
 }, 60_000);
 
-test("a stalled instance that prints again while still busy is unflagged at once; going quiet again is a new episode", async () => {
+test("a stalled instance that prints again while still busy is unflagged at once; a trickle that goes quiet again is the same episode, told once", async () => {
   const { h, kernel } = await start();
-  const { parent, child } = await family(kernel, h.workDir);
+  const { instance: parent } = await kernel.spawn({ role: "manager", workDir: h.workDir });
+  const { instance: child } = await kernel.spawn({ role: "specialist", workDir: h.workDir, parentId: parent.id });
+  const { instance: sibling } = await kernel.spawn({ role: "specialist", workDir: h.workDir, parentId: parent.id });
   // Quiet for 3 stall times, one line of output, then quiet for good: stalled, cleared by that line (still busy), stalled again.
   await kernel.send(child.id, `/hang ${STALL_MS * 3}`);
   const first = await untilRecord(kernel, child.id, (r) => r.stalled !== undefined);
@@ -117,6 +119,20 @@ test("a stalled instance that prints again while still busy is unflagged at once
   expect(cleared.status).toBe("busy");
   const second = await untilRecord(kernel, child.id, (r) => r.stalled !== undefined);
   expect(Date.parse(second.stalled!.since)).toBeGreaterThan(Date.parse(first.stalled!.since));
+  // One line is no resumption: the parent is not told again. (The sibling's own message, told a stall time later, marks the wait's end.)
+  await kernel.send(sibling.id, "/hang");
+  await untilTold(kernel, parent.id, sibling.id, 1);
+  expect(await blockerMessages(kernel, parent.id, child.id)).toHaveLength(1);
+}, 60_000);
+
+test("output sustained for stallAfterMs after a stall ends the episode: a later stall is told again", async () => {
+  const { h, kernel } = await start();
+  const { parent, child } = await family(kernel, h.workDir);
+  // Quiet for 3 stall times (stalled), then a line every quarter stall time for 3 stall times (resumed for real), then quiet (stalled: a new episode).
+  await kernel.send(child.id, `/drip ${STALL_MS * 3} ${STALL_MS / 4} ${STALL_MS * 3}`);
+  await untilRecord(kernel, child.id, (r) => r.stalled !== undefined);
+  await untilRecord(kernel, child.id, (r) => r.stalled === undefined);
+  await untilRecord(kernel, child.id, (r) => r.stalled !== undefined, 15_000);
   expect(await untilTold(kernel, parent.id, child.id, 2)).toHaveLength(2);
 }, 60_000);
 
