@@ -200,6 +200,10 @@ export const readOutput = z.object({
     .array(z.object({ id: z.string(), from: z.string().nullable(), to: z.string(), text: z.string(), sentAt: z.string(), state: z.enum(["queued", "delivered"]), acceptedAt: z.string().optional(), threadId: z.string().optional(), replyTo: z.string().optional() }))
     .optional(),
   progress: progressShown.optional(),
+  /** Set while it is busy and flagged stalled: since when it was silent, and why. */
+  stalled: z.object({ since: z.string(), why: z.string() }).optional(),
+  /** Set when it is blocked: why (waiting on a question, error, usage limit, stalled). */
+  blocked: z.string().optional(),
   ...pluginFields,
 });
 export const listOutput = z.object({ instances: z.array(listedInstanceOutput) });
