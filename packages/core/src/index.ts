@@ -131,5 +131,5 @@ export { compareIds } from "./instances/manager.js";
 export { resolveCommand } from "./instances/resolve-command.js";
 export { assertDirectory, assertWorkDirAllowed } from "./instances/spawn-policy.js";
 export { checkBudget, effectiveBudget } from "./instances/holds.js";
-export { checkProgress, plainLine, progressCopy, progressRollup, progressText, rollupText, sameProgress, subtreeIds, PROGRESS_LIMITS, type ProgressEntry, type ProgressInput, type ProgressRollup } from "./instances/progress.js";
+export { checkProgress, plainLine, terminalText, progressCopy, progressRollup, progressText, rollupText, sameProgress, subtreeIds, PROGRESS_LIMITS, type ProgressEntry, type ProgressInput, type ProgressRollup } from "./instances/progress.js";
 export { isProcessAlive } from "./os/process-tree.js";

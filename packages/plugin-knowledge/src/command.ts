@@ -5,7 +5,7 @@
  * root; `knowledge release <instanceId> [path...]` ends an instance's claims.
  */
 import { parseArgs } from "node:util";
-import { ErrorCodes, TmuxClaudeError, type CommandContribution, type KernelApi } from "@tmux-claude/core";
+import { ErrorCodes, TmuxClaudeError, plainLine, type CommandContribution, type KernelApi } from "@tmux-claude/core";
 import type { ClaimsDoc } from "./claim-doc.js";
 import type { KnowledgeEntry } from "./entries.js";
 import { DEFAULT_QUERY_LIMIT } from "./entries.js";
@@ -101,7 +101,7 @@ async function record(api: KnowledgeApi, kernel: KernelApi, args: string[], flag
   if (given === undefined || key === undefined || value === undefined || args.length > 3) throw usage(`knowledge record takes <hierarchy> <key> <value> (quote the value), got ${args.length} argument(s).\n${USAGE}`);
   const hierarchy = (await hierarchyOf(kernel, null, given, true))!;
   const entry = await api.record(hierarchy, null, { key, value, tags: flags.tag ?? [] });
-  process.stdout.write(flags.json ? `${JSON.stringify(entry, null, 2)}\n` : `Recorded "${entry.key}" in hierarchy "${hierarchy}" (version ${entry.version}).\n`);
+  process.stdout.write(flags.json ? `${JSON.stringify(entry, null, 2)}\n` : `Recorded ${JSON.stringify(plainLine(entry.key))} in hierarchy "${hierarchy}" (version ${entry.version}).\n`);
   return 0;
 }
 
@@ -135,8 +135,9 @@ export function formatKnowledge(entries: readonly KnowledgeEntry[], docs: readon
   const lines: string[] = [];
   lines.push(entries.length ? `Knowledge (${entries.length}):` : "Knowledge: none recorded.");
   for (const e of entries) {
-    const value = e.value.replace(/\s+/gu, " ");
-    lines.push(`  [${e.hierarchy}] ${e.key}${e.tags.length ? ` #${e.tags.join(" #")}` : ""} (by ${e.by ?? "root"}, ${e.at}): ${value.length > 200 ? `${value.slice(0, 199)}…` : value}`);
+    // Agents write keys and values: one plain line each (no escape sequence reaches the terminal, no forged row).
+    const value = plainLine(e.value).replace(/\s+/gu, " ");
+    lines.push(`  [${e.hierarchy}] ${plainLine(e.key)}${e.tags.length ? ` #${e.tags.join(" #")}` : ""} (by ${e.by ?? "root"}, ${e.at}): ${value.length > 200 ? `${value.slice(0, 199)}…` : value}`);
   }
   const claims = docs.flatMap((d) => d.claims.map((c) => ({ ...c, hierarchy: d.hierarchy, waiting: false })));
   const waiting = docs.flatMap((d) => d.waiting.map((c) => ({ ...c, hierarchy: d.hierarchy, waiting: true })));

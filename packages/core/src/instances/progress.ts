@@ -38,6 +38,21 @@ export function plainLine(text: string): string {
   return withoutEscapes(text).replace(BREAKS, " ").replace(CONTROLS, "");
 }
 
+/** Control characters but the line feed and tab. */
+const CONTROLS_BUT_LINES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/gu;
+
+/**
+ * A text as safe to write to a person's terminal: escape sequences and
+ * control characters removed, line feeds and tabs kept (plainLine also
+ * joins the lines). What agents write (knowledge notes, message texts,
+ * replies, blocker reasons, spawn failures' output) reaches the CLI's text
+ * output; raw, it could clear the screen, recolour or retitle it. JSON
+ * output keeps the data as it is.
+ */
+export function terminalText(text: string): string {
+  return withoutEscapes(text).replace(/\r\n?/gu, "\n").replace(CONTROLS_BUT_LINES, "");
+}
+
 /**
  * A report as given to setProgress (by an adapter, the `progress` tool, a
  * plugin), checked: `done` and `total` whole numbers with 0 <= done <= total,
