@@ -71,6 +71,10 @@ test("what agents write (knowledge keys and values, message texts) reaches the t
   const json = parseJson<{ entries: { key: string; value: string }[] }>(await env.run(["knowledge", "--key", key, "--json"]));
   expect(json.entries.map((e) => [e.key, e.value])).toEqual([[key, value]]);
 
+  // Filters that match nothing say so (L9), not "none recorded".
+  const nothing = await env.run(["knowledge", "--key", "api.base", "--tag", "nope"]);
+  expect(nothing.stdout).toContain("Knowledge: no entry matches --key api.base --tag nope (others are recorded: tmux-claude knowledge lists them).");
+
   // A message's text in `thread` (a message an agent sent its parent, say).
   const sent = parseJson<{ threadId: string }>(await env.run(["send", id, "hello\u001b[2Jworld", "--json"]));
   const thread = await env.run(["thread", sent.threadId]);

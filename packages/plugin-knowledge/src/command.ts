@@ -47,7 +47,17 @@ export function knowledgeCommand(api: KnowledgeApi): CommandContribution {
       const hierarchy = await hierarchyOf(kernel, null, flags.hierarchy, false);
       const entries = await api.query(hierarchy, { key: flags.key, tag: flags.tag?.[0], text: flags.text, limit: flags.limit });
       const claims = await api.claims(hierarchy);
-      process.stdout.write(flags.json ? `${JSON.stringify({ entries, claims }, null, 2)}\n` : `${formatKnowledge(entries, claims)}\n`);
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify({ entries, claims }, null, 2)}\n`);
+        return 0;
+      }
+      // Filters that match nothing say so, with how many there are: "none recorded" would be untrue.
+      const filters = [flags.key !== undefined ? `--key ${flags.key}` : "", flags.tag?.[0] !== undefined ? `--tag ${flags.tag[0]}` : "", flags.text !== undefined ? `--text ${flags.text}` : ""].filter(Boolean);
+      // One entry read tells whether any is recorded (no count is kept).
+      const others = entries.length === 0 && filters.length > 0 && (await api.query(hierarchy, { limit: 1 })).length > 0;
+      const where = hierarchy ? ` in hierarchy "${hierarchy}"` : "";
+      const none = others ? `Knowledge: no entry${where} matches ${plainLine(filters.join(" "))} (others are recorded: tmux-claude knowledge${hierarchy ? ` --hierarchy ${hierarchy}` : ""} lists them).` : undefined;
+      process.stdout.write(`${formatKnowledge(entries, claims, none)}\n`);
       return 0;
     },
     invocation(argv) {
@@ -131,9 +141,9 @@ function usage(message: string): TmuxClaudeError {
 }
 
 /** Entries (newest first) and claims, by hierarchy, for people. */
-export function formatKnowledge(entries: readonly KnowledgeEntry[], docs: readonly ClaimsDoc[]): string {
+export function formatKnowledge(entries: readonly KnowledgeEntry[], docs: readonly ClaimsDoc[], none = "Knowledge: none recorded."): string {
   const lines: string[] = [];
-  lines.push(entries.length ? `Knowledge (${entries.length}):` : "Knowledge: none recorded.");
+  lines.push(entries.length ? `Knowledge (${entries.length}):` : none);
   for (const e of entries) {
     // Agents write keys and values: one plain line each (no escape sequence reaches the terminal, no forged row).
     const value = plainLine(e.value).replace(/\s+/gu, " ");
