@@ -29,6 +29,10 @@ test("list --blocked shows a child waiting on a question, with why (table and --
   expect(table.stdout).toContain(`${child.id}`);
   expect(table.stdout).toContain("waiting on a question");
   expect(table.stdout).not.toContain(`${parent.id}  executive`);
+  // --tree does not combine with --blocked: said, not ignored (L8).
+  const both = await env.run(["list", "--blocked", "--tree"]);
+  expect(both.code).toBe(2);
+  expect(both.stderr).toContain("list --blocked and --tree do not combine");
   // read says it too (the parent's blocker message points there), in text and --json.
   const read = await env.run(["read", child.id, "--lines", "3"]);
   expect(read.stdout).toContain("Blocked: waiting on a question");
