@@ -212,7 +212,7 @@ export const restartOutput = z.object({ instance: instanceOutput });
 export const resumeOutput = z.object({ instanceId: z.string(), resumed: z.boolean() });
 export const getProgressOutput = z.object({
   rootId: z.string().nullable(),
-  instances: z.array(z.object({ id: z.string(), role: z.string(), parentId: z.string().nullable(), status: z.enum(statuses), progress: progressShown.optional() })),
+  instances: z.array(z.object({ id: z.string(), role: z.string(), parentId: z.string().nullable(), status: z.enum(statuses), stalled: z.boolean().optional(), progress: progressShown.optional() })),
   done: z.int(),
   total: z.int(),
   withProgress: z.int(),

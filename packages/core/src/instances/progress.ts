@@ -121,6 +121,8 @@ export interface ProgressEntry {
   role: string;
   parentId: string | null;
   status: InstanceStatus;
+  /** Busy and flagged stalled (InstanceRecord.stalled): shown as `busy (stalled)`, as `list` does. */
+  stalled?: true;
   progress?: Progress;
 }
 
@@ -158,7 +160,7 @@ export function progressRollup(all: readonly InstanceRecord[], rootId: string | 
   const inside = rootId === null ? undefined : subtreeIds(all, rootId);
   const instances: ProgressEntry[] = all
     .filter((r) => !inside || inside.has(r.id))
-    .map((r) => ({ id: r.id, role: r.role, parentId: r.parentId, status: r.status, ...(r.progress ? { progress: r.progress } : {}) }));
+    .map((r) => ({ id: r.id, role: r.role, parentId: r.parentId, status: r.status, ...(r.stalled && r.status === "busy" ? { stalled: true as const } : {}), ...(r.progress ? { progress: r.progress } : {}) }));
   const reporting = instances.filter((i) => i.progress);
   return {
     rootId,
@@ -175,6 +177,9 @@ export function rollupText(rollup: ProgressRollup): string {
   const scope = rollup.rootId === null ? "All instances" : `Subtree of "${rollup.rootId}"`;
   if (rollup.instances.length === 0) return `${scope}: no instances.`;
   const lines = [`${scope}: ${rollup.done}/${rollup.total} steps done; ${rollup.withProgress} instance(s) report progress, ${rollup.withoutProgress} do not.`];
-  for (const i of rollup.instances) lines.push(`${i.id}  ${i.role}  ${i.status}  ${i.progress ? progressText(i.progress) : "-"}`);
+  // Columns padded as list pads them; the progress text (the only free-length one) last.
+  const rows = rollup.instances.map((i) => [i.id, i.role, i.stalled ? `${i.status} (stalled)` : i.status, i.progress ? progressText(i.progress) : "-"]);
+  const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column]!.length)));
+  for (const row of rows) lines.push(row.map((cell, column) => (column < 3 ? cell.padEnd(widths[column]!) : cell)).join("  "));
   return lines.join("\n");
 }
