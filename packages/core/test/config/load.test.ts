@@ -303,6 +303,13 @@ describe("loadConfig: invalid values", () => {
     expect(error.details["filepath"]).toBe(file);
   });
 
+  it("lists the allowed keys and the integer limit of a key that may also be false (limits.breaker, supervision.stallAfterMs)", async () => {
+    const dir = await project({ "tmuxclaude.config.mjs": `export default { limits: { breaker: { fail: 2 } }, supervision: { stallAfterMs: 3000000000 } };` });
+    const lines = (await loadError({ cwd: dir })).message.split("\n");
+    expect(lines).toContain("  - limits.breaker.fail: unknown key; allowed keys: failures, windowMs, cooldownMs");
+    expect(lines).toContain("  - supervision.stallAfterMs: expected an integer <= 2147483647, got 3000000000");
+  });
+
   it("names the key of a bad node id", async () => {
     const dir = await project({ "tmuxclaude.config.mjs": `export default { node: { id: "my node" } };` });
     const error = await loadError({ cwd: dir });
