@@ -79,7 +79,7 @@ test("with serve running, send to a busy instance returns 'queued' at once and s
   expect(work.stdout, work.stderr).toMatch(DELIVERED);
   const queued = await env.run(["send", id, "after the work"]);
   expect(queued.code, queued.stderr).toBe(0);
-  expect(queued.stdout).toMatch(/^queued \(position 1\); serve \(pid \d+\) delivers it when exec-1 is idle\n$/u);
+  expect(queued.stdout).toMatch(/^queued \(position 1, message \S+, thread \S+\); serve \(pid \d+\) delivers it when exec-1 is idle\n$/u);
   // At once: the CLI returned while the agent still worked, before serve delivered the message.
   expect((await env.received()).map((m) => m.text)).not.toContain("after the work");
 
