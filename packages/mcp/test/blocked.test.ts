@@ -50,7 +50,7 @@ test("list with blocked: true returns the waiting and the stalled instance with 
     const calm = (await call(client, "read", { instanceId: idle.id })).structuredContent as Record<string, unknown>;
     expect([calm["stalled"], calm["blocked"]]).toEqual([undefined, undefined]);
     // read with wait that times out on a stalled instance says so.
-    const waited = await kernel.read(stuck.id, { wait: true, timeoutMs: 300 }).catch((e: unknown) => e as Error);
+    const waited = (await kernel.read(stuck.id, { wait: true, timeoutMs: 300 }).then(() => new Error("read --wait returned"), (e: unknown) => e)) as Error;
     expect(waited.message).toContain(`is still busy after 300 ms and stalled since 2026-01-01T00:00:00.000Z (busy with no event`);
     const all = await call(client, "list");
     expect((all.structuredContent as { instances: { id: string }[] }).instances.map((i) => i.id)).toContain(idle.id);
