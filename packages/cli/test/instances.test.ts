@@ -325,6 +325,16 @@ export default {
   expect(unknown.stderr).toContain("greet");
 });
 
+test("a plugin's options refused while the config file loads name that file (exit 2)", async () => {
+  const file = path.join(env.dir, "options.config.mjs");
+  const knowledge = new URL("../../plugin-knowledge/dist/index.js", import.meta.url).href;
+  await writeFile(file, `import { knowledge } from ${JSON.stringify(knowledge)};\nexport default { plugins: [knowledge({ maxValueBytes: 0 })] };\n`);
+  const result = await env.run(["--config", file, "list"], { config: false });
+  expect(result.code, result.stderr).toBe(2);
+  expect(result.stderr).toContain(`In config file ${file}: Invalid options for plugin "knowledge":`);
+  expect(result.stderr).toContain("maxValueBytes");
+});
+
 test("a plugin's own error code reaches the CLI: its kind is the exit code, its code is in --json", async () => {
   const file = path.join(env.dir, "codes.config.mjs");
   const base = (await readFile(env.configFile, "utf8")).replace(/^export default /u, "").replace(/;\s*$/u, "");
