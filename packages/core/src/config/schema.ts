@@ -117,11 +117,11 @@ const settingsShape = {
       maxInstances: z.int().min(1).default(20),
       maxDepth: z.int().min(1).default(3),
       /** Milliseconds a spawn may take until the agent is ready. */
-      spawnTimeout: z.int().min(100).default(60_000),
+      spawnTimeout: z.int().min(100).max(MAX_TIMER_MS).default(60_000),
       /** Milliseconds `send` waits for the agent to accept the input. */
-      sendTimeout: z.int().min(100).default(15_000),
+      sendTimeout: z.int().min(100).max(MAX_TIMER_MS).default(15_000),
       /** Milliseconds `terminate` lets the agent exit on SIGTERM before SIGKILL. */
-      terminateGrace: z.int().min(0).default(3_000),
+      terminateGrace: z.int().min(0).max(MAX_TIMER_MS).default(3_000),
       /**
        * Budgets of subtrees (enforced by the cost plugin's budget part): an
        * instance's budget is its spawn's `budget`, else `roles[<its role>]`,

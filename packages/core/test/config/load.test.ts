@@ -310,6 +310,12 @@ describe("loadConfig: invalid values", () => {
     expect(lines).toContain("  - supervision.stallAfterMs: expected an integer <= 2147483647, got 3000000000");
   });
 
+  it("refuses timer keys above 2147483647 ms (Node would fire such a timer after 1 ms)", async () => {
+    const dir = await project({ "tmuxclaude.config.mjs": `export default { limits: { spawnTimeout: 3000000000, sendTimeout: 3000000000, terminateGrace: 3000000000 } };` });
+    const lines = (await loadError({ cwd: dir })).message.split("\n");
+    for (const key of ["spawnTimeout", "sendTimeout", "terminateGrace"]) expect(lines).toContain(`  - limits.${key}: expected an integer <= 2147483647, got 3000000000`);
+  });
+
   it("names the key of a bad node id", async () => {
     const dir = await project({ "tmuxclaude.config.mjs": `export default { node: { id: "my node" } };` });
     const error = await loadError({ cwd: dir });
