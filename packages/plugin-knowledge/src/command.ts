@@ -132,7 +132,7 @@ async function release(api: KnowledgeApi, args: string[], flags: Flags): Promise
   const [id, ...paths] = args;
   if (id === undefined) throw usage(`knowledge release takes <instanceId> [path...].\n${USAGE}`);
   const result = await api.release(id, paths.length > 0 ? paths : undefined);
-  process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : result.released.length ? `Released ${result.released.join(", ")} of ${id}.\n` : `${id} held none of those paths; nothing released.\n`);
+  process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : result.released.length ? `Released ${plainLine(result.released.join(", "))} of ${id}.\n` : `${id} held none of those paths; nothing released.\n`);
   return 0;
 }
 
@@ -152,6 +152,6 @@ export function formatKnowledge(entries: readonly KnowledgeEntry[], docs: readon
   const claims = docs.flatMap((d) => d.claims.map((c) => ({ ...c, hierarchy: d.hierarchy, waiting: false })));
   const waiting = docs.flatMap((d) => d.waiting.map((c) => ({ ...c, hierarchy: d.hierarchy, waiting: true })));
   lines.push("", claims.length || waiting.length ? "File claims:" : "File claims: none.");
-  for (const c of [...claims, ...waiting]) lines.push(`  [${c.hierarchy}] ${c.instanceId}${c.waiting ? " (waiting)" : ""}: ${c.paths.join(", ")} (since ${c.at})`);
+  for (const c of [...claims, ...waiting]) lines.push(`  [${c.hierarchy}] ${c.instanceId}${c.waiting ? " (waiting)" : ""}: ${plainLine(c.paths.join(", "))} (since ${c.at})`);
   return lines.join("\n");
 }
