@@ -16,6 +16,7 @@ import {
   ErrorCodes,
   Kernel,
   loadConfig,
+  terminalText,
   TmuxClaudeError,
   type LoadedConfig,
   type Logger,
@@ -63,12 +64,15 @@ export class Cli {
     readonly globals: GlobalOptions,
   ) {}
 
+  /** Text for people: made terminal-safe (terminalText), since much of it is what agents wrote; `json` keeps the data. */
   out(text: string): void {
-    this.io.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+    const safe = terminalText(text);
+    this.io.stdout.write(safe.endsWith("\n") ? safe : `${safe}\n`);
   }
 
   err(text: string): void {
-    this.io.stderr.write(text.endsWith("\n") ? text : `${text}\n`);
+    const safe = terminalText(text);
+    this.io.stderr.write(safe.endsWith("\n") ? safe : `${safe}\n`);
   }
 
   json(value: unknown): void {

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from "commander";
-import { ErrorCodes, isTmuxClaudeError, type Kernel } from "@tmux-claude/core";
+import { ErrorCodes, isTmuxClaudeError, terminalText, type Kernel } from "@tmux-claude/core";
 import { registerAttach } from "./commands/attach.js";
 import { registerAudit } from "./commands/audit.js";
 import { registerComplete } from "./commands/complete.js";
@@ -174,7 +174,8 @@ function reportError(io: CliIO, error: unknown, json: boolean): number {
   }
   if (isTmuxClaudeError(error)) {
     if (json) printJson(io.stdout, { error: { code: error.code, message: error.message, ...error.details } });
-    else io.stderr.write(`error: ${error.message}\n`);
+    // Error texts quote agents' screens and output (a failed spawn, an open breaker): terminal-safe.
+    else io.stderr.write(`error: ${terminalText(error.message)}\n`);
     return code;
   }
   const message = error instanceof Error ? error.message : String(error);

@@ -59,7 +59,7 @@ test("a paused instance: list and read show it, send queues, resume delivers", a
   expect(now.code).toBe(1);
   expect(now.stderr).toContain(`Instance "${id}" is paused (turn cap reached: 1 turns, limits.maxTurns is 1)`);
   const queued = await env.run(["send", id, "after the cap"]);
-  expect(queued.stdout).toBe(`queued (position 1); ${id} is paused (turn cap reached: 1 turns, limits.maxTurns is 1): it is delivered once it is resumed (tmux-claude resume ${id})\n`);
+  expect(queued.stdout.replace(/, message \S+, thread \S+\)/u, ")")).toBe(`queued (position 1); ${id} is paused (turn cap reached: 1 turns, limits.maxTurns is 1): it is delivered once it is resumed (tmux-claude resume ${id})\n`);
   expect(await received()).not.toContain("after the cap");
 
   const resumed = await env.run(["resume", id]);

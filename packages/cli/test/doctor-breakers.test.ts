@@ -29,6 +29,9 @@ test("doctor lists and resets breakers with no tmux server running, starting non
   expect(breakers.detail).toContain('agent "broken": open since');
   expect(breakers.fix).toContain("tmux-claude doctor --reset-breakers broken");
   expect(doctor.code).toBe(1);
+  // No serve runs here: its line says stalls go undetected (L12).
+  const serve = parseJson<{ checks: { name: string; detail: string }[] }>(doctor).checks.find((check) => check.name === "serve")!;
+  expect(serve.detail).toContain("stalled instances are not detected (the stall watcher runs in serve)");
 
   const unknown = await env.run(["doctor", "--reset-breakers", "brokne"]);
   expect(unknown.code).toBe(2);

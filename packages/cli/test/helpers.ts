@@ -122,3 +122,6 @@ export function parseJson<T = Record<string, unknown>>(result: RunResult): T {
     throw new Error(`stdout is not JSON (exit ${result.code}):\n${result.stdout}\nstderr:\n${result.stderr}`);
   }
 }
+
+/** What plain `send` prints for a delivered message: the ids `thread`, --thread and --reply-to take. */
+export const DELIVERED = /^delivered \(message [A-Za-z0-9][\w.:-]*, thread [A-Za-z0-9][\w.:-]*\)\n$/u;

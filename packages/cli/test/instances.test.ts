@@ -4,7 +4,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { BIN, createEnv, eventually, parseJson, type TestEnv } from "./helpers.js";
+import { BIN, createEnv, eventually, parseJson, type TestEnv, DELIVERED } from "./helpers.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -58,7 +58,7 @@ test("spawn, list, send, read, terminate round trip", async () => {
 
   const sent = await env.run(["send", spawned.id, "hello", "there;", "$(echo", "pwned)"]);
   expect(sent.code).toBe(0);
-  expect(sent.stdout).toBe("delivered\n");
+  expect(sent.stdout).toMatch(DELIVERED);
   const receipt = parseJson(await env.run(["send", spawned.id, "second", "--json"]));
   expect(receipt).toMatchObject({ instanceId: spawned.id, state: "delivered" });
 
@@ -86,9 +86,9 @@ test("send reads stdin verbatim with '-' or no text", async () => {
   const { id } = await spawnEcho();
   const text = "first line\n  second line with $HOME and `ticks`\nthird";
   const dash = await env.run(["send", id, "-"], { input: text });
-  expect(dash.stdout).toBe("delivered\n");
+  expect(dash.stdout).toMatch(DELIVERED);
   const none = await env.run(["send", id], { input: "from a pipe" });
-  expect(none.stdout).toBe("delivered\n");
+  expect(none.stdout).toMatch(DELIVERED);
   await eventually(async () => (await env.received()).length >= 2, 5_000, "two messages");
   expect((await env.received()).slice(-2).map((m) => m.text)).toEqual([text, "from a pipe"]);
 
@@ -100,7 +100,7 @@ test("send reads stdin verbatim with '-' or no text", async () => {
 
 test("read --wait returns when the turn ends", async () => {
   const { id } = await spawnEcho();
-  expect((await env.run(["send", id, "/work 1200"])).stdout).toBe("delivered\n");
+  expect((await env.run(["send", id, "/work 1200"])).stdout).toMatch(DELIVERED);
   const read = await env.run(["read", id, "--wait", "--json"]);
   const result = parseJson<{ status: string; screen: string }>(read);
   expect(result.status).toBe("idle");
@@ -115,14 +115,14 @@ test("read --wait returns when the turn ends", async () => {
 
 test("without serve, send waits until a queued message is delivered (or returns at once with --no-wait)", async () => {
   const { id } = await spawnEcho();
-  expect((await env.run(["send", id, "/work 1000"])).stdout).toBe("delivered\n");
+  expect((await env.run(["send", id, "/work 1000"])).stdout).toMatch(DELIVERED);
   const waited = await env.run(["send", id, "after the work"]);
   expect(waited.code).toBe(0);
-  expect(waited.stdout).toBe("delivered\n");
+  expect(waited.stdout).toMatch(DELIVERED);
   const delivered = (await env.received()).find((m) => m.text === "after the work");
   expect(delivered?.busy).toBe(false);
 
-  expect((await env.run(["send", id, "/work 4000"])).stdout).toBe("delivered\n");
+  expect((await env.run(["send", id, "/work 4000"])).stdout).toMatch(DELIVERED);
   const noWait = await env.run(["send", id, "later", "--no-wait", "--json"]);
   expect(parseJson(noWait)).toMatchObject({ state: "queued", position: 1 });
   // Returned without waiting: nobody delivered it (no serve runs).
@@ -132,7 +132,7 @@ test("without serve, send waits until a queued message is delivered (or returns 
   expect(refused.stderr).toContain("refused");
   // The queued message stays queued until someone delivers it: here a send that waits.
   const next = await env.run(["send", id, "last"]);
-  expect(next.stdout).toBe("delivered\n");
+  expect(next.stdout).toMatch(DELIVERED);
   await eventually(async () => (await env.received()).some((m) => m.text === "last"), 5_000, "last message");
   const texts = (await env.received()).map((m) => m.text);
   expect(texts.indexOf("later")).toBeGreaterThan(texts.indexOf("/work 4000"));
@@ -279,7 +279,7 @@ describe("attach", () => {
 
 test("Ctrl-C while waiting exits 130 at once", async () => {
   const { id } = await spawnEcho();
-  expect((await env.run(["send", id, "/work 4000"])).stdout).toBe("delivered\n");
+  expect((await env.run(["send", id, "/work 4000"])).stdout).toMatch(DELIVERED);
   const child = env.start(["read", id, "--wait"]);
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
@@ -323,6 +323,16 @@ export default {
   const unknown = await env.run(["--config", file, "gret"], { config: false });
   expect(unknown.code).toBe(2);
   expect(unknown.stderr).toContain("greet");
+});
+
+test("a plugin's options refused while the config file loads name that file (exit 2)", async () => {
+  const file = path.join(env.dir, "options.config.mjs");
+  const knowledge = new URL("../../plugin-knowledge/dist/index.js", import.meta.url).href;
+  await writeFile(file, `import { knowledge } from ${JSON.stringify(knowledge)};\nexport default { plugins: [knowledge({ maxValueBytes: 0 })] };\n`);
+  const result = await env.run(["--config", file, "list"], { config: false });
+  expect(result.code, result.stderr).toBe(2);
+  expect(result.stderr).toContain(`In config file ${file}: Invalid options for plugin "knowledge":`);
+  expect(result.stderr).toContain("maxValueBytes");
 });
 
 test("a plugin's own error code reaches the CLI: its kind is the exit code, its code is in --json", async () => {

@@ -56,3 +56,31 @@ test("record, list (table and --json), release; bad input exits 2 naming the val
   expect(gone.code, gone.stderr).toBe(0);
   expect(parseJson(gone)).toEqual({ hierarchy: id, forgotten: [] });
 }, 60_000);
+
+test("what agents write (knowledge keys and values, message texts) reaches the terminal without escape sequences; --json keeps it", async () => {
+  const id = parseJson<{ id: string }>(await env.run(["spawn", "executive", "--json"])).id;
+  const key = "esc\u001b[31mkey";
+  const value = "v\u001b[2Jx\u001b]0;title\u0007y\u0007z";
+  const recorded = await env.run(["knowledge", "record", id, key, value]);
+  expect(recorded.code, recorded.stderr).toBe(0);
+  expect(recorded.stdout).toBe(`Recorded "esckey" in hierarchy "${id}" (version 1).\n`);
+  const table = await env.run(["knowledge", "--key", key]);
+  expect(table.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/u);
+  expect(table.stdout).toContain(`[${id}] esckey (by root, `);
+  expect(table.stdout).toContain("): vxyz\n");
+  const json = parseJson<{ entries: { key: string; value: string }[] }>(await env.run(["knowledge", "--key", key, "--json"]));
+  expect(json.entries.map((e) => [e.key, e.value])).toEqual([[key, value]]);
+
+  // Filters that match nothing say so (L9), not "none recorded".
+  const nothing = await env.run(["knowledge", "--key", "api.base", "--tag", "nope"]);
+  expect(nothing.stdout).toContain("Knowledge: no entry matches --key api.base --tag nope (others are recorded: tmux-claude knowledge lists them).");
+
+  // A message's text in `thread` (a message an agent sent its parent, say).
+  const sent = parseJson<{ threadId: string }>(await env.run(["send", id, "hello\u001b[2Jworld", "--json"]));
+  const thread = await env.run(["thread", sent.threadId]);
+  expect(thread.stdout).not.toContain("\u001b");
+  expect(thread.stdout).toContain("helloworld");
+  const threadJson = parseJson<{ messages: { text: string }[] }>(await env.run(["thread", sent.threadId, "--json"]));
+  expect(threadJson.messages[0]!.text).toBe("hello\u001b[2Jworld");
+  await env.run(["terminate", id]);
+}, 60_000);

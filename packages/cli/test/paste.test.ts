@@ -4,7 +4,7 @@
  * ESC shown as its control picture (README, Messages).
  */
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { createEnv, eventually, parseJson, type TestEnv } from "./helpers.js";
+import { createEnv, eventually, parseJson, type TestEnv, DELIVERED } from "./helpers.js";
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -18,9 +18,9 @@ test("text from stdin containing ESC[201~ and CRs is one submission", async () =
   const { id } = parseJson<{ id: string }>(await env.run(["spawn", "executive", "--json"]));
   const sent = await env.run(["send", id, "-"], { input: "abc\x1b[201~\rINJECTED\r" });
   expect(sent.stderr).toBe("");
-  expect(sent.stdout).toBe("delivered\n");
+  expect(sent.stdout).toMatch(DELIVERED);
   // A sentinel after it: anything split off the first message would arrive before it.
-  expect((await env.run(["send", id, "after"])).stdout).toBe("delivered\n");
+  expect((await env.run(["send", id, "after"])).stdout).toMatch(DELIVERED);
   await eventually(async () => (await env.received()).some((m) => m.text === "after"), 5_000, "the sentinel");
   expect((await env.received()).map((m) => m.text)).toEqual(["abc\u241b[201~\rINJECTED\r", "after"]);
   await env.run(["terminate", id]);

@@ -44,6 +44,12 @@ test("report from inside an instance, shown by list --tree, list --json, read an
   const notNumbers = await env.run(["progress", "exec-1", "--set", "half"]);
   expect(notNumbers.code).toBe(2);
   expect(notNumbers.stderr).toContain('--set "half" is not done/total');
+  // Inside an instance, as the MCP tool: only its own (exit 2, TC_FORBIDDEN), nothing written.
+  const spoof = await env.run(["progress", "exec-1", "--set", "1/1", "--current", "spoofed"], inside);
+  expect(spoof.code, spoof.stderr).toBe(2);
+  expect(spoof.stderr).toContain(`Instance "exec-1.mgr-1" (this runs inside it: TMUX_CLAUDE_INSTANCE_ID) may report only its own progress, not that of "exec-1"`);
+  expect(json<{ progress?: unknown }>(await env.run(["read", "exec-1", "--json"])).progress).toBeUndefined();
+  expect((await env.run(["progress", "exec-1.mgr-1", "--set", "3/7", "--current", "Writing tests"], inside)).code).toBe(0);
   const nobody = await env.run(["progress", "--set", "1/2"]);
   expect(nobody.code).toBe(2);
   expect(nobody.stderr).toContain("progress --set needs the instance");

@@ -12,7 +12,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, expect, test } from "vitest";
-import { ECHO_AGENT, eventually } from "./helpers.js";
+import { ECHO_AGENT, eventually, DELIVERED } from "./helpers.js";
 import { testSocket } from "@tmux-claude/testkit";
 
 const execFileAsync = promisify(execFile);
@@ -231,7 +231,7 @@ test("the README's PATH step and quick start work as written in a fresh reposito
         expect(result.stdout, context).toContain(`echo: ${sayings[0]!.slice(0, 40)}`);
         break;
       case "send":
-        expect(result.stdout, context).toBe("delivered\n");
+        expect(result.stdout, context).toMatch(DELIVERED);
         break;
       case "attach":
         expect(result.stdout, context).toContain(`Attaching to ${args[0]}`);

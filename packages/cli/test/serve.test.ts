@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
-import { createEnv, eventually, parseJson, type TestEnv } from "./helpers.js";
+import { createEnv, eventually, parseJson, type TestEnv, DELIVERED } from "./helpers.js";
 
 let env: TestEnv;
 let serve: ChildProcess | undefined;
@@ -76,10 +76,10 @@ test("with serve running, send to a busy instance returns 'queued' at once and s
   const id = spawned.stdout.trim();
 
   const work = await env.run(["send", id, "/work 4000"]);
-  expect(work.stdout, work.stderr).toBe("delivered\n");
+  expect(work.stdout, work.stderr).toMatch(DELIVERED);
   const queued = await env.run(["send", id, "after the work"]);
   expect(queued.code, queued.stderr).toBe(0);
-  expect(queued.stdout).toMatch(/^queued \(position 1\); serve \(pid \d+\) delivers it when exec-1 is idle\n$/u);
+  expect(queued.stdout).toMatch(/^queued \(position 1, message \S+, thread \S+\); serve \(pid \d+\) delivers it when exec-1 is idle\n$/u);
   // At once: the CLI returned while the agent still worked, before serve delivered the message.
   expect((await env.received()).map((m) => m.text)).not.toContain("after the work");
 

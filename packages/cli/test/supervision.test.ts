@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
+import { formatRead } from "../src/commands/read.js";
 import { ECHO_AGENT, createEnv, parseJson, type TestEnv } from "./helpers.js";
 
 let env: TestEnv;
@@ -28,7 +29,31 @@ test("list --blocked shows a child waiting on a question, with why (table and --
   expect(table.stdout).toContain(`${child.id}`);
   expect(table.stdout).toContain("waiting on a question");
   expect(table.stdout).not.toContain(`${parent.id}  executive`);
+  // --tree does not combine with --blocked: said, not ignored (L8).
+  const both = await env.run(["list", "--blocked", "--tree"]);
+  expect(both.code).toBe(2);
+  expect(both.stderr).toContain("list --blocked and --tree do not combine");
+  // read says it too (the parent's blocker message points there), in text and --json.
+  const read = await env.run(["read", child.id, "--lines", "3"]);
+  expect(read.stdout).toContain("Blocked: waiting on a question");
+  expect(parseJson<{ blocked?: string }>(await env.run(["read", child.id, "--json"])).blocked).toBe("waiting on a question");
+  expect(parseJson<{ blocked?: string }>(await env.run(["read", parent.id, "--json"])).blocked).toBeUndefined();
 }, 60_000);
+
+test("read's text shows a stalled instance's flag (since) and why", () => {
+  const text = formatRead({
+    id: "exec-1.spec-1",
+    status: "busy",
+    screen: "",
+    queued: 0,
+    stalled: { since: "2026-01-01T00:00:00.000Z", why: "busy with no event from its agent and no output for 5m 0s" },
+    blocked: "stalled: busy with no event from its agent and no output for 5m 0s",
+  });
+  expect(text.split("\n").slice(0, 2)).toEqual([
+    "exec-1.spec-1: busy (stalled since 2026-01-01T00:00:00.000Z)",
+    "Blocked: stalled: busy with no event from its agent and no output for 5m 0s",
+  ]);
+});
 
 test("three failed spawns open the agent's breaker: the fourth exits 4 at once quoting them; doctor lists and resets it", async () => {
   for (let i = 0; i < 3; i++) {

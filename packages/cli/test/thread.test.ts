@@ -45,9 +45,23 @@ test("send starts and continues a thread; thread shows its messages in order, --
   expect(lines[0]).toMatch(/^TIME +FROM +TO +STATE +MESSAGE +REPLY TO +TEXT/u);
   expect(lines.slice(1).map((line) => /(first question|a follow-up|and the last)$/u.exec(line)?.[1])).toEqual(["first question", "a follow-up", "and the last"]);
 
+  // Plain send prints the ids too (no --json needed to continue a thread).
+  const plain = await env.run(["send", id, "plain reply", "--reply-to", first.messageId]);
+  expect(plain.code, plain.stderr).toBe(0);
+  const printed = /^delivered \(message (\S+), thread (\S+)\)\n$/u.exec(plain.stdout);
+  expect(printed, plain.stdout).not.toBeNull();
+  expect(printed![2]).toBe(first.threadId);
+  const after = parseJson<{ messages: { id: string; text: string }[] }>(await env.run(["thread", printed![2]!, "--json"]));
+  expect(after.messages.find((m) => m.text === "plain reply")?.id).toBe(printed![1]);
+
   const unknown = await env.run(["thread", "no-such-thread"]);
   expect(unknown.code).toBe(3);
   expect(unknown.stderr).toContain(`No message of thread "no-such-thread" is kept`);
+  for (const malformed of ["", "bad id!"]) {
+    const badThread = await env.run(["thread", malformed]);
+    expect(badThread.code, badThread.stderr).toBe(2);
+    expect(badThread.stderr).toContain(`${JSON.stringify(malformed)} is not a thread id`);
+  }
   const bad = await env.run(["send", id, "x", "--thread", "has space"]);
   expect(bad.code).toBe(2);
   expect(bad.stderr).toContain(`threadId for the message to "${id}" must be a message id`);

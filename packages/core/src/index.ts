@@ -102,6 +102,8 @@ export type {
 export { INSTANCE_STATUSES, MESSAGE_HISTORY_LIMIT, MESSAGE_TEXT_LIMIT } from "./store/types.js";
 export { cutText } from "./instances/message-history.js";
 export { threadMessages, conversation, type ThreadMessage } from "./instances/threads.js";
+// How message and thread ids are spelled (a send's messageId/threadId): for commands that take one.
+export { MESSAGE_ID } from "./instances/send-input.js";
 // Document names and values as every store checks them: for stores in plugins (plugin-redis).
 export { DOC_SIZE_LIMIT, assertCollection, assertDocKey, byKey, decodeDoc, encodeDoc } from "./store/docs.js";
 export { FileStore } from "./store/file-store.js";
@@ -131,6 +133,6 @@ export { compareIds } from "./instances/manager.js";
 export { resolveCommand } from "./instances/resolve-command.js";
 export { assertDirectory, assertWorkDirAllowed } from "./instances/spawn-policy.js";
 export { checkBudget, effectiveBudget } from "./instances/holds.js";
-export { checkProgress, plainLine, progressCopy, progressRollup, progressText, rollupText, sameProgress, subtreeIds, PROGRESS_LIMITS, type ProgressEntry, type ProgressInput, type ProgressRollup } from "./instances/progress.js";
+export { checkProgress, plainLine, terminalText, progressCopy, progressRollup, progressText, rollupText, sameProgress, subtreeIds, PROGRESS_LIMITS, type ProgressEntry, type ProgressInput, type ProgressRollup } from "./instances/progress.js";
 export { TURN_PROMPTS } from "./instances/typing.js";
 export { isProcessAlive } from "./os/process-tree.js";

@@ -200,6 +200,10 @@ export const readOutput = z.object({
     .array(z.object({ id: z.string(), from: z.string().nullable(), to: z.string(), text: z.string(), sentAt: z.string(), state: z.enum(["queued", "delivered"]), acceptedAt: z.string().optional(), threadId: z.string().optional(), replyTo: z.string().optional() }))
     .optional(),
   progress: progressShown.optional(),
+  /** Set while it is busy and flagged stalled: since when it was silent, and why. */
+  stalled: z.object({ since: z.string(), why: z.string() }).optional(),
+  /** Set when it is blocked: why (waiting on a question, error, usage limit, stalled). */
+  blocked: z.string().optional(),
   ...pluginFields,
 });
 export const listOutput = z.object({ instances: z.array(listedInstanceOutput) });
@@ -208,7 +212,7 @@ export const restartOutput = z.object({ instance: instanceOutput });
 export const resumeOutput = z.object({ instanceId: z.string(), resumed: z.boolean() });
 export const getProgressOutput = z.object({
   rootId: z.string().nullable(),
-  instances: z.array(z.object({ id: z.string(), role: z.string(), parentId: z.string().nullable(), status: z.enum(statuses), progress: progressShown.optional() })),
+  instances: z.array(z.object({ id: z.string(), role: z.string(), parentId: z.string().nullable(), status: z.enum(statuses), stalled: z.boolean().optional(), progress: progressShown.optional() })),
   done: z.int(),
   total: z.int(),
   withProgress: z.int(),

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from "@modelcontextprotocol/sdk/types.js";
-import { ErrorCodes, type KernelApi } from "@tmux-claude/core";
+import { ErrorCodes, formatZodIssues, type KernelApi } from "@tmux-claude/core";
 import { z } from "zod";
 import type { Caller } from "./caller.js";
 import { coreTools } from "./core-tools.js";
@@ -88,7 +88,7 @@ export function createToolServer(kernel: KernelApi, caller: Caller): McpServer {
           : failed(ErrorCodes.INVALID_ARGUMENT, `Unknown tool "${name}". Tools you may use: ${list}.`);
       }
       const parsed = await tool.input.safeParseAsync(args);
-      if (!parsed.success) return failed(ErrorCodes.INVALID_ARGUMENT, invalidArguments(name, tool.input, parsed.error));
+      if (!parsed.success) return failed(ErrorCodes.INVALID_ARGUMENT, invalidArguments(name, tool.input, parsed.error, args));
       const result = await tool.run(parsed.data as Record<string, unknown>, identity, { signal });
       return { text: result.text, structured: withoutUndefined(result.structured) };
     } catch (error) {
@@ -126,7 +126,7 @@ function toolError(message: string): CallToolResult {
 }
 
 /** One line per problem, each naming the argument. */
-function invalidArguments(tool: string, schema: z.ZodType, error: z.ZodError): string {
+function invalidArguments(tool: string, schema: z.ZodType, error: z.ZodError, args: unknown): string {
   const shape = (schema as { shape?: Record<string, unknown> }).shape;
   const allowed = shape ? Object.keys(shape) : [];
   const lines = error.issues.map((issue) => {
@@ -134,9 +134,10 @@ function invalidArguments(tool: string, schema: z.ZodType, error: z.ZodError): s
       const takes = allowed.length ? `${tool} takes ${allowed.join(", ")}` : `${tool} takes no arguments`;
       return `  - ${issue.keys.join(", ")}: unknown argument${issue.keys.length > 1 ? "s" : ""}; ${takes}`;
     }
-    const where = issue.path.length ? issue.path.join(".") : "(arguments)";
-    const required = issue.code === "invalid_type" && /received undefined/u.test(issue.message);
-    return `  - ${where}: ${required ? `is required (${issue.message.replace(/^Invalid input: /u, "")})` : issue.message}`;
+    // As the config's errors say it (core's formatter): what is allowed and the value got.
+    return formatZodIssues(new z.ZodError([issue]), args ?? {}, schema)
+      .map((problem) => `  - ${issue.path.length ? problem.path : "(arguments)"}: ${problem.message.replace(/^missing; /u, "is required; ")}`)
+      .join("\n");
   });
   return `Invalid arguments for ${tool}:\n${lines.join("\n")}`;
 }

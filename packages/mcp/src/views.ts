@@ -34,7 +34,7 @@ export function receiptView(r: DeliveryReceipt): z.output<typeof s.receiptOutput
 }
 
 export function readView(r: ReadResult): z.output<typeof s.readOutput> {
-  return { id: r.id, status: r.status, statusReason: r.statusReason, ...(r.limitedUntil !== undefined ? { limitedUntil: r.limitedUntil } : {}), lastReply: r.lastReply, screen: r.screen, queued: r.queued, ...(r.usage ? { usage: shownUsage(r.usage) } : {}), paused: r.paused, ...(r.progress ? { progress: progressView(r.progress) } : {}), ...pluginFieldsView(r) };
+  return { id: r.id, status: r.status, statusReason: r.statusReason, ...(r.limitedUntil !== undefined ? { limitedUntil: r.limitedUntil } : {}), lastReply: r.lastReply, screen: r.screen, queued: r.queued, ...(r.usage ? { usage: shownUsage(r.usage) } : {}), paused: r.paused, ...(r.progress ? { progress: progressView(r.progress) } : {}), ...(r.stalled ? { stalled: r.stalled } : {}), ...(r.blocked ? { blocked: r.blocked } : {}), ...pluginFieldsView(r) };
 }
 
 /** What plugins added (the kernel's `instanceFields` hook), when they did. */
@@ -44,7 +44,9 @@ function pluginFieldsView(r: { fields?: Record<string, unknown>; details?: strin
 
 export function readText(r: ReadResult): string {
   const limit = r.limitedUntil !== undefined ? ` until ${r.limitedUntil} (its usage limit; queued messages wait for the reset)` : "";
-  const parts = [`"${r.id}" is ${r.status}${limit}${r.statusReason ? ` (${r.statusReason})` : ""}.`];
+  const stalled = r.stalled ? ` and stalled since ${r.stalled.since}` : "";
+  const parts = [`"${r.id}" is ${r.status}${stalled}${limit}${r.statusReason ? ` (${r.statusReason})` : ""}.`];
+  if (r.blocked) parts.push(`Blocked: ${r.blocked}.`);
   if (r.paused) parts.push(`Paused: ${r.paused}. Messages to it wait in its queue until it is resumed (resume).`);
   if (r.progress) parts.push(`Progress: ${progressText(r.progress)}.`);
   if (r.queued) {

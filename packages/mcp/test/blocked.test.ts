@@ -36,6 +36,22 @@ test("list with blocked: true returns the waiting and the stalled instance with 
     ]);
     expect(instances[1]!.stalled).toEqual({ since: "2026-01-01T00:00:00.000Z", why: "busy with no event from its agent and no output for 5m 0s" });
     expect(textOf(list)).toContain(`(blocked: waiting on a question)`);
+    // read (what the parent's blocker message points to) carries the flag and why, in its text and fields.
+    const read = await call(client, "read", { instanceId: stuck.id, lines: 5 });
+    expect(read.isError).toBeFalsy();
+    expect(read.structuredContent).toMatchObject({
+      status: "busy",
+      stalled: { since: "2026-01-01T00:00:00.000Z", why: "busy with no event from its agent and no output for 5m 0s" },
+      blocked: "stalled: busy with no event from its agent and no output for 5m 0s",
+    });
+    expect(textOf(read)).toContain(`"${stuck.id}" is busy and stalled since 2026-01-01T00:00:00.000Z.`);
+    expect(textOf(read)).toContain("Blocked: stalled: busy with no event from its agent and no output for 5m 0s.");
+    expect((await call(client, "read", { instanceId: asking.id })).structuredContent).toMatchObject({ blocked: "waiting on a question" });
+    const calm = (await call(client, "read", { instanceId: idle.id })).structuredContent as Record<string, unknown>;
+    expect([calm["stalled"], calm["blocked"]]).toEqual([undefined, undefined]);
+    // read with wait that times out on a stalled instance says so.
+    const waited = (await kernel.read(stuck.id, { wait: true, timeoutMs: 300 }).then(() => new Error("read --wait returned"), (e: unknown) => e)) as Error;
+    expect(waited.message).toContain(`is still busy after 300 ms and stalled since 2026-01-01T00:00:00.000Z (busy with no event`);
     const all = await call(client, "list");
     expect((all.structuredContent as { instances: { id: string }[] }).instances.map((i) => i.id)).toContain(idle.id);
   } finally {

@@ -5,7 +5,7 @@
  * root; `knowledge release <instanceId> [path...]` ends an instance's claims.
  */
 import { parseArgs } from "node:util";
-import { ErrorCodes, TmuxClaudeError, type CommandContribution, type KernelApi } from "@tmux-claude/core";
+import { ErrorCodes, TmuxClaudeError, plainLine, type CommandContribution, type KernelApi } from "@tmux-claude/core";
 import type { ClaimsDoc } from "./claim-doc.js";
 import type { KnowledgeEntry } from "./entries.js";
 import { DEFAULT_QUERY_LIMIT } from "./entries.js";
@@ -47,7 +47,17 @@ export function knowledgeCommand(api: KnowledgeApi): CommandContribution {
       const hierarchy = await hierarchyOf(kernel, null, flags.hierarchy, false);
       const entries = await api.query(hierarchy, { key: flags.key, tag: flags.tag?.[0], text: flags.text, limit: flags.limit });
       const claims = await api.claims(hierarchy);
-      process.stdout.write(flags.json ? `${JSON.stringify({ entries, claims }, null, 2)}\n` : `${formatKnowledge(entries, claims)}\n`);
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify({ entries, claims }, null, 2)}\n`);
+        return 0;
+      }
+      // Filters that match nothing say so, with how many there are: "none recorded" would be untrue.
+      const filters = [flags.key !== undefined ? `--key ${flags.key}` : "", flags.tag?.[0] !== undefined ? `--tag ${flags.tag[0]}` : "", flags.text !== undefined ? `--text ${flags.text}` : ""].filter(Boolean);
+      // One entry read tells whether any is recorded (no count is kept).
+      const others = entries.length === 0 && filters.length > 0 && (await api.query(hierarchy, { limit: 1 })).length > 0;
+      const where = hierarchy ? ` in hierarchy "${hierarchy}"` : "";
+      const none = others ? `Knowledge: no entry${where} matches ${plainLine(filters.join(" "))} (others are recorded: tmux-claude knowledge${hierarchy ? ` --hierarchy ${hierarchy}` : ""} lists them).` : undefined;
+      process.stdout.write(`${formatKnowledge(entries, claims, none)}\n`);
       return 0;
     },
     invocation(argv) {
@@ -101,7 +111,7 @@ async function record(api: KnowledgeApi, kernel: KernelApi, args: string[], flag
   if (given === undefined || key === undefined || value === undefined || args.length > 3) throw usage(`knowledge record takes <hierarchy> <key> <value> (quote the value), got ${args.length} argument(s).\n${USAGE}`);
   const hierarchy = (await hierarchyOf(kernel, null, given, true))!;
   const entry = await api.record(hierarchy, null, { key, value, tags: flags.tag ?? [] });
-  process.stdout.write(flags.json ? `${JSON.stringify(entry, null, 2)}\n` : `Recorded "${entry.key}" in hierarchy "${hierarchy}" (version ${entry.version}).\n`);
+  process.stdout.write(flags.json ? `${JSON.stringify(entry, null, 2)}\n` : `Recorded ${JSON.stringify(plainLine(entry.key))} in hierarchy "${hierarchy}" (version ${entry.version}).\n`);
   return 0;
 }
 
@@ -122,7 +132,7 @@ async function release(api: KnowledgeApi, args: string[], flags: Flags): Promise
   const [id, ...paths] = args;
   if (id === undefined) throw usage(`knowledge release takes <instanceId> [path...].\n${USAGE}`);
   const result = await api.release(id, paths.length > 0 ? paths : undefined);
-  process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : result.released.length ? `Released ${result.released.join(", ")} of ${id}.\n` : `${id} held none of those paths; nothing released.\n`);
+  process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : result.released.length ? `Released ${plainLine(result.released.join(", "))} of ${id}.\n` : `${id} held none of those paths; nothing released.\n`);
   return 0;
 }
 
@@ -131,16 +141,17 @@ function usage(message: string): TmuxClaudeError {
 }
 
 /** Entries (newest first) and claims, by hierarchy, for people. */
-export function formatKnowledge(entries: readonly KnowledgeEntry[], docs: readonly ClaimsDoc[]): string {
+export function formatKnowledge(entries: readonly KnowledgeEntry[], docs: readonly ClaimsDoc[], none = "Knowledge: none recorded."): string {
   const lines: string[] = [];
-  lines.push(entries.length ? `Knowledge (${entries.length}):` : "Knowledge: none recorded.");
+  lines.push(entries.length ? `Knowledge (${entries.length}):` : none);
   for (const e of entries) {
-    const value = e.value.replace(/\s+/gu, " ");
-    lines.push(`  [${e.hierarchy}] ${e.key}${e.tags.length ? ` #${e.tags.join(" #")}` : ""} (by ${e.by ?? "root"}, ${e.at}): ${value.length > 200 ? `${value.slice(0, 199)}…` : value}`);
+    // Agents write keys and values: one plain line each (no escape sequence reaches the terminal, no forged row).
+    const value = plainLine(e.value).replace(/\s+/gu, " ");
+    lines.push(`  [${e.hierarchy}] ${plainLine(e.key)}${e.tags.length ? ` #${e.tags.join(" #")}` : ""} (by ${e.by ?? "root"}, ${e.at}): ${value.length > 200 ? `${value.slice(0, 199)}…` : value}`);
   }
   const claims = docs.flatMap((d) => d.claims.map((c) => ({ ...c, hierarchy: d.hierarchy, waiting: false })));
   const waiting = docs.flatMap((d) => d.waiting.map((c) => ({ ...c, hierarchy: d.hierarchy, waiting: true })));
   lines.push("", claims.length || waiting.length ? "File claims:" : "File claims: none.");
-  for (const c of [...claims, ...waiting]) lines.push(`  [${c.hierarchy}] ${c.instanceId}${c.waiting ? " (waiting)" : ""}: ${c.paths.join(", ")} (since ${c.at})`);
+  for (const c of [...claims, ...waiting]) lines.push(`  [${c.hierarchy}] ${c.instanceId}${c.waiting ? " (waiting)" : ""}: ${plainLine(c.paths.join(", "))} (since ${c.at})`);
   return lines.join("\n");
 }

@@ -6,7 +6,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, expect, test } from "vitest";
 import { ECHO_AGENT } from "@tmux-claude/testkit";
-import { createEnv, type TestEnv } from "../../cli/test/helpers.js";
+import { DELIVERED, createEnv, type TestEnv } from "../../cli/test/helpers.js";
 import { eventIdOf, receiverAccepts } from "./helpers.js";
 import { startReceiver, type Received, type Receiver } from "./receiver.js";
 
@@ -59,7 +59,7 @@ test("with serve and CLI processes attached, each status change and each notice 
   const kindOf = (request: Received) => (JSON.parse(request.body) as { kind: string }).kind;
   await r.until((accepted) => accepted.filter((request) => request.path === "/hook" && kindOf(request) === "waiting").length >= 1, 20_000, "waiting");
   // A waiting agent takes its answer at once; /exit ends it after that.
-  expect((await cli(["send", id, "y", "--when-busy", "now"])).stdout).toBe("delivered\n");
+  expect((await cli(["send", id, "y", "--when-busy", "now"])).stdout).toMatch(DELIVERED);
   expect((await cli(["send", id, "/exit"])).code).toBe(0);
   await r.until((accepted) => accepted.some((request) => request.path === "/hook" && ["exited", "error"].includes(kindOf(request))), 20_000, "the instance's end");
 

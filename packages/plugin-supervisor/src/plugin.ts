@@ -19,9 +19,11 @@ export const supervisor = definePlugin({
   options: z.strictObject({}),
   setup(ctx) {
     const blockers = new Blockers(ctx);
+    const { stallAfterMs } = ctx.config.supervision;
+    // `stallAfterMs: false` turns stall detection off; the other blockers are still told.
     const watcher =
-      ctx.mode === "serve"
-        ? new StallWatcher(ctx.kernel, ctx.config.supervision.stallAfterMs, ctx.logger, {
+      ctx.mode === "serve" && stallAfterMs !== false
+        ? new StallWatcher(ctx.kernel, stallAfterMs, ctx.logger, {
             stalled: async (id, stall) => blockers.blocked(await ctx.kernel.get(id), `stalled: ${stall.why}`),
             resumed: (id) => blockers.unblocked(id),
           })

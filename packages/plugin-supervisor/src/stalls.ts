@@ -17,6 +17,13 @@ export class StallWatcher {
   private readonly timers = new Map<string, { timer: NodeJS.Timeout; last: number; quietForMs: number }>();
   /** Instances flagged stalled (by this watcher, or found flagged at start): their next activity clears the flag. */
   private readonly flagged = new Set<string>();
+  /**
+   * Instances whose flag output cleared, by when: their blocker episode goes
+   * on until they stay active for `stallAfterMs` (or report, or change
+   * status). A trickle of output slower than the stall time (one line a
+   * cycle) re-stalls first, so its parent is told once, not once a cycle.
+   */
+  private readonly resuming = new Map<string, number>();
   private unsubscribe: (() => void) | undefined;
   private stopped = false;
 
@@ -29,7 +36,7 @@ export class StallWatcher {
 
   /** At serve's `ready`: follow activity, and arm a timer for each instance of this node that is busy now. */
   async start(): Promise<void> {
-    this.unsubscribe = this.kernel.activity(({ instanceId, status, quietForMs }) => this.active(instanceId, status, quietForMs ?? 0));
+    this.unsubscribe = this.kernel.activity(({ instanceId, status, quietForMs, source }) => this.active(instanceId, status, quietForMs ?? 0, source === "report"));
     for (const instance of await this.kernel.list()) {
       if (instance.tmux.node !== this.kernel.node) continue;
       if (instance.stalled) this.flagged.add(instance.id);
@@ -42,20 +49,35 @@ export class StallWatcher {
     this.unsubscribe?.();
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
+    this.resuming.clear();
   }
 
   /** A status change (statusChange): busy arms, anything else disarms; the change cleared a stall flag in its own write. */
   statusChanged(id: string, to: InstanceStatus): void {
     this.flagged.delete(id);
+    // The statusChange itself ends (or re-decides) the episode.
+    this.resuming.delete(id);
     if (to === "busy") this.arm(id);
     else this.disarm(id);
   }
 
-  /** Called on the output path: only timer bookkeeping here; the store is written only when a flag must go. */
-  private active(id: string, status: InstanceStatus, quietForMs: number): void {
+  /**
+   * Called on the output path: only timer bookkeeping here; the store is
+   * written only when a flag must go. An adapter's report (a hook event) ends
+   * the episode at once; output ends it once sustained for `stallAfterMs`.
+   */
+  private active(id: string, status: InstanceStatus, quietForMs: number, report: boolean): void {
     if (status === "busy") this.arm(id, quietForMs);
     else this.disarm(id);
-    if (this.flagged.has(id)) void this.clear(id);
+    if (this.flagged.has(id)) {
+      void this.clear(id, report);
+      return;
+    }
+    const since = this.resuming.get(id);
+    if (since !== undefined && (report || Date.now() - since >= this.stallAfterMs)) {
+      this.resuming.delete(id);
+      void this.resumed(id);
+    }
   }
 
   /** `quietForMs`: the silence the agent said to expect from now; each activity sets it anew (0: none). */
@@ -86,6 +108,8 @@ export class StallWatcher {
     const armed = this.timers.get(id);
     this.timers.delete(id);
     if (!armed || this.stopped) return;
+    // Stalled again before it resumed for real: the same episode (its kind is claimed, so nobody is told again).
+    this.resuming.delete(id);
     const stall: InstanceStall = {
       since: new Date(armed.last).toISOString(),
       why: `busy with no event from its agent and no output counted as activity for ${duration(Date.now() - armed.last)} (supervision.stallAfterMs is ${this.stallAfterMs} ms${armed.quietForMs ? `, after its agent said to expect ${duration(armed.quietForMs)} of silence` : ""})`,
@@ -101,12 +125,23 @@ export class StallWatcher {
     }
   }
 
-  private async clear(id: string): Promise<void> {
+  /** The flag goes at once (it is doing something); the episode ends now after a report, else once the activity is sustained. */
+  private async clear(id: string, report: boolean): Promise<void> {
     this.flagged.delete(id);
     try {
-      if (await this.kernel.setStalled(id, null)) await this.events.resumed(id);
+      if (!(await this.kernel.setStalled(id, null))) return;
+      if (report) await this.events.resumed(id);
+      else this.resuming.set(id, Date.now());
     } catch (error) {
       this.logger.debug({ err: error, instance: id }, "could not clear a stall flag");
+    }
+  }
+
+  private async resumed(id: string): Promise<void> {
+    try {
+      await this.events.resumed(id);
+    } catch (error) {
+      this.logger.debug({ err: error, instance: id }, "could not end a blocker episode");
     }
   }
 }

@@ -107,9 +107,11 @@ test("a stall flag clears when the instance does something again (its turn ends)
   expect(await untilTold(kernel, parent.id, child.id, 2)).toHaveLength(2);
 }, 60_000);
 
-test("a stalled instance that prints again while still busy is unflagged at once; going quiet again is a new episode", async () => {
+test("a stalled instance that prints again while still busy is unflagged at once; a trickle that goes quiet again is the same episode, told once", async () => {
   const { h, kernel } = await start();
-  const { parent, child } = await family(kernel, h.workDir);
+  const { instance: parent } = await kernel.spawn({ role: "manager", workDir: h.workDir });
+  const { instance: child } = await kernel.spawn({ role: "specialist", workDir: h.workDir, parentId: parent.id });
+  const { instance: sibling } = await kernel.spawn({ role: "specialist", workDir: h.workDir, parentId: parent.id });
   // Quiet for 3 stall times, one line of output, then quiet for good: stalled, cleared by that line (still busy), stalled again.
   await kernel.send(child.id, `/hang ${STALL_MS * 3}`);
   const first = await untilRecord(kernel, child.id, (r) => r.stalled !== undefined);
@@ -117,6 +119,20 @@ test("a stalled instance that prints again while still busy is unflagged at once
   expect(cleared.status).toBe("busy");
   const second = await untilRecord(kernel, child.id, (r) => r.stalled !== undefined);
   expect(Date.parse(second.stalled!.since)).toBeGreaterThan(Date.parse(first.stalled!.since));
+  // One line is no resumption: the parent is not told again. (The sibling's own message, told a stall time later, marks the wait's end.)
+  await kernel.send(sibling.id, "/hang");
+  await untilTold(kernel, parent.id, sibling.id, 1);
+  expect(await blockerMessages(kernel, parent.id, child.id)).toHaveLength(1);
+}, 60_000);
+
+test("output sustained for stallAfterMs after a stall ends the episode: a later stall is told again", async () => {
+  const { h, kernel } = await start();
+  const { parent, child } = await family(kernel, h.workDir);
+  // Quiet for 3 stall times (stalled), then a line every quarter stall time for 3 stall times (resumed for real), then quiet (stalled: a new episode).
+  await kernel.send(child.id, `/drip ${STALL_MS * 3} ${STALL_MS / 4} ${STALL_MS * 3}`);
+  await untilRecord(kernel, child.id, (r) => r.stalled !== undefined);
+  await untilRecord(kernel, child.id, (r) => r.stalled === undefined);
+  await untilRecord(kernel, child.id, (r) => r.stalled !== undefined, 15_000);
   expect(await untilTold(kernel, parent.id, child.id, 2)).toHaveLength(2);
 }, 60_000);
 
@@ -188,6 +204,41 @@ test("supervision.stallAfterMs of zero or less is a config error naming the file
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("supervision.stallAfterMs above 2147483647 (the longest timer) is a config error naming the file, key, value and maximum", async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "tc-supervision-config-"));
+  try {
+    await writeFile(path.join(dir, "package.json"), JSON.stringify({ "tmux-claude": { supervision: { stallAfterMs: 3_000_000_000 } } }));
+    const error = (await loadConfig({ cwd: dir }).catch((e: unknown) => e)) as TmuxClaudeError;
+    expect(error.code).toBe(ErrorCodes.CONFIG_INVALID);
+    expect(error.message).toContain(`Invalid config in ${path.join(dir, "package.json")}`);
+    expect(error.message).toMatch(/supervision.stallAfterMs: expected an? (integer|number) <= 2147483647, got 3000000000/u);
+    // The largest timer and `false` (off) are accepted.
+    for (const value of [2_147_483_647, false]) {
+      await writeFile(path.join(dir, "package.json"), JSON.stringify({ "tmux-claude": { supervision: { stallAfterMs: value } } }));
+      expect((await loadConfig({ cwd: dir })).config.supervision.stallAfterMs).toBe(value);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("supervision.stallAfterMs: false turns stall detection off: a busy instance silent for many stall times is never flagged", async () => {
+  h = await createHarness({ supervision: { stallAfterMs: false }, plugins: [supervisor()] }, { label: "supervisor-off", start: false });
+  const kernel = await h.startKernel();
+  const { parent, child } = await family(kernel, h.workDir);
+  const flagged: string[] = [];
+  const watch = kernel.watch((change) => {
+    if (change.kind === "instance" && change.id === child.id) void kernel.get(child.id).then((r) => r.stalled && flagged.push(r.stalled.since));
+  });
+  await watch.ready;
+  // Silent for 5 of the stall times the other tests use, then done: with detection on this is flagged (see above).
+  await kernel.send(child.id, `/work ${STALL_MS * 5}`);
+  await untilRecord(kernel, child.id, (r) => r.status === "idle");
+  watch.stop();
+  expect(flagged).toEqual([]);
+  expect(await blockerMessages(kernel, parent.id, child.id)).toEqual([]);
+}, 60_000);
 
 test("a tell cut short by serve closing (TC_KERNEL_STATE) is given back and told by the next serve, once", async () => {
   h = await supervisedHarness("supervisor-closing");

@@ -155,7 +155,7 @@ export async function runChecks(cli: Cli, options: { clean?: boolean } = {}): Pr
     ok: true,
     detail: serve.running
       ? `running (pid ${serve.pid})`
-      : "not running; queued messages are delivered only while a tmux-claude send waits (start one with tmux-claude serve)",
+      : `not running; queued messages are delivered only while a tmux-claude send waits${config.supervision.stallAfterMs === false ? "" : ", and stalled instances are not detected (the stall watcher runs in serve)"} (start one with tmux-claude serve)`,
   });
   checks.push(await checkBreakers(cli));
   checks.push(...(await pluginChecks(config)));

@@ -1,7 +1,7 @@
 import os from "node:os";
 import { Option, type Command } from "commander";
 import { INSTANCE_STATUSES, progressText, shownUsage, type InstanceStatus, type InstanceSummary, type ListColumn } from "@tmux-claude/core";
-import type { ActionFactory, Cli } from "../context.js";
+import { usageError, type ActionFactory, type Cli } from "../context.js";
 import { formatAge, statusText, table } from "../output.js";
 
 interface ListFlags {
@@ -24,12 +24,15 @@ export function registerList(program: Command, action: ActionFactory): void {
     .addOption(new Option("--status <status>", "only instances in this status").choices(INSTANCE_STATUSES))
     .addOption(new Option("--active", "only instances that have not exited").conflicts("status"))
     .option("--tree", "show the hierarchy as an indented tree")
-    .option("--blocked", "only blocked instances (waiting on a question, error, at a usage limit, or stalled), with why")
+    .option("--blocked", "only blocked instances (waiting on a question, error, at a usage limit, or stalled), with why; FOR: since its last activity when stalled, else since its last status change")
     .option("--json", "print the instances as a JSON array")
     .action(action(list));
 }
 
 async function list(cli: Cli, flags: ListFlags): Promise<number> {
+  if (flags.blocked && flags.tree) {
+    throw usageError("list --blocked and --tree do not combine: --blocked shows only the blocked instances, each with its parent and why; --tree the whole hierarchy (a stalled one as busy (stalled)). Use one of them.", { flags: ["--blocked", "--tree"] });
+  }
   return cli.withKernel("list", async (kernel) => {
     const all = await kernel.list({ role: flags.role, parentId: flags.parent, status: flags.status, ...(flags.blocked ? { blocked: true } : {}) });
     const instances = flags.active ? all.filter((instance) => instance.status !== "exited") : all;

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { INSTANCE_ENV, progressRollup, progressText, rollupText } from "@tmux-claude/core";
+import { ErrorCodes, INSTANCE_ENV, TmuxClaudeError, progressRollup, progressText, rollupText } from "@tmux-claude/core";
 import { usageError, type ActionFactory, type Cli } from "../context.js";
 
 interface ProgressFlags {
@@ -33,6 +33,15 @@ async function progress(cli: Cli, id: string | undefined, flags: ProgressFlags):
 
 async function report(cli: Cli, id: string | undefined, flags: ProgressFlags): Promise<number> {
   if (!id) throw usageError(`progress --set needs the instance: name it (tmux-claude progress <id> --set ${flags.set}), or run it inside an instance, where ${INSTANCE_ENV.instanceId} names it.`, {});
+  // As the MCP progress tool: an instance reports only its own progress (a parent's roll-up must not be spoofed by a child).
+  const self = cli.io.env[INSTANCE_ENV.instanceId];
+  if (self && id !== self) {
+    throw new TmuxClaudeError(
+      ErrorCodes.FORBIDDEN,
+      `Instance "${self}" (this runs inside it: ${INSTANCE_ENV.instanceId}) may report only its own progress, not that of "${id}". Leave the id out: tmux-claude progress --set ${flags.set}. Nothing was written.`,
+      { caller: self, target: id },
+    );
+  }
   const value = flags.set!;
   const parsed = value === "-" ? null : /^(\d+)\/(\d+)$/u.exec(value.trim());
   if (value !== "-" && !parsed) {

@@ -36,7 +36,10 @@ async function read(cli: Cli, id: string, flags: ReadFlags): Promise<number> {
 export function formatRead(result: ReadResult): string {
   const kept = result.status === "exited" ? ` (kept: tmux-claude restart ${result.id} delivers them, terminate drops them)` : "";
   const queued = result.queued > 0 ? `; ${result.queued} queued message${result.queued === 1 ? "" : "s"}${kept}` : "";
-  const lines = [`${result.id}: ${statusText(result.status, result.limitedUntil)}${result.statusReason ? ` (${result.statusReason})` : ""}${queued}`];
+  const stalled = result.stalled ? ` (stalled since ${result.stalled.since})` : "";
+  const lines = [`${result.id}: ${statusText(result.status, result.limitedUntil)}${stalled}${result.statusReason ? ` (${result.statusReason})` : ""}${queued}`];
+  // Why it needs someone (what its parent was told): list --blocked's WHY.
+  if (result.blocked) lines.push(`Blocked: ${result.blocked}`);
   if (result.paused) lines.push(`Paused: ${result.paused}. Messages wait in its queue until tmux-claude resume ${result.id}.`);
   if (result.progress) lines.push(`Progress: ${progressText(result.progress)}`);
   // What plugins add (the instanceFields hook): cost's tokens and USD, say.

@@ -18,7 +18,7 @@ const DEFAULT_WAIT_MS = 600_000;
 export function registerSend(program: Command, action: ActionFactory): void {
   program
     .command("send")
-    .description("Type a message into an instance; prints whether it was delivered or queued.")
+    .description("Type a message into an instance; prints whether it was delivered or queued, with its message and thread ids.")
     .argument("<id>", "instance id (see tmux-claude list)")
     .argument("[text...]", "the message (words are joined with spaces); '-' or none with piped stdin reads stdin as is")
     .addOption(
@@ -46,9 +46,11 @@ async function send(cli: Cli, id: string, words: string[], flags: SendFlags): Pr
         ...(flags.thread !== undefined ? { threadId: flags.thread } : {}),
         ...(flags.replyTo !== undefined ? { replyTo: flags.replyTo } : {}),
       }));
-    if (receipt.state === "delivered") return report(cli, flags, receipt, "delivered");
+    // The ids `thread <id>`, --thread and --reply-to take, on every receipt line (as the MCP send's text has them).
+    const ids = `message ${receipt.messageId}, thread ${receipt.threadId ?? receipt.messageId}`;
+    if (receipt.state === "delivered") return report(cli, flags, receipt, `delivered (${ids})`);
 
-    const position = `queued (position ${receipt.position ?? 1})`;
+    const position = `queued (position ${receipt.position ?? 1}, ${ids})`;
     // Paused (a budget, the turn cap): nothing is typed in until it is resumed, so there is nothing to wait for.
     if (receipt.paused !== undefined) return report(cli, flags, receipt, `${position}; ${id} is paused (${receipt.paused}): it is delivered once it is resumed (tmux-claude resume ${id})`);
     // Another node's instance is delivered by that node's serve, not by one here (the redis plugin's nodes).
@@ -69,7 +71,7 @@ async function send(cli: Cli, id: string, words: string[], flags: SendFlags): Pr
       );
     }
     await cli.wait(`waiting for ${id} to become idle...`, kernel.waitDelivered(receipt, flags.timeout));
-    return report(cli, flags, { ...receipt, state: "delivered", position: undefined, queuedPosition: receipt.position }, "delivered");
+    return report(cli, flags, { ...receipt, state: "delivered", position: undefined, queuedPosition: receipt.position }, `delivered (${ids})`);
   });
 }
 

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { ErrorCodes, MESSAGE_HISTORY_LIMIT, TmuxClaudeError, threadMessages, type ThreadMessage } from "@tmux-claude/core";
-import type { ActionFactory, Cli } from "../context.js";
+import { ErrorCodes, MESSAGE_HISTORY_LIMIT, MESSAGE_ID, TmuxClaudeError, threadMessages, type ThreadMessage } from "@tmux-claude/core";
+import { usageError, type ActionFactory, type Cli } from "../context.js";
 import { table } from "../output.js";
 
 export function registerThread(program: Command, action: ActionFactory): void {
@@ -17,6 +17,13 @@ export function registerThread(program: Command, action: ActionFactory): void {
 }
 
 async function thread(cli: Cli, threadId: string, flags: { json?: boolean }): Promise<number> {
+  // A misspelt id is a usage error (as send --thread's), not "no message kept", and needs no kernel.
+  if (!MESSAGE_ID.test(threadId)) {
+    throw usageError(
+      `${JSON.stringify(threadId)} is not a thread id: a thread id is a message id (1-128 letters, digits, '.', '_', ':' or '-' starting with a letter or digit). Use the threadId a send printed.`,
+      { threadId },
+    );
+  }
   return cli.withKernel("thread", async (kernel) => {
     const messages = threadMessages(await kernel.list(), threadId);
     if (messages.length === 0) {

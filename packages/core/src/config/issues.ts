@@ -232,15 +232,21 @@ function schemaAt(schema: z.core.$ZodType | undefined, keys: readonly Key[]): z.
   return current && unwrap(current);
 }
 
-function allowedKeys(schema: z.core.$ZodType | undefined, keys: readonly Key[]): string[] | undefined {
+/** The schema at `keys`, or a union's options there (`false` or an object, `false` or a number): each unwrapped. */
+function variantsAt(schema: z.core.$ZodType | undefined, keys: readonly Key[]): z.core.$ZodType[] {
   const found = schemaAt(schema, keys);
-  const shape = found && defOf(found).shape;
+  if (found === undefined) return [];
+  const def = defOf(found);
+  return def.type === "union" ? (def.options ?? []).map(unwrap) : [found];
+}
+
+function allowedKeys(schema: z.core.$ZodType | undefined, keys: readonly Key[]): string[] | undefined {
+  const shape = variantsAt(schema, keys).map((variant) => defOf(variant).shape).find((s) => s !== undefined);
   return shape ? Object.keys(shape) : undefined;
 }
 
 function isInteger(schema: z.core.$ZodType | undefined, keys: readonly Key[]): boolean {
-  const found = schemaAt(schema, keys);
-  return found !== undefined && /int/u.test(defOf(found).format ?? "");
+  return variantsAt(schema, keys).some((variant) => /int/u.test(defOf(variant).format ?? ""));
 }
 
 /** The allowed name closest to `key` (a typo, a swapped pair of letters, another case), or undefined when none is near: the "did you mean" of every message about a name. */

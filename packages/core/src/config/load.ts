@@ -5,7 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { cosmiconfig, type Loader } from "cosmiconfig";
 import { createJiti, type Jiti } from "jiti";
-import { ErrorCodes, TmuxClaudeError } from "../errors.js";
+import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError } from "../errors.js";
 import { parseConfig, safeParseConfig, type ResolvedConfig } from "./config.js";
 import { configSchema } from "./schema.js";
 import { formatIssueList, formatZodIssues, showValue, type ConfigIssue } from "./issues.js";
@@ -257,6 +257,10 @@ async function runCosmiconfig(
 }
 
 function loadFailed(filepath: string, error: unknown, prefix = ""): TmuxClaudeError {
+  // A plugin factory called by the config file refused its options: the error names the plugin and keys, this names the file.
+  if (isTmuxClaudeError(error, ErrorCodes.PLUGIN_OPTIONS_INVALID) && !error.message.includes(filepath)) {
+    return new TmuxClaudeError(error.code, `In config file ${filepath}: ${error.message}`, { ...error.details, filepath }, { cause: error });
+  }
   if (error instanceof TmuxClaudeError) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new TmuxClaudeError(

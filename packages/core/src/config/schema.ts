@@ -3,6 +3,8 @@ import { NODE_ID } from "../kernel/node.js";
 import { usageLimitsSchema } from "./usage-limits.js";
 
 const NAME = /^[a-z][a-z0-9]*$/u;
+/** The longest delay setTimeout takes (2^31-1 ms); a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
 
 /** An environment variable's name: what `env -i NAME=value` can pass. */
 const envName = z.string().regex(/^[^=\0]+$/u, "a variable name (not empty, no \"=\")");
@@ -115,11 +117,11 @@ const settingsShape = {
       maxInstances: z.int().min(1).default(20),
       maxDepth: z.int().min(1).default(3),
       /** Milliseconds a spawn may take until the agent is ready. */
-      spawnTimeout: z.int().min(100).default(60_000),
+      spawnTimeout: z.int().min(100).max(MAX_TIMER_MS).default(60_000),
       /** Milliseconds `send` waits for the agent to accept the input. */
-      sendTimeout: z.int().min(100).default(15_000),
+      sendTimeout: z.int().min(100).max(MAX_TIMER_MS).default(15_000),
       /** Milliseconds `terminate` lets the agent exit on SIGTERM before SIGKILL. */
-      terminateGrace: z.int().min(0).default(3_000),
+      terminateGrace: z.int().min(0).max(MAX_TIMER_MS).default(3_000),
       /**
        * Budgets of subtrees (enforced by the cost plugin's budget part): an
        * instance's budget is its spawn's `budget`, else `roles[<its role>]`,
@@ -165,8 +167,18 @@ const settingsShape = {
   /** Watching instances for what needs a person (the supervisor plugin, added by the CLI). */
   supervision: z
     .strictObject({
-      /** Milliseconds a busy instance may go without an adapter event or output before it is flagged stalled. */
-      stallAfterMs: z.int().positive("a positive number of milliseconds, e.g. 300000 (5 minutes)").default(300_000),
+      /**
+       * Milliseconds a busy instance may go without an adapter event or output
+       * before it is flagged stalled; `false`: stall detection off. At most
+       * 2147483647 (about 24.8 days): Node's timers take no longer delay and
+       * fire at once for one that is.
+       */
+      stallAfterMs: z
+        .union([
+          z.literal(false),
+          z.int().positive("a positive number of milliseconds, e.g. 300000 (5 minutes)").max(MAX_TIMER_MS, "at most 2147483647 ms (about 24.8 days); false turns stall detection off"),
+        ])
+        .default(300_000),
     })
     .prefault({}),
   /**

@@ -77,8 +77,9 @@ ${roles}
 
   // Watching instances (the supervisor, added by the CLI): a busy instance with no event from its agent and
   // no output for stallAfterMs is flagged stalled (never typed into); the parent of a blocked one is told once.
+  // At most 2_147_483_647 (about 24.8 days); false turns stall detection off.
   supervision: {
-    stallAfterMs: ${num(d.supervision.stallAfterMs)},
+    stallAfterMs: ${d.supervision.stallAfterMs === false ? "false" : num(d.supervision.stallAfterMs)},
   },
 
   // Warm pools: idle, ready instances of a role kept under every instance whose role may spawn it, so a spawn

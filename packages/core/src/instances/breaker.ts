@@ -97,7 +97,7 @@ export class Breakers {
       at: new Date(now).toISOString(),
       instance,
       code: isTmuxClaudeError(error) ? error.code : "TC_UNKNOWN",
-      message: firstLine(error instanceof Error ? error.message : String(error)),
+      message: failureLine(error),
     };
     await this.store.updateDoc<BreakerState>(BREAKERS, ticket.agent, (doc) => {
       const since = now - limits.windowMs;
@@ -151,7 +151,17 @@ function openError(doc: BreakerState, now: number): TmuxClaudeError {
   );
 }
 
-function firstLine(text: string): string {
-  const line = text.split("\n")[0] ?? "";
+/**
+ * One line for a failure: the error's first line without a dangling "Its
+ * screen:" (the screen is on the next lines), and, when the reason does not
+ * quote the agent's output already, the last line of the screen the error
+ * carries (`details.screen`), so the quote keeps why it failed.
+ */
+function failureLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  let line = (text.split("\n")[0] ?? "").replace(/\s*Its screen:\s*$/u, "");
+  const screen = isTmuxClaudeError(error) ? error.details["screen"] : undefined;
+  const last = typeof screen === "string" ? screen.split("\n").filter((l) => l.trim() !== "").at(-1)?.trim() : undefined;
+  if (last && !line.includes("its last output")) line += ` Last line on its screen: ${last}`;
   return line.length > 300 ? `${line.slice(0, 299)}…` : line;
 }

@@ -38,6 +38,21 @@ export function plainLine(text: string): string {
   return withoutEscapes(text).replace(BREAKS, " ").replace(CONTROLS, "");
 }
 
+/** Control characters but the line feed and tab. */
+const CONTROLS_BUT_LINES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/gu;
+
+/**
+ * A text as safe to write to a person's terminal: escape sequences and
+ * control characters removed, line feeds and tabs kept (plainLine also
+ * joins the lines). What agents write (knowledge notes, message texts,
+ * replies, blocker reasons, spawn failures' output) reaches the CLI's text
+ * output; raw, it could clear the screen, recolour or retitle it. JSON
+ * output keeps the data as it is.
+ */
+export function terminalText(text: string): string {
+  return withoutEscapes(text).replace(/\r\n?/gu, "\n").replace(CONTROLS_BUT_LINES, "");
+}
+
 /**
  * A report as given to setProgress (by an adapter, the `progress` tool, a
  * plugin), checked: `done` and `total` whole numbers with 0 <= done <= total,
@@ -106,6 +121,8 @@ export interface ProgressEntry {
   role: string;
   parentId: string | null;
   status: InstanceStatus;
+  /** Busy and flagged stalled (InstanceRecord.stalled): shown as `busy (stalled)`, as `list` does. */
+  stalled?: true;
   progress?: Progress;
 }
 
@@ -143,7 +160,7 @@ export function progressRollup(all: readonly InstanceRecord[], rootId: string | 
   const inside = rootId === null ? undefined : subtreeIds(all, rootId);
   const instances: ProgressEntry[] = all
     .filter((r) => !inside || inside.has(r.id))
-    .map((r) => ({ id: r.id, role: r.role, parentId: r.parentId, status: r.status, ...(r.progress ? { progress: r.progress } : {}) }));
+    .map((r) => ({ id: r.id, role: r.role, parentId: r.parentId, status: r.status, ...(r.stalled && r.status === "busy" ? { stalled: true as const } : {}), ...(r.progress ? { progress: r.progress } : {}) }));
   const reporting = instances.filter((i) => i.progress);
   return {
     rootId,
@@ -160,6 +177,9 @@ export function rollupText(rollup: ProgressRollup): string {
   const scope = rollup.rootId === null ? "All instances" : `Subtree of "${rollup.rootId}"`;
   if (rollup.instances.length === 0) return `${scope}: no instances.`;
   const lines = [`${scope}: ${rollup.done}/${rollup.total} steps done; ${rollup.withProgress} instance(s) report progress, ${rollup.withoutProgress} do not.`];
-  for (const i of rollup.instances) lines.push(`${i.id}  ${i.role}  ${i.status}  ${i.progress ? progressText(i.progress) : "-"}`);
+  // Columns padded as list pads them; the progress text (the only free-length one) last.
+  const rows = rollup.instances.map((i) => [i.id, i.role, i.stalled ? `${i.status} (stalled)` : i.status, i.progress ? progressText(i.progress) : "-"]);
+  const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column]!.length)));
+  for (const row of rows) lines.push(row.map((cell, column) => (column < 3 ? cell.padEnd(widths[column]!) : cell)).join("  "));
   return lines.join("\n");
 }

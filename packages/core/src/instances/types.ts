@@ -1,6 +1,6 @@
 import type { TokenUsage } from "../agents/adapter.js";
 import type { DeliveryReceipt, WhenBusy } from "../kernel/messages.js";
-import type { Budget, InstanceRecord, InstanceStatus, Progress } from "../store/types.js";
+import type { Budget, InstanceRecord, InstanceStall, InstanceStatus, Progress } from "../store/types.js";
 
 export interface SpawnOptions {
   role: string;
@@ -93,6 +93,10 @@ export interface ReadResult {
   paused?: string;
   /** How far the agent says it is (InstanceRecord.progress), when it reported any. */
   progress?: Progress;
+  /** Set while it is busy and flagged stalled (InstanceRecord.stalled): since when it was silent, and why. */
+  stalled?: InstanceStall;
+  /** Set when it is blocked (waiting on a question, error, usage limit, stalled): why, as `list --blocked` says it. */
+  blocked?: string;
   /** What plugins add (hook `instanceFields`), by plugin name: `fields.cost`. */
   fields?: Record<string, unknown>;
   /** Their lines for people (`cost: 12,300 tokens, $0.0421`). */

@@ -33,10 +33,13 @@ export class Views {
       if (options.wait) {
         await this.registry.waitForStatus(id, (s) => s !== "busy" && s !== "starting", timeoutMs, live).catch(async (error: unknown) => {
           if (error instanceof TmuxClaudeError && error.code === ErrorCodes.READ_TIMEOUT) {
+            // serve's stall flag is in the store: a parent told to read a stalled child learns it here too.
+            const stalled = (await this.deps.store.get(id))?.stalled;
+            const stall = stalled ? ` and stalled since ${stalled.since} (${stalled.why})` : "";
             throw new TmuxClaudeError(
               ErrorCodes.READ_TIMEOUT,
-              `Instance "${id}" is still ${this.registry.get(id)?.record.status ?? "busy"} after ${timeoutMs} ms. Its screen:\n${quoteScreen(await this.registry.screenOf(live))}`,
-              { id },
+              `Instance "${id}" is still ${this.registry.get(id)?.record.status ?? "busy"} after ${timeoutMs} ms${stall}. Its screen:\n${quoteScreen(await this.registry.screenOf(live))}`,
+              { id, ...(stalled ? { stalled } : {}) },
             );
           }
           throw error;
@@ -56,10 +59,13 @@ export class Views {
     const stored = await this.deps.store.get(id);
     const hold = stored?.hold;
     const progress = stored?.progress;
+    // The stall flag is serve's (the store's word); only a busy instance is stalled.
+    const stalled = record.status === "busy" ? stored?.stalled : undefined;
+    const blocked = blockedReason({ ...record, stalled });
     const shown = withNode(usage ? { ...record, usage } : record);
     const added = await instanceFields(this.deps.hooks, this.deps.logger, "read", [shown]);
     const limit = record.limitedUntil !== undefined ? { limitedUntil: record.limitedUntil } : {};
-    return withFields({ id, status: record.status, statusReason: record.statusReason, ...limit, lastReply: record.lastReply, screen, queued, ...(usage ? { usage } : {}), ...(hold ? { paused: hold.reason } : {}), ...(progress ? { progress } : {}) }, added.get(id));
+    return withFields({ id, status: record.status, statusReason: record.statusReason, ...limit, lastReply: record.lastReply, screen, queued, ...(usage ? { usage } : {}), ...(hold ? { paused: hold.reason } : {}), ...(progress ? { progress } : {}), ...(stalled ? { stalled } : {}), ...(blocked ? { blocked } : {}) }, added.get(id));
   }
 
   async list(filter: ListFilter = {}): Promise<InstanceSummary[]> {

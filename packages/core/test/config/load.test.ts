@@ -303,6 +303,19 @@ describe("loadConfig: invalid values", () => {
     expect(error.details["filepath"]).toBe(file);
   });
 
+  it("lists the allowed keys and the integer limit of a key that may also be false (limits.breaker, supervision.stallAfterMs)", async () => {
+    const dir = await project({ "tmuxclaude.config.mjs": `export default { limits: { breaker: { fail: 2 } }, supervision: { stallAfterMs: 3000000000 } };` });
+    const lines = (await loadError({ cwd: dir })).message.split("\n");
+    expect(lines).toContain("  - limits.breaker.fail: unknown key; allowed keys: failures, windowMs, cooldownMs");
+    expect(lines).toContain("  - supervision.stallAfterMs: expected an integer <= 2147483647, got 3000000000");
+  });
+
+  it("refuses timer keys above 2147483647 ms (Node would fire such a timer after 1 ms)", async () => {
+    const dir = await project({ "tmuxclaude.config.mjs": `export default { limits: { spawnTimeout: 3000000000, sendTimeout: 3000000000, terminateGrace: 3000000000 } };` });
+    const lines = (await loadError({ cwd: dir })).message.split("\n");
+    for (const key of ["spawnTimeout", "sendTimeout", "terminateGrace"]) expect(lines).toContain(`  - limits.${key}: expected an integer <= 2147483647, got 3000000000`);
+  });
+
   it("names the key of a bad node id", async () => {
     const dir = await project({ "tmuxclaude.config.mjs": `export default { node: { id: "my node" } };` });
     const error = await loadError({ cwd: dir });

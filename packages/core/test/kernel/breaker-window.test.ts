@@ -30,6 +30,19 @@ test("failures older than the window do not count; seven failures open a breaker
   expect(error.message).not.toContain("its screen");
 });
 
+test("a quoted failure keeps its reason: no dangling 'Its screen:', and the screen's last line when the reason has no output", async () => {
+  const { b } = breakers({ failures: 2, windowMs: 10_000, cooldownMs: 5_000 });
+  const ticket = await b.check("x");
+  const exited = (reason: string, screen: string) =>
+    new TmuxClaudeError(ErrorCodes.SPAWN_FAILED, `Instance "exec-1" (agent x) did not become ready: it is exited (${reason}). Its screen:\n  | ${screen}`, { screen });
+  await b.failed(ticket, "exec-1", exited("the agent exited; its last output: boom", "boom"), true);
+  await b.failed(ticket, "exec-2", exited("the agent exited", "boom\n\n"), true);
+  const error = await expectError(b.check("x"), ErrorCodes.BREAKER_OPEN);
+  expect(error.message).toContain('exec-1: TC_SPAWN_FAILED: Instance "exec-1" (agent x) did not become ready: it is exited (the agent exited; its last output: boom).\n');
+  expect(error.message).toContain('exec-2: TC_SPAWN_FAILED: Instance "exec-1" (agent x) did not become ready: it is exited (the agent exited). Last line on its screen: boom\n');
+  expect(error.message).not.toContain("Its screen:");
+});
+
 test("not launched (a refusal) does not count; after the cooldown one spawn is the trial and the others are refused until it reports", async () => {
   const { b } = breakers({ failures: 1, windowMs: 10_000, cooldownMs: 5_000 });
   const t0 = 2_000_000;

@@ -29,6 +29,27 @@ test("checkProgress makes current, item texts and source plain before its length
   expect(text).not.toContain("\u001b");
 });
 
+test("rollupText pads its columns as list does and marks a stalled instance busy (stalled)", () => {
+  const at = "2026-01-01T00:00:00.000Z";
+  const text = rollupText({
+    rootId: "exec-1",
+    instances: [
+      { id: "exec-1", role: "executive", parentId: null, status: "idle", progress: { done: 2, total: 3, source: "tool", at } },
+      { id: "exec-1.mgr-1.spec-1", role: "specialist", parentId: "exec-1.mgr-1", status: "busy", stalled: true, progress: { done: 1, total: 3, current: "Writing tests", source: "tool", at } },
+      { id: "exec-1.mgr-1", role: "manager", parentId: "exec-1", status: "idle" },
+    ],
+    done: 3,
+    total: 6,
+    withProgress: 2,
+    withoutProgress: 1,
+  });
+  expect(text.split("\n").slice(1)).toEqual([
+    "exec-1               executive   idle            2/3",
+    "exec-1.mgr-1.spec-1  specialist  busy (stalled)  1/3: Writing tests",
+    "exec-1.mgr-1         manager     idle            -",
+  ]);
+});
+
 test("progressCopy: every field, items copied (the record's objects stay the kernel's)", () => {
   const p: Progress = { done: 1, total: 2, current: "c", items: [{ text: "a", state: "completed" }], source: "tool", at: "t" };
   const copy = progressCopy(p);
