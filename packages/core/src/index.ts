@@ -134,5 +134,5 @@ export { resolveCommand } from "./instances/resolve-command.js";
 export { assertDirectory, assertWorkDirAllowed } from "./instances/spawn-policy.js";
 export { checkBudget, effectiveBudget } from "./instances/holds.js";
 export { checkProgress, plainLine, terminalText, progressCopy, progressRollup, progressText, rollupText, sameProgress, subtreeIds, PROGRESS_LIMITS, type ProgressEntry, type ProgressInput, type ProgressRollup } from "./instances/progress.js";
-export { TURN_PROMPTS } from "./instances/typing.js";
+export { TURN_PROMPTS } from "./instances/turn-prompts.js";
 export { isProcessAlive } from "./os/process-tree.js";

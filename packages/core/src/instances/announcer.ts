@@ -4,7 +4,7 @@ import type { EventMeta } from "../kernel/events.js";
 import type { InstanceRecord, InstanceStatus } from "../store/types.js";
 import { EventOwner } from "./event-owner.js";
 import { KeyedChain } from "./keyed-chain.js";
-import { TURN_PROMPTS } from "./typing.js";
+import { TURN_PROMPTS } from "./turn-prompts.js";
 import type { ManagerDeps } from "./deps.js";
 
 /** How this process came to know a change (see EventOwner.shouldFire). */

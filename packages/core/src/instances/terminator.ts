@@ -8,7 +8,7 @@ import type { ManagerDeps } from "./deps.js";
 import type { TerminateOptions } from "./types.js";
 import { INSTANCE_ENV } from "../kernel/instance-env.js";
 import { requireRecord } from "./lookups.js";
-import { TURN_PROMPTS } from "./typing.js";
+import { TURN_PROMPTS } from "./turn-prompts.js";
 
 /** Ends instances: their agent and every process it started, their session, record, queue and files. */
 export class Terminator {

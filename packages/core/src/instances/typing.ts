@@ -5,6 +5,7 @@ import type { InstanceHold } from "../store/types.js";
 import type { Live, ManagerDeps } from "./deps.js";
 import { heldIn } from "./holds.js";
 import type { Registry } from "./registry.js";
+import { TURN_PROMPTS } from "./turn-prompts.js";
 
 /**
  * Sends to one instance from any process happen one at a time, so text and
@@ -85,9 +86,6 @@ export async function storePromptUnlessHeld(deps: ManagerDeps, live: Live, text:
   if (!hold) await storePrompt(deps, live, text);
   return hold;
 }
-
-/** The store documents of turn prompts: `{ text }` by instance id (see storePrompt). */
-export const TURN_PROMPTS = "kernel/turn-prompt";
 
 /**
  * Recorded before typing: whichever process sees the turn start (serve, often
