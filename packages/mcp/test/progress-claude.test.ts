@@ -114,7 +114,7 @@ for (const release of await claudeReleases()) {
         expect(got.structuredContent).toMatchObject({ rootId: parent.id, done: 1, total: 3, withProgress: 1, withoutProgress: 1 });
         const entries = (got.structuredContent as { instances: { id: string; progress?: { current?: string } }[] }).instances;
         expect(entries.find((i) => i.id === child.id)?.progress?.current).toBe("Writing tests");
-        expect(textOf(got)).toContain(`${child.id}  manager  idle  1/3: Writing tests`);
+        expect(textOf(got)).toMatch(new RegExp(`${child.id.replaceAll(".", "\\.")} +manager +idle +1/3: Writing tests`, "u"));
         // The parent's read of its child says it too.
         expect(textOf(await call(client, "read", { instanceId: child.id }))).toContain("Progress: 1/3: Writing tests.");
       } finally {
