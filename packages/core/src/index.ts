@@ -75,30 +75,8 @@ export { commandAdapter, commandAgentOptions, type CommandAgentOptions } from ".
 export { PasteModeTracker } from "./agents/paste-mode.js";
 export { jsonlEvidence } from "./agents/submission-evidence.js";
 export { typeableText } from "./tmux/typeable.js";
-export type {
-  InstanceRecord,
-  InstanceStatus,
-  PendingTurnEnd,
-  MessageEntry,
-  QueuedMessage,
-  StateStore,
-  StoreChange,
-  StoredDoc,
-  StoreWatch,
-  Lease,
-  LockOptions,
-  QueueClaim,
-  RecoveredClaim,
-  ClaimOptions,
-  ClaimOutcome,
-  TmuxLocation,
-  LaunchRecord,
-  Budget,
-  InstanceHold,
-  Progress,
-  ProgressItem,
-  InstanceStall,
-} from "./store/types.js";
+export type { InstanceRecord, InstanceStatus, PendingTurnEnd, MessageEntry, QueuedMessage, TmuxLocation, LaunchRecord, Budget, InstanceHold, Progress, ProgressItem, InstanceStall } from "./store/types.js";
+export type { StateStore, StoreChange, StoredDoc, StoreWatch, Lease, LockOptions, QueueClaim, RecoveredClaim, ClaimOptions, ClaimOutcome } from "./store/store-contract.js";
 export { INSTANCE_STATUSES, MESSAGE_HISTORY_LIMIT, MESSAGE_TEXT_LIMIT } from "./store/types.js";
 export { cutText } from "./instances/message-history.js";
 export { threadMessages, conversation, type ThreadMessage } from "./instances/threads.js";

@@ -1,6 +1,6 @@
 import type { Settings } from "../config/schema.js";
 import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError } from "../errors.js";
-import type { StateStore } from "../store/types.js";
+import type { StateStore } from "../store/store-contract.js";
 
 /** Where the breakers of limits.breaker are kept: one document per agent name, none while it is closed and clean. */
 const BREAKERS = "kernel/breakers";

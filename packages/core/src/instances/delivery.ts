@@ -17,7 +17,8 @@
  */
 import type { Logger } from "pino";
 import type { SubmitOptions } from "../agents/adapter.js";
-import type { QueueClaim, QueuedMessage, StateStore } from "../store/types.js";
+import type { QueuedMessage } from "../store/types.js";
+import type { QueueClaim, StateStore } from "../store/store-contract.js";
 import { typeableText } from "../tmux/typeable.js";
 import type { Live } from "./deps.js";
 

@@ -2,7 +2,8 @@ import type { Logger } from "pino";
 import type { AgentAdapter, AgentDriver } from "../agents/adapter.js";
 import type { Settings } from "../config/schema.js";
 import type { KernelHooks } from "../kernel/hooks.js";
-import type { InstanceRecord, StateStore } from "../store/types.js";
+import type { InstanceRecord } from "../store/types.js";
+import type { StateStore } from "../store/store-contract.js";
 import type { TmuxRuntime } from "../tmux/runtime.js";
 import type { Nodes } from "./nodes.js";
 

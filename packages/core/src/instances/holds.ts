@@ -1,6 +1,7 @@
 import { BUDGET_ACTIONS, type Settings } from "../config/schema.js";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
-import type { Budget, InstanceHold, InstanceRecord, StateStore } from "../store/types.js";
+import type { Budget, InstanceHold, InstanceRecord } from "../store/types.js";
+import type { StateStore } from "../store/store-contract.js";
 import { requireRecord } from "./lookups.js";
 
 /**

@@ -6,7 +6,8 @@ import path from "node:path";
 import type { AgentAdapter } from "../agents/adapter.js";
 import type { AgentConfig } from "../config/schema.js";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
-import type { InstanceRecord, StateStore } from "../store/types.js";
+import type { InstanceRecord } from "../store/types.js";
+import type { StateStore } from "../store/store-contract.js";
 import type { ManagerDeps } from "./deps.js";
 
 type AgentDeps = Pick<ManagerDeps, "config" | "configPath" | "adapters">;

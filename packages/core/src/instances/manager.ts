@@ -1,7 +1,8 @@
 import type { ActivityEvent, OutputOptions, OutputStream } from "../kernel/api.js";
 import type { DeliveryReceipt } from "../kernel/messages.js";
 import { performLocally, type LocalOperations } from "../kernel/routing.js";
-import type { InstanceRecord, StateStore } from "../store/types.js";
+import type { InstanceRecord } from "../store/types.js";
+import type { StateStore } from "../store/store-contract.js";
 import { Messaging } from "./messaging.js";
 import type { Nodes } from "./nodes.js";
 import { Reconciler } from "./reconciler.js";

@@ -1,5 +1,5 @@
 import { nodeOf } from "../kernel/node.js";
-import type { StateStore } from "../store/types.js";
+import type { StateStore } from "../store/store-contract.js";
 import type { Nodes } from "./nodes.js";
 
 /** `node.placement` in the config: where a spawn that names no node goes. */

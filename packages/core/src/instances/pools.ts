@@ -1,7 +1,8 @@
 import path from "node:path";
 import type { ConfigIssue } from "../config/issues.js";
 import type { Settings } from "../config/schema.js";
-import type { InstanceRecord, StateStore } from "../store/types.js";
+import type { InstanceRecord } from "../store/types.js";
+import type { StateStore } from "../store/store-contract.js";
 import type { ManagerDeps } from "./deps.js";
 import { agentForRole } from "./spawn-policy.js";
 

@@ -1,7 +1,8 @@
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import type { KernelHooks } from "../kernel/hooks.js";
 import type { ReadyGate } from "../kernel/events.js";
-import type { InstanceRecord, StateStore, StoreWatch } from "../store/types.js";
+import type { InstanceRecord } from "../store/types.js";
+import type { StateStore, StoreWatch } from "../store/store-contract.js";
 
 /**
  * After the deadline, taps get this long to reject with their own explanation

@@ -1,5 +1,6 @@
 import { ErrorCodes, isTmuxClaudeError } from "../errors.js";
-import type { InstanceRecord, StoreWatch } from "../store/types.js";
+import type { InstanceRecord } from "../store/types.js";
+import type { StoreWatch } from "../store/store-contract.js";
 import type { PaneInfo, PaneSnapshot } from "../tmux/runtime.js";
 import { isSameProcess } from "../os/process-tree.js";
 import { tailText } from "./output-tail.js";

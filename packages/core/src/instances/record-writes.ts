@@ -1,4 +1,5 @@
-import type { InstanceRecord, StateStore } from "../store/types.js";
+import type { InstanceRecord } from "../store/types.js";
+import type { StateStore } from "../store/store-contract.js";
 import { KeyedChain } from "./keyed-chain.js";
 
 interface Rider {

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { Settings } from "../config/schema.js";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import type { KernelHooks } from "../kernel/hooks.js";
-import type { StateStore } from "../store/types.js";
+import type { StateStore } from "../store/store-contract.js";
 import type { Holds } from "./holds.js";
 
 /**

@@ -1,6 +1,7 @@
 import type { EventEmitter } from "node:events";
 import { ErrorCodes, TmuxClaudeError, isTmuxClaudeError } from "../errors.js";
-import type { InstanceRecord, StateStore } from "../store/types.js";
+import type { InstanceRecord } from "../store/types.js";
+import type { StateStore } from "../store/store-contract.js";
 
 /** What the instance manager tells about its instances while a sender waits. */
 export interface ManagerEvents {

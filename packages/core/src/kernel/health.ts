@@ -1,5 +1,5 @@
 /** The kernel's health: its own checks (tmux, the store) and the ones plugins add through the `health` hook. */
-import type { StateStore } from "../store/types.js";
+import type { StateStore } from "../store/store-contract.js";
 
 /** One dependency's check, added through the `health` hook (a Redis connection, an HTTP endpoint). */
 export interface HealthCheck {

@@ -3,7 +3,7 @@ import type { AgentAdapter } from "../agents/adapter.js";
 import type { ResolvedConfig } from "../config/config.js";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import type { InstanceManager } from "../instances/manager.js";
-import type { StateStore } from "../store/types.js";
+import type { StateStore } from "../store/store-contract.js";
 import type { KernelApi } from "./api.js";
 import type { KernelHooks } from "./hooks.js";
 import { raiseNotice } from "./notices.js";

@@ -6,7 +6,7 @@
  */
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import { assertCollection, MAX_COLLECTION_LENGTH } from "../store/docs.js";
-import type { StateStore, StoreWatch } from "../store/types.js";
+import type { StateStore, StoreWatch } from "../store/store-contract.js";
 
 /** One collection of a plugin's documents (see PluginContext.data). */
 export interface PluginData<T = unknown> {

@@ -4,7 +4,7 @@ import { ErrorCodes, TmuxClaudeError } from "../errors.js";
 import { formatIssueList, formatZodIssues } from "../config/issues.js";
 import type { AgentAdapter } from "../agents/adapter.js";
 import type { Settings, UserAgentConfig, UserRoleConfig } from "../config/schema.js";
-import type { StateStore } from "../store/types.js";
+import type { StateStore } from "../store/store-contract.js";
 import type { KernelApi } from "./api.js";
 import type { NoticeInput } from "./events.js";
 import type { KernelHooks } from "./hooks.js";

@@ -11,7 +11,7 @@
 import path from "node:path";
 import { listDir, readJson, unlinkIfExists, writeTextAtomic } from "./file-io.js";
 import { assertCollection, assertDocKey, byKey, encodeDoc } from "./docs.js";
-import type { StoreChange, StoredDoc } from "./types.js";
+import type { StoreChange, StoredDoc } from "./store-contract.js";
 
 const SUFFIX = ".json";
 

@@ -18,7 +18,8 @@ import { leaseMsOf, ownLease, type LeaseOwner } from "./lease-owner.js";
 import { OWNERLESS_STALE_MS, isTakeable, prepareLockDir, readHolder, releaseLockDir, removeLockDir, renewLockDir, steal, tryPlace, type Holder } from "./lock-dir.js";
 import { keepRenewed } from "./reentrant.js";
 import { safeName } from "./safe-name.js";
-import type { ClaimOptions, ClaimOutcome, QueueClaim, QueuedMessage, RecoveredClaim } from "./types.js";
+import type { QueuedMessage } from "./types.js";
+import type { ClaimOptions, ClaimOutcome, QueueClaim, RecoveredClaim } from "./store-contract.js";
 
 const MAX_MESSAGE_ID_PART = 48;
 

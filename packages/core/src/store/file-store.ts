@@ -24,7 +24,8 @@ import { cleanLockDir, withFileLock } from "./lock.js";
 import { lockRemovalsSettled } from "./lock-dir.js";
 import { assertId, assertIdPrefix } from "./ids.js";
 import { errorCode } from "./safe-name.js";
-import type { ClaimOptions, ClaimOutcome, InstanceRecord, Lease, LockOptions, QueueClaim, QueuedMessage, StateStore, StoreChange, StoredDoc, StoreWatch } from "./types.js";
+import type { InstanceRecord, QueuedMessage } from "./types.js";
+import type { ClaimOptions, ClaimOutcome, Lease, LockOptions, QueueClaim, StateStore, StoreChange, StoredDoc, StoreWatch } from "./store-contract.js";
 
 /** Temporary files older than this belong to a process that died mid-write. */
 const STALE_TMP_MS = 60_000;

@@ -2,7 +2,7 @@
 import { type FSWatcher, watch as watchDir } from "node:fs";
 import { ErrorCodes } from "../errors.js";
 import { storeFailed } from "./file-io.js";
-import type { StoreChange, StoreWatch } from "./types.js";
+import type { StoreChange, StoreWatch } from "./store-contract.js";
 import { guardListener } from "./watch-listener.js";
 
 /** What a file name in one watched directory means. */

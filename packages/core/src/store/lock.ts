@@ -29,7 +29,7 @@ import {
   type Holder,
 } from "./lock-dir.js";
 import { joinLocalLine, keepRenewed, localLockTimeout, waitUntil, withReentrantLock, type ReleaseLock } from "./reentrant.js";
-import type { Lease, LockOptions } from "./types.js";
+import type { Lease, LockOptions } from "./store-contract.js";
 
 export { cleanLockDir, lockPathFor } from "./lock-dir.js";
 export type { ReleaseLock } from "./reentrant.js";

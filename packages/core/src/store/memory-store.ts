@@ -13,20 +13,8 @@ import { DEFAULT_LOCK_TIMEOUT_MS } from "./lock.js";
 import { assertCollection, assertDocKey, byKey, encodeDoc } from "./docs.js";
 import { keepRenewed, withReentrantLock, type ReleaseLock } from "./reentrant.js";
 import { guardListener } from "./watch-listener.js";
-import type {
-  ClaimOptions,
-  ClaimOutcome,
-  InstanceRecord,
-  Lease,
-  LockOptions,
-  QueueClaim,
-  QueuedMessage,
-  RecoveredClaim,
-  StateStore,
-  StoreChange,
-  StoredDoc,
-  StoreWatch,
-} from "./types.js";
+import type { InstanceRecord, QueuedMessage } from "./types.js";
+import type { ClaimOptions, ClaimOutcome, Lease, LockOptions, QueueClaim, RecoveredClaim, StateStore, StoreChange, StoredDoc, StoreWatch } from "./store-contract.js";
 
 interface HeldLease {
   token: string;

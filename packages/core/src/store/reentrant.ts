@@ -5,7 +5,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { ErrorCodes, TmuxClaudeError } from "../errors.js";
-import type { Lease } from "./types.js";
+import type { Lease } from "./store-contract.js";
 
 export { joinLocalLine } from "../os/local-line.js";
 

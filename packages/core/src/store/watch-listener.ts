@@ -1,5 +1,5 @@
 import { ErrorCodes } from "../errors.js";
-import type { StoreChange } from "./types.js";
+import type { StoreChange } from "./store-contract.js";
 
 /**
  * A watch listener as every store calls it: a listener that throws (the

@@ -9,7 +9,7 @@ import { INSTANCE_ENV } from "../../src/kernel/instance-env.js";
 import { secretDigest } from "../../src/kernel/secret-env.js";
 import type { Plugin } from "../../src/kernel/plugin.js";
 import { MemoryStore } from "../../src/store/memory-store.js";
-import type { StateStore } from "../../src/store/types.js";
+import type { StateStore } from "../../src/store/store-contract.js";
 
 const TOKEN = INSTANCE_ENV.endpointToken;
 

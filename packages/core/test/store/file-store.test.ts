@@ -9,7 +9,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { ErrorCodes, isTmuxClaudeError } from "../../src/errors.js";
 import { FileStore } from "../../src/store/file-store.js";
 import { lockPathFor } from "../../src/store/lock.js";
-import type { InstanceRecord, QueuedMessage, StoreChange } from "../../src/store/types.js";
+import type { InstanceRecord, QueuedMessage } from "../../src/store/types.js";
+import type { StoreChange } from "../../src/store/store-contract.js";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/store-child.mjs", import.meta.url));
 /** Above PID_MAX_LIMIT (2^22) on Linux, so no process can have it. */
