@@ -43,7 +43,9 @@ export class WarmStart {
         // serve sees every process's spawns and takes here: a parent that became ready gets its pools, an instance that got
         // a task (from a take, or a message to a pooled one) may have left its pool short. Fills check the count themselves.
         if (to === "idle" && from === "starting" && !instance.pooled) return this.fillUnder(instance);
-        if (to === "busy" && !instance.pooled && this.specs.some((spec) => spec.role === instance.role)) return this.refill(instance.parentId);
+        // Not judged by `instance.pooled`: this process's copy may not have adopted the take's write yet (serve, a CLI took).
+        // A fill counts the pool in the store, so a turn of an instance still pooled fills nothing.
+        if (to === "busy" && this.specs.some((spec) => spec.role === instance.role)) return this.refill(instance.parentId);
         if (to !== "exited") return;
         // A dead pooled instance is no one's: its record goes (list would show it for good), and its pool refills.
         if (instance.pooled) this.track(this.discard(instance.id).then(() => this.refill(instance.parentId)), `the replacement of the pooled "${instance.id}"`);
